@@ -1,0 +1,251 @@
+#include "adapters/http.hpp"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+#include "sync/timestamp.hpp"
+
+namespace chansync::adapters {
+namespace {
+
+std::once_flag g_curl_init;
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(user);
+  std::string_view line(data, size * n);
+  if (line.starts_with("HTTP/")) headers->clear();  // a new response (after 100-continue or redirect)
+  const auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    (*headers)[name] = std::string(value);
+  }
+  return size * n;
+}
+
+// URL without query string: enough to say where, never anything secret-bearing.
+std::string where(const std::string& url) { return url.substr(0, url.find('?')); }
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value, std::int64_t now) {
+  if (!value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    try {
+      return std::chrono::milliseconds(std::stoll(value) * 1000);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  if (auto when = parse_http_date(value)) return std::chrono::milliseconds(std::max<std::int64_t>(0, *when - now));
+  return std::nullopt;
+}
+
+HttpClient::HttpClient(HttpOptions opts) : m_opts(std::move(opts)) {
+  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  m_curl = curl_easy_init();
+  if (!m_curl) throw Failure(Errc::internal, "libcurl could not create a handle");
+}
+
+HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(m_curl)); }
+
+void HttpClient::sleep_for(std::chrono::milliseconds d) {
+  if (d.count() <= 0) return;
+  if (m_opts.sleep) m_opts.sleep(d);
+  else std::this_thread::sleep_for(d);
+}
+
+void HttpClient::pace() {
+  if (m_opts.requests_per_second <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  const double rate = m_opts.requests_per_second;
+  const double burst = std::max(1.0, rate);
+  m_tokens = std::min(burst, m_tokens + std::chrono::duration<double>(now - m_last_refill).count() * rate);
+  m_last_refill = now;
+  if (m_tokens < 1) {
+    const auto wait = std::chrono::milliseconds(static_cast<long>((1 - m_tokens) / rate * 1000) + 1);
+    sleep_for(wait);
+    m_tokens = 1;
+    m_last_refill = std::chrono::steady_clock::now();
+  }
+  m_tokens -= 1;
+}
+
+void HttpClient::learn_limits(const HttpResponse& resp) {
+  // HubSpot: X-HubSpot-RateLimit-Max requests per X-HubSpot-RateLimit-Interval-Milliseconds.
+  // Pace at 90% of what the vendor says it allows.
+  auto max = resp.headers.find("x-hubspot-ratelimit-max");
+  auto interval = resp.headers.find("x-hubspot-ratelimit-interval-milliseconds");
+  if (max == resp.headers.end() || interval == resp.headers.end()) return;
+  try {
+    const double per_s = std::stod(max->second) * 1000.0 / std::stod(interval->second);
+    if (per_s > 0) m_opts.requests_per_second = 0.9 * per_s;
+  } catch (const std::exception&) {
+  }
+}
+
+Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
+  CURL* c = static_cast<CURL*>(m_curl);
+  curl_easy_reset(c);  // keeps the connection cache: keep-alive survives
+  HttpResponse resp;
+  char errbuf[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, m_opts.timeout_ms);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, m_opts.connect_timeout_ms);
+  curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);  // no h2c: curl #10634
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "chansync/0.1");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp.headers);
+  if (!m_opts.basic_user.empty()) {
+    curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(c, CURLOPT_USERNAME, m_opts.basic_user.c_str());
+    curl_easy_setopt(c, CURLOPT_PASSWORD, m_opts.basic_password.c_str());
+  }
+  curl_slist* headers = nullptr;
+  std::string bearer;
+  if (!m_opts.bearer_token.empty()) {
+    bearer = "Authorization: Bearer " + m_opts.bearer_token;
+    headers = curl_slist_append(headers, bearer.c_str());
+  }
+  std::vector<std::string> lines;
+  for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  if (req.method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
+  } else if (req.method != "GET") {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const CURLcode rc = curl_easy_perform(c);
+  resp.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  curl_slist_free_all(headers);
+  ++m_requests;
+  if (rc != CURLE_OK) {
+    Error e{Errc::unavailable,
+            fmt::format("cannot reach {}: {}", where(req.url), errbuf[0] ? errbuf : curl_easy_strerror(rc)),
+            m_opts.connector};
+    return std::unexpected(std::move(e));
+  }
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  resp.status = static_cast<int>(status);
+  spdlog::trace("{} {} {} -> {} ({:.1f} ms)", m_opts.connector, req.method, where(req.url), resp.status, resp.latency_ms);
+  return resp;
+}
+
+Result<HttpResponse> HttpClient::send_once(const HttpRequest& req) { return perform(req); }
+
+Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
+  for (int attempt = 1;; ++attempt) {
+    pace();
+    auto resp = perform(req);
+    const bool retryable = !resp || resp->status == 429 || resp->status >= 500;
+    if (resp) learn_limits(*resp);
+    if (!retryable || attempt >= m_opts.max_attempts) {
+      if (!resp && attempt > 1)
+        resp.error().message += fmt::format(" (after {} attempts)", attempt);
+      return resp;
+    }
+    std::chrono::milliseconds wait{0};
+    std::optional<std::chrono::milliseconds> retry_after;
+    if (resp)
+      if (auto it = resp->headers.find("retry-after"); it != resp->headers.end())
+        retry_after = parse_retry_after(it->second, now_ms());
+    if (retry_after) {
+      if (*retry_after > m_opts.max_retry_after) {
+        Error e{Errc::rate_limited,
+                fmt::format("{} asked to wait {} s before retrying (Retry-After), longer than chansync waits "
+                            "in one run; run again later",
+                            where(req.url), retry_after->count() / 1000),
+                m_opts.connector, resp->status, *retry_after};
+        return std::unexpected(std::move(e));
+      }
+      wait = *retry_after;
+    } else {
+      // Full jitter: uniform in [0, min(cap, base · 2^attempt)].
+      const auto ceiling = std::min<long long>(m_opts.backoff_cap.count(),
+                                               m_opts.backoff_base.count() * (1LL << std::min(attempt, 20)));
+      wait = std::chrono::milliseconds(std::uniform_int_distribution<long long>(0, ceiling)(m_rng));
+    }
+    spdlog::warn("{}: {} from {}; retry {}/{} in {} ms", m_opts.connector,
+                 resp ? fmt::format("HTTP {}", resp->status) : resp.error().message, where(req.url), attempt,
+                 m_opts.max_attempts - 1, wait.count());
+    sleep_for(wait);
+  }
+}
+
+Error http_error(const HttpResponse& resp, const std::string& connector, const std::string& what,
+                 const std::string& vendor_detail) {
+  const std::string detail = vendor_detail.empty() ? "" : fmt::format(": {}", vendor_detail);
+  Error e{Errc::remote, "", connector, resp.status};
+  if (resp.status == 401 || resp.status == 403) {
+    e.code = Errc::auth;
+    e.message = fmt::format("{} was refused with HTTP {}{}; check the credentials this connector reads "
+                            "(`chansync config show --origin` shows where from)",
+                            what, resp.status, detail);
+  } else if (resp.status == 429) {
+    e.code = Errc::rate_limited;
+    e.message = fmt::format("{} is still rate limited (HTTP 429) after retries{}; run again later", what, detail);
+    if (auto it = resp.headers.find("retry-after"); it != resp.headers.end())
+      e.retry_after = parse_retry_after(it->second, now_ms());
+  } else if (resp.status >= 500) {
+    e.code = Errc::unavailable;
+    e.message = fmt::format("{} failed with HTTP {} after retries{}; the vendor may be having an outage "
+                            "(`chansync health` checks)",
+                            what, resp.status, detail);
+  } else {
+    e.message = fmt::format("{} was rejected with HTTP {}{}", what, resp.status, detail);
+  }
+  return e;
+}
+
+std::string url_encode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+    else out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+}  // namespace chansync::adapters
+
+namespace chansync::adapters {
+
+ProbeObservation observe(HttpClient& http, const HttpRequest& req, std::string* body) {
+  ProbeObservation obs;
+  obs.url = where(req.url);
+  auto resp = http.send_once(req);
+  if (!resp) {
+    obs.transport_error = resp.error().message;
+    return obs;
+  }
+  obs.http_status = resp->status;
+  obs.headers = resp->headers;
+  obs.latency_ms = resp->latency_ms;
+  if (body) *body = std::move(resp->body);
+  return obs;
+}
+
+}  // namespace chansync::adapters

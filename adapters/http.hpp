@@ -1,0 +1,105 @@
+#pragma once
+// HttpClient: one libcurl easy handle per connector (keep-alive), gzip, timeouts, proxy env honoured,
+// TLS verification always on. Retries connect errors, 5xx and 429 with capped exponential backoff and
+// full jitter; Retry-After (seconds or HTTP-date) is obeyed exactly. A token bucket paces requests and
+// is corrected from the vendor's rate-limit headers. Credentials never reach a log.
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sync/error.hpp"
+
+namespace chansync::adapters {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;  // absolute
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased; last value wins
+  std::string body;
+  double latency_ms = 0;
+};
+
+using Sleeper = std::function<void(std::chrono::milliseconds)>;
+
+struct HttpOptions {
+  std::string connector;  // for messages
+  int max_attempts = 5;
+  std::chrono::milliseconds backoff_base{250};
+  std::chrono::milliseconds backoff_cap{20'000};
+  // A Retry-After longer than this is not slept through: the call fails with Errc::rate_limited and
+  // the wait in Error::retry_after, so a cron run exits 75 instead of hanging.
+  std::chrono::milliseconds max_retry_after{120'000};
+  long timeout_ms = 60'000;
+  long connect_timeout_ms = 10'000;
+  double requests_per_second = 0;  // token bucket rate; 0 = unpaced
+  std::string basic_user;          // Basic auth (Twilio)
+  std::string basic_password;
+  std::string bearer_token;        // Bearer auth (HubSpot)
+  Sleeper sleep;                   // injectable for tests; defaults to std::this_thread::sleep_for
+};
+
+// Parses Retry-After: delta-seconds or an HTTP-date (relative to `now_ms`). nullopt if malformed.
+std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value, std::int64_t now_ms);
+
+class HttpClient {
+ public:
+  explicit HttpClient(HttpOptions opts);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends with retries. Returns the final response whatever its status (callers map 4xx themselves),
+  // or an error when no response came after all attempts (Errc::unavailable), or when a Retry-After
+  // exceeds max_retry_after (Errc::rate_limited).
+  Result<HttpResponse> send(const HttpRequest& req);
+  // One attempt, no retries, no pacing: for health probes.
+  Result<HttpResponse> send_once(const HttpRequest& req);
+
+  // Requests sent so far (every attempt counts).
+  std::size_t requests() const { return m_requests; }
+  const HttpOptions& options() const { return m_opts; }
+
+ private:
+  Result<HttpResponse> perform(const HttpRequest& req);
+  void pace();
+  void learn_limits(const HttpResponse& resp);
+  void sleep_for(std::chrono::milliseconds d);
+
+  HttpOptions m_opts;
+  void* m_curl = nullptr;
+  std::size_t m_requests = 0;
+  std::mt19937_64 m_rng{std::random_device{}()};
+  double m_tokens = 1;
+  std::chrono::steady_clock::time_point m_last_refill = std::chrono::steady_clock::now();
+};
+
+// Maps a non-2xx final response to an Error with a message that says what to do. `vendor_detail`
+// is the vendor's own error text/code, appended when non-empty.
+Error http_error(const HttpResponse& resp, const std::string& connector, const std::string& what,
+                 const std::string& vendor_detail);
+
+// Percent-encodes a query component (RFC 3986 unreserved kept).
+std::string url_encode(const std::string& s);
+
+}  // namespace chansync::adapters
+
+#include "sync/health.hpp"
+
+namespace chansync::adapters {
+
+// Sends one request (no retries) and records what a health check needs: status, headers, latency,
+// or the transport error. The URL recorded has no query string. The body goes to `body` if given.
+ProbeObservation observe(HttpClient& http, const HttpRequest& req, std::string* body = nullptr);
+
+}  // namespace chansync::adapters

@@ -1,0 +1,104 @@
+#include "adapters/ndjson/ndjson.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+namespace chansync::adapters::ndjson {
+namespace {
+
+constexpr const char* k_type = "ndjson";
+
+// Appends, so a file target is a feed: every push adds the persons that changed since the last one,
+// and a consumer can tail it. Each batch is written with one write(2) and fsynced before the push
+// ledger records it.
+class NdjsonSink final : public Adapter, public Sink {
+ public:
+  explicit NdjsonSink(const AdapterContext& ctx)
+      : m_name(ctx.config.name), m_path(ctx.config.options.at("path").get<std::string>()) {}
+  ~NdjsonSink() override {
+    if (m_fd > STDOUT_FILENO) ::close(m_fd);
+  }
+
+  Sink* sink() override { return this; }
+
+  HealthReport probe() override {
+    ProbeObservation obs;
+    obs.url = m_path == "-" ? "stdout" : m_path;
+    obs.http_status = 0;
+    HealthReport r{m_name, k_type};
+    r.checked_at = now_ms();
+    const auto dir = std::filesystem::absolute(m_path == "-" ? "." : m_path).parent_path();
+    if (m_path == "-" || ::access(dir.c_str(), W_OK) == 0) {
+      r.cls = HealthClass::ok;
+      r.summary = m_path == "-" ? "writes to stdout" : fmt::format("{} is writable", dir.string());
+    } else {
+      r.cls = HealthClass::unreachable;
+      obs.transport_error = std::strerror(errno);
+      r.summary = fmt::format("cannot write to {}: {}", dir.string(), obs.transport_error);
+    }
+    r.evidence = std::move(obs);
+    return r;
+  }
+
+  Result<std::vector<PushOutcome>> push(std::span<const PersonRecord> batch) override {
+    if (auto opened = open(); !opened) return std::unexpected(opened.error());
+    std::string buf;
+    std::vector<PushOutcome> out;
+    for (const auto& p : batch) {
+      buf += nlohmann::json(p).dump();
+      buf += '\n';
+      out.push_back({p.person_id, ""});
+    }
+    for (std::size_t off = 0; off < buf.size();) {
+      const ssize_t n = ::write(m_fd, buf.data() + off, buf.size() - off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return fail(Errc::unavailable, fmt::format("writing {} failed: {}", where(), std::strerror(errno)), m_name);
+      }
+      off += static_cast<std::size_t>(n);
+    }
+    if (m_fd != STDOUT_FILENO && ::fsync(m_fd) != 0)
+      return fail(Errc::unavailable, fmt::format("fsync of {} failed: {}", where(), std::strerror(errno)), m_name);
+    return out;
+  }
+
+ private:
+  std::string where() const { return m_path == "-" ? "stdout" : m_path; }
+
+  Result<void> open() {
+    if (m_fd >= 0) return {};
+    if (m_path == "-") {
+      m_fd = STDOUT_FILENO;
+      return {};
+    }
+    m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (m_fd < 0)
+      return fail(Errc::unavailable,
+                  fmt::format("cannot open {} for appending: {}; check targets.{}.path", m_path, std::strerror(errno), m_name),
+                  m_name);
+    return {};
+  }
+
+  std::string m_name, m_path;
+  int m_fd = -1;
+};
+
+}  // namespace
+
+AdapterType type() {
+  return AdapterType{
+      TypeSpec{k_type,
+               "newline-delimited JSON person records (schemas/person.schema.json), appended to a file or stdout",
+               {"sink"},
+               {{"path", "output file, appended to; \"-\" = stdout", OptionSpec::Kind::path, false, false, "-"}}},
+      [](const AdapterContext& ctx) { return std::make_unique<NdjsonSink>(ctx); }};
+}
+
+}  // namespace chansync::adapters::ndjson

@@ -1,0 +1,28 @@
+#include "adapters/registry.hpp"
+
+#include <fmt/format.h>
+
+#include "adapters/hubspot/hubspot.hpp"
+#include "adapters/ndjson/ndjson.hpp"
+#include "adapters/twilio/twilio.hpp"
+
+namespace chansync::adapters {
+
+std::span<const AdapterType> registry() {
+  static const std::vector<AdapterType> k_types = {twilio::type(), hubspot::type(), ndjson::type()};
+  return k_types;
+}
+
+std::vector<TypeSpec> type_specs() {
+  std::vector<TypeSpec> out;
+  for (const auto& t : registry()) out.push_back(t.spec);
+  return out;
+}
+
+std::unique_ptr<Adapter> create_adapter(const EndpointConfig& cfg, const std::string& default_region, Sleeper sleep) {
+  for (const auto& t : registry())
+    if (t.spec.type == cfg.type) return t.create(AdapterContext{cfg, default_region, std::move(sleep)});
+  throw Failure(Errc::config, fmt::format("{}: unknown adapter type \"{}\"", cfg.name, cfg.type));
+}
+
+}  // namespace chansync::adapters

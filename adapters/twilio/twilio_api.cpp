@@ -1,0 +1,82 @@
+#include "adapters/twilio/twilio_api.hpp"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+namespace chansync::adapters::twilio {
+namespace {
+
+std::string as_string(simdjson::ondemand::value v) {
+  if (v.is_null()) return {};
+  if (v.type() == simdjson::ondemand::json_type::number) return std::string(simdjson::to_json_string(v).value());
+  return std::string(std::string_view(v.get_string()));
+}
+
+}  // namespace
+
+Result<MessagesPage> parse_messages_page(const std::string& body) {
+  MessagesPage page;
+  try {
+    thread_local simdjson::ondemand::parser parser;
+    simdjson::padded_string json(body);
+    auto doc = parser.iterate(json);
+    bool saw_messages = false;
+    for (auto field : doc.get_object()) {
+      const std::string_view key = field.unescaped_key();
+      if (key == "messages") {
+        saw_messages = true;
+        for (auto item : field.value().get_array()) {
+          simdjson::ondemand::object obj = item.get_object();
+          const std::string raw(std::string_view(obj.raw_json()));
+          obj.reset();
+          WireMessage m;
+          for (auto f : obj) {
+            const std::string_view k = f.unescaped_key();
+            if (k == "sid") m.sid = as_string(f.value());
+            else if (k == "from") m.from = as_string(f.value());
+            else if (k == "to") m.to = as_string(f.value());
+            else if (k == "body") m.body = as_string(f.value());
+            else if (k == "direction") m.direction = as_string(f.value());
+            else if (k == "date_sent") m.date_sent = as_string(f.value());
+            else if (k == "date_created") m.date_created = as_string(f.value());
+          }
+          if (m.sid.empty() || m.from.empty() || m.to.empty() || m.direction.empty())
+            page.rejects.push_back({m.sid, "message lacks sid, from, to or direction", raw});
+          else
+            page.messages.push_back(std::move(m));
+        }
+      } else if (key == "next_page_uri") {
+        auto v = field.value();
+        if (!v.is_null()) {
+          std::string_view uri;
+          if (v.get_string().get(uri) != simdjson::SUCCESS)
+            return fail(Errc::protocol, "Messages.json: next_page_uri is neither a string nor null");
+          page.next_page_uri = std::string(uri);
+        }
+      }
+    }
+    if (!saw_messages) return fail(Errc::protocol, "Messages.json page has no \"messages\" array");
+  } catch (const simdjson::simdjson_error& e) {
+    return fail(Errc::protocol, fmt::format("Messages.json page is not valid JSON ({})", e.what()));
+  }
+  return page;
+}
+
+WireError parse_error(const std::string& body) {
+  WireError out;
+  try {
+    thread_local simdjson::ondemand::parser parser;
+    simdjson::padded_string json(body);
+    auto doc = parser.iterate(json);
+    for (auto field : doc.get_object()) {
+      const std::string_view key = field.unescaped_key();
+      if (key == "code") out.code = as_string(field.value());
+      else if (key == "message") out.message = as_string(field.value());
+    }
+  } catch (const simdjson::simdjson_error&) {
+    // Not JSON (a proxy's HTML page): the HTTP status alone has to do.
+  }
+  return out;
+}
+
+}  // namespace chansync::adapters::twilio

@@ -1,0 +1,57 @@
+#include <fmt/format.h>
+
+#include "adapters/registry.hpp"
+#include "cli/output.hpp"
+#include "cli/session.hpp"
+
+namespace chansync::cli {
+
+void add_health(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("health", "check each connector and target with one cheap authenticated call");
+  auto names = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("NAME", *names, "connectors or targets to check (default: all)");
+  cmd->callback([&ctx, names] {
+    ctx.action = [&ctx, names] {
+      require_format(ctx.global.output, {"table", "json"}, "health");
+      Session s = open_session(ctx.global, "health", Needs::config_only);
+      std::vector<EndpointConfig> all = s.config.connectors;
+      all.insert(all.end(), s.config.targets.begin(), s.config.targets.end());
+      for (const auto& n : *names)
+        if (std::none_of(all.begin(), all.end(), [&](const EndpointConfig& e) { return e.name == n; }))
+          throw Failure(Errc::not_found, fmt::format("no connector or target named \"{}\" in the config", n));
+      std::vector<HealthReport> reports;
+      for (auto& e : all) {
+        if (!names->empty() && std::find(names->begin(), names->end(), e.name) == names->end()) continue;
+        try {
+          // A missing secret is a finding about this connector, not a reason to skip the others.
+          resolve_secrets(e);
+          reports.push_back(adapters::create_adapter(e, s.config.default_region)->probe());
+        } catch (const Failure& f) {
+          HealthReport r{e.name, e.type, HealthClass::unknown, "cannot check: " + f.error().message};
+          r.checked_at = now_ms();
+          reports.push_back(std::move(r));
+        }
+      }
+      const Severity sev = overall(reports);
+      if (ctx.global.output == "json") {
+        print_json({{"status", to_string(sev)}, {"exit_code", static_cast<int>(sev)},
+                    {"checked_at", format_rfc3339(now_ms())}, {"checks", reports}});
+      } else {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& r : reports)
+          rows.push_back({r.connector, r.type, to_string(severity_of(r.cls)), to_string(r.cls), r.summary});
+        print_table({"NAME", "TYPE", "SEVERITY", "CLASS", "DETAIL"}, rows);
+      }
+      // History for trends; a locked or missing store must not hide the check's result.
+      try {
+        StateStore store(s.config.state_path);
+        for (const auto& r : reports)
+          store.record_health({r.connector, r.checked_at, to_string(r.cls), nlohmann::json(r).dump()});
+      } catch (const std::exception&) {
+      }
+      return static_cast<int>(sev);
+    };
+  });
+}
+
+}  // namespace chansync::cli

@@ -1,0 +1,48 @@
+#include "cli/logging.hpp"
+
+#include <spdlog/sinks/ansicolor_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <spdlog/pattern_formatter.h>
+
+namespace chansync::cli {
+namespace {
+
+// %* in the JSON pattern: the message as a JSON string, escaped.
+class JsonMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const std::string s = nlohmann::json(std::string(msg.payload.data(), msg.payload.size())).dump();
+    dest.append(s.data(), s.data() + s.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessage>(); }
+};
+
+}  // namespace
+
+void setup_logging(const GlobalOptions& g) {
+  const bool color = !g.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDERR_FILENO) &&
+                     g.log_format == "text";
+  std::shared_ptr<spdlog::sinks::sink> sink;
+  if (color) sink = std::make_shared<spdlog::sinks::ansicolor_stderr_sink_mt>();
+  else sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("chansync", sink);
+  if (g.log_format == "json") {
+    auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    f->add_flag<JsonMessage>('*').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":%*})");
+    logger->set_formatter(std::move(f));
+  } else {
+    logger->set_pattern(color ? "%^%l%$: %v" : "chansync: %l: %v");
+  }
+  logger->set_level(g.quiet ? spdlog::level::err
+                    : g.verbose >= 2 ? spdlog::level::trace
+                    : g.verbose == 1 ? spdlog::level::debug
+                                     : spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace chansync::cli

@@ -1,0 +1,64 @@
+#include "cli/session.hpp"
+
+#include <fmt/format.h>
+
+#include "adapters/registry.hpp"
+
+namespace chansync::cli {
+
+Session open_session(const GlobalOptions& g, const std::string& command, Needs needs) {
+  Session s;
+  const auto specs = adapters::type_specs();
+  s.config = load_config(ConfigInputs{g.config, g.state, {}, specs, needs == Needs::store_and_adapters});
+  if (needs == Needs::config_only) return s;
+  s.lock.emplace(value_or_throw(StateLock::acquire(s.config.state_path, command)));
+  s.store = std::make_unique<StateStore>(s.config.state_path);
+  if (needs == Needs::store_and_adapters) {
+    for (const auto& c : s.config.connectors)
+      s.connectors.push_back({c.name, c.type, adapters::create_adapter(c, s.config.default_region)});
+    for (const auto& t : s.config.targets)
+      s.targets.push_back({t.name, t.type, adapters::create_adapter(t, s.config.default_region)});
+  }
+  return s;
+}
+
+void select(std::vector<Endpoint>& endpoints, const std::vector<std::string>& names, const char* what) {
+  if (names.empty()) return;
+  std::vector<Endpoint> kept;
+  std::vector<std::string> known;
+  for (const auto& e : endpoints) known.push_back(e.name);
+  for (const auto& n : names) {
+    auto it = std::find_if(endpoints.begin(), endpoints.end(), [&](const Endpoint& e) { return e.name == n; });
+    if (it == endpoints.end())
+      throw Failure(Errc::not_found, fmt::format("no {} named \"{}\" in the config (known: {})", what, n,
+                                                 known.empty() ? "none" : fmt::format("{}", fmt::join(known, ", "))));
+    kept.push_back(std::move(*it));
+    endpoints.erase(it);
+  }
+  endpoints = std::move(kept);
+}
+
+int exit_code(Errc code) {
+  switch (code) {
+    case Errc::usage:
+    case Errc::not_found: return 64;
+    case Errc::protocol: return 65;
+    case Errc::unavailable:
+    case Errc::remote: return 69;
+    case Errc::internal:
+    case Errc::state: return 70;
+    case Errc::rate_limited:
+    case Errc::locked: return 75;
+    case Errc::auth: return 77;
+    case Errc::config: return 78;
+  }
+  return 70;
+}
+
+int outcome(std::size_t failed, std::size_t total, const std::optional<Error>& first) {
+  if (failed == 0) return 0;
+  if (failed < total) return 1;
+  return first ? exit_code(first->code) : 1;
+}
+
+}  // namespace chansync::cli

@@ -1,0 +1,40 @@
+#pragma once
+// What most subcommands need: the loaded config, the state lock, the store and the adapters.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/app.hpp"
+#include "sync/config.hpp"
+#include "sync/run.hpp"
+#include "sync/state_lock.hpp"
+#include "sync/state_store.hpp"
+
+namespace chansync::cli {
+
+struct Session {
+  Config config;
+  std::optional<StateLock> lock;
+  std::unique_ptr<StateStore> store;
+  std::vector<Endpoint> connectors;
+  std::vector<Endpoint> targets;
+};
+
+enum class Needs { config_only, store, store_and_adapters };
+
+// Loads the config; with `store` takes the state lock (exit 75 when held) and opens the store;
+// with `store_and_adapters` also creates the adapters. Throws Failure.
+Session open_session(const GlobalOptions& g, const std::string& command, Needs needs);
+
+// Keeps only the endpoints named (all when `names` is empty). Throws Failure(not_found) naming the
+// unknown one and the known ones.
+void select(std::vector<Endpoint>& endpoints, const std::vector<std::string>& names, const char* what);
+
+// Exit code for a run whose parts may have failed: 0 none, 1 some, else the first failure's code.
+int outcome(std::size_t failed, std::size_t total, const std::optional<Error>& first);
+
+// Exit code of an error (the table in chansync(1)).
+int exit_code(Errc code);
+
+}  // namespace chansync::cli

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything chansync needs to build, test and benchmark on Debian bookworm.
+# Idempotent; safe under CI=true with no stdin. Usage: scripts/install-deps.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+apt_install() {
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "$@"
+}
+
+build_pkgs=(build-essential cmake ninja-build pkg-config git
+  libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev
+  libspdlog-dev libfmt-dev libsimdjson-dev libtomlplusplus-dev libcpp-httplib-dev
+  libphonenumber-dev libprotobuf-dev libicu-dev libboost-dev libssl-dev zlib1g-dev)
+test_pkgs=(catch2 python3 python3-jsonschema sqlite3 curl time procps nodejs npm clang-format man-db groff-base)
+
+want=("${build_pkgs[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  $sudo apt-get -o DPkg::Lock::Timeout=300 update -q
+  apt_install "${missing[@]}"
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  # Prism (OpenAPI mock server) for the contract tests; pinned: newer releases need Node 24.
+  if [ ! -x tests/contract/node_modules/.bin/prism ]; then
+    echo "install-deps: installing @stoplight/prism-cli@5.14.2 under tests/contract" >&2
+    (cd tests/contract && npm install --no-audit --no-fund --loglevel=error)
+  fi
+fi

@@ -1,0 +1,366 @@
+#include "sync/config.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "sync/error.hpp"
+#include "sync/normalize.hpp"
+
+namespace chansync {
+namespace fs = std::filesystem;
+namespace {
+
+[[noreturn]] void config_error(const std::string& message) { throw Failure(Errc::config, message); }
+
+std::string where(const std::string& file, const toml::node& node) {
+  return fmt::format("{}:{}", file, node.source().begin.line);
+}
+
+std::string render(const nlohmann::json& v) {
+  if (v.is_string()) return fmt::format("\"{}\"", v.get<std::string>());
+  return v.dump();
+}
+
+// Relative paths in the file are relative to the file, so cron jobs don't depend on their cwd.
+std::string resolve_path(const std::string& value, const std::string& config_file) {
+  if (value == "-" || value.empty() || fs::path(value).is_absolute() || config_file.empty()) return value;
+  return (fs::path(config_file).parent_path() / value).lexically_normal().string();
+}
+
+std::string read_secret_file(const std::string& path, const std::string& key_path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    config_error(fmt::format("{}: secret file {} does not exist or cannot be read; create it with mode 0600",
+                             key_path, path));
+  if ((st.st_mode & 077) != 0)
+    config_error(fmt::format("{}: secret file {} has mode {:04o}, readable by others; run: chmod 600 {}",
+                             key_path, path, st.st_mode & 0777, path));
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string value = buf.str();
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  if (value.empty()) config_error(fmt::format("{}: secret file {} is empty", key_path, path));
+  return value;
+}
+
+nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, const std::string& at,
+                            const std::string& key_path) {
+  switch (spec.kind) {
+    case OptionSpec::Kind::string:
+    case OptionSpec::Kind::path:
+      if (auto s = node.value<std::string>()) return *s;
+      config_error(fmt::format("{}: {} must be a string", at, key_path));
+    case OptionSpec::Kind::integer:
+      if (auto i = node.value<int64_t>()) return *i;
+      config_error(fmt::format("{}: {} must be an integer", at, key_path));
+    case OptionSpec::Kind::string_list: {
+      const auto* arr = node.as_array();
+      nlohmann::json out = nlohmann::json::array();
+      if (arr)
+        for (const auto& item : *arr) {
+          if (auto s = item.value<std::string>()) out.push_back(*s);
+          else config_error(fmt::format("{}: {} must be a list of strings", at, key_path));
+        }
+      else config_error(fmt::format("{}: {} must be a list of strings, e.g. [\"a\", \"b\"]", at, key_path));
+      return out;
+    }
+  }
+  config_error("unreachable option kind");
+}
+
+struct Loader {
+  const ConfigInputs& in;
+  Config cfg;
+
+  std::optional<std::string> env(const std::string& name) const {
+    if (in.env) return in.env(name);
+    const char* v = std::getenv(name.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  }
+
+  void add(std::string key, std::string value, std::string origin) {
+    cfg.settings.push_back({std::move(key), std::move(value), std::move(origin)});
+  }
+
+  const TypeSpec& type_spec(const std::string& type, const std::string& at, const std::string& section,
+                            const std::string& role_hint) {
+    std::vector<std::string> names;
+    for (const auto& t : in.types) {
+      if (t.type == type) return t;
+      names.push_back(t.type);
+    }
+    const std::string guess = closest(type, names);
+    config_error(fmt::format("{}: {}: unknown {} type \"{}\"{}; `chansync connectors types` lists them", at,
+                             section, role_hint, type,
+                             guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess)));
+  }
+
+  EndpointConfig endpoint(const std::string& group, const std::string& name, const toml::table& tbl) {
+    const std::string section = fmt::format("[{}.{}]", group, name);
+    const std::string at = where(cfg.file, tbl);
+    const auto* type_node = tbl.get("type");
+    if (!type_node || !type_node->is_string())
+      config_error(fmt::format("{}: {} needs type = \"...\"; `chansync connectors types` lists them", at, section));
+    EndpointConfig ep{name, **type_node->as_string()};
+    const TypeSpec& spec = type_spec(ep.type, where(cfg.file, *type_node), section,
+                                     group == "targets" ? "target" : "connector");
+    const bool is_target = std::find(spec.roles.begin(), spec.roles.end(), "sink") != spec.roles.end();
+    if (is_target != (group == "targets"))
+      config_error(fmt::format("{}: {}: type \"{}\" is a {}; declare it under [{}.{}]", at, section, ep.type,
+                               is_target ? "target" : "connector", is_target ? "targets" : "connectors", name));
+    add(fmt::format("{}.{}.type", group, name), render(ep.type), "file:" + where(cfg.file, *type_node));
+
+    std::vector<std::string> known = {"type"};
+    for (const auto& o : spec.options) {
+      if (o.secret) {
+        known.push_back(o.key + "_env");
+        known.push_back(o.key + "_file");
+      } else {
+        known.push_back(o.key);
+      }
+    }
+    for (auto&& [k, node] : tbl) {
+      const std::string key(k.str());
+      if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+      const std::string key_at = where(cfg.file, node);
+      for (const auto& o : spec.options)
+        if (o.secret && o.key == key)
+          config_error(fmt::format(
+              "{}: {}.{} holds a secret inline, which chansync refuses (config files get copied and committed). "
+              "Put it in an environment variable and set {}_env = \"VAR\", or in a file with mode 0600 and set "
+              "{}_file = \"/path\"",
+              key_at, section, key, key, key));
+      const std::string guess = closest(key, known);
+      config_error(fmt::format("{}: {}: unknown key \"{}\"{}; `chansync connectors types` lists the keys of \"{}\"",
+                               key_at, section, key,
+                               guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess), ep.type));
+    }
+
+    for (const auto& o : spec.options) {
+      const std::string key_path = fmt::format("{}.{}.{}", group, name, o.key);
+      if (o.secret) {
+        secret(ep, tbl, o, key_path, at, section);
+        continue;
+      }
+      if (const auto* node = tbl.get(o.key)) {
+        nlohmann::json v = option_value(*node, o, where(cfg.file, *node), key_path);
+        if (o.kind == OptionSpec::Kind::path) v = resolve_path(v.get<std::string>(), cfg.file);
+        add(key_path, render(v), "file:" + where(cfg.file, *node));
+        ep.options[o.key] = std::move(v);
+      } else if (!o.default_value.is_null()) {
+        add(key_path, render(o.default_value), "default");
+        ep.options[o.key] = o.default_value;
+      } else if (o.required) {
+        config_error(fmt::format("{}: {} is missing the required key \"{}\" ({})", at, section, o.key, o.help));
+      }
+    }
+    return ep;
+  }
+
+  void secret(EndpointConfig& ep, const toml::table& tbl, const OptionSpec& o, const std::string& key_path,
+              const std::string& at, const std::string& section) {
+    const auto* env_node = tbl.get(o.key + "_env");
+    const auto* file_node = tbl.get(o.key + "_file");
+    if (env_node && file_node)
+      config_error(fmt::format("{}: {} sets both {}_env and {}_file; keep one", at, section, o.key, o.key));
+    if (!env_node && !file_node) {
+      if (!o.required) return;
+      config_error(fmt::format("{}: {} needs {}_env = \"VAR\" (an environment variable holding it) or {}_file = "
+                               "\"/path\" (a 0600 file holding it)",
+                               at, section, o.key, o.key));
+    }
+    const auto* node = env_node ? env_node : file_node;
+    const auto name = node->value<std::string>();
+    if (!name || name->empty())
+      config_error(fmt::format("{}: {}_{} must be a non-empty string", where(cfg.file, *node), key_path,
+                               env_node ? "env" : "file"));
+    const std::string origin = "file:" + where(cfg.file, *node);
+    if (env_node) {
+      ep.secret_sources[o.key] = "env:" + *name;
+      add(key_path + "_env", render(*name), origin);
+    } else {
+      const std::string path = resolve_path(*name, cfg.file);
+      ep.secret_sources[o.key] = "file:" + path;
+      add(key_path + "_file", render(path), origin);
+    }
+  }
+
+  void load_file(const std::string& path) {
+    cfg.file = path;
+    toml::table root;
+    try {
+      root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+      const auto& src = e.source();
+      config_error(fmt::format("{}:{}:{}: not valid TOML: {}", path, src.begin.line, src.begin.column,
+                               e.description()));
+    }
+    static const std::vector<std::string> k_top = {"state", "identity", "connectors", "targets"};
+    for (auto&& [k, node] : root) {
+      const std::string key(k.str());
+      if (std::find(k_top.begin(), k_top.end(), key) != k_top.end() && node.is_table()) continue;
+      const std::string guess = closest(key, k_top);
+      config_error(fmt::format("{}: unknown top-level {} \"{}\"{}; expected tables [state], [identity], "
+                               "[connectors.NAME], [targets.NAME]",
+                               where(path, node), node.is_table() ? "table" : "key", key,
+                               guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess)));
+    }
+    if (const auto* state = root["state"].as_table()) {
+      for (auto&& [k, node] : *state) {
+        if (k.str() != "path")
+          config_error(fmt::format("{}: [state]: unknown key \"{}\"; the only key is \"path\"", where(path, node), k.str()));
+        const auto v = node.value<std::string>();
+        if (!v) config_error(fmt::format("{}: state.path must be a string", where(path, node)));
+        cfg.state_path = resolve_path(*v, path);
+        add("state.path", render(cfg.state_path), "file:" + where(path, node));
+      }
+    }
+    if (const auto* ident = root["identity"].as_table()) {
+      for (auto&& [k, node] : *ident) {
+        if (k.str() != "default_region")
+          config_error(fmt::format("{}: [identity]: unknown key \"{}\"{}", where(path, node), k.str(),
+                                   edit_distance(k.str(), "default_region") <= 3 ? " (did you mean \"default_region\"?)" : ""));
+        const auto v = node.value<std::string>();
+        if (!v || !is_known_region(*v))
+          config_error(fmt::format("{}: identity.default_region must be a two-letter region code such as \"DE\" or "
+                                   "\"US\"",
+                                   where(path, node)));
+        cfg.default_region = *v;
+        add("identity.default_region", render(*v), "file:" + where(path, node));
+      }
+    }
+    for (const char* group : {"connectors", "targets"}) {
+      const auto* tbl = root[group].as_table();
+      if (!tbl) continue;
+      for (auto&& [k, node] : *tbl) {
+        const std::string name(k.str());
+        if (!node.is_table())
+          config_error(fmt::format("{}: {}.{} must be a table: [{}.{}]", where(path, node), group, name, group, name));
+        auto ep = endpoint(group, name, *node.as_table());
+        (std::string_view(group) == "connectors" ? cfg.connectors : cfg.targets).push_back(std::move(ep));
+      }
+    }
+  }
+
+  std::string default_state_path() const {
+    if (auto xdg = env("XDG_STATE_HOME"); xdg && !xdg->empty()) return *xdg + "/chansync/state.db";
+    if (auto home = env("HOME"); home && !home->empty()) return *home + "/.local/state/chansync/state.db";
+    return "chansync-state.db";
+  }
+};
+
+}  // namespace
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string closest(std::string_view word, std::span<const std::string> candidates) {
+  std::string best;
+  std::size_t best_d = 4;
+  for (const auto& c : candidates) {
+    std::size_t d = edit_distance(word, c);
+    if (word.size() >= 3 && c.starts_with(word)) d = std::min<std::size_t>(d, 1);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::string>(const std::string&)>& env) {
+  for (const auto& [key, source] : ep.secret_sources) {
+    const std::string group_key = fmt::format("{}.{}", ep.name, key);
+    if (source.starts_with("env:")) {
+      const std::string var = source.substr(4);
+      std::optional<std::string> value;
+      if (env) value = env(var);
+      else if (const char* v = std::getenv(var.c_str())) value = v;
+      if (!value || value->empty())
+        config_error(fmt::format("{}_env names the environment variable {}, which is not set; export it in the "
+                                 "job's environment (e.g. `export {}=...`)",
+                                 group_key, var, var));
+      ep.secrets[key] = *value;
+    } else {
+      ep.secrets[key] = read_secret_file(source.substr(5), group_key + "_file");
+    }
+  }
+}
+
+std::optional<std::string> locate_config(const ConfigInputs& in) {
+  // Precedence for the file's location: 1. --config  2. $CHANSYNC_CONFIG  3. XDG default.
+  auto env = [&](const std::string& n) -> std::optional<std::string> {
+    if (in.env) return in.env(n);
+    const char* v = std::getenv(n.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  if (in.config_flag) return in.config_flag;
+  if (auto v = env("CHANSYNC_CONFIG"); v && !v->empty()) return v;
+  std::string base;
+  if (auto x = env("XDG_CONFIG_HOME"); x && !x->empty()) base = *x;
+  else if (auto h = env("HOME"); h && !h->empty()) base = *h + "/.config";
+  if (base.empty()) return std::nullopt;
+  const std::string def = base + "/chansync/config.toml";
+  return fs::exists(def) ? std::optional<std::string>(def) : std::nullopt;
+}
+
+Config load_config(const ConfigInputs& in) {
+  Loader l{in, {}};
+  // Precedence for every value, lowest first:
+  // 1. built-in defaults
+  l.cfg.state_path = l.default_state_path();
+  l.add("state.path", render(l.cfg.state_path), "default");
+  // 2. the config file
+  if (auto file = locate_config(in)) {
+    if (!fs::exists(*file))
+      config_error(fmt::format("config file {} does not exist; create it (see chansync.conf(5)) or pass --config",
+                               *file));
+    l.load_file(*file);
+  }
+  // 3. environment (CHANSYNC_*)
+  if (auto v = l.env("CHANSYNC_STATE"); v && !v->empty()) {
+    l.cfg.state_path = *v;
+    l.add("state.path", render(*v), "env:CHANSYNC_STATE");
+  }
+  if (auto v = l.env("CHANSYNC_DEFAULT_REGION"); v && !v->empty()) {
+    if (!is_known_region(*v))
+      config_error(fmt::format("CHANSYNC_DEFAULT_REGION=\"{}\" is not a two-letter region code such as \"DE\"", *v));
+    l.cfg.default_region = *v;
+    l.add("identity.default_region", render(*v), "env:CHANSYNC_DEFAULT_REGION");
+  }
+  // 4. flags
+  if (in.state_flag) {
+    l.cfg.state_path = *in.state_flag;
+    l.add("state.path", render(*in.state_flag), "flag:--state");
+  }
+  if (in.resolve_secrets) {
+    for (auto& ep : l.cfg.connectors) resolve_secrets(ep, in.env);
+    for (auto& ep : l.cfg.targets) resolve_secrets(ep, in.env);
+  }
+  // Keep only the winning origin of each key (later entries override earlier ones).
+  std::vector<Setting> winners;
+  for (auto it = l.cfg.settings.rbegin(); it != l.cfg.settings.rend(); ++it)
+    if (std::none_of(winners.begin(), winners.end(), [&](const Setting& s) { return s.key == it->key; }))
+      winners.push_back(*it);
+  std::reverse(winners.begin(), winners.end());
+  l.cfg.settings = std::move(winners);
+  return std::move(l.cfg);
+}
+
+}  // namespace chansync

@@ -1,0 +1,88 @@
+#pragma once
+// Configuration: TOML file + environment + flags, validated against the adapter registry's option
+// specs. Secrets are only ever read through `<key>_env` / `<key>_file`; inline secrets are refused.
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace chansync {
+
+// One option an adapter type accepts (a row of the registry table drives validation, docs and
+// redaction). A secret option `auth_token` is set as `auth_token_env` or `auth_token_file`.
+struct OptionSpec {
+  enum class Kind { string, string_list, integer, path };
+  std::string key;
+  std::string help;
+  Kind kind = Kind::string;
+  bool required = false;
+  bool secret = false;
+  nlohmann::json default_value;  // null = no default
+};
+
+// What config validation needs to know about an adapter type.
+struct TypeSpec {
+  std::string type;
+  std::string summary;
+  std::vector<std::string> roles;  // "conversations", "contacts", "sink"
+  std::vector<OptionSpec> options;
+};
+
+// One `[connectors.NAME]` or `[targets.NAME]` table, validated, with defaults applied.
+struct EndpointConfig {
+  std::string name;
+  std::string type;
+  nlohmann::json options = nlohmann::json::object();  // non-secret options by key
+  std::map<std::string, std::string> secrets;          // secret values by key; never logged or stored
+  std::map<std::string, std::string> secret_sources;   // "env:TWILIO_AUTH_TOKEN" / "file:/run/x"
+};
+
+// A value and where it came from, for `config show --origin`. Secrets appear redacted.
+struct Setting {
+  std::string key;     // "connectors.sms.account_sid"
+  std::string value;   // rendered as TOML would write it
+  std::string origin;  // "default", "file:sync.toml:12", "env:CHANSYNC_STATE", "flag:--state"
+};
+
+struct Config {
+  std::string file;            // the config file read ("" when none)
+  std::string state_path;
+  std::string default_region;  // ISO 3166 alpha-2, "" = numbers must carry a country code
+  std::vector<EndpointConfig> connectors;  // in file order
+  std::vector<EndpointConfig> targets;     // in file order
+  std::vector<Setting> settings;           // every effective value with its origin
+};
+
+// Where configuration comes from. `env` is injectable so tests use a fake environment.
+struct ConfigInputs {
+  std::optional<std::string> config_flag;  // --config
+  std::optional<std::string> state_flag;   // --state
+  std::function<std::optional<std::string>(const std::string&)> env;  // defaults to getenv
+  std::span<const TypeSpec> types;         // the adapter registry
+  bool resolve_secrets = true;             // false: only record where each secret comes from
+};
+
+// Finds the config file: --config, else $CHANSYNC_CONFIG, else $XDG_CONFIG_HOME/chansync/config.toml
+// (~/.config/... when unset). Returns nullopt when none is named and the default does not exist.
+std::optional<std::string> locate_config(const ConfigInputs& in);
+
+// Loads and validates the configuration. Throws Failure(Errc::config) with a message naming the file,
+// line and key, and what to do (unknown key or type with "did you mean", inline secret, missing
+// secret, secret file readable by others, missing required option).
+Config load_config(const ConfigInputs& in);
+
+// Reads the secrets an endpoint names (env variables, 0600 files) into ep.secrets. Throws
+// Failure(Errc::config) naming the key and the fix when one is unset, unreadable or too open.
+void resolve_secrets(EndpointConfig& ep,
+                     const std::function<std::optional<std::string>(const std::string&)>& env = {});
+
+// Levenshtein distance, used for "did you mean" suggestions.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The closest candidate within distance 3 (or a prefix match), "" if none is close.
+std::string closest(std::string_view word, std::span<const std::string> candidates);
+
+}  // namespace chansync

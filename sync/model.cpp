@@ -1,0 +1,113 @@
+#include "sync/model.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+namespace chansync {
+namespace {
+
+constexpr std::array<std::pair<HandleKind, const char*>, 7> k_handle_kinds = {{
+    {HandleKind::phone, "phone"},
+    {HandleKind::email, "email"},
+    {HandleKind::whatsapp_id, "whatsapp_id"},
+    {HandleKind::messenger_psid, "messenger_psid"},
+    {HandleKind::instagram_igsid, "instagram_igsid"},
+    {HandleKind::telegram_id, "telegram_id"},
+    {HandleKind::crm_id, "crm_id"},
+}};
+
+}  // namespace
+
+const char* to_string(HandleKind kind) {
+  for (const auto& [k, name] : k_handle_kinds)
+    if (k == kind) return name;
+  return "phone";
+}
+
+std::optional<HandleKind> handle_kind_from(std::string_view name) {
+  for (const auto& [k, n] : k_handle_kinds)
+    if (name == n) return k;
+  return std::nullopt;
+}
+
+std::string Handle::key() const { return fmt::format("{}:{}", to_string(kind), value); }
+
+std::optional<Handle> Handle::from_key(std::string_view key, bool verified) {
+  const auto colon = key.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const auto kind = handle_kind_from(key.substr(0, colon));
+  if (!kind) return std::nullopt;
+  return Handle{*kind, std::string(key.substr(colon + 1)), verified};
+}
+
+const char* to_string(Direction d) { return d == Direction::inbound ? "inbound" : "outbound"; }
+
+const char* to_string(AuthorKind k) {
+  switch (k) {
+    case AuthorKind::customer: return "customer";
+    case AuthorKind::agent: return "agent";
+    case AuthorKind::bot: return "bot";
+    case AuthorKind::system: return "system";
+  }
+  return "system";
+}
+
+std::optional<Direction> direction_from(std::string_view name) {
+  if (name == "inbound") return Direction::inbound;
+  if (name == "outbound") return Direction::outbound;
+  return std::nullopt;
+}
+
+std::optional<AuthorKind> author_kind_from(std::string_view name) {
+  for (auto k : {AuthorKind::customer, AuthorKind::agent, AuthorKind::bot, AuthorKind::system})
+    if (name == to_string(k)) return k;
+  return std::nullopt;
+}
+
+std::string Contact::display_name() const {
+  if (first_name.empty()) return last_name;
+  if (last_name.empty()) return first_name;
+  return first_name + " " + last_name;
+}
+
+void to_json(nlohmann::json& j, const Handle& h) {
+  j = {{"kind", to_string(h.kind)}, {"value", h.value}, {"verified", h.verified}};
+}
+
+void to_json(nlohmann::json& j, const Message& m) {
+  j = {{"connector", m.connector},
+       {"id", m.id},
+       {"conversation", m.conversation},
+       {"channel", m.channel},
+       {"direction", to_string(m.direction)},
+       {"author", {{"kind", to_string(m.author_kind)}, {"handle", m.author_handle}}},
+       {"sent_at", format_rfc3339(m.sent_at)},
+       {"text", m.text}};
+}
+
+void to_json(nlohmann::json& j, const Contact& c) {
+  j = {{"connector", c.connector}, {"id", c.id},          {"name", c.display_name()},
+       {"handles", c.handles},     {"archived", c.archived}, {"updated_at", format_rfc3339(c.updated_at)}};
+}
+
+void to_json(nlohmann::json& j, const PersonRecord& p) {
+  j = {{"person_id", p.person_id}, {"display_name", p.display_name}, {"handles", p.handles},
+       {"contacts", p.contacts},   {"messages", p.messages},         {"updated_at", format_rfc3339(p.updated_at)}};
+}
+
+std::string content_hash(const PersonRecord& p) {
+  nlohmann::json j = p;
+  j.erase("updated_at");
+  const std::string text = j.dump();
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return fmt::format("{:016x}", h);
+}
+
+}  // namespace chansync

@@ -1,0 +1,96 @@
+#pragma once
+// Canonical model: what every adapter maps vendor data into, and the person record chansync pushes.
+// to_json mirrors schemas/person.schema.json by hand; tests validate the output against the schema.
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sync/timestamp.hpp"
+
+namespace chansync {
+
+enum class HandleKind { phone, email, whatsapp_id, messenger_psid, instagram_igsid, telegram_id, crm_id };
+const char* to_string(HandleKind kind);
+std::optional<HandleKind> handle_kind_from(std::string_view name);
+
+// One way to reach a person. `value` is always normalised (see sync/normalize.hpp). An unverified
+// handle (a phone number libphonenumber rejects) is kept for display but never joins two records.
+struct Handle {
+  HandleKind kind = HandleKind::phone;
+  std::string value;
+  bool verified = true;
+
+  // "phone:+4930123456" — unique key used by the identity graph and the state store.
+  std::string key() const;
+  // Inverse of key(); nullopt for an unknown kind.
+  static std::optional<Handle> from_key(std::string_view key, bool verified = true);
+  friend bool operator==(const Handle&, const Handle&) = default;
+  friend auto operator<=>(const Handle&, const Handle&) = default;
+};
+
+enum class Direction { inbound, outbound };
+enum class AuthorKind { customer, agent, bot, system };
+const char* to_string(Direction d);
+const char* to_string(AuthorKind k);
+std::optional<Direction> direction_from(std::string_view name);
+std::optional<AuthorKind> author_kind_from(std::string_view name);
+
+struct Message {
+  std::string connector;     // config name of the connector it came from
+  std::string id;            // vendor id (Twilio sid), unique per connector
+  std::string conversation;  // conversation id, unique per connector
+  std::string channel;       // "sms", "whatsapp", ...
+  Direction direction = Direction::inbound;
+  AuthorKind author_kind = AuthorKind::customer;
+  std::string author_handle;  // handle value of the author (customer or business number)
+  Timestamp sent_at = 0;
+  std::string text;
+  friend bool operator==(const Message&, const Message&) = default;
+};
+
+// A thread between one customer handle and the business on one channel.
+struct Conversation {
+  std::string connector;
+  std::string id;
+  std::string channel;
+  Handle customer;
+  std::string business;  // the business's number/address on this thread
+  std::vector<Message> messages;
+};
+
+// A record from a CRM.
+struct Contact {
+  std::string connector;
+  std::string id;
+  std::string first_name;
+  std::string last_name;
+  std::vector<Handle> handles;  // normalised emails and phones
+  bool archived = false;
+  Timestamp updated_at = 0;
+  friend bool operator==(const Contact&, const Contact&) = default;
+
+  std::string display_name() const;  // "First Last", trimmed; empty if both are empty
+};
+
+// The merged person chansync pushes (schemas/person.schema.json).
+struct PersonRecord {
+  std::string person_id;
+  std::string display_name;
+  std::vector<Handle> handles;   // sorted by key
+  std::vector<Contact> contacts; // sorted by (connector, id)
+  std::vector<Message> messages; // sorted by (sent_at, connector, id)
+  Timestamp updated_at = 0;      // newest sent_at / contact update; not part of the content hash
+};
+
+void to_json(nlohmann::json& j, const Handle& h);
+void to_json(nlohmann::json& j, const Message& m);
+void to_json(nlohmann::json& j, const Contact& c);
+void to_json(nlohmann::json& j, const PersonRecord& p);
+
+// Content fingerprint: 64-bit FNV-1a over the record's canonical JSON without
+// updated_at, as 16 hex digits). Equal records give equal hashes across runs and machines.
+std::string content_hash(const PersonRecord& p);
+
+}  // namespace chansync

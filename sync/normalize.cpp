@@ -1,0 +1,101 @@
+#include "sync/normalize.hpp"
+
+#include <phonenumbers/phonenumberutil.h>
+#include <unicode/uidna.h>
+#include <unicode/locid.h>
+#include <unicode/unistr.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <memory>
+#include <set>
+
+namespace chansync {
+namespace {
+
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+constexpr std::array<std::string_view, 14> k_role_locals = {
+    "info", "support", "sales", "contact", "hello", "admin", "office", "noreply",
+    "no-reply", "help", "service", "team", "mail", "billing"};
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::string to_lower_utf8(std::string_view s) {
+  std::string out;
+  icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())))
+      .toLower(icu::Locale::getRoot())
+      .toUTF8String(out);
+  return out;
+}
+
+std::optional<std::string> domain_to_ascii(const std::string& domain) {
+  UErrorCode status = U_ZERO_ERROR;
+  // UIDNA is thread-safe once built; one instance serves the whole process.
+  static const std::unique_ptr<UIDNA, decltype(&uidna_close)> idna(
+      uidna_openUTS46(UIDNA_NONTRANSITIONAL_TO_ASCII, &status), &uidna_close);
+  if (!idna) return std::nullopt;
+  status = U_ZERO_ERROR;
+  UIDNAInfo info = UIDNA_INFO_INITIALIZER;
+  std::string out(domain.size() * 4 + 64, '\0');
+  const int32_t n = uidna_nameToASCII_UTF8(idna.get(), domain.data(), static_cast<int32_t>(domain.size()),
+                                           out.data(), static_cast<int32_t>(out.size()), &info, &status);
+  if (U_FAILURE(status) || info.errors != 0) return std::nullopt;
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+}  // namespace
+
+std::optional<Handle> normalize_phone(std::string_view raw, std::string_view region) {
+  raw = trim(raw);
+  std::string digits;
+  for (char c : raw)
+    if (c >= '0' && c <= '9') digits += c;
+  if (digits.empty()) return std::nullopt;
+
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  PhoneNumber number;
+  const std::string region_code = region.empty() ? std::string("ZZ") : std::string(region);
+  if (util.Parse(std::string(raw), region_code, &number) == PhoneNumberUtil::NO_PARSING_ERROR &&
+      util.IsValidNumber(number)) {
+    std::string e164;
+    util.Format(number, PhoneNumberUtil::E164, &e164);
+    const auto type = util.GetNumberType(number);
+    const bool personal = type != PhoneNumberUtil::TOLL_FREE && type != PhoneNumberUtil::SHARED_COST &&
+                          type != PhoneNumberUtil::PREMIUM_RATE && type != PhoneNumberUtil::UAN;
+    return Handle{HandleKind::phone, e164, personal};
+  }
+  const bool plus = !raw.empty() && raw.front() == '+';
+  return Handle{HandleKind::phone, (plus ? "+" : "") + digits, false};
+}
+
+std::optional<Handle> normalize_email(std::string_view raw) {
+  raw = trim(raw);
+  if (raw.size() >= 7 && to_lower_utf8(raw.substr(0, 7)) == "mailto:") raw.remove_prefix(7);
+  const auto at = raw.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 >= raw.size()) return std::nullopt;
+  const std::string local = to_lower_utf8(raw.substr(0, at));
+  const std::string domain_raw = to_lower_utf8(raw.substr(at + 1));
+  if (local.find_first_of(" \t@<>") != std::string::npos || domain_raw.find('.') == std::string::npos)
+    return std::nullopt;
+  const auto domain = domain_to_ascii(domain_raw);
+  if (!domain) return std::nullopt;
+  const bool role = std::find(k_role_locals.begin(), k_role_locals.end(), local) != k_role_locals.end();
+  return Handle{HandleKind::email, local + "@" + *domain, !role};
+}
+
+bool is_known_region(std::string_view region) {
+  const auto& util = *PhoneNumberUtil::GetInstance();
+  std::set<std::string> regions;
+  util.GetSupportedRegions(&regions);
+  return regions.count(std::string(region)) > 0;
+}
+
+}  // namespace chansync

@@ -1,0 +1,54 @@
+#include "sync/push.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace chansync {
+
+PushStats push_target(const std::string& name, Sink& sink, StateStore& store, const PushOptions& opts) {
+  PushStats stats{name};
+  const auto ledger = store.ledger(name);
+  std::vector<PersonRecord> batch;
+  std::vector<std::string> hashes;
+
+  auto flush = [&]() -> bool {
+    if (batch.empty()) return true;
+    auto outcomes = sink.push(batch);
+    if (!outcomes) {
+      stats.error = std::move(outcomes.error());
+      if (stats.error->connector.empty()) stats.error->connector = name;
+      return false;
+    }
+    std::vector<PushLedgerEntry> entries;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      for (const auto& o : *outcomes)
+        if (o.person_id == batch[i].person_id) entries.push_back({o.person_id, hashes[i], o.remote_id});
+    store.record_push(name, entries);
+    batch.clear();
+    hashes.clear();
+    return true;
+  };
+
+  bool failed = false;
+  store.for_each_person([&](PersonRecord&& p) {
+    if (failed) return;
+    const std::string hash = content_hash(p);
+    const PlanAction action = plan_action(p.person_id, hash, ledger, opts.full);
+    if (opts.on_plan) opts.on_plan(p, action);
+    switch (action) {
+      case PlanAction::create: ++stats.created; break;
+      case PlanAction::update: ++stats.updated; break;
+      case PlanAction::skip: ++stats.skipped; return;
+    }
+    if (opts.dry_run) return;
+    batch.push_back(std::move(p));
+    hashes.push_back(hash);
+    if (batch.size() >= opts.batch_size && !flush()) failed = true;
+  });
+  if (!failed && !opts.dry_run && flush()) {
+    if (auto done = sink.finish(); !done) stats.error = std::move(done.error());
+  }
+  spdlog::debug("{}: {} created, {} updated, {} unchanged", name, stats.created, stats.updated, stats.skipped);
+  return stats;
+}
+
+}  // namespace chansync

@@ -1,0 +1,83 @@
+#include "sync/run.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "sync/reconcile.hpp"
+
+namespace chansync {
+
+std::size_t SyncReport::failures() const {
+  std::size_t n = 0;
+  for (const auto& p : pulls) n += p.error.has_value();
+  for (const auto& p : pushes) n += p.error.has_value();
+  return n;
+}
+
+std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& store, int page_size) {
+  std::vector<PullStats> out;
+  for (auto& c : connectors) {
+    out.push_back(pull_connector(c.name, *c.adapter, store, page_size));
+    const auto& s = out.back();
+    if (s.error) spdlog::error("{}", s.error->describe());
+    else spdlog::info("{}: {} pages, {} records, {} new or changed", c.name, s.pages, s.received, s.written);
+  }
+  return out;
+}
+
+ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors) {
+  std::vector<std::string> blocked;
+  for (const auto& c : connectors) {
+    auto own = c.adapter->own_handles();
+    blocked.insert(blocked.end(), own.begin(), own.end());
+  }
+  const IdentityResult r = reconcile(store.identity_input(blocked), mint_person_id);
+  store.save_identity(r);
+  for (const auto& c : r.conflicts)
+    spdlog::warn("identity conflict on {}: {} ({}); not merged", c.node, c.reason, fmt::join(c.records, ", "));
+  return ReconcileStats{r.person_count, r.new_persons.size(), r.aliases.size(), r.conflicts.size()};
+}
+
+std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& store, const PushOptions& opts) {
+  std::vector<PushStats> out;
+  for (auto& t : targets) {
+    out.push_back(push_target(t.name, *t.adapter->sink(), store, opts));
+    const auto& s = out.back();
+    if (s.error) spdlog::error("{}", s.error->describe());
+    else spdlog::info("{}: {} created, {} updated, {} unchanged", t.name, s.created, s.updated, s.skipped);
+  }
+  return out;
+}
+
+SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& targets, StateStore& store,
+                    const PushOptions& opts) {
+  SyncReport r;
+  r.pulls = pull_all(connectors, store);
+  // Reconcile and push even when a connector failed: what was committed is consistent.
+  r.reconcile = reconcile_store(store, connectors);
+  r.pushes = push_all(targets, store, opts);
+  return r;
+}
+
+void to_json(nlohmann::json& j, const PullStats& s) {
+  j = {{"connector", s.connector}, {"pages", s.pages},       {"requests", s.requests},
+       {"received", s.received},   {"written", s.written},   {"rejected", s.rejected}};
+  j["error"] = s.error ? nlohmann::json(s.error->message) : nlohmann::json(nullptr);
+}
+
+void to_json(nlohmann::json& j, const ReconcileStats& s) {
+  j = {{"persons", s.persons}, {"new_persons", s.new_persons}, {"aliases", s.aliases}, {"conflicts", s.conflicts}};
+}
+
+void to_json(nlohmann::json& j, const PushStats& s) {
+  j = {{"target", s.target}, {"created", s.created}, {"updated", s.updated}, {"skipped", s.skipped}};
+  j["error"] = s.error ? nlohmann::json(s.error->message) : nlohmann::json(nullptr);
+}
+
+void to_json(nlohmann::json& j, const SyncReport& r) {
+  j = {{"pull", r.pulls}, {"push", r.pushes}};
+  j["reconcile"] = r.reconcile ? nlohmann::json(*r.reconcile) : nlohmann::json(nullptr);
+}
+
+}  // namespace chansync

@@ -1,0 +1,55 @@
+#pragma once
+// Composition of the stages, used by `pull`, `reconcile`, `push` and `sync`.
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "sync/adapter.hpp"
+#include "sync/pull.hpp"
+#include "sync/push.hpp"
+#include "sync/state_store.hpp"
+
+namespace chansync {
+
+// A configured connector or target with its adapter instance.
+struct Endpoint {
+  std::string name;
+  std::string type;
+  std::unique_ptr<Adapter> adapter;
+};
+
+struct ReconcileStats {
+  std::size_t persons = 0;
+  std::size_t new_persons = 0;
+  std::size_t aliases = 0;
+  std::size_t conflicts = 0;
+};
+
+struct SyncReport {
+  std::vector<PullStats> pulls;
+  std::optional<ReconcileStats> reconcile;
+  std::vector<PushStats> pushes;
+  std::size_t failures() const;  // connectors or targets that stopped with an error
+};
+
+// Pulls every connector in turn; one failing connector does not stop the others.
+std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& store, int page_size = 100);
+
+// Rebuilds identities from the store. Handles the connectors report as the business's own never
+// identify a customer.
+ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors);
+
+// Pushes to every target in turn.
+std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& store, const PushOptions& opts);
+
+// pull → reconcile → push.
+SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& targets, StateStore& store,
+                    const PushOptions& opts);
+
+void to_json(nlohmann::json& j, const PullStats& s);
+void to_json(nlohmann::json& j, const ReconcileStats& s);
+void to_json(nlohmann::json& j, const PushStats& s);
+void to_json(nlohmann::json& j, const SyncReport& r);
+
+}  // namespace chansync

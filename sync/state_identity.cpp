@@ -1,0 +1,228 @@
+// The identity half of StateStore: reading the reconcile input, saving its result, and streaming
+// person records for merge and push.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "sync/error.hpp"
+#include "sync/merge.hpp"
+#include "sync/reconcile.hpp"
+#include "sync/state_store.hpp"
+
+namespace chansync {
+namespace {
+
+std::vector<Handle> parse_handles(const std::string& text) {
+  std::vector<Handle> out;
+  for (const auto& h : nlohmann::json::parse(text)) {
+    auto kind = handle_kind_from(h.at("kind").get<std::string>());
+    if (kind) out.push_back({*kind, h.at("value").get<std::string>(), h.at("verified").get<bool>()});
+  }
+  return out;
+}
+
+Contact read_contact(SQLite::Statement& q, int col) {
+  Contact c;
+  c.connector = q.getColumn(col).getString();
+  c.id = q.getColumn(col + 1).getString();
+  c.first_name = q.getColumn(col + 2).getString();
+  c.last_name = q.getColumn(col + 3).getString();
+  c.handles = parse_handles(q.getColumn(col + 4).getString());
+  c.archived = q.getColumn(col + 5).getInt() != 0;
+  c.updated_at = q.getColumn(col + 6).getInt64();
+  return c;
+}
+
+Message read_message(SQLite::Statement& q, int col) {
+  Message m;
+  m.connector = q.getColumn(col).getString();
+  m.id = q.getColumn(col + 1).getString();
+  m.conversation = q.getColumn(col + 2).getString();
+  m.channel = q.getColumn(col + 3).getString();
+  m.direction = direction_from(q.getColumn(col + 4).getString()).value_or(Direction::inbound);
+  m.author_kind = author_kind_from(q.getColumn(col + 5).getString()).value_or(AuthorKind::system);
+  m.author_handle = q.getColumn(col + 6).getString();
+  m.sent_at = q.getColumn(col + 7).getInt64();
+  m.text = q.getColumn(col + 8).getString();
+  return m;
+}
+
+constexpr const char* k_contact_cols = "c.connector, c.id, c.first_name, c.last_name, c.handles, c.archived, c.updated_at";
+constexpr const char* k_message_cols =
+    "m.connector, m.id, m.conversation, m.channel, m.direction, m.author_kind, m.author_handle, m.sent_at, m.text";
+
+}  // namespace
+
+IdentityInput StateStore::identity_input(const std::vector<std::string>& blocked_keys) {
+  IdentityInput in;
+  in.blocked.insert(blocked_keys.begin(), blocked_keys.end());
+  {
+    SQLite::Statement q(m_db, fmt::format("SELECT {} FROM contacts c WHERE archived = 0", k_contact_cols));
+    while (q.executeStep()) in.contacts.push_back(read_contact(q, 0));
+  }
+  {
+    SQLite::Statement q(m_db, "SELECT DISTINCT customer, customer_verified FROM conversations");
+    while (q.executeStep())
+      if (auto h = Handle::from_key(q.getColumn(0).getString(), q.getColumn(1).getInt() != 0))
+        in.conversation_handles.push_back(*h);
+  }
+  {
+    SQLite::Statement q(m_db, "SELECT node, person_id FROM person_handles");
+    while (q.executeStep()) in.previous.emplace(q.getColumn(0).getString(), q.getColumn(1).getString());
+  }
+  {
+    SQLite::Statement q(m_db, "SELECT person_id, seq FROM persons");
+    while (q.executeStep()) in.person_seq.emplace(q.getColumn(0).getString(), q.getColumn(1).getInt64());
+  }
+  return in;
+}
+
+void StateStore::save_identity(const IdentityResult& r) {
+  SQLite::Transaction tx(m_db);
+  const auto now = static_cast<int64_t>(now_ms());
+  {
+    SQLite::Statement st(m_db, "INSERT INTO persons(person_id, seq, created_at) VALUES(?, (SELECT coalesce(max(seq), 0) + 1 FROM persons), ?)");
+    for (const auto& id : r.new_persons) {
+      st.bind(1, id);
+      st.bind(2, now);
+      st.exec();
+      st.reset();
+    }
+  }
+  {
+    SQLite::Statement st(m_db, R"sql(INSERT INTO person_aliases(alias, person_id, retired_at) VALUES(?, ?, ?)
+      ON CONFLICT(alias) DO UPDATE SET person_id = excluded.person_id)sql");
+    for (const auto& [alias, survivor] : r.aliases) {
+      st.bind(1, alias);
+      st.bind(2, survivor);
+      st.bind(3, now);
+      st.exec();
+      st.reset();
+    }
+    // Aliases that pointed at a now-retired id follow it to the survivor.
+    SQLite::Statement follow(m_db, "UPDATE person_aliases SET person_id = ? WHERE person_id = ?");
+    for (const auto& [alias, survivor] : r.aliases) {
+      follow.bind(1, survivor);
+      follow.bind(2, alias);
+      follow.exec();
+      follow.reset();
+    }
+  }
+  // Rewrite only rows that changed, so a no-change reconcile writes nothing.
+  std::map<std::string, std::pair<std::string, bool>> current;
+  {
+    SQLite::Statement q(m_db, "SELECT node, person_id, verified FROM person_handles");
+    while (q.executeStep())
+      current.emplace(q.getColumn(0).getString(), std::pair(q.getColumn(1).getString(), q.getColumn(2).getInt() != 0));
+  }
+  SQLite::Statement upsert(m_db, R"sql(INSERT INTO person_handles(node, person_id, verified) VALUES(?, ?, ?)
+    ON CONFLICT(node) DO UPDATE SET person_id = excluded.person_id, verified = excluded.verified)sql");
+  for (const auto& [node, pid] : r.assignment) {
+    const bool verified = r.verified.at(node);
+    auto it = current.find(node);
+    if (it != current.end()) {
+      const bool same = it->second.first == pid && it->second.second == verified;
+      current.erase(it);
+      if (same) continue;
+    }
+    upsert.bind(1, node);
+    upsert.bind(2, pid);
+    upsert.bind(3, verified ? 1 : 0);
+    upsert.exec();
+    upsert.reset();
+  }
+  SQLite::Statement del(m_db, "DELETE FROM person_handles WHERE node = ?");
+  for (const auto& [node, unused] : current) {
+    del.bind(1, node);
+    del.exec();
+    del.reset();
+  }
+  m_db.exec("DELETE FROM identity_conflicts");
+  SQLite::Statement conflict(m_db, "INSERT INTO identity_conflicts(node, reason, records) VALUES(?, ?, ?)");
+  for (const auto& c : r.conflicts) {
+    conflict.bind(1, c.node);
+    conflict.bind(2, c.reason);
+    conflict.bind(3, nlohmann::json(c.records).dump());
+    conflict.exec();
+    conflict.reset();
+  }
+  tx.commit();
+}
+
+void StateStore::for_each_person(const std::function<void(PersonRecord&&)>& fn) {
+  // Handles and contacts per person are small; messages stream in person order.
+  std::map<std::string, std::vector<Handle>> handles;
+  std::map<std::string, std::vector<Contact>> contacts;
+  {
+    SQLite::Statement q(m_db, "SELECT node, person_id, verified FROM person_handles WHERE node NOT LIKE 'crm_id:%'");
+    while (q.executeStep())
+      if (auto h = Handle::from_key(q.getColumn(0).getString(), q.getColumn(2).getInt() != 0))
+        handles[q.getColumn(1).getString()].push_back(*h);
+  }
+  {
+    SQLite::Statement q(m_db, fmt::format(R"sql(SELECT ph.person_id, {} FROM contacts c
+      JOIN person_handles ph ON ph.node = 'crm_id:' || c.connector || '/' || c.id)sql", k_contact_cols));
+    while (q.executeStep()) contacts[q.getColumn(0).getString()].push_back(read_contact(q, 1));
+  }
+  SQLite::Statement q(m_db, fmt::format(R"sql(SELECT ph.person_id, {} FROM messages m
+    JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
+    JOIN person_handles ph ON ph.node = c.customer
+    ORDER BY ph.person_id, m.sent_at, m.connector, m.id)sql", k_message_cols));
+  bool has_row = q.executeStep();
+  std::set<std::string> ids;
+  for (const auto& [id, unused] : handles) ids.insert(id);
+  for (const auto& [id, unused] : contacts) ids.insert(id);
+  for (const auto& id : ids) {
+    std::vector<Message> messages;
+    while (has_row && q.getColumn(0).getString() < id) has_row = q.executeStep();
+    while (has_row && q.getColumn(0).getString() == id) {
+      messages.push_back(read_message(q, 1));
+      has_row = q.executeStep();
+    }
+    auto h = handles.find(id);
+    auto c = contacts.find(id);
+    fn(merge_person(id, h == handles.end() ? std::vector<Handle>{} : std::move(h->second),
+                    c == contacts.end() ? std::vector<Contact>{} : std::move(c->second), std::move(messages)));
+  }
+}
+
+std::optional<PersonRecord> StateStore::person(const std::string& id_or_alias) {
+  std::string id = id_or_alias;
+  {
+    SQLite::Statement q(m_db, "SELECT person_id FROM person_aliases WHERE alias = ?");
+    q.bind(1, id_or_alias);
+    if (q.executeStep()) id = q.getColumn(0).getString();
+  }
+  std::vector<Handle> handles;
+  std::vector<Contact> contacts;
+  std::vector<Message> messages;
+  bool found = false;
+  {
+    SQLite::Statement q(m_db, "SELECT node, verified FROM person_handles WHERE person_id = ?");
+    q.bind(1, id);
+    while (q.executeStep()) {
+      found = true;
+      const std::string node = q.getColumn(0).getString();
+      if (node.starts_with("crm_id:")) continue;
+      if (auto h = Handle::from_key(node, q.getColumn(1).getInt() != 0)) handles.push_back(*h);
+    }
+  }
+  if (!found) return std::nullopt;
+  {
+    SQLite::Statement q(m_db, fmt::format(R"sql(SELECT {} FROM contacts c
+      JOIN person_handles ph ON ph.node = 'crm_id:' || c.connector || '/' || c.id WHERE ph.person_id = ?)sql",
+                                          k_contact_cols));
+    q.bind(1, id);
+    while (q.executeStep()) contacts.push_back(read_contact(q, 0));
+  }
+  {
+    SQLite::Statement q(m_db, fmt::format(R"sql(SELECT {} FROM messages m
+      JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
+      JOIN person_handles ph ON ph.node = c.customer WHERE ph.person_id = ?)sql", k_message_cols));
+    q.bind(1, id);
+    while (q.executeStep()) messages.push_back(read_message(q, 0));
+  }
+  return merge_person(id, std::move(handles), std::move(contacts), std::move(messages));
+}
+
+}  // namespace chansync

@@ -1,0 +1,47 @@
+#include "sync/state_lock.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "sync/timestamp.hpp"
+
+namespace chansync {
+
+Result<StateLock> StateLock::acquire(const std::string& state_path, const std::string& command) {
+  if (state_path == ":memory:") return StateLock(-1);
+  const std::string path = state_path + ".lock";
+  std::error_code ec;
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return fail(Errc::state, fmt::format("cannot open lock file {}: {}; check the state directory's permissions",
+                                         path, std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[512] = {};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    std::string holder = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "an unknown process";
+    while (!holder.empty() && holder.back() == '\n') holder.pop_back();
+    ::close(fd);
+    return fail(Errc::locked, fmt::format("state {} is in use by {}; this run did nothing. Retry when it has "
+                                          "finished (exit code 75 means: try again later)",
+                                          state_path, holder));
+  }
+  const std::string me = fmt::format("pid {} (chansync {}, started {})\n", ::getpid(), command, format_rfc3339(now_ms()));
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) < 0) {
+    // The lock is held either way; the holder text is only a courtesy for the next run's message.
+  }
+  return StateLock(fd);
+}
+
+StateLock::~StateLock() {
+  if (m_fd >= 0) ::close(m_fd);  // closing releases the flock
+}
+
+}  // namespace chansync

@@ -1,0 +1,48 @@
+#pragma once
+// Seeded, generated vendor data for the simulator: Twilio messages and HubSpot contacts describing
+// the same customers, with the messiness real accounts have.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace chansync::sim {
+
+struct SimMessage {
+  std::string sid;
+  std::string from, to, direction, body;
+  std::int64_t sent_ms;
+};
+
+struct SimContact {
+  std::string id;
+  std::string first, last, email, phone, mobile;
+  std::int64_t modified_ms;
+  bool archived = false;
+};
+
+struct Corpus {
+  std::vector<SimMessage> messages;  // sorted by sent_ms descending (Twilio's order)
+  std::vector<SimContact> contacts;  // sorted by id
+  std::vector<std::string> own_numbers;
+};
+
+struct CorpusSpec {
+  std::uint64_t seed = 42;
+  int customers = 40;
+  int messages = 400;
+  std::int64_t now_ms = 1'780'000'000'000;  // fixed, so the corpus is the same on every machine
+};
+
+// Deterministic for a given spec. Includes: numbers written in several national/international
+// formats in HubSpot, two business numbers, a family landline on two contacts, a customer only in
+// SMS, a contact with no messages, an archived contact, a message from an invalid number, and
+// WhatsApp messages from a customer who also texts.
+Corpus generate(const CorpusSpec& spec);
+
+// Appends `n` new inbound messages newer than everything else (for incremental pulls).
+void add_messages(Corpus& corpus, int n, std::uint64_t seed);
+
+std::string rfc2822(std::int64_t ms);
+std::string rfc3339(std::int64_t ms);
+
+}  // namespace chansync::sim

@@ -1,0 +1,291 @@
+#include "tests/simulator/server.hpp"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace chansync::sim {
+namespace {
+
+struct Fault {
+  std::string kind;    // "429", "500", "401", "sunset", "malformed"
+  std::string vendor;  // "twilio", "hubspot", "" = both
+  int remaining = 0;   // how many requests it affects; -1 = until cleared
+};
+
+std::string base64_decode(const std::string& in) {
+  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int val = 0, bits = -8;
+  for (char c : in) {
+    const auto pos = chars.find(c);
+    if (pos == std::string::npos) break;
+    val = (val << 6) + static_cast<int>(pos);
+    bits += 6;
+    if (bits >= 0) {
+      out += static_cast<char>((val >> bits) & 0xFF);
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+std::string ymd(std::int64_t ms) { return rfc3339(ms).substr(0, 10); }
+
+}  // namespace
+
+struct Simulator::Impl {
+  Corpus corpus;
+  ServerOptions opts;
+  httplib::Server server;
+  std::mutex mu;  // guards corpus and faults
+  std::vector<Fault> faults;
+  std::atomic<long> twilio_requests{0}, hubspot_requests{0};
+
+  // Returns true (and fills res) when a fault applies to this request.
+  bool inject(const std::string& vendor, httplib::Response& res) {
+    std::lock_guard lock(mu);
+    for (auto& f : faults) {
+      if (f.remaining == 0 || (!f.vendor.empty() && f.vendor != vendor)) continue;
+      if (f.remaining > 0) --f.remaining;
+      if (f.kind == "429") {
+        res.status = 429;
+        res.set_header("Retry-After", "1");
+        res.set_content(vendor == "twilio" ? R"({"code":20429,"message":"Too Many Requests","status":429})"
+                                           : R"({"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT","category":"RATE_LIMITS"})",
+                        "application/json");
+      } else if (f.kind == "500") {
+        res.status = 500;
+        res.set_content(R"({"code":20500,"message":"Internal Server Error","status":500})", "application/json");
+      } else if (f.kind == "401") {
+        res.status = 401;
+        res.set_content(vendor == "twilio" ? R"({"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401})"
+                                           : R"({"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"})",
+                        "application/json");
+      } else if (f.kind == "malformed") {
+        res.status = 200;
+        res.set_content(R"({"messages": [{"sid": "SMbroken", "from": )", "application/json");
+      } else if (f.kind == "sunset") {
+        res.set_header("Sunset", "Sat, 31 Dec 2033 23:59:59 GMT");
+        res.set_header("Deprecation", "@1798761600");
+        return false;  // the request itself still succeeds
+      }
+      return true;
+    }
+    return false;
+  }
+
+  bool twilio_auth(const httplib::Request& req, httplib::Response& res) {
+    const auto h = req.get_header_value("Authorization");
+    if (h.rfind("Basic ", 0) == 0 && base64_decode(h.substr(6)) == opts.account_sid + ":" + opts.twilio_token) return true;
+    res.status = 401;
+    res.set_content(R"({"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401})",
+                    "application/json");
+    return false;
+  }
+
+  bool hubspot_auth(const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value("Authorization") == "Bearer " + opts.hubspot_token) return true;
+    res.status = 401;
+    res.set_content(R"({"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"})",
+                    "application/json");
+    return false;
+  }
+
+  void delay() {
+    if (opts.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opts.delay_ms));
+  }
+
+  void messages(const httplib::Request& req, httplib::Response& res) {
+    ++twilio_requests;
+    delay();
+    if (inject("twilio", res)) return;
+    if (!twilio_auth(req, res)) return;
+    const std::string sid = req.matches[1];
+    int page_size = req.has_param("PageSize") ? std::stoi(req.get_param_value("PageSize")) : 50;
+    page_size = std::clamp(page_size, 1, 1000);
+    const int page = req.has_param("Page") ? std::stoi(req.get_param_value("Page")) : 0;
+    std::size_t offset = 0;
+    if (req.has_param("PageToken")) offset = std::stoul(req.get_param_value("PageToken").substr(4));
+    const std::string since = req.has_param("DateSent>") ? req.get_param_value("DateSent>") : "";
+    std::string items;
+    std::size_t i = offset, emitted = 0;
+    {
+      std::lock_guard lock(mu);
+      const auto& all = corpus.messages;
+      for (; i < all.size() && emitted < static_cast<std::size_t>(page_size); ++i) {
+        const auto& m = all[i];
+        if (!since.empty() && ymd(m.sent_ms) < since) continue;
+        if (emitted++) items += ",";
+        items += nlohmann::json{{"account_sid", sid},
+                                {"api_version", "2010-04-01"},
+                                {"body", m.body},
+                                {"date_created", rfc2822(m.sent_ms)},
+                                {"date_sent", rfc2822(m.sent_ms)},
+                                {"date_updated", rfc2822(m.sent_ms)},
+                                {"direction", m.direction},
+                                {"error_code", nullptr},
+                                {"error_message", nullptr},
+                                {"from", m.from},
+                                {"messaging_service_sid", nullptr},
+                                {"num_media", "0"},
+                                {"num_segments", "1"},
+                                {"price", nullptr},
+                                {"price_unit", "USD"},
+                                {"sid", m.sid},
+                                {"status", m.direction == "inbound" ? "received" : "delivered"},
+                                {"subresource_uris", {{"media", fmt::format("/2010-04-01/Accounts/{}/Messages/{}/Media.json", sid, m.sid)}}},
+                                {"to", m.to},
+                                {"uri", fmt::format("/2010-04-01/Accounts/{}/Messages/{}.json", sid, m.sid)}}
+                     .dump();
+      }
+      // Skip filtered-out tail so "more" means "more matching".
+      while (i < all.size() && !since.empty() && ymd(all[i].sent_ms) < since) ++i;
+      const bool more = i < all.size();
+      const std::string base = fmt::format("/2010-04-01/Accounts/{}/Messages.json", sid);
+      const std::string filter = since.empty() ? "" : "&DateSent%3E=" + since;
+      const std::string next = more ? fmt::format("\"{}?PageSize={}{}&Page={}&PageToken=PASM{}\"", base, page_size, filter, page + 1, i) : "null";
+      res.set_content(fmt::format(R"({{"end": {}, "first_page_uri": "{}?PageSize={}{}&Page=0", "messages": [{}], "next_page_uri": {}, "page": {}, "page_size": {}, "previous_page_uri": null, "start": {}, "uri": "{}?PageSize={}{}&Page={}"}})",
+                                  offset + emitted == 0 ? 0 : offset + emitted - 1, base, page_size, filter, items, next, page,
+                                  page_size, offset, base, page_size, filter, page),
+                      "application/json");
+    }
+  }
+
+  nlohmann::json contact_json(const SimContact& k) {
+    return {{"id", k.id},
+            {"properties",
+             {{"createdate", rfc3339(k.modified_ms - 86'400'000)},
+              {"email", k.email.empty() ? nlohmann::json(nullptr) : nlohmann::json(k.email)},
+              {"firstname", k.first},
+              {"hs_object_id", k.id},
+              {"lastmodifieddate", rfc3339(k.modified_ms)},
+              {"lastname", k.last},
+              {"mobilephone", k.mobile.empty() ? nlohmann::json(nullptr) : nlohmann::json(k.mobile)},
+              {"phone", k.phone.empty() ? nlohmann::json(nullptr) : nlohmann::json(k.phone)}}},
+            {"createdAt", rfc3339(k.modified_ms - 86'400'000)},
+            {"updatedAt", rfc3339(k.modified_ms)},
+            {"archived", k.archived}};
+  }
+
+  void hubspot_headers(httplib::Response& res) {
+    // The simulator advertises a generous limit; chansync paces to 90% of what it is told.
+    res.set_header("X-HubSpot-RateLimit-Max", "1000");
+    res.set_header("X-HubSpot-RateLimit-Remaining", "999");
+    res.set_header("X-HubSpot-RateLimit-Interval-Milliseconds", "1000");
+  }
+
+  void contacts_page(std::vector<const SimContact*> rows, std::size_t after, int limit, httplib::Response& res, bool search) {
+    nlohmann::json results = nlohmann::json::array();
+    std::size_t i = after;
+    for (; i < rows.size() && results.size() < static_cast<std::size_t>(limit); ++i) results.push_back(contact_json(*rows[i]));
+    nlohmann::json body = {{"results", results}};
+    if (search) body["total"] = rows.size();
+    if (i < rows.size()) body["paging"] = {{"next", {{"after", std::to_string(i)}, {"link", "?after=" + std::to_string(i)}}}};
+    hubspot_headers(res);
+    res.set_content(body.dump(), "application/json");
+  }
+
+  void list_contacts(const httplib::Request& req, httplib::Response& res) {
+    ++hubspot_requests;
+    delay();
+    if (inject("hubspot", res)) return;
+    if (!hubspot_auth(req, res)) return;
+    const int limit = std::clamp(req.has_param("limit") ? std::stoi(req.get_param_value("limit")) : 10, 1, 100);
+    const std::size_t after = req.has_param("after") ? std::stoul(req.get_param_value("after")) : 0;
+    const bool archived = req.get_param_value("archived") == "true";
+    std::lock_guard lock(mu);
+    std::vector<const SimContact*> rows;
+    for (const auto& k : corpus.contacts)
+      if (k.archived == archived) rows.push_back(&k);
+    contacts_page(rows, after, limit, res, false);
+  }
+
+  void search_contacts(const httplib::Request& req, httplib::Response& res) {
+    ++hubspot_requests;
+    delay();
+    if (inject("hubspot", res)) return;
+    if (!hubspot_auth(req, res)) return;
+    nlohmann::json body;
+    try {
+      body = nlohmann::json::parse(req.body);
+    } catch (const std::exception&) {
+      res.status = 400;
+      res.set_content(R"({"status":"error","message":"Invalid input JSON","category":"VALIDATION_ERROR"})", "application/json");
+      return;
+    }
+    std::int64_t since = 0;
+    for (const auto& g : body.value("filterGroups", nlohmann::json::array()))
+      for (const auto& f : g.value("filters", nlohmann::json::array()))
+        if (f.value("propertyName", "") == "lastmodifieddate" && f.value("operator", "") == "GTE")
+          since = std::stoll(f.value("value", "0"));
+    const std::size_t after = body.contains("after") ? std::stoul(body["after"].get<std::string>()) : 0;
+    if (after >= 10'000) {
+      res.status = 400;
+      res.set_content(R"({"status":"error","message":"paging past 10000 results is not supported","category":"VALIDATION_ERROR"})", "application/json");
+      return;
+    }
+    std::lock_guard lock(mu);
+    std::vector<const SimContact*> rows;
+    for (const auto& k : corpus.contacts)
+      if (!k.archived && k.modified_ms >= since) rows.push_back(&k);
+    std::stable_sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->modified_ms < b->modified_ms; });
+    contacts_page(rows, after, std::clamp(body.value("limit", 10), 1, 200), res, true);
+  }
+
+  void routes() {
+    server.Get(R"(/2010-04-01/Accounts/([A-Za-z0-9]+)/Messages\.json)",
+               [this](const auto& req, auto& res) { messages(req, res); });
+    server.Get(R"(/2010-04-01/Accounts/([A-Za-z0-9]+)\.json)", [this](const auto& req, auto& res) {
+      ++twilio_requests;
+      if (inject("twilio", res)) return;
+      if (!twilio_auth(req, res)) return;
+      res.set_content(nlohmann::json{{"sid", req.matches[1]}, {"status", "active"}, {"type", "Full"}}.dump(), "application/json");
+    });
+    server.Get("/crm/v3/objects/contacts", [this](const auto& req, auto& res) { list_contacts(req, res); });
+    server.Post("/crm/v3/objects/contacts/search", [this](const auto& req, auto& res) { search_contacts(req, res); });
+    server.Post("/_sim/fault", [this](const auto& req, auto& res) {
+      const auto j = nlohmann::json::parse(req.body);
+      std::lock_guard lock(mu);
+      if (j.value("kind", "") == "clear") faults.clear();
+      else faults.push_back({j.value("kind", ""), j.value("vendor", ""), j.value("count", 1)});
+      res.set_content("{}", "application/json");
+    });
+    server.Post("/_sim/add-messages", [this](const auto& req, auto& res) {
+      std::lock_guard lock(mu);
+      add_messages(corpus, std::stoi(req.get_param_value("n")), static_cast<std::uint64_t>(corpus.messages.size()));
+      res.set_content("{}", "application/json");
+    });
+    server.Get("/_sim/stats", [this](const auto&, auto& res) {
+      std::lock_guard lock(mu);
+      res.set_content(nlohmann::json{{"twilio_requests", twilio_requests.load()},
+                                     {"hubspot_requests", hubspot_requests.load()},
+                                     {"messages", corpus.messages.size()},
+                                     {"contacts", corpus.contacts.size()}}
+                          .dump(),
+                      "application/json");
+    });
+  }
+};
+
+Simulator::Simulator(Corpus corpus, ServerOptions opts) : m(std::make_unique<Impl>()) {
+  m->corpus = std::move(corpus);
+  m->opts = std::move(opts);
+  m->routes();
+}
+
+Simulator::~Simulator() = default;
+
+int Simulator::bind(int port) {
+  if (port == 0) return m->server.bind_to_any_port("127.0.0.1");
+  return m->server.bind_to_port("127.0.0.1", port) ? port : -1;
+}
+
+void Simulator::listen() { m->server.listen_after_bind(); }
+void Simulator::stop() { m->server.stop(); }
+
+}  // namespace chansync::sim

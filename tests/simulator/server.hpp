@@ -1,0 +1,33 @@
+#pragma once
+// The simulator's HTTP side: Twilio Messaging and HubSpot contacts endpoints over a Corpus, with
+// switchable faults (POST /_sim/fault) and request counters (GET /_sim/stats).
+#include <memory>
+#include <string>
+
+#include "tests/simulator/corpus.hpp"
+
+namespace chansync::sim {
+
+struct ServerOptions {
+  std::string account_sid = "AC00000000000000000000000000000000";
+  std::string twilio_token = "sim-twilio-token";
+  std::string hubspot_token = "sim-hubspot-token";
+  int delay_ms = 0;  // added to every vendor request (for crash tests)
+};
+
+class Simulator {
+ public:
+  Simulator(Corpus corpus, ServerOptions opts);
+  ~Simulator();
+  // Binds 127.0.0.1:port (0 = any free port) and returns the port.
+  int bind(int port);
+  // Serves until stop().
+  void listen();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m;
+};
+
+}  // namespace chansync::sim
