@@ -1,0 +1,129 @@
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/registry.hpp"
+#include "sync/pull.hpp"
+#include "tests/support/fake_server.hpp"
+
+using namespace chansync;
+using test::FakeServer;
+using test::fixture;
+using test::Scripted;
+
+namespace {
+
+constexpr const char* k_sid = "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX";
+
+struct Rig {
+  std::vector<std::chrono::milliseconds> sleeps;
+  std::unique_ptr<Adapter> adapter;
+  Rig(const std::string& base_url) {
+    EndpointConfig cfg{"sms", "twilio-messaging"};
+    cfg.options = {{"account_sid", k_sid}, {"own_numbers", {"+4930123456"}}, {"base_url", base_url}};
+    cfg.secrets = {{"auth_token", "tok"}};
+    adapter = adapters::create_adapter(cfg, "DE", [this](std::chrono::milliseconds d) { sleeps.push_back(d); });
+  }
+};
+
+Scripted pages(const httplib::Request& req, std::size_t) {
+  return {200, fixture(req.has_param("PageToken") ? "twilio/messages_page2.json" : "twilio/messages_page1.json")};
+}
+
+}  // namespace
+
+TEST_CASE("twilio pull follows the relative next_page_uri until null and maps the wire format") {
+  FakeServer server(pages);
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  const auto stats = pull_connector("sms", *rig.adapter, store, 2);
+  REQUIRE_FALSE(stats.error);
+  CHECK(stats.pages == 2);
+  CHECK(stats.received == 3);
+  CHECK(stats.rejected == 1);  // "yesterday" is no RFC 2822 date: kept as a dead letter
+  const auto reqs = server.requests();
+  REQUIRE(reqs.size() == 2);
+  CHECK(reqs[0].path == std::string("/2010-04-01/Accounts/") + k_sid + "/Messages.json");
+  CHECK(reqs[0].params.find("PageSize")->second == "2");
+  CHECK(reqs[1].params.find("PageToken")->second == "PASM00000000000000000000000000000002");
+  CHECK(reqs[0].authorization == "Basic QUNYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWDp0b2s=");  // AC…:tok
+  const auto cursor = nlohmann::json::parse(store.cursor("sms"));
+  CHECK(cursor.at("since") == "2015-07-30");
+  CHECK_FALSE(cursor.contains("next"));
+  // SMS and WhatsApp threads of the same number are two conversations of one customer.
+  CHECK(store.counts().at("conversations") == 2);
+  SQLite::Statement q(store.db(), "SELECT direction, author_kind, author_handle, sent_at FROM messages WHERE id = 'SM00000000000000000000000000000002'");
+  REQUIRE(q.executeStep());
+  CHECK(q.getColumn(0).getString() == "outbound");
+  CHECK(q.getColumn(1).getString() == "agent");
+  CHECK(q.getColumn(2).getString() == "+4930123456");
+  CHECK(q.getColumn(3).getInt64() == 1438275601000);  // 19:00:01 +0200
+}
+
+TEST_CASE("twilio incremental pull resumes with DateSent>= the newest day, overlapping and deduplicating") {
+  FakeServer server(pages);
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  REQUIRE_FALSE(pull_connector("sms", *rig.adapter, store, 2).error);
+  const auto again = pull_connector("sms", *rig.adapter, store, 2);
+  REQUIRE_FALSE(again.error);
+  CHECK(again.written == 0);
+  const auto reqs = server.requests();
+  CHECK(reqs[2].params.find("DateSent>")->second == "2015-07-30");
+  CHECK(reqs[2].query_target.find("DateSent%3E=2015-07-30") != std::string::npos);
+}
+
+TEST_CASE("twilio 401 is an auth error with Twilio's code") {
+  FakeServer server([](const auto&, std::size_t) { return Scripted{401, fixture("twilio/error_20003.json")}; });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  const auto stats = pull_connector("sms", *rig.adapter, store, 2);
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::auth);
+  CHECK_THAT(stats.error->message, Catch::Contains("20003"));
+  CHECK(rig.sleeps.empty());  // 401 is not retried
+  const auto report = rig.adapter->probe();
+  CHECK(report.cls == HealthClass::auth_failed);
+  CHECK(report.evidence.vendor_code == "20003");
+}
+
+TEST_CASE("twilio 429 honours Retry-After exactly; 500 is retried with backoff") {
+  FakeServer server([](const httplib::Request& req, std::size_t n) {
+    if (n == 0) return Scripted{429, R"({"code":20429,"message":"Too Many Requests"})", {{"Retry-After", "3"}}};
+    if (n == 1) return Scripted{500, R"({"code":20500,"message":"Internal"})"};
+    return pages(req, n);
+  });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  const auto stats = pull_connector("sms", *rig.adapter, store, 2);
+  REQUIRE_FALSE(stats.error);
+  REQUIRE(rig.sleeps.size() == 2);
+  CHECK(rig.sleeps[0] == std::chrono::milliseconds(3000));
+  CHECK(rig.sleeps[1] <= std::chrono::milliseconds(1000));  // full jitter under base · 2^2
+  CHECK(stats.requests == 4);
+}
+
+TEST_CASE("twilio malformed page is a protocol error and the cursor is not advanced") {
+  FakeServer server([](const httplib::Request& req, std::size_t n) {
+    if (req.has_param("PageToken")) return Scripted{200, R"({"messages": [{"sid": "SMbroken", "from": )"};
+    return pages(req, n);
+  });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  const auto stats = pull_connector("sms", *rig.adapter, store, 2);
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::protocol);
+  CHECK_THAT(stats.error->message, Catch::Contains("not valid JSON") && Catch::Contains("cursor was not advanced"));
+  CHECK(stats.pages == 1);
+  CHECK(nlohmann::json::parse(store.cursor("sms")).at("next").get<std::string>().find("PageToken") != std::string::npos);
+}
+
+TEST_CASE("twilio probe reports a Sunset header as deprecated with the date") {
+  FakeServer server([](const auto&, std::size_t) {
+    return Scripted{200, R"({"sid":"AC1","status":"active"})", {{"Sunset", "Sat, 31 Dec 2033 23:59:59 GMT"}}};
+  });
+  Rig rig(server.base_url());
+  const auto r = rig.adapter->probe();
+  CHECK(r.cls == HealthClass::deprecated);
+  CHECK_THAT(r.summary, Catch::Contains("2033-12-31"));
+}

@@ -1,0 +1,136 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "adapters/registry.hpp"
+#include "sync/config.hpp"
+#include "sync/error.hpp"
+
+using namespace chansync;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempConfig {
+  fs::path dir = fs::temp_directory_path() / ("chansync-cfg-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
+  TempConfig() { fs::create_directories(dir); }
+  ~TempConfig() { fs::remove_all(dir); }
+  std::string write(const std::string& text) {
+    const auto p = dir / "sync.toml";
+    std::ofstream(p) << text;
+    return p.string();
+  }
+};
+
+const std::vector<TypeSpec>& specs() {
+  static const auto s = adapters::type_specs();
+  return s;
+}
+
+std::map<std::string, std::string> g_env;
+
+Config load(const std::string& path, bool secrets = true) {
+  return load_config(ConfigInputs{path, std::nullopt,
+                                  [](const std::string& n) -> std::optional<std::string> {
+                                    auto it = g_env.find(n);
+                                    return it == g_env.end() ? std::nullopt : std::optional(it->second);
+                                  },
+                                  specs(), secrets});
+}
+
+std::string error_of(const std::string& path) {
+  try {
+    load(path);
+  } catch (const Failure& f) {
+    CHECK(f.error().code == Errc::config);
+    return f.error().message;
+  }
+  FAIL("expected a config error");
+  return {};
+}
+
+const char* k_twilio = R"(
+[connectors.sms]
+type = "twilio-messaging"
+account_sid = "AC0123"
+auth_token_env = "TWILIO_AUTH_TOKEN"
+)";
+
+}  // namespace
+
+TEST_CASE("a valid config loads with defaults, secrets from env, paths relative to the file") {
+  TempConfig t;
+  g_env = {{"TWILIO_AUTH_TOKEN", "s3cret"}, {"HUBSPOT_TOKEN", "tok"}};
+  const auto path = t.write(std::string(k_twilio) + R"(
+[state]
+path = "state.db"
+[identity]
+default_region = "DE"
+[connectors.crm]
+type = "hubspot-contacts"
+token_env = "HUBSPOT_TOKEN"
+[targets.out]
+type = "ndjson"
+path = "out.ndjson"
+)");
+  const Config c = load(path);
+  CHECK(c.state_path == (t.dir / "state.db").string());
+  CHECK(c.default_region == "DE");
+  REQUIRE(c.connectors.size() == 2);
+  const auto& sms = c.connectors[0].name == "sms" ? c.connectors[0] : c.connectors[1];
+  CHECK(sms.secrets.at("auth_token") == "s3cret");
+  CHECK(sms.options.at("base_url") == "https://api.twilio.com");
+  CHECK(c.targets[0].options.at("path") == (t.dir / "out.ndjson").string());
+  for (const auto& s : c.settings) CHECK(s.value.find("s3cret") == std::string::npos);
+}
+
+TEST_CASE("config errors name the key and line and suggest the fix") {
+  TempConfig t;
+  g_env = {};
+  CHECK_THAT(error_of(t.write(std::string(k_twilio) + "acount_sid = \"x\"\n")),
+             Catch::Contains("unknown key \"acount_sid\"") && Catch::Contains("did you mean \"account_sid\"") &&
+                 Catch::Contains("sync.toml:6"));
+  CHECK_THAT(error_of(t.write("[connectors.x]\ntype = \"twilio-messagin\"\n")),
+             Catch::Contains("did you mean \"twilio-messaging\""));
+  CHECK_THAT(error_of(t.write("[connectors.x]\ntype = \"twilio-messaging\"\naccount_sid = \"AC1\"\nauth_token = \"abc\"\n")),
+             Catch::Contains("inline") && Catch::Contains("auth_token_env"));
+  CHECK_THAT(error_of(t.write(k_twilio)), Catch::Contains("TWILIO_AUTH_TOKEN") && Catch::Contains("not set"));
+  CHECK_THAT(error_of(t.write("[connectors.x]\ntype = \"ndjson\"\n")), Catch::Contains("[targets.x]"));
+  CHECK_THAT(error_of(t.write("[identity]\ndefault_region = \"Germany\"\n")), Catch::Contains("two-letter"));
+  CHECK_THAT(error_of(t.write("[connectors.x]\ntype = \"twilio-messaging\"\nauth_token_env = \"T\"\n")),
+             Catch::Contains("required key \"account_sid\""));
+  CHECK_THAT(error_of(t.write("[connectors\n")), Catch::Contains("not valid TOML"));
+}
+
+TEST_CASE("secret files must be 0600") {
+  TempConfig t;
+  const auto secret = t.dir / "token";
+  std::ofstream(secret) << "from-file\n";
+  fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  const auto path = t.write("[connectors.sms]\ntype = \"twilio-messaging\"\naccount_sid = \"AC1\"\nauth_token_file = \"token\"\n");
+  CHECK_THAT(error_of(path), Catch::Contains("chmod 600"));
+  fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);
+  CHECK(load(path).connectors[0].secrets.at("auth_token") == "from-file");
+}
+
+TEST_CASE("precedence: defaults < file < env < flags, with origins") {
+  TempConfig t;
+  g_env = {{"CHANSYNC_STATE", "/env/state.db"}};
+  const auto path = t.write("[state]\npath = \"/file/state.db\"\n");
+  auto c = load(path);
+  CHECK(c.state_path == "/env/state.db");
+  auto origin = [&](const Config& cfg) {
+    for (const auto& s : cfg.settings)
+      if (s.key == "state.path") return s.origin;
+    return std::string();
+  };
+  CHECK(origin(c) == "env:CHANSYNC_STATE");
+  c = load_config(ConfigInputs{path, std::string("/flag.db"), [](const std::string& n) -> std::optional<std::string> {
+                                 return n == "CHANSYNC_STATE" ? std::optional<std::string>("/env.db") : std::nullopt;
+                               }, specs(), true});
+  CHECK(c.state_path == "/flag.db");
+  CHECK(origin(c) == "flag:--state");
+  g_env = {};
+  CHECK(origin(load(path)).starts_with("file:"));
+}

@@ -1,0 +1,51 @@
+#include <catch2/catch.hpp>
+
+#include "sync/normalize.hpp"
+
+using namespace chansync;
+
+TEST_CASE("phone numbers in national and international formats normalise to one E.164") {
+  struct Row {
+    const char* raw;
+    const char* region;
+    const char* e164;
+  };
+  const Row rows[] = {
+      {"+49 151 12345678", "DE", "+4915112345678"}, {"0151 12345678", "DE", "+4915112345678"},
+      {"(0151) 123-45678", "DE", "+4915112345678"}, {"004915112345678", "DE", "+4915112345678"},
+      {"+4915112345678", "", "+4915112345678"},     {"030 555000", "DE", "+4930555000"},
+      {"(415) 555-2671", "US", "+14155552671"},     {"+1 415 555 2671", "DE", "+14155552671"},
+  };
+  for (const auto& r : rows) {
+    INFO(r.raw << " in " << r.region);
+    const auto h = normalize_phone(r.raw, r.region);
+    REQUIRE(h);
+    CHECK(h->value == r.e164);
+    CHECK(h->verified);
+  }
+}
+
+TEST_CASE("invalid and non-personal numbers are kept unverified, never joined") {
+  auto short_code = normalize_phone("12345", "DE");
+  REQUIRE(short_code);
+  CHECK_FALSE(short_code->verified);
+  CHECK(short_code->value == "12345");
+  auto no_region = normalize_phone("0151 12345678", "");
+  REQUIRE(no_region);
+  CHECK_FALSE(no_region->verified);
+  auto toll_free = normalize_phone("0800 1234567", "DE");
+  REQUIRE(toll_free);
+  CHECK_FALSE(toll_free->verified);
+  CHECK_FALSE(normalize_phone("call me", "DE"));
+}
+
+TEST_CASE("emails are trimmed, lower-cased, IDNA-encoded; role addresses never join") {
+  CHECK(normalize_email("  Anna.Mueller@Example.COM ")->value == "anna.mueller@example.com");
+  CHECK(normalize_email("mailto:x@y.de")->value == "x@y.de");
+  CHECK(normalize_email("jörg@Bücher.example")->value == "jörg@xn--bcher-kva.example");
+  CHECK_FALSE(normalize_email("support@shop.de")->verified);
+  CHECK(normalize_email("anna@shop.de")->verified);
+  CHECK_FALSE(normalize_email("not-an-address"));
+  CHECK_FALSE(normalize_email("a@localhost"));
+  CHECK_FALSE(normalize_email("@example.com"));
+}

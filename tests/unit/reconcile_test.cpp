@@ -1,0 +1,105 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <random>
+
+#include "sync/reconcile.hpp"
+
+using namespace chansync;
+
+namespace {
+
+Handle phone(const char* v, bool verified = true) { return {HandleKind::phone, v, verified}; }
+Handle email(const char* v) { return {HandleKind::email, v, true}; }
+
+Contact contact(const char* connector, const char* id, std::vector<Handle> handles) {
+  Contact c;
+  c.connector = connector;
+  c.id = id;
+  c.handles = std::move(handles);
+  return c;
+}
+
+std::function<std::string()> counter() {
+  auto n = std::make_shared<int>(0);
+  return [n] { return "p" + std::to_string(++*n); };
+}
+
+}  // namespace
+
+TEST_CASE("a CRM contact joins the SMS handle with the same number") {
+  IdentityInput in;
+  in.contacts = {contact("crm", "1", {phone("+4915112345678"), email("a@b.de")})};
+  in.conversation_handles = {phone("+4915112345678"), phone("+4915199999999")};
+  const auto r = reconcile(in, counter());
+  CHECK(r.person_count == 2);
+  CHECK(r.assignment.at("crm_id:crm/1") == r.assignment.at("phone:+4915112345678"));
+  CHECK(r.assignment.at("email:a@b.de") == r.assignment.at("crm_id:crm/1"));
+  CHECK(r.assignment.at("phone:+4915199999999") != r.assignment.at("crm_id:crm/1"));
+}
+
+TEST_CASE("a handle shared by two records of one CRM is a conflict and joins nobody") {
+  IdentityInput in;
+  in.contacts = {contact("crm", "1", {phone("+4930555000"), email("karl@x.de")}),
+                 contact("crm", "2", {phone("+4930555000"), email("erika@x.de")})};
+  in.conversation_handles = {phone("+4930555000")};
+  const auto r = reconcile(in, counter());
+  CHECK(r.person_count == 3);
+  REQUIRE(r.conflicts.size() == 1);
+  CHECK(r.conflicts[0].node == "phone:+4930555000");
+  CHECK(r.conflicts[0].records == std::vector<std::string>{"crm_id:crm/1", "crm_id:crm/2"});
+  CHECK(r.assignment.at("crm_id:crm/1") != r.assignment.at("crm_id:crm/2"));
+}
+
+TEST_CASE("merge protection refuses a transitive join of two records of one CRM") {
+  IdentityInput in;
+  // 1 and 2 share no handle directly, but the CRM of another connector links them.
+  in.contacts = {contact("crm", "1", {email("a@x.de")}), contact("crm", "2", {phone("+4915112345678")}),
+                 contact("other", "9", {email("a@x.de"), phone("+4915112345678")})};
+  const auto r = reconcile(in, counter());
+  CHECK(r.assignment.at("crm_id:crm/1") != r.assignment.at("crm_id:crm/2"));
+  CHECK_FALSE(r.conflicts.empty());
+}
+
+TEST_CASE("unverified and blocked handles never join") {
+  IdentityInput in;
+  in.contacts = {contact("crm", "1", {phone("12345", false)}), contact("crm", "2", {phone("+4930123456")})};
+  in.conversation_handles = {phone("12345", false), phone("+4930123456")};
+  in.blocked = {"phone:+4930123456"};
+  const auto r = reconcile(in, counter());
+  CHECK(r.assignment.at("phone:12345") != r.assignment.at("crm_id:crm/1"));
+  CHECK_FALSE(r.assignment.count("phone:+4930123456"));
+}
+
+TEST_CASE("person ids survive re-runs, and a merge keeps the oldest id with the other as alias") {
+  IdentityInput in;
+  in.conversation_handles = {phone("+4915112345678"), email("a@b.de")};
+  const auto first = reconcile(in, counter());
+  REQUIRE(first.person_count == 2);
+  in.previous = first.assignment;
+  in.person_seq = {{first.assignment.at("phone:+4915112345678"), 1}, {first.assignment.at("email:a@b.de"), 2}};
+  const auto again = reconcile(in, counter());
+  CHECK(again.assignment == first.assignment);
+  CHECK(again.new_persons.empty());
+  in.contacts = {contact("crm", "1", {phone("+4915112345678"), email("a@b.de")})};
+  const auto merged = reconcile(in, counter());
+  const std::string oldest = first.assignment.at("phone:+4915112345678");
+  CHECK(merged.assignment.at("email:a@b.de") == oldest);
+  CHECK(merged.aliases.at(first.assignment.at("email:a@b.de")) == oldest);
+}
+
+TEST_CASE("reconcile does not depend on input order") {
+  IdentityInput in;
+  in.contacts = {contact("crm", "1", {phone("+4915112345678"), email("a@b.de")}),
+                 contact("crm", "2", {email("a@b.de")}), contact("crm", "3", {phone("+4915112345679")})};
+  in.conversation_handles = {phone("+4915112345678"), phone("+4915112345679"), phone("+4915112345670")};
+  const auto base = reconcile(in, counter());
+  std::mt19937 rng(7);
+  for (int i = 0; i < 5; ++i) {
+    std::shuffle(in.contacts.begin(), in.contacts.end(), rng);
+    std::shuffle(in.conversation_handles.begin(), in.conversation_handles.end(), rng);
+    const auto r = reconcile(in, counter());
+    CHECK(r.assignment == base.assignment);
+    CHECK(r.conflicts == base.conflicts);
+  }
+}
