@@ -29,10 +29,14 @@ std::set<std::string> man_options(const std::string& page) {
   std::istringstream in(page.substr(start, end - start));
   std::string line;
   bool tagged = false;
-  static const std::regex opt(R"(\\-\\-([a-z][a-z-]*))");
+  static const std::regex opt(R"(\\-\\-([a-z](?:[a-z]|\\-)*))");
   while (std::getline(in, line)) {
     if (tagged)
-      for (std::sregex_iterator it(line.begin(), line.end(), opt), e; it != e; ++it) out.insert((*it)[1]);
+      for (std::sregex_iterator it(line.begin(), line.end(), opt), e; it != e; ++it) {
+        std::string name = (*it)[1];
+        std::erase(name, '\\');  // roff writes "-" as "\-"
+        out.insert(name);
+      }
     tagged = line.starts_with(".TP");
   }
   return out;

@@ -6,7 +6,7 @@ cp "$work/sync.toml" "$work/base.toml"
 sed 's|path = "state.db"|path = "clean.db"|' "$work/base.toml" >"$work/sync.toml"
 cs -q pull || fail "uninterrupted pull failed"
 sed 's|path = "state.db"|path = "crash.db"|' "$work/base.toml" >"$work/sync.toml"
-cs -q pull sms &
+"$CHANSYNC" --config "$work/sync.toml" -q pull sms &
 pid=$!
 for _ in $(seq 200); do
   n=$(sqlite3 "$work/crash.db" "SELECT count(*) FROM messages" 2>/dev/null || echo 0)

@@ -26,7 +26,7 @@ merged=$(cs persons list -o ndjson | python3 -c 'import json,sys; print(sum(1 fo
 [ "$(sqlite3 "$work/state.db" 'SELECT count(*) FROM identity_conflicts')" -ge 1 ] || fail "no conflict for the shared landline"
 
 # New messages arrive: exactly the affected person is pushed again.
-curl -fsS -X POST "http://127.0.0.1:$port/_sim/add-messages?n=3" >/dev/null
+curl -fsS -d "" "http://127.0.0.1:$port/_sim/add-messages?n=3" >/dev/null
 cs -o json sync >"$work/third.json"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert sum(p["updated"]+p["created"] for p in r["push"]) == 1, r' "$work/third.json" || fail "new messages not pushed"
 
