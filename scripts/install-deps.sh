@@ -14,7 +14,9 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
   libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libsimdjson-dev libtomlplusplus-dev libcpp-httplib-dev
   libphonenumber-dev libprotobuf-dev libicu-dev libboost-dev libssl-dev zlib1g-dev)
-test_pkgs=(catch2 python3 python3-jsonschema sqlite3 curl time procps nodejs npm clang-format man-db groff-base)
+test_pkgs=(catch2 python3 python3-jsonschema sqlite3 curl time procps clang-format)
+# Node for Prism: Debian's, unless the machine already has a Node with npm (they conflict).
+command -v npm >/dev/null || test_pkgs+=(nodejs npm)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
