@@ -126,7 +126,6 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
     bearer = "Authorization: Bearer " + m_opts.bearer_token;
     headers = curl_slist_append(headers, bearer.c_str());
   }
-  std::vector<std::string> lines;
   for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   if (req.method == "POST") {

@@ -15,9 +15,7 @@ void add_pull(CLI::App& app, Context& ctx) {
       SyncReport r;
       r.pulls = pull_all(s.connectors, *s.store);
       print_run_report(r, ctx.global.output);
-      std::optional<Error> first;
-      for (const auto& p : r.pulls) if (p.error && !first) first = p.error;
-      return outcome(r.failures(), r.pulls.size(), first);
+      return outcome(r.failures(), r.pulls.size(), r.first_error());
     };
   });
 }

@@ -30,9 +30,7 @@ void add_push(CLI::App& app, Context& ctx) {
       SyncReport r;
       r.pushes = push_all(s.targets, *s.store, opts);
       print_run_report(r, o->dry_run ? "table" : ctx.global.output);
-      std::optional<Error> first;
-      for (const auto& p : r.pushes) if (p.error && !first) first = p.error;
-      return outcome(r.failures(), r.pushes.size(), first);
+      return outcome(r.failures(), r.pushes.size(), r.first_error());
     };
   });
 }

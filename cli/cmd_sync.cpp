@@ -16,12 +16,9 @@ void add_sync(CLI::App& app, Context& ctx) {
       const auto run = s.store->begin_run("sync");
       SyncReport r = sync_all(s.connectors, s.targets, *s.store, PushOptions{.full = *full});
       const std::size_t total = r.pulls.size() + r.pushes.size();
-      std::optional<Error> first;
-      for (const auto& p : r.pulls) if (p.error && !first) first = p.error;
-      for (const auto& p : r.pushes) if (p.error && !first) first = p.error;
       s.store->finish_run(run, r.failures() ? "partial" : "ok", nlohmann::json(r).dump());
       print_run_report(r, ctx.global.output);
-      return outcome(r.failures(), total, first);
+      return outcome(r.failures(), total, r.first_error());
     };
   });
 }

@@ -14,32 +14,8 @@ trap 'kill $sim 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s "$demo/sim.port" ] && break; sleep 0.05; done
 port=$(cat "$demo/sim.port")
 
-cat >"$demo/sync.toml" <<TOML
-[state]
-path = "state.db"
-
-[identity]
-default_region = "DE"
-
-[connectors.sms]
-type = "twilio-messaging"
-account_sid = "AC00000000000000000000000000000000"
-auth_token_env = "TWILIO_AUTH_TOKEN"
-own_numbers = ["+4930123456", "030 123457"]
-base_url = "http://127.0.0.1:$port"
-
-[connectors.crm]
-type = "hubspot-contacts"
-token_env = "HUBSPOT_TOKEN"
-base_url = "http://127.0.0.1:$port"
-
-[targets.out]
-type = "ndjson"
-path = "persons.ndjson"
-TOML
-
-# The simulator's credentials; real ones come from the job's environment the same way.
-export TWILIO_AUTH_TOKEN=sim-twilio-token HUBSPOT_TOKEN=sim-hubspot-token
+. scripts/sim-config.sh
+write_sim_config "$demo/sync.toml" "$port"
 cs() { build/chansync --config "$demo/sync.toml" "$@"; }
 
 echo "== chansync sync (first run: full pull)"

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+
 namespace chansync {
 
 PushStats push_target(const std::string& name, Sink& sink, StateStore& store, const PushOptions& opts) {
@@ -18,10 +20,11 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
       if (stats.error->connector.empty()) stats.error->connector = name;
       return false;
     }
+    std::map<std::string_view, const std::string*> hash_of;
+    for (std::size_t i = 0; i < batch.size(); ++i) hash_of[batch[i].person_id] = &hashes[i];
     std::vector<PushLedgerEntry> entries;
-    for (std::size_t i = 0; i < batch.size(); ++i)
-      for (const auto& o : *outcomes)
-        if (o.person_id == batch[i].person_id) entries.push_back({o.person_id, hashes[i], o.remote_id});
+    for (const auto& o : *outcomes)
+      if (auto it = hash_of.find(o.person_id); it != hash_of.end()) entries.push_back({o.person_id, *it->second, o.remote_id});
     store.record_push(name, entries);
     batch.clear();
     hashes.clear();

@@ -26,6 +26,14 @@ std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& s
   return out;
 }
 
+std::optional<Error> SyncReport::first_error() const {
+  for (const auto& p : pulls)
+    if (p.error) return p.error;
+  for (const auto& p : pushes)
+    if (p.error) return p.error;
+  return std::nullopt;
+}
+
 ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors) {
   std::vector<std::string> blocked;
   for (const auto& c : connectors) {

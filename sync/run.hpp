@@ -31,6 +31,7 @@ struct SyncReport {
   std::optional<ReconcileStats> reconcile;
   std::vector<PushStats> pushes;
   std::size_t failures() const;  // connectors or targets that stopped with an error
+  std::optional<Error> first_error() const;
 };
 
 // Pulls every connector in turn; one failing connector does not stop the others.

@@ -34,9 +34,8 @@ Result<StateLock> StateLock::acquire(const std::string& state_path, const std::s
                                           state_path, holder));
   }
   const std::string me = fmt::format("pid {} (chansync {}, started {})\n", ::getpid(), command, format_rfc3339(now_ms()));
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) < 0) {
-    // The lock is held either way; the holder text is only a courtesy for the next run's message.
-  }
+  // The lock is held either way; the holder text is only a courtesy for the next run's message.
+  if (::ftruncate(fd, 0) == 0) (void)!::pwrite(fd, me.data(), me.size(), 0);
   return StateLock(fd);
 }
 

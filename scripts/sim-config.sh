@@ -1,0 +1,29 @@
+# Sourced by scripts/demo.sh and tests/scenarios/lib.sh: a chansync config for the simulator.
+# Usage: write_sim_config FILE PORT   (state.db and persons.ndjson land beside FILE)
+write_sim_config() {
+  cat >"$1" <<TOML
+[state]
+path = "state.db"
+
+[identity]
+default_region = "DE"
+
+[connectors.sms]
+type = "twilio-messaging"
+account_sid = "AC00000000000000000000000000000000"
+auth_token_env = "TWILIO_AUTH_TOKEN"
+own_numbers = ["+4930123456", "030 123457"]
+base_url = "http://127.0.0.1:$2"
+
+[connectors.crm]
+type = "hubspot-contacts"
+token_env = "HUBSPOT_TOKEN"
+base_url = "http://127.0.0.1:$2"
+
+[targets.out]
+type = "ndjson"
+path = "persons.ndjson"
+TOML
+}
+# The simulator's own credentials; real ones come from the job's environment the same way.
+export TWILIO_AUTH_TOKEN=sim-twilio-token HUBSPOT_TOKEN=sim-hubspot-token
