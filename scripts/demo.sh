@@ -28,7 +28,7 @@ echo "== chansync health"
 cs health || true
 echo
 echo "== one merged person (CRM contact + SMS/WhatsApp timeline)"
-id=$(cs persons list -o ndjson | grep -v '"contacts":0' | grep -v '"messages":0' | head -n 1 | sed 's/.*"person_id":"\([^"]*\)".*/\1/')
+id=$(cs persons list -o ndjson | grep -v '"contacts":0' | grep -v '"messages":0' | awk 'NR == 1' | sed 's/.*"person_id":"\([^"]*\)".*/\1/')
 cs persons show "$id" | head -n 25
 echo
 echo "Person records: $demo/persons.ndjson ($(wc -l <"$demo/persons.ndjson") lines); state: $demo/state.db"
