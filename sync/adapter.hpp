@@ -15,7 +15,7 @@ namespace chansync {
 
 struct PullRequest {
   std::string cursor;  // "" = start a full pull; otherwise what the previous page returned
-  int page_size = 100;
+  int page_size = 0;   // 0 = the largest page the vendor serves (fewest requests)
 };
 
 template <class T>

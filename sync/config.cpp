@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -105,6 +107,10 @@ struct Loader {
   EndpointConfig endpoint(const std::string& group, const std::string& name, const toml::table& tbl) {
     const std::string section = fmt::format("[{}.{}]", group, name);
     const std::string at = where(cfg.file, tbl);
+    // Names key cursors, identities and log lines, and are typed on the command line.
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; }))
+      config_error(fmt::format("{}: {}: a {} name may use only ASCII letters, digits, '_' and '-'; rename it", at,
+                               section, group == "targets" ? "target" : "connector"));
     const auto* type_node = tbl.get("type");
     if (!type_node || !type_node->is_string())
       config_error(fmt::format("{}: {} needs type = \"...\"; `chansync connectors types` lists them", at, section));

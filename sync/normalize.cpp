@@ -98,4 +98,11 @@ bool is_known_region(std::string_view region) {
   return regions.count(std::string(region)) > 0;
 }
 
+std::optional<Handle> PhoneNormalizer::operator()(std::string_view raw) {
+  std::string key(raw);
+  if (auto it = m_memo.find(key); it != m_memo.end()) return it->second;
+  if (m_memo.size() >= 100'000) m_memo.clear();  // bounded: a pathological feed must not grow it forever
+  return m_memo.emplace(std::move(key), normalize_phone(raw, m_region)).first->second;
+}
+
 }  // namespace chansync

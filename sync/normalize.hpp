@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "sync/model.hpp"
 
@@ -21,6 +22,18 @@ std::optional<Handle> normalize_phone(std::string_view raw, std::string_view reg
 // ASCII (punycode) form. Role addresses (info@, support@, noreply@ …) come back verified = false.
 // Returns nullopt when the text is not an address (no '@', empty part, no dot in the domain).
 std::optional<Handle> normalize_email(std::string_view raw);
+
+// normalize_phone for one region, memoised: a connector sees the same few thousand numbers hundreds
+// of thousands of times, and libphonenumber's parse is the costliest step of a pull. Not thread-safe.
+class PhoneNormalizer {
+ public:
+  explicit PhoneNormalizer(std::string region) : m_region(std::move(region)) {}
+  std::optional<Handle> operator()(std::string_view raw);
+
+ private:
+  std::string m_region;
+  std::unordered_map<std::string, std::optional<Handle>> m_memo;
+};
 
 // True for a two-letter region libphonenumber knows ("DE", "US"); used by config validation.
 bool is_known_region(std::string_view region);

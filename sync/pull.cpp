@@ -2,21 +2,38 @@
 
 #include <spdlog/spdlog.h>
 
+#include <future>
+
 namespace chansync {
 namespace {
 
+// Fetches page N+1 on a worker thread while page N is committed, so the network and the disk overlap.
+// Calls into the adapter never overlap (each fetch starts after the previous one returned), and only
+// the committing thread writes state: a prefetched page that is never committed leaves no trace.
 template <class T, class Fetch, class Commit>
 void page_loop(PullStats& stats, StateStore& store, int page_size, Fetch fetch, Commit commit) {
   std::string cursor = store.cursor(stats.connector);
   spdlog::debug("{}: pulling from cursor '{}'", stats.connector, cursor);
+  auto fetch_async = [&](std::string from) {
+    return std::async(std::launch::async, [&fetch, page_size, from = std::move(from)] { return fetch(PullRequest{from, page_size}); });
+  };
+  std::future<Result<Page<T>>> pending = fetch_async(cursor);
   for (;;) {
-    Result<Page<T>> page = fetch(PullRequest{cursor, page_size});
+    Result<Page<T>> page = pending.get();
     if (!page) {
       Error e = std::move(page.error());
       if (e.connector.empty()) e.connector = stats.connector;
       stats.error = std::move(e);
       return;
     }
+    if (!page->done && page->next_cursor == cursor) {
+      stats.error = Error{Errc::protocol,
+                          "the vendor returned the same page cursor twice; stopping to avoid a loop. The "
+                          "committed pages are kept; report this with the connector's base_url",
+                          stats.connector};
+      return;
+    }
+    if (!page->done) pending = fetch_async(page->next_cursor);
     stats.requests += page->requests;
     const PageStats ps = commit(*page);
     ++stats.pages;
@@ -25,13 +42,6 @@ void page_loop(PullStats& stats, StateStore& store, int page_size, Fetch fetch, 
     stats.rejected += ps.rejected;
     spdlog::debug("{}: page {}: {} records, {} written", stats.connector, stats.pages, ps.received, ps.written);
     if (page->done) return;
-    if (page->next_cursor == cursor) {
-      stats.error = Error{Errc::protocol,
-                          "the vendor returned the same page cursor twice; stopping to avoid a loop. The "
-                          "committed pages are kept; report this with the connector's base_url",
-                          stats.connector};
-      return;
-    }
     cursor = page->next_cursor;
   }
 }

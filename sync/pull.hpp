@@ -20,6 +20,6 @@ struct PullStats {
 
 // Pulls one connector until its source reports done or an error occurs. Never throws for remote
 // problems: they end up in `error`, with every page before them committed.
-PullStats pull_connector(const std::string& name, Adapter& adapter, StateStore& store, int page_size = 100);
+PullStats pull_connector(const std::string& name, Adapter& adapter, StateStore& store, int page_size = 0);
 
 }  // namespace chansync

@@ -8,6 +8,12 @@ namespace chansync {
 
 PushStats push_target(const std::string& name, Sink& sink, StateStore& store, const PushOptions& opts) {
   PushStats stats{name};
+  // Only persons changed since this target's last complete push can need it (all with --full, or
+  // when the target never completed one). The ledger's content hashes then decide per person.
+  const std::string mark_key = "pushed:" + name;
+  const std::int64_t revision = store.revision();
+  std::optional<std::int64_t> since;
+  if (auto mark = store.meta(mark_key); mark && !opts.full) since = std::stoll(*mark);
   const auto ledger = store.ledger(name);
   std::vector<PersonRecord> batch;
   std::vector<std::string> hashes;
@@ -32,7 +38,9 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   };
 
   bool failed = false;
+  std::size_t planned = 0;
   store.for_each_person([&](PersonRecord&& p) {
+    ++planned;
     if (failed) return;
     const std::string hash = content_hash(p);
     const PlanAction action = plan_action(p.person_id, hash, ledger, opts.full);
@@ -46,10 +54,12 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
     batch.push_back(std::move(p));
     hashes.push_back(hash);
     if (batch.size() >= opts.batch_size && !flush()) failed = true;
-  });
+  }, since);
   if (!failed && !opts.dry_run && flush()) {
     if (auto done = sink.finish(); !done) stats.error = std::move(done.error());
+    else store.set_meta(mark_key, std::to_string(revision));
   }
+  if (since) stats.skipped += store.person_count() - planned;  // unchanged since the last push
   spdlog::debug("{}: {} created, {} updated, {} unchanged", name, stats.created, stats.updated, stats.skipped);
   return stats;
 }

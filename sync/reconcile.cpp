@@ -154,17 +154,24 @@ IdentityResult reconcile(const IdentityInput& in, const std::function<std::strin
   std::sort(ordered.begin(), ordered.end(), [&](const auto& a, const auto& b) { return g.keys[a[0]] < g.keys[b[0]]; });
 
   // Each previous id goes to the cluster holding most of its old nodes (ties: first cluster).
-  std::map<std::string, std::vector<std::size_t>> votes;  // id → count per cluster index
+  std::vector<std::pair<std::string, std::size_t>> votes;  // (previous id, cluster index), one per node
   for (std::size_t ci = 0; ci < ordered.size(); ++ci)
     for (std::size_t n : ordered[ci])
-      if (auto it = in.previous.find(g.keys[n]); it != in.previous.end()) {
-        auto& v = votes[it->second];
-        if (v.size() < ordered.size()) v.resize(ordered.size(), 0);
-        ++v[ci];
-      }
+      if (auto it = in.previous.find(g.keys[n]); it != in.previous.end()) votes.emplace_back(it->second, ci);
+  std::sort(votes.begin(), votes.end());
   std::vector<std::vector<std::string>> claimed(ordered.size());
-  for (const auto& [id, v] : votes)
-    claimed[static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin())].push_back(id);
+  for (std::size_t i = 0; i < votes.size();) {
+    std::size_t best = votes[i].second, best_count = 0;
+    std::size_t j = i;
+    while (j < votes.size() && votes[j].first == votes[i].first) {
+      std::size_t k = j;
+      while (k < votes.size() && votes[k] == votes[j]) ++k;
+      if (k - j > best_count) best = votes[j].second, best_count = k - j;  // runs ascend: ties keep the first
+      j = k;
+    }
+    claimed[best].push_back(votes[i].first);
+    i = j;
+  }
 
   auto seq = [&](const std::string& id) {
     auto it = in.person_seq.find(id);

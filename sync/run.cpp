@@ -1,6 +1,9 @@
 #include "sync/run.hpp"
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include <nlohmann/json.hpp>
 
@@ -34,14 +37,23 @@ std::optional<Error> SyncReport::first_error() const {
   return std::nullopt;
 }
 
-ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors) {
+ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force) {
   std::vector<std::string> blocked;
   for (const auto& c : connectors) {
     auto own = c.adapter->own_handles();
     blocked.insert(blocked.end(), own.begin(), own.end());
   }
+  std::sort(blocked.begin(), blocked.end());
+  // The identity graph depends only on stored records and the blocked handles: if neither changed
+  // since the last reconcile, its result is what is stored.
+  const auto mark = [&] { return fmt::format("{} {}", store.revision(), fmt::join(blocked, ",")); };
+  if (!force && store.meta("reconciled") == mark()) {
+    spdlog::debug("identities are up to date (no record changed since the last reconcile)");
+    return ReconcileStats{store.person_count(), 0, 0, static_cast<std::size_t>(store.counts().at("identity_conflicts"))};
+  }
   const IdentityResult r = reconcile(store.identity_input(blocked), mint_person_id);
   store.save_identity(r);
+  store.set_meta("reconciled", mark());
   for (const auto& c : r.conflicts)
     spdlog::warn("identity conflict on {}: {} ({}); not merged", c.node, c.reason, fmt::join(c.records, ", "));
   return ReconcileStats{r.person_count, r.new_persons.size(), r.aliases.size(), r.conflicts.size()};
@@ -63,7 +75,7 @@ SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& ta
   SyncReport r;
   r.pulls = pull_all(connectors, store);
   // Reconcile and push even when a connector failed: what was committed is consistent.
-  r.reconcile = reconcile_store(store, connectors);
+  r.reconcile = reconcile_store(store, connectors, false);
   r.pushes = push_all(targets, store, opts);
   return r;
 }

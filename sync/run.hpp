@@ -35,11 +35,11 @@ struct SyncReport {
 };
 
 // Pulls every connector in turn; one failing connector does not stop the others.
-std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& store, int page_size = 100);
+std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& store, int page_size = 0);
 
 // Rebuilds identities from the store. Handles the connectors report as the business's own never
-// identify a customer.
-ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors);
+// identify a customer. Without `force`, does nothing when no record changed since the last run.
+ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force);
 
 // Pushes to every target in turn.
 std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& store, const PushOptions& opts);

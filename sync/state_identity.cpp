@@ -2,7 +2,9 @@
 // person records for merge and push.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "sync/error.hpp"
 #include "sync/merge.hpp"
@@ -80,13 +82,17 @@ IdentityInput StateStore::identity_input(const std::vector<std::string>& blocked
 void StateStore::save_identity(const IdentityResult& r) {
   SQLite::Transaction tx(m_db);
   const auto now = static_cast<int64_t>(now_ms());
+  const std::int64_t rev = revision() + 1;
+  std::set<std::string> touched;  // persons whose set of handles or records changed
   {
-    SQLite::Statement st(m_db, "INSERT INTO persons(person_id, seq, created_at) VALUES(?, (SELECT coalesce(max(seq), 0) + 1 FROM persons), ?)");
+    SQLite::Statement st(m_db, "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, (SELECT coalesce(max(seq), 0) + 1 FROM persons), ?, ?)");
     for (const auto& id : r.new_persons) {
       st.bind(1, id);
       st.bind(2, now);
+      st.bind(3, static_cast<int64_t>(rev));
       st.exec();
       st.reset();
+      touched.insert(id);
     }
   }
   {
@@ -122,9 +128,11 @@ void StateStore::save_identity(const IdentityResult& r) {
     auto it = current.find(node);
     if (it != current.end()) {
       const bool same = it->second.first == pid && it->second.second == verified;
+      if (!same) touched.insert(it->second.first);
       current.erase(it);
       if (same) continue;
     }
+    touched.insert(pid);
     upsert.bind(1, node);
     upsert.bind(2, pid);
     upsert.bind(3, verified ? 1 : 0);
@@ -132,7 +140,8 @@ void StateStore::save_identity(const IdentityResult& r) {
     upsert.reset();
   }
   SQLite::Statement del(m_db, "DELETE FROM person_handles WHERE node = ?");
-  for (const auto& [node, unused] : current) {
+  for (const auto& [node, previous] : current) {
+    touched.insert(previous.first);
     del.bind(1, node);
     del.exec();
     del.reset();
@@ -146,10 +155,51 @@ void StateStore::save_identity(const IdentityResult& r) {
     conflict.exec();
     conflict.reset();
   }
+  if (!touched.empty()) {
+    SQLite::Statement mark(m_db, "UPDATE persons SET rev = ? WHERE person_id = ?");
+    for (const auto& id : touched) {
+      mark.bind(1, static_cast<int64_t>(rev));
+      mark.bind(2, id);
+      mark.exec();
+      mark.reset();
+    }
+    set_meta("rev", std::to_string(rev));
+  }
   tx.commit();
 }
 
-void StateStore::for_each_person(const std::function<void(PersonRecord&&)>& fn) {
+std::size_t StateStore::person_count() {
+  return static_cast<std::size_t>(m_db.execAndGet("SELECT count(DISTINCT person_id) FROM person_handles").getInt64());
+}
+
+std::vector<std::string> StateStore::persons_changed_since(std::int64_t rev) {
+  SQLite::Statement q(m_db, R"sql(
+    SELECT person_id FROM persons WHERE rev > ?1
+    UNION SELECT ph.person_id FROM messages m
+      JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
+      JOIN person_handles ph ON ph.node = c.customer WHERE m.rev > ?1
+    UNION SELECT ph.person_id FROM contacts c
+      JOIN person_handles ph ON ph.node = 'crm_id:' || c.connector || '/' || c.id WHERE c.rev > ?1)sql");
+  q.bind(1, static_cast<int64_t>(rev));
+  std::vector<std::string> out;
+  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+  return out;
+}
+
+void StateStore::for_each_person(const std::function<void(PersonRecord&&)>& fn,
+                                 std::optional<std::int64_t> changed_since) {
+  std::optional<std::set<std::string>> only;
+  if (changed_since) {
+    auto ids = persons_changed_since(*changed_since);
+    // A few changed persons: read each by index. Many: one ordered pass over everything is cheaper.
+    if (ids.size() * 8 < person_count()) {
+      std::sort(ids.begin(), ids.end());
+      for (const auto& id : ids)
+        if (auto p = load_person(id)) fn(std::move(*p));
+      return;
+    }
+    only.emplace(ids.begin(), ids.end());
+  }
   // Handles and contacts per person are small; messages stream in person order.
   std::map<std::string, std::vector<Handle>> handles;
   std::map<std::string, std::vector<Contact>> contacts;
@@ -173,12 +223,14 @@ void StateStore::for_each_person(const std::function<void(PersonRecord&&)>& fn) 
   for (const auto& [id, unused] : handles) ids.insert(id);
   for (const auto& [id, unused] : contacts) ids.insert(id);
   for (const auto& id : ids) {
+    const bool wanted = !only || only->count(id);
     std::vector<Message> messages;
     while (has_row && q.getColumn(0).getString() < id) has_row = q.executeStep();
     while (has_row && q.getColumn(0).getString() == id) {
-      messages.push_back(read_message(q, 1));
+      if (wanted) messages.push_back(read_message(q, 1));
       has_row = q.executeStep();
     }
+    if (!wanted) continue;
     auto h = handles.find(id);
     auto c = contacts.find(id);
     fn(merge_person(id, h == handles.end() ? std::vector<Handle>{} : std::move(h->second),
@@ -187,34 +239,39 @@ void StateStore::for_each_person(const std::function<void(PersonRecord&&)>& fn) 
 }
 
 std::optional<PersonRecord> StateStore::person(const std::string& id_or_alias) {
-  std::string id = id_or_alias;
-  {
-    SQLite::Statement q(m_db, "SELECT person_id FROM person_aliases WHERE alias = ?");
-    q.bind(1, id_or_alias);
-    if (q.executeStep()) id = q.getColumn(0).getString();
-  }
+  SQLite::Statement q(m_db, "SELECT person_id FROM person_aliases WHERE alias = ?");
+  q.bind(1, id_or_alias);
+  return load_person(q.executeStep() ? q.getColumn(0).getString() : id_or_alias);
+}
+
+std::optional<PersonRecord> StateStore::load_person(const std::string& id) {
   std::vector<Handle> handles;
-  std::vector<Contact> contacts;
-  std::vector<Message> messages;
-  bool found = false;
+  std::vector<std::pair<std::string, std::string>> records;  // (connector, id) of CRM records
   {
     SQLite::Statement q(m_db, "SELECT node, verified FROM person_handles WHERE person_id = ?");
     q.bind(1, id);
     while (q.executeStep()) {
-      found = true;
       const std::string node = q.getColumn(0).getString();
-      if (node.starts_with("crm_id:")) continue;
-      if (auto h = Handle::from_key(node, q.getColumn(1).getInt() != 0)) handles.push_back(*h);
+      if (node.starts_with("crm_id:")) {
+        const auto slash = node.find('/');  // crm_id:CONNECTOR/ID; connector names have no '/'
+        records.emplace_back(node.substr(7, slash - 7), node.substr(slash + 1));
+      } else if (auto h = Handle::from_key(node, q.getColumn(1).getInt() != 0)) {
+        handles.push_back(*h);
+      }
     }
   }
-  if (!found) return std::nullopt;
+  if (handles.empty() && records.empty()) return std::nullopt;
+  std::vector<Contact> contacts;
   {
-    SQLite::Statement q(m_db, fmt::format(R"sql(SELECT {} FROM contacts c
-      JOIN person_handles ph ON ph.node = 'crm_id:' || c.connector || '/' || c.id WHERE ph.person_id = ?)sql",
-                                          k_contact_cols));
-    q.bind(1, id);
-    while (q.executeStep()) contacts.push_back(read_contact(q, 0));
+    SQLite::Statement q(m_db, fmt::format("SELECT {} FROM contacts c WHERE c.connector = ? AND c.id = ?", k_contact_cols));
+    for (const auto& [connector, record] : records) {
+      q.bind(1, connector);
+      q.bind(2, record);
+      if (q.executeStep()) contacts.push_back(read_contact(q, 0));
+      q.reset();
+    }
   }
+  std::vector<Message> messages;
   {
     SQLite::Statement q(m_db, fmt::format(R"sql(SELECT {} FROM messages m
       JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation

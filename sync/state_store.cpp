@@ -12,7 +12,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 1> k_migrations = {R"sql(
+constexpr std::array<const char*, 2> k_migrations = {R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
 CREATE TABLE conversations(
@@ -47,6 +47,22 @@ CREATE TABLE health_checks(
 CREATE TABLE dead_letters(
   id INTEGER PRIMARY KEY, connector TEXT NOT NULL, record_id TEXT NOT NULL, received_at INTEGER NOT NULL,
   error TEXT NOT NULL, raw BLOB NOT NULL);
+)sql",
+// 2: change tracking. Every write that changes a row stamps it with a new store revision, so a sync
+// re-merges only the persons touched since a target's last push and skips an unchanged reconcile.
+// Revisions only grow, so the *_by_rev indexes are appended to, never written at random.
+// The other indexes serve per-person reads (`persons show`, pushing a few changed persons).
+R"sql(
+ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE contacts ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE persons ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX messages_by_rev ON messages(rev);
+CREATE INDEX conversations_by_customer ON conversations(customer);
+CREATE INDEX contacts_by_rev ON contacts(rev);
+CREATE INDEX persons_by_rev ON persons(rev);
+CREATE INDEX messages_by_conversation ON messages(connector, conversation);
+CREATE INDEX person_handles_by_person ON person_handles(person_id);
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 )sql"};
 
 SQLite::Database open_db(const std::string& path) {
@@ -55,7 +71,7 @@ SQLite::Database open_db(const std::string& path) {
       const auto dir = std::filesystem::path(path).parent_path();
       if (!dir.empty()) std::filesystem::create_directories(dir);
     }
-    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
     db.setBusyTimeout(5000);
     return db;
   } catch (const std::exception& e) {
@@ -79,20 +95,21 @@ struct StateStore::Statements {
                 (excluded.channel, excluded.customer, excluded.customer_verified, excluded.business))sql"),
         upsert_message(db, R"sql(
           INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle,
-                               sent_at, text)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                               sent_at, text, rev)
+          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
           ON CONFLICT(connector, id) DO UPDATE SET conversation = excluded.conversation,
             channel = excluded.channel, direction = excluded.direction, author_kind = excluded.author_kind,
-            author_handle = excluded.author_handle, sent_at = excluded.sent_at, text = excluded.text
+            author_handle = excluded.author_handle, sent_at = excluded.sent_at, text = excluded.text,
+            rev = excluded.rev
           WHERE (conversation, channel, direction, author_kind, author_handle, sent_at, text) IS NOT
                 (excluded.conversation, excluded.channel, excluded.direction, excluded.author_kind,
                  excluded.author_handle, excluded.sent_at, excluded.text))sql"),
         upsert_contact(db, R"sql(
-          INSERT INTO contacts(connector, id, first_name, last_name, handles, archived, updated_at)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)
+          INSERT INTO contacts(connector, id, first_name, last_name, handles, archived, updated_at, rev)
+          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
           ON CONFLICT(connector, id) DO UPDATE SET first_name = excluded.first_name,
             last_name = excluded.last_name, handles = excluded.handles, archived = excluded.archived,
-            updated_at = excluded.updated_at
+            updated_at = excluded.updated_at, rev = excluded.rev
           WHERE (first_name, last_name, handles, archived, updated_at) IS NOT
                 (excluded.first_name, excluded.last_name, excluded.handles, excluded.archived,
                  excluded.updated_at))sql"),
@@ -110,6 +127,7 @@ StateStore::StateStore(const std::string& path) : m_db(open_db(path)) {
     m_db.exec("PRAGMA foreign_keys = ON");
     m_db.exec("PRAGMA cache_size = -65536");  // 64 MiB: bulk page commits stay in memory
     m_db.exec("PRAGMA temp_store = MEMORY");
+    m_db.exec("PRAGMA wal_autocheckpoint = 16384");
     migrate();
     m_st = std::make_unique<Statements>(m_db);
   } catch (const Failure&) {
@@ -181,6 +199,7 @@ PageStats StateStore::commit_conversations(const std::string& connector, const s
                                            const std::vector<DeadLetter>& rejects, const std::string& next_cursor) {
   PageStats stats{0, 0, rejects.size()};
   SQLite::Transaction tx(m_db);
+  const std::int64_t rev = revision() + 1;
   auto& cs = m_st->upsert_conversation;
   auto& ms = m_st->upsert_message;
   for (const auto& c : page) {
@@ -203,10 +222,12 @@ PageStats StateStore::commit_conversations(const std::string& connector, const s
       ms.bind(7, m.author_handle);
       ms.bind(8, static_cast<int64_t>(m.sent_at));
       ms.bind(9, m.text);
+      ms.bind(10, static_cast<int64_t>(rev));
       stats.written += static_cast<std::size_t>(ms.exec());
       ms.reset();
     }
   }
+  if (stats.written > 0) set_meta("rev", std::to_string(rev));
   bind_dead_letters(m_st->dead_letter, connector, rejects);
   auto& cur = m_st->save_cursor;
   cur.bind(1, connector);
@@ -218,7 +239,7 @@ PageStats StateStore::commit_conversations(const std::string& connector, const s
   return stats;
 }
 
-std::size_t StateStore::upsert_contact(const Contact& c) {
+std::size_t StateStore::upsert_contact(const Contact& c, std::int64_t rev) {
   auto& st = m_st->upsert_contact;
   st.bind(1, c.connector);
   st.bind(2, c.id);
@@ -227,6 +248,7 @@ std::size_t StateStore::upsert_contact(const Contact& c) {
   st.bind(5, handles_json(c.handles));
   st.bind(6, c.archived ? 1 : 0);
   st.bind(7, static_cast<int64_t>(c.updated_at));
+  st.bind(8, static_cast<int64_t>(rev));
   const auto n = static_cast<std::size_t>(st.exec());
   st.reset();
   return n;
@@ -236,11 +258,13 @@ PageStats StateStore::commit_contacts(const std::string& connector, const std::v
                                       const std::vector<DeadLetter>& rejects, const std::string& next_cursor) {
   PageStats stats{page.size(), 0, rejects.size()};
   SQLite::Transaction tx(m_db);
+  const std::int64_t rev = revision() + 1;
   for (const auto& c : page) {
     Contact copy = c;
     copy.connector = connector;
-    stats.written += upsert_contact(copy);
+    stats.written += upsert_contact(copy, rev);
   }
+  if (stats.written > 0) set_meta("rev", std::to_string(rev));
   bind_dead_letters(m_st->dead_letter, connector, rejects);
   auto& cur = m_st->save_cursor;
   cur.bind(1, connector);
@@ -287,10 +311,23 @@ void StateStore::record_push(const std::string& target, const std::vector<PushLe
   tx.commit();
 }
 
-void StateStore::forget_ledger(const std::string& target) {
-  SQLite::Statement st(m_db, "DELETE FROM push_ledger WHERE target = ?");
-  st.bind(1, target);
+std::optional<std::string> StateStore::meta(const std::string& key) {
+  SQLite::Statement q(m_db, "SELECT value FROM meta WHERE key = ?");
+  q.bind(1, key);
+  if (!q.executeStep()) return std::nullopt;
+  return q.getColumn(0).getString();
+}
+
+void StateStore::set_meta(const std::string& key, const std::string& value) {
+  SQLite::Statement st(m_db, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  st.bind(1, key);
+  st.bind(2, value);
   st.exec();
+}
+
+std::int64_t StateStore::revision() {
+  const auto v = meta("rev");
+  return v ? std::stoll(*v) : 0;
 }
 
 std::int64_t StateStore::begin_run(const std::string& command) {

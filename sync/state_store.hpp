@@ -2,6 +2,7 @@
 // The state store: one SQLite file (WAL) holding cursors, pulled records, identities, the push
 // ledger, run history and health history. Secrets are never written here.
 // Every commit_* call is one transaction: a page's records and its cursor land together or not at all.
+// One thread at a time: the connection is opened without SQLite's per-call mutex.
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <functional>
@@ -77,6 +78,13 @@ class StateStore {
   PageStats commit_contacts(const std::string& connector, const std::vector<Contact>& page,
                             const std::vector<DeadLetter>& rejects, const std::string& next_cursor);
 
+  // The store revision: bumped by every transaction that changes a record or an identity. Rows carry
+  // the revision that last changed them, so "what changed since revision R" is an indexed query.
+  std::int64_t revision();
+  // Small named values (revision, reconcile and push marks).
+  std::optional<std::string> meta(const std::string& key);
+  void set_meta(const std::string& key, const std::string& value);
+
   // Counts for `state show`.
   std::map<std::string, std::int64_t> counts();
 
@@ -86,15 +94,17 @@ class StateStore {
   // Replaces assignments, adds new persons and aliases, records conflicts; one transaction.
   void save_identity(const IdentityResult& result);
   // Calls `fn` once per person in person_id order with its handles, contacts and messages (sorted).
-  // Streams: only one person's messages are in memory at a time.
-  void for_each_person(const std::function<void(PersonRecord&&)>& fn);
+  // Streams: only one person's messages are in memory at a time. With `changed_since`, only persons
+  // whose handles, contacts or messages changed after that revision.
+  void for_each_person(const std::function<void(PersonRecord&&)>& fn,
+                       std::optional<std::int64_t> changed_since = std::nullopt);
+  std::size_t person_count();
   // One person by id or alias; nullopt if unknown.
   std::optional<PersonRecord> person(const std::string& id_or_alias);
 
   // --- push ledger ---
   std::map<std::string, std::string> ledger(const std::string& target);  // person_id → content hash
   void record_push(const std::string& target, const std::vector<PushLedgerEntry>& entries);
-  void forget_ledger(const std::string& target);
 
   // --- runs and health ---
   std::int64_t begin_run(const std::string& command);
@@ -105,7 +115,9 @@ class StateStore {
 
  private:
   void migrate();
-  std::size_t upsert_contact(const Contact& c);
+  std::size_t upsert_contact(const Contact& c, std::int64_t rev);
+  std::vector<std::string> persons_changed_since(std::int64_t rev);
+  std::optional<PersonRecord> load_person(const std::string& person_id);  // no alias lookup
 
   SQLite::Database m_db;
   struct Statements;

@@ -68,7 +68,9 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
     auto cur = Cursor::parse(req.cursor);
     if (!cur) return std::unexpected(cur.error());
     const std::size_t before = m_http.requests();
-    const int limit = std::min(req.page_size, 100);
+    // The list endpoint serves up to 100 per page, search up to 200.
+    const int max = cur->phase == "search" ? 200 : 100;
+    const int limit = req.page_size > 0 ? std::min(req.page_size, max) : max;
     HttpRequest http;
     if (cur->phase == "search") {
       http.method = "POST";

@@ -12,6 +12,7 @@ namespace chansync::adapters::twilio {
 namespace {
 
 constexpr const char* k_type = "twilio-messaging";
+constexpr int k_max_page = 1000;  // Twilio's PageSize ceiling
 
 struct Cursor {
   std::string next;   // relative next_page_uri while a pass is under way
@@ -77,7 +78,8 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
     if (!cursor) return std::unexpected(cursor.error());
     std::string path = cursor->next;
     if (path.empty()) {
-      path = fmt::format("/2010-04-01/Accounts/{}/Messages.json?PageSize={}", url_encode(m_sid), req.page_size);
+      path = fmt::format("/2010-04-01/Accounts/{}/Messages.json?PageSize={}", url_encode(m_sid),
+                         req.page_size > 0 ? std::min(req.page_size, k_max_page) : k_max_page);
       // DateSent filters by day only: start at the newest day already seen, so the overlap is
       // re-read and deduplicated by sid on upsert.
       if (!cursor->since.empty()) path += "&DateSent%3E=" + cursor->since;
@@ -121,7 +123,7 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
 
   bool is_own(const std::string& e164) const { return std::find(m_own.begin(), m_own.end(), e164) != m_own.end(); }
 
-  void map_messages(const std::vector<WireMessage>& wire, Page<Conversation>& page, Timestamp& high) const {
+  void map_messages(const std::vector<WireMessage>& wire, Page<Conversation>& page, Timestamp& high) {
     std::map<std::string, std::size_t> index;  // conversation id → position in page.items
     for (const auto& w : wire) {
       auto sent = parse_rfc2822(w.date_sent.empty() ? w.date_created : w.date_sent);
@@ -142,8 +144,8 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
           *s = s->substr(9);
           channel = "whatsapp";
         }
-      auto customer = normalize_phone(customer_raw, m_region);
-      auto business = normalize_phone(business_raw, m_region);
+      auto customer = m_phone(customer_raw);
+      auto business = m_phone(business_raw);
       if (!customer || !business) {
         page.rejects.push_back({w.sid, "from/to is not a phone number", raw(w)});
         continue;
@@ -180,6 +182,7 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
 
   std::string m_name, m_base, m_sid, m_region;
   std::vector<std::string> m_own;
+  PhoneNormalizer m_phone{m_region};
   HttpClient m_http;
 };
 

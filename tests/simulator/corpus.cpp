@@ -75,7 +75,7 @@ Corpus generate(const CorpusSpec& spec) {
     k.id = std::to_string(1001 + i);
     k.first = k_first[static_cast<std::size_t>(i) % k_first.size()];
     k.last = k_last[static_cast<std::size_t>(i / 3) % k_last.size()];
-    k.email = fmt::format("{}.{}{}@Example.COM", k.first, i, i % 2 ? "" : " ");
+    k.email = fmt::format("{}.{}@Example.COM{}", k.first, i, i % 2 ? "" : " ");  // some with a stray trailing space
     (i % 3 == 0 ? k.phone : k.mobile) = written(cu.national, i);
     k.modified_ms = spec.now_ms - static_cast<std::int64_t>(rng() % (40 * day));
     c.contacts.push_back(k);

@@ -11,6 +11,7 @@ struct SimMessage {
   std::string sid;
   std::string from, to, direction, body;
   std::int64_t sent_ms;
+  std::string json;  // the Twilio resource, rendered once by the server (the simulator must not be the bottleneck)
 };
 
 struct SimContact {

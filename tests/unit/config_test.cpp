@@ -101,6 +101,8 @@ TEST_CASE("config errors name the key and line and suggest the fix") {
   CHECK_THAT(error_of(t.write("[connectors.x]\ntype = \"twilio-messaging\"\nauth_token_env = \"T\"\n")),
              Catch::Contains("required key \"account_sid\""));
   CHECK_THAT(error_of(t.write("[connectors\n")), Catch::Contains("not valid TOML"));
+  CHECK_THAT(error_of(t.write("[connectors.\"eu/sms\"]\ntype = \"twilio-messaging\"\n")),
+             Catch::Contains("[connectors.eu/sms]") && Catch::Contains("letters, digits"));
 }
 
 TEST_CASE("secret files must be 0600") {

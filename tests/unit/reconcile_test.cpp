@@ -103,3 +103,17 @@ TEST_CASE("reconcile does not depend on input order") {
     CHECK(r.conflicts == base.conflicts);
   }
 }
+
+TEST_CASE("a person split in two keeps its id on the side holding most of its old handles") {
+  IdentityInput in;
+  in.contacts = {contact("crm", "1", {phone("+4915112345670")}),
+                 contact("crm", "2", {phone("+4915112345678"), phone("+4915112345679")})};
+  in.previous = {{"phone:+4915112345670", "p_old"}, {"phone:+4915112345678", "p_old"}, {"phone:+4915112345679", "p_old"}};
+  in.person_seq = {{"p_old", 1}};
+  const auto r = reconcile(in, counter());
+  CHECK(r.assignment.at("crm_id:crm/2") == "p_old");  // two old handles, though it sorts second
+  CHECK(r.assignment.at("phone:+4915112345678") == "p_old");
+  CHECK(r.assignment.at("crm_id:crm/1") == "p1");
+  CHECK(r.new_persons == std::vector<std::string>{"p1"});
+  CHECK(r.aliases.empty());
+}

@@ -20,7 +20,7 @@ Conversation conversation(const std::string& id, int messages) {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 1);
+  CHECK(s.schema_version() == 2);
   CHECK(s.counts().at("messages") == 0);
 }
 
