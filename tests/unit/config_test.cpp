@@ -136,3 +136,24 @@ TEST_CASE("precedence: defaults < file < env < flags, with origins") {
   g_env = {};
   CHECK(origin(load(path)).starts_with("file:"));
 }
+
+TEST_CASE("the config examples in README and chansync.conf(5) load") {
+  auto read = [](const char* relative) {
+    std::ifstream in(std::string(CHANSYNC_SOURCE_DIR) + "/" + relative);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto between = [](const std::string& text, const std::string& open, const std::string& close) {
+    const auto start = text.find(open);
+    REQUIRE(start != std::string::npos);
+    const auto body = start + open.size();
+    return text.substr(body, text.find(close, body) - body);
+  };
+  g_env = {{"TWILIO_AUTH_TOKEN", "t"}, {"HUBSPOT_TOKEN", "h"}};
+  TempConfig t;
+  for (const std::string& example : {between(read("README.md"), "```toml\n", "```"),
+                                     between(read("man/chansync.conf.5"), ".SH EXAMPLE\n.nf\n", ".fi")}) {
+    const Config cfg = load(t.write(example));
+    CHECK(cfg.connectors.size() == 2);
+    CHECK(cfg.targets.size() == 1);
+  }
+}
