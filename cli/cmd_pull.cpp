@@ -10,8 +10,7 @@ void add_pull(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, names] {
     ctx.action = [&ctx, names] {
       require_format(ctx.global.output, {"table", "json"}, "pull");
-      Session s = open_session(ctx.global, "pull", Needs::store_and_adapters);
-      select(s.connectors, *names, "connector");
+      Session s = open_session(ctx.global, "pull", Needs::store_and_adapters, {.connectors = *names});
       SyncReport r;
       r.pulls = pull_all(s.connectors, *s.store);
       print_run_report(r, ctx.global.output);

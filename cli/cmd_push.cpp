@@ -19,8 +19,7 @@ void add_push(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, o] {
     ctx.action = [&ctx, o] {
       require_format(ctx.global.output, {"table", "json"}, "push");
-      Session s = open_session(ctx.global, "push", Needs::store_and_adapters);
-      select(s.targets, o->names, "target");
+      Session s = open_session(ctx.global, "push", Needs::store_and_adapters, {.targets = o->names});
       PushOptions opts{.full = o->full, .dry_run = o->dry_run};
       if (o->dry_run)
         opts.on_plan = [](const PersonRecord& p, PlanAction a) {

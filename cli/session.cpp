@@ -6,36 +6,53 @@
 
 namespace chansync::cli {
 
-Session open_session(const GlobalOptions& g, const std::string& command, Needs needs) {
-  Session s;
-  const auto specs = adapters::type_specs();
-  s.config = load_config(ConfigInputs{g.config, g.state, {}, specs, needs == Needs::store_and_adapters});
-  if (needs == Needs::config_only) return s;
-  s.lock.emplace(value_or_throw(StateLock::acquire(s.config.state_path, command)));
-  s.store = std::make_unique<StateStore>(s.config.state_path);
-  if (needs == Needs::store_and_adapters) {
-    for (const auto& c : s.config.connectors)
-      s.connectors.push_back({c.name, c.type, adapters::create_adapter(c, s.config.default_region)});
-    for (const auto& t : s.config.targets)
-      s.targets.push_back({t.name, t.type, adapters::create_adapter(t, s.config.default_region)});
-  }
-  return s;
-}
+namespace {
 
-void select(std::vector<Endpoint>& endpoints, const std::vector<std::string>& names, const char* what) {
-  if (names.empty()) return;
-  std::vector<Endpoint> kept;
+// The endpoints named, in that order (all when `names` is empty). Throws Failure(not_found) naming
+// the unknown one and the known ones.
+std::vector<EndpointConfig*> chosen(std::vector<EndpointConfig>& endpoints, const std::vector<std::string>& names,
+                                    const char* what) {
+  std::vector<EndpointConfig*> out;
+  if (names.empty()) {
+    for (auto& e : endpoints) out.push_back(&e);
+    return out;
+  }
   std::vector<std::string> known;
   for (const auto& e : endpoints) known.push_back(e.name);
   for (const auto& n : names) {
-    auto it = std::find_if(endpoints.begin(), endpoints.end(), [&](const Endpoint& e) { return e.name == n; });
+    auto it = std::find_if(endpoints.begin(), endpoints.end(), [&](const EndpointConfig& e) { return e.name == n; });
     if (it == endpoints.end())
       throw Failure(Errc::not_found, fmt::format("no {} named \"{}\" in the config (known: {})", what, n,
                                                  known.empty() ? "none" : fmt::format("{}", fmt::join(known, ", "))));
-    kept.push_back(std::move(*it));
-    endpoints.erase(it);
+    if (std::find(out.begin(), out.end(), &*it) == out.end()) out.push_back(&*it);
   }
-  endpoints = std::move(kept);
+  return out;
+}
+
+}  // namespace
+
+Session open_session(const GlobalOptions& g, const std::string& command, Needs needs, const Contacts& contacts) {
+  Session s;
+  const auto specs = adapters::type_specs();
+  s.config = load_config(ConfigInputs{g.config, g.state, {}, specs, false});
+  if (needs == Needs::config_only) return s;
+  std::vector<EndpointConfig*> connectors, targets;
+  if (needs == Needs::store_and_adapters) {
+    if (contacts.connectors) connectors = chosen(s.config.connectors, *contacts.connectors, "connector");
+    if (contacts.targets) targets = chosen(s.config.targets, *contacts.targets, "target");
+    for (auto* e : connectors) resolve_secrets(*e);
+    for (auto* e : targets) resolve_secrets(*e);
+  }
+  s.lock.emplace(value_or_throw(StateLock::acquire(s.config.state_path, command)));
+  s.store = std::make_unique<StateStore>(s.config.state_path);
+  if (needs == Needs::store_and_adapters) {
+    // Connectors not contacted are still built: reconcile needs their own handles (no secret).
+    if (!contacts.connectors)
+      for (auto& c : s.config.connectors) connectors.push_back(&c);
+    for (auto* c : connectors) s.connectors.push_back({c->name, c->type, adapters::create_adapter(*c, s.config.default_region)});
+    for (auto* t : targets) s.targets.push_back({t->name, t->type, adapters::create_adapter(*t, s.config.default_region)});
+  }
+  return s;
 }
 
 int exit_code(Errc code) {

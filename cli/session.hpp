@@ -7,6 +7,7 @@
 
 #include "cli/app.hpp"
 #include "sync/config.hpp"
+#include "sync/error.hpp"
 #include "sync/run.hpp"
 #include "sync/state_lock.hpp"
 #include "sync/state_store.hpp"
@@ -23,13 +24,18 @@ struct Session {
 
 enum class Needs { config_only, store, store_and_adapters };
 
-// Loads the config; with `store` takes the state lock (exit 75 when held) and opens the store;
-// with `store_and_adapters` also creates the adapters. Throws Failure.
-Session open_session(const GlobalOptions& g, const std::string& command, Needs needs);
+// The endpoints a command talks to, by name (empty: all of them; nullopt: none). Only their secrets
+// are read, so `pull sms` needs no CRM token and `reconcile` needs none at all.
+struct Contacts {
+  std::optional<std::vector<std::string>> connectors;
+  std::optional<std::vector<std::string>> targets;
+};
 
-// Keeps only the endpoints named (all when `names` is empty). Throws Failure(not_found) naming the
-// unknown one and the known ones.
-void select(std::vector<Endpoint>& endpoints, const std::vector<std::string>& names, const char* what);
+// Loads the config; with `store` takes the state lock (exit 75 when held) and opens the store;
+// with `store_and_adapters` also creates the adapters: every connector (for its own handles) and
+// the contacted targets, in the order named. Unknown names fail with not_found (exit 64) before
+// any secret is read. Throws Failure.
+Session open_session(const GlobalOptions& g, const std::string& command, Needs needs, const Contacts& contacts = {});
 
 // Exit code for a run whose parts may have failed: 0 none, 1 some, else the first failure's code.
 int outcome(std::size_t failed, std::size_t total, const std::optional<Error>& first);

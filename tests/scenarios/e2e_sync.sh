@@ -55,6 +55,10 @@ set +e; HUBSPOT_TOKEN=wrong cs health crm >/dev/null; code=$?; set -e
 set +e
 TWILIO_AUTH_TOKEN= cs pull sms 2>/dev/null; [ $? -eq 78 ] || fail "missing secret should exit 78"
 cs pull nosuch 2>/dev/null; [ $? -eq 64 ] || fail "unknown connector should exit 64"
+TWILIO_AUTH_TOKEN= cs pull nosuch 2>/dev/null; [ $? -eq 64 ] || fail "a typo in a name should exit 64 before secrets are read"
+# Only the secrets of the endpoints a command contacts are needed.
+HUBSPOT_TOKEN= cs -q pull sms 2>/dev/null; [ $? -eq 0 ] || fail "pull sms should not need the CRM token"
+TWILIO_AUTH_TOKEN= HUBSPOT_TOKEN= cs -q reconcile 2>/dev/null; [ $? -eq 0 ] || fail "reconcile should need no secret"
 TWILIO_AUTH_TOKEN=wrong cs pull sms 2>/dev/null; [ $? -eq 77 ] || fail "bad token should exit 77"
 exec 9>"$work/state.db.lock"; flock 9; echo "pid 1 (chansync test)" >&9
 cs pull 2>"$work/lock.err"; code=$?
