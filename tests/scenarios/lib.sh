@@ -3,7 +3,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/sim-config.sh"
 work=$(mktemp -d)
 sim_pid=""
-cleanup() { [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"; }
+cleanup() { if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; fi; rm -rf "$work"; }
 trap cleanup EXIT
 start_sim() {
   "$CHANSYNC_SIM" --port-file "$work/port" "$@" 2>"$work/sim.log" &

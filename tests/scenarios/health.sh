@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Health classes and exit codes against the simulator: OK, a Sunset header (WARNING), a wrong token
+# (CRITICAL), an unreachable vendor (CRITICAL), a missing secret (UNKNOWN); the JSON validates.
+. "$(dirname "$0")/lib.sh"
+start_sim --customers 5 --messages 20
+cs -o json health >"$work/health.json" || fail "health not OK: $(cat "$work/health.json")"
+curl -fsS -d '{"kind":"sunset","vendor":"twilio","count":-1}' "http://127.0.0.1:$port/_sim/fault" >/dev/null
+set +e; cs -o json health >"$work/health2.json"; code=$?; set -e
+[ "$code" -eq 1 ] || fail "Sunset header should be WARNING (1), got $code"
+grep -q '"deprecated"' "$work/health2.json" || fail "no deprecated class"
+curl -fsS -d '{"kind":"clear"}' "http://127.0.0.1:$port/_sim/fault" >/dev/null
+set +e; HUBSPOT_TOKEN=wrong cs health crm >/dev/null; code=$?; set -e
+[ "$code" -eq 2 ] || fail "wrong token should be CRITICAL (2), got $code"
+/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]+"/schemas/health.schema.json")))' "$SOURCE_DIR" "$work/health2.json" || fail "health schema"
+
+set +e; TWILIO_AUTH_TOKEN= cs -o json health sms >"$work/health3.json"; code=$?; set -e
+[ "$code" -eq 3 ] || fail "a missing secret should be UNKNOWN (3), got $code"
+grep -q "TWILIO_AUTH_TOKEN" "$work/health3.json" || fail "the UNKNOWN report does not name the missing variable"
+kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true
+set +e; cs -o json health sms >"$work/health4.json"; code=$?; set -e
+[ "$code" -eq 2 ] || fail "an unreachable vendor should be CRITICAL (2), got $code"
+grep -q '"unreachable"' "$work/health4.json" || fail "no unreachable class"
+for f in health health2 health3 health4; do
+  /usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]+"/schemas/health.schema.json")))' "$SOURCE_DIR" "$work/$f.json" || fail "$f.json does not match the health schema"
+done
+echo "health: ok"
