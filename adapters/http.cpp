@@ -30,14 +30,17 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.remove_suffix(1);
     (*headers)[name] = std::string(value);
   }
   return size * n;
 }
 
 // URL without query string: enough to say where, never anything secret-bearing.
-std::string where(const std::string& url) { return url.substr(0, url.find('?')); }
+std::string where(const std::string& url) {
+  return url.substr(0, url.find('?'));
+}
 
 }  // namespace
 
@@ -59,12 +62,16 @@ HttpClient::HttpClient(HttpOptions opts) : m_opts(std::move(opts)) {
   if (!m_curl) throw Failure(Errc::internal, "libcurl could not create a handle");
 }
 
-HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(m_curl)); }
+HttpClient::~HttpClient() {
+  curl_easy_cleanup(static_cast<CURL*>(m_curl));
+}
 
 void HttpClient::sleep_for(std::chrono::milliseconds d) {
   if (d.count() <= 0) return;
-  if (m_opts.sleep) m_opts.sleep(d);
-  else std::this_thread::sleep_for(d);
+  if (m_opts.sleep)
+    m_opts.sleep(d);
+  else
+    std::this_thread::sleep_for(d);
 }
 
 void HttpClient::pace() {
@@ -149,11 +156,14 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   resp.status = static_cast<int>(status);
-  spdlog::trace("{} {} {} -> {} ({:.1f} ms)", m_opts.connector, req.method, where(req.url), resp.status, resp.latency_ms);
+  spdlog::trace("{} {} {} -> {} ({:.1f} ms)", m_opts.connector, req.method, where(req.url), resp.status,
+                resp.latency_ms);
   return resp;
 }
 
-Result<HttpResponse> HttpClient::send_once(const HttpRequest& req) { return perform(req); }
+Result<HttpResponse> HttpClient::send_once(const HttpRequest& req) {
+  return perform(req);
+}
 
 Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
   for (int attempt = 1;; ++attempt) {
@@ -162,8 +172,7 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
     const bool retryable = !resp || resp->status == 429 || resp->status >= 500;
     if (resp) learn_limits(*resp);
     if (!retryable || attempt >= m_opts.max_attempts) {
-      if (!resp && attempt > 1)
-        resp.error().message += fmt::format(" (after {} attempts)", attempt);
+      if (!resp && attempt > 1) resp.error().message += fmt::format(" (after {} attempts)", attempt);
       return resp;
     }
     std::chrono::milliseconds wait{0};
@@ -183,8 +192,8 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
       wait = *retry_after;
     } else {
       // Full jitter: uniform in [0, min(cap, base · 2^attempt)].
-      const auto ceiling = std::min<long long>(m_opts.backoff_cap.count(),
-                                               m_opts.backoff_base.count() * (1LL << std::min(attempt, 20)));
+      const auto ceiling =
+          std::min<long long>(m_opts.backoff_cap.count(), m_opts.backoff_base.count() * (1LL << std::min(attempt, 20)));
       wait = std::chrono::milliseconds(std::uniform_int_distribution<long long>(0, ceiling)(m_rng));
     }
     spdlog::warn("{}: {} from {}; retry {}/{} in {} ms", m_opts.connector,
@@ -200,9 +209,10 @@ Error http_error(const HttpResponse& resp, const std::string& connector, const s
   Error e{Errc::remote, "", connector, resp.status};
   if (resp.status == 401 || resp.status == 403) {
     e.code = Errc::auth;
-    e.message = fmt::format("{} was refused with HTTP {}{}; check the credentials this connector reads "
-                            "(`chansync config show --origin` shows where from)",
-                            what, resp.status, detail);
+    e.message = fmt::format(
+        "{} was refused with HTTP {}{}; check the credentials this connector reads "
+        "(`chansync config show --origin` shows where from)",
+        what, resp.status, detail);
   } else if (resp.status == 429) {
     e.code = Errc::rate_limited;
     e.message = fmt::format("{} is still rate limited (HTTP 429) after retries{}; run again later", what, detail);
@@ -210,9 +220,10 @@ Error http_error(const HttpResponse& resp, const std::string& connector, const s
       e.retry_after = parse_retry_after(it->second, now_ms());
   } else if (resp.status >= 500) {
     e.code = Errc::unavailable;
-    e.message = fmt::format("{} failed with HTTP {} after retries{}; the vendor may be having an outage "
-                            "(`chansync health` checks)",
-                            what, resp.status, detail);
+    e.message = fmt::format(
+        "{} failed with HTTP {} after retries{}; the vendor may be having an outage "
+        "(`chansync health` checks)",
+        what, resp.status, detail);
   } else {
     e.message = fmt::format("{} was rejected with HTTP {}{}", what, resp.status, detail);
   }
@@ -222,8 +233,10 @@ Error http_error(const HttpResponse& resp, const std::string& connector, const s
 std::string url_encode(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
-    else out += fmt::format("%{:02X}", c);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
   }
   return out;
 }

@@ -45,8 +45,8 @@ struct HttpOptions {
   double requests_per_second = 0;  // token bucket rate; 0 = unpaced
   std::string basic_user;          // Basic auth (Twilio)
   std::string basic_password;
-  std::string bearer_token;        // Bearer auth (HubSpot)
-  Sleeper sleep;                   // injectable for tests; defaults to std::this_thread::sleep_for
+  std::string bearer_token;  // Bearer auth (HubSpot)
+  Sleeper sleep;             // injectable for tests; defaults to std::this_thread::sleep_for
 };
 
 // Parses Retry-After: delta-seconds or an HTTP-date (relative to `now_ms`). nullopt if malformed.

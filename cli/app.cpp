@@ -11,9 +11,11 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
   app->require_subcommand(0, 1);
   app->fallthrough();  // global options work after the subcommand too: `chansync persons list -o json`
   auto& g = ctx.global;
-  app->add_option("--config", g.config, "config file (default: $CHANSYNC_CONFIG, then $XDG_CONFIG_HOME/chansync/config.toml)")
+  app->add_option("--config", g.config,
+                  "config file (default: $CHANSYNC_CONFIG, then $XDG_CONFIG_HOME/chansync/config.toml)")
       ->type_name("FILE");
-  app->add_option("--state", g.state, "state store path (overrides [state] path and $CHANSYNC_STATE)")->type_name("FILE");
+  app->add_option("--state", g.state, "state store path (overrides [state] path and $CHANSYNC_STATE)")
+      ->type_name("FILE");
   app->add_option("-o,--output", g.output, "output format: table, json or ndjson (not every command has all)")
       ->check(CLI::IsMember({"table", "json", "ndjson"}))
       ->type_name("FORMAT");

@@ -2,7 +2,6 @@
 // The single CLI definition. Each cmd_<name>.cpp adds its subcommand and sets ctx.action; run.cpp
 // parses, runs the action and maps errors to exit codes.
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <memory>
 #include <optional>

@@ -41,7 +41,8 @@ void add_config(CLI::App& app, Context& ctx) {
       }
       std::string text;
       for (const auto& st : s.config.settings)
-        text += *origin ? fmt::format("{} = {}    # {}\n", st.key, st.value, st.origin) : fmt::format("{} = {}\n", st.key, st.value);
+        text += *origin ? fmt::format("{} = {}    # {}\n", st.key, st.value, st.origin)
+                        : fmt::format("{} = {}\n", st.key, st.value);
       std::fputs(text.c_str(), stdout);
       return 0;
     };

@@ -22,14 +22,19 @@ void add_connectors(CLI::App& app, Context& ctx) {
           const std::string key = o.secret ? o.key + "_env | " + o.key + "_file" : o.key;
           std::string def = o.default_value.is_null() ? "" : " [default: " + o.default_value.dump() + "]";
           text += fmt::format("    {:<34} {}{}{}\n", key, o.help, o.required ? " (required)" : "", def);
-          opts.push_back({{"key", o.key}, {"help", o.help}, {"required", o.required}, {"secret", o.secret},
+          opts.push_back({{"key", o.key},
+                          {"help", o.help},
+                          {"required", o.required},
+                          {"secret", o.secret},
                           {"default", o.default_value}});
         }
         text += "\n";
         all.push_back({{"type", t.spec.type}, {"summary", t.spec.summary}, {"roles", t.spec.roles}, {"options", opts}});
       }
-      if (ctx.global.output == "json") print_json(all);
-      else std::fputs(text.c_str(), stdout);
+      if (ctx.global.output == "json")
+        print_json(all);
+      else
+        std::fputs(text.c_str(), stdout);
       return 0;
     };
   });

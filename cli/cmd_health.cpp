@@ -34,8 +34,10 @@ void add_health(CLI::App& app, Context& ctx) {
       }
       const Severity sev = overall(reports);
       if (ctx.global.output == "json") {
-        print_json({{"status", to_string(sev)}, {"exit_code", static_cast<int>(sev)},
-                    {"checked_at", format_rfc3339(now_ms())}, {"checks", reports}});
+        print_json({{"status", to_string(sev)},
+                    {"exit_code", static_cast<int>(sev)},
+                    {"checked_at", format_rfc3339(now_ms())},
+                    {"checks", reports}});
       } else {
         std::vector<std::vector<std::string>> rows;
         for (const auto& r : reports)

@@ -9,17 +9,19 @@ namespace {
 nlohmann::json summary(const PersonRecord& p) {
   std::vector<std::string> handles;
   for (const auto& h : p.handles) handles.push_back(h.value);
-  return {{"person_id", p.person_id},       {"display_name", p.display_name}, {"handles", handles},
-          {"contacts", p.contacts.size()},  {"messages", p.messages.size()},
-          {"updated_at", format_rfc3339(p.updated_at)}};
+  return {
+      {"person_id", p.person_id},      {"display_name", p.display_name}, {"handles", handles},
+      {"contacts", p.contacts.size()}, {"messages", p.messages.size()},  {"updated_at", format_rfc3339(p.updated_at)}};
 }
 
 void print_person(const PersonRecord& p) {
   std::string out = fmt::format("{}  {}\n", p.person_id, p.display_name);
   for (const auto& h : p.handles)
-    out += fmt::format("  handle   {:<6} {}{}\n", to_string(h.kind), h.value, h.verified ? "" : "  (unverified: never joins)");
+    out += fmt::format("  handle   {:<6} {}{}\n", to_string(h.kind), h.value,
+                       h.verified ? "" : "  (unverified: never joins)");
   for (const auto& c : p.contacts)
-    out += fmt::format("  contact  {}/{}  {}{}\n", c.connector, c.id, c.display_name(), c.archived ? "  (archived)" : "");
+    out +=
+        fmt::format("  contact  {}/{}  {}{}\n", c.connector, c.id, c.display_name(), c.archived ? "  (archived)" : "");
   out += fmt::format("  timeline ({} messages)\n", p.messages.size());
   for (const auto& m : p.messages)
     out += fmt::format("    {}  {:<8} {} {:<8} {}\n", format_rfc3339(m.sent_at).substr(0, 19), m.channel,
@@ -47,8 +49,10 @@ void add_persons(CLI::App& app, Context& ctx) {
         rows.push_back({p.person_id, p.display_name, handles, std::to_string(p.contacts.size()),
                         std::to_string(p.messages.size())});
       });
-      if (fmt_ == "json") print_json(all);
-      else if (fmt_ == "table") print_table({"PERSON_ID", "NAME", "HANDLES", "CONTACTS", "MESSAGES"}, rows);
+      if (fmt_ == "json")
+        print_json(all);
+      else if (fmt_ == "table")
+        print_table({"PERSON_ID", "NAME", "HANDLES", "CONTACTS", "MESSAGES"}, rows);
       return 0;
     };
   });
@@ -60,9 +64,12 @@ void add_persons(CLI::App& app, Context& ctx) {
       require_format(ctx.global.output, {"table", "json"}, "persons show");
       Session s = open_session(ctx.global, "persons show", Needs::store);
       auto p = s.store->person(*id);
-      if (!p) throw Failure(Errc::not_found, fmt::format("no person \"{}\"; `chansync persons list` shows the ids", *id));
-      if (ctx.global.output == "json") print_json(*p);
-      else print_person(*p);
+      if (!p)
+        throw Failure(Errc::not_found, fmt::format("no person \"{}\"; `chansync persons list` shows the ids", *id));
+      if (ctx.global.output == "json")
+        print_json(*p);
+      else
+        print_person(*p);
       return 0;
     };
   });

@@ -20,11 +20,14 @@ void add_state(CLI::App& app, Context& ctx) {
         nlohmann::json c = nlohmann::json::array();
         for (const auto& r : cursors)
           c.push_back({{"connector", r.connector}, {"cursor", r.cursor}, {"updated_at", format_rfc3339(r.updated_at)}});
-        print_json({{"path", s.config.state_path}, {"schema_version", s.store->schema_version()}, {"cursors", c},
+        print_json({{"path", s.config.state_path},
+                    {"schema_version", s.store->schema_version()},
+                    {"cursors", c},
                     {"counts", counts}});
         return 0;
       }
-      std::fputs(fmt::format("state {} (schema {})\n\n", s.config.state_path, s.store->schema_version()).c_str(), stdout);
+      std::fputs(fmt::format("state {} (schema {})\n\n", s.config.state_path, s.store->schema_version()).c_str(),
+                 stdout);
       std::vector<std::vector<std::string>> rows;
       for (const auto& r : cursors) rows.push_back({r.connector, format_rfc3339(r.updated_at), r.cursor});
       print_table({"CONNECTOR", "UPDATED", "CURSOR"}, rows);
@@ -46,8 +49,9 @@ void add_state(CLI::App& app, Context& ctx) {
           s.store->cursor(*name).empty())
         throw Failure(Errc::not_found, fmt::format("no connector named \"{}\" in the config or the state", *name));
       const bool had = s.store->reset_cursor(*name);
-      spdlog::info("{}: {}", *name, had ? "cursor removed; the next pull is a full pull (records are kept)"
-                                        : "had no cursor; nothing to reset");
+      spdlog::info(
+          "{}: {}", *name,
+          had ? "cursor removed; the next pull is a full pull (records are kept)" : "had no cursor; nothing to reset");
       return 0;
     };
   });

@@ -1,5 +1,6 @@
 #include "cli/logging.hpp"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/ansicolor_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -7,7 +8,6 @@
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
-#include <spdlog/pattern_formatter.h>
 
 namespace chansync::cli {
 namespace {
@@ -25,11 +25,13 @@ class JsonMessage : public spdlog::custom_flag_formatter {
 }  // namespace
 
 void setup_logging(const GlobalOptions& g) {
-  const bool color = !g.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDERR_FILENO) &&
-                     g.log_format == "text";
+  const bool color =
+      !g.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDERR_FILENO) && g.log_format == "text";
   std::shared_ptr<spdlog::sinks::sink> sink;
-  if (color) sink = std::make_shared<spdlog::sinks::ansicolor_stderr_sink_mt>();
-  else sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  if (color)
+    sink = std::make_shared<spdlog::sinks::ansicolor_stderr_sink_mt>();
+  else
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>("chansync", sink);
   if (g.log_format == "json") {
     auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
@@ -38,7 +40,7 @@ void setup_logging(const GlobalOptions& g) {
   } else {
     logger->set_pattern(color ? "%^%l%$: %v" : "chansync: %l: %v");
   }
-  logger->set_level(g.quiet ? spdlog::level::err
+  logger->set_level(g.quiet          ? spdlog::level::err
                     : g.verbose >= 2 ? spdlog::level::trace
                     : g.verbose == 1 ? spdlog::level::debug
                                      : spdlog::level::info);

@@ -34,9 +34,13 @@ void print_table(const std::vector<std::string>& header, const std::vector<std::
   for (const auto& r : rows) line(r);
 }
 
-void print_json(const nlohmann::json& j) { std::fputs((j.dump(2) + "\n").c_str(), stdout); }
+void print_json(const nlohmann::json& j) {
+  std::fputs((j.dump(2) + "\n").c_str(), stdout);
+}
 
-void print_ndjson_line(const nlohmann::json& j) { std::fputs((j.dump() + "\n").c_str(), stdout); }
+void print_ndjson_line(const nlohmann::json& j) {
+  std::fputs((j.dump() + "\n").c_str(), stdout);
+}
 
 void require_format(const std::string& format, std::initializer_list<const char*> allowed, const char* command) {
   for (const char* a : allowed)

@@ -49,8 +49,10 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
     // Connectors not contacted are still built: reconcile needs their own handles (no secret).
     if (!contacts.connectors)
       for (auto& c : s.config.connectors) connectors.push_back(&c);
-    for (auto* c : connectors) s.connectors.push_back({c->name, c->type, adapters::create_adapter(*c, s.config.default_region)});
-    for (auto* t : targets) s.targets.push_back({t->name, t->type, adapters::create_adapter(*t, s.config.default_region)});
+    for (auto* c : connectors)
+      s.connectors.push_back({c->name, c->type, adapters::create_adapter(*c, s.config.default_region)});
+    for (auto* t : targets)
+      s.targets.push_back({t->name, t->type, adapters::create_adapter(*t, s.config.default_region)});
   }
   return s;
 }
@@ -58,16 +60,23 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
 int exit_code(Errc code) {
   switch (code) {
     case Errc::usage:
-    case Errc::not_found: return 64;
-    case Errc::protocol: return 65;
+    case Errc::not_found:
+      return 64;
+    case Errc::protocol:
+      return 65;
     case Errc::unavailable:
-    case Errc::remote: return 69;
+    case Errc::remote:
+      return 69;
     case Errc::internal:
-    case Errc::state: return 70;
+    case Errc::state:
+      return 70;
     case Errc::rate_limited:
-    case Errc::locked: return 75;
-    case Errc::auth: return 77;
-    case Errc::config: return 78;
+    case Errc::locked:
+      return 75;
+    case Errc::auth:
+      return 77;
+    case Errc::config:
+      return 78;
   }
   return 70;
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -9,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "sync/error.hpp"
 #include "sync/normalize.hpp"
@@ -18,7 +18,9 @@ namespace chansync {
 namespace fs = std::filesystem;
 namespace {
 
-[[noreturn]] void config_error(const std::string& message) { throw Failure(Errc::config, message); }
+[[noreturn]] void config_error(const std::string& message) {
+  throw Failure(Errc::config, message);
+}
 
 std::string where(const std::string& file, const toml::node& node) {
   return fmt::format("{}:{}", file, node.source().begin.line);
@@ -38,11 +40,11 @@ std::string resolve_path(const std::string& value, const std::string& config_fil
 std::string read_secret_file(const std::string& path, const std::string& key_path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    config_error(fmt::format("{}: secret file {} does not exist or cannot be read; create it with mode 0600",
-                             key_path, path));
+    config_error(
+        fmt::format("{}: secret file {} does not exist or cannot be read; create it with mode 0600", key_path, path));
   if ((st.st_mode & 077) != 0)
-    config_error(fmt::format("{}: secret file {} has mode {:04o}, readable by others; run: chmod 600 {}",
-                             key_path, path, st.st_mode & 0777, path));
+    config_error(fmt::format("{}: secret file {} has mode {:04o}, readable by others; run: chmod 600 {}", key_path,
+                             path, st.st_mode & 0777, path));
   std::ifstream in(path, std::ios::binary);
   std::stringstream buf;
   buf << in.rdbuf();
@@ -67,10 +69,13 @@ nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, cons
       nlohmann::json out = nlohmann::json::array();
       if (arr)
         for (const auto& item : *arr) {
-          if (auto s = item.value<std::string>()) out.push_back(*s);
-          else config_error(fmt::format("{}: {} must be a list of strings", at, key_path));
+          if (auto s = item.value<std::string>())
+            out.push_back(*s);
+          else
+            config_error(fmt::format("{}: {} must be a list of strings", at, key_path));
         }
-      else config_error(fmt::format("{}: {} must be a list of strings, e.g. [\"a\", \"b\"]", at, key_path));
+      else
+        config_error(fmt::format("{}: {} must be a list of strings, e.g. [\"a\", \"b\"]", at, key_path));
       return out;
     }
   }
@@ -99,24 +104,24 @@ struct Loader {
       names.push_back(t.type);
     }
     const std::string guess = closest(type, names);
-    config_error(fmt::format("{}: {}: unknown {} type \"{}\"{}; `chansync connectors types` lists them", at,
-                             section, role_hint, type,
-                             guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess)));
+    config_error(fmt::format("{}: {}: unknown {} type \"{}\"{}; `chansync connectors types` lists them", at, section,
+                             role_hint, type, guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess)));
   }
 
   EndpointConfig endpoint(const std::string& group, const std::string& name, const toml::table& tbl) {
     const std::string section = fmt::format("[{}.{}]", group, name);
     const std::string at = where(cfg.file, tbl);
     // Names key cursors, identities and log lines, and are typed on the command line.
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; }))
+    if (name.empty() ||
+        !std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; }))
       config_error(fmt::format("{}: {}: a {} name may use only ASCII letters, digits, '_' and '-'; rename it", at,
                                section, group == "targets" ? "target" : "connector"));
     const auto* type_node = tbl.get("type");
     if (!type_node || !type_node->is_string())
       config_error(fmt::format("{}: {} needs type = \"...\"; `chansync connectors types` lists them", at, section));
     EndpointConfig ep{name, **type_node->as_string()};
-    const TypeSpec& spec = type_spec(ep.type, where(cfg.file, *type_node), section,
-                                     group == "targets" ? "target" : "connector");
+    const TypeSpec& spec =
+        type_spec(ep.type, where(cfg.file, *type_node), section, group == "targets" ? "target" : "connector");
     const bool is_target = std::find(spec.roles.begin(), spec.roles.end(), "sink") != spec.roles.end();
     if (is_target != (group == "targets"))
       config_error(fmt::format("{}: {}: type \"{}\" is a {}; declare it under [{}.{}]", at, section, ep.type,
@@ -145,8 +150,8 @@ struct Loader {
               key_at, section, key, key, key));
       const std::string guess = closest(key, known);
       config_error(fmt::format("{}: {}: unknown key \"{}\"{}; `chansync connectors types` lists the keys of \"{}\"",
-                               key_at, section, key,
-                               guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess), ep.type));
+                               key_at, section, key, guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess),
+                               ep.type));
     }
 
     for (const auto& o : spec.options) {
@@ -178,9 +183,10 @@ struct Loader {
       config_error(fmt::format("{}: {} sets both {}_env and {}_file; keep one", at, section, o.key, o.key));
     if (!env_node && !file_node) {
       if (!o.required) return;
-      config_error(fmt::format("{}: {} needs {}_env = \"VAR\" (an environment variable holding it) or {}_file = "
-                               "\"/path\" (a 0600 file holding it)",
-                               at, section, o.key, o.key));
+      config_error(
+          fmt::format("{}: {} needs {}_env = \"VAR\" (an environment variable holding it) or {}_file = "
+                      "\"/path\" (a 0600 file holding it)",
+                      at, section, o.key, o.key));
     }
     const auto* node = env_node ? env_node : file_node;
     const auto name = node->value<std::string>();
@@ -205,23 +211,25 @@ struct Loader {
       root = toml::parse_file(path);
     } catch (const toml::parse_error& e) {
       const auto& src = e.source();
-      config_error(fmt::format("{}:{}:{}: not valid TOML: {}", path, src.begin.line, src.begin.column,
-                               e.description()));
+      config_error(
+          fmt::format("{}:{}:{}: not valid TOML: {}", path, src.begin.line, src.begin.column, e.description()));
     }
     static const std::vector<std::string> k_top = {"state", "identity", "connectors", "targets"};
     for (auto&& [k, node] : root) {
       const std::string key(k.str());
       if (std::find(k_top.begin(), k_top.end(), key) != k_top.end() && node.is_table()) continue;
       const std::string guess = closest(key, k_top);
-      config_error(fmt::format("{}: unknown top-level {} \"{}\"{}; expected tables [state], [identity], "
-                               "[connectors.NAME], [targets.NAME]",
-                               where(path, node), node.is_table() ? "table" : "key", key,
-                               guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess)));
+      config_error(
+          fmt::format("{}: unknown top-level {} \"{}\"{}; expected tables [state], [identity], "
+                      "[connectors.NAME], [targets.NAME]",
+                      where(path, node), node.is_table() ? "table" : "key", key,
+                      guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess)));
     }
     if (const auto* state = root["state"].as_table()) {
       for (auto&& [k, node] : *state) {
         if (k.str() != "path")
-          config_error(fmt::format("{}: [state]: unknown key \"{}\"; the only key is \"path\"", where(path, node), k.str()));
+          config_error(
+              fmt::format("{}: [state]: unknown key \"{}\"; the only key is \"path\"", where(path, node), k.str()));
         const auto v = node.value<std::string>();
         if (!v) config_error(fmt::format("{}: state.path must be a string", where(path, node)));
         cfg.state_path = resolve_path(*v, path);
@@ -231,13 +239,15 @@ struct Loader {
     if (const auto* ident = root["identity"].as_table()) {
       for (auto&& [k, node] : *ident) {
         if (k.str() != "default_region")
-          config_error(fmt::format("{}: [identity]: unknown key \"{}\"{}", where(path, node), k.str(),
-                                   edit_distance(k.str(), "default_region") <= 3 ? " (did you mean \"default_region\"?)" : ""));
+          config_error(
+              fmt::format("{}: [identity]: unknown key \"{}\"{}", where(path, node), k.str(),
+                          edit_distance(k.str(), "default_region") <= 3 ? " (did you mean \"default_region\"?)" : ""));
         const auto v = node.value<std::string>();
         if (!v || !is_known_region(*v))
-          config_error(fmt::format("{}: identity.default_region must be a two-letter region code such as \"DE\" or "
-                                   "\"US\"",
-                                   where(path, node)));
+          config_error(
+              fmt::format("{}: identity.default_region must be a two-letter region code such as \"DE\" or "
+                          "\"US\"",
+                          where(path, node)));
         cfg.default_region = *v;
         add("identity.default_region", render(*v), "file:" + where(path, node));
       }
@@ -296,12 +306,15 @@ void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::
     if (source.starts_with("env:")) {
       const std::string var = source.substr(4);
       std::optional<std::string> value;
-      if (env) value = env(var);
-      else if (const char* v = std::getenv(var.c_str())) value = v;
+      if (env)
+        value = env(var);
+      else if (const char* v = std::getenv(var.c_str()))
+        value = v;
       if (!value || value->empty())
-        config_error(fmt::format("{}_env names the environment variable {}, which is not set; export it in the "
-                                 "job's environment (e.g. `export {}=...`)",
-                                 group_key, var, var));
+        config_error(
+            fmt::format("{}_env names the environment variable {}, which is not set; export it in the "
+                        "job's environment (e.g. `export {}=...`)",
+                        group_key, var, var));
       ep.secrets[key] = *value;
     } else {
       ep.secrets[key] = read_secret_file(source.substr(5), group_key + "_file");
@@ -319,8 +332,10 @@ std::optional<std::string> locate_config(const ConfigInputs& in) {
   if (in.config_flag) return in.config_flag;
   if (auto v = env("CHANSYNC_CONFIG"); v && !v->empty()) return v;
   std::string base;
-  if (auto x = env("XDG_CONFIG_HOME"); x && !x->empty()) base = *x;
-  else if (auto h = env("HOME"); h && !h->empty()) base = *h + "/.config";
+  if (auto x = env("XDG_CONFIG_HOME"); x && !x->empty())
+    base = *x;
+  else if (auto h = env("HOME"); h && !h->empty())
+    base = *h + "/.config";
   if (base.empty()) return std::nullopt;
   const std::string def = base + "/chansync/config.toml";
   return fs::exists(def) ? std::optional<std::string>(def) : std::nullopt;
@@ -335,8 +350,8 @@ Config load_config(const ConfigInputs& in) {
   // 2. the config file
   if (auto file = locate_config(in)) {
     if (!fs::exists(*file))
-      config_error(fmt::format("config file {} does not exist; create it (see chansync.conf(5)) or pass --config",
-                               *file));
+      config_error(
+          fmt::format("config file {} does not exist; create it (see chansync.conf(5)) or pass --config", *file));
     l.load_file(*file);
   }
   // 3. environment (CHANSYNC_*)

@@ -36,8 +36,8 @@ struct EndpointConfig {
   std::string name;
   std::string type;
   nlohmann::json options = nlohmann::json::object();  // non-secret options by key
-  std::map<std::string, std::string> secrets;          // secret values by key; never logged or stored
-  std::map<std::string, std::string> secret_sources;   // "env:TWILIO_AUTH_TOKEN" / "file:/run/x"
+  std::map<std::string, std::string> secrets;         // secret values by key; never logged or stored
+  std::map<std::string, std::string> secret_sources;  // "env:TWILIO_AUTH_TOKEN" / "file:/run/x"
 };
 
 // A value and where it came from, for `config show --origin`. Secrets appear redacted.
@@ -48,9 +48,9 @@ struct Setting {
 };
 
 struct Config {
-  std::string file;            // the config file read ("" when none)
+  std::string file;  // the config file read ("" when none)
   std::string state_path;
-  std::string default_region;  // ISO 3166 alpha-2, "" = numbers must carry a country code
+  std::string default_region;              // ISO 3166 alpha-2, "" = numbers must carry a country code
   std::vector<EndpointConfig> connectors;  // in file order
   std::vector<EndpointConfig> targets;     // in file order
   std::vector<Setting> settings;           // every effective value with its origin
@@ -58,11 +58,11 @@ struct Config {
 
 // Where configuration comes from. `env` is injectable so tests use a fake environment.
 struct ConfigInputs {
-  std::optional<std::string> config_flag;  // --config
-  std::optional<std::string> state_flag;   // --state
+  std::optional<std::string> config_flag;                             // --config
+  std::optional<std::string> state_flag;                              // --state
   std::function<std::optional<std::string>(const std::string&)> env;  // defaults to getenv
-  std::span<const TypeSpec> types;         // the adapter registry
-  bool resolve_secrets = true;             // false: only record where each secret comes from
+  std::span<const TypeSpec> types;                                    // the adapter registry
+  bool resolve_secrets = true;                                        // false: only record where each secret comes from
 };
 
 // Finds the config file: --config, else $CHANSYNC_CONFIG, else $XDG_CONFIG_HOME/chansync/config.toml
@@ -76,8 +76,7 @@ Config load_config(const ConfigInputs& in);
 
 // Reads the secrets an endpoint names (env variables, 0600 files) into ep.secrets. Throws
 // Failure(Errc::config) naming the key and the fix when one is unset, unreadable or too open.
-void resolve_secrets(EndpointConfig& ep,
-                     const std::function<std::optional<std::string>(const std::string&)>& env = {});
+void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::string>(const std::string&)>& env = {});
 
 // Levenshtein distance, used for "did you mean" suggestions.
 std::size_t edit_distance(std::string_view a, std::string_view b);

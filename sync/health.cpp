@@ -8,23 +8,34 @@ namespace chansync {
 
 const char* to_string(HealthClass c) {
   switch (c) {
-    case HealthClass::unreachable: return "unreachable";
-    case HealthClass::auth_failed: return "auth_failed";
-    case HealthClass::gone: return "gone";
-    case HealthClass::rate_limited: return "rate_limited";
-    case HealthClass::deprecated: return "deprecated";
-    case HealthClass::ok: return "ok";
-    case HealthClass::unknown: return "unknown";
+    case HealthClass::unreachable:
+      return "unreachable";
+    case HealthClass::auth_failed:
+      return "auth_failed";
+    case HealthClass::gone:
+      return "gone";
+    case HealthClass::rate_limited:
+      return "rate_limited";
+    case HealthClass::deprecated:
+      return "deprecated";
+    case HealthClass::ok:
+      return "ok";
+    case HealthClass::unknown:
+      return "unknown";
   }
   return "unknown";
 }
 
 const char* to_string(Severity s) {
   switch (s) {
-    case Severity::ok: return "OK";
-    case Severity::warning: return "WARNING";
-    case Severity::critical: return "CRITICAL";
-    case Severity::unknown: return "UNKNOWN";
+    case Severity::ok:
+      return "OK";
+    case Severity::warning:
+      return "WARNING";
+    case Severity::critical:
+      return "CRITICAL";
+    case Severity::unknown:
+      return "UNKNOWN";
   }
   return "UNKNOWN";
 }
@@ -33,11 +44,15 @@ Severity severity_of(HealthClass c) {
   switch (c) {
     case HealthClass::unreachable:
     case HealthClass::auth_failed:
-    case HealthClass::gone: return Severity::critical;
+    case HealthClass::gone:
+      return Severity::critical;
     case HealthClass::rate_limited:
-    case HealthClass::deprecated: return Severity::warning;
-    case HealthClass::ok: return Severity::ok;
-    case HealthClass::unknown: return Severity::unknown;
+    case HealthClass::deprecated:
+      return Severity::warning;
+    case HealthClass::ok:
+      return Severity::ok;
+    case HealthClass::unknown:
+      return Severity::unknown;
   }
   return Severity::unknown;
 }
@@ -64,7 +79,8 @@ HealthReport classify(const std::string& connector, const std::string& type, Pro
     r.summary = fmt::format("cannot reach {}: {}", obs.url, obs.transport_error);
   } else if (st == 401 || st == 403) {
     r.cls = HealthClass::auth_failed;
-    r.summary = fmt::format("credentials rejected (HTTP {}){}; check the token/secret this connector reads", st, vendor);
+    r.summary =
+        fmt::format("credentials rejected (HTTP {}){}; check the token/secret this connector reads", st, vendor);
   } else if (st == 410) {
     r.cls = HealthClass::gone;
     r.summary = fmt::format("endpoint gone (HTTP 410){}; the API version was retired", vendor);
@@ -79,8 +95,9 @@ HealthReport classify(const std::string& connector, const std::string& type, Pro
     if (header("sunset") || header("deprecation")) {
       r.cls = HealthClass::deprecated;
       const auto days = r.sunset ? (*r.sunset - r.checked_at) / 86'400'000 : 0;
-      r.summary = r.sunset ? fmt::format("endpoint is deprecated; sunset {} ({} days left)", format_date(*r.sunset), days)
-                           : "endpoint is deprecated (no sunset date given)";
+      r.summary = r.sunset
+                      ? fmt::format("endpoint is deprecated; sunset {} ({} days left)", format_date(*r.sunset), days)
+                      : "endpoint is deprecated (no sunset date given)";
     } else {
       r.cls = HealthClass::ok;
       r.summary = fmt::format("ok (HTTP {}, {:.0f} ms)", st, obs.latency_ms);
@@ -96,10 +113,14 @@ HealthReport classify(const std::string& connector, const std::string& type, Pro
 Severity overall(const std::vector<HealthReport>& reports) {
   auto rank = [](Severity s) {
     switch (s) {
-      case Severity::critical: return 3;
-      case Severity::warning: return 2;
-      case Severity::unknown: return 1;
-      case Severity::ok: return 0;
+      case Severity::critical:
+        return 3;
+      case Severity::warning:
+        return 2;
+      case Severity::unknown:
+        return 1;
+      case Severity::ok:
+        return 0;
     }
     return 1;
   };
@@ -120,8 +141,12 @@ void to_json(nlohmann::json& j, const HealthReport& r) {
   for (const char* name : {"sunset", "deprecation", "retry-after", "link"})
     if (auto it = r.evidence.headers.find(name); it != r.evidence.headers.end()) headers[name] = it->second;
   ev["headers"] = headers;
-  j = {{"connector", r.connector}, {"type", r.type},           {"class", to_string(r.cls)},
-       {"severity", to_string(severity_of(r.cls))}, {"summary", r.summary}, {"checked_at", format_rfc3339(r.checked_at)},
+  j = {{"connector", r.connector},
+       {"type", r.type},
+       {"class", to_string(r.cls)},
+       {"severity", to_string(severity_of(r.cls))},
+       {"summary", r.summary},
+       {"checked_at", format_rfc3339(r.checked_at)},
        {"evidence", ev}};
   j["sunset"] = r.sunset ? nlohmann::json(format_rfc3339(*r.sunset)) : nlohmann::json(nullptr);
 }

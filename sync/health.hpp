@@ -20,12 +20,12 @@ Severity severity_of(HealthClass c);
 
 // What one cheap authenticated call showed. Header names are lower-case.
 struct ProbeObservation {
-  std::string url;                            // no credentials in it
-  int http_status = 0;                        // 0 = no response
-  std::string transport_error;                // DNS/TCP/TLS/timeout text, "" when a response came
+  std::string url;              // no credentials in it
+  int http_status = 0;          // 0 = no response
+  std::string transport_error;  // DNS/TCP/TLS/timeout text, "" when a response came
   std::map<std::string, std::string> headers;
   double latency_ms = 0;
-  std::string vendor_code;                    // vendor error code from the body, if any
+  std::string vendor_code;  // vendor error code from the body, if any
   std::string vendor_message;
 };
 

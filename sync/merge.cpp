@@ -9,8 +9,9 @@ PersonRecord merge_person(std::string person_id, std::vector<Handle> handles, st
   PersonRecord p;
   p.person_id = std::move(person_id);
 
-  std::sort(contacts.begin(), contacts.end(),
-            [](const Contact& a, const Contact& b) { return std::tie(a.connector, a.id) < std::tie(b.connector, b.id); });
+  std::sort(contacts.begin(), contacts.end(), [](const Contact& a, const Contact& b) {
+    return std::tie(a.connector, a.id) < std::tie(b.connector, b.id);
+  });
   for (const auto& c : contacts) handles.insert(handles.end(), c.handles.begin(), c.handles.end());
   std::sort(handles.begin(), handles.end(), [](const Handle& a, const Handle& b) {
     return std::tie(a.kind, a.value, b.verified) < std::tie(b.kind, b.value, a.verified);  // verified first
@@ -22,9 +23,10 @@ PersonRecord merge_person(std::string person_id, std::vector<Handle> handles, st
   std::sort(messages.begin(), messages.end(), [](const Message& a, const Message& b) {
     return std::tie(a.sent_at, a.connector, a.id) < std::tie(b.sent_at, b.connector, b.id);
   });
-  messages.erase(std::unique(messages.begin(), messages.end(),
-                             [](const Message& a, const Message& b) { return a.connector == b.connector && a.id == b.id; }),
-                 messages.end());
+  messages.erase(
+      std::unique(messages.begin(), messages.end(),
+                  [](const Message& a, const Message& b) { return a.connector == b.connector && a.id == b.id; }),
+      messages.end());
 
   for (const auto& c : contacts) {
     if (p.display_name.empty()) p.display_name = c.display_name();

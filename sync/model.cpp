@@ -33,7 +33,9 @@ std::optional<HandleKind> handle_kind_from(std::string_view name) {
   return std::nullopt;
 }
 
-std::string Handle::key() const { return fmt::format("{}:{}", to_string(kind), value); }
+std::string Handle::key() const {
+  return fmt::format("{}:{}", to_string(kind), value);
+}
 
 std::optional<Handle> Handle::from_key(std::string_view key, bool verified) {
   const auto colon = key.find(':');
@@ -43,14 +45,20 @@ std::optional<Handle> Handle::from_key(std::string_view key, bool verified) {
   return Handle{*kind, std::string(key.substr(colon + 1)), verified};
 }
 
-const char* to_string(Direction d) { return d == Direction::inbound ? "inbound" : "outbound"; }
+const char* to_string(Direction d) {
+  return d == Direction::inbound ? "inbound" : "outbound";
+}
 
 const char* to_string(AuthorKind k) {
   switch (k) {
-    case AuthorKind::customer: return "customer";
-    case AuthorKind::agent: return "agent";
-    case AuthorKind::bot: return "bot";
-    case AuthorKind::system: return "system";
+    case AuthorKind::customer:
+      return "customer";
+    case AuthorKind::agent:
+      return "agent";
+    case AuthorKind::bot:
+      return "bot";
+    case AuthorKind::system:
+      return "system";
   }
   return "system";
 }
@@ -89,8 +97,9 @@ void to_json(nlohmann::json& j, const Message& m) {
 }
 
 void to_json(nlohmann::json& j, const Contact& c) {
-  j = {{"connector", c.connector}, {"id", c.id},          {"name", c.display_name()},
-       {"handles", c.handles},     {"archived", c.archived}, {"updated_at", format_rfc3339(c.updated_at)}};
+  j = {{"connector", c.connector}, {"id", c.id},
+       {"name", c.display_name()}, {"handles", c.handles},
+       {"archived", c.archived},   {"updated_at", format_rfc3339(c.updated_at)}};
 }
 
 void to_json(nlohmann::json& j, const PersonRecord& p) {

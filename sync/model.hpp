@@ -78,10 +78,10 @@ struct Contact {
 struct PersonRecord {
   std::string person_id;
   std::string display_name;
-  std::vector<Handle> handles;   // sorted by key
-  std::vector<Contact> contacts; // sorted by (connector, id)
-  std::vector<Message> messages; // sorted by (sent_at, connector, id)
-  Timestamp updated_at = 0;      // newest sent_at / contact update; not part of the content hash
+  std::vector<Handle> handles;    // sorted by key
+  std::vector<Contact> contacts;  // sorted by (connector, id)
+  std::vector<Message> messages;  // sorted by (sent_at, connector, id)
+  Timestamp updated_at = 0;       // newest sent_at / contact update; not part of the content hash
 };
 
 void to_json(nlohmann::json& j, const Handle& h);

@@ -1,8 +1,8 @@
 #include "sync/normalize.hpp"
 
 #include <phonenumbers/phonenumberutil.h>
-#include <unicode/uidna.h>
 #include <unicode/locid.h>
+#include <unicode/uidna.h>
 #include <unicode/unistr.h>
 
 #include <algorithm>
@@ -17,9 +17,9 @@ namespace {
 using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberUtil;
 
-constexpr std::array<std::string_view, 14> k_role_locals = {
-    "info", "support", "sales", "contact", "hello", "admin", "office", "noreply",
-    "no-reply", "help", "service", "team", "mail", "billing"};
+constexpr std::array<std::string_view, 14> k_role_locals = {"info",    "support", "sales",   "contact",  "hello",
+                                                            "admin",   "office",  "noreply", "no-reply", "help",
+                                                            "service", "team",    "mail",    "billing"};
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -44,8 +44,8 @@ std::optional<std::string> domain_to_ascii(const std::string& domain) {
   status = U_ZERO_ERROR;
   UIDNAInfo info = UIDNA_INFO_INITIALIZER;
   std::string out(domain.size() * 4 + 64, '\0');
-  const int32_t n = uidna_nameToASCII_UTF8(idna.get(), domain.data(), static_cast<int32_t>(domain.size()),
-                                           out.data(), static_cast<int32_t>(out.size()), &info, &status);
+  const int32_t n = uidna_nameToASCII_UTF8(idna.get(), domain.data(), static_cast<int32_t>(domain.size()), out.data(),
+                                           static_cast<int32_t>(out.size()), &info, &status);
   if (U_FAILURE(status) || info.errors != 0) return std::nullopt;
   out.resize(static_cast<std::size_t>(n));
   return out;

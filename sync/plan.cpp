@@ -4,9 +4,12 @@ namespace chansync {
 
 const char* to_string(PlanAction a) {
   switch (a) {
-    case PlanAction::create: return "create";
-    case PlanAction::update: return "update";
-    case PlanAction::skip: return "skip";
+    case PlanAction::create:
+      return "create";
+    case PlanAction::update:
+      return "update";
+    case PlanAction::skip:
+      return "skip";
   }
   return "skip";
 }

@@ -15,7 +15,9 @@ void page_loop(PullStats& stats, StateStore& store, int page_size, Fetch fetch, 
   std::string cursor = store.cursor(stats.connector);
   spdlog::debug("{}: pulling from cursor '{}'", stats.connector, cursor);
   auto fetch_async = [&](std::string from) {
-    return std::async(std::launch::async, [&fetch, page_size, from = std::move(from)] { return fetch(PullRequest{from, page_size}); });
+    return std::async(std::launch::async, [&fetch, page_size, from = std::move(from)] {
+      return fetch(PullRequest{from, page_size});
+    });
   };
   std::future<Result<Page<T>>> pending = fetch_async(cursor);
   for (;;) {
@@ -53,7 +55,9 @@ PullStats pull_connector(const std::string& name, Adapter& adapter, StateStore& 
   if (auto* src = adapter.conversations()) {
     page_loop<Conversation>(
         stats, store, page_size, [&](const PullRequest& r) { return src->pull_conversations(r); },
-        [&](const Page<Conversation>& p) { return store.commit_conversations(name, p.items, p.rejects, p.next_cursor); });
+        [&](const Page<Conversation>& p) {
+          return store.commit_conversations(name, p.items, p.rejects, p.next_cursor);
+        });
   } else if (auto* contacts = adapter.contacts()) {
     page_loop<Contact>(
         stats, store, page_size, [&](const PullRequest& r) { return contacts->pull_contacts(r); },

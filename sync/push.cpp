@@ -30,7 +30,8 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
     for (std::size_t i = 0; i < batch.size(); ++i) hash_of[batch[i].person_id] = &hashes[i];
     std::vector<PushLedgerEntry> entries;
     for (const auto& o : *outcomes)
-      if (auto it = hash_of.find(o.person_id); it != hash_of.end()) entries.push_back({o.person_id, *it->second, o.remote_id});
+      if (auto it = hash_of.find(o.person_id); it != hash_of.end())
+        entries.push_back({o.person_id, *it->second, o.remote_id});
     store.record_push(name, entries);
     batch.clear();
     hashes.clear();
@@ -39,25 +40,35 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
 
   bool failed = false;
   std::size_t planned = 0;
-  store.for_each_person([&](PersonRecord&& p) {
-    ++planned;
-    if (failed) return;
-    const std::string hash = content_hash(p);
-    const PlanAction action = plan_action(p.person_id, hash, ledger, opts.full);
-    if (opts.on_plan) opts.on_plan(p, action);
-    switch (action) {
-      case PlanAction::create: ++stats.created; break;
-      case PlanAction::update: ++stats.updated; break;
-      case PlanAction::skip: ++stats.skipped; return;
-    }
-    if (opts.dry_run) return;
-    batch.push_back(std::move(p));
-    hashes.push_back(hash);
-    if (batch.size() >= opts.batch_size && !flush()) failed = true;
-  }, since);
+  store.for_each_person(
+      [&](PersonRecord&& p) {
+        ++planned;
+        if (failed) return;
+        const std::string hash = content_hash(p);
+        const PlanAction action = plan_action(p.person_id, hash, ledger, opts.full);
+        if (opts.on_plan) opts.on_plan(p, action);
+        switch (action) {
+          case PlanAction::create:
+            ++stats.created;
+            break;
+          case PlanAction::update:
+            ++stats.updated;
+            break;
+          case PlanAction::skip:
+            ++stats.skipped;
+            return;
+        }
+        if (opts.dry_run) return;
+        batch.push_back(std::move(p));
+        hashes.push_back(hash);
+        if (batch.size() >= opts.batch_size && !flush()) failed = true;
+      },
+      since);
   if (!failed && !opts.dry_run && flush()) {
-    if (auto done = sink.finish(); !done) stats.error = std::move(done.error());
-    else store.set_meta(mark_key, std::to_string(revision));
+    if (auto done = sink.finish(); !done)
+      stats.error = std::move(done.error());
+    else
+      store.set_meta(mark_key, std::to_string(revision));
   }
   if (since) stats.skipped += store.person_count() - planned;  // unchanged since the last push
   spdlog::debug("{}: {} created, {} updated, {} unchanged", name, stats.created, stats.updated, stats.skipped);

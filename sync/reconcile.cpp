@@ -13,13 +13,17 @@ namespace {
 // Lower rank joins first: CRM ids > platform-scoped ids > email > phone.
 int priority(HandleKind kind) {
   switch (kind) {
-    case HandleKind::crm_id: return 0;
+    case HandleKind::crm_id:
+      return 0;
     case HandleKind::whatsapp_id:
     case HandleKind::messenger_psid:
     case HandleKind::instagram_igsid:
-    case HandleKind::telegram_id: return 1;
-    case HandleKind::email: return 2;
-    case HandleKind::phone: return 3;
+    case HandleKind::telegram_id:
+      return 1;
+    case HandleKind::email:
+      return 2;
+    case HandleKind::phone:
+      return 3;
   }
   return 4;
 }
@@ -88,13 +92,15 @@ IdentityResult reconcile(const IdentityInput& in, const std::function<std::strin
   std::map<std::string, std::map<std::string, std::set<std::string>>> holders;  // key → connector → records
   for (const Contact* c : contacts)
     for (const auto& h : c->handles)
-      if (h.verified && !in.blocked.count(h.key())) holders[h.key()][c->connector].insert(crm_node(c->connector, c->id));
+      if (h.verified && !in.blocked.count(h.key()))
+        holders[h.key()][c->connector].insert(crm_node(c->connector, c->id));
   std::set<std::string> shared;
   for (const auto& [key, by_connector] : holders)
     for (const auto& [connector, records] : by_connector)
       if (records.size() > 1) {
         shared.insert(key);
-        out.conflicts.push_back({key, fmt::format("listed on {} records of {}", records.size(), connector),
+        out.conflicts.push_back({key,
+                                 fmt::format("listed on {} records of {}", records.size(), connector),
                                  {records.begin(), records.end()}});
       }
 
@@ -130,7 +136,8 @@ IdentityResult reconcile(const IdentityInput& in, const std::function<std::strin
     for (const auto& [connector, record] : g.crm_of[rb]) {
       auto it = g.crm_of[ra].find(connector);
       if (it != g.crm_of[ra].end() && it->second != record) {
-        out.conflicts.push_back({e.handle, fmt::format("would join two records of {}", connector),
+        out.conflicts.push_back({e.handle,
+                                 fmt::format("would join two records of {}", connector),
                                  {std::min(it->second, record), std::max(it->second, record)}});
         clash = true;
         break;
@@ -179,7 +186,8 @@ IdentityResult reconcile(const IdentityInput& in, const std::function<std::strin
   };
   for (std::size_t ci = 0; ci < ordered.size(); ++ci) {
     auto& ids = claimed[ci];
-    std::sort(ids.begin(), ids.end(), [&](const auto& a, const auto& b) { return std::pair(seq(a), a) < std::pair(seq(b), b); });
+    std::sort(ids.begin(), ids.end(),
+              [&](const auto& a, const auto& b) { return std::pair(seq(a), a) < std::pair(seq(b), b); });
     std::string pid;
     if (ids.empty()) {
       pid = mint();
@@ -194,9 +202,8 @@ IdentityResult reconcile(const IdentityInput& in, const std::function<std::strin
     }
   }
   out.person_count = ordered.size();
-  std::sort(out.conflicts.begin(), out.conflicts.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.node, a.records) < std::tie(b.node, b.records);
-  });
+  std::sort(out.conflicts.begin(), out.conflicts.end(),
+            [](const auto& a, const auto& b) { return std::tie(a.node, a.records) < std::tie(b.node, b.records); });
   return out;
 }
 

@@ -14,25 +14,25 @@
 namespace chansync {
 
 struct IdentityInput {
-  std::vector<Contact> contacts;                     // active (non-archived) CRM records
-  std::vector<Handle> conversation_handles;          // distinct customer handles of stored conversations
-  std::map<std::string, std::string> previous;       // node → person_id from the last reconcile
-  std::map<std::string, std::int64_t> person_seq;    // person_id → creation order (lower = older)
-  std::set<std::string> blocked;                     // handle keys that never identify a customer
+  std::vector<Contact> contacts;                   // active (non-archived) CRM records
+  std::vector<Handle> conversation_handles;        // distinct customer handles of stored conversations
+  std::map<std::string, std::string> previous;     // node → person_id from the last reconcile
+  std::map<std::string, std::int64_t> person_seq;  // person_id → creation order (lower = older)
+  std::set<std::string> blocked;                   // handle keys that never identify a customer
 };
 
 struct IdentityConflict {
-  std::string node;                  // the handle key that would have joined them
+  std::string node;  // the handle key that would have joined them
   std::string reason;
   std::vector<std::string> records;  // CRM record nodes involved
   friend bool operator==(const IdentityConflict&, const IdentityConflict&) = default;
 };
 
 struct IdentityResult {
-  std::map<std::string, std::string> assignment;   // node → person_id, for every node
-  std::map<std::string, bool> verified;            // node → joinable (false: kept for display only)
-  std::vector<std::string> new_persons;            // minted this run, in mint order
-  std::map<std::string, std::string> aliases;      // retired person_id → surviving person_id
+  std::map<std::string, std::string> assignment;  // node → person_id, for every node
+  std::map<std::string, bool> verified;           // node → joinable (false: kept for display only)
+  std::vector<std::string> new_persons;           // minted this run, in mint order
+  std::map<std::string, std::string> aliases;     // retired person_id → surviving person_id
   std::vector<IdentityConflict> conflicts;
   std::size_t person_count = 0;
 };

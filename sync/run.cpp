@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "sync/reconcile.hpp"
@@ -23,8 +22,10 @@ std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& s
   for (auto& c : connectors) {
     out.push_back(pull_connector(c.name, *c.adapter, store, page_size));
     const auto& s = out.back();
-    if (s.error) spdlog::error("{}", s.error->describe());
-    else spdlog::info("{}: {} pages, {} records, {} new or changed", c.name, s.pages, s.received, s.written);
+    if (s.error)
+      spdlog::error("{}", s.error->describe());
+    else
+      spdlog::info("{}: {} pages, {} records, {} new or changed", c.name, s.pages, s.received, s.written);
   }
   return out;
 }
@@ -49,7 +50,8 @@ ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& c
   const auto mark = [&] { return fmt::format("{} {}", store.revision(), fmt::join(blocked, ",")); };
   if (!force && store.meta("reconciled") == mark()) {
     spdlog::debug("identities are up to date (no record changed since the last reconcile)");
-    return ReconcileStats{store.person_count(), 0, 0, static_cast<std::size_t>(store.counts().at("identity_conflicts"))};
+    return ReconcileStats{store.person_count(), 0, 0,
+                          static_cast<std::size_t>(store.counts().at("identity_conflicts"))};
   }
   const IdentityResult r = reconcile(store.identity_input(blocked), mint_person_id);
   store.save_identity(r);
@@ -64,8 +66,10 @@ std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& stor
   for (auto& t : targets) {
     out.push_back(push_target(t.name, *t.adapter->sink(), store, opts));
     const auto& s = out.back();
-    if (s.error) spdlog::error("{}", s.error->describe());
-    else spdlog::info("{}: {} created, {} updated, {} unchanged", t.name, s.created, s.updated, s.skipped);
+    if (s.error)
+      spdlog::error("{}", s.error->describe());
+    else
+      spdlog::info("{}: {} created, {} updated, {} unchanged", t.name, s.created, s.updated, s.skipped);
   }
   return out;
 }
@@ -81,8 +85,8 @@ SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& ta
 }
 
 void to_json(nlohmann::json& j, const PullStats& s) {
-  j = {{"connector", s.connector}, {"pages", s.pages},       {"requests", s.requests},
-       {"received", s.received},   {"written", s.written},   {"rejected", s.rejected}};
+  j = {{"connector", s.connector}, {"pages", s.pages},     {"requests", s.requests},
+       {"received", s.received},   {"written", s.written}, {"rejected", s.rejected}};
   j["error"] = s.error ? nlohmann::json(s.error->message) : nlohmann::json(nullptr);
 }
 

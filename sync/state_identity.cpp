@@ -49,7 +49,8 @@ Message read_message(SQLite::Statement& q, int col) {
   return m;
 }
 
-constexpr const char* k_contact_cols = "c.connector, c.id, c.first_name, c.last_name, c.handles, c.archived, c.updated_at";
+constexpr const char* k_contact_cols =
+    "c.connector, c.id, c.first_name, c.last_name, c.handles, c.archived, c.updated_at";
 constexpr const char* k_message_cols =
     "m.connector, m.id, m.conversation, m.channel, m.direction, m.author_kind, m.author_handle, m.sent_at, m.text";
 
@@ -85,7 +86,9 @@ void StateStore::save_identity(const IdentityResult& r) {
   const std::int64_t rev = revision() + 1;
   std::set<std::string> touched;  // persons whose set of handles or records changed
   {
-    SQLite::Statement st(m_db, "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, (SELECT coalesce(max(seq), 0) + 1 FROM persons), ?, ?)");
+    SQLite::Statement st(m_db,
+                         "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, (SELECT coalesce(max(seq), 0) "
+                         "+ 1 FROM persons), ?, ?)");
     for (const auto& id : r.new_persons) {
       st.bind(1, id);
       st.bind(2, now);
@@ -211,13 +214,15 @@ void StateStore::for_each_person(const std::function<void(PersonRecord&&)>& fn,
   }
   {
     SQLite::Statement q(m_db, fmt::format(R"sql(SELECT ph.person_id, {} FROM contacts c
-      JOIN person_handles ph ON ph.node = 'crm_id:' || c.connector || '/' || c.id)sql", k_contact_cols));
+      JOIN person_handles ph ON ph.node = 'crm_id:' || c.connector || '/' || c.id)sql",
+                                          k_contact_cols));
     while (q.executeStep()) contacts[q.getColumn(0).getString()].push_back(read_contact(q, 1));
   }
   SQLite::Statement q(m_db, fmt::format(R"sql(SELECT ph.person_id, {} FROM messages m
     JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
     JOIN person_handles ph ON ph.node = c.customer
-    ORDER BY ph.person_id, m.sent_at, m.connector, m.id)sql", k_message_cols));
+    ORDER BY ph.person_id, m.sent_at, m.connector, m.id)sql",
+                                        k_message_cols));
   bool has_row = q.executeStep();
   std::set<std::string> ids;
   for (const auto& [id, unused] : handles) ids.insert(id);
@@ -263,7 +268,8 @@ std::optional<PersonRecord> StateStore::load_person(const std::string& id) {
   if (handles.empty() && records.empty()) return std::nullopt;
   std::vector<Contact> contacts;
   {
-    SQLite::Statement q(m_db, fmt::format("SELECT {} FROM contacts c WHERE c.connector = ? AND c.id = ?", k_contact_cols));
+    SQLite::Statement q(m_db,
+                        fmt::format("SELECT {} FROM contacts c WHERE c.connector = ? AND c.id = ?", k_contact_cols));
     for (const auto& [connector, record] : records) {
       q.bind(1, connector);
       q.bind(2, record);
@@ -275,7 +281,8 @@ std::optional<PersonRecord> StateStore::load_person(const std::string& id) {
   {
     SQLite::Statement q(m_db, fmt::format(R"sql(SELECT {} FROM messages m
       JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
-      JOIN person_handles ph ON ph.node = c.customer WHERE ph.person_id = ?)sql", k_message_cols));
+      JOIN person_handles ph ON ph.node = c.customer WHERE ph.person_id = ?)sql",
+                                          k_message_cols));
     q.bind(1, id);
     while (q.executeStep()) messages.push_back(read_message(q, 0));
   }

@@ -21,8 +21,8 @@ Result<StateLock> StateLock::acquire(const std::string& state_path, const std::s
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
-    return fail(Errc::state, fmt::format("cannot open lock file {}: {}; check the state directory's permissions",
-                                         path, std::strerror(errno)));
+    return fail(Errc::state, fmt::format("cannot open lock file {}: {}; check the state directory's permissions", path,
+                                         std::strerror(errno)));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     char buf[512] = {};
     const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
@@ -33,7 +33,8 @@ Result<StateLock> StateLock::acquire(const std::string& state_path, const std::s
                                           "finished (exit code 75 means: try again later)",
                                           state_path, holder));
   }
-  const std::string me = fmt::format("pid {} (chansync {}, started {})\n", ::getpid(), command, format_rfc3339(now_ms()));
+  const std::string me =
+      fmt::format("pid {} (chansync {}, started {})\n", ::getpid(), command, format_rfc3339(now_ms()));
   // The lock is held either way; the holder text is only a courtesy for the next run's message.
   if (::ftruncate(fd, 0) == 0) (void)!::pwrite(fd, me.data(), me.size(), 0);
   return StateLock(fd);

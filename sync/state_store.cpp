@@ -12,7 +12,8 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 2> k_migrations = {R"sql(
+constexpr std::array<const char*, 2> k_migrations = {
+    R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
 CREATE TABLE conversations(
@@ -48,11 +49,11 @@ CREATE TABLE dead_letters(
   id INTEGER PRIMARY KEY, connector TEXT NOT NULL, record_id TEXT NOT NULL, received_at INTEGER NOT NULL,
   error TEXT NOT NULL, raw BLOB NOT NULL);
 )sql",
-// 2: change tracking. Every write that changes a row stamps it with a new store revision, so a sync
-// re-merges only the persons touched since a target's last push and skips an unchanged reconcile.
-// Revisions only grow, so the *_by_rev indexes are appended to, never written at random.
-// The other indexes serve per-person reads (`persons show`, pushing a few changed persons).
-R"sql(
+    // 2: change tracking. Every write that changes a row stamps it with a new store revision, so a sync
+    // re-merges only the persons touched since a target's last push and skips an unchanged reconcile.
+    // Revisions only grow, so the *_by_rev indexes are appended to, never written at random.
+    // The other indexes serve per-person reads (`persons show`, pushing a few changed persons).
+    R"sql(
 ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE contacts ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE persons ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
@@ -141,7 +142,9 @@ StateStore::StateStore(const std::string& path) : m_db(open_db(path)) {
 
 StateStore::~StateStore() = default;
 
-int StateStore::schema_version() { return m_db.execAndGet("PRAGMA user_version").getInt(); }
+int StateStore::schema_version() {
+  return m_db.execAndGet("PRAGMA user_version").getInt();
+}
 
 void StateStore::migrate() {
   const int current = schema_version();
@@ -167,7 +170,8 @@ std::string StateStore::cursor(const std::string& connector) {
 std::vector<CursorRow> StateStore::cursors() {
   std::vector<CursorRow> out;
   SQLite::Statement q(m_db, "SELECT connector, cursor, updated_at FROM cursors ORDER BY connector");
-  while (q.executeStep()) out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64()});
+  while (q.executeStep())
+    out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64()});
   return out;
 }
 
@@ -191,7 +195,9 @@ void bind_dead_letters(SQLite::Statement& st, const std::string& connector, cons
   }
 }
 
-std::string handles_json(const std::vector<Handle>& handles) { return nlohmann::json(handles).dump(); }
+std::string handles_json(const std::vector<Handle>& handles) {
+  return nlohmann::json(handles).dump();
+}
 
 }  // namespace
 
@@ -278,8 +284,8 @@ PageStats StateStore::commit_contacts(const std::string& connector, const std::v
 
 std::map<std::string, std::int64_t> StateStore::counts() {
   std::map<std::string, std::int64_t> out;
-  for (const char* table : {"messages", "conversations", "contacts", "persons", "person_aliases",
-                            "identity_conflicts", "dead_letters", "push_ledger", "runs"})
+  for (const char* table : {"messages", "conversations", "contacts", "persons", "person_aliases", "identity_conflicts",
+                            "dead_letters", "push_ledger", "runs"})
     out[table] = m_db.execAndGet(fmt::format("SELECT count(*) FROM {}", table)).getInt64();
   return out;
 }
@@ -319,7 +325,8 @@ std::optional<std::string> StateStore::meta(const std::string& key) {
 }
 
 void StateStore::set_meta(const std::string& key, const std::string& value) {
-  SQLite::Statement st(m_db, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  SQLite::Statement st(
+      m_db, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   st.bind(1, key);
   st.bind(2, value);
   st.exec();

@@ -1,15 +1,16 @@
 #include "sync/timestamp.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <charconv>
 #include <chrono>
-#include <fmt/format.h>
 
 namespace chansync {
 namespace {
 
 constexpr std::array<std::string_view, 12> k_months = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 constexpr std::array<std::string_view, 7> k_weekdays = {"Thu", "Fri", "Sat", "Sun",
                                                         "Mon", "Tue", "Wed"};  // 1970-01-01 was a Thursday
 
@@ -53,8 +54,8 @@ std::optional<int> month_index(std::string_view name) {
 
 bool valid_civil(int y, int mo, int d, int h, int mi, int s) {
   static constexpr int k_mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return y >= 1970 && y < 10000 && mo >= 1 && mo <= 12 && d >= 1 && d <= k_mdays[mo - 1] && h >= 0 &&
-         h < 24 && mi >= 0 && mi < 60 && s >= 0 && s <= 60;
+  return y >= 1970 && y < 10000 && mo >= 1 && mo <= 12 && d >= 1 && d <= k_mdays[mo - 1] && h >= 0 && h < 24 &&
+         mi >= 0 && mi < 60 && s >= 0 && s <= 60;
 }
 
 Timestamp to_ms(int y, int mo, int d, int h, int mi, int s, int ms, int offset_minutes) {
@@ -92,9 +93,14 @@ Civil to_civil(Timestamp ts) {
   const unsigned mp = (5 * doy + 2) / 153;
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return Civil{static_cast<int>(y + (m <= 2)), static_cast<int>(m), static_cast<int>(d),
-               static_cast<int>(rem / 3600), static_cast<int>(rem % 3600 / 60), static_cast<int>(rem % 60),
-               ms, weekday};
+  return Civil{static_cast<int>(y + (m <= 2)),
+               static_cast<int>(m),
+               static_cast<int>(d),
+               static_cast<int>(rem / 3600),
+               static_cast<int>(rem % 3600 / 60),
+               static_cast<int>(rem % 60),
+               ms,
+               weekday};
 }
 
 }  // namespace
@@ -153,12 +159,10 @@ std::optional<Timestamp> parse_http_date(std::string_view text) {
 std::optional<Timestamp> parse_rfc3339(std::string_view text) {
   Scanner sc{text};
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
-  if (!sc.number(y, 4, 4) || !sc.literal('-') || !sc.number(mo, 2, 2) || !sc.literal('-') ||
-      !sc.number(d, 2, 2))
+  if (!sc.number(y, 4, 4) || !sc.literal('-') || !sc.number(mo, 2, 2) || !sc.literal('-') || !sc.number(d, 2, 2))
     return std::nullopt;
   if (!sc.literal('T') && !sc.literal('t') && !sc.literal(' ')) return std::nullopt;
-  if (!sc.number(h, 2, 2) || !sc.literal(':') || !sc.number(mi, 2, 2) || !sc.literal(':') ||
-      !sc.number(s, 2, 2))
+  if (!sc.number(h, 2, 2) || !sc.literal(':') || !sc.number(mi, 2, 2) || !sc.literal(':') || !sc.number(s, 2, 2))
     return std::nullopt;
   if (sc.literal('.')) {
     int digits = 0;
@@ -197,8 +201,8 @@ std::string format_date(Timestamp ts) {
 
 std::string format_rfc2822(Timestamp ts) {
   const Civil c = to_civil(ts);
-  return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000", k_weekdays[c.weekday], c.d,
-                     k_months[c.mo - 1], c.y, c.h, c.mi, c.s);
+  return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000", k_weekdays[c.weekday], c.d, k_months[c.mo - 1], c.y,
+                     c.h, c.mi, c.s);
 }
 
 Timestamp now_ms() {

@@ -16,16 +16,17 @@ constexpr long k_search_window = 10'000;
 
 // A pass is: list (first run) or search (later runs), then the archived list, then done.
 struct Cursor {
-  std::string phase;   // "list" | "search" | "archived" | "" (between passes)
-  std::string after;   // paging token inside the phase
-  Timestamp since = 0; // search: lastmodifieddate >= since (ms)
-  Timestamp high = 0;  // newest lastmodifieddate seen this pass
+  std::string phase;    // "list" | "search" | "archived" | "" (between passes)
+  std::string after;    // paging token inside the phase
+  Timestamp since = 0;  // search: lastmodifieddate >= since (ms)
+  Timestamp high = 0;   // newest lastmodifieddate seen this pass
 
   static Result<Cursor> parse(const std::string& text) {
     if (text.empty()) return Cursor{"list"};
     try {
       const auto j = nlohmann::json::parse(text);
-      Cursor c{j.value("phase", ""), j.value("after", ""), j.value("since", Timestamp{0}), j.value("high", Timestamp{0})};
+      Cursor c{j.value("phase", ""), j.value("after", ""), j.value("since", Timestamp{0}),
+               j.value("high", Timestamp{0})};
       if (c.phase.empty()) c.phase = "search";  // a finished pass resumes as a search
       return c;
     } catch (const std::exception&) {
@@ -78,15 +79,16 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
       http.headers = {{"Content-Type", "application/json"}};
       nlohmann::json body = {
           {"filterGroups",
-           {{{"filters", {{{"propertyName", "lastmodifieddate"}, {"operator", "GTE"}, {"value", std::to_string(cur->since)}}}}}}},
+           {{{"filters",
+              {{{"propertyName", "lastmodifieddate"}, {"operator", "GTE"}, {"value", std::to_string(cur->since)}}}}}}},
           {"sorts", {{{"propertyName", "lastmodifieddate"}, {"direction", "ASCENDING"}}}},
           {"properties", {"email", "phone", "mobilephone", "firstname", "lastname", "lastmodifieddate"}},
           {"limit", limit}};
       if (!cur->after.empty()) body["after"] = cur->after;
       http.body = body.dump();
     } else {
-      http.url = fmt::format("{}/crm/v3/objects/contacts?limit={}&properties={}", m_base, limit,
-                             url_encode(k_properties));
+      http.url =
+          fmt::format("{}/crm/v3/objects/contacts?limit={}&properties={}", m_base, limit, url_encode(k_properties));
       if (cur->phase == "archived") http.url += "&archived=true";
       if (!cur->after.empty()) http.url += "&after=" + url_encode(cur->after);
     }

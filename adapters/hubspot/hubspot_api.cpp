@@ -31,9 +31,12 @@ Result<ContactsPage> parse_contacts_page(const std::string& body) {
           WireContact c;
           for (auto f : obj) {
             const std::string_view k = f.unescaped_key();
-            if (k == "id") c.id = str(f.value());
-            else if (k == "archived") c.archived = bool(f.value().get_bool());
-            else if (k == "updatedAt") c.updated_at = str(f.value());
+            if (k == "id")
+              c.id = str(f.value());
+            else if (k == "archived")
+              c.archived = bool(f.value().get_bool());
+            else if (k == "updatedAt")
+              c.updated_at = str(f.value());
             else if (k == "properties") {
               for (auto p : f.value().get_object()) {
                 const std::string_view pk = p.unescaped_key();
@@ -48,8 +51,10 @@ Result<ContactsPage> parse_contacts_page(const std::string& body) {
               }
             }
           }
-          if (c.id.empty()) page.rejects.push_back({"", "contact without an id", raw});
-          else page.results.push_back(std::move(c));
+          if (c.id.empty())
+            page.rejects.push_back({"", "contact without an id", raw});
+          else
+            page.results.push_back(std::move(c));
         }
       } else if (key == "paging") {
         for (auto p : field.value().get_object())
@@ -73,8 +78,10 @@ std::string parse_error(const std::string& body) {
     auto doc = parser.iterate(json);
     for (auto field : doc.get_object()) {
       const std::string_view key = field.unescaped_key();
-      if (key == "category" || key == "errorType") category = str(field.value());
-      else if (key == "message") message = str(field.value());
+      if (key == "category" || key == "errorType")
+        category = str(field.value());
+      else if (key == "message")
+        message = str(field.value());
     }
   } catch (const simdjson::simdjson_error&) {
     return {};

@@ -80,9 +80,10 @@ class NdjsonSink final : public Adapter, public Sink {
     }
     m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (m_fd < 0)
-      return fail(Errc::unavailable,
-                  fmt::format("cannot open {} for appending: {}; check targets.{}.path", m_path, std::strerror(errno), m_name),
-                  m_name);
+      return fail(
+          Errc::unavailable,
+          fmt::format("cannot open {} for appending: {}; check targets.{}.path", m_path, std::strerror(errno), m_name),
+          m_name);
     return {};
   }
 

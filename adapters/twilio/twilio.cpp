@@ -15,9 +15,9 @@ constexpr const char* k_type = "twilio-messaging";
 constexpr int k_max_page = 1000;  // Twilio's PageSize ceiling
 
 struct Cursor {
-  std::string next;   // relative next_page_uri while a pass is under way
-  std::string since;  // YYYY-MM-DD: this pass's DateSent>= filter ("" = everything)
-  Timestamp high = 0; // newest date_sent seen in this pass
+  std::string next;    // relative next_page_uri while a pass is under way
+  std::string since;   // YYYY-MM-DD: this pass's DateSent>= filter ("" = everything)
+  Timestamp high = 0;  // newest date_sent seen in this pass
 
   static Result<Cursor> parse(const std::string& text) {
     if (text.empty()) return Cursor{};
@@ -89,13 +89,15 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
     if (!resp) return std::unexpected(resp.error());
     if (resp->status != 200) {
       const auto err = parse_error(resp->body);
-      return std::unexpected(http_error(*resp, m_name, "listing Twilio messages",
-                                        err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message)));
+      return std::unexpected(
+          http_error(*resp, m_name, "listing Twilio messages",
+                     err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message)));
     }
     auto wire = parse_messages_page(resp->body);
     if (!wire) {
       wire.error().connector = m_name;
-      wire.error().message += fmt::format(" (from {}{}); the cursor was not advanced", m_base, path.substr(0, path.find('?')));
+      wire.error().message +=
+          fmt::format(" (from {}{}); the cursor was not advanced", m_base, path.substr(0, path.find('?')));
       return std::unexpected(wire.error());
     }
     Page<Conversation> page;
@@ -108,7 +110,8 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
       page.next_cursor = next.dump();
     } else {
       if (!wire->next_page_uri.starts_with("/"))
-        return fail(Errc::protocol, fmt::format("next_page_uri \"{}\" is not a relative URI", wire->next_page_uri), m_name);
+        return fail(Errc::protocol, fmt::format("next_page_uri \"{}\" is not a relative URI", wire->next_page_uri),
+                    m_name);
       cursor->next = wire->next_page_uri;
       page.next_cursor = cursor->dump();
     }
@@ -164,10 +167,10 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
       m.conversation = conv_id;
       m.channel = channel;
       m.direction = inbound ? Direction::inbound : Direction::outbound;
-      m.author_kind = inbound                              ? AuthorKind::customer
-                      : w.direction == "outbound-reply"    ? AuthorKind::bot
-                      : w.direction == "outbound-call"     ? AuthorKind::system
-                                                           : AuthorKind::agent;
+      m.author_kind = inbound                           ? AuthorKind::customer
+                      : w.direction == "outbound-reply" ? AuthorKind::bot
+                      : w.direction == "outbound-call"  ? AuthorKind::system
+                                                        : AuthorKind::agent;
       m.author_handle = inbound ? customer->value : business->value;
       m.sent_at = *sent;
       m.text = w.body;
@@ -176,8 +179,10 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
   }
 
   static std::string raw(const WireMessage& w) {
-    return nlohmann::json{{"sid", w.sid}, {"from", w.from}, {"to", w.to}, {"direction", w.direction},
-                          {"date_sent", w.date_sent}, {"body", w.body}}.dump();
+    return nlohmann::json{
+        {"sid", w.sid},  {"from", w.from}, {"to", w.to}, {"direction", w.direction}, {"date_sent", w.date_sent},
+        {"body", w.body}}
+        .dump();
   }
 
   std::string m_name, m_base, m_sid, m_region;

@@ -32,13 +32,20 @@ Result<MessagesPage> parse_messages_page(const std::string& body) {
           WireMessage m;
           for (auto f : obj) {
             const std::string_view k = f.unescaped_key();
-            if (k == "sid") m.sid = as_string(f.value());
-            else if (k == "from") m.from = as_string(f.value());
-            else if (k == "to") m.to = as_string(f.value());
-            else if (k == "body") m.body = as_string(f.value());
-            else if (k == "direction") m.direction = as_string(f.value());
-            else if (k == "date_sent") m.date_sent = as_string(f.value());
-            else if (k == "date_created") m.date_created = as_string(f.value());
+            if (k == "sid")
+              m.sid = as_string(f.value());
+            else if (k == "from")
+              m.from = as_string(f.value());
+            else if (k == "to")
+              m.to = as_string(f.value());
+            else if (k == "body")
+              m.body = as_string(f.value());
+            else if (k == "direction")
+              m.direction = as_string(f.value());
+            else if (k == "date_sent")
+              m.date_sent = as_string(f.value());
+            else if (k == "date_created")
+              m.date_created = as_string(f.value());
           }
           if (m.sid.empty() || m.from.empty() || m.to.empty() || m.direction.empty())
             page.rejects.push_back({m.sid, "message lacks sid, from, to or direction", raw});
@@ -70,8 +77,10 @@ WireError parse_error(const std::string& body) {
     auto doc = parser.iterate(json);
     for (auto field : doc.get_object()) {
       const std::string_view key = field.unescaped_key();
-      if (key == "code") out.code = as_string(field.value());
-      else if (key == "message") out.message = as_string(field.value());
+      if (key == "code")
+        out.code = as_string(field.value());
+      else if (key == "message")
+        out.message = as_string(field.value());
     }
   } catch (const simdjson::simdjson_error&) {
     // Not JSON (a proxy's HTML page): the HTTP status alone has to do.

@@ -1,8 +1,8 @@
-#include <catch2/catch.hpp>
+#include "adapters/http.hpp"
 
+#include <catch2/catch.hpp>
 #include <ctime>
 
-#include "adapters/http.hpp"
 #include "sync/timestamp.hpp"
 #include "tests/support/fake_server.hpp"
 
@@ -53,7 +53,9 @@ TEST_CASE("a 429 with an HTTP-date Retry-After waits until that date, then retri
 }
 
 TEST_CASE("a Retry-After beyond the limit fails fast with the wait in the error") {
-  FakeServer server([](const httplib::Request&, std::size_t) { return Scripted{429, "{}", {{"Retry-After", "3600"}}}; });
+  FakeServer server([](const httplib::Request&, std::size_t) {
+    return Scripted{429, "{}", {{"Retry-After", "3600"}}};
+  });
   std::vector<std::chrono::milliseconds> sleeps;
   HttpClient http(HttpOptions{.connector = "t", .sleep = [&](auto d) { sleeps.push_back(d); }});
   auto resp = http.send({"GET", server.base_url() + "/x"});

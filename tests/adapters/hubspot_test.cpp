@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "adapters/registry.hpp"
@@ -80,7 +79,8 @@ TEST_CASE("hubspot search restarts its filter instead of paging past 10,000 resu
     const auto body = nlohmann::json::parse(req.body);
     const long after = body.contains("after") ? std::stol(body["after"].get<std::string>()) : 0;
     const std::string ts = format_rfc3339(1'700'000'000'000 + static_cast<Timestamp>(n) * 1000);
-    nlohmann::json page = {{"results", {{{"id", std::to_string(n)}, {"properties", {{"lastmodifieddate", ts}}}, {"archived", false}}}}};
+    nlohmann::json page = {
+        {"results", {{{"id", std::to_string(n)}, {"properties", {{"lastmodifieddate", ts}}}, {"archived", false}}}}};
     if (n < 150) page["paging"] = {{"next", {{"after", std::to_string(after + 100)}}}};
     return Scripted{200, page.dump()};
   });
@@ -93,8 +93,10 @@ TEST_CASE("hubspot search restarts its filter instead of paging past 10,000 resu
   for (const auto& r : server.requests())
     if (r.method == "POST") {
       const auto b = nlohmann::json::parse(r.body);
-      if (b.contains("after")) max_after = std::max(max_after, std::stol(b["after"].get<std::string>()));
-      else ++restarts;
+      if (b.contains("after"))
+        max_after = std::max(max_after, std::stol(b["after"].get<std::string>()));
+      else
+        ++restarts;
     }
   CHECK(max_after <= 9900);
   CHECK(restarts >= 2);

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 
 #include "adapters/http.hpp"
@@ -12,7 +11,9 @@ TEST_CASE("twilio pull requests are accepted by Twilio's OpenAPI spec (Prism)", 
   const char* url = std::getenv("PRISM_URL");
   REQUIRE(url);
   EndpointConfig cfg{"sms", "twilio-messaging"};
-  cfg.options = {{"account_sid", "AC00000000000000000000000000000000"}, {"own_numbers", nlohmann::json::array()}, {"base_url", url}};
+  cfg.options = {{"account_sid", "AC00000000000000000000000000000000"},
+                 {"own_numbers", nlohmann::json::array()},
+                 {"base_url", url}};
   cfg.secrets = {{"auth_token", "token"}};
   auto adapter = adapters::create_adapter(cfg, "US", [](auto) {});
   // Prism's example always links a next page: two pages prove paging; a 422 fails.

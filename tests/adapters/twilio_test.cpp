@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include "adapters/registry.hpp"
@@ -52,7 +51,9 @@ TEST_CASE("twilio pull follows the relative next_page_uri until null and maps th
   CHECK_FALSE(cursor.contains("next"));
   // SMS and WhatsApp threads of the same number are two conversations of one customer.
   CHECK(store.counts().at("conversations") == 2);
-  SQLite::Statement q(store.db(), "SELECT direction, author_kind, author_handle, sent_at FROM messages WHERE id = 'SM00000000000000000000000000000002'");
+  SQLite::Statement q(store.db(),
+                      "SELECT direction, author_kind, author_handle, sent_at FROM messages WHERE id = "
+                      "'SM00000000000000000000000000000002'");
   REQUIRE(q.executeStep());
   CHECK(q.getColumn(0).getString() == "outbound");
   CHECK(q.getColumn(1).getString() == "agent");
@@ -115,7 +116,8 @@ TEST_CASE("twilio malformed page is a protocol error and the cursor is not advan
   CHECK(stats.error->code == Errc::protocol);
   CHECK_THAT(stats.error->message, Catch::Contains("not valid JSON") && Catch::Contains("cursor was not advanced"));
   CHECK(stats.pages == 1);
-  CHECK(nlohmann::json::parse(store.cursor("sms")).at("next").get<std::string>().find("PageToken") != std::string::npos);
+  CHECK(nlohmann::json::parse(store.cursor("sms")).at("next").get<std::string>().find("PageToken") !=
+        std::string::npos);
 }
 
 TEST_CASE("twilio probe reports a Sunset header as deprecated with the date") {

@@ -10,24 +10,31 @@
 namespace chansync::sim {
 namespace {
 
-constexpr std::array<const char*, 16> k_first = {"Anna", "Ben", "Clara", "David", "Elif", "Felix", "Greta", "Hannes",
-                                                 "Ida", "Jonas", "Kemal", "Lena", "Mia", "Noah", "Olga", "Paul"};
-constexpr std::array<const char*, 12> k_last = {"Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer",
-                                                "Wagner", "Becker", "Schulz", "Hoffmann", "Yılmaz", "Koch"};
+constexpr std::array<const char*, 16> k_first = {"Anna", "Ben",   "Clara", "David", "Elif", "Felix", "Greta", "Hannes",
+                                                 "Ida",  "Jonas", "Kemal", "Lena",  "Mia",  "Noah",  "Olga",  "Paul"};
+constexpr std::array<const char*, 12> k_last = {"Müller", "Schmidt", "Schneider", "Fischer",  "Weber",  "Meyer",
+                                                "Wagner", "Becker",  "Schulz",    "Hoffmann", "Yılmaz", "Koch"};
 constexpr std::array<const char*, 8> k_texts = {
-    "Hi, is my order on its way?", "Can I change the delivery address?", "Thanks, that worked!",
-    "The parcel arrived damaged.", "Do you open on Saturday?", "Please call me back.",
+    "Hi, is my order on its way?",       "Can I change the delivery address?", "Thanks, that worked!",
+    "The parcel arrived damaged.",       "Do you open on Saturday?",           "Please call me back.",
     "Ich habe eine Frage zur Rechnung.", "Where can I find the invoice?"};
 
 // Writes a German mobile number "+49 15x xxxxxxxx" the ways people do.
 std::string written(const std::string& national_digits, int style) {
   // national_digits: "1512345678" (without leading 0)
   switch (style % 5) {
-    case 0: return "+49" + national_digits;
-    case 1: return "0" + national_digits.substr(0, 3) + " " + national_digits.substr(3);
-    case 2: return "+49 " + national_digits.substr(0, 3) + " " + national_digits.substr(3, 4) + " " + national_digits.substr(7);
-    case 3: return "(0" + national_digits.substr(0, 3) + ") " + national_digits.substr(3, 3) + "-" + national_digits.substr(6);
-    default: return "0049" + national_digits;
+    case 0:
+      return "+49" + national_digits;
+    case 1:
+      return "0" + national_digits.substr(0, 3) + " " + national_digits.substr(3);
+    case 2:
+      return "+49 " + national_digits.substr(0, 3) + " " + national_digits.substr(3, 4) + " " +
+             national_digits.substr(7);
+    case 3:
+      return "(0" + national_digits.substr(0, 3) + ") " + national_digits.substr(3, 3) + "-" +
+             national_digits.substr(6);
+    default:
+      return "0049" + national_digits;
   }
 }
 
@@ -82,10 +89,12 @@ Corpus generate(const CorpusSpec& spec) {
   }
   // The family landline, on two contacts of the same CRM: a conflict, never a merge.
   c.contacts.push_back({"900001", "Karl", "Weber", "karl.weber@example.com", "030 555000", "", spec.now_ms - 5 * day});
-  c.contacts.push_back({"900002", "Erika", "Weber", "erika.weber@example.com", "+49 30 555000", "", spec.now_ms - 6 * day});
+  c.contacts.push_back(
+      {"900002", "Erika", "Weber", "erika.weber@example.com", "+49 30 555000", "", spec.now_ms - 6 * day});
   // A contact who never wrote, and an archived one.
   c.contacts.push_back({"900003", "Quiet", "Person", "quiet@example.org", "", "", spec.now_ms - 9 * day});
-  c.contacts.push_back({"900004", "Gone", "Away", "gone@example.org", "", "+4915199999999", spec.now_ms - 3 * day, true});
+  c.contacts.push_back(
+      {"900004", "Gone", "Away", "gone@example.org", "", "+4915199999999", spec.now_ms - 3 * day, true});
 
   for (int i = 0; i < spec.messages; ++i) {
     SimMessage m;

@@ -45,12 +45,18 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--port") port = std::stoi(next());
-    else if (a == "--port-file") port_file = next();
-    else if (a == "--customers") spec.customers = std::stoi(next());
-    else if (a == "--messages") spec.messages = std::stoi(next());
-    else if (a == "--seed") spec.seed = std::stoull(next());
-    else if (a == "--delay-ms") opts.delay_ms = std::stoi(next());
+    if (a == "--port")
+      port = std::stoi(next());
+    else if (a == "--port-file")
+      port_file = next();
+    else if (a == "--customers")
+      spec.customers = std::stoi(next());
+    else if (a == "--messages")
+      spec.messages = std::stoi(next());
+    else if (a == "--seed")
+      spec.seed = std::stoull(next());
+    else if (a == "--delay-ms")
+      opts.delay_ms = std::stoi(next());
     else {
       usage();
       return a == "--help" || a == "-h" ? 0 : 64;

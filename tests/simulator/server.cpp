@@ -60,17 +60,21 @@ struct Simulator::Impl {
       if (f.kind == "429") {
         res.status = 429;
         res.set_header("Retry-After", "1");
-        res.set_content(vendor == "twilio" ? R"({"code":20429,"message":"Too Many Requests","status":429})"
-                                           : R"({"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT","category":"RATE_LIMITS"})",
-                        "application/json");
+        res.set_content(
+            vendor == "twilio"
+                ? R"({"code":20429,"message":"Too Many Requests","status":429})"
+                : R"({"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT","category":"RATE_LIMITS"})",
+            "application/json");
       } else if (f.kind == "500") {
         res.status = 500;
         res.set_content(R"({"code":20500,"message":"Internal Server Error","status":500})", "application/json");
       } else if (f.kind == "401") {
         res.status = 401;
-        res.set_content(vendor == "twilio" ? R"({"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401})"
-                                           : R"({"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"})",
-                        "application/json");
+        res.set_content(
+            vendor == "twilio"
+                ? R"({"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401})"
+                : R"({"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"})",
+            "application/json");
       } else if (f.kind == "malformed") {
         res.status = 200;
         res.set_content(R"({"messages": [{"sid": "SMbroken", "from": )", "application/json");
@@ -86,18 +90,21 @@ struct Simulator::Impl {
 
   bool twilio_auth(const httplib::Request& req, httplib::Response& res) {
     const auto h = req.get_header_value("Authorization");
-    if (h.rfind("Basic ", 0) == 0 && base64_decode(h.substr(6)) == opts.account_sid + ":" + opts.twilio_token) return true;
+    if (h.rfind("Basic ", 0) == 0 && base64_decode(h.substr(6)) == opts.account_sid + ":" + opts.twilio_token)
+      return true;
     res.status = 401;
-    res.set_content(R"({"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401})",
-                    "application/json");
+    res.set_content(
+        R"({"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401})",
+        "application/json");
     return false;
   }
 
   bool hubspot_auth(const httplib::Request& req, httplib::Response& res) {
     if (req.get_header_value("Authorization") == "Bearer " + opts.hubspot_token) return true;
     res.status = 401;
-    res.set_content(R"({"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"})",
-                    "application/json");
+    res.set_content(
+        R"({"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"})",
+        "application/json");
     return false;
   }
 
@@ -106,26 +113,27 @@ struct Simulator::Impl {
   }
 
   static std::string render(const std::string& sid, const SimMessage& m) {
-    return nlohmann::json{{"account_sid", sid},
-                          {"api_version", "2010-04-01"},
-                          {"body", m.body},
-                          {"date_created", rfc2822(m.sent_ms)},
-                          {"date_sent", rfc2822(m.sent_ms)},
-                          {"date_updated", rfc2822(m.sent_ms)},
-                          {"direction", m.direction},
-                          {"error_code", nullptr},
-                          {"error_message", nullptr},
-                          {"from", m.from},
-                          {"messaging_service_sid", nullptr},
-                          {"num_media", "0"},
-                          {"num_segments", "1"},
-                          {"price", nullptr},
-                          {"price_unit", "USD"},
-                          {"sid", m.sid},
-                          {"status", m.direction == "inbound" ? "received" : "delivered"},
-                          {"subresource_uris", {{"media", fmt::format("/2010-04-01/Accounts/{}/Messages/{}/Media.json", sid, m.sid)}}},
-                          {"to", m.to},
-                          {"uri", fmt::format("/2010-04-01/Accounts/{}/Messages/{}.json", sid, m.sid)}}
+    return nlohmann::json{
+        {"account_sid", sid},
+        {"api_version", "2010-04-01"},
+        {"body", m.body},
+        {"date_created", rfc2822(m.sent_ms)},
+        {"date_sent", rfc2822(m.sent_ms)},
+        {"date_updated", rfc2822(m.sent_ms)},
+        {"direction", m.direction},
+        {"error_code", nullptr},
+        {"error_message", nullptr},
+        {"from", m.from},
+        {"messaging_service_sid", nullptr},
+        {"num_media", "0"},
+        {"num_segments", "1"},
+        {"price", nullptr},
+        {"price_unit", "USD"},
+        {"sid", m.sid},
+        {"status", m.direction == "inbound" ? "received" : "delivered"},
+        {"subresource_uris", {{"media", fmt::format("/2010-04-01/Accounts/{}/Messages/{}/Media.json", sid, m.sid)}}},
+        {"to", m.to},
+        {"uri", fmt::format("/2010-04-01/Accounts/{}/Messages/{}.json", sid, m.sid)}}
         .dump();
   }
 
@@ -159,11 +167,15 @@ struct Simulator::Impl {
       const bool more = i < all.size();
       const std::string base = fmt::format("/2010-04-01/Accounts/{}/Messages.json", sid);
       const std::string filter = since.empty() ? "" : "&DateSent%3E=" + since;
-      const std::string next = more ? fmt::format("\"{}?PageSize={}{}&Page={}&PageToken=PASM{}\"", base, page_size, filter, page + 1, i) : "null";
-      res.set_content(fmt::format(R"({{"end": {}, "first_page_uri": "{}?PageSize={}{}&Page=0", "messages": [{}], "next_page_uri": {}, "page": {}, "page_size": {}, "previous_page_uri": null, "start": {}, "uri": "{}?PageSize={}{}&Page={}"}})",
-                                  offset + emitted == 0 ? 0 : offset + emitted - 1, base, page_size, filter, items, next, page,
-                                  page_size, offset, base, page_size, filter, page),
-                      "application/json");
+      const std::string next =
+          more ? fmt::format("\"{}?PageSize={}{}&Page={}&PageToken=PASM{}\"", base, page_size, filter, page + 1, i)
+               : "null";
+      res.set_content(
+          fmt::format(
+              R"({{"end": {}, "first_page_uri": "{}?PageSize={}{}&Page=0", "messages": [{}], "next_page_uri": {}, "page": {}, "page_size": {}, "previous_page_uri": null, "start": {}, "uri": "{}?PageSize={}{}&Page={}"}})",
+              offset + emitted == 0 ? 0 : offset + emitted - 1, base, page_size, filter, items, next, page, page_size,
+              offset, base, page_size, filter, page),
+          "application/json");
     }
   }
 
@@ -190,13 +202,16 @@ struct Simulator::Impl {
     res.set_header("X-HubSpot-RateLimit-Interval-Milliseconds", "1000");
   }
 
-  void contacts_page(std::vector<const SimContact*> rows, std::size_t after, int limit, httplib::Response& res, bool search) {
+  void contacts_page(std::vector<const SimContact*> rows, std::size_t after, int limit, httplib::Response& res,
+                     bool search) {
     nlohmann::json results = nlohmann::json::array();
     std::size_t i = after;
-    for (; i < rows.size() && results.size() < static_cast<std::size_t>(limit); ++i) results.push_back(contact_json(*rows[i]));
+    for (; i < rows.size() && results.size() < static_cast<std::size_t>(limit); ++i)
+      results.push_back(contact_json(*rows[i]));
     nlohmann::json body = {{"results", results}};
     if (search) body["total"] = rows.size();
-    if (i < rows.size()) body["paging"] = {{"next", {{"after", std::to_string(i)}, {"link", "?after=" + std::to_string(i)}}}};
+    if (i < rows.size())
+      body["paging"] = {{"next", {{"after", std::to_string(i)}, {"link", "?after=" + std::to_string(i)}}}};
     hubspot_headers(res);
     res.set_content(body.dump(), "application/json");
   }
@@ -226,7 +241,8 @@ struct Simulator::Impl {
       body = nlohmann::json::parse(req.body);
     } catch (const std::exception&) {
       res.status = 400;
-      res.set_content(R"({"status":"error","message":"Invalid input JSON","category":"VALIDATION_ERROR"})", "application/json");
+      res.set_content(R"({"status":"error","message":"Invalid input JSON","category":"VALIDATION_ERROR"})",
+                      "application/json");
       return;
     }
     std::int64_t since = 0;
@@ -237,7 +253,9 @@ struct Simulator::Impl {
     const std::size_t after = body.contains("after") ? std::stoul(body["after"].get<std::string>()) : 0;
     if (after >= 10'000) {
       res.status = 400;
-      res.set_content(R"({"status":"error","message":"paging past 10000 results is not supported","category":"VALIDATION_ERROR"})", "application/json");
+      res.set_content(
+          R"({"status":"error","message":"paging past 10000 results is not supported","category":"VALIDATION_ERROR"})",
+          "application/json");
       return;
     }
     std::lock_guard lock(mu);
@@ -256,8 +274,10 @@ struct Simulator::Impl {
       auto& headers = const_cast<httplib::Request&>(req).headers;  // httplib owns a mutable request
       auto it = headers.find("Accept-Encoding");
       if (it != headers.end()) {
-        if (it->second.find("gzip") != std::string::npos) it->second = "gzip";
-        else headers.erase(it);
+        if (it->second.find("gzip") != std::string::npos)
+          it->second = "gzip";
+        else
+          headers.erase(it);
       }
       return httplib::Server::HandlerResponse::Unhandled;
     });
@@ -267,15 +287,18 @@ struct Simulator::Impl {
       ++twilio_requests;
       if (inject("twilio", res)) return;
       if (!twilio_auth(req, res)) return;
-      res.set_content(nlohmann::json{{"sid", req.matches[1]}, {"status", "active"}, {"type", "Full"}}.dump(), "application/json");
+      res.set_content(nlohmann::json{{"sid", req.matches[1]}, {"status", "active"}, {"type", "Full"}}.dump(),
+                      "application/json");
     });
     server.Get("/crm/v3/objects/contacts", [this](const auto& req, auto& res) { list_contacts(req, res); });
     server.Post("/crm/v3/objects/contacts/search", [this](const auto& req, auto& res) { search_contacts(req, res); });
     server.Post("/_sim/fault", [this](const auto& req, auto& res) {
       const auto j = nlohmann::json::parse(req.body);
       std::lock_guard lock(mu);
-      if (j.value("kind", "") == "clear") faults.clear();
-      else faults.push_back({j.value("kind", ""), j.value("vendor", ""), j.value("count", 1)});
+      if (j.value("kind", "") == "clear")
+        faults.clear();
+      else
+        faults.push_back({j.value("kind", ""), j.value("vendor", ""), j.value("count", 1)});
       res.set_content("{}", "application/json");
     });
     server.Post("/_sim/add-messages", [this](const auto& req, auto& res) {
@@ -309,7 +332,11 @@ int Simulator::bind(int port) {
   return m->server.bind_to_port("127.0.0.1", port) ? port : -1;
 }
 
-void Simulator::listen() { m->server.listen_after_bind(); }
-void Simulator::stop() { m->server.stop(); }
+void Simulator::listen() {
+  m->server.listen_after_bind();
+}
+void Simulator::stop() {
+  m->server.stop();
+}
 
 }  // namespace chansync::sim

@@ -12,7 +12,8 @@ FakeServer::FakeServer(Handler respond) {
     {
       std::lock_guard lock(m_mu);
       n = m_requests.size();
-      m_requests.push_back({req.method, req.path, req.target, req.body, req.get_header_value("Authorization"), req.params});
+      m_requests.push_back(
+          {req.method, req.path, req.target, req.body, req.get_header_value("Authorization"), req.params});
     }
     const Scripted s = respond(req, n);
     res.status = s.status;

@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "sync/config.hpp"
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
 #include "adapters/registry.hpp"
-#include "sync/config.hpp"
 #include "sync/error.hpp"
 
 using namespace chansync;
@@ -13,7 +13,8 @@ namespace fs = std::filesystem;
 namespace {
 
 struct TempConfig {
-  fs::path dir = fs::temp_directory_path() / ("chansync-cfg-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
+  fs::path dir =
+      fs::temp_directory_path() / ("chansync-cfg-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
   TempConfig() { fs::create_directories(dir); }
   ~TempConfig() { fs::remove_all(dir); }
   std::string write(const std::string& text) {
@@ -93,8 +94,9 @@ TEST_CASE("config errors name the key and line and suggest the fix") {
                  Catch::Contains("sync.toml:6"));
   CHECK_THAT(error_of(t.write("[connectors.x]\ntype = \"twilio-messagin\"\n")),
              Catch::Contains("did you mean \"twilio-messaging\""));
-  CHECK_THAT(error_of(t.write("[connectors.x]\ntype = \"twilio-messaging\"\naccount_sid = \"AC1\"\nauth_token = \"abc\"\n")),
-             Catch::Contains("inline") && Catch::Contains("auth_token_env"));
+  CHECK_THAT(
+      error_of(t.write("[connectors.x]\ntype = \"twilio-messaging\"\naccount_sid = \"AC1\"\nauth_token = \"abc\"\n")),
+      Catch::Contains("inline") && Catch::Contains("auth_token_env"));
   CHECK_THAT(error_of(t.write(k_twilio)), Catch::Contains("TWILIO_AUTH_TOKEN") && Catch::Contains("not set"));
   CHECK_THAT(error_of(t.write("[connectors.x]\ntype = \"ndjson\"\n")), Catch::Contains("[targets.x]"));
   CHECK_THAT(error_of(t.write("[identity]\ndefault_region = \"Germany\"\n")), Catch::Contains("two-letter"));
@@ -110,7 +112,8 @@ TEST_CASE("secret files must be 0600") {
   const auto secret = t.dir / "token";
   std::ofstream(secret) << "from-file\n";
   fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
-  const auto path = t.write("[connectors.sms]\ntype = \"twilio-messaging\"\naccount_sid = \"AC1\"\nauth_token_file = \"token\"\n");
+  const auto path =
+      t.write("[connectors.sms]\ntype = \"twilio-messaging\"\naccount_sid = \"AC1\"\nauth_token_file = \"token\"\n");
   CHECK_THAT(error_of(path), Catch::Contains("chmod 600"));
   fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);
   CHECK(load(path).connectors[0].secrets.at("auth_token") == "from-file");
@@ -128,9 +131,11 @@ TEST_CASE("precedence: defaults < file < env < flags, with origins") {
     return std::string();
   };
   CHECK(origin(c) == "env:CHANSYNC_STATE");
-  c = load_config(ConfigInputs{path, std::string("/flag.db"), [](const std::string& n) -> std::optional<std::string> {
+  c = load_config(ConfigInputs{path, std::string("/flag.db"),
+                               [](const std::string& n) -> std::optional<std::string> {
                                  return n == "CHANSYNC_STATE" ? std::optional<std::string>("/env.db") : std::nullopt;
-                               }, specs(), true});
+                               },
+                               specs(), true});
   CHECK(c.state_path == "/flag.db");
   CHECK(origin(c) == "flag:--state");
   g_env = {};

@@ -1,6 +1,7 @@
+#include "sync/push.hpp"
+
 #include <catch2/catch.hpp>
 
-#include "sync/push.hpp"
 #include "sync/reconcile.hpp"
 
 using namespace chansync;
@@ -29,13 +30,15 @@ struct RecordingSink : Sink {
 
 std::vector<Conversation> customers(int n) {
   std::vector<Conversation> out;
-  for (int i = 0; i < n; ++i) out.push_back(conversation("c" + std::to_string(i), "+49151123456" + std::to_string(70 + i), 2));
+  for (int i = 0; i < n; ++i)
+    out.push_back(conversation("c" + std::to_string(i), "+49151123456" + std::to_string(70 + i), 2));
   return out;
 }
 
 void reconcile_now(StateStore& store) {
   int n = 0;
-  store.save_identity(reconcile(store.identity_input({}), [&] { return "p" + std::to_string(++n + store.person_count()); }));
+  store.save_identity(
+      reconcile(store.identity_input({}), [&] { return "p" + std::to_string(++n + store.person_count()); }));
 }
 
 }  // namespace

@@ -1,16 +1,19 @@
-#include <catch2/catch.hpp>
+#include "sync/reconcile.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <random>
-
-#include "sync/reconcile.hpp"
 
 using namespace chansync;
 
 namespace {
 
-Handle phone(const char* v, bool verified = true) { return {HandleKind::phone, v, verified}; }
-Handle email(const char* v) { return {HandleKind::email, v, true}; }
+Handle phone(const char* v, bool verified = true) {
+  return {HandleKind::phone, v, verified};
+}
+Handle email(const char* v) {
+  return {HandleKind::email, v, true};
+}
 
 Contact contact(const char* connector, const char* id, std::vector<Handle> handles) {
   Contact c;
@@ -108,7 +111,8 @@ TEST_CASE("a person split in two keeps its id on the side holding most of its ol
   IdentityInput in;
   in.contacts = {contact("crm", "1", {phone("+4915112345670")}),
                  contact("crm", "2", {phone("+4915112345678"), phone("+4915112345679")})};
-  in.previous = {{"phone:+4915112345670", "p_old"}, {"phone:+4915112345678", "p_old"}, {"phone:+4915112345679", "p_old"}};
+  in.previous = {
+      {"phone:+4915112345670", "p_old"}, {"phone:+4915112345678", "p_old"}, {"phone:+4915112345679", "p_old"}};
   in.person_seq = {{"p_old", 1}};
   const auto r = reconcile(in, counter());
   CHECK(r.assignment.at("crm_id:crm/2") == "p_old");  // two old handles, though it sorts second

@@ -1,8 +1,9 @@
+#include "sync/state_store.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "sync/error.hpp"
 #include "sync/state_lock.hpp"
-#include "sync/state_store.hpp"
 
 using namespace chansync;
 
@@ -42,7 +43,9 @@ TEST_CASE("a page's records and its cursor commit together; re-committing writes
 TEST_CASE("a failing page commit leaves neither records nor cursor behind") {
   StateStore s(":memory:");
   s.commit_conversations("sms", {conversation("c1", 1)}, {}, "before");
-  s.db().exec("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.id = 'c2-m1' BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+  s.db().exec(
+      "CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.id = 'c2-m1' BEGIN SELECT RAISE(ABORT, 'disk full'); "
+      "END");
   CHECK_THROWS(s.commit_conversations("sms", {conversation("c2", 2)}, {}, "after"));
   CHECK(s.cursor("sms") == "before");
   CHECK(s.counts().at("messages") == 1);

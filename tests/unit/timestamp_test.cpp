@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "sync/timestamp.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace chansync;
 
