@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <string_view>
+#include <utility>
+
 namespace chansync::adapters::twilio {
 namespace {
 
@@ -11,6 +14,17 @@ std::string as_string(simdjson::ondemand::value v) {
   if (v.type() == simdjson::ondemand::json_type::number) return std::string(simdjson::to_json_string(v).value());
   return std::string(std::string_view(v.get_string()));
 }
+
+// The message fields chansync reads; everything else on the resource is skipped unparsed.
+constexpr std::pair<std::string_view, std::string WireMessage::*> k_fields[] = {
+    {"sid", &WireMessage::sid},
+    {"from", &WireMessage::from},
+    {"to", &WireMessage::to},
+    {"body", &WireMessage::body},
+    {"direction", &WireMessage::direction},
+    {"date_sent", &WireMessage::date_sent},
+    {"date_created", &WireMessage::date_created},
+};
 
 }  // namespace
 
@@ -27,28 +41,19 @@ Result<MessagesPage> parse_messages_page(const std::string& body) {
         saw_messages = true;
         for (auto item : field.value().get_array()) {
           simdjson::ondemand::object obj = item.get_object();
-          const std::string raw(std::string_view(obj.raw_json()));
+          const std::string_view raw = obj.raw_json();  // copied only if the message is rejected
           obj.reset();
           WireMessage m;
           for (auto f : obj) {
             const std::string_view k = f.unescaped_key();
-            if (k == "sid")
-              m.sid = as_string(f.value());
-            else if (k == "from")
-              m.from = as_string(f.value());
-            else if (k == "to")
-              m.to = as_string(f.value());
-            else if (k == "body")
-              m.body = as_string(f.value());
-            else if (k == "direction")
-              m.direction = as_string(f.value());
-            else if (k == "date_sent")
-              m.date_sent = as_string(f.value());
-            else if (k == "date_created")
-              m.date_created = as_string(f.value());
+            for (const auto& [name, member] : k_fields)
+              if (k == name) {
+                m.*member = as_string(f.value());
+                break;
+              }
           }
           if (m.sid.empty() || m.from.empty() || m.to.empty() || m.direction.empty())
-            page.rejects.push_back({m.sid, "message lacks sid, from, to or direction", raw});
+            page.rejects.push_back({m.sid, "message lacks sid, from, to or direction", std::string(raw)});
           else
             page.messages.push_back(std::move(m));
         }
