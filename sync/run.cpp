@@ -50,8 +50,7 @@ ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& c
   const auto mark = [&] { return fmt::format("{} {}", store.revision(), fmt::join(blocked, ",")); };
   if (!force && store.meta("reconciled") == mark()) {
     spdlog::debug("identities are up to date (no record changed since the last reconcile)");
-    return ReconcileStats{store.person_count(), 0, 0,
-                          static_cast<std::size_t>(store.counts().at("identity_conflicts"))};
+    return ReconcileStats{store.person_count(), 0, 0, static_cast<std::size_t>(store.count("identity_conflicts"))};
   }
   const IdentityResult r = reconcile(store.identity_input(blocked), mint_person_id);
   store.save_identity(r);

@@ -286,8 +286,12 @@ std::map<std::string, std::int64_t> StateStore::counts() {
   std::map<std::string, std::int64_t> out;
   for (const char* table : {"messages", "conversations", "contacts", "persons", "person_aliases", "identity_conflicts",
                             "dead_letters", "push_ledger", "runs"})
-    out[table] = m_db.execAndGet(fmt::format("SELECT count(*) FROM {}", table)).getInt64();
+    out[table] = count(table);
   return out;
+}
+
+std::int64_t StateStore::count(const char* table) {
+  return m_db.execAndGet(fmt::format("SELECT count(*) FROM {}", table)).getInt64();
 }
 
 std::map<std::string, std::string> StateStore::ledger(const std::string& target) {

@@ -85,8 +85,9 @@ class StateStore {
   std::optional<std::string> meta(const std::string& key);
   void set_meta(const std::string& key, const std::string& value);
 
-  // Counts for `state show`.
+  // Counts for `state show`; count() of one of those tables.
   std::map<std::string, std::int64_t> counts();
+  std::int64_t count(const char* table);
 
   // --- identity (state_identity.cpp) ---
   // Everything the reconcile stage needs, read in one go.
