@@ -12,8 +12,7 @@ void add_sync(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, full] {
     ctx.action = [&ctx, full] {
       require_format(ctx.global.output, {"table", "json"}, "sync");
-      Session s = open_session(ctx.global, "sync", Needs::store_and_adapters,
-                               {.connectors = std::vector<std::string>{}, .targets = std::vector<std::string>{}});
+      Session s = open_session(ctx.global, "sync", Needs::store_and_adapters, Contacts::all());
       const auto run = s.store->begin_run("sync");
       SyncReport r = sync_all(s.connectors, s.targets, *s.store, PushOptions{.full = *full});
       const std::size_t total = r.pulls.size() + r.pushes.size();

@@ -29,6 +29,7 @@ enum class Needs { config_only, store, store_and_adapters };
 struct Contacts {
   std::optional<std::vector<std::string>> connectors;
   std::optional<std::vector<std::string>> targets;
+  static Contacts all() { return {std::vector<std::string>{}, std::vector<std::string>{}}; }
 };
 
 // Loads the config; with `store` takes the state lock (exit 75 when held) and opens the store;
