@@ -16,18 +16,14 @@ void add_health(CLI::App& app, Context& ctx) {
       Session s = open_session(ctx.global, "health", Needs::config_only);
       std::vector<EndpointConfig> all = s.config.connectors;
       all.insert(all.end(), s.config.targets.begin(), s.config.targets.end());
-      for (const auto& n : *names)
-        if (std::none_of(all.begin(), all.end(), [&](const EndpointConfig& e) { return e.name == n; }))
-          throw Failure(Errc::not_found, fmt::format("no connector or target named \"{}\" in the config", n));
       std::vector<HealthReport> reports;
-      for (auto& e : all) {
-        if (!names->empty() && std::find(names->begin(), names->end(), e.name) == names->end()) continue;
+      for (auto* e : chosen(all, *names, "connector or target")) {
         try {
           // A missing secret is a finding about this connector, not a reason to skip the others.
-          resolve_secrets(e);
-          reports.push_back(adapters::create_adapter(e, s.config.default_region)->probe());
+          resolve_secrets(*e);
+          reports.push_back(adapters::create_adapter(*e, s.config.default_region)->probe());
         } catch (const Failure& f) {
-          HealthReport r{e.name, e.type, HealthClass::unknown, "cannot check: " + f.error().message};
+          HealthReport r{e->name, e->type, HealthClass::unknown, "cannot check: " + f.error().message};
           r.checked_at = now_ms();
           reports.push_back(std::move(r));
         }

@@ -6,10 +6,6 @@
 
 namespace chansync::cli {
 
-namespace {
-
-// The endpoints named, in that order (all when `names` is empty). Throws Failure(not_found) naming
-// the unknown one and the known ones.
 std::vector<EndpointConfig*> chosen(std::vector<EndpointConfig>& endpoints, const std::vector<std::string>& names,
                                     const char* what) {
   std::vector<EndpointConfig*> out;
@@ -28,8 +24,6 @@ std::vector<EndpointConfig*> chosen(std::vector<EndpointConfig>& endpoints, cons
   }
   return out;
 }
-
-}  // namespace
 
 Session open_session(const GlobalOptions& g, const std::string& command, Needs needs, const Contacts& contacts) {
   Session s;

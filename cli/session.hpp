@@ -38,6 +38,11 @@ struct Contacts {
 // any secret is read. Throws Failure.
 Session open_session(const GlobalOptions& g, const std::string& command, Needs needs, const Contacts& contacts = {});
 
+// The endpoints named, in that order (all when `names` is empty). Throws Failure(not_found) naming
+// the unknown one and the known ones.
+std::vector<EndpointConfig*> chosen(std::vector<EndpointConfig>& endpoints, const std::vector<std::string>& names,
+                                    const char* what);
+
 // Exit code for a run whose parts may have failed: 0 none, 1 some, else the first failure's code.
 int outcome(std::size_t failed, std::size_t total, const std::optional<Error>& first);
 
