@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <mutex>
@@ -43,6 +44,14 @@ std::string where(const std::string& url) {
 }
 
 }  // namespace
+
+bool HttpRequest::safe_to_repeat() const {
+  if (idempotent) return *idempotent;
+  if (method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS") return true;
+  return std::any_of(headers.begin(), headers.end(), [](const auto& h) {
+    return h.first.size() == 15 && strncasecmp(h.first.c_str(), "idempotency-key", 15) == 0;
+  });
+}
 
 std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value, std::int64_t now) {
   if (!value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -90,19 +99,6 @@ void HttpClient::pace() {
   m_tokens -= 1;
 }
 
-void HttpClient::learn_limits(const HttpResponse& resp) {
-  // HubSpot: X-HubSpot-RateLimit-Max requests per X-HubSpot-RateLimit-Interval-Milliseconds.
-  // Pace at 90% of what the vendor says it allows.
-  auto max = resp.headers.find("x-hubspot-ratelimit-max");
-  auto interval = resp.headers.find("x-hubspot-ratelimit-interval-milliseconds");
-  if (max == resp.headers.end() || interval == resp.headers.end()) return;
-  try {
-    const double per_s = std::stod(max->second) * 1000.0 / std::stod(interval->second);
-    if (per_s > 0) m_opts.requests_per_second = 0.9 * per_s;
-  } catch (const std::exception&) {
-  }
-}
-
 Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
   CURL* c = static_cast<CURL*>(m_curl);
   curl_easy_reset(c);  // keeps the connection cache: keep-alive survives
@@ -147,6 +143,10 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
   resp.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   curl_slist_free_all(headers);
   ++m_requests;
+  // No byte of the request left this machine when the transfer never got past connecting.
+  curl_off_t pretransfer = 0;
+  curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+  m_last_sent = rc == CURLE_OK || pretransfer > 0;
   if (rc != CURLE_OK) {
     Error e{Errc::unavailable,
             fmt::format("cannot reach {}: {}", where(req.url), errbuf[0] ? errbuf : curl_easy_strerror(rc)),
@@ -169,10 +169,14 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
   for (int attempt = 1;; ++attempt) {
     pace();
     auto resp = perform(req);
-    const bool retryable = !resp || resp->status == 429 || resp->status >= 500;
-    if (resp) learn_limits(*resp);
+    const bool repeatable = !m_last_sent || req.safe_to_repeat();
+    const bool retryable = resp ? resp->status == 429 || (resp->status >= 500 && repeatable) : repeatable;
+    if (resp && m_opts.rate_policy)
+      if (auto rate = m_opts.rate_policy(*resp)) m_opts.requests_per_second = *rate;
     if (!retryable || attempt >= m_opts.max_attempts) {
       if (!resp && attempt > 1) resp.error().message += fmt::format(" (after {} attempts)", attempt);
+      if (!resp && !repeatable)
+        resp.error().message += "; not retried: the server may have acted on it, and repeating it could duplicate";
       return resp;
     }
     std::chrono::milliseconds wait{0};

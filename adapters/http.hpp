@@ -1,8 +1,9 @@
 #pragma once
 // HttpClient: one libcurl easy handle per connector (keep-alive), gzip, timeouts, proxy env honoured,
-// TLS verification always on. Retries connect errors, 5xx and 429 with capped exponential backoff and
-// full jitter; Retry-After (seconds or HTTP-date) is obeyed exactly. A token bucket paces requests and
-// is corrected from the vendor's rate-limit headers. Credentials never reach a log.
+// TLS verification always on. Retries only what is safe to repeat, with capped exponential backoff
+// and full jitter; Retry-After (seconds or HTTP-date) is obeyed exactly. A token bucket paces
+// requests, corrected by the adapter's own reading of its vendor's rate-limit headers. Credentials
+// never reach a log.
 #include <chrono>
 #include <functional>
 #include <map>
@@ -21,6 +22,12 @@ struct HttpRequest {
   std::string url;  // absolute
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Whether sending it twice has the effect of sending it once. nullopt: GET, HEAD, PUT, DELETE and
+  // OPTIONS are; POST and PATCH are only with an Idempotency-Key header. An adapter sets true for a
+  // read-only POST (a search) and false for a PUT that appends.
+  std::optional<bool> idempotent;
+
+  bool safe_to_repeat() const;
 };
 
 struct HttpResponse {
@@ -31,6 +38,11 @@ struct HttpResponse {
 };
 
 using Sleeper = std::function<void(std::chrono::milliseconds)>;
+
+// A vendor's rate-limit reading: given a response, the request rate (per second) to pace at from now
+// on, or nullopt to keep the current one. Each adapter supplies its vendor's (HubSpot's
+// X-HubSpot-RateLimit-*, Meta's X-App-Usage, ...); the client knows no vendor.
+using RatePolicy = std::function<std::optional<double>(const HttpResponse&)>;
 
 struct HttpOptions {
   std::string connector;  // for messages
@@ -43,6 +55,7 @@ struct HttpOptions {
   long timeout_ms = 60'000;
   long connect_timeout_ms = 10'000;
   double requests_per_second = 0;  // token bucket rate; 0 = unpaced
+  RatePolicy rate_policy;          // corrects requests_per_second from responses; empty = fixed
   std::string basic_user;          // Basic auth (Twilio)
   std::string basic_password;
   std::string bearer_token;  // Bearer auth (HubSpot)
@@ -59,9 +72,11 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // Sends with retries. Returns the final response whatever its status (callers map 4xx themselves),
-  // or an error when no response came after all attempts (Errc::unavailable), or when a Retry-After
-  // exceeds max_retry_after (Errc::rate_limited).
+  // Sends, retrying what is safe: a connection that never reached the server and a 429 (the server
+  // did not act on it) always; a 5xx and a timeout or broken connection only when
+  // req.safe_to_repeat(), since the server may have acted on the first attempt. Returns the final
+  // response whatever its status (callers map 4xx themselves), or an error when no response came
+  // (Errc::unavailable), or when a Retry-After exceeds max_retry_after (Errc::rate_limited).
   Result<HttpResponse> send(const HttpRequest& req);
   // One attempt, no retries, no pacing: for health probes.
   Result<HttpResponse> send_once(const HttpRequest& req);
@@ -73,12 +88,12 @@ class HttpClient {
  private:
   Result<HttpResponse> perform(const HttpRequest& req);
   void pace();
-  void learn_limits(const HttpResponse& resp);
   void sleep_for(std::chrono::milliseconds d);
 
   HttpOptions m_opts;
   void* m_curl = nullptr;
   std::size_t m_requests = 0;
+  bool m_last_sent = false;  // the last attempt's request reached the network
   std::mt19937_64 m_rng{std::random_device{}()};
   double m_tokens = 1;
   std::chrono::steady_clock::time_point m_last_refill = std::chrono::steady_clock::now();

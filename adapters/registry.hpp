@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "adapters/http.hpp"
@@ -25,6 +26,19 @@ struct AdapterType {
   TypeSpec spec;
   std::function<std::unique_ptr<Adapter>(const AdapterContext&)> create;
 };
+
+// The registry row of adapter class A: its roles are the role interfaces A inherits, so they are
+// declared once, by the class, and config validation, docs and the pipeline all read the same thing.
+template <class A>
+AdapterType adapter_type(std::string type, std::string summary, std::vector<OptionSpec> options) {
+  static_assert(std::is_base_of_v<Adapter, A>);
+  std::vector<Role> roles;
+  if constexpr (std::is_base_of_v<ConversationSource, A>) roles.push_back(Role::conversations);
+  if constexpr (std::is_base_of_v<ContactSource, A>) roles.push_back(Role::contacts);
+  if constexpr (std::is_base_of_v<Sink, A>) roles.push_back(Role::sink);
+  return AdapterType{TypeSpec{std::move(type), std::move(summary), std::move(roles), std::move(options)},
+                     [](const AdapterContext& ctx) -> std::unique_ptr<Adapter> { return std::make_unique<A>(ctx); }};
+}
 
 // Every adapter type, in display order.
 std::span<const AdapterType> registry();

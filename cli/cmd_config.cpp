@@ -12,11 +12,11 @@ void add_config(CLI::App& app, Context& ctx) {
   check->callback([&ctx] {
     ctx.action = [&ctx] {
       Session s = open_session(ctx.global, "config check", Needs::config_only);
+      require_endpoints(s.config, false, false);  // checking nothing must not pass
       for (auto* group : {&s.config.connectors, &s.config.targets})
         for (auto& e : *group) resolve_secrets(e);
-      std::fputs(fmt::format("{}: ok ({} connectors, {} targets, state {})\n",
-                             s.config.file.empty() ? "built-in defaults" : s.config.file, s.config.connectors.size(),
-                             s.config.targets.size(), s.config.state_path)
+      std::fputs(fmt::format("{}: ok ({} connectors, {} targets, state {})\n", s.config.file,
+                             s.config.connectors.size(), s.config.targets.size(), s.config.state_path)
                      .c_str(),
                  stdout);
       return 0;

@@ -17,7 +17,7 @@ void add_connectors(CLI::App& app, Context& ctx) {
       std::string text;
       for (const auto& t : adapters::registry()) {
         nlohmann::json opts = nlohmann::json::array();
-        text += fmt::format("{}  ({})\n  {}\n", t.spec.type, fmt::join(t.spec.roles, ", "), t.spec.summary);
+        text += fmt::format("{}  ({})\n  {}\n", t.spec.type, fmt::join(role_names(t.spec.roles), ", "), t.spec.summary);
         for (const auto& o : t.spec.options) {
           const std::string key = o.secret ? o.key + "_env | " + o.key + "_file" : o.key;
           std::string def = o.default_value.is_null() ? "" : " [default: " + o.default_value.dump() + "]";
@@ -29,7 +29,10 @@ void add_connectors(CLI::App& app, Context& ctx) {
                           {"default", o.default_value}});
         }
         text += "\n";
-        all.push_back({{"type", t.spec.type}, {"summary", t.spec.summary}, {"roles", t.spec.roles}, {"options", opts}});
+        all.push_back({{"type", t.spec.type},
+                       {"summary", t.spec.summary},
+                       {"roles", role_names(t.spec.roles)},
+                       {"options", opts}});
       }
       if (ctx.global.output == "json")
         print_json(all);

@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "adapters/registry.hpp"
 #include "cli/output.hpp"
@@ -14,6 +15,7 @@ void add_health(CLI::App& app, Context& ctx) {
     ctx.action = [&ctx, names] {
       require_format(ctx.global.output, {"table", "json"}, "health");
       Session s = open_session(ctx.global, "health", Needs::config_only);
+      require_endpoints(s.config, true, false);  // a health check of nothing would report OK forever
       std::vector<EndpointConfig> all = s.config.connectors;
       all.insert(all.end(), s.config.targets.begin(), s.config.targets.end());
       std::vector<HealthReport> reports;
@@ -44,8 +46,9 @@ void add_health(CLI::App& app, Context& ctx) {
       try {
         StateStore store(s.config.state_path);
         for (const auto& r : reports)
-          store.record_health({r.connector, r.checked_at, to_string(r.cls), nlohmann::json(r).dump()});
-      } catch (const std::exception&) {
+          store.runs().record_health({r.connector, "", r.checked_at, to_string(r.cls), nlohmann::json(r).dump()});
+      } catch (const std::exception& e) {
+        spdlog::warn("health history not recorded: {}", e.what());
       }
       return static_cast<int>(sev);
     };

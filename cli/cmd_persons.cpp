@@ -41,7 +41,7 @@ void add_persons(CLI::App& app, Context& ctx) {
       const auto& fmt_ = ctx.global.output;
       std::vector<std::vector<std::string>> rows;
       nlohmann::json all = nlohmann::json::array();
-      s.store->for_each_person([&](PersonRecord&& p) {
+      s.store->identity().for_each_person([&](PersonRecord&& p) {
         if (fmt_ == "ndjson") return print_ndjson_line(summary(p));
         if (fmt_ == "json") return all.push_back(summary(p));
         std::string handles;
@@ -63,7 +63,7 @@ void add_persons(CLI::App& app, Context& ctx) {
     ctx.action = [&ctx, id] {
       require_format(ctx.global.output, {"table", "json"}, "persons show");
       Session s = open_session(ctx.global, "persons show", Needs::store);
-      auto p = s.store->person(*id);
+      auto p = s.store->identity().person(*id);
       if (!p)
         throw Failure(Errc::not_found, fmt::format("no person \"{}\"; `chansync persons list` shows the ids", *id));
       if (ctx.global.output == "json")

@@ -1,60 +1,108 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 
 namespace chansync::cli {
+namespace {
+
+std::string when(Timestamp t) {
+  return t ? format_rfc3339(t) : "never";
+}
+
+int show(Context& ctx) {
+  require_format(ctx.global.output, {"table", "json"}, "state show");
+  Session s = open_session(ctx.global, "state show", Needs::store);
+  const auto streams = s.store->records().streams();
+  const auto counts = s.store->counts();
+  if (ctx.global.output == "json") {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& r : streams) {
+      const auto& p = r.last_pull;
+      rows.push_back({{"connector", r.connector},
+                      {"stream", r.stream},
+                      {"cursor", r.cursor},
+                      {"cursor_updated_at", r.updated_at ? nlohmann::json(format_rfc3339(r.updated_at)) : nullptr},
+                      {"last_pull_at", r.last_pull_at ? nlohmann::json(format_rfc3339(r.last_pull_at)) : nullptr},
+                      {"last_pull",
+                       {{"pages", p.pages},
+                        {"requests", p.requests},
+                        {"received", p.received},
+                        {"written", p.written},
+                        {"rejected", p.rejected},
+                        {"error", p.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.error)}}}});
+    }
+    print_json({{"path", s.config.state_path},
+                {"schema_version", s.store->schema_version()},
+                {"streams", rows},
+                {"counts", counts}});
+    return 0;
+  }
+  std::fputs(fmt::format("state {} (schema {})\n\n", s.config.state_path, s.store->schema_version()).c_str(), stdout);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : streams) {
+    const auto& p = r.last_pull;
+    const std::string last = r.last_pull_at == 0 ? "never"
+                             : p.error.empty()
+                                 ? fmt::format("{}: {} records, {} written, {} rejected",
+                                               format_rfc3339(r.last_pull_at), p.received, p.written, p.rejected)
+                                 : fmt::format("{}: FAILED: {}", format_rfc3339(r.last_pull_at), p.error);
+    rows.push_back(
+        {r.connector + "/" + r.stream, when(r.updated_at), r.cursor.empty() ? "(full pull next)" : r.cursor, last});
+  }
+  print_table({"STREAM", "CURSOR UPDATED", "CURSOR", "LAST PULL"}, rows);
+  std::fputs("\n", stdout);
+  rows.clear();
+  for (const auto& [table, n] : counts) rows.push_back({table, std::to_string(n)});
+  print_table({"TABLE", "ROWS"}, rows);
+  return 0;
+}
+
+int reset(Context& ctx, const std::string& target) {
+  Session s = open_session(ctx.global, "state reset", Needs::store);
+  const auto slash = target.find('/');
+  const std::string connector = target.substr(0, slash);
+  const std::optional<std::string> stream =
+      slash == std::string::npos ? std::nullopt : std::optional(target.substr(slash + 1));
+  std::set<std::string> known_connectors, known_streams;
+  for (const auto& c : s.config.connectors) known_connectors.insert(c.name);
+  for (const auto& r : s.store->records().streams()) {
+    known_connectors.insert(r.connector);
+    if (r.connector == connector) known_streams.insert(r.stream);
+  }
+  if (!known_connectors.count(connector))
+    throw Failure(Errc::not_found, fmt::format("no connector named \"{}\" in the config or the state (known: {})",
+                                               connector, fmt::join(known_connectors, ", ")));
+  if (stream && !known_streams.count(*stream))
+    throw Failure(Errc::not_found,
+                  fmt::format("connector \"{}\" has no stream \"{}\" in the state (known: {}); `chansync state show` "
+                              "lists them",
+                              connector, *stream,
+                              known_streams.empty() ? "none" : fmt::format("{}", fmt::join(known_streams, ", "))));
+  const std::size_t n = s.store->records().reset(connector, stream);
+  if (n == 0)
+    spdlog::info("{}: no cursor to reset; the next pull is a full pull already", target);
+  else
+    spdlog::info("{}: {} cursor{} removed; the next pull of {} is a full pull (stored records are kept)", target, n,
+                 n == 1 ? "" : "s", stream ? "this stream" : "every stream");
+  return 0;
+}
+
+}  // namespace
 
 void add_state(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("state", "inspect or reset the state store");
   cmd->require_subcommand(1);
-  auto* show = cmd->add_subcommand("show", "cursors per connector and record counts");
-  show->callback([&ctx] {
-    ctx.action = [&ctx] {
-      require_format(ctx.global.output, {"table", "json"}, "state show");
-      Session s = open_session(ctx.global, "state show", Needs::store);
-      const auto cursors = s.store->cursors();
-      const auto counts = s.store->counts();
-      if (ctx.global.output == "json") {
-        nlohmann::json c = nlohmann::json::array();
-        for (const auto& r : cursors)
-          c.push_back({{"connector", r.connector}, {"cursor", r.cursor}, {"updated_at", format_rfc3339(r.updated_at)}});
-        print_json({{"path", s.config.state_path},
-                    {"schema_version", s.store->schema_version()},
-                    {"cursors", c},
-                    {"counts", counts}});
-        return 0;
-      }
-      std::fputs(fmt::format("state {} (schema {})\n\n", s.config.state_path, s.store->schema_version()).c_str(),
-                 stdout);
-      std::vector<std::vector<std::string>> rows;
-      for (const auto& r : cursors) rows.push_back({r.connector, format_rfc3339(r.updated_at), r.cursor});
-      print_table({"CONNECTOR", "UPDATED", "CURSOR"}, rows);
-      std::fputs("\n", stdout);
-      rows.clear();
-      for (const auto& [table, n] : counts) rows.push_back({table, std::to_string(n)});
-      print_table({"TABLE", "ROWS"}, rows);
-      return 0;
-    };
-  });
-  auto* reset = cmd->add_subcommand("reset", "forget a connector's cursor: its next pull is a full pull");
+  auto* show_cmd = cmd->add_subcommand("show", "every stream's cursor and last pull, and record counts");
+  show_cmd->callback([&ctx] { ctx.action = [&ctx] { return show(ctx); }; });
+  auto* reset_cmd = cmd->add_subcommand(
+      "reset", "forget the cursor of a connector's streams (or of one): the next pull is a full pull");
   auto name = std::make_shared<std::string>();
-  reset->add_option("NAME", *name, "connector name")->required();
-  reset->callback([&ctx, name] {
-    ctx.action = [&ctx, name] {
-      Session s = open_session(ctx.global, "state reset", Needs::store);
-      if (std::none_of(s.config.connectors.begin(), s.config.connectors.end(),
-                       [&](const EndpointConfig& c) { return c.name == *name; }) &&
-          s.store->cursor(*name).empty())
-        throw Failure(Errc::not_found, fmt::format("no connector named \"{}\" in the config or the state", *name));
-      const bool had = s.store->reset_cursor(*name);
-      spdlog::info(
-          "{}: {}", *name,
-          had ? "cursor removed; the next pull is a full pull (records are kept)" : "had no cursor; nothing to reset");
-      return 0;
-    };
-  });
+  reset_cmd->add_option("NAME", *name, "a connector (all its streams), or CONNECTOR/STREAM")->required();
+  reset_cmd->callback([&ctx, name] { ctx.action = [&ctx, name] { return reset(ctx, *name); }; });
 }
 
 }  // namespace chansync::cli

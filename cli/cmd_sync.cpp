@@ -13,10 +13,10 @@ void add_sync(CLI::App& app, Context& ctx) {
     ctx.action = [&ctx, full] {
       require_format(ctx.global.output, {"table", "json"}, "sync");
       Session s = open_session(ctx.global, "sync", Needs::store_and_adapters, Contacts::all());
-      const auto run = s.store->begin_run("sync");
+      const auto run = s.store->runs().begin("sync");
       SyncReport r = sync_all(s.connectors, s.targets, *s.store, PushOptions{.full = *full});
       const std::size_t total = r.pulls.size() + r.pushes.size();
-      s.store->finish_run(run, r.failures() ? "partial" : "ok", nlohmann::json(r).dump());
+      s.store->runs().finish(run, r.failures() ? "partial" : "ok", nlohmann::json(r).dump());
       print_run_report(r, ctx.global.output);
       return outcome(r.failures(), total, r.first_error());
     };

@@ -60,17 +60,23 @@ void print_run_report(const SyncReport& r, const std::string& format) {
     return;
   }
   std::string out;
-  for (const auto& p : r.pulls)
-    out += p.error ? fmt::format("pull  {:<12} FAILED after {} pages: {}\n", p.connector, p.pages, p.error->message)
-                   : fmt::format("pull  {:<12} {} pages, {} requests, {} records, {} new or changed, {} rejected\n",
-                                 p.connector, p.pages, p.requests, p.received, p.written, p.rejected);
+  for (const auto& p : r.pulls) {
+    const std::string name = p.connector + "/" + p.stream;
+    out += p.error ? fmt::format("pull  {:<24} FAILED after {} pages: {}\n", name, p.pages, p.error->message)
+                   : fmt::format("pull  {:<24} {} pages, {} requests, {} records, {} new or changed, {} rejected\n",
+                                 name, p.pages, p.requests, p.received, p.written, p.rejected);
+  }
   if (r.reconcile)
-    out += fmt::format("reconcile        {} persons ({} new, {} merged away), {} conflicts\n", r.reconcile->persons,
-                       r.reconcile->new_persons, r.reconcile->aliases, r.reconcile->conflicts);
-  for (const auto& p : r.pushes)
-    out += p.error ? fmt::format("push  {:<12} FAILED: {}\n", p.target, p.error->message)
-                   : fmt::format("push  {:<12} {} created, {} updated, {} unchanged\n", p.target, p.created, p.updated,
-                                 p.skipped);
+    out += fmt::format("reconcile  {:<22} {} persons ({} new, {} merged away), {} conflicts{}\n", "",
+                       r.reconcile->persons, r.reconcile->new_persons, r.reconcile->aliases, r.reconcile->conflicts,
+                       r.reconcile->skipped ? " (nothing changed: kept)" : "");
+  for (const auto& p : r.pushes) {
+    const std::string counts =
+        fmt::format("{} {}, {} {}, {} unchanged, {} deleted, {} failed", p.created, p.dry_run ? "to create" : "created",
+                    p.updated, p.dry_run ? "to update" : "updated", p.unchanged, p.deleted, p.failed);
+    out += p.error ? fmt::format("push  {:<24} FAILED: {} ({})\n", p.target, p.error->message, counts)
+                   : fmt::format("push  {:<24} {}\n", p.target, counts);
+  }
   std::fputs(out.c_str(), stderr);
 }
 

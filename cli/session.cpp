@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include "adapters/registry.hpp"
 
 namespace chansync::cli {
@@ -25,11 +27,40 @@ std::vector<EndpointConfig*> chosen(std::vector<EndpointConfig>& endpoints, cons
   return out;
 }
 
+void require_endpoints(const Config& config, bool connectors, bool targets) {
+  if (config.file.empty()) {
+    const char* xdg = std::getenv("XDG_CONFIG_HOME");
+    const char* home = std::getenv("HOME");
+    const std::string def = xdg && *xdg     ? fmt::format("{}/chansync/config.toml", xdg)
+                            : home && *home ? fmt::format("{}/.config/chansync/config.toml", home)
+                                            : std::string("$XDG_CONFIG_HOME/chansync/config.toml");
+    throw Failure(Errc::config, fmt::format("no configuration: no --config was given, $CHANSYNC_CONFIG is not set and "
+                                            "{} does not exist. Write a config (README.md and chansync.conf(5) have "
+                                            "an example) and pass it with --config FILE or $CHANSYNC_CONFIG",
+                                            def));
+  }
+  if (connectors && config.connectors.empty())
+    throw Failure(Errc::config, fmt::format("{} declares no connector; add a [connectors.NAME] table "
+                                            "(chansync.conf(5), `chansync connectors types`)",
+                                            config.file));
+  if (targets && config.targets.empty())
+    throw Failure(Errc::config, fmt::format("{} declares no target; add a [targets.NAME] table "
+                                            "(chansync.conf(5), `chansync connectors types`)",
+                                            config.file));
+}
+
 Session open_session(const GlobalOptions& g, const std::string& command, Needs needs, const Contacts& contacts) {
   Session s;
   const auto specs = adapters::type_specs();
   s.config = load_config(ConfigInputs{g.config, g.state, {}, specs, false});
   if (needs == Needs::config_only) return s;
+  // A command that reads or writes state without any config would work on an empty default store
+  // and succeed silently forever (a cron job with a typo in its path): refuse, unless the state was
+  // named explicitly for a command that needs no connector.
+  const bool explicit_state = g.state || std::getenv("CHANSYNC_STATE");
+  if (needs == Needs::store_and_adapters || !explicit_state)
+    require_endpoints(s.config, contacts.connectors && contacts.connectors->empty(),
+                      contacts.targets && contacts.targets->empty());
   std::vector<EndpointConfig*> connectors, targets;
   if (needs == Needs::store_and_adapters) {
     if (contacts.connectors) connectors = chosen(s.config.connectors, *contacts.connectors, "connector");
@@ -64,6 +95,10 @@ int exit_code(Errc code) {
     case Errc::internal:
     case Errc::state:
       return 70;
+    case Errc::cant_write:
+      return 73;
+    case Errc::io:
+      return 74;
     case Errc::rate_limited:
     case Errc::locked:
       return 75;

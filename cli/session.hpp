@@ -32,7 +32,13 @@ struct Contacts {
   static Contacts all() { return {std::vector<std::string>{}, std::vector<std::string>{}}; }
 };
 
-// Loads the config; with `store` takes the state lock (exit 75 when held) and opens the store;
+// Throws Failure(Errc::config) when no config file was found (naming the places looked at), or when
+// `connectors` / `targets` are asked for and the config declares none.
+void require_endpoints(const Config& config, bool connectors, bool targets);
+
+// Loads the config (a command that needs the store or adapters fails with Errc::config when there
+// is none, see require_endpoints; store-only commands may instead name the state with --state or
+// $CHANSYNC_STATE); with `store` takes the state lock (exit 75 when held) and opens the store;
 // with `store_and_adapters` also creates the adapters: every connector (for its own handles) and
 // the contacted targets, in the order named. Unknown names fail with not_found (exit 64) before
 // any secret is read. Throws Failure.

@@ -1,6 +1,11 @@
 #pragma once
-// The roles an adapter plays. Implemented in adapters/<vendor>/; the pipeline in sync/ only sees
-// these interfaces (so sync/ needs no HTTP). Adapters fetch ONE page per call and never write state.
+// The adapter contract. Implemented in adapters/<vendor>/; the pipeline in sync/ only sees these
+// interfaces (so sync/ needs no HTTP). Adapters fetch ONE page per call and never write state: the
+// pipeline commits each page's records and its cursor in one transaction.
+//
+// The roles an adapter plays are the role interfaces it inherits (ConversationSource, ContactSource,
+// Sink) — the one source of truth: the registry derives its `roles` column from the class
+// (adapters/registry.hpp, adapter_type<T>()), and the accessors below find the same bases at run time.
 #include <optional>
 #include <span>
 #include <string>
@@ -9,11 +14,26 @@
 #include "sync/error.hpp"
 #include "sync/health.hpp"
 #include "sync/model.hpp"
-#include "sync/state_store.hpp"
 
 namespace chansync {
 
+enum class Role { conversations, contacts, sink };
+const char* to_string(Role r);
+std::vector<std::string> role_names(const std::vector<Role>& roles);
+
+// One independently resumable sequence of pages of a connector (a mailbox, a webhook spool, the
+// history API). Cursors, pull statistics, dead letters and health are kept per (connector, stream).
+struct Stream {
+  std::string name;  // unique within the connector; [A-Za-z0-9_.-]
+  Role role = Role::conversations;
+  // Fetching page N+1 acknowledges page N on the server (Telegram getUpdates?offset=, a spool that
+  // truncates): the page loop then never prefetches, fetches only after the previous page is
+  // committed, and calls Adapter::committed() with each committed cursor.
+  bool acknowledges = false;
+};
+
 struct PullRequest {
+  std::string stream;  // one of Adapter::streams()
   std::string cursor;  // "" = start a full pull; otherwise what the previous page returned
   int page_size = 0;   // 0 = the largest page the vendor serves (fewest requests)
 };
@@ -30,7 +50,7 @@ struct Page {
 class ConversationSource {
  public:
   virtual ~ConversationSource() = default;
-  // Fetches the page after `req.cursor`. Errors leave the cursor where it was.
+  // Fetches the page of `req.stream` after `req.cursor`. Errors leave the cursor where it was.
   virtual Result<Page<Conversation>> pull_conversations(const PullRequest& req) = 0;
 };
 
@@ -40,16 +60,28 @@ class ContactSource {
   virtual Result<Page<Contact>> pull_contacts(const PullRequest& req) = 0;
 };
 
-struct PushOutcome {
-  std::string person_id;
-  std::string remote_id;  // the target's id for the person ("" when the target has none)
+// One person to deliver, with what the target was last sent (nullopt: never).
+struct PushItem {
+  const PersonRecord* record = nullptr;
+  std::optional<PushLedgerEntry> previous;
 };
+
+struct PushOutcome {
+  enum class Status { created, updated, unchanged, deleted, failed };
+  std::string person_id;
+  Status status = Status::failed;
+  std::string remote_id;       // the target's id for the person ("" when the target has none)
+  std::optional<Error> error;  // set when status is failed: what the target said
+};
+const char* to_string(PushOutcome::Status s);
 
 class Sink {
  public:
   virtual ~Sink() = default;
-  // Delivers a batch; idempotent per person. Returns one outcome per record delivered.
-  virtual Result<std::vector<PushOutcome>> push(std::span<const PersonRecord> batch) = 0;
+  // Delivers a batch; idempotent per person (a re-sent person must not be duplicated on the target).
+  // Returns one outcome per item; an item without an outcome counts as failed. A whole-batch error
+  // (target unreachable) is the Result's error: nothing of the batch is recorded.
+  virtual Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) = 0;
   // Called once after the last batch of a push (flush, fsync).
   virtual Result<void> finish() { return {}; }
 };
@@ -57,14 +89,28 @@ class Sink {
 class Adapter {
  public:
   virtual ~Adapter() = default;
-  // A cheap, read-only, authenticated call. Never throws for remote problems: they are the report.
+  // A cheap, read-only, authenticated call. Never throws for remote problems: they are the report,
+  // and a check that could not run is `unknown` or worse, never `ok`.
   virtual HealthReport probe() = 0;
-  // Roles the adapter does not play return nullptr.
-  virtual ConversationSource* conversations() { return nullptr; }
-  virtual ContactSource* contacts() { return nullptr; }
-  virtual Sink* sink() { return nullptr; }
+  // The source streams, in pull order. Default: one stream per source role, named after the role.
+  virtual std::vector<Stream> streams() const;
+  // Called after a page of an acknowledging stream is committed, with the committed cursor.
+  virtual void committed(const std::string& stream, const std::string& cursor) {
+    (void)stream;
+    (void)cursor;
+  }
   // Handle keys this connector knows belong to the business (never a customer).
   virtual std::vector<std::string> own_handles() const { return {}; }
+
+  // The role interfaces this adapter implements; nullptr for roles it does not play.
+  ConversationSource* conversations() { return dynamic_cast<ConversationSource*>(this); }
+  ContactSource* contacts() { return dynamic_cast<ContactSource*>(this); }
+  Sink* sink() { return dynamic_cast<Sink*>(this); }
+  const ConversationSource* conversations() const { return dynamic_cast<const ConversationSource*>(this); }
+  const ContactSource* contacts() const { return dynamic_cast<const ContactSource*>(this); }
+  const Sink* sink() const { return dynamic_cast<const Sink*>(this); }
+  // The roles played, in Role order.
+  std::vector<Role> roles() const;
 };
 
 }  // namespace chansync

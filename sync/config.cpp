@@ -122,7 +122,7 @@ struct Loader {
     EndpointConfig ep{name, **type_node->as_string()};
     const TypeSpec& spec =
         type_spec(ep.type, where(cfg.file, *type_node), section, group == "targets" ? "target" : "connector");
-    const bool is_target = std::find(spec.roles.begin(), spec.roles.end(), "sink") != spec.roles.end();
+    const bool is_target = std::find(spec.roles.begin(), spec.roles.end(), Role::sink) != spec.roles.end();
     if (is_target != (group == "targets"))
       config_error(fmt::format("{}: {}: type \"{}\" is a {}; declare it under [{}.{}]", at, section, ep.type,
                                is_target ? "target" : "connector", is_target ? "targets" : "connectors", name));

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "sync/adapter.hpp"
+
 namespace chansync {
 
 // One option an adapter type accepts (a row of the registry table drives validation, docs and
@@ -27,7 +29,7 @@ struct OptionSpec {
 struct TypeSpec {
   std::string type;
   std::string summary;
-  std::vector<std::string> roles;  // "conversations", "contacts", "sink"
+  std::vector<Role> roles;  // derived from the adapter class (adapters/registry.hpp), never written by hand
   std::vector<OptionSpec> options;
 };
 

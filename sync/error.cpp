@@ -22,6 +22,10 @@ const char* to_string(Errc code) {
       return "protocol";
     case Errc::state:
       return "state";
+    case Errc::io:
+      return "io";
+    case Errc::cant_write:
+      return "cant_write";
     case Errc::locked:
       return "locked";
     case Errc::internal:

@@ -18,7 +18,9 @@ enum class Errc {
   unavailable,   // remote unreachable or 5xx after retries           → 69
   remote,        // remote refused the request (other 4xx)            → 69
   protocol,      // remote sent data we cannot parse                  → 65
-  state,         // state store unusable or locked by another run     → 75 (locked) / 70
+  state,         // state store unusable (not a chansync store, too new) → 70
+  io,            // the state store's disk is full or failing          → 74
+  cant_write,    // the state store cannot be created or written       → 73
   locked,        // another run holds the state lock                  → 75
   internal,      // a bug                                             → 70
 };

@@ -85,6 +85,15 @@ void to_json(nlohmann::json& j, const Handle& h) {
   j = {{"kind", to_string(h.kind)}, {"value", h.value}, {"verified", h.verified}};
 }
 
+std::vector<Handle> handles_from_json(std::string_view text) {
+  std::vector<Handle> out;
+  for (const auto& h : nlohmann::json::parse(text)) {
+    auto kind = handle_kind_from(h.at("kind").get<std::string>());
+    if (kind) out.push_back({*kind, h.at("value").get<std::string>(), h.at("verified").get<bool>()});
+  }
+  return out;
+}
+
 void to_json(nlohmann::json& j, const Message& m) {
   j = {{"connector", m.connector},
        {"id", m.id},

@@ -88,6 +88,24 @@ void to_json(nlohmann::json& j, const Handle& h);
 void to_json(nlohmann::json& j, const Message& m);
 void to_json(nlohmann::json& j, const Contact& c);
 void to_json(nlohmann::json& j, const PersonRecord& p);
+// Inverse of a JSON array of to_json(Handle); handles of unknown kinds are skipped. Throws
+// nlohmann::json::exception on malformed text.
+std::vector<Handle> handles_from_json(std::string_view text);
+
+// A record an adapter could not map (bad date, missing field): kept with its raw bytes exactly as
+// received, never dropped. The pipeline stores it with the (connector, stream) it came from.
+struct DeadLetter {
+  std::string record_id;  // vendor id if known
+  std::string error;      // why it was rejected
+  std::string raw;        // the record's bytes as the vendor sent them
+};
+
+// What a target was last sent for a person (the push ledger's row).
+struct PushLedgerEntry {
+  std::string person_id;
+  std::string hash;       // content_hash() of the record delivered
+  std::string remote_id;  // the target's id for the person ("" when it has none)
+};
 
 // Content fingerprint: 64-bit FNV-1a over the record's canonical JSON without
 // updated_at, as 16 hex digits). Equal records give equal hashes across runs and machines.

@@ -14,11 +14,9 @@ const char* to_string(PlanAction a) {
   return "skip";
 }
 
-PlanAction plan_action(const std::string& person_id, const std::string& hash,
-                       const std::map<std::string, std::string>& ledger, bool full) {
-  const auto it = ledger.find(person_id);
-  if (it == ledger.end()) return PlanAction::create;
-  if (it->second != hash || full) return PlanAction::update;
+PlanAction plan_action(const std::string& hash, const PushLedgerEntry* previous, bool full) {
+  if (!previous) return PlanAction::create;
+  if (previous->hash != hash || full) return PlanAction::update;
   return PlanAction::skip;
 }
 

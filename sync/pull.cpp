@@ -1,5 +1,6 @@
 #include "sync/pull.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <future>
@@ -7,21 +8,23 @@
 namespace chansync {
 namespace {
 
-// Fetches page N+1 on a worker thread while page N is committed, so the network and the disk overlap.
+// Fetches page N+1 on a worker thread while page N is committed, so the network and the disk overlap
+// — unless the stream acknowledges, where fetching N+1 would confirm N to the server before N is safe.
 // Calls into the adapter never overlap (each fetch starts after the previous one returned), and only
-// the committing thread writes state: a prefetched page that is never committed leaves no trace.
+// the calling thread writes state: a prefetched page that is never committed leaves no trace.
 template <class T, class Fetch, class Commit>
-void page_loop(PullStats& stats, StateStore& store, int page_size, Fetch fetch, Commit commit) {
-  std::string cursor = store.cursor(stats.connector);
-  spdlog::debug("{}: pulling from cursor '{}'", stats.connector, cursor);
+void page_loop(PullStats& stats, StateStore& store, const Stream& stream, int page_size, Adapter& adapter, Fetch fetch,
+               Commit commit) {
+  std::string cursor = store.records().cursor(stats.connector, stream.name);
+  spdlog::debug("{}/{}: pulling from cursor '{}'", stats.connector, stream.name, cursor);
+  auto request = [&](std::string from) { return PullRequest{stream.name, std::move(from), page_size}; };
   auto fetch_async = [&](std::string from) {
-    return std::async(std::launch::async, [&fetch, page_size, from = std::move(from)] {
-      return fetch(PullRequest{from, page_size});
-    });
+    return std::async(std::launch::async, [&fetch, req = request(std::move(from))] { return fetch(req); });
   };
-  std::future<Result<Page<T>>> pending = fetch_async(cursor);
+  std::future<Result<Page<T>>> pending;
+  if (!stream.acknowledges) pending = fetch_async(cursor);
   for (;;) {
-    Result<Page<T>> page = pending.get();
+    Result<Page<T>> page = stream.acknowledges ? fetch(request(cursor)) : pending.get();
     if (!page) {
       Error e = std::move(page.error());
       if (e.connector.empty()) e.connector = stats.connector;
@@ -30,19 +33,30 @@ void page_loop(PullStats& stats, StateStore& store, int page_size, Fetch fetch, 
     }
     if (!page->done && page->next_cursor == cursor) {
       stats.error = Error{Errc::protocol,
-                          "the vendor returned the same page cursor twice; stopping to avoid a loop. The "
-                          "committed pages are kept; report this with the connector's base_url",
+                          fmt::format("stream {}: the vendor returned the same page cursor twice; stopping to avoid "
+                                      "a loop. The committed pages are kept; report this with the connector's "
+                                      "base_url",
+                                      stream.name),
                           stats.connector};
       return;
     }
-    if (!page->done) pending = fetch_async(page->next_cursor);
+    if (!page->done && !stream.acknowledges) pending = fetch_async(page->next_cursor);
     stats.requests += page->requests;
-    const PageStats ps = commit(*page);
+    PageStats ps;
+    try {
+      ps = commit(*page);
+    } catch (const SQLite::Exception& e) {
+      if (pending.valid()) pending.wait();  // the prefetch references this frame
+      throw storage_failure(e, store.path(),
+                            fmt::format("committing page {} of {}/{}", stats.pages + 1, stats.connector, stream.name));
+    }
+    if (stream.acknowledges) adapter.committed(stream.name, page->next_cursor);
     ++stats.pages;
     stats.received += ps.received;
     stats.written += ps.written;
     stats.rejected += ps.rejected;
-    spdlog::debug("{}: page {}: {} records, {} written", stats.connector, stats.pages, ps.received, ps.written);
+    spdlog::debug("{}/{}: page {}: {} records, {} new or changed, {} rejected", stats.connector, stream.name,
+                  stats.pages, ps.received, ps.written, ps.rejected);
     if (page->done) return;
     cursor = page->next_cursor;
   }
@@ -50,20 +64,42 @@ void page_loop(PullStats& stats, StateStore& store, int page_size, Fetch fetch, 
 
 }  // namespace
 
-PullStats pull_connector(const std::string& name, Adapter& adapter, StateStore& store, int page_size) {
-  PullStats stats{name};
-  if (auto* src = adapter.conversations()) {
-    page_loop<Conversation>(
-        stats, store, page_size, [&](const PullRequest& r) { return src->pull_conversations(r); },
-        [&](const Page<Conversation>& p) {
-          return store.commit_conversations(name, p.items, p.rejects, p.next_cursor);
-        });
-  } else if (auto* contacts = adapter.contacts()) {
-    page_loop<Contact>(
-        stats, store, page_size, [&](const PullRequest& r) { return contacts->pull_contacts(r); },
-        [&](const Page<Contact>& p) { return store.commit_contacts(name, p.items, p.rejects, p.next_cursor); });
+std::vector<PullStats> pull_connector(const std::string& name, Adapter& adapter, StateStore& store, int page_size) {
+  std::vector<PullStats> out;
+  for (const Stream& stream : adapter.streams()) {
+    PullStats stats{name, stream.name};
+    auto* conversations = adapter.conversations();
+    auto* contacts = adapter.contacts();
+    if (stream.role == Role::conversations && conversations) {
+      page_loop<Conversation>(
+          stats, store, stream, page_size, adapter,
+          [conversations](const PullRequest& r) { return conversations->pull_conversations(r); },
+          [&](const Page<Conversation>& p) {
+            return store.records().commit_conversations(name, stream.name, p.items, p.rejects, p.next_cursor);
+          });
+    } else if (stream.role == Role::contacts && contacts) {
+      page_loop<Contact>(
+          stats, store, stream, page_size, adapter,
+          [contacts](const PullRequest& r) { return contacts->pull_contacts(r); },
+          [&](const Page<Contact>& p) {
+            return store.records().commit_contacts(name, stream.name, p.items, p.rejects, p.next_cursor);
+          });
+    } else {
+      stats.error = Error{Errc::internal,
+                          fmt::format("stream {} has role {}, which this adapter does not play; please report it",
+                                      stream.name, to_string(stream.role)),
+                          name};
+    }
+    try {
+      store.records().record_pull(name, stream.name,
+                                  {stats.pages, stats.requests, stats.received, stats.written, stats.rejected,
+                                   stats.error ? stats.error->message : ""});
+    } catch (const SQLite::Exception& e) {
+      throw storage_failure(e, store.path(), fmt::format("recording the pull of {}/{}", name, stream.name));
+    }
+    out.push_back(std::move(stats));
   }
-  return stats;
+  return out;
 }
 
 }  // namespace chansync

@@ -1,5 +1,5 @@
 #pragma once
-// Stage 5: send the plan to a sink in batches and record each delivered person in the push ledger.
+// Stage 5: send the plan to a sink in batches and record in the push ledger what the target confirmed.
 #include <functional>
 #include <optional>
 #include <string>
@@ -10,12 +10,17 @@
 
 namespace chansync {
 
+// What the target confirmed (or, with dry_run, what the plan would send). `unchanged` also counts
+// persons the ledger says the target already has.
 struct PushStats {
   std::string target;
   std::size_t created = 0;
   std::size_t updated = 0;
-  std::size_t skipped = 0;
-  std::optional<Error> error;  // batches before it are delivered and recorded
+  std::size_t unchanged = 0;
+  std::size_t deleted = 0;
+  std::size_t failed = 0;  // persons the target refused or did not report; retried on the next push
+  bool dry_run = false;
+  std::optional<Error> error;  // the batch error that stopped the push, or the first person's failure
 };
 
 struct PushOptions {
@@ -27,7 +32,11 @@ struct PushOptions {
 };
 
 // Streams persons from the store, plans each against the target's ledger, delivers the changed
-// ones. Delivery is at-least-once: a crash between delivery and ledger commit re-sends that batch.
+// ones with their ledger entries, and records each person the target confirmed. The target's mark
+// (persons changed since it are considered next time) moves only after a push with no failure, so
+// a failed person is planned again on the next push. Delivery is at-least-once: a crash between
+// delivery and ledger commit re-sends that batch, which sinks must absorb (idempotent per person).
+// Throws Failure when the state store cannot be written.
 PushStats push_target(const std::string& name, Sink& sink, StateStore& store, const PushOptions& opts);
 
 }  // namespace chansync

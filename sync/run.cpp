@@ -20,12 +20,15 @@ std::size_t SyncReport::failures() const {
 std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& store, int page_size) {
   std::vector<PullStats> out;
   for (auto& c : connectors) {
-    out.push_back(pull_connector(c.name, *c.adapter, store, page_size));
-    const auto& s = out.back();
-    if (s.error)
-      spdlog::error("{}", s.error->describe());
-    else
-      spdlog::info("{}: {} pages, {} records, {} new or changed", c.name, s.pages, s.received, s.written);
+    if (!c.adapter->conversations() && !c.adapter->contacts()) continue;
+    for (auto& s : pull_connector(c.name, *c.adapter, store, page_size)) {
+      if (s.error)
+        spdlog::error("{}/{}: {}", s.connector, s.stream, s.error->message);
+      else
+        spdlog::info("{}/{}: {} pages, {} records, {} new or changed, {} rejected", s.connector, s.stream, s.pages,
+                     s.received, s.written, s.rejected);
+      out.push_back(std::move(s));
+    }
   }
   return out;
 }
@@ -50,11 +53,16 @@ ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& c
   const auto mark = [&] { return fmt::format("{} {}", store.revision(), fmt::join(blocked, ",")); };
   if (!force && store.meta("reconciled") == mark()) {
     spdlog::debug("identities are up to date (no record changed since the last reconcile)");
-    return ReconcileStats{store.person_count(), 0, 0, static_cast<std::size_t>(store.count("identity_conflicts"))};
+    return ReconcileStats{store.identity().person_count(), 0, 0,
+                          static_cast<std::size_t>(store.count("identity_conflicts")), true};
   }
-  const IdentityResult r = reconcile(store.identity_input(blocked), mint_person_id);
-  store.save_identity(r);
-  store.set_meta("reconciled", mark());
+  const IdentityResult r = reconcile(store.identity().input(blocked), mint_person_id);
+  try {
+    store.identity().save(r);
+    store.set_meta("reconciled", mark());
+  } catch (const SQLite::Exception& e) {
+    throw storage_failure(e, store.path(), "saving identities");
+  }
   for (const auto& c : r.conflicts)
     spdlog::warn("identity conflict on {}: {} ({}); not merged", c.node, c.reason, fmt::join(c.records, ", "));
   return ReconcileStats{r.person_count, r.new_persons.size(), r.aliases.size(), r.conflicts.size()};
@@ -68,7 +76,8 @@ std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& stor
     if (s.error)
       spdlog::error("{}", s.error->describe());
     else
-      spdlog::info("{}: {} created, {} updated, {} unchanged", t.name, s.created, s.updated, s.skipped);
+      spdlog::info("{}: {} created, {} updated, {} unchanged, {} deleted", t.name, s.created, s.updated, s.unchanged,
+                   s.deleted);
   }
   return out;
 }
@@ -84,17 +93,22 @@ SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& ta
 }
 
 void to_json(nlohmann::json& j, const PullStats& s) {
-  j = {{"connector", s.connector}, {"pages", s.pages},     {"requests", s.requests},
+  j = {{"connector", s.connector}, {"stream", s.stream},   {"pages", s.pages},      {"requests", s.requests},
        {"received", s.received},   {"written", s.written}, {"rejected", s.rejected}};
   j["error"] = s.error ? nlohmann::json(s.error->message) : nlohmann::json(nullptr);
 }
 
 void to_json(nlohmann::json& j, const ReconcileStats& s) {
-  j = {{"persons", s.persons}, {"new_persons", s.new_persons}, {"aliases", s.aliases}, {"conflicts", s.conflicts}};
+  j = {{"persons", s.persons},
+       {"new_persons", s.new_persons},
+       {"aliases", s.aliases},
+       {"conflicts", s.conflicts},
+       {"skipped", s.skipped}};
 }
 
 void to_json(nlohmann::json& j, const PushStats& s) {
-  j = {{"target", s.target}, {"created", s.created}, {"updated", s.updated}, {"skipped", s.skipped}};
+  j = {{"target", s.target},       {"dry_run", s.dry_run}, {"created", s.created}, {"updated", s.updated},
+       {"unchanged", s.unchanged}, {"deleted", s.deleted}, {"failed", s.failed}};
   j["error"] = s.error ? nlohmann::json(s.error->message) : nlohmann::json(nullptr);
 }
 

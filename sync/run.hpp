@@ -24,17 +24,19 @@ struct ReconcileStats {
   std::size_t new_persons = 0;
   std::size_t aliases = 0;
   std::size_t conflicts = 0;
+  bool skipped = false;  // nothing changed since the last reconcile: the stored result was kept
 };
 
 struct SyncReport {
   std::vector<PullStats> pulls;
   std::optional<ReconcileStats> reconcile;
   std::vector<PushStats> pushes;
-  std::size_t failures() const;  // connectors or targets that stopped with an error
+  std::size_t failures() const;  // streams or targets that stopped with an error
   std::optional<Error> first_error() const;
 };
 
-// Pulls every connector in turn; one failing connector does not stop the others.
+// Pulls every stream of every source connector in turn; one failing stream does not stop the others.
+// Returns one entry per stream.
 std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& store, int page_size = 0);
 
 // Rebuilds identities from the store. Handles the connectors report as the business's own never

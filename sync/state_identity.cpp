@@ -1,5 +1,5 @@
-// The identity half of StateStore: reading the reconcile input, saving its result, and streaming
-// person records for merge and push.
+#include "sync/state_identity.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,19 +9,10 @@
 #include "sync/error.hpp"
 #include "sync/merge.hpp"
 #include "sync/reconcile.hpp"
+#include "sync/state_rows.hpp"
 #include "sync/state_store.hpp"
 
 namespace chansync {
-namespace {
-
-std::vector<Handle> parse_handles(const std::string& text) {
-  std::vector<Handle> out;
-  for (const auto& h : nlohmann::json::parse(text)) {
-    auto kind = handle_kind_from(h.at("kind").get<std::string>());
-    if (kind) out.push_back({*kind, h.at("value").get<std::string>(), h.at("verified").get<bool>()});
-  }
-  return out;
-}
 
 Contact read_contact(SQLite::Statement& q, int col) {
   Contact c;
@@ -29,7 +20,7 @@ Contact read_contact(SQLite::Statement& q, int col) {
   c.id = q.getColumn(col + 1).getString();
   c.first_name = q.getColumn(col + 2).getString();
   c.last_name = q.getColumn(col + 3).getString();
-  c.handles = parse_handles(q.getColumn(col + 4).getString());
+  c.handles = handles_from_json(q.getColumn(col + 4).getString());
   c.archived = q.getColumn(col + 5).getInt() != 0;
   c.updated_at = q.getColumn(col + 6).getInt64();
   return c;
@@ -49,44 +40,37 @@ Message read_message(SQLite::Statement& q, int col) {
   return m;
 }
 
-constexpr const char* k_contact_cols =
-    "c.connector, c.id, c.first_name, c.last_name, c.handles, c.archived, c.updated_at";
-constexpr const char* k_message_cols =
-    "m.connector, m.id, m.conversation, m.channel, m.direction, m.author_kind, m.author_handle, m.sent_at, m.text";
-
-}  // namespace
-
-IdentityInput StateStore::identity_input(const std::vector<std::string>& blocked_keys) {
+IdentityInput IdentityStore::input(const std::vector<std::string>& blocked_keys) {
   IdentityInput in;
   in.blocked.insert(blocked_keys.begin(), blocked_keys.end());
   {
-    SQLite::Statement q(m_db, fmt::format("SELECT {} FROM contacts c WHERE archived = 0", k_contact_cols));
+    SQLite::Statement q(m_store.db(), fmt::format("SELECT {} FROM contacts c WHERE archived = 0", k_contact_cols));
     while (q.executeStep()) in.contacts.push_back(read_contact(q, 0));
   }
   {
-    SQLite::Statement q(m_db, "SELECT DISTINCT customer, customer_verified FROM conversations");
+    SQLite::Statement q(m_store.db(), "SELECT DISTINCT customer, customer_verified FROM conversations");
     while (q.executeStep())
       if (auto h = Handle::from_key(q.getColumn(0).getString(), q.getColumn(1).getInt() != 0))
         in.conversation_handles.push_back(*h);
   }
   {
-    SQLite::Statement q(m_db, "SELECT node, person_id FROM person_handles");
+    SQLite::Statement q(m_store.db(), "SELECT node, person_id FROM person_handles");
     while (q.executeStep()) in.previous.emplace(q.getColumn(0).getString(), q.getColumn(1).getString());
   }
   {
-    SQLite::Statement q(m_db, "SELECT person_id, seq FROM persons");
+    SQLite::Statement q(m_store.db(), "SELECT person_id, seq FROM persons");
     while (q.executeStep()) in.person_seq.emplace(q.getColumn(0).getString(), q.getColumn(1).getInt64());
   }
   return in;
 }
 
-void StateStore::save_identity(const IdentityResult& r) {
-  SQLite::Transaction tx(m_db);
+void IdentityStore::save(const IdentityResult& r) {
+  SQLite::Transaction tx(m_store.db());
   const auto now = static_cast<int64_t>(now_ms());
-  const std::int64_t rev = revision() + 1;
+  const std::int64_t rev = m_store.revision() + 1;
   std::set<std::string> touched;  // persons whose set of handles or records changed
   {
-    SQLite::Statement st(m_db,
+    SQLite::Statement st(m_store.db(),
                          "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, (SELECT coalesce(max(seq), 0) "
                          "+ 1 FROM persons), ?, ?)");
     for (const auto& id : r.new_persons) {
@@ -99,7 +83,7 @@ void StateStore::save_identity(const IdentityResult& r) {
     }
   }
   {
-    SQLite::Statement st(m_db, R"sql(INSERT INTO person_aliases(alias, person_id, retired_at) VALUES(?, ?, ?)
+    SQLite::Statement st(m_store.db(), R"sql(INSERT INTO person_aliases(alias, person_id, retired_at) VALUES(?, ?, ?)
       ON CONFLICT(alias) DO UPDATE SET person_id = excluded.person_id)sql");
     for (const auto& [alias, survivor] : r.aliases) {
       st.bind(1, alias);
@@ -109,7 +93,7 @@ void StateStore::save_identity(const IdentityResult& r) {
       st.reset();
     }
     // Aliases that pointed at a now-retired id follow it to the survivor.
-    SQLite::Statement follow(m_db, "UPDATE person_aliases SET person_id = ? WHERE person_id = ?");
+    SQLite::Statement follow(m_store.db(), "UPDATE person_aliases SET person_id = ? WHERE person_id = ?");
     for (const auto& [alias, survivor] : r.aliases) {
       follow.bind(1, survivor);
       follow.bind(2, alias);
@@ -120,11 +104,11 @@ void StateStore::save_identity(const IdentityResult& r) {
   // Rewrite only rows that changed, so a no-change reconcile writes nothing.
   std::map<std::string, std::pair<std::string, bool>> current;
   {
-    SQLite::Statement q(m_db, "SELECT node, person_id, verified FROM person_handles");
+    SQLite::Statement q(m_store.db(), "SELECT node, person_id, verified FROM person_handles");
     while (q.executeStep())
       current.emplace(q.getColumn(0).getString(), std::pair(q.getColumn(1).getString(), q.getColumn(2).getInt() != 0));
   }
-  SQLite::Statement upsert(m_db, R"sql(INSERT INTO person_handles(node, person_id, verified) VALUES(?, ?, ?)
+  SQLite::Statement upsert(m_store.db(), R"sql(INSERT INTO person_handles(node, person_id, verified) VALUES(?, ?, ?)
     ON CONFLICT(node) DO UPDATE SET person_id = excluded.person_id, verified = excluded.verified)sql");
   for (const auto& [node, pid] : r.assignment) {
     const bool verified = r.verified.at(node);
@@ -142,15 +126,15 @@ void StateStore::save_identity(const IdentityResult& r) {
     upsert.exec();
     upsert.reset();
   }
-  SQLite::Statement del(m_db, "DELETE FROM person_handles WHERE node = ?");
+  SQLite::Statement del(m_store.db(), "DELETE FROM person_handles WHERE node = ?");
   for (const auto& [node, previous] : current) {
     touched.insert(previous.first);
     del.bind(1, node);
     del.exec();
     del.reset();
   }
-  m_db.exec("DELETE FROM identity_conflicts");
-  SQLite::Statement conflict(m_db, "INSERT INTO identity_conflicts(node, reason, records) VALUES(?, ?, ?)");
+  m_store.db().exec("DELETE FROM identity_conflicts");
+  SQLite::Statement conflict(m_store.db(), "INSERT INTO identity_conflicts(node, reason, records) VALUES(?, ?, ?)");
   for (const auto& c : r.conflicts) {
     conflict.bind(1, c.node);
     conflict.bind(2, c.reason);
@@ -159,24 +143,25 @@ void StateStore::save_identity(const IdentityResult& r) {
     conflict.reset();
   }
   if (!touched.empty()) {
-    SQLite::Statement mark(m_db, "UPDATE persons SET rev = ? WHERE person_id = ?");
+    SQLite::Statement mark(m_store.db(), "UPDATE persons SET rev = ? WHERE person_id = ?");
     for (const auto& id : touched) {
       mark.bind(1, static_cast<int64_t>(rev));
       mark.bind(2, id);
       mark.exec();
       mark.reset();
     }
-    set_meta("rev", std::to_string(rev));
+    m_store.set_meta("rev", std::to_string(rev));
   }
   tx.commit();
 }
 
-std::size_t StateStore::person_count() {
-  return static_cast<std::size_t>(m_db.execAndGet("SELECT count(DISTINCT person_id) FROM person_handles").getInt64());
+std::size_t IdentityStore::person_count() {
+  return static_cast<std::size_t>(
+      m_store.db().execAndGet("SELECT count(DISTINCT person_id) FROM person_handles").getInt64());
 }
 
-std::vector<std::string> StateStore::persons_changed_since(std::int64_t rev) {
-  SQLite::Statement q(m_db, R"sql(
+std::vector<std::string> IdentityStore::persons_changed_since(std::int64_t rev) {
+  SQLite::Statement q(m_store.db(), R"sql(
     SELECT person_id FROM persons WHERE rev > ?1
     UNION SELECT ph.person_id FROM messages m
       JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
@@ -189,8 +174,8 @@ std::vector<std::string> StateStore::persons_changed_since(std::int64_t rev) {
   return out;
 }
 
-void StateStore::for_each_person(const std::function<void(PersonRecord&&)>& fn,
-                                 std::optional<std::int64_t> changed_since) {
+void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& fn,
+                                    std::optional<std::int64_t> changed_since) {
   std::optional<std::set<std::string>> only;
   if (changed_since) {
     auto ids = persons_changed_since(*changed_since);
@@ -207,22 +192,23 @@ void StateStore::for_each_person(const std::function<void(PersonRecord&&)>& fn,
   std::map<std::string, std::vector<Handle>> handles;
   std::map<std::string, std::vector<Contact>> contacts;
   {
-    SQLite::Statement q(m_db, "SELECT node, person_id, verified FROM person_handles WHERE node NOT LIKE 'crm_id:%'");
+    SQLite::Statement q(m_store.db(),
+                        "SELECT node, person_id, verified FROM person_handles WHERE node NOT LIKE 'crm_id:%'");
     while (q.executeStep())
       if (auto h = Handle::from_key(q.getColumn(0).getString(), q.getColumn(2).getInt() != 0))
         handles[q.getColumn(1).getString()].push_back(*h);
   }
   {
-    SQLite::Statement q(m_db, fmt::format(R"sql(SELECT ph.person_id, {} FROM contacts c
+    SQLite::Statement q(m_store.db(), fmt::format(R"sql(SELECT ph.person_id, {} FROM contacts c
       JOIN person_handles ph ON ph.node = 'crm_id:' || c.connector || '/' || c.id)sql",
-                                          k_contact_cols));
+                                                  k_contact_cols));
     while (q.executeStep()) contacts[q.getColumn(0).getString()].push_back(read_contact(q, 1));
   }
-  SQLite::Statement q(m_db, fmt::format(R"sql(SELECT ph.person_id, {} FROM messages m
+  SQLite::Statement q(m_store.db(), fmt::format(R"sql(SELECT ph.person_id, {} FROM messages m
     JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
     JOIN person_handles ph ON ph.node = c.customer
     ORDER BY ph.person_id, m.sent_at, m.connector, m.id)sql",
-                                        k_message_cols));
+                                                k_message_cols));
   bool has_row = q.executeStep();
   std::set<std::string> ids;
   for (const auto& [id, unused] : handles) ids.insert(id);
@@ -243,17 +229,17 @@ void StateStore::for_each_person(const std::function<void(PersonRecord&&)>& fn,
   }
 }
 
-std::optional<PersonRecord> StateStore::person(const std::string& id_or_alias) {
-  SQLite::Statement q(m_db, "SELECT person_id FROM person_aliases WHERE alias = ?");
+std::optional<PersonRecord> IdentityStore::person(const std::string& id_or_alias) {
+  SQLite::Statement q(m_store.db(), "SELECT person_id FROM person_aliases WHERE alias = ?");
   q.bind(1, id_or_alias);
   return load_person(q.executeStep() ? q.getColumn(0).getString() : id_or_alias);
 }
 
-std::optional<PersonRecord> StateStore::load_person(const std::string& id) {
+std::optional<PersonRecord> IdentityStore::load_person(const std::string& id) {
   std::vector<Handle> handles;
   std::vector<std::pair<std::string, std::string>> records;  // (connector, id) of CRM records
   {
-    SQLite::Statement q(m_db, "SELECT node, verified FROM person_handles WHERE person_id = ?");
+    SQLite::Statement q(m_store.db(), "SELECT node, verified FROM person_handles WHERE person_id = ?");
     q.bind(1, id);
     while (q.executeStep()) {
       const std::string node = q.getColumn(0).getString();
@@ -268,7 +254,7 @@ std::optional<PersonRecord> StateStore::load_person(const std::string& id) {
   if (handles.empty() && records.empty()) return std::nullopt;
   std::vector<Contact> contacts;
   {
-    SQLite::Statement q(m_db,
+    SQLite::Statement q(m_store.db(),
                         fmt::format("SELECT {} FROM contacts c WHERE c.connector = ? AND c.id = ?", k_contact_cols));
     for (const auto& [connector, record] : records) {
       q.bind(1, connector);
@@ -279,14 +265,23 @@ std::optional<PersonRecord> StateStore::load_person(const std::string& id) {
   }
   std::vector<Message> messages;
   {
-    SQLite::Statement q(m_db, fmt::format(R"sql(SELECT {} FROM messages m
+    SQLite::Statement q(m_store.db(), fmt::format(R"sql(SELECT {} FROM messages m
       JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
       JOIN person_handles ph ON ph.node = c.customer WHERE ph.person_id = ?)sql",
-                                          k_message_cols));
+                                                  k_message_cols));
     q.bind(1, id);
     while (q.executeStep()) messages.push_back(read_message(q, 0));
   }
   return merge_person(id, std::move(handles), std::move(contacts), std::move(messages));
+}
+
+std::vector<ConflictRow> IdentityStore::conflicts() {
+  std::vector<ConflictRow> out;
+  SQLite::Statement q(m_store.db(), "SELECT node, reason, records FROM identity_conflicts ORDER BY node");
+  while (q.executeStep())
+    out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(),
+                   nlohmann::json::parse(q.getColumn(2).getString()).get<std::vector<std::string>>()});
+  return out;
 }
 
 }  // namespace chansync

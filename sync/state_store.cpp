@@ -1,6 +1,7 @@
 #include "sync/state_store.hpp"
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include <array>
 #include <filesystem>
@@ -12,7 +13,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 2> k_migrations = {
+constexpr std::array<const char*, 3> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -64,64 +65,58 @@ CREATE INDEX persons_by_rev ON persons(rev);
 CREATE INDEX messages_by_conversation ON messages(connector, conversation);
 CREATE INDEX person_handles_by_person ON person_handles(person_id);
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+)sql",
+    // 3: streams. A connector may have several streams (mailboxes, history + webhooks) and play several
+    // roles; cursors, pull figures, dead letters and health are kept per (connector, stream). Until now
+    // every connector had one role, so its cursor and dead letters belong to the stream named after
+    // that role: "contacts" for a CRM (its records are contacts; its finished cursor's "since" is a
+    // number of ms), "conversations" otherwise.
+    R"sql(
+CREATE TABLE streams(
+  connector TEXT NOT NULL, stream TEXT NOT NULL, cursor TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL DEFAULT 0, last_pull_at INTEGER NOT NULL DEFAULT 0,
+  pages INTEGER NOT NULL DEFAULT 0, requests INTEGER NOT NULL DEFAULT 0, received INTEGER NOT NULL DEFAULT 0,
+  written INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY(connector, stream)) WITHOUT ROWID;
+CREATE TEMP TABLE legacy_role AS
+  SELECT connector, min(CASE
+    WHEN EXISTS(SELECT 1 FROM contacts c WHERE c.connector = k.connector) THEN 'contacts'
+    WHEN (CASE WHEN json_valid(k.cursor) THEN json_type(k.cursor, '$.since') END) = 'integer' THEN 'contacts'
+    ELSE 'conversations' END) AS stream
+  FROM (SELECT connector, cursor FROM cursors UNION ALL SELECT connector, '' FROM dead_letters) k
+  GROUP BY connector;
+INSERT INTO streams(connector, stream, cursor, updated_at)
+  SELECT c.connector, r.stream, c.cursor, c.updated_at FROM cursors c JOIN legacy_role r USING(connector);
+DROP TABLE cursors;
+ALTER TABLE dead_letters ADD COLUMN stream TEXT NOT NULL DEFAULT '';
+UPDATE dead_letters SET stream = (SELECT stream FROM legacy_role r WHERE r.connector = dead_letters.connector);
+DROP TABLE legacy_role;
+ALTER TABLE health_checks ADD COLUMN stream TEXT NOT NULL DEFAULT '';
+CREATE INDEX health_checks_by_connector ON health_checks(connector, checked_at);
 )sql"};
 
 SQLite::Database open_db(const std::string& path) {
+  if (path != ":memory:") {
+    const auto dir = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    if (ec)
+      throw Failure(Errc::cant_write, fmt::format("cannot create the state store's directory {}: {}; check the path "
+                                                  "([state] path, --state) and its parent's permissions",
+                                                  dir.string(), ec.message()));
+  }
   try {
-    if (path != ":memory:") {
-      const auto dir = std::filesystem::path(path).parent_path();
-      if (!dir.empty()) std::filesystem::create_directories(dir);
-    }
     SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
     db.setBusyTimeout(5000);
     return db;
-  } catch (const std::exception& e) {
-    throw Failure(Errc::state, fmt::format("cannot open state store {}: {}; check the path ([state] path, "
-                                           "--state) and its directory's permissions",
-                                           path, e.what()));
+  } catch (const SQLite::Exception& e) {
+    throw storage_failure(e, path, "opening it");
   }
 }
 
 }  // namespace
 
-struct StateStore::Statements {
-  SQLite::Statement upsert_conversation, upsert_message, upsert_contact, save_cursor, dead_letter;
-  explicit Statements(SQLite::Database& db)
-      : upsert_conversation(db, R"sql(
-          INSERT INTO conversations(connector, id, channel, customer, customer_verified, business)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6)
-          ON CONFLICT(connector, id) DO UPDATE SET channel = excluded.channel, customer = excluded.customer,
-            customer_verified = excluded.customer_verified, business = excluded.business
-          WHERE (channel, customer, customer_verified, business) IS NOT
-                (excluded.channel, excluded.customer, excluded.customer_verified, excluded.business))sql"),
-        upsert_message(db, R"sql(
-          INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle,
-                               sent_at, text, rev)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-          ON CONFLICT(connector, id) DO UPDATE SET conversation = excluded.conversation,
-            channel = excluded.channel, direction = excluded.direction, author_kind = excluded.author_kind,
-            author_handle = excluded.author_handle, sent_at = excluded.sent_at, text = excluded.text,
-            rev = excluded.rev
-          WHERE (conversation, channel, direction, author_kind, author_handle, sent_at, text) IS NOT
-                (excluded.conversation, excluded.channel, excluded.direction, excluded.author_kind,
-                 excluded.author_handle, excluded.sent_at, excluded.text))sql"),
-        upsert_contact(db, R"sql(
-          INSERT INTO contacts(connector, id, first_name, last_name, handles, archived, updated_at, rev)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-          ON CONFLICT(connector, id) DO UPDATE SET first_name = excluded.first_name,
-            last_name = excluded.last_name, handles = excluded.handles, archived = excluded.archived,
-            updated_at = excluded.updated_at, rev = excluded.rev
-          WHERE (first_name, last_name, handles, archived, updated_at) IS NOT
-                (excluded.first_name, excluded.last_name, excluded.handles, excluded.archived,
-                 excluded.updated_at))sql"),
-        save_cursor(db, R"sql(
-          INSERT INTO cursors(connector, cursor, updated_at) VALUES(?1, ?2, ?3)
-          ON CONFLICT(connector) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at)sql"),
-        dead_letter(db, R"sql(
-          INSERT INTO dead_letters(connector, record_id, received_at, error, raw) VALUES(?1, ?2, ?3, ?4, ?5))sql") {}
-};
-
-StateStore::StateStore(const std::string& path) : m_db(open_db(path)) {
+StateStore::StateStore(const std::string& path) : m_path(path), m_db(open_db(path)) {
   try {
     m_db.exec("PRAGMA journal_mode = WAL");
     m_db.exec("PRAGMA synchronous = NORMAL");
@@ -130,13 +125,19 @@ StateStore::StateStore(const std::string& path) : m_db(open_db(path)) {
     m_db.exec("PRAGMA temp_store = MEMORY");
     m_db.exec("PRAGMA wal_autocheckpoint = 16384");
     migrate();
-    m_st = std::make_unique<Statements>(m_db);
+    m_records = std::make_unique<RecordStore>(*this);
+    m_identity = std::make_unique<IdentityStore>(*this);
+    m_ledger = std::make_unique<PushLedger>(*this);
+    m_runs = std::make_unique<RunLog>(*this);
   } catch (const Failure&) {
     throw;
-  } catch (const std::exception& e) {
-    throw Failure(Errc::state, fmt::format("state store {} is not usable: {}; if it is not a chansync state "
-                                           "file, point [state] path or --state elsewhere",
-                                           path, e.what()));
+  } catch (const SQLite::Exception& e) {
+    const int code = e.getErrorCode() & 0xff;
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT || code == SQLITE_ERROR)
+      throw Failure(Errc::state, fmt::format("state store {} is not usable: {}; if it is not a chansync state "
+                                             "file, point [state] path or --state elsewhere",
+                                             path, e.what()));
+    throw storage_failure(e, path, "preparing it");
   }
 }
 
@@ -150,136 +151,15 @@ void StateStore::migrate() {
   const int current = schema_version();
   const int target = static_cast<int>(k_migrations.size());
   if (current > target)
-    throw Failure(Errc::state, fmt::format("state store schema version {} is newer than this chansync "
+    throw Failure(Errc::state, fmt::format("state store {} has schema version {}, newer than this chansync "
                                            "understands ({}); upgrade chansync",
-                                           current, target));
+                                           m_path, current, target));
   for (int v = current; v < target; ++v) {
     SQLite::Transaction tx(m_db);
     m_db.exec(k_migrations[static_cast<std::size_t>(v)]);
     m_db.exec(fmt::format("PRAGMA user_version = {}", v + 1));
     tx.commit();
   }
-}
-
-std::string StateStore::cursor(const std::string& connector) {
-  SQLite::Statement q(m_db, "SELECT cursor FROM cursors WHERE connector = ?");
-  q.bind(1, connector);
-  return q.executeStep() ? q.getColumn(0).getString() : std::string();
-}
-
-std::vector<CursorRow> StateStore::cursors() {
-  std::vector<CursorRow> out;
-  SQLite::Statement q(m_db, "SELECT connector, cursor, updated_at FROM cursors ORDER BY connector");
-  while (q.executeStep())
-    out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64()});
-  return out;
-}
-
-bool StateStore::reset_cursor(const std::string& connector) {
-  SQLite::Statement q(m_db, "DELETE FROM cursors WHERE connector = ?");
-  q.bind(1, connector);
-  return q.exec() > 0;
-}
-
-namespace {
-
-void bind_dead_letters(SQLite::Statement& st, const std::string& connector, const std::vector<DeadLetter>& rejects) {
-  for (const auto& d : rejects) {
-    st.bind(1, connector);
-    st.bind(2, d.record_id);
-    st.bind(3, static_cast<int64_t>(now_ms()));
-    st.bind(4, d.error);
-    st.bind(5, d.raw.data(), static_cast<int>(d.raw.size()));
-    st.exec();
-    st.reset();
-  }
-}
-
-std::string handles_json(const std::vector<Handle>& handles) {
-  return nlohmann::json(handles).dump();
-}
-
-}  // namespace
-
-PageStats StateStore::commit_conversations(const std::string& connector, const std::vector<Conversation>& page,
-                                           const std::vector<DeadLetter>& rejects, const std::string& next_cursor) {
-  PageStats stats{0, 0, rejects.size()};
-  SQLite::Transaction tx(m_db);
-  const std::int64_t rev = revision() + 1;
-  auto& cs = m_st->upsert_conversation;
-  auto& ms = m_st->upsert_message;
-  for (const auto& c : page) {
-    cs.bind(1, connector);
-    cs.bind(2, c.id);
-    cs.bind(3, c.channel);
-    cs.bind(4, c.customer.key());
-    cs.bind(5, c.customer.verified ? 1 : 0);
-    cs.bind(6, c.business);
-    stats.written += static_cast<std::size_t>(cs.exec());
-    cs.reset();
-    for (const auto& m : c.messages) {
-      ++stats.received;
-      ms.bind(1, connector);
-      ms.bind(2, m.id);
-      ms.bind(3, m.conversation);
-      ms.bind(4, m.channel);
-      ms.bind(5, to_string(m.direction));
-      ms.bind(6, to_string(m.author_kind));
-      ms.bind(7, m.author_handle);
-      ms.bind(8, static_cast<int64_t>(m.sent_at));
-      ms.bind(9, m.text);
-      ms.bind(10, static_cast<int64_t>(rev));
-      stats.written += static_cast<std::size_t>(ms.exec());
-      ms.reset();
-    }
-  }
-  if (stats.written > 0) set_meta("rev", std::to_string(rev));
-  bind_dead_letters(m_st->dead_letter, connector, rejects);
-  auto& cur = m_st->save_cursor;
-  cur.bind(1, connector);
-  cur.bind(2, next_cursor);
-  cur.bind(3, static_cast<int64_t>(now_ms()));
-  cur.exec();
-  cur.reset();
-  tx.commit();
-  return stats;
-}
-
-std::size_t StateStore::upsert_contact(const Contact& c, std::int64_t rev) {
-  auto& st = m_st->upsert_contact;
-  st.bind(1, c.connector);
-  st.bind(2, c.id);
-  st.bind(3, c.first_name);
-  st.bind(4, c.last_name);
-  st.bind(5, handles_json(c.handles));
-  st.bind(6, c.archived ? 1 : 0);
-  st.bind(7, static_cast<int64_t>(c.updated_at));
-  st.bind(8, static_cast<int64_t>(rev));
-  const auto n = static_cast<std::size_t>(st.exec());
-  st.reset();
-  return n;
-}
-
-PageStats StateStore::commit_contacts(const std::string& connector, const std::vector<Contact>& page,
-                                      const std::vector<DeadLetter>& rejects, const std::string& next_cursor) {
-  PageStats stats{page.size(), 0, rejects.size()};
-  SQLite::Transaction tx(m_db);
-  const std::int64_t rev = revision() + 1;
-  for (const auto& c : page) {
-    Contact copy = c;
-    copy.connector = connector;
-    stats.written += upsert_contact(copy, rev);
-  }
-  if (stats.written > 0) set_meta("rev", std::to_string(rev));
-  bind_dead_letters(m_st->dead_letter, connector, rejects);
-  auto& cur = m_st->save_cursor;
-  cur.bind(1, connector);
-  cur.bind(2, next_cursor);
-  cur.bind(3, static_cast<int64_t>(now_ms()));
-  cur.exec();
-  cur.reset();
-  tx.commit();
-  return stats;
 }
 
 std::map<std::string, std::int64_t> StateStore::counts() {
@@ -292,33 +172,6 @@ std::map<std::string, std::int64_t> StateStore::counts() {
 
 std::int64_t StateStore::count(const char* table) {
   return m_db.execAndGet(fmt::format("SELECT count(*) FROM {}", table)).getInt64();
-}
-
-std::map<std::string, std::string> StateStore::ledger(const std::string& target) {
-  std::map<std::string, std::string> out;
-  SQLite::Statement q(m_db, "SELECT person_id, hash FROM push_ledger WHERE target = ?");
-  q.bind(1, target);
-  while (q.executeStep()) out.emplace(q.getColumn(0).getString(), q.getColumn(1).getString());
-  return out;
-}
-
-void StateStore::record_push(const std::string& target, const std::vector<PushLedgerEntry>& entries) {
-  SQLite::Transaction tx(m_db);
-  SQLite::Statement st(m_db, R"sql(
-    INSERT INTO push_ledger(target, person_id, hash, remote_id, pushed_at) VALUES(?1, ?2, ?3, ?4, ?5)
-    ON CONFLICT(target, person_id) DO UPDATE SET hash = excluded.hash, remote_id = excluded.remote_id,
-      pushed_at = excluded.pushed_at)sql");
-  const auto now = static_cast<int64_t>(now_ms());
-  for (const auto& e : entries) {
-    st.bind(1, target);
-    st.bind(2, e.person_id);
-    st.bind(3, e.hash);
-    st.bind(4, e.remote_id);
-    st.bind(5, now);
-    st.exec();
-    st.reset();
-  }
-  tx.commit();
 }
 
 std::optional<std::string> StateStore::meta(const std::string& key) {
@@ -341,30 +194,32 @@ std::int64_t StateStore::revision() {
   return v ? std::stoll(*v) : 0;
 }
 
-std::int64_t StateStore::begin_run(const std::string& command) {
-  SQLite::Statement st(m_db, "INSERT INTO runs(command, started_at) VALUES(?, ?)");
-  st.bind(1, command);
-  st.bind(2, static_cast<int64_t>(now_ms()));
-  st.exec();
-  return m_db.getLastInsertRowid();
-}
-
-void StateStore::finish_run(std::int64_t run_id, const std::string& status, const std::string& summary_json) {
-  SQLite::Statement st(m_db, "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?");
-  st.bind(1, static_cast<int64_t>(now_ms()));
-  st.bind(2, status);
-  st.bind(3, summary_json);
-  st.bind(4, static_cast<int64_t>(run_id));
-  st.exec();
-}
-
-void StateStore::record_health(const HealthRow& row) {
-  SQLite::Statement st(m_db, "INSERT INTO health_checks(connector, checked_at, class, evidence) VALUES(?, ?, ?, ?)");
-  st.bind(1, row.connector);
-  st.bind(2, static_cast<int64_t>(row.checked_at));
-  st.bind(3, row.cls);
-  st.bind(4, row.evidence_json);
-  st.exec();
+Failure storage_failure(const SQLite::Exception& e, const std::string& path, const std::string& doing) {
+  switch (e.getErrorCode() & 0xff) {  // the primary result code
+    case SQLITE_FULL:
+      return Failure(Errc::io, fmt::format("state store {}: the disk is full while {} ({}); nothing of the "
+                                           "interrupted step was kept. Free space on that filesystem (or move "
+                                           "[state] path) and run again: it resumes where it stopped",
+                                           path, doing, e.what()));
+    case SQLITE_IOERR:
+      return Failure(Errc::io, fmt::format("state store {}: I/O error while {} ({}); check the disk and the "
+                                           "filesystem (dmesg), then run again: committed pages are kept",
+                                           path, doing, e.what()));
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+      return Failure(Errc::cant_write, fmt::format("state store {} cannot be written while {} ({}); check that "
+                                                   "the file and its directory are writable by this user and "
+                                                   "not on a read-only mount, or point [state] path elsewhere",
+                                                   path, doing, e.what()));
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Failure(Errc::locked, fmt::format("state store {} is busy (another process holds it) while {}; run "
+                                               "again when it has finished",
+                                               path, doing));
+    default:
+      return Failure(Errc::state, fmt::format("state store {}: {} failed: {}", path, doing, e.what()));
+  }
 }
 
 }  // namespace chansync

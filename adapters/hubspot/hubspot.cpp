@@ -42,6 +42,19 @@ struct Cursor {
   }
 };
 
+// X-HubSpot-RateLimit-Max requests per X-HubSpot-RateLimit-Interval-Milliseconds: pace at 90% of it.
+std::optional<double> rate_from_headers(const HttpResponse& resp) {
+  auto max = resp.headers.find("x-hubspot-ratelimit-max");
+  auto interval = resp.headers.find("x-hubspot-ratelimit-interval-milliseconds");
+  if (max == resp.headers.end() || interval == resp.headers.end()) return std::nullopt;
+  try {
+    const double per_s = std::stod(max->second) * 1000.0 / std::stod(interval->second);
+    if (per_s > 0) return 0.9 * per_s;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
 class HubSpotAdapter final : public Adapter, public ContactSource {
  public:
   explicit HubSpotAdapter(const AdapterContext& ctx)
@@ -51,12 +64,11 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
         // ~90% of the documented 10 requests/s; corrected from X-HubSpot-RateLimit-* on every response.
         m_http(HttpOptions{.connector = ctx.config.name,
                            .requests_per_second = 9,
+                           .rate_policy = rate_from_headers,
                            .bearer_token = ctx.config.secrets.count("token") ? ctx.config.secrets.at("token") : "",
                            .sleep = ctx.sleep}) {
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
   }
-
-  ContactSource* contacts() override { return this; }
 
   HealthReport probe() override {
     std::string body;
@@ -86,6 +98,7 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
           {"limit", limit}};
       if (!cur->after.empty()) body["after"] = cur->after;
       http.body = body.dump();
+      http.idempotent = true;  // a search reads; repeating it changes nothing
     } else {
       http.url =
           fmt::format("{}/crm/v3/objects/contacts?limit={}&properties={}", m_base, limit, url_encode(k_properties));
@@ -108,7 +121,7 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
     for (const auto& w : wire->results) {
       auto c = map_contact(w, cur->phase == "archived");
       if (!c) {
-        page.rejects.push_back({w.id, c.error().message, ""});
+        page.rejects.push_back({w.id, c.error().message, std::string(w.raw)});
         continue;
       }
       page_high = std::max(page_high, c->updated_at);
@@ -177,14 +190,13 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
 
 AdapterType type() {
   using K = OptionSpec::Kind;
-  return AdapterType{TypeSpec{k_type,
-                              "HubSpot CRM contacts (email, phone, mobile phone, name); archived contacts marked",
-                              {"contacts"},
-                              {
-                                  {"token", "private app access token (Bearer)", K::string, true, true, nullptr},
-                                  {"base_url", "API root", K::string, false, false, "https://api.hubapi.com"},
-                              }},
-                     [](const AdapterContext& ctx) { return std::make_unique<HubSpotAdapter>(ctx); }};
+  return adapter_type<HubSpotAdapter>(
+      k_type, "HubSpot CRM contacts (email, phone, mobile phone, name); archived contacts marked",
+      {
+          {"token", "private app access token (Bearer)", K::string, true, true, nullptr},
+          {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false,
+           "https://api.hubapi.com"},
+      });
 }
 
 }  // namespace chansync::adapters::hubspot

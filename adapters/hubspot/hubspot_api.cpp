@@ -13,12 +13,12 @@ std::string str(simdjson::ondemand::value v) {
 
 }  // namespace
 
-Result<ContactsPage> parse_contacts_page(const std::string& body) {
+Result<ContactsPage> parse_contacts_page(std::string& body) {
   ContactsPage page;
   try {
     thread_local simdjson::ondemand::parser parser;
-    simdjson::padded_string json(body);
-    auto doc = parser.iterate(json);
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+    auto doc = parser.iterate(simdjson::padded_string_view(body.data(), body.size(), body.capacity()));
     bool saw_results = false;
     for (auto field : doc.get_object()) {
       const std::string_view key = field.unescaped_key();
@@ -26,9 +26,9 @@ Result<ContactsPage> parse_contacts_page(const std::string& body) {
         saw_results = true;
         for (auto item : field.value().get_array()) {
           simdjson::ondemand::object obj = item.get_object();
-          const std::string raw(std::string_view(obj.raw_json()));
-          obj.reset();
           WireContact c;
+          c.raw = obj.raw_json();
+          obj.reset();
           for (auto f : obj) {
             const std::string_view k = f.unescaped_key();
             if (k == "id")
@@ -52,7 +52,7 @@ Result<ContactsPage> parse_contacts_page(const std::string& body) {
             }
           }
           if (c.id.empty())
-            page.rejects.push_back({"", "contact without an id", raw});
+            page.rejects.push_back({"", "contact without an id", std::string(c.raw)});
           else
             page.results.push_back(std::move(c));
         }

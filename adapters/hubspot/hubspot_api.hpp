@@ -1,10 +1,11 @@
 #pragma once
 // HubSpot CRM v3 wire format: contact list/search pages and error bodies.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sync/error.hpp"
-#include "sync/state_store.hpp"
+#include "sync/model.hpp"
 
 namespace chansync::adapters::hubspot {
 
@@ -17,6 +18,7 @@ struct WireContact {
   std::string lastmodifieddate;  // RFC 3339 (list) — search returns the same
   std::string updated_at;        // top-level "updatedAt"
   bool archived = false;
+  std::string_view raw;  // the contact's JSON exactly as received; points into the page body
 };
 
 struct ContactsPage {
@@ -25,9 +27,10 @@ struct ContactsPage {
   std::string next_after;           // paging.next.after, "" on the last page
 };
 
-// Parses a list or search response with simdjson On-Demand. Errc::protocol when the body is not
-// the documented shape.
-Result<ContactsPage> parse_contacts_page(const std::string& body);
+// Parses a list or search response with simdjson On-Demand, in place: `body` gets simdjson's
+// padding as spare capacity and must outlive the page, whose `raw` views point into it.
+// Errc::protocol when the body is not the documented shape.
+Result<ContactsPage> parse_contacts_page(std::string& body);
 
 // {"status":"error","message":"...","category":"INVALID_AUTHENTICATION",...} → "CATEGORY: message".
 std::string parse_error(const std::string& body);

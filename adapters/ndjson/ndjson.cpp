@@ -26,8 +26,6 @@ class NdjsonSink final : public Adapter, public Sink {
     if (m_fd > STDOUT_FILENO) ::close(m_fd);
   }
 
-  Sink* sink() override { return this; }
-
   HealthReport probe() override {
     ProbeObservation obs;
     obs.url = m_path == "-" ? "stdout" : m_path;
@@ -47,25 +45,41 @@ class NdjsonSink final : public Adapter, public Sink {
     return r;
   }
 
-  Result<std::vector<PushOutcome>> push(std::span<const PersonRecord> batch) override {
+  // The file confirms a batch once it is written and fsynced: every person in it is then created (first
+  // line for that person in this feed) or updated.
+  Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
     if (auto opened = open(); !opened) return std::unexpected(opened.error());
     std::string buf;
     std::vector<PushOutcome> out;
-    for (const auto& p : batch) {
-      buf += nlohmann::json(p).dump();
+    for (const auto& item : batch) {
+      buf += nlohmann::json(*item.record).dump();
       buf += '\n';
-      out.push_back({p.person_id, ""});
+      out.push_back(
+          {item.record->person_id, item.previous ? PushOutcome::Status::updated : PushOutcome::Status::created});
     }
+    // A failed batch is cut off again, so a consumer never reads half a line and the retry on the next
+    // push appends it whole.
+    const off_t start = m_fd == STDOUT_FILENO ? -1 : ::lseek(m_fd, 0, SEEK_END);
+    auto undo = [&](const char* what) {
+      const int err = errno;
+      // Best effort: the error to report is the write's.
+      if (start >= 0) [[maybe_unused]]
+        const int rc = ::ftruncate(m_fd, start);
+      return fail(Errc::io,
+                  fmt::format("{} {} failed: {}; nothing of this batch is recorded as delivered, so the next push "
+                              "sends it again",
+                              what, where(), std::strerror(err)),
+                  m_name);
+    };
     for (std::size_t off = 0; off < buf.size();) {
       const ssize_t n = ::write(m_fd, buf.data() + off, buf.size() - off);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return fail(Errc::unavailable, fmt::format("writing {} failed: {}", where(), std::strerror(errno)), m_name);
+        return undo("writing");
       }
       off += static_cast<std::size_t>(n);
     }
-    if (m_fd != STDOUT_FILENO && ::fsync(m_fd) != 0)
-      return fail(Errc::unavailable, fmt::format("fsync of {} failed: {}", where(), std::strerror(errno)), m_name);
+    if (m_fd != STDOUT_FILENO && ::fsync(m_fd) != 0) return undo("fsync of");
     return out;
   }
 
@@ -80,10 +94,10 @@ class NdjsonSink final : public Adapter, public Sink {
     }
     m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (m_fd < 0)
-      return fail(
-          Errc::unavailable,
-          fmt::format("cannot open {} for appending: {}; check targets.{}.path", m_path, std::strerror(errno), m_name),
-          m_name);
+      return fail(Errc::cant_write,
+                  fmt::format("cannot open {} for appending: {}; check targets.{}.path and its directory's permissions",
+                              m_path, std::strerror(errno), m_name),
+                  m_name);
     return {};
   }
 
@@ -94,12 +108,9 @@ class NdjsonSink final : public Adapter, public Sink {
 }  // namespace
 
 AdapterType type() {
-  return AdapterType{
-      TypeSpec{k_type,
-               "newline-delimited JSON person records (schemas/person.schema.json), appended to a file or stdout",
-               {"sink"},
-               {{"path", "output file, appended to; \"-\" = stdout", OptionSpec::Kind::path, false, false, "-"}}},
-      [](const AdapterContext& ctx) { return std::make_unique<NdjsonSink>(ctx); }};
+  return adapter_type<NdjsonSink>(
+      k_type, "newline-delimited JSON person records (schemas/person.schema.json), appended to a file or stdout",
+      {{"path", "output file, appended to; \"-\" = stdout", OptionSpec::Kind::path, false, false, "-"}});
 }
 
 }  // namespace chansync::adapters::ndjson

@@ -52,8 +52,6 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
       if (auto h = normalize_phone(n.get<std::string>(), m_region)) m_own.push_back(h->value);
   }
 
-  ConversationSource* conversations() override { return this; }
-
   std::vector<std::string> own_handles() const override {
     std::vector<std::string> out;
     for (const auto& n : m_own) out.push_back(Handle{HandleKind::phone, n}.key());
@@ -131,12 +129,12 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
     for (const auto& w : wire) {
       auto sent = parse_rfc2822(w.date_sent.empty() ? w.date_created : w.date_sent);
       if (!sent) {
-        page.rejects.push_back({w.sid, fmt::format("unparseable date_sent \"{}\"", w.date_sent), raw(w)});
+        page.rejects.push_back({w.sid, fmt::format("unparseable date_sent \"{}\"", w.date_sent), std::string(w.raw)});
         continue;
       }
       const bool inbound = w.direction == "inbound";
       if (!inbound && !w.direction.starts_with("outbound")) {
-        page.rejects.push_back({w.sid, fmt::format("unknown direction \"{}\"", w.direction), raw(w)});
+        page.rejects.push_back({w.sid, fmt::format("unknown direction \"{}\"", w.direction), std::string(w.raw)});
         continue;
       }
       // WhatsApp messages come as "whatsapp:+1415…"; the number behind is the same person as SMS.
@@ -150,11 +148,11 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
       auto customer = m_phone(customer_raw);
       auto business = m_phone(business_raw);
       if (!customer || !business) {
-        page.rejects.push_back({w.sid, "from/to is not a phone number", raw(w)});
+        page.rejects.push_back({w.sid, "from/to is not a phone number", std::string(w.raw)});
         continue;
       }
       if (is_own(customer->value)) {
-        page.rejects.push_back({w.sid, "both ends are the business's own numbers (own_numbers)", raw(w)});
+        page.rejects.push_back({w.sid, "both ends are the business's own numbers (own_numbers)", std::string(w.raw)});
         continue;
       }
       high = std::max(high, *sent);
@@ -178,13 +176,6 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
     }
   }
 
-  static std::string raw(const WireMessage& w) {
-    return nlohmann::json{
-        {"sid", w.sid},  {"from", w.from}, {"to", w.to}, {"direction", w.direction}, {"date_sent", w.date_sent},
-        {"body", w.body}}
-        .dump();
-  }
-
   std::string m_name, m_base, m_sid, m_region;
   std::vector<std::string> m_own;
   PhoneNormalizer m_phone{m_region};
@@ -195,18 +186,16 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
 
 AdapterType type() {
   using K = OptionSpec::Kind;
-  return AdapterType{
-      TypeSpec{k_type,
-               "Twilio Programmable Messaging (SMS, WhatsApp): messages grouped per customer and business number",
-               {"conversations"},
-               {
-                   {"account_sid", "Twilio Account SID (AC…)", K::string, true, false, nullptr},
-                   {"auth_token", "Twilio auth token (Basic auth password)", K::string, true, true, nullptr},
-                   {"own_numbers", "the business's numbers; never identify a customer", K::string_list, false, false,
-                    nlohmann::json::array()},
-                   {"base_url", "API root", K::string, false, false, "https://api.twilio.com"},
-               }},
-      [](const AdapterContext& ctx) { return std::make_unique<TwilioAdapter>(ctx); }};
+  return adapter_type<TwilioAdapter>(
+      k_type, "Twilio Programmable Messaging (SMS, WhatsApp): messages grouped per customer and business number",
+      {
+          {"account_sid", "Twilio Account SID (AC…)", K::string, true, false, nullptr},
+          {"auth_token", "Twilio auth token (Basic auth password)", K::string, true, true, nullptr},
+          {"own_numbers", "the business's numbers, in any format; never identify a customer", K::string_list, false,
+           false, nlohmann::json::array()},
+          {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false,
+           "https://api.twilio.com"},
+      });
 }
 
 }  // namespace chansync::adapters::twilio

@@ -28,12 +28,12 @@ constexpr std::pair<std::string_view, std::string WireMessage::*> k_fields[] = {
 
 }  // namespace
 
-Result<MessagesPage> parse_messages_page(const std::string& body) {
+Result<MessagesPage> parse_messages_page(std::string& body) {
   MessagesPage page;
   try {
     thread_local simdjson::ondemand::parser parser;
-    simdjson::padded_string json(body);
-    auto doc = parser.iterate(json);
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+    auto doc = parser.iterate(simdjson::padded_string_view(body.data(), body.size(), body.capacity()));
     bool saw_messages = false;
     for (auto field : doc.get_object()) {
       const std::string_view key = field.unescaped_key();
@@ -41,9 +41,9 @@ Result<MessagesPage> parse_messages_page(const std::string& body) {
         saw_messages = true;
         for (auto item : field.value().get_array()) {
           simdjson::ondemand::object obj = item.get_object();
-          const std::string_view raw = obj.raw_json();  // copied only if the message is rejected
-          obj.reset();
           WireMessage m;
+          m.raw = obj.raw_json();
+          obj.reset();
           for (auto f : obj) {
             const std::string_view k = f.unescaped_key();
             for (const auto& [name, member] : k_fields)
@@ -53,7 +53,7 @@ Result<MessagesPage> parse_messages_page(const std::string& body) {
               }
           }
           if (m.sid.empty() || m.from.empty() || m.to.empty() || m.direction.empty())
-            page.rejects.push_back({m.sid, "message lacks sid, from, to or direction", std::string(raw)});
+            page.rejects.push_back({m.sid, "message lacks sid, from, to or direction", std::string(m.raw)});
           else
             page.messages.push_back(std::move(m));
         }

@@ -1,10 +1,11 @@
 #pragma once
 // Twilio Messaging (2010-04-01) wire format: GET /Accounts/{Sid}/Messages.json pages and error bodies.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sync/error.hpp"
-#include "sync/state_store.hpp"
+#include "sync/model.hpp"
 
 namespace chansync::adapters::twilio {
 
@@ -16,6 +17,7 @@ struct WireMessage {
   std::string direction;  // inbound | outbound-api | outbound-call | outbound-reply
   std::string date_sent;  // RFC 2822; may be empty (null) for queued messages
   std::string date_created;
+  std::string_view raw;  // the message's JSON exactly as received; points into the page body
 };
 
 struct MessagesPage {
@@ -24,9 +26,11 @@ struct MessagesPage {
   std::string next_page_uri;        // relative; "" when null (last page)
 };
 
-// Parses one Messages.json page with simdjson On-Demand. Errc::protocol when the body is not the
-// documented shape (not JSON, no "messages" array, non-string next_page_uri).
-Result<MessagesPage> parse_messages_page(const std::string& body);
+// Parses one Messages.json page with simdjson On-Demand, in place: `body` gets simdjson's padding
+// as spare capacity (its contents are unchanged) and must outlive the page, whose `raw` views point
+// into it. Errc::protocol when the body is not the documented shape (not JSON, no "messages" array,
+// non-string next_page_uri).
+Result<MessagesPage> parse_messages_page(std::string& body);
 
 // Twilio's error body {"code": 20003, "message": "...", "more_info": ..., "status": 401}.
 struct WireError {

@@ -4,6 +4,7 @@
 #include "adapters/registry.hpp"
 #include "sync/pull.hpp"
 #include "tests/support/fake_server.hpp"
+#include "tests/support/pull_one.hpp"
 
 using namespace chansync;
 using test::FakeServer;
@@ -31,7 +32,7 @@ TEST_CASE("hubspot full pull pages by paging.next.after, then marks archived con
   FakeServer server(crm);
   auto adapter = hubspot(server.base_url());
   StateStore store(":memory:");
-  const auto stats = pull_connector("crm", *adapter, store);
+  const auto stats = test::pull_one("crm", *adapter, store);
   REQUIRE_FALSE(stats.error);
   CHECK(stats.pages == 3);
   const auto reqs = server.requests();
@@ -42,24 +43,25 @@ TEST_CASE("hubspot full pull pages by paging.next.after, then marks archived con
   CHECK(reqs[0].params.find("properties")->second == "email,phone,mobilephone,firstname,lastname,lastmodifieddate");
   CHECK(reqs[1].params.find("after")->second == "52");
   CHECK(reqs[2].params.find("archived")->second == "true");
-  SQLite::Statement q(store.db(), "SELECT id, archived, handles FROM contacts ORDER BY id");
-  REQUIRE(q.executeStep());
-  CHECK(q.getColumn(0).getString() == "51");
-  CHECK(q.getColumn(2).getString().find("+4915112345678") != std::string::npos);
-  CHECK(q.getColumn(2).getString().find("anna.mueller@example.com") != std::string::npos);
-  REQUIRE(q.executeStep());
-  REQUIRE(q.executeStep());
-  CHECK(q.getColumn(0).getString() == "77");
-  CHECK(q.getColumn(1).getInt() == 1);
-  CHECK(nlohmann::json::parse(store.cursor("crm")).at("since") == *parse_rfc3339("2024-05-02T10:00:00.000Z"));
+  const auto anna = store.records().contact("crm", "51");
+  REQUIRE(anna);
+  CHECK(anna->handles ==
+        std::vector<Handle>{{HandleKind::email, "anna.mueller@example.com"}, {HandleKind::phone, "+4915112345678"}});
+  CHECK_FALSE(anna->archived);
+  const auto archived = store.records().contact("crm", "77");
+  REQUIRE(archived);
+  CHECK(archived->archived);
+  CHECK(store.count("contacts") == 3);
+  CHECK(nlohmann::json::parse(store.records().cursor("crm", "contacts")).at("since") ==
+        *parse_rfc3339("2024-05-02T10:00:00.000Z"));
 }
 
 TEST_CASE("hubspot incremental pull searches lastmodifieddate >= the last high-water mark") {
   FakeServer server(crm);
   auto adapter = hubspot(server.base_url());
   StateStore store(":memory:");
-  REQUIRE_FALSE(pull_connector("crm", *adapter, store).error);
-  REQUIRE_FALSE(pull_connector("crm", *adapter, store).error);
+  REQUIRE_FALSE(test::pull_one("crm", *adapter, store).error);
+  REQUIRE_FALSE(test::pull_one("crm", *adapter, store).error);
   const auto reqs = server.requests();
   REQUIRE(reqs.size() == 5);
   CHECK(reqs[3].method == "POST");
@@ -86,8 +88,8 @@ TEST_CASE("hubspot search restarts its filter instead of paging past 10,000 resu
   });
   auto adapter = hubspot(server.base_url());
   StateStore store(":memory:");
-  store.commit_contacts("crm", {}, {}, R"({"since": 1})");
-  const auto stats = pull_connector("crm", *adapter, store);
+  store.records().commit_contacts("crm", "contacts", {}, {}, R"({"since": 1})");
+  const auto stats = test::pull_one("crm", *adapter, store);
   REQUIRE_FALSE(stats.error);
   long max_after = 0, restarts = 0;
   for (const auto& r : server.requests())
@@ -106,9 +108,9 @@ TEST_CASE("hubspot 401 is an auth error carrying HubSpot's category") {
   FakeServer server([](const auto&, std::size_t) { return Scripted{401, fixture("hubspot/error_401.json")}; });
   auto adapter = hubspot(server.base_url());
   StateStore store(":memory:");
-  const auto stats = pull_connector("crm", *adapter, store);
+  const auto stats = test::pull_one("crm", *adapter, store);
   REQUIRE(stats.error);
   CHECK(stats.error->code == Errc::auth);
   CHECK_THAT(stats.error->message, Catch::Contains("INVALID_AUTHENTICATION"));
-  CHECK(store.cursor("crm").empty());
+  CHECK(store.records().cursor("crm", "contacts").empty());
 }

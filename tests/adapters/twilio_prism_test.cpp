@@ -17,7 +17,7 @@ TEST_CASE("twilio pull requests are accepted by Twilio's OpenAPI spec (Prism)", 
   cfg.secrets = {{"auth_token", "token"}};
   auto adapter = adapters::create_adapter(cfg, "US", [](auto) {});
   // Prism's example always links a next page: two pages prove paging; a 422 fails.
-  PullRequest req{"", 50};
+  PullRequest req{"conversations", "", 50};
   for (int i = 0; i < 2; ++i) {
     auto page = adapter->conversations()->pull_conversations(req);
     INFO((page ? std::string("ok") : page.error().message));
@@ -26,7 +26,8 @@ TEST_CASE("twilio pull requests are accepted by Twilio's OpenAPI spec (Prism)", 
     if (page->done) break;
   }
   // An incremental request with DateSent> must be valid too.
-  auto inc = adapter->conversations()->pull_conversations(PullRequest{R"({"since":"2015-07-30"})", 50});
+  auto inc =
+      adapter->conversations()->pull_conversations(PullRequest{"conversations", R"({"since":"2015-07-30"})", 50});
   INFO((inc ? std::string("ok") : inc.error().message));
   REQUIRE(inc);
   // The probe's account fetch too.

@@ -4,6 +4,7 @@
 #include "adapters/registry.hpp"
 #include "sync/pull.hpp"
 #include "tests/support/fake_server.hpp"
+#include "tests/support/pull_one.hpp"
 
 using namespace chansync;
 using test::FakeServer;
@@ -35,7 +36,7 @@ TEST_CASE("twilio pull follows the relative next_page_uri until null and maps th
   FakeServer server(pages);
   Rig rig(server.base_url());
   StateStore store(":memory:");
-  const auto stats = pull_connector("sms", *rig.adapter, store, 2);
+  const auto stats = test::pull_one("sms", *rig.adapter, store, 2);
   REQUIRE_FALSE(stats.error);
   CHECK(stats.pages == 2);
   CHECK(stats.received == 3);
@@ -46,27 +47,25 @@ TEST_CASE("twilio pull follows the relative next_page_uri until null and maps th
   CHECK(reqs[0].params.find("PageSize")->second == "2");
   CHECK(reqs[1].params.find("PageToken")->second == "PASM00000000000000000000000000000002");
   CHECK(reqs[0].authorization == "Basic QUNYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWDp0b2s=");  // AC…:tok
-  const auto cursor = nlohmann::json::parse(store.cursor("sms"));
+  const auto cursor = nlohmann::json::parse(store.records().cursor("sms", "conversations"));
   CHECK(cursor.at("since") == "2015-07-30");
   CHECK_FALSE(cursor.contains("next"));
   // SMS and WhatsApp threads of the same number are two conversations of one customer.
-  CHECK(store.counts().at("conversations") == 2);
-  SQLite::Statement q(store.db(),
-                      "SELECT direction, author_kind, author_handle, sent_at FROM messages WHERE id = "
-                      "'SM00000000000000000000000000000002'");
-  REQUIRE(q.executeStep());
-  CHECK(q.getColumn(0).getString() == "outbound");
-  CHECK(q.getColumn(1).getString() == "agent");
-  CHECK(q.getColumn(2).getString() == "+4930123456");
-  CHECK(q.getColumn(3).getInt64() == 1438275601000);  // 19:00:01 +0200
+  CHECK(store.count("conversations") == 2);
+  const auto m = store.records().message("sms", "SM00000000000000000000000000000002");
+  REQUIRE(m);
+  CHECK(m->direction == Direction::outbound);
+  CHECK(m->author_kind == AuthorKind::agent);
+  CHECK(m->author_handle == "+4930123456");
+  CHECK(m->sent_at == 1438275601000);  // 19:00:01 +0200
 }
 
 TEST_CASE("twilio incremental pull resumes with DateSent>= the newest day, overlapping and deduplicating") {
   FakeServer server(pages);
   Rig rig(server.base_url());
   StateStore store(":memory:");
-  REQUIRE_FALSE(pull_connector("sms", *rig.adapter, store, 2).error);
-  const auto again = pull_connector("sms", *rig.adapter, store, 2);
+  REQUIRE_FALSE(test::pull_one("sms", *rig.adapter, store, 2).error);
+  const auto again = test::pull_one("sms", *rig.adapter, store, 2);
   REQUIRE_FALSE(again.error);
   CHECK(again.written == 0);
   const auto reqs = server.requests();
@@ -78,7 +77,7 @@ TEST_CASE("twilio 401 is an auth error with Twilio's code") {
   FakeServer server([](const auto&, std::size_t) { return Scripted{401, fixture("twilio/error_20003.json")}; });
   Rig rig(server.base_url());
   StateStore store(":memory:");
-  const auto stats = pull_connector("sms", *rig.adapter, store, 2);
+  const auto stats = test::pull_one("sms", *rig.adapter, store, 2);
   REQUIRE(stats.error);
   CHECK(stats.error->code == Errc::auth);
   CHECK_THAT(stats.error->message, Catch::Contains("20003"));
@@ -96,7 +95,7 @@ TEST_CASE("twilio 429 honours Retry-After exactly; 500 is retried with backoff")
   });
   Rig rig(server.base_url());
   StateStore store(":memory:");
-  const auto stats = pull_connector("sms", *rig.adapter, store, 2);
+  const auto stats = test::pull_one("sms", *rig.adapter, store, 2);
   REQUIRE_FALSE(stats.error);
   REQUIRE(rig.sleeps.size() == 2);
   CHECK(rig.sleeps[0] == std::chrono::milliseconds(3000));
@@ -111,13 +110,15 @@ TEST_CASE("twilio malformed page is a protocol error and the cursor is not advan
   });
   Rig rig(server.base_url());
   StateStore store(":memory:");
-  const auto stats = pull_connector("sms", *rig.adapter, store, 2);
+  const auto stats = test::pull_one("sms", *rig.adapter, store, 2);
   REQUIRE(stats.error);
   CHECK(stats.error->code == Errc::protocol);
   CHECK_THAT(stats.error->message, Catch::Contains("not valid JSON") && Catch::Contains("cursor was not advanced"));
   CHECK(stats.pages == 1);
-  CHECK(nlohmann::json::parse(store.cursor("sms")).at("next").get<std::string>().find("PageToken") !=
-        std::string::npos);
+  CHECK(nlohmann::json::parse(store.records().cursor("sms", "conversations"))
+            .at("next")
+            .get<std::string>()
+            .find("PageToken") != std::string::npos);
 }
 
 TEST_CASE("twilio probe reports a Sunset header as deprecated with the date") {

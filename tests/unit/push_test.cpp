@@ -1,6 +1,7 @@
 #include "sync/push.hpp"
 
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "sync/reconcile.hpp"
 
@@ -17,12 +18,26 @@ Conversation conversation(const std::string& id, const std::string& number, int 
 }
 
 struct RecordingSink : Sink {
-  std::vector<std::string> delivered;  // person ids, in delivery order
-  Result<std::vector<PushOutcome>> push(std::span<const PersonRecord> batch) override {
+  std::vector<std::string> delivered;                // person ids, in delivery order
+  std::vector<std::optional<PushLedgerEntry>> seen;  // the ledger entry passed with each
+  std::set<std::string> refuse;                      // persons this target refuses (a 422 per person)
+  std::set<std::string> forget_to_answer;            // persons it leaves out of its answer
+  bool down = false;                                 // the whole batch fails
+  std::size_t batches = 0;
+  Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
+    ++batches;
+    if (down) return fail(Errc::unavailable, "target unreachable");
     std::vector<PushOutcome> out;
-    for (const auto& p : batch) {
-      delivered.push_back(p.person_id);
-      out.push_back({p.person_id, ""});
+    for (const auto& item : batch) {
+      const auto& id = item.record->person_id;
+      seen.push_back(item.previous);
+      if (forget_to_answer.count(id)) continue;
+      if (refuse.count(id)) {
+        out.push_back({id, PushOutcome::Status::failed, "", Error{Errc::remote, "HTTP 422: phone invalid"}});
+        continue;
+      }
+      delivered.push_back(id);
+      out.push_back({id, item.previous ? PushOutcome::Status::updated : PushOutcome::Status::created, "r-" + id});
     }
     return out;
   }
@@ -37,15 +52,19 @@ std::vector<Conversation> customers(int n) {
 
 void reconcile_now(StateStore& store) {
   int n = 0;
-  store.save_identity(
-      reconcile(store.identity_input({}), [&] { return "p" + std::to_string(++n + store.person_count()); }));
+  store.identity().save(reconcile(store.identity().input({}),
+                                  [&] { return "p" + std::to_string(++n + store.identity().person_count()); }));
+}
+
+void commit(StateStore& store, const std::vector<Conversation>& page) {
+  store.records().commit_conversations("sms", "conversations", page, {}, "x");
 }
 
 }  // namespace
 
 TEST_CASE("a push sends only persons changed since the target's last push") {
   StateStore store(":memory:");
-  store.commit_conversations("sms", customers(10), {}, "x");
+  commit(store, customers(10));
   reconcile_now(store);
   RecordingSink sink;
 
@@ -55,23 +74,26 @@ TEST_CASE("a push sends only persons changed since the target's last push") {
 
   sink.delivered.clear();
   const auto rev = store.revision();
-  store.commit_conversations("sms", customers(10), {}, "x");  // all already known
+  commit(store, customers(10));  // all already known
   CHECK(store.revision() == rev);
   reconcile_now(store);
   CHECK(store.revision() == rev);  // an unchanged identity graph writes nothing
   auto second = push_target("out", sink, store, {});
   CHECK(second.created + second.updated == 0);
-  CHECK(second.skipped == 10);
+  CHECK(second.unchanged == 10);
   CHECK(sink.delivered.empty());
 
-  store.commit_conversations("sms", {conversation("c2", "+4915112345672", 1, 5)}, {}, "x");  // one new message
+  commit(store, {conversation("c2", "+4915112345672", 1, 5)});  // one new message
   CHECK(store.revision() > rev);
   reconcile_now(store);
   auto third = push_target("out", sink, store, {});
   CHECK(third.updated == 1);
-  CHECK(third.skipped == 9);
+  CHECK(third.unchanged == 9);
   REQUIRE(sink.delivered.size() == 1);
-  CHECK(store.person(sink.delivered[0])->messages.size() == 3);
+  CHECK(store.identity().person(sink.delivered[0])->messages.size() == 3);
+  // The sink got what the target was last sent: its remote id and hash.
+  REQUIRE(sink.seen.back());
+  CHECK(sink.seen.back()->remote_id == "r-" + sink.delivered[0]);
 
   sink.delivered.clear();
   PushOptions full;
@@ -86,7 +108,7 @@ TEST_CASE("a push sends only persons changed since the target's last push") {
 
 TEST_CASE("a dry run plans but neither sends nor moves the target's mark") {
   StateStore store(":memory:");
-  store.commit_conversations("sms", {conversation("c1", "+4915112345678", 1)}, {}, "x");
+  commit(store, {conversation("c1", "+4915112345678", 1)});
   reconcile_now(store);
   RecordingSink sink;
   PushOptions dry;
@@ -95,4 +117,54 @@ TEST_CASE("a dry run plans but neither sends nor moves the target's mark") {
   CHECK(sink.delivered.empty());
   CHECK(push_target("out", sink, store, {}).created == 1);
   CHECK(sink.delivered.size() == 1);
+}
+
+TEST_CASE("a person the target refuses is not recorded, keeps the mark, and is sent again next time") {
+  StateStore store(":memory:");
+  commit(store, customers(5));
+  reconcile_now(store);
+  RecordingSink sink;
+  std::vector<std::string> ids;
+  store.identity().for_each_person([&](PersonRecord&& p) { ids.push_back(p.person_id); });
+  REQUIRE(ids.size() == 5);
+  sink.refuse = {ids[1]};
+  sink.forget_to_answer = {ids[3]};
+
+  const auto first = push_target("out", sink, store, {});
+  CHECK(first.created == 3);  // only what the target confirmed
+  CHECK(first.failed == 2);
+  REQUIRE(first.error);
+  CHECK_THAT(first.error->message, Catch::Contains("HTTP 422: phone invalid") && Catch::Contains("2 of the persons"));
+  CHECK(store.ledger().entries("out").size() == 3);
+  CHECK_FALSE(store.ledger().mark("out"));  // never moved past a failure
+
+  sink.refuse.clear();
+  sink.forget_to_answer.clear();
+  sink.delivered.clear();
+  const auto second = push_target("out", sink, store, {});
+  CHECK_FALSE(second.error);
+  CHECK(second.created == 2);
+  CHECK(second.unchanged == 3);
+  CHECK(std::set<std::string>(sink.delivered.begin(), sink.delivered.end()) == std::set<std::string>{ids[1], ids[3]});
+  CHECK(store.ledger().mark("out"));
+  CHECK(store.ledger().entries("out").at(ids[1]).remote_id == "r-" + ids[1]);
+}
+
+TEST_CASE("a batch the target fails as a whole records nothing and stops the push") {
+  StateStore store(":memory:");
+  commit(store, customers(5));
+  reconcile_now(store);
+  RecordingSink sink;
+  sink.down = true;
+  PushOptions small;
+  small.batch_size = 2;
+  const auto r = push_target("out", sink, store, small);
+  REQUIRE(r.error);
+  CHECK(r.error->code == Errc::unavailable);
+  CHECK(r.created == 0);
+  CHECK(sink.batches == 1);  // stopped after the first batch
+  CHECK(store.ledger().entries("out").empty());
+  CHECK_FALSE(store.ledger().mark("out"));
+  sink.down = false;
+  CHECK(push_target("out", sink, store, small).created == 5);
 }

@@ -1,6 +1,9 @@
 #include "sync/state_store.hpp"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "sync/error.hpp"
 #include "sync/state_lock.hpp"
@@ -17,38 +20,159 @@ Conversation conversation(const std::string& id, int messages) {
   return c;
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream b;
+  b << in.rdbuf();
+  return b.str();
+}
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/chansync-store-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
 }  // namespace
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 2);
-  CHECK(s.counts().at("messages") == 0);
+  CHECK(s.schema_version() == 3);
+  CHECK(s.records().streams().empty());
 }
 
-TEST_CASE("a page's records and its cursor commit together; re-committing writes nothing") {
+TEST_CASE("a page's records and its cursor commit together per stream; re-committing writes nothing") {
   StateStore s(":memory:");
-  auto stats = s.commit_conversations("sms", {conversation("c1", 3)}, {}, "cursor-1");
+  auto stats = s.records().commit_conversations("sms", "conversations", {conversation("c1", 3)}, {}, "cursor-1");
   CHECK(stats.received == 3);
-  CHECK(stats.written == 4);  // conversation + 3 messages
-  CHECK(s.cursor("sms") == "cursor-1");
-  stats = s.commit_conversations("sms", {conversation("c1", 3)}, {{"x", "bad date", "{}"}}, "cursor-2");
+  CHECK(stats.written == 3);  // messages only: one unit per figure
+  CHECK(s.records().cursor("sms", "conversations") == "cursor-1");
+  CHECK(s.records().cursor("sms", "other").empty());  // cursors are per stream
+  stats =
+      s.records().commit_conversations("sms", "conversations", {conversation("c1", 3)},
+                                       {{"x", "bad date", R"({"sid": "x",  "date_sent":"yesterday"})"}}, "cursor-2");
   CHECK(stats.written == 0);
   CHECK(stats.rejected == 1);
-  CHECK(s.counts().at("messages") == 3);
-  CHECK(s.counts().at("dead_letters") == 1);
-  CHECK(s.reset_cursor("sms"));
-  CHECK(s.cursor("sms").empty());
+  CHECK(s.count("messages") == 3);
+  const auto dead = s.records().dead_letters("sms");
+  REQUIRE(dead.size() == 1);
+  CHECK(dead[0].stream == "conversations");
+  CHECK(dead[0].raw == R"({"sid": "x",  "date_sent":"yesterday"})");  // the bytes as given, spacing included
+  CHECK(dead[0].error == "bad date");
+}
+
+TEST_CASE("state reset forgets one stream's cursor or every stream's of a connector") {
+  StateStore s(":memory:");
+  s.records().commit_conversations("mail", "INBOX", {}, {}, "i-1");
+  s.records().commit_conversations("mail", "Sent", {}, {}, "s-1");
+  s.records().commit_conversations("sms", "conversations", {}, {}, "x");
+  CHECK(s.records().reset("mail", "INBOX") == 1);
+  CHECK(s.records().cursor("mail", "INBOX").empty());
+  CHECK(s.records().cursor("mail", "Sent") == "s-1");
+  CHECK(s.records().reset("mail", "INBOX") == 0);  // already reset
+  CHECK(s.records().reset("mail") == 1);
+  CHECK(s.records().cursor("mail", "Sent").empty());
+  CHECK(s.records().cursor("sms", "conversations") == "x");
+}
+
+TEST_CASE("a stream's last pull is recorded with its figures and error") {
+  StateStore s(":memory:");
+  s.records().record_pull("crm", "contacts", {2, 3, 150, 20, 1, ""});
+  s.records().record_pull("sms", "conversations", {0, 5, 0, 0, 0, "HTTP 500 after retries"});
+  const auto rows = s.records().streams();
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].connector == "crm");
+  CHECK(rows[0].last_pull.received == 150);
+  CHECK(rows[0].last_pull.requests == 3);
+  CHECK(rows[0].last_pull_at > 0);
+  CHECK(rows[1].last_pull.error == "HTTP 500 after retries");
+  CHECK(rows[1].cursor.empty());
 }
 
 TEST_CASE("a failing page commit leaves neither records nor cursor behind") {
   StateStore s(":memory:");
-  s.commit_conversations("sms", {conversation("c1", 1)}, {}, "before");
+  s.records().commit_conversations("sms", "conversations", {conversation("c1", 1)}, {}, "before");
   s.db().exec(
       "CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.id = 'c2-m1' BEGIN SELECT RAISE(ABORT, 'disk full'); "
       "END");
-  CHECK_THROWS(s.commit_conversations("sms", {conversation("c2", 2)}, {}, "after"));
-  CHECK(s.cursor("sms") == "before");
-  CHECK(s.counts().at("messages") == 1);
+  CHECK_THROWS(s.records().commit_conversations("sms", "conversations", {conversation("c2", 2)}, {}, "after"));
+  CHECK(s.records().cursor("sms", "conversations") == "before");
+  CHECK(s.count("messages") == 1);
+}
+
+TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the stream of the connector's role") {
+  TempDir dir;
+  const std::string path = (dir.path / "v2.db").string();
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec(read_file(std::string(CHANSYNC_SOURCE_DIR) + "/tests/fixtures/state/v2.sql"));
+    REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 2);
+  }
+  StateStore s(path);
+  CHECK(s.schema_version() == 3);
+  const auto rows = s.records().streams();
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].connector == "crm");
+  CHECK(rows[0].stream == "contacts");
+  CHECK(rows[0].cursor == R"({"since":1779568000000})");
+  CHECK(rows[1].connector == "sms");
+  CHECK(rows[1].stream == "conversations");
+  CHECK(rows[1].cursor == R"({"since":"2026-05-23"})");
+  const auto dead = s.records().dead_letters();
+  REQUIRE(dead.size() == 1);
+  CHECK(dead[0].stream == "conversations");
+  CHECK(s.count("messages") == 8);
+  CHECK(s.identity().person_count() == 8);
+  CHECK(s.ledger().entries("out").size() == 8);
+  CHECK(s.runs().health("sms").size() == 1);
+  CHECK(s.runs().health("sms")[0].stream.empty());
+}
+
+TEST_CASE("a store that cannot be written or whose disk is full says so, with the exit code's class") {
+  StateStore s(":memory:");
+  SECTION("read-only") {
+    s.db().exec("PRAGMA query_only = 1");
+    try {
+      s.records().commit_conversations("sms", "conversations", {conversation("c1", 1)}, {}, "x");
+      FAIL("no exception");
+    } catch (const SQLite::Exception& e) {
+      const Failure f = storage_failure(e, "/var/lib/x.db", "committing page 1 of sms/conversations");
+      CHECK(f.error().code == Errc::cant_write);
+      CHECK_THAT(f.error().message, Catch::Contains("/var/lib/x.db") && Catch::Contains("writable"));
+    }
+  }
+  SECTION("full") {
+    // max_page_count caps the database: the next page that needs space fails with SQLITE_FULL.
+    const auto pages = s.db().execAndGet("PRAGMA page_count").getInt();
+    s.db().exec("PRAGMA max_page_count = " + std::to_string(pages + 1));
+    std::vector<Conversation> big;
+    for (int i = 0; i < 50; ++i) big.push_back(conversation("c" + std::to_string(i), 20));
+    try {
+      s.records().commit_conversations("sms", "conversations", big, {}, "x");
+      FAIL("no exception");
+    } catch (const SQLite::Exception& e) {
+      const Failure f = storage_failure(e, "/var/lib/x.db", "committing page 1 of sms/conversations");
+      CHECK(f.error().code == Errc::io);
+      CHECK_THAT(f.error().message, Catch::Contains("disk is full") && Catch::Contains("Free space"));
+    }
+    CHECK(s.records().cursor("sms", "conversations").empty());
+  }
+}
+
+TEST_CASE("a state path whose directory cannot be created is a cant_write failure naming it") {
+  TempDir dir;
+  const auto file = dir.path / "file";
+  std::ofstream(file) << "x";
+  try {
+    StateStore s((file / "sub" / "state.db").string());  // a directory under a regular file
+    FAIL("no exception");
+  } catch (const Failure& f) {
+    CHECK(f.error().code == Errc::cant_write);
+    CHECK_THAT(f.error().message, Catch::Contains(file.string()));
+  }
 }
 
 TEST_CASE("a second lock on the same state fails with a message naming the holder") {

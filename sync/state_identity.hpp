@@ -1,0 +1,50 @@
+#pragma once
+// Persons in the state store: the input the reconcile stage reads, its saved result, and person
+// records streamed for merge and push.
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sync/model.hpp"
+
+namespace chansync {
+
+class StateStore;
+struct IdentityInput;
+struct IdentityResult;
+
+struct ConflictRow {
+  std::string node;
+  std::string reason;
+  std::vector<std::string> records;
+};
+
+class IdentityStore {
+ public:
+  explicit IdentityStore(StateStore& store) : m_store(store) {}
+
+  // Everything the reconcile stage needs, read in one go.
+  IdentityInput input(const std::vector<std::string>& blocked_keys);
+  // Replaces assignments, adds new persons and aliases, records conflicts; one transaction. Writes
+  // nothing (and keeps the revision) when the result equals what is stored.
+  void save(const IdentityResult& result);
+  // Calls `fn` once per person in person_id order with its handles, contacts and messages (sorted).
+  // Streams: only one person's messages are in memory at a time. With `changed_since`, only persons
+  // whose handles, contacts or messages changed after that revision.
+  void for_each_person(const std::function<void(PersonRecord&&)>& fn,
+                       std::optional<std::int64_t> changed_since = std::nullopt);
+  std::size_t person_count();
+  // One person by id or alias; nullopt if unknown.
+  std::optional<PersonRecord> person(const std::string& id_or_alias);
+  // The conflicts the last reconcile recorded.
+  std::vector<ConflictRow> conflicts();
+
+ private:
+  std::vector<std::string> persons_changed_since(std::int64_t rev);
+  std::optional<PersonRecord> load_person(const std::string& person_id);  // no alias lookup
+
+  StateStore& m_store;
+};
+
+}  // namespace chansync

@@ -1,0 +1,231 @@
+#include "sync/state_records.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "sync/state_rows.hpp"
+#include "sync/state_store.hpp"
+
+namespace chansync {
+
+struct RecordStore::Statements {
+  SQLite::Statement upsert_conversation, upsert_message, upsert_contact, save_cursor, dead_letter;
+  explicit Statements(SQLite::Database& db)
+      : upsert_conversation(db, R"sql(
+          INSERT INTO conversations(connector, id, channel, customer, customer_verified, business)
+          VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+          ON CONFLICT(connector, id) DO UPDATE SET channel = excluded.channel, customer = excluded.customer,
+            customer_verified = excluded.customer_verified, business = excluded.business
+          WHERE (channel, customer, customer_verified, business) IS NOT
+                (excluded.channel, excluded.customer, excluded.customer_verified, excluded.business))sql"),
+        upsert_message(db, R"sql(
+          INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle,
+                               sent_at, text, rev)
+          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+          ON CONFLICT(connector, id) DO UPDATE SET conversation = excluded.conversation,
+            channel = excluded.channel, direction = excluded.direction, author_kind = excluded.author_kind,
+            author_handle = excluded.author_handle, sent_at = excluded.sent_at, text = excluded.text,
+            rev = excluded.rev
+          WHERE (conversation, channel, direction, author_kind, author_handle, sent_at, text) IS NOT
+                (excluded.conversation, excluded.channel, excluded.direction, excluded.author_kind,
+                 excluded.author_handle, excluded.sent_at, excluded.text))sql"),
+        upsert_contact(db, R"sql(
+          INSERT INTO contacts(connector, id, first_name, last_name, handles, archived, updated_at, rev)
+          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+          ON CONFLICT(connector, id) DO UPDATE SET first_name = excluded.first_name,
+            last_name = excluded.last_name, handles = excluded.handles, archived = excluded.archived,
+            updated_at = excluded.updated_at, rev = excluded.rev
+          WHERE (first_name, last_name, handles, archived, updated_at) IS NOT
+                (excluded.first_name, excluded.last_name, excluded.handles, excluded.archived,
+                 excluded.updated_at))sql"),
+        save_cursor(db, R"sql(
+          INSERT INTO streams(connector, stream, cursor, updated_at) VALUES(?1, ?2, ?3, ?4)
+          ON CONFLICT(connector, stream) DO UPDATE SET cursor = excluded.cursor,
+            updated_at = excluded.updated_at)sql"),
+        dead_letter(db, R"sql(
+          INSERT INTO dead_letters(connector, stream, record_id, received_at, error, raw)
+          VALUES(?1, ?2, ?3, ?4, ?5, ?6))sql") {}
+};
+
+RecordStore::RecordStore(StateStore& store) : m_store(store), m_st(std::make_unique<Statements>(store.db())) {}
+
+RecordStore::~RecordStore() = default;
+
+std::string RecordStore::cursor(const std::string& connector, const std::string& stream) {
+  SQLite::Statement q(m_store.db(), "SELECT cursor FROM streams WHERE connector = ? AND stream = ?");
+  q.bind(1, connector);
+  q.bind(2, stream);
+  return q.executeStep() ? q.getColumn(0).getString() : std::string();
+}
+
+std::vector<StreamRow> RecordStore::streams() {
+  std::vector<StreamRow> out;
+  SQLite::Statement q(m_store.db(), R"sql(SELECT connector, stream, cursor, updated_at, last_pull_at, pages, requests,
+    received, written, rejected, error FROM streams ORDER BY connector, stream)sql");
+  while (q.executeStep()) {
+    StreamRow r{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                q.getColumn(3).getInt64(), q.getColumn(4).getInt64()};
+    r.last_pull = {
+        static_cast<std::size_t>(q.getColumn(5).getInt64()), static_cast<std::size_t>(q.getColumn(6).getInt64()),
+        static_cast<std::size_t>(q.getColumn(7).getInt64()), static_cast<std::size_t>(q.getColumn(8).getInt64()),
+        static_cast<std::size_t>(q.getColumn(9).getInt64()), q.getColumn(10).getString()};
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::size_t RecordStore::reset(const std::string& connector, const std::optional<std::string>& stream) {
+  SQLite::Statement q(m_store.db(), stream ? "UPDATE streams SET cursor = '' WHERE connector = ?1 AND stream = ?2 "
+                                             "AND cursor != ''"
+                                           : "UPDATE streams SET cursor = '' WHERE connector = ?1 AND cursor != ''");
+  q.bind(1, connector);
+  if (stream) q.bind(2, *stream);
+  return static_cast<std::size_t>(q.exec());
+}
+
+void RecordStore::save_cursor(const std::string& connector, const std::string& stream, const std::string& cursor) {
+  auto& st = m_st->save_cursor;
+  st.bind(1, connector);
+  st.bind(2, stream);
+  st.bind(3, cursor);
+  st.bind(4, static_cast<int64_t>(now_ms()));
+  st.exec();
+  st.reset();
+}
+
+void RecordStore::store_dead_letters(const std::string& connector, const std::string& stream,
+                                     const std::vector<DeadLetter>& rejects) {
+  auto& st = m_st->dead_letter;
+  const auto now = static_cast<int64_t>(now_ms());
+  for (const auto& d : rejects) {
+    st.bind(1, connector);
+    st.bind(2, stream);
+    st.bind(3, d.record_id);
+    st.bind(4, now);
+    st.bind(5, d.error);
+    st.bind(6, d.raw.data(), static_cast<int>(d.raw.size()));
+    st.exec();
+    st.reset();
+  }
+}
+
+PageStats RecordStore::commit_conversations(const std::string& connector, const std::string& stream,
+                                            const std::vector<Conversation>& page,
+                                            const std::vector<DeadLetter>& rejects, const std::string& next_cursor) {
+  PageStats stats{0, 0, rejects.size()};
+  SQLite::Transaction tx(m_store.db());
+  const std::int64_t rev = m_store.revision() + 1;
+  bool changed = false;  // a conversation row alone (a re-verified customer) changes identities too
+  auto& cs = m_st->upsert_conversation;
+  auto& ms = m_st->upsert_message;
+  for (const auto& c : page) {
+    cs.bind(1, connector);
+    cs.bind(2, c.id);
+    cs.bind(3, c.channel);
+    cs.bind(4, c.customer.key());
+    cs.bind(5, c.customer.verified ? 1 : 0);
+    cs.bind(6, c.business);
+    changed |= cs.exec() > 0;
+    cs.reset();
+    for (const auto& m : c.messages) {
+      ++stats.received;
+      ms.bind(1, connector);
+      ms.bind(2, m.id);
+      ms.bind(3, m.conversation);
+      ms.bind(4, m.channel);
+      ms.bind(5, to_string(m.direction));
+      ms.bind(6, to_string(m.author_kind));
+      ms.bind(7, m.author_handle);
+      ms.bind(8, static_cast<int64_t>(m.sent_at));
+      ms.bind(9, m.text);
+      ms.bind(10, static_cast<int64_t>(rev));
+      stats.written += static_cast<std::size_t>(ms.exec());
+      ms.reset();
+    }
+  }
+  if (changed || stats.written > 0) m_store.set_meta("rev", std::to_string(rev));
+  store_dead_letters(connector, stream, rejects);
+  save_cursor(connector, stream, next_cursor);
+  tx.commit();
+  return stats;
+}
+
+PageStats RecordStore::commit_contacts(const std::string& connector, const std::string& stream,
+                                       const std::vector<Contact>& page, const std::vector<DeadLetter>& rejects,
+                                       const std::string& next_cursor) {
+  PageStats stats{page.size(), 0, rejects.size()};
+  SQLite::Transaction tx(m_store.db());
+  const std::int64_t rev = m_store.revision() + 1;
+  auto& st = m_st->upsert_contact;
+  for (const auto& c : page) {
+    st.bind(1, connector);
+    st.bind(2, c.id);
+    st.bind(3, c.first_name);
+    st.bind(4, c.last_name);
+    st.bind(5, nlohmann::json(c.handles).dump());
+    st.bind(6, c.archived ? 1 : 0);
+    st.bind(7, static_cast<int64_t>(c.updated_at));
+    st.bind(8, static_cast<int64_t>(rev));
+    stats.written += static_cast<std::size_t>(st.exec());
+    st.reset();
+  }
+  if (stats.written > 0) m_store.set_meta("rev", std::to_string(rev));
+  store_dead_letters(connector, stream, rejects);
+  save_cursor(connector, stream, next_cursor);
+  tx.commit();
+  return stats;
+}
+
+void RecordStore::record_pull(const std::string& connector, const std::string& stream, const StreamPull& p) {
+  SQLite::Statement st(m_store.db(), R"sql(
+    INSERT INTO streams(connector, stream, last_pull_at, pages, requests, received, written, rejected, error)
+    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+    ON CONFLICT(connector, stream) DO UPDATE SET last_pull_at = excluded.last_pull_at, pages = excluded.pages,
+      requests = excluded.requests, received = excluded.received, written = excluded.written,
+      rejected = excluded.rejected, error = excluded.error)sql");
+  st.bind(1, connector);
+  st.bind(2, stream);
+  st.bind(3, static_cast<int64_t>(now_ms()));
+  st.bind(4, static_cast<int64_t>(p.pages));
+  st.bind(5, static_cast<int64_t>(p.requests));
+  st.bind(6, static_cast<int64_t>(p.received));
+  st.bind(7, static_cast<int64_t>(p.written));
+  st.bind(8, static_cast<int64_t>(p.rejected));
+  st.bind(9, p.error);
+  st.exec();
+}
+
+std::vector<DeadLetterRow> RecordStore::dead_letters(const std::string& connector) {
+  std::vector<DeadLetterRow> out;
+  SQLite::Statement q(m_store.db(), R"sql(SELECT connector, stream, record_id, received_at, error, raw
+    FROM dead_letters WHERE ?1 = '' OR connector = ?1 ORDER BY id DESC)sql");
+  q.bind(1, connector);
+  while (q.executeStep()) {
+    const auto raw = q.getColumn(5);
+    out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                   q.getColumn(3).getInt64(), q.getColumn(4).getString(),
+                   std::string(static_cast<const char*>(raw.getBlob()), static_cast<std::size_t>(raw.getBytes()))});
+  }
+  return out;
+}
+
+std::optional<Message> RecordStore::message(const std::string& connector, const std::string& id) {
+  SQLite::Statement q(m_store.db(),
+                      fmt::format("SELECT {} FROM messages m WHERE m.connector = ? AND m.id = ?", k_message_cols));
+  q.bind(1, connector);
+  q.bind(2, id);
+  if (!q.executeStep()) return std::nullopt;
+  return read_message(q, 0);
+}
+
+std::optional<Contact> RecordStore::contact(const std::string& connector, const std::string& id) {
+  SQLite::Statement q(m_store.db(),
+                      fmt::format("SELECT {} FROM contacts c WHERE c.connector = ? AND c.id = ?", k_contact_cols));
+  q.bind(1, connector);
+  q.bind(2, id);
+  if (!q.executeStep()) return std::nullopt;
+  return read_contact(q, 0);
+}
+
+}  // namespace chansync

@@ -1,0 +1,94 @@
+#pragma once
+// Pulled records and where each stream stands: one row per (connector, stream) with its cursor and
+// the statistics of its last pull; conversations, messages, contacts and dead letters.
+// Every commit_* call is one transaction: a page's records and its cursor land together or not at all.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sync/model.hpp"
+
+namespace chansync {
+
+class StateStore;
+
+// What committing one page did. One unit per figure: messages for conversation streams, contacts
+// for contact streams (conversation rows are bookkeeping, not counted).
+struct PageStats {
+  std::size_t received = 0;  // messages or contacts on the page
+  std::size_t written = 0;   // of those, inserted or changed (0 for a page of known, unchanged records)
+  std::size_t rejected = 0;  // dead letters
+};
+
+// A pull's figures for one stream (also what `state show` reports of its last pull).
+struct StreamPull {
+  std::size_t pages = 0;
+  std::size_t requests = 0;
+  std::size_t received = 0;
+  std::size_t written = 0;
+  std::size_t rejected = 0;
+  std::string error;  // "" when the pull completed
+};
+
+struct StreamRow {
+  std::string connector;
+  std::string stream;
+  std::string cursor;          // "" = the next pull is a full pull
+  Timestamp updated_at = 0;    // when the cursor last moved (0 = never)
+  Timestamp last_pull_at = 0;  // when the last pull of this stream ended (0 = never)
+  StreamPull last_pull;
+};
+
+struct DeadLetterRow {
+  std::string connector;
+  std::string stream;
+  std::string record_id;
+  Timestamp received_at = 0;
+  std::string error;
+  std::string raw;
+};
+
+class RecordStore {
+ public:
+  explicit RecordStore(StateStore& store);
+  ~RecordStore();
+
+  // The saved cursor of a stream; "" when it has never completed a page (full pull).
+  std::string cursor(const std::string& connector, const std::string& stream);
+  // Every known stream, by connector and stream name.
+  std::vector<StreamRow> streams();
+  // Forgets the cursor of one stream (or of every stream of the connector when `stream` is nullopt),
+  // so the next pull is a full pull. Records stay. Returns how many streams had a cursor.
+  std::size_t reset(const std::string& connector, const std::optional<std::string>& stream = std::nullopt);
+
+  // Upserts a page of conversations (and their messages) or contacts, stores rejects as dead letters
+  // of the stream and saves next_cursor — all in one transaction. Re-committing the same page writes
+  // nothing. Throws SQLite::Exception when the store cannot be written (see storage_failure()).
+  PageStats commit_conversations(const std::string& connector, const std::string& stream,
+                                 const std::vector<Conversation>& page, const std::vector<DeadLetter>& rejects,
+                                 const std::string& next_cursor);
+  PageStats commit_contacts(const std::string& connector, const std::string& stream, const std::vector<Contact>& page,
+                            const std::vector<DeadLetter>& rejects, const std::string& next_cursor);
+
+  // Records how the last pull of a stream ended (its figures, its error if any).
+  void record_pull(const std::string& connector, const std::string& stream, const StreamPull& pull);
+
+  // Dead letters, newest first (all connectors when `connector` is empty).
+  std::vector<DeadLetterRow> dead_letters(const std::string& connector = {});
+
+  // One stored message or contact by connector and vendor id; nullopt if unknown.
+  std::optional<Message> message(const std::string& connector, const std::string& id);
+  std::optional<Contact> contact(const std::string& connector, const std::string& id);
+
+ private:
+  void save_cursor(const std::string& connector, const std::string& stream, const std::string& cursor);
+  void store_dead_letters(const std::string& connector, const std::string& stream,
+                          const std::vector<DeadLetter>& rejects);
+
+  StateStore& m_store;
+  struct Statements;  // prepared once: the page commit is the hot path
+  std::unique_ptr<Statements> m_st;
+};
+
+}  // namespace chansync
