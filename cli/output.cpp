@@ -1,7 +1,11 @@
 #include "cli/output.hpp"
 
 #include <fmt/format.h>
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 #include "sync/error.hpp"
@@ -9,29 +13,57 @@
 namespace chansync::cli {
 namespace {
 
-std::size_t display_width(const std::string& s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;  // count code points, not bytes
-  return n;
+// Columns a terminal advances for one code point, as wcwidth() does: most terminals position the
+// cursor per code point, not per grapheme cluster, so this is what keeps columns aligned.
+std::size_t code_point_width(UChar32 c) {
+  const auto zero_width = U_GC_MN_MASK | U_GC_ME_MASK | U_GC_CF_MASK;
+  if (u_getCombiningClass(c) > 0 || (U_GET_GC_MASK(c) & zero_width) != 0 || (c >= 0x200B && c <= 0x200F) ||
+      u_hasBinaryProperty(c, UCHAR_VARIATION_SELECTOR))
+    return 0;
+  const auto east_asian = u_getIntPropertyValue(c, UCHAR_EAST_ASIAN_WIDTH);
+  if (east_asian == U_EA_WIDE || east_asian == U_EA_FULLWIDTH || u_hasBinaryProperty(c, UCHAR_EMOJI_PRESENTATION))
+    return 2;
+  return 1;
 }
 
 }  // namespace
 
-void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+std::size_t display_width(std::string_view text) {
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(text.data());
+  const auto length = static_cast<std::int32_t>(text.size());
+  std::size_t width = 0;
+  for (std::int32_t i = 0; i < length;) {
+    const std::int32_t start = i;
+    UChar32 c = 0;
+    U8_NEXT(bytes, i, length, c);
+    // Each byte of an ill-formed sequence counts as one replacement glyph.
+    width += c < 0 ? static_cast<std::size_t>(i - start) : code_point_width(c);
+  }
+  return width;
+}
+
+std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width(header.size());
   for (std::size_t i = 0; i < header.size(); ++i) width[i] = display_width(header[i]);
   for (const auto& r : rows)
     for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], display_width(r[i]));
+  std::string out;
   auto line = [&](const std::vector<std::string>& cells) {
-    std::string out;
     for (std::size_t i = 0; i < cells.size(); ++i) {
       out += cells[i];
-      if (i + 1 < cells.size()) out += std::string(width[i] - display_width(cells[i]) + 2, ' ');
+      // Cells past the header's columns have no width to pad to; they are just separated.
+      const std::size_t column = i < width.size() ? width[i] : display_width(cells[i]);
+      if (i + 1 < cells.size()) out += std::string(column - display_width(cells[i]) + 2, ' ');
     }
-    std::fputs((out + "\n").c_str(), stdout);
+    out += '\n';
   };
   line(header);
   for (const auto& r : rows) line(r);
+  return out;
+}
+
+void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  std::fputs(format_table(header, rows).c_str(), stdout);
 }
 
 void print_json(const nlohmann::json& j) {

@@ -1,12 +1,23 @@
 #pragma once
 // Output on stdout: aligned tables for people, JSON / NDJSON for programs.
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chansync::cli {
 
-// Prints rows under a header, columns padded to the widest cell (UTF-8 aware).
+// Columns `text` occupies in a terminal: 2 per wide/fullwidth (CJK) or emoji-presentation code point,
+// 0 per combining mark, format character or variation selector, 1 otherwise; each byte of
+// ill-formed UTF-8 counts 1. Never fails.
+std::size_t display_width(std::string_view text);
+
+// Rows under a header, one line each, columns padded to the widest cell by display_width so they
+// line up in a terminal; cells are separated by at least two spaces and the last cell is not padded.
+std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+
+// Writes format_table(header, rows) to stdout.
 void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 
 // Pretty JSON (2-space indent) followed by a newline.
