@@ -3,7 +3,12 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/sim-config.sh"
 work=$(mktemp -d)
 sim_pid=""
-cleanup() { if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; fi; rm -rf "$work"; }
+bg_pids=""  # chansync runs a script started in the background: killed on exit if still running
+cleanup() {
+  for p in $bg_pids; do kill -9 "$p" 2>/dev/null || true; done
+  if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 start_sim() {
   "$CHANSYNC_SIM" --port-file "$work/port" "$@" 2>"$work/sim.log" &
@@ -13,6 +18,11 @@ start_sim() {
   write_sim_config "$work/sync.toml" "$port"
 }
 cs() { "$CHANSYNC" --config "$work/sync.toml" "$@"; }
+# The simulator's control side: sim_post ENDPOINT [JSON] (e.g. sim_post hold '{...}'), sim_stats.
+sim_post() { curl -fsS -d "${2:-}" "http://127.0.0.1:$port/_sim/$1"; }
+sim_stats() { curl -fsS "http://127.0.0.1:$port/_sim/stats"; }
+# jfield JSON EXPR: prints EXPR evaluated on the parsed JSON `j` (e.g. jfield "$s" 'j["held"]').
+jfield() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # Everything the pull stage stores, in a stable order (ids and cursors, not timestamps of the run).
 dump_store() {

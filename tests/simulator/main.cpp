@@ -1,29 +1,34 @@
 // chansync-sim: a local stand-in for Twilio Messaging and HubSpot CRM, for the demo, the end-to-end
 // tests and the benchmark. Never linked into chansync.
 #include <fmt/format.h>
+#include <pthread.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "tests/simulator/server.hpp"
 
 namespace {
 
-chansync::sim::Simulator* g_sim = nullptr;
-
 void usage() {
   std::fputs(
       "usage: chansync-sim [--port N] [--port-file FILE] [--customers N] [--messages N] [--seed N]\n"
-      "                    [--delay-ms N]\n"
       "Serves Twilio Messaging and HubSpot contacts on 127.0.0.1 from generated data.\n"
       "Credentials: account AC00000000000000000000000000000000, Twilio token $SIM_TWILIO_TOKEN\n"
       "(default sim-twilio-token), HubSpot token $SIM_HUBSPOT_TOKEN (default sim-hubspot-token).\n"
       "Faults (kind 429|500|401|sunset|malformed|clear; count -1 = until cleared) are set at run time:\n"
-      "  curl -d '{\"kind\":\"429\",\"vendor\":\"twilio\",\"count\":2}' http://127.0.0.1:PORT/_sim/fault\n",
+      "  curl -d '{\"kind\":\"429\",\"vendor\":\"twilio\",\"count\":2}' http://127.0.0.1:PORT/_sim/fault\n"
+      "Hold one Twilio Messages.json page (page: Twilio's 0-based Page parameter; the first request for\n"
+      "it blocks until released; one-shot) and watch it in the stats (\"held\", \"held_request\"):\n"
+      "  curl -d '{\"vendor\":\"twilio\",\"page\":2}' http://127.0.0.1:PORT/_sim/hold\n"
+      "  curl -d '' http://127.0.0.1:PORT/_sim/release\n"
+      "Stats (requests per vendor, corpus size, the held request): GET http://127.0.0.1:PORT/_sim/stats\n",
       stderr);
 }
 
@@ -55,13 +60,18 @@ int main(int argc, char** argv) {
       spec.messages = std::stoi(next());
     else if (a == "--seed")
       spec.seed = std::stoull(next());
-    else if (a == "--delay-ms")
-      opts.delay_ms = std::stoi(next());
     else {
       usage();
       return a == "--help" || a == "-h" ? 0 : 64;
     }
   }
+  // SIGTERM/SIGINT go to one thread that calls stop(): stop() takes a mutex (to release a held
+  // request), which a signal handler must not. Blocked before any thread starts, so all inherit it.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   chansync::sim::Simulator sim(chansync::sim::generate(spec), opts);
   const int bound = sim.bind(port);
   if (bound <= 0) {
@@ -74,9 +84,15 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "chansync-sim: listening on http://127.0.0.1:%d (%d customers, %d messages)\n", bound,
                spec.customers, spec.messages);
-  g_sim = &sim;
-  std::signal(SIGTERM, [](int) { g_sim->stop(); });
-  std::signal(SIGINT, [](int) { g_sim->stop(); });
+  std::atomic<bool> signalled{false};
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    signalled = true;
+    sim.stop();
+  });
   sim.listen();
+  if (!signalled) kill(getpid(), SIGTERM);  // listen() failed on its own: wake the stopper to join it
+  stopper.join();
   return 0;
 }

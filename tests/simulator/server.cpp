@@ -4,9 +4,10 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
+#include <optional>
 
 namespace chansync::sim {
 namespace {
@@ -50,6 +51,27 @@ struct Simulator::Impl {
   std::mutex mu;  // guards corpus and faults
   std::vector<Fault> faults;
   std::atomic<long> twilio_requests{0}, hubspot_requests{0};
+
+  // POST /_sim/hold: the request for one Twilio page blocks in its handler until /_sim/release or
+  // stop(), so a test can act while a client waits for exactly that page. A separate mutex from `mu`:
+  // a held request must not stall the other endpoints.
+  std::mutex hold_mu;
+  std::condition_variable hold_cv;
+  std::optional<int> hold_page;  // armed: Twilio's 0-based Page to hold; consumed by the first such request
+  nlohmann::json held;           // the request blocked now (null = none)
+  bool released = false, stopping = false;
+
+  // Blocks while `page` is the armed one; returns at once otherwise. `info` describes the request for
+  // /_sim/stats. The response is already built, so the held page is the one a client would have got.
+  void wait_if_held(int page, nlohmann::json info) {
+    std::unique_lock lock(hold_mu);
+    if (hold_page != page || stopping) return;
+    hold_page.reset();
+    released = false;
+    held = std::move(info);
+    hold_cv.wait(lock, [this] { return released || stopping; });
+    held = nullptr;
+  }
 
   // Returns true (and fills res) when a fault applies to this request.
   bool inject(const std::string& vendor, httplib::Response& res) {
@@ -108,10 +130,6 @@ struct Simulator::Impl {
     return false;
   }
 
-  void delay() {
-    if (opts.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opts.delay_ms));
-  }
-
   static std::string render(const std::string& sid, const SimMessage& m) {
     return nlohmann::json{
         {"account_sid", sid},
@@ -139,7 +157,6 @@ struct Simulator::Impl {
 
   void messages(const httplib::Request& req, httplib::Response& res) {
     ++twilio_requests;
-    delay();
     if (inject("twilio", res)) return;
     if (!twilio_auth(req, res)) return;
     const std::string sid = req.matches[1];
@@ -152,12 +169,17 @@ struct Simulator::Impl {
     const std::int64_t since_ms = day_start_ms(since);
     std::string items;
     std::size_t i = offset, emitted = 0;
+    nlohmann::json info = {{"vendor", "twilio"}, {"page", page}, {"page_size", page_size}, {"start", offset}};
     {
       std::lock_guard lock(mu);
       auto& all = corpus.messages;
       for (; i < all.size() && emitted < static_cast<std::size_t>(page_size); ++i) {
         auto& m = all[i];
         if (m.sent_ms < since_ms) continue;
+        if (emitted == 0) {
+          info["first_sid"] = m.sid;
+          info["first_sent_ms"] = m.sent_ms;
+        }
         if (emitted++) items += ",";
         if (m.json.empty()) m.json = render(sid, m);
         items += m.json;
@@ -177,6 +199,7 @@ struct Simulator::Impl {
               offset, base, page_size, filter, page),
           "application/json");
     }
+    wait_if_held(page, std::move(info));
   }
 
   nlohmann::json contact_json(const SimContact& k) {
@@ -218,7 +241,6 @@ struct Simulator::Impl {
 
   void list_contacts(const httplib::Request& req, httplib::Response& res) {
     ++hubspot_requests;
-    delay();
     if (inject("hubspot", res)) return;
     if (!hubspot_auth(req, res)) return;
     const int limit = std::clamp(req.has_param("limit") ? std::stoi(req.get_param_value("limit")) : 10, 1, 100);
@@ -233,7 +255,6 @@ struct Simulator::Impl {
 
   void search_contacts(const httplib::Request& req, httplib::Response& res) {
     ++hubspot_requests;
-    delay();
     if (inject("hubspot", res)) return;
     if (!hubspot_auth(req, res)) return;
     nlohmann::json body;
@@ -306,14 +327,41 @@ struct Simulator::Impl {
       add_messages(corpus, std::stoi(req.get_param_value("n")), static_cast<std::uint64_t>(corpus.messages.size()));
       res.set_content("{}", "application/json");
     });
+    server.Post("/_sim/hold", [this](const auto& req, auto& res) {
+      const auto j = nlohmann::json::parse(req.body, nullptr, false);
+      if (j.is_discarded() || j.value("vendor", "") != "twilio" || !j.contains("page") ||
+          !j["page"].is_number_integer()) {
+        res.status = 400;
+        res.set_content(R"({"error":"expected {\"vendor\":\"twilio\",\"page\":N}, N being Twilio's 0-based Page"})",
+                        "application/json");
+        return;
+      }
+      std::lock_guard lock(hold_mu);
+      hold_page = j.value("page", 0);
+      res.set_content("{}", "application/json");
+    });
+    server.Post("/_sim/release", [this](const auto&, auto& res) {
+      std::lock_guard lock(hold_mu);
+      const bool was_held = !held.is_null();
+      hold_page.reset();
+      released = true;
+      hold_cv.notify_all();
+      res.set_content(nlohmann::json{{"released", was_held}}.dump(), "application/json");
+    });
     server.Get("/_sim/stats", [this](const auto&, auto& res) {
-      std::lock_guard lock(mu);
-      res.set_content(nlohmann::json{{"twilio_requests", twilio_requests.load()},
-                                     {"hubspot_requests", hubspot_requests.load()},
-                                     {"messages", corpus.messages.size()},
-                                     {"contacts", corpus.contacts.size()}}
-                          .dump(),
-                      "application/json");
+      nlohmann::json out;
+      {
+        std::lock_guard lock(mu);
+        out = {{"twilio_requests", twilio_requests.load()},
+               {"hubspot_requests", hubspot_requests.load()},
+               {"messages", corpus.messages.size()},
+               {"contacts", corpus.contacts.size()}};
+      }
+      std::lock_guard lock(hold_mu);
+      out["held"] = !held.is_null();
+      out["held_request"] = held;
+      out["hold_armed"] = hold_page.has_value();
+      res.set_content(out.dump(), "application/json");
     });
   }
 };
@@ -336,7 +384,12 @@ void Simulator::listen() {
   m->server.listen_after_bind();
 }
 void Simulator::stop() {
-  m->server.stop();
+  {
+    std::lock_guard lock(m->hold_mu);
+    m->stopping = true;
+    m->hold_cv.notify_all();
+  }
+  m->server.stop();  // listen() joins the handler threads on its way out: none may still be held
 }
 
 }  // namespace chansync::sim

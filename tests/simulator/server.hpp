@@ -1,6 +1,7 @@
 #pragma once
 // The simulator's HTTP side: Twilio Messaging and HubSpot contacts endpoints over a Corpus, with
-// switchable faults (POST /_sim/fault) and request counters (GET /_sim/stats).
+// switchable faults (POST /_sim/fault), a held Twilio page (POST /_sim/hold, /_sim/release) and
+// request counters (GET /_sim/stats).
 #include <memory>
 #include <string>
 
@@ -12,7 +13,6 @@ struct ServerOptions {
   std::string account_sid = "AC00000000000000000000000000000000";
   std::string twilio_token = "sim-twilio-token";
   std::string hubspot_token = "sim-hubspot-token";
-  int delay_ms = 0;  // added to every vendor request (for crash tests)
 };
 
 class Simulator {
@@ -23,6 +23,8 @@ class Simulator {
   int bind(int port);
   // Serves until stop().
   void listen();
+  // Ends listen(); releases a held request first so its handler thread can finish. Thread-safe, but
+  // not async-signal-safe (it takes a mutex): call it from a thread, not a signal handler.
   void stop();
 
  private:
