@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The CLI surface through the real binary: config check and show (origins, exit 78, never a secret),
+# JSON logs on stderr only, colour only on a terminal and never with NO_COLOR or --no-color, and -vv
+# HTTP traces that never show a credential.
+. "$(dirname "$0")/lib.sh"
+unset NO_COLOR CHANSYNC_STATE
+start_sim --customers 20 --messages 300
+sid=$(sed -n 's/^account_sid = "\(.*\)"$/\1/p' "$work/sync.toml")
+secrets=("$TWILIO_AUTH_TOKEN" "$HUBSPOT_TOKEN" "$(printf '%s' "$sid:$TWILIO_AUTH_TOKEN" | base64 -w0)"
+  "Bearer $HUBSPOT_TOKEN")
+# no_secret WHAT FILE...: fails when any credential (or its Basic/Bearer header form) is in a file.
+no_secret() {
+  local what=$1 s
+  shift
+  for s in "${secrets[@]}"; do
+    if grep -qF -- "$s" "$@"; then fail "$what shows the credential '$s': $(grep -lF -- "$s" "$@" | xargs)"; fi
+  done
+}
+
+# config check: ok with the counts; a missing secret exits 78 and names the option and the variable.
+cs config check >"$work/check.out" 2>"$work/check.err" || fail "config check exited $?: $(cat "$work/check.err")"
+grep -Eq 'sync\.toml: ok \(2 connectors, 1 targets, state .*state\.db\)$' "$work/check.out" \
+  || fail "config check does not print ok with 2 connectors and 1 target: $(cat "$work/check.out")"
+set +e
+(
+  unset TWILIO_AUTH_TOKEN
+  cs config check >"$work/check78.out" 2>"$work/check78.err"
+)
+code=$?
+set -e
+[ "$code" -eq 78 ] || fail "config check with TWILIO_AUTH_TOKEN unset should exit 78, got $code"
+grep -q "auth_token_env" "$work/check78.err" || fail "missing-secret error does not name auth_token_env: $(cat "$work/check78.err")"
+grep -q "TWILIO_AUTH_TOKEN" "$work/check78.err" || fail "missing-secret error does not name TWILIO_AUTH_TOKEN: $(cat "$work/check78.err")"
+[ ! -s "$work/check78.out" ] || fail "a failed config check printed to stdout: $(cat "$work/check78.out")"
+
+# config show --origin: the file line of each key; CHANSYNC_STATE, and --state over it.
+cs config show --origin >"$work/show.out" || fail "config show --origin exited $?"
+line=$(awk '/^\[connectors\.sms\]/ {s = 1; next} /^\[/ {s = 0} s && /^base_url *=/ {print NR}' "$work/sync.toml")
+[ -n "$line" ] || fail "test setup: no base_url under [connectors.sms] in sync.toml"
+grep -Eq "^connectors\.sms\.base_url = \"http://127\.0\.0\.1:$port\"    # file:.*sync\.toml:$line\$" "$work/show.out" \
+  || fail "sms base_url should come from sync.toml:$line: $(grep 'connectors.sms.base_url' "$work/show.out")"
+CHANSYNC_STATE="$work/env.db" cs config show --origin >"$work/show_env.out"
+grep -qFx "state.path = \"$work/env.db\"    # env:CHANSYNC_STATE" "$work/show_env.out" \
+  || fail "state.path should come from env:CHANSYNC_STATE: $(grep '^state.path' "$work/show_env.out")"
+CHANSYNC_STATE="$work/env.db" cs --state "$work/flag.db" config show --origin >"$work/show_flag.out"
+grep -qFx "state.path = \"$work/flag.db\"    # flag:--state" "$work/show_flag.out" \
+  || fail "--state should win over CHANSYNC_STATE: $(grep '^state.path' "$work/show_flag.out")"
+CHANSYNC_STATE="$work/env.db" cs -q --state "$work/flag.db" pull sms >/dev/null || fail "pull with --state failed"
+[ -s "$work/flag.db" ] && [ ! -e "$work/env.db" ] || fail "--state was shown as winning but the pull did not write $work/flag.db alone"
+cs config show -o json --origin >"$work/show.json" || fail "config show -o json --origin exited $?"
+python3 - "$work/show.json" "$port" "$line" <<'PY' || fail "config show -o json --origin: $(head -c 600 "$work/show.json")"
+import json, re, sys
+rows, port, line = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+assert isinstance(rows, list) and rows, "not a non-empty array"
+for r in rows:
+    assert set(r) == {"key", "value", "origin"}, f"row keys {sorted(r)}"
+url = f"http://127.0.0.1:{port}"
+sms = [r for r in rows if r["key"] == "connectors.sms.base_url"]
+assert len(sms) == 1, "no single connectors.sms.base_url row"
+assert sms[0]["value"] in (url, json.dumps(url)), sms[0]
+assert re.fullmatch(rf"file:.*sync\.toml:{line}", sms[0]["origin"]), sms[0]
+PY
+no_secret "config check/show" "$work"/check*.out "$work"/check*.err "$work"/show*
+
+# --log-format json: every stderr line is one JSON object; stdout stays the report alone.
+cs -q pull >/dev/null || fail "first pull failed"
+sim_post fault '{"kind":"500","vendor":"hubspot","count":1}' >/dev/null  # a warning line too
+cs --log-format json -v -o json pull >"$work/jlog.out" 2>"$work/jlog.err" || fail "pull with JSON logs failed: $(cat "$work/jlog.err")"
+python3 - "$work/jlog.out" "$work/jlog.err" <<'PY' || fail "JSON log lines or stdout are wrong (see above)"
+import json, re, sys
+report = json.load(open(sys.argv[1]))  # the whole of stdout is one document: no log line in it
+assert isinstance(report, dict) and "pull" in report, report
+lines = open(sys.argv[2]).read().splitlines()
+assert lines, "-v pull logged nothing"
+levels = set()
+for n, text in enumerate(lines, 1):
+    try:
+        rec = json.loads(text)
+    except ValueError as e:
+        raise AssertionError(f"stderr line {n} is not JSON ({e}): {text}")
+    assert isinstance(rec, dict), f"stderr line {n} is not an object: {text}"
+    assert {"time", "level", "message"} <= set(rec), f"stderr line {n} lacks time/level/message: {text}"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", rec["time"]), f"line {n}: time {rec['time']!r}"
+    assert isinstance(rec["message"], str) and rec["message"], f"line {n}: message {rec['message']!r}"
+    levels.add(rec["level"])
+assert {"debug", "info", "warning"} <= levels, f"expected debug, info and warning lines, got {levels}"
+PY
+cs -v -o json pull >"$work/tlog.out" 2>"$work/tlog.err" || fail "pull with text logs failed"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$work/tlog.out" || fail "text logs leaked into stdout: $(head "$work/tlog.out")"
+[ -s "$work/tlog.err" ] || fail "-v pull logged nothing to stderr"
+
+# Colour: only when stderr is a terminal, and never with NO_COLOR or --no-color. script(1) gives
+# chansync a pseudo-terminal; stdout goes to a file, so what the terminal shows is stderr alone.
+on_tty() { TERM=xterm script -qec "$(printf '%q ' "$CHANSYNC" --config "$work/sync.toml" "$@") >/dev/null" /dev/null </dev/null; }
+esc=$'\e['
+on_tty pull >"$work/tty.err" || fail "pull on a terminal failed: $(cat "$work/tty.err")"
+grep -q "info" "$work/tty.err" || fail "no info log line on the terminal: $(cat -v "$work/tty.err")"
+grep -qF "$esc" "$work/tty.err" || fail "no ANSI colour on a terminal: $(cat -v "$work/tty.err")"
+NO_COLOR=1 on_tty pull >"$work/tty_nocolor_env.err" || fail "pull with NO_COLOR failed"
+on_tty --no-color pull >"$work/tty_nocolor_flag.err" || fail "pull with --no-color failed"
+for f in tty_nocolor_env tty_nocolor_flag; do
+  grep -q "info" "$work/$f.err" || fail "$f: no info log line on the terminal: $(cat -v "$work/$f.err")"
+  if grep -qF "$esc" "$work/$f.err"; then fail "$f: ANSI colour despite it: $(cat -v "$work/$f.err")"; fi
+done
+cs pull >/dev/null 2>"$work/pipe.err" || fail "pull with stderr to a file failed"
+grep -q "info" "$work/pipe.err" || fail "no info log line in $work/pipe.err"
+if grep -qF "$esc" "$work/pipe.err"; then fail "ANSI colour when stderr is not a terminal: $(cat -v "$work/pipe.err")"; fi
+
+# -vv traces every request with its URL and never a credential, nor does the state store keep one.
+sim_post fault '{"kind":"500","vendor":"twilio","count":1}' >/dev/null  # an error path in the trace too
+curl -fsS -d "" "http://127.0.0.1:$port/_sim/add-messages?n=2" >/dev/null
+cs -vv sync >"$work/vv_sync.out" 2>"$work/vv_sync.err" || fail "-vv sync failed: $(cat "$work/vv_sync.err")"
+cs -vv health >"$work/vv_health.out" 2>"$work/vv_health.err" || fail "-vv health failed: $(cat "$work/vv_health.err")"
+twilio_url="http://127\.0\.0\.1:$port/2010-04-01/Accounts/$sid"
+grep -Eq "trace.*GET $twilio_url/Messages\.json" "$work/vv_sync.err" || fail "-vv sync shows no Twilio request trace: $(cat "$work/vv_sync.err")"
+grep -Eq "trace.*http://127\.0\.0\.1:$port/crm/v3/objects/contacts" "$work/vv_sync.err" \
+  || fail "-vv sync shows no HubSpot request trace: $(cat "$work/vv_sync.err")"
+grep -Eq "trace.*GET $twilio_url\.json" "$work/vv_health.err" || fail "-vv health shows no Twilio request trace: $(cat "$work/vv_health.err")"
+sqlite3 "$work/state.db" .dump >"$work/state.sql"
+[ -s "$work/state.sql" ] || fail "empty state dump"
+no_secret "-vv output or the state store" "$work"/vv_* "$work/state.sql" "$work/persons.ndjson" "$work"/jlog.* "$work"/tlog.* "$work"/tty*
+echo "cli: ok"
