@@ -131,13 +131,13 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
   }
   for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  if (req.method == "POST") {
+  // A body goes with POST, PUT and PATCH (and any method given one); others send none.
+  if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || !req.body.empty()) {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.c_str());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
-  } else if (req.method != "GET") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }
+  if (req.method != "GET" && req.method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   const auto start = std::chrono::steady_clock::now();
   const CURLcode rc = curl_easy_perform(c);
   resp.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -64,3 +64,64 @@ TEST_CASE("a Retry-After beyond the limit fails fast with the wait in the error"
   CHECK(resp.error().retry_after == std::chrono::milliseconds(3'600'000));
   CHECK(sleeps.empty());
 }
+
+TEST_CASE("a 5xx is retried only for requests safe to repeat") {
+  FakeServer server([](const httplib::Request&, std::size_t) { return Scripted{502, "bad gateway"}; });
+  auto attempts = [&](HttpRequest req) {
+    HttpClient http(HttpOptions{.connector = "t", .max_attempts = 3, .sleep = [](auto) {}});
+    req.url = server.base_url() + "/x";
+    auto resp = http.send(req);
+    REQUIRE(resp);
+    CHECK(resp->status == 502);
+    return http.requests();
+  };
+  CHECK(attempts({"GET"}) == 3);
+  CHECK(attempts({"PUT", "", {}, "{}"}) == 3);
+  CHECK(attempts({"DELETE"}) == 3);
+  CHECK(attempts({"POST", "", {}, "{}"}) == 1);  // it may have been acted on: a repeat could duplicate
+  CHECK(attempts({"PATCH", "", {}, "{}"}) == 1);
+  CHECK(attempts({"POST", "", {{"Idempotency-Key", "k-1"}}, "{}"}) == 3);
+  CHECK(attempts({"POST", "", {}, "{}", true}) == 3);  // a search: the adapter says it only reads
+  CHECK(attempts({"PUT", "", {}, "{}", false}) == 1);  // an appending PUT: the adapter says it is not
+  for (const auto& r : server.requests())
+    if (r.method == "PUT" || r.method == "POST" || r.method == "PATCH") CHECK(r.body == "{}");  // bodies arrive
+}
+
+TEST_CASE("a 429 and a connection that never reached the server are retried even for a POST") {
+  FakeServer server([](const httplib::Request&, std::size_t n) {
+    return n == 0 ? Scripted{429, "{}", {{"Retry-After", "1"}}} : Scripted{201, "{}"};
+  });
+  HttpClient http(HttpOptions{.connector = "t", .sleep = [](auto) {}});
+  auto resp = http.send({"POST", server.base_url() + "/x", {}, "{}"});
+  REQUIRE(resp);
+  CHECK(resp->status == 201);
+  CHECK(http.requests() == 2);
+
+  std::string dead;
+  {
+    FakeServer gone([](const httplib::Request&, std::size_t) { return Scripted{}; });
+    dead = gone.base_url();
+  }
+  HttpClient refused(HttpOptions{.connector = "t", .max_attempts = 3, .sleep = [](auto) {}});
+  auto none = refused.send({"POST", dead + "/x", {}, "{}"});
+  REQUIRE_FALSE(none);
+  CHECK(none.error().code == Errc::unavailable);
+  CHECK(refused.requests() == 3);  // nothing was sent, so repeating cannot duplicate
+}
+
+TEST_CASE("an adapter's rate policy sets the pace from its vendor's headers") {
+  FakeServer server([](const httplib::Request&, std::size_t) { return Scripted{200, "{}", {{"X-Vendor-Rate", "2"}}}; });
+  std::vector<std::chrono::milliseconds> sleeps;
+  HttpClient http(HttpOptions{.connector = "t",
+                              .rate_policy = [](const HttpResponse& r) -> std::optional<double> {
+                                auto it = r.headers.find("x-vendor-rate");
+                                if (it == r.headers.end()) return std::nullopt;
+                                return std::stod(it->second);
+                              },
+                              .sleep = [&](auto d) { sleeps.push_back(d); }});
+  for (int i = 0; i < 4; ++i) REQUIRE(http.send({"GET", server.base_url() + "/x"}));
+  CHECK(http.options().requests_per_second == 2);
+  // Unpaced before the first answer; then 2/s with a burst of 2: the fourth request waits.
+  REQUIRE_FALSE(sleeps.empty());
+  CHECK(sleeps.back() > std::chrono::milliseconds(100));
+}

@@ -22,9 +22,14 @@ FakeServer::FakeServer(Handler respond) {
   };
   m_server.Get(".*", handle);
   m_server.Post(".*", handle);
+  m_server.Put(".*", handle);
+  m_server.Delete(".*", handle);
+  m_server.Patch(".*", handle);
   m_port = m_server.bind_to_any_port("127.0.0.1");
   m_thread = std::thread([this] { m_server.listen_after_bind(); });
-  // bind_to_any_port already listen()s, so connections queue until the accept loop runs.
+  // bind_to_any_port already listen()s, so connections queue until the accept loop runs. But a
+  // stop() that lands before the loop starts is lost and the join would hang: wait for the loop.
+  while (!m_server.is_running()) std::this_thread::yield();
 }
 
 FakeServer::~FakeServer() {
