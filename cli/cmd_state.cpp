@@ -74,8 +74,10 @@ int reset(Context& ctx, const std::string& target) {
     if (r.connector == connector) known_streams.insert(r.stream);
   }
   if (!known_connectors.count(connector))
-    throw Failure(Errc::not_found, fmt::format("no connector named \"{}\" in the config or the state (known: {})",
-                                               connector, fmt::join(known_connectors, ", ")));
+    throw Failure(Errc::not_found,
+                  fmt::format("no connector named \"{}\" in the config or the state (known: {})", connector,
+                              known_connectors.empty() ? std::string("none")
+                                                       : fmt::format("{}", fmt::join(known_connectors, ", "))));
   if (stream && !known_streams.count(*stream))
     throw Failure(Errc::not_found,
                   fmt::format("connector \"{}\" has no stream \"{}\" in the state (known: {}); `chansync state show` "

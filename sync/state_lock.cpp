@@ -20,9 +20,16 @@ Result<StateLock> StateLock::acquire(const std::string& state_path, const std::s
   const auto dir = std::filesystem::path(path).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return fail(Errc::state, fmt::format("cannot open lock file {}: {}; check the state directory's permissions", path,
-                                         std::strerror(errno)));
+  if (fd < 0) {
+    const int err = errno;
+    // A full disk is an I/O problem (74); anything else that stops creating a file is "cannot create" (73).
+    const bool full = err == ENOSPC || err == EDQUOT || err == EIO;
+    return fail(full ? Errc::io : Errc::cant_write,
+                fmt::format("cannot create the state lock file {}: {}; {}", path, std::strerror(err),
+                            full ? "free space on that filesystem and run again"
+                                 : "check that the state directory exists or can be created and is writable by "
+                                   "this user, or point [state] path / --state elsewhere"));
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     char buf[512] = {};
     const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);

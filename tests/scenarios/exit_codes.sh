@@ -23,13 +23,38 @@ set +e
 cs --no-such-flag pull 2>/dev/null; [ $? -eq 64 ] || fail "an unknown flag should exit 64"
 "$CHANSYNC" --config "$work/missing.toml" pull 2>"$work/missing.err"; [ $? -eq 78 ] || fail "a missing config file should exit 78"
 cs -q pull || fail "clean pull failed"
-cursor=$(sqlite3 "$work/state.db" "SELECT cursor FROM cursors WHERE connector = 'sms'")
+cursor=$(sqlite3 "$work/state.db" "SELECT cursor FROM streams WHERE connector = 'sms' AND stream = 'conversations'")
+[ -n "$cursor" ] || fail "no cursor for sms/conversations after a clean pull"
 curl -fsS -d '{"kind":"malformed","vendor":"twilio","count":-1}' "http://127.0.0.1:$port/_sim/fault" >/dev/null
 cs -q pull sms 2>"$work/malformed.err"; code=$?
 [ "$code" -eq 65 ] || fail "a malformed page should exit 65, got $code"
 grep -q "not valid JSON" "$work/malformed.err" || fail "malformed page error does not say what is wrong: $(cat "$work/malformed.err")"
-[ "$(sqlite3 "$work/state.db" "SELECT cursor FROM cursors WHERE connector = 'sms'")" = "$cursor" ] || fail "cursor moved on a malformed page"
+[ "$(sqlite3 "$work/state.db" "SELECT cursor FROM streams WHERE connector = 'sms' AND stream = 'conversations'")" = "$cursor" ] || fail "cursor moved on a malformed page"
 cs -q pull 2>/dev/null; code=$?
 [ "$code" -eq 1 ] || fail "one failing connector of two should exit 1 (partial), got $code"
+curl -fsS -d '{"kind":"clear"}' "http://127.0.0.1:$port/_sim/fault" >/dev/null
+
+# No config anywhere: commands that need connectors exit 78 naming where they looked, and create no state.
+noconf=(env -u CHANSYNC_CONFIG -u CHANSYNC_STATE XDG_CONFIG_HOME="$work/nocfg" XDG_STATE_HOME="$work/nostate" "$CHANSYNC")
+for cmd in sync pull push reconcile health "config check" "persons list"; do
+  "${noconf[@]}" $cmd 2>"$work/noconf.err"; code=$?
+  [ "$code" -eq 78 ] || fail "'$cmd' without any config should exit 78, got $code"
+  grep -q "$work/nocfg/chansync/config.toml" "$work/noconf.err" || fail "'$cmd' without config does not name the place looked at: $(cat "$work/noconf.err")"
+done
+[ ! -e "$work/nostate" ] || fail "a command without config created a state store"
+printf '[identity]\ndefault_region = "DE"\n' >"$work/empty.toml"
+"$CHANSYNC" --config "$work/empty.toml" sync 2>"$work/empty.err"; [ $? -eq 78 ] || fail "a config without connectors should make sync exit 78"
+grep -q "no connector" "$work/empty.err" || fail "empty config message does not say what is missing: $(cat "$work/empty.err")"
+
+# The state store cannot be created (73) or its disk is full (74): said as such, not as an internal error.
+cs --state /proc/chansync-no-such-dir/state.db pull sms 2>"$work/ro.err"; code=$?
+[ "$code" -eq 73 ] || fail "an uncreatable state store should exit 73, got $code: $(cat "$work/ro.err")"
+grep -q "/proc/chansync-no-such-dir/state.db" "$work/ro.err" || fail "exit 73 does not name the path"
+# A file size limit makes writes fail like a full disk (SIGXFSZ ignored: write(2) fails instead).
+(trap '' XFSZ; ulimit -f 64; cs --state "$work/full.db" pull sms 2>"$work/full.err"); code=$?
+[ "$code" -eq 74 ] || fail "a full disk should exit 74, got $code: $(cat "$work/full.err")"
+grep -Eq "disk is full|I/O error" "$work/full.err" || fail "exit 74 does not say the disk is full: $(cat "$work/full.err")"
+grep -q "internal error" "$work/full.err" && fail "a full disk is reported as an internal error"
+cs -q --state "$work/full.db" pull sms || fail "a pull after the disk has space again failed"
 set -e
 echo "exit_codes: ok"
