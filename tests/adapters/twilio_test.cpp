@@ -130,3 +130,44 @@ TEST_CASE("twilio probe reports a Sunset header as deprecated with the date") {
   CHECK(r.cls == HealthClass::deprecated);
   CHECK_THAT(r.summary, Catch::Contains("2033-12-31"));
 }
+
+TEST_CASE("twilio outbound-reply is the bot, outbound-call the system, outbound-api an agent") {
+  FakeServer server([](const auto&, std::size_t) { return Scripted{200, fixture("twilio/messages_directions.json")}; });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  REQUIRE_FALSE(test::pull_one("sms", *rig.adapter, store).error);
+  const auto reply = store.records().message("sms", "SM00000000000000000000000000000011");
+  const auto call = store.records().message("sms", "SM00000000000000000000000000000012");
+  const auto api = store.records().message("sms", "SM00000000000000000000000000000013");
+  REQUIRE((reply && call && api));
+  CHECK(reply->author_kind == AuthorKind::bot);
+  CHECK(reply->direction == Direction::outbound);
+  CHECK(call->author_kind == AuthorKind::system);
+  CHECK(api->author_kind == AuthorKind::agent);
+  CHECK(api->channel == "whatsapp");
+  CHECK(reply->author_handle == "+4930123456");  // the business's number, normalised
+}
+
+TEST_CASE("twilio health: 403 is auth_failed, Twilio's 20429 is rate_limited whatever the status") {
+  SECTION("403") {
+    FakeServer server([](const auto&, std::size_t) {
+      return Scripted{
+          403,
+          R"({"code":20003,"message":"Permission Denied","more_info":"https://www.twilio.com/docs/errors/20003","status":403})"};
+    });
+    const auto r = Rig(server.base_url()).adapter->probe();
+    CHECK(r.cls == HealthClass::auth_failed);
+    CHECK(severity_of(r.cls) == Severity::critical);
+    CHECK(r.evidence.vendor_code == "20003");
+  }
+  SECTION("20429") {
+    FakeServer server([](const auto&, std::size_t) {
+      return Scripted{
+          400,
+          R"({"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":400})"};
+    });
+    const auto r = Rig(server.base_url()).adapter->probe();
+    CHECK(r.cls == HealthClass::rate_limited);
+    CHECK(r.evidence.vendor_code == "20429");
+  }
+}

@@ -14,6 +14,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert all(p["written"] == 0 for p in r["pull"]), r["pull"]
 assert r["reconcile"]["new_persons"] == 0, r["reconcile"]
+assert r["reconcile"]["skipped"] is True, r["reconcile"]  # nothing changed: the stored identities were kept
 assert all(p["created"] == 0 and p["updated"] == 0 for p in r["push"]), r["push"]
 PY
 [ "$(wc -l <"$work/persons.ndjson")" -eq "$lines" ] || fail "second sync appended to the NDJSON file"

@@ -31,5 +31,6 @@ TEST_CASE("health classification maps evidence to classes and monitoring severit
   CHECK(overall({with(200), with(429)}) == Severity::warning);
   CHECK(overall({with(429), with(401)}) == Severity::critical);
   CHECK(overall({with(200), with(418)}) == Severity::unknown);
-  CHECK(static_cast<int>(Severity::unknown) == 3);
+  CHECK(overall({}) == Severity::ok);
+  CHECK(to_string(severity_of(with(403).cls)) == std::string("CRITICAL"));
 }

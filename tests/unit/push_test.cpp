@@ -1,9 +1,12 @@
 #include "sync/push.hpp"
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <set>
 
 #include "sync/reconcile.hpp"
+#include "sync/run.hpp"
 
 using namespace chansync;
 
@@ -167,4 +170,31 @@ TEST_CASE("a batch the target fails as a whole records nothing and stops the pus
   CHECK_FALSE(store.ledger().mark("out"));
   sink.down = false;
   CHECK(push_target("out", sink, store, small).created == 5);
+}
+
+TEST_CASE("reconcile is skipped when no record changed: it writes nothing and says so") {
+  StateStore store(":memory:");
+  commit(store, customers(3));
+  std::vector<Endpoint> none;
+  const auto first = reconcile_store(store, none, false);
+  CHECK_FALSE(first.skipped);
+  CHECK(first.new_persons == 3);
+  // Any write to the identity tables now fails: a reconcile that writes cannot pass unnoticed.
+  for (const char* table : {"persons", "person_handles", "person_aliases", "identity_conflicts"})
+    for (const char* op : {"INSERT", "UPDATE", "DELETE"})
+      store.db().exec(
+          fmt::format("CREATE TRIGGER no_{0}_{1} BEFORE {1} ON {0} BEGIN SELECT RAISE(ABORT, "
+                      "'identity written'); END",
+                      table, op));
+  const auto second = reconcile_store(store, none, false);
+  CHECK(second.skipped);
+  CHECK(second.persons == 3);
+  CHECK_THROWS(store.db().exec("INSERT INTO persons(person_id, seq, created_at) VALUES('x', 99, 0)"));  // live
+  commit(store, {conversation("c9", "+4915112345699", 1)});  // a new customer: no longer skipped
+  store.db().exec("DROP TRIGGER no_persons_INSERT");
+  store.db().exec("DROP TRIGGER no_person_handles_INSERT");
+  store.db().exec("DROP TRIGGER no_persons_UPDATE");
+  const auto third = reconcile_store(store, none, false);
+  CHECK_FALSE(third.skipped);
+  CHECK(third.new_persons == 1);
 }

@@ -61,7 +61,10 @@ TEST_CASE("merge protection refuses a transitive join of two records of one CRM"
                  contact("other", "9", {email("a@x.de"), phone("+4915112345678")})};
   const auto r = reconcile(in, counter());
   CHECK(r.assignment.at("crm_id:crm/1") != r.assignment.at("crm_id:crm/2"));
-  CHECK_FALSE(r.conflicts.empty());
+  REQUIRE(r.conflicts.size() == 1);
+  CHECK(r.conflicts[0].node == "phone:+4915112345678");  // email joins first (higher priority), then phone is refused
+  CHECK(r.conflicts[0].records == std::vector<std::string>{"crm_id:crm/1", "crm_id:crm/2"});
+  CHECK(r.conflicts[0].reason == "would join two records of crm");
 }
 
 TEST_CASE("unverified and blocked handles never join") {
