@@ -20,7 +20,7 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
       ->check(CLI::IsMember({"table", "json", "ndjson"}))
       ->type_name("FORMAT");
   app->add_flag("-v,--verbose", g.verbose, "more log output on stderr (-vv for HTTP traces, never with secrets)");
-  app->add_flag("-q,--quiet", g.quiet, "log errors only");
+  app->add_flag("-q,--quiet", g.quiet, "errors only on stderr: no info logs, no run summary");
   app->add_option("--log-format", g.log_format, "stderr log format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->type_name("FORMAT");

@@ -32,7 +32,7 @@ void add_config(CLI::App& app, Context& ctx) {
       if (ctx.global.output == "json") {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& st : s.config.settings) {
-          nlohmann::json row = {{"key", st.key}, {"value", st.value}};
+          nlohmann::json row = {{"key", st.key}, {"value", st.json}};
           if (*origin) row["origin"] = st.origin;
           out.push_back(row);
         }

@@ -13,7 +13,7 @@ void add_pull(CLI::App& app, Context& ctx) {
       Session s = open_session(ctx.global, "pull", Needs::store_and_adapters, {.connectors = *names});
       SyncReport r;
       r.pulls = pull_all(s.connectors, *s.store);
-      print_run_report(r, ctx.global.output);
+      print_run_report(r, ctx.global);
       return outcome(r.failures(), r.pulls.size(), r.first_error());
     };
   });

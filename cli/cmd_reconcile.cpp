@@ -11,7 +11,7 @@ void add_reconcile(CLI::App& app, Context& ctx) {
       Session s = open_session(ctx.global, "reconcile", Needs::store_and_adapters);
       SyncReport r;
       r.reconcile = reconcile_store(*s.store, s.connectors, true);
-      print_run_report(r, ctx.global.output);
+      print_run_report(r, ctx.global);
       return 0;
     };
   });

@@ -17,7 +17,7 @@ void add_sync(CLI::App& app, Context& ctx) {
       SyncReport r = sync_all(s.connectors, s.targets, *s.store, PushOptions{.full = *full});
       const std::size_t total = r.pulls.size() + r.pushes.size();
       s.store->runs().finish(run, r.failures() ? "partial" : "ok", nlohmann::json(r).dump());
-      print_run_report(r, ctx.global.output);
+      print_run_report(r, ctx.global);
       return outcome(r.failures(), total, r.first_error());
     };
   });

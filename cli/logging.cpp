@@ -25,8 +25,9 @@ class JsonMessage : public spdlog::custom_flag_formatter {
 }  // namespace
 
 void setup_logging(const GlobalOptions& g) {
-  const bool color =
-      !g.no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDERR_FILENO) && g.log_format == "text";
+  // no-color.org: NO_COLOR set to a non-empty value turns colour off.
+  const char* no_color = std::getenv("NO_COLOR");
+  const bool color = !g.no_color && !(no_color && *no_color) && ::isatty(STDERR_FILENO) && g.log_format == "text";
   std::shared_ptr<spdlog::sinks::sink> sink;
   if (color)
     sink = std::make_shared<spdlog::sinks::ansicolor_stderr_sink_mt>();

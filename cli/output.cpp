@@ -1,6 +1,7 @@
 #include "cli/output.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
@@ -86,11 +87,12 @@ void require_format(const std::string& format, std::initializer_list<const char*
 
 namespace chansync::cli {
 
-void print_run_report(const SyncReport& r, const std::string& format) {
-  if (format == "json") {
+void print_run_report(const SyncReport& r, const GlobalOptions& g, bool force_table) {
+  if (g.output == "json" && !force_table) {
     print_json(r);
     return;
   }
+  if (g.quiet) return;  // -q: errors only; failures were logged as errors already
   std::string out;
   for (const auto& p : r.pulls) {
     const std::string name = p.connector + "/" + p.stream;
@@ -108,6 +110,14 @@ void print_run_report(const SyncReport& r, const std::string& format) {
                     p.updated, p.dry_run ? "to update" : "updated", p.unchanged, p.deleted, p.failed);
     out += p.error ? fmt::format("push  {:<24} FAILED: {} ({})\n", p.target, p.error->message, counts)
                    : fmt::format("push  {:<24} {}\n", p.target, counts);
+  }
+  if (g.log_format == "json") {
+    // One log record per line, so a JSON log stream stays parseable line by line.
+    for (std::size_t start = 0, end; start < out.size(); start = end + 1) {
+      end = out.find('\n', start);
+      spdlog::info("{}", out.substr(start, end - start));
+    }
+    return;
   }
   std::fputs(out.c_str(), stderr);
 }

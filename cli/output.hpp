@@ -31,12 +31,14 @@ void require_format(const std::string& format, std::initializer_list<const char*
 
 }  // namespace chansync::cli
 
+#include "cli/app.hpp"
 #include "sync/run.hpp"
 
 namespace chansync::cli {
 
-// The summary of a pull/reconcile/push/sync run: with -o json, the report as JSON on stdout;
-// otherwise a short human summary on stderr (stdout may carry person records from an ndjson target).
-void print_run_report(const SyncReport& report, const std::string& format);
+// The summary of a pull/reconcile/push/sync run: with -o json (unless force_table), the report as
+// JSON on stdout; otherwise a short human summary on stderr (stdout may carry person records from an
+// ndjson target), one JSON log record per line with --log-format json, nothing with -q.
+void print_run_report(const SyncReport& report, const GlobalOptions& g, bool force_table = false);
 
 }  // namespace chansync::cli

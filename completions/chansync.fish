@@ -16,7 +16,7 @@ complete -c chansync -n '__fish_use_subcommand' -l config -r -F -d 'config file 
 complete -c chansync -n '__fish_use_subcommand' -l state -r -F -d 'state store path (overrides [state] path and $CHANSYNC_STATE)'
 complete -c chansync -n '__fish_use_subcommand' -s o -l output -x -a 'table json ndjson' -d 'output format: table, json or ndjson (not every command has all)'
 complete -c chansync -n '__fish_use_subcommand' -s v -l verbose -d 'more log output on stderr (-vv for HTTP traces, never with secrets)'
-complete -c chansync -n '__fish_use_subcommand' -s q -l quiet -d 'log errors only'
+complete -c chansync -n '__fish_use_subcommand' -s q -l quiet -d 'errors only on stderr: no info logs, no run summary'
 complete -c chansync -n '__fish_use_subcommand' -l log-format -x -a 'text json' -d 'stderr log format: text or json'
 complete -c chansync -n '__fish_use_subcommand' -l no-color -d 'no colour in logs (also: NO_COLOR set, or stderr not a terminal)'
 complete -c chansync -n '__fish_seen_subcommand_from sync' -s h -l help -d 'Print this help message and exit'

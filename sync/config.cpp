@@ -26,8 +26,8 @@ std::string where(const std::string& file, const toml::node& node) {
   return fmt::format("{}:{}", file, node.source().begin.line);
 }
 
+// As TOML writes it: JSON's string escapes, arrays and numbers are valid TOML values.
 std::string render(const nlohmann::json& v) {
-  if (v.is_string()) return fmt::format("\"{}\"", v.get<std::string>());
   return v.dump();
 }
 
@@ -92,8 +92,9 @@ struct Loader {
     return v ? std::optional<std::string>(v) : std::nullopt;
   }
 
-  void add(std::string key, std::string value, std::string origin) {
-    cfg.settings.push_back({std::move(key), std::move(value), std::move(origin)});
+  void add(std::string key, nlohmann::json value, std::string origin) {
+    std::string text = render(value);
+    cfg.settings.push_back({std::move(key), std::move(text), std::move(origin), std::move(value)});
   }
 
   const TypeSpec& type_spec(const std::string& type, const std::string& at, const std::string& section,
@@ -126,7 +127,7 @@ struct Loader {
     if (is_target != (group == "targets"))
       config_error(fmt::format("{}: {}: type \"{}\" is a {}; declare it under [{}.{}]", at, section, ep.type,
                                is_target ? "target" : "connector", is_target ? "targets" : "connectors", name));
-    add(fmt::format("{}.{}.type", group, name), render(ep.type), "file:" + where(cfg.file, *type_node));
+    add(fmt::format("{}.{}.type", group, name), ep.type, "file:" + where(cfg.file, *type_node));
 
     std::vector<std::string> known = {"type"};
     for (const auto& o : spec.options) {
@@ -163,10 +164,10 @@ struct Loader {
       if (const auto* node = tbl.get(o.key)) {
         nlohmann::json v = option_value(*node, o, where(cfg.file, *node), key_path);
         if (o.kind == OptionSpec::Kind::path) v = resolve_path(v.get<std::string>(), cfg.file);
-        add(key_path, render(v), "file:" + where(cfg.file, *node));
+        add(key_path, v, "file:" + where(cfg.file, *node));
         ep.options[o.key] = std::move(v);
       } else if (!o.default_value.is_null()) {
-        add(key_path, render(o.default_value), "default");
+        add(key_path, o.default_value, "default");
         ep.options[o.key] = o.default_value;
       } else if (o.required) {
         config_error(fmt::format("{}: {} is missing the required key \"{}\" ({})", at, section, o.key, o.help));
@@ -196,11 +197,11 @@ struct Loader {
     const std::string origin = "file:" + where(cfg.file, *node);
     if (env_node) {
       ep.secret_sources[o.key] = "env:" + *name;
-      add(key_path + "_env", render(*name), origin);
+      add(key_path + "_env", *name, origin);
     } else {
       const std::string path = resolve_path(*name, cfg.file);
       ep.secret_sources[o.key] = "file:" + path;
-      add(key_path + "_file", render(path), origin);
+      add(key_path + "_file", path, origin);
     }
   }
 
@@ -233,7 +234,7 @@ struct Loader {
         const auto v = node.value<std::string>();
         if (!v) config_error(fmt::format("{}: state.path must be a string", where(path, node)));
         cfg.state_path = resolve_path(*v, path);
-        add("state.path", render(cfg.state_path), "file:" + where(path, node));
+        add("state.path", cfg.state_path, "file:" + where(path, node));
       }
     }
     if (const auto* ident = root["identity"].as_table()) {
@@ -249,7 +250,7 @@ struct Loader {
                           "\"US\"",
                           where(path, node)));
         cfg.default_region = *v;
-        add("identity.default_region", render(*v), "file:" + where(path, node));
+        add("identity.default_region", *v, "file:" + where(path, node));
       }
     }
     for (const char* group : {"connectors", "targets"}) {
@@ -346,7 +347,7 @@ Config load_config(const ConfigInputs& in) {
   // Precedence for every value, lowest first:
   // 1. built-in defaults
   l.cfg.state_path = l.default_state_path();
-  l.add("state.path", render(l.cfg.state_path), "default");
+  l.add("state.path", l.cfg.state_path, "default");
   // 2. the config file
   if (auto file = locate_config(in)) {
     if (!fs::exists(*file))
@@ -357,18 +358,18 @@ Config load_config(const ConfigInputs& in) {
   // 3. environment (CHANSYNC_*)
   if (auto v = l.env("CHANSYNC_STATE"); v && !v->empty()) {
     l.cfg.state_path = *v;
-    l.add("state.path", render(*v), "env:CHANSYNC_STATE");
+    l.add("state.path", *v, "env:CHANSYNC_STATE");
   }
   if (auto v = l.env("CHANSYNC_DEFAULT_REGION"); v && !v->empty()) {
     if (!is_known_region(*v))
       config_error(fmt::format("CHANSYNC_DEFAULT_REGION=\"{}\" is not a two-letter region code such as \"DE\"", *v));
     l.cfg.default_region = *v;
-    l.add("identity.default_region", render(*v), "env:CHANSYNC_DEFAULT_REGION");
+    l.add("identity.default_region", *v, "env:CHANSYNC_DEFAULT_REGION");
   }
   // 4. flags
   if (in.state_flag) {
     l.cfg.state_path = *in.state_flag;
-    l.add("state.path", render(*in.state_flag), "flag:--state");
+    l.add("state.path", *in.state_flag, "flag:--state");
   }
   if (in.resolve_secrets) {
     for (auto& ep : l.cfg.connectors) resolve_secrets(ep, in.env);

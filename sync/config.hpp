@@ -44,9 +44,10 @@ struct EndpointConfig {
 
 // A value and where it came from, for `config show --origin`. Secrets appear redacted.
 struct Setting {
-  std::string key;     // "connectors.sms.account_sid"
-  std::string value;   // rendered as TOML would write it
-  std::string origin;  // "default", "file:sync.toml:12", "env:CHANSYNC_STATE", "flag:--state"
+  std::string key;      // "connectors.sms.account_sid"
+  std::string value;    // rendered as TOML would write it
+  std::string origin;   // "default", "file:sync.toml:12", "env:CHANSYNC_STATE", "flag:--state"
+  nlohmann::json json;  // the value itself, for JSON output
 };
 
 struct Config {

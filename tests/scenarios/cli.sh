@@ -57,7 +57,7 @@ for r in rows:
 url = f"http://127.0.0.1:{port}"
 sms = [r for r in rows if r["key"] == "connectors.sms.base_url"]
 assert len(sms) == 1, "no single connectors.sms.base_url row"
-assert sms[0]["value"] in (url, json.dumps(url)), sms[0]
+assert sms[0]["value"] == url, sms[0]  # the value itself, not its TOML text
 assert re.fullmatch(rf"file:.*sync\.toml:{line}", sms[0]["origin"]), sms[0]
 PY
 no_secret "config check/show" "$work"/check*.out "$work"/check*.err "$work"/show*
@@ -66,6 +66,10 @@ no_secret "config check/show" "$work"/check*.out "$work"/check*.err "$work"/show
 cs -q pull >/dev/null || fail "first pull failed"
 sim_post fault '{"kind":"500","vendor":"hubspot","count":1}' >/dev/null  # a warning line too
 cs --log-format json -v -o json pull >"$work/jlog.out" 2>"$work/jlog.err" || fail "pull with JSON logs failed: $(cat "$work/jlog.err")"
+# Without -o json the human summary goes to stderr too: as JSON log records.
+cs --log-format json pull >"$work/jlog_table.out" 2>>"$work/jlog.err" || fail "pull with JSON logs (table) failed"
+[ ! -s "$work/jlog_table.out" ] || fail "a table pull wrote to stdout: $(head "$work/jlog_table.out")"
+grep -q '"message":"pull  sms/conversations' "$work/jlog.err" || fail "the summary is missing from the JSON log: $(tail -3 "$work/jlog.err")"
 python3 - "$work/jlog.out" "$work/jlog.err" <<'PY' || fail "JSON log lines or stdout are wrong (see above)"
 import json, re, sys
 report = json.load(open(sys.argv[1]))  # the whole of stdout is one document: no log line in it
@@ -102,6 +106,10 @@ for f in tty_nocolor_env tty_nocolor_flag; do
   grep -q "info" "$work/$f.err" || fail "$f: no info log line on the terminal: $(cat -v "$work/$f.err")"
   if grep -qF "$esc" "$work/$f.err"; then fail "$f: ANSI colour despite it: $(cat -v "$work/$f.err")"; fi
 done
+NO_COLOR= on_tty pull >"$work/tty_empty_nocolor.err" || fail "pull with an empty NO_COLOR failed"
+grep -qF "$esc" "$work/tty_empty_nocolor.err" || fail "an empty NO_COLOR turned colour off (no-color.org: only a non-empty value does)"
+cs -q pull >/dev/null 2>"$work/quiet.err" || fail "pull -q failed"
+[ ! -s "$work/quiet.err" ] || fail "-q still printed: $(cat "$work/quiet.err")"
 cs pull >/dev/null 2>"$work/pipe.err" || fail "pull with stderr to a file failed"
 grep -q "info" "$work/pipe.err" || fail "no info log line in $work/pipe.err"
 if grep -qF "$esc" "$work/pipe.err"; then fail "ANSI colour when stderr is not a terminal: $(cat -v "$work/pipe.err")"; fi
