@@ -5,7 +5,7 @@ complete -c chansync -n '__fish_use_subcommand' -a pull -d 'incremental pull of 
 complete -c chansync -n '__fish_use_subcommand' -a reconcile -d 'rebuild identities (persons) from what is stored'
 complete -c chansync -n '__fish_use_subcommand' -a push -d 'push changed persons to targets'
 complete -c chansync -n '__fish_use_subcommand' -a persons -d 'list and show reconciled persons'
-complete -c chansync -n '__fish_use_subcommand' -a health -d 'check each connector and target with one cheap authenticated call'
+complete -c chansync -n '__fish_use_subcommand' -a health -d 'check each connector and target with one cheap authenticated call, and each stream'\''s last pull'
 complete -c chansync -n '__fish_use_subcommand' -a state -d 'inspect or reset the state store'
 complete -c chansync -n '__fish_use_subcommand' -a config -d 'check or show the effective configuration'
 complete -c chansync -n '__fish_use_subcommand' -a connectors -d 'what chansync can connect to'

@@ -110,6 +110,26 @@ HealthReport classify(const std::string& connector, const std::string& type, Pro
   return r;
 }
 
+HealthReport stream_health(const std::string& connector, const std::string& type, const std::string& stream,
+                           Timestamp last_pull_at, const std::string& error, const std::string& error_code,
+                           std::size_t received) {
+  HealthReport r{connector, type, stream};
+  r.checked_at = now_ms();
+  r.evidence.url = "state store: last pull of " + connector + "/" + stream;
+  if (error.empty()) {
+    r.cls = HealthClass::ok;
+    r.summary = fmt::format("last pull {} completed ({} records)", format_rfc3339(last_pull_at), received);
+    return r;
+  }
+  r.cls = error_code == "auth"           ? HealthClass::auth_failed
+          : error_code == "unavailable"  ? HealthClass::unreachable
+          : error_code == "rate_limited" ? HealthClass::rate_limited
+                                         : HealthClass::unknown;
+  r.summary = fmt::format("last pull {} failed: {}; committed pages are kept, the next pull resumes",
+                          format_rfc3339(last_pull_at), error);
+  return r;
+}
+
 Severity overall(const std::vector<HealthReport>& reports) {
   auto rank = [](Severity s) {
     switch (s) {
@@ -143,6 +163,7 @@ void to_json(nlohmann::json& j, const HealthReport& r) {
   ev["headers"] = headers;
   j = {{"connector", r.connector},
        {"type", r.type},
+       {"stream", r.stream.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.stream)},
        {"class", to_string(r.cls)},
        {"severity", to_string(severity_of(r.cls))},
        {"summary", r.summary},

@@ -32,6 +32,7 @@ struct ProbeObservation {
 struct HealthReport {
   std::string connector;
   std::string type;
+  std::string stream;  // "" = the connector's probe; else one stream's last pull
   HealthClass cls = HealthClass::unknown;
   std::string summary;  // one line a person at 3 a.m. can act on
   ProbeObservation evidence;
@@ -43,6 +44,14 @@ struct HealthReport {
 // 429 → rate_limited; 5xx → unreachable; 2xx with a Sunset or Deprecation header → deprecated;
 // 2xx → ok; anything else → unknown. Vendors refine it with their own codes before or after.
 HealthReport classify(const std::string& connector, const std::string& type, ProbeObservation obs);
+
+// One stream's health from how its last pull ended (the state store's streams row): ok when it
+// completed, else the class of its error (auth → auth_failed, unavailable → unreachable,
+// rate_limited → rate_limited, anything else → unknown), with the time and the error as summary.
+// `error_code` is to_string(Errc) of the error. Pure.
+HealthReport stream_health(const std::string& connector, const std::string& type, const std::string& stream,
+                           Timestamp last_pull_at, const std::string& error, const std::string& error_code,
+                           std::size_t received);
 
 // Overall severity of several reports: the worst (critical > warning > unknown > ok).
 Severity overall(const std::vector<HealthReport>& reports);

@@ -91,9 +91,10 @@ std::vector<PullStats> pull_connector(const std::string& name, Adapter& adapter,
                           name};
     }
     try {
-      store.records().record_pull(name, stream.name,
-                                  {stats.pages, stats.requests, stats.received, stats.written, stats.rejected,
-                                   stats.error ? stats.error->message : ""});
+      store.records().record_pull(
+          name, stream.name,
+          {stats.pages, stats.requests, stats.received, stats.written, stats.rejected,
+           stats.error ? stats.error->message : "", stats.error ? to_string(stats.error->code) : ""});
     } catch (const SQLite::Exception& e) {
       throw storage_failure(e, store.path(), fmt::format("recording the pull of {}/{}", name, stream.name));
     }

@@ -62,14 +62,17 @@ std::string RecordStore::cursor(const std::string& connector, const std::string&
 std::vector<StreamRow> RecordStore::streams() {
   std::vector<StreamRow> out;
   SQLite::Statement q(m_store.db(), R"sql(SELECT connector, stream, cursor, updated_at, last_pull_at, pages, requests,
-    received, written, rejected, error FROM streams ORDER BY connector, stream)sql");
+    received, written, rejected, error, error_code FROM streams ORDER BY connector, stream)sql");
   while (q.executeStep()) {
     StreamRow r{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
                 q.getColumn(3).getInt64(), q.getColumn(4).getInt64()};
-    r.last_pull = {
-        static_cast<std::size_t>(q.getColumn(5).getInt64()), static_cast<std::size_t>(q.getColumn(6).getInt64()),
-        static_cast<std::size_t>(q.getColumn(7).getInt64()), static_cast<std::size_t>(q.getColumn(8).getInt64()),
-        static_cast<std::size_t>(q.getColumn(9).getInt64()), q.getColumn(10).getString()};
+    r.last_pull = {static_cast<std::size_t>(q.getColumn(5).getInt64()),
+                   static_cast<std::size_t>(q.getColumn(6).getInt64()),
+                   static_cast<std::size_t>(q.getColumn(7).getInt64()),
+                   static_cast<std::size_t>(q.getColumn(8).getInt64()),
+                   static_cast<std::size_t>(q.getColumn(9).getInt64()),
+                   q.getColumn(10).getString(),
+                   q.getColumn(11).getString()};
     out.push_back(std::move(r));
   }
   return out;
@@ -179,11 +182,12 @@ PageStats RecordStore::commit_contacts(const std::string& connector, const std::
 
 void RecordStore::record_pull(const std::string& connector, const std::string& stream, const StreamPull& p) {
   SQLite::Statement st(m_store.db(), R"sql(
-    INSERT INTO streams(connector, stream, last_pull_at, pages, requests, received, written, rejected, error)
-    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+    INSERT INTO streams(connector, stream, last_pull_at, pages, requests, received, written, rejected, error,
+                        error_code)
+    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
     ON CONFLICT(connector, stream) DO UPDATE SET last_pull_at = excluded.last_pull_at, pages = excluded.pages,
       requests = excluded.requests, received = excluded.received, written = excluded.written,
-      rejected = excluded.rejected, error = excluded.error)sql");
+      rejected = excluded.rejected, error = excluded.error, error_code = excluded.error_code)sql");
   st.bind(1, connector);
   st.bind(2, stream);
   st.bind(3, static_cast<int64_t>(now_ms()));
@@ -193,6 +197,7 @@ void RecordStore::record_pull(const std::string& connector, const std::string& s
   st.bind(7, static_cast<int64_t>(p.written));
   st.bind(8, static_cast<int64_t>(p.rejected));
   st.bind(9, p.error);
+  st.bind(10, p.error_code);
   st.exec();
 }
 

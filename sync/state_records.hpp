@@ -28,7 +28,8 @@ struct StreamPull {
   std::size_t received = 0;
   std::size_t written = 0;
   std::size_t rejected = 0;
-  std::string error;  // "" when the pull completed
+  std::string error;       // "" when the pull completed
+  std::string error_code;  // to_string(Errc) of the error, "" when none
 };
 
 struct StreamRow {

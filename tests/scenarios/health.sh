@@ -4,6 +4,24 @@
 . "$(dirname "$0")/lib.sh"
 start_sim --customers 5 --messages 20
 cs -o json health >"$work/health.json" || fail "health not OK: $(cat "$work/health.json")"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert all(c["stream"] is None for c in r["checks"]), r' "$work/health.json" \
+  || fail "before any pull there should be no stream rows"
+# Each stream's last pull is a check of its own: a failed pull shows with its class until the next one.
+cs -q pull || fail "pull failed"
+curl -fsS -d '{"kind":"401","vendor":"hubspot","count":1}' "http://127.0.0.1:$port/_sim/fault" >/dev/null
+set +e; cs -q pull crm 2>/dev/null; set -e
+set +e; cs -o json health >"$work/streams.json"; code=$?; set -e
+[ "$code" -eq 2 ] || fail "a stream whose last pull was refused (401) should make health CRITICAL, got $code: $(cat "$work/streams.json")"
+python3 - "$work/streams.json" <<'PY' || fail "stream checks wrong: $(cat "$work/streams.json")"
+import json, sys
+checks = {(c["connector"], c["stream"]): c for c in json.load(open(sys.argv[1]))["checks"]}
+assert checks[("sms", "conversations")]["class"] == "ok", checks[("sms", "conversations")]
+assert checks[("crm", "contacts")]["class"] == "auth_failed", checks[("crm", "contacts")]
+assert "last pull" in checks[("crm", "contacts")]["summary"], checks[("crm", "contacts")]
+assert checks[("crm", None)]["class"] == "ok"  # the probe itself passes now
+PY
+cs -q pull crm || fail "pull after the 401 failed"
+cs -o json health >"$work/health.json" || fail "health not OK again after a good pull: $(cat "$work/health.json")"
 curl -fsS -d '{"kind":"sunset","vendor":"twilio","count":-1}' "http://127.0.0.1:$port/_sim/fault" >/dev/null
 set +e; cs -o json health >"$work/health2.json"; code=$?; set -e
 [ "$code" -eq 1 ] || fail "Sunset header should be WARNING (1), got $code"

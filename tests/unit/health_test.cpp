@@ -34,3 +34,16 @@ TEST_CASE("health classification maps evidence to classes and monitoring severit
   CHECK(overall({}) == Severity::ok);
   CHECK(to_string(severity_of(with(403).cls)) == std::string("CRITICAL"));
 }
+
+TEST_CASE("a stream's health is how its last pull ended") {
+  const auto ok = stream_health("sms", "twilio-messaging", "conversations", 1'780'000'000'000, "", "", 42);
+  CHECK(ok.cls == HealthClass::ok);
+  CHECK(ok.stream == "conversations");
+  CHECK_THAT(ok.summary, Catch::Contains("42 records"));
+  CHECK(stream_health("c", "t", "s", 1, "HTTP 401", "auth", 0).cls == HealthClass::auth_failed);
+  CHECK(stream_health("c", "t", "s", 1, "HTTP 503", "unavailable", 0).cls == HealthClass::unreachable);
+  CHECK(stream_health("c", "t", "s", 1, "HTTP 429", "rate_limited", 0).cls == HealthClass::rate_limited);
+  const auto bad = stream_health("c", "t", "s", 1, "page is not valid JSON", "protocol", 0);
+  CHECK(bad.cls == HealthClass::unknown);  // never ok: the stream is not known to be flowing
+  CHECK_THAT(bad.summary, Catch::Contains("page is not valid JSON") && Catch::Contains("next pull resumes"));
+}

@@ -7,7 +7,7 @@ using namespace chansync;
 namespace {
 
 HealthReport unused_probe() {
-  return HealthReport{"x", "test", HealthClass::unknown, "not probed in this test"};
+  return HealthReport{"x", "test", "", HealthClass::unknown, "not probed in this test"};
 }
 
 Conversation conversation(const std::string& stream, int page) {

@@ -81,7 +81,7 @@ TEST_CASE("state reset forgets one stream's cursor or every stream's of a connec
 TEST_CASE("a stream's last pull is recorded with its figures and error") {
   StateStore s(":memory:");
   s.records().record_pull("crm", "contacts", {2, 3, 150, 20, 1, ""});
-  s.records().record_pull("sms", "conversations", {0, 5, 0, 0, 0, "HTTP 500 after retries"});
+  s.records().record_pull("sms", "conversations", {0, 5, 0, 0, 0, "HTTP 500 after retries", "unavailable"});
   const auto rows = s.records().streams();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].connector == "crm");
@@ -89,6 +89,7 @@ TEST_CASE("a stream's last pull is recorded with its figures and error") {
   CHECK(rows[0].last_pull.requests == 3);
   CHECK(rows[0].last_pull_at > 0);
   CHECK(rows[1].last_pull.error == "HTTP 500 after retries");
+  CHECK(rows[1].last_pull.error_code == "unavailable");
   CHECK(rows[1].cursor.empty());
 }
 
