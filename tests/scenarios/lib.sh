@@ -26,8 +26,8 @@ jfield() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sy
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # Everything the pull stage stores, in a stable order (ids and cursors, not timestamps of the run).
 dump_store() {
-  sqlite3 "$1" "SELECT connector, id, conversation, channel, direction, author_kind, author_handle, sent_at, text FROM messages ORDER BY 1, 2;
+  sqlite3 -bail "$1" "SELECT connector, id, conversation, channel, direction, author_kind, author_handle, sent_at, text FROM messages ORDER BY 1, 2;
                 SELECT * FROM conversations ORDER BY 1, 2;
                 SELECT connector, id, first_name, last_name, handles, archived, updated_at FROM contacts ORDER BY 1, 2;
-                SELECT connector, cursor FROM cursors ORDER BY 1;"
+                SELECT connector, stream, cursor FROM streams ORDER BY 1, 2;"
 }
