@@ -207,9 +207,10 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
   }
 }
 
-Error http_error(const HttpResponse& resp, const std::string& connector, const std::string& what,
-                 const std::string& vendor_detail) {
-  const std::string detail = vendor_detail.empty() ? "" : fmt::format(": {}", vendor_detail);
+Error http_error(const HttpRequest& req, const HttpResponse& resp, const std::string& connector,
+                 const std::string& what, const std::string& vendor_detail) {
+  const std::string detail = fmt::format(" ({} {}){}", req.method, where(req.url),
+                                         vendor_detail.empty() ? "" : fmt::format(": {}", vendor_detail));
   Error e{Errc::remote, "", connector, resp.status};
   if (resp.status == 401 || resp.status == 403) {
     e.code = Errc::auth;
@@ -229,7 +230,13 @@ Error http_error(const HttpResponse& resp, const std::string& connector, const s
         "(`chansync health` checks)",
         what, resp.status, detail);
   } else {
-    e.message = fmt::format("{} was rejected with HTTP {}{}", what, resp.status, detail);
+    const char* check = resp.status == 404 || resp.status == 410
+                            ? "check the connector's base_url and the account or object ids in the config; the "
+                              "API version may be retired (`chansync health` checks)"
+                        : resp.status == 400 || resp.status == 422
+                            ? "the vendor refused a request chansync built: report it with the -vv output"
+                            : "see the vendor's message; `chansync health` checks the connector";
+    e.message = fmt::format("{} was rejected with HTTP {}{}; {}", what, resp.status, detail, check);
   }
   return e;
 }

@@ -99,10 +99,11 @@ class HttpClient {
   std::chrono::steady_clock::time_point m_last_refill = std::chrono::steady_clock::now();
 };
 
-// Maps a non-2xx final response to an Error with a message that says what to do. `vendor_detail`
-// is the vendor's own error text/code, appended when non-empty.
-Error http_error(const HttpResponse& resp, const std::string& connector, const std::string& what,
-                 const std::string& vendor_detail);
+// Maps a non-2xx final response to an Error that says which request (method and URL without its
+// query) failed and what to check. `vendor_detail` is the vendor's own error text/code, appended
+// when non-empty.
+Error http_error(const HttpRequest& req, const HttpResponse& resp, const std::string& connector,
+                 const std::string& what, const std::string& vendor_detail);
 
 // Percent-encodes a query component (RFC 3986 unreserved kept).
 std::string url_encode(const std::string& s);

@@ -83,12 +83,13 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
       if (!cursor->since.empty()) path += "&DateSent%3E=" + cursor->since;
     }
     const std::size_t before = m_http.requests();
-    auto resp = m_http.send({"GET", m_base + path});
+    const HttpRequest http{"GET", m_base + path};
+    auto resp = m_http.send(http);
     if (!resp) return std::unexpected(resp.error());
     if (resp->status != 200) {
       const auto err = parse_error(resp->body);
       return std::unexpected(
-          http_error(*resp, m_name, "listing Twilio messages",
+          http_error(http, *resp, m_name, "listing Twilio messages",
                      err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message)));
     }
     auto wire = parse_messages_page(resp->body);

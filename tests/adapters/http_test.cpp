@@ -125,3 +125,17 @@ TEST_CASE("an adapter's rate policy sets the pace from its vendor's headers") {
   REQUIRE_FALSE(sleeps.empty());
   CHECK(sleeps.back() > std::chrono::milliseconds(100));
 }
+
+TEST_CASE("a vendor 4xx error names the request and what to check, never the query string") {
+  HttpResponse resp;
+  resp.status = 404;
+  const HttpRequest req{"GET", "https://api.example.com/v1/Accounts/AC1/Messages.json?PageSize=50&token=x"};
+  const Error e = http_error(req, resp, "sms", "listing messages", "Twilio error 20404: not found");
+  CHECK(e.code == Errc::remote);
+  CHECK(e.http_status == 404);
+  CHECK_THAT(e.message, Catch::Contains("GET https://api.example.com/v1/Accounts/AC1/Messages.json") &&
+                            Catch::Contains("20404") && Catch::Contains("base_url"));
+  CHECK_THAT(e.message, !Catch::Contains("token=x"));
+  resp.status = 401;
+  CHECK(http_error(req, resp, "sms", "listing messages", "").code == Errc::auth);
+}
