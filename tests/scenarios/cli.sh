@@ -127,4 +127,37 @@ grep -Eq "trace.*GET $twilio_url\.json" "$work/vv_health.err" || fail "-vv healt
 sqlite3 "$work/state.db" .dump >"$work/state.sql"
 [ -s "$work/state.sql" ] || fail "empty state dump"
 no_secret "-vv output or the state store" "$work"/vv_* "$work/state.sql" "$work/persons.ndjson" "$work"/jlog.* "$work"/tlog.* "$work"/tty*
+
+# state show lists every (connector, stream) with its cursor and last pull; state reset forgets one
+# stream's cursor or all of a connector's, and refuses names it does not know.
+cs -o json state show >"$work/state.json" || fail "state show -o json failed"
+python3 - "$work/state.json" <<'PY' || fail "state show -o json: $(cat "$work/state.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+streams = {(s["connector"], s["stream"]): s for s in r["streams"]}
+assert set(streams) == {("sms", "conversations"), ("crm", "contacts")}, sorted(streams)
+for s in streams.values():
+    assert s["cursor"], s
+    assert s["last_pull_at"] and s["last_pull"]["error"] is None, s
+assert streams[("sms", "conversations")]["last_pull"]["received"] > 0
+assert r["schema_version"] == 3 and r["counts"]["messages"] > 0, r
+PY
+cs state show >"$work/state.txt" || fail "state show failed"
+grep -Eq '^sms/conversations +[0-9]{4}-' "$work/state.txt" || fail "state show table lacks sms/conversations: $(cat "$work/state.txt")"
+cs state reset sms/conversations 2>"$work/reset.err" || fail "state reset sms/conversations failed: $(cat "$work/reset.err")"
+grep -q "1 cursor removed" "$work/reset.err" || fail "reset does not say what it did: $(cat "$work/reset.err")"
+[ -z "$(sqlite3 "$work/state.db" "SELECT cursor FROM streams WHERE connector = 'sms' AND stream = 'conversations'")" ] || fail "reset kept the cursor"
+[ -n "$(sqlite3 "$work/state.db" "SELECT cursor FROM streams WHERE connector = 'crm'")" ] || fail "reset of sms touched crm"
+set +e
+cs state reset sms/nosuch 2>"$work/reset2.err"; code=$?
+[ "$code" -eq 64 ] || fail "an unknown stream should exit 64, got $code"
+grep -q "known: conversations" "$work/reset2.err" || fail "unknown stream error does not list the known ones: $(cat "$work/reset2.err")"
+cs state reset nosuch 2>"$work/reset3.err"; code=$?
+[ "$code" -eq 64 ] || fail "an unknown connector should exit 64, got $code"
+set -e
+cs state reset crm 2>/dev/null || fail "state reset crm failed"
+[ -z "$(sqlite3 "$work/state.db" "SELECT group_concat(cursor, '') FROM streams")" ] || fail "reset crm kept a cursor"
+cs -o json pull >"$work/full_again.json" || fail "pull after reset failed"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert all(p["pages"] >= 1 and p["written"] == 0 for p in r["pull"]), r' "$work/full_again.json" \
+  || fail "a full pull after reset should re-read everything and write nothing new: $(cat "$work/full_again.json")"
 echo "cli: ok"
