@@ -1,0 +1,46 @@
+#include "tests/support/page_tap.hpp"
+
+#include <fmt/format.h>
+
+namespace chansync::test {
+
+// Fetches never overlap (the page loop starts the next one after the previous returned), so the
+// bookkeeping needs no lock even though the prefetch runs on another thread.
+template <class T, class Fetch>
+Result<Page<T>> PageTap::tap(const PullRequest& req, std::vector<T>& seen, Fetch fetch) {
+  std::size_t& pages = m_pages[req.stream];
+  if (m_limits.stop_after > 0 && pages >= m_limits.stop_after) return fail(Errc::unavailable, k_interrupted);
+  if (pages >= m_limits.bound)
+    return fail(Errc::protocol, fmt::format("stream {} is not done after {} pages", req.stream, pages));
+  auto page = fetch(req);
+  if (!page) return page;
+  ++pages;
+  m_done[req.stream] = page->done;
+  seen.insert(seen.end(), page->items.begin(), page->items.end());
+  m_rejects.insert(m_rejects.end(), page->rejects.begin(), page->rejects.end());
+  return page;
+}
+
+Result<Page<Conversation>> PageTap::pull_conversations(const PullRequest& req) {
+  auto* source = m_inner->conversations();
+  if (!source) return fail(Errc::internal, "the wrapped adapter has no conversations role");
+  return tap(req, m_conversations, [source](const PullRequest& r) { return source->pull_conversations(r); });
+}
+
+Result<Page<Contact>> PageTap::pull_contacts(const PullRequest& req) {
+  auto* source = m_inner->contacts();
+  if (!source) return fail(Errc::internal, "the wrapped adapter has no contacts role");
+  return tap(req, m_contacts, [source](const PullRequest& r) { return source->pull_contacts(r); });
+}
+
+std::size_t PageTap::pages(const std::string& stream) const {
+  auto it = m_pages.find(stream);
+  return it == m_pages.end() ? 0 : it->second;
+}
+
+bool PageTap::done(const std::string& stream) const {
+  auto it = m_done.find(stream);
+  return it != m_done.end() && it->second;
+}
+
+}  // namespace chansync::test
