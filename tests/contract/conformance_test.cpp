@@ -1,0 +1,282 @@
+// The contract every registered adapter passes, like rclone's fstests: each TEST_CASE runs over every
+// row of adapters::registry() through its role accessors and skips what a role does not have. An
+// adapter type takes part by having a harness (tests/contract/harnesses.cpp).
+#include "tests/contract/conformance.hpp"
+
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "adapters/registry.hpp"
+#include "sync/normalize.hpp"
+#include "sync/pull.hpp"
+#include "sync/push.hpp"
+#include "sync/reconcile.hpp"
+#include "tests/support/dead_port.hpp"
+#include "tests/support/page_tap.hpp"
+#include "tests/support/store_dump.hpp"
+
+using namespace chansync;
+using namespace chansync::test;
+
+namespace {
+
+constexpr std::size_t k_page_bound = 100;
+
+bool is_source(const Adapter& a) {
+  return a.conversations() || a.contacts();
+}
+
+std::set<std::string> stream_names(const Adapter& a) {
+  std::set<std::string> out;
+  for (const auto& s : a.streams()) out.insert(s.name);
+  return out;
+}
+
+// Every stream of a pull ended without an error.
+void check_complete(const std::vector<PullStats>& stats, const PageTap& tap) {
+  for (const auto& s : stats) {
+    INFO("stream " << s.stream);
+    CHECK_FALSE(s.error);
+    if (s.error) UNSCOPED_INFO(s.error->describe());
+    CHECK(tap.done(s.stream));
+    CHECK(tap.pages(s.stream) >= 1);
+  }
+}
+
+// Normalising a handle again gives it back unchanged: the adapter stored the normal form.
+void check_normalised(const Handle& h) {
+  INFO("handle " << h.key() << (h.verified ? "" : " (unverified)"));
+  std::optional<Handle> again;
+  if (h.kind == HandleKind::phone)
+    again = normalize_phone(h.value, k_region);
+  else if (h.kind == HandleKind::email)
+    again = normalize_email(h.value);
+  else
+    again = h;  // opaque vendor ids: only trimmed and non-empty
+  REQUIRE(again);
+  CHECK(again->kind == h.kind);
+  CHECK(again->value == h.value);
+  CHECK(again->verified == h.verified);
+  CHECK_FALSE(h.value.empty());
+  CHECK(h.value.find_first_of(" \t\r\n") == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("every registered adapter type has a conformance harness that fits its roles", "[conformance]") {
+  for (const auto& row : adapters::registry()) {
+    INFO("adapter type " << row.spec.type);
+    const Harness* h = find_harness(row.spec.type);
+    if (!h) {
+      FAIL_CHECK("new adapter " << row.spec.type
+                                << " has no conformance harness: add one in tests/contract/harnesses.cpp");
+      continue;
+    }
+    CHECK(h->config);
+    CHECK(h->broken);
+    const auto& roles = row.spec.roles;
+    const bool source = std::count(roles.begin(), roles.end(), Role::conversations) +
+                            std::count(roles.begin(), roles.end(), Role::contacts) >
+                        0;
+    if (source) CHECK(h->pages);  // sources need a multi-page server
+    if (std::count(roles.begin(), roles.end(), Role::sink)) CHECK(h->delivered);
+  }
+  for (const auto& h : harnesses()) {
+    INFO("harness " << h.type);
+    CHECK(std::any_of(adapters::registry().begin(), adapters::registry().end(),
+                      [&](const auto& row) { return row.spec.type == h.type; }));
+  }
+}
+
+TEST_CASE("an adapter plays exactly the roles its registry row declares and streams only those", "[conformance]") {
+  for_each_adapter([](const adapters::AdapterType& row, const Harness& h) {
+    Scratch dir;
+    const auto adapter = create(row, h.config("http://127.0.0.1:9", dir.path));
+    CHECK(role_names(row.spec.roles) == role_names(adapter->roles()));
+    CHECK(row.spec.roles.size() >= 1);
+    std::set<std::string> names;
+    std::set<Role> streamed;
+    for (const auto& s : adapter->streams()) {
+      INFO("stream \"" << s.name << "\" of role " << to_string(s.role));
+      CHECK_FALSE(s.name.empty());
+      CHECK(s.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+            std::string::npos);
+      CHECK(names.insert(s.name).second);  // unique
+      CHECK(s.role != Role::sink);
+      const auto played = adapter->roles();
+      CHECK(std::find(played.begin(), played.end(), s.role) != played.end());
+      streamed.insert(s.role);
+    }
+    // Each source role is pulled through at least one stream; a sink-only adapter has none.
+    if (adapter->conversations()) CHECK(streamed.count(Role::conversations));
+    if (adapter->contacts()) CHECK(streamed.count(Role::contacts));
+    if (!is_source(*adapter)) CHECK(adapter->streams().empty());
+  });
+}
+
+TEST_CASE("every stream's full pull and the incremental pull after it reach done within 100 pages", "[conformance]") {
+  for_each_source([](const adapters::AdapterType& row, const Harness& h) {
+    for (const auto* server : {&h.fixtures, &h.pages}) {
+      INFO((server == &h.fixtures ? "fixture server" : "multi-page server"));
+      Scratch dir;
+      Endpoint ep(h, *server, dir.path);
+      StateStore store(":memory:");
+      for (const char* pass : {"full pull", "incremental pull"}) {
+        INFO(pass);
+        PageTap tap(create(row, ep.cfg), {.bound = k_page_bound});
+        const auto stats = pull_connector(ep.cfg.name, tap, store);
+        CHECK(stream_names(tap) == [&] {
+          std::set<std::string> pulled;
+          for (const auto& s : stats) pulled.insert(s.stream);
+          return pulled;
+        }());
+        check_complete(stats, tap);
+      }
+    }
+  });
+}
+
+TEST_CASE("a pull interrupted after any page and resumed stores what an uninterrupted pull stores", "[conformance]") {
+  for_each_source([](const adapters::AdapterType& row, const Harness& h) {
+    Scratch dir;
+    Endpoint ep(h, h.pages, dir.path);
+    StateStore whole(":memory:");
+    PageTap once(create(row, ep.cfg), {.bound = k_page_bound});
+    const auto baseline = pull_connector(ep.cfg.name, once, whole);
+    check_complete(baseline, once);
+    std::size_t most = 0;
+    for (const auto& s : baseline) {
+      INFO("stream " << s.stream << ": the harness's multi-page server must serve at least 3 pages");
+      CHECK(once.pages(s.stream) >= 3);
+      most = std::max(most, once.pages(s.stream));
+    }
+    const auto expected = pulled_state(whole);
+    CHECK_FALSE(expected.at("streams").empty());
+
+    for (std::size_t k = 1; k < most; ++k) {
+      INFO("interrupted after " << k << " pages of each stream, then resumed by a fresh adapter");
+      StateStore store(":memory:");
+      PageTap first(create(row, ep.cfg), {.stop_after = k, .bound = k_page_bound});
+      for (const auto& s : pull_connector(ep.cfg.name, first, store)) {
+        INFO("stream " << s.stream);
+        if (once.pages(s.stream) > k) {
+          REQUIRE(s.error);
+          CHECK(s.error->message == PageTap::k_interrupted);  // stopped by the test, not by the adapter
+        }
+      }
+      PageTap rest(create(row, ep.cfg), {.bound = k_page_bound});
+      check_complete(pull_connector(ep.cfg.name, rest, store), rest);
+      const auto got = pulled_state(store);
+      for (const auto& [table, rows] : expected) {
+        INFO("table " << table);
+        CHECK(got.at(table) == rows);
+      }
+    }
+  });
+}
+
+TEST_CASE("pulled customer and contact handles are already in normal form", "[conformance]") {
+  for_each_source([](const adapters::AdapterType& row, const Harness& h) {
+    for (const auto* server : {&h.fixtures, &h.pages}) {
+      INFO((server == &h.fixtures ? "fixture server" : "multi-page server"));
+      Scratch dir;
+      Endpoint ep(h, *server, dir.path);
+      StateStore store(":memory:");
+      PageTap tap(create(row, ep.cfg), {.bound = k_page_bound});
+      check_complete(pull_connector(ep.cfg.name, tap, store), tap);
+      std::size_t handles = 0;
+      for (const auto& c : tap.pulled_conversations()) {
+        INFO("conversation " << c.id);
+        check_normalised(c.customer);
+        ++handles;
+      }
+      for (const auto& c : tap.pulled_contacts())
+        for (const auto& handle : c.handles) {
+          INFO("contact " << c.id);
+          check_normalised(handle);
+          ++handles;
+        }
+      CHECK(handles > 0);  // not vacuous
+      // And as stored: what reconcile reads back.
+      const auto input = store.identity().input({});
+      for (const auto& handle : input.conversation_handles) check_normalised(handle);
+      for (const auto& c : input.contacts)
+        for (const auto& handle : c.handles) check_normalised(handle);
+    }
+  });
+}
+
+TEST_CASE("probe never throws and reports ok only when its check ran and passed", "[conformance]") {
+  for_each_adapter([](const adapters::AdapterType& row, const Harness& h) {
+    Scratch dir;
+    auto probe = [&](const EndpointConfig& cfg) {
+      const auto adapter = create(row, cfg);
+      HealthReport report;
+      CHECK_NOTHROW(report = adapter->probe());
+      CHECK(report.type == row.spec.type);
+      CHECK(report.connector == cfg.name);
+      return report;
+    };
+    {
+      INFO("working config against the harness");
+      Endpoint ep(h, h.fixtures, dir.path);
+      const auto r = probe(ep.cfg);
+      INFO(r.summary);
+      CHECK(r.cls == HealthClass::ok);
+    }
+    {
+      INFO("the harness's broken config");
+      const auto r = probe(h.broken(dir.path));
+      INFO(r.summary);
+      CHECK(r.cls != HealthClass::ok);
+    }
+    if (!h.fixtures) return;  // speaks no HTTP: no server to misbehave
+    {
+      INFO("a closed port");
+      const auto r = probe(h.config(dead_base_url(), dir.path));
+      INFO(r.summary);
+      CHECK(r.cls != HealthClass::ok);
+    }
+    const std::pair<const char*, Scripted> hostile[] = {
+        {"a server answering 500", {500, R"({"message":"internal error"})"}},
+        {"a server answering 200 with an HTML page",
+         {200,
+          "<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1>"
+          "</body></html>",
+          {{"Content-Type", "text/html"}}}},
+    };
+    for (const auto& [what, answer] : hostile) {
+      INFO(what);
+      FakeServer server([&answer](const httplib::Request&, std::size_t) { return answer; });
+      const auto r = probe(h.config(server.base_url(), dir.path));
+      INFO(r.summary);
+      CHECK(r.cls != HealthClass::ok);
+    }
+  });
+}
+
+TEST_CASE("dead letters keep their stream and the rejected record's bytes exactly as sent", "[conformance]") {
+  for_each_source([](const adapters::AdapterType& row, const Harness& h) {
+    for (const auto* server : {&h.fixtures, &h.pages}) {
+      INFO((server == &h.fixtures ? "fixture server" : "multi-page server"));
+      Scratch dir;
+      SentBodies sent;
+      Endpoint ep(h, sent.wrap(*server), dir.path);
+      StateStore store(":memory:");
+      PageTap tap(create(row, ep.cfg), {.bound = k_page_bound});
+      check_complete(pull_connector(ep.cfg.name, tap, store), tap);
+      const auto letters = store.records().dead_letters(ep.cfg.name);
+      if (server == &h.fixtures && h.fixtures_have_rejects) REQUIRE_FALSE(letters.empty());
+      CHECK(letters.size() == tap.pulled_rejects().size());
+      const auto streams = stream_names(tap);
+      const auto bodies = sent.bodies();
+      for (const auto& d : letters) {
+        INFO("dead letter " << d.record_id << " (" << d.error << "): " << d.raw);
+        CHECK(streams.count(d.stream));
+        CHECK_FALSE(d.raw.empty());
+        CHECK(std::any_of(bodies.begin(), bodies.end(),
+                          [&](const std::string& body) { return body.find(d.raw) != std::string::npos; }));
+      }
+    }
+  });
+}

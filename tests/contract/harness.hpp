@@ -1,0 +1,42 @@
+#pragma once
+// Conformance harnesses: what the contract suite (conformance_test.cpp) needs to run one adapter
+// type — a working config against a loopback fake server speaking that vendor's wire format, a
+// config that cannot work, and for sources a server with several pages per stream. One row per
+// registered type, in harnesses.cpp; a registered type without a row fails the suite.
+#include <filesystem>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sync/config.hpp"
+#include "tests/support/fake_server.hpp"
+
+namespace chansync::test {
+
+struct Harness {
+  std::string type;  // the registry row's type name
+  // A working config: `base_url` is a fake server answering with `fixtures` or `pages` ("" when
+  // both are empty); `dir` is a fresh empty directory the endpoint may write to.
+  std::function<EndpointConfig(const std::string& base_url, const std::filesystem::path& dir)> config;
+  // A config that cannot work: a dead port, a path under a regular file.
+  std::function<EndpointConfig(const std::filesystem::path& dir)> broken;
+  // The vendor's wire format replayed from tests/fixtures/<vendor>/ for every endpoint the adapter
+  // calls, its probe's included. Empty for an adapter that speaks no HTTP.
+  FakeServer::Handler fixtures;
+  // Sources: the fixture server sends at least one record the adapter rejects (a dead letter).
+  bool fixtures_have_rejects = false;
+  // Sources: a scripted server with at least 3 pages per stream. It answers by the request alone,
+  // so a fresh adapter resuming from a saved cursor is served the same pages.
+  FakeServer::Handler pages;
+  // Sinks: the person_id of every record the target received, in order of arrival (a re-sent person
+  // appears again), read back from the target itself (`server`: an HTTP sink's fake server, else nullptr).
+  std::function<std::vector<std::string>(const EndpointConfig& cfg, FakeServer* server)> delivered;
+};
+
+// Every harness, one per adapter type.
+std::span<const Harness> harnesses();
+// The harness of a type; nullptr when there is none.
+const Harness* find_harness(const std::string& type);
+
+}  // namespace chansync::test

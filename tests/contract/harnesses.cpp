@@ -1,0 +1,201 @@
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/contract/harness.hpp"
+#include "tests/support/dead_port.hpp"
+
+namespace chansync::test {
+namespace {
+
+const std::string k_sid = "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX";
+const std::string k_account_path = "/2010-04-01/Accounts/" + k_sid;
+
+EndpointConfig twilio_config(const std::string& base_url) {
+  EndpointConfig cfg{"sms", "twilio-messaging"};
+  cfg.options = {{"account_sid", k_sid}, {"own_numbers", {"+4930123456"}}, {"base_url", base_url}};
+  cfg.secrets = {{"auth_token", "tok"}};
+  return cfg;
+}
+
+Scripted twilio_not_found() {
+  return {404, R"({"code": 20404, "message": "The requested resource was not found", "status": 404})"};
+}
+
+// The two recorded Messages.json pages (the second holds a message dated "yesterday") and the account
+// resource the probe reads.
+Scripted twilio_fixtures(const httplib::Request& req, std::size_t) {
+  if (req.path == k_account_path + ".json") return {200, fixture("twilio/account.json")};
+  if (req.path == k_account_path + "/Messages.json")
+    return {200, fixture(req.has_param("PageToken") ? "twilio/messages_page2.json" : "twilio/messages_page1.json")};
+  return twilio_not_found();
+}
+
+// One Messages.json page of the scripted list: 4 pages of 3 messages, newest first as Twilio lists
+// them. Customers are written several ways (national, with spaces, WhatsApp, a short code), one
+// customer recurs across pages, and one message has an unparseable date. Pretty-printed with
+// \u-escapes, so a dead letter's raw bytes differ from any re-serialisation.
+constexpr int k_twilio_pages = 4, k_twilio_page_size = 3;
+
+std::string twilio_page(int page) {
+  constexpr int k_pages = k_twilio_pages, k_size = k_twilio_page_size;
+  static const char* const k_customers[] = {"+4915112345678", "0151 1234 5679", "+49 (0)170 1234567", "+14155550123",
+                                            "12345"};
+  nlohmann::json messages = nlohmann::json::array();
+  for (int i = page * k_size; i < (page + 1) * k_size; ++i) {
+    const bool whatsapp = i % 5 == 2;
+    const bool inbound = i % 4 != 1 && i % 4 != 3;
+    const std::string customer = std::string(whatsapp ? "whatsapp:" : "") + k_customers[i % 5];
+    const std::string business = std::string(whatsapp ? "whatsapp:" : "") + "+4930123456";
+    const int minutes = 20 * 60 - i * 7;
+    const std::string date =
+        i == 7 ? "yesterday" : fmt::format("Fri, 31 Jul 2015 {:02}:{:02}:00 +0000", minutes / 60, minutes % 60);
+    messages.push_back({{"account_sid", k_sid},
+                        {"api_version", "2010-04-01"},
+                        {"body", fmt::format("Grüße, Nachricht {} 👋", i)},
+                        {"date_created", date},
+                        {"date_sent", date},
+                        {"date_updated", date},
+                        {"direction", inbound      ? "inbound"
+                                      : i % 4 == 1 ? "outbound-api"
+                                                   : "outbound-reply"},
+                        {"error_code", nullptr},
+                        {"from", inbound ? customer : business},
+                        {"num_media", "0"},
+                        {"sid", fmt::format("SM{:032}", i + 100)},
+                        {"status", inbound ? "received" : "delivered"},
+                        {"to", inbound ? business : customer}});
+  }
+  const auto uri = [](int p) {
+    return fmt::format("{}/Messages.json?PageSize={}&Page={}", k_account_path, k_twilio_page_size, p);
+  };
+  nlohmann::json body = {{"end", (page + 1) * k_size - 1},
+                         {"first_page_uri", uri(0)},
+                         {"messages", messages},
+                         {"next_page_uri", nullptr},
+                         {"page", page},
+                         {"page_size", k_size},
+                         {"previous_page_uri", page > 0 ? nlohmann::json(uri(page - 1)) : nlohmann::json(nullptr)},
+                         {"start", page * k_size},
+                         {"uri", uri(page)}};
+  if (page + 1 < k_pages) body["next_page_uri"] = fmt::format("{}&PageToken=PASM{:032}", uri(page + 1), page + 1);
+  return body.dump(1, ' ', true);
+}
+
+Scripted twilio_pages(const httplib::Request& req, std::size_t n) {
+  if (req.path != k_account_path + "/Messages.json") return twilio_fixtures(req, n);
+  int page = 0;
+  if (req.has_param("Page")) page = std::stoi(req.get_param_value("Page"));
+  if (page < 0 || page >= k_twilio_pages) return twilio_not_found();
+  return {200, twilio_page(page)};
+}
+
+EndpointConfig hubspot_config(const std::string& base_url) {
+  EndpointConfig cfg{"crm", "hubspot-contacts"};
+  cfg.options = {{"base_url", base_url}};
+  cfg.secrets = {{"token", "pat-na1-test"}};
+  return cfg;
+}
+
+const char* const k_empty_search = R"({"total":0,"results":[]})";
+
+// The recorded list pages, led by a page holding a contact without an id and one with an
+// unparseable lastmodifieddate; the archived list; an empty search (incremental pulls).
+Scripted hubspot_fixtures(const httplib::Request& req, std::size_t) {
+  if (req.path == "/crm/v3/objects/contacts/search" && req.method == "POST") return {200, k_empty_search};
+  if (req.path != "/crm/v3/objects/contacts") return {404, fixture("hubspot/error_401.json")};
+  if (req.get_param_value("archived") == "true") return {200, fixture("hubspot/contacts_archived.json")};
+  const std::string after = req.get_param_value("after");
+  if (after.empty()) return {200, fixture("hubspot/contacts_rejects.json")};
+  if (after == "50") return {200, fixture("hubspot/contacts_page1.json")};
+  return {200, fixture("hubspot/contacts_page2.json")};
+}
+
+// 4 list pages of 3 contacts and 2 archived pages of 2, paged by `after`. Handles written several
+// ways; contact 1004 has an unparseable lastmodifieddate.
+Scripted hubspot_pages(const httplib::Request& req, std::size_t n) {
+  if (req.path != "/crm/v3/objects/contacts" || req.method != "GET") return hubspot_fixtures(req, n);
+  const bool archived = req.get_param_value("archived") == "true";
+  const int pages = archived ? 2 : 4, size = archived ? 2 : 3, first_id = archived ? 2000 : 1000;
+  const std::string after = req.get_param_value("after");
+  const int page = after.empty() ? 0 : (std::stoi(after) - first_id) / size;
+  nlohmann::json results = nlohmann::json::array();
+  for (int id = first_id + page * size; id < first_id + (page + 1) * size; ++id) {
+    const std::string modified =
+        id == 1004 ? "2024-13-45T99:00:00Z" : fmt::format("2024-05-{:02}T10:00:00.000Z", id % 28 + 1);
+    results.push_back(
+        {{"id", std::to_string(id)},
+         {"properties",
+          {{"email", id % 3 == 0 ? fmt::format(" Kim.Lee{}@Example.COM", id) : fmt::format("k{}@bücher.example", id)},
+           {"firstname", "Kim"},
+           {"lastname", fmt::format("Lee {}", id)},
+           {"hs_object_id", std::to_string(id)},
+           {"lastmodifieddate", modified},
+           {"mobilephone", id % 2 ? nlohmann::json(fmt::format("0170 {:07}", id)) : nlohmann::json(nullptr)},
+           {"phone", fmt::format("+49 (30) 555-{:04}", id % 10000)}}},
+         {"createdAt", "2024-01-01T10:00:00.000Z"},
+         {"updatedAt", modified},
+         {"archived", archived}});
+  }
+  nlohmann::json body = {{"results", results}};
+  if (page + 1 < pages) {
+    const std::string next = std::to_string(first_id + (page + 1) * size);
+    body["paging"] = {
+        {"next", {{"after", next}, {"link", "https://api.hubapi.com/crm/v3/objects/contacts?after=" + next}}}};
+  }
+  return {200, body.dump()};
+}
+
+EndpointConfig ndjson_config(const std::filesystem::path& path) {
+  EndpointConfig cfg{"out", "ndjson"};
+  cfg.options = {{"path", path.string()}};
+  return cfg;
+}
+
+// A path under a regular file: no directory can be created there, whoever runs the test (root too).
+EndpointConfig ndjson_broken(const std::filesystem::path& dir) {
+  const auto file = dir / "a-regular-file";
+  std::ofstream(file) << "not a directory\n";
+  return ndjson_config(file / "persons.ndjson");
+}
+
+std::vector<std::string> ndjson_delivered(const EndpointConfig& cfg, FakeServer*) {
+  std::vector<std::string> ids;
+  std::ifstream in(cfg.options.at("path").get<std::string>());
+  for (std::string line; std::getline(in, line);) ids.push_back(nlohmann::json::parse(line).at("person_id"));
+  return ids;
+}
+
+}  // namespace
+
+std::span<const Harness> harnesses() {
+  static const std::vector<Harness> k_harnesses = {
+      {.type = "twilio-messaging",
+       .config = [](const std::string& base_url, const auto&) { return twilio_config(base_url); },
+       .broken = [](const auto&) { return twilio_config(dead_base_url()); },
+       .fixtures = twilio_fixtures,
+       .fixtures_have_rejects = true,
+       .pages = twilio_pages},
+      {.type = "hubspot-contacts",
+       .config = [](const std::string& base_url, const auto&) { return hubspot_config(base_url); },
+       .broken = [](const auto&) { return hubspot_config(dead_base_url()); },
+       .fixtures = hubspot_fixtures,
+       .fixtures_have_rejects = true,
+       .pages = hubspot_pages},
+      {.type = "ndjson",
+       .config = [](const std::string&,
+                    const std::filesystem::path& dir) { return ndjson_config(dir / "persons.ndjson"); },
+       .broken = ndjson_broken,
+       .delivered = ndjson_delivered},
+  };
+  return k_harnesses;
+}
+
+const Harness* find_harness(const std::string& type) {
+  for (const auto& h : harnesses())
+    if (h.type == type) return &h;
+  return nullptr;
+}
+
+}  // namespace chansync::test
