@@ -1,27 +1,32 @@
 #include "tests/support/store_dump.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 
 namespace chansync::test {
 namespace {
 
-// There is no query method listing every stored record, so the tables are read directly; the
-// columns are named so that a schema change which drops one fails here loudly.
-constexpr std::pair<const char*, const char*> k_tables[] = {
+// Records have no query method that lists them all, so their tables are read directly; the columns
+// are named so that a schema change which drops one fails here loudly.
+constexpr std::pair<const char*, const char*> k_record_tables[] = {
     {"conversations", "SELECT connector, id, channel, customer, customer_verified, business FROM conversations"},
     {"messages",
      "SELECT connector, id, conversation, channel, direction, author_kind, author_handle, sent_at, text FROM "
      "messages"},
     {"contacts", "SELECT connector, id, first_name, last_name, handles, archived, updated_at FROM contacts"},
-    {"dead_letters", "SELECT connector, stream, record_id, error, raw FROM dead_letters"},
-    {"streams", "SELECT connector, stream, cursor, error FROM streams"},
 };
+
+std::string row_of(std::initializer_list<std::string> columns) {
+  std::string row;
+  for (const auto& c : columns) row += std::to_string(c.size()) + ":" + c + " ";
+  return row;
+}
 
 }  // namespace
 
 std::map<std::string, std::vector<std::string>> pulled_state(StateStore& store) {
   std::map<std::string, std::vector<std::string>> out;
-  for (const auto& [table, sql] : k_tables) {
+  for (const auto& [table, sql] : k_record_tables) {
     auto& rows = out[table];
     SQLite::Statement q(store.db(), sql);
     while (q.executeStep()) {
@@ -33,8 +38,14 @@ std::map<std::string, std::vector<std::string>> pulled_state(StateStore& store) 
       }
       rows.push_back(std::move(row));
     }
-    std::sort(rows.begin(), rows.end());
   }
+  auto& dead_letters = out["dead_letters"];
+  for (const auto& d : store.records().dead_letters())
+    dead_letters.push_back(row_of({d.connector, d.stream, d.record_id, d.error, d.raw}));
+  auto& streams = out["streams"];
+  for (const auto& s : store.records().streams())
+    streams.push_back(row_of({s.connector, s.stream, s.cursor, s.last_pull.error}));
+  for (auto& [table, rows] : out) std::sort(rows.begin(), rows.end());
   return out;
 }
 

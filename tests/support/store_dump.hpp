@@ -10,8 +10,8 @@
 
 namespace chansync::test {
 
-// Table name → its rows, each rendered unambiguously (length-prefixed columns) and sorted. Tables:
-// conversations, messages, contacts, dead_letters (with raw bytes) and streams (cursor and error).
+// Table name → its rows, each rendered unambiguously (length-prefixed columns) and sorted:
+// conversations, messages, contacts, dead_letters (with raw bytes), streams (cursor, last error).
 std::map<std::string, std::vector<std::string>> pulled_state(StateStore& store);
 
 }  // namespace chansync::test
