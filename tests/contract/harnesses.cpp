@@ -3,6 +3,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "sync/timestamp.hpp"
 #include "tests/contract/harness.hpp"
 #include "tests/support/dead_port.hpp"
 
@@ -48,9 +49,8 @@ std::string twilio_page(int page) {
     const bool inbound = i % 4 != 1 && i % 4 != 3;
     const std::string customer = std::string(whatsapp ? "whatsapp:" : "") + k_customers[i % 5];
     const std::string business = std::string(whatsapp ? "whatsapp:" : "") + "+4930123456";
-    const int minutes = 20 * 60 - i * 7;
-    const std::string date =
-        i == 7 ? "yesterday" : fmt::format("Fri, 31 Jul 2015 {:02}:{:02}:00 +0000", minutes / 60, minutes % 60);
+    // Seven hours apart from 2015-07-31T20:00:00Z back: the pages span four days.
+    const std::string date = i == 7 ? "yesterday" : format_rfc2822(1'438'372'800'000 - Timestamp{i} * 7 * 3'600'000);
     messages.push_back({{"account_sid", k_sid},
                         {"api_version", "2010-04-01"},
                         {"body", fmt::format("Grüße, Nachricht {} 👋", i)},
@@ -119,7 +119,9 @@ Scripted hubspot_pages(const httplib::Request& req, std::size_t n) {
   const bool archived = req.get_param_value("archived") == "true";
   const int pages = archived ? 2 : 4, size = archived ? 2 : 3, first_id = archived ? 2000 : 1000;
   const std::string after = req.get_param_value("after");
-  const int page = after.empty() ? 0 : (std::stoi(after) - first_id) / size;
+  const int page = after.empty() ? 0 : (std::atoi(after.c_str()) - first_id) / size;
+  if (page < 0 || page >= pages || (!after.empty() && after != std::to_string(first_id + page * size)))
+    return {400, R"({"status":"error","message":"Invalid after","category":"VALIDATION_ERROR"})"};
   nlohmann::json results = nlohmann::json::array();
   for (int id = first_id + page * size; id < first_id + (page + 1) * size; ++id) {
     const std::string modified =
