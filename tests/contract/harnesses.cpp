@@ -40,11 +40,10 @@ Scripted twilio_fixtures(const httplib::Request& req, std::size_t) {
 constexpr int k_twilio_pages = 4, k_twilio_page_size = 3;
 
 std::string twilio_page(int page) {
-  constexpr int k_pages = k_twilio_pages, k_size = k_twilio_page_size;
   static const char* const k_customers[] = {"+4915112345678", "0151 1234 5679", "+49 (0)170 1234567", "+14155550123",
                                             "12345"};
   nlohmann::json messages = nlohmann::json::array();
-  for (int i = page * k_size; i < (page + 1) * k_size; ++i) {
+  for (int i = page * k_twilio_page_size; i < (page + 1) * k_twilio_page_size; ++i) {
     const bool whatsapp = i % 5 == 2;
     const bool inbound = i % 4 != 1 && i % 4 != 3;
     const std::string customer = std::string(whatsapp ? "whatsapp:" : "") + k_customers[i % 5];
@@ -70,16 +69,17 @@ std::string twilio_page(int page) {
   const auto uri = [](int p) {
     return fmt::format("{}/Messages.json?PageSize={}&Page={}", k_account_path, k_twilio_page_size, p);
   };
-  nlohmann::json body = {{"end", (page + 1) * k_size - 1},
+  nlohmann::json body = {{"end", (page + 1) * k_twilio_page_size - 1},
                          {"first_page_uri", uri(0)},
                          {"messages", messages},
                          {"next_page_uri", nullptr},
                          {"page", page},
-                         {"page_size", k_size},
+                         {"page_size", k_twilio_page_size},
                          {"previous_page_uri", page > 0 ? nlohmann::json(uri(page - 1)) : nlohmann::json(nullptr)},
-                         {"start", page * k_size},
+                         {"start", page * k_twilio_page_size},
                          {"uri", uri(page)}};
-  if (page + 1 < k_pages) body["next_page_uri"] = fmt::format("{}&PageToken=PASM{:032}", uri(page + 1), page + 1);
+  if (page + 1 < k_twilio_pages)
+    body["next_page_uri"] = fmt::format("{}&PageToken=PASM{:032}", uri(page + 1), page + 1);
   return body.dump(1, ' ', true);
 }
 
