@@ -110,6 +110,15 @@ HealthReport classify(const std::string& connector, const std::string& type, Pro
   return r;
 }
 
+void require_vendor_body(HealthReport& report, bool understood, const std::string& expected) {
+  if (understood || report.cls != HealthClass::ok) return;
+  report.cls = HealthClass::unknown;
+  report.summary = fmt::format(
+      "HTTP {} from {}, but the body is not {}; something else answered (a proxy, a "
+      "captive portal, or a wrong base_url)",
+      report.evidence.http_status, report.evidence.url, expected);
+}
+
 HealthReport stream_health(const std::string& connector, const std::string& type, const std::string& stream,
                            Timestamp last_pull_at, const std::string& error, const std::string& error_code,
                            std::size_t received) {

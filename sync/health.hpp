@@ -45,6 +45,11 @@ struct HealthReport {
 // 2xx → ok; anything else → unknown. Vendors refine it with their own codes before or after.
 HealthReport classify(const std::string& connector, const std::string& type, ProbeObservation obs);
 
+// A probe that got a 2xx whose body is not what the vendor sends (`expected`, e.g. "a Twilio account
+// resource") did not reach the vendor — a proxy, a captive portal or a wrong base_url answered:
+// turns an ok report into unknown saying so. Other classes are kept.
+void require_vendor_body(HealthReport& report, bool understood, const std::string& expected);
+
 // One stream's health from how its last pull ended (the state store's streams row): ok when it
 // completed, else the class of its error (auth → auth_failed, unavailable → unreachable,
 // rate_limited → rate_limited, anything else → unknown), with the time and the error as summary.

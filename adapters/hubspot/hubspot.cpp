@@ -74,7 +74,9 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
     std::string body;
     auto obs = observe(m_http, {"GET", m_base + "/crm/v3/objects/contacts?limit=1"}, &body);
     if (obs.http_status >= 400) obs.vendor_message = parse_error(body);
-    return classify(m_name, k_type, std::move(obs));
+    auto report = classify(m_name, k_type, std::move(obs));
+    require_vendor_body(report, parse_contacts_page(body).has_value(), "a HubSpot contacts page");
+    return report;
   }
 
   Result<Page<Contact>> pull_contacts(const PullRequest& req) override {

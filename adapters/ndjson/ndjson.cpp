@@ -26,22 +26,37 @@ class NdjsonSink final : public Adapter, public Sink {
     if (m_fd > STDOUT_FILENO) ::close(m_fd);
   }
 
+  // Read-only: checks what push will need (a writable directory, and an existing path that is a
+  // regular, writable file) without creating anything.
   HealthReport probe() override {
-    ProbeObservation obs;
-    obs.url = m_path == "-" ? "stdout" : m_path;
-    obs.http_status = 0;
     HealthReport r{m_name, k_type};
     r.checked_at = now_ms();
-    const auto dir = std::filesystem::absolute(m_path == "-" ? "." : m_path).parent_path();
-    if (m_path == "-" || ::access(dir.c_str(), W_OK) == 0) {
+    r.evidence.url = where();
+    if (m_path == "-") {
       r.cls = HealthClass::ok;
-      r.summary = m_path == "-" ? "writes to stdout" : fmt::format("{} is writable", dir.string());
+      r.summary = "writes to stdout";
+      return r;
+    }
+    const auto path = std::filesystem::absolute(m_path);
+    const auto dir = path.parent_path();
+    std::error_code ec;
+    std::string problem;
+    if (!std::filesystem::is_directory(dir, ec))
+      problem = fmt::format("{} is not a directory", dir.string());
+    else if (::access(dir.c_str(), W_OK | X_OK) != 0)
+      problem = fmt::format("cannot write in {}: {}", dir.string(), std::strerror(errno));
+    else if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+      problem = fmt::format("{} exists and is not a regular file", path.string());
+    else if (std::filesystem::exists(path, ec) && ::access(path.c_str(), W_OK) != 0)
+      problem = fmt::format("cannot write {}: {}", path.string(), std::strerror(errno));
+    if (problem.empty()) {
+      r.cls = HealthClass::ok;
+      r.summary = fmt::format("{} can be appended to", path.string());
     } else {
       r.cls = HealthClass::unreachable;
-      obs.transport_error = std::strerror(errno);
-      r.summary = fmt::format("cannot write to {}: {}", dir.string(), obs.transport_error);
+      r.evidence.transport_error = problem;
+      r.summary = problem + fmt::format("; check targets.{}.path", m_name);
     }
-    r.evidence = std::move(obs);
     return r;
   }
 

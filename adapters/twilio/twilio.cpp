@@ -68,6 +68,7 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
     }
     auto report = classify(m_name, k_type, std::move(obs));
     if (report.evidence.vendor_code == "20429") report.cls = HealthClass::rate_limited;  // Twilio's own 429 code
+    require_vendor_body(report, account_sid_of(body) == m_sid, "the Twilio account resource of " + m_sid);
     return report;
   }
 

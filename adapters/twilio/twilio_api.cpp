@@ -93,4 +93,16 @@ WireError parse_error(const std::string& body) {
   return out;
 }
 
+std::string account_sid_of(const std::string& body) {
+  try {
+    thread_local simdjson::ondemand::parser parser;
+    simdjson::padded_string json(body);
+    auto doc = parser.iterate(json);
+    for (auto field : doc.get_object())
+      if (field.unescaped_key() == std::string_view("sid")) return as_string(field.value());
+  } catch (const simdjson::simdjson_error&) {
+  }
+  return {};
+}
+
 }  // namespace chansync::adapters::twilio

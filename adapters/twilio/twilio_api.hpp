@@ -39,4 +39,7 @@ struct WireError {
 };
 WireError parse_error(const std::string& body);
 
+// The "sid" of an account resource (GET /2010-04-01/Accounts/{Sid}.json); "" when the body is not one.
+std::string account_sid_of(const std::string& body);
+
 }  // namespace chansync::adapters::twilio
