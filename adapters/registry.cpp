@@ -5,11 +5,12 @@
 #include "adapters/hubspot/hubspot.hpp"
 #include "adapters/ndjson/ndjson.hpp"
 #include "adapters/twilio/twilio.hpp"
+#include "adapters/webhook/webhook.hpp"
 
 namespace chansync::adapters {
 
 std::span<const AdapterType> registry() {
-  static const std::vector<AdapterType> k_types = {twilio::type(), hubspot::type(), ndjson::type()};
+  static const std::vector<AdapterType> k_types = {twilio::type(), hubspot::type(), ndjson::type(), webhook::type()};
   return k_types;
 }
 

@@ -1,0 +1,251 @@
+#include "adapters/webhook/webhook.hpp"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <spdlog/spdlog.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+namespace chansync::adapters::webhook {
+namespace {
+
+constexpr const char* k_type = "webhook";
+constexpr long long k_max_batch = 1000;
+// How much of a receiver's refusal is kept in the person's error (and so in logs and reports).
+constexpr std::size_t k_excerpt_bytes = 200;
+
+std::string hex(const unsigned char* data, std::size_t n) {
+  static constexpr char k_digits[] = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = k_digits[data[i] >> 4];
+    out[2 * i + 1] = k_digits[data[i] & 0xf];
+  }
+  return out;
+}
+
+std::string sha256_hex(const std::string& text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return hex(digest, sizeof digest);
+}
+
+std::string hmac_sha256_hex(const std::string& key, const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(text.data()),
+            text.size(), digest, &len))
+    throw Failure(Errc::internal, "OpenSSL could not compute HMAC-SHA256");
+  return hex(digest, len);
+}
+
+// The receiver's answer as one line of at most k_excerpt_bytes (cut on a UTF-8 boundary), for errors.
+std::string excerpt(const std::string& body) {
+  std::string out;
+  bool space = false;
+  for (unsigned char c : body) {
+    if (c < 0x20 || c == 0x7f || c == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += static_cast<char>(c);
+  }
+  if (out.empty()) return "(empty body)";
+  if (out.size() <= k_excerpt_bytes) return out;
+  std::size_t cut = k_excerpt_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;  // not inside a character
+  return out.substr(0, cut) + "\u2026";
+}
+
+bool is_loopback(std::string host) {
+  if (strcasecmp(host.c_str(), "localhost") == 0) return true;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    in6_addr a6{};
+    return inet_pton(AF_INET6, host.c_str(), &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+  }
+  in_addr a4{};
+  return inet_pton(AF_INET, host.c_str(), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+// Persons and their messages must not cross a network in clear text, and the signature only proves
+// who sent a body, not that nobody else read it: https, or plain http to this machine (a local relay,
+// a test receiver). Throws Failure(Errc::config) naming the key and the fix.
+void check_url(const std::string& name, const std::string& url) {
+  const std::string key = fmt::format("targets.{}.url", name);
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
+    throw Failure(Errc::config,
+                  fmt::format("{} is not an absolute URL; set it to the receiver's https:// address", key));
+  auto part = [&](CURLUPart which) {
+    char* text = nullptr;
+    std::string out;
+    if (curl_url_get(u.get(), which, &text, 0) == CURLUE_OK && text) out = text;
+    curl_free(text);
+    return out;
+  };
+  const std::string scheme = part(CURLUPART_SCHEME), host = part(CURLUPART_HOST);
+  if (strcasecmp(scheme.c_str(), "https") == 0) return;
+  if (strcasecmp(scheme.c_str(), "http") == 0 && is_loopback(host)) return;
+  if (strcasecmp(scheme.c_str(), "http") == 0)
+    throw Failure(Errc::config,
+                  fmt::format("{} is plain http to {}, which would send persons and their messages unencrypted "
+                              "over the network; use https://{}... (plain http is accepted only to a loopback "
+                              "host: localhost, 127.0.0.0/8, [::1])",
+                              key, host, host));
+  throw Failure(Errc::config,
+                fmt::format("{} uses the scheme \"{}\"; a webhook receiver is an https:// URL", key, scheme));
+}
+
+long long batch_size(const EndpointConfig& cfg) {
+  const long long n = cfg.options.value("batch_size", 100LL);
+  if (n < 1 || n > k_max_batch)
+    throw Failure(Errc::config, fmt::format("targets.{}.batch_size = {} is out of range; use 1 to {} persons per "
+                                            "request",
+                                            cfg.name, n, k_max_batch));
+  return n;
+}
+
+// The receiver confirms or refuses each request as a whole; push() splits what push_target hands it
+// into requests of at most batch_size persons.
+class WebhookSink final : public Adapter, public Sink {
+ public:
+  explicit WebhookSink(const AdapterContext& ctx)
+      : m_name(ctx.config.name),
+        m_url(ctx.config.options.at("url").get<std::string>()),
+        m_secret(ctx.config.secrets.count("secret") ? ctx.config.secrets.at("secret") : ""),
+        m_batch(static_cast<std::size_t>(batch_size(ctx.config))),
+        // Retries resend the same signed request, so its t ages: with at most 30 s per attempt and
+        // per wait, the fifth attempt leaves within 4 minutes of t, inside the 5 minutes receivers
+        // are told to accept (chansync-adapters(7)). A longer Retry-After ends the push as rate limited.
+        m_http(HttpOptions{.connector = ctx.config.name,
+                           .max_retry_after = std::chrono::seconds(30),
+                           .timeout_ms = 30'000,
+                           .sleep = ctx.sleep}) {
+    check_url(m_name, m_url);
+  }
+
+  // A signed POST of an empty batch: it exercises what a push needs (reachable, TLS, the receiver
+  // accepts our signature) without delivering anyone. The receiver must answer 2xx to it.
+  HealthReport probe() override {
+    if (m_secret.empty()) {
+      HealthReport r{m_name, k_type};
+      r.checked_at = now_ms();
+      r.summary = fmt::format("not checked: no secret was read (targets.{}.secret_env or secret_file)", m_name);
+      return r;
+    }
+    const std::string body = R"({"persons":[]})";
+    // A fresh key per probe: a receiver answering a known key from its cache would hide a broken one.
+    auto req = request(body, sha256_hex(fmt::format("probe.{}.{}", now_ms(), body)));
+    std::string answer;
+    auto obs = observe(m_http, req, &answer);
+    if (obs.http_status >= 300) obs.vendor_message = excerpt(answer);
+    const int st = obs.http_status;
+    auto r = classify(m_name, k_type, std::move(obs));
+    if (r.cls == HealthClass::auth_failed)
+      r.summary = fmt::format(
+          "the receiver rejected the signed request (HTTP {}: {}); it must verify Chansync-Signature with the "
+          "secret targets.{} reads",
+          st, r.evidence.vendor_message, m_name);
+    else if (r.cls == HealthClass::unknown && st >= 300)
+      r.summary = fmt::format("the receiver answered an empty signed batch with HTTP {}: {}; it must answer 2xx", st,
+                              r.evidence.vendor_message);
+    return r;
+  }
+
+  Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
+    if (m_secret.empty())
+      return fail(Errc::config, fmt::format("no secret was read for targets.{}; set secret_env or secret_file", m_name),
+                  m_name);
+    std::vector<PushOutcome> out;
+    out.reserve(batch.size());
+    std::size_t delivered = 0;
+    // Earlier requests of this call may have been delivered: the caller records nothing of a failed
+    // call, so they are sent again next time; say so.
+    auto stop = [&](Error e) {
+      if (e.connector.empty()) e.connector = m_name;
+      if (delivered > 0)
+        e.message +=
+            fmt::format("; the {} persons delivered before it in this call are sent again on the next push", delivered);
+      return std::unexpected(std::move(e));
+    };
+    for (std::size_t at = 0; at < batch.size(); at += m_batch) {
+      const auto part = batch.subspan(at, std::min(m_batch, batch.size() - at));
+      std::string body = R"({"persons":[)";
+      for (std::size_t i = 0; i < part.size(); ++i) {
+        if (i) body += ',';
+        body += nlohmann::json(*part[i].record).dump();
+      }
+      body += "]}";
+      std::string key = sha256_hex(body);
+      spdlog::debug("{}: POST of {} persons, {} bytes, Idempotency-Key {}", m_name, part.size(), body.size(), key);
+      const HttpRequest req = request(std::move(body), std::move(key));
+      auto resp = m_http.send(req);
+      if (!resp) return stop(std::move(resp.error()));
+      const int st = resp->status;
+      if (st >= 200 && st < 300) {
+        for (const auto& item : part)
+          out.push_back(
+              {item.record->person_id, item.previous ? PushOutcome::Status::updated : PushOutcome::Status::created});
+        delivered += part.size();
+        continue;
+      }
+      // A refusal of this request's content: its persons failed, the other requests still go.
+      // 401/403 refuse our signature, not the persons: every request would fail the same way.
+      if (st >= 400 && st < 500 && st != 401 && st != 403 && st != 429) {
+        const Error e{Errc::remote, fmt::format("the receiver refused it with HTTP {}: {}", st, excerpt(resp->body)),
+                      m_name, st};
+        for (const auto& item : part) out.push_back({item.record->person_id, PushOutcome::Status::failed, "", e});
+        continue;
+      }
+      return stop(
+          http_error(req, *resp, m_name, fmt::format("delivering {} persons", part.size()), excerpt(resp->body)));
+    }
+    return out;
+  }
+
+ private:
+  HttpRequest request(std::string body, std::string key) const {
+    const std::string t = std::to_string(now_ms() / 1000);
+    const std::string signature = "t=" + t + ",v1=" + hmac_sha256_hex(m_secret, t + "." + body);
+    HttpRequest req{"POST", m_url};
+    // The key makes the POST safe to repeat for HttpClient, which then retries 5xx and timeouts.
+    // An empty Expect stops libcurl from asking for 100-continue before a body over 1 MiB and then
+    // waiting a second for a receiver that never answers it (Python's http.server, for one).
+    req.headers = {{"Content-Type", "application/json"},
+                   {"Chansync-Signature", signature},
+                   {"Idempotency-Key", key},
+                   {"Expect", ""}};
+    req.body = std::move(body);
+    return req;
+  }
+
+  std::string m_name, m_url, m_secret;
+  std::size_t m_batch;
+  HttpClient m_http;
+};
+
+}  // namespace
+
+AdapterType type() {
+  return adapter_type<WebhookSink>(
+      k_type,
+      "person records POSTed as JSON batches to a URL, signed with HMAC-SHA256 (Chansync-Signature) and "
+      "carrying an Idempotency-Key",
+      {{"url", "the receiver: https://..., or http:// only to a loopback host", OptionSpec::Kind::string, true, false,
+        nullptr},
+       {"secret", "shared secret the Chansync-Signature HMAC-SHA256 is keyed with", OptionSpec::Kind::string, true,
+        true, nullptr},
+       {"batch_size", "persons per request, 1 to 1000", OptionSpec::Kind::integer, false, false, 100}});
+}
+
+}  // namespace chansync::adapters::webhook
