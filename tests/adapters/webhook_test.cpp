@@ -1,0 +1,345 @@
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "adapters/registry.hpp"
+#include "sync/push.hpp"
+#include "sync/reconcile.hpp"
+#include "tests/support/fake_server.hpp"
+
+using namespace chansync;
+using test::FakeServer;
+using test::Scripted;
+
+namespace {
+
+const std::string k_secret = "whsec-test-3f9a1c77e2";
+
+// What the receiver saw of one request.
+struct Seen {
+  std::string body, signature, key, content_type;
+  bool expect = false;  // an Expect header came
+};
+
+// A FakeServer that also keeps the headers a webhook receiver reads.
+class Receiver {
+ public:
+  using Answer = std::function<Scripted(std::size_t n)>;
+  explicit Receiver(Answer answer)
+      : m_server([this, answer](const httplib::Request& req, std::size_t n) {
+          {
+            std::lock_guard lock(m_mu);
+            m_seen.push_back({req.body, req.get_header_value("Chansync-Signature"),
+                              req.get_header_value("Idempotency-Key"), req.get_header_value("Content-Type"),
+                              req.has_header("Expect")});
+          }
+          return answer(n);
+        }) {}
+  std::string url() const { return m_server.base_url() + "/hooks/chansync"; }
+  std::vector<Seen> seen() {
+    std::lock_guard lock(m_mu);
+    return m_seen;
+  }
+
+ private:
+  std::mutex m_mu;
+  std::vector<Seen> m_seen;
+  FakeServer m_server;  // last: stopped before what its handler writes to is gone
+};
+
+Scripted ok(std::size_t) {
+  return {200, R"({"ok":true})"};
+}
+
+std::unique_ptr<Adapter> webhook(const std::string& url, long long batch_size = 100) {
+  EndpointConfig cfg{"hook", "webhook"};
+  cfg.options = {{"url", url}, {"batch_size", batch_size}};
+  cfg.secrets = {{"secret", k_secret}};
+  return adapters::create_adapter(cfg, "DE", [](auto) {});
+}
+
+PersonRecord person(int i, const std::string& text = "hello") {
+  const std::string phone = "+4915112345" + std::to_string(600 + i);
+  PersonRecord p{"p" + std::to_string(i), "Person " + std::to_string(i), {{HandleKind::phone, phone}}};
+  p.messages = {{"sms", "m" + std::to_string(i), "c" + std::to_string(i), "sms", Direction::inbound,
+                 AuthorKind::customer, phone, 1'700'000'000'000 + i, text}};
+  p.updated_at = p.messages.back().sent_at;
+  return p;
+}
+
+std::vector<PushItem> items(const std::vector<PersonRecord>& persons) {
+  std::vector<PushItem> out;
+  for (const auto& p : persons) out.push_back({&p, std::nullopt});
+  return out;
+}
+
+std::string hex(const unsigned char* p, std::size_t n) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += fmt::format("{:02x}", p[i]);
+  return out;
+}
+
+std::string sha256_hex(const std::string& s) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
+  return hex(d, sizeof d);
+}
+
+// Verifies a request as a receiver would: HMAC-SHA256(secret, "<t>.<body>") and a fresh t.
+bool verifies(const Seen& s, const std::string& secret) {
+  static const std::regex header(R"(^t=([0-9]+),v1=([0-9a-f]{64})$)");
+  std::smatch m;
+  if (!std::regex_match(s.signature, m, header)) return false;
+  const std::string text = m[1].str() + "." + s.body;
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), d, &len);
+  return hex(d, len) == m[2].str() && std::llabs(std::stoll(m[1].str()) - now_ms() / 1000) < 300;
+}
+
+std::vector<std::string> ids_in(const std::string& body) {
+  std::vector<std::string> out;
+  const auto json = nlohmann::json::parse(body);
+  for (const auto& p : json.at("persons")) out.push_back(p.at("person_id"));
+  return out;
+}
+
+// Five customers reconciled into five persons in a fresh store.
+void five_persons(StateStore& store) {
+  std::vector<Conversation> page;
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "c" + std::to_string(i), number = "+49151123456" + std::to_string(70 + i);
+    Conversation c{"sms", id, "sms", {HandleKind::phone, number, true}, "+4930123456", {}};
+    c.messages.push_back({"sms", id + "-m", id, "sms", Direction::inbound, AuthorKind::customer, number, 1000, "hi"});
+    page.push_back(std::move(c));
+  }
+  store.records().commit_conversations("sms", "conversations", page, {}, "x");
+  int n = 0;
+  store.identity().save(reconcile(store.identity().input({}), [&] { return "p" + std::to_string(++n); }));
+}
+
+// Captures every log line, at every level, while it lives.
+struct LogCapture {
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  LogCapture() {
+    auto logger = std::make_shared<spdlog::logger>("capture", ring);
+    logger->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous); }
+};
+
+}  // namespace
+
+TEST_CASE("webhook POSTs {\"persons\":[...]} as JSON, signed with HMAC-SHA256 over \"t.body\"", "[webhook]") {
+  Receiver receiver(ok);
+  auto sink = webhook(receiver.url());
+  const std::vector<PersonRecord> persons = {person(1), person(2)};
+  auto out = sink->sink()->push(items(persons));
+  REQUIRE(out);
+  const auto seen = receiver.seen();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].content_type == "application/json");
+  const auto body = nlohmann::json::parse(seen[0].body);
+  CHECK(body == nlohmann::json{{"persons", {nlohmann::json(persons[0]), nlohmann::json(persons[1])}}});
+  CHECK(verifies(seen[0], k_secret));
+  CHECK_FALSE(verifies(seen[0], k_secret + "x"));
+  CHECK(seen[0].key == sha256_hex(seen[0].body));
+  REQUIRE(out->size() == 2);
+  CHECK((*out)[0].person_id == "p1");
+  CHECK((*out)[0].status == PushOutcome::Status::created);
+}
+
+TEST_CASE("webhook sends a body over 1 MiB without Expect: 100-continue", "[webhook]") {
+  Receiver receiver(ok);
+  const std::vector<PersonRecord> persons = {person(1, std::string(1'200'000, 'a'))};
+  REQUIRE(webhook(receiver.url())->sink()->push(items(persons)));
+  const auto seen = receiver.seen();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].body.size() > 1'200'000);
+  CHECK_FALSE(seen[0].expect);
+}
+
+TEST_CASE("webhook keeps the Idempotency-Key across a 5xx retry and re-runs, and changes it with the content",
+          "[webhook]") {
+  Receiver receiver([](std::size_t n) { return n == 0 ? Scripted{500, "busy"} : Scripted{200, "{}"}; });
+  const std::vector<PersonRecord> persons = {person(1), person(2)};
+  auto out = webhook(receiver.url())->sink()->push(items(persons));
+  REQUIRE(out);
+  CHECK(out->at(1).status == PushOutcome::Status::created);
+  auto seen = receiver.seen();
+  REQUIRE(seen.size() == 2);  // the POST was retried: its key makes it safe to repeat
+  CHECK(seen[1].key == seen[0].key);
+  CHECK(seen[1].body == seen[0].body);
+
+  // A re-run (a new process) with the same content sends the same key.
+  REQUIRE(webhook(receiver.url())->sink()->push(items(persons)));
+  const std::vector<PersonRecord> changed = {person(1), person(2, "hello again")};
+  REQUIRE(webhook(receiver.url())->sink()->push(items(changed)));
+  seen = receiver.seen();
+  REQUIRE(seen.size() == 4);
+  CHECK(seen[2].key == seen[0].key);
+  CHECK(seen[3].key != seen[0].key);
+}
+
+TEST_CASE("webhook splits what it is handed into requests of at most batch_size persons", "[webhook]") {
+  Receiver receiver(ok);
+  std::vector<PersonRecord> persons;
+  for (int i = 1; i <= 5; ++i) persons.push_back(person(i));
+  auto batch = items(persons);
+  batch[3].previous = PushLedgerEntry{"p4", "0123456789abcdef", ""};
+  auto out = webhook(receiver.url(), 2)->sink()->push(batch);
+  REQUIRE(out);
+  const auto seen = receiver.seen();
+  REQUIRE(seen.size() == 3);
+  CHECK(ids_in(seen[0].body) == std::vector<std::string>{"p1", "p2"});
+  CHECK(ids_in(seen[1].body) == std::vector<std::string>{"p3", "p4"});
+  CHECK(ids_in(seen[2].body) == std::vector<std::string>{"p5"});
+  CHECK(seen[0].key != seen[1].key);
+  for (const auto& s : seen) CHECK(verifies(s, k_secret));
+  REQUIRE(out->size() == 5);
+  CHECK(out->at(2).status == PushOutcome::Status::created);
+  CHECK(out->at(3).status == PushOutcome::Status::updated);  // the ledger says the target had it
+}
+
+TEST_CASE("a 422 fails only that request's persons: the others are delivered and recorded, the mark stays",
+          "[webhook]") {
+  Receiver receiver([](std::size_t n) {
+    return n == 1 ? Scripted{422, R"({"error":"display_name must not contain digits"})"} : Scripted{200, "{}"};
+  });
+  StateStore store(":memory:");
+  five_persons(store);
+  auto sink = webhook(receiver.url(), 2);
+
+  const auto stats = push_target("hook", *sink->sink(), store, {});
+  auto seen = receiver.seen();
+  REQUIRE(seen.size() == 3);
+  CHECK(stats.created == 3);
+  CHECK(stats.failed == 2);
+  REQUIRE(stats.error);
+  CHECK_THAT(stats.error->message, Catch::Contains("HTTP 422") && Catch::Contains("must not contain digits"));
+  std::set<std::string> recorded;
+  for (const auto& [id, entry] : store.ledger().entries("hook")) recorded.insert(id);
+  std::set<std::string> delivered;
+  for (std::size_t i : {0, 2})
+    for (const auto& id : ids_in(seen[i].body)) delivered.insert(id);
+  CHECK(recorded == delivered);
+  CHECK_FALSE(store.ledger().mark("hook"));
+
+  // The refused persons, and only they, go again next time.
+  const auto again = push_target("hook", *sink->sink(), store, {});
+  seen = receiver.seen();
+  REQUIRE(seen.size() == 4);
+  const auto refused = ids_in(seen[1].body);
+  CHECK(ids_in(seen[3].body) == refused);
+  CHECK(again.created == 2);
+  CHECK_FALSE(again.error);
+  CHECK(store.ledger().mark("hook"));
+}
+
+TEST_CASE("a receiver that stays down fails the whole call; push_target records nothing of it", "[webhook]") {
+  Receiver receiver([](std::size_t n) { return n == 0 ? Scripted{200, "{}"} : Scripted{503, "maintenance"}; });
+  StateStore store(":memory:");
+  five_persons(store);
+  auto sink = webhook(receiver.url(), 2);
+  const auto stats = push_target("hook", *sink->sink(), store, {});
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::unavailable);
+  CHECK_THAT(stats.error->message,
+             Catch::Contains("HTTP 503") && Catch::Contains("2 persons delivered before it in this call"));
+  const auto seen = receiver.seen();
+  CHECK(seen.size() == 1 + 5);  // the first request, then the second with all its attempts
+  CHECK(seen.back().key == seen[1].key);
+  CHECK(store.ledger().entries("hook").empty());
+  CHECK_FALSE(store.ledger().mark("hook"));
+}
+
+TEST_CASE("a 401 from the receiver is an auth error for the whole call, not a refusal of persons", "[webhook]") {
+  Receiver receiver([](std::size_t) { return Scripted{401, "bad signature"}; });
+  const std::vector<PersonRecord> persons = {person(1), person(2), person(3)};
+  auto out = webhook(receiver.url(), 1)->sink()->push(items(persons));
+  REQUIRE_FALSE(out);
+  CHECK(out.error().code == Errc::auth);
+  CHECK(receiver.seen().size() == 1);
+}
+
+TEST_CASE("webhook never logs its secret or the signature", "[webhook]") {
+  LogCapture capture;
+  Receiver receiver([](std::size_t n) {
+    if (n == 0) return Scripted{500, "retry me"};
+    if (n == 2) return Scripted{422, "no"};
+    return Scripted{200, "{}"};
+  });
+  StateStore store(":memory:");
+  five_persons(store);
+  auto adapter = webhook(receiver.url(), 2);
+  const auto stats = push_target("hook", *adapter->sink(), store, {});
+  CHECK(stats.failed == 2);
+  CHECK(adapter->probe().cls == HealthClass::ok);
+
+  const auto lines = capture.ring->last_formatted();
+  const auto seen = receiver.seen();
+  REQUIRE(seen.size() == 5);
+  std::string all;
+  for (const auto& l : lines) all += l;
+  CHECK_THAT(all, Catch::Contains("Idempotency-Key") && Catch::Contains("retry"));  // debug and warn were captured
+  CHECK_THAT(all, !Catch::Contains(k_secret));
+  CHECK_THAT(all, !Catch::Contains("v1="));
+  for (const auto& s : seen) CHECK_THAT(all, !Catch::Contains(s.signature.substr(s.signature.find("v1=") + 3)));
+  CHECK_THAT(stats.error->message, !Catch::Contains(k_secret));
+}
+
+TEST_CASE("webhook probe POSTs an empty signed batch; a refused signature or no answer is never ok", "[webhook]") {
+  Receiver good(ok);
+  const auto report = webhook(good.url())->probe();
+  CHECK(report.cls == HealthClass::ok);
+  const auto seen = good.seen();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].body == R"({"persons":[]})");
+  CHECK(verifies(seen[0], k_secret));
+
+  Receiver refusing([](std::size_t) { return Scripted{401, "signature mismatch"}; });
+  const auto refused = webhook(refusing.url())->probe();
+  CHECK(refused.cls == HealthClass::auth_failed);
+  CHECK_THAT(refused.summary, Catch::Contains("signature mismatch") && !Catch::Contains(k_secret));
+
+  std::string gone_url;
+  {
+    Receiver gone(ok);
+    gone_url = gone.url();
+  }
+  CHECK(webhook(gone_url)->probe().cls == HealthClass::unreachable);
+}
+
+TEST_CASE("webhook refuses plain http to anything but a loopback host, and a batch_size out of range", "[webhook]") {
+  auto refused = [](const std::string& url, long long batch = 100) {
+    try {
+      webhook(url, batch);
+    } catch (const Failure& f) {
+      CHECK(f.error().code == Errc::config);
+      return std::string(f.what());
+    }
+    return std::string();
+  };
+  CHECK_THAT(refused("http://example.com/hook"), Catch::Contains("targets.hook.url") && Catch::Contains("https://"));
+  CHECK_FALSE(refused("http://127.0.0.1@example.com/hook").empty());  // the host is example.com
+  CHECK_FALSE(refused("http://10.0.0.7:8080/hook").empty());
+  CHECK_FALSE(refused("ftp://example.com/hook").empty());
+  CHECK_FALSE(refused("example.com/hook").empty());
+  CHECK(refused("https://example.com/hook").empty());
+  CHECK(refused("http://localhost:9/hook").empty());
+  CHECK(refused("http://127.0.0.2:9/hook").empty());
+  CHECK(refused("http://[::1]:9/hook").empty());
+  CHECK_THAT(refused("https://example.com/hook", 0), Catch::Contains("batch_size"));
+  CHECK_THAT(refused("https://example.com/hook", 1001), Catch::Contains("batch_size"));
+}
