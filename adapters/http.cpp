@@ -130,6 +130,9 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
     headers = curl_slist_append(headers, bearer.c_str());
   }
   for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  // Without this, libcurl asks for 100-continue before a body over 1 MiB and then waits a second for
+  // a server that never answers it (Python's http.server, many small receivers).
+  if (!req.body.empty()) headers = curl_slist_append(headers, "Expect:");
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   // A body goes with POST, PUT and PATCH (and any method given one); others send none.
   if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || !req.body.empty()) {

@@ -32,10 +32,14 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
   for (auto& p : batch) by_id[p.record.person_id] = &p;
   std::vector<PushLedgerEntry> confirmed;
   std::vector<std::string> deleted;
+  // A target refusing a whole request fails every person in it with the same text: say it a few
+  // times, not once per person.
+  constexpr std::size_t k_logged = 3;
+  std::size_t batch_failures = 0;
   auto failure = [&](const std::string& person_id, Error e) {
     ++stats.failed;
     if (e.connector.empty()) e.connector = name;
-    spdlog::warn("{}: person {} was not delivered: {}", name, person_id, e.message);
+    if (++batch_failures <= k_logged) spdlog::warn("{}: person {} was not delivered: {}", name, person_id, e.message);
     if (!stats.error) stats.error = std::move(e);
   };
   for (auto& o : *outcomes) {
@@ -72,6 +76,8 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
   }
   for (const auto& [id, p] : by_id)
     if (p) failure(std::string(id), Error{Errc::remote, "the target reported no outcome for it"});
+  if (batch_failures > k_logged)
+    spdlog::warn("{}: {} more persons of this batch were not delivered", name, batch_failures - k_logged);
   try {
     store.ledger().record(name, confirmed);
     store.ledger().forget(name, deleted);

@@ -219,12 +219,7 @@ class WebhookSink final : public Adapter, public Sink {
     const std::string signature = "t=" + t + ",v1=" + hmac_sha256_hex(m_secret, t + "." + body);
     HttpRequest req{"POST", m_url};
     // The key makes the POST safe to repeat for HttpClient, which then retries 5xx and timeouts.
-    // An empty Expect stops libcurl from asking for 100-continue before a body over 1 MiB and then
-    // waiting a second for a receiver that never answers it (Python's http.server, for one).
-    req.headers = {{"Content-Type", "application/json"},
-                   {"Chansync-Signature", signature},
-                   {"Idempotency-Key", key},
-                   {"Expect", ""}};
+    req.headers = {{"Content-Type", "application/json"}, {"Chansync-Signature", signature}, {"Idempotency-Key", key}};
     req.body = std::move(body);
     return req;
   }

@@ -256,6 +256,7 @@ TEST_CASE("probe never throws and reports ok only when its check ran and passed"
           {{"Content-Type", "text/html"}}}},
     };
     for (const auto& [what, answer] : hostile) {
+      if (h.any_2xx_body && answer.status == 200) continue;
       INFO(what);
       FakeServer server([&answer](const httplib::Request&, std::size_t) { return answer; });
       const auto r = probe(h.config(server.base_url(), dir.path));

@@ -24,6 +24,9 @@ struct Harness {
   // The vendor's wire format replayed from tests/fixtures/<vendor>/ for every endpoint the adapter
   // calls, its probe's included. Empty for an adapter that speaks no HTTP.
   FakeServer::Handler fixtures;
+  // The target is the user's own receiver, whose 2xx body is not specified (a webhook): a 200 HTML
+  // page is its answer, not a sign that something else answered. The probe check skips that case.
+  bool any_2xx_body = false;
   // Sources: the fixture server sends at least one record the adapter rejects (a dead letter).
   bool fixtures_have_rejects = false;
   // Sources: a scripted server with at least 3 pages per stream. It answers by the request alone,

@@ -169,6 +169,29 @@ std::vector<std::string> ndjson_delivered(const EndpointConfig& cfg, FakeServer*
   return ids;
 }
 
+// A receiver that accepts every signed batch, like a real one that upserts by person_id.
+Scripted webhook_receiver(const httplib::Request& req, std::size_t) {
+  if (req.method != "POST" || req.path != "/hooks/chansync" || !req.has_header("Chansync-Signature"))
+    return {400, R"({"error":"unexpected request"})"};
+  return {200, R"({"ok":true})"};
+}
+
+EndpointConfig webhook_config(const std::string& base_url) {
+  EndpointConfig cfg{"hook", "webhook"};
+  cfg.options = {{"url", base_url + "/hooks/chansync"}, {"batch_size", 2}};
+  cfg.secrets = {{"secret", "whsec-conformance"}};
+  return cfg;
+}
+
+std::vector<std::string> webhook_delivered(const EndpointConfig&, FakeServer* server) {
+  std::vector<std::string> ids;
+  for (const auto& r : server->requests()) {
+    const auto body = nlohmann::json::parse(r.body);  // named: a range over a temporary's member dangles
+    for (const auto& p : body.at("persons")) ids.push_back(p.at("person_id"));
+  }
+  return ids;
+}
+
 }  // namespace
 
 std::span<const Harness> harnesses() {
@@ -190,6 +213,12 @@ std::span<const Harness> harnesses() {
                     const std::filesystem::path& dir) { return ndjson_config(dir / "persons.ndjson"); },
        .broken = ndjson_broken,
        .delivered = ndjson_delivered},
+      {.type = "webhook",
+       .config = [](const std::string& base_url, const auto&) { return webhook_config(base_url); },
+       .broken = [](const auto&) { return webhook_config(dead_base_url()); },
+       .fixtures = webhook_receiver,
+       .any_2xx_body = true,
+       .delivered = webhook_delivered},
   };
   return k_harnesses;
 }
