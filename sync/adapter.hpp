@@ -80,7 +80,10 @@ class Sink {
   virtual ~Sink() = default;
   // Delivers a batch; idempotent per person (a re-sent person must not be duplicated on the target).
   // Returns one outcome per item; an item without an outcome counts as failed. A whole-batch error
-  // (target unreachable) is the Result's error: nothing of the batch is recorded.
+  // (target unreachable before anything was delivered) is the Result's error: nothing of the batch is
+  // recorded and the push stops. A target that went away part-way reports what it confirmed and
+  // fails the rest with an unavailable, rate_limited or auth error, which also stops the push after
+  // the confirmed persons are recorded; any other failure is the person's alone and the push goes on.
   virtual Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) = 0;
   // Called once after the last batch of a push (flush, fsync).
   virtual Result<void> finish() { return {}; }

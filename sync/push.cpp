@@ -14,8 +14,8 @@ struct Pending {
   std::optional<PushLedgerEntry> previous;
 };
 
-// Applies one batch's outcomes to the stats and the ledger. Returns false when the batch failed as
-// a whole (nothing of it was delivered).
+// Applies one batch's outcomes to the stats and the ledger. Returns false when the push must stop:
+// the batch failed as a whole, or the target went away part-way (see Sink::push).
 bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector<Pending>& batch, PushStats& stats) {
   if (batch.empty()) return true;
   std::vector<PushItem> items;
@@ -36,8 +36,10 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
   // times, not once per person.
   constexpr std::size_t k_logged = 3;
   std::size_t batch_failures = 0;
+  bool target_down = false;
   auto failure = [&](const std::string& person_id, Error e) {
     ++stats.failed;
+    target_down |= e.code == Errc::unavailable || e.code == Errc::rate_limited || e.code == Errc::auth;
     if (e.connector.empty()) e.connector = name;
     if (++batch_failures <= k_logged) spdlog::warn("{}: person {} was not delivered: {}", name, person_id, e.message);
     if (!stats.error) stats.error = std::move(e);
@@ -85,7 +87,7 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
     throw storage_failure(e, store.path(), fmt::format("recording what {} confirmed", name));
   }
   batch.clear();
-  return true;
+  return !target_down;  // the target went away part-way: what it confirmed is recorded; stop
 }
 
 }  // namespace

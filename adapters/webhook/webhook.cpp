@@ -168,15 +168,14 @@ class WebhookSink final : public Adapter, public Sink {
                   m_name);
     std::vector<PushOutcome> out;
     out.reserve(batch.size());
-    std::size_t delivered = 0;
-    // Earlier requests of this call may have been delivered: the caller records nothing of a failed
-    // call, so they are sent again next time; say so.
-    auto stop = [&](Error e) {
+    // When the receiver goes away mid-call, the requests it confirmed are reported delivered and the
+    // rest failed with the error, which tells push_target to stop (see Sink::push).
+    auto stop = [&](Error e) -> Result<std::vector<PushOutcome>> {
       if (e.connector.empty()) e.connector = m_name;
-      if (delivered > 0)
-        e.message +=
-            fmt::format("; the {} persons delivered before it in this call are sent again on the next push", delivered);
-      return std::unexpected(std::move(e));
+      if (out.empty()) return std::unexpected(std::move(e));
+      for (std::size_t i = out.size(); i < batch.size(); ++i)
+        out.push_back({batch[i].record->person_id, PushOutcome::Status::failed, "", e});
+      return out;
     };
     for (std::size_t at = 0; at < batch.size(); at += m_batch) {
       const auto part = batch.subspan(at, std::min(m_batch, batch.size() - at));
@@ -196,7 +195,6 @@ class WebhookSink final : public Adapter, public Sink {
         for (const auto& item : part)
           out.push_back(
               {item.record->person_id, item.previous ? PushOutcome::Status::updated : PushOutcome::Status::created});
-        delivered += part.size();
         continue;
       }
       // A refusal of this request's content: its persons failed, the other requests still go.

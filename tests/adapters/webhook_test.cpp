@@ -247,21 +247,35 @@ TEST_CASE("a 422 fails only that request's persons: the others are delivered and
   CHECK(store.ledger().mark("hook"));
 }
 
-TEST_CASE("a receiver that stays down fails the whole call; push_target records nothing of it", "[webhook]") {
-  Receiver receiver([](std::size_t n) { return n == 0 ? Scripted{200, "{}"} : Scripted{503, "maintenance"}; });
+TEST_CASE("a receiver that goes down part-way: what it confirmed is recorded, the push stops, the rest is retried",
+          "[webhook]") {
+  Receiver receiver([](std::size_t n) {
+    return n == 0 || n >= 6 ? Scripted{200, "{}"} : Scripted{503, "maintenance"};
+  });
   StateStore store(":memory:");
   five_persons(store);
   auto sink = webhook(receiver.url(), 2);
   const auto stats = push_target("hook", *sink->sink(), store, {});
   REQUIRE(stats.error);
   CHECK(stats.error->code == Errc::unavailable);
-  CHECK_THAT(stats.error->message,
-             Catch::Contains("HTTP 503") && Catch::Contains("2 persons delivered before it in this call"));
+  CHECK_THAT(stats.error->message, Catch::Contains("HTTP 503") && Catch::Contains("sent again on the next push"));
+  CHECK(stats.created == 2);
+  CHECK(stats.failed == 3);
   const auto seen = receiver.seen();
-  CHECK(seen.size() == 1 + 5);  // the first request, then the second with all its attempts
+  CHECK(seen.size() == 1 + 5);  // the first request, then the second with all its attempts, then it stopped
   CHECK(seen.back().key == seen[1].key);
-  CHECK(store.ledger().entries("hook").empty());
+  const auto first = ids_in(seen[0].body);
+  const auto ledger = store.ledger().entries("hook");
+  CHECK(ledger.size() == 2);  // the persons the receiver confirmed are not sent again
+  for (const auto& id : first) CHECK(ledger.count(id));
   CHECK_FALSE(store.ledger().mark("hook"));
+
+  const auto again = push_target("hook", *sink->sink(), store, {});
+  CHECK_FALSE(again.error);
+  CHECK(again.created == 3);
+  for (std::size_t i = 6; i < receiver.seen().size(); ++i)
+    for (const auto& id : ids_in(receiver.seen()[i].body)) CHECK_FALSE(ledger.count(id));
+  CHECK(store.ledger().mark("hook"));
 }
 
 TEST_CASE("a 401 from the receiver is an auth error for the whole call, not a refusal of persons", "[webhook]") {

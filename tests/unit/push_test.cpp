@@ -198,3 +198,33 @@ TEST_CASE("reconcile is skipped when no record changed: it writes nothing and sa
   CHECK_FALSE(third.skipped);
   CHECK(third.new_persons == 1);
 }
+
+TEST_CASE("a target that goes away part-way: what it confirmed is recorded, the push stops, the rest is retried") {
+  StateStore store(":memory:");
+  commit(store, customers(6));
+  reconcile_now(store);
+  struct GoesAway : Sink {
+    std::size_t calls = 0;
+    Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
+      ++calls;
+      std::vector<PushOutcome> out;
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        out.push_back(i == 0 ? PushOutcome{batch[i].record->person_id, PushOutcome::Status::created, "r"}
+                             : PushOutcome{batch[i].record->person_id, PushOutcome::Status::failed, "",
+                                           Error{Errc::unavailable, "HTTP 503 after retries"}});
+      return out;
+    }
+  } sink;
+  PushOptions small;
+  small.batch_size = 3;
+  const auto r = push_target("out", sink, store, small);
+  CHECK(sink.calls == 1);  // stopped: the target is down, the next batch would fail the same way
+  CHECK(r.created == 1);
+  CHECK(r.failed == 2);
+  REQUIRE(r.error);
+  CHECK(r.error->code == Errc::unavailable);
+  CHECK(store.ledger().entries("out").size() == 1);
+  CHECK_FALSE(store.ledger().mark("out"));
+  RecordingSink good;
+  CHECK(push_target("out", good, store, small).created == 5);
+}
