@@ -142,6 +142,10 @@ for s in streams.values():
 assert streams[("sms", "conversations")]["last_pull"]["received"] > 0
 assert r["schema_version"] == 3 and r["counts"]["messages"] > 0, r
 PY
+/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]+"/schemas/state.schema.json")))' "$SOURCE_DIR" "$work/state.json" \
+  || fail "state show -o json does not match schemas/state.schema.json"
+/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]+"/schemas/run-report.schema.json")))' "$SOURCE_DIR" "$work/jlog.out" \
+  || fail "pull -o json does not match schemas/run-report.schema.json"
 cs state show >"$work/state.txt" || fail "state show failed"
 grep -Eq '^sms/conversations +[0-9]{4}-' "$work/state.txt" || fail "state show table lacks sms/conversations: $(cat "$work/state.txt")"
 cs state reset sms/conversations 2>"$work/reset.err" || fail "state reset sms/conversations failed: $(cat "$work/reset.err")"

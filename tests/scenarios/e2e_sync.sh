@@ -35,6 +35,9 @@ python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert sum(p["updat
 /usr/bin/python3 - "$SOURCE_DIR" "$work" <<'PY' || fail "schema validation"
 import json, sys, jsonschema
 src, work = sys.argv[1], sys.argv[2]
+report = jsonschema.Draft202012Validator(json.load(open(f"{src}/schemas/run-report.schema.json")))
+for name in ("second.json", "third.json"):
+    report.validate(json.load(open(f"{work}/{name}")))
 person = json.load(open(f"{src}/schemas/person.schema.json"))
 v = jsonschema.Draft202012Validator(person)
 n = 0
