@@ -29,7 +29,7 @@ void add_push(CLI::App& app, Context& ctx) {
       SyncReport r;
       r.pushes = push_all(s.targets, *s.store, opts);
       print_run_report(r, ctx.global, o->dry_run);
-      return outcome(r.failures(), r.pushes.size(), r.first_error());
+      return outcome(r.failures(), r.pushes.size(), r.first_error(), r.partial_pushes());
     };
   });
 }

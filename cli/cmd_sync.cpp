@@ -18,7 +18,7 @@ void add_sync(CLI::App& app, Context& ctx) {
       const std::size_t total = r.pulls.size() + r.pushes.size();
       s.store->runs().finish(run, r.failures() ? "partial" : "ok", nlohmann::json(r).dump());
       print_run_report(r, ctx.global);
-      return outcome(r.failures(), total, r.first_error());
+      return outcome(r.failures(), total, r.first_error(), r.partial_pushes());
     };
   });
 }

@@ -110,9 +110,9 @@ int exit_code(Errc code) {
   return 70;
 }
 
-int outcome(std::size_t failed, std::size_t total, const std::optional<Error>& first) {
+int outcome(std::size_t failed, std::size_t total, const std::optional<Error>& first, std::size_t partial) {
   if (failed == 0) return 0;
-  if (failed < total) return 1;
+  if (failed < total || partial > 0) return 1;
   return first ? exit_code(first->code) : 1;
 }
 

@@ -49,8 +49,9 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
 std::vector<EndpointConfig*> chosen(std::vector<EndpointConfig>& endpoints, const std::vector<std::string>& names,
                                     const char* what);
 
-// Exit code for a run whose parts may have failed: 0 none, 1 some, else the first failure's code.
-int outcome(std::size_t failed, std::size_t total, const std::optional<Error>& first);
+// Exit code for a run whose parts may have failed: 0 none, 1 some (or a failed part that still did
+// some of its work: `partial`), else the first failure's code.
+int outcome(std::size_t failed, std::size_t total, const std::optional<Error>& first, std::size_t partial = 0);
 
 // Exit code of an error (the table in chansync(1)).
 int exit_code(Errc code);

@@ -17,6 +17,12 @@ std::size_t SyncReport::failures() const {
   return n;
 }
 
+std::size_t SyncReport::partial_pushes() const {
+  std::size_t n = 0;
+  for (const auto& p : pushes) n += p.error && !p.dry_run && p.created + p.updated + p.deleted > 0;
+  return n;
+}
+
 std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& store, int page_size) {
   std::vector<PullStats> out;
   for (auto& c : connectors) {

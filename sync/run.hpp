@@ -32,6 +32,9 @@ struct SyncReport {
   std::optional<ReconcileStats> reconcile;
   std::vector<PushStats> pushes;
   std::size_t failures() const;  // streams or targets that stopped with an error
+  // Of those, targets that also delivered something this run (some persons refused or left over):
+  // the run did part of its work.
+  std::size_t partial_pushes() const;
   std::optional<Error> first_error() const;
 };
 

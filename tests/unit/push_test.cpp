@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
+#include "cli/session.hpp"
 #include "sync/reconcile.hpp"
 #include "sync/run.hpp"
 
@@ -227,4 +228,28 @@ TEST_CASE("a target that goes away part-way: what it confirmed is recorded, the 
   CHECK_FALSE(store.ledger().mark("out"));
   RecordingSink good;
   CHECK(push_target("out", good, store, small).created == 5);
+}
+
+TEST_CASE("a push the target took part of exits 1 (partial), one it refused whole exits with its error's code") {
+  StateStore store(":memory:");
+  commit(store, customers(4));
+  reconcile_now(store);
+  std::vector<std::string> ids;
+  store.identity().for_each_person([&](PersonRecord&& p) { ids.push_back(p.person_id); });
+  RecordingSink sink;
+  sink.refuse = {ids[0]};
+  SyncReport partial;
+  partial.pushes = {push_target("out", sink, store, {})};
+  REQUIRE(partial.failures() == 1);
+  CHECK(partial.partial_pushes() == 1);
+  CHECK(cli::outcome(partial.failures(), 1, partial.first_error(), partial.partial_pushes()) == 1);
+
+  RecordingSink down;
+  down.down = true;
+  commit(store, {conversation("c1", "+4915112345671", 1, 9)});  // a change, so the next push sends someone
+  reconcile_now(store);
+  SyncReport refused;
+  refused.pushes = {push_target("out", down, store, {})};
+  CHECK(refused.partial_pushes() == 0);
+  CHECK(cli::outcome(refused.failures(), 1, refused.first_error(), refused.partial_pushes()) == 69);
 }
