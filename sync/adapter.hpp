@@ -60,10 +60,14 @@ class ContactSource {
   virtual Result<Page<Contact>> pull_contacts(const PullRequest& req) = 0;
 };
 
-// One person to deliver, with what the target was last sent (nullopt: never).
+// One person to deliver, with what the target was last sent (nullopt: never). With `remove`, the
+// person no longer exists — merged into `merged_into` ("" when it is simply gone) — and the target
+// should delete its copy; `record` then carries only the person_id, and the sink answers deleted.
 struct PushItem {
   const PersonRecord* record = nullptr;
   std::optional<PushLedgerEntry> previous;
+  bool remove = false;
+  std::string merged_into;
 };
 
 struct PushOutcome {

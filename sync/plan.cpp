@@ -10,6 +10,8 @@ const char* to_string(PlanAction a) {
       return "update";
     case PlanAction::skip:
       return "skip";
+    case PlanAction::remove:
+      return "delete";
   }
   return "skip";
 }

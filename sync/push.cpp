@@ -12,6 +12,8 @@ struct Pending {
   PersonRecord record;
   std::string hash;
   std::optional<PushLedgerEntry> previous;
+  bool remove = false;
+  std::string merged_into;
 };
 
 // Applies one batch's outcomes to the stats and the ledger. Returns false when the push must stop:
@@ -20,7 +22,7 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
   if (batch.empty()) return true;
   std::vector<PushItem> items;
   items.reserve(batch.size());
-  for (const auto& p : batch) items.push_back({&p.record, p.previous});
+  for (const auto& p : batch) items.push_back({&p.record, p.previous, p.remove, p.merged_into});
   auto outcomes = sink.push(items);
   if (!outcomes) {
     stats.error = std::move(outcomes.error());
@@ -125,6 +127,27 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         if (batch.size() >= opts.batch_size && !deliver(name, sink, store, batch, stats)) stopped = true;
       },
       since);
+  // Persons the target holds that no longer exist (merged into another, or left without any record)
+  // are deleted there. Identities change only with the revision, so a target whose last complete
+  // push covered this revision has nothing to delete.
+  if (!stopped && !ledger.empty() && !(since && *since == revision)) {
+    const auto live = store.identity().live_person_ids();
+    for (const auto& [id, entry] : ledger) {
+      if (live.count(id)) continue;
+      PersonRecord gone;
+      gone.person_id = id;
+      if (opts.on_plan) opts.on_plan(gone, PlanAction::remove);
+      if (opts.dry_run) {
+        ++stats.deleted;
+        continue;
+      }
+      batch.push_back({std::move(gone), "", entry, true, store.identity().survivor_of(id).value_or("")});
+      if (batch.size() >= opts.batch_size && !deliver(name, sink, store, batch, stats)) {
+        stopped = true;
+        break;
+      }
+    }
+  }
   if (!stopped && !opts.dry_run && deliver(name, sink, store, batch, stats)) {
     if (auto done = sink.finish(); !done) {
       stats.error = std::move(done.error());

@@ -32,7 +32,8 @@ struct PushOptions {
 };
 
 // Streams persons from the store, plans each against the target's ledger, delivers the changed
-// ones with their ledger entries, and records each person the target confirmed. The target's mark
+// ones with their ledger entries, asks the target to delete persons it holds that no longer exist
+// (merged away: PushItem::remove), and records each person the target confirmed. The target's mark
 // (persons changed since it are considered next time) moves only after a push with no failure, so
 // a failed person is planned again on the next push. Delivery is at-least-once: a crash between
 // delivery and ledger commit re-sends that batch, which sinks must absorb (idempotent per person).

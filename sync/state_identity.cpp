@@ -284,4 +284,18 @@ std::vector<ConflictRow> IdentityStore::conflicts() {
   return out;
 }
 
+std::set<std::string> IdentityStore::live_person_ids() {
+  std::set<std::string> out;
+  SQLite::Statement q(m_store.db(), "SELECT DISTINCT person_id FROM person_handles");
+  while (q.executeStep()) out.insert(q.getColumn(0).getString());
+  return out;
+}
+
+std::optional<std::string> IdentityStore::survivor_of(const std::string& retired_id) {
+  SQLite::Statement q(m_store.db(), "SELECT person_id FROM person_aliases WHERE alias = ?");
+  q.bind(1, retired_id);
+  if (!q.executeStep()) return std::nullopt;
+  return q.getColumn(0).getString();
+}
+
 }  // namespace chansync

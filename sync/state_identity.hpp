@@ -3,6 +3,7 @@
 // records streamed for merge and push.
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ class IdentityStore {
   std::size_t person_count();
   // One person by id or alias; nullopt if unknown.
   std::optional<PersonRecord> person(const std::string& id_or_alias);
+  // Every person that currently has a handle or a record.
+  std::set<std::string> live_person_ids();
+  // The person a retired id was merged into; nullopt when it is not an alias.
+  std::optional<std::string> survivor_of(const std::string& retired_id);
   // The conflicts the last reconcile recorded.
   std::vector<ConflictRow> conflicts();
 

@@ -61,16 +61,24 @@ class NdjsonSink final : public Adapter, public Sink {
   }
 
   // The file confirms a batch once it is written and fsynced: every person in it is then created (first
-  // line for that person in this feed) or updated.
+  // line for that person in this feed), updated, or deleted (a deletion line).
   Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
     if (auto opened = open(); !opened) return std::unexpected(opened.error());
     std::string buf;
     std::vector<PushOutcome> out;
     for (const auto& item : batch) {
-      buf += nlohmann::json(*item.record).dump();
+      if (item.remove) {
+        // A feed cannot unwrite a line: a deletion is a line of its own (schemas/deletion.schema.json).
+        nlohmann::json gone = {{"person_id", item.record->person_id}, {"deleted", true}};
+        gone["merged_into"] = item.merged_into.empty() ? nlohmann::json(nullptr) : nlohmann::json(item.merged_into);
+        buf += gone.dump();
+        out.push_back({item.record->person_id, PushOutcome::Status::deleted});
+      } else {
+        buf += nlohmann::json(*item.record).dump();
+        out.push_back(
+            {item.record->person_id, item.previous ? PushOutcome::Status::updated : PushOutcome::Status::created});
+      }
       buf += '\n';
-      out.push_back(
-          {item.record->person_id, item.previous ? PushOutcome::Status::updated : PushOutcome::Status::created});
     }
     // A failed batch is cut off again, so a consumer never reads half a line and the retry on the next
     // push appends it whole.

@@ -179,12 +179,21 @@ class WebhookSink final : public Adapter, public Sink {
     };
     for (std::size_t at = 0; at < batch.size(); at += m_batch) {
       const auto part = batch.subspan(at, std::min(m_batch, batch.size() - at));
-      std::string body = R"({"persons":[)";
-      for (std::size_t i = 0; i < part.size(); ++i) {
-        if (i) body += ',';
-        body += nlohmann::json(*part[i].record).dump();
+      // Persons to upsert in "persons"; persons merged away (or gone) in "deleted", only when there are any.
+      std::string body = R"({"persons":[)", deleted;
+      bool first = true;
+      for (const auto& item : part) {
+        if (item.remove) {
+          nlohmann::json gone = {{"person_id", item.record->person_id}};
+          gone["merged_into"] = item.merged_into.empty() ? nlohmann::json(nullptr) : nlohmann::json(item.merged_into);
+          deleted += (deleted.empty() ? "" : ",") + gone.dump();
+          continue;
+        }
+        if (!first) body += ',';
+        first = false;
+        body += nlohmann::json(*item.record).dump();
       }
-      body += "]}";
+      body += deleted.empty() ? "]}" : R"(],"deleted":[)" + deleted + "]}";
       std::string key = sha256_hex(body);
       spdlog::debug("{}: POST of {} persons, {} bytes, Idempotency-Key {}", m_name, part.size(), body.size(), key);
       const HttpRequest req = request(std::move(body), std::move(key));
@@ -193,8 +202,9 @@ class WebhookSink final : public Adapter, public Sink {
       const int st = resp->status;
       if (st >= 200 && st < 300) {
         for (const auto& item : part)
-          out.push_back(
-              {item.record->person_id, item.previous ? PushOutcome::Status::updated : PushOutcome::Status::created});
+          out.push_back({item.record->person_id, item.remove     ? PushOutcome::Status::deleted
+                                                 : item.previous ? PushOutcome::Status::updated
+                                                                 : PushOutcome::Status::created});
         continue;
       }
       // A refusal of this request's content: its persons failed, the other requests still go.

@@ -357,3 +357,17 @@ TEST_CASE("webhook refuses plain http to anything but a loopback host, and a bat
   CHECK_THAT(refused("https://example.com/hook", 0), Catch::Contains("batch_size"));
   CHECK_THAT(refused("https://example.com/hook", 1001), Catch::Contains("batch_size"));
 }
+
+TEST_CASE("a person merged away goes in the body's deleted array and is confirmed deleted", "[webhook]") {
+  Receiver receiver([](std::size_t) { return Scripted{200, "{}"}; });
+  const PersonRecord kept = person(1), gone{"p9"};
+  std::vector<PushItem> batch = {{&kept, std::nullopt}, {&gone, PushLedgerEntry{"p9", "h", ""}, true, "p1"}};
+  auto out = webhook(receiver.url())->sink()->push(batch);
+  REQUIRE(out);
+  REQUIRE(out->size() == 2);
+  CHECK((*out)[0].status == PushOutcome::Status::created);
+  CHECK((*out)[1].status == PushOutcome::Status::deleted);
+  const auto body = nlohmann::json::parse(receiver.seen().at(0).body);
+  CHECK(body.at("persons").size() == 1);
+  CHECK(body.at("deleted") == nlohmann::json::parse(R"([{"person_id":"p9","merged_into":"p1"}])"));
+}

@@ -1,7 +1,9 @@
 // The sink half of the contract suite (see conformance_test.cpp): every registered type playing the
 // sink role, pushed through the pipeline's push_target over a store holding a few merged persons.
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "sync/push.hpp"
 #include "sync/reconcile.hpp"
@@ -177,4 +179,24 @@ TEST_CASE("a failed push leaves the target's mark and ledger where they were; th
       CHECK(store.ledger().mark(k_target) > mark);
     }
   });
+}
+
+TEST_CASE("the ndjson sink writes a deletion as a line of its own", "[conformance]") {
+  Scratch dir;
+  EndpointConfig cfg{"out", "ndjson"};
+  cfg.options = {{"path", (dir.path / "feed.ndjson").string()}};
+  auto adapter = adapters::create_adapter(cfg, "DE");
+  const PersonRecord gone{"p_00000000000000aa"};
+  const std::vector<PushItem> batch = {{&gone, PushLedgerEntry{gone.person_id, "h", ""}, true, "p_00000000000000bb"}};
+  auto out = adapter->sink()->push(batch);
+  REQUIRE(out);
+  REQUIRE(out->size() == 1);
+  CHECK((*out)[0].status == PushOutcome::Status::deleted);
+  std::ifstream in(dir.path / "feed.ndjson");
+  std::string line;
+  REQUIRE(std::getline(in, line));
+  CHECK(
+      nlohmann::json::parse(line) ==
+      nlohmann::json::parse(R"({"person_id":"p_00000000000000aa","deleted":true,"merged_into":"p_00000000000000bb"})"));
+  CHECK_FALSE(std::getline(in, line));
 }

@@ -38,6 +38,14 @@ src, work = sys.argv[1], sys.argv[2]
 report = jsonschema.Draft202012Validator(json.load(open(f"{src}/schemas/run-report.schema.json")))
 for name in ("second.json", "third.json"):
     report.validate(json.load(open(f"{work}/{name}")))
+deletion = json.load(open(f"{src}/schemas/deletion.schema.json"))
+jsonschema.Draft202012Validator.check_schema(deletion)
+jsonschema.validate({"person_id": "p_00000000000000aa", "deleted": True, "merged_into": "p_00000000000000bb"}, deletion)
+try:
+    jsonschema.validate({"person_id": "p_00000000000000aa", "deleted": True}, deletion)
+    raise SystemExit("a deletion without merged_into passed the schema")
+except jsonschema.ValidationError:
+    pass
 person = json.load(open(f"{src}/schemas/person.schema.json"))
 v = jsonschema.Draft202012Validator(person)
 n = 0

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <set>
 
@@ -22,11 +23,12 @@ Conversation conversation(const std::string& id, const std::string& number, int 
 }
 
 struct RecordingSink : Sink {
-  std::vector<std::string> delivered;                // person ids, in delivery order
-  std::vector<std::optional<PushLedgerEntry>> seen;  // the ledger entry passed with each
-  std::set<std::string> refuse;                      // persons this target refuses (a 422 per person)
-  std::set<std::string> forget_to_answer;            // persons it leaves out of its answer
-  bool down = false;                                 // the whole batch fails
+  std::vector<std::string> delivered;                        // person ids, in delivery order
+  std::vector<std::optional<PushLedgerEntry>> seen;          // the ledger entry passed with each
+  std::vector<std::pair<std::string, std::string>> removed;  // (person_id, merged_into) asked to delete
+  std::set<std::string> refuse;                              // persons this target refuses (a 422 per person)
+  std::set<std::string> forget_to_answer;                    // persons it leaves out of its answer
+  bool down = false;                                         // the whole batch fails
   std::size_t batches = 0;
   Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
     ++batches;
@@ -35,6 +37,11 @@ struct RecordingSink : Sink {
     for (const auto& item : batch) {
       const auto& id = item.record->person_id;
       seen.push_back(item.previous);
+      if (item.remove) {
+        removed.push_back({id, item.merged_into});
+        out.push_back({id, PushOutcome::Status::deleted});
+        continue;
+      }
       if (forget_to_answer.count(id)) continue;
       if (refuse.count(id)) {
         out.push_back({id, PushOutcome::Status::failed, "", Error{Errc::remote, "HTTP 422: phone invalid"}});
@@ -252,4 +259,43 @@ TEST_CASE("a push the target took part of exits 1 (partial), one it refused whol
   refused.pushes = {push_target("out", down, store, {})};
   CHECK(refused.partial_pushes() == 0);
   CHECK(cli::outcome(refused.failures(), 1, refused.first_error(), refused.partial_pushes()) == 69);
+}
+
+TEST_CASE("a person merged away is deleted on the target, naming the survivor, and forgotten by the ledger") {
+  StateStore store(":memory:");
+  // Two customers, then a CRM contact with both numbers joins them into one person.
+  commit(store, {conversation("c1", "+4915112345671", 1), conversation("c2", "+4915112345672", 1)});
+  reconcile_now(store);
+  RecordingSink sink;
+  REQUIRE(push_target("out", sink, store, {}).created == 2);
+  const auto before = store.identity().live_person_ids();
+  store.records().commit_contacts(
+      "crm", "contacts",
+      {Contact{"crm", "7", "Ada", "L", {{HandleKind::phone, "+4915112345671"}, {HandleKind::phone, "+4915112345672"}}}},
+      {}, "x");
+  reconcile_now(store);
+  const auto after = store.identity().live_person_ids();
+  REQUIRE(after.size() == 1);
+  std::vector<std::string> retired;
+  for (const auto& id : before)
+    if (!after.count(id)) retired.push_back(id);
+  REQUIRE(retired.size() == 1);
+
+  std::vector<std::string> planned;
+  PushOptions dry;
+  dry.dry_run = true;
+  dry.on_plan = [&](const PersonRecord& p, PlanAction a) {
+    planned.push_back(std::string(to_string(a)) + " " + p.person_id);
+  };
+  CHECK(push_target("out", sink, store, dry).deleted == 1);
+  CHECK(std::count(planned.begin(), planned.end(), "delete " + retired[0]) == 1);
+
+  const auto r = push_target("out", sink, store, {});
+  CHECK(r.deleted == 1);
+  CHECK(r.updated == 1);
+  REQUIRE(sink.removed.size() == 1);
+  CHECK(sink.removed[0] == std::pair(retired[0], *after.begin()));
+  CHECK(store.ledger().entries("out").size() == 1);
+  CHECK_FALSE(store.ledger().entries("out").count(retired[0]));
+  CHECK(push_target("out", sink, store, {}).deleted == 0);  // nothing left to delete
 }
