@@ -29,11 +29,8 @@ std::vector<EndpointConfig*> chosen(std::vector<EndpointConfig>& endpoints, cons
 
 void require_endpoints(const Config& config, bool connectors, bool targets) {
   if (config.file.empty()) {
-    const char* xdg = std::getenv("XDG_CONFIG_HOME");
-    const char* home = std::getenv("HOME");
-    const std::string def = xdg && *xdg     ? fmt::format("{}/chansync/config.toml", xdg)
-                            : home && *home ? fmt::format("{}/.config/chansync/config.toml", home)
-                                            : std::string("$XDG_CONFIG_HOME/chansync/config.toml");
+    std::string def = default_config_path(ConfigInputs{});
+    if (def.empty()) def = "$XDG_CONFIG_HOME/chansync/config.toml";
     throw Failure(Errc::config, fmt::format("no configuration: no --config was given, $CHANSYNC_CONFIG is not set and "
                                             "{} does not exist. Write a config (README.md and chansync.conf(5) have "
                                             "an example) and pass it with --config FILE or $CHANSYNC_CONFIG",

@@ -18,6 +18,13 @@ namespace chansync {
 namespace fs = std::filesystem;
 namespace {
 
+// The environment as the inputs see it: their injected env, else the process's.
+std::optional<std::string> input_env(const ConfigInputs& in, const std::string& name) {
+  if (in.env) return in.env(name);
+  const char* v = std::getenv(name.c_str());
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
 [[noreturn]] void config_error(const std::string& message) {
   throw Failure(Errc::config, message);
 }
@@ -86,11 +93,7 @@ struct Loader {
   const ConfigInputs& in;
   Config cfg;
 
-  std::optional<std::string> env(const std::string& name) const {
-    if (in.env) return in.env(name);
-    const char* v = std::getenv(name.c_str());
-    return v ? std::optional<std::string>(v) : std::nullopt;
-  }
+  std::optional<std::string> env(const std::string& name) const { return input_env(in, name); }
 
   void add(std::string key, nlohmann::json value, std::string origin) {
     std::string text = render(value);
@@ -323,23 +326,18 @@ void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::
   }
 }
 
+std::string default_config_path(const ConfigInputs& in) {
+  if (auto x = input_env(in, "XDG_CONFIG_HOME"); x && !x->empty()) return *x + "/chansync/config.toml";
+  if (auto h = input_env(in, "HOME"); h && !h->empty()) return *h + "/.config/chansync/config.toml";
+  return {};
+}
+
 std::optional<std::string> locate_config(const ConfigInputs& in) {
   // Precedence for the file's location: 1. --config  2. $CHANSYNC_CONFIG  3. XDG default.
-  auto env = [&](const std::string& n) -> std::optional<std::string> {
-    if (in.env) return in.env(n);
-    const char* v = std::getenv(n.c_str());
-    return v ? std::optional<std::string>(v) : std::nullopt;
-  };
   if (in.config_flag) return in.config_flag;
-  if (auto v = env("CHANSYNC_CONFIG"); v && !v->empty()) return v;
-  std::string base;
-  if (auto x = env("XDG_CONFIG_HOME"); x && !x->empty())
-    base = *x;
-  else if (auto h = env("HOME"); h && !h->empty())
-    base = *h + "/.config";
-  if (base.empty()) return std::nullopt;
-  const std::string def = base + "/chansync/config.toml";
-  return fs::exists(def) ? std::optional<std::string>(def) : std::nullopt;
+  if (auto v = input_env(in, "CHANSYNC_CONFIG"); v && !v->empty()) return v;
+  const std::string def = default_config_path(in);
+  return !def.empty() && fs::exists(def) ? std::optional<std::string>(def) : std::nullopt;
 }
 
 Config load_config(const ConfigInputs& in) {

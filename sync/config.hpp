@@ -72,6 +72,10 @@ struct ConfigInputs {
 // (~/.config/... when unset). Returns nullopt when none is named and the default does not exist.
 std::optional<std::string> locate_config(const ConfigInputs& in);
 
+// The XDG default location ($XDG_CONFIG_HOME/chansync/config.toml, else ~/.config/...); "" when
+// neither variable is set.
+std::string default_config_path(const ConfigInputs& in);
+
 // Loads and validates the configuration. Throws Failure(Errc::config) with a message naming the file,
 // line and key, and what to do (unknown key or type with "did you mean", inline secret, missing
 // secret, secret file readable by others, missing required option).

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sync/error.hpp"
+
 namespace chansync {
 
 const char* to_string(HealthClass c) {
@@ -130,10 +132,10 @@ HealthReport stream_health(const std::string& connector, const std::string& type
     r.summary = fmt::format("last pull {} completed ({} records)", format_rfc3339(last_pull_at), received);
     return r;
   }
-  r.cls = error_code == "auth"           ? HealthClass::auth_failed
-          : error_code == "unavailable"  ? HealthClass::unreachable
-          : error_code == "rate_limited" ? HealthClass::rate_limited
-                                         : HealthClass::unknown;
+  r.cls = error_code == to_string(Errc::auth)           ? HealthClass::auth_failed
+          : error_code == to_string(Errc::unavailable)  ? HealthClass::unreachable
+          : error_code == to_string(Errc::rate_limited) ? HealthClass::rate_limited
+                                                        : HealthClass::unknown;
   r.summary = fmt::format("last pull {} failed: {}; committed pages are kept, the next pull resumes",
                           format_rfc3339(last_pull_at), error);
   return r;
