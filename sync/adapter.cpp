@@ -36,6 +36,22 @@ const char* to_string(PushOutcome::Status s) {
   return "failed";
 }
 
+const char* to_string(VerifyOutcome::State s) {
+  switch (s) {
+    case VerifyOutcome::State::same:
+      return "same";
+    case VerifyOutcome::State::missing:
+      return "missing";
+    case VerifyOutcome::State::edited:
+      return "edited";
+  }
+  return "edited";
+}
+
+Result<std::vector<VerifyOutcome>> Sink::verify(std::span<const PushItem>) {
+  return fail(Errc::usage, "this target cannot be read back, so push --verify cannot check it");
+}
+
 std::vector<Stream> Adapter::streams() const {
   std::vector<Stream> out;
   if (conversations()) out.push_back({to_string(Role::conversations), Role::conversations});

@@ -79,6 +79,15 @@ struct PushOutcome {
 };
 const char* to_string(PushOutcome::Status s);
 
+// What `push --verify` found of one person on the target, against what chansync last sent it.
+struct VerifyOutcome {
+  enum class State { same, missing, edited };
+  std::string person_id;
+  State state = State::same;
+  std::string detail;  // for missing/edited: what differs, in the target's terms ("display_name", "row deleted")
+};
+const char* to_string(VerifyOutcome::State s);
+
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -91,6 +100,13 @@ class Sink {
   virtual Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) = 0;
   // Called once after the last batch of a push (flush, fsync).
   virtual Result<void> finish() { return {}; }
+  // Whether verify() can read the target's copy back (a webhook receiver cannot be asked).
+  virtual bool readable() const { return false; }
+  // Reads back the target's copy of persons it confirmed, for `push --verify`. Each item is the
+  // record exactly as last delivered (its content hash equals item.previous->hash) with its ledger
+  // entry. Returns one outcome per item; a target-level error (unreachable, auth) is the Result's.
+  // The default, for targets that are not readable(), refuses.
+  virtual Result<std::vector<VerifyOutcome>> verify(std::span<const PushItem> items);
 };
 
 class Adapter {
