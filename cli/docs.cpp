@@ -201,6 +201,7 @@ std::string config_schema_json(std::span<const TypeSpec> types) {
           break;
       }
       if (!o.default_value.is_null()) p["default"] = ojson::parse(o.default_value.dump());
+      if (!o.choices.empty()) p["enum"] = o.choices;
       props[o.key] = std::move(p);
       if (must_be_set(o)) required.push_back(o.key);
     }

@@ -107,7 +107,8 @@ void print_run_report(const SyncReport& r, const GlobalOptions& g, bool force_ta
   for (const auto& p : r.pushes) {
     const std::string counts =
         fmt::format("{} {}, {} {}, {} unchanged, {} deleted, {} failed", p.created, p.dry_run ? "to create" : "created",
-                    p.updated, p.dry_run ? "to update" : "updated", p.unchanged, p.deleted, p.failed);
+                    p.updated, p.dry_run ? "to update" : "updated", p.unchanged, p.deleted, p.failed) +
+        (p.parked ? fmt::format(", {} parked", p.parked) : "");
     out += p.error ? fmt::format("push  {:<24} FAILED: {} ({})\n", p.target, p.error->message, counts)
                    : fmt::format("push  {:<24} {}\n", p.target, counts);
   }

@@ -34,7 +34,7 @@ _chansync() {
     "sync") words="-h --help --full" ;;
     "pull") words="-h --help" ;;
     "reconcile") words="-h --help" ;;
-    "push") words="-h --help --dry-run --full" ;;
+    "push") words="-h --help --dry-run --full --verify --repair --sample --show-parked" ;;
     "persons") words="list show -h --help" ;;
     "persons list") words="-h --help" ;;
     "persons show") words="-h --help" ;;

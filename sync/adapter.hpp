@@ -100,6 +100,9 @@ class Sink {
   virtual Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) = 0;
   // Called once after the last batch of a push (flush, fsync).
   virtual Result<void> finish() { return {}; }
+  // True when the target holds nothing of a push until finish() succeeds (a snapshot file renamed
+  // into place at the end): push_target then records the batches' outcomes only after finish().
+  virtual bool confirms_at_finish() const { return false; }
   // Whether verify() can read the target's copy back (a webhook receiver cannot be asked).
   virtual bool readable() const { return false; }
   // Reads back the target's copy of persons it confirmed, for `push --verify`. Each item is the

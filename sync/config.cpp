@@ -166,6 +166,10 @@ struct Loader {
       }
       if (const auto* node = tbl.get(o.key)) {
         nlohmann::json v = option_value(*node, o, where(cfg.file, *node), key_path);
+        if (!o.choices.empty() &&
+            std::find(o.choices.begin(), o.choices.end(), v.get<std::string>()) == o.choices.end())
+          config_error(fmt::format("{}: {} = \"{}\" is not one of \"{}\" ({})", where(cfg.file, *node), key_path,
+                                   v.get<std::string>(), fmt::join(o.choices, "\", \""), o.help));
         if (o.kind == OptionSpec::Kind::path) v = resolve_path(v.get<std::string>(), cfg.file);
         add(key_path, v, "file:" + where(cfg.file, *node));
         ep.options[o.key] = std::move(v);

@@ -22,7 +22,8 @@ struct OptionSpec {
   Kind kind = Kind::string;
   bool required = false;
   bool secret = false;
-  nlohmann::json default_value;  // null = no default
+  nlohmann::json default_value;      // null = no default
+  std::vector<std::string> choices;  // the values a string option may take (empty: any)
 };
 
 // What config validation needs to know about an adapter type.

@@ -105,7 +105,20 @@ struct PushLedgerEntry {
   std::string person_id;
   std::string hash;       // content_hash() of the record delivered
   std::string remote_id;  // the target's id for the person ("" when it has none)
+  std::string fields;     // field_fingerprint() of it, for push --dry-run -v ("" when recorded before schema 4)
 };
+
+// A person a target refused on consecutive pushes (push_failures). After k_park_after runs with the
+// same content it is parked: skipped, so it no longer holds back the target's mark, until its content
+// changes or a push --full retries it.
+struct PushFailure {
+  std::string person_id;
+  std::string hash;  // content_hash() of what was refused ("" for a deletion)
+  int runs = 0;      // consecutive pushes that refused this content
+  std::int64_t first_at = 0, last_at = 0;
+  std::string error;  // the target's words the last time
+};
+constexpr int k_park_after = 3;
 
 // Content fingerprint: 64-bit FNV-1a over the record's canonical JSON without
 // updated_at, as 16 hex digits). Equal records give equal hashes across runs and machines.

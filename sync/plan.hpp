@@ -1,17 +1,28 @@
 #pragma once
 // Stage 4, pure: decide per person whether a target needs it, from the push ledger.
 #include <string>
+#include <vector>
 
 #include "sync/model.hpp"
 
 namespace chansync {
 
-enum class PlanAction { create, update, skip, remove };
+enum class PlanAction { create, update, skip, remove, parked };
 const char* to_string(PlanAction a);
 
 // (remove is planned by push_target for ledger entries whose person no longer exists.)
 // create: the target never confirmed this person (no ledger entry); update: it confirmed different
-// content; skip: it has exactly this content. `full` turns every skip into an update (re-send all).
-PlanAction plan_action(const std::string& hash, const PushLedgerEntry* previous, bool full);
+// content; skip: it has exactly this content; parked: it refused exactly this content on the last
+// k_park_after pushes (`failed`, nullptr when none). `full` turns every skip into an update and
+// retries parked persons.
+PlanAction plan_action(const std::string& hash, const PushLedgerEntry* previous, bool full,
+                       const PushFailure* failed = nullptr);
+
+// Per-field fingerprint of a record ("display_name=…;handles=…/3;…"), kept in the push ledger so a
+// dry run can name the fields that changed since the target's copy.
+std::string field_fingerprint(const PersonRecord& p);
+// The fields of `now` that differ from `before` (a field_fingerprint): "display_name",
+// "messages (+2)", "handles (3 -> 2)". Empty when `before` is "" (unknown) or nothing differs.
+std::vector<std::string> changed_fields(const std::string& before, const PersonRecord& now);
 
 }  // namespace chansync

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
+#include <random>
+#include <set>
 
 namespace chansync {
 namespace {
@@ -16,9 +19,31 @@ struct Pending {
   std::string merged_into;
 };
 
-// Applies one batch's outcomes to the stats and the ledger. Returns false when the push must stop:
-// the batch failed as a whole, or the target went away part-way (see Sink::push).
-bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector<Pending>& batch, PushStats& stats) {
+// What the target confirmed, held back until finish() when the sink confirms_at_finish().
+struct Confirmed {
+  std::vector<PushLedgerEntry> entries;
+  std::vector<std::string> deleted;
+  std::size_t created = 0, updated = 0, unchanged = 0;
+};
+
+bool target_level(Errc code) {
+  return code == Errc::unavailable || code == Errc::rate_limited || code == Errc::auth;
+}
+
+void record(const std::string& name, StateStore& store, const Confirmed& c) {
+  try {
+    store.ledger().record(name, c.entries);
+    store.ledger().forget(name, c.deleted);
+  } catch (const SQLite::Exception& e) {
+    throw storage_failure(e, store.path(), fmt::format("recording what {} confirmed", name));
+  }
+}
+
+// Sends one batch and applies its outcomes to the stats and the ledger (or, for a sink that confirms
+// at finish, to `held`). Returns false when the push must stop: the batch failed as a whole, or the
+// target went away part-way (see Sink::push). Adds the persons it confirmed to `confirmed` when given.
+bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector<Pending>& batch, PushStats& stats,
+             Confirmed& held, std::set<std::string>* confirmed = nullptr) {
   if (batch.empty()) return true;
   std::vector<PushItem> items;
   items.reserve(batch.size());
@@ -28,22 +53,28 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
     stats.error = std::move(outcomes.error());
     if (stats.error->connector.empty()) stats.error->connector = name;
     stats.failed += batch.size();
+    batch.clear();
     return false;
   }
   std::map<std::string_view, Pending*> by_id;
   for (auto& p : batch) by_id[p.record.person_id] = &p;
-  std::vector<PushLedgerEntry> confirmed;
-  std::vector<std::string> deleted;
+  Confirmed now;
+  std::vector<PushFailure> refused;
   // A target refusing a whole request fails every person in it with the same text: say it a few
   // times, not once per person.
   constexpr std::size_t k_logged = 3;
   std::size_t batch_failures = 0;
   bool target_down = false;
-  auto failure = [&](const std::string& person_id, Error e) {
+  auto failure = [&](const Pending& p, Error e) {
     ++stats.failed;
-    target_down |= e.code == Errc::unavailable || e.code == Errc::rate_limited || e.code == Errc::auth;
     if (e.connector.empty()) e.connector = name;
-    if (++batch_failures <= k_logged) spdlog::warn("{}: person {} was not delivered: {}", name, person_id, e.message);
+    // Refusals of the person count towards parking it; a target that went away refused nobody.
+    if (target_level(e.code))
+      target_down = true;
+    else
+      refused.push_back({p.record.person_id, p.remove ? "" : p.hash, 0, 0, 0, e.message});
+    if (++batch_failures <= k_logged)
+      spdlog::warn("{}: person {} was not delivered: {}", name, p.record.person_id, e.message);
     if (!stats.error) stats.error = std::move(e);
   };
   for (auto& o : *outcomes) {
@@ -58,35 +89,44 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
     const std::string remote_id = o.remote_id.empty() && p.previous ? p.previous->remote_id : o.remote_id;
     switch (o.status) {
       case PushOutcome::Status::created:
-        ++stats.created;
-        confirmed.push_back({o.person_id, p.hash, remote_id});
-        break;
       case PushOutcome::Status::updated:
-        ++stats.updated;
-        confirmed.push_back({o.person_id, p.hash, remote_id});
-        break;
       case PushOutcome::Status::unchanged:
-        ++stats.unchanged;
-        confirmed.push_back({o.person_id, p.hash, remote_id});
+        ++(o.status == PushOutcome::Status::created   ? now.created
+           : o.status == PushOutcome::Status::updated ? now.updated
+                                                      : now.unchanged);
+        now.entries.push_back({o.person_id, p.hash, remote_id, field_fingerprint(p.record)});
         break;
       case PushOutcome::Status::deleted:
-        ++stats.deleted;
-        deleted.push_back(o.person_id);
+        now.deleted.push_back(o.person_id);
         break;
       case PushOutcome::Status::failed:
-        failure(o.person_id, o.error.value_or(Error{Errc::remote, "the target refused it without a reason"}));
+        failure(p, o.error.value_or(Error{Errc::remote, "the target refused it without a reason"}));
         break;
     }
   }
   for (const auto& [id, p] : by_id)
-    if (p) failure(std::string(id), Error{Errc::remote, "the target reported no outcome for it"});
+    if (p) failure(*p, Error{Errc::remote, "the target reported no outcome for it"});
   if (batch_failures > k_logged)
     spdlog::warn("{}: {} more persons of this batch were not delivered", name, batch_failures - k_logged);
+  if (confirmed)
+    for (const auto& e : now.entries) confirmed->insert(e.person_id);
   try {
-    store.ledger().record(name, confirmed);
-    store.ledger().forget(name, deleted);
+    store.ledger().record_failures(name, refused);
   } catch (const SQLite::Exception& e) {
-    throw storage_failure(e, store.path(), fmt::format("recording what {} confirmed", name));
+    throw storage_failure(e, store.path(), fmt::format("recording what {} refused", name));
+  }
+  if (sink.confirms_at_finish()) {
+    held.entries.insert(held.entries.end(), now.entries.begin(), now.entries.end());
+    held.deleted.insert(held.deleted.end(), now.deleted.begin(), now.deleted.end());
+    held.created += now.created;
+    held.updated += now.updated;
+    held.unchanged += now.unchanged;
+  } else {
+    record(name, store, now);
+    stats.created += now.created;
+    stats.updated += now.updated;
+    stats.unchanged += now.unchanged;
+    stats.deleted += now.deleted.size();
   }
   batch.clear();
   return !target_down;  // the target went away part-way: what it confirmed is recorded; stop
@@ -102,7 +142,13 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   const std::int64_t revision = store.revision();
   std::optional<std::int64_t> since = opts.full ? std::nullopt : store.ledger().mark(name);
   const auto ledger = store.ledger().entries(name);
+  const auto failures = store.ledger().failures(name);
+  auto failure_of = [&](const std::string& id) {
+    const auto it = failures.find(id);
+    return it == failures.end() ? nullptr : &it->second;
+  };
   std::vector<Pending> batch;
+  Confirmed held;
   bool stopped = false;
   std::size_t planned = 0;
   store.identity().for_each_person(
@@ -112,10 +158,10 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         std::string hash = content_hash(p);
         const auto it = ledger.find(p.person_id);
         const PushLedgerEntry* previous = it == ledger.end() ? nullptr : &it->second;
-        const PlanAction action = plan_action(hash, previous, opts.full);
-        if (opts.on_plan) opts.on_plan(p, action);
-        if (action == PlanAction::skip) {
-          ++stats.unchanged;
+        const PlanAction action = plan_action(hash, previous, opts.full, failure_of(p.person_id));
+        if (opts.on_plan) opts.on_plan(p, action, previous);
+        if (action == PlanAction::skip || action == PlanAction::parked) {
+          ++(action == PlanAction::skip ? stats.unchanged : stats.parked);
           return;
         }
         if (opts.dry_run) {
@@ -124,7 +170,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         }
         batch.push_back(
             {std::move(p), std::move(hash), previous ? std::optional<PushLedgerEntry>(*previous) : std::nullopt});
-        if (batch.size() >= opts.batch_size && !deliver(name, sink, store, batch, stats)) stopped = true;
+        if (batch.size() >= opts.batch_size && !deliver(name, sink, store, batch, stats, held)) stopped = true;
       },
       since);
   // Persons the target holds that no longer exist (merged into another, or left without any record)
@@ -136,34 +182,142 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
       if (live.count(id)) continue;
       PersonRecord gone;
       gone.person_id = id;
-      if (opts.on_plan) opts.on_plan(gone, PlanAction::remove);
-      if (opts.dry_run) {
-        ++stats.deleted;
+      const PushFailure* failed = failure_of(id);
+      const bool parked = failed && failed->hash.empty() && failed->runs >= k_park_after && !opts.full;
+      if (opts.on_plan) opts.on_plan(gone, parked ? PlanAction::parked : PlanAction::remove, &entry);
+      if (parked || opts.dry_run) {
+        ++(parked ? stats.parked : stats.deleted);
         continue;
       }
       batch.push_back({std::move(gone), "", entry, true, store.identity().survivor_of(id).value_or("")});
-      if (batch.size() >= opts.batch_size && !deliver(name, sink, store, batch, stats)) {
+      if (batch.size() >= opts.batch_size && !deliver(name, sink, store, batch, stats, held)) {
         stopped = true;
         break;
       }
     }
   }
-  if (!stopped && !opts.dry_run && deliver(name, sink, store, batch, stats)) {
-    if (auto done = sink.finish(); !done) {
+  const bool delivered = !stopped && !opts.dry_run && deliver(name, sink, store, batch, stats, held);
+  // A sink that confirms at finish holds nothing yet: finish it even after a stop, so what it did
+  // take is confirmed (or, if finishing fails, counted failed and sent again next time).
+  Result<void> done;
+  if (!opts.dry_run && (delivered || sink.confirms_at_finish())) done = sink.finish();
+  if (!done) {
+    stats.failed += held.entries.size() + held.deleted.size();
+    if (!stats.error) {
       stats.error = std::move(done.error());
       if (stats.error->connector.empty()) stats.error->connector = name;
-    } else if (stats.failed == 0) {
-      store.ledger().set_mark(name, revision);
     }
+  } else if (!held.entries.empty() || !held.deleted.empty()) {
+    record(name, store, held);
+    stats.created += held.created;
+    stats.updated += held.updated;
+    stats.unchanged += held.unchanged;
+    stats.deleted += held.deleted.size();
   }
+  if (delivered && done && stats.failed == 0) store.ledger().set_mark(name, revision);
   if (since) stats.unchanged += store.identity().person_count() - planned;  // unchanged since the last push
   if (stats.failed > 0 && stats.error)
     stats.error->message = fmt::format(
         "{} of the persons sent were not delivered (first: {}); they are sent "
         "again on the next push",
         stats.failed, stats.error->message);
-  spdlog::debug("{}: {} created, {} updated, {} unchanged, {} deleted, {} failed", name, stats.created, stats.updated,
-                stats.unchanged, stats.deleted, stats.failed);
+  if (stats.parked > 0 && !opts.dry_run)
+    spdlog::warn("{}: {} persons are parked (refused {} pushes in a row; `chansync push --show-parked` lists them)",
+                 name, stats.parked, k_park_after);
+  spdlog::debug("{}: {} created, {} updated, {} unchanged, {} deleted, {} failed, {} parked", name, stats.created,
+                stats.updated, stats.unchanged, stats.deleted, stats.failed, stats.parked);
+  return stats;
+}
+
+VerifyStats verify_target(const std::string& name, Sink& sink, StateStore& store, const VerifyOptions& opts) {
+  VerifyStats stats{name};
+  if (!sink.readable()) {
+    stats.readable = false;
+    return stats;
+  }
+  const auto ledger = store.ledger().entries(name);
+  // Persons whose content is what the target last confirmed: the target's copy should equal it.
+  std::vector<std::string> in_sync;
+  store.identity().for_each_person([&](PersonRecord&& p) {
+    const auto it = ledger.find(p.person_id);
+    if (it == ledger.end()) return;
+    if (it->second.hash == content_hash(p))
+      in_sync.push_back(p.person_id);
+    else
+      ++stats.pending;
+  });
+  if (opts.sample > 0 && opts.sample < in_sync.size()) {
+    std::shuffle(in_sync.begin(), in_sync.end(), std::mt19937_64(std::random_device{}()));
+    in_sync.resize(opts.sample);
+  }
+  const std::set<std::string> chosen(in_sync.begin(), in_sync.end());
+  constexpr std::size_t k_batch = 200;
+  std::vector<PersonRecord> records;
+  std::vector<Pending> repairs;
+  bool stopped = false;
+  auto check = [&] {
+    if (records.empty() || stopped) return;
+    std::vector<PushItem> items;
+    for (const auto& r : records) items.push_back({&r, ledger.at(r.person_id)});
+    auto outcomes = sink.verify(items);
+    if (!outcomes) {
+      stats.error = std::move(outcomes.error());
+      if (stats.error->connector.empty()) stats.error->connector = name;
+      stopped = true;
+      return;
+    }
+    std::map<std::string_view, const PersonRecord*> by_id;
+    for (const auto& r : records) by_id[r.person_id] = &r;
+    for (auto& o : *outcomes) {
+      const auto it = by_id.find(o.person_id);
+      if (it == by_id.end() || !it->second) continue;
+      ++stats.checked;
+      if (o.state == VerifyOutcome::State::same) {
+        ++stats.same;
+      } else {
+        stats.drift.push_back({o.person_id, o.state, o.detail});
+        // Re-sent as the target's copy stands: a missing person is created again, an edited one updated.
+        if (opts.repair)
+          repairs.push_back(
+              {*it->second, content_hash(*it->second),
+               o.state == VerifyOutcome::State::missing ? std::nullopt : std::optional(ledger.at(o.person_id))});
+      }
+      it->second = nullptr;
+    }
+    for (const auto& [id, r] : by_id)
+      if (r) {
+        ++stats.checked;
+        stats.drift.push_back({std::string(id), VerifyOutcome::State::missing, "the target did not report it"});
+      }
+    records.clear();
+  };
+  store.identity().for_each_person([&](PersonRecord&& p) {
+    if (stopped || !chosen.count(p.person_id)) return;
+    records.push_back(std::move(p));
+    if (records.size() >= k_batch) check();
+  });
+  check();
+  if (opts.repair && !repairs.empty() && !stats.error) {
+    PushStats pushed{name};
+    Confirmed held;
+    std::set<std::string> confirmed;
+    for (std::size_t at = 0; at < repairs.size(); at += k_batch) {
+      std::vector<Pending> part(repairs.begin() + static_cast<long>(at),
+                                repairs.begin() + static_cast<long>(std::min(repairs.size(), at + k_batch)));
+      if (!deliver(name, sink, store, part, pushed, held, &confirmed)) break;
+    }
+    if (auto done = sink.finish(); !done) {
+      if (sink.confirms_at_finish()) confirmed.clear();
+      if (!pushed.error) pushed.error = std::move(done.error());
+    } else if (!held.entries.empty() || !held.deleted.empty()) {
+      record(name, store, held);
+    }
+    for (auto& d : stats.drift) stats.repaired += (d.repaired = confirmed.count(d.person_id) > 0);
+    if (pushed.error) {
+      stats.error = std::move(pushed.error);
+      if (stats.error->connector.empty()) stats.error->connector = name;
+    }
+  }
   return stats;
 }
 

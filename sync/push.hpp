@@ -19,16 +19,18 @@ struct PushStats {
   std::size_t unchanged = 0;
   std::size_t deleted = 0;
   std::size_t failed = 0;  // persons the target refused or did not report; retried on the next push
+  std::size_t parked = 0;  // persons skipped: the target refused this content k_park_after pushes in a row
   bool dry_run = false;
   std::optional<Error> error;  // the batch error that stopped the push, or the first person's failure
 };
 
 struct PushOptions {
-  bool full = false;     // re-send every person
+  bool full = false;     // re-send every person, parked ones included
   bool dry_run = false;  // plan only: nothing is sent or recorded
   std::size_t batch_size = 200;
-  // Called for every planned person (skips included), e.g. to print a dry-run plan.
-  std::function<void(const PersonRecord&, PlanAction)> on_plan;
+  // Called for every planned person (skips included) with what the target last confirmed of it
+  // (nullptr: nothing), e.g. to print a dry-run plan.
+  std::function<void(const PersonRecord&, PlanAction, const PushLedgerEntry*)> on_plan;
 };
 
 // Streams persons from the store, plans each against the target's ledger, delivers the changed
@@ -37,7 +39,36 @@ struct PushOptions {
 // (persons changed since it are considered next time) moves only after a push with no failure, so
 // a failed person is planned again on the next push. Delivery is at-least-once: a crash between
 // delivery and ledger commit re-sends that batch, which sinks must absorb (idempotent per person).
+// A person the target refuses is counted in push_failures; after k_park_after refusals of the same
+// content in a row it is parked (skipped, reported) until it changes or a --full push retries it.
 // Throws Failure when the state store cannot be written.
 PushStats push_target(const std::string& name, Sink& sink, StateStore& store, const PushOptions& opts);
+
+// What push --verify found on one target.
+struct VerifyStats {
+  std::string target;
+  bool readable = true;     // false: the target cannot be read back (nothing was checked)
+  std::size_t checked = 0;  // persons compared with the target's copy
+  std::size_t same = 0;
+  std::size_t pending = 0;  // changed since the target's copy was written (the next push sends them): not compared
+  struct Drift {
+    std::string person_id;
+    VerifyOutcome::State state = VerifyOutcome::State::missing;
+    std::string detail;
+    bool repaired = false;
+  };
+  std::vector<Drift> drift;  // missing or edited on the target since chansync wrote it
+  std::size_t repaired = 0;  // with repair: drifted persons the target confirmed again
+  std::optional<Error> error;
+};
+
+struct VerifyOptions {
+  std::size_t sample = 0;  // compare this many persons, chosen at random (0 = all)
+  bool repair = false;     // re-send drifted persons and record what the target confirmed
+};
+
+// Reads back the target's copy of persons it confirmed (Sink::verify) whose content has not changed
+// since, and reports what was deleted or edited there. Throws Failure when the store cannot be written.
+VerifyStats verify_target(const std::string& name, Sink& sink, StateStore& store, const VerifyOptions& opts);
 
 }  // namespace chansync

@@ -88,6 +88,19 @@ std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& stor
   return out;
 }
 
+std::vector<VerifyStats> verify_all(std::vector<Endpoint>& targets, StateStore& store, const VerifyOptions& opts) {
+  std::vector<VerifyStats> out;
+  for (auto& t : targets) {
+    out.push_back(verify_target(t.name, *t.adapter->sink(), store, opts));
+    const auto& s = out.back();
+    if (!s.readable)
+      spdlog::warn("{}: a {} target cannot be read back; nothing was verified", t.name, t.type);
+    else if (s.error)
+      spdlog::error("{}", s.error->describe());
+  }
+  return out;
+}
+
 SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& targets, StateStore& store,
                     const PushOptions& opts) {
   SyncReport r;
@@ -114,7 +127,17 @@ void to_json(nlohmann::json& j, const ReconcileStats& s) {
 
 void to_json(nlohmann::json& j, const PushStats& s) {
   j = {{"target", s.target},       {"dry_run", s.dry_run}, {"created", s.created}, {"updated", s.updated},
-       {"unchanged", s.unchanged}, {"deleted", s.deleted}, {"failed", s.failed}};
+       {"unchanged", s.unchanged}, {"deleted", s.deleted}, {"failed", s.failed},   {"parked", s.parked}};
+  j["error"] = s.error ? nlohmann::json(s.error->message) : nlohmann::json(nullptr);
+}
+
+void to_json(nlohmann::json& j, const VerifyStats& s) {
+  nlohmann::json drift = nlohmann::json::array();
+  for (const auto& d : s.drift)
+    drift.push_back(
+        {{"person_id", d.person_id}, {"state", to_string(d.state)}, {"detail", d.detail}, {"repaired", d.repaired}});
+  j = {{"target", s.target},   {"readable", s.readable}, {"checked", s.checked},  {"same", s.same},
+       {"pending", s.pending}, {"drift", drift},         {"repaired", s.repaired}};
   j["error"] = s.error ? nlohmann::json(s.error->message) : nlohmann::json(nullptr);
 }
 

@@ -49,6 +49,9 @@ ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& c
 // Pushes to every target in turn.
 std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& store, const PushOptions& opts);
 
+// push --verify on every target in turn; targets that cannot be read back are reported as such.
+std::vector<VerifyStats> verify_all(std::vector<Endpoint>& targets, StateStore& store, const VerifyOptions& opts);
+
 // pull → reconcile → push.
 SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& targets, StateStore& store,
                     const PushOptions& opts);
@@ -57,5 +60,6 @@ void to_json(nlohmann::json& j, const PullStats& s);
 void to_json(nlohmann::json& j, const ReconcileStats& s);
 void to_json(nlohmann::json& j, const PushStats& s);
 void to_json(nlohmann::json& j, const SyncReport& r);
+void to_json(nlohmann::json& j, const VerifyStats& s);
 
 }  // namespace chansync

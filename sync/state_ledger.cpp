@@ -3,14 +3,30 @@
 #include "sync/state_store.hpp"
 
 namespace chansync {
+namespace {
+
+void delete_failures(SQLite::Database& db, const std::string& target, const std::string& person_id) {
+  SQLite::Statement st(db, "DELETE FROM push_failures WHERE target = ? AND person_id = ?");
+  st.bind(1, target);
+  st.bind(2, person_id);
+  st.exec();
+}
+
+PushFailure failure_row(SQLite::Statement& q, int first) {
+  return {q.getColumn(first).getString(),    q.getColumn(first + 1).getString(), q.getColumn(first + 2).getInt(),
+          q.getColumn(first + 3).getInt64(), q.getColumn(first + 4).getInt64(),  q.getColumn(first + 5).getString()};
+}
+
+}  // namespace
 
 std::map<std::string, PushLedgerEntry> PushLedger::entries(const std::string& target) {
   std::map<std::string, PushLedgerEntry> out;
-  SQLite::Statement q(m_store.db(), "SELECT person_id, hash, remote_id FROM push_ledger WHERE target = ?");
+  SQLite::Statement q(m_store.db(), "SELECT person_id, hash, remote_id, fields FROM push_ledger WHERE target = ?");
   q.bind(1, target);
   while (q.executeStep()) {
     std::string id = q.getColumn(0).getString();
-    out.emplace(id, PushLedgerEntry{id, q.getColumn(1).getString(), q.getColumn(2).getString()});
+    out.emplace(
+        id, PushLedgerEntry{id, q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString()});
   }
   return out;
 }
@@ -19,9 +35,9 @@ void PushLedger::record(const std::string& target, const std::vector<PushLedgerE
   if (delivered.empty()) return;
   SQLite::Transaction tx(m_store.db());
   SQLite::Statement st(m_store.db(), R"sql(
-    INSERT INTO push_ledger(target, person_id, hash, remote_id, pushed_at) VALUES(?1, ?2, ?3, ?4, ?5)
+    INSERT INTO push_ledger(target, person_id, hash, remote_id, pushed_at, fields) VALUES(?1, ?2, ?3, ?4, ?5, ?6)
     ON CONFLICT(target, person_id) DO UPDATE SET hash = excluded.hash, remote_id = excluded.remote_id,
-      pushed_at = excluded.pushed_at)sql");
+      pushed_at = excluded.pushed_at, fields = excluded.fields)sql");
   const auto now = static_cast<int64_t>(now_ms());
   for (const auto& e : delivered) {
     st.bind(1, target);
@@ -29,8 +45,10 @@ void PushLedger::record(const std::string& target, const std::vector<PushLedgerE
     st.bind(3, e.hash);
     st.bind(4, e.remote_id);
     st.bind(5, now);
+    st.bind(6, e.fields);
     st.exec();
     st.reset();
+    delete_failures(m_store.db(), target, e.person_id);
   }
   tx.commit();
 }
@@ -44,8 +62,53 @@ void PushLedger::forget(const std::string& target, const std::vector<std::string
     st.bind(2, id);
     st.exec();
     st.reset();
+    delete_failures(m_store.db(), target, id);
   }
   tx.commit();
+}
+
+std::map<std::string, PushFailure> PushLedger::failures(const std::string& target) {
+  std::map<std::string, PushFailure> out;
+  SQLite::Statement q(m_store.db(),
+                      "SELECT person_id, hash, runs, first_at, last_at, error FROM push_failures WHERE target = ?");
+  q.bind(1, target);
+  while (q.executeStep()) {
+    auto f = failure_row(q, 0);
+    out.emplace(f.person_id, std::move(f));
+  }
+  return out;
+}
+
+void PushLedger::record_failures(const std::string& target, const std::vector<PushFailure>& refused) {
+  if (refused.empty()) return;
+  SQLite::Transaction tx(m_store.db());
+  SQLite::Statement st(m_store.db(), R"sql(
+    INSERT INTO push_failures(target, person_id, hash, runs, first_at, last_at, error) VALUES(?1, ?2, ?3, 1, ?4, ?4, ?5)
+    ON CONFLICT(target, person_id) DO UPDATE SET
+      runs = CASE WHEN hash = excluded.hash THEN runs + 1 ELSE 1 END,
+      first_at = CASE WHEN hash = excluded.hash THEN first_at ELSE excluded.first_at END,
+      hash = excluded.hash, last_at = excluded.last_at, error = excluded.error)sql");
+  const auto now = static_cast<int64_t>(now_ms());
+  for (const auto& f : refused) {
+    st.bind(1, target);
+    st.bind(2, f.person_id);
+    st.bind(3, f.hash);
+    st.bind(4, now);
+    st.bind(5, f.error);
+    st.exec();
+    st.reset();
+  }
+  tx.commit();
+}
+
+std::vector<std::pair<std::string, PushFailure>> PushLedger::parked() {
+  std::vector<std::pair<std::string, PushFailure>> out;
+  SQLite::Statement q(m_store.db(), R"sql(
+    SELECT target, person_id, hash, runs, first_at, last_at, error FROM push_failures WHERE runs >= ?
+    ORDER BY target, person_id)sql");
+  q.bind(1, k_park_after);
+  while (q.executeStep()) out.emplace_back(q.getColumn(0).getString(), failure_row(q, 1));
+  return out;
 }
 
 std::optional<std::int64_t> PushLedger::mark(const std::string& target) {

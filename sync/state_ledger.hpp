@@ -1,6 +1,7 @@
 #pragma once
 // The push ledger: per target and person, the content hash and remote id the target confirmed,
-// and the target's push mark (the store revision its last complete push covered).
+// the target's push mark (the store revision its last complete push covered), and the persons the
+// target keeps refusing (push_failures; parked after k_park_after pushes).
 #include <map>
 #include <optional>
 #include <string>
@@ -18,10 +19,18 @@ class PushLedger {
 
   // Every entry of a target, by person id.
   std::map<std::string, PushLedgerEntry> entries(const std::string& target);
-  // Records confirmed deliveries (insert or replace); one transaction.
+  // Records confirmed deliveries (insert or replace) and clears their failures; one transaction.
   void record(const std::string& target, const std::vector<PushLedgerEntry>& delivered);
-  // Forgets persons the target confirmed deleting; one transaction.
+  // Forgets persons the target confirmed deleting (entries and failures); one transaction.
   void forget(const std::string& target, const std::vector<std::string>& person_ids);
+
+  // The persons a target refused on its latest pushes, by person id.
+  std::map<std::string, PushFailure> failures(const std::string& target);
+  // Counts one more refused push per person: `runs` goes up when the refused content (hash) is the
+  // one refused before, and starts again at 1 when it changed. One transaction.
+  void record_failures(const std::string& target, const std::vector<PushFailure>& refused);
+  // Every target's parked persons (runs >= k_park_after), by target then person id.
+  std::vector<std::pair<std::string, PushFailure>> parked();
 
   // The revision the target's last complete push covered; nullopt when it never completed one.
   std::optional<std::int64_t> mark(const std::string& target);

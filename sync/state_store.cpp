@@ -13,7 +13,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 3> k_migrations = {
+constexpr std::array<const char*, 4> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -94,6 +94,16 @@ UPDATE dead_letters SET stream = (SELECT stream FROM legacy_role r WHERE r.conne
 DROP TABLE legacy_role;
 ALTER TABLE health_checks ADD COLUMN stream TEXT NOT NULL DEFAULT '';
 CREATE INDEX health_checks_by_connector ON health_checks(connector, checked_at);
+)sql",
+    // 4: push diagnostics. The ledger keeps a per-field fingerprint of what each target got (push
+    // --dry-run -v names the changed fields); push_failures counts the consecutive pushes a target
+    // refused a person, so one it keeps refusing is parked instead of holding back the target's mark.
+    R"sql(
+ALTER TABLE push_ledger ADD COLUMN fields TEXT NOT NULL DEFAULT '';
+CREATE TABLE push_failures(
+  target TEXT NOT NULL, person_id TEXT NOT NULL, hash TEXT NOT NULL, runs INTEGER NOT NULL,
+  first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, error TEXT NOT NULL,
+  PRIMARY KEY(target, person_id)) WITHOUT ROWID;
 )sql"};
 
 SQLite::Database open_db(const std::string& path) {
@@ -166,7 +176,7 @@ void StateStore::migrate() {
 std::map<std::string, std::int64_t> StateStore::counts() {
   std::map<std::string, std::int64_t> out;
   for (const char* table : {"messages", "conversations", "contacts", "persons", "person_aliases", "identity_conflicts",
-                            "dead_letters", "push_ledger", "runs"})
+                            "dead_letters", "push_ledger", "push_failures", "runs"})
     out[table] = count(table);
   return out;
 }

@@ -2,28 +2,83 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <simdjson.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace chansync::adapters::ndjson {
 namespace {
 
 constexpr const char* k_type = "ndjson";
 
-// Appends, so a file target is a feed: every push adds the persons that changed since the last one,
-// and a consumer can tail it. Each batch is written with one write(2) and fsynced before the push
-// ledger records it.
+// The person_id of one line of a feed or snapshot ("" when the line has none or is not JSON), and
+// whether it is a deletion line.
+struct LineId {
+  std::string person_id;
+  bool deleted = false;
+};
+
+LineId line_id(simdjson::ondemand::parser& parser, std::string& line) {
+  const std::size_t size = line.size();
+  line.resize(size + simdjson::SIMDJSON_PADDING);
+  LineId out;
+  auto doc = parser.iterate(line.data(), size, line.size());
+  simdjson::ondemand::object obj;
+  if (!doc.error() && !doc.get_object().get(obj)) {
+    std::string_view id;
+    bool deleted = false;
+    for (auto field : obj) {
+      std::string_view key;
+      if (field.unescaped_key().get(key)) break;
+      if (key == "person_id" && !field.value().get_string().get(id)) out.person_id = std::string(id);
+      if (key == "deleted" && !field.value().get_bool().get(deleted)) out.deleted = deleted;
+    }
+  }
+  line.resize(size);
+  return out;
+}
+
+// Writes all of `buf` to `fd`; false with errno set on failure.
+bool write_all(int fd, const std::string& buf) {
+  for (std::size_t off = 0; off < buf.size();) {
+    const ssize_t n = ::write(fd, buf.data() + off, buf.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Two modes. append: the file is a feed — every push appends the persons that changed since the last
+// one (and deletion lines), each batch written with one write(2) and fsynced before the push ledger
+// records it, so a consumer can tail it. snapshot: the file holds every person once, as last pushed;
+// a push writes a new file beside it (the persons sent, then the unchanged lines of the old file)
+// and renames it into place at finish(), so a reader sees the old file or the new one, never half.
 class NdjsonSink final : public Adapter, public Sink {
  public:
   explicit NdjsonSink(const AdapterContext& ctx)
-      : m_name(ctx.config.name), m_path(ctx.config.options.at("path").get<std::string>()) {}
+      : m_name(ctx.config.name),
+        m_path(ctx.config.options.at("path").get<std::string>()),
+        m_snapshot(ctx.config.options.value("mode", std::string("append")) == "snapshot") {
+    if (m_snapshot && m_path == "-")
+      throw Failure(Errc::config, fmt::format("targets.{}: a snapshot is a file replaced atomically and cannot be "
+                                              "stdout; set path to a file, or mode = \"append\"",
+                                              m_name));
+  }
   ~NdjsonSink() override {
     if (m_fd > STDOUT_FILENO) ::close(m_fd);
+    if (m_snapshot && m_fd >= 0) ::unlink(temp_path().c_str());  // a push that did not finish
   }
 
   // Read-only: checks what push will need (a writable directory, and an existing path that is a
@@ -51,7 +106,7 @@ class NdjsonSink final : public Adapter, public Sink {
       problem = fmt::format("cannot write {}: {}", path.string(), std::strerror(errno));
     if (problem.empty()) {
       r.cls = HealthClass::ok;
-      r.summary = fmt::format("{} can be appended to", path.string());
+      r.summary = path.string() + (m_snapshot ? " can be replaced" : " can be appended to");
     } else {
       r.cls = HealthClass::unreachable;
       r.evidence.transport_error = problem;
@@ -60,19 +115,23 @@ class NdjsonSink final : public Adapter, public Sink {
     return r;
   }
 
-  // The file confirms a batch once it is written and fsynced: every person in it is then created (first
-  // line for that person in this feed), updated, or deleted (a deletion line).
+  bool confirms_at_finish() const override { return m_snapshot; }
+
+  // The file confirms a batch once it is written and fsynced (a snapshot: once renamed into place):
+  // every person in it is then created (first line for that person in this file), updated, or deleted.
   Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
     if (auto opened = open(); !opened) return std::unexpected(opened.error());
     std::string buf;
     std::vector<PushOutcome> out;
     for (const auto& item : batch) {
+      if (m_snapshot) m_touched.insert(item.record->person_id);
       if (item.remove) {
+        out.push_back({item.record->person_id, PushOutcome::Status::deleted});
+        if (m_snapshot) continue;  // a snapshot simply no longer has the person
         // A feed cannot unwrite a line: a deletion is a line of its own (schemas/deletion.schema.json).
         nlohmann::json gone = {{"person_id", item.record->person_id}, {"deleted", true}};
         gone["merged_into"] = item.merged_into.empty() ? nlohmann::json(nullptr) : nlohmann::json(item.merged_into);
         buf += gone.dump();
-        out.push_back({item.record->person_id, PushOutcome::Status::deleted});
       } else {
         buf += nlohmann::json(*item.record).dump();
         out.push_back(
@@ -91,23 +150,111 @@ class NdjsonSink final : public Adapter, public Sink {
       return fail(Errc::io,
                   fmt::format("{} {} failed: {}; nothing of this batch is recorded as delivered, so the next push "
                               "sends it again",
-                              what, where(), std::strerror(err)),
+                              what, m_snapshot ? temp_path() : where(), std::strerror(err)),
                   m_name);
     };
-    for (std::size_t off = 0; off < buf.size();) {
-      const ssize_t n = ::write(m_fd, buf.data() + off, buf.size() - off);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return undo("writing");
+    if (!write_all(m_fd, buf)) return undo("writing");
+    if (!m_snapshot && m_fd != STDOUT_FILENO && ::fsync(m_fd) != 0) return undo("fsync of");
+    return out;
+  }
+
+  // Snapshot: the new file gets the old file's lines of persons this push did not touch, then
+  // replaces it. Nothing to do when nothing was pushed.
+  Result<void> finish() override {
+    if (!m_snapshot || m_fd < 0) return {};
+    auto failed = [&](const std::string& what) {
+      const std::string why = std::strerror(errno);
+      ::close(m_fd);
+      m_fd = -1;
+      ::unlink(temp_path().c_str());
+      return fail(
+          Errc::io,
+          fmt::format("{} failed: {}; {} is unchanged and the next push sends these persons again", what, why, m_path),
+          m_name);
+    };
+    std::ifstream old(m_path, std::ios::binary);
+    if (old) {
+      simdjson::ondemand::parser parser;
+      std::string line, buf;
+      while (std::getline(old, line)) {
+        if (line.empty()) continue;
+        std::string keep = line;
+        const auto id = line_id(parser, line);
+        if (id.deleted || (!id.person_id.empty() && m_touched.count(id.person_id))) continue;
+        buf += keep;
+        buf += '\n';
+        if (buf.size() >= (1u << 20)) {
+          if (!write_all(m_fd, buf)) return failed("writing " + temp_path());
+          buf.clear();
+        }
       }
-      off += static_cast<std::size_t>(n);
+      if (old.bad()) return failed("reading " + m_path);
+      if (!write_all(m_fd, buf)) return failed("writing " + temp_path());
     }
-    if (m_fd != STDOUT_FILENO && ::fsync(m_fd) != 0) return undo("fsync of");
+    if (::fsync(m_fd) != 0) return failed("fsync of " + temp_path());
+    if (::rename(temp_path().c_str(), m_path.c_str()) != 0) return failed("renaming " + temp_path());
+    ::close(m_fd);
+    m_fd = -1;
+    m_touched.clear();
+    // The rename is durable once the directory is.
+    const auto dir = std::filesystem::absolute(m_path).parent_path();
+    if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+      const int rc = ::fsync(dfd);
+      ::close(dfd);
+      if (rc != 0)
+        return fail(Errc::io, fmt::format("fsync of {} failed: {}", dir.string(), std::strerror(errno)), m_name);
+    }
+    return {};
+  }
+
+  bool readable() const override { return m_path != "-"; }
+
+  // The target's copy of a person is its last line in the file (a deletion line: missing).
+  Result<std::vector<VerifyOutcome>> verify(std::span<const PushItem> items) override {
+    std::map<std::string, std::string> last;  // person_id → line
+    for (const auto& item : items) last[item.record->person_id];
+    std::ifstream in(m_path, std::ios::binary);
+    if (!in && std::filesystem::exists(m_path))
+      return fail(Errc::io, fmt::format("cannot read {}: {}", m_path, std::strerror(errno)), m_name);
+    simdjson::ondemand::parser parser;
+    std::string line;
+    while (std::getline(in, line)) {
+      std::string keep = line;
+      const auto id = line_id(parser, line);
+      if (auto it = last.find(id.person_id); it != last.end()) it->second = id.deleted ? "" : std::move(keep);
+    }
+    std::vector<VerifyOutcome> out;
+    for (const auto& item : items) {
+      const std::string& text = last[item.record->person_id];
+      VerifyOutcome v{item.record->person_id};
+      if (text.empty()) {
+        v.state = VerifyOutcome::State::missing;
+        v.detail = fmt::format("no line for it in {}", m_path);
+      } else if (auto diff = differences(*item.record, text); !diff.empty()) {
+        v.state = VerifyOutcome::State::edited;
+        v.detail = diff;
+      }
+      out.push_back(std::move(v));
+    }
     return out;
   }
 
  private:
   std::string where() const { return m_path == "-" ? "stdout" : m_path; }
+  std::string temp_path() const { return m_path + ".chansync-tmp"; }
+
+  // The top-level fields of the line that differ from the record ("" when none; updated_at aside).
+  static std::string differences(const PersonRecord& record, const std::string& text) {
+    const auto line = nlohmann::json::parse(text, nullptr, false);
+    if (!line.is_object()) return "the line is not a JSON object";
+    const nlohmann::json want = record;
+    std::string out;
+    for (const auto& [key, value] : want.items()) {
+      if (key == "updated_at") continue;
+      if (!line.contains(key) || line.at(key) != value) out += (out.empty() ? "" : ", ") + key;
+    }
+    return out;
+  }
 
   Result<void> open() {
     if (m_fd >= 0) return {};
@@ -115,16 +262,22 @@ class NdjsonSink final : public Adapter, public Sink {
       m_fd = STDOUT_FILENO;
       return {};
     }
-    m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    const std::string path = m_snapshot ? temp_path() : m_path;
+    // A snapshot keeps the old file's permissions.
+    struct stat st {};
+    const mode_t mode = m_snapshot && ::stat(m_path.c_str(), &st) == 0 ? st.st_mode & 07777 : 0644;
+    m_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (m_snapshot ? O_TRUNC : O_APPEND), mode);
     if (m_fd < 0)
       return fail(Errc::cant_write,
-                  fmt::format("cannot open {} for appending: {}; check targets.{}.path and its directory's permissions",
-                              m_path, std::strerror(errno), m_name),
+                  fmt::format("cannot open {} for writing: {}; check targets.{}.path and its directory's permissions",
+                              path, std::strerror(errno), m_name),
                   m_name);
     return {};
   }
 
   std::string m_name, m_path;
+  bool m_snapshot = false;
+  std::set<std::string> m_touched;  // snapshot: persons this push wrote or deleted
   int m_fd = -1;
 };
 
@@ -132,8 +285,18 @@ class NdjsonSink final : public Adapter, public Sink {
 
 AdapterType type() {
   return adapter_type<NdjsonSink>(
-      k_type, "newline-delimited JSON person records (schemas/person.schema.json), appended to a file or stdout",
-      {{"path", "output file, appended to; \"-\" = stdout", OptionSpec::Kind::path, false, false, "-"}});
+      k_type,
+      "newline-delimited JSON person records (schemas/person.schema.json), appended to a file or stdout, or a "
+      "snapshot file replaced atomically",
+      {{"path", "output file; \"-\" = stdout (append mode only)", OptionSpec::Kind::path, false, false, "-"},
+       {"mode",
+        "\"append\": a feed, each push adds the changed persons and deletion lines; \"snapshot\": one line per "
+        "person, the file replaced atomically (temp file + rename) by each push",
+        OptionSpec::Kind::string,
+        false,
+        false,
+        "append",
+        {"append", "snapshot"}}});
 }
 
 }  // namespace chansync::adapters::ndjson

@@ -9,69 +9,11 @@
 #include "cli/session.hpp"
 #include "sync/reconcile.hpp"
 #include "sync/run.hpp"
+#include "tests/unit/push_fixtures.hpp"
 
 using namespace chansync;
 
-namespace {
-
-Conversation conversation(const std::string& id, const std::string& number, int messages, int first = 0) {
-  Conversation c{"sms", id, "sms", {HandleKind::phone, number, true}, "+4930123456", {}};
-  for (int i = first; i < first + messages; ++i)
-    c.messages.push_back({"sms", id + "-m" + std::to_string(i), id, "sms", Direction::inbound, AuthorKind::customer,
-                          number, 1000 + i, "hello"});
-  return c;
-}
-
-struct RecordingSink : Sink {
-  std::vector<std::string> delivered;                        // person ids, in delivery order
-  std::vector<std::optional<PushLedgerEntry>> seen;          // the ledger entry passed with each
-  std::vector<std::pair<std::string, std::string>> removed;  // (person_id, merged_into) asked to delete
-  std::set<std::string> refuse;                              // persons this target refuses (a 422 per person)
-  std::set<std::string> forget_to_answer;                    // persons it leaves out of its answer
-  bool down = false;                                         // the whole batch fails
-  std::size_t batches = 0;
-  Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
-    ++batches;
-    if (down) return fail(Errc::unavailable, "target unreachable");
-    std::vector<PushOutcome> out;
-    for (const auto& item : batch) {
-      const auto& id = item.record->person_id;
-      seen.push_back(item.previous);
-      if (item.remove) {
-        removed.push_back({id, item.merged_into});
-        out.push_back({id, PushOutcome::Status::deleted});
-        continue;
-      }
-      if (forget_to_answer.count(id)) continue;
-      if (refuse.count(id)) {
-        out.push_back({id, PushOutcome::Status::failed, "", Error{Errc::remote, "HTTP 422: phone invalid"}});
-        continue;
-      }
-      delivered.push_back(id);
-      out.push_back({id, item.previous ? PushOutcome::Status::updated : PushOutcome::Status::created, "r-" + id});
-    }
-    return out;
-  }
-};
-
-std::vector<Conversation> customers(int n) {
-  std::vector<Conversation> out;
-  for (int i = 0; i < n; ++i)
-    out.push_back(conversation("c" + std::to_string(i), "+49151123456" + std::to_string(70 + i), 2));
-  return out;
-}
-
-void reconcile_now(StateStore& store) {
-  int n = 0;
-  store.identity().save(reconcile(store.identity().input({}),
-                                  [&] { return "p" + std::to_string(++n + store.identity().person_count()); }));
-}
-
-void commit(StateStore& store, const std::vector<Conversation>& page) {
-  store.records().commit_conversations("sms", "conversations", page, {}, "x");
-}
-
-}  // namespace
+using namespace chansync::test;
 
 TEST_CASE("a push sends only persons changed since the target's last push") {
   StateStore store(":memory:");
@@ -284,7 +226,7 @@ TEST_CASE("a person merged away is deleted on the target, naming the survivor, a
   std::vector<std::string> planned;
   PushOptions dry;
   dry.dry_run = true;
-  dry.on_plan = [&](const PersonRecord& p, PlanAction a) {
+  dry.on_plan = [&](const PersonRecord& p, PlanAction a, const PushLedgerEntry*) {
     planned.push_back(std::string(to_string(a)) + " " + p.person_id);
   };
   CHECK(push_target("out", sink, store, dry).deleted == 1);
