@@ -86,7 +86,10 @@ TEST_CASE("every registered adapter type has a conformance harness that fits its
                             std::count(roles.begin(), roles.end(), Role::contacts) >
                         0;
     if (source) CHECK(h->pages);  // sources need a multi-page server
-    if (std::count(roles.begin(), roles.end(), Role::sink)) CHECK(h->delivered);
+    if (std::count(roles.begin(), roles.end(), Role::sink)) {
+      CHECK(h->delivered);
+      CHECK(h->held);
+    }
   }
   for (const auto& h : harnesses()) {
     INFO("harness " << h.type);

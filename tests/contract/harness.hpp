@@ -5,6 +5,7 @@
 // registered type, in harnesses.cpp; a registered type without a row fails the suite.
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,6 +36,15 @@ struct Harness {
   // Sinks: the person_id of every record the target received, in order of arrival (a re-sent person
   // appears again), read back from the target itself (`server`: an HTTP sink's fake server, else nullptr).
   std::function<std::vector<std::string>(const EndpointConfig& cfg, FakeServer* server)> delivered;
+  // Sinks: what the target holds now, as a reader of it sees it — per person_id, the number of
+  // copies of the person and of its messages. A feed or a receiver that upserts by person_id (as
+  // chansync-adapters(7) tells its readers to) holds the last copy it got; a database or an inbox
+  // holds what its tables hold. `messages` is -1 for a target that does not store them apart.
+  struct Copies {
+    int persons = 0;
+    int messages = -1;
+  };
+  std::function<std::map<std::string, Copies>(const EndpointConfig& cfg, FakeServer* server)> held;
 };
 
 // Every harness, one per adapter type.

@@ -169,6 +169,20 @@ std::vector<std::string> ndjson_delivered(const EndpointConfig& cfg, FakeServer*
   return ids;
 }
 
+// A feed read as its readers are told to: upsert by person_id, drop a person on its deletion line.
+std::map<std::string, Harness::Copies> ndjson_held(const EndpointConfig& cfg, FakeServer*) {
+  std::map<std::string, Harness::Copies> out;
+  std::ifstream in(cfg.options.at("path").get<std::string>());
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.value("deleted", false))
+      out.erase(j.at("person_id").get<std::string>());
+    else
+      out[j.at("person_id").get<std::string>()] = {1, static_cast<int>(j.at("messages").size())};
+  }
+  return out;
+}
+
 // A receiver that accepts every signed batch, like a real one that upserts by person_id.
 Scripted webhook_receiver(const httplib::Request& req, std::size_t) {
   if (req.method != "POST" || req.path != "/hooks/chansync" || !req.has_header("Chansync-Signature"))
@@ -192,6 +206,19 @@ std::vector<std::string> webhook_delivered(const EndpointConfig&, FakeServer* se
   return ids;
 }
 
+// What a receiver upserting by person_id holds after every request that reached it.
+std::map<std::string, Harness::Copies> webhook_held(const EndpointConfig&, FakeServer* server) {
+  std::map<std::string, Harness::Copies> out;
+  for (const auto& r : server->requests()) {
+    const auto body = nlohmann::json::parse(r.body);
+    for (const auto& p : body.at("persons"))
+      out[p.at("person_id").get<std::string>()] = {1, static_cast<int>(p.at("messages").size())};
+    if (body.contains("deleted"))
+      for (const auto& d : body.at("deleted")) out.erase(d.at("person_id").get<std::string>());
+  }
+  return out;
+}
+
 }  // namespace
 
 std::span<const Harness> harnesses() {
@@ -212,13 +239,15 @@ std::span<const Harness> harnesses() {
        .config = [](const std::string&,
                     const std::filesystem::path& dir) { return ndjson_config(dir / "persons.ndjson"); },
        .broken = ndjson_broken,
-       .delivered = ndjson_delivered},
+       .delivered = ndjson_delivered,
+       .held = ndjson_held},
       {.type = "webhook",
        .config = [](const std::string& base_url, const auto&) { return webhook_config(base_url); },
        .broken = [](const auto&) { return webhook_config(dead_base_url()); },
        .fixtures = webhook_receiver,
        .any_2xx_body = true,
-       .delivered = webhook_delivered},
+       .delivered = webhook_delivered,
+       .held = webhook_held},
   };
   return k_harnesses;
 }
