@@ -98,6 +98,9 @@ class Sink {
   // fails the rest with an unavailable, rate_limited or auth error, which also stops the push after
   // the confirmed persons are recorded; any other failure is the person's alone and the push goes on.
   virtual Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) = 0;
+  // How many persons push_target hands to one push() call: a target with its own request size (a
+  // webhook's batch_size, HubSpot's 100 per batch upsert) says so, so requests are as full as allowed.
+  virtual std::size_t batch_size() const { return 200; }
   // Called once after the last batch of a push (flush, fsync).
   virtual Result<void> finish() { return {}; }
   // True when the target holds nothing of a push until finish() succeeds (a snapshot file renamed

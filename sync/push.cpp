@@ -147,6 +147,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
     const auto it = failures.find(id);
     return it == failures.end() ? nullptr : &it->second;
   };
+  const std::size_t batch_size = std::max<std::size_t>(1, opts.batch_size ? opts.batch_size : sink.batch_size());
   std::vector<Pending> batch;
   Confirmed held;
   bool stopped = false;
@@ -170,7 +171,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         }
         batch.push_back(
             {std::move(p), std::move(hash), previous ? std::optional<PushLedgerEntry>(*previous) : std::nullopt});
-        if (batch.size() >= opts.batch_size && !deliver(name, sink, store, batch, stats, held)) stopped = true;
+        if (batch.size() >= batch_size && !deliver(name, sink, store, batch, stats, held)) stopped = true;
       },
       since);
   // Persons the target holds that no longer exist (merged into another, or left without any record)
@@ -190,7 +191,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         continue;
       }
       batch.push_back({std::move(gone), "", entry, true, store.identity().survivor_of(id).value_or("")});
-      if (batch.size() >= opts.batch_size && !deliver(name, sink, store, batch, stats, held)) {
+      if (batch.size() >= batch_size && !deliver(name, sink, store, batch, stats, held)) {
         stopped = true;
         break;
       }

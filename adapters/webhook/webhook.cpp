@@ -106,7 +106,7 @@ void check_url(const std::string& name, const std::string& url) {
                 fmt::format("{} uses the scheme \"{}\"; a webhook receiver is an https:// URL", key, scheme));
 }
 
-long long batch_size(const EndpointConfig& cfg) {
+long long configured_batch(const EndpointConfig& cfg) {
   const long long n = cfg.options.value("batch_size", 100LL);
   if (n < 1 || n > k_max_batch)
     throw Failure(Errc::config, fmt::format("targets.{}.batch_size = {} is out of range; use 1 to {} persons per "
@@ -123,7 +123,7 @@ class WebhookSink final : public Adapter, public Sink {
       : m_name(ctx.config.name),
         m_url(ctx.config.options.at("url").get<std::string>()),
         m_secret(ctx.config.secrets.count("secret") ? ctx.config.secrets.at("secret") : ""),
-        m_batch(static_cast<std::size_t>(batch_size(ctx.config))),
+        m_batch(static_cast<std::size_t>(configured_batch(ctx.config))),
         // Retries resend the same signed request, so its t ages: with at most 30 s per attempt and
         // per wait, the fifth attempt leaves within 4 minutes of t, inside the 5 minutes receivers
         // are told to accept (chansync-adapters(7)). A longer Retry-After ends the push as rate limited.
@@ -161,6 +161,8 @@ class WebhookSink final : public Adapter, public Sink {
                               r.evidence.vendor_message);
     return r;
   }
+
+  std::size_t batch_size() const override { return m_batch; }
 
   Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
     if (m_secret.empty())

@@ -212,6 +212,20 @@ TEST_CASE("webhook splits what it is handed into requests of at most batch_size 
   CHECK(out->at(3).status == PushOutcome::Status::updated);  // the ledger says the target had it
 }
 
+TEST_CASE("a push hands the webhook batch_size persons per call, so every request is full", "[webhook]") {
+  Receiver receiver(ok);
+  StateStore store(":memory:");
+  five_persons(store);
+  auto adapter = webhook(receiver.url(), 4);
+  CHECK(adapter->sink()->batch_size() == 4);
+  const auto r = push_target("hook", *adapter->sink(), store, {});
+  CHECK(r.created == 5);
+  const auto seen = receiver.seen();
+  REQUIRE(seen.size() == 2);
+  CHECK(ids_in(seen[0].body).size() == 4);
+  CHECK(ids_in(seen[1].body).size() == 1);
+}
+
 TEST_CASE("a 422 fails only that request's persons: the others are delivered and recorded, the mark stays",
           "[webhook]") {
   Receiver receiver([](std::size_t n) {
