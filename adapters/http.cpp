@@ -1,11 +1,13 @@
 #include "adapters/http.hpp"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -253,6 +255,63 @@ std::string url_encode(const std::string& s) {
       out += fmt::format("%{:02X}", c);
   }
   return out;
+}
+
+std::string body_excerpt(const std::string& body, std::size_t max_bytes) {
+  std::string out;
+  bool space = false;
+  for (unsigned char c : body) {
+    if (c < 0x20 || c == 0x7f || c == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += static_cast<char>(c);
+  }
+  if (out.empty()) return "(empty body)";
+  if (out.size() <= max_bytes) return out;
+  std::size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;  // not inside a character
+  return out.substr(0, cut) + "\u2026";
+}
+
+namespace {
+
+bool is_loopback(std::string host) {
+  if (strcasecmp(host.c_str(), "localhost") == 0) return true;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    in6_addr a6{};
+    return inet_pton(AF_INET6, host.c_str(), &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+  }
+  in_addr a4{};
+  return inet_pton(AF_INET, host.c_str(), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+}  // namespace
+
+void check_secure_url(const std::string& key, const std::string& url, const std::string& what) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
+    throw Failure(Errc::config, fmt::format("{} is not an absolute URL; set it to {}'s https:// address", key, what));
+  auto part = [&](CURLUPart which) {
+    char* text = nullptr;
+    std::string out;
+    if (curl_url_get(u.get(), which, &text, 0) == CURLUE_OK && text) out = text;
+    curl_free(text);
+    return out;
+  };
+  const std::string scheme = part(CURLUPART_SCHEME), host = part(CURLUPART_HOST);
+  if (strcasecmp(scheme.c_str(), "https") == 0) return;
+  if (strcasecmp(scheme.c_str(), "http") == 0 && is_loopback(host)) return;
+  if (strcasecmp(scheme.c_str(), "http") == 0)
+    throw Failure(Errc::config,
+                  fmt::format("{} is plain http to {}, which would send persons, their messages and credentials "
+                              "unencrypted over the network; use https://{}... (plain http is accepted only to a "
+                              "loopback host: localhost, 127.0.0.0/8, [::1])",
+                              key, host, host));
+  throw Failure(Errc::config, fmt::format("{} uses the scheme \"{}\"; {} is an https:// URL", key, scheme, what));
 }
 
 }  // namespace chansync::adapters

@@ -108,6 +108,15 @@ Error http_error(const HttpRequest& req, const HttpResponse& resp, const std::st
 // Percent-encodes a query component (RFC 3986 unreserved kept).
 std::string url_encode(const std::string& s);
 
+// A vendor's or receiver's answer as one line of at most `max_bytes` (cut on a UTF-8 boundary, control
+// characters and runs of spaces folded), for error messages; "(empty body)" when there is nothing.
+std::string body_excerpt(const std::string& body, std::size_t max_bytes = 200);
+
+// Persons, their messages and credentials must not cross a network in clear text: accepts https, or
+// plain http to a loopback host (a local relay, a test server). Throws Failure(Errc::config) naming
+// `key` (e.g. "targets.hook.url") and the fix; `what` names the server ("the receiver", "Chatwoot").
+void check_secure_url(const std::string& key, const std::string& url, const std::string& what);
+
 }  // namespace chansync::adapters
 
 #include "sync/health.hpp"

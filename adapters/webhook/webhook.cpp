@@ -1,13 +1,10 @@
 #include "adapters/webhook/webhook.hpp"
 
-#include <arpa/inet.h>
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
-#include <strings.h>
 
 #include <algorithm>
 #include <memory>
@@ -18,8 +15,6 @@ namespace {
 
 constexpr const char* k_type = "webhook";
 constexpr long long k_max_batch = 1000;
-// How much of a receiver's refusal is kept in the person's error (and so in logs and reports).
-constexpr std::size_t k_excerpt_bytes = 200;
 
 std::string hex(const unsigned char* data, std::size_t n) {
   static constexpr char k_digits[] = "0123456789abcdef";
@@ -44,66 +39,6 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& text) {
             text.size(), digest, &len))
     throw Failure(Errc::internal, "OpenSSL could not compute HMAC-SHA256");
   return hex(digest, len);
-}
-
-// The receiver's answer as one line of at most k_excerpt_bytes (cut on a UTF-8 boundary), for errors.
-std::string excerpt(const std::string& body) {
-  std::string out;
-  bool space = false;
-  for (unsigned char c : body) {
-    if (c < 0x20 || c == 0x7f || c == ' ') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += static_cast<char>(c);
-  }
-  if (out.empty()) return "(empty body)";
-  if (out.size() <= k_excerpt_bytes) return out;
-  std::size_t cut = k_excerpt_bytes;
-  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;  // not inside a character
-  return out.substr(0, cut) + "\u2026";
-}
-
-bool is_loopback(std::string host) {
-  if (strcasecmp(host.c_str(), "localhost") == 0) return true;
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-    in6_addr a6{};
-    return inet_pton(AF_INET6, host.c_str(), &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-  }
-  in_addr a4{};
-  return inet_pton(AF_INET, host.c_str(), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
-}
-
-// Persons and their messages must not cross a network in clear text, and the signature only proves
-// who sent a body, not that nobody else read it: https, or plain http to this machine (a local relay,
-// a test receiver). Throws Failure(Errc::config) naming the key and the fix.
-void check_url(const std::string& name, const std::string& url) {
-  const std::string key = fmt::format("targets.{}.url", name);
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
-    throw Failure(Errc::config,
-                  fmt::format("{} is not an absolute URL; set it to the receiver's https:// address", key));
-  auto part = [&](CURLUPart which) {
-    char* text = nullptr;
-    std::string out;
-    if (curl_url_get(u.get(), which, &text, 0) == CURLUE_OK && text) out = text;
-    curl_free(text);
-    return out;
-  };
-  const std::string scheme = part(CURLUPART_SCHEME), host = part(CURLUPART_HOST);
-  if (strcasecmp(scheme.c_str(), "https") == 0) return;
-  if (strcasecmp(scheme.c_str(), "http") == 0 && is_loopback(host)) return;
-  if (strcasecmp(scheme.c_str(), "http") == 0)
-    throw Failure(Errc::config,
-                  fmt::format("{} is plain http to {}, which would send persons and their messages unencrypted "
-                              "over the network; use https://{}... (plain http is accepted only to a loopback "
-                              "host: localhost, 127.0.0.0/8, [::1])",
-                              key, host, host));
-  throw Failure(Errc::config,
-                fmt::format("{} uses the scheme \"{}\"; a webhook receiver is an https:// URL", key, scheme));
 }
 
 long long configured_batch(const EndpointConfig& cfg) {
@@ -131,7 +66,8 @@ class WebhookSink final : public Adapter, public Sink {
                            .max_retry_after = std::chrono::seconds(30),
                            .timeout_ms = 30'000,
                            .sleep = ctx.sleep}) {
-    check_url(m_name, m_url);
+    // The signature only proves who sent a body, not that nobody else read it.
+    check_secure_url(fmt::format("targets.{}.url", m_name), m_url, "the receiver");
   }
 
   // A signed POST of an empty batch: it exercises what a push needs (reachable, TLS, the receiver
@@ -148,7 +84,7 @@ class WebhookSink final : public Adapter, public Sink {
     auto req = request(body, sha256_hex(fmt::format("probe.{}.{}", now_ms(), body)));
     std::string answer;
     auto obs = observe(m_http, req, &answer);
-    if (obs.http_status >= 300) obs.vendor_message = excerpt(answer);
+    if (obs.http_status >= 300) obs.vendor_message = body_excerpt(answer);
     const int st = obs.http_status;
     auto r = classify(m_name, k_type, std::move(obs));
     if (r.cls == HealthClass::auth_failed)
@@ -212,13 +148,14 @@ class WebhookSink final : public Adapter, public Sink {
       // A refusal of this request's content: its persons failed, the other requests still go.
       // 401/403 refuse our signature, not the persons: every request would fail the same way.
       if (st >= 400 && st < 500 && st != 401 && st != 403 && st != 429) {
-        const Error e{Errc::remote, fmt::format("the receiver refused it with HTTP {}: {}", st, excerpt(resp->body)),
-                      m_name, st};
+        const Error e{Errc::remote,
+                      fmt::format("the receiver refused it with HTTP {}: {}", st, body_excerpt(resp->body)), m_name,
+                      st};
         for (const auto& item : part) out.push_back({item.record->person_id, PushOutcome::Status::failed, "", e});
         continue;
       }
       return stop(
-          http_error(req, *resp, m_name, fmt::format("delivering {} persons", part.size()), excerpt(resp->body)));
+          http_error(req, *resp, m_name, fmt::format("delivering {} persons", part.size()), body_excerpt(resp->body)));
     }
     return out;
   }
