@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "adapters/chatwoot/chatwoot.hpp"
 #include "adapters/hubspot/hubspot.hpp"
 #include "adapters/ndjson/ndjson.hpp"
 #include "adapters/twilio/twilio.hpp"
@@ -10,7 +11,8 @@
 namespace chansync::adapters {
 
 std::span<const AdapterType> registry() {
-  static const std::vector<AdapterType> k_types = {twilio::type(), hubspot::type(), ndjson::type(), webhook::type()};
+  static const std::vector<AdapterType> k_types = {twilio::type(), hubspot::type(), ndjson::type(), webhook::type(),
+                                                   chatwoot::type()};
   return k_types;
 }
 

@@ -1,11 +1,15 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "sync/timestamp.hpp"
 #include "tests/contract/harness.hpp"
 #include "tests/support/dead_port.hpp"
+#include "tests/support/fake_chatwoot.hpp"
 
 namespace chansync::test {
 namespace {
@@ -219,6 +223,51 @@ std::map<std::string, Harness::Copies> webhook_held(const EndpointConfig&, FakeS
   return out;
 }
 
+// One FakeChatwoot per fake server, told apart by the Host header clients send, and fresh at each
+// server's first request: the row's handler is shared by every server the suite starts, and a
+// server's Chatwoot must keep its contacts across the pushes of one check.
+std::shared_ptr<FakeChatwoot> chatwoot_of(const std::string& host, bool fresh) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<FakeChatwoot>> by_host;
+  std::lock_guard lock(mu);
+  auto& slot = by_host[host];
+  if (fresh || !slot) slot = std::make_shared<FakeChatwoot>();
+  return slot;
+}
+
+Scripted chatwoot_fixtures(const httplib::Request& req, std::size_t n) {
+  return chatwoot_of(req.get_header_value("Host"), n == 0)->handle(req);
+}
+
+EndpointConfig chatwoot_config(const std::string& base_url) {
+  EndpointConfig cfg{"inbox", "chatwoot"};
+  cfg.options = {{"base_url", base_url}, {"account_id", FakeChatwoot::k_account}, {"inbox_id", FakeChatwoot::k_inbox}};
+  cfg.secrets = {{"token", FakeChatwoot::k_token}};
+  return cfg;
+}
+
+// The identifiers of the contact creates and updates the fake Chatwoot accepted.
+std::vector<std::string> chatwoot_delivered(const EndpointConfig&, FakeServer* server) {
+  return chatwoot_of(server->base_url().substr(std::string("http://").size()), false)->arrivals();
+}
+
+// Contacts per identifier, and the customer-visible (not private) messages of their conversations.
+std::map<std::string, Harness::Copies> chatwoot_held(const EndpointConfig&, FakeServer* server) {
+  const auto account = chatwoot_of(server->base_url().substr(std::string("http://").size()), false);
+  std::map<std::string, Harness::Copies> out;
+  std::map<std::int64_t, std::string> person_of;
+  for (const auto& c : account->contacts()) {
+    auto& copies = out[c.identifier];
+    ++copies.persons;
+    copies.messages = 0;
+    person_of[c.id] = c.identifier;
+  }
+  for (const auto& conv : account->conversations())
+    for (const auto& m : conv.messages)
+      if (!m.is_private && person_of.count(conv.contact_id)) ++out[person_of[conv.contact_id]].messages;
+  return out;
+}
+
 }  // namespace
 
 std::span<const Harness> harnesses() {
@@ -248,6 +297,12 @@ std::span<const Harness> harnesses() {
        .any_2xx_body = true,
        .delivered = webhook_delivered,
        .held = webhook_held},
+      {.type = "chatwoot",
+       .config = [](const std::string& base_url, const auto&) { return chatwoot_config(base_url); },
+       .broken = [](const auto&) { return chatwoot_config(dead_base_url()); },
+       .fixtures = chatwoot_fixtures,
+       .delivered = chatwoot_delivered,
+       .held = chatwoot_held},
   };
   return k_harnesses;
 }

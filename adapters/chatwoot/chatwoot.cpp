@@ -1,0 +1,399 @@
+#include "adapters/chatwoot/chatwoot.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "adapters/chatwoot/chatwoot_api.hpp"
+
+namespace chansync::adapters::chatwoot {
+namespace {
+
+constexpr const char* k_type = "chatwoot";
+constexpr const char* k_api_channel = "Channel::Api";
+
+// Chatwoot's own check of a contact's phone_number (E.164).
+bool is_e164(const std::string& s) {
+  return s.size() >= 3 && s.size() <= 16 && s[0] == '+' && s[1] >= '1' && s[1] <= '9' &&
+         std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Chatwoot's (Devise's) check of an email: one '@' with something on each side, no whitespace.
+bool is_email(const std::string& s) {
+  const auto at = s.find('@');
+  return at != std::string::npos && at > 0 && at + 1 < s.size() && s.find('@', at + 1) == std::string::npos &&
+         s.find_first_of(" \t\r\n") == std::string::npos;
+}
+
+// The contact a person is in Chatwoot. Only verified handles: an unverified phone or a role address
+// (info@) may be shared, and Chatwoot keeps emails and phone numbers unique per account.
+ContactFields contact_fields(const PersonRecord& p) {
+  ContactFields f{p.person_id, p.display_name, "", ""};
+  for (const auto& h : p.handles) {
+    if (!h.verified) continue;
+    if (h.kind == HandleKind::phone && f.phone_number.empty() && is_e164(h.value)) f.phone_number = h.value;
+    if (h.kind == HandleKind::email && f.email.empty() && is_email(h.value)) f.email = h.value;
+  }
+  if (f.name.empty()) f.name = !f.phone_number.empty() ? f.phone_number : !f.email.empty() ? f.email : p.person_id;
+  return f;
+}
+
+// Derived from what never changes for a person's thread on a channel, so a retry or a re-run finds
+// the conversation an earlier attempt opened instead of opening another.
+std::string source_id(const std::string& person_id, const std::string& channel) {
+  return fmt::format("chansync:{}:{}", person_id, channel);
+}
+
+// A message's identity across runs: its connector and its vendor id (unique per connector).
+std::string message_key(const Message& m) {
+  return m.connector + "/" + m.id;
+}
+
+// The channels of a person's messages, in order of their first message.
+std::vector<std::string> channels_of(const PersonRecord& p) {
+  std::vector<std::string> out;
+  for (const auto& m : p.messages)
+    if (std::find(out.begin(), out.end(), m.channel) == out.end()) out.push_back(m.channel);
+  return out;
+}
+
+// The private note of the conversation on `channel`: the person's other channels, with the
+// customer's handles on each, and the CRM records the person merges. Built only from what changes
+// rarely (no name, counts or dates), so it is posted again only when the person's channels change.
+// "" when the person has no other channel.
+std::string note_text(const PersonRecord& p, const std::string& channel) {
+  std::string lines;
+  for (const auto& other : channels_of(p)) {
+    if (other == channel) continue;
+    std::vector<std::string> handles;
+    for (const auto& m : p.messages)
+      if (m.channel == other && m.direction == Direction::inbound && !m.author_handle.empty() &&
+          std::find(handles.begin(), handles.end(), m.author_handle) == handles.end())
+        handles.push_back(m.author_handle);
+    lines += fmt::format("\n- {}{}{}", other, handles.empty() ? "" : ": ", fmt::join(handles, ", "));
+  }
+  if (lines.empty()) return "";
+  std::string out =
+      "chansync: this person is also in touch on other channels, each its own conversation in this inbox:" + lines;
+  if (!p.contacts.empty()) {
+    out += "\nCRM records:";
+    for (const auto& c : p.contacts) {
+      const auto name = c.display_name();
+      out += fmt::format("\n- {} {}{}", c.connector, c.id, name.empty() ? "" : " (" + name + ")");
+    }
+  }
+  return out + fmt::format("\nchansync person {}", p.person_id);
+}
+
+NewMessage new_message(const Message& m) {
+  NewMessage out;
+  // Chatwoot requires content; a message of attachments only still shows where it was.
+  out.content = m.text.empty() ? "(no text)" : m.text;
+  out.message_type = m.direction == Direction::inbound ? "incoming" : "outgoing";
+  // external_created_at is the attribute Chatwoot itself uses for a message's original time.
+  out.content_attributes = {{"chansync_id", message_key(m)},
+                            {"chansync_channel", m.channel},
+                            {"chansync_author", to_string(m.author_kind)},
+                            {"chansync_sent_at", format_rfc3339(m.sent_at)},
+                            {"external_created_at", m.sent_at / 1000}};
+  return out;
+}
+
+// These errors are the target's, not the person's (see Sink::push): the push stops.
+bool stops_push(const Error& e) {
+  return e.code == Errc::auth || e.code == Errc::unavailable || e.code == Errc::rate_limited;
+}
+
+std::optional<std::int64_t> parse_remote_id(const std::string& text) {
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id < 0) return std::nullopt;
+  return id;
+}
+
+std::int64_t positive_option(const EndpointConfig& cfg, const char* key) {
+  const auto& v = cfg.options.at(key);
+  const std::int64_t n = v.is_number_integer() ? v.get<std::int64_t>() : 0;
+  if (n < 1)
+    throw Failure(Errc::config, fmt::format("targets.{}.{} = {} is not a Chatwoot id; use the positive number in the "
+                                            "inbox's settings URL (/app/accounts/<account_id>/settings/inboxes/"
+                                            "<inbox_id>)",
+                                            cfg.name, key, v.dump()));
+  return n;
+}
+
+std::string base_url(const EndpointConfig& cfg) {
+  std::string url = cfg.options.at("base_url").get<std::string>();
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  check_secure_url(fmt::format("targets.{}.base_url", cfg.name), url, "Chatwoot");
+  return url;
+}
+
+class ChatwootSink final : public Adapter, public Sink {
+ public:
+  explicit ChatwootSink(const AdapterContext& ctx)
+      : m_name(ctx.config.name),
+        m_account(positive_option(ctx.config, "account_id")),
+        m_inbox(positive_option(ctx.config, "inbox_id")),
+        m_has_token(ctx.config.secrets.count("token") > 0 && !ctx.config.secrets.at("token").empty()),
+        m_api(ApiOptions{m_name, base_url(ctx.config), m_account, m_inbox,
+                         m_has_token ? ctx.config.secrets.at("token") : "", ctx.sleep}) {}
+
+  // GET of the inbox: proves the token, the account and the inbox, and that it is an API inbox.
+  HealthReport probe() override {
+    if (!m_has_token) {
+      HealthReport r{m_name, k_type};
+      r.checked_at = now_ms();
+      r.summary = fmt::format("not checked: no token was read (targets.{}.token_env or token_file)", m_name);
+      return r;
+    }
+    std::string body;
+    auto obs = observe(m_api.http(), m_api.inbox_request(), &body);
+    if (obs.http_status >= 300) obs.vendor_message = error_text(body);
+    const int st = obs.http_status;
+    auto r = classify(m_name, k_type, std::move(obs));
+    const auto inbox = st >= 200 && st < 300 ? parse_inbox(body) : std::nullopt;
+    require_vendor_body(r, inbox.has_value(), "a Chatwoot inbox");
+    if (r.cls == HealthClass::auth_failed)
+      r.summary = fmt::format(
+          "Chatwoot refused the access token (HTTP {}: {}); set targets.{}.token_env or token_file to the access "
+          "token of a Chatwoot user (Profile settings) who administers account {} or is an agent of inbox {}",
+          st, r.evidence.vendor_message, m_name, m_account, m_inbox);
+    else if (st == 404)
+      r.summary = fmt::format(
+          "Chatwoot has no inbox {} in account {} (HTTP 404: {}); set targets.{}.account_id and inbox_id from the "
+          "inbox's settings URL (/app/accounts/<account_id>/settings/inboxes/<inbox_id>)",
+          m_inbox, m_account, r.evidence.vendor_message, m_name);
+    else if (r.cls == HealthClass::ok && inbox->channel_type != k_api_channel) {
+      r.cls = HealthClass::unknown;
+      r.summary = fmt::format(
+          "inbox {} (\"{}\") is a {} inbox; chansync posts the customers' messages, which Chatwoot accepts only in "
+          "an API channel inbox: add one (Settings, Inboxes, Add Inbox, API) and set targets.{}.inbox_id to it",
+          m_inbox, inbox->name, inbox->channel_type.empty() ? "non-API" : inbox->channel_type, m_name);
+    }
+    return r;
+  }
+
+  Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
+    if (!m_has_token)
+      return fail(Errc::config, fmt::format("no token was read for targets.{}; set token_env or token_file", m_name),
+                  m_name);
+    std::vector<PushOutcome> out;
+    out.reserve(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const PushItem& item = batch[i];
+      if (const auto& dropped = m_api.attributes_dropped(); dropped && !item.remove) {
+        out.push_back({item.record->person_id, PushOutcome::Status::failed, "", *dropped});
+        continue;
+      }
+      auto outcome = item.remove ? remove(item) : upsert(item);
+      if (outcome) {
+        out.push_back(std::move(*outcome));
+        continue;
+      }
+      Error e = std::move(outcome.error());
+      if (e.connector.empty()) e.connector = m_name;
+      if (!stops_push(e)) {
+        out.push_back({item.record->person_id, PushOutcome::Status::failed, "", std::move(e)});
+        continue;
+      }
+      // The target went away (or refused the token): what it confirmed is reported, the rest fail
+      // with its error, which stops the push (see Sink::push).
+      if (out.empty()) return std::unexpected(std::move(e));
+      for (std::size_t j = i; j < batch.size(); ++j)
+        out.push_back({batch[j].record->person_id, PushOutcome::Status::failed, "", e});
+      return out;
+    }
+    return out;
+  }
+
+  bool readable() const override { return true; }
+
+  // Reads each contact back and compares the fields chansync set.
+  Result<std::vector<VerifyOutcome>> verify(std::span<const PushItem> items) override {
+    if (!m_has_token)
+      return fail(Errc::config, fmt::format("no token was read for targets.{}; set token_env or token_file", m_name),
+                  m_name);
+    std::vector<VerifyOutcome> out;
+    for (const auto& item : items) {
+      const auto& p = *item.record;
+      VerifyOutcome v{p.person_id};
+      auto id = item.previous ? parse_remote_id(item.previous->remote_id) : std::nullopt;
+      if (!id) {
+        auto found = m_api.find_contact(p.person_id);
+        if (!found) return std::unexpected(std::move(found.error()));
+        if (*found) id = (*found)->id;
+      }
+      if (!id) {
+        out.push_back({p.person_id, VerifyOutcome::State::missing, "no contact has identifier " + p.person_id});
+        continue;
+      }
+      auto contact = m_api.get_contact(*id);
+      if (!contact && contact.error().http_status == 404) {
+        out.push_back({p.person_id, VerifyOutcome::State::missing, fmt::format("contact {} was deleted", *id)});
+        continue;
+      }
+      if (!contact) return std::unexpected(std::move(contact.error()));
+      const auto want = contact_fields(p);
+      std::vector<std::string> differ;
+      if (contact->identifier != want.identifier) differ.push_back("identifier");
+      if (contact->name != want.name) differ.push_back("name");
+      // Chatwoot stores emails lower-cased, as chansync normalises them.
+      if (!want.email.empty() && contact->email != want.email) differ.push_back("email");
+      if (!want.phone_number.empty() && contact->phone_number != want.phone_number) differ.push_back("phone_number");
+      if (!differ.empty()) {
+        v.state = VerifyOutcome::State::edited;
+        v.detail = fmt::format("{} of contact {}", fmt::join(differ, ", "), *id);
+      }
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+ private:
+  // The contact of the person, created or updated; its id and whether it was created.
+  Result<std::pair<std::int64_t, bool>> upsert_contact(const PushItem& item, const ContactFields& fields) {
+    if (item.previous)
+      if (auto id = parse_remote_id(item.previous->remote_id)) {
+        auto updated = m_api.update_contact(*id, fields);
+        if (updated) return std::pair{*id, false};
+        if (updated.error().http_status != 404) return std::unexpected(std::move(updated.error()));
+        spdlog::info("{}: contact {} of person {} is no longer in Chatwoot; looking it up by identifier", m_name, *id,
+                     fields.identifier);
+      }
+    auto found = m_api.find_contact(fields.identifier);
+    if (!found) return std::unexpected(std::move(found.error()));
+    if (!*found) {
+      auto created = m_api.create_contact(fields);
+      if (created) return std::pair{*created, true};
+      // A 422 for a taken identifier: an earlier attempt whose answer was lost created the contact.
+      if (created.error().http_status != 422) return std::unexpected(std::move(created.error()));
+      auto again = m_api.find_contact(fields.identifier);
+      if (!again || !*again) return std::unexpected(std::move(created.error()));
+      found = std::move(again);
+    }
+    auto updated = m_api.update_contact((*found)->id, fields);
+    if (!updated) return std::unexpected(std::move(updated.error()));
+    return std::pair{(*found)->id, false};
+  }
+
+  Result<PushOutcome> upsert(const PushItem& item) {
+    const PersonRecord& p = *item.record;
+    auto contact = upsert_contact(item, contact_fields(p));
+    if (!contact) return std::unexpected(std::move(contact.error()));
+    const auto [id, created] = *contact;
+    if (auto timeline = deliver_timeline(p, id); !timeline) return std::unexpected(std::move(timeline.error()));
+    return PushOutcome{p.person_id, created ? PushOutcome::Status::created : PushOutcome::Status::updated,
+                       std::to_string(id)};
+  }
+
+  // Posts the person's messages that are not in Chatwoot yet, one conversation per channel.
+  //
+  // Idempotency: Chatwoot has no idempotency key or unique external id for messages (echo_id is not
+  // stored, source_id is neither unique nor in the spec), so a POST is never repeated blindly (a
+  // 5xx may come after Chatwoot stored the message). Instead each message carries its chansync id
+  // in content_attributes, and before posting, the conversation's messages are read back: only the
+  // ids not found there are posted. A retried batch, a re-run after a crash or kill -9 between a
+  // POST and the ledger commit, or a --full push therefore posts each message exactly once. The
+  // conversation itself is found by its source_id marker before one is opened.
+  Result<void> deliver_timeline(const PersonRecord& p, std::int64_t contact) {
+    const auto channels = channels_of(p);
+    if (channels.empty()) return {};
+    auto conversations = m_api.contact_conversations(contact);
+    if (!conversations) return std::unexpected(std::move(conversations.error()));
+    for (const auto& channel : channels) {
+      const std::string source = source_id(p.person_id, channel);
+      const std::string note = note_text(p, channel);
+      std::vector<const Message*> wanted;
+      std::set<std::string> wanted_keys;
+      for (const auto& m : p.messages)
+        if (m.channel == channel) {
+          wanted.push_back(&m);
+          wanted_keys.insert(message_key(m));
+        }
+      std::optional<std::int64_t> conversation;
+      for (const auto& c : *conversations)
+        if (c.inbox_id == m_inbox && c.source_key == source) conversation = c.id;
+      std::set<std::string> present;
+      std::string last_note;
+      if (conversation) {
+        // Reading back stops once every message of the record and a note were seen.
+        auto seen = m_api.messages(*conversation, [&](const std::vector<WireMessage>& so_far) {
+          std::size_t found = 0;
+          bool noted = note.empty();
+          for (const auto& w : so_far) {
+            found += wanted_keys.count(w.chansync_id);
+            noted |= w.chansync_note;
+          }
+          return noted && found >= wanted_keys.size();
+        });
+        if (!seen) return std::unexpected(std::move(seen.error()));
+        for (const auto& w : *seen) {
+          if (!w.chansync_id.empty()) present.insert(w.chansync_id);
+          if (w.chansync_note) last_note = w.content;  // oldest first: the newest wins
+        }
+      } else {
+        auto opened = m_api.create_conversation(contact, source, channel);
+        if (!opened) return std::unexpected(std::move(opened.error()));
+        conversation = *opened;
+      }
+      std::size_t posted = 0;
+      for (const Message* m : wanted) {
+        if (present.count(message_key(*m))) continue;
+        if (auto r = m_api.post_message(*conversation, new_message(*m)); !r) return std::unexpected(r.error());
+        ++posted;
+      }
+      if (!note.empty() && note != last_note) {
+        NewMessage n{note, "outgoing", true, {{"chansync_note", true}}};
+        if (auto r = m_api.post_message(*conversation, n); !r) return std::unexpected(r.error());
+      }
+      spdlog::debug("{}: person {}, {} conversation {}: {} messages posted, {} already there", m_name, p.person_id,
+                    channel, *conversation, posted, wanted.size() - posted);
+    }
+    return {};
+  }
+
+  Result<PushOutcome> remove(const PushItem& item) {
+    const std::string& person = item.record->person_id;
+    auto id = item.previous ? parse_remote_id(item.previous->remote_id) : std::nullopt;
+    if (!id) {
+      auto found = m_api.find_contact(person);
+      if (!found) return std::unexpected(std::move(found.error()));
+      if (*found) id = (*found)->id;
+    }
+    if (id) {
+      auto deleted = m_api.delete_contact(*id);
+      if (!deleted && deleted.error().http_status != 404) return std::unexpected(std::move(deleted.error()));
+    }
+    // Gone either way: deleted now, or already (404, or never found).
+    return PushOutcome{person, PushOutcome::Status::deleted, id ? std::to_string(*id) : ""};
+  }
+
+  std::string m_name;
+  std::int64_t m_account, m_inbox;
+  bool m_has_token;
+  Api m_api;
+};
+
+}  // namespace
+
+AdapterType type() {
+  using K = OptionSpec::Kind;
+  return adapter_type<ChatwootSink>(
+      k_type,
+      "persons as Chatwoot contacts (identifier = person_id), with one conversation per channel in an API "
+      "inbox holding their messages",
+      {{"base_url", "Chatwoot's address: https://..., or http:// only to a loopback host", K::string, false, false,
+        "https://app.chatwoot.com"},
+       {"account_id", "the Chatwoot account's number (in the dashboard URL: /app/accounts/<account_id>/...)",
+        K::integer, true, false, nullptr},
+       {"inbox_id", "the API channel inbox the conversations are opened in (its settings URL ends in /<inbox_id>)",
+        K::integer, true, false, nullptr},
+       {"token", "the access token of a Chatwoot user (Profile settings), sent as the api_access_token header",
+        K::string, true, true, nullptr}});
+}
+
+}  // namespace chansync::adapters::chatwoot

@@ -1,0 +1,493 @@
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "adapters/registry.hpp"
+#include "sync/push.hpp"
+#include "sync/reconcile.hpp"
+#include "tests/support/fake_chatwoot.hpp"
+
+using namespace chansync;
+using test::FakeChatwoot;
+using test::FakeServer;
+using test::Recorded;
+using test::Scripted;
+
+namespace {
+
+constexpr Timestamp k_t0 = 1'700'000'000'000;
+
+// A fake Chatwoot account served on a loopback port.
+struct Chatwoot {
+  explicit Chatwoot(std::string token = FakeChatwoot::k_token, std::string channel_type = "Channel::Api")
+      : fake(std::move(token), std::move(channel_type)) {}
+  FakeChatwoot fake;
+  FakeServer server{[this](const httplib::Request& req, std::size_t) { return fake.handle(req); }};  // stops first
+
+  std::unique_ptr<Adapter> adapter(std::int64_t inbox = FakeChatwoot::k_inbox) {
+    return adapters::create_adapter(config(server.base_url(), inbox), "DE", [](auto) {});
+  }
+  static EndpointConfig config(const std::string& base_url, std::int64_t inbox = FakeChatwoot::k_inbox) {
+    EndpointConfig cfg{"inbox", "chatwoot"};
+    cfg.options = {{"base_url", base_url}, {"account_id", FakeChatwoot::k_account}, {"inbox_id", inbox}};
+    cfg.secrets = {{"token", FakeChatwoot::k_token}};
+    return cfg;
+  }
+  // Requests so far with this method whose path contains `part`.
+  std::size_t count(const std::string& method, const std::string& part) {
+    std::size_t n = 0;
+    for (const auto& r : server.requests()) n += r.method == method && r.path.find(part) != std::string::npos;
+    return n;
+  }
+  const FakeChatwoot::Conversation* conversation(const std::string& source_id) {
+    m_conversations = fake.conversations();
+    for (const auto& c : m_conversations)
+      if (c.source_id == source_id) return &c;
+    return nullptr;
+  }
+
+ private:
+  std::vector<FakeChatwoot::Conversation> m_conversations;
+};
+
+Message message(const std::string& id, const std::string& channel, Direction d, Timestamp t, std::string text,
+                std::string handle) {
+  return {"twilio", id, "c-" + channel, channel, d, d == Direction::inbound ? AuthorKind::customer : AuthorKind::agent,
+          handle,   t,  std::move(text)};
+}
+
+// A person on SMS and WhatsApp who is also a CRM contact.
+PersonRecord anna() {
+  PersonRecord p{
+      "p_anna", "Anna Müller", {{HandleKind::email, "anna@example.com"}, {HandleKind::phone, "+4915112345670"}}};
+  p.contacts = {{"crm", "51", "Anna", "Müller", {{HandleKind::email, "anna@example.com"}}, false, k_t0}};
+  p.messages = {message("SM1", "sms", Direction::inbound, k_t0, "Hallo, ist mein Paket unterwegs?", "+4915112345670"),
+                message("SM2", "sms", Direction::outbound, k_t0 + 60'000, "Ja, morgen.", "+4930123456"),
+                message("WA1", "whatsapp", Direction::inbound, k_t0 + 120'000, "Danke 👋", "+4915112345670")};
+  return p;
+}
+
+// A person with one SMS thread of `messages` messages.
+PersonRecord sms_person(int i, int messages = 1) {
+  const std::string phone = "+4915112345" + std::to_string(600 + i);
+  PersonRecord p{"p_" + std::to_string(1000 + i), "Person " + std::to_string(i), {{HandleKind::phone, phone}}};
+  for (int m = 0; m < messages; ++m)
+    p.messages.push_back(message(fmt::format("SM{}-{}", i, m), "sms", Direction::inbound, k_t0 + m * 1000,
+                                 fmt::format("message {}", m), phone));
+  return p;
+}
+
+std::vector<PushItem> items(const std::vector<PersonRecord>& persons) {
+  std::vector<PushItem> out;
+  for (const auto& p : persons) out.push_back({&p, std::nullopt});
+  return out;
+}
+
+PushItem again(const PersonRecord& p, const PushOutcome& before) {
+  return {&p, PushLedgerEntry{p.person_id, "h", before.remote_id}};
+}
+
+// Every chansync message id in the account, with how often it is there.
+std::map<std::string, int> message_ids(const std::vector<FakeChatwoot::Conversation>& conversations) {
+  std::map<std::string, int> out;
+  for (const auto& c : conversations)
+    for (const auto& m : c.messages)
+      if (m.content_attributes.contains("chansync_id")) ++out[m.content_attributes["chansync_id"].get<std::string>()];
+  return out;
+}
+
+// Persons p1..p<n> in a fresh store, each with one SMS thread of `messages` messages.
+void seed(StateStore& store, int n, int messages) {
+  std::vector<Conversation> page;
+  for (int i = 0; i < n; ++i) {
+    const std::string id = "c" + std::to_string(i), number = "+49151123456" + std::to_string(70 + i);
+    Conversation c{"sms", id, "sms", {HandleKind::phone, number, true}, "+4930123456", {}};
+    for (int m = 0; m < messages; ++m)
+      c.messages.push_back({"sms", id + "-m" + std::to_string(m), id, "sms", Direction::inbound, AuthorKind::customer,
+                            number, k_t0 + m, "hi " + std::to_string(m)});
+    page.push_back(std::move(c));
+  }
+  store.records().commit_conversations("sms", "conversations", page, {}, "x");
+  int k = 0;
+  store.identity().save(reconcile(store.identity().input({}), [&] { return "p" + std::to_string(++k); }));
+}
+
+// Captures every log line, at every level, while it lives.
+struct LogCapture {
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  LogCapture() {
+    auto logger = std::make_shared<spdlog::logger>("capture", ring);
+    logger->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous); }
+};
+
+}  // namespace
+
+TEST_CASE("chatwoot creates one contact per person, one conversation per channel, and each message with its time",
+          "[chatwoot]") {
+  Chatwoot cw;
+  const auto p = anna();
+  auto out = cw.adapter()->sink()->push(items({p}));
+  REQUIRE(out);
+  REQUIRE(out->size() == 1);
+  CHECK((*out)[0].status == PushOutcome::Status::created);
+
+  const auto contacts = cw.fake.contacts();
+  REQUIRE(contacts.size() == 1);
+  CHECK((*out)[0].remote_id == std::to_string(contacts[0].id));
+  CHECK(contacts[0].identifier == "p_anna");
+  CHECK(contacts[0].name == "Anna Müller");
+  CHECK(contacts[0].email == "anna@example.com");
+  CHECK(contacts[0].phone_number == "+4915112345670");
+  const auto created = nlohmann::json::parse(cw.server.requests().at(1).body);  // after the search
+  CHECK(created["inbox_id"] == FakeChatwoot::k_inbox);
+
+  CHECK(cw.fake.conversations().size() == 2);
+  const auto* sms = cw.conversation("chansync:p_anna:sms");
+  REQUIRE(sms);
+  CHECK(sms->contact_id == contacts[0].id);
+  CHECK(sms->inbox_id == FakeChatwoot::k_inbox);
+  REQUIRE(sms->messages.size() == 3);  // two messages and the note
+  CHECK(sms->messages[0].message_type == "incoming");
+  CHECK(sms->messages[0].content == "Hallo, ist mein Paket unterwegs?");
+  CHECK_FALSE(sms->messages[0].is_private);
+  CHECK(sms->messages[0].content_attributes["chansync_id"] == "twilio/SM1");
+  CHECK(sms->messages[0].content_attributes["external_created_at"] == k_t0 / 1000);
+  CHECK(sms->messages[0].content_attributes["chansync_sent_at"] == "2023-11-14T22:13:20.000Z");
+  CHECK(sms->messages[1].message_type == "outgoing");
+  CHECK(sms->messages[1].content_attributes["chansync_author"] == "agent");
+  CHECK(sms->messages[2].is_private);
+  CHECK_THAT(sms->messages[2].content, Catch::Contains("whatsapp: +4915112345670") && Catch::Contains("crm 51"));
+  const auto* whatsapp = cw.conversation("chansync:p_anna:whatsapp");
+  REQUIRE(whatsapp);
+  REQUIRE(whatsapp->messages.size() == 2);
+  CHECK(whatsapp->messages[0].content == "Danke 👋");
+  CHECK_THAT(whatsapp->messages[1].content, Catch::Contains("- sms"));
+}
+
+TEST_CASE("chatwoot updates a changed person in place and posts only its new message", "[chatwoot]") {
+  Chatwoot cw;
+  const auto p = anna();
+  auto first = cw.adapter()->sink()->push(items({p}));
+  REQUIRE(first);
+  const auto messages_before = cw.count("POST", "/messages");
+
+  auto changed = p;
+  changed.display_name = "Anna Schmidt";
+  changed.messages.push_back(message("SM3", "sms", Direction::inbound, k_t0 + 600'000, "Noch da?", "+4915112345670"));
+  const std::vector<PushItem> batch = {again(changed, (*first)[0])};
+  auto second = cw.adapter()->sink()->push(batch);
+  REQUIRE(second);
+  CHECK((*second)[0].status == PushOutcome::Status::updated);
+  CHECK((*second)[0].remote_id == (*first)[0].remote_id);
+  CHECK(cw.count("POST", "/contacts") == 1);  // created once, then PUT
+  CHECK(cw.count("PUT", "/contacts/" + (*first)[0].remote_id) == 1);
+  REQUIRE(cw.fake.contacts().size() == 1);
+  CHECK(cw.fake.contacts()[0].name == "Anna Schmidt");
+  CHECK(cw.fake.conversations().size() == 2);
+  CHECK(cw.count("POST", "/messages") == messages_before + 1);  // the new message; the note did not change
+  const auto ids = message_ids(cw.fake.conversations());
+  CHECK(ids.size() == 4);
+  for (const auto& [id, n] : ids) CHECK(n == 1);
+}
+
+TEST_CASE("chatwoot re-run without the ledger entry (a crash before it was recorded) posts nothing twice",
+          "[chatwoot]") {
+  Chatwoot cw;
+  const auto p = anna();
+  REQUIRE(cw.adapter()->sink()->push(items({p})));
+  const auto conversations = cw.fake.conversations();
+  const auto posts = cw.count("POST", "");
+
+  auto rerun = cw.adapter()->sink()->push(items({p}));  // a new process, no remote id known
+  REQUIRE(rerun);
+  CHECK((*rerun)[0].status == PushOutcome::Status::updated);  // found by identifier
+  CHECK(cw.count("POST", "") == posts);                       // no contact, conversation or message posted
+  CHECK(cw.fake.contacts().size() == 1);
+  const auto now = cw.fake.conversations();
+  REQUIRE(now.size() == conversations.size());
+  for (std::size_t i = 0; i < now.size(); ++i) CHECK(now[i].messages.size() == conversations[i].messages.size());
+}
+
+TEST_CASE("chatwoot reads a long conversation back page by page and posts only what is missing", "[chatwoot]") {
+  Chatwoot cw;
+  auto p = sms_person(1, 45);
+  auto first = cw.adapter()->sink()->push(items({p}));
+  REQUIRE(first);
+  CHECK(cw.count("POST", "/messages") == 45);
+
+  p.messages.push_back(message("SM-late", "sms", Direction::outbound, k_t0 + 99'000, "late", "+4930123456"));
+  const std::vector<PushItem> batch = {again(p, (*first)[0])};
+  REQUIRE(cw.adapter()->sink()->push(batch));
+  CHECK(cw.count("POST", "/messages") == 46);
+  std::vector<std::string> pages;
+  for (const auto& r : cw.server.requests())
+    if (r.method == "GET" && r.path.ends_with("/messages")) pages.push_back(r.params.count("before") ? "before" : "");
+  CHECK(pages == std::vector<std::string>{"", "before", "before"});  // 20 + 20 + 5
+  const auto ids = message_ids(cw.fake.conversations());
+  CHECK(ids.size() == 46);
+  for (const auto& [id, n] : ids) CHECK(n == 1);
+}
+
+TEST_CASE("a 5xx after Chatwoot stored a message stops the push; the next push posts only what is missing",
+          "[chatwoot]") {
+  Chatwoot cw;
+  std::atomic<int> posts{0};
+  cw.fake.fail_after([&](const httplib::Request& req) -> std::optional<Scripted> {
+    if (req.method == "POST" && req.path.ends_with("/messages") && ++posts == 5)
+      return Scripted{500, R"({"error":"Internal Server Error"})"};
+    return std::nullopt;
+  });
+  StateStore store(":memory:");
+  seed(store, 3, 3);
+  auto adapter = cw.adapter();
+
+  const auto first = push_target("inbox", *adapter->sink(), store, {});
+  REQUIRE(first.error);
+  CHECK(first.error->code == Errc::unavailable);
+  CHECK_THAT(first.error->message, Catch::Contains("HTTP 500") && Catch::Contains("not retried"));
+  CHECK(first.created == 1);
+  CHECK(first.failed == 2);
+  CHECK(store.ledger().entries("inbox").size() == 1);
+  CHECK(cw.count("POST", "/messages") == 5);  // the failed POST was not repeated: Chatwoot may have stored it
+  CHECK(message_ids(cw.fake.conversations()).size() == 5);
+
+  const auto second = push_target("inbox", *adapter->sink(), store, {});
+  INFO((second.error ? second.error->message : "no error"));
+  CHECK_FALSE(second.error);
+  CHECK(second.updated == 1);  // the person cut off mid-way, found by identifier
+  CHECK(second.created == 1);
+  CHECK(cw.count("POST", "/messages") == 5 + 1 + 3);
+  CHECK(cw.fake.contacts().size() == 3);
+  CHECK(cw.fake.conversations().size() == 3);
+  const auto ids = message_ids(cw.fake.conversations());
+  CHECK(ids.size() == 9);
+  for (const auto& [id, n] : ids) CHECK(n == 1);
+  CHECK(store.ledger().mark("inbox"));
+}
+
+TEST_CASE("a 422 fails only that person, with Chatwoot's own words; the others are delivered", "[chatwoot]") {
+  Chatwoot cw;
+  auto taken = sms_person(2);
+  taken.handles.push_back({HandleKind::email, "shared@example.com"});
+  cw.fake.add_contact({0, "crm-import-9", "Someone else", "shared@example.com", ""});
+  const std::vector<PersonRecord> persons = {sms_person(1), taken, sms_person(3)};
+
+  auto out = cw.adapter()->sink()->push(items(persons));
+  REQUIRE(out);
+  REQUIRE(out->size() == 3);
+  CHECK((*out)[0].status == PushOutcome::Status::created);
+  CHECK((*out)[2].status == PushOutcome::Status::created);
+  const auto& refused = (*out)[1];
+  CHECK(refused.status == PushOutcome::Status::failed);
+  REQUIRE(refused.error);
+  CHECK(refused.error->code == Errc::remote);
+  CHECK(refused.error->http_status == 422);
+  CHECK_THAT(refused.error->message, Catch::Contains("Email has already been taken") && Catch::Contains("HTTP 422"));
+  CHECK(cw.fake.contacts().size() == 3);  // the two delivered and the one already there
+  CHECK_FALSE(cw.conversation("chansync:" + taken.person_id + ":sms"));
+}
+
+TEST_CASE("a 401 stops the push: the whole call fails as auth, or mid-batch the rest does", "[chatwoot]") {
+  Chatwoot wrong_token("a-different-token");
+  const std::vector<PersonRecord> persons = {sms_person(1), sms_person(2), sms_person(3)};
+  auto refused = wrong_token.adapter()->sink()->push(items(persons));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == Errc::auth);
+  CHECK(wrong_token.server.requests().size() == 1);  // not retried, and no other person tried
+
+  Chatwoot revoked;
+  revoked.fake.fail_before([](const httplib::Request& req) -> std::optional<Scripted> {
+    if (req.get_param_value("q") == "p_1002") return Scripted{401, R"({"error":"Invalid Access Token"})"};
+    return std::nullopt;
+  });
+  auto out = revoked.adapter()->sink()->push(items(persons));
+  REQUIRE(out);
+  REQUIRE(out->size() == 3);
+  CHECK((*out)[0].status == PushOutcome::Status::created);
+  for (std::size_t i : {1, 2}) {
+    CHECK((*out)[i].status == PushOutcome::Status::failed);
+    REQUIRE((*out)[i].error);
+    CHECK((*out)[i].error->code == Errc::auth);
+  }
+  for (const auto& r : revoked.server.requests()) CHECK(r.query_target.find("p_1003") == std::string::npos);
+
+  StateStore store(":memory:");
+  seed(store, 2, 1);
+  const auto stats = push_target("inbox", *wrong_token.adapter()->sink(), store, {});
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::auth);
+  CHECK(store.ledger().entries("inbox").empty());
+}
+
+TEST_CASE("a contact deleted in Chatwoot (404 on update) is created again with its conversation", "[chatwoot]") {
+  Chatwoot cw;
+  const auto p = sms_person(1, 2);
+  auto first = cw.adapter()->sink()->push(items({p}));
+  REQUIRE(first);
+  cw.fake.delete_contact(std::stoll((*first)[0].remote_id));  // an agent deleted it
+
+  const std::vector<PushItem> batch = {again(p, (*first)[0])};
+  auto out = cw.adapter()->sink()->push(batch);
+  REQUIRE(out);
+  CHECK((*out)[0].status == PushOutcome::Status::created);
+  CHECK((*out)[0].remote_id != (*first)[0].remote_id);
+  REQUIRE(cw.fake.contacts().size() == 1);
+  CHECK(std::to_string(cw.fake.contacts()[0].id) == (*out)[0].remote_id);
+  const auto* sms = cw.conversation("chansync:" + p.person_id + ":sms");
+  REQUIRE(sms);
+  CHECK(sms->messages.size() == 2);
+}
+
+TEST_CASE("a person merged away has its contact deleted; a contact already gone counts as deleted", "[chatwoot]") {
+  Chatwoot cw;
+  const auto kept = sms_person(1), gone = sms_person(2);
+  auto first = cw.adapter()->sink()->push(items({kept, gone}));
+  REQUIRE(first);
+  REQUIRE(cw.fake.contacts().size() == 2);
+
+  const PersonRecord removed{gone.person_id};
+  const std::vector<PushItem> batch = {
+      {&removed, PushLedgerEntry{gone.person_id, "h", (*first)[1].remote_id}, true, kept.person_id}};
+  auto out = cw.adapter()->sink()->push(batch);
+  REQUIRE(out);
+  CHECK((*out)[0].status == PushOutcome::Status::deleted);
+  CHECK(cw.count("DELETE", "/contacts/" + (*first)[1].remote_id) == 1);
+  REQUIRE(cw.fake.contacts().size() == 1);
+  CHECK(cw.fake.contacts()[0].identifier == kept.person_id);
+  CHECK(cw.fake.conversations().size() == 1);  // its conversation went with it
+
+  auto twice = cw.adapter()->sink()->push(batch);  // 404 now
+  REQUIRE(twice);
+  CHECK((*twice)[0].status == PushOutcome::Status::deleted);
+  const std::vector<PushItem> unknown = {{&removed, PushLedgerEntry{gone.person_id, "h", ""}, true, ""}};
+  auto without_id = cw.adapter()->sink()->push(unknown);  // looked up by identifier: none
+  REQUIRE(without_id);
+  CHECK((*without_id)[0].status == PushOutcome::Status::deleted);
+  CHECK(cw.fake.contacts().size() == 1);
+}
+
+TEST_CASE("a Chatwoot that drops content_attributes is caught at the first message and gets no more", "[chatwoot]") {
+  Chatwoot cw;
+  cw.fake.drop_content_attributes();
+  const std::vector<PersonRecord> persons = {sms_person(1, 3), sms_person(2, 3)};
+  auto out = cw.adapter()->sink()->push(items(persons));
+  REQUIRE(out);
+  REQUIRE(out->size() == 2);
+  for (const auto& o : *out) {
+    CHECK(o.status == PushOutcome::Status::failed);
+    REQUIRE(o.error);
+    CHECK_THAT(o.error->message, Catch::Contains("content_attributes") && Catch::Contains("Upgrade Chatwoot"));
+  }
+  CHECK(cw.count("POST", "/messages") == 1);        // the second message would already be unrecognisable later
+  CHECK(cw.count("GET", "/contacts/search") == 1);  // the second person was not even looked up
+}
+
+TEST_CASE("chatwoot verify reads contacts back: same, missing when deleted, edited naming the field", "[chatwoot]") {
+  Chatwoot cw;
+  const std::vector<PersonRecord> persons = {anna(), sms_person(2), sms_person(3)};
+  auto adapter = cw.adapter();
+  CHECK(adapter->sink()->readable());
+  auto out = adapter->sink()->push(items(persons));
+  REQUIRE(out);
+  cw.fake.edit_contact(std::stoll((*out)[1].remote_id), [](auto& c) { c.name = "Renamed by an agent"; });
+  cw.fake.delete_contact(std::stoll((*out)[2].remote_id));
+
+  std::vector<PushItem> confirmed;
+  for (std::size_t i = 0; i < persons.size(); ++i) confirmed.push_back(again(persons[i], (*out)[i]));
+  auto v = adapter->sink()->verify(confirmed);
+  REQUIRE(v);
+  REQUIRE(v->size() == 3);
+  CHECK((*v)[0].state == VerifyOutcome::State::same);
+  CHECK((*v)[1].state == VerifyOutcome::State::edited);
+  CHECK_THAT((*v)[1].detail, Catch::StartsWith("name"));
+  CHECK((*v)[2].state == VerifyOutcome::State::missing);
+  CHECK_THAT((*v)[2].detail, Catch::Contains("deleted"));
+
+  const std::vector<PushItem> unknown = {{&persons[2], std::nullopt}};
+  auto by_identifier = adapter->sink()->verify(unknown);
+  REQUIRE(by_identifier);
+  CHECK((*by_identifier)[0].state == VerifyOutcome::State::missing);
+}
+
+TEST_CASE("chatwoot never logs its token, nor puts it in an error or a health summary", "[chatwoot]") {
+  LogCapture capture;
+  Chatwoot cw;
+  bool failed_once = false;
+  cw.fake.fail_before([&](const httplib::Request& req) -> std::optional<Scripted> {
+    if (!failed_once && req.method == "GET") {
+      failed_once = true;
+      return Scripted{503, R"({"error":"maintenance"})"};
+    }
+    return std::nullopt;
+  });
+  auto taken = sms_person(2);
+  taken.handles.push_back({HandleKind::email, "shared@example.com"});
+  cw.fake.add_contact({0, "crm-import-9", "Someone else", "shared@example.com", ""});
+  const std::vector<PersonRecord> persons = {sms_person(1), taken};
+  auto out = cw.adapter()->sink()->push(items(persons));
+  REQUIRE(out);
+  REQUIRE((*out)[1].error);
+  CHECK(cw.adapter()->probe().cls == HealthClass::ok);
+  Chatwoot wrong("another-token");
+  const auto refused = wrong.adapter()->probe();
+  CHECK(refused.cls == HealthClass::auth_failed);
+  auto auth = wrong.adapter()->sink()->push(items(persons));
+  REQUIRE_FALSE(auth);
+
+  std::string all;
+  for (const auto& l : capture.ring->last_formatted()) all += l;
+  CHECK_THAT(all, Catch::Contains("retry") && Catch::Contains("messages posted"));  // warn and debug were captured
+  CHECK_THAT(all, !Catch::Contains(FakeChatwoot::k_token));
+  CHECK_THAT((*out)[1].error->message, !Catch::Contains(FakeChatwoot::k_token));
+  CHECK_THAT(refused.summary, !Catch::Contains(FakeChatwoot::k_token));
+  CHECK_THAT(auth.error().message, !Catch::Contains(FakeChatwoot::k_token));
+}
+
+TEST_CASE("chatwoot probe reads the inbox: ok for an API inbox, and says what to fix otherwise", "[chatwoot]") {
+  Chatwoot cw;
+  const auto ok = cw.adapter()->probe();
+  CHECK(ok.cls == HealthClass::ok);
+  CHECK(cw.count("GET", "/inboxes/3/") == 1);
+
+  Chatwoot wrong_token("another-token");
+  const auto refused = wrong_token.adapter()->probe();
+  CHECK(refused.cls == HealthClass::auth_failed);
+  CHECK_THAT(refused.summary, Catch::Contains("Invalid Access Token") && Catch::Contains("token_env"));
+
+  const auto missing = cw.adapter(99)->probe();
+  CHECK(missing.cls != HealthClass::ok);
+  CHECK_THAT(missing.summary, Catch::Contains("no inbox 99") && Catch::Contains("inbox_id"));
+
+  Chatwoot widget(FakeChatwoot::k_token, "Channel::WebWidget");
+  const auto not_api = widget.adapter()->probe();
+  CHECK(not_api.cls != HealthClass::ok);
+  CHECK_THAT(not_api.summary, Catch::Contains("Channel::WebWidget") && Catch::Contains("API channel inbox"));
+}
+
+TEST_CASE("chatwoot refuses plain http to a remote host and ids that are not positive", "[chatwoot]") {
+  auto refused = [](EndpointConfig cfg) {
+    try {
+      adapters::create_adapter(cfg, "DE");
+    } catch (const Failure& f) {
+      CHECK(f.error().code == Errc::config);
+      return std::string(f.what());
+    }
+    return std::string();
+  };
+  CHECK_THAT(refused(Chatwoot::config("http://chat.example.com")),
+             Catch::Contains("targets.inbox.base_url") && Catch::Contains("https://"));
+  CHECK(refused(Chatwoot::config("https://chat.example.com/")).empty());
+  CHECK(refused(Chatwoot::config("http://127.0.0.1:9")).empty());
+  auto zero = Chatwoot::config("https://chat.example.com");
+  zero.options["account_id"] = 0;
+  CHECK_THAT(refused(zero), Catch::Contains("targets.inbox.account_id"));
+  CHECK_THAT(refused(Chatwoot::config("https://chat.example.com", -3)), Catch::Contains("targets.inbox.inbox_id"));
+}
