@@ -7,7 +7,7 @@
 
 using namespace chansync;
 
-TEST_CASE("twilio pull requests are accepted by Twilio's OpenAPI spec (Prism)", "[prism]") {
+TEST_CASE("twilio pull requests are accepted by Twilio's OpenAPI spec (Prism)", "[prism][twilio-prism]") {
   const char* url = std::getenv("PRISM_URL");
   REQUIRE(url);
   EndpointConfig cfg{"sms", "twilio-messaging"};

@@ -16,4 +16,4 @@ for _ in $(seq 600); do
   kill -0 $pid 2>/dev/null || { cat "$log"; exit 1; }
   sleep 0.2
 done
-PRISM_URL="http://127.0.0.1:$port" "$1" "[prism]"
+PRISM_URL="http://127.0.0.1:$port" "$1" "[twilio-prism]"
