@@ -178,6 +178,7 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
     const bool retryable = resp ? resp->status == 429 || (resp->status >= 500 && repeatable) : repeatable;
     if (resp && m_opts.rate_policy)
       if (auto rate = m_opts.rate_policy(*resp)) m_opts.requests_per_second = *rate;
+    if (resp && m_opts.give_up && m_opts.give_up(*resp)) return resp;
     if (!retryable || attempt >= m_opts.max_attempts) {
       if (!resp && attempt > 1) resp.error().message += fmt::format(" (after {} attempts)", attempt);
       if (!resp && !repeatable)

@@ -56,7 +56,10 @@ struct HttpOptions {
   long connect_timeout_ms = 10'000;
   double requests_per_second = 0;  // token bucket rate; 0 = unpaced
   RatePolicy rate_policy;          // corrects requests_per_second from responses; empty = fixed
-  std::string basic_user;          // Basic auth (Twilio)
+  // A response that retrying cannot help (a 429 for a spent daily quota, which lasts until the
+  // vendor's reset): send() returns it at once instead of spending attempts on it. Empty = none.
+  std::function<bool(const HttpResponse&)> give_up;
+  std::string basic_user;  // Basic auth (Twilio)
   std::string basic_password;
   std::string bearer_token;  // Bearer auth (HubSpot)
   Sleeper sleep;             // injectable for tests; defaults to std::this_thread::sleep_for

@@ -4,6 +4,7 @@
 
 #include "adapters/chatwoot/chatwoot.hpp"
 #include "adapters/hubspot/hubspot.hpp"
+#include "adapters/hubspot/hubspot_sink.hpp"
 #include "adapters/ndjson/ndjson.hpp"
 #include "adapters/twilio/twilio.hpp"
 #include "adapters/webhook/webhook.hpp"
@@ -12,7 +13,7 @@ namespace chansync::adapters {
 
 std::span<const AdapterType> registry() {
   static const std::vector<AdapterType> k_types = {twilio::type(), hubspot::type(), ndjson::type(), webhook::type(),
-                                                   chatwoot::type()};
+                                                   chatwoot::type(), hubspot::sink_type()};
   return k_types;
 }
 

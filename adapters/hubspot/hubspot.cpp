@@ -42,19 +42,6 @@ struct Cursor {
   }
 };
 
-// X-HubSpot-RateLimit-Max requests per X-HubSpot-RateLimit-Interval-Milliseconds: pace at 90% of it.
-std::optional<double> rate_from_headers(const HttpResponse& resp) {
-  auto max = resp.headers.find("x-hubspot-ratelimit-max");
-  auto interval = resp.headers.find("x-hubspot-ratelimit-interval-milliseconds");
-  if (max == resp.headers.end() || interval == resp.headers.end()) return std::nullopt;
-  try {
-    const double per_s = std::stod(max->second) * 1000.0 / std::stod(interval->second);
-    if (per_s > 0) return 0.9 * per_s;
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
-}
-
 class HubSpotAdapter final : public Adapter, public ContactSource {
  public:
   explicit HubSpotAdapter(const AdapterContext& ctx)

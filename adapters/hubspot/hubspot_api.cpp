@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <nlohmann/json.hpp>
+
 namespace chansync::adapters::hubspot {
 namespace {
 
@@ -71,7 +73,7 @@ Result<ContactsPage> parse_contacts_page(std::string& body) {
 }
 
 std::string parse_error(const std::string& body) {
-  std::string category, message;
+  std::string category, message, correlation;
   try {
     thread_local simdjson::ondemand::parser parser;
     simdjson::padded_string json(body);
@@ -82,11 +84,104 @@ std::string parse_error(const std::string& body) {
         category = str(field.value());
       else if (key == "message")
         message = str(field.value());
+      else if (key == "correlationId")
+        correlation = str(field.value());
     }
   } catch (const simdjson::simdjson_error&) {
     return {};
   }
-  return category.empty() ? message : fmt::format("{}: {}", category, message);
+  std::string out = category.empty() ? message : fmt::format("{}: {}", category, message);
+  if (!out.empty() && !correlation.empty()) out += fmt::format(" (correlationId {})", correlation);
+  return out;
+}
+
+std::optional<double> rate_from_headers(const HttpResponse& resp) {
+  auto max = resp.headers.find("x-hubspot-ratelimit-max");
+  auto interval = resp.headers.find("x-hubspot-ratelimit-interval-milliseconds");
+  if (max == resp.headers.end() || interval == resp.headers.end()) return std::nullopt;
+  try {
+    const double per_s = std::stod(max->second) * 1000.0 / std::stod(interval->second);
+    if (per_s > 0) return 0.9 * per_s;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+bool daily_budget_spent(const HttpResponse& resp) {
+  if (auto it = resp.headers.find("x-hubspot-ratelimit-daily-remaining"); it != resp.headers.end()) {
+    try {
+      if (std::stoll(it->second) <= 0) return true;
+    } catch (const std::exception&) {
+    }
+  }
+  if (resp.status != 429) return false;
+  const auto j = nlohmann::json::parse(resp.body, nullptr, false);
+  return j.is_object() && j.value("policyName", "") == "DAILY";
+}
+
+namespace {
+
+std::string text_of(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return {};
+  return v.dump();
+}
+
+std::vector<std::string> strings_of(const nlohmann::json& v) {
+  std::vector<std::string> out;
+  if (v.is_array())
+    for (const auto& x : v) out.push_back(text_of(x));
+  else if (!v.is_null())
+    out.push_back(text_of(v));
+  return out;
+}
+
+}  // namespace
+
+Result<BatchAnswer> parse_batch(const std::string& body) {
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("results") || !j["results"].is_array())
+    return fail(Errc::protocol, "HubSpot's batch answer has no \"results\" array");
+  BatchAnswer out;
+  for (const auto& r : j["results"]) {
+    if (!r.is_object()) continue;
+    BatchObject o;
+    o.id = text_of(r.contains("id") ? r["id"] : r.value("fromObjectId", nlohmann::json()));
+    o.trace_id = text_of(r.value("objectWriteTraceId", nlohmann::json()));
+    o.is_new = r.value("new", false);
+    if (r.contains("properties") && r["properties"].is_object())
+      for (const auto& [k, v] : r["properties"].items()) o.properties[k] = text_of(v);
+    out.results.push_back(std::move(o));
+  }
+  for (const auto& e : j.value("errors", nlohmann::json::array())) {
+    if (!e.is_object()) continue;
+    BatchError be;
+    be.category = text_of(e.value("category", nlohmann::json()));
+    const std::string message = text_of(e.value("message", nlohmann::json()));
+    be.text = be.category.empty() ? message : fmt::format("{}: {}", be.category, message);
+    if (e.contains("context") && e["context"].is_object()) {
+      be.trace_ids = strings_of(e["context"].value("objectWriteTraceId", nlohmann::json()));
+      be.ids = strings_of(e["context"].value("ids", nlohmann::json()));
+    }
+    out.errors.push_back(std::move(be));
+  }
+  return out;
+}
+
+Result<PropertyInfo> parse_property(const std::string& body) {
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("name") || !j["name"].is_string() || !j.contains("type"))
+    return fail(Errc::protocol, "HubSpot's answer is not a property definition (no \"name\" and \"type\")");
+  return PropertyInfo{j["name"].get<std::string>(), text_of(j["type"]), j.value("hasUniqueValue", false)};
+}
+
+std::optional<Timestamp> parse_daily_reset(const std::string& body) {
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("results") || !j["results"].is_array()) return std::nullopt;
+  for (const auto& r : j["results"])
+    if (r.is_object() && r.contains("resetsAt") && r["resetsAt"].is_string())
+      return parse_rfc3339(r["resetsAt"].get<std::string>());
+  return std::nullopt;
 }
 
 }  // namespace chansync::adapters::hubspot

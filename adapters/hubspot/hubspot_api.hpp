@@ -1,9 +1,13 @@
 #pragma once
-// HubSpot CRM v3 wire format: contact list/search pages and error bodies.
+// HubSpot CRM v3 wire format: contact list/search pages, batch answers, property definitions, error
+// bodies and rate-limit headers.
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "adapters/http.hpp"
 #include "sync/error.hpp"
 #include "sync/model.hpp"
 
@@ -32,7 +36,54 @@ struct ContactsPage {
 // Errc::protocol when the body is not the documented shape.
 Result<ContactsPage> parse_contacts_page(std::string& body);
 
-// {"status":"error","message":"...","category":"INVALID_AUTHENTICATION",...} → "CATEGORY: message".
+// {"status":"error","message":"...","category":"INVALID_AUTHENTICATION","correlationId":"..."} →
+// "CATEGORY: message (correlationId ...)" (a 429 names errorType instead of category). "" when the
+// body is not a HubSpot error.
 std::string parse_error(const std::string& body);
+
+// A RatePolicy: X-HubSpot-RateLimit-Max requests per X-HubSpot-RateLimit-Interval-Milliseconds, paced
+// at 90% of it; nullopt when the headers are absent.
+std::optional<double> rate_from_headers(const HttpResponse& resp);
+
+// Whether the account's daily API budget is spent: X-HubSpot-RateLimit-Daily-Remaining is 0, or a 429
+// whose policyName is DAILY. Retrying cannot help before HubSpot's daily reset.
+bool daily_budget_spent(const HttpResponse& resp);
+
+// One object of a CRM batch answer (upsert, update, read, create).
+struct BatchObject {
+  std::string id;                                 // HubSpot's record id
+  std::string trace_id;                           // objectWriteTraceId, when HubSpot echoes it
+  bool is_new = false;                            // upsert: created rather than updated
+  std::map<std::string, std::string> properties;  // null values read as ""
+};
+
+// One entry of a batch answer's errors[] (a 207 multi-status, or a batch read's missing ids).
+struct BatchError {
+  std::string text;                    // "CATEGORY: message"
+  std::string category;                // "VALIDATION_ERROR", "OBJECT_NOT_FOUND", "CONFLICT", ...
+  std::vector<std::string> trace_ids;  // context.objectWriteTraceId: the inputs it is about
+  std::vector<std::string> ids;        // context.ids: ids a batch read could not find
+};
+
+struct BatchAnswer {
+  std::vector<BatchObject> results;
+  std::vector<BatchError> errors;
+};
+
+// Parses a batch answer: {"status":..,"results":[..],"errors":[..],"numErrors":..}. An association
+// batch answer (results of {fromObjectId,toObjectId}) parses with id = fromObjectId. Errc::protocol
+// when the body has no results array.
+Result<BatchAnswer> parse_batch(const std::string& body);
+
+// A property definition (GET /crm/v3/properties/{objectType}/{name}).
+struct PropertyInfo {
+  std::string name;
+  std::string type;     // "string", "number", ...
+  bool unique = false;  // hasUniqueValue
+};
+Result<PropertyInfo> parse_property(const std::string& body);
+
+// resetsAt of GET /account-info/v3/api-usage/daily/private-apps; nullopt when absent or unreadable.
+std::optional<Timestamp> parse_daily_reset(const std::string& body);
 
 }  // namespace chansync::adapters::hubspot

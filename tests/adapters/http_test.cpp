@@ -139,3 +139,18 @@ TEST_CASE("a vendor 4xx error names the request and what to check, never the que
   resp.status = 401;
   CHECK(http_error(req, resp, "sms", "listing messages", "").code == Errc::auth);
 }
+
+TEST_CASE("a response the adapter's give_up accepts is returned at once, without retries") {
+  FakeServer server([](const httplib::Request&, std::size_t) {
+    return Scripted{429, R"({"policyName":"DAILY"})", {{"X-Quota-Left", "0"}}};
+  });
+  std::vector<std::chrono::milliseconds> sleeps;
+  HttpClient http(HttpOptions{.connector = "t",
+                              .give_up = [](const HttpResponse& r) { return r.headers.count("x-quota-left") > 0; },
+                              .sleep = [&](auto d) { sleeps.push_back(d); }});
+  auto resp = http.send({"GET", server.base_url() + "/x"});
+  REQUIRE(resp);
+  CHECK(resp->status == 429);
+  CHECK(http.requests() == 1);
+  CHECK(sleeps.empty());
+}

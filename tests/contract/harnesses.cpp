@@ -10,6 +10,7 @@
 #include "tests/contract/harness.hpp"
 #include "tests/support/dead_port.hpp"
 #include "tests/support/fake_chatwoot.hpp"
+#include "tests/support/fake_hubspot.hpp"
 
 namespace chansync::test {
 namespace {
@@ -268,6 +269,69 @@ std::map<std::string, Harness::Copies> chatwoot_held(const EndpointConfig&, Fake
   return out;
 }
 
+EndpointConfig hubspot_sink_config(const std::string& base_url) {
+  EndpointConfig cfg{"hs", "hubspot"};
+  cfg.options = {{"base_url", base_url}};
+  cfg.secrets = {{"token", FakeHubSpot::k_token}};
+  return cfg;
+}
+
+// A stateful HubSpot per fake server: the harness's handler is shared by every server the suite
+// starts, so each server's account is found by its port and starts empty with its first request.
+std::shared_ptr<FakeHubSpot> hubspot_of(int port, bool fresh) {
+  static std::mutex mu;
+  static std::map<int, std::shared_ptr<FakeHubSpot>> accounts;
+  std::lock_guard lock(mu);
+  auto& slot = accounts[port];
+  if (fresh || !slot) slot = std::make_shared<FakeHubSpot>();
+  return slot;
+}
+
+Scripted hubspot_account(const httplib::Request& req, std::size_t n) {
+  return hubspot_of(req.local_port, n == 0)->handle(req);
+}
+
+// Live contacts per person_id, and the messages in the notes associated with them: each message is
+// a <p> paragraph of a note, after the note's <p><strong> heading.
+std::map<std::string, Harness::Copies> hubspot_held(const EndpointConfig&, FakeServer* server) {
+  const auto base = server->base_url();
+  const auto account = hubspot_of(std::stoi(base.substr(base.rfind(':') + 1)), false);
+  std::map<std::string, Harness::Copies> out;
+  std::map<std::string, std::string> person_of;  // contact id → person_id
+  for (const auto& c : account->contacts()) {
+    if (c.archived) continue;
+    const auto it = c.properties.find("chansync_person_id");
+    if (it == c.properties.end()) continue;
+    auto& copies = out[it->second];
+    ++copies.persons;
+    copies.messages = 0;
+    person_of[c.id] = it->second;
+  }
+  auto count = [](const std::string& text, const std::string& what) {
+    int n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  for (const auto& note : account->notes()) {
+    if (note.archived) continue;
+    const auto body = note.properties.count("hs_note_body") ? note.properties.at("hs_note_body") : "";
+    for (const auto& contact : note.associated)
+      if (person_of.count(contact)) out[person_of[contact]].messages += count(body, "<p>") - count(body, "<p><strong>");
+  }
+  return out;
+}
+
+// The person_id of every contact upserted, in order (a re-sent person appears again).
+std::vector<std::string> hubspot_delivered(const EndpointConfig&, FakeServer* server) {
+  std::vector<std::string> ids;
+  for (const auto& r : server->requests()) {
+    if (r.method != "POST" || r.path != "/crm/v3/objects/contacts/batch/upsert") continue;
+    const auto body = nlohmann::json::parse(r.body);
+    for (const auto& input : body.at("inputs")) ids.push_back(input.at("id"));
+  }
+  return ids;
+}
+
 }  // namespace
 
 std::span<const Harness> harnesses() {
@@ -303,6 +367,12 @@ std::span<const Harness> harnesses() {
        .fixtures = chatwoot_fixtures,
        .delivered = chatwoot_delivered,
        .held = chatwoot_held},
+      {.type = "hubspot",
+       .config = [](const std::string& base_url, const auto&) { return hubspot_sink_config(base_url); },
+       .broken = [](const auto&) { return hubspot_sink_config(dead_base_url()); },
+       .fixtures = hubspot_account,
+       .delivered = hubspot_delivered,
+       .held = hubspot_held},
   };
   return k_harnesses;
 }

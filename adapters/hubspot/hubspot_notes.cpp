@@ -1,0 +1,138 @@
+#include "adapters/hubspot/hubspot_notes.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <charconv>
+#include <tuple>
+
+namespace chansync::adapters::hubspot {
+namespace {
+
+// What one message's text may take of a note, so that a single long message still fits.
+constexpr std::size_t k_max_text_bytes = 20'000;
+
+bool after_mark(const Message& m, const NotedMark& mark) {
+  return std::tie(m.sent_at, m.connector, m.id) > std::tie(mark.sent_at, mark.connector, mark.id);
+}
+
+// The note key's suffix: the first message's identity (connector, id), hashed to a fixed length.
+std::string key_of(const std::string& person_id, const Message& first) {
+  const std::string identity = first.connector + '\n' + first.id;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(identity.data()), identity.size(), digest);
+  std::string hex;
+  for (int i = 0; i < 8; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return person_id + "-" + hex;
+}
+
+// Cut on a UTF-8 character boundary.
+std::string_view clip(std::string_view text, std::size_t bytes) {
+  if (text.size() <= bytes) return text;
+  while (bytes > 0 && (static_cast<unsigned char>(text[bytes]) & 0xc0) == 0x80) --bytes;
+  return text.substr(0, bytes);
+}
+
+std::string when(Timestamp ts) {
+  const std::string t = format_rfc3339(ts);  // 2024-05-01T10:00:03.000Z
+  return t.substr(0, 10) + " " + t.substr(11, 8) + " UTC";
+}
+
+// One message as a paragraph: "2024-05-01 10:00:03 UTC · sms · inbound · customer +49…", then its text.
+std::string line(const Message& m) {
+  std::string who = to_string(m.author_kind);
+  if (!m.author_handle.empty()) who += " " + m.author_handle;
+  const std::string_view text = clip(m.text, k_max_text_bytes);
+  std::string escaped = html_escape(text);
+  if (text.size() < m.text.size()) escaped += "\u2026";
+  std::string body;
+  for (char c : escaped) body += c == '\n' ? std::string("<br>") : std::string(1, c);
+  return fmt::format("<p>{} \u00b7 {} \u00b7 {} \u00b7 {}<br>{}</p>", when(m.sent_at), html_escape(m.channel),
+                     to_string(m.direction), html_escape(who), body);
+}
+
+TimelineNote finish(const std::string& person_id, const std::vector<const Message*>& run,
+                    const std::vector<std::string>& lines) {
+  std::vector<std::string> channels;
+  for (const auto* m : run)
+    if (std::find(channels.begin(), channels.end(), m->channel) == channels.end()) channels.push_back(m->channel);
+  std::string heading = fmt::format("<p><strong>{} message{}</strong> ({})</p>", run.size(), run.size() == 1 ? "" : "s",
+                                    html_escape(fmt::format("{}", fmt::join(channels, ", "))));
+  TimelineNote note{key_of(person_id, *run.front()), heading, run.back()->sent_at, format_mark(*run.back()),
+                    run.size()};
+  for (const auto& l : lines) note.body += l;
+  return note;
+}
+
+}  // namespace
+
+std::string format_mark(const Message& m) {
+  return fmt::format("{} {} {}", m.sent_at, m.connector, m.id);
+}
+
+std::optional<NotedMark> parse_mark(std::string_view text) {
+  const auto a = text.find(' ');
+  if (a == std::string_view::npos || a == 0) return std::nullopt;
+  const auto b = text.find(' ', a + 1);
+  if (b == std::string_view::npos || b == a + 1 || b + 1 >= text.size()) return std::nullopt;
+  NotedMark mark;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + a, mark.sent_at);
+  if (ec != std::errc() || end != text.data() + a) return std::nullopt;
+  mark.connector = std::string(text.substr(a + 1, b - a - 1));
+  mark.id = std::string(text.substr(b + 1));
+  return mark;
+}
+
+std::vector<TimelineNote> timeline_notes(const PersonRecord& p, const std::optional<NotedMark>& after) {
+  std::vector<TimelineNote> notes;
+  std::vector<const Message*> run;
+  std::vector<std::string> lines;
+  std::size_t bytes = 0;
+  for (const auto& m : p.messages) {
+    if (after && !after_mark(m, *after)) continue;
+    std::string l = line(m);
+    // Greedy from the first new message: the same mark and messages always cut at the same places.
+    if (!run.empty() && (run.size() >= k_note_max_messages || bytes + l.size() > k_note_max_bytes)) {
+      notes.push_back(finish(p.person_id, run, lines));
+      run.clear();
+      lines.clear();
+      bytes = 0;
+    }
+    bytes += l.size();
+    run.push_back(&m);
+    lines.push_back(std::move(l));
+  }
+  if (!run.empty()) notes.push_back(finish(p.person_id, run, lines));
+  return notes;
+}
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace chansync::adapters::hubspot

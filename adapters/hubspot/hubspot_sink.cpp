@@ -1,0 +1,516 @@
+#include "adapters/hubspot/hubspot_sink.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+#include "adapters/hubspot/hubspot_api.hpp"
+#include "adapters/hubspot/hubspot_client.hpp"
+#include "adapters/hubspot/hubspot_notes.hpp"
+
+namespace chansync::adapters::hubspot {
+namespace {
+
+constexpr const char* k_type = "hubspot";
+constexpr std::size_t k_batch = 100;    // HubSpot's CRM batch endpoints take at most 100 inputs
+constexpr int k_note_to_contact = 202;  // HUBSPOT_DEFINED association type: note → contact
+
+// The contact properties chansync writes (besides id_property and the mark); verify() reads them back.
+constexpr const char* k_fields[] = {"firstname", "lastname", "email", "phone"};
+
+// An error that ends the push (see Sink::push): every request after it would fail the same way.
+bool stops(const Error& e) {
+  return e.code == Errc::auth || e.code == Errc::rate_limited || e.code == Errc::unavailable;
+}
+
+std::string trim(std::string s) {
+  s.erase(0, s.find_first_not_of(" \t"));
+  s.erase(s.find_last_not_of(" \t") + 1);
+  return s;
+}
+
+// What chansync writes on the person's contact: the name a CRM record splits (else the display name
+// split at its first space) and the first valid email and phone. Empty values are left out: chansync
+// never clears what someone typed into HubSpot.
+std::map<std::string, std::string> contact_fields(const PersonRecord& p) {
+  std::map<std::string, std::string> out;
+  std::string first, last;
+  const auto named = std::find_if(p.contacts.begin(), p.contacts.end(),
+                                  [](const Contact& c) { return !c.first_name.empty() || !c.last_name.empty(); });
+  if (named != p.contacts.end()) {
+    first = named->first_name, last = named->last_name;
+  } else {
+    const std::string name = trim(p.display_name);
+    const auto space = name.find(' ');
+    first = name.substr(0, space);
+    if (space != std::string::npos) last = trim(name.substr(space));
+  }
+  if (!first.empty()) out["firstname"] = first;
+  if (!last.empty()) out["lastname"] = last;
+  for (const auto& h : p.handles) {
+    if (!h.verified) continue;
+    if (h.kind == HandleKind::email && !out.count("email")) out["email"] = h.value;
+    if (h.kind == HandleKind::phone && !out.count("phone")) out["phone"] = h.value;
+  }
+  return out;
+}
+
+// HubSpot may show a phone number formatted; compare digits (and a leading +) only.
+std::string comparable(const std::string& field, const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (field == "phone" && !(std::isdigit(static_cast<unsigned char>(c)) || c == '+')) continue;
+    out += field == "email" ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
+  }
+  return out;
+}
+
+// A property name as HubSpot's internal names are written. Throws Failure(Errc::config).
+std::string property_option(const EndpointConfig& cfg, const std::string& key, bool may_be_empty) {
+  const std::string value = cfg.options.at(key).get<std::string>();
+  if (value.empty() && may_be_empty) return value;
+  if (value.empty() || value.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+    throw Failure(Errc::config, fmt::format("targets.{}.{} = \"{}\" is not a HubSpot property's internal name; use "
+                                            "lower-case letters, digits and _ (the name shown under the property's "
+                                            "label in Settings > Properties)",
+                                            cfg.name, key, value));
+  return value;
+}
+
+// One person to upsert on its way through the steps of a group.
+struct Work {
+  const PushItem* item = nullptr;
+  std::optional<NotedMark> mark;  // the contact's noted-through mark, as read
+  std::string contact_id;
+  bool created = false;
+  std::vector<TimelineNote> notes;
+  std::map<std::string, std::string> note_ids;  // note key → HubSpot note id
+  bool done = false;                            // every step confirmed
+  std::optional<Error> error;                   // the person's own failure
+
+  const std::string& person_id() const { return item->record->person_id; }
+  bool ok() const { return !error && !done; }
+};
+
+// A batch answer, or the reason HubSpot refused the request as a whole (its persons fail, the push
+// goes on). The Result's error stops the push.
+struct Answer {
+  int status = 0;
+  BatchAnswer batch;
+  std::optional<Error> refused;
+  std::string vendor;  // with `refused`: HubSpot's own words ("CATEGORY: message (correlationId ...)")
+};
+
+class HubSpotSink final : public Adapter, public Sink {
+ public:
+  explicit HubSpotSink(const AdapterContext& ctx)
+      : m_api(ctx),
+        m_id_property(property_option(ctx.config, "id_property", false)),
+        m_note_property(property_option(ctx.config, "note_id_property", true)),
+        m_noted_property(property_option(ctx.config, "noted_property", false)) {}
+
+  // Reading the id property's definition is the authenticated call; with notes on, the note key and
+  // mark properties are checked as well.
+  HealthReport probe() override {
+    std::vector<PropertyCheck> checks = {{"contacts", m_id_property, true}};
+    if (notes()) {
+      checks.push_back({"notes", m_note_property, true});
+      checks.push_back({"contacts", m_noted_property, false});
+    }
+    return check_properties(m_api, k_type, checks);
+  }
+
+  Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
+    if (!m_api.has_token())
+      return fail(Errc::config, fmt::format("no token was read for targets.{}; set token_env or token_file", name()),
+                  name());
+    std::vector<PushOutcome> out;
+    std::optional<Error> stop;
+    std::vector<const PushItem*> upserts, removes;
+    for (const auto& item : batch) (item.remove ? removes : upserts).push_back(&item);
+    for (std::size_t at = 0; at < upserts.size(); at += k_batch) {
+      std::vector<Work> work;
+      for (std::size_t i = at; i < std::min(upserts.size(), at + k_batch); ++i) work.push_back({upserts[i]});
+      if (!stop) stop = upsert_group(work);
+      for (auto& w : work) {
+        if (w.done)
+          out.push_back(
+              {w.person_id(), w.created ? PushOutcome::Status::created : PushOutcome::Status::updated, w.contact_id});
+        else
+          out.push_back({w.person_id(), PushOutcome::Status::failed, "", w.error ? w.error : stop});
+      }
+    }
+    for (std::size_t at = 0; at < removes.size(); at += k_batch) {
+      const auto part = std::span(removes).subspan(at, std::min(k_batch, removes.size() - at));
+      if (!stop) stop = archive_group(part, out);
+      if (stop)
+        for (const auto* item : part)
+          if (std::none_of(out.begin(), out.end(),
+                           [&](const auto& o) { return o.person_id == item->record->person_id; }))
+            out.push_back({item->record->person_id, PushOutcome::Status::failed, "", stop});
+    }
+    const bool any = std::any_of(out.begin(), out.end(), [](const auto& o) { return !o.error; });
+    if (stop && !any) return std::unexpected(*stop);  // nothing was delivered: the whole batch failed
+    return out;
+  }
+
+  bool readable() const override { return true; }
+  Result<std::vector<VerifyOutcome>> verify(std::span<const PushItem> items) override;
+
+ private:
+  const std::string& name() const { return m_api.name(); }
+  bool notes() const { return !m_note_property.empty(); }
+
+  Result<Answer> send(const std::string& path, const nlohmann::json& body, const std::string& what) {
+    auto resp = m_api.post(path, body, true);  // every request of this sink is an upsert or a read
+    if (!resp) return std::unexpected(resp.error());
+    Answer a{resp->status};
+    if (a.status == 204) return a;
+    if (a.status == 200 || a.status == 201 || a.status == 207) {
+      auto parsed = parse_batch(resp->body);
+      if (parsed)
+        a.batch = std::move(*parsed);
+      else
+        a.refused = Error{Errc::protocol, fmt::format("{}: {}", what, parsed.error().message), name(), a.status};
+      return a;
+    }
+    Error e = m_api.error("POST", path, *resp, what);
+    if (stops(e)) return std::unexpected(std::move(e));
+    a.refused = std::move(e);
+    a.vendor = parse_error(resp->body);
+    return a;
+  }
+
+  // A 207 error about one input, with what to do where HubSpot's text does not say it.
+  Error person_error(const BatchError& e, const std::string& person_id) const {
+    std::string text = "HubSpot refused it: " + e.text;
+    if (e.category == "CONFLICT")
+      text += fmt::format(
+          "; another HubSpot contact already holds this email: merge the two in HubSpot, or set {} "
+          "= {} on that contact so chansync updates it",
+          m_id_property, person_id);
+    return Error{Errc::remote, std::move(text), name(), 207};
+  }
+
+  // Upserts the group's contacts, then its notes. Returns the error that stops the push, if any.
+  std::optional<Error> upsert_group(std::vector<Work>& work) {
+    if (notes())
+      if (auto stop = read_marks(work)) return stop;
+    std::vector<Work*> all;
+    for (auto& w : work)
+      if (w.ok()) all.push_back(&w);
+    if (auto stop = upsert_contacts(all)) return stop;
+    for (auto& w : work)
+      if (w.ok() && (!notes() || (w.notes = timeline_notes(*w.item->record, w.mark)).empty())) w.done = true;
+    if (!notes()) return std::nullopt;
+    if (auto stop = upsert_notes(work)) return stop;
+    if (auto stop = associate_notes(work)) return stop;
+    return update_marks(work);
+  }
+
+  std::optional<Error> read_marks(std::vector<Work>& work) {
+    std::vector<const PushItem*> items;
+    for (const auto& w : work) items.push_back(w.item);
+    auto found = read_contacts(items, {m_noted_property});
+    if (!found && stops(found.error())) return found.error();
+    for (auto& w : work) {
+      if (!found) {
+        w.error = found.error();
+        continue;
+      }
+      const auto it = found->find(w.person_id());
+      if (it == found->end() || !it->second.properties.count(m_noted_property)) continue;
+      const std::string& text = it->second.properties.at(m_noted_property);
+      w.mark = parse_mark(text);
+      if (!text.empty() && !w.mark)
+        spdlog::warn("{}: contact {} has {} = \"{}\", which chansync did not write; its notes start over", name(),
+                     it->second.id, m_noted_property, text);
+    }
+    return std::nullopt;
+  }
+
+  // HubSpot refusing a whole upsert (400/409/422) may be one input's fault: the halves go again, down
+  // to single persons, so one bad record does not hold back the other 99.
+  std::optional<Error> upsert_contacts(std::span<Work*> part) {
+    if (part.empty()) return std::nullopt;
+    nlohmann::json inputs = nlohmann::json::array();
+    for (const auto* w : part) {
+      nlohmann::json properties = contact_fields(*w->item->record);
+      properties[m_id_property] = w->person_id();
+      inputs.push_back({{"idProperty", m_id_property},
+                        {"id", w->person_id()},
+                        {"objectWriteTraceId", w->person_id()},
+                        {"properties", properties}});
+    }
+    auto a = send("/crm/v3/objects/contacts/batch/upsert", {{"inputs", inputs}},
+                  fmt::format("upserting {} contacts", part.size()));
+    if (!a) return a.error();
+    if (a->refused) {
+      if (part.size() > 1 && (a->status == 400 || a->status == 409 || a->status == 422)) {
+        if (auto stop = upsert_contacts(part.first(part.size() / 2))) return stop;
+        return upsert_contacts(part.subspan(part.size() / 2));
+      }
+      for (auto* w : part)
+        w->error =
+            part.size() == 1 && !a->vendor.empty()
+                ? Error{Errc::remote, fmt::format("HubSpot refused its contact with HTTP {}: {}", a->status, a->vendor),
+                        name(), a->status}
+                : a->refused;
+      return std::nullopt;
+    }
+    auto find = [&](const std::string& person_id) {
+      const auto it = std::find_if(part.begin(), part.end(), [&](Work* w) { return w->person_id() == person_id; });
+      return it == part.end() ? nullptr : *it;
+    };
+    for (const auto& r : a->batch.results) {
+      Work* w = find(r.trace_id);
+      if (!w && r.properties.count(m_id_property)) w = find(r.properties.at(m_id_property));
+      if (!w) continue;
+      w->contact_id = r.id;
+      w->created = r.is_new;
+    }
+    for (const auto& e : a->batch.errors) {
+      bool matched = false;
+      for (const auto& trace : e.trace_ids)
+        if (Work* w = find(trace)) w->error = person_error(e, trace), matched = true;
+      if (!matched)  // an error HubSpot did not tie to an input: it is about the unanswered ones
+        for (auto* w : part)
+          if (w->contact_id.empty() && !w->error) w->error = person_error(e, w->person_id());
+    }
+    for (auto* w : part)
+      if (w->contact_id.empty() && !w->error)
+        w->error = Error{Errc::protocol, "HubSpot's answer to the upsert did not mention this person", name()};
+    return std::nullopt;
+  }
+
+  std::optional<Error> upsert_notes(std::vector<Work>& work);
+  std::optional<Error> associate_notes(std::vector<Work>& work);
+  std::optional<Error> update_marks(std::vector<Work>& work);
+  std::optional<Error> archive_group(std::span<const PushItem* const> part, std::vector<PushOutcome>& out);
+  Result<std::map<std::string, BatchObject>> read_contacts(std::span<const PushItem* const> items,
+                                                           std::vector<std::string> properties);
+
+  Client m_api;
+  std::string m_id_property, m_note_property, m_noted_property;
+};
+
+// Stores each person's new notes by their keys: a repeated push updates the same notes.
+std::optional<Error> HubSpotSink::upsert_notes(std::vector<Work>& work) {
+  std::vector<std::pair<Work*, const TimelineNote*>> entries;
+  for (auto& w : work)
+    if (w.ok())
+      for (const auto& n : w.notes) entries.push_back({&w, &n});
+  for (std::size_t at = 0; at < entries.size(); at += k_batch) {
+    const auto part = std::span(entries).subspan(at, std::min(k_batch, entries.size() - at));
+    nlohmann::json inputs = nlohmann::json::array();
+    for (const auto& [owner, note] : part)
+      inputs.push_back({{"idProperty", m_note_property},
+                        {"id", note->key},
+                        {"objectWriteTraceId", note->key},
+                        {"properties",
+                         {{m_note_property, note->key},
+                          {"hs_note_body", note->body},
+                          {"hs_timestamp", format_rfc3339(note->timestamp)}}}});
+    auto a = send("/crm/v3/objects/notes/batch/upsert", {{"inputs", inputs}},
+                  fmt::format("upserting {} timeline notes", part.size()));
+    if (!a) return a.error();
+    auto owner_of = [&](const std::string& key) -> Work* {
+      for (const auto& [owner, note] : part)
+        if (note->key == key) return owner;
+      return nullptr;
+    };
+    for (const auto& r : a->batch.results) {
+      const std::string key = !r.trace_id.empty()                   ? r.trace_id
+                              : r.properties.count(m_note_property) ? r.properties.at(m_note_property)
+                                                                    : "";
+      if (Work* w = owner_of(key)) w->note_ids[key] = r.id;
+    }
+    for (const auto& e : a->batch.errors)
+      for (const auto& key : e.trace_ids)
+        if (Work* w = owner_of(key))
+          w->error = Error{Errc::remote, "HubSpot refused its timeline note: " + e.text, name(), 207};
+    for (const auto& [owner, note] : part)
+      if (!owner->error && !owner->note_ids.count(note->key))
+        owner->error = a->refused ? *a->refused
+                                  : Error{Errc::protocol, "HubSpot's answer did not confirm its timeline note", name()};
+  }
+  return std::nullopt;
+}
+
+// Associating a note that already is associated changes nothing: safe after a crash.
+std::optional<Error> HubSpotSink::associate_notes(std::vector<Work>& work) {
+  std::vector<std::pair<Work*, std::string>> pairs;  // (owner, note id)
+  for (auto& w : work)
+    if (w.ok())
+      for (const auto& n : w.notes) pairs.push_back({&w, w.note_ids.at(n.key)});
+  for (std::size_t at = 0; at < pairs.size(); at += k_batch) {
+    const auto part = std::span(pairs).subspan(at, std::min(k_batch, pairs.size() - at));
+    nlohmann::json inputs = nlohmann::json::array();
+    for (const auto& [owner, note_id] : part)
+      inputs.push_back(
+          {{"from", {{"id", note_id}}},
+           {"to", {{"id", owner->contact_id}}},
+           {"types", {{{"associationCategory", "HUBSPOT_DEFINED"}, {"associationTypeId", k_note_to_contact}}}}});
+    auto a = send("/crm/v4/associations/notes/contacts/batch/create", {{"inputs", inputs}},
+                  fmt::format("associating {} notes with their contacts", part.size()));
+    if (!a) return a.error();
+    for (const auto& [owner, note_id] : part) {
+      const bool confirmed = std::any_of(a->batch.results.begin(), a->batch.results.end(),
+                                         [&](const BatchObject& r) { return r.id == note_id; });
+      if (confirmed || owner->error) continue;
+      owner->error =
+          a->refused ? *a->refused
+          : !a->batch.errors.empty()
+              ? Error{Errc::remote, "HubSpot did not associate its timeline note: " + a->batch.errors.front().text,
+                      name(), 207}
+              : Error{Errc::protocol, "HubSpot's answer did not confirm its note's association", name()};
+    }
+  }
+  return std::nullopt;
+}
+
+// The mark moves last: until it does, a repeated push rebuilds the same notes from the old mark.
+std::optional<Error> HubSpotSink::update_marks(std::vector<Work>& work) {
+  std::vector<Work*> pending;
+  for (auto& w : work)
+    if (w.ok()) pending.push_back(&w);
+  for (std::size_t at = 0; at < pending.size(); at += k_batch) {
+    const auto part = std::span(pending).subspan(at, std::min(k_batch, pending.size() - at));
+    nlohmann::json inputs = nlohmann::json::array();
+    for (const auto* w : part)
+      inputs.push_back({{"id", w->contact_id},
+                        {"objectWriteTraceId", w->person_id()},
+                        {"properties", {{m_noted_property, w->notes.back().mark}}}});
+    auto a = send("/crm/v3/objects/contacts/batch/update", {{"inputs", inputs}},
+                  fmt::format("recording how far {} contacts' notes go", part.size()));
+    if (!a) return a.error();
+    for (auto* w : part) {
+      const bool confirmed = std::any_of(a->batch.results.begin(), a->batch.results.end(),
+                                         [&](const BatchObject& r) { return r.id == w->contact_id; });
+      if (confirmed) {
+        w->done = true;
+        continue;
+      }
+      w->error = a->refused ? *a->refused
+                            : Error{Errc::remote, fmt::format("HubSpot did not store {}", m_noted_property), name()};
+      for (const auto& e : a->batch.errors)
+        if (std::count(e.trace_ids.begin(), e.trace_ids.end(), w->person_id()))
+          w->error = person_error(e, w->person_id());
+    }
+  }
+  return std::nullopt;
+}
+
+// Contact ids of persons by person_id, read by id_property (persons HubSpot has no contact for are absent).
+Result<std::map<std::string, BatchObject>> HubSpotSink::read_contacts(std::span<const PushItem* const> items,
+                                                                      std::vector<std::string> properties) {
+  nlohmann::json inputs = nlohmann::json::array();
+  for (const auto* item : items) inputs.push_back({{"id", item->record->person_id}});
+  properties.insert(properties.begin(), m_id_property);
+  const nlohmann::json body = {{"idProperty", m_id_property},
+                               {"inputs", inputs},
+                               {"properties", properties},
+                               {"propertiesWithHistory", nlohmann::json::array()}};
+  auto a = send("/crm/v3/objects/contacts/batch/read", body, fmt::format("reading {} contacts", items.size()));
+  if (!a) return std::unexpected(a.error());
+  if (a->refused) return std::unexpected(*a->refused);
+  std::map<std::string, BatchObject> out;
+  for (auto& r : a->batch.results)
+    if (r.properties.count(m_id_property)) out[r.properties.at(m_id_property)] = std::move(r);
+  return out;
+}
+
+// Archived contacts can be restored in HubSpot for 90 days. Archiving twice changes nothing.
+std::optional<Error> HubSpotSink::archive_group(std::span<const PushItem* const> part, std::vector<PushOutcome>& out) {
+  std::vector<std::pair<const PushItem*, std::string>> targets;  // (item, contact id)
+  std::vector<const PushItem*> unknown;                          // no contact id in the ledger
+  for (const auto* item : part) {
+    if (item->previous && !item->previous->remote_id.empty())
+      targets.push_back({item, item->previous->remote_id});
+    else
+      unknown.push_back(item);
+  }
+  if (!unknown.empty()) {
+    auto found = read_contacts(unknown, {});
+    if (!found && stops(found.error())) return found.error();
+    for (const auto* item : unknown) {
+      const auto& id = item->record->person_id;
+      if (!found)
+        out.push_back({id, PushOutcome::Status::failed, "", found.error()});
+      else if (found->count(id))
+        targets.push_back({item, found->at(id).id});
+      else
+        out.push_back({id, PushOutcome::Status::deleted});  // HubSpot has no contact for it
+    }
+  }
+  if (targets.empty()) return std::nullopt;
+  nlohmann::json inputs = nlohmann::json::array();
+  for (const auto& [item, id] : targets) inputs.push_back({{"id", id}});
+  auto a = send("/crm/v3/objects/contacts/batch/archive", {{"inputs", inputs}},
+                fmt::format("archiving {} contacts of persons merged away", targets.size()));
+  if (!a) return a.error();
+  for (const auto& [item, id] : targets)
+    out.push_back({item->record->person_id, a->refused ? PushOutcome::Status::failed : PushOutcome::Status::deleted, "",
+                   a->refused});
+  return std::nullopt;
+}
+
+Result<std::vector<VerifyOutcome>> HubSpotSink::verify(std::span<const PushItem> items) {
+  std::vector<VerifyOutcome> out;
+  for (std::size_t at = 0; at < items.size(); at += k_batch) {
+    std::vector<const PushItem*> part;
+    for (std::size_t i = at; i < std::min(items.size(), at + k_batch); ++i) part.push_back(&items[i]);
+    auto found = read_contacts(part, {std::begin(k_fields), std::end(k_fields)});
+    if (!found) return std::unexpected(found.error());
+    for (const auto* item : part) {
+      const auto& id = item->record->person_id;
+      const auto it = found->find(id);
+      if (it == found->end()) {
+        out.push_back({id, VerifyOutcome::State::missing,
+                       fmt::format("no HubSpot contact has {} = {} (deleted, archived or merged away in HubSpot)",
+                                   m_id_property, id)});
+        continue;
+      }
+      std::vector<std::string> differ;
+      for (const auto& [field, sent] : contact_fields(*item->record)) {
+        const std::string has = it->second.properties.count(field) ? it->second.properties.at(field) : "";
+        if (comparable(field, has) != comparable(field, sent))
+          differ.push_back(fmt::format("{}: HubSpot has \"{}\", chansync sent \"{}\"", field, has, sent));
+      }
+      const std::string& remote = item->previous ? item->previous->remote_id : "";
+      if (!remote.empty() && it->second.id != remote)
+        differ.push_back(
+            fmt::format("contact id: {} now, chansync wrote {} (merged in HubSpot?)", it->second.id, remote));
+      out.push_back({id, differ.empty() ? VerifyOutcome::State::same : VerifyOutcome::State::edited,
+                     fmt::format("{}", fmt::join(differ, "; "))});
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+AdapterType sink_type() {
+  using K = OptionSpec::Kind;
+  return adapter_type<HubSpotSink>(
+      k_type,
+      "HubSpot CRM contacts upserted by a unique person_id property, with the cross-channel timeline as notes; "
+      "persons merged away are archived",
+      {
+          {"token", "private app access token (Bearer); scopes in chansync-adapters(7)", K::string, true, true,
+           nullptr},
+          {"id_property", "unique contact property holding person_id (create it first: chansync-adapters(7))",
+           K::string, false, false, "chansync_person_id"},
+          {"note_id_property", "unique note property keying each timeline note; \"\" = no notes", K::string, false,
+           false, "chansync_note_id"},
+          {"noted_property", "contact property holding the newest message already in a note", K::string, false, false,
+           "chansync_noted_through"},
+          {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false,
+           "https://api.hubapi.com"},
+      });
+}
+
+}  // namespace chansync::adapters::hubspot

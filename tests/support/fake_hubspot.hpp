@@ -1,0 +1,68 @@
+#pragma once
+// A stateful fake of the HubSpot CRM API parts the hubspot sink calls, for FakeServer: contacts
+// upserted, read and updated by a unique property, archived; notes upserted by a unique property and
+// associated with contacts; property definitions; the daily API budget. It answers with the shapes
+// HubSpot documents (batch results with "new", 207 multi-status errors tied to inputs by
+// objectWriteTraceId, OBJECT_NOT_FOUND errors listing the ids a batch read missed, the error body
+// {status, message, correlationId, category}), and refuses what HubSpot refuses: an upsert by a
+// property that is not unique, an invalid email, an email another contact holds, a wrong token.
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/fake_server.hpp"
+
+namespace chansync::test {
+
+class FakeHubSpot {
+ public:
+  struct Object {
+    std::string id;
+    std::map<std::string, std::string> properties;
+    bool archived = false;
+    std::set<std::string> associated;  // notes: the contact ids it is associated with
+  };
+
+  static constexpr const char* k_token = "pat-na1-11111111-2222-3333-4444-555555555555";
+  static constexpr const char* k_reset = "2026-12-03T05:00:00Z";  // the usage endpoint's resetsAt
+
+  // A FakeServer::Handler over this state (the object must outlive the server).
+  FakeServer::Handler handler();
+  Scripted handle(const httplib::Request& req);
+
+  // Set up before the server starts.
+  std::set<std::string> missing_properties;  // "contacts.chansync_noted_through": answered 404
+  std::set<std::string> plain_properties;    // exist without hasUniqueValue
+  // Requests left today; each request spends one, and at 0 HubSpot answers 429 (policyName DAILY).
+  std::optional<long> daily_budget;
+  // An invalid email refuses the whole upsert with 400, as HubSpot does without multi-status.
+  bool whole_batch_refusals = false;
+
+  std::vector<Object> contacts();  // every contact, archived ones too, by creation
+  std::vector<Object> notes();
+  std::optional<Object> contact(const std::string& person_id);  // the live contact holding it
+  // Changes a live contact's property, as someone editing it in HubSpot would.
+  void edit(const std::string& person_id, const std::string& property, const std::string& value);
+  void archive(const std::string& person_id);
+  // A contact someone created in HubSpot (no person_id); returns its id.
+  std::string add_contact(const std::map<std::string, std::string>& properties);
+
+ private:
+  Scripted route(const httplib::Request& req);
+  Scripted upsert(const std::string& body, std::vector<Object>& store, const std::string& key_property, bool contacts);
+  Scripted read(const std::string& body);
+  Scripted update(const std::string& body);
+  Scripted archive_batch(const std::string& body);
+  Scripted associate(const std::string& body);
+  Scripted property(const std::string& object, const std::string& name);
+  std::vector<std::pair<std::string, std::string>> headers();
+
+  std::mutex m_mu;
+  std::vector<Object> m_contacts, m_notes;
+  long m_next_id = 1001;
+};
+
+}  // namespace chansync::test
