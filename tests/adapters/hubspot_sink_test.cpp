@@ -169,6 +169,51 @@ TEST_CASE("hubspot: a 207 fails only the persons HubSpot refused, with its messa
   CHECK(count(server, k_upsert) == 1);
 }
 
+TEST_CASE("hubspot through push_target: the persons HubSpot confirmed are recorded, the refused one is sent again",
+          "[hubspot]") {
+  FakeHubSpot hub;
+  FakeServer server(hub.handler());
+  StateStore store(":memory:");
+  std::vector<Conversation> page;
+  for (int i = 0; i < 3; ++i) {
+    const std::string number = "+49151123456" + std::to_string(70 + i);
+    page.push_back({"sms",
+                    "c" + std::to_string(i),
+                    "sms",
+                    {HandleKind::phone, number, true},
+                    "+4930123456",
+                    {{"sms", "m" + std::to_string(i), "c" + std::to_string(i), "sms", Direction::inbound,
+                      AuthorKind::customer, number, 1000, "hi"}}});
+  }
+  store.records().commit_conversations("sms", "conversations", page, {}, "x");
+  // The CRM knows the first customer by an address HubSpot will refuse.
+  const Contact crm{"crm",
+                    "51",
+                    "Anna",
+                    "Müller",
+                    {{HandleKind::email, "anna@invalid.example"}, {HandleKind::phone, "+4915112345670"}},
+                    false,
+                    1};
+  store.records().commit_contacts("crm", "contacts", {crm}, {}, "x");
+  int n = 0;
+  store.identity().save(reconcile(store.identity().input({}), [&] { return "p" + std::to_string(++n); }));
+  auto sink = hubspot(server.base_url());
+  const auto stats = push_target("hs", *sink->sink(), store, {});
+  CHECK(stats.created == 2);
+  CHECK(stats.failed == 1);
+  REQUIRE(stats.error);
+  CHECK_THAT(stats.error->message, Catch::Contains("INVALID_EMAIL"));
+  const auto ledger = store.ledger().entries("hs");
+  CHECK(ledger.size() == 2);
+  for (const auto& [id, entry] : ledger) CHECK(entry.remote_id == hub.contact(id)->id);
+  CHECK_FALSE(store.ledger().mark("hs"));  // the refused person is planned again
+
+  const auto again = push_target("hs", *sink->sink(), store, {});
+  CHECK(again.failed == 1);
+  CHECK(again.created + again.updated == 0);
+  CHECK(hub.contacts().size() == 2);
+}
+
 TEST_CASE("hubspot: a refusal of the whole upsert is split until only the refused person fails", "[hubspot]") {
   FakeHubSpot hub;
   hub.whole_batch_refusals = true;
