@@ -6,6 +6,7 @@
 #include "adapters/hubspot/hubspot.hpp"
 #include "adapters/hubspot/hubspot_sink.hpp"
 #include "adapters/ndjson/ndjson.hpp"
+#include "adapters/postgres/postgres.hpp"
 #include "adapters/twilio/twilio.hpp"
 #include "adapters/webhook/webhook.hpp"
 
@@ -13,7 +14,7 @@ namespace chansync::adapters {
 
 std::span<const AdapterType> registry() {
   static const std::vector<AdapterType> k_types = {twilio::type(), hubspot::type(), ndjson::type(), webhook::type(),
-                                                   chatwoot::type(), hubspot::sink_type()};
+                                                   postgres::type(), chatwoot::type(), hubspot::sink_type()};
   return k_types;
 }
 

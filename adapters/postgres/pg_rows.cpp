@@ -1,0 +1,329 @@
+#include "adapters/postgres/pg_rows.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace chansync::adapters::postgres {
+namespace {
+
+using Row = std::vector<std::string>;
+
+// The columns of each child table after person_id, in the order rows are built, staged and read.
+const std::vector<std::string> k_handle_columns = {"kind", "value", "verified"};
+const std::vector<std::string> k_contact_columns = {"connector", "contact_id", "name",
+                                                    "archived",  "updated_at", "handles"};
+const std::vector<std::string> k_timeline_columns = {"connector",     "message_id", "conversation",
+                                                     "channel",       "direction",  "author_kind",
+                                                     "author_handle", "sent_at",    "text"};
+
+std::string flag(bool b) {
+  return b ? "t" : "f";
+}
+
+// Contact handles as canonical JSON text: what is staged, and what a stored jsonb reads back as.
+std::string handles_json(const std::vector<Handle>& handles) {
+  return nlohmann::json(handles).dump();
+}
+
+Row handle_row(const Handle& h) {
+  return {to_string(h.kind), h.value, flag(h.verified)};
+}
+Row contact_row(const Contact& c) {
+  return {c.connector, c.id, c.display_name(), flag(c.archived), std::to_string(c.updated_at), handles_json(c.handles)};
+}
+Row message_row(const Message& m) {
+  return {m.connector,
+          m.id,
+          m.conversation,
+          m.channel,
+          to_string(m.direction),
+          to_string(m.author_kind),
+          m.author_handle,
+          std::to_string(m.sent_at),
+          m.text};
+}
+
+// Rows are keyed by their first two columns (the table's key after person_id).
+std::string key_of(const Row& r) {
+  return r[0] + '\x1f' + r[1];
+}
+
+// Why PostgreSQL text cannot hold `s` (a NUL byte, or bytes that are not UTF-8 as the server
+// validates it: no overlong forms, surrogates or code points past U+10FFFF), or nullptr.
+const char* unstorable(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned c = p[i];
+    if (c == 0) return "a NUL byte";
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xbf;  // the range of the second byte
+    if (c >= 0xc2 && c <= 0xdf)
+      len = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+      len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+      len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    if (len == 0 || i + len > n || p[i + 1] < lo || p[i + 1] > hi) return "bytes that are not UTF-8";
+    for (std::size_t k = 2; k < len; ++k)
+      if (p[i + k] < 0x80 || p[i + k] > 0xbf) return "bytes that are not UTF-8";
+    i += len;
+  }
+  return nullptr;
+}
+
+// The first value of `row` that PostgreSQL cannot store, described; "" when all can be.
+std::string check_row(const char* table, const std::vector<std::string>& columns, const Row& row) {
+  for (std::size_t i = 0; i < row.size(); ++i)
+    if (const char* why = unstorable(row[i]))
+      return fmt::format("{} row ({}, {}) has {} in column {}", table, row[0], row[1], why, columns[i]);
+  return "";
+}
+
+void copy(CopyRows& out, const std::string& person_id, const Row& row) {
+  out.field(person_id);
+  for (const auto& v : row) out.field(v);
+  out.end_row();
+}
+
+// One table's rows, compared: "timeline: 2 rows missing, 1 row edited (text)"; "" when equal.
+std::string compare(const char* table, const std::vector<std::string>& columns,
+                    const std::map<std::string, Row>& expected, const std::map<std::string, Row>& stored) {
+  std::size_t missing = 0, edited = 0, extra = 0;
+  std::set<std::string> edited_columns;
+  for (const auto& [key, row] : expected) {
+    const auto it = stored.find(key);
+    if (it == stored.end()) {
+      ++missing;
+      continue;
+    }
+    bool differs = false;
+    for (std::size_t i = 0; i < row.size(); ++i)
+      if (row[i] != it->second[i]) {
+        differs = true;
+        edited_columns.insert(columns[i]);
+      }
+    edited += differs;
+  }
+  for (const auto& [key, row] : stored) extra += !expected.count(key);
+  std::vector<std::string> parts;
+  auto rows = [](std::size_t n) { return fmt::format("{} row{}", n, n == 1 ? "" : "s"); };
+  if (missing) parts.push_back(rows(missing) + " missing");
+  if (extra) parts.push_back(rows(extra) + " not in the record");
+  if (edited) parts.push_back(fmt::format("{} edited ({})", rows(edited), fmt::join(edited_columns, ", ")));
+  if (parts.empty()) return "";
+  return fmt::format("{}: {}", table, fmt::join(parts, ", "));
+}
+
+std::map<std::string, Row> keyed(std::vector<Row> rows) {
+  std::map<std::string, Row> out;
+  for (auto& r : rows) {
+    std::string k = key_of(r);
+    out.emplace(std::move(k), std::move(r));
+  }
+  return out;
+}
+
+// A text[] literal of `items`, each element quoted.
+std::string array_literal(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& s : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : s) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+Staged stage(std::span<const PushItem> batch, const std::string& target) {
+  Staged out;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& item = batch[i];
+    const PersonRecord& p = *item.record;
+    if (item.remove) {
+      out.deletes.field(p.person_id);
+      out.deletes.end_row();
+      continue;
+    }
+    std::vector<Row> handles, contacts, timeline;
+    for (const auto& h : p.handles) handles.push_back(handle_row(h));
+    for (const auto& c : p.contacts) contacts.push_back(contact_row(c));
+    for (const auto& m : p.messages) timeline.push_back(message_row(m));
+    std::string problem;
+    if (const char* why = unstorable(p.person_id)) problem = fmt::format("person_id has {}", why);
+    if (const char* why = unstorable(p.display_name); why && problem.empty())
+      problem = fmt::format("display_name has {}", why);
+    for (const auto& r : handles)
+      if (problem.empty()) problem = check_row("person_handles", k_handle_columns, r);
+    for (const auto& r : contacts)
+      if (problem.empty()) problem = check_row("person_contacts", k_contact_columns, r);
+    for (const auto& r : timeline)
+      if (problem.empty()) problem = check_row("timeline", k_timeline_columns, r);
+    if (!problem.empty()) {
+      out.refused.emplace(
+          i,
+          Error{Errc::remote,
+                fmt::format("PostgreSQL cannot store it: its {}, which a text column cannot hold", problem), target});
+      continue;
+    }
+    const std::string hash = content_hash(p);
+    out.persons.field(p.person_id);
+    out.persons.field(p.display_name);
+    out.persons.field(static_cast<long long>(p.updated_at));
+    out.persons.field(hash);
+    out.persons.field(item.previous && item.previous->hash == hash);
+    out.persons.end_row();
+    for (const auto& r : handles) copy(out.handles, p.person_id, r);
+    for (const auto& r : contacts) copy(out.contacts, p.person_id, r);
+    for (const auto& r : timeline) copy(out.timeline, p.person_id, r);
+  }
+  return out;
+}
+
+std::string staging_ddl() {
+  return R"sql(
+CREATE TEMP TABLE IF NOT EXISTS chansync_persons (person_id text, display_name text, updated_ms bigint,
+  content_hash text, forced boolean) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS chansync_handles (person_id text, kind text, value text, verified boolean)
+  ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS chansync_contacts (person_id text, connector text, contact_id text, name text,
+  archived boolean, updated_ms bigint, handles jsonb) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS chansync_timeline (person_id text, connector text, message_id text,
+  conversation text, channel text, direction text, author_kind text, author_handle text, sent_ms bigint, text text)
+  ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS chansync_deletes (person_id text) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS chansync_written (person_id text, created boolean) ON COMMIT DELETE ROWS;
+)sql";
+}
+
+std::string write_sql(const std::string& schema, const std::string& filter) {
+  // A person whose stored content hash equals the staged one is left alone (a re-run after a crash
+  // between commit and ledger, or a lost ledger), unless forced: push --full rewrites it.
+  constexpr const char* k_sql = R"sql(
+WITH up AS (
+  INSERT INTO {s}.persons AS p (person_id, display_name, updated_at, content_hash)
+  SELECT person_id, display_name, timestamptz 'epoch' + updated_ms * interval '1 millisecond', content_hash
+  FROM pg_temp.chansync_persons WHERE {f}::text IS NULL OR person_id = {f}
+  ON CONFLICT (person_id) DO UPDATE SET display_name = excluded.display_name, updated_at = excluded.updated_at,
+    content_hash = excluded.content_hash, pushed_at = now()
+  WHERE p.content_hash IS DISTINCT FROM excluded.content_hash
+     OR excluded.person_id IN (SELECT person_id FROM pg_temp.chansync_persons WHERE forced)
+  RETURNING p.person_id, p.xmax = 0)
+INSERT INTO pg_temp.chansync_written SELECT * FROM up;
+DELETE FROM {s}.person_handles t USING pg_temp.chansync_written w
+  WHERE t.person_id = w.person_id AND ({f}::text IS NULL OR w.person_id = {f});
+DELETE FROM {s}.person_contacts t USING pg_temp.chansync_written w
+  WHERE t.person_id = w.person_id AND ({f}::text IS NULL OR w.person_id = {f});
+DELETE FROM {s}.timeline t USING pg_temp.chansync_written w
+  WHERE t.person_id = w.person_id AND ({f}::text IS NULL OR w.person_id = {f});
+INSERT INTO {s}.person_handles (person_id, kind, value, verified)
+  SELECT s.person_id, s.kind, s.value, s.verified FROM pg_temp.chansync_handles s
+  JOIN pg_temp.chansync_written w USING (person_id) WHERE {f}::text IS NULL OR w.person_id = {f};
+INSERT INTO {s}.person_contacts (person_id, connector, contact_id, name, archived, updated_at, handles)
+  SELECT s.person_id, s.connector, s.contact_id, s.name, s.archived,
+    timestamptz 'epoch' + s.updated_ms * interval '1 millisecond', s.handles
+  FROM pg_temp.chansync_contacts s JOIN pg_temp.chansync_written w USING (person_id)
+  WHERE {f}::text IS NULL OR w.person_id = {f};
+INSERT INTO {s}.timeline (person_id, connector, message_id, conversation, channel, direction, author_kind,
+    author_handle, sent_at, text)
+  SELECT s.person_id, s.connector, s.message_id, s.conversation, s.channel, s.direction, s.author_kind,
+    s.author_handle, timestamptz 'epoch' + s.sent_ms * interval '1 millisecond', s.text
+  FROM pg_temp.chansync_timeline s JOIN pg_temp.chansync_written w USING (person_id)
+  WHERE {f}::text IS NULL OR w.person_id = {f};
+DELETE FROM {s}.persons
+  WHERE person_id IN (SELECT person_id FROM pg_temp.chansync_deletes WHERE {f}::text IS NULL OR person_id = {f});
+)sql";
+  return fmt::format(fmt::runtime(k_sql), fmt::arg("s", schema), fmt::arg("f", filter));
+}
+
+Result<std::map<std::string, Stored>> read_stored(PgConn& c, const std::string& schema,
+                                                  const std::vector<std::string>& ids) {
+  const std::string q = c.ident(schema);
+  const std::vector<std::optional<std::string>> params = {array_literal(ids)};
+  const std::string doing = fmt::format("reading back {} persons", ids.size());
+  const auto ms = [](const char* column) { return fmt::format("(extract(epoch FROM {}) * 1000)::bigint", column); };
+  std::map<std::string, Stored> out;
+  auto persons =
+      c.exec(fmt::format("SELECT person_id, display_name, {} FROM {}.persons WHERE person_id = ANY($1::text[])",
+                         ms("updated_at"), q),
+             params, doing);
+  if (!persons) return std::unexpected(persons.error());
+  for (int r = 0; r < PQntuples(persons->get()); ++r) {
+    auto& s = out[PQgetvalue(persons->get(), r, 0)];
+    s.display_name = PQgetvalue(persons->get(), r, 1);
+    s.updated_ms = std::stoll(PQgetvalue(persons->get(), r, 2));
+  }
+  // Each child table's rows, read in the column order the record's rows are built in.
+  auto children = [&](const std::string& table, const std::string& columns,
+                      std::map<std::string, Row> Stored::*member) -> Result<void> {
+    auto res =
+        c.exec(fmt::format("SELECT person_id, {} FROM {}.{} WHERE person_id = ANY($1::text[])", columns, q, table),
+               params, doing);
+    if (!res) return std::unexpected(res.error());
+    const int width = PQnfields(res->get());
+    for (int r = 0; r < PQntuples(res->get()); ++r) {
+      const auto it = out.find(PQgetvalue(res->get(), r, 0));
+      if (it == out.end()) continue;  // a row whose person went between the reads
+      Row row;
+      for (int f = 1; f < width; ++f) row.push_back(PQgetvalue(res->get(), r, f));
+      std::string key = key_of(row);
+      (it->second.*member).emplace(std::move(key), std::move(row));
+    }
+    return {};
+  };
+  if (auto r = children("person_handles", "kind, value, CASE WHEN verified THEN 't' ELSE 'f' END", &Stored::handles);
+      !r)
+    return std::unexpected(r.error());
+  if (auto r = children("person_contacts",
+                        fmt::format("connector, contact_id, name, CASE WHEN archived THEN 't' ELSE 'f' END, {}, "
+                                    "handles::text",
+                                    ms("updated_at")),
+                        &Stored::contacts);
+      !r)
+    return std::unexpected(r.error());
+  for (auto& [id, s] : out)
+    for (auto& [key, row] : s.contacts) {
+      try {
+        row[5] = nlohmann::json::parse(row[5]).dump();  // jsonb's spacing and key order → ours
+      } catch (const nlohmann::json::exception&) {
+      }
+    }
+  if (auto r = children("timeline",
+                        fmt::format("connector, message_id, conversation, channel, direction, author_kind, "
+                                    "author_handle, {}, text",
+                                    ms("sent_at")),
+                        &Stored::timeline);
+      !r)
+    return std::unexpected(r.error());
+  return out;
+}
+
+std::string differences(const PersonRecord& record, const Stored& stored) {
+  std::vector<std::string> parts;
+  if (record.display_name != stored.display_name) parts.push_back("display_name");
+  if (record.updated_at != stored.updated_ms) parts.push_back("updated_at");
+  std::vector<Row> handles, contacts, timeline;
+  for (const auto& h : record.handles) handles.push_back(handle_row(h));
+  for (const auto& c : record.contacts) contacts.push_back(contact_row(c));
+  for (const auto& m : record.messages) timeline.push_back(message_row(m));
+  for (auto part : {compare("handles", k_handle_columns, keyed(std::move(handles)), stored.handles),
+                    compare("contacts", k_contact_columns, keyed(std::move(contacts)), stored.contacts),
+                    compare("timeline", k_timeline_columns, keyed(std::move(timeline)), stored.timeline)})
+    if (!part.empty()) parts.push_back(std::move(part));
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
+}  // namespace chansync::adapters::postgres
