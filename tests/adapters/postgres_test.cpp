@@ -1,0 +1,399 @@
+// The postgres target against a real PostgreSQL server the tests start (tests/support/pg_server.hpp):
+// tables and migrations, upserts, deletions, text round trips, verify, probe, secrets. The failure
+// cases (a server or chansync killed mid-push, concurrent migrations) are in postgres_crash_test.cpp.
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "sync/push.hpp"
+#include "sync/reconcile.hpp"
+#include "tests/adapters/postgres_support.hpp"
+
+using namespace chansync;
+using namespace chansync::test;
+
+namespace {
+
+std::string count(const Db& db, const std::string& table, const std::string& where = "true") {
+  return pg_value(db.dsn, "SELECT count(*) FROM chansync." + table + " WHERE " + where);
+}
+
+std::string person_rows(const Db& db, const std::string& id) {
+  const std::string w = "person_id = '" + id + "'";
+  return fmt::format("{} {} {} {}", count(db, "persons", w), count(db, "person_handles", w),
+                     count(db, "person_contacts", w), count(db, "timeline", w));
+}
+
+std::vector<PushOutcome::Status> statuses(const std::vector<PushOutcome>& out) {
+  std::vector<PushOutcome::Status> s;
+  for (const auto& o : out) s.push_back(o.status);
+  return s;
+}
+
+using S = PushOutcome::Status;
+
+}  // namespace
+
+TEST_CASE("postgres creates its schema and tables on the first push; migrating again changes nothing", "[postgres]") {
+  const Db db = fresh_db();
+  const std::vector<PersonRecord> persons = {pg_person(1)};
+  REQUIRE(pg_value(db.dsn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'chansync'") == "0");
+  auto first = pg_adapter(db.dsn)->sink()->push(pg_items(persons));
+  REQUIRE(first);
+  CHECK(statuses(*first) == std::vector{S::created});
+
+  const auto tables = pg_query(db.dsn,
+                               "SELECT table_name FROM information_schema.tables WHERE table_schema = 'chansync' "
+                               "ORDER BY table_name");
+  CHECK(tables == std::vector<std::vector<std::string>>{
+                      {"person_contacts"}, {"person_handles"}, {"persons"}, {"schema_version"}, {"timeline"}});
+  // Every child table cascades from persons.
+  CHECK(pg_value(db.dsn,
+                 "SELECT string_agg(t.relname || '->' || r.relname || ':' || confdeltype::text, ' ' ORDER BY t.relname)"
+                 " FROM pg_constraint JOIN pg_class t ON t.oid = conrelid JOIN pg_class r ON r.oid = confrelid"
+                 " WHERE contype = 'f' AND connamespace = 'chansync'::regnamespace") ==
+        "person_contacts->persons:c person_handles->persons:c timeline->persons:c");
+  CHECK(pg_value(db.dsn, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'chansync'") == "9");
+  CHECK(pg_value(db.dsn, "SELECT string_agg(version::text, ',') FROM chansync.schema_version") == "1");
+
+  // A later run (a new adapter, so it migrates again) leaves the tables and their rows as they were.
+  const std::vector<PersonRecord> more = {pg_person(2)};
+  REQUIRE(pg_adapter(db.dsn)->sink()->push(pg_items(more)));
+  CHECK(pg_value(db.dsn, "SELECT string_agg(version::text, ',') FROM chansync.schema_version") == "1");
+  CHECK(count(db, "persons") == "2");
+  CHECK(person_rows(db, pid_of(1)) == "1 2 1 3");
+}
+
+TEST_CASE("postgres refuses a schema a newer chansync migrated, naming both versions", "[postgres]") {
+  const Db db = fresh_db();
+  const std::vector<PersonRecord> persons = {pg_person(1)};
+  REQUIRE(pg_adapter(db.dsn)->sink()->push(pg_items(persons)));
+  pg_query(db.dsn, "INSERT INTO chansync.schema_version (version) VALUES (2)");
+
+  auto adapter = pg_adapter(db.dsn);
+  auto pushed = adapter->sink()->push(pg_items(persons));
+  REQUIRE_FALSE(pushed);
+  CHECK(pushed.error().code == Errc::config);
+  CHECK_THAT(pushed.error().message, Catch::Contains("version 2") && Catch::Contains("(1)") &&
+                                         Catch::Contains("upgrade chansync") && Catch::Contains("targets.db.schema"));
+  auto verified = adapter->sink()->verify(pg_items(persons, true));
+  REQUIRE_FALSE(verified);
+  CHECK(verified.error().code == Errc::config);
+  const auto report = adapter->probe();
+  CHECK(report.cls != HealthClass::ok);
+  CHECK_THAT(report.summary, Catch::Contains("version 2"));
+  CHECK(pg_value(db.dsn, "SELECT string_agg(version::text, ',' ORDER BY version) FROM chansync.schema_version") ==
+        "1,2");  // nothing was migrated or written
+}
+
+TEST_CASE("postgres upserts in place: one row per person, child rows replaced, created and updated told apart",
+          "[postgres]") {
+  const Db db = fresh_db();
+  auto adapter = pg_adapter(db.dsn);
+  auto& sink = *adapter->sink();
+  const std::vector<PersonRecord> v1 = {pg_person(1), pg_person(2)};
+  auto first = sink.push(pg_items(v1));
+  REQUIRE(first);
+  CHECK(statuses(*first) == std::vector{S::created, S::created});
+
+  PersonRecord changed = pg_person(1, 4, "again");  // a fourth message, every text changed
+  changed.display_name = "Kim Lee";
+  changed.handles.pop_back();
+  changed.contacts.clear();
+  const std::vector<PersonRecord> v2 = {changed, pg_person(3)};
+  std::vector<PushItem> items = pg_items(v2);
+  items[0].previous = PushLedgerEntry{changed.person_id, content_hash(v1[0]), ""};
+  auto second = sink.push(items);
+  REQUIRE(second);
+  CHECK(statuses(*second) == std::vector{S::updated, S::created});
+  CHECK(count(db, "persons") == "3");
+  CHECK(person_rows(db, changed.person_id) == "1 1 0 4");
+  CHECK(person_rows(db, pid_of(2)) == "1 2 1 3");  // untouched
+  CHECK(pg_value(db.dsn, "SELECT display_name FROM chansync.persons WHERE person_id = '" + changed.person_id + "'") ==
+        "Kim Lee");
+  CHECK(pg_value(db.dsn, "SELECT string_agg(text, '|' ORDER BY sent_at) FROM chansync.timeline WHERE person_id = '" +
+                             changed.person_id + "'") == "again 0|again 1|again 2|again 3");
+  auto verified = sink.verify(pg_items(v2, true));
+  REQUIRE(verified);
+  for (const auto& v : *verified) CHECK(v.state == VerifyOutcome::State::same);
+
+  // The same content again: without a ledger entry (a re-run after a crash) it is left alone; with
+  // one (only push --full sends that) it is rewritten.
+  const std::string pushed_at = "SELECT pushed_at FROM chansync.persons WHERE person_id = '" + pid_of(3) + "'";
+  const std::string before = pg_value(db.dsn, pushed_at);
+  auto again = sink.push(pg_items(v2));
+  REQUIRE(again);
+  CHECK(statuses(*again) == std::vector{S::unchanged, S::unchanged});
+  CHECK(pg_value(db.dsn, pushed_at) == before);
+  auto forced = sink.push(pg_items(v2, true));
+  REQUIRE(forced);
+  CHECK(statuses(*forced) == std::vector{S::updated, S::updated});
+  CHECK(pg_value(db.dsn, "SELECT pushed_at > '" + before + "' FROM chansync.persons WHERE person_id = '" + pid_of(3) +
+                             "'") == "t");
+  CHECK(count(db, "persons") == "3");
+  CHECK(count(db, "timeline") == "10");
+}
+
+TEST_CASE("postgres deletes a person merged away, and its rows with it", "[postgres]") {
+  const Db db = fresh_db();
+  StateStore store(":memory:");
+  auto conversation = [](const std::string& id, const std::string& number) {
+    Conversation c{"sms", id, "sms", {HandleKind::phone, number, true}, "+4930123456", {}};
+    c.messages.push_back({"sms", id + "-m", id, "sms", Direction::inbound, AuthorKind::customer, number,
+                          1'700'000'000'000, "hi from " + id});
+    return c;
+  };
+  store.records().commit_conversations(
+      "sms", "conversations", {conversation("c1", "+4915112345671"), conversation("c2", "+4915112345672")}, {}, "x");
+  int n = 0;
+  auto reconcile_now = [&] {
+    store.identity().save(reconcile(store.identity().input({}), [&] { return pid_of(++n); }));
+  };
+  reconcile_now();
+  auto adapter = pg_adapter(db.dsn);
+  const auto first = push_target("db", *adapter->sink(), store, {});
+  REQUIRE_FALSE(first.error);
+  REQUIRE(first.created == 2);
+  REQUIRE(count(db, "persons") == "2");
+
+  // A CRM contact holding both numbers makes them one person; the younger id is merged away.
+  store.records().commit_contacts(
+      "crm", "contacts",
+      {{"crm", "7", "Anna", "Weber", {{HandleKind::phone, "+4915112345671"}, {HandleKind::phone, "+4915112345672"}}}},
+      {}, "x");
+  reconcile_now();
+  REQUIRE(store.identity().person_count() == 1);
+  const std::string survivor = *store.identity().live_person_ids().begin();
+  const std::string gone = survivor == pid_of(1) ? pid_of(2) : pid_of(1);
+  const auto second = push_target("db", *adapter->sink(), store, {});
+  INFO((second.error ? second.error->describe() : ""));
+  REQUIRE_FALSE(second.error);
+  CHECK(second.deleted == 1);
+  CHECK(second.updated == 1);
+  CHECK(person_rows(db, gone) == "0 0 0 0");
+  CHECK(person_rows(db, survivor) == "1 2 1 2");  // both conversations' messages
+  CHECK(store.ledger().entries("db").count(gone) == 0);
+}
+
+TEST_CASE("postgres stores tricky text exactly; a value PostgreSQL cannot hold fails only its person", "[postgres]") {
+  const Db db = fresh_db();
+  const std::vector<std::string> texts = {"tab\there",
+                                          "line\nbreak",
+                                          "cr\r\nlf",
+                                          "back\\slash",
+                                          "\\N",
+                                          "\\.",
+                                          "\\",
+                                          "it's \"quoted\"",
+                                          "émoji 👋🏽 and 🇩🇪",
+                                          "עברית mixed",
+                                          "e\u0301 combining",
+                                          "",
+                                          std::string(100'000, 'x'),
+                                          "\x01\x02\x7f control",
+                                          "trailing backslash\\"};
+  std::vector<PersonRecord> persons;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    auto p = pg_person(static_cast<int>(i), 1);
+    p.display_name = texts[i];
+    p.messages[0].text = texts[i];
+    p.contacts[0].first_name = texts[i];
+    p.handles[0].value = "x" + texts[i].substr(0, 200) + "@example.com";
+    persons.push_back(std::move(p));
+  }
+  auto nul = pg_person(90, 2);
+  nul.messages[1].text = std::string("before\0after", 12);
+  auto latin1 = pg_person(91, 1);
+  latin1.display_name = "M\xfcller";  // ISO-8859-1, not UTF-8
+  persons.push_back(nul);
+  persons.push_back(latin1);
+
+  auto adapter = pg_adapter(db.dsn);
+  auto out = adapter->sink()->push(pg_items(persons));
+  REQUIRE(out);
+  REQUIRE(out->size() == persons.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    INFO("text " << i);
+    CHECK((*out)[i].status == S::created);
+    const std::string id = pid_of(static_cast<int>(i));
+    CHECK(pg_value(db.dsn, "SELECT display_name FROM chansync.persons WHERE person_id = '" + id + "'") == texts[i]);
+    CHECK(pg_value(db.dsn, "SELECT text FROM chansync.timeline WHERE person_id = '" + id + "'") == texts[i]);
+    CHECK(pg_value(db.dsn, "SELECT name FROM chansync.person_contacts WHERE person_id = '" + id + "'") ==
+          (texts[i].empty() ? "Lee " + std::to_string(i) : texts[i] + " Lee " + std::to_string(i)));
+  }
+  const auto& refused_nul = out->at(texts.size());
+  CHECK(refused_nul.status == S::failed);
+  REQUIRE(refused_nul.error);
+  CHECK_THAT(refused_nul.error->message, Catch::Contains("NUL") && Catch::Contains("timeline") &&
+                                             Catch::Contains("m90-1") && Catch::Contains("column text"));
+  const auto& refused_latin1 = out->at(texts.size() + 1);
+  CHECK(refused_latin1.status == S::failed);
+  CHECK_THAT(refused_latin1.error->message, Catch::Contains("display_name") && Catch::Contains("UTF-8"));
+  CHECK(person_rows(db, pid_of(90)) == "0 0 0 0");
+  CHECK(count(db, "persons") == std::to_string(texts.size()));
+
+  // Read back by verify() too: the stored copy equals what was sent, byte for byte.
+  persons.resize(texts.size());
+  auto verified = adapter->sink()->verify(pg_items(persons, true));
+  REQUIRE(verified);
+  for (const auto& v : *verified) {
+    INFO(v.person_id << ": " << v.detail);
+    CHECK(v.state == VerifyOutcome::State::same);
+  }
+}
+
+TEST_CASE("a constraint the server enforces fails only the person breaking it, with the server's message",
+          "[postgres]") {
+  const Db db = fresh_db();
+  auto adapter = pg_adapter(db.dsn);
+  const std::vector<PersonRecord> seed = {pg_person(9)};
+  REQUIRE(adapter->sink()->push(pg_items(seed)));
+  // A DBA's own rule on the target, which chansync knows nothing about.
+  pg_query(db.dsn, "ALTER TABLE chansync.timeline ADD CONSTRAINT no_spam CHECK (text NOT LIKE 'SPAM%')");
+  const std::vector<PersonRecord> persons = {pg_person(1), pg_person(2, 3, "SPAM"), pg_person(3)};
+  auto out = adapter->sink()->push(pg_items(persons));
+  REQUIRE(out);
+  CHECK(statuses(*out) == std::vector{S::created, S::failed, S::created});
+  REQUIRE((*out)[1].error);
+  CHECK((*out)[1].error->code == Errc::remote);
+  CHECK_THAT((*out)[1].error->message, Catch::Contains("no_spam") && Catch::Contains("23514"));
+  CHECK(person_rows(db, pid_of(1)) == "1 2 1 3");
+  CHECK(person_rows(db, pid_of(2)) == "0 0 0 0");  // not half-written
+  CHECK(person_rows(db, pid_of(3)) == "1 2 1 3");
+}
+
+TEST_CASE("postgres verify reports a row deleted by hand missing, and an UPDATE by hand edited", "[postgres]") {
+  const Db db = fresh_db();
+  auto adapter = pg_adapter(db.dsn);
+  REQUIRE(adapter->sink()->readable());
+  const std::vector<PersonRecord> persons = {pg_person(1), pg_person(2), pg_person(3), pg_person(4)};
+  REQUIRE(adapter->sink()->push(pg_items(persons)));
+  pg_query(db.dsn, fmt::format("DELETE FROM chansync.persons WHERE person_id = '{}';"
+                               "UPDATE chansync.persons SET display_name = 'Someone Else' WHERE person_id = '{}';"
+                               "UPDATE chansync.timeline SET text = 'edited' WHERE message_id = 'm3-0';"
+                               "DELETE FROM chansync.timeline WHERE message_id = 'm3-2';"
+                               "UPDATE chansync.person_handles SET verified = false WHERE person_id = '{}'",
+                               pid_of(1), pid_of(2), pid_of(4)));
+  auto out = adapter->sink()->verify(pg_items(persons, true));
+  REQUIRE(out);
+  REQUIRE(out->size() == 4);
+  CHECK((*out)[0].state == VerifyOutcome::State::missing);
+  CHECK((*out)[0].detail == "no persons row");
+  CHECK((*out)[1].state == VerifyOutcome::State::edited);
+  CHECK((*out)[1].detail == "display_name");
+  CHECK((*out)[2].state == VerifyOutcome::State::edited);
+  CHECK((*out)[2].detail == "timeline: 1 row missing, 1 row edited (text)");
+  CHECK((*out)[3].state == VerifyOutcome::State::edited);
+  CHECK((*out)[3].detail == "handles: 2 rows edited (verified)");
+
+  // A database chansync never wrote to holds none of them.
+  auto empty = pg_adapter(fresh_db().dsn)->sink()->verify(pg_items(persons, true));
+  REQUIRE(empty);
+  CHECK(empty->at(0).state == VerifyOutcome::State::missing);
+  CHECK_THAT(empty->at(0).detail, Catch::Contains("no chansync tables"));
+}
+
+TEST_CASE("postgres probe: reachable, no tables yet, a refused login, no server, a user who may not create",
+          "[postgres]") {
+  const Db db = fresh_db();
+  auto fresh = pg_adapter(db.dsn)->probe();
+  CHECK(fresh.cls == HealthClass::ok);
+  CHECK_THAT(fresh.summary, Catch::Contains("created on the first push"));
+  CHECK(pg_value(db.dsn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'chansync'") == "0");  // read-only
+  const std::vector<PersonRecord> persons = {pg_person(1)};
+  REQUIRE(pg_adapter(db.dsn)->sink()->push(pg_items(persons)));
+  const auto after = pg_adapter(db.dsn)->probe();
+  CHECK(after.cls == HealthClass::ok);
+  CHECK_THAT(after.summary, Catch::Contains("version 1"));
+  CHECK_THAT(after.evidence.url, Catch::StartsWith("postgresql://") && !Catch::Contains("password"));
+
+  const std::string wrong = db.dsn.substr(0, db.dsn.find("password=")) + "password=wrong-pw-1b2c dbname=" + db.name;
+  CHECK(pg_adapter(wrong)->probe().cls == HealthClass::auth_failed);
+  auto refused = pg_adapter(wrong)->sink()->push(pg_items(persons));
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == Errc::auth);
+  CHECK_THAT(refused.error().message, Catch::Contains("password authentication failed"));
+
+  const std::string nowhere = "host=/nonexistent-chansync-dir port=5432 user=x password=y dbname=z";
+  CHECK(pg_adapter(nowhere)->probe().cls == HealthClass::unreachable);
+  auto down = pg_adapter(nowhere)->sink()->push(pg_items(persons));
+  REQUIRE_FALSE(down);
+  CHECK(down.error().code == Errc::unavailable);
+  CHECK_THAT(down.error().message, Catch::Contains("/nonexistent-chansync-dir") && Catch::Contains("pg_isready"));
+
+  auto no_db = pg_adapter(PgServer::shared().dsn("no_such_db"))->sink()->push(pg_items(persons));
+  REQUIRE_FALSE(no_db);
+  CHECK(no_db.error().code == Errc::config);
+
+  // A role that may log in but not create a schema: the probe says so, a push is an auth error.
+  pg_query(db.dsn, "CREATE ROLE reader LOGIN PASSWORD 'reader-pw'");
+  const std::string reader = fmt::format("host={} port=5432 user=reader password=reader-pw dbname={}",
+                                         PgServer::shared().socket_dir().string(), db.name);
+  const auto denied = pg_adapter(reader, "reader_schema")->probe();
+  CHECK(denied.cls == HealthClass::auth_failed);
+  CHECK_THAT(denied.summary, Catch::Contains("may not create schema reader_schema"));
+  auto pushed = pg_adapter(reader, "reader_schema")->sink()->push(pg_items(persons));
+  REQUIRE_FALSE(pushed);
+  CHECK(pushed.error().code == Errc::auth);
+  CHECK_THAT(pushed.error().message, Catch::Contains("permission denied") && Catch::Contains("42501"));
+}
+
+TEST_CASE("postgres refuses a schema that is not a plain lower-case identifier and a malformed DSN", "[postgres]") {
+  auto refused = [](const std::string& dsn, const std::string& schema) {
+    try {
+      pg_adapter(dsn, schema);
+    } catch (const Failure& f) {
+      CHECK(f.error().code == Errc::config);
+      return std::string(f.what());
+    }
+    return std::string();
+  };
+  const std::string ok_dsn = "host=/tmp dbname=x";
+  CHECK(refused(ok_dsn, "chansync").empty());
+  CHECK(refused(ok_dsn, "crm_2024").empty());
+  CHECK_THAT(refused(ok_dsn, "Chansync"), Catch::Contains("targets.db.schema"));
+  CHECK_FALSE(refused(ok_dsn, "pg_catalog").empty());
+  CHECK_FALSE(refused(ok_dsn, "1st").empty());
+  CHECK_FALSE(refused(ok_dsn, "a-b").empty());
+  CHECK_FALSE(refused(ok_dsn, "x\"; DROP SCHEMA public; --").empty());
+  CHECK_FALSE(refused(ok_dsn, "").empty());
+  const std::string bad = refused("host=/tmp password=hunter2-secret dbname", "chansync");
+  CHECK_THAT(bad, Catch::Contains("targets.db.dsn") && !Catch::Contains("hunter2"));
+  CHECK_THAT(refused("postgresql://u:hunter2-secret@/x?bogus=%zz", "chansync"), !Catch::Contains("hunter2"));
+}
+
+TEST_CASE("the postgres DSN's password never reaches a log line or an error", "[postgres]") {
+  PgLogCapture capture;
+  const Db db = fresh_db();
+  const std::string password = PgServer::shared().password();
+  std::vector<std::string> texts;
+  {
+    auto adapter = pg_adapter(db.dsn);
+    const std::vector<PersonRecord> persons = {pg_person(1), pg_person(2, 3, "SPAM")};
+    REQUIRE(adapter->sink()->push(pg_items(persons)));
+    texts.push_back(adapter->probe().summary);
+    pg_query(db.dsn, "ALTER TABLE chansync.timeline ADD CONSTRAINT no_spam CHECK (text NOT LIKE 'SPAM%') NOT VALID");
+    const std::vector<PersonRecord> changed = {pg_person(1, 4), pg_person(2, 4, "SPAM")};
+    auto out = adapter->sink()->push(pg_items(changed));
+    REQUIRE(out);
+    REQUIRE(out->at(1).error);
+    texts.push_back(out->at(1).error->message);
+  }
+  const std::string wrong_pw = "wrong-" + password;
+  for (const auto& dsn : {db.dsn.substr(0, db.dsn.find("password=")) + "password=" + wrong_pw + " dbname=" + db.name,
+                          "host=/nonexistent-dir port=5432 user=u password=" + password + " dbname=x",
+                          PgServer::shared().dsn("no_such_database")}) {
+    auto adapter = pg_adapter(dsn);
+    const std::vector<PersonRecord> persons = {pg_person(1)};
+    auto out = adapter->sink()->push(pg_items(persons));
+    REQUIRE_FALSE(out);
+    texts.push_back(out.error().message);
+    texts.push_back(adapter->probe().summary);
+  }
+  std::string all = capture.all();
+  CHECK_THAT(all, Catch::Contains("connected to PostgreSQL"));  // debug lines were captured
+  CHECK_THAT(all, Catch::Contains("one at a time"));            // and the warning
+  for (const auto& t : texts) all += "\n" + t;
+  CHECK_THAT(all, Catch::Contains("password authentication failed"));
+  CHECK_THAT(all, !Catch::Contains(password));
+  CHECK_THAT(all, !Catch::Contains(wrong_pw));
+}
