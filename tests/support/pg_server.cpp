@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -44,21 +45,25 @@ std::string trimmed_output(const char* command) {
   return out;
 }
 
-// $CHANSYNC_PG_BINDIR, then `pg_config --bindir`, then Debian's /usr/lib/postgresql/<newest>/bin,
+// $CHANSYNC_PG_BINDIR alone when set; else `pg_config --bindir`, then Debian's /usr/lib/postgresql/<newest>/bin,
 // then $PATH: the first directory holding both initdb and postgres.
 fs::path find_bindir() {
   std::vector<fs::path> candidates;
-  if (const char* dir = std::getenv("CHANSYNC_PG_BINDIR")) candidates.emplace_back(dir);
-  if (auto dir = trimmed_output("pg_config --bindir 2>/dev/null"); !dir.empty()) candidates.emplace_back(dir);
-  std::vector<std::pair<int, fs::path>> debian;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec))
-    debian.emplace_back(std::atoi(e.path().filename().c_str()), e.path() / "bin");
-  std::sort(debian.rbegin(), debian.rend());
-  for (const auto& [version, dir] : debian) candidates.push_back(dir);
-  if (const char* path = std::getenv("PATH")) {
-    std::stringstream in(path);
-    for (std::string dir; std::getline(in, dir, ':');) candidates.emplace_back(dir);
+  if (const char* dir = std::getenv("CHANSYNC_PG_BINDIR"))
+    candidates.emplace_back(dir);  // that one only: a CI pinning a version should not get another
+  else if (auto dir = trimmed_output("pg_config --bindir 2>/dev/null"); !dir.empty())
+    candidates.emplace_back(dir);
+  if (!std::getenv("CHANSYNC_PG_BINDIR")) {
+    std::vector<std::pair<int, fs::path>> debian;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec))
+      debian.emplace_back(std::atoi(e.path().filename().c_str()), e.path() / "bin");
+    std::sort(debian.rbegin(), debian.rend());
+    for (const auto& [version, dir] : debian) candidates.push_back(dir);
+    if (const char* path = std::getenv("PATH")) {
+      std::stringstream in(path);
+      for (std::string dir; std::getline(in, dir, ':');) candidates.emplace_back(dir);
+    }
   }
   for (const auto& dir : candidates)
     if (has_server(dir)) return dir;
@@ -84,6 +89,30 @@ std::string read_file(const fs::path& path) {
   return s.str();
 }
 
+bool alive(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
+// The first number in `path` (a pid file), 0 when there is none.
+pid_t pid_in(const fs::path& path) {
+  std::ifstream in(path);
+  long pid = 0;
+  in >> pid;
+  return static_cast<pid_t>(pid);
+}
+
+// Directories left by test processes that were killed before their destructor ran (their server
+// got SIGQUIT and is gone): removed when neither the test process nor a server of theirs lives.
+void sweep_stale(const fs::path& base) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(base, ec)) {
+    const auto name = e.path().filename().string();
+    if (!name.starts_with("chansync-pg-") || !fs::exists(e.path() / "owner", ec)) continue;
+    if (alive(pid_in(e.path() / "owner")) || alive(pid_in(e.path() / "data" / "postmaster.pid"))) continue;
+    fs::remove_all(e.path(), ec);
+  }
+}
+
 std::string tail(const std::string& text, std::size_t n = 2000) {
   return text.size() <= n ? text : "..." + text.substr(text.size() - n);
 }
@@ -107,6 +136,8 @@ PgServer::PgServer() : m_bindir(find_bindir()), m_password(random_hex(24)) {
   std::string tmpl = (base / "chansync-pg-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
   m_dir = tmpl;
+  std::ofstream(m_dir / "owner") << ::getpid() << '\n';
+  sweep_stale(base);
   const fs::path pwfile = m_dir / "pwfile";
   std::ofstream(pwfile) << m_password << '\n';
   if (m_switch_user && (::chown(m_dir.c_str(), m_uid, m_gid) != 0 || ::chown(pwfile.c_str(), m_uid, m_gid) != 0))
