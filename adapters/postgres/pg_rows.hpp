@@ -24,8 +24,12 @@ struct Staged {
 // only `push --full` sends), handles, contacts and timeline. `target` names the Error's connector.
 Staged stage(std::span<const PushItem> batch, const std::string& target);
 
-// SQL creating the session's staging tables (temporary, emptied at each commit). Idempotent.
+// SQL creating the session's staging tables (temporary). Idempotent.
 std::string staging_ddl();
+// SQL emptying the staging tables, run before each COMMIT (a rollback empties them too).
+std::string staging_clear_sql();
+// SQL reclaiming the emptied rows' space, run after each COMMIT (VACUUM needs no transaction).
+std::string staging_vacuum_sql();
 
 // SQL writing the staged rows of one person (`filter` a quoted literal) or of all ("NULL") into
 // `schema` (quoted): upserts persons whose content differs from the stored one (or is forced),

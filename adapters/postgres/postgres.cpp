@@ -258,7 +258,9 @@ class PostgresSink final : public Adapter, public Sink {
     std::map<std::string, bool> written;
     for (int r = 0; r < PQntuples(rows->get()); ++r)
       written[PQgetvalue(rows->get(), r, 0)] = std::string_view(PQgetvalue(rows->get(), r, 1)) == "t";
-    if (auto r = c.exec("COMMIT", doing); !r) return std::unexpected(r.error());
+    if (auto r = c.exec(staging_clear_sql() + "COMMIT", doing); !r) return std::unexpected(r.error());
+    if (auto r = c.exec(staging_vacuum_sql(), "vacuuming the staging tables"); !r)
+      spdlog::debug("{}: {}", m_name, r.error().message);  // the batch is committed; the next one will tell
     return written;
   }
 
