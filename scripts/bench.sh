@@ -4,13 +4,18 @@
 #   curl fetching the same Twilio pages with keep-alive   vs  chansync pull (fetch + parse + store)
 #   sqlite3 .import of the same rows into the same table   vs  chansync's ingest
 #   first reconcile + push, a no-change re-sync (wall, requests, rows written), a forced reconcile,
-#   an incremental sync, and peak RSS of each (/usr/bin/time -v).
-# Usage: scripts/bench.sh        (about two minutes on two cores; prints a Markdown table)
+#   an incremental sync, and peak RSS of each (/usr/bin/time -v);
+#   chansync push of ~100k persons to PostgreSQL  vs  psql \copy of the same rows into the same
+#   tables (a second simulator corpus of BENCH_PG_CUSTOMERS customers; a throwaway local server
+#   like the tests', Unix socket only, fsync off for both; run as the postgres user when root).
+# Usage: scripts/bench.sh        (about four minutes on two cores; prints a Markdown table)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 messages=${BENCH_MESSAGES:-200000}
 customers=${BENCH_CUSTOMERS:-10000}
+pg_customers=${BENCH_PG_CUSTOMERS:-110000}
+pg_messages=${BENCH_PG_MESSAGES:-200000}
 
 scripts/install-deps.sh --test >&2
 scripts/build.sh >&2
@@ -20,7 +25,15 @@ rm -rf "$work" && mkdir -p "$work"
 cd "$work"
 "$root/build/chansync-sim" --port-file sim.port --customers "$customers" --messages "$messages" 2>sim.log &
 sim=$!
-trap 'kill $sim 2>/dev/null || true' EXIT
+sim2="" pgdir="" pg_bin="" as_pg=()
+cleanup() {
+  kill $sim $sim2 2>/dev/null || true
+  if [ -n "$pgdir" ]; then
+    "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pgdir/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$pgdir"
+  fi
+}
+trap cleanup EXIT
 for _ in $(seq 600); do [ -s sim.port ] && break; sleep 0.1; done
 port=$(cat sim.port)
 . "$root/scripts/sim-config.sh"
@@ -77,6 +90,51 @@ timed reconcile "${cs[@]}" -q -o json reconcile
 curl -fsS -d "" "$base/_sim/add-messages?n=100" >/dev/null
 timed incremental "${cs[@]}" -q -o json sync
 
+# PostgreSQL: a second corpus whose persons chansync pushes to a throwaway local server, then the same
+# rows loaded with psql \copy into the same tables (indexes, keys) of a second database.
+pg_bin=$(pg_config --bindir)
+[ -x "$pg_bin/initdb" ] || pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+pgdir=$(mktemp -d /tmp/chansync-bench-pg-XXXXXX)
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then  # PostgreSQL refuses root
+  chown postgres: "$pgdir"
+  as_pg=(setpriv --reuid=postgres --regid=postgres --clear-groups --)
+fi
+"${as_pg[@]}" "$pg_bin/initdb" -D "$pgdir/data" -U chansync -A trust -E UTF8 --locale=C --no-sync >"$pgdir/initdb.log"
+"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -o \
+  "-k $pgdir -c listen_addresses= -c fsync=off -c full_page_writes=off" start >/dev/null
+pg=(psql -X -q -v ON_ERROR_STOP=1 -h "$pgdir" -U chansync)
+"${pg[@]}" -d postgres -c "CREATE DATABASE chansync_push" -c "CREATE DATABASE psql_copy"
+export CHANSYNC_BENCH_PG_DSN="host=$pgdir user=chansync dbname=chansync_push"
+
+mkdir -p pg && cd pg
+"$root/build/chansync-sim" --port-file sim.port --customers "$pg_customers" --messages "$pg_messages" 2>sim.log &
+sim2=$!
+for _ in $(seq 600); do [ -s sim.port ] && break; sleep 0.1; done
+write_sim_config pg.toml "$(cat sim.port)"
+cat >>pg.toml <<TOML
+
+[targets.pg]
+type = "postgres"
+dsn_env = "CHANSYNC_BENCH_PG_DSN"
+TOML
+pgcs=("$root/build/chansync" --config pg.toml)
+"${pgcs[@]}" -q pull >/dev/null
+"${pgcs[@]}" -q reconcile >/dev/null
+timed pg_push "${pgcs[@]}" -q -o json push pg
+timed pg_ndjson "${pgcs[@]}" -q -o json push out  # the same persons to a file: what reading them costs
+pg_persons=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sum(p["created"] for p in r["push"]))' pg_push.out)
+# The same rows, dumped (untimed) and loaded with \copy into the same tables in one transaction.
+"${pg[@]}" -d chansync_push -c "\copy chansync.persons TO 'persons.tsv'" \
+  -c "\copy chansync.person_handles TO 'handles.tsv'" -c "\copy chansync.person_contacts TO 'contacts.tsv'" \
+  -c "\copy chansync.timeline TO 'timeline.tsv'"
+pg_dump -h "$pgdir" -U chansync --schema-only -n chansync chansync_push | "${pg[@]}" -d psql_copy >/dev/null
+timed pg_copy "${pg[@]}" -1 -d psql_copy -c "\copy chansync.persons FROM 'persons.tsv'" \
+  -c "\copy chansync.person_handles FROM 'handles.tsv'" -c "\copy chansync.person_contacts FROM 'contacts.tsv'" \
+  -c "\copy chansync.timeline FROM 'timeline.tsv'"
+pg_rows=$("${pg[@]}" -At -d psql_copy -c "SELECT (SELECT count(*) FROM chansync.persons) + (SELECT count(*) FROM chansync.person_handles) + (SELECT count(*) FROM chansync.person_contacts) + (SELECT count(*) FROM chansync.timeline)")
+cd ..
+
 persons() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["reconcile"]["persons"])' first_sync.out; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
 rate() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$1" "$2"; }
@@ -93,4 +151,7 @@ cat <<EOF
 | no-change re-sync | ${wall[resync]} | | $((rss[resync] / 1024)) | $((r1 - r0)) requests, $written rows written |
 | reconcile (forced, from the store) | ${wall[reconcile]} | | $((rss[reconcile] / 1024)) | |
 | sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | |
+| psql \\copy into the postgres target's tables (baseline) | ${wall[pg_copy]} | $(rate "$pg_rows" "${wall[pg_copy]}") rows | $((rss[pg_copy] / 1024)) | $pg_rows rows of $pg_persons persons, one transaction, same keys and indexes |
+| chansync push to postgres | ${wall[pg_push]} | $(rate "$pg_persons" "${wall[pg_push]}") persons | $((rss[pg_push] / 1024)) | **$(ratio "${wall[pg_copy]}" "${wall[pg_push]}")× \\copy**; reads the store, builds each record, one transaction per 200 |
+| chansync push of the same persons to NDJSON | ${wall[pg_ndjson]} | $(rate "$pg_persons" "${wall[pg_ndjson]}") persons | $((rss[pg_ndjson] / 1024)) | reading and building the records alone |
 EOF
