@@ -168,7 +168,8 @@ Result<PgConn> PgConn::connect(const std::string& dsn, const std::string& passwo
                             "created with ENCODING 'UTF8'",
                             where, encoding ? encoding : "an unknown encoding"),
                 target);
-  spdlog::debug("{}: connected to {} as {} (server {})", target, where, c.user(), version);
+  spdlog::debug("{}: connected to {} as {} (PostgreSQL {}.{})", target, where, c.user(), version / 10000,
+                version % 10000);
   return c;
 }
 

@@ -35,6 +35,7 @@ struct Harness {
   FakeServer::Handler pages;
   // Sinks: the person_id of every record the target received, in order of arrival (a re-sent person
   // appears again), read back from the target itself (`server`: an HTTP sink's fake server, else nullptr).
+  // A database keeps rows, not arrivals: its harness derives them from the rows (postgres_delivered).
   std::function<std::vector<std::string>(const EndpointConfig& cfg, FakeServer* server)> delivered;
   // Sinks: what the target holds now, as a reader of it sees it — per person_id, the number of
   // copies of the person and of its messages. A feed or a receiver that upserts by person_id (as
