@@ -13,8 +13,9 @@
 namespace chansync::adapters {
 
 std::span<const AdapterType> registry() {
-  static const std::vector<AdapterType> k_types = {twilio::type(), hubspot::type(), ndjson::type(), webhook::type(),
-                                                   postgres::type(), chatwoot::type(), hubspot::sink_type()};
+  static const std::vector<AdapterType> k_types = {twilio::type(),      hubspot::type(),  ndjson::type(),
+                                                   webhook::type(),     postgres::type(), chatwoot::type(),
+                                                   hubspot::sink_type()};
   return k_types;
 }
 

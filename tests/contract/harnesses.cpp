@@ -330,52 +330,55 @@ std::vector<std::string> hubspot_delivered(const EndpointConfig&, FakeServer* se
     const auto body = nlohmann::json::parse(r.body);
     for (const auto& input : body.at("inputs")) ids.push_back(input.at("id"));
   }
-  // postgres: a fresh schema per config in one database of the test process's server.
-  EndpointConfig postgres_config(const std::string& dsn, const std::string& schema) {
-    EndpointConfig cfg{"db", "postgres"};
-    cfg.options = {{"schema", schema}};
-    cfg.secrets = {{"dsn", dsn}};
-    return cfg;
-  }
+  return ids;
+}
 
-  EndpointConfig postgres_working() {
-    static const std::string database = PgServer::shared().create_database("conformance");
-    static int schemas = 0;
-    return postgres_config(PgServer::shared().dsn(database), "conformance_" + std::to_string(++schemas));
-  }
+// postgres: a fresh schema per config in one database of the test process's server.
+EndpointConfig postgres_config(const std::string& dsn, const std::string& schema) {
+  EndpointConfig cfg{"db", "postgres"};
+  cfg.options = {{"schema", schema}};
+  cfg.secrets = {{"dsn", dsn}};
+  return cfg;
+}
 
-  // A socket directory no server listens in: connecting fails at once with "No such file or directory".
-  EndpointConfig postgres_broken(const std::filesystem::path& dir) {
-    return postgres_config("host=" + dir.string() + " port=5432 user=chansync password=unused dbname=gone", "chansync");
-  }
+EndpointConfig postgres_working() {
+  static const std::string database = PgServer::shared().create_database("conformance");
+  static int schemas = 0;
+  return postgres_config(PgServer::shared().dsn(database), "conformance_" + std::to_string(++schemas));
+}
 
-  // A database keeps one row per person, not one per arrival. Its persons rows say when each was first
-  // written (first_pushed_at) and last rewritten (pushed_at, moved only by a write that changed it):
-  // those two moments, in time order, are the arrivals this target can show. A person rewritten twice
-  // then appears twice, not three times; the suite's checks need no more.
-  std::vector<std::string> postgres_delivered(const EndpointConfig& cfg, FakeServer*) {
-    const std::string dsn = cfg.secrets.at("dsn"), schema = cfg.options.at("schema");
-    if (pg_value(dsn, "SELECT to_regclass('" + schema + ".persons') IS NOT NULL") != "t") return {};
-    std::vector<std::string> ids;
-    for (const auto& row :
-         pg_query(dsn, "SELECT person_id FROM (SELECT person_id, first_pushed_at AS at FROM " + schema +
-                           ".persons UNION ALL SELECT person_id, pushed_at FROM " + schema +
-                           ".persons WHERE pushed_at > first_pushed_at) arrivals ORDER BY at, person_id"))
-      ids.push_back(row.at(0));
-    return ids;
-  }
+// A socket directory no server listens in: connecting fails at once with "No such file or directory".
+EndpointConfig postgres_broken(const std::filesystem::path& dir) {
+  return postgres_config("host=" + dir.string() + " port=5432 user=chansync password=unused dbname=gone", "chansync");
+}
 
-  // The persons rows per person_id and their timeline rows.
-  std::map<std::string, Harness::Copies> postgres_held(const EndpointConfig& cfg, FakeServer*) {
-    const std::string dsn = cfg.secrets.at("dsn"), schema = cfg.options.at("schema");
-    std::map<std::string, Harness::Copies> out;
-    if (pg_value(dsn, "SELECT to_regclass('" + schema + ".persons') IS NOT NULL") != "t") return out;
-    for (const auto& row : pg_query(dsn, "SELECT p.person_id, count(*), (SELECT count(*) FROM " + schema +
-                                             ".timeline t WHERE t.person_id = p.person_id) FROM " + schema +
-                                             ".persons p GROUP BY p.person_id"))
-      out[row.at(0)] = {std::stoi(row.at(1)), std::stoi(row.at(2))};
-    return out;
-  }
+// A database keeps one row per person, not one per arrival. Its persons rows say when each was first
+// written (first_pushed_at) and last rewritten (pushed_at, moved only by a write that changed it):
+// those two moments, in time order, are the arrivals this target can show. A person rewritten twice
+// then appears twice, not three times; the suite's checks need no more.
+std::vector<std::string> postgres_delivered(const EndpointConfig& cfg, FakeServer*) {
+  const std::string dsn = cfg.secrets.at("dsn"), schema = cfg.options.at("schema");
+  if (pg_value(dsn, "SELECT to_regclass('" + schema + ".persons') IS NOT NULL") != "t") return {};
+  std::vector<std::string> ids;
+  for (const auto& row :
+       pg_query(dsn, "SELECT person_id FROM (SELECT person_id, first_pushed_at AS at FROM " + schema +
+                         ".persons UNION ALL SELECT person_id, pushed_at FROM " + schema +
+                         ".persons WHERE pushed_at > first_pushed_at) arrivals ORDER BY at, person_id"))
+    ids.push_back(row.at(0));
+  return ids;
+}
+
+// The persons rows per person_id and their timeline rows.
+std::map<std::string, Harness::Copies> postgres_held(const EndpointConfig& cfg, FakeServer*) {
+  const std::string dsn = cfg.secrets.at("dsn"), schema = cfg.options.at("schema");
+  std::map<std::string, Harness::Copies> out;
+  if (pg_value(dsn, "SELECT to_regclass('" + schema + ".persons') IS NOT NULL") != "t") return out;
+  for (const auto& row : pg_query(dsn, "SELECT p.person_id, count(*), (SELECT count(*) FROM " + schema +
+                                           ".timeline t WHERE t.person_id = p.person_id) FROM " + schema +
+                                           ".persons p GROUP BY p.person_id"))
+    out[row.at(0)] = {std::stoi(row.at(1)), std::stoi(row.at(2))};
+  return out;
+}
 
 }  // namespace
 
