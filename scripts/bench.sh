@@ -25,13 +25,11 @@ rm -rf "$work" && mkdir -p "$work"
 cd "$work"
 "$root/build/chansync-sim" --port-file sim.port --customers "$customers" --messages "$messages" 2>sim.log &
 sim=$!
-sim2="" pgdir="" pg_bin="" as_pg=()
+sim2=""
+. "$root/scripts/pg-local.sh"
 cleanup() {
   kill $sim $sim2 2>/dev/null || true
-  if [ -n "$pgdir" ]; then
-    "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pgdir/data" -m fast -w stop >/dev/null 2>&1 || true
-    rm -rf "$pgdir"
-  fi
+  pg_local_stop
 }
 trap cleanup EXIT
 for _ in $(seq 600); do [ -s sim.port ] && break; sleep 0.1; done
@@ -92,17 +90,8 @@ timed incremental "${cs[@]}" -q -o json sync
 
 # PostgreSQL: a second corpus whose persons chansync pushes to a throwaway local server, then the same
 # rows loaded with psql \copy into the same tables (indexes, keys) of a second database.
-pg_bin=$(pg_config --bindir)
-[ -x "$pg_bin/initdb" ] || pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-pgdir=$(mktemp -d /tmp/chansync-bench-pg-XXXXXX)
-as_pg=()
-if [ "$(id -u)" -eq 0 ]; then  # PostgreSQL refuses root
-  chown postgres: "$pgdir"
-  as_pg=(setpriv --reuid=postgres --regid=postgres --clear-groups --)
-fi
-"${as_pg[@]}" "$pg_bin/initdb" -D "$pgdir/data" -U chansync -A trust -E UTF8 --locale=C --no-sync >"$pgdir/initdb.log"
-"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -o \
-  "-k $pgdir -c listen_addresses= -c fsync=off -c full_page_writes=off" start >/dev/null
+pg_local_start -c fsync=off -c full_page_writes=off
+pgdir=$pg_dir
 pg=(psql -X -q -v ON_ERROR_STOP=1 -h "$pgdir" -U chansync)
 "${pg[@]}" -d postgres -c "CREATE DATABASE chansync_push" -c "CREATE DATABASE psql_copy"
 export CHANSYNC_BENCH_PG_DSN="host=$pgdir user=chansync dbname=chansync_push"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install dependencies, build, start the vendor simulator on 127.0.0.1, run
-# `chansync sync` against it with SQLite state, then show a summary and one merged person.
+# `chansync sync` against it with SQLite state, then show a summary and one merged person. When
+# PostgreSQL's server binaries are installed (they are with scripts/install-deps.sh --test), the
+# persons are also pushed into a throwaway local PostgreSQL and queried with SQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -10,12 +12,23 @@ demo=demo
 rm -rf "$demo" && mkdir -p "$demo"
 build/chansync-sim --port-file "$demo/sim.port" --customers 60 --messages 1500 2>"$demo/sim.log" &
 sim=$!
-trap 'kill $sim 2>/dev/null || true' EXIT
+. scripts/pg-local.sh
+trap 'kill $sim 2>/dev/null || true; pg_local_stop' EXIT
 for _ in $(seq 100); do [ -s "$demo/sim.port" ] && break; sleep 0.05; done
 port=$(cat "$demo/sim.port")
 
 . scripts/sim-config.sh
 write_sim_config "$demo/sync.toml" "$port"
+if pg_local_bin >/dev/null && command -v psql >/dev/null; then
+  pg_local_start
+  export CHANSYNC_DEMO_PG_DSN="host=$pg_dir user=chansync dbname=postgres"
+  cat >>"$demo/sync.toml" <<TOML
+
+[targets.db]
+type = "postgres"
+dsn_env = "CHANSYNC_DEMO_PG_DSN"
+TOML
+fi
 cs() { build/chansync --config "$demo/sync.toml" "$@"; }
 
 echo "== chansync sync (first run: full pull)"
@@ -30,5 +43,17 @@ echo
 echo "== one merged person (CRM contact + SMS/WhatsApp timeline)"
 id=$(cs persons list -o ndjson | grep -v '"contacts":0' | grep -v '"messages":0' | awk 'NR == 1' | sed 's/.*"person_id":"\([^"]*\)".*/\1/')
 cs persons show "$id" | head -n 25
+if [ -n "$pg_dir" ]; then
+  echo
+  echo "== PostgreSQL: persons who wrote on two channels in the data's last week"
+  psql -X -h "$pg_dir" -U chansync -d postgres -c "
+    SELECT p.person_id, p.display_name, string_agg(DISTINCT t.channel, ', ') AS channels
+    FROM chansync.timeline t JOIN chansync.persons p USING (person_id)
+    WHERE t.direction = 'inbound'
+      AND t.sent_at > (SELECT max(sent_at) FROM chansync.timeline) - interval '7 days'
+    GROUP BY p.person_id, p.display_name
+    HAVING count(DISTINCT t.channel) >= 2
+    ORDER BY p.display_name LIMIT 5;"
+fi
 echo
 echo "Person records: $demo/persons.ndjson ($(wc -l <"$demo/persons.ndjson") lines); state: $demo/state.db"
