@@ -17,9 +17,10 @@ struct Opts {
 };
 
 // One line per planned person on stdout; with -v the fields that changed since the target's copy.
-void print_plan(const PersonRecord& p, PlanAction a, const PushLedgerEntry* previous, bool verbose) {
+void print_plan(const std::string& target, const PersonRecord& p, PlanAction a, const PushLedgerEntry* previous,
+                bool verbose) {
   if (a == PlanAction::skip) return;
-  std::string line = fmt::format("{}\t{}\t{}", to_string(a), p.person_id, p.display_name);
+  std::string line = fmt::format("{}\t{}\t{}\t{}", target, to_string(a), p.person_id, p.display_name);
   if (verbose) {
     std::string fields;
     if (a == PlanAction::create)
@@ -152,9 +153,9 @@ void add_push(CLI::App& app, Context& ctx) {
       Session s = open_session(ctx.global, "push", Needs::store_and_adapters, {.targets = o->names});
       PushOptions opts{.full = o->full, .dry_run = o->dry_run};
       if (o->dry_run)
-        opts.on_plan = [verbose = ctx.global.verbose > 0](const PersonRecord& p, PlanAction a,
-                                                          const PushLedgerEntry* previous) {
-          print_plan(p, a, previous, verbose);
+        opts.on_plan = [verbose = ctx.global.verbose > 0](const std::string& target, const PersonRecord& p,
+                                                          PlanAction a, const PushLedgerEntry* previous) {
+          print_plan(target, p, a, previous, verbose);
         };
       SyncReport r;
       r.pushes = push_all(s.targets, *s.store, opts);

@@ -160,7 +160,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         const auto it = ledger.find(p.person_id);
         const PushLedgerEntry* previous = it == ledger.end() ? nullptr : &it->second;
         const PlanAction action = plan_action(hash, previous, opts.full, failure_of(p.person_id));
-        if (opts.on_plan) opts.on_plan(p, action, previous);
+        if (opts.on_plan) opts.on_plan(name, p, action, previous);
         if (action == PlanAction::skip || action == PlanAction::parked) {
           ++(action == PlanAction::skip ? stats.unchanged : stats.parked);
           return;
@@ -185,7 +185,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
       gone.person_id = id;
       const PushFailure* failed = failure_of(id);
       const bool parked = failed && failed->hash.empty() && failed->runs >= k_park_after && !opts.full;
-      if (opts.on_plan) opts.on_plan(gone, parked ? PlanAction::parked : PlanAction::remove, &entry);
+      if (opts.on_plan) opts.on_plan(name, gone, parked ? PlanAction::parked : PlanAction::remove, &entry);
       if (parked || opts.dry_run) {
         ++(parked ? stats.parked : stats.deleted);
         continue;

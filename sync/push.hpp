@@ -28,9 +28,9 @@ struct PushOptions {
   bool full = false;           // re-send every person, parked ones included
   bool dry_run = false;        // plan only: nothing is sent or recorded
   std::size_t batch_size = 0;  // persons per Sink::push call; 0 = the sink's own Sink::batch_size()
-  // Called for every planned person (skips included) with what the target last confirmed of it
-  // (nullptr: nothing), e.g. to print a dry-run plan.
-  std::function<void(const PersonRecord&, PlanAction, const PushLedgerEntry*)> on_plan;
+  // Called for every planned person (skips included) with the target's name and what the target
+  // last confirmed of the person (nullptr: nothing), e.g. to print a dry-run plan.
+  std::function<void(const std::string& target, const PersonRecord&, PlanAction, const PushLedgerEntry*)> on_plan;
 };
 
 // Streams persons from the store, plans each against the target's ledger, delivers the changed

@@ -120,10 +120,13 @@ PgConn::PgConn(PGconn* conn, std::string password, std::string target)
 Result<PgConn> PgConn::connect(const std::string& dsn, const std::string& password, const std::string& target) {
   // Later entries override earlier ones: the DSN (expanded from dbname) may change our defaults,
   // but not the client encoding, which must match the UTF-8 bytes we send.
-  const std::array<const char*, 8> keys = {
-      "connect_timeout",  "keepalives_idle", "keepalives_interval", "keepalives_count",
-      "application_name", "dbname",          "client_encoding",     nullptr};
-  const std::array<const char*, 8> values = {"10", "30", "10", "3", "chansync", dsn.c_str(), "UTF8", nullptr};
+  // A lock another session holds on chansync's tables (a long transaction, a migration by hand) ends
+  // the push after a minute instead of hanging a cron job; options=-c lock_timeout in the DSN overrides.
+  const std::array<const char*, 9> keys = {"connect_timeout",  "keepalives_idle",  "keepalives_interval",
+                                           "keepalives_count", "application_name", "options",
+                                           "dbname",           "client_encoding",  nullptr};
+  const std::array<const char*, 9> values = {"10",        "30",   "10",   "3", "chansync", "-c lock_timeout=60s",
+                                             dsn.c_str(), "UTF8", nullptr};
   PgConn c(PQconnectdbParams(keys.data(), values.data(), 1), password, target);
   if (!c.m_conn) return fail(Errc::internal, "libpq could not allocate a connection", target);
   const std::string where = c.where();
@@ -250,6 +253,12 @@ Error PgConn::error_from(PGresult* res, const std::string& doing) {
         Errc::unavailable,
         fmt::format("{} went away while {}: {} [{}]; check the server, then run again", where, doing, why, m_sqlstate),
         m_target};
+  if (m_sqlstate == "55P03")
+    return Error{Errc::unavailable,
+                 fmt::format("{}: another session held a lock on chansync's tables while {} ({}) [{}]; find it in "
+                             "pg_stat_activity (a long transaction, a migration by hand), then run again",
+                             where, doing, why, m_sqlstate),
+                 m_target};
   if (cls == "53")
     return Error{Errc::unavailable,
                  fmt::format("{} is out of resources while {}: {} [{}]; free disk space, memory or connections on "

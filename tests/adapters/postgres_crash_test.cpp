@@ -121,6 +121,22 @@ TEST_CASE("a server killed mid-push: unavailable, the ledger and mark stay; afte
   CHECK(store.ledger().mark("db") > mark);
 }
 
+TEST_CASE("a lock another session keeps past the lock timeout ends the push as unavailable, naming it", "[postgres]") {
+  PgServer server;
+  const std::string dsn = server.dsn(server.create_database("locked"));
+  StateStore store(":memory:");
+  seed(store, 2);
+  REQUIRE(push_target("db", *pg_adapter(dsn)->sink(), store, {}).created == 2);
+  seed(store, 1, 5);
+  // The DSN's own options override chansync's 60 s default: 300 ms keeps the test short.
+  LockHolder lock(dsn, "LOCK TABLE chansync.persons IN EXCLUSIVE MODE");
+  const auto r = push_target("db", *pg_adapter(dsn + " options='-c lock_timeout=300'")->sink(), store, {});
+  REQUIRE(r.error);
+  CHECK(r.error->code == Errc::unavailable);
+  CHECK_THAT(r.error->message, Catch::Contains("another session held a lock") && Catch::Contains("55P03"));
+  CHECK(r.updated == 0);
+}
+
 TEST_CASE("chansync killed (kill -9) inside a batch leaves nothing of it; a re-run leaves exactly one copy",
           "[postgres]") {
   const Db db = fresh_db();

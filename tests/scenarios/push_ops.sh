@@ -34,9 +34,9 @@ sim_post "add-messages?n=2" >/dev/null
 cs -q pull
 cs -q reconcile
 cs -v push snap --dry-run >"$work/plan" 2>/dev/null || fail "dry run"
-grep -qP '^update\tp_[0-9a-f]{16}\t.*\tmessages \(\+2\)$' "$work/plan" || { cat "$work/plan"; fail "dry run -v does not name the changed field"; }
+grep -qP '^snap\tupdate\tp_[0-9a-f]{16}\t.*\tmessages \(\+2\)$' "$work/plan" || { cat "$work/plan"; fail "dry run -v does not name the changed field"; }
 cs push snap --dry-run >"$work/plan.short" 2>/dev/null
-[ "$(awk -F'\t' '{print NF}' "$work/plan.short" | sort -u)" = "3" ] || fail "without -v the plan has 3 columns"
+[ "$(awk -F'\t' '{print NF}' "$work/plan.short" | sort -u)" = "4" ] || fail "without -v the plan has 4 columns"
 cs -q push
 [ "$(wc -l <"$snap")" -eq "$persons" ] || fail "after an update the snapshot has $(wc -l <"$snap") lines"
 

@@ -46,7 +46,9 @@ TEST_CASE("a person the target refuses 3 pushes in a row is parked and no longer
   // A dry run shows it as parked.
   std::map<std::string, PlanAction> planned;
   PushOptions dry{.dry_run = true};
-  dry.on_plan = [&](const PersonRecord& p, PlanAction a, const PushLedgerEntry*) { planned[p.person_id] = a; };
+  dry.on_plan = [&](const std::string&, const PersonRecord& p, PlanAction a, const PushLedgerEntry*) {
+    planned[p.person_id] = a;
+  };
   CHECK(push_target("out", sink, store, dry).parked == 1);
   CHECK(planned.at(bad) == PlanAction::parked);
 
@@ -109,7 +111,7 @@ TEST_CASE("a dry run names the fields that changed since the target's copy") {
   std::map<std::string, std::vector<std::string>> changed;
   std::map<std::string, PlanAction> actions;
   PushOptions dry{.dry_run = true};
-  dry.on_plan = [&](const PersonRecord& p, PlanAction a, const PushLedgerEntry* previous) {
+  dry.on_plan = [&](const std::string&, const PersonRecord& p, PlanAction a, const PushLedgerEntry* previous) {
     actions[p.person_id] = a;
     if (previous) changed[p.person_id] = changed_fields(previous->fields, p);
   };

@@ -226,7 +226,7 @@ TEST_CASE("a person merged away is deleted on the target, naming the survivor, a
   std::vector<std::string> planned;
   PushOptions dry;
   dry.dry_run = true;
-  dry.on_plan = [&](const PersonRecord& p, PlanAction a, const PushLedgerEntry*) {
+  dry.on_plan = [&](const std::string&, const PersonRecord& p, PlanAction a, const PushLedgerEntry*) {
     planned.push_back(std::string(to_string(a)) + " " + p.person_id);
   };
   CHECK(push_target("out", sink, store, dry).deleted == 1);
