@@ -40,9 +40,9 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
-// URL without query string: enough to say where, never anything secret-bearing.
+// URL without query string and with secret shapes redacted: enough to say where, nothing secret.
 std::string where(const std::string& url) {
-  return url.substr(0, url.find('?'));
+  return redact(url.substr(0, url.find('?')));
 }
 
 }  // namespace
@@ -67,7 +67,9 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& va
   return std::nullopt;
 }
 
-HttpClient::HttpClient(HttpOptions opts) : m_opts(std::move(opts)) {
+HttpClient::HttpClient(HttpOptions opts) : m_opts(std::move(opts)), m_redact(m_opts.secrets) {
+  m_redact.add(m_opts.basic_password);
+  m_redact.add(m_opts.bearer_token);
   std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   m_curl = curl_easy_init();
   if (!m_curl) throw Failure(Errc::internal, "libcurl could not create a handle");
@@ -154,14 +156,14 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
   m_last_sent = rc == CURLE_OK || pretransfer > 0;
   if (rc != CURLE_OK) {
     Error e{Errc::unavailable,
-            fmt::format("cannot reach {}: {}", where(req.url), errbuf[0] ? errbuf : curl_easy_strerror(rc)),
+            m_redact(fmt::format("cannot reach {}: {}", where(req.url), errbuf[0] ? errbuf : curl_easy_strerror(rc))),
             m_opts.connector};
     return std::unexpected(std::move(e));
   }
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   resp.status = static_cast<int>(status);
-  spdlog::trace("{} {} {} -> {} ({:.1f} ms)", m_opts.connector, req.method, where(req.url), resp.status,
+  spdlog::trace("{} {} {} -> {} ({:.1f} ms)", m_opts.connector, req.method, m_redact(where(req.url)), resp.status,
                 resp.latency_ms);
   return resp;
 }
@@ -195,7 +197,7 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
         Error e{Errc::rate_limited,
                 fmt::format("{} asked to wait {} s before retrying (Retry-After), longer than chansync waits "
                             "in one run; run again later",
-                            where(req.url), retry_after->count() / 1000),
+                            m_redact(where(req.url)), retry_after->count() / 1000),
                 m_opts.connector, resp->status, *retry_after};
         return std::unexpected(std::move(e));
       }
@@ -207,7 +209,7 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
       wait = std::chrono::milliseconds(std::uniform_int_distribution<long long>(0, ceiling)(m_rng));
     }
     spdlog::warn("{}: {} from {}; retry {}/{} in {} ms", m_opts.connector,
-                 resp ? fmt::format("HTTP {}", resp->status) : resp.error().message, where(req.url), attempt,
+                 resp ? fmt::format("HTTP {}", resp->status) : resp.error().message, m_redact(where(req.url)), attempt,
                  m_opts.max_attempts - 1, wait.count());
     sleep_for(wait);
   }
@@ -244,6 +246,13 @@ Error http_error(const HttpRequest& req, const HttpResponse& resp, const std::st
                             : "see the vendor's message; `chansync health` checks the connector";
     e.message = fmt::format("{} was rejected with HTTP {}{}; {}", what, resp.status, detail, check);
   }
+  return e;
+}
+
+Error HttpClient::error(const HttpRequest& req, const HttpResponse& resp, const std::string& what,
+                        const std::string& vendor_detail) const {
+  Error e = http_error(req, resp, m_opts.connector, what, vendor_detail);
+  e.message = m_redact(e.message);
   return e;
 }
 
@@ -321,7 +330,7 @@ namespace chansync::adapters {
 
 ProbeObservation observe(HttpClient& http, const HttpRequest& req, std::string* body) {
   ProbeObservation obs;
-  obs.url = where(req.url);
+  obs.url = http.redact(where(req.url));
   auto resp = http.send_once(req);
   if (!resp) {
     obs.transport_error = resp.error().message;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/redact.hpp"
 #include "sync/error.hpp"
 
 namespace chansync::adapters {
@@ -62,7 +63,11 @@ struct HttpOptions {
   std::string basic_user;  // Basic auth (Twilio)
   std::string basic_password;
   std::string bearer_token;  // Bearer auth (HubSpot)
-  Sleeper sleep;             // injectable for tests; defaults to std::this_thread::sleep_for
+  // Secret values that may appear in URLs or vendor text (Telegram's bot token is in the path):
+  // replaced by <redacted> in every log line, error and health evidence the client produces.
+  // basic_password and bearer_token are added to it by the constructor.
+  std::vector<std::string> secrets;
+  Sleeper sleep;  // injectable for tests; defaults to std::this_thread::sleep_for
 };
 
 // Parses Retry-After: delta-seconds or an HTTP-date (relative to `now_ms`). nullopt if malformed.
@@ -87,6 +92,11 @@ class HttpClient {
   // Requests sent so far (every attempt counts).
   std::size_t requests() const { return m_requests; }
   const HttpOptions& options() const { return m_opts; }
+  // `text` with this connector's secrets and the generic secret shapes redacted (see Redactor).
+  std::string redact(std::string_view text) const { return m_redact(text); }
+  // http_error() with this connector's secrets redacted from the message.
+  Error error(const HttpRequest& req, const HttpResponse& resp, const std::string& what,
+              const std::string& vendor_detail) const;
 
  private:
   Result<HttpResponse> perform(const HttpRequest& req);
@@ -94,6 +104,7 @@ class HttpClient {
   void sleep_for(std::chrono::milliseconds d);
 
   HttpOptions m_opts;
+  Redactor m_redact;
   void* m_curl = nullptr;
   std::size_t m_requests = 0;
   bool m_last_sent = false;  // the last attempt's request reached the network
@@ -103,7 +114,8 @@ class HttpClient {
 };
 
 // Maps a non-2xx final response to an Error that says which request (method and URL without its
-// query) failed and what to check. `vendor_detail` is the vendor's own error text/code, appended
+// query, generic secret shapes redacted; HttpClient::error also knows the connector's secrets) failed
+// and what to check. `vendor_detail` is the vendor's own error text/code, appended
 // when non-empty.
 Error http_error(const HttpRequest& req, const HttpResponse& resp, const std::string& connector,
                  const std::string& what, const std::string& vendor_detail);
@@ -127,7 +139,8 @@ void check_secure_url(const std::string& key, const std::string& url, const std:
 namespace chansync::adapters {
 
 // Sends one request (no retries) and records what a health check needs: status, headers, latency,
-// or the transport error. The URL recorded has no query string. The body goes to `body` if given.
+// or the transport error. The URL recorded has no query string and the client's secrets redacted. The body goes to
+// `body` if given.
 ProbeObservation observe(HttpClient& http, const HttpRequest& req, std::string* body = nullptr);
 
 }  // namespace chansync::adapters

@@ -7,15 +7,16 @@
 #include "adapters/hubspot/hubspot_sink.hpp"
 #include "adapters/ndjson/ndjson.hpp"
 #include "adapters/postgres/postgres.hpp"
+#include "adapters/telegram/telegram.hpp"
 #include "adapters/twilio/twilio.hpp"
 #include "adapters/webhook/webhook.hpp"
 
 namespace chansync::adapters {
 
 std::span<const AdapterType> registry() {
-  static const std::vector<AdapterType> k_types = {twilio::type(),      hubspot::type(),  ndjson::type(),
-                                                   webhook::type(),     postgres::type(), chatwoot::type(),
-                                                   hubspot::sink_type()};
+  static const std::vector<AdapterType> k_types = {twilio::type(),   telegram::type(),    hubspot::type(),
+                                                   ndjson::type(),   webhook::type(),     postgres::type(),
+                                                   chatwoot::type(), hubspot::sink_type()};
   return k_types;
 }
 

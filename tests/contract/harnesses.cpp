@@ -380,6 +380,48 @@ std::map<std::string, Harness::Copies> postgres_held(const EndpointConfig& cfg, 
   return out;
 }
 
+const std::string k_bot_token = "7123456789:AAHconformanceTOKEN_0123456789abcdef";
+const std::string k_bot_path = "/bot" + k_bot_token + "/";
+
+EndpointConfig telegram_config(const std::string& base_url) {
+  EndpointConfig cfg{"tg", "telegram-bot"};
+  cfg.options = {{"base_url", base_url}};
+  cfg.secrets = {{"token", k_bot_token}};
+  return cfg;
+}
+
+// The recorded getUpdates pages (the second holds a supergroup message: a dead letter) by offset,
+// then an empty page; getMe for the probe. Served by the request alone, as the suite requires: the
+// real Telegram would also delete what each offset confirms, which telegram_test.cpp covers.
+Scripted telegram_fixtures(const httplib::Request& req, std::size_t) {
+  if (req.path == k_bot_path + "getMe") return {200, fixture("telegram/getme.json")};
+  if (req.path != k_bot_path + "getUpdates") return {404, fixture("telegram/error_404.json")};
+  const std::string offset = req.get_param_value("offset");
+  if (offset.empty()) return {200, fixture("telegram/updates_page1.json")};
+  if (offset == "815600004") return {200, fixture("telegram/updates_page2.json")};
+  return {200, fixture("telegram/updates_empty.json")};
+}
+
+// 4 pages of 3 private-chat updates (ids 1..12) from 5 users, whatever `limit` asks; a page starts
+// at the request's offset, so a resumed pull is served what it would have got.
+Scripted telegram_pages(const httplib::Request& req, std::size_t n) {
+  if (req.path != k_bot_path + "getUpdates") return telegram_fixtures(req, n);
+  const std::string offset = req.get_param_value("offset");
+  const int first = offset.empty() ? 1 : std::stoi(offset);
+  nlohmann::json result = nlohmann::json::array();
+  for (int id = std::max(first, 1); id < first + 3 && id <= 12; ++id) {
+    const int user = 900000 + id % 5;
+    result.push_back({{"update_id", id},
+                      {"message",
+                       {{"message_id", id},
+                        {"from", {{"id", user}, {"is_bot", false}, {"first_name", fmt::format("User {}", user)}}},
+                        {"chat", {{"id", user}, {"type", "private"}}},
+                        {"date", 1760000000 + id * 60},
+                        {"text", fmt::format("message {} \u00e9\u00e8", id)}}}});
+  }
+  return {200, nlohmann::json{{"ok", true}, {"result", result}}.dump(1, ' ', true)};
+}
+
 }  // namespace
 
 std::span<const Harness> harnesses() {
@@ -390,6 +432,12 @@ std::span<const Harness> harnesses() {
        .fixtures = twilio_fixtures,
        .fixtures_have_rejects = true,
        .pages = twilio_pages},
+      {.type = "telegram-bot",
+       .config = [](const std::string& base_url, const auto&) { return telegram_config(base_url); },
+       .broken = [](const auto&) { return telegram_config(dead_base_url()); },
+       .fixtures = telegram_fixtures,
+       .fixtures_have_rejects = true,
+       .pages = telegram_pages},
       {.type = "hubspot-contacts",
        .config = [](const std::string& base_url, const auto&) { return hubspot_config(base_url); },
        .broken = [](const auto&) { return hubspot_config(dead_base_url()); },

@@ -21,7 +21,9 @@ void usage() {
       "usage: chansync-sim [--port N] [--port-file FILE] [--customers N] [--messages N] [--seed N]\n"
       "Serves Twilio Messaging and HubSpot contacts on 127.0.0.1 from generated data.\n"
       "Credentials: account AC00000000000000000000000000000000, Twilio token $SIM_TWILIO_TOKEN\n"
-      "(default sim-twilio-token), HubSpot token $SIM_HUBSPOT_TOKEN (default sim-hubspot-token).\n"
+      "(default sim-twilio-token), HubSpot token $SIM_HUBSPOT_TOKEN (default sim-hubspot-token),\n"
+      "Telegram bot token $SIM_TELEGRAM_TOKEN (default 5550001111:SIMtelegramBotToken0123456789abcdef;\n"
+      "getMe, getUpdates with deletion by offset; queue more: curl -d '' .../_sim/add-updates?n=N).\n"
       "Faults (kind 429|500|401|sunset|malformed|clear; count -1 = until cleared) are set at run time:\n"
       "  curl -d '{\"kind\":\"429\",\"vendor\":\"twilio\",\"count\":2}' http://127.0.0.1:PORT/_sim/fault\n"
       "Hold one Twilio Messages.json page (page: Twilio's 0-based Page parameter; the first request for\n"
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
   std::string port_file;
   if (const char* t = std::getenv("SIM_TWILIO_TOKEN")) opts.twilio_token = t;
   if (const char* t = std::getenv("SIM_HUBSPOT_TOKEN")) opts.hubspot_token = t;
+  if (const char* t = std::getenv("SIM_TELEGRAM_TOKEN")) opts.telegram_token = t;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     auto next = [&]() -> std::string {

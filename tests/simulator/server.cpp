@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "tests/simulator/telegram.hpp"
+
 namespace chansync::sim {
 namespace {
 
@@ -50,6 +52,7 @@ struct Simulator::Impl {
   httplib::Server server;
   std::mutex mu;  // guards corpus and faults
   std::vector<Fault> faults;
+  std::unique_ptr<TelegramSim> telegram;
   std::atomic<long> twilio_requests{0}, hubspot_requests{0};
 
   // POST /_sim/hold: the request for one Twilio page blocks in its handler until /_sim/release or
@@ -311,6 +314,7 @@ struct Simulator::Impl {
       res.set_content(nlohmann::json{{"sid", req.matches[1]}, {"status", "active"}, {"type", "Full"}}.dump(),
                       "application/json");
     });
+    telegram->routes(server);
     server.Get("/crm/v3/objects/contacts", [this](const auto& req, auto& res) { list_contacts(req, res); });
     server.Post("/crm/v3/objects/contacts/search", [this](const auto& req, auto& res) { search_contacts(req, res); });
     server.Post("/_sim/fault", [this](const auto& req, auto& res) {
@@ -352,10 +356,9 @@ struct Simulator::Impl {
       nlohmann::json out;
       {
         std::lock_guard lock(mu);
-        out = {{"twilio_requests", twilio_requests.load()},
-               {"hubspot_requests", hubspot_requests.load()},
-               {"messages", corpus.messages.size()},
-               {"contacts", corpus.contacts.size()}};
+        out = {{"twilio_requests", twilio_requests.load()}, {"hubspot_requests", hubspot_requests.load()},
+               {"messages", corpus.messages.size()},        {"contacts", corpus.contacts.size()},
+               {"telegram_requests", telegram->requests()}, {"telegram_held", telegram->held()}};
       }
       std::lock_guard lock(hold_mu);
       out["held"] = !held.is_null();
@@ -369,6 +372,7 @@ struct Simulator::Impl {
 Simulator::Simulator(Corpus corpus, ServerOptions opts) : m(std::make_unique<Impl>()) {
   m->corpus = std::move(corpus);
   m->opts = std::move(opts);
+  m->telegram = std::make_unique<TelegramSim>(m->opts.telegram_token, m->opts.telegram_updates);
   for (auto& msg : m->corpus.messages) msg.json = Impl::render(m->opts.account_sid, msg);
   m->routes();
 }

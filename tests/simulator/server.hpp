@@ -1,5 +1,6 @@
 #pragma once
-// The simulator's HTTP side: Twilio Messaging and HubSpot contacts endpoints over a Corpus, with
+// The simulator's HTTP side: Twilio Messaging and HubSpot contacts endpoints over a Corpus, the
+// Telegram Bot API's getMe/getUpdates (tests/simulator/telegram.hpp), with
 // switchable faults (POST /_sim/fault), a held Twilio page (POST /_sim/hold, /_sim/release) and
 // request counters (GET /_sim/stats).
 #include <memory>
@@ -13,6 +14,8 @@ struct ServerOptions {
   std::string account_sid = "AC00000000000000000000000000000000";
   std::string twilio_token = "sim-twilio-token";
   std::string hubspot_token = "sim-hubspot-token";
+  std::string telegram_token = "5550001111:SIMtelegramBotToken0123456789abcdef";  // "<bot id>:<secret>"
+  int telegram_updates = 12;  // private-chat updates queued at start
 };
 
 class Simulator {

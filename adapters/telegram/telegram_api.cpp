@@ -1,0 +1,155 @@
+#include "adapters/telegram/telegram_api.hpp"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <string_view>
+
+namespace chansync::adapters::telegram {
+namespace {
+
+using simdjson::dom::element;
+
+std::string str(element e, std::string_view key) {
+  std::string_view v;
+  return e[key].get_string().get(v) == simdjson::SUCCESS ? std::string(v) : std::string();
+}
+
+std::int64_t int64(element e, std::string_view key) {
+  std::int64_t v = 0;
+  return e[key].get_int64().get(v) == simdjson::SUCCESS ? v : 0;
+}
+
+std::optional<WireUser> user(element e) {
+  if (!e.is_object() || int64(e, "id") == 0) return std::nullopt;
+  WireUser u{int64(e, "id"), false, str(e, "first_name"), str(e, "last_name"), str(e, "username")};
+  bool is_bot = false;
+  if (e["is_bot"].get_bool().get(is_bot) == simdjson::SUCCESS) u.is_bot = is_bot;
+  return u;
+}
+
+// What kind of attachment a message carries, as a note for its text until the model has attachments.
+std::string media_of(element m) {
+  for (const char* kind : {"photo", "video", "voice", "audio", "video_note", "animation", "sticker", "location",
+                           "venue", "poll", "dice"}) {
+    element e;
+    if (m[kind].get(e) != simdjson::SUCCESS) continue;
+    if (std::string_view(kind) == "sticker" && !str(e, "emoji").empty()) return "sticker " + str(e, "emoji");
+    return kind;
+  }
+  element doc;
+  if (m["document"].get(doc) == simdjson::SUCCESS) {
+    const auto name = str(doc, "file_name");
+    return name.empty() ? "document" : "document " + name;
+  }
+  return {};
+}
+
+// Maps one Update; a message that lacks what every message has is reported in `error`.
+WireUpdate update(element u, std::string raw, std::string& error) {
+  WireUpdate out;
+  out.raw = std::move(raw);
+  out.update_id = int64(u, "update_id");
+  simdjson::dom::object obj;
+  if (u.get_object().get(obj) != simdjson::SUCCESS) {
+    error = "update is not a JSON object";
+    return out;
+  }
+  for (auto field : obj) {
+    if (field.key == "update_id") continue;
+    out.kind = std::string(field.key);
+    break;
+  }
+  if (out.kind != "message" && out.kind != "edited_message") return out;
+  element m = u[out.kind];
+  WireMessage msg;
+  msg.message_id = int64(m, "message_id");
+  element from;
+  if (m["from"].get(from) == simdjson::SUCCESS) msg.from = user(from);
+  element chat;
+  if (m["chat"].get(chat) == simdjson::SUCCESS) {
+    msg.chat_id = int64(chat, "id");
+    msg.chat_type = str(chat, "type");
+  }
+  msg.date = int64(m, "date");
+  msg.text = str(m, "text");
+  if (msg.text.empty()) msg.text = str(m, "caption");
+  msg.media = media_of(m);
+  element contact;
+  if (m["contact"].get(contact) == simdjson::SUCCESS) {
+    msg.contact_phone = str(contact, "phone_number");
+    msg.contact_user_id = int64(contact, "user_id");
+  }
+  if (msg.message_id == 0 || msg.chat_id == 0 || msg.date == 0)
+    error = fmt::format("{} lacks message_id, chat.id or date", out.kind);
+  else
+    out.message = std::move(msg);
+  return out;
+}
+
+}  // namespace
+
+Result<UpdatesPage> parse_updates(const std::string& body) {
+  UpdatesPage page;
+  try {
+    thread_local simdjson::ondemand::parser parser;
+    thread_local simdjson::dom::parser dom;
+    simdjson::padded_string json(body);
+    auto doc = parser.iterate(json);
+    bool ok = false, saw_result = false;
+    for (auto field : doc.get_object()) {
+      const std::string_view key = field.unescaped_key();
+      if (key == "ok") {
+        ok = field.value().get_bool();
+      } else if (key == "result") {
+        saw_result = true;
+        for (auto item : field.value().get_array()) {
+          simdjson::ondemand::object obj;
+          if (item.get_object().get(obj) != simdjson::SUCCESS) {
+            page.rejects.push_back({"", "update is not a JSON object", std::string(item.raw_json_token().value())});
+            continue;
+          }
+          std::string raw(obj.raw_json().value());
+          std::string error;
+          auto u = update(dom.parse(raw), raw, error);
+          page.last_update_id = std::max(page.last_update_id, u.update_id);
+          if (u.update_id == 0) error = "update has no update_id";
+          if (!error.empty())
+            page.rejects.push_back({u.update_id ? std::to_string(u.update_id) : "", error, std::move(u.raw)});
+          else
+            page.updates.push_back(std::move(u));
+        }
+      }
+    }
+    if (!ok || !saw_result)
+      return fail(Errc::protocol, "getUpdates answered without \"ok\": true and a \"result\" array");
+  } catch (const simdjson::simdjson_error& e) {
+    return fail(Errc::protocol, fmt::format("getUpdates answer is not valid JSON ({})", e.what()));
+  }
+  return page;
+}
+
+WireError parse_error(const std::string& body) {
+  WireError out;
+  simdjson::dom::parser dom;
+  element doc;
+  if (dom.parse(body).get(doc) != simdjson::SUCCESS || !doc.is_object()) return out;
+  out.error_code = static_cast<int>(int64(doc, "error_code"));
+  out.description = str(doc, "description");
+  std::int64_t retry = 0;
+  if (doc.at_pointer("/parameters/retry_after").get_int64().get(retry) == simdjson::SUCCESS) out.retry_after = retry;
+  return out;
+}
+
+std::optional<WireUser> parse_me(const std::string& body) {
+  simdjson::dom::parser dom;
+  element doc;
+  bool ok = false;
+  if (dom.parse(body).get(doc) != simdjson::SUCCESS || doc["ok"].get_bool().get(ok) != simdjson::SUCCESS || !ok)
+    return std::nullopt;
+  element result;
+  if (doc["result"].get(result) != simdjson::SUCCESS) return std::nullopt;
+  return user(result);
+}
+
+}  // namespace chansync::adapters::telegram

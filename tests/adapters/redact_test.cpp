@@ -1,0 +1,81 @@
+#include "adapters/redact.hpp"
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <catch2/catch.hpp>
+#include <sstream>
+
+#include "adapters/http.hpp"
+#include "tests/support/dead_port.hpp"
+#include "tests/support/fake_server.hpp"
+
+using namespace chansync;
+using namespace chansync::adapters;
+using chansync::test::FakeServer;
+using chansync::test::Scripted;
+
+namespace {
+
+const std::string k_token = "7123456789:AAHsecretTOKENvalue_0123456789abcdefg";
+
+// Captures every spdlog line at trace level while alive; restores the previous logger after.
+struct LogCapture {
+  std::ostringstream out;
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  LogCapture() {
+    auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+    logger->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous); }
+};
+
+}  // namespace
+
+TEST_CASE("the redactor replaces a connector's secrets, also percent-encoded, wherever they occur", "[redact]") {
+  const Redactor r({k_token, "short"});
+  CHECK(r("GET https://api.telegram.org/bot" + k_token + "/getUpdates") ==
+        "GET https://api.telegram.org/bot<redacted>/getUpdates");
+  CHECK(r("token 7123456789%3AAAHsecretTOKENvalue_0123456789abcdefg in a query") == "token <redacted> in a query");
+  CHECK(r("a short word stays") == "a short word stays");  // under k_min_secret: not a credential
+  CHECK(r(r("/bot" + k_token)) == "/bot<redacted>");       // idempotent
+}
+
+TEST_CASE("the redactor removes secret query parameters, userinfo and unknown bot tokens by shape", "[redact]") {
+  CHECK(redact("https://graph.facebook.com/v23.0/me?fields=id&access_token=EAAB123&x=1") ==
+        "https://graph.facebook.com/v23.0/me?fields=id&access_token=<redacted>&x=1");
+  CHECK(redact("http://h/p?API_KEY=abc#frag") == "http://h/p?API_KEY=<redacted>#frag");
+  CHECK(redact("see http://h/p?signature=s1&key=k2 now") == "see http://h/p?signature=<redacted>&key=<redacted> now");
+  CHECK(redact("https://user:pa55@db.example.com:5432/x") == "https://<redacted>@db.example.com:5432/x");
+  CHECK(redact("https://api.telegram.org/bot123:ABC-def_9/getMe") == "https://api.telegram.org/bot<redacted>/getMe");
+  CHECK(redact("https://api.telegram.org/bot123%3AABC/getMe") == "https://api.telegram.org/bot<redacted>/getMe");
+  // Things that only look similar are left alone.
+  CHECK(redact("http://h/robots.txt?monkey=1&tokens=2 user@example.com /bot/x") ==
+        "http://h/robots.txt?monkey=1&tokens=2 user@example.com /bot/x");
+}
+
+TEST_CASE("HttpClient keeps its secrets out of trace and warning lines, errors and probe evidence", "[redact]") {
+  LogCapture logs;
+  FakeServer server([](const httplib::Request&, std::size_t n) {
+    return n == 0 ? Scripted{503, "down"} : Scripted{404, R"({"ok":false,"error_code":404})"};
+  });
+  HttpClient http(HttpOptions{.connector = "tg", .secrets = {k_token}, .sleep = [](auto) {}});
+  const HttpRequest req{"GET", server.base_url() + "/bot" + k_token + "/getUpdates?offset=5&token=" + k_token};
+  auto resp = http.send(req);
+  REQUIRE(resp);
+  CHECK(resp->status == 404);
+  const Error e = http.error(req, *resp, "fetching updates", "Not Found");
+  const auto obs = observe(http, req);
+  HttpClient dead(HttpOptions{.connector = "tg", .max_attempts = 1, .secrets = {k_token}});
+  const auto unreachable = dead.send({"GET", test::dead_base_url() + "/bot" + k_token + "/getMe"});
+  REQUIRE_FALSE(unreachable);
+
+  const std::string everything = logs.out.str() + e.message + obs.url + unreachable.error().message;
+  CHECK(logs.out.str().find("HTTP 503") != std::string::npos);                   // the retry was logged...
+  CHECK(logs.out.str().find("/bot<redacted>/getUpdates") != std::string::npos);  // ...with a redacted URL
+  CHECK(e.message.find("/bot<redacted>/getUpdates") != std::string::npos);
+  CHECK(obs.url == server.base_url() + "/bot<redacted>/getUpdates");
+  CHECK(everything.find("AAHsecretTOKENvalue") == std::string::npos);
+  CHECK(everything.find("7123456789%3A") == std::string::npos);
+}
