@@ -88,6 +88,20 @@ timed reconcile "${cs[@]}" -q -o json reconcile
 curl -fsS -d "" "$base/_sim/add-messages?n=100" >/dev/null
 timed incremental "${cs[@]}" -q -o json sync
 
+# Persons/s per target over the same persons: every person to the NDJSON file again (--full), and
+# to a webhook target whose receiver is the simulator (signed POSTs of 100 persons, keep-alive).
+cat >>sync.toml <<TOML
+
+[targets.hook]
+type = "webhook"
+url = "$base/hooks/chansync"
+secret_env = "BENCH_WEBHOOK_SECRET"
+TOML
+export BENCH_WEBHOOK_SECRET=bench-secret
+timed ndjson_push "${cs[@]}" -q -o json push out --full
+timed webhook_push "${cs[@]}" -q -o json push hook
+hook_persons=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sum(p["created"] for p in r["push"]))' webhook_push.out)
+
 # PostgreSQL: a second corpus whose persons chansync pushes to a throwaway local server, then the same
 # rows loaded with psql \copy into the same tables (indexes, keys) of a second database.
 pg_local_start -c fsync=off -c full_page_writes=off
@@ -140,6 +154,8 @@ cat <<EOF
 | no-change re-sync | ${wall[resync]} | | $((rss[resync] / 1024)) | $((r1 - r0)) requests, $written rows written |
 | reconcile (forced, from the store) | ${wall[reconcile]} | | $((rss[reconcile] / 1024)) | |
 | sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | |
+| push of every person to NDJSON (--full) | ${wall[ndjson_push]} | $(rate "$hook_persons" "${wall[ndjson_push]}") persons | $((rss[ndjson_push] / 1024)) | |
+| push of every person to a webhook | ${wall[webhook_push]} | $(rate "$hook_persons" "${wall[webhook_push]}") persons | $((rss[webhook_push] / 1024)) | $hook_persons persons, signed POSTs of 100 to the simulator |
 | psql \\copy into the postgres target's tables (baseline) | ${wall[pg_copy]} | $(rate "$pg_rows" "${wall[pg_copy]}") rows | $((rss[pg_copy] / 1024)) | $pg_rows rows of $pg_persons persons, one transaction, same keys and indexes |
 | chansync push to postgres | ${wall[pg_push]} | $(rate "$pg_persons" "${wall[pg_push]}") persons | $((rss[pg_push] / 1024)) | **$(ratio "${wall[pg_copy]}" "${wall[pg_push]}")× \\copy**; reads the store, builds each record, one transaction per 200 |
 | chansync push of the same persons to NDJSON | ${wall[pg_ndjson]} | $(rate "$pg_persons" "${wall[pg_ndjson]}") persons | $((rss[pg_ndjson] / 1024)) | reading and building the records alone |

@@ -53,7 +53,7 @@ struct Simulator::Impl {
   std::mutex mu;  // guards corpus and faults
   std::vector<Fault> faults;
   std::unique_ptr<TelegramSim> telegram;
-  std::atomic<long> twilio_requests{0}, hubspot_requests{0};
+  std::atomic<long> twilio_requests{0}, hubspot_requests{0}, webhook_requests{0};
 
   // POST /_sim/hold: the request for one Twilio page blocks in its handler until /_sim/release or
   // stop(), so a test can act while a client waits for exactly that page. A separate mutex from `mu`:
@@ -352,13 +352,28 @@ struct Simulator::Impl {
       hold_cv.notify_all();
       res.set_content(nlohmann::json{{"released", was_held}}.dump(), "application/json");
     });
+    // A webhook receiver for chansync's webhook target (the benchmark's persons/s): it answers every
+    // signed POST with 200, as a receiver that upserts by person_id would.
+    server.Post("/hooks/chansync", [this](const auto& req, auto& res) {
+      ++webhook_requests;
+      if (!req.has_header("Chansync-Signature")) {
+        res.status = 401;
+        res.set_content(R"({"error":"no Chansync-Signature"})", "application/json");
+        return;
+      }
+      res.set_content(R"({"ok":true})", "application/json");
+    });
     server.Get("/_sim/stats", [this](const auto&, auto& res) {
       nlohmann::json out;
       {
         std::lock_guard lock(mu);
-        out = {{"twilio_requests", twilio_requests.load()}, {"hubspot_requests", hubspot_requests.load()},
-               {"messages", corpus.messages.size()},        {"contacts", corpus.contacts.size()},
-               {"telegram_requests", telegram->requests()}, {"telegram_held", telegram->held()}};
+        out = {{"twilio_requests", twilio_requests.load()},
+               {"hubspot_requests", hubspot_requests.load()},
+               {"webhook_requests", webhook_requests.load()},
+               {"messages", corpus.messages.size()},
+               {"contacts", corpus.contacts.size()},
+               {"telegram_requests", telegram->requests()},
+               {"telegram_held", telegram->held()}};
       }
       std::lock_guard lock(hold_mu);
       out["held"] = !held.is_null();
