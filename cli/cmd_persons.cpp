@@ -23,9 +23,16 @@ void print_person(const PersonRecord& p) {
     out +=
         fmt::format("  contact  {}/{}  {}{}\n", c.connector, c.id, c.display_name(), c.archived ? "  (archived)" : "");
   out += fmt::format("  timeline ({} messages)\n", p.messages.size());
-  for (const auto& m : p.messages)
-    out += fmt::format("    {}  {:<8} {} {:<8} {}\n", format_rfc3339(m.sent_at).substr(0, 19), m.channel,
-                       m.direction == Direction::inbound ? "<-" : "->", to_string(m.author_kind), m.text);
+  for (const auto& m : p.messages) {
+    // Kind, status and attachments only when there is something to say, so an SMS line stays short.
+    std::string text = m.kind == MessageKind::message ? m.text : fmt::format("({}) {}", to_string(m.kind), m.text);
+    if (!m.attachments.empty())
+      text += fmt::format("{}[{} attachment{}]", text.empty() ? "" : "  ", m.attachments.size(),
+                          m.attachments.size() == 1 ? "" : "s");
+    if (!m.status.empty()) text += fmt::format("  ({})", m.status);
+    out += fmt::format("    {}  {:<9} {} {:<8} {}\n", format_rfc3339(m.sent_at).substr(0, 19), m.channel,
+                       m.direction == Direction::inbound ? "<-" : "->", to_string(m.author_kind), text);
+  }
   std::fputs(out.c_str(), stdout);
 }
 

@@ -5,7 +5,7 @@
 namespace chansync {
 
 PersonRecord merge_person(std::string person_id, std::vector<Handle> handles, std::vector<Contact> contacts,
-                          std::vector<Message> messages) {
+                          std::vector<Message> messages, std::string vendor_name) {
   PersonRecord p;
   p.person_id = std::move(person_id);
 
@@ -32,6 +32,7 @@ PersonRecord merge_person(std::string person_id, std::vector<Handle> handles, st
     if (p.display_name.empty()) p.display_name = c.display_name();
     p.updated_at = std::max(p.updated_at, c.updated_at);
   }
+  if (p.display_name.empty()) p.display_name = std::move(vendor_name);
   if (p.display_name.empty() && !handles.empty()) p.display_name = handles.front().value;
   if (!messages.empty()) p.updated_at = std::max(p.updated_at, messages.back().sent_at);
 

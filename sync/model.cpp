@@ -75,6 +75,41 @@ std::optional<AuthorKind> author_kind_from(std::string_view name) {
   return std::nullopt;
 }
 
+const char* to_string(MessageKind k) {
+  switch (k) {
+    case MessageKind::message:
+      return "message";
+    case MessageKind::call:
+      return "call";
+    case MessageKind::handoff:
+      return "handoff";
+    case MessageKind::event:
+      return "event";
+  }
+  return "event";
+}
+
+std::optional<MessageKind> message_kind_from(std::string_view name) {
+  for (auto k : {MessageKind::message, MessageKind::call, MessageKind::handoff, MessageKind::event})
+    if (name == to_string(k)) return k;
+  return std::nullopt;
+}
+
+int status_rank(std::string_view status) {
+  constexpr std::array<std::string_view, 5> k_order = {"", "sent", "delivered", "read", "failed"};
+  for (std::size_t i = 0; i < k_order.size(); ++i)
+    if (status == k_order[i]) return static_cast<int>(i);
+  return -1;
+}
+
+bool valid_status(std::string_view status) {
+  return status_rank(status) >= 0;
+}
+
+std::string_view later_status(std::string_view stored, std::string_view incoming) {
+  return status_rank(incoming) > status_rank(stored) ? incoming : stored;
+}
+
 std::string Contact::display_name() const {
   if (first_name.empty()) return last_name;
   if (last_name.empty()) return first_name;
@@ -94,6 +129,22 @@ std::vector<Handle> handles_from_json(std::string_view text) {
   return out;
 }
 
+void to_json(nlohmann::json& j, const Attachment& a) {
+  j = {{"type", a.type}, {"name", a.name}, {"url", a.url}};
+}
+
+std::string attachments_to_json(const std::vector<Attachment>& attachments) {
+  return attachments.empty() ? std::string() : nlohmann::json(attachments).dump();
+}
+
+std::vector<Attachment> attachments_from_json(std::string_view text) {
+  std::vector<Attachment> out;
+  if (text.empty()) return out;
+  for (const auto& a : nlohmann::json::parse(text))
+    out.push_back({a.value("type", ""), a.value("name", ""), a.value("url", "")});
+  return out;
+}
+
 void to_json(nlohmann::json& j, const Message& m) {
   j = {{"connector", m.connector},
        {"id", m.id},
@@ -103,6 +154,9 @@ void to_json(nlohmann::json& j, const Message& m) {
        {"author", {{"kind", to_string(m.author_kind)}, {"handle", m.author_handle}}},
        {"sent_at", format_rfc3339(m.sent_at)},
        {"text", m.text}};
+  if (m.kind != MessageKind::message) j["kind"] = to_string(m.kind);
+  if (!m.status.empty()) j["status"] = m.status;
+  if (!m.attachments.empty()) j["attachments"] = m.attachments;
 }
 
 void to_json(nlohmann::json& j, const Contact& c) {

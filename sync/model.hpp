@@ -37,6 +37,28 @@ const char* to_string(AuthorKind k);
 std::optional<Direction> direction_from(std::string_view name);
 std::optional<AuthorKind> author_kind_from(std::string_view name);
 
+// What a timeline entry is: a message, a call, a handoff between teams or bots, or another event
+// (a reaction, an unknown vendor type) kept so nothing is dropped.
+enum class MessageKind { message, call, handoff, event };
+const char* to_string(MessageKind k);
+std::optional<MessageKind> message_kind_from(std::string_view name);
+
+// Delivery status of an outbound entry: "" (unknown or inbound), "sent", "delivered", "read", "failed".
+// A status only moves forward in this order, and "failed" wins over every other: a late webhook
+// saying "delivered" never undoes "read". The single place that order is written down.
+int status_rank(std::string_view status);  // -1 for an unknown status
+bool valid_status(std::string_view status);
+// The status an entry holds after `incoming` arrives when it held `stored`.
+std::string_view later_status(std::string_view stored, std::string_view incoming);
+
+// A file sent with a message. `type` is "image", "video", "audio", "file", "sticker", "location", ...
+struct Attachment {
+  std::string type;
+  std::string name;  // file name or caption, "" when the vendor gives none
+  std::string url;   // where the vendor serves it; may expire (Meta's CDN links do)
+  friend bool operator==(const Attachment&, const Attachment&) = default;
+};
+
 struct Message {
   std::string connector;     // config name of the connector it came from
   std::string id;            // vendor id (Twilio sid), unique per connector
@@ -47,6 +69,9 @@ struct Message {
   std::string author_handle;  // handle value of the author (customer or business number)
   Timestamp sent_at = 0;
   std::string text;
+  MessageKind kind = MessageKind::message;
+  std::string status;                   // see status_rank(); "" when unknown
+  std::vector<Attachment> attachments;  // in the vendor's order
   friend bool operator==(const Message&, const Message&) = default;
 };
 
@@ -58,6 +83,8 @@ struct Conversation {
   Handle customer;
   std::string business;  // the business's number/address on this thread
   std::vector<Message> messages;
+  std::string customer_name;  // the vendor's name for the customer ("" if none); a person's display name
+                              // when no CRM contact names them
 };
 
 // A record from a CRM.
@@ -85,12 +112,19 @@ struct PersonRecord {
 };
 
 void to_json(nlohmann::json& j, const Handle& h);
+void to_json(nlohmann::json& j, const Attachment& a);
+// kind, status and attachments are emitted only when not the default, so a record without them
+// keeps the content hash it had before they existed.
 void to_json(nlohmann::json& j, const Message& m);
 void to_json(nlohmann::json& j, const Contact& c);
 void to_json(nlohmann::json& j, const PersonRecord& p);
 // Inverse of a JSON array of to_json(Handle); handles of unknown kinds are skipped. Throws
 // nlohmann::json::exception on malformed text.
 std::vector<Handle> handles_from_json(std::string_view text);
+// Attachments as stored (a JSON array of to_json(Attachment)); "" or "[]" give none. Throws
+// nlohmann::json::exception on malformed text.
+std::string attachments_to_json(const std::vector<Attachment>& attachments);
+std::vector<Attachment> attachments_from_json(std::string_view text);
 
 // A record an adapter could not map (bad date, missing field): kept with its raw bytes exactly as
 // received, never dropped. The pipeline stores it with the (connector, stream) it came from.

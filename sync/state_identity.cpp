@@ -13,6 +13,14 @@
 #include "sync/state_store.hpp"
 
 namespace chansync {
+namespace {
+
+// (person_id, name): the least of the vendor names its conversations carry, so the choice does not
+// depend on row order.
+constexpr const char* k_vendor_names_sql = R"sql(SELECT ph.person_id, min(c.customer_name) FROM conversations c
+  JOIN person_handles ph ON ph.node = c.customer WHERE c.customer_name != '' GROUP BY ph.person_id)sql";
+
+}  // namespace
 
 Contact read_contact(SQLite::Statement& q, int col) {
   Contact c;
@@ -37,6 +45,9 @@ Message read_message(SQLite::Statement& q, int col) {
   m.author_handle = q.getColumn(col + 6).getString();
   m.sent_at = q.getColumn(col + 7).getInt64();
   m.text = q.getColumn(col + 8).getString();
+  m.kind = message_kind_from(q.getColumn(col + 9).getString()).value_or(MessageKind::event);
+  m.status = q.getColumn(col + 10).getString();
+  m.attachments = attachments_from_json(q.getColumn(col + 11).getString());
   return m;
 }
 
@@ -204,6 +215,11 @@ void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& f
                                                   k_contact_cols));
     while (q.executeStep()) contacts[q.getColumn(0).getString()].push_back(read_contact(q, 1));
   }
+  std::map<std::string, std::string> names;
+  {
+    SQLite::Statement q(m_store.db(), k_vendor_names_sql);
+    while (q.executeStep()) names.emplace(q.getColumn(0).getString(), q.getColumn(1).getString());
+  }
   SQLite::Statement q(m_store.db(), fmt::format(R"sql(SELECT ph.person_id, {} FROM messages m
     JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
     JOIN person_handles ph ON ph.node = c.customer
@@ -224,8 +240,10 @@ void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& f
     if (!wanted) continue;
     auto h = handles.find(id);
     auto c = contacts.find(id);
+    auto n = names.find(id);
     fn(merge_person(id, h == handles.end() ? std::vector<Handle>{} : std::move(h->second),
-                    c == contacts.end() ? std::vector<Contact>{} : std::move(c->second), std::move(messages)));
+                    c == contacts.end() ? std::vector<Contact>{} : std::move(c->second), std::move(messages),
+                    n == names.end() ? std::string() : n->second));
   }
 }
 
@@ -272,7 +290,13 @@ std::optional<PersonRecord> IdentityStore::load_person(const std::string& id) {
     q.bind(1, id);
     while (q.executeStep()) messages.push_back(read_message(q, 0));
   }
-  return merge_person(id, std::move(handles), std::move(contacts), std::move(messages));
+  std::string name;
+  {
+    SQLite::Statement q(m_store.db(), std::string(k_vendor_names_sql) + " HAVING ph.person_id = ?");
+    q.bind(1, id);
+    if (q.executeStep()) name = q.getColumn(1).getString();
+  }
+  return merge_person(id, std::move(handles), std::move(contacts), std::move(messages), std::move(name));
 }
 
 std::vector<ConflictRow> IdentityStore::conflicts() {

@@ -13,23 +13,30 @@ struct RecordStore::Statements {
   SQLite::Statement upsert_conversation, upsert_message, upsert_contact, save_cursor, dead_letter;
   explicit Statements(SQLite::Database& db)
       : upsert_conversation(db, R"sql(
-          INSERT INTO conversations(connector, id, channel, customer, customer_verified, business)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+          INSERT INTO conversations(connector, id, channel, customer, customer_verified, business, customer_name)
+          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)
           ON CONFLICT(connector, id) DO UPDATE SET channel = excluded.channel, customer = excluded.customer,
-            customer_verified = excluded.customer_verified, business = excluded.business
-          WHERE (channel, customer, customer_verified, business) IS NOT
-                (excluded.channel, excluded.customer, excluded.customer_verified, excluded.business))sql"),
+            customer_verified = excluded.customer_verified, business = excluded.business,
+            customer_name = excluded.customer_name
+          WHERE (channel, customer, customer_verified, business, customer_name) IS NOT
+                (excluded.channel, excluded.customer, excluded.customer_verified, excluded.business,
+                 excluded.customer_name))sql"),
+        // A re-pulled message with another kind, status or attachments is rewritten in place; its
+        // status only moves forward (chansync_later_status), so a late "delivered" keeps "read".
         upsert_message(db, R"sql(
           INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle,
-                               sent_at, text, rev)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                               sent_at, text, rev, kind, status, attachments)
+          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
           ON CONFLICT(connector, id) DO UPDATE SET conversation = excluded.conversation,
             channel = excluded.channel, direction = excluded.direction, author_kind = excluded.author_kind,
             author_handle = excluded.author_handle, sent_at = excluded.sent_at, text = excluded.text,
-            rev = excluded.rev
-          WHERE (conversation, channel, direction, author_kind, author_handle, sent_at, text) IS NOT
+            rev = excluded.rev, kind = excluded.kind, status = chansync_later_status(status, excluded.status),
+            attachments = excluded.attachments
+          WHERE (conversation, channel, direction, author_kind, author_handle, sent_at, text, kind, status,
+                 attachments) IS NOT
                 (excluded.conversation, excluded.channel, excluded.direction, excluded.author_kind,
-                 excluded.author_handle, excluded.sent_at, excluded.text))sql"),
+                 excluded.author_handle, excluded.sent_at, excluded.text, excluded.kind,
+                 chansync_later_status(status, excluded.status), excluded.attachments))sql"),
         upsert_contact(db, R"sql(
           INSERT INTO contacts(connector, id, first_name, last_name, handles, archived, updated_at, rev)
           VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -129,6 +136,7 @@ PageStats RecordStore::commit_conversations(const std::string& connector, const 
     cs.bind(4, c.customer.key());
     cs.bind(5, c.customer.verified ? 1 : 0);
     cs.bind(6, c.business);
+    cs.bind(7, c.customer_name);
     changed |= cs.exec() > 0;
     cs.reset();
     for (const auto& m : c.messages) {
@@ -143,6 +151,9 @@ PageStats RecordStore::commit_conversations(const std::string& connector, const 
       ms.bind(8, static_cast<int64_t>(m.sent_at));
       ms.bind(9, m.text);
       ms.bind(10, static_cast<int64_t>(rev));
+      ms.bind(11, to_string(m.kind));
+      ms.bind(12, m.status);
+      ms.bind(13, attachments_to_json(m.attachments));
       stats.written += static_cast<std::size_t>(ms.exec());
       ms.reset();
     }

@@ -11,7 +11,8 @@ inline constexpr const char* k_contact_cols =
     "c.connector, c.id, c.first_name, c.last_name, c.handles, c.archived, c.updated_at";
 // Columns read_message() expects, for a query that aliases messages as m.
 inline constexpr const char* k_message_cols =
-    "m.connector, m.id, m.conversation, m.channel, m.direction, m.author_kind, m.author_handle, m.sent_at, m.text";
+    "m.connector, m.id, m.conversation, m.channel, m.direction, m.author_kind, m.author_handle, m.sent_at, m.text, "
+    "m.kind, m.status, m.attachments";
 
 // Reads the k_contact_cols / k_message_cols of the current row, starting at column `col`.
 Contact read_contact(SQLite::Statement& q, int col);

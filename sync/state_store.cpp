@@ -8,12 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "sync/error.hpp"
+#include "sync/model.hpp"
 
 namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 4> k_migrations = {
+constexpr std::array<const char*, 5> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -104,7 +105,29 @@ CREATE TABLE push_failures(
   target TEXT NOT NULL, person_id TEXT NOT NULL, hash TEXT NOT NULL, runs INTEGER NOT NULL,
   first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, error TEXT NOT NULL,
   PRIMARY KEY(target, person_id)) WITHOUT ROWID;
+)sql",
+    // 5: timeline entries gain a kind (message, call, handoff, event), a delivery status updated in
+    // place (never backwards: see status_rank) and attachments (JSON text, '' for none); a
+    // conversation keeps the vendor's name for its customer (Messenger name, Instagram username).
+    // The defaults are what every earlier row meant.
+    R"sql(
+ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message';
+ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN attachments TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN customer_name TEXT NOT NULL DEFAULT '';
 )sql"};
+
+// chansync_later_status(stored, incoming): later_status() for SQL, so the upsert that rewrites a
+// changed message keeps the one status order the model defines.
+void later_status_sql(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto text = [](sqlite3_value* v) {
+    const auto* p = sqlite3_value_text(v);
+    return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_value_bytes(v)))
+             : std::string_view();
+  };
+  const auto out = later_status(text(argv[0]), text(argv[1]));
+  sqlite3_result_text(ctx, out.data(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
+}
 
 SQLite::Database open_db(const std::string& path) {
   if (path != ":memory:") {
@@ -135,6 +158,7 @@ StateStore::StateStore(const std::string& path) : m_path(path), m_db(open_db(pat
     m_db.exec("PRAGMA cache_size = -65536");  // 64 MiB: bulk page commits stay in memory
     m_db.exec("PRAGMA temp_store = MEMORY");
     m_db.exec("PRAGMA wal_autocheckpoint = 16384");
+    m_db.createFunction("chansync_later_status", 2, true, nullptr, later_status_sql);
     migrate();
     m_records = std::make_unique<RecordStore>(*this);
     m_identity = std::make_unique<IdentityStore>(*this);

@@ -90,14 +90,21 @@ std::string note_text(const PersonRecord& p, const std::string& channel) {
 
 NewMessage new_message(const Message& m) {
   NewMessage out;
-  // Chatwoot requires content; a message of attachments only still shows where it was.
-  out.content = m.text.empty() ? "(no text)" : m.text;
+  // Chatwoot requires content; a message of attachments only shows them as links (vendors' media
+  // URLs are not re-uploaded: some expire, and downloading them is not a push's job).
+  out.content = m.text;
+  for (const auto& a : m.attachments)
+    out.content += fmt::format("{}[{}{}{}] {}", out.content.empty() ? "" : "\n", a.type, a.name.empty() ? "" : ": ",
+                               a.name, a.url);
+  if (out.content.empty()) out.content = "(no text)";
   out.message_type = m.direction == Direction::inbound ? "incoming" : "outgoing";
   // external_created_at is the attribute Chatwoot itself uses for a message's original time.
   out.content_attributes = {{"chansync_id", message_key(m)},
                             {"chansync_channel", m.channel},
                             {"chansync_author", to_string(m.author_kind)},
                             {"chansync_sent_at", format_rfc3339(m.sent_at)},
+                            {"chansync_kind", to_string(m.kind)},
+                            {"chansync_status", m.status},
                             {"external_created_at", m.sent_at / 1000}};
   return out;
 }

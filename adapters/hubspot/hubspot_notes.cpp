@@ -49,8 +49,15 @@ std::string line(const Message& m) {
   if (text.size() < m.text.size()) escaped += "\u2026";
   std::string body;
   for (char c : escaped) body += c == '\n' ? std::string("<br>") : std::string(1, c);
-  return fmt::format("<p>{} \u00b7 {} \u00b7 {} \u00b7 {}<br>{}</p>", when(m.sent_at), html_escape(m.channel),
-                     to_string(m.direction), html_escape(who), body);
+  for (const auto& a : m.attachments)
+    body += fmt::format("{}<a href=\"{}\">{}</a>", body.empty() ? "" : "<br>", html_escape(a.url),
+                        html_escape(a.name.empty() ? a.type : a.type + ": " + a.name));
+  std::string head = html_escape(m.channel);
+  if (m.kind != MessageKind::message) head += std::string(" ") + to_string(m.kind);
+  std::string dir = to_string(m.direction);
+  if (!m.status.empty()) dir += " (" + m.status + ")";
+  return fmt::format("<p>{} \u00b7 {} \u00b7 {} \u00b7 {}<br>{}</p>", when(m.sent_at), head, dir, html_escape(who),
+                     body);
 }
 
 TimelineNote finish(const std::string& person_id, const std::vector<const Message*>& run,

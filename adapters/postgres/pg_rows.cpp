@@ -15,9 +15,10 @@ using Row = std::vector<std::string>;
 const std::vector<std::string> k_handle_columns = {"kind", "value", "verified"};
 const std::vector<std::string> k_contact_columns = {"connector", "contact_id", "name",
                                                     "archived",  "updated_at", "handles"};
-const std::vector<std::string> k_timeline_columns = {"connector",     "message_id", "conversation",
-                                                     "channel",       "direction",  "author_kind",
-                                                     "author_handle", "sent_at",    "text"};
+const std::vector<std::string> k_timeline_columns = {"connector", "message_id",  "conversation",  "channel",
+                                                     "direction", "author_kind", "author_handle", "sent_at",
+                                                     "text",      "kind",        "status",        "attachments"};
+constexpr std::size_t k_attachments_column = 11;
 
 std::string flag(bool b) {
   return b ? "t" : "f";
@@ -35,15 +36,10 @@ Row contact_row(const Contact& c) {
   return {c.connector, c.id, c.display_name(), flag(c.archived), std::to_string(c.updated_at), handles_json(c.handles)};
 }
 Row message_row(const Message& m) {
-  return {m.connector,
-          m.id,
-          m.conversation,
-          m.channel,
-          to_string(m.direction),
-          to_string(m.author_kind),
-          m.author_handle,
-          std::to_string(m.sent_at),
-          m.text};
+  return {m.connector, m.id, m.conversation, m.channel, to_string(m.direction), to_string(m.author_kind),
+          m.author_handle, std::to_string(m.sent_at), m.text, to_string(m.kind), m.status,
+          // jsonb refuses \u0000 and invalid UTF-8 would throw: stage() refuses such a name or url first.
+          nlohmann::json(m.attachments).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 // Rows are keyed by their first two columns (the table's key after person_id).
@@ -172,6 +168,11 @@ Staged stage(std::span<const PushItem> batch, const std::string& target) {
       if (problem.empty()) problem = check_row("person_contacts", k_contact_columns, r);
     for (const auto& r : timeline)
       if (problem.empty()) problem = check_row("timeline", k_timeline_columns, r);
+    for (const auto& m : p.messages)
+      for (const auto& a : m.attachments)
+        for (const auto* v : {&a.type, &a.name, &a.url})
+          if (const char* why = unstorable(*v); why && problem.empty())
+            problem = fmt::format("timeline row ({}, {}) has {} in an attachment", m.connector, m.id, why);
     if (!problem.empty()) {
       out.refused.emplace(
           i,
@@ -206,7 +207,8 @@ CREATE TEMP TABLE IF NOT EXISTS chansync_handles (person_id text, kind text, val
 CREATE TEMP TABLE IF NOT EXISTS chansync_contacts (person_id text, connector text, contact_id text, name text,
   archived boolean, updated_ms bigint, handles jsonb);
 CREATE TEMP TABLE IF NOT EXISTS chansync_timeline (person_id text, connector text, message_id text,
-  conversation text, channel text, direction text, author_kind text, author_handle text, sent_ms bigint, text text);
+  conversation text, channel text, direction text, author_kind text, author_handle text, sent_ms bigint, text text,
+  kind text, status text, attachments jsonb);
 CREATE TEMP TABLE IF NOT EXISTS chansync_deletes (person_id text);
 CREATE TEMP TABLE IF NOT EXISTS chansync_written (person_id text, created boolean);
 )sql";
@@ -257,9 +259,10 @@ INSERT INTO {s}.person_contacts (person_id, connector, contact_id, name, archive
   FROM pg_temp.chansync_contacts s JOIN pg_temp.chansync_written w USING (person_id)
   WHERE {f}::text IS NULL OR w.person_id = {f};
 INSERT INTO {s}.timeline (person_id, connector, message_id, conversation, channel, direction, author_kind,
-    author_handle, sent_at, text)
+    author_handle, sent_at, text, kind, status, attachments)
   SELECT s.person_id, s.connector, s.message_id, s.conversation, s.channel, s.direction, s.author_kind,
-    s.author_handle, timestamptz 'epoch' + s.sent_ms * interval '1 millisecond', s.text
+    s.author_handle, timestamptz 'epoch' + s.sent_ms * interval '1 millisecond', s.text, s.kind,
+    nullif(s.status, ''), s.attachments
   FROM pg_temp.chansync_timeline s JOIN pg_temp.chansync_written w USING (person_id)
   WHERE {f}::text IS NULL OR w.person_id = {f};
 DELETE FROM {s}.persons WHERE person_id = ANY (ARRAY(
@@ -269,7 +272,7 @@ DELETE FROM {s}.persons WHERE person_id = ANY (ARRAY(
 }
 
 Result<std::map<std::string, Stored>> read_stored(PgConn& c, const std::string& schema,
-                                                  const std::vector<std::string>& ids) {
+                                                  const std::vector<std::string>& ids, int version) {
   const std::string q = c.ident(schema);
   const std::vector<std::optional<std::string>> params = {array_literal(ids)};
   const std::string doing = fmt::format("reading back {} persons", ids.size());
@@ -320,13 +323,23 @@ Result<std::map<std::string, Stored>> read_stored(PgConn& c, const std::string& 
       } catch (const nlohmann::json::exception&) {
       }
     }
-  if (auto r = children("timeline",
-                        fmt::format("connector, message_id, conversation, channel, direction, author_kind, "
-                                    "author_handle, {}, text",
-                                    ms("sent_at")),
-                        &Stored::timeline);
+  if (auto r =
+          children("timeline",
+                   fmt::format("connector, message_id, conversation, channel, direction, author_kind, "
+                               "author_handle, {}, text, {}",
+                               ms("sent_at"),
+                               // Version-1 tables (verify does not migrate) hold what the defaults say.
+                               version >= 2 ? "kind, coalesce(status, ''), attachments::text" : "'message', '', '[]'"),
+                   &Stored::timeline);
       !r)
     return std::unexpected(r.error());
+  for (auto& [id, s] : out)
+    for (auto& [key, row] : s.timeline) {
+      try {
+        row[k_attachments_column] = nlohmann::json::parse(row[k_attachments_column]).dump();
+      } catch (const nlohmann::json::exception&) {
+      }
+    }
   return out;
 }
 

@@ -45,9 +45,10 @@ struct Stored {
   std::map<std::string, std::vector<std::string>> handles, contacts, timeline;
 };
 
-// Reads the rows of `ids` from `schema` (unquoted). Persons without a persons row are absent.
+// Reads the rows of `ids` from `schema` (unquoted), whose tables are at `version` (>= 1; read-only,
+// so older tables are read as they are). Persons without a persons row are absent.
 Result<std::map<std::string, Stored>> read_stored(PgConn& c, const std::string& schema,
-                                                  const std::vector<std::string>& ids);
+                                                  const std::vector<std::string>& ids, int version);
 
 // What differs between the record and the stored rows, in the tables' terms ("display_name",
 // "timeline: 2 rows missing, 1 row edited (text)"), "; "-separated; "" when they agree.

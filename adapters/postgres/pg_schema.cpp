@@ -53,6 +53,14 @@ CREATE TABLE {s}.timeline (
 CREATE INDEX timeline_by_person_time ON {s}.timeline (person_id, sent_at);
 CREATE INDEX timeline_by_time ON {s}.timeline (sent_at);
 )sql",
+    // 2: timeline entries gain a kind, a delivery status (NULL while unknown) and attachments.
+    // Existing rows take the defaults, which is what they were.
+    R"sql(
+ALTER TABLE {s}.timeline
+  ADD COLUMN kind text NOT NULL DEFAULT 'message' CHECK (kind IN ('message', 'call', 'handoff', 'event')),
+  ADD COLUMN status text CHECK (status IN ('sent', 'delivered', 'read', 'failed')),
+  ADD COLUMN attachments jsonb NOT NULL DEFAULT '[]';
+)sql",
 };
 static_assert(std::size(k_migrations) == k_schema_version);
 

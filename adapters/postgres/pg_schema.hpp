@@ -17,7 +17,7 @@
 namespace chansync::adapters::postgres {
 
 // The schema version this chansync writes.
-inline constexpr int k_schema_version = 1;
+inline constexpr int k_schema_version = 2;
 
 // The version of `schema`'s tables: 0 when it holds none (no schema_version table). Read-only.
 Result<int> schema_version(PgConn& c, const std::string& schema);

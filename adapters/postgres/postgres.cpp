@@ -164,7 +164,7 @@ class PostgresSink final : public Adapter, public Sink {
       if (*version > 0) {
         std::vector<std::string> ids;
         for (const auto& item : part) ids.push_back(item.record->person_id);
-        auto read = read_stored(**c, m_schema, ids);
+        auto read = read_stored(**c, m_schema, ids, *version);
         if (!read) return std::unexpected(read.error());
         stored = std::move(*read);
       }

@@ -172,6 +172,25 @@ TEST_CASE("chatwoot creates one contact per person, one conversation per channel
   CHECK_THAT(whatsapp->messages[1].content, Catch::Contains("- sms"));
 }
 
+TEST_CASE("chatwoot posts attachments as links in the content, and an attachment-only message without a placeholder",
+          "[chatwoot]") {
+  Chatwoot cw;
+  auto p = anna();
+  p.messages[0].attachments = {{"image", "parcel.jpg", "https://cdn.example/parcel.jpg"}};
+  p.messages[2].text.clear();
+  p.messages[2].attachments = {{"audio", "", "https://cdn.example/voice.ogg"}};
+  p.messages[2].status = "read";
+  REQUIRE(cw.adapter()->sink()->push(items({p})));
+  const auto* sms = cw.conversation("chansync:p_anna:sms");
+  REQUIRE(sms);
+  CHECK(sms->messages[0].content ==
+        "Hallo, ist mein Paket unterwegs?\n[image: parcel.jpg] https://cdn.example/parcel.jpg");
+  const auto* whatsapp = cw.conversation("chansync:p_anna:whatsapp");
+  REQUIRE(whatsapp);
+  CHECK(whatsapp->messages[0].content == "[audio] https://cdn.example/voice.ogg");
+  CHECK(whatsapp->messages[0].content_attributes["chansync_status"] == "read");
+}
+
 TEST_CASE("chatwoot updates a changed person in place and posts only its new message", "[chatwoot]") {
   Chatwoot cw;
   const auto p = anna();

@@ -53,12 +53,14 @@ TEST_CASE("postgres creates its schema and tables on the first push; migrating a
                  " WHERE contype = 'f' AND connamespace = 'chansync'::regnamespace") ==
         "person_contacts->persons:c person_handles->persons:c timeline->persons:c");
   CHECK(pg_value(db.dsn, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'chansync'") == "9");
-  CHECK(pg_value(db.dsn, "SELECT string_agg(version::text, ',') FROM chansync.schema_version") == "1");
+  CHECK(pg_value(db.dsn, "SELECT string_agg(version::text, ',' ORDER BY version) FROM chansync.schema_version") ==
+        "1,2");
 
   // A later run (a new adapter, so it migrates again) leaves the tables and their rows as they were.
   const std::vector<PersonRecord> more = {pg_person(2)};
   REQUIRE(pg_adapter(db.dsn)->sink()->push(pg_items(more)));
-  CHECK(pg_value(db.dsn, "SELECT string_agg(version::text, ',') FROM chansync.schema_version") == "1");
+  CHECK(pg_value(db.dsn, "SELECT string_agg(version::text, ',' ORDER BY version) FROM chansync.schema_version") ==
+        "1,2");
   CHECK(count(db, "persons") == "2");
   CHECK(person_rows(db, pid_of(1)) == "1 2 1 3");
 }
@@ -67,22 +69,73 @@ TEST_CASE("postgres refuses a schema a newer chansync migrated, naming both vers
   const Db db = fresh_db();
   const std::vector<PersonRecord> persons = {pg_person(1)};
   REQUIRE(pg_adapter(db.dsn)->sink()->push(pg_items(persons)));
-  pg_query(db.dsn, "INSERT INTO chansync.schema_version (version) VALUES (2)");
+  pg_query(db.dsn, "INSERT INTO chansync.schema_version (version) VALUES (3)");
 
   auto adapter = pg_adapter(db.dsn);
   auto pushed = adapter->sink()->push(pg_items(persons));
   REQUIRE_FALSE(pushed);
   CHECK(pushed.error().code == Errc::config);
-  CHECK_THAT(pushed.error().message, Catch::Contains("version 2") && Catch::Contains("(1)") &&
+  CHECK_THAT(pushed.error().message, Catch::Contains("version 3") && Catch::Contains("(2)") &&
                                          Catch::Contains("upgrade chansync") && Catch::Contains("targets.db.schema"));
   auto verified = adapter->sink()->verify(pg_items(persons, true));
   REQUIRE_FALSE(verified);
   CHECK(verified.error().code == Errc::config);
   const auto report = adapter->probe();
   CHECK(report.cls != HealthClass::ok);
-  CHECK_THAT(report.summary, Catch::Contains("version 2"));
+  CHECK_THAT(report.summary, Catch::Contains("version 3"));
   CHECK(pg_value(db.dsn, "SELECT string_agg(version::text, ',' ORDER BY version) FROM chansync.schema_version") ==
-        "1,2");  // nothing was migrated or written
+        "1,2,3");  // nothing was migrated or written
+}
+
+TEST_CASE("postgres timeline rows carry kind, status and attachments; verify compares them", "[postgres]") {
+  const Db db = fresh_db();
+  auto adapter = pg_adapter(db.dsn);
+  auto& sink = *adapter->sink();
+  PersonRecord p = pg_person(1);
+  p.messages[0].status = "read";
+  p.messages[0].attachments = {{"image", "cat.jpg", "https://cdn.example/cat.jpg"}};
+  p.messages[1].kind = MessageKind::call;
+  const std::vector<PersonRecord> v1 = {p};
+  REQUIRE(sink.push(pg_items(v1)));
+  CHECK(pg_value(db.dsn,
+                 "SELECT string_agg(kind || '/' || coalesce(status, '-') || '/' || "
+                 "jsonb_array_length(attachments), ' ' ORDER BY sent_at) FROM chansync.timeline") ==
+        "message/read/1 call/-/0 message/-/0");
+  CHECK(pg_value(db.dsn, "SELECT attachments->0->>'url' FROM chansync.timeline WHERE status = 'read'") ==
+        "https://cdn.example/cat.jpg");
+  auto same = sink.verify(pg_items(v1, true));
+  REQUIRE(same);
+  CHECK((*same)[0].state == VerifyOutcome::State::same);
+
+  pg_query(db.dsn, "UPDATE chansync.timeline SET status = 'delivered' WHERE status = 'read'");
+  auto edited = sink.verify(pg_items(v1, true));
+  REQUIRE(edited);
+  CHECK((*edited)[0].state == VerifyOutcome::State::edited);
+  CHECK_THAT((*edited)[0].detail, Catch::Contains("status"));
+}
+
+TEST_CASE("postgres migrates version-1 tables in place: rows kept, timeline columns added", "[postgres]") {
+  const Db db = fresh_db();
+  const std::vector<PersonRecord> persons = {pg_person(1)};
+  REQUIRE(pg_adapter(db.dsn)->sink()->push(pg_items(persons)));
+  // What chansync with schema 1 left behind.
+  pg_query(db.dsn, "ALTER TABLE chansync.timeline DROP COLUMN kind, DROP COLUMN status, DROP COLUMN attachments");
+  pg_query(db.dsn, "DELETE FROM chansync.schema_version WHERE version = 2");
+
+  auto adapter = pg_adapter(db.dsn);
+  auto verified = adapter->sink()->verify(pg_items(persons, true));  // read-only: reads the old columns
+  REQUIRE(verified);
+  CHECK((*verified)[0].state == VerifyOutcome::State::same);
+  CHECK(pg_value(db.dsn, "SELECT string_agg(version::text, ',') FROM chansync.schema_version") == "1");
+  REQUIRE(adapter->sink()->push(pg_items(persons)));  // unchanged content: only the migration happens
+  verified = adapter->sink()->verify(pg_items(persons, true));
+  REQUIRE(verified);
+  CHECK((*verified)[0].state == VerifyOutcome::State::same);  // old rows read as kind message, no status
+  CHECK(pg_value(db.dsn, "SELECT string_agg(version::text, ',' ORDER BY version) FROM chansync.schema_version") ==
+        "1,2");
+  CHECK(pg_value(db.dsn,
+                 "SELECT count(*) FROM chansync.timeline WHERE kind = 'message' AND status IS NULL AND "
+                 "attachments = '[]'") == "3");
 }
 
 TEST_CASE("postgres upserts in place: one row per person, child rows replaced, created and updated told apart",
@@ -303,7 +356,7 @@ TEST_CASE("postgres probe: reachable, no tables yet, a refused login, no server,
   REQUIRE(pg_adapter(db.dsn)->sink()->push(pg_items(persons)));
   const auto after = pg_adapter(db.dsn)->probe();
   CHECK(after.cls == HealthClass::ok);
-  CHECK_THAT(after.summary, Catch::Contains("version 1"));
+  CHECK_THAT(after.summary, Catch::Contains("version 2"));
   CHECK_THAT(after.evidence.url, Catch::StartsWith("postgresql://") && !Catch::Contains("password"));
 
   const std::string wrong = db.dsn.substr(0, db.dsn.find("password=")) + "password=wrong-pw-1b2c dbname=" + db.name;

@@ -52,5 +52,18 @@ n = 0
 for line in open(f"{work}/persons.ndjson"):
     v.validate(json.loads(line)); n += 1
 print(f"{n} person records valid")
+# Timeline entries' optional kind, status and attachments: valid when set as chansync emits them,
+# rejected when off the enums or empty.
+import copy
+rec = json.loads(open(f"{work}/persons.ndjson").readline())
+m = rec["messages"][0]
+m.update(kind="call", status="read", attachments=[{"type": "image", "name": "", "url": "https://cdn.example/a.jpg"}])
+v.validate(rec)
+for field, bad in (("status", "seen"), ("status", ""), ("kind", "sms"), ("attachments", []),
+                   ("attachments", [{"type": "image", "url": "u"}])):
+    r = copy.deepcopy(rec)
+    r["messages"][0][field] = bad
+    if v.is_valid(r):
+        raise SystemExit(f"a message with {field}={bad!r} passed the schema")
 PY
 echo "e2e_sync: ok"

@@ -60,6 +60,20 @@ TEST_CASE("timeline notes hold the messages after the mark, escaped, stamped wit
   CHECK(timeline_notes(p, parse_mark(all[0].mark)).empty());
 }
 
+TEST_CASE("a note shows an entry's kind, status and attachments as escaped links", "[hubspot]") {
+  auto p = person(1);
+  p.messages[0].text.clear();
+  p.messages[0].kind = MessageKind::call;
+  p.messages[0].direction = Direction::outbound;
+  p.messages[0].status = "read";
+  p.messages[0].attachments = {{"image", "a&b.jpg", "https://cdn.example/x?a=1&b=2"}, {"audio", "", "https://u/2"}};
+  const auto notes = timeline_notes(p, std::nullopt);
+  REQUIRE(notes.size() == 1);
+  CHECK_THAT(notes[0].body, Catch::Contains("sms call \u00b7 outbound (read)"));
+  CHECK_THAT(notes[0].body, Catch::Contains(R"(<a href="https://cdn.example/x?a=1&amp;b=2">image: a&amp;b.jpg</a>)"
+                                            R"(<br><a href="https://u/2">audio</a>)"));
+}
+
 TEST_CASE("notes are cut at the same places however many messages follow, so keys repeat", "[hubspot]") {
   const auto p = person(250);
   const auto notes = timeline_notes(p, std::nullopt);

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "sync/error.hpp"
+#include "sync/reconcile.hpp"
 #include "sync/state_lock.hpp"
 
 using namespace chansync;
@@ -40,7 +41,7 @@ struct TempDir {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 4);
+  CHECK(s.schema_version() == 5);
   CHECK(s.records().streams().empty());
 }
 
@@ -62,6 +63,60 @@ TEST_CASE("a page's records and its cursor commit together per stream; re-commit
   CHECK(dead[0].stream == "conversations");
   CHECK(dead[0].raw == R"({"sid": "x",  "date_sent":"yesterday"})");  // the bytes as given, spacing included
   CHECK(dead[0].error == "bad date");
+}
+
+TEST_CASE("a re-pulled message with another status, kind or attachments is rewritten in place") {
+  StateStore s(":memory:");
+  auto c = conversation("c1", 1);
+  c.messages[0].status = "delivered";
+  REQUIRE(s.records().commit_conversations("sms", "conversations", {c}, {}, "1").written == 1);
+  const auto rev = s.revision();
+
+  c.messages[0].status = "read";
+  CHECK(s.records().commit_conversations("sms", "conversations", {c}, {}, "2").written == 1);
+  CHECK(s.records().message("sms", "c1-m0")->status == "read");
+  CHECK(s.revision() > rev);  // the person is re-pushed
+
+  c.messages[0].attachments = {{"image", "cat.jpg", "https://cdn.example/cat.jpg"}};
+  c.messages[0].kind = MessageKind::event;
+  CHECK(s.records().commit_conversations("sms", "conversations", {c}, {}, "3").written == 1);
+  const auto m = s.records().message("sms", "c1-m0");
+  REQUIRE(m);
+  CHECK(m->kind == MessageKind::event);
+  REQUIRE(m->attachments.size() == 1);
+  CHECK(m->attachments[0] == Attachment{"image", "cat.jpg", "https://cdn.example/cat.jpg"});
+  CHECK(s.count("messages") == 1);
+}
+
+TEST_CASE("a message's status never goes backwards; failed wins over every other") {
+  StateStore s(":memory:");
+  auto c = conversation("c1", 1);
+  c.messages[0].status = "read";
+  s.records().commit_conversations("sms", "conversations", {c}, {}, "1");
+  c.messages[0].status = "delivered";  // an older webhook arriving late
+  CHECK(s.records().commit_conversations("sms", "conversations", {c}, {}, "2").written == 0);
+  CHECK(s.records().message("sms", "c1-m0")->status == "read");
+  c.messages[0].status = "";  // a re-pull that knows no status keeps the known one
+  CHECK(s.records().commit_conversations("sms", "conversations", {c}, {}, "3").written == 0);
+  CHECK(s.records().message("sms", "c1-m0")->status == "read");
+  c.messages[0].status = "failed";
+  CHECK(s.records().commit_conversations("sms", "conversations", {c}, {}, "4").written == 1);
+  c.messages[0].status = "read";
+  CHECK(s.records().commit_conversations("sms", "conversations", {c}, {}, "5").written == 0);
+  CHECK(s.records().message("sms", "c1-m0")->status == "failed");
+}
+
+TEST_CASE("a conversation's vendor name names a person no contact names") {
+  StateStore s(":memory:");
+  auto c = conversation("c1", 1);
+  c.customer_name = "Ada Lovelace";
+  s.records().commit_conversations("sms", "conversations", {c}, {}, "1");
+  s.identity().save(reconcile(s.identity().input({}), [] { return std::string("p_00000000000000a1"); }));
+  std::vector<PersonRecord> all;
+  s.identity().for_each_person([&](PersonRecord&& p) { all.push_back(std::move(p)); });
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].display_name == "Ada Lovelace");
+  CHECK(s.identity().person(all[0].person_id)->display_name == "Ada Lovelace");  // the by-id read agrees
 }
 
 TEST_CASE("state reset forgets one stream's cursor or every stream's of a connector") {
@@ -113,7 +168,7 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
     REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 2);
   }
   StateStore s(path);
-  CHECK(s.schema_version() == 4);
+  CHECK(s.schema_version() == 5);
   const auto rows = s.records().streams();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].connector == "crm");

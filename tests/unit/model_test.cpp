@@ -1,0 +1,75 @@
+#include "sync/model.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace chansync;
+
+namespace {
+
+PersonRecord record() {
+  PersonRecord p;
+  p.person_id = "p_00000000000000a1";
+  p.display_name = "Ada";
+  p.handles = {{HandleKind::phone, "+4915112345678", true}};
+  p.messages = {{"sms", "SM1", "c1", "sms", Direction::inbound, AuthorKind::customer, "+4915112345678",
+                 *parse_rfc3339("2026-10-01T09:00:00Z"), "hello"}};
+  p.updated_at = p.messages[0].sent_at;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("a record without kind, status or attachments hashes as it did before they existed", "[model]") {
+  // The canonical JSON and hash chansync 0.x (schema 4) produced for this record: an upgrade must not
+  // re-push every person.
+  const auto p = record();
+  nlohmann::json j = p;
+  j.erase("updated_at");
+  CHECK(j.dump() ==
+        R"({"contacts":[],"display_name":"Ada","handles":[{"kind":"phone","value":"+4915112345678","verified":true}],)"
+        R"("messages":[{"author":{"handle":"+4915112345678","kind":"customer"},"channel":"sms","connector":"sms",)"
+        R"("conversation":"c1","direction":"inbound","id":"SM1","sent_at":"2026-10-01T09:00:00.000Z","text":"hello"}],)"
+        R"("person_id":"p_00000000000000a1"})");
+  CHECK(content_hash(p) == "6106ab89ba4b26c2");
+}
+
+TEST_CASE("kind, status and attachments appear in JSON and the hash only when set", "[model]") {
+  auto p = record();
+  const auto before = content_hash(p);
+  auto& m = p.messages[0];
+  m.kind = MessageKind::call;
+  m.status = "read";
+  m.attachments = {{"image", "cat.jpg", "https://cdn.example/cat.jpg"}};
+  const nlohmann::json j = m;
+  CHECK(j.at("kind") == "call");
+  CHECK(j.at("status") == "read");
+  CHECK(j.at("attachments") ==
+        nlohmann::json::parse(R"([{"type":"image","name":"cat.jpg","url":"https://cdn.example/cat.jpg"}])"));
+  CHECK(content_hash(p) != before);
+  m.kind = MessageKind::message;
+  m.status.clear();
+  m.attachments.clear();
+  CHECK_FALSE(nlohmann::json(m).contains("kind"));
+  CHECK(content_hash(p) == before);
+}
+
+TEST_CASE("a status only moves forward and failed wins", "[model]") {
+  CHECK(later_status("", "sent") == "sent");
+  CHECK(later_status("sent", "delivered") == "delivered");
+  CHECK(later_status("read", "delivered") == "read");
+  CHECK(later_status("read", "") == "read");
+  CHECK(later_status("read", "failed") == "failed");
+  CHECK(later_status("failed", "read") == "failed");
+  CHECK(later_status("sent", "seen") == "sent");  // an unknown status never replaces a known one
+  CHECK_FALSE(valid_status("seen"));
+}
+
+TEST_CASE("attachments round-trip through their stored text", "[model]") {
+  const std::vector<Attachment> a = {{"file", "invoice.pdf", "https://cdn.example/i.pdf"}, {"image", "", "u"}};
+  CHECK(attachments_from_json(attachments_to_json(a)) == a);
+  CHECK(attachments_to_json({}).empty());
+  CHECK(attachments_from_json("").empty());
+  CHECK(message_kind_from("handoff") == MessageKind::handoff);
+  CHECK_FALSE(message_kind_from("sms"));
+}
