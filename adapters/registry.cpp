@@ -5,6 +5,7 @@
 #include "adapters/chatwoot/chatwoot.hpp"
 #include "adapters/hubspot/hubspot.hpp"
 #include "adapters/hubspot/hubspot_sink.hpp"
+#include "adapters/meta/meta.hpp"
 #include "adapters/ndjson/ndjson.hpp"
 #include "adapters/postgres/postgres.hpp"
 #include "adapters/telegram/telegram.hpp"
@@ -14,9 +15,9 @@
 namespace chansync::adapters {
 
 std::span<const AdapterType> registry() {
-  static const std::vector<AdapterType> k_types = {twilio::type(),   telegram::type(),    hubspot::type(),
-                                                   ndjson::type(),   webhook::type(),     postgres::type(),
-                                                   chatwoot::type(), hubspot::sink_type()};
+  static const std::vector<AdapterType> k_types = {
+      twilio::type(),  telegram::type(), meta::messenger_type(), meta::instagram_type(), hubspot::type(),
+      ndjson::type(),  webhook::type(),  postgres::type(),       chatwoot::type(),       hubspot::sink_type()};
   return k_types;
 }
 

@@ -259,7 +259,10 @@ std::optional<Timestamp> parse_rfc3339(std::string_view text) {
     const int sign = sc.s.front() == '-' ? -1 : 1;
     sc.s.remove_prefix(1);
     int oh = 0, om = 0;
-    if (!sc.number(oh, 2, 2) || !sc.literal(':') || !sc.number(om, 2, 2) || oh > 23 || om > 59) return std::nullopt;
+    // ISO 8601's basic offset (+0000, Meta Graph's times) is read as well as RFC 3339's +00:00.
+    if (!sc.number(oh, 2, 2)) return std::nullopt;
+    (void)sc.literal(':');
+    if (!sc.number(om, 2, 2) || oh > 23 || om > 59) return std::nullopt;
     f.offset_minutes = sign * (oh * 60 + om);
   } else {
     return std::nullopt;

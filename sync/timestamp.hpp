@@ -18,8 +18,8 @@ using Timestamp = std::int64_t;  // UTC milliseconds since 1970-01-01T00:00:00Z
 // ±HHMM, "GMT"/"UT"/"UTC"/"Z" or the US zones EST/EDT/CST/CDT/MST/MDT/PST/PDT).
 std::optional<Timestamp> parse_rfc2822(std::string_view text);
 
-// Parses RFC 3339 / ISO 8601 ("2024-05-01T10:00:00Z", "...:00.123+02:00"); digits past milliseconds
-// are truncated.
+// Parses RFC 3339 / ISO 8601 ("2024-05-01T10:00:00Z", "...:00.123+02:00", and the basic offset
+// "2026-10-01T09:00:00+0000" Meta's Graph API sends); digits past milliseconds are truncated.
 std::optional<Timestamp> parse_rfc3339(std::string_view text);
 
 // Parses an HTTP-date (RFC 9110 §5.6.7), as used by Retry-After and Sunset: IMF-fixdate (or any

@@ -8,6 +8,7 @@
 
 #include "sync/timestamp.hpp"
 #include "tests/contract/harness.hpp"
+#include "tests/contract/harness_meta.hpp"
 #include "tests/support/dead_port.hpp"
 #include "tests/support/fake_chatwoot.hpp"
 #include "tests/support/fake_hubspot.hpp"
@@ -438,6 +439,18 @@ std::span<const Harness> harnesses() {
        .fixtures = telegram_fixtures,
        .fixtures_have_rejects = true,
        .pages = telegram_pages},
+      {.type = "meta-messenger",
+       .config = [](const std::string& base_url, const auto&) { return meta_config("meta-messenger", base_url); },
+       .broken = [](const auto&) { return meta_config("meta-messenger", dead_base_url()); },
+       .fixtures = meta_fixtures,
+       .fixtures_have_rejects = true,
+       .pages = meta_pages},
+      {.type = "meta-instagram",
+       .config = [](const std::string& base_url, const auto&) { return meta_config("meta-instagram", base_url); },
+       .broken = [](const auto&) { return meta_config("meta-instagram", dead_base_url()); },
+       .fixtures = meta_fixtures,
+       .fixtures_have_rejects = true,
+       .pages = meta_pages},
       {.type = "hubspot-contacts",
        .config = [](const std::string& base_url, const auto&) { return hubspot_config(base_url); },
        .broken = [](const auto&) { return hubspot_config(dead_base_url()); },

@@ -1,0 +1,364 @@
+#include "adapters/meta/meta.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "adapters/meta/meta_api.hpp"
+
+namespace chansync::adapters::meta {
+namespace {
+
+constexpr int k_max_page = 25;  // conversations per page; each carries up to 100 messages
+constexpr const char* k_fields =
+    "id,updated_time,participants,messages.limit(100){id,created_time,from,to,message,attachments}";
+constexpr double k_slow_from = 75;  // usage % past which requests are paced
+constexpr double k_stop_at = 95;    // usage % at which a pull stops, before Graph blocks the app
+
+struct Platform {
+  const char* type;
+  const char* platform;  // the ?platform= value and the channel
+  HandleKind handle;
+  const char* permission;  // what the page token needs to read conversations
+};
+constexpr Platform k_messenger{"meta-messenger", "messenger", HandleKind::messenger_psid, "pages_messaging"};
+constexpr Platform k_instagram{"meta-instagram", "instagram", HandleKind::instagram_igsid, "instagram_manage_messages"};
+
+// A pass lists conversations newest-updated first from `after`; it stops at the first one updated
+// before `since` (the previous pass's newest), and records the newest it saw as the next `since`.
+struct Cursor {
+  std::string after;
+  Timestamp since = 0;
+  Timestamp newest = 0;
+
+  static Result<Cursor> parse(const std::string& text) {
+    if (text.empty()) return Cursor{};
+    try {
+      const auto j = nlohmann::json::parse(text);
+      return Cursor{j.value("after", ""), j.value("since", Timestamp{0}), j.value("newest", Timestamp{0})};
+    } catch (const std::exception&) {
+      return fail(Errc::state, "saved Graph cursor is unreadable; run `chansync state reset` for this connector");
+    }
+  }
+  std::string dump() const {
+    nlohmann::json j = {{"since", since}};
+    if (!after.empty()) j["after"] = after;
+    if (newest) j["newest"] = newest;
+    return j.dump();
+  }
+};
+
+// scheme://host[:port] of an absolute URL.
+std::string origin_of(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return {};
+  return url.substr(0, url.find('/', scheme + 3));
+}
+
+// Graph's paging.next repeats the query it was asked with; an access_token there (had one been
+// sent in a query) must not be sent again nor logged: the token goes in the Authorization header.
+std::string without_access_token(const std::string& url) {
+  const auto q = url.find('?');
+  if (q == std::string::npos) return url;
+  std::string out = url.substr(0, q), sep = "?";
+  std::size_t at = q + 1;
+  while (at <= url.size()) {
+    const auto end = std::min(url.find('&', at), url.size());
+    const std::string part = url.substr(at, end - at);
+    if (!part.empty() && !part.starts_with("access_token=")) {
+      out += sep + part;
+      sep = "&";
+    }
+    at = end + 1;
+  }
+  return out;
+}
+
+class MetaAdapter : public Adapter, public ConversationSource {
+ public:
+  MetaAdapter(const AdapterContext& ctx, const Platform& platform)
+      : m_p(platform),
+        m_name(ctx.config.name),
+        m_page(ctx.config.options.at("page_id").get<std::string>()),
+        m_version(ctx.config.options.at("api_version").get<std::string>()),
+        m_base(ctx.config.options.at("base_url").get<std::string>()),
+        m_http(HttpOptions{.connector = ctx.config.name,
+                           .rate_policy = [this](const HttpResponse& r) { return pace_by_usage(r); },
+                           .bearer_token = secret(ctx.config),
+                           .sleep = ctx.sleep}) {
+    while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
+  }
+
+  HealthReport probe() override {
+    std::string body;
+    auto obs = observe(m_http, {"GET", fmt::format("{}/{}/{}?fields=id,name", m_base, m_version, m_page)}, &body);
+    std::optional<GraphError> err;
+    if (obs.http_status >= 400) err = parse_graph_error(body);
+    if (err) {
+      obs.vendor_code = err->subcode ? fmt::format("{}/{}", err->code, err->subcode) : std::to_string(err->code);
+      obs.vendor_message = fmt::format("{} (fbtrace_id {})", err->message, err->fbtrace_id);
+    }
+    auto report = classify(m_name, m_p.type, std::move(obs));
+    if (err) {
+      const auto e = graph_error(*err, 0);
+      switch (classify_graph_error(err->code)) {
+        case GraphErrorClass::auth:
+        case GraphErrorClass::permission:
+          report.cls = HealthClass::auth_failed;
+          report.summary = e.message;
+          break;
+        case GraphErrorClass::rate_limited:
+          report.cls = HealthClass::rate_limited;
+          report.summary = e.message;
+          break;
+        case GraphErrorClass::deprecated:
+          report.cls = HealthClass::deprecated;
+          report.summary = e.message;
+          break;
+        case GraphErrorClass::other:
+          break;
+      }
+    }
+    require_vendor_body(report, object_id_of(body) == m_page, "the Facebook Page " + m_page);
+    return report;
+  }
+
+  Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {
+    if (m_stop) return std::unexpected(*m_stop);
+    auto cursor = Cursor::parse(req.cursor);
+    if (!cursor) return std::unexpected(cursor.error());
+    const std::size_t before = m_http.requests();
+    if (auto ids = business_ids(); !ids) return std::unexpected(ids.error());
+    std::string url = fmt::format("{}/{}/{}/conversations?platform={}&fields={}&limit={}", m_base, m_version,
+                                  url_encode(m_page), m_p.platform, url_encode(k_fields),
+                                  req.page_size > 0 ? std::min(req.page_size, k_max_page) : k_max_page);
+    if (!cursor->after.empty()) url += "&after=" + url_encode(cursor->after);
+    auto body = get(url, "listing conversations");
+    if (!body) return std::unexpected(body.error());
+    auto wire = parse_conversations_page(*body);
+    if (!wire) {
+      wire.error().connector = m_name;
+      wire.error().message += fmt::format(" (from {}); the cursor was not advanced", url.substr(0, url.find('?')));
+      return std::unexpected(wire.error());
+    }
+    Page<Conversation> page;
+    page.rejects = std::move(wire->rejects);
+    bool reached_mark = false;
+    for (auto& c : wire->conversations) {
+      const auto updated = parse_rfc3339(c.updated_time);
+      if (!updated) {
+        page.rejects.push_back({c.id, fmt::format("unparseable updated_time \"{}\"", c.updated_time), c.raw});
+        continue;
+      }
+      if (cursor->since && *updated < cursor->since) {  // everything after it was read by an earlier pass
+        reached_mark = true;
+        break;
+      }
+      cursor->newest = std::max(cursor->newest, *updated);
+      if (auto r = map_conversation(c, cursor->since, page); !r) return std::unexpected(r.error());
+    }
+    page.requests = m_http.requests() - before;
+    if (reached_mark || !wire->has_next) {
+      page.done = true;
+      page.next_cursor = Cursor{"", std::max(cursor->since, cursor->newest), 0}.dump();
+    } else {
+      cursor->after = wire->after;
+      page.next_cursor = cursor->dump();
+    }
+    return page;
+  }
+
+ private:
+  static std::string secret(const EndpointConfig& cfg) {
+    auto it = cfg.secrets.find("token");
+    return it == cfg.secrets.end() ? std::string() : it->second;
+  }
+
+  // Usage below k_slow_from: unpaced. Past it, slower the closer to 100%; from k_stop_at the next
+  // request is not sent (m_stop): Graph would block the app for everyone using it.
+  std::optional<double> pace_by_usage(const HttpResponse& r) {
+    const auto u = parse_usage(r.headers);
+    if (u.percent >= k_stop_at || u.regain_minutes > 0) {
+      m_stop = Error{
+          Errc::rate_limited,
+          fmt::format("Meta reports {:.0f}% of the app's rate limit used ({}){}; chansync stops before "
+                      "Graph blocks the app; run again {}",
+                      u.percent, u.which.empty() ? "estimated_time_to_regain_access" : u.which,
+                      u.regain_minutes > 0 ? fmt::format(", access is regained in about {} min", u.regain_minutes) : "",
+                      u.regain_minutes > 0 ? fmt::format("after {} minutes", u.regain_minutes)
+                                           : "in an hour (usage is a rolling one-hour window)"),
+          m_name, r.status, std::chrono::minutes(std::max(u.regain_minutes, 1))};
+      return std::nullopt;
+    }
+    if (u.percent <= k_slow_from) return 0.0;
+    // 75% → 2 requests/s, 95% → 0.4/s.
+    return std::max(0.1, 2.0 * (100 - u.percent) / (100 - k_slow_from));
+  }
+
+  Error graph_error(const GraphError& e, int http_status) const {
+    const std::string trace = fmt::format("Graph error {}{}: {} (fbtrace_id {})", e.code,
+                                          e.subcode ? fmt::format("/{}", e.subcode) : "", e.message, e.fbtrace_id);
+    switch (classify_graph_error(e.code)) {
+      case GraphErrorClass::auth:
+        return {Errc::auth,
+                fmt::format("the page access token was rejected: it is invalid or expired ({}); create a new "
+                            "long-lived page access token for page {} and update token_env/token_file",
+                            trace, m_page),
+                m_name, http_status};
+      case GraphErrorClass::permission:
+        return {Errc::auth,
+                fmt::format("the page access token lacks a permission ({}); {} needs {} (and pages_show_list, "
+                            "pages_read_engagement, pages_manage_metadata): grant it to the app and create a new "
+                            "page token",
+                            trace, m_p.type, m_p.permission),
+                m_name, http_status};
+      case GraphErrorClass::rate_limited:
+        return {
+            Errc::rate_limited,
+            fmt::format("Graph rate-limited the app ({}); run again later (usage is a rolling one-hour window)", trace),
+            m_name, http_status, std::chrono::minutes(60)};
+      case GraphErrorClass::deprecated:
+        return {Errc::config,
+                fmt::format("Graph API version {} is no longer served ({}); raise the connector's api_version "
+                            "(e.g. api_version = \"v23.0\")",
+                            m_version, trace),
+                m_name, http_status};
+      case GraphErrorClass::other:
+        break;
+    }
+    return {Errc::remote, fmt::format("Graph refused the request ({})", trace), m_name, http_status};
+  }
+
+  Result<std::string> get(const std::string& url, const char* what) {
+    if (m_stop) return std::unexpected(*m_stop);
+    const HttpRequest req{"GET", url};
+    auto resp = m_http.send(req);
+    if (!resp) return std::unexpected(resp.error());
+    if (resp->status == 200) return std::move(resp->body);
+    if (auto e = parse_graph_error(resp->body)) {
+      auto err = graph_error(*e, resp->status);
+      err.message = fmt::format("{} {}: {}", what, url.substr(0, url.find('?')), err.message);
+      return std::unexpected(std::move(err));
+    }
+    return std::unexpected(http_error(req, *resp, m_name, what, ""));
+  }
+
+  // Who the business is in `from`: the page (Messenger), or the Instagram account linked to it.
+  Result<void> business_ids() {
+    if (!m_business.empty()) return {};
+    m_business = {m_page};
+    if (m_p.handle != HandleKind::instagram_igsid) return {};
+    auto body = get(fmt::format("{}/{}/{}?fields=instagram_business_account", m_base, m_version, url_encode(m_page)),
+                    "reading the page's Instagram account");
+    if (!body) {
+      m_business.clear();
+      return std::unexpected(body.error());
+    }
+    if (const auto ig = instagram_account_of(*body); !ig.empty()) m_business.push_back(ig);
+    return {};
+  }
+
+  bool is_business(const std::string& id) const {
+    return std::find(m_business.begin(), m_business.end(), id) != m_business.end();
+  }
+
+  Result<void> map_conversation(WireConversation& c, Timestamp since, Page<Conversation>& page) {
+    const WireParticipant* customer = nullptr;
+    for (const auto& p : c.participants)
+      if (!is_business(p.id) && !p.id.empty()) customer = &p;
+    if (!customer) {
+      page.rejects.push_back({c.id, "no participant other than the business", c.raw});
+      return {};
+    }
+    // More messages than the nested page: follow messages.paging.next (newest first), until a page
+    // reaches back before `since` (read by an earlier pass).
+    for (std::string next = c.messages_next; !next.empty();) {
+      if (!c.messages.empty() && since)
+        if (auto t = parse_rfc3339(c.messages.back().created_time); t && *t < since) break;
+      if (origin_of(next) != origin_of(m_base))
+        return fail(Errc::protocol,
+                    fmt::format("conversation {}: messages.paging.next points at {}, not at base_url {}; not "
+                                "followed",
+                                c.id, origin_of(next), m_base),
+                    m_name);
+      auto body = get(without_access_token(next), "reading a conversation's older messages");
+      if (!body) return std::unexpected(body.error());
+      next.clear();
+      auto more = parse_messages_page(*body, next, page.rejects);
+      if (!more) return std::unexpected(more.error());
+      c.messages.insert(c.messages.end(), std::make_move_iterator(more->begin()), std::make_move_iterator(more->end()));
+    }
+    Handle handle{m_p.handle, m_page + ":" + customer->id};
+    Conversation out{m_name, c.id, m_p.platform, handle, m_page, {}, customer->name};
+    for (auto& w : c.messages) {
+      const auto sent = parse_rfc3339(w.created_time);
+      if (!sent) {
+        page.rejects.push_back({w.id, fmt::format("unparseable created_time \"{}\"", w.created_time), w.raw});
+        continue;
+      }
+      const bool ours = is_business(w.from_id);
+      Message m;
+      m.connector = m_name;
+      m.id = w.id;
+      m.conversation = c.id;
+      m.channel = m_p.platform;
+      m.direction = ours ? Direction::outbound : Direction::inbound;
+      m.author_kind = ours ? AuthorKind::agent : AuthorKind::customer;
+      m.author_handle = ours ? m_page : handle.value;
+      m.sent_at = *sent;
+      m.text = std::move(w.text);
+      m.attachments = std::move(w.attachments);
+      // Neither text nor attachments (a reaction, a story mention): kept as an event, not dropped.
+      if (m.text.empty() && m.attachments.empty()) m.kind = MessageKind::event;
+      out.messages.push_back(std::move(m));
+    }
+    std::reverse(out.messages.begin(), out.messages.end());  // oldest first
+    page.items.push_back(std::move(out));
+    return {};
+  }
+
+  const Platform& m_p;
+  std::string m_name, m_page, m_version, m_base;
+  std::vector<std::string> m_business;
+  std::optional<Error> m_stop;  // set when usage headers say stop; every later request fails with it
+  HttpClient m_http;
+};
+
+class MessengerAdapter final : public MetaAdapter {
+ public:
+  explicit MessengerAdapter(const AdapterContext& ctx) : MetaAdapter(ctx, k_messenger) {}
+};
+class InstagramAdapter final : public MetaAdapter {
+ public:
+  explicit InstagramAdapter(const AdapterContext& ctx) : MetaAdapter(ctx, k_instagram) {}
+};
+
+std::vector<OptionSpec> options(const Platform& p) {
+  using K = OptionSpec::Kind;
+  return {
+      {"page_id", "the Facebook Page's id (Instagram: the Page linked to the Instagram professional account)",
+       K::string, true, false, nullptr},
+      {"token", fmt::format("long-lived page access token with {} (sent as Authorization: Bearer)", p.permission),
+       K::string, true, true, nullptr},
+      {"api_version", "Graph API version", K::string, false, false, "v23.0"},
+      {"base_url", "Graph API root (tests, the simulator)", K::string, false, false, "https://graph.facebook.com"},
+  };
+}
+
+}  // namespace
+
+AdapterType messenger_type() {
+  return adapter_type<MessengerAdapter>(
+      k_messenger.type, "Facebook Messenger conversations of a Page (Graph API history): one per customer (PSID)",
+      options(k_messenger));
+}
+
+AdapterType instagram_type() {
+  return adapter_type<InstagramAdapter>(
+      k_instagram.type,
+      "Instagram Direct conversations of a professional account (Graph API history): one per customer (IGSID)",
+      options(k_instagram));
+}
+
+}  // namespace chansync::adapters::meta
