@@ -16,8 +16,8 @@ namespace chansync::adapters {
 
 std::span<const AdapterType> registry() {
   static const std::vector<AdapterType> k_types = {
-      twilio::type(),  telegram::type(), meta::messenger_type(), meta::instagram_type(), hubspot::type(),
-      ndjson::type(),  webhook::type(),  postgres::type(),       chatwoot::type(),       hubspot::sink_type()};
+      twilio::type(), telegram::type(), meta::messenger_type(), meta::instagram_type(), hubspot::type(),
+      ndjson::type(), webhook::type(),  postgres::type(),       chatwoot::type(),       hubspot::sink_type()};
   return k_types;
 }
 
