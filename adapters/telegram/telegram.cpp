@@ -172,7 +172,14 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
       const bool ours = std::to_string(w.from->id) == m_bot_id || w.from->is_bot;
       const std::string customer = std::to_string(w.chat_id);
       std::string text = w.text;
-      if (!w.media.empty()) text += (text.empty() ? "[" : " [") + w.media + "]";
+      // Media are attachments of their kind ("photo", "document" with its file name, "sticker" with its
+      // emoji). Their URL stays empty: Telegram serves files only through a URL holding the bot token.
+      std::vector<Attachment> attachments;
+      if (!w.media.empty()) {
+        const auto space = w.media.find(' ');
+        attachments.push_back(
+            {w.media.substr(0, space), space == std::string::npos ? "" : w.media.substr(space + 1), ""});
+      }
       // A contact the user shares about themselves is their phone number. The model has no place yet
       // for a second handle of a conversation's customer (Conversation carries one), so the number is
       // kept, normalised, in the message text and the link to the phone handle waits for it.
@@ -184,7 +191,7 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
         text += fmt::format("{}[contact{}: {}]", text.empty() ? "" : " ", self ? "" : " of someone else",
                             phone ? phone->value : w.contact_phone);
       }
-      if (text.empty()) {
+      if (text.empty() && attachments.empty()) {
         page.rejects.push_back({id, "message has no text, caption or known attachment", u.raw});
         continue;
       }
@@ -192,6 +199,13 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
       if (inserted)
         page.items.push_back(Conversation{
             m_name, customer, "telegram", Handle{HandleKind::telegram_id, customer}, "bot" + m_bot_id, {}});
+      // The customer's Telegram name ("first last", else @username) names the person when nothing better does.
+      if (!ours && page.items[it->second].customer_name.empty()) {
+        std::string name = w.from->first_name;
+        if (!w.from->last_name.empty()) name += (name.empty() ? "" : " ") + w.from->last_name;
+        if (name.empty() && !w.from->username.empty()) name = "@" + w.from->username;
+        page.items[it->second].customer_name = std::move(name);
+      }
       Message m;
       m.connector = m_name;
       // An edited_message carries the same chat and message_id: it overwrites the message in place.
@@ -203,6 +217,7 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
       m.author_handle = ours ? "bot" + m_bot_id : customer;
       m.sent_at = w.date * 1000;
       m.text = std::move(text);
+      m.attachments = std::move(attachments);
       page.items[it->second].messages.push_back(std::move(m));
     }
   }

@@ -28,7 +28,7 @@ std::optional<WireUser> user(element e) {
   return u;
 }
 
-// What kind of attachment a message carries, as a note for its text until the model has attachments.
+// What kind of attachment a message carries: its kind, then a space and its name when it has one.
 std::string media_of(element m) {
   for (const char* kind : {"photo", "video", "voice", "audio", "video_note", "animation", "sticker", "location",
                            "venue", "poll", "dice"}) {

@@ -87,8 +87,18 @@ TEST_CASE("telegram pull pages getUpdates by offset until an empty page and maps
   CHECK(edited->author_kind == AuthorKind::customer);
   CHECK(edited->author_handle == "111222333");
   CHECK(edited->channel == "telegram");
-  CHECK(store.records().message("tg", "444555666:5")->text == "the broken part [photo]");
-  CHECK(store.records().message("tg", "444555666:6")->text == "[document invoice.pdf]");
+  // Media are attachments (no URL: Telegram's file URLs hold the bot token); the caption is the text.
+  const auto photo = store.records().message("tg", "444555666:5");
+  CHECK(photo->text == "the broken part");
+  CHECK(photo->attachments == std::vector<Attachment>{{"photo", "", ""}});
+  const auto document = store.records().message("tg", "444555666:6");
+  CHECK(document->text.empty());
+  CHECK(document->attachments == std::vector<Attachment>{{"document", "invoice.pdf", ""}});
+  // The sender's Telegram name names the conversation's customer.
+  SQLite::Statement names(store.db(), "SELECT id, customer_name FROM conversations WHERE connector = 'tg' ORDER BY id");
+  std::map<std::string, std::string> name_of;
+  while (names.executeStep()) name_of[names.getColumn(0).getString()] = names.getColumn(1).getString();
+  CHECK(name_of == std::map<std::string, std::string>{{"111222333", "Jürgen Weiß"}, {"444555666", "Ana"}});
   CHECK(store.records().message("tg", "111222333:12")->text == "[contact: +4915112345678]");
 
   const auto letters = store.records().dead_letters("tg");
