@@ -52,6 +52,8 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
         m_http(HttpOptions{.connector = ctx.config.name,
                            .requests_per_second = 9,
                            .rate_policy = rate_from_headers,
+                           // A spent daily budget lasts until HubSpot's reset: retrying it is waste.
+                           .give_up = daily_budget_spent,
                            .bearer_token = ctx.config.secrets.count("token") ? ctx.config.secrets.at("token") : "",
                            .sleep = ctx.sleep}) {
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();

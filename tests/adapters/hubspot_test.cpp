@@ -104,6 +104,21 @@ TEST_CASE("hubspot search restarts its filter instead of paging past 10,000 resu
   CHECK(restarts >= 2);
 }
 
+TEST_CASE("hubspot's daily 429 is rate limited at once: a spent day is not retried") {
+  FakeServer server([](const auto&, std::size_t) {
+    return Scripted{429,
+                    R"({"status":"error","message":"You have reached your daily limit.","errorType":"RATE_LIMIT",)"
+                    R"("correlationId":"c0ffee00-1111-2222-3333-444455556666","policyName":"DAILY"})",
+                    {{"X-HubSpot-RateLimit-Daily-Remaining", "0"}}};
+  });
+  auto adapter = hubspot(server.base_url());
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("crm", *adapter, store);
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::rate_limited);
+  CHECK(server.requests().size() == 1);
+}
+
 TEST_CASE("hubspot 401 is an auth error carrying HubSpot's category") {
   FakeServer server([](const auto&, std::size_t) { return Scripted{401, fixture("hubspot/error_401.json")}; });
   auto adapter = hubspot(server.base_url());
