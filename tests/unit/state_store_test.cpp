@@ -233,6 +233,11 @@ TEST_CASE("a state path whose directory cannot be created is a cant_write failur
 
 TEST_CASE("a second lock on the same state fails with a message naming the holder") {
   const std::string path = "/tmp/chansync-lock-test-" + std::to_string(::getpid()) + ".db";
+  // The lock file stays beside a state store by design; this test's goes with it.
+  struct Remove {
+    std::string file;
+    ~Remove() { std::filesystem::remove(file + ".lock"); }
+  } remove{path};
   auto first = StateLock::acquire(path, "sync");
   REQUIRE(first);
   auto second = StateLock::acquire(path, "pull");
