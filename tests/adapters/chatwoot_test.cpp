@@ -1,4 +1,3 @@
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -10,8 +9,10 @@
 #include "sync/push.hpp"
 #include "sync/reconcile.hpp"
 #include "tests/support/fake_chatwoot.hpp"
+#include "tests/support/log_capture.hpp"
 
 using namespace chansync;
+using chansync::test::LogCapture;
 using test::FakeChatwoot;
 using test::FakeServer;
 using test::Recorded;
@@ -115,18 +116,6 @@ void seed(StateStore& store, int n, int messages) {
   int k = 0;
   store.identity().save(reconcile(store.identity().input({}), [&] { return "p" + std::to_string(++k); }));
 }
-
-// Captures every log line, at every level, while it lives.
-struct LogCapture {
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);
-  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
-  LogCapture() {
-    auto logger = std::make_shared<spdlog::logger>("capture", ring);
-    logger->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous); }
-};
 
 }  // namespace
 

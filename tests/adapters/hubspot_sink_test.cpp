@@ -1,4 +1,3 @@
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <catch2/catch.hpp>
@@ -9,8 +8,10 @@
 #include "sync/push.hpp"
 #include "sync/reconcile.hpp"
 #include "tests/support/fake_hubspot.hpp"
+#include "tests/support/log_capture.hpp"
 
 using namespace chansync;
+using chansync::test::LogCapture;
 using test::FakeHubSpot;
 using test::FakeServer;
 using test::Scripted;
@@ -91,23 +92,6 @@ const PushOutcome& outcome(const std::vector<PushOutcome>& out, const std::strin
   FAIL("no outcome for " << person_id);
   return out.front();
 }
-
-// Captures every log line, at every level, while it lives.
-struct LogCapture {
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);
-  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
-  LogCapture() {
-    auto logger = std::make_shared<spdlog::logger>("capture", ring);
-    logger->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous); }
-  std::string all() const {
-    std::string out;
-    for (const auto& l : ring->last_formatted()) out += l;
-    return out;
-  }
-};
 
 }  // namespace
 

@@ -1,6 +1,5 @@
 #include "adapters/redact.hpp"
 
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <catch2/catch.hpp>
@@ -9,8 +8,10 @@
 #include "adapters/http.hpp"
 #include "tests/support/dead_port.hpp"
 #include "tests/support/fake_server.hpp"
+#include "tests/support/log_capture.hpp"
 
 using namespace chansync;
+using chansync::test::LogCapture;
 using namespace chansync::adapters;
 using chansync::test::FakeServer;
 using chansync::test::Scripted;
@@ -18,18 +19,6 @@ using chansync::test::Scripted;
 namespace {
 
 const std::string k_token = "7123456789:AAHsecretTOKENvalue_0123456789abcdefg";
-
-// Captures every spdlog line at trace level while alive; restores the previous logger after.
-struct LogCapture {
-  std::ostringstream out;
-  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
-  LogCapture() {
-    auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
-    logger->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous); }
-};
 
 }  // namespace
 
@@ -71,9 +60,9 @@ TEST_CASE("HttpClient keeps its secrets out of trace and warning lines, errors a
   const auto unreachable = dead.send({"GET", test::dead_base_url() + "/bot" + k_token + "/getMe"});
   REQUIRE_FALSE(unreachable);
 
-  const std::string everything = logs.out.str() + e.message + obs.url + unreachable.error().message;
-  CHECK(logs.out.str().find("HTTP 503") != std::string::npos);                   // the retry was logged...
-  CHECK(logs.out.str().find("/bot<redacted>/getUpdates") != std::string::npos);  // ...with a redacted URL
+  const std::string everything = logs.all() + e.message + obs.url + unreachable.error().message;
+  CHECK(logs.all().find("HTTP 503") != std::string::npos);                   // the retry was logged...
+  CHECK(logs.all().find("/bot<redacted>/getUpdates") != std::string::npos);  // ...with a redacted URL
   CHECK(e.message.find("/bot<redacted>/getUpdates") != std::string::npos);
   CHECK(obs.url == server.base_url() + "/bot<redacted>/getUpdates");
   CHECK(everything.find("AAHsecretTOKENvalue") == std::string::npos);

@@ -1,7 +1,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <catch2/catch.hpp>
@@ -14,8 +13,10 @@
 #include "sync/push.hpp"
 #include "sync/reconcile.hpp"
 #include "tests/support/fake_server.hpp"
+#include "tests/support/log_capture.hpp"
 
 using namespace chansync;
+using chansync::test::LogCapture;
 using test::FakeServer;
 using test::Scripted;
 
@@ -126,18 +127,6 @@ void five_persons(StateStore& store) {
   int n = 0;
   store.identity().save(reconcile(store.identity().input({}), [&] { return "p" + std::to_string(++n); }));
 }
-
-// Captures every log line, at every level, while it lives.
-struct LogCapture {
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);
-  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
-  LogCapture() {
-    auto logger = std::make_shared<spdlog::logger>("capture", ring);
-    logger->set_level(spdlog::level::trace);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous); }
-};
 
 }  // namespace
 
