@@ -1,4 +1,4 @@
-// The chatwoot sink against Prism serving Chatwoot's official OpenAPI spec (prism_chatwoot.sh). A
+// The chatwoot sink against Prism serving Chatwoot's official OpenAPI spec (tests/contract/prism.sh). A
 // recording proxy stands between the adapter and Prism, so every request the spec rejects is seen
 // whatever the adapter makes of the answer: Prism answers it 422, or with the operation's 400 and an
 // sl-violations header.
