@@ -36,7 +36,8 @@ AdapterType adapter_type(std::string type, std::string summary, std::vector<Opti
   if constexpr (std::is_base_of_v<ConversationSource, A>) roles.push_back(Role::conversations);
   if constexpr (std::is_base_of_v<ContactSource, A>) roles.push_back(Role::contacts);
   if constexpr (std::is_base_of_v<Sink, A>) roles.push_back(Role::sink);
-  return AdapterType{TypeSpec{std::move(type), std::move(summary), std::move(roles), std::move(options)},
+  return AdapterType{TypeSpec{std::move(type), std::move(summary), std::move(roles), std::move(options),
+                              std::is_base_of_v<WebhookReceiver, A>},
                      [](const AdapterContext& ctx) -> std::unique_ptr<Adapter> { return std::make_unique<A>(ctx); }};
 }
 

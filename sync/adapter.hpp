@@ -8,6 +8,7 @@
 // (adapters/registry.hpp, adapter_type<T>()), and the accessors below find the same bases at run time.
 #include <optional>
 #include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct Stream {
   // truncates): the page loop then never prefetches, fetches only after the previous page is
   // committed, and calls Adapter::committed() with each committed cursor.
   bool acknowledges = false;
+  // The pages come from the connector's webhook spool (what `chansync listen` accepted, in arrival
+  // order), read by the pipeline and mapped by WebhookReceiver::map_webhook; the adapter's
+  // pull_conversations is never asked for this stream. The spool position is the cursor, and
+  // committed pages are removed from the spool.
+  bool spool = false;
 };
 
 struct PullRequest {
@@ -45,6 +51,9 @@ struct Page {
   std::string next_cursor;          // saved with the page; when done, where the next run resumes
   bool done = false;                // true: this pass is complete (next_cursor is the resume point)
   std::size_t requests = 0;         // HTTP requests it took (retries included)
+  // Problems the vendor reported inside the data (WhatsApp's webhook `errors`, a failed delivery's
+  // error): logged, and the last one is kept on the stream for health. They reject nothing.
+  std::vector<std::string> notices;
 };
 
 class ConversationSource {
@@ -115,6 +124,26 @@ class Sink {
   virtual Result<std::vector<VerifyOutcome>> verify(std::span<const PushItem> items);
 };
 
+// What `chansync listen` needs to accept a connector's webhooks. Empty secrets refuse: a POST
+// without an app secret to check its signature against is never stored.
+struct WebhookSpec {
+  std::string object;        // the payload's "object": "whatsapp_business_account", "page", "instagram"
+  std::string app_secret;    // HMAC-SHA256 key of X-Hub-Signature-256
+  std::string verify_token;  // what the subscribe handshake (GET hub.verify_token) must present
+};
+
+// A connector that receives the vendor's webhooks (POST bodies, kept raw in the spool until pulled).
+class WebhookReceiver {
+ public:
+  virtual ~WebhookReceiver() = default;
+  virtual WebhookSpec webhook() const = 0;
+  // Maps one payload, exactly as received, into `page`: its conversations (messages and receipts),
+  // dead letters for what cannot be mapped (with the raw bytes of the smallest unit that failed), and
+  // notices for errors the vendor reports in it. Pure and never throws; a payload that is not JSON or
+  // not of webhook().object becomes one dead letter.
+  virtual void map_webhook(std::string_view payload, Page<Conversation>& page) const = 0;
+};
+
 class Adapter {
  public:
   virtual ~Adapter() = default;
@@ -138,6 +167,9 @@ class Adapter {
   const ConversationSource* conversations() const { return dynamic_cast<const ConversationSource*>(this); }
   const ContactSource* contacts() const { return dynamic_cast<const ContactSource*>(this); }
   const Sink* sink() const { return dynamic_cast<const Sink*>(this); }
+  // nullptr when the connector does not receive webhooks.
+  WebhookReceiver* webhooks() { return dynamic_cast<WebhookReceiver*>(this); }
+  const WebhookReceiver* webhooks() const { return dynamic_cast<const WebhookReceiver*>(this); }
   // The roles played, in Role order.
   std::vector<Role> roles() const;
 };

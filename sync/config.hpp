@@ -32,6 +32,7 @@ struct TypeSpec {
   std::string summary;
   std::vector<Role> roles;  // derived from the adapter class (adapters/registry.hpp), never written by hand
   std::vector<OptionSpec> options;
+  bool webhooks = false;  // receives vendor webhooks (`chansync listen`); derived from the class too
 };
 
 // One `[connectors.NAME]` or `[targets.NAME]` table, validated, with defaults applied.

@@ -12,7 +12,7 @@ namespace {
 constexpr std::array<std::pair<HandleKind, const char*>, 7> k_handle_kinds = {{
     {HandleKind::phone, "phone"},
     {HandleKind::email, "email"},
-    {HandleKind::whatsapp_id, "whatsapp_id"},
+    {HandleKind::whatsapp_bsuid, "whatsapp_bsuid"},
     {HandleKind::messenger_psid, "messenger_psid"},
     {HandleKind::instagram_igsid, "instagram_igsid"},
     {HandleKind::telegram_id, "telegram_id"},

@@ -11,7 +11,9 @@
 
 namespace chansync {
 
-enum class HandleKind { phone, email, whatsapp_id, messenger_psid, instagram_igsid, telegram_id, crm_id };
+// whatsapp_bsuid: a WhatsApp business-scoped user id (a user who hides their number), valued
+// "<business>:<BSUID>" so it never joins across businesses. A wa_id is a phone number: kind phone.
+enum class HandleKind { phone, email, whatsapp_bsuid, messenger_psid, instagram_igsid, telegram_id, crm_id };
 const char* to_string(HandleKind kind);
 std::optional<HandleKind> handle_kind_from(std::string_view name);
 
@@ -85,6 +87,16 @@ struct Conversation {
   std::vector<Message> messages;
   std::string customer_name;  // the vendor's name for the customer ("" if none); a person's display name
                               // when no CRM contact names them
+  // Other handles the vendor says are this same customer: a WhatsApp BSUID sent with the wa_id it
+  // hides, the phone number a Telegram user shared as their own contact. Reconcile joins them with
+  // `customer` as it joins a CRM record's handles. Stored with the conversation.
+  std::vector<Handle> customer_links;
+  // Delivery receipts for messages of this thread (WhatsApp `statuses`): each carries the message's
+  // id, direction, author, status and the receipt's time as sent_at. The store moves the status of a
+  // message it holds forward (later_status) and changes nothing else; a receipt for a message it does
+  // not hold (WhatsApp never sends the business's own messages by webhook) is stored as that message,
+  // its text unknown (""). Counted as received messages.
+  std::vector<Message> receipts;
 };
 
 // A record from a CRM.

@@ -15,7 +15,7 @@ int priority(HandleKind kind) {
   switch (kind) {
     case HandleKind::crm_id:
       return 0;
-    case HandleKind::whatsapp_id:
+    case HandleKind::whatsapp_bsuid:
     case HandleKind::messenger_psid:
     case HandleKind::instagram_igsid:
     case HandleKind::telegram_id:
