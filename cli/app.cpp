@@ -27,6 +27,8 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
   app->add_flag("--no-color", g.no_color, "no colour in logs (also: NO_COLOR set, or stderr not a terminal)");
   add_sync(*app, ctx);
   add_pull(*app, ctx);
+  add_listen(*app, ctx);
+  add_ingest(*app, ctx);
   add_reconcile(*app, ctx);
   add_push(*app, ctx);
   add_persons(*app, ctx);

@@ -30,6 +30,8 @@ std::unique_ptr<CLI::App> build_app(Context& ctx);
 // Subcommand builders (one per cmd_<name>.cpp).
 void add_sync(CLI::App& app, Context& ctx);
 void add_pull(CLI::App& app, Context& ctx);
+void add_listen(CLI::App& app, Context& ctx);
+void add_ingest(CLI::App& app, Context& ctx);
 void add_reconcile(CLI::App& app, Context& ctx);
 void add_push(CLI::App& app, Context& ctx);
 void add_persons(CLI::App& app, Context& ctx);

@@ -72,7 +72,8 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
     if (!contacts.connectors)
       for (auto& c : s.config.connectors) connectors.push_back(&c);
     for (auto* c : connectors)
-      s.connectors.push_back({c->name, c->type, adapters::create_adapter(*c, s.config.default_region)});
+      s.connectors.push_back(
+          {c->name, c->type, adapters::create_adapter(*c, s.config.default_region), s.config.spool_dir});
     for (auto* t : targets)
       s.targets.push_back({t->name, t->type, adapters::create_adapter(*t, s.config.default_region)});
   }

@@ -8,8 +8,8 @@
 // (adapters/registry.hpp, adapter_type<T>()), and the accessors below find the same bases at run time.
 #include <optional>
 #include <span>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sync/error.hpp"

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -222,13 +223,13 @@ struct Loader {
       config_error(
           fmt::format("{}:{}:{}: not valid TOML: {}", path, src.begin.line, src.begin.column, e.description()));
     }
-    static const std::vector<std::string> k_top = {"state", "identity", "connectors", "targets"};
+    static const std::vector<std::string> k_top = {"state", "identity", "listen", "connectors", "targets"};
     for (auto&& [k, node] : root) {
       const std::string key(k.str());
       if (std::find(k_top.begin(), k_top.end(), key) != k_top.end() && node.is_table()) continue;
       const std::string guess = closest(key, k_top);
       config_error(
-          fmt::format("{}: unknown top-level {} \"{}\"{}; expected tables [state], [identity], "
+          fmt::format("{}: unknown top-level {} \"{}\"{}; expected tables [state], [identity], [listen], "
                       "[connectors.NAME], [targets.NAME]",
                       where(path, node), node.is_table() ? "table" : "key", key,
                       guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess)));
@@ -258,6 +259,32 @@ struct Loader {
                           where(path, node)));
         cfg.default_region = *v;
         add("identity.default_region", *v, "file:" + where(path, node));
+      }
+    }
+    if (const auto* listen = root["listen"].as_table()) {
+      for (auto&& [k, node] : *listen) {
+        const std::string key(k.str());
+        static const std::vector<std::string> k_keys = {"address", "spool_dir"};
+        if (std::find(k_keys.begin(), k_keys.end(), key) == k_keys.end()) {
+          const std::string guess = closest(key, k_keys);
+          config_error(fmt::format("{}: [listen]: unknown key \"{}\"{}; the keys are \"address\" and \"spool_dir\"",
+                                   where(path, node), key,
+                                   guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess)));
+        }
+        const auto v = node.value<std::string>();
+        if (!v || v->empty())
+          config_error(fmt::format("{}: listen.{} must be a non-empty string", where(path, node), key));
+        if (key == "address") {
+          if (!valid_listen_address(*v))
+            config_error(
+                fmt::format("{}: listen.address \"{}\" is not HOST:PORT (e.g. \"127.0.0.1:8787\", "
+                            "\"[::1]:8787\", \"0.0.0.0:443\")",
+                            where(path, node), *v));
+          cfg.listen_address = *v;
+        } else {
+          cfg.spool_dir = resolve_path(*v, path);
+        }
+        add("listen." + key, key == "address" ? *v : cfg.spool_dir, "file:" + where(path, node));
       }
     }
     for (const char* group : {"connectors", "targets"}) {
@@ -330,6 +357,18 @@ void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::
   }
 }
 
+bool valid_listen_address(std::string_view address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const auto host = address.substr(0, colon);
+  const auto port = address.substr(colon + 1);
+  int p = -1;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc() || ptr != port.data() + port.size() || p < 0 || p > 65535) return false;
+  if (host.front() == '[') return host.size() > 2 && host.back() == ']';
+  return host.find(':') == std::string_view::npos;
+}
+
 std::string default_config_path(const ConfigInputs& in) {
   if (auto x = input_env(in, "XDG_CONFIG_HOME"); x && !x->empty()) return *x + "/chansync/config.toml";
   if (auto h = input_env(in, "HOME"); h && !h->empty()) return *h + "/.config/chansync/config.toml";
@@ -373,6 +412,16 @@ Config load_config(const ConfigInputs& in) {
     l.cfg.state_path = *in.state_flag;
     l.add("state.path", *in.state_flag, "flag:--state");
   }
+  if (l.cfg.spool_dir.empty()) {
+    // Beside the state store, wherever that ended up: the two belong together.
+    const auto dir = fs::path(l.cfg.state_path).parent_path();
+    l.cfg.spool_dir = (dir.empty() ? fs::path("spool") : dir / "spool").string();
+    if (l.cfg.state_path == ":memory:") l.cfg.spool_dir = "";
+    l.add("listen.spool_dir", l.cfg.spool_dir, "default");
+  }
+  if (std::none_of(l.cfg.settings.begin(), l.cfg.settings.end(),
+                   [](const Setting& st) { return st.key == "listen.address"; }))
+    l.add("listen.address", l.cfg.listen_address, "default");
   if (in.resolve_secrets) {
     for (auto& ep : l.cfg.connectors) resolve_secrets(ep, in.env);
     for (auto& ep : l.cfg.targets) resolve_secrets(ep, in.env);

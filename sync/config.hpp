@@ -55,10 +55,12 @@ struct Setting {
 struct Config {
   std::string file;  // the config file read ("" when none)
   std::string state_path;
-  std::string default_region;              // ISO 3166 alpha-2, "" = numbers must carry a country code
-  std::vector<EndpointConfig> connectors;  // in file order
-  std::vector<EndpointConfig> targets;     // in file order
-  std::vector<Setting> settings;           // every effective value with its origin
+  std::string default_region;                     // ISO 3166 alpha-2, "" = numbers must carry a country code
+  std::string listen_address = "127.0.0.1:8787";  // [listen] address: where `chansync listen` accepts webhooks
+  std::string spool_dir;                          // [listen] spool_dir; default: "spool" beside the state store
+  std::vector<EndpointConfig> connectors;         // in file order
+  std::vector<EndpointConfig> targets;            // in file order
+  std::vector<Setting> settings;                  // every effective value with its origin
 };
 
 // Where configuration comes from. `env` is injectable so tests use a fake environment.
@@ -86,6 +88,9 @@ Config load_config(const ConfigInputs& in);
 // Reads the secrets an endpoint names (env variables, 0600 files) into ep.secrets. Throws
 // Failure(Errc::config) naming the key and the fix when one is unset, unreadable or too open.
 void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::string>(const std::string&)>& env = {});
+
+// HOST:PORT with a port 0–65535 (0: any free port); an IPv6 host in brackets ("[::1]:8787").
+bool valid_listen_address(std::string_view address);
 
 // Levenshtein distance, used for "did you mean" suggestions.
 std::size_t edit_distance(std::string_view a, std::string_view b);

@@ -5,6 +5,8 @@
 
 #include <future>
 
+#include "sync/spool.hpp"
+
 namespace chansync {
 namespace {
 
@@ -51,6 +53,8 @@ void page_loop(PullStats& stats, StateStore& store, const Stream& stream, int pa
                             fmt::format("committing page {} of {}/{}", stats.pages + 1, stats.connector, stream.name));
     }
     if (stream.acknowledges) adapter.committed(stream.name, page->next_cursor);
+    for (const auto& n : page->notices) spdlog::warn("{}/{}: the vendor reports: {}", stats.connector, stream.name, n);
+    if (!page->notices.empty()) stats.notice = page->notices.back();
     ++stats.pages;
     stats.received += ps.received;
     stats.written += ps.written;
@@ -62,15 +66,46 @@ void page_loop(PullStats& stats, StateStore& store, const Stream& stream, int pa
   }
 }
 
+// A page of a spool stream: the next payloads after the cursor, each mapped by the connector.
+Result<Page<Conversation>> spool_page(const std::string& spool_dir, const std::string& connector,
+                                      const WebhookReceiver& receiver, const PullRequest& req) {
+  if (spool_dir.empty())
+    return fail(Errc::config, "no webhook spool directory is configured; set [listen] spool_dir", connector);
+  const std::size_t max = req.page_size > 0 ? static_cast<std::size_t>(req.page_size) : k_spool_page;
+  auto spooled = read_spool(spool_dir, connector, req.cursor, max);
+  if (!spooled) {
+    spooled.error().connector = connector;
+    return std::unexpected(spooled.error());
+  }
+  Page<Conversation> page;
+  for (const auto& payload : spooled->payloads) receiver.map_webhook(payload, page);
+  page.rejects.insert(page.rejects.end(), std::make_move_iterator(spooled->corrupt.begin()),
+                      std::make_move_iterator(spooled->corrupt.end()));
+  page.next_cursor = std::move(spooled->next_cursor);
+  page.done = spooled->done;
+  return page;
+}
+
 }  // namespace
 
-std::vector<PullStats> pull_connector(const std::string& name, Adapter& adapter, StateStore& store, int page_size) {
+std::vector<PullStats> pull_connector(const std::string& name, Adapter& adapter, StateStore& store, int page_size,
+                                      const std::string& spool_dir) {
   std::vector<PullStats> out;
   for (const Stream& stream : adapter.streams()) {
     PullStats stats{name, stream.name};
     auto* conversations = adapter.conversations();
     auto* contacts = adapter.contacts();
-    if (stream.role == Role::conversations && conversations) {
+    if (stream.spool && adapter.webhooks()) {
+      const WebhookReceiver& receiver = *adapter.webhooks();
+      page_loop<Conversation>(
+          stats, store, stream, page_size, adapter,
+          [&](const PullRequest& r) { return spool_page(spool_dir, name, receiver, r); },
+          [&](const Page<Conversation>& p) {
+            auto ps = store.records().commit_conversations(name, stream.name, p.items, p.rejects, p.next_cursor);
+            trim_spool(spool_dir, name, p.next_cursor);
+            return ps;
+          });
+    } else if (stream.role == Role::conversations && conversations) {
       page_loop<Conversation>(
           stats, store, stream, page_size, adapter,
           [conversations](const PullRequest& r) { return conversations->pull_conversations(r); },
@@ -94,7 +129,7 @@ std::vector<PullStats> pull_connector(const std::string& name, Adapter& adapter,
       store.records().record_pull(
           name, stream.name,
           {stats.pages, stats.requests, stats.received, stats.written, stats.rejected,
-           stats.error ? stats.error->message : "", stats.error ? to_string(stats.error->code) : ""});
+           stats.error ? stats.error->message : "", stats.error ? to_string(stats.error->code) : "", stats.notice});
     } catch (const SQLite::Exception& e) {
       throw storage_failure(e, store.path(), fmt::format("recording the pull of {}/{}", name, stream.name));
     }

@@ -20,6 +20,7 @@ struct PullStats {
   std::size_t written = 0;
   std::size_t rejected = 0;
   std::optional<Error> error;  // set when the pull stopped early; pages before it are committed
+  std::string notice;          // the last problem the vendor reported inside the data (Page::notices)
 };
 
 // Pulls every stream of a connector (every role it plays) until each reports done or fails; one
@@ -28,6 +29,11 @@ struct PullStats {
 // Adapter::committed() after each commit. Never throws for remote problems: they end up in the
 // stream's `error`, with every page before them committed. Throws Failure when the state store
 // cannot be written (disk full, read-only: see storage_failure()), since no stream could go on.
-std::vector<PullStats> pull_connector(const std::string& name, Adapter& adapter, StateStore& store, int page_size = 0);
+// `spool_dir` is [listen] spool_dir: where spool streams (Stream::spool) are read from.
+std::vector<PullStats> pull_connector(const std::string& name, Adapter& adapter, StateStore& store, int page_size = 0,
+                                      const std::string& spool_dir = {});
+
+// Payloads per page of a spool stream (each may hold several messages).
+constexpr std::size_t k_spool_page = 500;
 
 }  // namespace chansync

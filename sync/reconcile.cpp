@@ -124,6 +124,15 @@ IdentityResult reconcile(const IdentityInput& in, const std::function<std::strin
     if (in.blocked.count(key)) continue;
     g.node(key, h.verified && !shared.count(key));
   }
+  // A vendor's link joins like a CRM record's handles do, at the weaker handle's rank; a handle a CRM
+  // lists on two records stays unjoined here too.
+  for (const auto& [customer, linked] : in.links) {
+    const std::string a = customer.key(), b = linked.key();
+    if (!customer.verified || !linked.verified || a == b) continue;
+    if (in.blocked.count(a) || in.blocked.count(b) || shared.count(a) || shared.count(b)) continue;
+    edges.push_back(
+        {std::max(priority(customer.kind), priority(linked.kind)), std::min(a, b), g.node(a, true), g.node(b, true)});
+  }
   std::sort(edges.begin(), edges.end(), [&](const Edge& x, const Edge& y) {
     return std::tie(x.rank, x.handle, g.keys[x.a]) < std::tie(y.rank, y.handle, g.keys[y.a]);
   });

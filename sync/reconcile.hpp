@@ -14,8 +14,10 @@
 namespace chansync {
 
 struct IdentityInput {
-  std::vector<Contact> contacts;                   // active (non-archived) CRM records
-  std::vector<Handle> conversation_handles;        // distinct customer handles of stored conversations
+  std::vector<Contact> contacts;             // active (non-archived) CRM records
+  std::vector<Handle> conversation_handles;  // distinct customer handles of stored conversations
+  // Handles a vendor says are one customer (Conversation::customer_links): (customer, linked handle).
+  std::vector<std::pair<Handle, Handle>> links;
   std::map<std::string, std::string> previous;     // node → person_id from the last reconcile
   std::map<std::string, std::int64_t> person_seq;  // person_id → creation order (lower = older)
   std::set<std::string> blocked;                   // handle keys that never identify a customer

@@ -27,7 +27,7 @@ std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& s
   std::vector<PullStats> out;
   for (auto& c : connectors) {
     if (!c.adapter->conversations() && !c.adapter->contacts()) continue;
-    for (auto& s : pull_connector(c.name, *c.adapter, store, page_size)) {
+    for (auto& s : pull_connector(c.name, *c.adapter, store, page_size, c.spool_dir)) {
       if (s.error)
         spdlog::error("{}/{}: {}", s.connector, s.stream, s.error->message);
       else

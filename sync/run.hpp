@@ -17,6 +17,7 @@ struct Endpoint {
   std::string name;
   std::string type;
   std::unique_ptr<Adapter> adapter;
+  std::string spool_dir;  // [listen] spool_dir, for connectors that receive webhooks
 };
 
 struct ReconcileStats {

@@ -65,6 +65,14 @@ IdentityInput IdentityStore::input(const std::vector<std::string>& blocked_keys)
         in.conversation_handles.push_back(*h);
   }
   {
+    SQLite::Statement q(m_store.db(),
+                        "SELECT DISTINCT customer, customer_verified, customer_links FROM conversations "
+                        "WHERE customer_links NOT IN ('', '[]')");
+    while (q.executeStep())
+      if (auto h = Handle::from_key(q.getColumn(0).getString(), q.getColumn(1).getInt() != 0))
+        for (auto& linked : handles_from_json(q.getColumn(2).getString())) in.links.emplace_back(*h, std::move(linked));
+  }
+  {
     SQLite::Statement q(m_store.db(), "SELECT node, person_id FROM person_handles");
     while (q.executeStep()) in.previous.emplace(q.getColumn(0).getString(), q.getColumn(1).getString());
   }

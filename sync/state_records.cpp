@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "sync/state_rows.hpp"
@@ -10,17 +11,20 @@
 namespace chansync {
 
 struct RecordStore::Statements {
-  SQLite::Statement upsert_conversation, upsert_message, upsert_contact, save_cursor, dead_letter;
+  SQLite::Statement upsert_conversation, stored_links, upsert_message, upsert_receipt, upsert_contact, save_cursor,
+      dead_letter;
   explicit Statements(SQLite::Database& db)
       : upsert_conversation(db, R"sql(
-          INSERT INTO conversations(connector, id, channel, customer, customer_verified, business, customer_name)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)
+          INSERT INTO conversations(connector, id, channel, customer, customer_verified, business, customer_name,
+                                    customer_links)
+          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
           ON CONFLICT(connector, id) DO UPDATE SET channel = excluded.channel, customer = excluded.customer,
             customer_verified = excluded.customer_verified, business = excluded.business,
-            customer_name = excluded.customer_name
-          WHERE (channel, customer, customer_verified, business, customer_name) IS NOT
+            customer_name = excluded.customer_name, customer_links = excluded.customer_links
+          WHERE (channel, customer, customer_verified, business, customer_name, customer_links) IS NOT
                 (excluded.channel, excluded.customer, excluded.customer_verified, excluded.business,
-                 excluded.customer_name))sql"),
+                 excluded.customer_name, excluded.customer_links))sql"),
+        stored_links(db, "SELECT customer_links FROM conversations WHERE connector = ? AND id = ?"),
         // A re-pulled message with another kind, status or attachments is rewritten in place; its
         // status only moves forward (chansync_later_status), so a late "delivered" keeps "read".
         upsert_message(db, R"sql(
@@ -37,6 +41,15 @@ struct RecordStore::Statements {
                 (excluded.conversation, excluded.channel, excluded.direction, excluded.author_kind,
                  excluded.author_handle, excluded.sent_at, excluded.text, excluded.kind,
                  chansync_later_status(status, excluded.status), excluded.attachments))sql"),
+        // A receipt only moves the status of the message it names; for a message not held it stores
+        // the message as far as the receipt knows it (text unknown).
+        upsert_receipt(db, R"sql(
+          INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle,
+                               sent_at, text, rev, kind, status, attachments)
+          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, 'message', ?10, '')
+          ON CONFLICT(connector, id) DO UPDATE SET status = chansync_later_status(status, excluded.status),
+            rev = excluded.rev
+          WHERE chansync_later_status(status, excluded.status) IS NOT status)sql"),
         upsert_contact(db, R"sql(
           INSERT INTO contacts(connector, id, first_name, last_name, handles, archived, updated_at, rev)
           VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -69,7 +82,7 @@ std::string RecordStore::cursor(const std::string& connector, const std::string&
 std::vector<StreamRow> RecordStore::streams() {
   std::vector<StreamRow> out;
   SQLite::Statement q(m_store.db(), R"sql(SELECT connector, stream, cursor, updated_at, last_pull_at, pages, requests,
-    received, written, rejected, error, error_code FROM streams ORDER BY connector, stream)sql");
+    received, written, rejected, error, error_code, notice FROM streams ORDER BY connector, stream)sql");
   while (q.executeStep()) {
     StreamRow r{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
                 q.getColumn(3).getInt64(), q.getColumn(4).getInt64()};
@@ -79,7 +92,8 @@ std::vector<StreamRow> RecordStore::streams() {
                    static_cast<std::size_t>(q.getColumn(8).getInt64()),
                    static_cast<std::size_t>(q.getColumn(9).getInt64()),
                    q.getColumn(10).getString(),
-                   q.getColumn(11).getString()};
+                   q.getColumn(11).getString(),
+                   q.getColumn(12).getString()};
     out.push_back(std::move(r));
   }
   return out;
@@ -129,6 +143,29 @@ PageStats RecordStore::commit_conversations(const std::string& connector, const 
   bool changed = false;  // a conversation row alone (a re-verified customer) changes identities too
   auto& cs = m_st->upsert_conversation;
   auto& ms = m_st->upsert_message;
+  // Links accumulate: a later payload that names fewer of the customer's handles takes none away.
+  auto links_json = [&](const Conversation& c) -> std::string {
+    if (c.customer_links.empty()) {
+      auto& q = m_st->stored_links;
+      q.bind(1, connector);
+      q.bind(2, c.id);
+      std::string held = q.executeStep() ? q.getColumn(0).getString() : std::string();
+      q.reset();
+      return held;
+    }
+    std::vector<Handle> all = c.customer_links;
+    auto& q = m_st->stored_links;
+    q.bind(1, connector);
+    q.bind(2, c.id);
+    if (q.executeStep()) {
+      const auto held = handles_from_json(q.getColumn(0).getString());
+      all.insert(all.end(), held.begin(), held.end());
+    }
+    q.reset();
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    return nlohmann::json(all).dump();
+  };
   for (const auto& c : page) {
     cs.bind(1, connector);
     cs.bind(2, c.id);
@@ -137,6 +174,7 @@ PageStats RecordStore::commit_conversations(const std::string& connector, const 
     cs.bind(5, c.customer.verified ? 1 : 0);
     cs.bind(6, c.business);
     cs.bind(7, c.customer_name);
+    cs.bind(8, links_json(c));
     changed |= cs.exec() > 0;
     cs.reset();
     for (const auto& m : c.messages) {
@@ -156,6 +194,22 @@ PageStats RecordStore::commit_conversations(const std::string& connector, const 
       ms.bind(13, attachments_to_json(m.attachments));
       stats.written += static_cast<std::size_t>(ms.exec());
       ms.reset();
+    }
+    auto& rs = m_st->upsert_receipt;
+    for (const auto& m : c.receipts) {
+      ++stats.received;
+      rs.bind(1, connector);
+      rs.bind(2, m.id);
+      rs.bind(3, m.conversation);
+      rs.bind(4, m.channel);
+      rs.bind(5, to_string(m.direction));
+      rs.bind(6, to_string(m.author_kind));
+      rs.bind(7, m.author_handle);
+      rs.bind(8, static_cast<int64_t>(m.sent_at));
+      rs.bind(9, static_cast<int64_t>(rev));
+      rs.bind(10, m.status);
+      stats.written += static_cast<std::size_t>(rs.exec());
+      rs.reset();
     }
   }
   if (changed || stats.written > 0) m_store.set_meta("rev", std::to_string(rev));
@@ -194,11 +248,12 @@ PageStats RecordStore::commit_contacts(const std::string& connector, const std::
 void RecordStore::record_pull(const std::string& connector, const std::string& stream, const StreamPull& p) {
   SQLite::Statement st(m_store.db(), R"sql(
     INSERT INTO streams(connector, stream, last_pull_at, pages, requests, received, written, rejected, error,
-                        error_code)
-    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                        error_code, notice)
+    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
     ON CONFLICT(connector, stream) DO UPDATE SET last_pull_at = excluded.last_pull_at, pages = excluded.pages,
       requests = excluded.requests, received = excluded.received, written = excluded.written,
-      rejected = excluded.rejected, error = excluded.error, error_code = excluded.error_code)sql");
+      rejected = excluded.rejected, error = excluded.error, error_code = excluded.error_code,
+      notice = CASE WHEN excluded.notice != '' THEN excluded.notice ELSE notice END)sql");
   st.bind(1, connector);
   st.bind(2, stream);
   st.bind(3, static_cast<int64_t>(now_ms()));
@@ -209,6 +264,7 @@ void RecordStore::record_pull(const std::string& connector, const std::string& s
   st.bind(8, static_cast<int64_t>(p.rejected));
   st.bind(9, p.error);
   st.bind(10, p.error_code);
+  st.bind(11, p.notice);
   st.exec();
 }
 

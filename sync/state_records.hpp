@@ -30,6 +30,7 @@ struct StreamPull {
   std::size_t rejected = 0;
   std::string error;       // "" when the pull completed
   std::string error_code;  // to_string(Errc) of the error, "" when none
+  std::string notice;      // the last problem the vendor reported in the data (Page::notices), "" if none
 };
 
 struct StreamRow {

@@ -14,7 +14,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 5> k_migrations = {
+constexpr std::array<const char*, 6> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -115,6 +115,13 @@ ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'message';
 ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN attachments TEXT NOT NULL DEFAULT '';
 ALTER TABLE conversations ADD COLUMN customer_name TEXT NOT NULL DEFAULT '';
+)sql",
+    // 6: a conversation keeps the other handles its vendor says are the same customer (JSON handles,
+    // '' for none; reconcile joins them); a stream keeps the last problem the vendor reported inside
+    // its data (WhatsApp's webhook errors) for health.
+    R"sql(
+ALTER TABLE conversations ADD COLUMN customer_links TEXT NOT NULL DEFAULT '';
+ALTER TABLE streams ADD COLUMN notice TEXT NOT NULL DEFAULT '';
 )sql"};
 
 // chansync_later_status(stored, incoming): later_status() for SQL, so the upsert that rewrites a

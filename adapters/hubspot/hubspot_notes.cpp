@@ -2,11 +2,12 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <charconv>
 #include <tuple>
+
+#include "adapters/digest.hpp"
 
 namespace chansync::adapters::hubspot {
 namespace {
@@ -21,11 +22,7 @@ bool after_mark(const Message& m, const NotedMark& mark) {
 // The note key's suffix: the first message's identity (connector, id), hashed to a fixed length.
 std::string key_of(const std::string& person_id, const Message& first) {
   const std::string identity = first.connector + '\n' + first.id;
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(identity.data()), identity.size(), digest);
-  std::string hex;
-  for (int i = 0; i < 8; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return person_id + "-" + hex;
+  return person_id + "-" + sha256_hex(identity).substr(0, 16);
 }
 
 // Cut on a UTF-8 character boundary.

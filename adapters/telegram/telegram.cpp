@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "adapters/telegram/telegram_api.hpp"
@@ -180,14 +181,16 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
         attachments.push_back(
             {w.media.substr(0, space), space == std::string::npos ? "" : w.media.substr(space + 1), ""});
       }
-      // A contact the user shares about themselves is their phone number. The model has no place yet
-      // for a second handle of a conversation's customer (Conversation carries one), so the number is
-      // kept, normalised, in the message text and the link to the phone handle waits for it.
+      // A contact the user shares about themselves is their phone number: it links their Telegram id
+      // to that number (Conversation::customer_links), so their SMS and WhatsApp join them. Someone
+      // else's contact links nobody; its number stays in the text.
+      std::optional<Handle> own_phone;
       if (!w.contact_phone.empty()) {
         // Telegram sends a user's own number internationally, usually without the '+'.
-        const bool bare = !w.contact_phone.empty() && w.contact_phone[0] >= '1' && w.contact_phone[0] <= '9';
+        const bool bare = w.contact_phone[0] >= '1' && w.contact_phone[0] <= '9';
         const auto phone = m_phone(bare ? "+" + w.contact_phone : w.contact_phone);
-        const bool self = w.contact_user_id == w.from->id;
+        const bool self = w.contact_user_id == w.from->id && !ours;
+        if (self && phone && phone->verified) own_phone = phone;
         text += fmt::format("{}[contact{}: {}]", text.empty() ? "" : " ", self ? "" : " of someone else",
                             phone ? phone->value : w.contact_phone);
       }
@@ -199,6 +202,10 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
       if (inserted)
         page.items.push_back(Conversation{
             m_name, customer, "telegram", Handle{HandleKind::telegram_id, customer}, "bot" + m_bot_id, {}});
+      if (own_phone) {
+        auto& links = page.items[it->second].customer_links;
+        if (std::find(links.begin(), links.end(), *own_phone) == links.end()) links.push_back(*own_phone);
+      }
       // The customer's Telegram name ("first last", else @username) names the person when nothing better does.
       if (!ours && page.items[it->second].customer_name.empty()) {
         std::string name = w.from->first_name;

@@ -1,45 +1,19 @@
 #include "adapters/webhook/webhook.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "adapters/digest.hpp"
+
 namespace chansync::adapters::webhook {
 namespace {
 
 constexpr const char* k_type = "webhook";
 constexpr long long k_max_batch = 1000;
-
-std::string hex(const unsigned char* data, std::size_t n) {
-  static constexpr char k_digits[] = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (std::size_t i = 0; i < n; ++i) {
-    out[2 * i] = k_digits[data[i] >> 4];
-    out[2 * i + 1] = k_digits[data[i] & 0xf];
-  }
-  return out;
-}
-
-std::string sha256_hex(const std::string& text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  return hex(digest, sizeof digest);
-}
-
-std::string hmac_sha256_hex(const std::string& key, const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(text.data()),
-            text.size(), digest, &len))
-    throw Failure(Errc::internal, "OpenSSL could not compute HMAC-SHA256");
-  return hex(digest, len);
-}
 
 long long configured_batch(const EndpointConfig& cfg) {
   const long long n = cfg.options.value("batch_size", 100LL);

@@ -100,6 +100,11 @@ TEST_CASE("telegram pull pages getUpdates by offset until an empty page and maps
   while (names.executeStep()) name_of[names.getColumn(0).getString()] = names.getColumn(1).getString();
   CHECK(name_of == std::map<std::string, std::string>{{"111222333", "Jürgen Weiß"}, {"444555666", "Ana"}});
   CHECK(store.records().message("tg", "111222333:12")->text == "[contact: +4915112345678]");
+  // Shared about himself: the number is linked to his Telegram id, so his SMS joins him.
+  const auto in = store.identity().input({});
+  REQUIRE(in.links.size() == 1);
+  CHECK(in.links[0].first == Handle{HandleKind::telegram_id, "111222333"});
+  CHECK(in.links[0].second == Handle{HandleKind::phone, "+4915112345678"});
 
   const auto letters = store.records().dead_letters("tg");
   REQUIRE(letters.size() == 1);

@@ -13,12 +13,14 @@
 #include <thread>
 
 #include "tests/simulator/server.hpp"
+#include "tests/simulator/webhooks.hpp"
 
 namespace {
 
 void usage() {
   std::fputs(
       "usage: chansync-sim [--port N] [--port-file FILE] [--customers N] [--messages N] [--seed N]\n"
+      "       chansync-sim post-webhooks --url URL ... (signed WhatsApp/Messenger webhooks; --help)\n"
       "Serves Twilio Messaging and HubSpot contacts on 127.0.0.1 from generated data.\n"
       "Credentials: account AC00000000000000000000000000000000, Twilio token $SIM_TWILIO_TOKEN\n"
       "(default sim-twilio-token), HubSpot token $SIM_HUBSPOT_TOKEN (default sim-hubspot-token),\n"
@@ -37,6 +39,7 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "post-webhooks") return chansync::sim::post_webhooks(argc - 1, argv + 1);
   chansync::sim::CorpusSpec spec;
   chansync::sim::ServerOptions opts;
   int port = 0;

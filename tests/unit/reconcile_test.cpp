@@ -124,3 +124,25 @@ TEST_CASE("a person split in two keeps its id on the side holding most of its ol
   CHECK(r.new_persons == std::vector<std::string>{"p1"});
   CHECK(r.aliases.empty());
 }
+
+TEST_CASE("a vendor's link joins two handles; it never overrides merge protection or a shared handle") {
+  const Handle bsuid{HandleKind::whatsapp_bsuid, "waba1:US.1", true};
+  IdentityInput in;
+  in.conversation_handles = {phone("+4915112345678"), bsuid};
+  in.links = {{phone("+4915112345678"), bsuid}};
+  auto r = reconcile(in, counter());
+  CHECK(r.person_count == 1);
+  CHECK(r.assignment.at(bsuid.key()) == r.assignment.at("phone:+4915112345678"));
+
+  // The phone is on two records of one CRM (shared): the link does not make it join anything.
+  in.contacts = {contact("crm", "1", {phone("+4915112345678")}), contact("crm", "2", {phone("+4915112345678")})};
+  r = reconcile(in, counter());
+  CHECK(r.assignment.at(bsuid.key()) != r.assignment.at("phone:+4915112345678"));
+
+  // An unverified handle never joins, linked or not.
+  in.contacts.clear();
+  in.links = {{phone("+12", false), bsuid}};
+  in.conversation_handles = {phone("+12", false), bsuid};
+  r = reconcile(in, counter());
+  CHECK(r.assignment.at(bsuid.key()) != r.assignment.at("phone:+12"));
+}

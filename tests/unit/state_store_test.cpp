@@ -41,7 +41,7 @@ struct TempDir {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 5);
+  CHECK(s.schema_version() == 6);
   CHECK(s.records().streams().empty());
 }
 
@@ -119,6 +119,74 @@ TEST_CASE("a conversation's vendor name names a person no contact names") {
   CHECK(s.identity().person(all[0].person_id)->display_name == "Ada Lovelace");  // the by-id read agrees
 }
 
+TEST_CASE("a receipt moves a held message's status and nothing else; for an unknown message it stores one") {
+  StateStore s(":memory:");
+  auto c = conversation("c1", 1);
+  c.messages[0].direction = Direction::outbound;
+  c.messages[0].status = "sent";
+  s.records().commit_conversations("wa", "webhooks", {c}, {}, "1");
+  Conversation receipts = c;
+  receipts.messages.clear();
+  Message r{"wa", "c1-m0", "c1", "sms", Direction::outbound, AuthorKind::agent, "+4930123456", 99999, ""};
+  r.status = "read";
+  receipts.receipts = {r};
+  CHECK(s.records().commit_conversations("wa", "webhooks", {receipts}, {}, "2").written == 1);
+  auto m = s.records().message("wa", "c1-m0");
+  REQUIRE(m);
+  CHECK(m->status == "read");
+  CHECK(m->text == "hello");  // the receipt knows no text and takes none away
+  CHECK(m->sent_at == 1000);  // nor the time
+  r.status = "delivered";     // late
+  receipts.receipts = {r};
+  CHECK(s.records().commit_conversations("wa", "webhooks", {receipts}, {}, "3").written == 0);
+  CHECK(s.records().message("wa", "c1-m0")->status == "read");
+  // WhatsApp never sends the business's own messages: a receipt is all that is known of it.
+  r.id = "wamid.unknown";
+  r.status = "delivered";
+  receipts.receipts = {r};
+  CHECK(s.records().commit_conversations("wa", "webhooks", {receipts}, {}, "4").received == 1);
+  m = s.records().message("wa", "wamid.unknown");
+  REQUIRE(m);
+  CHECK(m->status == "delivered");
+  CHECK(m->direction == Direction::outbound);
+  CHECK(m->text.empty());
+  CHECK(m->sent_at == 99999);
+}
+
+TEST_CASE("a conversation's customer links accumulate and join the linked handles into one person") {
+  StateStore s(":memory:");
+  auto c = conversation("c1", 1);
+  const Handle bsuid{HandleKind::whatsapp_bsuid, "1029384756:US.13491208655302741918", true};
+  c.customer_links = {bsuid};
+  s.records().commit_conversations("wa", "webhooks", {c}, {}, "1");
+  c.customer_links.clear();  // a later payload that names only the number takes the link away from no one
+  s.records().commit_conversations("wa", "webhooks", {c}, {}, "2");
+  // A BSUID-only thread: the customer hid the number.
+  Conversation hidden{"wa", "c2", "whatsapp", bsuid, "+4930123456", {}};
+  hidden.messages.push_back(
+      {"wa", "m-hidden", "c2", "whatsapp", Direction::inbound, AuthorKind::customer, bsuid.value, 5000, "still me"});
+  s.records().commit_conversations("wa", "webhooks", {hidden}, {}, "3");
+  const auto in = s.identity().input({});
+  REQUIRE(in.links.size() == 1);
+  CHECK(in.links[0].second == bsuid);
+  int n = 0;
+  s.identity().save(reconcile(in, [&] { return "p_" + std::string(15, '0') + std::to_string(++n); }));
+  std::vector<PersonRecord> all;
+  s.identity().for_each_person([&](PersonRecord&& p) { all.push_back(std::move(p)); });
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].messages.size() == 2);
+  CHECK(std::count(all[0].handles.begin(), all[0].handles.end(), bsuid) == 1);
+}
+
+TEST_CASE("a stream keeps the last notice the vendor reported") {
+  StateStore s(":memory:");
+  s.records().record_pull("wa", "webhooks", {1, 0, 1, 1, 0, "", "", "131047: Re-engagement message"});
+  s.records().record_pull("wa", "webhooks", {1, 0, 1, 1, 0, "", "", ""});  // a quiet pull keeps it
+  const auto rows = s.records().streams();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].last_pull.notice == "131047: Re-engagement message");
+}
+
 TEST_CASE("state reset forgets one stream's cursor or every stream's of a connector") {
   StateStore s(":memory:");
   s.records().commit_conversations("mail", "INBOX", {}, {}, "i-1");
@@ -168,7 +236,7 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
     REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 2);
   }
   StateStore s(path);
-  CHECK(s.schema_version() == 5);
+  CHECK(s.schema_version() == 6);
   const auto rows = s.records().streams();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].connector == "crm");

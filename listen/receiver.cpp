@@ -1,0 +1,261 @@
+#include "listen/receiver.hpp"
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "adapters/digest.hpp"
+#include "sync/config.hpp"
+#include "sync/spool.hpp"
+
+namespace chansync::listen {
+namespace {
+
+constexpr std::string_view k_prefix = "/webhooks/";
+
+// One writer thread appends what the request threads hand it and fsyncs once per batch: every request
+// that arrived while the previous fsync ran rides on the next one.
+class GroupCommit {
+ public:
+  explicit GroupCommit(bool fsync) : m_fsync(fsync), m_thread([this] { loop(); }) {}
+  ~GroupCommit() {
+    {
+      std::lock_guard lock(m_mu);
+      m_stopping = true;
+    }
+    m_cv.notify_one();
+    m_thread.join();
+  }
+
+  // Blocks until the body is durable (or could not be written).
+  Result<void> submit(SpoolWriter& writer, std::string_view body) {
+    Item item{&writer, body, {}};
+    auto done = item.result.get_future();
+    {
+      std::lock_guard lock(m_mu);
+      m_queue.push_back(&item);
+    }
+    m_cv.notify_one();
+    return done.get();
+  }
+
+  std::uint64_t fsyncs() const { return m_fsyncs.load(); }
+
+ private:
+  struct Item {
+    SpoolWriter* writer;
+    std::string_view body;
+    std::promise<Result<void>> result;
+  };
+
+  void loop() {
+    std::deque<Item*> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(m_mu);
+        m_cv.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
+        if (m_queue.empty()) return;  // stopping, and everything handed in was answered
+        batch.swap(m_queue);
+      }
+      std::map<SpoolWriter*, std::optional<Error>> touched;
+      std::vector<std::pair<Item*, Result<void>>> results;
+      for (Item* it : batch) {
+        auto r = it->writer->append(it->body);
+        touched.try_emplace(it->writer);
+        results.emplace_back(it, std::move(r));
+      }
+      for (auto& [writer, error] : touched) {
+        if (!m_fsync) continue;
+        if (auto r = writer->sync(); !r) error = r.error();
+        ++m_fsyncs;
+      }
+      for (auto& [it, r] : results) {
+        if (r && touched[it->writer]) r = std::unexpected(*touched[it->writer]);
+        it->result.set_value(std::move(r));
+      }
+      batch.clear();
+    }
+  }
+
+  const bool m_fsync;
+  std::mutex m_mu;
+  std::condition_variable m_cv;
+  std::deque<Item*> m_queue;
+  bool m_stopping = false;
+  std::atomic<std::uint64_t> m_fsyncs{0};
+  std::thread m_thread;  // last: started after everything it uses
+};
+
+struct Endpoint {
+  ListenConnector connector;
+  std::unique_ptr<SpoolWriter> writer;
+};
+
+// The payload's top-level "object" ("" when it has none), or nullopt when the body is not one whole
+// JSON object.
+std::optional<std::string> object_of(const std::string& body) {
+  static thread_local simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (parser.parse(body).get_object().get(obj) != simdjson::SUCCESS) return std::nullopt;
+  std::string_view object;
+  if (obj["object"].get_string().get(object) != simdjson::SUCCESS) return std::string();
+  return std::string(object);
+}
+
+}  // namespace
+
+struct Receiver::Impl {
+  ListenOptions opts;
+  std::unique_ptr<SpoolLock> lock;
+  std::map<std::string, Endpoint> endpoints;
+  std::unique_ptr<GroupCommit> commit;
+  httplib::Server server;
+  std::atomic<std::uint64_t> accepted{0}, refused{0};
+
+  void refuse(httplib::Response& res, int status, const httplib::Request& req, const std::string& reason) {
+    ++refused;
+    spdlog::warn("listen: {} {} from {}: {} ({})", req.method, req.path, req.remote_addr, status, reason);
+    res.status = status;
+    res.set_content(reason + "\n", "text/plain");
+  }
+
+  Endpoint* find(const httplib::Request& req) {
+    const std::string name = req.path.substr(k_prefix.size());
+    auto it = endpoints.find(name);
+    return it == endpoints.end() ? nullptr : &it->second;
+  }
+
+  void handshake(const httplib::Request& req, httplib::Response& res) {
+    Endpoint* ep = find(req);
+    if (!ep) return refuse(res, 404, req, "no connector of that name receives webhooks here");
+    const auto& spec = ep->connector.spec;
+    if (req.get_param_value("hub.mode") != "subscribe") return refuse(res, 400, req, "hub.mode is not \"subscribe\"");
+    if (spec.verify_token.empty())
+      return refuse(res, 403, req,
+                    "the connector has no verify_token configured (set verify_token_env or verify_token_file)");
+    if (!adapters::equal_constant_time(req.get_param_value("hub.verify_token"), spec.verify_token))
+      return refuse(res, 403, req, "hub.verify_token does not match the connector's verify_token");
+    spdlog::info("listen: {}: subscription verified", ep->connector.name);
+    res.set_content(req.get_param_value("hub.challenge"), "text/plain");
+  }
+
+  void receive(const httplib::Request& req, httplib::Response& res) {
+    Endpoint* ep = find(req);
+    if (!ep) return refuse(res, 404, req, "no connector of that name receives webhooks here");
+    const auto& spec = ep->connector.spec;
+    // The signature first: nothing unauthenticated is parsed, let alone stored.
+    if (spec.app_secret.empty())
+      return refuse(res, 401, req,
+                    "the connector has no app_secret configured to check signatures with (set app_secret_env or "
+                    "app_secret_file)");
+    const std::string sig = req.get_header_value("X-Hub-Signature-256");
+    if (sig.empty()) return refuse(res, 401, req, "no X-Hub-Signature-256 header");
+    if (!sig.starts_with("sha256=")) return refuse(res, 401, req, "X-Hub-Signature-256 is not \"sha256=<hex>\"");
+    if (!adapters::equal_constant_time(sig.substr(7), adapters::hmac_sha256_hex(spec.app_secret, req.body)))
+      return refuse(res, 401, req,
+                    "X-Hub-Signature-256 does not match the body (wrong app secret, or the body was altered)");
+    const auto object = object_of(req.body);
+    if (!object) return refuse(res, 400, req, "the body is not a JSON object");
+    if (*object != spec.object)
+      return refuse(res, 400, req, fmt::format("the payload's object is \"{}\", not \"{}\"", *object, spec.object));
+    if (auto r = commit->submit(*ep->writer, req.body); !r) {
+      ++refused;
+      spdlog::error("listen: {}: {}", ep->connector.name, r.error().message);
+      res.status = 503;
+      res.set_header("Retry-After", "60");
+      res.set_content("spool unavailable; retry\n", "text/plain");
+      return;
+    }
+    ++accepted;
+    res.set_content("EVENT_RECEIVED", "text/plain");
+  }
+};
+
+Receiver::Receiver(ListenOptions options) : m(std::make_unique<Impl>()) {
+  m->opts = std::move(options);
+  if (m->opts.connectors.empty())
+    throw Failure(Errc::config,
+                  "no configured connector receives webhooks (whatsapp-cloud, meta-messenger, "
+                  "meta-instagram); add one to the config, see chansync-adapters(7)");
+  if (m->opts.spool_dir.empty()) throw Failure(Errc::config, "no webhook spool directory; set [listen] spool_dir");
+  m->lock = std::make_unique<SpoolLock>(m->opts.spool_dir);
+  for (const auto& c : m->opts.connectors)
+    m->endpoints.emplace(c.name, Endpoint{c, std::make_unique<SpoolWriter>(m->opts.spool_dir, c.name)});
+  if (!m->opts.fsync)
+    spdlog::warn("listen: fsync is OFF (CHANSYNC_LISTEN_NO_FSYNC): a crash loses acknowledged webhooks");
+  m->commit = std::make_unique<GroupCommit>(m->opts.fsync);
+
+  auto& s = m->server;
+  const std::size_t threads = m->opts.threads;
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.set_payload_max_length(k_spool_max_body);
+  const std::string pattern = std::string(k_prefix) + R"(([A-Za-z0-9_.-]+))";
+  s.Get(pattern, [this](const httplib::Request& req, httplib::Response& res) { m->handshake(req, res); });
+  s.Post(pattern, [this](const httplib::Request& req, httplib::Response& res) { m->receive(req, res); });
+  // Called for every status >= 400. What the handlers above did not answer: 404 for unknown paths,
+  // 405 for other methods on a webhook path, 413 from the body limit; each gets its log line.
+  s.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;  // refused by a handler above, which said why
+    if (res.status == 413) {
+      ++m->refused;
+      spdlog::warn("listen: {} {} from {}: 413 (body over {} bytes)", req.method, req.path, req.remote_addr,
+                   k_spool_max_body);
+      res.set_content("payload too large\n", "text/plain");
+      return;
+    }
+    if (res.status == 404 && req.path.starts_with(k_prefix) && req.method != "GET" && req.method != "POST") {
+      res.status = 405;
+      res.set_header("Allow", "GET, POST");
+    }
+    m->refuse(res, res.status, req,
+              res.status == 405 ? "only GET (subscribe) and POST (events) are served" : "no such path");
+  });
+}
+
+Receiver::~Receiver() = default;
+
+std::string Receiver::bind() {
+  const auto& address = m->opts.address;
+  if (!valid_listen_address(address))
+    throw Failure(Errc::usage, fmt::format("listen address \"{}\" is not HOST:PORT (e.g. 127.0.0.1:8787)", address));
+  const auto colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
+  const int port = std::stoi(address.substr(colon + 1));
+  int bound = port;
+  if (port == 0)
+    bound = m->server.bind_to_any_port(host);
+  else if (!m->server.bind_to_port(host, port))
+    bound = -1;
+  if (bound <= 0)
+    throw Failure(Errc::unavailable,
+                  fmt::format("cannot listen on {}: the port is in use or the address is not one of this machine's; "
+                              "choose another with --address or [listen] address",
+                              address));
+  return fmt::format("{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host, bound);
+}
+
+void Receiver::run() {
+  m->server.listen_after_bind();
+  // listen_after_bind returns once stop() closed the socket and the workers finished what they had.
+  m->commit.reset();
+}
+
+void Receiver::stop() {
+  m->server.stop();
+}
+
+ListenStats Receiver::stats() const {
+  return {m->accepted.load(), m->refused.load(), m->commit ? m->commit->fsyncs() : 0};
+}
+
+}  // namespace chansync::listen

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# `chansync listen` as users run it: the subscribe handshake; signed webhooks acknowledged only once
+# fsynced, so kill -9 right after a batch of 200 acknowledgements loses none; SIGTERM finishes what is
+# in flight and exits 0; `sync` drains the spool while listen keeps running (separate locks); a
+# person who texted by SMS and wrote on WhatsApp is one person with one ordered timeline; `ingest`
+# replays captured payloads without duplicates. No secret appears in any output.
+. "$(dirname "$0")/lib.sh"
+export WA_APP_SECRET="wa-app-secret-scenario-9f8e7d" WA_VERIFY_TOKEN="wa-verify-token-scenario-1a2b" \
+  WA_TOKEN="wa-access-token-scenario-5c6d" SIM_APP_SECRET="wa-app-secret-scenario-9f8e7d"
+start_sim --customers 10 --messages 60
+cat >"$work/sync.toml" <<TOML
+[state]
+path = "state.db"
+
+[identity]
+default_region = "DE"
+
+[listen]
+address = "127.0.0.1:0"
+spool_dir = "spool"
+
+[connectors.sms]
+type = "twilio-messaging"
+account_sid = "AC00000000000000000000000000000000"
+auth_token_env = "TWILIO_AUTH_TOKEN"
+own_numbers = ["+4930123456", "030 123457"]
+base_url = "http://127.0.0.1:$port"
+
+[connectors.wa]
+type = "whatsapp-cloud"
+phone_number_id = "106540352242922"
+token_env = "WA_TOKEN"
+app_secret_env = "WA_APP_SECRET"
+verify_token_env = "WA_VERIFY_TOKEN"
+base_url = "http://127.0.0.1:$port"
+
+# Payloads captured elsewhere are ingested here (same phone number id: another receiver's log).
+[connectors.wa2]
+type = "whatsapp-cloud"
+phone_number_id = "106540352242922"
+app_secret_env = "WA_APP_SECRET"
+
+[targets.out]
+type = "ndjson"
+path = "persons.ndjson"
+TOML
+out="$work/out.txt"
+: >"$out"
+listen_pid=""
+start_listen() {
+  : >"$work/listen.addr"
+  cs -vv listen >"$work/listen.addr" 2>>"$work/listen.log" &
+  listen_pid=$!
+  bg_pids="$bg_pids $listen_pid"
+  for _ in $(seq 200); do [ -s "$work/listen.addr" ] && break; sleep 0.05; done
+  addr=$(head -1 "$work/listen.addr")
+  [ -n "$addr" ] || fail "listen printed no address: $(tail -5 "$work/listen.log")"
+}
+post() {  # post FIRST COUNT [CONCURRENCY]
+  "$CHANSYNC_SIM" post-webhooks --url "http://$addr/webhooks/wa" --customers 10 --first "$1" --count "$2" \
+    --concurrency "${3:-16}"
+}
+wa_messages() { sqlite3 "$work/state.db" "SELECT count(*) FROM messages WHERE connector='wa'"; }
+
+start_listen
+# The handshake Meta's dashboard makes when the webhook is subscribed.
+[ "$(curl -fsS "http://$addr/webhooks/wa?hub.mode=subscribe&hub.verify_token=$WA_VERIFY_TOKEN&hub.challenge=8675309")" = 8675309 ] \
+  || fail "the handshake should answer the challenge"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/webhooks/wa?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1")" = 403 ] \
+  || fail "a wrong verify token should get 403"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -d '{"object":"whatsapp_business_account"}' "http://$addr/webhooks/wa")" = 401 ] \
+  || fail "an unsigned POST should get 401"
+
+# 200 acknowledged webhooks, then kill -9 at once: every one of them is in the spool.
+report=$(post 0 200) || fail "not every webhook was acknowledged: $report"
+[ "$(jfield "$report" 'j["acked"]')" = 200 ] || fail "expected 200 acks: $report"
+kill -9 "$listen_pid"
+wait "$listen_pid" 2>/dev/null || true
+cs pull wa >>"$out" 2>&1 || fail "pull of the spool failed: $(tail -5 "$out")"
+# 180 messages and 20 delivery receipts for messages WhatsApp never sent us (stored as outbound).
+[ "$(wa_messages)" = 200 ] || fail "expected all 200 acknowledged webhooks after kill -9, got $(wa_messages)"
+[ "$(sqlite3 "$work/state.db" "SELECT count(*) FROM messages WHERE connector='wa' AND status='delivered' AND direction='outbound'")" = 20 ] \
+  || fail "every 10th webhook is a delivery receipt"
+[ -z "$(find "$work/spool/wa" -name '*.spool' -size +0 | tail -n +2)" ] || fail "drained segments should be deleted"
+
+# listen runs while cron's sync runs: no lock between them.
+start_listen
+post 200 100 >/dev/null || fail "second batch not acknowledged"
+cs sync >>"$out" 2>&1 || fail "sync beside listen failed: $(tail -5 "$out")"
+[ "$(wa_messages)" = 300 ] || fail "sync should have drained the second batch, got $(wa_messages)"
+
+# SIGTERM while webhooks are arriving: what was acknowledged is kept; exit 0.
+post 300 2000 4 >"$work/term.json" &
+poster=$!
+sleep 0.3
+kill -TERM "$listen_pid"
+wait "$listen_pid" || fail "listen should exit 0 on SIGTERM"
+wait "$poster" || true
+acked=$(jfield "$(cat "$work/term.json")" 'j["acked"]')
+[ "$acked" -gt 0 ] || fail "some webhooks should have been acknowledged before SIGTERM"
+grep -q "stopped on" "$work/listen.log" || fail "listen should log why it stopped"
+cs pull wa >>"$out" 2>&1 || fail "pull after SIGTERM failed"
+[ "$(wa_messages)" = $((300 + acked)) ] || fail "expected $((300 + acked)) messages (every ack kept), got $(wa_messages)"
+
+# One person: the SMS sender and the WhatsApp sender with the same number.
+cs reconcile >>"$out" 2>&1
+both=$(sqlite3 "$work/state.db" "SELECT count(DISTINCT ph.person_id) FROM person_handles ph
+  WHERE ph.node IN (SELECT customer FROM conversations WHERE connector='wa')
+    AND ph.person_id IN (SELECT ph2.person_id FROM person_handles ph2 JOIN conversations c ON c.customer = ph2.node WHERE c.connector='sms')")
+[ "$both" -gt 0 ] || fail "a WhatsApp sender who also texted should be one person with their SMS"
+cs push >>"$out" 2>&1 || fail "push failed"
+python3 - "$work/persons.ndjson" <<'PY' || fail "no pushed person has an ordered SMS + WhatsApp timeline"
+import json, sys
+for line in open(sys.argv[1]):
+    p = json.loads(line)
+    chans = {m["channel"] for m in p["messages"]}
+    times = [m["sent_at"] for m in p["messages"]]
+    if {"sms", "whatsapp"} <= chans and times == sorted(times):
+        sys.exit(0)
+sys.exit(1)
+PY
+
+# ingest: the same payloads captured by another receiver, into a second connector; twice, no duplicates.
+python3 - >"$work/captured.ndjson" <<'PY'
+import json
+for n in range(50):
+    wa = "4915%08d" % n
+    print(json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "4930123456", "phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": "Captured %d" % n}, "wa_id": wa}],
+        "messages": [{"from": wa, "id": "wamid.CAPTURED%d" % n, "timestamp": str(1780000000 + n), "type": "text", "text": {"body": "captured %d" % n}}]}}]}]}))
+print("this line is not a payload")
+PY
+cs -o json ingest wa2 "$work/captured.ndjson" >"$work/ingest1.json" 2>>"$out" \
+  || fail "ingest failed: $(tail -3 "$out")"
+[ "$(jfield "$(cat "$work/ingest1.json")" 'j["pull"][0]["written"]')" = 50 ] || fail "ingest should write 50: $(cat "$work/ingest1.json")"
+[ "$(jfield "$(cat "$work/ingest1.json")" 'j["pull"][0]["rejected"]')" = 1 ] || fail "the bad line should be a dead letter"
+cs -o json ingest wa2 - <"$work/captured.ndjson" >"$work/ingest2.json" 2>>"$out"
+[ "$(jfield "$(cat "$work/ingest2.json")" 'j["pull"][0]["written"]')" = 0 ] || fail "ingesting again should write nothing"
+
+# Secrets: in no output, no log, not in the state store or the spool.
+for s in "$WA_APP_SECRET" "$WA_VERIFY_TOKEN" "$WA_TOKEN"; do
+  if grep -rqF "$s" "$out" "$work/listen.log" "$work/state.db" "$work/spool" 2>/dev/null; then fail "a secret leaked"; fi
+done
+echo "listen scenario: ok ($acked acknowledged before SIGTERM)"
