@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "adapters/meta/graph.hpp"
 #include "adapters/meta/meta_api.hpp"
+#include "adapters/meta/meta_webhook.hpp"
 
 namespace chansync::adapters::meta {
 namespace {
@@ -13,17 +15,20 @@ namespace {
 constexpr int k_max_page = 25;  // conversations per page; each carries up to 100 messages
 constexpr const char* k_fields =
     "id,updated_time,participants,messages.limit(100){id,created_time,from,to,message,attachments}";
-constexpr double k_slow_from = 75;  // usage % past which requests are paced
-constexpr double k_stop_at = 95;    // usage % at which a pull stops, before Graph blocks the app
+constexpr const char* k_webhooks = "webhooks";  // the spool stream
+constexpr double k_slow_from = 75;              // usage % past which requests are paced
+constexpr double k_stop_at = 95;                // usage % at which a pull stops, before Graph blocks the app
 
 struct Platform {
   const char* type;
   const char* platform;  // the ?platform= value and the channel
   HandleKind handle;
   const char* permission;  // what the page token needs to read conversations
+  const char* object;      // the webhook payloads' "object"
 };
-constexpr Platform k_messenger{"meta-messenger", "messenger", HandleKind::messenger_psid, "pages_messaging"};
-constexpr Platform k_instagram{"meta-instagram", "instagram", HandleKind::instagram_igsid, "instagram_manage_messages"};
+constexpr Platform k_messenger{"meta-messenger", "messenger", HandleKind::messenger_psid, "pages_messaging", "page"};
+constexpr Platform k_instagram{"meta-instagram", "instagram", HandleKind::instagram_igsid, "instagram_manage_messages",
+                               "instagram"};
 
 // A pass lists conversations newest-updated first from `after`; it stops at the first one updated
 // before `since` (the previous pass's newest), and records the newest it saw as the next `since`.
@@ -75,7 +80,9 @@ std::string without_access_token(const std::string& url) {
   return out;
 }
 
-class MetaAdapter : public Adapter, public ConversationSource {
+// Two streams: "conversations", the Graph history this adapter pulls, and "webhooks", the spool of
+// what Meta posted to `chansync listen`, mapped by map_webhook into the same conversations and ids.
+class MetaAdapter : public Adapter, public ConversationSource, public WebhookReceiver {
  public:
   MetaAdapter(const AdapterContext& ctx, const Platform& platform)
       : m_p(platform),
@@ -83,48 +90,35 @@ class MetaAdapter : public Adapter, public ConversationSource {
         m_page(ctx.config.options.at("page_id").get<std::string>()),
         m_version(ctx.config.options.at("api_version").get<std::string>()),
         m_base(ctx.config.options.at("base_url").get<std::string>()),
+        m_spec{platform.object, secret(ctx.config, "app_secret"), secret(ctx.config, "verify_token")},
         m_http(HttpOptions{.connector = ctx.config.name,
                            .rate_policy = [this](const HttpResponse& r) { return pace_by_usage(r); },
-                           .bearer_token = secret(ctx.config),
+                           .bearer_token = secret(ctx.config, "token"),
                            .sleep = ctx.sleep}) {
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
   }
 
+  std::vector<Stream> streams() const override {
+    return {{"conversations", Role::conversations}, {k_webhooks, Role::conversations, true, true}};
+  }
+
+  WebhookSpec webhook() const override { return m_spec; }
+
+  void map_webhook(std::string_view payload, Page<Conversation>& page) const override {
+    map_messaging_payload(payload, {m_name, m_p.object, m_p.platform, m_p.handle, m_page}, page);
+  }
+
   HealthReport probe() override {
-    std::string body;
-    auto obs = observe(m_http, {"GET", fmt::format("{}/{}/{}?fields=id,name", m_base, m_version, m_page)}, &body);
-    std::optional<GraphError> err;
-    if (obs.http_status >= 400) err = parse_graph_error(body);
-    if (err) {
-      obs.vendor_code = err->subcode ? fmt::format("{}/{}", err->code, err->subcode) : std::to_string(err->code);
-      obs.vendor_message = fmt::format("{} (fbtrace_id {})", err->message, err->fbtrace_id);
-    }
-    auto report = classify(m_name, m_p.type, std::move(obs));
-    if (err) {
-      const auto e = graph_error(*err, 0);
-      switch (classify_graph_error(err->code)) {
-        case GraphErrorClass::auth:
-        case GraphErrorClass::permission:
-          report.cls = HealthClass::auth_failed;
-          report.summary = e.message;
-          break;
-        case GraphErrorClass::rate_limited:
-          report.cls = HealthClass::rate_limited;
-          report.summary = e.message;
-          break;
-        case GraphErrorClass::deprecated:
-          report.cls = HealthClass::deprecated;
-          report.summary = e.message;
-          break;
-        case GraphErrorClass::other:
-          break;
-      }
-    }
-    require_vendor_body(report, object_id_of(body) == m_page, "the Facebook Page " + m_page);
-    return report;
+    return probe_graph_object(m_http, fmt::format("{}/{}/{}?fields=id,name", m_base, m_version, m_page), m_p.type,
+                              advice(), m_page, "the Facebook Page " + m_page);
   }
 
   Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {
+    if (req.stream == k_webhooks)
+      return fail(Errc::internal,
+                  "the webhooks stream has nothing to pull: the pipeline reads it from the spool `chansync listen` "
+                  "fills",
+                  m_name);
     if (m_stop) return std::unexpected(*m_stop);
     auto cursor = Cursor::parse(req.cursor);
     if (!cursor) return std::unexpected(cursor.error());
@@ -170,8 +164,8 @@ class MetaAdapter : public Adapter, public ConversationSource {
   }
 
  private:
-  static std::string secret(const EndpointConfig& cfg) {
-    auto it = cfg.secrets.find("token");
+  static std::string secret(const EndpointConfig& cfg, const char* key) {
+    auto it = cfg.secrets.find(key);
     return it == cfg.secrets.end() ? std::string() : it->second;
   }
 
@@ -196,38 +190,13 @@ class MetaAdapter : public Adapter, public ConversationSource {
     return std::max(0.1, 2.0 * (100 - u.percent) / (100 - k_slow_from));
   }
 
-  Error graph_error(const GraphError& e, int http_status) const {
-    const std::string trace = fmt::format("Graph error {}{}: {} (fbtrace_id {})", e.code,
-                                          e.subcode ? fmt::format("/{}", e.subcode) : "", e.message, e.fbtrace_id);
-    switch (classify_graph_error(e.code)) {
-      case GraphErrorClass::auth:
-        return {Errc::auth,
-                fmt::format("the page access token was rejected: it is invalid or expired ({}); create a new "
-                            "long-lived page access token for page {} and update token_env/token_file",
-                            trace, m_page),
-                m_name, http_status};
-      case GraphErrorClass::permission:
-        return {Errc::auth,
-                fmt::format("the page access token lacks a permission ({}); {} needs {} (and pages_show_list, "
-                            "pages_read_engagement, pages_manage_metadata): grant it to the app and create a new "
-                            "page token",
-                            trace, m_p.type, m_p.permission),
-                m_name, http_status};
-      case GraphErrorClass::rate_limited:
-        return {
-            Errc::rate_limited,
-            fmt::format("Graph rate-limited the app ({}); run again later (usage is a rolling one-hour window)", trace),
-            m_name, http_status, std::chrono::minutes(60)};
-      case GraphErrorClass::deprecated:
-        return {Errc::config,
-                fmt::format("Graph API version {} is no longer served ({}); raise the connector's api_version "
-                            "(e.g. api_version = \"v23.0\")",
-                            m_version, trace),
-                m_name, http_status};
-      case GraphErrorClass::other:
-        break;
-    }
-    return {Errc::remote, fmt::format("Graph refused the request ({})", trace), m_name, http_status};
+  GraphAdvice advice() const {
+    return {
+        m_name, m_version,
+        fmt::format("create a new long-lived page access token for page {} and update token_env/token_file", m_page),
+        fmt::format("{} needs {} (and pages_show_list, pages_read_engagement, pages_manage_metadata): grant it "
+                    "to the app and create a new page token",
+                    m_p.type, m_p.permission)};
   }
 
   Result<std::string> get(const std::string& url, const char* what) {
@@ -237,7 +206,7 @@ class MetaAdapter : public Adapter, public ConversationSource {
     if (!resp) return std::unexpected(resp.error());
     if (resp->status == 200) return std::move(resp->body);
     if (auto e = parse_graph_error(resp->body)) {
-      auto err = graph_error(*e, resp->status);
+      auto err = graph_error(*e, resp->status, advice());
       err.message = fmt::format("{} {}: {}", what, url.substr(0, url.find('?')), err.message);
       return std::unexpected(std::move(err));
     }
@@ -321,6 +290,7 @@ class MetaAdapter : public Adapter, public ConversationSource {
   const Platform& m_p;
   std::string m_name, m_page, m_version, m_base;
   std::vector<std::string> m_business;
+  WebhookSpec m_spec;
   std::optional<Error> m_stop;  // set when usage headers say stop; every later request fails with it
   HttpClient m_http;
 };
@@ -341,6 +311,12 @@ std::vector<OptionSpec> options(const Platform& p) {
        K::string, true, false, nullptr},
       {"token", fmt::format("long-lived page access token with {} (sent as Authorization: Bearer)", p.permission),
        K::string, true, true, nullptr},
+      {"app_secret",
+       "the Meta app's secret (App settings > Basic), for webhooks: checks each one's X-Hub-Signature-256; without "
+       "it `chansync listen` refuses the connector's webhooks",
+       K::string, false, true, nullptr},
+      {"verify_token", "what Meta must present when the webhook subscription is verified (any string you choose)",
+       K::string, false, true, nullptr},
       {"api_version", "Graph API version", K::string, false, false, "v23.0"},
       {"base_url", "Graph API root (tests, the simulator)", K::string, false, false, "https://graph.facebook.com"},
   };
@@ -350,14 +326,17 @@ std::vector<OptionSpec> options(const Platform& p) {
 
 AdapterType messenger_type() {
   return adapter_type<MessengerAdapter>(
-      k_messenger.type, "Facebook Messenger conversations of a Page (Graph API history): one per customer (PSID)",
+      k_messenger.type,
+      "Facebook Messenger conversations of a Page (Graph API history, and webhooks via chansync listen): one per "
+      "customer (PSID)",
       options(k_messenger));
 }
 
 AdapterType instagram_type() {
   return adapter_type<InstagramAdapter>(
       k_instagram.type,
-      "Instagram Direct conversations of a professional account (Graph API history): one per customer (IGSID)",
+      "Instagram Direct conversations of a professional account (Graph API history, and webhooks via chansync "
+      "listen): one per customer (IGSID)",
       options(k_instagram));
 }
 

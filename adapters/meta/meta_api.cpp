@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "adapters/meta/graph.hpp"
+
 namespace chansync::adapters::meta {
 namespace {
 
@@ -54,24 +56,18 @@ std::vector<std::string> raw_items(std::string_view text, std::string_view key) 
   return out;
 }
 
-std::string str(const json& j, const char* key) {
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return {};
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
 // A Graph attachment: {"id", "mime_type", "name", "size", "image_data": {"url", ...},
 // "video_data": {"url", ...}, "file_url"}. Instagram sends the same shape.
 Attachment attachment(const json& a) {
   Attachment out;
-  out.name = str(a, "name");
-  const std::string mime = str(a, "mime_type");
+  out.name = field(a, "name");
+  const std::string mime = field(a, "mime_type");
   if (a.contains("image_data")) {
     out.type = mime == "image/gif" ? "gif" : "image";
-    out.url = str(a["image_data"], "url");
+    out.url = field(a["image_data"], "url");
   } else if (a.contains("video_data")) {
     out.type = "video";
-    out.url = str(a["video_data"], "url");
+    out.url = field(a["video_data"], "url");
   } else if (mime.starts_with("image/")) {
     out.type = "image";
   } else if (mime.starts_with("video/")) {
@@ -81,8 +77,8 @@ Attachment attachment(const json& a) {
   } else {
     out.type = "file";
   }
-  if (out.url.empty()) out.url = str(a, "file_url");
-  if (out.url.empty() && a.contains("payload") && a["payload"].is_object()) out.url = str(a["payload"], "url");
+  if (out.url.empty()) out.url = field(a, "file_url");
+  if (out.url.empty() && a.contains("payload") && a["payload"].is_object()) out.url = field(a["payload"], "url");
   return out;
 }
 
@@ -98,10 +94,10 @@ void read_messages(const json& data, const std::vector<std::string>& raws, std::
       rejects.push_back({"", "message is not a JSON object", w.raw});
       continue;
     }
-    w.id = str(m, "id");
-    w.created_time = str(m, "created_time");
-    if (m.contains("from") && m["from"].is_object()) w.from_id = str(m["from"], "id");
-    w.text = str(m, "message");
+    w.id = field(m, "id");
+    w.created_time = field(m, "created_time");
+    if (m.contains("from") && m["from"].is_object()) w.from_id = field(m["from"], "id");
+    w.text = field(m, "message");
     if (m.contains("attachments") && m["attachments"].contains("data"))
       for (const auto& a : m["attachments"]["data"])
         if (a.is_object()) w.attachments.push_back(attachment(a));
@@ -115,7 +111,7 @@ void read_messages(const json& data, const std::vector<std::string>& raws, std::
 
 std::string paging_next(const json& j) {
   if (!j.contains("paging") || !j["paging"].is_object()) return {};
-  return str(j["paging"], "next");
+  return field(j["paging"], "next");
 }
 
 }  // namespace
@@ -131,16 +127,16 @@ Result<ConversationsPage> parse_conversations_page(const std::string& body) {
       const auto& c = doc["data"][i];
       WireConversation w;
       w.raw = i < raws.size() ? raws[i] : c.dump();
-      w.id = c.is_object() ? str(c, "id") : "";
+      w.id = c.is_object() ? field(c, "id") : "";
       if (w.id.empty()) {
         page.rejects.push_back({"", "conversation lacks an id", w.raw});
         continue;
       }
-      w.updated_time = str(c, "updated_time");
+      w.updated_time = field(c, "updated_time");
       if (c.contains("participants") && c["participants"].contains("data"))
         for (const auto& p : c["participants"]["data"]) {
-          const std::string name = str(p, "name");
-          w.participants.push_back({str(p, "id"), name.empty() ? str(p, "username") : name});
+          const std::string name = field(p, "name");
+          w.participants.push_back({field(p, "id"), name.empty() ? field(p, "username") : name});
         }
       if (c.contains("messages") && c["messages"].is_object()) {
         std::vector<DeadLetter> rejects;
@@ -153,8 +149,8 @@ Result<ConversationsPage> parse_conversations_page(const std::string& body) {
     }
     if (doc.contains("paging") && doc["paging"].is_object()) {
       const auto& p = doc["paging"];
-      if (p.contains("cursors") && p["cursors"].is_object()) page.after = str(p["cursors"], "after");
-      page.has_next = !str(p, "next").empty();
+      if (p.contains("cursors") && p["cursors"].is_object()) page.after = field(p["cursors"], "after");
+      page.has_next = !field(p, "next").empty();
     }
   } catch (const json::exception& e) {
     return fail(Errc::protocol, fmt::format("Graph conversations page is not valid JSON ({})", e.what()));
@@ -177,31 +173,6 @@ Result<std::vector<WireMessage>> parse_messages_page(const std::string& body, st
     return fail(Errc::protocol, fmt::format("Graph messages page is not valid JSON ({})", e.what()));
   }
   return out;
-}
-
-std::optional<GraphError> parse_graph_error(const std::string& body) {
-  try {
-    const auto doc = json::parse(body);
-    if (!doc.is_object() || !doc.contains("error") || !doc["error"].is_object()) return std::nullopt;
-    const auto& e = doc["error"];
-    GraphError out;
-    out.code = e.value("code", 0);
-    out.subcode = e.value("error_subcode", 0);
-    out.type = str(e, "type");
-    out.message = str(e, "message");
-    out.fbtrace_id = str(e, "fbtrace_id");
-    return out;
-  } catch (const json::exception&) {
-    return std::nullopt;  // a proxy's HTML page: the HTTP status alone has to do
-  }
-}
-
-GraphErrorClass classify_graph_error(int code) {
-  if (code == 190) return GraphErrorClass::auth;
-  if (code == 10 || (code >= 200 && code <= 299)) return GraphErrorClass::permission;
-  if (code == 4 || code == 17 || code == 32 || code == 613) return GraphErrorClass::rate_limited;
-  if (code == 12) return GraphErrorClass::deprecated;
-  return GraphErrorClass::other;
 }
 
 Usage parse_usage(const std::map<std::string, std::string>& headers) {
@@ -235,20 +206,11 @@ Usage parse_usage(const std::map<std::string, std::string>& headers) {
   return u;
 }
 
-std::string object_id_of(const std::string& body) {
-  try {
-    const auto doc = json::parse(body);
-    return doc.is_object() ? str(doc, "id") : "";
-  } catch (const json::exception&) {
-    return {};
-  }
-}
-
 std::string instagram_account_of(const std::string& body) {
   try {
     const auto doc = json::parse(body);
     if (doc.is_object() && doc.contains("instagram_business_account"))
-      return str(doc["instagram_business_account"], "id");
+      return field(doc["instagram_business_account"], "id");
   } catch (const json::exception&) {
   }
   return {};

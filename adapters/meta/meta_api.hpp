@@ -1,7 +1,7 @@
 #pragma once
 // Meta Graph API wire format for Messenger and Instagram history: GET /{page-id}/conversations pages
-// (with their nested first page of messages), error bodies and the X-App-Usage /
-// X-Business-Use-Case-Usage headers. Pure: no HTTP here.
+// (with their nested first page of messages) and the X-App-Usage /
+// X-Business-Use-Case-Usage headers. Pure: no HTTP here. Graph errors: graph.hpp.
 #include <map>
 #include <optional>
 #include <string>
@@ -50,21 +50,6 @@ Result<ConversationsPage> parse_conversations_page(const std::string& body);
 Result<std::vector<WireMessage>> parse_messages_page(const std::string& body, std::string& next,
                                                      std::vector<DeadLetter>& rejects);
 
-// Graph's error body {"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}.
-struct GraphError {
-  int code = 0;
-  int subcode = 0;
-  std::string type;
-  std::string message;
-  std::string fbtrace_id;
-};
-std::optional<GraphError> parse_graph_error(const std::string& body);
-
-enum class GraphErrorClass { auth, permission, rate_limited, deprecated, other };
-// 190 → auth (token invalid or expired); 10 and 200–299 → permission; 4, 17, 32, 613 → rate
-// limited; 12 → deprecated (API version too old).
-GraphErrorClass classify_graph_error(int code);
-
 // The highest usage percentage in X-App-Usage and X-Business-Use-Case-Usage (call_count,
 // total_time, total_cputime), and the longest estimated_time_to_regain_access (minutes). Headers
 // that are absent or unreadable count as 0.
@@ -75,8 +60,6 @@ struct Usage {
 };
 Usage parse_usage(const std::map<std::string, std::string>& headers);
 
-// The Page object's id (GET /{page-id}?fields=id,name); "" when the body is not one.
-std::string object_id_of(const std::string& body);
 // The instagram_business_account id of GET /{page-id}?fields=instagram_business_account; "" if none.
 std::string instagram_account_of(const std::string& body);
 

@@ -1,0 +1,105 @@
+#include "adapters/whatsapp/whatsapp.hpp"
+
+#include <fmt/format.h>
+
+#include "adapters/meta/graph.hpp"
+#include "adapters/whatsapp/whatsapp_api.hpp"
+
+namespace chansync::adapters::whatsapp {
+namespace {
+
+constexpr const char* k_type = "whatsapp-cloud";
+constexpr const char* k_stream = "webhooks";
+
+std::string secret_of(const EndpointConfig& cfg, const char* key) {
+  auto it = cfg.secrets.find(key);
+  return it == cfg.secrets.end() ? std::string() : it->second;
+}
+
+class WhatsAppAdapter final : public Adapter, public ConversationSource, public WebhookReceiver {
+ public:
+  explicit WhatsAppAdapter(const AdapterContext& ctx)
+      : m_receiver{ctx.config.name, ctx.config.options.at("phone_number_id").get<std::string>()},
+        m_version(ctx.config.options.at("api_version").get<std::string>()),
+        m_base(ctx.config.options.at("base_url").get<std::string>()),
+        m_token(secret_of(ctx.config, "token")),
+        m_spec{"whatsapp_business_account", secret_of(ctx.config, "app_secret"), secret_of(ctx.config, "verify_token")},
+        m_http(HttpOptions{.connector = ctx.config.name, .bearer_token = m_token, .sleep = ctx.sleep}) {
+    while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
+  }
+
+  std::vector<Stream> streams() const override {
+    return {{k_stream, Role::conversations, /*acknowledges=*/true, /*spool=*/true}};
+  }
+
+  HealthReport probe() override {
+    const auto& id = m_receiver.phone_number_id;
+    if (m_token.empty()) {
+      HealthReport r{m_receiver.connector, k_type};
+      r.summary =
+          "no token configured, so the phone number could not be checked (webhooks need none): set token_env or "
+          "token_file to a system user access token with whatsapp_business_management";
+      return r;
+    }
+    std::string body;
+    auto report = meta::probe_graph_object(
+        m_http, fmt::format("{}/{}/{}?fields=id,display_phone_number,verified_name", m_base, m_version, id), k_type,
+        advice(), id, "the WhatsApp phone number " + id, &body);
+    if (const auto number = parse_phone_number(body); number && report.cls == HealthClass::ok)
+      report.summary = fmt::format("phone number {} ({}) answers", number->display_phone_number,
+                                   number->verified_name.empty() ? "no verified name" : number->verified_name);
+    return report;
+  }
+
+  Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {
+    return fail(Errc::internal,
+                fmt::format("{} has nothing to pull on stream \"{}\": WhatsApp sends its data only as webhooks, "
+                            "which the pipeline reads from the spool `chansync listen` fills",
+                            k_type, req.stream),
+                m_receiver.connector);
+  }
+
+  WebhookSpec webhook() const override { return m_spec; }
+
+  void map_webhook(std::string_view payload, Page<Conversation>& page) const override {
+    map_payload(payload, m_receiver, page);
+  }
+
+ private:
+  meta::GraphAdvice advice() const {
+    return {m_receiver.connector, m_version,
+            "create a new system user access token in Meta Business Suite (Business settings > System users) "
+            "and update token_env/token_file",
+            "the probe needs whatsapp_business_management on the WhatsApp Business Account of phone number " +
+                m_receiver.phone_number_id + ": assign the account to the system user and create a new token"};
+  }
+
+  Receiver m_receiver;
+  std::string m_version, m_base, m_token;
+  WebhookSpec m_spec;
+  HttpClient m_http;
+};
+
+}  // namespace
+
+AdapterType type() {
+  using K = OptionSpec::Kind;
+  return adapter_type<WhatsAppAdapter>(
+      k_type,
+      "WhatsApp Cloud API phone number (webhooks via chansync listen): one conversation per customer (phone, "
+      "else business-scoped user id)",
+      {
+          {"phone_number_id", "the business phone number's id (WhatsApp Manager, or the App Dashboard's API Setup)",
+           K::string, true, false, nullptr},
+          {"app_secret", "the Meta app's secret (App settings > Basic): checks each webhook's X-Hub-Signature-256",
+           K::string, true, true, nullptr},
+          {"verify_token", "what Meta must present when the webhook subscription is verified (any string you choose)",
+           K::string, false, true, nullptr},
+          {"token", "system user access token with whatsapp_business_management, for health probes only", K::string,
+           false, true, nullptr},
+          {"api_version", "Graph API version", K::string, false, false, "v23.0"},
+          {"base_url", "Graph API root (tests, the simulator)", K::string, false, false, "https://graph.facebook.com"},
+      });
+}
+
+}  // namespace chansync::adapters::whatsapp

@@ -1,0 +1,284 @@
+#include "adapters/whatsapp/whatsapp_api.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "adapters/meta/graph.hpp"
+#include "sync/normalize.hpp"
+
+namespace chansync::adapters::whatsapp {
+namespace {
+
+using meta::array_at;
+using meta::field;
+using meta::member;
+using nlohmann::json;
+
+constexpr const char* k_object = "whatsapp_business_account";
+constexpr const char* k_channel = "whatsapp";
+
+// WhatsApp's Unix seconds, sent as a string ("1749416383"), in ms; nullopt for anything else.
+std::optional<Timestamp> unix_seconds(const json& v) {
+  const std::string s = v.is_string() ? v.get<std::string>() : v.is_number_unsigned() ? v.dump() : "";
+  if (s.empty() || s.size() > 12 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return Timestamp{std::stoll(s)} * 1000;
+}
+
+// A vendor error {"code", "title", "message", "error_data": {"details"}} as one line:
+// "131026 Message undeliverable: <details>".
+std::string describe_error(const json& e) {
+  std::string out = field(e, "code");
+  for (const std::string& part : {field(e, "title"), field(e, "message"), field(member(e, "error_data"), "details")})
+    if (!part.empty() && out.find(part) == std::string::npos)
+      out += (out.empty() ? "" : out.find(' ') == std::string::npos ? " " : ": ") + part;
+  return out.empty() ? "no details" : out;
+}
+
+// A WhatsApp user as one payload names them.
+struct User {
+  std::string wa_id;  // their phone number's digits; "" when they hide it
+  std::string bsuid;  // business-scoped user id ("US.13491208655302741918"); "" when not sent
+  std::string name;   // profile.name, else profile.username
+};
+
+// What the messages and statuses of one change share.
+struct Change {
+  std::string waba;      // entry.id: the WhatsApp Business Account, the scope of a BSUID
+  std::string business;  // the business number in E.164, else its phone_number_id
+  std::vector<User> contacts;
+};
+
+// `u` completed from the payload's contacts entry that names the same wa_id or BSUID.
+User known(User u, const Change& ch) {
+  for (const auto& c : ch.contacts)
+    if ((!u.wa_id.empty() && c.wa_id == u.wa_id) || (!u.bsuid.empty() && c.bsuid == u.bsuid)) {
+      if (u.wa_id.empty()) u.wa_id = c.wa_id;
+      if (u.bsuid.empty()) u.bsuid = c.bsuid;
+      if (u.name.empty()) u.name = c.name;
+    }
+  return u;
+}
+
+std::string join(const std::vector<std::string>& parts, const char* sep) {
+  std::string out;
+  for (const auto& p : parts)
+    if (!p.empty()) out += (out.empty() ? "" : sep) + p;
+  return out;
+}
+
+class Mapper {
+ public:
+  Mapper(std::string_view payload, const Receiver& r, Page<Conversation>& page)
+      : m_payload(payload), m_r(r), m_page(page) {}
+
+  void entries(const json& doc) {
+    const auto& entries = array_at(doc, "entry");
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const auto& changes = array_at(entries[i], "changes");
+      for (std::size_t j = 0; j < changes.size(); ++j)
+        change(changes[j], fmt::format("/entry/{}/changes/{}", i, j), field(entries[i], "id"));
+    }
+  }
+
+ private:
+  void reject(const std::string& id, const std::string& why, const std::string& pointer) {
+    std::string raw = meta::raw_at(m_payload, pointer);
+    m_page.rejects.push_back({id, why, raw.empty() ? std::string(m_payload) : std::move(raw)});
+  }
+
+  void change(const json& c, const std::string& at, const std::string& waba) {
+    // Other fields (template or account updates) are not conversations: an app subscribed to them
+    // gets them here too, and they are nobody's data to keep.
+    if (field(c, "field") != "messages") return;
+    const json& value = member(c, "value");
+    const std::string number = field(member(value, "metadata"), "phone_number_id");
+    if (number != m_r.phone_number_id) {
+      reject(number, fmt::format("for phone number {}, not this connector's {}", number, m_r.phone_number_id), at);
+      return;
+    }
+    Change ch{waba, m_r.phone_number_id, {}};
+    const std::string display = field(member(value, "metadata"), "display_phone_number");
+    if (auto h = display.empty() ? std::nullopt : normalize_phone("+" + display, "")) ch.business = h->value;
+    for (const auto& contact : array_at(value, "contacts")) {
+      const auto& profile = member(contact, "profile");
+      const std::string name = field(profile, "name");
+      ch.contacts.push_back(
+          {field(contact, "wa_id"), field(contact, "user_id"), name.empty() ? field(profile, "username") : name});
+    }
+    const auto& messages = array_at(value, "messages");
+    for (std::size_t k = 0; k < messages.size(); ++k)
+      message(messages[k], fmt::format("{}/value/messages/{}", at, k), ch);
+    const auto& statuses = array_at(value, "statuses");
+    for (std::size_t k = 0; k < statuses.size(); ++k)
+      status(statuses[k], fmt::format("{}/value/statuses/{}", at, k), ch);
+    for (const auto& e : array_at(value, "errors"))
+      m_page.notices.push_back(
+          fmt::format("WhatsApp reported an error for phone number {}: {}", m_r.phone_number_id, describe_error(e)));
+  }
+
+  // The customer's handle (their phone when known, else their BSUID); the BSUID beside a phone goes
+  // to `links`. nullopt when the user is named by neither.
+  static std::optional<Handle> customer_of(const User& u, const Change& ch, std::vector<Handle>& links) {
+    std::optional<Handle> bsuid;
+    if (!u.bsuid.empty() && !ch.waba.empty()) bsuid = Handle{HandleKind::whatsapp_bsuid, ch.waba + ":" + u.bsuid};
+    const std::string digits = u.wa_id.starts_with('+') ? u.wa_id.substr(1) : u.wa_id;
+    if (auto phone = digits.empty() ? std::nullopt : normalize_phone("+" + digits, "")) {
+      if (bsuid) links.push_back(*bsuid);
+      return phone;
+    }
+    return bsuid;
+  }
+
+  Conversation& thread(const Handle& customer, const std::vector<Handle>& links, const User& u, const Change& ch) {
+    auto& c = meta::conversation_in(
+        m_page,
+        {m_r.connector, m_r.phone_number_id + ":" + customer.value, k_channel, customer, ch.business, {}, u.name});
+    for (const auto& l : links)
+      if (std::find(c.customer_links.begin(), c.customer_links.end(), l) == c.customer_links.end())
+        c.customer_links.push_back(l);
+    if (c.customer_name.empty()) c.customer_name = u.name;
+    return c;
+  }
+
+  void message(const json& m, const std::string& at, const Change& ch) {
+    const std::string id = field(m, "id");
+    const auto sent = unix_seconds(member(m, "timestamp"));
+    const User u = known({field(m, "from"), field(m, "from_user_id"), ""}, ch);
+    std::vector<Handle> links;
+    const auto customer = customer_of(u, ch, links);
+    if (id.empty() || !sent || !customer) {
+      reject(id,
+             id.empty() ? "message without an id"
+             : !sent    ? fmt::format("message {} has an unreadable timestamp {}", id, member(m, "timestamp").dump())
+                        : fmt::format("message {} names no sender (from or from_user_id)", id),
+             at);
+      return;
+    }
+    Message out{m_r.connector, id, "", k_channel, Direction::inbound, AuthorKind::customer, customer->value, *sent};
+    content(m, field(m, "type"), out);
+    // "User A changed from <old> to <new>": the new number is the same customer's.
+    const auto& system = member(m, "system");
+    if (field(system, "type") == "user_changed_number" && !field(system, "wa_id").empty())
+      if (auto now = normalize_phone("+" + field(system, "wa_id"), ""); now && *now != *customer) links.push_back(*now);
+    auto& c = thread(*customer, links, u, ch);
+    out.conversation = c.id;
+    c.messages.push_back(std::move(out));
+  }
+
+  void status(const json& s, const std::string& at, const Change& ch) {
+    const std::string id = field(s, "id"), state = field(s, "status");
+    const auto when = unix_seconds(member(s, "timestamp"));
+    const User u = known({field(s, "recipient_id"), field(s, "recipient_user_id"), ""}, ch);
+    std::vector<Handle> links;
+    const auto customer = customer_of(u, ch, links);
+    if (id.empty() || !when || !customer) {
+      reject(id,
+             id.empty() ? "status without a message id"
+             : !when    ? fmt::format("status of {} has an unreadable timestamp {}", id, member(s, "timestamp").dump())
+                        : fmt::format("status of {} names no recipient (recipient_id or recipient_user_id)", id),
+             at);
+      return;
+    }
+    if (state.empty() || !valid_status(state)) {
+      m_page.notices.push_back(fmt::format(
+          "WhatsApp sent status \"{}\" for message {}; only sent, delivered, read and failed are kept", state, id));
+      return;
+    }
+    auto& c = thread(*customer, links, u, ch);
+    c.receipts.push_back({m_r.connector, id, c.id, k_channel, Direction::outbound, AuthorKind::agent, ch.business,
+                          *when, "", MessageKind::message, state});
+    if (state == "failed")
+      for (const auto& e : array_at(s, "errors"))
+        m_page.notices.push_back(fmt::format("message {} to {} failed: {}", id, customer->value, describe_error(e)));
+  }
+
+  // Text, kind and attachments of message `m` of type `type`. Media are fetched by id with the
+  // token, so no URL is kept: one with a token in it must never be stored.
+  static void content(const json& m, const std::string& type, Message& out) {
+    const json& body = member(m, type);
+    if (type == "text") {
+      out.text = field(body, "body");
+    } else if (type == "image" || type == "video" || type == "audio" || type == "document" || type == "sticker") {
+      std::string name = join({field(body, "filename"), field(body, "caption")}, " — ");
+      if (name.empty() && !field(body, "id").empty()) name = "media " + field(body, "id");
+      out.attachments.push_back({type == "document" ? "file" : type, name, ""});
+      out.text = field(body, "caption");
+    } else if (type == "location") {
+      out.attachments.push_back(
+          {"location", join({field(body, "name"), field(body, "address")}, ", "), field(body, "url")});
+      out.text = field(body, "latitude") + "," + field(body, "longitude");
+    } else if (type == "interactive") {
+      const std::string kind = field(body, "type");
+      out.text = field(member(body, kind), kind == "nfm_reply" ? "body" : "title");
+      if (out.text.empty()) {
+        out.kind = MessageKind::event;
+        out.text = fmt::format("interactive reply of type {}", kind.empty() ? "(none)" : kind);
+      }
+    } else if (type == "button") {
+      out.text = field(body, "text");
+    } else if (type == "reaction") {
+      out.kind = MessageKind::event;
+      const std::string emoji = field(body, "emoji"), to = field(body, "message_id");
+      out.text =
+          emoji.empty() ? fmt::format("removed the reaction to {}", to) : fmt::format("reacted {} to {}", emoji, to);
+    } else if (type == "contacts") {
+      std::vector<std::string> shared;
+      for (const auto& c : body.is_array() ? body : json::array()) {
+        std::vector<std::string> phones;
+        for (const auto& p : array_at(c, "phones")) phones.push_back(field(p, "phone"));
+        const std::string name = field(member(c, "name"), "formatted_name");
+        shared.push_back(phones.empty() ? name : fmt::format("{} ({})", name, join(phones, ", ")));
+      }
+      out.text = "shared contact " + join(shared, "; ");
+    } else if (type == "order") {
+      std::vector<std::string> items;
+      for (const auto& i : array_at(body, "product_items"))
+        items.push_back(fmt::format("{} × {} at {} {}", field(i, "quantity"), field(i, "product_retailer_id"),
+                                    field(i, "item_price"), field(i, "currency")));
+      out.text = join({"order: " + join(items, ", "), field(body, "text")}, "; ");
+    } else if (type == "system") {
+      out.kind = MessageKind::event;
+      out.text = field(body, "body");
+    } else {  // "unsupported", and types newer than this adapter: kept, never dropped
+      out.kind = MessageKind::event;
+      std::vector<std::string> why;
+      for (const auto& e : array_at(m, "errors")) why.push_back(describe_error(e));
+      out.text =
+          join({fmt::format("unsupported message type {}", type.empty() ? "(none)" : type), join(why, "; ")}, ": ");
+    }
+  }
+
+  std::string_view m_payload;
+  const Receiver& m_r;
+  Page<Conversation>& m_page;
+};
+
+}  // namespace
+
+void map_payload(std::string_view payload, const Receiver& receiver, Page<Conversation>& page) {
+  auto whole = [&](std::string why) { page.rejects.push_back({"", std::move(why), std::string(payload)}); };
+  json doc;
+  try {
+    doc = json::parse(payload);
+  } catch (const json::exception& e) {
+    return whole(fmt::format("webhook payload is not JSON ({})", e.what()));
+  }
+  if (field(doc, "object") != k_object)
+    return whole(fmt::format("webhook payload of object \"{}\", not {}", field(doc, "object"), k_object));
+  if (!member(doc, "entry").is_array()) return whole("webhook payload without an entry array");
+  Mapper(payload, receiver, page).entries(doc);
+}
+
+std::optional<PhoneNumber> parse_phone_number(const std::string& body) {
+  try {
+    const auto doc = json::parse(body);
+    if (field(doc, "id").empty() || !doc.contains("display_phone_number")) return std::nullopt;
+    return PhoneNumber{field(doc, "id"), field(doc, "display_phone_number"), field(doc, "verified_name")};
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace chansync::adapters::whatsapp
