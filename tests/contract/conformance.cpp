@@ -13,10 +13,10 @@ bool plays(const adapters::AdapterType& row, std::initializer_list<Role> any_of)
   return false;
 }
 
-void for_each(const Check& check, std::initializer_list<Role> roles) {
+void for_each(const Check& check, std::initializer_list<Role> roles, bool pulling = false) {
   for (const auto& row : adapters::registry()) {
     const Harness* h = find_harness(row.spec.type);
-    if (!h || !plays(row, roles)) continue;
+    if (!h || !plays(row, roles) || (pulling && !pulls(row, *h))) continue;
     DYNAMIC_SECTION(row.spec.type) {
       check(row, *h);
     }
@@ -29,10 +29,16 @@ void for_each_adapter(const Check& check) {
   for_each(check, {Role::conversations, Role::contacts, Role::sink});
 }
 void for_each_source(const Check& check) {
-  for_each(check, {Role::conversations, Role::contacts});
+  for_each(check, {Role::conversations, Role::contacts}, true);
 }
 void for_each_sink(const Check& check) {
   for_each(check, {Role::sink});
+}
+
+bool pulls(const adapters::AdapterType& row, const Harness& h) {
+  Scratch dir;
+  const auto streams = create(row, h.config("http://127.0.0.1:9", dir.path))->streams();
+  return std::any_of(streams.begin(), streams.end(), [](const Stream& s) { return !s.spool; });
 }
 
 std::unique_ptr<Adapter> create(const adapters::AdapterType& row, EndpointConfig cfg) {

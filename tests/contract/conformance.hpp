@@ -18,11 +18,17 @@ inline constexpr const char* k_region = "DE";
 
 // Runs `check` in a Catch2 section named after each registered type with a harness (a type
 // without one is reported by the harness test, not here). _source/_sink: only types playing a
-// source role / the sink role.
+// source role / the sink role; _source also leaves out types that pull nothing themselves (see pulls()).
 using Check = std::function<void(const adapters::AdapterType& row, const Harness& h)>;
 void for_each_adapter(const Check& check);
 void for_each_source(const Check& check);
 void for_each_sink(const Check& check);
+
+// Whether the type's adapter fetches any stream itself. A stream read from the webhook spool
+// (Stream::spool) is the pipeline's to read, and the adapter is never asked to pull it: a type whose
+// every stream is a spool (whatsapp-cloud) has nothing for the pull checks, which skip it; its
+// mapping is covered by the webhook checks and its own tests.
+bool pulls(const adapters::AdapterType& row, const Harness& h);
 
 // Creates an adapter of `row`'s type from `cfg` with the type's option defaults filled in (as
 // load_config does) and a sleeper that returns at once (no test waits out a backoff).

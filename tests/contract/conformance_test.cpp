@@ -85,7 +85,7 @@ TEST_CASE("every registered adapter type has a conformance harness that fits its
     const bool source = std::count(roles.begin(), roles.end(), Role::conversations) +
                             std::count(roles.begin(), roles.end(), Role::contacts) >
                         0;
-    if (source) CHECK(h->pages);  // sources need a multi-page server
+    if (source && pulls(row, *h)) CHECK(h->pages);  // sources that pull need a multi-page server
     if (std::count(roles.begin(), roles.end(), Role::sink)) {
       CHECK(h->delivered);
       CHECK(h->held);
@@ -265,6 +265,32 @@ TEST_CASE("probe never throws and reports ok only when its check ran and passed"
       const auto r = probe(h.config(server.base_url(), dir.path));
       INFO(r.summary);
       CHECK(r.cls != HealthClass::ok);
+    }
+  });
+}
+
+TEST_CASE("a webhook receiver has a spool stream, takes its secrets from the config and never throws on a payload",
+          "[conformance]") {
+  for_each_adapter([](const adapters::AdapterType& row, const Harness& h) {
+    Scratch dir;
+    const auto cfg = h.config("http://127.0.0.1:9", dir.path);
+    const auto adapter = create(row, cfg);
+    CHECK(row.spec.webhooks == (adapter->webhooks() != nullptr));
+    const auto streams = adapter->streams();
+    const bool spooled = std::any_of(streams.begin(), streams.end(), [](const Stream& s) { return s.spool; });
+    CHECK(spooled == (adapter->webhooks() != nullptr));  // a spool is only ever read by map_webhook
+    if (!adapter->webhooks()) return;
+    const auto spec = adapter->webhooks()->webhook();
+    CHECK_FALSE(spec.object.empty());
+    REQUIRE(cfg.secrets.count("app_secret"));  // the harness config must receive webhooks
+    CHECK(spec.app_secret == cfg.secrets.at("app_secret"));
+    for (const std::string bad : {"not json {", "[]", R"({"object":"someone-else","entry":[]})", "\xff\xfe"}) {
+      INFO("payload " << bad);
+      Page<Conversation> page;
+      CHECK_NOTHROW(adapter->webhooks()->map_webhook(bad, page));
+      CHECK(page.items.empty());
+      REQUIRE(page.rejects.size() == 1);
+      CHECK(page.rejects[0].raw == bad);
     }
   });
 }

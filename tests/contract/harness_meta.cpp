@@ -62,7 +62,7 @@ nlohmann::json conversation(const std::string& platform, int i) {
 EndpointConfig meta_config(const std::string& type, const std::string& base_url) {
   EndpointConfig cfg{type == "meta-messenger" ? "fb" : "ig", type};
   cfg.options = {{"page_id", k_page}, {"api_version", "v23.0"}, {"base_url", base_url}};
-  cfg.secrets = {{"token", "EAAGharness"}};
+  cfg.secrets = {{"token", "EAAGharness"}, {"app_secret", "harness-app-secret"}};
   return cfg;
 }
 
@@ -95,6 +95,18 @@ Scripted meta_pages(const httplib::Request& req, std::size_t) {
     body["paging"]["next"] = fmt::format("http://{}/v23.0/{}/conversations?platform={}&after=P{}",
                                          req.get_header_value("Host"), k_page, platform, page + 1);
   return {200, body.dump()};
+}
+
+EndpointConfig whatsapp_config(const std::string& base_url) {
+  EndpointConfig cfg{"wa", "whatsapp-cloud"};
+  cfg.options = {{"phone_number_id", "106540352242922"}, {"api_version", "v23.0"}, {"base_url", base_url}};
+  cfg.secrets = {{"token", "EAAGharness"}, {"app_secret", "harness-app-secret"}, {"verify_token", "harness"}};
+  return cfg;
+}
+
+Scripted whatsapp_fixtures(const httplib::Request& req, std::size_t) {
+  if (req.path == "/v23.0/106540352242922") return {200, fixture("whatsapp/phone_number.json")};
+  return not_found();
 }
 
 }  // namespace chansync::test

@@ -1,5 +1,6 @@
 #pragma once
-// Conformance harness pieces for meta-messenger and meta-instagram (harnesses.cpp holds the rows).
+// Conformance harness pieces for the Graph adapters: meta-messenger, meta-instagram and
+// whatsapp-cloud (harnesses.cpp holds the rows).
 #include "tests/contract/harness.hpp"
 
 namespace chansync::test {
@@ -9,5 +10,10 @@ EndpointConfig meta_config(const std::string& type, const std::string& base_url)
 Scripted meta_fixtures(const httplib::Request& req, std::size_t n);
 // Generated Graph conversations: 4 pages of 2 conversations, paged by `after` alone.
 Scripted meta_pages(const httplib::Request& req, std::size_t n);
+
+EndpointConfig whatsapp_config(const std::string& base_url);
+// The phone number object of tests/fixtures/whatsapp/ for the probe; a Graph 404 for anything else.
+// whatsapp-cloud pulls nothing (its one stream is the webhook spool), so there are no pages to serve.
+Scripted whatsapp_fixtures(const httplib::Request& req, std::size_t n);
 
 }  // namespace chansync::test

@@ -33,6 +33,12 @@ Result<Page<Contact>> PageTap::pull_contacts(const PullRequest& req) {
   return tap(req, m_contacts, [source](const PullRequest& r) { return source->pull_contacts(r); });
 }
 
+std::vector<Stream> PageTap::streams() const {
+  auto out = m_inner->streams();
+  std::erase_if(out, [](const Stream& s) { return s.spool; });
+  return out;
+}
+
 std::size_t PageTap::pages(const std::string& stream) const {
   auto it = m_pages.find(stream);
   return it == m_pages.end() ? 0 : it->second;

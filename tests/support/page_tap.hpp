@@ -23,7 +23,10 @@ class PageTap final : public Adapter, public ConversationSource, public ContactS
   PageTap(std::unique_ptr<Adapter> inner, Limits limits) : m_inner(std::move(inner)), m_limits(limits) {}
 
   HealthReport probe() override { return m_inner->probe(); }
-  std::vector<Stream> streams() const override { return m_inner->streams(); }
+  // The wrapped adapter's streams except those read from the webhook spool: the adapter is never
+  // asked to pull a spool stream (the pipeline reads the spool and calls map_webhook), so a tap that
+  // counts an adapter's own pages has nothing to count there.
+  std::vector<Stream> streams() const override;
   void committed(const std::string& stream, const std::string& cursor) override { m_inner->committed(stream, cursor); }
   std::vector<std::string> own_handles() const override { return m_inner->own_handles(); }
   // Forwarded to the wrapped adapter's role; Errc::internal when it does not play it.

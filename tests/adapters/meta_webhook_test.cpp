@@ -1,0 +1,130 @@
+#include <catch2/catch.hpp>
+
+#include "adapters/registry.hpp"
+#include "tests/support/fake_server.hpp"
+
+using namespace chansync;
+using test::fixture;
+
+namespace {
+
+std::unique_ptr<Adapter> meta(const std::string& type) {
+  EndpointConfig cfg{type == "meta-messenger" ? "fb" : "ig", type};
+  cfg.options = {{"page_id", "1122334455"}, {"api_version", "v23.0"}, {"base_url", "http://127.0.0.1:9"}};
+  cfg.secrets = {{"token", "EAAGpagetoken"}, {"app_secret", "appsecret"}, {"verify_token", "verify-me"}};
+  return adapters::create_adapter(cfg, "DE", [](std::chrono::milliseconds) {});
+}
+
+Page<Conversation> map(const std::string& type, const std::string& payload) {
+  Page<Conversation> page;
+  meta(type)->webhooks()->map_webhook(payload, page);
+  return page;
+}
+
+const Conversation& conversation(const Page<Conversation>& page, const std::string& id) {
+  for (const auto& c : page.items)
+    if (c.id == id) return c;
+  FAIL("no conversation " << id);
+  throw std::logic_error("unreachable");
+}
+
+}  // namespace
+
+TEST_CASE("meta adapters receive webhooks of their object on a spool stream beside the history", "[meta]") {
+  for (const auto& [type, object] : {std::pair{"meta-messenger", "page"}, std::pair{"meta-instagram", "instagram"}}) {
+    INFO(type);
+    const auto adapter = meta(type);
+    REQUIRE(adapter->webhooks());
+    const auto spec = adapter->webhooks()->webhook();
+    CHECK(spec.object == object);
+    CHECK(spec.app_secret == "appsecret");
+    CHECK(spec.verify_token == "verify-me");
+    const auto streams = adapter->streams();
+    REQUIRE(streams.size() == 2);
+    CHECK(streams[0].name == "conversations");
+    CHECK_FALSE(streams[0].spool);
+    CHECK(streams[1].name == "webhooks");
+    CHECK(streams[1].spool);
+    CHECK(streams[1].acknowledges);
+    const auto pulled = adapter->conversations()->pull_conversations({"webhooks", "", 0});
+    REQUIRE_FALSE(pulled);
+    CHECK(pulled.error().code == Errc::internal);
+  }
+}
+
+TEST_CASE("meta-messenger webhook: messages keyed by mid, echoes outbound, deliveries receipts, reactions events",
+          "[meta]") {
+  const std::string payload = fixture("meta/webhook_messenger.json");
+  const auto page = map("meta-messenger", payload);
+
+  const auto& c = conversation(page, "1122334455:7001");
+  CHECK(c.customer == Handle{HandleKind::messenger_psid, "1122334455:7001"});
+  CHECK(c.channel == "messenger");
+  CHECK(c.business == "1122334455");
+  REQUIRE(c.messages.size() == 4);
+  CHECK(c.messages[0].id == "m_wh_1");
+  CHECK(c.messages[0].direction == Direction::inbound);
+  CHECK(c.messages[0].author_kind == AuthorKind::customer);
+  CHECK(c.messages[0].author_handle == "1122334455:7001");
+  CHECK(c.messages[0].sent_at == 1'790'000'000'000);
+  CHECK(c.messages[0].text == "Hallo, ist mein Paket unterwegs?");
+  CHECK(c.messages[1].attachments ==
+        std::vector<Attachment>{{"image", "", "https://scontent.xx.fbcdn.net/v/t1.15752-9/label.jpg"}});
+  CHECK(c.messages[1].kind == MessageKind::message);
+  CHECK(c.messages[2].id == "m_wh_3");
+  CHECK(c.messages[2].direction == Direction::outbound);
+  CHECK(c.messages[2].author_kind == AuthorKind::agent);
+  CHECK(c.messages[2].author_handle == "1122334455");
+  CHECK(c.messages[3].kind == MessageKind::event);
+  CHECK(c.messages[3].text == "reacted \u2764\ufe0f to m_wh_3");
+  // The delivery names m_wh_3; the watermark-only read names no message and is skipped.
+  REQUIRE(c.receipts.size() == 1);
+  CHECK(c.receipts[0].id == "m_wh_3");
+  CHECK(c.receipts[0].status == "delivered");
+  CHECK(c.receipts[0].sent_at == 1'790'000'030'000);
+  CHECK(c.receipts[0].direction == Direction::outbound);
+
+  const auto& postback = conversation(page, "1122334455:7002");
+  REQUIRE(postback.messages.size() == 1);
+  CHECK(postback.messages[0].id == "m_wh_pb");
+  CHECK(postback.messages[0].kind == MessageKind::event);
+  CHECK(postback.messages[0].text == "Get Started");
+
+  CHECK(page.items.size() == 2);  // the optin is skipped; the message without a mid is a dead letter
+  REQUIRE(page.rejects.size() == 2);
+  CHECK(page.rejects[0].error == "message without a mid");
+  CHECK_THAT(page.rejects[0].raw, Catch::Contains("no mid"));
+  CHECK(page.rejects[1].record_id == "9999999999");
+  CHECK(page.rejects[1].error == "for page 9999999999, not this connector's 1122334455");
+  for (const auto& d : page.rejects) CHECK(payload.find(d.raw) != std::string::npos);
+}
+
+TEST_CASE("meta-instagram webhook: the customer is the side that is not the account; reads by mid are receipts",
+          "[meta]") {
+  const auto page = map("meta-instagram", fixture("meta/webhook_instagram.json"));
+  REQUIRE(page.rejects.empty());
+  REQUIRE(page.items.size() == 1);
+  const auto& c = page.items[0];
+  CHECK(c.id == "1122334455:6001");
+  CHECK(c.customer == Handle{HandleKind::instagram_igsid, "1122334455:6001"});
+  CHECK(c.channel == "instagram");
+  REQUIRE(c.messages.size() == 3);
+  CHECK(c.messages[0].direction == Direction::inbound);
+  CHECK(c.messages[1].direction == Direction::outbound);
+  CHECK(c.messages[1].text == "Yes, since Monday!");
+  CHECK(c.messages[2].kind == MessageKind::event);
+  CHECK(c.messages[2].text == "deleted message");
+  REQUIRE(c.receipts.size() == 1);
+  CHECK(c.receipts[0].id == "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAx");
+  CHECK(c.receipts[0].status == "read");
+}
+
+TEST_CASE("meta webhook payloads of another object or not JSON are one dead letter", "[meta]") {
+  for (const std::string bad : {R"({"object":"instagram","entry":[]})", "<html>", R"({"object":"page"})"}) {
+    INFO(bad);
+    const auto page = map("meta-messenger", bad);
+    CHECK(page.items.empty());
+    REQUIRE(page.rejects.size() == 1);
+    CHECK(page.rejects[0].raw == bad);
+  }
+}

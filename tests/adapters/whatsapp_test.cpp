@@ -1,0 +1,294 @@
+#include <catch2/catch.hpp>
+
+#include "adapters/registry.hpp"
+#include "tests/support/fake_server.hpp"
+
+using namespace chansync;
+using test::FakeServer;
+using test::fixture;
+using test::Scripted;
+
+namespace {
+
+constexpr const char* k_number_id = "106540352242922";
+constexpr const char* k_sheena = "106540352242922:+16505551234";  // conversation id
+constexpr const char* k_bsuid = "419561257915477:US.13491208655302741918";
+
+std::unique_ptr<Adapter> whatsapp(const std::string& base_url = "http://127.0.0.1:9") {
+  EndpointConfig cfg{"wa", "whatsapp-cloud"};
+  cfg.options = {{"phone_number_id", k_number_id}, {"api_version", "v23.0"}, {"base_url", base_url}};
+  cfg.secrets = {{"token", "EAAGsystemusertoken"}, {"app_secret", "appsecret"}, {"verify_token", "verify-me"}};
+  return adapters::create_adapter(cfg, "DE", [](std::chrono::milliseconds) {});
+}
+
+Page<Conversation> map(const std::string& payload) {
+  Page<Conversation> page;
+  whatsapp()->webhooks()->map_webhook(payload, page);
+  return page;
+}
+
+Page<Conversation> map_fixture(const std::string& name) {
+  return map(fixture("whatsapp/" + name));
+}
+
+// The one conversation of a page, with its one message.
+const Message& only_message(const Page<Conversation>& page) {
+  REQUIRE(page.rejects.empty());
+  REQUIRE(page.items.size() == 1);
+  REQUIRE(page.items[0].messages.size() == 1);
+  return page.items[0].messages[0];
+}
+
+}  // namespace
+
+TEST_CASE("whatsapp-cloud has one spool stream, no pull, and asks listen for the app's secrets", "[whatsapp]") {
+  const auto adapter = whatsapp();
+  const auto streams = adapter->streams();
+  REQUIRE(streams.size() == 1);
+  CHECK(streams[0].name == "webhooks");
+  CHECK(streams[0].role == Role::conversations);
+  CHECK(streams[0].acknowledges);
+  CHECK(streams[0].spool);
+  const auto pulled = adapter->conversations()->pull_conversations({"webhooks", "", 0});
+  REQUIRE_FALSE(pulled);
+  CHECK(pulled.error().code == Errc::internal);
+  CHECK_THAT(pulled.error().message, Catch::Contains("spool"));
+  REQUIRE(adapter->webhooks());
+  const auto spec = adapter->webhooks()->webhook();
+  CHECK(spec.object == "whatsapp_business_account");
+  CHECK(spec.app_secret == "appsecret");
+  CHECK(spec.verify_token == "verify-me");
+}
+
+TEST_CASE("whatsapp-cloud maps a text message to the sender's phone conversation", "[whatsapp]") {
+  const auto page = map_fixture("text.json");
+  const auto& m = only_message(page);
+  const auto& c = page.items[0];
+  CHECK(c.connector == "wa");
+  CHECK(c.id == k_sheena);
+  CHECK(c.channel == "whatsapp");
+  CHECK(c.customer == Handle{HandleKind::phone, "+16505551234"});
+  CHECK(c.business == "+15550783881");
+  CHECK(c.customer_name == "Sheena Nelson");
+  CHECK(c.customer_links.empty());
+  CHECK(m.id == "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=");
+  CHECK(m.conversation == k_sheena);
+  CHECK(m.direction == Direction::inbound);
+  CHECK(m.author_kind == AuthorKind::customer);
+  CHECK(m.author_handle == "+16505551234");
+  CHECK(m.sent_at == 1'749'416'383'000);
+  CHECK(m.text == "Does it come in another color?");
+  CHECK(m.kind == MessageKind::message);
+  CHECK(page.notices.empty());
+}
+
+TEST_CASE("whatsapp-cloud media become attachments without any URL, named by file name or caption", "[whatsapp]") {
+  const auto page = map_fixture("media.json");
+  REQUIRE(page.items.size() == 1);
+  const auto& ms = page.items[0].messages;
+  REQUIRE(ms.size() == 3);
+  CHECK(ms[0].text == "Taj Mahal");
+  CHECK(ms[0].attachments == std::vector<Attachment>{{"image", "Taj Mahal", ""}});
+  CHECK(ms[1].attachments == std::vector<Attachment>{{"file", "invoice-0042.pdf", ""}});
+  CHECK(ms[2].attachments == std::vector<Attachment>{{"sticker", "media 9180434168661523", ""}});
+  for (const auto& m : ms) CHECK(m.kind == MessageKind::message);
+}
+
+TEST_CASE("whatsapp-cloud location is its coordinates with the place as an attachment", "[whatsapp]") {
+  const auto page = map_fixture("location.json");
+  const auto& m = only_message(page);
+  CHECK(m.text == "37.44221496582,-122.16165924072");
+  CHECK(m.attachments == std::vector<Attachment>{{"location", "Philz Coffee, 101 Forest Ave, Palo Alto, CA 94301",
+                                                  "https://philzcoffee.com/"}});
+}
+
+TEST_CASE("whatsapp-cloud list, button replies and quick-reply buttons are their titles", "[whatsapp]") {
+  const auto page = map_fixture("interactive.json");
+  REQUIRE(page.items.size() == 1);
+  const auto& ms = page.items[0].messages;
+  REQUIRE(ms.size() == 3);
+  CHECK(ms[0].text == "Priority Mail Express");
+  CHECK(ms[1].text == "Cancel");
+  CHECK(ms[2].text == "Unsubscribe");
+  for (const auto& m : ms) CHECK(m.kind == MessageKind::message);
+}
+
+TEST_CASE("whatsapp-cloud reactions, system and unsupported messages are kept as events", "[whatsapp]") {
+  const auto reactions = map_fixture("reaction.json");
+  const auto& reaction = only_message(reactions);
+  CHECK(reaction.kind == MessageKind::event);
+  CHECK(reaction.text == "reacted 👍 to wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0RTJEOTc2ODVERUY5RDlGNkYA");
+
+  const auto unsupporteds = map_fixture("unsupported.json");
+  const auto& unsupported = only_message(unsupporteds);
+  CHECK(unsupported.kind == MessageKind::event);
+  CHECK(unsupported.text ==
+        "unsupported message type unsupported: 131051 Message type unknown: Message type is currently not supported.");
+
+  const auto unknown = map(R"({"object":"whatsapp_business_account","entry":[{"id":"419561257915477","changes":[
+    {"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"106540352242922"},
+     "messages":[{"from":"16505551234","id":"wamid.NEW","timestamp":"1750000000","type":"hologram",
+                  "hologram":{"depth":3}}]}}]}]})");
+  CHECK(only_message(unknown).kind == MessageKind::event);
+  CHECK(only_message(unknown).text == "unsupported message type hologram");
+  CHECK(unknown.items[0].business == k_number_id);  // no display number: the id
+
+  // "changed from 16505551234 to 12195555358": the new number is the same customer's.
+  const auto system = map_fixture("system.json");
+  CHECK(only_message(system).kind == MessageKind::event);
+  CHECK_THAT(only_message(system).text, Catch::Contains("changed from 16505551234 to 12195555358"));
+  CHECK(system.items[0].customer == Handle{HandleKind::phone, "+16505551234"});
+  CHECK(system.items[0].customer_links == std::vector<Handle>{{HandleKind::phone, "+12195555358"}});
+}
+
+TEST_CASE("whatsapp-cloud statuses become receipts whose status only moves forward", "[whatsapp]") {
+  const auto page = map_fixture("statuses.json");
+  REQUIRE(page.rejects.empty());
+  REQUIRE(page.items.size() == 1);
+  const auto& c = page.items[0];
+  CHECK(c.id == k_sheena);
+  CHECK(c.messages.empty());
+  REQUIRE(c.receipts.size() == 3);
+  std::string status;
+  for (const auto& r : c.receipts) {
+    CHECK(r.id == "wamid.HBgLMTY1MDUxNzY1NjcVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA");
+    CHECK(r.conversation == k_sheena);
+    CHECK(r.channel == "whatsapp");
+    CHECK(r.direction == Direction::outbound);
+    CHECK(r.author_kind == AuthorKind::agent);
+    CHECK(r.author_handle == "+15550783881");
+    CHECK(r.text.empty());
+    status = later_status(status, r.status);
+  }
+  CHECK(c.receipts[0].status == "sent");
+  CHECK(c.receipts[1].status == "delivered");
+  CHECK(c.receipts[2].status == "read");
+  CHECK(c.receipts[2].sent_at == 1'750'263'901'000);
+  CHECK(status == "read");
+  CHECK(page.notices.empty());
+}
+
+TEST_CASE("whatsapp-cloud a failed status is a receipt and a notice with the error; unknown statuses are notices",
+          "[whatsapp]") {
+  const auto page = map_fixture("status_failed.json");
+  REQUIRE(page.rejects.empty());
+  REQUIRE(page.items.size() == 1);
+  REQUIRE(page.items[0].receipts.size() == 1);
+  CHECK(page.items[0].receipts[0].status == "failed");
+  REQUIRE(page.notices.size() == 2);
+  CHECK(page.notices[0] ==
+        "message wamid.HBgLMTY1MDUxNzY1NjcVAgARGBJDQjZCMzlEQUE4OTJBMTE4RTUA to +16505551234 failed: 131026 Message "
+        "undeliverable: Message Undeliverable.");
+  CHECK_THAT(page.notices[1], Catch::Contains("\"deleted\""));
+}
+
+TEST_CASE("whatsapp-cloud payload errors are notices", "[whatsapp]") {
+  const auto page = map_fixture("errors.json");
+  CHECK(page.items.empty());
+  CHECK(page.rejects.empty());
+  REQUIRE(page.notices.size() == 1);
+  CHECK_THAT(page.notices[0], Catch::Contains("131008 Required parameter is missing"));
+  CHECK_THAT(page.notices[0], Catch::Contains("The parameter messaging_product is required."));
+}
+
+TEST_CASE("whatsapp-cloud a user who hides their number is their business-scoped user id", "[whatsapp]") {
+  const auto page = map_fixture("bsuid_only.json");
+  const auto& m = only_message(page);
+  const auto& c = page.items[0];
+  CHECK(c.customer == Handle{HandleKind::whatsapp_bsuid, k_bsuid});
+  CHECK(c.id == std::string(k_number_id) + ":" + k_bsuid);
+  CHECK(c.customer_links.empty());
+  CHECK(c.customer_name == "Sheena Nelson");
+  CHECK(m.author_handle == k_bsuid);
+  CHECK(m.text == "Hi, it's me again");
+}
+
+TEST_CASE("whatsapp-cloud a BSUID sent with a wa_id links to the phone conversation", "[whatsapp]") {
+  const auto page = map_fixture("bsuid_linked.json");
+  only_message(page);
+  const auto& c = page.items[0];
+  CHECK(c.id == k_sheena);
+  CHECK(c.customer == Handle{HandleKind::phone, "+16505551234"});
+  CHECK(c.customer_links == std::vector<Handle>{{HandleKind::whatsapp_bsuid, k_bsuid}});
+}
+
+TEST_CASE("whatsapp-cloud a change for another phone number is a dead letter holding that change", "[whatsapp]") {
+  const std::string payload = fixture("whatsapp/other_number.json");
+  const auto page = map(payload);
+  CHECK(page.items.empty());
+  REQUIRE(page.rejects.size() == 1);
+  CHECK(page.rejects[0].record_id == "999000111222333");
+  CHECK(page.rejects[0].error == "for phone number 999000111222333, not this connector's 106540352242922");
+  CHECK_THAT(page.rejects[0].raw, Catch::StartsWith("{") && Catch::Contains("\"field\": \"messages\""));
+  CHECK(payload.find(page.rejects[0].raw) != std::string::npos);  // the bytes as sent
+}
+
+TEST_CASE("whatsapp-cloud malformed payloads and pieces are dead letters, never dropped", "[whatsapp]") {
+  for (const std::string bad :
+       {"not json {", R"({"object":"page","entry":[]})", R"({"object":"whatsapp_business_account"})", R"([1,2])"}) {
+    INFO(bad);
+    const auto page = map(bad);
+    CHECK(page.items.empty());
+    REQUIRE(page.rejects.size() == 1);
+    CHECK(page.rejects[0].raw == bad);
+  }
+  const std::string payload = fixture("whatsapp/malformed_pieces.json");
+  const auto page = map(payload);
+  REQUIRE(page.items.size() == 1);
+  CHECK(page.items[0].messages.size() == 1);
+  REQUIRE(page.rejects.size() == 2);
+  CHECK(page.rejects[0].record_id == "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQkFEVElNRVNUQU1QMDAwMQA=");
+  CHECK_THAT(page.rejects[0].error, Catch::Contains("unreadable timestamp \"yesterday\""));
+  CHECK_THAT(page.rejects[0].raw, Catch::Contains("yesterday"));
+  CHECK(page.rejects[1].error == "message without an id");
+  for (const auto& d : page.rejects) CHECK(payload.find(d.raw) != std::string::npos);
+}
+
+TEST_CASE("whatsapp-cloud probe reads the phone number with the token and is ok only for that number", "[whatsapp]") {
+  FakeServer server([](const httplib::Request&, std::size_t) {
+    return Scripted{200, fixture("whatsapp/phone_number.json")};
+  });
+  const auto report = whatsapp(server.base_url())->probe();
+  CHECK(report.cls == HealthClass::ok);
+  CHECK(report.summary == "phone number +1 555-078-3881 (Jasper's Market) answers");
+  const auto reqs = server.requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].path == "/v23.0/106540352242922");
+  CHECK(reqs[0].params.find("fields")->second == "id,display_phone_number,verified_name");
+  CHECK(reqs[0].authorization == "Bearer EAAGsystemusertoken");
+
+  FakeServer other([](const httplib::Request&, std::size_t) {
+    return Scripted{200, R"({"id":"1122334455","name":"Acme Shop"})"};
+  });
+  CHECK(whatsapp(other.base_url())->probe().cls == HealthClass::unknown);
+}
+
+TEST_CASE("whatsapp-cloud probe: 190 is auth_failed with the fbtrace_id, 368 a restriction, 130429 rate limited",
+          "[whatsapp]") {
+  struct Case {
+    int status;
+    std::string body;
+    HealthClass cls;
+    std::string summary_word;
+  };
+  const std::vector<Case> cases = {
+      {400, fixture("meta/error_190.json"), HealthClass::auth_failed, "system user access token"},
+      {400,
+       R"({"error":{"message":"Temporarily blocked for policies violations","type":"OAuthException","code":368,)"
+       R"("fbtrace_id":"AbCdEf368"}})",
+       HealthClass::auth_failed, "restricted"},
+      {429,
+       R"({"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,)"
+       R"("fbtrace_id":"AbCdEf130429"}})",
+       HealthClass::rate_limited, "rate-limited"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.body);
+    FakeServer server([&](const httplib::Request&, std::size_t) { return Scripted{c.status, c.body}; });
+    const auto report = whatsapp(server.base_url())->probe();
+    CHECK(report.cls == c.cls);
+    CHECK_THAT(report.summary, Catch::Contains(c.summary_word));
+    CHECK_THAT(report.evidence.vendor_message, Catch::Contains("fbtrace_id"));
+    CHECK_THAT(report.summary, !Catch::Contains("EAAGsystemusertoken"));
+  }
+}
