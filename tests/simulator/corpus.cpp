@@ -75,13 +75,17 @@ Corpus generate(const CorpusSpec& spec) {
     customers.push_back({"+49" + national, national, i % 10 != 7});  // every 10th-ish only texts
   }
   const std::int64_t day = 86'400'000;
+  c.seed = spec.seed;
+  c.now_ms = spec.now_ms;
   for (int i = 0; i < spec.customers; ++i) {
     const auto& cu = customers[static_cast<std::size_t>(i)];
+    c.customers.push_back({cu.e164, k_first[static_cast<std::size_t>(i) % k_first.size()],
+                           k_last[static_cast<std::size_t>(i / 3) % k_last.size()], cu.in_crm});
     if (!cu.in_crm) continue;
     SimContact k;
     k.id = std::to_string(1001 + i);
-    k.first = k_first[static_cast<std::size_t>(i) % k_first.size()];
-    k.last = k_last[static_cast<std::size_t>(i / 3) % k_last.size()];
+    k.first = c.customers.back().first;
+    k.last = c.customers.back().last;
     k.email = fmt::format("{}.{}@Example.COM{}", k.first, i, i % 2 ? "" : " ");  // some with a stray trailing space
     (i % 3 == 0 ? k.phone : k.mobile) = written(cu.national, i);
     k.modified_ms = spec.now_ms - static_cast<std::int64_t>(rng() % (40 * day));

@@ -21,7 +21,18 @@ struct SimContact {
   bool archived = false;
 };
 
+// A generated customer: the person behind the Twilio numbers, the HubSpot contact (when in_crm) and,
+// for a subset, the Messenger and Instagram conversations (tests/simulator/meta.hpp).
+struct SimCustomer {
+  std::string e164;
+  std::string first, last;  // the same names as the HubSpot contact's
+  bool in_crm = true;
+};
+
 struct Corpus {
+  std::vector<SimCustomer> customers;  // by index; generated numbers and names
+  std::uint64_t seed = 0;
+  std::int64_t now_ms = 0;
   std::vector<SimMessage> messages;  // sorted by sent_ms descending (Twilio's order)
   std::vector<SimContact> contacts;  // sorted by id
   std::vector<std::string> own_numbers;

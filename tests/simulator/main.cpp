@@ -1,5 +1,5 @@
-// chansync-sim: a local stand-in for Twilio Messaging and HubSpot CRM, for the demo, the end-to-end
-// tests and the benchmark. Never linked into chansync.
+// chansync-sim: a local stand-in for Twilio Messaging, HubSpot CRM, Telegram and Meta Graph, for the
+// demo, the end-to-end tests and the benchmark. Never linked into chansync.
 #include <fmt/format.h>
 #include <pthread.h>
 
@@ -21,18 +21,32 @@ void usage() {
   std::fputs(
       "usage: chansync-sim [--port N] [--port-file FILE] [--customers N] [--messages N] [--seed N]\n"
       "       chansync-sim post-webhooks --url URL ... (signed WhatsApp/Messenger webhooks; --help)\n"
-      "Serves Twilio Messaging and HubSpot contacts on 127.0.0.1 from generated data.\n"
+      "Serves Twilio Messaging, HubSpot contacts, Telegram and Meta Graph (Messenger, Instagram) on\n"
+      "127.0.0.1 from generated data.\n"
       "Credentials: account AC00000000000000000000000000000000, Twilio token $SIM_TWILIO_TOKEN\n"
       "(default sim-twilio-token), HubSpot token $SIM_HUBSPOT_TOKEN (default sim-hubspot-token),\n"
       "Telegram bot token $SIM_TELEGRAM_TOKEN (default 5550001111:SIMtelegramBotToken0123456789abcdef;\n"
       "getMe, getUpdates with deletion by offset; queue more: curl -d '' .../_sim/add-updates?n=N).\n"
-      "Faults (kind 429|500|401|sunset|malformed|clear; count -1 = until cleared) are set at run time:\n"
+      "Meta Graph (any /vNN.N/): Messenger and Instagram conversation history of page $SIM_META_PAGE\n"
+      "(default 1000000000000001; linked Instagram account $SIM_META_IG, default 17841400000000001) for\n"
+      "the same customers (Messenger: every 3rd, Instagram: i % 4 == 1; one in 17 of each has 120-259\n"
+      "messages, so messages.paging.next is followed), token $SIM_META_TOKEN (default sim-meta-token) as\n"
+      "Authorization: Bearer:\n"
+      "  GET /v23.0/PAGE?fields=id,name | ?fields=instagram_business_account\n"
+      "  GET /v23.0/PAGE/conversations?platform=messenger|instagram&fields=...&limit=N[&after=CURSOR]\n"
+      "  GET /v23.0/t_ID/messages?limit=N&after=CURSOR      (a conversation's older messages)\n"
+      "  curl -d '' '.../_sim/add-meta-messages?platform=messenger&n=N'   (new inbound messages in the\n"
+      "  least recently updated conversation, which becomes the newest)\n"
+      "Faults (kind 429|500|401|sunset|malformed|clear; count -1 = until cleared; vendor twilio|hubspot|\n"
+      "meta, none = all) are set at run time; for meta they are Graph errors (429: code 4, 401: code 190,\n"
+      "sunset: code 12, 500: code 2, malformed: truncated JSON):\n"
       "  curl -d '{\"kind\":\"429\",\"vendor\":\"twilio\",\"count\":2}' http://127.0.0.1:PORT/_sim/fault\n"
       "Hold one Twilio Messages.json page (page: Twilio's 0-based Page parameter; the first request for\n"
       "it blocks until released; one-shot) and watch it in the stats (\"held\", \"held_request\"):\n"
       "  curl -d '{\"vendor\":\"twilio\",\"page\":2}' http://127.0.0.1:PORT/_sim/hold\n"
       "  curl -d '' http://127.0.0.1:PORT/_sim/release\n"
-      "Stats (requests per vendor, corpus size, the held request): GET http://127.0.0.1:PORT/_sim/stats\n",
+      "Stats (requests per vendor, corpus size, Meta conversations and messages served per platform,\n"
+      "the held request): GET http://127.0.0.1:PORT/_sim/stats\n",
       stderr);
 }
 
@@ -47,6 +61,9 @@ int main(int argc, char** argv) {
   if (const char* t = std::getenv("SIM_TWILIO_TOKEN")) opts.twilio_token = t;
   if (const char* t = std::getenv("SIM_HUBSPOT_TOKEN")) opts.hubspot_token = t;
   if (const char* t = std::getenv("SIM_TELEGRAM_TOKEN")) opts.telegram_token = t;
+  if (const char* t = std::getenv("SIM_META_TOKEN")) opts.meta_token = t;
+  if (const char* t = std::getenv("SIM_META_PAGE")) opts.meta_page = t;
+  if (const char* t = std::getenv("SIM_META_IG")) opts.meta_ig = t;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     auto next = [&]() -> std::string {

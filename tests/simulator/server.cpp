@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "tests/simulator/meta.hpp"
 #include "tests/simulator/telegram.hpp"
 
 namespace chansync::sim {
@@ -16,7 +17,7 @@ namespace {
 
 struct Fault {
   std::string kind;    // "429", "500", "401", "sunset", "malformed"
-  std::string vendor;  // "twilio", "hubspot", "" = both
+  std::string vendor;  // "twilio", "hubspot", "meta", "" = every vendor
   int remaining = 0;   // how many requests it affects; -1 = until cleared
 };
 
@@ -53,6 +54,7 @@ struct Simulator::Impl {
   std::mutex mu;  // guards corpus and faults
   std::vector<Fault> faults;
   std::unique_ptr<TelegramSim> telegram;
+  std::unique_ptr<MetaSim> meta;
   std::atomic<long> twilio_requests{0}, hubspot_requests{0}, webhook_requests{0};
 
   // POST /_sim/hold: the request for one Twilio page blocks in its handler until /_sim/release or
@@ -76,13 +78,21 @@ struct Simulator::Impl {
     held = nullptr;
   }
 
-  // Returns true (and fills res) when a fault applies to this request.
-  bool inject(const std::string& vendor, httplib::Response& res) {
+  // The kind of the first fault armed for `vendor`, consuming one of its count; nullopt when none.
+  std::optional<std::string> take_fault(const std::string& vendor) {
     std::lock_guard lock(mu);
     for (auto& f : faults) {
       if (f.remaining == 0 || (!f.vendor.empty() && f.vendor != vendor)) continue;
       if (f.remaining > 0) --f.remaining;
-      if (f.kind == "429") {
+      return f.kind;
+    }
+    return std::nullopt;
+  }
+
+  // Returns true (and fills res) when a fault applies to this request.
+  bool inject(const std::string& vendor, httplib::Response& res) {
+    if (const auto kind = take_fault(vendor)) {
+      if (*kind == "429") {
         res.status = 429;
         res.set_header("Retry-After", "1");
         res.set_content(
@@ -90,20 +100,20 @@ struct Simulator::Impl {
                 ? R"({"code":20429,"message":"Too Many Requests","status":429})"
                 : R"({"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT","category":"RATE_LIMITS"})",
             "application/json");
-      } else if (f.kind == "500") {
+      } else if (*kind == "500") {
         res.status = 500;
         res.set_content(R"({"code":20500,"message":"Internal Server Error","status":500})", "application/json");
-      } else if (f.kind == "401") {
+      } else if (*kind == "401") {
         res.status = 401;
         res.set_content(
             vendor == "twilio"
                 ? R"({"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401})"
                 : R"({"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"})",
             "application/json");
-      } else if (f.kind == "malformed") {
+      } else if (*kind == "malformed") {
         res.status = 200;
         res.set_content(R"({"messages": [{"sid": "SMbroken", "from": )", "application/json");
-      } else if (f.kind == "sunset") {
+      } else if (*kind == "sunset") {
         res.set_header("Sunset", "Sat, 31 Dec 2033 23:59:59 GMT");
         res.set_header("Deprecation", "@1798761600");
         return false;  // the request itself still succeeds
@@ -315,6 +325,7 @@ struct Simulator::Impl {
                       "application/json");
     });
     telegram->routes(server);
+    meta->routes(server);
     server.Get("/crm/v3/objects/contacts", [this](const auto& req, auto& res) { list_contacts(req, res); });
     server.Post("/crm/v3/objects/contacts/search", [this](const auto& req, auto& res) { search_contacts(req, res); });
     server.Post("/_sim/fault", [this](const auto& req, auto& res) {
@@ -375,6 +386,7 @@ struct Simulator::Impl {
                {"telegram_requests", telegram->requests()},
                {"telegram_held", telegram->held()}};
       }
+      meta->stats(out);
       std::lock_guard lock(hold_mu);
       out["held"] = !held.is_null();
       out["held_request"] = held;
@@ -388,6 +400,9 @@ Simulator::Simulator(Corpus corpus, ServerOptions opts) : m(std::make_unique<Imp
   m->corpus = std::move(corpus);
   m->opts = std::move(opts);
   m->telegram = std::make_unique<TelegramSim>(m->opts.telegram_token, m->opts.telegram_updates);
+  m->meta = std::make_unique<MetaSim>(
+      m->corpus, MetaOptions{.token = m->opts.meta_token, .page_id = m->opts.meta_page, .ig_id = m->opts.meta_ig},
+      [impl = m.get()](const std::string& vendor) { return impl->take_fault(vendor); });
   for (auto& msg : m->corpus.messages) msg.json = Impl::render(m->opts.account_sid, msg);
   m->routes();
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The simulator's HTTP side: Twilio Messaging and HubSpot contacts endpoints over a Corpus, the
-// Telegram Bot API's getMe/getUpdates (tests/simulator/telegram.hpp), with
+// Telegram Bot API's getMe/getUpdates (tests/simulator/telegram.hpp), Meta Graph Messenger and
+// Instagram conversation history for the same customers (tests/simulator/meta.hpp), with
 // switchable faults (POST /_sim/fault), a held Twilio page (POST /_sim/hold, /_sim/release) and
 // request counters (GET /_sim/stats).
 #include <memory>
@@ -16,6 +17,9 @@ struct ServerOptions {
   std::string hubspot_token = "sim-hubspot-token";
   std::string telegram_token = "5550001111:SIMtelegramBotToken0123456789abcdef";  // "<bot id>:<secret>"
   int telegram_updates = 12;  // private-chat updates queued at start
+  std::string meta_token = "sim-meta-token";
+  std::string meta_page = "1000000000000001";
+  std::string meta_ig = "17841400000000001";  // the Instagram professional account linked to the page
 };
 
 class Simulator {
