@@ -7,8 +7,13 @@
 #   an incremental sync, and peak RSS of each (/usr/bin/time -v);
 #   chansync push of ~100k persons to PostgreSQL  vs  psql \copy of the same rows into the same
 #   tables (a second simulator corpus of BENCH_PG_CUSTOMERS customers; a throwaway local server
-#   like the tests', Unix socket only, fsync off for both; run as the postgres user when root).
+#   like the tests', Unix socket only, fsync off for both; run as the postgres user when root);
+#   Meta Graph: curl fetching the Messenger conversations pages chansync fetches (and the nested
+#   messages pages of conversations over 100 messages) with keep-alive, and a curl + jq loop
+#   following paging.next page by page  vs  chansync pull of a meta-messenger connector (the
+#   simulator gives every third of BENCH_CUSTOMERS customers a Messenger conversation).
 # Usage: scripts/bench.sh        (about four minutes on two cores; prints a Markdown table)
+#        BENCH_ONLY=graph scripts/bench.sh   (the Meta Graph rows alone, well under a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -16,8 +21,11 @@ messages=${BENCH_MESSAGES:-200000}
 customers=${BENCH_CUSTOMERS:-10000}
 pg_customers=${BENCH_PG_CUSTOMERS:-110000}
 pg_messages=${BENCH_PG_MESSAGES:-200000}
+only=${BENCH_ONLY:-}  # "graph": the Meta Graph section alone
+case "$only" in "" | graph) ;; *) echo "bench: BENCH_ONLY must be empty or graph" >&2 && exit 64 ;; esac
 
-scripts/install-deps.sh --test >&2
+if [ "$only" = graph ]; then scripts/install-deps.sh >&2; else scripts/install-deps.sh --test >&2; fi
+command -v jq >/dev/null || { echo "bench: needs jq (scripts/install-deps.sh --test)" >&2 && exit 69; }
 scripts/build.sh >&2
 
 work=$root/build/bench
@@ -50,6 +58,90 @@ timed() {
 }
 requests() { curl -fsS "$base/_sim/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["twilio_requests"] + s["hubspot_requests"])'; }
 declare -A wall rss
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
+rate() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$1" "$2"; }
+table_head() { printf '\n| measure | wall s | records/s | peak RSS MB | notes |\n|---|---:|---:|---:|---|\n'; }
+
+# Meta Graph: the Messenger conversations chansync pulls (the same fields and limit, then each long
+# conversation's older messages), listed once untimed and fetched by curl on one keep-alive
+# connection; then a curl + jq loop that follows paging.next as it goes (a process and a connection
+# per page: what a shell client pays); then chansync pull of a meta-messenger connector into its own
+# state file, and a re-pull with nothing new.
+export META_PAGE_TOKEN=sim-meta-token
+graph_page=1000000000000001
+graph_stat() { curl -fsS "$base/_sim/stats" | jq -r ".$1"; }
+python3 - "$base" "$graph_page" >graph_urls.cfg <<'PY'
+import http.client, json, sys, urllib.parse
+base, page = sys.argv[1], sys.argv[2]
+fields = "id,updated_time,participants,messages.limit(100){id,created_time,from,to,message,attachments}"
+u = urllib.parse.urlparse(base)
+conn = http.client.HTTPConnection(u.hostname, u.port)
+def get(url):
+    print(f'url = "{url}"\noutput = "/dev/null"')
+    p = urllib.parse.urlparse(url)
+    conn.request("GET", f"{p.path}?{p.query}", headers={"Authorization": "Bearer sim-meta-token"})
+    return json.loads(conn.getresponse().read())
+url = f"{base}/v23.0/{page}/conversations?platform=messenger&fields={urllib.parse.quote(fields, safe='')}&limit=25"
+while url:
+    listing = get(url)
+    for c in listing["data"]:
+        older = c.get("messages", {}).get("paging", {}).get("next")
+        while older:
+            older = get(older).get("paging", {}).get("next")
+    url = listing.get("paging", {}).get("next")
+PY
+graph_pages=$(grep -c '^url' graph_urls.cfg)
+graph_messages=$(graph_stat meta_messenger_messages)
+graph_conversations=$(graph_stat meta_messenger_conversations)
+cat >graph_loop.sh <<'SH'
+# bash graph_loop.sh FIRST_URL: follows paging.next (and each conversation's messages.paging.next).
+get() { curl -sS --compressed -H "Authorization: Bearer $META_PAGE_TOKEN" "$1"; }
+next=$1
+while [ -n "$next" ]; do
+  page=$(get "$next")
+  for older in $(jq -r '.data[].messages.paging.next // empty' <<<"$page"); do
+    while [ -n "$older" ]; do older=$(get "$older" | jq -r '.paging.next // empty'); done
+  done
+  next=$(jq -r '.paging.next // empty' <<<"$page")
+done
+SH
+cat >graph.toml <<TOML
+[state]
+path = "graph.db"
+
+[identity]
+default_region = "DE"
+
+[connectors.fb]
+type = "meta-messenger"
+page_id = "$graph_page"
+token_env = "META_PAGE_TOKEN"
+base_url = "$base"
+TOML
+echo "bench: Graph, $graph_conversations Messenger conversations, $graph_messages messages, $graph_pages pages" >&2
+timed graph_curl curl -sS -g --compressed -H "Authorization: Bearer $META_PAGE_TOKEN" -K graph_urls.cfg
+timed graph_loop bash graph_loop.sh "$(sed -n '1s/^url = "\(.*\)"$/\1/p' graph_urls.cfg)"
+g0=$(graph_stat meta_requests)
+timed graph_pull "$root/build/chansync" --config graph.toml -q pull fb
+graph_requests=$(($(graph_stat meta_requests) - g0))
+graph_stored=$(sqlite3 graph.db "SELECT count(*) FROM messages")
+[ "$graph_stored" = "$graph_messages" ] || echo "bench: chansync stored $graph_stored Graph messages of $graph_messages" >&2
+g0=$(graph_stat meta_requests)
+timed graph_repull "$root/build/chansync" --config graph.toml -q pull fb
+graph_repull_requests=$(($(graph_stat meta_requests) - g0))
+graph_rows() {
+  cat <<EOF
+| curl, $graph_pages Graph pages, keep-alive (baseline) | ${wall[graph_curl]} | $(rate "$graph_messages" "${wall[graph_curl]}") | $((rss[graph_curl] / 1024)) | Messenger: conversations 25 a page with their newest 100 messages, then long conversations' older messages; one connection, gzip |
+| curl + jq loop following paging.next | ${wall[graph_loop]} | $(rate "$graph_messages" "${wall[graph_loop]}") | $((rss[graph_loop] / 1024)) | a process and a connection per page |
+| chansync pull meta-messenger | ${wall[graph_pull]} | $(rate "$graph_messages" "${wall[graph_pull]}") | $((rss[graph_pull] / 1024)) | **$(ratio "${wall[graph_curl]}" "${wall[graph_pull]}")× curl**, $(ratio "${wall[graph_loop]}" "${wall[graph_pull]}")× the jq loop; $graph_requests requests ($graph_pages for curl); $graph_stored of $graph_messages messages stored, $graph_conversations conversations |
+| chansync re-pull meta-messenger, nothing new | ${wall[graph_repull]} | | $((rss[graph_repull] / 1024)) | $graph_repull_requests requests |
+EOF
+}
+if [ "$only" = graph ]; then
+  table_head
+  graph_rows
+  exit 0
+fi
 
 # The Twilio pages chansync will fetch (same page size), collected once, untimed.
 python3 - "$base" "$sid" >urls.cfg <<'PY'
@@ -139,12 +231,8 @@ pg_rows=$("${pg[@]}" -At -d psql_copy -c "SELECT (SELECT count(*) FROM chansync.
 cd ..
 
 persons() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["reconcile"]["persons"])' first_sync.out; }
-ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
-rate() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$1" "$2"; }
+table_head
 cat <<EOF
-
-| measure | wall s | records/s | peak RSS MB | notes |
-|---|---:|---:|---:|---|
 | curl, $pages pages, keep-alive (baseline) | ${wall[curl]} | $(rate "$messages" "${wall[curl]}") | $((rss[curl] / 1024)) | one connection, gzip |
 | chansync pull sms | ${wall[pull]} | $(rate "$messages" "${wall[pull]}") | $((rss[pull] / 1024)) | **$(ratio "${wall[curl]}" "${wall[pull]}")× curl**; $stored messages stored, one transaction per page |
 | sqlite3 .import, same rows and indexes (baseline) | ${wall[import]} | $(rate "$imported" "${wall[import]}") | $((rss[import] / 1024)) | one transaction, same cache size, no fetch or parse |
@@ -160,3 +248,4 @@ cat <<EOF
 | chansync push to postgres | ${wall[pg_push]} | $(rate "$pg_persons" "${wall[pg_push]}") persons | $((rss[pg_push] / 1024)) | **$(ratio "${wall[pg_copy]}" "${wall[pg_push]}")× \\copy**; reads the store, builds each record, one transaction per 200 |
 | chansync push of the same persons to NDJSON | ${wall[pg_ndjson]} | $(rate "$pg_persons" "${wall[pg_ndjson]}") persons | $((rss[pg_ndjson] / 1024)) | reading and building the records alone |
 EOF
+graph_rows

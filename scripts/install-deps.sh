@@ -15,7 +15,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
   libspdlog-dev libfmt-dev libsimdjson-dev libtomlplusplus-dev libcpp-httplib-dev
   libphonenumber-dev libprotobuf-dev libicu-dev libboost-dev libssl-dev zlib1g-dev libpq-dev)
 # postgresql: the postgres target's tests start a throwaway server (tests/support/pg_server.cpp).
-test_pkgs=(catch2 python3 python3-jsonschema sqlite3 curl time procps clang-format postgresql)
+test_pkgs=(catch2 python3 python3-jsonschema sqlite3 curl jq time procps clang-format postgresql)
 # Node for Prism: Debian's, unless the machine already has a Node with npm (they conflict).
 command -v npm >/dev/null || test_pkgs+=(nodejs npm)
 
