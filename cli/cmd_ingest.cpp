@@ -29,9 +29,8 @@ void add_ingest(CLI::App& app, Context& ctx) {
       }
       Session s = open_session(ctx.global, "ingest", Needs::store);
       // Mapping payloads needs no secret: the adapter is built without reading any.
-      EndpointConfig cfg = *chosen(s.config.connectors, {*name}, "connector").front();
-      cfg.secret_sources.clear();
-      const auto adapter = adapters::create_adapter(cfg, s.config.default_region);
+      const auto adapter =
+          adapters::create_adapter(*chosen(s.config.connectors, {*name}, "connector").front(), s.config.default_region);
       SyncReport r;
       r.pulls.push_back(ingest_payloads(*name, *adapter, *s.store, *file == "-" ? std::cin : in_file));
       print_run_report(r, ctx.global);

@@ -33,7 +33,8 @@ int show(Context& ctx) {
                         {"received", p.received},
                         {"written", p.written},
                         {"rejected", p.rejected},
-                        {"error", p.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.error)}}}});
+                        {"error", p.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.error)},
+                        {"notice", p.notice.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.notice)}}}});
     }
     print_json({{"path", s.config.state_path},
                 {"schema_version", s.store->schema_version()},
@@ -50,8 +51,9 @@ int show(Context& ctx) {
                                  ? fmt::format("{}: {} records, {} written, {} rejected",
                                                format_rfc3339(r.last_pull_at), p.received, p.written, p.rejected)
                                  : fmt::format("{}: FAILED: {}", format_rfc3339(r.last_pull_at), p.error);
-    rows.push_back(
-        {r.connector + "/" + r.stream, when(r.updated_at), r.cursor.empty() ? "(full pull next)" : r.cursor, last});
+    const std::string notice = p.notice.empty() ? "" : fmt::format("; the vendor reported: {}", p.notice);
+    rows.push_back({r.connector + "/" + r.stream, when(r.updated_at), r.cursor.empty() ? "(full pull next)" : r.cursor,
+                    last + notice});
   }
   print_table({"STREAM", "CURSOR UPDATED", "CURSOR", "LAST PULL"}, rows);
   std::fputs("\n", stdout);

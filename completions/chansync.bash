@@ -12,6 +12,8 @@ _chansync() {
     case "$next" in
       "sync") path="$next" ;;
       "pull") path="$next" ;;
+      "listen") path="$next" ;;
+      "ingest") path="$next" ;;
       "reconcile") path="$next" ;;
       "push") path="$next" ;;
       "persons") path="$next" ;;
@@ -30,9 +32,11 @@ _chansync() {
     esac
   done
   case "$path" in
-    "") words="sync pull reconcile push persons health state config connectors completion -h --help --version --config --state -o --output -v --verbose -q --quiet --log-format --no-color" ;;
+    "") words="sync pull listen ingest reconcile push persons health state config connectors completion -h --help --version --config --state -o --output -v --verbose -q --quiet --log-format --no-color" ;;
     "sync") words="-h --help --full" ;;
     "pull") words="-h --help" ;;
+    "listen") words="-h --help --address" ;;
+    "ingest") words="-h --help" ;;
     "reconcile") words="-h --help" ;;
     "push") words="-h --help --dry-run --full --verify --repair --sample --show-parked" ;;
     "persons") words="list show -h --help" ;;

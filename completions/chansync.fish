@@ -2,6 +2,8 @@
 complete -c chansync -f
 complete -c chansync -n '__fish_use_subcommand' -a sync -d 'pull all connectors, reconcile identities, push to all targets'
 complete -c chansync -n '__fish_use_subcommand' -a pull -d 'incremental pull of connectors into the state store'
+complete -c chansync -n '__fish_use_subcommand' -a listen -d 'receive vendor webhooks into a durable spool (until SIGTERM)'
+complete -c chansync -n '__fish_use_subcommand' -a ingest -d 'import captured webhook payloads (one JSON per line) for a connector'
 complete -c chansync -n '__fish_use_subcommand' -a reconcile -d 'rebuild identities (persons) from what is stored'
 complete -c chansync -n '__fish_use_subcommand' -a push -d 'push changed persons to targets'
 complete -c chansync -n '__fish_use_subcommand' -a persons -d 'list and show reconciled persons'
@@ -22,6 +24,9 @@ complete -c chansync -n '__fish_use_subcommand' -l no-color -d 'no colour in log
 complete -c chansync -n '__fish_seen_subcommand_from sync' -s h -l help -d 'Print this help message and exit'
 complete -c chansync -n '__fish_seen_subcommand_from sync' -l full -d 'push every person, not only those changed since the last push'
 complete -c chansync -n '__fish_seen_subcommand_from pull' -s h -l help -d 'Print this help message and exit'
+complete -c chansync -n '__fish_seen_subcommand_from listen' -s h -l help -d 'Print this help message and exit'
+complete -c chansync -n '__fish_seen_subcommand_from listen' -l address -d 'HOST:PORT to listen on (default: [listen] address, 127.0.0.1:8787)'
+complete -c chansync -n '__fish_seen_subcommand_from ingest' -s h -l help -d 'Print this help message and exit'
 complete -c chansync -n '__fish_seen_subcommand_from reconcile' -s h -l help -d 'Print this help message and exit'
 complete -c chansync -n '__fish_seen_subcommand_from push' -s h -l help -d 'Print this help message and exit'
 complete -c chansync -n '__fish_seen_subcommand_from push' -l dry-run -d 'print the plan (create/update/delete per person; with -v the changed fields) and send nothing'

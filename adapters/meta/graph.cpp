@@ -67,9 +67,10 @@ Error graph_error(const GraphError& e, int http_status, const GraphAdvice& advic
               advice.connector, http_status};
     case GraphErrorClass::deprecated:
       return {Errc::config,
-              fmt::format("Graph API version {} is no longer served ({}); raise the connector's api_version "
-                          "(e.g. api_version = \"v23.0\")",
-                          advice.api_version, trace),
+              fmt::format("Graph says a method or field chansync uses is deprecated for API version {} ({}); "
+                          "if {} is older than Meta's oldest served version, raise the connector's api_version; "
+                          "otherwise report this with the fbtrace_id",
+                          advice.api_version, trace, advice.api_version),
               advice.connector, http_status};
     case GraphErrorClass::other:
       break;

@@ -91,6 +91,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
         m_version(ctx.config.options.at("api_version").get<std::string>()),
         m_base(ctx.config.options.at("base_url").get<std::string>()),
         m_spec{platform.object, secret(ctx.config, "app_secret"), secret(ctx.config, "verify_token")},
+        m_webhooks(ctx.config.secrets.count("app_secret") || ctx.config.secret_sources.count("app_secret")),
         m_http(HttpOptions{.connector = ctx.config.name,
                            .rate_policy = [this](const HttpResponse& r) { return pace_by_usage(r); },
                            .bearer_token = secret(ctx.config, "token"),
@@ -98,8 +99,12 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
   }
 
+  // The webhooks stream exists once an app secret is configured: without one, listen refuses every
+  // POST, so there is nothing to drain (and no stream to report on).
   std::vector<Stream> streams() const override {
-    return {{"conversations", Role::conversations}, {k_webhooks, Role::conversations, true, true}};
+    std::vector<Stream> out = {{"conversations", Role::conversations}};
+    if (m_webhooks) out.push_back({k_webhooks, Role::conversations, true, true});
+    return out;
   }
 
   WebhookSpec webhook() const override { return m_spec; }
@@ -205,7 +210,8 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
     auto resp = m_http.send(req);
     if (!resp) return std::unexpected(resp.error());
     if (resp->status == 200) return std::move(resp->body);
-    if (auto e = parse_graph_error(resp->body)) {
+    // A 5xx (after retries) is an outage whatever its body says; Graph's own words stay in the message.
+    if (auto e = parse_graph_error(resp->body); e && resp->status < 500) {
       auto err = graph_error(*e, resp->status, advice());
       err.message = fmt::format("{} {}: {}", what, url.substr(0, url.find('?')), err.message);
       return std::unexpected(std::move(err));
@@ -224,7 +230,18 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
       m_business.clear();
       return std::unexpected(body.error());
     }
-    if (const auto ig = instagram_account_of(*body); !ig.empty()) m_business.push_back(ig);
+    // Without the account's id every message it sent would be stored as the customer's: stop instead.
+    const auto ig = instagram_account_of(*body);
+    if (ig.empty()) {
+      m_business.clear();
+      return fail(Errc::protocol,
+                  fmt::format("page {} has no linked Instagram professional account in Graph's answer (GET "
+                              "{}/{}/{}?fields=instagram_business_account); link the Instagram account to the page "
+                              "in Meta Business Suite, or check page_id. Nothing was stored",
+                              m_page, m_base, m_version, m_page),
+                  m_name);
+    }
+    m_business.push_back(ig);
     return {};
   }
 
@@ -291,6 +308,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
   std::string m_name, m_page, m_version, m_base;
   std::vector<std::string> m_business;
   WebhookSpec m_spec;
+  bool m_webhooks;              // app_secret is configured (read or not)
   std::optional<Error> m_stop;  // set when usage headers say stop; every later request fails with it
   HttpClient m_http;
 };

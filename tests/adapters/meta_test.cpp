@@ -171,6 +171,22 @@ TEST_CASE("meta-instagram tells the business by its linked Instagram account and
   CHECK(customer_name(store, "aWdfZAG06MTpJR01lc3NhZA2VUaHJlYWQ6MTc4") == "instagram_igsid:1122334455:9001 ada.l");
 }
 
+TEST_CASE("meta-instagram stops, storing nothing, when the page has no linked Instagram account", "[meta]") {
+  // Otherwise every message the account sent would be stored as the customer's, for good.
+  FakeServer server([](const httplib::Request& req, std::size_t n) -> Scripted {
+    if (req.get_param_value("fields") == "instagram_business_account") return {200, R"({"id":"1122334455"})"};
+    return graph(req, n);
+  });
+  Rig rig(server.base_url(), "meta-instagram");
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("ig", *rig.adapter, store, 1);
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::protocol);
+  CHECK_THAT(stats.error->message, Catch::Contains("no linked Instagram professional account"));
+  CHECK(store.count("messages") == 0);
+  CHECK(store.records().cursor("ig", "conversations").empty());
+}
+
 TEST_CASE("meta nested messages paging pointing at another host is not followed", "[meta]") {
   FakeServer server([](const httplib::Request& req, std::size_t n) -> Scripted {
     auto s = graph(req, n);

@@ -3,6 +3,7 @@
 
 #include "adapters/registry.hpp"
 #include "sync/pull.hpp"
+#include "sync/reconcile.hpp"
 #include "tests/support/fake_server.hpp"
 #include "tests/support/fake_telegram.hpp"
 #include "tests/support/pull_one.hpp"

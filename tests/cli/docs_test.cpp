@@ -252,7 +252,8 @@ TEST_CASE("schemas/config.schema.json is generated from the registry", "[docs]")
   check_generated("schemas/config.schema.json", cli::config_schema_json(adapters::type_specs()));
 }
 
-TEST_CASE("chansync.conf(5) describes by hand exactly the [state] and [identity] keys of the schema", "[docs]") {
+TEST_CASE("chansync.conf(5) describes by hand exactly the [state], [identity] and [listen] keys of the schema",
+          "[docs]") {
   // Not adapter options, so not generated: the page's hand-written KEYS and the schema's fixed
   // fragment must name the same keys.
   const auto schema = nlohmann::json::parse(cli::config_schema_json(adapters::type_specs()));
@@ -260,7 +261,7 @@ TEST_CASE("chansync.conf(5) describes by hand exactly the [state] and [identity]
   for (const auto& [table, sub] : schema["properties"].items())
     if (sub.contains("properties"))
       for (const auto& [key, _] : sub["properties"].items()) fixed.insert(table + "." + key);
-  CHECK(fixed == std::set<std::string>{"identity.default_region", "state.path"});
+  CHECK(fixed == std::set<std::string>{"identity.default_region", "listen.address", "listen.spool_dir", "state.path"});
 
   const std::string page = hand_written("man/chansync.conf.5");
   const auto start = page.find(".SH KEYS\n");

@@ -49,7 +49,7 @@ out="$work/out.txt"
 listen_pid=""
 start_listen() {
   : >"$work/listen.addr"
-  cs -vv listen >"$work/listen.addr" 2>>"$work/listen.log" &
+  "$CHANSYNC" --config "$work/sync.toml" -vv listen >"$work/listen.addr" 2>>"$work/listen.log" &
   listen_pid=$!
   bg_pids="$bg_pids $listen_pid"
   for _ in $(seq 200); do [ -s "$work/listen.addr" ] && break; sleep 0.05; done
