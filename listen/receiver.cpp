@@ -119,7 +119,7 @@ struct Receiver::Impl {
   std::map<std::string, Endpoint> endpoints;
   std::unique_ptr<GroupCommit> commit;
   httplib::Server server;
-  std::atomic<std::uint64_t> accepted{0}, refused{0};
+  std::atomic<std::uint64_t> accepted{0}, refused{0}, fsyncs{0};  // fsyncs: once the commit thread ended
 
   void refuse(httplib::Response& res, int status, const httplib::Request& req, const std::string& reason) {
     ++refused;
@@ -198,6 +198,10 @@ Receiver::Receiver(ListenOptions options) : m(std::make_unique<Impl>()) {
   const std::size_t threads = m->opts.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_payload_max_length(k_spool_max_body);
+  // Meta keeps connections open; without TCP_NODELAY each answer waits out the peer's delayed ACK
+  // (40 ms), and httplib's default of 5 requests per connection would reconnect constantly.
+  s.set_tcp_nodelay(true);
+  s.set_keep_alive_max_count(1000);
   const std::string pattern = std::string(k_prefix) + R"(([A-Za-z0-9_.-]+))";
   s.Get(pattern, [this](const httplib::Request& req, httplib::Response& res) { m->handshake(req, res); });
   s.Post(pattern, [this](const httplib::Request& req, httplib::Response& res) { m->receive(req, res); });
@@ -247,6 +251,7 @@ std::string Receiver::bind() {
 void Receiver::run() {
   m->server.listen_after_bind();
   // listen_after_bind returns once stop() closed the socket and the workers finished what they had.
+  m->fsyncs = m->commit->fsyncs();
   m->commit.reset();
 }
 
@@ -255,7 +260,7 @@ void Receiver::stop() {
 }
 
 ListenStats Receiver::stats() const {
-  return {m->accepted.load(), m->refused.load(), m->commit ? m->commit->fsyncs() : 0};
+  return {m->accepted.load(), m->refused.load(), m->commit ? m->commit->fsyncs() : m->fsyncs.load()};
 }
 
 }  // namespace chansync::listen

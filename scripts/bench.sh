@@ -14,6 +14,7 @@
 #   simulator gives every third of BENCH_CUSTOMERS customers a Messenger conversation).
 # Usage: scripts/bench.sh        (about four minutes on two cores; prints a Markdown table)
 #        BENCH_ONLY=graph scripts/bench.sh   (the Meta Graph rows alone, well under a minute)
+#        BENCH_ONLY=listen scripts/bench.sh  (the webhook receiver rows alone, about a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -21,10 +22,10 @@ messages=${BENCH_MESSAGES:-200000}
 customers=${BENCH_CUSTOMERS:-10000}
 pg_customers=${BENCH_PG_CUSTOMERS:-110000}
 pg_messages=${BENCH_PG_MESSAGES:-200000}
-only=${BENCH_ONLY:-}  # "graph": the Meta Graph section alone
-case "$only" in "" | graph) ;; *) echo "bench: BENCH_ONLY must be empty or graph" >&2 && exit 64 ;; esac
+only=${BENCH_ONLY:-}  # "graph": the Meta Graph section alone; "listen": the webhook receiver alone
+case "$only" in "" | graph | listen) ;; *) echo "bench: BENCH_ONLY must be empty, graph or listen" >&2 && exit 64 ;; esac
 
-if [ "$only" = graph ]; then scripts/install-deps.sh >&2; else scripts/install-deps.sh --test >&2; fi
+if [ -n "$only" ]; then scripts/install-deps.sh >&2; else scripts/install-deps.sh --test >&2; fi
 command -v jq >/dev/null || { echo "bench: needs jq (scripts/install-deps.sh --test)" >&2 && exit 69; }
 scripts/build.sh >&2
 
@@ -61,6 +62,59 @@ declare -A wall rss
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
 rate() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$1" "$2"; }
 table_head() { printf '\n| measure | wall s | records/s | peak RSS MB | notes |\n|---|---:|---:|---:|---|\n'; }
+
+if [ "$only" != graph ]; then
+# Webhooks: signed WhatsApp POSTs acknowledged by `chansync listen` (each 200 only after its fsync;
+# concurrent requests share one), the same receiver with fsync off (CHANSYNC_LISTEN_NO_FSYNC=1, the
+# ceiling fsync costs against), and the drain of the spool into the state store by `pull`.
+webhooks=${BENCH_WEBHOOKS:-20000}
+mkdir -p listen && cd listen
+cat >listen.toml <<TOML
+[state]
+path = "state.db"
+
+[listen]
+address = "127.0.0.1:0"
+spool_dir = "spool"
+
+[connectors.wa]
+type = "whatsapp-cloud"
+phone_number_id = "106540352242922"
+app_secret_env = "SIM_APP_SECRET"
+TOML
+export SIM_APP_SECRET=bench-app-secret
+lcs=("$root/build/chansync" --config listen.toml)
+# listen_run NAME FIRST [ENV...]: a listen, $webhooks signed POSTs from 32 connections, SIGTERM.
+listen_run() {
+  local name=$1 first=$2
+  shift 2
+  env "$@" "${lcs[@]}" -q listen >"$name.addr" 2>"$name.log" &
+  local pid=$!
+  for _ in $(seq 200); do [ -s "$name.addr" ] && break; sleep 0.05; done
+  "$root/build/chansync-sim" post-webhooks --url "http://$(head -1 "$name.addr")/webhooks/wa" \
+    --customers "$customers" --first "$first" --count "$webhooks" --concurrency 32 >"$name.json"
+  kill -TERM $pid && wait $pid
+  per_second[$name]=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["per_second"]))' "$name.json")
+}
+declare -A per_second
+listen_run listen_fsync 0
+listen_run listen_nofsync "$webhooks" CHANSYNC_LISTEN_NO_FSYNC=1
+timed drain "${lcs[@]}" -q -o json pull wa
+drained=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pull"][0]["received"])' drain.out)
+cd ..
+fi
+listen_rows() {
+  cat <<EOF
+| chansync listen: signed webhook POSTs acknowledged, fsync before each 200 | | ${per_second[listen_fsync]} POSTs | | **$(ratio "${per_second[listen_fsync]}" "${per_second[listen_nofsync]}")× the same receiver without fsync**; $webhooks WhatsApp payloads from 32 connections, signature checked, group commit |
+| the same receiver without fsync (baseline) | | ${per_second[listen_nofsync]} POSTs | | CHANSYNC_LISTEN_NO_FSYNC=1: what the receiver costs without the disk |
+| chansync pull of the spool (drain) | ${wall[drain]} | $(rate "$drained" "${wall[drain]}") | $((rss[drain] / 1024)) | $drained messages and receipts from $((2 * webhooks)) payloads, mapped and committed 500 payloads a page |
+EOF
+}
+if [ "$only" = listen ]; then
+  table_head
+  listen_rows
+  exit 0
+fi
 
 # Meta Graph: the Messenger conversations chansync pulls (the same fields and limit, then each long
 # conversation's older messages), listed once untimed and fetched by curl on one keep-alive
@@ -249,3 +303,4 @@ cat <<EOF
 | chansync push of the same persons to NDJSON | ${wall[pg_ndjson]} | $(rate "$pg_persons" "${wall[pg_ndjson]}") persons | $((rss[pg_ndjson] / 1024)) | reading and building the records alone |
 EOF
 graph_rows
+listen_rows

@@ -165,19 +165,21 @@ int post_webhooks(int argc, char** argv) {
     bodies.emplace_back(std::move(body), std::move(sig));
   }
   std::atomic<std::size_t> next_index{0}, acked{0}, refused{0}, failed{0};
+  std::string first_error;  // written once, by the thread that counted the first failure
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> workers;
   for (int t = 0; t < o.concurrency; ++t)
     workers.emplace_back([&] {
       httplib::Client client(origin);
       client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
       client.set_read_timeout(30, 0);
       for (std::size_t i; (i = next_index++) < bodies.size();) {
         httplib::Headers h{{"X-Hub-Signature-256", bodies[i].second}};
         auto res = client.Post(path.c_str(), h, bodies[i].first, "application/json");
-        if (!res)
-          ++failed;
-        else if (res->status == 200)
+        if (!res) {
+          if (failed++ == 0) first_error = httplib::to_string(res.error());
+        } else if (res->status == 200)
           ++acked;
         else
           ++refused;
@@ -189,6 +191,7 @@ int post_webhooks(int argc, char** argv) {
                                      {"acked", acked.load()},
                                      {"refused", refused.load()},
                                      {"failed", failed.load()},
+                                     {"first_error", first_error},
                                      {"seconds", seconds},
                                      {"per_second", seconds > 0 ? static_cast<double>(acked) / seconds : 0.0}}
                           .dump()
