@@ -1,6 +1,10 @@
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 
 #include "adapters/registry.hpp"
+#include "sync/reconcile.hpp"
+#include "sync/state_store.hpp"
 #include "tests/support/fake_server.hpp"
 
 using namespace chansync;
@@ -291,4 +295,55 @@ TEST_CASE("whatsapp-cloud probe: 190 is auth_failed with the fbtrace_id, 368 a r
     CHECK_THAT(report.evidence.vendor_message, Catch::Contains("fbtrace_id"));
     CHECK_THAT(report.summary, !Catch::Contains("EAAGsystemusertoken"));
   }
+}
+
+TEST_CASE(
+    "one person across SMS, WhatsApp (number, then hidden behind a BSUID), Telegram and the CRM; Messenger "
+    "stays apart until something links it",
+    "[whatsapp][identity]") {
+  StateStore store(":memory:");
+  const Handle phone{HandleKind::phone, "+16505551234"};
+  // SMS, the oldest entry.
+  Conversation sms{"sms", "c-sms", "sms", phone, "+15550783881", {}};
+  sms.messages.push_back({"sms", "SM1", "c-sms", "sms", Direction::inbound, AuthorKind::customer, phone.value,
+                          1779900000000, "order 4711?"});
+  store.records().commit_conversations("sms", "conversations", {sms}, {}, "1");
+  // WhatsApp: first with number and BSUID (the link), later BSUID only (the number hidden).
+  for (const char* f : {"bsuid_linked.json", "bsuid_only.json"}) {
+    const auto page = map_fixture(f);
+    REQUIRE(page.rejects.empty());
+    store.records().commit_conversations("wa", "webhooks", page.items, {}, "");
+  }
+  // Telegram: the same customer shared their own contact; the adapter links it (telegram_test.cpp).
+  Conversation tg{"tg", "777", "telegram", {HandleKind::telegram_id, "777"}, "bot1", {}};
+  tg.customer_links = {phone};
+  tg.messages.push_back({"tg", "777:1", "777", "telegram", Direction::inbound, AuthorKind::customer, "777",
+                         1779995000000, "[contact: +16505551234]"});
+  store.records().commit_conversations("tg", "updates", {tg}, {}, "1");
+  // Messenger: a PSID nothing links to the others yet (a manual link would; issue 9).
+  Conversation fb{"fb", "t_1", "messenger", {HandleKind::messenger_psid, "1000:42"}, "1000", {}};
+  fb.messages.push_back({"fb", "m_1", "t_1", "messenger", Direction::inbound, AuthorKind::customer, "1000:42",
+                         1779999000000, "hello from Messenger"});
+  store.records().commit_conversations("fb", "conversations", {fb}, {}, "1");
+  // The CRM knows her by number and email.
+  Contact crm{"crm", "501", "Sheena", "Nelson", {phone, {HandleKind::email, "sheena@example.com"}}};
+  store.records().commit_contacts("crm", "contacts", {crm}, {}, "1");
+
+  int n = 0;
+  store.identity().save(reconcile(store.identity().input({}), [&] { return fmt::format("p_{:016x}", ++n); }));
+  std::vector<PersonRecord> persons;
+  store.identity().for_each_person([&](PersonRecord&& p) { persons.push_back(std::move(p)); });
+  REQUIRE(persons.size() == 2);
+  const auto& sheena = persons[0].messages.size() > persons[1].messages.size() ? persons[0] : persons[1];
+  std::vector<std::string> channels;
+  for (const auto& m : sheena.messages) channels.push_back(m.channel);
+  CHECK(channels == std::vector<std::string>{"sms", "whatsapp", "telegram", "whatsapp"});  // one ordered timeline
+  CHECK(std::is_sorted(sheena.messages.begin(), sheena.messages.end(),
+                       [](const Message& a, const Message& b) { return a.sent_at < b.sent_at; }));
+  CHECK(sheena.display_name == "Sheena Nelson");
+  CHECK(std::count(sheena.handles.begin(), sheena.handles.end(),
+                   Handle::from_key(std::string("whatsapp_bsuid:") + k_bsuid).value()) == 1);
+  const auto& other = &sheena == &persons[0] ? persons[1] : persons[0];
+  REQUIRE(other.messages.size() == 1);
+  CHECK(other.messages[0].channel == "messenger");
 }
