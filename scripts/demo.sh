@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install dependencies, build, start the vendor simulator on 127.0.0.1, run
-# `chansync sync` against it with SQLite state, then show a summary and one merged person. When
+# `chansync sync` against it with SQLite state, then show a summary and one merged person. WhatsApp
+# arrives as webhooks: `chansync listen` runs beside the syncs and the simulator posts signed
+# WhatsApp webhooks from the same customers, which the first sync drains from the spool. When
 # PostgreSQL's server binaries are installed (they are with scripts/install-deps.sh --test), the
 # persons are also pushed into a throwaway local PostgreSQL and queried with SQL.
 set -euo pipefail
@@ -13,7 +15,8 @@ rm -rf "$demo" && mkdir -p "$demo"
 build/chansync-sim --port-file "$demo/sim.port" --customers 60 --messages 1500 2>"$demo/sim.log" &
 sim=$!
 . scripts/pg-local.sh
-trap 'kill $sim 2>/dev/null || true; pg_local_stop' EXIT
+listen=""
+trap 'kill $sim $listen 2>/dev/null || true; pg_local_stop' EXIT
 for _ in $(seq 100); do [ -s "$demo/sim.port" ] && break; sleep 0.05; done
 port=$(cat "$demo/sim.port")
 
@@ -29,7 +32,25 @@ type = "postgres"
 dsn_env = "CHANSYNC_DEMO_PG_DSN"
 TOML
 fi
+export DEMO_WA_APP_SECRET=demo-app-secret SIM_APP_SECRET=demo-app-secret
+cat >>"$demo/sync.toml" <<TOML
+
+[listen]
+address = "127.0.0.1:0"
+
+[connectors.wa]
+type = "whatsapp-cloud"
+phone_number_id = "106540352242922"
+app_secret_env = "DEMO_WA_APP_SECRET"
+TOML
 cs() { build/chansync --config "$demo/sync.toml" "$@"; }
+
+echo "== chansync listen (webhook receiver), and 120 signed WhatsApp webhooks posted to it"
+build/chansync --config "$demo/sync.toml" listen >"$demo/listen.addr" 2>"$demo/listen.log" &
+listen=$!
+for _ in $(seq 100); do [ -s "$demo/listen.addr" ] && break; sleep 0.05; done
+build/chansync-sim post-webhooks --url "http://$(head -1 "$demo/listen.addr")/webhooks/wa" --customers 60 --count 120
+echo
 
 echo "== chansync sync (first run: full pull)"
 cs sync
@@ -40,8 +61,14 @@ echo
 echo "== chansync health"
 cs health || true
 echo
-echo "== one merged person (CRM contact + SMS/WhatsApp timeline)"
-id=$(cs persons list -o ndjson | grep -v '"contacts":0' | grep -v '"messages":0' | awk 'NR == 1' | sed 's/.*"person_id":"\([^"]*\)".*/\1/')
+echo "== one merged person (CRM contact + SMS and WhatsApp timeline)"
+id=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    p = json.loads(line)
+    if p["contacts"] and {"sms", "whatsapp"} <= {m["channel"] for m in p["messages"]}:
+        print(p["person_id"]); break
+' "$demo/persons.ndjson")
 cs persons show "$id" | head -n 25
 if [ -n "$pg_dir" ]; then
   echo
