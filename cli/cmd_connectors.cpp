@@ -17,7 +17,8 @@ void add_connectors(CLI::App& app, Context& ctx) {
       std::string text;
       for (const auto& t : adapters::registry()) {
         nlohmann::json opts = nlohmann::json::array();
-        text += fmt::format("{}  ({})\n  {}\n", t.spec.type, fmt::join(role_names(t.spec.roles), ", "), t.spec.summary);
+        text += fmt::format("{}  ({}{})\n  {}\n", t.spec.type, fmt::join(role_names(t.spec.roles), ", "),
+                            t.spec.webhooks ? "; receives webhooks: chansync listen" : "", t.spec.summary);
         for (const auto& o : t.spec.options) {
           const std::string key = o.secret ? o.key + "_env | " + o.key + "_file" : o.key;
           std::string def = o.default_value.is_null() ? "" : " [default: " + o.default_value.dump() + "]";
@@ -32,6 +33,7 @@ void add_connectors(CLI::App& app, Context& ctx) {
         all.push_back({{"type", t.spec.type},
                        {"summary", t.spec.summary},
                        {"roles", role_names(t.spec.roles)},
+                       {"webhooks", t.spec.webhooks},
                        {"options", opts}});
       }
       if (ctx.global.output == "json")

@@ -66,7 +66,8 @@ std::string section_of(const TypeSpec& t) {
 }
 
 std::string roles_line(const TypeSpec& t) {
-  return fmt::format("Roles: {}; declared as {}.", fmt::join(role_names(t.roles), ", "), section_of(t));
+  return fmt::format("Roles: {}; declared as {}.{}", fmt::join(role_names(t.roles), ", "), section_of(t),
+                     t.webhooks ? " Receives webhooks through chansync-listen(1)." : "");
 }
 
 // Byte offsets of the begin marker line's end and the end marker line's start.
