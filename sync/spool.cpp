@@ -35,8 +35,9 @@ std::uint32_t crc_of(std::string_view body) {
       ::crc32(::crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
 }
 
+// A full disk, a quota, a file-size limit or a failing disk: nothing permissions would fix.
 bool disk_full(int err) {
-  return err == ENOSPC || err == EDQUOT || err == EIO;
+  return err == ENOSPC || err == EDQUOT || err == EFBIG || err == EIO;
 }
 
 Error io_error(int err, const std::string& path, const std::string& doing) {

@@ -4,9 +4,11 @@
 #include "listen/receiver.hpp"
 
 #include <httplib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <filesystem>
 #include <thread>
 
@@ -198,4 +200,32 @@ TEST_CASE("listen: a second receiver on the same spool is refused", "[listen]") 
   } catch (const Failure& f) {
     CHECK(f.error().code == Errc::locked);
   }
+}
+
+TEST_CASE("listen: a spool that cannot be written answers 503, keeps no partial frame, and recovers", "[listen]") {
+  Running r;
+  REQUIRE(post(r, "/webhooks/wa", k_body, sign(k_body))->status == 200);
+  // The disk "fills": no file may grow past what the segment already holds.
+  const auto segment_size = [&] {
+    std::uintmax_t n = 0;
+    for (const auto& e : fs::directory_iterator(r.dir / "wa")) n = std::max(n, fs::file_size(e.path()));
+    return n;
+  };
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  rlimit small = old;
+  small.rlim_cur = segment_size() + 10;  // room for part of a frame, not a whole one
+  ::setrlimit(RLIMIT_FSIZE, &small);
+  test::LogCapture logs;
+  auto full = post(r, "/webhooks/wa", k_body, sign(k_body));
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  REQUIRE(full);
+  CHECK(full->status == 503);
+  CHECK(full->get_header_value("Retry-After") == "60");
+  CHECK_THAT(logs.all(), Catch::Contains("free space"));
+  CHECK(r.spooled() == std::vector<std::string>{k_body});  // no torn frame behind
+  // Space again: the next delivery (Meta's retry) is stored.
+  REQUIRE(post(r, "/webhooks/wa", k_body, sign(k_body))->status == 200);
+  CHECK(r.spooled().size() == 2);
 }
