@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <condition_variable>
 #include <deque>
@@ -119,7 +120,8 @@ struct Receiver::Impl {
   std::map<std::string, Endpoint> endpoints;
   std::unique_ptr<GroupCommit> commit;
   httplib::Server server;
-  std::atomic<std::uint64_t> accepted{0}, refused{0}, fsyncs{0};  // fsyncs: once the commit thread ended
+  std::atomic<std::uint64_t> accepted{0}, refused{0}, fsyncs{0};
+  int socket = -1;  // the listening socket, once bound  // fsyncs: once the commit thread ended
 
   void refuse(httplib::Response& res, int status, const httplib::Request& req, const std::string& reason) {
     ++refused;
@@ -202,6 +204,13 @@ Receiver::Receiver(ListenOptions options) : m(std::make_unique<Impl>()) {
   // (40 ms), and httplib's default of 5 requests per connection would reconnect constantly.
   s.set_tcp_nodelay(true);
   s.set_keep_alive_max_count(1000);
+  // httplib's default sets SO_REUSEPORT, which would let a second listen share the port and take
+  // half the webhooks into another spool: only SO_REUSEADDR (restart while old connections linger).
+  s.set_socket_options([this](int fd) {
+    const int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    m->socket = fd;
+  });
   const std::string pattern = std::string(k_prefix) + R"(([A-Za-z0-9_.-]+))";
   s.Get(pattern, [this](const httplib::Request& req, httplib::Response& res) { m->handshake(req, res); });
   s.Post(pattern, [this](const httplib::Request& req, httplib::Response& res) { m->receive(req, res); });
@@ -240,6 +249,9 @@ std::string Receiver::bind() {
     bound = m->server.bind_to_any_port(host);
   else if (!m->server.bind_to_port(host, port))
     bound = -1;
+  // httplib listens with a backlog of 5: a burst of new connections (Meta opens several at once)
+  // overflows it and waits out a 1 s SYN retransmit, or fails. Listening again raises it.
+  if (bound > 0 && m->socket >= 0) ::listen(m->socket, SOMAXCONN);
   if (bound <= 0)
     throw Failure(Errc::unavailable,
                   fmt::format("cannot listen on {}: the port is in use or the address is not one of this machine's; "

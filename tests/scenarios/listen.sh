@@ -6,7 +6,8 @@
 # replays captured payloads without duplicates. No secret appears in any output.
 . "$(dirname "$0")/lib.sh"
 export WA_APP_SECRET="wa-app-secret-scenario-9f8e7d" WA_VERIFY_TOKEN="wa-verify-token-scenario-1a2b" \
-  WA_TOKEN="wa-access-token-scenario-5c6d" SIM_APP_SECRET="wa-app-secret-scenario-9f8e7d"
+  WA_TOKEN="wa-access-token-scenario-5c6d" SIM_APP_SECRET="wa-app-secret-scenario-9f8e7d" \
+  META_PAGE_TOKEN="sim-meta-token"
 start_sim --customers 10 --messages 60
 cat >"$work/sync.toml" <<TOML
 [state]
@@ -32,6 +33,14 @@ phone_number_id = "106540352242922"
 token_env = "WA_TOKEN"
 app_secret_env = "WA_APP_SECRET"
 verify_token_env = "WA_VERIFY_TOKEN"
+base_url = "http://127.0.0.1:$port"
+
+# Messenger history from the simulator's Graph, and Messenger webhooks through listen.
+[connectors.fb]
+type = "meta-messenger"
+page_id = "1000000000000001"
+token_env = "META_PAGE_TOKEN"
+app_secret_env = "WA_APP_SECRET"
 base_url = "http://127.0.0.1:$port"
 
 # Payloads captured elsewhere are ingested here (same phone number id: another receiver's log).
@@ -102,6 +111,15 @@ grep -q "stopped on" "$work/listen.log" || fail "listen should log why it stoppe
 cs pull wa >>"$out" 2>&1 || fail "pull after SIGTERM failed"
 [ "$(wa_messages)" = $((300 + acked)) ] || fail "expected $((300 + acked)) messages (every ack kept), got $(wa_messages)"
 
+# Messenger webhooks land in the fb connector's webhooks stream, beside its Graph history.
+start_listen
+"$CHANSYNC_SIM" post-webhooks --kind messenger --url "http://$addr/webhooks/fb" --customers 10 --count 30 >/dev/null \
+  || fail "Messenger webhooks not acknowledged"
+kill -TERM "$listen_pid" && wait "$listen_pid"
+cs pull fb >>"$out" 2>&1 || fail "pull fb failed: $(tail -5 "$out")"
+[ "$(sqlite3 "$work/state.db" "SELECT count(*) FROM messages WHERE connector='fb' AND id LIKE 'm_SIM%' AND channel='messenger'")" = 30 ] \
+  || fail "expected the 30 Messenger webhooks as messages"
+
 # One person: the SMS sender and the WhatsApp sender with the same number.
 cs reconcile >>"$out" 2>&1
 both=$(sqlite3 "$work/state.db" "SELECT count(DISTINCT ph.person_id) FROM person_handles ph
@@ -139,7 +157,7 @@ cs -o json ingest wa2 - <"$work/captured.ndjson" >"$work/ingest2.json" 2>>"$out"
 [ "$(jfield "$(cat "$work/ingest2.json")" 'j["pull"][0]["written"]')" = 0 ] || fail "ingesting again should write nothing"
 
 # Secrets: in no output, no log, not in the state store or the spool.
-for s in "$WA_APP_SECRET" "$WA_VERIFY_TOKEN" "$WA_TOKEN"; do
+for s in "$WA_APP_SECRET" "$WA_VERIFY_TOKEN" "$WA_TOKEN" "$META_PAGE_TOKEN"; do
   if grep -rqF "$s" "$out" "$work/listen.log" "$work/state.db" "$work/spool" 2>/dev/null; then fail "a secret leaked"; fi
 done
 echo "listen scenario: ok ($acked acknowledged before SIGTERM)"
