@@ -229,3 +229,22 @@ TEST_CASE("listen: a spool that cannot be written answers 503, keeps no partial 
   REQUIRE(post(r, "/webhooks/wa", k_body, sign(k_body))->status == 200);
   CHECK(r.spooled().size() == 2);
 }
+
+TEST_CASE("listen: a second receiver cannot share the port, even with its own spool", "[listen]") {
+  Running r;
+  char tmpl[] = "/tmp/chansync-listen-XXXXXX";
+  const fs::path other = ::mkdtemp(tmpl);
+  listen::ListenOptions o;
+  o.address = r.address;
+  o.spool_dir = other.string();
+  o.connectors = {{"wa", {"whatsapp_business_account", k_secret, ""}}};
+  listen::Receiver second(o);
+  try {
+    second.bind();
+    FAIL("two receivers bound " << r.address);
+  } catch (const Failure& f) {
+    CHECK(f.error().code == Errc::unavailable);
+    CHECK_THAT(f.error().message, Catch::Contains(r.address));
+  }
+  fs::remove_all(other);
+}
