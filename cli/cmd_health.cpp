@@ -1,9 +1,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "adapters/registry.hpp"
 #include "cli/output.hpp"
 #include "cli/session.hpp"
+#include "sync/spool.hpp"
 
 namespace chansync::cli {
 namespace {
@@ -17,6 +20,14 @@ std::unique_ptr<StateStore> open_for_health(const std::string& path) {
     spdlog::warn("stream health and history unavailable: {}", e.what());
     return nullptr;
   }
+}
+
+// What a webhooks stream has waiting in the spool: accepted by listen, not yet pulled.
+std::string spool_note(const std::string& spool_dir, const std::string& connector, const std::string& cursor) {
+  const auto backlog = spool_backlog(spool_dir, connector, cursor);
+  if (backlog.bytes == 0) return "; nothing waiting in the spool";
+  return fmt::format("; {} KiB of webhooks wait in the spool ({}) for the next pull", (backlog.bytes + 1023) / 1024,
+                     spool_dir);
 }
 
 }  // namespace
@@ -38,19 +49,27 @@ void add_health(CLI::App& app, Context& ctx) {
       const auto streams = store ? store->records().streams() : std::vector<StreamRow>{};
       std::vector<HealthReport> reports;
       for (auto* e : chosen_endpoints) {
+        std::set<std::string> spooled;  // streams read from the webhook spool
         try {
           // A missing secret is a finding about this connector, not a reason to skip the others.
           resolve_secrets(*e);
-          reports.push_back(adapters::create_adapter(*e, s.config.default_region)->probe());
+          const auto adapter = adapters::create_adapter(*e, s.config.default_region);
+          for (const auto& st : adapter->streams())
+            if (st.spool) spooled.insert(st.name);
+          reports.push_back(adapter->probe());
         } catch (const Failure& f) {
           HealthReport r{e->name, e->type, "", HealthClass::unknown, "cannot check: " + f.error().message};
           r.checked_at = now_ms();
           reports.push_back(std::move(r));
         }
-        for (const auto& row : streams)
-          if (row.connector == e->name && row.last_pull_at != 0)
-            reports.push_back(stream_health(e->name, e->type, row.stream, row.last_pull_at, row.last_pull.error,
-                                            row.last_pull.error_code, row.last_pull.received));
+        for (const auto& row : streams) {
+          if (row.connector != e->name || row.last_pull_at == 0) continue;
+          auto r = stream_health(e->name, e->type, row.stream, row.last_pull_at, row.last_pull.error,
+                                 row.last_pull.error_code, row.last_pull.received);
+          if (!row.last_pull.notice.empty()) r.summary += "; the vendor last reported: " + row.last_pull.notice;
+          if (spooled.count(row.stream)) r.summary += spool_note(s.config.spool_dir, e->name, row.cursor);
+          reports.push_back(std::move(r));
+        }
       }
       const Severity sev = overall(reports);
       if (ctx.global.output == "json") {

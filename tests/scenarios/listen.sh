@@ -95,6 +95,8 @@ cs pull wa >>"$out" 2>&1 || fail "pull of the spool failed: $(tail -5 "$out")"
 # listen runs while cron's sync runs: no lock between them.
 start_listen
 post 200 100 >/dev/null || fail "second batch not acknowledged"
+cs health wa >"$work/health.txt" 2>&1 || true
+grep -q "KiB of webhooks wait in the spool" "$work/health.txt" || fail "health should show the spool's backlog: $(cat "$work/health.txt")"
 cs sync >>"$out" 2>&1 || fail "sync beside listen failed: $(tail -5 "$out")"
 [ "$(wa_messages)" = 300 ] || fail "sync should have drained the second batch, got $(wa_messages)"
 
