@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -30,11 +31,20 @@ std::vector<listen::ListenConnector> webhook_connectors(Config& config, const st
                                              "whatsapp-cloud, meta-messenger and meta-instagram connectors",
                                              ep->name, ep->type));
     }
+    // Without an app secret no POST could be verified: every one would be refused, and Meta disables
+    // a subscription that keeps failing. Such a connector is not served.
+    if (!webhook_only.secret_sources.count("app_secret")) {
+      if (!names.empty())
+        throw Failure(Errc::config, fmt::format("connector {} has no app secret to check its webhooks' signatures "
+                                                "with; set connectors.{}.app_secret_env or app_secret_file (the "
+                                                "Meta app's secret, App settings > Basic)",
+                                                ep->name, ep->name));
+      spdlog::info("listen: {} is not served: it has no app_secret_env or app_secret_file", ep->name);
+      continue;
+    }
     resolve_secrets(webhook_only);
     adapter = adapters::create_adapter(webhook_only, config.default_region);
     out.push_back({ep->name, adapter->webhooks()->webhook()});
-    if (out.back().spec.app_secret.empty())
-      spdlog::warn("listen: {} has no app_secret: its POSTs will be refused (401) until one is configured", ep->name);
   }
   return out;
 }
@@ -72,17 +82,26 @@ void add_listen(CLI::App& app, Context& ctx) {
       spdlog::info("listen: accepting webhooks on http://{}/webhooks/<connector> for {}; spool {}", bound, served,
                    s.config.spool_dir);
       std::cout << bound << std::endl;  // for scripts that asked for port 0
-      int got = 0;
+      std::atomic<int> got{0};
+      std::atomic<bool> ended{false};
       std::thread waiter([&] {
-        sigwait(&stop_signals, &got);
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        if (!ended) got = sig;
         receiver.stop();
       });
-      receiver.run();
-      if (got == 0) pthread_kill(waiter.native_handle(), SIGTERM);  // the server ended on its own
+      const bool served_to_the_end = receiver.run();
+      ended = true;
+      if (got == 0) pthread_kill(waiter.native_handle(), SIGTERM);  // the server ended on its own: wake the waiter
       waiter.join();
       const auto st = receiver.stats();
-      spdlog::info("listen: stopped{}; {} webhooks accepted, {} refused, {} fsyncs",
-                   got ? fmt::format(" on {}", strsignal(got)) : "", st.accepted, st.refused, st.fsyncs);
+      if (!served_to_the_end)
+        throw Failure(Errc::unavailable,
+                      fmt::format("listen on {} stopped by itself (the listening socket failed); {} webhooks were "
+                                  "accepted and are in the spool; start it again",
+                                  bound, st.accepted));
+      spdlog::info("listen: stopped on {}; {} webhooks accepted, {} refused, {} fsyncs", strsignal(got), st.accepted,
+                   st.refused, st.fsyncs);
       return 0;
     };
   });

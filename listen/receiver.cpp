@@ -75,9 +75,13 @@ class GroupCommit {
         results.emplace_back(it, std::move(r));
       }
       for (auto& [writer, error] : touched) {
-        if (!m_fsync) continue;
-        if (auto r = writer->sync(); !r) error = r.error();
-        ++m_fsyncs;
+        if (m_fsync) {
+          if (auto r = writer->sync(); !r) error = r.error();  // fails every frame of the batch in it
+          ++m_fsyncs;
+        }
+        // A full segment is sealed only after the sync that made its last frames durable.
+        if (!error && writer->full())
+          if (auto r = writer->rotate(); !r) spdlog::error("listen: {}", r.error().message);
       }
       for (auto& [it, r] : results) {
         if (r && touched[it->writer]) r = std::unexpected(*touched[it->writer]);
@@ -112,6 +116,14 @@ std::optional<std::string> object_of(const std::string& body) {
   return std::string(object);
 }
 
+// A request's method or decoded path as one log line: control characters (a %0A in the path) could
+// otherwise forge lines of their own.
+std::string printable(std::string text) {
+  for (char& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return text;
+}
+
 }  // namespace
 
 struct Receiver::Impl {
@@ -121,11 +133,13 @@ struct Receiver::Impl {
   std::unique_ptr<GroupCommit> commit;
   httplib::Server server;
   std::atomic<std::uint64_t> accepted{0}, refused{0}, fsyncs{0};
-  int socket = -1;  // the listening socket, once bound  // fsyncs: once the commit thread ended
+  int socket = -1;                                          // the listening socket, once bound
+  std::atomic<bool> running{false}, stop_requested{false};  // fsyncs: once the commit thread ended
 
   void refuse(httplib::Response& res, int status, const httplib::Request& req, const std::string& reason) {
     ++refused;
-    spdlog::warn("listen: {} {} from {}: {} ({})", req.method, req.path, req.remote_addr, status, reason);
+    spdlog::warn("listen: {} {} from {}: {} ({})", printable(req.method), printable(req.path), req.remote_addr, status,
+                 reason);
     res.status = status;
     res.set_content(reason + "\n", "text/plain");
   }
@@ -165,6 +179,9 @@ struct Receiver::Impl {
     if (!adapters::equal_constant_time(sig.substr(7), adapters::hmac_sha256_hex(spec.app_secret, req.body)))
       return refuse(res, 401, req,
                     "X-Hub-Signature-256 does not match the body (wrong app secret, or the body was altered)");
+    // httplib checks the limit before it inflates a Content-Encoding: gzip body; check what is kept.
+    if (req.body.size() > k_spool_max_body)
+      return refuse(res, 413, req, fmt::format("body over {} bytes (after Content-Encoding)", k_spool_max_body));
     const auto object = object_of(req.body);
     if (!object) return refuse(res, 400, req, "the body is not a JSON object");
     if (*object != spec.object)
@@ -220,8 +237,8 @@ Receiver::Receiver(ListenOptions options) : m(std::make_unique<Impl>()) {
     if (!res.body.empty()) return;  // refused by a handler above, which said why
     if (res.status == 413) {
       ++m->refused;
-      spdlog::warn("listen: {} {} from {}: 413 (body over {} bytes)", req.method, req.path, req.remote_addr,
-                   k_spool_max_body);
+      spdlog::warn("listen: {} {} from {}: 413 (body over {} bytes)", printable(req.method), printable(req.path),
+                   req.remote_addr, k_spool_max_body);
       res.set_content("payload too large\n", "text/plain");
       return;
     }
@@ -260,14 +277,21 @@ std::string Receiver::bind() {
   return fmt::format("{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host, bound);
 }
 
-void Receiver::run() {
-  m->server.listen_after_bind();
+bool Receiver::run() {
+  m->running = true;
+  bool ok = true;
+  if (!m->stop_requested) ok = m->server.listen_after_bind();
   // listen_after_bind returns once stop() closed the socket and the workers finished what they had.
+  m->running = false;
   m->fsyncs = m->commit->fsyncs();
   m->commit.reset();
+  return ok || m->stop_requested;
 }
 
 void Receiver::stop() {
+  m->stop_requested = true;
+  // httplib ignores a stop() before its accept loop runs: wait for it (or for run() to end).
+  while (m->running && !m->server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   m->server.stop();
 }
 

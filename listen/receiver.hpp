@@ -53,9 +53,11 @@ class Receiver {
   // Binds the address; returns "host:port" as bound. Throws Failure(unavailable) naming the address
   // when it is taken or not local.
   std::string bind();
-  // Serves until stop(): finishes the requests in flight, syncs the spool, returns.
-  void run();
-  // Safe from any thread (a signal-waiting thread).
+  // Serves until stop(): finishes the requests in flight, syncs the spool, returns true. False when
+  // the server stopped by itself (its socket failed).
+  bool run();
+  // Safe from any thread (a signal-waiting thread), at any time: a stop() before or while run()
+  // starts still stops it.
   void stop();
   ListenStats stats() const;
 

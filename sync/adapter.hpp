@@ -124,6 +124,9 @@ class Sink {
   virtual Result<std::vector<VerifyOutcome>> verify(std::span<const PushItem> items);
 };
 
+// The name of a webhook-fed connector's spool stream.
+inline constexpr std::string_view k_webhooks_stream = "webhooks";
+
 // What `chansync listen` needs to accept a connector's webhooks. Empty secrets refuse: a POST
 // without an app secret to check its signature against is never stored.
 struct WebhookSpec {

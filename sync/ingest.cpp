@@ -9,25 +9,29 @@ namespace chansync {
 
 PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, StateStore& store, std::istream& in) {
   const WebhookReceiver* receiver = adapter.webhooks();
+  if (!receiver)
+    throw Failure(Errc::usage, fmt::format("connector {} does not receive webhooks, so it has no payloads to "
+                                           "ingest; ingest is for whatsapp-cloud, meta-messenger and meta-instagram "
+                                           "connectors",
+                                           connector));
+  // The spool stream's name; a Meta connector without an app secret has none yet, but the payloads
+  // belong to the stream it gets once webhooks are set up.
   const auto streams = adapter.streams();
   const auto spool = std::find_if(streams.begin(), streams.end(), [](const Stream& s) { return s.spool; });
-  if (!receiver || spool == streams.end())
-    throw Failure(Errc::usage, fmt::format("connector {} does not receive webhooks, so it has no payloads to "
-                                           "ingest; ingest is for whatsapp-cloud, meta-messenger and meta-instagram",
-                                           connector));
-  PullStats stats{connector, spool->name};
-  const std::string cursor = store.records().cursor(connector, spool->name);
+  const std::string stream = spool == streams.end() ? std::string(k_webhooks_stream) : stream;
+  PullStats stats{connector, stream};
+  const std::string cursor = store.records().cursor(connector, stream);
   Page<Conversation> page;
   std::size_t payloads = 0, line_no = 0;
   auto commit = [&] {
     PageStats ps;
     try {
-      ps = store.records().commit_conversations(connector, spool->name, page.items, page.rejects, cursor);
+      ps = store.records().commit_conversations(connector, stream, page.items, page.rejects, cursor);
     } catch (const SQLite::Exception& e) {
       throw storage_failure(e, store.path(),
                             fmt::format("committing ingested payloads up to line {} for {}", line_no, connector));
     }
-    for (const auto& n : page.notices) spdlog::warn("{}/{}: the vendor reports: {}", connector, spool->name, n);
+    for (const auto& n : page.notices) spdlog::warn("{}/{}: the vendor reports: {}", connector, stream, n);
     if (!page.notices.empty()) stats.notice = page.notices.back();
     ++stats.pages;
     stats.received += ps.received;

@@ -24,6 +24,7 @@ namespace {
 
 constexpr std::size_t k_max_header = 32;  // "<20 digits> <8 hex>\n" fits
 constexpr std::uint64_t k_read_chunk = 8u << 20;
+constexpr std::size_t k_page_bytes = 32u << 20;  // payload bytes per page, whatever their number
 static_assert(k_read_chunk > k_spool_max_body + k_max_header + 1);
 
 std::string connector_dir(const std::string& dir, const std::string& connector) {
@@ -154,9 +155,14 @@ Result<void> SpoolWriter::open_segment() {
 }
 
 Result<void> SpoolWriter::append(std::string_view body) {
-  if (m_size >= m_segment_bytes) {
-    if (auto r = sync(); !r) return r;  // the sealed segment is durable before the next one exists
+  if (body.size() > k_spool_max_body)
+    return fail(Errc::usage, fmt::format("webhook spool {}: a payload of {} bytes is over the {} a frame may hold",
+                                         m_path, body.size(), k_spool_max_body));
+  // After a failed write or fsync this segment may hold bytes nobody can vouch for: what follows
+  // goes into a new one, and the reader treats the old one's tail as torn.
+  if (m_broken) {
     if (auto r = open_segment(); !r) return r;
+    m_broken = false;
   }
   const std::string header = fmt::format("{} {:08x}\n", body.size(), crc_of(body));
   const struct iovec iov[3] = {{const_cast<char*>(header.data()), header.size()},
@@ -170,14 +176,17 @@ Result<void> SpoolWriter::append(std::string_view body) {
     if (done == 0) {
       n = ::writev(m_fd, iov, 3);
     } else {
-      std::string rest = header + std::string(body) + "\n";
+      const std::string rest = header + std::string(body) + "\n";
       n = ::write(m_fd, rest.data() + done, total - done);
     }
     if (n < 0) {
       if (errno == EINTR) continue;
       const int err = errno;
-      if (::ftruncate(m_fd, static_cast<off_t>(m_size)) != 0)
-        spdlog::error("webhook spool {}: cannot cut back a partial frame: {}", m_path, std::strerror(errno));
+      if (::ftruncate(m_fd, static_cast<off_t>(m_size)) != 0) {
+        spdlog::error("webhook spool {}: cannot cut back a partial frame: {}; continuing in a new segment", m_path,
+                      std::strerror(errno));
+        m_broken = true;
+      }
       return std::unexpected(io_error(err, m_path, "appending a payload"));
     }
     done += static_cast<std::size_t>(n);
@@ -187,7 +196,25 @@ Result<void> SpoolWriter::append(std::string_view body) {
 }
 
 Result<void> SpoolWriter::sync() {
-  if (::fdatasync(m_fd) != 0) return std::unexpected(io_error(errno, m_path, "fsync"));
+  if (::fdatasync(m_fd) != 0) {
+    // Linux reports a writeback error once per file: a second fdatasync would say 0 for the same
+    // lost pages. Nothing more goes into this segment.
+    m_broken = true;
+    return std::unexpected(io_error(errno, m_path, "fsync"));
+  }
+  return {};
+}
+
+bool SpoolWriter::full() const {
+  return m_size >= m_segment_bytes;
+}
+
+Result<void> SpoolWriter::rotate() {
+  if (auto r = open_segment(); !r) {
+    m_broken = true;  // the next append tries again
+    return r;
+  }
+  m_broken = false;
   return {};
 }
 
@@ -227,14 +254,21 @@ Result<SpoolPage> read_spool(const std::string& dir, const std::string& connecto
   }
   std::uint64_t offset = seg->seq == at->seq ? at->offset : 0;
   std::string buf;
-  while (page.payloads.size() < max) {
+  std::size_t bytes = 0;  // of the payloads so far: a page stops at k_page_bytes too
+  auto full = [&] { return page.payloads.size() >= max || bytes >= k_page_bytes; };
+  while (!full()) {
     const bool newest = seg + 1 == segs->end();
     const int fd = ::open(seg->path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
       return fail(Errc::io, fmt::format("webhook spool {}: cannot open it: {}; check its permissions", seg->path,
                                         std::strerror(errno)));
     struct stat st {};
-    ::fstat(fd, &st);
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return fail(Errc::io, fmt::format("webhook spool {}: cannot read its size: {}; check the disk", seg->path,
+                                        std::strerror(err)));
+    }
     const auto size = static_cast<std::uint64_t>(st.st_size);
     // Read the rest of the segment in chunks that always hold at least one whole frame.
     const std::uint64_t want = std::min<std::uint64_t>(size > offset ? size - offset : 0, k_read_chunk);
@@ -243,14 +277,30 @@ Result<SpoolPage> read_spool(const std::string& dir, const std::string& connecto
     while (got < want) {
       const ssize_t n = ::pread(fd, buf.data() + got, want - got, static_cast<off_t>(offset + got));
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        return fail(Errc::io, fmt::format("webhook spool {}: reading at offset {} failed: {}; check the disk (the "
+                                          "stream's cursor stays where it was)",
+                                          seg->path, offset + got, std::strerror(err)));
+      }
+      if (n == 0) break;  // shorter than fstat said: read what is there
       got += static_cast<std::size_t>(n);
     }
     ::close(fd);
     std::string_view view(buf.data(), got);
     std::size_t pos = 0;
     bool torn = false;
-    while (page.payloads.size() < max && pos < view.size()) {
+    // The frame at `at` is whole and its checksum matches.
+    auto frame_at = [&](std::size_t at) {
+      std::size_t len = 0;
+      std::uint32_t crc = 0;
+      const long h = parse_header(view.substr(at), len, crc);
+      const std::size_t end = at + static_cast<std::size_t>(h) + len;
+      return h > 0 && end < view.size() && view[end] == '\n' &&
+             crc_of(view.substr(at + static_cast<std::size_t>(h), len)) == crc;
+    };
+    while (!full() && pos < view.size()) {
       std::size_t len = 0;
       std::uint32_t crc = 0;
       const long h = parse_header(view.substr(pos), len, crc);
@@ -259,14 +309,18 @@ Result<SpoolPage> read_spool(const std::string& dir, const std::string& connecto
         break;
       }
       if (h < 0) {
-        // Not a frame: the rest of the segment cannot be framed again. Keep it raw and go on.
-        page.corrupt.push_back({fmt::format("{}:{}", seg->seq, offset + pos),
-                                fmt::format("webhook spool {}: no frame header at offset {}; the rest of the "
-                                            "segment is kept here as is",
-                                            seg->path, offset + pos),
-                                std::string(view.substr(pos, k_spool_max_body))});
-        pos = view.size();
-        break;
+        // Not a frame (disk damage): skip to the next whole frame after a newline, keeping the bytes
+        // in between as a dead letter, so one damaged spot costs only itself.
+        std::size_t next = pos + 1;
+        while (next < view.size() && !(view[next - 1] == '\n' && frame_at(next))) ++next;
+        page.corrupt.push_back(
+            {fmt::format("{}:{}", seg->seq, offset + pos),
+             fmt::format("webhook spool {}: {} bytes without a frame header at offset {} (disk "
+                         "damage?); kept here as is{}",
+                         seg->path, next - pos, offset + pos, next - pos > k_spool_max_body ? " (the first MiB)" : ""),
+             std::string(view.substr(pos, std::min(next - pos, k_spool_max_body)))});
+        pos = next;
+        continue;
       }
       const auto body = view.substr(pos + static_cast<std::size_t>(h), len);
       if (crc_of(body) != crc || view[pos + static_cast<std::size_t>(h) + len] != '\n')
@@ -274,15 +328,17 @@ Result<SpoolPage> read_spool(const std::string& dir, const std::string& connecto
             {fmt::format("{}:{}", seg->seq, offset + pos),
              fmt::format("webhook spool {}: checksum mismatch at offset {} (disk damage?)", seg->path, offset + pos),
              std::string(body)});
-      else
+      else {
         page.payloads.emplace_back(body);
+        bytes += body.size();
+      }
       pos += static_cast<std::size_t>(h) + len + 1;
     }
     const bool chunk_cut = offset + got < size;  // the chunk ended before the segment did
     offset += pos;
     page.next_cursor = format_cursor(seg->seq, offset);
-    if (chunk_cut && page.payloads.size() < max) continue;                       // read on in this segment
-    if (page.payloads.size() >= max && (offset < size || !newest)) return page;  // more to read
+    if (chunk_cut && !full()) continue;                     // read on in this segment
+    if (full() && (offset < size || !newest)) return page;  // more to read
     if (newest) {
       // The writer may still be appending to the newest segment: stop at what is complete.
       page.done = true;

@@ -35,10 +35,18 @@ class SpoolWriter {
   SpoolWriter& operator=(const SpoolWriter&) = delete;
 
   // Writes one frame; not durable until sync(). On failure the segment is cut back to where it was,
-  // so no partial frame is left behind, and the error says why (Errc::io for a full disk).
+  // so no partial frame is left behind (or, when that fails too, the next frame starts a new
+  // segment), and the error says why (Errc::io for a full disk). A body over k_spool_max_body is
+  // refused (Errc::usage).
   Result<void> append(std::string_view body);
-  // fdatasync: every frame appended so far is durable once this returns without error.
+  // fdatasync: every frame appended so far is durable once this returns without error. After an
+  // error, none appended since the last good sync() may be trusted, and the next append() starts a
+  // new segment.
   Result<void> sync();
+  // The segment has reached its size: rotate() after the sync() that made it durable.
+  bool full() const;
+  // Starts a new segment (after a failure, the next append() tries again).
+  Result<void> rotate();
   const std::string& segment_path() const { return m_path; }
 
  private:
@@ -47,6 +55,7 @@ class SpoolWriter {
   std::string m_dir, m_connector, m_path;
   std::uint64_t m_segment_bytes, m_size = 0;
   int m_fd = -1;
+  bool m_broken = false;  // a write or fsync failed here: the next append starts a new segment
 };
 
 // Held by one `listen` for its whole run: an exclusive flock on <dir>/listen.lock. Throws
@@ -69,7 +78,7 @@ struct SpoolPage {
   bool done = false;                  // nothing more to read now
 };
 
-// Reads up to `max` frames after `cursor` ("" = the oldest segment's start). A missing spool is an
+// Reads up to `max` frames (and about 32 MiB) after `cursor` ("" = the oldest segment's start). A missing spool is an
 // empty one. Errors (unreadable directory or file, bad cursor) name the path.
 Result<SpoolPage> read_spool(const std::string& dir, const std::string& connector, const std::string& cursor,
                              std::size_t max);

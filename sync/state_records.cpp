@@ -20,25 +20,27 @@ struct RecordStore::Statements {
           VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
           ON CONFLICT(connector, id) DO UPDATE SET channel = excluded.channel, customer = excluded.customer,
             customer_verified = excluded.customer_verified, business = excluded.business,
-            customer_name = excluded.customer_name, customer_links = excluded.customer_links
+            customer_name = coalesce(nullif(excluded.customer_name, ''), customer_name),
+            customer_links = excluded.customer_links
           WHERE (channel, customer, customer_verified, business, customer_name, customer_links) IS NOT
                 (excluded.channel, excluded.customer, excluded.customer_verified, excluded.business,
-                 excluded.customer_name, excluded.customer_links))sql"),
+                 coalesce(nullif(excluded.customer_name, ''), customer_name), excluded.customer_links))sql"),
         stored_links(db, "SELECT customer_links FROM conversations WHERE connector = ? AND id = ?"),
         // A re-pulled message with another kind, status or attachments is rewritten in place; its
-        // status only moves forward (chansync_later_status), so a late "delivered" keeps "read".
+        // status only moves forward (chansync_later_status), so a late "delivered" keeps "read". It
+        // stays in the conversation that first brought it: Messenger's webhooks and its Graph history
+        // file one message (one mid) under two conversation ids.
         upsert_message(db, R"sql(
           INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle,
                                sent_at, text, rev, kind, status, attachments)
           VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-          ON CONFLICT(connector, id) DO UPDATE SET conversation = excluded.conversation,
-            channel = excluded.channel, direction = excluded.direction, author_kind = excluded.author_kind,
+          ON CONFLICT(connector, id) DO UPDATE SET channel = excluded.channel, direction = excluded.direction, author_kind = excluded.author_kind,
             author_handle = excluded.author_handle, sent_at = excluded.sent_at, text = excluded.text,
             rev = excluded.rev, kind = excluded.kind, status = chansync_later_status(status, excluded.status),
             attachments = excluded.attachments
-          WHERE (conversation, channel, direction, author_kind, author_handle, sent_at, text, kind, status,
+          WHERE (channel, direction, author_kind, author_handle, sent_at, text, kind, status,
                  attachments) IS NOT
-                (excluded.conversation, excluded.channel, excluded.direction, excluded.author_kind,
+                (excluded.channel, excluded.direction, excluded.author_kind,
                  excluded.author_handle, excluded.sent_at, excluded.text, excluded.kind,
                  chansync_later_status(status, excluded.status), excluded.attachments))sql"),
         // A receipt only moves the status of the message it names; for a message not held it stores

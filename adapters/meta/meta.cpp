@@ -15,9 +15,8 @@ namespace {
 constexpr int k_max_page = 25;  // conversations per page; each carries up to 100 messages
 constexpr const char* k_fields =
     "id,updated_time,participants,messages.limit(100){id,created_time,from,to,message,attachments}";
-constexpr const char* k_webhooks = "webhooks";  // the spool stream
-constexpr double k_slow_from = 75;              // usage % past which requests are paced
-constexpr double k_stop_at = 95;                // usage % at which a pull stops, before Graph blocks the app
+constexpr double k_slow_from = 75;  // usage % past which requests are paced
+constexpr double k_stop_at = 95;    // usage % at which a pull stops, before Graph blocks the app
 
 struct Platform {
   const char* type;
@@ -103,7 +102,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
   // POST, so there is nothing to drain (and no stream to report on).
   std::vector<Stream> streams() const override {
     std::vector<Stream> out = {{"conversations", Role::conversations}};
-    if (m_webhooks) out.push_back({k_webhooks, Role::conversations, true, true});
+    if (m_webhooks) out.push_back({std::string(k_webhooks_stream), Role::conversations, true, true});
     return out;
   }
 
@@ -119,7 +118,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
   }
 
   Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {
-    if (req.stream == k_webhooks)
+    if (req.stream == k_webhooks_stream)
       return fail(Errc::internal,
                   "the webhooks stream has nothing to pull: the pipeline reads it from the spool `chansync listen` "
                   "fills",

@@ -1,7 +1,9 @@
 #pragma once
 // Messenger and Instagram messaging webhooks ({"object": "page" | "instagram", "entry": [{"id",
-// "time", "messaging": [...]}]}), mapped to the same conversations, handles and message ids as the
-// Graph history mapping (meta.cpp), so a message seen both ways is one. Pure: no HTTP.
+// "time", "messaging": [...]}]}), mapped to the same handles and message ids (mids) as the Graph
+// history mapping (meta.cpp), so a message seen both ways is one message of one person. Webhooks
+// carry no Graph conversation id (t_…): their conversation is "<page_id>:<customer id>", and a
+// message keeps the conversation that first brought it (the store never moves it). Pure: no HTTP.
 #include <string>
 #include <string_view>
 

@@ -9,7 +9,6 @@ namespace chansync::adapters::whatsapp {
 namespace {
 
 constexpr const char* k_type = "whatsapp-cloud";
-constexpr const char* k_stream = "webhooks";
 
 std::string secret_of(const EndpointConfig& cfg, const char* key) {
   auto it = cfg.secrets.find(key);
@@ -29,7 +28,7 @@ class WhatsAppAdapter final : public Adapter, public ConversationSource, public 
   }
 
   std::vector<Stream> streams() const override {
-    return {{k_stream, Role::conversations, /*acknowledges=*/true, /*spool=*/true}};
+    return {{std::string(k_webhooks_stream), Role::conversations, /*acknowledges=*/true, /*spool=*/true}};
   }
 
   HealthReport probe() override {

@@ -3,10 +3,12 @@
 #include "sync/spool.hpp"
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 
 namespace fs = std::filesystem;
 using namespace chansync;
@@ -84,12 +86,13 @@ TEST_CASE("spool: segments rotate; reading crosses them; trimming keeps the newe
   const std::string dir = tmp.path.string();
   std::vector<std::string> bodies;
   {
-    SpoolWriter w(dir, "wa", 100);  // a new segment once one holds 100 bytes
+    SpoolWriter w(dir, "wa", 100);  // full once a segment holds 100 bytes
     for (int i = 0; i < 12; ++i) {
       bodies.push_back(std::string(40, static_cast<char>('a' + i)));
       REQUIRE(w.append(bodies.back()));
+      REQUIRE(w.sync());
+      if (w.full()) REQUIRE(w.rotate());  // as listen does: sealed only once durable
     }
-    REQUIRE(w.sync());
   }
   const auto files = segment_files(tmp.path / "wa");
   REQUIRE(files.size() >= 4);
@@ -157,6 +160,40 @@ TEST_CASE("spool: damaged frames become dead letters and reading goes on", "[spo
   REQUIRE(page->corrupt.size() == 1);
   CHECK(page->corrupt[0].raw == "Bravo");
   CHECK_THAT(page->corrupt[0].error, Catch::Contains("checksum"));
+}
+
+TEST_CASE("spool: garbage between frames costs only itself; oversized payloads are refused", "[spool]") {
+  TempDir tmp;
+  const std::string dir = tmp.path.string();
+  std::string seg;
+  {
+    SpoolWriter w(dir, "wa");
+    REQUIRE(w.append("before"));
+    REQUIRE(w.sync());
+    seg = w.segment_path();
+  }
+  {
+    std::ofstream f(seg, std::ios::app | std::ios::binary);
+    f << "99999999999 zzzz\ngarbage that is no frame\n";
+  }
+  {
+    SpoolWriter w(dir, "wa");
+    const auto too_big = w.append(std::string(k_spool_max_body + 1, 'x'));
+    REQUIRE_FALSE(too_big);
+    CHECK(too_big.error().code == Errc::usage);
+  }
+  // Frames after the damage in the same segment are still read.
+  {
+    std::ofstream f(seg, std::ios::app | std::ios::binary);
+    f << "5 " << std::hex << std::setw(8) << std::setfill('0')
+      << crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>("after"), 5) << "\nafter\n";
+  }
+  std::string cursor;
+  auto page = read_spool(dir, "wa", cursor, 10);
+  REQUIRE(page);
+  CHECK(page->payloads == std::vector<std::string>{"before", "after"});
+  REQUIRE(page->corrupt.size() == 1);
+  CHECK(page->corrupt[0].raw == "99999999999 zzzz\ngarbage that is no frame\n");
 }
 
 TEST_CASE("spool: one listen at a time holds the spool", "[spool]") {

@@ -153,6 +153,27 @@ TEST_CASE("a receipt moves a held message's status and nothing else; for an unkn
   CHECK(m->sent_at == 99999);
 }
 
+TEST_CASE("a payload that knows no name keeps the stored one; a message stays in its first conversation") {
+  StateStore s(":memory:");
+  auto c = conversation("c1", 1);
+  c.customer_name = "Sheena Nelson";
+  s.records().commit_conversations("wa", "webhooks", {c}, {}, "1");
+  const auto rev = s.revision();
+  c.customer_name = "";  // a status webhook carries no contacts
+  c.messages.clear();
+  CHECK(s.records().commit_conversations("wa", "webhooks", {c}, {}, "2").written == 0);
+  CHECK(s.revision() == rev);  // nothing changed: no reconcile, no push
+  SQLite::Statement q(s.db(), "SELECT customer_name FROM conversations WHERE id = 'c1'");
+  REQUIRE(q.executeStep());
+  CHECK(q.getColumn(0).getString() == "Sheena Nelson");
+  // The same message (one mid) from Messenger's history, filed there under another conversation id.
+  auto history = conversation("t_1", 0);
+  history.messages = conversation("c1", 1).messages;
+  history.messages[0].conversation = "t_1";
+  CHECK(s.records().commit_conversations("wa", "conversations", {history}, {}, "3").written == 0);
+  CHECK(s.records().message("wa", "c1-m0")->conversation == "c1");
+}
+
 TEST_CASE("a conversation's customer links accumulate and join the linked handles into one person") {
   StateStore s(":memory:");
   auto c = conversation("c1", 1);
