@@ -42,6 +42,12 @@ struct EndpointConfig {
   nlohmann::json options = nlohmann::json::object();  // non-secret options by key
   std::map<std::string, std::string> secrets;         // secret values by key; never logged or stored
   std::map<std::string, std::string> secret_sources;  // "env:TWILIO_AUTH_TOKEN" / "file:/run/x"
+
+  // The resolved secret `key`, "" when it is not set or was not read.
+  std::string secret(const std::string& key) const {
+    auto it = secrets.find(key);
+    return it == secrets.end() ? std::string() : it->second;
+  }
 };
 
 // A value and where it came from, for `config show --origin`. Secrets appear redacted.

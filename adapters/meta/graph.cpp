@@ -173,4 +173,22 @@ std::string object_id_of(const std::string& body) {
   }
 }
 
+std::optional<nlohmann::json> webhook_document(std::string_view payload, std::string_view object,
+                                               Page<Conversation>& page) {
+  auto whole = [&](std::string why) {
+    page.rejects.push_back({"", std::move(why), std::string(payload)});
+    return std::nullopt;
+  };
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(payload);
+  } catch (const nlohmann::json::exception& e) {
+    return whole(fmt::format("webhook payload is not JSON ({})", e.what()));
+  }
+  if (field(doc, "object") != object)
+    return whole(fmt::format("webhook payload of object \"{}\", not {}", field(doc, "object"), object));
+  if (!member(doc, "entry").is_array()) return whole("webhook payload without an entry array");
+  return doc;
+}
+
 }  // namespace chansync::adapters::meta

@@ -74,4 +74,9 @@ std::string raw_at(std::string_view text, const std::string& pointer);
 // what one payload says of one customer lands in one conversation.
 Conversation& conversation_in(Page<Conversation>& page, const Conversation& blank);
 
+// The parsed webhook payload when it is JSON of `object` with an "entry" array; otherwise the whole
+// payload becomes one dead letter on `page` saying why, and nullopt.
+std::optional<nlohmann::json> webhook_document(std::string_view payload, std::string_view object,
+                                               Page<Conversation>& page);
+
 }  // namespace chansync::adapters::meta

@@ -89,11 +89,11 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
         m_page(ctx.config.options.at("page_id").get<std::string>()),
         m_version(ctx.config.options.at("api_version").get<std::string>()),
         m_base(ctx.config.options.at("base_url").get<std::string>()),
-        m_spec{platform.object, secret(ctx.config, "app_secret"), secret(ctx.config, "verify_token")},
+        m_spec{platform.object, ctx.config.secret("app_secret"), ctx.config.secret("verify_token")},
         m_webhooks(ctx.config.secrets.count("app_secret") || ctx.config.secret_sources.count("app_secret")),
         m_http(HttpOptions{.connector = ctx.config.name,
                            .rate_policy = [this](const HttpResponse& r) { return pace_by_usage(r); },
-                           .bearer_token = secret(ctx.config, "token"),
+                           .bearer_token = ctx.config.secret("token"),
                            .sleep = ctx.sleep}) {
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
   }
@@ -168,11 +168,6 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
   }
 
  private:
-  static std::string secret(const EndpointConfig& cfg, const char* key) {
-    auto it = cfg.secrets.find(key);
-    return it == cfg.secrets.end() ? std::string() : it->second;
-  }
-
   // Usage below k_slow_from: unpaced. Past it, slower the closer to 100%; from k_stop_at the next
   // request is not sent (m_stop): Graph would block the app for everyone using it.
   std::optional<double> pace_by_usage(const HttpResponse& r) {

@@ -137,17 +137,7 @@ class Mapper {
 }  // namespace
 
 void map_messaging_payload(std::string_view payload, const WebhookTarget& target, Page<Conversation>& page) {
-  auto whole = [&](std::string why) { page.rejects.push_back({"", std::move(why), std::string(payload)}); };
-  json doc;
-  try {
-    doc = json::parse(payload);
-  } catch (const json::exception& e) {
-    return whole(fmt::format("webhook payload is not JSON ({})", e.what()));
-  }
-  if (field(doc, "object") != target.object)
-    return whole(fmt::format("webhook payload of object \"{}\", not {}", field(doc, "object"), target.object));
-  if (!member(doc, "entry").is_array()) return whole("webhook payload without an entry array");
-  Mapper(payload, target, page).entries(doc);
+  if (const auto doc = webhook_document(payload, target.object, page)) Mapper(payload, target, page).entries(*doc);
 }
 
 }  // namespace chansync::adapters::meta

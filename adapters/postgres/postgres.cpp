@@ -50,8 +50,8 @@ HealthClass health_class(Errc code) {
 class PostgresSink final : public Adapter, public Sink {
  public:
   explicit PostgresSink(const AdapterContext& ctx) : m_name(ctx.config.name), m_schema(checked_schema(ctx.config)) {
-    if (auto it = ctx.config.secrets.find("dsn"); it != ctx.config.secrets.end()) {
-      m_dsn = it->second;
+    if (ctx.config.secrets.count("dsn")) {
+      m_dsn = ctx.config.secret("dsn");
       m_password = check_dsn(m_dsn, fmt::format("targets.{}.dsn", m_name));
     }
   }

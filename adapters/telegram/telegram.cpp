@@ -17,11 +17,6 @@ constexpr int k_max_page = 100;  // getUpdates' limit ceiling
 // allowed_updates=["message","edited_message"], percent-encoded.
 constexpr const char* k_allowed = "%5B%22message%22%2C%22edited_message%22%5D";
 
-std::string token_of(const EndpointConfig& cfg) {
-  auto it = cfg.secrets.find("token");
-  return it == cfg.secrets.end() ? std::string() : it->second;
-}
-
 // A bot token is "<bot id>:<secret>": the bot's own id is known without asking getMe.
 std::string bot_id_of(const std::string& token) {
   const auto colon = token.find(':');
@@ -45,7 +40,7 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
   explicit TelegramAdapter(const AdapterContext& ctx)
       : m_name(ctx.config.name),
         m_base(ctx.config.options.at("base_url").get<std::string>()),
-        m_token(token_of(ctx.config)),
+        m_token(ctx.config.secret("token")),
         m_bot_id(bot_id_of(m_token)),
         m_region(ctx.default_region),
         m_http(HttpOptions{.connector = ctx.config.name,

@@ -45,7 +45,7 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
         m_region(ctx.default_region),
         m_http(HttpOptions{.connector = ctx.config.name,
                            .basic_user = ctx.config.options.at("account_sid").get<std::string>(),
-                           .basic_password = secret(ctx.config),
+                           .basic_password = ctx.config.secret("auth_token"),
                            .sleep = ctx.sleep}) {
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
     for (const auto& n : ctx.config.options.at("own_numbers"))
@@ -119,11 +119,6 @@ class TwilioAdapter final : public Adapter, public ConversationSource {
   }
 
  private:
-  static std::string secret(const EndpointConfig& cfg) {
-    auto it = cfg.secrets.find("auth_token");
-    return it == cfg.secrets.end() ? std::string() : it->second;
-  }
-
   bool is_own(const std::string& e164) const { return std::find(m_own.begin(), m_own.end(), e164) != m_own.end(); }
 
   void map_messages(const std::vector<WireMessage>& wire, Page<Conversation>& page, Timestamp& high) {

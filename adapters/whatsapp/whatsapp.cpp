@@ -10,19 +10,14 @@ namespace {
 
 constexpr const char* k_type = "whatsapp-cloud";
 
-std::string secret_of(const EndpointConfig& cfg, const char* key) {
-  auto it = cfg.secrets.find(key);
-  return it == cfg.secrets.end() ? std::string() : it->second;
-}
-
 class WhatsAppAdapter final : public Adapter, public ConversationSource, public WebhookReceiver {
  public:
   explicit WhatsAppAdapter(const AdapterContext& ctx)
       : m_receiver{ctx.config.name, ctx.config.options.at("phone_number_id").get<std::string>()},
         m_version(ctx.config.options.at("api_version").get<std::string>()),
         m_base(ctx.config.options.at("base_url").get<std::string>()),
-        m_token(secret_of(ctx.config, "token")),
-        m_spec{"whatsapp_business_account", secret_of(ctx.config, "app_secret"), secret_of(ctx.config, "verify_token")},
+        m_token(ctx.config.secret("token")),
+        m_spec{"whatsapp_business_account", ctx.config.secret("app_secret"), ctx.config.secret("verify_token")},
         m_http(HttpOptions{.connector = ctx.config.name, .bearer_token = m_token, .sleep = ctx.sleep}) {
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
   }

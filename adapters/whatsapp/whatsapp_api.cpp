@@ -258,17 +258,7 @@ class Mapper {
 }  // namespace
 
 void map_payload(std::string_view payload, const Receiver& receiver, Page<Conversation>& page) {
-  auto whole = [&](std::string why) { page.rejects.push_back({"", std::move(why), std::string(payload)}); };
-  json doc;
-  try {
-    doc = json::parse(payload);
-  } catch (const json::exception& e) {
-    return whole(fmt::format("webhook payload is not JSON ({})", e.what()));
-  }
-  if (field(doc, "object") != k_object)
-    return whole(fmt::format("webhook payload of object \"{}\", not {}", field(doc, "object"), k_object));
-  if (!member(doc, "entry").is_array()) return whole("webhook payload without an entry array");
-  Mapper(payload, receiver, page).entries(doc);
+  if (const auto doc = meta::webhook_document(payload, k_object, page)) Mapper(payload, receiver, page).entries(*doc);
 }
 
 std::optional<PhoneNumber> parse_phone_number(const std::string& body) {
