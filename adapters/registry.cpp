@@ -10,16 +10,17 @@
 #include "adapters/postgres/postgres.hpp"
 #include "adapters/telegram/telegram.hpp"
 #include "adapters/twilio/twilio.hpp"
+#include "adapters/twilio/twilio_calls.hpp"
 #include "adapters/webhook/webhook.hpp"
 #include "adapters/whatsapp/whatsapp.hpp"
 
 namespace chansync::adapters {
 
 std::span<const AdapterType> registry() {
-  static const std::vector<AdapterType> k_types = {twilio::type(),         telegram::type(),       whatsapp::type(),
-                                                   meta::messenger_type(), meta::instagram_type(), hubspot::type(),
-                                                   ndjson::type(),         webhook::type(),        postgres::type(),
-                                                   chatwoot::type(),       hubspot::sink_type()};
+  static const std::vector<AdapterType> k_types = {twilio::type(),   twilio::calls_type(),   telegram::type(),
+                                                   whatsapp::type(), meta::messenger_type(), meta::instagram_type(),
+                                                   hubspot::type(),  ndjson::type(),         webhook::type(),
+                                                   postgres::type(), chatwoot::type(),       hubspot::sink_type()};
   return k_types;
 }
 

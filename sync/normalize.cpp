@@ -76,6 +76,14 @@ std::optional<Handle> normalize_phone(std::string_view raw, std::string_view reg
   return Handle{HandleKind::phone, (plus ? "+" : "") + digits, false};
 }
 
+Handle anonymous_phone(std::string_view record_id) {
+  return Handle{HandleKind::phone, "anonymous/" + std::string(record_id), false};
+}
+
+bool is_anonymous_phone(const Handle& h) {
+  return h.kind == HandleKind::phone && !h.verified && h.value.starts_with("anonymous/");
+}
+
 std::optional<Handle> normalize_email(std::string_view raw) {
   raw = trim(raw);
   if (raw.size() >= 7 && to_lower_utf8(raw.substr(0, 7)) == "mailto:") raw.remove_prefix(7);

@@ -18,6 +18,13 @@ namespace chansync {
 // Returns nullopt only when the text holds no digits at all.
 std::optional<Handle> normalize_phone(std::string_view raw, std::string_view region);
 
+// The handle of a caller who has no number to show (Twilio's "anonymous", "restricted", its
+// pseudo-number +266696687, ...): kind phone, value "anonymous/<record id>", never verified. Unique
+// per record, so two anonymous calls never share a node, let alone a person. It is its own normal
+// form: normalize_phone is never asked about it.
+Handle anonymous_phone(std::string_view record_id);
+bool is_anonymous_phone(const Handle& h);
+
 // Normalises an email address: trims, lower-cases (Unicode-aware), converts the domain to its
 // ASCII (punycode) form. Role addresses (info@, support@, noreply@ …) come back verified = false.
 // Returns nullopt when the text is not an address (no '@', empty part, no dot in the domain).

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <initializer_list>
 #include <string_view>
 #include <utility>
 
@@ -15,8 +16,11 @@ std::string as_string(simdjson::ondemand::value v) {
   return std::string(std::string_view(v.get_string()));
 }
 
-// The message fields chansync reads; everything else on the resource is skipped unparsed.
-constexpr std::pair<std::string_view, std::string WireMessage::*> k_fields[] = {
+// The fields chansync reads of each resource; everything else on it is skipped unparsed.
+template <class W>
+using Fields = std::initializer_list<std::pair<std::string_view, std::string W::*>>;
+
+const Fields<WireMessage> k_message_fields = {
     {"sid", &WireMessage::sid},
     {"from", &WireMessage::from},
     {"to", &WireMessage::to},
@@ -26,52 +30,83 @@ constexpr std::pair<std::string_view, std::string WireMessage::*> k_fields[] = {
     {"date_created", &WireMessage::date_created},
 };
 
-}  // namespace
+const Fields<WireCall> k_call_fields = {
+    {"sid", &WireCall::sid},
+    {"from", &WireCall::from},
+    {"to", &WireCall::to},
+    {"direction", &WireCall::direction},
+    {"status", &WireCall::status},
+    {"start_time", &WireCall::start_time},
+    {"end_time", &WireCall::end_time},
+    {"date_created", &WireCall::date_created},
+    {"duration", &WireCall::duration},
+};
 
-Result<MessagesPage> parse_messages_page(std::string& body) {
-  MessagesPage page;
+// One page of the list resource `resource` ("Messages.json") whose records are in the array `key`.
+// `missing` names what a record lacks when it cannot be mapped ("" = it has what it needs).
+template <class W, class Missing>
+Result<ListPage<W>> parse_list_page(std::string& body, std::string_view resource, std::string_view key,
+                                    const Fields<W>& fields, Missing missing) {
+  ListPage<W> page;
   try {
     thread_local simdjson::ondemand::parser parser;
     body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
     auto doc = parser.iterate(simdjson::padded_string_view(body.data(), body.size(), body.capacity()));
-    bool saw_messages = false;
+    bool saw_items = false;
     for (auto field : doc.get_object()) {
-      const std::string_view key = field.unescaped_key();
-      if (key == "messages") {
-        saw_messages = true;
+      const std::string_view k = field.unescaped_key();
+      if (k == key) {
+        saw_items = true;
         for (auto item : field.value().get_array()) {
           simdjson::ondemand::object obj = item.get_object();
-          WireMessage m;
-          m.raw = obj.raw_json();
+          W w;
+          w.raw = obj.raw_json();
           obj.reset();
           for (auto f : obj) {
-            const std::string_view k = f.unescaped_key();
-            for (const auto& [name, member] : k_fields)
-              if (k == name) {
-                m.*member = as_string(f.value());
+            const std::string_view name = f.unescaped_key();
+            for (const auto& [n, member] : fields)
+              if (name == n) {
+                w.*member = as_string(f.value());
                 break;
               }
           }
-          if (m.sid.empty() || m.from.empty() || m.to.empty() || m.direction.empty())
-            page.rejects.push_back({m.sid, "message lacks sid, from, to or direction", std::string(m.raw)});
+          if (const std::string why = missing(w); !why.empty())
+            page.rejects.push_back({w.sid, why, std::string(w.raw)});
           else
-            page.messages.push_back(std::move(m));
+            page.items.push_back(std::move(w));
         }
-      } else if (key == "next_page_uri") {
+      } else if (k == "next_page_uri") {
         auto v = field.value();
         if (!v.is_null()) {
           std::string_view uri;
           if (v.get_string().get(uri) != simdjson::SUCCESS)
-            return fail(Errc::protocol, "Messages.json: next_page_uri is neither a string nor null");
+            return fail(Errc::protocol, fmt::format("{}: next_page_uri is neither a string nor null", resource));
           page.next_page_uri = std::string(uri);
         }
       }
     }
-    if (!saw_messages) return fail(Errc::protocol, "Messages.json page has no \"messages\" array");
+    if (!saw_items) return fail(Errc::protocol, fmt::format("{} page has no \"{}\" array", resource, key));
   } catch (const simdjson::simdjson_error& e) {
-    return fail(Errc::protocol, fmt::format("Messages.json page is not valid JSON ({})", e.what()));
+    return fail(Errc::protocol, fmt::format("{} page is not valid JSON ({})", resource, e.what()));
   }
   return page;
+}
+
+}  // namespace
+
+Result<MessagesPage> parse_messages_page(std::string& body) {
+  return parse_list_page<WireMessage>(body, "Messages.json", "messages", k_message_fields, [](const WireMessage& m) {
+    return m.sid.empty() || m.from.empty() || m.to.empty() || m.direction.empty()
+               ? std::string("message lacks sid, from, to or direction")
+               : std::string();
+  });
+}
+
+Result<CallsPage> parse_calls_page(std::string& body) {
+  return parse_list_page<WireCall>(body, "Calls.json", "calls", k_call_fields, [](const WireCall& c) {
+    return c.sid.empty() || c.to.empty() || c.direction.empty() ? std::string("call lacks sid, to or direction")
+                                                                : std::string();
+  });
 }
 
 WireError parse_error(const std::string& body) {

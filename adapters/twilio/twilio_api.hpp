@@ -1,5 +1,6 @@
 #pragma once
-// Twilio Messaging (2010-04-01) wire format: GET /Accounts/{Sid}/Messages.json pages and error bodies.
+// Twilio's 2010-04-01 REST API wire format: GET /Accounts/{Sid}/Messages.json and Calls.json pages,
+// and error bodies.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,17 +21,38 @@ struct WireMessage {
   std::string_view raw;  // the message's JSON exactly as received; points into the page body
 };
 
-struct MessagesPage {
-  std::vector<WireMessage> messages;
-  std::vector<DeadLetter> rejects;  // entries without sid/from/to/direction
-  std::string next_page_uri;        // relative; "" when null (last page)
+struct WireCall {
+  std::string sid;
+  std::string from;  // a number, or what Twilio reports for a caller without one ("anonymous", ...)
+  std::string to;
+  std::string direction;   // inbound | outbound-api | outbound-dial (trunking-originating | -terminating)
+  std::string status;      // queued | ringing | in-progress | completed | busy | failed | no-answer | canceled
+  std::string start_time;  // RFC 2822; empty (null) when the call was never dialed
+  std::string end_time;
+  std::string date_created;
+  std::string duration;  // seconds, as a string; empty for busy, failed, unanswered or ongoing calls
+  std::string_view raw;  // the call's JSON exactly as received; points into the page body
 };
 
-// Parses one Messages.json page with simdjson On-Demand, in place: `body` gets simdjson's padding
-// as spare capacity (its contents are unchanged) and must outlive the page, whose `raw` views point
-// into it. Errc::protocol when the body is not the documented shape (not JSON, no "messages" array,
-// non-string next_page_uri).
+// One page of a list resource: its records, the ones lacking the fields every record needs (dead
+// letters), and the relative next_page_uri ("" when null: the last page).
+template <class W>
+struct ListPage {
+  std::vector<W> items;
+  std::vector<DeadLetter> rejects;
+  std::string next_page_uri;
+};
+using MessagesPage = ListPage<WireMessage>;
+using CallsPage = ListPage<WireCall>;
+
+// Parse one Messages.json / Calls.json page with simdjson On-Demand, in place: `body` gets
+// simdjson's padding as spare capacity (its contents are unchanged) and must outlive the page,
+// whose `raw` views point into it. Errc::protocol when the body is not the documented shape (not
+// JSON, no "messages"/"calls" array, non-string next_page_uri). A message lacking sid, from, to or
+// direction, a call lacking sid, to or direction, is a reject (a call's `from` may be absent: an
+// anonymous caller).
 Result<MessagesPage> parse_messages_page(std::string& body);
+Result<CallsPage> parse_calls_page(std::string& body);
 
 // Twilio's error body {"code": 20003, "message": "...", "more_info": ..., "status": 401}.
 struct WireError {

@@ -40,12 +40,33 @@ Scripted twilio_fixtures(const httplib::Request& req, std::size_t) {
   return twilio_not_found();
 }
 
+// The scripted lists: 4 pages of 3 records.
+constexpr int k_twilio_pages = 4, k_twilio_page_size = 3;
+
+// The envelope of page `page` of a scripted list resource (`file`: "Messages.json") holding `items`
+// under `key`, newest first; a relative next_page_uri with a PageToken (prefix `token`) links the next.
+std::string twilio_list_page(const char* file, const char* key, const char* token, nlohmann::json items, int page) {
+  const auto uri = [file](int p) {
+    return fmt::format("{}/{}?PageSize={}&Page={}", k_account_path, file, k_twilio_page_size, p);
+  };
+  nlohmann::json body = {{"end", (page + 1) * k_twilio_page_size - 1},
+                         {"first_page_uri", uri(0)},
+                         {key, std::move(items)},
+                         {"next_page_uri", nullptr},
+                         {"page", page},
+                         {"page_size", k_twilio_page_size},
+                         {"previous_page_uri", page > 0 ? nlohmann::json(uri(page - 1)) : nlohmann::json(nullptr)},
+                         {"start", page * k_twilio_page_size},
+                         {"uri", uri(page)}};
+  if (page + 1 < k_twilio_pages)
+    body["next_page_uri"] = fmt::format("{}&PageToken={}{:032}", uri(page + 1), token, page + 1);
+  return body.dump(1, ' ', true);
+}
+
 // One Messages.json page of the scripted list: 4 pages of 3 messages, newest first as Twilio lists
 // them. Customers are written several ways (national, with spaces, WhatsApp, a short code), one
 // customer recurs across pages, and one message has an unparseable date. Pretty-printed with
 // \u-escapes, so a dead letter's raw bytes differ from any re-serialisation.
-constexpr int k_twilio_pages = 4, k_twilio_page_size = 3;
-
 std::string twilio_page(int page) {
   static const char* const k_customers[] = {"+4915112345678", "0151 1234 5679", "+49 (0)170 1234567", "+14155550123",
                                             "12345"};
@@ -73,21 +94,7 @@ std::string twilio_page(int page) {
                         {"status", inbound ? "received" : "delivered"},
                         {"to", inbound ? business : customer}});
   }
-  const auto uri = [](int p) {
-    return fmt::format("{}/Messages.json?PageSize={}&Page={}", k_account_path, k_twilio_page_size, p);
-  };
-  nlohmann::json body = {{"end", (page + 1) * k_twilio_page_size - 1},
-                         {"first_page_uri", uri(0)},
-                         {"messages", messages},
-                         {"next_page_uri", nullptr},
-                         {"page", page},
-                         {"page_size", k_twilio_page_size},
-                         {"previous_page_uri", page > 0 ? nlohmann::json(uri(page - 1)) : nlohmann::json(nullptr)},
-                         {"start", page * k_twilio_page_size},
-                         {"uri", uri(page)}};
-  if (page + 1 < k_twilio_pages)
-    body["next_page_uri"] = fmt::format("{}&PageToken=PASM{:032}", uri(page + 1), page + 1);
-  return body.dump(1, ' ', true);
+  return twilio_list_page("Messages.json", "messages", "PASM", std::move(messages), page);
 }
 
 Scripted twilio_pages(const httplib::Request& req, std::size_t n) {
@@ -96,6 +103,71 @@ Scripted twilio_pages(const httplib::Request& req, std::size_t n) {
   if (req.has_param("Page")) page = std::stoi(req.get_param_value("Page"));
   if (page < 0 || page >= k_twilio_pages) return twilio_not_found();
   return {200, twilio_page(page)};
+}
+
+EndpointConfig twilio_calls_config(const std::string& base_url) {
+  auto cfg = twilio_config(base_url);
+  cfg.name = "voice";
+  cfg.type = "twilio-calls";
+  return cfg;
+}
+
+// The two recorded Calls.json pages (the second holds a call dated "yesterday") and the account.
+Scripted twilio_calls_fixtures(const httplib::Request& req, std::size_t n) {
+  if (req.path == k_account_path + "/Calls.json")
+    return {200, fixture(req.has_param("PageToken") ? "twilio/calls_page2.json" : "twilio/calls_page1.json")};
+  if (req.path == k_account_path + "/Messages.json") return twilio_not_found();
+  return twilio_fixtures(req, n);
+}
+
+// One Calls.json page of the scripted list: 4 pages of 3 calls, newest first. Customers written
+// several ways, anonymous callers (Twilio's words and its pseudo-number), unanswered and busy calls,
+// one call with an unparseable start_time.
+std::string twilio_calls_page(int page) {
+  static const char* const k_customers[] = {"+4915112345678", "0151 1234 5679", "anonymous", "+14155550123",
+                                            "+266696687"};
+  static const char* const k_status[] = {"completed", "no-answer", "completed", "busy", "canceled", "failed"};
+  nlohmann::json calls = nlohmann::json::array();
+  for (int i = page * k_twilio_page_size; i < (page + 1) * k_twilio_page_size; ++i) {
+    const bool inbound = i % 4 != 1;
+    const std::string customer = k_customers[i % 5], business = "+4930123456";
+    const Timestamp start = 1'438'372'800'000 - Timestamp{i} * 7 * 3'600'000;
+    const std::string date = i == 7 ? "yesterday" : format_rfc2822(start);
+    const std::string status = k_status[i % 6];
+    const std::string sid = fmt::format("CA{:032}", i + 100);
+    calls.push_back(
+        {{"account_sid", k_sid},
+         {"answered_by", nullptr},
+         {"api_version", "2010-04-01"},
+         {"caller_name", nullptr},
+         {"date_created", date},
+         {"date_updated", date},
+         {"direction", inbound ? "inbound"
+                       : i % 2 ? "outbound-api"
+                               : "outbound-dial"},
+         {"duration", status == "completed" ? nlohmann::json(std::to_string(30 + i * 17)) : nlohmann::json(nullptr)},
+         {"end_time", date},
+         {"from", inbound ? customer : business},
+         {"from_formatted", inbound ? customer : business},
+         {"parent_call_sid", nullptr},
+         {"price", nullptr},
+         {"price_unit", "USD"},
+         {"sid", sid},
+         {"start_time", date},
+         {"status", status},
+         {"to", inbound ? business : customer},
+         {"to_formatted", inbound ? business : customer},
+         {"uri", fmt::format("{}/Calls/{}.json", k_account_path, sid)}});
+  }
+  return twilio_list_page("Calls.json", "calls", "PACA", std::move(calls), page);
+}
+
+Scripted twilio_calls_pages(const httplib::Request& req, std::size_t n) {
+  if (req.path != k_account_path + "/Calls.json") return twilio_calls_fixtures(req, n);
+  int page = 0;
+  if (req.has_param("Page")) page = std::stoi(req.get_param_value("Page"));
+  if (page < 0 || page >= k_twilio_pages) return twilio_not_found();
+  return {200, twilio_calls_page(page)};
 }
 
 EndpointConfig hubspot_config(const std::string& base_url) {
@@ -433,6 +505,12 @@ std::span<const Harness> harnesses() {
        .fixtures = twilio_fixtures,
        .fixtures_have_rejects = true,
        .pages = twilio_pages},
+      {.type = "twilio-calls",
+       .config = [](const std::string& base_url, const auto&) { return twilio_calls_config(base_url); },
+       .broken = [](const auto&) { return twilio_calls_config(dead_base_url()); },
+       .fixtures = twilio_calls_fixtures,
+       .fixtures_have_rejects = true,
+       .pages = twilio_calls_pages},
       {.type = "telegram-bot",
        .config = [](const std::string& base_url, const auto&) { return telegram_config(base_url); },
        .broken = [](const auto&) { return telegram_config(dead_base_url()); },

@@ -1,0 +1,135 @@
+#include "adapters/twilio/twilio_calls.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <map>
+
+#include "adapters/twilio/twilio_api.hpp"
+#include "adapters/twilio/twilio_source.hpp"
+
+namespace chansync::adapters::twilio {
+namespace {
+
+constexpr const char* k_type = "twilio-calls";
+
+// What Twilio puts in `from` when the caller withheld or has no number: never a person's handle.
+bool is_anonymous(std::string_view from) {
+  static constexpr std::array<std::string_view, 4> k_words = {"anonymous", "restricted", "unknown", "unavailable"};
+  std::string lower(from);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (lower.empty() || lower == "+266696687" || lower == "266696687") return true;  // Twilio's pseudo-number
+  return std::find(k_words.begin(), k_words.end(), lower) != k_words.end();
+}
+
+// "3 min 12 s", "45 s", "1 h 2 min 3 s"; "" when Twilio gave no duration.
+std::string format_duration(const std::string& seconds) {
+  long s = 0;
+  const auto [end, ec] = std::from_chars(seconds.data(), seconds.data() + seconds.size(), s);
+  if (ec != std::errc() || end != seconds.data() + seconds.size() || s < 0) return {};
+  if (s >= 3600) return fmt::format("{} h {} min {} s", s / 3600, s % 3600 / 60, s % 60);
+  if (s >= 60) return fmt::format("{} min {} s", s / 60, s % 60);
+  return fmt::format("{} s", s);
+}
+
+class TwilioCallsAdapter final : public TwilioSource {
+ public:
+  explicit TwilioCallsAdapter(const AdapterContext& ctx) : TwilioSource(ctx, k_type) {}
+
+  Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {
+    return pull_list(req, {"Calls.json", "StartTime", "calls"},
+                     [this](std::string& body, Page<Conversation>& page, Timestamp& high) -> Result<std::string> {
+                       auto wire = parse_calls_page(body);
+                       if (!wire) return std::unexpected(wire.error());
+                       page.rejects = std::move(wire->rejects);
+                       map_calls(wire->items, page, high);
+                       return std::move(wire->next_page_uri);
+                     });
+  }
+
+ private:
+  void map_calls(const std::vector<WireCall>& wire, Page<Conversation>& page, Timestamp& high) {
+    std::map<std::string, std::size_t> index;  // conversation id → position in page.items
+    for (const auto& w : wire) {
+      const std::string& when = w.start_time.empty() ? w.date_created : w.start_time;
+      auto started = parse_rfc2822(when);
+      if (!started) {
+        page.rejects.push_back({w.sid, fmt::format("unparseable start_time \"{}\"", when), std::string(w.raw)});
+        continue;
+      }
+      // trunking-originating/-terminating are Elastic SIP Trunking's inbound and outbound.
+      const bool inbound = w.direction == "inbound" || w.direction == "trunking-originating";
+      if (!inbound && !w.direction.starts_with("outbound") && w.direction != "trunking-terminating") {
+        page.rejects.push_back({w.sid, fmt::format("unknown direction \"{}\"", w.direction), std::string(w.raw)});
+        continue;
+      }
+      const std::string& customer_raw = inbound ? w.from : w.to;
+      const std::string& business_raw = inbound ? w.to : w.from;
+      auto business = m_phone(business_raw);
+      if (!business) {
+        page.rejects.push_back(
+            {w.sid, fmt::format("the business's end \"{}\" is not a phone number", business_raw), std::string(w.raw)});
+        continue;
+      }
+      std::optional<Handle> customer;
+      if (is_anonymous(customer_raw)) {
+        // A caller without a number identifies no one: the call is kept, on a thread of its own
+        // under a handle unique to it and unverified ("anonymous/CA…"), so it is stored and shown
+        // but joins nobody — two anonymous calls never become one person.
+        customer = anonymous_phone(w.sid);
+      } else {
+        customer = m_phone(customer_raw);
+        if (!customer) {
+          page.rejects.push_back({w.sid, fmt::format("the customer's end \"{}\" is not a phone number", customer_raw),
+                                  std::string(w.raw)});
+          continue;
+        }
+        if (is_own(customer->value)) {
+          page.rejects.push_back({w.sid, "both ends are the business's own numbers (own_numbers)", std::string(w.raw)});
+          continue;
+        }
+      }
+      high = std::max(high, *started);
+      const std::string conv_id = fmt::format("call:{}:{}", business->value, customer->value);
+      auto [it, inserted] = index.try_emplace(conv_id, page.items.size());
+      if (inserted) page.items.push_back(Conversation{m_name, conv_id, "call", *customer, business->value, {}});
+      Message m;
+      m.connector = m_name;
+      m.id = w.sid;
+      m.conversation = conv_id;
+      m.channel = "call";
+      m.kind = MessageKind::call;
+      m.direction = inbound ? Direction::inbound : Direction::outbound;
+      m.author_kind = inbound ? AuthorKind::customer : AuthorKind::agent;
+      m.author_handle = inbound ? customer->value : business->value;
+      m.sent_at = *started;
+      // The model's status is a delivery status (sent < delivered < read, "failed" wins and is
+      // final). A call that did not connect — busy, no-answer, failed, canceled, all final in
+      // Twilio — did not reach the other party, which is what "failed" means, in either direction.
+      // A completed call is not a delivery receipt, and queued/ringing/in-progress are not final,
+      // so those leave the status unknown (""). The call's own outcome, in Twilio's word, and its
+      // duration are the entry's text: "call completed, 3 min 12 s", "call no-answer".
+      if (w.status == "busy" || w.status == "no-answer" || w.status == "failed" || w.status == "canceled")
+        m.status = "failed";
+      const std::string duration = format_duration(w.duration);
+      m.text = fmt::format("call {}", w.status.empty() ? "(no status)" : w.status);
+      if (w.status == "completed" && !duration.empty()) m.text += ", " + duration;
+      page.items[it->second].messages.push_back(std::move(m));
+    }
+  }
+};
+
+}  // namespace
+
+AdapterType calls_type() {
+  return adapter_type<TwilioCallsAdapter>(
+      k_type,
+      "Twilio Programmable Voice: calls (outcome, duration) as timeline entries grouped per customer and business "
+      "number",
+      source_options());
+}
+
+}  // namespace chansync::adapters::twilio

@@ -1,0 +1,53 @@
+#pragma once
+// What the Twilio source types (twilio-messaging, twilio-calls) share: the account's options and
+// Basic auth, the health probe (GET the account), and the paging of a 2010-04-01 list resource with
+// its day-granular incremental cursor. Each type only maps its resource's page into conversations.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "adapters/registry.hpp"
+#include "sync/normalize.hpp"
+
+namespace chansync::adapters::twilio {
+
+// The options every Twilio source takes, with the same names, docs and defaults.
+std::vector<OptionSpec> source_options();
+
+// A Twilio list resource pulled by day: Messages.json filtered by DateSent>=, Calls.json by StartTime>=.
+struct ListResource {
+  const char* file;    // "Messages.json"
+  const char* filter;  // "DateSent": the query is `<filter>>=YYYY-MM-DD`
+  const char* what;    // "messages", for error messages ("listing Twilio messages")
+};
+
+class TwilioSource : public Adapter, public ConversationSource {
+ public:
+  TwilioSource(const AdapterContext& ctx, const char* type);
+
+  std::vector<std::string> own_handles() const override;
+  HealthReport probe() override;
+
+ protected:
+  // Parses the page `body` (kept alive for the page's raw views), maps its records into `page`
+  // (items and rejects) and raises `high` to the newest record date mapped. Returns the page's
+  // next_page_uri ("" on the last page), or the Errc::protocol error of a body that is not a page.
+  using MapPage = std::function<Result<std::string>(std::string& body, Page<Conversation>& page, Timestamp& high)>;
+
+  // Fetches one page of `res` after `req.cursor`. The first page of a pass asks for records since
+  // the newest day the previous pass saw: the filter is day-granular, so that day is read again and
+  // its records are deduplicated by sid when they are stored. Errors leave the cursor where it was.
+  Result<Page<Conversation>> pull_list(const PullRequest& req, const ListResource& res, const MapPage& map);
+
+  bool is_own(const std::string& e164) const;
+
+  std::string m_name, m_base, m_sid, m_region;
+  std::vector<std::string> m_own;
+  PhoneNormalizer m_phone{m_region};
+  HttpClient m_http;
+
+ private:
+  const char* m_type;
+};
+
+}  // namespace chansync::adapters::twilio
