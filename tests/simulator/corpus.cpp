@@ -127,6 +127,34 @@ Corpus generate(const CorpusSpec& spec) {
   std::sort(c.messages.begin(), c.messages.end(), [](const auto& a, const auto& b) {
     return a.sent_ms != b.sent_ms ? a.sent_ms > b.sent_ms : a.sid > b.sid;
   });
+
+  // Calls of every 3rd customer, from a random sequence of their own (the messages stay as they were).
+  static constexpr std::array<const char*, 3> k_anonymous = {"anonymous", "restricted", "+266696687"};
+  static constexpr std::array<const char*, 8> k_outcomes = {"completed", "completed", "completed", "no-answer",
+                                                            "completed", "busy",      "canceled",  "failed"};
+  std::mt19937_64 call_rng(spec.seed ^ 0xca11ca11ca11ca11ULL);
+  int n = 0;
+  for (std::size_t ci = 0; ci < customers.size(); ci += 3) {
+    const int calls = 1 + static_cast<int>(call_rng() % 3);
+    for (int k = 0; k < calls; ++k, ++n) {
+      SimCall call;
+      const std::string business = c.own_numbers[static_cast<std::size_t>(n) % 2];
+      const bool anonymous = n % 8 == 5;
+      const int kind = static_cast<int>(call_rng() % 10);
+      call.direction = anonymous || kind < 5 ? "inbound" : kind < 8 ? "outbound-api" : "outbound-dial";
+      const std::string customer = anonymous ? k_anonymous[static_cast<std::size_t>(n / 8) % 3] : customers[ci].e164;
+      call.from = call.direction == "inbound" ? customer : business;
+      call.to = call.direction == "inbound" ? business : customer;
+      call.status = k_outcomes[call_rng() % k_outcomes.size()];
+      call.duration_s = call.status == "completed" ? 5 + static_cast<int>(call_rng() % 900) : 0;
+      call.start_ms = spec.now_ms - static_cast<std::int64_t>(call_rng() % (30 * day)) / 1000 * 1000;
+      call.sid = fmt::format("CA{:016x}{:016x}", spec.seed, static_cast<std::uint64_t>(n));
+      c.calls.push_back(std::move(call));
+    }
+  }
+  std::sort(c.calls.begin(), c.calls.end(), [](const auto& a, const auto& b) {
+    return a.start_ms != b.start_ms ? a.start_ms > b.start_ms : a.sid > b.sid;
+  });
   return c;
 }
 

@@ -14,6 +14,16 @@ struct SimMessage {
   std::string json;  // the Twilio resource, rendered once by the server (the simulator must not be the bottleneck)
 };
 
+// A Twilio voice call (Calls.json). `from` is "anonymous", "restricted" or "+266696687" for callers
+// who withheld their number.
+struct SimCall {
+  std::string sid;
+  std::string from, to, direction, status;
+  int duration_s = 0;  // completed calls only
+  std::int64_t start_ms;
+  std::string json;  // rendered once by the server
+};
+
 struct SimContact {
   std::string id;
   std::string first, last, email, phone, mobile;
@@ -35,6 +45,7 @@ struct Corpus {
   std::int64_t now_ms = 0;
   std::vector<SimMessage> messages;  // sorted by sent_ms descending (Twilio's order)
   std::vector<SimContact> contacts;  // sorted by id
+  std::vector<SimCall> calls;        // sorted by start_ms descending (Twilio's order)
   std::vector<std::string> own_numbers;
 };
 
@@ -48,7 +59,9 @@ struct CorpusSpec {
 // Deterministic for a given spec. Includes: numbers written in several national/international
 // formats in HubSpot, two business numbers, a family landline on two contacts, a customer only in
 // SMS, a contact with no messages, an archived contact, a message from an invalid number, and
-// WhatsApp messages from a customer who also texts.
+// WhatsApp messages from a customer who also texts. Calls: every 3rd customer (i % 3 == 0) calls or
+// is called 1-3 times, with busy, unanswered and canceled calls among them, plus anonymous callers
+// (one call in 8); drawn from their own random sequence, so the messages do not change.
 Corpus generate(const CorpusSpec& spec);
 
 // Appends `n` new inbound messages newer than everything else (for incremental pulls).

@@ -55,7 +55,7 @@ struct Simulator::Impl {
   std::vector<Fault> faults;
   std::unique_ptr<TelegramSim> telegram;
   std::unique_ptr<MetaSim> meta;
-  std::atomic<long> twilio_requests{0}, hubspot_requests{0}, webhook_requests{0};
+  std::atomic<long> twilio_requests{0}, call_requests{0}, hubspot_requests{0}, webhook_requests{0};
 
   // POST /_sim/hold: the request for one Twilio page blocks in its handler until /_sim/release or
   // stop(), so a test can act while a client waits for exactly that page. A separate mutex from `mu`:
@@ -168,51 +168,108 @@ struct Simulator::Impl {
         .dump();
   }
 
-  void messages(const httplib::Request& req, httplib::Response& res) {
-    ++twilio_requests;
-    if (inject("twilio", res)) return;
-    if (!twilio_auth(req, res)) return;
+  static std::string render_call(const std::string& sid, const SimCall& c) {
+    const std::string uri = fmt::format("/2010-04-01/Accounts/{}/Calls/{}", sid, c.sid);
+    const bool completed = c.status == "completed";
+    const std::string end = rfc2822(c.start_ms + 1000 * (completed ? c.duration_s : 20));
+    return nlohmann::json{
+        {"account_sid", sid},
+        {"answered_by", nullptr},
+        {"api_version", "2010-04-01"},
+        {"caller_name", nullptr},
+        {"date_created", rfc2822(c.start_ms - 1000)},
+        {"date_updated", end},
+        {"direction", c.direction},
+        {"duration", completed ? nlohmann::json(std::to_string(c.duration_s)) : nlohmann::json(nullptr)},
+        {"end_time", end},
+        {"forwarded_from", nullptr},
+        {"from", c.from},
+        {"from_formatted", c.from},
+        {"group_sid", nullptr},
+        {"parent_call_sid", nullptr},
+        {"phone_number_sid", nullptr},
+        {"price", completed ? nlohmann::json("-0.01300") : nlohmann::json(nullptr)},
+        {"price_unit", "USD"},
+        {"queue_time", "0"},
+        {"sid", c.sid},
+        {"start_time", rfc2822(c.start_ms)},
+        {"status", c.status},
+        {"subresource_uris",
+         {{"notifications", uri + "/Notifications.json"},
+          {"recordings", uri + "/Recordings.json"},
+          {"events", uri + "/Events.json"}}},
+        {"to", c.to},
+        {"to_formatted", c.to},
+        {"trunk_sid", nullptr},
+        {"uri", uri + ".json"}}
+        .dump();
+  }
+
+  // A Twilio list resource over `items` (newest first; each with `json` and the time of `at`):
+  // PageSize, Page and PageToken paging, `<filter>>=YYYY-MM-DD` filtering by day, a relative
+  // next_page_uri. `at` is the member holding the record's time; `token` prefixes PageTokens.
+  template <class T>
+  nlohmann::json twilio_list(const httplib::Request& req, httplib::Response& res, std::vector<T>& items,
+                             std::int64_t T::*at, const char* file, const char* key, const char* filter,
+                             const char* token, std::string (*render_item)(const std::string&, const T&)) {
     const std::string sid = req.matches[1];
     int page_size = req.has_param("PageSize") ? std::stoi(req.get_param_value("PageSize")) : 50;
     page_size = std::clamp(page_size, 1, 1000);
     const int page = req.has_param("Page") ? std::stoi(req.get_param_value("Page")) : 0;
     std::size_t offset = 0;
     if (req.has_param("PageToken")) offset = std::stoul(req.get_param_value("PageToken").substr(4));
-    const std::string since = req.has_param("DateSent>") ? req.get_param_value("DateSent>") : "";
+    const std::string filter_param = std::string(filter) + ">";
+    const std::string since = req.has_param(filter_param) ? req.get_param_value(filter_param) : "";
     const std::int64_t since_ms = day_start_ms(since);
-    std::string items;
+    std::string body;
     std::size_t i = offset, emitted = 0;
     nlohmann::json info = {{"vendor", "twilio"}, {"page", page}, {"page_size", page_size}, {"start", offset}};
-    {
-      std::lock_guard lock(mu);
-      auto& all = corpus.messages;
-      for (; i < all.size() && emitted < static_cast<std::size_t>(page_size); ++i) {
-        auto& m = all[i];
-        if (m.sent_ms < since_ms) continue;
-        if (emitted == 0) {
-          info["first_sid"] = m.sid;
-          info["first_sent_ms"] = m.sent_ms;
-        }
-        if (emitted++) items += ",";
-        if (m.json.empty()) m.json = render(sid, m);
-        items += m.json;
+    std::lock_guard lock(mu);
+    for (; i < items.size() && emitted < static_cast<std::size_t>(page_size); ++i) {
+      auto& item = items[i];
+      if (item.*at < since_ms) continue;
+      if (emitted == 0) {
+        info["first_sid"] = item.sid;
+        info["first_sent_ms"] = item.*at;
       }
-      // Skip filtered-out tail so "more" means "more matching".
-      while (i < all.size() && all[i].sent_ms < since_ms) ++i;
-      const bool more = i < all.size();
-      const std::string base = fmt::format("/2010-04-01/Accounts/{}/Messages.json", sid);
-      const std::string filter = since.empty() ? "" : "&DateSent%3E=" + since;
-      const std::string next =
-          more ? fmt::format("\"{}?PageSize={}{}&Page={}&PageToken=PASM{}\"", base, page_size, filter, page + 1, i)
-               : "null";
-      res.set_content(
-          fmt::format(
-              R"({{"end": {}, "first_page_uri": "{}?PageSize={}{}&Page=0", "messages": [{}], "next_page_uri": {}, "page": {}, "page_size": {}, "previous_page_uri": null, "start": {}, "uri": "{}?PageSize={}{}&Page={}"}})",
-              offset + emitted == 0 ? 0 : offset + emitted - 1, base, page_size, filter, items, next, page, page_size,
-              offset, base, page_size, filter, page),
-          "application/json");
+      if (emitted++) body += ",";
+      if (item.json.empty()) item.json = render_item(sid, item);
+      body += item.json;
     }
+    // Skip filtered-out tail so "more" means "more matching".
+    while (i < items.size() && items[i].*at < since_ms) ++i;
+    const bool more = i < items.size();
+    const std::string base = fmt::format("/2010-04-01/Accounts/{}/{}", sid, file);
+    const std::string query = since.empty() ? "" : fmt::format("&{}%3E={}", filter, since);
+    const std::string next =
+        more ? fmt::format("\"{}?PageSize={}{}&Page={}&PageToken={}{}\"", base, page_size, query, page + 1, token, i)
+             : "null";
+    res.set_content(
+        fmt::format(
+            R"({{"end": {}, "first_page_uri": "{}?PageSize={}{}&Page=0", "{}": [{}], "next_page_uri": {}, "page": {}, "page_size": {}, "previous_page_uri": null, "start": {}, "uri": "{}?PageSize={}{}&Page={}"}})",
+            offset + emitted == 0 ? 0 : offset + emitted - 1, base, page_size, query, key, body, next, page, page_size,
+            offset, base, page_size, query, page),
+        "application/json");
+    return info;
+  }
+
+  void messages(const httplib::Request& req, httplib::Response& res) {
+    ++twilio_requests;
+    if (inject("twilio", res)) return;
+    if (!twilio_auth(req, res)) return;
+    auto info = twilio_list(req, res, corpus.messages, &SimMessage::sent_ms, "Messages.json", "messages", "DateSent",
+                            "PASM", &Impl::render);
+    const int page = info["page"].get<int>();
     wait_if_held(page, std::move(info));
+  }
+
+  void calls(const httplib::Request& req, httplib::Response& res) {
+    ++twilio_requests;
+    ++call_requests;
+    if (inject("twilio", res)) return;
+    if (!twilio_auth(req, res)) return;
+    twilio_list(req, res, corpus.calls, &SimCall::start_ms, "Calls.json", "calls", "StartTime", "PACA",
+                &Impl::render_call);
   }
 
   nlohmann::json contact_json(const SimContact& k) {
@@ -317,6 +374,8 @@ struct Simulator::Impl {
     });
     server.Get(R"(/2010-04-01/Accounts/([A-Za-z0-9]+)/Messages\.json)",
                [this](const auto& req, auto& res) { messages(req, res); });
+    server.Get(R"(/2010-04-01/Accounts/([A-Za-z0-9]+)/Calls\.json)",
+               [this](const auto& req, auto& res) { calls(req, res); });
     server.Get(R"(/2010-04-01/Accounts/([A-Za-z0-9]+)\.json)", [this](const auto& req, auto& res) {
       ++twilio_requests;
       if (inject("twilio", res)) return;
@@ -382,6 +441,8 @@ struct Simulator::Impl {
                {"hubspot_requests", hubspot_requests.load()},
                {"webhook_requests", webhook_requests.load()},
                {"messages", corpus.messages.size()},
+               {"calls", corpus.calls.size()},
+               {"call_requests", call_requests.load()},
                {"contacts", corpus.contacts.size()},
                {"telegram_requests", telegram->requests()},
                {"telegram_held", telegram->held()}};
@@ -404,6 +465,7 @@ Simulator::Simulator(Corpus corpus, ServerOptions opts) : m(std::make_unique<Imp
       m->corpus, MetaOptions{.token = m->opts.meta_token, .page_id = m->opts.meta_page, .ig_id = m->opts.meta_ig},
       [impl = m.get()](const std::string& vendor) { return impl->take_fault(vendor); });
   for (auto& msg : m->corpus.messages) msg.json = Impl::render(m->opts.account_sid, msg);
+  for (auto& call : m->corpus.calls) call.json = Impl::render_call(m->opts.account_sid, call);
   m->routes();
 }
 
