@@ -34,11 +34,6 @@ struct Cursor {
   }
 };
 
-std::string secret(const EndpointConfig& cfg) {
-  auto it = cfg.secrets.find("auth_token");
-  return it == cfg.secrets.end() ? std::string() : it->second;
-}
-
 }  // namespace
 
 std::vector<OptionSpec> source_options() {
@@ -60,7 +55,7 @@ TwilioSource::TwilioSource(const AdapterContext& ctx, const char* type)
       m_region(ctx.default_region),
       m_http(HttpOptions{.connector = ctx.config.name,
                          .basic_user = ctx.config.options.at("account_sid").get<std::string>(),
-                         .basic_password = secret(ctx.config),
+                         .basic_password = ctx.config.secret("auth_token"),
                          .sleep = ctx.sleep}),
       m_type(type) {
   while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
