@@ -21,10 +21,11 @@ struct RecordStore::Statements {
           ON CONFLICT(connector, id) DO UPDATE SET channel = excluded.channel, customer = excluded.customer,
             customer_verified = excluded.customer_verified, business = excluded.business,
             customer_name = coalesce(nullif(excluded.customer_name, ''), customer_name),
-            customer_links = excluded.customer_links
+            customer_links = coalesce(nullif(excluded.customer_links, ''), customer_links)
           WHERE (channel, customer, customer_verified, business, customer_name, customer_links) IS NOT
                 (excluded.channel, excluded.customer, excluded.customer_verified, excluded.business,
-                 coalesce(nullif(excluded.customer_name, ''), customer_name), excluded.customer_links))sql"),
+                 coalesce(nullif(excluded.customer_name, ''), customer_name),
+                 coalesce(nullif(excluded.customer_links, ''), customer_links)))sql"),
         stored_links(db, "SELECT customer_links FROM conversations WHERE connector = ? AND id = ?"),
         // A re-pulled message with another kind, status or attachments is rewritten in place; its
         // status only moves forward (chansync_later_status), so a late "delivered" keeps "read". It
@@ -146,15 +147,10 @@ PageStats RecordStore::commit_conversations(const std::string& connector, const 
   auto& cs = m_st->upsert_conversation;
   auto& ms = m_st->upsert_message;
   // Links accumulate: a later payload that names fewer of the customer's handles takes none away.
+  // Without links ("") the upsert keeps what is stored; only a conversation that brings links (rare)
+  // reads the stored ones to merge them.
   auto links_json = [&](const Conversation& c) -> std::string {
-    if (c.customer_links.empty()) {
-      auto& q = m_st->stored_links;
-      q.bind(1, connector);
-      q.bind(2, c.id);
-      std::string held = q.executeStep() ? q.getColumn(0).getString() : std::string();
-      q.reset();
-      return held;
-    }
+    if (c.customer_links.empty()) return {};
     std::vector<Handle> all = c.customer_links;
     auto& q = m_st->stored_links;
     q.bind(1, connector);
@@ -167,6 +163,17 @@ PageStats RecordStore::commit_conversations(const std::string& connector, const 
     std::sort(all.begin(), all.end());
     all.erase(std::unique(all.begin(), all.end()), all.end());
     return nlohmann::json(all).dump();
+  };
+  // Parameters 1–8 are the same in the message and the receipt upserts.
+  auto bind_head = [&](SQLite::Statement& st, const Message& m) {
+    st.bind(1, connector);
+    st.bind(2, m.id);
+    st.bind(3, m.conversation);
+    st.bind(4, m.channel);
+    st.bind(5, to_string(m.direction));
+    st.bind(6, to_string(m.author_kind));
+    st.bind(7, m.author_handle);
+    st.bind(8, static_cast<int64_t>(m.sent_at));
   };
   for (const auto& c : page) {
     cs.bind(1, connector);
@@ -181,14 +188,7 @@ PageStats RecordStore::commit_conversations(const std::string& connector, const 
     cs.reset();
     for (const auto& m : c.messages) {
       ++stats.received;
-      ms.bind(1, connector);
-      ms.bind(2, m.id);
-      ms.bind(3, m.conversation);
-      ms.bind(4, m.channel);
-      ms.bind(5, to_string(m.direction));
-      ms.bind(6, to_string(m.author_kind));
-      ms.bind(7, m.author_handle);
-      ms.bind(8, static_cast<int64_t>(m.sent_at));
+      bind_head(ms, m);
       ms.bind(9, m.text);
       ms.bind(10, static_cast<int64_t>(rev));
       ms.bind(11, to_string(m.kind));
@@ -200,14 +200,7 @@ PageStats RecordStore::commit_conversations(const std::string& connector, const 
     auto& rs = m_st->upsert_receipt;
     for (const auto& m : c.receipts) {
       ++stats.received;
-      rs.bind(1, connector);
-      rs.bind(2, m.id);
-      rs.bind(3, m.conversation);
-      rs.bind(4, m.channel);
-      rs.bind(5, to_string(m.direction));
-      rs.bind(6, to_string(m.author_kind));
-      rs.bind(7, m.author_handle);
-      rs.bind(8, static_cast<int64_t>(m.sent_at));
+      bind_head(rs, m);
       rs.bind(9, static_cast<int64_t>(rev));
       rs.bind(10, m.status);
       stats.written += static_cast<std::size_t>(rs.exec());
