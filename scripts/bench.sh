@@ -25,7 +25,8 @@ pg_messages=${BENCH_PG_MESSAGES:-200000}
 only=${BENCH_ONLY:-}  # "graph": the Meta Graph section alone; "listen": the webhook receiver alone
 case "$only" in "" | graph | listen) ;; *) echo "bench: BENCH_ONLY must be empty, graph or listen" >&2 && exit 64 ;; esac
 
-if [ -n "$only" ]; then scripts/install-deps.sh >&2; else scripts/install-deps.sh --test >&2; fi
+# Every section needs the test tools (jq, sqlite3, python3, /usr/bin/time, PostgreSQL).
+scripts/install-deps.sh --test >&2
 command -v jq >/dev/null || { echo "bench: needs jq (scripts/install-deps.sh --test)" >&2 && exit 69; }
 scripts/build.sh >&2
 

@@ -62,13 +62,10 @@ echo "== chansync health"
 cs health || true
 echo
 echo "== one merged person (CRM contact + SMS and WhatsApp timeline)"
-id=$(python3 -c '
-import json, sys
-for line in open(sys.argv[1]):
-    p = json.loads(line)
-    if p["contacts"] and {"sms", "whatsapp"} <= {m["channel"] for m in p["messages"]}:
-        print(p["person_id"]); break
-' "$demo/persons.ndjson")
+# The first pushed person with a CRM contact and both SMS and WhatsApp entries (no python or jq:
+# the demo needs only what scripts/install-deps.sh installs without --test).
+id=$(awk '/"channel":"sms"/ && /"channel":"whatsapp"/ && !/"contacts":\[\]/ { print; exit }' "$demo/persons.ndjson" |
+  sed 's/.*"person_id":"\([^"]*\)".*/\1/')
 cs persons show "$id" | head -n 25
 if [ -n "$pg_dir" ]; then
   echo
