@@ -6,6 +6,7 @@
 #include "sync/reconcile.hpp"
 #include "tests/support/fake_server.hpp"
 #include "tests/support/pull_one.hpp"
+#include "tests/support/twilio_rig.hpp"
 
 using namespace chansync;
 using test::FakeServer;
@@ -14,17 +15,10 @@ using test::Scripted;
 
 namespace {
 
-constexpr const char* k_sid = "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX";
+constexpr const char* k_sid = test::k_twilio_sid;
 
-struct Rig {
-  std::vector<std::chrono::milliseconds> sleeps;
-  std::unique_ptr<Adapter> adapter;
-  Rig(const std::string& base_url) {
-    EndpointConfig cfg{"voice", "twilio-calls"};
-    cfg.options = {{"account_sid", k_sid}, {"own_numbers", {"+4930123456"}}, {"base_url", base_url}};
-    cfg.secrets = {{"auth_token", "tok"}};
-    adapter = adapters::create_adapter(cfg, "DE", [this](std::chrono::milliseconds d) { sleeps.push_back(d); });
-  }
+struct Rig : test::TwilioRig {
+  explicit Rig(const std::string& base_url) : TwilioRig(base_url, "twilio-calls", "voice") {}
 };
 
 // calls_page1.json: a completed inbound call, an unanswered outbound-api call (+0200 start time), an

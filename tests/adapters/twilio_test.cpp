@@ -5,6 +5,7 @@
 #include "sync/pull.hpp"
 #include "tests/support/fake_server.hpp"
 #include "tests/support/pull_one.hpp"
+#include "tests/support/twilio_rig.hpp"
 
 using namespace chansync;
 using test::FakeServer;
@@ -13,17 +14,10 @@ using test::Scripted;
 
 namespace {
 
-constexpr const char* k_sid = "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX";
+constexpr const char* k_sid = test::k_twilio_sid;
 
-struct Rig {
-  std::vector<std::chrono::milliseconds> sleeps;
-  std::unique_ptr<Adapter> adapter;
-  Rig(const std::string& base_url) {
-    EndpointConfig cfg{"sms", "twilio-messaging"};
-    cfg.options = {{"account_sid", k_sid}, {"own_numbers", {"+4930123456"}}, {"base_url", base_url}};
-    cfg.secrets = {{"auth_token", "tok"}};
-    adapter = adapters::create_adapter(cfg, "DE", [this](std::chrono::milliseconds d) { sleeps.push_back(d); });
-  }
+struct Rig : test::TwilioRig {
+  explicit Rig(const std::string& base_url) : TwilioRig(base_url, "twilio-messaging", "sms") {}
 };
 
 Scripted pages(const httplib::Request& req, std::size_t) {
