@@ -9,23 +9,12 @@ export WA_APP_SECRET="wa-app-secret-scenario-9f8e7d" WA_VERIFY_TOKEN="wa-verify-
   WA_TOKEN="wa-access-token-scenario-5c6d" SIM_APP_SECRET="wa-app-secret-scenario-9f8e7d" \
   META_PAGE_TOKEN="sim-meta-token"
 start_sim --customers 10 --messages 60
-cat >"$work/sync.toml" <<TOML
-[state]
-path = "state.db"
-
-[identity]
-default_region = "DE"
+# The simulator's SMS and CRM connectors (start_sim wrote them), plus the webhook receivers.
+cat >>"$work/sync.toml" <<TOML
 
 [listen]
 address = "127.0.0.1:0"
 spool_dir = "spool"
-
-[connectors.sms]
-type = "twilio-messaging"
-account_sid = "AC00000000000000000000000000000000"
-auth_token_env = "TWILIO_AUTH_TOKEN"
-own_numbers = ["+4930123456", "030 123457"]
-base_url = "http://127.0.0.1:$port"
 
 [connectors.wa]
 type = "whatsapp-cloud"
@@ -49,9 +38,6 @@ type = "whatsapp-cloud"
 phone_number_id = "106540352242922"
 app_secret_env = "WA_APP_SECRET"
 
-[targets.out]
-type = "ndjson"
-path = "persons.ndjson"
 TOML
 out="$work/out.txt"
 : >"$out"
