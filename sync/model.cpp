@@ -9,7 +9,7 @@
 namespace chansync {
 namespace {
 
-constexpr std::array<std::pair<HandleKind, const char*>, 7> k_handle_kinds = {{
+constexpr std::array<std::pair<HandleKind, const char*>, 8> k_handle_kinds = {{
     {HandleKind::phone, "phone"},
     {HandleKind::email, "email"},
     {HandleKind::whatsapp_bsuid, "whatsapp_bsuid"},
@@ -17,6 +17,7 @@ constexpr std::array<std::pair<HandleKind, const char*>, 7> k_handle_kinds = {{
     {HandleKind::instagram_igsid, "instagram_igsid"},
     {HandleKind::telegram_id, "telegram_id"},
     {HandleKind::crm_id, "crm_id"},
+    {HandleKind::chat_identity, "chat_identity"},
 }};
 
 }  // namespace

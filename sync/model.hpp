@@ -13,7 +13,18 @@ namespace chansync {
 
 // whatsapp_bsuid: a WhatsApp business-scoped user id (a user who hides their number), valued
 // "<business>:<BSUID>" so it never joins across businesses. A wa_id is a phone number: kind phone.
-enum class HandleKind { phone, email, whatsapp_bsuid, messenger_psid, instagram_igsid, telegram_id, crm_id };
+// chat_identity: a chat user's identity within one vendor namespace ("<IS service sid>:<identity>" for
+// Twilio Conversations), whitespace and '%' percent-encoded so the value is one token.
+enum class HandleKind {
+  phone,
+  email,
+  whatsapp_bsuid,
+  messenger_psid,
+  instagram_igsid,
+  telegram_id,
+  crm_id,
+  chat_identity
+};
 const char* to_string(HandleKind kind);
 std::optional<HandleKind> handle_kind_from(std::string_view name);
 

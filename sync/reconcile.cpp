@@ -19,6 +19,7 @@ int priority(HandleKind kind) {
     case HandleKind::messenger_psid:
     case HandleKind::instagram_igsid:
     case HandleKind::telegram_id:
+    case HandleKind::chat_identity:
       return 1;
     case HandleKind::email:
       return 2;

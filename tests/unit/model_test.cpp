@@ -73,3 +73,12 @@ TEST_CASE("attachments round-trip through their stored text", "[model]") {
   CHECK(message_kind_from("handoff") == MessageKind::handoff);
   CHECK_FALSE(message_kind_from("sms"));
 }
+
+TEST_CASE("a chat_identity handle keeps its namespace through its key", "[model]") {
+  const Handle h{HandleKind::chat_identity, "IS00000000000000000000000000000001:anna%20m"};
+  CHECK(h.key() == "chat_identity:IS00000000000000000000000000000001:anna%20m");
+  const auto back = Handle::from_key(h.key());
+  REQUIRE(back);
+  CHECK(*back == h);
+  CHECK(nlohmann::json(h).at("kind") == "chat_identity");
+}
