@@ -11,16 +11,19 @@
 #include "adapters/telegram/telegram.hpp"
 #include "adapters/twilio/twilio.hpp"
 #include "adapters/twilio/twilio_calls.hpp"
+#include "adapters/twilio/twilio_conversations.hpp"
 #include "adapters/webhook/webhook.hpp"
 #include "adapters/whatsapp/whatsapp.hpp"
 
 namespace chansync::adapters {
 
 std::span<const AdapterType> registry() {
-  static const std::vector<AdapterType> k_types = {twilio::type(),   twilio::calls_type(),   telegram::type(),
-                                                   whatsapp::type(), meta::messenger_type(), meta::instagram_type(),
-                                                   hubspot::type(),  ndjson::type(),         webhook::type(),
-                                                   postgres::type(), chatwoot::type(),       hubspot::sink_type()};
+  static const std::vector<AdapterType> k_types = {
+      twilio::type(),         twilio::calls_type(), twilio::conversations_type(),
+      telegram::type(),       whatsapp::type(),     meta::messenger_type(),
+      meta::instagram_type(), hubspot::type(),      ndjson::type(),
+      webhook::type(),        postgres::type(),     chatwoot::type(),
+      hubspot::sink_type()};
   return k_types;
 }
 

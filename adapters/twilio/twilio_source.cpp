@@ -36,15 +36,14 @@ struct Cursor {
 
 }  // namespace
 
-std::vector<OptionSpec> source_options() {
+std::vector<OptionSpec> source_options(const char* base_url) {
   using K = OptionSpec::Kind;
   return {
       {"account_sid", "Twilio Account SID (AC…)", K::string, true, false, nullptr},
       {"auth_token", "Twilio auth token (Basic auth password)", K::string, true, true, nullptr},
       {"own_numbers", "the business's numbers, in any format; never identify a customer", K::string_list, false, false,
        nlohmann::json::array()},
-      {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false,
-       "https://api.twilio.com"},
+      {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false, base_url},
   };
 }
 

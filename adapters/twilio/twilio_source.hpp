@@ -2,6 +2,7 @@
 // What the Twilio source types (twilio-messaging, twilio-calls) share: the account's options and
 // Basic auth, the health probe (GET the account), and the paging of a 2010-04-01 list resource with
 // its day-granular incremental cursor. Each type only maps its resource's page into conversations.
+// twilio-conversations shares the options, auth and own numbers, and brings its own probe and paging.
 #include <functional>
 #include <string>
 #include <vector>
@@ -11,8 +12,9 @@
 
 namespace chansync::adapters::twilio {
 
-// The options every Twilio source takes, with the same names, docs and defaults.
-std::vector<OptionSpec> source_options();
+// The options every Twilio source takes, with the same names, docs and defaults; `base_url` is the
+// default API root (the 2010 API's, or conversations.twilio.com for the Conversations API).
+std::vector<OptionSpec> source_options(const char* base_url = "https://api.twilio.com");
 
 // A Twilio list resource pulled by day: Messages.json filtered by DateSent>=, Calls.json by StartTime>=.
 struct ListResource {

@@ -9,6 +9,7 @@
 #include "sync/timestamp.hpp"
 #include "tests/contract/harness.hpp"
 #include "tests/contract/harness_meta.hpp"
+#include "tests/contract/harness_twilio_conversations.hpp"
 #include "tests/support/dead_port.hpp"
 #include "tests/support/fake_chatwoot.hpp"
 #include "tests/support/fake_hubspot.hpp"
@@ -511,6 +512,12 @@ std::span<const Harness> harnesses() {
        .fixtures = twilio_calls_fixtures,
        .fixtures_have_rejects = true,
        .pages = twilio_calls_pages},
+      {.type = "twilio-conversations",
+       .config = [](const std::string& base_url, const auto&) { return twilio_conversations_config(base_url); },
+       .broken = [](const auto&) { return twilio_conversations_config(dead_base_url()); },
+       .fixtures = twilio_conversations_fixtures,
+       .fixtures_have_rejects = true,
+       .pages = twilio_conversations_pages},
       {.type = "telegram-bot",
        .config = [](const std::string& base_url, const auto&) { return telegram_config(base_url); },
        .broken = [](const auto&) { return telegram_config(dead_base_url()); },
