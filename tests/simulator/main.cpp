@@ -1,4 +1,4 @@
-// chansync-sim: a local stand-in for Twilio Messaging, HubSpot CRM, Telegram and Meta Graph, for the
+// chansync-sim: a local stand-in for Twilio Messaging and Conversations, HubSpot CRM, Telegram and Meta Graph, for the
 // demo, the end-to-end tests and the benchmark. Never linked into chansync.
 #include <fmt/format.h>
 #include <pthread.h>
@@ -42,6 +42,11 @@ void usage() {
       "  GET /v23.0/t_ID/messages?limit=N&after=CURSOR      (a conversation's older messages)\n"
       "  curl -d '' '.../_sim/add-meta-messages?platform=messenger&n=N'   (new inbound messages in the\n"
       "  least recently updated conversation, which becomes the newest)\n"
+      "Twilio Conversations (Basic auth as Twilio; faults of vendor twilio apply): GET /v1/Configuration,\n"
+      "/v1[/Services/IS…]/Conversations, .../Conversations/CH…/Participants|Messages (PageSize<=100,\n"
+      "absolute meta.next_page_url), for every 4th customer by SMS, every 8th also by WhatsApp, and three\n"
+      "web chat visitors; agents are the chat users agent.lena and agent.jonas. New inbound messages in the\n"
+      "least recently updated conversation: curl -d '' '.../_sim/add-conversation-messages?n=N'\n"
       "Faults (kind 429|500|401|sunset|malformed|clear; count -1 = until cleared; vendor twilio|hubspot|\n"
       "meta, none = all) are set at run time; for meta they are Graph errors (429: code 4, 401: code 190,\n"
       "sunset: code 12, 500: code 2, malformed: truncated JSON):\n"

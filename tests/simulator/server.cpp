@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "tests/simulator/conversations.hpp"
 #include "tests/simulator/meta.hpp"
 #include "tests/simulator/telegram.hpp"
 
@@ -55,6 +56,7 @@ struct Simulator::Impl {
   std::vector<Fault> faults;
   std::unique_ptr<TelegramSim> telegram;
   std::unique_ptr<MetaSim> meta;
+  std::unique_ptr<ConversationsSim> conversations;
   std::atomic<long> twilio_requests{0}, call_requests{0}, hubspot_requests{0}, webhook_requests{0};
 
   // POST /_sim/hold: the request for one Twilio page blocks in its handler until /_sim/release or
@@ -385,6 +387,7 @@ struct Simulator::Impl {
     });
     telegram->routes(server);
     meta->routes(server);
+    conversations->routes(server);
     server.Get("/crm/v3/objects/contacts", [this](const auto& req, auto& res) { list_contacts(req, res); });
     server.Post("/crm/v3/objects/contacts/search", [this](const auto& req, auto& res) { search_contacts(req, res); });
     server.Post("/_sim/fault", [this](const auto& req, auto& res) {
@@ -448,6 +451,7 @@ struct Simulator::Impl {
                {"telegram_held", telegram->held()}};
       }
       meta->stats(out);
+      conversations->stats(out);
       std::lock_guard lock(hold_mu);
       out["held"] = !held.is_null();
       out["held_request"] = held;
@@ -464,6 +468,12 @@ Simulator::Simulator(Corpus corpus, ServerOptions opts) : m(std::make_unique<Imp
   m->meta = std::make_unique<MetaSim>(
       m->corpus, MetaOptions{.token = m->opts.meta_token, .page_id = m->opts.meta_page, .ig_id = m->opts.meta_ig},
       [impl = m.get()](const std::string& vendor) { return impl->take_fault(vendor); });
+  // Twilio Conversations answers with Twilio's faults and Basic auth, counted on its own.
+  m->conversations =
+      std::make_unique<ConversationsSim>(m->corpus, ConversationsOptions{.account_sid = m->opts.account_sid},
+                                         [impl = m.get()](const httplib::Request& req, httplib::Response& res) {
+                                           return !impl->inject("twilio", res) && impl->twilio_auth(req, res);
+                                         });
   for (auto& msg : m->corpus.messages) msg.json = Impl::render(m->opts.account_sid, msg);
   for (auto& call : m->corpus.calls) call.json = Impl::render_call(m->opts.account_sid, call);
   m->routes();

@@ -2,7 +2,8 @@
 // The simulator's HTTP side: Twilio Messaging, Twilio calls (Calls.json) and HubSpot contacts
 // endpoints over a Corpus, the Telegram Bot API's getMe/getUpdates (tests/simulator/telegram.hpp),
 // Meta Graph Messenger and Instagram conversation history for the same customers
-// (tests/simulator/meta.hpp), with switchable faults (POST /_sim/fault), a held Twilio page (POST /_sim/hold,
+// (tests/simulator/meta.hpp), Twilio Conversations for the same customers (tests/simulator/conversations.hpp),
+// with switchable faults (POST /_sim/fault), a held Twilio page (POST /_sim/hold,
 // /_sim/release) and request counters (GET /_sim/stats).
 #include <memory>
 #include <string>
