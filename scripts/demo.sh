@@ -2,7 +2,8 @@
 # The main job: install dependencies, build, start the vendor simulator on 127.0.0.1, run
 # `chansync sync` against it with SQLite state, then show a summary and one merged person. WhatsApp
 # arrives as webhooks: `chansync listen` runs beside the syncs and the simulator posts signed
-# WhatsApp webhooks from the same customers, which the first sync drains from the spool. When
+# WhatsApp webhooks from the same customers, which the first sync drains from the spool; Twilio
+# Conversations (SMS, WhatsApp and web chat of the same customers) is pulled beside them. When
 # PostgreSQL's server binaries are installed (they are with scripts/install-deps.sh --test), the
 # persons are also pushed into a throwaway local PostgreSQL and queried with SQL.
 set -euo pipefail
@@ -42,6 +43,14 @@ address = "127.0.0.1:0"
 type = "whatsapp-cloud"
 phone_number_id = "106540352242922"
 app_secret_env = "DEMO_WA_APP_SECRET"
+
+[connectors.conv]
+type = "twilio-conversations"
+account_sid = "AC00000000000000000000000000000000"
+auth_token_env = "TWILIO_AUTH_TOKEN"
+own_numbers = ["+4930123456", "030 123457"]
+agent_identities = ["agent.lena", "agent.jonas"]
+base_url = "http://127.0.0.1:$port"
 TOML
 cs() { build/chansync --config "$demo/sync.toml" "$@"; }
 
