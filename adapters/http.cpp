@@ -286,8 +286,6 @@ std::string body_excerpt(const std::string& body, std::size_t max_bytes) {
   return out.substr(0, cut) + "\u2026";
 }
 
-namespace {
-
 bool is_loopback(std::string host) {
   if (strcasecmp(host.c_str(), "localhost") == 0) return true;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
@@ -298,8 +296,6 @@ bool is_loopback(std::string host) {
   in_addr a4{};
   return inet_pton(AF_INET, host.c_str(), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
-
-}  // namespace
 
 void check_secure_url(const std::string& key, const std::string& url, const std::string& what) {
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);

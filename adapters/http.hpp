@@ -132,6 +132,9 @@ std::string body_excerpt(const std::string& body, std::size_t max_bytes = 200);
 // `key` (e.g. "targets.hook.url") and the fix; `what` names the server ("the receiver", "Chatwoot").
 void check_secure_url(const std::string& key, const std::string& url, const std::string& what);
 
+// localhost, 127.0.0.0/8 or [::1].
+bool is_loopback(std::string host);
+
 }  // namespace chansync::adapters
 
 #include "sync/health.hpp"

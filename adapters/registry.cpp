@@ -5,6 +5,7 @@
 #include "adapters/chatwoot/chatwoot.hpp"
 #include "adapters/hubspot/hubspot.hpp"
 #include "adapters/hubspot/hubspot_sink.hpp"
+#include "adapters/imap/imap.hpp"
 #include "adapters/meta/meta.hpp"
 #include "adapters/ndjson/ndjson.hpp"
 #include "adapters/postgres/postgres.hpp"
@@ -21,9 +22,9 @@ std::span<const AdapterType> registry() {
   static const std::vector<AdapterType> k_types = {
       twilio::type(),         twilio::calls_type(), twilio::conversations_type(),
       telegram::type(),       whatsapp::type(),     meta::messenger_type(),
-      meta::instagram_type(), hubspot::type(),      ndjson::type(),
-      webhook::type(),        postgres::type(),     chatwoot::type(),
-      hubspot::sink_type()};
+      meta::instagram_type(), imap::type(),         hubspot::type(),
+      ndjson::type(),         webhook::type(),      postgres::type(),
+      chatwoot::type(),       hubspot::sink_type()};
   return k_types;
 }
 

@@ -24,6 +24,8 @@ const char* kind_name(Kind k) {
       return "integer";
     case Kind::path:
       return "path";
+    case Kind::boolean:
+      return "boolean";
   }
   return "string";
 }
@@ -195,6 +197,9 @@ std::string config_schema_json(std::span<const TypeSpec> types) {
           break;
         case Kind::integer:
           p["type"] = "integer";
+          break;
+        case Kind::boolean:
+          p["type"] = "boolean";
           break;
         case Kind::string_list:
           p["type"] = "array";

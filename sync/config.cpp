@@ -72,6 +72,9 @@ nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, cons
     case OptionSpec::Kind::integer:
       if (auto i = node.value<int64_t>()) return *i;
       config_error(fmt::format("{}: {} must be an integer", at, key_path));
+    case OptionSpec::Kind::boolean:
+      if (node.is_boolean()) return *node.value<bool>();
+      config_error(fmt::format("{}: {} must be true or false (without quotes)", at, key_path));
     case OptionSpec::Kind::string_list: {
       const auto* arr = node.as_array();
       nlohmann::json out = nlohmann::json::array();

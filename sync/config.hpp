@@ -16,7 +16,7 @@ namespace chansync {
 // One option an adapter type accepts (a row of the registry table drives validation, docs and
 // redaction). A secret option `auth_token` is set as `auth_token_env` or `auth_token_file`.
 struct OptionSpec {
-  enum class Kind { string, string_list, integer, path };
+  enum class Kind { string, string_list, integer, path, boolean };
   std::string key;
   std::string help;
   Kind kind = Kind::string;

@@ -132,6 +132,7 @@ std::vector<Handle> handles_from_json(std::string_view text) {
 
 void to_json(nlohmann::json& j, const Attachment& a) {
   j = {{"type", a.type}, {"name", a.name}, {"url", a.url}};
+  if (a.size > 0) j["size"] = a.size;
 }
 
 std::string attachments_to_json(const std::vector<Attachment>& attachments) {
@@ -142,7 +143,7 @@ std::vector<Attachment> attachments_from_json(std::string_view text) {
   std::vector<Attachment> out;
   if (text.empty()) return out;
   for (const auto& a : nlohmann::json::parse(text))
-    out.push_back({a.value("type", ""), a.value("name", ""), a.value("url", "")});
+    out.push_back({a.value("type", ""), a.value("name", ""), a.value("url", ""), a.value("size", std::int64_t{0})});
   return out;
 }
 

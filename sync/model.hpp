@@ -67,8 +67,9 @@ std::string_view later_status(std::string_view stored, std::string_view incoming
 // A file sent with a message. `type` is "image", "video", "audio", "file", "sticker", "location", ...
 struct Attachment {
   std::string type;
-  std::string name;  // file name or caption, "" when the vendor gives none
-  std::string url;   // where the vendor serves it; may expire (Meta's CDN links do)
+  std::string name;       // file name or caption, "" when the vendor gives none
+  std::string url;        // where the vendor serves it; may expire (Meta's CDN links do); "" when not served
+  std::int64_t size = 0;  // bytes, when known (an email attachment, listed but not stored); 0 = unknown
   friend bool operator==(const Attachment&, const Attachment&) = default;
 };
 

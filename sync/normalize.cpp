@@ -17,9 +17,9 @@ namespace {
 using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberUtil;
 
-constexpr std::array<std::string_view, 14> k_role_locals = {"info",    "support", "sales",   "contact",  "hello",
-                                                            "admin",   "office",  "noreply", "no-reply", "help",
-                                                            "service", "team",    "mail",    "billing"};
+constexpr std::array<std::string_view, 18> k_role_locals = {
+    "info", "support", "sales", "contact", "hello",   "admin",         "office",     "noreply",    "no-reply",
+    "help", "service", "team",  "mail",    "billing", "mailer-daemon", "postmaster", "donotreply", "do-not-reply"};
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);

@@ -65,7 +65,9 @@ void check_normalised(const Handle& h) {
   REQUIRE(again);
   CHECK(again->kind == h.kind);
   CHECK(again->value == h.value);
-  CHECK(again->verified == h.verified);
+  // An adapter may distrust a handle normalisation accepts (imap-email: the sender of an auto-reply
+  // identifies no one), never trust one it rejects.
+  if (h.verified) CHECK(again->verified);
   CHECK_FALSE(h.value.empty());
   CHECK(h.value.find_first_of(" \t\r\n") == std::string::npos);
 }

@@ -8,6 +8,7 @@
 
 #include "sync/timestamp.hpp"
 #include "tests/contract/harness.hpp"
+#include "tests/contract/harness_imap.hpp"
 #include "tests/contract/harness_meta.hpp"
 #include "tests/contract/harness_twilio_conversations.hpp"
 #include "tests/support/dead_port.hpp"
@@ -540,6 +541,12 @@ std::span<const Harness> harnesses() {
        .fixtures = meta_fixtures,
        .fixtures_have_rejects = true,
        .pages = meta_pages},
+      {.type = "imap-email",
+       .config = [](const std::string& base_url, const auto&) { return imap_config(base_url); },
+       .broken = [](const auto&) { return imap_broken(); },
+       .fixtures = imap_fixtures,
+       .fixtures_have_rejects = true,
+       .pages = imap_pages},
       {.type = "hubspot-contacts",
        .config = [](const std::string& base_url, const auto&) { return hubspot_config(base_url); },
        .broken = [](const auto&) { return hubspot_config(dead_base_url()); },

@@ -103,6 +103,15 @@ TEST_CASE("config errors name the key and line and suggest the fix") {
   CHECK_THAT(error_of(t.write("[connectors.x]\ntype = \"twilio-messaging\"\nauth_token_env = \"T\"\n")),
              Catch::Contains("required key \"account_sid\""));
   CHECK_THAT(error_of(t.write("[connectors\n")), Catch::Contains("not valid TOML"));
+  g_env = {{"IMAP_PASSWORD", "pw"}};
+  const std::string imap =
+      "[connectors.mail]\ntype = \"imap-email\"\nurl = \"imaps://imap.example.com\"\n"
+      "username = \"support\"\npassword_env = \"IMAP_PASSWORD\"\n"
+      "own_addresses = [\"@example.com\"]\n";
+  CHECK_THAT(error_of(t.write(imap + "allow_plaintext = \"true\"\n")),
+             Catch::Contains("allow_plaintext must be true or false"));
+  CHECK(load(t.write(imap + "allow_plaintext = true\n")).connectors.at(0).options.at("allow_plaintext") == true);
+  g_env = {};
   CHECK_THAT(error_of(t.write("[connectors.\"eu/sms\"]\ntype = \"twilio-messaging\"\n")),
              Catch::Contains("[connectors.eu/sms]") && Catch::Contains("letters, digits"));
 }
@@ -153,12 +162,12 @@ TEST_CASE("the config examples in README and chansync.conf(5) load") {
     const auto body = start + open.size();
     return text.substr(body, text.find(close, body) - body);
   };
-  g_env = {{"TWILIO_AUTH_TOKEN", "t"}, {"HUBSPOT_TOKEN", "h"}};
+  g_env = {{"TWILIO_AUTH_TOKEN", "t"}, {"HUBSPOT_TOKEN", "h"}, {"IMAP_PASSWORD", "i"}};
   TempConfig t;
   for (const std::string& example : {between(read("README.md"), "```toml\n", "```"),
                                      between(read("man/chansync.conf.5"), ".SH EXAMPLE\n.nf\n", ".fi")}) {
     const Config cfg = load(t.write(example));
-    CHECK(cfg.connectors.size() == 2);
+    CHECK(cfg.connectors.size() >= 2);  // SMS and CRM (and, in chansync.conf(5), a mailbox)
     CHECK(cfg.targets.size() == 1);
   }
 }

@@ -1,0 +1,379 @@
+#include "adapters/imap/imap.hpp"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <variant>
+
+#include "adapters/digest.hpp"
+#include "adapters/imap/imap_session.hpp"
+#include "sync/normalize.hpp"
+
+namespace chansync::adapters::imap {
+namespace {
+
+constexpr const char* k_type = "imap-email";
+// A page: at most this many mails, and no more bytes than k_page_bytes (but always one mail).
+constexpr std::size_t k_page_mails = 250;
+constexpr std::uint64_t k_page_bytes = 16u << 20;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+// A mailbox's stream name: [A-Za-z0-9_.-], other characters as '_'.
+std::string stream_name(const std::string& mailbox) {
+  std::string out;
+  for (unsigned char c : mailbox)
+    out += std::isalnum(c) || c == '_' || c == '.' || c == '-' ? static_cast<char>(c) : '_';
+  return out;
+}
+
+struct Cursor {
+  std::uint64_t uidvalidity = 0;
+  std::uint32_t last_uid = 0;
+};
+
+// "v1:<UIDVALIDITY>:<highest UID committed>"; nullopt when it is not one.
+std::optional<Cursor> parse_cursor(const std::string& text) {
+  if (text.empty()) return Cursor{};
+  unsigned long long v = 0, uid = 0;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "v1:%llu:%llu%c", &v, &uid, &tail) != 2) return std::nullopt;
+  return Cursor{v, static_cast<std::uint32_t>(uid)};
+}
+
+std::string format_cursor(const Cursor& c) {
+  return fmt::format("v1:{}:{}", c.uidvalidity, c.last_uid);
+}
+
+// The host of an imap[s]:// URL and its scheme, lower-cased.
+std::pair<std::string, std::string> scheme_host(const std::string& url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) return {};
+  auto part = [&](CURLUPart which) {
+    char* text = nullptr;
+    std::string out;
+    if (curl_url_get(u.get(), which, &text, 0) == CURLUE_OK && text) out = text;
+    curl_free(text);
+    return out;
+  };
+  return {lower(part(CURLUPART_SCHEME)), part(CURLUPART_HOST)};
+}
+
+class ImapAdapter final : public Adapter, public ConversationSource {
+ public:
+  explicit ImapAdapter(const AdapterContext& ctx)
+      : m_name(ctx.config.name),
+        m_session(ImapLogin{ctx.config.options.at("url").get<std::string>(),
+                            ctx.config.options.at("username").get<std::string>(), ctx.config.secret("password"),
+                            ctx.config.name, ctx.sleep}) {
+    const auto& o = ctx.config.options;
+    m_user = o.at("username").get<std::string>();
+    const std::string url = o.at("url").get<std::string>();
+    const auto [scheme, host] = scheme_host(url);
+    const std::string key = fmt::format("connectors.{}.url", m_name);
+    if (scheme != "imap" && scheme != "imaps")
+      throw Failure(Errc::config, fmt::format("{} = \"{}\" is not an imaps:// (or imap://) URL, e.g. "
+                                              "\"imaps://imap.example.com\"",
+                                              key, url));
+    if (url.find('@') != std::string::npos || url.find('?') != std::string::npos)
+      throw Failure(Errc::config, fmt::format("{} must be only imaps://host[:port]: the user goes in `username`, the "
+                                              "password in password_env/password_file, mailboxes in `mailboxes`",
+                                              key));
+    const bool plaintext_ok = o.contains("allow_plaintext") && o.at("allow_plaintext").get<bool>();
+    if (scheme == "imap" && !is_loopback(host) && !plaintext_ok)
+      throw Failure(Errc::config,
+                    fmt::format("{} is plain imap:// to {}, which would send the password and every mail unencrypted; "
+                                "use imaps://{} (port 993), or set allow_plaintext = true if the network path is "
+                                "trusted",
+                                key, host, host));
+    for (const auto& mb : o.at("mailboxes")) m_mailboxes.push_back(mb.get<std::string>());
+    if (m_mailboxes.empty())
+      throw Failure(Errc::config,
+                    fmt::format("connectors.{}.mailboxes is empty; name at least one, e.g. [\"INBOX\"]", m_name));
+    std::set<std::string> names;
+    for (const auto& mb : m_mailboxes)
+      if (!names.insert(stream_name(mb)).second)
+        throw Failure(Errc::config,
+                      fmt::format("connectors.{}.mailboxes: \"{}\" gives the stream name \"{}\" twice (characters "
+                                  "other than letters, digits, '_', '.' and '-' become '_'); list each mailbox once",
+                                  m_name, mb, stream_name(mb)));
+    m_map.connector = m_name;
+    for (const auto& a : o.at("own_addresses")) {
+      const std::string v = lower(a.get<std::string>());
+      if (v.find('@') == std::string::npos)
+        throw Failure(Errc::config,
+                      fmt::format("connectors.{}.own_addresses: \"{}\" is neither an address (support@example.com) "
+                                  "nor a domain (@example.com)",
+                                  m_name, v));
+      m_map.own.push_back(v);
+    }
+  }
+
+  std::vector<Stream> streams() const override {
+    std::vector<Stream> out;
+    for (const auto& mb : m_mailboxes) out.push_back({stream_name(mb), Role::conversations, false});
+    return out;
+  }
+
+  std::vector<std::string> own_handles() const override {
+    std::vector<std::string> out;
+    for (const auto& a : m_map.own)
+      if (!a.starts_with('@'))
+        if (auto h = normalize_email(a)) out.push_back(h->key());
+    return out;
+  }
+
+  HealthReport probe() override {
+    HealthReport r{m_name, k_type};
+    r.checked_at = now_ms();
+    r.evidence.url = m_session.url();
+    std::vector<std::string> seen;
+    const auto start = std::chrono::steady_clock::now();
+    for (const auto& mb : m_mailboxes) {
+      auto st = m_session.status(mb);
+      r.evidence.latency_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      if (!st) {
+        const Error& e = st.error();
+        r.cls = e.code == Errc::auth          ? HealthClass::auth_failed
+                : e.code == Errc::unavailable ? HealthClass::unreachable
+                : e.code == Errc::remote      ? HealthClass::gone
+                                              : HealthClass::unknown;
+        if (e.code == Errc::unavailable) r.evidence.transport_error = e.message;
+        r.evidence.vendor_message = e.message;
+        r.summary = e.message;
+        return r;
+      }
+      seen.push_back(fmt::format("{} ({} messages)", mb, st->mailbox.exists));
+    }
+    r.cls = HealthClass::ok;
+    r.summary = fmt::format("logged in as {}; mailboxes {}", m_user, fmt::join(seen, ", "));
+    return r;
+  }
+
+  Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {
+    const auto mb = std::find_if(m_mailboxes.begin(), m_mailboxes.end(),
+                                 [&](const std::string& m) { return stream_name(m) == req.stream; });
+    if (mb == m_mailboxes.end()) return fail(Errc::internal, "imap-email has no stream " + req.stream, m_name);
+    auto cursor = parse_cursor(req.cursor);
+    if (!cursor)
+      return fail(Errc::state,
+                  fmt::format("saved IMAP cursor \"{}\" of mailbox \"{}\" is not chansync's; run `chansync state reset "
+                              "{}` to read the mailbox again (nothing is duplicated: mails are keyed by Message-ID)",
+                              req.cursor, *mb, m_name),
+                  m_name);
+    const std::size_t before = m_session.requests();
+    Page<Conversation> page;
+    // The listing of what is new is taken once per pass and kept; each page takes the UIDs after its
+    // cursor from it, so a page asked for twice is the same page.
+    auto& listing = m_listings[*mb];
+    if (!listing.listed || listing.uidvalidity != cursor->uidvalidity || cursor->last_uid < listing.after) {
+      auto listed = m_session.list(*mb, cursor->last_uid + 1);
+      if (!listed) return std::unexpected(listed.error());
+      const auto validity = listed->mailbox.uidvalidity;
+      if (cursor->uidvalidity != 0 && validity != cursor->uidvalidity) {
+        // The server renumbered the mailbox (restored, migrated): every UID is new. Read it all again;
+        // mails already stored keep their ids (Message-ID), so nothing is duplicated.
+        spdlog::warn(
+            "{}: mailbox \"{}\" changed UIDVALIDITY ({} → {}): its UIDs were renumbered, so it is read again "
+            "from the start; mails already stored are recognised by Message-ID",
+            m_name, *mb, cursor->uidvalidity, validity);
+        page.notices.push_back(fmt::format("mailbox \"{}\" changed UIDVALIDITY ({} → {}); read again from the start",
+                                           *mb, cursor->uidvalidity, validity));
+        *cursor = Cursor{validity, 0};
+        listed = m_session.list(*mb, 1);
+        if (!listed) return std::unexpected(listed.error());
+      }
+      listing = Listing{true, validity, cursor->last_uid, {}};
+      for (const auto& item : listed->items)
+        if (item.uid > cursor->last_uid) listing.uids.push_back({item.uid, item.size});
+      std::sort(listing.uids.begin(), listing.uids.end());
+      cursor->uidvalidity = validity;
+    }
+    auto from = std::upper_bound(listing.uids.begin(), listing.uids.end(),
+                                 std::pair<std::uint32_t, std::uint64_t>{cursor->last_uid, UINT64_MAX});
+    std::vector<std::uint32_t> take;
+    std::uint64_t bytes = 0;
+    const std::size_t max_mails = req.page_size > 0 ? static_cast<std::size_t>(req.page_size) : k_page_mails;
+    for (auto it = from; it != listing.uids.end() && take.size() < max_mails; ++it) {
+      if (!take.empty() && bytes + it->second > k_page_bytes) break;
+      bytes += it->second;
+      take.push_back(it->first);
+    }
+    Cursor next = *cursor;
+    if (!take.empty()) {
+      auto got = m_session.fetch(*mb, take);
+      if (!got) return std::unexpected(got.error());
+      if (got->mailbox.uidvalidity != listing.uidvalidity) {
+        // Renumbered between listing and fetching: these UIDs may mean other mails now. The page is
+        // empty and keeps the cursor's mark but not its UIDVALIDITY, so the next page lists again
+        // and reads the mailbox from the start.
+        listing = Listing{};
+        page.requests = m_session.requests() - before;
+        page.next_cursor = format_cursor(Cursor{got->mailbox.uidvalidity, 0});
+        return page;
+      }
+      map_items(got->items, page);
+      next.last_uid = take.back();
+    }
+    page.requests = m_session.requests() - before;
+    page.next_cursor = format_cursor(next);
+    page.done = from + static_cast<std::ptrdiff_t>(take.size()) == listing.uids.end();
+    if (page.done) listing = Listing{};  // the next pass lists again
+    return page;
+  }
+
+ private:
+  // What one pass listed of a mailbox: the UIDs after `after`, with their sizes, ascending.
+  struct Listing {
+    bool listed = false;
+    std::uint64_t uidvalidity = 0;
+    std::uint32_t after = 0;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> uids;
+  };
+
+  void map_items(std::vector<FetchItem>& items, Page<Conversation>& page) {
+    std::map<std::string, std::size_t> index;  // conversation id → position in page.items
+    for (auto& item : items) {
+      const std::string uid = std::to_string(item.uid);
+      if (!item.has_body) {
+        page.rejects.push_back({uid, "the server sent no body for this UID", ""});
+        continue;
+      }
+      auto parsed = parse_mail(item.body);
+      if (!parsed) {
+        page.rejects.push_back({uid, parsed.error().message, std::move(item.body)});
+        continue;
+      }
+      auto mapped = map_mail(m_map, *parsed, item.body, parse_internaldate(item.internaldate));
+      if (auto* why = std::get_if<std::string>(&mapped)) {
+        page.rejects.push_back({parsed->message_id.empty() ? uid : parsed->message_id, *why, std::move(item.body)});
+        continue;
+      }
+      auto& conv = std::get<Conversation>(mapped);
+      auto [it, inserted] = index.try_emplace(conv.id, page.items.size());
+      if (inserted) {
+        page.items.push_back(std::move(conv));
+        continue;
+      }
+      auto& into = page.items[it->second];
+      if (into.customer_name.empty()) into.customer_name = conv.customer_name;
+      for (auto& m : conv.messages) into.messages.push_back(std::move(m));
+    }
+  }
+
+  std::string m_name;
+  ImapSession m_session;
+  std::string m_user;
+  std::vector<std::string> m_mailboxes;
+  MailMapping m_map;
+  std::map<std::string, Listing> m_listings;  // by mailbox
+};
+
+}  // namespace
+
+bool is_own_address(const MailMapping& m, const std::string& address) {
+  const std::string a = lower(address);
+  const auto at = a.rfind('@');
+  if (at == std::string::npos) return false;
+  return std::any_of(m.own.begin(), m.own.end(), [&](const std::string& own) {
+    return own.starts_with('@') ? a.compare(at, std::string::npos, own) == 0 : own == a;
+  });
+}
+
+std::optional<Timestamp> parse_internaldate(std::string_view text) {
+  std::string s(text);
+  // " 7-Jul-1996 02:44:25 -0700": the date's dashes are the RFC 2822 form's spaces.
+  for (std::size_t i = 0; i < s.size() && i < 11; ++i)
+    if (s[i] == '-') s[i] = ' ';
+  return parse_rfc2822(s);
+}
+
+std::variant<Conversation, std::string> map_mail(const MailMapping& m, const ParsedMail& mail, std::string_view raw,
+                                                 std::optional<Timestamp> internaldate) {
+  if (mail.from.address.empty()) return std::string("the mail has no From address");
+  const bool outbound = is_own_address(m, mail.from.address);
+  // The customer: the sender of a mail received; the first recipient that is not the business's
+  // of a mail sent.
+  const MailAddress* customer = nullptr;
+  if (!outbound) {
+    customer = &mail.from;
+  } else {
+    for (const auto* list : {&mail.to, &mail.cc})
+      for (const auto& a : *list)
+        if (!customer && !a.address.empty() && !is_own_address(m, a.address)) customer = &a;
+    if (!customer) return std::string("a mail between the business's own addresses (own_addresses) has no customer");
+  }
+  auto handle = normalize_email(customer->address);
+  if (!handle) return fmt::format("\"{}\" is not an email address", customer->address);
+  // Role addresses (noreply@, mailer-daemon@, postmaster@ …; normalize_email marks them) and mail a
+  // machine wrote (auto-replies, bulk, bounces) are kept but never identify a customer.
+  if (mail.automatic && !outbound) handle->verified = false;
+  std::string business;
+  if (outbound)
+    business = lower(mail.from.address);
+  else
+    for (const auto* list : {&mail.to, &mail.cc})
+      for (const auto& a : *list)
+        if (business.empty() && is_own_address(m, a.address)) business = lower(a.address);
+
+  const std::string id = mail.message_id.empty() ? "sha256:" + sha256_hex(raw) : mail.message_id;
+  // The thread is named by its first mail: References lists the thread oldest first, so a reply
+  // joins its thread even when its subject changed.
+  const std::string root = mail.references.empty() ? id : mail.references.front();
+  const auto sent_at = mail.date ? mail.date : internaldate;
+  if (!sent_at) return std::string("the mail has neither a readable Date header nor an INTERNALDATE");
+
+  Conversation conv{m.connector, fmt::format("{} {}", handle->value, root), "email", *handle, business, {}};
+  if (!outbound && !customer->name.empty() && lower(customer->name) != handle->value && handle->verified)
+    conv.customer_name = customer->name;
+  Message msg;
+  msg.connector = m.connector;
+  msg.id = id;
+  msg.conversation = conv.id;
+  msg.channel = "email";
+  msg.direction = outbound ? Direction::outbound : Direction::inbound;
+  msg.author_kind = outbound ? AuthorKind::agent : mail.automatic ? AuthorKind::system : AuthorKind::customer;
+  msg.author_handle = outbound ? lower(mail.from.address) : handle->value;
+  msg.sent_at = *sent_at;
+  msg.text = mail.subject.empty() ? mail.text : mail.text.empty() ? mail.subject : mail.subject + "\n\n" + mail.text;
+  msg.attachments = mail.attachments;
+  conv.messages.push_back(std::move(msg));
+  return conv;
+}
+
+AdapterType type() {
+  using K = OptionSpec::Kind;
+  return adapter_type<ImapAdapter>(
+      k_type,
+      "Email over IMAP: mailboxes read by UID without marking anything read, mails threaded by Message-ID and "
+      "References, the customer being the party outside own_addresses",
+      {
+          {"url", "imaps://host[:port] (imap:// only to a loopback host, or with allow_plaintext)", K::string, true,
+           false, nullptr},
+          {"username", "IMAP login name", K::string, true, false, nullptr},
+          {"password", "IMAP password (an app password where the provider requires one)", K::string, true, true,
+           nullptr},
+          {"mailboxes", "mailboxes to read, one stream each (e.g. [\"INBOX\", \"Sent\"])", K::string_list, false, false,
+           nlohmann::json::array({"INBOX"})},
+          {"own_addresses",
+           "the business's addresses and domains (\"support@example.com\", \"@example.com\"): mail from them is "
+           "outbound, and they never identify a customer",
+           K::string_list, true, false, nullptr},
+          {"allow_plaintext",
+           "accept plain imap:// to a host that is not loopback (the password crosses the network "
+           "unencrypted)",
+           K::boolean, false, false, false},
+      });
+}
+
+}  // namespace chansync::adapters::imap

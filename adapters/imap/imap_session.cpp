@@ -1,0 +1,521 @@
+#include "adapters/imap/imap_session.hpp"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace chansync::adapters::imap {
+namespace {
+
+std::once_flag g_curl_init;
+
+// An IMAP value of a FETCH response: an atom (NIL, numbers, BODY[…] section names), a string
+// (quoted or literal), or a parenthesised list.
+struct Value {
+  enum class Kind { atom, string, list } kind = Kind::atom;
+  std::string text;
+  std::vector<Value> list;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view raw) : m_raw(raw) {}
+
+  bool at_end() const { return m_pos >= m_raw.size(); }
+  std::size_t pos() const { return m_pos; }
+  void seek(std::size_t pos) { m_pos = std::min(pos, m_raw.size()); }
+
+  // The rest of the current line, without its CRLF; a literal inside it is skipped over (its
+  // bytes replaced by "{N}"), so the next line starts after it.
+  std::string rest_of_line() {
+    std::string out;
+    while (!at_end()) {
+      const auto eol = m_raw.find('\n', m_pos);
+      std::string_view line = m_raw.substr(m_pos, eol == std::string_view::npos ? std::string_view::npos : eol - m_pos);
+      m_pos = eol == std::string_view::npos ? m_raw.size() : eol + 1;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      out.append(line);
+      const auto n = literal_size(line);
+      if (!n) break;
+      m_pos = std::min(m_raw.size(), m_pos + *n);
+    }
+    return out;
+  }
+
+  void skip_spaces() {
+    while (!at_end() && m_raw[m_pos] == ' ') ++m_pos;
+  }
+
+  // Reads one value; nullopt at a line end or on malformed input (error() says which).
+  std::optional<Value> value() {
+    skip_spaces();
+    if (at_end()) return fail("the answer ended inside a FETCH response");
+    const char c = m_raw[m_pos];
+    if (c == '(') {
+      ++m_pos;
+      Value v{Value::Kind::list, {}, {}};
+      for (;;) {
+        skip_spaces();
+        if (at_end()) return fail("the answer ended inside a list");
+        if (m_raw[m_pos] == ')') {
+          ++m_pos;
+          return v;
+        }
+        auto item = value();
+        if (!item) return std::nullopt;
+        v.list.push_back(std::move(*item));
+      }
+    }
+    if (c == '"') {
+      Value v{Value::Kind::string, {}, {}};
+      for (++m_pos; !at_end() && m_raw[m_pos] != '"'; ++m_pos) {
+        if (m_raw[m_pos] == '\\' && m_pos + 1 < m_raw.size()) ++m_pos;
+        v.text += m_raw[m_pos];
+      }
+      if (at_end()) return fail("a quoted string is not closed");
+      ++m_pos;
+      return v;
+    }
+    if (c == '{') {
+      const auto eol = m_raw.find('\n', m_pos);
+      if (eol == std::string_view::npos) return fail("a literal's size line is cut off");
+      std::string_view head = m_raw.substr(m_pos, eol - m_pos);
+      if (!head.empty() && head.back() == '\r') head.remove_suffix(1);
+      const auto n = literal_size(head);
+      if (!n) return fail(fmt::format("malformed literal \"{}\"", head));
+      m_pos = eol + 1;
+      if (m_raw.size() - m_pos < *n)
+        return fail(
+            fmt::format("a literal of {} bytes has only {} (the connection broke, or a line over 256 KiB was "
+                        "cut by libcurl)",
+                        *n, m_raw.size() - m_pos));
+      Value v{Value::Kind::string, std::string(m_raw.substr(m_pos, *n)), {}};
+      m_pos += *n;
+      return v;
+    }
+    if (c == '\r' || c == '\n' || c == ')') return fail("a value is missing");
+    Value v;
+    int depth = 0;  // inside BODY[...]: spaces and parentheses belong to the atom
+    while (!at_end()) {
+      const char d = m_raw[m_pos];
+      if (depth == 0 && (d == ' ' || d == '(' || d == ')' || d == '\r' || d == '\n')) break;
+      if (d == '[') ++depth;
+      if (d == ']' && depth > 0) --depth;
+      v.text += d;
+      ++m_pos;
+    }
+    return v;
+  }
+
+  // Expects the end of the line (CRLF), after optional spaces.
+  bool end_of_line() {
+    skip_spaces();
+    if (m_raw.substr(m_pos, 2) == "\r\n") {
+      m_pos += 2;
+      return true;
+    }
+    if (m_raw.substr(m_pos, 1) == "\n") {
+      ++m_pos;
+      return true;
+    }
+    return at_end();
+  }
+
+  const std::string& error() const { return m_error; }
+
+  // "{123}" or "{123+}" at the end of `line`: the size of the literal that follows the line.
+  static std::optional<std::size_t> literal_size(std::string_view line) {
+    if (line.empty() || line.back() != '}') return std::nullopt;
+    const auto open = line.rfind('{');
+    if (open == std::string_view::npos) return std::nullopt;
+    std::string_view digits = line.substr(open + 1, line.size() - open - 2);
+    if (!digits.empty() && digits.back() == '+') digits.remove_suffix(1);
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty()) return std::nullopt;
+    return n;
+  }
+
+ private:
+  std::nullopt_t fail(std::string why) {
+    if (m_error.empty()) m_error = std::move(why);
+    return std::nullopt;
+  }
+
+  std::string_view m_raw;
+  std::size_t m_pos = 0;
+  std::string m_error;
+};
+
+std::uint64_t to_number(std::string_view s) {
+  std::uint64_t n = 0;
+  std::from_chars(s.data(), s.data() + s.size(), n);
+  return n;
+}
+
+// The number after "[KEY " in a response line, if there is one.
+std::optional<std::uint64_t> response_code(std::string_view line, std::string_view key) {
+  const auto at = line.find(fmt::format("[{} ", key));
+  if (at == std::string_view::npos) return std::nullopt;
+  return to_number(line.substr(at + key.size() + 2));
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::toupper(c); });
+  return out;
+}
+
+// Whether a tagged NO is the server refusing the login. Dovecot and Gmail say
+// [AUTHENTICATIONFAILED]; others only say so in words ("AUTHENTICATE failed.", "LOGIN failed").
+bool is_login_refusal(std::string_view text) {
+  const auto u = upper(text);
+  return u.find("AUTHENTICATIONFAILED") != std::string::npos || u.find("AUTHENTICATE") != std::string::npos ||
+         u.find("LOGIN FAILED") != std::string::npos || u.find("INVALID CREDENTIALS") != std::string::npos ||
+         u.find("[AUTHORIZATIONFAILED]") != std::string::npos;
+}
+
+Result<FetchItem> fetch_item(const Value& list, std::uint64_t seq) {
+  FetchItem item;
+  if (list.kind != Value::Kind::list) return fail(Errc::protocol, fmt::format("FETCH response {} is not a list", seq));
+  for (std::size_t i = 0; i + 1 < list.list.size(); i += 2) {
+    const auto key = upper(list.list[i].text);
+    const Value& v = list.list[i + 1];
+    if (key == "UID")
+      item.uid = static_cast<std::uint32_t>(to_number(v.text));
+    else if (key == "RFC822.SIZE")
+      item.size = to_number(v.text);
+    else if (key == "INTERNALDATE")
+      item.internaldate = v.text;
+    else if (key == "BODY[]") {
+      item.has_body = v.kind == Value::Kind::string;
+      item.body = v.text;
+    }
+  }
+  return item;
+}
+
+}  // namespace
+
+Result<ImapResponse> parse_response(std::string_view raw) {
+  ImapResponse out;
+  bool selected = false;
+  Reader r(raw);
+  while (!r.at_end()) {
+    if (raw.substr(r.pos(), 2) == "* ") {
+      // "* 12 FETCH (...)" is read value by value (it carries literals); any other untagged line whole.
+      const std::size_t start = r.pos();
+      r.value();  // "*"
+      auto seq = r.value();
+      auto word = seq ? r.value() : std::nullopt;
+      if (seq && word && upper(word->text) == "FETCH") {
+        auto list = r.value();
+        if (!list || !r.end_of_line())
+          return fail(Errc::protocol,
+                      fmt::format("the IMAP server's FETCH answer for message {} is malformed: {}", seq->text,
+                                  r.error().empty() ? "text after the item list" : r.error()));
+        auto item = fetch_item(*list, to_number(seq->text));
+        if (!item) return std::unexpected(item.error());
+        out.items.push_back(std::move(*item));
+        continue;
+      }
+      r.seek(start);
+      const std::string line = r.rest_of_line();
+      if (const auto v = response_code(line, "UIDVALIDITY")) out.mailbox.uidvalidity = *v;
+      if (const auto v = response_code(line, "UIDNEXT")) out.mailbox.uidnext = *v;
+      const auto u = upper(line);
+      if (u.ends_with(" EXISTS")) out.mailbox.exists = to_number(std::string_view(line).substr(2));
+      if (u.starts_with("* STATUS ")) {
+        for (std::string_view key : {"UIDVALIDITY", "UIDNEXT", "MESSAGES"}) {
+          const auto at = u.find(std::string(key) + " ", u.find('('));
+          if (at == std::string::npos) continue;
+          const auto n = to_number(std::string_view(line).substr(at + key.size() + 1));
+          (key == "UIDVALIDITY" ? out.mailbox.uidvalidity
+           : key == "UIDNEXT"   ? out.mailbox.uidnext
+                                : out.mailbox.exists) = n;
+        }
+      }
+      continue;
+    }
+    const std::string line = r.rest_of_line();
+    if (line.starts_with("+")) continue;  // a continuation request (AUTHENTICATE)
+    const auto sp = line.find(' ');
+    if (sp == std::string::npos) continue;
+    const auto rest = std::string_view(line).substr(sp + 1);
+    const auto sp2 = rest.find(' ');
+    out.tagged_status = upper(rest.substr(0, sp2));
+    out.tagged_text = sp2 == std::string_view::npos ? "" : std::string(rest.substr(sp2 + 1));
+    const auto u = upper(out.tagged_text);
+    if (out.tagged_status == "OK" && (u.starts_with("[READ-WRITE]") || u.starts_with("[READ-ONLY]"))) selected = true;
+    if (out.tagged_status == "NO" || out.tagged_status == "BAD") {
+      if (is_login_refusal(out.tagged_text))
+        out.auth_failed = true;
+      else if (!selected) {
+        out.select_failed = true;
+        out.select_text = out.tagged_text;
+      }
+    }
+  }
+  return out;
+}
+
+std::string uid_set(std::span<const std::uint32_t> uids) {
+  std::string out;
+  for (std::size_t i = 0; i < uids.size();) {
+    std::size_t j = i;
+    while (j + 1 < uids.size() && uids[j + 1] == uids[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += j == i ? std::to_string(uids[i]) : fmt::format("{}:{}", uids[i], uids[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+namespace {
+
+size_t on_bytes(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+bool transport_retryable(CURLcode rc) {
+  return rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
+         rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_COULDNT_RESOLVE_HOST;
+}
+
+bool tls_failure(CURLcode rc) {
+  return rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+         rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CIPHER || rc == CURLE_USE_SSL_FAILED ||
+         rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH || rc == CURLE_SSL_INVALIDCERTSTATUS;
+}
+
+std::string quoted(const std::string& mailbox) {
+  std::string out = "\"";
+  for (char ch : mailbox) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out + '"';
+}
+
+// Where the response to command `tag` ends in `buf` (one past its tagged line), scanning on from
+// `pos` and over literals (`literal` bytes of one are still to come); 0 while it has not arrived.
+std::size_t response_end(const std::string& buf, const std::string& tag, std::size_t& pos, std::size_t& literal) {
+  for (;;) {
+    if (literal > 0) {
+      if (buf.size() - pos < literal) return 0;
+      pos += literal;
+      literal = 0;
+    }
+    const auto eol = buf.find('\n', pos);
+    if (eol == std::string::npos) return 0;
+    std::string_view line(buf.data() + pos, eol - pos);
+    pos = eol + 1;
+    if (line.starts_with(tag) && line.size() > tag.size() && line[tag.size()] == ' ') return pos;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const auto open = line.rfind('{');
+    if (!line.empty() && line.back() == '}' && open != std::string_view::npos) {
+      std::size_t n = 0;
+      const auto digits = line.substr(open + 1, line.size() - open - 2);
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+      if (ec == std::errc() && (end == digits.data() + digits.size() || *end == '+')) literal = n;
+    }
+  }
+}
+
+constexpr int k_io_timeout_ms = 120'000;
+
+// Waits until the connection's socket is readable (or writable); false on timeout or error.
+bool wait_socket(CURL* c, bool for_write) {
+  curl_socket_t sock = CURL_SOCKET_BAD;
+  if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK || sock == CURL_SOCKET_BAD) return false;
+  pollfd p{sock, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+  return ::poll(&p, 1, k_io_timeout_ms) > 0;
+}
+
+}  // namespace
+
+ImapSession::ImapSession(ImapLogin login) : m_login(std::move(login)) {
+  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  while (!m_login.url.empty() && m_login.url.back() == '/') m_login.url.pop_back();
+}
+
+ImapSession::~ImapSession() {
+  disconnect();
+}
+
+void ImapSession::disconnect() {
+  if (m_curl) curl_easy_cleanup(static_cast<CURL*>(m_curl));
+  m_curl = nullptr;
+}
+
+// libcurl does what it does well — TCP, TLS with certificate checks, the greeting, CAPABILITY and the
+// login with the best SASL mechanism — and then (CONNECT_ONLY) hands over the logged-in connection;
+// the commands are sent and their responses read here. (libcurl's own IMAP requests cannot be used:
+// its fetch sends BODY[], which marks mail read, and a custom FETCH's literals reach the caller only
+// through its header callback, which stops at 300 KB per request.)
+Result<void> ImapSession::connect(const std::string& what) {
+  disconnect();
+  auto* c = curl_easy_init();
+  if (!c) return fail(Errc::internal, "curl_easy_init failed", m_login.connector);
+  m_curl = c;
+  std::string greeting;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  const std::string url = m_login.url + "/";
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_USERNAME, m_login.username.c_str());
+  curl_easy_setopt(c, CURLOPT_PASSWORD, m_login.password.c_str());
+  curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_bytes);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &greeting);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10'000L);
+  curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, 60L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  ++m_requests;
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_OK) return {};
+  disconnect();
+  const std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+  const auto said = parse_response(greeting);
+  if (rc == CURLE_LOGIN_DENIED || (said && said->auth_failed))
+    return fail(
+        Errc::auth,
+        fmt::format("the IMAP server {} refused the login of \"{}\" ({}); check username and the password "
+                    "that password_env/password_file gives (an app password where the provider requires one)",
+                    m_login.url, m_login.username, said && !said->tagged_text.empty() ? said->tagged_text : detail),
+        m_login.connector);
+  if (tls_failure(rc))
+    return fail(Errc::unavailable,
+                fmt::format("{}: TLS with {} failed ({}); chansync never falls back to plain text: check the host "
+                            "name, port and the server's certificate",
+                            what, m_login.url, detail),
+                m_login.connector);
+  return fail(transport_retryable(rc) ? Errc::unavailable : Errc::remote,
+              fmt::format("{}: the IMAP server {} cannot be reached ({}); check url and that the server runs", what,
+                          m_login.url, detail),
+              m_login.connector);
+}
+
+Result<std::string> ImapSession::exchange(const std::string& command, const std::string& what) {
+  auto* c = static_cast<CURL*>(m_curl);
+  const std::string tag = fmt::format("c{}", ++m_tag);
+  const std::string line = tag + " " + command + "\r\n";
+  ++m_requests;
+  auto broken = [&](const std::string& why) {
+    disconnect();
+    return fail(Errc::unavailable,
+                fmt::format("{}: the connection to the IMAP server {} broke ({})", what, m_login.url, why),
+                m_login.connector);
+  };
+  for (std::size_t sent = 0; sent < line.size();) {
+    std::size_t n = 0;
+    const CURLcode rc = curl_easy_send(c, line.data() + sent, line.size() - sent, &n);
+    if (rc == CURLE_AGAIN) {
+      if (!wait_socket(c, true)) return broken("timed out sending");
+      continue;
+    }
+    if (rc != CURLE_OK) return broken(curl_easy_strerror(rc));
+    sent += n;
+  }
+  std::string buf;
+  std::size_t pos = 0, literal = 0;
+  char chunk[64 * 1024];
+  for (;;) {
+    std::size_t n = 0;
+    const CURLcode rc = curl_easy_recv(c, chunk, sizeof chunk, &n);
+    if (rc == CURLE_AGAIN) {
+      if (!wait_socket(c, false)) return broken(fmt::format("no answer for {} s", k_io_timeout_ms / 1000));
+      continue;
+    }
+    if (rc != CURLE_OK) return broken(curl_easy_strerror(rc));
+    if (n == 0) return broken("the server closed it");
+    buf.append(chunk, n);
+    if (const auto end = response_end(buf, tag, pos, literal)) {
+      buf.resize(end);
+      return buf;
+    }
+  }
+}
+
+Result<ImapResponse> ImapSession::run(const std::string& mailbox, const std::string& command, const std::string& what,
+                                      bool retry) {
+  constexpr std::array<int, 2> k_waits = {1, 3};
+  for (std::size_t attempt = 0;; ++attempt) {
+    // Every command here only reads, so one that broke with the connection is safe to send again.
+    auto attempt_once = [&]() -> Result<ImapResponse> {
+      if (!m_curl)
+        if (auto ok = connect(what); !ok) return std::unexpected(ok.error());
+      ImapResponse out;
+      if (!mailbox.empty()) {
+        // EXAMINE: read-only, so nothing this session does can change a flag; and its answer
+        // carries the mailbox's current UIDVALIDITY every time.
+        auto raw = exchange("EXAMINE " + quoted(mailbox), what);
+        if (!raw) return std::unexpected(raw.error());
+        auto examined = parse_response(*raw);
+        if (!examined) return std::unexpected(examined.error());
+        if (examined->select_failed || examined->tagged_status != "OK")
+          return fail(Errc::remote,
+                      fmt::format("{}: the IMAP server {} has no mailbox \"{}\" ({}); it was renamed or deleted, or "
+                                  "the user cannot see it: fix `mailboxes`",
+                                  what, m_login.url, mailbox, examined->tagged_text),
+                      m_login.connector);
+        out.mailbox = examined->mailbox;
+      }
+      auto raw = exchange(command, what);
+      if (!raw) return std::unexpected(raw.error());
+      auto parsed = parse_response(*raw);
+      if (!parsed) return std::unexpected(parsed.error());
+      if (parsed->tagged_status != "OK") {
+        const bool missing = mailbox.empty() && parsed->select_failed;  // STATUS of a mailbox that is not there
+        return fail(Errc::remote,
+                    missing ? fmt::format("{}: the IMAP server {} has no such mailbox ({}): fix `mailboxes`", what,
+                                          m_login.url, parsed->tagged_text)
+                            : fmt::format("{}: the IMAP server {} answered {} {}", what, m_login.url,
+                                          parsed->tagged_status, parsed->tagged_text),
+                    m_login.connector);
+      }
+      if (mailbox.empty()) out.mailbox = parsed->mailbox;
+      out.items = std::move(parsed->items);
+      out.tagged_status = std::move(parsed->tagged_status);
+      out.tagged_text = std::move(parsed->tagged_text);
+      return out;
+    };
+    auto result = attempt_once();
+    if (result || result.error().code != Errc::unavailable || !retry || attempt >= k_waits.size() ||
+        result.error().message.find("TLS") != std::string::npos)
+      return result;
+    spdlog::warn("{}; retrying in {} s", result.error().message, k_waits[attempt]);
+    const auto wait = std::chrono::seconds(k_waits[attempt]);
+    if (m_login.sleep)
+      m_login.sleep(wait);
+    else
+      std::this_thread::sleep_for(wait);
+  }
+}
+
+Result<ImapResponse> ImapSession::list(const std::string& mailbox, std::uint32_t from_uid) {
+  return run(mailbox, fmt::format("UID FETCH {}:* (UID RFC822.SIZE)", std::max<std::uint32_t>(from_uid, 1)),
+             fmt::format("listing mailbox \"{}\"", mailbox));
+}
+
+Result<ImapResponse> ImapSession::fetch(const std::string& mailbox, std::span<const std::uint32_t> uids) {
+  return run(mailbox, fmt::format("UID FETCH {} (UID RFC822.SIZE INTERNALDATE BODY.PEEK[])", uid_set(uids)),
+             fmt::format("fetching {} messages of mailbox \"{}\"", uids.size(), mailbox));
+}
+
+Result<ImapResponse> ImapSession::status(const std::string& mailbox) {
+  return run("", fmt::format("STATUS {} (UIDVALIDITY UIDNEXT MESSAGES)", quoted(mailbox)),
+             fmt::format("checking mailbox \"{}\"", mailbox), false);
+}
+
+}  // namespace chansync::adapters::imap

@@ -1,0 +1,356 @@
+#include "adapters/imap/mime.hpp"
+
+#include <gmime/gmime.h>
+#include <libxml/HTMLparser.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <regex>
+
+namespace chansync::adapters::imap {
+namespace {
+
+std::once_flag g_init;
+
+template <class T>
+struct GUnref {
+  void operator()(T* p) const {
+    if (p) g_object_unref(p);
+  }
+};
+template <class T>
+using GPtr = std::unique_ptr<T, GUnref<T>>;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::string header(GMimeObject* obj, const char* name) {
+  const char* v = g_mime_object_get_header(obj, name);
+  return v ? trim(v) : std::string();
+}
+
+void add_addresses(InternetAddressList* list, std::vector<MailAddress>& out) {
+  if (!list) return;
+  for (int i = 0; i < internet_address_list_length(list); ++i) {
+    InternetAddress* ia = internet_address_list_get_address(list, i);
+    if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+      add_addresses(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), out);
+      continue;
+    }
+    const char* name = internet_address_get_name(ia);
+    const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+    out.push_back({name ? trim(name) : "", addr ? trim(addr) : ""});
+  }
+}
+
+std::vector<std::string> message_ids(const std::string& text) {
+  std::vector<std::string> out;
+  if (text.empty()) return out;
+  GMimeReferences* refs = g_mime_references_parse(nullptr, text.c_str());
+  if (!refs) return out;
+  for (int i = 0; i < g_mime_references_length(refs); ++i) out.emplace_back(g_mime_references_get_message_id(refs, i));
+  g_mime_references_free(refs);
+  return out;
+}
+
+std::string part_text(GMimePart* part) {
+  if (!GMIME_IS_TEXT_PART(part)) return {};
+  char* text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));  // converted to UTF-8 from its charset
+  std::string out = text ? text : "";
+  g_free(text);
+  return out;
+}
+
+bool is_type(GMimeObject* obj, const char* type, const char* subtype) {
+  GMimeContentType* ct = g_mime_object_get_content_type(obj);
+  return ct && g_mime_content_type_is_type(ct, type, subtype);
+}
+
+std::int64_t decoded_size(GMimePart* part) {
+  GMimeDataWrapper* content = g_mime_part_get_content(part);
+  if (!content) return 0;
+  GPtr<GMimeStream> sink(g_mime_stream_null_new());
+  const auto n = g_mime_data_wrapper_write_to_stream(content, sink.get());
+  return n > 0 ? n : 0;
+}
+
+std::string attachment_type(GMimeObject* obj) {
+  GMimeContentType* ct = g_mime_object_get_content_type(obj);
+  const std::string media =
+      ct && g_mime_content_type_get_media_type(ct) ? lower(g_mime_content_type_get_media_type(ct)) : "";
+  if (media == "image" || media == "audio" || media == "video") return media;
+  return "file";
+}
+
+// Walks the MIME tree: the first readable text becomes the body, files become attachments.
+struct Walker {
+  std::string body;
+  bool body_is_html = false;
+  std::vector<Attachment> attachments;
+
+  void take_body(GMimePart* part) {
+    if (!body.empty()) return;
+    if (is_type(GMIME_OBJECT(part), "text", "html")) {
+      body = html_to_text(part_text(part));
+      body_is_html = true;
+    } else {
+      body = part_text(part);
+    }
+  }
+
+  void list_attachment(GMimeObject* obj) {
+    if (GMIME_IS_MESSAGE_PART(obj)) {
+      GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+      const char* subject = inner ? g_mime_message_get_subject(inner) : nullptr;
+      attachments.push_back({"message", subject ? subject : "", "", 0});
+      return;
+    }
+    if (!GMIME_IS_PART(obj)) return;
+    GMimePart* part = GMIME_PART(obj);
+    const char* name = g_mime_part_get_filename(part);
+    attachments.push_back({attachment_type(obj), name ? name : "", "", decoded_size(part)});
+  }
+
+  void walk(GMimeObject* obj) {
+    if (GMIME_IS_MULTIPART(obj)) {
+      GMimeMultipart* mp = GMIME_MULTIPART(obj);
+      const int n = g_mime_multipart_get_count(mp);
+      if (is_type(obj, "multipart", "alternative") && body.empty()) {
+        // Prefer text/plain, then HTML, then whatever a nested multipart (related) holds; the
+        // alternatives are one body, so none of them is an attachment.
+        GMimeObject* plain = nullptr;
+        GMimeObject* html = nullptr;
+        GMimeObject* nested = nullptr;
+        for (int i = 0; i < n; ++i) {
+          GMimeObject* child = g_mime_multipart_get_part(mp, i);
+          if (GMIME_IS_PART(child) && g_mime_part_is_attachment(GMIME_PART(child))) continue;
+          if (!plain && is_type(child, "text", "plain")) plain = child;
+          if (!html && is_type(child, "text", "html")) html = child;
+          if (!nested && GMIME_IS_MULTIPART(child)) nested = child;
+        }
+        if (plain && !trim(part_text(GMIME_PART(plain))).empty())
+          take_body(GMIME_PART(plain));
+        else if (html)
+          take_body(GMIME_PART(html));
+        else if (nested)
+          walk(nested);
+        return;
+      }
+      for (int i = 0; i < n; ++i) walk(g_mime_multipart_get_part(mp, i));
+      return;
+    }
+    if (GMIME_IS_MESSAGE_PART(obj)) {
+      list_attachment(obj);
+      return;
+    }
+    if (!GMIME_IS_PART(obj)) return;
+    GMimePart* part = GMIME_PART(obj);
+    const bool text = is_type(obj, "text", "plain") || is_type(obj, "text", "html");
+    if (text && !g_mime_part_is_attachment(part) && body.empty()) {
+      take_body(part);
+      return;
+    }
+    // A delivery report's machine part (message/delivery-status) and inline parts without a file
+    // name (an HTML mail's embedded images) are not files anyone sent.
+    if (is_type(obj, "message", "delivery-status") || is_type(obj, "message", "disposition-notification")) return;
+    if (!g_mime_part_is_attachment(part) && !g_mime_part_get_filename(part) && !text) return;
+    if (text && !g_mime_part_is_attachment(part)) return;  // a second inline text part (a footer)
+    list_attachment(obj);
+  }
+};
+
+bool is_automatic(GMimeObject* msg) {
+  const auto auto_submitted = lower(header(msg, "Auto-Submitted"));
+  if (!auto_submitted.empty() && auto_submitted != "no") return true;
+  const auto precedence = lower(header(msg, "Precedence"));
+  if (precedence == "bulk" || precedence == "junk" || precedence == "list" || precedence == "auto_reply") return true;
+  if (!header(msg, "X-Autoreply").empty() || !header(msg, "X-Autorespond").empty()) return true;
+  if (lower(header(msg, "X-Auto-Response-Suppress")).find("all") != std::string::npos &&
+      !header(msg, "X-MS-Exchange-Inbox-Rules-Loop").empty())
+    return true;
+  return false;
+}
+
+// Collapses runs of blank lines to one and trims the ends of lines and of the text.
+std::string tidy(std::string_view text) {
+  std::string out;
+  int blank = 0;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
+    pos = eol + 1;
+    if (line.empty()) {
+      ++blank;
+      continue;
+    }
+    if (!out.empty()) out += blank > 0 ? "\n\n" : "\n";
+    blank = 0;
+    out.append(line);
+  }
+  return out;
+}
+
+void html_text(xmlNode* node, std::string& out) {
+  static const std::vector<std::string> k_skip = {"script", "style", "head", "title", "noscript", "template"};
+  static const std::vector<std::string> k_block = {"p",     "div",        "tr",  "li", "h1",      "h2",
+                                                   "h3",    "h4",         "h5",  "h6", "ul",      "ol",
+                                                   "table", "blockquote", "pre", "hr", "section", "article"};
+  for (xmlNode* n = node; n; n = n->next) {
+    if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+      const char* content = reinterpret_cast<const char*>(n->content);
+      if (!content) continue;
+      for (const char* c = content; *c; ++c) {
+        const bool space = *c == ' ' || *c == '\t' || *c == '\r' || *c == '\n';
+        if (space) {
+          if (!out.empty() && out.back() != ' ' && out.back() != '\n') out += ' ';
+        } else {
+          out += *c;
+        }
+      }
+      continue;
+    }
+    if (n->type != XML_ELEMENT_NODE) continue;
+    const std::string name = lower(reinterpret_cast<const char*>(n->name));
+    if (std::find(k_skip.begin(), k_skip.end(), name) != k_skip.end()) continue;
+    if (name == "br") {
+      while (!out.empty() && out.back() == ' ') out.pop_back();
+      out += '\n';
+      continue;
+    }
+    const bool block = std::find(k_block.begin(), k_block.end(), name) != k_block.end();
+    if (block && !out.empty() && out.back() != '\n') out += '\n';
+    if (name == "td" || name == "th") {
+      if (!out.empty() && out.back() != '\n' && out.back() != ' ') out += ' ';
+    }
+    html_text(n->children, out);
+    if (block) out += "\n\n";
+  }
+}
+
+}  // namespace
+
+std::string html_to_text(std::string_view html) {
+  if (html.empty()) return {};
+  htmlDocPtr doc = htmlReadMemory(html.data(), static_cast<int>(html.size()), nullptr, "UTF-8",
+                                  HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
+  if (!doc) return {};
+  std::string out;
+  html_text(xmlDocGetRootElement(doc), out);
+  xmlFreeDoc(doc);
+  return tidy(out);
+}
+
+std::string trim_quoted_reply(std::string_view text) {
+  std::vector<std::string_view> lines;
+  for (std::size_t pos = 0; pos <= text.size();) {
+    auto eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.push_back(line);
+    pos = eol + 1;
+  }
+  static const std::regex k_attribution(
+      R"(^\s*(On\s.+\bwrote|Am\s.+\bschrieb\s.+|Le\s.+\ba\s+écrit|El\s.+\bescribió|Op\s.+\bschreef\s.+)\s*:\s*$)",
+      std::regex::icase);
+  static const std::regex k_separator(
+      R"(^\s*-{3,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|Forwarded message)\s*-{3,}\s*$)",
+      std::regex::icase);
+  static const std::regex k_outlook_from(R"(^\s*\*?(From|Von|De)\s*:\*?\s.+)", std::regex::icase);
+  static const std::regex k_outlook_sent(R"(^\s*\*?(Sent|Gesendet|Date|Datum|Envoyé)\s*:\*?\s.+)", std::regex::icase);
+  auto quoted = [&](std::size_t i) { return i < lines.size() && trim(lines[i]).starts_with('>'); };
+
+  std::size_t cut = lines.size();
+  for (std::size_t i = 0; i < lines.size() && cut == lines.size(); ++i) {
+    const std::string line(lines[i]);
+    // "On Tue, 6 Oct 2026 at 10:02, Support <support@example.com> wrote:" — clients wrap it over two
+    // lines too; it counts only when quoted lines follow it.
+    const std::string joined = i + 1 < lines.size() ? line + " " + std::string(lines[i + 1]) : line;
+    std::size_t next = i + 1;
+    while (next < lines.size() && trim(lines[next]).empty()) ++next;
+    if (std::regex_match(line, k_attribution) && quoted(next))
+      cut = i;
+    else if (!std::regex_match(line, k_attribution) && std::regex_match(joined, k_attribution) &&
+             i + 2 < lines.size()) {
+      std::size_t after = i + 2;
+      while (after < lines.size() && trim(lines[after]).empty()) ++after;
+      if (quoted(after)) cut = i;
+    } else if (std::regex_match(line, k_separator))
+      cut = i;
+    else if (std::regex_match(line, k_outlook_from) && i + 1 < lines.size() &&
+             std::regex_match(std::string(lines[i + 1]), k_outlook_sent))
+      cut = i;
+  }
+  // Else a trailing block of quoted lines (a reply written above "> " quotes without attribution).
+  if (cut == lines.size()) {
+    std::size_t end = lines.size();
+    while (end > 0 && (trim(lines[end - 1]).empty() || quoted(end - 1))) --end;
+    bool any_quoted = false;
+    for (std::size_t i = end; i < lines.size(); ++i) any_quoted = any_quoted || quoted(i);
+    if (any_quoted) cut = end;
+  }
+  std::string out;
+  for (std::size_t i = 0; i < cut; ++i) {
+    if (i) out += '\n';
+    out.append(lines[i]);
+  }
+  out = tidy(out);
+  return out.empty() ? tidy(text) : out;
+}
+
+Result<ParsedMail> parse_mail(std::string_view raw) {
+  std::call_once(g_init, [] { g_mime_init(); });
+  GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(reinterpret_cast<const char*>(raw.data()), raw.size()));
+  GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+  // Header bytes that are not declared (raw 8-bit in From or Subject) are read as UTF-8, else as
+  // Windows-1252, which is what such mail almost always is.
+  GMimeParserOptions* options = g_mime_parser_options_new();
+  const char* fallback[] = {"UTF-8", "windows-1252", nullptr};
+  g_mime_parser_options_set_fallback_charsets(options, fallback);
+  GPtr<GMimeMessage> msg(g_mime_parser_construct_message(parser.get(), options));
+  g_mime_parser_options_free(options);
+  if (!msg) return fail(Errc::protocol, "not an RFC 5322 message (GMime could not read its headers)");
+  GMimeObject* obj = GMIME_OBJECT(msg.get());
+
+  ParsedMail out;
+  if (const char* id = g_mime_message_get_message_id(msg.get())) out.message_id = trim(id);
+  out.references = message_ids(header(obj, "References"));
+  for (const auto& id : message_ids(header(obj, "In-Reply-To")))
+    if (std::find(out.references.begin(), out.references.end(), id) == out.references.end())
+      out.references.push_back(id);
+  std::vector<MailAddress> from;
+  add_addresses(g_mime_message_get_from(msg.get()), from);
+  if (from.empty()) add_addresses(g_mime_message_get_sender(msg.get()), from);
+  if (!from.empty()) out.from = from.front();
+  add_addresses(g_mime_message_get_to(msg.get()), out.to);
+  add_addresses(g_mime_message_get_cc(msg.get()), out.cc);
+  if (const char* s = g_mime_message_get_subject(msg.get())) out.subject = trim(s);
+  if (GDateTime* d = g_mime_message_get_date(msg.get()))
+    out.date = static_cast<Timestamp>(g_date_time_to_unix(d)) * 1000 + g_date_time_get_microsecond(d) / 1000;
+  out.automatic = is_automatic(obj);
+
+  Walker w;
+  if (GMimeObject* top = g_mime_message_get_mime_part(msg.get())) {
+    if (is_type(top, "multipart", "report")) out.automatic = true;
+    w.walk(top);
+  }
+  out.text = trim_quoted_reply(w.body);
+  out.attachments = std::move(w.attachments);
+  return out;
+}
+
+}  // namespace chansync::adapters::imap

@@ -1,0 +1,247 @@
+// imap-email's pure parts: the IMAP response reader, MIME decoding, quote trimming, and how a mail
+// maps to a conversation. The adapter against a real Dovecot is in imap_test.cpp.
+#include <catch2/catch.hpp>
+
+#include "adapters/imap/imap.hpp"
+#include "adapters/imap/imap_session.hpp"
+#include "adapters/imap/mime.hpp"
+
+using namespace chansync;
+using namespace chansync::adapters::imap;
+
+namespace {
+
+std::string crlf(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') out += '\r';
+    out += c;
+  }
+  return out;
+}
+
+const MailMapping k_map{"mail", {"support@example.com", "@shop.example.com"}};
+
+}  // namespace
+
+TEST_CASE("IMAP responses: literals are read by byte count, SELECT data and the tagged status kept", "[imap]") {
+  const std::string body = crlf("From: a@b.example\nSubject: x\n\n) A004 OK not the end\n");
+  const std::string raw = crlf(
+                              "* 2 EXISTS\n* OK [UIDVALIDITY 1796227535] UIDs valid\n* OK [UIDNEXT 9] next\n"
+                              "A003 OK [READ-WRITE] Select completed\n") +
+                          "* 1 FETCH (UID 7 RFC822.SIZE " + std::to_string(body.size()) +
+                          " INTERNALDATE \" 7-Jul-2026 02:44:25 -0700\" BODY[] {" + std::to_string(body.size()) +
+                          "}\r\n" + body + ")\r\n* 2 FETCH (UID 8 RFC822.SIZE 12)\r\nA004 OK Fetch completed\r\n";
+  auto r = parse_response(raw);
+  REQUIRE(r);
+  CHECK(r->mailbox.uidvalidity == 1796227535);
+  CHECK(r->mailbox.uidnext == 9);
+  CHECK(r->mailbox.exists == 2);
+  REQUIRE(r->items.size() == 2);
+  CHECK(r->items[0].uid == 7);
+  CHECK(r->items[0].body == body);
+  CHECK(r->items[0].has_body);
+  CHECK(r->items[0].internaldate == " 7-Jul-2026 02:44:25 -0700");
+  CHECK(r->items[1].uid == 8);
+  CHECK(r->items[1].size == 12);
+  CHECK_FALSE(r->items[1].has_body);
+  CHECK(r->tagged_status == "OK");
+  CHECK_FALSE(r->auth_failed);
+  CHECK_FALSE(r->select_failed);
+  CHECK(parse_internaldate(r->items[0].internaldate) == parse_internaldate("07-Jul-2026 09:44:25 +0000"));
+}
+
+TEST_CASE("IMAP responses: a literal cut short is an error naming it, not a wrong mail", "[imap]") {
+  const auto r = parse_response("* 1 FETCH (UID 7 BODY[] {500}\r\nFrom: a@b.example\r\n\r\nshort)\r\n");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Errc::protocol);
+  CHECK_THAT(r.error().message, Catch::Contains("literal of 500 bytes"));
+}
+
+TEST_CASE("IMAP responses: refused logins and missing mailboxes are told apart", "[imap]") {
+  const auto auth = parse_response(crlf("A002 NO [AUTHENTICATIONFAILED] Authentication failed.\n"));
+  REQUIRE(auth);
+  CHECK(auth->auth_failed);
+  const auto outlook = parse_response(crlf("A002 NO AUTHENTICATE failed.\n"));
+  REQUIRE(outlook);
+  CHECK(outlook->auth_failed);
+  const auto missing =
+      parse_response(crlf("A002 OK Logged in\nA003 NO Mailbox doesn't exist: Archive (0.001 + 0.000 secs).\n"));
+  REQUIRE(missing);
+  CHECK_FALSE(missing->auth_failed);
+  CHECK(missing->select_failed);
+  CHECK_THAT(missing->select_text, Catch::Contains("doesn't exist"));
+}
+
+TEST_CASE("uid_set folds consecutive UIDs into ranges", "[imap]") {
+  const std::vector<std::uint32_t> uids = {1, 2, 3, 5, 7, 8};
+  CHECK(uid_set(uids) == "1:3,5,7:8");
+  CHECK(uid_set(std::vector<std::uint32_t>{42}) == "42");
+}
+
+TEST_CASE("MIME: encoded words, ISO-8859-1 quoted-printable and the display name", "[imap]") {
+  const std::string raw = crlf(
+      "From: =?ISO-8859-1?Q?J=FCrgen_M=FCller?= <Juergen.Mueller@Example.DE>\n"
+      "To: Support <support@example.com>\n"
+      "Subject: =?ISO-8859-1?Q?R=FCckfrage_zur_Bestellung?=\n"
+      "Date: Tue, 06 Oct 2026 10:15:00 +0200\n"
+      "Message-ID: <abc123@example.de>\n"
+      "MIME-Version: 1.0\n"
+      "Content-Type: text/plain; charset=ISO-8859-1\n"
+      "Content-Transfer-Encoding: quoted-printable\n\n"
+      "Guten Tag,=0A\nmeine Bestellung ist nicht angekommen. Gr=FC=DFe\n");
+  auto m = parse_mail(raw);
+  REQUIRE(m);
+  CHECK(m->from.name == "Jürgen Müller");
+  CHECK(m->subject == "Rückfrage zur Bestellung");
+  CHECK(m->message_id == "abc123@example.de");
+  CHECK_THAT(m->text, Catch::Contains("Grüße"));
+  CHECK(m->date == parse_rfc3339("2026-10-06T08:15:00Z"));
+  CHECK_FALSE(m->automatic);
+
+  auto mapped = map_mail(k_map, *m, raw, std::nullopt);
+  REQUIRE(std::holds_alternative<Conversation>(mapped));
+  const auto& conv = std::get<Conversation>(mapped);
+  CHECK(conv.customer == Handle{HandleKind::email, "juergen.mueller@example.de", true});
+  CHECK(conv.customer_name == "Jürgen Müller");
+  CHECK(conv.business == "support@example.com");
+  REQUIRE(conv.messages.size() == 1);
+  CHECK(conv.messages[0].direction == Direction::inbound);
+  CHECK(conv.messages[0].channel == "email");
+  CHECK(conv.messages[0].id == "abc123@example.de");
+  CHECK(conv.messages[0].text.starts_with("Rückfrage zur Bestellung\n\nGuten Tag,"));
+}
+
+TEST_CASE("MIME: multipart/alternative prefers text/plain; an HTML-only mail gives the HTML's text", "[imap]") {
+  const std::string alt = crlf(
+      "From: a@customer.example\nTo: support@example.com\nSubject: hi\nDate: Tue, 06 Oct 2026 10:15:00 +0000\n"
+      "MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"b1\"\n\n"
+      "--b1\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+      "UGxhaW4gdmVyc2lvbiDwn5iK\n"
+      "--b1\nContent-Type: text/html; charset=utf-8\n\n<p>HTML version</p>\n--b1--\n");
+  auto a = parse_mail(alt);
+  REQUIRE(a);
+  CHECK(a->text == "Plain version 😊");
+  CHECK(a->attachments.empty());
+
+  const std::string html = crlf(
+      "From: b@customer.example\nTo: support@example.com\nSubject: html\nDate: Tue, 06 Oct 2026 10:15:00 +0000\n"
+      "MIME-Version: 1.0\nContent-Type: text/html; charset=windows-1252\nContent-Transfer-Encoding: "
+      "quoted-printable\n\n"
+      "<html><head><style>p{color:red}</style><title>T</title></head><body><p>Hallo&nbsp;Team,</p>"
+      "<div>die Lieferung <b>fehlt</b>.<br>Gr=FC=DFe</div><script>x()</script></body></html>\n");
+  auto h = parse_mail(html);
+  REQUIRE(h);
+  CHECK(h->text == "Hallo\u00a0Team,\n\ndie Lieferung fehlt.\nGrüße");
+}
+
+TEST_CASE("MIME: attachments are listed with type, name and decoded size, never kept", "[imap]") {
+  const std::string raw = crlf(
+      "From: a@customer.example\nTo: support@example.com\nSubject: invoice\nDate: Tue, 06 Oct 2026 10:15:00 +0000\n"
+      "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"m\"\n\n"
+      "--m\nContent-Type: text/plain\n\nSee attached.\n"
+      "--m\nContent-Type: application/pdf; name=\"invoice.pdf\"\nContent-Disposition: attachment; "
+      "filename=\"invoice.pdf\"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n"
+      "--m\nContent-Type: image/png\nContent-Disposition: inline; filename=\"photo.png\"\n"
+      "Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--m--\n");
+  auto m = parse_mail(raw);
+  REQUIRE(m);
+  CHECK(m->text == "See attached.");
+  REQUIRE(m->attachments.size() == 2);
+  CHECK(m->attachments[0] == Attachment{"file", "invoice.pdf", "", 9});
+  CHECK(m->attachments[1] == Attachment{"image", "photo.png", "", 8});
+}
+
+TEST_CASE("Quoted replies are cut below a clear marker, and only there", "[imap]") {
+  CHECK(trim_quoted_reply("Thanks, that works.\n\nOn Tue, 6 Oct 2026 at 10:02, Support <support@example.com> "
+                          "wrote:\n> Please try again.\n> Best\n") == "Thanks, that works.");
+  CHECK(trim_quoted_reply("Danke!\n\nAm 06.10.2026 um 10:02 schrieb Support <support@example.com>:\n\n> Hallo\n") ==
+        "Danke!");
+  CHECK(trim_quoted_reply("Wrapped.\n\nOn Tue, 6 Oct 2026 at 10:02, Support\n<support@example.com> wrote:\n> q\n") ==
+        "Wrapped.");
+  CHECK(trim_quoted_reply("Top.\n\n-----Original Message-----\nFrom: x\nold text\n") == "Top.");
+  CHECK(trim_quoted_reply("Top.\n\nFrom: Support <support@example.com>\nSent: Tuesday, October 6, 2026 10:02\n"
+                          "To: me\nSubject: Re: x\n\nold\n") == "Top.");
+  CHECK(trim_quoted_reply("Answer.\n> quoted\n> more\n") == "Answer.");
+  // Interleaved answers and a lone "wrote:" line without quotes are left as they are.
+  CHECK(trim_quoted_reply("> q1\na1\n> q2\na2") == "> q1\na1\n> q2\na2");
+  CHECK(trim_quoted_reply("My friend wrote:\nnothing quoted") == "My friend wrote:\nnothing quoted");
+  // Nothing but a quote: the text is kept whole.
+  CHECK(trim_quoted_reply("> only a quote") == "> only a quote");
+}
+
+TEST_CASE("Mail mapping: outbound mail names the recipient as customer; threads follow References", "[imap]") {
+  ParsedMail sent;
+  sent.message_id = "r2@example.com";
+  sent.references = {"r1@customer.example"};
+  sent.from = {"Support", "Support@Example.com"};
+  sent.to = {{"", "team@shop.example.com"}, {"Ann", "ann@customer.example"}};
+  sent.subject = "Re: parcel";
+  sent.date = 1'000;
+  sent.text = "We are on it.";
+  auto mapped = map_mail(k_map, sent, "raw", std::nullopt);
+  REQUIRE(std::holds_alternative<Conversation>(mapped));
+  const auto& conv = std::get<Conversation>(mapped);
+  CHECK(conv.customer.value == "ann@customer.example");
+  CHECK(conv.customer_name.empty());  // a name the business typed is not the customer's own
+  CHECK(conv.id == "ann@customer.example r1@customer.example");
+  CHECK(conv.messages[0].direction == Direction::outbound);
+  CHECK(conv.messages[0].author_kind == AuthorKind::agent);
+  CHECK(conv.messages[0].author_handle == "support@example.com");
+
+  ParsedMail reply = sent;  // the customer's answer with a new subject still joins the thread
+  reply.message_id = "r3@customer.example";
+  reply.references = {"r1@customer.example", "r2@example.com"};
+  reply.from = {"Ann", "ann@customer.example"};
+  reply.to = {{"", "support@example.com"}};
+  reply.subject = "Another question";
+  auto r = map_mail(k_map, reply, "raw", std::nullopt);
+  REQUIRE(std::holds_alternative<Conversation>(r));
+  CHECK(std::get<Conversation>(r).id == conv.id);
+
+  ParsedMail internal = sent;  // between own addresses only: no customer
+  internal.to = {{"", "team@shop.example.com"}};
+  REQUIRE(std::holds_alternative<std::string>(map_mail(k_map, internal, "raw", std::nullopt)));
+
+  ParsedMail no_id = reply;  // no Message-ID: the digest of the bytes names it
+  no_id.message_id.clear();
+  no_id.references.clear();
+  auto d = map_mail(k_map, no_id, "raw bytes", std::nullopt);
+  REQUIRE(std::holds_alternative<Conversation>(d));
+  CHECK(std::get<Conversation>(d).messages[0].id.starts_with("sha256:"));
+}
+
+TEST_CASE("Mail mapping: auto-replies, bulk mail and role senders never identify a customer", "[imap]") {
+  ParsedMail ooo;
+  ooo.message_id = "ooo@customer.example";
+  ooo.from = {"Ann", "ann@customer.example"};
+  ooo.to = {{"", "support@example.com"}};
+  ooo.date = 5;
+  ooo.automatic = true;
+  auto a = map_mail(k_map, ooo, "raw", std::nullopt);
+  REQUIRE(std::holds_alternative<Conversation>(a));
+  CHECK_FALSE(std::get<Conversation>(a).customer.verified);
+  CHECK(std::get<Conversation>(a).customer_name.empty());
+  CHECK(std::get<Conversation>(a).messages[0].author_kind == AuthorKind::system);
+
+  ParsedMail bounce = ooo;
+  bounce.automatic = false;
+  bounce.from = {"Mail Delivery System", "MAILER-DAEMON@mail.example.net"};
+  auto b = map_mail(k_map, bounce, "raw", std::nullopt);
+  REQUIRE(std::holds_alternative<Conversation>(b));
+  CHECK_FALSE(std::get<Conversation>(b).customer.verified);
+
+  ParsedMail undated = ooo;  // no Date header: INTERNALDATE stands in; neither: a dead letter
+  undated.date.reset();
+  auto u = map_mail(k_map, undated, "raw", Timestamp{77});
+  REQUIRE(std::holds_alternative<Conversation>(u));
+  CHECK(std::get<Conversation>(u).messages[0].sent_at == 77);
+  CHECK(std::holds_alternative<std::string>(map_mail(k_map, undated, "raw", std::nullopt)));
+}
+
+TEST_CASE("own_addresses match whole addresses and whole domains", "[imap]") {
+  CHECK(is_own_address(k_map, "SUPPORT@example.com"));
+  CHECK(is_own_address(k_map, "anyone@shop.example.com"));
+  CHECK_FALSE(is_own_address(k_map, "anyone@example.com"));
+  CHECK_FALSE(is_own_address(k_map, "x@evilshop.example.com"));
+}
