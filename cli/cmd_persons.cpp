@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "adapters/http.hpp"
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 
@@ -25,7 +26,9 @@ void print_person(const PersonRecord& p) {
   out += fmt::format("  timeline ({} messages)\n", p.messages.size());
   for (const auto& m : p.messages) {
     // Kind, status and attachments only when there is something to say, so an SMS line stays short.
-    std::string text = m.kind == MessageKind::message ? m.text : fmt::format("({}) {}", to_string(m.kind), m.text);
+    // One line per entry: an email's subject and body are folded onto it and cut at 160 bytes.
+    const std::string line = m.text.empty() ? std::string() : adapters::body_excerpt(m.text, 160);
+    std::string text = m.kind == MessageKind::message ? line : fmt::format("({}) {}", to_string(m.kind), line);
     if (!m.attachments.empty())
       text += fmt::format("{}[{} attachment{}]", text.empty() ? "" : "  ", m.attachments.size(),
                           m.attachments.size() == 1 ? "" : "s");

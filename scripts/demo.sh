@@ -17,7 +17,8 @@ build/chansync-sim --port-file "$demo/sim.port" --customers 60 --messages 1500 2
 sim=$!
 . scripts/pg-local.sh
 listen=""
-trap 'kill $sim $listen 2>/dev/null || true; pg_local_stop' EXIT
+imap=""
+trap 'kill $sim $listen 2>/dev/null || true; if [ -n "$imap" ]; then kill $imap; wait $imap || true; fi; pg_local_stop' EXIT
 for _ in $(seq 100); do [ -s "$demo/sim.port" ] && break; sleep 0.05; done
 port=$(cat "$demo/sim.port")
 
@@ -51,7 +52,33 @@ auth_token_env = "TWILIO_AUTH_TOKEN"
 own_numbers = ["+4930123456", "030 123457"]
 agent_identities = ["agent.lena", "agent.jonas"]
 base_url = "http://127.0.0.1:$port"
+
+[connectors.calls]
+type = "twilio-calls"
+account_sid = "AC00000000000000000000000000000000"
+auth_token_env = "TWILIO_AUTH_TOKEN"
+own_numbers = ["+4930123456", "030 123457"]
+base_url = "http://127.0.0.1:$port"
 TOML
+# Email from a real Dovecot when one is installed (dovecot-imapd is a test dependency: `scripts/test.sh`
+# installs it); without it the demo runs without the mailbox.
+if [ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null; then
+  build/chansync-sim imap --dir "$demo" --customers 60 >/dev/null 2>"$demo/imap.log" &
+  imap=$!
+  for _ in $(seq 300); do [ -s "$demo/imap.env" ] && break; sleep 0.05; done
+  . "$demo/imap.env"
+  cat >>"$demo/sync.toml" <<TOML
+
+[connectors.mail]
+type = "imap-email"
+url = "$IMAP_URL"
+username = "$IMAP_USER"
+password_file = "$(pwd)/$demo/imap-password"
+own_addresses = ["support@example.com"]
+TOML
+else
+  echo "(no Dovecot installed: the demo runs without email; apt-get install dovecot-imapd to add it)"
+fi
 cs() { build/chansync --config "$demo/sync.toml" "$@"; }
 
 echo "== chansync listen (webhook receiver), and 120 signed WhatsApp webhooks posted to it"
@@ -70,12 +97,14 @@ echo
 echo "== chansync health"
 cs health || true
 echo
-echo "== one merged person (CRM contact + SMS and WhatsApp timeline)"
-# The first pushed person with a CRM contact and both SMS and WhatsApp entries (no python or jq:
-# the demo needs only what scripts/install-deps.sh installs without --test).
-id=$(awk '/"channel":"sms"/ && /"channel":"whatsapp"/ && !/"contacts":\[\]/ { print; exit }' "$demo/persons.ndjson" |
-  sed 's/.*"person_id":"\([^"]*\)".*/\1/')
-cs persons show "$id" | head -n 25
+echo "== one merged person (CRM contact; SMS, WhatsApp, call and, with Dovecot, email in one timeline)"
+# The last pushed record of a person with a CRM contact and entries on every channel, else on SMS and
+# WhatsApp (no python or jq: the demo needs only what scripts/install-deps.sh installs without --test).
+pick() { awk "$1"' && !/"contacts":\[\]/ { line = $0 } END { print line }' "$demo/persons.ndjson" |
+  sed 's/.*"person_id":"\([^"]*\)".*/\1/'; }
+id=$(pick '/"channel":"sms"/ && /"channel":"whatsapp"/ && /"channel":"call"/ && /"channel":"email"/')
+[ -n "$id" ] || id=$(pick '/"channel":"sms"/ && /"channel":"whatsapp"/')
+cs persons show "$id" | head -n 40
 if [ -n "$pg_dir" ]; then
   echo
   echo "== PostgreSQL: persons who wrote on two channels in the data's last week"

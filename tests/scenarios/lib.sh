@@ -4,8 +4,10 @@ set -euo pipefail
 work=$(mktemp -d)
 sim_pid=""
 bg_pids=""  # chansync runs a script started in the background: killed on exit if still running
+imap_pid=""  # chansync-sim imap (a real Dovecot): stopped with SIGTERM so it stops Dovecot and removes its files
 cleanup() {
   for p in $bg_pids; do kill -9 "$p" 2>/dev/null || true; done
+  if [ -n "$imap_pid" ]; then kill "$imap_pid" 2>/dev/null || true; wait "$imap_pid" 2>/dev/null || true; fi
   if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
@@ -16,6 +18,15 @@ start_sim() {
   for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
   port=$(cat "$work/port")
   write_sim_config "$work/sync.toml" "$port"
+}
+# start_imap [ARGS]: a real Dovecot holding the simulated customers' mail (chansync-sim imap); sets
+# IMAP_URL and IMAP_USER, and the password is in $work/imap-password.
+start_imap() {
+  "$CHANSYNC_SIM" imap --dir "$work" "$@" >/dev/null 2>"$work/imap.log" &
+  imap_pid=$!
+  for _ in $(seq 300); do [ -s "$work/imap.env" ] && break; sleep 0.05; done
+  [ -s "$work/imap.env" ] || fail "chansync-sim imap did not start: $(cat "$work/imap.log")"
+  . "$work/imap.env"
 }
 cs() { "$CHANSYNC" --config "$work/sync.toml" "$@"; }
 # The simulator's control side: sim_post ENDPOINT [JSON] (e.g. sim_post hold '{...}'), sim_stats.

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <thread>
 
+#include "tests/simulator/imap.hpp"
 #include "tests/simulator/server.hpp"
 #include "tests/simulator/webhooks.hpp"
 
@@ -21,6 +22,7 @@ void usage() {
   std::fputs(
       "usage: chansync-sim [--port N] [--port-file FILE] [--customers N] [--messages N] [--seed N]\n"
       "       chansync-sim post-webhooks --url URL ... (signed WhatsApp/Messenger webhooks; --help)\n"
+      "       chansync-sim imap --dir DIR ... (a real Dovecot with the customers' mail; --help)\n"
       "Serves Twilio Messaging, Twilio calls, HubSpot contacts, Telegram and Meta Graph (Messenger,\n"
       "Instagram) on 127.0.0.1 from generated data.\n"
       "Credentials: account AC00000000000000000000000000000000, Twilio token $SIM_TWILIO_TOKEN\n"
@@ -64,6 +66,7 @@ void usage() {
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "post-webhooks") return chansync::sim::post_webhooks(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "imap") return chansync::sim::serve_imap(argc - 1, argv + 1);
   chansync::sim::CorpusSpec spec;
   chansync::sim::ServerOptions opts;
   int port = 0;

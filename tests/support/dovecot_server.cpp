@@ -282,6 +282,11 @@ pid_t DovecotServer::spawn(const std::vector<std::string>& argv, const fs::path&
     if (::chdir(dir.c_str()) != 0) ::_exit(126);
     if (m_switch_user && (::setgroups(0, nullptr) != 0 || ::setgid(m_gid) != 0 || ::setuid(m_uid) != 0)) ::_exit(126);
     // After setuid, which clears it. SIGTERM makes the master stop its children before it exits.
+    // A parent that blocks SIGTERM for sigwait (chansync-sim) would pass the mask on through exec,
+    // and Dovecot could then not be stopped.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     if (die_with_parent && (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent)) ::_exit(126);
     ::execve(args[0], args.data(), env);
     ::_exit(127);
@@ -379,6 +384,12 @@ unsigned DovecotServer::append(const std::string& mailbox, std::string_view rfc8
   if (at == std::string::npos || std::sscanf(answer.c_str() + at, "[APPENDUID %u %u]", &validity, &uid) != 2)
     throw std::runtime_error("APPEND to " + mailbox + " reported no APPENDUID: " + answer);
   return uid;
+}
+
+void DovecotServer::append_all(const std::string& mailbox, const std::vector<std::string>& mails) {
+  ImapSession imap(m_port);
+  imap.login(m_user, m_password);
+  for (const auto& m : mails) imap.append(mailbox, crlf(m), "");
 }
 
 unsigned DovecotServer::uidvalidity(const std::string& mailbox) {

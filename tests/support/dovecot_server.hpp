@@ -52,6 +52,8 @@ class DovecotServer {
   // `flags`, e.g. "\\Seen \\Flagged" (none by default: libcurl's own upload always sets \Seen).
   // Returns the UID from the server's APPENDUID. Throws when the append fails.
   unsigned append(const std::string& mailbox, std::string_view rfc822, const std::string& flags = "");
+  // APPENDs each of `mails` to `mailbox` over one connection (for thousands of mails).
+  void append_all(const std::string& mailbox, const std::vector<std::string>& mails);
   // The mailbox's UIDVALIDITY (IMAP STATUS).
   unsigned uidvalidity(const std::string& mailbox);
   // Gives `mailbox` (INBOX too) a different UIDVALIDITY with `doveadm mailbox update`; the messages
