@@ -11,10 +11,14 @@
 #   Meta Graph: curl fetching the Messenger conversations pages chansync fetches (and the nested
 #   messages pages of conversations over 100 messages) with keep-alive, and a curl + jq loop
 #   following paging.next page by page  vs  chansync pull of a meta-messenger connector (the
-#   simulator gives every third of BENCH_CUSTOMERS customers a Messenger conversation).
+#   simulator gives every third of BENCH_CUSTOMERS customers a Messenger conversation);
+#   IMAP: curl fetching every mail of a real Dovecot's INBOX in one logged-in session  vs  chansync
+#   pull of an imap-email connector (the customers' mail, chansync-sim imap: ~7,500 mails for
+#   10,000 customers); twilio-calls: chansync pull of the simulator's calls.
 # Usage: scripts/bench.sh        (about four minutes on two cores; prints a Markdown table)
 #        BENCH_ONLY=graph scripts/bench.sh   (the Meta Graph rows alone, well under a minute)
 #        BENCH_ONLY=listen scripts/bench.sh  (the webhook receiver rows alone, about a minute)
+#        BENCH_ONLY=imap scripts/bench.sh    (the IMAP and calls rows alone, well under a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -22,8 +26,8 @@ messages=${BENCH_MESSAGES:-200000}
 customers=${BENCH_CUSTOMERS:-10000}
 pg_customers=${BENCH_PG_CUSTOMERS:-110000}
 pg_messages=${BENCH_PG_MESSAGES:-200000}
-only=${BENCH_ONLY:-}  # "graph": the Meta Graph section alone; "listen": the webhook receiver alone
-case "$only" in "" | graph | listen) ;; *) echo "bench: BENCH_ONLY must be empty, graph or listen" >&2 && exit 64 ;; esac
+only=${BENCH_ONLY:-}  # "graph", "listen", "imap": that section alone
+case "$only" in "" | graph | listen | imap) ;; *) echo "bench: BENCH_ONLY must be empty, graph, listen or imap" >&2 && exit 64 ;; esac
 
 # Every section needs the test tools (jq, sqlite3, python3, /usr/bin/time, PostgreSQL).
 scripts/install-deps.sh --test >&2
@@ -36,9 +40,11 @@ cd "$work"
 "$root/build/chansync-sim" --port-file sim.port --customers "$customers" --messages "$messages" 2>sim.log &
 sim=$!
 sim2=""
+imap_sim=""
 . "$root/scripts/pg-local.sh"
 cleanup() {
   kill $sim $sim2 2>/dev/null || true
+  if [ -n "$imap_sim" ]; then kill "$imap_sim" 2>/dev/null || true; wait "$imap_sim" 2>/dev/null || true; fi
   pg_local_stop
 }
 trap cleanup EXIT
@@ -63,6 +69,57 @@ declare -A wall rss
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
 rate() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$1" "$2"; }
 table_head() { printf '\n| measure | wall s | records/s | peak RSS MB | notes |\n|---|---:|---:|---:|---|\n'; }
+
+if [ "$only" = "" ] || [ "$only" = imap ]; then
+# IMAP: a real Dovecot (chansync-sim imap) holding the customers' mail. curl fetches every UID in one
+# logged-in session (URL globbing reuses the connection; one UID FETCH per mail, BODY[]); chansync
+# pulls the mailbox (UID FETCH of up to 250 mails a page with BODY.PEEK[], MIME-parsed, stored).
+# Then the simulator's calls pulled by twilio-calls.
+mkdir -p imap && cd imap
+"$root/build/chansync-sim" imap --dir . --customers "$customers" --mails "${BENCH_MAILS:-0}" >/dev/null 2>imap.log &
+imap_sim=$!
+for _ in $(seq 600); do [ -s imap.env ] && break; sleep 0.1; done
+. ./imap.env
+mails=$(sed -n 's/.* \([0-9]*\) mails in INBOX.*/\1/p' imap.log)
+cat >imap.toml <<TOML
+[state]
+path = "state.db"
+
+[connectors.mail]
+type = "imap-email"
+url = "$IMAP_URL"
+username = "$IMAP_USER"
+password_file = "imap-password"
+own_addresses = ["support@example.com"]
+
+[connectors.calls]
+type = "twilio-calls"
+account_sid = "$sid"
+auth_token_env = "TWILIO_AUTH_TOKEN"
+own_numbers = ["+4930123456", "030 123457"]
+base_url = "$base"
+TOML
+timed imap_curl curl -sS -u "$IMAP_USER:$(cat imap-password)" "$IMAP_URL/INBOX;UID=[1-$mails]"
+timed imap_pull "$root/build/chansync" --config imap.toml -q -o json pull mail
+imap_stored=$(sqlite3 state.db "SELECT count(*) FROM messages WHERE connector = 'mail'")
+timed calls_pull "$root/build/chansync" --config imap.toml -q -o json pull calls
+calls=$(sqlite3 state.db "SELECT count(*) FROM messages WHERE connector = 'calls'")
+kill "$imap_sim" && wait "$imap_sim" || true
+imap_sim=""
+cd ..
+fi
+imap_rows() {
+  cat <<EOF
+| curl, every mail of the INBOX in one IMAP session (baseline) | ${wall[imap_curl]} | $(rate "$mails" "${wall[imap_curl]}") | $((rss[imap_curl] / 1024)) | $mails mails, one UID FETCH each, real Dovecot on loopback |
+| chansync pull of an imap-email mailbox | ${wall[imap_pull]} | $(rate "$mails" "${wall[imap_pull]}") | $((rss[imap_pull] / 1024)) | **$(ratio "${wall[imap_curl]}" "${wall[imap_pull]}")× curl**; BODY.PEEK[] 250 a page, GMime, threads; $imap_stored stored |
+| chansync pull of twilio-calls | ${wall[calls_pull]} | $(rate "$calls" "${wall[calls_pull]}") | $((rss[calls_pull] / 1024)) | $calls calls from the simulator |
+EOF
+}
+if [ "$only" = imap ]; then
+  table_head
+  imap_rows
+  exit 0
+fi
 
 if [ "$only" != graph ]; then
 # Webhooks: signed WhatsApp POSTs acknowledged by `chansync listen` (each 200 only after its fsync;
@@ -305,3 +362,4 @@ cat <<EOF
 EOF
 graph_rows
 listen_rows
+imap_rows
