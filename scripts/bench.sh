@@ -80,7 +80,7 @@ mkdir -p imap && cd imap
 imap_sim=$!
 for _ in $(seq 600); do [ -s imap.env ] && break; sleep 0.1; done
 . ./imap.env
-mails=$(sed -n 's/.* \([0-9]*\) mails in INBOX.*/\1/p' imap.log)
+mails=$IMAP_MAILS
 cat >imap.toml <<TOML
 [state]
 path = "state.db"

@@ -18,7 +18,7 @@ sim=$!
 . scripts/pg-local.sh
 listen=""
 imap=""
-trap 'kill $sim $listen 2>/dev/null || true; if [ -n "$imap" ]; then kill $imap; wait $imap || true; fi; pg_local_stop' EXIT
+trap 'kill $sim $listen 2>/dev/null || true; if [ -n "$imap" ]; then kill $imap 2>/dev/null || true; wait $imap 2>/dev/null || true; fi; pg_local_stop' EXIT
 for _ in $(seq 100); do [ -s "$demo/sim.port" ] && break; sleep 0.05; done
 port=$(cat "$demo/sim.port")
 
@@ -65,7 +65,9 @@ TOML
 if [ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null; then
   build/chansync-sim imap --dir "$demo" --customers 60 >/dev/null 2>"$demo/imap.log" &
   imap=$!
-  for _ in $(seq 300); do [ -s "$demo/imap.env" ] && break; sleep 0.05; done
+  for _ in $(seq 1200); do [ -s "$demo/imap.env" ] || ! kill -0 $imap 2>/dev/null && break; sleep 0.05; done
+fi
+if [ -s "$demo/imap.env" ]; then
   . "$demo/imap.env"
   cat >>"$demo/sync.toml" <<TOML
 
@@ -77,7 +79,7 @@ password_file = "$(pwd)/$demo/imap-password"
 own_addresses = ["support@example.com"]
 TOML
 else
-  echo "(no Dovecot installed: the demo runs without email; apt-get install dovecot-imapd to add it)"
+  echo "(no Dovecot running: the demo goes on without email; apt-get install dovecot-imapd to add it${imap:+, or see $demo/imap.log})"
 fi
 cs() { build/chansync --config "$demo/sync.toml" "$@"; }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <span>
 #include <variant>
 
 #include "adapters/digest.hpp"
@@ -197,6 +198,9 @@ class ImapAdapter final : public Adapter, public ConversationSource {
       for (const auto& item : listed->items)
         if (item.uid > cursor->last_uid) listing.uids.push_back({item.uid, item.size});
       std::sort(listing.uids.begin(), listing.uids.end());
+      listing.uids.erase(std::unique(listing.uids.begin(), listing.uids.end(),
+                                     [](const auto& a, const auto& b) { return a.first == b.first; }),
+                         listing.uids.end());
       cursor->uidvalidity = validity;
     }
     auto from = std::upper_bound(listing.uids.begin(), listing.uids.end(),
@@ -222,7 +226,7 @@ class ImapAdapter final : public Adapter, public ConversationSource {
         page.next_cursor = format_cursor(Cursor{got->mailbox.uidvalidity, 0});
         return page;
       }
-      map_items(got->items, page);
+      map_items(take, *got, page);
       next.last_uid = take.back();
     }
     page.requests = m_session.requests() - before;
@@ -241,14 +245,36 @@ class ImapAdapter final : public Adapter, public ConversationSource {
     std::vector<std::pair<std::uint32_t, std::uint64_t>> uids;
   };
 
-  void map_items(std::vector<FetchItem>& items, Page<Conversation>& page) {
-    std::map<std::string, std::size_t> index;  // conversation id → position in page.items
-    for (auto& item : items) {
-      const std::string uid = std::to_string(item.uid);
-      if (!item.has_body) {
-        page.rejects.push_back({uid, "the server sent no body for this UID", ""});
-        continue;
+  // Maps the mails of `got` that were asked for (`take`). A server may add FETCH responses nobody
+  // asked for (flags another client changed meanwhile) or split one mail's items over two: items are
+  // merged by UID and only requested UIDs count. A requested UID without a body was expunged
+  // meanwhile when the FETCH ended OK (nothing to keep), or could not be read when it ended NO: a
+  // dead letter holding the server's words, so the mailbox is not blocked by one broken mail.
+  void map_items(std::span<const std::uint32_t> take, ImapResponse& got, Page<Conversation>& page) {
+    std::map<std::uint32_t, FetchItem> by_uid;
+    for (auto& item : got.items) {
+      if (item.uid == 0 || !std::binary_search(take.begin(), take.end(), item.uid)) continue;
+      auto& into = by_uid[item.uid];
+      into.uid = item.uid;
+      if (item.has_body) {
+        into.has_body = true;
+        into.body = std::move(item.body);
       }
+      if (!item.internaldate.empty()) into.internaldate = std::move(item.internaldate);
+    }
+    for (const auto uid : take) {
+      const auto it = by_uid.find(uid);
+      if (it != by_uid.end() && it->second.has_body) continue;
+      if (got.tagged_status == "OK")
+        spdlog::debug("{}: UID {} was expunged before it could be fetched", m_name, uid);
+      else
+        page.rejects.push_back({std::to_string(uid), "the IMAP server could not return this mail",
+                                fmt::format("UID {}: {} {}", uid, got.tagged_status, got.tagged_text)});
+    }
+    std::map<std::string, std::size_t> index;  // conversation id → position in page.items
+    for (auto& [number, item] : by_uid) {
+      if (!item.has_body) continue;
+      const std::string uid = std::to_string(number);
       auto parsed = parse_mail(item.body);
       if (!parsed) {
         page.rejects.push_back({uid, parsed.error().message, std::move(item.body)});

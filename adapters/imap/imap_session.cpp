@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <unicode/ucnv.h>
+#include <unicode/unistr.h>
 
 #include <algorithm>
 #include <charconv>
@@ -255,7 +257,11 @@ Result<ImapResponse> parse_response(std::string_view raw) {
     const auto u = upper(out.tagged_text);
     if (out.tagged_status == "OK" && (u.starts_with("[READ-WRITE]") || u.starts_with("[READ-ONLY]"))) selected = true;
     if (out.tagged_status == "NO" || out.tagged_status == "BAD") {
-      if (is_login_refusal(out.tagged_text))
+      // RFC 5530: the server is not refusing this request for good.
+      if (u.starts_with("[UNAVAILABLE]") || u.starts_with("[INUSE]") || u.starts_with("[LIMIT]") ||
+          u.starts_with("[SERVERBUG]"))
+        out.busy = true;
+      else if (is_login_refusal(out.tagged_text))
         out.auth_failed = true;
       else if (!selected) {
         out.select_failed = true;
@@ -296,9 +302,23 @@ bool tls_failure(CURLcode rc) {
          rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH || rc == CURLE_SSL_INVALIDCERTSTATUS;
 }
 
+// A mailbox name as IMAP writes it: modified UTF-7 (RFC 3501 5.1.3) when it is not plain ASCII,
+// by ICU's "IMAP-mailbox-name" converter; then quoted.
 std::string quoted(const std::string& mailbox) {
+  std::string name = mailbox;
+  if (std::any_of(mailbox.begin(), mailbox.end(),
+                  [](char ch) { return static_cast<unsigned char>(ch) >= 0x80 || ch == '&'; })) {
+    UErrorCode status = U_ZERO_ERROR;
+    std::unique_ptr<UConverter, decltype(&ucnv_close)> conv(ucnv_open("IMAP-mailbox-name", &status), &ucnv_close);
+    const auto text = icu::UnicodeString::fromUTF8(mailbox);
+    if (U_SUCCESS(status)) {
+      std::string out(static_cast<std::size_t>(text.length()) * 8 + 16, '\0');
+      const auto n = text.extract(out.data(), static_cast<int32_t>(out.size()), conv.get(), status);
+      if (U_SUCCESS(status)) name = out.substr(0, static_cast<std::size_t>(n));
+    }
+  }
   std::string out = "\"";
-  for (char ch : mailbox) {
+  for (char ch : name) {
     if (ch == '"' || ch == '\\') out += '\\';
     out += ch;
   }
@@ -382,11 +402,21 @@ Result<void> ImapSession::connect(const std::string& what) {
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   ++m_requests;
+  m_tls_failed = false;
   const CURLcode rc = curl_easy_perform(c);
+  // The handle outlives this frame: it must not point into it.
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, nullptr);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, nullptr);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
   if (rc == CURLE_OK) return {};
   disconnect();
   const std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
   const auto said = parse_response(greeting);
+  if (said && said->busy)
+    return fail(Errc::unavailable,
+                fmt::format("{}: the IMAP server {} is unavailable ({}); the next run tries again", what, m_login.url,
+                            said->tagged_text),
+                m_login.connector);
   if (rc == CURLE_LOGIN_DENIED || (said && said->auth_failed))
     return fail(
         Errc::auth,
@@ -394,13 +424,16 @@ Result<void> ImapSession::connect(const std::string& what) {
                     "that password_env/password_file gives (an app password where the provider requires one)",
                     m_login.url, m_login.username, said && !said->tagged_text.empty() ? said->tagged_text : detail),
         m_login.connector);
-  if (tls_failure(rc))
+  m_tls_failed = tls_failure(rc);
+  if (m_tls_failed)
     return fail(Errc::unavailable,
                 fmt::format("{}: TLS with {} failed ({}); chansync never falls back to plain text: check the host "
                             "name, port and the server's certificate",
                             what, m_login.url, detail),
                 m_login.connector);
-  return fail(transport_retryable(rc) ? Errc::unavailable : Errc::remote,
+  // Refused, timed out, or an answer that is not an IMAP server's (a BYE greeting, another protocol
+  // on the port): the server cannot be used now, which is not the same as a mailbox gone.
+  return fail(Errc::unavailable,
               fmt::format("{}: the IMAP server {} cannot be reached ({}); check url and that the server runs", what,
                           m_login.url, detail),
               m_login.connector);
@@ -448,7 +481,7 @@ Result<std::string> ImapSession::exchange(const std::string& command, const std:
 }
 
 Result<ImapResponse> ImapSession::run(const std::string& mailbox, const std::string& command, const std::string& what,
-                                      bool retry) {
+                                      bool retry, bool accept_no) {
   constexpr std::array<int, 2> k_waits = {1, 3};
   for (std::size_t attempt = 0;; ++attempt) {
     // Every command here only reads, so one that broke with the connection is safe to send again.
@@ -475,7 +508,15 @@ Result<ImapResponse> ImapSession::run(const std::string& mailbox, const std::str
       if (!raw) return std::unexpected(raw.error());
       auto parsed = parse_response(*raw);
       if (!parsed) return std::unexpected(parsed.error());
-      if (parsed->tagged_status != "OK") {
+      if (parsed->busy)
+        return fail(Errc::unavailable,
+                    fmt::format("{}: the IMAP server {} is busy or unavailable ({} {}); the next run tries again", what,
+                                m_login.url, parsed->tagged_status, parsed->tagged_text),
+                    m_login.connector);
+      // A FETCH the server could only partly answer ("NO Some messages could not be FETCHed": a mail
+      // expunged meanwhile, or broken on its disk) keeps what did arrive; the caller accounts for the rest.
+      const bool partial = accept_no && parsed->tagged_status == "NO";
+      if (parsed->tagged_status != "OK" && !partial) {
         const bool missing = mailbox.empty() && parsed->select_failed;  // STATUS of a mailbox that is not there
         return fail(Errc::remote,
                     missing ? fmt::format("{}: the IMAP server {} has no such mailbox ({}): fix `mailboxes`", what,
@@ -491,8 +532,7 @@ Result<ImapResponse> ImapSession::run(const std::string& mailbox, const std::str
       return out;
     };
     auto result = attempt_once();
-    if (result || result.error().code != Errc::unavailable || !retry || attempt >= k_waits.size() ||
-        result.error().message.find("TLS") != std::string::npos)
+    if (result || result.error().code != Errc::unavailable || !retry || attempt >= k_waits.size() || m_tls_failed)
       return result;
     spdlog::warn("{}; retrying in {} s", result.error().message, k_waits[attempt]);
     const auto wait = std::chrono::seconds(k_waits[attempt]);
@@ -510,7 +550,7 @@ Result<ImapResponse> ImapSession::list(const std::string& mailbox, std::uint32_t
 
 Result<ImapResponse> ImapSession::fetch(const std::string& mailbox, std::span<const std::uint32_t> uids) {
   return run(mailbox, fmt::format("UID FETCH {} (UID RFC822.SIZE INTERNALDATE BODY.PEEK[])", uid_set(uids)),
-             fmt::format("fetching {} messages of mailbox \"{}\"", uids.size(), mailbox));
+             fmt::format("fetching {} messages of mailbox \"{}\"", uids.size(), mailbox), true, true);
 }
 
 Result<ImapResponse> ImapSession::status(const std::string& mailbox) {

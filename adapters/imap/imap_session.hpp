@@ -38,6 +38,7 @@ struct ImapResponse {
   std::string tagged_text;       // the rest of that line
   bool auth_failed = false;      // a tagged NO carried [AUTHENTICATIONFAILED] (or the login was refused)
   bool select_failed = false;    // the mailbox could not be selected (it does not exist, or no access)
+  bool busy = false;             // a tagged NO/BAD with [UNAVAILABLE], [INUSE], [LIMIT] or [SERVERBUG]: try again later
   std::string select_text;       // the server's words for that
 };
 
@@ -61,11 +62,12 @@ class ImapSession {
   ImapSession(const ImapSession&) = delete;
   ImapSession& operator=(const ImapSession&) = delete;
 
-  // SELECTs `mailbox` and lists the UIDs from `from_uid` on with their sizes (UID FETCH n:* (UID
+  // EXAMINEs `mailbox` and lists the UIDs from `from_uid` on with their sizes (UID FETCH n:* (UID
   // RFC822.SIZE)). `n:*` always answers the newest message even when its UID is below n, so callers
   // drop UIDs below from_uid.
   Result<ImapResponse> list(const std::string& mailbox, std::uint32_t from_uid);
-  // SELECTs `mailbox` and fetches `uids` whole with BODY.PEEK[] (never sets \Seen).
+  // EXAMINEs `mailbox` and fetches `uids` whole with BODY.PEEK[] (never sets \Seen). A tagged NO
+  // (some mails could not be fetched) returns what did arrive, with tagged_status "NO".
   Result<ImapResponse> fetch(const std::string& mailbox, std::span<const std::uint32_t> uids);
   // STATUS of `mailbox` without selecting it (the health probe: one attempt, no retries).
   Result<ImapResponse> status(const std::string& mailbox);
@@ -81,14 +83,16 @@ class ImapSession {
   // Sends one tagged command on the connection and returns its whole response, literals included.
   Result<std::string> exchange(const std::string& command, const std::string& what);
   // EXAMINEs `mailbox` first ("" = none), then sends `command`. With `retry`, a connection that
-  // failed or broke is opened again (twice, after 1 s then 3 s); a TLS failure never is.
+  // failed or broke is opened again (twice, after 1 s then 3 s); a TLS failure never is. With
+  // `accept_no`, a tagged NO returns the response (what did arrive) instead of an error.
   Result<ImapResponse> run(const std::string& mailbox, const std::string& command, const std::string& what,
-                           bool retry = true);
+                           bool retry = true, bool accept_no = false);
 
   ImapLogin m_login;
   void* m_curl = nullptr;  // the logged-in connection (CURLOPT_CONNECT_ONLY); nullptr when closed
   std::size_t m_requests = 0;
   unsigned m_tag = 0;
+  bool m_tls_failed = false;  // the last connect failed in the TLS handshake: never retried
 };
 
 // "1,5,7:9": a UID set for `uids` (ascending), ranges folded.

@@ -255,6 +255,7 @@ std::string html_to_text(std::string_view html) {
 }
 
 std::string trim_quoted_reply(std::string_view text) {
+  constexpr std::size_t k_marker_max = 400;
   std::vector<std::string_view> lines;
   for (std::size_t pos = 0; pos <= text.size();) {
     auto eol = text.find('\n', pos);
@@ -276,6 +277,9 @@ std::string trim_quoted_reply(std::string_view text) {
 
   std::size_t cut = lines.size();
   for (std::size_t i = 0; i < lines.size() && cut == lines.size(); ++i) {
+    // A marker is a short line. std::regex recurses per character, so a long line (an HTML
+    // paragraph flattened to one line) would overflow the stack: such lines are never tested.
+    if (lines[i].size() > k_marker_max || (i + 1 < lines.size() && lines[i + 1].size() > k_marker_max)) continue;
     const std::string line(lines[i]);
     // "On Tue, 6 Oct 2026 at 10:02, Support <support@example.com> wrote:" — clients wrap it over two
     // lines too; it counts only when quoted lines follow it.

@@ -245,3 +245,21 @@ TEST_CASE("own_addresses match whole addresses and whole domains", "[imap]") {
   CHECK_FALSE(is_own_address(k_map, "anyone@example.com"));
   CHECK_FALSE(is_own_address(k_map, "x@evilshop.example.com"));
 }
+
+TEST_CASE("Quote trimming survives very long lines (no regex on them)", "[imap]") {
+  const std::string long_line = "On " + std::string(200'000, 'x') + " wrote:";
+  const std::string text = "Answer.\n\n" + long_line + "\n> quoted\n";
+  CHECK(trim_quoted_reply(text) == "Answer.\n\n" + long_line);  // the long line is no marker; the "> " tail is cut
+}
+
+TEST_CASE("IMAP responses: RFC 5530 codes that mean 'later' are told from refusals", "[imap]") {
+  for (const char* line : {"c2 NO [UNAVAILABLE] Temporary authentication failure\r\n",
+                           "c2 NO [INUSE] Mailbox in use\r\n", "c2 NO [LIMIT] Too many connections\r\n"}) {
+    INFO(line);
+    const auto r = parse_response(line);
+    REQUIRE(r);
+    CHECK(r->busy);
+    CHECK_FALSE(r->auth_failed);
+    CHECK_FALSE(r->select_failed);
+  }
+}

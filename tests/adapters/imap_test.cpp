@@ -221,3 +221,13 @@ TEST_CASE("imap-email refuses plain IMAP beyond loopback unless allowed, and URL
   cfg.options["mailboxes"] = {"Sent Items", "Sent/Items"};
   CHECK_THROWS_AS(make(cfg), Failure);  // both would be the stream "Sent_Items"
 }
+
+TEST_CASE("imap-email names a non-ASCII mailbox in modified UTF-7", "[imap][dovecot]") {
+  auto& dc = DovecotServer::shared();
+  dc.create_mailbox("Entw&APw-rfe");  // "Entwürfe", as IMAP writes it
+  dc.append("Entw&APw-rfe", fixture("email/german_latin1.eml"));
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("mail", *make(imap_config(dc.url(), {"Entwürfe"})), store);
+  if (stats.error) FAIL(stats.error->describe());
+  CHECK(stats.received == 1);
+}

@@ -24,7 +24,7 @@ start_sim() {
 start_imap() {
   "$CHANSYNC_SIM" imap --dir "$work" "$@" >/dev/null 2>"$work/imap.log" &
   imap_pid=$!
-  for _ in $(seq 300); do [ -s "$work/imap.env" ] && break; sleep 0.05; done
+  for _ in $(seq 1200); do [ -s "$work/imap.env" ] || ! kill -0 "$imap_pid" 2>/dev/null && break; sleep 0.05; done
   [ -s "$work/imap.env" ] || fail "chansync-sim imap did not start: $(cat "$work/imap.log")"
   . "$work/imap.env"
 }

@@ -25,7 +25,7 @@ void usage() {
       "files in a temporary directory, and fills INBOX with the mail of the simulator's customers (the\n"
       "same --customers and --seed as the simulator's, so their addresses are the HubSpot contacts'):\n"
       "every 2nd customer writes to support@example.com, and every 4th gets an answer. --mails N adds\n"
-      "N more generated mails (for the benchmark). Writes DIR/imap.env (IMAP_URL, IMAP_USER) and\n"
+      "N more generated mails (for the benchmark). Writes DIR/imap.env (IMAP_URL, IMAP_USER, IMAP_MAILS) and\n"
       "DIR/imap-password (mode 0600), prints the URL, and stops Dovecot on SIGTERM or SIGINT.\n",
       stderr);
 }
@@ -122,7 +122,8 @@ int serve_imap(int argc, char** argv) {
       std::ofstream(pw) << server.password() << "\n";
       ::chmod(pw.c_str(), 0600);
     }
-    std::ofstream(d / "imap.env.tmp") << "IMAP_URL=" << server.url() << "\nIMAP_USER=" << server.user() << "\n";
+    std::ofstream(d / "imap.env.tmp") << "IMAP_URL=" << server.url() << "\nIMAP_USER=" << server.user()
+                                      << "\nIMAP_MAILS=" << mails.size() << "\n";
     std::filesystem::rename(d / "imap.env.tmp", d / "imap.env");
     std::printf("%s\n", server.url().c_str());
     std::fflush(stdout);
