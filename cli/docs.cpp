@@ -261,7 +261,13 @@ std::string config_schema_json(std::span<const TypeSpec> types) {
                            "two-letter region (e.g. DE) for phone numbers written without a country code; "
                            "CHANSYNC_DEFAULT_REGION overrides it"},
                           {"type", "string"},
-                          {"pattern", "^[A-Z]{2}$"}}}}}}},
+                          {"pattern", "^[A-Z]{2}$"}}},
+                        {"blocked",
+                         {{"description",
+                           "phone numbers and email addresses that join no one (an office switchboard, a shared "
+                           "inbox): each stays a person of its own"},
+                          {"type", "array"},
+                          {"items", {{"type", "string"}, {"minLength", 1}}}}}}}}},
                     {"listen",
                      {{"type", "object"},
                       {"additionalProperties", false},

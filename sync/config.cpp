@@ -96,6 +96,7 @@ nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, cons
 struct Loader {
   const ConfigInputs& in;
   Config cfg;
+  std::vector<std::pair<std::string, std::string>> blocked_raw;  // [identity] blocked: (value, where)
 
   std::optional<std::string> env(const std::string& name) const { return input_env(in, name); }
 
@@ -250,10 +251,29 @@ struct Loader {
     }
     if (const auto* ident = root["identity"].as_table()) {
       for (auto&& [k, node] : *ident) {
-        if (k.str() != "default_region")
-          config_error(
-              fmt::format("{}: [identity]: unknown key \"{}\"{}", where(path, node), k.str(),
-                          edit_distance(k.str(), "default_region") <= 3 ? " (did you mean \"default_region\"?)" : ""));
+        static const std::vector<std::string> k_keys = {"default_region", "blocked"};
+        if (std::find(k_keys.begin(), k_keys.end(), std::string(k.str())) == k_keys.end()) {
+          const std::string guess = closest(std::string(k.str()), k_keys);
+          config_error(fmt::format("{}: [identity]: unknown key \"{}\"{}", where(path, node), k.str(),
+                                   guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess)));
+        }
+        if (k.str() == "blocked") {
+          const auto* arr = node.as_array();
+          if (!arr)
+            config_error(
+                fmt::format("{}: identity.blocked must be a list of phone numbers and email addresses, e.g. "
+                            "[\"+4930000000\", \"info@example.com\"]",
+                            where(path, node)));
+          nlohmann::json values = nlohmann::json::array();
+          for (const auto& item : *arr) {
+            const auto v = item.value<std::string>();
+            if (!v) config_error(fmt::format("{}: identity.blocked must hold strings", where(path, node)));
+            blocked_raw.push_back({*v, where(path, item)});
+            values.push_back(*v);
+          }
+          add("identity.blocked", values, "file:" + where(path, node));
+          continue;
+        }
         const auto v = node.value<std::string>();
         if (!v || !is_known_region(*v))
           config_error(
@@ -425,6 +445,14 @@ Config load_config(const ConfigInputs& in) {
   if (std::none_of(l.cfg.settings.begin(), l.cfg.settings.end(),
                    [](const Setting& st) { return st.key == "listen.address"; }))
     l.add("listen.address", l.cfg.listen_address, "default");
+  // Blocked values are normalised once the region is final (the file's or CHANSYNC_DEFAULT_REGION).
+  for (const auto& [raw, at] : l.blocked_raw) {
+    const auto h =
+        raw.find('@') != std::string::npos ? normalize_email(raw) : normalize_phone(raw, l.cfg.default_region);
+    if (!h || h->value.empty())
+      config_error(fmt::format("{}: identity.blocked: \"{}\" is neither a phone number nor an email address", at, raw));
+    l.cfg.blocked_handles.push_back(h->key());
+  }
   if (in.resolve_secrets) {
     for (auto& ep : l.cfg.connectors) resolve_secrets(ep, in.env);
     for (auto& ep : l.cfg.targets) resolve_secrets(ep, in.env);

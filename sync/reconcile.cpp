@@ -93,9 +93,9 @@ IdentityResult reconcile(const IdentityInput& in, const std::function<std::strin
   std::map<std::string, std::map<std::string, std::set<std::string>>> holders;  // key → connector → records
   for (const Contact* c : contacts)
     for (const auto& h : c->handles)
-      if (h.verified && !in.blocked.count(h.key()))
+      if (h.verified && !in.blocked.count(h.key()) && !in.unjoinable.count(h.key()))
         holders[h.key()][c->connector].insert(crm_node(c->connector, c->id));
-  std::set<std::string> shared;
+  std::set<std::string> shared = in.unjoinable;
   for (const auto& [key, by_connector] : holders)
     for (const auto& [connector, records] : by_connector)
       if (records.size() > 1) {

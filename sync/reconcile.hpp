@@ -20,7 +20,10 @@ struct IdentityInput {
   std::vector<std::pair<Handle, Handle>> links;
   std::map<std::string, std::string> previous;     // node → person_id from the last reconcile
   std::map<std::string, std::int64_t> person_seq;  // person_id → creation order (lower = older)
-  std::set<std::string> blocked;                   // handle keys that never identify a customer
+  std::set<std::string> blocked;                   // handle keys that never identify a customer (the business's own)
+  // Handle keys that identify only themselves ([identity] blocked: an office switchboard, a shared
+  // inbox): their conversations are a person of their own, and they join nothing.
+  std::set<std::string> unjoinable;
 };
 
 struct IdentityConflict {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "sync/reconcile.hpp"
 
@@ -47,22 +48,28 @@ std::optional<Error> SyncReport::first_error() const {
   return std::nullopt;
 }
 
-ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force) {
+ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
+                               const std::vector<std::string>& configured) {
   std::vector<std::string> blocked;
   for (const auto& c : connectors) {
     auto own = c.adapter->own_handles();
     blocked.insert(blocked.end(), own.begin(), own.end());
   }
   std::sort(blocked.begin(), blocked.end());
+  const std::set<std::string> unjoinable(configured.begin(), configured.end());
   // The identity graph depends only on stored records and the blocked handles: if neither changed
   // since the last reconcile, its result is what is stored.
-  const auto mark = [&] { return fmt::format("{} {}", store.revision(), fmt::join(blocked, ",")); };
+  const auto mark = [&] {
+    return fmt::format("{} {} {}", store.revision(), fmt::join(blocked, ","), fmt::join(unjoinable, ","));
+  };
   if (!force && store.meta("reconciled") == mark()) {
     spdlog::debug("identities are up to date (no record changed since the last reconcile)");
     return ReconcileStats{store.identity().person_count(), 0, 0,
                           static_cast<std::size_t>(store.count("identity_conflicts")), true};
   }
-  const IdentityResult r = reconcile(store.identity().input(blocked), mint_person_id);
+  IdentityInput input = store.identity().input(blocked);
+  input.unjoinable = unjoinable;
+  const IdentityResult r = reconcile(input, mint_person_id);
   try {
     store.identity().save(r);
     store.set_meta("reconciled", mark());
@@ -102,11 +109,11 @@ std::vector<VerifyStats> verify_all(std::vector<Endpoint>& targets, StateStore& 
 }
 
 SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& targets, StateStore& store,
-                    const PushOptions& opts) {
+                    const PushOptions& opts, const std::vector<std::string>& blocked) {
   SyncReport r;
   r.pulls = pull_all(connectors, store);
   // Reconcile and push even when a connector failed: what was committed is consistent.
-  r.reconcile = reconcile_store(store, connectors, false);
+  r.reconcile = reconcile_store(store, connectors, false, blocked);
   r.pushes = push_all(targets, store, opts);
   return r;
 }

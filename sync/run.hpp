@@ -45,7 +45,9 @@ std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& s
 
 // Rebuilds identities from the store. Handles the connectors report as the business's own never
 // identify a customer. Without `force`, does nothing when no record changed since the last run.
-ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force);
+// `blocked`: handle keys that never join anyone ([identity] blocked), beside the connectors' own.
+ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
+                               const std::vector<std::string>& blocked = {});
 
 // Pushes to every target in turn.
 std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& store, const PushOptions& opts);
@@ -55,7 +57,7 @@ std::vector<VerifyStats> verify_all(std::vector<Endpoint>& targets, StateStore& 
 
 // pull → reconcile → push.
 SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& targets, StateStore& store,
-                    const PushOptions& opts);
+                    const PushOptions& opts, const std::vector<std::string>& blocked = {});
 
 void to_json(nlohmann::json& j, const PullStats& s);
 void to_json(nlohmann::json& j, const ReconcileStats& s);

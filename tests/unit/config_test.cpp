@@ -111,6 +111,13 @@ TEST_CASE("config errors name the key and line and suggest the fix") {
   CHECK_THAT(error_of(t.write(imap + "allow_plaintext = \"true\"\n")),
              Catch::Contains("allow_plaintext must be true or false"));
   CHECK(load(t.write(imap + "allow_plaintext = true\n")).connectors.at(0).options.at("allow_plaintext") == true);
+  const auto blocked =
+      load(t.write("[identity]\ndefault_region = \"DE\"\nblocked = [\"030 90182-0\", \"Info@Example.COM\"]\n"));
+  CHECK(blocked.blocked_handles == std::vector<std::string>{"phone:+4930901820", "email:info@example.com"});
+  CHECK_THAT(
+      error_of(t.write("[identity]\nblocked = [\"n/a\"]\n")),
+      Catch::Contains("\"n/a\" is neither a phone number nor an email address") && Catch::Contains("sync.toml:2"));
+  CHECK_THAT(error_of(t.write("[identity]\nblockd = []\n")), Catch::Contains("did you mean \"blocked\""));
   g_env = {};
   CHECK_THAT(error_of(t.write("[connectors.\"eu/sms\"]\ntype = \"twilio-messaging\"\n")),
              Catch::Contains("[connectors.eu/sms]") && Catch::Contains("letters, digits"));

@@ -241,3 +241,21 @@ TEST_CASE("a person merged away is deleted on the target, naming the survivor, a
   CHECK_FALSE(store.ledger().entries("out").count(retired[0]));
   CHECK(push_target("out", sink, store, {}).deleted == 0);  // nothing left to delete
 }
+
+TEST_CASE("[identity] blocked handles join no one, and a changed list reconciles again") {
+  StateStore store(":memory:");
+  // Two people in two CRMs, each listed with the office switchboard and a mobile of their own; and
+  // a conversation from the switchboard.
+  const Handle board{HandleKind::phone, "+4930901820"};
+  Contact ann{"crm1", "1", "Ann", "A", {board, Handle{HandleKind::phone, "+4915112345601"}}};
+  Contact bob{"crm2", "2", "Bob", "B", {board, Handle{HandleKind::phone, "+4915112345602"}}};
+  store.records().commit_contacts("crm1", "contacts", {ann}, {}, "x");
+  store.records().commit_contacts("crm2", "contacts", {bob}, {}, "x");
+  commit(store, {conversation("c1", "+4930901820", 1)});
+  std::vector<Endpoint> none;
+  CHECK(reconcile_store(store, none, false).persons == 1);  // everyone joined through the switchboard
+  const auto blocked = reconcile_store(store, none, false, {board.key()});
+  CHECK_FALSE(blocked.skipped);  // the blocked list is part of what the identities depend on
+  CHECK(blocked.persons == 3);   // Ann, Bob, and the switchboard's conversation on its own
+  CHECK(store.identity().person_count() == 3);
+}
