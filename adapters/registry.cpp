@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "adapters/chatwoot/chatwoot.hpp"
+#include "adapters/csv/csv.hpp"
 #include "adapters/hubspot/hubspot.hpp"
 #include "adapters/hubspot/hubspot_sink.hpp"
 #include "adapters/imap/imap.hpp"
@@ -19,12 +20,21 @@
 namespace chansync::adapters {
 
 std::span<const AdapterType> registry() {
-  static const std::vector<AdapterType> k_types = {
-      twilio::type(),         twilio::calls_type(), twilio::conversations_type(),
-      telegram::type(),       whatsapp::type(),     meta::messenger_type(),
-      meta::instagram_type(), imap::type(),         hubspot::type(),
-      ndjson::type(),         webhook::type(),      postgres::type(),
-      chatwoot::type(),       hubspot::sink_type()};
+  static const std::vector<AdapterType> k_types = {twilio::type(),
+                                                   twilio::calls_type(),
+                                                   twilio::conversations_type(),
+                                                   telegram::type(),
+                                                   whatsapp::type(),
+                                                   meta::messenger_type(),
+                                                   meta::instagram_type(),
+                                                   imap::type(),
+                                                   hubspot::type(),
+                                                   csv::type(),
+                                                   ndjson::type(),
+                                                   webhook::type(),
+                                                   postgres::type(),
+                                                   chatwoot::type(),
+                                                   hubspot::sink_type()};
   return k_types;
 }
 

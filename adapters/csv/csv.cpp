@@ -1,0 +1,323 @@
+#include "adapters/csv/csv.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "adapters/csv/csv_reader.hpp"
+#include "adapters/digest.hpp"
+#include "sync/normalize.hpp"
+
+namespace chansync::adapters::csv {
+namespace {
+
+constexpr const char* k_type = "csv-contacts";
+constexpr int k_page_rows = 1000;
+
+std::string_view trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+// CRM exports write dates many ways; these three are unambiguous. A time without a zone is UTC.
+std::optional<Timestamp> parse_when(std::string text) {
+  if (auto t = parse_rfc3339(text)) return t;
+  if (text.size() == 10) return parse_rfc3339(text + "T00:00:00Z");
+  if (text.size() >= 19 && (text[10] == ' ' || text[10] == 'T')) {
+    text[10] = 'T';
+    if (auto t = parse_rfc3339(text)) return t;
+    return parse_rfc3339(text + "Z");
+  }
+  return std::nullopt;
+}
+
+// "<sha256>" after a complete pass over that content; "<sha256>:<offset>" inside one, the offset
+// being the first byte of the next row. Anything else starts over from the top, which costs only
+// a re-read: contacts are upserts.
+struct Cursor {
+  std::string hash;
+  std::optional<std::size_t> offset;
+
+  static Cursor parse(std::string_view text) {
+    constexpr std::size_t k_hex = 64;
+    if (text.size() < k_hex || text.substr(0, k_hex).find_first_not_of("0123456789abcdef") != std::string_view::npos)
+      return {};
+    Cursor c{std::string(text.substr(0, k_hex)), std::nullopt};
+    if (text.size() == k_hex) return c;
+    if (text[k_hex] != ':') return {};
+    try {
+      std::size_t used = 0;
+      const std::string digits(text.substr(k_hex + 1));
+      c.offset = std::stoull(digits, &used);
+      if (used != digits.size()) return {};
+    } catch (const std::exception&) {
+      return {};
+    }
+    return c;
+  }
+};
+
+// Where the mapped columns are in the header, and where the rows start.
+struct Header {
+  std::size_t fields = 0;
+  std::size_t id = 0;
+  std::optional<std::size_t> first_name, last_name, updated_at;
+  std::vector<std::size_t> emails, phones;
+  std::size_t rows_offset = 0, rows_line = 1;
+};
+
+class CsvAdapter final : public Adapter, public ContactSource {
+ public:
+  explicit CsvAdapter(const AdapterContext& ctx)
+      : m_name(ctx.config.name),
+        m_path(ctx.config.options.at("path").get<std::string>()),
+        m_encoding(ctx.config.options.value("encoding", std::string("UTF-8"))),
+        m_decoder(m_encoding),
+        m_phone(ctx.default_region) {
+    const auto& o = ctx.config.options;
+    const auto delimiter = o.value("delimiter", std::string(","));
+    if (delimiter.size() != 1)
+      throw Failure(Errc::config, fmt::format("connectors.{}.delimiter must be one character", m_name));
+    m_delimiter = delimiter[0];
+    m_id = o.at("id_column").get<std::string>();
+    m_first_name = o.value("first_name_column", std::string());
+    m_last_name = o.value("last_name_column", std::string());
+    m_updated_at = o.value("updated_at_column", std::string());
+    m_emails = o.value("email_columns", std::vector<std::string>());
+    m_phones = o.value("phone_columns", std::vector<std::string>());
+  }
+
+  HealthReport probe() override {
+    HealthReport r{m_name, k_type};
+    r.checked_at = now_ms();
+    r.evidence.url = m_path;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto file = read_file();
+    r.evidence.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (!file) {
+      r.cls = HealthClass::unreachable;
+      r.evidence.transport_error = file.error().message;
+      r.summary = file.error().message;
+      return r;
+    }
+    auto encoded = check_encoding(*file);
+    auto checked = encoded ? header(*file) : Result<Header>(std::unexpected(encoded.error()));
+    if (!checked) {
+      // The check ran and the file is not what the config describes: not ok, and no transport fault.
+      r.cls = HealthClass::unknown;
+      r.evidence.vendor_message = checked.error().message;
+      r.summary = checked.error().message;
+      return r;
+    }
+    r.cls = HealthClass::ok;
+    r.summary = fmt::format("{} is readable ({} bytes) and its header has the mapped columns", m_path, file->size());
+    return r;
+  }
+
+  Result<Page<Contact>> pull_contacts(const PullRequest& req) override {
+    auto file = read_file();
+    if (!file) return std::unexpected(file.error());
+    const std::string hash = sha256_hex(*file);
+    Cursor cur = Cursor::parse(req.cursor);
+    Page<Contact> page;
+    if (cur.hash == hash && !cur.offset) {  // unchanged since the last complete pass
+      page.done = true;
+      page.next_cursor = hash;
+      return page;
+    }
+    if (cur.hash != hash) cur.offset.reset();  // new or changed content: from the top
+    if (auto ok = check_encoding(*file); !ok) return std::unexpected(ok.error());
+    auto head = header(*file);
+    if (!head) return std::unexpected(head.error());
+
+    // The first row with an id owns it: rows before this page claim theirs again, so a resumed pull
+    // judges duplicates exactly as one that never stopped.
+    std::map<std::string, std::size_t> owners;
+    CsvReader reader(*file, m_delimiter, head->rows_offset, head->rows_line);
+    if (cur.offset) {
+      while (reader.offset() < *cur.offset)
+        if (auto rec = reader.next()) claim(*rec, *head, owners);
+      if (reader.offset() != *cur.offset) {  // not a row boundary of this file (delimiter changed)
+        owners.clear();
+        reader = CsvReader(*file, m_delimiter, head->rows_offset, head->rows_line);
+      }
+    }
+    const int limit = req.page_size > 0 ? req.page_size : k_page_rows;
+    for (int n = 0; n < limit; ++n) {
+      auto rec = reader.next();
+      if (!rec) break;
+      map_row(*file, *rec, *head, owners, page);
+    }
+    page.done = reader.at_end();
+    page.next_cursor = page.done ? hash : fmt::format("{}:{}", hash, reader.offset());
+    return page;
+  }
+
+ private:
+  Result<std::string> read_file() const {
+    const auto problem = [&](const char* what) {
+      return fail(Errc::unavailable, fmt::format("cannot read {}: {}; check connectors.{}.path", m_path, what, m_name),
+                  m_name);
+    };
+    const int fd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return problem(std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return problem("not a regular file");
+    }
+    std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    for (;;) {
+      if (got == bytes.size()) bytes.resize(bytes.size() + 65536);  // grew while we read
+      const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        return problem(std::strerror(err));
+      }
+      if (n == 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    bytes.resize(got);
+    return bytes;
+  }
+
+  // The whole file before any of it is stored: a wrong `encoding` stops the pull, naming the line.
+  Result<void> check_encoding(std::string_view text) {
+    const auto bad = m_decoder.invalid_at(text);
+    if (!bad) return {};
+    return fail(Errc::protocol,
+                fmt::format("{}: line {} is not valid {} (byte offset {}); fix the file or set connectors.{}.encoding "
+                            "to the file's encoding",
+                            m_path, count_lines(text.substr(0, *bad)) + 1, m_encoding, *bad, m_name),
+                m_name);
+  }
+
+  std::string cell(const CsvRecord& rec, std::size_t i) {
+    return std::string(trim(m_decoder.to_utf8(rec.fields.at(i)).value_or("")));
+  }
+
+  Result<Header> header(std::string_view text) {
+    CsvReader reader(text, m_delimiter, m_decoder.is_utf8() ? bom_length(text) : 0);
+    auto rec = reader.next();
+    if (!rec)
+      return fail(Errc::config, fmt::format("{} is empty; its first line must name the columns", m_path), m_name);
+    if (!rec->error.empty())
+      return fail(Errc::config,
+                  fmt::format("{}: the header on line {} is malformed: {}", m_path, rec->line, rec->error), m_name);
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < rec->fields.size(); ++i) names.push_back(cell(*rec, i));
+    Header h{.fields = names.size(), .rows_offset = reader.offset(), .rows_line = reader.line()};
+    std::optional<Error> missing;
+    const auto find = [&](const std::string& column, const char* key) -> std::size_t {
+      const auto it = std::find(names.begin(), names.end(), column);
+      if (it != names.end()) return static_cast<std::size_t>(it - names.begin());
+      if (!missing)
+        missing = Error{Errc::config,
+                        fmt::format("{}: column \"{}\" (connectors.{}.{}) is not in the header on line {}, which has "
+                                    "\"{}\"",
+                                    m_path, column, m_name, key, rec->line, fmt::join(names, "\", \"")),
+                        m_name};
+      return 0;
+    };
+    h.id = find(m_id, "id_column");
+    if (!m_first_name.empty()) h.first_name = find(m_first_name, "first_name_column");
+    if (!m_last_name.empty()) h.last_name = find(m_last_name, "last_name_column");
+    if (!m_updated_at.empty()) h.updated_at = find(m_updated_at, "updated_at_column");
+    for (const auto& c : m_emails) h.emails.push_back(find(c, "email_columns"));
+    for (const auto& c : m_phones) h.phones.push_back(find(c, "phone_columns"));
+    if (missing) return std::unexpected(*missing);
+    return h;
+  }
+
+  bool well_formed(const CsvRecord& rec, const Header& h) const {
+    return rec.error.empty() && rec.fields.size() == h.fields;
+  }
+
+  void claim(const CsvRecord& rec, const Header& h, std::map<std::string, std::size_t>& owners) {
+    if (!well_formed(rec, h)) return;
+    if (auto id = cell(rec, h.id); !id.empty()) owners.try_emplace(std::move(id), rec.line);
+  }
+
+  void map_row(std::string_view text, const CsvRecord& rec, const Header& h, std::map<std::string, std::size_t>& owners,
+               Page<Contact>& page) {
+    const auto reject = [&](std::string id, std::string why) {
+      page.rejects.push_back({std::move(id), fmt::format("line {}: {}", rec.line, why),
+                              std::string(text.substr(rec.begin, rec.end - rec.begin))});
+    };
+    if (!rec.error.empty()) return reject("", rec.error);
+    if (rec.fields.size() != h.fields)
+      return reject("", fmt::format("{} fields where the header has {} (a delimiter or quote too many or too few)",
+                                    rec.fields.size(), h.fields));
+    Contact c;
+    c.connector = m_name;
+    c.id = cell(rec, h.id);
+    if (c.id.empty()) return reject("", fmt::format("no id in column \"{}\"", m_id));
+    if (const auto [it, fresh] = owners.try_emplace(c.id, rec.line); !fresh)
+      return reject(c.id, fmt::format("id \"{}\" is already on line {}", c.id, it->second));
+    if (h.updated_at) {
+      const auto when = cell(rec, *h.updated_at);
+      const auto ts = when.empty() ? std::optional<Timestamp>(0) : parse_when(when);
+      if (!ts)
+        return reject(c.id, fmt::format("updated_at \"{}\" in column \"{}\" is not a date (RFC 3339 such as "
+                                        "2024-05-01T10:00:00Z, or 2024-05-01)",
+                                        when, m_updated_at));
+      c.updated_at = *ts;
+    }
+    if (h.first_name) c.first_name = cell(rec, *h.first_name);
+    if (h.last_name) c.last_name = cell(rec, *h.last_name);
+    const auto add = [&c](std::optional<Handle> handle) {
+      if (handle && std::find(c.handles.begin(), c.handles.end(), *handle) == c.handles.end())
+        c.handles.push_back(std::move(*handle));
+    };
+    for (auto i : h.emails) add(normalize_email(cell(rec, i)));
+    for (auto i : h.phones) add(m_phone(cell(rec, i)));
+    page.items.push_back(std::move(c));
+  }
+
+  std::string m_name, m_path, m_encoding;
+  Decoder m_decoder;
+  PhoneNormalizer m_phone;
+  char m_delimiter = ',';
+  std::string m_id, m_first_name, m_last_name, m_updated_at;
+  std::vector<std::string> m_emails, m_phones;
+};
+
+}  // namespace
+
+AdapterType type() {
+  using K = OptionSpec::Kind;
+  const auto none = nlohmann::json::array();
+  return adapter_type<CsvAdapter>(
+      k_type, "contacts from a CSV file (a CRM export, any list of people), columns mapped in the config",
+      {
+          {"path", "the CSV file; its first line names the columns", K::path, true, false, nullptr},
+          {"delimiter", "the field separator", K::string, false, false, ",", {",", ";", "\t", "|"}},
+          {"encoding", "the file's character encoding, as ICU names it (\"ISO-8859-1\", \"windows-1252\")", K::string,
+           false, false, "UTF-8"},
+          {"id_column", "the column holding each contact's unique id", K::string, true, false, nullptr},
+          {"first_name_column", "the column holding the first name", K::string, false, false, nullptr},
+          {"last_name_column", "the column holding the last name", K::string, false, false, nullptr},
+          {"email_columns", "the columns holding email addresses, e.g. [\"Email\", \"Work Email\"]", K::string_list,
+           false, false, none},
+          {"phone_columns",
+           "the columns holding phone numbers in any format; numbers without a country code are read in "
+           "[identity] default_region",
+           K::string_list, false, false, none},
+          {"updated_at_column", "the column holding when the contact last changed (RFC 3339, or YYYY-MM-DD)", K::string,
+           false, false, nullptr},
+      });
+}
+
+}  // namespace chansync::adapters::csv
