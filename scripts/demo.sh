@@ -44,21 +44,6 @@ address = "127.0.0.1:0"
 type = "whatsapp-cloud"
 phone_number_id = "106540352242922"
 app_secret_env = "DEMO_WA_APP_SECRET"
-
-[connectors.conv]
-type = "twilio-conversations"
-account_sid = "AC00000000000000000000000000000000"
-auth_token_env = "TWILIO_AUTH_TOKEN"
-own_numbers = ["+4930123456", "030 123457"]
-agent_identities = ["agent.lena", "agent.jonas"]
-base_url = "http://127.0.0.1:$port"
-
-[connectors.calls]
-type = "twilio-calls"
-account_sid = "AC00000000000000000000000000000000"
-auth_token_env = "TWILIO_AUTH_TOKEN"
-own_numbers = ["+4930123456", "030 123457"]
-base_url = "http://127.0.0.1:$port"
 TOML
 # Email from a real Dovecot when one is installed (dovecot-imapd is a test dependency: `scripts/test.sh`
 # installs it); without it the demo runs without the mailbox.
@@ -81,6 +66,7 @@ TOML
 else
   echo "(no Dovecot running: the demo goes on without email; apt-get install dovecot-imapd to add it${imap:+, or see $demo/imap.log})"
 fi
+add_sim_voice_and_chat "$demo/sync.toml" "$port"
 cs() { build/chansync --config "$demo/sync.toml" "$@"; }
 
 echo "== chansync listen (webhook receiver), and 120 signed WhatsApp webhooks posted to it"

@@ -25,5 +25,26 @@ type = "ndjson"
 path = "persons.ndjson"
 TOML
 }
+# Usage: add_sim_voice_and_chat FILE PORT   appends the simulator's calls (twilio-calls) and Twilio
+# Conversations (SMS, WhatsApp and web chat) connectors, for the demo and the cross-channel scenario.
+add_sim_voice_and_chat() {
+  cat >>"$1" <<TOML
+
+[connectors.calls]
+type = "twilio-calls"
+account_sid = "AC00000000000000000000000000000000"
+auth_token_env = "TWILIO_AUTH_TOKEN"
+own_numbers = ["+4930123456", "030 123457"]
+base_url = "http://127.0.0.1:$2"
+
+[connectors.conv]
+type = "twilio-conversations"
+account_sid = "AC00000000000000000000000000000000"
+auth_token_env = "TWILIO_AUTH_TOKEN"
+own_numbers = ["+4930123456", "030 123457"]
+agent_identities = ["agent.lena", "agent.jonas"]
+base_url = "http://127.0.0.1:$2"
+TOML
+}
 # The simulator's own credentials; real ones come from the job's environment the same way.
 export TWILIO_AUTH_TOKEN=sim-twilio-token HUBSPOT_TOKEN=sim-hubspot-token

@@ -6,22 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 start_sim --customers 50 --messages 1200
 start_imap --customers 50
+add_sim_voice_and_chat "$work/sync.toml" "$port"
 cat >>"$work/sync.toml" <<TOML
-
-[connectors.calls]
-type = "twilio-calls"
-account_sid = "AC00000000000000000000000000000000"
-auth_token_env = "TWILIO_AUTH_TOKEN"
-own_numbers = ["+4930123456", "030 123457"]
-base_url = "http://127.0.0.1:$port"
-
-[connectors.conv]
-type = "twilio-conversations"
-account_sid = "AC00000000000000000000000000000000"
-auth_token_env = "TWILIO_AUTH_TOKEN"
-own_numbers = ["+4930123456", "030 123457"]
-agent_identities = ["agent.lena", "agent.jonas"]
-base_url = "http://127.0.0.1:$port"
 
 [connectors.mail]
 type = "imap-email"
