@@ -21,6 +21,17 @@ constexpr std::array<std::string_view, 18> k_role_locals = {
     "info", "support", "sales", "contact", "hello",   "admin",         "office",     "noreply",    "no-reply",
     "help", "service", "team",  "mail",    "billing", "mailer-daemon", "postmaster", "donotreply", "do-not-reply"};
 
+// Local parts people type when a form insists on an address they do not want to give.
+constexpr std::array<std::string_view, 16> k_placeholder_locals = {
+    "test",   "none",  "noemail", "no-email", "nomail", "no.mail", "unknown", "null",
+    "nobody", "dummy", "fake",    "invalid",  "na",     "n-a",     "xxx",     "asdf"};
+
+// A subscriber number typed to get past a required field: one digit repeated (0000000, 1111111).
+// Runs like 1234567 are left joinable: they are also real numbers, and documentation's examples.
+bool placeholder_digits(const std::string& subscriber) {
+  return subscriber.size() >= 6 && subscriber.find_first_not_of(subscriber[0]) == std::string::npos;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -68,8 +79,14 @@ std::optional<Handle> normalize_phone(std::string_view raw, std::string_view reg
     std::string e164;
     util.Format(number, PhoneNumberUtil::E164, &e164);
     const auto type = util.GetNumberType(number);
+    std::string nsn;
+    util.GetNationalSignificantNumber(number, &nsn);
+    // The subscriber's part, after the area or mobile network code: where the placeholder is typed.
+    const auto ndc = static_cast<std::size_t>(std::max(0, util.GetLengthOfNationalDestinationCode(number)));
+    if (ndc < nsn.size()) nsn.erase(0, ndc);
     const bool personal = type != PhoneNumberUtil::TOLL_FREE && type != PhoneNumberUtil::SHARED_COST &&
-                          type != PhoneNumberUtil::PREMIUM_RATE && type != PhoneNumberUtil::UAN;
+                          type != PhoneNumberUtil::PREMIUM_RATE && type != PhoneNumberUtil::UAN &&
+                          !placeholder_digits(nsn);
     return Handle{HandleKind::phone, e164, personal};
   }
   const bool plus = !raw.empty() && raw.front() == '+';
@@ -96,7 +113,12 @@ std::optional<Handle> normalize_email(std::string_view raw) {
   const auto domain = domain_to_ascii(domain_raw);
   if (!domain) return std::nullopt;
   const bool role = std::find(k_role_locals.begin(), k_role_locals.end(), local) != k_role_locals.end();
-  return Handle{HandleKind::email, local + "@" + *domain, !role};
+  // Placeholders ("noemail@…", "test@…") and reserved non-domains (RFC 2606 .invalid, localhost)
+  // name no one.
+  const bool placeholder =
+      std::find(k_placeholder_locals.begin(), k_placeholder_locals.end(), local) != k_placeholder_locals.end() ||
+      domain->ends_with(".invalid") || *domain == "localhost" || domain->ends_with(".localhost");
+  return Handle{HandleKind::email, local + "@" + *domain, !role && !placeholder};
 }
 
 bool is_known_region(std::string_view region) {

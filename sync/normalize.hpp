@@ -13,7 +13,8 @@ namespace chansync {
 // Normalises a phone number written in any format. `region` (ISO 3166 alpha-2, e.g. "DE") is used
 // for numbers without a country code. Valid numbers come back as E.164 with verified = true.
 // Numbers libphonenumber rejects, and valid numbers of kinds that never identify one person
-// (toll-free, shared-cost, premium-rate, UAN), come back verified = false with the digits kept
+// (toll-free, shared-cost, premium-rate, UAN) or typed to fill a form (the subscriber number one
+// digit repeated), come back verified = false with the digits kept
 // (a leading '+' preserved), so they show up but never join two records.
 // Returns nullopt only when the text holds no digits at all.
 std::optional<Handle> normalize_phone(std::string_view raw, std::string_view region);
@@ -26,7 +27,8 @@ Handle anonymous_phone(std::string_view record_id);
 bool is_anonymous_phone(const Handle& h);
 
 // Normalises an email address: trims, lower-cases (Unicode-aware), converts the domain to its
-// ASCII (punycode) form. Role addresses (info@, support@, noreply@ …) come back verified = false.
+// ASCII (punycode) form. Role addresses (info@, support@, noreply@ …) and placeholders (noemail@,
+// test@, an .invalid domain) come back verified = false.
 // Returns nullopt when the text is not an address (no '@', empty part, no dot in the domain).
 std::optional<Handle> normalize_email(std::string_view raw);
 

@@ -49,3 +49,24 @@ TEST_CASE("emails are trimmed, lower-cased, IDNA-encoded; role addresses never j
   CHECK_FALSE(normalize_email("a@localhost"));
   CHECK_FALSE(normalize_email("@example.com"));
 }
+
+TEST_CASE("placeholder numbers and addresses are kept unverified, never joined") {
+  for (const char* raw : {"+49 151 11111111", "+49 30 0000000", "030 9999999"}) {
+    INFO(raw);
+    const auto h = normalize_phone(raw, "DE");
+    REQUIRE(h);
+    CHECK_FALSE(h->verified);
+  }
+  for (const char* raw :
+       {"noemail@gmail.com", "Test@Example.org", "none@acme.de", "ann@mail.invalid", "bob@localhost"}) {
+    INFO(raw);
+    const auto h = normalize_email(raw);
+    if (!h) continue;  // "bob@localhost" has no dot: not an address at all
+    CHECK_FALSE(h->verified);
+  }
+  // Real ones next to them still join.
+  CHECK(normalize_phone("+49 151 12345601", "DE")->verified);
+  CHECK(normalize_phone("+49 30 901820", "DE")->verified);
+  CHECK(normalize_email("tester@example.org")->verified);
+  CHECK(normalize_email("nonexistent.person@example.org")->verified);
+}
