@@ -8,6 +8,7 @@
 
 #include "sync/timestamp.hpp"
 #include "tests/contract/harness.hpp"
+#include "tests/contract/harness_csv.hpp"
 #include "tests/contract/harness_imap.hpp"
 #include "tests/contract/harness_meta.hpp"
 #include "tests/contract/harness_twilio_conversations.hpp"
@@ -228,44 +229,6 @@ Scripted hubspot_pages(const httplib::Request& req, std::size_t n) {
         {"next", {{"after", next}, {"link", "https://api.hubapi.com/crm/v3/objects/contacts?after=" + next}}}};
   }
   return {200, body.dump()};
-}
-
-// csv-contacts speaks no HTTP: its config writes the file into the fresh directory. Without a server
-// it is the recorded CRM export; with the multi-page "server" (a base_url nobody calls) 2,500 rows,
-// three pages of the adapter's 1,000.
-EndpointConfig csv_contacts_config(const std::string& base_url, const std::filesystem::path& dir) {
-  const auto path = dir / "contacts.csv";
-  std::string bytes = fixture("csv/contacts.csv");
-  if (!base_url.empty()) {
-    bytes = bytes.substr(0, bytes.find("\r\n") + 2);
-    for (int i = 1; i <= 2500; ++i)
-      bytes +=
-          fmt::format("c{},First{},Last{},p{}@example.com,,030 {},,2024-01-01T00:00:00Z,\r\n", i, i, i, i, 1000000 + i);
-  }
-  std::ofstream(path, std::ios::binary) << bytes;
-  EndpointConfig cfg{"people", "csv-contacts"};
-  cfg.options = {{"path", path.string()},
-                 {"id_column", "Record ID"},
-                 {"first_name_column", "First Name"},
-                 {"last_name_column", "Last Name"},
-                 {"email_columns", {"Email", "Work Email"}},
-                 {"phone_columns", {"Phone Number", "Mobile Phone Number"}},
-                 {"updated_at_column", "Last Modified Date"}};
-  return cfg;
-}
-
-// A file under a regular file: it cannot exist.
-EndpointConfig csv_contacts_broken(const std::filesystem::path& dir) {
-  const auto file = dir / "a-regular-file";
-  std::ofstream(file) << "not a directory\n";
-  auto cfg = csv_contacts_config("", dir);
-  cfg.options["path"] = (file / "contacts.csv").string();
-  return cfg;
-}
-
-// Never called: its presence asks the suite for the multi-page case, which csv_contacts_config writes.
-Scripted csv_contacts_pages(const httplib::Request&, std::size_t) {
-  return {404, "csv-contacts reads a file and serves no HTTP"};
 }
 
 EndpointConfig ndjson_config(const std::filesystem::path& path) {

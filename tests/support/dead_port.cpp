@@ -11,7 +11,7 @@ namespace chansync::test {
 
 // A raw socket rather than a FakeServer: destroying a FakeServer before its accept loop has started
 // leaves httplib's stop() a no-op and the destructor waiting forever.
-std::string dead_base_url() {
+unsigned short free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("socket() failed");
   sockaddr_in addr{};
@@ -22,7 +22,11 @@ std::string dead_base_url() {
                      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
   ::close(fd);
   if (!bound) throw std::runtime_error("cannot bind a loopback socket");
-  return "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  return ntohs(addr.sin_port);
+}
+
+std::string dead_base_url() {
+  return "http://127.0.0.1:" + std::to_string(free_loopback_port());
 }
 
 }  // namespace chansync::test

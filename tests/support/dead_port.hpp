@@ -9,4 +9,8 @@ namespace chansync::test {
 // ephemeral ports over a wide range). Throws std::runtime_error if no socket can be bound.
 std::string dead_base_url();
 
+// A loopback port the kernel just handed out and that is free again now (for servers without a
+// "port 0", such as Dovecot). Same caveat; throws std::runtime_error if no socket can be bound.
+unsigned short free_loopback_port();
+
 }  // namespace chansync::test

@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/dead_port.hpp"
 #include "tests/support/imap_session.hpp"
 
 namespace chansync::test {
@@ -112,21 +113,6 @@ void sweep_stale(const fs::path& base) {
   }
 }
 
-// Dovecot has no "port 0": a port the kernel just handed out and that is free again right now.
-unsigned short free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  ::close(fd);
-  if (!bound) throw std::runtime_error("cannot bind a loopback socket");
-  return ntohs(addr.sin_port);
-}
-
 // The mailboxes but INBOX that LIST reports, \NoSelect ones included.
 std::vector<std::string> mailbox_names(ImapSession& imap) {
   std::vector<std::string> names;
@@ -191,7 +177,7 @@ DovecotServer::DovecotServer() : m_password(random_hex(24)) {
           throw std::runtime_error("cannot chown " + p.string() + " to " + m_run_user);
     ::chmod((m_dir / "passwd").c_str(), 0600);
     for (int attempt = 1;; ++attempt) {
-      m_port = free_port();
+      m_port = free_loopback_port();
       write_config();
       if (start()) break;
       if (attempt == k_port_attempts)
