@@ -42,7 +42,7 @@ void print_person(const PersonRecord& p) {
 }  // namespace
 
 void add_persons(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("persons", "list and show reconciled persons");
+  auto* cmd = app.add_subcommand("persons", "reconciled persons: list, show, explain, merge, split, undo");
   cmd->require_subcommand(1);
   auto* list = cmd->add_subcommand("list", "one line per person: id, name, handles, counts");
   list->callback([&ctx] {
@@ -83,6 +83,7 @@ void add_persons(CLI::App& app, Context& ctx) {
       return 0;
     };
   });
+  add_persons_identity(*cmd, ctx);
 }
 
 }  // namespace chansync::cli

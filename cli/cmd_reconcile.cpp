@@ -10,7 +10,7 @@ void add_reconcile(CLI::App& app, Context& ctx) {
       require_format(ctx.global.output, {"table", "json"}, "reconcile");
       Session s = open_session(ctx.global, "reconcile", Needs::store_and_adapters);
       SyncReport r;
-      r.reconcile = reconcile_store(*s.store, s.connectors, true, s.config.blocked_handles);
+      r.reconcile = reconcile_store(*s.store, s.connectors, true, s.config.identity);
       print_run_report(r, ctx.global);
       return 0;
     };

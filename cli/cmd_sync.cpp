@@ -14,7 +14,7 @@ void add_sync(CLI::App& app, Context& ctx) {
       require_format(ctx.global.output, {"table", "json"}, "sync");
       Session s = open_session(ctx.global, "sync", Needs::store_and_adapters, Contacts::all());
       const auto run = s.store->runs().begin("sync");
-      SyncReport r = sync_all(s.connectors, s.targets, *s.store, PushOptions{.full = *full}, s.config.blocked_handles);
+      SyncReport r = sync_all(s.connectors, s.targets, *s.store, PushOptions{.full = *full}, s.config.identity);
       const std::size_t total = r.pulls.size() + r.pushes.size();
       s.store->runs().finish(run, r.failures() ? "partial" : "ok", nlohmann::json(r).dump());
       print_run_report(r, ctx.global);

@@ -233,6 +233,10 @@ std::string config_schema_json(std::span<const TypeSpec> types) {
   defs["connector"] = group("a [connectors.NAME] table: a source", connector_types, connector_cases);
   defs["target"] = group("a [targets.NAME] table: where persons are pushed", target_types, target_cases);
 
+  ojson limit_kinds = ojson::array();  // [identity] limits: any handle kind but a CRM record id
+  for (auto k : handle_kinds())
+    if (k != HandleKind::crm_id) limit_kinds.push_back(to_string(k));
+
   ojson schema = {{"$schema", "https://json-schema.org/draft/2020-12/schema"},
                   {"$id", "https://chansync.dev/schemas/config.schema.json"},
                   {"$comment",
@@ -267,7 +271,14 @@ std::string config_schema_json(std::span<const TypeSpec> types) {
                            "phone numbers and email addresses that join no one (an office switchboard, a shared "
                            "inbox): each stays a person of its own"},
                           {"type", "array"},
-                          {"items", {{"type", "string"}, {"minLength", 1}}}}}}}}},
+                          {"items", {{"type", "string"}, {"minLength", 1}}}}},
+                        {"limits",
+                         {{"description",
+                           "the most verified handles of a kind one person may have (default phone 5, email 5); "
+                           "a union past it is refused and listed by `persons conflicts`"},
+                          {"type", "object"},
+                          {"propertyNames", {{"enum", limit_kinds}}},
+                          {"additionalProperties", {{"type", "integer"}, {"minimum", 1}}}}}}}}},
                     {"listen",
                      {{"type", "object"},
                       {"additionalProperties", false},

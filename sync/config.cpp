@@ -1,6 +1,7 @@
 #include "sync/config.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 #include <toml++/toml.h>
 
@@ -99,6 +100,34 @@ struct Loader {
   std::vector<std::pair<std::string, std::string>> blocked_raw;  // [identity] blocked: (value, where)
 
   std::optional<std::string> env(const std::string& name) const { return input_env(in, name); }
+
+  // [identity] limits = { phone = 5, email = 5 }: the most verified handles of a kind one person may
+  // have. Kinds not named keep their default (phone and email 5, the others unlimited).
+  void parse_limits(const toml::node& node, const std::string& at) {
+    const auto* table = node.as_table();
+    const std::string example = "e.g. limits = { phone = 5, email = 5 }";
+    if (!table) config_error(fmt::format("{}: identity.limits must be a table of handle kinds, {}", at, example));
+    nlohmann::json shown = nlohmann::json::object();
+    for (auto&& [kind, value] : *table) {
+      const auto k = handle_kind_from(kind.str());
+      if (!k || *k == HandleKind::crm_id) {
+        std::vector<std::string> kinds;
+        for (auto x : handle_kinds())
+          if (x != HandleKind::crm_id) kinds.emplace_back(to_string(x));
+        const std::string guess = closest(std::string(kind.str()), kinds);
+        config_error(fmt::format("{}: identity.limits: \"{}\" is not a handle kind{}; the kinds are {}", at, kind.str(),
+                                 guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess),
+                                 fmt::join(kinds, ", ")));
+      }
+      const auto n = value.value<std::int64_t>();
+      if (!n || *n < 1)
+        config_error(
+            fmt::format("{}: identity.limits.{} must be a whole number of at least 1, {}", at, kind.str(), example));
+      cfg.identity.limits[*k] = static_cast<std::size_t>(*n);
+      shown[std::string(kind.str())] = *n;
+    }
+    add("identity.limits", shown, "file:" + at);
+  }
 
   void add(std::string key, nlohmann::json value, std::string origin) {
     std::string text = render(value);
@@ -251,7 +280,7 @@ struct Loader {
     }
     if (const auto* ident = root["identity"].as_table()) {
       for (auto&& [k, node] : *ident) {
-        static const std::vector<std::string> k_keys = {"default_region", "blocked"};
+        static const std::vector<std::string> k_keys = {"default_region", "blocked", "limits"};
         if (std::find(k_keys.begin(), k_keys.end(), std::string(k.str())) == k_keys.end()) {
           const std::string guess = closest(std::string(k.str()), k_keys);
           config_error(fmt::format("{}: [identity]: unknown key \"{}\"{}", where(path, node), k.str(),
@@ -272,6 +301,10 @@ struct Loader {
             values.push_back(*v);
           }
           add("identity.blocked", values, "file:" + where(path, node));
+          continue;
+        }
+        if (k.str() == "limits") {
+          parse_limits(node, where(path, node));
           continue;
         }
         const auto v = node.value<std::string>();
@@ -451,7 +484,7 @@ Config load_config(const ConfigInputs& in) {
         raw.find('@') != std::string::npos ? normalize_email(raw) : normalize_phone(raw, l.cfg.default_region);
     if (!h || h->value.empty())
       config_error(fmt::format("{}: identity.blocked: \"{}\" is neither a phone number nor an email address", at, raw));
-    l.cfg.blocked_handles.push_back(h->key());
+    l.cfg.identity.blocked.push_back(h->key());
   }
   if (in.resolve_secrets) {
     for (auto& ep : l.cfg.connectors) resolve_secrets(ep, in.env);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sync/adapter.hpp"
+#include "sync/reconcile.hpp"
 
 namespace chansync {
 
@@ -64,12 +65,10 @@ struct Config {
   std::string default_region;                     // ISO 3166 alpha-2, "" = numbers must carry a country code
   std::string listen_address = "127.0.0.1:8787";  // [listen] address: where `chansync listen` accepts webhooks
   std::string spool_dir;                          // [listen] spool_dir; default: "spool" beside the state store
-  // [identity] blocked: handle keys ("phone:+4930000000", "email:info@example.com") that never join
-  // anyone, normalised as the adapters normalise what they pull.
-  std::vector<std::string> blocked_handles;
-  std::vector<EndpointConfig> connectors;  // in file order
-  std::vector<EndpointConfig> targets;     // in file order
-  std::vector<Setting> settings;           // every effective value with its origin
+  IdentityRules identity;                         // [identity] blocked and limits
+  std::vector<EndpointConfig> connectors;         // in file order
+  std::vector<EndpointConfig> targets;            // in file order
+  std::vector<Setting> settings;                  // every effective value with its origin
 };
 
 // Where configuration comes from. `env` is injectable so tests use a fake environment.

@@ -28,6 +28,12 @@ const char* to_string(HandleKind kind) {
   return "phone";
 }
 
+std::vector<HandleKind> handle_kinds() {
+  std::vector<HandleKind> out;
+  for (const auto& [k, name] : k_handle_kinds) out.push_back(k);
+  return out;
+}
+
 std::optional<HandleKind> handle_kind_from(std::string_view name) {
   for (const auto& [k, n] : k_handle_kinds)
     if (name == n) return k;

@@ -27,6 +27,7 @@ enum class HandleKind {
 };
 const char* to_string(HandleKind kind);
 std::optional<HandleKind> handle_kind_from(std::string_view name);
+std::vector<HandleKind> handle_kinds();  // every kind, in declaration order
 
 // One way to reach a person. `value` is always normalised (see sync/normalize.hpp). An unverified
 // handle (a phone number libphonenumber rejects) is kept for display but never joins two records.

@@ -1,8 +1,11 @@
 #pragma once
 // Stage 2, pure: the identity graph. Nodes are handle keys ("phone:+49…", "email:a@b.de") and CRM
 // records ("crm_id:crm/123"); union-find joins them in a fixed priority order so the result never
-// depends on input order. person_ids are stable across runs: a cluster keeps the oldest id any of
-// its nodes had; ids of clusters that merged into it become aliases.
+// depends on input order. Decisions people made (merge, split) come first and outrank the automatic
+// rules; the protections (two records of one CRM, per-kind limits) refuse a union and say why.
+// person_ids are stable across runs: a cluster keeps the id of its oldest node; ids of clusters that
+// merged into it become aliases, and an undone merge gives the merged-away id back.
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <set>
@@ -13,24 +16,64 @@
 
 namespace chansync {
 
+// A decision a person made about identities, recorded in the journal (persons merge / split).
+struct IdentityDecision {
+  enum class Kind { merge, split };
+  std::int64_t id = 0;
+  Kind kind = Kind::merge;
+  // merge: the nodes of the two persons, joined whatever the automatic rules say.
+  // split: `a` is what was split off, `b` the rest of the person; no union ever joins the two sides.
+  std::vector<std::string> a, b;
+};
+const char* to_string(IdentityDecision::Kind kind);
+
+// Per-kind limits on one person's verified handles ([identity] limits): a union that would exceed
+// one is refused, so a typo'd number on a CRM record cannot glue many people together.
+using IdentityLimits = std::map<HandleKind, std::size_t>;
+IdentityLimits default_identity_limits();  // 5 phones, 5 emails
+
+// The [identity] rules of the configuration.
+struct IdentityRules {
+  // [identity] blocked: handle keys ("phone:+4930000000", "email:info@example.com") that join no one,
+  // normalised as the adapters normalise what they pull.
+  std::vector<std::string> blocked;
+  IdentityLimits limits = default_identity_limits();  // [identity] limits
+};
+
 struct IdentityInput {
   std::vector<Contact> contacts;             // active (non-archived) CRM records
   std::vector<Handle> conversation_handles;  // distinct customer handles of stored conversations
   // Handles a vendor says are one customer (Conversation::customer_links): (customer, linked handle).
   std::vector<std::pair<Handle, Handle>> links;
   std::map<std::string, std::string> previous;     // node → person_id from the last reconcile
+  std::map<std::string, std::int64_t> since;       // node → when it was first assigned (ms; 0 = unknown)
   std::map<std::string, std::int64_t> person_seq;  // person_id → creation order (lower = older)
-  std::set<std::string> blocked;                   // handle keys that never identify a customer (the business's own)
+  // node → a retired person id it belonged to before a merge; a cluster that would get a new id takes
+  // it back instead (an undone merge returns the merged-away person's id).
+  std::map<std::string, std::string> former;
+  std::set<std::string> blocked;  // handle keys that never identify a customer (the business's own)
   // Handle keys that identify only themselves ([identity] blocked: an office switchboard, a shared
   // inbox): their conversations are a person of their own, and they join nothing.
   std::set<std::string> unjoinable;
+  IdentityLimits limits = default_identity_limits();
+  std::vector<IdentityDecision> decisions;  // active ones, oldest first
+  bool trace = false;                       // fill IdentityResult::trace (persons explain)
 };
 
 struct IdentityConflict {
   std::string node;  // the handle key that would have joined them
   std::string reason;
-  std::vector<std::string> records;  // CRM record nodes involved
+  std::vector<std::string> records;  // the records (or, for a limit, the nodes) it would have joined
   friend bool operator==(const IdentityConflict&, const IdentityConflict&) = default;
+};
+
+// One edge of the graph as reconcile weighed it (IdentityInput::trace).
+struct IdentityEdge {
+  std::string a, b;       // node keys: a record and its handle, a vendor's two handles, two decided nodes
+  std::string handle;     // the handle that joins them ("" for a decision)
+  std::int64_t decision;  // the decision that made the edge, 0 for the automatic rules
+  enum class Outcome { joined, already, refused } outcome;
+  std::string why;  // refused: the rule that refused it
 };
 
 struct IdentityResult {
@@ -38,7 +81,9 @@ struct IdentityResult {
   std::map<std::string, bool> verified;           // node → joinable (false: kept for display only)
   std::vector<std::string> new_persons;           // minted this run, in mint order
   std::map<std::string, std::string> aliases;     // retired person_id → surviving person_id
+  std::vector<std::string> revived;               // retired ids given back to a cluster of their own
   std::vector<IdentityConflict> conflicts;
+  std::vector<IdentityEdge> trace;  // with IdentityInput::trace, every edge in the order weighed
   std::size_t person_count = 0;
 };
 

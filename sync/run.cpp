@@ -48,27 +48,44 @@ std::optional<Error> SyncReport::first_error() const {
   return std::nullopt;
 }
 
-ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
-                               const std::vector<std::string>& configured) {
-  std::vector<std::string> blocked;
+namespace {
+
+std::vector<std::string> own_handles(const std::vector<Endpoint>& connectors) {
+  std::vector<std::string> out;
   for (const auto& c : connectors) {
     auto own = c.adapter->own_handles();
-    blocked.insert(blocked.end(), own.begin(), own.end());
+    out.insert(out.end(), own.begin(), own.end());
   }
-  std::sort(blocked.begin(), blocked.end());
-  const std::set<std::string> unjoinable(configured.begin(), configured.end());
-  // The identity graph depends only on stored records and the blocked handles: if neither changed
-  // since the last reconcile, its result is what is stored.
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+IdentityInput identity_input(StateStore& store, const std::vector<Endpoint>& connectors, const IdentityRules& rules) {
+  IdentityInput input = store.identity().input(own_handles(connectors));
+  input.unjoinable = {rules.blocked.begin(), rules.blocked.end()};
+  input.limits = rules.limits;
+  return input;
+}
+
+ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
+                               const IdentityRules& rules) {
+  // The identity graph depends only on stored records, the rules and the decisions people made: if
+  // none of them changed since the last reconcile, its result is what is stored.
   const auto mark = [&] {
-    return fmt::format("{} {} {}", store.revision(), fmt::join(blocked, ","), fmt::join(unjoinable, ","));
+    const std::set<std::string> unjoinable(rules.blocked.begin(), rules.blocked.end());
+    std::string limits;
+    for (const auto& [kind, n] : rules.limits) limits += fmt::format("{}={};", to_string(kind), n);
+    return fmt::format("{} {} {} {} {}", store.revision(), fmt::join(own_handles(connectors), ","),
+                       fmt::join(unjoinable, ","), limits, store.decisions().digest());
   };
   if (!force && store.meta("reconciled") == mark()) {
-    spdlog::debug("identities are up to date (no record changed since the last reconcile)");
+    spdlog::debug("identities are up to date (no record, rule or decision changed since the last reconcile)");
     return ReconcileStats{store.identity().person_count(), 0, 0,
                           static_cast<std::size_t>(store.count("identity_conflicts")), true};
   }
-  IdentityInput input = store.identity().input(blocked);
-  input.unjoinable = unjoinable;
+  const IdentityInput input = identity_input(store, connectors, rules);
   const IdentityResult r = reconcile(input, mint_person_id);
   try {
     store.identity().save(r);
@@ -109,11 +126,11 @@ std::vector<VerifyStats> verify_all(std::vector<Endpoint>& targets, StateStore& 
 }
 
 SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& targets, StateStore& store,
-                    const PushOptions& opts, const std::vector<std::string>& blocked) {
+                    const PushOptions& opts, const IdentityRules& rules) {
   SyncReport r;
   r.pulls = pull_all(connectors, store);
   // Reconcile and push even when a connector failed: what was committed is consistent.
-  r.reconcile = reconcile_store(store, connectors, false, blocked);
+  r.reconcile = reconcile_store(store, connectors, false, rules);
   r.pushes = push_all(targets, store, opts);
   return r;
 }

@@ -45,9 +45,13 @@ std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& s
 
 // Rebuilds identities from the store. Handles the connectors report as the business's own never
 // identify a customer. Without `force`, does nothing when no record changed since the last run.
-// `blocked`: handle keys that never join anyone ([identity] blocked), beside the connectors' own.
+// The reconcile input for the store as it is: its records and decisions, the handles the connectors
+// report as the business's own, and the [identity] rules.
+IdentityInput identity_input(StateStore& store, const std::vector<Endpoint>& connectors, const IdentityRules& rules);
+
+// `rules`: [identity] blocked (handles that join no one, beside the connectors' own) and limits.
 ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
-                               const std::vector<std::string>& blocked = {});
+                               const IdentityRules& rules = {});
 
 // Pushes to every target in turn.
 std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& store, const PushOptions& opts);
@@ -57,7 +61,7 @@ std::vector<VerifyStats> verify_all(std::vector<Endpoint>& targets, StateStore& 
 
 // pull → reconcile → push.
 SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& targets, StateStore& store,
-                    const PushOptions& opts, const std::vector<std::string>& blocked = {});
+                    const PushOptions& opts, const IdentityRules& rules = {});
 
 void to_json(nlohmann::json& j, const PullStats& s);
 void to_json(nlohmann::json& j, const ReconcileStats& s);

@@ -73,9 +73,14 @@ IdentityInput IdentityStore::input(const std::vector<std::string>& blocked_keys)
         for (auto& linked : handles_from_json(q.getColumn(2).getString())) in.links.emplace_back(*h, std::move(linked));
   }
   {
-    SQLite::Statement q(m_store.db(), "SELECT node, person_id FROM person_handles");
-    while (q.executeStep()) in.previous.emplace(q.getColumn(0).getString(), q.getColumn(1).getString());
+    SQLite::Statement q(m_store.db(), "SELECT node, person_id, since FROM person_handles");
+    while (q.executeStep()) {
+      in.previous.emplace(q.getColumn(0).getString(), q.getColumn(1).getString());
+      if (const auto since = q.getColumn(2).getInt64()) in.since.emplace(q.getColumn(0).getString(), since);
+    }
   }
+  in.decisions = m_store.decisions().active();
+  m_store.decisions().former_ids(in.former);
   {
     SQLite::Statement q(m_store.db(), "SELECT person_id, seq FROM persons");
     while (q.executeStep()) in.person_seq.emplace(q.getColumn(0).getString(), q.getColumn(1).getInt64());
@@ -111,6 +116,14 @@ void IdentityStore::save(const IdentityResult& r) {
       st.exec();
       st.reset();
     }
+    // A retired id given back to a cluster of its own is a person again.
+    SQLite::Statement revive(m_store.db(), "DELETE FROM person_aliases WHERE alias = ?");
+    for (const auto& id : r.revived) {
+      revive.bind(1, id);
+      revive.exec();
+      revive.reset();
+      touched.insert(id);
+    }
     // Aliases that pointed at a now-retired id follow it to the survivor.
     SQLite::Statement follow(m_store.db(), "UPDATE person_aliases SET person_id = ? WHERE person_id = ?");
     for (const auto& [alias, survivor] : r.aliases) {
@@ -127,7 +140,9 @@ void IdentityStore::save(const IdentityResult& r) {
     while (q.executeStep())
       current.emplace(q.getColumn(0).getString(), std::pair(q.getColumn(1).getString(), q.getColumn(2).getInt() != 0));
   }
-  SQLite::Statement upsert(m_store.db(), R"sql(INSERT INTO person_handles(node, person_id, verified) VALUES(?, ?, ?)
+  // `since` is set when a node is first assigned and kept after (the upsert leaves it alone).
+  SQLite::Statement upsert(m_store.db(), R"sql(INSERT INTO person_handles(node, person_id, verified, since)
+    VALUES(?, ?, ?, ?)
     ON CONFLICT(node) DO UPDATE SET person_id = excluded.person_id, verified = excluded.verified)sql");
   for (const auto& [node, pid] : r.assignment) {
     const bool verified = r.verified.at(node);
@@ -142,6 +157,7 @@ void IdentityStore::save(const IdentityResult& r) {
     upsert.bind(1, node);
     upsert.bind(2, pid);
     upsert.bind(3, verified ? 1 : 0);
+    upsert.bind(4, now);
     upsert.exec();
     upsert.reset();
   }

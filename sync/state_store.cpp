@@ -14,7 +14,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 6> k_migrations = {
+constexpr std::array<const char*, 7> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -122,6 +122,19 @@ ALTER TABLE conversations ADD COLUMN customer_name TEXT NOT NULL DEFAULT '';
     R"sql(
 ALTER TABLE conversations ADD COLUMN customer_links TEXT NOT NULL DEFAULT '';
 ALTER TABLE streams ADD COLUMN notice TEXT NOT NULL DEFAULT '';
+)sql",
+    // 7: identity people can explain and undo. A node remembers when it was first assigned (a split
+    // leaves the person id with the side holding the oldest node; 0 = before this version). The
+    // decision journal keeps merges and splits people made, with the nodes each side had, until
+    // undone. A conflict says whether a handle is shared or a union was refused. Tombstones are
+    // salted digests of erased handles and records, so a later pull does not bring them back.
+    R"sql(
+ALTER TABLE person_handles ADD COLUMN since INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE identity_decisions(
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, made_at INTEGER NOT NULL, reason TEXT NOT NULL,
+  a_id TEXT NOT NULL, b_id TEXT NOT NULL, a_nodes TEXT NOT NULL, b_nodes TEXT NOT NULL,
+  undone_at INTEGER, undo_note TEXT NOT NULL DEFAULT '');
+CREATE TABLE tombstones(digest TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) WITHOUT ROWID;
 )sql"};
 
 // chansync_later_status(stored, incoming): later_status() for SQL, so the upsert that rewrites a
@@ -171,6 +184,7 @@ StateStore::StateStore(const std::string& path) : m_path(path), m_db(open_db(pat
     m_identity = std::make_unique<IdentityStore>(*this);
     m_ledger = std::make_unique<PushLedger>(*this);
     m_runs = std::make_unique<RunLog>(*this);
+    m_decisions = std::make_unique<DecisionJournal>(*this);
   } catch (const Failure&) {
     throw;
   } catch (const SQLite::Exception& e) {
@@ -207,7 +221,7 @@ void StateStore::migrate() {
 std::map<std::string, std::int64_t> StateStore::counts() {
   std::map<std::string, std::int64_t> out;
   for (const char* table : {"messages", "conversations", "contacts", "persons", "person_aliases", "identity_conflicts",
-                            "dead_letters", "push_ledger", "push_failures", "runs"})
+                            "identity_decisions", "dead_letters", "push_ledger", "push_failures", "runs"})
     out[table] = count(table);
   return out;
 }

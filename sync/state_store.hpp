@@ -3,8 +3,8 @@
 // ledger, run history and health history. Secrets are never written here.
 // StateStore owns the connection, the migrations and the store revision; each seam of the data has
 // its own small class reached through it: records() (streams, cursors, pages, dead letters),
-// identity() (persons), ledger() (what each target was sent), runs() (run and health history).
-// One thread at a time: the connection is opened without SQLite's per-call mutex.
+// identity() (persons), decisions() (merges and splits people made), ledger() (what each target was sent), runs() (run
+// and health history). One thread at a time: the connection is opened without SQLite's per-call mutex.
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <map>
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "sync/error.hpp"
+#include "sync/state_decisions.hpp"
 #include "sync/state_identity.hpp"
 #include "sync/state_ledger.hpp"
 #include "sync/state_records.hpp"
@@ -39,6 +40,7 @@ class StateStore {
   IdentityStore& identity() { return *m_identity; }
   PushLedger& ledger() { return *m_ledger; }
   RunLog& runs() { return *m_runs; }
+  DecisionJournal& decisions() { return *m_decisions; }
 
   // The store revision: bumped by every transaction that changes a record or an identity. Rows carry
   // the revision that last changed them, so "what changed since revision R" is an indexed query.
@@ -63,6 +65,7 @@ class StateStore {
   std::unique_ptr<IdentityStore> m_identity;
   std::unique_ptr<PushLedger> m_ledger;
   std::unique_ptr<RunLog> m_runs;
+  std::unique_ptr<DecisionJournal> m_decisions;
 };
 
 // Turns a SQLite failure while `doing` something into a Failure that says what to do: a full disk

@@ -113,11 +113,23 @@ TEST_CASE("config errors name the key and line and suggest the fix") {
   CHECK(load(t.write(imap + "allow_plaintext = true\n")).connectors.at(0).options.at("allow_plaintext") == true);
   const auto blocked =
       load(t.write("[identity]\ndefault_region = \"DE\"\nblocked = [\"030 90182-0\", \"Info@Example.COM\"]\n"));
-  CHECK(blocked.blocked_handles == std::vector<std::string>{"phone:+4930901820", "email:info@example.com"});
+  CHECK(blocked.identity.blocked == std::vector<std::string>{"phone:+4930901820", "email:info@example.com"});
   CHECK_THAT(
       error_of(t.write("[identity]\nblocked = [\"n/a\"]\n")),
       Catch::Contains("\"n/a\" is neither a phone number nor an email address") && Catch::Contains("sync.toml:2"));
   CHECK_THAT(error_of(t.write("[identity]\nblockd = []\n")), Catch::Contains("did you mean \"blocked\""));
+  // [identity] limits: named kinds change, the others keep their default; bad kinds and values say so.
+  const auto limits = load(t.write("[identity]\nlimits = { phone = 2, telegram_id = 1 }\n"));
+  CHECK(limits.identity.limits ==
+        IdentityLimits{{HandleKind::phone, 2}, {HandleKind::email, 5}, {HandleKind::telegram_id, 1}});
+  CHECK(load(t.write("")).identity.limits == default_identity_limits());
+  CHECK_THAT(error_of(t.write("[identity]\nlimits = { phone = 0 }\n")),
+             Catch::Contains("identity.limits.phone must be a whole number of at least 1"));
+  CHECK_THAT(
+      error_of(t.write("[identity]\nlimits = { phones = 3 }\n")),
+      Catch::Contains("\"phones\" is not a handle kind (did you mean \"phone\"?)") && Catch::Contains("sync.toml:2"));
+  CHECK_THAT(error_of(t.write("[identity]\nlimits = { crm_id = 3 }\n")), Catch::Contains("not a handle kind"));
+  CHECK_THAT(error_of(t.write("[identity]\nlimits = 5\n")), Catch::Contains("must be a table of handle kinds"));
   g_env = {};
   CHECK_THAT(error_of(t.write("[connectors.\"eu/sms\"]\ntype = \"twilio-messaging\"\n")),
              Catch::Contains("[connectors.eu/sms]") && Catch::Contains("letters, digits"));

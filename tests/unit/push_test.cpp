@@ -254,7 +254,7 @@ TEST_CASE("[identity] blocked handles join no one, and a changed list reconciles
   commit(store, {conversation("c1", "+4930901820", 1)});
   std::vector<Endpoint> none;
   CHECK(reconcile_store(store, none, false).persons == 1);  // everyone joined through the switchboard
-  const auto blocked = reconcile_store(store, none, false, {board.key()});
+  const auto blocked = reconcile_store(store, none, false, {.blocked = {board.key()}});
   CHECK_FALSE(blocked.skipped);  // the blocked list is part of what the identities depend on
   CHECK(blocked.persons == 3);   // Ann, Bob, and the switchboard's conversation on its own
   CHECK(store.identity().person_count() == 3);

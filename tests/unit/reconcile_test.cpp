@@ -146,3 +146,113 @@ TEST_CASE("a vendor's link joins two handles; it never overrides merge protectio
   r = reconcile(in, counter());
   CHECK(r.assignment.at(bsuid.key()) != r.assignment.at("phone:+12"));
 }
+
+TEST_CASE("a per-kind limit refuses the union that would exceed it, and the limit is configurable") {
+  IdentityInput in;
+  std::vector<Handle> phones;
+  for (int i = 0; i < 6; ++i) phones.push_back({HandleKind::phone, "+491511234560" + std::to_string(i), true});
+  in.contacts = {contact("crm", "1", phones)};
+  auto r = reconcile(in, counter());
+  CHECK(r.person_count == 2);  // the sixth number (the last in rank order) stays apart
+  CHECK(r.assignment.at("phone:+4915112345605") != r.assignment.at("crm_id:crm/1"));
+  REQUIRE(r.conflicts.size() == 1);
+  CHECK(r.conflicts[0].node == "phone:+4915112345605");
+  CHECK(r.conflicts[0].reason == "would give one person 6 phone handles (limit 5)");
+
+  in.limits[HandleKind::phone] = 6;
+  r = reconcile(in, counter());
+  CHECK(r.person_count == 1);
+  CHECK(r.conflicts.empty());
+  in.limits[HandleKind::phone] = 2;
+  CHECK(reconcile(in, counter()).person_count == 5);
+}
+
+TEST_CASE("a merge decision joins what nothing links and outranks merge protection; a split keeps sides apart") {
+  const Handle psid{HandleKind::messenger_psid, "page1:777", true};
+  IdentityInput in;
+  in.contacts = {contact("crm", "1", {phone("+4915112345678"), email("a@b.de")}),
+                 contact("crm", "2", {email("anna.w@b.de")})};
+  in.conversation_handles = {phone("+4915112345678"), psid};
+  auto r = reconcile(in, counter());
+  CHECK(r.person_count == 3);
+
+  // Messenger's Anna is the CRM's Anna: a merge decision says so.
+  in.decisions = {{1, IdentityDecision::Kind::merge, {psid.key()}, {"crm_id:crm/1", "phone:+4915112345678"}}};
+  r = reconcile(in, counter());
+  CHECK(r.person_count == 2);
+  CHECK(r.assignment.at(psid.key()) == r.assignment.at("crm_id:crm/1"));
+
+  // Two records of one CRM are one person when a person says so (the CRM holds a duplicate).
+  in.decisions.push_back({2, IdentityDecision::Kind::merge, {"crm_id:crm/2"}, {"crm_id:crm/1"}});
+  r = reconcile(in, counter());
+  CHECK(r.person_count == 1);
+  CHECK(r.conflicts.empty());
+
+  // A later split of the phone takes it (and what only it brings) out; the merges still hold the rest.
+  in.decisions.push_back({3,
+                          IdentityDecision::Kind::split,
+                          {"phone:+4915112345678"},
+                          {"crm_id:crm/1", "crm_id:crm/2", "email:a@b.de", "email:anna.w@b.de", psid.key()}});
+  in.trace = true;
+  r = reconcile(in, counter());
+  CHECK(r.person_count == 2);
+  CHECK(r.assignment.at("phone:+4915112345678") != r.assignment.at("crm_id:crm/1"));
+  CHECK(r.assignment.at(psid.key()) == r.assignment.at("crm_id:crm/1"));
+  CHECK(r.assignment.at("crm_id:crm/2") == r.assignment.at("crm_id:crm/1"));
+  CHECK(r.conflicts.empty());  // a split is a decision, not a conflict
+  const auto refused = std::count_if(r.trace.begin(), r.trace.end(), [](const IdentityEdge& e) {
+    return e.outcome == IdentityEdge::Outcome::refused && e.why == "kept apart by split decision #3";
+  });
+  CHECK(refused == 2);  // crm/1 lists the phone; decision #1 merges the psid with the phone
+}
+
+TEST_CASE("decisions and limits do not depend on input order") {
+  const Handle psid{HandleKind::messenger_psid, "page1:777", true};
+  IdentityInput in;
+  std::vector<Handle> phones;
+  for (int i = 0; i < 7; ++i) phones.push_back({HandleKind::phone, "+491511234560" + std::to_string(i), true});
+  in.contacts = {contact("crm", "1", phones), contact("crm", "2", {email("a@b.de"), phones[0]}),
+                 contact("other", "9", {email("a@b.de"), phone("+4915199999999")})};
+  in.conversation_handles = {phones[1], phones[6], psid, phone("+4915199999999")};
+  in.decisions = {{4, IdentityDecision::Kind::merge, {psid.key()}, {"crm_id:other/9"}},
+                  {5, IdentityDecision::Kind::split, {"phone:+4915199999999"}, {"crm_id:other/9"}}};
+  const auto base = reconcile(in, counter());
+  std::mt19937 rng(11);
+  for (int i = 0; i < 8; ++i) {
+    for (auto& c : in.contacts) std::shuffle(c.handles.begin(), c.handles.end(), rng);
+    std::shuffle(in.contacts.begin(), in.contacts.end(), rng);
+    std::shuffle(in.conversation_handles.begin(), in.conversation_handles.end(), rng);
+    const auto r = reconcile(in, counter());
+    CHECK(r.assignment == base.assignment);
+    CHECK(r.conflicts == base.conflicts);
+  }
+}
+
+TEST_CASE("a split leaves the id with the side holding the oldest node; an undone merge gives the old id back") {
+  IdentityInput in;
+  in.contacts = {contact("crm", "1", {phone("+4915112345678"), email("a@b.de"), email("x@b.de")})};
+  in.previous = {{"phone:+4915112345678", "p_old"},
+                 {"crm_id:crm/1", "p_old"},
+                 {"email:a@b.de", "p_old"},
+                 {"email:x@b.de", "p_old"}};
+  in.since = {{"phone:+4915112345678", 100}, {"crm_id:crm/1", 500}, {"email:a@b.de", 500}, {"email:x@b.de", 500}};
+  in.person_seq = {{"p_old", 1}};
+  in.decisions = {
+      {1, IdentityDecision::Kind::split, {"phone:+4915112345678"}, {"crm_id:crm/1", "email:a@b.de", "email:x@b.de"}}};
+  auto r = reconcile(in, counter());
+  CHECK(r.assignment.at("phone:+4915112345678") == "p_old");  // one node, but the oldest
+  CHECK(r.assignment.at("crm_id:crm/1") == "p1");
+
+  // p_msg was merged into p_old by a decision that is now undone: its nodes take p_msg back.
+  const Handle psid{HandleKind::messenger_psid, "page1:777", true};
+  in.decisions.clear();
+  in.conversation_handles = {psid};
+  in.previous[psid.key()] = "p_old";
+  in.since[psid.key()] = 900;
+  in.former = {{psid.key(), "p_msg"}};
+  r = reconcile(in, counter());
+  CHECK(r.assignment.at(psid.key()) == "p_msg");
+  CHECK(r.revived == std::vector<std::string>{"p_msg"});
+  CHECK(r.new_persons.empty());
+  CHECK(r.assignment.at("crm_id:crm/1") == "p_old");
+}

@@ -1,0 +1,154 @@
+#include "sync/explain.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "sync/error.hpp"
+#include "sync/run.hpp"
+#include "sync/state_store.hpp"
+
+namespace chansync {
+namespace {
+
+NodeEvidence evidence(StateStore& store, const std::string& node, bool verified, std::int64_t since) {
+  NodeEvidence e{.node = node, .verified = verified, .since = since};
+  if (node.starts_with("crm_id:")) {
+    const auto slash = node.find('/');  // crm_id:CONNECTOR/ID; connector names have no '/'
+    SQLite::Statement q(store.db(), "SELECT first_name, last_name FROM contacts WHERE connector = ? AND id = ?");
+    q.bind(1, node.substr(7, slash - 7));
+    q.bind(2, node.substr(slash + 1));
+    if (q.executeStep()) {
+      e.name = q.getColumn(0).getString();
+      const std::string last = q.getColumn(1).getString();
+      if (!last.empty()) e.name += (e.name.empty() ? "" : " ") + last;
+    }
+    return e;
+  }
+  {
+    SQLite::Statement q(store.db(),
+                        "SELECT connector, count(*) FROM conversations WHERE customer = ? GROUP BY connector ORDER BY "
+                        "connector");
+    q.bind(1, node);
+    while (q.executeStep()) e.conversations.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getInt64());
+  }
+  {
+    // Contacts keep their handles as JSON; a record lists this handle when one of them has its key.
+    const auto colon = node.find(':');
+    SQLite::Statement q(store.db(), R"sql(SELECT c.connector, c.id FROM contacts c, json_each(c.handles) h
+      WHERE c.archived = 0 AND json_extract(h.value, '$.kind') = ? AND json_extract(h.value, '$.value') = ?
+      ORDER BY c.connector, c.id)sql");
+    q.bind(1, node.substr(0, colon));
+    q.bind(2, node.substr(colon + 1));
+    while (q.executeStep()) e.listed_on.push_back(crm_node(q.getColumn(0).getString(), q.getColumn(1).getString()));
+  }
+  return e;
+}
+
+std::string person_of(StateStore& store, const std::string& node) {
+  SQLite::Statement q(store.db(), "SELECT person_id FROM person_handles WHERE node = ?");
+  q.bind(1, node);
+  return q.executeStep() ? q.getColumn(0).getString() : std::string();
+}
+
+}  // namespace
+
+Explanation explain_person(StateStore& store, const std::vector<Endpoint>& connectors, const IdentityRules& rules,
+                           const std::string& id_or_alias) {
+  Explanation out;
+  out.person_id = store.identity().survivor_of(id_or_alias).value_or(id_or_alias);
+  std::set<std::string> stored;
+  std::map<std::string, std::int64_t> since;
+  {
+    SQLite::Statement q(store.db(), "SELECT node, since FROM person_handles WHERE person_id = ?");
+    q.bind(1, out.person_id);
+    while (q.executeStep()) {
+      stored.insert(q.getColumn(0).getString());
+      since[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
+    }
+  }
+  if (stored.empty())
+    throw Failure(Errc::not_found, fmt::format("no person \"{}\"; `chansync persons list` shows the ids (run "
+                                               "`chansync reconcile` first if you have only pulled)",
+                                               id_or_alias));
+  {
+    SQLite::Statement q(store.db(), "SELECT alias FROM person_aliases WHERE person_id = ? ORDER BY alias");
+    q.bind(1, out.person_id);
+    while (q.executeStep()) out.aliases.push_back(q.getColumn(0).getString());
+  }
+
+  // Replay reconcile with its trace. Ids minted in the replay are placeholders: it saves nothing.
+  IdentityInput in = identity_input(store, connectors, rules);
+  in.trace = true;
+  int minted = 0;
+  const IdentityResult r = reconcile(in, [&] { return fmt::format("(new person {})", ++minted); });
+  // The person now: the nodes reconcile gives the id, else (the id would go) those its stored nodes get.
+  std::set<std::string> nodes;
+  for (const auto& [node, pid] : r.assignment)
+    if (pid == out.person_id) nodes.insert(node);
+  if (nodes.empty())
+    for (const auto& n : stored)
+      if (r.assignment.count(n)) nodes.insert(n);
+  out.stale = nodes != stored;
+
+  for (const auto& n : nodes) {
+    auto v = r.verified.find(n);
+    out.nodes.push_back(evidence(store, n, v == r.verified.end() || v->second, since.count(n) ? since[n] : 0));
+  }
+  std::set<std::string> elsewhere;
+  for (const auto& e : r.trace) {
+    const bool in_a = nodes.count(e.a) > 0, in_b = nodes.count(e.b) > 0;
+    if (!in_a && !in_b) continue;
+    if (e.outcome == IdentityEdge::Outcome::refused) {
+      out.refused.push_back(e);
+      if (!in_a) elsewhere.insert(e.a);
+      if (!in_b) elsewhere.insert(e.b);
+    } else if (in_a && in_b) {
+      out.links.push_back(e);
+    }
+  }
+  for (const auto& n : elsewhere) {
+    auto it = r.assignment.find(n);
+    std::string pid = person_of(store, n);
+    if (pid.empty() && it != r.assignment.end()) pid = it->second;
+    out.elsewhere.emplace_back(n, pid);
+  }
+  for (const auto& c : r.conflicts)
+    if (c.reason.starts_with("listed on") &&
+        (nodes.count(c.node) ||
+         std::any_of(c.records.begin(), c.records.end(), [&](const auto& rec) { return nodes.count(rec) > 0; })))
+      out.shared.push_back(c);
+  for (auto& d : store.decisions().list()) {
+    const auto touches = [&](const std::vector<std::string>& side) {
+      return std::any_of(side.begin(), side.end(), [&](const auto& n) { return nodes.count(n) || stored.count(n); });
+    };
+    if (d.a_id == out.person_id || d.b_id == out.person_id || touches(d.a_nodes) || touches(d.b_nodes))
+      out.decisions.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<ConflictView> list_conflicts(StateStore& store) {
+  std::vector<ConflictView> out;
+  for (auto& c : store.identity().conflicts()) {
+    ConflictView v{.node = c.node,
+                   .kind = c.reason.starts_with("listed on") ? "shared" : "refused",
+                   .reason = c.reason,
+                   .records = c.records};
+    std::set<std::string> persons;
+    for (const auto& n : c.records)
+      if (auto p = person_of(store, n); !p.empty()) persons.insert(p);
+    if (auto p = person_of(store, c.node); !p.empty()) persons.insert(p);
+    v.persons.assign(persons.begin(), persons.end());
+    out.push_back(std::move(v));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tuple(b.persons.size(), a.node) < std::tuple(a.persons.size(), b.node);
+  });
+  return out;
+}
+
+}  // namespace chansync
