@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "adapters/hubspot/hubspot_api.hpp"
@@ -41,6 +43,13 @@ struct Cursor {
     return j.dump();
   }
 };
+
+// "email,phone,…": the list endpoint's properties= value.
+std::string property_list() {
+  std::string out;
+  for (const char* p : k_property_names) out += (out.empty() ? "" : ",") + std::string(p);
+  return out;
+}
 
 class HubSpotAdapter final : public Adapter, public ContactSource {
  public:
@@ -85,14 +94,14 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
            {{{"filters",
               {{{"propertyName", "lastmodifieddate"}, {"operator", "GTE"}, {"value", std::to_string(cur->since)}}}}}}},
           {"sorts", {{{"propertyName", "lastmodifieddate"}, {"direction", "ASCENDING"}}}},
-          {"properties", {"email", "phone", "mobilephone", "firstname", "lastname", "lastmodifieddate"}},
+          {"properties", std::vector<std::string>(k_property_names.begin(), k_property_names.end())},
           {"limit", limit}};
       if (!cur->after.empty()) body["after"] = cur->after;
       http.body = body.dump();
       http.idempotent = true;  // a search reads; repeating it changes nothing
     } else {
       http.url =
-          fmt::format("{}/crm/v3/objects/contacts?limit={}&properties={}", m_base, limit, url_encode(k_properties));
+          fmt::format("{}/crm/v3/objects/contacts?limit={}&properties={}", m_base, limit, url_encode(property_list()));
       if (cur->phase == "archived") http.url += "&archived=true";
       if (!cur->after.empty()) http.url += "&after=" + url_encode(cur->after);
     }
@@ -109,6 +118,7 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
     Page<Contact> page;
     page.rejects = std::move(wire->rejects);
     Timestamp page_high = 0;
+    std::vector<Contact> retired;
     for (const auto& w : wire->results) {
       auto c = map_contact(w, cur->phase == "archived");
       if (!c) {
@@ -116,8 +126,12 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
         continue;
       }
       page_high = std::max(page_high, c->updated_at);
+      retire_merged(w, *c, retired, page.rejects);
       page.items.push_back(std::move(*c));
     }
+    // Retirements go last, so they win over the same id listed live on this page: a merge cannot be
+    // undone, and such a listing can only be a search index that has not caught up with it.
+    std::move(retired.begin(), retired.end(), std::back_inserter(page.items));
     if (cur->phase != "archived") cur->high = std::max(cur->high, page_high);
     page.requests = m_http.requests() - before;
     advance(*cur, wire->next_after, page_high, limit);
@@ -142,6 +156,38 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
     for (const auto* p : {&w.phone, &w.mobilephone})
       if (auto h = normalize_phone(*p, m_region)) c.handles.push_back(*h);
     return c;
+  }
+
+  // A merge leaves one contact whose hs_merged_object_ids lists the contacts merged into it; those
+  // vanish from the list, the search and the archived list alike, so this is the only word of them.
+  // Each becomes a retirement: archived, without names or handles (they now live on the survivor, as
+  // far as HubSpot kept them), stamped with the survivor's lastmodifieddate. Retiring an id never
+  // stored leaves a row that joins nothing. Ids that are not numbers are dead letters of the survivor,
+  // which is stored all the same.
+  void retire_merged(const WireContact& w, const Contact& survivor, std::vector<Contact>& retired,
+                     std::vector<DeadLetter>& rejects) const {
+    const auto merged = parse_merged_ids(w.merged_object_ids, w.id);
+    if (!merged.malformed.empty()) {
+      std::string pieces;
+      for (const auto& m : merged.malformed) pieces += fmt::format("{}\"{}\"", pieces.empty() ? "" : ", ", m);
+      rejects.push_back(
+          {w.id,
+           fmt::format("hs_merged_object_ids \"{}\": {} not a contact id, not retired", w.merged_object_ids, pieces),
+           std::string(w.raw)});
+    }
+    for (const auto& id : merged.ids) {
+      auto it = std::find_if(retired.begin(), retired.end(), [&](const Contact& c) { return c.id == id; });
+      if (it != retired.end()) {
+        it->updated_at = std::max(it->updated_at, survivor.updated_at);
+        continue;
+      }
+      Contact r;
+      r.connector = m_name;
+      r.id = id;
+      r.archived = true;
+      r.updated_at = survivor.updated_at;
+      retired.push_back(std::move(r));
+    }
   }
 
   // Moves the cursor to the next request of the pass, or ends the pass (phase "").
@@ -182,7 +228,7 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
 AdapterType type() {
   using K = OptionSpec::Kind;
   return adapter_type<HubSpotAdapter>(
-      k_type, "HubSpot CRM contacts (email, phone, mobile phone, name); archived contacts marked",
+      k_type, "HubSpot CRM contacts (email, phone, mobile phone, name); archived and merged-away contacts retired",
       {
           {"token", "private app access token (Bearer)", K::string, true, true, nullptr},
           {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false,

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace chansync::adapters::hubspot {
@@ -42,13 +43,14 @@ Result<ContactsPage> parse_contacts_page(std::string& body) {
             else if (k == "properties") {
               for (auto p : f.value().get_object()) {
                 const std::string_view pk = p.unescaped_key();
-                std::string* dst = pk == "email"              ? &c.email
-                                   : pk == "phone"            ? &c.phone
-                                   : pk == "mobilephone"      ? &c.mobilephone
-                                   : pk == "firstname"        ? &c.firstname
-                                   : pk == "lastname"         ? &c.lastname
-                                   : pk == "lastmodifieddate" ? &c.lastmodifieddate
-                                                              : nullptr;
+                std::string* dst = pk == "email"                  ? &c.email
+                                   : pk == "phone"                ? &c.phone
+                                   : pk == "mobilephone"          ? &c.mobilephone
+                                   : pk == "firstname"            ? &c.firstname
+                                   : pk == "lastname"             ? &c.lastname
+                                   : pk == "lastmodifieddate"     ? &c.lastmodifieddate
+                                   : pk == "hs_merged_object_ids" ? &c.merged_object_ids
+                                                                  : nullptr;
                 if (dst) *dst = str(p.value());
               }
             }
@@ -70,6 +72,26 @@ Result<ContactsPage> parse_contacts_page(std::string& body) {
     return fail(Errc::protocol, fmt::format("HubSpot contacts page is not valid JSON ({})", e.what()));
   }
   return page;
+}
+
+MergedIds parse_merged_ids(std::string_view text, std::string_view own_id) {
+  MergedIds out;
+  constexpr std::string_view k_space = " \t\r\n";
+  while (!text.empty()) {
+    const auto semi = text.find(';');
+    std::string_view piece = text.substr(0, semi);
+    text = semi == std::string_view::npos ? std::string_view() : text.substr(semi + 1);
+    const auto first = piece.find_first_not_of(k_space);
+    if (first == std::string_view::npos) continue;
+    piece = piece.substr(first, piece.find_last_not_of(k_space) - first + 1);
+    if (!std::all_of(piece.begin(), piece.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+      out.malformed.emplace_back(piece);
+      continue;
+    }
+    if (piece == own_id || std::find(out.ids.begin(), out.ids.end(), piece) != out.ids.end()) continue;
+    out.ids.emplace_back(piece);
+  }
+  return out;
 }
 
 std::string parse_error(const std::string& body) {

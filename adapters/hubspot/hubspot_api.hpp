@@ -1,6 +1,7 @@
 #pragma once
 // HubSpot CRM v3 wire format: contact list/search pages, batch answers, property definitions, error
 // bodies and rate-limit headers.
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,14 +14,17 @@
 
 namespace chansync::adapters::hubspot {
 
-// The properties chansync asks for.
-inline constexpr const char* k_properties = "email,phone,mobilephone,firstname,lastname,lastmodifieddate";
+// The properties chansync asks for (the list's `properties=` and the search body's "properties").
+// hs_merged_object_ids names the contacts merged into this one, which HubSpot no longer lists.
+inline constexpr std::array<const char*, 7> k_property_names = {
+    "email", "phone", "mobilephone", "firstname", "lastname", "lastmodifieddate", "hs_merged_object_ids"};
 
 struct WireContact {
   std::string id;
   std::string email, phone, mobilephone, firstname, lastname;
-  std::string lastmodifieddate;  // RFC 3339 (list) — search returns the same
-  std::string updated_at;        // top-level "updatedAt"
+  std::string lastmodifieddate;   // RFC 3339 (list) — search returns the same
+  std::string merged_object_ids;  // hs_merged_object_ids as sent ("101;202"), "" when absent or null
+  std::string updated_at;         // top-level "updatedAt"
   bool archived = false;
   std::string_view raw;  // the contact's JSON exactly as received; points into the page body
 };
@@ -35,6 +39,15 @@ struct ContactsPage {
 // padding as spare capacity and must outlive the page, whose `raw` views point into it.
 // Errc::protocol when the body is not the documented shape.
 Result<ContactsPage> parse_contacts_page(std::string& body);
+
+// The ids of hs_merged_object_ids: split at ';', each piece trimmed, empty pieces skipped, duplicates
+// and `own_id` (the contact carrying the list) left out, in the order given. A piece that is not all
+// digits goes to `malformed` instead.
+struct MergedIds {
+  std::vector<std::string> ids;
+  std::vector<std::string> malformed;
+};
+MergedIds parse_merged_ids(std::string_view text, std::string_view own_id);
 
 // {"status":"error","message":"...","category":"INVALID_AUTHENTICATION","correlationId":"..."} →
 // "CATEGORY: message (correlationId ...)" (a 429 names errorType instead of category). "" when the

@@ -40,7 +40,7 @@ TEST_CASE("hubspot full pull pages by paging.next.after, then marks archived con
   CHECK(reqs[0].path == "/crm/v3/objects/contacts");
   CHECK(reqs[0].authorization == "Bearer pat-na1-test");
   CHECK(reqs[0].params.find("limit")->second == "100");
-  CHECK(reqs[0].params.find("properties")->second == "email,phone,mobilephone,firstname,lastname,lastmodifieddate");
+  CHECK(reqs[0].params.find("properties")->second == "email,phone,mobilephone,firstname,lastname,lastmodifieddate,hs_merged_object_ids");
   CHECK(reqs[1].params.find("after")->second == "52");
   CHECK(reqs[2].params.find("archived")->second == "true");
   const auto anna = store.records().contact("crm", "51");
@@ -72,6 +72,7 @@ TEST_CASE("hubspot incremental pull searches lastmodifieddate >= the last high-w
   CHECK(filter["operator"] == "GTE");
   CHECK(filter["value"] == std::to_string(*parse_rfc3339("2024-05-02T10:00:00.000Z")));
   CHECK(body["sorts"][0]["direction"] == "ASCENDING");
+  CHECK(body["properties"].back() == "hs_merged_object_ids");
 }
 
 TEST_CASE("hubspot search restarts its filter instead of paging past 10,000 results") {
