@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace chansync::test {
@@ -35,9 +36,16 @@ Scripted batch(const json& results, const json& errors, int ok = 200) {
   return {207, body.dump()};
 }
 
+std::string modified_of(const FakeHubSpot::Object& o) {
+  return format_rfc3339(o.modified);
+}
+
 json as_json(const FakeHubSpot::Object& o, const json& properties, std::optional<bool> is_new = std::nullopt) {
-  json j = {
-      {"id", o.id}, {"properties", properties}, {"createdAt", k_when}, {"updatedAt", k_when}, {"archived", o.archived}};
+  json j = {{"id", o.id},
+            {"properties", properties},
+            {"createdAt", k_when},
+            {"updatedAt", modified_of(o)},
+            {"archived", o.archived}};
   if (is_new) j["new"] = *is_new;
   return j;
 }
@@ -46,8 +54,43 @@ json all_properties(const FakeHubSpot::Object& o) {
   json p = o.properties;
   p["hs_object_id"] = o.id;
   p["createdate"] = k_when;
-  p["lastmodifieddate"] = k_when;
+  p["lastmodifieddate"] = modified_of(o);
   return p;
+}
+
+// The properties HubSpot always returns, and the asked-for ones (null when unset).
+json properties_of(const FakeHubSpot::Object& o, const std::vector<std::string>& asked) {
+  json p = {{"hs_object_id", o.id}, {"createdate", k_when}, {"lastmodifieddate", modified_of(o)}};
+  for (const auto& name : asked)
+    if (name != "lastmodifieddate") p[name] = o.properties.count(name) ? json(o.properties.at(name)) : json(nullptr);
+  return p;
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto end = std::min(text.find(sep, start), text.size());
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+// One page of `all` from the offset `after` names ("" = the start): HubSpot's paging shape.
+json paged(const std::vector<const FakeHubSpot::Object*>& all, const std::string& after, std::size_t limit,
+           const std::vector<std::string>& asked) {
+  const std::size_t from = after.empty() ? 0 : std::stoul(after);
+  json results = json::array();
+  for (std::size_t i = from; i < all.size() && i < from + limit; ++i)
+    results.push_back(as_json(*all[i], properties_of(*all[i], asked)));
+  json page = {{"results", results}};
+  if (from + limit < all.size()) {
+    const std::string next = std::to_string(from + limit);
+    page["paging"] = {
+        {"next", {{"after", next}, {"link", "https://api.hubapi.com/crm/v3/objects/contacts?after=" + next}}}};
+  }
+  return page;
 }
 
 FakeHubSpot::Object* live(std::vector<FakeHubSpot::Object>& store, const std::string& property,
@@ -111,12 +154,17 @@ std::vector<std::pair<std::string, std::string>> FakeHubSpot::headers() {
 
 Scripted FakeHubSpot::route(const httplib::Request& req) {
   const std::string& p = req.path;
+  if (req.method == "GET" && p == "/crm/v3/objects/contacts") return list(req);
+  if (req.method == "GET" && p.starts_with("/crm/v3/objects/contacts/"))
+    return get(p.substr(25), req.get_param_value("archived") == "true");
   if (req.method == "GET" && p.starts_with("/crm/v3/properties/")) {
     const std::string rest = p.substr(19);
     const auto slash = rest.find('/');
     if (slash != std::string::npos) return property(rest.substr(0, slash), rest.substr(slash + 1));
   }
   if (req.method == "POST") {
+    if (p == "/crm/v3/objects/contacts/search") return search(req.body);
+    if (p == "/crm/v3/objects/contacts/merge") return merge_route(req.body);
     if (p == "/crm/v3/objects/contacts/batch/upsert") return upsert(req.body, m_contacts, k_id_property, true);
     if (p == "/crm/v3/objects/notes/batch/upsert") return upsert(req.body, m_notes, k_note_property, false);
     if (p == "/crm/v3/objects/contacts/batch/read") return read(req.body);
@@ -204,6 +252,7 @@ Scripted FakeHubSpot::upsert(const std::string& body, std::vector<Object>& store
       o = &store.back();
     }
     for (const auto& [k, v] : properties.items()) o->properties[k] = v.get<std::string>();
+    touch(*o);
     results.push_back(as_json(*o, all_properties(*o), is_new));
   }
   return batch(results, errors);
@@ -249,6 +298,7 @@ Scripted FakeHubSpot::update(const std::string& body) {
       continue;
     }
     for (const auto& [k, v] : input.at("properties").items()) o->properties[k] = v.get<std::string>();
+    touch(*o);
     results.push_back(as_json(*o, all_properties(*o)));
   }
   json errors = json::array();
@@ -260,7 +310,10 @@ Scripted FakeHubSpot::update(const std::string& body) {
 Scripted FakeHubSpot::archive_batch(const std::string& body) {
   for (const auto& input : inputs_of(body))
     for (auto& c : m_contacts)
-      if (c.id == input.at("id")) c.archived = true;
+      if (c.id == input.at("id")) {
+        c.archived = true;
+        touch(c);
+      }
   return {204, ""};
 }
 
@@ -309,18 +362,119 @@ std::optional<FakeHubSpot::Object> FakeHubSpot::contact(const std::string& perso
 
 void FakeHubSpot::edit(const std::string& person_id, const std::string& property, const std::string& value) {
   std::lock_guard lock(m_mu);
-  if (Object* o = live(m_contacts, k_id_property, person_id)) o->properties[property] = value;
+  if (Object* o = live(m_contacts, k_id_property, person_id)) {
+    o->properties[property] = value;
+    touch(*o);
+  }
 }
 
 void FakeHubSpot::archive(const std::string& person_id) {
   std::lock_guard lock(m_mu);
-  if (Object* o = live(m_contacts, k_id_property, person_id)) o->archived = true;
+  if (Object* o = live(m_contacts, k_id_property, person_id)) {
+    o->archived = true;
+    touch(*o);
+  }
 }
 
 std::string FakeHubSpot::add_contact(const std::map<std::string, std::string>& properties) {
   std::lock_guard lock(m_mu);
   m_contacts.push_back({std::to_string(m_next_id++), properties});
+  touch(m_contacts.back());
   return m_contacts.back().id;
+}
+
+std::string FakeHubSpot::merge(const std::string& primary, const std::string& merged, bool new_id) {
+  std::lock_guard lock(m_mu);
+  return merge_locked(primary, merged, new_id);
+}
+
+void FakeHubSpot::touch(Object& o) {
+  m_clock += 1000;
+  o.modified = m_clock;
+}
+
+Scripted FakeHubSpot::list(const httplib::Request& req) {
+  const bool archived = req.get_param_value("archived") == "true";
+  const std::size_t limit = req.has_param("limit") ? std::min(100UL, std::stoul(req.get_param_value("limit"))) : 10;
+  std::vector<const Object*> all;
+  for (const auto& c : m_contacts)
+    if (c.archived == archived) all.push_back(&c);
+  std::sort(all.begin(), all.end(), [](auto* a, auto* b) { return std::stoll(a->id) < std::stoll(b->id); });
+  return {200, paged(all, req.get_param_value("after"), limit, split(req.get_param_value("properties"), ',')).dump()};
+}
+
+Scripted FakeHubSpot::search(const std::string& body) {
+  const auto j = json::parse(body);
+  Timestamp since = 0;
+  for (const auto& group : j.value("filterGroups", json::array()))
+    for (const auto& f : group.value("filters", json::array())) {
+      if (f.value("propertyName", "") != "lastmodifieddate" || f.value("operator", "") != "GTE")
+        return error(400, "VALIDATION_ERROR", "this fake searches only lastmodifieddate GTE: " + f.dump());
+      since = std::stoll(f.at("value").get<std::string>());
+    }
+  std::vector<const Object*> all;
+  for (const auto& c : m_contacts)
+    if (!c.archived && c.modified >= since) all.push_back(&c);
+  std::stable_sort(all.begin(), all.end(), [](auto* a, auto* b) { return a->modified < b->modified; });
+  const auto limit = std::min<std::size_t>(200, j.value("limit", 10));
+  auto page = paged(all, j.value("after", ""), limit, j.value("properties", std::vector<std::string>{}));
+  page["total"] = all.size();
+  return {200, page.dump()};
+}
+
+Scripted FakeHubSpot::get(const std::string& id, bool archived) {
+  for (const auto& c : m_contacts)
+    if (c.id == id && c.archived == archived) return {200, as_json(c, all_properties(c)).dump()};
+  return error(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.");
+}
+
+Scripted FakeHubSpot::merge_route(const std::string& body) {
+  const auto j = json::parse(body);
+  const std::string survivor = merge_locked(j.value("primaryObjectId", ""), j.value("objectIdToMerge", ""), false);
+  if (survivor.empty()) return error(400, "VALIDATION_ERROR", "Cannot merge: both objects must exist and be live");
+  return get(survivor, false);
+}
+
+std::string FakeHubSpot::merge_locked(const std::string& primary, const std::string& merged, bool new_id) {
+  auto find = [&](const std::string& id) {
+    return std::find_if(m_contacts.begin(), m_contacts.end(),
+                        [&](const Object& c) { return c.id == id && !c.archived; });
+  };
+  auto p = find(primary), m = find(merged);
+  if (primary == merged || p == m_contacts.end() || m == m_contacts.end()) return {};
+  Object survivor = *p;
+  const Object gone = *m;
+  for (const auto& [k, v] : gone.properties) {
+    if (k == "hs_merged_object_ids" || k == "hs_additional_emails") continue;
+    auto& mine = survivor.properties[k];
+    if (mine.empty())
+      mine = v;
+    else if (k == "email" && v != mine) {
+      auto& extra = survivor.properties["hs_additional_emails"];
+      extra += (extra.empty() ? "" : ";") + v;
+    }
+  }
+  std::vector<std::string> ids;
+  auto gather = [&](const Object& o) {
+    if (o.properties.count("hs_merged_object_ids"))
+      for (const auto& id : split(o.properties.at("hs_merged_object_ids"), ';')) ids.push_back(id);
+  };
+  gather(survivor);
+  if (new_id) ids.push_back(survivor.id);
+  gather(gone);
+  ids.push_back(gone.id);
+  std::string list;
+  for (const auto& id : ids) list += (list.empty() ? "" : ";") + id;
+  survivor.properties["hs_merged_object_ids"] = list;
+  if (new_id) survivor.id = std::to_string(m_next_id++);
+  touch(survivor);
+  std::erase_if(m_contacts, [&](const Object& c) { return c.id == gone.id || (new_id && c.id == primary); });
+  if (new_id) {
+    m_contacts.push_back(std::move(survivor));
+    return m_contacts.back().id;
+  }
+  *find(primary) = std::move(survivor);
+  return primary;
 }
 
 }  // namespace chansync::test

@@ -6,6 +6,8 @@
 // objectWriteTraceId, OBJECT_NOT_FOUND errors listing the ids a batch read missed, the error body
 // {status, message, correlationId, category}), and refuses what HubSpot refuses: an upsert by a
 // property that is not unique, an invalid email, an email another contact holds, a wrong token.
+// For the hubspot-contacts source it lists contacts (paged by `after`, archived=true for the archived
+// ones), searches them by lastmodifieddate, reads one by id, and merges two as HubSpot does.
 #include <map>
 #include <mutex>
 #include <optional>
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "sync/timestamp.hpp"
 #include "tests/support/fake_server.hpp"
 
 namespace chansync::test {
@@ -24,6 +27,7 @@ class FakeHubSpot {
     std::map<std::string, std::string> properties;
     bool archived = false;
     std::set<std::string> associated;  // notes: the contact ids it is associated with
+    Timestamp modified = 0;            // lastmodifieddate; every change moves it one second on
   };
 
   static constexpr const char* k_token = "pat-na1-11111111-2222-3333-4444-555555555555";
@@ -49,6 +53,13 @@ class FakeHubSpot {
   void archive(const std::string& person_id);
   // A contact someone created in HubSpot (no person_id); returns its id.
   std::string add_contact(const std::map<std::string, std::string>& properties);
+  // Merges contact `merged` into `primary` as HubSpot does (POST /crm/v3/objects/contacts/merge):
+  // the primary keeps its values and takes the merged one's where it has none (a second email goes to
+  // hs_additional_emails); its hs_merged_object_ids gains `merged` and whatever was merged into that;
+  // its lastmodifieddate moves; `merged` is gone from the list, the search, the archived list and
+  // GET by id (404). With `new_id` the survivor is a new contact listing both ids, as HubSpot's newer
+  // merges mint one. Returns the survivor's id, "" when either is not a live contact.
+  std::string merge(const std::string& primary, const std::string& merged, bool new_id = false);
 
  private:
   Scripted route(const httplib::Request& req);
@@ -58,11 +69,18 @@ class FakeHubSpot {
   Scripted archive_batch(const std::string& body);
   Scripted associate(const std::string& body);
   Scripted property(const std::string& object, const std::string& name);
+  Scripted list(const httplib::Request& req);
+  Scripted search(const std::string& body);
+  Scripted get(const std::string& id, bool archived);
+  Scripted merge_route(const std::string& body);
+  std::string merge_locked(const std::string& primary, const std::string& merged, bool new_id);
+  void touch(Object& o);
   std::vector<std::pair<std::string, std::string>> headers();
 
   std::mutex m_mu;
   std::vector<Object> m_contacts, m_notes;
   long m_next_id = 1001;
+  Timestamp m_clock = 1'796'202'000'000;  // 2026-12-02T09:00:00Z
 };
 
 }  // namespace chansync::test
