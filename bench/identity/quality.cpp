@@ -1,0 +1,78 @@
+#include "bench/identity/quality.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace chansync::bench::identity {
+namespace {
+
+std::uint64_t pairs(std::uint64_t n) {
+  return n * (n - (n > 0)) / 2;
+}
+
+}  // namespace
+
+PairwiseQuality pairwise_quality(std::span<const std::uint32_t> truth, std::span<const std::uint32_t> predicted) {
+  if (truth.size() != predicted.size()) throw std::invalid_argument("pairwise_quality: label counts differ");
+  PairwiseQuality q;
+  q.records = truth.size();
+  // Cells of the contingency table as (predicted, true) keys, sorted: equal keys are one cell, and
+  // a predicted person's cells are adjacent.
+  std::vector<std::uint64_t> cells(truth.size());
+  for (std::size_t i = 0; i < truth.size(); ++i) cells[i] = std::uint64_t{predicted[i]} << 32 | truth[i];
+  std::sort(cells.begin(), cells.end());
+  std::unordered_map<std::uint32_t, std::pair<std::uint64_t, std::uint32_t>> by_truth;  // size, cells
+  by_truth.reserve(truth.size() / 2);
+  for (std::size_t i = 0; i < cells.size();) {
+    const auto row = static_cast<std::uint32_t>(cells[i] >> 32);
+    std::uint64_t row_size = 0, row_cells = 0;
+    std::size_t j = i;
+    while (j < cells.size() && cells[j] >> 32 == row) {
+      std::size_t k = j;
+      while (k < cells.size() && cells[k] == cells[j]) ++k;
+      const std::uint64_t n = k - j;
+      q.correct_pairs += pairs(n);
+      row_size += n, ++row_cells;
+      auto& column = by_truth[static_cast<std::uint32_t>(cells[j])];
+      column.first += n, ++column.second;
+      j = k;
+    }
+    q.predicted_pairs += pairs(row_size);
+    ++q.predicted_persons;
+    if (row_cells > 1) ++q.over_merges;
+    i = j;
+  }
+  q.true_persons = by_truth.size();
+  for (const auto& [label, column] : by_truth) {
+    q.true_pairs += pairs(column.first);
+    if (column.second > 1) ++q.under_merges;
+  }
+  if (q.predicted_pairs > 0)
+    q.precision = static_cast<double>(q.correct_pairs) / static_cast<double>(q.predicted_pairs);
+  if (q.true_pairs > 0) q.recall = static_cast<double>(q.correct_pairs) / static_cast<double>(q.true_pairs);
+  q.f1 = q.precision + q.recall > 0 ? 2 * q.precision * q.recall / (q.precision + q.recall) : 0;
+  return q;
+}
+
+std::vector<std::uint32_t> true_persons(const LabelledData& data) {
+  std::vector<std::uint32_t> out(data.contact_person);
+  out.insert(out.end(), data.handle_person.begin(), data.handle_person.end());
+  return out;
+}
+
+std::vector<std::uint32_t> predicted_persons(const LabelledData& data, const IdentityResult& result) {
+  std::unordered_map<std::string_view, std::uint32_t> dense;
+  dense.reserve(result.person_count);
+  std::vector<std::uint32_t> out;
+  out.reserve(data.contact_person.size() + data.handle_person.size());
+  auto add = [&](const std::string& node) {
+    const std::string& pid = result.assignment.at(node);
+    out.push_back(dense.try_emplace(pid, static_cast<std::uint32_t>(dense.size())).first->second);
+  };
+  for (const auto& c : data.input.contacts) add(crm_node(c.connector, c.id));
+  for (const auto& h : data.input.conversation_handles) add(h.key());
+  return out;
+}
+
+}  // namespace chansync::bench::identity

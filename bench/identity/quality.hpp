@@ -1,0 +1,32 @@
+#pragma once
+// Pairwise quality of a clustering against true labels, counted from a contingency table (cluster
+// sizes), never by listing pairs: a million records take a sort, not 10^12 comparisons.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "bench/identity/generator.hpp"
+
+namespace chansync::bench::identity {
+
+struct PairwiseQuality {
+  std::size_t records = 0, true_persons = 0, predicted_persons = 0;
+  std::uint64_t true_pairs = 0;              // record pairs of one true person
+  std::uint64_t predicted_pairs = 0;         // record pairs put in one predicted person
+  std::uint64_t correct_pairs = 0;           // both
+  double precision = 1, recall = 1, f1 = 1;  // precision 1 when nothing was joined, recall 1 when nothing should be
+  std::size_t over_merges = 0;               // predicted persons holding records of ≥ 2 true persons
+  std::size_t under_merges = 0;              // true persons whose records are spread over ≥ 2 predicted persons
+};
+
+// truth[i] and predicted[i] label record i (any integers; equal means same person). The spans must
+// have equal length.
+PairwiseQuality pairwise_quality(std::span<const std::uint32_t> truth, std::span<const std::uint32_t> predicted);
+
+// The records of `data` in one order (contacts, then conversation handles): their true persons, and
+// the person `result` assigned each (a dense index per person_id). Throws std::out_of_range when a
+// record's node is missing from result.assignment.
+std::vector<std::uint32_t> true_persons(const LabelledData& data);
+std::vector<std::uint32_t> predicted_persons(const LabelledData& data, const IdentityResult& result);
+
+}  // namespace chansync::bench::identity
