@@ -25,6 +25,15 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// CPU seconds of the process so far: on a loaded machine the wall time of a single-threaded step
+// says more about its neighbours than about it.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 double peak_rss_mb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -73,7 +82,8 @@ void print_table(const nlohmann::json& r) {
   row("generate + normalise s", fmt::format("{:.2f}", r["generate_s"].get<double>()),
       fmt::format("{:.2f} s in normalize_phone/email, over {} threads", r["normalise_s"].get<double>(),
                   r["threads"].get<unsigned>()));
-  row("reconcile s", fmt::format("{:.2f}", r["reconcile_s"].get<double>()), "target <= 2 s at 1M identities");
+  row("reconcile s", fmt::format("{:.2f}", r["reconcile_s"].get<double>()),
+      fmt::format("{:.2f} s CPU; target <= 2 s at 1M identities", r["reconcile_cpu_s"].get<double>()));
   row("peak RSS MB", fmt::format("{:.0f}", r["peak_rss_mb"].get<double>()),
       fmt::format("{:.0f} MB held before reconcile; target <= 300 MB", r["rss_before_reconcile_mb"].get<double>()));
   row("pairwise precision", fmt::format("{:.4f}", r["precision"].get<double>()));
@@ -108,9 +118,11 @@ int main(int argc, char** argv) {
 
   const double rss_before = current_rss_mb();
   std::uint64_t minted = 0;
+  const double cpu0 = cpu_seconds();
   t0 = Clock::now();
   const IdentityResult result = reconcile(data.input, [&] { return fmt::format("p_{:016x}", ++minted); });
   const double reconcile_s = seconds_since(t0);
+  const double reconcile_cpu_s = cpu_seconds() - cpu0;
   const double peak = peak_rss_mb();
 
   t0 = Clock::now();
@@ -131,6 +143,7 @@ int main(int argc, char** argv) {
                             {"generate_s", generate_s},
                             {"normalise_s", data.normalise_seconds},
                             {"reconcile_s", reconcile_s},
+                            {"reconcile_cpu_s", reconcile_cpu_s},
                             {"evaluate_s", evaluate_s},
                             {"rss_before_reconcile_mb", rss_before},
                             {"peak_rss_mb", peak},

@@ -250,7 +250,7 @@ Number mobile_number(Country c, std::uint64_t index, std::uint64_t seed) {
     case Country::gb:
       return number(c, "78", 4, 8, index, seed);
     case Country::fr:
-      return number(c, "6", 1, 8, index, seed);
+      return number(c, "61", 1, 7, index, seed);  // 639 and 69 are not mobile ranges to libphonenumber
   }
   return {};
 }
@@ -278,7 +278,7 @@ Number office_number(Country c, std::uint64_t index, std::uint64_t seed) {
     case Country::gb:
       return number(c, "161", 3, 7, index, seed);
     case Country::fr:
-      return number(c, "4", 1, 8, index, seed);
+      return number(c, "49", 1, 7, index, seed);  // 40 is not a valid range
   }
   return {};
 }
