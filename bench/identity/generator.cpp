@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 
 #include "bench/identity/people.hpp"
@@ -18,7 +17,8 @@ constexpr std::uint32_t k_none = UINT32_MAX;
 constexpr std::uint64_t k_household_salt = 0x686f757365686f6cULL, k_company_salt = 0x636f6d70616e79ULL,
                         k_traits_salt = 0x747261697473ULL;
 
-// Who lives with whom and who works where: decided once, before people are generated in parallel.
+// Who lives with whom and who works where: decided before any person is generated, so that each
+// person is a function of (seed, id) and this plan alone.
 struct World {
   std::vector<std::uint32_t> household_of;   // person → household index, or k_none
   std::vector<std::uint32_t> heads;          // household → its first member (whose landline it is)
@@ -83,7 +83,7 @@ struct Person {
   int extension = 0;
 };
 
-// The record side of one generator thread: its normalisers are memoised and not thread-safe.
+// Writes each person's records, normalised as the connectors would.
 class Writer {
  public:
   Writer(std::uint64_t seed, const GeneratorConfig& cfg, const World& w) : m_seed(seed), m_cfg(cfg), m_world(w) {}
@@ -301,51 +301,24 @@ void Writer::conversations(const Person& p, Rng& r) {
   if (p.first_employee && r.chance(0.3)) add(email(p.company->role_email), "");
 }
 
-template <class T>
-void append(std::vector<T>& to, std::vector<T>& from) {
-  to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
-  from.clear();
-  from.shrink_to_fit();
-}
-
 }  // namespace
-
-NoiseCounts& NoiseCounts::operator+=(const NoiseCounts& o) {
-  crm_duplicates += o.crm_duplicates, name_changes += o.name_changes, foreign_names += o.foreign_names;
-  email_typos += o.email_typos, phone_typos += o.phone_typos, misread_national += o.misread_national;
-  placeholders += o.placeholders, gmail_variants += o.gmail_variants, office_emails += o.office_emails;
-  office_phones += o.office_phones, household_landlines += o.household_landlines;
-  hidden_whatsapp_numbers += o.hidden_whatsapp_numbers;
-  return *this;
-}
 
 LabelledData generate(std::uint64_t seed, std::size_t people, const GeneratorConfig& config) {
   const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(people, 10'000'000));  // numbers stay unique
   const World world = plan_world(seed, n, config);
-  const unsigned threads = std::max(1u, std::min(config.threads, std::max(1u, n / 1000)));
-  std::vector<Writer> writers;
-  for (unsigned t = 0; t < threads; ++t) writers.emplace_back(seed, config, world);
-  auto run = [&](unsigned t) {
-    for (std::uint32_t id = n * std::uint64_t{t} / threads; id < n * std::uint64_t{t + 1} / threads; ++id)
-      writers[t].emit(id);
-  };
-  std::vector<std::jthread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(run, t);
-  run(0);
-  pool.clear();
+  Writer w(seed, config, world);
+  for (std::uint32_t id = 0; id < n; ++id) w.emit(id);
 
   LabelledData out;
   out.people = n;
-  for (auto& w : writers) {
-    append(out.input.contacts, w.contacts);
-    append(out.contact_person, w.contact_person);
-    append(out.input.conversation_handles, w.handles);
-    append(out.handle_person, w.handle_person);
-    append(out.handle_name, w.handle_name);
-    append(out.input.links, w.links);
-    out.noise += w.noise;
-    out.normalise_seconds += w.normalise_seconds;
-  }
+  out.input.contacts = std::move(w.contacts);
+  out.contact_person = std::move(w.contact_person);
+  out.input.conversation_handles = std::move(w.handles);
+  out.handle_person = std::move(w.handle_person);
+  out.handle_name = std::move(w.handle_name);
+  out.input.links = std::move(w.links);
+  out.noise = w.noise;
+  out.normalise_seconds = w.normalise_seconds;
 
   // Where each household's landline was listed (its valid E.164 is its normalised value).
   std::unordered_map<std::string, std::size_t> by_landline;

@@ -28,7 +28,6 @@ struct GeneratorConfig {
   double foreign_national = 0.10;    // a foreign number typed in national form (read in the CRM's region)
   double placeholder = 0.02;         // contacts carrying test@test.com or +10000000000
   double gmail_variant = 0.02;       // mail sent from a dotless or +tag form of a Gmail address
-  unsigned threads = 1;              // generator threads; the data does not depend on it
 };
 
 // A landline shared by a household, and where the generator listed it.
@@ -43,7 +42,6 @@ struct NoiseCounts {
   std::size_t crm_duplicates = 0, name_changes = 0, foreign_names = 0, email_typos = 0, phone_typos = 0;
   std::size_t misread_national = 0, placeholders = 0, gmail_variants = 0, office_emails = 0, office_phones = 0;
   std::size_t household_landlines = 0, hidden_whatsapp_numbers = 0;
-  NoiseCounts& operator+=(const NoiseCounts& o);
 };
 
 struct LabelledData {
@@ -55,11 +53,12 @@ struct LabelledData {
   std::vector<Household> households;
   NoiseCounts noise;
   std::size_t people = 0;
-  double normalise_seconds = 0;  // time inside normalize_phone/normalize_email, summed over threads
+  double normalise_seconds = 0;  // time spent inside normalize_phone/normalize_email
 };
 
 // `people` true people (ids 0 … people-1) and their records. Deterministic: the same seed, count and
-// config give equal data whatever config.threads is. Conversation handles are distinct.
+// config give equal data. Conversation handles are distinct. One thread: libphonenumber's regex cache
+// takes a lock on every lookup, and a second thread made generation slower, not faster.
 LabelledData generate(std::uint64_t seed, std::size_t people, const GeneratorConfig& config = {});
 
 }  // namespace chansync::bench::identity

@@ -10,7 +10,6 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "bench/identity/generator.hpp"
 #include "bench/identity/quality.hpp"
@@ -80,8 +79,7 @@ void print_table(const nlohmann::json& r) {
   row("records scored", count(r["records"]), "CRM contacts + conversation handles");
   row("persons", count(r["persons"]), fmt::format("{} conflicts reported", count(r["conflicts"])));
   row("generate + normalise s", fmt::format("{:.2f}", r["generate_s"].get<double>()),
-      fmt::format("{:.2f} s in normalize_phone/email, over {} threads", r["normalise_s"].get<double>(),
-                  r["threads"].get<unsigned>()));
+      fmt::format("{:.2f} s of it in normalize_phone/email", r["normalise_s"].get<double>()));
   row("reconcile s", fmt::format("{:.2f}", r["reconcile_s"].get<double>()),
       fmt::format("{:.2f} s CPU; target <= 2 s at 1M identities", r["reconcile_cpu_s"].get<double>()));
   row("peak RSS MB", fmt::format("{:.0f}", r["peak_rss_mb"].get<double>()),
@@ -100,20 +98,16 @@ int main(int argc, char** argv) {
   CLI::App app{"Reconciles generated, labelled identities and reports time, peak RSS and pairwise quality"};
   std::uint64_t seed = 1;
   std::size_t people = 10'000;
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   bool json = false;
   app.add_option("--seed", seed, "Generator seed (same seed, same data)")->capture_default_str();
   app.add_option("--people", people, "True people to generate (about 4.6 identities each)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
-  app.add_option("--threads", threads, "Generator threads (the data does not depend on it)")->capture_default_str();
   app.add_flag("--json", json, "One JSON object on stdout instead of the table");
   CLI11_PARSE(app, argc, argv);
 
-  GeneratorConfig config;
-  config.threads = threads;
   auto t0 = Clock::now();
-  const LabelledData data = generate(seed, people, config);
+  const LabelledData data = generate(seed, people);
   const double generate_s = seconds_since(t0);
 
   const double rss_before = current_rss_mb();
@@ -139,7 +133,6 @@ int main(int argc, char** argv) {
                             {"records", q.records},
                             {"persons", result.person_count},
                             {"conflicts", result.conflicts.size()},
-                            {"threads", threads},
                             {"generate_s", generate_s},
                             {"normalise_s", data.normalise_seconds},
                             {"reconcile_s", reconcile_s},

@@ -29,16 +29,6 @@ TEST_CASE("identity generator gives the same records and labels for a seed, and 
   CHECK(a.input.conversation_handles != c.input.conversation_handles);
 }
 
-TEST_CASE("identity generator data does not depend on its thread count") {
-  GeneratorConfig one, two;
-  two.threads = 2;
-  const auto a = generate(11, 2500, one), b = generate(11, 2500, two);
-  CHECK(a.input.contacts == b.input.contacts);
-  CHECK(a.input.conversation_handles == b.input.conversation_handles);
-  CHECK(a.input.links == b.input.links);
-  CHECK(a.handle_person == b.handle_person);
-}
-
 TEST_CASE("identity generator labels every record, lists each conversation handle once, sends valid E.164") {
   const auto d = generate(5, 2000);
   REQUIRE(d.contact_person.size() == d.input.contacts.size());
