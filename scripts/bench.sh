@@ -14,11 +14,15 @@
 #   simulator gives every third of BENCH_CUSTOMERS customers a Messenger conversation);
 #   IMAP: curl fetching every mail of a real Dovecot's INBOX in one logged-in session  vs  chansync
 #   pull of an imap-email connector (the customers' mail, chansync-sim imap: ~7,500 mails for
-#   10,000 customers); twilio-calls: chansync pull of the simulator's calls.
+#   10,000 customers); twilio-calls: chansync pull of the simulator's calls;
+#   identity: the automatic identity pass (reconcile) alone over ~1,000,000 and ~100,000 generated,
+#   labelled identities (chansync-identity-bench; identities = identity-graph nodes, i.e. CRM records
+#   plus distinct handles): wall time, peak RSS, pairwise precision/recall/F1 and over-merges.
 # Usage: scripts/bench.sh        (about four minutes on two cores; prints a Markdown table)
 #        BENCH_ONLY=graph scripts/bench.sh   (the Meta Graph rows alone, well under a minute)
 #        BENCH_ONLY=listen scripts/bench.sh  (the webhook receiver rows alone, about a minute)
 #        BENCH_ONLY=imap scripts/bench.sh    (the IMAP and calls rows alone, well under a minute)
+#        BENCH_ONLY=identity scripts/bench.sh  (the identity rows alone, about a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -26,8 +30,8 @@ messages=${BENCH_MESSAGES:-200000}
 customers=${BENCH_CUSTOMERS:-10000}
 pg_customers=${BENCH_PG_CUSTOMERS:-110000}
 pg_messages=${BENCH_PG_MESSAGES:-200000}
-only=${BENCH_ONLY:-}  # "graph", "listen", "imap": that section alone
-case "$only" in "" | graph | listen | imap) ;; *) echo "bench: BENCH_ONLY must be empty, graph, listen or imap" >&2 && exit 64 ;; esac
+only=${BENCH_ONLY:-}  # "graph", "listen", "imap", "identity": that section alone
+case "$only" in "" | graph | listen | imap | identity) ;; *) echo "bench: BENCH_ONLY must be empty, graph, listen, imap or identity" >&2 && exit 64 ;; esac
 
 # Every section needs the test tools (jq, sqlite3, python3, /usr/bin/time, PostgreSQL).
 scripts/install-deps.sh --test >&2
@@ -69,6 +73,38 @@ declare -A wall rss
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
 rate() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$1" "$2"; }
 table_head() { printf '\n| measure | wall s | records/s | peak RSS MB | notes |\n|---|---:|---:|---:|---|\n'; }
+
+if [ "$only" = "" ] || [ "$only" = identity ]; then
+# Identity: chansync-identity-bench generates seeded, labelled people and their records (CRM contacts
+# in two CRMs, conversation handles, vendor links, with the noise real data has), normalised by the
+# pipeline's own rules, then times reconcile alone and scores it against the labels. The people
+# counts give ~1,000,000 and ~100,000 identity-graph nodes (CRM records + distinct handles); each
+# run is its own process, so peak RSS is that size's.
+cmake --build "$root/build" --parallel "$(nproc)" --target chansync-identity-bench >&2
+for people in 298400 29840; do
+  "$root/build/chansync-identity-bench" --seed 1 --people "$people" --json >"identity_$people.json"
+done
+fi
+identity_rows() {
+  python3 - identity_298400.json identity_29840.json <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    r = json.load(open(path))
+    target = "; target <= 2 s and <= 300 MB" if r['identities'] >= 900_000 else ""
+    print(f"| identity: automatic pass (reconcile), {r['identities']:,} identities (graph nodes) | {r['reconcile_s']:.2f} "
+          f"| {r['identities'] / r['reconcile_s']:,.0f} identities | {r['peak_rss_mb']:.0f} "
+          f"| precision {r['precision']:.4f}, recall {r['recall']:.4f}, F1 {r['f1']:.4f}, "
+          f"**{r['over_merges']:,} over-merges** (persons holding records of 2+ true people), "
+          f"{r['under_merges']:,} under-merges; {r['records']:,} records of {r['people']:,} people scored; "
+          f"{r['reconcile_cpu_s']:.2f} s CPU; {r['rss_before_reconcile_mb']:.0f} MB held before the pass; generation + normalisation "
+          f"{r['generate_s']:.1f} s, not in the time{target} |")
+PY
+}
+if [ "$only" = identity ]; then
+  table_head
+  identity_rows
+  exit 0
+fi
 
 if [ "$only" = "" ] || [ "$only" = imap ]; then
 # IMAP: a real Dovecot (chansync-sim imap) holding the customers' mail. curl fetches every UID in one
@@ -363,3 +399,4 @@ EOF
 graph_rows
 listen_rows
 imap_rows
+identity_rows
