@@ -228,7 +228,7 @@ void Writer::crm_records(const Person& p, Rng& r) {
       if (!p.company->shared_email.empty() && r.chance(0.35))
         add(email(p.company->shared_email)), ++noise.office_emails;
       if (r.chance(0.3)) {
-        add(phone(write_office_phone(p.company->phone, p.extension, r), crm->region));
+        add(phone(write_office_phone(p.company->phone, p.extension, crm->region, r), crm->region));
         ++noise.office_phones;
       }
     }

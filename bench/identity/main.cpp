@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   std::size_t people = 10'000;
   bool json = false;
   app.add_option("--seed", seed, "Generator seed (same seed, same data)")->capture_default_str();
-  app.add_option("--people", people, "True people to generate (about 4.6 identities each)")
+  app.add_option("--people", people, "True people to generate (about 3.4 identities each)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
   app.add_flag("--json", json, "One JSON object on stdout instead of the table");

@@ -304,10 +304,10 @@ std::string write_phone(const Number& n, Country region, double foreign_national
   return fmt::format("00{} {}", cc, grouped(n));  // an IDD only European regions read
 }
 
-std::string write_office_phone(const Number& n, int extension, Rng& rng) {
+std::string write_office_phone(const Number& n, int extension, Country region, Rng& rng) {
   const auto cc = country_code(n.country);
   if (n.country == Country::de && rng.chance(0.5)) return fmt::format("+{} {}-{}", cc, grouped(n), extension);
-  if (n.country == Country::us && rng.chance(0.5)) return fmt::format("{} x{}", national(n, false), extension);
+  if (n.country == region && rng.chance(0.5)) return fmt::format("{} x{}", national(n, false), extension);
   return fmt::format("+{} {} ext. {}", cc, grouped(n), extension);
 }
 

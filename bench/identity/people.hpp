@@ -43,9 +43,9 @@ Number office_number(Country c, std::uint64_t index, std::uint64_t seed);
 // person is local, international ones otherwise; with probability `foreign_national` a national form
 // anyway (which libphonenumber then reads in the wrong country). `misread` is set when that happened.
 std::string write_phone(const Number& n, Country region, double foreign_national, Rng& rng, bool& misread);
-// An office switchboard number with this person's extension ("x123", "ext. 12"); German offices also
-// write a direct dial ("-12"), which is a number of its own.
-std::string write_office_phone(const Number& n, int extension, Rng& rng);
+// An office switchboard number with this person's extension ("x123", "ext. 12") as typed in a CRM of
+// `region`; German offices also write a direct dial ("-12"), which is a number of its own.
+std::string write_office_phone(const Number& n, int extension, Country region, Rng& rng);
 
 // A name in the form it is typed: `latin` is plain ASCII (what an email address is built from),
 // `native` the person's own spelling (umlauts, accents, Cyrillic or Greek); equal for plain names.
