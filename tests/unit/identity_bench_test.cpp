@@ -2,8 +2,8 @@
 #include <map>
 #include <set>
 
-#include "bench/identity/generator.hpp"
-#include "bench/identity/quality.hpp"
+#include "tests/bench/identity/generator.hpp"
+#include "tests/bench/identity/quality.hpp"
 
 using namespace chansync;
 using namespace chansync::bench::identity;

@@ -11,8 +11,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "bench/identity/generator.hpp"
-#include "bench/identity/quality.hpp"
+#include "tests/bench/identity/generator.hpp"
+#include "tests/bench/identity/quality.hpp"
 
 namespace {
 

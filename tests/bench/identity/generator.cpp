@@ -1,4 +1,4 @@
-#include "bench/identity/generator.hpp"
+#include "tests/bench/identity/generator.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <optional>
 #include <unordered_map>
 
-#include "bench/identity/people.hpp"
+#include "tests/bench/identity/people.hpp"
 #include "sync/normalize.hpp"
 
 namespace chansync::bench::identity {

@@ -1,4 +1,4 @@
-#include "bench/identity/quality.hpp"
+#include "tests/bench/identity/quality.hpp"
 
 #include <algorithm>
 #include <stdexcept>

@@ -5,7 +5,7 @@
 #include <span>
 #include <vector>
 
-#include "bench/identity/generator.hpp"
+#include "tests/bench/identity/generator.hpp"
 
 namespace chansync::bench::identity {
 

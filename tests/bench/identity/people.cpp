@@ -1,4 +1,4 @@
-#include "bench/identity/people.hpp"
+#include "tests/bench/identity/people.hpp"
 
 #include <fmt/format.h>
 
