@@ -32,6 +32,7 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
   add_reconcile(*app, ctx);
   add_push(*app, ctx);
   add_persons(*app, ctx);
+  add_erase(*app, ctx);
   add_health(*app, ctx);
   add_state(*app, ctx);
   add_config(*app, ctx);

@@ -33,6 +33,7 @@ void add_pull(CLI::App& app, Context& ctx);
 void add_listen(CLI::App& app, Context& ctx);
 void add_ingest(CLI::App& app, Context& ctx);
 void add_reconcile(CLI::App& app, Context& ctx);
+void add_erase(CLI::App& app, Context& ctx);
 // explain, merge, split, decisions, undo, conflicts under `persons` (cmd_persons_identity.cpp).
 void add_persons_identity(CLI::App& persons, Context& ctx);
 void add_push(CLI::App& app, Context& ctx);

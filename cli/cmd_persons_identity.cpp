@@ -146,25 +146,11 @@ void print_explanation(const Explanation& x) {
   std::fputs(out.c_str(), stdout);
 }
 
-// KIND:VALUE as the adapters would store it: phones and emails normalised.
 std::string handle_node(const std::string& text, const Config& config) {
-  const auto colon = text.find(':');
-  const auto kind = colon == std::string::npos ? std::nullopt : handle_kind_from(text.substr(0, colon));
-  if (!kind || *kind == HandleKind::crm_id)
-    throw Failure(Errc::usage, fmt::format("--handle \"{}\" must be KIND:VALUE, e.g. phone:+4915112345678 or "
-                                           "email:anna@example.com (for a CRM record use --contact CONNECTOR/ID)",
-                                           text));
-  const std::string value = text.substr(colon + 1);
-  std::optional<Handle> h;
-  if (*kind == HandleKind::phone)
-    h = normalize_phone(value, config.default_region);
-  else if (*kind == HandleKind::email)
-    h = normalize_email(value);
-  else
-    h = Handle{*kind, value, true};
-  if (!h || h->value.empty())
-    throw Failure(Errc::usage, fmt::format("--handle \"{}\": \"{}\" is not a {}", text, value, to_string(*kind)));
-  return h->key();
+  std::string why;
+  if (auto key = parse_handle_key(text, config.default_region, why)) return *key;
+  throw Failure(Errc::usage,
+                fmt::format("--handle \"{}\" {} (for a CRM record use --contact CONNECTOR/ID)", text, why));
 }
 
 // Reconciles with the new decision and says where the named persons are now.

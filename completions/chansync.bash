@@ -25,6 +25,7 @@ _chansync() {
       "persons decisions") path="$next" ;;
       "persons undo") path="$next" ;;
       "persons conflicts") path="$next" ;;
+      "erase") path="$next" ;;
       "health") path="$next" ;;
       "state") path="$next" ;;
       "state show") path="$next" ;;
@@ -38,7 +39,7 @@ _chansync() {
     esac
   done
   case "$path" in
-    "") words="sync pull listen ingest reconcile push persons health state config connectors completion -h --help --version --config --state -o --output -v --verbose -q --quiet --log-format --no-color" ;;
+    "") words="sync pull listen ingest reconcile push persons erase health state config connectors completion -h --help --version --config --state -o --output -v --verbose -q --quiet --log-format --no-color" ;;
     "sync") words="-h --help --full" ;;
     "pull") words="-h --help" ;;
     "listen") words="-h --help --address" ;;
@@ -54,6 +55,7 @@ _chansync() {
     "persons decisions") words="-h --help" ;;
     "persons undo") words="-h --help" ;;
     "persons conflicts") words="-h --help" ;;
+    "erase") words="-h --help --person --handle --dry-run" ;;
     "health") words="-h --help" ;;
     "state") words="show reset -h --help" ;;
     "state show") words="-h --help" ;;

@@ -14,8 +14,8 @@
 #include <set>
 #include <thread>
 
-#include "adapters/digest.hpp"
 #include "sync/config.hpp"
+#include "sync/digest.hpp"
 #include "sync/spool.hpp"
 
 namespace chansync::listen {
@@ -158,7 +158,7 @@ struct Receiver::Impl {
     if (spec.verify_token.empty())
       return refuse(res, 403, req,
                     "the connector has no verify_token configured (set verify_token_env or verify_token_file)");
-    if (!adapters::equal_constant_time(req.get_param_value("hub.verify_token"), spec.verify_token))
+    if (!equal_constant_time(req.get_param_value("hub.verify_token"), spec.verify_token))
       return refuse(res, 403, req, "hub.verify_token does not match the connector's verify_token");
     spdlog::info("listen: {}: subscription verified", ep->connector.name);
     res.set_content(req.get_param_value("hub.challenge"), "text/plain");
@@ -176,7 +176,7 @@ struct Receiver::Impl {
     const std::string sig = req.get_header_value("X-Hub-Signature-256");
     if (sig.empty()) return refuse(res, 401, req, "no X-Hub-Signature-256 header");
     if (!sig.starts_with("sha256=")) return refuse(res, 401, req, "X-Hub-Signature-256 is not \"sha256=<hex>\"");
-    if (!adapters::equal_constant_time(sig.substr(7), adapters::hmac_sha256_hex(spec.app_secret, req.body)))
+    if (!equal_constant_time(sig.substr(7), hmac_sha256_hex(spec.app_secret, req.body)))
       return refuse(res, 401, req,
                     "X-Hub-Signature-256 does not match the body (wrong app secret, or the body was altered)");
     // httplib checks the limit before it inflates a Content-Encoding: gzip body; check what is kept.

@@ -1,5 +1,6 @@
 #include "sync/normalize.hpp"
 
+#include <fmt/format.h>
 #include <phonenumbers/phonenumberutil.h>
 #include <unicode/locid.h>
 #include <unicode/uidna.h>
@@ -133,6 +134,28 @@ std::optional<Handle> PhoneNormalizer::operator()(std::string_view raw) {
   if (auto it = m_memo.find(key); it != m_memo.end()) return it->second;
   if (m_memo.size() >= 100'000) m_memo.clear();  // bounded: a pathological feed must not grow it forever
   return m_memo.emplace(std::move(key), normalize_phone(raw, m_region)).first->second;
+}
+
+std::optional<std::string> parse_handle_key(std::string_view text, std::string_view region, std::string& why) {
+  const auto colon = text.find(':');
+  const auto kind = colon == std::string_view::npos ? std::nullopt : handle_kind_from(text.substr(0, colon));
+  if (!kind || *kind == HandleKind::crm_id) {
+    why = "must be KIND:VALUE, e.g. phone:+4915112345678 or email:anna@example.com";
+    return std::nullopt;
+  }
+  const std::string_view value = text.substr(colon + 1);
+  std::optional<Handle> h;
+  if (*kind == HandleKind::phone)
+    h = normalize_phone(value, region);
+  else if (*kind == HandleKind::email)
+    h = normalize_email(value);
+  else if (!value.empty())
+    h = Handle{*kind, std::string(value), true};
+  if (!h || h->value.empty()) {
+    why = fmt::format("\"{}\" is not a {}", value, to_string(*kind));
+    return std::nullopt;
+  }
+  return h->key();
 }
 
 }  // namespace chansync

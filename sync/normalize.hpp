@@ -44,6 +44,12 @@ class PhoneNormalizer {
   std::unordered_map<std::string, std::optional<Handle>> m_memo;
 };
 
+// A handle a person typed as KIND:VALUE ("phone:0151 1234567", "email:Anna@Example.com",
+// "telegram_id:12345") as the adapters would store it: phones and emails normalised (national numbers
+// in `region`). Returns the node key, or nullopt with `why` set when the kind is unknown (or a CRM
+// record id, which is CONNECTOR/ID elsewhere) or the value is not of that kind.
+std::optional<std::string> parse_handle_key(std::string_view text, std::string_view region, std::string& why);
+
 // True for a two-letter region libphonenumber knows ("DE", "US"); used by config validation.
 bool is_known_region(std::string_view region);
 

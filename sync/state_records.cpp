@@ -1,10 +1,13 @@
 #include "sync/state_records.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "sync/digest.hpp"
+#include "sync/reconcile.hpp"
 #include "sync/state_rows.hpp"
 #include "sync/state_store.hpp"
 
@@ -137,9 +140,54 @@ void RecordStore::store_dead_letters(const std::string& connector, const std::st
   }
 }
 
+bool RecordStore::has_tombstones() {
+  if (!m_tombstones) {
+    m_tombstones.emplace();
+    SQLite::Statement q(m_store.db(), "SELECT digest FROM tombstones");
+    while (q.executeStep()) m_tombstones->insert(q.getColumn(0).getString());
+    m_salt = m_store.meta("tombstone_salt").value_or("");
+  }
+  return !m_tombstones->empty();
+}
+
+bool RecordStore::erased(const std::string& node) {
+  return has_tombstones() && m_tombstones->count(hmac_sha256_hex(m_salt, node)) > 0;
+}
+
+std::optional<std::vector<Conversation>> RecordStore::without_erased(const std::vector<Conversation>& page) {
+  if (!has_tombstones()) return std::nullopt;
+  std::vector<Conversation> out;
+  for (const auto& c : page) {
+    if (erased(c.customer.key())) {
+      spdlog::debug("{}: conversation {} is of an erased customer; not stored", c.connector, c.id);
+      continue;
+    }
+    out.push_back(c);
+    std::erase_if(out.back().customer_links, [&](const Handle& h) { return erased(h.key()); });
+  }
+  return out;
+}
+
+std::optional<std::vector<Contact>> RecordStore::without_erased(const std::string& connector,
+                                                                const std::vector<Contact>& page) {
+  if (!has_tombstones()) return std::nullopt;
+  std::vector<Contact> out;
+  for (const auto& c : page) {
+    if (erased(crm_node(connector, c.id))) {
+      spdlog::debug("{}: contact {} was erased; not stored", connector, c.id);
+      continue;
+    }
+    out.push_back(c);
+    std::erase_if(out.back().handles, [&](const Handle& h) { return erased(h.key()); });
+  }
+  return out;
+}
+
 PageStats RecordStore::commit_conversations(const std::string& connector, const std::string& stream,
-                                            const std::vector<Conversation>& page,
+                                            const std::vector<Conversation>& all,
                                             const std::vector<DeadLetter>& rejects, const std::string& next_cursor) {
+  const auto kept = without_erased(all);
+  const std::vector<Conversation>& page = kept ? *kept : all;
   PageStats stats{0, 0, rejects.size()};
   SQLite::Transaction tx(m_store.db());
   const std::int64_t rev = m_store.revision() + 1;
@@ -215,8 +263,10 @@ PageStats RecordStore::commit_conversations(const std::string& connector, const 
 }
 
 PageStats RecordStore::commit_contacts(const std::string& connector, const std::string& stream,
-                                       const std::vector<Contact>& page, const std::vector<DeadLetter>& rejects,
+                                       const std::vector<Contact>& all, const std::vector<DeadLetter>& rejects,
                                        const std::string& next_cursor) {
+  const auto kept = without_erased(connector, all);
+  const std::vector<Contact>& page = kept ? *kept : all;
   PageStats stats{page.size(), 0, rejects.size()};
   SQLite::Transaction tx(m_store.db());
   const std::int64_t rev = m_store.revision() + 1;

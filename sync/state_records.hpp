@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "sync/model.hpp"
@@ -79,6 +80,9 @@ class RecordStore {
   // Dead letters, newest first (all connectors when `connector` is empty).
   std::vector<DeadLetterRow> dead_letters(const std::string& connector = {});
 
+  // Forgets the tombstones read so far (chansync erase wrote new ones); the next commit reads them.
+  void reload_tombstones() { m_tombstones.reset(); }
+
   // One stored message or contact by connector and vendor id; nullopt if unknown.
   std::optional<Message> message(const std::string& connector, const std::string& id);
   std::optional<Contact> contact(const std::string& connector, const std::string& id);
@@ -88,8 +92,17 @@ class RecordStore {
   void store_dead_letters(const std::string& connector, const std::string& stream,
                           const std::vector<DeadLetter>& rejects);
 
+  // The page without what a tombstone names: conversations of an erased customer, contacts that are
+  // erased records, and erased handles on other contacts and in vendor links. nullopt: nothing to drop.
+  std::optional<std::vector<Conversation>> without_erased(const std::vector<Conversation>& page);
+  std::optional<std::vector<Contact>> without_erased(const std::string& connector, const std::vector<Contact>& page);
+  bool has_tombstones();
+  bool erased(const std::string& node);
+
   StateStore& m_store;
-  struct Statements;  // prepared once: the page commit is the hot path
+  std::optional<std::unordered_set<std::string>> m_tombstones;  // read on first use
+  std::string m_salt;                                           // their salt (see sync/erase.hpp)
+  struct Statements;                                            // prepared once: the page commit is the hot path
   std::unique_ptr<Statements> m_st;
 };
 

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/csv/csv_reader.hpp"
-#include "adapters/digest.hpp"
+#include "sync/digest.hpp"
 #include "sync/normalize.hpp"
 
 namespace chansync::adapters::csv {

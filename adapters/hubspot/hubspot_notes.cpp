@@ -7,7 +7,7 @@
 #include <charconv>
 #include <tuple>
 
-#include "adapters/digest.hpp"
+#include "sync/digest.hpp"
 
 namespace chansync::adapters::hubspot {
 namespace {

@@ -11,8 +11,8 @@
 #include <span>
 #include <variant>
 
-#include "adapters/digest.hpp"
 #include "adapters/imap/imap_session.hpp"
+#include "sync/digest.hpp"
 #include "sync/normalize.hpp"
 
 namespace chansync::adapters::imap {

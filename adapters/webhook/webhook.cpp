@@ -7,7 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "adapters/digest.hpp"
+#include "sync/digest.hpp"
 
 namespace chansync::adapters::webhook {
 namespace {

@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "adapters/digest.hpp"
+#include "sync/digest.hpp"
 #include "sync/spool.hpp"
 #include "tests/support/log_capture.hpp"
 
@@ -67,7 +67,7 @@ httplib::Result post(const Running& r, const std::string& path, const std::strin
 }
 
 std::string sign(const std::string& body, const std::string& secret = k_secret) {
-  return "sha256=" + adapters::hmac_sha256_hex(secret, body);
+  return "sha256=" + hmac_sha256_hex(secret, body);
 }
 
 }  // namespace
@@ -89,7 +89,7 @@ TEST_CASE("listen: bad signatures are refused with 401 and nothing is stored", "
   altered[12] ^= 1;  // one byte of the body changed after signing
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"missing", ""},
-      {"not sha256=", "sha1=" + adapters::hmac_sha256_hex(k_secret, k_body)},
+      {"not sha256=", "sha1=" + hmac_sha256_hex(k_secret, k_body)},
       {"wrong secret", sign(k_body, "another-secret")},
       {"garbage", "sha256=zzzz"},
   };
@@ -115,7 +115,7 @@ TEST_CASE("listen: bad signatures are refused with 401 and nothing is stored", "
 TEST_CASE("listen: a connector without an app secret stores nothing", "[listen]") {
   Running r;
   const std::string body = R"({"object":"page","entry":[]})";
-  auto res = post(r, "/webhooks/fb", body, "sha256=" + adapters::hmac_sha256_hex("", body));
+  auto res = post(r, "/webhooks/fb", body, "sha256=" + hmac_sha256_hex("", body));
   REQUIRE(res);
   CHECK(res->status == 401);
   CHECK(r.spooled("fb").empty());

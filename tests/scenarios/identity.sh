@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Decisions about identities through the real binary: persons merge, explain, decisions, undo and
 # split against a synced simulator store; the decisions survive later syncs; bad input exits 64
-# naming the cause; the pushed NDJSON follows (a merged-away person is deleted, an undone merge
-# brings it back).
+# naming the cause; the pushed NDJSON follows (a merged-away or erased person is deleted); an erased
+# person does not come back with a full re-pull.
 . "$(dirname "$0")/lib.sh"
 start_sim --customers 20 --messages 10
 db="$work/state.db"
@@ -87,4 +87,25 @@ expect_64 cs persons split "$crm" | grep -q "needs --handle" || fail "split with
 expect_64 cs persons undo 999 | grep -q "no decision #999" || fail "unknown decision"
 expect_64 cs persons undo "#$decision" | grep -q "no longer applies" || fail "undoing twice"
 cs -o json persons conflicts | python3 -c 'import json,sys; json.load(sys.stdin)' || fail "conflicts JSON"
+
+# erase: a dry run changes nothing; the erase removes the SMS person's data, the next sync deletes it
+# on the NDJSON target and the simulator's pages (which still hold the messages) do not bring it back.
+sms_phone=$(q "SELECT node FROM person_handles WHERE person_id = '$sms' AND node LIKE 'phone:%' LIMIT 1")
+before=$(q "SELECT count(*) FROM messages")
+cs -o json erase --handle "$sms_phone" --dry-run >"$work/dry.json" || fail "erase --dry-run failed"
+[ "$(q "SELECT count(*) FROM messages")" = "$before" ] || fail "a dry run must change nothing"
+n=$(jfield "$(cat "$work/dry.json")" 'j["messages"]')
+[ "$n" -gt 0 ] || fail "the SMS person should have messages to erase: $(cat "$work/dry.json")"
+cs erase --person "$sms" >"$work/erase.txt" || fail "erase failed"
+grep -q "the next push deletes it on out" "$work/erase.txt" || fail "erase should name the target: $(cat "$work/erase.txt")"
+[ "$(q "SELECT count(*) FROM messages")" = $((before - n)) ] || fail "erase should remove $n messages"
+cs state reset sms >/dev/null 2>&1
+cs sync >/dev/null 2>"$work/sync4.log" || fail "sync after erase failed: $(tail -5 "$work/sync4.log")"
+[ "$(q "SELECT count(*) FROM conversations WHERE customer = '$sms_phone'")" = 0 ] \
+  || fail "a full re-pull must not bring the erased person back"
+[ "$(q "SELECT count(*) FROM person_handles WHERE person_id = '$sms' OR node = '$sms_phone'")" = 0 ] \
+  || fail "the erased person must not be a person again"
+tail -n 50 "$work/persons.ndjson" | grep "\"$sms\"" | grep -q '"deleted":true' \
+  || fail "the NDJSON target should get a deletion of $sms"
+expect_64 cs erase --person "$sms" | grep -q "no person" || fail "erasing twice"
 echo "identity scenario OK"

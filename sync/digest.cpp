@@ -1,4 +1,4 @@
-#include "adapters/digest.hpp"
+#include "sync/digest.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -7,7 +7,7 @@
 
 #include "sync/error.hpp"
 
-namespace chansync::adapters {
+namespace chansync {
 namespace {
 
 std::string hex(const unsigned char* data, std::size_t n) {
@@ -42,4 +42,4 @@ bool equal_constant_time(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-}  // namespace chansync::adapters
+}  // namespace chansync

@@ -1,0 +1,63 @@
+// chansync erase: a person's data out of the state store for good (GDPR), tombstoned against re-pulls.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/output.hpp"
+#include "cli/session.hpp"
+#include "sync/erase.hpp"
+#include "sync/normalize.hpp"
+
+namespace chansync::cli {
+
+void add_erase(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("erase", "delete a person's data from the state store for good (GDPR)");
+  auto person = std::make_shared<std::string>();
+  auto handle = std::make_shared<std::string>();
+  auto dry_run = std::make_shared<bool>(false);
+  auto* p = cmd->add_option("--person", *person, "the person id (a retired id works too)");
+  auto* h = cmd->add_option("--handle", *handle, "KIND:VALUE of a handle; its person is erased");
+  p->excludes(h);
+  cmd->add_flag("--dry-run", *dry_run, "show what would be erased; change nothing");
+  cmd->callback([&ctx, person, handle, dry_run] {
+    ctx.action = [&ctx, person, handle, dry_run] {
+      require_format(ctx.global.output, {"table", "json"}, "erase");
+      if (person->empty() == handle->empty())
+        throw Failure(Errc::usage, "erase needs --person ID or --handle KIND:VALUE");
+      Session s = open_session(ctx.global, "erase", Needs::store);
+      std::string node;
+      if (!handle->empty()) {
+        std::string why;
+        auto key = parse_handle_key(*handle, s.config.default_region, why);
+        if (!key) throw Failure(Errc::usage, fmt::format("--handle \"{}\" {}", *handle, why));
+        node = *key;
+      }
+      const auto r = erase_person(*s.store, *person, node, *dry_run);
+      if (ctx.global.output == "json") {
+        print_json({{"dry_run", r.dry_run},
+                    {"person_id", r.person_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.person_id)},
+                    {"nodes", r.nodes},
+                    {"conversations", r.conversations},
+                    {"messages", r.messages},
+                    {"contacts", r.contacts},
+                    {"dead_letters", r.dead_letters},
+                    {"decisions", r.decisions},
+                    {"aliases", r.aliases},
+                    {"targets", r.targets}});
+        return 0;
+      }
+      std::string out =
+          fmt::format("{}{}\n", r.dry_run ? "would erase " : "erased ",
+                      r.person_id.empty() ? fmt::format("{} (no person holds it)", r.nodes.front()) : r.person_id);
+      out += fmt::format("  handles and records  {}\n", fmt::join(r.nodes, ", "));
+      out +=
+          fmt::format("  conversations {}, messages {}, contacts {}, dead letters {}, decisions {}, retired ids {}\n",
+                      r.conversations, r.messages, r.contacts, r.dead_letters, r.decisions, r.aliases);
+      if (!r.targets.empty()) out += fmt::format("  the next push deletes it on {}\n", fmt::join(r.targets, ", "));
+      if (!r.dry_run) out += "  a later pull will not store it again (tombstones)\n";
+      std::fputs(out.c_str(), stdout);
+      return 0;
+    };
+  });
+}
+
+}  // namespace chansync::cli

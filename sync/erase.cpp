@@ -1,0 +1,173 @@
+#include "sync/erase.hpp"
+
+#include <fmt/format.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "sync/digest.hpp"
+#include "sync/error.hpp"
+#include "sync/state_store.hpp"
+#include "sync/timestamp.hpp"
+
+namespace chansync {
+namespace {
+
+std::string salt(StateStore& store, bool create) {
+  if (auto s = store.meta("tombstone_salt")) return *s;
+  if (!create) return {};
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1)
+    throw Failure(Errc::internal, "cannot draw random bytes for the tombstone salt (OpenSSL RAND_bytes failed)");
+  std::string hex;
+  for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
+  store.set_meta("tombstone_salt", hex);
+  return hex;
+}
+
+// Runs `sql` with ?1 bound to each of `values` and sums what sqlite3_changes (or the first column of
+// a SELECT) reports.
+std::int64_t for_each_value(StateStore& store, const std::string& sql, const std::vector<std::string>& values,
+                            bool count_only) {
+  std::int64_t n = 0;
+  SQLite::Statement st(store.db(), sql);
+  for (const auto& v : values) {
+    st.bind(1, v);
+    if (count_only) {
+      if (st.executeStep()) n += st.getColumn(0).getInt64();
+    } else {
+      n += st.exec();
+    }
+    st.reset();
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string tombstone_of(StateStore& store, const std::string& node) {
+  const std::string s = salt(store, false);
+  return s.empty() ? std::string() : hmac_sha256_hex(s, node);
+}
+
+EraseReport erase_person(StateStore& store, const std::string& person, const std::string& node, bool dry_run) {
+  EraseReport r{.dry_run = dry_run};
+  if (!person.empty()) {
+    r.person_id = store.identity().survivor_of(person).value_or(person);
+  } else {
+    SQLite::Statement q(store.db(), "SELECT person_id FROM person_handles WHERE node = ?");
+    q.bind(1, node);
+    if (q.executeStep()) r.person_id = q.getColumn(0).getString();
+  }
+  if (!r.person_id.empty()) {
+    SQLite::Statement q(store.db(), "SELECT node FROM person_handles WHERE person_id = ? ORDER BY node");
+    q.bind(1, r.person_id);
+    while (q.executeStep()) r.nodes.push_back(q.getColumn(0).getString());
+  }
+  if (r.nodes.empty()) {
+    if (!person.empty())
+      throw Failure(Errc::not_found, fmt::format("no person \"{}\"; `chansync persons list` shows the ids (run "
+                                                 "`chansync reconcile` first if you have only pulled)",
+                                                 person));
+    r.person_id.clear();
+    r.nodes = {node};
+  }
+
+  // CRM records among the nodes, and the handles' values as they may appear in a raw payload
+  // (a phone also without its '+': WhatsApp's wa_id).
+  std::vector<std::string> handles, records, needles;
+  for (const auto& n : r.nodes) {
+    if (n.starts_with("crm_id:")) {
+      records.push_back(n);
+      continue;
+    }
+    handles.push_back(n);
+    // A scoped id ("page:psid") appears in a payload without its scope. Short values would match
+    // unrelated letters by chance, so they are not looked for.
+    std::string value = n.substr(n.find(':') + 1);
+    if (!n.starts_with("email:") && value.find(':') != std::string::npos) value = value.substr(value.rfind(':') + 1);
+    if (value.starts_with("+")) value.erase(0, 1);
+    if (value.size() >= 6) needles.push_back(value);
+  }
+  constexpr const char* k_record_match = "'crm_id:' || connector || '/' || id = ?1";
+  const auto count = [&](const std::string& sql, const std::vector<std::string>& values) {
+    return for_each_value(store, sql, values, true);
+  };
+  r.messages = count(R"sql(SELECT count(*) FROM messages m JOIN conversations c
+    ON c.connector = m.connector AND c.id = m.conversation WHERE c.customer = ?1)sql",
+                     handles);
+  r.conversations = count("SELECT count(*) FROM conversations WHERE customer = ?1", handles);
+  r.contacts = count(fmt::format("SELECT count(*) FROM contacts WHERE {}", k_record_match), records);
+  r.dead_letters = count("SELECT count(*) FROM dead_letters WHERE instr(raw, ?1) > 0 OR instr(error, ?1) > 0", needles);
+  if (!r.person_id.empty()) {
+    SQLite::Statement q(store.db(), "SELECT count(*) FROM person_aliases WHERE person_id = ?");
+    q.bind(1, r.person_id);
+    q.executeStep();
+    r.aliases = q.getColumn(0).getInt64();
+    SQLite::Statement t(store.db(), "SELECT target FROM push_ledger WHERE person_id = ? ORDER BY target");
+    t.bind(1, r.person_id);
+    while (t.executeStep()) r.targets.push_back(t.getColumn(0).getString());
+  }
+  std::vector<std::int64_t> decisions;
+  {
+    const std::set<std::string> nodes(r.nodes.begin(), r.nodes.end());
+    for (const auto& d : store.decisions().list()) {
+      const auto touches = [&](const std::vector<std::string>& side) {
+        return std::any_of(side.begin(), side.end(), [&](const auto& n) { return nodes.count(n) > 0; });
+      };
+      if (touches(d.a_nodes) || touches(d.b_nodes)) decisions.push_back(d.id);
+    }
+  }
+  r.decisions = static_cast<std::int64_t>(decisions.size());
+  if (r.messages + r.conversations + r.contacts == 0 && r.person_id.empty())
+    throw Failure(
+        Errc::not_found,
+        fmt::format("nothing is stored for {}; check the value (`chansync persons list` shows handles)", node));
+  if (dry_run) return r;
+
+  SQLite::Transaction tx(store.db());
+  const auto run = [&](const std::string& sql, const std::vector<std::string>& values) {
+    for_each_value(store, sql, values, false);
+  };
+  run(R"sql(DELETE FROM messages WHERE (connector, conversation) IN
+    (SELECT connector, id FROM conversations WHERE customer = ?1))sql",
+      handles);
+  run("DELETE FROM conversations WHERE customer = ?1", handles);
+  run(fmt::format("DELETE FROM contacts WHERE {}", k_record_match), records);
+  run("DELETE FROM dead_letters WHERE instr(raw, ?1) > 0 OR instr(error, ?1) > 0", needles);
+  run("DELETE FROM person_handles WHERE node = ?1", r.nodes);
+  run("DELETE FROM identity_conflicts WHERE node = ?1 OR instr(records, '\"' || ?1 || '\"') > 0", r.nodes);
+  if (!r.person_id.empty()) {
+    const std::vector<std::string> id{r.person_id};
+    run("DELETE FROM person_aliases WHERE person_id = ?1 OR alias = ?1", id);
+    run("DELETE FROM push_failures WHERE person_id = ?1", id);
+  }
+  {
+    SQLite::Statement del(store.db(), "DELETE FROM identity_decisions WHERE id = ?");
+    for (auto id : decisions) {
+      del.bind(1, static_cast<int64_t>(id));
+      del.exec();
+      del.reset();
+    }
+  }
+  const std::string s = salt(store, true);
+  {
+    SQLite::Statement ins(store.db(), "INSERT OR IGNORE INTO tombstones(digest, erased_at) VALUES(?, ?)");
+    for (const auto& n : r.nodes) {
+      ins.bind(1, hmac_sha256_hex(s, n));
+      ins.bind(2, static_cast<int64_t>(now_ms()));
+      ins.exec();
+      ins.reset();
+    }
+  }
+  // A new revision: reconcile runs again, and the person is no longer live, so the next push deletes
+  // it on every target that holds it.
+  store.set_meta("rev", std::to_string(store.revision() + 1));
+  tx.commit();
+  store.records().reload_tombstones();
+  return r;
+}
+
+}  // namespace chansync

@@ -1,0 +1,123 @@
+// chansync erase: everything of a person leaves the store, and tombstones keep a re-pull from
+// bringing it back.
+#include "sync/erase.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "push_fixtures.hpp"
+#include "sync/run.hpp"
+#include "sync/state_store.hpp"
+
+using namespace chansync;
+using namespace chansync::test;
+
+namespace {
+
+const Handle k_phone{HandleKind::phone, "+4915112345678", true};
+const Handle k_email{HandleKind::email, "anna@example.com", true};
+const std::vector<Endpoint> k_none;
+
+std::int64_t count(StateStore& store, const std::string& sql) {
+  return store.db().execAndGet(sql).getInt64();
+}
+
+// Anna: a CRM record (phone, email), an SMS conversation, a dead letter naming her number; Bob: an
+// SMS conversation; both pushed once to a target "out".
+std::string seed(StateStore& store, RecordingSink& sink) {
+  Contact anna{"crm", "1", "Anna", "Weber", {k_phone, k_email}};
+  store.records().commit_contacts("crm", "contacts", {anna}, {}, "x");
+  commit(store, {conversation("c1", k_phone.value, 3), conversation("c2", "+4915199999999", 2)});
+  store.records().commit_conversations(
+      "sms", "conversations", {},
+      {DeadLetter{"SM9", "bad date", R"({"from":"+4915112345678","date_sent":"yesterday"})"}}, "x2");
+  reconcile_store(store, k_none, false);
+  push_target("out", sink, store, {});
+  SQLite::Statement q(store.db(), "SELECT person_id FROM person_handles WHERE node = 'crm_id:crm/1'");
+  REQUIRE(q.executeStep());
+  return q.getColumn(0).getString();
+}
+
+}  // namespace
+
+TEST_CASE("erase --dry-run counts and changes nothing; erase removes the person and queues the deletion", "[erase]") {
+  StateStore store(":memory:");
+  RecordingSink sink;
+  const std::string anna = seed(store, sink);
+  const auto before = store.counts();
+
+  const auto dry = erase_person(store, "", k_email.key(), true);  // by handle: the person holding it
+  CHECK(dry.person_id == anna);
+  CHECK(dry.nodes == std::vector<std::string>{"crm_id:crm/1", k_email.key(), k_phone.key()});
+  CHECK(dry.conversations == 1);
+  CHECK(dry.messages == 3);
+  CHECK(dry.contacts == 1);
+  CHECK(dry.dead_letters == 1);
+  CHECK(dry.targets == std::vector<std::string>{"out"});
+  CHECK(store.counts() == before);
+  CHECK(count(store, "SELECT count(*) FROM tombstones") == 0);
+
+  const auto r = erase_person(store, anna, "", false);
+  CHECK(r.messages == 3);
+  CHECK(count(store, "SELECT count(*) FROM messages") == 2);  // Bob's
+  CHECK(count(store, "SELECT count(*) FROM conversations") == 1);
+  CHECK(count(store, "SELECT count(*) FROM contacts") == 0);
+  CHECK(count(store, "SELECT count(*) FROM dead_letters") == 0);
+  CHECK(count(store, "SELECT count(*) FROM person_handles WHERE person_id = '" + anna + "'") == 0);
+  CHECK(count(store, "SELECT count(*) FROM tombstones") == 3);
+  // No tombstone holds the value in clear.
+  CHECK(count(store, "SELECT count(*) FROM tombstones WHERE instr(digest, '4915112345678') > 0") == 0);
+
+  // The next push deletes her on the target; Bob stays.
+  reconcile_store(store, k_none, false);
+  const auto pushed = push_target("out", sink, store, {});
+  CHECK(pushed.deleted == 1);
+  REQUIRE(sink.removed.size() == 1);
+  CHECK(sink.removed[0] == std::pair<std::string, std::string>{anna, ""});
+  CHECK(sink.held.size() == 1);
+  CHECK_THROWS_WITH(erase_person(store, anna, "", false), Catch::Contains("no person"));
+  CHECK_THROWS_WITH(erase_person(store, "", "phone:+4915100000001", false), Catch::Contains("nothing is stored"));
+}
+
+TEST_CASE("after erase, a re-pull stores none of the person; other records lose only the erased handles", "[erase]") {
+  StateStore store(":memory:");
+  RecordingSink sink;
+  const std::string anna = seed(store, sink);
+  erase_person(store, anna, "", false);
+
+  // The same pages again, as a full re-pull would bring them, plus another CRM's record that lists
+  // her email beside its own person's number, and a WhatsApp link to her number.
+  Contact anna_again{"crm", "1", "Anna", "Weber", {k_phone, k_email}};
+  Contact other{"crm2", "7", "Carla", "M", {k_email, Handle{HandleKind::phone, "+4915155555555", true}}};
+  store.records().commit_contacts("crm", "contacts", {anna_again}, {}, "y");
+  store.records().commit_contacts("crm2", "contacts", {other}, {}, "y");
+  auto linked = conversation("c3", "+4915155555555", 1);
+  linked.customer_links = {k_phone};
+  commit(store, {conversation("c1", k_phone.value, 5), conversation("c2", "+4915199999999", 3), linked});
+  CHECK(count(store, "SELECT count(*) FROM contacts WHERE connector = 'crm'") == 0);
+  CHECK(count(store, "SELECT count(*) FROM conversations WHERE customer = 'phone:+4915112345678'") == 0);
+  CHECK(count(store, "SELECT count(*) FROM messages WHERE conversation = 'c1'") == 0);
+  CHECK(count(store, "SELECT count(*) FROM messages WHERE conversation = 'c2'") == 3);
+  CHECK(store.records().contact("crm2", "7")->handles == std::vector<Handle>{{HandleKind::phone, "+4915155555555"}});
+  CHECK(count(store, "SELECT count(*) FROM conversations WHERE customer_links LIKE '%4915112345678%'") == 0);
+  reconcile_store(store, k_none, false);
+  CHECK(count(store,
+              "SELECT count(*) FROM person_handles WHERE node IN ('crm_id:crm/1', 'email:anna@example.com', "
+              "'phone:+4915112345678')") == 0);
+
+  // A store opened afresh (the next cron run) reads the tombstones too.
+  const auto path = std::filesystem::temp_directory_path() / "chansync-erase-test.db";
+  std::filesystem::remove(path);
+  {
+    StateStore file(path.string());
+    RecordingSink s2;
+    const std::string id = seed(file, s2);
+    erase_person(file, id, "", false);
+  }
+  {
+    StateStore file(path.string());
+    commit(file, {conversation("c1", k_phone.value, 5)});
+    CHECK(count(file, "SELECT count(*) FROM conversations WHERE id = 'c1'") == 0);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+}
