@@ -150,6 +150,7 @@ int main(int argc, char** argv) {
                             {"predicted_persons", q.predicted_persons},
                             {"over_merges", q.over_merges},
                             {"under_merges", q.under_merges},
+                            {"result_digest", result_digest(result)},
                             {"noise", noise_json(data.noise)}};
   if (json)
     std::cout << r.dump() << '\n';

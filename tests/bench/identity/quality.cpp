@@ -1,11 +1,25 @@
 #include "tests/bench/identity/quality.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <stdexcept>
 #include <unordered_map>
 
 namespace chansync::bench::identity {
 namespace {
+
+class Fnv1a {
+ public:
+  void add(std::string_view text) {
+    for (const unsigned char c : text) m_hash = (m_hash ^ c) * 0x100000001b3ULL;
+    m_hash = (m_hash ^ 0xffU) * 0x100000001b3ULL;  // a separator no UTF-8 text holds
+  }
+  std::uint64_t value() const { return m_hash; }
+
+ private:
+  std::uint64_t m_hash = 0xcbf29ce484222325ULL;
+};
 
 std::uint64_t pairs(std::uint64_t n) {
   return n * (n - (n > 0)) / 2;
@@ -73,6 +87,30 @@ std::vector<std::uint32_t> predicted_persons(const LabelledData& data, const Ide
   for (const auto& c : data.input.contacts) add(crm_node(c.connector, c.id));
   for (const auto& h : data.input.conversation_handles) add(h.key());
   return out;
+}
+
+std::string result_digest(const IdentityResult& result) {
+  Fnv1a h;
+  for (const auto& [node, pid] : result.assignment) {
+    h.add(node);
+    h.add(pid);
+    h.add(result.verified.at(node) ? "v" : "u");
+  }
+  for (const auto& c : result.conflicts) {
+    h.add(c.node);
+    h.add(c.reason);
+    for (const auto& r : c.records) h.add(r);
+  }
+  h.add("new");
+  for (const auto& id : result.new_persons) h.add(id);
+  h.add("aliases");
+  for (const auto& [alias, survivor] : result.aliases) {
+    h.add(alias);
+    h.add(survivor);
+  }
+  h.add("revived");
+  for (const auto& id : result.revived) h.add(id);
+  return fmt::format("{:016x}", h.value());
 }
 
 }  // namespace chansync::bench::identity

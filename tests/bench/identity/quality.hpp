@@ -3,6 +3,7 @@
 // sizes), never by listing pairs: a million records take a sort, not 10^12 comparisons.
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "tests/bench/identity/generator.hpp"
@@ -28,5 +29,10 @@ PairwiseQuality pairwise_quality(std::span<const std::uint32_t> truth, std::span
 // record's node is missing from result.assignment.
 std::vector<std::uint32_t> true_persons(const LabelledData& data);
 std::vector<std::uint32_t> predicted_persons(const LabelledData& data, const IdentityResult& result);
+
+// A 64-bit FNV-1a digest of everything `result` says (every node with its person id and verified
+// flag in key order, conflicts, new, aliased and revived ids), as 16 hex digits: two runs, or two
+// implementations of reconcile, agree on a data set exactly when their digests are equal.
+std::string result_digest(const IdentityResult& result);
 
 }  // namespace chansync::bench::identity
