@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
   const double generate_s = seconds_since(t0);
 
   const double rss_before = current_rss_mb();
+  const double peak_before = peak_rss_mb();  // generation's peak: the pass's own peak is only above it
   std::uint64_t minted = 0;
   const double cpu0 = cpu_seconds();
   t0 = Clock::now();
@@ -140,6 +141,7 @@ int main(int argc, char** argv) {
                             {"evaluate_s", evaluate_s},
                             {"rss_before_reconcile_mb", rss_before},
                             {"peak_rss_mb", peak},
+                            {"peak_rss_before_reconcile_mb", peak_before},
                             {"precision", q.precision},
                             {"recall", q.recall},
                             {"f1", q.f1},
