@@ -87,16 +87,18 @@ Explanation explain_person(StateStore& store, const std::vector<Endpoint>& conne
   const IdentityResult r = reconcile(in, [&] { return fmt::format("(new person {})", ++minted); });
   // The person now: the nodes reconcile gives the id, else (the id would go) those its stored nodes get.
   std::set<std::string> nodes;
-  for (const auto& [node, pid] : r.assignment)
-    if (pid == out.person_id) nodes.insert(node);
+  const auto ids = r.person_ids.views();
+  if (const auto p = std::ranges::find(ids, out.person_id); p != ids.end())
+    for (std::size_t i = 0; i < r.nodes.size(); ++i)
+      if (r.person[i] == static_cast<std::uint32_t>(p - ids.begin())) nodes.emplace(r.nodes[i]);
   if (nodes.empty())
     for (const auto& n : stored)
-      if (r.assignment.count(n)) nodes.insert(n);
+      if (r.contains(n)) nodes.insert(n);
   out.stale = nodes != stored;
 
   for (const auto& n : nodes) {
-    auto v = r.verified.find(n);
-    out.nodes.push_back(evidence(store, n, v == r.verified.end() || v->second, since.count(n) ? since[n] : 0));
+    const auto i = r.find(n);
+    out.nodes.push_back(evidence(store, n, i == IdentityResult::npos || r.verified[i], since.count(n) ? since[n] : 0));
   }
   std::set<std::string> elsewhere;
   for (const auto& e : r.trace) {
@@ -111,9 +113,8 @@ Explanation explain_person(StateStore& store, const std::vector<Endpoint>& conne
     }
   }
   for (const auto& n : elsewhere) {
-    auto it = r.assignment.find(n);
     std::string pid = person_of(store, n);
-    if (pid.empty() && it != r.assignment.end()) pid = it->second;
+    if (const auto i = r.find(n); pid.empty() && i != IdentityResult::npos) pid = r.person_id(i);
     out.elsewhere.emplace_back(n, pid);
   }
   for (const auto& c : r.conflicts)

@@ -10,9 +10,11 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sync/model.hpp"
+#include "sync/packed_strings.hpp"
 
 namespace chansync {
 
@@ -76,15 +78,32 @@ struct IdentityEdge {
   std::string why;  // refused: the rule that refused it
 };
 
+// What reconcile made of the graph, compact: a million nodes are two buffers of strings and three
+// arrays, not a million map entries (reconcile's time and memory at that size went mostly into
+// those). Node i is nodes[i]; persons are numbered in the order of their least node key.
 struct IdentityResult {
-  std::map<std::string, std::string> assignment;  // node → person_id, for every node
-  std::map<std::string, bool> verified;           // node → joinable (false: kept for display only)
-  std::vector<std::string> new_persons;           // minted this run, in mint order
-  std::map<std::string, std::string> aliases;     // retired person_id → surviving person_id
-  std::vector<std::string> revived;               // retired ids given back to a cluster of their own
+  PackedStrings nodes;                         // every node key, sorted (byte order, as std::string compares)
+  std::vector<std::uint32_t> person;           // person[i]: the index in person_ids of node i's person
+  PackedStrings person_ids;                    // person_ids[p]: the id of person p
+  std::vector<bool> verified;                  // verified[i]: node i joins (false: kept for display only)
+  std::vector<std::uint32_t> new_persons;      // persons (indices in person_ids) minted this run, in mint order
+  std::map<std::string, std::string> aliases;  // retired person_id → surviving person_id
+  std::vector<std::string> revived;            // retired ids given back to a cluster of their own
   std::vector<IdentityConflict> conflicts;
   std::vector<IdentityEdge> trace;  // with IdentityInput::trace, every edge in the order weighed
-  std::size_t person_count = 0;
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  std::size_t person_count() const { return person_ids.size(); }
+  // The index of a node key in `nodes` by binary search; npos when it is no node.
+  std::size_t find(std::string_view node) const;
+  bool contains(std::string_view node) const { return find(node) != npos; }
+  // The person id of node i.
+  std::string_view person_id(std::size_t i) const { return person_ids[person[i]]; }
+  // The person id of a node key, and whether it joins; std::out_of_range when it is no node.
+  std::string_view person_of(std::string_view node) const;
+  bool is_verified(std::string_view node) const;
+  // node → person_id as a map, for small results (tests, a previous assignment built by hand).
+  std::map<std::string, std::string> assignment() const;
 };
 
 // Node key of a CRM record.

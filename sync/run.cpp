@@ -95,7 +95,7 @@ ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& c
   }
   for (const auto& c : r.conflicts)
     spdlog::warn("identity conflict on {}: {} ({}); not merged", c.node, c.reason, fmt::join(c.records, ", "));
-  return ReconcileStats{r.person_count, r.new_persons.size(), r.aliases.size(), r.conflicts.size()};
+  return ReconcileStats{r.person_count(), r.new_persons.size(), r.aliases.size(), r.conflicts.size()};
 }
 
 std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& store, const PushOptions& opts) {

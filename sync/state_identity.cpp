@@ -92,18 +92,21 @@ void IdentityStore::save(const IdentityResult& r) {
   SQLite::Transaction tx(m_store.db());
   const auto now = static_cast<int64_t>(now_ms());
   const std::int64_t rev = m_store.revision() + 1;
-  std::set<std::string> touched;  // persons whose set of handles or records changed
+  // Persons whose set of handles or records changed: of the result by index, others (ids stored
+  // before, revived ids) by name.
+  std::vector<char> touched(r.person_count(), 0);
+  std::vector<std::string> touched_ids;
   {
     SQLite::Statement st(m_store.db(),
                          "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, (SELECT coalesce(max(seq), 0) "
                          "+ 1 FROM persons), ?, ?)");
-    for (const auto& id : r.new_persons) {
-      st.bind(1, id);
+    for (const auto p : r.new_persons) {
+      st.bind(1, std::string(r.person_ids[p]));
       st.bind(2, now);
       st.bind(3, static_cast<int64_t>(rev));
       st.exec();
       st.reset();
-      touched.insert(id);
+      touched[p] = 1;
     }
   }
   {
@@ -122,7 +125,7 @@ void IdentityStore::save(const IdentityResult& r) {
       revive.bind(1, id);
       revive.exec();
       revive.reset();
-      touched.insert(id);
+      touched_ids.push_back(id);
     }
     // Aliases that pointed at a now-retired id follow it to the survivor.
     SQLite::Statement follow(m_store.db(), "UPDATE person_aliases SET person_id = ? WHERE person_id = ?");
@@ -133,37 +136,47 @@ void IdentityStore::save(const IdentityResult& r) {
       follow.reset();
     }
   }
-  // Rewrite only rows that changed, so a no-change reconcile writes nothing.
-  std::map<std::string, std::pair<std::string, bool>> current;
+  // Rewrite only rows that changed, so a no-change reconcile writes nothing. The stored rows come in
+  // key order (the primary key's), as r.nodes are: one merge pass finds what to write, and the writes
+  // wait until the read is done.
+  std::vector<std::uint32_t> writes;  // nodes of r whose row is new or changed
+  std::vector<std::string> gone;      // stored nodes that are no node any more
   {
-    SQLite::Statement q(m_store.db(), "SELECT node, person_id, verified FROM person_handles");
-    while (q.executeStep())
-      current.emplace(q.getColumn(0).getString(), std::pair(q.getColumn(1).getString(), q.getColumn(2).getInt() != 0));
+    SQLite::Statement q(m_store.db(), "SELECT node, person_id, verified FROM person_handles ORDER BY node");
+    std::size_t i = 0;
+    while (q.executeStep()) {
+      const std::string_view node(q.getColumn(0).getText(), static_cast<std::size_t>(q.getColumn(0).getBytes()));
+      const std::string_view pid(q.getColumn(1).getText(), static_cast<std::size_t>(q.getColumn(1).getBytes()));
+      const bool verified = q.getColumn(2).getInt() != 0;
+      for (; i < r.nodes.size() && r.nodes[i] < node; ++i) writes.push_back(static_cast<std::uint32_t>(i));
+      if (i < r.nodes.size() && r.nodes[i] == node) {
+        if (r.person_id(i) != pid || r.verified[i] != verified) {
+          touched_ids.emplace_back(pid);
+          writes.push_back(static_cast<std::uint32_t>(i));
+        }
+        ++i;
+      } else {
+        touched_ids.emplace_back(pid);
+        gone.emplace_back(node);
+      }
+    }
+    for (; i < r.nodes.size(); ++i) writes.push_back(static_cast<std::uint32_t>(i));
   }
   // `since` is set when a node is first assigned and kept after (the upsert leaves it alone).
   SQLite::Statement upsert(m_store.db(), R"sql(INSERT INTO person_handles(node, person_id, verified, since)
     VALUES(?, ?, ?, ?)
     ON CONFLICT(node) DO UPDATE SET person_id = excluded.person_id, verified = excluded.verified)sql");
-  for (const auto& [node, pid] : r.assignment) {
-    const bool verified = r.verified.at(node);
-    auto it = current.find(node);
-    if (it != current.end()) {
-      const bool same = it->second.first == pid && it->second.second == verified;
-      if (!same) touched.insert(it->second.first);
-      current.erase(it);
-      if (same) continue;
-    }
-    touched.insert(pid);
-    upsert.bind(1, node);
-    upsert.bind(2, pid);
-    upsert.bind(3, verified ? 1 : 0);
+  for (const auto i : writes) {
+    touched[r.person[i]] = 1;
+    upsert.bind(1, std::string(r.nodes[i]));
+    upsert.bind(2, std::string(r.person_id(i)));
+    upsert.bind(3, r.verified[i] ? 1 : 0);
     upsert.bind(4, now);
     upsert.exec();
     upsert.reset();
   }
   SQLite::Statement del(m_store.db(), "DELETE FROM person_handles WHERE node = ?");
-  for (const auto& [node, previous] : current) {
-    touched.insert(previous.first);
+  for (const auto& node : gone) {
     del.bind(1, node);
     del.exec();
     del.reset();
@@ -177,9 +190,13 @@ void IdentityStore::save(const IdentityResult& r) {
     conflict.exec();
     conflict.reset();
   }
-  if (!touched.empty()) {
+  for (std::size_t p = 0; p < touched.size(); ++p)
+    if (touched[p]) touched_ids.emplace_back(r.person_ids[p]);
+  if (!touched_ids.empty()) {
+    std::sort(touched_ids.begin(), touched_ids.end());
+    touched_ids.erase(std::unique(touched_ids.begin(), touched_ids.end()), touched_ids.end());
     SQLite::Statement mark(m_store.db(), "UPDATE persons SET rev = ? WHERE person_id = ?");
-    for (const auto& id : touched) {
+    for (const auto& id : touched_ids) {
       mark.bind(1, static_cast<int64_t>(rev));
       mark.bind(2, id);
       mark.exec();

@@ -188,13 +188,13 @@ TEST_CASE("twilio-calls anonymous callers are kept unverified and join nobody", 
   const std::string ka = "phone:" + a->author_handle, kb = "phone:" + b->author_handle;
   CHECK(a->author_handle == "anonymous/CA00000000000000000000000000000003");
   CHECK(b->author_handle == "anonymous/CA00000000000000000000000000000004");  // +266696687
-  REQUIRE(result.assignment.count(ka));
-  REQUIRE(result.assignment.count(kb));
-  CHECK_FALSE(result.verified.at(ka));
-  CHECK_FALSE(result.verified.at(kb));
-  CHECK(result.assignment.at(ka) != result.assignment.at(kb));
-  for (const auto& [node, person] : result.assignment)  // nobody else shares their persons
-    if (node != ka && node != kb) CHECK((person != result.assignment.at(ka) && person != result.assignment.at(kb)));
+  REQUIRE(result.contains(ka));
+  REQUIRE(result.contains(kb));
+  CHECK_FALSE(result.is_verified(ka));
+  CHECK_FALSE(result.is_verified(kb));
+  CHECK(result.person_of(ka) != result.person_of(kb));
+  for (const auto& [node, person] : result.assignment())  // nobody else shares their persons
+    if (node != ka && node != kb) CHECK((person != result.person_of(ka) && person != result.person_of(kb)));
 }
 
 TEST_CASE("twilio-calls a call with an unparseable date is a dead letter with its raw JSON", "[twilio-calls]") {

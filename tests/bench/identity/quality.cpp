@@ -76,13 +76,12 @@ std::vector<std::uint32_t> true_persons(const LabelledData& data) {
 }
 
 std::vector<std::uint32_t> predicted_persons(const LabelledData& data, const IdentityResult& result) {
-  std::unordered_map<std::string_view, std::uint32_t> dense;
-  dense.reserve(result.person_count);
   std::vector<std::uint32_t> out;
   out.reserve(data.contact_person.size() + data.handle_person.size());
   auto add = [&](const std::string& node) {
-    const std::string& pid = result.assignment.at(node);
-    out.push_back(dense.try_emplace(pid, static_cast<std::uint32_t>(dense.size())).first->second);
+    const std::size_t i = result.find(node);
+    if (i == IdentityResult::npos) throw std::out_of_range("predicted_persons: no node " + node);
+    out.push_back(result.person[i]);
   };
   for (const auto& c : data.input.contacts) add(crm_node(c.connector, c.id));
   for (const auto& h : data.input.conversation_handles) add(h.key());
@@ -91,10 +90,10 @@ std::vector<std::uint32_t> predicted_persons(const LabelledData& data, const Ide
 
 std::string result_digest(const IdentityResult& result) {
   Fnv1a h;
-  for (const auto& [node, pid] : result.assignment) {
-    h.add(node);
-    h.add(pid);
-    h.add(result.verified.at(node) ? "v" : "u");
+  for (std::size_t i = 0; i < result.nodes.size(); ++i) {
+    h.add(result.nodes[i]);
+    h.add(result.person_id(i));
+    h.add(result.verified[i] ? "v" : "u");
   }
   for (const auto& c : result.conflicts) {
     h.add(c.node);
@@ -102,7 +101,7 @@ std::string result_digest(const IdentityResult& result) {
     for (const auto& r : c.records) h.add(r);
   }
   h.add("new");
-  for (const auto& id : result.new_persons) h.add(id);
+  for (const auto p : result.new_persons) h.add(result.person_ids[p]);
   h.add("aliases");
   for (const auto& [alias, survivor] : result.aliases) {
     h.add(alias);

@@ -26,7 +26,7 @@ PairwiseQuality pairwise_quality(std::span<const std::uint32_t> truth, std::span
 
 // The records of `data` in one order (contacts, then conversation handles): their true persons, and
 // the person `result` assigned each (a dense index per person_id). Throws std::out_of_range when a
-// record's node is missing from result.assignment.
+// record's node is missing from result.nodes.
 std::vector<std::uint32_t> true_persons(const LabelledData& data);
 std::vector<std::uint32_t> predicted_persons(const LabelledData& data, const IdentityResult& result);
 
