@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "sync/error.hpp"
@@ -333,4 +335,46 @@ TEST_CASE("a second lock on the same state fails with a message naming the holde
   REQUIRE_FALSE(second);
   CHECK(second.error().code == Errc::locked);
   CHECK_THAT(second.error().message, Catch::Contains("pid " + std::to_string(::getpid())) && Catch::Contains("sync"));
+}
+
+TEST_CASE("saving identities writes only the rows that changed and marks only the persons they touch") {
+  StateStore s(":memory:");
+  const Handle a{HandleKind::phone, "+4915112345601", true}, b{HandleKind::phone, "+4915112345602", true},
+      c{HandleKind::phone, "+4915112345603", true}, d{HandleKind::phone, "+4915112345604", true};
+  IdentityInput in;
+  in.conversation_handles = {a, b, c, d};
+  int n = 0;
+  const auto mint = [&] { return "p" + std::to_string(++n); };
+  const auto first = reconcile(in, mint);
+  s.identity().save(first);
+  const auto rev = s.revision();
+  in.previous = first.assignment();
+  for (std::size_t p = 0; p < first.person_count(); ++p)
+    in.person_seq[std::string(first.person_ids[p])] = static_cast<std::int64_t>(p);
+  const auto same = reconcile(in, mint);
+  REQUIRE(same.assignment() == first.assignment());
+  s.identity().save(same);
+  CHECK(s.revision() == rev);  // nothing changed: nothing written
+
+  // A record lists a and b (one person now); c's conversations are gone; d is as it was.
+  Contact record;
+  record.connector = "crm";
+  record.id = "1";
+  record.handles = {a, b};
+  in.contacts = {record};
+  in.conversation_handles = {a, b, d};
+  const auto second = reconcile(in, mint);
+  s.identity().save(second);
+  CHECK(s.revision() == rev + 1);
+
+  std::map<std::string, std::string> rows;
+  SQLite::Statement q(s.db(), "SELECT node, person_id FROM person_handles");
+  while (q.executeStep()) rows[q.getColumn(0).getString()] = q.getColumn(1).getString();
+  CHECK(rows == second.assignment());
+  std::set<std::string> marked;
+  SQLite::Statement m(s.db(), "SELECT person_id FROM persons WHERE rev > ?");
+  m.bind(1, rev);
+  while (m.executeStep()) marked.insert(m.getColumn(0).getString());
+  const std::string pa(first.person_of(a.key())), pb(first.person_of(b.key())), pc(first.person_of(c.key()));
+  CHECK(marked == std::set<std::string>{pa, pb, pc});  // gained nodes, lost b, lost c; d's person untouched
 }
