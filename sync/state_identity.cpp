@@ -92,8 +92,9 @@ void IdentityStore::save(const IdentityResult& r) {
   SQLite::Transaction tx(m_store.db());
   const auto now = static_cast<int64_t>(now_ms());
   const std::int64_t rev = m_store.revision() + 1;
-  // Persons whose set of handles or records changed: of the result by index, others (ids stored
-  // before, revived ids) by name.
+  // Persons whose set of handles or records changed get this revision: of the result by index,
+  // others (ids stored before, revived ids) by name. Persons inserted now have it already.
+  constexpr char k_touched = 1, k_inserted = 2;
   std::vector<char> touched(r.person_count(), 0);
   std::vector<std::string> touched_ids;
   {
@@ -106,7 +107,7 @@ void IdentityStore::save(const IdentityResult& r) {
       st.bind(3, static_cast<int64_t>(rev));
       st.exec();
       st.reset();
-      touched[p] = 1;
+      touched[p] = k_inserted;
     }
   }
   {
@@ -167,7 +168,7 @@ void IdentityStore::save(const IdentityResult& r) {
     VALUES(?, ?, ?, ?)
     ON CONFLICT(node) DO UPDATE SET person_id = excluded.person_id, verified = excluded.verified)sql");
   for (const auto i : writes) {
-    touched[r.person[i]] = 1;
+    if (!touched[r.person[i]]) touched[r.person[i]] = k_touched;
     upsert.bind(1, std::string(r.nodes[i]));
     upsert.bind(2, std::string(r.person_id(i)));
     upsert.bind(3, r.verified[i] ? 1 : 0);
@@ -191,19 +192,17 @@ void IdentityStore::save(const IdentityResult& r) {
     conflict.reset();
   }
   for (std::size_t p = 0; p < touched.size(); ++p)
-    if (touched[p]) touched_ids.emplace_back(r.person_ids[p]);
-  if (!touched_ids.empty()) {
-    std::sort(touched_ids.begin(), touched_ids.end());
-    touched_ids.erase(std::unique(touched_ids.begin(), touched_ids.end()), touched_ids.end());
-    SQLite::Statement mark(m_store.db(), "UPDATE persons SET rev = ? WHERE person_id = ?");
-    for (const auto& id : touched_ids) {
-      mark.bind(1, static_cast<int64_t>(rev));
-      mark.bind(2, id);
-      mark.exec();
-      mark.reset();
-    }
-    m_store.set_meta("rev", std::to_string(rev));
+    if (touched[p] == k_touched) touched_ids.emplace_back(r.person_ids[p]);
+  std::sort(touched_ids.begin(), touched_ids.end());
+  touched_ids.erase(std::unique(touched_ids.begin(), touched_ids.end()), touched_ids.end());
+  SQLite::Statement mark(m_store.db(), "UPDATE persons SET rev = ? WHERE person_id = ?");
+  for (const auto& id : touched_ids) {
+    mark.bind(1, static_cast<int64_t>(rev));
+    mark.bind(2, id);
+    mark.exec();
+    mark.reset();
   }
+  if (!touched_ids.empty() || !r.new_persons.empty()) m_store.set_meta("rev", std::to_string(rev));
   tx.commit();
 }
 
