@@ -7,8 +7,8 @@
 #include <optional>
 #include <unordered_map>
 
-#include "tests/bench/identity/people.hpp"
 #include "sync/normalize.hpp"
+#include "tests/bench/identity/people.hpp"
 
 namespace chansync::bench::identity {
 namespace {
