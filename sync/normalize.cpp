@@ -18,9 +18,23 @@ namespace {
 using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberUtil;
 
-constexpr std::array<std::string_view, 18> k_role_locals = {
-    "info", "support", "sales", "contact", "hello",   "admin",         "office",     "noreply",    "no-reply",
-    "help", "service", "team",  "mail",    "billing", "mailer-daemon", "postmaster", "donotreply", "do-not-reply"};
+// Shared inboxes, in English and the languages of the regions chansync is used in most (German,
+// French, Spanish, Italian). "sales.berlin@", "info-de@", "team_support@" count too (see is_role).
+constexpr std::array<std::string_view, 38> k_role_locals = {
+    "info",        "support",       "sales",      "contact",  "hello",      "admin",    "office",        "noreply",
+    "no-reply",    "help",          "service",    "team",     "mail",       "billing",  "mailer-daemon", "postmaster",
+    "donotreply",  "do-not-reply",  "kontakt",    "vertrieb", "empfang",    "buero",    "büro",          "verwaltung",
+    "anfrage",     "kundenservice", "bestellung", "accueil",  "commercial", "ventas",   "contacto",      "informacion",
+    "información", "hola",          "vendite",    "contatti", "ordini",     "rezeption"};
+
+bool is_role(std::string_view local) {
+  const auto role = [](std::string_view x) {
+    return std::find(k_role_locals.begin(), k_role_locals.end(), x) != k_role_locals.end();
+  };
+  if (role(local)) return true;
+  const auto sep = local.find_first_of(".-_");
+  return sep != std::string_view::npos && role(local.substr(0, sep));
+}
 
 // Local parts people type when a form insists on an address they do not want to give.
 constexpr std::array<std::string_view, 16> k_placeholder_locals = {
@@ -113,7 +127,7 @@ std::optional<Handle> normalize_email(std::string_view raw) {
     return std::nullopt;
   const auto domain = domain_to_ascii(domain_raw);
   if (!domain) return std::nullopt;
-  const bool role = std::find(k_role_locals.begin(), k_role_locals.end(), local) != k_role_locals.end();
+  const bool role = is_role(local);
   // Placeholders ("noemail@…", "test@…") and reserved non-domains (RFC 2606 .invalid, localhost)
   // name no one.
   const bool placeholder =

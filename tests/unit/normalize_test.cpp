@@ -45,6 +45,16 @@ TEST_CASE("emails are trimmed, lower-cased, IDNA-encoded; role addresses never j
   CHECK(normalize_email("jörg@Bücher.example")->value == "jörg@xn--bcher-kva.example");
   CHECK_FALSE(normalize_email("support@shop.de")->verified);
   CHECK(normalize_email("anna@shop.de")->verified);
+  // Shared inboxes in other languages and with a suffix are role addresses too; people are not.
+  for (const char* raw : {"Kontakt@firma.de", "vertrieb@firma.de", "team.berlin@firma.de", "info-de@shop.fr",
+                          "sales_emea@acme.com", "Büro@praxis.de", "accueil@mairie.fr", "ventas@tienda.es"}) {
+    INFO(raw);
+    CHECK_FALSE(normalize_email(raw)->verified);
+  }
+  for (const char* raw : {"anna.info@shop.de", "teamleiter@firma.de", "salesforce.admin.anna@x.com"}) {
+    INFO(raw);
+    CHECK(normalize_email(raw)->verified);
+  }
   CHECK_FALSE(normalize_email("not-an-address"));
   CHECK_FALSE(normalize_email("a@localhost"));
   CHECK_FALSE(normalize_email("@example.com"));
