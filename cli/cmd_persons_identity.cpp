@@ -158,12 +158,8 @@ int apply(Session& s, const GlobalOptions& g, const DecisionRow& d, const std::s
   reconcile_store(*s.store, s.connectors, true, s.config.identity);
   std::vector<std::string> now;
   for (const auto* nodes : {&d.a_nodes, &d.b_nodes})
-    for (const auto& n : *nodes) {
-      SQLite::Statement q(s.store->db(), "SELECT person_id FROM person_handles WHERE node = ?");
-      q.bind(1, n);
-      if (q.executeStep()) now.push_back(q.getColumn(0).getString());
-      break;  // one node per side tells where the side went
-    }
+    if (!nodes->empty())  // one node per side tells where the side went
+      if (auto p = s.store->identity().holder(nodes->front())) now.push_back(*p);
   if (g.output == "json") {
     nlohmann::json j = decision_json(d);
     j["persons_now"] = now;

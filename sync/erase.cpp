@@ -55,23 +55,12 @@ std::string tombstone_of(StateStore& store, const std::string& node) {
 EraseReport erase_person(StateStore& store, const std::string& person, const std::string& node, bool dry_run) {
   EraseReport r{.dry_run = dry_run};
   if (!person.empty()) {
-    r.person_id = store.identity().survivor_of(person).value_or(person);
+    r.person_id = store.identity().require_person(person);
+    r.nodes = store.identity().nodes_of(r.person_id);
+  } else if (auto holder = store.identity().holder(node)) {
+    r.person_id = *holder;
+    r.nodes = store.identity().nodes_of(r.person_id);
   } else {
-    SQLite::Statement q(store.db(), "SELECT person_id FROM person_handles WHERE node = ?");
-    q.bind(1, node);
-    if (q.executeStep()) r.person_id = q.getColumn(0).getString();
-  }
-  if (!r.person_id.empty()) {
-    SQLite::Statement q(store.db(), "SELECT node FROM person_handles WHERE person_id = ? ORDER BY node");
-    q.bind(1, r.person_id);
-    while (q.executeStep()) r.nodes.push_back(q.getColumn(0).getString());
-  }
-  if (r.nodes.empty()) {
-    if (!person.empty())
-      throw Failure(Errc::not_found, fmt::format("no person \"{}\"; `chansync persons list` shows the ids (run "
-                                                 "`chansync reconcile` first if you have only pulled)",
-                                                 person));
-    r.person_id.clear();
     r.nodes = {node};
   }
 
@@ -111,15 +100,7 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
     while (t.executeStep()) r.targets.push_back(t.getColumn(0).getString());
   }
   std::vector<std::int64_t> decisions;
-  {
-    const std::set<std::string> nodes(r.nodes.begin(), r.nodes.end());
-    for (const auto& d : store.decisions().list()) {
-      const auto touches = [&](const std::vector<std::string>& side) {
-        return std::any_of(side.begin(), side.end(), [&](const auto& n) { return nodes.count(n) > 0; });
-      };
-      if (touches(d.a_nodes) || touches(d.b_nodes)) decisions.push_back(d.id);
-    }
-  }
+  for (const auto& d : store.decisions().touching({r.nodes.begin(), r.nodes.end()})) decisions.push_back(d.id);
   r.decisions = static_cast<std::int64_t>(decisions.size());
   if (r.messages + r.conversations + r.contacts == 0 && r.person_id.empty())
     throw Failure(

@@ -48,18 +48,12 @@ NodeEvidence evidence(StateStore& store, const std::string& node, bool verified,
   return e;
 }
 
-std::string person_of(StateStore& store, const std::string& node) {
-  SQLite::Statement q(store.db(), "SELECT person_id FROM person_handles WHERE node = ?");
-  q.bind(1, node);
-  return q.executeStep() ? q.getColumn(0).getString() : std::string();
-}
-
 }  // namespace
 
 Explanation explain_person(StateStore& store, const std::vector<Endpoint>& connectors, const IdentityRules& rules,
                            const std::string& id_or_alias) {
   Explanation out;
-  out.person_id = store.identity().survivor_of(id_or_alias).value_or(id_or_alias);
+  out.person_id = store.identity().require_person(id_or_alias);
   std::set<std::string> stored;
   std::map<std::string, std::int64_t> since;
   {
@@ -70,10 +64,6 @@ Explanation explain_person(StateStore& store, const std::vector<Endpoint>& conne
       since[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
     }
   }
-  if (stored.empty())
-    throw Failure(Errc::not_found, fmt::format("no person \"{}\"; `chansync persons list` shows the ids (run "
-                                               "`chansync reconcile` first if you have only pulled)",
-                                               id_or_alias));
   {
     SQLite::Statement q(store.db(), "SELECT alias FROM person_aliases WHERE person_id = ? ORDER BY alias");
     q.bind(1, out.person_id);
@@ -113,7 +103,7 @@ Explanation explain_person(StateStore& store, const std::vector<Endpoint>& conne
     }
   }
   for (const auto& n : elsewhere) {
-    std::string pid = person_of(store, n);
+    std::string pid = store.identity().holder(n).value_or("");
     if (const auto i = r.find(n); pid.empty() && i != IdentityResult::npos) pid = r.person_id(i);
     out.elsewhere.emplace_back(n, pid);
   }
@@ -122,13 +112,14 @@ Explanation explain_person(StateStore& store, const std::vector<Endpoint>& conne
         (nodes.count(c.node) ||
          std::any_of(c.records.begin(), c.records.end(), [&](const auto& rec) { return nodes.count(rec) > 0; })))
       out.shared.push_back(c);
-  for (auto& d : store.decisions().list()) {
-    const auto touches = [&](const std::vector<std::string>& side) {
-      return std::any_of(side.begin(), side.end(), [&](const auto& n) { return nodes.count(n) || stored.count(n); });
-    };
-    if (d.a_id == out.person_id || d.b_id == out.person_id || touches(d.a_nodes) || touches(d.b_nodes))
+  std::set<std::string> touched = nodes;
+  touched.insert(stored.begin(), stored.end());
+  out.decisions = store.decisions().touching(touched);
+  for (auto& d : store.decisions().list())  // and those made about it whose nodes are all gone
+    if ((d.a_id == out.person_id || d.b_id == out.person_id) &&
+        std::none_of(out.decisions.begin(), out.decisions.end(), [&](const auto& x) { return x.id == d.id; }))
       out.decisions.push_back(std::move(d));
-  }
+  std::sort(out.decisions.begin(), out.decisions.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return out;
 }
 
@@ -141,8 +132,8 @@ std::vector<ConflictView> list_conflicts(StateStore& store) {
                    .records = c.records};
     std::set<std::string> persons;
     for (const auto& n : c.records)
-      if (auto p = person_of(store, n); !p.empty()) persons.insert(p);
-    if (auto p = person_of(store, c.node); !p.empty()) persons.insert(p);
+      if (auto p = store.identity().holder(n)) persons.insert(*p);
+    if (auto p = store.identity().holder(c.node)) persons.insert(*p);
     v.persons.assign(persons.begin(), persons.end());
     out.push_back(std::move(v));
   }

@@ -75,27 +75,6 @@ void DecisionJournal::former_ids(std::map<std::string, std::string>& out) {
     }
 }
 
-std::string DecisionJournal::resolve(const std::string& id_or_alias) {
-  SQLite::Statement alias(m_store.db(), "SELECT person_id FROM person_aliases WHERE alias = ?");
-  alias.bind(1, id_or_alias);
-  const std::string id = alias.executeStep() ? alias.getColumn(0).getString() : id_or_alias;
-  SQLite::Statement q(m_store.db(), "SELECT 1 FROM person_handles WHERE person_id = ? LIMIT 1");
-  q.bind(1, id);
-  if (!q.executeStep())
-    throw Failure(Errc::not_found, fmt::format("no person \"{}\"; `chansync persons list` shows the ids (run "
-                                               "`chansync reconcile` first if you have only pulled)",
-                                               id_or_alias));
-  return id;
-}
-
-std::vector<std::string> DecisionJournal::nodes_of(const std::string& person_id) {
-  std::vector<std::string> out;
-  SQLite::Statement q(m_store.db(), "SELECT node FROM person_handles WHERE person_id = ? ORDER BY node");
-  q.bind(1, person_id);
-  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
-  return out;
-}
-
 DecisionRow DecisionJournal::insert(DecisionRow row) {
   SQLite::Statement st(m_store.db(), R"sql(INSERT INTO identity_decisions(kind, made_at, reason, a_id, b_id,
     a_nodes, b_nodes) VALUES(?, ?, ?, ?, ?, ?, ?))sql");
@@ -120,7 +99,7 @@ void DecisionJournal::mark_undone(std::int64_t id, const std::string& note) {
 }
 
 DecisionRow DecisionJournal::merge(const std::string& a, const std::string& b, const std::string& reason) {
-  std::string ida = resolve(a), idb = resolve(b);
+  std::string ida = m_store.identity().require_person(a), idb = m_store.identity().require_person(b);
   if (ida == idb)
     throw Failure(Errc::usage, fmt::format("{} and {} are already one person ({}); nothing to merge", a, b, ida));
   // The older person first: its id is the one that survives.
@@ -137,8 +116,8 @@ DecisionRow DecisionJournal::merge(const std::string& a, const std::string& b, c
                   .reason = reason,
                   .a_id = ida,
                   .b_id = idb,
-                  .a_nodes = nodes_of(ida),
-                  .b_nodes = nodes_of(idb)};
+                  .a_nodes = m_store.identity().nodes_of(ida),
+                  .b_nodes = m_store.identity().nodes_of(idb)};
   SQLite::Transaction tx(m_store.db());
   row = insert(std::move(row));
   // A split that keeps these two apart yields to the newer decision.
@@ -152,17 +131,14 @@ DecisionRow DecisionJournal::merge(const std::string& a, const std::string& b, c
 }
 
 DecisionRow DecisionJournal::split(const std::string& person, const std::string& node, const std::string& reason) {
-  const std::string id = resolve(person);
-  auto nodes = nodes_of(id);
+  const std::string id = m_store.identity().require_person(person);
+  auto nodes = m_store.identity().nodes_of(id);
   const auto it = std::find(nodes.begin(), nodes.end(), node);
   if (it == nodes.end()) {
-    SQLite::Statement q(m_store.db(), "SELECT person_id FROM person_handles WHERE node = ?");
-    q.bind(1, node);
+    const auto other = m_store.identity().holder(node);
     throw Failure(Errc::usage,
-                  q.executeStep()
-                      ? fmt::format("{} belongs to {}, not to {}; split it from that person", node,
-                                    q.getColumn(0).getString(), id)
-                      : fmt::format("no person has {}; `chansync persons show {}` lists what {} has", node, id, id));
+                  other ? fmt::format("{} belongs to {}, not to {}; split it from that person", node, *other, id)
+                        : fmt::format("no person has {}; `chansync persons show {}` lists what {} has", node, id, id));
   }
   nodes.erase(it);
   if (nodes.empty())
@@ -189,6 +165,13 @@ DecisionRow DecisionJournal::undo(std::int64_t id) {
                                            row->undo_note.empty() ? "undone" : row->undo_note));
   mark_undone(id, "undone");
   return *get(id);
+}
+
+std::vector<DecisionRow> DecisionJournal::touching(const std::set<std::string>& nodes) {
+  std::vector<DecisionRow> out;
+  for (auto& d : list())
+    if (meets(d.a_nodes, nodes) || meets(d.b_nodes, nodes)) out.push_back(std::move(d));
+  return out;
 }
 
 std::string DecisionJournal::digest() {

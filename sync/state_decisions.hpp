@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ class DecisionJournal {
   void former_ids(std::map<std::string, std::string>& out);
   std::vector<DecisionRow> list();  // all, oldest first
   std::optional<DecisionRow> get(std::int64_t id);
+  // Every decision (active or not) that names one of `nodes` on either side.
+  std::vector<DecisionRow> touching(const std::set<std::string>& nodes);
 
   // Records that persons `a` and `b` (ids or retired ids) are one person. An active split that keeps
   // the two apart is superseded. Throws Failure(not_found) for an unknown person, Failure(usage) when
@@ -53,8 +56,6 @@ class DecisionJournal {
   std::string digest();
 
  private:
-  std::string resolve(const std::string& id_or_alias);  // current id; throws not_found
-  std::vector<std::string> nodes_of(const std::string& person_id);
   DecisionRow insert(DecisionRow row);
   void mark_undone(std::int64_t id, const std::string& note);
 

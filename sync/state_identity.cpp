@@ -355,6 +355,32 @@ std::set<std::string> IdentityStore::live_person_ids() {
   return out;
 }
 
+std::string IdentityStore::require_person(const std::string& id_or_alias) {
+  const std::string id = survivor_of(id_or_alias).value_or(id_or_alias);
+  SQLite::Statement q(m_store.db(), "SELECT 1 FROM person_handles WHERE person_id = ? LIMIT 1");
+  q.bind(1, id);
+  if (!q.executeStep())
+    throw Failure(Errc::not_found, fmt::format("no person \"{}\"; `chansync persons list` shows the ids (run "
+                                               "`chansync reconcile` first if you have only pulled)",
+                                               id_or_alias));
+  return id;
+}
+
+std::optional<std::string> IdentityStore::holder(const std::string& node) {
+  SQLite::Statement q(m_store.db(), "SELECT person_id FROM person_handles WHERE node = ?");
+  q.bind(1, node);
+  if (!q.executeStep()) return std::nullopt;
+  return q.getColumn(0).getString();
+}
+
+std::vector<std::string> IdentityStore::nodes_of(const std::string& person_id) {
+  std::vector<std::string> out;
+  SQLite::Statement q(m_store.db(), "SELECT node FROM person_handles WHERE person_id = ? ORDER BY node");
+  q.bind(1, person_id);
+  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+  return out;
+}
+
 std::optional<std::string> IdentityStore::survivor_of(const std::string& retired_id) {
   SQLite::Statement q(m_store.db(), "SELECT person_id FROM person_aliases WHERE alias = ?");
   q.bind(1, retired_id);

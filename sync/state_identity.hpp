@@ -42,6 +42,13 @@ class IdentityStore {
   std::set<std::string> live_person_ids();
   // The person a retired id was merged into; nullopt when it is not an alias.
   std::optional<std::string> survivor_of(const std::string& retired_id);
+  // The current id of a person named by id or retired id. Throws Failure(not_found), saying where
+  // the ids are listed, when no such person has a handle or record now.
+  std::string require_person(const std::string& id_or_alias);
+  // The person a node (handle key or CRM record node) belongs to; nullopt when none.
+  std::optional<std::string> holder(const std::string& node);
+  // The nodes of a person, in key order.
+  std::vector<std::string> nodes_of(const std::string& person_id);
   // The conflicts the last reconcile recorded.
   std::vector<ConflictRow> conflicts();
 
