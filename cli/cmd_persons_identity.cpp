@@ -20,7 +20,7 @@ std::string shown(const std::string& node) {
 }
 
 std::string date_of(std::int64_t ms) {
-  return ms > 0 ? format_rfc3339(ms).substr(0, 19) : "before 0.2";
+  return ms > 0 ? format_rfc3339(ms).substr(0, 19) : "unknown";
 }
 
 std::string describe_edge(const IdentityEdge& e) {

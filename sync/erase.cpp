@@ -15,15 +15,14 @@
 namespace chansync {
 namespace {
 
-std::string salt(StateStore& store, bool create) {
-  if (auto s = store.meta("tombstone_salt")) return *s;
-  if (!create) return {};
+std::string salt(StateStore& store) {
+  if (auto s = store.meta(k_tombstone_salt)) return *s;
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1)
     throw Failure(Errc::internal, "cannot draw random bytes for the tombstone salt (OpenSSL RAND_bytes failed)");
   std::string hex;
   for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
-  store.set_meta("tombstone_salt", hex);
+  store.set_meta(k_tombstone_salt, hex);
   return hex;
 }
 
@@ -46,11 +45,6 @@ std::int64_t for_each_value(StateStore& store, const std::string& sql, const std
 }
 
 }  // namespace
-
-std::string tombstone_of(StateStore& store, const std::string& node) {
-  const std::string s = salt(store, false);
-  return s.empty() ? std::string() : hmac_sha256_hex(s, node);
-}
 
 EraseReport erase_person(StateStore& store, const std::string& person, const std::string& node, bool dry_run) {
   EraseReport r{.dry_run = dry_run};
@@ -133,7 +127,7 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
       del.reset();
     }
   }
-  const std::string s = salt(store, true);
+  const std::string s = salt(store);
   {
     SQLite::Statement ins(store.db(), "INSERT OR IGNORE INTO tombstones(digest, erased_at) VALUES(?, ?)");
     for (const auto& n : r.nodes) {

@@ -26,7 +26,8 @@ struct EraseReport {
 // and changes nothing. Throws Failure(not_found) when there is nothing of it in the store.
 EraseReport erase_person(StateStore& store, const std::string& person, const std::string& node, bool dry_run);
 
-// The tombstone of a node under the store's salt ("" when nothing was ever erased, so no salt exists).
-std::string tombstone_of(StateStore& store, const std::string& node);
+// The meta key of the tombstones' salt (drawn at the first erase); a tombstone is
+// hmac_sha256_hex(salt, node).
+inline constexpr const char* k_tombstone_salt = "tombstone_salt";
 
 }  // namespace chansync

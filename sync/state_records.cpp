@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sync/digest.hpp"
+#include "sync/erase.hpp"
 #include "sync/reconcile.hpp"
 #include "sync/state_rows.hpp"
 #include "sync/state_store.hpp"
@@ -145,7 +146,7 @@ bool RecordStore::has_tombstones() {
     m_tombstones.emplace();
     SQLite::Statement q(m_store.db(), "SELECT digest FROM tombstones");
     while (q.executeStep()) m_tombstones->insert(q.getColumn(0).getString());
-    m_salt = m_store.meta("tombstone_salt").value_or("");
+    m_salt = m_store.meta(k_tombstone_salt).value_or("");
   }
   return !m_tombstones->empty();
 }
