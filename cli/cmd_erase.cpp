@@ -5,7 +5,6 @@
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 #include "sync/erase.hpp"
-#include "sync/normalize.hpp"
 
 namespace chansync::cli {
 
@@ -24,13 +23,7 @@ void add_erase(CLI::App& app, Context& ctx) {
       if (person->empty() == handle->empty())
         throw Failure(Errc::usage, "erase needs --person ID or --handle KIND:VALUE");
       Session s = open_session(ctx.global, "erase", Needs::store);
-      std::string node;
-      if (!handle->empty()) {
-        std::string why;
-        auto key = parse_handle_key(*handle, s.config.default_region, why);
-        if (!key) throw Failure(Errc::usage, fmt::format("--handle \"{}\" {}", *handle, why));
-        node = *key;
-      }
+      const std::string node = handle->empty() ? std::string() : handle_option(*handle, s.config);
       const auto r = erase_person(*s.store, *person, node, *dry_run);
       if (ctx.global.output == "json") {
         print_json({{"dry_run", r.dry_run},

@@ -8,7 +8,6 @@
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 #include "sync/explain.hpp"
-#include "sync/normalize.hpp"
 #include "sync/timestamp.hpp"
 
 namespace chansync::cli {
@@ -146,13 +145,6 @@ void print_explanation(const Explanation& x) {
   std::fputs(out.c_str(), stdout);
 }
 
-std::string handle_node(const std::string& text, const Config& config) {
-  std::string why;
-  if (auto key = parse_handle_key(text, config.default_region, why)) return *key;
-  throw Failure(Errc::usage,
-                fmt::format("--handle \"{}\" {} (for a CRM record use --contact CONNECTOR/ID)", text, why));
-}
-
 // Reconciles with the new decision and says where the named persons are now.
 int apply(Session& s, const GlobalOptions& g, const DecisionRow& d, const std::string& verb) {
   reconcile_store(*s.store, s.connectors, true, s.config.identity);
@@ -223,7 +215,7 @@ void add_persons_identity(CLI::App& persons, Context& ctx) {
       Session s = open_session(ctx.global, "persons split", Needs::store_and_adapters);
       std::string node;
       if (!handle->empty()) {
-        node = handle_node(*handle, s.config);
+        node = handle_option(*handle, s.config, " (for a CRM record use --contact CONNECTOR/ID)");
       } else {
         const auto slash = contact->find('/');
         if (slash == std::string::npos || slash == 0 || slash + 1 == contact->size())

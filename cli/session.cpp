@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "adapters/registry.hpp"
+#include "sync/normalize.hpp"
 
 namespace chansync::cli {
 
@@ -112,6 +113,12 @@ int outcome(std::size_t failed, std::size_t total, const std::optional<Error>& f
   if (failed == 0) return 0;
   if (failed < total || partial > 0) return 1;
   return first ? exit_code(first->code) : 1;
+}
+
+std::string handle_option(const std::string& text, const Config& config, std::string_view hint) {
+  std::string why;
+  if (auto key = parse_handle_key(text, config.default_region, why)) return *key;
+  throw Failure(Errc::usage, fmt::format("--handle \"{}\" {}{}", text, why, hint));
 }
 
 }  // namespace chansync::cli

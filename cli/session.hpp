@@ -49,6 +49,10 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
 std::vector<EndpointConfig*> chosen(std::vector<EndpointConfig>& endpoints, const std::vector<std::string>& names,
                                     const char* what);
 
+// The node key of a --handle KIND:VALUE (normalised as the adapters store it: parse_handle_key).
+// Throws Failure(usage) saying what is wrong, followed by `hint`.
+std::string handle_option(const std::string& text, const Config& config, std::string_view hint = {});
+
 // Exit code for a run whose parts may have failed: 0 none, 1 some (or a failed part that still did
 // some of its work: `partial`), else the first failure's code.
 int outcome(std::size_t failed, std::size_t total, const std::optional<Error>& first, std::size_t partial = 0);
