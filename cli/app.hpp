@@ -36,6 +36,7 @@ void add_reconcile(CLI::App& app, Context& ctx);
 void add_erase(CLI::App& app, Context& ctx);
 // explain, merge, split, decisions, undo, conflicts under `persons` (cmd_persons_identity.cpp).
 void add_persons_identity(CLI::App& persons, Context& ctx);
+void add_persons_suggestions(CLI::App& persons, Context& ctx);
 void add_push(CLI::App& app, Context& ctx);
 void add_persons(CLI::App& app, Context& ctx);
 void add_health(CLI::App& app, Context& ctx);

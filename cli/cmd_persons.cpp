@@ -42,7 +42,7 @@ void print_person(const PersonRecord& p) {
 }  // namespace
 
 void add_persons(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("persons", "reconciled persons: list, show, explain, merge, split, undo");
+  auto* cmd = app.add_subcommand("persons", "reconciled persons: list, show, explain, suggestions, merge, split, undo");
   cmd->require_subcommand(1);
   auto* list = cmd->add_subcommand("list", "one line per person: id, name, handles, counts");
   list->callback([&ctx] {
@@ -84,6 +84,7 @@ void add_persons(CLI::App& app, Context& ctx) {
     };
   });
   add_persons_identity(*cmd, ctx);
+  add_persons_suggestions(*cmd, ctx);
 }
 
 }  // namespace chansync::cli

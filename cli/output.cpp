@@ -103,7 +103,10 @@ void print_run_report(const SyncReport& r, const GlobalOptions& g, bool force_ta
   if (r.reconcile)
     out += fmt::format("reconcile  {:<22} {} persons ({} new, {} merged away), {} conflicts{}\n", "",
                        r.reconcile->persons, r.reconcile->new_persons, r.reconcile->aliases, r.reconcile->conflicts,
-                       r.reconcile->skipped ? " (nothing changed: kept)" : "");
+                       r.reconcile->skipped ? " (nothing changed: kept)"
+                       : r.reconcile->auto_merged
+                           ? fmt::format(", {} suggestions merged (auto_merge_above)", r.reconcile->auto_merged)
+                           : "");
   for (const auto& p : r.pushes) {
     const std::string counts =
         fmt::format("{} {}, {} {}, {} unchanged, {} deleted, {} failed", p.created, p.dry_run ? "to create" : "created",

@@ -25,6 +25,7 @@ _chansync() {
       "persons decisions") path="$next" ;;
       "persons undo") path="$next" ;;
       "persons conflicts") path="$next" ;;
+      "persons suggestions") path="$next" ;;
       "erase") path="$next" ;;
       "health") path="$next" ;;
       "state") path="$next" ;;
@@ -46,7 +47,7 @@ _chansync() {
     "ingest") words="-h --help" ;;
     "reconcile") words="-h --help" ;;
     "push") words="-h --help --dry-run --full --verify --repair --sample --show-parked" ;;
-    "persons") words="list show explain merge split decisions undo conflicts -h --help" ;;
+    "persons") words="list show explain merge split decisions undo conflicts suggestions -h --help" ;;
     "persons list") words="-h --help" ;;
     "persons show") words="-h --help" ;;
     "persons explain") words="-h --help" ;;
@@ -55,6 +56,7 @@ _chansync() {
     "persons decisions") words="-h --help" ;;
     "persons undo") words="-h --help" ;;
     "persons conflicts") words="-h --help" ;;
+    "persons suggestions") words="-h --help --min-score --limit" ;;
     "erase") words="-h --help --person --handle --dry-run" ;;
     "health") words="-h --help" ;;
     "state") words="show reset -h --help" ;;

@@ -280,7 +280,7 @@ struct Loader {
     }
     if (const auto* ident = root["identity"].as_table()) {
       for (auto&& [k, node] : *ident) {
-        static const std::vector<std::string> k_keys = {"default_region", "blocked", "limits"};
+        static const std::vector<std::string> k_keys = {"default_region", "blocked", "limits", "auto_merge_above"};
         if (std::find(k_keys.begin(), k_keys.end(), std::string(k.str())) == k_keys.end()) {
           const std::string guess = closest(std::string(k.str()), k_keys);
           config_error(fmt::format("{}: [identity]: unknown key \"{}\"{}", where(path, node), k.str(),
@@ -305,6 +305,18 @@ struct Loader {
         }
         if (k.str() == "limits") {
           parse_limits(node, where(path, node));
+          continue;
+        }
+        if (k.str() == "auto_merge_above") {
+          // A probability: suggestions at or above it merge by themselves (as undoable decisions).
+          const auto v = node.value<double>();
+          if (!v || !(*v >= 0.5 && *v <= 1.0))
+            config_error(
+                fmt::format("{}: identity.auto_merge_above must be a match probability between 0.5 and 1, "
+                            "e.g. 0.99 (leave it out to only suggest)",
+                            where(path, node)));
+          cfg.identity.auto_merge_above = *v;
+          add("identity.auto_merge_above", *v, "file:" + where(path, node));
           continue;
         }
         const auto v = node.value<std::string>();

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -40,6 +41,9 @@ struct IdentityRules {
   // normalised as the adapters normalise what they pull.
   std::vector<std::string> blocked;
   IdentityLimits limits = default_identity_limits();  // [identity] limits
+  // [identity] auto_merge_above: suggestions at least this probable are merged as decisions; unset,
+  // suggestions are only listed.
+  std::optional<double> auto_merge_above;
 };
 
 struct IdentityInput {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "sync/reconcile.hpp"
+#include "sync/suggestions.hpp"
 
 namespace chansync {
 
@@ -77,25 +78,35 @@ ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& c
     const std::set<std::string> unjoinable(rules.blocked.begin(), rules.blocked.end());
     std::string limits;
     for (const auto& [kind, n] : rules.limits) limits += fmt::format("{}={};", to_string(kind), n);
-    return fmt::format("{} {} {} {} {}", store.revision(), fmt::join(own_handles(connectors), ","),
-                       fmt::join(unjoinable, ","), limits, store.decisions().digest());
+    return fmt::format("{} {} {} {} {} {}", store.revision(), fmt::join(own_handles(connectors), ","),
+                       fmt::join(unjoinable, ","), limits, rules.auto_merge_above.value_or(0),
+                       store.decisions().digest());
   };
   if (!force && store.meta("reconciled") == mark()) {
     spdlog::debug("identities are up to date (no record, rule or decision changed since the last reconcile)");
-    return ReconcileStats{store.identity().person_count(), 0, 0,
-                          static_cast<std::size_t>(store.count("identity_conflicts")), true};
+    return ReconcileStats{.persons = store.identity().person_count(),
+                          .conflicts = static_cast<std::size_t>(store.count("identity_conflicts")),
+                          .skipped = true};
   }
-  const IdentityInput input = identity_input(store, connectors, rules);
-  const IdentityResult r = reconcile(input, mint_person_id);
+  IdentityInput input = identity_input(store, connectors, rules);
+  IdentityResult r = reconcile(input, mint_person_id);
+  std::size_t auto_merged = 0;
+  const std::size_t new_persons = r.new_persons.size();  // the second pass below sees them as stored
   try {
     store.identity().save(r);
+    // Suggestions above the threshold become merge decisions; the graph is then made again with them.
+    if (rules.auto_merge_above && (auto_merged = auto_merge(store, input, r, *rules.auto_merge_above)) > 0) {
+      input = identity_input(store, connectors, rules);
+      r = reconcile(input, mint_person_id);
+      store.identity().save(r);
+    }
     store.set_meta("reconciled", mark());
   } catch (const SQLite::Exception& e) {
     throw storage_failure(e, store.path(), "saving identities");
   }
   for (const auto& c : r.conflicts)
     spdlog::warn("identity conflict on {}: {} ({}); not merged", c.node, c.reason, fmt::join(c.records, ", "));
-  return ReconcileStats{r.person_count(), r.new_persons.size(), r.aliases.size(), r.conflicts.size()};
+  return ReconcileStats{r.person_count(), new_persons, r.aliases.size(), r.conflicts.size(), auto_merged};
 }
 
 std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& store, const PushOptions& opts) {
@@ -142,11 +153,8 @@ void to_json(nlohmann::json& j, const PullStats& s) {
 }
 
 void to_json(nlohmann::json& j, const ReconcileStats& s) {
-  j = {{"persons", s.persons},
-       {"new_persons", s.new_persons},
-       {"aliases", s.aliases},
-       {"conflicts", s.conflicts},
-       {"skipped", s.skipped}};
+  j = {{"persons", s.persons},     {"new_persons", s.new_persons}, {"aliases", s.aliases},
+       {"conflicts", s.conflicts}, {"auto_merged", s.auto_merged}, {"skipped", s.skipped}};
 }
 
 void to_json(nlohmann::json& j, const PushStats& s) {

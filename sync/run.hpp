@@ -25,7 +25,8 @@ struct ReconcileStats {
   std::size_t new_persons = 0;
   std::size_t aliases = 0;
   std::size_t conflicts = 0;
-  bool skipped = false;  // nothing changed since the last reconcile: the stored result was kept
+  std::size_t auto_merged = 0;  // merges recorded for suggestions above [identity] auto_merge_above
+  bool skipped = false;         // nothing changed since the last reconcile: the stored result was kept
 };
 
 struct SyncReport {

@@ -1,0 +1,122 @@
+#include "sync/suggestions.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <numeric>
+#include <set>
+
+#include "sync/state_decisions.hpp"
+#include "sync/state_store.hpp"
+
+namespace chansync {
+namespace {
+
+// The names vendors gave customers, by handle key (a Messenger name, an email's From name).
+std::unordered_map<std::string, std::vector<std::string>> vendor_names(StateStore& store) {
+  std::unordered_map<std::string, std::vector<std::string>> out;
+  SQLite::Statement q(store.db(),
+                      "SELECT DISTINCT customer, customer_name FROM conversations WHERE customer_name != '' "
+                      "ORDER BY customer, customer_name");
+  while (q.executeStep()) out[q.getColumn(0).getString()].push_back(q.getColumn(1).getString());
+  return out;
+}
+
+// Person index pairs (lower first) that decisions in `rows` separate: a split's two sides, and with
+// `undone_merges` the two sides of a merge someone undid.
+std::set<std::pair<std::size_t, std::size_t>> separated(const std::vector<DecisionRow>& rows,
+                                                        const IdentityResult& result, bool undone_merges) {
+  std::set<std::pair<std::size_t, std::size_t>> out;
+  const auto persons_of = [&](const std::vector<std::string>& nodes) {
+    std::set<std::size_t> ps;
+    for (const auto& n : nodes)
+      if (const auto i = result.find(n); i != IdentityResult::npos) ps.insert(result.person[i]);
+    return ps;
+  };
+  for (const auto& d : rows) {
+    const bool split = d.kind == IdentityDecision::Kind::split && !d.undone_at;
+    const bool undone_merge = undone_merges && d.kind == IdentityDecision::Kind::merge && d.undone_at;
+    if (!split && !undone_merge) continue;
+    for (const auto p : persons_of(d.a_nodes))
+      for (const auto q : persons_of(d.b_nodes))
+        if (p != q) out.emplace(std::min(p, q), std::max(p, q));
+  }
+  return out;
+}
+
+SuggestResult suggest_apart(std::span<const SuggestProfile> profiles, const SuggestOptions& options,
+                            const std::set<std::pair<std::size_t, std::size_t>>& apart) {
+  return suggest(profiles, options, [&](std::size_t a, std::size_t b) { return apart.contains({a, b}); });
+}
+
+}  // namespace
+
+std::vector<SuggestProfile> person_profiles(
+    const IdentityInput& input, const IdentityResult& result,
+    const std::unordered_map<std::string, std::vector<std::string>>& node_names) {
+  std::vector<SuggestProfile> out(result.person_count());
+  for (std::size_t p = 0; p < out.size(); ++p) out[p].person_id = std::string(result.person_ids[p]);
+  std::unordered_map<std::string, const Contact*> contacts;
+  for (const auto& c : input.contacts) contacts.emplace(crm_node(c.connector, c.id), &c);
+  const auto add_name = [](SuggestProfile& p, const std::string& name) {
+    if (!name.empty() && std::find(p.names.begin(), p.names.end(), name) == p.names.end()) p.names.push_back(name);
+  };
+  for (std::size_t i = 0; i < result.nodes.size(); ++i) {
+    const std::string_view node = result.nodes[i];
+    auto& p = out[result.person[i]];
+    if (node.starts_with("crm_id:")) {
+      if (const auto it = contacts.find(std::string(node)); it != contacts.end())
+        add_name(p, it->second->display_name());
+      continue;
+    }
+    if (const auto it = node_names.find(std::string(node)); it != node_names.end())
+      for (const auto& n : it->second) add_name(p, n);
+    if (!result.verified[i]) continue;
+    if (node.starts_with("phone:")) p.phones.emplace_back(node.substr(6));
+    if (node.starts_with("email:")) p.emails.emplace_back(node.substr(6));
+  }
+  return out;
+}
+
+SuggestionsReport list_suggestions(StateStore& store, const std::vector<Endpoint>& connectors,
+                                   const IdentityRules& rules, const SuggestOptions& options) {
+  SuggestionsReport out;
+  const IdentityInput input = identity_input(store, connectors, rules);
+  const IdentityResult result = reconcile(input, mint_person_id);
+  out.stale = result.assignment() != input.previous;
+  out.profiles = person_profiles(input, result, vendor_names(store));
+  out.result = suggest_apart(out.profiles, options, separated(store.decisions().list(), result, false));
+  return out;
+}
+
+std::size_t auto_merge(StateStore& store, const IdentityInput& input, const IdentityResult& result, double threshold) {
+  const auto profiles = person_profiles(input, result, vendor_names(store));
+  SuggestOptions options;
+  options.min_score = threshold;
+  const auto found = suggest_apart(profiles, options, separated(store.decisions().list(), result, true));
+  // Pairs of persons an earlier, likelier pair already brought together need no decision of their own.
+  std::vector<std::size_t> root(profiles.size());
+  std::iota(root.begin(), root.end(), std::size_t{0});
+  const auto find = [&](std::size_t x) {
+    while (root[x] != x) x = root[x] = root[root[x]];
+    return x;
+  };
+  std::size_t recorded = 0;
+  for (const auto& s : found.suggestions) {
+    if (find(s.a) == find(s.b)) continue;
+    root[find(s.b)] = find(s.a);
+    const auto& a = profiles[s.a].person_id;
+    const auto& b = profiles[s.b].person_id;
+    const auto row = store.decisions().merge(
+        a, b,
+        fmt::format("suggestion with match probability {:.4f} >= [identity] auto_merge_above {}", s.probability,
+                    threshold));
+    spdlog::info("merged {} and {} (decision #{}): match probability {:.4f}; `chansync persons undo {}` reverses it", a,
+                 b, row.id, s.probability, row.id);
+    ++recorded;
+  }
+  return recorded;
+}
+
+}  // namespace chansync
