@@ -167,10 +167,33 @@ void to_json(nlohmann::json& j, const Message& m) {
   if (!m.attachments.empty()) j["attachments"] = m.attachments;
 }
 
+void to_json(nlohmann::json& j, const ContactAttributes& a) {
+  j = nlohmann::json::object();
+  for (const auto& [key, value] : {std::pair{"birth_date", &a.birth_date}, std::pair{"postal_code", &a.postal_code},
+                                   std::pair{"city", &a.city}, std::pair{"street", &a.street}})
+    if (!value->empty()) j[key] = *value;
+}
+
+std::string attributes_to_json(const ContactAttributes& a) {
+  return a.empty() ? std::string() : nlohmann::json(a).dump();
+}
+
+ContactAttributes attributes_from_json(std::string_view text) {
+  ContactAttributes a;
+  if (text.empty()) return a;
+  const auto j = nlohmann::json::parse(text);
+  a.birth_date = j.value("birth_date", "");
+  a.postal_code = j.value("postal_code", "");
+  a.city = j.value("city", "");
+  a.street = j.value("street", "");
+  return a;
+}
+
 void to_json(nlohmann::json& j, const Contact& c) {
   j = {{"connector", c.connector}, {"id", c.id},
        {"name", c.display_name()}, {"handles", c.handles},
        {"archived", c.archived},   {"updated_at", format_rfc3339(c.updated_at)}};
+  if (!c.attributes.empty()) j["attributes"] = c.attributes;
 }
 
 void to_json(nlohmann::json& j, const PersonRecord& p) {

@@ -112,6 +112,19 @@ struct Conversation {
   std::vector<Message> receipts;
 };
 
+// Facts about a person a CRM or an export may carry besides names and handles. They never join two
+// records: they only feed identity suggestions. Values are normalised by the adapter that maps them
+// (sync/normalize.hpp); "" is unknown.
+struct ContactAttributes {
+  std::string birth_date;   // YYYY-MM-DD
+  std::string postal_code;  // trimmed, upper-cased, inner whitespace one space ("SW1A 1AA")
+  std::string city;         // trimmed, inner whitespace one space, case kept
+  std::string street;       // likewise ("Hauptstraße 5")
+
+  bool empty() const { return birth_date.empty() && postal_code.empty() && city.empty() && street.empty(); }
+  friend bool operator==(const ContactAttributes&, const ContactAttributes&) = default;
+};
+
 // A record from a CRM.
 struct Contact {
   std::string connector;
@@ -121,6 +134,7 @@ struct Contact {
   std::vector<Handle> handles;  // normalised emails and phones
   bool archived = false;
   Timestamp updated_at = 0;
+  ContactAttributes attributes;
   friend bool operator==(const Contact&, const Contact&) = default;
 
   std::string display_name() const;  // "First Last", trimmed; empty if both are empty
@@ -141,6 +155,9 @@ void to_json(nlohmann::json& j, const Attachment& a);
 // kind, status and attachments are emitted only when not the default, so a record without them
 // keeps the content hash it had before they existed.
 void to_json(nlohmann::json& j, const Message& m);
+// Only the attributes that are set, {} when none is.
+void to_json(nlohmann::json& j, const ContactAttributes& a);
+// "attributes" is emitted only when one is set, so a contact without them keeps its content hash.
 void to_json(nlohmann::json& j, const Contact& c);
 void to_json(nlohmann::json& j, const PersonRecord& p);
 // Inverse of a JSON array of to_json(Handle); handles of unknown kinds are skipped. Throws
@@ -150,6 +167,10 @@ std::vector<Handle> handles_from_json(std::string_view text);
 // nlohmann::json::exception on malformed text.
 std::string attachments_to_json(const std::vector<Attachment>& attachments);
 std::vector<Attachment> attachments_from_json(std::string_view text);
+// Attributes as stored: "" when none is set, else the JSON object of to_json(ContactAttributes).
+// Unknown keys are ignored. Throws nlohmann::json::exception on malformed text.
+std::string attributes_to_json(const ContactAttributes& a);
+ContactAttributes attributes_from_json(std::string_view text);
 
 // A record an adapter could not map (bad date, missing field): kept with its raw bytes exactly as
 // received, never dropped. The pipeline stores it with the (connector, stream) it came from.

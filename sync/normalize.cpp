@@ -9,8 +9,11 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <memory>
 #include <set>
+
+#include "sync/timestamp.hpp"
 
 namespace chansync {
 namespace {
@@ -170,6 +173,58 @@ std::optional<std::string> parse_handle_key(std::string_view text, std::string_v
     return std::nullopt;
   }
   return h->key();
+}
+
+std::optional<std::string> normalize_birth_date(std::string_view raw) {
+  constexpr Timestamp k_day_ms = 86'400'000;
+  const std::string text(trim(raw));
+  std::optional<Timestamp> ts;
+  if (text.size() == 10)
+    ts = parse_rfc3339(text + "T00:00:00Z");
+  else if (text.find('T') != std::string::npos)
+    ts = parse_rfc3339(text);
+  else if (!text.empty() && text.find_first_not_of("0123456789", text[0] == '-' ? 1 : 0) == std::string::npos &&
+           text.size() <= 16) {
+    Timestamp ms = 0;
+    if (std::from_chars(text.data(), text.data() + text.size(), ms).ec == std::errc()) ts = ms;
+  }
+  if (!ts || *ts % k_day_ms != 0) return std::nullopt;
+  return format_date(*ts);
+}
+
+namespace {
+
+// Splits at runs of whitespace (ASCII, and the no-break space exports are full of) and joins the
+// words with one space.
+std::string collapse_spaces(std::string_view raw) {
+  std::string out;
+  bool gap = false;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const bool nbsp = raw.substr(i, 2) == "\xC2\xA0";
+    if (nbsp || raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r' || raw[i] == '\f' ||
+        raw[i] == '\v') {
+      gap = !out.empty();
+      if (nbsp) ++i;
+      continue;
+    }
+    if (gap) out += ' ';
+    gap = false;
+    out += raw[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string normalize_postal_code(std::string_view raw) {
+  std::string out = collapse_spaces(raw);
+  for (auto& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return out;
+}
+
+std::string normalize_place(std::string_view raw) {
+  return collapse_spaces(raw);
 }
 
 }  // namespace chansync

@@ -50,6 +50,19 @@ class PhoneNormalizer {
 // record id, which is CONNECTOR/ID elsewhere) or the value is not of that kind.
 std::optional<std::string> parse_handle_key(std::string_view text, std::string_view region, std::string& why);
 
+// Contact attributes (ContactAttributes), which only feed identity suggestions.
+// A birth date as YYYY-MM-DD, from YYYY-MM-DD, an RFC 3339 time at midnight UTC
+// ("1990-05-17T00:00:00.000Z") or Unix milliseconds at midnight UTC ("642902400000"): the forms a
+// HubSpot date property takes. Surrounding whitespace is ignored. nullopt for anything else,
+// including a day that does not exist and a time of day other than midnight.
+std::optional<std::string> normalize_birth_date(std::string_view raw);
+// A postal code trimmed, ASCII letters upper-cased, inner whitespace runs one space ("sw1a  1aa" →
+// "SW1A 1AA").
+std::string normalize_postal_code(std::string_view raw);
+// A city or street trimmed, inner whitespace runs (tabs, line breaks, no-break spaces) one space; case
+// and letters kept.
+std::string normalize_place(std::string_view raw);
+
 // True for a two-letter region libphonenumber knows ("DE", "US"); used by config validation.
 bool is_known_region(std::string_view region);
 

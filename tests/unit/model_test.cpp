@@ -82,3 +82,24 @@ TEST_CASE("a chat_identity handle keeps its namespace through its key", "[model]
   CHECK(*back == h);
   CHECK(nlohmann::json(h).at("kind") == "chat_identity");
 }
+
+TEST_CASE("contact attributes appear in JSON and the hash only when set, with only the fields set", "[model]") {
+  auto p = record();
+  Contact c{"crm", "1", "Ada", "Lovelace", {{HandleKind::email, "ada@example.com", true}}};
+  p.contacts = {c};
+  const auto before = content_hash(p);
+  CHECK_FALSE(nlohmann::json(c).contains("attributes"));
+  c.attributes.postal_code = "SW1A 1AA";
+  c.attributes.birth_date = "1815-12-10";
+  CHECK_FALSE(c.attributes.empty());
+  CHECK(nlohmann::json(c).at("attributes") ==
+        nlohmann::json::parse(R"({"birth_date":"1815-12-10","postal_code":"SW1A 1AA"})"));
+  p.contacts = {c};
+  CHECK(content_hash(p) != before);
+  CHECK(attributes_from_json(attributes_to_json(c.attributes)) == c.attributes);
+  c.attributes = {};
+  CHECK(attributes_to_json(c.attributes).empty());
+  CHECK(attributes_from_json("").empty());
+  p.contacts = {c};
+  CHECK(content_hash(p) == before);
+}

@@ -80,3 +80,33 @@ TEST_CASE("placeholder numbers and addresses are kept unverified, never joined")
   CHECK(normalize_email("tester@example.org")->verified);
   CHECK(normalize_email("nonexistent.person@example.org")->verified);
 }
+
+TEST_CASE("birth dates become YYYY-MM-DD from the forms CRMs send, and nothing else does", "[normalize]") {
+  CHECK(normalize_birth_date("1990-05-17") == "1990-05-17");
+  CHECK(normalize_birth_date(" 1990-05-17\t") == "1990-05-17");
+  CHECK(normalize_birth_date("1990-05-17T00:00:00Z") == "1990-05-17");
+  CHECK(normalize_birth_date("1990-05-17T00:00:00.000Z") == "1990-05-17");
+  CHECK(normalize_birth_date("642902400000") == "1990-05-17");   // HubSpot: midnight UTC in ms
+  CHECK(normalize_birth_date("-315619200000") == "1960-01-01");  // born before 1970
+  CHECK(normalize_birth_date("2000-02-29") == "2000-02-29");
+  CHECK_FALSE(normalize_birth_date("1990-02-30"));  // no such day
+  CHECK_FALSE(normalize_birth_date("1990-13-01"));
+  CHECK_FALSE(normalize_birth_date("17.05.1990"));  // day and month order is a guess
+  CHECK_FALSE(normalize_birth_date("05/17/1990"));
+  CHECK_FALSE(normalize_birth_date("1990-05-17T10:30:00Z"));  // a time of day is not a date
+  CHECK_FALSE(normalize_birth_date("642902400001"));
+  CHECK_FALSE(normalize_birth_date("yesterday"));
+  CHECK_FALSE(normalize_birth_date(""));
+  CHECK_FALSE(normalize_birth_date("99999999999999999999"));
+}
+
+TEST_CASE("postal codes are upper-cased and places keep their case, both with whitespace collapsed", "[normalize]") {
+  CHECK(normalize_postal_code("  sw1a   1aa ") == "SW1A 1AA");
+  CHECK(normalize_postal_code("10115") == "10115");
+  CHECK(normalize_postal_code("1012\xC2\xA0"
+                              "ab") == "1012 AB");  // a no-break space is a space
+  CHECK(normalize_postal_code(" \t ").empty());
+  CHECK(normalize_place("  Frankfurt  am\tMain ") == "Frankfurt am Main");
+  CHECK(normalize_place("Hauptstraße\n 5") == "Hauptstraße 5");
+  CHECK(normalize_place("ÉVRY") == "ÉVRY");
+}
