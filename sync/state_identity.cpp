@@ -31,6 +31,7 @@ Contact read_contact(SQLite::Statement& q, int col) {
   c.handles = handles_from_json(q.getColumn(col + 4).getString());
   c.archived = q.getColumn(col + 5).getInt() != 0;
   c.updated_at = q.getColumn(col + 6).getInt64();
+  c.attributes = attributes_from_json(q.getColumn(col + 7).getString());
   return c;
 }
 

@@ -58,14 +58,14 @@ struct RecordStore::Statements {
             rev = excluded.rev
           WHERE chansync_later_status(status, excluded.status) IS NOT status)sql"),
         upsert_contact(db, R"sql(
-          INSERT INTO contacts(connector, id, first_name, last_name, handles, archived, updated_at, rev)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+          INSERT INTO contacts(connector, id, first_name, last_name, handles, archived, updated_at, rev, attributes)
+          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
           ON CONFLICT(connector, id) DO UPDATE SET first_name = excluded.first_name,
             last_name = excluded.last_name, handles = excluded.handles, archived = excluded.archived,
-            updated_at = excluded.updated_at, rev = excluded.rev
-          WHERE (first_name, last_name, handles, archived, updated_at) IS NOT
+            updated_at = excluded.updated_at, rev = excluded.rev, attributes = excluded.attributes
+          WHERE (first_name, last_name, handles, archived, updated_at, attributes) IS NOT
                 (excluded.first_name, excluded.last_name, excluded.handles, excluded.archived,
-                 excluded.updated_at))sql"),
+                 excluded.updated_at, excluded.attributes))sql"),
         save_cursor(db, R"sql(
           INSERT INTO streams(connector, stream, cursor, updated_at) VALUES(?1, ?2, ?3, ?4)
           ON CONFLICT(connector, stream) DO UPDATE SET cursor = excluded.cursor,
@@ -281,6 +281,7 @@ PageStats RecordStore::commit_contacts(const std::string& connector, const std::
     st.bind(6, c.archived ? 1 : 0);
     st.bind(7, static_cast<int64_t>(c.updated_at));
     st.bind(8, static_cast<int64_t>(rev));
+    st.bind(9, attributes_to_json(c.attributes));
     stats.written += static_cast<std::size_t>(st.exec());
     st.reset();
   }

@@ -8,7 +8,7 @@ namespace chansync {
 
 // Columns read_contact() expects, for a query that aliases contacts as c.
 inline constexpr const char* k_contact_cols =
-    "c.connector, c.id, c.first_name, c.last_name, c.handles, c.archived, c.updated_at";
+    "c.connector, c.id, c.first_name, c.last_name, c.handles, c.archived, c.updated_at, c.attributes";
 // Columns read_message() expects, for a query that aliases messages as m.
 inline constexpr const char* k_message_cols =
     "m.connector, m.id, m.conversation, m.channel, m.direction, m.author_kind, m.author_handle, m.sent_at, m.text, "

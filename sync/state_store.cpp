@@ -14,7 +14,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 7> k_migrations = {
+constexpr std::array<const char*, 8> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -135,6 +135,11 @@ CREATE TABLE identity_decisions(
   a_id TEXT NOT NULL, b_id TEXT NOT NULL, a_nodes TEXT NOT NULL, b_nodes TEXT NOT NULL,
   undone_at INTEGER, undo_note TEXT NOT NULL DEFAULT '');
 CREATE TABLE tombstones(digest TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) WITHOUT ROWID;
+)sql",
+    // 8: a contact keeps the attributes its CRM or export carries (birth date, postal code, city,
+    // street; JSON text, '' for none: see attributes_to_json), which only feed identity suggestions.
+    R"sql(
+ALTER TABLE contacts ADD COLUMN attributes TEXT NOT NULL DEFAULT '';
 )sql"};
 
 // chansync_later_status(stored, incoming): later_status() for SQL, so the upsert that rewrites a

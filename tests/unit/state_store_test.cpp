@@ -43,7 +43,7 @@ struct TempDir {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 7);
+  CHECK(s.schema_version() == 8);
   CHECK(s.records().streams().empty());
 }
 
@@ -65,6 +65,26 @@ TEST_CASE("a page's records and its cursor commit together per stream; re-commit
   CHECK(dead[0].stream == "conversations");
   CHECK(dead[0].raw == R"({"sid": "x",  "date_sent":"yesterday"})");  // the bytes as given, spacing included
   CHECK(dead[0].error == "bad date");
+}
+
+TEST_CASE("a contact's attributes are stored, read back, and a change to them alone rewrites it") {
+  StateStore s(":memory:");
+  Contact c{"crm", "7", "Ada", "Lovelace", {{HandleKind::email, "ada@example.com", true}}};
+  c.attributes = {"1815-12-10", "W1J 7NT", "London", "12 St James's Square"};
+  REQUIRE(s.records().commit_contacts("crm", "contacts", {c}, {}, "1").written == 1);
+  CHECK(s.records().contact("crm", "7")->attributes == c.attributes);
+  CHECK(s.identity().input({}).contacts.at(0).attributes == c.attributes);
+  CHECK(s.records().commit_contacts("crm", "contacts", {c}, {}, "2").written == 0);  // unchanged
+  const auto rev = s.revision();
+
+  c.attributes.city = "Marylebone";
+  CHECK(s.records().commit_contacts("crm", "contacts", {c}, {}, "3").written == 1);
+  CHECK(s.records().contact("crm", "7")->attributes.city == "Marylebone");
+  CHECK(s.revision() > rev);  // the person is re-merged and re-pushed
+  c.attributes = {};
+  CHECK(s.records().commit_contacts("crm", "contacts", {c}, {}, "4").written == 1);
+  CHECK(s.records().contact("crm", "7")->attributes.empty());
+  CHECK(s.db().execAndGet("SELECT attributes FROM contacts").getString().empty());  // none: ''
 }
 
 TEST_CASE("a re-pulled message with another status, kind or attachments is rewritten in place") {
@@ -259,7 +279,7 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
     REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 2);
   }
   StateStore s(path);
-  CHECK(s.schema_version() == 7);
+  CHECK(s.schema_version() == 8);
   const auto rows = s.records().streams();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].connector == "crm");
@@ -276,6 +296,10 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
   CHECK(s.ledger().entries("out").size() == 8);
   CHECK(s.runs().health("sms").size() == 1);
   CHECK(s.runs().health("sms")[0].stream.empty());
+  const auto anna = s.records().contact("crm", "1001");  // schema 8: contacts carry no attributes yet
+  REQUIRE(anna);
+  CHECK(anna->first_name == "Anna");
+  CHECK(anna->attributes.empty());
 }
 
 TEST_CASE("a store that cannot be written or whose disk is full says so, with the exit code's class") {
