@@ -23,11 +23,17 @@ void add_connectors(CLI::App& app, Context& ctx) {
           const std::string key = o.secret ? o.key + "_env | " + o.key + "_file" : o.key;
           std::string def = o.default_value.is_null() ? "" : " [default: " + o.default_value.dump() + "]";
           text += fmt::format("    {:<34} {}{}{}\n", key, o.help, o.required ? " (required)" : "", def);
-          opts.push_back({{"key", o.key},
-                          {"help", o.help},
-                          {"required", o.required},
-                          {"secret", o.secret},
-                          {"default", o.default_value}});
+          nlohmann::json opt = {{"key", o.key},
+                                {"help", o.help},
+                                {"required", o.required},
+                                {"secret", o.secret},
+                                {"default", o.default_value}};
+          // A table's keys, indented under it.
+          for (const auto& f : o.fields) {
+            text += fmt::format("      {:<32} {}{}\n", o.key + "." + f.key, f.help, f.required ? " (required)" : "");
+            opt["fields"].push_back({{"key", f.key}, {"help", f.help}, {"required", f.required}});
+          }
+          opts.push_back(std::move(opt));
         }
         text += "\n";
         all.push_back({{"type", t.spec.type},

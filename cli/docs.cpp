@@ -26,8 +26,15 @@ const char* kind_name(Kind k) {
       return "path";
     case Kind::boolean:
       return "boolean";
+    case Kind::table:
+      return "table";
   }
   return "string";
+}
+
+// A key of a table option: a list may be written as one string there.
+const char* field_kind_name(Kind k) {
+  return k == Kind::string_list ? "string or list of strings" : kind_name(k);
 }
 
 bool is_target(const TypeSpec& t) {
@@ -88,6 +95,45 @@ std::optional<std::pair<std::size_t, std::size_t>> region(std::string_view page)
   return std::pair{begins[0], ends[0]};
 }
 
+// The JSON Schema of one (non-secret) option; a key of a table option when `in_table`.
+ojson option_schema(const OptionSpec& o, bool in_table = false) {
+  ojson p = {{"description", o.help}};
+  const ojson strings = {{"type", "array"}, {"items", {{"type", "string"}}}};
+  switch (o.kind) {
+    case Kind::string:
+    case Kind::path:
+      p["type"] = "string";
+      break;
+    case Kind::integer:
+      p["type"] = "integer";
+      break;
+    case Kind::boolean:
+      p["type"] = "boolean";
+      break;
+    case Kind::string_list:
+      if (in_table)
+        p["anyOf"] = ojson::array({{{"type", "string"}}, strings});
+      else
+        p.update(strings);
+      break;
+    case Kind::table: {
+      ojson props = ojson::object(), required = ojson::array();
+      for (const auto& f : o.fields) {
+        props[f.key] = option_schema(f, true);
+        if (f.required) required.push_back(f.key);
+      }
+      p["type"] = "object";
+      p["properties"] = std::move(props);
+      p["required"] = std::move(required);
+      p["additionalProperties"] = false;
+      break;
+    }
+  }
+  if (!o.default_value.is_null()) p["default"] = ojson::parse(o.default_value.dump());
+  if (!o.choices.empty()) p["enum"] = o.choices;
+  return p;
+}
+
 }  // namespace
 
 std::string roff_escape(std::string_view text) {
@@ -133,6 +179,12 @@ std::string conf_keys_roff(std::span<const TypeSpec> types) {
       std::string help = sentence(o.help);
       if (o.kind == Kind::path) help += " A relative path is relative to the config file.";
       out += roff_escape(help) + "\n";
+      if (o.fields.empty()) continue;
+      out += ".RS\n";
+      for (const auto& f : o.fields)
+        out += fmt::format(".TP\n{} ({}, {})\n{}\n", bold(f.key), field_kind_name(f.kind),
+                           f.required ? "required" : "optional", roff_escape(sentence(f.help)));
+      out += ".RE\n";
     }
   }
   return out;
@@ -156,6 +208,9 @@ std::string adapter_tables_roff(std::span<const TypeSpec> types) {
       } else {
         out += fmt::format("{}\t{}\t{}\t{}\n", roff_escape(o.key), kind_name(o.kind), must_be_set(o) ? "yes" : "no",
                            o.default_value.is_null() ? "\\-" : roff_escape(toml_value(o.default_value)));
+        for (const auto& f : o.fields)
+          out += fmt::format("{}\t{}\t{}\t\\-\n", roff_escape(o.key + "." + f.key), field_kind_name(f.kind),
+                             f.required ? "yes" : "no");
       }
     }
     out += ".TE\n";
@@ -189,26 +244,7 @@ std::string config_schema_json(std::span<const TypeSpec> types) {
           secrets.push_back({{"not", {{"required", {env, file}}}}});
         continue;
       }
-      ojson p = {{"description", o.help}};
-      switch (o.kind) {
-        case Kind::string:
-        case Kind::path:
-          p["type"] = "string";
-          break;
-        case Kind::integer:
-          p["type"] = "integer";
-          break;
-        case Kind::boolean:
-          p["type"] = "boolean";
-          break;
-        case Kind::string_list:
-          p["type"] = "array";
-          p["items"] = {{"type", "string"}};
-          break;
-      }
-      if (!o.default_value.is_null()) p["default"] = ojson::parse(o.default_value.dump());
-      if (!o.choices.empty()) p["enum"] = o.choices;
-      props[o.key] = std::move(p);
+      props[o.key] = option_schema(o);
       if (must_be_set(o)) required.push_back(o.key);
     }
     ojson def = {{"description", t.summary},

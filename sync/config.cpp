@@ -35,9 +35,13 @@ std::string where(const std::string& file, const toml::node& node) {
   return fmt::format("{}:{}", file, node.source().begin.line);
 }
 
-// As TOML writes it: JSON's string escapes, arrays and numbers are valid TOML values.
+// As TOML writes it: JSON's string escapes, arrays and numbers are valid TOML values; an object is an
+// inline table of them.
 std::string render(const nlohmann::json& v) {
-  return v.dump();
+  if (!v.is_object()) return v.dump();
+  std::string out;
+  for (const auto& [k, x] : v.items()) out += fmt::format("{}{} = {}", out.empty() ? "{ " : ", ", k, render(x));
+  return out.empty() ? "{}" : out + " }";
 }
 
 // Relative paths in the file are relative to the file, so cron jobs don't depend on their cwd.
@@ -63,8 +67,41 @@ std::string read_secret_file(const std::string& path, const std::string& key_pat
   return value;
 }
 
-nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, const std::string& at,
-                            const std::string& key_path) {
+nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, const std::string& file,
+                            const std::string& key_path, bool in_table = false);
+
+// A table option: only the keys its fields name, each of its kind; the required ones present.
+nlohmann::json table_value(const toml::node& node, const OptionSpec& spec, const std::string& file,
+                           const std::string& key_path) {
+  std::vector<std::string> keys;
+  for (const auto& f : spec.fields) keys.push_back(f.key);
+  const auto* tbl = node.as_table();
+  if (!tbl)
+    config_error(fmt::format("{}: {} must be a table, e.g. {} = {{ {} = \"...\" }}; its keys are {}", where(file, node),
+                             key_path, spec.key, keys.empty() ? "key" : keys[0], fmt::join(keys, ", ")));
+  nlohmann::json out = nlohmann::json::object();
+  for (auto&& [k, value] : *tbl) {
+    const std::string key(k.str());
+    const auto field =
+        std::find_if(spec.fields.begin(), spec.fields.end(), [&](const auto& f) { return f.key == key; });
+    if (field == spec.fields.end()) {
+      const std::string guess = closest(key, keys);
+      config_error(fmt::format("{}: {}: unknown key \"{}\"{}; the keys are {}", where(file, value), key_path, key,
+                               guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess),
+                               fmt::join(keys, ", ")));
+    }
+    out[key] = option_value(value, *field, file, key_path + "." + key, true);
+  }
+  for (const auto& f : spec.fields)
+    if (f.required && !out.contains(f.key))
+      config_error(
+          fmt::format("{}: {} is missing the required key \"{}\" ({})", where(file, node), key_path, f.key, f.help));
+  return out;
+}
+
+nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, const std::string& file,
+                            const std::string& key_path, bool in_table) {
+  const std::string at = where(file, node);
   switch (spec.kind) {
     case OptionSpec::Kind::string:
     case OptionSpec::Kind::path:
@@ -76,9 +113,12 @@ nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, cons
     case OptionSpec::Kind::boolean:
       if (node.is_boolean()) return *node.value<bool>();
       config_error(fmt::format("{}: {} must be true or false (without quotes)", at, key_path));
+    case OptionSpec::Kind::table:
+      return table_value(node, spec, file, key_path);
     case OptionSpec::Kind::string_list: {
       const auto* arr = node.as_array();
       nlohmann::json out = nlohmann::json::array();
+      if (auto one = node.value<std::string>(); one && in_table) return nlohmann::json::array({*one});
       if (arr)
         for (const auto& item : *arr) {
           if (auto s = item.value<std::string>())
@@ -87,7 +127,8 @@ nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, cons
             config_error(fmt::format("{}: {} must be a list of strings", at, key_path));
         }
       else
-        config_error(fmt::format("{}: {} must be a list of strings, e.g. [\"a\", \"b\"]", at, key_path));
+        config_error(fmt::format("{}: {} must be a {}list of strings, e.g. [\"a\", \"b\"]", at, key_path,
+                                 in_table ? "string or a " : ""));
       return out;
     }
   }
@@ -199,7 +240,7 @@ struct Loader {
         continue;
       }
       if (const auto* node = tbl.get(o.key)) {
-        nlohmann::json v = option_value(*node, o, where(cfg.file, *node), key_path);
+        nlohmann::json v = option_value(*node, o, cfg.file, key_path);
         if (!o.choices.empty() &&
             std::find(o.choices.begin(), o.choices.end(), v.get<std::string>()) == o.choices.end())
           config_error(fmt::format("{}: {} = \"{}\" is not one of \"{}\" ({})", where(cfg.file, *node), key_path,

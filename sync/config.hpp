@@ -16,8 +16,11 @@ namespace chansync {
 
 // One option an adapter type accepts (a row of the registry table drives validation, docs and
 // redaction). A secret option `auth_token` is set as `auth_token_env` or `auth_token_file`.
+// A table option (`columns = { id = "Record ID", email = ["Email", "Work Email"] }`) holds the keys
+// its `fields` name and no others; a string_list field of a table may also be written as one string,
+// and is loaded as a list either way.
 struct OptionSpec {
-  enum class Kind { string, string_list, integer, path, boolean };
+  enum class Kind { string, string_list, integer, path, boolean, table };
   std::string key;
   std::string help;
   Kind kind = Kind::string;
@@ -25,6 +28,7 @@ struct OptionSpec {
   bool secret = false;
   nlohmann::json default_value;      // null = no default
   std::vector<std::string> choices;  // the values a string option may take (empty: any)
+  std::vector<OptionSpec> fields;    // Kind::table: the keys it may hold (never secret, never a table)
 };
 
 // What config validation needs to know about an adapter type.

@@ -336,3 +336,33 @@ TEST_CASE("committed completions equal `chansync completion <shell>`", "[docs]")
   CHECK(read("completions/_chansync") == cli::completion_script(*app, "zsh"));
   CHECK(read("completions/chansync.fish") == cli::completion_script(*app, "fish"));
 }
+
+TEST_CASE("a table option's keys are documented under it, in the option tables and in the schema", "[docs]") {
+  using K = OptionSpec::Kind;
+  const TypeSpec t{"x-source",
+                   "a test source",
+                   {Role::contacts},
+                   {{"columns",
+                     "which column holds what",
+                     K::table,
+                     true,
+                     false,
+                     nullptr,
+                     {},
+                     {{"id", "the id column", K::string, true}, {"email", "the email columns", K::string_list}}}}};
+  CHECK_THAT(cli::conf_keys_roff({&t, 1}),
+             Catch::Contains("\\fBcolumns\\fR (table, required)\nWhich column holds what.\n.RS\n.TP\n"
+                             "\\fBid\\fR (string, required)\nThe id column.\n.TP\n"
+                             "\\fBemail\\fR (string or list of strings, optional)\nThe email columns.\n.RE\n"));
+  CHECK_THAT(cli::adapter_tables_roff({&t, 1}),
+             Catch::Contains("columns\ttable\tyes\t\\-\ncolumns.id\tstring\tyes\t\\-\n"
+                             "columns.email\tstring or list of strings\tno\t\\-\n"));
+  const auto schema = nlohmann::json::parse(cli::config_schema_json({&t, 1}));
+  const auto& columns = schema["$defs"]["type-x-source"]["properties"]["columns"];
+  CHECK(columns["type"] == "object");
+  CHECK(columns["additionalProperties"] == false);
+  CHECK(columns["required"] == nlohmann::json::array({"id"}));
+  CHECK(columns["properties"]["email"]["anyOf"] ==
+        nlohmann::json::parse(R"([{"type":"string"},{"type":"array","items":{"type":"string"}}])"));
+  CHECK(schema["$defs"]["type-x-source"]["required"] == nlohmann::json::array({"type", "columns"}));
+}
