@@ -126,6 +126,7 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
         continue;
       }
       page_high = std::max(page_high, c->updated_at);
+      read_attributes(w, *c, page.rejects);
       retire_merged(w, *c, retired, page.rejects);
       page.items.push_back(std::move(*c));
     }
@@ -156,6 +157,24 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
     for (const auto* p : {&w.phone, &w.mobilephone})
       if (auto h = normalize_phone(*p, m_region)) c.handles.push_back(*h);
     return c;
+  }
+
+  // date_of_birth, zip, city and address, normalised. They only suggest, so a birth date that is not
+  // one (typed as text: "17.05.1990") costs itself, not the contact: it is left out and reported as a
+  // dead letter of the contact, which is stored all the same.
+  void read_attributes(const WireContact& w, Contact& c, std::vector<DeadLetter>& rejects) const {
+    auto& a = c.attributes;
+    if (auto date = normalize_birth_date(w.date_of_birth))
+      a.birth_date = *date;
+    else if (!normalize_place(w.date_of_birth).empty())
+      rejects.push_back({w.id,
+                         fmt::format("date_of_birth \"{}\" is not a date (YYYY-MM-DD, or midnight UTC in "
+                                     "milliseconds); the contact is stored without it",
+                                     w.date_of_birth),
+                         std::string(w.raw)});
+    a.postal_code = normalize_postal_code(w.zip);
+    a.city = normalize_place(w.city);
+    a.street = normalize_place(w.address);
   }
 
   // A merge leaves one contact whose hs_merged_object_ids lists the contacts merged into it; those
@@ -228,7 +247,9 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
 AdapterType type() {
   using K = OptionSpec::Kind;
   return adapter_type<HubSpotAdapter>(
-      k_type, "HubSpot CRM contacts (email, phone, mobile phone, name); archived and merged-away contacts retired",
+      k_type,
+      "HubSpot CRM contacts (email, phone, mobile phone, name; date of birth, zip, city and address for "
+      "suggestions); archived and merged-away contacts retired",
       {
           {"token", "private app access token (Bearer)", K::string, true, true, nullptr},
           {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false,

@@ -50,6 +50,10 @@ Result<ContactsPage> parse_contacts_page(std::string& body) {
                                    : pk == "lastname"             ? &c.lastname
                                    : pk == "lastmodifieddate"     ? &c.lastmodifieddate
                                    : pk == "hs_merged_object_ids" ? &c.merged_object_ids
+                                   : pk == "date_of_birth"        ? &c.date_of_birth
+                                   : pk == "zip"                  ? &c.zip
+                                   : pk == "city"                 ? &c.city
+                                   : pk == "address"              ? &c.address
                                                                   : nullptr;
                 if (dst) *dst = str(p.value());
               }

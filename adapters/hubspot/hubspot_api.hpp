@@ -16,15 +16,18 @@ namespace chansync::adapters::hubspot {
 
 // The properties chansync asks for (the list's `properties=` and the search body's "properties").
 // hs_merged_object_ids names the contacts merged into this one, which HubSpot no longer lists.
-inline constexpr std::array<const char*, 7> k_property_names = {
-    "email", "phone", "mobilephone", "firstname", "lastname", "lastmodifieddate", "hs_merged_object_ids"};
+// date_of_birth, zip, city and address are contact attributes: they only feed identity suggestions.
+inline constexpr std::array<const char*, 11> k_property_names = {
+    "email",         "phone", "mobilephone", "firstname", "lastname", "lastmodifieddate", "hs_merged_object_ids",
+    "date_of_birth", "zip",   "city",        "address"};
 
 struct WireContact {
   std::string id;
   std::string email, phone, mobilephone, firstname, lastname;
-  std::string lastmodifieddate;   // RFC 3339 (list) — search returns the same
-  std::string merged_object_ids;  // hs_merged_object_ids as sent ("101;202"), "" when absent or null
-  std::string updated_at;         // top-level "updatedAt"
+  std::string date_of_birth, zip, city, address;  // as sent; null and absent read as ""
+  std::string lastmodifieddate;                   // RFC 3339 (list) — search returns the same
+  std::string merged_object_ids;                  // hs_merged_object_ids as sent ("101;202"), "" when absent or null
+  std::string updated_at;                         // top-level "updatedAt"
   bool archived = false;
   std::string_view raw;  // the contact's JSON exactly as received; points into the page body
 };

@@ -83,7 +83,8 @@ TEST_CASE("hubspot full pull pages by paging.next.after, then marks archived con
   CHECK(reqs[0].authorization == "Bearer pat-na1-test");
   CHECK(reqs[0].params.find("limit")->second == "100");
   CHECK(reqs[0].params.find("properties")->second ==
-        "email,phone,mobilephone,firstname,lastname,lastmodifieddate,hs_merged_object_ids");
+        "email,phone,mobilephone,firstname,lastname,lastmodifieddate,hs_merged_object_ids,date_of_birth,zip,city,"
+        "address");
   CHECK(reqs[1].params.find("after")->second == "52");
   CHECK(reqs[2].params.find("archived")->second == "true");
   const auto anna = store.records().contact("crm", "51");
@@ -91,6 +92,7 @@ TEST_CASE("hubspot full pull pages by paging.next.after, then marks archived con
   CHECK(anna->handles ==
         std::vector<Handle>{{HandleKind::email, "anna.mueller@example.com"}, {HandleKind::phone, "+4915112345678"}});
   CHECK_FALSE(anna->archived);
+  CHECK(anna->attributes == ContactAttributes{"1990-05-17", "10115", "Berlin", "Invalidenstraße 1"});
   const auto archived = store.records().contact("crm", "77");
   REQUIRE(archived);
   CHECK(archived->archived);
@@ -115,7 +117,9 @@ TEST_CASE("hubspot incremental pull searches lastmodifieddate >= the last high-w
   CHECK(filter["operator"] == "GTE");
   CHECK(filter["value"] == std::to_string(*parse_rfc3339("2024-05-02T10:00:00.000Z")));
   CHECK(body["sorts"][0]["direction"] == "ASCENDING");
-  CHECK(body["properties"].back() == "hs_merged_object_ids");
+  CHECK(body["properties"] == nlohmann::json::array({"email", "phone", "mobilephone", "firstname", "lastname",
+                                                     "lastmodifieddate", "hs_merged_object_ids", "date_of_birth", "zip",
+                                                     "city", "address"}));  // the list's properties= too
 }
 
 TEST_CASE("hubspot search restarts its filter instead of paging past 10,000 results", "[hubspot]") {
@@ -396,4 +400,35 @@ TEST_CASE("hubspot: a merged id stays retired even when the same page still list
   const auto all = persons(store);
   REQUIRE(all.size() == 1);
   CHECK(contact_ids(all.front()) == std::vector<std::string>{"crm/900"});
+}
+
+TEST_CASE(
+    "hubspot: date_of_birth, zip, city and address become normalised attributes; a birth date that is not one "
+    "is left out and reported, the contact stored",
+    "[hubspot]") {
+  FakeHubSpot hs;
+  FakeServer server(hs.handler());
+  auto adapter = hubspot(server.base_url(), FakeHubSpot::k_token);
+  const auto a = hs.add_contact({{"email", "ada@example.com"},
+                                 {"date_of_birth", "642902400000"},  // a date property: midnight UTC in ms
+                                 {"zip", " sw1a   1aa"},
+                                 {"city", "London"},
+                                 {"address", "12 St James's\tSquare "}});
+  const auto b = hs.add_contact({{"email", "bob@example.com"}, {"date_of_birth", "17.05.1990"}, {"city", "Paris"}});
+  const auto c = hs.add_contact({{"email", "cy@example.com"}});
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("crm", *adapter, store);
+  REQUIRE_FALSE(stats.error);
+  CHECK(store.records().contact("crm", a)->attributes ==
+        ContactAttributes{"1990-05-17", "SW1A 1AA", "London", "12 St James's Square"});
+  const auto bob = store.records().contact("crm", b);
+  REQUIRE(bob);
+  CHECK(bob->handles == std::vector<Handle>{{HandleKind::email, "bob@example.com"}});
+  CHECK(bob->attributes == ContactAttributes{"", "", "Paris", ""});
+  CHECK(store.records().contact("crm", c)->attributes.empty());
+  const auto letters = store.records().dead_letters("crm");
+  REQUIRE(letters.size() == 1);
+  CHECK(letters[0].record_id == b);
+  CHECK(letters[0].error.starts_with("date_of_birth \"17.05.1990\" is not a date"));
+  CHECK(letters[0].raw.find("17.05.1990") != std::string::npos);
 }

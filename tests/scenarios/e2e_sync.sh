@@ -67,5 +67,19 @@ for field, bad in (("status", "seen"), ("status", ""), ("kind", "sms"), ("attach
     r["messages"][0][field] = bad
     if v.is_valid(r):
         raise SystemExit(f"a message with {field}={bad!r} passed the schema")
+# Contact attributes (the simulator's Weber family lives at one address): emitted, valid, and the
+# schema refuses an empty set, a date not YYYY-MM-DD and an unknown attribute.
+rec = next((r for r in map(json.loads, open(f"{work}/persons.ndjson"))
+            if any(c.get("attributes", {}).get("birth_date") for c in r["contacts"])), None)
+if rec is None:
+    raise SystemExit("no person record carries the simulator's contact attributes")
+c = next(c for c in rec["contacts"] if "attributes" in c)
+assert c["attributes"] == {"birth_date": "1961-04-12", "postal_code": "10115", "city": "Berlin",
+                           "street": "Invalidenstraße 1"}, c
+for bad in ({}, {"birth_date": "12.04.1961"}, {"zip": "10115"}):
+    r = copy.deepcopy(rec)
+    next(x for x in r["contacts"] if "attributes" in x)["attributes"] = bad
+    if v.is_valid(r):
+        raise SystemExit(f"contact attributes {bad!r} passed the schema")
 PY
 echo "e2e_sync: ok"

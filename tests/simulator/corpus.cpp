@@ -95,6 +95,13 @@ Corpus generate(const CorpusSpec& spec) {
   c.contacts.push_back({"900001", "Karl", "Weber", "karl.weber@example.com", "030 555000", "", spec.now_ms - 5 * day});
   c.contacts.push_back(
       {"900002", "Erika", "Weber", "erika.weber@example.com", "+49 30 555000", "", spec.now_ms - 6 * day});
+  // Their address, as a CRM holds it: it may suggest they are related, never join them.
+  for (auto* k : {&c.contacts[c.contacts.size() - 2], &c.contacts.back()}) {
+    k->zip = "10115";
+    k->city = "Berlin";
+    k->address = "Invalidenstraße 1";
+  }
+  c.contacts.back().birth_date = "1961-04-12";
   // A contact who never wrote, and an archived one.
   c.contacts.push_back({"900003", "Quiet", "Person", "quiet@example.org", "", "", spec.now_ms - 9 * day});
   c.contacts.push_back(

@@ -29,6 +29,8 @@ struct SimContact {
   std::string first, last, email, phone, mobile;
   std::int64_t modified_ms;
   bool archived = false;
+  // HubSpot's date_of_birth, zip, city and address; unset (null) when empty.
+  std::string birth_date, zip, city, address;
 };
 
 // A generated customer: the person behind the Twilio numbers, the HubSpot contact (when in_crm) and,

@@ -275,16 +275,21 @@ struct Simulator::Impl {
   }
 
   nlohmann::json contact_json(const SimContact& k) {
+    const auto maybe = [](const std::string& v) { return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v); };
     return {{"id", k.id},
             {"properties",
-             {{"createdate", rfc3339(k.modified_ms - 86'400'000)},
+             {{"address", maybe(k.address)},
+              {"city", maybe(k.city)},
+              {"createdate", rfc3339(k.modified_ms - 86'400'000)},
+              {"date_of_birth", maybe(k.birth_date)},
               {"email", k.email.empty() ? nlohmann::json(nullptr) : nlohmann::json(k.email)},
               {"firstname", k.first},
               {"hs_object_id", k.id},
               {"lastmodifieddate", rfc3339(k.modified_ms)},
               {"lastname", k.last},
               {"mobilephone", k.mobile.empty() ? nlohmann::json(nullptr) : nlohmann::json(k.mobile)},
-              {"phone", k.phone.empty() ? nlohmann::json(nullptr) : nlohmann::json(k.phone)}}},
+              {"phone", k.phone.empty() ? nlohmann::json(nullptr) : nlohmann::json(k.phone)},
+              {"zip", maybe(k.zip)}}},
             {"createdAt", rfc3339(k.modified_ms - 86'400'000)},
             {"updatedAt", rfc3339(k.modified_ms)},
             {"archived", k.archived}};
