@@ -40,8 +40,9 @@ std::optional<Timestamp> parse_when(std::string text) {
 }
 
 // "<sha256>" after a complete pass over that content; "<sha256>:<offset>" inside one, the offset
-// being the first byte of the next row. Anything else starts over from the top, which costs only
-// a re-read: contacts are upserts.
+// being the first byte of the next row. The hash covers the file's content and how it is read
+// (delimiter, encoding, columns). Anything else starts over from the top, which costs only a
+// re-read: contacts are upserts.
 struct Cursor {
   std::string hash;
   std::optional<std::size_t> offset;
@@ -65,11 +66,37 @@ struct Cursor {
   }
 };
 
+// The `columns` table: header names by what they hold ("" = not mapped).
+struct Columns {
+  std::string id, first_name, last_name, updated_at, birth_date, postal_code, city, street;
+  std::vector<std::string> emails, phones;
+
+  // load_config makes email and phone lists; a config built in code may give one string.
+  static Columns from(const nlohmann::json& j) {
+    const auto one = [&](const char* key) { return j.value(key, std::string()); };
+    const auto many = [&](const char* key) {
+      if (!j.contains(key)) return std::vector<std::string>();
+      const auto& v = j.at(key);
+      return v.is_string() ? std::vector<std::string>{v.get<std::string>()} : v.get<std::vector<std::string>>();
+    };
+    return {j.at("id").get<std::string>(),
+            one("first_name"),
+            one("last_name"),
+            one("updated_at"),
+            one("birth_date"),
+            one("postal_code"),
+            one("city"),
+            one("street"),
+            many("email"),
+            many("phone")};
+  }
+};
+
 // Where the mapped columns are in the header, and where the rows start.
 struct Header {
   std::size_t fields = 0;
   std::size_t id = 0;
-  std::optional<std::size_t> first_name, last_name, updated_at;
+  std::optional<std::size_t> first_name, last_name, updated_at, birth_date, postal_code, city, street;
   std::vector<std::size_t> emails, phones;
   std::size_t rows_offset = 0, rows_line = 1;
 };
@@ -87,12 +114,9 @@ class CsvAdapter final : public Adapter, public ContactSource {
     if (delimiter.size() != 1)
       throw Failure(Errc::config, fmt::format("connectors.{}.delimiter must be one character", m_name));
     m_delimiter = delimiter[0];
-    m_id = o.at("id_column").get<std::string>();
-    m_first_name = o.value("first_name_column", std::string());
-    m_last_name = o.value("last_name_column", std::string());
-    m_updated_at = o.value("updated_at_column", std::string());
-    m_emails = o.value("email_columns", std::vector<std::string>());
-    m_phones = o.value("phone_columns", std::vector<std::string>());
+    m_columns = Columns::from(o.at("columns"));
+    // How the file is read is part of the cursor: a new mapping (a column added) reads it again.
+    m_reading = nlohmann::json{{"columns", o.at("columns")}, {"delimiter", delimiter}, {"encoding", m_encoding}}.dump();
   }
 
   HealthReport probe() override {
@@ -125,7 +149,7 @@ class CsvAdapter final : public Adapter, public ContactSource {
   Result<Page<Contact>> pull_contacts(const PullRequest& req) override {
     auto file = read_file();
     if (!file) return std::unexpected(file.error());
-    const std::string hash = sha256_hex(*file);
+    const std::string hash = sha256_hex(sha256_hex(*file) + "\n" + m_reading);
     Cursor cur = Cursor::parse(req.cursor);
     Page<Contact> page;
     if (cur.hash == hash && !cur.offset) {  // unchanged since the last complete pass
@@ -225,18 +249,27 @@ class CsvAdapter final : public Adapter, public ContactSource {
       if (it != names.end()) return static_cast<std::size_t>(it - names.begin());
       if (!missing)
         missing = Error{Errc::config,
-                        fmt::format("{}: column \"{}\" (connectors.{}.{}) is not in the header on line {}, which has "
+                        fmt::format("{}: column \"{}\" (connectors.{}.columns.{}) is not in the header on line {}, "
+                                    "which has "
                                     "\"{}\"",
                                     m_path, column, m_name, key, rec->line, fmt::join(names, "\", \"")),
                         m_name};
       return 0;
     };
-    h.id = find(m_id, "id_column");
-    if (!m_first_name.empty()) h.first_name = find(m_first_name, "first_name_column");
-    if (!m_last_name.empty()) h.last_name = find(m_last_name, "last_name_column");
-    if (!m_updated_at.empty()) h.updated_at = find(m_updated_at, "updated_at_column");
-    for (const auto& c : m_emails) h.emails.push_back(find(c, "email_columns"));
-    for (const auto& c : m_phones) h.phones.push_back(find(c, "phone_columns"));
+    const auto& m = m_columns;
+    h.id = find(m.id, "id");
+    const auto mapped = [&](const std::string& column, const char* key, std::optional<std::size_t>& at) {
+      if (!column.empty()) at = find(column, key);
+    };
+    mapped(m.first_name, "first_name", h.first_name);
+    mapped(m.last_name, "last_name", h.last_name);
+    mapped(m.updated_at, "updated_at", h.updated_at);
+    mapped(m.birth_date, "birth_date", h.birth_date);
+    mapped(m.postal_code, "postal_code", h.postal_code);
+    mapped(m.city, "city", h.city);
+    mapped(m.street, "street", h.street);
+    for (const auto& c : m.emails) h.emails.push_back(find(c, "email"));
+    for (const auto& c : m.phones) h.phones.push_back(find(c, "phone"));
     if (missing) return std::unexpected(*missing);
     return h;
   }
@@ -263,7 +296,7 @@ class CsvAdapter final : public Adapter, public ContactSource {
     Contact c;
     c.connector = m_name;
     c.id = cell(rec, h.id);
-    if (c.id.empty()) return reject("", fmt::format("no id in column \"{}\"", m_id));
+    if (c.id.empty()) return reject("", fmt::format("no id in column \"{}\"", m_columns.id));
     if (const auto [it, fresh] = owners.try_emplace(c.id, rec.line); !fresh)
       return reject(c.id, fmt::format("id \"{}\" is already on line {}", c.id, it->second));
     if (h.updated_at) {
@@ -272,7 +305,7 @@ class CsvAdapter final : public Adapter, public ContactSource {
       if (!ts)
         return reject(c.id, fmt::format("updated_at \"{}\" in column \"{}\" is not a date (RFC 3339 such as "
                                         "2024-05-01T10:00:00Z, or 2024-05-01)",
-                                        when, m_updated_at));
+                                        when, m_columns.updated_at));
       c.updated_at = *ts;
     }
     if (h.first_name) c.first_name = cell(rec, *h.first_name);
@@ -283,6 +316,21 @@ class CsvAdapter final : public Adapter, public ContactSource {
     };
     for (auto i : h.emails) add(normalize_email(cell(rec, i)));
     for (auto i : h.phones) add(m_phone(cell(rec, i)));
+    auto& a = c.attributes;
+    if (h.birth_date) {
+      // The attributes only suggest: a date that cannot be read costs itself, not the contact and its
+      // handles, and is reported like a rejected row.
+      const auto when = cell(rec, *h.birth_date);
+      if (auto date = normalize_birth_date(when))
+        a.birth_date = *date;
+      else if (!when.empty())
+        reject(c.id, fmt::format("birth_date \"{}\" in column \"{}\" is not a date (YYYY-MM-DD such as 1990-05-17); "
+                                 "the contact is stored without it",
+                                 when, m_columns.birth_date));
+    }
+    if (h.postal_code) a.postal_code = normalize_postal_code(cell(rec, *h.postal_code));
+    if (h.city) a.city = normalize_place(cell(rec, *h.city));
+    if (h.street) a.street = normalize_place(cell(rec, *h.street));
     page.items.push_back(std::move(c));
   }
 
@@ -290,15 +338,14 @@ class CsvAdapter final : public Adapter, public ContactSource {
   Decoder m_decoder;
   PhoneNormalizer m_phone;
   char m_delimiter = ',';
-  std::string m_id, m_first_name, m_last_name, m_updated_at;
-  std::vector<std::string> m_emails, m_phones;
+  Columns m_columns;
+  std::string m_reading;  // delimiter, encoding and columns as JSON: part of the cursor's hash
 };
 
 }  // namespace
 
 AdapterType type() {
   using K = OptionSpec::Kind;
-  const auto none = nlohmann::json::array();
   return adapter_type<CsvAdapter>(
       k_type, "contacts from a CSV file (a CRM export, any list of people), columns mapped in the config",
       {
@@ -306,17 +353,30 @@ AdapterType type() {
           {"delimiter", "the field separator", K::string, false, false, ",", {",", ";", "\t", "|"}},
           {"encoding", "the file's character encoding, as ICU names it (\"ISO-8859-1\", \"windows-1252\")", K::string,
            false, false, "UTF-8"},
-          {"id_column", "the column holding each contact's unique id", K::string, true, false, nullptr},
-          {"first_name_column", "the column holding the first name", K::string, false, false, nullptr},
-          {"last_name_column", "the column holding the last name", K::string, false, false, nullptr},
-          {"email_columns", "the columns holding email addresses, e.g. [\"Email\", \"Work Email\"]", K::string_list,
-           false, false, none},
-          {"phone_columns",
-           "the columns holding phone numbers in any format; numbers without a country code are read in "
-           "[identity] default_region",
-           K::string_list, false, false, none},
-          {"updated_at_column", "the column holding when the contact last changed (RFC 3339, or YYYY-MM-DD)", K::string,
-           false, false, nullptr},
+          {"columns",
+           "which header column holds what, e.g. { id = \"Record ID\", first_name = \"First Name\", email = "
+           "[\"Email\", \"Work Email\"], phone = \"Phone\" }",
+           K::table,
+           true,
+           false,
+           nullptr,
+           {},
+           {
+               {"id", "the column holding each contact's unique id", K::string, true},
+               {"first_name", "the column holding the first name", K::string},
+               {"last_name", "the column holding the last name", K::string},
+               {"email", "the column, or list of columns, holding email addresses", K::string_list},
+               {"phone",
+                "the column, or list of columns, holding phone numbers in any format; numbers without a country "
+                "code are read in [identity] default_region",
+                K::string_list},
+               {"updated_at", "the column holding when the contact last changed (RFC 3339, or YYYY-MM-DD)", K::string},
+               {"birth_date", "the column holding the date of birth (YYYY-MM-DD); only ever suggests, never joins",
+                K::string},
+               {"postal_code", "the column holding the postal code; only ever suggests, never joins", K::string},
+               {"city", "the column holding the city; only ever suggests, never joins", K::string},
+               {"street", "the column holding the street and number; only ever suggests, never joins", K::string},
+           }},
       });
 }
 

@@ -34,23 +34,21 @@ using Fields = std::vector<std::string>;
 EndpointConfig csv_config(const std::filesystem::path& path, nlohmann::json extra = nlohmann::json::object()) {
   EndpointConfig cfg{"people", "csv-contacts"};
   cfg.options = {{"path", path.string()},
-                 {"id_column", "Record ID"},
-                 {"first_name_column", "First Name"},
-                 {"last_name_column", "Last Name"},
-                 {"email_columns", {"Email", "Work Email"}},
-                 {"phone_columns", {"Phone Number", "Mobile Phone Number"}},
-                 {"updated_at_column", "Last Modified Date"}};
-  cfg.options.update(extra);
+                 {"columns",
+                  {{"id", "Record ID"},
+                   {"first_name", "First Name"},
+                   {"last_name", "Last Name"},
+                   {"email", {"Email", "Work Email"}},
+                   {"phone", {"Phone Number", "Mobile Phone Number"}},
+                   {"updated_at", "Last Modified Date"}}}};
+  cfg.options.merge_patch(extra);
   return cfg;
 }
 
 EndpointConfig simple_config(const std::filesystem::path& path) {
   EndpointConfig cfg{"people", "csv-contacts"};
   cfg.options = {{"path", path.string()},
-                 {"id_column", "id"},
-                 {"first_name_column", "name"},
-                 {"email_columns", {"email"}},
-                 {"updated_at_column", "updated"}};
+                 {"columns", {{"id", "id"}, {"first_name", "name"}, {"email", {"email"}}, {"updated_at", "updated"}}}};
   return cfg;
 }
 
@@ -206,12 +204,13 @@ TEST_CASE("csv-contacts reads a Latin-1 file with semicolons when told its encod
   cfg.options = {{"path", fixture_path("contacts_latin1.csv").string()},
                  {"encoding", "ISO-8859-1"},
                  {"delimiter", ";"},
-                 {"id_column", "Kundennr"},
-                 {"first_name_column", "Vorname"},
-                 {"last_name_column", "Nachname"},
-                 {"email_columns", {"E-Mail"}},
-                 {"phone_columns", {"Telefon"}},
-                 {"updated_at_column", "Geändert"}};  // a UTF-8 name matches the decoded header
+                 {"columns",
+                  {{"id", "Kundennr"},
+                   {"first_name", "Vorname"},
+                   {"last_name", "Nachname"},
+                   {"email", "E-Mail"},  // one column: a string will do
+                   {"phone", {"Telefon"}},
+                   {"updated_at", "Geändert"}}}};  // a UTF-8 name matches the decoded header
   auto page = adapters::create_adapter(cfg, "DE")->contacts()->pull_contacts({"contacts", "", 0});
   REQUIRE(page);
   REQUIRE(page->items.size() == 2);
@@ -223,7 +222,7 @@ TEST_CASE("csv-contacts reads a Latin-1 file with semicolons when told its encod
 
 TEST_CASE("csv-contacts stops on bytes that are not valid in the declared encoding, naming the line", "[csv]") {
   EndpointConfig cfg = simple_config(fixture_path("invalid_utf8.csv"));
-  cfg.options = {{"path", fixture_path("invalid_utf8.csv").string()}, {"id_column", "id"}};
+  cfg.options = {{"path", fixture_path("invalid_utf8.csv").string()}, {"columns", {{"id", "id"}}}};
   auto adapter = adapters::create_adapter(cfg, "DE");
   StateStore store(":memory:");
   const auto stats = pull_one("people", *adapter, store);
@@ -351,11 +350,11 @@ TEST_CASE("csv-contacts probe: ok for a readable file with the mapped columns, e
     CHECK(missing.summary.find("No such file or directory") != std::string::npos);
   }
   {
-    auto cfg = csv_config(fixture_path("contacts.csv"), {{"phone_columns", {"Phone Number", "Fax"}}});
+    auto cfg = csv_config(fixture_path("contacts.csv"), {{"columns", {{"phone", {"Phone Number", "Fax"}}}}});
     auto adapter = adapters::create_adapter(cfg, "DE");
     auto r = adapter->probe();
     CHECK(r.cls != HealthClass::ok);
-    CHECK(r.summary.find("column \"Fax\" (connectors.people.phone_columns) is not in the header on line 1") !=
+    CHECK(r.summary.find("column \"Fax\" (connectors.people.columns.phone) is not in the header on line 1") !=
           std::string::npos);
     CHECK(r.summary.find("\"Record ID\", \"First Name\"") != std::string::npos);
     auto page = adapter->contacts()->pull_contacts({"contacts", "", 0});
@@ -369,7 +368,7 @@ TEST_CASE("csv-contacts refuses an encoding it cannot split safely at setup", "[
                   Failure);
 }
 
-TEST_CASE("csv-contacts config: a relative path, a tab delimiter and the defaults; id_column is required", "[csv]") {
+TEST_CASE("csv-contacts config: a relative path, a tab delimiter, the defaults and the columns table", "[csv]") {
   Scratch dir;
   write(dir.path / "people.tsv", "id\tname\tmail\n7\tIda\tida@example.com\n");
   const auto toml = dir.path / "sync.toml";
@@ -382,21 +381,102 @@ TEST_CASE("csv-contacts config: a relative path, a tab delimiter and the default
   };
   const auto cfg = load(
       "[connectors.people]\ntype = \"csv-contacts\"\npath = \"people.tsv\"\ndelimiter = \"\\t\"\n"
-      "id_column = \"id\"\nfirst_name_column = \"name\"\nemail_columns = [\"mail\"]\n");
+      "columns = { id = \"id\", first_name = \"name\", email = \"mail\" }\n");
   REQUIRE(cfg.connectors.size() == 1);
   const auto& ep = cfg.connectors[0];
   CHECK(ep.options.at("path") == (dir.path / "people.tsv").string());
   CHECK(ep.options.at("encoding") == "UTF-8");
+  CHECK(ep.options.at("columns") == nlohmann::json{{"id", "id"}, {"first_name", "name"}, {"email", {"mail"}}});
   auto page = adapters::create_adapter(ep, "DE")->contacts()->pull_contacts({"contacts", "", 0});
   REQUIRE(page);
   REQUIRE(page->items.size() == 1);
   CHECK(page->items[0].first_name == "Ida");
   CHECK(keys(page->items[0]) == std::vector<std::string>{"email:ida@example.com"});
-  try {
-    load("[connectors.people]\ntype = \"csv-contacts\"\npath = \"people.tsv\"\n");
-    FAIL("a config without id_column loaded");
-  } catch (const Failure& e) {
-    CHECK(e.error().code == Errc::config);
-    CHECK(std::string(e.what()).find("\"id_column\"") != std::string::npos);
-  }
+  // Each mistake is a config error (exit 78) that names the key and what would be right.
+  const auto refused = [&](const std::string& body) {
+    try {
+      load("[connectors.people]\ntype = \"csv-contacts\"\npath = \"people.tsv\"\n" + body);
+    } catch (const Failure& e) {
+      CHECK(e.error().code == Errc::config);
+      return std::string(e.what());
+    }
+    FAIL("loaded: " << body);
+    return std::string();
+  };
+  CHECK_THAT(refused(""), Catch::Contains("missing the required key \"columns\""));
+  CHECK_THAT(refused("columns = { first_name = \"name\" }\n"),
+             Catch::Contains("sync.toml:4: connectors.people.columns is missing the required key \"id\""));
+  CHECK_THAT(refused("columns = { id = \"id\", emial = \"mail\" }\n"),
+             Catch::Contains("connectors.people.columns: unknown key \"emial\" (did you mean \"email\"?); the keys are "
+                             "id, first_name, last_name, email, phone, updated_at, birth_date, postal_code, city, "
+                             "street"));
+  CHECK_THAT(refused("columns = \"id\"\n"), Catch::Contains("connectors.people.columns must be a table"));
+  CHECK_THAT(refused("columns = { id = [\"a\", \"b\"] }\n"),
+             Catch::Contains("connectors.people.columns.id must be a string"));
+  CHECK_THAT(refused("columns = { id = \"id\", phone = [\"a\", 5] }\n"),
+             Catch::Contains("connectors.people.columns.phone must be a list of strings"));
+  CHECK_THAT(refused("id_column = \"id\"\ncolumns = { id = \"id\" }\n"), Catch::Contains("unknown key \"id_column\""));
+  // As `config show` prints it: an inline table.
+  const auto shown = std::find_if(cfg.settings.begin(), cfg.settings.end(),
+                                  [](const Setting& s) { return s.key == "connectors.people.columns"; });
+  REQUIRE(shown != cfg.settings.end());
+  CHECK(shown->value == R"({ email = ["mail"], first_name = "name", id = "id" })");
+  CHECK(shown->origin == "file:" + toml.string() + ":5");
+}
+
+TEST_CASE(
+    "csv-contacts reads the attribute columns, normalised; a birth date that is not one is reported and left "
+    "out, the contact stored",
+    "[csv]") {
+  EndpointConfig cfg{"people", "csv-contacts"};
+  cfg.options = {{"path", fixture_path("attributes.csv").string()},
+                 {"columns",
+                  {{"id", "id"},
+                   {"first_name", "name"},
+                   {"email", "email"},
+                   {"birth_date", "Date of Birth"},
+                   {"postal_code", "ZIP"},
+                   {"city", "City"},
+                   {"street", "Street"}}}};
+  auto adapter = adapters::create_adapter(cfg, "DE");
+  StateStore store(":memory:");
+  const auto stats = pull_one("people", *adapter, store);
+  REQUIRE_FALSE(stats.error);
+  CHECK(stats.received == 3);
+  CHECK(stats.rejected == 1);
+  CHECK(store.records().contact("people", "a1")->attributes ==
+        ContactAttributes{"1815-12-10", "W1J 7NT", "London", "12 St James's Square"});
+  const auto bob = store.records().contact("people", "a2");
+  REQUIRE(bob);
+  CHECK(keys(*bob) == std::vector<std::string>{"email:bob@example.com"});
+  CHECK(bob->attributes == ContactAttributes{"", "10115", "Berlin", "Invalidenstraße 1"});
+  CHECK(store.records().contact("people", "a3")->attributes.empty());
+  const auto letters = store.records().dead_letters("people");
+  REQUIRE(letters.size() == 1);
+  CHECK(letters[0].record_id == "a2");
+  CHECK(letters[0].error ==
+        "line 3: birth_date \"10.12.1815\" in column \"Date of Birth\" is not a date (YYYY-MM-DD such as 1990-05-17); "
+        "the contact is stored without it");
+  CHECK(letters[0].raw == "a2,Bob,bob@example.com,10.12.1815,10115,Berlin,Invalidenstraße 1");
+}
+
+TEST_CASE("csv-contacts reads an unchanged file again when its column mapping changes", "[csv]") {
+  Scratch dir;
+  const auto file = dir.path / "people.csv";
+  write(file, "id,name,city\nr1,Ida,Bonn\n");
+  StateStore store(":memory:");
+  EndpointConfig cfg{"people", "csv-contacts"};
+  cfg.options = {{"path", file.string()}, {"columns", {{"id", "id"}, {"first_name", "name"}}}};
+  REQUIRE(pull_one("people", *adapters::create_adapter(cfg, "DE"), store).received == 1);
+  CHECK(pull_one("people", *adapters::create_adapter(cfg, "DE"), store).received == 0);  // nothing new
+  cfg.options["columns"]["city"] = "City";
+  const auto bad = pull_one("people", *adapters::create_adapter(cfg, "DE"), store);
+  REQUIRE(bad.error);  // "City" is not in the header: nothing read, the cursor kept
+  CHECK(bad.error->code == Errc::config);
+  cfg.options["columns"]["city"] = "city";
+  const auto stats = pull_one("people", *adapters::create_adapter(cfg, "DE"), store);
+  REQUIRE_FALSE(stats.error);
+  CHECK(stats.received == 1);
+  CHECK(stats.written == 1);
+  CHECK(store.records().contact("people", "r1")->attributes.city == "Bonn");
 }

@@ -49,8 +49,15 @@ def toml_key(key):
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
 
 
+def toml_value(v):
+    """JSON's strings, numbers and string lists are TOML values too; an object is an inline table."""
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
+    return json.dumps(v)
+
+
 def to_toml(config):
-    """The (simple) config as TOML: JSON's strings, numbers and string lists are TOML values too."""
+    """The (simple) config as TOML."""
     out = [f"{toml_key(k)} = {json.dumps(v)}" for k, v in config.items() if not isinstance(v, dict)]
     for table, body in config.items():
         if not isinstance(body, dict):
@@ -62,7 +69,7 @@ def to_toml(config):
             out += [f"{toml_key(k)} = {json.dumps(v)}" for k, v in scalars.items()]
         for name, entries in nested.items():
             out.append(f"\n[{toml_key(table)}.{toml_key(name)}]")
-            out += [f"{toml_key(k)} = {json.dumps(v)}" for k, v in entries.items()]
+            out += [f"{toml_key(k)} = {toml_value(v)}" for k, v in entries.items()]
     return "\n".join(out) + "\n"
 
 
@@ -84,6 +91,10 @@ def edit(base, change):
 
 def cases(readme):
     sms = lambda c: c["connectors"]["sms"]  # noqa: E731
+    people = {"type": "csv-contacts", "path": "people.csv",
+              "columns": {"id": "Record ID", "email": "Email", "phone": ["Phone", "Mobile"], "birth_date": "Born"}}
+    with_people = lambda change=None: edit(readme, lambda c: (c["connectors"].update(people=copy.deepcopy(people)),  # noqa: E731
+                                                            change and change(c["connectors"]["people"])))
     hubspot_target = {"type": "hubspot-contacts", "token_env": "HUBSPOT_TOKEN"}
     # (name, config, valid, a word the schema's error must contain when invalid)
     return [
@@ -116,6 +127,12 @@ def cases(readme):
          "my sms"),
         ("unknown top-level table", edit(readme, lambda c: c.update(statee={"path": "x.db"})), False, "statee"),
         ("unknown key in [state]", edit(readme, lambda c: c.update(state={"paht": "x.db"})), False, "paht"),
+        ("csv-contacts columns: a string or a list for email and phone", with_people(), True, None),
+        ("csv-contacts columns: an unknown key", with_people(lambda p: p["columns"].update(emial="E")), False, "emial"),
+        ("csv-contacts columns: no id", with_people(lambda p: p["columns"].pop("id")), False, "'id'"),
+        ("csv-contacts columns: not a table", with_people(lambda p: p.update(columns="Record ID")), False, "columns"),
+        ("csv-contacts: the flat keys of before", with_people(lambda p: p.update(id_column="Record ID")), False,
+         "id_column"),
         ("default_region not a region code", edit(readme, lambda c: c["identity"].update(default_region="Germany")),
          False, "default_region"),
     ]

@@ -21,12 +21,13 @@ EndpointConfig csv_contacts_config(const std::string& base_url, const std::files
   std::ofstream(path, std::ios::binary) << bytes;
   EndpointConfig cfg{"people", "csv-contacts"};
   cfg.options = {{"path", path.string()},
-                 {"id_column", "Record ID"},
-                 {"first_name_column", "First Name"},
-                 {"last_name_column", "Last Name"},
-                 {"email_columns", {"Email", "Work Email"}},
-                 {"phone_columns", {"Phone Number", "Mobile Phone Number"}},
-                 {"updated_at_column", "Last Modified Date"}};
+                 {"columns",
+                  {{"id", "Record ID"},
+                   {"first_name", "First Name"},
+                   {"last_name", "Last Name"},
+                   {"email", {"Email", "Work Email"}},
+                   {"phone", {"Phone Number", "Mobile Phone Number"}},
+                   {"updated_at", "Last Modified Date"}}}};
   return cfg;
 }
 
