@@ -227,6 +227,13 @@ struct Loader {
               "Put it in an environment variable and set {}_env = \"VAR\", or in a file with mode 0600 and set "
               "{}_file = \"/path\"",
               key_at, section, key, key, key));
+      // A flat key from before a table option took it in (csv-contacts' id_column, email_columns).
+      for (const auto& o : spec.options)
+        for (const auto& f : o.fields)
+          if (key == f.key + "_column" || key == f.key + "_columns")
+            config_error(
+                fmt::format("{}: {}: unknown key \"{}\"; it is now written inside a table: {} = {{ {} = ... }}", key_at,
+                            section, key, o.key, f.key));
       const std::string guess = closest(key, known);
       config_error(fmt::format("{}: {}: unknown key \"{}\"{}; `chansync connectors types` lists the keys of \"{}\"",
                                key_at, section, key, guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess),

@@ -415,7 +415,9 @@ TEST_CASE("csv-contacts config: a relative path, a tab delimiter, the defaults a
              Catch::Contains("connectors.people.columns.id must be a string"));
   CHECK_THAT(refused("columns = { id = \"id\", phone = [\"a\", 5] }\n"),
              Catch::Contains("connectors.people.columns.phone must be a list of strings"));
-  CHECK_THAT(refused("id_column = \"id\"\ncolumns = { id = \"id\" }\n"), Catch::Contains("unknown key \"id_column\""));
+  CHECK_THAT(
+      refused("email_columns = [\"mail\"]\ncolumns = { id = \"id\" }\n"),
+      Catch::Contains("unknown key \"email_columns\"; it is now written inside a table: columns = { email = ... }"));
   // As `config show` prints it: an inline table.
   const auto shown = std::find_if(cfg.settings.begin(), cfg.settings.end(),
                                   [](const Setting& s) { return s.key == "connectors.people.columns"; });
