@@ -18,7 +18,7 @@ PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, 
   // belong to the stream it gets once webhooks are set up.
   const auto streams = adapter.streams();
   const auto spool = std::find_if(streams.begin(), streams.end(), [](const Stream& s) { return s.spool; });
-  const std::string stream = spool == streams.end() ? std::string(k_webhooks_stream) : stream;
+  const std::string stream = spool == streams.end() ? std::string(k_webhooks_stream) : spool->name;
   PullStats stats{connector, stream};
   const std::string cursor = store.records().cursor(connector, stream);
   Page<Conversation> page;

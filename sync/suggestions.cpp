@@ -62,17 +62,31 @@ std::vector<SuggestProfile> person_profiles(
   const auto add_name = [](SuggestProfile& p, const std::string& name) {
     if (!name.empty() && std::find(p.names.begin(), p.names.end(), name) == p.names.end()) p.names.push_back(name);
   };
+  // A handle reconcile refused to join through (a landline on two records of one CRM, a number past a
+  // limit) is no evidence here either: it would suggest every member of a family.
+  std::set<std::string_view> disputed;
+  for (const auto& c : result.conflicts) disputed.insert(c.node);
   for (std::size_t i = 0; i < result.nodes.size(); ++i) {
     const std::string_view node = result.nodes[i];
     auto& p = out[result.person[i]];
     if (node.starts_with("crm_id:")) {
-      if (const auto it = contacts.find(std::string(node)); it != contacts.end())
-        add_name(p, it->second->display_name());
+      if (const auto it = contacts.find(std::string(node)); it != contacts.end()) {
+        const Contact& c = *it->second;
+        add_name(p, c.display_name());
+        // Two records of one person disagreeing on an attribute: the first record's value stands.
+        const auto take = [](std::string& to, const std::string& from) {
+          if (to.empty()) to = from;
+        };
+        take(p.birth_date, c.attributes.birth_date);
+        take(p.postal_code, c.attributes.postal_code);
+        take(p.city, c.attributes.city);
+        take(p.street, c.attributes.street);
+      }
       continue;
     }
     if (const auto it = node_names.find(std::string(node)); it != node_names.end())
       for (const auto& n : it->second) add_name(p, n);
-    if (!result.verified[i]) continue;
+    if (!result.verified[i] || disputed.contains(node)) continue;
     if (node.starts_with("phone:")) p.phones.emplace_back(node.substr(6));
     if (node.starts_with("email:")) p.emails.emplace_back(node.substr(6));
   }

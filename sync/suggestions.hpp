@@ -16,7 +16,8 @@ class StateStore;
 
 // One profile per person of `result`, in person index order: its CRM records' names and attributes,
 // the names vendors gave its handles (`node_names`: handle key → names), its verified phones and
-// emails. Unverified handles (placeholders, role addresses, invalid numbers) are no evidence.
+// emails. Unverified handles (placeholders, role addresses, invalid numbers) and handles in a conflict
+// are no evidence.
 std::vector<SuggestProfile> person_profiles(
     const IdentityInput& input, const IdentityResult& result,
     const std::unordered_map<std::string, std::vector<std::string>>& node_names);

@@ -188,7 +188,9 @@ TEST_CASE("a stopped DovecotServer leaves no process, no listener and no directo
     processes = children_of(master);
     CHECK(processes.size() >= 3);  // at least log, config, auth, imap-login, anvil
     processes.push_back(master);
-    for (pid_t pid : processes) CHECK(running(pid));
+    // Only the master is sure to be up: a child may have done its work and left since it was listed
+    // (the imap process that served the append), which made a check of every child flaky.
+    CHECK(running(master));
   }
   for (pid_t pid : processes) {
     INFO("pid " << pid);

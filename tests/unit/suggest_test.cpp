@@ -181,10 +181,12 @@ void seed_store(StateStore& store) {
                     Handle{HandleKind::email, fmt::format("c{}.{}@example.com", i, rng() % 1000), true}}});
   crm[7].first_name = "Jürgen";
   crm[7].last_name = "Größmann";
+  crm[7].attributes.birth_date = "1971-04-02";
   store.records().commit_contacts("crm", "contacts", crm, {}, "x");
   std::string phone = crm[7].handles[0].value;
   std::swap(phone[phone.size() - 1], phone[phone.size() - 2]);
   Contact shop{"shop", "s7", "Juergen", "Groessmann", {Handle{HandleKind::phone, phone, true}}};
+  shop.attributes.birth_date = "1971-02-04";  // day and month the other way round
   store.records().commit_contacts("shop", "contacts", {shop}, {}, "y");
 }
 
@@ -214,6 +216,9 @@ TEST_CASE("suggestions over the store: listed, kept apart by a split, merged abo
   CHECK(std::string(level_name(SuggestField::name, name.level)) == "close");
   CHECK(std::set{name.a, name.b} == std::set<std::string>{"Jürgen Größmann", "Juergen Groessmann"});
   CHECK(std::string(level_name(SuggestField::phone, s.fields[1].level)) == "close");
+  const auto& born = s.fields[static_cast<std::size_t>(SuggestField::birth_date)];
+  CHECK(std::string(level_name(SuggestField::birth_date, born.level)) == "close");
+  CHECK(std::set{born.a, born.b} == std::set<std::string>{"1971-04-02", "1971-02-04"});
 
   // auto_merge_above records the merge as a decision; the report counts it.
   IdentityRules rules;
