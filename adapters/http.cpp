@@ -335,6 +335,8 @@ ProbeObservation observe(HttpClient& http, const HttpRequest& req, std::string* 
   obs.http_status = resp->status;
   obs.headers = resp->headers;
   obs.latency_ms = resp->latency_ms;
+  // Enough of an error body for the vendor's code (health_signals.hpp); a page of data is not needed.
+  if (resp->status >= 400) obs.body = http.redact(resp->body.substr(0, 4096));
   if (body) *body = std::move(resp->body);
   return obs;
 }

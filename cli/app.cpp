@@ -16,8 +16,9 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
       ->type_name("FILE");
   app->add_option("--state", g.state, "state store path (overrides [state] path and $CHANSYNC_STATE)")
       ->type_name("FILE");
-  app->add_option("-o,--output", g.output, "output format: table, json or ndjson (not every command has all)")
-      ->check(CLI::IsMember({"table", "json", "ndjson"}))
+  app->add_option("-o,--output", g.output,
+                  "output format: table, json, ndjson or prometheus (not every command has all)")
+      ->check(CLI::IsMember({"table", "json", "ndjson", "prometheus"}))
       ->type_name("FORMAT");
   app->add_flag("-v,--verbose", g.verbose, "more log output on stderr (-vv for HTTP traces, never with secrets)");
   app->add_flag("-q,--quiet", g.quiet, "errors only on stderr: no info logs, no run summary");

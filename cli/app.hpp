@@ -12,7 +12,7 @@ namespace chansync::cli {
 struct GlobalOptions {
   std::optional<std::string> config;
   std::optional<std::string> state;
-  std::string output = "table";  // table | json | ndjson
+  std::string output = "table";  // table | json | ndjson | prometheus
   int verbose = 0;
   bool quiet = false;
   std::string log_format = "text";

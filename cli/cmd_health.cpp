@@ -1,12 +1,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <set>
+#include <cstdio>
 
 #include "adapters/registry.hpp"
+#include "cli/health_output.hpp"
 #include "cli/output.hpp"
 #include "cli/session.hpp"
-#include "sync/spool.hpp"
 
 namespace chansync::cli {
 namespace {
@@ -22,77 +22,72 @@ std::unique_ptr<StateStore> open_for_health(const std::string& path) {
   }
 }
 
-// What a webhooks stream has waiting in the spool: accepted by listen, not yet pulled.
-std::string spool_note(const std::string& spool_dir, const std::string& connector, const std::string& cursor) {
-  const auto backlog = spool_backlog(spool_dir, connector, cursor);
-  if (backlog.bytes == 0) return "; nothing waiting in the spool";
-  return fmt::format("; {} KiB of webhooks wait in the spool ({}) for the next pull", (backlog.bytes + 1023) / 1024,
-                     spool_dir);
+std::vector<HealthClass> warn_only_classes(const std::vector<std::string>& names) {
+  std::vector<HealthClass> out;
+  for (const auto& n : names) {
+    const auto c = parse_health_class(n);
+    if (!c) {
+      std::string all;
+      for (const auto k : all_health_classes()) all += all.empty() ? to_string(k) : std::string(", ") + to_string(k);
+      throw Failure(Errc::usage, fmt::format("--warn-only: \"{}\" is not a health class; the classes are {}", n, all));
+    }
+    out.push_back(*c);
+  }
+  return out;
 }
 
 }  // namespace
 
 void add_health(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand(
-      "health", "check each connector and target with one cheap authenticated call, and each stream's last pull");
+  auto* cmd = app.add_subcommand("health",
+                                 "check each connector and target (one cheap authenticated call, the vendor's "
+                                 "response signals, the API versions table) and each stream's last pull");
   auto names = std::make_shared<std::vector<std::string>>();
+  auto warn_only = std::make_shared<std::vector<std::string>>();
+  auto since = std::make_shared<std::string>();
   cmd->add_option("NAME", *names, "connectors or targets to check (default: all)");
-  cmd->callback([&ctx, names] {
-    ctx.action = [&ctx, names] {
-      require_format(ctx.global.output, {"table", "json"}, "health");
+  cmd->add_option("--warn-only", *warn_only,
+                  "count these classes as WARNING at most (e.g. --warn-only deprecated gone)")
+      ->expected(1, -1)
+      ->delimiter(',');
+  cmd->add_option("--since", *since, "show the changes of class over this window (7d, 12h, 30m) instead of checking");
+  cmd->callback([&ctx, names, warn_only, since] {
+    ctx.action = [&ctx, names, warn_only, since] {
+      require_format(ctx.global.output, {"table", "json", "prometheus"}, "health");
+      const auto demote = warn_only_classes(*warn_only);
       Session s = open_session(ctx.global, "health", Needs::config_only);
+      if (!since->empty()) {
+        const auto window = parse_duration(*since);
+        if (!window)
+          throw Failure(Errc::usage, fmt::format("--since \"{}\" is not a duration such as 7d, 12h or 30m", *since));
+        if (ctx.global.output == "prometheus") throw Failure(Errc::usage, "health --since has no -o prometheus");
+        StateStore store(s.config.state_path);
+        const Timestamp from = now_ms() - *window;
+        const auto ts = health_history(store, from);
+        if (ctx.global.output == "json")
+          print_json(transitions_json(ts, from));
+        else
+          std::fputs(transitions_table(ts).c_str(), stdout);
+        return 0;
+      }
       require_endpoints(s.config, true, false);  // a health check of nothing would report OK forever
       std::vector<EndpointConfig> all = s.config.connectors;
       all.insert(all.end(), s.config.targets.begin(), s.config.targets.end());
-      const auto chosen_endpoints = chosen(all, *names, "connector or target");
+      HealthCheckOptions opts{chosen(all, *names, "connector or target"),
+                              [&](EndpointConfig& e) {
+                                resolve_secrets(e);
+                                return adapters::create_adapter(e, s.config.default_region);
+                              },
+                              demote};
       auto store = open_for_health(s.config.state_path);
-      const auto streams = store ? store->records().streams() : std::vector<StreamRow>{};
-      std::vector<HealthReport> reports;
-      for (auto* e : chosen_endpoints) {
-        std::set<std::string> spooled;  // streams read from the webhook spool
-        try {
-          // A missing secret is a finding about this connector, not a reason to skip the others.
-          resolve_secrets(*e);
-          const auto adapter = adapters::create_adapter(*e, s.config.default_region);
-          for (const auto& st : adapter->streams())
-            if (st.spool) spooled.insert(st.name);
-          reports.push_back(adapter->probe());
-        } catch (const Failure& f) {
-          HealthReport r{e->name, e->type, "", HealthClass::unknown, "cannot check: " + f.error().message};
-          r.checked_at = now_ms();
-          reports.push_back(std::move(r));
-        }
-        for (const auto& row : streams) {
-          if (row.connector != e->name || row.last_pull_at == 0) continue;
-          auto r = stream_health(e->name, e->type, row.stream, row.last_pull_at, row.last_pull.error,
-                                 row.last_pull.error_code, row.last_pull.received);
-          if (!row.last_pull.notice.empty()) r.summary += "; the vendor last reported: " + row.last_pull.notice;
-          if (spooled.count(row.stream)) r.summary += spool_note(s.config.spool_dir, e->name, row.cursor);
-          reports.push_back(std::move(r));
-        }
-      }
-      const Severity sev = overall(reports);
-      if (ctx.global.output == "json") {
-        print_json({{"status", to_string(sev)},
-                    {"exit_code", static_cast<int>(sev)},
-                    {"checked_at", format_rfc3339(now_ms())},
-                    {"checks", reports}});
-      } else {
-        std::vector<std::vector<std::string>> rows;
-        for (const auto& r : reports)
-          rows.push_back({r.stream.empty() ? r.connector : r.connector + "/" + r.stream, r.type,
-                          to_string(severity_of(r.cls)), to_string(r.cls), r.summary});
-        print_table({"NAME", "TYPE", "SEVERITY", "CLASS", "DETAIL"}, rows);
-      }
-      // History for trends; a store that cannot be written must not hide the check's result.
-      if (store) try {
-          for (const auto& r : reports)
-            store->runs().record_health(
-                {r.connector, r.stream, r.checked_at, to_string(r.cls), nlohmann::json(r).dump()});
-        } catch (const std::exception& e) {
-          spdlog::warn("health history not recorded: {}", e.what());
-        }
-      return static_cast<int>(sev);
+      const auto result = check_health(s.config, store.get(), opts);
+      if (ctx.global.output == "json")
+        print_json(health_json(result, demote));
+      else if (ctx.global.output == "prometheus")
+        std::fputs(health_prometheus(result, demote).c_str(), stdout);
+      else
+        std::fputs(health_table(result, demote, stdout_colour(ctx.global.no_color)).c_str(), stdout);
+      return static_cast<int>(result.status);
     };
   });
 }

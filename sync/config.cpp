@@ -304,14 +304,14 @@ struct Loader {
       config_error(
           fmt::format("{}:{}:{}: not valid TOML: {}", path, src.begin.line, src.begin.column, e.description()));
     }
-    static const std::vector<std::string> k_top = {"state", "identity", "listen", "connectors", "targets"};
+    static const std::vector<std::string> k_top = {"state", "identity", "listen", "health", "connectors", "targets"};
     for (auto&& [k, node] : root) {
       const std::string key(k.str());
       if (std::find(k_top.begin(), k_top.end(), key) != k_top.end() && node.is_table()) continue;
       const std::string guess = closest(key, k_top);
       config_error(
           fmt::format("{}: unknown top-level {} \"{}\"{}; expected tables [state], [identity], [listen], "
-                      "[connectors.NAME], [targets.NAME]",
+                      "[health], [connectors.NAME], [targets.NAME]",
                       where(path, node), node.is_table() ? "table" : "key", key,
                       guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess)));
     }
@@ -401,6 +401,29 @@ struct Loader {
           cfg.spool_dir = resolve_path(*v, path);
         }
         add("listen." + key, key == "address" ? *v : cfg.spool_dir, "file:" + where(path, node));
+      }
+    }
+    if (const auto* health = root["health"].as_table()) {
+      const std::vector<std::pair<std::string, int*>> keys = {{"recovery_checks", &cfg.health.recovery_checks},
+                                                              {"recovery_minutes", &cfg.health.recovery_minutes},
+                                                              {"eol_warning_days", &cfg.health.eol_warning_days}};
+      for (auto&& [k, node] : *health) {
+        const std::string key(k.str());
+        const auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& e) { return e.first == key; });
+        if (it == keys.end()) {
+          std::vector<std::string> names;
+          for (const auto& e : keys) names.push_back(e.first);
+          const std::string guess = closest(key, names);
+          config_error(
+              fmt::format("{}: [health]: unknown key \"{}\"{}; the keys are recovery_checks, "
+                          "recovery_minutes and eol_warning_days",
+                          where(path, node), key, guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess)));
+        }
+        const auto v = node.value<std::int64_t>();
+        if (!v || *v < 0 || *v > 100'000)
+          config_error(fmt::format("{}: health.{} must be a whole number from 0 to 100000", where(path, node), key));
+        *it->second = static_cast<int>(*v);
+        add("health." + key, static_cast<std::int64_t>(*v), "file:" + where(path, node));
       }
     }
     for (const char* group : {"connectors", "targets"}) {
@@ -538,6 +561,11 @@ Config load_config(const ConfigInputs& in) {
   if (std::none_of(l.cfg.settings.begin(), l.cfg.settings.end(),
                    [](const Setting& st) { return st.key == "listen.address"; }))
     l.add("listen.address", l.cfg.listen_address, "default");
+  for (const auto& [key, value] : {std::pair{"health.recovery_checks", l.cfg.health.recovery_checks},
+                                   std::pair{"health.recovery_minutes", l.cfg.health.recovery_minutes},
+                                   std::pair{"health.eol_warning_days", l.cfg.health.eol_warning_days}})
+    if (std::none_of(l.cfg.settings.begin(), l.cfg.settings.end(), [&](const Setting& st) { return st.key == key; }))
+      l.add(key, static_cast<std::int64_t>(value), "default");
   // Blocked values are normalised once the region is final (the file's or CHANSYNC_DEFAULT_REGION).
   for (const auto& [raw, at] : l.blocked_raw) {
     const auto h =

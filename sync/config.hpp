@@ -63,6 +63,16 @@ struct Setting {
   nlohmann::json json;  // the value itself, for JSON output
 };
 
+// [health]: how `chansync health` judges, keys in chansync.conf(5).
+struct HealthSettings {
+  // A connector that was failing is reported recovering until it has passed this many checks in a
+  // row or has passed for this many minutes, whichever comes first: classes do not flap.
+  int recovery_checks = 3;
+  int recovery_minutes = 30;
+  // A pinned api_version is deprecated this many days before its end of life in the shipped table.
+  int eol_warning_days = 90;
+};
+
 struct Config {
   std::string file;  // the config file read ("" when none)
   std::string state_path;
@@ -70,6 +80,7 @@ struct Config {
   std::string listen_address = "127.0.0.1:8787";  // [listen] address: where `chansync listen` accepts webhooks
   std::string spool_dir;                          // [listen] spool_dir; default: "spool" beside the state store
   IdentityRules identity;                         // [identity] blocked and limits
+  HealthSettings health;                          // [health]
   std::vector<EndpointConfig> connectors;         // in file order
   std::vector<EndpointConfig> targets;            // in file order
   std::vector<Setting> settings;                  // every effective value with its origin

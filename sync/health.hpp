@@ -1,22 +1,58 @@
 #pragma once
-// Connector health: report types, and the pure classification of one probe's observations.
+// Connector health: report types, findings with their evidence, and the pure classification of one
+// probe's observations. The classes, their order and their severities are DESIGN.md §9 and
+// chansync-health(1).
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sync/timestamp.hpp"
 
 namespace chansync {
 
-// Most severe first when several apply (see chansync-health(1)).
-enum class HealthClass { unreachable, auth_failed, gone, rate_limited, deprecated, ok, unknown };
+// Most severe first: when several findings apply, the first in this order is the report's class.
+enum class HealthClass {
+  unreachable,
+  auth_failed,
+  gone,
+  outage,
+  restricted,
+  webhook_broken,
+  rate_limited,
+  schema_drift,
+  silent,
+  deprecated,
+  degraded,
+  recovering,
+  ok,
+  unknown
+};
 enum class Severity { ok = 0, warning = 1, critical = 2, unknown = 3 };  // monitoring-plugin codes
 
 const char* to_string(HealthClass c);
 const char* to_string(Severity s);
+// The class named `name` ("auth_failed"); nullopt for anything else.
+std::optional<HealthClass> parse_health_class(std::string_view name);
+// Every class, in precedence order.
+std::span<const HealthClass> all_health_classes();
+// unreachable … webhook_broken → critical; rate_limited … recovering → warning; ok; unknown.
 Severity severity_of(HealthClass c);
+
+// What one signal showed: which signal, the value it had, what that means and what to do. A finding
+// of class ok is a signal that was checked and is fine (rate-limit headroom left, a version still
+// served); `at` is a date the signal names (a sunset, an end of life).
+struct Finding {
+  HealthClass cls = HealthClass::unknown;
+  std::string signal;  // "HTTP status", "Sunset header", "Graph error", "X-App-Usage", "API version table"
+  std::string value;   // the value as seen: "401", "Sat, 31 Dec 2033 23:59:59 GMT", "190/463", "93%"
+  std::string detail;  // one line a person at 3 a.m. can read
+  std::string action;  // what to do; "" for ok
+  std::optional<Timestamp> at;
+};
 
 // What one cheap authenticated call showed. Header names are lower-case.
 struct ProbeObservation {
@@ -27,6 +63,8 @@ struct ProbeObservation {
   double latency_ms = 0;
   std::string vendor_code;  // vendor error code from the body, if any
   std::string vendor_message;
+  std::string api_version;  // the version the request asked for ("v23.0"); "" when unversioned
+  std::string body;         // the start of the body, for vendor error codes; never serialised
 };
 
 struct HealthReport {
@@ -36,31 +74,51 @@ struct HealthReport {
   HealthClass cls = HealthClass::unknown;
   std::string summary;  // one line a person at 3 a.m. can act on
   ProbeObservation evidence;
-  std::optional<Timestamp> sunset;  // from Sunset / Deprecation headers
+  std::optional<Timestamp> sunset;  // from Sunset / Deprecation headers or the version table
   Timestamp checked_at = 0;
+  std::vector<Finding> findings;  // every signal read, worst first after settle()
+  std::string action;             // what to do about `cls`; "" when ok
+  // Set by the history (apply_recovery): the class the signals gave before the recovery streak
+  // turned it into recovering, and since when the connector has had its current class.
+  std::optional<HealthClass> observed;
+  std::optional<Timestamp> since;
 };
 
-// Generic classification: transport error → unreachable; 401/403 → auth_failed; 410 → gone;
-// 429 → rate_limited; 5xx → unreachable; 2xx with a Sunset or Deprecation header → deprecated;
-// 2xx → ok; anything else → unknown. Vendors refine it with their own codes before or after.
+// Generic classification from the observation and every response signal (health_signals.hpp): the
+// transport error, the HTTP status, the vendor's error code in the body, deprecation, rate-limit
+// headroom and version headers. The class is the most severe finding's; a response that shows
+// nothing wrong is ok, and no response at all is never ok.
 HealthReport classify(const std::string& connector, const std::string& type, ProbeObservation obs);
+
+// Appends `f` and settles the report again (class, summary and action of the worst finding).
+void add_finding(HealthReport& report, Finding f);
+
+// For a report an adapter built or changed itself: when no finding has the report's class, adds one
+// naming its summary (so every class has evidence); orders the findings worst first. Keeps the
+// adapter's class and summary. Idempotent.
+void settle(HealthReport& report);
 
 // A probe that got a 2xx whose body is not what the vendor sends (`expected`, e.g. "a Twilio account
 // resource") did not reach the vendor — a proxy, a captive portal or a wrong base_url answered:
-// turns an ok report into unknown saying so. Other classes are kept.
+// the report becomes unknown saying so, and what its headers said is dropped. Non-2xx reports are kept.
 void require_vendor_body(HealthReport& report, bool understood, const std::string& expected);
 
 // One stream's health from how its last pull ended (the state store's streams row): ok when it
 // completed, else the class of its error (auth → auth_failed, unavailable → unreachable,
-// rate_limited → rate_limited, anything else → unknown), with the time and the error as summary.
-// `error_code` is to_string(Errc) of the error. Pure.
+// rate_limited → rate_limited, protocol → schema_drift, anything else → unknown), with the time and
+// the error as summary. `error_code` is to_string(Errc) of the error. Pure.
 HealthReport stream_health(const std::string& connector, const std::string& type, const std::string& stream,
                            Timestamp last_pull_at, const std::string& error, const std::string& error_code,
                            std::size_t received);
 
-// Overall severity of several reports: the worst (critical > warning > unknown > ok).
-Severity overall(const std::vector<HealthReport>& reports);
+// The severity a report counts with: severity_of(cls), except that a class in `warn_only` (a class a
+// team accepts, `--warn-only`) counts as a warning at most.
+Severity severity_of(const HealthReport& r, std::span<const HealthClass> warn_only = {});
 
+// Overall severity of several reports: the worst (critical > warning > unknown > ok).
+Severity overall(const std::vector<HealthReport>& reports, std::span<const HealthClass> warn_only = {});
+
+void to_json(nlohmann::json& j, const Finding& f);
 void to_json(nlohmann::json& j, const HealthReport& r);
 
 }  // namespace chansync

@@ -15,6 +15,19 @@ struct HealthRow {
   Timestamp checked_at = 0;
   std::string cls;
   std::string evidence_json;
+  std::string observed;  // the class the signals gave ("" = the same as cls)
+  std::int64_t run_id = 0;
+
+  // The class the signals gave: observed, or cls for rows written before it was kept.
+  const std::string& observed_class() const { return observed.empty() ? cls : observed; }
+};
+
+// One `chansync health` run.
+struct HealthRun {
+  Timestamp started_at = 0;
+  std::string status;  // OK, WARNING, CRITICAL, UNKNOWN
+  int exit_code = 0;
+  bool offline = false;
 };
 
 class RunLog {
@@ -26,8 +39,15 @@ class RunLog {
   void finish(std::int64_t run_id, const std::string& status, const std::string& summary_json);
 
   void record_health(const HealthRow& row);
+  // Records a run and its checks in one transaction (each row's run_id is set); returns the run id.
+  std::int64_t record_health_run(const HealthRun& run, std::vector<HealthRow> rows);
   // The newest checks, newest first (at most `limit`).
   std::vector<HealthRow> health(const std::string& connector, std::size_t limit = 10);
+  // The newest checks of one connector's stream ("" = its probe), newest first (at most `limit`).
+  std::vector<HealthRow> health_of(const std::string& connector, const std::string& stream, std::size_t limit);
+  // Every check at or after `from`, and the last one before it of each (connector, stream) so the
+  // first change in the window is known; oldest first.
+  std::vector<HealthRow> health_since(Timestamp from);
 
  private:
   StateStore& m_store;

@@ -14,7 +14,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 8> k_migrations = {
+constexpr std::array<const char*, 9> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -140,6 +140,18 @@ CREATE TABLE tombstones(digest TEXT PRIMARY KEY, erased_at INTEGER NOT NULL) WIT
     // street; JSON text, '' for none: see attributes_to_json), which only feed identity suggestions.
     R"sql(
 ALTER TABLE contacts ADD COLUMN attributes TEXT NOT NULL DEFAULT '';
+)sql",
+    // 9: health history. Every `chansync health` run is a row; each check names its run and keeps the
+    // class its signals gave (observed) beside the class reported, which differs while a connector
+    // that was failing is recovering. '' = before this version: the reported class is the observed.
+    R"sql(
+CREATE TABLE health_runs(
+  id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, status TEXT NOT NULL, exit_code INTEGER NOT NULL,
+  checks INTEGER NOT NULL, offline INTEGER NOT NULL DEFAULT 0);
+ALTER TABLE health_checks ADD COLUMN run_id INTEGER;
+ALTER TABLE health_checks ADD COLUMN observed TEXT NOT NULL DEFAULT '';
+CREATE INDEX health_checks_by_stream ON health_checks(connector, stream, checked_at);
+CREATE INDEX health_checks_by_time ON health_checks(checked_at);
 )sql"};
 
 // chansync_later_status(stored, incoming): later_status() for SQL, so the upsert that rewrites a

@@ -83,32 +83,17 @@ HealthReport probe_graph_object(HttpClient& http, const std::string& url, const 
                                 std::string* body_out) {
   std::string body;
   auto obs = observe(http, {"GET", url}, &body);
+  obs.api_version = advice.api_version;
   std::optional<GraphError> err;
   if (obs.http_status >= 400) err = parse_graph_error(body);
   if (err) {
     obs.vendor_code = err->subcode ? fmt::format("{}/{}", err->code, err->subcode) : std::to_string(err->code);
     obs.vendor_message = fmt::format("{} (fbtrace_id {})", err->message, err->fbtrace_id);
   }
+  // The class comes from the error code (health_signals.hpp); the words from this adapter's advice.
   auto report = classify(advice.connector, type, std::move(obs));
-  if (err) {
-    switch (classify_graph_error(err->code)) {
-      case GraphErrorClass::auth:
-      case GraphErrorClass::permission:
-      case GraphErrorClass::restricted:  // health has no class of its own for it: access is refused
-        report.cls = HealthClass::auth_failed;
-        break;
-      case GraphErrorClass::rate_limited:
-        report.cls = HealthClass::rate_limited;
-        break;
-      case GraphErrorClass::deprecated:
-        report.cls = HealthClass::deprecated;
-        break;
-      case GraphErrorClass::other:
-        break;
-    }
-    if (classify_graph_error(err->code) != GraphErrorClass::other)
-      report.summary = graph_error(*err, report.evidence.http_status, advice).message;
-  }
+  if (err && classify_graph_error(err->code) != GraphErrorClass::other)
+    report.summary = graph_error(*err, report.evidence.http_status, advice).message;
   require_vendor_body(report, object_id_of(body) == object_id, what);
   if (body_out) *body_out = std::move(body);
   return report;

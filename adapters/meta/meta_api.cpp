@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/meta/graph.hpp"
+#include "sync/health_signals.hpp"
 
 namespace chansync::adapters::meta {
 namespace {
@@ -176,34 +177,8 @@ Result<std::vector<WireMessage>> parse_messages_page(const std::string& body, st
 }
 
 Usage parse_usage(const std::map<std::string, std::string>& headers) {
-  Usage u;
-  auto figures = [&](const json& o, const std::string& header) {
-    if (!o.is_object()) return;
-    for (const char* k : {"call_count", "total_time", "total_cputime"})
-      if (o.contains(k) && o[k].is_number() && o[k].get<double>() > u.percent) {
-        u.percent = o[k].get<double>();
-        u.which = header + " " + k;
-      }
-    if (o.contains("estimated_time_to_regain_access") && o["estimated_time_to_regain_access"].is_number())
-      u.regain_minutes = std::max(u.regain_minutes, o["estimated_time_to_regain_access"].get<int>());
-  };
-  auto read = [&](const char* name, const std::string& shown, bool per_business) {
-    const auto it = headers.find(name);
-    if (it == headers.end()) return;
-    try {
-      const auto j = json::parse(it->second);
-      if (!per_business) return figures(j, shown);
-      // {"<business id>": [{"type": "messenger", "call_count": 28, ...}, ...], ...}
-      if (j.is_object())
-        for (const auto& [id, entries] : j.items())
-          if (entries.is_array())
-            for (const auto& e : entries) figures(e, shown);
-    } catch (const json::exception&) {
-    }
-  };
-  read("x-app-usage", "X-App-Usage", false);
-  read("x-business-use-case-usage", "X-Business-Use-Case-Usage", true);
-  return u;
+  const auto u = meta_usage(headers);  // read in one place, for pulls and health alike
+  return {u.percent, u.regain_minutes, u.which};
 }
 
 std::string instagram_account_of(const std::string& body) {

@@ -91,7 +91,6 @@ class ConversationsAdapter final : public TwilioSource {
       obs.vendor_message = err.message;
     }
     auto report = classify(m_name, k_type, std::move(obs));
-    if (report.evidence.vendor_code == "20429") report.cls = HealthClass::rate_limited;  // Twilio's own 429 code
     if (report.evidence.http_status == 404 && !m_service.empty())
       report.summary = fmt::format(
           "service_sid {} is not a Conversations service of account {} (404): check it in the Twilio Console "

@@ -76,8 +76,7 @@ HealthReport TwilioSource::probe() {
     obs.vendor_code = err.code;
     obs.vendor_message = err.message;
   }
-  auto report = classify(m_name, m_type, std::move(obs));
-  if (report.evidence.vendor_code == "20429") report.cls = HealthClass::rate_limited;  // Twilio's own 429 code
+  auto report = classify(m_name, m_type, std::move(obs));  // 20003, 20429: health_signals.hpp
   require_vendor_body(report, account_sid_of(body) == m_sid, "the Twilio account resource of " + m_sid);
   return report;
 }

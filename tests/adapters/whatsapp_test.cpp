@@ -267,7 +267,7 @@ TEST_CASE("whatsapp-cloud probe reads the phone number with the token and is ok 
   CHECK(whatsapp(other.base_url())->probe().cls == HealthClass::unknown);
 }
 
-TEST_CASE("whatsapp-cloud probe: 190 is auth_failed with the fbtrace_id, 368 a restriction, 130429 rate limited",
+TEST_CASE("whatsapp-cloud probe: 190 is auth_failed with the fbtrace_id, 368 restricted, 130429 rate limited",
           "[whatsapp]") {
   struct Case {
     int status;
@@ -280,7 +280,7 @@ TEST_CASE("whatsapp-cloud probe: 190 is auth_failed with the fbtrace_id, 368 a r
       {400,
        R"({"error":{"message":"Temporarily blocked for policies violations","type":"OAuthException","code":368,)"
        R"("fbtrace_id":"AbCdEf368"}})",
-       HealthClass::auth_failed, "restricted"},
+       HealthClass::restricted, "restricted"},
       {429,
        R"({"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,)"
        R"("fbtrace_id":"AbCdEf130429"}})",

@@ -252,8 +252,9 @@ TEST_CASE("schemas/config.schema.json is generated from the registry", "[docs]")
   check_generated("schemas/config.schema.json", cli::config_schema_json(adapters::type_specs()));
 }
 
-TEST_CASE("chansync.conf(5) describes by hand exactly the [state], [identity] and [listen] keys of the schema",
-          "[docs]") {
+TEST_CASE(
+    "chansync.conf(5) describes by hand exactly the [state], [identity], [listen] and [health] keys of the schema",
+    "[docs]") {
   // Not adapter options, so not generated: the page's hand-written KEYS and the schema's fixed
   // fragment must name the same keys.
   const auto schema = nlohmann::json::parse(cli::config_schema_json(adapters::type_specs()));
@@ -261,8 +262,9 @@ TEST_CASE("chansync.conf(5) describes by hand exactly the [state], [identity] an
   for (const auto& [table, sub] : schema["properties"].items())
     if (sub.contains("properties"))
       for (const auto& [key, _] : sub["properties"].items()) fixed.insert(table + "." + key);
-  CHECK(fixed == std::set<std::string>{"identity.auto_merge_above", "identity.blocked", "identity.default_region",
-                                       "identity.limits", "listen.address", "listen.spool_dir", "state.path"});
+  CHECK(fixed == std::set<std::string>{"health.eol_warning_days", "health.recovery_checks", "health.recovery_minutes",
+ "identity.auto_merge_above",                                       "identity.blocked", "identity.default_region", "identity.limits",
+                                       "listen.address", "listen.spool_dir", "state.path"});
 
   const std::string page = hand_written("man/chansync.conf.5");
   const auto start = page.find(".SH KEYS\n");

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Health classes and exit codes against the simulator: OK, a Sunset header (WARNING), a wrong token
-# (CRITICAL), an unreachable vendor (CRITICAL), a missing secret (UNKNOWN); the JSON validates.
+# Health classes and exit codes against the simulator: OK, a failed stream recovering (WARNING), a
+# Sunset header (WARNING), a wrong token (CRITICAL), an unreachable vendor (CRITICAL), a missing
+# secret (UNKNOWN); the JSON validates.
 . "$(dirname "$0")/lib.sh"
 start_sim --customers 5 --messages 20
 cs -o json health >"$work/health.json" || fail "health not OK: $(cat "$work/health.json")"
@@ -21,7 +22,13 @@ assert "last pull" in checks[("crm", "contacts")]["summary"], checks[("crm", "co
 assert checks[("crm", None)]["class"] == "ok"  # the probe itself passes now
 PY
 cs -q pull crm || fail "pull after the 401 failed"
-cs -o json health >"$work/health.json" || fail "health not OK again after a good pull: $(cat "$work/health.json")"
+# Classes do not flap: the stream that failed is recovering (WARNING) until 3 checks have passed.
+set +e; cs -o json health >"$work/recovering.json"; code=$?; set -e
+[ "$code" -eq 1 ] || fail "a stream passing again after a failure should be recovering (1), got $code: $(cat "$work/recovering.json")"
+python3 -c 'import json,sys; c={(c["connector"],c["stream"]):c for c in json.load(open(sys.argv[1]))["checks"]}; assert c[("crm","contacts")]["class"]=="recovering", c' \
+  "$work/recovering.json" || fail "crm/contacts not recovering: $(cat "$work/recovering.json")"
+set +e; cs -q health >/dev/null; set -e
+cs -o json health >"$work/health.json" || fail "health not OK again after 3 good checks: $(cat "$work/health.json")"
 curl -fsS -d '{"kind":"sunset","vendor":"twilio","count":-1}' "http://127.0.0.1:$port/_sim/fault" >/dev/null
 set +e; cs -o json health >"$work/health2.json"; code=$?; set -e
 [ "$code" -eq 1 ] || fail "Sunset header should be WARNING (1), got $code"

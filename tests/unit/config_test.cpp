@@ -190,3 +190,27 @@ TEST_CASE("the config examples in README and chansync.conf(5) load") {
     CHECK(cfg.targets.size() == 1);
   }
 }
+
+TEST_CASE("[health] sets the recovery streak and the end-of-life warning, with origins; typos are refused",
+          "[health]") {
+  TempConfig t;
+  const auto defaults = load(t.write(k_twilio), false);
+  CHECK(defaults.health.recovery_checks == 3);
+  CHECK(defaults.health.recovery_minutes == 30);
+  CHECK(defaults.health.eol_warning_days == 90);
+  const auto cfg =
+      load(t.write(std::string("[health]\nrecovery_checks = 5\neol_warning_days = 30\n") + k_twilio), false);
+  CHECK(cfg.health.recovery_checks == 5);
+  CHECK(cfg.health.recovery_minutes == 30);
+  CHECK(cfg.health.eol_warning_days == 30);
+  const auto origin = [&](const std::string& key) {
+    for (const auto& s : cfg.settings)
+      if (s.key == key) return s.origin;
+    return std::string();
+  };
+  CHECK_THAT(origin("health.recovery_checks"), Catch::StartsWith("file:"));
+  CHECK(origin("health.recovery_minutes") == "default");
+  CHECK_THAT(error_of(t.write("[health]\nrecovery_check = 5\n")), Catch::Contains("did you mean \"recovery_checks\""));
+  CHECK_THAT(error_of(t.write("[health]\nrecovery_minutes = \"30m\"\n")),
+             Catch::Contains("health.recovery_minutes must be a whole number"));
+}

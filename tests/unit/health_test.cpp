@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "sync/health_history.hpp"
+#include "sync/state_store.hpp"
+
 using namespace chansync;
 
 namespace {
@@ -14,7 +17,7 @@ HealthReport with(int status, std::map<std::string, std::string> headers = {}, s
 }
 }  // namespace
 
-TEST_CASE("health classification maps evidence to classes and monitoring severities") {
+TEST_CASE("health classification maps evidence to classes and monitoring severities", "[health]") {
   CHECK(with(200).cls == HealthClass::ok);
   CHECK(with(401).cls == HealthClass::auth_failed);
   CHECK(with(429, {{"retry-after", "30"}}).cls == HealthClass::rate_limited);
@@ -35,7 +38,7 @@ TEST_CASE("health classification maps evidence to classes and monitoring severit
   CHECK(to_string(severity_of(with(403).cls)) == std::string("CRITICAL"));
 }
 
-TEST_CASE("a stream's health is how its last pull ended") {
+TEST_CASE("a stream's health is how its last pull ended", "[health]") {
   const auto ok = stream_health("sms", "twilio-messaging", "conversations", 1'780'000'000'000, "", "", 42);
   CHECK(ok.cls == HealthClass::ok);
   CHECK(ok.stream == "conversations");
@@ -44,6 +47,190 @@ TEST_CASE("a stream's health is how its last pull ended") {
   CHECK(stream_health("c", "t", "s", 1, "HTTP 503", "unavailable", 0).cls == HealthClass::unreachable);
   CHECK(stream_health("c", "t", "s", 1, "HTTP 429", "rate_limited", 0).cls == HealthClass::rate_limited);
   const auto bad = stream_health("c", "t", "s", 1, "page is not valid JSON", "protocol", 0);
-  CHECK(bad.cls == HealthClass::unknown);  // never ok: the stream is not known to be flowing
+  CHECK(bad.cls == HealthClass::schema_drift);  // the vendor's answer no longer parses
+  CHECK(stream_health("c", "t", "s", 1, "disk full", "io", 0).cls == HealthClass::unknown);  // never ok
   CHECK_THAT(bad.summary, Catch::Contains("page is not valid JSON") && Catch::Contains("next pull resumes"));
+}
+
+TEST_CASE("every class has its severity: critical, warning, ok, unknown", "[health]") {
+  using H = HealthClass;
+  for (auto c : {H::unreachable, H::auth_failed, H::gone, H::outage, H::restricted, H::webhook_broken})
+    CHECK(severity_of(c) == Severity::critical);
+  for (auto c : {H::rate_limited, H::schema_drift, H::silent, H::deprecated, H::degraded, H::recovering})
+    CHECK(severity_of(c) == Severity::warning);
+  CHECK(severity_of(H::ok) == Severity::ok);
+  CHECK(severity_of(H::unknown) == Severity::unknown);
+  CHECK(all_health_classes().size() == 14);
+  for (auto c : all_health_classes()) CHECK(parse_health_class(to_string(c)) == c);
+  CHECK_FALSE(parse_health_class("broken"));
+}
+
+TEST_CASE("--warn-only demotes a class a team accepts to WARNING, never promotes one", "[health]") {
+  const std::vector<HealthClass> accept = {HealthClass::gone, HealthClass::ok};
+  const auto gone = with(410);
+  CHECK(severity_of(gone, accept) == Severity::warning);
+  CHECK(severity_of(with(401), accept) == Severity::critical);
+  CHECK(severity_of(with(200), accept) == Severity::ok);
+  CHECK(overall({gone, with(200)}, accept) == Severity::warning);
+  CHECK(overall({gone, with(200)}) == Severity::critical);
+}
+
+TEST_CASE("every finding carries its signal, value and what to do; the worst decides the class", "[health]") {
+  ProbeObservation o;
+  o.http_status = 200;
+  o.headers = {{"x-app-usage", R"({"call_count":96,"total_cputime":10,"total_time":20})"},
+               {"sunset", "Sat, 31 Dec 2033 23:59:59 GMT"}};
+  auto r = classify("fb", "meta-messenger", o);
+  CHECK(r.cls == HealthClass::rate_limited);  // rate_limited precedes deprecated
+  REQUIRE(r.findings.size() == 3);
+  CHECK(r.findings[0].cls == HealthClass::rate_limited);
+  CHECK(r.findings[0].value == "96%");
+  CHECK(r.findings[1].cls == HealthClass::deprecated);
+  CHECK(r.findings[2].cls == HealthClass::ok);
+  CHECK(r.findings[2].signal == "HTTP status");
+  CHECK_FALSE(r.action.empty());
+  REQUIRE(r.sunset);
+
+  // Graph answers a throttled app with 400 and code 4: the code decides, not "unexpected HTTP 400".
+  ProbeObservation g;
+  g.http_status = 400;
+  g.body = R"({"error":{"message":"(#4) Application request limit reached","type":"OAuthException","code":4}})";
+  const auto throttled = classify("fb", "meta-messenger", g);
+  CHECK(throttled.cls == HealthClass::rate_limited);
+  CHECK(throttled.findings.front().signal == "Graph error code");
+
+  ProbeObservation v;
+  v.http_status = 200;
+  v.api_version = "v18.0";
+  v.headers = {{"facebook-api-version", "v20.0"}};
+  CHECK(classify("fb", "meta-messenger", v).cls == HealthClass::gone);
+
+  // A probe that could not run is never ok.
+  ProbeObservation none;
+  none.transport_error = "Connection refused";
+  const auto down = classify("fb", "meta-messenger", none);
+  CHECK(down.cls == HealthClass::unreachable);
+  REQUIRE(down.findings.size() == 1);
+  CHECK(down.findings[0].value == "Connection refused");
+  auto proxy = with(200, {{"x-app-usage", R"({"call_count":99})"}});
+  require_vendor_body(proxy, false, "a Graph page object");
+  CHECK(proxy.cls == HealthClass::unknown);
+  CHECK(proxy.findings.size() == 1);
+  CHECK(proxy.findings[0].signal == "response body");
+}
+
+TEST_CASE("a class an adapter set without a finding gets one; settle keeps the adapter's words", "[health]") {
+  HealthReport r{"pg", "postgres", "", HealthClass::unreachable, "cannot connect to 127.0.0.1:5"};
+  settle(r);
+  REQUIRE(r.findings.size() == 1);
+  CHECK(r.findings[0].cls == HealthClass::unreachable);
+  CHECK(r.findings[0].detail == "cannot connect to 127.0.0.1:5");
+  settle(r);
+  CHECK(r.findings.size() == 1);
+  CHECK(r.summary == "cannot connect to 127.0.0.1:5");
+}
+
+namespace {
+HealthRow row(Timestamp at, HealthClass cls, HealthClass observed) {
+  return {"sms", "", at, to_string(cls), R"({"summary":"s"})", to_string(observed)};
+}
+HealthReport ok_at(Timestamp at) {
+  auto r = with(200);
+  r.connector = "sms";
+  r.checked_at = at;
+  return r;
+}
+constexpr Timestamp k_min = 60'000;
+}  // namespace
+
+TEST_CASE("a connector that was failing is recovering until 3 passes or 30 minutes, then ok", "[health]") {
+  const HealthSettings s;  // 3 checks or 30 min
+  const Timestamp t0 = 1'790'000'000'000;
+  // newest first: the auth failure at t0, then this pass at t0 + 1 min.
+  std::vector<HealthRow> history = {row(t0, HealthClass::auth_failed, HealthClass::auth_failed)};
+  auto first = ok_at(t0 + k_min);
+  apply_recovery(first, history, s);
+  CHECK(first.cls == HealthClass::recovering);
+  CHECK(first.observed == HealthClass::ok);
+  CHECK(severity_of(first.cls) == Severity::warning);
+  CHECK_THAT(first.summary, Catch::Contains("auth_failed until") && Catch::Contains("1 check"));
+  CHECK(first.findings.front().signal == "recovery streak");
+  CHECK(first.since == first.checked_at);
+
+  history.insert(history.begin(), row(t0 + k_min, HealthClass::recovering, HealthClass::ok));
+  auto second = ok_at(t0 + 2 * k_min);
+  apply_recovery(second, history, s);
+  CHECK(second.cls == HealthClass::recovering);
+  CHECK(second.since == t0 + k_min);
+
+  history.insert(history.begin(), row(t0 + 2 * k_min, HealthClass::recovering, HealthClass::ok));
+  auto third = ok_at(t0 + 3 * k_min);
+  apply_recovery(third, history, s);
+  CHECK(third.cls == HealthClass::ok);  // the third pass in a row
+
+  // Time alone: one pass 31 minutes after the first pass is enough.
+  std::vector<HealthRow> slow = {row(t0 + k_min, HealthClass::recovering, HealthClass::ok),
+                                 row(t0, HealthClass::unreachable, HealthClass::unreachable)};
+  auto later = ok_at(t0 + 32 * k_min);
+  apply_recovery(later, slow, s);
+  CHECK(later.cls == HealthClass::ok);
+
+  // Not after something that is not a failure (deprecated, unknown), nor with no history.
+  auto after_unknown = ok_at(t0 + k_min);
+  apply_recovery(after_unknown, {row(t0, HealthClass::unknown, HealthClass::unknown)}, s);
+  CHECK(after_unknown.cls == HealthClass::ok);
+  auto fresh = ok_at(t0);
+  apply_recovery(fresh, {}, s);
+  CHECK(fresh.cls == HealthClass::ok);
+  // A failure now stays what it is and knows since when.
+  auto still = with(401);
+  still.connector = "sms";
+  still.checked_at = t0 + 2 * k_min;
+  apply_recovery(still,
+                 {row(t0 + k_min, HealthClass::auth_failed, HealthClass::auth_failed),
+                  row(t0, HealthClass::auth_failed, HealthClass::auth_failed)},
+                 s);
+  CHECK(still.cls == HealthClass::auth_failed);
+  CHECK(still.since == t0);
+}
+
+TEST_CASE("health history: runs are stored and --since lists the changes of class", "[health]") {
+  StateStore store(":memory:");
+  const Timestamp t0 = 1'790'000'000'000;
+  auto rows = [&](Timestamp at, HealthClass c) {
+    return std::vector<HealthRow>{{"sms", "", at, to_string(c), R"({"summary":"at )" + std::to_string(at) + "\"}"},
+                                  {"crm", "", at, "ok", R"({"summary":"fine"})"}};
+  };
+  store.runs().record_health_run({t0, "OK", 0}, rows(t0, HealthClass::ok));
+  store.runs().record_health_run({t0 + k_min, "CRITICAL", 2}, rows(t0 + k_min, HealthClass::auth_failed));
+  store.runs().record_health_run({t0 + 2 * k_min, "CRITICAL", 2}, rows(t0 + 2 * k_min, HealthClass::auth_failed));
+  store.runs().record_health_run({t0 + 3 * k_min, "WARNING", 1}, rows(t0 + 3 * k_min, HealthClass::recovering));
+  CHECK(store.count("health_runs") == 4);
+  CHECK(store.runs().health_of("sms", "", 10).front().run_id == 4);
+
+  const auto all = transitions(store.runs().health_since(t0), t0);
+  // sms: first check ok, → auth_failed, → recovering; crm: ok throughout.
+  REQUIRE(all.size() == 4);
+  CHECK(all[0].to == "ok");
+  CHECK(all[0].from.empty());
+  const auto window = transitions(store.runs().health_since(t0 + 2 * k_min), t0 + 2 * k_min);
+  REQUIRE(window.size() == 2);
+  CHECK(window[0].connector == "crm");
+  CHECK(window[0].from == "ok");
+  CHECK(window[0].to == "ok");        // unchanged in the window: its class and since when
+  CHECK(window[0].at == t0 + k_min);  // the oldest row read; a stored check's "since" goes further back
+  CHECK(window[1].from == "auth_failed");
+  CHECK(window[1].to == "recovering");
+  CHECK(window[1].at == t0 + 3 * k_min);
+}
+
+TEST_CASE("durations for --since", "[health]") {
+  CHECK(parse_duration("7d") == 7 * 86'400'000LL);
+  CHECK(parse_duration("12h") == 12 * 3'600'000LL);
+  CHECK(parse_duration("30m") == 30 * 60'000LL);
+  CHECK(parse_duration("45s") == 45'000LL);
+  CHECK_FALSE(parse_duration("7"));
+  CHECK_FALSE(parse_duration("d"));
+  CHECK_FALSE(parse_duration("1w"));
+  CHECK_FALSE(parse_duration("-1d"));
 }

@@ -1,0 +1,105 @@
+#include "sync/health_check.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "sync/api_versions.hpp"
+#include "sync/health_signals.hpp"
+#include "sync/spool.hpp"
+#include "sync/state_records.hpp"
+#include "sync/state_store.hpp"
+
+namespace chansync {
+namespace {
+
+// What a webhooks stream has waiting in the spool: accepted by listen, not yet pulled.
+std::string spool_note(const std::string& spool_dir, const std::string& connector, const std::string& cursor) {
+  const auto backlog = spool_backlog(spool_dir, connector, cursor);
+  if (backlog.bytes == 0) return "; nothing waiting in the spool";
+  return fmt::format("; {} KiB of webhooks wait in the spool ({}) for the next pull", (backlog.bytes + 1023) / 1024,
+                     spool_dir);
+}
+
+// The shipped table's word on a pinned api_version: needs no network, so it counts even when the
+// probe could not run.
+void check_api_version(HealthReport& r, const EndpointConfig& e, const HealthSettings& s) {
+  const auto it = e.options.find("api_version");
+  if (it == e.options.end() || !it->is_string()) return;
+  auto f =
+      version_finding(shipped_versions(), vendor_of(e.type), it->get<std::string>(), r.checked_at, s.eol_warning_days);
+  if (!f) return;
+  if (f->cls == HealthClass::deprecated && f->at && (!r.sunset || *f->at < *r.sunset)) r.sunset = f->at;
+  // An ok from the table must not turn a probe that could not run into ok.
+  if (f->cls == HealthClass::ok && r.cls == HealthClass::unknown) {
+    r.findings.push_back(std::move(*f));
+    return;
+  }
+  add_finding(r, std::move(*f));
+}
+
+}  // namespace
+
+HealthCheckResult check_health(const Config& cfg, StateStore* store, const HealthCheckOptions& opts) {
+  HealthCheckResult out;
+  out.checked_at = now_ms();
+  const auto streams = store ? store->records().streams() : std::vector<StreamRow>{};
+  for (auto* e : opts.endpoints) {
+    std::set<std::string> spooled;  // streams read from the webhook spool
+    HealthReport probe;
+    try {
+      // A missing secret is a finding about this connector, not a reason to skip the others.
+      const auto adapter = opts.make_adapter(*e);
+      for (const auto& st : adapter->streams())
+        if (st.spool) spooled.insert(st.name);
+      probe = adapter->probe();
+      settle(probe);
+    } catch (const Failure& f) {
+      probe = HealthReport{e->name, e->type, "", HealthClass::unknown, "cannot check: " + f.error().message};
+      probe.checked_at = now_ms();
+      probe.findings.push_back({HealthClass::unknown, "setup", to_string(f.error().code), probe.summary,
+                                "fix the configuration the message names"});
+      probe.action = probe.findings.back().action;
+    }
+    check_api_version(probe, *e, cfg.health);
+    out.reports.push_back(std::move(probe));
+    for (const auto& row : streams) {
+      if (row.connector != e->name || row.last_pull_at == 0) continue;
+      auto r = stream_health(e->name, e->type, row.stream, row.last_pull_at, row.last_pull.error,
+                             row.last_pull.error_code, row.last_pull.received);
+      if (!row.last_pull.notice.empty()) r.summary += "; the vendor last reported: " + row.last_pull.notice;
+      if (spooled.count(row.stream)) r.summary += spool_note(cfg.spool_dir, e->name, row.cursor);
+      out.reports.push_back(std::move(r));
+    }
+  }
+  if (store) {
+    for (auto& r : out.reports) {
+      try {
+        apply_recovery(r, store->runs().health_of(r.connector, r.stream, 64), cfg.health);
+      } catch (const std::exception& ex) {
+        spdlog::warn("health history of {} unreadable: {}", r.connector, ex.what());
+      }
+    }
+  }
+  out.status = overall(out.reports, opts.warn_only);
+  // History for trends and recovery; a store that cannot be written must not hide the check's result.
+  if (store) try {
+      std::vector<HealthRow> rows;
+      for (const auto& r : out.reports)
+        rows.push_back({r.connector, r.stream, r.checked_at, to_string(r.cls), nlohmann::json(r).dump(),
+                        r.observed ? to_string(*r.observed) : ""});
+      store->runs().record_health_run({out.checked_at, to_string(out.status), static_cast<int>(out.status), false},
+                                      std::move(rows));
+    } catch (const std::exception& ex) {
+      spdlog::warn("health history not recorded: {}", ex.what());
+    }
+  return out;
+}
+
+std::vector<HealthTransition> health_history(StateStore& store, Timestamp from) {
+  return transitions(store.runs().health_since(from), from);
+}
+
+}  // namespace chansync

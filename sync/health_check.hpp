@@ -1,0 +1,38 @@
+#pragma once
+// One `chansync health` run: probe each chosen endpoint through its adapter, add what the shipped
+// API versions table and each stream's last pull say, apply the history (recovering, since) and
+// record the run. The CLI only parses, calls check_health and prints.
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "sync/config.hpp"
+#include "sync/health.hpp"
+#include "sync/health_history.hpp"
+
+namespace chansync {
+
+class StateStore;
+
+struct HealthCheckOptions {
+  std::vector<EndpointConfig*> endpoints;  // connectors and targets to check
+  // Resolves the endpoint's secrets and creates its adapter; throws Failure for what stops that (a
+  // missing secret), which becomes an unknown report naming it.
+  std::function<std::unique_ptr<Adapter>(EndpointConfig&)> make_adapter;
+  std::vector<HealthClass> warn_only;  // classes counted as WARNING at most (--warn-only)
+};
+
+struct HealthCheckResult {
+  std::vector<HealthReport> reports;  // one per endpoint probe, then one per pulled stream of it
+  Severity status = Severity::ok;     // overall(), with warn_only applied: the exit code
+  Timestamp checked_at = 0;
+};
+
+// Runs the checks. `store` may be null (no readable state store: no stream checks, no history).
+// Never throws for a remote problem or an unwritable history (logged as a warning).
+HealthCheckResult check_health(const Config& cfg, StateStore* store, const HealthCheckOptions& opts);
+
+// The changes of class since `from` (RunLog::health_since + transitions()).
+std::vector<HealthTransition> health_history(StateStore& store, Timestamp from);
+
+}  // namespace chansync
