@@ -315,6 +315,14 @@ bool MetaSim::admit(const httplib::Request& req, httplib::Response& res) {
                   trace);
       return false;
     }
+    if (*kind == "restricted") {
+      graph_error(res, 400, 368, "Temporarily blocked for policies violations", 0, trace);
+      return false;
+    }
+    // Faults that leave the request answered, with the headers of a throttled app or of a call Graph
+    // served with a newer version than the one asked for (an expired version is upgraded).
+    if (*kind == "usage") res.set_header("X-App-Usage", R"({"call_count":95,"total_cputime":20,"total_time":30})");
+    if (*kind == "upgraded") res.set_header("facebook-api-version", "v25.0");
     if (*kind == "500") {
       res.status = 500;
       res.set_content(
