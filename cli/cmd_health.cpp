@@ -45,14 +45,17 @@ void add_health(CLI::App& app, Context& ctx) {
   auto names = std::make_shared<std::vector<std::string>>();
   auto warn_only = std::make_shared<std::vector<std::string>>();
   auto since = std::make_shared<std::string>();
+  auto offline = std::make_shared<bool>(false);
   cmd->add_option("NAME", *names, "connectors or targets to check (default: all)");
   cmd->add_option("--warn-only", *warn_only,
                   "count these classes as WARNING at most (e.g. --warn-only deprecated gone)")
       ->expected(1, -1)
       ->delimiter(',');
   cmd->add_option("--since", *since, "show the changes of class over this window (7d, 12h, 30m) instead of checking");
-  cmd->callback([&ctx, names, warn_only, since] {
-    ctx.action = [&ctx, names, warn_only, since] {
+  cmd->add_flag("--offline", *offline,
+                "call no vendor: judge each connector by its streams' last pulls and the API versions table");
+  cmd->callback([&ctx, names, warn_only, since, offline] {
+    ctx.action = [&ctx, names, warn_only, since, offline] {
       require_format(ctx.global.output, {"table", "json", "prometheus"}, "health");
       const auto demote = warn_only_classes(*warn_only);
       Session s = open_session(ctx.global, "health", Needs::config_only);
@@ -78,7 +81,7 @@ void add_health(CLI::App& app, Context& ctx) {
                                 resolve_secrets(e);
                                 return adapters::create_adapter(e, s.config.default_region);
                               },
-                              demote};
+                              demote, *offline};
       auto store = open_for_health(s.config.state_path);
       const auto result = check_health(s.config, store.get(), opts);
       if (ctx.global.output == "json")

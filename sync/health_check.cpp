@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "sync/api_versions.hpp"
@@ -40,6 +42,20 @@ void check_api_version(HealthReport& r, const EndpointConfig& e, const HealthSet
   add_finding(r, std::move(*f));
 }
 
+// --offline: only what needs no vendor call. A pulled connector is judged by its streams' rows, so
+// its own report exists only for what the versions table says; one never pulled is unknown.
+std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, const HealthSettings& s) {
+  HealthReport r{e.name, e.type, "", pulled ? HealthClass::ok : HealthClass::unknown};
+  r.checked_at = now_ms();
+  if (!pulled)
+    add_finding(r, {HealthClass::unknown, "offline", "no recorded pull",
+                    "not checked (--offline) and no pull of it is recorded in the state store",
+                    "run `chansync pull " + e.name + "`, or health without --offline"});
+  check_api_version(r, e, s);
+  if (r.findings.empty()) return std::nullopt;
+  return r;
+}
+
 }  // namespace
 
 HealthCheckResult check_health(const Config& cfg, StateStore* store, const HealthCheckOptions& opts) {
@@ -49,22 +65,29 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
   for (auto* e : opts.endpoints) {
     std::set<std::string> spooled;  // streams read from the webhook spool
     HealthReport probe;
-    try {
-      // A missing secret is a finding about this connector, not a reason to skip the others.
-      const auto adapter = opts.make_adapter(*e);
-      for (const auto& st : adapter->streams())
-        if (st.spool) spooled.insert(st.name);
-      probe = adapter->probe();
-      settle(probe);
-    } catch (const Failure& f) {
-      probe = HealthReport{e->name, e->type, "", HealthClass::unknown, "cannot check: " + f.error().message};
-      probe.checked_at = now_ms();
-      probe.findings.push_back({HealthClass::unknown, "setup", to_string(f.error().code), probe.summary,
-                                "fix the configuration the message names"});
-      probe.action = probe.findings.back().action;
+    const bool pulled = std::any_of(streams.begin(), streams.end(), [&](const StreamRow& row) {
+      return row.connector == e->name && row.last_pull_at != 0;
+    });
+    if (opts.offline) {
+      if (auto r = offline_probe(*e, pulled, cfg.health)) out.reports.push_back(std::move(*r));
+    } else {
+      try {
+        // A missing secret is a finding about this connector, not a reason to skip the others.
+        const auto adapter = opts.make_adapter(*e);
+        for (const auto& st : adapter->streams())
+          if (st.spool) spooled.insert(st.name);
+        probe = adapter->probe();
+        settle(probe);
+      } catch (const Failure& f) {
+        probe = HealthReport{e->name, e->type, "", HealthClass::unknown, "cannot check: " + f.error().message};
+        probe.checked_at = now_ms();
+        probe.findings.push_back({HealthClass::unknown, "setup", to_string(f.error().code), probe.summary,
+                                  "fix the configuration the message names"});
+        probe.action = probe.findings.back().action;
+      }
+      check_api_version(probe, *e, cfg.health);
+      out.reports.push_back(std::move(probe));
     }
-    check_api_version(probe, *e, cfg.health);
-    out.reports.push_back(std::move(probe));
     for (const auto& row : streams) {
       if (row.connector != e->name || row.last_pull_at == 0) continue;
       auto r = stream_health(e->name, e->type, row.stream, row.last_pull_at, row.last_pull.error,
@@ -90,8 +113,8 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
       for (const auto& r : out.reports)
         rows.push_back({r.connector, r.stream, r.checked_at, to_string(r.cls), nlohmann::json(r).dump(),
                         r.observed ? to_string(*r.observed) : ""});
-      store->runs().record_health_run({out.checked_at, to_string(out.status), static_cast<int>(out.status), false},
-                                      std::move(rows));
+      store->runs().record_health_run(
+          {out.checked_at, to_string(out.status), static_cast<int>(out.status), opts.offline}, std::move(rows));
     } catch (const std::exception& ex) {
       spdlog::warn("health history not recorded: {}", ex.what());
     }

@@ -20,6 +20,9 @@ struct HealthCheckOptions {
   // missing secret), which becomes an unknown report naming it.
   std::function<std::unique_ptr<Adapter>(EndpointConfig&)> make_adapter;
   std::vector<HealthClass> warn_only;  // classes counted as WARNING at most (--warn-only)
+  // No vendor call (--offline): each endpoint is judged by what the state store recorded (its
+  // streams' last pulls) and the shipped API versions table; one with neither is unknown.
+  bool offline = false;
 };
 
 struct HealthCheckResult {

@@ -192,6 +192,26 @@ TEST_CASE("health: a connector that failed is recovering on its next passes, sto
   CHECK(calls == 4);
 }
 
+TEST_CASE("health --offline calls no vendor: pulled streams and the versions table decide, never-pulled is unknown",
+          "[health]") {
+  StateStore store(":memory:");
+  EndpointConfig crm = hubspot("http://127.0.0.1:9"), fb = graph("http://127.0.0.1:9", "v18.0");
+  Config config;
+  HealthCheckOptions opts{{&crm, &fb},
+                          [](EndpointConfig&) -> std::unique_ptr<Adapter> {
+                            FAIL("--offline created an adapter");
+                            return nullptr;
+                          },
+                          {},
+                          true};
+  auto result = check_health(config, &store, opts);
+  REQUIRE(result.reports.size() == 2);
+  CHECK(result.reports[0].cls == HealthClass::unknown);  // crm: never pulled
+  CHECK(result.reports[0].findings.front().signal == "offline");
+  CHECK(result.reports[1].cls == HealthClass::gone);  // fb: v18.0 ended 2026-01-26
+  CHECK(result.status == Severity::critical);
+}
+
 TEST_CASE("health: a missing secret is unknown with the setup finding, UNKNOWN", "[health]") {
   EndpointConfig cfg = hubspot("http://127.0.0.1:9");
   Config config;

@@ -117,12 +117,21 @@ TEST_CASE("twilio malformed page is a protocol error and the cursor is not advan
 
 TEST_CASE("twilio probe reports a Sunset header as deprecated with the date") {
   FakeServer server([](const auto&, std::size_t) {
-    return Scripted{200, R"({"sid":"AC1","status":"active"})", {{"Sunset", "Sat, 31 Dec 2033 23:59:59 GMT"}}};
+    return Scripted{200,
+                    std::string(R"({"sid":")") + k_sid + R"(","status":"active"})",
+                    {{"Sunset", "Sat, 31 Dec 2033 23:59:59 GMT"}}};
   });
   Rig rig(server.base_url());
   const auto r = rig.adapter->probe();
   CHECK(r.cls == HealthClass::deprecated);
   CHECK_THAT(r.summary, Catch::Contains("2033-12-31"));
+
+  // From something that is not the account (a proxy), the header means nothing: unknown.
+  FakeServer proxy([](const auto&, std::size_t) {
+    return Scripted{200, R"({"sid":"AC1","status":"active"})", {{"Sunset", "Sat, 31 Dec 2033 23:59:59 GMT"}}};
+  });
+  Rig other(proxy.base_url());
+  CHECK(other.adapter->probe().cls == HealthClass::unknown);
 }
 
 TEST_CASE("twilio outbound-reply is the bot, outbound-call the system, outbound-api an agent") {

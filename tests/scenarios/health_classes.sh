@@ -2,7 +2,8 @@
 # Health classes against the simulator, each asserted with its evidence and exit code: Meta rate
 # limited by X-App-Usage, restricted (368), auth_failed (190/463), gone (facebook-api-version
 # upgraded; api_version past its end of life in the shipped table), recovering after a failure until
-# the streak, --warn-only, -o prometheus, --since transitions, the JSON schema, no colour off a TTY.
+# the streak, --warn-only, -o prometheus, --since transitions, --offline, the JSON schema, no colour
+# off a TTY.
 . "$(dirname "$0")/lib.sh"
 start_sim --customers 5 --messages 20
 cat >"$work/h.toml" <<TOML
@@ -116,4 +117,10 @@ kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; sim_pid=""
 run 2 offline fb
 python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["checks"][0]; assert c["class"]=="unreachable" and any(f["signal"]=="API version table" and f["class"]=="gone" for f in c["findings"]), c' \
   "$work/offline.json" || fail "the version table finding is missing when unreachable: $(cat "$work/offline.json")"
+# --offline calls no vendor (none is running now) and reads no secret: the table still says gone,
+# and a connector never pulled is unknown.
+META_PAGE_TOKEN= HUBSPOT_TOKEN= run 2 offline_mode --offline
+check "$work/offline_mode.json" fb gone "API version table" "v18.0"
+check "$work/offline_mode.json" crm unknown "offline" "no recorded pull"
+[ "$(sqlite3 "$work/state.db" 'SELECT offline FROM health_runs ORDER BY id DESC LIMIT 1')" = 1 ] || fail "offline run not marked"
 echo "health_classes: ok"
