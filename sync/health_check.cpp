@@ -100,7 +100,9 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
   if (store) {
     for (auto& r : out.reports) {
       try {
-        apply_recovery(r, store->runs().health_of(r.connector, r.stream, 64), cfg.health);
+        // Enough rows to count a whole streak, and to reach the failure before it.
+        const auto rows = static_cast<std::size_t>(std::max(cfg.health.recovery_checks, 0)) + 64;
+        apply_recovery(r, store->runs().health_of(r.connector, r.stream, rows), cfg.health);
       } catch (const std::exception& ex) {
         spdlog::warn("health history of {} unreadable: {}", r.connector, ex.what());
       }

@@ -7,6 +7,19 @@
 #include <nlohmann/json.hpp>
 
 namespace chansync {
+namespace {
+
+// A string member of a stored check's JSON ("summary", "since"); "" when absent or unreadable.
+std::string text_of(const HealthRow& row, const char* key) {
+  try {
+    const auto j = nlohmann::json::parse(row.evidence_json);
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+  } catch (const nlohmann::json::exception&) {
+    return std::string();
+  }
+}
+
+}  // namespace
 
 bool is_failure(HealthClass c) {
   if (severity_of(c) == Severity::critical) return true;
@@ -46,6 +59,12 @@ void apply_recovery(HealthReport& r, const std::vector<HealthRow>& history, cons
     }
   }
   r.since = r.checked_at;
+  // The previous check of the same class knew since when; walking back serves rows without it.
+  if (!history.empty() && history.front().cls == to_string(r.cls))
+    if (const auto since = parse_rfc3339(text_of(history.front(), "since"))) {
+      r.since = *since;
+      return;
+    }
   for (const auto& row : history) {
     if (row.cls != to_string(r.cls)) break;
     r.since = row.checked_at;
@@ -61,14 +80,6 @@ std::vector<HealthTransition> transitions(const std::vector<HealthRow>& rows, Ti
     bool changed = false;
   };
   std::map<std::pair<std::string, std::string>, Last> last;
-  auto text_of = [](const HealthRow& row, const char* key) {
-    try {
-      const auto j = nlohmann::json::parse(row.evidence_json);
-      return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-    } catch (const nlohmann::json::exception&) {
-      return std::string();
-    }
-  };
   auto summary_of = [&](const HealthRow& row) { return text_of(row, "summary"); };
   for (const auto& row : rows) {
     auto [it, fresh] = last.try_emplace({row.connector, row.stream});

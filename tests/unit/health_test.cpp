@@ -192,6 +192,11 @@ TEST_CASE("a connector that was failing is recovering until 3 passes or 30 minut
                  s);
   CHECK(still.cls == HealthClass::auth_failed);
   CHECK(still.since == t0);
+  // A stored check that knew its since is believed beyond the rows read.
+  auto known = with(401);
+  known.checked_at = t0 + 2 * k_min;
+  apply_recovery(known, {{"sms", "", t0 + k_min, "auth_failed", R"({"since":"2026-11-01T00:00:00.000Z"})"}}, s);
+  CHECK(format_rfc3339(*known.since) == "2026-11-01T00:00:00.000Z");
 }
 
 TEST_CASE("health history: runs are stored and --since lists the changes of class", "[health]") {
