@@ -35,7 +35,13 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
       value.remove_suffix(1);
-    (*headers)[name] = std::string(value);
+    // List-valued fields a vendor may send more than once (RFC 9110 §5.3: combinable with commas):
+    // a Link rel="sunset" next to a Link rel="next" must not be lost. Others: the last value wins.
+    auto [it, fresh] = headers->try_emplace(name, value);
+    if (!fresh && (name == "link" || name == "warning"))
+      it->second += ", " + std::string(value);
+    else if (!fresh)
+      it->second = std::string(value);
   }
   return size * n;
 }

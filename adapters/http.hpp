@@ -33,7 +33,9 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 0;
-  std::map<std::string, std::string> headers;  // names lower-cased; last value wins
+  // Names lower-cased; a field sent twice keeps the last value, except Link and Warning, whose
+  // values are joined with ", " (a rel="sunset" link must not hide behind a rel="next" one).
+  std::map<std::string, std::string> headers;
   std::string body;
   double latency_ms = 0;
 };

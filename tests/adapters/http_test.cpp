@@ -154,3 +154,21 @@ TEST_CASE("a response the adapter's give_up accepts is returned at once, without
   CHECK(http.requests() == 1);
   CHECK(sleeps.empty());
 }
+
+TEST_CASE("a Link or Warning field sent twice keeps both values; other fields keep the last", "[health]") {
+  FakeServer server([](const httplib::Request&, std::size_t) {
+    return Scripted{200,
+                    "{}",
+                    {{"Link", R"(<https://api.example.com/v2/contacts?after=2>; rel="next")"},
+                     {"Link", R"(<https://developer.example.com/sunset>; rel="sunset")"},
+                     {"X-Thing", "first"},
+                     {"X-Thing", "second"}}};
+  });
+  HttpClient http(HttpOptions{.connector = "t", .sleep = [](auto) {}});
+  const auto resp = http.send({"GET", server.base_url() + "/x"});
+  REQUIRE(resp);
+  CHECK(
+      resp->headers.at("link") ==
+      R"(<https://api.example.com/v2/contacts?after=2>; rel="next", <https://developer.example.com/sunset>; rel="sunset")");
+  CHECK(resp->headers.at("x-thing") == "second");
+}
