@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::uint32_t k_none = UINT32_MAX;
 constexpr std::uint64_t k_household_salt = 0x686f757365686f6cULL, k_company_salt = 0x636f6d70616e79ULL,
-                        k_traits_salt = 0x747261697473ULL;
+                        k_traits_salt = 0x747261697473ULL, k_attributes_salt = 0x61747472696273ULL;
 
 // Who lives with whom and who works where: decided before any person is generated, so that each
 // person is a function of (seed, id) and this plan alone.
@@ -81,6 +81,8 @@ struct Person {
   std::optional<Company> company;
   bool first_employee = false;
   int extension = 0;
+  std::string birth_date;
+  Address home, former_home;  // a household's home is its first member's
 };
 
 // Writes each person's records, normalised as the connectors would.
@@ -103,6 +105,7 @@ class Writer {
   Person person(std::uint32_t id, Rng& r) const;
   void crm_records(const Person& p, Rng& r);
   void conversations(const Person& p, Rng& r);
+  ContactAttributes attributes(const Person& p, bool duplicate, bool former_name, Rng& r);
 
   template <class F>
   std::optional<Handle> timed(F&& f) {
@@ -142,9 +145,14 @@ Person Writer::person(std::uint32_t id, Rng& r) const {
       if (r.chance(0.8)) p.t.last = ht.last;
     }
     p.landline = landline_number(p.t.country, head, m_seed);
+    p.home = home_address(p.t.country, head, m_seed);
   } else if (r.chance(m_cfg.own_landline)) {
     p.landline = landline_number(p.t.country, id, m_seed);
   }
+  if (!p.household) p.home = home_address(p.t.country, id, m_seed);
+  p.former_home = home_address(p.t.country, id + (std::uint64_t{1} << 40), m_seed);
+  Rng birth(mix(m_seed ^ k_attributes_salt, id));  // not `r`: the records stay those of a run without attributes
+  p.birth_date = birth_date(birth);
   if (r.chance(0.9)) p.mobile = mobile_number(p.t.country, id, m_seed);
   if (r.chance(0.85)) p.email = personal_email(p.t.country, p.t.first, p.t.last, id, r);
   if (r.chance(m_cfg.name_change)) {
@@ -236,9 +244,38 @@ void Writer::crm_records(const Person& p, Rng& r) {
       add(r.chance(0.5) ? email("test@test.com") : phone("+10000000000", crm->region));
       ++noise.placeholders;
     }
+    Rng ar(mix(m_seed ^ k_attributes_salt, std::uint64_t{p.id} << 8 | k));
+    c.attributes = attributes(p, copy != 0, k == former, ar);
     contacts.push_back(std::move(c));
     contact_person.push_back(p.id);
   }
+}
+
+ContactAttributes Writer::attributes(const Person& p, bool duplicate, bool former_name, Rng& r) {
+  ContactAttributes a;
+  const double share = duplicate ? 0.5 : 1, sloppy = duplicate ? 2 : 1;
+  if (r.chance(m_cfg.crm_birth_date * share)) {
+    ++this->noise.birth_dates;
+    a.birth_date = p.birth_date;
+    if (const auto swapped = swap_day_month(a.birth_date); !swapped.empty() && r.chance(m_cfg.date_swapped * sloppy))
+      a.birth_date = swapped, ++this->noise.swapped_dates;
+    else if (r.chance(m_cfg.date_typo * sloppy))
+      a.birth_date = date_typo(a.birth_date, r), ++this->noise.date_typos;
+  }
+  if (r.chance(m_cfg.crm_address * share)) {
+    ++this->noise.addresses;
+    // People who changed their name often moved too.
+    const bool old = r.chance(former_name ? 0.3 : m_cfg.moved);
+    if (old) ++this->noise.old_addresses;
+    const Address& home = old ? p.former_home : p.home;
+    a.street = home.street;
+    if (r.chance(m_cfg.street_typo * sloppy)) a.street = street_typo(a.street, r), ++this->noise.street_typos;
+    if (r.chance(0.95)) a.postal_code = home.postal_code;
+    a.city = home.city;
+    if (r.chance(m_cfg.city_variant * sloppy))
+      if (auto v = city_variant(a.city); v != a.city) a.city = std::move(v), ++this->noise.city_variants;
+  }
+  return a;
 }
 
 void Writer::conversations(const Person& p, Rng& r) {

@@ -28,6 +28,16 @@ struct GeneratorConfig {
   double foreign_national = 0.10;    // a foreign number typed in national form (read in the CRM's region)
   double placeholder = 0.02;         // contacts carrying test@test.com or +10000000000
   double gmail_variant = 0.02;       // mail sent from a dotless or +tag form of a Gmail address
+  // Contact attributes (birth date, street, postcode, city) a CRM record carries; a duplicate, a quick
+  // entry, carries each half as often and has its noise twice as often. Drawn from a stream of their
+  // own, so the records' names and handles are those of a run without attributes.
+  double crm_birth_date = 0.35;  // records with the person's birth date
+  double crm_address = 0.5;      // records with their street, postcode and city (household members share one)
+  double date_swapped = 0.05;    // per birth date typed: day and month swapped, when that is a date
+  double date_typo = 0.02;       // per birth date typed: one digit wrong
+  double street_typo = 0.08;     // per street typed: abbreviated ("Hauptstr.") or two letters swapped
+  double city_variant = 0.1;     // per city typed: another form ("Muenchen", "Frankfurt")
+  double moved = 0.05;           // per address typed: an earlier address (a former name's record: 0.3)
 };
 
 // A landline shared by a household, and where the generator listed it.
@@ -42,6 +52,8 @@ struct NoiseCounts {
   std::size_t crm_duplicates = 0, name_changes = 0, foreign_names = 0, email_typos = 0, phone_typos = 0;
   std::size_t misread_national = 0, placeholders = 0, gmail_variants = 0, office_emails = 0, office_phones = 0;
   std::size_t household_landlines = 0, hidden_whatsapp_numbers = 0;
+  std::size_t birth_dates = 0, addresses = 0;  // records carrying them
+  std::size_t swapped_dates = 0, date_typos = 0, street_typos = 0, city_variants = 0, old_addresses = 0;
 };
 
 struct LabelledData {

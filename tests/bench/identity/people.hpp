@@ -79,4 +79,26 @@ struct Company {
 };
 Company company(std::uint64_t index, std::uint64_t seed, double shared_email);
 
+// A home address as a CRM's attribute fields hold it: "Hauptstraße 5", "10437", "Berlin" in DE;
+// "12 Oak Street", "60614", "Chicago" in the US; GB and FR postcodes in their own forms. Eight cities
+// a country and 240 street names in each, so unrelated people share postcodes, now and then a street
+// and rarely a building.
+struct Address {
+  std::string street, postal_code, city;
+};
+Address home_address(Country c, std::uint64_t index, std::uint64_t seed);
+// The city as some records write it: "Muenchen", "Frankfurt" for "Frankfurt am Main"; the same
+// string when it has no other form.
+std::string city_variant(std::string_view city);
+// A birth date "YYYY-MM-DD" between 1940 and 2006.
+std::string birth_date(Rng& rng);
+// The same date with day and month swapped (a US form read as European), or "" when that is no date
+// or no change.
+std::string swap_day_month(std::string_view date);
+// One digit of a date mistyped (still a valid date).
+std::string date_typo(std::string_view date, Rng& rng);
+// A street as typed once more: the street type abbreviated ("Hauptstr. 5", "12 Oak St") or two
+// neighbouring letters swapped.
+std::string street_typo(std::string_view street, Rng& rng);
+
 }  // namespace chansync::bench::identity
