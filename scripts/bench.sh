@@ -17,7 +17,9 @@
 #   10,000 customers); twilio-calls: chansync pull of the simulator's calls;
 #   identity: the automatic identity pass (reconcile) alone over ~1,000,000 and ~100,000 generated,
 #   labelled identities (chansync-identity-bench; identities = identity-graph nodes, i.e. CRM records
-#   plus distinct handles): wall time, peak RSS, pairwise precision/recall/F1 and over-merges.
+#   plus distinct handles): wall time, peak RSS, pairwise precision/recall/F1 and over-merges; then
+#   the suggestions over the persons it made: CPU time, peak RSS, and the pairwise quality with every
+#   suggestion at or above 0.9 and 0.99 accepted, with how many of those merges were true and false.
 # Usage: scripts/bench.sh        (about four minutes on two cores; prints a Markdown table)
 #        BENCH_ONLY=graph scripts/bench.sh   (the Meta Graph rows alone, well under a minute)
 #        BENCH_ONLY=listen scripts/bench.sh  (the webhook receiver rows alone, about a minute)
@@ -77,7 +79,8 @@ table_head() { printf '\n| measure | wall s | records/s | peak RSS MB | notes |\
 if [ "$only" = "" ] || [ "$only" = identity ]; then
 # Identity: chansync-identity-bench generates seeded, labelled people and their records (CRM contacts
 # in two CRMs, conversation handles, vendor links, with the noise real data has), normalised by the
-# pipeline's own rules, then times reconcile alone and scores it against the labels. The people
+# pipeline's own rules, then times reconcile alone and scores it against the labels, then the
+# suggestions stage (suggest) on the persons it made and the quality of accepting them. The people
 # counts give ~1,000,000 and ~100,000 identity-graph nodes (CRM records + distinct handles); each
 # run is its own process, so peak RSS is that size's.
 cmake --build "$root/build" --parallel "$(nproc)" --target chansync-identity-bench >&2
@@ -98,6 +101,18 @@ for path in sys.argv[1:]:
           f"{r['under_merges']:,} under-merges; {r['records']:,} records of {r['people']:,} people scored; "
           f"{r['reconcile_cpu_s']:.2f} s CPU; {r['rss_before_reconcile_mb']:.0f} MB held before the pass; generation + normalisation "
           f"{r['generate_s']:.1f} s, not in the time{target} |")
+    s = r.get('suggest')
+    if not s:
+        continue
+    accepted = "; ".join(
+        f"accepting >= {a['threshold']}: precision {a['precision']:.4f}, recall {a['recall']:.4f}, F1 {a['f1']:.4f}, "
+        f"**{a['true_merges']:,} true / {a['false_merges']:,} false merges** ({a['false_merges_in_household']:,} of the false "
+        f"in one household)" for a in s['accepted'])
+    print(f"| identity: suggestions (suggest over the {s['profiles']:,} persons the pass made), {r['identities']:,} identities "
+          f"| {s['suggest_cpu_s']:.2f} CPU | {s['candidate_pairs']:,} candidate pairs | {s['peak_rss_mb']:.0f} "
+          f"| {s['suggestions_090']:,} suggestions >= 0.9, {s['suggestions_099']:,} >= 0.99; {accepted}; "
+          f"prior {s['prior']:.3g}, {s['skipped_blocks']:,} blocking keys over max_block skipped; "
+          f"{s['rss_before_mb']:.0f} MB held before the stage; profiles {s['profiles_cpu_s']:.2f} s CPU, not in the time |")
 PY
 }
 if [ "$only" = identity ]; then

@@ -69,6 +69,53 @@ PairwiseQuality pairwise_quality(std::span<const std::uint32_t> truth, std::span
   return q;
 }
 
+AcceptedQuality accept_suggestions(std::span<const std::uint32_t> truth, std::span<const std::uint32_t> predicted,
+                                   std::size_t persons, std::span<const Suggestion> suggestions, double threshold) {
+  if (truth.size() != predicted.size()) throw std::invalid_argument("accept_suggestions: label counts differ");
+  AcceptedQuality out;
+  out.threshold = threshold;
+  // Each cluster's true people, sorted: a join is true when the two sides share one.
+  std::vector<std::vector<std::uint32_t>> true_of(persons);
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    if (predicted[i] >= persons) throw std::invalid_argument("accept_suggestions: a record's person is out of range");
+    true_of[predicted[i]].push_back(truth[i]);
+  }
+  for (auto& t : true_of) {
+    std::sort(t.begin(), t.end());
+    t.erase(std::unique(t.begin(), t.end()), t.end());
+  }
+  std::vector<std::uint32_t> root(persons);
+  for (std::uint32_t p = 0; p < persons; ++p) root[p] = p;
+  const auto find = [&](std::uint32_t x) {
+    while (root[x] != x) x = root[x] = root[root[x]];
+    return x;
+  };
+  for (std::size_t k = 0; k < suggestions.size(); ++k) {
+    const auto& s = suggestions[k];
+    if (s.probability < threshold) continue;
+    if (s.a >= persons || s.b >= persons)
+      throw std::invalid_argument("accept_suggestions: a suggestion's person is out of range");
+    ++out.accepted;
+    auto a = find(static_cast<std::uint32_t>(s.a)), b = find(static_cast<std::uint32_t>(s.b));
+    if (a == b) continue;
+    ++out.joins;
+    auto& ta = true_of[a];
+    auto& tb = true_of[b];
+    std::vector<std::uint32_t> both;
+    std::set_union(ta.begin(), ta.end(), tb.begin(), tb.end(), std::back_inserter(both));
+    const bool same = both.size() < ta.size() + tb.size();
+    ++(same ? out.true_merges : out.false_merges);
+    out.joined.emplace_back(k, same);
+    root[b] = a;
+    ta = std::move(both);
+    std::vector<std::uint32_t>().swap(tb);
+  }
+  std::vector<std::uint32_t> joined(predicted.size());
+  for (std::size_t i = 0; i < predicted.size(); ++i) joined[i] = find(predicted[i]);
+  out.quality = pairwise_quality(truth, joined);
+  return out;
+}
+
 std::vector<std::uint32_t> true_persons(const LabelledData& data) {
   std::vector<std::uint32_t> out(data.contact_person);
   out.insert(out.end(), data.handle_person.begin(), data.handle_person.end());

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sync/suggest.hpp"
 #include "tests/bench/identity/generator.hpp"
 
 namespace chansync::bench::identity {
@@ -23,6 +24,24 @@ struct PairwiseQuality {
 // truth[i] and predicted[i] label record i (any integers; equal means same person). The spans must
 // have equal length.
 PairwiseQuality pairwise_quality(std::span<const std::uint32_t> truth, std::span<const std::uint32_t> predicted);
+
+// What accepting every suggestion at or above `threshold` does: the automatic persons joined by
+// union-find, in the suggestions' order (most probable first as suggest() returns them).
+struct AcceptedQuality {
+  double threshold = 0;
+  std::size_t accepted = 0;      // suggestions at or above the threshold
+  std::size_t joins = 0;         // of them, those that joined two clusters (the rest were one already)
+  std::size_t true_merges = 0;   // joins of two clusters holding records of one true person
+  std::size_t false_merges = 0;  // joins of clusters with no true person in common (or no records)
+  PairwiseQuality quality;       // of the joined clustering
+  std::vector<std::pair<std::size_t, bool>> joined;  // each join: (index into suggestions, true merge)
+};
+
+// `truth` and `predicted` label the records as for pairwise_quality, `predicted` with person indices
+// below `persons` (predicted_persons); the suggestions' a and b are person indices too (the profiles
+// of person_profiles). Throws std::invalid_argument when an index is out of range.
+AcceptedQuality accept_suggestions(std::span<const std::uint32_t> truth, std::span<const std::uint32_t> predicted,
+                                   std::size_t persons, std::span<const Suggestion> suggestions, double threshold);
 
 // The records of `data` in one order (contacts, then conversation handles): their true persons, and
 // the person `result` assigned each (a dense index per person_id). Throws std::out_of_range when a
