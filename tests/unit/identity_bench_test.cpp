@@ -3,7 +3,9 @@
 #include <map>
 #include <random>
 #include <set>
+#include <unordered_map>
 
+#include "sync/suggestions.hpp"
 #include "tests/bench/identity/generator.hpp"
 #include "tests/bench/identity/quality.hpp"
 
@@ -19,7 +21,8 @@ std::function<std::string()> counter() {
 
 }  // namespace
 
-TEST_CASE("identity generator gives the same records and labels for a seed, and others for another seed") {
+TEST_CASE("identity generator gives the same records and labels for a seed, and others for another seed",
+          "[identity-bench]") {
   const auto a = generate(7, 600), b = generate(7, 600), c = generate(8, 600);
   CHECK(a.input.contacts == b.input.contacts);
   CHECK(a.input.conversation_handles == b.input.conversation_handles);
@@ -31,7 +34,8 @@ TEST_CASE("identity generator gives the same records and labels for a seed, and 
   CHECK(a.input.conversation_handles != c.input.conversation_handles);
 }
 
-TEST_CASE("identity generator labels every record, lists each conversation handle once, sends valid E.164") {
+TEST_CASE("identity generator labels every record, lists each conversation handle once, sends valid E.164",
+          "[identity-bench]") {
   const auto d = generate(5, 2000);
   REQUIRE(d.contact_person.size() == d.input.contacts.size());
   REQUIRE(d.handle_person.size() == d.input.conversation_handles.size());
@@ -48,7 +52,7 @@ TEST_CASE("identity generator labels every record, lists each conversation handl
   CHECK(d.noise.misread_national > 0);
 }
 
-TEST_CASE("pairwise quality of hand-made clusterings of five records") {
+TEST_CASE("pairwise quality of hand-made clusterings of five records", "[identity-bench]") {
   SECTION("one record in the wrong person") {
     const std::vector<std::uint32_t> truth{0, 0, 0, 1, 1}, predicted{10, 10, 11, 11, 11};
     const auto q = pairwise_quality(truth, predicted);
@@ -87,7 +91,8 @@ TEST_CASE("pairwise quality of hand-made clusterings of five records") {
   }
 }
 
-TEST_CASE("reconcile never joins household members linked only by a landline listed on two records of one CRM") {
+TEST_CASE("reconcile never joins household members linked only by a landline listed on two records of one CRM",
+          "[identity-bench]") {
   // Households and two CRMs; nothing else that links different people (no offices, typos, misread
   // numbers or placeholders), so a landline is the only handle members can have in common.
   GeneratorConfig cfg;
@@ -133,7 +138,8 @@ TEST_CASE("reconcile never joins household members linked only by a landline lis
   CHECK(checked >= 100);
 }
 
-TEST_CASE("reconcile gives a generated data set the same identities whatever the order of its input") {
+TEST_CASE("reconcile gives a generated data set the same identities whatever the order of its input",
+          "[identity-bench]") {
   const auto data = generate(9, 1500);
   IdentityInput in = data.input;
   in.trace = true;
@@ -164,4 +170,104 @@ TEST_CASE("reconcile gives a generated data set the same identities whatever the
     CHECK(result_digest(r) == result_digest(again));
   }
   CHECK_FALSE(again.aliases.empty());
+}
+
+TEST_CASE("identity generator gives CRM records attributes, shared within a household, noisier in duplicates",
+          "[identity-bench]") {
+  const auto d = generate(4, 3000);
+  REQUIRE(d.noise.birth_dates > 0);
+  REQUIRE(d.noise.addresses > 0);
+  CHECK(d.noise.swapped_dates + d.noise.street_typos + d.noise.old_addresses > 0);
+  std::size_t with_date = 0, with_street = 0;
+  for (const auto& c : d.input.contacts) {
+    with_date += !c.attributes.birth_date.empty();
+    with_street += !c.attributes.street.empty();
+    if (!c.attributes.birth_date.empty()) CHECK(c.attributes.birth_date.size() == 10);
+  }
+  CHECK(with_date == d.noise.birth_dates);
+  CHECK(with_street == d.noise.addresses);
+  // Two members of a household whose records both carry a clean address give the same street.
+  std::map<std::uint32_t, std::set<std::string>> streets_of;
+  for (std::size_t i = 0; i < d.input.contacts.size(); ++i)
+    if (!d.input.contacts[i].attributes.street.empty())
+      streets_of[d.contact_person[i]].insert(d.input.contacts[i].attributes.street);
+  std::size_t shared = 0;
+  for (const auto& h : d.households)
+    for (std::size_t a = 0; a + 1 < h.members.size(); ++a) {
+      const auto& x = streets_of[h.members[a]];
+      const auto& y = streets_of[h.members[a + 1]];
+      shared += std::any_of(x.begin(), x.end(), [&](const std::string& s) { return y.contains(s); });
+    }
+  CHECK(shared >= 10);
+}
+
+TEST_CASE("accepting suggestions: hand-made joins of five persons are counted true or false", "[identity-bench]") {
+  // Records of true people 0, 0, 1, 1, 2 in persons 0..4, one record each.
+  const std::vector<std::uint32_t> truth{0, 0, 1, 1, 2}, predicted{0, 1, 2, 3, 4};
+  std::vector<Suggestion> s(4);
+  s[0] = {.a = 0, .b = 1, .probability = 0.999};  // the same person: true
+  s[1] = {.a = 2, .b = 3, .probability = 0.95};   // true, below 0.99
+  s[2] = {.a = 1, .b = 4, .probability = 0.93};   // joins person 2's record to 0's: false
+  s[3] = {.a = 0, .b = 4, .probability = 0.92};   // already one cluster: no join
+  const auto strict = accept_suggestions(truth, predicted, 5, s, 0.99);
+  CHECK(strict.accepted == 1);
+  CHECK(strict.joins == 1);
+  CHECK(strict.true_merges == 1);
+  CHECK(strict.false_merges == 0);
+  CHECK(strict.quality.precision == Approx(1.0));
+  CHECK(strict.quality.recall == Approx(0.5));
+  const auto loose = accept_suggestions(truth, predicted, 5, s, 0.9);
+  CHECK(loose.accepted == 4);
+  CHECK(loose.joins == 3);
+  CHECK(loose.true_merges == 2);
+  CHECK(loose.false_merges == 1);
+  CHECK(loose.quality.recall == Approx(1.0));
+  CHECK(loose.quality.precision == Approx(2.0 / 4));  // {0,0,2}: 3 pairs, 1 correct; {1,1}: 1 correct
+  REQUIRE(loose.joined.size() == 3);
+  CHECK(loose.joined[2] == std::pair<std::size_t, bool>{2, false});
+  CHECK_THROWS_AS(accept_suggestions(truth, predicted, 4, s, 0.9), std::invalid_argument);
+}
+
+TEST_CASE("accepting the suggestions over a generated data set never lowers recall and counts every join",
+          "[identity-bench]") {
+  const auto data = generate(11, 3000);
+  const auto result = reconcile(data.input, counter());
+  const auto truth = true_persons(data);
+  const auto predicted = predicted_persons(data, result);
+  const auto automatic = pairwise_quality(truth, predicted);
+  std::unordered_map<std::string, std::vector<std::string>> names;
+  for (std::size_t i = 0; i < data.handle_name.size(); ++i)
+    if (!data.handle_name[i].empty()) names[data.input.conversation_handles[i].key()].push_back(data.handle_name[i]);
+  const auto profiles = person_profiles(data.input, result, names);
+  REQUIRE(profiles.size() == result.person_count());
+  const auto found = suggest(profiles, SuggestOptions{});
+  REQUIRE_FALSE(found.suggestions.empty());
+  std::size_t previous_accepted = SIZE_MAX;
+  for (const double threshold : {0.9, 0.99, 1.01}) {
+    const auto a = accept_suggestions(truth, predicted, result.person_count(), found.suggestions, threshold);
+    const auto above =
+        static_cast<std::size_t>(std::count_if(found.suggestions.begin(), found.suggestions.end(),
+                                               [&](const Suggestion& s) { return s.probability >= threshold; }));
+    CHECK(a.accepted == above);
+    CHECK(a.accepted <= previous_accepted);
+    previous_accepted = a.accepted;
+    CHECK(a.joins <= a.accepted);
+    CHECK(a.true_merges + a.false_merges == a.joins);
+    CHECK(a.joined.size() == a.joins);
+    CHECK(a.quality.recall >= automatic.recall);
+    CHECK(a.quality.correct_pairs >= automatic.correct_pairs);
+    // A join of a person without records (a handle in a conflict, alone) leaves the count as it was.
+    CHECK(a.quality.predicted_persons <= automatic.predicted_persons);
+    CHECK(a.quality.predicted_persons + a.joins >= automatic.predicted_persons);
+    for (const double v : {a.quality.precision, a.quality.recall, a.quality.f1}) {
+      CHECK(v >= 0);
+      CHECK(v <= 1);
+    }
+    if (a.true_merges > 0) CHECK(a.quality.recall > automatic.recall);
+  }
+  // Nothing accepted: the automatic clustering, unchanged.
+  const auto none = accept_suggestions(truth, predicted, result.person_count(), found.suggestions, 1.01);
+  CHECK(none.joins == 0);
+  CHECK(none.quality.correct_pairs == automatic.correct_pairs);
+  CHECK(none.quality.predicted_pairs == automatic.predicted_pairs);
 }
