@@ -2,8 +2,9 @@
 // Identity suggestions, pure: Fellegi-Sunter scoring of pairs of persons the automatic rules kept
 // apart. Each person is a profile (names from CRM records and channel profiles, phone numbers, email
 // addresses, the optional contact attributes); candidate pairs come from blocking keys, so cost stays
-// near-linear; m probabilities and the share of matches are estimated from the data by EM over the
-// candidates' comparison patterns, u probabilities from random pairs, and agreeing on a common name
+// near-linear; u probabilities are measured on random pairs, m probabilities are set (EM learnt the
+// blocking's namesakes and shared addresses as matches; see fixed_m), the share of matches among all
+// pairs is estimated by EM over the candidates' comparison patterns, and agreeing on a common name
 // counts for less than on a rare one (term-frequency adjustment). Suggestions never join anyone by
 // themselves: `persons merge` accepts one, and [identity] auto_merge_above records merges for pairs
 // above it as decisions that can be undone.
@@ -34,11 +35,14 @@ enum class SuggestField { name, phone, email, birth_date, postal_code, city, str
 inline constexpr std::size_t k_suggest_fields = 7;
 const char* to_string(SuggestField f);
 // How two profiles compare on a field, best first; how many levels a field has.
-// name: exact, close (Jaro-Winkler >= 0.92), partial (a word agrees), different
+// name: exact, close (Jaro-Winkler >= 0.92), partial (a given name agrees: every word but the last),
+// different (a family name alone is what a household shares)
 // phone: exact, close (one digit off, two swapped, or the same last 8 digits), different
 // email: exact, close (same mailbox written differently, one typo in the name or two in the domain), different
 // birth_date: exact, close (day and month swapped, one digit off), different
-// postal_code, city: exact, different; street: close (Jaro-Winkler >= 0.9), different
+// postal_code, city: exact, different; street: similar (Jaro-Winkler >= 0.9, the same house number),
+// different. An address counts once: a similar street leaves postal code and city out (level -1), the
+// same postal code the city.
 std::size_t level_count(SuggestField f);
 const char* level_name(SuggestField f, int level);
 
@@ -46,11 +50,11 @@ struct SuggestOptions {
   double min_score = 0.9;           // list pairs whose match probability is at least this
   std::size_t max_block = 50;       // a blocking key shared by more persons than this proposes no pairs
   std::size_t u_samples = 200'000;  // random pairs that estimate u
-  std::size_t em_iterations = 60;
-  std::uint64_t seed = 0x5eed;  // random pairs are drawn from it: the same data gives the same model
+  std::size_t em_iterations = 100;  // for the prior
+  std::uint64_t seed = 0x5eed;      // random pairs are drawn from it: the same data gives the same model
 };
 
-// The model EM settled on, for the report and the tests.
+// The model the pairs were scored with, for the report and the tests.
 struct SuggestModel {
   double prior = 0;  // the chance that two persons picked at random are one
   std::array<std::vector<double>, k_suggest_fields> m, u;

@@ -45,6 +45,7 @@ grep -q "name  *close .*$first $last / $first $folded_last\|name  *close .*$firs
   || fail "the waterfall should show the names: $(cat "$work/sugg.txt")"
 grep -q "phone  *close " "$work/sugg.txt" || fail "the waterfall should show the near-miss number: $(cat "$work/sugg.txt")"
 grep -q "email  *close .*+shop@" "$work/sugg.txt" || fail "the waterfall should show the tagged address: $(cat "$work/sugg.txt")"
+grep -q "Karl Weber" "$work/sugg.txt" && fail "a household (one address, one family name) is not one person: $(cat "$work/sugg.txt")"
 grep -q "1 suggestion.* from [0-9]* candidate pairs of 2[0-9] persons" "$work/sugg.log" || fail "summary: $(cat "$work/sugg.log")"
 cs -o json persons suggestions --min-score 0.5 >"$work/sugg.json" || fail "suggestions JSON failed"
 /usr/bin/python3 - "$SOURCE_DIR" "$work/sugg.json" "$crm" "$shop" <<'PY' || fail "suggestions JSON: $(head -c 3000 "$work/sugg.json")"
