@@ -4,12 +4,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 
 #include "sync/api_versions.hpp"
 #include "sync/health_signals.hpp"
+#include "sync/health_silence.hpp"
 #include "sync/spool.hpp"
 #include "sync/state_records.hpp"
 #include "sync/state_store.hpp"
@@ -42,9 +44,51 @@ void check_api_version(HealthReport& r, const EndpointConfig& e, const HealthSet
   add_finding(r, std::move(*f));
 }
 
+// The times of a connector's inbound messages per channel, from four weeks before each channel's last
+// one (what silence_finding reads).
+std::map<std::string, std::vector<Timestamp>> inbound_history(StateStore& store, const std::string& connector) {
+  std::map<std::string, std::vector<Timestamp>> out;
+  SQLite::Statement last(store.db(),
+                         "SELECT channel, max(sent_at) FROM messages WHERE connector = ? AND direction = 'inbound' "
+                         "GROUP BY channel");
+  last.bind(1, connector);
+  std::vector<std::pair<std::string, Timestamp>> channels;
+  while (last.executeStep()) channels.emplace_back(last.getColumn(0).getString(), last.getColumn(1).getInt64());
+  for (const auto& [channel, at] : channels) {
+    SQLite::Statement q(store.db(),
+                        "SELECT sent_at FROM messages WHERE connector = ? AND channel = ? AND direction = 'inbound' "
+                        "AND sent_at >= ? ORDER BY sent_at");
+    q.bind(1, connector);
+    q.bind(2, channel);
+    q.bind(3, static_cast<std::int64_t>(at - 28LL * 24 * 3'600'000));
+    auto& times = out[channel];
+    while (q.executeStep()) times.push_back(q.getColumn(0).getInt64());
+  }
+  return out;
+}
+
+// Silence per channel: needs no vendor call, so it counts offline too. A channel that stopped is a
+// finding that decides the class; an ok or a history too thin to judge is kept as evidence without
+// turning a working probe unknown.
+void check_silence(HealthReport& r, StateStore* store, const std::string& connector) {
+  if (!store) return;
+  try {
+    for (const auto& [channel, times] : inbound_history(*store, connector)) {
+      auto f = silence_finding(connector, channel, times, r.checked_at ? r.checked_at : now_ms());
+      if (f.cls == HealthClass::silent)
+        add_finding(r, std::move(f));
+      else
+        r.findings.push_back(std::move(f));
+    }
+  } catch (const SQLite::Exception& e) {
+    spdlog::warn("silence of {} not checked: the state store could not be read: {}", connector, e.what());
+  }
+}
+
 // --offline: only what needs no vendor call. A pulled connector is judged by its streams' rows, so
 // its own report exists only for what the versions table says; one never pulled is unknown.
-std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, const HealthSettings& s) {
+std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, const HealthSettings& s,
+                                          StateStore* store) {
   HealthReport r{e.name, e.type, "", pulled ? HealthClass::ok : HealthClass::unknown};
   r.checked_at = now_ms();
   if (!pulled)
@@ -52,6 +96,7 @@ std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, 
                     "not checked (--offline) and no pull of it is recorded in the state store",
                     "run `chansync pull " + e.name + "`, or health without --offline"});
   check_api_version(r, e, s);
+  if (pulled) check_silence(r, store, e.name);
   if (r.findings.empty()) return std::nullopt;
   return r;
 }
@@ -69,7 +114,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
       return row.connector == e->name && row.last_pull_at != 0;
     });
     if (opts.offline) {
-      if (auto r = offline_probe(*e, pulled, cfg.health)) out.reports.push_back(std::move(*r));
+      if (auto r = offline_probe(*e, pulled, cfg.health, store)) out.reports.push_back(std::move(*r));
     } else {
       try {
         // A missing secret is a finding about this connector, not a reason to skip the others.
@@ -86,6 +131,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
         probe.action = probe.findings.back().action;
       }
       check_api_version(probe, *e, cfg.health);
+      check_silence(probe, store, e->name);
       out.reports.push_back(std::move(probe));
     }
     for (const auto& row : streams) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Health classes and exit codes against the simulator: OK, a failed stream recovering (WARNING), a
-# Sunset header (WARNING), a wrong token (CRITICAL), an unreachable vendor (CRITICAL), a missing
+# Sunset header (WARNING), a channel gone silent (WARNING, also --offline), a wrong token (CRITICAL), an unreachable vendor (CRITICAL), a missing
 # secret (UNKNOWN); the JSON validates.
 . "$(dirname "$0")/lib.sh"
 start_sim --customers 5 --messages 20
@@ -37,6 +37,29 @@ curl -fsS -d '{"kind":"clear"}' "http://127.0.0.1:$port/_sim/fault" >/dev/null
 set +e; HUBSPOT_TOKEN=wrong cs health crm >/dev/null; code=$?; set -e
 [ "$code" -eq 2 ] || fail "wrong token should be CRITICAL (2), got $code"
 /usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]+"/schemas/health.schema.json")))' "$SOURCE_DIR" "$work/health2.json" || fail "health schema"
+
+# Silence: SMS arrived two an hour for three weeks and stopped two days ago. The probe works, but
+# health says the channel went quiet, since when and how many messages were expected; --offline too.
+sqlite3 "$work/state.db" "DELETE FROM messages WHERE connector = 'sms';
+  WITH RECURSIVE t(at) AS (SELECT CAST(strftime('%s', 'now', '-23 days') AS INTEGER) * 1000
+                           UNION ALL SELECT at + 1800000 FROM t WHERE at < CAST(strftime('%s', 'now', '-2 days') AS INTEGER) * 1000)
+  INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle, sent_at, text)
+  SELECT 'sms', 'h' || at, 'c1', 'sms', 'inbound', 'customer', '+4915112345678', at, 'hi' FROM t;"
+for mode in "" --offline; do
+  set +e; cs -o json health sms $mode >"$work/silent.json"; code=$?; set -e
+  [ "$code" -eq 1 ] || fail "a channel quiet for two days after 48 messages a day should be WARNING (1) $mode, got $code: $(cat "$work/silent.json")"
+  python3 - "$work/silent.json" <<'PY' || fail "silence $mode: $(cat "$work/silent.json")"
+import json, sys
+c = next(c for c in json.load(open(sys.argv[1]))["checks"] if c["connector"] == "sms" and c["stream"] is None)
+assert c["class"] == "silent", c
+f = c["findings"][0]
+assert f["signal"] == "inbound sms messages" and f["value"].startswith("last "), f
+assert "no inbound sms message for 2 days" in f["detail"] and "expects about 96" in f["detail"], f
+assert "chansync pull sms" in f["action"], f
+PY
+done
+/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]+"/schemas/health.schema.json")))' "$SOURCE_DIR" "$work/silent.json" || fail "silent.json does not match the health schema"
+sqlite3 "$work/state.db" "DELETE FROM messages WHERE connector = 'sms'"
 
 set +e; TWILIO_AUTH_TOKEN= cs -o json health sms >"$work/health3.json"; code=$?; set -e
 [ "$code" -eq 3 ] || fail "a missing secret should be UNKNOWN (3), got $code"
