@@ -27,6 +27,7 @@ int show(Context& ctx) {
                       {"cursor", r.cursor},
                       {"cursor_updated_at", r.updated_at ? nlohmann::json(format_rfc3339(r.updated_at)) : nullptr},
                       {"last_pull_at", r.last_pull_at ? nlohmann::json(format_rfc3339(r.last_pull_at)) : nullptr},
+                      {"last_ok_at", r.last_ok_at ? nlohmann::json(format_rfc3339(r.last_ok_at)) : nullptr},
                       {"last_pull",
                        {{"pages", p.pages},
                         {"requests", p.requests},

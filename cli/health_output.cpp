@@ -115,6 +115,19 @@ std::string health_prometheus(const HealthCheckResult& result, std::span<const H
   family("chansync_health_checked_timestamp_seconds", "When the check ran (Unix time).");
   for (const auto& r : result.reports)
     out += fmt::format("chansync_health_checked_timestamp_seconds{{{}}} {}\n", labels(r), r.checked_at / 1000);
+  family("chansync_stream_last_success_timestamp_seconds",
+         "When the stream's last pull that completed ended (Unix time): alert on time() minus it.");
+  for (const auto& r : result.reports)
+    if (r.last_ok_pull)
+      out +=
+          fmt::format("chansync_stream_last_success_timestamp_seconds{{{}}} {}\n", labels(r), *r.last_ok_pull / 1000);
+  if (!result.inbound.empty()) {
+    family("chansync_last_inbound_message_timestamp_seconds",
+           "When the newest stored inbound customer message of a connector's channel was sent (Unix time).");
+    for (const auto& m : result.inbound)
+      out += fmt::format("chansync_last_inbound_message_timestamp_seconds{{connector=\"{}\",channel=\"{}\"}} {}\n",
+                         label(m.connector), label(m.channel), m.last / 1000);
+  }
   bool any_sunset = false;
   for (const auto& r : result.reports) any_sunset = any_sunset || r.sunset.has_value();
   if (any_sunset) {

@@ -82,6 +82,7 @@ struct HealthReport {
   // turned it into recovering, and since when the connector has had its current class.
   std::optional<HealthClass> observed;
   std::optional<Timestamp> since;
+  std::optional<Timestamp> last_ok_pull;  // a stream's report: when its last completed pull ended
 };
 
 // Generic classification from the observation and every response signal (health_signals.hpp): the

@@ -70,10 +70,11 @@ std::map<std::string, std::vector<Timestamp>> inbound_history(StateStore& store,
 // Silence per channel: needs no vendor call, so it counts offline too. A channel that stopped is a
 // finding that decides the class; an ok or a history too thin to judge is kept as evidence without
 // turning a working probe unknown.
-void check_silence(HealthReport& r, StateStore* store, const std::string& connector) {
+void check_silence(HealthReport& r, StateStore* store, const std::string& connector, std::vector<InboundMark>& marks) {
   if (!store) return;
   try {
     for (const auto& [channel, times] : inbound_history(*store, connector)) {
+      if (!times.empty()) marks.push_back({connector, channel, times.back()});
       auto f = silence_finding(connector, channel, times, r.checked_at ? r.checked_at : now_ms());
       if (f.cls == HealthClass::silent)
         add_finding(r, std::move(f));
@@ -86,9 +87,10 @@ void check_silence(HealthReport& r, StateStore* store, const std::string& connec
 }
 
 // --offline: only what needs no vendor call. A pulled connector is judged by its streams' rows, so
-// its own report exists only for what the versions table says; one never pulled is unknown.
+// its own report exists only for what the versions table and its silence say; one never pulled is
+// unknown.
 std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, const HealthSettings& s,
-                                          StateStore* store) {
+                                          StateStore* store, std::vector<InboundMark>& marks) {
   HealthReport r{e.name, e.type, "", pulled ? HealthClass::ok : HealthClass::unknown};
   r.checked_at = now_ms();
   if (!pulled)
@@ -96,7 +98,7 @@ std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, 
                     "not checked (--offline) and no pull of it is recorded in the state store",
                     "run `chansync pull " + e.name + "`, or health without --offline"});
   check_api_version(r, e, s);
-  if (pulled) check_silence(r, store, e.name);
+  if (pulled) check_silence(r, store, e.name, marks);
   if (r.findings.empty()) return std::nullopt;
   return r;
 }
@@ -114,7 +116,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
       return row.connector == e->name && row.last_pull_at != 0;
     });
     if (opts.offline) {
-      if (auto r = offline_probe(*e, pulled, cfg.health, store)) out.reports.push_back(std::move(*r));
+      if (auto r = offline_probe(*e, pulled, cfg.health, store, out.inbound)) out.reports.push_back(std::move(*r));
     } else {
       try {
         // A missing secret is a finding about this connector, not a reason to skip the others.
@@ -131,7 +133,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
         probe.action = probe.findings.back().action;
       }
       check_api_version(probe, *e, cfg.health);
-      check_silence(probe, store, e->name);
+      check_silence(probe, store, e->name, out.inbound);
       out.reports.push_back(std::move(probe));
     }
     for (const auto& row : streams) {
@@ -140,6 +142,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
                              row.last_pull.error_code, row.last_pull.received);
       if (!row.last_pull.notice.empty()) r.summary += "; the vendor last reported: " + row.last_pull.notice;
       if (spooled.count(row.stream)) r.summary += spool_note(cfg.spool_dir, e->name, row.cursor);
+      if (row.last_ok_at) r.last_ok_pull = row.last_ok_at;
       out.reports.push_back(std::move(r));
     }
   }

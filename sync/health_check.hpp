@@ -25,8 +25,15 @@ struct HealthCheckOptions {
   bool offline = false;
 };
 
+// The newest inbound message of one channel of a connector, as the state store holds it.
+struct InboundMark {
+  std::string connector, channel;
+  Timestamp last = 0;
+};
+
 struct HealthCheckResult {
   std::vector<HealthReport> reports;  // one per endpoint probe, then one per pulled stream of it
+  std::vector<InboundMark> inbound;   // per connector and channel with inbound messages
   Severity status = Severity::ok;     // overall(), with warn_only applied: the exit code
   Timestamp checked_at = 0;
 };

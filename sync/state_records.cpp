@@ -89,7 +89,7 @@ std::string RecordStore::cursor(const std::string& connector, const std::string&
 std::vector<StreamRow> RecordStore::streams() {
   std::vector<StreamRow> out;
   SQLite::Statement q(m_store.db(), R"sql(SELECT connector, stream, cursor, updated_at, last_pull_at, pages, requests,
-    received, written, rejected, error, error_code, notice FROM streams ORDER BY connector, stream)sql");
+    received, written, rejected, error, error_code, notice, last_ok_at FROM streams ORDER BY connector, stream)sql");
   while (q.executeStep()) {
     StreamRow r{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
                 q.getColumn(3).getInt64(), q.getColumn(4).getInt64()};
@@ -101,6 +101,7 @@ std::vector<StreamRow> RecordStore::streams() {
                    q.getColumn(10).getString(),
                    q.getColumn(11).getString(),
                    q.getColumn(12).getString()};
+    r.last_ok_at = q.getColumn(13).getInt64();
     out.push_back(std::move(r));
   }
   return out;
@@ -295,9 +296,10 @@ PageStats RecordStore::commit_contacts(const std::string& connector, const std::
 void RecordStore::record_pull(const std::string& connector, const std::string& stream, const StreamPull& p) {
   SQLite::Statement st(m_store.db(), R"sql(
     INSERT INTO streams(connector, stream, last_pull_at, pages, requests, received, written, rejected, error,
-                        error_code, notice)
-    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                        error_code, notice, last_ok_at)
+    VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?9 = '' THEN ?3 ELSE 0 END)
     ON CONFLICT(connector, stream) DO UPDATE SET last_pull_at = excluded.last_pull_at, pages = excluded.pages,
+      last_ok_at = CASE WHEN excluded.error = '' THEN excluded.last_pull_at ELSE last_ok_at END,
       requests = excluded.requests, received = excluded.received, written = excluded.written,
       rejected = excluded.rejected, error = excluded.error, error_code = excluded.error_code,
       notice = CASE WHEN excluded.notice != '' THEN excluded.notice ELSE notice END)sql");

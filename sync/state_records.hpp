@@ -41,6 +41,7 @@ struct StreamRow {
   Timestamp updated_at = 0;    // when the cursor last moved (0 = never)
   Timestamp last_pull_at = 0;  // when the last pull of this stream ended (0 = never)
   StreamPull last_pull;
+  Timestamp last_ok_at = 0;  // when the last pull that completed ended (0 = none has)
 };
 
 struct DeadLetterRow {

@@ -14,7 +14,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 9> k_migrations = {
+constexpr std::array<const char*, 10> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -152,6 +152,12 @@ ALTER TABLE health_checks ADD COLUMN run_id INTEGER;
 ALTER TABLE health_checks ADD COLUMN observed TEXT NOT NULL DEFAULT '';
 CREATE INDEX health_checks_by_stream ON health_checks(connector, stream, checked_at);
 CREATE INDEX health_checks_by_time ON health_checks(checked_at);
+)sql",
+    // 10: when each stream's last pull that completed ended, beside its last pull whatever the outcome
+    // (for "no successful pull since" alerts). A completed last pull before this version counts.
+    R"sql(
+ALTER TABLE streams ADD COLUMN last_ok_at INTEGER NOT NULL DEFAULT 0;
+UPDATE streams SET last_ok_at = last_pull_at WHERE error = '';
 )sql"};
 
 // chansync_later_status(stored, incoming): later_status() for SQL, so the upsert that rewrites a

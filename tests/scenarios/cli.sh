@@ -118,7 +118,9 @@ if grep -qF "$esc" "$work/pipe.err"; then fail "ANSI colour when stderr is not a
 sim_post fault '{"kind":"500","vendor":"twilio","count":1}' >/dev/null  # an error path in the trace too
 curl -fsS -d "" "http://127.0.0.1:$port/_sim/add-messages?n=2" >/dev/null
 cs -vv sync >"$work/vv_sync.out" 2>"$work/vv_sync.err" || fail "-vv sync failed: $(cat "$work/vv_sync.err")"
-cs -vv health >"$work/vv_health.out" 2>"$work/vv_health.err" || fail "-vv health failed: $(cat "$work/vv_health.err")"
+# (This simulator's messages date from months ago, so sms may be reported silent: WARNING, exit 1.)
+rc=0; cs -vv health >"$work/vv_health.out" 2>"$work/vv_health.err" || rc=$?
+[ "$rc" -le 1 ] || fail "-vv health failed ($rc): $(cat "$work/vv_health.out" "$work/vv_health.err")"
 twilio_url="http://127\.0\.0\.1:$port/2010-04-01/Accounts/$sid"
 grep -Eq "trace.*GET $twilio_url/Messages\.json" "$work/vv_sync.err" || fail "-vv sync shows no Twilio request trace: $(cat "$work/vv_sync.err")"
 grep -Eq "trace.*http://127\.0\.0\.1:$port/crm/v3/objects/contacts" "$work/vv_sync.err" \
@@ -140,7 +142,7 @@ for s in streams.values():
     assert s["cursor"], s
     assert s["last_pull_at"] and s["last_pull"]["error"] is None, s
 assert streams[("sms", "conversations")]["last_pull"]["received"] > 0
-assert r["schema_version"] == 9 and r["counts"]["messages"] > 0, r
+assert r["schema_version"] == 10 and r["counts"]["messages"] > 0, r
 PY
 /usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]+"/schemas/state.schema.json")))' "$SOURCE_DIR" "$work/state.json" \
   || fail "state show -o json does not match schemas/state.schema.json"

@@ -59,6 +59,13 @@ assert "chansync pull sms" in f["action"], f
 PY
 done
 /usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]+"/schemas/health.schema.json")))' "$SOURCE_DIR" "$work/silent.json" || fail "silent.json does not match the health schema"
+set +e; cs -o prometheus health sms >"$work/h.prom"; set -e
+last=$(sqlite3 "$work/state.db" "SELECT max(sent_at) / 1000 FROM messages WHERE connector = 'sms'")
+grep -q "^chansync_last_inbound_message_timestamp_seconds{connector=\"sms\",channel=\"sms\"} $last\$" "$work/h.prom" \
+  || fail "no last inbound gauge of $last: $(cat "$work/h.prom")"
+ok=$(sqlite3 "$work/state.db" "SELECT last_ok_at / 1000 FROM streams WHERE connector = 'sms' AND stream = 'conversations'")
+[ "$ok" -gt 0 ] && grep -q "^chansync_stream_last_success_timestamp_seconds{connector=\"sms\",stream=\"conversations\"} $ok\$" "$work/h.prom" \
+  || fail "no last successful pull gauge of $ok: $(cat "$work/h.prom")"
 sqlite3 "$work/state.db" "DELETE FROM messages WHERE connector = 'sms'"
 
 set +e; TWILIO_AUTH_TOKEN= cs -o json health sms >"$work/health3.json"; code=$?; set -e
