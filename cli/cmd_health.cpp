@@ -1,7 +1,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <map>
+#include <thread>
 
 #include "adapters/registry.hpp"
 #include "cli/health_output.hpp"
@@ -36,6 +41,43 @@ std::vector<HealthClass> warn_only_classes(const std::vector<std::string>& names
   return out;
 }
 
+std::atomic<bool> g_stop_watch{false};
+extern "C" void stop_watch(int) {
+  g_stop_watch = true;
+}
+
+// health --watch: checks every `interval` ms and prints the first table, then one line per check whose
+// class changed, until SIGINT or SIGTERM (exit 0). A handler, not a blocked signal: another thread
+// (libcurl's resolver) may take the signal, and a shell starts background jobs with SIGINT ignored.
+int watch_health(const Config& cfg, StateStore* store, const HealthCheckOptions& opts, std::int64_t interval,
+                 bool colour) {
+  struct sigaction sa {};
+  sa.sa_handler = stop_watch;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::map<std::pair<std::string, std::string>, HealthClass> last;
+  for (bool first = true; !g_stop_watch; first = false) {
+    const auto result = check_health(cfg, store, opts);
+    if (first) std::fputs(health_table(result, opts.warn_only, colour).c_str(), stdout);
+    for (const auto& r : result.reports) {
+      const auto key = std::pair(r.connector, r.stream);
+      const auto it = last.find(key);
+      if (!first && (it == last.end() || it->second != r.cls)) {
+        const std::string name = r.stream.empty() ? r.connector : r.connector + "/" + r.stream;
+        fmt::print("{}  {}  {} → {}  {}\n", format_rfc3339(r.checked_at), name,
+                   it == last.end() ? "new" : to_string(it->second), to_string(r.cls), r.summary);
+      }
+      last[key] = r.cls;
+    }
+    std::fflush(stdout);
+    // Sleep in short steps so a signal ends the wait within a tenth of a second.
+    for (std::int64_t waited = 0; waited < interval && !g_stop_watch; waited += 100)
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::int64_t>(100, interval - waited)));
+  }
+  return 0;
+}
+
 }  // namespace
 
 void add_health(CLI::App& app, Context& ctx) {
@@ -46,6 +88,7 @@ void add_health(CLI::App& app, Context& ctx) {
   auto warn_only = std::make_shared<std::vector<std::string>>();
   auto since = std::make_shared<std::string>();
   auto offline = std::make_shared<bool>(false);
+  auto watch = std::make_shared<std::string>();
   cmd->add_option("NAME", *names, "connectors or targets to check (default: all)");
   cmd->add_option("--warn-only", *warn_only,
                   "count these classes as WARNING at most (e.g. --warn-only deprecated gone)")
@@ -54,11 +97,15 @@ void add_health(CLI::App& app, Context& ctx) {
   cmd->add_option("--since", *since, "show the changes of class over this window (7d, 12h, 30m) instead of checking");
   cmd->add_flag("--offline", *offline,
                 "call no vendor: judge each connector by its streams' last pulls and the API versions table");
-  cmd->callback([&ctx, names, warn_only, since, offline] {
-    ctx.action = [&ctx, names, warn_only, since, offline] {
+  cmd->add_option("--watch", *watch,
+                  "check again every INTERVAL (60s, 5m) and print only what changed, until Ctrl-C (exit 0)");
+  cmd->callback([&ctx, names, warn_only, since, offline, watch] {
+    ctx.action = [&ctx, names, warn_only, since, offline, watch] {
       require_format(ctx.global.output, {"table", "json", "prometheus"}, "health");
       const auto demote = warn_only_classes(*warn_only);
       Session s = open_session(ctx.global, "health", Needs::config_only);
+      if (!since->empty() && !watch->empty())
+        throw Failure(Errc::usage, "health: --since shows the history and --watch checks again; give one of them");
       if (!since->empty()) {
         const auto window = parse_duration(*since);
         if (!window)
@@ -73,6 +120,17 @@ void add_health(CLI::App& app, Context& ctx) {
           std::fputs(transitions_table(ts).c_str(), stdout);
         return 0;
       }
+      std::optional<std::int64_t> interval;
+      if (!watch->empty()) {
+        interval = parse_duration(*watch);
+        if (!interval || *interval < 1000)
+          throw Failure(Errc::usage, fmt::format("--watch \"{}\" is not an interval of a second or more such as 60s "
+                                                 "or 5m",
+                                                 *watch));
+        if (ctx.global.output != "table")
+          throw Failure(Errc::usage,
+                        "health --watch prints a table and then the changes: leave out -o " + ctx.global.output);
+      }
       require_endpoints(s.config, true, false);  // a health check of nothing would report OK forever
       std::vector<EndpointConfig> all = s.config.connectors;
       all.insert(all.end(), s.config.targets.begin(), s.config.targets.end());
@@ -83,6 +141,7 @@ void add_health(CLI::App& app, Context& ctx) {
                               },
                               demote, *offline};
       auto store = open_for_health(s.config.state_path);
+      if (interval) return watch_health(s.config, store.get(), opts, *interval, stdout_colour(ctx.global.no_color));
       const auto result = check_health(s.config, store.get(), opts);
       if (ctx.global.output == "json")
         print_json(health_json(result, demote));
