@@ -48,7 +48,9 @@ nlohmann::json suggestions_json(const SuggestionsReport& r) {
                     {"weight", s.weight},
                     {"prior_weight", std::log2(m.prior / (1 - m.prior))},
                     {"fields", fields},
-                    {"merge", fmt::format("chansync persons merge {} {}", a, b)}});
+                    // Stale: persons new since the last reconcile have ids no store holds yet.
+                    {"merge", r.stale ? nlohmann::json(nullptr)
+                                      : nlohmann::json(fmt::format("chansync persons merge {} {}", a, b))}});
   }
   return {{"stale", r.stale}, {"model", model}, {"suggestions", list}};
 }
@@ -60,7 +62,11 @@ void print_suggestions(const SuggestionsReport& r) {
   for (const auto& s : r.result.suggestions) {
     const auto& a = r.profiles[s.a].person_id;
     const auto& b = r.profiles[s.b].person_id;
-    fmt::print("{:.4f}  {} + {}   chansync persons merge {} {}\n", s.probability, a, b, a, b);
+    if (r.stale)
+      fmt::print("{:.4f}  {} + {}   (run `chansync reconcile` first: these ids are not stored yet)\n", s.probability, a,
+                 b);
+    else
+      fmt::print("{:.4f}  {} + {}   chansync persons merge {} {}\n", s.probability, a, b, a, b);
     fmt::print("    {:<12} {:<9} {:>8}\n", "prior", "", signed_weight(prior_weight));
     for (const auto& f : s.fields) {
       if (f.level < 0) continue;
@@ -95,7 +101,7 @@ void add_persons_suggestions(CLI::App& persons, Context& ctx) {
       if (r.stale)
         spdlog::warn(
             "records or rules changed since the last reconcile; these suggestions are for what "
-            "`chansync reconcile` will make of them");
+            "`chansync reconcile` will make of them: run it, then list again to accept one");
       if (ctx.global.output == "json") {
         print_json(suggestions_json(r));
         return 0;

@@ -70,12 +70,17 @@ std::map<std::string, std::vector<Timestamp>> inbound_history(StateStore& store,
 // Silence per channel: needs no vendor call, so it counts offline too. A channel that stopped is a
 // finding that decides the class; an ok or a history too thin to judge is kept as evidence without
 // turning a working probe unknown.
-void check_silence(HealthReport& r, StateStore* store, const std::string& connector, std::vector<InboundMark>& marks) {
-  if (!store) return;
+// The gap ends at the connector's last completed pull, not now: messages sent since cannot be in the
+// store yet (a busy channel pulled every 15 minutes would look silent just before each pull), and a
+// pull that stopped completing is its stream's own finding.
+void check_silence(HealthReport& r, StateStore* store, const std::string& connector, Timestamp pulled_until,
+                   std::vector<InboundMark>& marks) {
+  if (!store || pulled_until == 0) return;
   try {
     for (const auto& [channel, times] : inbound_history(*store, connector)) {
       if (!times.empty()) marks.push_back({connector, channel, times.back()});
-      auto f = silence_finding(connector, channel, times, r.checked_at ? r.checked_at : now_ms());
+      auto f =
+          silence_finding(connector, channel, times, std::min(pulled_until, r.checked_at ? r.checked_at : now_ms()));
       if (f.cls == HealthClass::silent)
         add_finding(r, std::move(f));
       else
@@ -90,7 +95,7 @@ void check_silence(HealthReport& r, StateStore* store, const std::string& connec
 // its own report exists only for what the versions table and its silence say; one never pulled is
 // unknown.
 std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, const HealthSettings& s,
-                                          StateStore* store, std::vector<InboundMark>& marks) {
+                                          StateStore* store, Timestamp pulled_until, std::vector<InboundMark>& marks) {
   HealthReport r{e.name, e.type, "", pulled ? HealthClass::ok : HealthClass::unknown};
   r.checked_at = now_ms();
   if (!pulled)
@@ -98,7 +103,7 @@ std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, 
                     "not checked (--offline) and no pull of it is recorded in the state store",
                     "run `chansync pull " + e.name + "`, or health without --offline"});
   check_api_version(r, e, s);
-  if (pulled) check_silence(r, store, e.name, marks);
+  if (pulled) check_silence(r, store, e.name, pulled_until, marks);
   if (r.findings.empty()) return std::nullopt;
   return r;
 }
@@ -115,8 +120,12 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
     const bool pulled = std::any_of(streams.begin(), streams.end(), [&](const StreamRow& row) {
       return row.connector == e->name && row.last_pull_at != 0;
     });
+    Timestamp pulled_until = 0;  // the end of the connector's last completed pull
+    for (const auto& row : streams)
+      if (row.connector == e->name) pulled_until = std::max(pulled_until, row.last_ok_at);
     if (opts.offline) {
-      if (auto r = offline_probe(*e, pulled, cfg.health, store, out.inbound)) out.reports.push_back(std::move(*r));
+      if (auto r = offline_probe(*e, pulled, cfg.health, store, pulled_until, out.inbound))
+        out.reports.push_back(std::move(*r));
     } else {
       try {
         // A missing secret is a finding about this connector, not a reason to skip the others.
@@ -133,7 +142,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
         probe.action = probe.findings.back().action;
       }
       check_api_version(probe, *e, cfg.health);
-      check_silence(probe, store, e->name, out.inbound);
+      check_silence(probe, store, e->name, pulled_until, out.inbound);
       out.reports.push_back(std::move(probe));
     }
     for (const auto& row : streams) {

@@ -14,7 +14,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 10> k_migrations = {
+constexpr std::array<const char*, 11> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -158,6 +158,10 @@ CREATE INDEX health_checks_by_time ON health_checks(checked_at);
     R"sql(
 ALTER TABLE streams ADD COLUMN last_ok_at INTEGER NOT NULL DEFAULT 0;
 UPDATE streams SET last_ok_at = last_pull_at WHERE error = '';
+)sql",
+    // 11: health reads each channel's inbound messages by time (silence) on every check.
+    R"sql(
+CREATE INDEX messages_inbound ON messages(connector, direction, channel, sent_at);
 )sql"};
 
 // chansync_later_status(stored, incoming): later_status() for SQL, so the upsert that rewrites a

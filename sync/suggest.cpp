@@ -23,7 +23,7 @@ struct Name {
 
 struct Email {
   std::string local, domain;
-  std::string mailbox;  // local without dots and +tag: the mailbox a provider like Gmail delivers to
+  std::string mailbox;  // local without its +tag (and for Gmail its dots): the mailbox mail reaches
   std::size_t raw = 0;
 };
 
@@ -65,8 +65,12 @@ Prepared prepare(const SuggestProfile& p) {
     const auto at = e.rfind('@');
     if (at == std::string::npos) continue;
     Email m{e.substr(0, at), e.substr(at + 1), {}, i};
+    // The mailbox the provider delivers to: without the +tag, and for Gmail without dots, under one
+    // domain name for Gmail's two.
+    const bool gmail = m.domain == "gmail.com" || m.domain == "googlemail.com";
+    if (gmail) m.domain = "gmail.com";
     for (const char c : m.local.substr(0, m.local.find('+')))
-      if (c != '.') m.mailbox += c;
+      if (c != '.' || !gmail) m.mailbox += c;
     out.emails.push_back(std::move(m));
   }
   out.birth_date = p.birth_date;
@@ -123,7 +127,9 @@ std::string digits_of(std::string_view s) {
 
 int email_level(const Email& x, const Email& y) {
   if (x.local == y.local && x.domain == y.domain) return 0;
-  if (x.mailbox.size() >= 3 && x.mailbox == y.mailbox) return 1;
+  if (x.mailbox.size() >= 3 && x.mailbox == y.mailbox && x.domain == y.domain) return 1;
+  // A personal name reused at another provider (anna.weber@gmail.com, anna.weber@web.de).
+  if (x.local.size() >= 6 && x.local == y.local) return 1;
   // One typo in the name, but not in its digits: anna.1452 and anna.1652 are two customers.
   if (x.domain == y.domain && digits_of(x.local) == digits_of(y.local) && osa_distance(x.local, y.local, 1) <= 1)
     return 1;
@@ -196,7 +202,8 @@ void blocking_keys(const Prepared& p, std::vector<std::string>& out) {
     out.push_back("r|" + digits);
   }
   for (const auto& e : p.emails) {
-    if (e.mailbox.size() >= 4) out.push_back("e|" + e.mailbox);
+    if (e.mailbox.size() >= 4) out.push_back("e|" + e.mailbox + '@' + e.domain);
+    if (e.local.size() >= 6) out.push_back("l|" + e.local);
     std::string letters = e.local;  // two letters swapped keep the multiset of letters
     std::sort(letters.begin(), letters.end());
     out.push_back("f|" + letters + '@' + e.domain);
@@ -319,7 +326,7 @@ void estimate_prior(const std::unordered_map<std::uint32_t, std::size_t>& patter
   double candidates = 0;
   for (const auto& [p, c] : patterns) candidates += static_cast<double>(c);
   all_pairs = std::max(all_pairs, 1.0);
-  model.prior = std::clamp(0.1 * candidates / all_pairs, 1 / all_pairs, 0.5);
+  model.prior = std::clamp(0.1 * candidates / all_pairs, std::min(1 / all_pairs, 0.5), 0.5);
   if (candidates == 0) return;
   // The likelihood ratio of each pattern does not change between iterations.
   std::vector<std::pair<double, double>> ratios;  // (m/u, count)
@@ -334,7 +341,7 @@ void estimate_prior(const std::unordered_map<std::uint32_t, std::size_t>& patter
     const double odds = model.prior / (1 - model.prior);
     double matched = 0;
     for (const auto& [ratio, count] : ratios) matched += count * odds * ratio / (1 + odds * ratio);
-    const double prior = std::clamp(matched / all_pairs, 1 / all_pairs, 0.5);
+    const double prior = std::clamp(matched / all_pairs, std::min(1 / all_pairs, 0.5), 0.5);
     const double change = std::abs(std::log(prior / model.prior));
     model.prior = prior;
     if (change < 1e-9) break;
@@ -372,7 +379,8 @@ const char* level_name(SuggestField f, int level) {
 SuggestResult suggest(std::span<const SuggestProfile> profiles, const SuggestOptions& options,
                       const std::function<bool(std::size_t, std::size_t)>& apart) {
   SuggestResult out;
-  if (profiles.size() < 2) return out;
+  // Fewer than three persons give no population to tell a duplicate from a stranger by.
+  if (profiles.size() < 3) return out;
   std::vector<Prepared> prepared;
   prepared.reserve(profiles.size());
   for (const auto& p : profiles) prepared.push_back(prepare(p));

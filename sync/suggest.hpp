@@ -18,8 +18,8 @@
 namespace chansync {
 
 // What is known about one person, as stored: names as written, E.164 numbers and normalised addresses
-// (verified or not: a shared landline joins no one, but agreeing on it is evidence), and the contact
-// attributes a CRM or export carried ("" when unknown).
+// (person_profiles leaves out handles that identify no one: unverified, or in a conflict), and the
+// contact attributes a CRM or export carried ("" when unknown).
 struct SuggestProfile {
   std::string person_id;
   std::vector<std::string> names;
@@ -38,7 +38,9 @@ const char* to_string(SuggestField f);
 // name: exact, close (Jaro-Winkler >= 0.92), partial (a given name agrees: every word but the last),
 // different (a family name alone is what a household shares)
 // phone: exact, close (one digit off, two swapped, or the same last 8 digits), different
-// email: exact, close (same mailbox written differently, one typo in the name or two in the domain), different
+// email: exact, close (the same mailbox at one domain written with a +tag or, at Gmail, dots; the same
+// name of six or more characters at another provider; one typo in the name but not its digits; two in
+// the domain), different
 // birth_date: exact, close (day and month swapped, one digit off), different
 // postal_code, city: exact, different; street: similar (Jaro-Winkler >= 0.9, the same house number),
 // different. An address counts once: a similar street leaves postal code and city out (level -1), the

@@ -84,9 +84,9 @@ std::vector<SuggestProfile> person_profiles(
       }
       continue;
     }
+    if (!result.verified[i] || disputed.contains(node)) continue;
     if (const auto it = node_names.find(std::string(node)); it != node_names.end())
       for (const auto& n : it->second) add_name(p, n);
-    if (!result.verified[i] || disputed.contains(node)) continue;
     if (node.starts_with("phone:")) p.phones.emplace_back(node.substr(6));
     if (node.starts_with("email:")) p.emails.emplace_back(node.substr(6));
   }
@@ -108,18 +108,32 @@ std::size_t auto_merge(StateStore& store, const IdentityInput& input, const Iden
   const auto profiles = person_profiles(input, result, vendor_names(store));
   SuggestOptions options;
   options.min_score = threshold;
-  const auto found = suggest_apart(profiles, options, separated(store.decisions().list(), result, true));
-  // Pairs of persons an earlier, likelier pair already brought together need no decision of their own.
+  const auto apart = separated(store.decisions().list(), result, true);
+  const auto found = suggest_apart(profiles, options, apart);
+  // Pairs of persons an earlier, likelier pair already brought together need no decision of their own,
+  // and a pair whose merge would bring together two persons kept apart (A and C un-merged, B like
+  // both) is left to a person: checked group against group, not only pair by pair.
   std::vector<std::size_t> root(profiles.size());
   std::iota(root.begin(), root.end(), std::size_t{0});
+  std::vector<std::vector<std::size_t>> members(profiles.size());
+  for (std::size_t i = 0; i < members.size(); ++i) members[i] = {i};
   const auto find = [&](std::size_t x) {
     while (root[x] != x) x = root[x] = root[root[x]];
     return x;
   };
+  const auto kept_apart = [&](std::size_t ra, std::size_t rb) {
+    for (const auto x : members[ra])
+      for (const auto y : members[rb])
+        if (apart.contains({std::min(x, y), std::max(x, y)})) return true;
+    return false;
+  };
   std::size_t recorded = 0;
   for (const auto& s : found.suggestions) {
-    if (find(s.a) == find(s.b)) continue;
-    root[find(s.b)] = find(s.a);
+    const auto ra = find(s.a), rb = find(s.b);
+    if (ra == rb || kept_apart(ra, rb)) continue;
+    root[rb] = ra;
+    members[ra].insert(members[ra].end(), members[rb].begin(), members[rb].end());
+    members[rb].clear();
     const auto& a = profiles[s.a].person_id;
     const auto& b = profiles[s.b].person_id;
     const auto row = store.decisions().merge(

@@ -43,7 +43,7 @@ struct TempDir {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 10);
+  CHECK(s.schema_version() == 11);
   CHECK(s.records().streams().empty());
 }
 
@@ -279,7 +279,7 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
     REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 2);
   }
   StateStore s(path);
-  CHECK(s.schema_version() == 10);
+  CHECK(s.schema_version() == 11);
   const auto rows = s.records().streams();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].connector == "crm");

@@ -173,6 +173,10 @@ TEST_CASE("suggest: a block shared by too many persons proposes no pairs, and ti
   CHECK(r.model.skipped_blocks >= 1);
   CHECK(r.suggestions.empty());
   CHECK(suggest(std::vector<SuggestProfile>(1), {}).suggestions.empty());
+  // Two persons, even alike, are no population to measure strangers by.
+  const std::vector<SuggestProfile> two = {{"a", {"Ilse Zwanziger"}, {"+4915112345678"}, {}},
+                                           {"b", {"Ilse Zwanziger"}, {"+4915112345687"}, {}}};
+  CHECK(suggest(two, {}).suggestions.empty());
   CHECK(suggest(std::vector<SuggestProfile>{}, {}).suggestions.empty());
 }
 
