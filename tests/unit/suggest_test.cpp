@@ -266,3 +266,46 @@ TEST_CASE("suggestions over the store: listed, kept apart by a split, merged abo
   CHECK(list_suggestions(store, none, {}, {}).result.suggestions.empty());
   CHECK(again.kind == IdentityDecision::Kind::merge);
 }
+
+TEST_CASE("auto_merge never joins two persons kept apart through a third like both", "[suggest]") {
+  StateStore store(":memory:");
+  seed_store(store);
+  const std::vector<Endpoint> none;
+  IdentityRules rules;
+  rules.auto_merge_above = 0.95;
+  REQUIRE(reconcile_store(store, none, false, rules).auto_merged == 1);  // crm/7 and shop/s7
+  store.decisions().undo(store.decisions().list().at(0).id);
+  REQUIRE(reconcile_store(store, none, false, rules).auto_merged == 0);
+  const std::string a = person_of(store, "crm_id:crm/7"), c = person_of(store, "crm_id:shop/s7");
+  REQUIRE(a != c);
+
+  // A third record like both: C's name and A's birth date, and A's and C's numbers each with a digit
+  // off (typed once per system).
+  const auto off = [](std::string p) {
+    p[p.size() - 8] = p[p.size() - 8] == '9' ? '0' : static_cast<char>(p[p.size() - 8] + 1);
+    return p;
+  };
+  const auto crm7 = store.records().contact("crm", "7");
+  const auto shop7 = store.records().contact("shop", "s7");
+  REQUIRE((crm7 && shop7));
+  const std::string phone = off(crm7->handles[0].value), phone2 = off(shop7->handles[0].value);
+  Contact b{"desk",
+            "b1",
+            "Juergen",
+            "Groessmann",
+            {Handle{HandleKind::phone, phone, true}, Handle{HandleKind::phone, phone2, true}}};
+  b.attributes.birth_date = "1971-04-02";
+  store.records().commit_contacts("desk", "contacts", {b}, {}, "z");
+  SuggestOptions sure;
+  sure.min_score = 0.95;
+  const auto listed = list_suggestions(store, none, rules, sure);
+  std::size_t with_b = 0;
+  for (const auto& s : listed.result.suggestions) {
+    const auto is_b = [&](std::size_t i) { return listed.profiles[i].phones.size() == 2; };
+    if (is_b(s.a) || is_b(s.b)) ++with_b;
+  }
+  CHECK(with_b == 2);  // B pairs with A and with C, both above the threshold
+  const auto r = reconcile_store(store, none, false, rules);
+  CHECK(r.auto_merged == 1);  // one of the two; the other would join A and C
+  CHECK(person_of(store, "crm_id:crm/7") != person_of(store, "crm_id:shop/s7"));
+}
