@@ -73,10 +73,10 @@ std::string health_table(const HealthCheckResult& result, std::span<const Health
     else
       out += line + "\n";
   }
-  std::string todo;
+  std::string actions;
   for (const auto& r : result.reports)
-    if (r.cls != HealthClass::ok && !r.action.empty()) todo += fmt::format("  {}: {}\n", name_of(r), r.action);
-  if (!todo.empty()) out += "\nWhat to do:\n" + todo;
+    if (r.cls != HealthClass::ok && !r.action.empty()) actions += fmt::format("  {}: {}\n", name_of(r), r.action);
+  if (!actions.empty()) out += "\nWhat to do:\n" + actions;
   return out;
 }
 
