@@ -12,6 +12,7 @@
 #include "sync/pull.hpp"
 #include "sync/reconcile.hpp"
 #include "tests/contract/conformance.hpp"
+#include "tests/contract/harness_csv.hpp"
 #include "tests/support/fake_server.hpp"
 #include "tests/support/pull_one.hpp"
 
@@ -32,15 +33,7 @@ std::vector<CsvRecord> read_all(std::string_view text, char delimiter = ',') {
 using Fields = std::vector<std::string>;
 
 EndpointConfig csv_config(const std::filesystem::path& path, nlohmann::json extra = nlohmann::json::object()) {
-  EndpointConfig cfg{"people", "csv-contacts"};
-  cfg.options = {{"path", path.string()},
-                 {"columns",
-                  {{"id", "Record ID"},
-                   {"first_name", "First Name"},
-                   {"last_name", "Last Name"},
-                   {"email", {"Email", "Work Email"}},
-                   {"phone", {"Phone Number", "Mobile Phone Number"}},
-                   {"updated_at", "Last Modified Date"}}}};
+  EndpointConfig cfg = csv_export_config(path);
   cfg.options.merge_patch(extra);
   return cfg;
 }

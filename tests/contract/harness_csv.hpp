@@ -7,6 +7,8 @@
 
 namespace chansync::test {
 
+// csv-contacts reading `file` with the recorded CRM export's columns (tests/fixtures/csv/contacts.csv).
+EndpointConfig csv_export_config(const std::filesystem::path& file);
 // The recorded CRM export without a base_url; with one (the multi-page case) 2,500 generated rows.
 EndpointConfig csv_contacts_config(const std::string& base_url, const std::filesystem::path& dir);
 // A path under a regular file: it cannot exist.
