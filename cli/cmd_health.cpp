@@ -3,7 +3,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <map>
 #include <thread>
@@ -12,6 +11,7 @@
 #include "cli/health_output.hpp"
 #include "cli/output.hpp"
 #include "cli/session.hpp"
+#include "cli/stop_signals.hpp"
 
 namespace chansync::cli {
 namespace {
@@ -41,23 +41,13 @@ std::vector<HealthClass> warn_only_classes(const std::vector<std::string>& names
   return out;
 }
 
-std::atomic<bool> g_stop_watch{false};
-extern "C" void stop_watch(int) {
-  g_stop_watch = true;
-}
-
 // health --watch: checks every `interval` ms and prints the first table, then one line per check whose
-// class changed, until SIGINT or SIGTERM (exit 0). A handler, not a blocked signal: another thread
-// (libcurl's resolver) may take the signal, and a shell starts background jobs with SIGINT ignored.
+// class changed, until SIGINT or SIGTERM (exit 0).
 int watch_health(const Config& cfg, StateStore* store, const HealthCheckOptions& opts, std::int64_t interval,
                  bool colour) {
-  struct sigaction sa {};
-  sa.sa_handler = stop_watch;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  const std::atomic<bool>& stop = catch_stop_signals();
   std::map<std::pair<std::string, std::string>, HealthClass> last;
-  for (bool first = true; !g_stop_watch; first = false) {
+  for (bool first = true; !stop; first = false) {
     const auto result = check_health(cfg, store, opts);
     if (first) std::fputs(health_table(result, opts.warn_only, colour).c_str(), stdout);
     for (const auto& r : result.reports) {
@@ -72,7 +62,7 @@ int watch_health(const Config& cfg, StateStore* store, const HealthCheckOptions&
     }
     std::fflush(stdout);
     // Sleep in short steps so a signal ends the wait within a tenth of a second.
-    for (std::int64_t waited = 0; waited < interval && !g_stop_watch; waited += 100)
+    for (std::int64_t waited = 0; waited < interval && !stop; waited += 100)
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::int64_t>(100, interval - waited)));
   }
   return 0;

@@ -105,6 +105,8 @@ int exit_code(Errc code) {
       return 77;
     case Errc::config:
       return 78;
+    case Errc::interrupted:
+      return 130;  // SIGINT's; a run stopped by SIGTERM exits 143 (cli/stop_signals.hpp)
   }
   return 70;
 }

@@ -41,8 +41,8 @@ _chansync() {
   done
   case "$path" in
     "") words="sync pull listen ingest reconcile push persons erase health state config connectors completion -h --help --version --config --state -o --output -v --verbose -q --quiet --log-format --no-color" ;;
-    "sync") words="-h --help --full" ;;
-    "pull") words="-h --help" ;;
+    "sync") words="-h --help --full -j --jobs" ;;
+    "pull") words="-h --help -j --jobs" ;;
     "listen") words="-h --help --address" ;;
     "ingest") words="-h --help" ;;
     "reconcile") words="-h --help" ;;

@@ -30,6 +30,8 @@ const char* to_string(Errc code) {
       return "locked";
     case Errc::internal:
       return "internal";
+    case Errc::interrupted:
+      return "interrupted";
   }
   return "internal";
 }

@@ -23,6 +23,7 @@ enum class Errc {
   cant_write,    // the state store cannot be created or written       → 73
   locked,        // another run holds the state lock                  → 75
   internal,      // a bug                                             → 70
+  interrupted,   // stopped by SIGINT or SIGTERM, what was done is kept → 130 or 143
 };
 
 // Stable lower-case name of an error code, used in logs and JSON output.

@@ -3,53 +3,162 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <future>
+#include <mutex>
+#include <thread>
 
 #include "sync/spool.hpp"
 
 namespace chansync {
 namespace {
 
-// Fetches page N+1 on a worker thread while page N is committed, so the network and the disk overlap
+using Clock = std::chrono::steady_clock;
+
+// The one writer of the state store during a pull: every stream of every connector writes its pages
+// through it, one at a time, into the open batch (one transaction), which it commits by size and age.
+// Every page is written with its stream's cursor, so whatever commits is consistent and whatever is
+// lost in a crash is fetched again.
+class PageWriter {
+ public:
+  explicit PageWriter(StateStore& store) : m_store(store) {}
+  PageWriter(const PageWriter&) = delete;
+  PageWriter& operator=(const PageWriter&) = delete;
+
+  // Runs `f` on the store under the writer's lock (reads included: the connection is shared).
+  template <class F>
+  auto locked(F&& f) {
+    std::lock_guard lock(m_mutex);
+    return f();
+  }
+
+  // Writes one page (`write` runs inside the open batch) and commits the batch when it is full or
+  // old, or at once when `commit_now`. Throws SQLite::Exception; the batch is then rolled back.
+  template <class F>
+  PageStats write(F&& write, bool commit_now) {
+    std::lock_guard lock(m_mutex);
+    try {
+      if (!m_batch) {
+        m_batch.emplace(m_store.db());
+        m_opened = Clock::now();
+        m_records = 0;
+      }
+      PageStats ps = write();
+      m_records += ps.received + ps.rejected + 1;
+      if (commit_now || m_records >= k_batch_records || Clock::now() - m_opened >= age()) commit_locked();
+      return ps;
+    } catch (...) {
+      rollback();
+      throw;
+    }
+  }
+
+  // Commits the open batch, if any.
+  void commit() {
+    std::lock_guard lock(m_mutex);
+    try {
+      commit_locked();
+    } catch (...) {
+      rollback();
+      throw;
+    }
+  }
+
+  // How long the open batch may still wait for more pages; nullopt when no batch is open.
+  std::optional<Clock::duration> time_left() {
+    std::lock_guard lock(m_mutex);
+    if (!m_batch) return std::nullopt;
+    return std::max(Clock::duration::zero(), m_opened + age() - Clock::now());
+  }
+
+ private:
+  static Clock::duration age() { return std::chrono::milliseconds(k_batch_age_ms); }
+  void rollback() {
+    m_batch.reset();
+    m_store.records().forget_stored_conversations();
+  }
+  void commit_locked() {
+    if (!m_batch) return;
+    m_batch->commit();
+    m_batch.reset();
+  }
+
+  StateStore& m_store;
+  std::mutex m_mutex;
+  std::optional<SQLite::Transaction> m_batch;
+  Clock::time_point m_opened;
+  std::size_t m_records = 0;
+};
+
+struct LoopContext {
+  StateStore& store;
+  PageWriter& writer;
+  const PullOptions& opts;
+  const std::atomic<bool>& failed;  // another stream met a storage failure
+  bool stopping() const { return failed || (opts.stop && *opts.stop); }
+};
+
+// Fetches page N+1 on a worker thread while page N is written, so the network and the disk overlap
 // — unless the stream acknowledges, where fetching N+1 would confirm N to the server before N is safe.
 // Calls into the adapter never overlap (each fetch starts after the previous one returned), and only
-// the calling thread writes state: a prefetched page that is never committed leaves no trace.
-template <class T, class Fetch, class Commit>
-void page_loop(PullStats& stats, StateStore& store, const Stream& stream, int page_size, Adapter& adapter, Fetch fetch,
-               Commit commit) {
-  std::string cursor = store.records().cursor(stats.connector, stream.name);
+// the writer writes state: a prefetched page that is never written leaves no trace.
+template <class T, class Fetch, class Write>
+void page_loop(PullStats& stats, LoopContext& ctx, const Stream& stream, Adapter& adapter, Fetch fetch, Write write,
+               bool commit_every_page) {
+  PageWriter& writer = ctx.writer;
+  std::string cursor = writer.locked([&] { return ctx.store.records().cursor(stats.connector, stream.name); });
   spdlog::debug("{}/{}: pulling from cursor '{}'", stats.connector, stream.name, cursor);
-  auto request = [&](std::string from) { return PullRequest{stream.name, std::move(from), page_size}; };
+  auto request = [&](std::string from) { return PullRequest{stream.name, std::move(from), ctx.opts.page_size}; };
   auto fetch_async = [&](std::string from) {
     return std::async(std::launch::async, [&fetch, req = request(std::move(from))] { return fetch(req); });
   };
+  // Waits for the prefetched page; a batch waiting on a slow vendor is committed once it is old.
+  auto next_page = [&](std::future<Result<Page<T>>>& pending) {
+    while (auto left = writer.time_left()) {
+      if (pending.wait_for(*left) == std::future_status::ready) break;
+      writer.commit();
+    }
+    return pending.get();
+  };
   std::future<Result<Page<T>>> pending;
+  struct WaitForPrefetch {  // however the loop ends: the prefetch references this frame
+    std::future<Result<Page<T>>>& pending;
+    ~WaitForPrefetch() {
+      if (pending.valid()) pending.wait();
+    }
+  } wait_for_prefetch{pending};
+  auto stop = [&](Error e) {
+    if (e.connector.empty()) e.connector = stats.connector;
+    stats.error = std::move(e);
+  };
+  auto stopped = [&] {
+    stop(Error{ctx.failed ? Errc::io : Errc::interrupted,
+               ctx.failed ? fmt::format("stream {}: stopped after page {} because the state store could not be "
+                                        "written (see the error before this one)",
+                                        stream.name, stats.pages)
+                          : fmt::format("stream {}: stopped by a signal after page {}; the pages pulled are "
+                                        "committed and the next pull resumes after them",
+                                        stream.name, stats.pages)});
+  };
+  if (ctx.stopping()) return stopped();
   if (!stream.acknowledges) pending = fetch_async(cursor);
   for (;;) {
-    Result<Page<T>> page = stream.acknowledges ? fetch(request(cursor)) : pending.get();
-    if (!page) {
-      Error e = std::move(page.error());
-      if (e.connector.empty()) e.connector = stats.connector;
-      stats.error = std::move(e);
-      return;
-    }
-    if (!page->done && page->next_cursor == cursor) {
-      stats.error = Error{Errc::protocol,
-                          fmt::format("stream {}: the vendor returned the same page cursor twice; stopping to avoid "
-                                      "a loop. The committed pages are kept; report this with the connector's "
-                                      "base_url",
-                                      stream.name),
-                          stats.connector};
-      return;
-    }
-    if (!page->done && !stream.acknowledges) pending = fetch_async(page->next_cursor);
+    Result<Page<T>> page = stream.acknowledges ? fetch(request(cursor)) : next_page(pending);
+    if (!page) return stop(std::move(page.error()));
+    if (!page->done && page->next_cursor == cursor)
+      return stop(Error{Errc::protocol,
+                        fmt::format("stream {}: the vendor returned the same page cursor twice; stopping to avoid "
+                                    "a loop. The committed pages are kept; report this with the connector's "
+                                    "base_url",
+                                    stream.name)});
+    // A stop asked for while this page was on its way: it is committed, the next is not fetched.
+    if (!page->done && !stream.acknowledges && !ctx.stopping()) pending = fetch_async(page->next_cursor);
     stats.requests += page->requests;
     PageStats ps;
     try {
-      ps = commit(*page);
+      ps = writer.write([&] { return write(*page); }, commit_every_page || page->done);
     } catch (const SQLite::Exception& e) {
-      if (pending.valid()) pending.wait();  // the prefetch references this frame
-      throw storage_failure(e, store.path(),
+      throw storage_failure(e, ctx.store.path(),
                             fmt::format("committing page {} of {}/{}", stats.pages + 1, stats.connector, stream.name));
     }
     if (stream.acknowledges) adapter.committed(stream.name, page->next_cursor);
@@ -62,6 +171,7 @@ void page_loop(PullStats& stats, StateStore& store, const Stream& stream, int pa
     spdlog::debug("{}/{}: page {}: {} records, {} new or changed, {} rejected", stats.connector, stream.name,
                   stats.pages, ps.received, ps.written, ps.rejected);
     if (page->done) return;
+    if (ctx.stopping()) return stopped();  // a page on its way is dropped; the next pull fetches it
     cursor = page->next_cursor;
   }
 }
@@ -86,39 +196,41 @@ Result<Page<Conversation>> spool_page(const std::string& spool_dir, const std::s
   return page;
 }
 
-}  // namespace
-
-std::vector<PullStats> pull_connector(const std::string& name, Adapter& adapter, StateStore& store, int page_size,
-                                      const std::string& spool_dir) {
+// Every stream of one connector, in turn.
+std::vector<PullStats> pull_job(const PullJob& job, LoopContext& ctx) {
   std::vector<PullStats> out;
+  Adapter& adapter = *job.adapter;
+  const std::string& name = job.name;
+  auto& records = ctx.store.records();
   for (const Stream& stream : adapter.streams()) {
     PullStats stats{name, stream.name};
     auto* conversations = adapter.conversations();
     auto* contacts = adapter.contacts();
     if (stream.spool && adapter.webhooks()) {
       const WebhookReceiver& receiver = *adapter.webhooks();
+      // The spool is trimmed once the stream's pages are committed (below).
       page_loop<Conversation>(
-          stats, store, stream, page_size, adapter,
-          [&](const PullRequest& r) { return spool_page(spool_dir, name, receiver, r); },
+          stats, ctx, stream, adapter,
+          [&](const PullRequest& r) { return spool_page(job.spool_dir, name, receiver, r); },
           [&](const Page<Conversation>& p) {
-            auto ps = store.records().commit_conversations(name, stream.name, p.items, p.rejects, p.next_cursor);
-            trim_spool(spool_dir, name, p.next_cursor);
-            return ps;
-          });
+            return records.write_conversations(name, stream.name, p.items, p.rejects, p.next_cursor);
+          },
+          stream.acknowledges);
     } else if (stream.role == Role::conversations && conversations) {
       page_loop<Conversation>(
-          stats, store, stream, page_size, adapter,
+          stats, ctx, stream, adapter,
           [conversations](const PullRequest& r) { return conversations->pull_conversations(r); },
           [&](const Page<Conversation>& p) {
-            return store.records().commit_conversations(name, stream.name, p.items, p.rejects, p.next_cursor);
-          });
+            return records.write_conversations(name, stream.name, p.items, p.rejects, p.next_cursor);
+          },
+          stream.acknowledges);
     } else if (stream.role == Role::contacts && contacts) {
       page_loop<Contact>(
-          stats, store, stream, page_size, adapter,
-          [contacts](const PullRequest& r) { return contacts->pull_contacts(r); },
+          stats, ctx, stream, adapter, [contacts](const PullRequest& r) { return contacts->pull_contacts(r); },
           [&](const Page<Contact>& p) {
-            return store.records().commit_contacts(name, stream.name, p.items, p.rejects, p.next_cursor);
-          });
+            return records.write_contacts(name, stream.name, p.items, p.rejects, p.next_cursor);
+          },
+          stream.acknowledges);
     } else {
       stats.error = Error{Errc::internal,
                           fmt::format("stream {} has role {}, which this adapter does not play; please report it",
@@ -126,16 +238,61 @@ std::vector<PullStats> pull_connector(const std::string& name, Adapter& adapter,
                           name};
     }
     try {
-      store.records().record_pull(
-          name, stream.name,
-          {stats.pages, stats.requests, stats.received, stats.written, stats.rejected,
-           stats.error ? stats.error->message : "", stats.error ? to_string(stats.error->code) : "", stats.notice});
+      // The stream's pages are committed before its figures are recorded (and before the spool is
+      // trimmed to what is committed).
+      ctx.writer.commit();
+      ctx.writer.locked([&] {
+        records.record_pull(
+            name, stream.name,
+            {stats.pages, stats.requests, stats.received, stats.written, stats.rejected,
+             stats.error ? stats.error->message : "", stats.error ? to_string(stats.error->code) : "", stats.notice});
+        if (stream.spool && stats.pages > 0) trim_spool(job.spool_dir, name, records.cursor(name, stream.name));
+      });
     } catch (const SQLite::Exception& e) {
-      throw storage_failure(e, store.path(), fmt::format("recording the pull of {}/{}", name, stream.name));
+      throw storage_failure(e, ctx.store.path(), fmt::format("recording the pull of {}/{}", name, stream.name));
     }
     out.push_back(std::move(stats));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<PullStats> pull_connectors(const std::vector<PullJob>& jobs, StateStore& store, const PullOptions& opts) {
+  PageWriter writer(store);
+  std::atomic<bool> failed{false};
+  LoopContext ctx{store, writer, opts, failed};
+  std::vector<std::vector<PullStats>> results(jobs.size());
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i; (i = next++) < jobs.size() && !failed;) {
+      try {
+        results[i] = pull_job(jobs[i], ctx);
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  const std::size_t threads = std::min(jobs.size(), opts.jobs > 0 ? opts.jobs : k_default_jobs);
+  if (threads <= 1) {
+    worker();
+  } else {
+    std::vector<std::jthread> pool;
+    for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
+  }
+  if (failure) std::rethrow_exception(failure);
+  std::vector<PullStats> out;
+  for (auto& r : results) out.insert(out.end(), std::make_move_iterator(r.begin()), std::make_move_iterator(r.end()));
+  return out;
+}
+
+std::vector<PullStats> pull_connector(const std::string& name, Adapter& adapter, StateStore& store, int page_size,
+                                      const std::string& spool_dir) {
+  return pull_connectors({PullJob{name, &adapter, spool_dir}}, store, PullOptions{.page_size = page_size});
 }
 
 }  // namespace chansync

@@ -1,6 +1,9 @@
 #pragma once
-// Stage 1: the page loop. One transaction per page (records + cursor of that (connector, stream)), so
-// a crash at any point resumes from the last committed page without loss or duplicates.
+// Stage 1: the page loop. Each page is written with its cursor in the same transaction, so a crash at
+// any point resumes from the last committed page without loss or duplicates. Pages are committed in
+// batches (every page with its own cursor inside): a commit costs every index page the batch dirtied,
+// so a few large commits write a fraction of what one commit per page does.
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,13 +26,43 @@ struct PullStats {
   std::string notice;          // the last problem the vendor reported inside the data (Page::notices)
 };
 
-// Pulls every stream of a connector (every role it plays) until each reports done or fails; one
-// stream's failure does not stop the others. Non-acknowledging streams fetch page N+1 while page N
-// commits; acknowledging streams fetch only after the previous page is committed and call
-// Adapter::committed() after each commit. Never throws for remote problems: they end up in the
-// stream's `error`, with every page before them committed. Throws Failure when the state store
-// cannot be written (disk full, read-only: see storage_failure()), since no stream could go on.
-// `spool_dir` is [listen] spool_dir: where spool streams (Stream::spool) are read from.
+// One connector to pull: its name, adapter and [listen] spool_dir (where spool streams are read from).
+struct PullJob {
+  std::string name;
+  Adapter* adapter = nullptr;
+  std::string spool_dir;
+};
+
+struct PullOptions {
+  int page_size = 0;  // 0 = the largest page each vendor serves
+  // Connectors pulled at once, each fetching and parsing on its own thread while one writer commits
+  // for all of them. 0 = one per connector, at most k_default_jobs.
+  std::size_t jobs = 0;
+  // Set (by a signal handler) to stop every stream after the page it is on; what was fetched is
+  // committed and each stopped stream reports Errc::interrupted.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+constexpr std::size_t k_default_jobs = 8;
+
+// A batch is committed when it holds this many records, when its first page is this old (also while
+// waiting for a slow vendor), and whenever a stream ends, fails or is stopped. Acknowledging streams
+// commit every page (the server forgets a page once the next is fetched); a spool stream's spool is
+// trimmed once its pages are committed.
+constexpr std::size_t k_batch_records = 20'000;
+constexpr int k_batch_age_ms = 1'000;
+
+// Pulls every stream of every job (every role each plays) until each reports done or fails; one
+// stream's failure stops neither the others nor other connectors. Jobs run concurrently (`jobs`);
+// within a stream, non-acknowledging streams fetch page N+1 while page N is written; acknowledging
+// streams fetch only after the previous page is committed and call Adapter::committed() after each
+// commit. Never throws for remote problems: they end up in the stream's `error`, with every page
+// before them committed. Throws Failure when the state store cannot be written (disk full, read-only:
+// see storage_failure()), after stopping every other stream. Returns the streams in job order.
+std::vector<PullStats> pull_connectors(const std::vector<PullJob>& jobs, StateStore& store,
+                                       const PullOptions& opts = {});
+
+// One connector, on the calling thread.
 std::vector<PullStats> pull_connector(const std::string& name, Adapter& adapter, StateStore& store, int page_size = 0,
                                       const std::string& spool_dir = {});
 

@@ -25,18 +25,22 @@ std::size_t SyncReport::partial_pushes() const {
   return n;
 }
 
-std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& store, int page_size) {
-  std::vector<PullStats> out;
-  for (auto& c : connectors) {
-    if (!c.adapter->conversations() && !c.adapter->contacts()) continue;
-    for (auto& s : pull_connector(c.name, *c.adapter, store, page_size, c.spool_dir)) {
-      if (s.error)
-        spdlog::error("{}/{}: {}", s.connector, s.stream, s.error->message);
-      else
-        spdlog::info("{}/{}: {} pages, {} records, {} new or changed, {} rejected", s.connector, s.stream, s.pages,
-                     s.received, s.written, s.rejected);
-      out.push_back(std::move(s));
-    }
+bool SyncReport::interrupted() const {
+  return std::any_of(pulls.begin(), pulls.end(),
+                     [](const PullStats& p) { return p.error && p.error->code == Errc::interrupted; });
+}
+
+std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& store, const PullOptions& opts) {
+  std::vector<PullJob> jobs;
+  for (auto& c : connectors)
+    if (c.adapter->conversations() || c.adapter->contacts()) jobs.push_back({c.name, c.adapter.get(), c.spool_dir});
+  auto out = pull_connectors(jobs, store, opts);
+  for (const auto& s : out) {
+    if (s.error)
+      spdlog::error("{}/{}: {}", s.connector, s.stream, s.error->message);
+    else
+      spdlog::info("{}/{}: {} pages, {} records, {} new or changed, {} rejected", s.connector, s.stream, s.pages,
+                   s.received, s.written, s.rejected);
   }
   return out;
 }
@@ -137,9 +141,10 @@ std::vector<VerifyStats> verify_all(std::vector<Endpoint>& targets, StateStore& 
 }
 
 SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& targets, StateStore& store,
-                    const PushOptions& opts, const IdentityRules& rules) {
+                    const PushOptions& opts, const IdentityRules& rules, const PullOptions& pull) {
   SyncReport r;
-  r.pulls = pull_all(connectors, store);
+  r.pulls = pull_all(connectors, store, pull);
+  if (r.interrupted()) return r;
   // Reconcile and push even when a connector failed: what was committed is consistent.
   r.reconcile = reconcile_store(store, connectors, false, rules);
   r.pushes = push_all(targets, store, opts);

@@ -38,11 +38,13 @@ struct SyncReport {
   // the run did part of its work.
   std::size_t partial_pushes() const;
   std::optional<Error> first_error() const;
+  bool interrupted() const;  // a signal stopped the pull: nothing was reconciled or pushed
 };
 
-// Pulls every stream of every source connector in turn; one failing stream does not stop the others.
-// Returns one entry per stream.
-std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& store, int page_size = 0);
+// Pulls every stream of every source connector, connectors concurrently (pull_connectors()); one
+// failing stream does not stop the others. Returns one entry per stream, in connector order, and logs
+// one line per stream.
+std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& store, const PullOptions& opts = {});
 
 // Rebuilds identities from the store. Handles the connectors report as the business's own never
 // identify a customer. Without `force`, does nothing when no record changed since the last run.
@@ -60,9 +62,9 @@ std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& stor
 // push --verify on every target in turn; targets that cannot be read back are reported as such.
 std::vector<VerifyStats> verify_all(std::vector<Endpoint>& targets, StateStore& store, const VerifyOptions& opts);
 
-// pull → reconcile → push.
+// pull → reconcile → push; a pull stopped by a signal (PullOptions::stop) ends the run there.
 SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& targets, StateStore& store,
-                    const PushOptions& opts, const IdentityRules& rules = {});
+                    const PushOptions& opts, const IdentityRules& rules = {}, const PullOptions& pull = {});
 
 void to_json(nlohmann::json& j, const PullStats& s);
 void to_json(nlohmann::json& j, const ReconcileStats& s);

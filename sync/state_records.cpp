@@ -14,6 +14,10 @@
 
 namespace chansync {
 
+namespace {
+constexpr std::size_t k_stored_conversations_max = 1'000'000;
+}  // namespace
+
 struct RecordStore::Statements {
   SQLite::Statement upsert_conversation, stored_links, upsert_message, upsert_receipt, upsert_contact, save_cursor,
       dead_letter;
@@ -186,12 +190,34 @@ std::optional<std::vector<Contact>> RecordStore::without_erased(const std::strin
 }
 
 PageStats RecordStore::commit_conversations(const std::string& connector, const std::string& stream,
-                                            const std::vector<Conversation>& all,
+                                            const std::vector<Conversation>& page,
                                             const std::vector<DeadLetter>& rejects, const std::string& next_cursor) {
+  try {
+    SQLite::Transaction tx(m_store.db());
+    const PageStats stats = write_conversations(connector, stream, page, rejects, next_cursor);
+    tx.commit();
+    return stats;
+  } catch (...) {
+    forget_stored_conversations();  // rolled back
+    throw;
+  }
+}
+
+PageStats RecordStore::commit_contacts(const std::string& connector, const std::string& stream,
+                                       const std::vector<Contact>& page, const std::vector<DeadLetter>& rejects,
+                                       const std::string& next_cursor) {
+  SQLite::Transaction tx(m_store.db());
+  const PageStats stats = write_contacts(connector, stream, page, rejects, next_cursor);
+  tx.commit();
+  return stats;
+}
+
+PageStats RecordStore::write_conversations(const std::string& connector, const std::string& stream,
+                                           const std::vector<Conversation>& all, const std::vector<DeadLetter>& rejects,
+                                           const std::string& next_cursor) {
   const auto kept = without_erased(all);
   const std::vector<Conversation>& page = kept ? *kept : all;
   PageStats stats{0, 0, rejects.size()};
-  SQLite::Transaction tx(m_store.db());
   const std::int64_t rev = m_store.revision() + 1;
   bool changed = false;  // a conversation row alone (a re-verified customer) changes identities too
   auto& cs = m_st->upsert_conversation;
@@ -225,17 +251,32 @@ PageStats RecordStore::commit_conversations(const std::string& connector, const 
     st.bind(7, m.author_handle);
     st.bind(8, static_cast<int64_t>(m.sent_at));
   };
+  // A conversation without links that this process stored as it is now needs no upsert.
+  auto already_stored = [&](const Conversation& c) {
+    if (!c.customer_links.empty()) return false;
+    const std::size_t row = std::hash<std::string>{}(fmt::format(
+        "{}\x1f{}\x1f{}\x1f{}\x1f{}", c.channel, c.customer.key(), c.customer.verified, c.business, c.customer_name));
+    if (m_stored_conversations.size() >= k_stored_conversations_max) m_stored_conversations.clear();
+    auto [it, inserted] = m_stored_conversations.try_emplace(connector + '\x1f' + c.id, row);
+    if (inserted || it->second != row) {
+      it->second = row;
+      return false;
+    }
+    return true;
+  };
   for (const auto& c : page) {
-    cs.bind(1, connector);
-    cs.bind(2, c.id);
-    cs.bind(3, c.channel);
-    cs.bind(4, c.customer.key());
-    cs.bind(5, c.customer.verified ? 1 : 0);
-    cs.bind(6, c.business);
-    cs.bind(7, c.customer_name);
-    cs.bind(8, links_json(c));
-    changed |= cs.exec() > 0;
-    cs.reset();
+    if (!already_stored(c)) {
+      cs.bind(1, connector);
+      cs.bind(2, c.id);
+      cs.bind(3, c.channel);
+      cs.bind(4, c.customer.key());
+      cs.bind(5, c.customer.verified ? 1 : 0);
+      cs.bind(6, c.business);
+      cs.bind(7, c.customer_name);
+      cs.bind(8, links_json(c));
+      changed |= cs.exec() > 0;
+      cs.reset();
+    }
     for (const auto& m : c.messages) {
       ++stats.received;
       bind_head(ms, m);
@@ -260,17 +301,15 @@ PageStats RecordStore::commit_conversations(const std::string& connector, const 
   if (changed || stats.written > 0) m_store.set_meta("rev", std::to_string(rev));
   store_dead_letters(connector, stream, rejects);
   save_cursor(connector, stream, next_cursor);
-  tx.commit();
   return stats;
 }
 
-PageStats RecordStore::commit_contacts(const std::string& connector, const std::string& stream,
-                                       const std::vector<Contact>& all, const std::vector<DeadLetter>& rejects,
-                                       const std::string& next_cursor) {
+PageStats RecordStore::write_contacts(const std::string& connector, const std::string& stream,
+                                      const std::vector<Contact>& all, const std::vector<DeadLetter>& rejects,
+                                      const std::string& next_cursor) {
   const auto kept = without_erased(connector, all);
   const std::vector<Contact>& page = kept ? *kept : all;
   PageStats stats{page.size(), 0, rejects.size()};
-  SQLite::Transaction tx(m_store.db());
   const std::int64_t rev = m_store.revision() + 1;
   auto& st = m_st->upsert_contact;
   for (const auto& c : page) {
@@ -289,7 +328,6 @@ PageStats RecordStore::commit_contacts(const std::string& connector, const std::
   if (stats.written > 0) m_store.set_meta("rev", std::to_string(rev));
   store_dead_letters(connector, stream, rejects);
   save_cursor(connector, stream, next_cursor);
-  tx.commit();
   return stats;
 }
 

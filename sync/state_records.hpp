@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -74,6 +75,13 @@ class RecordStore {
                                  const std::string& next_cursor);
   PageStats commit_contacts(const std::string& connector, const std::string& stream, const std::vector<Contact>& page,
                             const std::vector<DeadLetter>& rejects, const std::string& next_cursor);
+  // The same inside a transaction the caller holds (the page loop commits several pages at once: a
+  // commit costs every index page the batch dirtied, so fewer and larger commits write far less).
+  PageStats write_conversations(const std::string& connector, const std::string& stream,
+                                const std::vector<Conversation>& page, const std::vector<DeadLetter>& rejects,
+                                const std::string& next_cursor);
+  PageStats write_contacts(const std::string& connector, const std::string& stream, const std::vector<Contact>& page,
+                           const std::vector<DeadLetter>& rejects, const std::string& next_cursor);
 
   // Records how the last pull of a stream ended (its figures, its error if any).
   void record_pull(const std::string& connector, const std::string& stream, const StreamPull& pull);
@@ -83,6 +91,9 @@ class RecordStore {
 
   // Forgets the tombstones read so far (chansync erase wrote new ones); the next commit reads them.
   void reload_tombstones() { m_tombstones.reset(); }
+  // Forgets which conversation rows this process knows to be stored as they are (a transaction that
+  // wrote them was rolled back).
+  void forget_stored_conversations() { m_stored_conversations.clear(); }
 
   // One stored message or contact by connector and vendor id; nullopt if unknown.
   std::optional<Message> message(const std::string& connector, const std::string& id);
@@ -103,7 +114,11 @@ class RecordStore {
   StateStore& m_store;
   std::optional<std::unordered_set<std::string>> m_tombstones;  // read on first use
   std::string m_salt;                                           // their salt (see sync/erase.hpp)
-  struct Statements;                                            // prepared once: the page commit is the hot path
+  // Conversations written (or found unchanged) by this process, by connector and id, with a hash of
+  // their row: a page repeats most of the previous pages' conversations, and skipping their upsert
+  // halves the index lookups of a pull. Bounded by k_stored_conversations_max.
+  std::unordered_map<std::string, std::size_t> m_stored_conversations;
+  struct Statements;  // prepared once: the page commit is the hot path
   std::unique_ptr<Statements> m_st;
 };
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # kill -9 of a pull at a known page, then a re-run, gives exactly the store of an uninterrupted run.
 # The simulator holds one Twilio page in its handler, so the kill lands after the pages before it are
-# committed and before the held one is, whatever the machine's speed.
+# committed and before the held one is, whatever the machine's speed. Pages are committed in batches
+# (a batch waiting for a slow page commits after a second): a kill -9 before that commit keeps none
+# of the batch, and a re-run again gives the same store. SIGINT while a page is held: that page is
+# committed, no other is fetched, exit 130, and a re-run completes the store.
 . "$(dirname "$0")/lib.sh"
 start_sim --customers 200 --messages 5000
 hold_page=2  # Twilio's 0-based Page: pages 0 and 1 are committed when the pull is killed
@@ -55,4 +58,49 @@ dump_store "$work/clean.db" >"$work/clean.dump" || fail "cannot dump the clean s
 dump_store "$work/crash.db" >"$work/crash.dump" || fail "cannot dump the resumed store"
 grep -q '^sms|conversations|' "$work/clean.dump" || fail "the dump has no sms/conversations cursor"
 diff "$work/clean.dump" "$work/crash.dump" >"$work/diff" || fail "stores differ after resume: $(head "$work/diff")"
-echo "crash_resume: killed with $expected of $total messages committed (pages before Twilio page $hold_page); resumed store identical"
+
+# start_held_pull DB: a pull of sms into DB with Twilio page $hold_page held; sets $pid once it is held.
+start_held_pull() {
+  sed "s|path = \"state.db\"|path = \"$1\"|" "$work/base.toml" >"$work/sync.toml"
+  sim_post hold "{\"vendor\":\"twilio\",\"page\":$hold_page}" >/dev/null
+  "$CHANSYNC" --config "$work/sync.toml" -q pull sms &
+  pid=$!
+  bg_pids="$pid"
+  for _ in $(seq 600); do
+    [ "$(jfield "$(sim_stats)" 'j["held"]')" = True ] && return 0
+    kill -0 "$pid" 2>/dev/null || fail "the pull into $1 ended without requesting Twilio page $hold_page"
+    sleep 0.05
+  done
+  fail "Twilio page $hold_page was never requested within 30 s (pull into $1)"
+}
+# resumed_identical DB: a re-run completes DB into exactly the clean store.
+resumed_identical() {
+  cs -q pull || fail "resumed pull into $1 failed"
+  dump_store "$work/$1" >"$work/resumed.dump" || fail "cannot dump $1"
+  diff "$work/clean.dump" "$work/resumed.dump" >"$work/diff" || fail "$1 differs after resume: $(head "$work/diff")"
+}
+
+# kill -9 at once: the batch of the pages before the held one has not committed yet (or just has).
+start_held_pull early.db
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+bg_pids=""
+early=$(sqlite3 "$work/early.db" "SELECT count(*) FROM messages" 2>/dev/null || echo 0)
+[ "$early" = 0 ] || [ "$early" = "$expected" ] || fail "a kill -9 mid-batch kept $early messages (0 or $expected expected)"
+sim_post release >/dev/null
+resumed_identical early.db
+
+# SIGINT while page $hold_page is held: it is committed when it arrives, and nothing after it.
+start_held_pull int.db
+kill -INT "$pid"
+sleep 0.2
+sim_post release >/dev/null
+code=0
+wait "$pid" 2>/dev/null || code=$?
+bg_pids=""
+[ "$code" -eq 130 ] || fail "a pull stopped by SIGINT exited $code, not 130"
+through_held=$((expected * (hold_page + 1) / hold_page))  # pages 0..hold_page, 1000 messages each
+n=$(sqlite3 "$work/int.db" "SELECT count(*) FROM messages")
+[ "$n" = "$through_held" ] || fail "after SIGINT the store holds $n messages, not the $through_held of pages 0..$hold_page"
+resumed_identical int.db
+echo "crash_resume: killed with $expected of $total messages committed (pages before Twilio page $hold_page); early kill kept $early; SIGINT kept $n; resumed stores identical"

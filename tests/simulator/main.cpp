@@ -21,6 +21,7 @@ namespace {
 void usage() {
   std::fputs(
       "usage: chansync-sim [--port N] [--port-file FILE] [--customers N] [--messages N] [--seed N]\n"
+      "                    [--delay-ms N]   (server time per vendor request, like a real API's latency)\n"
       "       chansync-sim post-webhooks --url URL ... (signed WhatsApp/Messenger webhooks; --help)\n"
       "       chansync-sim imap --dir DIR ... (a real Dovecot with the customers' mail; --help)\n"
       "Serves Twilio Messaging, Twilio calls, HubSpot contacts, Telegram and Meta Graph (Messenger,\n"
@@ -97,6 +98,8 @@ int main(int argc, char** argv) {
       spec.messages = std::stoi(next());
     else if (a == "--seed")
       spec.seed = std::stoull(next());
+    else if (a == "--delay-ms")
+      opts.delay_ms = std::stoi(next());
     else {
       usage();
       return a == "--help" || a == "-h" ? 0 : 64;

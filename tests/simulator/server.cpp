@@ -8,6 +8,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "tests/simulator/conversations.hpp"
 #include "tests/simulator/meta.hpp"
@@ -368,7 +369,9 @@ struct Simulator::Impl {
     server.set_tcp_nodelay(true);  // headers and body are separate writes: without it, Nagle + delayed ACK add 40 ms
     // Twilio and HubSpot answer gzip. httplib would pick brotli at quality 11 when offered, which
     // costs about 1 s per 800 KB page and would make the simulator, not the client, the bottleneck.
-    server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
+      if (opts.delay_ms > 0 && !req.path.starts_with("/_sim/"))
+        std::this_thread::sleep_for(std::chrono::milliseconds(opts.delay_ms));
       auto& headers = const_cast<httplib::Request&>(req).headers;  // httplib owns a mutable request
       auto it = headers.find("Accept-Encoding");
       if (it != headers.end()) {

@@ -21,6 +21,7 @@ struct ServerOptions {
   std::string meta_token = "sim-meta-token";
   std::string meta_page = "1000000000000001";
   std::string meta_ig = "17841400000000001";  // the Instagram professional account linked to the page
+  int delay_ms = 0;  // server time per request (a real API's latency); /_sim/ requests are not delayed
 };
 
 class Simulator {

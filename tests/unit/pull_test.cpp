@@ -1,6 +1,15 @@
 #include "sync/pull.hpp"
 
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
 
 using namespace chansync;
 
@@ -140,4 +149,126 @@ TEST_CASE("a pull whose state store cannot be written stops with cant_write, nam
     CHECK(f.error().code == Errc::cant_write);
     CHECK_THAT(f.error().message, Catch::Contains("page 1 of src/history"));
   }
+}
+
+namespace {
+
+// One conversation stream of `pages` pages of one message each; `on_fetch` runs before each page is
+// served (on the fetching thread), with the page number.
+struct Paged : Adapter, ConversationSource {
+  int pages = 3;
+  std::function<void(int)> on_fetch;
+  HealthReport probe() override { return unused_probe(); }
+  Result<Page<Conversation>> pull_conversations(const PullRequest& r) override {
+    const int page = r.cursor.empty() ? 1 : std::stoi(r.cursor) + 1;
+    if (on_fetch) on_fetch(page);
+    Page<Conversation> p;
+    p.items.push_back(conversation(r.stream, page));
+    p.next_cursor = std::to_string(page);
+    p.done = page == pages;
+    p.requests = 1;
+    return p;
+  }
+};
+
+std::string temp_store_path(const std::string& name) {
+  const auto path = std::filesystem::temp_directory_path() / fmt::format("chansync-pull-{}-{}.db", name, getpid());
+  for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + ext);
+  return path.string();
+}
+
+// The cursor another connection sees committed (what a crash at this moment would keep).
+std::string committed_cursor(const std::string& path, const std::string& connector) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT cursor FROM streams WHERE connector = ?");
+  q.bind(1, connector);
+  return q.executeStep() ? q.getColumn(0).getString() : "(none)";
+}
+
+}  // namespace
+
+TEST_CASE("pages are committed in batches, each with its cursor: a reader sees whole batches only") {
+  const auto path = temp_store_path("batches");
+  StateStore store(path);
+  Paged src;
+  src.pages = 5;
+  std::vector<std::string> seen;  // what a crash while fetching page N would have kept
+  src.on_fetch = [&](int page) { seen.push_back(std::to_string(page) + ":" + committed_cursor(path, "src")); };
+  const auto stats = pull_connector("src", src, store);
+  REQUIRE(stats.size() == 1);
+  CHECK_FALSE(stats[0].error);
+  CHECK(stats[0].pages == 5);
+  // Five small pages fit one batch, committed when the stream ends: until then nothing is visible.
+  CHECK(seen == std::vector<std::string>{"1:(none)", "2:(none)", "3:(none)", "4:(none)", "5:(none)"});
+  CHECK(committed_cursor(path, "src") == "5");
+  CHECK(store.count("messages") == 5);
+}
+
+TEST_CASE("a batch waiting for a slow vendor is committed once it is old") {
+  const auto path = temp_store_path("slow");
+  StateStore store(path);
+  Paged src;
+  src.pages = 3;
+  std::string before_page3;
+  src.on_fetch = [&](int page) {
+    if (page != 3) return;
+    // Page 2 has been written; the batch holding pages 1 and 2 commits while this fetch is slow.
+    for (int i = 0; i < 100 && committed_cursor(path, "src") != "2"; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    before_page3 = committed_cursor(path, "src");
+  };
+  pull_connector("src", src, store);
+  CHECK(before_page3 == "2");
+  CHECK(committed_cursor(path, "src") == "3");
+}
+
+TEST_CASE("connectors are pulled concurrently, one writer committing for all") {
+  StateStore store(":memory:");
+  Paged a, b;
+  // Each connector's first fetch waits (up to 10 s) for the other's: only a concurrent pull meets.
+  std::mutex m;
+  std::condition_variable cv;
+  int arrived = 0;
+  std::vector<std::string> met;
+  auto meet = [&](const std::string& who) {
+    return [&, who](int page) {
+      if (page != 1) return;
+      std::unique_lock lock(m);
+      ++arrived;
+      cv.notify_all();
+      met.push_back(who +
+                    (cv.wait_for(lock, std::chrono::seconds(10), [&] { return arrived == 2; }) ? " met" : " alone"));
+    };
+  };
+  a.on_fetch = meet("a");
+  b.on_fetch = meet("b");
+  const auto stats = pull_connectors({{"a", &a, ""}, {"b", &b, ""}}, store, PullOptions{.jobs = 2});
+  REQUIRE(stats.size() == 2);
+  CHECK(stats[0].connector == "a");  // job order, whatever finished first
+  CHECK(stats[1].connector == "b");
+  std::sort(met.begin(), met.end());
+  CHECK(met == std::vector<std::string>{"a met", "b met"});
+  CHECK(store.records().cursor("a", "conversations") == "3");
+  CHECK(store.records().cursor("b", "conversations") == "3");
+  CHECK(store.count("messages") == 6);
+}
+
+TEST_CASE("a stop request ends every stream after its current page, with that page committed") {
+  StateStore store(":memory:");
+  std::atomic<bool> stop{false};
+  Paged a, b;
+  a.pages = b.pages = 50;
+  a.on_fetch = [&](int page) {
+    if (page == 1) stop = true;  // the signal comes while page 1 is on its way
+  };
+  const auto stats = pull_connectors({{"a", &a, ""}, {"b", &b, ""}}, store, PullOptions{.jobs = 1, .stop = &stop});
+  REQUIRE(stats.size() == 2);
+  REQUIRE(stats[0].error);
+  CHECK(stats[0].error->code == Errc::interrupted);
+  CHECK(stats[0].pages == 1);  // the page on its way is kept; the next is not fetched
+  CHECK(store.records().cursor("a", "conversations") == "1");
+  REQUIRE(stats[1].error);  // b had not started: it stops before its first page
+  CHECK(stats[1].error->code == Errc::interrupted);
+  CHECK(stats[1].pages == 0);
+  CHECK(store.count("messages") == 1);
 }
