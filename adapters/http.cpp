@@ -76,6 +76,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& va
 HttpClient::HttpClient(HttpOptions opts) : m_opts(std::move(opts)), m_redact(m_opts.secrets) {
   m_redact.add(m_opts.basic_password);
   m_redact.add(m_opts.bearer_token);
+  m_budgets[""] = TokenBucket(m_opts.requests_per_second, m_opts.burst);
+  for (const auto& b : m_opts.sub_budgets) m_budgets[b.name] = TokenBucket(b.requests_per_second);
   std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   m_curl = curl_easy_init();
   if (!m_curl) throw Failure(Errc::internal, "libcurl could not create a handle");
@@ -83,6 +85,11 @@ HttpClient::HttpClient(HttpOptions opts) : m_opts(std::move(opts)), m_redact(m_o
 
 HttpClient::~HttpClient() {
   curl_easy_cleanup(static_cast<CURL*>(m_curl));
+}
+
+const TokenBucket& HttpClient::budget(const std::string& name) const {
+  const auto it = m_budgets.find(name);
+  return it == m_budgets.end() ? m_budgets.at("") : it->second;
 }
 
 void HttpClient::sleep_for(std::chrono::milliseconds d) {
@@ -93,20 +100,40 @@ void HttpClient::sleep_for(std::chrono::milliseconds d) {
     std::this_thread::sleep_for(d);
 }
 
-void HttpClient::pace() {
-  if (m_opts.requests_per_second <= 0) return;
-  const auto now = std::chrono::steady_clock::now();
-  const double rate = m_opts.requests_per_second;
-  const double burst = std::max(1.0, rate);
-  m_tokens = std::min(burst, m_tokens + std::chrono::duration<double>(now - m_last_refill).count() * rate);
-  m_last_refill = now;
-  if (m_tokens < 1) {
-    const auto wait = std::chrono::milliseconds(static_cast<long>((1 - m_tokens) / rate * 1000) + 1);
-    sleep_for(wait);
-    m_tokens = 1;
-    m_last_refill = std::chrono::steady_clock::now();
-  }
-  m_tokens -= 1;
+Result<void> HttpClient::pace(const HttpRequest& req) {
+  const auto at = now();
+  std::vector<TokenBucket*> draws = {&m_budgets[""]};
+  for (const auto& b : m_opts.sub_budgets)
+    if (b.applies && b.applies(req)) draws.push_back(&m_budgets[b.name]);
+  // A spent budget paused past what one run waits ends the call; pacing itself never does.
+  for (const TokenBucket* b : draws)
+    if (const auto left = std::chrono::ceil<std::chrono::milliseconds>(b->paused_until() - at);
+        left > m_opts.max_retry_after)
+      return std::unexpected(
+          Error{Errc::rate_limited,
+                fmt::format("{}'s rate limit is spent for {} s more, longer than chansync waits in one run; run again "
+                            "after that",
+                            m_redact(where(req.url)), left.count() / 1000),
+                m_opts.connector, 0, left});
+  std::chrono::microseconds wait{0};
+  for (TokenBucket* b : draws) wait = std::max(wait, b->take(at));
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait);
+  if (ms.count() > 0)
+    spdlog::trace("{}: paced {} ms before {}", m_opts.connector, ms.count(), m_redact(where(req.url)));
+  sleep_for(ms);
+  return {};
+}
+
+// Applies what the response says about the budgets: the adapter's reading, else the generic one.
+void HttpClient::correct(const HttpRequest& req, const HttpResponse& resp) {
+  const RateReading r = m_opts.rate_policy ? m_opts.rate_policy(req, resp) : generic_reading(resp.headers, now_ms());
+  if (r.empty()) return;
+  const auto it = m_budgets.find(r.budget);
+  if (it == m_budgets.end()) return;
+  TokenBucket& b = it->second;
+  if (r.rate) b.set_rate(*r.rate, r.burst);
+  if (r.scale && b.rate() > 0) b.set_rate(b.rate() * *r.scale, b.burst());
+  if (r.pause) b.pause_until(now() + *r.pause);
 }
 
 Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
@@ -180,12 +207,14 @@ Result<HttpResponse> HttpClient::send_once(const HttpRequest& req) {
 
 Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
   for (int attempt = 1;; ++attempt) {
-    pace();
+    if (auto paced = pace(req); !paced) return std::unexpected(paced.error());
+    if (m_opts.concurrency) m_opts.concurrency->acquire();
     auto resp = perform(req);
+    if (m_opts.concurrency)
+      m_opts.concurrency->release(resp && m_opts.refused_for_concurrency && m_opts.refused_for_concurrency(*resp));
     const bool repeatable = !m_last_sent || req.safe_to_repeat();
     const bool retryable = resp ? resp->status == 429 || (resp->status >= 500 && repeatable) : repeatable;
-    if (resp && m_opts.rate_policy)
-      if (auto rate = m_opts.rate_policy(*resp)) m_opts.requests_per_second = *rate;
+    if (resp) correct(req, *resp);
     if (resp && m_opts.give_up && m_opts.give_up(*resp)) return resp;
     if (!retryable || attempt >= m_opts.max_attempts) {
       if (!resp && attempt > 1) resp.error().message += fmt::format(" (after {} attempts)", attempt);

@@ -1,9 +1,10 @@
 #pragma once
 // HttpClient: one libcurl easy handle per connector (keep-alive), gzip, timeouts, proxy env honoured,
 // TLS verification always on. Retries only what is safe to repeat, with capped exponential backoff
-// and full jitter; Retry-After (seconds or HTTP-date) is obeyed exactly. A token bucket paces
-// requests, corrected by the adapter's own reading of its vendor's rate-limit headers. Credentials
-// never reach a log.
+// and full jitter; Retry-After (seconds or HTTP-date) is obeyed exactly. A token bucket per budget
+// paces requests (adapters/rate_limit.hpp), corrected after every response by the adapter's reading
+// of its vendor's rate-limit headers, else by the generic IETF RateLimit / X-RateLimit-* reading; an
+// optional AIMD gate bounds requests in flight. Credentials never reach a log.
 #include <chrono>
 #include <functional>
 #include <map>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/rate_limit.hpp"
 #include "adapters/redact.hpp"
 #include "sync/error.hpp"
 
@@ -42,10 +44,17 @@ struct HttpResponse {
 
 using Sleeper = std::function<void(std::chrono::milliseconds)>;
 
-// A vendor's rate-limit reading: given a response, the request rate (per second) to pace at from now
-// on, or nullopt to keep the current one. Each adapter supplies its vendor's (HubSpot's
-// X-HubSpot-RateLimit-*, Meta's X-App-Usage, ...); the client knows no vendor.
-using RatePolicy = std::function<std::optional<double>(const HttpResponse&)>;
+// A vendor's rate-limit reading: what a response to a request says about pacing (an empty reading
+// keeps the current pace). Each adapter supplies its vendor's (HubSpot's X-HubSpot-RateLimit-*, Meta's
+// X-App-Usage, ...); the client knows no vendor.
+using RatePolicy = std::function<RateReading(const HttpRequest&, const HttpResponse&)>;
+
+// A narrower budget some requests draw from as well as the main one (HubSpot's search: 4/s).
+struct SubBudget {
+  std::string name;
+  double requests_per_second = 0;
+  std::function<bool(const HttpRequest&)> applies;
+};
 
 struct HttpOptions {
   std::string connector;  // for messages
@@ -57,8 +66,16 @@ struct HttpOptions {
   std::chrono::milliseconds max_retry_after{120'000};
   long timeout_ms = 60'000;
   long connect_timeout_ms = 10'000;
-  double requests_per_second = 0;  // token bucket rate; 0 = unpaced
-  RatePolicy rate_policy;          // corrects requests_per_second from responses; empty = fixed
+  double requests_per_second = 0;  // the main budget's seed rate; 0 = unpaced
+  double burst = 1;                // requests back to back at that rate
+  // Corrects the budgets from every response; empty = generic_reading() (IETF RateLimit,
+  // X-RateLimit-*). A policy may return generic_reading() itself for what it does not know.
+  RatePolicy rate_policy;
+  std::vector<SubBudget> sub_budgets;
+  // Bounds requests in flight (may be shared by the clients of one account); `refused_for_concurrency`
+  // names the responses that mean "too many in flight". Empty = unbounded.
+  std::shared_ptr<ConcurrencyGate> concurrency;
+  std::function<bool(const HttpResponse&)> refused_for_concurrency;
   // A response that retrying cannot help (a 429 for a spent daily quota, which lasts until the
   // vendor's reset): send() returns it at once instead of spending attempts on it. Empty = none.
   std::function<bool(const HttpResponse&)> give_up;
@@ -69,7 +86,8 @@ struct HttpOptions {
   // replaced by <redacted> in every log line, error and health evidence the client produces.
   // basic_password and bearer_token are added to it by the constructor.
   std::vector<std::string> secrets;
-  Sleeper sleep;  // injectable for tests; defaults to std::this_thread::sleep_for
+  Sleeper sleep;                           // injectable for tests; defaults to std::this_thread::sleep_for
+  std::function<Clock::time_point()> now;  // injectable for tests (with `sleep` advancing it); steady_clock
 };
 
 // Parses Retry-After: delta-seconds or an HTTP-date (relative to `now_ms`). nullopt if malformed.
@@ -94,6 +112,8 @@ class HttpClient {
   // Requests sent so far (every attempt counts).
   std::size_t requests() const { return m_requests; }
   const HttpOptions& options() const { return m_opts; }
+  // The budget `name` ("" = main) as it stands: its rate and burst after every correction so far.
+  const TokenBucket& budget(const std::string& name = "") const;
   // `text` with this connector's secrets and the generic secret shapes redacted (see Redactor).
   std::string redact(std::string_view text) const { return m_redact(text); }
   // http_error() with this connector's secrets redacted from the message.
@@ -102,8 +122,12 @@ class HttpClient {
 
  private:
   Result<HttpResponse> perform(const HttpRequest& req);
-  void pace();
+  // Waits for a token of every budget `req` draws from; Errc::rate_limited instead when the wait is
+  // a pause longer than max_retry_after.
+  Result<void> pace(const HttpRequest& req);
+  void correct(const HttpRequest& req, const HttpResponse& resp);
   void sleep_for(std::chrono::milliseconds d);
+  Clock::time_point now() const { return m_opts.now ? m_opts.now() : Clock::now(); }
 
   HttpOptions m_opts;
   Redactor m_redact;
@@ -111,8 +135,7 @@ class HttpClient {
   std::size_t m_requests = 0;
   bool m_last_sent = false;  // the last attempt's request reached the network
   std::mt19937_64 m_rng{std::random_device{}()};
-  double m_tokens = 1;
-  std::chrono::steady_clock::time_point m_last_refill = std::chrono::steady_clock::now();
+  std::map<std::string, TokenBucket> m_budgets;  // "" = main, then the sub-budgets by name
 };
 
 // Maps a non-2xx final response to an Error that says which request (method and URL without its

@@ -57,10 +57,11 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
       : m_name(ctx.config.name),
         m_base(ctx.config.options.at("base_url").get<std::string>()),
         m_region(ctx.default_region),
-        // ~90% of the documented 10 requests/s; corrected from X-HubSpot-RateLimit-* on every response.
+        // ~90% of the documented 100 per 10 s; corrected from X-HubSpot-RateLimit-* on every response.
         m_http(HttpOptions{.connector = ctx.config.name,
-                           .requests_per_second = 9,
-                           .rate_policy = rate_from_headers,
+                           .requests_per_second = k_seed_per_second,
+                           .rate_policy = rate_reading,
+                           .sub_budgets = {search_budget()},
                            // A spent daily budget lasts until HubSpot's reset: retrying it is waste.
                            .give_up = daily_budget_spent,
                            .bearer_token = ctx.config.secrets.count("token") ? ctx.config.secrets.at("token") : "",

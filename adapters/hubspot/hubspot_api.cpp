@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "sync/timestamp.hpp"
+
 namespace chansync::adapters::hubspot {
 namespace {
 
@@ -121,16 +123,35 @@ std::string parse_error(const std::string& body) {
   return out;
 }
 
-std::optional<double> rate_from_headers(const HttpResponse& resp) {
-  auto max = resp.headers.find("x-hubspot-ratelimit-max");
-  auto interval = resp.headers.find("x-hubspot-ratelimit-interval-milliseconds");
-  if (max == resp.headers.end() || interval == resp.headers.end()) return std::nullopt;
-  try {
-    const double per_s = std::stod(max->second) * 1000.0 / std::stod(interval->second);
-    if (per_s > 0) return 0.9 * per_s;
-  } catch (const std::exception&) {
+bool is_search(const HttpRequest& req) {
+  return req.method == "POST" && req.url.find("/search") != std::string::npos;
+}
+
+SubBudget search_budget() {
+  return {k_search_budget, k_budget_use * k_search_per_second, is_search};
+}
+
+RateReading rate_reading(const HttpRequest&, const HttpResponse& resp) {
+  if (resp.status == 429) {
+    const auto j = nlohmann::json::parse(resp.body, nullptr, false);
+    const std::string policy = j.is_object() ? j.value("policyName", "") : "";
+    // Search answers without rate headers: a refusal is the only signal, so wait out the second and
+    // pace slower from then on.
+    if (policy == "SECONDLY") return {.budget = k_search_budget, .pause = std::chrono::seconds(1), .scale = 0.8};
   }
-  return std::nullopt;
+  const auto max = resp.headers.find("x-hubspot-ratelimit-max");
+  const auto interval = resp.headers.find("x-hubspot-ratelimit-interval-milliseconds");
+  if (max == resp.headers.end() || interval == resp.headers.end()) return generic_reading(resp.headers, now_ms());
+  Budget b;
+  try {
+    b.limit = std::stod(max->second);
+    b.window = std::chrono::milliseconds(std::stoll(interval->second));
+    if (auto r = resp.headers.find("x-hubspot-ratelimit-remaining"); r != resp.headers.end())
+      b.remaining = std::stod(r->second);
+  } catch (const std::exception&) {
+    return {};
+  }
+  return pace_for(b);
 }
 
 bool daily_budget_spent(const HttpResponse& resp) {

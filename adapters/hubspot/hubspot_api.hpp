@@ -57,9 +57,23 @@ MergedIds parse_merged_ids(std::string_view text, std::string_view own_id);
 // body is not a HubSpot error.
 std::string parse_error(const std::string& body);
 
-// A RatePolicy: X-HubSpot-RateLimit-Max requests per X-HubSpot-RateLimit-Interval-Milliseconds, paced
-// at 90% of it; nullopt when the headers are absent.
-std::optional<double> rate_from_headers(const HttpResponse& resp);
+// HubSpot's documented limits, seeded at 90% before the first response names the account's own:
+// 100 requests per 10 s (the lowest tier; Pro and Enterprise get 190) and 4 search requests/s.
+inline constexpr double k_seed_per_second = 0.9 * 100 / 10;
+inline constexpr double k_search_per_second = 4;
+inline constexpr const char* k_search_budget = "search";
+
+// Whether `req` is a CRM search (POST .../search), which draws from the search budget as well.
+bool is_search(const HttpRequest& req);
+// The search budget: 97% of the documented 4/s, no burst. Search answers carry no rate headers to
+// correct a lower seed upward, and strict spacing (258 ms: five span 1.03 s) keeps four in any second.
+SubBudget search_budget();
+
+// A RatePolicy. X-HubSpot-RateLimit-Max requests per -Interval-Milliseconds (a rolling window) with
+// -Remaining left: pace_for() of it on the main budget (a TEN_SECONDLY_ROLLING 429 says Remaining 0,
+// which pauses). A 429 of policy SECONDLY (search, which sends no rate headers) pauses the search
+// budget for a second and slows it by a fifth. Responses without HubSpot's headers: generic_reading().
+RateReading rate_reading(const HttpRequest& req, const HttpResponse& resp);
 
 // Whether the account's daily API budget is spent: X-HubSpot-RateLimit-Daily-Remaining is 0, or a 429
 // whose policyName is DAILY. Retrying cannot help before HubSpot's daily reset.

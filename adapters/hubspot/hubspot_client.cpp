@@ -29,10 +29,11 @@ Client::Client(const AdapterContext& ctx)
       m_base(base_of(ctx.config)),
       m_has_token(ctx.config.secrets.count("token") > 0),
       m_sleep(ctx.sleep),
-      // ~90% of the documented 10 requests/s; corrected from X-HubSpot-RateLimit-* on every response.
+      // ~90% of the documented 100 per 10 s; corrected from X-HubSpot-RateLimit-* on every response.
       m_http(HttpOptions{.connector = ctx.config.name,
-                         .requests_per_second = 9,
-                         .rate_policy = rate_from_headers,
+                         .requests_per_second = k_seed_per_second,
+                         .rate_policy = rate_reading,
+                         .sub_budgets = {search_budget()},
                          .give_up = daily_budget_spent,
                          .bearer_token = m_has_token ? ctx.config.secrets.at("token") : "",
                          .sleep = ctx.sleep}) {}

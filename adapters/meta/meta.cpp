@@ -91,10 +91,11 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
         m_base(ctx.config.options.at("base_url").get<std::string>()),
         m_spec{platform.object, ctx.config.secret("app_secret"), ctx.config.secret("verify_token")},
         m_webhooks(ctx.config.secrets.count("app_secret") || ctx.config.secret_sources.count("app_secret")),
-        m_http(HttpOptions{.connector = ctx.config.name,
-                           .rate_policy = [this](const HttpResponse& r) { return pace_by_usage(r); },
-                           .bearer_token = ctx.config.secret("token"),
-                           .sleep = ctx.sleep}) {
+        m_http(HttpOptions{
+            .connector = ctx.config.name,
+            .rate_policy = [this](const HttpRequest& q, const HttpResponse& r) { return pace_by_usage(q, r); },
+            .bearer_token = ctx.config.secret("token"),
+            .sleep = ctx.sleep}) {
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
   }
 
@@ -168,11 +169,15 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
   }
 
  private:
-  // Usage below k_slow_from: unpaced. Past it, slower the closer to 100%; from k_stop_at the next
-  // request is not sent (m_stop): Graph would block the app for everyone using it.
-  std::optional<double> pace_by_usage(const HttpResponse& r) {
+  // Usage below k_slow_from: unpaced. Past it, slower the closer to 100%. From k_stop_at, or when
+  // Graph names a time to regain access: a pause until then when chansync waits that long in one
+  // run (the request is not sent: Graph would block the app for everyone using it), else the pull
+  // stops (m_stop) with the time to run again.
+  RateReading pace_by_usage(const HttpRequest&, const HttpResponse& r) {
     const auto u = parse_usage(r.headers);
     if (u.percent >= k_stop_at || u.regain_minutes > 0) {
+      const std::chrono::milliseconds regain = std::chrono::minutes(std::max(u.regain_minutes, 1));
+      if (u.regain_minutes > 0 && regain <= m_http.options().max_retry_after) return {.pause = regain};
       m_stop = Error{
           Errc::rate_limited,
           fmt::format("Meta reports {:.0f}% of the app's rate limit used ({}){}; chansync stops before "
@@ -181,12 +186,12 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
                       u.regain_minutes > 0 ? fmt::format(", access is regained in about {} min", u.regain_minutes) : "",
                       u.regain_minutes > 0 ? fmt::format("after {} minutes", u.regain_minutes)
                                            : "in an hour (usage is a rolling one-hour window)"),
-          m_name, r.status, std::chrono::minutes(std::max(u.regain_minutes, 1))};
-      return std::nullopt;
+          m_name, r.status, regain};
+      return {};
     }
-    if (u.percent <= k_slow_from) return 0.0;
+    if (u.percent <= k_slow_from) return {.rate = 0.0};
     // 75% → 2 requests/s, 95% → 0.4/s.
-    return std::max(0.1, 2.0 * (100 - u.percent) / (100 - k_slow_from));
+    return {.rate = std::max(0.1, 2.0 * (100 - u.percent) / (100 - k_slow_from))};
   }
 
   GraphAdvice advice() const {

@@ -128,6 +128,10 @@ WireError parse_error(const std::string& body) {
   return out;
 }
 
+bool concurrency_refused(const HttpResponse& resp) {
+  return resp.status == 429 && parse_error(resp.body).code == "20429";
+}
+
 std::string account_sid_of(const std::string& body) {
   try {
     thread_local simdjson::ondemand::parser parser;

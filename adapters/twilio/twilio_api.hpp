@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "adapters/http.hpp"
 #include "sync/error.hpp"
 #include "sync/model.hpp"
 
@@ -60,6 +61,10 @@ struct WireError {
   std::string message;
 };
 WireError parse_error(const std::string& body);
+
+// Whether Twilio refused a request for the account's concurrency: HTTP 429 with error 20429 ("Too
+// Many Requests"). The client's ConcurrencyGate halves its limit on one.
+bool concurrency_refused(const HttpResponse& resp);
 
 // The "sid" of an account resource (GET /2010-04-01/Accounts/{Sid}.json); "" when the body is not one.
 std::string account_sid_of(const std::string& body);

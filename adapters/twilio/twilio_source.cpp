@@ -52,7 +52,10 @@ TwilioSource::TwilioSource(const AdapterContext& ctx, const char* type)
       m_base(ctx.config.options.at("base_url").get<std::string>()),
       m_sid(ctx.config.options.at("account_sid").get<std::string>()),
       m_region(ctx.default_region),
+      // Twilio limits requests in flight per account, not a rate: AIMD on a 429 with error 20429.
       m_http(HttpOptions{.connector = ctx.config.name,
+                         .concurrency = std::make_shared<ConcurrencyGate>(),
+                         .refused_for_concurrency = concurrency_refused,
                          .basic_user = ctx.config.options.at("account_sid").get<std::string>(),
                          .basic_password = ctx.config.secret("auth_token"),
                          .sleep = ctx.sleep}),

@@ -109,21 +109,79 @@ TEST_CASE("a 429 and a connection that never reached the server are retried even
   CHECK(refused.requests() == 3);  // nothing was sent, so repeating cannot duplicate
 }
 
-TEST_CASE("an adapter's rate policy sets the pace from its vendor's headers") {
+TEST_CASE("an adapter's rate policy sets the pace from its vendor's headers", "[limits]") {
   FakeServer server([](const httplib::Request&, std::size_t) { return Scripted{200, "{}", {{"X-Vendor-Rate", "2"}}}; });
+  // A clock that only the sleeper moves: every wait is the client's computed one.
+  auto clock = Clock::time_point{} + std::chrono::hours(1);
   std::vector<std::chrono::milliseconds> sleeps;
   HttpClient http(HttpOptions{.connector = "t",
-                              .rate_policy = [](const HttpResponse& r) -> std::optional<double> {
+                              .rate_policy = [](const HttpRequest&, const HttpResponse& r) -> RateReading {
                                 auto it = r.headers.find("x-vendor-rate");
-                                if (it == r.headers.end()) return std::nullopt;
-                                return std::stod(it->second);
+                                if (it == r.headers.end()) return {};
+                                return {.rate = std::stod(it->second)};
                               },
-                              .sleep = [&](auto d) { sleeps.push_back(d); }});
+                              .sleep =
+                                  [&](auto d) {
+                                    sleeps.push_back(d);
+                                    clock += d;
+                                  },
+                              .now = [&] { return clock; }});
   for (int i = 0; i < 4; ++i) REQUIRE(http.send({"GET", server.base_url() + "/x"}));
-  CHECK(http.options().requests_per_second == 2);
-  // Unpaced before the first answer; then 2/s with a burst of 2: the fourth request waits.
-  REQUIRE_FALSE(sleeps.empty());
-  CHECK(sleeps.back() > std::chrono::milliseconds(100));
+  CHECK(http.budget().rate() == 2);
+  // Unpaced before the first answer, then 2/s with a burst of 1: the second goes at once, the third
+  // and fourth wait 500 ms each.
+  CHECK(sleeps == std::vector<std::chrono::milliseconds>(2, std::chrono::milliseconds(500)));
+}
+
+TEST_CASE("without an adapter policy the client paces by the IETF RateLimit fields", "[limits]") {
+  FakeServer server([](const httplib::Request&, std::size_t) {
+    return Scripted{
+        200, "{}", {{"RateLimit-Policy", R"("default";q=100;w=60)"}, {"RateLimit", R"("default";r=0;t=7)"}}};
+  });
+  auto clock = Clock::time_point{} + std::chrono::hours(1);
+  std::vector<std::chrono::milliseconds> sleeps;
+  HttpClient http(HttpOptions{.connector = "t",
+                              .sleep =
+                                  [&](auto d) {
+                                    sleeps.push_back(d);
+                                    clock += d;
+                                  },
+                              .now = [&] { return clock; }});
+  REQUIRE(http.send({"GET", server.base_url() + "/x"}));
+  REQUIRE(http.send({"GET", server.base_url() + "/x"}));
+  // None left of the window: the next request waits for its reset, 7 s.
+  CHECK(sleeps == std::vector<std::chrono::milliseconds>{std::chrono::seconds(7)});
+}
+
+TEST_CASE("a pause longer than the client waits fails with the time to run again", "[limits]") {
+  FakeServer server([](const httplib::Request&, std::size_t) {
+    return Scripted{
+        200, "{}", {{"X-RateLimit-Limit", "5000"}, {"X-RateLimit-Remaining", "0"}, {"X-RateLimit-Reset", "900"}}};
+  });
+  auto clock = Clock::time_point{} + std::chrono::hours(1);
+  HttpClient http(HttpOptions{.connector = "t", .sleep = [&](auto d) { clock += d; }, .now = [&] { return clock; }});
+  REQUIRE(http.send({"GET", server.base_url() + "/x"}));
+  const auto second = http.send({"GET", server.base_url() + "/x"});
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code == Errc::rate_limited);
+  CHECK(second.error().retry_after == std::chrono::seconds(900));
+  CHECK_THAT(second.error().message, Catch::Contains("900 s") && Catch::Contains("run again"));
+  CHECK(http.requests() == 1);
+}
+
+TEST_CASE("a 429 meaning too many in flight halves the concurrency gate; successes grow it", "[limits]") {
+  FakeServer server([](const httplib::Request&, std::size_t n) {
+    return n == 0 ? Scripted{429, R"({"code":20429,"message":"Too Many Requests","status":429})"} : Scripted{200, "{}"};
+  });
+  auto gate = std::make_shared<ConcurrencyGate>(8, 64);
+  HttpClient http(HttpOptions{.connector = "t",
+                              .concurrency = gate,
+                              .refused_for_concurrency = [](const HttpResponse& r) { return r.status == 429; },
+                              .sleep = [](auto) {}});
+  REQUIRE(http.send({"GET", server.base_url() + "/x"}));
+  CHECK(http.requests() == 2);
+  CHECK(gate->limit() == Catch::Approx(4 + 1.0 / 4));
+  CHECK(gate->in_flight() == 0);
 }
 
 TEST_CASE("a vendor 4xx error names the request and what to check, never the query string") {

@@ -1,0 +1,178 @@
+#include "adapters/rate_limit.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <string_view>
+
+namespace chansync::adapters {
+namespace {
+
+using std::chrono::duration;
+using std::chrono::milliseconds;
+
+std::optional<double> number(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '"')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '"')) s.remove_suffix(1);
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size() || !std::isfinite(v) || v < 0) return std::nullopt;
+  return v;
+}
+
+const std::string* header(const HeaderMap& h, const char* name) {
+  const auto it = h.find(name);
+  return it == h.end() ? nullptr : &it->second;
+}
+
+// The value of `key` (e.g. "r") in the first list member of a structured field carrying it:
+// `"default";r=50;t=30` or the older `limit=100, remaining=50, reset=30`.
+std::optional<double> param(std::string_view v, std::string_view key) {
+  for (std::size_t pos = 0; (pos = v.find(key, pos)) != std::string_view::npos; pos += key.size()) {
+    const char before = pos == 0 ? ';' : v[pos - 1];
+    const std::size_t after = pos + key.size();
+    if ((before != ';' && before != ',' && before != ' ') || after >= v.size() || v[after] != '=') continue;
+    const auto rest = v.substr(after + 1);
+    return number(rest.substr(0, rest.find_first_of(";,")));
+  }
+  return std::nullopt;
+}
+
+milliseconds seconds(double s) {
+  return milliseconds(static_cast<std::int64_t>(std::llround(s * 1000)));
+}
+
+}  // namespace
+
+std::chrono::microseconds TokenBucket::take(Clock::time_point now) {
+  if (m_rate <= 0) {
+    const auto wait = std::max(Clock::duration::zero(), m_paused - now);
+    return std::chrono::ceil<std::chrono::microseconds>(wait);
+  }
+  // From the later of now and the pause: tokens refill at `rate` up to `burst`, and may go below
+  // zero — a reservation the wait pays off.
+  const auto start = std::max(now, m_paused);
+  if (start > m_last) m_tokens = std::min(m_burst, m_tokens + duration<double>(start - m_last).count() * m_rate);
+  m_last = std::max(m_last, start);
+  m_tokens -= 1;
+  const double debt_s = m_tokens < 0 ? -m_tokens / m_rate : 0;
+  const auto wait = (start - now) + std::chrono::duration_cast<Clock::duration>(duration<double>(debt_s));
+  return std::chrono::ceil<std::chrono::microseconds>(wait);
+}
+
+void TokenBucket::set_rate(double rate, double burst) {
+  m_rate = std::max(0.0, rate);
+  m_burst = std::max(1.0, burst);
+  m_tokens = std::min(m_tokens, m_burst);
+}
+
+void TokenBucket::pause_until(Clock::time_point until) {
+  if (until <= m_paused) return;
+  m_paused = until;
+  // What was saved up before the pause is not spent in a burst after it: the budget was spent.
+  m_tokens = std::min(m_tokens, 1.0);
+}
+
+std::optional<Budget> parse_ietf_ratelimit(const HeaderMap& h) {
+  Budget b;
+  if (const auto* rl = header(h, "ratelimit")) {
+    const auto* policy = header(h, "ratelimit-policy");
+    const auto limit = param(*rl, "limit") ? param(*rl, "limit") : policy ? param(*policy, "q") : std::nullopt;
+    if (!limit || *limit <= 0) return std::nullopt;
+    b.limit = *limit;
+    b.remaining = param(*rl, "r") ? param(*rl, "r") : param(*rl, "remaining");
+    const auto reset = param(*rl, "t") ? param(*rl, "t") : param(*rl, "reset");
+    if (reset) b.reset = seconds(*reset);
+    if (policy)
+      if (const auto w = param(*policy, "w")) b.window = seconds(*w);
+    return b;
+  }
+  const auto* limit = header(h, "ratelimit-limit");
+  const auto l = limit ? number(*limit) : std::nullopt;
+  if (!l || *l <= 0) return std::nullopt;
+  b.limit = *l;
+  if (const auto* r = header(h, "ratelimit-remaining")) b.remaining = number(*r);
+  if (const auto* t = header(h, "ratelimit-reset"))
+    if (const auto s = number(*t)) b.reset = seconds(*s);
+  return b;
+}
+
+std::optional<Budget> parse_x_ratelimit(const HeaderMap& h, std::int64_t now_unix_ms) {
+  const auto* limit = header(h, "x-ratelimit-limit");
+  const auto* remaining = header(h, "x-ratelimit-remaining");
+  const auto l = limit ? number(*limit) : std::nullopt;
+  const auto r = remaining ? number(*remaining) : std::nullopt;
+  if (!l || !r || *l <= 0) return std::nullopt;
+  Budget b{*l, *r, std::nullopt, std::nullopt};
+  if (const auto* t = header(h, "x-ratelimit-reset"))
+    if (const auto s = number(*t))
+      b.reset = *s > 1e9 ? milliseconds(std::max<std::int64_t>(0, static_cast<std::int64_t>(*s * 1000) - now_unix_ms))
+                         : seconds(*s);
+  return b;
+}
+
+RateReading pace_for(const Budget& b, double use) {
+  RateReading out;
+  if (b.limit <= 0) return out;
+  if (b.reset && b.remaining) {
+    const double reserve = std::max(1.0, std::ceil(0.03 * b.limit));
+    // A fixed window: what is left, evenly over the time left, keeping the reserve.
+    const double spendable = *b.remaining - reserve;
+    if (spendable <= 0) {
+      out.pause = *b.reset;
+      return out;
+    }
+    out.rate = spendable / std::max(0.001, duration<double>(*b.reset).count());
+    return out;
+  }
+  if (!b.window || b.window->count() <= 0) return out;
+  const double per_request_s = duration<double>(*b.window).count() / b.limit;
+  out.rate = use / per_request_s;
+  // A rolling window holds rate·window + burst at most: the burst is the share not used.
+  out.burst = std::max(1.0, std::floor((1 - use) * b.limit) - 1);
+  // Paced so, the window never fills; when it has (another client on the same token), wait for one
+  // request to age out.
+  if (b.remaining && *b.remaining < 1)
+    out.pause = std::chrono::duration_cast<milliseconds>(duration<double>(per_request_s));
+  return out;
+}
+
+RateReading generic_reading(const HeaderMap& headers, std::int64_t now_unix_ms) {
+  if (auto b = parse_ietf_ratelimit(headers)) return pace_for(*b);
+  if (auto b = parse_x_ratelimit(headers, now_unix_ms)) return pace_for(*b);
+  return {};
+}
+
+void ConcurrencyGate::acquire() {
+  std::unique_lock lock(m_mu);
+  m_cv.wait(lock, [this] { return m_in_flight < static_cast<int>(m_limit); });
+  ++m_in_flight;
+}
+
+bool ConcurrencyGate::try_acquire() {
+  std::lock_guard lock(m_mu);
+  if (m_in_flight >= static_cast<int>(m_limit)) return false;
+  ++m_in_flight;
+  return true;
+}
+
+void ConcurrencyGate::release(bool refused) {
+  {
+    std::lock_guard lock(m_mu);
+    m_in_flight = std::max(0, m_in_flight - 1);
+    m_limit = refused ? std::max(1.0, m_limit / 2) : std::min(m_max, m_limit + 1 / m_limit);
+  }
+  m_cv.notify_all();
+}
+
+double ConcurrencyGate::limit() const {
+  std::lock_guard lock(m_mu);
+  return m_limit;
+}
+
+int ConcurrencyGate::in_flight() const {
+  std::lock_guard lock(m_mu);
+  return m_in_flight;
+}
+
+}  // namespace chansync::adapters

@@ -1,0 +1,109 @@
+#pragma once
+// Request pacing from the vendor's own signals, vendor-neutral: a token bucket per request budget,
+// the IETF RateLimit / RateLimit-Policy fields and the X-RateLimit-* family read into one Budget,
+// the pace a Budget allows, and an AIMD gate on requests in flight for vendors that limit
+// concurrency. Pure where it can be: time comes in as an argument, so tests assert computed waits
+// and rates without sleeping. Vendor readings (HubSpot, Meta, Twilio) live in their adapters.
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace chansync::adapters {
+
+using Clock = std::chrono::steady_clock;
+
+// A token bucket: `rate` requests per second, at most `burst` sent back to back, and a pause before
+// which nothing is sent. Not thread-safe (one per client).
+class TokenBucket {
+ public:
+  explicit TokenBucket(double rate = 0, double burst = 1) { set_rate(rate, burst); }
+  // Takes one token at `now` and returns how long to wait before sending (0: send now). The token is
+  // reserved: the next take() queues behind this one, so rounding a wait up never loses rate.
+  std::chrono::microseconds take(Clock::time_point now);
+  // Paces at `rate` requests/s from now on (0: unpaced) with `burst` (at least 1) back to back.
+  void set_rate(double rate, double burst);
+  // Sends nothing before `until` (a spent budget, until its window ends). A later pause wins.
+  void pause_until(Clock::time_point until);
+  double rate() const { return m_rate; }
+  double burst() const { return m_burst; }
+  Clock::time_point paused_until() const { return m_paused; }
+
+ private:
+  double m_rate = 0, m_burst = 1, m_tokens = 1;
+  Clock::time_point m_last{}, m_paused{};
+};
+
+// One response's word on a request budget: `limit` requests per `window`, `remaining` of them left,
+// the current window ending in `reset`. Unknown parts are nullopt.
+struct Budget {
+  double limit = 0;
+  std::optional<double> remaining;
+  std::optional<std::chrono::milliseconds> window;
+  std::optional<std::chrono::milliseconds> reset;
+};
+
+using HeaderMap = std::map<std::string, std::string>;  // names lower-case
+
+// IETF draft-ietf-httpapi-ratelimit-headers: `RateLimit: "default";r=50;t=30` with
+// `RateLimit-Policy: "default";q=100;w=60` (draft 08+: first policy item), the older
+// `RateLimit: limit=100, remaining=50, reset=30`, and `RateLimit-Limit/-Remaining/-Reset`.
+// nullopt when none is present or readable (a limit is needed).
+std::optional<Budget> parse_ietf_ratelimit(const HeaderMap& headers);
+
+// X-RateLimit-Limit/-Remaining/-Reset. A reset over 10^9 is a Unix time in seconds (GitHub's kind),
+// read against `now_unix_ms`; else delta seconds. nullopt without a readable limit and remaining.
+std::optional<Budget> parse_x_ratelimit(const HeaderMap& headers, std::int64_t now_unix_ms);
+
+// What a response says about pacing, for one budget of the client.
+struct RateReading {
+  std::string budget;                              // "" = the client's main budget, else a named one
+  std::optional<double> rate;                      // requests/s from now on (0: unpaced)
+  double burst = 1;                                // back to back at that rate
+  std::optional<std::chrono::milliseconds> pause;  // send nothing on this budget for this long
+  std::optional<double> scale;                     // multiply the current rate (a refusal without figures)
+  bool empty() const { return !rate && !pause && !scale; }
+};
+
+// The share of a documented or announced limit chansync spends: close enough to use 95% of it,
+// far enough that the spacing of requests and a burst never cross it.
+inline constexpr double k_budget_use = 0.97;
+
+// The pace a Budget allows, spending `use` of it. With a reset (a fixed window): the remaining
+// requests spread evenly over the time left, less a reserve of 3% of the limit (at least one);
+// at or under the reserve, a pause until the reset. Without a reset but with a window (a rolling
+// window, HubSpot's): `use` of limit/window and a burst of what the rest of the window allows, so the
+// window never fills; when none remains (another client shares it), a pause of one request's share
+// of the window. Empty when neither is known.
+RateReading pace_for(const Budget& budget, double use = k_budget_use);
+
+// The generic reading of a response: IETF RateLimit fields first, else X-RateLimit-*; empty when
+// the response has neither. Adapters fall back to it when their vendor has no reading of its own.
+RateReading generic_reading(const HeaderMap& headers, std::int64_t now_unix_ms);
+
+// Additive increase, multiplicative decrease of the requests a client keeps in flight, for vendors
+// that limit concurrency (Twilio: 429 with error 20429). Thread-safe; share one between the clients
+// of one account. limit() starts at `initial` and stays within [1, max].
+class ConcurrencyGate {
+ public:
+  explicit ConcurrencyGate(double initial = 4, double max = 64) : m_limit(initial), m_max(max) {}
+  // Blocks while floor(limit) requests are in flight, then counts this one in.
+  void acquire();
+  // Counts one in without blocking; false when floor(limit) are already in flight.
+  bool try_acquire();
+  // Counts one out. `refused`: the vendor refused it for concurrency: the limit halves (at least 1).
+  // Otherwise it grows by 1/limit, one more request in flight per limit's worth of successes.
+  void release(bool refused);
+  double limit() const;
+  int in_flight() const;
+
+ private:
+  mutable std::mutex m_mu;
+  std::condition_variable m_cv;
+  double m_limit, m_max;
+  int m_in_flight = 0;
+};
+
+}  // namespace chansync::adapters

@@ -1,0 +1,151 @@
+#include "adapters/rate_limit.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "adapters/hubspot/hubspot_api.hpp"
+#include "adapters/twilio/twilio_api.hpp"
+
+using namespace chansync::adapters;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+namespace {
+const Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
+}
+
+TEST_CASE("a token bucket spaces requests by its rate after its burst, and keeps what rounding would lose",
+          "[limits]") {
+  TokenBucket b(4, 2);  // 4/s, two back to back
+  CHECK(b.take(t0) == microseconds(0));
+  CHECK(b.take(t0) == microseconds(0));
+  CHECK(b.take(t0) == microseconds(250'000));
+  CHECK(b.take(t0) == microseconds(500'000));  // reserved behind the third
+  // Sent late (after 600 ms instead of 500): the 100 ms are credited to the next wait.
+  CHECK(b.take(t0 + milliseconds(600)) == microseconds(150'000));
+}
+
+TEST_CASE("a paused bucket sends nothing before the pause ends, and no saved-up burst after it", "[limits]") {
+  TokenBucket b(10, 5);
+  b.pause_until(t0 + std::chrono::seconds(3));
+  CHECK(b.take(t0) == microseconds(3'000'000));
+  // The second waits one interval after the pause, not the burst of five.
+  CHECK(b.take(t0) == microseconds(3'100'000));
+  TokenBucket unpaced;
+  unpaced.pause_until(t0 + milliseconds(40));
+  CHECK(unpaced.take(t0) == microseconds(40'000));
+  CHECK(unpaced.take(t0 + milliseconds(40)) == microseconds(0));
+}
+
+TEST_CASE("a rolling window is paced at 97% with the unused 3% as burst, and pauses when it is full", "[limits]") {
+  // HubSpot Pro: 190 per 10 s.
+  const auto r = pace_for({190, 120.0, milliseconds(10'000), std::nullopt});
+  REQUIRE(r.rate);
+  CHECK(*r.rate == Catch::Approx(0.97 * 19));
+  CHECK(r.burst == 4);  // floor(0.03 · 190) − 1: 184 + 4 < 190 in any window
+  CHECK_FALSE(r.pause);
+  const auto full = pace_for({190, 0.0, milliseconds(10'000), std::nullopt});
+  REQUIRE(full.pause);
+  CHECK(*full.pause == milliseconds(52));  // one request's share of the window
+}
+
+TEST_CASE("a fixed window spreads what remains over the time to its reset, keeping a reserve", "[limits]") {
+  const auto r = pace_for({100, 53.0, std::nullopt, milliseconds(10'000)});
+  REQUIRE(r.rate);
+  CHECK(*r.rate == Catch::Approx(5.0));  // (53 − 3 kept) / 10 s
+  const auto spent = pace_for({100, 3.0, std::nullopt, milliseconds(4'000)});
+  CHECK_FALSE(spent.rate);
+  REQUIRE(spent.pause);
+  CHECK(*spent.pause == milliseconds(4'000));
+  CHECK(pace_for({100, std::nullopt, std::nullopt, std::nullopt}).empty());  // nothing to pace by
+}
+
+TEST_CASE("the IETF RateLimit fields are read in the draft-08 and the older form", "[limits]") {
+  const auto sf = parse_ietf_ratelimit({{"ratelimit", R"("default";r=50;t=30)"},
+                                        {"ratelimit-policy", R"("default";q=100;w=60, "daily";q=1000;w=86400)"}});
+  REQUIRE(sf);
+  CHECK(sf->limit == 100);
+  CHECK(sf->remaining == 50);
+  CHECK(sf->reset == milliseconds(30'000));
+  CHECK(sf->window == milliseconds(60'000));
+  const auto old = parse_ietf_ratelimit({{"ratelimit", "limit=10, remaining=4, reset=2"}});
+  REQUIRE(old);
+  CHECK(old->limit == 10);
+  CHECK(old->remaining == 4);
+  CHECK(old->reset == milliseconds(2'000));
+  const auto split =
+      parse_ietf_ratelimit({{"ratelimit-limit", "60"}, {"ratelimit-remaining", "59"}, {"ratelimit-reset", "1.5"}});
+  REQUIRE(split);
+  CHECK(split->reset == milliseconds(1'500));
+  CHECK_FALSE(parse_ietf_ratelimit({{"ratelimit", R"("default";r=5)"}}));  // no limit anywhere
+}
+
+TEST_CASE("X-RateLimit-Reset is delta seconds, or a Unix time when it is one", "[limits]") {
+  const auto delta = parse_x_ratelimit(
+      {{"x-ratelimit-limit", "60"}, {"x-ratelimit-remaining", "10"}, {"x-ratelimit-reset", "20"}}, 1'700'000'000'000);
+  REQUIRE(delta);
+  CHECK(delta->reset == milliseconds(20'000));
+  const auto epoch = parse_x_ratelimit(
+      {{"x-ratelimit-limit", "5000"}, {"x-ratelimit-remaining", "4999"}, {"x-ratelimit-reset", "1700000042"}},
+      1'700'000'000'000);
+  REQUIRE(epoch);
+  CHECK(epoch->reset == milliseconds(42'000));
+  CHECK_FALSE(parse_x_ratelimit({{"x-ratelimit-limit", "many"}, {"x-ratelimit-remaining", "1"}}, 0));
+}
+
+TEST_CASE("the concurrency gate halves on a refusal, grows by one per limit's successes, stays within bounds",
+          "[limits]") {
+  ConcurrencyGate g(2, 3);
+  CHECK(g.try_acquire());
+  CHECK(g.try_acquire());
+  CHECK_FALSE(g.try_acquire());  // two in flight of two
+  g.release(true);
+  CHECK(g.limit() == 1);
+  g.release(true);
+  CHECK(g.limit() == 1);  // never below one
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(g.try_acquire());
+    g.release(false);
+  }
+  CHECK(g.limit() == 3);  // capped at max
+  CHECK(g.in_flight() == 0);
+}
+
+TEST_CASE("HubSpot's headers pace the main budget; a SECONDLY 429 pauses and slows the search budget", "[limits]") {
+  const chansync::adapters::HttpRequest list{"GET", "https://api.hubapi.com/crm/v3/objects/contacts?limit=100"};
+  chansync::adapters::HttpRequest search{"POST", "https://api.hubapi.com/crm/v3/objects/contacts/search"};
+  CHECK(hubspot::is_search(search));
+  CHECK_FALSE(hubspot::is_search(list));
+  HttpResponse ok;
+  ok.status = 200;
+  ok.headers = {{"x-hubspot-ratelimit-max", "190"},
+                {"x-hubspot-ratelimit-remaining", "150"},
+                {"x-hubspot-ratelimit-interval-milliseconds", "10000"}};
+  const auto r = hubspot::rate_reading(list, ok);
+  CHECK(r.budget.empty());
+  REQUIRE(r.rate);
+  CHECK(*r.rate == Catch::Approx(18.43));
+  HttpResponse secondly;
+  secondly.status = 429;
+  secondly.body =
+      R"({"status":"error","message":"You have reached your secondly limit.","errorType":"RATE_LIMIT","policyName":"SECONDLY"})";
+  const auto s = hubspot::rate_reading(search, secondly);
+  CHECK(s.budget == hubspot::k_search_budget);
+  CHECK(s.pause == milliseconds(1'000));
+  CHECK(s.scale == 0.8);
+  const auto budget = hubspot::search_budget();
+  CHECK(budget.requests_per_second == Catch::Approx(3.88));
+  CHECK(budget.applies(search));
+}
+
+TEST_CASE("Twilio's 20429 is a concurrency refusal; other 429s are not", "[limits]") {
+  HttpResponse r;
+  r.status = 429;
+  r.body =
+      R"({"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429})";
+  CHECK(twilio::concurrency_refused(r));
+  r.body = R"({"code":20003,"message":"Authenticate","status":429})";
+  CHECK_FALSE(twilio::concurrency_refused(r));
+  r.status = 200;
+  r.body = R"({"code":20429})";
+  CHECK_FALSE(twilio::concurrency_refused(r));
+}
