@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -22,6 +23,10 @@ void usage() {
   std::fputs(
       "usage: chansync-sim [--port N] [--port-file FILE] [--customers N] [--messages N] [--seed N]\n"
       "                    [--delay-ms N]   (server time per vendor request, like a real API's latency)\n"
+      "                    [--enforce-limits [--hubspot-max N] [--hubspot-interval-ms N] [--hubspot-search-per-second "
+      "N]\n"
+      "                     [--hubspot-search-interval-ms N]\n"
+      "                     [--twilio-concurrency N] [--meta-calls N] [--meta-window-ms N]]\n"
       "       chansync-sim post-webhooks --url URL ... (signed WhatsApp/Messenger webhooks; --help)\n"
       "       chansync-sim imap --dir DIR ... (a real Dovecot with the customers' mail; --help)\n"
       "Serves Twilio Messaging, Twilio calls, HubSpot contacts, Telegram and Meta Graph (Messenger,\n"
@@ -59,8 +64,20 @@ void usage() {
       "it blocks until released; one-shot) and watch it in the stats (\"held\", \"held_request\"):\n"
       "  curl -d '{\"vendor\":\"twilio\",\"page\":2}' http://127.0.0.1:PORT/_sim/hold\n"
       "  curl -d '' http://127.0.0.1:PORT/_sim/release\n"
+      "Rate limits (off unless --enforce-limits; defaults are the vendors' own): HubSpot N requests per\n"
+      "interval per token, rolling (190 per 10000 ms) with X-HubSpot-RateLimit-Max/-Remaining/\n"
+      "-Interval-Milliseconds/-Daily/-Daily-Remaining, and N search requests per search interval (4 per\n"
+      "1000 ms, no rate headers), 429 bodies with policyName TEN_SECONDLY_ROLLING or SECONDLY; Twilio N\n"
+      "requests in flight per account\n"
+      "(100; 429 with code 20429); Meta N app calls per rolling window (4800 per 3600000 ms): X-App-Usage\n"
+      "call_count rises with each call and falls as calls leave the window; at 100% Graph error 4 with\n"
+      "X-Business-Use-Case-Usage estimated_time_to_regain_access (minutes). Scale them down for tests and\n"
+      "the benchmark. Accepted and refused requests per limit (refused after the first window apart, the\n"
+      "rate kept from first to last accepted request) are in the stats under \"limits\".\n"
+      "A bulk edit of HubSpot contacts (the first N modified now, found by the next search):\n"
+      "  curl -d '' '.../_sim/touch-contacts?n=N'\n"
       "Stats (requests per vendor, corpus size, Meta conversations and messages served per platform,\n"
-      "the held request): GET http://127.0.0.1:PORT/_sim/stats\n",
+      "the held request, rate limits): GET http://127.0.0.1:PORT/_sim/stats\n",
       stderr);
 }
 
@@ -100,6 +117,22 @@ int main(int argc, char** argv) {
       spec.seed = std::stoull(next());
     else if (a == "--delay-ms")
       opts.delay_ms = std::stoi(next());
+    else if (a == "--enforce-limits")
+      opts.limits.enforce = true;
+    else if (a == "--hubspot-max")
+      opts.limits.hubspot_max = std::max(1, std::stoi(next()));
+    else if (a == "--hubspot-interval-ms")
+      opts.limits.hubspot_interval_ms = std::max(1, std::stoi(next()));
+    else if (a == "--hubspot-search-per-second")
+      opts.limits.hubspot_search_per_second = std::max(1, std::stoi(next()));
+    else if (a == "--hubspot-search-interval-ms")
+      opts.limits.hubspot_search_interval_ms = std::max(1, std::stoi(next()));
+    else if (a == "--twilio-concurrency")
+      opts.limits.twilio_concurrency = std::max(1, std::stoi(next()));
+    else if (a == "--meta-calls")
+      opts.limits.meta_calls = std::max(1, std::stoi(next()));
+    else if (a == "--meta-window-ms")
+      opts.limits.meta_window_ms = std::max(1, std::stoi(next()));
     else {
       usage();
       return a == "--help" || a == "-h" ? 0 : 64;

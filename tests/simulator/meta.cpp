@@ -294,6 +294,7 @@ bool MetaSim::admit(const httplib::Request& req, httplib::Response& res) {
   const long n = ++m_requests;
   const std::string version = req.matches[1];
   headers(res, version);
+  if (m_opts.usage && !m_opts.usage(res)) return false;
   const std::string trace = fmt::format("Asim{:07}", n);
   if (const auto kind = m_faults ? m_faults("meta") : std::nullopt) {
     if (*kind == "429") {

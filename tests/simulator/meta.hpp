@@ -33,6 +33,9 @@ struct MetaOptions {
   std::string ig_id = "17841400000000001";
   std::string page_name = "Sim Shop";
   std::string ig_username = "sim.shop";
+  // Counts a call against the app's usage and sets X-App-Usage; false when refused (the Graph error
+  // is set). Empty: a low usage that rises slowly and is never refused.
+  std::function<bool(httplib::Response&)> usage;
 };
 
 class MetaSim {

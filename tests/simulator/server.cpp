@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/simulator/conversations.hpp"
+#include "tests/simulator/limits.hpp"
 #include "tests/simulator/meta.hpp"
 #include "tests/simulator/telegram.hpp"
 
@@ -40,6 +41,14 @@ std::string base64_decode(const std::string& in) {
   return out;
 }
 
+// Whether this handler thread's request holds one of Twilio's in-flight slots (taken before routing,
+// given back after the handler: httplib runs both on the request's thread).
+thread_local bool t_twilio_slot = false;
+
+bool is_twilio(const std::string& path) {
+  return path.starts_with("/2010-04-01/") || path.starts_with("/v1/");
+}
+
 // "YYYY-MM-DD" (a DateSent>= value) as epoch ms at 00:00 UTC; 0 when absent or unreadable.
 std::int64_t day_start_ms(const std::string& ymd) {
   std::tm tm{};
@@ -58,6 +67,7 @@ struct Simulator::Impl {
   std::unique_ptr<TelegramSim> telegram;
   std::unique_ptr<MetaSim> meta;
   std::unique_ptr<ConversationsSim> conversations;
+  std::unique_ptr<Limits> limits;
   std::atomic<long> twilio_requests{0}, call_requests{0}, hubspot_requests{0}, webhook_requests{0};
 
   // POST /_sim/hold: the request for one Twilio page blocks in its handler until /_sim/release or
@@ -296,13 +306,6 @@ struct Simulator::Impl {
             {"archived", k.archived}};
   }
 
-  void hubspot_headers(httplib::Response& res) {
-    // The simulator advertises a generous limit; chansync paces to 90% of what it is told.
-    res.set_header("X-HubSpot-RateLimit-Max", "1000");
-    res.set_header("X-HubSpot-RateLimit-Remaining", "999");
-    res.set_header("X-HubSpot-RateLimit-Interval-Milliseconds", "1000");
-  }
-
   void contacts_page(std::vector<const SimContact*> rows, std::size_t after, int limit, httplib::Response& res,
                      bool search) {
     nlohmann::json results = nlohmann::json::array();
@@ -313,13 +316,12 @@ struct Simulator::Impl {
     if (search) body["total"] = rows.size();
     if (i < rows.size())
       body["paging"] = {{"next", {{"after", std::to_string(i)}, {"link", "?after=" + std::to_string(i)}}}};
-    hubspot_headers(res);
     res.set_content(body.dump(), "application/json");
   }
 
   void list_contacts(const httplib::Request& req, httplib::Response& res) {
     ++hubspot_requests;
-    if (inject("hubspot", res)) return;
+    if (inject("hubspot", res) || !limits->hubspot(false, res)) return;
     if (!hubspot_auth(req, res)) return;
     const int limit = std::clamp(req.has_param("limit") ? std::stoi(req.get_param_value("limit")) : 10, 1, 100);
     const std::size_t after = req.has_param("after") ? std::stoul(req.get_param_value("after")) : 0;
@@ -333,7 +335,7 @@ struct Simulator::Impl {
 
   void search_contacts(const httplib::Request& req, httplib::Response& res) {
     ++hubspot_requests;
-    if (inject("hubspot", res)) return;
+    if (inject("hubspot", res) || !limits->hubspot(true, res)) return;
     if (!hubspot_auth(req, res)) return;
     nlohmann::json body;
     try {
@@ -369,7 +371,7 @@ struct Simulator::Impl {
     server.set_tcp_nodelay(true);  // headers and body are separate writes: without it, Nagle + delayed ACK add 40 ms
     // Twilio and HubSpot answer gzip. httplib would pick brotli at quality 11 when offered, which
     // costs about 1 s per 800 KB page and would make the simulator, not the client, the bottleneck.
-    server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
+    server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (opts.delay_ms > 0 && !req.path.starts_with("/_sim/"))
         std::this_thread::sleep_for(std::chrono::milliseconds(opts.delay_ms));
       auto& headers = const_cast<httplib::Request&>(req).headers;  // httplib owns a mutable request
@@ -380,7 +382,19 @@ struct Simulator::Impl {
         else
           headers.erase(it);
       }
+      t_twilio_slot = false;
+      if (is_twilio(req.path)) {
+        if (!limits->admit_twilio(res)) {
+          ++twilio_requests;
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        t_twilio_slot = true;
+      }
       return httplib::Server::HandlerResponse::Unhandled;
+    });
+    server.set_post_routing_handler([this](const httplib::Request&, httplib::Response&) {
+      if (t_twilio_slot) limits->release_twilio();
+      t_twilio_slot = false;
     });
     server.Get(R"(/2010-04-01/Accounts/([A-Za-z0-9]+)/Messages\.json)",
                [this](const auto& req, auto& res) { messages(req, res); });
@@ -411,6 +425,16 @@ struct Simulator::Impl {
       std::lock_guard lock(mu);
       add_messages(corpus, std::stoi(req.get_param_value("n")), static_cast<std::uint64_t>(corpus.messages.size()));
       res.set_content("{}", "application/json");
+    });
+    // A bulk edit: the first n contacts are modified now (one millisecond apart, after every other
+    // contact), so an incremental pull finds them all through search.
+    server.Post("/_sim/touch-contacts", [this](const auto& req, auto& res) {
+      std::lock_guard lock(mu);
+      std::int64_t newest = 0;
+      for (const auto& k : corpus.contacts) newest = std::max(newest, k.modified_ms);
+      const auto n = std::min<std::size_t>(std::stoul(req.get_param_value("n")), corpus.contacts.size());
+      for (std::size_t i = 0; i < n; ++i) corpus.contacts[i].modified_ms = newest + 1 + static_cast<std::int64_t>(i);
+      res.set_content(nlohmann::json{{"touched", n}}.dump(), "application/json");
     });
     server.Post("/_sim/hold", [this](const auto& req, auto& res) {
       const auto j = nlohmann::json::parse(req.body, nullptr, false);
@@ -460,6 +484,7 @@ struct Simulator::Impl {
       }
       meta->stats(out);
       conversations->stats(out);
+      out["limits"] = limits->stats();
       std::lock_guard lock(hold_mu);
       out["held"] = !held.is_null();
       out["held_request"] = held;
@@ -472,9 +497,14 @@ struct Simulator::Impl {
 Simulator::Simulator(Corpus corpus, ServerOptions opts) : m(std::make_unique<Impl>()) {
   m->corpus = std::move(corpus);
   m->opts = std::move(opts);
+  m->limits = std::make_unique<Limits>(m->opts.limits);
   m->telegram = std::make_unique<TelegramSim>(m->opts.telegram_token, m->opts.telegram_updates);
   m->meta = std::make_unique<MetaSim>(
-      m->corpus, MetaOptions{.token = m->opts.meta_token, .page_id = m->opts.meta_page, .ig_id = m->opts.meta_ig},
+      m->corpus,
+      MetaOptions{.token = m->opts.meta_token,
+                  .page_id = m->opts.meta_page,
+                  .ig_id = m->opts.meta_ig,
+                  .usage = [limits = m->limits.get()](httplib::Response& res) { return limits->meta(res); }},
       [impl = m.get()](const std::string& vendor) { return impl->take_fault(vendor); });
   // Twilio Conversations answers with Twilio's faults and Basic auth, counted on its own.
   m->conversations =

@@ -4,11 +4,13 @@
 // Meta Graph Messenger and Instagram conversation history for the same customers
 // (tests/simulator/meta.hpp), Twilio Conversations for the same customers (tests/simulator/conversations.hpp),
 // with switchable faults (POST /_sim/fault), a held Twilio page (POST /_sim/hold,
-// /_sim/release) and request counters (GET /_sim/stats).
+// /_sim/release), the vendors' rate limits when enforced (tests/simulator/limits.hpp) and request
+// counters (GET /_sim/stats).
 #include <memory>
 #include <string>
 
 #include "tests/simulator/corpus.hpp"
+#include "tests/simulator/limits.hpp"
 
 namespace chansync::sim {
 
@@ -21,7 +23,8 @@ struct ServerOptions {
   std::string meta_token = "sim-meta-token";
   std::string meta_page = "1000000000000001";
   std::string meta_ig = "17841400000000001";  // the Instagram professional account linked to the page
-  int delay_ms = 0;  // server time per request (a real API's latency); /_sim/ requests are not delayed
+  int delay_ms = 0;     // server time per request (a real API's latency); /_sim/ requests are not delayed
+  LimitOptions limits;  // the vendors' rate limits; off unless limits.enforce
 };
 
 class Simulator {
