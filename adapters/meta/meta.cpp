@@ -177,7 +177,10 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
     const auto u = parse_usage(r.headers);
     if (u.percent >= k_stop_at || u.regain_minutes > 0) {
       const std::chrono::milliseconds regain = std::chrono::minutes(std::max(u.regain_minutes, 1));
-      if (u.regain_minutes > 0 && regain <= m_http.options().max_retry_after) return {.pause = regain};
+      if (u.regain_minutes > 0 && regain <= m_http.options().max_retry_after) {
+        m_short_pause = true;
+        return {.pause = regain};
+      }
       m_stop = Error{
           Errc::rate_limited,
           fmt::format("Meta reports {:.0f}% of the app's rate limit used ({}){}; chansync stops before "
@@ -208,6 +211,14 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
     const HttpRequest req{"GET", url};
     auto resp = m_http.send(req);
     if (!resp) return std::unexpected(resp.error());
+    // Throttled with a short time to regain access: the client's budget now waits it out, then one
+    // more try (Graph answers throttling with 400, which the client does not retry itself).
+    if (const auto e = resp->status == 200 ? std::nullopt : parse_graph_error(resp->body);
+        e && classify_graph_error(e->code) == GraphErrorClass::rate_limited && m_short_pause) {
+      m_short_pause = false;
+      resp = m_http.send(req);
+      if (!resp) return std::unexpected(resp.error());
+    }
     if (resp->status == 200) return std::move(resp->body);
     // A 5xx (after retries) is an outage whatever its body says; Graph's own words stay in the message.
     if (auto e = parse_graph_error(resp->body); e && resp->status < 500) {
@@ -308,6 +319,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
   std::vector<std::string> m_business;
   WebhookSpec m_spec;
   bool m_webhooks;              // app_secret is configured (read or not)
+  bool m_short_pause = false;   // usage named a time to regain access short enough to wait out
   std::optional<Error> m_stop;  // set when usage headers say stop; every later request fails with it
   HttpClient m_http;
 };

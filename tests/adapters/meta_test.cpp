@@ -309,6 +309,28 @@ TEST_CASE("meta usage headers: paced past 75%, unpaced below, and a pull stops b
   }
 }
 
+TEST_CASE("meta throttling with a short time to regain access is waited out and the request sent again",
+          "[meta][limits]") {
+  FakeServer server([](const httplib::Request& req, std::size_t n) {
+    if (n > 0) return graph(req, n);
+    return Scripted{400,
+                    R"({"error":{"message":"(#4) Application request limit reached","type":"OAuthException",)"
+                    R"("is_transient":true,"code":4,"fbtrace_id":"Athrottled"}})",
+                    {{"X-Business-Use-Case-Usage",
+                      R"({"1122334455":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":1}]})"}}};
+  });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  REQUIRE_FALSE(test::pull_one("fb", *rig.adapter, store, 2).error);
+  REQUIRE_FALSE(rig.sleeps.empty());
+  // The minute Graph named (less the moments between the answer and the next send; the real clock
+  // runs, the sleeper only records), then the same request again.
+  CHECK(rig.sleeps.front() > std::chrono::seconds(59));
+  CHECK(rig.sleeps.front() <= std::chrono::minutes(1));
+  REQUIRE(server.requests().size() >= 2);
+  CHECK(server.requests()[1].path == server.requests()[0].path);
+}
+
 TEST_CASE("meta usage parsing takes the highest figure of both headers", "[meta]") {
   const auto u = adapters::meta::parse_usage(
       {{"x-app-usage", R"({"call_count":28,"total_time":25,"total_cputime":25})"},
