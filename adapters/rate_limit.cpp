@@ -69,8 +69,10 @@ void TokenBucket::set_rate(double rate, double burst) {
 void TokenBucket::pause_until(Clock::time_point until) {
   if (until <= m_paused) return;
   m_paused = until;
-  // What was saved up before the pause is not spent in a burst after it: the budget was spent.
+  // What was saved up before the pause is not spent in a burst after it, nor does the pause itself
+  // save up: the budget was spent, and refilling starts when the pause ends.
   m_tokens = std::min(m_tokens, 1.0);
+  m_last = std::max(m_last, until);
 }
 
 std::optional<Budget> parse_ietf_ratelimit(const HeaderMap& h) {
