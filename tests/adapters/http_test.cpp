@@ -180,7 +180,7 @@ TEST_CASE("a 429 meaning too many in flight halves the concurrency gate; success
                               .sleep = [](auto) {}});
   REQUIRE(http.send({"GET", server.base_url() + "/x"}));
   CHECK(http.requests() == 2);
-  CHECK(gate->limit() == Catch::Approx(4 + 1.0 / 4));
+  CHECK(gate->limit() == Approx(4 + 1.0 / 4));
   CHECK(gate->in_flight() == 0);
 }
 

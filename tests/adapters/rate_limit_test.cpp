@@ -40,7 +40,7 @@ TEST_CASE("a rolling window is paced at 97% with the unused 3% as burst, and pau
   // HubSpot Pro: 190 per 10 s.
   const auto r = pace_for({190, 120.0, milliseconds(10'000), std::nullopt});
   REQUIRE(r.rate);
-  CHECK(*r.rate == Catch::Approx(0.97 * 19));
+  CHECK(*r.rate == Approx(0.97 * 19));
   CHECK(r.burst == 4);  // floor(0.03 · 190) − 1: 184 + 4 < 190 in any window
   CHECK_FALSE(r.pause);
   const auto full = pace_for({190, 0.0, milliseconds(10'000), std::nullopt});
@@ -51,7 +51,7 @@ TEST_CASE("a rolling window is paced at 97% with the unused 3% as burst, and pau
 TEST_CASE("a fixed window spreads what remains over the time to its reset, keeping a reserve", "[limits]") {
   const auto r = pace_for({100, 53.0, std::nullopt, milliseconds(10'000)});
   REQUIRE(r.rate);
-  CHECK(*r.rate == Catch::Approx(5.0));  // (53 − 3 kept) / 10 s
+  CHECK(*r.rate == Approx(5.0));  // (53 − 3 kept) / 10 s
   const auto spent = pace_for({100, 3.0, std::nullopt, milliseconds(4'000)});
   CHECK_FALSE(spent.rate);
   REQUIRE(spent.pause);
@@ -123,7 +123,7 @@ TEST_CASE("HubSpot's headers pace the main budget; a SECONDLY 429 pauses and slo
   const auto r = hubspot::rate_reading(list, ok);
   CHECK(r.budget.empty());
   REQUIRE(r.rate);
-  CHECK(*r.rate == Catch::Approx(18.43));
+  CHECK(*r.rate == Approx(18.43));
   HttpResponse secondly;
   secondly.status = 429;
   secondly.body =
@@ -133,7 +133,7 @@ TEST_CASE("HubSpot's headers pace the main budget; a SECONDLY 429 pauses and slo
   CHECK(s.pause == milliseconds(1'000));
   CHECK(s.scale == 0.8);
   const auto budget = hubspot::search_budget();
-  CHECK(budget.requests_per_second == Catch::Approx(3.88));
+  CHECK(budget.requests_per_second == Approx(3.88));
   CHECK(budget.applies(search));
 }
 
