@@ -34,7 +34,7 @@
 #        BENCH_ONLY=listen scripts/bench.sh  (the webhook receiver rows alone, about a minute)
 #        BENCH_ONLY=imap scripts/bench.sh    (the IMAP and calls rows alone, well under a minute)
 #        BENCH_ONLY=identity scripts/bench.sh  (the identity rows alone, about a minute)
-#        BENCH_ONLY=limits scripts/bench.sh  (the rate-limit rows alone, under a minute)
+#        BENCH_ONLY=limits scripts/bench.sh  (the rate-limit rows alone, about a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
