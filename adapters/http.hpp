@@ -61,8 +61,9 @@ struct HttpOptions {
   int max_attempts = 5;
   std::chrono::milliseconds backoff_base{250};
   std::chrono::milliseconds backoff_cap{20'000};
-  // A Retry-After longer than this is not slept through: the call fails with Errc::rate_limited and
-  // the wait in Error::retry_after, so a cron run exits 75 instead of hanging.
+  // A Retry-After, or a rate-limit pause a response set, longer than this is not slept through: the
+  // call fails with Errc::rate_limited and the wait in Error::retry_after, so a cron run exits 75
+  // instead of hanging.
   std::chrono::milliseconds max_retry_after{120'000};
   long timeout_ms = 60'000;
   long connect_timeout_ms = 10'000;
@@ -104,7 +105,8 @@ class HttpClient {
   // did not act on it) always; a 5xx and a timeout or broken connection only when
   // req.safe_to_repeat(), since the server may have acted on the first attempt. Returns the final
   // response whatever its status (callers map 4xx themselves), or an error when no response came
-  // (Errc::unavailable), or when a Retry-After exceeds max_retry_after (Errc::rate_limited).
+  // (Errc::unavailable), or when a Retry-After or a budget's pause exceeds max_retry_after
+  // (Errc::rate_limited). Paced first: waits for a token of every budget the request draws from.
   Result<HttpResponse> send(const HttpRequest& req);
   // One attempt, no retries, no pacing: for health probes.
   Result<HttpResponse> send_once(const HttpRequest& req);
