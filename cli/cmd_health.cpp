@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "adapters/registry.hpp"
+#include "adapters/status_page.hpp"
 #include "cli/health_output.hpp"
 #include "cli/output.hpp"
 #include "cli/session.hpp"
@@ -129,7 +130,7 @@ void add_health(CLI::App& app, Context& ctx) {
                                 resolve_secrets(e);
                                 return adapters::create_adapter(e, s.config.default_region);
                               },
-                              demote, *offline};
+                              demote, *offline, adapters::status_page_fetcher()};
       auto store = open_for_health(s.config.state_path);
       if (interval) return watch_health(s.config, store.get(), opts, *interval, stdout_colour(ctx.global.no_color));
       const auto result = check_health(s.config, store.get(), opts);

@@ -14,11 +14,15 @@ account_sid = "AC00000000000000000000000000000000"
 auth_token_env = "TWILIO_AUTH_TOKEN"
 own_numbers = ["+4930123456", "030 123457"]
 base_url = "http://127.0.0.1:$2"
+status_page = "http://127.0.0.1:$2"   # the simulator's Statuspage summary (real: https://status.twilio.com)
+status_components = ["SMS"]
 
 [connectors.crm]
 type = "hubspot-contacts"
 token_env = "HUBSPOT_TOKEN"
 base_url = "http://127.0.0.1:$2"
+status_page = "http://127.0.0.1:$2"
+status_components = ["CRM"]
 
 [targets.out]
 type = "ndjson"

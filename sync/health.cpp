@@ -87,7 +87,9 @@ void settle_findings(HealthReport& r) {
       break;
     }
   for (const auto& f : r.findings)
-    if (!pick && f.cls == HealthClass::unknown) pick = &f;
+    if (!pick && f.cls == HealthClass::unknown && !f.beside) pick = &f;
+  for (const auto& f : r.findings)
+    if (!pick && !f.beside) pick = &f;
   if (!pick && !r.findings.empty()) pick = &r.findings.front();
   if (!pick) {
     r.cls = HealthClass::unknown;
@@ -98,6 +100,10 @@ void settle_findings(HealthReport& r) {
   r.cls = pick->cls;
   r.summary = pick->detail;
   r.action = pick->action;
+  // A working connector names each signal beside it that could not run ("...; status page not checked").
+  if (r.cls == HealthClass::ok)
+    for (const auto& f : r.findings)
+      if (f.beside && f.cls == HealthClass::unknown) r.summary += "; " + f.detail;
 }
 
 }  // namespace
@@ -180,6 +186,14 @@ void settle(HealthReport& r) {
 void add_finding(HealthReport& report, Finding f) {
   report.findings.push_back(std::move(f));
   settle_findings(report);
+}
+
+void add_signal_finding(HealthReport& report, Finding f) {
+  if (f.cls != HealthClass::ok && f.cls != HealthClass::unknown) return add_finding(report, std::move(f));
+  f.beside = true;
+  if (f.cls == HealthClass::unknown && report.cls == HealthClass::ok) report.summary += "; " + f.detail;
+  report.findings.push_back(std::move(f));
+  settle(report);
 }
 
 void require_vendor_body(HealthReport& report, bool understood, const std::string& expected) {

@@ -52,6 +52,9 @@ struct Finding {
   std::string detail;  // one line a person at 3 a.m. can read
   std::string action;  // what to do; "" for ok
   std::optional<Timestamp> at;
+  // A signal beside the probe (add_signal_finding) whose unknown means only that it could not run:
+  // it never decides the class. Not serialised.
+  bool beside = false;
 };
 
 // What one cheap authenticated call showed. Header names are lower-case.
@@ -93,6 +96,13 @@ HealthReport classify(const std::string& connector, const std::string& type, Pro
 
 // Appends `f` and settles the report again (class, summary and action of the worst finding).
 void add_finding(HealthReport& report, Finding f);
+
+// Adds the finding of a signal beside the probe (a status page, a webhook subscription, the listen
+// record): a problem decides the class as any does; ok and unknown are kept as evidence without
+// changing the class (a signal that could not run never makes a working connector unknown, nor one
+// that is fine an unknown probe ok), and an unknown one is named in the summary of a report that is
+// ok ("...; status page not checked: ...").
+void add_signal_finding(HealthReport& report, Finding f);
 
 // For a report an adapter built or changed itself: when no finding has the report's class, adds one
 // naming its summary (so every class has evidence); orders the findings worst first. Keeps the

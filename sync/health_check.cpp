@@ -44,6 +44,39 @@ void check_api_version(HealthReport& r, const EndpointConfig& e, const HealthSet
   add_finding(r, std::move(*f));
 }
 
+// The status page an endpoint names and the components it watches; nullopt when none is set, or when
+// the page is the type's default while base_url is not (a proxy or a simulator is not what the
+// vendor's page describes, and a test must never reach the internet).
+std::optional<std::pair<std::string, std::vector<std::string>>> status_page_of(const Config& cfg,
+                                                                               const EndpointConfig& e) {
+  const auto it = e.options.find("status_page");
+  if (it == e.options.end() || !it->is_string() || it->get<std::string>().empty()) return std::nullopt;
+  auto origin = [&](const std::string& key) {
+    for (const auto& s : cfg.settings)
+      if (s.key == "connectors." + e.name + "." + key || s.key == "targets." + e.name + "." + key) return s.origin;
+    return std::string("default");
+  };
+  if (origin("status_page") == "default" && e.options.contains("base_url") && origin("base_url") != "default")
+    return std::nullopt;
+  std::vector<std::string> components;
+  if (const auto c = e.options.find("status_components"); c != e.options.end() && c->is_array())
+    for (const auto& name : *c)
+      if (name.is_string()) components.push_back(name.get<std::string>());
+  return std::pair{it->get<std::string>(), std::move(components)};
+}
+
+// The vendor's status page, fetched once per URL per run however many endpoints name it.
+void check_status_page(HealthReport& r, const Config& cfg, const EndpointConfig& e, const HealthCheckOptions& opts,
+                       std::map<std::string, StatusPageFetch>& fetched) {
+  if (!opts.fetch_status_page) return;
+  const auto page = status_page_of(cfg, e);
+  if (!page) return;
+  const std::string url = status_summary_url(page->first);
+  auto it = fetched.find(url);
+  if (it == fetched.end()) it = fetched.emplace(url, opts.fetch_status_page(url)).first;
+  for (auto& f : status_page_findings(it->second, url, page->second)) add_signal_finding(r, std::move(f));
+}
+
 // The times of a connector's inbound messages per channel, from four weeks before each channel's last
 // one (what silence_finding reads).
 std::map<std::string, std::vector<Timestamp>> inbound_history(StateStore& store, const std::string& connector) {
@@ -94,8 +127,9 @@ void check_silence(HealthReport& r, StateStore* store, const std::string& connec
 // --offline: only what needs no vendor call. A pulled connector is judged by its streams' rows, so
 // its own report exists only for what the versions table and its silence say; one never pulled is
 // unknown.
-std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, const HealthSettings& s,
-                                          StateStore* store, Timestamp pulled_until, std::vector<InboundMark>& marks) {
+std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, const Config& cfg, StateStore* store,
+                                          Timestamp pulled_until, std::vector<InboundMark>& marks) {
+  const auto& s = cfg.health;
   HealthReport r{e.name, e.type, "", pulled ? HealthClass::ok : HealthClass::unknown};
   r.checked_at = now_ms();
   if (!pulled)
@@ -114,6 +148,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
   HealthCheckResult out;
   out.checked_at = now_ms();
   const auto streams = store ? store->records().streams() : std::vector<StreamRow>{};
+  std::map<std::string, StatusPageFetch> status_pages;  // by summary URL, for this run
   for (auto* e : opts.endpoints) {
     std::set<std::string> spooled;  // streams read from the webhook spool
     HealthReport probe;
@@ -124,7 +159,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
     for (const auto& row : streams)
       if (row.connector == e->name) pulled_until = std::max(pulled_until, row.last_ok_at);
     if (opts.offline) {
-      if (auto r = offline_probe(*e, pulled, cfg.health, store, pulled_until, out.inbound))
+      if (auto r = offline_probe(*e, pulled, cfg, store, pulled_until, out.inbound))
         out.reports.push_back(std::move(*r));
     } else {
       try {
@@ -141,6 +176,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
                                   "fix the configuration the message names"});
         probe.action = probe.findings.back().action;
       }
+      check_status_page(probe, cfg, *e, opts, status_pages);
       check_api_version(probe, *e, cfg.health);
       check_silence(probe, store, e->name, pulled_until, out.inbound);
       out.reports.push_back(std::move(probe));

@@ -9,6 +9,7 @@
 #include "sync/config.hpp"
 #include "sync/health.hpp"
 #include "sync/health_history.hpp"
+#include "sync/health_status_page.hpp"
 
 namespace chansync {
 
@@ -23,6 +24,9 @@ struct HealthCheckOptions {
   // No vendor call (--offline): each endpoint is judged by what the state store recorded (its
   // streams' last pulls) and the shipped API versions table; one with neither is unknown.
   bool offline = false;
+  // Fetches a vendor status page (an endpoint's status_page key); empty: that signal is not checked.
+  // Built adapters-side (adapters/status_page.hpp) so this library needs no HTTP client.
+  StatusPageFetcher fetch_status_page;
 };
 
 // The newest inbound message of one channel of a connector, as the state store holds it.

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/hubspot/hubspot_api.hpp"
+#include "adapters/status_page.hpp"
 #include "sync/normalize.hpp"
 
 namespace chansync::adapters::hubspot {
@@ -251,11 +252,13 @@ AdapterType type() {
       k_type,
       "HubSpot CRM contacts (email, phone, mobile phone, name; date of birth, zip, city and address for "
       "suggestions); archived and merged-away contacts retired",
-      {
-          {"token", "private app access token (Bearer)", K::string, true, true, nullptr},
-          {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false,
-           "https://api.hubapi.com"},
-      });
+      with_status_page(
+          {
+              {"token", "private app access token (Bearer)", K::string, true, true, nullptr},
+              {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false,
+               "https://api.hubapi.com"},
+          },
+          k_hubspot_status_page));
 }
 
 }  // namespace chansync::adapters::hubspot

@@ -10,6 +10,7 @@
 #include "adapters/hubspot/hubspot_api.hpp"
 #include "adapters/hubspot/hubspot_client.hpp"
 #include "adapters/hubspot/hubspot_notes.hpp"
+#include "adapters/status_page.hpp"
 
 namespace chansync::adapters::hubspot {
 namespace {
@@ -499,18 +500,20 @@ AdapterType sink_type() {
       k_type,
       "HubSpot CRM contacts upserted by a unique person_id property, with the cross-channel timeline as notes; "
       "persons merged away are archived",
-      {
-          {"token", "private app access token (Bearer); scopes in chansync-adapters(7)", K::string, true, true,
-           nullptr},
-          {"id_property", "unique contact property holding person_id (create it first: chansync-adapters(7))",
-           K::string, false, false, "chansync_person_id"},
-          {"note_id_property", "unique note property keying each timeline note; \"\" = no notes", K::string, false,
-           false, "chansync_note_id"},
-          {"noted_property", "contact property holding the newest message already in a note", K::string, false, false,
-           "chansync_noted_through"},
-          {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false,
-           "https://api.hubapi.com"},
-      });
+      with_status_page(
+          {
+              {"token", "private app access token (Bearer); scopes in chansync-adapters(7)", K::string, true, true,
+               nullptr},
+              {"id_property", "unique contact property holding person_id (create it first: chansync-adapters(7))",
+               K::string, false, false, "chansync_person_id"},
+              {"note_id_property", "unique note property keying each timeline note; \"\" = no notes", K::string, false,
+               false, "chansync_note_id"},
+              {"noted_property", "contact property holding the newest message already in a note", K::string, false,
+               false, "chansync_noted_through"},
+              {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false,
+               "https://api.hubapi.com"},
+          },
+          k_hubspot_status_page));
 }
 
 }  // namespace chansync::adapters::hubspot

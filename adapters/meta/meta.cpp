@@ -8,6 +8,7 @@
 #include "adapters/meta/graph.hpp"
 #include "adapters/meta/meta_api.hpp"
 #include "adapters/meta/meta_webhook.hpp"
+#include "adapters/status_page.hpp"
 
 namespace chansync::adapters::meta {
 namespace {
@@ -335,20 +336,22 @@ class InstagramAdapter final : public MetaAdapter {
 
 std::vector<OptionSpec> options(const Platform& p) {
   using K = OptionSpec::Kind;
-  return {
-      {"page_id", "the Facebook Page's id (Instagram: the Page linked to the Instagram professional account)",
-       K::string, true, false, nullptr},
-      {"token", fmt::format("long-lived page access token with {} (sent as Authorization: Bearer)", p.permission),
-       K::string, true, true, nullptr},
-      {"app_secret",
-       "the Meta app's secret (App settings > Basic), for webhooks: checks each one's X-Hub-Signature-256; without "
-       "it `chansync listen` refuses the connector's webhooks",
-       K::string, false, true, nullptr},
-      {"verify_token", "what Meta must present when the webhook subscription is verified (any string you choose)",
-       K::string, false, true, nullptr},
-      {"api_version", "Graph API version", K::string, false, false, "v23.0"},
-      {"base_url", "Graph API root (tests, the simulator)", K::string, false, false, "https://graph.facebook.com"},
-  };
+  return with_status_page(
+      {
+          {"page_id", "the Facebook Page's id (Instagram: the Page linked to the Instagram professional account)",
+           K::string, true, false, nullptr},
+          {"token", fmt::format("long-lived page access token with {} (sent as Authorization: Bearer)", p.permission),
+           K::string, true, true, nullptr},
+          {"app_secret",
+           "the Meta app's secret (App settings > Basic), for webhooks: checks each one's X-Hub-Signature-256; without "
+           "it `chansync listen` refuses the connector's webhooks",
+           K::string, false, true, nullptr},
+          {"verify_token", "what Meta must present when the webhook subscription is verified (any string you choose)",
+           K::string, false, true, nullptr},
+          {"api_version", "Graph API version", K::string, false, false, "v23.0"},
+          {"base_url", "Graph API root (tests, the simulator)", K::string, false, false, "https://graph.facebook.com"},
+      },
+      nullptr);
 }
 
 }  // namespace

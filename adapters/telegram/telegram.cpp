@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "adapters/status_page.hpp"
 #include "adapters/telegram/telegram_api.hpp"
 #include "sync/normalize.hpp"
 
@@ -235,12 +236,14 @@ AdapterType type() {
   using K = OptionSpec::Kind;
   return adapter_type<TelegramAdapter>(
       k_type, "Telegram bot (getUpdates): private chats with the bot, one conversation per user",
-      {
-          {"token", "bot token from @BotFather (<bot id>:<secret>); it is part of every request's URL", K::string, true,
-           true, nullptr},
-          {"base_url", "Bot API root (a local Bot API server, tests, the simulator)", K::string, false, false,
-           "https://api.telegram.org"},
-      });
+      with_status_page(
+          {
+              {"token", "bot token from @BotFather (<bot id>:<secret>); it is part of every request's URL", K::string,
+               true, true, nullptr},
+              {"base_url", "Bot API root (a local Bot API server, tests, the simulator)", K::string, false, false,
+               "https://api.telegram.org"},
+          },
+          nullptr));
 }
 
 }  // namespace chansync::adapters::telegram

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "adapters/status_page.hpp"
 #include "adapters/twilio/twilio_api.hpp"
 #include "adapters/twilio/twilio_source.hpp"
 
@@ -86,7 +87,7 @@ class TwilioAdapter final : public TwilioSource {
 AdapterType type() {
   return adapter_type<TwilioAdapter>(
       k_type, "Twilio Programmable Messaging (SMS, WhatsApp): messages grouped per customer and business number",
-      source_options());
+      with_status_page(source_options(), k_twilio_status_page));
 }
 
 }  // namespace chansync::adapters::twilio

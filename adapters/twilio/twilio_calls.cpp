@@ -8,6 +8,7 @@
 #include <charconv>
 #include <map>
 
+#include "adapters/status_page.hpp"
 #include "adapters/twilio/twilio_api.hpp"
 #include "adapters/twilio/twilio_source.hpp"
 
@@ -129,7 +130,7 @@ AdapterType calls_type() {
       k_type,
       "Twilio Programmable Voice: calls (outcome, duration) as timeline entries grouped per customer and business "
       "number",
-      source_options());
+      with_status_page(source_options(), k_twilio_status_page));
 }
 
 }  // namespace chansync::adapters::twilio

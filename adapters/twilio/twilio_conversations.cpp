@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "adapters/status_page.hpp"
 #include "adapters/twilio/twilio_api.hpp"
 #include "adapters/twilio/twilio_conversations_api.hpp"
 #include "adapters/twilio/twilio_conversations_map.hpp"
@@ -262,7 +263,7 @@ AdapterType conversations_type() {
       k_type,
       "Twilio Conversations (SMS, WhatsApp and chat participants): one conversation per Twilio Conversation, "
       "incremental by date_updated",
-      std::move(options));
+      with_status_page(std::move(options), k_twilio_status_page));
 }
 
 }  // namespace chansync::adapters::twilio

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "adapters/meta/graph.hpp"
+#include "adapters/status_page.hpp"
 #include "adapters/whatsapp/whatsapp_api.hpp"
 
 namespace chansync::adapters::whatsapp {
@@ -82,18 +83,22 @@ AdapterType type() {
       k_type,
       "WhatsApp Cloud API phone number (webhooks via chansync listen): one conversation per customer (phone, "
       "else business-scoped user id)",
-      {
-          {"phone_number_id", "the business phone number's id (WhatsApp Manager, or the App Dashboard's API Setup)",
-           K::string, true, false, nullptr},
-          {"app_secret", "the Meta app's secret (App settings > Basic): checks each webhook's X-Hub-Signature-256",
-           K::string, true, true, nullptr},
-          {"verify_token", "what Meta must present when the webhook subscription is verified (any string you choose)",
-           K::string, false, true, nullptr},
-          {"token", "system user access token with whatsapp_business_management, for health probes only", K::string,
-           false, true, nullptr},
-          {"api_version", "Graph API version", K::string, false, false, "v23.0"},
-          {"base_url", "Graph API root (tests, the simulator)", K::string, false, false, "https://graph.facebook.com"},
-      });
+      with_status_page(
+          {
+              {"phone_number_id", "the business phone number's id (WhatsApp Manager, or the App Dashboard's API Setup)",
+               K::string, true, false, nullptr},
+              {"app_secret", "the Meta app's secret (App settings > Basic): checks each webhook's X-Hub-Signature-256",
+               K::string, true, true, nullptr},
+              {"verify_token",
+               "what Meta must present when the webhook subscription is verified (any string you choose)", K::string,
+               false, true, nullptr},
+              {"token", "system user access token with whatsapp_business_management, for health probes only", K::string,
+               false, true, nullptr},
+              {"api_version", "Graph API version", K::string, false, false, "v23.0"},
+              {"base_url", "Graph API root (tests, the simulator)", K::string, false, false,
+               "https://graph.facebook.com"},
+          },
+          nullptr));
 }
 
 }  // namespace chansync::adapters::whatsapp

@@ -13,6 +13,7 @@
 #include "tests/simulator/conversations.hpp"
 #include "tests/simulator/limits.hpp"
 #include "tests/simulator/meta.hpp"
+#include "tests/simulator/status_page.hpp"
 #include "tests/simulator/telegram.hpp"
 
 namespace chansync::sim {
@@ -68,6 +69,7 @@ struct Simulator::Impl {
   std::unique_ptr<MetaSim> meta;
   std::unique_ptr<ConversationsSim> conversations;
   std::unique_ptr<Limits> limits;
+  std::unique_ptr<StatusPageSim> status_page;
   std::atomic<long> twilio_requests{0}, call_requests{0}, hubspot_requests{0}, webhook_requests{0};
 
   // POST /_sim/hold: the request for one Twilio page blocks in its handler until /_sim/release or
@@ -92,10 +94,11 @@ struct Simulator::Impl {
   }
 
   // The kind of the first fault armed for `vendor`, consuming one of its count; nullopt when none.
-  std::optional<std::string> take_fault(const std::string& vendor) {
+  // `exact`: only a fault naming this vendor, not one armed for every vendor.
+  std::optional<std::string> take_fault(const std::string& vendor, bool exact = false) {
     std::lock_guard lock(mu);
     for (auto& f : faults) {
-      if (f.remaining == 0 || (!f.vendor.empty() && f.vendor != vendor)) continue;
+      if (f.remaining == 0 || (!f.vendor.empty() && f.vendor != vendor) || (exact && f.vendor.empty())) continue;
       if (f.remaining > 0) --f.remaining;
       return f.kind;
     }
@@ -410,6 +413,7 @@ struct Simulator::Impl {
     telegram->routes(server);
     meta->routes(server);
     conversations->routes(server);
+    status_page->routes(server);
     server.Get("/crm/v3/objects/contacts", [this](const auto& req, auto& res) { list_contacts(req, res); });
     server.Post("/crm/v3/objects/contacts/search", [this](const auto& req, auto& res) { search_contacts(req, res); });
     server.Post("/_sim/fault", [this](const auto& req, auto& res) {
@@ -485,6 +489,7 @@ struct Simulator::Impl {
       meta->stats(out);
       conversations->stats(out);
       out["limits"] = limits->stats();
+      out["status_page_requests"] = status_page->requests();
       std::lock_guard lock(hold_mu);
       out["held"] = !held.is_null();
       out["held_request"] = held;
@@ -512,6 +517,10 @@ Simulator::Simulator(Corpus corpus, ServerOptions opts) : m(std::make_unique<Imp
                                          [impl = m.get()](const httplib::Request& req, httplib::Response& res) {
                                            return !impl->inject("twilio", res) && impl->twilio_auth(req, res);
                                          });
+  // The vendor status page takes only faults armed for it by name: a fault for every vendor is meant
+  // for the APIs, and counting it down here would shift it off the request a test aims it at.
+  m->status_page = std::make_unique<StatusPageSim>(
+      [impl = m.get()](const std::string& vendor) { return impl->take_fault(vendor, true); });
   for (auto& msg : m->corpus.messages) msg.json = Impl::render(m->opts.account_sid, msg);
   for (auto& call : m->corpus.calls) call.json = Impl::render_call(m->opts.account_sid, call);
   m->routes();

@@ -3,6 +3,7 @@
 // endpoints over a Corpus, the Telegram Bot API's getMe/getUpdates (tests/simulator/telegram.hpp),
 // Meta Graph Messenger and Instagram conversation history for the same customers
 // (tests/simulator/meta.hpp), Twilio Conversations for the same customers (tests/simulator/conversations.hpp),
+// a vendor status page (/api/v2/summary.json, tests/simulator/status_page.hpp),
 // with switchable faults (POST /_sim/fault), a held Twilio page (POST /_sim/hold,
 // /_sim/release), the vendors' rate limits when enforced (tests/simulator/limits.hpp) and request
 // counters (GET /_sim/stats).
