@@ -362,6 +362,14 @@ std::string config_schema_json(std::span<const TypeSpec> types) {
                            "table) from which it is reported deprecated; default 90"},
                           {"type", "integer"},
                           {"minimum", 0},
+                          {"maximum", 100000}}},
+                        {"expiry_warning_days",
+                         {{"description",
+                           "days before an access token's stated expiry (Graph debug_token expires_at, "
+                           "data_access_expires_at) from which it is reported deprecated; expired is auth_failed; "
+                           "default 14"},
+                          {"type", "integer"},
+                          {"minimum", 0},
                           {"maximum", 100000}}}}}}},
                     {"connectors",
                      {{"type", "object"},

@@ -17,6 +17,7 @@
 #include "sync/config.hpp"
 #include "sync/digest.hpp"
 #include "sync/spool.hpp"
+#include "sync/webhook_marks.hpp"
 
 namespace chansync::listen {
 namespace {
@@ -100,9 +101,20 @@ class GroupCommit {
   std::thread m_thread;  // last: started after everything it uses
 };
 
+// The connector's record of accepted and refused requests (sync/webhook_marks.hpp), for health.
+// Written at every refusal (rare, and the evidence that matters) and at the first accepted request
+// after one, else at most once a second for accepted requests (the hot path), and at the end of run().
+struct Marks {
+  std::mutex mu;
+  WebhookMarks marks;
+  Timestamp written = 0;
+  bool dirty = false;
+};
+
 struct Endpoint {
   ListenConnector connector;
   std::unique_ptr<SpoolWriter> writer;
+  std::unique_ptr<Marks> marks = std::make_unique<Marks>();
 };
 
 // The payload's top-level "object" ("" when it has none), or nullopt when the body is not one whole
@@ -136,7 +148,40 @@ struct Receiver::Impl {
   int socket = -1;                                          // the listening socket, once bound
   std::atomic<bool> running{false}, stop_requested{false};  // fsyncs: once the commit thread ended
 
-  void refuse(httplib::Response& res, int status, const httplib::Request& req, const std::string& reason) {
+  // Records one request's outcome in `ep`'s marks; `status` 0 = accepted. Caller holds nothing.
+  void mark(Endpoint& ep, int status, const std::string& reason) {
+    std::lock_guard lock(ep.marks->mu);
+    auto& m = ep.marks->marks;
+    const Timestamp now = now_ms();
+    // A change of state (the first accepted request, or one after refusals) is written at once.
+    const bool changed = status == 0 && (m.last_accepted == 0 || m.refused_since_accepted > 0);
+    if (status == 0) {
+      m.last_accepted = now;
+      ++m.accepted;
+      m.refused_since_accepted = 0;
+    } else {
+      m.last_refused = now;
+      m.last_refused_status = status;
+      m.last_refused_reason = reason;
+      ++m.refused;
+      ++m.refused_since_accepted;
+    }
+    ep.marks->dirty = true;
+    if (status != 0 || changed || now - ep.marks->written >= 1000) write_marks(ep);
+  }
+
+  // Caller holds ep.marks->mu.
+  void write_marks(Endpoint& ep) {
+    if (!ep.marks->dirty) return;
+    ep.marks->written = now_ms();
+    ep.marks->dirty = false;
+    if (auto r = write_webhook_marks(opts.spool_dir, ep.connector.name, ep.marks->marks); !r)
+      spdlog::warn("listen: {}: health record not written: {}", ep.connector.name, r.error().message);
+  }
+
+  void refuse(httplib::Response& res, int status, const httplib::Request& req, const std::string& reason,
+              Endpoint* ep = nullptr) {
+    if (ep) mark(*ep, status, reason);
     ++refused;
     spdlog::warn("listen: {} {} from {}: {} ({})", printable(req.method), printable(req.path), req.remote_addr, status,
                  reason);
@@ -154,12 +199,13 @@ struct Receiver::Impl {
     Endpoint* ep = find(req);
     if (!ep) return refuse(res, 404, req, "no connector of that name receives webhooks here");
     const auto& spec = ep->connector.spec;
-    if (req.get_param_value("hub.mode") != "subscribe") return refuse(res, 400, req, "hub.mode is not \"subscribe\"");
+    if (req.get_param_value("hub.mode") != "subscribe")
+      return refuse(res, 400, req, "hub.mode is not \"subscribe\"", ep);
     if (spec.verify_token.empty())
       return refuse(res, 403, req,
-                    "the connector has no verify_token configured (set verify_token_env or verify_token_file)");
+                    "the connector has no verify_token configured (set verify_token_env or verify_token_file)", ep);
     if (!equal_constant_time(req.get_param_value("hub.verify_token"), spec.verify_token))
-      return refuse(res, 403, req, "hub.verify_token does not match the connector's verify_token");
+      return refuse(res, 403, req, "hub.verify_token does not match the connector's verify_token", ep);
     spdlog::info("listen: {}: subscription verified", ep->connector.name);
     res.set_content(req.get_param_value("hub.challenge"), "text/plain");
   }
@@ -172,22 +218,24 @@ struct Receiver::Impl {
     if (spec.app_secret.empty())
       return refuse(res, 401, req,
                     "the connector has no app_secret configured to check signatures with (set app_secret_env or "
-                    "app_secret_file)");
+                    "app_secret_file)",
+                    ep);
     const std::string sig = req.get_header_value("X-Hub-Signature-256");
-    if (sig.empty()) return refuse(res, 401, req, "no X-Hub-Signature-256 header");
-    if (!sig.starts_with("sha256=")) return refuse(res, 401, req, "X-Hub-Signature-256 is not \"sha256=<hex>\"");
+    if (sig.empty()) return refuse(res, 401, req, "no X-Hub-Signature-256 header", ep);
+    if (!sig.starts_with("sha256=")) return refuse(res, 401, req, "X-Hub-Signature-256 is not \"sha256=<hex>\"", ep);
     if (!equal_constant_time(sig.substr(7), hmac_sha256_hex(spec.app_secret, req.body)))
       return refuse(res, 401, req,
-                    "X-Hub-Signature-256 does not match the body (wrong app secret, or the body was altered)");
+                    "X-Hub-Signature-256 does not match the body (wrong app secret, or the body was altered)", ep);
     // httplib checks the limit before it inflates a Content-Encoding: gzip body; check what is kept.
     if (req.body.size() > k_spool_max_body)
-      return refuse(res, 413, req, fmt::format("body over {} bytes (after Content-Encoding)", k_spool_max_body));
+      return refuse(res, 413, req, fmt::format("body over {} bytes (after Content-Encoding)", k_spool_max_body), ep);
     const auto object = object_of(req.body);
-    if (!object) return refuse(res, 400, req, "the body is not a JSON object");
+    if (!object) return refuse(res, 400, req, "the body is not a JSON object", ep);
     if (*object != spec.object)
-      return refuse(res, 400, req, fmt::format("the payload's object is \"{}\", not \"{}\"", *object, spec.object));
+      return refuse(res, 400, req, fmt::format("the payload's object is \"{}\", not \"{}\"", *object, spec.object), ep);
     if (auto r = commit->submit(*ep->writer, req.body); !r) {
       ++refused;
+      mark(*ep, 503, "spool unavailable: " + r.error().message);
       spdlog::error("listen: {}: {}", ep->connector.name, r.error().message);
       res.status = 503;
       res.set_header("Retry-After", "60");
@@ -195,6 +243,7 @@ struct Receiver::Impl {
       return;
     }
     ++accepted;
+    mark(*ep, 0, "");
     res.set_content("EVENT_RECEIVED", "text/plain");
   }
 };
@@ -283,6 +332,10 @@ bool Receiver::run() {
   if (!m->stop_requested) ok = m->server.listen_after_bind();
   // listen_after_bind returns once stop() closed the socket and the workers finished what they had.
   m->running = false;
+  for (auto& [name, ep] : m->endpoints) {
+    std::lock_guard lock(ep.marks->mu);
+    m->write_marks(ep);
+  }
   m->fsyncs = m->commit->fsyncs();
   m->commit.reset();
   return ok || m->stop_requested;

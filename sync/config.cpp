@@ -406,7 +406,8 @@ struct Loader {
     if (const auto* health = root["health"].as_table()) {
       const std::vector<std::pair<std::string, int*>> keys = {{"recovery_checks", &cfg.health.recovery_checks},
                                                               {"recovery_minutes", &cfg.health.recovery_minutes},
-                                                              {"eol_warning_days", &cfg.health.eol_warning_days}};
+                                                              {"eol_warning_days", &cfg.health.eol_warning_days},
+                                                              {"expiry_warning_days", &cfg.health.expiry_warning_days}};
       for (auto&& [k, node] : *health) {
         const std::string key(k.str());
         const auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& e) { return e.first == key; });
@@ -416,7 +417,7 @@ struct Loader {
           const std::string guess = closest(key, names);
           config_error(
               fmt::format("{}: [health]: unknown key \"{}\"{}; the keys are recovery_checks, "
-                          "recovery_minutes and eol_warning_days",
+                          "recovery_minutes, eol_warning_days and expiry_warning_days",
                           where(path, node), key, guess.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", guess)));
         }
         const auto v = node.value<std::int64_t>();
@@ -563,7 +564,8 @@ Config load_config(const ConfigInputs& in) {
     l.add("listen.address", l.cfg.listen_address, "default");
   for (const auto& [key, value] : {std::pair{"health.recovery_checks", l.cfg.health.recovery_checks},
                                    std::pair{"health.recovery_minutes", l.cfg.health.recovery_minutes},
-                                   std::pair{"health.eol_warning_days", l.cfg.health.eol_warning_days}})
+                                   std::pair{"health.eol_warning_days", l.cfg.health.eol_warning_days},
+                                   std::pair{"health.expiry_warning_days", l.cfg.health.expiry_warning_days}})
     if (std::none_of(l.cfg.settings.begin(), l.cfg.settings.end(), [&](const Setting& st) { return st.key == key; }))
       l.add(key, static_cast<std::int64_t>(value), "default");
   // Blocked values are normalised once the region is final (the file's or CHANSYNC_DEFAULT_REGION).

@@ -71,6 +71,8 @@ struct HealthSettings {
   int recovery_minutes = 30;
   // A pinned api_version is deprecated this many days before its end of life in the shipped table.
   int eol_warning_days = 90;
+  // A credential the vendor says will expire (Graph debug_token) is deprecated this many days ahead.
+  int expiry_warning_days = 14;
 };
 
 struct Config {

@@ -70,6 +70,15 @@ struct ProbeObservation {
   std::string body;         // the start of the body, for vendor error codes; never serialised
 };
 
+// When a credential stops working, as the vendor states it (Graph's debug_token expires_at and
+// data_access_expires_at). The adapter reports it; check_health judges it against
+// [health] expiry_warning_days (expiry_finding), so adapters need no health settings.
+struct CredentialExpiry {
+  std::string what;  // "access token", "data access"
+  Timestamp at = 0;
+  std::string action;  // how to renew it, in the vendor's words
+};
+
 struct HealthReport {
   std::string connector;
   std::string type;
@@ -85,7 +94,8 @@ struct HealthReport {
   // turned it into recovering, and since when the connector has had its current class.
   std::optional<HealthClass> observed;
   std::optional<Timestamp> since;
-  std::optional<Timestamp> last_ok_pull;  // a stream's report: when its last completed pull ended
+  std::optional<Timestamp> last_ok_pull;   // a stream's report: when its last completed pull ended
+  std::vector<CredentialExpiry> expiries;  // from the probe; not serialised (their findings are)
 };
 
 // Generic classification from the observation and every response signal (health_signals.hpp): the

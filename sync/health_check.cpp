@@ -15,6 +15,7 @@
 #include "sync/spool.hpp"
 #include "sync/state_records.hpp"
 #include "sync/state_store.hpp"
+#include "sync/webhook_marks.hpp"
 
 namespace chansync {
 namespace {
@@ -138,6 +139,9 @@ std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, 
                     "run `chansync pull " + e.name + "`, or health without --offline"});
   check_api_version(r, e, s);
   if (pulled) check_silence(r, store, e.name, pulled_until, marks);
+  // listen's record is local: it counts offline too, for a connector listen has recorded.
+  if (const auto hooks = read_webhook_marks(cfg.spool_dir, e.name))
+    add_signal_finding(r, webhook_marks_finding(hooks, e.name, r.checked_at));
   if (r.findings.empty()) return std::nullopt;
   return r;
 }
@@ -176,6 +180,12 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
                                   "fix the configuration the message names"});
         probe.action = probe.findings.back().action;
       }
+      for (const auto& x : probe.expiries)
+        add_signal_finding(
+            probe, expiry_finding(x, probe.checked_at ? probe.checked_at : now_ms(), cfg.health.expiry_warning_days));
+      if (!spooled.empty())
+        add_signal_finding(probe, webhook_marks_finding(read_webhook_marks(cfg.spool_dir, e->name), e->name,
+                                                        probe.checked_at ? probe.checked_at : now_ms()));
       check_status_page(probe, cfg, *e, opts, status_pages);
       check_api_version(probe, *e, cfg.health);
       check_silence(probe, store, e->name, pulled_until, out.inbound);

@@ -319,4 +319,32 @@ std::vector<Finding> api_version_findings(const HeaderMap& h, const std::string&
            fmt::format("raise the connector's api_version to {} or newer after checking the changelog", *v)}};
 }
 
+Finding expiry_finding(const CredentialExpiry& e, Timestamp now, int warning_days) {
+  const std::string signal = e.what + " expiry";
+  const std::string date = format_rfc3339(e.at);
+  constexpr Timestamp day = 24LL * 3'600'000;
+  const auto days_left = (e.at - now + day - 1) / day;  // a part of a day counts as one
+  if (e.at <= now)
+    return {HealthClass::auth_failed,
+            signal,
+            date,
+            fmt::format("the {} expired on {}: every call with it fails", e.what, date),
+            e.action,
+            e.at};
+  if (e.at - now <= warning_days * day)
+    return {HealthClass::deprecated,
+            signal,
+            date,
+            fmt::format("the {} expires on {} ({} day{} left; warned {} days ahead, [health] expiry_warning_days)",
+                        e.what, date, days_left, days_left == 1 ? "" : "s", warning_days),
+            "before then: " + e.action,
+            e.at};
+  return {HealthClass::ok,
+          signal,
+          date,
+          fmt::format("the {} expires on {} ({} days left)", e.what, date, days_left),
+          "",
+          e.at};
+}
+
 }  // namespace chansync

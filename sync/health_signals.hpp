@@ -42,6 +42,11 @@ std::vector<Finding> vendor_code_findings(std::string_view vendor, std::string_v
 // version because the one asked for has expired → gone. Empty when the header is absent or agrees.
 std::vector<Finding> api_version_findings(const HeaderMap& headers, const std::string& requested);
 
+// A credential's stated end, as of `now`: past → auth_failed ("expired on …"); within `warning_days`
+// → deprecated (a WARNING: it stops working on a known date, like a sunset; the finding's `at` is
+// that date and the detail says the days left); later → ok with the date. Signal "<what> expiry".
+Finding expiry_finding(const CredentialExpiry& e, Timestamp now, int warning_days);
+
 // Meta's usage headers read: the highest percentage (call_count, total_time, total_cputime) and the
 // longest estimated_time_to_regain_access (minutes), and which header and figure was highest.
 struct MetaUsage {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/meta/graph.hpp"
+#include "adapters/meta/graph_health.hpp"
 #include "adapters/meta/meta_api.hpp"
 #include "adapters/meta/meta_webhook.hpp"
 #include "adapters/status_page.hpp"
@@ -114,9 +115,26 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
     map_messaging_payload(payload, {m_name, m_p.object, m_p.platform, m_p.handle, m_page}, page);
   }
 
+  // The Page, then what debug_token says of the token (scopes, expiry) and, when webhooks are in use,
+  // whether the Page still sends them to an app. A probe that is not ok already says what matters, and
+  // more calls would only add to a rate limit or repeat a failure.
   HealthReport probe() override {
-    return probe_graph_object(m_http, fmt::format("{}/{}/{}?fields=id,name", m_base, m_version, m_page), m_p.type,
-                              advice(), m_page, "the Facebook Page " + m_page);
+    auto report = probe_graph_object(m_http, fmt::format("{}/{}/{}?fields=id,name", m_base, m_version, m_page),
+                                     m_p.type, advice(), m_page, "the Facebook Page " + m_page);
+    if (report.cls != HealthClass::ok) return report;
+    const auto token = graph_get(m_http, fmt::format("{}/{}/debug_token?input_token={}", m_base, m_version,
+                                                     url_encode(m_http.options().bearer_token)));
+    const std::string needed[] = {m_p.permission};
+    add_token_findings(report, token.status, token.body, token.error, needed, advice().token_fix);
+    if (m_webhooks) {
+      const auto subs =
+          graph_get(m_http, fmt::format("{}/{}/{}/subscribed_apps", m_base, m_version, url_encode(m_page)));
+      // Messenger's message webhooks come with the Page's "messages" field; Instagram's are subscribed
+      // on the app, so any app subscribed to the Page will do there.
+      add_signal_finding(report, subscription_finding(subs.status, subs.body, subs.error, "the Page " + m_page,
+                                                      m_p.object == std::string("page") ? "messages" : ""));
+    }
+    return report;
   }
 
   Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {

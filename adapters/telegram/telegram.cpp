@@ -76,7 +76,20 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
     require_vendor_body(report, me.has_value(), "a Telegram getMe answer");
     if (me && report.cls == HealthClass::ok) report.summary = fmt::format("bot @{} answers getMe", me->username);
     report.summary = m_http.redact(report.summary);
+    if (me) add_signal_finding(report, webhook_finding());
     return report;
+  }
+
+  // Whether a webhook takes the updates getUpdates should get (getWebhookInfo).
+  Finding webhook_finding() {
+    auto resp = m_http.send_once({"GET", url("getWebhookInfo")});
+    const auto info = resp && resp->status == 200 ? parse_webhook_info(resp->body) : std::nullopt;
+    if (info) return webhook_info_finding(*info, [this](std::string_view t) { return m_http.redact(t); });
+    return {HealthClass::unknown, "getWebhookInfo", resp ? fmt::format("HTTP {}", resp->status) : "no answer",
+            "webhook not checked: getWebhookInfo " +
+                (resp ? fmt::format("answered HTTP {}: {}", resp->status, m_http.redact(body_excerpt(resp->body)))
+                      : m_http.redact(resp.error().message)),
+            "check the bot token and base_url"};
   }
 
   Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {

@@ -152,4 +152,35 @@ std::optional<WireUser> parse_me(const std::string& body) {
   return user(result);
 }
 
+std::optional<WebhookInfo> parse_webhook_info(const std::string& body) {
+  simdjson::dom::parser dom;
+  element doc, result;
+  bool ok = false;
+  if (dom.parse(body).get(doc) != simdjson::SUCCESS || doc["ok"].get_bool().get(ok) != simdjson::SUCCESS || !ok ||
+      doc["result"].get(result) != simdjson::SUCCESS || !result.is_object())
+    return std::nullopt;
+  return WebhookInfo{str(result, "url"), int64(result, "pending_update_count"), int64(result, "last_error_date"),
+                     str(result, "last_error_message")};
+}
+
+Finding webhook_info_finding(const WebhookInfo& info, const std::function<std::string(std::string_view)>& redact) {
+  constexpr const char* signal = "getWebhookInfo";
+  if (info.url.empty())
+    return {HealthClass::ok, signal, "no webhook",
+            fmt::format("no webhook is set, so getUpdates receives the bot's updates ({} pending)",
+                        info.pending_update_count),
+            ""};
+  const std::string url = redact(info.url);
+  std::string last_error;
+  if (info.last_error_date)
+    last_error = fmt::format("; its last delivery failed {}: {}", format_rfc3339(info.last_error_date * 1000),
+                             redact(info.last_error_message));
+  return {HealthClass::webhook_broken, signal, "webhook " + url,
+          fmt::format("a webhook is set for the bot ({}): Telegram pushes the updates there and refuses getUpdates, "
+                      "so chansync receives none{}; {} updates pending",
+                      url, last_error, info.pending_update_count),
+          "if chansync is to receive the bot's messages, remove the webhook (deleteWebhook); a bot has one receiver, "
+          "so the program that set it stops receiving them"};
+}
+
 }  // namespace chansync::adapters::telegram

@@ -2,11 +2,13 @@
 // Telegram Bot API wire format: the getUpdates and getMe envelopes ({"ok", "result"} or {"ok": false,
 // "error_code", "description", "parameters"}) and the Update/Message fields chansync reads.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sync/error.hpp"
+#include "sync/health.hpp"
 #include "sync/model.hpp"
 
 namespace chansync::adapters::telegram {
@@ -56,5 +58,22 @@ WireError parse_error(const std::string& body);
 
 // The bot of a getMe body; nullopt when the body is not {"ok": true, "result": {User}}.
 std::optional<WireUser> parse_me(const std::string& body);
+
+// getWebhookInfo's result: where Telegram pushes the bot's updates ("" = nowhere: getUpdates serves
+// them) and how its last push went.
+struct WebhookInfo {
+  std::string url;
+  std::int64_t pending_update_count = 0;
+  std::int64_t last_error_date = 0;  // unix seconds, 0 = none
+  std::string last_error_message;
+};
+// nullopt when the body is not {"ok": true, "result": {WebhookInfo}}.
+std::optional<WebhookInfo> parse_webhook_info(const std::string& body);
+
+// The "getWebhookInfo" finding of a bot chansync pulls with getUpdates, which works only while no
+// webhook is set: a url → webhook_broken (Telegram refuses getUpdates with 409 and pushes the updates
+// elsewhere), naming the url (`redact` applied: a webhook URL often carries the token), the last
+// delivery error and its date, and the pending updates; no url → ok with the pending count. Pure.
+Finding webhook_info_finding(const WebhookInfo& info, const std::function<std::string(std::string_view)>& redact);
 
 }  // namespace chansync::adapters::telegram

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "adapters/meta/graph.hpp"
+#include "adapters/meta/graph_health.hpp"
 #include "adapters/status_page.hpp"
 #include "adapters/whatsapp/whatsapp_api.hpp"
 
@@ -18,6 +19,7 @@ class WhatsAppAdapter final : public Adapter, public ConversationSource, public 
         m_version(ctx.config.options.at("api_version").get<std::string>()),
         m_base(ctx.config.options.at("base_url").get<std::string>()),
         m_token(ctx.config.secret("token")),
+        m_waba(ctx.config.options.value("waba_id", "")),
         m_spec{"whatsapp_business_account", ctx.config.secret("app_secret"), ctx.config.secret("verify_token")},
         m_http(HttpOptions{.connector = ctx.config.name, .bearer_token = m_token, .sleep = ctx.sleep}) {
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
@@ -43,6 +45,18 @@ class WhatsAppAdapter final : public Adapter, public ConversationSource, public 
     if (const auto number = parse_phone_number(body); number && report.cls == HealthClass::ok)
       report.summary = fmt::format("phone number {} ({}) answers", number->display_phone_number,
                                    number->verified_name.empty() ? "no verified name" : number->verified_name);
+    if (report.cls != HealthClass::ok) return report;  // it says what matters; more calls only add to it
+    const auto token = meta::graph_get(
+        m_http, fmt::format("{}/{}/debug_token?input_token={}", m_base, m_version, url_encode(m_token)));
+    const std::string needed[] = {"whatsapp_business_management"};
+    meta::add_token_findings(report, token.status, token.body, token.error, needed, advice().token_fix);
+    // The WhatsApp Business Account is what sends the webhooks: without waba_id there is no asking.
+    if (!m_waba.empty()) {
+      const auto subs =
+          meta::graph_get(m_http, fmt::format("{}/{}/{}/subscribed_apps", m_base, m_version, url_encode(m_waba)));
+      add_signal_finding(report, meta::subscription_finding(subs.status, subs.body, subs.error,
+                                                            "the WhatsApp Business Account " + m_waba, ""));
+    }
     return report;
   }
 
@@ -70,7 +84,7 @@ class WhatsAppAdapter final : public Adapter, public ConversationSource, public 
   }
 
   Receiver m_receiver;
-  std::string m_version, m_base, m_token;
+  std::string m_version, m_base, m_token, m_waba;
   WebhookSpec m_spec;
   HttpClient m_http;
 };
@@ -94,6 +108,10 @@ AdapterType type() {
                false, true, nullptr},
               {"token", "system user access token with whatsapp_business_management, for health probes only", K::string,
                false, true, nullptr},
+              {"waba_id",
+               "the WhatsApp Business Account's id: health checks that it still sends its webhooks to an app "
+               "(subscribed_apps); unset: not checked",
+               K::string, false, false, nullptr},
               {"api_version", "Graph API version", K::string, false, false, "v23.0"},
               {"base_url", "Graph API root (tests, the simulator)", K::string, false, false,
                "https://graph.facebook.com"},

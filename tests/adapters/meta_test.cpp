@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -246,15 +247,28 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("meta probe reads the page with fields=id,name and is ok only for that page", "[meta]") {
-  FakeServer server(graph);
+TEST_CASE("meta probe reads the page with fields=id,name, then debug_token, and is ok only for that page", "[meta]") {
+  FakeServer server([](const httplib::Request& req, std::size_t n) {
+    return req.path.ends_with("/debug_token") ? Scripted{200, fixture("meta/debug_token.json")} : graph(req, n);
+  });
   Rig rig(server.base_url());
   const auto report = rig.adapter->probe();
   CHECK(report.cls == HealthClass::ok);
   const auto reqs = server.requests();
-  REQUIRE(reqs.size() == 1);
+  REQUIRE(reqs.size() == 2);
   CHECK(reqs[0].params.find("fields")->second == "id,name");
   CHECK(reqs[0].authorization == "Bearer EAAGpagetoken");
+  // The token inspects itself; what it says is evidence, its expiry judged by check_health.
+  CHECK(reqs[1].path == "/v23.0/debug_token");
+  CHECK(reqs[1].params.find("input_token")->second == "EAAGpagetoken");
+  CHECK(reqs[1].authorization == "Bearer EAAGpagetoken");
+  REQUIRE(report.expiries.size() == 1);
+  CHECK(report.expiries[0].what == "data access");
+  CHECK(report.expiries[0].at == 1'804'118'400'000);
+  CHECK(std::any_of(report.findings.begin(), report.findings.end(),
+                    [](const Finding& f) { return f.signal == "token scopes" && f.cls == HealthClass::ok; }));
+  // Evidence never carries the token, though debug_token's query holds it.
+  CHECK(nlohmann::json(report).dump().find("EAAGpagetoken") == std::string::npos);
 
   FakeServer other([](const httplib::Request&, std::size_t) { return Scripted{200, R"({"id":"999","name":"x"})"}; });
   CHECK(Rig(other.base_url()).adapter->probe().cls == HealthClass::unknown);

@@ -249,14 +249,16 @@ TEST_CASE("whatsapp-cloud malformed payloads and pieces are dead letters, never 
 }
 
 TEST_CASE("whatsapp-cloud probe reads the phone number with the token and is ok only for that number", "[whatsapp]") {
-  FakeServer server([](const httplib::Request&, std::size_t) {
-    return Scripted{200, fixture("whatsapp/phone_number.json")};
+  FakeServer server([](const httplib::Request& req, std::size_t) {
+    return Scripted{
+        200, fixture(req.path.ends_with("/debug_token") ? "meta/debug_token.json" : "whatsapp/phone_number.json")};
   });
   const auto report = whatsapp(server.base_url())->probe();
   CHECK(report.cls == HealthClass::ok);
   CHECK(report.summary == "phone number +1 555-078-3881 (Jasper's Market) answers");
   const auto reqs = server.requests();
-  REQUIRE(reqs.size() == 1);
+  REQUIRE(reqs.size() == 2);  // the number, then debug_token (no waba_id: no subscription asked)
+  CHECK(reqs[1].path == "/v23.0/debug_token");
   CHECK(reqs[0].path == "/v23.0/106540352242922");
   CHECK(reqs[0].params.find("fields")->second == "id,display_phone_number,verified_name");
   CHECK(reqs[0].authorization == "Bearer EAAGsystemusertoken");

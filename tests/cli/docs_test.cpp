@@ -262,9 +262,10 @@ TEST_CASE(
   for (const auto& [table, sub] : schema["properties"].items())
     if (sub.contains("properties"))
       for (const auto& [key, _] : sub["properties"].items()) fixed.insert(table + "." + key);
-  CHECK(fixed == std::set<std::string>{"health.eol_warning_days", "health.recovery_checks", "health.recovery_minutes",
-                                       "identity.auto_merge_above", "identity.blocked", "identity.default_region",
-                                       "identity.limits", "listen.address", "listen.spool_dir", "state.path"});
+  CHECK(fixed == std::set<std::string>{"health.eol_warning_days", "health.expiry_warning_days",
+                                       "health.recovery_checks", "health.recovery_minutes", "identity.auto_merge_above",
+                                       "identity.blocked", "identity.default_region", "identity.limits",
+                                       "listen.address", "listen.spool_dir", "state.path"});
 
   const std::string page = hand_written("man/chansync.conf.5");
   const auto start = page.find(".SH KEYS\n");

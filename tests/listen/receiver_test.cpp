@@ -14,6 +14,7 @@
 
 #include "sync/digest.hpp"
 #include "sync/spool.hpp"
+#include "sync/webhook_marks.hpp"
 #include "tests/support/log_capture.hpp"
 
 namespace fs = std::filesystem;
@@ -112,6 +113,32 @@ TEST_CASE("listen: bad signatures are refused with 401 and nothing is stored", "
   CHECK_THAT(log, !Catch::Contains("entry"));
 }
 
+TEST_CASE("listen: records per connector the last accepted and refused request, for health", "[listen]") {
+  Running r;
+  CHECK_FALSE(read_webhook_marks(r.dir.string(), "wa"));
+  REQUIRE(post(r, "/webhooks/wa", k_body, sign(k_body))->status == 200);
+  for (int i = 0; i < 3; ++i) REQUIRE(post(r, "/webhooks/wa", k_body, sign(k_body, "rotated"))->status == 401);
+  // Refusals are written at once: health sees them while listen runs.
+  auto refusing = read_webhook_marks(r.dir.string(), "wa");
+  REQUIRE(refusing);
+  CHECK(refusing->accepted == 1);
+  CHECK(refusing->refused == 3);
+  CHECK(refusing->refused_since_accepted == 3);
+  CHECK(refusing->last_refused_status == 401);
+  CHECK_THAT(refusing->last_refused_reason, Catch::Contains("does not match the body"));
+  CHECK(refusing->last_refused >= refusing->last_accepted);
+  CHECK(webhook_marks_finding(refusing, "wa", now_ms()).cls == HealthClass::webhook_broken);
+  // The first request accepted after refusals is written at once too, ending the run of refusals.
+  REQUIRE(post(r, "/webhooks/wa", k_body, sign(k_body))->status == 200);
+  auto accepting = read_webhook_marks(r.dir.string(), "wa");
+  REQUIRE(accepting);
+  CHECK(accepting->refused_since_accepted == 0);
+  CHECK(accepting->accepted == 2);
+  CHECK(webhook_marks_finding(accepting, "wa", now_ms()).cls == HealthClass::ok);
+  // The record is not a segment: the spool still reads exactly what was accepted.
+  CHECK(r.spooled().size() == 2);
+}
+
 TEST_CASE("listen: a connector without an app secret stores nothing", "[listen]") {
   Running r;
   const std::string body = R"({"object":"page","entry":[]})";
@@ -208,7 +235,8 @@ TEST_CASE("listen: a spool that cannot be written answers 503, keeps no partial 
   // The disk "fills": no file may grow past what the segment already holds.
   const auto segment_size = [&] {
     std::uintmax_t n = 0;
-    for (const auto& e : fs::directory_iterator(r.dir / "wa")) n = std::max(n, fs::file_size(e.path()));
+    for (const auto& e : fs::directory_iterator(r.dir / "wa"))  // segments, not listen's webhooks.json
+      if (e.path().extension() == ".spool") n = std::max(n, fs::file_size(e.path()));
     return n;
   };
   std::signal(SIGXFSZ, SIG_IGN);

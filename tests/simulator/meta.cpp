@@ -373,6 +373,9 @@ void MetaSim::object(const httplib::Request& req, httplib::Response& res) {
   } else if (id == m_opts.ig_id) {
     if (fields.has("username")) out["username"] = m_opts.ig_username;
     if (fields.has("name")) out["name"] = m_opts.page_name;
+  } else if (id == m_opts.phone_number_id) {
+    if (fields.has("display_phone_number")) out["display_phone_number"] = "+49 30 1234560";
+    if (fields.has("verified_name")) out["verified_name"] = m_opts.page_name;
   } else {
     return no_object(res, id);
   }
@@ -496,6 +499,9 @@ void MetaSim::thread_messages(const httplib::Request& req, httplib::Response& re
 
 void MetaSim::routes(httplib::Server& server) {
   server.Get(R"(/(v[0-9]+\.[0-9]+)/([0-9]+))", [this](const auto& req, auto& res) { object(req, res); });
+  server.Get(R"(/(v[0-9]+\.[0-9]+)/debug_token)", [this](const auto& req, auto& res) { debug_token(req, res); });
+  server.Get(R"(/(v[0-9]+\.[0-9]+)/([0-9]+)/subscribed_apps)",
+             [this](const auto& req, auto& res) { subscribed_apps(req, res); });
   server.Get(R"(/(v[0-9]+\.[0-9]+)/([0-9]+)/conversations)",
              [this](const auto& req, auto& res) { conversations(req, res); });
   server.Get(R"(/(v[0-9]+\.[0-9]+)/(t_[0-9]+)/messages)",

@@ -9,8 +9,14 @@
 //   GET /{v}/{thread-id}/messages?fields=...&limit=N[&after=CURSOR]  (older messages, newest first)
 // Authorization: Bearer <token> (or ?access_token=); Graph-shaped errors (190 for a wrong token, 12
 // for a version before v19.0, 100 for an unknown object or a bad cursor); X-App-Usage on every
-// answer with a low call_count. POST /_sim/add-meta-messages?platform=P&n=N appends N inbound
-// messages to the least recently updated conversation of P, which becomes the newest.
+// answer with a low call_count. Health (tests/simulator/meta_health.cpp):
+//   GET /{v}/debug_token?input_token=T  the token's validity, scopes and expiry; faults armed for
+//       "meta/debug_token": expiring (expires in 5 days), expired (is_valid false, 190/463),
+//       no_scopes (valid, without the messaging permissions)
+//   GET /{v}/{page-id|waba-id}/subscribed_apps  one app subscribed; fault "meta/subscribed_apps"
+//       kind gone: none (data is empty), no_messages: subscribed without the messages field
+// and the WhatsApp phone number object (GET /{v}/{phone-number-id}). POST /_sim/add-meta-messages?platform=P&n=N
+// appends N inbound messages to the least recently updated conversation of P, which becomes the newest.
 #include <httplib.h>
 
 #include <atomic>
@@ -33,6 +39,8 @@ struct MetaOptions {
   std::string ig_id = "17841400000000001";
   std::string page_name = "Sim Shop";
   std::string ig_username = "sim.shop";
+  std::string phone_number_id = "106540352242922";  // a WhatsApp Cloud API business number
+  std::string waba_id = "102290129340398";          // the WhatsApp Business Account that owns it
   // Counts a call against the app's usage and sets X-App-Usage; false when refused (the Graph error
   // is set). Empty: a low usage that rises slowly and is never refused.
   std::function<bool(httplib::Response&)> usage;
@@ -41,7 +49,8 @@ struct MetaOptions {
 class MetaSim {
  public:
   // Takes the kind of the first armed /_sim/fault for a vendor ("429", "500", "401", "sunset",
-  // "malformed"), consuming one of its count; nullopt when none applies.
+  // "malformed"), consuming one of its count; nullopt when none applies. A vendor naming one endpoint
+  // ("meta/debug_token") takes only faults armed for it by name.
   using FaultTaker = std::function<std::optional<std::string>(const std::string& vendor)>;
 
   MetaSim(const Corpus& corpus, MetaOptions opts, FaultTaker faults);
@@ -82,6 +91,8 @@ class MetaSim {
   // Returns false (with `res` filled) when the request is answered already.
   bool admit(const httplib::Request& req, httplib::Response& res);
   void object(const httplib::Request& req, httplib::Response& res);
+  void debug_token(const httplib::Request& req, httplib::Response& res);
+  void subscribed_apps(const httplib::Request& req, httplib::Response& res);
   void conversations(const httplib::Request& req, httplib::Response& res);
   void thread_messages(const httplib::Request& req, httplib::Response& res);
   // A conversation's messages from index `end` (exclusive) downwards, `limit` of them, as

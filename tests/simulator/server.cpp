@@ -503,14 +503,18 @@ Simulator::Simulator(Corpus corpus, ServerOptions opts) : m(std::make_unique<Imp
   m->corpus = std::move(corpus);
   m->opts = std::move(opts);
   m->limits = std::make_unique<Limits>(m->opts.limits);
-  m->telegram = std::make_unique<TelegramSim>(m->opts.telegram_token, m->opts.telegram_updates);
+  m->telegram = std::make_unique<TelegramSim>(
+      m->opts.telegram_token, m->opts.telegram_updates,
+      [impl = m.get()](const std::string& vendor) { return impl->take_fault(vendor, true); });
   m->meta = std::make_unique<MetaSim>(
       m->corpus,
       MetaOptions{.token = m->opts.meta_token,
                   .page_id = m->opts.meta_page,
                   .ig_id = m->opts.meta_ig,
                   .usage = [limits = m->limits.get()](httplib::Response& res) { return limits->meta(res); }},
-      [impl = m.get()](const std::string& vendor) { return impl->take_fault(vendor); });
+      [impl = m.get()](const std::string& vendor) {
+        return impl->take_fault(vendor, vendor.find('/') != std::string::npos);
+      });
   // Twilio Conversations answers with Twilio's faults and Basic auth, counted on its own.
   m->conversations =
       std::make_unique<ConversationsSim>(m->corpus, ConversationsOptions{.account_sid = m->opts.account_sid},

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 namespace chansync::sim {
@@ -15,7 +16,8 @@ void telegram_error(httplib::Response& res, int code, const std::string& descrip
 
 }  // namespace
 
-TelegramSim::TelegramSim(std::string token, int seed) : m_token(std::move(token)) {
+TelegramSim::TelegramSim(std::string token, int seed, FaultTaker faults)
+    : m_token(std::move(token)), m_faults(std::move(faults)) {
   m_bot_id = m_token.substr(0, m_token.find(':'));
   add(seed);
 }
@@ -65,25 +67,43 @@ void TelegramSim::get_updates(const httplib::Request& req, httplib::Response& re
 }
 
 void TelegramSim::routes(httplib::Server& server) {
-  server.Get(R"(/bot([^/]+)/(getMe|getUpdates))", [this](const httplib::Request& req, httplib::Response& res) {
-    if (req.matches[1] != m_token) {
-      std::lock_guard lock(m_mu);
-      ++m_requests;
-      return telegram_error(res, req.matches[1].str().find(':') == std::string::npos ? 404 : 401,
-                            req.matches[1].str().find(':') == std::string::npos ? "Not Found" : "Unauthorized");
-    }
-    if (req.matches[2] == "getUpdates") return get_updates(req, res);
-    std::lock_guard lock(m_mu);
-    ++m_requests;
-    res.set_content(nlohmann::json{{"ok", true},
-                                   {"result",
-                                    {{"id", std::stoll(m_bot_id)},
-                                     {"is_bot", true},
-                                     {"first_name", "Sim Support"},
-                                     {"username", "sim_support_bot"}}}}
-                        .dump(),
-                    "application/json");
-  });
+  server.Get(
+      R"(/bot([^/]+)/(getMe|getUpdates|getWebhookInfo))", [this](const httplib::Request& req, httplib::Response& res) {
+        if (req.matches[1] != m_token) {
+          std::lock_guard lock(m_mu);
+          ++m_requests;
+          return telegram_error(res, req.matches[1].str().find(':') == std::string::npos ? 404 : 401,
+                                req.matches[1].str().find(':') == std::string::npos ? "Not Found" : "Unauthorized");
+        }
+        if (req.matches[2] == "getUpdates") return get_updates(req, res);
+        std::lock_guard lock(m_mu);
+        ++m_requests;
+        if (req.matches[2] == "getWebhookInfo") {
+          nlohmann::json info = {{"url", ""},
+                                 {"has_custom_certificate", false},
+                                 {"pending_update_count", static_cast<std::int64_t>(m_queue.size())}};
+          if (m_faults && m_faults("telegram/getWebhookInfo") == "webhook_error") {
+            const auto now =
+                std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+            info["url"] = "https://hooks.example.invalid/telegram/" + m_token;  // people do put the token there
+            info["ip_address"] = "192.0.2.10";
+            info["last_error_date"] = now - 300;
+            info["last_error_message"] = "Wrong response from the webhook: 502 Bad Gateway";
+            info["max_connections"] = 40;
+          }
+          res.set_content(nlohmann::json{{"ok", true}, {"result", info}}.dump(), "application/json");
+          return;
+        }
+        res.set_content(nlohmann::json{{"ok", true},
+                                       {"result",
+                                        {{"id", std::stoll(m_bot_id)},
+                                         {"is_bot", true},
+                                         {"first_name", "Sim Support"},
+                                         {"username", "sim_support_bot"}}}}
+                            .dump(),
+                        "application/json");
+      });
   server.Post("/_sim/add-updates", [this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard lock(m_mu);
     add(req.has_param("n") ? std::stoi(req.get_param_value("n")) : 1);

@@ -198,11 +198,15 @@ TEST_CASE("[health] sets the recovery streak and the end-of-life warning, with o
   CHECK(defaults.health.recovery_checks == 3);
   CHECK(defaults.health.recovery_minutes == 30);
   CHECK(defaults.health.eol_warning_days == 90);
+  CHECK(defaults.health.expiry_warning_days == 14);
   const auto cfg =
-      load(t.write(std::string("[health]\nrecovery_checks = 5\neol_warning_days = 30\n") + k_twilio), false);
+      load(t.write(std::string("[health]\nrecovery_checks = 5\neol_warning_days = 30\nexpiry_warning_days = 7\n") +
+                   k_twilio),
+           false);
   CHECK(cfg.health.recovery_checks == 5);
   CHECK(cfg.health.recovery_minutes == 30);
   CHECK(cfg.health.eol_warning_days == 30);
+  CHECK(cfg.health.expiry_warning_days == 7);
   const auto origin = [&](const std::string& key) {
     for (const auto& s : cfg.settings)
       if (s.key == key) return s.origin;

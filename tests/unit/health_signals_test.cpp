@@ -173,3 +173,24 @@ TEST_CASE("vendor_of names the vendor a connector type speaks", "[health]") {
   CHECK(vendor_of("telegram-bot") == "telegram");
   CHECK(vendor_of("csv-contacts").empty());
 }
+
+TEST_CASE("credential expiry: expired is auth_failed, within the warning days deprecated, later ok", "[health]") {
+  constexpr Timestamp day = 24LL * 3'600'000;
+  const CredentialExpiry past{"access token", k_now - day, "create a new token"};
+  const auto expired = expiry_finding(past, k_now, 14);
+  CHECK(expired.cls == HealthClass::auth_failed);
+  CHECK(expired.signal == "access token expiry");
+  CHECK_THAT(expired.detail, Catch::Contains("expired on 2026-11-30"));
+  CHECK(expired.action == "create a new token");
+
+  const auto soon = expiry_finding({"data access", k_now + 5 * day - 1000, "log in again"}, k_now, 14);
+  CHECK(soon.cls == HealthClass::deprecated);
+  CHECK(soon.at == k_now + 5 * day - 1000);
+  CHECK_THAT(soon.detail, Catch::Contains("expires on 2026-12-05") && Catch::Contains("5 days left"));
+  CHECK_THAT(soon.action, Catch::StartsWith("before then: log in again"));
+
+  CHECK(expiry_finding({"access token", k_now + 14 * day, "x"}, k_now, 14).cls == HealthClass::deprecated);
+  CHECK(expiry_finding({"access token", k_now + 14 * day + 1, "x"}, k_now, 14).cls == HealthClass::ok);
+  CHECK(expiry_finding({"access token", k_now + 20 * day, "x"}, k_now, 14).cls == HealthClass::ok);
+  CHECK(expiry_finding({"access token", k_now + 20 * day, "x"}, k_now, 30).cls == HealthClass::deprecated);
+}
