@@ -35,6 +35,8 @@
 #        BENCH_ONLY=imap scripts/bench.sh    (the IMAP and calls rows alone, well under a minute)
 #        BENCH_ONLY=identity scripts/bench.sh  (the identity rows alone, about a minute)
 #        BENCH_ONLY=limits scripts/bench.sh  (the rate-limit rows alone, about a minute)
+#        BENCH_ONLY=ingest scripts/bench.sh  (the Twilio pull, .import and sync rows alone: with
+#          BENCH_MESSAGES=1000000 BENCH_CUSTOMERS=50000 it gives the 1M column of issue 12's table)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -42,8 +44,8 @@ messages=${BENCH_MESSAGES:-200000}
 customers=${BENCH_CUSTOMERS:-10000}
 pg_customers=${BENCH_PG_CUSTOMERS:-110000}
 pg_messages=${BENCH_PG_MESSAGES:-200000}
-only=${BENCH_ONLY:-}  # "graph", "listen", "imap", "identity", "limits": that section alone
-case "$only" in "" | graph | listen | imap | identity | limits) ;; *) echo "bench: BENCH_ONLY must be empty, graph, listen, imap, identity or limits" >&2 && exit 64 ;; esac
+only=${BENCH_ONLY:-}  # "graph", "listen", "imap", "identity", "limits", "ingest": that section alone
+case "$only" in "" | graph | listen | imap | identity | limits | ingest) ;; *) echo "bench: BENCH_ONLY must be empty, graph, listen, imap, identity, limits or ingest" >&2 && exit 64 ;; esac
 
 # Every section needs the test tools (jq, sqlite3, python3, /usr/bin/time, PostgreSQL).
 scripts/install-deps.sh --test >&2
@@ -257,7 +259,7 @@ if [ "$only" = limits ]; then
   exit 0
 fi
 
-if [ "$only" != graph ]; then
+if [ "$only" != graph ] && [ "$only" != ingest ]; then
 # Webhooks: signed WhatsApp POSTs acknowledged by `chansync listen` (each 200 only after its fsync;
 # concurrent requests share one), the same receiver with fsync off (CHANSYNC_LISTEN_NO_FSYNC=1, the
 # ceiling fsync costs against), and the drain of the spool into the state store by `pull`.
@@ -310,6 +312,7 @@ if [ "$only" = listen ]; then
   exit 0
 fi
 
+if [ "$only" != ingest ]; then
 # Meta Graph: the Messenger conversations chansync pulls (the same fields and limit, then each long
 # conversation's older messages), listed once untimed and fetched by curl on one keep-alive
 # connection; then a curl + jq loop that follows paging.next as it goes (a process and a connection
@@ -385,6 +388,7 @@ graph_rows() {
 | chansync re-pull meta-messenger, nothing new | ${wall[graph_repull]} | | $((rss[graph_repull] / 1024)) | $graph_repull_requests requests |
 EOF
 }
+fi
 if [ "$only" = graph ]; then
   table_head
   graph_rows
@@ -427,6 +431,35 @@ written=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sum
 timed reconcile "${cs[@]}" -q -o json reconcile
 curl -fsS -d "" "$base/_sim/add-messages?n=100" >/dev/null
 timed incremental "${cs[@]}" -q -o json sync
+
+# Several connectors in one pull: sms and crm into a fresh store at once (the default: one thread per
+# connector, one writer), then one after another (-j 1); against the slowest connector pulled alone.
+sed 's|path = "state.db"|path = "multi.db"|' sync.toml >multi.toml
+timed multi "$root/build/chansync" --config multi.toml -q pull sms crm
+sed 's|path = "state.db"|path = "serial.db"|' sync.toml >serial.toml
+timed serial "$root/build/chansync" --config serial.toml -q pull -j 1 sms crm
+slowest=$(python3 -c "import sys; print(max(float(a) for a in sys.argv[1:]))" "${wall[pull]}" "${wall[pull_crm]}")
+ingest_rows() {
+  cat <<EOF
+| curl, $pages pages, keep-alive (baseline) | ${wall[curl]} | $(rate "$messages" "${wall[curl]}") | $((rss[curl] / 1024)) | one connection, gzip |
+| chansync pull sms | ${wall[pull]} | $(rate "$messages" "${wall[pull]}") | $((rss[pull] / 1024)) | **$(ratio "${wall[curl]}" "${wall[pull]}")× curl**; $stored messages stored, pages committed in batches |
+| sqlite3 .import, same rows and indexes (baseline) | ${wall[import]} | $(rate "$imported" "${wall[import]}") | $((rss[import] / 1024)) | one transaction, same cache size, no fetch or parse |
+| chansync ingest vs .import | | | | **$(ratio "${wall[import]}" "${wall[pull]}")× .import** |
+| chansync pull crm | ${wall[pull_crm]} | | $((rss[pull_crm] / 1024)) | HubSpot contacts |
+| pull sms + crm at once (fresh store) | ${wall[multi]} | | $((rss[multi] / 1024)) | **$(ratio "${wall[multi]}" "$slowest")× the slowest alone** |
+| pull sms + crm one after another (-j 1) | ${wall[serial]} | | $((rss[serial] / 1024)) | $(ratio "${wall[serial]}" "$slowest")× the slowest alone |
+| first sync (reconcile + push of every person) | ${wall[first_sync]} | | $((rss[first_sync] / 1024)) | $(persons) persons to NDJSON |
+| no-change re-sync | ${wall[resync]} | | $((rss[resync] / 1024)) | $((r1 - r0)) requests, $written rows written |
+| reconcile (forced, from the store) | ${wall[reconcile]} | | $((rss[reconcile] / 1024)) | |
+| sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | |
+EOF
+}
+persons() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["reconcile"]["persons"])' first_sync.out; }
+if [ "$only" = ingest ]; then
+  table_head
+  ingest_rows
+  exit 0
+fi
 
 # Persons/s per target over the same persons: every person to the NDJSON file again (--full), and
 # to a webhook target whose receiver is the simulator (signed POSTs of 100 persons, keep-alive).
@@ -478,18 +511,9 @@ timed pg_copy "${pg[@]}" -1 -d psql_copy -c "\copy chansync.persons FROM 'person
 pg_rows=$("${pg[@]}" -At -d psql_copy -c "SELECT (SELECT count(*) FROM chansync.persons) + (SELECT count(*) FROM chansync.person_handles) + (SELECT count(*) FROM chansync.person_contacts) + (SELECT count(*) FROM chansync.timeline)")
 cd ..
 
-persons() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["reconcile"]["persons"])' first_sync.out; }
 table_head
+ingest_rows
 cat <<EOF
-| curl, $pages pages, keep-alive (baseline) | ${wall[curl]} | $(rate "$messages" "${wall[curl]}") | $((rss[curl] / 1024)) | one connection, gzip |
-| chansync pull sms | ${wall[pull]} | $(rate "$messages" "${wall[pull]}") | $((rss[pull] / 1024)) | **$(ratio "${wall[curl]}" "${wall[pull]}")× curl**; $stored messages stored, one transaction per page |
-| sqlite3 .import, same rows and indexes (baseline) | ${wall[import]} | $(rate "$imported" "${wall[import]}") | $((rss[import] / 1024)) | one transaction, same cache size, no fetch or parse |
-| chansync ingest vs .import | | | | **$(ratio "${wall[import]}" "${wall[pull]}")× .import** |
-| chansync pull crm | ${wall[pull_crm]} | | $((rss[pull_crm] / 1024)) | HubSpot contacts |
-| first sync (reconcile + push of every person) | ${wall[first_sync]} | | $((rss[first_sync] / 1024)) | $(persons) persons to NDJSON |
-| no-change re-sync | ${wall[resync]} | | $((rss[resync] / 1024)) | $((r1 - r0)) requests, $written rows written |
-| reconcile (forced, from the store) | ${wall[reconcile]} | | $((rss[reconcile] / 1024)) | |
-| sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | |
 | push of every person to NDJSON (--full) | ${wall[ndjson_push]} | $(rate "$hook_persons" "${wall[ndjson_push]}") persons | $((rss[ndjson_push] / 1024)) | |
 | push of every person to a webhook | ${wall[webhook_push]} | $(rate "$hook_persons" "${wall[webhook_push]}") persons | $((rss[webhook_push] / 1024)) | $hook_persons persons, signed POSTs of 100 to the simulator |
 | psql \\copy into the postgres target's tables (baseline) | ${wall[pg_copy]} | $(rate "$pg_rows" "${wall[pg_copy]}") rows | $((rss[pg_copy] / 1024)) | $pg_rows rows of $pg_persons persons, one transaction, same keys and indexes |
