@@ -37,6 +37,10 @@ class PageWriter {
   template <class F>
   PageStats write(F&& write, bool commit_now) {
     std::lock_guard lock(m_mutex);
+    // A rolled-back batch took other streams' pages with it while their cursors moved on in memory:
+    // nothing may be committed after it, or those pages would be skipped.
+    if (m_rolled_back)
+      throw Failure(Errc::io, "an earlier batch of this pull could not be committed; stopping every stream");
     try {
       if (!m_batch) {
         m_batch.emplace(m_store.db());
@@ -74,10 +78,13 @@ class PageWriter {
  private:
   static Clock::duration age() { return std::chrono::milliseconds(k_batch_age_ms); }
   void rollback() {
+    m_rolled_back = true;
     m_batch.reset();
     m_store.records().forget_stored_conversations();
   }
   void commit_locked() {
+    if (m_rolled_back)
+      throw Failure(Errc::io, "an earlier batch of this pull could not be committed; stopping every stream");
     if (!m_batch) return;
     m_batch->commit();
     m_batch.reset();
@@ -88,6 +95,7 @@ class PageWriter {
   std::optional<SQLite::Transaction> m_batch;
   Clock::time_point m_opened;
   std::size_t m_records = 0;
+  bool m_rolled_back = false;
 };
 
 struct LoopContext {
