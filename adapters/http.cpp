@@ -193,6 +193,15 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
             m_opts.connector};
     return std::unexpected(std::move(e));
   }
+  auto phase_ms = [c](CURLINFO info) {
+    curl_off_t us = 0;
+    curl_easy_getinfo(c, info, &us);
+    return static_cast<double>(us) / 1000.0;
+  };
+  resp.dns_ms = phase_ms(CURLINFO_NAMELOOKUP_TIME_T);
+  resp.connect_ms = phase_ms(CURLINFO_CONNECT_TIME_T);
+  resp.tls_ms = phase_ms(CURLINFO_APPCONNECT_TIME_T);
+  resp.first_byte_ms = phase_ms(CURLINFO_STARTTRANSFER_TIME_T);
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   resp.status = static_cast<int>(status);
@@ -370,6 +379,7 @@ ProbeObservation observe(HttpClient& http, const HttpRequest& req, std::string* 
   obs.http_status = resp->status;
   obs.headers = resp->headers;
   obs.latency_ms = resp->latency_ms;
+  obs.timings = {resp->dns_ms, resp->connect_ms, resp->tls_ms, resp->first_byte_ms};
   // Enough of an error body for the vendor's code (health_signals.hpp); a page of data is not needed.
   if (resp->status >= 400) obs.body = http.redact(resp->body.substr(0, 4096));
   if (body) *body = std::move(resp->body);

@@ -66,7 +66,11 @@ Finding status_finding(const ProbeObservation& obs) {
     return {HealthClass::unreachable, "HTTP status", value, fmt::format("server error (HTTP {}){}", st, vendor),
             "the vendor is failing: check its status page; chansync retries on the next run"};
   if (st >= 200 && st < 300)
-    return {HealthClass::ok, "HTTP status", value, fmt::format("ok (HTTP {}, {:.0f} ms)", st, obs.latency_ms), ""};
+    return {HealthClass::ok, "HTTP status", value,
+            fmt::format("ok (HTTP {}, {:.0f} ms: DNS {:.0f}, connect {:.0f}, TLS {:.0f}, first byte {:.0f})", st,
+                        obs.latency_ms, obs.timings.dns_ms, obs.timings.connect_ms, obs.timings.tls_ms,
+                        obs.timings.first_byte_ms),
+            ""};
   return {HealthClass::unknown, "HTTP status", value, fmt::format("unexpected HTTP {}{}", st, vendor),
           "check base_url and the vendor's status"};
 }
@@ -258,6 +262,14 @@ void to_json(nlohmann::json& j, const HealthReport& r) {
   nlohmann::json ev = {{"url", r.evidence.url},
                        {"http_status", r.evidence.http_status},
                        {"latency_ms", static_cast<std::int64_t>(r.evidence.latency_ms + 0.5)}};
+  if (r.evidence.http_status > 0) {
+    const auto& t = r.evidence.timings;
+    auto ms = [](double v) { return static_cast<std::int64_t>(v + 0.5); };
+    ev["timings_ms"] = {{"dns", ms(t.dns_ms)},
+                        {"connect", ms(t.connect_ms)},
+                        {"tls", ms(t.tls_ms)},
+                        {"first_byte", ms(t.first_byte_ms)}};
+  }
   if (!r.evidence.transport_error.empty()) ev["transport_error"] = r.evidence.transport_error;
   if (!r.evidence.vendor_code.empty()) ev["vendor_code"] = r.evidence.vendor_code;
   if (!r.evidence.vendor_message.empty()) ev["vendor_message"] = r.evidence.vendor_message;

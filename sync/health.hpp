@@ -64,6 +64,10 @@ struct ProbeObservation {
   std::string transport_error;  // DNS/TCP/TLS/timeout text, "" when a response came
   std::map<std::string, std::string> headers;
   double latency_ms = 0;
+  // Where the time went (libcurl's phases, cumulative ms from the start): DNS, connect, TLS, first byte.
+  struct Timings {
+    double dns_ms = 0, connect_ms = 0, tls_ms = 0, first_byte_ms = 0;
+  } timings;
   std::string vendor_code;  // vendor error code from the body, if any
   std::string vendor_message;
   std::string api_version;  // the version the request asked for ("v23.0"); "" when unversioned

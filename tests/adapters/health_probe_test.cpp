@@ -1,6 +1,9 @@
 // Each vendor's probe driven by a loopback fake server into a health class, through check_health:
 // the class, the finding that decided it (signal and value) and the run's exit code.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "adapters/registry.hpp"
 #include "sync/health_check.hpp"
@@ -224,4 +227,22 @@ TEST_CASE("health: a missing secret is unknown with the setup finding, UNKNOWN",
   CHECK(result.reports[0].findings.at(0).signal == "setup");
   CHECK_THAT(result.reports[0].summary, Catch::Contains("HUBSPOT_TOKEN"));
   CHECK(result.status == Severity::unknown);
+}
+
+TEST_CASE("health: a working probe says where its time went (libcurl's DNS, connect, TLS, first byte)", "[health]") {
+  FakeServer slow([](const httplib::Request&, std::size_t) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the server's think time
+    return Scripted{200, fixture("hubspot/contacts_page1.json")};
+  });
+  const auto [r, status] = check(hubspot(slow.base_url()));
+  REQUIRE(r.cls == HealthClass::ok);
+  const auto& t = r.evidence.timings;
+  CHECK(t.connect_ms >= t.dns_ms);
+  CHECK(t.tls_ms == 0);          // plain http to loopback
+  CHECK(t.first_byte_ms >= 30);  // the wait is the server's, after connecting
+  CHECK(t.first_byte_ms >= t.connect_ms);
+  CHECK(r.evidence.latency_ms >= t.first_byte_ms);
+  CHECK_THAT(deciding(r).detail, Catch::Contains("first byte"));
+  const nlohmann::json j = r;
+  CHECK(j["evidence"]["timings_ms"]["first_byte"].get<std::int64_t>() >= 30);
 }
