@@ -1,18 +1,24 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 
 #include "adapters/registry.hpp"
 #include "adapters/status_page.hpp"
+#include "cli/health_html.hpp"
 #include "cli/health_output.hpp"
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 #include "cli/stop_signals.hpp"
+#include "sync/health_hourly.hpp"
+#include "sync/state_runs.hpp"
 
 namespace chansync::cli {
 namespace {
@@ -69,6 +75,48 @@ int watch_health(const Config& cfg, StateStore* store, const HealthCheckOptions&
   return 0;
 }
 
+// health --html FILE: the status page over the last 14 days, written to a temporary file beside
+// FILE and renamed over it, so a reader never sees half a page.
+void write_health_html(const std::string& path, const HealthCheckResult& result, StateStore* store,
+                       std::span<const HealthClass> warn_only) {
+  constexpr std::int64_t k_days = 14;
+  HtmlPageInput in;
+  in.result = &result;
+  in.warn_only = warn_only;
+  in.end = result.checked_at ? result.checked_at : now_ms();
+  in.start = in.end - k_days * 24 * k_hour_ms;
+  if (store) {
+    try {
+      in.history = transitions(RunLog(*store).health_since(in.start), in.start);
+      for (const auto& r : result.reports)
+        if (r.stream.empty() && !in.hourly.contains(r.connector))
+          in.hourly[r.connector] = inbound_per_hour(*store, r.connector, in.end, k_days * 24);
+    } catch (const std::exception& e) {
+      spdlog::warn("health --html: history and inbound counts unavailable: {}", e.what());
+    }
+  }
+  const std::string page = health_html(in);
+  const std::string tmp = fmt::format("{}.{}.tmp", path, ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+    out << page;
+    if (!out.flush()) {
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      throw Failure(Errc::cant_write, fmt::format("health --html: cannot write {}: check that its directory "
+                                                  "exists and is writable",
+                                                  path));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw Failure(Errc::cant_write, fmt::format("health --html: cannot write {}: {}", path, ec.message()));
+  }
+}
+
 }  // namespace
 
 void add_health(CLI::App& app, Context& ctx) {
@@ -80,6 +128,7 @@ void add_health(CLI::App& app, Context& ctx) {
   auto since = std::make_shared<std::string>();
   auto offline = std::make_shared<bool>(false);
   auto watch = std::make_shared<std::string>();
+  auto html = std::make_shared<std::string>();
   cmd->add_option("NAME", *names, "connectors or targets to check (default: all)");
   cmd->add_option("--warn-only", *warn_only,
                   "count these classes as WARNING at most (e.g. --warn-only deprecated gone)")
@@ -90,13 +139,19 @@ void add_health(CLI::App& app, Context& ctx) {
                 "call no vendor: judge each connector by its streams' last pulls and the API versions table");
   cmd->add_option("--watch", *watch,
                   "check again every INTERVAL (60s, 5m) and print only what changed, until Ctrl-C (exit 0)");
-  cmd->callback([&ctx, names, warn_only, since, offline, watch] {
-    ctx.action = [&ctx, names, warn_only, since, offline, watch] {
+  cmd->add_option("--html", *html,
+                  "also write a self-contained HTML status page to FILE (classes, evidence, class history, inbound "
+                  "messages per hour)")
+      ->type_name("FILE");
+  cmd->callback([&ctx, names, warn_only, since, offline, watch, html] {
+    ctx.action = [&ctx, names, warn_only, since, offline, watch, html] {
       require_format(ctx.global.output, {"table", "json", "prometheus"}, "health");
       const auto demote = warn_only_classes(*warn_only);
       Session s = open_session(ctx.global, "health", Needs::config_only);
       if (!since->empty() && !watch->empty())
         throw Failure(Errc::usage, "health: --since shows the history and --watch checks again; give one of them");
+      if (!html->empty() && (!since->empty() || !watch->empty()))
+        throw Failure(Errc::usage, "health --html writes the page of one check: leave out --since and --watch");
       if (!since->empty()) {
         const auto window = parse_duration(*since);
         if (!window)
@@ -134,6 +189,7 @@ void add_health(CLI::App& app, Context& ctx) {
       auto store = open_for_health(s.config.state_path);
       if (interval) return watch_health(s.config, store.get(), opts, *interval, stdout_colour(ctx.global.no_color));
       const auto result = check_health(s.config, store.get(), opts);
+      if (!html->empty()) write_health_html(*html, result, store.get(), demote);
       if (ctx.global.output == "json")
         print_json(health_json(result, demote));
       else if (ctx.global.output == "prometheus")
