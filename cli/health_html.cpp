@@ -27,6 +27,11 @@ const char* class_colour(std::string_view cls) {
   return severity_colour(c ? severity_of(*c) : Severity::unknown);
 }
 
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return s;
+}
+
 std::string time_or_dash(std::optional<Timestamp> t) {
   return t ? format_rfc3339(*t) : "—";
 }
@@ -38,7 +43,7 @@ std::string report_section(const HealthReport& r, const HtmlPageInput& in) {
       "<section class=\"report sev-{0}\" id=\"{1}\">\n<h2><span class=\"badge\" style=\"background:{2}\">{3}</span> "
       "{1} <small>{4}</small></h2>\n<p class=\"summary\">{5}</p>\n<p class=\"meta\">severity {6} · since {7} · "
       "checked {8}</p>\n",
-      html_escape(to_string(sev)), html_escape(name), severity_colour(sev), html_escape(to_string(r.cls)),
+      lower(to_string(sev)), html_escape(name), severity_colour(sev), html_escape(to_string(r.cls)),
       html_escape(r.type), html_escape(r.summary), html_escape(to_string(sev)), html_escape(time_or_dash(r.since)),
       html_escape(format_rfc3339(r.checked_at)));
   if (!r.action.empty()) out += fmt::format("<p class=\"action\"><b>What to do:</b> {}</p>\n", html_escape(r.action));
