@@ -58,7 +58,7 @@ _chansync() {
     "persons conflicts") words="-h --help" ;;
     "persons suggestions") words="-h --help --min-score --limit" ;;
     "erase") words="-h --help --person --handle --dry-run" ;;
-    "health") words="-h --help --warn-only --since --offline --watch" ;;
+    "health") words="-h --help --warn-only --since --offline --watch --html" ;;
     "state") words="show reset -h --help" ;;
     "state show") words="-h --help" ;;
     "state reset") words="-h --help" ;;
