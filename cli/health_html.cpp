@@ -158,17 +158,22 @@ std::string history_strip(const std::vector<HealthTransition>& ts, Timestamp sta
       "viewBox=\"0 0 {0} {1}\"><rect x=\"0\" y=\"0\" width=\"{0}\" height=\"{1}\" fill=\"#f6f8fa\"/>",
       k_chart_w, k_strip_h);
   const double span = static_cast<double>(std::max<Timestamp>(end - start, 1));
-  for (std::size_t i = 0; i < ts.size(); ++i) {
-    const Timestamp from = std::clamp(ts[i].at, start, end);
-    const Timestamp to = i + 1 < ts.size() ? std::clamp(ts[i + 1].at, start, end) : end;
-    if (to <= from && i + 1 < ts.size()) continue;
+  // Before the first change in the window the stream had the class that change left.
+  std::vector<HealthTransition> segs;
+  if (!ts.empty() && !ts.front().from.empty() && ts.front().from != ts.front().to && ts.front().at > start)
+    segs.push_back({ts.front().connector, ts.front().stream, "", ts.front().from, start, "before the window"});
+  segs.insert(segs.end(), ts.begin(), ts.end());
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    const Timestamp from = std::clamp(segs[i].at, start, end);
+    const Timestamp to = i + 1 < segs.size() ? std::clamp(segs[i + 1].at, start, end) : end;
+    if (to <= from && i + 1 < segs.size()) continue;
     const double x = static_cast<double>(from - start) / span * k_chart_w;
     const double w = std::max(static_cast<double>(to - from) / span * k_chart_w, 1.0);
     out += fmt::format(
         "<rect class=\"seg cls-{0}\" x=\"{1:.1f}\" y=\"0\" width=\"{2:.1f}\" height=\"{3}\" fill=\"{4}\">"
         "<title>{0} from {5}: {6}</title></rect>",
-        html_escape(ts[i].to), x, w, k_strip_h, class_colour(ts[i].to), html_escape(format_rfc3339(ts[i].at)),
-        html_escape(ts[i].summary));
+        html_escape(segs[i].to), x, w, k_strip_h, class_colour(segs[i].to), html_escape(format_rfc3339(segs[i].at)),
+        html_escape(segs[i].summary));
   }
   return out + "</svg>\n";
 }

@@ -69,6 +69,13 @@ TEST_CASE("html: the history strip has a segment per class interval", "[health][
   CHECK(count_of(svg, "class=\"seg cls-auth_failed\"") == 1);
   CHECK(svg.find("HTTP 401 &lt;bad&gt;") != std::string::npos);
   CHECK(svg.find("<bad>") == std::string::npos);
+
+  SECTION("the class before the window's first change fills the strip up to it") {
+    const std::vector<HealthTransition> one{{"tw", "", "ok", "auth_failed", k_end - 5 * k_hour_ms, "401"}};
+    const auto strip = history_strip(one, k_end - 10 * k_hour_ms, k_end);
+    CHECK(strip.find("class=\"seg cls-ok\" x=\"0.0\" y=\"0\" width=\"504.0\"") != std::string::npos);
+    CHECK(strip.find("class=\"seg cls-auth_failed\" x=\"504.0\" y=\"0\" width=\"504.0\"") != std::string::npos);
+  }
 }
 
 TEST_CASE("html: the page shows each report's class, escaped evidence and what to do", "[health][html]") {
