@@ -2,11 +2,14 @@
 // page holding a report's class and evidence; and the hourly counts the chart is drawn from.
 #include "cli/health_html.hpp"
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "sync/health_hourly.hpp"
+#include "sync/state_store.hpp"
 
 using namespace chansync;
 using namespace chansync::cli;
@@ -39,6 +42,31 @@ TEST_CASE("html: hourly counts bucket by hour ending at the end, ignoring what l
   CHECK(c[2] == 2);  // [end-1h, end)
 }
 
+TEST_CASE("html: inbound_per_hour counts one connector's inbound messages of every channel", "[health][html]") {
+  StateStore store(":memory:");
+  const auto add = [&](const char* connector, const char* id, const char* channel, const char* direction,
+                       Timestamp at) {
+    SQLite::Statement q(store.db(),
+                        "INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, "
+                        "author_handle, sent_at, text) VALUES (?, ?, 'c1', ?, ?, 'customer', '+491', ?, 'hi')");
+    q.bind(1, connector);
+    q.bind(2, id);
+    q.bind(3, channel);
+    q.bind(4, direction);
+    q.bind(5, static_cast<std::int64_t>(at));
+    q.exec();
+  };
+  add("sms", "1", "sms", "inbound", k_end - 30 * 60'000);
+  add("sms", "2", "whatsapp", "inbound", k_end - 40 * 60'000);
+  add("sms", "3", "sms", "outbound", k_end - 30 * 60'000);       // not inbound
+  add("fb", "4", "messenger", "inbound", k_end - 30 * 60'000);   // another connector
+  add("sms", "5", "sms", "inbound", k_end - 2 * k_hour_ms - 1);  // before the window
+  const auto c = inbound_per_hour(store, "sms", k_end, 2);
+  REQUIRE(c.size() == 2);
+  CHECK(c[0] == 0);
+  CHECK(c[1] == 2);
+}
+
 TEST_CASE("html: the inbound chart has a bar per hour with messages and marks the gap from the last one",
           "[health][html]") {
   std::vector<std::int64_t> counts(48, 0);
@@ -47,7 +75,7 @@ TEST_CASE("html: the inbound chart has a bar per hour with messages and marks th
   CHECK(count_of(svg, "class=\"bar\"") == 24);
   REQUIRE(count_of(svg, "class=\"gap\"") == 1);
   // The gap starts halfway along the 1008-pixel chart, at the last message, and runs to the end.
-  CHECK(svg.find("class=\"gap\" data-gap-start=\"2026-11-01T00:00:00Z\" x=\"504.0\" y=\"0\" width=\"504.0\"") !=
+  CHECK(svg.find("class=\"gap\" data-gap-start=\"2026-11-01T00:00:00.000Z\" x=\"504.0\" y=\"0\" width=\"504.0\"") !=
         std::string::npos);
 
   SECTION("no gap when the last message is within the hour, or unknown") {
