@@ -123,7 +123,7 @@ std::string inbound_svg(std::span<const std::int64_t> counts, Timestamp end, std
   const std::int64_t peak = counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
   const double bw = n ? static_cast<double>(k_chart_w) / static_cast<double>(n) : 0;
   std::string out = fmt::format(
-      "<svg class=\"inbound\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
+      "<svg class=\"inbound\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{2}\" "
       "viewBox=\"0 0 {0} {2}\"><title>inbound messages per hour, peak {3}</title>"
       "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"{1}\" fill=\"#f6f8fa\"/>",
       k_chart_w, k_chart_h, k_chart_h + 14, peak);
