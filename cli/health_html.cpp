@@ -91,33 +91,6 @@ svg{display:block;max-width:100%;height:auto}.bar{fill:#0969da}.gap{fill:#d73a49
 
 }  // namespace
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string inbound_svg(std::span<const std::int64_t> counts, Timestamp end, std::optional<Timestamp> last_inbound) {
   const auto n = static_cast<std::int64_t>(counts.size());
   const std::int64_t peak = counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());

@@ -12,11 +12,9 @@
 
 #include "sync/health_check.hpp"
 #include "sync/health_hourly.hpp"
+#include "sync/html.hpp"
 
 namespace chansync::cli {
-
-// Text for HTML element content and attribute values: & < > " ' escaped.
-std::string html_escape(std::string_view text);
 
 // The inbound messages per hour (`counts`, oldest first, the last hour ending at `end`) as an <svg>:
 // one <rect class="bar"> per hour with messages, and, when `last_inbound` is known and at least an

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "sync/digest.hpp"
+#include "sync/html.hpp"
 
 namespace chansync::adapters::hubspot {
 namespace {
@@ -110,33 +111,6 @@ std::vector<TimelineNote> timeline_notes(const PersonRecord& p, const std::optio
   }
   if (!run.empty()) notes.push_back(finish(p.person_id, run, lines));
   return notes;
-}
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace chansync::adapters::hubspot

@@ -42,7 +42,4 @@ inline constexpr std::size_t k_note_max_bytes = 60'000;
 // nothing is new. Messages sorted before the mark (history pulled later) are not added.
 std::vector<TimelineNote> timeline_notes(const PersonRecord& p, const std::optional<NotedMark>& after);
 
-// & < > " ' as HTML entities.
-std::string html_escape(std::string_view text);
-
 }  // namespace chansync::adapters::hubspot
