@@ -111,8 +111,7 @@ struct LoopContext {
 // Calls into the adapter never overlap (each fetch starts after the previous one returned), and only
 // the writer writes state: a prefetched page that is never written leaves no trace.
 template <class T, class Fetch, class Write>
-void page_loop(PullStats& stats, LoopContext& ctx, const Stream& stream, Adapter& adapter, Fetch fetch, Write write,
-               bool commit_every_page) {
+void page_loop(PullStats& stats, LoopContext& ctx, const Stream& stream, Adapter& adapter, Fetch fetch, Write write) {
   PageWriter& writer = ctx.writer;
   std::string cursor = writer.locked([&] { return ctx.store.records().cursor(stats.connector, stream.name); });
   spdlog::debug("{}/{}: pulling from cursor '{}'", stats.connector, stream.name, cursor);
@@ -164,7 +163,7 @@ void page_loop(PullStats& stats, LoopContext& ctx, const Stream& stream, Adapter
     stats.requests += page->requests;
     PageStats ps;
     try {
-      ps = writer.write([&] { return write(*page); }, commit_every_page || page->done);
+      ps = writer.write([&] { return write(*page); }, stream.acknowledges || page->done);
     } catch (const SQLite::Exception& e) {
       throw storage_failure(e, ctx.store.path(),
                             fmt::format("committing page {} of {}/{}", stats.pages + 1, stats.connector, stream.name));
@@ -222,23 +221,20 @@ std::vector<PullStats> pull_job(const PullJob& job, LoopContext& ctx) {
           [&](const PullRequest& r) { return spool_page(job.spool_dir, name, receiver, r); },
           [&](const Page<Conversation>& p) {
             return records.write_conversations(name, stream.name, p.items, p.rejects, p.next_cursor);
-          },
-          stream.acknowledges);
+          });
     } else if (stream.role == Role::conversations && conversations) {
       page_loop<Conversation>(
           stats, ctx, stream, adapter,
           [conversations](const PullRequest& r) { return conversations->pull_conversations(r); },
           [&](const Page<Conversation>& p) {
             return records.write_conversations(name, stream.name, p.items, p.rejects, p.next_cursor);
-          },
-          stream.acknowledges);
+          });
     } else if (stream.role == Role::contacts && contacts) {
       page_loop<Contact>(
           stats, ctx, stream, adapter, [contacts](const PullRequest& r) { return contacts->pull_contacts(r); },
           [&](const Page<Contact>& p) {
             return records.write_contacts(name, stream.name, p.items, p.rejects, p.next_cursor);
-          },
-          stream.acknowledges);
+          });
     } else {
       stats.error = Error{Errc::internal,
                           fmt::format("stream {} has role {}, which this adapter does not play; please report it",
