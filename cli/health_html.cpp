@@ -71,7 +71,10 @@ std::string report_section(const HealthReport& r, const HtmlPageInput& in) {
       std::optional<Timestamp> last;
       for (const auto& m : in.result->inbound)
         if (m.connector == r.connector) last = std::max(last.value_or(m.last), m.last);
-      out += "<h3>Inbound messages per hour</h3>\n" + inbound_svg(it->second, in.end, last);
+      out += "<h3>Inbound messages per hour</h3>\n";
+      // A connector with no inbound message ever stored (a CRM's contacts) has nothing to chart.
+      out += last ? inbound_svg(it->second, in.end, last)
+                  : std::string("<p class=\"none\">no inbound message of this connector is stored</p>\n");
     }
   }
   return out + "</section>\n";

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "sync/api_versions.hpp"
+#include "sync/health_baseline.hpp"
 #include "sync/health_signals.hpp"
 #include "sync/health_silence.hpp"
 #include "sync/spool.hpp"
@@ -198,6 +199,12 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
       if (!row.last_pull.notice.empty()) r.summary += "; the vendor last reported: " + row.last_pull.notice;
       if (spooled.count(row.stream)) r.summary += spool_note(cfg.spool_dir, e->name, row.cursor);
       if (row.last_ok_at) r.last_ok_pull = row.last_ok_at;
+      if (row.last_pull.error.empty()) try {
+          if (auto f = empty_pulls_finding(store->records().received_history(e->name, row.stream), e->name))
+            add_finding(r, std::move(*f));
+        } catch (const SQLite::Exception& ex) {
+          spdlog::warn("pull history of {}/{} unreadable: {}", e->name, row.stream, ex.what());
+        }
       out.reports.push_back(std::move(r));
     }
   }
@@ -206,7 +213,9 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
       try {
         // Enough rows to count a whole streak, and to reach the failure before it.
         const auto rows = static_cast<std::size_t>(std::max(cfg.health.recovery_checks, 0)) + 64;
-        apply_recovery(r, store->runs().health_of(r.connector, r.stream, rows), cfg.health);
+        const auto history = store->runs().health_of(r.connector, r.stream, rows);
+        if (r.stream.empty() && !opts.offline) apply_baseline(r, history);
+        apply_recovery(r, history, cfg.health);
       } catch (const std::exception& ex) {
         spdlog::warn("health history of {} unreadable: {}", r.connector, ex.what());
       }

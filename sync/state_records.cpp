@@ -332,6 +332,8 @@ PageStats RecordStore::write_contacts(const std::string& connector, const std::s
 }
 
 void RecordStore::record_pull(const std::string& connector, const std::string& stream, const StreamPull& p) {
+  const auto at = static_cast<int64_t>(now_ms());
+  SQLite::Transaction tx(m_store.db());
   SQLite::Statement st(m_store.db(), R"sql(
     INSERT INTO streams(connector, stream, last_pull_at, pages, requests, received, written, rejected, error,
                         error_code, notice, last_ok_at)
@@ -343,7 +345,7 @@ void RecordStore::record_pull(const std::string& connector, const std::string& s
       notice = CASE WHEN excluded.notice != '' THEN excluded.notice ELSE notice END)sql");
   st.bind(1, connector);
   st.bind(2, stream);
-  st.bind(3, static_cast<int64_t>(now_ms()));
+  st.bind(3, at);
   st.bind(4, static_cast<int64_t>(p.pages));
   st.bind(5, static_cast<int64_t>(p.requests));
   st.bind(6, static_cast<int64_t>(p.received));
@@ -353,6 +355,33 @@ void RecordStore::record_pull(const std::string& connector, const std::string& s
   st.bind(10, p.error_code);
   st.bind(11, p.notice);
   st.exec();
+  if (!p.error.empty()) return tx.commit();
+  // Later than the stream's newest entry even within one millisecond: each completed pull is a row.
+  SQLite::Statement h(m_store.db(), R"sql(INSERT INTO pull_history(connector, stream, ended_at, received)
+    VALUES(?1, ?2, max(?3, coalesce((SELECT max(ended_at) + 1 FROM pull_history WHERE connector = ?1 AND stream = ?2),
+                                    0)), ?4))sql");
+  h.bind(1, connector);
+  h.bind(2, stream);
+  h.bind(3, at);
+  h.bind(4, static_cast<int64_t>(p.received));
+  h.exec();
+  SQLite::Statement prune(m_store.db(), R"sql(DELETE FROM pull_history WHERE connector = ?1 AND stream = ?2 AND
+    ended_at < (SELECT ended_at FROM pull_history WHERE connector = ?1 AND stream = ?2
+                ORDER BY ended_at DESC LIMIT 1 OFFSET 63))sql");
+  prune.bind(1, connector);
+  prune.bind(2, stream);
+  prune.exec();
+  tx.commit();
+}
+
+std::vector<std::size_t> RecordStore::received_history(const std::string& connector, const std::string& stream) {
+  std::vector<std::size_t> out;
+  SQLite::Statement q(m_store.db(),
+                      "SELECT received FROM pull_history WHERE connector = ? AND stream = ? ORDER BY ended_at DESC");
+  q.bind(1, connector);
+  q.bind(2, stream);
+  while (q.executeStep()) out.push_back(static_cast<std::size_t>(q.getColumn(0).getInt64()));
+  return out;
 }
 
 std::vector<DeadLetterRow> RecordStore::dead_letters(const std::string& connector) {

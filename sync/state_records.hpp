@@ -85,6 +85,8 @@ class RecordStore {
 
   // Records how the last pull of a stream ended (its figures, its error if any).
   void record_pull(const std::string& connector, const std::string& stream, const StreamPull& pull);
+  // How many records each of the stream's last completed pulls (at most 64) received, newest first.
+  std::vector<std::size_t> received_history(const std::string& connector, const std::string& stream);
 
   // Dead letters, newest first (all connectors when `connector` is empty).
   std::vector<DeadLetterRow> dead_letters(const std::string& connector = {});

@@ -14,7 +14,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 11> k_migrations = {
+constexpr std::array<const char*, 12> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -162,6 +162,13 @@ UPDATE streams SET last_ok_at = last_pull_at WHERE error = '';
     // 11: health reads each channel's inbound messages by time (silence) on every check.
     R"sql(
 CREATE INDEX messages_inbound ON messages(connector, direction, channel, sent_at);
+)sql",
+    // 12: how many records each of a stream's last completed pulls received (the newest 64), so
+    // health can tell a stream whose pulls stopped returning records from one that is usually empty.
+    R"sql(
+CREATE TABLE pull_history(
+  connector TEXT NOT NULL, stream TEXT NOT NULL, ended_at INTEGER NOT NULL, received INTEGER NOT NULL,
+  PRIMARY KEY(connector, stream, ended_at)) WITHOUT ROWID;
 )sql"};
 
 // chansync_later_status(stored, incoming): later_status() for SQL, so the upsert that rewrites a

@@ -37,6 +37,7 @@ def section(name):
 sev, crm = section("crm")
 assert sev == "critical" and 'class="badge"' in crm and ">auth_failed<" in crm, crm[:2000]
 assert 'class="finding cls-auth_failed"' in crm and "What to do:" in crm, crm[:2000]
+assert 'class="inbound"' not in crm and "no inbound message of this connector is stored" in crm, crm[:3000]
 sev, sms = section("sms")
 assert sev == "warning" and ">silent<" in sms, sms[:2000]
 assert re.search(r"no inbound sms message for (47 h|2 days)", sms), sms[:3000]

@@ -20,7 +20,7 @@ namespace chansync::sim {
 namespace {
 
 struct Fault {
-  std::string kind;    // "429", "500", "401", "sunset", "malformed"
+  std::string kind;    // "429", "500", "503", "401", "sunset", "malformed", "slow", "empty"
   std::string vendor;  // "twilio", "hubspot", "meta", "" = every vendor
   int remaining = 0;   // how many requests it affects; -1 = until cleared
 };
@@ -119,6 +119,16 @@ struct Simulator::Impl {
       } else if (*kind == "500") {
         res.status = 500;
         res.set_content(R"({"code":20500,"message":"Internal Server Error","status":500})", "application/json");
+      } else if (*kind == "503") {
+        res.status = 503;
+        res.set_content(R"({"code":20503,"message":"Service Unavailable","status":503})", "application/json");
+      } else if (*kind == "empty") {  // a list that parses but holds nothing (Twilio Messages' shape)
+        res.set_content(
+            R"({"end": 0, "first_page_uri": null, "messages": [], "next_page_uri": null, "page": 0, "page_size": 50, "previous_page_uri": null, "start": 0, "uri": null})",
+            "application/json");
+      } else if (*kind == "slow") {
+        std::this_thread::sleep_for(std::chrono::milliseconds(600));
+        return false;  // then answered as usual
       } else if (*kind == "401") {
         res.status = 401;
         res.set_content(

@@ -43,7 +43,7 @@ struct TempDir {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 11);
+  CHECK(s.schema_version() == 12);
   CHECK(s.records().streams().empty());
 }
 
@@ -259,6 +259,19 @@ TEST_CASE("a stream's last pull is recorded with its figures and error") {
   CHECK(rows[1].cursor.empty());
 }
 
+TEST_CASE("the records of a stream's last 64 completed pulls are kept, newest first") {
+  StateStore s(":memory:");
+  for (std::size_t i = 0; i < 70; ++i) s.records().record_pull("sms", "conversations", {1, 1, i, i, 0, ""});
+  s.records().record_pull("sms", "conversations", {0, 5, 0, 0, 0, "HTTP 500 after retries", "unavailable"});
+  s.records().record_pull("crm", "contacts", {1, 1, 7, 7, 0, ""});
+  const auto sms = s.records().received_history("sms", "conversations");
+  REQUIRE(sms.size() == 64);  // within one millisecond too: each pull is a row; the failed one is none
+  CHECK(sms.front() == 69);
+  CHECK(sms.back() == 6);
+  CHECK(s.records().received_history("crm", "contacts") == std::vector<std::size_t>{7});
+  CHECK(s.records().received_history("crm", "other").empty());
+}
+
 TEST_CASE("a failing page commit leaves neither records nor cursor behind") {
   StateStore s(":memory:");
   s.records().commit_conversations("sms", "conversations", {conversation("c1", 1)}, {}, "before");
@@ -279,7 +292,7 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
     REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 2);
   }
   StateStore s(path);
-  CHECK(s.schema_version() == 11);
+  CHECK(s.schema_version() == 12);
   const auto rows = s.records().streams();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].connector == "crm");

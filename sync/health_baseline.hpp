@@ -1,0 +1,35 @@
+#pragma once
+// What a connector's own history says about this check, beyond recovery: a probe much slower than
+// its usual, a server error the previous check did not have (a blip, not yet an outage), and a
+// stream whose pulls stopped returning records although they used to. Pure: the history comes in.
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "sync/health.hpp"
+#include "sync/state_runs.hpp"
+
+namespace chansync {
+
+inline constexpr std::size_t k_latency_samples = 20;     // the usual latency: median of this many
+inline constexpr std::size_t k_latency_min_samples = 5;  // fewer: latency is not judged
+inline constexpr double k_latency_factor = 3;            // slower than this many times the median...
+inline constexpr double k_latency_margin_ms = 250;       // ...and by at least this much is degraded
+
+// `history`: the earlier checks of the report's probe (stream ""), newest first (RunLog::health_of).
+// - A 2xx probe slower than k_latency_factor × the median of the last k_latency_samples 2xx probes
+//   (and by k_latency_margin_ms) gets a degraded finding naming both.
+// - A 5xx probe (unreachable by its status) is degraded when the previous online check had a
+//   response that was not a server error: one 5xx is a blip; a second in a row stays unreachable, as
+//   does one with no earlier check to compare. When the status page reports an outage, the server
+//   error is that outage (DESIGN §9: unreachable is repeated 5xx while the status page is clean).
+void apply_baseline(HealthReport& report, const std::vector<HealthRow>& history);
+
+// The last completed pulls of one stream, newest first: how many records each received.
+// When the newest `s` pulls all received none and the pulls before them usually did, so that `s`
+// empty pulls in a row would have a chance below 10^-3 (Laplace-smoothed share of empty pulls among
+// the earlier ones, at least 10 of them), a schema_drift finding: the vendor answers but the answer
+// no longer holds records (a renamed field, a filter the API stopped honouring). nullopt otherwise.
+std::optional<Finding> empty_pulls_finding(std::span<const std::size_t> received, std::string_view connector);
+
+}  // namespace chansync
