@@ -69,13 +69,23 @@ CurlResult curl_imap(const std::string& url, const std::string& user, const std:
 }
 
 // The pids whose parent is `parent`, from /proc.
+// /proc/PID/stat, or "" when the process is gone: one that exits between the open and the read
+// makes the read fail (ESRCH), which libstdc++ streams throw for; any process on the machine may.
+std::string proc_stat(const fs::path& path) {
+  try {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
 std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> out;
   for (const auto& e : fs::directory_iterator("/proc")) {
     const auto name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string stat = proc_stat(e.path() / "stat");
     const auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
     if (close == std::string::npos) continue;
     std::istringstream rest(stat.substr(close + 2));
@@ -89,8 +99,7 @@ std::vector<pid_t> children_of(pid_t parent) {
 
 // A zombie counts as gone: it runs nothing and holds no port.
 bool running(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string stat = proc_stat("/proc/" + std::to_string(pid) + "/stat");
   const auto close = stat.rfind(')');
   return close != std::string::npos && stat.size() > close + 2 && stat[close + 2] != 'Z';
 }
