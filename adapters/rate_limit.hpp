@@ -1,15 +1,16 @@
 #pragma once
 // Request pacing from the vendor's own signals, vendor-neutral: a token bucket per request budget,
-// the IETF RateLimit / RateLimit-Policy fields and the X-RateLimit-* family read into one Budget,
-// the pace a Budget allows, and an AIMD gate on requests in flight for vendors that limit
-// concurrency. Pure where it can be: time comes in as an argument, so tests assert computed waits
-// and rates without sleeping. Vendor readings (HubSpot, Meta, Twilio) live in their adapters.
+// the pace a Budget allows (sync/rate_budget.hpp reads one from the IETF RateLimit fields and
+// X-RateLimit-*), and an AIMD gate on requests in flight for vendors that limit concurrency. Pure
+// where it can be: time comes in as an argument, so tests assert computed waits and rates without
+// sleeping. Vendor readings (HubSpot, Meta, Twilio) live in their adapters.
 #include <chrono>
 #include <condition_variable>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+
+#include "sync/rate_budget.hpp"
 
 namespace chansync::adapters {
 
@@ -36,26 +37,10 @@ class TokenBucket {
   Clock::time_point m_last{}, m_paused{};
 };
 
-// One response's word on a request budget: `limit` requests per `window`, `remaining` of them left,
-// the current window ending in `reset`. Unknown parts are nullopt.
-struct Budget {
-  double limit = 0;
-  std::optional<double> remaining;
-  std::optional<std::chrono::milliseconds> window;
-  std::optional<std::chrono::milliseconds> reset;
-};
-
-using HeaderMap = std::map<std::string, std::string>;  // names lower-case
-
-// IETF draft-ietf-httpapi-ratelimit-headers: `RateLimit: "default";r=50;t=30` with
-// `RateLimit-Policy: "default";q=100;w=60` (draft 08+: first policy item), the older
-// `RateLimit: limit=100, remaining=50, reset=30`, and `RateLimit-Limit/-Remaining/-Reset`.
-// nullopt when none is present or readable (a limit is needed).
-std::optional<Budget> parse_ietf_ratelimit(const HeaderMap& headers);
-
-// X-RateLimit-Limit/-Remaining/-Reset. A reset over 10^9 is a Unix time in seconds (GitHub's kind),
-// read against `now_unix_ms`; else delta seconds. nullopt without a readable limit and remaining.
-std::optional<Budget> parse_x_ratelimit(const HeaderMap& headers, std::int64_t now_unix_ms);
+// Budget and its readers (parse_ietf_ratelimit, parse_x_ratelimit) are the sync library's, where the
+// health findings read the same fields.
+using chansync::Budget;
+using chansync::HeaderMap;
 
 // What a response says about pacing, for one budget of the client.
 struct RateReading {

@@ -164,7 +164,7 @@ HealthReport classify(const std::string& connector, const std::string& type, Pro
   for (auto& f : vendor_findings) r.findings.push_back(std::move(f));
   if (obs.transport_error.empty()) {
     for (auto& f : deprecation_findings(obs.headers, r.checked_at)) r.findings.push_back(std::move(f));
-    for (auto& f : rate_limit_findings(obs.headers)) r.findings.push_back(std::move(f));
+    for (auto& f : rate_limit_findings(obs.headers, r.checked_at)) r.findings.push_back(std::move(f));
     for (auto& f : api_version_findings(obs.headers, obs.api_version)) r.findings.push_back(std::move(f));
   }
   for (const auto& f : r.findings)

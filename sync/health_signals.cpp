@@ -210,7 +210,7 @@ MetaUsage meta_usage(const HeaderMap& headers) {
   return u;
 }
 
-std::vector<Finding> rate_limit_findings(const HeaderMap& h) {
+std::vector<Finding> rate_limit_findings(const HeaderMap& h, Timestamp now) {
   std::vector<Finding> out;
   if (header(h, "x-app-usage") || header(h, "x-business-use-case-usage")) {
     const auto u = meta_usage(h);
@@ -219,42 +219,29 @@ std::vector<Finding> rate_limit_findings(const HeaderMap& h) {
     if (u.regain_minutes > 0) f.detail += fmt::format("; access returns in about {} min", u.regain_minutes);
     out.push_back(std::move(f));
   }
-  // remaining of limit → a budget finding; `reset` (seconds) is named when given.
-  auto pair = [&](const char* signal, const std::string* limit, const std::string* remaining, const std::string* reset,
-                  const char* what) {
+  // HubSpot's pairs: remaining of limit → a budget finding.
+  auto pair = [&](const char* signal, const std::string* limit, const std::string* remaining, const char* what) {
     if (!limit || !remaining) return;
     const auto l = number(*limit), r = number(*remaining);
     if (!l || !r || *l <= 0) return;
-    auto f = budget(signal, 100.0 * (*l - *r) / *l, fmt::format("{} of {} left", *remaining, *limit), what);
-    if (reset && f.cls != HealthClass::ok) f.detail += fmt::format("; it resets in {} s", *reset);
-    out.push_back(std::move(f));
+    out.push_back(budget(signal, 100.0 * (*l - *r) / *l, fmt::format("{} of {} left", *remaining, *limit), what));
   };
   pair("X-HubSpot-RateLimit-Remaining", header(h, "x-hubspot-ratelimit-max"),
-       header(h, "x-hubspot-ratelimit-remaining"), nullptr, "HubSpot's per-interval request budget");
+       header(h, "x-hubspot-ratelimit-remaining"), "HubSpot's per-interval request budget");
   pair("X-HubSpot-RateLimit-Daily-Remaining", header(h, "x-hubspot-ratelimit-daily"),
-       header(h, "x-hubspot-ratelimit-daily-remaining"), nullptr, "HubSpot's daily request budget");
-  pair("X-RateLimit-Remaining", header(h, "x-ratelimit-limit"), header(h, "x-ratelimit-remaining"),
-       header(h, "x-ratelimit-reset"), "the request budget");
-  pair("RateLimit-Remaining", header(h, "ratelimit-limit"), header(h, "ratelimit-remaining"),
-       header(h, "ratelimit-reset"), "the request budget");
-  // IETF structured fields: RateLimit: "default";r=50;t=30 with RateLimit-Policy: "default";q=100;w=60
-  // (draft 08+), or the older RateLimit: limit=100, remaining=50, reset=30.
-  if (const auto* rl = header(h, "ratelimit")) {
-    auto param = [](std::string_view v, std::string_view key) -> std::optional<std::string> {
-      for (std::size_t pos = 0; (pos = v.find(key, pos)) != std::string_view::npos; pos += key.size()) {
-        const char before = pos == 0 ? ';' : v[pos - 1];
-        if (before != ';' && before != ',' && before != ' ') continue;
-        auto rest = v.substr(pos + key.size());
-        return std::string(trim(rest.substr(0, rest.find_first_of(";,"))));
-      }
-      return std::nullopt;
-    };
-    const auto remaining = param(*rl, "r=") ? param(*rl, "r=") : param(*rl, "remaining=");
-    std::optional<std::string> limit = param(*rl, "limit=");
-    if (const auto* pol = header(h, "ratelimit-policy"); pol && !limit) limit = param(*pol, "q=");
-    const auto reset = param(*rl, "t=") ? param(*rl, "t=") : param(*rl, "reset=");
-    if (remaining && limit) pair("RateLimit", &*limit, &*remaining, reset ? &*reset : nullptr, "the request budget");
-  }
+       header(h, "x-hubspot-ratelimit-daily-remaining"), "HubSpot's daily request budget");
+  // X-RateLimit-* and the IETF fields, read as the HTTP client reads them to pace its requests.
+  auto from_budget = [&](const char* signal, const std::optional<Budget>& b) {
+    if (!b || !b->remaining) return;
+    auto f = budget(signal, 100.0 * (b->limit - *b->remaining) / b->limit,
+                    fmt::format("{} of {} left", *b->remaining, b->limit), "the request budget");
+    // Whole seconds, rounded up: a wait named shorter than it is would be refused.
+    if (b->reset && f.cls != HealthClass::ok)
+      f.detail += fmt::format("; it resets in {} s", (b->reset->count() + 999) / 1000);
+    out.push_back(std::move(f));
+  };
+  from_budget("X-RateLimit-Remaining", parse_x_ratelimit(h, now));
+  from_budget(header(h, "ratelimit") ? "RateLimit" : "RateLimit-Remaining", parse_ietf_ratelimit(h));
   return out;
 }
 

@@ -3,16 +3,14 @@
 // its headers and error body — deprecation and sunset dates, the vendor's own auth and restriction
 // codes, rate-limit headroom and the API version that actually answered. Each reader returns
 // findings (sync/health.hpp) naming the header or code and its value; all are pure.
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "sync/health.hpp"
+#include "sync/rate_budget.hpp"
 
 namespace chansync {
-
-using HeaderMap = std::map<std::string, std::string>;  // names lower-case
 
 // The vendor whose error bodies and headers a connector type speaks: "graph" (meta-*, whatsapp-*),
 // "twilio", "hubspot", "telegram", or "" for the others.
@@ -25,10 +23,12 @@ std::string vendor_of(std::string_view type);
 std::vector<Finding> deprecation_findings(const HeaderMap& headers, Timestamp now);
 
 // Rate-limit headroom: Meta's X-App-Usage / X-Business-Use-Case-Usage percentages, HubSpot's
-// X-HubSpot-RateLimit-Max/-Remaining and -Daily/-Daily-Remaining, X-RateLimit-Limit/-Remaining/-Reset
-// and the IETF RateLimit / RateLimit-Policy fields. rate_limited when 90% or more of a budget is
-// used (10% or less remains), else an ok finding with the headroom. Unreadable values are ignored.
-std::vector<Finding> rate_limit_findings(const HeaderMap& headers);
+// X-HubSpot-RateLimit-Max/-Remaining and -Daily/-Daily-Remaining, and the Budget that
+// parse_x_ratelimit and parse_ietf_ratelimit read (sync/rate_budget.hpp, as requests are paced by).
+// rate_limited when 90% or more of a budget is used (10% or less remains), naming the seconds to its
+// reset; else an ok finding with the headroom. `now` reads a Unix-time X-RateLimit-Reset. Unreadable
+// values are ignored.
+std::vector<Finding> rate_limit_findings(const HeaderMap& headers, Timestamp now);
 
 // The vendor's own error code in an error body: Graph `error.code`/`error_subcode` (190 and its
 // subcodes → auth_failed; 10, 200–299 → auth_failed for a missing permission; 368, 131031 →

@@ -59,39 +59,6 @@ TEST_CASE("a fixed window spreads what remains over the time to its reset, keepi
   CHECK(pace_for({100, std::nullopt, std::nullopt, std::nullopt}).empty());  // nothing to pace by
 }
 
-TEST_CASE("the IETF RateLimit fields are read in the draft-08 and the older form", "[limits]") {
-  const auto sf = parse_ietf_ratelimit({{"ratelimit", R"("default";r=50;t=30)"},
-                                        {"ratelimit-policy", R"("default";q=100;w=60, "daily";q=1000;w=86400)"}});
-  REQUIRE(sf);
-  CHECK(sf->limit == 100);
-  CHECK(sf->remaining == 50);
-  CHECK(sf->reset == milliseconds(30'000));
-  CHECK(sf->window == milliseconds(60'000));
-  const auto old = parse_ietf_ratelimit({{"ratelimit", "limit=10, remaining=4, reset=2"}});
-  REQUIRE(old);
-  CHECK(old->limit == 10);
-  CHECK(old->remaining == 4);
-  CHECK(old->reset == milliseconds(2'000));
-  const auto split =
-      parse_ietf_ratelimit({{"ratelimit-limit", "60"}, {"ratelimit-remaining", "59"}, {"ratelimit-reset", "1.5"}});
-  REQUIRE(split);
-  CHECK(split->reset == milliseconds(1'500));
-  CHECK_FALSE(parse_ietf_ratelimit({{"ratelimit", R"("default";r=5)"}}));  // no limit anywhere
-}
-
-TEST_CASE("X-RateLimit-Reset is delta seconds, or a Unix time when it is one", "[limits]") {
-  const auto delta = parse_x_ratelimit(
-      {{"x-ratelimit-limit", "60"}, {"x-ratelimit-remaining", "10"}, {"x-ratelimit-reset", "20"}}, 1'700'000'000'000);
-  REQUIRE(delta);
-  CHECK(delta->reset == milliseconds(20'000));
-  const auto epoch = parse_x_ratelimit(
-      {{"x-ratelimit-limit", "5000"}, {"x-ratelimit-remaining", "4999"}, {"x-ratelimit-reset", "1700000042"}},
-      1'700'000'000'000);
-  REQUIRE(epoch);
-  CHECK(epoch->reset == milliseconds(42'000));
-  CHECK_FALSE(parse_x_ratelimit({{"x-ratelimit-limit", "many"}, {"x-ratelimit-remaining", "1"}}, 0));
-}
-
 TEST_CASE("the concurrency gate halves on a refusal, grows by one per limit's successes, stays within bounds",
           "[limits]") {
   ConcurrencyGate g(2, 3);

@@ -50,16 +50,17 @@ TEST_CASE("deprecation headers: RFC 9745 Deprecation, RFC 8594 Sunset, Link rel,
 }
 
 TEST_CASE("rate-limit headroom from Meta, HubSpot, X-RateLimit and IETF RateLimit headers", "[health]") {
-  auto meta = rate_limit_findings({{"x-app-usage", R"({"call_count":93,"total_cputime":12,"total_time":40})"}});
+  auto meta = rate_limit_findings({{"x-app-usage", R"({"call_count":93,"total_cputime":12,"total_time":40})"}}, k_now);
   REQUIRE(meta.size() == 1);
   CHECK(meta[0].cls == HealthClass::rate_limited);
   CHECK(meta[0].signal == "X-App-Usage call_count");
   CHECK(meta[0].value == "93%");
-  CHECK(worst(rate_limit_findings({{"x-app-usage", R"({"call_count":12,"total_cputime":3,"total_time":5})"}})) ==
+  CHECK(worst(rate_limit_findings({{"x-app-usage", R"({"call_count":12,"total_cputime":3,"total_time":5})"}}, k_now)) ==
         HealthClass::ok);
   auto buc = rate_limit_findings(
       {{"x-business-use-case-usage",
-        R"({"112233":[{"type":"pages","call_count":95,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":17}]})"}});
+        R"({"112233":[{"type":"pages","call_count":95,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":17}]})"}},
+      k_now);
   REQUIRE(buc.size() == 1);
   CHECK(buc[0].cls == HealthClass::rate_limited);
   CHECK_THAT(buc[0].detail, Catch::Contains("17 min"));
@@ -68,7 +69,8 @@ TEST_CASE("rate-limit headroom from Meta, HubSpot, X-RateLimit and IETF RateLimi
                                  {"x-hubspot-ratelimit-remaining", "97"},
                                  {"x-hubspot-ratelimit-interval-milliseconds", "10000"},
                                  {"x-hubspot-ratelimit-daily", "250000"},
-                                 {"x-hubspot-ratelimit-daily-remaining", "1200"}});
+                                 {"x-hubspot-ratelimit-daily-remaining", "1200"}},
+                                k_now);
   REQUIRE(hs.size() == 2);
   CHECK(worst(hs) == HealthClass::rate_limited);
   CHECK(std::any_of(hs.begin(), hs.end(), [](const Finding& f) {
@@ -77,23 +79,53 @@ TEST_CASE("rate-limit headroom from Meta, HubSpot, X-RateLimit and IETF RateLimi
   }));
 
   auto gh = rate_limit_findings(
-      {{"x-ratelimit-limit", "5000"}, {"x-ratelimit-remaining", "12"}, {"x-ratelimit-reset", "1372700873"}});
+      {{"x-ratelimit-limit", "5000"}, {"x-ratelimit-remaining", "12"}, {"x-ratelimit-reset", "1372700873"}}, k_now);
   REQUIRE(gh.size() == 1);
   CHECK(gh[0].cls == HealthClass::rate_limited);
-  CHECK(worst(rate_limit_findings({{"x-ratelimit-limit", "5000"}, {"x-ratelimit-remaining", "4990"}})) ==
+  CHECK(gh[0].value == "12 of 5000 left");
+  CHECK_THAT(gh[0].detail, Catch::Contains("resets in 0 s"));  // a Unix time long past
+  CHECK(worst(rate_limit_findings({{"x-ratelimit-limit", "5000"}, {"x-ratelimit-remaining", "4990"}}, k_now)) ==
         HealthClass::ok);
 
   // draft-ietf-httpapi-ratelimit-headers: structured fields, and the older list form.
-  auto ietf =
-      rate_limit_findings({{"ratelimit", R"("default";r=3;t=30)"}, {"ratelimit-policy", R"("default";q=100;w=60)"}});
+  auto ietf = rate_limit_findings(
+      {{"ratelimit", R"("default";r=3;t=30)"}, {"ratelimit-policy", R"("default";q=100;w=60)"}}, k_now);
   REQUIRE(ietf.size() == 1);
   CHECK(ietf[0].cls == HealthClass::rate_limited);
   CHECK(ietf[0].value == "3 of 100 left");
   CHECK_THAT(ietf[0].detail, Catch::Contains("resets in 30 s"));
-  auto old = rate_limit_findings({{"ratelimit", "limit=100, remaining=50, reset=30"}});
+  auto old = rate_limit_findings({{"ratelimit", "limit=100, remaining=50, reset=30"}}, k_now);
   REQUIRE(old.size() == 1);
   CHECK(old[0].cls == HealthClass::ok);
-  CHECK(rate_limit_findings({{"x-app-usage", "not json"}}).size() == 1);  // read as 0%: headroom unknown is not a limit
+  CHECK(rate_limit_findings({{"x-app-usage", "not json"}}, k_now).size() ==
+        1);  // read as 0%: headroom unknown is not a limit
+}
+
+TEST_CASE("a Unix-time X-RateLimit-Reset is read as a time: the finding names the seconds left from now", "[health]") {
+  const auto reset = std::to_string(k_now / 1000 + 300);
+  auto f = rate_limit_findings(
+      {{"x-ratelimit-limit", "60"}, {"x-ratelimit-remaining", "2"}, {"x-ratelimit-reset", reset}}, k_now);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].signal == "X-RateLimit-Remaining");
+  CHECK(f[0].cls == HealthClass::rate_limited);
+  CHECK(f[0].value == "2 of 60 left");
+  CHECK_THAT(f[0].detail, Catch::EndsWith("; it resets in 300 s"));
+  // Delta seconds stay delta seconds; an ok budget names no reset.
+  auto delta = rate_limit_findings(
+      {{"x-ratelimit-limit", "60"}, {"x-ratelimit-remaining", "1"}, {"x-ratelimit-reset", "20"}}, k_now);
+  REQUIRE(delta.size() == 1);
+  CHECK_THAT(delta[0].detail, Catch::EndsWith("; it resets in 20 s"));
+  auto ok = rate_limit_findings(
+      {{"x-ratelimit-limit", "60"}, {"x-ratelimit-remaining", "50"}, {"x-ratelimit-reset", reset}}, k_now);
+  REQUIRE(ok.size() == 1);
+  CHECK(ok[0].cls == HealthClass::ok);
+  CHECK(ok[0].detail == "the request budget is 17% used");
+  // The IETF split fields, named as before.
+  auto split = rate_limit_findings(
+      {{"ratelimit-limit", "100"}, {"ratelimit-remaining", "5"}, {"ratelimit-reset", "1.5"}}, k_now);
+  REQUIRE(split.size() == 1);
+  CHECK(split[0].signal == "RateLimit-Remaining");
+  CHECK_THAT(split[0].detail, Catch::EndsWith("; it resets in 2 s"));
 }
 
 TEST_CASE("vendor codes in error bodies: Graph, Twilio, HubSpot, Telegram", "[health]") {

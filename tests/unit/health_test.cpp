@@ -1,5 +1,6 @@
 #include "sync/health.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "sync/health_history.hpp"
@@ -117,6 +118,29 @@ TEST_CASE("every finding carries its signal, value and what to do; the worst dec
   CHECK(proxy.cls == HealthClass::unknown);
   CHECK(proxy.findings.size() == 1);
   CHECK(proxy.findings[0].signal == "response body");
+}
+
+TEST_CASE("a probe's IETF draft-08 RateLimit fields and a Unix-time X-RateLimit-Reset reach its findings", "[health]") {
+  ProbeObservation o;
+  o.http_status = 200;
+  o.headers = {{"ratelimit", R"("default";r=4;t=45)"},
+               {"ratelimit-policy", R"("default";q=200;w=60, "daily";q=5000;w=86400)"}};
+  const auto ietf = classify("api", "t", o);
+  CHECK(ietf.cls == HealthClass::rate_limited);
+  const auto f = std::find_if(ietf.findings.begin(), ietf.findings.end(),
+                              [](const Finding& x) { return x.signal == "RateLimit"; });
+  REQUIRE(f != ietf.findings.end());
+  CHECK(f->value == "4 of 200 left");  // the first policy item's quota
+  CHECK_THAT(f->detail, Catch::Contains("98% used") && Catch::EndsWith("; it resets in 45 s"));
+
+  // The reset is a Unix time ten minutes ahead: the finding counts the seconds from the probe's time.
+  o.headers = {{"x-ratelimit-limit", "5000"},
+               {"x-ratelimit-remaining", "0"},
+               {"x-ratelimit-reset", std::to_string(now_ms() / 1000 + 600)}};
+  const auto gh = classify("api", "t", o);
+  CHECK(gh.cls == HealthClass::rate_limited);
+  CHECK(gh.findings[0].signal == "X-RateLimit-Remaining");
+  CHECK_THAT(gh.findings[0].detail, Catch::Matches(".*; it resets in (600|59[0-9]) s"));
 }
 
 TEST_CASE("a class an adapter set without a finding gets one; settle keeps the adapter's words", "[health]") {
