@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "adapters/twilio/twilio_api.hpp"
 
@@ -34,7 +37,27 @@ struct Cursor {
   }
 };
 
+std::string without_trailing_slash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 }  // namespace
+
+std::shared_ptr<ConcurrencyGate> account_gate(std::string base_url, const std::string& account_sid) {
+  // Process-wide, unlike anything else here: connectors are built one by one from their own
+  // configuration (adapters::create_adapter), and the account is the only thing they share. Weak,
+  // so a gate ends with the last connector on its account and a later one starts afresh.
+  static std::mutex mu;
+  static std::map<std::pair<std::string, std::string>, std::weak_ptr<ConcurrencyGate>> gates;
+  std::lock_guard lock(mu);
+  auto& slot = gates[{without_trailing_slash(std::move(base_url)), account_sid}];
+  if (auto gate = slot.lock()) return gate;
+  auto gate = std::make_shared<ConcurrencyGate>();
+  slot = gate;
+  std::erase_if(gates, [](const auto& entry) { return entry.second.expired(); });
+  return gate;
+}
 
 std::vector<OptionSpec> source_options(const char* base_url) {
   using K = OptionSpec::Kind;
@@ -49,18 +72,18 @@ std::vector<OptionSpec> source_options(const char* base_url) {
 
 TwilioSource::TwilioSource(const AdapterContext& ctx, const char* type)
     : m_name(ctx.config.name),
-      m_base(ctx.config.options.at("base_url").get<std::string>()),
+      m_base(without_trailing_slash(ctx.config.options.at("base_url").get<std::string>())),
       m_sid(ctx.config.options.at("account_sid").get<std::string>()),
       m_region(ctx.default_region),
-      // Twilio limits requests in flight per account, not a rate: AIMD on a 429 with error 20429.
+      // Twilio limits requests in flight per account, not a rate: AIMD on a 429 with error 20429, on
+      // the gate every connector of the account shares.
       m_http(HttpOptions{.connector = ctx.config.name,
-                         .concurrency = std::make_shared<ConcurrencyGate>(),
+                         .concurrency = account_gate(m_base, m_sid),
                          .refused_for_concurrency = concurrency_refused,
                          .basic_user = ctx.config.options.at("account_sid").get<std::string>(),
                          .basic_password = ctx.config.secret("auth_token"),
                          .sleep = ctx.sleep}),
       m_type(type) {
-  while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
   for (const auto& n : ctx.config.options.at("own_numbers"))
     if (auto h = normalize_phone(n.get<std::string>(), m_region)) m_own.push_back(h->value);
 }

@@ -4,9 +4,11 @@
 // its day-granular incremental cursor. Each type only maps its resource's page into conversations.
 // twilio-conversations shares the options, auth and own numbers, and brings its own probe and paging.
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "adapters/rate_limit.hpp"
 #include "adapters/registry.hpp"
 #include "sync/normalize.hpp"
 
@@ -15,6 +17,13 @@ namespace chansync::adapters::twilio {
 // The options every Twilio source takes, with the same names, docs and defaults; `base_url` is the
 // default API root (the 2010 API's, or conversations.twilio.com for the Conversations API).
 std::vector<OptionSpec> source_options(const char* base_url = "https://api.twilio.com");
+
+// The ConcurrencyGate of the account `account_sid` at `base_url` (trailing slashes ignored): Twilio
+// limits requests in flight per account, so every Twilio connector of the process on the same
+// account and API root gets the same gate, and the connectors that sync/pull runs on threads
+// together stay within the limit the gate has learnt. The gate lives while a connector holds it.
+// Thread-safe; the same arguments give the same gate for as long as it lives.
+std::shared_ptr<ConcurrencyGate> account_gate(std::string base_url, const std::string& account_sid);
 
 // A Twilio list resource pulled by day: Messages.json filtered by DateSent>=, Calls.json by StartTime>=.
 struct ListResource {

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/registry.hpp"
+#include "adapters/twilio/twilio_source.hpp"
 #include "sync/pull.hpp"
 #include "tests/support/fake_server.hpp"
 #include "tests/support/pull_one.hpp"
@@ -173,4 +174,53 @@ TEST_CASE("twilio health: 403 is auth_failed, Twilio's 20429 is rate_limited wha
     CHECK(r.cls == HealthClass::rate_limited);
     CHECK(r.evidence.vendor_code == "20429");
   }
+}
+
+TEST_CASE("twilio connectors get one concurrency gate per account and API root", "[limits]") {
+  using adapters::twilio::account_gate;
+  auto gate = account_gate("https://api.twilio.com", k_sid);
+  CHECK(account_gate("https://api.twilio.com/", k_sid) == gate);
+  CHECK(account_gate("https://api.twilio.com", "AC11111111111111111111111111111111") != gate);
+  CHECK(account_gate("https://api.eu1.twilio.com", k_sid) != gate);
+  // A gate no connector holds is let go: a later connector starts from the initial limit.
+  REQUIRE(gate->try_acquire());
+  gate->release(true);
+  CHECK(gate->limit() == 2);
+  CHECK(account_gate("https://api.twilio.com", k_sid)->limit() == 2);
+  const std::weak_ptr<adapters::ConcurrencyGate> held = gate;
+  gate.reset();
+  CHECK(held.expired());
+  CHECK(account_gate("https://api.twilio.com", k_sid)->limit() == 4);
+}
+
+TEST_CASE("twilio connectors of one account learn one concurrency limit; another account's is its own", "[limits]") {
+  // Twilio refuses the very first request for the account's concurrency (429, error 20429).
+  FakeServer server([](const httplib::Request& req, std::size_t n) {
+    if (n == 0) return Scripted{429, R"({"code":20429,"message":"Too Many Requests","status":429})"};
+    if (req.path.ends_with("/Calls.json"))
+      return Scripted{200, fixture(req.has_param("PageToken") ? "twilio/calls_page2.json" : "twilio/calls_page1.json")};
+    return pages(req, n);
+  });
+  test::TwilioRig sms(server.base_url(), "twilio-messaging", "sms");
+  test::TwilioRig voice(server.base_url() + "/", "twilio-calls", "voice");
+  const std::string other_sid = "AC22222222222222222222222222222222";
+  EndpointConfig other_cfg{"other", "twilio-messaging"};
+  other_cfg.options = {{"account_sid", other_sid}, {"own_numbers", {"+4930123456"}}, {"base_url", server.base_url()}};
+  other_cfg.secrets = {{"auth_token", "tok"}};
+  const auto other = adapters::create_adapter(other_cfg, "DE", [](std::chrono::milliseconds) {});
+  const auto gate = adapters::twilio::account_gate(server.base_url(), k_sid);
+  const auto other_gate = adapters::twilio::account_gate(server.base_url(), other_sid);
+  REQUIRE(gate != other_gate);
+  StateStore store(":memory:");
+
+  // sms: the refusal halves the account's limit (4 → 2), its two pages raise it by 1/limit each.
+  REQUIRE_FALSE(test::pull_one("sms", *sms.adapter, store, 2).error);
+  CHECK(gate->limit() == Approx(2.9));
+  // voice, another type on the same account: its successes raise the same gate.
+  REQUIRE_FALSE(test::pull_one("voice", *voice.adapter, store, 3).error);
+  CHECK(gate->limit() == Approx(2.9 + 1 / 2.9 + 1 / (2.9 + 1 / 2.9)));
+  // Another account was never refused: its gate only grew from the initial 4.
+  REQUIRE_FALSE(test::pull_one("other", *other, store, 2).error);
+  CHECK(other_gate->limit() == Approx(4 + 0.25 + 1 / 4.25));
+  CHECK(gate->in_flight() == 0);
 }
