@@ -431,6 +431,9 @@ written=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sum
 timed reconcile "${cs[@]}" -q -o json reconcile
 curl -fsS -d "" "$base/_sim/add-messages?n=100" >/dev/null
 timed incremental "${cs[@]}" -q -o json sync
+# The same customer again: now a known one, so no identity changes (reconcile is skipped).
+curl -fsS -d "" "$base/_sim/add-messages?n=100" >/dev/null
+timed incremental_known "${cs[@]}" -q -o json sync
 
 # Several connectors in one pull: sms and crm into a fresh store at once (the default: one thread per
 # connector, one writer), then one after another (-j 1); against the slowest connector pulled alone.
@@ -451,7 +454,8 @@ ingest_rows() {
 | first sync (reconcile + push of every person) | ${wall[first_sync]} | | $((rss[first_sync] / 1024)) | $(persons) persons to NDJSON |
 | no-change re-sync | ${wall[resync]} | | $((rss[resync] / 1024)) | $((r1 - r0)) requests, $written rows written |
 | reconcile (forced, from the store) | ${wall[reconcile]} | | $((rss[reconcile] / 1024)) | |
-| sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | |
+| sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | from a new customer: one new person, a full reconcile |
+| sync after 100 more of that customer | ${wall[incremental_known]} | | $((rss[incremental_known] / 1024)) | a known customer: identities unchanged, reconcile skipped |
 EOF
 }
 persons() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["reconcile"]["persons"])' first_sync.out; }

@@ -139,7 +139,10 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
   }
   // A new revision: reconcile runs again, and the person is no longer live, so the next push deletes
   // it on every target that holds it.
-  store.set_meta("rev", std::to_string(store.revision() + 1));
+  const auto rev = store.revision() + 1;
+  store.set_meta("rev", std::to_string(rev));
+  store.set_identity_input_revision(rev);
+  store.set_persons_revision(rev);
   tx.commit();
   store.records().reload_tombstones();
   return r;

@@ -175,9 +175,9 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
       },
       since);
   // Persons the target holds that no longer exist (merged into another, or left without any record)
-  // are deleted there. Identities change only with the revision, so a target whose last complete
-  // push covered this revision has nothing to delete.
-  if (!stopped && !ledger.empty() && !(since && *since == revision)) {
+  // are deleted there. A target whose last complete push came after the persons last changed has
+  // nothing to delete.
+  if (!stopped && !ledger.empty() && !(since && *since >= store.persons_revision())) {
     const auto live = store.identity().live_person_ids();
     for (const auto& [id, entry] : ledger) {
       if (live.count(id)) continue;

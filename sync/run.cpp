@@ -76,13 +76,14 @@ IdentityInput identity_input(StateStore& store, const std::vector<Endpoint>& con
 
 ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
                                const IdentityRules& rules) {
-  // The identity graph depends only on stored records, the rules and the decisions people made: if
-  // none of them changed since the last reconcile, its result is what is stored.
+  // The identity graph depends only on the records' customers and contacts, the rules and the
+  // decisions people made: if none of them changed since the last reconcile (new messages in known
+  // conversations change none), its result is what is stored.
   const auto mark = [&] {
     const std::set<std::string> unjoinable(rules.blocked.begin(), rules.blocked.end());
     std::string limits;
     for (const auto& [kind, n] : rules.limits) limits += fmt::format("{}={};", to_string(kind), n);
-    return fmt::format("{} {} {} {} {} {}", store.revision(), fmt::join(own_handles(connectors), ","),
+    return fmt::format("{} {} {} {} {} {}", store.identity_input_revision(), fmt::join(own_handles(connectors), ","),
                        fmt::join(unjoinable, ","), limits, rules.auto_merge_above.value_or(0),
                        store.decisions().digest());
   };

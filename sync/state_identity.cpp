@@ -203,7 +203,10 @@ void IdentityStore::save(const IdentityResult& r) {
     mark.exec();
     mark.reset();
   }
-  if (!touched_ids.empty() || !r.new_persons.empty()) m_store.set_meta("rev", std::to_string(rev));
+  if (!touched_ids.empty() || !r.new_persons.empty() || !gone.empty()) {
+    m_store.set_meta("rev", std::to_string(rev));
+    m_store.set_persons_revision(rev);
+  }
   tx.commit();
 }
 

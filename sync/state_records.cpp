@@ -19,8 +19,8 @@ constexpr std::size_t k_stored_conversations_max = 1'000'000;
 }  // namespace
 
 struct RecordStore::Statements {
-  SQLite::Statement upsert_conversation, stored_links, upsert_message, upsert_receipt, upsert_contact, save_cursor,
-      dead_letter;
+  SQLite::Statement upsert_conversation, stored_links, stored_customer, customer_held, upsert_message, upsert_receipt,
+      upsert_contact, save_cursor, dead_letter;
   explicit Statements(SQLite::Database& db)
       : upsert_conversation(db, R"sql(
           INSERT INTO conversations(connector, id, channel, customer, customer_verified, business, customer_name,
@@ -35,6 +35,8 @@ struct RecordStore::Statements {
                  coalesce(nullif(excluded.customer_name, ''), customer_name),
                  coalesce(nullif(excluded.customer_links, ''), customer_links)))sql"),
         stored_links(db, "SELECT customer_links FROM conversations WHERE connector = ? AND id = ?"),
+        stored_customer(db, "SELECT customer, customer_verified FROM conversations WHERE connector = ? AND id = ?"),
+        customer_held(db, "SELECT 1 FROM conversations WHERE customer = ? AND customer_verified = ? LIMIT 1"),
         // A re-pulled message with another kind, status or attachments is rewritten in place; its
         // status only moves forward (chansync_later_status), so a late "delivered" keeps "read". It
         // stays in the conversation that first brought it: Messenger's webhooks and its Graph history
@@ -219,7 +221,8 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
   const std::vector<Conversation>& page = kept ? *kept : all;
   PageStats stats{0, 0, rejects.size()};
   const std::int64_t rev = m_store.revision() + 1;
-  bool changed = false;  // a conversation row alone (a re-verified customer) changes identities too
+  bool changed = false;  // a conversation row alone (a re-verified customer) changes the store too
+  bool identity_changed = false;
   auto& cs = m_st->upsert_conversation;
   auto& ms = m_st->upsert_message;
   // Links accumulate: a later payload that names fewer of the customer's handles takes none away.
@@ -264,8 +267,31 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
     }
     return true;
   };
+  // Whether storing `c` can change what identities are made of (the distinct customers with their
+  // verified flag, and links; IdentityStore::input): a conversation that brings links, one whose
+  // customer changed, or a new one of a customer no conversation holds yet. A new conversation of a
+  // known customer, or a new name, does not: reconcile can skip.
+  auto new_identity_input = [&](const Conversation& c) {
+    if (!c.customer_links.empty()) return true;
+    const std::string key = c.customer.key();
+    const int verified = c.customer.verified ? 1 : 0;
+    auto& stored = m_st->stored_customer;
+    stored.bind(1, connector);
+    stored.bind(2, c.id);
+    std::optional<bool> same;
+    if (stored.executeStep()) same = stored.getColumn(0).getString() == key && stored.getColumn(1).getInt() == verified;
+    stored.reset();
+    if (same) return !*same;
+    auto& held = m_st->customer_held;
+    held.bind(1, key);
+    held.bind(2, verified);
+    const bool known = held.executeStep();
+    held.reset();
+    return !known;
+  };
   for (const auto& c : page) {
     if (!already_stored(c)) {
+      const bool identity_input = identity_changed || new_identity_input(c);
       cs.bind(1, connector);
       cs.bind(2, c.id);
       cs.bind(3, c.channel);
@@ -274,7 +300,10 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
       cs.bind(6, c.business);
       cs.bind(7, c.customer_name);
       cs.bind(8, links_json(c));
-      changed |= cs.exec() > 0;
+      if (cs.exec() > 0) {
+        changed = true;
+        identity_changed |= identity_input;
+      }
       cs.reset();
     }
     for (const auto& m : c.messages) {
@@ -299,6 +328,7 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
     }
   }
   if (changed || stats.written > 0) m_store.set_meta("rev", std::to_string(rev));
+  if (identity_changed) m_store.set_identity_input_revision(rev);
   store_dead_letters(connector, stream, rejects);
   save_cursor(connector, stream, next_cursor);
   return stats;
@@ -325,7 +355,10 @@ PageStats RecordStore::write_contacts(const std::string& connector, const std::s
     stats.written += static_cast<std::size_t>(st.exec());
     st.reset();
   }
-  if (stats.written > 0) m_store.set_meta("rev", std::to_string(rev));
+  if (stats.written > 0) {
+    m_store.set_meta("rev", std::to_string(rev));
+    m_store.set_identity_input_revision(rev);
+  }
   store_dead_letters(connector, stream, rejects);
   save_cursor(connector, stream, next_cursor);
   return stats;

@@ -284,6 +284,24 @@ std::int64_t StateStore::revision() {
   return v ? std::stoll(*v) : 0;
 }
 
+std::int64_t StateStore::identity_input_revision() {
+  const auto v = meta("identity_input_rev");
+  return v ? std::stoll(*v) : 0;
+}
+
+std::int64_t StateStore::persons_revision() {
+  const auto v = meta("persons_rev");
+  return v ? std::stoll(*v) : 0;
+}
+
+void StateStore::set_identity_input_revision(std::int64_t rev) {
+  set_meta("identity_input_rev", std::to_string(rev));
+}
+
+void StateStore::set_persons_revision(std::int64_t rev) {
+  set_meta("persons_rev", std::to_string(rev));
+}
+
 Failure storage_failure(const SQLite::Exception& e, const std::string& path, const std::string& doing) {
   switch (e.getErrorCode() & 0xff) {  // the primary result code
     case SQLITE_FULL:

@@ -45,6 +45,14 @@ class StateStore {
   // The store revision: bumped by every transaction that changes a record or an identity. Rows carry
   // the revision that last changed them, so "what changed since revision R" is an indexed query.
   std::int64_t revision();
+  // The revision at which what identities are made of last changed (a conversation's customer, a
+  // contact, an erasure); 0 before any did. New messages alone do not move it, so reconcile can tell
+  // that nothing about who is who changed.
+  std::int64_t identity_input_revision();
+  // The revision at which the stored persons last changed (saved identities, an erasure).
+  std::int64_t persons_revision();
+  void set_identity_input_revision(std::int64_t rev);
+  void set_persons_revision(std::int64_t rev);
   // Small named values (revision, reconcile and push marks).
   std::optional<std::string> meta(const std::string& key);
   void set_meta(const std::string& key, const std::string& value);

@@ -140,6 +140,21 @@ TEST_CASE("reconcile is skipped when no record changed: it writes nothing and sa
   CHECK(second.skipped);
   CHECK(second.persons == 3);
   CHECK_THROWS(store.db().exec("INSERT INTO persons(person_id, seq, created_at) VALUES('x', 99, 0)"));  // live
+  // New messages, a new conversation of a known customer and a new name change no identity.
+  const auto revision = store.revision();
+  auto known = conversation("c1", "+4915112345671", 3, 10);
+  known.customer_name = "Anna";
+  auto another = conversation("c1-whatsapp", "+4915112345671", 1, 20);
+  commit(store, {known, another});
+  CHECK(store.revision() > revision);
+  CHECK(reconcile_store(store, none, false).skipped);
+  // The same customer unverified is another input (an unverified handle only suggests): a reconcile
+  // would run (the next one runs anyway, for the new customer below).
+  auto unverified = conversation("c1-web", "+4915112345671", 1, 30);
+  unverified.customer.verified = false;
+  const auto before = store.identity_input_revision();
+  commit(store, {unverified});
+  CHECK(store.identity_input_revision() > before);
   commit(store, {conversation("c9", "+4915112345699", 1)});  // a new customer: no longer skipped
   store.db().exec("DROP TRIGGER no_persons_INSERT");
   store.db().exec("DROP TRIGGER no_person_handles_INSERT");

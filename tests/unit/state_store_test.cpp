@@ -76,11 +76,13 @@ TEST_CASE("a contact's attributes are stored, read back, and a change to them al
   CHECK(s.identity().input({}).contacts.at(0).attributes == c.attributes);
   CHECK(s.records().commit_contacts("crm", "contacts", {c}, {}, "2").written == 0);  // unchanged
   const auto rev = s.revision();
+  CHECK(s.identity_input_revision() == rev);
 
   c.attributes.city = "Marylebone";
   CHECK(s.records().commit_contacts("crm", "contacts", {c}, {}, "3").written == 1);
   CHECK(s.records().contact("crm", "7")->attributes.city == "Marylebone");
   CHECK(s.revision() > rev);  // the person is re-merged and re-pushed
+  CHECK(s.identity_input_revision() == s.revision());
   c.attributes = {};
   CHECK(s.records().commit_contacts("crm", "contacts", {c}, {}, "4").written == 1);
   CHECK(s.records().contact("crm", "7")->attributes.empty());
