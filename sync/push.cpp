@@ -141,7 +141,14 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   // when the target never completed one). The ledger's content hashes then decide per person.
   const std::int64_t revision = store.revision();
   std::optional<std::int64_t> since = opts.full ? std::nullopt : store.ledger().mark(name);
-  const auto ledger = store.ledger().entries(name);
+  // The ledger entries of the persons planned: all at once for a push of everyone, else one by one
+  // (a push after a few changes reads a few, however many persons the target holds).
+  auto ledger = since ? std::map<std::string, PushLedgerEntry>{} : store.ledger().entries(name);
+  auto previous_of = [&](const std::string& id) -> std::optional<PushLedgerEntry> {
+    if (since) return store.ledger().entry(name, id);
+    const auto it = ledger.find(id);
+    return it == ledger.end() ? std::nullopt : std::optional(it->second);
+  };
   const auto failures = store.ledger().failures(name);
   auto failure_of = [&](const std::string& id) {
     const auto it = failures.find(id);
@@ -157,8 +164,8 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         ++planned;
         if (stopped) return;
         std::string hash = content_hash(p);
-        const auto it = ledger.find(p.person_id);
-        const PushLedgerEntry* previous = it == ledger.end() ? nullptr : &it->second;
+        const auto stored = previous_of(p.person_id);
+        const PushLedgerEntry* previous = stored ? &*stored : nullptr;
         const PlanAction action = plan_action(hash, previous, opts.full, failure_of(p.person_id));
         if (opts.on_plan) opts.on_plan(name, p, action, previous);
         if (action == PlanAction::skip || action == PlanAction::parked) {
@@ -177,8 +184,9 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   // Persons the target holds that no longer exist (merged into another, or left without any record)
   // are deleted there. A target whose last complete push came after the persons last changed has
   // nothing to delete.
-  if (!stopped && !ledger.empty() && !(since && *since >= store.persons_revision())) {
-    const auto live = store.identity().live_person_ids();
+  if (!stopped && !(since && *since >= store.persons_revision())) {
+    if (since) ledger = store.ledger().entries(name);
+    const auto live = ledger.empty() ? std::set<std::string>{} : store.identity().live_person_ids();
     for (const auto& [id, entry] : ledger) {
       if (live.count(id)) continue;
       PersonRecord gone;

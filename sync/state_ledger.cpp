@@ -19,6 +19,25 @@ PushFailure failure_row(SQLite::Statement& q, int first) {
 
 }  // namespace
 
+PushLedger::PushLedger(StateStore& store) : m_store(store) {}
+PushLedger::~PushLedger() = default;
+
+std::optional<PushLedgerEntry> PushLedger::entry(const std::string& target, const std::string& person_id) {
+  if (!m_entry)
+    m_entry = std::make_unique<SQLite::Statement>(
+        m_store.db(), "SELECT hash, remote_id, fields FROM push_ledger WHERE target = ? AND person_id = ?");
+  auto& q = *m_entry;
+  q.reset();
+  q.bind(1, target);
+  q.bind(2, person_id);
+  std::optional<PushLedgerEntry> out;
+  if (q.executeStep())
+    out =
+        PushLedgerEntry{person_id, q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString()};
+  q.reset();
+  return out;
+}
+
 std::map<std::string, PushLedgerEntry> PushLedger::entries(const std::string& target) {
   std::map<std::string, PushLedgerEntry> out;
   SQLite::Statement q(m_store.db(), "SELECT person_id, hash, remote_id, fields FROM push_ledger WHERE target = ?");

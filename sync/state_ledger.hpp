@@ -3,11 +3,16 @@
 // the target's push mark (the store revision its last complete push covered), and the persons the
 // target keeps refusing (push_failures; parked after k_park_after pushes).
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "sync/model.hpp"
+
+namespace SQLite {
+class Statement;
+}
 
 namespace chansync {
 
@@ -15,10 +20,14 @@ class StateStore;
 
 class PushLedger {
  public:
-  explicit PushLedger(StateStore& store) : m_store(store) {}
+  explicit PushLedger(StateStore& store);
+  ~PushLedger();
 
   // Every entry of a target, by person id.
   std::map<std::string, PushLedgerEntry> entries(const std::string& target);
+  // One person's entry, nullopt when the target holds none: read by index, so a push of a few
+  // changed persons reads only theirs.
+  std::optional<PushLedgerEntry> entry(const std::string& target, const std::string& person_id);
   // Records confirmed deliveries (insert or replace) and clears their failures; one transaction.
   void record(const std::string& target, const std::vector<PushLedgerEntry>& delivered);
   // Forgets persons the target confirmed deleting (entries and failures); one transaction.
@@ -38,6 +47,7 @@ class PushLedger {
 
  private:
   StateStore& m_store;
+  std::unique_ptr<SQLite::Statement> m_entry;  // entry()'s, prepared on first use
 };
 
 }  // namespace chansync

@@ -101,6 +101,10 @@ TEST_CASE("a person the target refuses is not recorded, keeps the mark, and is s
   CHECK(std::set<std::string>(sink.delivered.begin(), sink.delivered.end()) == std::set<std::string>{ids[1], ids[3]});
   CHECK(store.ledger().mark("out"));
   CHECK(store.ledger().entries("out").at(ids[1]).remote_id == "r-" + ids[1]);
+  CHECK(store.ledger().entry("out", ids[1])->remote_id == "r-" + ids[1]);
+  CHECK(store.ledger().entry("out", ids[1])->hash == store.ledger().entries("out").at(ids[1]).hash);
+  CHECK_FALSE(store.ledger().entry("out", "p_nobody"));
+  CHECK_FALSE(store.ledger().entry("elsewhere", ids[1]));
 }
 
 TEST_CASE("a batch the target fails as a whole records nothing and stops the push") {
