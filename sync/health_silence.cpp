@@ -68,8 +68,9 @@ Finding silence_finding(std::string_view connector, std::string_view channel, st
             signal,
             "last " + value,
             fmt::format("no inbound {} message for {} (last {}); the last four weeks' hourly pattern expects about "
-                        "{:.0f} by now (chance of such a gap {:.0e})",
-                        channel, gap_text(now - last), value, expected, chance),
+                        "{:.0f} by now (chance of such a gap {})",
+                        channel, gap_text(now - last), value, expected,
+                        chance > 0 ? fmt::format("{:.0e}", chance) : std::string("below 1e-300")),
             fmt::format("check the channel on the vendor's side (number or page still connected, webhook "
                         "subscription, messages in the vendor's console), then `chansync pull {}`",
                         connector),

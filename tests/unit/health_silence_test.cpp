@@ -83,3 +83,12 @@ TEST_CASE("silence: too few messages or less than a week of them cannot be judge
   for (Timestamp t = k_monday + 60 * k_day; t < k_monday + 88 * k_day; t += 16 * k_hour) old_then_quiet.push_back(t);
   CHECK(silence_finding("sms", "sms", old_then_quiet, old_then_quiet.back() + 2 * k_day).cls == HealthClass::ok);
 }
+
+TEST_CASE("silence: a chance too small for a double is named as such, not printed as 0", "[health]") {
+  std::vector<Timestamp> busy;
+  for (Timestamp t = k_monday; t < k_monday + 28 * k_day; t += 60'000) busy.push_back(t);  // one a minute
+  const auto f = silence_finding("sms", "sms", busy, busy.back() + 30 * k_day);
+  CHECK(f.cls == HealthClass::silent);
+  CHECK_THAT(f.detail, Catch::Contains("chance of such a gap below 1e-300"));
+  CHECK_THAT(f.detail, !Catch::Contains("0e+00"));
+}
