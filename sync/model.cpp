@@ -204,13 +204,15 @@ void to_json(nlohmann::json& j, const PersonRecord& p) {
 std::string content_hash(const PersonRecord& p) {
   nlohmann::json j = p;
   j.erase("updated_at");
-  const std::string text = j.dump();
-  std::uint64_t h = 14695981039346656037ull;
+  return fmt::format("{:016x}", fnv1a_64(j.dump()));
+}
+
+std::uint64_t fnv1a_64(std::string_view text, std::uint64_t h) {
   for (unsigned char c : text) {
     h ^= c;
     h *= 1099511628211ull;
   }
-  return fmt::format("{:016x}", h);
+  return h;
 }
 
 }  // namespace chansync

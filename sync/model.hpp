@@ -203,5 +203,7 @@ constexpr int k_park_after = 3;
 // Content fingerprint: 64-bit FNV-1a over the record's canonical JSON without
 // updated_at, as 16 hex digits). Equal records give equal hashes across runs and machines.
 std::string content_hash(const PersonRecord& p);
+// 64-bit FNV-1a of `text`, continuing from `h` (the offset basis to start), for hashing in pieces.
+std::uint64_t fnv1a_64(std::string_view text, std::uint64_t h = 14695981039346656037ull);
 
 }  // namespace chansync

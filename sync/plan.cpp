@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <nlohmann/json.hpp>
 
 namespace chansync {
@@ -46,12 +48,25 @@ struct Field {
   bool counted = false;
 };
 
+constexpr std::array<const char*, 4> k_fields = {"display_name", "handles", "contacts", "messages"};
+
+Field field(const char* name, const nlohmann::json& v, const std::string& text) {
+  return {name, fmt::format("{:08x}", fnv1a(text)), v.is_array() ? v.size() : 0, v.is_array()};
+}
+
 std::vector<Field> fields_of(const PersonRecord& p) {
   const nlohmann::json j = p;
   std::vector<Field> out;
-  for (const char* name : {"display_name", "handles", "contacts", "messages"}) {
-    const auto& v = j.at(name);
-    out.push_back({name, fmt::format("{:08x}", fnv1a(v.dump())), v.is_array() ? v.size() : 0, v.is_array()});
+  for (const char* name : k_fields) out.push_back(field(name, j.at(name), j.at(name).dump()));
+  return out;
+}
+
+std::string fingerprint(const std::vector<Field>& fields) {
+  std::string out;
+  for (const auto& f : fields) {
+    if (!out.empty()) out += ';';
+    out += f.name + '=' + f.print;
+    if (f.counted) out += '/' + std::to_string(f.count);
   }
   return out;
 }
@@ -59,13 +74,32 @@ std::vector<Field> fields_of(const PersonRecord& p) {
 }  // namespace
 
 std::string field_fingerprint(const PersonRecord& p) {
-  std::string out;
-  for (const auto& f : fields_of(p)) {
-    if (!out.empty()) out += ';';
-    out += f.name + '=' + f.print;
-    if (f.counted) out += '/' + std::to_string(f.count);
+  return fingerprint(fields_of(p));
+}
+
+PersonDigest digest(const PersonRecord& p) {
+  nlohmann::json j = p;
+  j.erase("updated_at");
+  // The hash runs over what j.dump() would print (an object's members in key order, no spaces),
+  // one member at a time, so each member is serialised once for both.
+  std::vector<Field> fields;
+  std::uint64_t h = fnv1a_64("{");
+  bool first = true;
+  for (const auto& [key, value] : j.items()) {
+    const std::string text = value.dump();
+    h = fnv1a_64(fmt::format("{}{}:", first ? "" : ",", nlohmann::json(key).dump()), h);
+    h = fnv1a_64(text, h);
+    first = false;
+    for (const char* name : k_fields)
+      if (key == name) fields.push_back(field(name, value, text));
   }
-  return out;
+  h = fnv1a_64("}", h);
+  // In fields_of's order.
+  std::sort(fields.begin(), fields.end(), [](const Field& a, const Field& b) {
+    auto at = [](const std::string& n) { return std::find(k_fields.begin(), k_fields.end(), n) - k_fields.begin(); };
+    return at(a.name) < at(b.name);
+  });
+  return {fmt::format("{:016x}", h), fingerprint(fields)};
 }
 
 std::vector<std::string> changed_fields(const std::string& before, const PersonRecord& now) {

@@ -21,6 +21,13 @@ PlanAction plan_action(const std::string& hash, const PushLedgerEntry* previous,
 // Per-field fingerprint of a record ("display_name=…;handles=…/3;…"), kept in the push ledger so a
 // dry run can name the fields that changed since the target's copy.
 std::string field_fingerprint(const PersonRecord& p);
+
+// content_hash() and field_fingerprint() of one record from one serialisation: a push needs both for
+// every person it sends, and building the record's JSON is most of what a push costs.
+struct PersonDigest {
+  std::string hash, fields;
+};
+PersonDigest digest(const PersonRecord& p);
 // The fields of `now` that differ from `before` (a field_fingerprint): "display_name",
 // "messages (+2)", "handles (3 -> 2)". Empty when `before` is "" (unknown) or nothing differs.
 std::vector<std::string> changed_fields(const std::string& before, const PersonRecord& now);

@@ -14,6 +14,7 @@ namespace {
 struct Pending {
   PersonRecord record;
   std::string hash;
+  std::string fields;  // field_fingerprint() of record
   std::optional<PushLedgerEntry> previous;
   bool remove = false;
   std::string merged_into;
@@ -94,7 +95,7 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
         ++(o.status == PushOutcome::Status::created   ? now.created
            : o.status == PushOutcome::Status::updated ? now.updated
                                                       : now.unchanged);
-        now.entries.push_back({o.person_id, p.hash, remote_id, field_fingerprint(p.record)});
+        now.entries.push_back({o.person_id, p.hash, remote_id, p.fields});
         break;
       case PushOutcome::Status::deleted:
         now.deleted.push_back(o.person_id);
@@ -163,7 +164,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
       [&](PersonRecord&& p) {
         ++planned;
         if (stopped) return;
-        std::string hash = content_hash(p);
+        auto [hash, fields] = digest(p);
         const auto stored = previous_of(p.person_id);
         const PushLedgerEntry* previous = stored ? &*stored : nullptr;
         const PlanAction action = plan_action(hash, previous, opts.full, failure_of(p.person_id));
@@ -176,8 +177,8 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
           ++(action == PlanAction::create ? stats.created : stats.updated);
           return;
         }
-        batch.push_back(
-            {std::move(p), std::move(hash), previous ? std::optional<PushLedgerEntry>(*previous) : std::nullopt});
+        batch.push_back({std::move(p), std::move(hash), std::move(fields),
+                         previous ? std::optional<PushLedgerEntry>(*previous) : std::nullopt});
         if (batch.size() >= batch_size && !deliver(name, sink, store, batch, stats, held)) stopped = true;
       },
       since);
@@ -198,7 +199,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         ++(parked ? stats.parked : stats.deleted);
         continue;
       }
-      batch.push_back({std::move(gone), "", entry, true, store.identity().survivor_of(id).value_or("")});
+      batch.push_back({std::move(gone), "", "", entry, true, store.identity().survivor_of(id).value_or("")});
       if (batch.size() >= batch_size && !deliver(name, sink, store, batch, stats, held)) {
         stopped = true;
         break;
@@ -286,10 +287,12 @@ VerifyStats verify_target(const std::string& name, Sink& sink, StateStore& store
       } else {
         stats.drift.push_back({o.person_id, o.state, o.detail});
         // Re-sent as the target's copy stands: a missing person is created again, an edited one updated.
-        if (opts.repair)
+        if (opts.repair) {
+          auto [hash, fields] = digest(*it->second);
           repairs.push_back(
-              {*it->second, content_hash(*it->second),
+              {*it->second, std::move(hash), std::move(fields),
                o.state == VerifyOutcome::State::missing ? std::nullopt : std::optional(ledger.at(o.person_id))});
+        }
       }
       it->second = nullptr;
     }

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "sync/plan.hpp"
+
 using namespace chansync;
 
 namespace {
@@ -102,4 +104,17 @@ TEST_CASE("contact attributes appear in JSON and the hash only when set, with on
   CHECK(attributes_from_json("").empty());
   p.contacts = {c};
   CHECK(content_hash(p) == before);
+}
+
+TEST_CASE("digest() gives content_hash() and field_fingerprint() from one serialisation", "[model]") {
+  auto p = record();
+  CHECK(digest(p).hash == "6106ab89ba4b26c2");
+  CHECK(digest(p).fields == field_fingerprint(p));
+  // Text that JSON escapes, a contact, another name: still the same as the two computed apart.
+  p.display_name = "Zoë \"Z\" Ødegård\n";
+  p.messages[0].text = "tab\there, emoji 🙂, quote \", backslash \\";
+  p.contacts.push_back(Contact{"crm", "7", "Zoë", "Ødegård", {{HandleKind::email, "zoe@example.com", true}}});
+  CHECK(digest(p).hash == content_hash(p));
+  CHECK(digest(p).fields == field_fingerprint(p));
+  CHECK(digest(p).hash != "6106ab89ba4b26c2");
 }
