@@ -290,8 +290,10 @@ std::int64_t StateStore::identity_input_revision() {
 }
 
 std::int64_t StateStore::persons_revision() {
+  // A store from before it was kept: persons may have changed at any revision (push's deletion pass
+  // then runs as it always did, until the next reconcile that changes persons sets it).
   const auto v = meta("persons_rev");
-  return v ? std::stoll(*v) : 0;
+  return v ? std::stoll(*v) : revision();
 }
 
 void StateStore::set_identity_input_revision(std::int64_t rev) {

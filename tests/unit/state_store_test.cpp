@@ -47,6 +47,15 @@ TEST_CASE("migrations bring a new store to the current schema version") {
   CHECK(s.records().streams().empty());
 }
 
+TEST_CASE("an unknown persons revision is the store revision: a push then looks for deletions") {
+  StateStore s(":memory:");
+  s.set_meta("rev", "41");
+  CHECK(s.persons_revision() == 41);
+  CHECK(s.identity_input_revision() == 0);
+  s.set_persons_revision(7);
+  CHECK(s.persons_revision() == 7);
+}
+
 TEST_CASE("a page's records and its cursor commit together per stream; re-committing writes nothing") {
   StateStore s(":memory:");
   auto stats = s.records().commit_conversations("sms", "conversations", {conversation("c1", 3)}, {}, "cursor-1");
