@@ -1,12 +1,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <thread>
 
@@ -18,6 +15,7 @@
 #include "cli/session.hpp"
 #include "cli/stop_signals.hpp"
 #include "sync/health_hourly.hpp"
+#include "sync/replace_file.hpp"
 #include "sync/state_runs.hpp"
 
 namespace chansync::cli {
@@ -75,8 +73,8 @@ int watch_health(const Config& cfg, StateStore* store, const HealthCheckOptions&
   return 0;
 }
 
-// health --html FILE: the status page over the last 14 days, written to a temporary file beside
-// FILE and renamed over it, so a reader never sees half a page.
+// health --html FILE: the status page over the last 14 days, replacing FILE whole (a reader never
+// sees half a page).
 void write_health_html(const std::string& path, const HealthCheckResult& result, StateStore* store,
                        std::span<const HealthClass> warn_only) {
   constexpr std::int64_t k_days = 14;
@@ -95,26 +93,9 @@ void write_health_html(const std::string& path, const HealthCheckResult& result,
       spdlog::warn("health --html: history and inbound counts unavailable: {}", e.what());
     }
   }
-  const std::string page = health_html(in);
-  const std::string tmp = fmt::format("{}.{}.tmp", path, ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    out << page;
-    if (!out.flush()) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      throw Failure(Errc::cant_write, fmt::format("health --html: cannot write {}: check that its directory "
-                                                  "exists and is writable",
-                                                  path));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw Failure(Errc::cant_write, fmt::format("health --html: cannot write {}: {}", path, ec.message()));
-  }
+  if (auto r = replace_file(path, health_html(in)); !r)
+    throw Failure(Errc::cant_write,
+                  "health --html: " + r.error().message + ": check that its directory exists and is writable");
 }
 
 }  // namespace

@@ -2,12 +2,13 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "sync/replace_file.hpp"
 
 namespace chansync {
 namespace {
@@ -86,17 +87,8 @@ Result<void> write_webhook_marks(const std::string& spool_dir, const std::string
                             {"accepted", m.accepted},
                             {"refused", m.refused},
                             {"refused_since_accepted", m.refused_since_accepted}};
-  const auto tmp = path.string() + fmt::format(".{}.tmp", ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump() << '\n';
-    if (!out.flush())
-      return fail(Errc::cant_write,
-                  fmt::format("cannot write {}: check the spool directory's space and permissions", tmp));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return fail(Errc::cant_write, fmt::format("cannot rename {} to {}: {}", tmp, path.string(), ec.message()));
+  if (auto r = replace_file(path.string(), j.dump() + '\n'); !r)
+    return fail(Errc::cant_write, r.error().message + ": check the spool directory's space and permissions");
   return {};
 }
 
