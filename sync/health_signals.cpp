@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -21,14 +20,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-std::optional<double> number(std::string_view s) {
-  s = trim(s);
-  double v = 0;
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
 }
 
 // Splits a list-valued field on commas outside <…> and "…".
@@ -146,7 +137,7 @@ std::vector<Finding> deprecation_findings(const HeaderMap& h, Timestamp now) {
   if (const auto* d = header(h, "deprecation")) {
     std::optional<Timestamp> at;
     if (d->starts_with("@"))
-      if (const auto n = number(std::string_view(*d).substr(1))) at = static_cast<Timestamp>(*n) * 1000;
+      if (const auto n = header_number(std::string_view(*d).substr(1))) at = static_cast<Timestamp>(*n) * 1000;
     if (!at && *d != "true") at = parse_http_date(*d, now);  // draft-dalal-deprecation-header forms
     out.push_back(
         deprecated("Deprecation header", *d,
@@ -222,7 +213,7 @@ std::vector<Finding> rate_limit_findings(const HeaderMap& h, Timestamp now) {
   // HubSpot's pairs: remaining of limit → a budget finding.
   auto pair = [&](const char* signal, const std::string* limit, const std::string* remaining, const char* what) {
     if (!limit || !remaining) return;
-    const auto l = number(*limit), r = number(*remaining);
+    const auto l = header_number(*limit), r = header_number(*remaining);
     if (!l || !r || *l <= 0) return;
     out.push_back(budget(signal, 100.0 * (*l - *r) / *l, fmt::format("{} of {} left", *remaining, *limit), what));
   };

@@ -6,11 +6,10 @@
 #include <string_view>
 
 namespace chansync {
-namespace {
 
 using std::chrono::milliseconds;
 
-std::optional<double> number(std::string_view s) {
+std::optional<double> header_number(std::string_view s) {
   auto strip = [](char c) { return c == ' ' || c == '\t' || c == '"'; };
   while (!s.empty() && strip(s.front())) s.remove_prefix(1);
   while (!s.empty() && strip(s.back())) s.remove_suffix(1);
@@ -19,6 +18,8 @@ std::optional<double> number(std::string_view s) {
   if (ec != std::errc{} || end != s.data() + s.size() || !std::isfinite(v) || v < 0) return std::nullopt;
   return v;
 }
+
+namespace {
 
 const std::string* header(const HeaderMap& h, const char* name) {
   const auto it = h.find(name);
@@ -33,7 +34,7 @@ std::optional<double> param(std::string_view v, std::string_view key) {
     const std::size_t after = pos + key.size();
     if ((before != ';' && before != ',' && before != ' ') || after >= v.size() || v[after] != '=') continue;
     const auto rest = v.substr(after + 1);
-    return number(rest.substr(0, rest.find_first_of(";,")));
+    return header_number(rest.substr(0, rest.find_first_of(";,")));
   }
   return std::nullopt;
 }
@@ -59,24 +60,24 @@ std::optional<Budget> parse_ietf_ratelimit(const HeaderMap& h) {
     return b;
   }
   const auto* limit = header(h, "ratelimit-limit");
-  const auto l = limit ? number(*limit) : std::nullopt;
+  const auto l = limit ? header_number(*limit) : std::nullopt;
   if (!l || *l <= 0) return std::nullopt;
   b.limit = *l;
-  if (const auto* r = header(h, "ratelimit-remaining")) b.remaining = number(*r);
+  if (const auto* r = header(h, "ratelimit-remaining")) b.remaining = header_number(*r);
   if (const auto* t = header(h, "ratelimit-reset"))
-    if (const auto s = number(*t)) b.reset = seconds(*s);
+    if (const auto s = header_number(*t)) b.reset = seconds(*s);
   return b;
 }
 
 std::optional<Budget> parse_x_ratelimit(const HeaderMap& h, std::int64_t now_unix_ms) {
   const auto* limit = header(h, "x-ratelimit-limit");
   const auto* remaining = header(h, "x-ratelimit-remaining");
-  const auto l = limit ? number(*limit) : std::nullopt;
-  const auto r = remaining ? number(*remaining) : std::nullopt;
+  const auto l = limit ? header_number(*limit) : std::nullopt;
+  const auto r = remaining ? header_number(*remaining) : std::nullopt;
   if (!l || !r || *l <= 0) return std::nullopt;
   Budget b{*l, *r, std::nullopt, std::nullopt};
   if (const auto* t = header(h, "x-ratelimit-reset"))
-    if (const auto s = number(*t))
+    if (const auto s = header_number(*t))
       b.reset = *s > 1e9 ? milliseconds(std::max<std::int64_t>(0, static_cast<std::int64_t>(*s * 1000) - now_unix_ms))
                          : seconds(*s);
   return b;

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace chansync {
 
@@ -27,6 +28,10 @@ struct Budget {
 // `RateLimit: limit=100, remaining=50, reset=30`, and `RateLimit-Limit/-Remaining/-Reset`.
 // nullopt when none is present or readable (a limit is needed); negative figures are unreadable.
 std::optional<Budget> parse_ietf_ratelimit(const HeaderMap& headers);
+
+// A header's number ("30", " 4.5 ", "\"100\""): spaces, tabs and quotes around it allowed; nullopt
+// for anything else, a negative or a non-finite value.
+std::optional<double> header_number(std::string_view value);
 
 // X-RateLimit-Limit/-Remaining/-Reset. A reset over 10^9 is a Unix time in seconds (GitHub's kind),
 // read against `now_unix_ms` (a past one is a reset of 0); else delta seconds. nullopt without a
