@@ -82,23 +82,20 @@ PersonDigest digest(const PersonRecord& p) {
   j.erase("updated_at");
   // The hash runs over what j.dump() would print (an object's members in key order, no spaces),
   // one member at a time, so each member is serialised once for both.
-  std::vector<Field> fields;
+  std::array<std::string, k_fields.size()> texts;  // of the fingerprinted fields, in k_fields' order
   std::uint64_t h = fnv1a_64("{");
   bool first = true;
   for (const auto& [key, value] : j.items()) {
-    const std::string text = value.dump();
+    std::string text = value.dump();
     h = fnv1a_64(fmt::format("{}{}:", first ? "" : ",", nlohmann::json(key).dump()), h);
     h = fnv1a_64(text, h);
     first = false;
-    for (const char* name : k_fields)
-      if (key == name) fields.push_back(field(name, value, text));
+    if (const auto at = std::find(k_fields.begin(), k_fields.end(), key); at != k_fields.end())
+      texts[static_cast<std::size_t>(at - k_fields.begin())] = std::move(text);
   }
   h = fnv1a_64("}", h);
-  // In fields_of's order.
-  std::sort(fields.begin(), fields.end(), [](const Field& a, const Field& b) {
-    auto at = [](const std::string& n) { return std::find(k_fields.begin(), k_fields.end(), n) - k_fields.begin(); };
-    return at(a.name) < at(b.name);
-  });
+  std::vector<Field> fields;
+  for (std::size_t i = 0; i < k_fields.size(); ++i) fields.push_back(field(k_fields[i], j.at(k_fields[i]), texts[i]));
   return {fmt::format("{:016x}", h), fingerprint(fields)};
 }
 
