@@ -7,12 +7,6 @@
 start_sim --customers 5 --messages 40
 printf '\n[health]\nrecovery_checks = 1\n' >>"$work/sync.toml"
 fault() { sim_post fault "{\"kind\":\"$1\",\"vendor\":\"$2\",\"count\":${3:-1}}" >/dev/null; }
-# run EXPECTED_CODE NAME ARGS...: health -o json into $work/NAME.json, asserting the exit code.
-run() {
-  local want=$1 name=$2; shift 2
-  set +e; cs -o json health "$@" >"$work/$name.json" 2>"$work/$name.err"; local code=$?; set -e
-  [ "$code" -eq "$want" ] || fail "$name: exit $code, expected $want: $(cat "$work/$name.json" "$work/$name.err")"
-}
 # check FILE STREAM CLASS SIGNAL DETAIL: the sms report of STREAM ("" = its probe) has CLASS, decided
 # by a finding of SIGNAL whose detail contains DETAIL, and says what to do.
 check() {
@@ -27,30 +21,30 @@ assert c["action"], c
 PY
 }
 
-for i in 1 2 3 4 5; do run 0 "ok$i" sms; done
-fault slow twilio; run 1 slow sms
+for i in 1 2 3 4 5; do health_run 0 "ok$i" sms; done
+fault slow twilio; health_run 1 slow sms
 check "$work/slow.json" "" degraded latency "its usual"
-run 0 fast sms
+health_run 0 fast sms
 
-fault 503 twilio; run 1 blip sms
+fault 503 twilio; health_run 1 blip sms
 check "$work/blip.json" "" degraded "HTTP status" "may be a blip"
-fault 503 twilio; run 2 repeated sms
+fault 503 twilio; health_run 2 repeated sms
 check "$work/repeated.json" "" unreachable "HTTP status" "the previous check failed too"
 sim_post fault '{"kind":"outage","vendor":"statuspage","count":1}' >/dev/null
-fault 503 twilio; run 2 outage sms
+fault 503 twilio; health_run 2 outage sms
 check "$work/outage.json" "" outage "HTTP status" "status page reports an outage"
-run 0 back sms
+health_run 0 back sms
 
 # Eleven pulls with records (Twilio's day filter re-reads the newest day), then empty answers.
 for i in $(seq 11); do cs pull sms 2>/dev/null >/dev/null; done
 for i in 1 2; do fault empty twilio; cs pull sms 2>/dev/null >/dev/null; done
-run 0 two_empty sms
+health_run 0 two_empty sms
 fault empty twilio; cs pull sms 2>/dev/null >/dev/null
-run 1 three_empty sms
+health_run 1 three_empty sms
 check "$work/three_empty.json" conversations schema_drift "records per pull" "11 of the 11 before them"
 # --offline reads the same history from the store.
-run 1 offline --offline sms
+health_run 1 offline --offline sms
 check "$work/offline.json" conversations schema_drift "records per pull" "the last 3 pulls completed with no records"
 cs pull sms 2>/dev/null >/dev/null
-run 0 records_again sms
+health_run 0 records_again sms
 echo "health_baseline: ok"

@@ -8,12 +8,6 @@
 start_sim --customers 3 --messages 6
 printf '\n[health]\nrecovery_checks = 1\n' >>"$work/sync.toml"
 fault() { sim_post fault "{\"kind\":\"$1\",\"vendor\":\"statuspage\",\"count\":${2:-1}}" >/dev/null; }
-# run EXPECTED_CODE NAME ARGS...: health -o json into $work/NAME.json, asserting the exit code.
-run() {
-  local want=$1 name=$2; shift 2
-  set +e; cs -o json health "$@" >"$work/$name.json" 2>"$work/$name.err"; local code=$?; set -e
-  [ "$code" -eq "$want" ] || fail "$name: exit $code, expected $want: $(cat "$work/$name.json" "$work/$name.err")"
-}
 # check FILE CONNECTOR CLASS FINDING_CLASS VALUE [DETAIL]: the connector's probe has CLASS and a
 # "status page" finding of FINDING_CLASS whose value is VALUE and whose detail contains DETAIL.
 check() {
@@ -30,54 +24,54 @@ PY
 }
 requests() { jfield "$(sim_stats)" 'j["status_page_requests"]'; }
 
-run 0 ok sms crm
+health_run 0 ok sms crm
 check "$work/ok.json" sms ok ok "SMS: operational"
 check "$work/ok.json" crm ok ok "CRM: operational"
 # Two connectors on one page: it is read once per run.
 [ "$(requests)" -eq 1 ] || fail "the status page was read $(requests) times for one run, expected once"
 
-fault outage; run 2 outage sms crm
+fault outage; health_run 2 outage sms crm
 check "$work/outage.json" sms outage outage "SMS: major_outage" '"SMS delivery delayed in all regions" (investigating)'
 check "$work/outage.json" crm ok ok "CRM: operational"
 grep -q 'https://status.sim.invalid' "$work/outage.json" || fail "the action does not name the status page to follow"
 
-fault degraded; run 1 degraded sms
+fault degraded; health_run 1 degraded sms
 check "$work/degraded.json" sms degraded degraded "SMS: degraded_performance" "Increased SMS API latency"
 
-fault maintenance; run 1 maintenance crm
+fault maintenance; health_run 1 maintenance crm
 check "$work/maintenance.json" crm degraded degraded "CRM: under_maintenance" "indicator maintenance"
 
 # An HTML page is not a Statuspage summary: unknown for that signal, the connector stays ok.
-fault html; run 0 html sms
+fault html; health_run 0 html sms
 check "$work/html.json" sms ok unknown "HTML" "status page not checked"
 python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["checks"][0]; assert "status page not checked" in c["summary"], c' \
   "$work/html.json" || fail "the summary does not say the status page was not checked: $(cat "$work/html.json")"
 fault html
 cs health sms | grep -q 'status page not checked' || fail "the table does not say the status page was not checked"
 
-fault invalid; run 0 invalid sms
+fault invalid; health_run 0 invalid sms
 check "$work/invalid.json" sms ok unknown "invalid JSON" "is not JSON"
-fault 500; run 0 server_error sms
+fault 500; health_run 0 server_error sms
 check "$work/server_error.json" sms ok unknown "HTTP 500"
 
 # No component named: the page's indicator decides, whichever component is down.
 sed -i '0,/^status_components = \["SMS"\]$/s//status_components = []/' "$work/sync.toml"
-fault voice_outage; run 2 indicator sms
+fault voice_outage; health_run 2 indicator sms
 check "$work/indicator.json" sms outage outage "major" "Calls failing in Europe"
 # Named components: another component's outage is not this connector's.
 sed -i '0,/^status_components = \[\]$/s//status_components = ["SMS"]/' "$work/sync.toml"
-fault voice_outage; run 0 other_component sms
+fault voice_outage; health_run 0 other_component sms
 check "$work/other_component.json" sms ok ok "SMS: operational" "indicator major"
 
 # A component the page does not list is a mistake to fix, not ok.
 sed -i '0,/^status_components = \["SMS"\]$/s//status_components = ["Fax"]/' "$work/sync.toml"
-run 0 no_component sms
+health_run 0 no_component sms
 check "$work/no_component.json" sms ok unknown "Fax" 'lists no component "Fax"'
 
 # --offline calls no vendor, the status page included.
 before=$(requests)
 cs pull sms >/dev/null 2>&1 || fail "pull failed"
-fault outage 5; run 0 offline --offline sms
+fault outage 5; health_run 0 offline --offline sms
 [ "$(requests)" -eq "$before" ] || fail "--offline read the status page"
 sim_post fault '{"kind":"clear"}' >/dev/null
 
@@ -86,7 +80,7 @@ sim_post fault '{"kind":"clear"}' >/dev/null
 sed -i '0,/^status_page = .*$/s///' "$work/sync.toml"
 cs config show --origin | grep -q 'connectors.sms.status_page.*https://status.twilio.com.*default' ||
   fail "no default status page for twilio-messaging: $(cs config show --origin)"
-run 0 default_page sms
+health_run 0 default_page sms
 python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["checks"][0]; assert not any(f["signal"]=="status page" for f in c["findings"]), c' \
   "$work/default_page.json" || fail "the default status page was read behind an overridden base_url: $(cat "$work/default_page.json")"
 echo "health_status_page: ok"

@@ -35,6 +35,13 @@ sim_stats() { curl -fsS "http://127.0.0.1:$port/_sim/stats"; }
 # jfield JSON EXPR: prints EXPR evaluated on the parsed JSON `j` (e.g. jfield "$s" 'j["held"]').
 jfield() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# health_run EXPECTED_CODE NAME ARGS...: `health -o json ARGS` into $work/NAME.json (stderr in
+# NAME.err), asserting the exit code.
+health_run() {
+  local want=$1 name=$2; shift 2
+  set +e; cs -o json health "$@" >"$work/$name.json" 2>"$work/$name.err"; local code=$?; set -e
+  [ "$code" -eq "$want" ] || fail "$name: exit $code, expected $want: $(cat "$work/$name.json" "$work/$name.err")"
+}
 # Everything the pull stage stores, in a stable order (ids and cursors, not timestamps of the run).
 dump_store() {
   sqlite3 -bail "$1" "SELECT connector, id, conversation, channel, direction, author_kind, author_handle, sent_at, text FROM messages ORDER BY 1, 2;
