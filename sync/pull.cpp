@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "sync/bulk_load.hpp"
 #include "sync/spool.hpp"
 
 namespace chansync {
@@ -263,6 +264,12 @@ std::vector<PullStats> pull_job(const PullJob& job, LoopContext& ctx) {
 }  // namespace
 
 std::vector<PullStats> pull_connectors(const std::vector<PullJob>& jobs, StateStore& store, const PullOptions& opts) {
+  bool bulk = false;
+  try {
+    bulk = begin_bulk_load(store);
+  } catch (const SQLite::Exception& e) {
+    throw storage_failure(e, store.path(), "preparing the first pull into it");
+  }
   PageWriter writer(store);
   std::atomic<bool> failed{false};
   LoopContext ctx{store, writer, opts, failed};
@@ -288,6 +295,18 @@ std::vector<PullStats> pull_connectors(const std::vector<PullJob>& jobs, StateSt
     std::vector<std::jthread> pool;
     for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
   }
+  // However the pull ended, the rows it committed get their indexes now; if that fails, the next run
+  // that holds the state lock builds them.
+  if (bulk) try {
+      end_bulk_load(store);
+    } catch (const SQLite::Exception& e) {
+      const Failure f = storage_failure(e, store.path(), "building the indexes of the messages pulled");
+      if (failure) {
+        spdlog::error("{}", f.what());
+      } else {
+        failure = std::make_exception_ptr(f);
+      }
+    }
   if (failure) std::rethrow_exception(failure);
   std::vector<PullStats> out;
   for (auto& r : results) out.insert(out.end(), std::make_move_iterator(r.begin()), std::make_move_iterator(r.end()));

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# kill -9 of a pull at a known page, then a re-run, gives exactly the store of an uninterrupted run.
+# kill -9 of a pull at a known page, then a re-run, gives exactly the store of an uninterrupted run,
+# indexes included (a first pull builds them when it ends).
 # The simulator holds one Twilio page in its handler, so the kill lands after the pages before it are
 # committed and before the held one is, whatever the machine's speed. Pages are committed in batches
 # (a batch waiting for a slow page commits after a second): a kill -9 before that commit keeps none
@@ -52,6 +53,16 @@ diff <(sqlite3 "$work/clean.db" "SELECT id FROM messages WHERE $before ORDER BY 
   <(sqlite3 "$work/crash.db" "SELECT id FROM messages ORDER BY id") >"$work/diff" \
   || fail "after kill -9 the store is not exactly the pages before page $hold_page: $(head "$work/diff")"
 [ "$(jfield "$(sim_post release)" 'j["released"]')" = True ] || fail "no request was held at release"
+
+# The first pull into an empty store builds the messages indexes when it ends: killed, it left them
+# out, and the next command that holds the state lock builds them before anything else.
+indexes="SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' AND sql IS NOT NULL"
+[ "$(sqlite3 "$work/crash.db" "$indexes")" = 0 ] || fail "a bulk load killed mid-pull left indexes on messages"
+want=$(sqlite3 "$work/clean.db" "$indexes")
+cs state show >/dev/null 2>"$work/show.err" || fail "state show after the kill failed: $(cat "$work/show.err")"
+grep -q "stopped before the indexes of its messages were built; built $want now" "$work/show.err" ||
+  fail "state show did not build the left-out indexes: $(cat "$work/show.err")"
+[ "$(sqlite3 "$work/crash.db" "$indexes")" = "$want" ] || fail "the indexes of messages were not rebuilt"
 
 cs -q pull || fail "resumed pull failed"
 dump_store "$work/clean.db" >"$work/clean.dump" || fail "cannot dump the clean store"

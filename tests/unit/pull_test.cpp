@@ -11,6 +11,8 @@
 #include <mutex>
 #include <thread>
 
+#include "sync/bulk_load.hpp"
+
 using namespace chansync;
 
 namespace {
@@ -139,15 +141,28 @@ TEST_CASE("a connector playing two roles pulls both, each stream named after its
 
 TEST_CASE("a pull whose state store cannot be written stops with cant_write, naming the stream") {
   StateStore store(":memory:");
-  store.db().exec("PRAGMA query_only = 1");
   ThreeStreams src;
   src.store = &store;
-  try {
-    pull_connector("src", src, store);
-    FAIL("no exception");
-  } catch (const Failure& f) {
-    CHECK(f.error().code == Errc::cant_write);
-    CHECK_THAT(f.error().message, Catch::Contains("page 1 of src/history"));
+  SECTION("a store with messages fails on the first page") {
+    store.records().commit_conversations("other", "s", {conversation("s", 1)}, {}, "1");
+    store.db().exec("PRAGMA query_only = 1");
+    try {
+      pull_connector("src", src, store);
+      FAIL("no exception");
+    } catch (const Failure& f) {
+      CHECK(f.error().code == Errc::cant_write);
+      CHECK_THAT(f.error().message, Catch::Contains("page 1 of src/history"));
+    }
+  }
+  SECTION("an empty store fails before, as the first pull sets its indexes aside") {
+    store.db().exec("PRAGMA query_only = 1");
+    try {
+      pull_connector("src", src, store);
+      FAIL("no exception");
+    } catch (const Failure& f) {
+      CHECK(f.error().code == Errc::cant_write);
+      CHECK_THAT(f.error().message, Catch::Contains("preparing the first pull into it"));
+    }
   }
 }
 
@@ -271,4 +286,72 @@ TEST_CASE("a stop request ends every stream after its current page, with that pa
   CHECK(stats[1].error->code == Errc::interrupted);
   CHECK(stats[1].pages == 0);
   CHECK(store.count("messages") == 1);
+}
+
+namespace {
+
+// The messages indexes another connection sees, as "name: columns" (what a crash now would keep).
+std::vector<std::string> message_indexes(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db,
+                      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' "
+                      "AND sql IS NOT NULL ORDER BY name");
+  std::vector<std::string> out;
+  while (q.executeStep()) out.push_back(q.getColumn(0).getString() + ": " + q.getColumn(1).getString());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the first pull into an empty store builds the messages indexes once, when it ends") {
+  const auto path = temp_store_path("bulk");
+  std::vector<std::string> indexes;
+  {
+    StateStore store(path);
+    indexes = message_indexes(path);
+    REQUIRE(indexes.size() >= 3);
+    Paged src;
+    src.pages = 3;
+    std::vector<std::size_t> seen;  // indexes present while page N is fetched
+    src.on_fetch = [&](int) { seen.push_back(message_indexes(path).size()); };
+    const auto stats = pull_connector("src", src, store);
+    CHECK_FALSE(stats[0].error);
+    CHECK(seen == std::vector<std::size_t>{0, 0, 0});
+    CHECK(message_indexes(path) == indexes);
+    CHECK_FALSE(store.meta("bulk_load_indexes"));
+    // A store with messages keeps its indexes while it is pulled again.
+    seen.clear();
+    Paged more;
+    more.pages = 2;
+    more.on_fetch = [&](int) { seen.push_back(message_indexes(path).size()); };
+    pull_connector("more", more, store);
+    CHECK(seen == std::vector<std::size_t>{indexes.size(), indexes.size()});
+  }
+  SECTION("a stream that fails still leaves the indexes built") {
+    for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path + ext);
+    StateStore store(path);
+    ThreeStreams src;
+    src.store = &store;
+    const auto stats = pull_connector("src", src, store);
+    REQUIRE(stats.size() == 3);
+    CHECK(stats[1].error);
+    CHECK(message_indexes(path) == indexes);
+  }
+  SECTION("a load killed before its end is finished by the next run") {
+    for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path + ext);
+    {
+      StateStore store(path);
+      REQUIRE(begin_bulk_load(store));
+      CHECK(message_indexes(path).empty());
+      CHECK_FALSE(begin_bulk_load(store));  // under way: nothing more to drop
+      store.records().commit_conversations("src", "s", {conversation("s", 1)}, {}, "1");
+    }  // the process dies here: no end_bulk_load
+    StateStore store(path);
+    CHECK(store.meta("bulk_load_indexes"));
+    CHECK(end_bulk_load(store) == static_cast<int>(indexes.size()));
+    CHECK(message_indexes(path) == indexes);
+    CHECK(end_bulk_load(store) == 0);
+    CHECK_FALSE(begin_bulk_load(store));  // the table has a row now
+    CHECK(message_indexes(path) == indexes);
+  }
 }

@@ -1,0 +1,25 @@
+#pragma once
+// Bulk load: a pull into an empty `messages` table (the first backfill of a store) writes its rows
+// without the table's secondary indexes and builds them once when the pull ends. Building an index
+// from rows already stored is one sort; keeping it while rows arrive in vendor order is a random
+// B-tree insert per row and index, which dirties most of each index's pages again in every batch
+// and stops fitting in the page cache as the store grows. The primary key stays, so upserts still
+// find their row.
+//
+// The index definitions are saved in `meta` by the transaction that drops them. A run killed during
+// the load leaves that record behind, and the next run that holds the state lock (open_session)
+// builds the indexes before it does anything else. Readers that take no lock (`health`) meanwhile
+// read the table without them: slower, never wrong.
+#include "sync/state_store.hpp"
+
+namespace chansync {
+
+// When `messages` holds no row and no load is under way, saves and drops its secondary indexes and
+// returns true; otherwise changes nothing and returns false. Throws SQLite::Exception.
+bool begin_bulk_load(StateStore& store);
+
+// Builds the indexes a bulk load dropped, in one transaction, and forgets the saved definitions.
+// Returns how many it built: 0 when no load is under way. Throws SQLite::Exception.
+int end_bulk_load(StateStore& store);
+
+}  // namespace chansync
