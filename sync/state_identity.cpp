@@ -15,10 +15,62 @@
 namespace chansync {
 namespace {
 
-// (person_id, name): the least of the vendor names its conversations carry, so the choice does not
-// depend on row order.
-constexpr const char* k_vendor_names_sql = R"sql(SELECT ph.person_id, min(c.customer_name) FROM conversations c
-  JOIN person_handles ph ON ph.node = c.customer WHERE c.customer_name != '' GROUP BY ph.person_id)sql";
+// One person's handles, CRM contacts, messages and vendor name, read by index with statements
+// prepared once: a pass over every person costs a few point lookups per person and holds one
+// person at a time (not one sort of every message of the store).
+class PersonReader {
+ public:
+  explicit PersonReader(SQLite::Database& db)
+      : m_nodes(db, "SELECT node, verified FROM person_handles WHERE person_id = ?"),
+        m_contact(db, fmt::format("SELECT {} FROM contacts c WHERE c.connector = ? AND c.id = ?", k_contact_cols)),
+        m_messages(db, fmt::format(R"sql(SELECT {} FROM messages m
+          JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
+          JOIN person_handles ph ON ph.node = c.customer WHERE ph.person_id = ?)sql",
+                                   k_message_cols)),
+        // The least of the vendor names its conversations carry, so the choice does not depend on
+        // row order.
+        m_name(db, R"sql(SELECT min(c.customer_name) FROM person_handles ph
+          JOIN conversations c ON c.customer = ph.node WHERE ph.person_id = ? AND c.customer_name != '')sql") {}
+
+  // nullopt when the person has no node; with `require_records`, also when it has neither a handle
+  // nor a stored CRM contact (a record node whose contact is gone).
+  std::optional<PersonRecord> load(const std::string& id, bool require_records) {
+    std::vector<Handle> handles;
+    std::vector<std::pair<std::string, std::string>> records;  // (connector, id) of CRM records
+    m_nodes.bind(1, id);
+    while (m_nodes.executeStep()) {
+      const std::string node = m_nodes.getColumn(0).getString();
+      if (node.starts_with("crm_id:")) {
+        const auto slash = node.find('/');  // crm_id:CONNECTOR/ID; connector names have no '/'
+        records.emplace_back(node.substr(7, slash - 7), node.substr(slash + 1));
+      } else if (auto h = Handle::from_key(node, m_nodes.getColumn(1).getInt() != 0)) {
+        handles.push_back(*h);
+      }
+    }
+    m_nodes.reset();
+    if (handles.empty() && records.empty()) return std::nullopt;
+    std::vector<Contact> contacts;
+    for (const auto& [connector, record] : records) {
+      m_contact.bind(1, connector);
+      m_contact.bind(2, record);
+      if (m_contact.executeStep()) contacts.push_back(read_contact(m_contact, 0));
+      m_contact.reset();
+    }
+    if (require_records && handles.empty() && contacts.empty()) return std::nullopt;
+    std::vector<Message> messages;
+    m_messages.bind(1, id);
+    while (m_messages.executeStep()) messages.push_back(read_message(m_messages, 0));
+    m_messages.reset();
+    std::string name;
+    m_name.bind(1, id);
+    if (m_name.executeStep() && !m_name.getColumn(0).isNull()) name = m_name.getColumn(0).getString();
+    m_name.reset();
+    return merge_person(id, std::move(handles), std::move(contacts), std::move(messages), std::move(name));
+  }
+
+ private:
+  SQLite::Statement m_nodes, m_contact, m_messages, m_name;
+};
 
 }  // namespace
 
@@ -231,64 +283,17 @@ std::vector<std::string> IdentityStore::persons_changed_since(std::int64_t rev) 
 
 void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& fn,
                                     std::optional<std::int64_t> changed_since) {
-  std::optional<std::set<std::string>> only;
+  PersonReader reader(m_store.db());
   if (changed_since) {
     auto ids = persons_changed_since(*changed_since);
-    // A few changed persons: read each by index. Many: one ordered pass over everything is cheaper.
-    if (ids.size() * 8 < person_count()) {
-      std::sort(ids.begin(), ids.end());
-      for (const auto& id : ids)
-        if (auto p = load_person(id)) fn(std::move(*p));
-      return;
-    }
-    only.emplace(ids.begin(), ids.end());
+    std::sort(ids.begin(), ids.end());
+    for (const auto& id : ids)
+      if (auto p = reader.load(id, true)) fn(std::move(*p));
+    return;
   }
-  // Handles and contacts per person are small; messages stream in person order.
-  std::map<std::string, std::vector<Handle>> handles;
-  std::map<std::string, std::vector<Contact>> contacts;
-  {
-    SQLite::Statement q(m_store.db(),
-                        "SELECT node, person_id, verified FROM person_handles WHERE node NOT LIKE 'crm_id:%'");
-    while (q.executeStep())
-      if (auto h = Handle::from_key(q.getColumn(0).getString(), q.getColumn(2).getInt() != 0))
-        handles[q.getColumn(1).getString()].push_back(*h);
-  }
-  {
-    SQLite::Statement q(m_store.db(), fmt::format(R"sql(SELECT ph.person_id, {} FROM contacts c
-      JOIN person_handles ph ON ph.node = 'crm_id:' || c.connector || '/' || c.id)sql",
-                                                  k_contact_cols));
-    while (q.executeStep()) contacts[q.getColumn(0).getString()].push_back(read_contact(q, 1));
-  }
-  std::map<std::string, std::string> names;
-  {
-    SQLite::Statement q(m_store.db(), k_vendor_names_sql);
-    while (q.executeStep()) names.emplace(q.getColumn(0).getString(), q.getColumn(1).getString());
-  }
-  SQLite::Statement q(m_store.db(), fmt::format(R"sql(SELECT ph.person_id, {} FROM messages m
-    JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
-    JOIN person_handles ph ON ph.node = c.customer
-    ORDER BY ph.person_id, m.sent_at, m.connector, m.id)sql",
-                                                k_message_cols));
-  bool has_row = q.executeStep();
-  std::set<std::string> ids;
-  for (const auto& [id, unused] : handles) ids.insert(id);
-  for (const auto& [id, unused] : contacts) ids.insert(id);
-  for (const auto& id : ids) {
-    const bool wanted = !only || only->count(id);
-    std::vector<Message> messages;
-    while (has_row && q.getColumn(0).getString() < id) has_row = q.executeStep();
-    while (has_row && q.getColumn(0).getString() == id) {
-      if (wanted) messages.push_back(read_message(q, 1));
-      has_row = q.executeStep();
-    }
-    if (!wanted) continue;
-    auto h = handles.find(id);
-    auto c = contacts.find(id);
-    auto n = names.find(id);
-    fn(merge_person(id, h == handles.end() ? std::vector<Handle>{} : std::move(h->second),
-                    c == contacts.end() ? std::vector<Contact>{} : std::move(c->second), std::move(messages),
-                    n == names.end() ? std::string() : n->second));
-  }
+  SQLite::Statement q(m_store.db(), "SELECT DISTINCT person_id FROM person_handles ORDER BY person_id");
+  while (q.executeStep())
+    if (auto p = reader.load(q.getColumn(0).getString(), true)) fn(std::move(*p));
 }
 
 std::optional<PersonRecord> IdentityStore::person(const std::string& id_or_alias) {
@@ -298,49 +303,7 @@ std::optional<PersonRecord> IdentityStore::person(const std::string& id_or_alias
 }
 
 std::optional<PersonRecord> IdentityStore::load_person(const std::string& id) {
-  std::vector<Handle> handles;
-  std::vector<std::pair<std::string, std::string>> records;  // (connector, id) of CRM records
-  {
-    SQLite::Statement q(m_store.db(), "SELECT node, verified FROM person_handles WHERE person_id = ?");
-    q.bind(1, id);
-    while (q.executeStep()) {
-      const std::string node = q.getColumn(0).getString();
-      if (node.starts_with("crm_id:")) {
-        const auto slash = node.find('/');  // crm_id:CONNECTOR/ID; connector names have no '/'
-        records.emplace_back(node.substr(7, slash - 7), node.substr(slash + 1));
-      } else if (auto h = Handle::from_key(node, q.getColumn(1).getInt() != 0)) {
-        handles.push_back(*h);
-      }
-    }
-  }
-  if (handles.empty() && records.empty()) return std::nullopt;
-  std::vector<Contact> contacts;
-  {
-    SQLite::Statement q(m_store.db(),
-                        fmt::format("SELECT {} FROM contacts c WHERE c.connector = ? AND c.id = ?", k_contact_cols));
-    for (const auto& [connector, record] : records) {
-      q.bind(1, connector);
-      q.bind(2, record);
-      if (q.executeStep()) contacts.push_back(read_contact(q, 0));
-      q.reset();
-    }
-  }
-  std::vector<Message> messages;
-  {
-    SQLite::Statement q(m_store.db(), fmt::format(R"sql(SELECT {} FROM messages m
-      JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
-      JOIN person_handles ph ON ph.node = c.customer WHERE ph.person_id = ?)sql",
-                                                  k_message_cols));
-    q.bind(1, id);
-    while (q.executeStep()) messages.push_back(read_message(q, 0));
-  }
-  std::string name;
-  {
-    SQLite::Statement q(m_store.db(), std::string(k_vendor_names_sql) + " HAVING ph.person_id = ?");
-    q.bind(1, id);
-    if (q.executeStep()) name = q.getColumn(1).getString();
-  }
-  return merge_person(id, std::move(handles), std::move(contacts), std::move(messages), std::move(name));
+  return PersonReader(m_store.db()).load(id, false);
 }
 
 std::vector<ConflictRow> IdentityStore::conflicts() {
