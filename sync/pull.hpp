@@ -49,7 +49,7 @@ constexpr std::size_t k_default_jobs = 8;
 // waiting for a slow vendor), and whenever a stream ends, fails or is stopped. Acknowledging streams
 // commit every page (the server forgets a page once the next is fetched); a spool stream's spool is
 // trimmed once its pages are committed.
-constexpr std::size_t k_batch_records = 20'000;
+constexpr std::size_t k_batch_records = 100'000;
 constexpr int k_batch_age_ms = 1'000;
 
 // Pulls every stream of every job (every role each plays) until each reports done or fails; one
