@@ -65,6 +65,53 @@ std::vector<std::string> own_handles(const std::vector<Endpoint>& connectors) {
   return out;
 }
 
+// Reconcile's append-only path. When the identity inputs changed since the last reconcile only by
+// conversations of customers that no stored conversation had (identity_shape_revision stayed at or
+// below the input revision that reconcile saw) and the rules and decisions are the same, each new
+// customer handle is a node with no edge: a contact naming it would have made it a node already, and
+// links or a changed customer would have moved the shape revision. So reconcile would make each a
+// person of its own, and this does, reading only the conversations of customers not yet a node.
+// nullopt when that does not hold (a rule or decision names a new handle, one customer comes both
+// verified and not, [identity] auto_merge_above is set): then the whole graph is reconciled.
+std::optional<ReconcileStats> reconcile_appended(StateStore& store, const std::string& stored_mark,
+                                                 const std::string& mark, const std::vector<std::string>& own,
+                                                 const IdentityRules& rules) {
+  const auto space = stored_mark.find(' ');
+  if (rules.auto_merge_above || space == std::string::npos || mark.find(' ') == std::string::npos ||
+      stored_mark.substr(space) != mark.substr(mark.find(' ')))
+    return std::nullopt;
+  std::int64_t reconciled_rev = 0;
+  try {
+    reconciled_rev = std::stoll(stored_mark.substr(0, space));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (store.identity_shape_revision() > reconciled_rev) return std::nullopt;
+  std::vector<std::pair<std::string, bool>> nodes;
+  SQLite::Statement q(store.db(), R"sql(SELECT customer, min(customer_verified), max(customer_verified)
+    FROM conversations c WHERE NOT EXISTS (SELECT 1 FROM person_handles ph WHERE ph.node = c.customer)
+    GROUP BY customer)sql");
+  SQLite::Statement decided(store.db(),
+                            "SELECT 1 FROM identity_decisions WHERE instr(a_nodes, ?1) OR instr(b_nodes, ?1)");
+  while (q.executeStep()) {
+    const std::string key = q.getColumn(0).getString();
+    if (!Handle::from_key(key, true) || std::binary_search(own.begin(), own.end(), key)) continue;  // never a node
+    if (q.getColumn(1).getInt() != q.getColumn(2).getInt()) return std::nullopt;
+    if (std::find(rules.blocked.begin(), rules.blocked.end(), key) != rules.blocked.end()) return std::nullopt;
+    decided.bind(1, nlohmann::json(key).dump());
+    const bool named = decided.executeStep();
+    decided.reset();
+    if (named) return std::nullopt;
+    nodes.emplace_back(key, q.getColumn(1).getInt() != 0);
+  }
+  if (nodes.empty()) return std::nullopt;
+  store.identity().add_singletons(nodes, mint_person_id);
+  spdlog::debug("identities: {} new customers, each a person of its own (append-only reconcile)", nodes.size());
+  return ReconcileStats{.persons = store.identity().person_count(),
+                        .new_persons = nodes.size(),
+                        .conflicts = static_cast<std::size_t>(store.count("identity_conflicts"))};
+}
+
 }  // namespace
 
 IdentityInput identity_input(StateStore& store, const std::vector<Endpoint>& connectors, const IdentityRules& rules) {
@@ -87,12 +134,21 @@ ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& c
                        fmt::join(unjoinable, ","), limits, rules.auto_merge_above.value_or(0),
                        store.decisions().digest());
   };
-  if (!force && store.meta("reconciled") == mark()) {
+  const auto stored = store.meta("reconciled");
+  if (!force && stored == mark()) {
     spdlog::debug("identities are up to date (no record, rule or decision changed since the last reconcile)");
     return ReconcileStats{.persons = store.identity().person_count(),
                           .conflicts = static_cast<std::size_t>(store.count("identity_conflicts")),
                           .skipped = true};
   }
+  if (!force && stored) try {
+      if (auto appended = reconcile_appended(store, *stored, mark(), own_handles(connectors), rules)) {
+        store.set_meta("reconciled", mark());
+        return *appended;
+      }
+    } catch (const SQLite::Exception& e) {
+      throw storage_failure(e, store.path(), "saving identities");
+    }
   IdentityInput input = identity_input(store, connectors, rules);
   IdentityResult r = reconcile(input, mint_person_id);
   std::size_t auto_merged = 0;

@@ -262,6 +262,37 @@ void IdentityStore::save(const IdentityResult& r) {
   tx.commit();
 }
 
+void IdentityStore::add_singletons(const std::vector<std::pair<std::string, bool>>& nodes,
+                                   const std::function<std::string()>& mint) {
+  if (nodes.empty()) return;
+  SQLite::Transaction tx(m_store.db());
+  const auto now = static_cast<int64_t>(now_ms());
+  const std::int64_t rev = m_store.revision() + 1;
+  SQLite::Statement person(
+      m_store.db(),
+      "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, (SELECT coalesce(max(seq), 0) "
+      "+ 1 FROM persons), ?, ?)");
+  SQLite::Statement handle(m_store.db(),
+                           "INSERT INTO person_handles(node, person_id, verified, since) VALUES(?, ?, ?, ?)");
+  for (const auto& [node, verified] : nodes) {
+    const std::string id = mint();
+    person.bind(1, id);
+    person.bind(2, now);
+    person.bind(3, static_cast<int64_t>(rev));
+    person.exec();
+    person.reset();
+    handle.bind(1, node);
+    handle.bind(2, id);
+    handle.bind(3, verified ? 1 : 0);
+    handle.bind(4, now);
+    handle.exec();
+    handle.reset();
+  }
+  m_store.set_meta("rev", std::to_string(rev));
+  m_store.set_persons_revision(rev);
+  tx.commit();
+}
+
 std::size_t IdentityStore::person_count() {
   return static_cast<std::size_t>(
       m_store.db().execAndGet("SELECT count(DISTINCT person_id) FROM person_handles").getInt64());

@@ -30,6 +30,9 @@ class IdentityStore {
   // Replaces assignments, adds new persons and aliases, records conflicts; one transaction. Writes
   // nothing (and keeps the revision) when the result equals what is stored.
   void save(const IdentityResult& result);
+  // Reconcile's append-only path: each node (key, verified) becomes a person of its own with a
+  // minted id, as save() of a full reconcile would store it. One transaction.
+  void add_singletons(const std::vector<std::pair<std::string, bool>>& nodes, const std::function<std::string()>& mint);
   // Calls `fn` once per person in person_id order with its handles, contacts and messages (sorted).
   // Streams: only one person's messages are in memory at a time. With `changed_since`, only persons
   // whose handles, contacts or messages changed after that revision.

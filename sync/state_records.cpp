@@ -36,7 +36,8 @@ struct RecordStore::Statements {
                  coalesce(nullif(excluded.customer_links, ''), customer_links)))sql"),
         stored_links(db, "SELECT customer_links FROM conversations WHERE connector = ? AND id = ?"),
         stored_customer(db, "SELECT customer, customer_verified FROM conversations WHERE connector = ? AND id = ?"),
-        customer_held(db, "SELECT 1 FROM conversations WHERE customer = ? AND customer_verified = ? LIMIT 1"),
+        // NULL: no conversation has the customer; 0: only with the other verified flag; 1: with this one.
+        customer_held(db, "SELECT max(customer_verified = ?2) FROM conversations WHERE customer = ?1"),
         // A re-pulled message with another kind, status or attachments is rewritten in place; its
         // status only moves forward (chansync_later_status), so a late "delivered" keeps "read". It
         // stays in the conversation that first brought it: Messenger's webhooks and its Graph history
@@ -222,7 +223,7 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
   PageStats stats{0, 0, rejects.size()};
   const std::int64_t rev = m_store.revision() + 1;
   bool changed = false;  // a conversation row alone (a re-verified customer) changes the store too
-  bool identity_changed = false;
+  bool identity_changed = false, shape_changed = false;
   auto& cs = m_st->upsert_conversation;
   auto& ms = m_st->upsert_message;
   // Links accumulate: a later payload that names fewer of the customer's handles takes none away.
@@ -268,11 +269,12 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
     return true;
   };
   // Whether storing `c` can change what identities are made of (the distinct customers with their
-  // verified flag, and links; IdentityStore::input): a conversation that brings links, one whose
-  // customer changed, or a new one of a customer no conversation holds yet. A new conversation of a
-  // known customer, or a new name, does not: reconcile can skip.
-  auto new_identity_input = [&](const Conversation& c) {
-    if (!c.customer_links.empty()) return true;
+  // verified flag, and links; IdentityStore::input): a conversation that brings links or whose
+  // customer changed reshapes them; a new one of a customer no conversation holds yet adds one. A new
+  // conversation of a known customer, or a new name, does neither: reconcile can skip.
+  enum class IdentityChange { none, new_customer, shape };
+  auto identity_change = [&](const Conversation& c) {
+    if (!c.customer_links.empty()) return IdentityChange::shape;
     const std::string key = c.customer.key();
     const int verified = c.customer.verified ? 1 : 0;
     auto& stored = m_st->stored_customer;
@@ -281,17 +283,21 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
     std::optional<bool> same;
     if (stored.executeStep()) same = stored.getColumn(0).getString() == key && stored.getColumn(1).getInt() == verified;
     stored.reset();
-    if (same) return !*same;
+    if (same) return *same ? IdentityChange::none : IdentityChange::shape;
     auto& held = m_st->customer_held;
     held.bind(1, key);
     held.bind(2, verified);
-    const bool known = held.executeStep();
+    held.executeStep();
+    const auto change = held.getColumn(0).isNull()   ? IdentityChange::new_customer
+                        : held.getColumn(0).getInt() ? IdentityChange::none
+                                                     : IdentityChange::shape;  // known, flagged otherwise
     held.reset();
-    return !known;
+    return change;
   };
   for (const auto& c : page) {
     if (!already_stored(c)) {
-      const bool identity_input = identity_changed || new_identity_input(c);
+      // Once a page has reshaped identities, nothing more can be learnt: the reads stop.
+      const IdentityChange change = shape_changed ? IdentityChange::shape : identity_change(c);
       cs.bind(1, connector);
       cs.bind(2, c.id);
       cs.bind(3, c.channel);
@@ -302,7 +308,8 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
       cs.bind(8, links_json(c));
       if (cs.exec() > 0) {
         changed = true;
-        identity_changed |= identity_input;
+        identity_changed |= change != IdentityChange::none;
+        shape_changed |= change == IdentityChange::shape;
       }
       cs.reset();
     }
@@ -328,7 +335,7 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
     }
   }
   if (changed || stats.written > 0) m_store.set_meta("rev", std::to_string(rev));
-  if (identity_changed) m_store.set_identity_input_revision(rev);
+  if (identity_changed) m_store.set_identity_input_revision(rev, !shape_changed);
   store_dead_letters(connector, stream, rejects);
   save_cursor(connector, stream, next_cursor);
   return stats;

@@ -301,7 +301,17 @@ std::int64_t StateStore::persons_revision() {
   return v ? std::stoll(*v) : revision();
 }
 
-void StateStore::set_identity_input_revision(std::int64_t rev) {
+std::int64_t StateStore::identity_shape_revision() {
+  // A store from before it was kept: any input change may have been one.
+  const auto v = meta("identity_shape_rev");
+  return v ? std::stoll(*v) : identity_input_revision();
+}
+
+void StateStore::set_identity_input_revision(std::int64_t rev, bool new_customers_only) {
+  if (!new_customers_only)
+    set_meta("identity_shape_rev", std::to_string(rev));
+  else if (!meta("identity_shape_rev"))  // from here on it is kept: until now, it is the input revision
+    set_meta("identity_shape_rev", std::to_string(identity_input_revision()));
   set_meta("identity_input_rev", std::to_string(rev));
 }
 

@@ -51,7 +51,12 @@ class StateStore {
   std::int64_t identity_input_revision();
   // The revision at which the stored persons last changed (saved identities, an erasure).
   std::int64_t persons_revision();
-  void set_identity_input_revision(std::int64_t rev);
+  // The revision at which identity inputs last changed other than by conversations of customers no
+  // stored conversation had (a changed customer, links, a contact, an erasure). While it stays below
+  // the last reconcile's input revision, new customers are all that changed: each is a new person of
+  // its own (reconcile's append-only path).
+  std::int64_t identity_shape_revision();
+  void set_identity_input_revision(std::int64_t rev, bool new_customers_only = false);
   void set_persons_revision(std::int64_t rev);
   // Small named values (revision, reconcile and push marks).
   std::optional<std::string> meta(const std::string& key);

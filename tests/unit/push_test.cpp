@@ -168,6 +168,73 @@ TEST_CASE("reconcile is skipped when no record changed: it writes nothing and sa
   CHECK(third.new_persons == 1);
 }
 
+TEST_CASE("new customers alone become persons of their own without the whole graph, as a full reconcile makes them") {
+  StateStore store(":memory:");
+  commit(store, customers(3));
+  // A CRM record naming a number that has not written yet: that number is a node already.
+  // Two records of one CRM with one number: a conflict, which every whole-graph save rewrites.
+  const Handle shared{HandleKind::phone, "+4915112345677", true};
+  store.records().commit_contacts(
+      "crm", "contacts",
+      {Contact{"crm", "1", "Ada", "Lovelace", {{HandleKind::phone, "+4915112345688", true}}},
+       Contact{"crm", "3", "Cy", "", {shared}}, Contact{"crm", "4", "Di", "", {shared}}},
+      {}, "x");
+  std::vector<Endpoint> none;
+  const auto first = reconcile_store(store, none, false);
+  REQUIRE(first.new_persons == 6);
+  REQUIRE(first.conflicts == 1);
+  // So this trigger tells the two paths apart.
+  store.db().exec(
+      "CREATE TRIGGER whole_graph BEFORE DELETE ON identity_conflicts BEGIN SELECT RAISE(ABORT, 'whole graph'); "
+      "END");
+  const auto shape = store.identity_shape_revision();
+  commit(store, {conversation("c9", "+4915112345699", 2), conversation("c9-wa", "+4915112345699", 1, 5),
+                 conversation("c8", "+4915112345698", 1)});
+  CHECK(store.identity_shape_revision() == shape);  // new customers only
+  const auto appended = reconcile_store(store, none, false);
+  CHECK_FALSE(appended.skipped);
+  CHECK(appended.new_persons == 2);
+  CHECK(appended.persons == 8);
+  CHECK(appended.conflicts == 1);
+  const auto p9 = store.identity().holder("phone:+4915112345699");
+  REQUIRE(p9);
+  CHECK(store.identity().person(*p9)->messages.size() == 3);
+  CHECK(store.identity().holder("phone:+4915112345698") != p9);
+  CHECK(reconcile_store(store, none, false).skipped);  // and marked as reconciled
+
+  // The whole graph, forced, finds nothing to change: the same persons, nothing written.
+  store.db().exec("DROP TRIGGER whole_graph");
+  const auto rev = store.revision();
+  const auto forced = reconcile_store(store, none, true);
+  CHECK(forced.new_persons == 0);
+  CHECK(forced.persons == 8);
+  CHECK(store.revision() == rev);
+  CHECK(store.identity().holder("phone:+4915112345699") == p9);
+
+  SECTION("a new customer a CRM record names joins its person (whole graph)") {
+    commit(store, {conversation("c7", "+4915112345688", 1)});
+    CHECK(store.identity_shape_revision() == shape);  // no conversation had it
+    const auto r = reconcile_store(store, none, false);
+    CHECK(r.new_persons == 0);
+    CHECK(store.identity().holder("phone:+4915112345688") == store.identity().holder("crm_id:crm/1"));
+    CHECK(store.identity().person(*store.identity().holder("crm_id:crm/1"))->messages.size() == 1);
+  }
+  SECTION("a known customer unverified, or a contact, reshapes (whole graph)") {
+    auto unverified = conversation("c1-web", "+4915112345671", 1, 30);
+    unverified.customer.verified = false;
+    commit(store, {unverified});
+    CHECK(store.identity_shape_revision() > shape);
+    const auto after = store.identity_shape_revision();
+    store.records().commit_contacts("crm", "contacts", {Contact{"crm", "2", "Bo", "", {}}}, {}, "y");
+    CHECK(store.identity_shape_revision() > after);
+    commit(store, {conversation("c6", "+4915112345666", 1)});
+    store.db().exec(
+        "CREATE TRIGGER whole_graph BEFORE DELETE ON identity_conflicts BEGIN SELECT RAISE(ABORT, 'whole graph'); "
+        "END");
+    CHECK_THROWS(reconcile_store(store, none, false));
+  }
+}
+
 TEST_CASE("a target that goes away part-way: what it confirmed is recorded, the push stops, the rest is retried") {
   StateStore store(":memory:");
   commit(store, customers(6));
