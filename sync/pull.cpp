@@ -117,8 +117,15 @@ void page_loop(PullStats& stats, LoopContext& ctx, const Stream& stream, Adapter
   std::string cursor = writer.locked([&] { return ctx.store.records().cursor(stats.connector, stream.name); });
   spdlog::debug("{}/{}: pulling from cursor '{}'", stats.connector, stream.name, cursor);
   auto request = [&](std::string from) { return PullRequest{stream.name, std::move(from), ctx.opts.page_size}; };
+  // `spent`, the page written last, is freed on the fetching thread: a page is thousands of small
+  // allocations, and the writer is the pull's bottleneck.
+  std::optional<Result<Page<T>>> spent;
   auto fetch_async = [&](std::string from) {
-    return std::async(std::launch::async, [&fetch, req = request(std::move(from))] { return fetch(req); });
+    return std::async(std::launch::async,
+                      [&fetch, req = request(std::move(from)), spent = std::exchange(spent, std::nullopt)]() mutable {
+                        spent.reset();
+                        return fetch(req);
+                      });
   };
   // Waits for the prefetched page; a batch waiting on a slow vendor is committed once it is old.
   auto next_page = [&](std::future<Result<Page<T>>>& pending) {
@@ -181,6 +188,7 @@ void page_loop(PullStats& stats, LoopContext& ctx, const Stream& stream, Adapter
     if (page->done) return;
     if (ctx.stopping()) return stopped();  // a page on its way is dropped; the next pull fetches it
     cursor = page->next_cursor;
+    spent.emplace(std::move(page));
   }
 }
 

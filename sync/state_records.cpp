@@ -244,15 +244,16 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
     all.erase(std::unique(all.begin(), all.end()), all.end());
     return nlohmann::json(all).dump();
   };
-  // Parameters 1–8 are the same in the message and the receipt upserts.
+  // Parameters 1–8 are the same in the message and the receipt upserts. The page outlives each
+  // exec, and every parameter is bound again before the next: strings are bound without a copy.
   auto bind_head = [&](SQLite::Statement& st, const Message& m) {
-    st.bind(1, connector);
-    st.bind(2, m.id);
-    st.bind(3, m.conversation);
-    st.bind(4, m.channel);
-    st.bind(5, to_string(m.direction));
-    st.bind(6, to_string(m.author_kind));
-    st.bind(7, m.author_handle);
+    st.bindNoCopy(1, connector);
+    st.bindNoCopy(2, m.id);
+    st.bindNoCopy(3, m.conversation);
+    st.bindNoCopy(4, m.channel);
+    st.bindNoCopy(5, to_string(m.direction));
+    st.bindNoCopy(6, to_string(m.author_kind));
+    st.bindNoCopy(7, m.author_handle);
     st.bind(8, static_cast<int64_t>(m.sent_at));
   };
   // A conversation without links that this process stored as it is now needs no upsert.
@@ -316,11 +317,12 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
     for (const auto& m : c.messages) {
       ++stats.received;
       bind_head(ms, m);
-      ms.bind(9, m.text);
+      ms.bindNoCopy(9, m.text);
       ms.bind(10, static_cast<int64_t>(rev));
-      ms.bind(11, to_string(m.kind));
-      ms.bind(12, m.status);
-      ms.bind(13, attachments_to_json(m.attachments));
+      ms.bindNoCopy(11, to_string(m.kind));
+      ms.bindNoCopy(12, m.status);
+      const std::string attachments = attachments_to_json(m.attachments);
+      ms.bindNoCopy(13, attachments);
       stats.written += static_cast<std::size_t>(ms.exec());
       ms.reset();
     }
@@ -329,7 +331,7 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
       ++stats.received;
       bind_head(rs, m);
       rs.bind(9, static_cast<int64_t>(rev));
-      rs.bind(10, m.status);
+      rs.bindNoCopy(10, m.status);
       stats.written += static_cast<std::size_t>(rs.exec());
       rs.reset();
     }
