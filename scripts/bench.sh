@@ -454,7 +454,7 @@ ingest_rows() {
 | first sync (reconcile + push of every person) | ${wall[first_sync]} | | $((rss[first_sync] / 1024)) | $(persons) persons to NDJSON |
 | no-change re-sync | ${wall[resync]} | | $((rss[resync] / 1024)) | $((r1 - r0)) requests, $written rows written |
 | reconcile (forced, from the store) | ${wall[reconcile]} | | $((rss[reconcile] / 1024)) | |
-| sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | from a new customer: one new person, a full reconcile |
+| sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | from a new customer: one new person (append-only reconcile, not the whole graph) |
 | sync after 100 more of that customer | ${wall[incremental_known]} | | $((rss[incremental_known] / 1024)) | a known customer: identities unchanged, reconcile skipped |
 EOF
 }
