@@ -143,26 +143,21 @@ TEST_CASE("a pull whose state store cannot be written stops with cant_write, nam
   StateStore store(":memory:");
   ThreeStreams src;
   src.store = &store;
+  std::string expected;
   SECTION("a store with messages fails on the first page") {
     store.records().commit_conversations("other", "s", {conversation("s", 1)}, {}, "1");
-    store.db().exec("PRAGMA query_only = 1");
-    try {
-      pull_connector("src", src, store);
-      FAIL("no exception");
-    } catch (const Failure& f) {
-      CHECK(f.error().code == Errc::cant_write);
-      CHECK_THAT(f.error().message, Catch::Contains("page 1 of src/history"));
-    }
+    expected = "page 1 of src/history";
   }
   SECTION("an empty store fails before, as the first pull sets its indexes aside") {
-    store.db().exec("PRAGMA query_only = 1");
-    try {
-      pull_connector("src", src, store);
-      FAIL("no exception");
-    } catch (const Failure& f) {
-      CHECK(f.error().code == Errc::cant_write);
-      CHECK_THAT(f.error().message, Catch::Contains("preparing the first pull into it"));
-    }
+    expected = "preparing the first pull into it";
+  }
+  store.db().exec("PRAGMA query_only = 1");
+  try {
+    pull_connector("src", src, store);
+    FAIL("no exception");
+  } catch (const Failure& f) {
+    CHECK(f.error().code == Errc::cant_write);
+    CHECK_THAT(f.error().message, Catch::Contains(expected));
   }
 }
 
