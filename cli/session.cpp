@@ -70,13 +70,9 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
   }
   s.lock.emplace(value_or_throw(StateLock::acquire(s.config.state_path, command)));
   s.store = std::make_unique<StateStore>(s.config.state_path);
-  try {
-    if (const int built = end_bulk_load(*s.store))
-      spdlog::info("the last pull into {} stopped before the indexes of its messages were built; built {} now",
-                   s.config.state_path, built);
-  } catch (const SQLite::Exception& e) {
-    throw storage_failure(e, s.config.state_path, "building the indexes of messages an interrupted pull left out");
-  }
+  if (const int built = end_bulk_load(*s.store))
+    spdlog::info("the last pull into {} stopped before the indexes of its messages were built; built {} now",
+                 s.config.state_path, built);
   if (needs == Needs::store_and_adapters) {
     // Connectors not contacted are still built: reconcile needs their own handles (no secret).
     if (!contacts.connectors)

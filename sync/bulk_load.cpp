@@ -60,20 +60,27 @@ int end_bulk_load(StateStore& store) {
       }
     }
   } sort_settings(db);
-  SQLite::Transaction tx(db);
   int built = 0;
-  // An index that exists again (a migration made one of that name) is left as it is.
-  SQLite::Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?");
-  for (const auto& index : nlohmann::json::parse(*saved)) {
-    exists.bind(1, index.at("name").get<std::string>());
-    const bool there = exists.executeStep();
-    exists.reset();
-    if (there) continue;
-    db.exec(index.at("sql").get<std::string>());
-    ++built;
+  try {
+    SQLite::Transaction tx(db);
+    // An index that exists again (a migration made one of that name) is left as it is.
+    SQLite::Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?");
+    for (const auto& index : nlohmann::json::parse(*saved)) {
+      exists.bind(1, index.at("name").get<std::string>());
+      const bool there = exists.executeStep();
+      exists.reset();
+      if (there) continue;
+      db.exec(index.at("sql").get<std::string>());
+      ++built;
+    }
+    db.exec(fmt::format("DELETE FROM meta WHERE key = '{}'", k_saved_indexes));
+    tx.commit();
+  } catch (const SQLite::Exception& e) {
+    throw storage_failure(e, store.path(),
+                          "building the indexes of its messages (SQLite sorts them in SQLITE_TMPDIR, else /var/tmp "
+                          "or /tmp: that filesystem needs room too); the next command that takes the state lock "
+                          "tries again");
   }
-  db.exec(fmt::format("DELETE FROM meta WHERE key = '{}'", k_saved_indexes));
-  tx.commit();
   spdlog::debug("bulk load: built {} indexes of messages in {:.2f} s", built,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return built;

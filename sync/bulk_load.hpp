@@ -19,7 +19,8 @@ namespace chansync {
 bool begin_bulk_load(StateStore& store);
 
 // Builds the indexes a bulk load dropped, in one transaction, and forgets the saved definitions.
-// Returns how many it built: 0 when no load is under way. Throws SQLite::Exception.
+// Returns how many it built: 0 when no load is under way. Throws Failure (storage_failure()) naming
+// the temporary directory the sorts use as well.
 int end_bulk_load(StateStore& store);
 
 }  // namespace chansync

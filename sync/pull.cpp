@@ -307,12 +307,11 @@ std::vector<PullStats> pull_connectors(const std::vector<PullJob>& jobs, StateSt
   // that holds the state lock builds them.
   if (bulk) try {
       end_bulk_load(store);
-    } catch (const SQLite::Exception& e) {
-      const Failure f = storage_failure(e, store.path(), "building the indexes of the messages pulled");
+    } catch (const Failure& f) {
       if (failure) {
         spdlog::error("{}", f.what());
       } else {
-        failure = std::make_exception_ptr(f);
+        failure = std::current_exception();
       }
     }
   if (failure) std::rethrow_exception(failure);
