@@ -70,7 +70,7 @@ std::vector<std::string> own_handles(const std::vector<Endpoint>& connectors) {
 // below the input revision that reconcile saw) and the rules and decisions are the same, each new
 // customer handle is a node with no edge: a contact naming it would have made it a node already, and
 // links or a changed customer would have moved the shape revision. So reconcile would make each a
-// person of its own, and this does, reading only the conversations of customers not yet a node.
+// person of its own, and this does, reading only the conversations written since (by revision).
 // nullopt when that does not hold (a rule or decision names a new handle, one customer comes both
 // verified and not, [identity] auto_merge_above is set): then the whole graph is reconciled.
 std::optional<ReconcileStats> reconcile_appended(StateStore& store, const std::string& stored_mark,
@@ -88,9 +88,12 @@ std::optional<ReconcileStats> reconcile_appended(StateStore& store, const std::s
   }
   if (store.identity_shape_revision() > reconciled_rev) return std::nullopt;
   std::vector<std::pair<std::string, bool>> nodes;
+  // Conversations written after that reconcile (by revision), whose customer is no node yet.
   SQLite::Statement q(store.db(), R"sql(SELECT customer, min(customer_verified), max(customer_verified)
-    FROM conversations c WHERE NOT EXISTS (SELECT 1 FROM person_handles ph WHERE ph.node = c.customer)
+    FROM conversations c WHERE rev > ?
+      AND NOT EXISTS (SELECT 1 FROM person_handles ph WHERE ph.node = c.customer)
     GROUP BY customer)sql");
+  q.bind(1, static_cast<int64_t>(reconciled_rev));
   SQLite::Statement decided(store.db(),
                             "SELECT 1 FROM identity_decisions WHERE instr(a_nodes, ?1) OR instr(b_nodes, ?1)");
   while (q.executeStep()) {

@@ -24,9 +24,10 @@ struct RecordStore::Statements {
   explicit Statements(SQLite::Database& db)
       : upsert_conversation(db, R"sql(
           INSERT INTO conversations(connector, id, channel, customer, customer_verified, business, customer_name,
-                                    customer_links)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-          ON CONFLICT(connector, id) DO UPDATE SET channel = excluded.channel, customer = excluded.customer,
+                                    customer_links, rev)
+          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+          ON CONFLICT(connector, id) DO UPDATE SET rev = excluded.rev, channel = excluded.channel,
+            customer = excluded.customer,
             customer_verified = excluded.customer_verified, business = excluded.business,
             customer_name = coalesce(nullif(excluded.customer_name, ''), customer_name),
             customer_links = coalesce(nullif(excluded.customer_links, ''), customer_links)
@@ -307,6 +308,7 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
       cs.bind(6, c.business);
       cs.bind(7, c.customer_name);
       cs.bind(8, links_json(c));
+      cs.bind(9, static_cast<int64_t>(rev));
       if (cs.exec() > 0) {
         changed = true;
         identity_changed |= change != IdentityChange::none;

@@ -14,7 +14,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 12> k_migrations = {
+constexpr std::array<const char*, 13> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -169,6 +169,14 @@ CREATE INDEX messages_inbound ON messages(connector, direction, channel, sent_at
 CREATE TABLE pull_history(
   connector TEXT NOT NULL, stream TEXT NOT NULL, ended_at INTEGER NOT NULL, received INTEGER NOT NULL,
   PRIMARY KEY(connector, stream, ended_at)) WITHOUT ROWID;
+)sql",
+    // 13: a conversation row carries the revision that last changed it, so reconcile's append-only
+    // path reads only the conversations written since the last reconcile. Rows from before count as
+    // written now: a reconcile that has not seen them yet still finds them.
+    R"sql(
+ALTER TABLE conversations ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+UPDATE conversations SET rev = coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'rev'), 0);
+CREATE INDEX conversations_by_rev ON conversations(rev);
 )sql"};
 
 // chansync_later_status(stored, incoming): later_status() for SQL, so the upsert that rewrites a

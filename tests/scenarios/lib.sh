@@ -45,7 +45,8 @@ health_run() {
 # Everything the pull stage stores, in a stable order (ids and cursors, not timestamps of the run).
 dump_store() {
   sqlite3 -bail "$1" "SELECT connector, id, conversation, channel, direction, author_kind, author_handle, sent_at, text FROM messages ORDER BY 1, 2;
-                SELECT * FROM conversations ORDER BY 1, 2;
+                SELECT connector, id, channel, customer, customer_verified, business, customer_name, customer_links
+                FROM conversations ORDER BY 1, 2;
                 SELECT connector, id, first_name, last_name, handles, archived, updated_at FROM contacts ORDER BY 1, 2;
                 SELECT connector, stream, cursor FROM streams ORDER BY 1, 2;
                 SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY 1;"

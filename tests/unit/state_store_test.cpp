@@ -1,5 +1,7 @@
 #include "sync/state_store.hpp"
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -43,7 +45,7 @@ struct TempDir {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 12);
+  CHECK(s.schema_version() == 13);
   CHECK(s.records().streams().empty());
 }
 
@@ -303,7 +305,7 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
     REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 2);
   }
   StateStore s(path);
-  CHECK(s.schema_version() == 12);
+  CHECK(s.schema_version() == 13);
   const auto rows = s.records().streams();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].connector == "crm");
@@ -324,6 +326,11 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
   REQUIRE(anna);
   CHECK(anna->first_name == "Anna");
   CHECK(anna->attributes.empty());
+  // Schema 13: conversations from before carry the store's revision, as if written now.
+  const auto conversations = s.db().execAndGet("SELECT count(*) FROM conversations").getInt();
+  CHECK(conversations > 0);
+  CHECK(s.db().execAndGet(fmt::format("SELECT count(*) FROM conversations WHERE rev = {}", s.revision())).getInt() ==
+        conversations);
 }
 
 TEST_CASE("a store that cannot be written or whose disk is full says so, with the exit code's class") {
