@@ -2,19 +2,19 @@
 // naming it, with no temporary file left behind.
 #include "sync/replace_file.hpp"
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/temp_dir.hpp"
+
 using namespace chansync;
 namespace fs = std::filesystem;
 
 TEST_CASE("replace_file replaces a file whole and reports a path it cannot write") {
-  char tmpl[] = "/tmp/chansync-replace-XXXXXX";
-  const fs::path dir = ::mkdtemp(tmpl);
+  const test::TempDir tmp("replace");
+  const fs::path& dir = tmp.path;
   const std::string path = (dir / "page.html").string();
   REQUIRE(replace_file(path, "a longer first version\n"));
   REQUIRE(replace_file(path, "second"));
@@ -29,5 +29,4 @@ TEST_CASE("replace_file replaces a file whole and reports a path it cannot write
   CHECK(r.error().code == Errc::cant_write);
   CHECK_THAT(r.error().message, Catch::Contains(missing));
   CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);  // page.html alone
-  fs::remove_all(dir);
 }

@@ -12,6 +12,7 @@
 #include "sync/error.hpp"
 #include "sync/reconcile.hpp"
 #include "sync/state_lock.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace chansync;
 
@@ -32,13 +33,8 @@ std::string read_file(const std::string& path) {
   return b.str();
 }
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/chansync-store-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("store") {}
 };
 
 }  // namespace
