@@ -139,15 +139,17 @@ ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& c
                        store.decisions().digest());
   };
   const auto stored = store.meta("reconciled");
-  if (!force && stored == mark()) {
+  const std::string current = mark();
+  if (!force && stored == current) {
     spdlog::debug("identities are up to date (no record, rule or decision changed since the last reconcile)");
     return ReconcileStats{.persons = store.identity().person_count(),
                           .conflicts = static_cast<std::size_t>(store.count("identity_conflicts")),
                           .skipped = true};
   }
   if (!force && stored) try {
-      if (auto appended = reconcile_appended(store, *stored, mark(), own_handles(connectors), rules)) {
-        store.set_meta("reconciled", mark());
+      // It changes neither the input revision nor the decisions: the mark stays `current`.
+      if (auto appended = reconcile_appended(store, *stored, current, own_handles(connectors), rules)) {
+        store.set_meta("reconciled", current);
         return *appended;
       }
     } catch (const SQLite::Exception& e) {

@@ -18,6 +18,11 @@ namespace {
 // One person's handles, CRM contacts, messages and vendor name, read by index with statements
 // prepared once: a pass over every person costs a few point lookups per person and holds one
 // person at a time (not one sort of every message of the store).
+// A new person (person_id, created_at, rev), numbered after every stored one.
+constexpr const char* k_insert_person_sql =
+    "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, (SELECT coalesce(max(seq), 0) + 1 FROM persons), "
+    "?, ?)";
+
 class PersonReader {
  public:
   explicit PersonReader(SQLite::Database& db)
@@ -151,9 +156,7 @@ void IdentityStore::save(const IdentityResult& r) {
   std::vector<char> touched(r.person_count(), 0);
   std::vector<std::string> touched_ids;
   {
-    SQLite::Statement st(m_store.db(),
-                         "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, (SELECT coalesce(max(seq), 0) "
-                         "+ 1 FROM persons), ?, ?)");
+    SQLite::Statement st(m_store.db(), k_insert_person_sql);
     for (const auto p : r.new_persons) {
       st.bind(1, std::string(r.person_ids[p]));
       st.bind(2, now);
@@ -268,10 +271,7 @@ void IdentityStore::add_singletons(const std::vector<std::pair<std::string, bool
   SQLite::Transaction tx(m_store.db());
   const auto now = static_cast<int64_t>(now_ms());
   const std::int64_t rev = m_store.revision() + 1;
-  SQLite::Statement person(
-      m_store.db(),
-      "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, (SELECT coalesce(max(seq), 0) "
-      "+ 1 FROM persons), ?, ?)");
+  SQLite::Statement person(m_store.db(), k_insert_person_sql);
   SQLite::Statement handle(m_store.db(),
                            "INSERT INTO person_handles(node, person_id, verified, since) VALUES(?, ?, ?, ?)");
   for (const auto& [node, verified] : nodes) {
