@@ -186,10 +186,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   // are deleted there. A target whose last complete push came after the persons last changed has
   // nothing to delete.
   if (!stopped && !(since && *since >= store.persons_revision())) {
-    if (since) ledger = store.ledger().entries(name);
-    const auto live = ledger.empty() ? std::set<std::string>{} : store.identity().live_person_ids();
-    for (const auto& [id, entry] : ledger) {
-      if (live.count(id)) continue;
+    for (const auto& [id, entry] : store.ledger().orphans(name)) {
       PersonRecord gone;
       gone.person_id = id;
       const PushFailure* failed = failure_of(id);

@@ -346,13 +346,6 @@ std::vector<ConflictRow> IdentityStore::conflicts() {
   return out;
 }
 
-std::set<std::string> IdentityStore::live_person_ids() {
-  std::set<std::string> out;
-  SQLite::Statement q(m_store.db(), "SELECT DISTINCT person_id FROM person_handles");
-  while (q.executeStep()) out.insert(q.getColumn(0).getString());
-  return out;
-}
-
 std::string IdentityStore::require_person(const std::string& id_or_alias) {
   const std::string id = survivor_of(id_or_alias).value_or(id_or_alias);
   SQLite::Statement q(m_store.db(), "SELECT 1 FROM person_handles WHERE person_id = ? LIMIT 1");

@@ -41,8 +41,6 @@ class IdentityStore {
   std::size_t person_count();
   // One person by id or alias; nullopt if unknown.
   std::optional<PersonRecord> person(const std::string& id_or_alias);
-  // Every person that currently has a handle or a record.
-  std::set<std::string> live_person_ids();
   // The person a retired id was merged into; nullopt when it is not an alias.
   std::optional<std::string> survivor_of(const std::string& retired_id);
   // The current id of a person named by id or retired id. Throws Failure(not_found), saying where

@@ -50,6 +50,21 @@ std::map<std::string, PushLedgerEntry> PushLedger::entries(const std::string& ta
   return out;
 }
 
+std::map<std::string, PushLedgerEntry> PushLedger::orphans(const std::string& target) {
+  std::map<std::string, PushLedgerEntry> out;
+  SQLite::Statement q(m_store.db(), R"sql(
+    SELECT person_id, hash, remote_id, fields FROM push_ledger l WHERE target = ?
+      AND NOT EXISTS(SELECT 1 FROM person_handles ph INDEXED BY person_handles_by_person
+                     WHERE ph.person_id = l.person_id))sql");
+  q.bind(1, target);
+  while (q.executeStep()) {
+    std::string id = q.getColumn(0).getString();
+    out.emplace(
+        id, PushLedgerEntry{id, q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString()});
+  }
+  return out;
+}
+
 void PushLedger::record(const std::string& target, const std::vector<PushLedgerEntry>& delivered) {
   if (delivered.empty()) return;
   SQLite::Transaction tx(m_store.db());

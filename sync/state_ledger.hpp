@@ -25,6 +25,9 @@ class PushLedger {
 
   // Every entry of a target, by person id.
   std::map<std::string, PushLedgerEntry> entries(const std::string& target);
+  // The entries of persons that no longer exist (merged into another, or left without any record):
+  // one indexed probe per entry, no list of the live persons.
+  std::map<std::string, PushLedgerEntry> orphans(const std::string& target);
   // One person's entry, nullopt when the target holds none: read by index, so a push of a few
   // changed persons reads only theirs.
   std::optional<PushLedgerEntry> entry(const std::string& target, const std::string& person_id);

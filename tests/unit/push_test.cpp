@@ -296,18 +296,28 @@ TEST_CASE("a person merged away is deleted on the target, naming the survivor, a
   reconcile_now(store);
   RecordingSink sink;
   REQUIRE(push_target("out", sink, store, {}).created == 2);
-  const auto before = store.identity().live_person_ids();
+  auto live = [&] {
+    std::set<std::string> out;
+    SQLite::Statement q(store.db(), "SELECT DISTINCT person_id FROM person_handles");
+    while (q.executeStep()) out.insert(q.getColumn(0).getString());
+    return out;
+  };
+  const auto before = live();
+  CHECK(store.ledger().orphans("out").empty());
   store.records().commit_contacts(
       "crm", "contacts",
       {Contact{"crm", "7", "Ada", "L", {{HandleKind::phone, "+4915112345671"}, {HandleKind::phone, "+4915112345672"}}}},
       {}, "x");
   reconcile_now(store);
-  const auto after = store.identity().live_person_ids();
+  const auto after = live();
   REQUIRE(after.size() == 1);
   std::vector<std::string> retired;
   for (const auto& id : before)
     if (!after.count(id)) retired.push_back(id);
   REQUIRE(retired.size() == 1);
+  const auto orphans = store.ledger().orphans("out");
+  REQUIRE(orphans.size() == 1);
+  CHECK(orphans.begin()->first == retired[0]);
 
   std::vector<std::string> planned;
   PushOptions dry;
