@@ -100,8 +100,13 @@ std::optional<Handle> normalize_phone(std::string_view raw, std::string_view reg
     std::string nsn;
     util.GetNationalSignificantNumber(number, &nsn);
     // The subscriber's part, after the area or mobile network code: where the placeholder is typed.
-    const auto ndc = static_cast<std::size_t>(std::max(0, util.GetLengthOfNationalDestinationCode(number)));
-    if (ndc < nsn.size()) nsn.erase(0, ndc);
+    // It ends the national number, so only a number ending in a placeholder can be one: the length of
+    // the code (libphonenumber formats the number to find it, half the cost of this function) is
+    // looked up for those alone.
+    if (placeholder_digits(nsn.substr(nsn.size() - std::min<std::size_t>(nsn.size(), 6)))) {
+      const auto ndc = static_cast<std::size_t>(std::max(0, util.GetLengthOfNationalDestinationCode(number)));
+      if (ndc < nsn.size()) nsn.erase(0, ndc);
+    }
     const bool personal = type != PhoneNumberUtil::TOLL_FREE && type != PhoneNumberUtil::SHARED_COST &&
                           type != PhoneNumberUtil::PREMIUM_RATE && type != PhoneNumberUtil::UAN &&
                           !placeholder_digits(nsn);

@@ -77,6 +77,9 @@ TEST_CASE("placeholder numbers and addresses are kept unverified, never joined")
   // Real ones next to them still join.
   CHECK(normalize_phone("+49 151 12345601", "DE")->verified);
   CHECK(normalize_phone("+49 30 901820", "DE")->verified);
+  // Ending in six of one digit is not enough: the whole subscriber part must be.
+  CHECK(normalize_phone("+49 30 1000000", "DE")->verified);
+  CHECK(normalize_phone("+49 151 12111111", "DE")->verified);
   CHECK(normalize_email("tester@example.org")->verified);
   CHECK(normalize_email("nonexistent.person@example.org")->verified);
 }

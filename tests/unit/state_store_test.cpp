@@ -41,8 +41,21 @@ struct TempDir : test::TempDir {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 13);
+  CHECK(s.schema_version() == 14);
   CHECK(s.records().streams().empty());
+  // Health's reads of inbound messages (health_check.cpp, health_hourly.cpp) are covered by the
+  // partial index of inbound messages.
+  for (const char* q : {"SELECT channel, max(sent_at) FROM messages WHERE connector = ? AND direction = 'inbound' "
+                        "GROUP BY channel",
+                        "SELECT sent_at FROM messages WHERE connector = ? AND channel = ? AND direction = 'inbound' "
+                        "AND sent_at >= ? ORDER BY sent_at",
+                        "SELECT sent_at FROM messages WHERE connector = ? AND direction = 'inbound' AND sent_at >= ? "
+                        "AND sent_at < ?"}) {
+    INFO(q);
+    SQLite::Statement plan(s.db(), std::string("EXPLAIN QUERY PLAN ") + q);
+    REQUIRE(plan.executeStep());
+    CHECK_THAT(plan.getColumn(3).getString(), Catch::Contains("COVERING INDEX messages_inbound"));
+  }
 }
 
 TEST_CASE("an unknown persons revision is the store revision: a push then looks for deletions") {
@@ -301,7 +314,7 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
     REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 2);
   }
   StateStore s(path);
-  CHECK(s.schema_version() == 13);
+  CHECK(s.schema_version() == 14);
   const auto rows = s.records().streams();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].connector == "crm");
@@ -327,6 +340,12 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
   CHECK(conversations > 0);
   CHECK(s.db().execAndGet(fmt::format("SELECT count(*) FROM conversations WHERE rev = {}", s.revision())).getInt() ==
         conversations);
+  // Schema 14: the index of inbound messages holds those alone.
+  CHECK(s.db()
+            .execAndGet("SELECT count(*) FROM messages INDEXED BY messages_inbound WHERE direction = 'inbound'")
+            .getInt() == s.db().execAndGet("SELECT count(*) FROM messages WHERE direction = 'inbound'").getInt());
+  CHECK_THAT(s.db().execAndGet("SELECT sql FROM sqlite_master WHERE name = 'messages_inbound'").getString(),
+             Catch::Contains("WHERE direction = 'inbound'"));
 }
 
 TEST_CASE("a store that cannot be written or whose disk is full says so, with the exit code's class") {
