@@ -451,13 +451,15 @@ ingest_rows() {
 | chansync pull crm | ${wall[pull_crm]} | | $((rss[pull_crm] / 1024)) | HubSpot contacts |
 | pull sms + crm at once (fresh store) | ${wall[multi]} | | $((rss[multi] / 1024)) | **$(ratio "${wall[multi]}" "$slowest")× the slowest alone** |
 | pull sms + crm one after another (-j 1) | ${wall[serial]} | | $((rss[serial] / 1024)) | $(ratio "${wall[serial]}" "$slowest")× the slowest alone |
-| first sync (reconcile + push of every person) | ${wall[first_sync]} | | $((rss[first_sync] / 1024)) | $(persons) persons to NDJSON |
-| no-change re-sync | ${wall[resync]} | | $((rss[resync] / 1024)) | $((r1 - r0)) requests, $written rows written |
+| first sync (reconcile + push of every person) | ${wall[first_sync]} | | $((rss[first_sync] / 1024)) | $(persons) persons to NDJSON; $(stages first_sync) |
+| no-change re-sync | ${wall[resync]} | | $((rss[resync] / 1024)) | $((r1 - r0)) requests, $written rows written; $(stages resync) |
 | reconcile (forced, from the store) | ${wall[reconcile]} | | $((rss[reconcile] / 1024)) | |
-| sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | from a new customer: one new person (append-only reconcile, not the whole graph) |
-| sync after 100 more of that customer | ${wall[incremental_known]} | | $((rss[incremental_known] / 1024)) | a known customer: identities unchanged, reconcile skipped |
+| sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | from a new customer: one new person (append-only reconcile, not the whole graph); $(stages incremental) |
+| sync after 100 more of that customer | ${wall[incremental_known]} | | $((rss[incremental_known] / 1024)) | a known customer: identities unchanged, reconcile skipped; $(stages incremental_known) |
 EOF
 }
+# stages NAME: the stage times a sync reported in its JSON (streams pull concurrently: the longest).
+stages() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(f"""pull {max(p["seconds"] for p in r["pull"]):.3f} s, reconcile {r["reconcile"]["seconds"]:.3f} s, push {sum(p["seconds"] for p in r["push"]):.3f} s""")' "$1.out"; }
 persons() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["reconcile"]["persons"])' first_sync.out; }
 if [ "$only" = ingest ]; then
   table_head

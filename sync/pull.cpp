@@ -219,6 +219,7 @@ std::vector<PullStats> pull_job(const PullJob& job, LoopContext& ctx) {
   const std::string& name = job.name;
   auto& records = ctx.store.records();
   for (const Stream& stream : adapter.streams()) {
+    const auto started = Clock::now();
     PullStats stats{name, stream.name};
     auto* conversations = adapter.conversations();
     auto* contacts = adapter.contacts();
@@ -264,6 +265,7 @@ std::vector<PullStats> pull_job(const PullJob& job, LoopContext& ctx) {
     } catch (const SQLite::Exception& e) {
       throw storage_failure(e, ctx.store.path(), fmt::format("recording the pull of {}/{}", name, stream.name));
     }
+    stats.seconds = std::chrono::duration<double>(Clock::now() - started).count();
     out.push_back(std::move(stats));
   }
   return out;

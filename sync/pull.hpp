@@ -24,6 +24,7 @@ struct PullStats {
   std::size_t rejected = 0;
   std::optional<Error> error;  // set when the pull stopped early; pages before it are committed
   std::string notice;          // the last problem the vendor reported inside the data (Page::notices)
+  double seconds = 0;          // wall time from the stream's first request to its figures recorded
 };
 
 // One connector to pull: its name, adapter and [listen] spool_dir (where spool streams are read from).

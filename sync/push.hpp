@@ -22,6 +22,7 @@ struct PushStats {
   std::size_t parked = 0;  // persons skipped: the target refused this content k_park_after pushes in a row
   bool dry_run = false;
   std::optional<Error> error;  // the batch error that stopped the push, or the first person's failure
+  double seconds = 0;          // wall time of the target's push, planning included
 };
 
 struct PushOptions {

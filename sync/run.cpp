@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -125,8 +127,10 @@ IdentityInput identity_input(StateStore& store, const std::vector<Endpoint>& con
   return input;
 }
 
-ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
-                               const IdentityRules& rules) {
+namespace {
+
+ReconcileStats reconcile_untimed(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
+                                 const IdentityRules& rules) {
   // The identity graph depends only on the records' customers and contacts, the rules and the
   // decisions people made: if none of them changed since the last reconcile (new messages in known
   // conversations change none), its result is what is stored.
@@ -176,11 +180,27 @@ ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& c
   return ReconcileStats{r.person_count(), new_persons, r.aliases.size(), r.conflicts.size(), auto_merged};
 }
 
+double seconds_since(std::chrono::steady_clock::time_point started) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+}  // namespace
+
+ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
+                               const IdentityRules& rules) {
+  const auto started = std::chrono::steady_clock::now();
+  ReconcileStats out = reconcile_untimed(store, connectors, force, rules);
+  out.seconds = seconds_since(started);
+  return out;
+}
+
 std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& store, const PushOptions& opts) {
   std::vector<PushStats> out;
   for (auto& t : targets) {
+    const auto started = std::chrono::steady_clock::now();
     out.push_back(push_target(t.name, *t.adapter->sink(), store, opts));
-    const auto& s = out.back();
+    auto& s = out.back();
+    s.seconds = seconds_since(started);
     if (s.error)
       spdlog::error("{}", s.error->describe());
     else
@@ -214,20 +234,29 @@ SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& ta
   return r;
 }
 
+namespace {
+double milliseconds_precision(double seconds) {
+  return std::round(seconds * 1000) / 1000;
+}
+}  // namespace
+
 void to_json(nlohmann::json& j, const PullStats& s) {
   j = {{"connector", s.connector}, {"stream", s.stream},   {"pages", s.pages},      {"requests", s.requests},
        {"received", s.received},   {"written", s.written}, {"rejected", s.rejected}};
+  j["seconds"] = milliseconds_precision(s.seconds);
   j["error"] = s.error ? nlohmann::json(s.error->message) : nlohmann::json(nullptr);
 }
 
 void to_json(nlohmann::json& j, const ReconcileStats& s) {
   j = {{"persons", s.persons},     {"new_persons", s.new_persons}, {"aliases", s.aliases},
        {"conflicts", s.conflicts}, {"auto_merged", s.auto_merged}, {"skipped", s.skipped}};
+  j["seconds"] = milliseconds_precision(s.seconds);
 }
 
 void to_json(nlohmann::json& j, const PushStats& s) {
   j = {{"target", s.target},       {"dry_run", s.dry_run}, {"created", s.created}, {"updated", s.updated},
        {"unchanged", s.unchanged}, {"deleted", s.deleted}, {"failed", s.failed},   {"parked", s.parked}};
+  j["seconds"] = milliseconds_precision(s.seconds);
   j["error"] = s.error ? nlohmann::json(s.error->message) : nlohmann::json(nullptr);
 }
 

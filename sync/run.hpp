@@ -27,6 +27,7 @@ struct ReconcileStats {
   std::size_t conflicts = 0;
   std::size_t auto_merged = 0;  // merges recorded for suggestions above [identity] auto_merge_above
   bool skipped = false;         // nothing changed since the last reconcile: the stored result was kept
+  double seconds = 0;           // wall time, reading the store and saving the result included
 };
 
 struct SyncReport {
