@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "sync/plan.hpp"
 
@@ -117,4 +118,58 @@ TEST_CASE("digest() gives content_hash() and field_fingerprint() from one serial
   CHECK(digest(p).hash == content_hash(p));
   CHECK(digest(p).fields == field_fingerprint(p));
   CHECK(digest(p).hash != "6106ab89ba4b26c2");
+}
+
+TEST_CASE("digest() writes the record's JSON itself, byte for byte what nlohmann::json prints", "[model]") {
+  // content_hash() and field_fingerprint() go through nlohmann::json; digest() writes the text
+  // directly. Records with every optional member present or not, and text JSON escapes.
+  std::mt19937 rng(12);
+  const std::vector<std::string> pieces = {"a",  "Zoë",  "🙂", "\"",   "\\", "\n",     "\t", "\r", "\b",
+                                           "\f", "\x01", "\x1f", "\x7f", "/",  "\u2028", "",   " ",  "Ødegård"};
+  auto text = [&] {
+    std::string out;
+    for (int n = static_cast<int>(rng() % 5); n > 0; --n) out += pieces[rng() % pieces.size()];
+    return out;
+  };
+  auto handle = [&] { return Handle{static_cast<HandleKind>(rng() % 4), text(), rng() % 2 == 0}; };
+  for (int round = 0; round < 300; ++round) {
+    PersonRecord p;
+    p.person_id = text();
+    p.display_name = text();
+    p.updated_at = static_cast<Timestamp>(rng());
+    for (int n = static_cast<int>(rng() % 3); n > 0; --n) p.handles.push_back(handle());
+    for (int n = static_cast<int>(rng() % 3); n > 0; --n) {
+      Contact c{text(), text(), text(), text(), {}, rng() % 2 == 0, static_cast<Timestamp>(rng())};
+      for (int k = static_cast<int>(rng() % 3); k > 0; --k) c.handles.push_back(handle());
+      if (rng() % 2) c.attributes = {text(), text(), text(), text()};
+      p.contacts.push_back(std::move(c));
+    }
+    for (int n = static_cast<int>(rng() % 4); n > 0; --n) {
+      Message m{text(),
+                text(),
+                text(),
+                text(),
+                static_cast<Direction>(rng() % 2),
+                static_cast<AuthorKind>(rng() % 4),
+                text(),
+                static_cast<Timestamp>(rng()) * 1000,
+                text(),
+                static_cast<MessageKind>(rng() % 4),
+                rng() % 2 ? std::string() : text()};
+      for (int k = static_cast<int>(rng() % 3); k > 0; --k)
+        m.attachments.push_back({text(), text(), text(), rng() % 2 ? 0 : static_cast<std::int64_t>(rng())});
+      p.messages.push_back(std::move(m));
+    }
+    INFO(nlohmann::json(p).dump());
+    const auto d = digest(p);
+    REQUIRE(d.hash == content_hash(p));
+    REQUIRE(d.fields == field_fingerprint(p));
+  }
+  // Text that is not UTF-8: refused as nlohmann::json refuses it.
+  PersonRecord bad = record();
+  bad.messages[0].text = "caf\xe9";
+  CHECK_THROWS_AS(content_hash(bad), nlohmann::json::type_error);
+  CHECK_THROWS_AS(digest(bad), nlohmann::json::type_error);
+  bad.messages[0].text = "\xed\xa0\x80";  // a UTF-16 surrogate, encoded
+  CHECK_THROWS_AS(digest(bad), nlohmann::json::type_error);
 }
