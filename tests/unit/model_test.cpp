@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "sync/json_text.hpp"
 #include "sync/plan.hpp"
 
 using namespace chansync;
@@ -164,12 +165,14 @@ TEST_CASE("digest() writes the record's JSON itself, byte for byte what nlohmann
     const auto d = digest(p);
     REQUIRE(d.hash == content_hash(p));
     REQUIRE(d.fields == field_fingerprint(p));
+    REQUIRE(person_json(p) == nlohmann::json(p).dump());
   }
   // Text that is not UTF-8: refused as nlohmann::json refuses it.
   PersonRecord bad = record();
   bad.messages[0].text = "caf\xe9";
   CHECK_THROWS_AS(content_hash(bad), nlohmann::json::type_error);
   CHECK_THROWS_AS(digest(bad), nlohmann::json::type_error);
+  CHECK_THROWS_AS(person_json(bad), nlohmann::json::type_error);
   bad.messages[0].text = "\xed\xa0\x80";  // a UTF-16 surrogate, encoded
   CHECK_THROWS_AS(digest(bad), nlohmann::json::type_error);
 }
