@@ -60,6 +60,13 @@ class PageWriter {
 
   // Commits the open batch, if any.
   void commit() {
+    commit_then([] {});
+  }
+
+  // Commits the open batch, then runs `f` (which may open its own transaction) under the same lock:
+  // another stream's next page cannot open a batch in between.
+  template <class F>
+  void commit_then(F&& f) {
     std::lock_guard lock(m_mutex);
     try {
       commit_locked();
@@ -67,6 +74,7 @@ class PageWriter {
       rollback();
       throw;
     }
+    f();
   }
 
   // How long the open batch may still wait for more pages; nullopt when no batch is open.
@@ -254,8 +262,7 @@ std::vector<PullStats> pull_job(const PullJob& job, LoopContext& ctx) {
     try {
       // The stream's pages are committed before its figures are recorded (and before the spool is
       // trimmed to what is committed).
-      ctx.writer.commit();
-      ctx.writer.locked([&] {
+      ctx.writer.commit_then([&] {
         records.record_pull(
             name, stream.name,
             {stats.pages, stats.requests, stats.received, stats.written, stats.rejected,
