@@ -1,5 +1,7 @@
 #include "sync/state_ledger.hpp"
 
+#include <fmt/format.h>
+
 #include "sync/state_store.hpp"
 
 namespace chansync {
@@ -15,6 +17,22 @@ void delete_failures(SQLite::Database& db, const std::string& target, const std:
 PushFailure failure_row(SQLite::Statement& q, int first) {
   return {q.getColumn(first).getString(),    q.getColumn(first + 1).getString(), q.getColumn(first + 2).getInt(),
           q.getColumn(first + 3).getInt64(), q.getColumn(first + 4).getInt64(),  q.getColumn(first + 5).getString()};
+}
+
+// A target's ledger entries by person id; `condition` narrows them (SQL after the WHERE, "" for all).
+std::map<std::string, PushLedgerEntry> entries_where(SQLite::Database& db, const std::string& target,
+                                                     const char* condition) {
+  std::map<std::string, PushLedgerEntry> out;
+  SQLite::Statement q(db, fmt::format("SELECT person_id, hash, remote_id, fields FROM push_ledger l "
+                                      "WHERE target = ? {}",
+                                      condition));
+  q.bind(1, target);
+  while (q.executeStep()) {
+    std::string id = q.getColumn(0).getString();
+    out.emplace(
+        id, PushLedgerEntry{id, q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString()});
+  }
+  return out;
 }
 
 }  // namespace
@@ -39,30 +57,13 @@ std::optional<PushLedgerEntry> PushLedger::entry(const std::string& target, cons
 }
 
 std::map<std::string, PushLedgerEntry> PushLedger::entries(const std::string& target) {
-  std::map<std::string, PushLedgerEntry> out;
-  SQLite::Statement q(m_store.db(), "SELECT person_id, hash, remote_id, fields FROM push_ledger WHERE target = ?");
-  q.bind(1, target);
-  while (q.executeStep()) {
-    std::string id = q.getColumn(0).getString();
-    out.emplace(
-        id, PushLedgerEntry{id, q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString()});
-  }
-  return out;
+  return entries_where(m_store.db(), target, "");
 }
 
 std::map<std::string, PushLedgerEntry> PushLedger::orphans(const std::string& target) {
-  std::map<std::string, PushLedgerEntry> out;
-  SQLite::Statement q(m_store.db(), R"sql(
-    SELECT person_id, hash, remote_id, fields FROM push_ledger l WHERE target = ?
-      AND NOT EXISTS(SELECT 1 FROM person_handles ph INDEXED BY person_handles_by_person
-                     WHERE ph.person_id = l.person_id))sql");
-  q.bind(1, target);
-  while (q.executeStep()) {
-    std::string id = q.getColumn(0).getString();
-    out.emplace(
-        id, PushLedgerEntry{id, q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString()});
-  }
-  return out;
+  return entries_where(m_store.db(), target,
+                       R"sql(AND NOT EXISTS(SELECT 1 FROM person_handles ph INDEXED BY person_handles_by_person
+                                                    WHERE ph.person_id = l.person_id))sql");
 }
 
 void PushLedger::record(const std::string& target, const std::vector<PushLedgerEntry>& delivered) {
