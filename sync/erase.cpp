@@ -113,6 +113,7 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
   run(fmt::format("DELETE FROM contacts WHERE {}", k_record_match), records);
   run("DELETE FROM dead_letters WHERE instr(raw, ?1) > 0 OR instr(error, ?1) > 0", needles);
   run("DELETE FROM person_handles WHERE node = ?1", r.nodes);
+  store.identity().forget_person_count();
   run("DELETE FROM identity_conflicts WHERE node = ?1 OR instr(records, '\"' || ?1 || '\"') > 0", r.nodes);
   if (!r.person_id.empty()) {
     const std::vector<std::string> id{r.person_id};

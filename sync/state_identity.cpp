@@ -15,13 +15,17 @@
 namespace chansync {
 namespace {
 
-// One person's handles, CRM contacts, messages and vendor name, read by index with statements
-// prepared once: a pass over every person costs a few point lookups per person and holds one
-// person at a time (not one sort of every message of the store).
 // A new person (person_id, created_at, rev), numbered after every stored one.
 constexpr const char* k_insert_person_sql =
     "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, (SELECT coalesce(max(seq), 0) + 1 FROM persons), "
     "?, ?)";
+
+// meta: how many persons hold a node, as the last writer of person_handles left it (see person_count).
+constexpr const char* k_person_count = "person_count";
+
+// One person's handles, CRM contacts, messages and vendor name, read by index with statements
+// prepared once: a pass over every person costs a few point lookups per person and holds one
+// person at a time (not one sort of every message of the store).
 
 class PersonReader {
  public:
@@ -262,6 +266,8 @@ void IdentityStore::save(const IdentityResult& r) {
     m_store.set_meta("rev", std::to_string(rev));
     m_store.set_persons_revision(rev);
   }
+  if (const auto count = std::to_string(r.person_count()); m_store.meta(k_person_count) != count)
+    m_store.set_meta(k_person_count, count);
   tx.commit();
 }
 
@@ -288,14 +294,26 @@ void IdentityStore::add_singletons(const std::vector<std::pair<std::string, bool
     handle.exec();
     handle.reset();
   }
+  // Each node is a person of its own: the kept count grows by as many.
+  if (const auto kept = m_store.meta(k_person_count))
+    m_store.set_meta(k_person_count, std::to_string(std::stoull(*kept) + nodes.size()));
   m_store.set_meta("rev", std::to_string(rev));
   m_store.set_persons_revision(rev);
   tx.commit();
 }
 
 std::size_t IdentityStore::person_count() {
+  if (const auto kept = m_store.meta(k_person_count)) try {
+      return static_cast<std::size_t>(std::stoull(*kept));
+    } catch (const std::exception&) {
+      // not a number: counted below
+    }
   return static_cast<std::size_t>(
       m_store.db().execAndGet("SELECT count(DISTINCT person_id) FROM person_handles").getInt64());
+}
+
+void IdentityStore::forget_person_count() {
+  m_store.db().exec(fmt::format("DELETE FROM meta WHERE key = '{}'", k_person_count));
 }
 
 std::vector<std::string> IdentityStore::persons_changed_since(std::int64_t rev) {

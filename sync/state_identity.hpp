@@ -38,7 +38,11 @@ class IdentityStore {
   // whose handles, contacts or messages changed after that revision.
   void for_each_person(const std::function<void(PersonRecord&&)>& fn,
                        std::optional<std::int64_t> changed_since = std::nullopt);
+  // Persons holding a node. save() and add_singletons() keep the figure in meta, so a sync that
+  // changed nothing does not count every node again; anything else that writes person_handles calls
+  // forget_person_count() in its transaction (it is then counted).
   std::size_t person_count();
+  void forget_person_count();
   // One person by id or alias; nullopt if unknown.
   std::optional<PersonRecord> person(const std::string& id_or_alias);
   // The person a retired id was merged into; nullopt when it is not an alias.

@@ -64,6 +64,7 @@ TEST_CASE("erase --dry-run counts and changes nothing; erase removes the person 
   CHECK(count(store, "SELECT count(*) FROM contacts") == 0);
   CHECK(count(store, "SELECT count(*) FROM dead_letters") == 0);
   CHECK(count(store, "SELECT count(*) FROM person_handles WHERE person_id = '" + anna + "'") == 0);
+  CHECK(store.identity().person_count() == 1);  // Bob: the count kept by reconcile is forgotten
   CHECK(count(store, "SELECT count(*) FROM tombstones") == 3);
   // No tombstone holds the value in clear.
   CHECK(count(store, "SELECT count(*) FROM tombstones WHERE instr(digest, '4915112345678') > 0") == 0);

@@ -180,6 +180,11 @@ TEST_CASE("new customers alone become persons of their own without the whole gra
        Contact{"crm", "3", "Cy", "", {shared}}, Contact{"crm", "4", "Di", "", {shared}}},
       {}, "x");
   std::vector<Endpoint> none;
+  // person_count() is kept in meta by each writer of person_handles: always what counting gives.
+  const auto counted = [&] {
+    return static_cast<std::size_t>(
+        store.db().execAndGet("SELECT count(DISTINCT person_id) FROM person_handles").getInt64());
+  };
   const auto first = reconcile_store(store, none, false);
   REQUIRE(first.new_persons == 6);
   REQUIRE(first.conflicts == 1);
@@ -196,6 +201,7 @@ TEST_CASE("new customers alone become persons of their own without the whole gra
   CHECK(appended.new_persons == 2);
   CHECK(appended.persons == 8);
   CHECK(appended.conflicts == 1);
+  CHECK(store.identity().person_count() == counted());
   const auto p9 = store.identity().holder("phone:+4915112345699");
   REQUIRE(p9);
   CHECK(store.identity().person(*p9)->messages.size() == 3);
@@ -208,6 +214,7 @@ TEST_CASE("new customers alone become persons of their own without the whole gra
   const auto forced = reconcile_store(store, none, true);
   CHECK(forced.new_persons == 0);
   CHECK(forced.persons == 8);
+  CHECK(store.identity().person_count() == counted());
   CHECK(store.revision() == rev);
   CHECK(store.identity().holder("phone:+4915112345699") == p9);
 
@@ -218,6 +225,7 @@ TEST_CASE("new customers alone become persons of their own without the whole gra
     CHECK(r.new_persons == 0);
     CHECK(store.identity().holder("phone:+4915112345688") == store.identity().holder("crm_id:crm/1"));
     CHECK(store.identity().person(*store.identity().holder("crm_id:crm/1"))->messages.size() == 1);
+    CHECK(store.identity().person_count() == counted());
   }
   SECTION("a known customer unverified, or a contact, reshapes (whole graph)") {
     auto unverified = conversation("c1-web", "+4915112345671", 1, 30);
