@@ -75,30 +75,6 @@ std::string fingerprint(const std::vector<Field>& fields) {
   return out;
 }
 
-// digest() through nlohmann::json: the reference the direct path matches, and the path that reports
-// text which is not UTF-8.
-PersonDigest digest_via_json(const PersonRecord& p) {
-  nlohmann::json j = p;
-  j.erase("updated_at");
-  // The hash runs over what j.dump() would print (an object's members in key order, no spaces),
-  // one member at a time, so each member is serialised once for both.
-  std::array<std::string, k_fields.size()> texts;  // of the fingerprinted fields, in k_fields' order
-  std::uint64_t h = fnv1a_64("{");
-  bool first = true;
-  for (const auto& [key, value] : j.items()) {
-    std::string text = value.dump();
-    h = fnv1a_64(fmt::format("{}{}:", first ? "" : ",", nlohmann::json(key).dump()), h);
-    h = fnv1a_64(text, h);
-    first = false;
-    if (const auto at = std::find(k_fields.begin(), k_fields.end(), key); at != k_fields.end())
-      texts[static_cast<std::size_t>(at - k_fields.begin())] = std::move(text);
-  }
-  h = fnv1a_64("}", h);
-  std::vector<Field> fields;
-  for (std::size_t i = 0; i < k_fields.size(); ++i) fields.push_back(field(k_fields[i], j.at(k_fields[i]), texts[i]));
-  return {fmt::format("{:016x}", h), fingerprint(fields)};
-}
-
 }  // namespace
 
 std::string field_fingerprint(const PersonRecord& p) {
@@ -108,7 +84,8 @@ std::string field_fingerprint(const PersonRecord& p) {
 PersonDigest digest(const PersonRecord& p) {
   // The members of the record's JSON without updated_at, in key order.
   const auto members = person_json_members(p);
-  if (!members) return digest_via_json(p);
+  // Text that is not UTF-8 goes through nlohmann::json, which reports it.
+  if (!members) return {content_hash(p), field_fingerprint(p)};
   const auto& [contacts, display_name, handles, messages, person_id] = *members;
   std::uint64_t h = fnv1a_64("{\"contacts\":");
   h = fnv1a_64(contacts, h);

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "sync/error.hpp"
@@ -22,6 +24,16 @@ constexpr const char* k_insert_person_sql =
 
 // meta: how many persons hold a node, as the last writer of person_handles left it (see person_count).
 constexpr const char* k_person_count = "person_count";
+
+// The kept count, or nothing when there is none or it is not a number (then it is counted again).
+std::optional<std::size_t> kept_person_count(StateStore& store) {
+  const auto kept = store.meta(k_person_count);
+  if (!kept) return std::nullopt;
+  std::size_t n = 0;
+  const char* end = kept->data() + kept->size();
+  if (const auto [at, ec] = std::from_chars(kept->data(), end, n); ec == std::errc{} && at == end) return n;
+  return std::nullopt;
+}
 
 // One person's handles, CRM contacts, messages and vendor name, read by index with statements
 // prepared once: a pass over every person costs a few point lookups per person and holds one
@@ -295,19 +307,17 @@ void IdentityStore::add_singletons(const std::vector<std::pair<std::string, bool
     handle.reset();
   }
   // Each node is a person of its own: the kept count grows by as many.
-  if (const auto kept = m_store.meta(k_person_count))
-    m_store.set_meta(k_person_count, std::to_string(std::stoull(*kept) + nodes.size()));
+  if (const auto kept = kept_person_count(m_store))
+    m_store.set_meta(k_person_count, std::to_string(*kept + nodes.size()));
+  else
+    forget_person_count();
   m_store.set_meta("rev", std::to_string(rev));
   m_store.set_persons_revision(rev);
   tx.commit();
 }
 
 std::size_t IdentityStore::person_count() {
-  if (const auto kept = m_store.meta(k_person_count)) try {
-      return static_cast<std::size_t>(std::stoull(*kept));
-    } catch (const std::exception&) {
-      // not a number: counted below
-    }
+  if (const auto kept = kept_person_count(m_store)) return *kept;
   return static_cast<std::size_t>(
       m_store.db().execAndGet("SELECT count(DISTINCT person_id) FROM person_handles").getInt64());
 }

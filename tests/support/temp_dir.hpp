@@ -3,8 +3,10 @@
 // (also when an assertion stops it).
 #include <stdlib.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <string>
+#include <system_error>
 
 namespace chansync::test {
 
@@ -13,7 +15,9 @@ struct TempDir {
   // `name` goes into the directory's name: /tmp/chansync-NAME-XXXXXX.
   explicit TempDir(const std::string& name) {
     std::string tmpl = "/tmp/chansync-" + name + "-XXXXXX";
-    path = ::mkdtemp(tmpl.data());
+    if (!::mkdtemp(tmpl.data()))
+      throw std::system_error(errno, std::generic_category(), "cannot create a temporary directory " + tmpl);
+    path = tmpl;
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

@@ -227,6 +227,14 @@ TEST_CASE("new customers alone become persons of their own without the whole gra
     CHECK(store.identity().person(*store.identity().holder("crm_id:crm/1"))->messages.size() == 1);
     CHECK(store.identity().person_count() == counted());
   }
+  SECTION("a kept count that is not a number is counted again") {
+    store.set_meta("person_count", "8x");
+    commit(store, {conversation("c5", "+4915112345655", 1)});
+    CHECK(reconcile_store(store, none, false).new_persons == 1);  // the append-only path
+    CHECK_FALSE(store.meta("person_count"));                      // forgotten, not grown from "8x"
+    CHECK(store.identity().person_count() == 9);
+    CHECK(counted() == 9);
+  }
   SECTION("a known customer unverified, or a contact, reshapes (whole graph)") {
     auto unverified = conversation("c1-web", "+4915112345671", 1, 30);
     unverified.customer.verified = false;
