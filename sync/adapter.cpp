@@ -1,5 +1,7 @@
 #include "sync/adapter.hpp"
 
+#include "sync/json_text.hpp"
+
 namespace chansync {
 
 const char* to_string(Role r) {
@@ -34,6 +36,13 @@ const char* to_string(PushOutcome::Status s) {
       return "failed";
   }
   return "failed";
+}
+
+void append_person_json(std::string& out, const PushItem& item) {
+  if (!item.json.empty())
+    out += item.json;
+  else
+    out += person_json(*item.record);
 }
 
 const char* to_string(VerifyOutcome::State s) {

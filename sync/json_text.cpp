@@ -208,12 +208,15 @@ std::optional<PersonJsonMembers> person_json_members(const PersonRecord& p) {
                            std::move(*person_id)};
 }
 
+std::string person_json(const PersonJsonMembers& m, Timestamp updated_at) {
+  return fmt::format(
+      R"({{"contacts":{},"display_name":{},"handles":{},"messages":{},"person_id":{},"updated_at":"{}"}})", m.contacts,
+      m.display_name, m.handles, m.messages, m.person_id, format_rfc3339(updated_at));
+}
+
 std::string person_json(const PersonRecord& p) {
   const auto m = person_json_members(p);
-  if (!m) return nlohmann::json(p).dump();
-  return fmt::format(
-      R"({{"contacts":{},"display_name":{},"handles":{},"messages":{},"person_id":{},"updated_at":"{}"}})", m->contacts,
-      m->display_name, m->handles, m->messages, m->person_id, format_rfc3339(p.updated_at));
+  return m ? person_json(*m, p.updated_at) : nlohmann::json(p).dump();
 }
 
 }  // namespace chansync

@@ -20,5 +20,7 @@ std::optional<PersonJsonMembers> person_json_members(const PersonRecord& p);
 // The whole record as one line of JSON, exactly nlohmann::json(p).dump(); text that is not UTF-8
 // throws nlohmann::json::type_error as dump() does.
 std::string person_json(const PersonRecord& p);
+// The same line from the record's members and its updated_at.
+std::string person_json(const PersonJsonMembers& m, Timestamp updated_at);
 
 }  // namespace chansync

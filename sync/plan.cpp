@@ -87,23 +87,17 @@ PersonDigest digest(const PersonRecord& p) {
   // Text that is not UTF-8 goes through nlohmann::json, which reports it.
   if (!members) return {content_hash(p), field_fingerprint(p)};
   const auto& [contacts, display_name, handles, messages, person_id] = *members;
-  std::uint64_t h = fnv1a_64("{\"contacts\":");
-  h = fnv1a_64(contacts, h);
-  h = fnv1a_64(",\"display_name\":", h);
-  h = fnv1a_64(display_name, h);
-  h = fnv1a_64(",\"handles\":", h);
-  h = fnv1a_64(handles, h);
-  h = fnv1a_64(",\"messages\":", h);
-  h = fnv1a_64(messages, h);
-  h = fnv1a_64(",\"person_id\":", h);
-  h = fnv1a_64(person_id, h);
-  h = fnv1a_64("}", h);
+  std::string json = person_json(*members, p.updated_at);
+  // The hash is over the line without its updated_at member, the last one: nothing of a string can
+  // look like it, since the quotes inside strings are escaped.
+  const std::string_view hashed = std::string_view(json).substr(0, json.rfind(",\"updated_at\":"));
+  const std::uint64_t h = fnv1a_64("}", fnv1a_64(hashed));
   const auto print = [](const std::string& text) { return fmt::format("{:08x}", fnv1a(text)); };
   const std::vector<Field> fields = {{k_fields[0], print(display_name)},
                                      {k_fields[1], print(handles), p.handles.size(), true},
                                      {k_fields[2], print(contacts), p.contacts.size(), true},
                                      {k_fields[3], print(messages), p.messages.size(), true}};
-  return {fmt::format("{:016x}", h), fingerprint(fields)};
+  return {fmt::format("{:016x}", h), fingerprint(fields), std::move(json)};
 }
 
 std::vector<std::string> changed_fields(const std::string& before, const PersonRecord& now) {

@@ -22,10 +22,12 @@ PlanAction plan_action(const std::string& hash, const PushLedgerEntry* previous,
 // dry run can name the fields that changed since the target's copy.
 std::string field_fingerprint(const PersonRecord& p);
 
-// content_hash() and field_fingerprint() of one record from one serialisation: a push needs both for
-// every person it sends, and building the record's JSON is most of what a push costs.
+// content_hash() and field_fingerprint() of one record from one serialisation, and the record's line
+// of JSON (person_json) made on the way: a push needs the first two for every person it plans and a
+// JSON sink the line of every person it sends, and building that text is most of what a push costs.
 struct PersonDigest {
   std::string hash, fields;
+  std::string json;  // "" when the record holds text that is not UTF-8 (the sink reports it)
 };
 PersonDigest digest(const PersonRecord& p);
 // The fields of `now` that differ from `before` (a field_fingerprint): "display_name",

@@ -13,8 +13,7 @@ namespace {
 
 struct Pending {
   PersonRecord record;
-  std::string hash;
-  std::string fields;  // field_fingerprint() of record
+  PersonDigest digest;  // of record (nothing for a deletion)
   std::optional<PushLedgerEntry> previous;
   bool remove = false;
   std::string merged_into;
@@ -48,7 +47,7 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
   if (batch.empty()) return true;
   std::vector<PushItem> items;
   items.reserve(batch.size());
-  for (const auto& p : batch) items.push_back({&p.record, p.previous, p.remove, p.merged_into});
+  for (const auto& p : batch) items.push_back({&p.record, p.previous, p.remove, p.merged_into, p.digest.json});
   auto outcomes = sink.push(items);
   if (!outcomes) {
     stats.error = std::move(outcomes.error());
@@ -73,7 +72,7 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
     if (target_level(e.code))
       target_down = true;
     else
-      refused.push_back({p.record.person_id, p.remove ? "" : p.hash, 0, 0, 0, e.message});
+      refused.push_back({p.record.person_id, p.remove ? "" : p.digest.hash, 0, 0, 0, e.message});
     if (++batch_failures <= k_logged)
       spdlog::warn("{}: person {} was not delivered: {}", name, p.record.person_id, e.message);
     if (!stats.error) stats.error = std::move(e);
@@ -95,7 +94,7 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
         ++(o.status == PushOutcome::Status::created   ? now.created
            : o.status == PushOutcome::Status::updated ? now.updated
                                                       : now.unchanged);
-        now.entries.push_back({o.person_id, p.hash, remote_id, p.fields});
+        now.entries.push_back({o.person_id, p.digest.hash, remote_id, p.digest.fields});
         break;
       case PushOutcome::Status::deleted:
         now.deleted.push_back(o.person_id);
@@ -164,10 +163,10 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
       [&](PersonRecord&& p) {
         ++planned;
         if (stopped) return;
-        auto [hash, fields] = digest(p);
+        auto d = digest(p);
         const auto stored = previous_of(p.person_id);
         const PushLedgerEntry* previous = stored ? &*stored : nullptr;
-        const PlanAction action = plan_action(hash, previous, opts.full, failure_of(p.person_id));
+        const PlanAction action = plan_action(d.hash, previous, opts.full, failure_of(p.person_id));
         if (opts.on_plan) opts.on_plan(name, p, action, previous);
         if (action == PlanAction::skip || action == PlanAction::parked) {
           ++(action == PlanAction::skip ? stats.unchanged : stats.parked);
@@ -177,8 +176,8 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
           ++(action == PlanAction::create ? stats.created : stats.updated);
           return;
         }
-        batch.push_back({std::move(p), std::move(hash), std::move(fields),
-                         previous ? std::optional<PushLedgerEntry>(*previous) : std::nullopt});
+        batch.push_back(
+            {std::move(p), std::move(d), previous ? std::optional<PushLedgerEntry>(*previous) : std::nullopt});
         if (batch.size() >= batch_size && !deliver(name, sink, store, batch, stats, held)) stopped = true;
       },
       since);
@@ -196,7 +195,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         ++(parked ? stats.parked : stats.deleted);
         continue;
       }
-      batch.push_back({std::move(gone), "", "", entry, true, store.identity().survivor_of(id).value_or("")});
+      batch.push_back({std::move(gone), {}, entry, true, store.identity().survivor_of(id).value_or("")});
       if (batch.size() >= batch_size && !deliver(name, sink, store, batch, stats, held)) {
         stopped = true;
         break;
@@ -285,9 +284,9 @@ VerifyStats verify_target(const std::string& name, Sink& sink, StateStore& store
         stats.drift.push_back({o.person_id, o.state, o.detail});
         // Re-sent as the target's copy stands: a missing person is created again, an edited one updated.
         if (opts.repair) {
-          auto [hash, fields] = digest(*it->second);
+          auto d = digest(*it->second);
           repairs.push_back(
-              {*it->second, std::move(hash), std::move(fields),
+              {*it->second, std::move(d),
                o.state == VerifyOutcome::State::missing ? std::nullopt : std::optional(ledger.at(o.person_id))});
         }
       }

@@ -15,8 +15,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "sync/json_text.hpp"
-
 namespace chansync::adapters::ndjson {
 namespace {
 
@@ -135,7 +133,7 @@ class NdjsonSink final : public Adapter, public Sink {
         gone["merged_into"] = item.merged_into.empty() ? nlohmann::json(nullptr) : nlohmann::json(item.merged_into);
         buf += gone.dump();
       } else {
-        buf += person_json(*item.record);
+        append_person_json(buf, item);
         out.push_back(
             {item.record->person_id, item.previous ? PushOutcome::Status::updated : PushOutcome::Status::created});
       }

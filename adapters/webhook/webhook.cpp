@@ -103,7 +103,7 @@ class WebhookSink final : public Adapter, public Sink {
         }
         if (!first) body += ',';
         first = false;
-        body += nlohmann::json(*item.record).dump();
+        append_person_json(body, item);
       }
       body += deleted.empty() ? "]}" : R"(],"deleted":[)" + deleted + "]}";
       std::string key = sha256_hex(body);

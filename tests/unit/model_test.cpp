@@ -166,6 +166,7 @@ TEST_CASE("digest() writes the record's JSON itself, byte for byte what nlohmann
     REQUIRE(d.hash == content_hash(p));
     REQUIRE(d.fields == field_fingerprint(p));
     REQUIRE(person_json(p) == nlohmann::json(p).dump());
+    REQUIRE(d.json == nlohmann::json(p).dump());  // the line a push hands its sink
   }
   // Text that is not UTF-8: refused as nlohmann::json refuses it.
   PersonRecord bad = record();
