@@ -37,9 +37,20 @@
 #        BENCH_ONLY=limits scripts/bench.sh  (the rate-limit rows alone, about a minute)
 #        BENCH_ONLY=ingest scripts/bench.sh  (the Twilio pull, .import and sync rows alone: with
 #          BENCH_MESSAGES=1000000 BENCH_CUSTOMERS=50000 it gives the 1M column of issue 12's table)
+#        scripts/bench.sh --scale   (the whole benchmark, then its ingest section again at
+#          BENCH_SCALE_MESSAGES=1000000 / BENCH_SCALE_CUSTOMERS=50000, then a table of how each
+#          figure grows between the two sizes, against issue 12's targets; about 13 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+if [ "${1:-}" = "--scale" ]; then
+  # Each size in a work directory of its own, whose figures.json the scale table compares.
+  BENCH_WORK="$root/build/bench" "$0"
+  BENCH_ONLY=ingest BENCH_MESSAGES=${BENCH_SCALE_MESSAGES:-1000000} BENCH_CUSTOMERS=${BENCH_SCALE_CUSTOMERS:-50000} \
+    BENCH_WORK="$root/build/bench-scale" "$0"
+  exec python3 "$root/scripts/bench_scale.py" "$root/build/bench" "$root/build/bench-scale"
+fi
+[ $# -eq 0 ] || { echo "bench: the only argument is --scale" >&2 && exit 64; }
 messages=${BENCH_MESSAGES:-200000}
 customers=${BENCH_CUSTOMERS:-10000}
 pg_customers=${BENCH_PG_CUSTOMERS:-110000}
@@ -52,7 +63,7 @@ scripts/install-deps.sh --test >&2
 command -v jq >/dev/null || { echo "bench: needs jq (scripts/install-deps.sh --test)" >&2 && exit 69; }
 scripts/build.sh >&2
 
-work=$root/build/bench
+work=${BENCH_WORK:-$root/build/bench}
 rm -rf "$work" && mkdir -p "$work"
 cd "$work"
 "$root/build/chansync-sim" --port-file sim.port --customers "$customers" --messages "$messages" 2>sim.log &
@@ -442,6 +453,18 @@ timed multi "$root/build/chansync" --config multi.toml -q pull sms crm
 sed 's|path = "state.db"|path = "serial.db"|' sync.toml >serial.toml
 timed serial "$root/build/chansync" --config serial.toml -q pull -j 1 sms crm
 slowest=$(python3 -c "import sys; print(max(float(a) for a in sys.argv[1:]))" "${wall[pull]}" "${wall[pull_crm]}")
+# The ingest figures, for --scale (scripts/bench_scale.py reads them with the syncs' *.out reports).
+figures() {
+  local sep="" n
+  printf '{'
+  for n in curl pull import pull_crm multi serial first_sync resync reconcile incremental incremental_known; do
+    printf '%s"%s": [%s, %s]' "$sep" "$n" "${wall[$n]}" "${rss[$n]}"
+    sep=", "
+  done
+  printf '}'
+}
+printf '{"messages": %s, "customers": %s, "resync_requests": %s, "runs": %s}\n' "$messages" "$customers" \
+  "$((r1 - r0))" "$(figures)" >figures.json
 ingest_rows() {
   cat <<EOF
 | curl, $pages pages, keep-alive (baseline) | ${wall[curl]} | $(rate "$messages" "${wall[curl]}") | $((rss[curl] / 1024)) | one connection, gzip |
