@@ -258,12 +258,20 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
     st.bind(8, static_cast<int64_t>(m.sent_at));
   };
   // A conversation without links that this process stored as it is now needs no upsert.
+  // Hashed field by field (FNV-1a with a separator after each field), not formatted first: this runs
+  // once per conversation of every page.
+  const auto hash_of = [](std::initializer_list<std::string_view> fields) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (const auto f : fields) h = fnv1a_64("\x1f", fnv1a_64(f, h));
+    return h;
+  };
+  const std::uint64_t connector_hash = hash_of({connector});
   auto already_stored = [&](const Conversation& c) {
     if (!c.customer_links.empty()) return false;
-    const std::size_t row = std::hash<std::string>{}(fmt::format(
-        "{}\x1f{}\x1f{}\x1f{}\x1f{}", c.channel, c.customer.key(), c.customer.verified, c.business, c.customer_name));
+    const std::uint64_t row = hash_of({c.channel, to_string(c.customer.kind), c.customer.value,
+                                       c.customer.verified ? "1" : "0", c.business, c.customer_name});
     if (m_stored_conversations.size() >= k_stored_conversations_max) m_stored_conversations.clear();
-    auto [it, inserted] = m_stored_conversations.try_emplace(connector + '\x1f' + c.id, row);
+    auto [it, inserted] = m_stored_conversations.try_emplace(fnv1a_64(c.id, connector_hash), row);
     if (inserted || it->second != row) {
       it->second = row;
       return false;

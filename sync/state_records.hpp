@@ -116,10 +116,11 @@ class RecordStore {
   StateStore& m_store;
   std::optional<std::unordered_set<std::string>> m_tombstones;  // read on first use
   std::string m_salt;                                           // their salt (see sync/erase.hpp)
-  // Conversations written (or found unchanged) by this process, by connector and id, with a hash of
-  // their row: a page repeats most of the previous pages' conversations, and skipping their upsert
-  // halves the index lookups of a pull. Bounded by k_stored_conversations_max.
-  std::unordered_map<std::string, std::size_t> m_stored_conversations;
+  // Conversations written (or found unchanged) by this process, by a 64-bit hash of connector and id,
+  // with a hash of their row: a page repeats most of the previous pages' conversations, and skipping
+  // their upsert halves the index lookups of a pull. Bounded by k_stored_conversations_max. A false
+  // skip needs two ids of one connector whose hashes collide and whose rows are the same.
+  std::unordered_map<std::uint64_t, std::uint64_t> m_stored_conversations;
   struct Statements;  // prepared once: the page commit is the hot path
   std::unique_ptr<Statements> m_st;
 };

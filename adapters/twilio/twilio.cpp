@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <map>
+#include <unordered_map>
 
 #include "adapters/status_page.hpp"
 #include "adapters/twilio/twilio_api.hpp"
@@ -30,7 +30,8 @@ class TwilioAdapter final : public TwilioSource {
 
  private:
   void map_messages(const std::vector<WireMessage>& wire, Page<Conversation>& page, Timestamp& high) {
-    std::map<std::string, std::size_t> index;  // conversation id → position in page.items
+    std::unordered_map<std::string, std::size_t> index;  // conversation id → position in page.items
+    index.reserve(wire.size());
     for (const auto& w : wire) {
       auto sent = parse_rfc2822(w.date_sent.empty() ? w.date_created : w.date_sent);
       if (!sent) {
