@@ -102,6 +102,28 @@ Result<MessagesPage> parse_messages_page(std::string& body) {
   });
 }
 
+std::string peek_next_page_uri(std::string_view body) {
+  // Searched from the end: Twilio writes members in alphabetical order, so the page's own comes after
+  // its records ("calls", "messages"), a few hundred bytes from the end. Quotes inside JSON strings
+  // are escaped, so no record's text can hold the quoted key.
+  constexpr std::string_view key = "\"next_page_uri\"";
+  const auto at = body.rfind(key);
+  if (at == std::string_view::npos) return {};
+  std::size_t i = at + key.size();
+  const auto skip_space = [&] {
+    while (i < body.size() && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) ++i;
+  };
+  skip_space();
+  if (i >= body.size() || body[i] != ':') return {};
+  ++i;
+  skip_space();
+  if (i >= body.size() || body[i] != '"') return {};
+  const auto end = body.find('"', ++i);
+  if (end == std::string_view::npos) return {};
+  const auto uri = body.substr(i, end - i);
+  return uri.find('\\') == std::string_view::npos ? std::string(uri) : std::string();
+}
+
 Result<CallsPage> parse_calls_page(std::string& body) {
   return parse_list_page<WireCall>(body, "Calls.json", "calls", k_call_fields, [](const WireCall& c) {
     return c.sid.empty() || c.to.empty() || c.direction.empty() ? std::string("call lacks sid, to or direction")

@@ -53,6 +53,10 @@ using CallsPage = ListPage<WireCall>;
 // direction, a call lacking sid, to or direction, is a reject (a call's `from` may be absent: an
 // anonymous caller).
 Result<MessagesPage> parse_messages_page(std::string& body);
+// The page's next_page_uri read from the raw text without parsing the page, so the next page can be
+// requested while this one is parsed: "" when it is null, absent, or not plain text (an escape in
+// it). A hint only: the caller uses it when the parsed page names the same URI.
+std::string peek_next_page_uri(std::string_view body);
 Result<CallsPage> parse_calls_page(std::string& body);
 
 // Twilio's error body {"code": 20003, "message": "...", "more_info": ..., "status": 401}.

@@ -4,7 +4,9 @@
 // its day-granular incremental cursor. Each type only maps its resource's page into conversations.
 // twilio-conversations shares the options, auth and own numbers, and brings its own probe and paging.
 #include <functional>
+#include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,10 +57,27 @@ class TwilioSource : public Adapter, public ConversationSource {
   std::string m_name, m_base, m_sid, m_region;
   std::vector<std::string> m_own;
   PhoneNormalizer m_phone{m_region};
-  HttpClient m_http;
+  HttpClient m_http;  // while a page is read ahead (m_ahead), only its thread uses it: wait for it first
 
  private:
+  // One GET of m_base + path, with the requests it took (retries included).
+  struct Fetched {
+    Result<HttpResponse> response;
+    std::size_t requests = 0;
+  };
+  Fetched get(const std::string& path);
+  // The response for `path`: the page read ahead when it is that one, else fetched now.
+  Fetched take(const std::string& path);
+
   const char* m_type;
+  // The next page, requested while this one is parsed and mapped (pull_list). m_http is used by one
+  // thread at a time: every other use of it waits for this first (take). Declared last, so that it
+  // is waited for before anything it uses is destroyed.
+  struct ReadAhead {
+    std::string path;
+    std::future<Fetched> fetched;
+  };
+  std::optional<ReadAhead> m_ahead;
 };
 
 }  // namespace chansync::adapters::twilio

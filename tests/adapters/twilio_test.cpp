@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "adapters/registry.hpp"
+#include "adapters/twilio/twilio_api.hpp"
 #include "adapters/twilio/twilio_source.hpp"
 #include "sync/pull.hpp"
 #include "tests/support/fake_server.hpp"
@@ -223,4 +225,41 @@ TEST_CASE("twilio connectors of one account learn one concurrency limit; another
   REQUIRE_FALSE(test::pull_one("other", *other, store, 2).error);
   CHECK(other_gate->limit() == Approx(4 + 0.25 + 1 / 4.25));
   CHECK(gate->in_flight() == 0);
+}
+
+TEST_CASE("twilio reads the next page ahead while this one is mapped and uses it only when asked for") {
+  const std::string first = test::fixture("twilio/messages_page1.json");
+  const std::string next = adapters::twilio::peek_next_page_uri(first);
+  CHECK(next == nlohmann::json::parse(first).at("next_page_uri").get<std::string>());
+  CHECK(adapters::twilio::peek_next_page_uri(test::fixture("twilio/messages_page2.json")).empty());  // null
+  CHECK(adapters::twilio::peek_next_page_uri(R"({"messages": [], "next_page_uri": "\/2010-04-01\/x"})").empty());
+  CHECK(adapters::twilio::peek_next_page_uri(R"({"messages": [])").empty());
+
+  FakeServer server(pages);
+  Rig rig(server.base_url());
+  auto& source = *rig.adapter->conversations();
+  auto page1 = source.pull_conversations({"conversations", "", 2});
+  REQUIRE(page1);
+  CHECK(page1->requests == 1);
+  // Page 2 is on its way before anyone asked for it.
+  for (int i = 0; i < 500 && server.requests().size() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(server.requests().size() == 2);
+  CHECK(server.requests()[1].params.find("PageToken")->second == "PASM00000000000000000000000000000002");
+
+  SECTION("the page read ahead is the next page: no second request") {
+    auto page2 = source.pull_conversations({"conversations", page1->next_cursor, 2});
+    REQUIRE(page2);
+    CHECK(page2->done);
+    CHECK(page2->requests == 1);
+    CHECK(server.requests().size() == 2);
+  }
+  SECTION("another cursor: the read-ahead is dropped, counted, and the page asked for fetched") {
+    auto again = source.pull_conversations({"conversations", "", 2});
+    REQUIRE(again);
+    CHECK_FALSE(again->done);
+    CHECK(again->requests == 2);
+    CHECK(server.requests().size() == 3);
+    CHECK(server.requests()[2].params.count("PageToken") == 0);
+  }
 }
