@@ -38,7 +38,6 @@ std::optional<std::size_t> kept_person_count(StateStore& store) {
 // One person's handles, CRM contacts, messages and vendor name, read by index with statements
 // prepared once: a pass over every person costs a few point lookups per person and holds one
 // person at a time (not one sort of every message of the store).
-
 class PersonReader {
  public:
   explicit PersonReader(SQLite::Database& db)

@@ -261,7 +261,7 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
   // Hashed field by field (FNV-1a with a separator after each field), not formatted first: this runs
   // once per conversation of every page.
   const auto hash_of = [](std::initializer_list<std::string_view> fields) {
-    std::uint64_t h = 14695981039346656037ull;
+    std::uint64_t h = fnv1a_64({});
     for (const auto f : fields) h = fnv1a_64("\x1f", fnv1a_64(f, h));
     return h;
   };

@@ -85,7 +85,7 @@ class ConversationsAdapter final : public TwilioSource {
   HealthReport probe() override {
     std::string body;
     const std::string path = m_service.empty() ? m_base.substr(m_origin.size()) + "/v1/Configuration" : m_root;
-    auto obs = observe(m_http, {"GET", m_origin + path}, &body);
+    auto obs = observe(http(), {"GET", m_origin + path}, &body);
     if (obs.http_status >= 400) {
       const auto err = parse_error(body);
       obs.vendor_code = err.code;
@@ -110,7 +110,7 @@ class ConversationsAdapter final : public TwilioSource {
     const int size = req.page_size > 0 ? std::min(req.page_size, k_max_page) : k_max_page;
     const bool first = cursor->next.empty();
     const std::string path = first ? fmt::format("{}/Conversations?PageSize={}", m_root, size) : cursor->next;
-    const std::size_t before = m_http.requests();
+    const std::size_t before = http().requests();
     auto resp = get(path, "conversations");
     if (!resp) return std::unexpected(resp.error());
     if (first) {
@@ -129,7 +129,7 @@ class ConversationsAdapter final : public TwilioSource {
       }
       if (auto r = read_conversation(c, size, page); !r) return std::unexpected(not_advanced(std::move(r.error()), {}));
     }
-    page.requests = m_http.requests() - before;
+    page.requests = http().requests() - before;
     if (wire->next_page_url.empty()) {
       // Next pass: what was updated after the newest date seen. A conversation updated while this
       // pass was listing may carry a date before that newest one, so the mark never passes the
@@ -151,15 +151,15 @@ class ConversationsAdapter final : public TwilioSource {
  private:
   // GET a path below base_url's origin; any status but 200 (and 404 when `gone_ok`) is the error.
   Result<HttpResponse> get(const std::string& path, const std::string& what, bool gone_ok = false) {
-    const HttpRequest http{"GET", m_origin + path};
-    auto resp = m_http.send(http);
+    const HttpRequest req{"GET", m_origin + path};
+    auto resp = http().send(req);
     if (!resp) return std::unexpected(resp.error());
     if (resp->status == 200 || (gone_ok && resp->status == 404)) return resp;
     const auto err = parse_error(resp->body);
     std::string detail = err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message);
     if (resp->status == 404 && !m_service.empty())
       detail += fmt::format(" (service_sid {} may not be a Conversations service of account {})", m_service, m_sid);
-    return std::unexpected(m_http.error(http, *resp, "listing Twilio " + what, detail));
+    return std::unexpected(http().error(req, *resp, "listing Twilio " + what, detail));
   }
 
   // The path and query of an absolute next_page_url, which must point at base_url's origin: the
@@ -168,13 +168,13 @@ class ConversationsAdapter final : public TwilioSource {
     if (origin_of(url) != m_origin)
       return fail(Errc::protocol,
                   fmt::format("meta.next_page_url of the {} list points at {}, not at base_url {}; not followed", what,
-                              m_http.redact(origin_of(url).empty() ? url : origin_of(url)), m_origin),
+                              http().redact(origin_of(url).empty() ? url : origin_of(url)), m_origin),
                   m_name);
     std::string path = url.substr(m_origin.size());
     if (path == from)
       return fail(Errc::protocol,
                   fmt::format("meta.next_page_url of the {} list repeats the page it is on ({}); not followed", what,
-                              m_http.redact(path.substr(0, path.find('?')))),
+                              http().redact(path.substr(0, path.find('?')))),
                   m_name);
     return path;
   }

@@ -94,10 +94,14 @@ std::vector<std::string> TwilioSource::own_handles() const {
   return out;
 }
 
+HttpClient& TwilioSource::http() {
+  if (m_ahead) m_ahead->fetched.wait();
+  return m_http;
+}
+
 HealthReport TwilioSource::probe() {
-  if (m_ahead) m_ahead->fetched.wait();  // m_http is one thread's at a time; the page stays for take()
   std::string body;
-  auto obs = observe(m_http, {"GET", fmt::format("{}/2010-04-01/Accounts/{}.json", m_base, m_sid)}, &body);
+  auto obs = observe(http(), {"GET", fmt::format("{}/2010-04-01/Accounts/{}.json", m_base, m_sid)}, &body);
   if (obs.http_status >= 400) {
     const auto err = parse_error(body);
     obs.vendor_code = err.code;

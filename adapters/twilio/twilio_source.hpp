@@ -57,9 +57,12 @@ class TwilioSource : public Adapter, public ConversationSource {
   std::string m_name, m_base, m_sid, m_region;
   std::vector<std::string> m_own;
   PhoneNormalizer m_phone{m_region};
-  HttpClient m_http;  // while a page is read ahead (m_ahead), only its thread uses it: wait for it first
+  // The account's HTTP client, once no page is being read ahead on another thread (m_ahead): a
+  // client is one thread's at a time. A page read ahead stays for pull_list to take.
+  HttpClient& http();
 
  private:
+  HttpClient m_http;
   // One GET of m_base + path, with the requests it took (retries included).
   struct Fetched {
     Result<HttpResponse> response;
@@ -70,9 +73,9 @@ class TwilioSource : public Adapter, public ConversationSource {
   Fetched take(const std::string& path);
 
   const char* m_type;
-  // The next page, requested while this one is parsed and mapped (pull_list). m_http is used by one
-  // thread at a time: every other use of it waits for this first (take). Declared last, so that it
-  // is waited for before anything it uses is destroyed.
+  // The next page, requested while this one is parsed and mapped (pull_list); every other use of
+  // m_http waits for it first (http(), take()). Declared last, so that it is waited for before
+  // anything it uses is destroyed.
   struct ReadAhead {
     std::string path;
     std::future<Fetched> fetched;
