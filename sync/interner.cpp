@@ -30,25 +30,35 @@ void Interner::rehash(std::size_t slots) {
   m_slots = std::move(next);
 }
 
-std::uint32_t Interner::intern(std::string_view s, std::uint8_t tag) {
-  if (m_slots.empty()) rehash(1024);
-  const std::uint32_t h = hash(s, tag);
+std::size_t Interner::probe(std::string_view s, std::uint8_t tag, std::uint32_t h) const {
   const std::size_t mask = m_slots.size() - 1;
   for (std::size_t i = h & mask;; i = (i + 1) & mask) {
     const std::uint64_t slot = m_slots[i];
-    if (slot == 0) {
-      const auto id = static_cast<std::uint32_t>(m_entries.size());
-      if (id == k_none - 1 || s.size() > k_none) throw std::length_error("Interner: too many or too long strings");
-      m_entries.push_back({s.data(), static_cast<std::uint32_t>(s.size()), tag});
-      m_slots[i] = std::uint64_t{h} << 32 | (id + 1);
-      if (m_entries.size() * 4 > m_slots.size() * 3) rehash(m_slots.size() * 2);
-      return id;
-    }
+    if (slot == 0) return i;
     if (slot >> 32 == h) {
       const Entry& e = m_entries[static_cast<std::uint32_t>(slot) - 1];
-      if (e.tag == tag && std::string_view(e.data, e.size) == s) return static_cast<std::uint32_t>(slot) - 1;
+      if (e.tag == tag && std::string_view(e.data, e.size) == s) return i;
     }
   }
+}
+
+std::uint32_t Interner::intern(std::string_view s, std::uint8_t tag) {
+  if (m_slots.empty()) rehash(1024);
+  const std::uint32_t h = hash(s, tag);
+  const std::size_t i = probe(s, tag, h);
+  if (m_slots[i] != 0) return static_cast<std::uint32_t>(m_slots[i]) - 1;
+  const auto id = static_cast<std::uint32_t>(m_entries.size());
+  if (id == k_none - 1 || s.size() > k_none) throw std::length_error("Interner: too many or too long strings");
+  m_entries.push_back({s.data(), static_cast<std::uint32_t>(s.size()), tag});
+  m_slots[i] = std::uint64_t{h} << 32 | (id + 1);
+  if (m_entries.size() * 4 > m_slots.size() * 3) rehash(m_slots.size() * 2);
+  return id;
+}
+
+std::uint32_t Interner::find(std::string_view s, std::uint8_t tag) const {
+  if (m_slots.empty()) return k_none;
+  const std::uint64_t slot = m_slots[probe(s, tag, hash(s, tag))];
+  return slot == 0 ? k_none : static_cast<std::uint32_t>(slot) - 1;
 }
 
 void Interner::drop_index() {

@@ -18,7 +18,8 @@ class Interner {
   // A table for `count` pairs and room for as many: when most come twice, it never grows (at 3/4 full
   // it doubles); memory reserved and not written to costs nothing.
   void reserve(std::size_t count);
-  std::uint32_t intern(std::string_view s, std::uint8_t tag = 0);  // the pair's number, added when new
+  std::uint32_t intern(std::string_view s, std::uint8_t tag = 0);      // the pair's number, added when new
+  std::uint32_t find(std::string_view s, std::uint8_t tag = 0) const;  // the pair's number, or k_none
   std::string_view operator[](std::uint32_t i) const { return {m_entries[i].data, m_entries[i].size}; }
   std::uint8_t tag(std::uint32_t i) const { return m_entries[i].tag; }
   std::size_t size() const { return m_entries.size(); }
@@ -31,6 +32,8 @@ class Interner {
     std::uint8_t tag;
   };
   static std::uint32_t hash(std::string_view s, std::uint8_t tag);
+  // The slot holding the pair, or the empty slot where it would go.
+  std::size_t probe(std::string_view s, std::uint8_t tag, std::uint32_t h) const;
   void rehash(std::size_t slots);
 
   PageVector<Entry> m_entries;

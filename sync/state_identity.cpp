@@ -1,15 +1,19 @@
 #include "sync/state_identity.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 
 #include "sync/error.hpp"
 #include "sync/merge.hpp"
+#include "sync/message_parts.hpp"
+#include "sync/packed_strings.hpp"
 #include "sync/reconcile.hpp"
 #include "sync/state_rows.hpp"
 #include "sync/state_store.hpp"
@@ -35,6 +39,14 @@ std::optional<std::size_t> kept_person_count(StateStore& store) {
   return std::nullopt;
 }
 
+// Where a pass over every person keeps its scratch files: beside the store, or the system's temporary
+// directory for a store in memory.
+std::filesystem::path scratch_dir(const std::string& store_path) {
+  if (store_path.empty() || store_path == ":memory:") return std::filesystem::temp_directory_path();
+  const auto dir = std::filesystem::absolute(store_path).parent_path();
+  return dir.empty() ? std::filesystem::current_path() : dir;
+}
+
 // One person's handles, CRM contacts, messages and vendor name, read by index with statements
 // prepared once: a pass over every person costs a few point lookups per person and holds one
 // person at a time (not one sort of every message of the store).
@@ -54,7 +66,9 @@ class PersonReader {
 
   // nullopt when the person has no node; with `require_records`, also when it has neither a handle
   // nor a stored CRM contact (a record node whose contact is gone).
-  std::optional<PersonRecord> load(const std::string& id, bool require_records) {
+  // `messages`: the person's, when the caller has read them already (MessageParts).
+  std::optional<PersonRecord> load(const std::string& id, bool require_records,
+                                   std::optional<std::vector<Message>> messages = std::nullopt) {
     std::vector<Handle> handles;
     std::vector<std::pair<std::string, std::string>> records;  // (connector, id) of CRM records
     m_nodes.bind(1, id);
@@ -77,15 +91,17 @@ class PersonReader {
       m_contact.reset();
     }
     if (require_records && handles.empty() && contacts.empty()) return std::nullopt;
-    std::vector<Message> messages;
-    m_messages.bind(1, id);
-    while (m_messages.executeStep()) messages.push_back(read_message(m_messages, 0));
-    m_messages.reset();
+    if (!messages) {
+      messages.emplace();
+      m_messages.bind(1, id);
+      while (m_messages.executeStep()) messages->push_back(read_message(m_messages, 0));
+      m_messages.reset();
+    }
     std::string name;
     m_name.bind(1, id);
     if (m_name.executeStep() && !m_name.getColumn(0).isNull()) name = m_name.getColumn(0).getString();
     m_name.reset();
-    return merge_person(id, std::move(handles), std::move(contacts), std::move(messages), std::move(name));
+    return merge_person(id, std::move(handles), std::move(contacts), std::move(*messages), std::move(name));
   }
 
  private:
@@ -107,21 +123,37 @@ Contact read_contact(SQLite::Statement& q, int col) {
   return c;
 }
 
-Message read_message(SQLite::Statement& q, int col) {
+MessageRow message_row(SQLite::Statement& q, int col) {
+  MessageRow row;
+  for (int i = 0; i < MessageRow::k_columns; ++i) {
+    if (i == MessageRow::k_sent_at) continue;
+    const auto c = q.getColumn(col + i);
+    row.text[i] = std::string_view(c.getText(), static_cast<std::size_t>(c.getBytes()));
+  }
+  row.sent_at = q.getColumn(col + MessageRow::k_sent_at).getInt64();
+  return row;
+}
+
+Message to_message(const MessageRow& row) {
+  const auto& t = row.text;
   Message m;
-  m.connector = q.getColumn(col).getString();
-  m.id = q.getColumn(col + 1).getString();
-  m.conversation = q.getColumn(col + 2).getString();
-  m.channel = q.getColumn(col + 3).getString();
-  m.direction = direction_from(q.getColumn(col + 4).getString()).value_or(Direction::inbound);
-  m.author_kind = author_kind_from(q.getColumn(col + 5).getString()).value_or(AuthorKind::system);
-  m.author_handle = q.getColumn(col + 6).getString();
-  m.sent_at = q.getColumn(col + 7).getInt64();
-  m.text = q.getColumn(col + 8).getString();
-  m.kind = message_kind_from(q.getColumn(col + 9).getString()).value_or(MessageKind::event);
-  m.status = q.getColumn(col + 10).getString();
-  m.attachments = attachments_from_json(q.getColumn(col + 11).getString());
+  m.connector = t[0];
+  m.id = t[1];
+  m.conversation = t[2];
+  m.channel = t[3];
+  m.direction = direction_from(t[4]).value_or(Direction::inbound);
+  m.author_kind = author_kind_from(t[5]).value_or(AuthorKind::system);
+  m.author_handle = t[6];
+  m.sent_at = row.sent_at;
+  m.text = t[8];
+  m.kind = message_kind_from(t[9]).value_or(MessageKind::event);
+  m.status = t[10];
+  m.attachments = attachments_from_json(t[11]);
   return m;
+}
+
+Message read_message(SQLite::Statement& q, int col) {
+  return to_message(message_row(q, col));
 }
 
 IdentityInput IdentityStore::input(const std::vector<std::string>& blocked_keys) {
@@ -342,16 +374,38 @@ std::vector<std::string> IdentityStore::persons_changed_since(std::int64_t rev) 
 void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& fn,
                                     std::optional<std::int64_t> changed_since) {
   PersonReader reader(m_store.db());
+  std::vector<std::string> changed;
   if (changed_since) {
-    auto ids = persons_changed_since(*changed_since);
-    std::sort(ids.begin(), ids.end());
-    for (const auto& id : ids)
-      if (auto p = reader.load(id, true)) fn(std::move(*p));
+    changed = persons_changed_since(*changed_since);
+    std::sort(changed.begin(), changed.end());
+    // A few persons are read by index; more, like everyone, with one pass over all messages.
+    if (changed.size() * 4 < person_count()) {
+      for (const auto& id : changed)
+        if (auto p = reader.load(id, true)) fn(std::move(*p));
+      return;
+    }
+  }
+  PackedStrings ids;
+  {
+    SQLite::Statement q(m_store.db(), "SELECT DISTINCT person_id FROM person_handles ORDER BY person_id");
+    while (q.executeStep()) ids.push_back(q.getColumn(0).getText());
+  }
+  std::optional<MessageParts> parts;
+  try {
+    parts.emplace(m_store.db(), scratch_dir(m_store.path()), ids);
+  } catch (const Failure& e) {
+    spdlog::warn("{}; reading each person's messages by index instead, which is slower", e.what());
+  }
+  auto load = [&](std::size_t i) {
+    if (auto p = reader.load(std::string(ids[i]), true, parts ? std::optional(parts->take(i)) : std::nullopt))
+      fn(std::move(*p));
+  };
+  if (!changed_since) {
+    for (std::size_t i = 0; i < ids.size(); ++i) load(i);
     return;
   }
-  SQLite::Statement q(m_store.db(), "SELECT DISTINCT person_id FROM person_handles ORDER BY person_id");
-  while (q.executeStep())
-    if (auto p = reader.load(q.getColumn(0).getString(), true)) fn(std::move(*p));
+  for (const auto& id : changed)  // a person with no node any more is no person to load
+    if (const auto i = ids.find_sorted(id); i != PackedStrings::npos) load(i);
 }
 
 std::optional<PersonRecord> IdentityStore::person(const std::string& id_or_alias) {

@@ -34,8 +34,10 @@ class IdentityStore {
   // minted id, as save() of a full reconcile would store it. One transaction.
   void add_singletons(const std::vector<std::pair<std::string, bool>>& nodes, const std::function<std::string()>& mint);
   // Calls `fn` once per person in person_id order with its handles, contacts and messages (sorted).
-  // Streams: only one person's messages are in memory at a time. With `changed_since`, only persons
-  // whose handles, contacts or messages changed after that revision.
+  // With `changed_since`, only persons whose handles, contacts or messages changed after that
+  // revision. A few persons are read by index, one at a time; a quarter of them or more in one pass
+  // over every message, parted by person into scratch files beside the store (see MessageParts),
+  // which holds a few MiB of messages at a time.
   void for_each_person(const std::function<void(PersonRecord&&)>& fn,
                        std::optional<std::int64_t> changed_since = std::nullopt);
   // Persons holding a node. save() and add_singletons() keep the figure in meta, so a sync that

@@ -2,6 +2,10 @@
 // Private to the state store's .cpp files: reading contact and message rows.
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <array>
+#include <cstdint>
+#include <string_view>
+
 #include "sync/model.hpp"
 
 namespace chansync {
@@ -17,5 +21,16 @@ inline constexpr const char* k_message_cols =
 // Reads the k_contact_cols / k_message_cols of the current row, starting at column `col`.
 Contact read_contact(SQLite::Statement& q, int col);
 Message read_message(SQLite::Statement& q, int col);
+
+// One message row's k_message_cols, unparsed: read_message()'s form and MessageParts' scratch files'.
+struct MessageRow {
+  static constexpr int k_columns = 12;
+  static constexpr int k_sent_at = 7;            // the one integer column; its text[] is unused
+  std::array<std::string_view, k_columns> text;  // the others, by position in k_message_cols
+  std::int64_t sent_at = 0;
+};
+// The row of the current step (views valid until the statement steps again), starting at `col`.
+MessageRow message_row(SQLite::Statement& q, int col);
+Message to_message(const MessageRow& row);
 
 }  // namespace chansync

@@ -1,0 +1,181 @@
+#include "sync/message_parts.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "sync/error.hpp"
+#include "sync/interner.hpp"
+#include "sync/state_rows.hpp"
+
+namespace chansync {
+namespace {
+
+// A record: the person's number (u32), then each column of the row in k_message_cols order, text as
+// its length (u32) and bytes, sent_at as 8 bytes. Native byte order: the files live as long as the
+// process.
+template <class T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class T>
+T get(const std::string& in, std::size_t& at) {
+  T v;
+  std::memcpy(&v, in.data() + at, sizeof v);
+  at += sizeof v;
+  return v;
+}
+
+[[noreturn]] void scratch_failed(const std::filesystem::path& dir, const char* doing, int err) {
+  const bool full = err == ENOSPC || err == EDQUOT;
+  throw Failure(Errc::io, fmt::format("cannot {} a scratch file in {}: {}{}", doing, dir.string(), std::strerror(err),
+                                      full ? ". A pass over every person first sorts the stored messages there, which "
+                                             "needs about as much free space as they take; free some there"
+                                           : ""));
+}
+
+void write_all(int fd, const std::string& bytes, const std::filesystem::path& dir) {
+  for (std::size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) scratch_failed(dir, "write", errno);
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+MessageParts::MessageParts(SQLite::Database& db, const std::filesystem::path& dir, const PackedStrings& persons,
+                           std::size_t part_bytes)
+    : m_dir(dir) {
+  try {
+    fill(db, persons, part_bytes);
+  } catch (...) {
+    for (const int fd : m_fds) ::close(fd);  // no destructor runs for a constructor that throws
+    throw;
+  }
+}
+
+void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std::size_t part_bytes) {
+  const std::filesystem::path& dir = m_dir;
+  // Each conversation's person, by "connector\0id" (connector names hold no NUL).
+  PackedStrings keys;
+  std::vector<std::uint32_t> person_of;
+  {
+    SQLite::Statement q(db, R"sql(SELECT c.connector, c.id, ph.person_id FROM conversations c
+      JOIN person_handles ph ON ph.node = c.customer)sql");
+    std::string key;
+    while (q.executeStep()) {
+      const auto i = persons.find_sorted(q.getColumn(2).getText());
+      if (i == PackedStrings::npos) continue;
+      key.assign(q.getColumn(0).getText()).push_back('\0');
+      key.append(q.getColumn(1).getText());
+      keys.push_back(key);
+      person_of.push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+  Interner conversations;
+  conversations.reserve(keys.size());
+  for (const auto key : keys.views()) conversations.intern(key);
+
+  // As many parts as keep each about part_bytes, from the size of the whole store (an overestimate).
+  const auto store_bytes = static_cast<std::size_t>(db.execAndGet("PRAGMA page_count").getInt64()) *
+                           static_cast<std::size_t>(db.execAndGet("PRAGMA page_size").getInt64());
+  const std::size_t parts =
+      std::clamp<std::size_t>(store_bytes / std::max<std::size_t>(1, part_bytes) + 1, 1, k_max_parts);
+  m_per_part = std::max<std::size_t>(1, (persons.size() + parts - 1) / parts);
+  const std::string pattern = (dir / "chansync-scratch-XXXXXX").string();
+  for (std::size_t p = 0; p * m_per_part < persons.size(); ++p) {
+    std::string name = pattern;
+    const int fd = ::mkstemp(name.data());
+    if (fd < 0) scratch_failed(dir, "create", errno);
+    m_fds.push_back(fd);
+    ::unlink(name.c_str());
+  }
+
+  constexpr std::size_t k_flush_at = 32 * 1024;
+  std::vector<std::string> pending(m_fds.size());
+  SQLite::Statement q(db, fmt::format("SELECT {} FROM messages m", k_message_cols));
+  std::string key;
+  while (q.executeStep()) {
+    const MessageRow row = message_row(q, 0);
+    key.assign(row.text[0]).push_back('\0');
+    key.append(row.text[2]);
+    const auto c = conversations.find(key);
+    if (c == k_none) continue;  // no conversation, or its customer is no person's: not any person's message
+    const std::uint32_t person = person_of[c];
+    const std::size_t part = person / m_per_part;
+    std::string& out = pending[part];
+    put(out, person);
+    for (int i = 0; i < MessageRow::k_columns; ++i) {
+      if (i == MessageRow::k_sent_at) {
+        put(out, row.sent_at);
+        continue;
+      }
+      put(out, static_cast<std::uint32_t>(row.text[i].size()));
+      out.append(row.text[i]);
+    }
+    if (out.size() >= k_flush_at) {
+      write_all(m_fds[part], out, dir);
+      out.clear();
+    }
+  }
+  for (std::size_t p = 0; p < m_fds.size(); ++p) write_all(m_fds[p], pending[p], dir);
+}
+
+MessageParts::~MessageParts() {
+  for (const int fd : m_fds) ::close(fd);
+}
+
+void MessageParts::load(std::size_t part) {
+  const int fd = m_fds[part];
+  const off_t size = ::lseek(fd, 0, SEEK_END);
+  if (size < 0) scratch_failed(m_dir, "read", errno);
+  m_bytes.resize(static_cast<std::size_t>(size));
+  for (std::size_t done = 0; done < m_bytes.size();) {
+    const ssize_t n = ::pread(fd, m_bytes.data() + done, m_bytes.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) scratch_failed(m_dir, "read", n < 0 ? errno : EIO);
+    done += static_cast<std::size_t>(n);
+  }
+  m_index.clear();
+  for (std::size_t at = 0; at < m_bytes.size();) {
+    const std::size_t record = at;
+    const auto person = get<std::uint32_t>(m_bytes, at);
+    for (int i = 0; i < MessageRow::k_columns; ++i)
+      at += i == MessageRow::k_sent_at ? sizeof(std::int64_t) : get<std::uint32_t>(m_bytes, at);
+    m_index.emplace_back(person, record);
+  }
+  std::sort(m_index.begin(), m_index.end());
+  m_next = 0;
+  m_loaded = part;
+}
+
+std::vector<Message> MessageParts::take(std::size_t i) {
+  std::vector<Message> out;
+  const std::size_t part = i / m_per_part;
+  if (part >= m_fds.size()) return out;
+  if (part != m_loaded) load(part);
+  while (m_next < m_index.size() && m_index[m_next].first < i) ++m_next;
+  for (; m_next < m_index.size() && m_index[m_next].first == i; ++m_next) {
+    std::size_t at = m_index[m_next].second + sizeof(std::uint32_t);
+    MessageRow row;
+    for (int c = 0; c < MessageRow::k_columns; ++c) {
+      if (c == MessageRow::k_sent_at) {
+        row.sent_at = get<std::int64_t>(m_bytes, at);
+        continue;
+      }
+      const auto n = get<std::uint32_t>(m_bytes, at);
+      row.text[c] = std::string_view(m_bytes).substr(at, n);
+      at += n;
+    }
+    out.push_back(to_message(row));
+  }
+  return out;
+}
+
+}  // namespace chansync

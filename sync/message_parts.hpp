@@ -1,0 +1,57 @@
+#pragma once
+// Every person's messages for a pass over all persons (push --full, a target's first push), read in
+// storage order. By index, a person's messages cost one random page read each: they are stored in
+// the order they were pulled, so a person's are spread over the whole table (at 1M messages, 1.4M
+// reads of a 340 MB file, most of a push). MessageParts instead reads the table once, front to back,
+// and sorts the rows by person into scratch files, each holding a range of persons; then it hands
+// out each person's messages, reading one file (a few MiB) at a time.
+//
+// The scratch files are made in the state store's directory and unlinked as soon as they are open,
+// so nothing is left behind, even by a killed process. They take about as much space as the stored
+// messages. Private to the state store's .cpp files.
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sync/model.hpp"
+#include "sync/packed_strings.hpp"
+
+namespace chansync {
+
+class MessageParts {
+ public:
+  static constexpr std::size_t k_part_bytes = std::size_t{4} << 20;  // scratch per file, about
+  static constexpr std::size_t k_max_parts = 256;                    // open files at once
+
+  // `persons`: every person id, in byte order. Reads every message whose conversation's customer is
+  // a node of one of them. Throws Failure(Errc::io), naming `dir` and the cause, when a scratch file
+  // cannot be made or written (a full disk, a directory that is not writable).
+  MessageParts(SQLite::Database& db, const std::filesystem::path& dir, const PackedStrings& persons,
+               std::size_t part_bytes = k_part_bytes);
+  ~MessageParts();
+  MessageParts(const MessageParts&) = delete;
+  MessageParts& operator=(const MessageParts&) = delete;
+
+  // The messages of persons[i], in no particular order. `i` must not decrease from one call to the
+  // next; persons skipped are dropped. Throws Failure(Errc::io) when a scratch file cannot be read.
+  std::vector<Message> take(std::size_t i);
+  std::size_t parts() const { return m_fds.size(); }
+
+ private:
+  void fill(SQLite::Database& db, const PackedStrings& persons, std::size_t part_bytes);
+  void load(std::size_t part);
+
+  std::filesystem::path m_dir;
+  std::vector<int> m_fds;           // one scratch file per part
+  std::size_t m_per_part = 1;       // persons per part: part p holds persons [p * m_per_part, ...)
+  std::size_t m_loaded = SIZE_MAX;  // the part in m_bytes
+  std::string m_bytes;              // its records
+  std::vector<std::pair<std::uint32_t, std::size_t>> m_index;  // (person, offset), by person
+  std::size_t m_next = 0;                                      // first entry of m_index not taken
+};
+
+}  // namespace chansync

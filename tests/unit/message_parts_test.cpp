@@ -1,0 +1,128 @@
+#include "sync/message_parts.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "sync/error.hpp"
+#include "sync/interner.hpp"
+#include "sync/state_store.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/unit/push_fixtures.hpp"
+
+using namespace chansync;
+
+namespace {
+
+// 30 SMS customers with 0–4 messages each (c0 has none, so only a CRM contact names that person's
+// number: customer 0 is a person without messages), one of them also on a second connector whose
+// messages carry attachments and a status, and, pulled after the reconcile, a conversation whose
+// customer is no person yet.
+struct Store {
+  test::TempDir dir{"parts"};
+  StateStore store{(dir.path / "state.db").string()};
+  Store() {
+    std::vector<Conversation> page;
+    for (int i = 0; i < 30; ++i)
+      page.push_back(test::conversation("c" + std::to_string(i), "+49151123456" + std::to_string(10 + i), i % 5));
+    test::commit(store, page);
+    Contact contact{"crm", "k1", "Ada", "Lovelace", {{HandleKind::phone, "+4915112345610", true}}};
+    store.records().commit_contacts("crm", "contacts", {contact}, {}, "1");
+    Conversation wa{"wa", "w1", "whatsapp", {HandleKind::phone, "+4915112345613", true}, "+4930123456", {}};
+    Message m{"wa", "wm1", "w1", "whatsapp", Direction::outbound, AuthorKind::agent, "agent", 5000, "see attached"};
+    m.status = "read";
+    m.attachments = {{"image/png", "a.png", "https://example.test/a.png", 42}};
+    wa.messages = {m};
+    store.records().commit_conversations("wa", "conversations", {wa}, {}, "1");
+    test::reconcile_now(store);
+    test::commit(store, {test::conversation("late", "+4915100000000", 3)});
+  }
+  PackedStrings persons() {
+    PackedStrings ids;
+    SQLite::Statement q(store.db(), "SELECT DISTINCT person_id FROM person_handles ORDER BY person_id");
+    while (q.executeStep()) ids.push_back(q.getColumn(0).getText());
+    return ids;
+  }
+};
+
+std::vector<std::string> ids_of(const std::vector<Message>& messages) {
+  std::vector<std::string> out;
+  for (const auto& m : messages) out.push_back(m.connector + "/" + m.id);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a pass over every person gives each the record reading it alone gives") {
+  Store s;
+  for (const std::optional<std::int64_t> since : {std::optional<std::int64_t>{}, std::optional<std::int64_t>{0}}) {
+    INFO("changed since " << (since ? std::to_string(*since) : "ever"));
+    std::vector<PersonRecord> pass;
+    s.store.identity().for_each_person([&](PersonRecord&& p) { pass.push_back(std::move(p)); }, since);
+    REQUIRE(pass.size() == 30);
+    std::size_t messages = 0;
+    for (const auto& p : pass) {
+      const auto alone = s.store.identity().person(p.person_id);
+      REQUIRE(alone);
+      CHECK(nlohmann::json(p) == nlohmann::json(*alone));
+      messages += p.messages.size();
+    }
+    CHECK(messages == 60 + 1);  // 6 rounds of 0+1+2+3+4, and the WhatsApp one; none of "late"
+  }
+  // Nothing is left in the store's directory but the store.
+  for (const auto& entry : std::filesystem::directory_iterator(s.dir.path))
+    CHECK(entry.path().filename().string().starts_with("state.db"));
+}
+
+TEST_CASE("message parts hand out each person's messages however finely they are parted") {
+  Store s;
+  const auto persons = s.persons();
+  REQUIRE(persons.size() == 30);
+  for (const std::size_t part_bytes : {std::size_t{1}, std::size_t{20000}, MessageParts::k_part_bytes}) {
+    INFO("part bytes " << part_bytes);
+    MessageParts parts(s.store.db(), s.dir.path, persons, part_bytes);
+    if (part_bytes == 1) CHECK(parts.parts() == 30);  // one person per file
+    if (part_bytes == MessageParts::k_part_bytes) CHECK(parts.parts() == 1);
+    for (std::size_t i = 0; i < persons.size(); ++i) {
+      INFO(persons[i]);
+      CHECK(ids_of(parts.take(i)) == ids_of(s.store.identity().person(std::string(persons[i]))->messages));
+    }
+    CHECK(parts.take(persons.size()).empty());  // past the last person
+  }
+  SECTION("persons skipped are passed over") {
+    MessageParts parts(s.store.db(), s.dir.path, persons, 1000);
+    const auto expect = [&](std::size_t i) {
+      return ids_of(s.store.identity().person(std::string(persons[i]))->messages);
+    };
+    CHECK(ids_of(parts.take(3)) == expect(3));
+    CHECK(ids_of(parts.take(17)) == expect(17));
+    CHECK(ids_of(parts.take(29)) == expect(29));
+  }
+}
+
+TEST_CASE("a scratch file that cannot be made is an I/O error naming the directory and the cause") {
+  Store s;
+  const auto missing = s.dir.path / "missing";
+  try {
+    MessageParts parts(s.store.db(), missing, s.persons());
+    FAIL("no error");
+  } catch (const Failure& e) {
+    CHECK(e.error().code == Errc::io);
+    CHECK_THAT(e.what(), Catch::Contains(missing.string()) && Catch::Contains("No such file or directory"));
+  }
+}
+
+TEST_CASE("an interner finds the pairs it holds and nothing else") {
+  using namespace std::literals;
+  const std::string held[] = {"sms\0c1"s, "sms\0c2"s, "sms\0c1\0"s};  // NULs and all
+  Interner in;
+  for (const auto& s : held) in.intern(s);
+  CHECK(in.find(held[1]) == 1);
+  CHECK(in.find(held[2]) == 2);
+  CHECK(in.find("sms\0c3"sv) == k_none);
+  CHECK(in.find("sms"sv) == k_none);
+  CHECK(in.find(held[0], 1) == k_none);   // another tag
+  CHECK(Interner().find("x") == k_none);  // an empty one
+  CHECK(in.size() == 3);                  // finding adds nothing
+}
