@@ -47,12 +47,35 @@ std::filesystem::path scratch_dir(const std::string& store_path) {
   return dir.empty() ? std::filesystem::current_path() : dir;
 }
 
+// Rows of a query ordered by person_id (its first column), read in step with a pass over persons in
+// that order: one scan instead of a lookup per person. An open cursor also keeps the pass in one
+// read transaction instead of one per statement (each begins with file-lock system calls).
+class PersonCursor {
+ public:
+  PersonCursor(SQLite::Database& db, const char* sql) : m_q(db, sql), m_more(m_q.executeStep()) {}
+  // Calls f(q) on each row of person `id`; rows of persons before it are passed over.
+  template <class F>
+  void rows(std::string_view id, F&& f) {
+    for (; m_more; m_more = m_q.executeStep()) {
+      const auto c = m_q.getColumn(0);
+      const std::string_view at(c.getText(), static_cast<std::size_t>(c.getBytes()));
+      if (at > id) return;
+      if (at == id) f(m_q);
+    }
+  }
+
+ private:
+  SQLite::Statement m_q;
+  bool m_more;
+};
+
 // One person's handles, CRM contacts, messages and vendor name, read by index with statements
-// prepared once: a pass over every person costs a few point lookups per person and holds one
-// person at a time (not one sort of every message of the store).
+// prepared once, or, in a pass over persons in person_id order, by cursors in step with it (nodes,
+// names) and from MessageParts (messages).
 class PersonReader {
  public:
-  explicit PersonReader(SQLite::Database& db)
+  // `in_pass`: persons will be loaded in person_id order, each once at most.
+  explicit PersonReader(SQLite::Database& db, bool in_pass = false)
       : m_nodes(db, "SELECT node, verified FROM person_handles WHERE person_id = ?"),
         m_contact(db, fmt::format("SELECT {} FROM contacts c WHERE c.connector = ? AND c.id = ?", k_contact_cols)),
         m_messages(db, fmt::format(R"sql(SELECT {} FROM messages m
@@ -62,7 +85,13 @@ class PersonReader {
         // The least of the vendor names its conversations carry, so the choice does not depend on
         // row order.
         m_name(db, R"sql(SELECT min(c.customer_name) FROM person_handles ph
-          JOIN conversations c ON c.customer = ph.node WHERE ph.person_id = ? AND c.customer_name != '')sql") {}
+          JOIN conversations c ON c.customer = ph.node WHERE ph.person_id = ? AND c.customer_name != '')sql") {
+    if (!in_pass) return;
+    m_pass_nodes.emplace(db, "SELECT person_id, node, verified FROM person_handles ORDER BY person_id");
+    m_pass_names.emplace(db, R"sql(SELECT ph.person_id, min(c.customer_name) FROM person_handles ph
+      JOIN conversations c ON c.customer = ph.node WHERE c.customer_name != ''
+      GROUP BY ph.person_id ORDER BY ph.person_id)sql");
+  }
 
   // nullopt when the person has no node; with `require_records`, also when it has neither a handle
   // nor a stored CRM contact (a record node whose contact is gone).
@@ -71,17 +100,22 @@ class PersonReader {
                                    std::optional<std::vector<Message>> messages = std::nullopt) {
     std::vector<Handle> handles;
     std::vector<std::pair<std::string, std::string>> records;  // (connector, id) of CRM records
-    m_nodes.bind(1, id);
-    while (m_nodes.executeStep()) {
-      const std::string node = m_nodes.getColumn(0).getString();
+    auto add_node = [&](SQLite::Statement& q, int col) {
+      const std::string node = q.getColumn(col).getString();
       if (node.starts_with("crm_id:")) {
         const auto slash = node.find('/');  // crm_id:CONNECTOR/ID; connector names have no '/'
         records.emplace_back(node.substr(7, slash - 7), node.substr(slash + 1));
-      } else if (auto h = Handle::from_key(node, m_nodes.getColumn(1).getInt() != 0)) {
+      } else if (auto h = Handle::from_key(node, q.getColumn(col + 1).getInt() != 0)) {
         handles.push_back(*h);
       }
+    };
+    if (m_pass_nodes) {
+      m_pass_nodes->rows(id, [&](SQLite::Statement& q) { add_node(q, 1); });
+    } else {
+      m_nodes.bind(1, id);
+      while (m_nodes.executeStep()) add_node(m_nodes, 0);
+      m_nodes.reset();
     }
-    m_nodes.reset();
     if (handles.empty() && records.empty()) return std::nullopt;
     std::vector<Contact> contacts;
     for (const auto& [connector, record] : records) {
@@ -98,14 +132,19 @@ class PersonReader {
       m_messages.reset();
     }
     std::string name;
-    m_name.bind(1, id);
-    if (m_name.executeStep() && !m_name.getColumn(0).isNull()) name = m_name.getColumn(0).getString();
-    m_name.reset();
+    if (m_pass_names) {
+      m_pass_names->rows(id, [&](SQLite::Statement& q) { name = q.getColumn(1).getString(); });
+    } else {
+      m_name.bind(1, id);
+      if (m_name.executeStep() && !m_name.getColumn(0).isNull()) name = m_name.getColumn(0).getString();
+      m_name.reset();
+    }
     return merge_person(id, std::move(handles), std::move(contacts), std::move(*messages), std::move(name));
   }
 
  private:
   SQLite::Statement m_nodes, m_contact, m_messages, m_name;
+  std::optional<PersonCursor> m_pass_nodes, m_pass_names;
 };
 
 }  // namespace
@@ -373,13 +412,13 @@ std::vector<std::string> IdentityStore::persons_changed_since(std::int64_t rev) 
 
 void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& fn,
                                     std::optional<std::int64_t> changed_since) {
-  PersonReader reader(m_store.db());
   std::vector<std::string> changed;
   if (changed_since) {
     changed = persons_changed_since(*changed_since);
     std::sort(changed.begin(), changed.end());
     // A few persons are read by index; more, like everyone, with one pass over all messages.
     if (changed.size() * 4 < person_count()) {
+      PersonReader reader(m_store.db());
       for (const auto& id : changed)
         if (auto p = reader.load(id, true)) fn(std::move(*p));
       return;
@@ -396,8 +435,9 @@ void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& f
   } catch (const Failure& e) {
     spdlog::warn("{}; reading each person's messages by index instead, which is slower", e.what());
   }
+  PersonReader pass(m_store.db(), true);
   auto load = [&](std::size_t i) {
-    if (auto p = reader.load(std::string(ids[i]), true, parts ? std::optional(parts->take(i)) : std::nullopt))
+    if (auto p = pass.load(std::string(ids[i]), true, parts ? std::optional(parts->take(i)) : std::nullopt))
       fn(std::move(*p));
   };
   if (!changed_since) {
