@@ -1,11 +1,11 @@
 #include "sync/message_parts.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "sync/error.hpp"
@@ -78,6 +78,7 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
       person_of.push_back(static_cast<std::uint32_t>(i));
     }
   }
+  if (keys.empty()) return;  // no person has a conversation: nobody has messages
   Interner conversations;
   conversations.reserve(keys.size());
   for (const auto key : keys.views()) conversations.intern(key);
