@@ -40,17 +40,53 @@
 #        scripts/bench.sh --scale   (the whole benchmark, then its ingest section again at
 #          BENCH_SCALE_MESSAGES=1000000 / BENCH_SCALE_CUSTOMERS=50000, then a table of how each
 #          figure grows between the two sizes, against issue 12's targets; about 13 minutes)
+#        scripts/bench.sh --peers   (the peer benchmark, ../shared/peer-bench or PEER_BENCH: chansync
+#          pull sms against the official Twilio Node SDK + better-sqlite3 and a Python requests +
+#          sqlite3 script on one simulator corpus, rounds alternated; run from a copy under
+#          build/peer-bench, where the first run does `npm ci`; about 4 minutes)
+#        scripts/bench.sh --scale --peers   (both, one after the other: everything issue 12 asks for)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-if [ "${1:-}" = "--scale" ]; then
+scale=0
+peers=0
+for arg in "$@"; do
+  case "$arg" in
+    --scale) scale=1 ;;
+    --peers) peers=1 ;;
+    *) echo "bench: unknown argument $arg; the arguments are --scale and --peers" >&2 && exit 64 ;;
+  esac
+done
+if [ $peers = 1 ]; then
+  peer_src=${PEER_BENCH:-$root/../shared/peer-bench}
+  [ -x "$peer_src/run.sh" ] ||
+    { echo "bench: --peers runs $peer_src/run.sh, which is not there; set PEER_BENCH to the peer benchmark's directory" >&2 && exit 66; }
+fi
+if [ $scale = 1 ]; then
   # Each size in a work directory of its own, whose figures.json the scale table compares.
   BENCH_WORK="$root/build/bench" "$0"
   BENCH_ONLY=ingest BENCH_MESSAGES=${BENCH_SCALE_MESSAGES:-1000000} BENCH_CUSTOMERS=${BENCH_SCALE_CUSTOMERS:-50000} \
     BENCH_WORK="$root/build/bench-scale" "$0"
-  exec python3 "$root/scripts/bench_scale.py" "$root/build/bench" "$root/build/bench-scale"
+  python3 "$root/scripts/bench_scale.py" "$root/build/bench" "$root/build/bench-scale"
 fi
-[ $# -eq 0 ] || { echo "bench: the only argument is --scale" >&2 && exit 64; }
+if [ $peers = 1 ]; then
+  scripts/install-deps.sh --test >&2  # python3-requests for the Python peer, Node and npm
+  scripts/build.sh >&2
+  # The peer benchmark's directory may be read-only: it runs from a copy, whose node_modules `npm ci`
+  # fills (twilio + better-sqlite3, built by node-gyp) when there are none or the lock file changed.
+  peer=$root/build/peer-bench
+  if ! cmp -s "$peer_src/package-lock.json" "$peer/package-lock.json" || [ ! -d "$peer/node_modules" ]; then
+    rm -rf "$peer" && mkdir -p "$peer"
+    install -m 0755 "$peer_src"/* "$peer"/
+    echo "bench: npm ci in $peer (about a minute)" >&2
+    (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error) >&2
+  else
+    install -m 0755 "$peer_src"/* "$peer"/  # its scripts as they are now; node_modules stays
+  fi
+  echo
+  CHANSYNC_ROOT=$root PEER_WORK=$root/build/peer-work "$peer/run.sh"
+fi
+[ $scale = 0 ] && [ $peers = 0 ] || exit 0
 messages=${BENCH_MESSAGES:-200000}
 customers=${BENCH_CUSTOMERS:-10000}
 pg_customers=${BENCH_PG_CUSTOMERS:-110000}

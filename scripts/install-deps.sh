@@ -20,8 +20,9 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
 # chromium: tests/scenarios/health_html.sh renders the health --html page headless; fonts-liberation
 # is only a Recommends of chromium (not installed with --no-install-recommends), and the screenshot
 # check needs the page's text drawn.
-test_pkgs=(catch2 python3 python3-jsonschema sqlite3 curl jq time procps clang-format postgresql dovecot-imapd
-  chromium fonts-liberation)
+# python3-requests: the Python peer of the peer benchmark (scripts/bench.sh --peers).
+test_pkgs=(catch2 python3 python3-jsonschema python3-requests sqlite3 curl jq time procps clang-format postgresql
+  dovecot-imapd chromium fonts-liberation)
 # Node for Prism: Debian's, unless the machine already has a Node with npm (they conflict).
 command -v npm >/dev/null || test_pkgs+=(nodejs npm)
 
