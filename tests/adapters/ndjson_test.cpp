@@ -127,3 +127,20 @@ TEST_CASE("ndjson snapshot mode refuses stdout and unknown modes are config erro
     CHECK_THAT(f.error().message, Catch::Contains("cannot be stdout"));
   }
 }
+
+TEST_CASE("an ndjson feed writes a batch larger than one writev takes whole and in order", "[ndjson]") {
+  Scratch dir;
+  const auto file = dir.path / "persons.ndjson";
+  StateStore store(":memory:");
+  commit(store, customers(600));  // 600 lines: 1,200 buffers with their newlines, over IOV_MAX (1,024)
+  reconcile_now(store);
+  EndpointConfig cfg{"feed", "ndjson"};
+  cfg.options = {{"path", file.string()}};
+  auto adapter = adapters::create_adapter(cfg, "DE");
+  PushOptions opts;
+  opts.batch_size = 600;
+  REQUIRE(push_target("feed", *adapter->sink(), store, opts).created == 600);
+  std::vector<std::string> expected;
+  store.identity().for_each_person([&](PersonRecord&& p) { expected.push_back(nlohmann::json(p).dump()); });
+  CHECK(lines_of(file) == expected);
+}
