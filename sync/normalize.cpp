@@ -92,11 +92,14 @@ std::optional<Handle> normalize_phone(std::string_view raw, std::string_view reg
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
   PhoneNumber number;
   const std::string region_code = region.empty() ? std::string("ZZ") : std::string(region);
-  if (util.Parse(std::string(raw), region_code, &number) == PhoneNumberUtil::NO_PARSING_ERROR &&
-      util.IsValidNumber(number)) {
+  // A number of a known type is valid (IsValidNumber is GetNumberType's pattern matching again, the
+  // dearest part of this function); one of no known type is asked the long way, for versions of the
+  // library that accept numbers of regions without patterns.
+  const auto parsed = util.Parse(std::string(raw), region_code, &number) == PhoneNumberUtil::NO_PARSING_ERROR;
+  const auto type = parsed ? util.GetNumberType(number) : PhoneNumberUtil::UNKNOWN;
+  if (parsed && (type != PhoneNumberUtil::UNKNOWN || util.IsValidNumber(number))) {
     std::string e164;
     util.Format(number, PhoneNumberUtil::E164, &e164);
-    const auto type = util.GetNumberType(number);
     std::string nsn;
     util.GetNationalSignificantNumber(number, &nsn);
     // The subscriber's part, after the area or mobile network code: where the placeholder is typed.
