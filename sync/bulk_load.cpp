@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,31 @@ namespace chansync {
 namespace {
 
 constexpr const char* k_saved_indexes = "bulk_load_indexes";  // meta key: the dropped CREATE INDEX statements
+constexpr const char* k_columns =
+    "connector, id, conversation, channel, direction, author_kind, author_handle, sent_at, text, rev, kind, status, "
+    "attachments";
+
+// The unique index could not be built: some (connector, id) came more than once. Every row after the
+// first of such an id is moved aside, the index is built, and the rows are replayed through the
+// upserts in the order they arrived. Returns how many rows were moved.
+std::int64_t fold_repeats(StateStore& store, const std::string& unique_index) {
+  auto& db = store.db();
+  db.exec("DROP TABLE IF EXISTS temp.bulk_load_repeats");
+  db.exec(R"sql(
+    CREATE TEMP TABLE bulk_load_repeats AS
+    SELECT m.rowid AS row, m.*, m.rowid IN (SELECT row FROM bulk_load_receipts) AS receipt
+    FROM messages AS m
+    JOIN (SELECT connector, id, min(rowid) AS first FROM messages GROUP BY connector, id HAVING count(*) > 1) AS d
+      ON m.connector = d.connector AND m.id = d.id AND m.rowid > d.first)sql");
+  const auto moved = db.exec("DELETE FROM messages WHERE rowid IN (SELECT row FROM temp.bulk_load_repeats)");
+  db.exec(unique_index);
+  {
+    SQLite::Statement rows(db, fmt::format("SELECT {}, receipt FROM temp.bulk_load_repeats ORDER BY row", k_columns));
+    store.records().replay_messages(rows);
+  }
+  db.exec("DROP TABLE temp.bulk_load_repeats");
+  return moved;
+}
 
 }  // namespace
 
@@ -18,7 +44,8 @@ bool begin_bulk_load(StateStore& store) {
   SQLite::Transaction tx(db);
   if (store.meta(k_saved_indexes)) return false;  // a load under way (killed): end_bulk_load comes first
   if (db.execAndGet("SELECT EXISTS(SELECT 1 FROM messages)").getInt() != 0) return false;
-  // Indexes with SQL are the ones CREATE INDEX made; the primary key's own index has none and stays.
+  // Indexes with SQL are the ones CREATE INDEX made: since schema 15 every index of messages, its
+  // unique (connector, id) included.
   SQLite::Statement q(db,
                       "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' "
                       "AND sql IS NOT NULL ORDER BY name");
@@ -71,9 +98,17 @@ int end_bulk_load(StateStore& store) {
       const bool there = exists.executeStep();
       exists.reset();
       if (there) continue;
-      db.exec(index.at("sql").get<std::string>());
+      const auto sql = index.at("sql").get<std::string>();
+      try {
+        db.exec(sql);
+      } catch (const SQLite::Exception& e) {
+        if (e.getExtendedErrorCode() != SQLITE_CONSTRAINT_UNIQUE) throw;
+        const auto moved = fold_repeats(store, sql);
+        spdlog::debug("bulk load: {} messages repeated an id written before; replayed through the upserts", moved);
+      }
       ++built;
     }
+    db.exec("DELETE FROM bulk_load_receipts");
     db.exec(fmt::format("DELETE FROM meta WHERE key = '{}'", k_saved_indexes));
     tx.commit();
   } catch (const SQLite::Exception& e) {

@@ -3,8 +3,12 @@
 // without the table's secondary indexes and builds them once when the pull ends. Building an index
 // from rows already stored is one sort; keeping it while rows arrive in vendor order is a random
 // B-tree insert per row and index, which dirties most of each index's pages again in every batch
-// and stops fitting in the page cache as the store grows. The primary key stays, so upserts still
-// find their row.
+// and stops fitting in the page cache as the store grows. That includes the unique index of a
+// message's (connector, id), the dearest of them (vendor ids are random): meanwhile messages are
+// inserted as they come (RecordStore::bulk_loading), and when the load ends, the rows that repeat an
+// id (a message pulled twice, a receipt of a message already written) are set aside in arrival order
+// and replayed through the upserts once the index is built: the table ends as the upserts would have
+// left it. Only `written` of the pull counts such a repeat as written when it changed nothing.
 //
 // The index definitions are saved in `meta` by the transaction that drops them. A run killed during
 // the load leaves that record behind, and the next run that holds the state lock (open_session)
@@ -14,13 +18,13 @@
 
 namespace chansync {
 
-// When `messages` holds no row and no load is under way, saves and drops its secondary indexes and
+// When `messages` holds no row and no load is under way, saves and drops its indexes and
 // returns true; otherwise changes nothing and returns false. Throws SQLite::Exception.
 bool begin_bulk_load(StateStore& store);
 
-// Builds the indexes a bulk load dropped, in one transaction, and forgets the saved definitions.
-// Returns how many it built: 0 when no load is under way. Throws Failure (storage_failure()) naming
-// the temporary directory the sorts use as well.
+// Builds the indexes a bulk load dropped, folding the rows that repeat an id, in one transaction, and
+// forgets the saved definitions. Returns how many it built: 0 when no load is under way. Throws Failure
+// (storage_failure()) naming the temporary directory the sorts use as well.
 int end_bulk_load(StateStore& store);
 
 }  // namespace chansync

@@ -18,11 +18,63 @@ namespace {
 constexpr std::size_t k_stored_conversations_max = 1'000'000;
 }  // namespace
 
+// The message writes. A message or receipt is an upsert on (connector, id); while a bulk load has
+// left out messages_by_id (bulk_load.hpp) it is a plain insert (the upsert could not even be
+// prepared), each receipt's row is listed in bulk_load_receipts, and end_bulk_load replays the rows
+// that repeat an id through the upserts. Parameters: the columns of messages in table order (a
+// receipt's ?9 is rev and ?10 status).
+constexpr const char* k_insert_message = R"sql(
+  INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle,
+                       sent_at, text, rev, kind, status, attachments)
+  VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13))sql";
+// A re-pulled message with another kind, status or attachments is rewritten in place; its status only
+// moves forward (chansync_later_status), so a late "delivered" keeps "read". It stays in the
+// conversation that first brought it: Messenger's webhooks and its Graph history file one message
+// (one mid) under two conversation ids.
+constexpr const char* k_message_conflict = R"sql(
+  ON CONFLICT(connector, id) DO UPDATE SET channel = excluded.channel, direction = excluded.direction,
+    author_kind = excluded.author_kind, author_handle = excluded.author_handle, sent_at = excluded.sent_at,
+    text = excluded.text, rev = excluded.rev, kind = excluded.kind,
+    status = chansync_later_status(status, excluded.status), attachments = excluded.attachments
+  WHERE (channel, direction, author_kind, author_handle, sent_at, text, kind, status, attachments) IS NOT
+        (excluded.channel, excluded.direction, excluded.author_kind, excluded.author_handle, excluded.sent_at,
+         excluded.text, excluded.kind, chansync_later_status(status, excluded.status), excluded.attachments))sql";
+// A receipt only moves the status of the message it names; for a message not held it stores the
+// message as far as the receipt knows it (text unknown).
+constexpr const char* k_insert_receipt = R"sql(
+  INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle,
+                       sent_at, text, rev, kind, status, attachments)
+  VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, 'message', ?10, ''))sql";
+constexpr const char* k_receipt_conflict = R"sql(
+  ON CONFLICT(connector, id) DO UPDATE SET status = chansync_later_status(status, excluded.status),
+    rev = excluded.rev
+  WHERE chansync_later_status(status, excluded.status) IS NOT status)sql";
+
 struct RecordStore::Statements {
-  SQLite::Statement upsert_conversation, stored_links, stored_customer, customer_held, upsert_message, upsert_receipt,
-      upsert_contact, save_cursor, dead_letter;
-  explicit Statements(SQLite::Database& db)
-      : upsert_conversation(db, R"sql(
+  SQLite::Database& db;
+  SQLite::Statement upsert_conversation, stored_links, stored_customer, customer_held, upsert_contact, save_cursor,
+      dead_letter;
+  // Prepared on first use: which of them can be prepared depends on messages_by_id.
+  std::optional<SQLite::Statement> upsert_message, upsert_receipt, insert_message, insert_receipt, mark_receipt;
+  SQLite::Statement& message(bool bulk) {
+    return bulk ? prepared(insert_message, k_insert_message)
+                : prepared(upsert_message, std::string(k_insert_message) + k_message_conflict);
+  }
+  SQLite::Statement& receipt(bool bulk) {
+    return bulk ? prepared(insert_receipt, k_insert_receipt)
+                : prepared(upsert_receipt, std::string(k_insert_receipt) + k_receipt_conflict);
+  }
+  SQLite::Statement& receipt_row() { return prepared(mark_receipt, "INSERT INTO bulk_load_receipts(row) VALUES(?)"); }
+  // Reset as well: a statement whose step threw (a rolled-back page, a failed fold) is left running,
+  // and binding it again would be misuse.
+  SQLite::Statement& prepared(std::optional<SQLite::Statement>& st, const std::string& sql) {
+    if (!st) st.emplace(db, sql);
+    st->tryReset();  // reset() would throw the step's error again
+    return *st;
+  }
+  explicit Statements(SQLite::Database& d)
+      : db(d),
+        upsert_conversation(db, R"sql(
           INSERT INTO conversations(connector, id, channel, customer, customer_verified, business, customer_name,
                                     customer_links, rev)
           VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -39,32 +91,6 @@ struct RecordStore::Statements {
         stored_customer(db, "SELECT customer, customer_verified FROM conversations WHERE connector = ? AND id = ?"),
         // NULL: no conversation has the customer; 0: only with the other verified flag; 1: with this one.
         customer_held(db, "SELECT max(customer_verified = ?2) FROM conversations WHERE customer = ?1"),
-        // A re-pulled message with another kind, status or attachments is rewritten in place; its
-        // status only moves forward (chansync_later_status), so a late "delivered" keeps "read". It
-        // stays in the conversation that first brought it: Messenger's webhooks and its Graph history
-        // file one message (one mid) under two conversation ids.
-        upsert_message(db, R"sql(
-          INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle,
-                               sent_at, text, rev, kind, status, attachments)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-          ON CONFLICT(connector, id) DO UPDATE SET channel = excluded.channel, direction = excluded.direction, author_kind = excluded.author_kind,
-            author_handle = excluded.author_handle, sent_at = excluded.sent_at, text = excluded.text,
-            rev = excluded.rev, kind = excluded.kind, status = chansync_later_status(status, excluded.status),
-            attachments = excluded.attachments
-          WHERE (channel, direction, author_kind, author_handle, sent_at, text, kind, status,
-                 attachments) IS NOT
-                (excluded.channel, excluded.direction, excluded.author_kind,
-                 excluded.author_handle, excluded.sent_at, excluded.text, excluded.kind,
-                 chansync_later_status(status, excluded.status), excluded.attachments))sql"),
-        // A receipt only moves the status of the message it names; for a message not held it stores
-        // the message as far as the receipt knows it (text unknown).
-        upsert_receipt(db, R"sql(
-          INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle,
-                               sent_at, text, rev, kind, status, attachments)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, 'message', ?10, '')
-          ON CONFLICT(connector, id) DO UPDATE SET status = chansync_later_status(status, excluded.status),
-            rev = excluded.rev
-          WHERE chansync_later_status(status, excluded.status) IS NOT status)sql"),
         upsert_contact(db, R"sql(
           INSERT INTO contacts(connector, id, first_name, last_name, handles, archived, updated_at, rev, attributes)
           VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -216,6 +242,41 @@ PageStats RecordStore::commit_contacts(const std::string& connector, const std::
   return stats;
 }
 
+bool RecordStore::bulk_loading() {
+  return m_store.db()
+             .execAndGet(
+                 "SELECT NOT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = "
+                 "'messages_by_id')")
+             .getInt() != 0;
+}
+
+std::size_t RecordStore::replay_messages(SQLite::Statement& rows) {
+  auto& ms = m_st->message(false);
+  auto& rs = m_st->receipt(false);
+  std::size_t changed = 0;
+  while (rows.executeStep()) {
+    const bool receipt = rows.getColumn(13).getInt() != 0;
+    auto& st = receipt ? rs : ms;
+    const auto bind = [&](int param, int column) {
+      const auto value = rows.getColumn(column);
+      if (value.isInteger())
+        st.bind(param, value.getInt64());
+      else
+        st.bind(param, value.getString());
+    };
+    // Columns 0–12 are the row in table order: the message upsert's parameters 1–13; a receipt's are
+    // the first eight, then rev (9) and status (11).
+    for (int i = 0; i < (receipt ? 8 : 13); ++i) bind(i + 1, i);
+    if (receipt) {
+      bind(9, 9);
+      bind(10, 11);
+    }
+    changed += static_cast<std::size_t>(st.exec());
+    st.reset();
+  }
+  return changed;
+}
+
 PageStats RecordStore::write_conversations(const std::string& connector, const std::string& stream,
                                            const std::vector<Conversation>& all, const std::vector<DeadLetter>& rejects,
                                            const std::string& next_cursor) {
@@ -226,7 +287,8 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
   bool changed = false;  // a conversation row alone (a re-verified customer) changes the store too
   bool identity_changed = false, shape_changed = false;
   auto& cs = m_st->upsert_conversation;
-  auto& ms = m_st->upsert_message;
+  const bool bulk = bulk_loading();
+  auto& ms = m_st->message(bulk);
   // Links accumulate: a later payload that names fewer of the customer's handles takes none away.
   // Without links ("") the upsert keeps what is stored; only a conversation that brings links (rare)
   // reads the stored ones to merge them.
@@ -336,7 +398,7 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
       stats.written += static_cast<std::size_t>(ms.exec());
       ms.reset();
     }
-    auto& rs = m_st->upsert_receipt;
+    auto& rs = m_st->receipt(bulk);
     for (const auto& m : c.receipts) {
       ++stats.received;
       bind_head(rs, m);
@@ -344,6 +406,12 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
       rs.bindNoCopy(10, m.status);
       stats.written += static_cast<std::size_t>(rs.exec());
       rs.reset();
+      if (bulk) {
+        auto& row = m_st->receipt_row();
+        row.bind(1, m_store.db().getLastInsertRowid());
+        row.exec();
+        row.reset();
+      }
     }
   }
   if (changed || stats.written > 0) m_store.set_meta("rev", std::to_string(rev));

@@ -11,6 +11,10 @@
 
 #include "sync/model.hpp"
 
+namespace SQLite {
+class Statement;
+}
+
 namespace chansync {
 
 class StateStore;
@@ -97,6 +101,13 @@ class RecordStore {
   // wrote them was rolled back).
   void forget_stored_conversations() { m_stored_conversations.clear(); }
 
+  // Whether a bulk load has left out the unique index of messages (bulk_load.hpp): messages are then
+  // inserted as they come, and the rows that repeat an id are folded when it ends.
+  bool bulk_loading();
+  // Applies rows of messages through the upserts, in the order `rows` yields them: its columns are
+  // those of messages in table order, then 1 for a row a receipt wrote. end_bulk_load replays the rows
+  // of a bulk load that repeat an id with it. Returns how many changed a row.
+  std::size_t replay_messages(SQLite::Statement& rows);
   // One stored message or contact by connector and vendor id; nullopt if unknown.
   std::optional<Message> message(const std::string& connector, const std::string& id);
   std::optional<Contact> contact(const std::string& connector, const std::string& id);

@@ -1,6 +1,7 @@
 #include "sync/state_store.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <array>
@@ -14,7 +15,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 14> k_migrations = {
+constexpr std::array<const char*, 15> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -184,6 +185,29 @@ CREATE INDEX conversations_by_rev ON conversations(rev);
     R"sql(
 DROP INDEX IF EXISTS messages_inbound;
 CREATE INDEX messages_inbound ON messages(connector, channel, sent_at, direction) WHERE direction = 'inbound';
+)sql",
+    // 15: a message's (connector, id) is unique by an index of its own instead of the table's primary
+    // key, so that a first pull (bulk_load.cpp) can leave it out like the others and build it once at
+    // the end: a vendor's ids are random, and keeping their index while 1M rows arrive cost as much as
+    // writing the rows. Rowids are kept (a pass over messages reads them in that order). The rows a
+    // bulk load wrote as receipts are listed in bulk_load_receipts until it ends.
+    R"sql(
+CREATE TABLE messages_v15(
+  connector TEXT NOT NULL, id TEXT NOT NULL, conversation TEXT NOT NULL, channel TEXT NOT NULL,
+  direction TEXT NOT NULL, author_kind TEXT NOT NULL, author_handle TEXT NOT NULL,
+  sent_at INTEGER NOT NULL, text TEXT NOT NULL, rev INTEGER NOT NULL DEFAULT 0,
+  kind TEXT NOT NULL DEFAULT 'message', status TEXT NOT NULL DEFAULT '', attachments TEXT NOT NULL DEFAULT '');
+INSERT INTO messages_v15(rowid, connector, id, conversation, channel, direction, author_kind, author_handle, sent_at,
+                         text, rev, kind, status, attachments)
+  SELECT rowid, connector, id, conversation, channel, direction, author_kind, author_handle, sent_at, text, rev, kind,
+         status, attachments FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_v15 RENAME TO messages;
+CREATE UNIQUE INDEX messages_by_id ON messages(connector, id);
+CREATE INDEX messages_by_conversation ON messages(connector, conversation);
+CREATE INDEX messages_by_rev ON messages(rev);
+CREATE INDEX messages_inbound ON messages(connector, channel, sent_at, direction) WHERE direction = 'inbound';
+CREATE TABLE bulk_load_receipts(row INTEGER PRIMARY KEY);
 )sql"};
 
 // chansync_later_status(stored, incoming): later_status() for SQL, so the upsert that rewrites a
@@ -268,6 +292,10 @@ void StateStore::migrate() {
     throw Failure(Errc::state, fmt::format("state store {} has schema version {}, newer than this chansync "
                                            "understands ({}); upgrade chansync",
                                            m_path, current, target));
+  // A store made by an older chansync: some steps rewrite a table (15: messages), a few seconds per
+  // million rows, once.
+  if (current > 0 && current < target)
+    spdlog::info("upgrading the state store {} from schema version {} to {}", m_path, current, target);
   for (int v = current; v < target; ++v) {
     SQLite::Transaction tx(m_db);
     m_db.exec(k_migrations[static_cast<std::size_t>(v)]);

@@ -350,3 +350,110 @@ TEST_CASE("the first pull into an empty store builds the messages indexes once, 
     CHECK(message_indexes(path) == indexes);
   }
 }
+
+namespace {
+
+// Pages that bring some messages more than once: a message re-pulled with new text and an older
+// status, receipts before and after their message, a message filed under a second conversation, one
+// brought twice unchanged, and a receipt of a message never pulled.
+std::vector<std::vector<Conversation>> repeating_pages() {
+  auto message = [](const std::string& conv, const std::string& id, const std::string& text,
+                    const std::string& status) {
+    Message m{"src", id, conv, "whatsapp", Direction::outbound, AuthorKind::agent, "+4930123456", 1000, text};
+    m.status = status;
+    return m;
+  };
+  auto thread = [](const std::string& id, std::vector<Message> messages, std::vector<Message> receipts = {}) {
+    Conversation c{"src", id, "whatsapp", {HandleKind::phone, "+4915110000001", true}, "+4930123456", {}};
+    c.messages = std::move(messages);
+    c.receipts = std::move(receipts);
+    return c;
+  };
+  auto receipt = [&](const std::string& conv, const std::string& id, const std::string& status) {
+    auto r = message(conv, id, "", status);
+    r.sent_at = 2000;
+    return r;
+  };
+  return {
+      {thread("c1", {message("c1", "a", "hello", "sent"), message("c1", "c", "same", "sent"),
+                     message("c1", "f", "kept", "sent")}),
+       thread("c2", {}, {receipt("c2", "b", "delivered")})},
+      {thread("c1", {message("c1", "d", "first home", "sent")}, {receipt("c1", "a", "read")}),
+       thread("c2", {message("c2", "b", "brought after its receipt", "sent")})},
+      {thread("c1", {message("c1", "a", "hello, edited", "delivered"), message("c1", "c", "same", "sent")}),
+       thread("c2", {message("c2", "d", "second home", "delivered")},
+              {receipt("c2", "e", "failed"), receipt("c1", "f", "read")})},
+  };
+}
+
+std::vector<std::string> message_table(StateStore& store) {
+  std::vector<std::string> out;
+  SQLite::Statement q(store.db(),
+                      "SELECT connector, id, conversation, channel, direction, author_kind, author_handle, "
+                      "sent_at, text, rev, kind, status, attachments FROM messages ORDER BY connector, id");
+  while (q.executeStep()) {
+    std::string row;
+    for (int i = 0; i < q.getColumnCount(); ++i) row += q.getColumn(i).getString() + "|";
+    out.push_back(row);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a bulk load that brings a message twice ends with the table the upserts would have made") {
+  const auto pages = repeating_pages();
+  std::vector<std::string> upserted;
+  {
+    StateStore store(":memory:");
+    int n = 0;
+    for (const auto& page : pages) store.records().commit_conversations("src", "s", page, {}, std::to_string(++n));
+    upserted = message_table(store);
+  }
+  REQUIRE(upserted.size() == 6);
+  CHECK_THAT(upserted[0], Catch::Contains("|a|c1|") && Catch::Contains("hello, edited") && Catch::Contains("|read|"));
+  CHECK_THAT(upserted[1], Catch::Contains("brought after its receipt") && Catch::Contains("|delivered|"));
+  CHECK_THAT(upserted[3], Catch::Contains("|d|c1|") && Catch::Contains("second home"));
+  CHECK_THAT(upserted[4], Catch::Contains("|e|c2|") && Catch::Contains("|failed|"));
+  CHECK_THAT(upserted[5], Catch::Contains("|f|c1|") && Catch::Contains("|kept|") && Catch::Contains("|read|"));
+
+  const auto path = temp_store_path("repeats");
+  auto load = [&](StateStore& store) {
+    REQUIRE(begin_bulk_load(store));
+    CHECK(store.records().bulk_loading());
+    int n = 0;
+    for (const auto& page : pages) store.records().commit_conversations("src", "s", page, {}, std::to_string(++n));
+    CHECK(store.count("messages") == 12);  // every message and receipt as it came
+  };
+  SECTION("when the load ends") {
+    StateStore store(path);
+    load(store);
+    CHECK(end_bulk_load(store) == 4);
+    CHECK(message_table(store) == upserted);
+    CHECK(store.count("bulk_load_receipts") == 0);
+  }
+  SECTION("after a kill: the next run folds them") {
+    {
+      StateStore store(path);
+      load(store);
+    }
+    StateStore store(path);
+    CHECK(store.records().bulk_loading());
+    CHECK(end_bulk_load(store) == 4);
+    CHECK(message_table(store) == upserted);
+    CHECK(store.count("bulk_load_receipts") == 0);
+  }
+  SECTION("a fold that fails changes nothing, and the next one completes") {
+    StateStore store(path);
+    load(store);
+    store.db().exec("CREATE TRIGGER boom BEFORE UPDATE ON messages BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    CHECK_THROWS_AS(end_bulk_load(store), Failure);
+    CHECK(store.count("messages") == 12);
+    CHECK(store.records().bulk_loading());
+    CHECK(store.meta("bulk_load_indexes"));
+    store.db().exec("DROP TRIGGER boom");
+    CHECK(end_bulk_load(store) == 4);
+    CHECK(message_table(store) == upserted);
+    CHECK(store.count("bulk_load_receipts") == 0);
+  }
+}

@@ -41,7 +41,7 @@ struct TempDir : test::TempDir {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 14);
+  CHECK(s.schema_version() == 15);
   CHECK(s.records().streams().empty());
   // Health's reads of inbound messages (health_check.cpp, health_hourly.cpp) are covered by the
   // partial index of inbound messages.
@@ -313,8 +313,22 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
     db.exec(read_file(std::string(CHANSYNC_SOURCE_DIR) + "/tests/fixtures/state/v2.sql"));
     REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 2);
   }
+  const auto message_rows = [](SQLite::Database& db) {
+    std::vector<std::string> out;
+    SQLite::Statement q(db, "SELECT rowid, connector, id, conversation, sent_at, text FROM messages ORDER BY rowid");
+    while (q.executeStep())
+      out.push_back(fmt::format("{}|{}|{}|{}|{}|{}", q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                                q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).getInt64(),
+                                q.getColumn(5).getString()));
+    return out;
+  };
+  std::vector<std::string> before;
+  {
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    before = message_rows(db);
+  }
   StateStore s(path);
-  CHECK(s.schema_version() == 14);
+  CHECK(s.schema_version() == 15);
   const auto rows = s.records().streams();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].connector == "crm");
@@ -346,6 +360,15 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
             .getInt() == s.db().execAndGet("SELECT count(*) FROM messages WHERE direction = 'inbound'").getInt());
   CHECK_THAT(s.db().execAndGet("SELECT sql FROM sqlite_master WHERE name = 'messages_inbound'").getString(),
              Catch::Contains("WHERE direction = 'inbound'"));
+  // Schema 15: messages keep their rows and rowids; (connector, id) is unique by an index of its own.
+  CHECK(message_rows(s.db()) == before);
+  CHECK_THAT(s.db().execAndGet("SELECT sql FROM sqlite_master WHERE name = 'messages_by_id'").getString(),
+             Catch::Contains("CREATE UNIQUE INDEX"));
+  CHECK_FALSE(s.records().bulk_loading());
+  const auto id = s.db().execAndGet("SELECT id FROM messages WHERE connector = 'sms' LIMIT 1").getString();
+  CHECK(s.records().message("sms", id));
+  CHECK_THROWS(s.db().exec("INSERT INTO messages SELECT * FROM messages LIMIT 1"));
+  CHECK(s.count("messages") == 8);
 }
 
 TEST_CASE("a store that cannot be written or whose disk is full says so, with the exit code's class") {
