@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -250,6 +251,12 @@ SQLite::Database open_db(const std::string& path) {
 
 StateStore::StateStore(const std::string& path) : m_path(path), m_db(open_db(path)) {
   try {
+    // 16 KiB pages for a new store (an existing one keeps its own: the size is fixed once a table is
+    // made, and WAL mode fixes it too, so this comes first). A store is read and written mostly in
+    // runs of rows and whole-index sorts: at a million messages, fewer and fuller pages made a first
+    // pull's writes 9% and its index builds 20% faster than SQLite's default 4 KiB (sqlite3 .import
+    // and CREATE INDEX of the same rows: 2.89 → 2.63 s and 3.1 → 2.5 s; 8 KiB and 64 KiB gained less).
+    m_db.exec("PRAGMA page_size = 16384");
     m_db.exec("PRAGMA journal_mode = WAL");
     m_db.exec("PRAGMA synchronous = NORMAL");
     m_db.exec("PRAGMA foreign_keys = ON");
@@ -258,7 +265,9 @@ StateStore::StateStore(const std::string& path) : m_path(path), m_db(open_db(pat
     // half the system time) nor push --full (12.9–13.7 s against 12.2–12.9 s), and added 50 MB to
     // each and to an incremental sync (108 MB against 58 MB).
     m_db.exec("PRAGMA cache_size = -16384");
-    m_db.exec("PRAGMA wal_autocheckpoint = 16384");
+    // The log is copied into the file once it holds 64 MiB, whatever the page size.
+    const int page_size = m_db.execAndGet("PRAGMA page_size").getInt();
+    m_db.exec(fmt::format("PRAGMA wal_autocheckpoint = {}", (64 << 20) / std::max(page_size, 512)));
     m_db.createFunction("chansync_later_status", 2, true, nullptr, later_status_sql);
     // Migrations that build indexes of a large table sort in temporary files, not in memory.
     migrate();

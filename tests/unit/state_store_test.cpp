@@ -305,6 +305,20 @@ TEST_CASE("a failing page commit leaves neither records nor cursor behind") {
   CHECK(s.count("messages") == 1);
 }
 
+TEST_CASE("a new store has 16 KiB pages; an existing one keeps its own") {
+  TempDir dir;
+  const std::string fresh = (dir.path / "new.db").string(), old = (dir.path / "old.db").string();
+  {
+    SQLite::Database db(old, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("PRAGMA page_size = 4096; CREATE TABLE t(x)");
+  }
+  StateStore a(fresh), b(old);
+  CHECK(a.db().execAndGet("PRAGMA page_size").getInt() == 16384);
+  CHECK(a.db().execAndGet("PRAGMA journal_mode").getString() == "wal");
+  CHECK(b.db().execAndGet("PRAGMA page_size").getInt() == 4096);
+  CHECK(b.schema_version() == 15);
+}
+
 TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the stream of the connector's role") {
   TempDir dir;
   const std::string path = (dir.path / "v2.db").string();
