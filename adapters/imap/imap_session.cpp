@@ -291,11 +291,6 @@ size_t on_bytes(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
-bool transport_retryable(CURLcode rc) {
-  return rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_RECV_ERROR ||
-         rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING || rc == CURLE_COULDNT_RESOLVE_HOST;
-}
-
 bool tls_failure(CURLcode rc) {
   return rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
          rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CIPHER || rc == CURLE_USE_SSL_FAILED ||

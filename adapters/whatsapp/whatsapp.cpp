@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
+
 #include "adapters/meta/graph.hpp"
 #include "adapters/meta/graph_health.hpp"
 #include "adapters/status_page.hpp"
@@ -15,7 +17,7 @@ constexpr const char* k_type = "whatsapp-cloud";
 class WhatsAppAdapter final : public Adapter, public ConversationSource, public WebhookReceiver {
  public:
   explicit WhatsAppAdapter(const AdapterContext& ctx)
-      : m_receiver{ctx.config.name, ctx.config.options.at("phone_number_id").get<std::string>()},
+      : m_receiver{ctx.config.name, ctx.config.options.at("phone_number_id").get<std::string>(), &m_phone},
         m_version(ctx.config.options.at("api_version").get<std::string>()),
         m_base(ctx.config.options.at("base_url").get<std::string>()),
         m_token(ctx.config.secret("token")),
@@ -71,6 +73,7 @@ class WhatsAppAdapter final : public Adapter, public ConversationSource, public 
   WebhookSpec webhook() const override { return m_spec; }
 
   void map_webhook(std::string_view payload, Page<Conversation>& page) const override {
+    std::lock_guard lock(m_mapping);  // the memo of phone numbers is one
     map_payload(payload, m_receiver, page);
   }
 
@@ -83,6 +86,8 @@ class WhatsAppAdapter final : public Adapter, public ConversationSource, public 
                 m_receiver.phone_number_id + ": assign the account to the system user and create a new token"};
   }
 
+  mutable PhoneNormalizer m_phone{""};
+  mutable std::mutex m_mapping;
   Receiver m_receiver;
   std::string m_version, m_base, m_token, m_waba;
   WebhookSpec m_spec;

@@ -100,7 +100,7 @@ class Mapper {
     }
     Change ch{waba, m_r.phone_number_id, {}};
     const std::string display = field(member(value, "metadata"), "display_phone_number");
-    if (auto h = display.empty() ? std::nullopt : normalize_phone("+" + display, "")) ch.business = h->value;
+    if (auto h = display.empty() ? std::nullopt : phone("+" + display)) ch.business = h->value;
     for (const auto& contact : array_at(value, "contacts")) {
       const auto& profile = member(contact, "profile");
       const std::string name = field(profile, "name");
@@ -120,13 +120,17 @@ class Mapper {
 
   // The customer's handle (their phone when known, else their BSUID); the BSUID beside a phone goes
   // to `links`. nullopt when the user is named by neither.
-  static std::optional<Handle> customer_of(const User& u, const Change& ch, std::vector<Handle>& links) {
+  std::optional<Handle> phone(const std::string& e164) const {
+    return m_r.phone ? (*m_r.phone)(e164) : normalize_phone(e164, "");
+  }
+
+  std::optional<Handle> customer_of(const User& u, const Change& ch, std::vector<Handle>& links) const {
     std::optional<Handle> bsuid;
     if (!u.bsuid.empty() && !ch.waba.empty()) bsuid = Handle{HandleKind::whatsapp_bsuid, ch.waba + ":" + u.bsuid};
     const std::string digits = u.wa_id.starts_with('+') ? u.wa_id.substr(1) : u.wa_id;
-    if (auto phone = digits.empty() ? std::nullopt : normalize_phone("+" + digits, "")) {
+    if (auto number = digits.empty() ? std::nullopt : phone("+" + digits)) {
       if (bsuid) links.push_back(*bsuid);
-      return phone;
+      return number;
     }
     return bsuid;
   }
@@ -161,7 +165,7 @@ class Mapper {
     // "User A changed from <old> to <new>": the new number is the same customer's.
     const auto& system = member(m, "system");
     if (field(system, "type") == "user_changed_number" && !field(system, "wa_id").empty())
-      if (auto now = normalize_phone("+" + field(system, "wa_id"), ""); now && *now != *customer) links.push_back(*now);
+      if (auto now = phone("+" + field(system, "wa_id")); now && *now != *customer) links.push_back(*now);
     auto& c = thread(*customer, links, u, ch);
     out.conversation = c.id;
     c.messages.push_back(std::move(out));

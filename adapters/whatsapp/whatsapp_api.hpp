@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "sync/adapter.hpp"
+#include "sync/normalize.hpp"
 
 namespace chansync::adapters::whatsapp {
 
@@ -13,6 +14,9 @@ namespace chansync::adapters::whatsapp {
 struct Receiver {
   std::string connector;
   std::string phone_number_id;
+  // Phone numbers normalised so far (a spool drain sees each customer's many times); nullptr:
+  // normalise every one. The caller keeps it from being used by two mappings at once.
+  PhoneNormalizer* phone = nullptr;
 };
 
 // Maps one webhook payload into `page` (WebhookReceiver::map_webhook's contract):

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "adapters/registry.hpp"
+#include "adapters/whatsapp/whatsapp_api.hpp"
 #include "sync/reconcile.hpp"
 #include "sync/state_store.hpp"
 #include "tests/support/fake_server.hpp"
@@ -348,4 +349,29 @@ TEST_CASE(
   const auto& other = &sheena == &persons[0] ? persons[1] : persons[0];
   REQUIRE(other.messages.size() == 1);
   CHECK(other.messages[0].channel == "messenger");
+}
+
+TEST_CASE("whatsapp-cloud maps a number it has seen from its memo exactly as a new one", "[whatsapp]") {
+  // One adapter maps every fixture twice (the second time its numbers are known); a mapping without
+  // a memo is the reference.
+  const auto adapter = whatsapp();
+  for (int round = 0; round < 2; ++round)
+    for (const char* name : {"text.json", "statuses.json", "system.json", "bsuid_linked.json", "status_failed.json",
+                             "media.json", "reaction.json"}) {
+      CAPTURE(name, round);
+      const std::string payload = fixture(std::string("whatsapp/") + name);
+      Page<Conversation> memo, plain;
+      adapter->webhooks()->map_webhook(payload, memo);
+      adapters::whatsapp::map_payload(payload, {"wa", k_number_id, nullptr}, plain);
+      REQUIRE(memo.items.size() == plain.items.size());
+      CHECK(memo.rejects.size() == plain.rejects.size());
+      for (std::size_t i = 0; i < memo.items.size(); ++i) {
+        CHECK(memo.items[i].id == plain.items[i].id);
+        CHECK(memo.items[i].customer == plain.items[i].customer);
+        CHECK(memo.items[i].business == plain.items[i].business);
+        CHECK(memo.items[i].customer_links == plain.items[i].customer_links);
+        CHECK(memo.items[i].messages == plain.items[i].messages);
+        CHECK(memo.items[i].receipts == plain.items[i].receipts);
+      }
+    }
 }
