@@ -11,9 +11,6 @@ namespace chansync {
 namespace {
 
 constexpr const char* k_saved_indexes = "bulk_load_indexes";  // meta key: the dropped CREATE INDEX statements
-constexpr const char* k_columns =
-    "connector, id, conversation, channel, direction, author_kind, author_handle, sent_at, text, rev, kind, status, "
-    "attachments";
 
 // The unique index could not be built: some (connector, id) came more than once. Every row after the
 // first of such an id is moved aside, the index is built, and the rows are replayed through the
@@ -26,7 +23,7 @@ std::int64_t fold_repeats(StateStore& store, const std::string& unique_index) {
   db.exec("DROP TABLE IF EXISTS temp.bulk_load_repeats");
   db.exec(R"sql(
     CREATE TEMP TABLE bulk_load_repeats AS
-    SELECT m.rowid AS row, m.*, m.rowid IN (SELECT row FROM bulk_load_receipts) AS receipt
+    SELECT m.*, m.rowid IN (SELECT row FROM bulk_load_receipts) AS receipt, m.rowid AS row
     FROM messages AS m NOT INDEXED
     CROSS JOIN (SELECT connector, id, min(rowid) AS first FROM messages NOT INDEXED
                 GROUP BY connector, id HAVING count(*) > 1) AS d
@@ -34,7 +31,8 @@ std::int64_t fold_repeats(StateStore& store, const std::string& unique_index) {
   const auto moved = db.exec("DELETE FROM messages WHERE rowid IN (SELECT row FROM temp.bulk_load_repeats)");
   db.exec(unique_index);
   {
-    SQLite::Statement rows(db, fmt::format("SELECT {}, receipt FROM temp.bulk_load_repeats ORDER BY row", k_columns));
+    // Its columns are those replay_messages reads (the row's, then whether a receipt wrote it), then the rowid.
+    SQLite::Statement rows(db, "SELECT * FROM temp.bulk_load_repeats ORDER BY row");
     store.records().replay_messages(rows);
   }
   db.exec("DROP TABLE temp.bulk_load_repeats");

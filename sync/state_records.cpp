@@ -250,10 +250,9 @@ bool RecordStore::bulk_loading() {
              .getInt() != 0;
 }
 
-std::size_t RecordStore::replay_messages(SQLite::Statement& rows) {
+void RecordStore::replay_messages(SQLite::Statement& rows) {
   auto& ms = m_st->message(false);
   auto& rs = m_st->receipt(false);
-  std::size_t changed = 0;
   while (rows.executeStep()) {
     const bool receipt = rows.getColumn(13).getInt() != 0;
     auto& st = receipt ? rs : ms;
@@ -271,10 +270,9 @@ std::size_t RecordStore::replay_messages(SQLite::Statement& rows) {
       bind(9, 9);
       bind(10, 11);
     }
-    changed += static_cast<std::size_t>(st.exec());
+    st.exec();
     st.reset();
   }
-  return changed;
 }
 
 PageStats RecordStore::write_conversations(const std::string& connector, const std::string& stream,

@@ -106,8 +106,8 @@ class RecordStore {
   bool bulk_loading();
   // Applies rows of messages through the upserts, in the order `rows` yields them: its columns are
   // those of messages in table order, then 1 for a row a receipt wrote. end_bulk_load replays the rows
-  // of a bulk load that repeat an id with it. Returns how many changed a row.
-  std::size_t replay_messages(SQLite::Statement& rows);
+  // of a bulk load that repeat an id with it.
+  void replay_messages(SQLite::Statement& rows);
   // One stored message or contact by connector and vendor id; nullopt if unknown.
   std::optional<Message> message(const std::string& connector, const std::string& id);
   std::optional<Contact> contact(const std::string& connector, const std::string& id);
