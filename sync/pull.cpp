@@ -263,6 +263,7 @@ std::vector<PullStats> pull_job(const PullJob& job, LoopContext& ctx) {
       // The stream's pages are committed before its figures are recorded (and before the spool is
       // trimmed to what is committed).
       ctx.writer.commit_then([&] {
+        if (ctx.opts.stream_committed) ctx.opts.stream_committed(name, stream.name);
         records.record_pull(
             name, stream.name,
             {stats.pages, stats.requests, stats.received, stats.written, stats.rejected,

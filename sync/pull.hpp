@@ -4,6 +4,7 @@
 // batches (every page with its own cursor inside): a commit costs every index page the batch dirtied,
 // so a few large commits write a fraction of what one commit per page does.
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ struct PullOptions {
   // Set (by a signal handler) to stop every stream after the page it is on; what was fetched is
   // committed and each stopped stream reports Errc::interrupted.
   const std::atomic<bool>* stop = nullptr;
+  // Runs when a stream's pages are all committed, before its figures are recorded, on the writer's
+  // lock: no other stream writes until it returns. The seam for tests of that ordering.
+  std::function<void(const std::string& connector, const std::string& stream)> stream_committed;
 };
 
 constexpr std::size_t k_default_jobs = 8;

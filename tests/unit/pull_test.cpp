@@ -263,6 +263,47 @@ TEST_CASE("connectors are pulled concurrently, one writer committing for all") {
   CHECK(store.count("messages") == 6);
 }
 
+TEST_CASE("no other stream writes between a stream's last commit and the recording of its figures") {
+  // Stop 22's race: "a" committed its last page and let go of the writer, "b" opened a batch with its
+  // next page, and "a"'s figures then failed to open a transaction inside it (the pull exited 70).
+  StateStore store(":memory:");
+  Paged a, b;
+  a.pages = 1;
+  b.pages = 3;
+  std::mutex m;
+  std::condition_variable cv;
+  bool released = false;
+  b.on_fetch = [&](int page) {
+    if (page == 2) {  // b's second page comes only once "a" has ended
+      std::unique_lock lock(m);
+      cv.wait_for(lock, std::chrono::seconds(10), [&] { return released; });
+    }
+    if (page == 3) std::this_thread::sleep_for(std::chrono::milliseconds(500));  // b's batch stays open
+  };
+  std::string b_cursor_seen = "(hook not run)";
+  PullOptions opts{.jobs = 2};
+  opts.stream_committed = [&](const std::string& connector, const std::string&) {
+    if (connector != "a") return;
+    {
+      std::lock_guard lock(m);
+      released = true;
+    }
+    cv.notify_all();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // b's page 2 arrives meanwhile
+    b_cursor_seen = store.records().cursor("b", "conversations");
+  };
+  std::vector<PullStats> stats;
+  REQUIRE_NOTHROW(stats = pull_connectors({{"a", &a, ""}, {"b", &b, ""}}, store, opts));
+  CHECK(b_cursor_seen != "2");  // b's page 2 waited for a's figures
+  CHECK(b_cursor_seen != "(hook not run)");
+  REQUIRE(stats.size() == 2);
+  CHECK_FALSE(stats[0].error);
+  CHECK_FALSE(stats[1].error);
+  CHECK(store.records().cursor("a", "conversations") == "1");
+  CHECK(store.records().cursor("b", "conversations") == "3");
+  CHECK(store.count("messages") == 4);
+}
+
 TEST_CASE("a stop request ends every stream after its current page, with that page committed") {
   StateStore store(":memory:");
   std::atomic<bool> stop{false};
