@@ -210,15 +210,19 @@ std::optional<PersonJsonMembers> person_json_members(const PersonRecord& p) {
                            std::move(*person_id)};
 }
 
+std::array<PersonJsonPart, 5> person_json_parts(const PersonJsonMembers& m) {
+  return {{{R"({"contacts":)", &m.contacts},
+           {R"(,"display_name":)", &m.display_name},
+           {R"(,"handles":)", &m.handles},
+           {R"(,"messages":)", &m.messages},
+           {R"(,"person_id":)", &m.person_id}}};
+}
+
 std::string person_json(const PersonJsonMembers& m, Timestamp updated_at) {
   // Appended into a string of the exact size: a person with 20,000 messages has a 6 MB line, and
   // formatting it would hold it twice more on the way (the format buffer, growing, and its copy).
   const std::string when = format_rfc3339(updated_at);
-  const std::pair<std::string_view, const std::string*> parts[] = {{R"({"contacts":)", &m.contacts},
-                                                                   {R"(,"display_name":)", &m.display_name},
-                                                                   {R"(,"handles":)", &m.handles},
-                                                                   {R"(,"messages":)", &m.messages},
-                                                                   {R"(,"person_id":)", &m.person_id}};
+  const auto parts = person_json_parts(m);
   constexpr std::string_view k_updated = R"(,"updated_at":")", k_end = R"("})";
   std::size_t size = k_updated.size() + when.size() + k_end.size();
   for (const auto& [key, value] : parts) size += key.size() + value->size();

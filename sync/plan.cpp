@@ -43,6 +43,22 @@ std::uint32_t fnv1a(std::string_view text) {
   return h;
 }
 
+// fnv1a(text), while `h64` (an FNV-1a 64) goes on over the same bytes. The two multiply chains do not
+// depend on each other, so the processor runs them side by side: a person's line (300 MB for a million
+// messages) is read once for both hashes.
+std::uint32_t fnv1a_along(std::string_view text, std::uint64_t& h64) {
+  std::uint32_t h = 2166136261u;
+  std::uint64_t g = h64;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 16777619u;
+    g ^= c;
+    g *= 1099511628211ull;
+  }
+  h64 = g;
+  return h;
+}
+
 // (name, fingerprint, count) of each field, in record order.
 struct Field {
   std::string name, print;
@@ -84,18 +100,22 @@ PersonDigest digest(const PersonRecord& p) {
   const auto members = person_json_members(p);
   // Text that is not UTF-8 goes through nlohmann::json, which reports it.
   if (!members) return {content_hash(p), field_fingerprint(p)};
-  const auto& [contacts, display_name, handles, messages, person_id] = *members;
-  std::string json = person_json(*members, p.updated_at);
-  // The hash is over the line without its updated_at member, the last one: nothing of a string can
-  // look like it, since the quotes inside strings are escaped.
-  const std::string_view hashed = std::string_view(json).substr(0, json.rfind(",\"updated_at\":"));
-  const std::uint64_t h = fnv1a_64("}", fnv1a_64(hashed));
-  const auto print = [](const std::string& text) { return fmt::format("{:08x}", fnv1a(text)); };
-  const std::vector<Field> fields = {{k_fields[0], print(display_name)},
-                                     {k_fields[1], print(handles), p.handles.size(), true},
-                                     {k_fields[2], print(contacts), p.contacts.size(), true},
-                                     {k_fields[3], print(messages), p.messages.size(), true}};
-  return {fmt::format("{:016x}", h), fingerprint(fields), std::move(json)};
+  // The hash is over the line without its updated_at member, the last one, closed by "}"; each
+  // field's print is over its member. Both are taken in one pass over the parts of the line.
+  std::uint64_t h = fnv1a_64({});
+  std::array<std::uint32_t, 5> prints{};  // in part order: contacts, display_name, handles, messages, person_id
+  const auto parts = person_json_parts(*members);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    h = fnv1a_64(parts[i].first, h);
+    prints[i] = fnv1a_along(*parts[i].second, h);
+  }
+  h = fnv1a_64("}", h);
+  const auto print = [&](std::size_t part) { return fmt::format("{:08x}", prints[part]); };
+  const std::vector<Field> fields = {{k_fields[0], print(1)},
+                                     {k_fields[1], print(2), p.handles.size(), true},
+                                     {k_fields[2], print(0), p.contacts.size(), true},
+                                     {k_fields[3], print(3), p.messages.size(), true}};
+  return {fmt::format("{:016x}", h), fingerprint(fields), person_json(*members, p.updated_at)};
 }
 
 std::vector<std::string> changed_fields(const std::string& before, const PersonRecord& now) {
