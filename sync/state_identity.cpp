@@ -199,6 +199,11 @@ IdentityInput IdentityStore::input(const std::vector<std::string>& blocked_keys)
   IdentityInput in;
   in.blocked.insert(blocked_keys.begin(), blocked_keys.end());
   {
+    // Sized first: grown by doubling, the vector of the 1M bench store's 45,000 contacts (about 300
+    // bytes each) kept 19 MB for 13 MB of them, and both copies while it moved (that sync's peak: 89-90
+    // -> 88.6 MB).
+    in.contacts.reserve(static_cast<std::size_t>(
+        m_store.db().execAndGet("SELECT count(*) FROM contacts WHERE archived = 0").getInt64()));
     SQLite::Statement q(m_store.db(), fmt::format("SELECT {} FROM contacts c WHERE archived = 0", k_contact_cols));
     while (q.executeStep()) in.contacts.push_back(read_contact(q, 0));
   }
