@@ -67,7 +67,8 @@ std::uint32_t renumbered(std::uint64_t packed, int shift, const PageVector<std::
 
 // Contacts in (connector, id) order so node numbering, and everything after, is input-order free;
 // `connectors` gets their distinct connectors, sorted.
-PageVector<const Contact*> sorted_contacts(const std::vector<Contact>& in, std::vector<std::string>& connectors) {
+PageVector<const IdentityRecord*> sorted_contacts(const std::vector<IdentityRecord>& in,
+                                                  std::vector<std::string>& connectors) {
   std::map<std::string_view, std::uint32_t> names;
   for (const auto& c : in) names.try_emplace(c.connector, 0);
   for (auto& [name, number] : names)
@@ -83,7 +84,7 @@ PageVector<const Contact*> sorted_contacts(const std::vector<Contact>& in, std::
   for (std::size_t c = 0; c < connectors.size(); ++c)
     sort_by_string(std::span(v).subspan(start[c], start[c + 1] - start[c]),
                    [&](std::uint32_t i) { return std::string_view(in[i].id); });
-  PageVector<const Contact*> out;
+  PageVector<const IdentityRecord*> out;
   out.reserve(v.size());
   for (const auto& k : v) out.push_back(&in[k.item]);
   return out;
@@ -100,7 +101,7 @@ struct Draft {
   PageVector<std::uint32_t> made;  // per key: when the input made its node; k_none: no node
   PageVector<char> verified;
   std::uint32_t node_count = 0;
-  PageVector<const Contact*> contacts;                          // sorted
+  PageVector<const IdentityRecord*> contacts;                   // sorted
   std::vector<std::string> connectors;                          // sorted
   PageVector<std::pair<std::uint32_t, std::uint32_t>> records;  // per contact: (its key, connector)
   PageVector<std::uint32_t> handle_keys;   // per handle of the contacts in turn: its key, k_none when it cannot join
@@ -181,7 +182,7 @@ Draft draft(const IdentityInput& in, std::vector<IdentityConflict>& conflicts) {
   const auto& contacts = d.contacts;
 
   std::size_t chars = 0, handles = 0;
-  for (const Contact* c : contacts) {
+  for (const IdentityRecord* c : contacts) {
     handles += c->handles.size();
     chars += c->connector.size() + 1 + c->id.size();
   }
@@ -193,7 +194,7 @@ Draft draft(const IdentityInput& in, std::vector<IdentityConflict>& conflicts) {
   d.handle_keys.reserve(handles);
   d.record_values.reserve(contacts.size(), chars);
   std::string buf;
-  for (const Contact* c : contacts) {
+  for (const IdentityRecord* c : contacts) {
     buf.assign(c->connector);
     buf += '/';
     buf += c->id;
@@ -213,7 +214,7 @@ Draft draft(const IdentityInput& in, std::vector<IdentityConflict>& conflicts) {
   for (const auto& k : in.unjoinable) rule(k, k_unjoinable);
 
   for (std::uint32_t ci = 0, connector = 0; ci < contacts.size(); ++ci) {
-    const Contact* c = contacts[ci];
+    const IdentityRecord* c = contacts[ci];
     while (d.connectors[connector] != c->connector) ++connector;
     d.records.emplace_back(d.intern(HandleKind::crm_id, d.record_values[ci]), connector);
     for (const auto& h : c->handles) {

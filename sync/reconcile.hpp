@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sync/model.hpp"
@@ -46,8 +47,20 @@ struct IdentityRules {
   std::optional<double> auto_merge_above;
 };
 
+// A CRM record as reconcile sees it: which record it is and the handles it lists. Its names and
+// attributes feed only suggestions, which read whole Contacts.
+struct IdentityRecord {
+  std::string connector, id;
+  std::vector<Handle> handles;
+  IdentityRecord() = default;
+  IdentityRecord(std::string connector, std::string id, std::vector<Handle> handles)
+      : connector(std::move(connector)), id(std::move(id)), handles(std::move(handles)) {}
+  IdentityRecord(const Contact& c) : connector(c.connector), id(c.id), handles(c.handles) {}  // NOLINT: implicit
+  friend bool operator==(const IdentityRecord&, const IdentityRecord&) = default;
+};
+
 struct IdentityInput {
-  std::vector<Contact> contacts;             // active (non-archived) CRM records
+  std::vector<IdentityRecord> contacts;      // active (non-archived) CRM records
   std::vector<Handle> conversation_handles;  // distinct customer handles of stored conversations
   // Handles a vendor says are one customer (Conversation::customer_links): (customer, linked handle).
   std::vector<std::pair<Handle, Handle>> links;

@@ -167,7 +167,7 @@ ReconcileStats reconcile_untimed(StateStore& store, const std::vector<Endpoint>&
   try {
     store.identity().save(r);
     // Suggestions above the threshold become merge decisions; the graph is then made again with them.
-    if (rules.auto_merge_above && (auto_merged = auto_merge(store, input, r, *rules.auto_merge_above)) > 0) {
+    if (rules.auto_merge_above && (auto_merged = auto_merge(store, r, *rules.auto_merge_above)) > 0) {
       input = identity_input(store, connectors, rules);
       r = reconcile(input, mint_person_id);
       store.identity().save(r);

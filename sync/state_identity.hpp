@@ -27,6 +27,9 @@ class IdentityStore {
 
   // Everything the reconcile stage needs, read in one go.
   IdentityInput input(const std::vector<std::string>& blocked_keys);
+  // The active (non-archived) CRM contacts, whole: what input() reads of them and their names and
+  // attributes, for suggestions.
+  std::vector<Contact> contacts();
   // Replaces assignments, adds new persons and aliases, records conflicts; one transaction. Writes
   // nothing (and keeps the revision) when the result equals what is stored.
   void save(const IdentityResult& result);

@@ -53,12 +53,12 @@ SuggestResult suggest_apart(std::span<const SuggestProfile> profiles, const Sugg
 }  // namespace
 
 std::vector<SuggestProfile> person_profiles(
-    const IdentityInput& input, const IdentityResult& result,
+    const std::vector<Contact>& records, const IdentityResult& result,
     const std::unordered_map<std::string, std::vector<std::string>>& node_names) {
   std::vector<SuggestProfile> out(result.person_count());
   for (std::size_t p = 0; p < out.size(); ++p) out[p].person_id = std::string(result.person_ids[p]);
   std::unordered_map<std::string, const Contact*> contacts;
-  for (const auto& c : input.contacts) contacts.emplace(crm_node(c.connector, c.id), &c);
+  for (const auto& c : records) contacts.emplace(crm_node(c.connector, c.id), &c);
   const auto add_name = [](SuggestProfile& p, const std::string& name) {
     if (!name.empty() && std::find(p.names.begin(), p.names.end(), name) == p.names.end()) p.names.push_back(name);
   };
@@ -99,13 +99,13 @@ SuggestionsReport list_suggestions(StateStore& store, const std::vector<Endpoint
   const IdentityInput input = identity_input(store, connectors, rules);
   const IdentityResult result = reconcile(input, mint_person_id);
   out.stale = result.assignment() != input.previous;
-  out.profiles = person_profiles(input, result, vendor_names(store));
+  out.profiles = person_profiles(store.identity().contacts(), result, vendor_names(store));
   out.result = suggest_apart(out.profiles, options, separated(store.decisions().list(), result, false));
   return out;
 }
 
-std::size_t auto_merge(StateStore& store, const IdentityInput& input, const IdentityResult& result, double threshold) {
-  const auto profiles = person_profiles(input, result, vendor_names(store));
+std::size_t auto_merge(StateStore& store, const IdentityResult& result, double threshold) {
+  const auto profiles = person_profiles(store.identity().contacts(), result, vendor_names(store));
   SuggestOptions options;
   options.min_score = threshold;
   const auto apart = separated(store.decisions().list(), result, true);

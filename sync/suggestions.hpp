@@ -14,12 +14,12 @@ namespace chansync {
 
 class StateStore;
 
-// One profile per person of `result`, in person index order: its CRM records' names and attributes,
-// the names vendors gave its handles (`node_names`: handle key → names), its verified phones and
-// emails. Unverified handles (placeholders, role addresses, invalid numbers) and handles in a conflict
-// are no evidence.
+// One profile per person of `result`, in person index order: its CRM records' names and attributes
+// (`contacts`: the records of the input `result` was made from, whole), the names vendors gave its
+// handles (`node_names`: handle key → names), its verified phones and emails. Unverified handles
+// (placeholders, role addresses, invalid numbers) and handles in a conflict are no evidence.
 std::vector<SuggestProfile> person_profiles(
-    const IdentityInput& input, const IdentityResult& result,
+    const std::vector<Contact>& contacts, const IdentityResult& result,
     const std::unordered_map<std::string, std::vector<std::string>>& node_names);
 
 struct SuggestionsReport {
@@ -36,6 +36,6 @@ SuggestionsReport list_suggestions(StateStore& store, const std::vector<Endpoint
 // Records a merge decision for every pair at or above `threshold` among the persons of `result` (saved
 // in the store), except pairs a person already separated (an undone merge or a split touching both).
 // Returns how many it recorded.
-std::size_t auto_merge(StateStore& store, const IdentityInput& input, const IdentityResult& result, double threshold);
+std::size_t auto_merge(StateStore& store, const IdentityResult& result, double threshold);
 
 }  // namespace chansync

@@ -179,7 +179,7 @@ TEST_CASE("identity generator gives CRM records attributes, shared within a hous
   REQUIRE(d.noise.addresses > 0);
   CHECK(d.noise.swapped_dates + d.noise.street_typos + d.noise.old_addresses > 0);
   std::size_t with_date = 0, with_street = 0;
-  for (const auto& c : d.input.contacts) {
+  for (const auto& c : d.contacts) {
     with_date += !c.attributes.birth_date.empty();
     with_street += !c.attributes.street.empty();
     if (!c.attributes.birth_date.empty()) CHECK(c.attributes.birth_date.size() == 10);
@@ -188,9 +188,9 @@ TEST_CASE("identity generator gives CRM records attributes, shared within a hous
   CHECK(with_street == d.noise.addresses);
   // Two members of a household whose records both carry a clean address give the same street.
   std::map<std::uint32_t, std::set<std::string>> streets_of;
-  for (std::size_t i = 0; i < d.input.contacts.size(); ++i)
-    if (!d.input.contacts[i].attributes.street.empty())
-      streets_of[d.contact_person[i]].insert(d.input.contacts[i].attributes.street);
+  for (std::size_t i = 0; i < d.contacts.size(); ++i)
+    if (!d.contacts[i].attributes.street.empty())
+      streets_of[d.contact_person[i]].insert(d.contacts[i].attributes.street);
   std::size_t shared = 0;
   for (const auto& h : d.households)
     for (std::size_t a = 0; a + 1 < h.members.size(); ++a) {
@@ -238,7 +238,7 @@ TEST_CASE("accepting the suggestions over a generated data set never lowers reca
   std::unordered_map<std::string, std::vector<std::string>> names;
   for (std::size_t i = 0; i < data.handle_name.size(); ++i)
     if (!data.handle_name[i].empty()) names[data.input.conversation_handles[i].key()].push_back(data.handle_name[i]);
-  const auto profiles = person_profiles(data.input, result, names);
+  const auto profiles = person_profiles(data.contacts, result, names);
   REQUIRE(profiles.size() == result.person_count());
   const auto found = suggest(profiles, SuggestOptions{});
   REQUIRE_FALSE(found.suggestions.empty());

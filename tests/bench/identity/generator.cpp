@@ -348,7 +348,8 @@ LabelledData generate(std::uint64_t seed, std::size_t people, const GeneratorCon
 
   LabelledData out;
   out.people = n;
-  out.input.contacts = std::move(w.contacts);
+  out.contacts = std::move(w.contacts);
+  out.input.contacts.assign(out.contacts.begin(), out.contacts.end());
   out.contact_person = std::move(w.contact_person);
   out.input.conversation_handles = std::move(w.handles);
   out.handle_person = std::move(w.handle_person);

@@ -59,6 +59,7 @@ struct NoiseCounts {
 struct LabelledData {
   // Only contacts, conversation_handles and links are filled.
   IdentityInput input;
+  std::vector<Contact> contacts;              // the CRM records whole (names, attributes), as input.contacts
   std::vector<std::uint32_t> contact_person;  // true person of input.contacts[i]
   std::vector<std::uint32_t> handle_person;   // true person of input.conversation_handles[i]
   std::vector<std::string> handle_name;       // the vendor's name for the customer of that handle ("" none)

@@ -120,7 +120,7 @@ nlohmann::json suggestion_stage(const LabelledData& data, const IdentityResult& 
   const double rss_before = current_rss_mb();
   const bool windowed = reset_peak_rss();
   double cpu0 = cpu_seconds();
-  const auto profiles = person_profiles(data.input, result, node_names);
+  const auto profiles = person_profiles(data.contacts, result, node_names);
   const double profiles_cpu_s = cpu_seconds() - cpu0;
   SuggestOptions options;
   options.min_score = 0.9;
