@@ -103,8 +103,8 @@ PersonDigest digest(const PersonRecord& p) {
   // The hash is over the line without its updated_at member, the last one, closed by "}"; each
   // field's print is over its member. Both are taken in one pass over the parts of the line.
   std::uint64_t h = fnv1a_64({});
-  std::array<std::uint32_t, 5> prints{};  // in part order: contacts, display_name, handles, messages, person_id
   const auto parts = person_json_parts(*members);
+  std::array<std::uint32_t, parts.size()> prints{};  // in part order: contacts, display_name, handles, messages, …
   for (std::size_t i = 0; i < parts.size(); ++i) {
     h = fnv1a_64(parts[i].first, h);
     prints[i] = fnv1a_along(*parts[i].second, h);
