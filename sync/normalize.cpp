@@ -155,10 +155,9 @@ bool is_known_region(std::string_view region) {
 }
 
 std::optional<Handle> PhoneNormalizer::operator()(std::string_view raw) {
-  std::string key(raw);
-  if (auto it = m_memo.find(key); it != m_memo.end()) return it->second;
+  if (auto it = m_memo.find(raw); it != m_memo.end()) return it->second;
   if (m_memo.size() >= 100'000) m_memo.clear();  // bounded: a pathological feed must not grow it forever
-  return m_memo.emplace(std::move(key), normalize_phone(raw, m_region)).first->second;
+  return m_memo.emplace(std::string(raw), normalize_phone(raw, m_region)).first->second;
 }
 
 std::optional<std::string> parse_handle_key(std::string_view text, std::string_view region, std::string& why) {

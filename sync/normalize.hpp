@@ -1,6 +1,7 @@
 #pragma once
 // Handle normalisation: phones to E.164 with libphonenumber, emails lower-cased with an IDNA
 // (punycode) domain via ICU. Pure functions; safe to call from several threads.
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,13 @@ bool is_anonymous_phone(const Handle& h);
 // Returns nullopt when the text is not an address (no '@', empty part, no dot in the domain).
 std::optional<Handle> normalize_email(std::string_view raw);
 
+// The hash of a std::string key that also takes a std::string_view, so maps keyed by std::string
+// (with std::equal_to<>) are searched without making a string.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 // normalize_phone for one region, memoised: a connector sees the same few thousand numbers hundreds
 // of thousands of times, and libphonenumber's parse is the costliest step of a pull. Not thread-safe.
 class PhoneNormalizer {
@@ -41,7 +49,7 @@ class PhoneNormalizer {
 
  private:
   std::string m_region;
-  std::unordered_map<std::string, std::optional<Handle>> m_memo;
+  std::unordered_map<std::string, std::optional<Handle>, StringHash, std::equal_to<>> m_memo;
 };
 
 // A handle a person typed as KIND:VALUE ("phone:0151 1234567", "email:Anna@Example.com",

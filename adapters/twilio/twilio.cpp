@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
+#include <string_view>
 #include <unordered_map>
 
 #include "adapters/status_page.hpp"
 #include "adapters/twilio/twilio_api.hpp"
 #include "adapters/twilio/twilio_source.hpp"
+#include "sync/normalize.hpp"
 
 namespace chansync::adapters::twilio {
 namespace {
@@ -29,10 +32,14 @@ class TwilioAdapter final : public TwilioSource {
   }
 
  private:
-  void map_messages(const std::vector<WireMessage>& wire, Page<Conversation>& page, Timestamp& high) {
-    std::unordered_map<std::string, std::size_t> index;  // conversation id → position in page.items
+  // `wire` is consumed: each message's sid and body move into the Message instead of being copied.
+  void map_messages(std::vector<WireMessage>& wire, Page<Conversation>& page, Timestamp& high) {
+    // Conversation id → its position in page.items, looked up by a reused buffer (no string is made
+    // per message: a page is a thousand of them, mostly of a few hundred conversations).
+    std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> index;
     index.reserve(wire.size());
-    for (const auto& w : wire) {
+    std::string conv_id;
+    for (auto& w : wire) {
       auto sent = parse_rfc2822(w.date_sent.empty() ? w.date_created : w.date_sent);
       if (!sent) {
         page.rejects.push_back({w.sid, fmt::format("unparseable date_sent \"{}\"", w.date_sent), std::string(w.raw)});
@@ -44,11 +51,11 @@ class TwilioAdapter final : public TwilioSource {
         continue;
       }
       // WhatsApp messages come as "whatsapp:+1415…"; the number behind is the same person as SMS.
-      std::string customer_raw = inbound ? w.from : w.to, business_raw = inbound ? w.to : w.from;
-      std::string channel = "sms";
+      std::string_view customer_raw = inbound ? w.from : w.to, business_raw = inbound ? w.to : w.from;
+      std::string_view channel = "sms";
       for (auto* s : {&customer_raw, &business_raw})
         if (s->starts_with("whatsapp:")) {
-          *s = s->substr(9);
+          s->remove_prefix(9);
           channel = "whatsapp";
         }
       auto customer = m_phone(customer_raw);
@@ -62,14 +69,19 @@ class TwilioAdapter final : public TwilioSource {
         continue;
       }
       high = std::max(high, *sent);
-      const std::string conv_id = fmt::format("{}:{}:{}", channel, business->value, customer->value);
-      auto [it, inserted] = index.try_emplace(conv_id, page.items.size());
-      if (inserted) page.items.push_back(Conversation{m_name, conv_id, channel, *customer, business->value, {}});
+      conv_id.clear();
+      fmt::format_to(std::back_inserter(conv_id), "{}:{}:{}", channel, business->value, customer->value);
+      auto it = index.find(std::string_view(conv_id));
+      if (it == index.end()) {
+        it = index.emplace(conv_id, page.items.size()).first;
+        page.items.push_back(Conversation{m_name, conv_id, std::string(channel), *customer, business->value, {}});
+      }
+      Conversation& conversation = page.items[it->second];
       Message m;
       m.connector = m_name;
-      m.id = w.sid;
-      m.conversation = conv_id;
-      m.channel = channel;
+      m.id = std::move(w.sid);
+      m.conversation = conversation.id;
+      m.channel = conversation.channel;
       m.direction = inbound ? Direction::inbound : Direction::outbound;
       m.author_kind = inbound                           ? AuthorKind::customer
                       : w.direction == "outbound-reply" ? AuthorKind::bot
@@ -77,8 +89,8 @@ class TwilioAdapter final : public TwilioSource {
                                                         : AuthorKind::agent;
       m.author_handle = inbound ? customer->value : business->value;
       m.sent_at = *sent;
-      m.text = w.body;
-      page.items[it->second].messages.push_back(std::move(m));
+      m.text = std::move(w.body);
+      conversation.messages.push_back(std::move(m));
     }
   }
 };
