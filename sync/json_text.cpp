@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "sync/timestamp.hpp"
 
 namespace chansync {
 namespace {
@@ -22,6 +25,10 @@ class JsonText {
     m_out += '"';
     std::size_t plain = 0;  // start of the run of text copied as it is
     for (std::size_t i = 0; i < s.size();) {
+      if (k_plain[static_cast<unsigned char>(s[i])]) {
+        ++i;
+        continue;
+      }
       const auto c = static_cast<unsigned char>(s[i]);
       if (c >= 0x80) {
         const std::size_t n = utf8_length(s.substr(i));
@@ -30,10 +37,6 @@ class JsonText {
           return;
         }
         i += n;
-        continue;
-      }
-      if (c >= 0x20 && c != '"' && c != '\\') {
-        ++i;
         continue;
       }
       m_out.append(s.substr(plain, i - plain));
@@ -55,6 +58,14 @@ class JsonText {
     key(k, first);
     string(value);
   }
+  // "key":"2024-05-01T10:00:00.000Z" (the time has nothing to escape).
+  void time(std::string_view k, Timestamp ts, bool& first) {
+    key(k, first);
+    m_out += '"';
+    append_rfc3339(m_out, ts);
+    m_out += '"';
+  }
+  void reserve(std::size_t n) { m_out.reserve(n); }
   template <class T, class F>
   void array(const std::vector<T>& items, F&& each) {
     m_out += '[';
@@ -69,6 +80,14 @@ class JsonText {
   void integer(std::int64_t n) { fmt::format_to(std::back_inserter(m_out), "{}", n); }
 
  private:
+  // The bytes a JSON string holds as they are: printable ASCII but the quote and the backslash.
+  // (Bytes from 0x80 start UTF-8 sequences, checked one by one.)
+  static constexpr std::array<bool, 256> k_plain = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+    return t;
+  }();
+
   static std::string escape(unsigned char c) {
     switch (c) {
       case '"':
@@ -154,7 +173,7 @@ void write(JsonText& w, const Message& m) {
   w.member("direction", to_string(m.direction), first);
   w.member("id", m.id, first);
   if (m.kind != MessageKind::message) w.member("kind", to_string(m.kind), first);
-  w.member("sent_at", format_rfc3339(m.sent_at), first);
+  w.time("sent_at", m.sent_at, first);
   if (!m.status.empty()) w.member("status", m.status, first);
   w.member("text", m.text, first);
   w.raw("}");
@@ -180,7 +199,7 @@ void write(JsonText& w, const Contact& c) {
   w.array(c.handles, [&](const Handle& h) { write(w, h); });
   w.member("id", c.id, first);
   w.member("name", c.display_name(), first);
-  w.member("updated_at", format_rfc3339(c.updated_at), first);
+  w.time("updated_at", c.updated_at, first);
   w.raw("}");
 }
 
@@ -193,9 +212,24 @@ void write(JsonText& w, const std::vector<T>& items) {
   w.array(items, [&](const T& x) { write(w, x); });
 }
 
+// About the length of a message's JSON text, so a person's messages are written into a string sized
+// once instead of grown by doubling (a person with 20,000 messages has a 6 MB line).
+std::size_t text_size(const std::vector<Message>& messages) {
+  std::size_t n = 2;
+  for (const auto& m : messages)
+    n += 160 + m.connector.size() + m.id.size() + m.conversation.size() + m.channel.size() + m.author_handle.size() +
+         m.text.size() + m.status.size() + 100 * m.attachments.size();
+  return n;
+}
+template <class T>
+std::size_t text_size(const T&) {
+  return 0;
+}
+
 template <class T>
 std::optional<std::string> json_text(const T& value) {
   JsonText w;
+  w.reserve(text_size(value));
   write(w, value);
   return w.ok() ? std::optional(w.take()) : std::nullopt;
 }

@@ -33,6 +33,8 @@ std::optional<Timestamp> parse_http_date(std::string_view text);
 
 // "2024-05-01T10:00:00.000Z" (always UTC, milliseconds).
 std::string format_rfc3339(Timestamp ts);
+// The same, appended to `out`: a push writes one per message.
+void append_rfc3339(std::string& out, Timestamp ts);
 
 // "2024-05-01" (UTC day).
 std::string format_date(Timestamp ts);

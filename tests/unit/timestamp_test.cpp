@@ -1,9 +1,15 @@
 #include "sync/timestamp.hpp"
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <random>
 #include <string_view>
+#include <vector>
 
 using namespace chansync;
+namespace chr = std::chrono;
 
 namespace {
 
@@ -236,5 +242,31 @@ TEST_CASE("format_rfc3339, format_rfc2822 and format_date round-trip, before 197
     CHECK(parse_rfc3339(format_rfc3339(c.ms)) == c.ms);
     CHECK(parse_rfc2822(format_rfc2822(c.ms)) == c.whole_seconds);
     CHECK(parse_http_date(format_rfc2822(c.ms)) == c.whole_seconds);
+  }
+}
+
+TEST_CASE("append_rfc3339 appends what the general format prints, at any millisecond of years 0-9999 and outside",
+          "[timestamp]") {
+  // The general format, as format_rfc3339 printed every time before the digits were written directly.
+  const auto general = [](Timestamp ts) {
+    const chr::sys_time<chr::milliseconds> t{chr::milliseconds{ts}};
+    const auto day = chr::floor<chr::days>(t);
+    const chr::year_month_day date{day};
+    const chr::hh_mm_ss time{t - day};
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(date.year()),
+                       static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()), time.hours().count(),
+                       time.minutes().count(), time.seconds().count(), time.subseconds().count());
+  };
+  constexpr Timestamp year_0 = -62167219200000, year_10000 = 253402300800000;
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<Timestamp> any(year_0 - 400LL * 365 * 86400000, year_10000 + 400LL * 365 * 86400000);
+  std::vector<Timestamp> times = {0, -1, year_0, year_0 - 1, year_10000, year_10000 - 1, 1709251199123};
+  for (int i = 0; i < 20000; ++i) times.push_back(any(rng));
+  for (const Timestamp ts : times) {
+    INFO(ts);
+    std::string out = "x";
+    append_rfc3339(out, ts);
+    CHECK(out == "x" + general(ts));
+    CHECK(format_rfc3339(ts) == general(ts));
   }
 }
