@@ -2,17 +2,35 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "sync/state_store.hpp"
 
 namespace chansync {
 namespace {
 
-void delete_failures(SQLite::Database& db, const std::string& target, const std::string& person_id) {
-  SQLite::Statement st(db, "DELETE FROM push_failures WHERE target = ? AND person_id = ?");
-  st.bind(1, target);
-  st.bind(2, person_id);
-  st.exec();
-}
+// Forgets the refusals of persons a target has taken (or deleted), with one statement prepared for a
+// whole batch, and none when the target has no refusal recorded (the usual case).
+class FailureEraser {
+ public:
+  FailureEraser(SQLite::Database& db, const std::string& target) : m_target(target) {
+    SQLite::Statement any(db, "SELECT EXISTS(SELECT 1 FROM push_failures WHERE target = ?)");
+    any.bind(1, target);
+    if (any.executeStep() && any.getColumn(0).getInt() != 0)
+      m_st.emplace(db, "DELETE FROM push_failures WHERE target = ? AND person_id = ?");
+  }
+  void operator()(const std::string& person_id) {
+    if (!m_st) return;
+    m_st->bind(1, m_target);
+    m_st->bind(2, person_id);
+    m_st->exec();
+    m_st->reset();
+  }
+
+ private:
+  const std::string& m_target;
+  std::optional<SQLite::Statement> m_st;
+};
 
 PushFailure failure_row(SQLite::Statement& q, int first) {
   return {q.getColumn(first).getString(),    q.getColumn(first + 1).getString(), q.getColumn(first + 2).getInt(),
@@ -73,6 +91,7 @@ void PushLedger::record(const std::string& target, const std::vector<PushLedgerE
     INSERT INTO push_ledger(target, person_id, hash, remote_id, pushed_at, fields) VALUES(?1, ?2, ?3, ?4, ?5, ?6)
     ON CONFLICT(target, person_id) DO UPDATE SET hash = excluded.hash, remote_id = excluded.remote_id,
       pushed_at = excluded.pushed_at, fields = excluded.fields)sql");
+  FailureEraser forget_failures(m_store.db(), target);
   const auto now = static_cast<int64_t>(now_ms());
   for (const auto& e : delivered) {
     st.bind(1, target);
@@ -83,7 +102,7 @@ void PushLedger::record(const std::string& target, const std::vector<PushLedgerE
     st.bind(6, e.fields);
     st.exec();
     st.reset();
-    delete_failures(m_store.db(), target, e.person_id);
+    forget_failures(e.person_id);
   }
   tx.commit();
 }
@@ -92,12 +111,13 @@ void PushLedger::forget(const std::string& target, const std::vector<std::string
   if (person_ids.empty()) return;
   SQLite::Transaction tx(m_store.db());
   SQLite::Statement st(m_store.db(), "DELETE FROM push_ledger WHERE target = ? AND person_id = ?");
+  FailureEraser forget_failures(m_store.db(), target);
   for (const auto& id : person_ids) {
     st.bind(1, target);
     st.bind(2, id);
     st.exec();
     st.reset();
-    delete_failures(m_store.db(), target, id);
+    forget_failures(id);
   }
   tx.commit();
 }
