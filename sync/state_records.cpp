@@ -364,6 +364,7 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
     held.reset();
     return change;
   };
+  SQLite::Statement* receipt = nullptr;
   for (const auto& c : page) {
     if (!already_stored(c)) {
       // Once a page has reshaped identities, nothing more can be learnt: the reads stop.
@@ -396,8 +397,9 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
       stats.written += static_cast<std::size_t>(ms.exec());
       ms.reset();
     }
-    auto& rs = m_st->receipt(bulk);
     for (const auto& m : c.receipts) {
+      if (!receipt) receipt = &m_st->receipt(bulk);  // prepared (and reset) once a page, when it has receipts
+      auto& rs = *receipt;
       ++stats.received;
       bind_head(rs, m);
       rs.bind(9, static_cast<int64_t>(rev));
