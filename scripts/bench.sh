@@ -470,7 +470,22 @@ sqlite3 import.db <schema.sql
 timed import sqlite3 import.db "PRAGMA cache_size = -65536" ".import --csv messages.csv messages"  # 4x chansync's cache
 imported=$(sqlite3 import.db "SELECT count(*) FROM messages")
 
-timed first_sync "${cs[@]}" -q -o json sync
+# The first sync, three times from the same pulled store; the run of median wall time is reported
+# (one run's wall time on a shared two-core machine varies by 15% or more, and the 1M/200k ratio is
+# a target). The last run's store goes on to the rows below.
+sqlite3 state.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+cp state.db pulled.db
+for run in 1 2 3; do
+  cp pulled.db state.db
+  rm -f state.db-wal state.db-shm persons.ndjson
+  timed "first_sync_$run" "${cs[@]}" -q -o json sync
+done
+median=$(for run in 1 2 3; do echo "${wall[first_sync_$run]} $run"; done | sort -n | sed -n 2p | cut -d' ' -f2)
+wall[first_sync]=${wall[first_sync_$median]}
+rss[first_sync]=${rss[first_sync_$median]}
+cp "first_sync_$median.out" first_sync.out
+first_sync_walls="${wall[first_sync_1]}, ${wall[first_sync_2]}, ${wall[first_sync_3]} s"
+rm -f pulled.db
 r0=$(requests)
 timed resync "${cs[@]}" -q -o json sync
 r1=$(requests)
@@ -510,7 +525,7 @@ ingest_rows() {
 | chansync pull crm | ${wall[pull_crm]} | | $((rss[pull_crm] / 1024)) | HubSpot contacts |
 | pull sms + crm at once (fresh store) | ${wall[multi]} | | $((rss[multi] / 1024)) | **$(ratio "${wall[multi]}" "$slowest")× the slowest alone** |
 | pull sms + crm one after another (-j 1) | ${wall[serial]} | | $((rss[serial] / 1024)) | $(ratio "${wall[serial]}" "$slowest")× the slowest alone |
-| first sync (reconcile + push of every person) | ${wall[first_sync]} | | $((rss[first_sync] / 1024)) | $(persons) persons to NDJSON; $(stages first_sync) |
+| first sync (reconcile + push of every person) | ${wall[first_sync]} | | $((rss[first_sync] / 1024)) | $(persons) persons to NDJSON; $(stages first_sync); median of three runs ($first_sync_walls) |
 | no-change re-sync | ${wall[resync]} | | $((rss[resync] / 1024)) | $((r1 - r0)) requests, $written rows written; $(stages resync) |
 | reconcile (forced, from the store) | ${wall[reconcile]} | | $((rss[reconcile] / 1024)) | |
 | sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | from a new customer: one new person (append-only reconcile, not the whole graph); $(stages incremental) |
