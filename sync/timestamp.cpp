@@ -281,8 +281,8 @@ void append_rfc3339(std::string& out, Timestamp ts) {
                    c.time.minutes().count(), c.time.seconds().count(), c.time.subseconds().count());
     return;
   }
-  // The digits written directly: a push formats one time per message, and fmt's padded fields cost
-  // about 300 instructions each (2,000 a time; this is about 60).
+  // The digits written directly: a push formats one time per message, and with fmt's padded fields a
+  // time cost about 4,300 instructions (a string made and returned included); this way, about 380.
   std::array<char, 24> t;
   const auto digits = [&](std::size_t at, std::size_t n, long long v) {
     for (std::size_t i = n; i-- > 0; v /= 10) t[at + i] = static_cast<char>('0' + v % 10);
