@@ -139,7 +139,8 @@ class HttpClient {
   Redactor m_redact;
   void* m_curl = nullptr;
   std::size_t m_requests = 0;
-  bool m_last_sent = false;  // the last attempt's request reached the network
+  std::size_t m_last_body = 0;  // bytes of the last response's body
+  bool m_last_sent = false;     // the last attempt's request reached the network
   std::mt19937_64 m_rng{std::random_device{}()};
   std::map<std::string, TokenBucket> m_budgets;  // "" = main, then the sub-budgets by name
 };
