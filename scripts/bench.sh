@@ -470,22 +470,17 @@ sqlite3 import.db <schema.sql
 timed import sqlite3 import.db "PRAGMA cache_size = -65536" ".import --csv messages.csv messages"  # 4x chansync's cache
 imported=$(sqlite3 import.db "SELECT count(*) FROM messages")
 
-# The first sync, three times from the same pulled store; the run of median wall time is reported
-# (one run's wall time on a shared two-core machine varies by 15% or more, and the 1M/200k ratio is
-# a target). The last run's store goes on to the rows below.
-sqlite3 state.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
-cp state.db pulled.db
+# The first sync, three times from the same pulled store: the median run is reported (one run varies
+# by 15% or more here, and the 1M/200k ratio is a target); the last run's store goes on below.
+sqlite3 state.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null && cp state.db pulled.db
 for run in 1 2 3; do
-  cp pulled.db state.db
-  rm -f state.db-wal state.db-shm persons.ndjson
+  cp pulled.db state.db && rm -f state.db-wal state.db-shm persons.ndjson
   timed "first_sync_$run" "${cs[@]}" -q -o json sync
 done
 median=$(for run in 1 2 3; do echo "${wall[first_sync_$run]} $run"; done | sort -n | sed -n 2p | cut -d' ' -f2)
-wall[first_sync]=${wall[first_sync_$median]}
-rss[first_sync]=${rss[first_sync_$median]}
-cp "first_sync_$median.out" first_sync.out
+wall[first_sync]=${wall[first_sync_$median]} rss[first_sync]=${rss[first_sync_$median]}
+cp "first_sync_$median.out" first_sync.out && rm -f pulled.db
 first_sync_walls="${wall[first_sync_1]}, ${wall[first_sync_2]}, ${wall[first_sync_3]} s"
-rm -f pulled.db
 r0=$(requests)
 timed resync "${cs[@]}" -q -o json sync
 r1=$(requests)
