@@ -61,6 +61,32 @@ std::uint32_t Interner::find(std::string_view s, std::uint8_t tag) const {
   return slot == 0 ? k_none : static_cast<std::uint32_t>(slot) - 1;
 }
 
+void Interner::find_each(std::span<const std::string_view> keys, std::span<std::uint32_t> out) const {
+  if (m_slots.empty()) {
+    std::fill(out.begin(), out.end(), k_none);
+    return;
+  }
+  // Each step touches what the last one prefetched and prefetches what the next one reads: the
+  // hash's slot, the slot's entry, the entry's bytes. `out` holds the hashes until the last step.
+  const std::size_t mask = m_slots.size() - 1;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    out[i] = hash(keys[i], 0);
+    __builtin_prefetch(&m_slots[out[i] & mask]);
+  }
+  auto entry_of = [&](std::size_t i) -> const Entry* {
+    const std::uint64_t slot = m_slots[out[i] & mask];
+    return slot != 0 && slot >> 32 == out[i] ? &m_entries[static_cast<std::uint32_t>(slot) - 1] : nullptr;
+  };
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (const Entry* e = entry_of(i)) __builtin_prefetch(e);
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (const Entry* e = entry_of(i)) __builtin_prefetch(e->data);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::uint64_t slot = m_slots[probe(keys[i], 0, out[i])];
+    out[i] = slot == 0 ? k_none : static_cast<std::uint32_t>(slot) - 1;
+  }
+}
+
 void Interner::drop_index() {
   m_slots = {};
 }

@@ -2,6 +2,7 @@
 // Numbering distinct strings without copying them: reconcile's node keys and person ids.
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string_view>
 
 #include "sync/page_vector.hpp"
@@ -20,6 +21,11 @@ class Interner {
   void reserve(std::size_t count);
   std::uint32_t intern(std::string_view s, std::uint8_t tag = 0);      // the pair's number, added when new
   std::uint32_t find(std::string_view s, std::uint8_t tag = 0) const;  // the pair's number, or k_none
+  // find() of each of `keys` (tag 0) into `out` (as long): the table's memory is fetched for all of
+  // them at once, step by step, instead of one cache miss after another. For a few dozen keys at a
+  // time in a table larger than the CPU's caches (MessageParts: 1M lookups among 107k conversations,
+  // 0.5 s one by one).
+  void find_each(std::span<const std::string_view> keys, std::span<std::uint32_t> out) const;
   std::string_view operator[](std::uint32_t i) const { return {m_entries[i].data, m_entries[i].size}; }
   std::uint8_t tag(std::uint32_t i) const { return m_entries[i].tag; }
   std::size_t size() const { return m_entries.size(); }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -65,8 +66,9 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
   // Each conversation's person, by "connector\0id" (connector names hold no NUL).
   PackedStrings keys;
   std::vector<std::uint32_t> person_of;
+  m_names.assign(persons.size(), {});
   {
-    SQLite::Statement q(db, R"sql(SELECT c.connector, c.id, ph.person_id FROM conversations c
+    SQLite::Statement q(db, R"sql(SELECT c.connector, c.id, ph.person_id, c.customer_name FROM conversations c
       JOIN person_handles ph ON ph.node = c.customer)sql");
     std::string key;
     while (q.executeStep()) {
@@ -76,6 +78,9 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
       key.append(q.getColumn(1).getText());
       keys.push_back(key);
       person_of.push_back(static_cast<std::uint32_t>(i));
+      // The least of the names, so the choice does not depend on row order.
+      const std::string_view name = q.getColumn(3).getText();
+      if (!name.empty() && (m_names[i].empty() || name < m_names[i])) m_names[i] = name;
     }
   }
   if (keys.empty()) return;  // no person has a conversation: nobody has messages
@@ -98,31 +103,51 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
     ::unlink(name.c_str());
   }
 
+  // The rows are read a batch at a time, so that their conversations are looked up together
+  // (Interner::find_each): the conversation table is too large for the CPU's caches at 1M messages.
   constexpr std::size_t k_flush_at = 32 * 1024;
+  constexpr std::size_t k_batch = 64;
   std::vector<std::string> pending(m_fds.size());
   SQLite::Statement q(db, fmt::format("SELECT {} FROM messages m", k_message_cols));
-  std::string key;
-  while (q.executeStep()) {
-    const MessageRow row = message_row(q, 0);
-    key.assign(row.text[0]).push_back('\0');
-    key.append(row.text[2]);
-    const auto c = conversations.find(key);
-    if (c == k_none) continue;  // no conversation, or its customer is no person's: not any person's message
-    const std::uint32_t person = person_of[c];
-    const std::size_t part = person / m_per_part;
-    std::string& out = pending[part];
-    put(out, person);
-    for (int i = 0; i < MessageRow::k_columns; ++i) {
-      if (i == MessageRow::k_sent_at) {
-        put(out, row.sent_at);
-        continue;
+  std::string rows, row_keys;  // the batch's records (without their person) and conversation keys, end to end
+  std::array<std::size_t, k_batch + 1> row_at{}, key_at{};
+  std::array<std::string_view, k_batch> key;
+  std::array<std::uint32_t, k_batch> found;
+  for (bool more = true; more;) {
+    rows.clear();
+    row_keys.clear();
+    std::size_t n = 0;
+    while (n < k_batch && (more = q.executeStep())) {
+      const MessageRow row = message_row(q, 0);
+      key_at[n] = row_keys.size();
+      row_keys.append(row.text[0]).push_back('\0');
+      row_keys.append(row.text[2]);
+      row_at[n++] = rows.size();
+      for (int i = 0; i < MessageRow::k_columns; ++i) {
+        if (i == MessageRow::k_sent_at) {
+          put(rows, row.sent_at);
+          continue;
+        }
+        put(rows, static_cast<std::uint32_t>(row.text[i].size()));
+        rows.append(row.text[i]);
       }
-      put(out, static_cast<std::uint32_t>(row.text[i].size()));
-      out.append(row.text[i]);
     }
-    if (out.size() >= k_flush_at) {
-      write_all(m_fds[part], out, dir);
-      out.clear();
+    key_at[n] = row_keys.size();
+    row_at[n] = rows.size();
+    for (std::size_t i = 0; i < n; ++i)
+      key[i] = std::string_view(row_keys).substr(key_at[i], key_at[i + 1] - key_at[i]);
+    conversations.find_each(std::span(key.data(), n), std::span(found.data(), n));
+    for (std::size_t i = 0; i < n; ++i) {
+      if (found[i] == k_none) continue;  // no conversation, or its customer is no person's: not any person's message
+      const std::uint32_t person = person_of[found[i]];
+      const std::size_t part = person / m_per_part;
+      std::string& out = pending[part];
+      put(out, person);
+      out.append(rows, row_at[i], row_at[i + 1] - row_at[i]);
+      if (out.size() >= k_flush_at) {
+        write_all(m_fds[part], out, dir);
+        out.clear();
+      }
     }
   }
   for (std::size_t p = 0; p < m_fds.size(); ++p) write_all(m_fds[p], pending[p], dir);

@@ -1,10 +1,11 @@
 #pragma once
-// Every person's messages for a pass over all persons (push --full, a target's first push), read in
-// storage order. By index, a person's messages cost one random page read each: they are stored in
+// Every person's messages and vendor name for a pass over all persons (push --full, a target's
+// first push), read in storage order. By index, a person's messages cost one random page read each: they are stored in
 // the order they were pulled, so a person's are spread over the whole table (at 1M messages, 1.4M
 // reads of a 340 MB file, most of a push). MessageParts instead reads the table once, front to back,
 // and sorts the rows by person into scratch files, each holding a range of persons; then it hands
-// out each person's messages, reading one file (a few MiB) at a time.
+// out each person's messages, reading one file (a few MiB) at a time. The names come from the same
+// pass over conversations that finds each one's person.
 //
 // The scratch files are made in the state store's directory and unlinked as soon as they are open,
 // so nothing is left behind, even by a killed process. They take about as much space as the stored
@@ -39,6 +40,8 @@ class MessageParts {
   // The messages of persons[i], in no particular order. `i` must not decrease from one call to the
   // next; persons skipped are dropped. Throws Failure(Errc::io) when a scratch file cannot be read.
   std::vector<Message> take(std::size_t i);
+  // The least of the vendor names persons[i]'s conversations carry; "" when none has one.
+  const std::string& vendor_name(std::size_t i) const { return m_names[i]; }
   std::size_t parts() const { return m_fds.size(); }
 
  private:
@@ -46,10 +49,11 @@ class MessageParts {
   void load(std::size_t part);
 
   std::filesystem::path m_dir;
-  std::vector<int> m_fds;           // one scratch file per part
-  std::size_t m_per_part = 1;       // persons per part: part p holds persons [p * m_per_part, ...)
-  std::size_t m_loaded = SIZE_MAX;  // the part in m_bytes
-  std::string m_bytes;              // its records
+  std::vector<std::string> m_names;  // by person
+  std::vector<int> m_fds;            // one scratch file per part
+  std::size_t m_per_part = 1;        // persons per part: part p holds persons [p * m_per_part, ...)
+  std::size_t m_loaded = SIZE_MAX;   // the part in m_bytes
+  std::string m_bytes;               // its records
   std::vector<std::pair<std::uint32_t, std::size_t>> m_index;  // (person, offset), by person
   std::size_t m_next = 0;                                      // first entry of m_index not taken
 };

@@ -70,8 +70,8 @@ class PersonCursor {
 };
 
 // One person's handles, CRM contacts, messages and vendor name, read by index with statements
-// prepared once, or, in a pass over persons in person_id order, by cursors in step with it (nodes,
-// names) and from MessageParts (messages).
+// prepared once, or, in a pass over persons in person_id order, their nodes by a cursor in step with
+// it and their messages and name from MessageParts.
 class PersonReader {
  public:
   // `in_pass`: persons will be loaded in person_id order, each once at most.
@@ -83,21 +83,23 @@ class PersonReader {
           JOIN person_handles ph ON ph.node = c.customer WHERE ph.person_id = ?)sql",
                                    k_message_cols)),
         // The least of the vendor names its conversations carry, so the choice does not depend on
-        // row order.
+        // row order (as MessageParts::vendor_name).
         m_name(db, R"sql(SELECT min(c.customer_name) FROM person_handles ph
           JOIN conversations c ON c.customer = ph.node WHERE ph.person_id = ? AND c.customer_name != '')sql") {
-    if (!in_pass) return;
-    m_pass_nodes.emplace(db, "SELECT person_id, node, verified FROM person_handles ORDER BY person_id");
-    m_pass_names.emplace(db, R"sql(SELECT ph.person_id, min(c.customer_name) FROM person_handles ph
-      JOIN conversations c ON c.customer = ph.node WHERE c.customer_name != ''
-      GROUP BY ph.person_id ORDER BY ph.person_id)sql");
+    if (in_pass) m_pass_nodes.emplace(db, "SELECT person_id, node, verified FROM person_handles ORDER BY person_id");
   }
+
+  // What MessageParts read of a person.
+  struct Read {
+    std::vector<Message> messages;
+    std::string vendor_name;
+  };
 
   // nullopt when the person has no node; with `require_records`, also when it has neither a handle
   // nor a stored CRM contact (a record node whose contact is gone).
-  // `messages`: the person's, when the caller has read them already (MessageParts).
+  // `read`: the person's messages and name, when the caller has read them already (MessageParts).
   std::optional<PersonRecord> load(const std::string& id, bool require_records,
-                                   std::optional<std::vector<Message>> messages = std::nullopt) {
+                                   std::optional<Read> read = std::nullopt) {
     std::vector<Handle> handles;
     std::vector<std::pair<std::string, std::string>> records;  // (connector, id) of CRM records
     auto add_node = [&](SQLite::Statement& q, int col) {
@@ -125,26 +127,22 @@ class PersonReader {
       m_contact.reset();
     }
     if (require_records && handles.empty() && contacts.empty()) return std::nullopt;
-    if (!messages) {
-      messages.emplace();
+    if (!read) {
+      read.emplace();
       m_messages.bind(1, id);
-      while (m_messages.executeStep()) messages->push_back(read_message(m_messages, 0));
+      while (m_messages.executeStep()) read->messages.push_back(read_message(m_messages, 0));
       m_messages.reset();
-    }
-    std::string name;
-    if (m_pass_names) {
-      m_pass_names->rows(id, [&](SQLite::Statement& q) { name = q.getColumn(1).getString(); });
-    } else {
       m_name.bind(1, id);
-      if (m_name.executeStep() && !m_name.getColumn(0).isNull()) name = m_name.getColumn(0).getString();
+      if (m_name.executeStep() && !m_name.getColumn(0).isNull()) read->vendor_name = m_name.getColumn(0).getString();
       m_name.reset();
     }
-    return merge_person(id, std::move(handles), std::move(contacts), std::move(*messages), std::move(name));
+    return merge_person(id, std::move(handles), std::move(contacts), std::move(read->messages),
+                        std::move(read->vendor_name));
   }
 
  private:
   SQLite::Statement m_nodes, m_contact, m_messages, m_name;
-  std::optional<PersonCursor> m_pass_nodes, m_pass_names;
+  std::optional<PersonCursor> m_pass_nodes;
 };
 
 }  // namespace
@@ -459,8 +457,9 @@ void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& f
   }
   PersonReader pass(m_store.db(), true);
   auto load = [&](std::size_t i) {
-    if (auto p = pass.load(std::string(ids[i]), true, parts ? std::optional(parts->take(i)) : std::nullopt))
-      fn(std::move(*p));
+    std::optional<PersonReader::Read> read;
+    if (parts) read.emplace(parts->take(i), parts->vendor_name(i));
+    if (auto p = pass.load(std::string(ids[i]), true, std::move(read))) fn(std::move(*p));
   };
   if (!changed_since) {
     for (std::size_t i = 0; i < ids.size(); ++i) load(i);

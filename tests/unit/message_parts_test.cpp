@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "sync/error.hpp"
 #include "sync/interner.hpp"
@@ -23,12 +24,16 @@ struct Store {
   StateStore store{(dir.path / "state.db").string()};
   Store() {
     std::vector<Conversation> page;
-    for (int i = 0; i < 30; ++i)
+    for (int i = 0; i < 30; ++i) {
       page.push_back(test::conversation("c" + std::to_string(i), "+49151123456" + std::to_string(10 + i), i % 5));
+      if (i % 3 == 1) page.back().customer_name = "Name " + std::to_string(i);  // the vendor's name for some
+    }
+    page[3].customer_name = "Zed";  // customer 3 is also "Bea" on WhatsApp: the least name is the person's
     test::commit(store, page);
     Contact contact{"crm", "k1", "Ada", "Lovelace", {{HandleKind::phone, "+4915112345610", true}}};
     store.records().commit_contacts("crm", "contacts", {contact}, {}, "1");
     Conversation wa{"wa", "w1", "whatsapp", {HandleKind::phone, "+4915112345613", true}, "+4930123456", {}};
+    wa.customer_name = "Bea";
     Message m{"wa", "wm1", "w1", "whatsapp", Direction::outbound, AuthorKind::agent, "agent", 5000, "see attached"};
     m.status = "read";
     m.attachments = {{"image/png", "a.png", "https://example.test/a.png", 42}};
@@ -69,6 +74,12 @@ TEST_CASE("a pass over every person gives each the record reading it alone gives
       messages += p.messages.size();
     }
     CHECK(messages == 60 + 1);  // 6 rounds of 0+1+2+3+4, and the WhatsApp one; none of "late"
+    std::multiset<std::string> names;
+    for (const auto& p : pass) names.insert(p.display_name);
+    CHECK(names.count("Bea") == 1);
+    CHECK(names.count("Zed") == 0);
+    CHECK(names.count("Name 4") == 1);
+    CHECK(names.count("Ada Lovelace") == 1);  // a CRM contact's name comes before the vendor's
   }
   // Nothing is left in the store's directory but the store.
   for (const auto& entry : std::filesystem::directory_iterator(s.dir.path))
@@ -125,4 +136,28 @@ TEST_CASE("an interner finds the pairs it holds and nothing else") {
   CHECK(in.find(held[0], 1) == k_none);   // another tag
   CHECK(Interner().find("x") == k_none);  // an empty one
   CHECK(in.size() == 3);                  // finding adds nothing
+}
+
+TEST_CASE("an interner's batch lookup finds what one lookup at a time finds") {
+  Interner in;
+  std::vector<std::string> held, asked;
+  for (int i = 0; i < 5000; ++i) held.push_back("sms\0c" + std::to_string(i * 7));
+  for (const auto& s : held) in.intern(s);
+  for (int i = 0; i < 5000 * 7; i += 3) asked.push_back("sms\0c" + std::to_string(i));  // 1 in 7 held
+  const std::vector<std::string_view> keys(asked.begin(), asked.end());
+  std::vector<std::uint32_t> found(keys.size(), 12345);
+  for (std::size_t at = 0; at < keys.size(); at += 64) {
+    const std::size_t n = std::min<std::size_t>(64, keys.size() - at);
+    in.find_each(std::span(keys).subspan(at, n), std::span(found).subspan(at, n));
+  }
+  std::size_t hits = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    INFO(asked[i]);
+    REQUIRE(found[i] == in.find(keys[i]));
+    hits += found[i] != k_none;
+  }
+  CHECK(hits == 5000 / 3 + 1);  // the multiples of 21 below 35,000
+  std::uint32_t none = 7;
+  Interner().find_each(std::span(keys).first(1), std::span(&none, 1));
+  CHECK(none == k_none);  // an empty one
 }
