@@ -16,9 +16,11 @@
 namespace chansync {
 namespace {
 
-// A record: the person's number (u32), then each column of the row in k_message_cols order, text as
-// its length (u32) and bytes, sent_at as 8 bytes. Native byte order: the files live as long as the
-// process.
+// A record: the person's number (u32), its kind (u8), then each column of the row, text as its length
+// (u32) and bytes: a message's in k_message_cols order, sent_at as 8 bytes; a contact's in
+// k_contact_cols order, all as text. Native byte order: the files live as long as the process.
+enum Kind : std::uint8_t { k_message, k_contact };
+
 template <class T>
 void put(std::string& out, T v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
@@ -83,7 +85,6 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
       if (!name.empty() && (m_names[i].empty() || name < m_names[i])) m_names[i] = name;
     }
   }
-  if (keys.empty()) return;  // no person has a conversation: nobody has messages
   Interner conversations;
   conversations.reserve(keys.size());
   for (const auto key : keys.views()) conversations.intern(key);
@@ -143,11 +144,33 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
       const std::size_t part = person / m_per_part;
       std::string& out = pending[part];
       put(out, person);
+      put(out, k_message);
       out.append(rows, row_at[i], row_at[i + 1] - row_at[i]);
       if (out.size() >= k_flush_at) {
         write_all(m_fds[part], out, dir);
         out.clear();
       }
+    }
+  }
+  // Contacts by the person their record node belongs to (scanned in the contacts' order).
+  SQLite::Statement c(db, fmt::format(R"sql(SELECT ph.person_id, {} FROM contacts c
+    JOIN person_handles ph ON ph.node = 'crm_id:' || c.connector || '/' || c.id)sql",
+                                      k_contact_cols));
+  while (c.executeStep()) {
+    const auto person = persons.find_sorted(c.getColumn(0).getText());
+    if (person == PackedStrings::npos) continue;
+    const ContactRow row = contact_row(c, 1);
+    const std::size_t part = person / m_per_part;
+    std::string& out = pending[part];
+    put(out, static_cast<std::uint32_t>(person));
+    put(out, k_contact);
+    for (const auto text : row.text) {
+      put(out, static_cast<std::uint32_t>(text.size()));
+      out.append(text);
+    }
+    if (out.size() >= k_flush_at) {
+      write_all(m_fds[part], out, dir);
+      out.clear();
     }
   }
   for (std::size_t p = 0; p < m_fds.size(); ++p) write_all(m_fds[p], pending[p], dir);
@@ -172,8 +195,12 @@ void MessageParts::load(std::size_t part) {
   for (std::size_t at = 0; at < m_bytes.size();) {
     const std::size_t record = at;
     const auto person = get<std::uint32_t>(m_bytes, at);
-    for (int i = 0; i < MessageRow::k_columns; ++i)
-      at += i == MessageRow::k_sent_at ? sizeof(std::int64_t) : get<std::uint32_t>(m_bytes, at);
+    if (get<Kind>(m_bytes, at) == k_contact) {
+      for (int i = 0; i < ContactRow::k_columns; ++i) at += get<std::uint32_t>(m_bytes, at);
+    } else {
+      for (int i = 0; i < MessageRow::k_columns; ++i)
+        at += i == MessageRow::k_sent_at ? sizeof(std::int64_t) : get<std::uint32_t>(m_bytes, at);
+    }
     m_index.emplace_back(person, record);
   }
   std::sort(m_index.begin(), m_index.end());
@@ -181,25 +208,34 @@ void MessageParts::load(std::size_t part) {
   m_loaded = part;
 }
 
-std::vector<Message> MessageParts::take(std::size_t i) {
-  std::vector<Message> out;
+MessageParts::Person MessageParts::take(std::size_t i) {
+  Person out;
   const std::size_t part = i / m_per_part;
   if (part >= m_fds.size()) return out;
+  out.vendor_name = std::move(m_names[i]);
   if (part != m_loaded) load(part);
   while (m_next < m_index.size() && m_index[m_next].first < i) ++m_next;
+  const auto text = [&](std::size_t& at) {
+    const auto n = get<std::uint32_t>(m_bytes, at);
+    at += n;
+    return std::string_view(m_bytes).substr(at - n, n);
+  };
   for (; m_next < m_index.size() && m_index[m_next].first == i; ++m_next) {
     std::size_t at = m_index[m_next].second + sizeof(std::uint32_t);
+    if (get<Kind>(m_bytes, at) == k_contact) {
+      ContactRow row;
+      for (auto& column : row.text) column = text(at);
+      out.contacts.push_back(to_contact(row));
+      continue;
+    }
     MessageRow row;
     for (int c = 0; c < MessageRow::k_columns; ++c) {
-      if (c == MessageRow::k_sent_at) {
+      if (c == MessageRow::k_sent_at)
         row.sent_at = get<std::int64_t>(m_bytes, at);
-        continue;
-      }
-      const auto n = get<std::uint32_t>(m_bytes, at);
-      row.text[c] = std::string_view(m_bytes).substr(at, n);
-      at += n;
+      else
+        row.text[c] = text(at);
     }
-    out.push_back(to_message(row));
+    out.messages.push_back(to_message(row));
   }
   return out;
 }

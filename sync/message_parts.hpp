@@ -1,15 +1,16 @@
 #pragma once
-// Every person's messages and vendor name for a pass over all persons (push --full, a target's
-// first push), read in storage order. By index, a person's messages cost one random page read each: they are stored in
-// the order they were pulled, so a person's are spread over the whole table (at 1M messages, 1.4M
-// reads of a 340 MB file, most of a push). MessageParts instead reads the table once, front to back,
+// Every person's CRM contacts, messages and vendor name for a pass over all persons (push --full, a
+// target's first push), read in storage order. By index, a person's messages cost one random page
+// read each: they are stored in the order they were pulled, so a person's are spread over the whole
+// table (at 1M messages, 1.4M reads of a 340 MB file, most of a push); contacts likewise, once the
+// contacts table outgrows the page cache. MessageParts instead reads each table once, front to back,
 // and sorts the rows by person into scratch files, each holding a range of persons; then it hands
-// out each person's messages, reading one file (a few MiB) at a time. The names come from the same
-// pass over conversations that finds each one's person.
+// out each person's rows, reading one file (a few MiB) at a time. The names come from the same pass
+// over conversations that finds each one's person.
 //
 // The scratch files are made in the state store's directory and unlinked as soon as they are open,
 // so nothing is left behind, even by a killed process. They take about as much space as the stored
-// messages. Private to the state store's .cpp files.
+// messages and contacts. Private to the state store's .cpp files.
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <cstdint>
@@ -37,11 +38,15 @@ class MessageParts {
   MessageParts(const MessageParts&) = delete;
   MessageParts& operator=(const MessageParts&) = delete;
 
-  // The messages of persons[i], in no particular order. `i` must not decrease from one call to the
-  // next; persons skipped are dropped. Throws Failure(Errc::io) when a scratch file cannot be read.
-  std::vector<Message> take(std::size_t i);
-  // The least of the vendor names persons[i]'s conversations carry; "" when none has one.
-  const std::string& vendor_name(std::size_t i) const { return m_names[i]; }
+  // What the pass read of one person.
+  struct Person {
+    std::vector<Contact> contacts;  // the CRM contacts of their record nodes, in no particular order
+    std::vector<Message> messages;  // in no particular order
+    std::string vendor_name;        // the least of the names their conversations carry; "" if none
+  };
+  // persons[i]'s. `i` must not decrease from one call to the next; persons skipped are dropped.
+  // Throws Failure(Errc::io) when a scratch file cannot be read.
+  Person take(std::size_t i);
   std::size_t parts() const { return m_fds.size(); }
 
  private:

@@ -71,7 +71,7 @@ class PersonCursor {
 
 // One person's handles, CRM contacts, messages and vendor name, read by index with statements
 // prepared once, or, in a pass over persons in person_id order, their nodes by a cursor in step with
-// it and their messages and name from MessageParts.
+// it and their contacts, messages and name from MessageParts.
 class PersonReader {
  public:
   // `in_pass`: persons will be loaded in person_id order, each once at most.
@@ -89,17 +89,11 @@ class PersonReader {
     if (in_pass) m_pass_nodes.emplace(db, "SELECT person_id, node, verified FROM person_handles ORDER BY person_id");
   }
 
-  // What MessageParts read of a person.
-  struct Read {
-    std::vector<Message> messages;
-    std::string vendor_name;
-  };
-
   // nullopt when the person has no node; with `require_records`, also when it has neither a handle
   // nor a stored CRM contact (a record node whose contact is gone).
-  // `read`: the person's messages and name, when the caller has read them already (MessageParts).
+  // `read`: the person's contacts, messages and name, when the caller has read them already.
   std::optional<PersonRecord> load(const std::string& id, bool require_records,
-                                   std::optional<Read> read = std::nullopt) {
+                                   std::optional<MessageParts::Person> read = std::nullopt) {
     std::vector<Handle> handles;
     std::vector<std::pair<std::string, std::string>> records;  // (connector, id) of CRM records
     auto add_node = [&](SQLite::Statement& q, int col) {
@@ -119,16 +113,18 @@ class PersonReader {
       m_nodes.reset();
     }
     if (handles.empty() && records.empty()) return std::nullopt;
-    std::vector<Contact> contacts;
-    for (const auto& [connector, record] : records) {
-      m_contact.bind(1, connector);
-      m_contact.bind(2, record);
-      if (m_contact.executeStep()) contacts.push_back(read_contact(m_contact, 0));
-      m_contact.reset();
-    }
-    if (require_records && handles.empty() && contacts.empty()) return std::nullopt;
-    if (!read) {
+    const bool by_index = !read;
+    if (by_index) {
       read.emplace();
+      for (const auto& [connector, record] : records) {
+        m_contact.bind(1, connector);
+        m_contact.bind(2, record);
+        if (m_contact.executeStep()) read->contacts.push_back(read_contact(m_contact, 0));
+        m_contact.reset();
+      }
+    }
+    if (require_records && handles.empty() && read->contacts.empty()) return std::nullopt;
+    if (by_index) {
       m_messages.bind(1, id);
       while (m_messages.executeStep()) read->messages.push_back(read_message(m_messages, 0));
       m_messages.reset();
@@ -136,7 +132,7 @@ class PersonReader {
       if (m_name.executeStep() && !m_name.getColumn(0).isNull()) read->vendor_name = m_name.getColumn(0).getString();
       m_name.reset();
     }
-    return merge_person(id, std::move(handles), std::move(contacts), std::move(read->messages),
+    return merge_person(id, std::move(handles), std::move(read->contacts), std::move(read->messages),
                         std::move(read->vendor_name));
   }
 
@@ -147,17 +143,36 @@ class PersonReader {
 
 }  // namespace
 
-Contact read_contact(SQLite::Statement& q, int col) {
+ContactRow contact_row(SQLite::Statement& q, int col) {
+  ContactRow row;
+  for (int i = 0; i < ContactRow::k_columns; ++i) {
+    const auto c = q.getColumn(col + i);
+    row.text[i] = std::string_view(c.getText(), static_cast<std::size_t>(c.getBytes()));
+  }
+  return row;
+}
+
+Contact to_contact(const ContactRow& row) {
+  const auto& t = row.text;
+  const auto integer = [](std::string_view s) {
+    std::int64_t v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
+  };
   Contact c;
-  c.connector = q.getColumn(col).getString();
-  c.id = q.getColumn(col + 1).getString();
-  c.first_name = q.getColumn(col + 2).getString();
-  c.last_name = q.getColumn(col + 3).getString();
-  c.handles = handles_from_json(q.getColumn(col + 4).getString());
-  c.archived = q.getColumn(col + 5).getInt() != 0;
-  c.updated_at = q.getColumn(col + 6).getInt64();
-  c.attributes = attributes_from_json(q.getColumn(col + 7).getString());
+  c.connector = t[0];
+  c.id = t[1];
+  c.first_name = t[2];
+  c.last_name = t[3];
+  c.handles = handles_from_json(t[4]);
+  c.archived = integer(t[5]) != 0;
+  c.updated_at = integer(t[6]);
+  c.attributes = attributes_from_json(t[7]);
   return c;
+}
+
+Contact read_contact(SQLite::Statement& q, int col) {
+  return to_contact(contact_row(q, col));
 }
 
 MessageRow message_row(SQLite::Statement& q, int col) {
@@ -457,8 +472,7 @@ void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& f
   }
   PersonReader pass(m_store.db(), true);
   auto load = [&](std::size_t i) {
-    std::optional<PersonReader::Read> read;
-    if (parts) read.emplace(parts->take(i), parts->vendor_name(i));
+    auto read = parts ? std::optional(parts->take(i)) : std::nullopt;
     if (auto p = pass.load(std::string(ids[i]), true, std::move(read))) fn(std::move(*p));
   };
   if (!changed_since) {

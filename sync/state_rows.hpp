@@ -22,6 +22,16 @@ inline constexpr const char* k_message_cols =
 Contact read_contact(SQLite::Statement& q, int col);
 Message read_message(SQLite::Statement& q, int col);
 
+// One contact row's k_contact_cols, unparsed, integers as SQLite's decimal text: read_contact()'s form
+// and MessageParts' scratch files'.
+struct ContactRow {
+  static constexpr int k_columns = 8;
+  std::array<std::string_view, k_columns> text;
+};
+// The row of the current step (views valid until the statement steps again), starting at `col`.
+ContactRow contact_row(SQLite::Statement& q, int col);
+Contact to_contact(const ContactRow& row);
+
 // One message row's k_message_cols, unparsed: read_message()'s form and MessageParts' scratch files'.
 struct MessageRow {
   static constexpr int k_columns = 12;

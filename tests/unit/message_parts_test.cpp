@@ -86,6 +86,28 @@ TEST_CASE("a pass over every person gives each the record reading it alone gives
     CHECK(entry.path().filename().string().starts_with("state.db"));
 }
 
+TEST_CASE("a pass over persons who have only CRM contacts gives each their contact") {
+  test::TempDir dir{"parts"};
+  StateStore store{(dir.path / "state.db").string()};
+  std::vector<Contact> contacts;
+  for (int i = 0; i < 3; ++i)
+    contacts.push_back({"crm",
+                        "k" + std::to_string(i),
+                        "Name",
+                        std::to_string(i),
+                        {{HandleKind::phone, "+4915112345" + std::to_string(610 + i), true}}});
+  contacts[2].archived = true;  // archived contacts are read too: the person's record says so
+  store.records().commit_contacts("crm", "contacts", contacts, {}, "1");
+  test::reconcile_now(store);
+  std::vector<PersonRecord> pass;
+  store.identity().for_each_person([&](PersonRecord&& p) { pass.push_back(std::move(p)); });
+  REQUIRE(pass.size() == 2);  // the archived contact's node is nobody's
+  for (const auto& p : pass) {
+    REQUIRE(p.contacts.size() == 1);
+    CHECK(nlohmann::json(p) == nlohmann::json(*store.identity().person(p.person_id)));
+  }
+}
+
 TEST_CASE("message parts hand out each person's messages however finely they are parted") {
   Store s;
   const auto persons = s.persons();
@@ -93,22 +115,29 @@ TEST_CASE("message parts hand out each person's messages however finely they are
   for (const std::size_t part_bytes : {std::size_t{1}, std::size_t{20000}, MessageParts::k_part_bytes}) {
     INFO("part bytes " << part_bytes);
     MessageParts parts(s.store.db(), s.dir.path, persons, part_bytes);
+    std::size_t contacts = 0;
     if (part_bytes == 1) CHECK(parts.parts() == 30);  // one person per file
     if (part_bytes == MessageParts::k_part_bytes) CHECK(parts.parts() == 1);
     for (std::size_t i = 0; i < persons.size(); ++i) {
       INFO(persons[i]);
-      CHECK(ids_of(parts.take(i)) == ids_of(s.store.identity().person(std::string(persons[i]))->messages));
+      const auto alone = s.store.identity().person(std::string(persons[i]));
+      const auto taken = parts.take(i);
+      CHECK(ids_of(taken.messages) == ids_of(alone->messages));
+      CHECK(nlohmann::json(taken.contacts) == nlohmann::json(alone->contacts));
+      contacts += taken.contacts.size();
     }
-    CHECK(parts.take(persons.size()).empty());  // past the last person
+    CHECK(contacts == 1);
+    const auto past = parts.take(persons.size());  // past the last person
+    CHECK((past.messages.empty() && past.contacts.empty()));
   }
   SECTION("persons skipped are passed over") {
     MessageParts parts(s.store.db(), s.dir.path, persons, 1000);
     const auto expect = [&](std::size_t i) {
       return ids_of(s.store.identity().person(std::string(persons[i]))->messages);
     };
-    CHECK(ids_of(parts.take(3)) == expect(3));
-    CHECK(ids_of(parts.take(17)) == expect(17));
-    CHECK(ids_of(parts.take(29)) == expect(29));
+    CHECK(ids_of(parts.take(3).messages) == expect(3));
+    CHECK(ids_of(parts.take(17).messages) == expect(17));
+    CHECK(ids_of(parts.take(29).messages) == expect(29));
   }
 }
 
