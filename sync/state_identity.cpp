@@ -83,7 +83,7 @@ class PersonReader {
           JOIN person_handles ph ON ph.node = c.customer WHERE ph.person_id = ?)sql",
                                    k_message_cols)),
         // The least of the vendor names its conversations carry, so the choice does not depend on
-        // row order (as MessageParts::vendor_name).
+        // row order (MessageParts chooses the same way).
         m_name(db, R"sql(SELECT min(c.customer_name) FROM person_handles ph
           JOIN conversations c ON c.customer = ph.node WHERE ph.person_id = ? AND c.customer_name != '')sql") {
     if (in_pass) m_pass_nodes.emplace(db, "SELECT person_id, node, verified FROM person_handles ORDER BY person_id");
