@@ -121,10 +121,12 @@ base="http://127.0.0.1:$port"
 sid=AC00000000000000000000000000000000
 
 cs=("$root/build/chansync" --config sync.toml)
-# timed NAME CMD...: runs CMD under /usr/bin/time -v; records wall seconds and peak RSS (kB).
+# timed NAME CMD...: runs CMD under /usr/bin/time -v; records wall seconds and peak RSS (kB). Dirty
+# pages of the steps before (a copied store, a CSV) are written out first, not during CMD.
 timed() {
   local name=$1
   shift
+  sync
   /usr/bin/time -v -o "$name.time" "$@" >"$name.out"
   wall[$name]=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$name.time")
   rss[$name]=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$name.time")
