@@ -96,7 +96,7 @@ TEST_CASE("a pass over persons who have only CRM contacts gives each their conta
                         "Name",
                         std::to_string(i),
                         {{HandleKind::phone, "+4915112345" + std::to_string(610 + i), true}}});
-  contacts[2].archived = true;  // archived contacts are read too: the person's record says so
+  contacts[2].archived = true;  // an archived contact makes no person
   store.records().commit_contacts("crm", "contacts", contacts, {}, "1");
   test::reconcile_now(store);
   std::vector<PersonRecord> pass;
