@@ -25,6 +25,10 @@ template <class T>
 void put(std::string& out, T v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
+void put_text(std::string& out, std::string_view text) {
+  put(out, static_cast<std::uint32_t>(text.size()));
+  out.append(text);
+}
 template <class T>
 T get(const std::string& in, std::size_t& at) {
   T v;
@@ -109,6 +113,17 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
   constexpr std::size_t k_flush_at = 32 * 1024;
   constexpr std::size_t k_batch = 64;
   std::vector<std::string> pending(m_fds.size());
+  auto emit = [&](std::size_t person, Kind kind, std::string_view columns) {
+    const std::size_t part = person / m_per_part;
+    std::string& out = pending[part];
+    put(out, static_cast<std::uint32_t>(person));
+    put(out, kind);
+    out.append(columns);
+    if (out.size() >= k_flush_at) {
+      write_all(m_fds[part], out, dir);
+      out.clear();
+    }
+  };
   SQLite::Statement q(db, fmt::format("SELECT {} FROM messages m", k_message_cols));
   std::string rows, row_keys;  // the batch's records (without their person) and conversation keys, end to end
   std::array<std::size_t, k_batch + 1> row_at{}, key_at{};
@@ -125,12 +140,10 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
       row_keys.append(row.text[2]);
       row_at[n++] = rows.size();
       for (int i = 0; i < MessageRow::k_columns; ++i) {
-        if (i == MessageRow::k_sent_at) {
+        if (i == MessageRow::k_sent_at)
           put(rows, row.sent_at);
-          continue;
-        }
-        put(rows, static_cast<std::uint32_t>(row.text[i].size()));
-        rows.append(row.text[i]);
+        else
+          put_text(rows, row.text[i]);
       }
     }
     key_at[n] = row_keys.size();
@@ -138,19 +151,9 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
     for (std::size_t i = 0; i < n; ++i)
       key[i] = std::string_view(row_keys).substr(key_at[i], key_at[i + 1] - key_at[i]);
     conversations.find_each(std::span(key.data(), n), std::span(found.data(), n));
-    for (std::size_t i = 0; i < n; ++i) {
-      if (found[i] == k_none) continue;  // no conversation, or its customer is no person's: not any person's message
-      const std::uint32_t person = person_of[found[i]];
-      const std::size_t part = person / m_per_part;
-      std::string& out = pending[part];
-      put(out, person);
-      put(out, k_message);
-      out.append(rows, row_at[i], row_at[i + 1] - row_at[i]);
-      if (out.size() >= k_flush_at) {
-        write_all(m_fds[part], out, dir);
-        out.clear();
-      }
-    }
+    for (std::size_t i = 0; i < n; ++i)  // no conversation, or its customer is no person's: not any person's message
+      if (found[i] != k_none)
+        emit(person_of[found[i]], k_message, std::string_view(rows).substr(row_at[i], row_at[i + 1] - row_at[i]));
   }
   // Contacts by the person their record node belongs to (scanned in the contacts' order).
   SQLite::Statement c(db, fmt::format(R"sql(SELECT ph.person_id, {} FROM contacts c
@@ -160,18 +163,9 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
     const auto person = persons.find_sorted(c.getColumn(0).getText());
     if (person == PackedStrings::npos) continue;
     const ContactRow row = contact_row(c, 1);
-    const std::size_t part = person / m_per_part;
-    std::string& out = pending[part];
-    put(out, static_cast<std::uint32_t>(person));
-    put(out, k_contact);
-    for (const auto text : row.text) {
-      put(out, static_cast<std::uint32_t>(text.size()));
-      out.append(text);
-    }
-    if (out.size() >= k_flush_at) {
-      write_all(m_fds[part], out, dir);
-      out.clear();
-    }
+    rows.clear();
+    for (const auto text : row.text) put_text(rows, text);
+    emit(person, k_contact, rows);
   }
   for (std::size_t p = 0; p < m_fds.size(); ++p) write_all(m_fds[p], pending[p], dir);
 }
