@@ -10,6 +10,7 @@
 
 #include "sync/bulk_load.hpp"
 #include "sync/spool.hpp"
+#include "sync/worker.hpp"
 
 namespace chansync {
 namespace {
@@ -128,12 +129,14 @@ void page_loop(PullStats& stats, LoopContext& ctx, const Stream& stream, Adapter
   // `spent`, the page written last, is freed on the fetching thread: a page is thousands of small
   // allocations, and the writer is the pull's bottleneck.
   std::optional<Result<Page<T>>> spent;
+  // Fetches run on one thread for the whole stream. However the loop ends, its destructor waits for
+  // a fetch under way: the fetch references this frame.
+  Worker<Result<Page<T>>> fetcher;
   auto fetch_async = [&](std::string from) {
-    return std::async(std::launch::async,
-                      [&fetch, req = request(std::move(from)), spent = std::exchange(spent, std::nullopt)]() mutable {
-                        spent.reset();
-                        return fetch(req);
-                      });
+    return fetcher.run([&fetch, req = request(std::move(from)), spent = std::exchange(spent, std::nullopt)]() mutable {
+      spent.reset();
+      return fetch(req);
+    });
   };
   // Waits for the prefetched page; a batch waiting on a slow vendor is committed once it is old.
   auto next_page = [&](std::future<Result<Page<T>>>& pending) {
@@ -144,12 +147,6 @@ void page_loop(PullStats& stats, LoopContext& ctx, const Stream& stream, Adapter
     return pending.get();
   };
   std::future<Result<Page<T>>> pending;
-  struct WaitForPrefetch {  // however the loop ends: the prefetch references this frame
-    std::future<Result<Page<T>>>& pending;
-    ~WaitForPrefetch() {
-      if (pending.valid()) pending.wait();
-    }
-  } wait_for_prefetch{pending};
   auto stop = [&](Error e) {
     if (e.connector.empty()) e.connector = stats.connector;
     stats.error = std::move(e);

@@ -162,7 +162,7 @@ Result<Page<Conversation>> TwilioSource::pull_list(const PullRequest& req, const
   // overlaps chansync's work instead of adding to it. One request stays in flight per stream, as
   // before; a read-ahead the next call does not ask for (a stop, another cursor) is dropped.
   if (const auto next = peek_next_page_uri(resp->body); next.starts_with("/"))
-    m_ahead = ReadAhead{next, std::async(std::launch::async, [this, next] { return get(next); })};
+    m_ahead = ReadAhead{next, m_reader.run([this, next] { return get(next); })};
   Page<Conversation> page;
   auto next_uri = map(resp->body, page, cursor->high);
   if (!next_uri) {

@@ -13,6 +13,7 @@
 #include "adapters/rate_limit.hpp"
 #include "adapters/registry.hpp"
 #include "sync/normalize.hpp"
+#include "sync/worker.hpp"
 
 namespace chansync::adapters::twilio {
 
@@ -74,13 +75,15 @@ class TwilioSource : public Adapter, public ConversationSource {
 
   const char* m_type;
   // The next page, requested while this one is parsed and mapped (pull_list); every other use of
-  // m_http waits for it first (http(), take()). Declared last, so that it is waited for before
-  // anything it uses is destroyed.
+  // m_http waits for it first (http(), take()).
   struct ReadAhead {
     std::string path;
     std::future<Fetched> fetched;
   };
   std::optional<ReadAhead> m_ahead;
+  // Runs the read-ahead. Declared last: destroyed first, it joins a request under way before
+  // anything the request uses is destroyed.
+  Worker<Fetched> m_reader;
 };
 
 }  // namespace chansync::adapters::twilio
