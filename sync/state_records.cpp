@@ -1,5 +1,6 @@
 #include "sync/state_records.hpp"
 
+#include <absl/hash/hash.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -318,20 +319,16 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
     st.bind(8, static_cast<int64_t>(m.sent_at));
   };
   // A conversation without links that this process stored as it is now needs no upsert.
-  // Hashed field by field (FNV-1a with a separator after each field), not formatted first: this runs
-  // once per conversation of every page.
-  const auto hash_of = [](std::initializer_list<std::string_view> fields) {
-    std::uint64_t h = fnv1a_64({});
-    for (const auto f : fields) h = fnv1a_64("\x1f", fnv1a_64(f, h));
-    return h;
-  };
-  const std::uint64_t connector_hash = hash_of({connector});
+  // Hashed field by field (absl::HashOf, lengths included), not formatted first: this runs once per
+  // conversation of every page.
   auto already_stored = [&](const Conversation& c) {
     if (!c.customer_links.empty()) return false;
-    const std::uint64_t row = hash_of({c.channel, to_string(c.customer.kind), c.customer.value,
-                                       c.customer.verified ? "1" : "0", c.business, c.customer_name});
+    const std::uint64_t row =
+        absl::HashOf(std::string_view(c.channel), c.customer.kind, std::string_view(c.customer.value),
+                     c.customer.verified, std::string_view(c.business), std::string_view(c.customer_name));
     if (m_stored_conversations.size() >= k_stored_conversations_max) m_stored_conversations.clear();
-    auto [it, inserted] = m_stored_conversations.try_emplace(fnv1a_64(c.id, connector_hash), row);
+    auto [it, inserted] =
+        m_stored_conversations.try_emplace(absl::HashOf(std::string_view(connector), std::string_view(c.id)), row);
     if (inserted || it->second != row) {
       it->second = row;
       return false;
