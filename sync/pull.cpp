@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "sync/bulk_load.hpp"
+#include "sync/checkpointer.hpp"
 #include "sync/spool.hpp"
 #include "sync/worker.hpp"
 
@@ -285,6 +286,7 @@ std::vector<PullStats> pull_connectors(const std::vector<PullJob>& jobs, StateSt
   } catch (const SQLite::Exception& e) {
     throw storage_failure(e, store.path(), "preparing the first pull into it");
   }
+  Checkpointer checkpointer(store);
   PageWriter writer(store);
   std::atomic<bool> failed{false};
   LoopContext ctx{store, writer, opts, failed};
@@ -313,6 +315,7 @@ std::vector<PullStats> pull_connectors(const std::vector<PullJob>& jobs, StateSt
   // However the pull ended, the rows it committed get their indexes now; if that fails, the next run
   // that holds the state lock builds them.
   if (bulk) try {
+      checkpointer.now();  // the rows are copied into the file while their indexes are built
       end_bulk_load(store);
     } catch (const Failure& f) {
       if (failure) {
