@@ -65,7 +65,7 @@ bool begin_bulk_load(StateStore& store) {
   return true;
 }
 
-int end_bulk_load(StateStore& store) {
+int end_bulk_load(StateStore& store, const std::function<void()>& built_one) {
   const auto saved = store.meta(k_saved_indexes);
   if (!saved) return 0;
   const auto started = std::chrono::steady_clock::now();
@@ -92,10 +92,11 @@ int end_bulk_load(StateStore& store) {
   } sort_settings(db);
   int built = 0;
   try {
-    SQLite::Transaction tx(db);
-    // An index that exists again (a migration made one of that name) is left as it is.
+    // An index that exists already (built by a run killed before the last, or made again by a
+    // migration) is left as it is.
     SQLite::Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?");
     for (const auto& index : nlohmann::json::parse(*saved)) {
+      SQLite::Transaction tx(db);
       exists.bind(1, index.at("name").get<std::string>());
       const bool there = exists.executeStep();
       exists.reset();
@@ -108,8 +109,11 @@ int end_bulk_load(StateStore& store) {
         const auto moved = fold_repeats(store, sql);
         spdlog::debug("bulk load: {} messages repeated an id written before; replayed through the upserts", moved);
       }
+      tx.commit();
       ++built;
+      if (built_one) built_one();
     }
+    SQLite::Transaction tx(db);
     db.exec("DELETE FROM bulk_load_receipts");
     db.exec(fmt::format("DELETE FROM meta WHERE key = '{}'", k_saved_indexes));
     tx.commit();

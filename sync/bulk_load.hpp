@@ -14,6 +14,8 @@
 // the load leaves that record behind, and the next run that holds the state lock (open_session)
 // builds the indexes before it does anything else. Readers that take no lock (`health`) meanwhile
 // read the table without them: slower, never wrong.
+#include <functional>
+
 #include "sync/state_store.hpp"
 
 namespace chansync {
@@ -22,9 +24,11 @@ namespace chansync {
 // returns true; otherwise changes nothing and returns false. Throws SQLite::Exception.
 bool begin_bulk_load(StateStore& store);
 
-// Builds the indexes a bulk load dropped, folding the rows that repeat an id, in one transaction, and
-// forgets the saved definitions. Returns how many it built: 0 when no load is under way. Throws Failure
-// (storage_failure()) naming the temporary directory the sorts use as well.
-int end_bulk_load(StateStore& store);
+// Builds the indexes a bulk load dropped, folding the rows that repeat an id, and forgets the saved
+// definitions. Each index is one transaction, after which `built` is called (a Checkpointer copies
+// that index into the file while the next is built); the saved definitions go with the last, so a
+// run killed in between builds the rest. Returns how many it built: 0 when no load is under way.
+// Throws Failure (storage_failure()) naming the temporary directory the sorts use as well.
+int end_bulk_load(StateStore& store, const std::function<void()>& built = {});
 
 }  // namespace chansync

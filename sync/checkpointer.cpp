@@ -43,9 +43,19 @@ void Checkpointer::now() {
   m_asked.notify_one();
 }
 
-int Checkpointer::on_commit(void* self, sqlite3*, const char*, int frames) {
+int Checkpointer::on_commit(void* self, sqlite3* db, const char* name, int frames) {
   auto* c = static_cast<Checkpointer*>(self);
-  if (frames >= c->m_frames) c->now();
+  if (frames >= 2 * c->m_frames) {
+    // The log starts again from its beginning only when a write transaction begins after a
+    // checkpoint caught up with it, which the copies beside the writing never do while pages keep
+    // coming: left alone, the log would grow as large as the store. At twice the size that starts a
+    // copy, the writer waits for a copy under way (there rarely is one: it began a size ago) and
+    // copies what is left (little) itself, between its transactions.
+    std::lock_guard copying(c->m_copying);
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else if (frames >= c->m_frames) {
+    c->now();
+  }
   return SQLITE_OK;
 }
 
@@ -57,8 +67,12 @@ void Checkpointer::run(std::stop_token stop) {
     m_wanted = false;
     lock.unlock();
     int logged = 0, copied = 0;
-    // PASSIVE: copies what no reader still needs and never blocks the writer.
-    const int rc = sqlite3_wal_checkpoint_v2(m_db->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &logged, &copied);
+    // PASSIVE: copies what no reader still needs and never waits for the writer.
+    int rc;
+    {
+      std::lock_guard copying(m_copying);
+      rc = sqlite3_wal_checkpoint_v2(m_db->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &logged, &copied);
+    }
     if (rc != SQLITE_OK)
       spdlog::debug("checkpoint of {} failed ({}); the next one or the store's close copies the log", m_store.path(),
                     sqlite3_errstr(rc));

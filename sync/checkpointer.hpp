@@ -4,7 +4,9 @@
 // pull's bottleneck, stopped for every 64 MiB of log to copy it and wait for two fsyncs (0.3–0.4 s
 // each, four times in a pull of 1M messages), and a first pull's last copy came after its index
 // builds. With a Checkpointer the copy runs beside the writing, and the copy of the rows beside the
-// index builds (now(), before them). A checkpoint is safe at any moment: a crash during one loses
+// index builds (now(), before them). The log grows to twice the size that starts a copy before the
+// writer copies the rest itself so that it can start again from its beginning (see on_commit): at
+// most 128 MiB beside the store. A checkpoint is safe at any moment: a crash during one loses
 // nothing committed.
 #include <SQLiteCpp/Database.h>
 
@@ -37,6 +39,7 @@ class Checkpointer {
   StateStore& m_store;
   int m_frames = 0;  // the log's size that starts a copy, in pages: SQLite's autocheckpoint setting
   std::unique_ptr<SQLite::Database> m_db;  // its own connection: a checkpoint runs beside the writer's
+  std::mutex m_copying;  // held by whoever copies the log: this thread, or the writer at twice the size
   std::mutex m_mutex;
   std::condition_variable_any m_asked;
   bool m_wanted = false;

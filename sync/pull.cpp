@@ -315,8 +315,9 @@ std::vector<PullStats> pull_connectors(const std::vector<PullJob>& jobs, StateSt
   // However the pull ended, the rows it committed get their indexes now; if that fails, the next run
   // that holds the state lock builds them.
   if (bulk) try {
-      checkpointer.now();  // the rows are copied into the file while their indexes are built
-      end_bulk_load(store);
+      // The rows are copied into the file while their indexes are built, and each index while the next is.
+      checkpointer.now();
+      end_bulk_load(store, [&] { checkpointer.now(); });
     } catch (const Failure& f) {
       if (failure) {
         spdlog::error("{}", f.what());
