@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "sync/checkpointer.hpp"
 #include "sync/reconcile.hpp"
 #include "sync/suggestions.hpp"
 
@@ -234,6 +235,10 @@ SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& ta
   if (r.interrupted()) return r;
   // Reconcile and push even when a connector failed: what was committed is consistent.
   r.reconcile = reconcile_store(store, connectors, false, rules);
+  // What the pull and reconcile wrote is copied into the store's file while the push runs, instead of
+  // when the store closes.
+  Checkpointer checkpointer(store);
+  checkpointer.now();
   r.pushes = push_all(targets, store, opts);
   return r;
 }
