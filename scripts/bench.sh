@@ -131,6 +131,14 @@ timed() {
   wall[$name]=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$name.time")
   rss[$name]=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$name.time")
 }
+# median_of NAME: NAME's figures are those of the median of runs NAME_1..3 (one run varies by 15% or
+# more here), which is median_run; walls[NAME] lists the three.
+declare -A walls
+median_of() {
+  median_run=$(for run in 1 2 3; do echo "${wall[${1}_$run]} $run"; done | sort -n | sed -n 2p | cut -d' ' -f2)
+  wall[$1]=${wall[${1}_$median_run]} rss[$1]=${rss[${1}_$median_run]}
+  walls[$1]="${wall[${1}_1]}, ${wall[${1}_2]}, ${wall[${1}_3]} s"
+}
 requests() { curl -fsS "$base/_sim/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["twilio_requests"] + s["hubspot_requests"])'; }
 declare -A wall rss
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
@@ -472,17 +480,15 @@ sqlite3 import.db <schema.sql
 timed import sqlite3 import.db "PRAGMA cache_size = -65536" ".import --csv messages.csv messages"  # 4x chansync's cache
 imported=$(sqlite3 import.db "SELECT count(*) FROM messages")
 
-# The first sync, three times from the same pulled store: the median run is reported (one run varies
-# by 15% or more here, and the 1M/200k ratio is a target); the last run's store goes on below.
+# The first sync, three times from the same pulled store: the median run is reported (the 1M/200k
+# ratio is a target); the last run's store goes on below.
 sqlite3 state.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null && cp state.db pulled.db
 for run in 1 2 3; do
   cp pulled.db state.db && rm -f state.db-wal state.db-shm persons.ndjson
   timed "first_sync_$run" "${cs[@]}" -q -o json sync
 done
-median=$(for run in 1 2 3; do echo "${wall[first_sync_$run]} $run"; done | sort -n | sed -n 2p | cut -d' ' -f2)
-wall[first_sync]=${wall[first_sync_$median]} rss[first_sync]=${rss[first_sync_$median]}
-cp "first_sync_$median.out" first_sync.out && rm -f pulled.db
-first_sync_walls="${wall[first_sync_1]}, ${wall[first_sync_2]}, ${wall[first_sync_3]} s"
+median_of first_sync
+cp "first_sync_$median_run.out" first_sync.out && rm -f pulled.db
 r0=$(requests)
 timed resync "${cs[@]}" -q -o json sync
 r1=$(requests)
@@ -495,17 +501,26 @@ curl -fsS -d "" "$base/_sim/add-messages?n=100" >/dev/null
 timed incremental_known "${cs[@]}" -q -o json sync
 
 # Several connectors in one pull: sms and crm into a fresh store at once (the default: one thread per
-# connector, one writer), then one after another (-j 1); against the slowest connector pulled alone.
+# connector, one writer), against the slowest connector (sms) alone into a fresh store, taken in
+# turns three times (medians: a single pair varied more than the ratio it measures); then one after
+# another (-j 1), once.
 sed 's|path = "state.db"|path = "multi.db"|' sync.toml >multi.toml
-timed multi "$root/build/chansync" --config multi.toml -q pull sms crm
+for run in 1 2 3; do
+  rm -f multi.db*
+  timed "multi_$run" "$root/build/chansync" --config multi.toml -q pull sms crm
+  rm -f multi.db*
+  timed "alone_$run" "$root/build/chansync" --config multi.toml -q pull sms
+done
+median_of multi
+median_of alone
 sed 's|path = "state.db"|path = "serial.db"|' sync.toml >serial.toml
 timed serial "$root/build/chansync" --config serial.toml -q pull -j 1 sms crm
-slowest=$(python3 -c "import sys; print(max(float(a) for a in sys.argv[1:]))" "${wall[pull]}" "${wall[pull_crm]}")
+slowest=$(python3 -c "import sys; print(max(float(a) for a in sys.argv[1:]))" "${wall[alone]}" "${wall[pull_crm]}")
 # The ingest figures, for --scale (scripts/bench_scale.py reads them with the syncs' *.out reports).
 figures() {
   local sep="" n
   printf '{'
-  for n in curl pull import pull_crm multi serial first_sync resync reconcile incremental incremental_known; do
+  for n in curl pull import pull_crm multi alone serial first_sync resync reconcile incremental incremental_known; do
     printf '%s"%s": [%s, %s]' "$sep" "$n" "${wall[$n]}" "${rss[$n]}"
     sep=", "
   done
@@ -520,9 +535,9 @@ ingest_rows() {
 | sqlite3 .import, same rows and indexes (baseline) | ${wall[import]} | $(rate "$imported" "${wall[import]}") | $((rss[import] / 1024)) | one transaction, a 64 MiB page cache (chansync: 16 MiB), no fetch or parse |
 | chansync ingest vs .import | | | | **$(ratio "${wall[import]}" "${wall[pull]}")× .import** |
 | chansync pull crm | ${wall[pull_crm]} | | $((rss[pull_crm] / 1024)) | HubSpot contacts |
-| pull sms + crm at once (fresh store) | ${wall[multi]} | | $((rss[multi] / 1024)) | **$(ratio "${wall[multi]}" "$slowest")× the slowest alone** |
+| pull sms + crm at once (fresh store) | ${wall[multi]} | | $((rss[multi] / 1024)) | **$(ratio "${wall[multi]}" "$slowest")× the slowest alone** (sms: ${wall[alone]} s); medians of three runs each, in turns (${walls[multi]}; alone ${walls[alone]}) |
 | pull sms + crm one after another (-j 1) | ${wall[serial]} | | $((rss[serial] / 1024)) | $(ratio "${wall[serial]}" "$slowest")× the slowest alone |
-| first sync (reconcile + push of every person) | ${wall[first_sync]} | | $((rss[first_sync] / 1024)) | $(persons) persons to NDJSON; $(stages first_sync); median of three runs ($first_sync_walls) |
+| first sync (reconcile + push of every person) | ${wall[first_sync]} | | $((rss[first_sync] / 1024)) | $(persons) persons to NDJSON; $(stages first_sync); median of three runs (${walls[first_sync]}) |
 | no-change re-sync | ${wall[resync]} | | $((rss[resync] / 1024)) | $((r1 - r0)) requests, $written rows written; $(stages resync) |
 | reconcile (forced, from the store) | ${wall[reconcile]} | | $((rss[reconcile] / 1024)) | |
 | sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | from a new customer: one new person (append-only reconcile, not the whole graph); $(stages incremental) |
