@@ -96,11 +96,11 @@ int end_bulk_load(StateStore& store, const std::function<void()>& built_one) {
     // migration) is left as it is.
     SQLite::Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?");
     for (const auto& index : nlohmann::json::parse(*saved)) {
-      SQLite::Transaction tx(db);
       exists.bind(1, index.at("name").get<std::string>());
       const bool there = exists.executeStep();
       exists.reset();
       if (there) continue;
+      SQLite::Transaction tx(db);
       const auto sql = index.at("sql").get<std::string>();
       try {
         db.exec(sql);

@@ -18,12 +18,14 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Queues `f` to run after the task before it. At most one task waits: calling run again before
-  // the future of the last one is ready waits for it to be taken. Exceptions reach the future.
+  // Queues `f` to run after the task before it. At most one task waits: calling run while one is
+  // queued waits until the worker takes it. Exceptions reach the future. The thread starts with the
+  // first task (an adapter that never reads ahead never has one); run is called from one thread.
   template <class F>
   std::future<R> run(F&& f) {
     std::packaged_task<R()> task(std::forward<F>(f));
     auto future = task.get_future();
+    if (!m_thread.joinable()) m_thread = std::jthread([this](std::stop_token stop) { loop(stop); });
     std::unique_lock lock(m_mutex);
     m_taken.wait(lock, [&] { return !m_task.valid(); });
     m_task = std::move(task);
@@ -50,9 +52,9 @@ class Worker {
   std::condition_variable_any m_ready;  // a task is queued, or the worker is stopping
   std::condition_variable m_taken;      // the queued task was taken
   std::packaged_task<R()> m_task;
-  // Last: started once the members above exist; on destruction it is asked to stop and joined first
-  // (a task under way finishes; one still queued is dropped, its future reports a broken promise).
-  std::jthread m_thread{[this](std::stop_token stop) { loop(stop); }};
+  // Last: on destruction it is asked to stop and joined first (a task under way finishes; one still
+  // queued is dropped, its future reports a broken promise).
+  std::jthread m_thread;
 };
 
 }  // namespace chansync
