@@ -1,0 +1,72 @@
+# shellcheck shell=bash
+# Sourced by scripts/bench.sh, in its work directory, with its helpers and figures.
+# chansync against a simulator that enforces each vendor's rate limits.
+# limits_rows prints its rows of the table.
+
+# Rate limits: chansync against a simulator that enforces them. Each pull is its own run; the
+# simulator's stats (limits.<vendor>) are read after it, so each row is that pull's alone.
+mkdir -p limits && cd limits
+"$root/build/chansync-sim" --port-file lim.port --customers "${BENCH_LIMITS_CONTACTS:-30000}" --messages 20000 \
+  --enforce-limits --hubspot-max 95 --hubspot-interval-ms 5000 --twilio-concurrency 2 --meta-calls 60 \
+  --meta-window-ms 600000 2>lim.log &
+sim2=$!
+for _ in $(seq 600); do [ -s lim.port ] && break; sleep 0.1; done
+lbase="http://127.0.0.1:$(cat lim.port)"
+write_sim_config limits.toml "$(cat lim.port)"
+cat >>limits.toml <<TOML
+
+[connectors.calls]
+type = "twilio-calls"
+account_sid = "$sid"
+auth_token_env = "TWILIO_AUTH_TOKEN"
+base_url = "$lbase"
+
+[connectors.fb]
+type = "meta-messenger"
+page_id = "1000000000000001"
+token_env = "META_PAGE_TOKEN"
+base_url = "$lbase"
+TOML
+export META_PAGE_TOKEN=sim-meta-token
+lim_cs=("$root/build/chansync" --config limits.toml -q)
+limit_stats() { curl -fsS "$lbase/_sim/stats" | jq -c ".limits.$1" >"$2"; }
+timed lim_hubspot "${lim_cs[@]}" pull crm
+limit_stats hubspot lim_hubspot.json
+curl -fsS -d '' "$lbase/_sim/touch-contacts?n=8000" >/dev/null
+timed lim_search "${lim_cs[@]}" pull crm
+limit_stats hubspot_search lim_search.json
+timed lim_twilio "${lim_cs[@]}" pull sms calls
+limit_stats twilio lim_twilio.json
+timed lim_meta "${lim_cs[@]}" pull fb 2>lim_meta.err || true  # exits 75 when it stops before Meta's limit
+lim_meta_rc=$(awk -F': ' '/Exit status/ { print $2 }' lim_meta.time)
+limit_stats meta lim_meta.json
+kill "$sim2" && wait "$sim2" 2>/dev/null || true
+sim2=""
+cd ..
+limits_rows() {
+  python3 - limits "${lim_meta_rc:-0}" "$(grep -o 'Meta reports.*' limits/lim_meta.err 2>/dev/null | head -1)" <<'PY'
+import json, sys
+d, meta_rc, meta_stop = sys.argv[1], sys.argv[2], sys.argv[3]
+def load(name): return json.load(open(f"{d}/{name}.json"))
+def rate_row(title, s, window, how):
+    used = s["used_per_second"] / s["allowed_per_second"]
+    print(f"| rate limits: {title} | {s['span_s']:.1f} | {s['used_per_second']:.1f} requests | "
+          f"| **{used:.3f} of the allowed rate** ({s['allowed_per_second']:.1f}/s), "
+          f"**{s['refused_after_first_window']} 429s after the first {window}** ({s['refused']} in all); "
+          f"{s['accepted']} requests accepted; {how} |")
+rate_row("HubSpot contacts, list pages", load("lim_hubspot"), "window (5 s)",
+         "95 per 5 s rolling, X-HubSpot-RateLimit-* read from every answer; target >= 0.95 and 0")
+rate_row("HubSpot CRM search after a bulk edit of 8,000 contacts", load("lim_search"), "second",
+         "4/s, no rate headers on search: paced at 97% of the documented limit, evenly spaced; target >= 0.95 and 0")
+t = load("lim_twilio")
+print(f"| rate limits: Twilio messages + calls, cap of 2 in flight | {t['span_s']:.1f} | | "
+      f"| mean {t['mean_in_flight']:.2f} in flight of {t['cap']} (peak {t['peak_in_flight']}), "
+      f"**{t['refused_after_first_window']} 429s (20429) after the first second** ({t['refused']} in all); "
+      f"the connectors pull one page at a time, so one request is in flight each |")
+m = load("lim_meta")
+print(f"| rate limits: Meta Messenger, 60 calls per 10-minute window | {m['span_s']:.1f} | | "
+      f"| **{m['accepted'] / 60:.3f} of the window's calls used**, **{m['refused']} refused** (Graph error 4); "
+      f"exit {meta_rc}: {meta_stop or 'no stop'}; X-App-Usage names no window, so chansync stops at 95% "
+      f"and the next run continues |")
+PY
+}
