@@ -228,12 +228,9 @@ class ChatwootSink final : public Adapter, public Sink {
     for (const auto& item : items) {
       const auto& p = *item.record;
       VerifyOutcome v{p.person_id};
-      auto id = item.previous ? parse_remote_id(item.previous->remote_id) : std::nullopt;
-      if (!id) {
-        auto found = m_api.find_contact(p.person_id);
-        if (!found) return std::unexpected(std::move(found.error()));
-        if (*found) id = (*found)->id;
-      }
+      auto known = contact_id(item);
+      if (!known) return std::unexpected(std::move(known.error()));
+      const auto id = *known;
       if (!id) {
         out.push_back({p.person_id, VerifyOutcome::State::missing, "no contact has identifier " + p.person_id});
         continue;
@@ -363,14 +360,22 @@ class ChatwootSink final : public Adapter, public Sink {
     return {};
   }
 
+  // The person's contact: the id the ledger remembers, else the contact found by the person's
+  // identifier; nullopt when Chatwoot has none.
+  Result<std::optional<std::int64_t>> contact_id(const PushItem& item) {
+    if (item.previous)
+      if (auto id = parse_remote_id(item.previous->remote_id)) return id;
+    auto found = m_api.find_contact(item.record->person_id);
+    if (!found) return std::unexpected(std::move(found.error()));
+    if (*found) return (*found)->id;
+    return std::nullopt;
+  }
+
   Result<PushOutcome> remove(const PushItem& item) {
     const std::string& person = item.record->person_id;
-    auto id = item.previous ? parse_remote_id(item.previous->remote_id) : std::nullopt;
-    if (!id) {
-      auto found = m_api.find_contact(person);
-      if (!found) return std::unexpected(std::move(found.error()));
-      if (*found) id = (*found)->id;
-    }
+    auto known = contact_id(item);
+    if (!known) return std::unexpected(std::move(known.error()));
+    const auto id = *known;
     if (id) {
       auto deleted = m_api.delete_contact(*id);
       if (!deleted && deleted.error().http_status != 404) return std::unexpected(std::move(deleted.error()));
