@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "adapters/meta/graph.hpp"
+#include "adapters/ondemand_text.hpp"
 #include "sync/health_signals.hpp"
 
 namespace chansync::adapters::meta {
@@ -19,19 +19,6 @@ namespace od = simdjson::ondemand;
 // One pass of simdjson On-Demand per page: the pages are a pull's hot path (a conversation page is
 // 25 conversations with up to 100 messages each), and a record's dead letter keeps its bytes exactly
 // as Graph sent them, which On-Demand gives back (raw_json) and a parsed DOM cannot.
-
-// A member's value as the rest of the adapter reads it (graph.hpp's field()): a string unescaped,
-// "" for null, anything else as its JSON text.
-std::string text_of(od::value v) {
-  switch (v.type()) {
-    case od::json_type::null:
-      return {};
-    case od::json_type::string:
-      return std::string(std::string_view(v.get_string()));
-    default:
-      return std::string(simdjson::to_json_string(v).value());
-  }
-}
 
 // The text of member `key` of `v` when `v` is an object ("" otherwise or when absent).
 std::string member_text(od::value v, std::string_view key) {

@@ -6,17 +6,12 @@
 #include <string_view>
 #include <utility>
 
+#include "adapters/ondemand_text.hpp"
+
 namespace chansync::adapters::twilio {
 namespace {
 
 using simdjson::ondemand::json_type;
-
-// A scalar as text: null is "", a string its unescaped value, anything else its JSON text.
-std::string text_of(simdjson::ondemand::value v) {
-  if (v.is_null()) return {};
-  if (v.type() == json_type::string) return std::string(std::string_view(v.get_string()));
-  return std::string(simdjson::to_json_string(v).value());
-}
 
 bool is_object(simdjson::ondemand::value& v) {
   return v.type() == json_type::object;
