@@ -79,7 +79,7 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
     return for_each_value(store, sql, values, true);
   };
   r.messages = count(R"sql(SELECT count(*) FROM messages m JOIN conversations c
-    ON c.connector = m.connector AND c.id = m.conversation WHERE c.customer = ?1)sql",
+    ON c.key = m.conversation WHERE c.customer = ?1)sql",
                      handles);
   r.conversations = count("SELECT count(*) FROM conversations WHERE customer = ?1", handles);
   r.contacts = count(fmt::format("SELECT count(*) FROM contacts WHERE {}", k_record_match), records);
@@ -106,8 +106,7 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
   const auto run = [&](const std::string& sql, const std::vector<std::string>& values) {
     for_each_value(store, sql, values, false);
   };
-  run(R"sql(DELETE FROM messages WHERE (connector, conversation) IN
-    (SELECT connector, id FROM conversations WHERE customer = ?1))sql",
+  run(R"sql(DELETE FROM messages WHERE conversation IN (SELECT key FROM conversations WHERE customer = ?1))sql",
       handles);
   run("DELETE FROM conversations WHERE customer = ?1", handles);
   run(fmt::format("DELETE FROM contacts WHERE {}", k_record_match), records);

@@ -69,29 +69,29 @@ MessageParts::MessageParts(SQLite::Database& db, const std::filesystem::path& di
 
 void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std::size_t part_bytes) {
   const std::filesystem::path& dir = m_dir;
-  // Each conversation's person, by "connector\0id" (connector names hold no NUL).
-  PackedStrings keys;
+  // Each conversation's person and id, by its key (SQLite gives keys from 1 up, each the largest
+  // yet plus one, so a vector indexed by key holds them). A conversation whose customer is no
+  // person's has none: its messages are no one's.
+  PackedStrings ids;
   std::vector<std::uint32_t> person_of;
+  std::vector<std::uint32_t> slot_of_key;
   m_names.assign(persons.size(), {});
   {
-    SQLite::Statement q(db, R"sql(SELECT c.connector, c.id, ph.person_id, c.customer_name FROM conversations c
+    slot_of_key.assign(static_cast<std::size_t>(db.execAndGet("SELECT max(key) FROM conversations").getInt64()) + 1,
+                       k_none);
+    SQLite::Statement q(db, R"sql(SELECT c.key, c.id, ph.person_id, c.customer_name FROM conversations c
       JOIN person_handles ph ON ph.node = c.customer)sql");
-    std::string key;
     while (q.executeStep()) {
       const auto i = persons.find_sorted(q.getColumn(2).getText());
       if (i == PackedStrings::npos) continue;
-      key.assign(q.getColumn(0).getText()).push_back('\0');
-      key.append(q.getColumn(1).getText());
-      keys.push_back(key);
+      slot_of_key[static_cast<std::size_t>(q.getColumn(0).getInt64())] = static_cast<std::uint32_t>(ids.size());
+      ids.push_back(q.getColumn(1).getText());
       person_of.push_back(static_cast<std::uint32_t>(i));
       // The least of the names, so the choice does not depend on row order.
       const std::string_view name = q.getColumn(3).getText();
       if (!name.empty() && (m_names[i].empty() || name < m_names[i])) m_names[i] = name;
     }
   }
-  Interner conversations;
-  conversations.reserve(keys.size());
-  for (const auto key : keys.views()) conversations.intern(key);
 
   // As many parts as keep each about part_bytes, from the size of the whole store (an overestimate).
   const auto store_bytes = static_cast<std::size_t>(db.execAndGet("PRAGMA page_count").getInt64()) *
@@ -108,10 +108,7 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
     ::unlink(name.c_str());
   }
 
-  // The rows are read a batch at a time, so that their conversations are looked up together
-  // (Interner::find_each): the conversation table is too large for the CPU's caches at 1M messages.
   constexpr std::size_t k_flush_at = 32 * 1024;
-  constexpr std::size_t k_batch = 64;
   std::vector<std::string> pending(m_fds.size());
   auto emit = [&](std::size_t person, Kind kind, std::string_view columns) {
     const std::size_t part = person / m_per_part;
@@ -124,36 +121,23 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
       out.clear();
     }
   };
-  SQLite::Statement q(db, fmt::format("SELECT {} FROM messages m", k_message_cols));
-  std::string rows, row_keys;  // the batch's records (without their person) and conversation keys, end to end
-  std::array<std::size_t, k_batch + 1> row_at{}, key_at{};
-  std::array<std::string_view, k_batch> key;
-  std::array<std::uint32_t, k_batch> found;
-  for (bool more = true; more;) {
+  // Messages in storage order, each with its conversation's id in place of the key.
+  SQLite::Statement q(db, fmt::format("SELECT {} FROM messages m", k_message_row_cols));
+  std::string rows;
+  while (q.executeStep()) {
+    const auto key = static_cast<std::uint64_t>(q.getColumn(2).getInt64());
+    const std::uint32_t slot = key < slot_of_key.size() ? slot_of_key[key] : k_none;
+    if (slot == k_none) continue;
+    MessageRow row = message_row(q, 0);
+    row.text[2] = ids[slot];
     rows.clear();
-    row_keys.clear();
-    std::size_t n = 0;
-    while (n < k_batch && (more = q.executeStep())) {
-      const MessageRow row = message_row(q, 0);
-      key_at[n] = row_keys.size();
-      row_keys.append(row.text[0]).push_back('\0');
-      row_keys.append(row.text[2]);
-      row_at[n++] = rows.size();
-      for (int i = 0; i < MessageRow::k_columns; ++i) {
-        if (i == MessageRow::k_sent_at)
-          put(rows, row.sent_at);
-        else
-          put_text(rows, row.text[i]);
-      }
+    for (int i = 0; i < MessageRow::k_columns; ++i) {
+      if (i == MessageRow::k_sent_at)
+        put(rows, row.sent_at);
+      else
+        put_text(rows, row.text[i]);
     }
-    key_at[n] = row_keys.size();
-    row_at[n] = rows.size();
-    for (std::size_t i = 0; i < n; ++i)
-      key[i] = std::string_view(row_keys).substr(key_at[i], key_at[i + 1] - key_at[i]);
-    conversations.find_each(std::span(key.data(), n), std::span(found.data(), n));
-    for (std::size_t i = 0; i < n; ++i)  // no conversation, or its customer is no person's: not any person's message
-      if (found[i] != k_none)
-        emit(person_of[found[i]], k_message, std::string_view(rows).substr(row_at[i], row_at[i + 1] - row_at[i]));
+    emit(person_of[slot], k_message, rows);
   }
   // Contacts by the person their record node belongs to (scanned in the contacts' order).
   SQLite::Statement c(db, fmt::format(R"sql(SELECT ph.person_id, {} FROM contacts c

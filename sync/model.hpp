@@ -77,7 +77,7 @@ struct Attachment {
 struct Message {
   std::string connector;     // config name of the connector it came from
   std::string id;            // vendor id (Twilio sid), unique per connector
-  std::string conversation;  // conversation id, unique per connector
+  std::string conversation;  // the id of the Conversation that carries it (the store files it under that one)
   std::string channel;       // "sms", "whatsapp", ...
   Direction direction = Direction::inbound;
   AuthorKind author_kind = AuthorKind::customer;

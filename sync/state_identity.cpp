@@ -79,7 +79,7 @@ class PersonReader {
       : m_nodes(db, "SELECT node, verified FROM person_handles WHERE person_id = ?"),
         m_contact(db, fmt::format("SELECT {} FROM contacts c WHERE c.connector = ? AND c.id = ?", k_contact_cols)),
         m_messages(db, fmt::format(R"sql(SELECT {} FROM messages m
-          JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
+          JOIN conversations c ON c.key = m.conversation
           JOIN person_handles ph ON ph.node = c.customer WHERE ph.person_id = ?)sql",
                                    k_message_cols)),
         // The least of the vendor names its conversations carry, so the choice does not depend on
@@ -433,7 +433,7 @@ std::vector<std::string> IdentityStore::persons_changed_since(std::int64_t rev) 
   SQLite::Statement q(m_store.db(), R"sql(
     SELECT person_id FROM persons WHERE rev > ?1
     UNION SELECT ph.person_id FROM messages m
-      JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation
+      JOIN conversations c ON c.key = m.conversation
       JOIN person_handles ph ON ph.node = c.customer WHERE m.rev > ?1
     UNION SELECT ph.person_id FROM contacts c
       JOIN person_handles ph ON ph.node = 'crm_id:' || c.connector || '/' || c.id WHERE c.rev > ?1)sql");

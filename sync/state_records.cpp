@@ -23,7 +23,7 @@ constexpr std::size_t k_stored_conversations_max = 1'000'000;
 // left out messages_by_id (bulk_load.hpp) it is a plain insert (the upsert could not even be
 // prepared), each receipt's row is listed in bulk_load_receipts, and end_bulk_load replays the rows
 // that repeat an id through the upserts. Parameters: the columns of messages in table order (a
-// receipt's ?9 is rev and ?10 status).
+// receipt's ?9 is rev and ?10 status). ?3 is the key of the conversation the page carries it in.
 constexpr const char* k_insert_message = R"sql(
   INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle,
                        sent_at, text, rev, kind, status, attachments)
@@ -53,8 +53,8 @@ constexpr const char* k_receipt_conflict = R"sql(
 
 struct RecordStore::Statements {
   SQLite::Database& db;
-  SQLite::Statement upsert_conversation, stored_links, stored_customer, customer_held, upsert_contact, save_cursor,
-      dead_letter;
+  SQLite::Statement upsert_conversation, conversation_key, stored_links, stored_customer, customer_held, upsert_contact,
+      save_cursor, dead_letter;
   // Prepared on first use: which of them can be prepared depends on messages_by_id.
   std::optional<SQLite::Statement> upsert_message, upsert_receipt, insert_message, insert_receipt, mark_receipt;
   SQLite::Statement& message(bool bulk) {
@@ -87,7 +87,9 @@ struct RecordStore::Statements {
           WHERE (channel, customer, customer_verified, business, customer_name, customer_links) IS NOT
                 (excluded.channel, excluded.customer, excluded.customer_verified, excluded.business,
                  coalesce(nullif(excluded.customer_name, ''), customer_name),
-                 coalesce(nullif(excluded.customer_links, ''), customer_links)))sql"),
+                 coalesce(nullif(excluded.customer_links, ''), customer_links))
+          RETURNING key)sql"),
+        conversation_key(db, "SELECT key FROM conversations WHERE connector = ? AND id = ?"),
         stored_links(db, "SELECT customer_links FROM conversations WHERE connector = ? AND id = ?"),
         stored_customer(db, "SELECT customer, customer_verified FROM conversations WHERE connector = ? AND id = ?"),
         // NULL: no conversation has the customer; 0: only with the other verified flag; 1: with this one.
@@ -308,32 +310,33 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
   };
   // Parameters 1–8 are the same in the message and the receipt upserts. The page outlives each
   // exec, and every parameter is bound again before the next: strings are bound without a copy.
-  auto bind_head = [&](SQLite::Statement& st, const Message& m) {
+  auto bind_head = [&](SQLite::Statement& st, const Message& m, std::int64_t conversation) {
     st.bindNoCopy(1, connector);
     st.bindNoCopy(2, m.id);
-    st.bindNoCopy(3, m.conversation);
+    st.bind(3, conversation);
     st.bindNoCopy(4, m.channel);
     st.bindNoCopy(5, to_string(m.direction));
     st.bindNoCopy(6, to_string(m.author_kind));
     st.bindNoCopy(7, m.author_handle);
     st.bind(8, static_cast<int64_t>(m.sent_at));
   };
-  // A conversation without links that this process stored as it is now needs no upsert.
-  // Hashed field by field (absl::HashOf, lengths included), not formatted first: this runs once per
-  // conversation of every page.
-  auto already_stored = [&](const Conversation& c) {
-    if (!c.customer_links.empty()) return false;
+  // A conversation without links that this process stored as it is now needs no upsert: its key is
+  // known. Hashed field by field (absl::HashOf, lengths included), not formatted first: this runs once
+  // per conversation of every page. Otherwise `slot` is its entry, to take the key the upsert gives.
+  StoredConversation* slot = nullptr;
+  auto stored_key = [&](const Conversation& c) -> std::optional<std::int64_t> {
+    slot = nullptr;
+    if (!c.customer_links.empty()) return std::nullopt;
     const std::uint64_t row =
         absl::HashOf(std::string_view(c.channel), c.customer.kind, std::string_view(c.customer.value),
                      c.customer.verified, std::string_view(c.business), std::string_view(c.customer_name));
     if (m_stored_conversations.size() >= k_stored_conversations_max) m_stored_conversations.clear();
-    auto [it, inserted] =
-        m_stored_conversations.try_emplace(absl::HashOf(std::string_view(connector), std::string_view(c.id)), row);
-    if (inserted || it->second != row) {
-      it->second = row;
-      return false;
-    }
-    return true;
+    auto [it, inserted] = m_stored_conversations.try_emplace(
+        absl::HashOf(std::string_view(connector), std::string_view(c.id)), StoredConversation{row, 0});
+    if (!inserted && it->second.row == row && it->second.key != 0) return it->second.key;
+    it->second = {row, 0};
+    slot = &it->second;
+    return std::nullopt;
   };
   // Whether storing `c` can change what identities are made of (the distinct customers with their
   // verified flag, and links; IdentityStore::input): a conversation that brings links or whose
@@ -363,7 +366,10 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
   };
   SQLite::Statement* receipt = nullptr;
   for (const auto& c : page) {
-    if (!already_stored(c)) {
+    std::int64_t key = 0;
+    if (const auto known = stored_key(c)) {
+      key = *known;
+    } else {
       // Once a page has reshaped identities, nothing more can be learnt: the reads stop.
       const IdentityChange change = shape_changed ? IdentityChange::shape : identity_change(c);
       cs.bind(1, connector);
@@ -375,16 +381,26 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
       cs.bind(7, c.customer_name);
       cs.bind(8, links_json(c));
       cs.bind(9, static_cast<int64_t>(rev));
-      if (cs.exec() > 0) {
+      if (cs.executeStep()) {  // a row inserted or changed: RETURNING gives its key
+        key = cs.getColumn(0).getInt64();
         changed = true;
         identity_changed |= change != IdentityChange::none;
         shape_changed |= change == IdentityChange::shape;
+      } else {  // stored as it is
+        auto& q = m_st->conversation_key;
+        q.bind(1, connector);
+        q.bind(2, c.id);
+        q.executeStep();
+        key = q.getColumn(0).getInt64();
+        q.reset();
       }
       cs.reset();
+      if (slot) slot->key = key;
     }
+    // Its messages and receipts are filed under it (Message::conversation names it already).
     for (const auto& m : c.messages) {
       ++stats.received;
-      bind_head(ms, m);
+      bind_head(ms, m, key);
       ms.bindNoCopy(9, m.text);
       ms.bind(10, static_cast<int64_t>(rev));
       ms.bindNoCopy(11, to_string(m.kind));
@@ -398,7 +414,7 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
       if (!receipt) receipt = &m_st->receipt(bulk);  // prepared (and reset) once a page, when it has receipts
       auto& rs = *receipt;
       ++stats.received;
-      bind_head(rs, m);
+      bind_head(rs, m, key);
       rs.bind(9, static_cast<int64_t>(rev));
       rs.bindNoCopy(10, m.status);
       stats.written += static_cast<std::size_t>(rs.exec());
@@ -517,7 +533,9 @@ std::vector<DeadLetterRow> RecordStore::dead_letters(const std::string& connecto
 
 std::optional<Message> RecordStore::message(const std::string& connector, const std::string& id) {
   SQLite::Statement q(m_store.db(),
-                      fmt::format("SELECT {} FROM messages m WHERE m.connector = ? AND m.id = ?", k_message_cols));
+                      fmt::format("SELECT {} FROM messages m JOIN conversations c ON c.key = m.conversation "
+                                  "WHERE m.connector = ? AND m.id = ?",
+                                  k_message_cols));
   q.bind(1, connector);
   q.bind(2, id);
   if (!q.executeStep()) return std::nullopt;

@@ -129,12 +129,16 @@ class RecordStore {
   std::optional<std::unordered_set<std::string>> m_tombstones;  // read on first use
   std::string m_salt;                                           // their salt (see sync/erase.hpp)
   // Conversations written (or found unchanged) by this process, by a 64-bit hash of connector and id,
-  // with a hash of their row: a page repeats most of the previous pages' conversations, and skipping
-  // their upsert halves the index lookups of a pull. Bounded by k_stored_conversations_max. A false
-  // skip needs two ids of one connector whose hashes collide and whose rows are the same.
+  // with a hash of their row and their key: a page repeats most of the previous pages' conversations,
+  // and skipping their upsert halves the index lookups of a pull. Bounded by k_stored_conversations_max.
+  // A false skip needs two ids of one connector whose hashes collide and whose rows are the same.
   // A flat table: at 100k conversations, std::unordered_map's lookup (bucket, node, key: three
   // dependent cache misses) was most of a 1M-message pull's time in this class.
-  absl::flat_hash_map<std::uint64_t, std::uint64_t> m_stored_conversations;
+  struct StoredConversation {
+    std::uint64_t row;
+    std::int64_t key;  // 0 until the upsert has given it
+  };
+  absl::flat_hash_map<std::uint64_t, StoredConversation> m_stored_conversations;
   struct Statements;  // prepared once: the page commit is the hot path
   std::unique_ptr<Statements> m_st;
 };

@@ -13,8 +13,13 @@ namespace chansync {
 // Columns read_contact() expects, for a query that aliases contacts as c.
 inline constexpr const char* k_contact_cols =
     "c.connector, c.id, c.first_name, c.last_name, c.handles, c.archived, c.updated_at, c.attributes";
-// Columns read_message() expects, for a query that aliases messages as m.
+// Columns read_message() expects, for a query that aliases messages as m and joins their conversation
+// as c (ON c.key = m.conversation): a message row holds its conversation's key, the model its id.
 inline constexpr const char* k_message_cols =
+    "m.connector, m.id, c.id, m.channel, m.direction, m.author_kind, m.author_handle, m.sent_at, m.text, "
+    "m.kind, m.status, m.attachments";
+// The same without the join: the conversation's key in place of its id (MessageParts reads it apart).
+inline constexpr const char* k_message_row_cols =
     "m.connector, m.id, m.conversation, m.channel, m.direction, m.author_kind, m.author_handle, m.sent_at, m.text, "
     "m.kind, m.status, m.attachments";
 

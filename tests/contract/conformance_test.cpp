@@ -192,7 +192,8 @@ TEST_CASE("a pull interrupted after any page and resumed stores what an uninterr
   });
 }
 
-TEST_CASE("pulled customer and contact handles are already in normal form", "[conformance]") {
+TEST_CASE("pulled handles are already in normal form; messages name the conversation that carries them",
+          "[conformance]") {
   for_each_source([](const adapters::AdapterType& row, const Harness& h) {
     for (const auto* server : {&h.fixtures, &h.pages}) {
       INFO((server == &h.fixtures ? "fixture server" : "multi-page server"));
@@ -206,6 +207,13 @@ TEST_CASE("pulled customer and contact handles are already in normal form", "[co
         INFO("conversation " << c.id);
         check_normalised(c.customer);
         ++handles;
+        // The store files a message under the conversation that carries it, by that one's key.
+        for (const auto* list : {&c.messages, &c.receipts})
+          for (const auto& m : *list) {
+            INFO("message " << m.id);
+            CHECK(m.conversation == c.id);
+            CHECK(m.connector == c.connector);
+          }
       }
       for (const auto& c : tap.pulled_contacts())
         for (const auto& handle : c.handles) {

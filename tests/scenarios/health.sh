@@ -46,7 +46,8 @@ sqlite3 "$work/state.db" "DELETE FROM messages WHERE connector = 'sms';
   WITH RECURSIVE t(at) AS (SELECT CAST(strftime('%s', 'now', '-23 days') AS INTEGER) * 1000
                            UNION ALL SELECT at + 1800000 FROM t WHERE at < CAST(strftime('%s', 'now', '-2 days') AS INTEGER) * 1000)
   INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle, sent_at, text)
-  SELECT 'sms', 'h' || at, 'c1', 'sms', 'inbound', 'customer', '+4915112345678', at, 'hi' FROM t;"
+  SELECT 'sms', 'h' || at, (SELECT min(key) FROM conversations WHERE connector = 'sms'), 'sms', 'inbound', 'customer',
+         '+4915112345678', at, 'hi' FROM t;"
 for mode in "" --offline; do
   set +e; cs -o json health sms $mode >"$work/silent.json"; code=$?; set -e
   [ "$code" -eq 1 ] || fail "a channel quiet for two days after 48 messages a day should be WARNING (1) $mode, got $code: $(cat "$work/silent.json")"

@@ -54,7 +54,8 @@ s = json.load(open(sys.argv[1]))["pull"][0]
 assert s["written"] == 2 and s["requests"] == 3, s  # the list, that conversation's participants and messages
 PY
 [ "$(q "SELECT count(*) FROM messages WHERE connector='conv'")" = $((total + 2)) ] || fail "the re-read duplicated messages"
-[ "$(q "SELECT count(*) FROM messages WHERE connector='conv' AND conversation='$conversation' AND text='One more thing!'")" = 2 ] \
+[ "$(q "SELECT count(*) FROM messages m JOIN conversations c ON c.key = m.conversation
+        WHERE m.connector='conv' AND c.id='$conversation' AND m.text='One more thing!'")" = 2 ] \
   || fail "the new messages should be in $conversation"
 
 cs -q sync 2>"$work/sync.log" || fail "sync failed: $(tail -5 "$work/sync.log")"

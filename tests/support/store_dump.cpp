@@ -11,8 +11,8 @@ namespace {
 constexpr std::pair<const char*, const char*> k_record_tables[] = {
     {"conversations", "SELECT connector, id, channel, customer, customer_verified, business FROM conversations"},
     {"messages",
-     "SELECT connector, id, conversation, channel, direction, author_kind, author_handle, sent_at, text FROM "
-     "messages"},
+     "SELECT m.connector, m.id, c.id, m.channel, m.direction, m.author_kind, m.author_handle, m.sent_at, m.text "
+     "FROM messages m LEFT JOIN conversations c ON c.key = m.conversation"},
     {"contacts", "SELECT connector, id, first_name, last_name, handles, archived, updated_at FROM contacts"},
 };
 

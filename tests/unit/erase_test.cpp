@@ -97,8 +97,14 @@ TEST_CASE("after erase, a re-pull stores none of the person; other records lose 
   commit(store, {conversation("c1", k_phone.value, 5), conversation("c2", "+4915199999999", 3), linked});
   CHECK(count(store, "SELECT count(*) FROM contacts WHERE connector = 'crm'") == 0);
   CHECK(count(store, "SELECT count(*) FROM conversations WHERE customer = 'phone:+4915112345678'") == 0);
-  CHECK(count(store, "SELECT count(*) FROM messages WHERE conversation = 'c1'") == 0);
-  CHECK(count(store, "SELECT count(*) FROM messages WHERE conversation = 'c2'") == 3);
+  CHECK(count(store,
+              "SELECT count(*) FROM messages m JOIN conversations c ON c.key = m.conversation "
+              "WHERE c.id = 'c1'") == 0);
+  CHECK(count(store,
+              "SELECT count(*) FROM messages m JOIN conversations c ON c.key = m.conversation "
+              "WHERE c.id = 'c2'") == 3);
+  CHECK(count(store, "SELECT count(*) FROM messages WHERE conversation NOT IN (SELECT key FROM conversations)") ==
+        0);  // c1's went with it
   CHECK(store.records().contact("crm2", "7")->handles == std::vector<Handle>{{HandleKind::phone, "+4915155555555"}});
   CHECK(count(store, "SELECT count(*) FROM conversations WHERE customer_links LIKE '%4915112345678%'") == 0);
   reconcile_store(store, k_none, false);

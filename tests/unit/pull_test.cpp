@@ -455,8 +455,9 @@ std::vector<std::vector<Conversation>> repeating_pages() {
 std::vector<std::string> message_table(StateStore& store) {
   std::vector<std::string> out;
   SQLite::Statement q(store.db(),
-                      "SELECT connector, id, conversation, channel, direction, author_kind, author_handle, "
-                      "sent_at, text, rev, kind, status, attachments FROM messages ORDER BY connector, id");
+                      "SELECT m.connector, m.id, c.id, m.channel, m.direction, m.author_kind, m.author_handle, "
+                      "m.sent_at, m.text, m.rev, m.kind, m.status, m.attachments FROM messages m "
+                      "JOIN conversations c ON c.key = m.conversation ORDER BY m.connector, m.id");
   while (q.executeStep()) {
     std::string row;
     for (int i = 0; i < q.getColumnCount(); ++i) row += q.getColumn(i).getString() + "|";

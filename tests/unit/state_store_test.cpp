@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "sync/bulk_load.hpp"
 #include "sync/error.hpp"
 #include "sync/reconcile.hpp"
 #include "sync/state_lock.hpp"
@@ -41,7 +42,7 @@ struct TempDir : test::TempDir {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 15);
+  CHECK(s.schema_version() == 16);
   CHECK(s.records().streams().empty());
   // Health's reads of inbound messages (health_check.cpp, health_hourly.cpp) are covered by the
   // partial index of inbound messages.
@@ -317,7 +318,7 @@ TEST_CASE("a new store has 16 KiB pages; an existing one keeps its own") {
   CHECK(a.db().execAndGet("PRAGMA page_size").getInt() == 16384);
   CHECK(a.db().execAndGet("PRAGMA journal_mode").getString() == "wal");
   CHECK(b.db().execAndGet("PRAGMA page_size").getInt() == 4096);
-  CHECK(b.schema_version() == 15);
+  CHECK(b.schema_version() == 16);
 }
 
 TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the stream of the connector's role") {
@@ -328,9 +329,11 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
     db.exec(read_file(std::string(CHANSYNC_SOURCE_DIR) + "/tests/fixtures/state/v2.sql"));
     REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 2);
   }
-  const auto message_rows = [](SQLite::Database& db) {
+  // The conversation's id: a message row held it until schema 16, its conversation's key since.
+  const auto message_rows = [](SQLite::Database& db, const char* conversation) {
     std::vector<std::string> out;
-    SQLite::Statement q(db, "SELECT rowid, connector, id, conversation, sent_at, text FROM messages ORDER BY rowid");
+    SQLite::Statement q(
+        db, fmt::format("SELECT rowid, connector, id, {}, sent_at, text FROM messages m ORDER BY rowid", conversation));
     while (q.executeStep())
       out.push_back(fmt::format("{}|{}|{}|{}|{}|{}", q.getColumn(0).getInt64(), q.getColumn(1).getString(),
                                 q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).getInt64(),
@@ -340,10 +343,10 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
   std::vector<std::string> before;
   {
     SQLite::Database db(path, SQLite::OPEN_READONLY);
-    before = message_rows(db);
+    before = message_rows(db, "conversation");
   }
   StateStore s(path);
-  CHECK(s.schema_version() == 15);
+  CHECK(s.schema_version() == 16);
   const auto rows = s.records().streams();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].connector == "crm");
@@ -376,7 +379,22 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
   CHECK_THAT(s.db().execAndGet("SELECT sql FROM sqlite_master WHERE name = 'messages_inbound'").getString(),
              Catch::Contains("WHERE direction = 'inbound'"));
   // Schema 15: messages keep their rows and rowids; (connector, id) is unique by an index of its own.
-  CHECK(message_rows(s.db()) == before);
+  // Schema 16: each names its conversation by key.
+  CHECK(message_rows(s.db(), "(SELECT c.id FROM conversations c WHERE c.key = m.conversation)") == before);
+  CHECK(s.db().execAndGet("SELECT count(*) FROM messages WHERE typeof(conversation) = 'integer'").getInt() == 8);
+  CHECK_THAT(s.db().execAndGet("SELECT sql FROM sqlite_master WHERE name = 'messages_by_conversation'").getString(),
+             Catch::Contains("ON messages(conversation)"));
+  // Every person's messages, read by index and in one pass (MessageParts), are the 8 there were.
+  std::vector<Message> by_index, in_pass;
+  s.identity().for_each_person([&](PersonRecord&& p) {
+    in_pass.insert(in_pass.end(), p.messages.begin(), p.messages.end());
+    const auto again = s.identity().person(p.person_id);
+    REQUIRE(again);
+    by_index.insert(by_index.end(), again->messages.begin(), again->messages.end());
+  });
+  CHECK(in_pass.size() == 8);
+  CHECK(by_index == in_pass);
+  for (const auto& m : in_pass) CHECK(s.records().message(m.connector, m.id) == m);
   CHECK_THAT(s.db().execAndGet("SELECT sql FROM sqlite_master WHERE name = 'messages_by_id'").getString(),
              Catch::Contains("CREATE UNIQUE INDEX"));
   CHECK_FALSE(s.records().bulk_loading());
@@ -384,6 +402,42 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
   CHECK(s.records().message("sms", id));
   CHECK_THROWS(s.db().exec("INSERT INTO messages SELECT * FROM messages LIMIT 1"));
   CHECK(s.count("messages") == 8);
+}
+
+TEST_CASE("a schema-15 store killed in a first pull migrates, and its indexes are built by end_bulk_load") {
+  TempDir dir;
+  const std::string path = (dir.path / "v15.db").string();
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec(read_file(std::string(CHANSYNC_SOURCE_DIR) + "/tests/fixtures/state/v15_bulk_load.sql"));
+    REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 15);
+  }
+  StateStore s(path);
+  CHECK(s.schema_version() == 16);
+  // SM2 is stored twice: the unique index could not be made yet, so the migration made none.
+  CHECK(s.records().bulk_loading());
+  CHECK(
+      s.db().execAndGet("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'messages' AND type = 'index'").getInt() ==
+      0);
+  CHECK(s.count("messages") == 5);
+  CHECK(end_bulk_load(s) == 4);
+  CHECK_FALSE(s.records().bulk_loading());
+  CHECK_THAT(s.db().execAndGet("SELECT sql FROM sqlite_master WHERE name = 'messages_by_conversation'").getString(),
+             Catch::Contains("ON messages(conversation)"));
+  CHECK(s.count("messages") == 4);
+  // The receipt moved SM2's status forward and kept its text.
+  const auto sm2 = s.records().message("sms", "SM2");
+  REQUIRE(sm2);
+  CHECK(sm2->conversation == "CH1");
+  CHECK(sm2->text == "Guten Tag");
+  CHECK(sm2->status == "read");
+  CHECK(s.records().message("sms", "SM3")->conversation == "CH2");
+  // SM9's conversation had no row: it has an empty one now, of no customer.
+  const auto sm9 = s.records().message("sms", "SM9");
+  REQUIRE(sm9);
+  CHECK(sm9->conversation == "CH9");
+  CHECK(s.db().execAndGet("SELECT customer FROM conversations WHERE id = 'CH9'").getString().empty());
+  CHECK(s.records().cursor("sms", "conversations") == R"({"page":2})");
 }
 
 TEST_CASE("a store that cannot be written or whose disk is full says so, with the exit code's class") {
