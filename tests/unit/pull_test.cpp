@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "sync/bulk_load.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace chansync;
 
@@ -181,11 +182,12 @@ struct Paged : Adapter, ConversationSource {
   }
 };
 
-std::string temp_store_path(const std::string& name) {
-  const auto path = std::filesystem::temp_directory_path() / fmt::format("chansync-pull-{}-{}.db", name, getpid());
-  for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + ext);
-  return path.string();
-}
+// A store file in a directory of its own, removed with it when the test ends.
+struct TempStore {
+  test::TempDir dir;
+  std::string path;
+  explicit TempStore(const std::string& name) : dir("pull-" + name), path((dir.path / "state.db").string()) {}
+};
 
 // The cursor another connection sees committed (what a crash at this moment would keep).
 std::string committed_cursor(const std::string& path, const std::string& connector) {
@@ -198,7 +200,8 @@ std::string committed_cursor(const std::string& path, const std::string& connect
 }  // namespace
 
 TEST_CASE("pages are committed in batches, each with its cursor: a reader sees whole batches only") {
-  const auto path = temp_store_path("batches");
+  const TempStore temp("batches");
+  const auto& path = temp.path;
   StateStore store(path);
   Paged src;
   src.pages = 5;
@@ -215,7 +218,8 @@ TEST_CASE("pages are committed in batches, each with its cursor: a reader sees w
 }
 
 TEST_CASE("a batch waiting for a slow vendor is committed once it is old") {
-  const auto path = temp_store_path("slow");
+  const TempStore temp("slow");
+  const auto& path = temp.path;
   StateStore store(path);
   Paged src;
   src.pages = 3;
@@ -340,7 +344,8 @@ std::vector<std::string> message_indexes(const std::string& path) {
 }  // namespace
 
 TEST_CASE("the first pull into an empty store builds the messages indexes once, when it ends") {
-  const auto path = temp_store_path("bulk");
+  const TempStore temp("bulk");
+  const auto& path = temp.path;
   std::vector<std::string> indexes;
   {
     StateStore store(path);
@@ -484,7 +489,8 @@ TEST_CASE("a bulk load that brings a message twice ends with the table the upser
   CHECK_THAT(upserted[4], Catch::Contains("|e|c2|") && Catch::Contains("|failed|"));
   CHECK_THAT(upserted[5], Catch::Contains("|f|c1|") && Catch::Contains("|kept|") && Catch::Contains("|read|"));
 
-  const auto path = temp_store_path("repeats");
+  const TempStore temp("repeats");
+  const auto& path = temp.path;
   auto load = [&](StateStore& store) {
     REQUIRE(begin_bulk_load(store));
     CHECK(store.records().bulk_loading());
