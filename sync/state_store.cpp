@@ -348,8 +348,8 @@ void StateStore::migrate() {
     throw Failure(Errc::state, fmt::format("state store {} has schema version {}, newer than this chansync "
                                            "understands ({}); upgrade chansync",
                                            m_path, current, target));
-  // A store made by an older chansync: some steps rewrite a table (15: messages), a few seconds per
-  // million rows, once.
+  // A store made by an older chansync: some steps rewrite a table (15: messages; 16: conversations
+  // and messages), a few seconds per million rows, once (16 with the VACUUM below: 11 s at 1M messages).
   if (current > 0 && current < target)
     spdlog::info("upgrading the state store {} from schema version {} to {}", m_path, current, target);
   for (int v = current; v < target; ++v) {
@@ -368,6 +368,20 @@ void StateStore::migrate() {
     }
     m_db.exec(fmt::format("PRAGMA user_version = {}", v + 1));
     tx.commit();
+  }
+  // The rewritten tables' old pages are left free in the file, which would stay larger than before the
+  // upgrade (1M messages: 440 MB, against 311 MB before and 247 MB vacuumed, which took about 4 s).
+  // Without it the store works the same, and new rows reuse the pages.
+  if (current > 0 && current < 16) {
+    try {
+      m_db.exec("VACUUM");
+    } catch (const SQLite::Exception& e) {
+      spdlog::warn(
+          "state store {}: giving back the space the upgrade freed failed ({}); the store works as it "
+          "is, and new rows reuse that space. `sqlite3 {} VACUUM` gives it back, with free space "
+          "for a copy of the store in its directory and in the temporary directory",
+          m_path, e.what(), m_path);
+    }
   }
 }
 

@@ -382,6 +382,7 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
   // Schema 16: each names its conversation by key.
   CHECK(message_rows(s.db(), "(SELECT c.id FROM conversations c WHERE c.key = m.conversation)") == before);
   CHECK(s.db().execAndGet("SELECT count(*) FROM messages WHERE typeof(conversation) = 'integer'").getInt() == 8);
+  CHECK(s.db().execAndGet("PRAGMA freelist_count").getInt() == 0);  // the old tables' pages given back
   CHECK_THAT(s.db().execAndGet("SELECT sql FROM sqlite_master WHERE name = 'messages_by_conversation'").getString(),
              Catch::Contains("ON messages(conversation)"));
   // Every person's messages, read by index and in one pass (MessageParts), are the 8 there were.
