@@ -3,6 +3,7 @@
 # BENCH_CUSTOMERS customers, measured in one run against baselines taken in the same run:
 #   curl fetching the same Twilio pages with keep-alive   vs  chansync pull (fetch + parse + store)
 #   sqlite3 .import of the same rows into the same table   vs  chansync's ingest
+#   (curl, the pull and .import in turns, three times; the medians are reported)
 #   first reconcile + push, a no-change re-sync (wall, requests, rows written), a forced reconcile,
 #   an incremental sync, and peak RSS of each (/usr/bin/time -v);
 #   chansync push of ~100k persons to PostgreSQL  vs  psql \copy of the same rows into the same
