@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -121,11 +120,11 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
       out.clear();
     }
   };
-  // Messages in storage order, each with its conversation's id in place of the key.
+  // Messages in storage order, each with its conversation's id found by key.
   SQLite::Statement q(db, fmt::format("SELECT {} FROM messages m", k_message_row_cols));
   std::string rows;
   while (q.executeStep()) {
-    const auto key = static_cast<std::uint64_t>(q.getColumn(2).getInt64());
+    const auto key = static_cast<std::uint64_t>(q.getColumn(MessageRow::k_columns).getInt64());
     const std::uint32_t slot = key < slot_of_key.size() ? slot_of_key[key] : k_none;
     if (slot == k_none) continue;
     MessageRow row = message_row(q, 0);

@@ -320,23 +320,19 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
     st.bindNoCopy(7, m.author_handle);
     st.bind(8, static_cast<int64_t>(m.sent_at));
   };
-  // A conversation without links that this process stored as it is now needs no upsert: its key is
-  // known. Hashed field by field (absl::HashOf, lengths included), not formatted first: this runs once
-  // per conversation of every page. Otherwise `slot` is its entry, to take the key the upsert gives.
-  StoredConversation* slot = nullptr;
-  auto stored_key = [&](const Conversation& c) -> std::optional<std::int64_t> {
-    slot = nullptr;
-    if (!c.customer_links.empty()) return std::nullopt;
+  // A conversation without links that this process stored as it is now needs no upsert: its cache
+  // entry holds its key. Hashed field by field (absl::HashOf, lengths included), not formatted first:
+  // this runs once per conversation of every page. An entry whose row differs is reset (key 0) for the
+  // upsert to fill; a conversation with links has none (nullptr).
+  auto cache_entry = [&](const Conversation& c) -> StoredConversation* {
+    if (!c.customer_links.empty()) return nullptr;
     const std::uint64_t row =
         absl::HashOf(std::string_view(c.channel), c.customer.kind, std::string_view(c.customer.value),
                      c.customer.verified, std::string_view(c.business), std::string_view(c.customer_name));
     if (m_stored_conversations.size() >= k_stored_conversations_max) m_stored_conversations.clear();
-    auto [it, inserted] = m_stored_conversations.try_emplace(
-        absl::HashOf(std::string_view(connector), std::string_view(c.id)), StoredConversation{row, 0});
-    if (!inserted && it->second.row == row && it->second.key != 0) return it->second.key;
-    it->second = {row, 0};
-    slot = &it->second;
-    return std::nullopt;
+    auto& entry = m_stored_conversations[absl::HashOf(std::string_view(connector), std::string_view(c.id))];
+    if (entry.row != row || entry.key == 0) entry = {row, 0};
+    return &entry;
   };
   // Whether storing `c` can change what identities are made of (the distinct customers with their
   // verified flag, and links; IdentityStore::input): a conversation that brings links or whose
@@ -366,10 +362,9 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
   };
   SQLite::Statement* receipt = nullptr;
   for (const auto& c : page) {
-    std::int64_t key = 0;
-    if (const auto known = stored_key(c)) {
-      key = *known;
-    } else {
+    StoredConversation* const entry = cache_entry(c);
+    std::int64_t key = entry ? entry->key : 0;
+    if (key == 0) {
       // Once a page has reshaped identities, nothing more can be learnt: the reads stop.
       const IdentityChange change = shape_changed ? IdentityChange::shape : identity_change(c);
       cs.bind(1, connector);
@@ -395,7 +390,7 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
         q.reset();
       }
       cs.reset();
-      if (slot) slot->key = key;
+      if (entry) entry->key = key;
     }
     // Its messages and receipts are filed under it (Message::conversation names it already).
     for (const auto& m : c.messages) {

@@ -135,8 +135,8 @@ class RecordStore {
   // A flat table: at 100k conversations, std::unordered_map's lookup (bucket, node, key: three
   // dependent cache misses) was most of a 1M-message pull's time in this class.
   struct StoredConversation {
-    std::uint64_t row;
-    std::int64_t key;  // 0 until the upsert has given it
+    std::uint64_t row = 0;
+    std::int64_t key = 0;  // 0 until the upsert has given it
   };
   absl::flat_hash_map<std::uint64_t, StoredConversation> m_stored_conversations;
   struct Statements;  // prepared once: the page commit is the hot path

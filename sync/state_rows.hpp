@@ -18,10 +18,11 @@ inline constexpr const char* k_contact_cols =
 inline constexpr const char* k_message_cols =
     "m.connector, m.id, c.id, m.channel, m.direction, m.author_kind, m.author_handle, m.sent_at, m.text, "
     "m.kind, m.status, m.attachments";
-// The same without the join: the conversation's key in place of its id (MessageParts reads it apart).
+// The same without the join (MessageParts looks conversations up itself): '' where the conversation's
+// id goes, and its key after the others (column k_columns).
 inline constexpr const char* k_message_row_cols =
-    "m.connector, m.id, m.conversation, m.channel, m.direction, m.author_kind, m.author_handle, m.sent_at, m.text, "
-    "m.kind, m.status, m.attachments";
+    "m.connector, m.id, '', m.channel, m.direction, m.author_kind, m.author_handle, m.sent_at, m.text, "
+    "m.kind, m.status, m.attachments, m.conversation";
 
 // Reads the k_contact_cols / k_message_cols of the current row, starting at column `col`.
 Contact read_contact(SQLite::Statement& q, int col);
