@@ -8,6 +8,8 @@
 #include <random>
 #include <set>
 
+#include "sync/worker.hpp"
+
 namespace chansync {
 namespace {
 
@@ -39,16 +41,23 @@ void record(const std::string& name, StateStore& store, const Confirmed& c) {
   }
 }
 
-// Sends one batch and applies its outcomes to the stats and the ledger (or, for a sink that confirms
-// at finish, to `held`). Returns false when the push must stop: the batch failed as a whole, or the
-// target went away part-way (see Sink::push). Adds the persons it confirmed to `confirmed` when given.
-bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector<Pending>& batch, PushStats& stats,
-             Confirmed& held, std::set<std::string>* confirmed = nullptr) {
-  if (batch.empty()) return true;
+using Outcomes = Result<std::vector<PushOutcome>>;
+
+// Hands one batch to the sink.
+Outcomes send(Sink& sink, const std::vector<Pending>& batch) {
   std::vector<PushItem> items;
   items.reserve(batch.size());
-  for (const auto& p : batch) items.push_back({&p.record, p.previous, p.remove, p.merged_into, p.digest.json});
-  auto outcomes = sink.push(items);
+  for (const auto& p : batch)
+    items.push_back({&p.record, p.previous, p.remove, p.merged_into, p.digest.json, p.digest.hash});
+  return sink.push(items);
+}
+
+// Applies what the sink answered for `batch` to the stats and the ledger (or, for a sink that
+// confirms at finish, to `held`), and empties the batch. Returns false when the push must stop: the
+// batch failed as a whole, or the target went away part-way (see Sink::push). Adds the persons it
+// confirmed to `confirmed` when given.
+bool settle(const std::string& name, Sink& sink, StateStore& store, std::vector<Pending>& batch, Outcomes outcomes,
+            PushStats& stats, Confirmed& held, std::set<std::string>* confirmed = nullptr) {
   if (!outcomes) {
     stats.error = std::move(outcomes.error());
     if (stats.error->connector.empty()) stats.error->connector = name;
@@ -132,6 +141,52 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
   return !target_down;  // the target went away part-way: what it confirmed is recorded; stop
 }
 
+// Sends one batch and settles it.
+bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector<Pending>& batch, PushStats& stats,
+             Confirmed& held, std::set<std::string>* confirmed = nullptr) {
+  if (batch.empty()) return true;
+  return settle(name, sink, store, batch, send(sink, batch), stats, held, confirmed);
+}
+
+// The batch the sink is sending while the next one is read and built, so that the store's reading,
+// the digests and the records overlap the target's own work (a server's inserts, an HTTP round
+// trip): the sink is used by one thread at a time, the store only by the caller's. A batch is sent
+// once the one before it is settled, so the ledger and the stop after a failed batch stay in order.
+class InFlight {
+ public:
+  InFlight(const std::string& name, Sink& sink, StateStore& store, PushStats& stats, Confirmed& held)
+      : m_name(name), m_sink(sink), m_store(store), m_stats(stats), m_held(held) {}
+
+  // Settles the batch in flight, if any; false when the push must stop.
+  bool land() {
+    if (!m_answer.valid()) return true;
+    return settle(m_name, m_sink, m_store, m_batch, m_answer.get(), m_stats, m_held);
+  }
+
+  // Lands the batch in flight, then sends `batch` (emptied); false, with `batch` dropped unsent,
+  // when the push must stop.
+  bool launch(std::vector<Pending>& batch) {
+    if (batch.empty()) return land();
+    const bool go_on = land();
+    if (go_on) {
+      m_batch = std::move(batch);
+      m_answer = m_sender.run([this] { return send(m_sink, m_batch); });
+    }
+    batch.clear();
+    return go_on;
+  }
+
+ private:
+  const std::string& m_name;
+  Sink& m_sink;
+  StateStore& m_store;
+  PushStats& m_stats;
+  Confirmed& m_held;
+  std::vector<Pending> m_batch;  // the task reads it: declared before the worker, which joins first
+  std::future<Outcomes> m_answer;
+  Worker<Outcomes> m_sender;
+};
+
 }  // namespace
 
 PushStats push_target(const std::string& name, Sink& sink, StateStore& store, const PushOptions& opts) {
@@ -157,6 +212,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   const std::size_t batch_size = std::max<std::size_t>(1, opts.batch_size ? opts.batch_size : sink.batch_size());
   std::vector<Pending> batch;
   Confirmed held;
+  InFlight flight(name, sink, store, stats, held);
   bool stopped = false;
   std::size_t planned = 0;
   store.identity().for_each_person(
@@ -178,7 +234,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         }
         batch.push_back(
             {std::move(p), std::move(d), previous ? std::optional<PushLedgerEntry>(*previous) : std::nullopt});
-        if (batch.size() >= batch_size && !deliver(name, sink, store, batch, stats, held)) stopped = true;
+        if (batch.size() >= batch_size && !flight.launch(batch)) stopped = true;
       },
       since);
   // Persons the target holds that no longer exist (merged into another, or left without any record)
@@ -196,13 +252,14 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         continue;
       }
       batch.push_back({std::move(gone), {}, entry, true, store.identity().survivor_of(id).value_or("")});
-      if (batch.size() >= batch_size && !deliver(name, sink, store, batch, stats, held)) {
+      if (batch.size() >= batch_size && !flight.launch(batch)) {
         stopped = true;
         break;
       }
     }
   }
-  const bool delivered = !stopped && !opts.dry_run && deliver(name, sink, store, batch, stats, held);
+  // The last batch is sent, then everything in flight is settled before the sink finishes.
+  const bool delivered = !stopped && !opts.dry_run && flight.launch(batch) && flight.land();
   // A sink that confirms at finish holds nothing yet: finish it even after a stop, so what it did
   // take is confirmed (or, if finishing fails, counted failed and sent again next time).
   Result<void> done;

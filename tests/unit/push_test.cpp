@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 
 #include "cli/session.hpp"
@@ -124,6 +128,46 @@ TEST_CASE("a batch the target fails as a whole records nothing and stops the pus
   CHECK_FALSE(store.ledger().mark("out"));
   sink.down = false;
   CHECK(push_target("out", sink, store, small).created == 5);
+}
+
+TEST_CASE("the next batch is read and built while the sink sends the one before, never two sends at once") {
+  StateStore store(":memory:");
+  commit(store, customers(7));
+  reconcile_now(store);
+  // The first send waits until the whole second batch has been planned (built while it is out), with
+  // a generous bound so that a push that builds nothing meanwhile fails the check instead of hanging.
+  struct Slow : RecordingSink {
+    std::mutex m;
+    std::condition_variable cv;
+    std::size_t planned = 0;
+    std::atomic<int> sending{0};
+    bool overlapped = false, concurrent = false;
+    Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
+      if (sending.fetch_add(1) != 0) concurrent = true;
+      if (batches == 0) {
+        std::unique_lock lock(m);
+        overlapped = cv.wait_for(lock, std::chrono::seconds(10), [&] { return planned >= 4; });
+      }
+      auto out = RecordingSink::push(batch);
+      sending.fetch_sub(1);
+      return out;
+    }
+  } sink;
+  PushOptions small;
+  small.batch_size = 2;
+  small.on_plan = [&](const std::string&, const PersonRecord&, PlanAction, const PushLedgerEntry*) {
+    std::lock_guard lock(sink.m);
+    ++sink.planned;
+    sink.cv.notify_all();
+  };
+  const auto r = push_target("out", sink, store, small);
+  CHECK(sink.overlapped);
+  CHECK_FALSE(sink.concurrent);
+  CHECK(sink.batches == 4);
+  CHECK(r.created == 7);
+  CHECK(store.ledger().entries("out").size() == 7);
+  CHECK(store.ledger().mark("out"));
+  CHECK(std::set<std::string>(sink.delivered.begin(), sink.delivered.end()).size() == 7);
 }
 
 TEST_CASE("reconcile is skipped when no record changed: it writes nothing and says so") {
