@@ -78,6 +78,7 @@ struct PushItem {
   bool remove = false;
   std::string merged_into;
   std::string_view json;  // *record as person_json() prints it, when the plan made it ("" otherwise)
+  std::string_view hash;  // content_hash(*record), when the plan made it ("" otherwise)
 };
 // Appends the item's record as one line of JSON (person_json), made once by the plan when it could.
 void append_person_json(std::string& out, const PushItem& item);

@@ -109,6 +109,11 @@ void CopyRows::field(bool b) {
   m_data += b ? 't' : 'f';
 }
 
+void CopyRows::null() {
+  sep();
+  m_data += "\\N";
+}
+
 void CopyRows::end_row() {
   m_data += '\n';
   m_row_open = false;

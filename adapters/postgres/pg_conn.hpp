@@ -32,6 +32,7 @@ class CopyRows {
   void field(const char* text) { field(std::string_view(text)); }  // not the bool overload
   void field(long long n);
   void field(bool b);
+  void null();  // SQL NULL
   void end_row();
   const std::string& data() const { return m_data; }
   bool empty() const { return m_data.empty(); }

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "sync/timestamp.hpp"
+
 namespace chansync::adapters::postgres {
 namespace {
 
@@ -18,7 +20,8 @@ const std::vector<std::string> k_contact_columns = {"connector", "contact_id", "
 const std::vector<std::string> k_timeline_columns = {"connector", "message_id",  "conversation",  "channel",
                                                      "direction", "author_kind", "author_handle", "sent_at",
                                                      "text",      "kind",        "status",        "attachments"};
-constexpr std::size_t k_attachments_column = 11;
+constexpr std::size_t k_contact_updated_column = 4, k_sent_at_column = 7, k_status_column = 10,
+                      k_attachments_column = 11;
 
 std::string flag(bool b) {
   return b ? "t" : "f";
@@ -39,7 +42,9 @@ Row message_row(const Message& m) {
   return {m.connector, m.id, m.conversation, m.channel, to_string(m.direction), to_string(m.author_kind),
           m.author_handle, std::to_string(m.sent_at), m.text, to_string(m.kind), m.status,
           // jsonb refuses \u0000 and invalid UTF-8 would throw: stage() refuses such a name or url first.
-          nlohmann::json(m.attachments).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+          m.attachments.empty()
+              ? "[]"
+              : nlohmann::json(m.attachments).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 // Rows are keyed by their first two columns (the table's key after person_id).
@@ -87,6 +92,35 @@ void copy(CopyRows& out, const std::string& person_id, const Row& row) {
   out.field(person_id);
   for (const auto& v : row) out.field(v);
   out.end_row();
+}
+
+// A time as timestamptz reads it ("2024-05-01T10:00:00.000Z", whatever DateStyle says); false for
+// a year outside 1-9999, which its text form cannot spell.
+bool time_field(CopyRows& out, Timestamp ms) {
+  constexpr Timestamp k_year_1 = -62'135'596'800'000;      // 0001-01-01T00:00:00Z
+  constexpr Timestamp k_year_10000 = 253'402'300'800'000;  // 10000-01-01T00:00:00Z
+  std::string text;
+  append_rfc3339(text, ms);
+  out.field(text);
+  return ms >= k_year_1 && ms < k_year_10000;
+}
+
+// A row of contact_row() or message_row() in the table's own columns: `time_at` (milliseconds) as
+// a timestamptz, `null_if_empty` (-1: none) as NULL when empty. False as time_field.
+bool copy_to_table(CopyRows& out, const std::string& person_id, const Row& row, std::size_t time_at,
+                   std::ptrdiff_t null_if_empty = -1) {
+  bool fits = true;
+  out.field(person_id);
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    if (i == time_at)
+      fits = time_field(out, std::stoll(row[i]));
+    else if (static_cast<std::ptrdiff_t>(i) == null_if_empty && row[i].empty())
+      out.null();
+    else
+      out.field(row[i]);
+  }
+  out.end_row();
+  return fits;
 }
 
 // One table's rows, compared: "timeline: 2 rows missing, 1 row edited (text)"; "" when equal.
@@ -144,7 +178,7 @@ std::string array_literal(const std::vector<std::string>& items) {
 
 }  // namespace
 
-Staged stage(std::span<const PushItem> batch, const std::string& target) {
+Staged stage(std::span<const PushItem> batch, const std::string& target, Layout layout) {
   Staged out;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& item = batch[i];
@@ -180,17 +214,37 @@ Staged stage(std::span<const PushItem> batch, const std::string& target) {
                 fmt::format("PostgreSQL cannot store it: its {}, which a text column cannot hold", problem), target});
       continue;
     }
-    const std::string hash = content_hash(p);
+    const std::string hash = item.hash.empty() ? content_hash(p) : std::string(item.hash);
     out.persons.field(p.person_id);
     out.persons.field(p.display_name);
-    out.persons.field(static_cast<long long>(p.updated_at));
-    out.persons.field(hash);
-    out.persons.field(item.previous && item.previous->hash == hash);
-    out.persons.end_row();
     for (const auto& r : handles) copy(out.handles, p.person_id, r);
-    for (const auto& r : contacts) copy(out.contacts, p.person_id, r);
-    for (const auto& r : timeline) copy(out.timeline, p.person_id, r);
+    if (layout == Layout::tables) {
+      out.fits = time_field(out.persons, p.updated_at) && out.fits;
+      out.persons.field(hash);
+      for (const auto& r : contacts)
+        out.fits = copy_to_table(out.contacts, p.person_id, r, k_contact_updated_column) && out.fits;
+      for (const auto& r : timeline)
+        out.fits = copy_to_table(out.timeline, p.person_id, r, k_sent_at_column, k_status_column) && out.fits;
+    } else {
+      out.persons.field(static_cast<long long>(p.updated_at));
+      out.persons.field(hash);
+      out.persons.field(item.previous && item.previous->hash == hash);
+      for (const auto& r : contacts) copy(out.contacts, p.person_id, r);
+      for (const auto& r : timeline) copy(out.timeline, p.person_id, r);
+    }
+    out.persons.end_row();
   }
+  return out;
+}
+
+std::vector<std::string> copy_sql(const std::string& schema) {
+  // The child tables' columns are named as the rows' columns are.
+  const std::vector<std::string> persons = {"display_name", "updated_at", "content_hash"};
+  std::vector<std::string> out;
+  for (const auto& [table, columns] :
+       {std::pair{"persons", &persons}, std::pair{"person_handles", &k_handle_columns},
+        std::pair{"person_contacts", &k_contact_columns}, std::pair{"timeline", &k_timeline_columns}})
+    out.push_back(fmt::format("COPY {}.{} (person_id, {}) FROM STDIN", schema, table, fmt::join(*columns, ", ")));
   return out;
 }
 

@@ -11,18 +11,31 @@
 
 namespace chansync::adapters::postgres {
 
-// The COPY rows of one batch, one buffer per staging table (columns in pg_rows.cpp's k_staging).
+// Whose columns the rows have: the session's staging tables' (k_staging in pg_rows.cpp: times as
+// milliseconds, persons with a forced flag, deletions), or the target's own tables', for a batch
+// of new persons copied straight into them (copy_sql).
+enum class Layout { staging, tables };
+
+// The COPY rows of one batch, one buffer per table.
 struct Staged {
   CopyRows persons, handles, contacts, timeline, deletes;
   // Items PostgreSQL text cannot hold (a NUL byte, invalid UTF-8), by index in the batch: they are
   // refused alone, with the field named, and never staged.
   std::map<std::size_t, Error> refused;
+  // False when Layout::tables cannot carry the batch: a time outside the years 1-9999, which
+  // timestamptz's text form cannot spell (the staging tables take any, as milliseconds).
+  bool fits = true;
 };
 
 // Stages every item of `batch`: a remove item as a row of deletes; any other as rows of persons
-// (with its content hash, forced when the ledger says the target already has this content, which
-// only `push --full` sends), handles, contacts and timeline. `target` names the Error's connector.
-Staged stage(std::span<const PushItem> batch, const std::string& target);
+// (with its content hash, and in the staging layout forced when the ledger says the target already
+// has this content, which only `push --full` sends), handles, contacts and timeline. `target` names
+// the Error's connector. Layout::tables takes only new persons (no ledger entry, no removal).
+Staged stage(std::span<const PushItem> batch, const std::string& target, Layout layout);
+
+// COPY ... FROM STDIN of each of the target's tables in `schema` (quoted), with the columns
+// Layout::tables stages: persons, person_handles, person_contacts, timeline.
+std::vector<std::string> copy_sql(const std::string& schema);
 
 // SQL creating the session's staging tables (temporary). Idempotent.
 std::string staging_ddl();

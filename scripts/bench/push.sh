@@ -58,7 +58,7 @@ push_rows() {
 | push of every person to NDJSON (--full) | ${wall[ndjson_push]} | $(rate "$hook_persons" "${wall[ndjson_push]}") persons | $((rss[ndjson_push] / 1024)) | |
 | push of every person to a webhook | ${wall[webhook_push]} | $(rate "$hook_persons" "${wall[webhook_push]}") persons | $((rss[webhook_push] / 1024)) | $hook_persons persons, signed POSTs of 100 to the simulator |
 | psql \\copy into the postgres target's tables (baseline) | ${wall[pg_copy]} | $(rate "$pg_rows" "${wall[pg_copy]}") rows | $((rss[pg_copy] / 1024)) | $pg_rows rows of $pg_persons persons, one transaction, same keys and indexes |
-| chansync push to postgres | ${wall[pg_push]} | $(rate "$pg_persons" "${wall[pg_push]}") persons | $((rss[pg_push] / 1024)) | **$(ratio "${wall[pg_copy]}" "${wall[pg_push]}")× \\copy**; reads the store, builds each record, one transaction per 200 |
+| chansync push to postgres | ${wall[pg_push]} | $(rate "$pg_persons" "${wall[pg_push]}") persons | $((rss[pg_push] / 1024)) | **$(ratio "${wall[pg_copy]}" "${wall[pg_push]}")× \\copy**; reads the store and builds each record while the batch before is written; new persons copied into the tables, one transaction per 1000 |
 | chansync push of the same persons to NDJSON | ${wall[pg_ndjson]} | $(rate "$pg_persons" "${wall[pg_ndjson]}") persons | $((rss[pg_ndjson] / 1024)) | reading and building the records alone |
 EOF
 }

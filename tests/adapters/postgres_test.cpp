@@ -114,6 +114,62 @@ TEST_CASE("postgres timeline rows carry kind, status and attachments; verify com
   CHECK_THAT((*edited)[0].detail, Catch::Contains("status"));
 }
 
+TEST_CASE("postgres copies new persons straight into the tables; times of any year read back exactly", "[postgres]") {
+  const Db db = fresh_db();
+  auto adapter = pg_adapter(db.dsn);
+  auto& sink = *adapter->sink();
+  // The session's staging tables, seen from another session while the adapter's is open.
+  const auto staging = [&] {
+    return pg_value(db.dsn,
+                    "SELECT count(*) FROM pg_class WHERE relname = 'chansync_persons' AND relpersistence = 't'");
+  };
+  PersonRecord early = pg_person(1);
+  early.messages[0].sent_at = -86'400'001;          // 1969-12-30T23:59:59.999Z
+  early.messages[1].sent_at = -62'135'596'800'000;  // 0001-01-01T00:00:00.000Z, the first the copy can spell
+  early.messages[2].status = "delivered";
+  early.contacts[0].updated_at = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z, the last
+  const std::vector<PersonRecord> v1 = {early, pg_person(2)};
+  auto first = sink.push(pg_items(v1));
+  REQUIRE(first);
+  CHECK(statuses(*first) == std::vector{S::created, S::created});
+  CHECK(staging() == "0");  // copied, not staged
+  CHECK(pg_value(db.dsn,
+                 "SELECT string_agg(coalesce(status, '-'), ' ' ORDER BY sent_at) FROM chansync.timeline "
+                 "WHERE person_id = '" +
+                     early.person_id + "'") == "- - delivered");
+  CHECK(pg_value(db.dsn,
+                 "SELECT to_char(min(sent_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') FROM "
+                 "chansync.timeline") == "0001-01-01 00:00:00.000");
+  auto same = sink.verify(pg_items(v1, true));
+  REQUIRE(same);
+  for (const auto& v : *same) {
+    INFO(v.person_id << ": " << v.detail);
+    CHECK(v.state == VerifyOutcome::State::same);
+  }
+
+  // A year the copy cannot spell: the batch goes through the staging tables, which take any.
+  PersonRecord late = pg_person(3);
+  late.messages[0].sent_at = 253'402'300'800'000;  // 10000-01-01
+  const std::vector<PersonRecord> v2 = {late};
+  auto second = sink.push(pg_items(v2));
+  REQUIRE(second);
+  CHECK(statuses(*second) == std::vector{S::created});
+  CHECK(staging() == "1");
+  auto read = sink.verify(pg_items(v2, true));
+  REQUIRE(read);
+  CHECK((*read)[0].state == VerifyOutcome::State::same);
+
+  // New to the ledger but there already (a push whose ledger was lost), beside a new person: the copy
+  // is rolled back and the staging tables tell them apart.
+  const std::vector<PersonRecord> v3 = {pg_person(2), pg_person(4)};
+  auto third = adapter->sink()->push(pg_items(v3));
+  REQUIRE(third);
+  CHECK(statuses(*third) == std::vector{S::unchanged, S::created});
+  CHECK(count(db, "persons") == "4");
+  CHECK(person_rows(db, pid_of(2)) == "1 2 1 3");
+  CHECK(person_rows(db, pid_of(4)) == "1 2 1 3");
+}
+
 TEST_CASE("postgres migrates version-1 tables in place: rows kept, timeline columns added", "[postgres]") {
   const Db db = fresh_db();
   const std::vector<PersonRecord> persons = {pg_person(1)};
