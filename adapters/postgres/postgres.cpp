@@ -121,13 +121,14 @@ class PostgresSink final : public Adapter, public Sink {
     std::optional<Result<std::map<std::string, bool>>> written;
     // New persons (a first push) go straight into the tables. Any of them there already (a push
     // whose ledger was lost) or a row the server refuses rolls that back, and the batch goes
-    // through the staging tables, which compare, replace and find the person at fault.
+    // through the staging tables, which compare, replace and find the person at fault. Any other
+    // failure (the server gone, a lock timeout) is the batch's.
     if (std::ranges::all_of(batch, [](const PushItem& i) { return !i.previous && !i.remove; })) {
       const Staged rows = stage(batch, m_name, Layout::tables);
       if (rows.fits) {
         refused = rows.refused;
         auto copied = copy_new(**c, rows, batch, refused);
-        if (copied || (*c)->broken())
+        if (copied || (*c)->broken() || !person_level((*c)->last_sqlstate()))
           written = std::move(copied);
         else
           spdlog::debug("{}: {}; writing the batch through the staging tables instead", m_name, copied.error().message);
