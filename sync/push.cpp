@@ -43,8 +43,10 @@ void record(const std::string& name, StateStore& store, const Confirmed& c) {
 
 using Outcomes = Result<std::vector<PushOutcome>>;
 
-// Hands one batch to the sink.
-Outcomes send(Sink& sink, const std::vector<Pending>& batch) {
+// Hands one batch to the sink, digesting first the persons whose plan did not need a digest.
+Outcomes send(Sink& sink, std::vector<Pending>& batch) {
+  for (auto& p : batch)
+    if (!p.remove && p.digest.hash.empty()) p.digest = digest(p.record);
   std::vector<PushItem> items;
   items.reserve(batch.size());
   for (const auto& p : batch)
@@ -219,10 +221,16 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
       [&](PersonRecord&& p) {
         ++planned;
         if (stopped) return;
-        auto d = digest(p);
         const auto stored = previous_of(p.person_id);
         const PushLedgerEntry* previous = stored ? &*stored : nullptr;
-        const PlanAction action = plan_action(d.hash, previous, opts.full, failure_of(p.person_id));
+        const PushFailure* failed = failure_of(p.person_id);
+        // A person new to the target and never refused is created whatever its content: its digest
+        // waits for send(), so that in a first push one thread reads the persons while the other
+        // digests and sends them.
+        PersonDigest d;
+        if (previous || failed) d = digest(p);
+        const PlanAction action =
+            previous || failed ? plan_action(d.hash, previous, opts.full, failed) : PlanAction::create;
         if (opts.on_plan) opts.on_plan(name, p, action, previous);
         if (action == PlanAction::skip || action == PlanAction::parked) {
           ++(action == PlanAction::skip ? stats.unchanged : stats.parked);
