@@ -170,6 +170,24 @@ TEST_CASE("the next batch is read and built while the sink sends the one before,
   CHECK(std::set<std::string>(sink.delivered.begin(), sink.delivered.end()).size() == 7);
 }
 
+TEST_CASE("a sink that throws while sending: the exception reaches the caller, the batches before are recorded") {
+  StateStore store(":memory:");
+  commit(store, customers(7));
+  reconcile_now(store);
+  struct Throws : RecordingSink {
+    Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
+      if (batches == 1) throw Failure(Errc::io, "disk full while writing the batch");
+      return RecordingSink::push(batch);
+    }
+  } sink;
+  PushOptions small;
+  small.batch_size = 2;
+  CHECK_THROWS_WITH(push_target("out", sink, store, small), Catch::Contains("disk full"));
+  CHECK(sink.delivered.size() == 2);
+  CHECK(store.ledger().entries("out").size() == 2);  // the first batch, answered before the throw
+  CHECK_FALSE(store.ledger().mark("out"));
+}
+
 TEST_CASE("reconcile is skipped when no record changed: it writes nothing and says so") {
   StateStore store(":memory:");
   commit(store, customers(3));
