@@ -105,15 +105,16 @@ bool time_field(CopyRows& out, Timestamp ms) {
   return ms >= k_year_1 && ms < k_year_10000;
 }
 
-// A row of contact_row() or message_row() in the table's own columns: `time_at` (milliseconds) as
-// a timestamptz, `null_if_empty` (-1: none) as NULL when empty. False as time_field.
-bool copy_to_table(CopyRows& out, const std::string& person_id, const Row& row, std::size_t time_at,
+// A row of contact_row() or message_row() in the table's own columns: column `time_at` as the
+// timestamptz of `time` (the record's, which the row holds as milliseconds), `null_if_empty` (-1:
+// none) as NULL when empty. False as time_field.
+bool copy_to_table(CopyRows& out, const std::string& person_id, const Row& row, std::size_t time_at, Timestamp time,
                    std::ptrdiff_t null_if_empty = -1) {
   bool fits = true;
   out.field(person_id);
   for (std::size_t i = 0; i < row.size(); ++i) {
     if (i == time_at)
-      fits = time_field(out, std::stoll(row[i]));
+      fits = time_field(out, time);
     else if (static_cast<std::ptrdiff_t>(i) == null_if_empty && row[i].empty())
       out.null();
     else
@@ -221,10 +222,14 @@ Staged stage(std::span<const PushItem> batch, const std::string& target, Layout 
     if (layout == Layout::tables) {
       out.fits = time_field(out.persons, p.updated_at) && out.fits;
       out.persons.field(hash);
-      for (const auto& r : contacts)
-        out.fits = copy_to_table(out.contacts, p.person_id, r, k_contact_updated_column) && out.fits;
-      for (const auto& r : timeline)
-        out.fits = copy_to_table(out.timeline, p.person_id, r, k_sent_at_column, k_status_column) && out.fits;
+      for (std::size_t k = 0; k < contacts.size(); ++k)
+        out.fits =
+            copy_to_table(out.contacts, p.person_id, contacts[k], k_contact_updated_column, p.contacts[k].updated_at) &&
+            out.fits;
+      for (std::size_t k = 0; k < timeline.size(); ++k)
+        out.fits = copy_to_table(out.timeline, p.person_id, timeline[k], k_sent_at_column, p.messages[k].sent_at,
+                                 k_status_column) &&
+                   out.fits;
     } else {
       out.persons.field(static_cast<long long>(p.updated_at));
       out.persons.field(hash);
