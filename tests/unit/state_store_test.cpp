@@ -321,14 +321,22 @@ TEST_CASE("a new store has 16 KiB pages; an existing one keeps its own") {
   CHECK(b.schema_version() == 16);
 }
 
+namespace {
+
+// A store at `dir` made from tests/fixtures/state/NAME.sql, which leaves it at schema `version`.
+std::string fixture_store(const TempDir& dir, const std::string& name, int version) {
+  const std::string path = (dir.path / (name + ".db")).string();
+  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db.exec(read_file(std::string(CHANSYNC_SOURCE_DIR) + "/tests/fixtures/state/" + name + ".sql"));
+  REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == version);
+  return path;
+}
+
+}  // namespace
+
 TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the stream of the connector's role") {
   TempDir dir;
-  const std::string path = (dir.path / "v2.db").string();
-  {
-    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db.exec(read_file(std::string(CHANSYNC_SOURCE_DIR) + "/tests/fixtures/state/v2.sql"));
-    REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 2);
-  }
+  const std::string path = fixture_store(dir, "v2", 2);
   // The conversation's id: a message row held it until schema 16, its conversation's key since.
   const auto message_rows = [](SQLite::Database& db, const char* conversation) {
     std::vector<std::string> out;
@@ -407,12 +415,7 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
 
 TEST_CASE("a schema-15 store killed in a first pull migrates, and its indexes are built by end_bulk_load") {
   TempDir dir;
-  const std::string path = (dir.path / "v15.db").string();
-  {
-    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db.exec(read_file(std::string(CHANSYNC_SOURCE_DIR) + "/tests/fixtures/state/v15_bulk_load.sql"));
-    REQUIRE(db.execAndGet("PRAGMA user_version").getInt() == 15);
-  }
+  const std::string path = fixture_store(dir, "v15_bulk_load", 15);
   StateStore s(path);
   CHECK(s.schema_version() == 16);
   // SM2 is stored twice: the unique index could not be made yet, so the migration made none.
