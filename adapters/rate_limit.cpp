@@ -87,8 +87,17 @@ bool ConcurrencyGate::try_acquire() {
 void ConcurrencyGate::release(bool refused) {
   {
     std::lock_guard lock(m_mu);
+    const int level = m_in_flight;  // this request included
     m_in_flight = std::max(0, m_in_flight - 1);
-    m_limit = refused ? std::max(1.0, m_limit / 2) : std::min(m_max, m_limit + 1 / m_limit);
+    const auto now = m_now();
+    if (refused) {
+      m_ceiling = std::max(1, level - 1);
+      m_ceiling_until = now + m_hold;
+      m_limit = std::max(1.0, std::min(m_limit / 2, m_ceiling));
+    } else {
+      const double cap = m_ceiling > 0 && now < m_ceiling_until ? std::min(m_max, m_ceiling) : m_max;
+      m_limit = std::min(cap, m_limit + 1 / m_limit);
+    }
   }
   m_cv.notify_all();
 }

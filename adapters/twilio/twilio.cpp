@@ -100,7 +100,7 @@ class TwilioAdapter final : public TwilioSource {
 AdapterType type() {
   return adapter_type<TwilioAdapter>(
       k_type, "Twilio Programmable Messaging (SMS, WhatsApp): messages grouped per customer and business number",
-      with_status_page(source_options(), k_twilio_status_page));
+      with_status_page(list_options(), k_twilio_status_page));
 }
 
 }  // namespace chansync::adapters::twilio

@@ -130,7 +130,7 @@ AdapterType calls_type() {
       k_type,
       "Twilio Programmable Voice: calls (outcome, duration) as timeline entries grouped per customer and business "
       "number",
-      with_status_page(source_options(), k_twilio_status_page));
+      with_status_page(list_options(), k_twilio_status_page));
 }
 
 }  // namespace chansync::adapters::twilio

@@ -1,6 +1,7 @@
 #include "adapters/twilio/twilio_source.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <map>
@@ -15,16 +16,31 @@ namespace {
 
 constexpr int k_max_page = 1000;  // Twilio's PageSize ceiling
 
-struct Cursor {
-  std::string next;    // relative next_page_uri while a pass is under way
-  std::string since;   // YYYY-MM-DD: this pass's date filter ("" = everything)
-  Timestamp high = 0;  // newest record date seen in this pass
+std::string without_trailing_slash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
 
-  static Result<Cursor> parse(const std::string& text) {
-    if (text.empty()) return Cursor{};
+constexpr int k_max_in_flight = 16;
+constexpr int k_windows_per_fetcher = 4;  // windows cut per page in flight: the threads stay busy to the end
+constexpr Timestamp k_twilio_epoch = 1'199'145'600'000;  // 2008-01-01: no Twilio record is older
+
+}  // namespace
+
+struct TwilioSource::ListCursor {
+  std::string next;             // relative next_page_uri while a pass is under way
+  std::string since;            // YYYY-MM-DD: this pass's date filter ("" = everything)
+  Timestamp high = 0;           // newest record date seen in this pass
+  std::vector<Window> windows;  // a backfill in windows: those not finished, as of the pages handed out
+
+  static Result<ListCursor> parse(const std::string& text) {
+    if (text.empty()) return ListCursor{};
     try {
       const auto j = nlohmann::json::parse(text);
-      return Cursor{j.value("next", ""), j.value("since", ""), j.value("high", Timestamp{0})};
+      ListCursor c{j.value("next", ""), j.value("since", ""), j.value("high", Timestamp{0}), {}};
+      for (const auto& w : j.value("windows", nlohmann::json::array()))
+        c.windows.push_back({w.value("since", ""), w.value("until", ""), w.value("next", "")});
+      return c;
     } catch (const std::exception&) {
       return fail(Errc::state, "saved Twilio cursor is unreadable; run `chansync state reset` for this connector");
     }
@@ -33,16 +49,13 @@ struct Cursor {
     nlohmann::json j = {{"since", since}};
     if (!next.empty()) j["next"] = next;
     if (high) j["high"] = high;
+    if (!windows.empty()) {
+      auto& ws = j["windows"] = nlohmann::json::array();
+      for (const auto& w : windows) ws.push_back({{"since", w.since}, {"until", w.until}, {"next", w.next}});
+    }
     return j.dump();
   }
 };
-
-std::string without_trailing_slash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
-}  // namespace
 
 std::shared_ptr<ConcurrencyGate> account_gate(std::string base_url, const std::string& account_sid) {
   // Process-wide, unlike anything else here: connectors are built one by one from their own
@@ -70,6 +83,18 @@ std::vector<OptionSpec> source_options(const char* base_url) {
   };
 }
 
+std::vector<OptionSpec> list_options() {
+  auto options = source_options();
+  options.push_back(
+      {"backfill_in_flight",
+       fmt::format("pages fetched at once by a backfill (a pull with no cursor), 1 to {}: the list is cut "
+                   "into windows of days paged side by side. Twilio's concurrency limit is the "
+                   "account's, shared with your own traffic: leave it room",
+                   k_max_in_flight),
+       OptionSpec::Kind::integer, false, false, 1});
+  return options;
+}
+
 TwilioSource::TwilioSource(const AdapterContext& ctx, const char* type)
     : m_name(ctx.config.name),
       m_base(without_trailing_slash(ctx.config.options.at("base_url").get<std::string>())),
@@ -77,15 +102,23 @@ TwilioSource::TwilioSource(const AdapterContext& ctx, const char* type)
       m_region(ctx.default_region),
       // Twilio limits requests in flight per account, not a rate: AIMD on a 429 with error 20429, on
       // the gate every connector of the account shares.
-      m_http(HttpOptions{.connector = ctx.config.name,
-                         .concurrency = account_gate(m_base, m_sid),
-                         .refused_for_concurrency = concurrency_refused,
-                         .basic_user = ctx.config.options.at("account_sid").get<std::string>(),
-                         .basic_password = ctx.config.secret("auth_token"),
-                         .sleep = ctx.sleep}),
+      m_options(HttpOptions{.connector = ctx.config.name,
+                            .concurrency = account_gate(m_base, m_sid),
+                            .refused_for_concurrency = concurrency_refused,
+                            .basic_user = ctx.config.options.at("account_sid").get<std::string>(),
+                            .basic_password = ctx.config.secret("auth_token"),
+                            .sleep = ctx.sleep}),
+      m_http(m_options),
       m_type(type) {
   for (const auto& n : ctx.config.options.at("own_numbers"))
     if (auto h = normalize_phone(n.get<std::string>(), m_region)) m_own.push_back(h->value);
+  if (const auto it = ctx.config.options.find("backfill_in_flight"); it != ctx.config.options.end()) {
+    m_in_flight = it->get<int>();
+    if (m_in_flight < 1 || m_in_flight > k_max_in_flight)
+      throw Failure(Errc::config, fmt::format("connectors.{}.backfill_in_flight = {} is out of range; use 1 (one page "
+                                              "at a time) to {}",
+                                              m_name, m_in_flight, k_max_in_flight));
+  }
 }
 
 std::vector<std::string> TwilioSource::own_handles() const {
@@ -138,16 +171,19 @@ TwilioSource::Fetched TwilioSource::take(const std::string& path) {
 
 Result<Page<Conversation>> TwilioSource::pull_list(const PullRequest& req, const ListResource& res,
                                                    const MapPage& map) {
-  auto cursor = Cursor::parse(req.cursor);
+  auto cursor = ListCursor::parse(req.cursor);
   if (!cursor) return std::unexpected(cursor.error());
-  std::string path = cursor->next;
-  if (path.empty()) {
-    path = fmt::format("/2010-04-01/Accounts/{}/{}?PageSize={}", url_encode(m_sid), res.file,
-                       req.page_size > 0 ? std::min(req.page_size, k_max_page) : k_max_page);
-    // The filter is by day only: start at the newest day already seen, so the overlap is re-read and
-    // deduplicated by sid on upsert.
-    if (!cursor->since.empty()) path += fmt::format("&{}%3E={}", res.filter, cursor->since);
+  std::size_t planned = 0;  // requests of the probes planning a backfill in windows
+  if (m_in_flight > 1 && cursor->next.empty() && cursor->since.empty() && cursor->windows.empty()) {
+    auto windows = plan_windows(res, map, planned);
+    if (!windows) return std::unexpected(windows.error());
+    cursor->windows = std::move(*windows);
   }
+  if (!cursor->windows.empty()) return pull_windows(req, res, map, *cursor, planned);
+  std::string path = cursor->next;
+  // The filter is by day only: start at the newest day already seen, so the overlap is re-read and
+  // deduplicated by sid on upsert.
+  if (path.empty()) path = list_path(res, req.page_size, cursor->since, "");
   const HttpRequest http{"GET", m_base + path};
   auto got = take(path);
   auto& resp = got.response;
@@ -171,10 +207,10 @@ Result<Page<Conversation>> TwilioSource::pull_list(const PullRequest& req, const
         fmt::format(" (from {}{}); the cursor was not advanced", m_base, path.substr(0, path.find('?')));
     return std::unexpected(next_uri.error());
   }
-  page.requests = got.requests;
+  page.requests = got.requests + planned;
   if (next_uri->empty()) {
     page.done = true;
-    Cursor next{"", cursor->high ? format_date(cursor->high) : cursor->since, 0};
+    ListCursor next{"", cursor->high ? format_date(cursor->high) : cursor->since, 0};
     page.next_cursor = next.dump();
   } else {
     if (!next_uri->starts_with("/"))
@@ -182,6 +218,128 @@ Result<Page<Conversation>> TwilioSource::pull_list(const PullRequest& req, const
     cursor->next = *next_uri;
     page.next_cursor = cursor->dump();
   }
+  return page;
+}
+
+std::string TwilioSource::list_path(const ListResource& res, int page_size, const std::string& since,
+                                    const std::string& until) const {
+  auto path = fmt::format("/2010-04-01/Accounts/{}/{}?PageSize={}", url_encode(m_sid), res.file,
+                          page_size > 0 ? std::min(page_size, k_max_page) : k_max_page);
+  if (!since.empty()) path += fmt::format("&{}%3E={}", res.filter, since);  // on or after
+  if (!until.empty()) path += fmt::format("&{}%3C={}", res.filter, until);  // on or before
+  return path;
+}
+
+Result<std::vector<Window>> TwilioSource::plan_windows(const ListResource& res, const MapPage& map,
+                                                       std::size_t& requests) {
+  // The date of the newest record on or before `until` ("" = any): nullopt when there is none.
+  const auto newest = [&](const std::string& until) -> Result<std::optional<Timestamp>> {
+    const auto path = list_path(res, 1, "", until);
+    auto got = take(path);
+    requests += got.requests;
+    auto& resp = got.response;
+    if (!resp) return std::unexpected(resp.error());
+    const HttpRequest http{"GET", m_base + path};
+    if (resp->status != 200) {
+      const auto err = parse_error(resp->body);
+      return std::unexpected(
+          http_error(http, *resp, m_name, fmt::format("planning a backfill of Twilio {} in windows", res.what),
+                     err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message)));
+    }
+    Page<Conversation> page;
+    Timestamp high = 0;
+    auto mapped = map(resp->body, page, high);
+    if (!mapped) return std::unexpected(mapped.error());
+    if (page.items.empty() && page.rejects.empty()) return std::optional<Timestamp>();
+    return std::optional<Timestamp>(high);  // 0 for a record without a usable date
+  };
+  auto top = newest("");
+  if (!top) return std::unexpected(top.error());
+  if (!*top || **top <= 0) return std::vector<Window>{};  // empty, or dated so the chain of pages must do
+  // Bisection for the oldest day: records exist on or before `hi`, none before `lo`.
+  constexpr Timestamp day = 86'400'000;
+  Timestamp lo = k_twilio_epoch / day, hi = **top / day;
+  while (lo < hi) {
+    const Timestamp mid = lo + (hi - lo) / 2;
+    auto found = newest(format_date(mid * day));
+    if (!found) return std::unexpected(found.error());
+    // A record after the day asked for: the server ignores the filter, and every window would be the
+    // whole list again.
+    if (*found && **found >= (mid + 1) * day) {
+      spdlog::warn(
+          "{}: the server ignores {}<=DAY (asked for records on or before {}, it answered one of {}); "
+          "backfilling one page at a time instead",
+          m_name, res.filter, format_date(mid * day), format_date(**found));
+      return std::vector<Window>{};
+    }
+    if (*found)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  auto windows = split_days(lo * day, **top, m_in_flight * k_windows_per_fetcher);
+  spdlog::debug("{}: backfill of {} from {} to {} in {} windows, {} pages in flight", m_name, res.what,
+                format_date(lo * day), format_date(**top), windows.size(), m_in_flight);
+  if (windows.size() < 2) windows.clear();  // one day: the chain of pages
+  return windows;
+}
+
+Result<Page<Conversation>> TwilioSource::pull_windows(const PullRequest& req, const ListResource& res,
+                                                      const MapPage& map, ListCursor& cursor, std::size_t requests) {
+  if (!m_windows || m_windows_cursor != req.cursor) {
+    m_windows.reset();
+    http();  // a page read ahead by the chain of pages is done with
+    std::vector<std::unique_ptr<HttpClient>> clients;
+    for (int i = 0; i < m_in_flight; ++i) clients.push_back(std::make_unique<HttpClient>(m_options));
+    m_windows = std::make_unique<WindowFetcher>(std::move(clients), m_base, cursor.windows, [&](const Window& w) {
+      return list_path(res, req.page_size, w.since, w.until);
+    });
+    m_handed.assign(cursor.windows.begin(), cursor.windows.end());
+  }
+  // However this call ends but with a page, the fetcher is not continued: the next call starts afresh
+  // from the cursor it is given.
+  m_windows_cursor.clear();
+  auto got = m_windows->next();
+  if (!got) return fail(Errc::internal, "a Twilio backfill in windows ran out of pages before its cursor did", m_name);
+  const Window w = m_handed.at(got->window).value();  // a window's pages come until its last one
+  const std::string path = w.next.empty() ? list_path(res, req.page_size, w.since, w.until) : w.next;
+  const HttpRequest http{"GET", m_base + path};
+  auto& resp = got->response;
+  if (!resp) return std::unexpected(resp.error());
+  if (resp->status != 200) {
+    const auto err = parse_error(resp->body);
+    return std::unexpected(
+        http_error(http, *resp, m_name, fmt::format("listing Twilio {}", res.what),
+                   err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message)));
+  }
+  Page<Conversation> page;
+  auto next_uri = map(resp->body, page, cursor.high);
+  if (!next_uri) {
+    next_uri.error().connector = m_name;
+    next_uri.error().message +=
+        fmt::format(" (from {}{}); the cursor was not advanced", m_base, path.substr(0, path.find('?')));
+    return std::unexpected(next_uri.error());
+  }
+  if (!next_uri->empty() && !next_uri->starts_with("/"))
+    return fail(Errc::protocol, fmt::format("next_page_uri \"{}\" is not a relative URI", *next_uri), m_name);
+  page.requests = got->requests + requests;
+  // The windows as of this page: its own moves on, or ends with its last page.
+  auto& mine = m_handed[got->window];
+  if (next_uri->empty())
+    mine.reset();
+  else
+    mine->next = *next_uri;
+  cursor.windows.clear();
+  for (const auto& h : m_handed)
+    if (h) cursor.windows.push_back(*h);
+  if (cursor.windows.empty()) {
+    page.done = true;
+    page.next_cursor = ListCursor{"", cursor.high ? format_date(cursor.high) : cursor.since, 0, {}}.dump();
+    m_windows.reset();
+    return page;
+  }
+  page.next_cursor = cursor.dump();
+  m_windows_cursor = page.next_cursor;
   return page;
 }
 

@@ -12,6 +12,7 @@
 
 #include "adapters/rate_limit.hpp"
 #include "adapters/registry.hpp"
+#include "adapters/twilio/twilio_backfill.hpp"
 #include "sync/normalize.hpp"
 #include "sync/worker.hpp"
 
@@ -20,6 +21,8 @@ namespace chansync::adapters::twilio {
 // The options every Twilio source takes, with the same names, docs and defaults; `base_url` is the
 // default API root (the 2010 API's, or conversations.twilio.com for the Conversations API).
 std::vector<OptionSpec> source_options(const char* base_url = "https://api.twilio.com");
+// source_options and those of a 2010 list resource's paging (twilio-messaging, twilio-calls).
+std::vector<OptionSpec> list_options();
 
 // The ConcurrencyGate of the account `account_sid` at `base_url` (trailing slashes ignored): Twilio
 // limits requests in flight per account, so every Twilio connector of the process on the same
@@ -63,6 +66,18 @@ class TwilioSource : public Adapter, public ConversationSource {
   HttpClient& http();
 
  private:
+  struct ListCursor;
+  // A backfill in windows (twilio_backfill.hpp): the windows of the days the list holds, from probes
+  // of one record each (the newest record, then a bisection for the oldest day). Empty when the list
+  // is empty or its records are of one day. `requests` counts the probes.
+  Result<std::vector<Window>> plan_windows(const ListResource& res, const MapPage& map, std::size_t& requests);
+  // The next page of the backfill in windows `cursor` describes.
+  Result<Page<Conversation>> pull_windows(const PullRequest& req, const ListResource& res, const MapPage& map,
+                                          ListCursor& cursor, std::size_t requests);
+  std::string list_path(const ListResource& res, int page_size, const std::string& since,
+                        const std::string& until) const;
+
+  HttpOptions m_options;  // m_http's, for the window fetchers' clients
   HttpClient m_http;
   // One GET of m_base + path, with the requests it took (retries included).
   struct Fetched {
@@ -81,6 +96,13 @@ class TwilioSource : public Adapter, public ConversationSource {
     std::future<Fetched> fetched;
   };
   std::optional<ReadAhead> m_ahead;
+  // Pages fetched at once in a backfill (option backfill_in_flight; 1: one chain of pages), the
+  // backfill's fetcher and the cursor of the last page it handed out: a call with another cursor (a
+  // new pass, a resumed one) starts a fetcher from that cursor's windows.
+  int m_in_flight = 1;
+  std::unique_ptr<WindowFetcher> m_windows;
+  std::string m_windows_cursor;
+  std::vector<std::optional<Window>> m_handed;  // the fetcher's windows as of the pages handed out; ended: none
   // Runs the read-ahead. Declared last: destroyed first, it joins a request under way before
   // anything the request uses is destroyed.
   Worker<Fetched> m_reader;

@@ -173,14 +173,15 @@ TEST_CASE("a 429 meaning too many in flight halves the concurrency gate; success
   FakeServer server([](const httplib::Request&, std::size_t n) {
     return n == 0 ? Scripted{429, R"({"code":20429,"message":"Too Many Requests","status":429})"} : Scripted{200, "{}"};
   });
-  auto gate = std::make_shared<ConcurrencyGate>(8, 64);
+  // No hold: the ceiling the refusal teaches (one in flight was refused: 1) lapses at once.
+  auto gate = std::make_shared<ConcurrencyGate>(8, 64, std::chrono::milliseconds(0));
   HttpClient http(HttpOptions{.connector = "t",
                               .concurrency = gate,
                               .refused_for_concurrency = [](const HttpResponse& r) { return r.status == 429; },
                               .sleep = [](auto) {}});
   REQUIRE(http.send({"GET", server.base_url() + "/x"}));
   CHECK(http.requests() == 2);
-  CHECK(gate->limit() == Approx(4 + 1.0 / 4));
+  CHECK(gate->limit() == Approx(2));  // halved to the ceiling (1), then grown by 1/1
   CHECK(gate->in_flight() == 0);
 }
 

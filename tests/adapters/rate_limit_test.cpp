@@ -61,19 +61,51 @@ TEST_CASE("a fixed window spreads what remains over the time to its reset, keepi
 
 TEST_CASE("the concurrency gate halves on a refusal, grows by one per limit's successes, stays within bounds",
           "[limits]") {
-  ConcurrencyGate g(2, 3);
+  auto now = Clock::time_point{};
+  ConcurrencyGate g(2, 3, std::chrono::seconds(60), [&] { return now; });
   CHECK(g.try_acquire());
   CHECK(g.try_acquire());
   CHECK_FALSE(g.try_acquire());  // two in flight of two
   g.release(true);
   CHECK(g.limit() == 1);
   g.release(true);
-  CHECK(g.limit() == 1);  // never below one
+  CHECK(g.limit() == 1);            // never below one
+  now += std::chrono::seconds(61);  // the ceiling the refusals taught has lapsed
   for (int i = 0; i < 10; ++i) {
     REQUIRE(g.try_acquire());
     g.release(false);
   }
   CHECK(g.limit() == 3);  // capped at max
+  CHECK(g.in_flight() == 0);
+}
+
+TEST_CASE("a refusal teaches a ceiling: the level refused is not tried again until the hold lapses", "[limits]") {
+  auto now = Clock::time_point{};
+  ConcurrencyGate g(4, 64, std::chrono::seconds(60), [&] { return now; });
+  for (int i = 0; i < 4; ++i) REQUIRE(g.try_acquire());
+  g.release(true);  // refused with 4 in flight: 3 is the most the vendor took
+  CHECK(g.limit() == 2);
+  for (int i = 0; i < 3; ++i) g.release(false);
+  // Plain AIMD would be back at 4 in flight within a few dozen requests, and refused again.
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(g.try_acquire());
+    g.release(false);
+  }
+  CHECK(g.limit() == 3);
+  now += std::chrono::seconds(59);
+  REQUIRE(g.try_acquire());
+  g.release(false);
+  CHECK(g.limit() == 3);
+  now += std::chrono::seconds(2);  // a minute on: the vendor's limit may have been raised
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(g.try_acquire());
+    g.release(false);
+  }
+  CHECK(g.limit() > 4);
+  // A refusal of the only request in flight: another client fills the account; one at a time.
+  REQUIRE(g.try_acquire());
+  g.release(true);
+  CHECK(g.limit() == 1);
   CHECK(g.in_flight() == 0);
 }
 

@@ -30,6 +30,21 @@ TEST_CASE("twilio pull requests are accepted by Twilio's OpenAPI spec (Prism)", 
       adapter->conversations()->pull_conversations(PullRequest{"conversations", R"({"since":"2015-07-30"})", 50});
   INFO((inc ? std::string("ok") : inc.error().message));
   REQUIRE(inc);
+  // A backfill in windows: its probes for the newest record and the oldest day (PageSize=1,
+  // DateSent<=), then a window's page (DateSent>= and DateSent<=) and the oldest window's (DateSent<=).
+  cfg.options["backfill_in_flight"] = 2;
+  auto windowed = adapters::create_adapter(cfg, "US", [](auto) {});
+  auto planned = windowed->conversations()->pull_conversations(PullRequest{"conversations", "", 50});
+  INFO((planned ? std::string("ok") : planned.error().message));
+  REQUIRE(planned);
+  auto window = windowed->conversations()->pull_conversations(
+      PullRequest{"conversations",
+                  R"({"since":"","windows":[{"since":"2015-07-01","until":"2015-07-30","next":""},)"
+                  R"({"since":"","until":"2015-06-30","next":""}]})",
+                  50});
+  INFO((window ? std::string("ok") : window.error().message));
+  REQUIRE(window);
+  CHECK(nlohmann::json::parse(window->next_cursor).at("windows").size() == 2);  // Prism always links a next page
   // The probe's account fetch too.
   CHECK(adapter->probe().evidence.http_status == 200);
 }

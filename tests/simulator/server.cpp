@@ -244,16 +244,23 @@ struct Simulator::Impl {
     const int page = req.has_param("Page") ? std::stoi(req.get_param_value("Page")) : 0;
     std::size_t offset = 0;
     if (req.has_param("PageToken")) offset = std::stoul(req.get_param_value("PageToken").substr(4));
-    const std::string filter_param = std::string(filter) + ">";
-    const std::string since = req.has_param(filter_param) ? req.get_param_value(filter_param) : "";
+    // DateSent>=DAY and DateSent<=DAY (Twilio's "DateSent>" and "DateSent<" parameters): on or after,
+    // on or before that day (UTC).
+    const auto param = [&](const char* op) {
+      const std::string name = std::string(filter) + op;
+      return req.has_param(name) ? req.get_param_value(name) : std::string();
+    };
+    const std::string since = param(">"), until = param("<");
     const std::int64_t since_ms = day_start_ms(since);
+    const std::int64_t until_ms = until.empty() ? INT64_MAX : day_start_ms(until) + 86'400'000;
+    const auto outside = [&](const T& item) { return item.*at < since_ms || item.*at >= until_ms; };
     std::string body;
     std::size_t i = offset, emitted = 0;
     nlohmann::json info = {{"vendor", "twilio"}, {"page", page}, {"page_size", page_size}, {"start", offset}};
     std::lock_guard lock(mu);
     for (; i < items.size() && emitted < static_cast<std::size_t>(page_size); ++i) {
       auto& item = items[i];
-      if (item.*at < since_ms) continue;
+      if (outside(item)) continue;
       if (emitted == 0) {
         info["first_sid"] = item.sid;
         info["first_sent_ms"] = item.*at;
@@ -263,10 +270,12 @@ struct Simulator::Impl {
       body += item.json;
     }
     // Skip filtered-out tail so "more" means "more matching".
-    while (i < items.size() && items[i].*at < since_ms) ++i;
+    while (i < items.size() && outside(items[i])) ++i;
     const bool more = i < items.size();
     const std::string base = fmt::format("/2010-04-01/Accounts/{}/{}", sid, file);
-    const std::string query = since.empty() ? "" : fmt::format("&{}%3E={}", filter, since);
+    std::string query;
+    if (!since.empty()) query += fmt::format("&{}%3E={}", filter, since);
+    if (!until.empty()) query += fmt::format("&{}%3C={}", filter, until);
     const std::string next =
         more ? fmt::format("\"{}?PageSize={}{}&Page={}&PageToken={}{}\"", base, page_size, query, page + 1, token, i)
              : "null";

@@ -1,0 +1,97 @@
+#include "adapters/twilio/twilio_backfill.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "adapters/twilio/twilio_api.hpp"
+#include "sync/timestamp.hpp"
+
+namespace chansync::adapters::twilio {
+
+namespace {
+constexpr Timestamp k_day_ms = 86'400'000;
+
+Timestamp day_of(Timestamp ms) {
+  return (ms >= 0 ? ms : ms - k_day_ms + 1) / k_day_ms;
+}
+}  // namespace
+
+std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int count) {
+  const Timestamp first = day_of(std::min(oldest, newest)), last = day_of(std::max(oldest, newest));
+  const Timestamp days = last - first + 1;
+  const Timestamp n = std::clamp<Timestamp>(count, 1, days);
+  std::vector<Window> out;
+  Timestamp upper = last;  // the newest day of the next window
+  for (Timestamp i = 0; i < n; ++i) {
+    // Window i takes days/n days, and one more while the remainder lasts: runs differ by one at most.
+    const Timestamp span = days / n + (i < days % n ? 1 : 0);
+    const Timestamp lower = upper - span + 1;
+    out.push_back(
+        Window{i + 1 == n ? "" : format_date(lower * k_day_ms), i == 0 ? "" : format_date(upper * k_day_ms), ""});
+    upper = lower - 1;
+  }
+  return out;
+}
+
+WindowFetcher::WindowFetcher(std::vector<std::unique_ptr<HttpClient>> clients, std::string base,
+                             std::vector<Window> windows, std::function<std::string(const Window&)> first)
+    : m_clients(std::move(clients)), m_base(std::move(base)) {
+  for (const auto& w : windows) m_windows.push_back({w.next.empty() ? first(w) : w.next});
+  for (auto& c : m_clients) m_threads.emplace_back([this, client = c.get()] { run(*client); });
+}
+
+WindowFetcher::~WindowFetcher() {
+  {
+    std::lock_guard lock(m_mu);
+    m_stop = true;
+  }
+  m_cv.notify_all();
+  m_threads.clear();  // joins: a request under way ends (at worst at the client's timeout)
+}
+
+std::optional<WindowPage> WindowFetcher::next() {
+  std::unique_lock lock(m_mu);
+  const auto pending = [&] {
+    return std::any_of(m_windows.begin(), m_windows.end(), [](const State& s) { return s.busy || !s.path.empty(); });
+  };
+  m_cv.wait(lock, [&] { return !m_ready.empty() || !pending(); });
+  if (m_ready.empty()) return std::nullopt;
+  WindowPage page = std::move(m_ready.front());
+  m_ready.pop_front();
+  lock.unlock();
+  m_cv.notify_all();  // room for another page
+  return page;
+}
+
+void WindowFetcher::run(HttpClient& client) {
+  std::unique_lock lock(m_mu);
+  for (;;) {
+    // The newest window with a page to ask for that no other thread is asking for, while fewer pages
+    // wait to be taken than there are clients.
+    auto it = m_windows.end();
+    m_cv.wait(lock, [&] {
+      if (m_stop) return true;
+      if (m_ready.size() >= m_clients.size()) return false;
+      it = std::find_if(m_windows.begin(), m_windows.end(), [](const State& s) { return !s.busy && !s.path.empty(); });
+      return it != m_windows.end();
+    });
+    if (m_stop) return;
+    it->busy = true;
+    const std::string path = std::exchange(it->path, "");
+    const auto window = static_cast<std::size_t>(it - m_windows.begin());
+    lock.unlock();
+    const std::size_t before = client.requests();
+    WindowPage page{window, client.send({"GET", m_base + path}), 0};
+    page.requests = client.requests() - before;
+    // The next page of this window: named by this one (Twilio's next_page_uri), none after a failure.
+    std::string next = page.response && page.response->status == 200 ? peek_next_page_uri(page.response->body) : "";
+    if (!next.starts_with("/")) next.clear();
+    lock.lock();
+    m_windows[window].busy = false;
+    m_windows[window].path = std::move(next);
+    m_ready.push_back(std::move(page));
+    m_cv.notify_all();
+  }
+}
+
+}  // namespace chansync::adapters::twilio

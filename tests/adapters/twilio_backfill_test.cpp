@@ -1,0 +1,218 @@
+// A Twilio backfill in windows of days (backfill_in_flight > 1) against a fake Messages.json that
+// pages and filters as Twilio does: newest first, PageToken, DateSent>= and DateSent<= by UTC day.
+#include "adapters/twilio/twilio_backfill.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "adapters/registry.hpp"
+#include "sync/pull.hpp"
+#include "sync/timestamp.hpp"
+#include "tests/support/fake_server.hpp"
+#include "tests/support/pull_one.hpp"
+#include "tests/support/twilio_rig.hpp"
+
+using namespace chansync;
+using test::FakeServer;
+using test::Scripted;
+
+namespace {
+
+constexpr Timestamp k_day = 86'400'000;
+constexpr Timestamp k_newest = 1'438'300'800'000 + 20 * 3'600'000;  // 2015-07-31T20:00:00Z
+
+Timestamp day_start_of(const std::string& ymd) {
+  return *parse_rfc3339(ymd + "T00:00:00Z");
+}
+
+// `days` days of `per_day` messages each, newest first, an hour apart within a day.
+struct Account {
+  struct Msg {
+    std::string sid;
+    Timestamp sent;
+  };
+  std::vector<Msg> messages;
+  bool honours_until = true;  // false: DateSent<= is ignored, as by a server that does not know it
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0, peak = 0;
+
+  Account(int days, int per_day) {
+    for (int d = 0; d < days; ++d)
+      for (int h = 0; h < per_day; ++h)
+        messages.push_back({fmt::format("SM{:032d}", messages.size() + 1), k_newest - d * k_day - h * 3'600'000});
+  }
+
+  Scripted page(const httplib::Request& req) {
+    {
+      // Pages of windows (filtered by day) wait, up to a bound, until another request is in flight:
+      // a backfill that fetches one page at a time waits out the bound and fails the peak check.
+      std::unique_lock lock(mu);
+      peak = std::max(peak, ++in_flight);
+      cv.notify_all();
+      if (req.has_param("PageToken") || req.get_param_value("PageSize") != "1")
+        cv.wait_for(lock, std::chrono::milliseconds(150), [&] { return in_flight > 1; });
+    }
+    const int size = std::stoi(req.get_param_value("PageSize"));
+    const Timestamp since = req.has_param("DateSent>") ? day_start_of(req.get_param_value("DateSent>")) : 0;
+    const Timestamp until = req.has_param("DateSent<") && honours_until
+                                ? day_start_of(req.get_param_value("DateSent<")) + k_day
+                                : std::numeric_limits<Timestamp>::max();
+    std::size_t i = req.has_param("PageToken") ? std::stoul(req.get_param_value("PageToken").substr(4)) : 0;
+    nlohmann::json items = nlohmann::json::array();
+    for (; i < messages.size() && static_cast<int>(items.size()) < size; ++i) {
+      const auto& m = messages[i];
+      if (m.sent < since || m.sent >= until) continue;
+      items.push_back({{"sid", m.sid},
+                       {"date_sent", format_rfc2822(m.sent)},
+                       {"date_created", format_rfc2822(m.sent)},
+                       {"direction", "inbound"},
+                       {"from", "+4915112345678"},
+                       {"to", "+4930123456"},
+                       {"body", "hello " + m.sid},
+                       {"status", "received"},
+                       {"num_media", "0"}});
+    }
+    while (i < messages.size() && (messages[i].sent < since || messages[i].sent >= until)) ++i;
+    std::string query = fmt::format("PageSize={}", size);
+    for (const char* op : {">", "<"})
+      if (const std::string name = std::string("DateSent") + op; req.has_param(name))
+        query += fmt::format("&DateSent%3{}={}", *op == '>' ? 'E' : 'C', req.get_param_value(name));
+    const nlohmann::json next = i < messages.size()
+                                    ? nlohmann::json(fmt::format("{}?{}&PageToken=PASM{}", req.path, query, i))
+                                    : nlohmann::json(nullptr);
+    {
+      std::lock_guard lock(mu);
+      --in_flight;
+    }
+    return {200, nlohmann::json{{"messages", items}, {"next_page_uri", next}, {"page_size", size}}.dump()};
+  }
+};
+
+std::unique_ptr<Adapter> backfilling(const std::string& base_url, nlohmann::json in_flight) {
+  EndpointConfig cfg{"sms", "twilio-messaging"};
+  cfg.options = {{"account_sid", test::k_twilio_sid},
+                 {"own_numbers", {"+4930123456"}},
+                 {"base_url", base_url},
+                 {"backfill_in_flight", std::move(in_flight)}};
+  cfg.secrets = {{"auth_token", "tok"}};
+  return adapters::create_adapter(cfg, "DE", [](std::chrono::milliseconds) {});
+}
+
+std::size_t probes(const std::vector<test::Recorded>& reqs) {
+  return static_cast<std::size_t>(std::count_if(
+      reqs.begin(), reqs.end(), [](const test::Recorded& r) { return r.params.find("PageSize")->second == "1"; }));
+}
+
+}  // namespace
+
+TEST_CASE("twilio backfill windows: whole days in near-equal runs, newest first, open at both ends") {
+  using adapters::twilio::split_days;
+  using adapters::twilio::Window;
+  const auto w = split_days(day_start_of("2015-07-22"), k_newest, 4);  // 10 days
+  REQUIRE(w.size() == 4);
+  CHECK(w[0] == Window{"2015-07-29", "", ""});  // 3 days, open above
+  CHECK(w[1] == Window{"2015-07-26", "2015-07-28", ""});
+  CHECK(w[2] == Window{"2015-07-24", "2015-07-25", ""});
+  CHECK(w[3] == Window{"", "2015-07-23", ""});                       // open below
+  CHECK(split_days(k_newest - 3'600'000, k_newest, 8).size() == 1);  // one day: one window
+  CHECK(split_days(day_start_of("2015-07-30"), k_newest, 8).size() == 2);
+}
+
+TEST_CASE("twilio backfill in windows stores every message once, with pages in flight side by side") {
+  Account account(12, 5);
+  FakeServer server([&](const httplib::Request& req, std::size_t) { return account.page(req); });
+  auto adapter = backfilling(server.base_url(), 3);
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("sms", *adapter, store, 4);
+  REQUIRE_FALSE(stats.error);
+  CHECK(store.count("messages") == 60);
+  CHECK(stats.received == 60);  // no page read twice: the windows cut the days without overlap
+  const auto reqs = server.requests();
+  // The newest record, then a bisection of the 2,768 days since 2008-01-01 (11 or 12 probes).
+  CHECK(probes(reqs) >= 12);
+  CHECK(probes(reqs) <= 13);
+  CHECK(stats.requests == reqs.size());
+  CHECK(account.peak >= 2);
+  CHECK(account.peak <= 3);
+  // Every window filters by day; the newest is open above, the oldest open below.
+  std::set<std::string> since, until;
+  for (const auto& r : reqs)
+    if (r.params.find("PageSize")->second == "4" && !r.params.contains("PageToken")) {
+      since.insert(r.params.contains("DateSent>") ? r.params.find("DateSent>")->second : "");
+      until.insert(r.params.contains("DateSent<") ? r.params.find("DateSent<")->second : "");
+    }
+  CHECK(since.size() == 12);  // 12 days, 12 windows (4 per page in flight), one day each
+  CHECK(since.contains(""));
+  CHECK(until.contains(""));
+  const auto cursor = nlohmann::json::parse(store.records().cursor("sms", "conversations"));
+  CHECK(cursor.at("since") == "2015-07-31");  // the next pass is incremental from the newest day
+  CHECK_FALSE(cursor.contains("windows"));
+}
+
+TEST_CASE("twilio backfill in windows resumes from the windows its cursor holds, repeating nothing") {
+  Account account(12, 5);
+  FakeServer server([&](const httplib::Request& req, std::size_t) { return account.page(req); });
+  std::multiset<std::string> seen;
+  const auto take = [&](const Page<Conversation>& page) {
+    for (const auto& c : page.items)
+      for (const auto& m : c.messages) seen.insert(m.id);
+  };
+  std::string cursor;
+  {
+    // Seven pages handed out, then the process ends with pages fetched ahead and never committed.
+    auto adapter = backfilling(server.base_url(), 3);
+    for (int i = 0; i < 7; ++i) {
+      auto page = adapter->conversations()->pull_conversations({"conversations", cursor, 2});
+      REQUIRE(page);
+      REQUIRE_FALSE(page->done);
+      take(*page);
+      cursor = page->next_cursor;
+    }
+    CHECK(nlohmann::json::parse(cursor).at("windows").size() >= 2);
+  }
+  const auto probed = probes(server.requests());
+  auto adapter = backfilling(server.base_url(), 2);  // another in-flight count: the windows are the cursor's
+  for (int i = 0; i < 100; ++i) {
+    auto page = adapter->conversations()->pull_conversations({"conversations", cursor, 2});
+    REQUIRE(page);
+    take(*page);
+    cursor = page->next_cursor;
+    if (page->done) break;
+  }
+  CHECK(probes(server.requests()) == probed);  // resumed, not planned again
+  CHECK(seen.size() == 60);
+  CHECK(std::set<std::string>(seen.begin(), seen.end()).size() == 60);
+  CHECK(nlohmann::json::parse(cursor) == nlohmann::json{{"since", "2015-07-31"}});
+}
+
+TEST_CASE("twilio backfill: a server that ignores DateSent<= is pulled one page at a time, with a warning") {
+  Account account(12, 5);
+  account.honours_until = false;
+  FakeServer server([&](const httplib::Request& req, std::size_t) { return account.page(req); });
+  auto adapter = backfilling(server.base_url(), 4);
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("sms", *adapter, store, 10);
+  REQUIRE_FALSE(stats.error);
+  CHECK(stats.received == 60);
+  CHECK(store.count("messages") == 60);
+  const auto reqs = server.requests();
+  CHECK(probes(reqs) == 2);  // the newest record, then one that gave the filter away
+  CHECK(account.peak == 1);
+  for (const auto& r : reqs)
+    if (r.params.find("PageSize")->second == "10") CHECK_FALSE(r.params.contains("DateSent<"));
+}
+
+TEST_CASE("twilio backfill_in_flight outside 1..16 is a config error naming the range") {
+  FakeServer server([](const httplib::Request&, std::size_t) { return Scripted{500, ""}; });
+  for (const int n : {0, 17})
+    CHECK_THROWS_WITH(backfilling(server.base_url(), n),
+                      Catch::Contains("backfill_in_flight") && Catch::Contains("1 (one page at a time) to 16"));
+}
