@@ -4,6 +4,9 @@
 #   curl fetching the same Twilio pages with keep-alive   vs  chansync pull (fetch + parse + store)
 #   sqlite3 .import of the same rows into the same table   vs  chansync's ingest
 #   (curl, the pull and .import in turns, three times; the medians are reported)
+#   the same pages from a third simulator taking 20 ms per answer: curl  vs  chansync pull in one
+#   chain of pages and with backfill_in_flight = 4 (windows of days side by side), once each, at
+#   200k messages and below;
 #   first reconcile + push, a no-change re-sync (wall, requests, rows written), a forced reconcile,
 #   an incremental sync, and peak RSS of each (/usr/bin/time -v);
 #   chansync push of ~100k persons to PostgreSQL  vs  psql \copy of the same rows into the same
@@ -26,10 +29,11 @@
 #   190 per 10 s in half the window; this machine serves and stores ~50 pages/s, so a faster limit
 #   would measure chansync, not its pacing) pulled by list pages of BENCH_LIMITS_CONTACTS contacts,
 #   then a bulk edit of 8,000 of them found by CRM search at HubSpot's real 4/s; Twilio messages and
-#   calls under a cap of 2 requests in flight; Meta's app usage of 60 calls per 10-minute window. Per
-#   vendor: the rate the
-#   simulator accepted from the first to the last request ÷ the rate it allows, and the 429s it sent
-#   after the first window (target: ≥ 0.95 and 0).
+#   calls under a cap of 2 requests in flight (a simulator of its own answering in 50 ms, both
+#   connectors with backfill_in_flight = 2); Meta's app usage of 60 calls per 10-minute window. Per
+#   vendor: the rate the simulator accepted from the first to the last request ÷ the rate it allows
+#   (Twilio: the mean requests in flight ÷ the cap), and the 429s it sent after the first window
+#   (target: ≥ 0.95 and 0).
 # The sections are files in scripts/bench/, sourced by this one (setup, helpers, the table).
 # Usage: scripts/bench.sh        (about four minutes on two cores; prints a Markdown table)
 #        BENCH_ONLY=graph scripts/bench.sh   (the Meta Graph rows alone, well under a minute)
@@ -107,10 +111,11 @@ cd "$work"
 "$root/build/chansync-sim" --port-file sim.port --customers "$customers" --messages "$messages" 2>sim.log &
 sim=$!
 sim2=""
+sim3=""
 imap_sim=""
 . "$root/scripts/pg-local.sh"
 cleanup() {
-  kill $sim $sim2 2>/dev/null || true
+  kill $sim $sim2 $sim3 2>/dev/null || true
   if [ -n "$imap_sim" ]; then kill "$imap_sim" 2>/dev/null || true; wait "$imap_sim" 2>/dev/null || true; fi
   pg_local_stop
 }

@@ -77,6 +77,30 @@ median_of alone
 sed 's|path = "state.db"|path = "serial.db"|' sync.toml >serial.toml
 timed serial "$root/build/chansync" --config serial.toml -q pull -j 1 sms crm
 slowest=$(python3 -c "import sys; print(max(float(a) for a in sys.argv[1:]))" "${wall[alone]}" "${wall[pull_crm]}")
+
+# The same pages from a simulator that takes 20 ms to answer, as a remote API does: curl, chansync's
+# pull in one chain of pages, and its backfill with 4 pages in flight (backfill_in_flight, windows of
+# days side by side). Once each, at 200k messages and below (at 1M the three take over a minute).
+latency=""
+if [ "$messages" -le 200000 ]; then
+  latency=1
+  "$root/build/chansync-sim" --port-file lat.port --customers "$customers" --messages "$messages" --delay-ms 20 \
+    2>lat.log &
+  sim3=$!
+  for _ in $(seq 600); do [ -s lat.port ] && break; sleep 0.1; done
+  sed "s|http://127.0.0.1:$port|http://127.0.0.1:$(cat lat.port)|" urls.cfg >lat_urls.cfg
+  sed -e "s|http://127.0.0.1:$port|http://127.0.0.1:$(cat lat.port)|" -e 's|^path = "state.db"|path = "lat.db"|' \
+    sync.toml >lat_chain.toml
+  sed '/^type = "twilio-messaging"/a backfill_in_flight = 4' lat_chain.toml >lat_windows.toml
+  timed lat_curl curl -sS --compressed -u "$sid:sim-twilio-token" -K lat_urls.cfg
+  rm -f lat.db*
+  timed lat_chain "$root/build/chansync" --config lat_chain.toml -q pull sms
+  rm -f lat.db*
+  timed lat_windows "$root/build/chansync" --config lat_windows.toml -q -o json pull sms
+  lat_requests=$(jq '.pull[0].requests' lat_windows.out)
+  kill "$sim3" && wait "$sim3" 2>/dev/null || true
+  sim3=""
+fi
 # The ingest figures, for --scale (scripts/bench_scale.py reads them with the syncs' *.out reports).
 figures() {
   local sep="" n
@@ -103,6 +127,12 @@ ingest_rows() {
 | reconcile (forced, from the store) | ${wall[reconcile]} | | $((rss[reconcile] / 1024)) | |
 | sync after 100 new messages | ${wall[incremental]} | | $((rss[incremental] / 1024)) | from a new customer: one new person (append-only reconcile, not the whole graph); $(stages incremental) |
 | sync after 100 more of that customer | ${wall[incremental_known]} | | $((rss[incremental_known] / 1024)) | a known customer: identities unchanged, reconcile skipped; $(stages incremental_known) |
+EOF
+  [ -n "$latency" ] || return 0
+  cat <<EOF
+| curl, $pages pages, 20 ms per answer (baseline) | ${wall[lat_curl]} | $(rate "$messages" "${wall[lat_curl]}") | $((rss[lat_curl] / 1024)) | one connection, one page at a time, as any client of one chain of pages |
+| chansync pull sms, 20 ms per answer, one chain | ${wall[lat_chain]} | $(rate "$messages" "${wall[lat_chain]}") | $((rss[lat_chain] / 1024)) | **$(ratio "${wall[lat_curl]}" "${wall[lat_chain]}")× curl**; the default (backfill_in_flight = 1) |
+| chansync pull sms, 20 ms per answer, 4 pages in flight | ${wall[lat_windows]} | $(rate "$messages" "${wall[lat_windows]}") | $((rss[lat_windows] / 1024)) | **$(ratio "${wall[lat_curl]}" "${wall[lat_windows]}")× curl**; backfill_in_flight = 4: windows of days paged side by side, $lat_requests requests (probes planning the windows included) |
 EOF
 }
 # stages NAME: the stage times a sync reported in its JSON (streams pull concurrently: the longest).

@@ -35,8 +35,19 @@ limit_stats hubspot lim_hubspot.json
 curl -fsS -d '' "$lbase/_sim/touch-contacts?n=8000" >/dev/null
 timed lim_search "${lim_cs[@]}" pull crm
 limit_stats hubspot_search lim_search.json
-timed lim_twilio "${lim_cs[@]}" pull sms calls
-limit_stats twilio lim_twilio.json
+# Twilio on a simulator of its own that takes 50 ms to answer, as a remote API does (on loopback a
+# request is answered before the next is sent, and nothing is ever in flight for long); both
+# connectors backfill two pages at once, the cap.
+"$root/build/chansync-sim" --port-file tw.port --customers 3000 --messages "${BENCH_LIMITS_MESSAGES:-40000}" \
+  --enforce-limits --twilio-concurrency 2 --delay-ms 50 2>tw.log &
+sim3=$!
+for _ in $(seq 600); do [ -s tw.port ] && break; sleep 0.1; done
+sed -e "s|http://127.0.0.1:$(cat lim.port)|http://127.0.0.1:$(cat tw.port)|" -e 's|^path = "state.db"|path = "tw.db"|' \
+  -e '/^type = "twilio-\(messaging\|calls\)"/a backfill_in_flight = 2' limits.toml >twilio.toml
+timed lim_twilio "$root/build/chansync" --config twilio.toml -q pull sms calls
+curl -fsS "http://127.0.0.1:$(cat tw.port)/_sim/stats" | jq -c ".limits.twilio" >lim_twilio.json
+kill "$sim3" && wait "$sim3" 2>/dev/null || true
+sim3=""
 timed lim_meta "${lim_cs[@]}" pull fb 2>lim_meta.err || true  # exits 75 when it stops before Meta's limit
 lim_meta_rc=$(awk -F': ' '/Exit status/ { print $2 }' lim_meta.time)
 limit_stats meta lim_meta.json
@@ -59,10 +70,12 @@ rate_row("HubSpot contacts, list pages", load("lim_hubspot"), "window (5 s)",
 rate_row("HubSpot CRM search after a bulk edit of 8,000 contacts", load("lim_search"), "second",
          "4/s, no rate headers on search: paced at 97% of the documented limit, evenly spaced; target >= 0.95 and 0")
 t = load("lim_twilio")
-print(f"| rate limits: Twilio messages + calls, cap of 2 in flight | {t['span_s']:.1f} | | "
-      f"| mean {t['mean_in_flight']:.2f} in flight of {t['cap']} (peak {t['peak_in_flight']}), "
+print(f"| rate limits: Twilio messages + calls, cap of 2 in flight, 50 ms per answer | {t['span_s']:.1f} | | "
+      f"| **{t['mean_in_flight'] / t['cap']:.3f} of the cap used** (mean {t['mean_in_flight']:.2f} in flight "
+      f"of {t['cap']}, peak {t['peak_in_flight']}), "
       f"**{t['refused_after_first_window']} 429s (20429) after the first second** ({t['refused']} in all); "
-      f"the connectors pull one page at a time, so one request is in flight each |")
+      f"backfill_in_flight = 2 on both: windows of days paged side by side, the concurrency gate held at the "
+      f"level a 20429 taught; target >= 0.95 and 0 |")
 m = load("lim_meta")
 print(f"| rate limits: Meta Messenger, 60 calls per 10-minute window | {m['span_s']:.1f} | | "
       f"| **{m['accepted'] / 60:.3f} of the window's calls used**, **{m['refused']} refused** (Graph error 4); "

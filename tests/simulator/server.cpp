@@ -394,8 +394,6 @@ struct Simulator::Impl {
     // Twilio and HubSpot answer gzip. httplib would pick brotli at quality 11 when offered, which
     // costs about 1 s per 800 KB page and would make the simulator, not the client, the bottleneck.
     server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (opts.delay_ms > 0 && !req.path.starts_with("/_sim/"))
-        std::this_thread::sleep_for(std::chrono::milliseconds(opts.delay_ms));
       auto& headers = const_cast<httplib::Request&>(req).headers;  // httplib owns a mutable request
       auto it = headers.find("Accept-Encoding");
       if (it != headers.end()) {
@@ -406,12 +404,16 @@ struct Simulator::Impl {
       }
       t_twilio_slot = false;
       if (is_twilio(req.path)) {
-        if (!limits->admit_twilio(res)) {
+        if (!limits->admit_twilio(res)) {  // refused at once, as Twilio does
           ++twilio_requests;
           return httplib::Server::HandlerResponse::Handled;
         }
         t_twilio_slot = true;
       }
+      // The vendor's time to answer, inside the request's concurrency slot: Twilio counts a request
+      // in flight until it has answered.
+      if (opts.delay_ms > 0 && !req.path.starts_with("/_sim/"))
+        std::this_thread::sleep_for(std::chrono::milliseconds(opts.delay_ms));
       return httplib::Server::HandlerResponse::Unhandled;
     });
     server.set_post_routing_handler([this](const httplib::Request&, httplib::Response&) {
