@@ -45,6 +45,9 @@ struct TwilioSource::ListCursor {
       return fail(Errc::state, "saved Twilio cursor is unreadable; run `chansync state reset` for this connector");
     }
   }
+  // The cursor of the next pass, once this one has read its last page: incremental from the newest
+  // day it saw.
+  std::string finished() const { return ListCursor{"", high ? format_date(high) : since, 0, {}}.dump(); }
   std::string dump() const {
     nlohmann::json j = {{"since", since}};
     if (!next.empty()) j["next"] = next;
@@ -184,41 +187,48 @@ Result<Page<Conversation>> TwilioSource::pull_list(const PullRequest& req, const
   // The filter is by day only: start at the newest day already seen, so the overlap is re-read and
   // deduplicated by sid on upsert.
   if (path.empty()) path = list_path(res, req.page_size, cursor->since, "");
-  const HttpRequest http{"GET", m_base + path};
   auto got = take(path);
   auto& resp = got.response;
-  if (!resp) return std::unexpected(resp.error());
-  if (resp->status != 200) {
-    const auto err = parse_error(resp->body);
-    return std::unexpected(
-        http_error(http, *resp, m_name, fmt::format("listing Twilio {}", res.what),
-                   err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message)));
-  }
   // The next page is requested now, while this one is parsed and mapped: the vendor's time to answer
   // overlaps chansync's work instead of adding to it. One request stays in flight per stream, as
   // before; a read-ahead the next call does not ask for (a stop, another cursor) is dropped.
-  if (const auto next = peek_next_page_uri(resp->body); next.starts_with("/"))
-    m_ahead = ReadAhead{next, m_reader.run([this, next] { return get(next); })};
+  if (resp && resp->status == 200)
+    if (const auto next = peek_next_page_uri(resp->body); next.starts_with("/"))
+      m_ahead = ReadAhead{next, m_reader.run([this, next] { return get(next); })};
   Page<Conversation> page;
-  auto next_uri = map(resp->body, page, cursor->high);
-  if (!next_uri) {
-    next_uri.error().connector = m_name;
-    next_uri.error().message +=
-        fmt::format(" (from {}{}); the cursor was not advanced", m_base, path.substr(0, path.find('?')));
-    return std::unexpected(next_uri.error());
-  }
+  auto next_uri = map_response(path, resp, fmt::format("listing Twilio {}", res.what), map, page, cursor->high);
+  if (!next_uri) return std::unexpected(next_uri.error());
   page.requests = got.requests + planned;
   if (next_uri->empty()) {
     page.done = true;
-    ListCursor next{"", cursor->high ? format_date(cursor->high) : cursor->since, 0};
-    page.next_cursor = next.dump();
+    page.next_cursor = cursor->finished();
   } else {
-    if (!next_uri->starts_with("/"))
-      return fail(Errc::protocol, fmt::format("next_page_uri \"{}\" is not a relative URI", *next_uri), m_name);
     cursor->next = *next_uri;
     page.next_cursor = cursor->dump();
   }
   return page;
+}
+
+Result<std::string> TwilioSource::map_response(const std::string& path, Result<HttpResponse>& resp,
+                                               const std::string& doing, const MapPage& map, Page<Conversation>& page,
+                                               Timestamp& high) {
+  if (!resp) return std::unexpected(resp.error());
+  if (resp->status != 200) {
+    const auto err = parse_error(resp->body);
+    return std::unexpected(
+        http_error({"GET", m_base + path}, *resp, m_name, doing,
+                   err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message)));
+  }
+  auto next_uri = map(resp->body, page, high);
+  if (!next_uri) {
+    next_uri.error().connector = m_name;
+    next_uri.error().message +=
+        fmt::format(" (from {}{}); the cursor was not advanced", m_base, path.substr(0, path.find('?')));
+    return next_uri;
+  }
+  if (!next_uri->empty() && !next_uri->starts_with("/"))
+    return fail(Errc::protocol, fmt::format("next_page_uri \"{}\" is not a relative URI", *next_uri), m_name);
+  return next_uri;
 }
 
 std::string TwilioSource::list_path(const ListResource& res, int page_size, const std::string& since,
@@ -237,18 +247,10 @@ Result<std::vector<Window>> TwilioSource::plan_windows(const ListResource& res, 
     const auto path = list_path(res, 1, "", until);
     auto got = take(path);
     requests += got.requests;
-    auto& resp = got.response;
-    if (!resp) return std::unexpected(resp.error());
-    const HttpRequest http{"GET", m_base + path};
-    if (resp->status != 200) {
-      const auto err = parse_error(resp->body);
-      return std::unexpected(
-          http_error(http, *resp, m_name, fmt::format("planning a backfill of Twilio {} in windows", res.what),
-                     err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message)));
-    }
     Page<Conversation> page;
     Timestamp high = 0;
-    auto mapped = map(resp->body, page, high);
+    auto mapped = map_response(path, got.response, fmt::format("planning a backfill of Twilio {} in windows", res.what),
+                               map, page, high);
     if (!mapped) return std::unexpected(mapped.error());
     if (page.items.empty() && page.rejects.empty()) return std::optional<Timestamp>();
     return std::optional<Timestamp>(high);  // 0 for a record without a usable date
@@ -303,25 +305,9 @@ Result<Page<Conversation>> TwilioSource::pull_windows(const PullRequest& req, co
   if (!got) return fail(Errc::internal, "a Twilio backfill in windows ran out of pages before its cursor did", m_name);
   const Window w = m_handed.at(got->window).value();  // a window's pages come until its last one
   const std::string path = w.next.empty() ? list_path(res, req.page_size, w.since, w.until) : w.next;
-  const HttpRequest http{"GET", m_base + path};
-  auto& resp = got->response;
-  if (!resp) return std::unexpected(resp.error());
-  if (resp->status != 200) {
-    const auto err = parse_error(resp->body);
-    return std::unexpected(
-        http_error(http, *resp, m_name, fmt::format("listing Twilio {}", res.what),
-                   err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message)));
-  }
   Page<Conversation> page;
-  auto next_uri = map(resp->body, page, cursor.high);
-  if (!next_uri) {
-    next_uri.error().connector = m_name;
-    next_uri.error().message +=
-        fmt::format(" (from {}{}); the cursor was not advanced", m_base, path.substr(0, path.find('?')));
-    return std::unexpected(next_uri.error());
-  }
-  if (!next_uri->empty() && !next_uri->starts_with("/"))
-    return fail(Errc::protocol, fmt::format("next_page_uri \"{}\" is not a relative URI", *next_uri), m_name);
+  auto next_uri = map_response(path, got->response, fmt::format("listing Twilio {}", res.what), map, page, cursor.high);
+  if (!next_uri) return std::unexpected(next_uri.error());
   page.requests = got->requests + requests;
   // The windows as of this page: its own moves on, or ends with its last page.
   auto& mine = m_handed[got->window];
@@ -334,7 +320,7 @@ Result<Page<Conversation>> TwilioSource::pull_windows(const PullRequest& req, co
     if (h) cursor.windows.push_back(*h);
   if (cursor.windows.empty()) {
     page.done = true;
-    page.next_cursor = ListCursor{"", cursor.high ? format_date(cursor.high) : cursor.since, 0, {}}.dump();
+    page.next_cursor = cursor.finished();
     m_windows.reset();
     return page;
   }

@@ -74,6 +74,11 @@ class TwilioSource : public Adapter, public ConversationSource {
   // The next page of the backfill in windows `cursor` describes.
   Result<Page<Conversation>> pull_windows(const PullRequest& req, const ListResource& res, const MapPage& map,
                                           ListCursor& cursor, std::size_t requests);
+  // Maps the answer to GET `path` into `page`, raising `high`: the page's next_page_uri ("" on the
+  // last), or the error of a failed request, a refusal, a body that is not a page or a next_page_uri
+  // that is not relative. `doing` names the call in errors ("listing Twilio messages").
+  Result<std::string> map_response(const std::string& path, Result<HttpResponse>& resp, const std::string& doing,
+                                   const MapPage& map, Page<Conversation>& page, Timestamp& high);
   std::string list_path(const ListResource& res, int page_size, const std::string& since,
                         const std::string& until) const;
 
