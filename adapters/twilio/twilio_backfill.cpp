@@ -16,7 +16,7 @@ Timestamp day_of(Timestamp ms) {
 }
 }  // namespace
 
-std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int count) {
+std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int count, bool until_takes_day) {
   const Timestamp first = day_of(std::min(oldest, newest)), last = day_of(std::max(oldest, newest));
   const Timestamp days = last - first + 1;
   const Timestamp n = std::clamp<Timestamp>(count, 1, days);
@@ -26,8 +26,9 @@ std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int count) {
     // Window i takes days/n days, and one more while the remainder lasts: runs differ by one at most.
     const Timestamp span = days / n + (i < days % n ? 1 : 0);
     const Timestamp lower = upper - span + 1;
+    const Timestamp until = until_takes_day ? upper : upper + 1;  // its last day, or the day after it
     out.push_back(
-        Window{i + 1 == n ? "" : format_date(lower * k_day_ms), i == 0 ? "" : format_date(upper * k_day_ms), ""});
+        Window{i + 1 == n ? "" : format_date(lower * k_day_ms), i == 0 ? "" : format_date(until * k_day_ms), ""});
     upper = lower - 1;
   }
   return out;

@@ -31,7 +31,10 @@ struct Window {
 // The windows of the days from `oldest` to `newest` (epoch ms, any time of those days), newest first:
 // at most `count`, of whole days in near-equal runs; the first is open above (records newer than the
 // plan still fall into it) and the last open below. One window when the days are one.
-std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int count);
+// Twilio documents DateSent<=DAY as "on or before midnight on a date", which can be read both ways:
+// with `until_takes_day` (DAY's own records included, as the simulator and, by a probe, the server
+// answer) a window's `until` is its last day; without, it is the day after, whose midnight ends it.
+std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int count, bool until_takes_day = true);
 
 // A page of one window, as it came.
 struct WindowPage {

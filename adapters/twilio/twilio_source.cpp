@@ -258,8 +258,16 @@ Result<std::vector<Window>> TwilioSource::plan_windows(const ListResource& res, 
   auto top = newest("");
   if (!top) return std::unexpected(top.error());
   if (!*top || **top <= 0) return std::vector<Window>{};  // empty, or dated so the chain of pages must do
-  // Bisection for the oldest day: records exist on or before `hi`, none before `lo`.
   constexpr Timestamp day = 86'400'000;
+  // Whether DateSent<=DAY takes in DAY's own records: asked of the newest record's day. If it does not
+  // (the bound is DAY's midnight), each window's bound is the day after its last; either way the
+  // windows neither miss nor repeat a day.
+  auto same_day = newest(format_date(**top));
+  if (!same_day) return std::unexpected(same_day.error());
+  const bool until_takes_day = *same_day && **same_day >= **top / day * day;
+  // Bisection for the oldest day: records exist on or before `hi`, none before `lo` (by the filter's
+  // own reading: without the day itself, the oldest day found may be one late, which the oldest
+  // window, open below, does not mind).
   Timestamp lo = k_twilio_epoch / day, hi = **top / day;
   while (lo < hi) {
     const Timestamp mid = lo + (hi - lo) / 2;
@@ -279,9 +287,10 @@ Result<std::vector<Window>> TwilioSource::plan_windows(const ListResource& res, 
     else
       lo = mid + 1;
   }
-  auto windows = split_days(lo * day, **top, m_in_flight * k_windows_per_fetcher);
-  spdlog::debug("{}: backfill of {} from {} to {} in {} windows, {} pages in flight", m_name, res.what,
-                format_date(lo * day), format_date(**top), windows.size(), m_in_flight);
+  auto windows = split_days(lo * day, **top, m_in_flight * k_windows_per_fetcher, until_takes_day);
+  spdlog::debug("{}: backfill of {} from {} to {} in {} windows, {} pages in flight ({}<=DAY {} DAY itself)", m_name,
+                res.what, format_date(lo * day), format_date(**top), windows.size(), m_in_flight, res.filter,
+                until_takes_day ? "takes in" : "stops before");
   if (windows.size() < 2) windows.clear();  // one day: the chain of pages
   return windows;
 }

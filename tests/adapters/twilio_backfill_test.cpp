@@ -39,7 +39,8 @@ struct Account {
     Timestamp sent;
   };
   std::vector<Msg> messages;
-  bool honours_until = true;  // false: DateSent<= is ignored, as by a server that does not know it
+  bool honours_until = true;    // false: DateSent<= is ignored, as by a server that does not know it
+  bool until_takes_day = true;  // false: DateSent<=DAY stops at DAY's midnight (Twilio's words allow both)
   std::mutex mu;
   std::condition_variable cv;
   int in_flight = 0, peak = 0;
@@ -63,7 +64,7 @@ struct Account {
     const int size = std::stoi(req.get_param_value("PageSize"));
     const Timestamp since = req.has_param("DateSent>") ? day_start_of(req.get_param_value("DateSent>")) : 0;
     const Timestamp until = req.has_param("DateSent<") && honours_until
-                                ? day_start_of(req.get_param_value("DateSent<")) + k_day
+                                ? day_start_of(req.get_param_value("DateSent<")) + (until_takes_day ? k_day : 0)
                                 : std::numeric_limits<Timestamp>::max();
     std::size_t i = req.has_param("PageToken") ? std::stoul(req.get_param_value("PageToken").substr(4)) : 0;
     nlohmann::json items = nlohmann::json::array();
@@ -124,6 +125,11 @@ TEST_CASE("twilio backfill windows: whole days in near-equal runs, newest first,
   CHECK(w[3] == Window{"", "2015-07-23", ""});                       // open below
   CHECK(split_days(k_newest - 3'600'000, k_newest, 8).size() == 1);  // one day: one window
   CHECK(split_days(day_start_of("2015-07-30"), k_newest, 8).size() == 2);
+  // A DateSent<=DAY that stops at DAY's midnight: each bound is the day after the window's last.
+  const auto x = split_days(day_start_of("2015-07-22"), k_newest, 4, false);
+  REQUIRE(x.size() == 4);
+  CHECK(x[1] == Window{"2015-07-26", "2015-07-29", ""});
+  CHECK(x[3] == Window{"", "2015-07-24", ""});
 }
 
 TEST_CASE("twilio backfill in windows stores every message once, with pages in flight side by side") {
@@ -136,9 +142,10 @@ TEST_CASE("twilio backfill in windows stores every message once, with pages in f
   CHECK(store.count("messages") == 60);
   CHECK(stats.received == 60);  // no page read twice: the windows cut the days without overlap
   const auto reqs = server.requests();
-  // The newest record, then a bisection of the 2,768 days since 2008-01-01 (11 or 12 probes).
-  CHECK(probes(reqs) >= 12);
-  CHECK(probes(reqs) <= 13);
+  // The newest record, its day (whether DateSent<=DAY takes in DAY), then a bisection of the 2,768
+  // days since 2008-01-01 (11 or 12 probes).
+  CHECK(probes(reqs) >= 13);
+  CHECK(probes(reqs) <= 14);
   CHECK(stats.requests == reqs.size());
   CHECK(account.peak >= 2);
   CHECK(account.peak <= 3);
@@ -155,6 +162,19 @@ TEST_CASE("twilio backfill in windows stores every message once, with pages in f
   const auto cursor = nlohmann::json::parse(store.records().cursor("sms", "conversations"));
   CHECK(cursor.at("since") == "2015-07-31");  // the next pass is incremental from the newest day
   CHECK_FALSE(cursor.contains("windows"));
+}
+
+TEST_CASE("twilio backfill in windows: a DateSent<=DAY that stops at DAY's midnight misses and repeats no day") {
+  Account account(12, 5);
+  account.until_takes_day = false;
+  FakeServer server([&](const httplib::Request& req, std::size_t) { return account.page(req); });
+  auto adapter = backfilling(server.base_url(), 3);
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("sms", *adapter, store, 4);
+  REQUIRE_FALSE(stats.error);
+  CHECK(store.count("messages") == 60);
+  CHECK(stats.received == 60);
+  CHECK(account.peak >= 2);
 }
 
 TEST_CASE("twilio backfill in windows resumes from the windows its cursor holds, repeating nothing") {
@@ -204,7 +224,7 @@ TEST_CASE("twilio backfill: a server that ignores DateSent<= is pulled one page 
   CHECK(stats.received == 60);
   CHECK(store.count("messages") == 60);
   const auto reqs = server.requests();
-  CHECK(probes(reqs) == 2);  // the newest record, then one that gave the filter away
+  CHECK(probes(reqs) == 3);  // the newest record, its day, then one that gave the filter away
   CHECK(account.peak == 1);
   for (const auto& r : reqs)
     if (r.params.find("PageSize")->second == "10") CHECK_FALSE(r.params.contains("DateSent<"));
