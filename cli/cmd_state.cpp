@@ -53,8 +53,15 @@ int show(Context& ctx) {
                                                format_rfc3339(r.last_pull_at), p.received, p.written, p.rejected)
                                  : fmt::format("{}: FAILED: {}", format_rfc3339(r.last_pull_at), p.error);
     const std::string notice = p.notice.empty() ? "" : fmt::format("; the vendor reported: {}", p.notice);
-    rows.push_back({r.connector + "/" + r.stream, when(r.updated_at), r.cursor.empty() ? "(full pull next)" : r.cursor,
-                    last + notice});
+    // A long cursor (a Twilio backfill's open windows) is cut, at a character's start: the table is
+    // for reading.
+    std::size_t cut = std::min<std::size_t>(r.cursor.size(), 80);
+    while (cut > 0 && cut < r.cursor.size() && (static_cast<unsigned char>(r.cursor[cut]) & 0xC0) == 0x80) --cut;
+    const std::string cursor = r.cursor.empty()         ? "(full pull next)"
+                               : cut == r.cursor.size() ? r.cursor
+                                                        : fmt::format("{}… ({} bytes; -o json prints it whole)",
+                                                                      r.cursor.substr(0, cut), r.cursor.size());
+    rows.push_back({r.connector + "/" + r.stream, when(r.updated_at), cursor, last + notice});
   }
   print_table({"STREAM", "CURSOR UPDATED", "CURSOR", "LAST PULL"}, rows);
   std::fputs("\n", stdout);

@@ -60,6 +60,11 @@ kept=$(sqlite3 "$work/crash.db" "SELECT count(*) FROM messages")
 cursor=$(sqlite3 "$work/crash.db" "SELECT cursor FROM streams WHERE connector = 'sms'")
 open=$(jfield "$cursor" 'len(j["windows"])')
 [ "$open" -gt 0 ] || fail "the cursor committed names no open window: $cursor"
+# state show cuts the long cursor of a backfill under way.
+cs state show >"$work/show.txt" 2>/dev/null || fail "state show after the kill failed"
+grep -q "bytes; -o json prints it whole" "$work/show.txt" || fail "state show printed the windows cursor whole"
+[ "$(cs -o json state show 2>/dev/null | jq -r '.streams[] | select(.connector == "sms") | .cursor')" = "$cursor" ] ||
+  fail "state show -o json does not print the cursor whole"
 cs -q pull sms || fail "the resumed backfill failed"
 content crash.db >"$work/crash.txt"
 diff "$work/chain.txt" "$work/crash.txt" >"$work/diff" ||
