@@ -71,10 +71,10 @@ RateReading generic_reading(const HeaderMap& headers, std::int64_t now_unix_ms) 
   return {};
 }
 
-void ConcurrencyGate::acquire() {
+int ConcurrencyGate::acquire() {
   std::unique_lock lock(m_mu);
   m_cv.wait(lock, [this] { return m_in_flight < static_cast<int>(m_limit); });
-  ++m_in_flight;
+  return ++m_in_flight;
 }
 
 bool ConcurrencyGate::try_acquire() {
@@ -84,10 +84,10 @@ bool ConcurrencyGate::try_acquire() {
   return true;
 }
 
-void ConcurrencyGate::release(bool refused) {
+void ConcurrencyGate::release(bool refused, int level) {
   {
     std::lock_guard lock(m_mu);
-    const int level = m_in_flight;  // this request included
+    if (level <= 0) level = m_in_flight;  // this request included
     m_in_flight = std::max(0, m_in_flight - 1);
     const auto now = m_now();
     if (refused) {

@@ -72,24 +72,27 @@ RateReading generic_reading(const HeaderMap& headers, std::int64_t now_unix_ms);
 // Additive increase, multiplicative decrease of the requests a client keeps in flight, for vendors
 // that limit concurrency (Twilio: 429 with error 20429). Thread-safe; share one between the clients
 // of one account. limit() starts at `initial` and stays within [1, max].
-// A refusal also teaches a ceiling: the requests in flight when it came, less one. The limit does not
-// grow past it for `hold` (the vendor's limit does not change from one minute to the next), so a
-// client with more work than the vendor allows at once keeps to the level that worked instead of
-// trying the refused one again every few requests, as plain AIMD would.
+// A refusal also teaches a ceiling: the requests in flight when the refused one was sent, itself
+// included, less one. The limit does not grow past it for `hold` (the vendor's limit does not change
+// from one minute to the next), so a client with more work than the vendor allows at once keeps to
+// the level that worked instead of trying the refused one again every few requests, as plain AIMD
+// would. A refusal of a request sent alone (another client fills the account) holds it at one.
 class ConcurrencyGate {
  public:
   explicit ConcurrencyGate(double initial = 4, double max = 64,
                            std::chrono::milliseconds hold = std::chrono::minutes(1),
                            std::function<Clock::time_point()> now = {})
       : m_limit(initial), m_max(max), m_hold(hold), m_now(now ? std::move(now) : [] { return Clock::now(); }) {}
-  // Blocks while floor(limit) requests are in flight, then counts this one in.
-  void acquire();
+  // Blocks while floor(limit) requests are in flight, then counts this one in. Returns how many are
+  // in flight with it, for release.
+  int acquire();
   // Counts one in without blocking; false when floor(limit) are already in flight.
   bool try_acquire();
   // Counts one out. `refused`: the vendor refused it for concurrency: the limit halves (at least 1,
-  // at most the ceiling this refusal teaches). Otherwise it grows by 1/limit, one more request in
-  // flight per limit's worth of successes, up to the ceiling while it holds.
-  void release(bool refused);
+  // at most the ceiling this refusal teaches from `level`, what acquire returned; 0 = those in flight
+  // now). Otherwise it grows by 1/limit, one more request in flight per limit's worth of successes,
+  // up to the ceiling while it holds.
+  void release(bool refused, int level = 0);
   double limit() const;
   int in_flight() const;
 

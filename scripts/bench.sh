@@ -29,8 +29,8 @@
 #   190 per 10 s in half the window; this machine serves and stores ~50 pages/s, so a faster limit
 #   would measure chansync, not its pacing) pulled by list pages of BENCH_LIMITS_CONTACTS contacts,
 #   then a bulk edit of 8,000 of them found by CRM search at HubSpot's real 4/s; Twilio messages and
-#   calls under a cap of 2 requests in flight (a simulator of its own answering in 50 ms, both
-#   connectors with backfill_in_flight = 2); Meta's app usage of 60 calls per 10-minute window. Per
+#   calls under a cap of 2 requests in flight (a simulator of its own answering in 50 ms holding
+#   BENCH_LIMITS_MESSAGES messages, 40,000 by default; both connectors with backfill_in_flight = 2); Meta's app usage of 60 calls per 10-minute window. Per
 #   vendor: the rate the simulator accepted from the first to the last request ÷ the rate it allows
 #   (Twilio: the mean requests in flight ÷ the cap), and the 429s it sent after the first window
 #   (target: ≥ 0.95 and 0).

@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <utility>
 
@@ -118,10 +119,24 @@ std::string peek_next_page_uri(std::string_view body) {
   ++i;
   skip_space();
   if (i >= body.size() || body[i] != '"') return {};
-  const auto end = body.find('"', ++i);
-  if (end == std::string_view::npos) return {};
-  const auto uri = body.substr(i, end - i);
-  return uri.find('\\') == std::string_view::npos ? std::string(uri) : std::string();
+  const std::size_t start = i++;
+  for (bool escaped = false; i < body.size(); ++i) {
+    if (escaped)
+      escaped = false;
+    else if (body[i] == '\\')
+      escaped = true;
+    else if (body[i] == '"')
+      break;
+  }
+  if (i >= body.size()) return {};
+  const auto uri = body.substr(start + 1, i - start - 1);
+  if (uri.find('\\') == std::string_view::npos) return std::string(uri);
+  // "\/" and "\u0026" are the same URI as "/" and "&" (the page's parser decodes them too).
+  try {
+    return nlohmann::json::parse(body.substr(start, i - start + 1)).get<std::string>();
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
 }
 
 Result<CallsPage> parse_calls_page(std::string& body) {

@@ -54,8 +54,8 @@ using CallsPage = ListPage<WireCall>;
 // anonymous caller).
 Result<MessagesPage> parse_messages_page(std::string& body);
 // The page's next_page_uri read from the raw text without parsing the page, so the next page can be
-// requested while this one is parsed: "" when it is null, absent, or not plain text (an escape in
-// it). A hint only: the caller uses it when the parsed page names the same URI.
+// requested while this one is parsed: "" when it is null, absent or not a string; escapes ("\/")
+// decoded. A hint only: the caller uses it when the parsed page names the same URI.
 std::string peek_next_page_uri(std::string_view body);
 Result<CallsPage> parse_calls_page(std::string& body);
 
@@ -67,7 +67,8 @@ struct WireError {
 WireError parse_error(const std::string& body);
 
 // Whether Twilio refused a request for the account's concurrency: HTTP 429 with error 20429 ("Too
-// Many Requests"). The client's ConcurrencyGate halves its limit on one.
+// Many Requests"). The client's ConcurrencyGate halves its limit on one, and holds it below the level
+// refused for a minute.
 bool concurrency_refused(const HttpResponse& resp);
 
 // The "sid" of an account resource (GET /2010-04-01/Accounts/{Sid}.json); "" when the body is not one.

@@ -34,14 +34,32 @@ std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int count, bo
   return out;
 }
 
-WindowFetcher::WindowFetcher(std::vector<std::unique_ptr<HttpClient>> clients, std::string base,
-                             std::vector<Window> windows, std::function<std::string(const Window&)> first)
-    : m_clients(std::move(clients)), m_base(std::move(base)) {
+WindowFetcher::WindowFetcher(const HttpOptions& options, int clients, std::string base, std::vector<Window> windows,
+                             const std::function<std::string(const Window&)>& first)
+    : m_base(std::move(base)) {
   for (const auto& w : windows) m_windows.push_back({w.next.empty() ? first(w) : w.next});
-  for (auto& c : m_clients) m_threads.emplace_back([this, client = c.get()] { run(*client); });
+  HttpOptions opts = options;
+  // A retry's wait (a 429's Retry-After, a back-off) ends when the fetcher stops. An injected sleeper
+  // (tests) is kept.
+  if (!opts.sleep)
+    opts.sleep = [this](std::chrono::milliseconds d) {
+      std::unique_lock lock(m_mu);
+      m_cv.wait_for(lock, d, [this] { return m_stop; });
+    };
+  for (int i = 0; i < clients; ++i) m_clients.push_back(std::make_unique<HttpClient>(opts));
+  try {
+    for (auto& c : m_clients) m_threads.emplace_back([this, client = c.get()] { run(*client); });
+  } catch (...) {
+    stop();
+    throw;
+  }
 }
 
 WindowFetcher::~WindowFetcher() {
+  stop();
+}
+
+void WindowFetcher::stop() {
   {
     std::lock_guard lock(m_mu);
     m_stop = true;
@@ -78,18 +96,17 @@ void WindowFetcher::run(HttpClient& client) {
     });
     if (m_stop) return;
     it->busy = true;
-    const std::string path = std::exchange(it->path, "");
-    const auto window = static_cast<std::size_t>(it - m_windows.begin());
+    WindowPage page{static_cast<std::size_t>(it - m_windows.begin()), std::exchange(it->path, ""), "", {}, 0};
     lock.unlock();
     const std::size_t before = client.requests();
-    WindowPage page{window, client.send({"GET", m_base + path}), 0};
+    page.response = client.send({"GET", m_base + page.path});
     page.requests = client.requests() - before;
     // The next page of this window: named by this one (Twilio's next_page_uri), none after a failure.
-    std::string next = page.response && page.response->status == 200 ? peek_next_page_uri(page.response->body) : "";
-    if (!next.starts_with("/")) next.clear();
+    if (page.response && page.response->status == 200) page.next = peek_next_page_uri(page.response->body);
+    if (!page.next.starts_with("/")) page.next.clear();
     lock.lock();
-    m_windows[window].busy = false;
-    m_windows[window].path = std::move(next);
+    m_windows[page.window].busy = false;
+    m_windows[page.window].path = page.next;
     m_ready.push_back(std::move(page));
     m_cv.notify_all();
   }

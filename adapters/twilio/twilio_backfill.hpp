@@ -39,19 +39,22 @@ std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int count, bo
 // A page of one window, as it came.
 struct WindowPage {
   std::size_t window = 0;  // its index in the windows the fetcher was given
+  std::string path;        // the relative URI it was fetched from
+  std::string next;        // the next page of its window the fetcher goes on with ("" = none)
   Result<HttpResponse> response;
   std::size_t requests = 0;  // retries included
 };
 
-// Fetches the pages of `windows` with one thread per client, each window's pages in order (its next
-// page is asked for as soon as the one before names it), the newest windows first. At most as many
-// pages wait to be taken as there are clients; a window whose page failed is not fetched further.
-// The destructor stops fetching and waits for the requests under way.
+// Fetches the pages of `windows` with `clients` threads, one HTTP client each (made from `options`),
+// each window's pages in order (its next page is asked for as soon as the one before names it), the
+// newest windows first. At most as many pages wait to be taken as there are clients; a window whose
+// page failed is not fetched further. The destructor stops fetching: no page is asked for after it,
+// a retry's wait is cut short, and it waits for the requests under way.
 class WindowFetcher {
  public:
   // `first(window)`: the relative URI of a window's first page; `base`: the API root URIs are under.
-  WindowFetcher(std::vector<std::unique_ptr<HttpClient>> clients, std::string base, std::vector<Window> windows,
-                std::function<std::string(const Window&)> first);
+  WindowFetcher(const HttpOptions& options, int clients, std::string base, std::vector<Window> windows,
+                const std::function<std::string(const Window&)>& first);
   ~WindowFetcher();
   WindowFetcher(const WindowFetcher&) = delete;
   WindowFetcher& operator=(const WindowFetcher&) = delete;
@@ -65,14 +68,15 @@ class WindowFetcher {
     bool busy = false;
   };
   void run(HttpClient& client);
+  void stop();
 
-  std::vector<std::unique_ptr<HttpClient>> m_clients;
   std::string m_base;
   std::mutex m_mu;
   std::condition_variable m_cv;
   std::vector<State> m_windows;
   std::deque<WindowPage> m_ready;
   bool m_stop = false;
+  std::vector<std::unique_ptr<HttpClient>> m_clients;
   std::vector<std::jthread> m_threads;  // last: joined before the rest is destroyed
 };
 

@@ -264,7 +264,9 @@ Result<std::vector<Window>> TwilioSource::plan_windows(const ListResource& res, 
   // windows neither miss nor repeat a day.
   auto same_day = newest(format_date(**top));
   if (!same_day) return std::unexpected(same_day.error());
-  const bool until_takes_day = *same_day && **same_day >= **top / day * day;
+  // A record at midnight itself would answer for both readings: the day after is then the bound,
+  // which at worst reads a day twice (deduplicated by sid) instead of missing one.
+  const bool until_takes_day = *same_day && **same_day > **top / day * day;
   // Bisection for the oldest day: records exist on or before `hi`, none before `lo` (by the filter's
   // own reading: without the day itself, the oldest day found may be one late, which the oldest
   // window, open below, does not mind).
@@ -300,9 +302,7 @@ Result<Page<Conversation>> TwilioSource::pull_windows(const PullRequest& req, co
   if (!m_windows || m_windows_cursor != req.cursor) {
     m_windows.reset();
     http();  // a page read ahead by the chain of pages is done with
-    std::vector<std::unique_ptr<HttpClient>> clients;
-    for (int i = 0; i < m_in_flight; ++i) clients.push_back(std::make_unique<HttpClient>(m_options));
-    m_windows = std::make_unique<WindowFetcher>(std::move(clients), m_base, cursor.windows, [&](const Window& w) {
+    m_windows = std::make_unique<WindowFetcher>(m_options, m_in_flight, m_base, cursor.windows, [&](const Window& w) {
       return list_path(res, req.page_size, w.since, w.until);
     });
     m_handed.assign(cursor.windows.begin(), cursor.windows.end());
@@ -311,12 +311,19 @@ Result<Page<Conversation>> TwilioSource::pull_windows(const PullRequest& req, co
   // from the cursor it is given.
   m_windows_cursor.clear();
   auto got = m_windows->next();
-  if (!got) return fail(Errc::internal, "a Twilio backfill in windows ran out of pages before its cursor did", m_name);
-  const Window w = m_handed.at(got->window).value();  // a window's pages come until its last one
-  const std::string path = w.next.empty() ? list_path(res, req.page_size, w.since, w.until) : w.next;
+  if (!got || !m_handed.at(got->window))
+    return fail(Errc::internal, "a Twilio backfill in windows lost track of its pages; run the pull again", m_name);
   Page<Conversation> page;
-  auto next_uri = map_response(path, got->response, fmt::format("listing Twilio {}", res.what), map, page, cursor.high);
+  auto next_uri =
+      map_response(got->path, got->response, fmt::format("listing Twilio {}", res.what), map, page, cursor.high);
   if (!next_uri) return std::unexpected(next_uri.error());
+  // The fetcher went on with the next_page_uri it read ahead; the parsed page must name the same.
+  if (*next_uri != got->next)
+    return fail(Errc::protocol,
+                fmt::format("the page of {}{} names its next page \"{}\" where reading it ahead found \"{}\"; the "
+                            "cursor was not advanced; set backfill_in_flight = 1 to page it in one chain",
+                            m_base, got->path.substr(0, got->path.find('?')), *next_uri, got->next),
+                m_name);
   page.requests = got->requests + requests;
   // The windows as of this page: its own moves on, or ends with its last page.
   auto& mine = m_handed[got->window];

@@ -102,6 +102,16 @@ TEST_CASE("a refusal teaches a ceiling: the level refused is not tried again unt
     g.release(false);
   }
   CHECK(g.limit() > 4);
+  // The level is the one the refused request was sent at, not what is left when its answer comes.
+  ConcurrencyGate h(4, 64, std::chrono::seconds(60), [&] { return now; });
+  h.acquire();
+  h.acquire();
+  const int third = h.acquire();
+  CHECK(third == 3);
+  h.release(false);
+  h.release(false);        // the first two answered
+  h.release(true, third);  // refused at 3 in flight: 2 is the most the vendor took
+  CHECK(h.limit() == 2);
   // A refusal of the only request in flight: another client fills the account; one at a time.
   REQUIRE(g.try_acquire());
   g.release(true);

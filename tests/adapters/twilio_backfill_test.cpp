@@ -45,9 +45,12 @@ struct Account {
   std::condition_variable cv;
   int in_flight = 0, peak = 0;
 
-  Account(int days, int per_day) {
+  std::atomic<int> fail_pages{0};  // the next this many pages after a first one (PageToken) answer 403
+
+  // `days` days, of which those in `quiet` have no messages, of `per_day` messages each.
+  Account(int days, int per_day, std::set<int> quiet = {}) {
     for (int d = 0; d < days; ++d)
-      for (int h = 0; h < per_day; ++h)
+      for (int h = 0; h < per_day && !quiet.contains(d); ++h)
         messages.push_back({fmt::format("SM{:032d}", messages.size() + 1), k_newest - d * k_day - h * 3'600'000});
   }
 
@@ -60,6 +63,12 @@ struct Account {
       cv.notify_all();
       if (req.has_param("PageToken") || req.get_param_value("PageSize") != "1")
         cv.wait_for(lock, std::chrono::milliseconds(150), [&] { return in_flight > 1; });
+    }
+    if (req.has_param("PageToken") && fail_pages > 0) {
+      --fail_pages;
+      std::lock_guard lock(mu);
+      --in_flight;
+      return {403, R"({"code": 20003, "message": "Permission denied", "status": 403})"};
     }
     const int size = std::stoi(req.get_param_value("PageSize"));
     const Timestamp since = req.has_param("DateSent>") ? day_start_of(req.get_param_value("DateSent>")) : 0;
@@ -197,6 +206,9 @@ TEST_CASE("twilio backfill in windows resumes from the windows its cursor holds,
       cursor = page->next_cursor;
     }
     CHECK(nlohmann::json::parse(cursor).at("windows").size() >= 2);
+    // Pages were read ahead of the seven handed out: those the resumed pull must fetch again.
+    const auto fetched = server.requests().size() - probes(server.requests());
+    CHECK(fetched > 7);
   }
   const auto probed = probes(server.requests());
   auto adapter = backfilling(server.base_url(), 2);  // another in-flight count: the windows are the cursor's
@@ -235,4 +247,39 @@ TEST_CASE("twilio backfill_in_flight outside 1..16 is a config error naming the 
   for (const int n : {0, 17})
     CHECK_THROWS_WITH(backfilling(server.base_url(), n),
                       Catch::Contains("backfill_in_flight") && Catch::Contains("1 (one page at a time) to 16"));
+}
+
+TEST_CASE("twilio backfill in windows: days without messages are empty windows, not a stop") {
+  Account account(12, 5, {2, 3, 4, 5, 6, 7, 8});  // the newest two days and the oldest three
+  FakeServer server([&](const httplib::Request& req, std::size_t) { return account.page(req); });
+  auto adapter = backfilling(server.base_url(), 3);
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("sms", *adapter, store, 4);
+  REQUIRE_FALSE(stats.error);
+  CHECK(store.count("messages") == 25);
+  CHECK(stats.received == 25);
+  CHECK(nlohmann::json::parse(store.records().cursor("sms", "conversations")).at("since") == "2015-07-31");
+}
+
+TEST_CASE("twilio backfill in windows: a page refused mid-way stops the stream; the next pull completes it") {
+  Account account(12, 5);
+  account.fail_pages = 1;  // the first second page of a window that is asked for
+  FakeServer server([&](const httplib::Request& req, std::size_t) { return account.page(req); });
+  StateStore store(":memory:");
+  {
+    auto adapter = backfilling(server.base_url(), 3);
+    const auto stats = test::pull_one("sms", *adapter, store, 2);
+    REQUIRE(stats.error);
+    CHECK(stats.error->code == Errc::auth);
+    CHECK_THAT(stats.error->message, Catch::Contains("20003"));
+  }
+  const auto kept = store.count("messages");
+  CHECK(kept < 60);
+  const auto cursor = nlohmann::json::parse(store.records().cursor("sms", "conversations"));
+  CHECK(cursor.contains("windows"));  // the committed pages' windows, to resume from
+  auto adapter = backfilling(server.base_url(), 3);
+  const auto stats = test::pull_one("sms", *adapter, store, 2);
+  REQUIRE_FALSE(stats.error);
+  CHECK(store.count("messages") == 60);
+  CHECK(stats.received == 60 - kept);  // nothing committed before is read again
 }

@@ -235,7 +235,9 @@ TEST_CASE("twilio reads the next page ahead while this one is mapped and uses it
   const std::string next = adapters::twilio::peek_next_page_uri(first);
   CHECK(next == nlohmann::json::parse(first).at("next_page_uri").get<std::string>());
   CHECK(adapters::twilio::peek_next_page_uri(test::fixture("twilio/messages_page2.json")).empty());  // null
-  CHECK(adapters::twilio::peek_next_page_uri(R"({"messages": [], "next_page_uri": "\/2010-04-01\/x"})").empty());
+  CHECK(adapters::twilio::peek_next_page_uri(R"({"messages": [], "next_page_uri": "\/2010-04-01\/x?a=1\u0026b=2"})") ==
+        "/2010-04-01/x?a=1&b=2");  // escapes decoded, as the page's parser does
+  CHECK(adapters::twilio::peek_next_page_uri(R"({"messages": [], "next_page_uri": "\/x\q"})").empty());  // not JSON
   CHECK(adapters::twilio::peek_next_page_uri(R"({"messages": [])").empty());
 
   FakeServer server(pages);

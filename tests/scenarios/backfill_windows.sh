@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# A Twilio backfill in windows of days (backfill_in_flight = 3) against the simulator, 100 ms per
+# A Twilio backfill in windows of days (backfill_in_flight = 3) against the simulator, 20 ms per
 # request: it stores what one chain of pages stores; killed with -9 once some pages are committed and
-# others are in flight, a re-run resumes each window from the cursor committed with its last page and
-# ends with the same store, losing and repeating nothing.
+# others are in flight (the simulator holds one window's third page, so the kill lands mid-backfill
+# whatever the machine's speed), a re-run resumes each window from the cursor committed with its last
+# page and ends with the same store, losing and repeating nothing.
 . "$(dirname "$0")/lib.sh"
-start_sim --customers 300 --messages 60000 --delay-ms 100
+start_sim --customers 300 --messages 60000 --delay-ms 20
 cp "$work/sync.toml" "$work/base.toml"
 # with_store DB [IN_FLIGHT]: the config, its store DB, and backfill_in_flight for sms when given.
 with_store() {
@@ -36,17 +37,18 @@ content windows.db >"$work/windows.txt"
 diff "$work/chain.txt" "$work/windows.txt" >"$work/diff" ||
   fail "the backfill in windows stored otherwise than one chain of pages: $(head -5 "$work/diff")"
 
-# kill -9 once a batch of pages is committed (batches commit after a second), while others are on
-# their way: the cursor committed names the windows still open.
+# kill -9 once a batch of pages is committed (batches commit after a second, also while a page is
+# awaited), with one window's third page held: the cursor committed names the windows still open.
 with_store crash.db 3
+sim_post hold '{"vendor":"twilio","page":2}' >/dev/null
 "$CHANSYNC" --config "$work/sync.toml" -q pull sms &
 pid=$!
 bg_pids="$pid"
 n=0
 for _ in $(seq 600); do  # ≤ 30 s
   n=$(sqlite3 "$work/crash.db" "SELECT count(*) FROM messages" 2>/dev/null || echo 0)
-  [ "$n" -gt 0 ] && break
-  kill -0 "$pid" 2>/dev/null || fail "the backfill ended before a page was committed"
+  [ "$n" -gt 0 ] && [ "$(jfield "$(sim_stats)" 'j["held"]')" = True ] && break
+  kill -0 "$pid" 2>/dev/null || fail "the backfill ended with a page held"
   sleep 0.05
 done
 [ "$n" -gt 0 ] || fail "no page of the backfill was committed within 30 s"
@@ -54,7 +56,8 @@ kill -9 "$pid"
 code=0
 wait "$pid" 2>/dev/null || code=$?
 bg_pids=""
-[ "$code" -eq 137 ] || fail "the backfill ended (exit $code) before it was killed"
+[ "$code" -eq 137 ] || fail "the backfill was not killed by SIGKILL (exit $code)"
+[ "$(jfield "$(sim_post release)" 'j["released"]')" = True ] || fail "no request was held at release"
 kept=$(sqlite3 "$work/crash.db" "SELECT count(*) FROM messages")
 [ "$kept" -lt "$total" ] || fail "the kill came after the last page ($kept messages kept)"
 cursor=$(sqlite3 "$work/crash.db" "SELECT cursor FROM streams WHERE connector = 'sms'")
