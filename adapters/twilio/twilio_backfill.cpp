@@ -9,8 +9,6 @@
 namespace chansync::adapters::twilio {
 
 namespace {
-constexpr Timestamp k_day_ms = 86'400'000;
-
 Timestamp day_of(Timestamp ms) {
   return (ms >= 0 ? ms : ms - k_day_ms + 1) / k_day_ms;
 }

@@ -21,6 +21,8 @@
 
 namespace chansync::adapters::twilio {
 
+inline constexpr Timestamp k_day_ms = 86'400'000;  // a UTC day: Twilio's date filters go by whole days
+
 // One window: the days it covers (YYYY-MM-DD, "" = open on that side) and the relative URI of its
 // next page ("" = its first page, not yet fetched).
 struct Window {

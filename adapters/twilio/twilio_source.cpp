@@ -258,7 +258,7 @@ Result<std::vector<Window>> TwilioSource::plan_windows(const ListResource& res, 
   auto top = newest("");
   if (!top) return std::unexpected(top.error());
   if (!*top || **top <= 0) return std::vector<Window>{};  // empty, or dated so the chain of pages must do
-  constexpr Timestamp day = 86'400'000;
+  constexpr Timestamp day = k_day_ms;
   // Whether DateSent<=DAY takes in DAY's own records: asked of the newest record's day. If it does not
   // (the bound is DAY's midnight), each window's bound is the day after its last; either way the
   // windows neither miss nor repeat a day.

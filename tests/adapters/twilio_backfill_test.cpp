@@ -116,6 +116,17 @@ std::unique_ptr<Adapter> backfilling(const std::string& base_url, nlohmann::json
   return adapters::create_adapter(cfg, "DE", [](std::chrono::milliseconds) {});
 }
 
+// An account, a fake Twilio answering for it, and a pull of it through the pipeline.
+struct Rig {
+  Account account;
+  FakeServer server{[this](const httplib::Request& req, std::size_t) { return account.page(req); }};
+  explicit Rig(int days = 12, int per_day = 5, std::set<int> quiet = {}) : account(days, per_day, std::move(quiet)) {}
+  PullStats pull(StateStore& store, int in_flight, int page_size) {
+    auto adapter = backfilling(server.base_url(), in_flight);
+    return test::pull_one("sms", *adapter, store, page_size);
+  }
+};
+
 std::size_t probes(const std::vector<test::Recorded>& reqs) {
   return static_cast<std::size_t>(std::count_if(
       reqs.begin(), reqs.end(), [](const test::Recorded& r) { return r.params.find("PageSize")->second == "1"; }));
@@ -142,22 +153,20 @@ TEST_CASE("twilio backfill windows: whole days in near-equal runs, newest first,
 }
 
 TEST_CASE("twilio backfill in windows stores every message once, with pages in flight side by side") {
-  Account account(12, 5);
-  FakeServer server([&](const httplib::Request& req, std::size_t) { return account.page(req); });
-  auto adapter = backfilling(server.base_url(), 3);
+  Rig rig;
   StateStore store(":memory:");
-  const auto stats = test::pull_one("sms", *adapter, store, 4);
+  const auto stats = rig.pull(store, 3, 4);
   REQUIRE_FALSE(stats.error);
   CHECK(store.count("messages") == 60);
   CHECK(stats.received == 60);  // no page read twice: the windows cut the days without overlap
-  const auto reqs = server.requests();
+  const auto reqs = rig.server.requests();
   // The newest record, its day (whether DateSent<=DAY takes in DAY), then a bisection of the 2,768
   // days since 2008-01-01 (11 or 12 probes).
   CHECK(probes(reqs) >= 13);
   CHECK(probes(reqs) <= 14);
   CHECK(stats.requests == reqs.size());
-  CHECK(account.peak >= 2);
-  CHECK(account.peak <= 3);
+  CHECK(rig.account.peak >= 2);
+  CHECK(rig.account.peak <= 3);
   // Every window filters by day; the newest is open above, the oldest open below.
   std::set<std::string> since, until;
   for (const auto& r : reqs)
@@ -174,21 +183,18 @@ TEST_CASE("twilio backfill in windows stores every message once, with pages in f
 }
 
 TEST_CASE("twilio backfill in windows: a DateSent<=DAY that stops at DAY's midnight misses and repeats no day") {
-  Account account(12, 5);
-  account.until_takes_day = false;
-  FakeServer server([&](const httplib::Request& req, std::size_t) { return account.page(req); });
-  auto adapter = backfilling(server.base_url(), 3);
+  Rig rig;
+  rig.account.until_takes_day = false;
   StateStore store(":memory:");
-  const auto stats = test::pull_one("sms", *adapter, store, 4);
+  const auto stats = rig.pull(store, 3, 4);
   REQUIRE_FALSE(stats.error);
   CHECK(store.count("messages") == 60);
   CHECK(stats.received == 60);
-  CHECK(account.peak >= 2);
+  CHECK(rig.account.peak >= 2);
 }
 
 TEST_CASE("twilio backfill in windows resumes from the windows its cursor holds, repeating nothing") {
-  Account account(12, 5);
-  FakeServer server([&](const httplib::Request& req, std::size_t) { return account.page(req); });
+  Rig rig;
   std::multiset<std::string> seen;
   const auto take = [&](const Page<Conversation>& page) {
     for (const auto& c : page.items)
@@ -197,7 +203,7 @@ TEST_CASE("twilio backfill in windows resumes from the windows its cursor holds,
   std::string cursor;
   {
     // Seven pages handed out, then the process ends with pages fetched ahead and never committed.
-    auto adapter = backfilling(server.base_url(), 3);
+    auto adapter = backfilling(rig.server.base_url(), 3);
     for (int i = 0; i < 7; ++i) {
       auto page = adapter->conversations()->pull_conversations({"conversations", cursor, 2});
       REQUIRE(page);
@@ -207,11 +213,11 @@ TEST_CASE("twilio backfill in windows resumes from the windows its cursor holds,
     }
     CHECK(nlohmann::json::parse(cursor).at("windows").size() >= 2);
     // Pages were read ahead of the seven handed out: those the resumed pull must fetch again.
-    const auto fetched = server.requests().size() - probes(server.requests());
+    const auto fetched = rig.server.requests().size() - probes(rig.server.requests());
     CHECK(fetched > 7);
   }
-  const auto probed = probes(server.requests());
-  auto adapter = backfilling(server.base_url(), 2);  // another in-flight count: the windows are the cursor's
+  const auto probed = probes(rig.server.requests());
+  auto adapter = backfilling(rig.server.base_url(), 2);  // another in-flight count: the windows are the cursor's
   for (int i = 0; i < 100; ++i) {
     auto page = adapter->conversations()->pull_conversations({"conversations", cursor, 2});
     REQUIRE(page);
@@ -219,25 +225,23 @@ TEST_CASE("twilio backfill in windows resumes from the windows its cursor holds,
     cursor = page->next_cursor;
     if (page->done) break;
   }
-  CHECK(probes(server.requests()) == probed);  // resumed, not planned again
+  CHECK(probes(rig.server.requests()) == probed);  // resumed, not planned again
   CHECK(seen.size() == 60);
   CHECK(std::set<std::string>(seen.begin(), seen.end()).size() == 60);
   CHECK(nlohmann::json::parse(cursor) == nlohmann::json{{"since", "2015-07-31"}});
 }
 
 TEST_CASE("twilio backfill: a server that ignores DateSent<= is pulled one page at a time, with a warning") {
-  Account account(12, 5);
-  account.honours_until = false;
-  FakeServer server([&](const httplib::Request& req, std::size_t) { return account.page(req); });
-  auto adapter = backfilling(server.base_url(), 4);
+  Rig rig;
+  rig.account.honours_until = false;
   StateStore store(":memory:");
-  const auto stats = test::pull_one("sms", *adapter, store, 10);
+  const auto stats = rig.pull(store, 4, 10);
   REQUIRE_FALSE(stats.error);
   CHECK(stats.received == 60);
   CHECK(store.count("messages") == 60);
-  const auto reqs = server.requests();
+  const auto reqs = rig.server.requests();
   CHECK(probes(reqs) == 3);  // the newest record, its day, then one that gave the filter away
-  CHECK(account.peak == 1);
+  CHECK(rig.account.peak == 1);
   for (const auto& r : reqs)
     if (r.params.find("PageSize")->second == "10") CHECK_FALSE(r.params.contains("DateSent<"));
 }
@@ -250,11 +254,9 @@ TEST_CASE("twilio backfill_in_flight outside 1..16 is a config error naming the 
 }
 
 TEST_CASE("twilio backfill in windows: days without messages are empty windows, not a stop") {
-  Account account(12, 5, {2, 3, 4, 5, 6, 7, 8});  // the newest two days and the oldest three
-  FakeServer server([&](const httplib::Request& req, std::size_t) { return account.page(req); });
-  auto adapter = backfilling(server.base_url(), 3);
+  Rig rig(12, 5, {2, 3, 4, 5, 6, 7, 8});  // the newest two days and the oldest three
   StateStore store(":memory:");
-  const auto stats = test::pull_one("sms", *adapter, store, 4);
+  const auto stats = rig.pull(store, 3, 4);
   REQUIRE_FALSE(stats.error);
   CHECK(store.count("messages") == 25);
   CHECK(stats.received == 25);
@@ -262,13 +264,11 @@ TEST_CASE("twilio backfill in windows: days without messages are empty windows, 
 }
 
 TEST_CASE("twilio backfill in windows: a page refused mid-way stops the stream; the next pull completes it") {
-  Account account(12, 5);
-  account.fail_pages = 1;  // the first second page of a window that is asked for
-  FakeServer server([&](const httplib::Request& req, std::size_t) { return account.page(req); });
+  Rig rig;
+  rig.account.fail_pages = 1;  // the first second page of a window that is asked for
   StateStore store(":memory:");
   {
-    auto adapter = backfilling(server.base_url(), 3);
-    const auto stats = test::pull_one("sms", *adapter, store, 2);
+    const auto stats = rig.pull(store, 3, 2);
     REQUIRE(stats.error);
     CHECK(stats.error->code == Errc::auth);
     CHECK_THAT(stats.error->message, Catch::Contains("20003"));
@@ -277,8 +277,7 @@ TEST_CASE("twilio backfill in windows: a page refused mid-way stops the stream; 
   CHECK(kept < 60);
   const auto cursor = nlohmann::json::parse(store.records().cursor("sms", "conversations"));
   CHECK(cursor.contains("windows"));  // the committed pages' windows, to resume from
-  auto adapter = backfilling(server.base_url(), 3);
-  const auto stats = test::pull_one("sms", *adapter, store, 2);
+  const auto stats = rig.pull(store, 3, 2);
   REQUIRE_FALSE(stats.error);
   CHECK(store.count("messages") == 60);
   CHECK(stats.received == 60 - kept);  // nothing committed before is read again
