@@ -155,7 +155,8 @@ bool is_known_region(std::string_view region) {
 }
 
 std::optional<Handle> PhoneNormalizer::operator()(std::string_view raw) {
-  if (auto it = m_memo.find(raw); it != m_memo.end()) return it->second;
+  // Debian's Abseil has its own string_view, which its string hash takes.
+  if (auto it = m_memo.find(absl::string_view(raw.data(), raw.size())); it != m_memo.end()) return it->second;
   if (m_memo.size() >= 100'000) m_memo.clear();  // bounded: a pathological feed must not grow it forever
   return m_memo.emplace(std::string(raw), normalize_phone(raw, m_region)).first->second;
 }
