@@ -128,26 +128,35 @@ base="http://127.0.0.1:$port"
 sid=AC00000000000000000000000000000000
 
 cs=("$root/build/chansync" --config sync.toml)
-# timed NAME CMD...: runs CMD under /usr/bin/time -v; records wall seconds and peak RSS (kB). Dirty
-# pages of the steps before (a copied store, a CSV) are written out first, not during CMD.
+# timed NAME CMD...: runs CMD under /usr/bin/time -v; records wall seconds, peak RSS (kB), CPU seconds
+# (user + system) and the CPU seconds the main simulator spent meanwhile. Dirty pages of the steps
+# before (a copied store, a CSV) are written out first, not during CMD.
 timed() {
   local name=$1
   shift
   sync
+  local before
+  before=$(sim_ticks)
   /usr/bin/time -v -o "$name.time" "$@" >"$name.out"
   wall[$name]=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$name.time")
   rss[$name]=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$name.time")
+  cpu[$name]=$(awk -F': ' '/(User|System) time \(seconds\)/ { s += $2 } END { printf "%.2f", s }' "$name.time")
+  sim_cpu[$name]=$(python3 -c "import sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]):.2f}')" \
+    "$before" "$(sim_ticks)" "$(getconf CLK_TCK)")
 }
+# CPU ticks the main simulator has used (user + system), for the CPU it spent serving a timed command.
+sim_ticks() { awk '{ print $14 + $15 }' "/proc/$sim/stat" 2>/dev/null || echo 0; }
 # median_of NAME: NAME's figures are those of the median of runs NAME_1..3 (one run varies by 15% or
 # more here), which is median_run; walls[NAME] lists the three.
 declare -A walls
 median_of() {
   median_run=$(for run in 1 2 3; do echo "${wall[${1}_$run]} $run"; done | sort -n | sed -n 2p | cut -d' ' -f2)
   wall[$1]=${wall[${1}_$median_run]} rss[$1]=${rss[${1}_$median_run]}
+  cpu[$1]=${cpu[${1}_$median_run]} sim_cpu[$1]=${sim_cpu[${1}_$median_run]}
   walls[$1]="${wall[${1}_1]}, ${wall[${1}_2]}, ${wall[${1}_3]} s"
 }
 requests() { curl -fsS "$base/_sim/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["twilio_requests"] + s["hubspot_requests"])'; }
-declare -A wall rss
+declare -A wall rss cpu sim_cpu
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
 rate() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$1" "$2"; }
 table_head() { printf '\n| measure | wall s | records/s | peak RSS MB | notes |\n|---|---:|---:|---:|---|\n'; }

@@ -116,7 +116,7 @@ printf '{"messages": %s, "customers": %s, "resync_requests": %s, "runs": %s}\n' 
 ingest_rows() {
   cat <<EOF
 | curl, $pages pages, keep-alive (baseline) | ${wall[curl]} | $(rate "$messages" "${wall[curl]}") | $((rss[curl] / 1024)) | one connection, gzip; median of three runs in turns with the next two rows (${walls[curl]}) |
-| chansync pull sms | ${wall[pull]} | $(rate "$messages" "${wall[pull]}") | $((rss[pull] / 1024)) | **$(ratio "${wall[curl]}" "${wall[pull]}")× curl**; $stored messages stored, pages committed in batches; median of three (${walls[pull]}) |
+| chansync pull sms | ${wall[pull]} | $(rate "$messages" "${wall[pull]}") | $((rss[pull] / 1024)) | **$(ratio "${wall[curl]}" "${wall[pull]}")× curl**; $stored messages stored, pages committed in batches; median of three (${walls[pull]}). CPU: chansync ${cpu[pull]} s, the simulator ${sim_cpu[pull]} s (${sim_cpu[curl]} s for curl, which used ${cpu[curl]} s): on $(nproc) cores the pull cannot end before $(python3 -c "import sys; print(f'{(float(sys.argv[1]) + float(sys.argv[2])) / int(sys.argv[3]):.2f}')" "${cpu[pull]}" "${sim_cpu[pull]}" "$(nproc)") s |
 | sqlite3 .import, same rows and indexes (baseline) | ${wall[import]} | $(rate "$imported" "${wall[import]}") | $((rss[import] / 1024)) | one transaction, a 64 MiB page cache (chansync: 16 MiB), no fetch or parse; median of three (${walls[import]}) |
 | chansync ingest vs .import | | | | **$(ratio "${wall[import]}" "${wall[pull]}")× .import** |
 | chansync pull crm | ${wall[pull_crm]} | | $((rss[pull_crm] / 1024)) | HubSpot contacts |
