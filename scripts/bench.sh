@@ -28,7 +28,8 @@
 #   scaled so several windows pass in seconds: HubSpot 95 requests per rolling 5 s (the real rate of
 #   190 per 10 s in half the window; this machine serves and stores ~50 pages/s, so a faster limit
 #   would measure chansync, not its pacing) pulled by list pages of BENCH_LIMITS_CONTACTS contacts,
-#   then a bulk edit of 8,000 of them found by CRM search at HubSpot's real 4/s; Twilio messages and
+#   and again from a simulator answering in 150 ms (10,000 contacts: one chain of pages at a remote
+#   API's latency), then a bulk edit of 8,000 of them found by CRM search at HubSpot's real 4/s; Twilio messages and
 #   calls under a cap of 2 requests in flight (a simulator of its own answering in 50 ms holding
 #   BENCH_LIMITS_MESSAGES messages, 40,000 by default; both connectors with backfill_in_flight = 2); Meta's app usage of 60 calls per 10-minute window. Per
 #   vendor: the rate the simulator accepted from the first to the last request ÷ the rate it allows

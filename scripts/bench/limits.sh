@@ -48,6 +48,19 @@ timed lim_twilio "$root/build/chansync" --config twilio.toml -q pull sms calls
 curl -fsS "http://127.0.0.1:$(cat tw.port)/_sim/stats" | jq -c ".limits.twilio" >lim_twilio.json
 kill "$sim3" && wait "$sim3" 2>/dev/null || true
 sim3=""
+# HubSpot on a simulator that takes 150 ms to answer, as HubSpot's API does for a page of contacts:
+# its list pages form one chain (each names the next), so the rate a backfill can use is one page per
+# answer, whatever the budget.
+"$root/build/chansync-sim" --port-file hs.port --customers 10000 --messages 1000 --enforce-limits \
+  --hubspot-max 95 --hubspot-interval-ms 5000 --delay-ms 150 2>hs.log &
+sim3=$!
+for _ in $(seq 600); do [ -s hs.port ] && break; sleep 0.1; done
+sed -e "s|http://127.0.0.1:$(cat lim.port)|http://127.0.0.1:$(cat hs.port)|" -e 's|^path = "state.db"|path = "hs.db"|' \
+  limits.toml >hubspot.toml
+timed lim_hubspot_latency "$root/build/chansync" --config hubspot.toml -q pull crm
+curl -fsS "http://127.0.0.1:$(cat hs.port)/_sim/stats" | jq -c ".limits.hubspot" >lim_hubspot_latency.json
+kill "$sim3" && wait "$sim3" 2>/dev/null || true
+sim3=""
 timed lim_meta "${lim_cs[@]}" pull fb 2>lim_meta.err || true  # exits 75 when it stops before Meta's limit
 lim_meta_rc=$(awk -F': ' '/Exit status/ { print $2 }' lim_meta.time)
 limit_stats meta lim_meta.json
@@ -67,6 +80,9 @@ def rate_row(title, s, window, how):
           f"{s['accepted']} requests accepted; {how} |")
 rate_row("HubSpot contacts, list pages", load("lim_hubspot"), "window (5 s)",
          "95 per 5 s rolling, X-HubSpot-RateLimit-* read from every answer; target >= 0.95 and 0")
+rate_row("HubSpot contacts, list pages, 150 ms per answer", load("lim_hubspot_latency"), "window (5 s)",
+         "one chain of pages: one request per answer, so the rate is bounded by the vendor's latency, "
+         "not by the budget; target >= 0.95 and 0")
 rate_row("HubSpot CRM search after a bulk edit of 8,000 contacts", load("lim_search"), "second",
          "4/s, no rate headers on search: paced at 97% of the documented limit, evenly spaced; target >= 0.95 and 0")
 t = load("lim_twilio")
