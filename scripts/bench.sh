@@ -28,10 +28,11 @@
 #   scaled so several windows pass in seconds: HubSpot 95 requests per rolling 5 s (the real rate of
 #   190 per 10 s in half the window; this machine serves and stores ~50 pages/s, so a faster limit
 #   would measure chansync, not its pacing) pulled by list pages of BENCH_LIMITS_CONTACTS contacts,
-#   and again from a simulator answering in 150 ms (10,000 contacts: one chain of pages at a remote
-#   API's latency), then a bulk edit of 8,000 of them found by CRM search at HubSpot's real 4/s; Twilio messages and
+#   then a bulk edit of 8,000 of them found by CRM search at HubSpot's real 4/s; Twilio messages and
 #   calls under a cap of 2 requests in flight (a simulator of its own answering in 50 ms holding
-#   BENCH_LIMITS_MESSAGES messages, 40,000 by default; both connectors with backfill_in_flight = 2); Meta's app usage of 60 calls per 10-minute window. Per
+#   BENCH_LIMITS_MESSAGES messages, 40,000 by default; both connectors with backfill_in_flight = 2); HubSpot
+#   list pages again from a simulator answering in 150 ms (10,000 contacts: one chain of pages at a
+#   remote API's latency); Meta's app usage of 60 calls per 10-minute window. Per
 #   vendor: the rate the simulator accepted from the first to the last request ÷ the rate it allows
 #   (Twilio: the mean requests in flight ÷ the cap), and the 429s it sent after the first window
 #   (target: ≥ 0.95 and 0).
@@ -41,7 +42,7 @@
 #        BENCH_ONLY=listen scripts/bench.sh  (the webhook receiver rows alone, about a minute)
 #        BENCH_ONLY=imap scripts/bench.sh    (the IMAP and calls rows alone, well under a minute)
 #        BENCH_ONLY=identity scripts/bench.sh  (the identity rows alone, about a minute)
-#        BENCH_ONLY=limits scripts/bench.sh  (the rate-limit rows alone, about a minute)
+#        BENCH_ONLY=limits scripts/bench.sh  (the rate-limit rows alone, about a minute and a half)
 #        BENCH_ONLY=ingest scripts/bench.sh  (the Twilio pull, .import and sync rows alone: with
 #          BENCH_MESSAGES=1000000 BENCH_CUSTOMERS=50000 it gives the 1M column of issue 12's table)
 #        scripts/bench.sh --scale   (the whole benchmark, then its ingest section again at

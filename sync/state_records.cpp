@@ -377,7 +377,8 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
       cs.bind(9, static_cast<int64_t>(rev));
       // No RETURNING: SQLite runs it as a trigger, and a statement with one keeps a statement journal,
       // a copy of every page it touches (16 KiB each) — measured 8 µs a conversation, as much as
-      // storing its messages. A row inserted has the new rowid; one updated or kept is looked up.
+      // storing its messages. A row inserted has the new rowid; one updated or kept is looked up (the
+      // DO UPDATE branch leaves last_insert_rowid as it was).
       const auto rowid_before = m_store.db().getLastInsertRowid();
       const bool wrote = cs.exec() > 0;
       if (wrote) {
