@@ -223,11 +223,11 @@ Result<HttpResponse> HttpClient::send_once(const HttpRequest& req) {
 Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
   for (int attempt = 1;; ++attempt) {
     if (auto paced = pace(req); !paced) return std::unexpected(paced.error());
-    const int level = m_opts.concurrency ? m_opts.concurrency->acquire() : 0;
+    const std::uint64_t ticket = m_opts.concurrency ? m_opts.concurrency->acquire() : 0;
     auto resp = perform(req);
     if (m_opts.concurrency)
       m_opts.concurrency->release(resp && m_opts.refused_for_concurrency && m_opts.refused_for_concurrency(*resp),
-                                  level);
+                                  ticket);
     const bool repeatable = !m_last_sent || req.safe_to_repeat();
     const bool retryable = resp ? resp->status == 429 || (resp->status >= 500 && repeatable) : repeatable;
     if (resp) correct(req, *resp);

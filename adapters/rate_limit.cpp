@@ -71,23 +71,30 @@ RateReading generic_reading(const HeaderMap& headers, std::int64_t now_unix_ms) 
   return {};
 }
 
-int ConcurrencyGate::acquire() {
+std::uint64_t ConcurrencyGate::acquire() {
   std::unique_lock lock(m_mu);
   m_cv.wait(lock, [this] { return m_in_flight < static_cast<int>(m_limit); });
-  return ++m_in_flight;
+  ++m_in_flight;
+  m_levels[++m_tickets % m_levels.size()] = m_in_flight;
+  return m_tickets;
 }
 
 bool ConcurrencyGate::try_acquire() {
   std::lock_guard lock(m_mu);
   if (m_in_flight >= static_cast<int>(m_limit)) return false;
   ++m_in_flight;
+  m_levels[++m_tickets % m_levels.size()] = m_in_flight;
   return true;
 }
 
-void ConcurrencyGate::release(bool refused, int level) {
+void ConcurrencyGate::release(bool refused, std::uint64_t ticket) {
   {
     std::lock_guard lock(m_mu);
-    if (level <= 0) level = m_in_flight;  // this request included
+    int level = m_in_flight;  // this request included
+    if (ticket > 0 && ticket <= m_tickets)
+      for (auto t = std::max(ticket, m_tickets - std::min<std::uint64_t>(m_tickets, m_levels.size() - 1));
+           t <= m_tickets; ++t)
+        level = std::max(level, m_levels[t % m_levels.size()]);
     m_in_flight = std::max(0, m_in_flight - 1);
     const auto now = m_now();
     if (refused) {

@@ -4,6 +4,7 @@
 // X-RateLimit-*), and an AIMD gate on requests in flight for vendors that limit concurrency. Pure
 // where it can be: time comes in as an argument, so tests assert computed waits and rates without
 // sleeping. Vendor readings (HubSpot, Meta, Twilio) live in their adapters.
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -72,7 +73,7 @@ RateReading generic_reading(const HeaderMap& headers, std::int64_t now_unix_ms);
 // Additive increase, multiplicative decrease of the requests a client keeps in flight, for vendors
 // that limit concurrency (Twilio: 429 with error 20429). Thread-safe; share one between the clients
 // of one account. limit() starts at `initial` and stays within [1, max].
-// A refusal also teaches a ceiling: the requests in flight when the refused one was sent, itself
+// A refusal also teaches a ceiling: the most requests in flight while the refused one was out, itself
 // included, less one. The limit does not grow past it for `hold` (the vendor's limit does not change
 // from one minute to the next), so a client with more work than the vendor allows at once keeps to
 // the level that worked instead of trying the refused one again every few requests, as plain AIMD
@@ -83,16 +84,18 @@ class ConcurrencyGate {
                            std::chrono::milliseconds hold = std::chrono::minutes(1),
                            std::function<Clock::time_point()> now = {})
       : m_limit(initial), m_max(max), m_hold(hold), m_now(now ? std::move(now) : [] { return Clock::now(); }) {}
-  // Blocks while floor(limit) requests are in flight, then counts this one in. Returns how many are
-  // in flight with it, for release.
-  int acquire();
+  // Blocks while floor(limit) requests are in flight, then counts this one in. Returns its ticket,
+  // for release.
+  std::uint64_t acquire();
   // Counts one in without blocking; false when floor(limit) are already in flight.
   bool try_acquire();
   // Counts one out. `refused`: the vendor refused it for concurrency: the limit halves (at least 1,
-  // at most the ceiling this refusal teaches from `level`, what acquire returned; 0 = those in flight
-  // now). Otherwise it grows by 1/limit, one more request in flight per limit's worth of successes,
-  // up to the ceiling while it holds.
-  void release(bool refused, int level = 0);
+  // at most the ceiling this refusal teaches). The level it teaches from is the most requests that
+  // were in flight at any moment since `ticket` was acquired, this one included: requests sent after
+  // it may reach the vendor before it, and those answered before it was refused were still counted
+  // against it (ticket 0: those in flight now). Otherwise the limit grows by 1/limit, one more
+  // request in flight per limit's worth of successes, up to the ceiling while it holds.
+  void release(bool refused, std::uint64_t ticket = 0);
   double limit() const;
   int in_flight() const;
 
@@ -105,6 +108,10 @@ class ConcurrencyGate {
   double m_ceiling = 0;  // 0: none learnt
   Clock::time_point m_ceiling_until{};
   int m_in_flight = 0;
+  // The requests in flight just after each of the last acquisitions, by ticket (the count only rises
+  // at an acquisition). A request outlived by more of them than this holds is taught from those kept.
+  std::uint64_t m_tickets = 0;
+  std::array<int, 64> m_levels{};
 };
 
 }  // namespace chansync::adapters

@@ -102,16 +102,33 @@ TEST_CASE("a refusal teaches a ceiling: the level refused is not tried again unt
     g.release(false);
   }
   CHECK(g.limit() > 4);
-  // The level is the one the refused request was sent at, not what is left when its answer comes.
+  // The level is the most in flight while the refused request was out, not what is left when its
+  // answer comes...
   ConcurrencyGate h(4, 64, std::chrono::seconds(60), [&] { return now; });
   h.acquire();
   h.acquire();
-  const int third = h.acquire();
-  CHECK(third == 3);
+  const auto third = h.acquire();
   h.release(false);
   h.release(false);        // the first two answered
   h.release(true, third);  // refused at 3 in flight: 2 is the most the vendor took
   CHECK(h.limit() == 2);
+  // ...nor what was in flight when it was sent: requests sent after it can reach the vendor first.
+  // Taught from its own level (1), the account would be held at one request for a minute.
+  ConcurrencyGate k(4, 64, std::chrono::seconds(60), [&] { return now; });
+  const auto first = k.acquire();
+  k.acquire();
+  k.acquire();
+  k.release(false);
+  k.release(false);        // the two sent after it answered first
+  k.release(true, first);  // refused: 3 were out with it
+  CHECK(k.limit() == 2);
+  CHECK(k.in_flight() == 0);
+  // Past the acquisitions the gate remembers (64), the level is taught from those it kept.
+  ConcurrencyGate m(4, 64, std::chrono::seconds(60), [&] { return now; });
+  const auto old = m.acquire();
+  for (int i = 0; i < 100; ++i) m.release(false, m.acquire());
+  m.release(true, old);  // 2 in flight at each acquisition remembered
+  CHECK(m.limit() == 1);
   // A refusal of the only request in flight: another client fills the account; one at a time.
   REQUIRE(g.try_acquire());
   g.release(true);
