@@ -42,7 +42,7 @@
 #        BENCH_ONLY=listen scripts/bench.sh  (the webhook receiver rows alone, about a minute)
 #        BENCH_ONLY=imap scripts/bench.sh    (the IMAP and calls rows alone, well under a minute)
 #        BENCH_ONLY=identity scripts/bench.sh  (the identity rows alone, about a minute)
-#        BENCH_ONLY=limits scripts/bench.sh  (the rate-limit rows alone, about a minute and a half)
+#        BENCH_ONLY=limits scripts/bench.sh  (the rate-limit rows alone, about a minute)
 #        BENCH_ONLY=ingest scripts/bench.sh  (the Twilio pull, .import and sync rows alone: with
 #          BENCH_MESSAGES=1000000 BENCH_CUSTOMERS=50000 it gives the 1M column of issue 12's table)
 #        scripts/bench.sh --scale   (the whole benchmark, then its ingest section again at
