@@ -91,10 +91,10 @@ void ConcurrencyGate::release(bool refused, std::uint64_t ticket) {
   {
     std::lock_guard lock(m_mu);
     int level = m_in_flight;  // this request included
-    if (ticket > 0 && ticket <= m_tickets)
-      for (auto t = std::max(ticket, m_tickets - std::min<std::uint64_t>(m_tickets, m_levels.size() - 1));
-           t <= m_tickets; ++t)
-        level = std::max(level, m_levels[t % m_levels.size()]);
+    if (ticket > 0 && ticket <= m_tickets) {
+      const std::uint64_t kept = m_tickets >= m_levels.size() ? m_tickets - m_levels.size() + 1 : 1;  // oldest
+      for (auto t = std::max(ticket, kept); t <= m_tickets; ++t) level = std::max(level, m_levels[t % m_levels.size()]);
+    }
     m_in_flight = std::max(0, m_in_flight - 1);
     const auto now = m_now();
     if (refused) {

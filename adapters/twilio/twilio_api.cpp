@@ -129,14 +129,14 @@ std::string peek_next_page_uri(std::string_view body) {
       break;
   }
   if (i >= body.size()) return {};
-  const auto uri = body.substr(start + 1, i - start - 1);
-  if (uri.find('\\') == std::string_view::npos) return std::string(uri);
+  std::string uri(body.substr(start + 1, i - start - 1));
   // "\/" and "\u0026" are the same URI as "/" and "&" (the page's parser decodes them too).
-  try {
-    return nlohmann::json::parse(body.substr(start, i - start + 1)).get<std::string>();
-  } catch (const nlohmann::json::exception&) {
-    return {};
-  }
+  if (uri.find('\\') != std::string::npos) try {
+      uri = nlohmann::json::parse(body.substr(start, i - start + 1)).get<std::string>();
+    } catch (const nlohmann::json::exception&) {
+      return {};
+    }
+  return uri.starts_with("/") ? uri : std::string();
 }
 
 Result<CallsPage> parse_calls_page(std::string& body) {

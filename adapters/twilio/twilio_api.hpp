@@ -54,8 +54,9 @@ using CallsPage = ListPage<WireCall>;
 // anonymous caller).
 Result<MessagesPage> parse_messages_page(std::string& body);
 // The page's next_page_uri read from the raw text without parsing the page, so the next page can be
-// requested while this one is parsed: "" when it is null, absent or not a string; escapes ("\/")
-// decoded. A hint only: the caller uses it when the parsed page names the same URI.
+// requested while this one is parsed: "" when it is null, absent, not a string or not a relative URI
+// (none to request); escapes ("\/") decoded. A hint only: the caller uses it when the parsed page
+// names the same URI.
 std::string peek_next_page_uri(std::string_view body);
 Result<CallsPage> parse_calls_page(std::string& body);
 

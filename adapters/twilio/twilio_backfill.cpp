@@ -101,7 +101,6 @@ void WindowFetcher::run(HttpClient& client) {
     page.requests = client.requests() - before;
     // The next page of this window: named by this one (Twilio's next_page_uri), none after a failure.
     if (page.response && page.response->status == 200) page.next = peek_next_page_uri(page.response->body);
-    if (!page.next.starts_with("/")) page.next.clear();
     lock.lock();
     m_windows[page.window].busy = false;
     m_windows[page.window].path = page.next;

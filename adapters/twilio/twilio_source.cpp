@@ -193,7 +193,7 @@ Result<Page<Conversation>> TwilioSource::pull_list(const PullRequest& req, const
   // overlaps chansync's work instead of adding to it. One request stays in flight per stream, as
   // before; a read-ahead the next call does not ask for (a stop, another cursor) is dropped.
   if (resp && resp->status == 200)
-    if (const auto next = peek_next_page_uri(resp->body); next.starts_with("/"))
+    if (const auto next = peek_next_page_uri(resp->body); !next.empty())
       m_ahead = ReadAhead{next, m_reader.run([this, next] { return get(next); })};
   Page<Conversation> page;
   auto next_uri = map_response(path, resp, fmt::format("listing Twilio {}", res.what), map, page, cursor->high);
