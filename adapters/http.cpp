@@ -225,9 +225,9 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
     if (auto paced = pace(req); !paced) return std::unexpected(paced.error());
     const std::uint64_t ticket = m_opts.concurrency ? m_opts.concurrency->acquire() : 0;
     auto resp = perform(req);
-    if (m_opts.concurrency)
-      m_opts.concurrency->release(resp && m_opts.refused_for_concurrency && m_opts.refused_for_concurrency(*resp),
-                                  ticket);
+    const bool too_many =
+        m_opts.concurrency && resp && m_opts.refused_for_concurrency && m_opts.refused_for_concurrency(*resp);
+    if (m_opts.concurrency) m_opts.concurrency->release(too_many, ticket);
     const bool repeatable = !m_last_sent || req.safe_to_repeat();
     const bool retryable = resp ? resp->status == 429 || (resp->status >= 500 && repeatable) : repeatable;
     if (resp) correct(req, *resp);
@@ -253,15 +253,23 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
         return std::unexpected(std::move(e));
       }
       wait = *retry_after;
+    } else if (too_many && m_opts.concurrency->in_flight() > 0) {
+      // Refused for too many in flight while others of the account are still out: the gate, halved,
+      // holds the retry until enough of them have ended, which is when the vendor can take it. A
+      // back-off on top would leave this client idle for up to a second while its share of the
+      // account goes unused.
+      wait = std::chrono::milliseconds(0);
     } else {
       // Full jitter: uniform in [0, min(cap, base · 2^attempt)].
       const auto ceiling =
           std::min<long long>(m_opts.backoff_cap.count(), m_opts.backoff_base.count() * (1LL << std::min(attempt, 20)));
       wait = std::chrono::milliseconds(std::uniform_int_distribution<long long>(0, ceiling)(m_rng));
     }
-    spdlog::warn("{}: {} from {}; retry {}/{} in {} ms", m_opts.connector,
-                 resp ? fmt::format("HTTP {}", resp->status) : resp.error().message, m_redact(where(req.url)), attempt,
-                 m_opts.max_attempts - 1, wait.count());
+    spdlog::warn(
+        "{}: {} from {}; retry {}/{} {}", m_opts.connector,
+        resp ? fmt::format("HTTP {}", resp->status) : resp.error().message, m_redact(where(req.url)), attempt,
+        m_opts.max_attempts - 1,
+        too_many && wait.count() == 0 ? "when fewer requests are in flight" : fmt::format("in {} ms", wait.count()));
     sleep_for(wait);
   }
 }

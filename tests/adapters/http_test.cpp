@@ -1,7 +1,9 @@
 #include "adapters/http.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <ctime>
+#include <thread>
 
 #include "sync/timestamp.hpp"
 #include "tests/support/fake_server.hpp"
@@ -183,6 +185,55 @@ TEST_CASE("a 429 meaning too many in flight halves the concurrency gate; success
   CHECK(http.requests() == 2);
   CHECK(gate->limit() == Approx(2));  // halved to the ceiling (1), then grown by 1/1
   CHECK(gate->in_flight() == 0);
+}
+
+TEST_CASE("a request refused for too many in flight waits for the account's others, not a back-off", "[limits]") {
+  std::atomic<bool> other_out{true};
+  std::atomic<bool> retried_while_other_out{false};
+  FakeServer server([&](const httplib::Request&, std::size_t n) {
+    if (n == 0) return Scripted{429, R"({"code":20429,"message":"Too Many Requests","status":429})"};
+    retried_while_other_out = other_out.load();
+    return Scripted{200, "{}"};
+  });
+  auto gate = std::make_shared<ConcurrencyGate>(2, 64, std::chrono::milliseconds(0));
+  std::vector<std::chrono::milliseconds> slept;
+  HttpClient http(HttpOptions{.connector = "t",
+                              .concurrency = gate,
+                              .refused_for_concurrency = [](const HttpResponse& r) { return r.status == 429; },
+                              .sleep = [&](auto d) { slept.push_back(d); }});
+  // Another client of the account has a request out, answered 100 ms from now.
+  const auto other = gate->acquire();
+  std::thread answer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    other_out = false;
+    gate->release(false, other);
+  });
+  const auto sent = http.send({"GET", server.base_url() + "/x"});
+  answer.join();
+  REQUIRE(sent);
+  CHECK(sent->status == 200);
+  CHECK(http.requests() == 2);
+  // Refused with 2 in flight, the gate fell to 1: the retry went when the other request ended, with
+  // no back-off slept (a back-off would have idled this client for up to 500 ms on top).
+  CHECK_FALSE(retried_while_other_out);
+  CHECK(slept.empty());
+  CHECK(gate->in_flight() == 0);
+
+  // Refused with nothing else in flight (another program fills the account), the gate cannot tell
+  // when the vendor will take it: the retry backs off.
+  // (A draw of 0 ms, 1 in 20,001 from [0, 20 s], is not slept.)
+  HttpClient alone(HttpOptions{.connector = "t",
+                               .backoff_base = std::chrono::milliseconds(10'000),
+                               .concurrency = std::make_shared<ConcurrencyGate>(2, 64, std::chrono::milliseconds(0)),
+                               .refused_for_concurrency = [](const HttpResponse& r) { return r.status == 429; },
+                               .sleep = [&](auto d) { slept.push_back(d); }});
+  FakeServer once([](const httplib::Request&, std::size_t n) {
+    return n == 0 ? Scripted{429, R"({"code":20429,"message":"Too Many Requests","status":429})"} : Scripted{200, "{}"};
+  });
+  REQUIRE(alone.send({"GET", once.base_url() + "/x"}));
+  CHECK(alone.requests() == 2);
+  REQUIRE(slept.size() == 1);
+  CHECK(slept[0] <= std::chrono::milliseconds(20'000));
 }
 
 TEST_CASE("a vendor 4xx error names the request and what to check, never the query string") {
