@@ -138,6 +138,7 @@ class HttpClient {
   HttpOptions m_opts;
   Redactor m_redact;
   void* m_curl = nullptr;
+  void* m_gunzip = nullptr;  // a libdeflate decompressor
   std::size_t m_requests = 0;
   std::size_t m_last_body = 0;  // bytes of the last response's body
   bool m_last_sent = false;     // the last attempt's request reached the network

@@ -14,8 +14,9 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
   libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev
   libspdlog-dev libfmt-dev libsimdjson-dev libtomlplusplus-dev libcpp-httplib-dev
   libphonenumber-dev libabsl-dev libprotobuf-dev libicu-dev libboost-dev libssl-dev zlib1g-dev libpq-dev
-  libgmime-3.0-dev libxml2-dev libmimalloc-dev)
+  libgmime-3.0-dev libxml2-dev libmimalloc-dev libdeflate-dev)
 # libmimalloc-dev: the chansync executable allocates through mimalloc (CMakeLists.txt says why).
+# libdeflate-dev: gzip answers are decoded in one call (adapters/http.cpp says why).
 # postgresql: the postgres target's tests start a throwaway server (tests/support/pg_server.cpp);
 # dovecot-imapd likewise for the imap-email source's (tests/support/dovecot_server.cpp).
 # chromium: tests/scenarios/health_html.sh renders the health --html page headless; fonts-liberation

@@ -1,5 +1,8 @@
 #include "adapters/http.hpp"
 
+#include <fmt/format.h>
+#include <zlib.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <ctime>
@@ -14,6 +17,20 @@ using chansync::test::FakeServer;
 using chansync::test::Scripted;
 
 namespace {
+
+std::string gzip(std::string_view text) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&z, text.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
 
 std::string http_date(std::int64_t ms) {
   const std::time_t t = ms / 1000;
@@ -281,4 +298,61 @@ TEST_CASE("a Link or Warning field sent twice keeps both values; other fields ke
       resp->headers.at("link") ==
       R"(<https://api.example.com/v2/contacts?after=2>; rel="next", <https://developer.example.com/sunset>; rel="sunset")");
   CHECK(resp->headers.at("x-thing") == "second");
+}
+
+TEST_CASE("a gzip answer is decoded whole, one member or several", "[http]") {
+  // A page as httplib sends it when asked for gzip, as vendors do.
+  std::string page = "{\"messages\":[";
+  for (int i = 0; i < 2000; ++i) page += fmt::format("{}{{\"sid\":\"SM{:032}\",\"body\":\"hello\"}}", i ? "," : "", i);
+  page += "]}";
+  std::string asked;
+  FakeServer json([&](const httplib::Request& req, std::size_t) {
+    asked = req.get_header_value("Accept-Encoding");
+    return Scripted{200, page};
+  });
+  HttpClient http(HttpOptions{.connector = "t"});
+  auto got = http.send({"GET", json.base_url() + "/page"});
+  REQUIRE(got);
+  CHECK(asked == "gzip");
+  CHECK(got->headers["content-encoding"] == "gzip");
+  CHECK(got->body == page);
+
+  // Encoded by the test: two members in a row (RFC 1952 allows it). The output is sized from the
+  // trailer, which gives only the last member's length: a long first member makes it grow.
+  const std::string long_text(100'000, 'x');
+  FakeServer raw([&](const httplib::Request&, std::size_t n) {
+    const std::vector<std::pair<std::string, std::string>> gz = {{"Content-Encoding", "gzip"}};
+    if (n == 0) return Scripted{200, gzip("hello ") + gzip("world"), gz, "application/octet-stream"};
+    return Scripted{200, gzip(long_text) + gzip("!"), gz, "application/octet-stream"};
+  });
+  auto two = http.send_once({"GET", raw.base_url() + "/two"});
+  REQUIRE(two);
+  CHECK(two->body == "hello world");
+  auto grown = http.send_once({"GET", raw.base_url() + "/grown"});
+  REQUIRE(grown);
+  CHECK(grown->body == long_text + "!");
+}
+
+TEST_CASE("an answer that cannot be decoded is a protocol error naming why, and a GET is retried", "[http]") {
+  std::string broken = gzip(std::string(5000, 'y'));
+  broken[broken.size() / 2] ^= 0x55;
+  FakeServer server([&](const httplib::Request&, std::size_t n) {
+    if (n == 1) return Scripted{200, "\x1b\x00", {{"Content-Encoding", "br"}}, "application/octet-stream"};
+    if (n <= 2) return Scripted{200, broken, {{"Content-Encoding", "gzip"}}, "application/octet-stream"};
+    return Scripted{200, "{}"};
+  });
+  HttpClient http(HttpOptions{.connector = "t", .sleep = [](auto) {}});
+  auto bad = http.send_once({"GET", server.base_url() + "/bad?token=abc"});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == Errc::protocol);
+  CHECK_THAT(bad.error().message, Catch::Contains("cannot be decoded: it is not valid gzip") &&
+                                      Catch::Contains("/bad (HTTP 200)") && !Catch::Contains("token"));
+  auto br = http.send_once({"GET", server.base_url() + "/br"});
+  REQUIRE_FALSE(br);
+  CHECK_THAT(br.error().message, Catch::Contains("it is in br, which chansync does not ask for"));
+  // send() retries a GET whose answer could not be decoded, as it does one cut off mid-way.
+  auto retried = http.send({"GET", server.base_url() + "/again"});
+  REQUIRE(retried);
+  CHECK(retried->body == "{}");
+  CHECK(http.requests() == 4);
 }

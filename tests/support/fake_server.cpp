@@ -18,7 +18,7 @@ FakeServer::FakeServer(Handler respond) {
     const Scripted s = respond(req, n);
     res.status = s.status;
     for (const auto& [k, v] : s.headers) res.set_header(k, v);
-    res.set_content(s.body, "application/json");
+    res.set_content(s.body, s.content_type);
   };
   m_server.Get(".*", handle);
   m_server.Post(".*", handle);

@@ -20,6 +20,9 @@ struct Scripted {
   int status = 200;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // application/json is gzipped by httplib when the client asks for it; application/octet-stream
+  // goes as it is (a body the test encoded itself).
+  std::string content_type = "application/json";
 };
 
 class FakeServer {
