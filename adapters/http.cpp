@@ -286,6 +286,10 @@ Result<HttpResponse> HttpClient::send_once(const HttpRequest& req) {
 }
 
 Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
+  // Refusals for too many in flight retried through the gate alone, which count as no attempt: each
+  // halves the gate, so within a few the retry goes alone, and a refusal then backs off and counts.
+  constexpr int k_gate_retries = 8;
+  int gate_retries = 0;
   for (int attempt = 1;; ++attempt) {
     if (auto paced = pace(req); !paced) return std::unexpected(paced.error());
     const std::uint64_t ticket = m_opts.concurrency ? m_opts.concurrency->acquire() : 0;
@@ -293,9 +297,21 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
     const bool too_many =
         m_opts.concurrency && resp && m_opts.refused_for_concurrency && m_opts.refused_for_concurrency(*resp);
     if (m_opts.concurrency) m_opts.concurrency->release(too_many, ticket);
+    if (resp) correct(req, *resp);
+    // Refused while others of the account are still out: the gate, halved, holds the retry until
+    // enough of them have ended, which is when the vendor can take it. A back-off on top would leave
+    // this client idle for up to a second while its share of the account goes unused.
+    const bool through_gate = too_many && !resp->headers.contains("retry-after") && gate_retries < k_gate_retries &&
+                              m_opts.concurrency->in_flight() > 0;
+    if (through_gate) {
+      ++gate_retries;
+      spdlog::debug("{}: HTTP {} (too many requests in flight) from {}; retried when fewer are", m_opts.connector,
+                    resp->status, m_redact(where(req.url)));
+      --attempt;  // not counted
+      continue;
+    }
     const bool repeatable = !m_last_sent || req.safe_to_repeat();
     const bool retryable = resp ? resp->status == 429 || (resp->status >= 500 && repeatable) : repeatable;
-    if (resp) correct(req, *resp);
     if (resp && m_opts.give_up && m_opts.give_up(*resp)) return resp;
     if (!retryable || attempt >= m_opts.max_attempts) {
       if (!resp && attempt > 1) resp.error().message += fmt::format(" (after {} attempts)", attempt);
@@ -318,23 +334,15 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
         return std::unexpected(std::move(e));
       }
       wait = *retry_after;
-    } else if (too_many && m_opts.concurrency->in_flight() > 0) {
-      // Refused for too many in flight while others of the account are still out: the gate, halved,
-      // holds the retry until enough of them have ended, which is when the vendor can take it. A
-      // back-off on top would leave this client idle for up to a second while its share of the
-      // account goes unused.
-      wait = std::chrono::milliseconds(0);
     } else {
       // Full jitter: uniform in [0, min(cap, base · 2^attempt)].
       const auto ceiling =
           std::min<long long>(m_opts.backoff_cap.count(), m_opts.backoff_base.count() * (1LL << std::min(attempt, 20)));
       wait = std::chrono::milliseconds(std::uniform_int_distribution<long long>(0, ceiling)(m_rng));
     }
-    spdlog::warn(
-        "{}: {} from {}; retry {}/{} {}", m_opts.connector,
-        resp ? fmt::format("HTTP {}", resp->status) : resp.error().message, m_redact(where(req.url)), attempt,
-        m_opts.max_attempts - 1,
-        too_many && wait.count() == 0 ? "when fewer requests are in flight" : fmt::format("in {} ms", wait.count()));
+    spdlog::warn("{}: {} from {}; retry {}/{} in {} ms", m_opts.connector,
+                 resp ? fmt::format("HTTP {}", resp->status) : resp.error().message, m_redact(where(req.url)), attempt,
+                 m_opts.max_attempts - 1, wait.count());
     sleep_for(wait);
   }
 }

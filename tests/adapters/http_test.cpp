@@ -205,34 +205,40 @@ TEST_CASE("a 429 meaning too many in flight halves the concurrency gate; success
 }
 
 TEST_CASE("a request refused for too many in flight waits for the account's others, not a back-off", "[limits]") {
-  std::atomic<bool> other_out{true};
-  std::atomic<bool> retried_while_other_out{false};
+  std::atomic<int> others_out{3};
+  std::vector<int> out_when_sent;
   FakeServer server([&](const httplib::Request&, std::size_t n) {
-    if (n == 0) return Scripted{429, R"({"code":20429,"message":"Too Many Requests","status":429})"};
-    retried_while_other_out = other_out.load();
+    out_when_sent.push_back(others_out.load());
+    if (n < 2) return Scripted{429, R"({"code":20429,"message":"Too Many Requests","status":429})"};
     return Scripted{200, "{}"};
   });
-  auto gate = std::make_shared<ConcurrencyGate>(2, 64, std::chrono::milliseconds(0));
+  auto gate = std::make_shared<ConcurrencyGate>(8, 64, std::chrono::milliseconds(0));
   std::vector<std::chrono::milliseconds> slept;
   HttpClient http(HttpOptions{.connector = "t",
+                              .max_attempts = 2,
                               .concurrency = gate,
                               .refused_for_concurrency = [](const HttpResponse& r) { return r.status == 429; },
                               .sleep = [&](auto d) { slept.push_back(d); }});
-  // Another client of the account has a request out, answered 100 ms from now.
-  const auto other = gate->acquire();
+  // Other clients of the account have 3 requests out, answered one every 50 ms.
+  std::vector<std::uint64_t> tickets;
+  for (int i = 0; i < 3; ++i) tickets.push_back(gate->acquire());
   std::thread answer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    other_out = false;
-    gate->release(false, other);
+    for (const auto t : tickets) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      --others_out;
+      gate->release(false, t);
+    }
   });
   const auto sent = http.send({"GET", server.base_url() + "/x"});
   answer.join();
   REQUIRE(sent);
   CHECK(sent->status == 200);
-  CHECK(http.requests() == 2);
-  // Refused with 2 in flight, the gate fell to 1: the retry went when the other request ended, with
-  // no back-off slept (a back-off would have idled this client for up to 500 ms on top).
-  CHECK_FALSE(retried_while_other_out);
+  // Refused with 3 others out, the gate fell to 3 and the retry went when one had ended; refused with
+  // 2 out, it fell to 1.67 and the retry went when the next success raised it to 2. Neither refusal
+  // counted as an attempt (2 allowed, 3 made), and no back-off was slept (one would have idled this
+  // client for up to 500 ms on top).
+  CHECK(out_when_sent == std::vector<int>{3, 2, 1});
+  CHECK(http.requests() == 3);
   CHECK(slept.empty());
   CHECK(gate->in_flight() == 0);
 
