@@ -14,19 +14,18 @@ Timestamp day_of(Timestamp ms) {
 }
 }  // namespace
 
-std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int count, bool until_takes_day) {
+std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int clients, bool until_takes_day) {
   const Timestamp first = day_of(std::min(oldest, newest)), last = day_of(std::max(oldest, newest));
-  const Timestamp days = last - first + 1;
-  const Timestamp n = std::clamp<Timestamp>(count, 1, days);
+  const Timestamp share = 2 * std::max(1, clients);  // each window takes 1/share of the days left
   std::vector<Window> out;
   Timestamp upper = last;  // the newest day of the next window
-  for (Timestamp i = 0; i < n; ++i) {
-    // Window i takes days/n days, and one more while the remainder lasts: runs differ by one at most.
-    const Timestamp span = days / n + (i < days % n ? 1 : 0);
+  for (Timestamp left = last - first + 1; left > 0;) {
+    const Timestamp span = (left + share - 1) / share;  // at least one day
     const Timestamp lower = upper - span + 1;
     const Timestamp until = until_takes_day ? upper : upper + 1;  // its last day, or the day after it
+    left -= span;
     out.push_back(
-        Window{i + 1 == n ? "" : format_date(lower * k_day_ms), i == 0 ? "" : format_date(until * k_day_ms), ""});
+        Window{left == 0 ? "" : format_date(lower * k_day_ms), out.empty() ? "" : format_date(until * k_day_ms), ""});
     upper = lower - 1;
   }
   return out;

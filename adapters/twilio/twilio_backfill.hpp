@@ -30,13 +30,16 @@ struct Window {
   bool operator==(const Window&) const = default;
 };
 
-// The windows of the days from `oldest` to `newest` (epoch ms, any time of those days), newest first:
-// at most `count`, of whole days in near-equal runs; the first is open above (records newer than the
-// plan still fall into it) and the last open below. One window when the days are one.
+// The windows of the days from `oldest` to `newest` (epoch ms, any time of those days), newest first,
+// for `clients` fetching side by side: each takes 1/(2 × clients) of the days not yet given, rounded
+// up, so they shrink to a day each at the end (guided self-scheduling). The windows fetched last are
+// the ones a client takes when the others are nearly done: short, the clients end together instead
+// of one paging a long last window alone. The first is open above (records newer than the plan still
+// fall into it) and the last open below. One window when the days are one.
 // Twilio documents DateSent<=DAY as "on or before midnight on a date", which can be read both ways:
 // with `until_takes_day` (DAY's own records included, as the simulator and, by a probe, the server
 // answer) a window's `until` is its last day; without, it is the day after, whose midnight ends it.
-std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int count, bool until_takes_day = true);
+std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int clients, bool until_takes_day = true);
 
 // A page of one window, as it came.
 struct WindowPage {
@@ -51,7 +54,8 @@ struct WindowPage {
 // each window's pages in order (its next page is asked for as soon as the one before names it), the
 // newest windows first. At most as many pages wait to be taken as there are clients; a window whose
 // page failed is not fetched further. The destructor stops fetching: no page is asked for after it,
-// a retry's wait is cut short, and it waits for the requests under way.
+// a retry's back-off is cut short, and it waits for the requests under way (a retry waiting at the
+// account's concurrency gate goes when the gate lets it, as they end).
 class WindowFetcher {
  public:
   // `first(window)`: the relative URI of a window's first page; `base`: the API root URIs are under.

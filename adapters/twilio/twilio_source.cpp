@@ -22,7 +22,6 @@ std::string without_trailing_slash(std::string url) {
 }
 
 constexpr int k_max_in_flight = 16;
-constexpr int k_windows_per_fetcher = 4;  // windows cut per page in flight: the threads stay busy to the end
 constexpr Timestamp k_twilio_epoch = 1'199'145'600'000;  // 2008-01-01: no Twilio record is older
 
 }  // namespace
@@ -289,7 +288,7 @@ Result<std::vector<Window>> TwilioSource::plan_windows(const ListResource& res, 
     else
       lo = mid + 1;
   }
-  auto windows = split_days(lo * day, **top, m_in_flight * k_windows_per_fetcher, until_takes_day);
+  auto windows = split_days(lo * day, **top, m_in_flight, until_takes_day);
   spdlog::debug("{}: backfill of {} from {} to {} in {} windows, {} pages in flight ({}<=DAY {} DAY itself)", m_name,
                 res.what, format_date(lo * day), format_date(**top), windows.size(), m_in_flight, res.filter,
                 until_takes_day ? "takes in" : "stops before");

@@ -134,22 +134,33 @@ std::size_t probes(const std::vector<test::Recorded>& reqs) {
 
 }  // namespace
 
-TEST_CASE("twilio backfill windows: whole days in near-equal runs, newest first, open at both ends") {
+TEST_CASE("twilio backfill windows: whole days, newest first, shrinking to a day, open at both ends") {
   using adapters::twilio::split_days;
   using adapters::twilio::Window;
-  const auto w = split_days(day_start_of("2015-07-22"), k_newest, 4);  // 10 days
-  REQUIRE(w.size() == 4);
+  // 10 days for 2 clients: each window takes a quarter of the days left, rounded up (3, 2, 2, 1, 1, 1).
+  const auto w = split_days(day_start_of("2015-07-22"), k_newest, 2);
+  REQUIRE(w.size() == 6);
   CHECK(w[0] == Window{"2015-07-29", "", ""});  // 3 days, open above
-  CHECK(w[1] == Window{"2015-07-26", "2015-07-28", ""});
-  CHECK(w[2] == Window{"2015-07-24", "2015-07-25", ""});
-  CHECK(w[3] == Window{"", "2015-07-23", ""});                       // open below
+  CHECK(w[1] == Window{"2015-07-27", "2015-07-28", ""});
+  CHECK(w[2] == Window{"2015-07-25", "2015-07-26", ""});
+  CHECK(w[3] == Window{"2015-07-24", "2015-07-24", ""});
+  CHECK(w[4] == Window{"2015-07-23", "2015-07-23", ""});
+  CHECK(w[5] == Window{"", "2015-07-22", ""});                       // open below
   CHECK(split_days(k_newest - 3'600'000, k_newest, 8).size() == 1);  // one day: one window
   CHECK(split_days(day_start_of("2015-07-30"), k_newest, 8).size() == 2);
   // A DateSent<=DAY that stops at DAY's midnight: each bound is the day after the window's last.
-  const auto x = split_days(day_start_of("2015-07-22"), k_newest, 4, false);
-  REQUIRE(x.size() == 4);
-  CHECK(x[1] == Window{"2015-07-26", "2015-07-29", ""});
-  CHECK(x[3] == Window{"", "2015-07-24", ""});
+  const auto x = split_days(day_start_of("2015-07-22"), k_newest, 2, false);
+  REQUIRE(x.size() == 6);
+  CHECK(x[1] == Window{"2015-07-27", "2015-07-29", ""});
+  CHECK(x[5] == Window{"", "2015-07-23", ""});
+  // A year for 4 clients: every day in exactly one window, the first an eighth of them, the last a day.
+  const auto y = split_days(k_newest - 364 * k_day, k_newest, 4);
+  REQUIRE(y.size() > 8);
+  CHECK(y.front().since == "2015-06-16");     // 46 of the 365 days
+  for (std::size_t i = 1; i < y.size(); ++i)  // newest first, each ending the day before the next begins
+    CHECK(day_start_of(y[i].until) + k_day == day_start_of(y[i - 1].since));
+  CHECK(y.back().since.empty());
+  CHECK(y[y.size() - 2].since == y[y.size() - 2].until);  // a day
 }
 
 TEST_CASE("twilio backfill in windows stores every message once, with pages in flight side by side") {
@@ -174,7 +185,7 @@ TEST_CASE("twilio backfill in windows stores every message once, with pages in f
       since.insert(r.params.contains("DateSent>") ? r.params.find("DateSent>")->second : "");
       until.insert(r.params.contains("DateSent<") ? r.params.find("DateSent<")->second : "");
     }
-  CHECK(since.size() == 12);  // 12 days, 12 windows (4 per page in flight), one day each
+  CHECK(since.size() == 9);  // 12 days for 3 clients: a sixth of those left each (2, 2, 2, then 1 × 6)
   CHECK(since.contains(""));
   CHECK(until.contains(""));
   const auto cursor = nlohmann::json::parse(store.records().cursor("sms", "conversations"));
