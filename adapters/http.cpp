@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <libdeflate.h>
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
@@ -51,20 +52,21 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
 // decodes an 800 KB Twilio page in 0.14–0.18 ms, where zlib's streaming inflate, libcurl's, took
 // 0.42–0.56 ms: a pull's fetch thread spends less CPU, and the next request of an account at its
 // concurrency limit goes that much sooner. The output is sized from the trailer (ISIZE, the last
-// member's length mod 2^32) and grows when that is short, up to what deflate can expand to (1032:1),
-// so a forged size cannot make it allocate more than the input could ever hold.
+// member's length mod 2^32; at first 64 MiB at most) and grows when that is short, up to what deflate
+// can expand to (1032:1): a forged size cannot make it allocate more than the input could hold.
 std::optional<std::string> gunzip(libdeflate_decompressor* d, std::string_view in, std::string& why) {
   constexpr std::size_t k_max_ratio = 1032;
+  constexpr std::size_t k_first_room_max = std::size_t{64} << 20;  // past it, the room grows as it is used
   const std::size_t bound = in.size() * k_max_ratio;
   std::size_t room = 0;
   if (in.size() >= 18) {  // header (10) + trailer (8)
     const auto* t = reinterpret_cast<const unsigned char*>(in.data() + in.size() - 4);
-    room = std::min<std::size_t>(bound, t[0] | t[1] << 8 | t[2] << 16 | std::size_t{t[3]} << 24);
+    room = std::min({bound, k_first_room_max, std::size_t{t[0]} | t[1] << 8 | t[2] << 16 | std::size_t{t[3]} << 24});
   }
   room = std::max<std::size_t>(room, 4096);
   for (;;) {
     std::string out;
-    out.reserve(room + 64);  // the parsers' padding fits after it without a copy
+    out.reserve(room + simdjson::SIMDJSON_PADDING);  // the parsers' padding fits after it without a copy
     out.resize(room);
     std::string_view rest = in;
     std::size_t pos = 0;
@@ -190,10 +192,9 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
   CURL* c = static_cast<CURL*>(m_curl);
   curl_easy_reset(c);  // keeps the connection cache: keep-alive survives
   HttpResponse resp;
-  // Room for a body as large as the last one and a little more (pages of a list are about the same
-  // size, and the parsers' padding goes after it). Appended piece by piece into an empty string, an
-  // 800 KB page was reallocated 16 times as the string doubled, and once more for the padding. Up to
-  // 8 MiB.
+  // Room for a body as large as the last one (as it came: gzip is decoded after) and a little more:
+  // pages of a list are about the same size. Appended piece by piece into an empty string, an 800 KB
+  // page was reallocated 16 times as the string doubled. Up to 8 MiB.
   resp.body.reserve(std::min<std::size_t>(m_last_body + m_last_body / 16 + 64, std::size_t{8} << 20));
   char errbuf[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
@@ -267,14 +268,20 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
     std::string why = fmt::format("it is in {}, which chansync does not ask for (it asks for gzip)", it->second);
     const bool gzip = strcasecmp(it->second.c_str(), "gzip") == 0 || strcasecmp(it->second.c_str(), "x-gzip") == 0;
     auto decoded = gzip ? gunzip(static_cast<libdeflate_decompressor*>(m_gunzip), resp.body, why) : std::nullopt;
-    if (!decoded)
-      return std::unexpected(
-          Error{Errc::protocol,
-                m_redact(fmt::format("the answer of {} (HTTP {}) cannot be decoded: {}; if it "
-                                     "persists, a proxy between chansync and the vendor may alter it",
-                                     where(req.url), resp.status, why)),
-                m_opts.connector});
-    resp.body = std::move(*decoded);
+    if (decoded) {
+      resp.body = std::move(*decoded);
+    } else {
+      const std::string what =
+          m_redact(fmt::format("the answer of {} (HTTP {}) cannot be decoded: {}; if it persists, a proxy between "
+                               "chansync and the vendor may alter it",
+                               where(req.url), resp.status, why));
+      // A refusal still says what it must by its status and headers (a 429's Retry-After and rate
+      // fields): kept, without its body. Otherwise it is as a transfer cut off mid-way, which is what
+      // libcurl's own decoding reported: retried when safe.
+      if (resp.status < 400) return std::unexpected(Error{Errc::unavailable, what, m_opts.connector});
+      spdlog::warn("{}: {}", m_opts.connector, what);
+      resp.body.clear();
+    }
   }
   spdlog::trace("{} {} {} -> {} ({:.1f} ms)", m_opts.connector, req.method, m_redact(where(req.url)), resp.status,
                 resp.latency_ms);
@@ -296,13 +303,15 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
     auto resp = perform(req);
     const bool too_many =
         m_opts.concurrency && resp && m_opts.refused_for_concurrency && m_opts.refused_for_concurrency(*resp);
-    if (m_opts.concurrency) m_opts.concurrency->release(too_many, ticket);
+    const int level = m_opts.concurrency ? m_opts.concurrency->release(too_many, ticket) : 0;
     if (resp) correct(req, *resp);
-    // Refused while others of the account are still out: the gate, halved, holds the retry until
+    if (resp && m_opts.give_up && m_opts.give_up(*resp)) return resp;
+    // Refused while others of the account were out with it: the gate, halved, holds the retry until
     // enough of them have ended, which is when the vendor can take it. A back-off on top would leave
-    // this client idle for up to a second while its share of the account goes unused.
-    const bool through_gate = too_many && !resp->headers.contains("retry-after") && gate_retries < k_gate_retries &&
-                              m_opts.concurrency->in_flight() > 0;
+    // this client idle for up to a second while its share of the account goes unused. (Refused alone,
+    // another program fills the account, and only a back-off gives it time to finish.)
+    const bool through_gate =
+        too_many && level > 1 && !resp->headers.contains("retry-after") && gate_retries < k_gate_retries;
     if (through_gate) {
       ++gate_retries;
       spdlog::debug("{}: HTTP {} (too many requests in flight) from {}; retried when fewer are", m_opts.connector,
@@ -312,7 +321,6 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
     }
     const bool repeatable = !m_last_sent || req.safe_to_repeat();
     const bool retryable = resp ? resp->status == 429 || (resp->status >= 500 && repeatable) : repeatable;
-    if (resp && m_opts.give_up && m_opts.give_up(*resp)) return resp;
     if (!retryable || attempt >= m_opts.max_attempts) {
       if (!resp && attempt > 1) resp.error().message += fmt::format(" (after {} attempts)", attempt);
       if (!resp && !repeatable)

@@ -109,8 +109,11 @@ class HttpClient {
   // did not act on it) always; a 5xx and a timeout or broken connection only when
   // req.safe_to_repeat(), since the server may have acted on the first attempt. Returns the final
   // response whatever its status (callers map 4xx themselves), or an error when no response came
-  // (Errc::unavailable), or when a Retry-After or a budget's pause exceeds max_retry_after
-  // (Errc::rate_limited). Paced first: waits for a token of every budget the request draws from.
+  // (Errc::unavailable; so is a gzip answer that cannot be decoded, but for a refusal, which is kept
+  // without its body), or when a Retry-After or a budget's pause exceeds max_retry_after
+  // (Errc::rate_limited). Paced first: waits for a token of every budget the request draws from. A
+  // refusal for too many in flight while others of the account were out is retried through the gate
+  // without a back-off and counts as no attempt (up to 8 such).
   Result<HttpResponse> send(const HttpRequest& req);
   // One attempt, no retries, no pacing: for health probes.
   Result<HttpResponse> send_once(const HttpRequest& req);
@@ -140,7 +143,7 @@ class HttpClient {
   void* m_curl = nullptr;
   void* m_gunzip = nullptr;  // a libdeflate decompressor
   std::size_t m_requests = 0;
-  std::size_t m_last_body = 0;  // bytes of the last response's body
+  std::size_t m_last_body = 0;  // bytes of the last response's body as it came (gzip: encoded)
   bool m_last_sent = false;     // the last attempt's request reached the network
   std::mt19937_64 m_rng{std::random_device{}()};
   std::map<std::string, TokenBucket> m_budgets;  // "" = main, then the sub-budgets by name

@@ -87,10 +87,11 @@ bool ConcurrencyGate::try_acquire() {
   return true;
 }
 
-void ConcurrencyGate::release(bool refused, std::uint64_t ticket) {
+int ConcurrencyGate::release(bool refused, std::uint64_t ticket) {
+  int level = 0;
   {
     std::lock_guard lock(m_mu);
-    int level = m_in_flight;  // this request included
+    level = m_in_flight;  // this request included
     if (ticket > 0 && ticket <= m_tickets) {
       const std::uint64_t kept = m_tickets >= m_levels.size() ? m_tickets - m_levels.size() + 1 : 1;  // oldest
       for (auto t = std::max(ticket, kept); t <= m_tickets; ++t) level = std::max(level, m_levels[t % m_levels.size()]);
@@ -107,6 +108,7 @@ void ConcurrencyGate::release(bool refused, std::uint64_t ticket) {
     }
   }
   m_cv.notify_all();
+  return level;
 }
 
 double ConcurrencyGate::limit() const {

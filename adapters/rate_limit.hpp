@@ -94,8 +94,9 @@ class ConcurrencyGate {
   // were in flight at any moment since `ticket` was acquired, this one included: requests sent after
   // it may reach the vendor before it, and those answered before it was refused were still counted
   // against it (ticket 0: those in flight now). Otherwise the limit grows by 1/limit, one more
-  // request in flight per limit's worth of successes, up to the ceiling while it holds.
-  void release(bool refused, std::uint64_t ticket = 0);
+  // request in flight per limit's worth of successes, up to the ceiling while it holds. Returns that
+  // level (for any request): more than 1 means others of the account were out with it.
+  int release(bool refused, std::uint64_t ticket = 0);
   double limit() const;
   int in_flight() const;
 
