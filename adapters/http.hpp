@@ -109,11 +109,11 @@ class HttpClient {
   // did not act on it) always; a 5xx and a timeout or broken connection only when
   // req.safe_to_repeat(), since the server may have acted on the first attempt. Returns the final
   // response whatever its status (callers map 4xx themselves), or an error when no response came
-  // (Errc::unavailable; so is a gzip answer that cannot be decoded, but for a refusal, which is kept
-  // without its body), or when a Retry-After or a budget's pause exceeds max_retry_after
+  // (Errc::unavailable; so is an answer whose encoding cannot be decoded, but for a status of 400 or
+  // more, which is kept without its body), or when a Retry-After or a budget's pause exceeds max_retry_after
   // (Errc::rate_limited). Paced first: waits for a token of every budget the request draws from. A
-  // refusal for too many in flight while others of the account were out is retried through the gate
-  // without a back-off and counts as no attempt (up to 8 such).
+  // refusal for too many in flight while others of the account were out with it, and without a
+  // Retry-After, is retried through the gate without a back-off and counts as no attempt (up to 8).
   Result<HttpResponse> send(const HttpRequest& req);
   // One attempt, no retries, no pacing: for health probes.
   Result<HttpResponse> send_once(const HttpRequest& req);

@@ -16,11 +16,15 @@ Timestamp day_of(Timestamp ms) {
 
 std::vector<Window> split_days(Timestamp oldest, Timestamp newest, int clients, bool until_takes_day) {
   const Timestamp first = day_of(std::min(oldest, newest)), last = day_of(std::max(oldest, newest));
-  const Timestamp share = 2 * std::max(1, clients);  // each window takes 1/share of the days left
+  const Timestamp n = std::max(1, clients), days = last - first + 1;
+  // Each window takes 1/(2n) of the days left, but no more than the 4n equal runs would (the newest
+  // days, paged first, are often the densest: one long window of them would be a chain the others
+  // wait on) and no fewer than 1/(8n) of them (at most 8n windows in the cursor, whatever the span).
+  const Timestamp most = (days + 4 * n - 1) / (4 * n), least = (days + 8 * n - 1) / (8 * n);
   std::vector<Window> out;
   Timestamp upper = last;  // the newest day of the next window
-  for (Timestamp left = last - first + 1; left > 0;) {
-    const Timestamp span = (left + share - 1) / share;  // at least one day
+  for (Timestamp left = days; left > 0;) {
+    const Timestamp span = std::min(left, std::clamp((left + 2 * n - 1) / (2 * n), least, most));
     const Timestamp lower = upper - span + 1;
     const Timestamp until = until_takes_day ? upper : upper + 1;  // its last day, or the day after it
     left -= span;

@@ -31,11 +31,12 @@ struct Window {
 };
 
 // The windows of the days from `oldest` to `newest` (epoch ms, any time of those days), newest first,
-// for `clients` fetching side by side: each takes 1/(2 × clients) of the days not yet given, rounded
-// up, so they shrink to a day each at the end (guided self-scheduling). The windows fetched last are
-// the ones a client takes when the others are nearly done: short, the clients end together instead
-// of one paging a long last window alone. The first is open above (records newer than the plan still
-// fall into it) and the last open below. One window when the days are one.
+// for `clients` (n) fetching side by side: each takes 1/(2n) of the days not yet given, rounded up,
+// within [1/(8n), 1/(4n)] of all the days, so they shrink toward the end (guided self-scheduling).
+// The windows fetched last are the ones a client takes when the others are nearly done: short, the
+// clients end together instead of one paging a long last window alone. The first is open above
+// (records newer than the plan still fall into it) and the last open below. One window when the
+// days are one.
 // Twilio documents DateSent<=DAY as "on or before midnight on a date", which can be read both ways:
 // with `until_takes_day` (DAY's own records included, as the simulator and, by a probe, the server
 // answer) a window's `until` is its last day; without, it is the day after, whose midnight ends it.
@@ -53,9 +54,9 @@ struct WindowPage {
 // Fetches the pages of `windows` with `clients` threads, one HTTP client each (made from `options`),
 // each window's pages in order (its next page is asked for as soon as the one before names it), the
 // newest windows first. At most as many pages wait to be taken as there are clients; a window whose
-// page failed is not fetched further. The destructor stops fetching: no page is asked for after it,
-// a retry's back-off is cut short, and it waits for the requests under way (a retry waiting at the
-// account's concurrency gate goes when the gate lets it, as they end).
+// page failed is not fetched further. The destructor stops fetching: no new page is asked for after it,
+// a retry's back-off is cut short (the retry itself still goes), and it waits for the requests under
+// way (a retry waiting at the account's concurrency gate goes when the gate lets it, as they end).
 class WindowFetcher {
  public:
   // `first(window)`: the relative URI of a window's first page; `base`: the API root URIs are under.

@@ -206,9 +206,11 @@ TEST_CASE("a 429 meaning too many in flight halves the concurrency gate; success
 
 TEST_CASE("a request refused for too many in flight waits for the account's others, not a back-off", "[limits]") {
   std::atomic<int> others_out{3};
+  std::atomic<std::size_t> seen{0};
   std::vector<int> out_when_sent;
   FakeServer server([&](const httplib::Request&, std::size_t n) {
     out_when_sent.push_back(others_out.load());
+    ++seen;
     if (n < 2) return Scripted{429, R"({"code":20429,"message":"Too Many Requests","status":429})"};
     return n == 2 ? Scripted{503, "busy"} : Scripted{200, "{}"};
   });
@@ -225,14 +227,18 @@ TEST_CASE("a request refused for too many in flight waits for the account's othe
                        .sleep = [&](auto d) { slept.push_back(d); }};
   };
   HttpClient http(options(gate));
-  // Other clients of the account have 3 requests out, answered one every 200 ms.
+  // Other clients of the account have 3 requests out: the first answered once this client's first
+  // request has come, the second once its retry has, the third 200 ms later (the second retry waits
+  // for it or for nothing, as the order of answers goes).
   std::vector<std::uint64_t> tickets;
   for (int i = 0; i < 3; ++i) tickets.push_back(gate->acquire());
   std::thread answer([&] {
-    for (const auto t : tickets) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    for (std::size_t i = 0; i < tickets.size(); ++i) {
+      for (int waited = 0; i < 2 && seen.load() <= i && waited < 10'000; ++waited)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (i == 2) std::this_thread::sleep_for(std::chrono::milliseconds(200));
       --others_out;
-      gate->release(false, t);
+      gate->release(false, tickets[i]);
     }
   });
   const auto sent = http.send({"GET", server.base_url() + "/x"});

@@ -134,33 +134,41 @@ std::size_t probes(const std::vector<test::Recorded>& reqs) {
 
 }  // namespace
 
-TEST_CASE("twilio backfill windows: whole days, newest first, shrinking to a day, open at both ends") {
+TEST_CASE("twilio backfill windows: whole days, newest first, shrinking, open at both ends") {
   using adapters::twilio::split_days;
   using adapters::twilio::Window;
-  // 10 days for 2 clients: each window takes a quarter of the days left, rounded up (3, 2, 2, 1, 1, 1).
+  // Every day in exactly one window, newest first: each ends the day before the one before begins.
+  const auto contiguous = [](const std::vector<Window>& w, Timestamp after_last) {
+    for (std::size_t i = 1; i < w.size(); ++i)
+      if (day_start_of(w[i].until) + after_last != day_start_of(w[i - 1].since)) return false;
+    return w.front().until.empty() && w.back().since.empty();
+  };
+  // 10 days for 2 clients: a quarter of the days left, within 2 (a quarter of 10/2) and 1 (an eighth).
   const auto w = split_days(day_start_of("2015-07-22"), k_newest, 2);
-  REQUIRE(w.size() == 6);
-  CHECK(w[0] == Window{"2015-07-29", "", ""});  // 3 days, open above
-  CHECK(w[1] == Window{"2015-07-27", "2015-07-28", ""});
-  CHECK(w[2] == Window{"2015-07-25", "2015-07-26", ""});
-  CHECK(w[3] == Window{"2015-07-24", "2015-07-24", ""});
-  CHECK(w[4] == Window{"2015-07-23", "2015-07-23", ""});
-  CHECK(w[5] == Window{"", "2015-07-22", ""});                       // open below
+  REQUIRE(w.size() == 7);
+  CHECK(w[0] == Window{"2015-07-30", "", ""});  // 2 days, open above
+  CHECK(w[1] == Window{"2015-07-28", "2015-07-29", ""});
+  CHECK(w[2] == Window{"2015-07-26", "2015-07-27", ""});
+  CHECK(w[3] == Window{"2015-07-25", "2015-07-25", ""});
+  CHECK(w[5] == Window{"2015-07-23", "2015-07-23", ""});
+  CHECK(w[6] == Window{"", "2015-07-22", ""});  // open below
+  CHECK(contiguous(w, k_day));
   CHECK(split_days(k_newest - 3'600'000, k_newest, 8).size() == 1);  // one day: one window
   CHECK(split_days(day_start_of("2015-07-30"), k_newest, 8).size() == 2);
   // A DateSent<=DAY that stops at DAY's midnight: each bound is the day after the window's last.
   const auto x = split_days(day_start_of("2015-07-22"), k_newest, 2, false);
-  REQUIRE(x.size() == 6);
-  CHECK(x[1] == Window{"2015-07-27", "2015-07-29", ""});
-  CHECK(x[5] == Window{"", "2015-07-23", ""});
-  // A year for 4 clients: every day in exactly one window, the first an eighth of them, the last a day.
+  REQUIRE(x.size() == 7);
+  CHECK(x[1] == Window{"2015-07-28", "2015-07-30", ""});
+  CHECK(x[6] == Window{"", "2015-07-23", ""});
+  CHECK(contiguous(x, 0));
+  // A year for 4 clients: nine windows of 23 days (365/16), then shorter ones down to 12 (365/32).
   const auto y = split_days(k_newest - 364 * k_day, k_newest, 4);
-  REQUIRE(y.size() > 8);
-  CHECK(y.front().since == "2015-06-16");     // 46 of the 365 days
-  for (std::size_t i = 1; i < y.size(); ++i)  // newest first, each ending the day before the next begins
-    CHECK(day_start_of(y[i].until) + k_day == day_start_of(y[i - 1].since));
-  CHECK(y.back().since.empty());
-  CHECK(y[y.size() - 2].since == y[y.size() - 2].until);  // a day
+  REQUIRE(y.size() == 21);
+  CHECK(y.front().since == "2015-07-09");
+  CHECK(y[9] == Window{"2014-12-17", "2015-01-05", ""});  // 20 days: an eighth of the 158 left
+  CHECK(contiguous(y, k_day));
+  // 18 years for 16 clients: at most 8 × 16 windows in the cursor, whatever the span.
+  CHECK(split_days(k_newest - 18 * 365 * k_day, k_newest, 16).size() <= 128);
 }
 
 TEST_CASE("twilio backfill in windows stores every message once, with pages in flight side by side") {
@@ -185,7 +193,7 @@ TEST_CASE("twilio backfill in windows stores every message once, with pages in f
       since.insert(r.params.contains("DateSent>") ? r.params.find("DateSent>")->second : "");
       until.insert(r.params.contains("DateSent<") ? r.params.find("DateSent<")->second : "");
     }
-  CHECK(since.size() == 9);  // 12 days for 3 clients: a sixth of those left each (2, 2, 2, then 1 × 6)
+  CHECK(since.size() == 12);  // 12 days for 3 clients: a day each (at most 12/(4 × 3) days a window)
   CHECK(since.contains(""));
   CHECK(until.contains(""));
   const auto cursor = nlohmann::json::parse(store.records().cursor("sms", "conversations"));
