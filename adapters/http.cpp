@@ -265,9 +265,10 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
   resp.status = static_cast<int>(status);
   if (const auto it = resp.headers.find("content-encoding");
       it != resp.headers.end() && !resp.body.empty() && strcasecmp(it->second.c_str(), "identity") != 0) {
-    std::string why = fmt::format("it is in {}, which chansync does not ask for (it asks for gzip)", it->second);
+    std::string why;
     const bool gzip = strcasecmp(it->second.c_str(), "gzip") == 0 || strcasecmp(it->second.c_str(), "x-gzip") == 0;
     auto decoded = gzip ? gunzip(static_cast<libdeflate_decompressor*>(m_gunzip), resp.body, why) : std::nullopt;
+    if (!gzip) why = fmt::format("it is in {}, which chansync does not ask for (it asks for gzip)", it->second);
     if (decoded) {
       resp.body = std::move(*decoded);
     } else {

@@ -74,17 +74,20 @@ RateReading generic_reading(const HeaderMap& headers, std::int64_t now_unix_ms) 
 std::uint64_t ConcurrencyGate::acquire() {
   std::unique_lock lock(m_mu);
   m_cv.wait(lock, [this] { return m_in_flight < static_cast<int>(m_limit); });
-  ++m_in_flight;
-  m_levels[++m_tickets % m_levels.size()] = m_in_flight;
-  return m_tickets;
+  return count_in();
 }
 
 bool ConcurrencyGate::try_acquire() {
   std::lock_guard lock(m_mu);
   if (m_in_flight >= static_cast<int>(m_limit)) return false;
+  count_in();
+  return true;
+}
+
+std::uint64_t ConcurrencyGate::count_in() {
   ++m_in_flight;
   m_levels[++m_tickets % m_levels.size()] = m_in_flight;
-  return true;
+  return m_tickets;
 }
 
 int ConcurrencyGate::release(bool refused, std::uint64_t ticket) {

@@ -101,6 +101,7 @@ class ConcurrencyGate {
   int in_flight() const;
 
  private:
+  std::uint64_t count_in();  // under m_mu: one more in flight; its ticket
   mutable std::mutex m_mu;
   std::condition_variable m_cv;
   double m_limit, m_max;
