@@ -111,7 +111,12 @@ TwilioSource::TwilioSource(const AdapterContext& ctx, const char* type)
                             .basic_password = ctx.config.secret("auth_token"),
                             .sleep = ctx.sleep}),
       m_http(m_options),
-      m_type(type) {
+      m_type(type),
+      m_chain([this](const std::string& path) { return get(path); },
+              [](const Fetched& f) {
+                return f.response && f.response->status == 200 ? peek_next_page_uri(f.response->body) : std::string();
+              },
+              [](const Fetched& f) { return f.requests; }) {
   for (const auto& n : ctx.config.options.at("own_numbers"))
     if (auto h = normalize_phone(n.get<std::string>(), m_region)) m_own.push_back(h->value);
   if (const auto it = ctx.config.options.find("backfill_in_flight"); it != ctx.config.options.end()) {
@@ -130,7 +135,7 @@ std::vector<std::string> TwilioSource::own_handles() const {
 }
 
 HttpClient& TwilioSource::http() {
-  if (m_ahead) m_ahead->fetched.wait();
+  m_chain.stop();
   return m_http;
 }
 
@@ -157,18 +162,17 @@ TwilioSource::Fetched TwilioSource::get(const std::string& path) {
   return {std::move(resp), m_http.requests() - before};
 }
 
-TwilioSource::Fetched TwilioSource::take(const std::string& path) {
-  std::size_t dropped = 0;  // requests of a read-ahead not asked for: still counted
-  if (m_ahead) {
-    Fetched ahead = m_ahead->fetched.get();
-    const bool asked = m_ahead->path == path;
-    m_ahead.reset();
-    if (asked) return ahead;
-    dropped = ahead.requests;
+TwilioSource::Fetched TwilioSource::take(const std::string& path, bool follow) {
+  std::size_t dropped = 0;  // requests of pages read ahead and not asked for: still counted
+  auto chained = m_chain.take(path, dropped);
+  if (!chained && follow) {
+    m_chain.start(path);
+    std::size_t none = 0;
+    chained = m_chain.take(path, none);
   }
-  Fetched now = get(path);
-  now.requests += dropped;
-  return now;
+  Fetched out = chained ? std::move(*chained) : get(path);
+  out.requests += dropped;
+  return out;
 }
 
 Result<Page<Conversation>> TwilioSource::pull_list(const PullRequest& req, const ListResource& res,
@@ -186,14 +190,12 @@ Result<Page<Conversation>> TwilioSource::pull_list(const PullRequest& req, const
   // The filter is by day only: start at the newest day already seen, so the overlap is re-read and
   // deduplicated by sid on upsert.
   if (path.empty()) path = list_path(res, req.page_size, cursor->since, "");
-  auto got = take(path);
+  // The next pages are requested as soon as the answers before them are in, while this one is parsed
+  // and mapped: the vendor's time to answer overlaps chansync's work instead of adding to it. One
+  // request stays in flight per stream; pages read ahead that the next call does not ask for (a stop,
+  // another cursor) are dropped.
+  auto got = take(path, true);
   auto& resp = got.response;
-  // The next page is requested now, while this one is parsed and mapped: the vendor's time to answer
-  // overlaps chansync's work instead of adding to it. One request stays in flight per stream, as
-  // before; a read-ahead the next call does not ask for (a stop, another cursor) is dropped.
-  if (resp && resp->status == 200)
-    if (const auto next = peek_next_page_uri(resp->body); !next.empty())
-      m_ahead = ReadAhead{next, m_reader.run([this, next] { return get(next); })};
   Page<Conversation> page;
   auto next_uri = map_response(path, resp, fmt::format("listing Twilio {}", res.what), map, page, cursor->high);
   if (!next_uri) return std::unexpected(next_uri.error());
@@ -244,7 +246,7 @@ Result<std::vector<Window>> TwilioSource::plan_windows(const ListResource& res, 
   // The date of the newest record on or before `until` ("" = any): nullopt when there is none.
   const auto newest = [&](const std::string& until) -> Result<std::optional<Timestamp>> {
     const auto path = list_path(res, 1, "", until);
-    auto got = take(path);
+    auto got = take(path, false);
     requests += got.requests;
     Page<Conversation> page;
     Timestamp high = 0;

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "adapters/rate_limit.hpp"
+#include "adapters/read_ahead.hpp"
 #include "adapters/registry.hpp"
 #include "adapters/twilio/twilio_backfill.hpp"
 #include "sync/normalize.hpp"
-#include "sync/worker.hpp"
 
 namespace chansync::adapters::twilio {
 
@@ -61,8 +61,8 @@ class TwilioSource : public Adapter, public ConversationSource {
   std::string m_name, m_base, m_sid, m_region;
   std::vector<std::string> m_own;
   PhoneNormalizer m_phone{m_region};
-  // The account's HTTP client, once no page is being read ahead on another thread (m_ahead): a
-  // client is one thread's at a time. A page read ahead stays for pull_list to take.
+  // The account's HTTP client, once the chain of pages read ahead on another thread (m_chain) has
+  // stopped: a client is one thread's at a time.
   HttpClient& http();
 
  private:
@@ -90,17 +90,12 @@ class TwilioSource : public Adapter, public ConversationSource {
     std::size_t requests = 0;
   };
   Fetched get(const std::string& path);
-  // The response for `path`: the page read ahead when it is that one, else fetched now.
-  Fetched take(const std::string& path);
+  // The answer for `path`: the chain's next page when it is that one; else, with `follow`, the first
+  // page of a chain started at `path` (read on ahead of it), without, fetched now. The requests of
+  // pages read ahead and not taken are added to the answer's.
+  Fetched take(const std::string& path, bool follow);
 
   const char* m_type;
-  // The next page, requested while this one is parsed and mapped (pull_list); every other use of
-  // m_http waits for it first (http(), take()).
-  struct ReadAhead {
-    std::string path;
-    std::future<Fetched> fetched;
-  };
-  std::optional<ReadAhead> m_ahead;
   // Pages fetched at once in a backfill (option backfill_in_flight; 1: one chain of pages), the
   // backfill's fetcher and the cursor of the last page it handed out: a call with another cursor (a
   // new pass, a resumed one) starts a fetcher from that cursor's windows.
@@ -108,9 +103,9 @@ class TwilioSource : public Adapter, public ConversationSource {
   std::unique_ptr<WindowFetcher> m_windows;
   std::string m_windows_cursor;
   std::vector<std::optional<Window>> m_handed;  // the fetcher's windows as of the pages handed out; ended: none
-  // Runs the read-ahead. Declared last: destroyed first, it joins a request under way before
-  // anything the request uses is destroyed.
-  Worker<Fetched> m_reader;
+  // The chain of pages of pull_list, read ahead while the pages before are parsed and mapped. Declared
+  // last: destroyed first, it joins a request under way before anything the request uses is destroyed.
+  ChainReader<Fetched> m_chain;
 };
 
 }  // namespace chansync::adapters::twilio

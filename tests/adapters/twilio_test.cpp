@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -228,6 +230,86 @@ TEST_CASE("twilio connectors of one account learn one concurrency limit; another
   REQUIRE_FALSE(test::pull_one("other", *other, store, 2).error);
   CHECK(other_gate->limit() == Approx(4 + 0.25 + 1 / 4.25));
   CHECK(gate->in_flight() == 0);
+}
+
+namespace {
+
+// A chain of `last` pages of the fixture's two messages (sids made unique per page); page `fail_at`
+// answers 404.
+FakeServer::Handler chain_of(int last, int fail_at = 0) {
+  return [=](const httplib::Request& req, std::size_t) -> Scripted {
+    const int k = req.has_param("PageToken") ? std::stoi(req.get_param_value("PageToken").substr(1)) : 1;
+    if (k == fail_at)
+      return {404, R"({"code": 20404, "message": "The requested resource was not found", "status": 404})"};
+    auto page = nlohmann::json::parse(fixture("twilio/messages_page1.json"));
+    for (auto& m : page.at("messages")) m["sid"] = m.at("sid").get<std::string>() + std::to_string(k);
+    page["next_page_uri"] = k == last
+                                ? nlohmann::json()
+                                : nlohmann::json(fmt::format(
+                                      "/2010-04-01/Accounts/{}/Messages.json?PageSize=2&PageToken=P{}", k_sid, k + 1));
+    return {200, page.dump()};
+  };
+}
+
+// The page numbers the server was asked for, in order.
+std::vector<int> asked(FakeServer& server) {
+  std::vector<int> out;
+  for (const auto& r : server.requests()) {
+    const auto t = r.params.find("PageToken");
+    out.push_back(t == r.params.end() ? 1 : std::stoi(t->second.substr(1)));
+  }
+  return out;
+}
+
+void wait_for_requests(FakeServer& server, std::size_t n) {
+  for (int i = 0; i < 500 && server.requests().size() < n; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+}  // namespace
+
+TEST_CASE("twilio asks for the next page as soon as an answer names it, with at most two answers waiting") {
+  FakeServer server(chain_of(5));
+  Rig rig(server.base_url());
+  auto& source = *rig.adapter->conversations();
+  auto page1 = source.pull_conversations({"conversations", "", 2});
+  REQUIRE(page1);
+  CHECK(page1->requests == 1);
+  // Nobody asked for pages 2 and 3: the chain asked for each once the answer before named it, and
+  // stops with two waiting (a longer wait would show page 4 if it went on).
+  wait_for_requests(server, 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(asked(server) == std::vector<int>{1, 2, 3});
+  // Taking page 2 leaves one waiting: page 4 is asked for, and page 5 once page 3 is taken.
+  auto page2 = source.pull_conversations({"conversations", page1->next_cursor, 2});
+  REQUIRE(page2);
+  CHECK(page2->requests == 1);
+  wait_for_requests(server, 4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(asked(server) == std::vector<int>{1, 2, 3, 4});
+  auto cursor = page2->next_cursor;
+  for (int k = 3; k <= 5; ++k) {
+    auto page = source.pull_conversations({"conversations", cursor, 2});
+    REQUIRE(page);
+    CHECK(page->requests == 1);
+    CHECK(page->done == (k == 5));
+    CHECK(page->items.at(0).messages.at(0).id == "SM00000000000000000000000000000001" + std::to_string(k));
+    cursor = page->next_cursor;
+  }
+  CHECK(asked(server) == std::vector<int>{1, 2, 3, 4, 5});  // every page once
+}
+
+TEST_CASE("twilio's chain of pages ends at a refused page: the pages before are committed, no page after it asked") {
+  FakeServer server(chain_of(6, 3));
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("sms", *rig.adapter, store, 2);
+  REQUIRE(stats.error);
+  CHECK(stats.error->message.find("404") != std::string::npos);
+  CHECK(stats.pages == 2);
+  CHECK(store.records().message("sms", "SM000000000000000000000000000000012"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(asked(server) == std::vector<int>{1, 2, 3});
 }
 
 TEST_CASE("twilio reads the next page ahead while this one is mapped and uses it only when asked for") {
