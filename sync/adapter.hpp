@@ -36,6 +36,11 @@ struct Stream {
   // pull_conversations is never asked for this stream. The spool position is the cursor, and
   // committed pages are removed from the spool.
   bool spool = false;
+  // Its messages come ordered by the time they were sent, newest or oldest first (a backfill in
+  // windows: a run of such pages per window). A first pull then keeps the index of messages by time
+  // as rows arrive, each one next to the last, instead of building it when the pull ends
+  // (bulk_load.hpp); for messages in no order it would be a random insert per row.
+  bool in_time_order = false;
 };
 
 struct PullRequest {

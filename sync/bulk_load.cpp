@@ -41,16 +41,19 @@ std::int64_t fold_repeats(StateStore& store, const std::string& unique_index) {
 
 }  // namespace
 
-bool begin_bulk_load(StateStore& store) {
+bool begin_bulk_load(StateStore& store, bool in_time_order) {
   auto& db = store.db();
   SQLite::Transaction tx(db);
   if (store.meta(k_saved_indexes)) return false;  // a load under way (killed): end_bulk_load comes first
   if (db.execAndGet("SELECT EXISTS(SELECT 1 FROM messages)").getInt() != 0) return false;
   // Indexes with SQL are the ones CREATE INDEX made: since schema 15 every index of messages, its
-  // unique (connector, id) included.
+  // unique (connector, id) included. The index by revision is kept: every page's revision is the
+  // highest yet, so its rows are appended to it.
   SQLite::Statement q(db,
                       "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' "
-                      "AND sql IS NOT NULL ORDER BY name");
+                      "AND sql IS NOT NULL AND name != 'messages_by_rev' AND NOT (? AND name = 'messages_inbound') "
+                      "ORDER BY name");
+  q.bind(1, in_time_order ? 1 : 0);
   std::vector<std::string> names;
   nlohmann::json saved = nlohmann::json::array();
   while (q.executeStep()) {

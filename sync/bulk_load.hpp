@@ -1,6 +1,7 @@
 #pragma once
 // Bulk load: a pull into an empty `messages` table (the first backfill of a store) writes its rows
-// without the table's secondary indexes and builds them once when the pull ends. Building an index
+// without the table's secondary indexes (but those whose rows arrive in their own order:
+// begin_bulk_load) and builds them once when the pull ends. Building an index
 // from rows already stored is one sort; keeping it while rows arrive in vendor order is a random
 // B-tree insert per row and index, which dirties most of each index's pages again in every batch
 // and stops fitting in the page cache as the store grows. That includes the unique index of a
@@ -21,8 +22,14 @@
 namespace chansync {
 
 // When `messages` holds no row and no load is under way, saves and drops its indexes and
-// returns true; otherwise changes nothing and returns false. Throws SQLite::Exception.
-bool begin_bulk_load(StateStore& store);
+// returns true; otherwise changes nothing and returns false. Indexes whose rows arrive in their own
+// order are kept, each row appended, which costs less than sorting them after: the index by
+// revision always (a page's revision is the highest yet), the index by time with `in_time_order`
+// (every stream the load takes brings its messages by time: Stream::in_time_order). A million
+// Twilio messages: 8.45 s with both built after, 8.1–8.25 s keeping the time index, 7.9 s keeping
+// both. Rows in no order would cost more: the time index of a million messages took 0.6 s to build,
+// and 1.4 s more to keep as they came in random order. Throws SQLite::Exception.
+bool begin_bulk_load(StateStore& store, bool in_time_order = false);
 
 // Builds the indexes a bulk load dropped, folding the rows that repeat an id, and forgets the saved
 // definitions. Each index is one transaction, after which `built` is called (a Checkpointer copies

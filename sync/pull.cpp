@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -280,9 +281,15 @@ std::vector<PullStats> pull_job(const PullJob& job, LoopContext& ctx) {
 }  // namespace
 
 std::vector<PullStats> pull_connectors(const std::vector<PullJob>& jobs, StateStore& store, const PullOptions& opts) {
+  // Whether every stream that brings messages brings them by time: a bulk load then keeps the index
+  // by time (bulk_load.hpp).
+  const bool in_time_order = std::ranges::all_of(jobs, [](const PullJob& job) {
+    return std::ranges::all_of(job.adapter->streams(),
+                               [](const Stream& s) { return s.role != Role::conversations || s.in_time_order; });
+  });
   bool bulk = false;
   try {
-    bulk = begin_bulk_load(store);
+    bulk = begin_bulk_load(store, in_time_order);
   } catch (const SQLite::Exception& e) {
     throw storage_failure(e, store.path(), "preparing the first pull into it");
   }

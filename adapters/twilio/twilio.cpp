@@ -20,6 +20,8 @@ class TwilioAdapter final : public TwilioSource {
  public:
   explicit TwilioAdapter(const AdapterContext& ctx) : TwilioSource(ctx, k_type) {}
 
+  std::vector<Stream> streams() const override { return list_streams(); }
+
   Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {
     return pull_list(req, {"Messages.json", "DateSent", "messages"},
                      [this](std::string& body, Page<Conversation>& page, Timestamp& high) -> Result<std::string> {

@@ -40,6 +40,8 @@ class TwilioCallsAdapter final : public TwilioSource {
  public:
   explicit TwilioCallsAdapter(const AdapterContext& ctx) : TwilioSource(ctx, k_type) {}
 
+  std::vector<Stream> streams() const override { return list_streams(); }
+
   Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {
     return pull_list(req, {"Calls.json", "StartTime", "calls"},
                      [this](std::string& body, Page<Conversation>& page, Timestamp& high) -> Result<std::string> {

@@ -55,6 +55,11 @@ class TwilioSource : public Adapter, public ConversationSource {
   // the newest day the previous pass saw: the filter is day-granular, so that day is read again and
   // its records are deduplicated by sid when they are stored. Errors leave the cursor where it was.
   Result<Page<Conversation>> pull_list(const PullRequest& req, const ListResource& res, const MapPage& map);
+  // The one stream of a list resource pulled by pull_list: Twilio pages it newest first (a backfill
+  // in windows, each window newest first), so its messages come in time order.
+  static std::vector<Stream> list_streams() {
+    return {{.name = to_string(Role::conversations), .role = Role::conversations, .in_time_order = true}};
+  }
 
   bool is_own(const std::string& e164) const;
 

@@ -167,8 +167,12 @@ namespace {
 // served (on the fetching thread), with the page number.
 struct Paged : Adapter, ConversationSource {
   int pages = 3;
+  bool in_time_order = false;  // what its stream says of itself
   std::function<void(int)> on_fetch;
   HealthReport probe() override { return unused_probe(); }
+  std::vector<Stream> streams() const override {
+    return {{.name = "conversations", .role = Role::conversations, .in_time_order = in_time_order}};
+  }
   Result<Page<Conversation>> pull_conversations(const PullRequest& r) override {
     const int page = r.cursor.empty() ? 1 : std::stoi(r.cursor) + 1;
     if (on_fetch) on_fetch(page);
@@ -340,6 +344,13 @@ std::vector<std::string> message_indexes(const std::string& path) {
   return out;
 }
 
+// Their names alone.
+std::vector<std::string> message_index_names(const std::string& path) {
+  std::vector<std::string> out;
+  for (const auto& i : message_indexes(path)) out.push_back(i.substr(0, i.find(':')));
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("the first pull into an empty store builds the messages indexes once, when it ends") {
@@ -356,7 +367,8 @@ TEST_CASE("the first pull into an empty store builds the messages indexes once, 
     src.on_fetch = [&](int) { seen.push_back(message_indexes(path).size()); };
     const auto stats = pull_connector("src", src, store);
     CHECK_FALSE(stats[0].error);
-    CHECK(seen == std::vector<std::size_t>{0, 0, 0});
+    // The index by revision stays: each page's rows are appended to it.
+    CHECK(seen == std::vector<std::size_t>{1, 1, 1});
     CHECK(message_indexes(path) == indexes);
     CHECK_FALSE(store.meta("bulk_load_indexes"));
     // A store with messages keeps its indexes while it is pulled again.
@@ -382,13 +394,13 @@ TEST_CASE("the first pull into an empty store builds the messages indexes once, 
     {
       StateStore store(path);
       REQUIRE(begin_bulk_load(store));
-      CHECK(message_indexes(path).empty());
+      CHECK(message_index_names(path) == std::vector<std::string>{"messages_by_rev"});
       CHECK_FALSE(begin_bulk_load(store));  // under way: nothing more to drop
       store.records().commit_conversations("src", "s", {conversation("s", 1)}, {}, "1");
     }  // the process dies here: no end_bulk_load
     StateStore store(path);
     CHECK(store.meta("bulk_load_indexes"));
-    CHECK(end_bulk_load(store) == static_cast<int>(indexes.size()));
+    CHECK(end_bulk_load(store) == static_cast<int>(indexes.size()) - 1);
     CHECK(message_indexes(path) == indexes);
     CHECK(end_bulk_load(store) == 0);
     CHECK_FALSE(begin_bulk_load(store));  // the table has a row now
@@ -406,16 +418,16 @@ TEST_CASE("the first pull into an empty store builds the messages indexes once, 
         after_each.push_back(message_indexes(path).size());
         throw std::runtime_error("killed");
       }));
-      CHECK(after_each == std::vector<std::size_t>{1});
+      CHECK(after_each == std::vector<std::size_t>{2});  // the index by revision and the first built
     }
     StateStore store(path);
-    CHECK(message_indexes(path).size() == 1);
+    CHECK(message_indexes(path).size() == 2);
     CHECK(store.meta("bulk_load_indexes"));
     std::vector<std::size_t> after_each;
     CHECK(end_bulk_load(store, [&] { after_each.push_back(message_indexes(path).size()); }) ==
-          static_cast<int>(indexes.size()) - 1);
-    CHECK(after_each.size() == indexes.size() - 1);
-    CHECK(after_each.front() == 2);
+          static_cast<int>(indexes.size()) - 2);
+    CHECK(after_each.size() == indexes.size() - 2);
+    CHECK(after_each.front() == 3);
     CHECK(message_indexes(path) == indexes);
     CHECK_FALSE(store.meta("bulk_load_indexes"));
   }
@@ -472,6 +484,32 @@ std::vector<std::string> message_table(StateStore& store) {
 
 }  // namespace
 
+TEST_CASE("a first pull keeps the index by time when every stream brings its messages in time order") {
+  const TempStore temp("time-order");
+  const auto& path = temp.path;
+  StateStore store(path);
+  const auto indexes = message_indexes(path);
+  const std::vector<std::string> kept{"messages_by_rev", "messages_inbound"};
+  Paged by_time;
+  by_time.in_time_order = true;
+  std::vector<std::vector<std::string>> seen;  // the indexes there while each page is fetched
+  by_time.on_fetch = [&](int) { seen.push_back(message_index_names(path)); };
+  SECTION("alone: kept") {
+    CHECK_FALSE(pull_connector("src", by_time, store)[0].error);
+    CHECK(seen == std::vector<std::vector<std::string>>(3, kept));
+  }
+  SECTION("with a stream in no order: built after") {
+    Paged unordered;
+    const auto stats =
+        pull_connectors({{"src", &by_time, ""}, {"other", &unordered, ""}}, store, PullOptions{.jobs = 1});
+    CHECK_FALSE(stats[0].error);
+    CHECK(seen == std::vector<std::vector<std::string>>(3, {"messages_by_rev"}));
+  }
+  CHECK(message_indexes(path) == indexes);
+  CHECK_FALSE(store.meta("bulk_load_indexes"));
+  CHECK(store.count("messages") >= 3);
+}
+
 TEST_CASE("a bulk load that brings a message twice ends with the table the upserts would have made") {
   const auto pages = repeating_pages();
   std::vector<std::string> upserted;
@@ -497,7 +535,7 @@ TEST_CASE("a bulk load that brings a message twice ends with the table the upser
     for (const auto& page : pages) store.records().commit_conversations("src", "s", page, {}, std::to_string(++n));
     CHECK(store.count("messages") == 12);  // every message and receipt as it came
   };
-  auto folds = [&](StateStore& store, int built = 4) {
+  auto folds = [&](StateStore& store, int built = 3) {  // every index but the one by revision
     CHECK(end_bulk_load(store) == built);
     CHECK(message_table(store) == upserted);
     CHECK(store.count("bulk_load_receipts") == 0);
@@ -524,9 +562,10 @@ TEST_CASE("a bulk load that brings a message twice ends with the table the upser
     CHECK(store.count("messages") == 12);
     CHECK(store.records().bulk_loading());
     CHECK(store.meta("bulk_load_indexes"));
-    // The index before the unique one (by name) was committed on its own before the fold failed.
-    CHECK(message_indexes(path).size() == 1);
+    // Beside the index by revision, the one before the unique one (by name) was committed on its own
+    // before the fold failed.
+    CHECK(message_indexes(path).size() == 2);
     store.db().exec("DROP TRIGGER boom");
-    folds(store, 3);
+    folds(store, 2);
   }
 }
