@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -23,7 +24,7 @@ class ChainReader {
   using Get = std::function<T(const std::string& path)>;
   // The next page's path an answer names, "" when the chain ends there (the last page, a failure).
   using Next = std::function<std::string(const T&)>;
-  // What a dropped answer cost (its requests), reported with the next take.
+  // What a dropped answer cost (its requests), for stop() and take() to report.
   using Cost = std::function<std::size_t(const T&)>;
 
   ChainReader(Get get, Next next, Cost cost, std::size_t depth = 2)
@@ -32,7 +33,8 @@ class ChainReader {
   ChainReader& operator=(const ChainReader&) = delete;
   ~ChainReader() { stop(); }
 
-  // Reads ahead from `path` on (a chain under way is stopped first).
+  // Reads ahead from `path` on. A chain under way is stopped first, its answers dropped uncounted:
+  // stop() or take() it first to count them.
   void start(std::string path) {
     stop();
     {
@@ -43,9 +45,12 @@ class ChainReader {
   }
 
   // The chain's next answer when it is the one for `path`; nullopt when the chain holds no answer for
-  // it (none started, ended, another path): the chain is then stopped. `dropped` gets the cost of the
-  // answers read ahead and never taken.
+  // it (none started, ended, another path): the chain is then stopped, and `dropped` is the cost of
+  // the answers it read ahead that were never taken. What `get` or `next` threw for `path` is thrown
+  // here, once the answers before it are taken.
   std::optional<T> take(const std::string& path, std::size_t& dropped) {
+    dropped = 0;
+    std::exception_ptr failure;
     {
       std::unique_lock lock(m_mutex);
       m_changed.wait(lock, [&] { return !m_ready.empty() || !m_running; });
@@ -53,43 +58,56 @@ class ChainReader {
         T out = std::move(m_ready.front().second);
         m_ready.pop_front();
         m_changed.notify_all();
-        dropped = std::exchange(m_dropped, 0);
         return out;
       }
+      if (m_ready.empty() && m_failed == path) failure = m_failure;
     }
-    stop();
-    std::lock_guard lock(m_mutex);
-    dropped = std::exchange(m_dropped, 0);
+    dropped = stop();
+    if (failure) std::rethrow_exception(failure);
     return std::nullopt;
   }
 
-  // Stops the chain: a request under way is waited for; the answers not taken are dropped.
-  void stop() {
+  // Stops the chain and returns the cost of the answers it read ahead that were never taken. A
+  // request under way is waited for; none is started after.
+  std::size_t stop() {
     if (m_thread.joinable()) {
       m_thread.request_stop();
       m_thread.join();
     }
     std::lock_guard lock(m_mutex);
-    for (const auto& [path, answer] : m_ready) m_dropped += m_cost(answer);
+    std::size_t dropped = 0;
+    for (const auto& [path, answer] : m_ready) dropped += m_cost(answer);
     m_ready.clear();
     m_running = false;
+    m_failure = nullptr;
+    m_failed.clear();
+    return dropped;
   }
 
  private:
   void run(std::stop_token stop, std::string path) {
-    for (;;) {
-      T answer = m_get(path);
-      std::string next = m_next(answer);
-      std::unique_lock lock(m_mutex);
-      m_ready.emplace_back(std::move(path), std::move(answer));
-      m_changed.notify_all();
-      if (next.empty() || !m_changed.wait(lock, stop, [&] { return m_ready.size() < m_depth; })) {
-        m_running = false;
+    try {
+      for (;;) {
+        T answer = m_get(path);
+        std::string next = m_next(answer);
+        std::unique_lock lock(m_mutex);
+        m_ready.emplace_back(path, std::move(answer));
         m_changed.notify_all();
-        return;
+        // A stop asked for while the answer was on its way ends the chain: wait() alone would go on
+        // when there is room.
+        if (next.empty() || stop.stop_requested() ||
+            !m_changed.wait(lock, stop, [&] { return m_ready.size() < m_depth; }))
+          break;
+        path = std::move(next);
       }
-      path = std::move(next);
+    } catch (...) {
+      std::lock_guard lock(m_mutex);
+      m_failure = std::current_exception();
+      m_failed = path;
     }
+    std::lock_guard lock(m_mutex);
+    m_running = false;
+    m_changed.notify_all();
   }
 
   Get m_get;
@@ -100,7 +118,8 @@ class ChainReader {
   std::condition_variable_any m_changed;  // an answer was added or taken, or the chain ended
   std::deque<std::pair<std::string, T>> m_ready;
   bool m_running = false;
-  std::size_t m_dropped = 0;
+  std::exception_ptr m_failure;  // what the request for m_failed threw; the chain ended there
+  std::string m_failed;
   // Last: destroyed first, it joins a request under way before anything the request uses is gone.
   std::jthread m_thread;
 };

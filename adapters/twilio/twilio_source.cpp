@@ -167,7 +167,7 @@ TwilioSource::Fetched TwilioSource::take(const std::string& path, bool follow) {
   auto chained = m_chain.take(path, dropped);
   if (!chained && follow) {
     m_chain.start(path);
-    std::size_t none = 0;
+    std::size_t none = 0;  // a chain just started holds nothing else
     chained = m_chain.take(path, none);
   }
   Fetched out = chained ? std::move(*chained) : get(path);
@@ -302,7 +302,7 @@ Result<Page<Conversation>> TwilioSource::pull_windows(const PullRequest& req, co
                                                       const MapPage& map, ListCursor& cursor, std::size_t requests) {
   if (!m_windows || m_windows_cursor != req.cursor) {
     m_windows.reset();
-    http();  // a page read ahead by the chain of pages is done with
+    requests += m_chain.stop();  // pages the chain of pages read ahead: dropped, and counted
     m_windows = std::make_unique<WindowFetcher>(m_options, m_in_flight, m_base, cursor.windows, [&](const Window& w) {
       return list_path(res, req.page_size, w.since, w.until);
     });

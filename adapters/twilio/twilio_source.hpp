@@ -67,7 +67,8 @@ class TwilioSource : public Adapter, public ConversationSource {
   std::vector<std::string> m_own;
   PhoneNormalizer m_phone{m_region};
   // The account's HTTP client, once the chain of pages read ahead on another thread (m_chain) has
-  // stopped: a client is one thread's at a time.
+  // stopped (its pages dropped, their requests not counted: for a probe): a client is one thread's
+  // at a time.
   HttpClient& http();
 
  private:

@@ -299,6 +299,19 @@ TEST_CASE("twilio asks for the next page as soon as an answer names it, with at 
   CHECK(asked(server) == std::vector<int>{1, 2, 3, 4, 5});  // every page once
 }
 
+TEST_CASE("twilio counts the pages its chain read ahead and dropped for another cursor") {
+  FakeServer server(chain_of(5));
+  Rig rig(server.base_url());
+  auto& source = *rig.adapter->conversations();
+  REQUIRE(source.pull_conversations({"conversations", "", 2}));
+  wait_for_requests(server, 3);  // pages 2 and 3 waiting
+  auto again = source.pull_conversations({"conversations", "", 2});
+  REQUIRE(again);
+  CHECK(again->requests == 3);  // the first page again, and the two dropped
+  wait_for_requests(server, 6);
+  CHECK(asked(server) == std::vector<int>{1, 2, 3, 1, 2, 3});
+}
+
 TEST_CASE("twilio's chain of pages ends at a refused page: the pages before are committed, no page after it asked") {
   FakeServer server(chain_of(6, 3));
   Rig rig(server.base_url());
