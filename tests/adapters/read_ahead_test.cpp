@@ -1,5 +1,6 @@
 #include "adapters/read_ahead.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
@@ -55,9 +56,14 @@ TEST_CASE("a chain reader stopped while a request is on its way waits for it and
   chain.start("1");
   pages.wait_asked(1);
   std::size_t dropped = 99;
-  std::thread stopper([&] { dropped = chain.stop(); });
+  std::atomic<bool> stopping{false};
+  std::thread stopper([&] {
+    stopping = true;
+    dropped = chain.stop();
+  });
   // The stop waits for the answer on its way; released, the chain must not ask for page 2.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  while (!stopping) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   pages.set_open(true);
   stopper.join();
   CHECK(pages.asked == 1);
