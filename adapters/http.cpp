@@ -4,11 +4,13 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <libdeflate.h>
+#include <poll.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -144,12 +146,46 @@ const TokenBucket& HttpClient::budget(const std::string& name) const {
   return it == m_budgets.end() ? m_budgets.at("") : it->second;
 }
 
-void HttpClient::sleep_for(std::chrono::milliseconds d) {
-  if (d.count() <= 0) return;
-  if (m_opts.sleep)
+namespace {
+std::atomic<int> g_interrupt_fd{-1};
+}  // namespace
+
+void interrupt_waits_on(int fd) {
+  g_interrupt_fd = fd;
+}
+
+bool HttpClient::sleep_for(std::chrono::milliseconds d) {
+  if (d.count() <= 0) return true;
+  if (m_opts.sleep) {
     m_opts.sleep(d);
-  else
+    return true;
+  }
+  const int fd = g_interrupt_fd;
+  if (fd < 0) {
     std::this_thread::sleep_for(d);
+    return true;
+  }
+  // The stop pipe is never read: once written it stays readable, and every wait after ends at once.
+  const auto until = Clock::now() + d;
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
+    if (left.count() <= 0) return true;
+    pollfd p{fd, POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1'000'000'000)));
+    if (n > 0) return false;
+    if (n < 0 && errno != EINTR) {  // not a pipe it can wait on: sleep the rest whole
+      std::this_thread::sleep_for(left);
+      return true;
+    }
+  }
+}
+
+Error HttpClient::interrupted(const HttpRequest& req) const {
+  return Error{Errc::interrupted,
+               fmt::format("stopped by a signal while waiting to send {} {} again; nothing was lost: the next run "
+                           "resumes after the last committed page",
+                           req.method, m_redact(where(req.url))),
+               m_opts.connector};
 }
 
 Result<void> HttpClient::pace(const HttpRequest& req) {
@@ -172,7 +208,7 @@ Result<void> HttpClient::pace(const HttpRequest& req) {
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait);
   if (ms.count() > 0)
     spdlog::trace("{}: paced {} ms before {}", m_opts.connector, ms.count(), m_redact(where(req.url)));
-  sleep_for(ms);
+  if (!sleep_for(ms)) return std::unexpected(interrupted(req));
   return {};
 }
 
@@ -352,7 +388,7 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
     spdlog::warn("{}: {} from {}; retry {}/{} in {} ms", m_opts.connector,
                  resp ? fmt::format("HTTP {}", resp->status) : resp.error().message, m_redact(where(req.url)), attempt,
                  m_opts.max_attempts - 1, wait.count());
-    sleep_for(wait);
+    if (!sleep_for(wait)) return std::unexpected(interrupted(req));
   }
 }
 

@@ -48,6 +48,13 @@ struct HttpResponse {
 
 using Sleeper = std::function<void(std::chrono::milliseconds)>;
 
+// A file descriptor that becomes readable when the process is asked to stop (cli/stop_signals.hpp
+// writes to a pipe from its SIGINT and SIGTERM handler). A client's own waits (a retry's back-off, a
+// Retry-After, pacing) then end at once, and the call fails with Errc::interrupted instead of sending
+// again: a stop does not wait out a vendor's two-minute Retry-After. -1, the default: waits are slept
+// whole. An injected HttpOptions::sleep is not interrupted. Set it before clients are used.
+void interrupt_waits_on(int fd);
+
 // A vendor's rate-limit reading: what a response to a request says about pacing (an empty reading
 // keeps the current pace). Each adapter supplies its vendor's (HubSpot's X-HubSpot-RateLimit-*, Meta's
 // X-App-Usage, ...); the client knows no vendor.
@@ -135,7 +142,10 @@ class HttpClient {
   // a pause longer than max_retry_after.
   Result<void> pace(const HttpRequest& req);
   void correct(const HttpRequest& req, const HttpResponse& resp);
-  void sleep_for(std::chrono::milliseconds d);
+  // Waits `d`; false when a stop cut the wait short (interrupt_waits_on).
+  bool sleep_for(std::chrono::milliseconds d);
+  // The error of a call whose wait before `req` a stop cut short.
+  Error interrupted(const HttpRequest& req) const;
   Clock::time_point now() const { return m_opts.now ? m_opts.now() : Clock::now(); }
 
   HttpOptions m_opts;

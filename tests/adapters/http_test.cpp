@@ -1,6 +1,7 @@
 #include "adapters/http.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <atomic>
@@ -82,6 +83,39 @@ TEST_CASE("a Retry-After beyond the limit fails fast with the wait in the error"
   CHECK(resp.error().code == Errc::rate_limited);
   CHECK(resp.error().retry_after == std::chrono::milliseconds(3'600'000));
   CHECK(sleeps.empty());
+}
+
+TEST_CASE("a stop ends a client's wait for a Retry-After: the call is interrupted, nothing sent again") {
+  FakeServer server([](const httplib::Request&, std::size_t) { return Scripted{429, "{}", {{"Retry-After", "60"}}}; });
+  int stop_pipe[2];
+  REQUIRE(pipe(stop_pipe) == 0);
+  interrupt_waits_on(stop_pipe[0]);
+  HttpClient http(HttpOptions{.connector = "t"});  // the real sleeper: an injected one is never cut short
+  ssize_t wrote = 0;
+  std::thread stopper([&] {
+    // The first answer, then the signal handler's write.
+    for (int i = 0; i < 500 && server.requests().empty(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    wrote = write(stop_pipe[1], "x", 1);
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto resp = http.send({"GET", server.base_url() + "/x"});
+  stopper.join();
+  const auto waited = std::chrono::steady_clock::now() - started;
+  // Later waits end at once: the pipe stays readable.
+  auto again = http.send({"GET", server.base_url() + "/x"});
+  interrupt_waits_on(-1);
+  close(stop_pipe[0]);
+  close(stop_pipe[1]);
+  CHECK(wrote == 1);
+  REQUIRE_FALSE(resp);
+  CHECK(resp.error().code == Errc::interrupted);
+  CHECK_THAT(resp.error().message, Catch::Contains("stopped by a signal") && Catch::Contains("/x"));
+  CHECK(waited < std::chrono::seconds(30));  // not the 60 s asked for
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == Errc::interrupted);
+  CHECK(server.requests().size() == 2);  // one each, none repeated
 }
 
 TEST_CASE("a 5xx is retried only for requests safe to repeat") {

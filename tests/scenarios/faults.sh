@@ -35,6 +35,28 @@ for connector, vendor in (("sms", "twilio"), ("crm", "hubspot")):
         f"{connector}: chansync reports {requests(connector)} requests, {vendor} answered {sim[vendor + '_requests']}"
 PY
 
+# SIGINT while chansync waits out a vendor's 60 s Retry-After: the wait ends at once, nothing is sent
+# again, and the pull exits 130 with what it committed.
+sim_post fault '{"kind":"429-long","vendor":"twilio","count":-1}' >/dev/null
+sim_post add-messages?n=5 >/dev/null
+r0=$(jfield "$(sim_stats)" 'j["twilio_requests"]')
+"$CHANSYNC" --config "$work/sync.toml" pull sms 2>"$work/int.err" &
+pid=$!
+bg_pids="$pid"
+for _ in $(seq 100); do grep -q "HTTP 429" "$work/int.err" && break; sleep 0.1; done
+grep -q "retry 1/4 in 60000 ms" "$work/int.err" || fail "no 60 s Retry-After wait to interrupt: $(cat "$work/int.err")"
+kill -INT "$pid"
+for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && fail "SIGINT did not end the pull within 20 s: it waits out the Retry-After"
+code=0
+wait "$pid" 2>/dev/null || code=$?
+bg_pids=""
+[ "$code" -eq 130 ] || fail "a pull stopped by SIGINT during a Retry-After wait exited $code, not 130: $(cat "$work/int.err")"
+grep -q "stopped by a signal while waiting to send GET" "$work/int.err" ||
+  fail "the interrupted wait is not reported: $(cat "$work/int.err")"
+[ $(($(jfield "$(sim_stats)" 'j["twilio_requests"]') - r0)) -eq 1 ] || fail "a request was sent again after SIGINT"
+sim_post fault '{"kind":"clear"}' >/dev/null
+
 # The vendor disappears: unavailable (69), committed pages kept.
 kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true
 before=$(sqlite3 "$work/state.db" "SELECT count(*) FROM messages")

@@ -108,9 +108,9 @@ struct Simulator::Impl {
   // Returns true (and fills res) when a fault applies to this request.
   bool inject(const std::string& vendor, httplib::Response& res) {
     if (const auto kind = take_fault(vendor)) {
-      if (*kind == "429") {
+      if (*kind == "429" || *kind == "429-long") {
         res.status = 429;
-        res.set_header("Retry-After", "1");
+        res.set_header("Retry-After", *kind == "429" ? "1" : "60");
         res.set_content(
             vendor == "twilio"
                 ? R"({"code":20429,"message":"Too Many Requests","status":429})"
