@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -160,7 +161,7 @@ bool HttpClient::sleep_for(std::chrono::milliseconds d) {
     m_opts.sleep(d);
     return true;
   }
-  const int fd = g_interrupt_fd;
+  const int fd = m_opts.stop_ends_waits ? g_interrupt_fd.load() : -1;
   if (fd < 0) {
     std::this_thread::sleep_for(d);
     return true;
@@ -172,8 +173,8 @@ bool HttpClient::sleep_for(std::chrono::milliseconds d) {
     if (left.count() <= 0) return true;
     pollfd p{fd, POLLIN, 0};
     const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1'000'000'000)));
-    if (n > 0) return false;
-    if (n < 0 && errno != EINTR) {  // not a pipe it can wait on: sleep the rest whole
+    if (n > 0 && (p.revents & POLLIN)) return false;
+    if (n > 0 || (n < 0 && errno != EINTR)) {  // not a pipe it can wait on: sleep the rest whole
       std::this_thread::sleep_for(left);
       return true;
     }
@@ -182,8 +183,8 @@ bool HttpClient::sleep_for(std::chrono::milliseconds d) {
 
 Error HttpClient::interrupted(const HttpRequest& req) const {
   return Error{Errc::interrupted,
-               fmt::format("stopped by a signal while waiting to send {} {} again; nothing was lost: the next run "
-                           "resumes after the last committed page",
+               fmt::format("stopped by a signal while waiting to send {} {}; what was committed is kept, and the "
+                           "next run resumes after it",
                            req.method, m_redact(where(req.url))),
                m_opts.connector};
 }

@@ -49,10 +49,11 @@ struct HttpResponse {
 using Sleeper = std::function<void(std::chrono::milliseconds)>;
 
 // A file descriptor that becomes readable when the process is asked to stop (cli/stop_signals.hpp
-// writes to a pipe from its SIGINT and SIGTERM handler). A client's own waits (a retry's back-off, a
-// Retry-After, pacing) then end at once, and the call fails with Errc::interrupted instead of sending
-// again: a stop does not wait out a vendor's two-minute Retry-After. -1, the default: waits are slept
-// whole. An injected HttpOptions::sleep is not interrupted. Set it before clients are used.
+// writes to a pipe from its SIGINT and SIGTERM handler). The waits of a client with
+// HttpOptions::stop_ends_waits (a retry's back-off, a Retry-After, pacing) then end at once, and the
+// call fails with Errc::interrupted instead of sending: a stop does not wait out a vendor's
+// two-minute Retry-After. -1, the default: waits are slept whole. An injected HttpOptions::sleep is
+// not interrupted. Set it before clients are used.
 void interrupt_waits_on(int fd);
 
 // A vendor's rate-limit reading: what a response to a request says about pacing (an empty reading
@@ -98,6 +99,10 @@ struct HttpOptions {
   // replaced by <redacted> in every log line, error and health evidence the client produces.
   // basic_password and bearer_token are added to it by the constructor.
   std::vector<std::string> secrets;
+  // A stop ends this client's waits (interrupt_waits_on): for the clients of a pull, whose stop keeps
+  // every committed page. Off for a push, which goes on to its end when asked to stop: a wait cut
+  // short there would count as the person's failure.
+  bool stop_ends_waits = false;
   Sleeper sleep;                           // injectable for tests; defaults to std::this_thread::sleep_for
   std::function<Clock::time_point()> now;  // injectable for tests (with `sleep` advancing it); steady_clock
 };

@@ -66,6 +66,7 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
                            // A spent daily budget lasts until HubSpot's reset: retrying it is waste.
                            .give_up = daily_budget_spent,
                            .bearer_token = ctx.config.secrets.count("token") ? ctx.config.secrets.at("token") : "",
+                           .stop_ends_waits = true,
                            .sleep = ctx.sleep}) {
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
   }

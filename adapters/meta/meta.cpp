@@ -97,6 +97,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
             .connector = ctx.config.name,
             .rate_policy = [this](const HttpRequest& q, const HttpResponse& r) { return pace_by_usage(q, r); },
             .bearer_token = ctx.config.secret("token"),
+            .stop_ends_waits = true,
             .sleep = ctx.sleep}) {
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
   }

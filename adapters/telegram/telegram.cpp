@@ -48,6 +48,7 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
                            // a 429 carries its wait in the body (parameters.retry_after), not in a header
                            .give_up = [](const HttpResponse& r) { return r.status == 429; },
                            .secrets = {m_token},
+                           .stop_ends_waits = true,
                            .sleep = ctx.sleep}) {
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();
   }

@@ -109,6 +109,7 @@ TwilioSource::TwilioSource(const AdapterContext& ctx, const char* type)
                             .refused_for_concurrency = concurrency_refused,
                             .basic_user = ctx.config.options.at("account_sid").get<std::string>(),
                             .basic_password = ctx.config.secret("auth_token"),
+                            .stop_ends_waits = true,
                             .sleep = ctx.sleep}),
       m_http(m_options),
       m_type(type),

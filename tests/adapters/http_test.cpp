@@ -85,12 +85,15 @@ TEST_CASE("a Retry-After beyond the limit fails fast with the wait in the error"
   CHECK(sleeps.empty());
 }
 
-TEST_CASE("a stop ends a client's wait for a Retry-After: the call is interrupted, nothing sent again") {
-  FakeServer server([](const httplib::Request&, std::size_t) { return Scripted{429, "{}", {{"Retry-After", "60"}}}; });
+TEST_CASE("a stop ends a pull client's wait for a Retry-After: the call is interrupted, nothing sent again") {
+  FakeServer server([](const httplib::Request& req, std::size_t) {
+    return Scripted{429, "{}", {{"Retry-After", req.path == "/short" ? "1" : "60"}}};
+  });
   int stop_pipe[2];
   REQUIRE(pipe(stop_pipe) == 0);
   interrupt_waits_on(stop_pipe[0]);
-  HttpClient http(HttpOptions{.connector = "t"});  // the real sleeper: an injected one is never cut short
+  // The real sleeper (an injected one is never cut short), as a pull's clients have it.
+  HttpClient http(HttpOptions{.connector = "t", .stop_ends_waits = true});
   ssize_t wrote = 0;
   std::thread stopper([&] {
     // The first answer, then the signal handler's write.
@@ -105,6 +108,9 @@ TEST_CASE("a stop ends a client's wait for a Retry-After: the call is interrupte
   const auto waited = std::chrono::steady_clock::now() - started;
   // Later waits end at once: the pipe stays readable.
   auto again = http.send({"GET", server.base_url() + "/x"});
+  // A push's client waits on: its Retry-After (shortened by the server to 1 s), then the retry.
+  HttpClient push(HttpOptions{.connector = "t", .max_attempts = 2});
+  auto waited_whole = push.send({"GET", server.base_url() + "/short"});
   interrupt_waits_on(-1);
   close(stop_pipe[0]);
   close(stop_pipe[1]);
@@ -115,7 +121,9 @@ TEST_CASE("a stop ends a client's wait for a Retry-After: the call is interrupte
   CHECK(waited < std::chrono::seconds(30));  // not the 60 s asked for
   REQUIRE_FALSE(again);
   CHECK(again.error().code == Errc::interrupted);
-  CHECK(server.requests().size() == 2);  // one each, none repeated
+  REQUIRE(waited_whole);
+  CHECK(waited_whole->status == 429);
+  CHECK(server.requests().size() == 4);  // one each, none repeated; the push's client retried once
 }
 
 TEST_CASE("a 5xx is retried only for requests safe to repeat") {
