@@ -150,6 +150,31 @@ TEST_CASE("every stream's full pull and the incremental pull after it reach done
   });
 }
 
+TEST_CASE("a stream that says its messages come in time order brings its pages newest or oldest first",
+          "[conformance]") {
+  // A first pull keeps the index by time of such streams as rows arrive (Stream::in_time_order): a
+  // wrong claim would make it a random insert per row.
+  for_each_source([](const adapters::AdapterType& row, const Harness& h) {
+    Scratch dir;
+    Endpoint ep(h, h.pages, dir.path);
+    StateStore store(":memory:");
+    PageTap tap(create(row, ep.cfg), {.bound = k_page_bound});
+    check_complete(pull_connector(ep.cfg.name, tap, store), tap);
+    for (const auto& s : tap.streams()) {
+      if (!s.in_time_order) continue;
+      INFO("stream " << s.name);
+      const auto spans = tap.sent_spans(s.name);
+      REQUIRE(spans.size() >= 2);  // not vacuous
+      bool newest_first = true, oldest_first = true;
+      for (std::size_t i = 1; i < spans.size(); ++i) {
+        newest_first = newest_first && spans[i].second <= spans[i - 1].first;
+        oldest_first = oldest_first && spans[i].first >= spans[i - 1].second;
+      }
+      CHECK((newest_first || oldest_first));
+    }
+  });
+}
+
 TEST_CASE("a pull interrupted after any page and resumed stores what an uninterrupted pull stores", "[conformance]") {
   for_each_source([](const adapters::AdapterType& row, const Harness& h) {
     Scratch dir;

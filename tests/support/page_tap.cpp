@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
+#include <type_traits>
+
 namespace chansync::test {
 
 // Fetches never overlap (the page loop starts the next one after the previous returned), so the
@@ -16,6 +20,15 @@ Result<Page<T>> PageTap::tap(const PullRequest& req, std::vector<T>& seen, Fetch
   if (!page) return page;
   ++pages;
   m_done[req.stream] = page->done;
+  if constexpr (std::is_same_v<T, Conversation>) {
+    std::optional<std::pair<Timestamp, Timestamp>> span;
+    for (const auto& c : page->items)
+      for (const auto& m : c.messages)
+        if (m.sent_at > 0)
+          span = span ? std::pair{std::min(span->first, m.sent_at), std::max(span->second, m.sent_at)}
+                      : std::pair{m.sent_at, m.sent_at};
+    if (span) m_spans[req.stream].push_back(*span);
+  }
   seen.insert(seen.end(), page->items.begin(), page->items.end());
   m_rejects.insert(m_rejects.end(), page->rejects.begin(), page->rejects.end());
   return page;
@@ -42,6 +55,11 @@ std::vector<Stream> PageTap::streams() const {
 std::size_t PageTap::pages(const std::string& stream) const {
   auto it = m_pages.find(stream);
   return it == m_pages.end() ? 0 : it->second;
+}
+
+std::vector<std::pair<Timestamp, Timestamp>> PageTap::sent_spans(const std::string& stream) const {
+  auto it = m_spans.find(stream);
+  return it == m_spans.end() ? std::vector<std::pair<Timestamp, Timestamp>>{} : it->second;
 }
 
 bool PageTap::done(const std::string& stream) const {

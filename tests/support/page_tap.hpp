@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sync/adapter.hpp"
@@ -41,6 +42,9 @@ class PageTap final : public Adapter, public ConversationSource, public ContactS
   const std::vector<Conversation>& pulled_conversations() const { return m_conversations; }
   const std::vector<Contact>& pulled_contacts() const { return m_contacts; }
   const std::vector<DeadLetter>& pulled_rejects() const { return m_rejects; }
+  // The earliest and latest sent_at of each page of a conversation stream that held a dated message,
+  // in fetch order.
+  std::vector<std::pair<Timestamp, Timestamp>> sent_spans(const std::string& stream) const;
 
  private:
   template <class T, class Fetch>
@@ -53,6 +57,7 @@ class PageTap final : public Adapter, public ConversationSource, public ContactS
   std::vector<Conversation> m_conversations;
   std::vector<Contact> m_contacts;
   std::vector<DeadLetter> m_rejects;
+  std::map<std::string, std::vector<std::pair<Timestamp, Timestamp>>> m_spans;
 };
 
 }  // namespace chansync::test
