@@ -4,7 +4,6 @@
 // its day-granular incremental cursor. Each type only maps its resource's page into conversations.
 // twilio-conversations shares the options, auth and own numbers, and brings its own probe and paging.
 #include <functional>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
