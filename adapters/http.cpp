@@ -161,7 +161,15 @@ bool HttpClient::sleep_for(std::chrono::milliseconds d) {
     m_opts.sleep(d);
     return true;
   }
-  const int fd = m_opts.stop_ends_waits ? g_interrupt_fd.load() : -1;
+  if (!m_opts.stop_ends_waits) {
+    std::this_thread::sleep_for(d);
+    return true;
+  }
+  return wait_unless_stopped(d);
+}
+
+bool wait_unless_stopped(std::chrono::milliseconds d) {
+  const int fd = g_interrupt_fd.load();
   if (fd < 0) {
     std::this_thread::sleep_for(d);
     return true;

@@ -56,6 +56,10 @@ using Sleeper = std::function<void(std::chrono::milliseconds)>;
 // not interrupted. Set it before clients are used.
 void interrupt_waits_on(int fd);
 
+// Waits `d`, or less when the process is asked to stop (interrupt_waits_on): false then. Without a
+// stop descriptor it sleeps `d` whole. For a pull's own waits outside HTTP (an IMAP retry).
+bool wait_unless_stopped(std::chrono::milliseconds d);
+
 // A vendor's rate-limit reading: what a response to a request says about pacing (an empty reading
 // keeps the current pace). Each adapter supplies its vendor's (HubSpot's X-HubSpot-RateLimit-*, Meta's
 // X-App-Usage, ...); the client knows no vendor.

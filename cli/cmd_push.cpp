@@ -2,6 +2,7 @@
 
 #include "cli/output.hpp"
 #include "cli/session.hpp"
+#include "cli/stop_signals.hpp"
 
 namespace chansync::cli {
 namespace {
@@ -151,7 +152,7 @@ void add_push(CLI::App& app, Context& ctx) {
       if (o->verify) return verify(ctx, *o);
       require_format(ctx.global.output, {"table", "json"}, "push");
       Session s = open_session(ctx.global, "push", Needs::store_and_adapters, {.targets = o->names});
-      PushOptions opts{.full = o->full, .dry_run = o->dry_run};
+      PushOptions opts{.full = o->full, .dry_run = o->dry_run, .stop = &catch_stop_signals()};
       if (o->dry_run)
         opts.on_plan = [verbose = ctx.global.verbose > 0](const std::string& target, const PersonRecord& p,
                                                           PlanAction a, const PushLedgerEntry* previous) {
@@ -160,6 +161,7 @@ void add_push(CLI::App& app, Context& ctx) {
       SyncReport r;
       r.pushes = push_all(s.targets, *s.store, opts);
       print_run_report(r, ctx.global, o->dry_run);
+      if (r.interrupted()) return stop_exit_code();
       return outcome(r.failures(), r.pushes.size(), r.first_error(), r.partial_pushes());
     };
   });

@@ -87,6 +87,13 @@ void require_format(const std::string& format, std::initializer_list<const char*
 
 namespace chansync::cli {
 
+namespace {
+// A stream or target a signal stopped did not fail: what it did is kept and the next run goes on.
+const char* failed_or_stopped(const Error& e) {
+  return e.code == Errc::interrupted ? "STOPPED" : "FAILED";
+}
+}  // namespace
+
 void print_run_report(const SyncReport& r, const GlobalOptions& g, bool force_table) {
   if (g.output == "json" && !force_table) {
     print_json(r);
@@ -96,7 +103,8 @@ void print_run_report(const SyncReport& r, const GlobalOptions& g, bool force_ta
   std::string out;
   for (const auto& p : r.pulls) {
     const std::string name = p.connector + "/" + p.stream;
-    out += p.error ? fmt::format("pull  {:<24} FAILED after {} pages: {}\n", name, p.pages, p.error->message)
+    out += p.error ? fmt::format("pull  {:<24} {} after {} pages: {}\n", name, failed_or_stopped(*p.error), p.pages,
+                                 p.error->message)
                    : fmt::format("pull  {:<24} {} pages, {} requests, {} records, {} new or changed, {} rejected\n",
                                  name, p.pages, p.requests, p.received, p.written, p.rejected);
   }
@@ -112,7 +120,8 @@ void print_run_report(const SyncReport& r, const GlobalOptions& g, bool force_ta
         fmt::format("{} {}, {} {}, {} unchanged, {} deleted, {} failed", p.created, p.dry_run ? "to create" : "created",
                     p.updated, p.dry_run ? "to update" : "updated", p.unchanged, p.deleted, p.failed) +
         (p.parked ? fmt::format(", {} parked", p.parked) : "");
-    out += p.error ? fmt::format("push  {:<24} FAILED: {} ({})\n", p.target, p.error->message, counts)
+    out += p.error ? fmt::format("push  {:<24} {}: {} ({})\n", p.target, failed_or_stopped(*p.error), p.error->message,
+                                 counts)
                    : fmt::format("push  {:<24} {}\n", p.target, counts);
   }
   if (g.log_format == "json") {

@@ -216,6 +216,8 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   Confirmed held;
   InFlight flight(name, sink, store, stats, held);
   bool stopped = false;
+  bool interrupted = false;  // a stop was asked for: the batch in flight is landed, no other sent
+  auto asked_to_stop = [&] { return opts.stop && opts.stop->load(); };
   std::size_t planned = 0;
   store.identity().for_each_person(
       [&](PersonRecord&& p) {
@@ -242,7 +244,11 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         }
         batch.push_back(
             {std::move(p), std::move(d), previous ? std::optional<PushLedgerEntry>(*previous) : std::nullopt});
-        if (batch.size() >= batch_size && !flight.launch(batch)) stopped = true;
+        if (batch.size() < batch_size) return;
+        if (asked_to_stop())
+          stopped = interrupted = true;
+        else if (!flight.launch(batch))
+          stopped = true;
       },
       since);
   // Persons the target holds that no longer exist (merged into another, or left without any record)
@@ -260,14 +266,19 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         continue;
       }
       batch.push_back({std::move(gone), {}, entry, true, store.identity().survivor_of(id).value_or("")});
-      if (batch.size() >= batch_size && !flight.launch(batch)) {
+      if (batch.size() < batch_size) continue;
+      if (asked_to_stop())
+        stopped = interrupted = true;
+      else if (!flight.launch(batch))
         stopped = true;
-        break;
-      }
+      if (stopped) break;
     }
   }
-  // The last batch is sent, then everything in flight is settled before the sink finishes.
+  if (!stopped && !opts.dry_run && asked_to_stop()) stopped = interrupted = true;
+  // The last batch is sent, then everything in flight is settled before the sink finishes. After a
+  // stop, the batch in flight is settled (its persons are recorded) and the one being built dropped.
   const bool delivered = !stopped && !opts.dry_run && flight.launch(batch) && flight.land();
+  if (interrupted) flight.land();
   // A sink that confirms at finish holds nothing yet: finish it even after a stop, so what it did
   // take is confirmed (or, if finishing fails, counted failed and sent again next time).
   Result<void> done;
@@ -292,6 +303,14 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         "{} of the persons sent were not delivered (first: {}); they are sent "
         "again on the next push",
         stats.failed, stats.error->message);
+  if (interrupted) {
+    const std::string also = stats.error ? "; " + stats.error->message : "";
+    stats.error = Error{Errc::interrupted,
+                        "stopped by a signal; the persons the target confirmed are recorded and the next push "
+                        "sends the others" +
+                            also,
+                        name};
+  }
   if (stats.parked > 0 && !opts.dry_run)
     spdlog::warn("{}: {} persons are parked (refused {} pushes in a row; `chansync push --show-parked` lists them)",
                  name, stats.parked, k_park_after);

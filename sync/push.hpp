@@ -1,5 +1,6 @@
 #pragma once
 // Stage 5: send the plan to a sink in batches and record in the push ledger what the target confirmed.
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -21,7 +22,8 @@ struct PushStats {
   std::size_t failed = 0;  // persons the target refused or did not report; retried on the next push
   std::size_t parked = 0;  // persons skipped: the target refused this content k_park_after pushes in a row
   bool dry_run = false;
-  std::optional<Error> error;  // the batch error that stopped the push, or the first person's failure
+  std::optional<Error> error;  // the batch error that stopped the push, the first person's failure, or
+                               // Errc::interrupted when a stop (PushOptions::stop) ended it
   double seconds = 0;          // wall time of the target's push, planning included
 };
 
@@ -32,6 +34,10 @@ struct PushOptions {
   // Called for every planned person (skips included) with the target's name and what the target
   // last confirmed of the person (nullptr: nothing), e.g. to print a dry-run plan.
   std::function<void(const std::string& target, const PersonRecord&, PlanAction, const PushLedgerEntry*)> on_plan;
+  // Set (by SIGINT or SIGTERM) to stop: the batch in flight is answered and recorded, no other is
+  // sent, the target's mark stays, so the next push plans the persons not sent; PushStats::error is
+  // Errc::interrupted. A batch is not cut short: the target may have taken part of it.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // Streams persons from the store, plans each against the target's ledger, delivers the changed

@@ -30,8 +30,8 @@ std::size_t SyncReport::partial_pushes() const {
 }
 
 bool SyncReport::interrupted() const {
-  return std::any_of(pulls.begin(), pulls.end(),
-                     [](const PullStats& p) { return p.error && p.error->code == Errc::interrupted; });
+  auto by_signal = [](const auto& s) { return s.error && s.error->code == Errc::interrupted; };
+  return std::any_of(pulls.begin(), pulls.end(), by_signal) || std::any_of(pushes.begin(), pushes.end(), by_signal);
 }
 
 std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& store, const PullOptions& opts) {
@@ -202,6 +202,12 @@ ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& c
 std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& store, const PushOptions& opts) {
   std::vector<PushStats> out;
   for (auto& t : targets) {
+    if (opts.stop && opts.stop->load()) {  // reported, so that every target has its line
+      out.push_back(PushStats{.target = t.name,
+                              .error = Error{Errc::interrupted, "not pushed: stopped by a signal before it", t.name}});
+      spdlog::warn("{}", out.back().error->describe());
+      continue;
+    }
     const auto started = std::chrono::steady_clock::now();
     out.push_back(push_target(t.name, *t.adapter->sink(), store, opts));
     auto& s = out.back();
@@ -239,7 +245,9 @@ SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& ta
   // when the store closes.
   Checkpointer checkpointer(store);
   checkpointer.now();
-  r.pushes = push_all(targets, store, opts);
+  PushOptions push = opts;
+  if (!push.stop) push.stop = pull.stop;  // a stop during reconcile or push ends the push after its batch
+  r.pushes = push_all(targets, store, push);
   return r;
 }
 

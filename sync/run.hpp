@@ -39,7 +39,9 @@ struct SyncReport {
   // the run did part of its work.
   std::size_t partial_pushes() const;
   std::optional<Error> first_error() const;
-  bool interrupted() const;  // a signal stopped the pull: nothing was reconciled or pushed
+  // A signal stopped the run: a pull (nothing was then reconciled or pushed) or a push (the targets
+  // after it are reported as not pushed).
+  bool interrupted() const;
 };
 
 // Pulls every stream of every source connector, connectors concurrently (pull_connectors()); one
@@ -57,13 +59,16 @@ IdentityInput identity_input(StateStore& store, const std::vector<Endpoint>& con
 ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
                                const IdentityRules& rules = {});
 
-// Pushes to every target in turn.
+// Pushes to every target in turn; after a stop (PushOptions::stop) the targets left are reported as
+// not pushed (Errc::interrupted).
 std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& store, const PushOptions& opts);
 
 // push --verify on every target in turn; targets that cannot be read back are reported as such.
 std::vector<VerifyStats> verify_all(std::vector<Endpoint>& targets, StateStore& store, const VerifyOptions& opts);
 
-// pull → reconcile → push; a pull stopped by a signal (PullOptions::stop) ends the run there.
+// pull → reconcile → push; a pull stopped by a signal (PullOptions::stop) ends the run there. A stop
+// asked during reconcile lets it finish (one transaction) and the push then sends nothing; during the
+// push, the batch in flight is answered and recorded and no other is sent (PushOptions::stop).
 SyncReport sync_all(std::vector<Endpoint>& connectors, std::vector<Endpoint>& targets, StateStore& store,
                     const PushOptions& opts, const IdentityRules& rules = {}, const PullOptions& pull = {});
 

@@ -11,7 +11,6 @@
 #include <charconv>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 namespace chansync::adapters::imap {
 namespace {
@@ -533,8 +532,12 @@ Result<ImapResponse> ImapSession::run(const std::string& mailbox, const std::str
     const auto wait = std::chrono::seconds(k_waits[attempt]);
     if (m_login.sleep)
       m_login.sleep(wait);
-    else
-      std::this_thread::sleep_for(wait);
+    else if (!wait_unless_stopped(wait))
+      return fail(Errc::interrupted,
+                  fmt::format("{}: stopped by a signal while waiting to try the IMAP server {} again; what was "
+                              "committed is kept, and the next run resumes after it",
+                              what, m_login.url),
+                  m_login.connector);
   }
 }
 

@@ -2,11 +2,13 @@
 // the real-world mails of tests/fixtures/email/.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "adapters/http.hpp"
 #include "adapters/registry.hpp"
 #include "sync/pull.hpp"
 #include "sync/state_store.hpp"
@@ -200,6 +202,27 @@ TEST_CASE("imap-email: a refused login is auth, a missing mailbox gone, and TLS 
 
   const auto dead = make(imap_config(test::dead_base_url().replace(0, 4, "imap"), {box}))->probe();
   CHECK(dead.cls == HealthClass::unreachable);
+}
+
+TEST_CASE("imap-email: a stop ends the wait before trying an unreachable server again", "[imap]") {
+  int stop_pipe[2];
+  REQUIRE(pipe(stop_pipe) == 0);
+  adapters::interrupt_waits_on(stop_pipe[0]);
+  REQUIRE(write(stop_pipe[1], "x", 1) == 1);  // what the SIGINT handler writes
+  // The real sleeper, as in a run (make() injects one that does not wait).
+  const auto dead =
+      adapters::create_adapter(imap_config(test::dead_base_url().replace(0, 4, "imap"), {"INBOX"}), "DE", {});
+  StateStore store(":memory:");
+  const auto started = std::chrono::steady_clock::now();
+  const auto stopped = test::pull_one("mail", *dead, store);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  adapters::interrupt_waits_on(-1);
+  close(stop_pipe[0]);
+  close(stop_pipe[1]);
+  REQUIRE(stopped.error);
+  CHECK(stopped.error->code == Errc::interrupted);  // not the unavailable of the last of three tries
+  CHECK_THAT(stopped.error->message, Catch::Contains("stopped by a signal while waiting to try the IMAP server"));
+  CHECK(waited < std::chrono::seconds(1));  // the retries wait 1 s, then 3 s
 }
 
 TEST_CASE("imap-email refuses plain IMAP beyond loopback unless allowed, and URLs carrying credentials", "[imap]") {

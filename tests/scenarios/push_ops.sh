@@ -79,4 +79,52 @@ cs push --verify --dry-run >/dev/null 2>&1
 rc=$?
 set -e
 [ $rc -eq 64 ] || fail "--verify with --dry-run exits $rc, not 64"
+
+# SIGINT during a push into a slow receiver: the request on its way is answered and recorded, no
+# other is sent, the exit code is 130; the next push sends exactly the persons left, none twice.
+python3 - "$work/hook" <<'PY' &
+import http.server, json, sys, time
+out = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        time.sleep(0.2)
+        with open(out + ".ids", "a") as f:
+            for p in body["persons"]:
+                f.write(p["person_id"] + "\n")
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(out + ".port.tmp", "w").write(str(s.server_address[1]))
+__import__("os").rename(out + ".port.tmp", out + ".port")
+s.serve_forever()
+PY
+bg_pids="$!"
+for _ in $(seq 100); do [ -s "$work/hook.port" ] && break; sleep 0.05; done
+cat >>"$work/sync.toml" <<TOML
+
+[targets.hook]
+type = "webhook"
+url = "http://127.0.0.1:$(cat "$work/hook.port")/persons"
+secret_env = "HOOK_SECRET"
+batch_size = 1
+TOML
+export HOOK_SECRET=scenario-secret
+touch "$work/hook.ids"
+"$CHANSYNC" --config "$work/sync.toml" push hook 2>"$work/stop.err" &
+pid=$!
+bg_pids="$bg_pids $pid"
+for _ in $(seq 200); do [ "$(wc -l <"$work/hook.ids")" -ge 3 ] && break; sleep 0.05; done
+kill -INT "$pid"
+code=0
+wait "$pid" || code=$?
+[ "$code" -eq 130 ] || fail "push stopped by SIGINT exited $code, not 130: $(cat "$work/stop.err")"
+grep -q "push  hook .*STOPPED: stopped by a signal" "$work/stop.err" || fail "the stop is not reported: $(cat "$work/stop.err")"
+sent=$(wc -l <"$work/hook.ids")
+[ "$sent" -lt "$persons" ] || fail "SIGINT did not stop the push: all $sent persons were sent"
+recorded=$(sqlite3 "$work/state.db" "SELECT count(*) FROM push_ledger WHERE target = 'hook'")
+[ "$recorded" -eq "$sent" ] || fail "$sent persons received but $recorded recorded: the batch in flight was not recorded"
+cs -q push hook || fail "the push after a stop"
+[ "$(wc -l <"$work/hook.ids")" -eq "$persons" ] || fail "$(wc -l <"$work/hook.ids") persons received in all, $persons expected"
+[ "$(sort -u "$work/hook.ids" | wc -l)" -eq "$persons" ] || fail "a person was sent twice"
 echo "push_ops: ok"

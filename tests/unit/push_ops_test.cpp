@@ -1,8 +1,10 @@
-// Parking, dry-run field diffs and push --verify/--repair, over push_target and verify_target.
+// Parking, dry-run field diffs, stops and push --verify/--repair, over push_target and verify_target.
+#include <atomic>
 #include <catch2/catch.hpp>
 
 #include "sync/plan.hpp"
 #include "sync/push.hpp"
+#include "sync/run.hpp"
 #include "tests/unit/push_fixtures.hpp"
 
 using namespace chansync;
@@ -183,4 +185,50 @@ TEST_CASE("push --verify reports persons deleted or edited on the target; --repa
     Result<std::vector<PushOutcome>> push(std::span<const PushItem>) override { return std::vector<PushOutcome>{}; }
   } blind;
   CHECK_FALSE(verify_target("out", blind, store, {}).readable);
+}
+
+TEST_CASE("a stop ends a push after the batch in flight: what it confirmed is recorded, the rest goes next time") {
+  StateStore store(":memory:");
+  commit(store, customers(10));
+  reconcile_now(store);
+  RecordingSink sink;
+  std::atomic<bool> stop{false};
+  std::size_t planned = 0;
+  PushOptions opts;
+  opts.batch_size = 2;
+  opts.stop = &stop;
+  // Persons 1-2 and 3-4 are sent; the stop comes while the fifth is planned, so the batch of 5-6 is
+  // never sent and the one of 3-4, in flight, is answered and recorded.
+  opts.on_plan = [&](const std::string&, const PersonRecord&, PlanAction, const PushLedgerEntry*) {
+    if (++planned == 5) stop = true;
+  };
+  const auto stopped = push_target("out", sink, store, opts);
+  REQUIRE(stopped.error);
+  CHECK(stopped.error->code == Errc::interrupted);
+  CHECK_THAT(stopped.error->message, Catch::Contains("next push sends the others"));
+  CHECK(stopped.created == 4);
+  CHECK(stopped.failed == 0);
+  CHECK(sink.delivered.size() == 4);
+  CHECK(sink.batches == 2);
+  CHECK(store.ledger().entries("out").size() == 4);
+  CHECK_FALSE(store.ledger().mark("out"));        // the persons not sent are planned again
+  CHECK(store.ledger().failures("out").empty());  // a stop is nobody's failure: nothing moves towards parking
+
+  // A target whose push starts after the stop sends nothing.
+  SyncReport r;
+  r.pushes.push_back(stopped);
+  CHECK(r.interrupted());
+  PushOptions later;
+  later.stop = &stop;
+  RecordingSink other;
+  r.pushes.push_back(push_target("other", other, store, later));
+  CHECK(other.batches == 0);  // stopped before the first batch
+  CHECK(r.pushes.back().error->code == Errc::interrupted);
+
+  const auto rest = push_target("out", sink, store, {});
+  CHECK_FALSE(rest.error);
+  CHECK(rest.created == 6);
+  CHECK(rest.unchanged == 4);
+  CHECK(sink.delivered.size() == 10);
+  CHECK(store.ledger().mark("out"));
 }
