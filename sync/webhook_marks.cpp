@@ -102,7 +102,8 @@ Finding webhook_marks_finding(const std::optional<WebhookMarks>& marks, const st
                     "/webhooks/{})",
                     connector)};
   const auto& m = *marks;
-  if (m.refused_since_accepted >= k_webhook_refusals_broken && m.last_refused > m.last_accepted &&
+  // >=: the marks are in milliseconds, and refusals may follow an acceptance within the same one.
+  if (m.refused_since_accepted >= k_webhook_refusals_broken && m.last_refused >= m.last_accepted &&
       now - m.last_refused < k_day_ms)
     return {HealthClass::webhook_broken, k_signal,
             fmt::format("{} refused in a row (HTTP {})", m.refused_since_accepted, m.last_refused_status),
