@@ -1,7 +1,8 @@
 #pragma once
 // Bulk load: a pull into an empty `messages` table (the first backfill of a store) writes its rows
 // without the table's secondary indexes (but those whose rows arrive in their own order:
-// begin_bulk_load) and builds them once when the pull ends. Building an index
+// begin_bulk_load) and builds them once when the pull ends, or earlier when the vendor, not the
+// writer, sets the pull's pace (sync/pull.cpp, PageWriter::judge_bulk_load). Building an index
 // from rows already stored is one sort; keeping it while rows arrive in vendor order is a random
 // B-tree insert per row and index, which dirties most of each index's pages again in every batch
 // and stops fitting in the page cache as the store grows. That includes the unique index of a
