@@ -143,7 +143,13 @@ class PageWriter {
         "bulk load: the writer was busy {:.0f}% of the time of the last {} pages: the vendor sets the "
         "pace, so the indexes are built now and kept as rows come",
         busy * 100, k_judged_pages);
-    end_bulk_load(m_store);
+    // The build is a saving, not a need: if it fails (a full temporary directory), the pages go on as
+    // they were, and the end of the pull, or else the next command that takes the lock, builds them.
+    try {
+      end_bulk_load(m_store);
+    } catch (const Failure& f) {
+      spdlog::warn("{}; the pull goes on without them", f.what());
+    }
   }
   static constexpr int k_judged_pages = 8;
   static constexpr int k_judged_windows = 8;

@@ -156,8 +156,10 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
 // once the one before it is settled, so the ledger and the stop after a failed batch stay in order.
 class InFlight {
  public:
-  InFlight(const std::string& name, Sink& sink, StateStore& store, PushStats& stats, Confirmed& held)
-      : m_name(name), m_sink(sink), m_store(store), m_stats(stats), m_held(held) {}
+  // `stop`: whether a stop was asked for (PushOptions::stop), asked before each batch is sent.
+  InFlight(const std::string& name, Sink& sink, StateStore& store, PushStats& stats, Confirmed& held,
+           const std::atomic<bool>* stop)
+      : m_name(name), m_sink(sink), m_store(store), m_stats(stats), m_held(held), m_stop(stop) {}
 
   // Settles the batch in flight, if any; false when the push must stop.
   bool land() {
@@ -166,10 +168,15 @@ class InFlight {
   }
 
   // Lands the batch in flight, then sends `batch` (emptied); false, with `batch` dropped unsent,
-  // when the push must stop.
+  // when the push must stop: the target failed, or a stop was asked for meanwhile (interrupted()).
+  // The wait for the target's answer is where a stop usually comes.
   bool launch(std::vector<Pending>& batch) {
     if (batch.empty()) return land();
-    const bool go_on = land();
+    bool go_on = land();
+    if (go_on && m_stop && m_stop->load()) {
+      m_interrupted = true;
+      go_on = false;
+    }
     if (go_on) {
       m_batch = std::move(batch);
       m_answer = m_sender.run([this] { return send(m_sink, m_batch); });
@@ -178,12 +185,16 @@ class InFlight {
     return go_on;
   }
 
+  bool interrupted() const { return m_interrupted; }
+
  private:
   const std::string& m_name;
   Sink& m_sink;
   StateStore& m_store;
   PushStats& m_stats;
   Confirmed& m_held;
+  const std::atomic<bool>* m_stop;
+  bool m_interrupted = false;
   std::vector<Pending> m_batch;  // the task reads it: declared before the worker, which joins first
   std::future<Outcomes> m_answer;
   Worker<Outcomes> m_sender;
@@ -214,15 +225,28 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   const std::size_t batch_size = std::max<std::size_t>(1, opts.batch_size ? opts.batch_size : sink.batch_size());
   std::vector<Pending> batch;
   Confirmed held;
-  InFlight flight(name, sink, store, stats, held);
-  bool stopped = false;
-  bool interrupted = false;  // a stop was asked for: the batch in flight is landed, no other sent
-  auto asked_to_stop = [&] { return opts.stop && opts.stop->load(); };
+  InFlight flight(name, sink, store, stats, held, opts.stop);
+  bool stopped = false;      // a batch failed, or a stop was asked for: nothing more is sent
+  bool interrupted = false;  // the stop (PushOptions::stop)
+  // A stop is seen before each person and before each batch is sent. The batch in flight is then
+  // settled at once (its persons recorded), the one being built is dropped, and the pass ends.
+  auto stop_seen = [&] {
+    if (!opts.stop || !opts.stop->load()) return false;
+    stopped = interrupted = true;
+    flight.land();
+    return true;
+  };
+  auto send_batch = [&] {
+    if (flight.launch(batch)) return true;
+    stopped = true;
+    interrupted = flight.interrupted();
+    return false;
+  };
   std::size_t planned = 0;
   store.identity().for_each_person(
       [&](PersonRecord&& p) {
         ++planned;
-        if (stopped) return;
+        if (stopped || stop_seen()) return;
         const auto stored = previous_of(p.person_id);
         const PushLedgerEntry* previous = stored ? &*stored : nullptr;
         const PushFailure* failed = failure_of(p.person_id);
@@ -244,18 +268,15 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         }
         batch.push_back(
             {std::move(p), std::move(d), previous ? std::optional<PushLedgerEntry>(*previous) : std::nullopt});
-        if (batch.size() < batch_size) return;
-        if (asked_to_stop())
-          stopped = interrupted = true;
-        else if (!flight.launch(batch))
-          stopped = true;
+        if (batch.size() >= batch_size) send_batch();
       },
-      since);
+      since, [&] { return !stopped; });
   // Persons the target holds that no longer exist (merged into another, or left without any record)
   // are deleted there. A target whose last complete push came after the persons last changed has
   // nothing to delete.
   if (!stopped && !(since && *since >= store.persons_revision())) {
     for (const auto& [id, entry] : store.ledger().orphans(name)) {
+      if (stop_seen()) break;
       PersonRecord gone;
       gone.person_id = id;
       const PushFailure* failed = failure_of(id);
@@ -266,19 +287,11 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         continue;
       }
       batch.push_back({std::move(gone), {}, entry, true, store.identity().survivor_of(id).value_or("")});
-      if (batch.size() < batch_size) continue;
-      if (asked_to_stop())
-        stopped = interrupted = true;
-      else if (!flight.launch(batch))
-        stopped = true;
-      if (stopped) break;
+      if (batch.size() >= batch_size && !send_batch()) break;
     }
   }
-  if (!stopped && !opts.dry_run && asked_to_stop()) stopped = interrupted = true;
-  // The last batch is sent, then everything in flight is settled before the sink finishes. After a
-  // stop, the batch in flight is settled (its persons are recorded) and the one being built dropped.
-  const bool delivered = !stopped && !opts.dry_run && flight.launch(batch) && flight.land();
-  if (interrupted) flight.land();
+  // The last batch is sent, then everything in flight is settled before the sink finishes.
+  const bool delivered = !stopped && !opts.dry_run && send_batch() && flight.land();
   // A sink that confirms at finish holds nothing yet: finish it even after a stop, so what it did
   // take is confirmed (or, if finishing fails, counted failed and sent again next time).
   Result<void> done;
@@ -297,7 +310,8 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
     stats.deleted += held.deleted.size();
   }
   if (delivered && done && stats.failed == 0) store.ledger().set_mark(name, revision);
-  if (since) stats.unchanged += store.identity().person_count() - planned;  // unchanged since the last push
+  // Unchanged since the last push; a push that stopped did not plan them all, and does not count them.
+  if (since && !stopped) stats.unchanged += store.identity().person_count() - planned;
   if (stats.failed > 0 && stats.error)
     stats.error->message = fmt::format(
         "{} of the persons sent were not delivered (first: {}); they are sent "
@@ -306,8 +320,9 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   if (interrupted) {
     const std::string also = stats.error ? "; " + stats.error->message : "";
     stats.error = Error{Errc::interrupted,
-                        "stopped by a signal; the persons the target confirmed are recorded and the next push "
-                        "sends the others" +
+                        (opts.dry_run ? std::string("stopped by a signal; the plan above is not complete")
+                                      : std::string("stopped by a signal; the persons the target confirmed are "
+                                                    "recorded and the next push sends the others")) +
                             also,
                         name};
   }

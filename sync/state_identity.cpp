@@ -444,7 +444,8 @@ std::vector<std::string> IdentityStore::persons_changed_since(std::int64_t rev) 
 }
 
 void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& fn,
-                                    std::optional<std::int64_t> changed_since) {
+                                    std::optional<std::int64_t> changed_since, const std::function<bool()>& more) {
+  auto go_on = [&] { return !more || more(); };
   std::vector<std::string> changed;
   if (changed_since) {
     changed = persons_changed_since(*changed_since);
@@ -454,8 +455,10 @@ void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& f
     // is the faster from about a fifth of the persons on (measured at 200k and 1M messages).
     if (changed.size() * 4 < person_count()) {
       PersonReader reader(m_store.db());
-      for (const auto& id : changed)
+      for (const auto& id : changed) {
+        if (!go_on()) return;
         if (auto p = reader.load(id, true)) fn(std::move(*p));
+      }
       return;
     }
   }
@@ -476,11 +479,13 @@ void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& f
     if (auto p = pass.load(std::string(ids[i]), true, std::move(read))) fn(std::move(*p));
   };
   if (!changed_since) {
-    for (std::size_t i = 0; i < ids.size(); ++i) load(i);
+    for (std::size_t i = 0; i < ids.size() && go_on(); ++i) load(i);
     return;
   }
-  for (const auto& id : changed)  // a person with no node any more is no person to load
+  for (const auto& id : changed) {  // a person with no node any more is no person to load
+    if (!go_on()) return;
     if (const auto i = ids.find_sorted(id); i != PackedStrings::npos) load(i);
+  }
 }
 
 std::optional<PersonRecord> IdentityStore::person(const std::string& id_or_alias) {

@@ -41,8 +41,10 @@ class IdentityStore {
   // revision. A few persons are read by index, one at a time; a quarter of them or more in one pass
   // over every message, parted by person into scratch files beside the store (see MessageParts),
   // which holds a few MiB of messages at a time.
+  // `more`, when given, is asked before each person: false ends the pass.
   void for_each_person(const std::function<void(PersonRecord&&)>& fn,
-                       std::optional<std::int64_t> changed_since = std::nullopt);
+                       std::optional<std::int64_t> changed_since = std::nullopt,
+                       const std::function<bool()>& more = {});
   // Persons holding a node. save() and add_singletons() keep the figure in meta, so a sync that
   // changed nothing does not count every node again; anything else that writes person_handles calls
   // forget_person_count() in its transaction (it is then counted).

@@ -501,14 +501,16 @@ TEST_CASE("a first pull from a vendor slower than the writer ends its bulk load 
   std::vector<std::size_t> seen;  // the indexes there while each page is fetched
   slow.on_fetch = [&](int) {
     seen.push_back(message_indexes(path).size());
-    std::this_thread::sleep_for(std::chrono::milliseconds(15));  // the vendor's time: the writer waits
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the vendor's time: the writer waits
   };
   const auto stats = pull_connector("src", slow, store);
   REQUIRE_FALSE(stats[0].error);
   REQUIRE(seen.size() == 30);
-  CHECK(seen.front() == 1);                              // the load began
-  CHECK(seen.back() == indexes.size());                  // and ended after a window of 8 pages, not at the end
-  CHECK(std::count(seen.begin(), seen.end(), 1) <= 12);  // the first page, 8 judged, the few read ahead
+  CHECK(seen.front() == 1);              // the load began
+  CHECK(seen.back() == indexes.size());  // and ended after a window of 8 pages, not at the end
+  // The first page, 8 judged, one read ahead: 10; a second window, if a loaded machine made the
+  // writer slow in the first, 18.
+  CHECK(std::count(seen.begin(), seen.end(), 1) <= 18);
   CHECK(message_indexes(path) == indexes);
   CHECK_FALSE(store.meta("bulk_load_indexes"));
   CHECK(store.count("messages") == 30);

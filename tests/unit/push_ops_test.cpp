@@ -232,3 +232,60 @@ TEST_CASE("a stop ends a push after the batch in flight: what it confirmed is re
   CHECK(sink.delivered.size() == 10);
   CHECK(store.ledger().mark("out"));
 }
+
+TEST_CASE("a stop that comes while the target answers a batch: that batch is recorded and no other is sent") {
+  StateStore store(":memory:");
+  commit(store, customers(10));
+  reconcile_now(store);
+  std::atomic<bool> stop{false};
+  // The signal comes during the target's second answer, on the thread that waits for it.
+  struct Slow : RecordingSink {
+    std::atomic<bool>* stop = nullptr;
+    Result<std::vector<PushOutcome>> push(std::span<const PushItem> b) override {
+      if (batches == 1) *stop = true;
+      return RecordingSink::push(b);
+    }
+  } sink;
+  sink.stop = &stop;
+  PushOptions opts;
+  opts.batch_size = 2;
+  opts.stop = &stop;
+  const auto stopped = push_target("out", sink, store, opts);
+  REQUIRE(stopped.error);
+  CHECK(stopped.error->code == Errc::interrupted);
+  CHECK(sink.batches == 2);  // not a third, sent after the second was answered
+  CHECK(stopped.created == 4);
+  CHECK(store.ledger().entries("out").size() == 4);
+  CHECK_FALSE(store.ledger().mark("out"));
+}
+
+TEST_CASE("a stop ends a dry run's plan; push_all reports the targets after it as not pushed") {
+  StateStore store(":memory:");
+  commit(store, customers(10));
+  reconcile_now(store);
+  std::atomic<bool> stop{false};
+  std::size_t planned = 0;
+  PushOptions dry;
+  dry.dry_run = true;
+  dry.stop = &stop;
+  dry.on_plan = [&](const std::string&, const PersonRecord&, PlanAction, const PushLedgerEntry*) {
+    if (++planned == 3) stop = true;
+  };
+  struct Target : Adapter, RecordingSink {
+    HealthReport probe() override { return HealthReport{"t", "test", "", HealthClass::ok, ""}; }
+  };
+  std::vector<Endpoint> targets;
+  targets.push_back({"first", "test", std::make_unique<Target>()});
+  targets.push_back({"second", "test", std::make_unique<Target>()});
+  const auto pushes = push_all(targets, store, dry);
+  REQUIRE(pushes.size() == 2);
+  CHECK(planned == 3);  // the plan ended at the stop, not after every person
+  CHECK(pushes[0].created == 3);
+  REQUIRE(pushes[0].error);
+  CHECK(pushes[0].error->code == Errc::interrupted);
+  CHECK_THAT(pushes[0].error->message, Catch::Contains("plan above is not complete"));
+  REQUIRE(pushes[1].error);
+  CHECK(pushes[1].error->code == Errc::interrupted);
+  CHECK_THAT(pushes[1].error->message, Catch::Contains("not pushed"));
+  CHECK(pushes[1].created == 0);
+}
