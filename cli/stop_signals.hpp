@@ -1,7 +1,8 @@
 #pragma once
-// SIGINT and SIGTERM as a request to stop: long-running commands (pull, sync, health --watch) finish
-// the step they are on, keep what it did, and exit. A handler, not a blocked signal: another thread
-// (libcurl's resolver) may take the signal, and a shell starts background jobs with SIGINT ignored.
+// SIGINT and SIGTERM as a request to stop: long-running commands (pull, sync, push, health --watch)
+// finish the step they are on, keep what it did, and exit; a second signal ends the process at once.
+// A handler, not a blocked signal: another thread (libcurl's resolver) may take the signal, and a
+// shell starts background jobs with SIGINT ignored.
 #include <atomic>
 
 namespace chansync::cli {

@@ -132,4 +132,45 @@ recorded=$(sqlite3 "$work/state.db" "SELECT count(*) FROM push_ledger WHERE targ
 cs -q push hook || fail "the push after a stop"
 [ "$(wc -l <"$work/hook.ids")" -eq "$persons" ] || fail "$(wc -l <"$work/hook.ids") persons received in all, $persons expected"
 [ "$(sort -u "$work/hook.ids" | wc -l)" -eq "$persons" ] || fail "a person was sent twice"
+# A second SIGINT does not wait for the target: a receiver that never answers holds the first
+# batch; the first SIGINT waits for it, the second ends chansync at once, by the signal.
+python3 - "$work/hang" <<'PY' &
+import http.server, os, sys, time
+out = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        open(out + ".got", "w").write("1")
+        time.sleep(60)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(out + ".port.tmp", "w").write(str(s.server_address[1]))
+os.rename(out + ".port.tmp", out + ".port")
+s.serve_forever()
+PY
+bg_pids="$bg_pids $!"
+for _ in $(seq 100); do [ -s "$work/hang.port" ] && break; sleep 0.05; done
+cat >>"$work/sync.toml" <<TOML
+
+[targets.hang]
+type = "webhook"
+url = "http://127.0.0.1:$(cat "$work/hang.port")/persons"
+secret_env = "HOOK_SECRET"
+TOML
+"$CHANSYNC" --config "$work/sync.toml" push hang 2>"$work/hang.err" &
+pid=$!
+bg_pids="$bg_pids $pid"
+for _ in $(seq 200); do [ -s "$work/hang.got" ] && break; sleep 0.05; done
+[ -s "$work/hang.got" ] || fail "the push never reached the receiver: $(cat "$work/hang.err")"
+kill -INT "$pid"
+sleep 0.5
+kill -0 "$pid" 2>/dev/null || fail "the first SIGINT did not wait for the batch on its way: $(cat "$work/hang.err")"
+kill -INT "$pid"
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$pid" 2>/dev/null && fail "a second SIGINT did not end the push at once"
+code=0
+wait "$pid" || code=$?
+[ "$code" -eq 130 ] || fail "a push ended by a second SIGINT exited $code, not 130 (killed by SIGINT)"
+[ "$(sqlite3 "$work/state.db" "SELECT count(*) FROM push_ledger WHERE target = 'hang'")" -eq 0 ] ||
+  fail "a batch the target never answered was recorded"
 echo "push_ops: ok"
