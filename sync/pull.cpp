@@ -25,8 +25,7 @@ using Clock = std::chrono::steady_clock;
 // lost in a crash is fetched again.
 class PageWriter {
  public:
-  // `bulk`: a bulk load is under way (begin_bulk_load), which the writer may end early (judge_bulk_load).
-  PageWriter(StateStore& store, bool bulk) : m_store(store), m_judging(bulk) {}
+  explicit PageWriter(StateStore& store) : m_store(store) {}
   PageWriter(const PageWriter&) = delete;
   PageWriter& operator=(const PageWriter&) = delete;
 
@@ -47,16 +46,14 @@ class PageWriter {
     if (m_rolled_back)
       throw Failure(Errc::io, "an earlier batch of this pull could not be committed; stopping every stream");
     try {
-      const auto started = Clock::now();
       if (!m_batch) {
         m_batch.emplace(m_store.db());
-        m_opened = started;
+        m_opened = Clock::now();
         m_records = 0;
       }
       PageStats ps = write();
       m_records += ps.received + ps.rejected + 1;
       if (commit_now || m_records >= k_batch_records || Clock::now() - m_opened >= age()) commit_locked();
-      if (m_judging) judge_bulk_load(started, Clock::now());
       return ps;
     } catch (...) {
       rollback();
@@ -105,67 +102,12 @@ class PageWriter {
     m_batch.reset();
   }
 
-  // A bulk load (bulk_load.hpp) saves the writer's time when the writer is what the pull waits for:
-  // on a fast network, where pages come as fast as they are written. When the vendor is what the
-  // pull waits for, the writer is mostly idle, and keeping every index while rows come costs only
-  // idle time, while the build after the last page is time the whole pull waits: 0.25 s at 200,000
-  // messages, 1.5 s at a million. So the writer times its pages in windows of k_judged_pages,
-  // the first one after the first page (which includes the connection, and a backfill in windows its
-  // planning): once a window shows it busy less than a third of the time, the load ends there, its
-  // indexes built over the rows so far, and the pages after are upserted with every index. The first
-  // pages of a store are the dearest (most of their conversations are new), so one window is not
-  // enough; after k_judged_windows the load goes on to its end. Indexes are dropped only from an
-  // empty table: once ended, a load does not start again. Measured with 20 ms per answer: the writer
-  // busy 23–32% of each window, and 200,000 messages took 5.38 s instead of 5.60 s (curl: 5.14 s), a
-  // million 26.2 s instead of 28.2 s; on loopback it was busy 43–100% of every window.
-  void judge_bulk_load(Clock::time_point started, Clock::time_point ended) {
-    if (!m_window_since) {
-      m_window_since = ended;
-      return;
-    }
-    m_busy += ended - started;
-    if (++m_window_pages < k_judged_pages) return;
-    const double busy = std::chrono::duration<double>(m_busy).count() /
-                        std::max(1e-9, std::chrono::duration<double>(ended - *m_window_since).count());
-    m_window_since = ended;
-    m_window_pages = 0;
-    m_busy = {};
-    const bool last = ++m_windows >= k_judged_windows;
-    if (busy >= k_network_bound_busy) {
-      spdlog::debug("bulk load: the writer was busy {:.0f}% of the time of the last {} pages{}", busy * 100,
-                    k_judged_pages, last ? ": the load goes on to its end" : "");
-      if (last) m_judging = false;
-      return;
-    }
-    m_judging = false;
-    commit_locked();
-    spdlog::debug(
-        "bulk load: the writer was busy {:.0f}% of the time of the last {} pages: the vendor sets the "
-        "pace, so the indexes are built now and kept as rows come",
-        busy * 100, k_judged_pages);
-    // The build is a saving, not a need: if it fails (a full temporary directory), the pages go on as
-    // they were, and the end of the pull, or else the next command that takes the lock, builds them.
-    try {
-      end_bulk_load(m_store);
-    } catch (const Failure& f) {
-      spdlog::warn("{}; the pull goes on without them", f.what());
-    }
-  }
-  static constexpr int k_judged_pages = 8;
-  static constexpr int k_judged_windows = 8;
-  static constexpr double k_network_bound_busy = 1.0 / 3;
-
   StateStore& m_store;
   std::mutex m_mutex;
   std::optional<SQLite::Transaction> m_batch;
   Clock::time_point m_opened;
   std::size_t m_records = 0;
   bool m_rolled_back = false;
-  bool m_judging;  // a bulk load is under way and not judged yet
-  std::optional<Clock::time_point> m_window_since;
-  Clock::duration m_busy{};
-  int m_window_pages = 0;
-  int m_windows = 0;
 };
 
 struct LoopContext {
@@ -352,7 +294,7 @@ std::vector<PullStats> pull_connectors(const std::vector<PullJob>& jobs, StateSt
     throw storage_failure(e, store.path(), "preparing the first pull into it");
   }
   Checkpointer checkpointer(store);
-  PageWriter writer(store, bulk);
+  PageWriter writer(store);
   std::atomic<bool> failed{false};
   LoopContext ctx{store, writer, opts, failed};
   std::vector<std::vector<PullStats>> results(jobs.size());

@@ -8,7 +8,6 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include "sync/bulk_load.hpp"
@@ -170,7 +169,6 @@ struct Paged : Adapter, ConversationSource {
   int pages = 3;
   bool in_time_order = false;  // what its stream says of itself
   std::function<void(int)> on_fetch;
-  std::set<int> again;  // pages that bring page 1's message again, its text changed to "again N"
   HealthReport probe() override { return unused_probe(); }
   std::vector<Stream> streams() const override {
     return {{.name = "conversations", .role = Role::conversations, .in_time_order = in_time_order}};
@@ -180,10 +178,6 @@ struct Paged : Adapter, ConversationSource {
     if (on_fetch) on_fetch(page);
     Page<Conversation> p;
     p.items.push_back(conversation(r.stream, page));
-    if (again.count(page)) {
-      p.items.push_back(conversation(r.stream, 1));
-      p.items.back().messages[0].text = "again " + std::to_string(page);
-    }
     p.next_cursor = std::to_string(page);
     p.done = page == pages;
     p.requests = 1;
@@ -489,34 +483,6 @@ std::vector<std::string> message_table(StateStore& store) {
 }
 
 }  // namespace
-
-TEST_CASE("a first pull from a vendor slower than the writer ends its bulk load early and keeps every index") {
-  const TempStore temp("network-bound");
-  const auto& path = temp.path;
-  StateStore store(path);
-  const auto indexes = message_indexes(path);
-  Paged slow;
-  slow.pages = 30;
-  slow.again = {3, 25};           // page 1's message again: before the load ends (folded), and after (an upsert)
-  std::vector<std::size_t> seen;  // the indexes there while each page is fetched
-  slow.on_fetch = [&](int) {
-    seen.push_back(message_indexes(path).size());
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the vendor's time: the writer waits
-  };
-  const auto stats = pull_connector("src", slow, store);
-  REQUIRE_FALSE(stats[0].error);
-  REQUIRE(seen.size() == 30);
-  CHECK(seen.front() == 1);              // the load began
-  CHECK(seen.back() == indexes.size());  // and ended after a window of 8 pages, not at the end
-  // The first page, 8 judged, one read ahead: 10; a second window, if a loaded machine made the
-  // writer slow in the first, 18.
-  CHECK(std::count(seen.begin(), seen.end(), 1) <= 18);
-  CHECK(message_indexes(path) == indexes);
-  CHECK_FALSE(store.meta("bulk_load_indexes"));
-  CHECK(store.count("messages") == 30);
-  CHECK(store.records().message("src", "conversations-1-m")->text == "again 25");
-  CHECK(stats[0].received == 32);
-}
 
 TEST_CASE("a first pull keeps the index by time when every stream brings its messages in time order") {
   const TempStore temp("time-order");
