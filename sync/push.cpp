@@ -156,10 +156,8 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
 // once the one before it is settled, so the ledger and the stop after a failed batch stay in order.
 class InFlight {
  public:
-  // `stop`: whether a stop was asked for (PushOptions::stop), asked before each batch is sent.
-  InFlight(const std::string& name, Sink& sink, StateStore& store, PushStats& stats, Confirmed& held,
-           const std::atomic<bool>* stop)
-      : m_name(name), m_sink(sink), m_store(store), m_stats(stats), m_held(held), m_stop(stop) {}
+  InFlight(const std::string& name, Sink& sink, StateStore& store, PushStats& stats, Confirmed& held)
+      : m_name(name), m_sink(sink), m_store(store), m_stats(stats), m_held(held) {}
 
   // Settles the batch in flight, if any; false when the push must stop.
   bool land() {
@@ -168,15 +166,10 @@ class InFlight {
   }
 
   // Lands the batch in flight, then sends `batch` (emptied); false, with `batch` dropped unsent,
-  // when the push must stop: the target failed, or a stop was asked for meanwhile (interrupted()).
-  // The wait for the target's answer is where a stop usually comes.
+  // when the push must stop.
   bool launch(std::vector<Pending>& batch) {
     if (batch.empty()) return land();
-    bool go_on = land();
-    if (go_on && m_stop && m_stop->load()) {
-      m_interrupted = true;
-      go_on = false;
-    }
+    const bool go_on = land();
     if (go_on) {
       m_batch = std::move(batch);
       m_answer = m_sender.run([this] { return send(m_sink, m_batch); });
@@ -185,16 +178,12 @@ class InFlight {
     return go_on;
   }
 
-  bool interrupted() const { return m_interrupted; }
-
  private:
   const std::string& m_name;
   Sink& m_sink;
   StateStore& m_store;
   PushStats& m_stats;
   Confirmed& m_held;
-  const std::atomic<bool>* m_stop;
-  bool m_interrupted = false;
   std::vector<Pending> m_batch;  // the task reads it: declared before the worker, which joins first
   std::future<Outcomes> m_answer;
   Worker<Outcomes> m_sender;
@@ -225,7 +214,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   const std::size_t batch_size = std::max<std::size_t>(1, opts.batch_size ? opts.batch_size : sink.batch_size());
   std::vector<Pending> batch;
   Confirmed held;
-  InFlight flight(name, sink, store, stats, held, opts.stop);
+  InFlight flight(name, sink, store, stats, held);
   bool stopped = false;      // a batch failed, or a stop was asked for: nothing more is sent
   bool interrupted = false;  // the stop (PushOptions::stop)
   // A stop is seen before each person and before each batch is sent. The batch in flight is then
@@ -236,17 +225,20 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
     flight.land();
     return true;
   };
+  // The batch in flight is answered first: the wait for that answer is where a stop usually comes,
+  // and it is seen before `batch` goes. False when the push must stop.
   auto send_batch = [&] {
-    if (flight.launch(batch)) return true;
-    stopped = true;
-    interrupted = flight.interrupted();
-    return false;
+    if (!flight.land() || (!batch.empty() && stop_seen()) || !flight.launch(batch)) {
+      stopped = true;
+      return false;
+    }
+    return true;
   };
   std::size_t planned = 0;
   store.identity().for_each_person(
       [&](PersonRecord&& p) {
         ++planned;
-        if (stopped || stop_seen()) return;
+        if (stop_seen()) return;  // the pass ends after a failed batch (`more`), and here at a stop
         const auto stored = previous_of(p.person_id);
         const PushLedgerEntry* previous = stored ? &*stored : nullptr;
         const PushFailure* failed = failure_of(p.person_id);
