@@ -80,12 +80,30 @@ rc=$?
 set -e
 [ $rc -eq 64 ] || fail "--verify with --dry-run exits $rc, not 64"
 
+# start_receiver NAME: an HTTP receiver on a free loopback port, its handler class H read from stdin
+# (`out` is $work/NAME); its port is in $work/NAME.port.
+start_receiver() {
+  {
+    echo 'import http.server, json, os, signal, sys, time'
+    echo 'out = sys.argv[1]'
+    cat
+    cat <<'PY'
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(out + ".port.tmp", "w").write(str(s.server_address[1]))
+os.rename(out + ".port.tmp", out + ".port")
+s.serve_forever()
+PY
+  } >"$work/$1.py"
+  python3 "$work/$1.py" "$work/$1" &
+  bg_pids="$bg_pids $!"
+  for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.05; done
+  [ -s "$work/$1.port" ] || fail "the receiver $1 did not start"
+}
+
 # SIGINT during a push into a slow receiver, sent by the receiver itself when the third request
 # comes: that request is answered and recorded, no other is sent, the exit code is 130; the next
 # push sends exactly the persons left, none twice.
-python3 - "$work/hook" <<'PY' &
-import http.server, json, os, signal, sys, time
-out = sys.argv[1]
+start_receiver hook <<'PY'
 seen = 0
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
@@ -100,13 +118,7 @@ class H(http.server.BaseHTTPRequestHandler):
                 f.write(p["person_id"] + "\n")
         self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
     def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-open(out + ".port.tmp", "w").write(str(s.server_address[1]))
-os.rename(out + ".port.tmp", out + ".port")
-s.serve_forever()
 PY
-bg_pids="$!"
-for _ in $(seq 100); do [ -s "$work/hook.port" ] && break; sleep 0.05; done
 cat >>"$work/sync.toml" <<TOML
 
 [targets.hook]
@@ -134,22 +146,14 @@ cs -q push hook || fail "the push after a stop"
 [ "$(sort -u "$work/hook.ids" | wc -l)" -eq "$persons" ] || fail "a person was sent twice"
 # A second SIGINT does not wait for the target: a receiver that never answers holds the first
 # batch; the first SIGINT waits for it, the second ends chansync at once, by the signal.
-python3 - "$work/hang" <<'PY' &
-import http.server, os, sys, time
-out = sys.argv[1]
+start_receiver hang <<'PY'
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers["Content-Length"]))
         open(out + ".got", "w").write("1")
         time.sleep(60)
     def log_message(self, *a): pass
-s = http.server.HTTPServer(("127.0.0.1", 0), H)
-open(out + ".port.tmp", "w").write(str(s.server_address[1]))
-os.rename(out + ".port.tmp", out + ".port")
-s.serve_forever()
 PY
-bg_pids="$bg_pids $!"
-for _ in $(seq 100); do [ -s "$work/hang.port" ] && break; sleep 0.05; done
 cat >>"$work/sync.toml" <<TOML
 
 [targets.hang]
