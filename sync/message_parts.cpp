@@ -16,9 +16,11 @@ namespace chansync {
 namespace {
 
 // A record: the person's number (u32), its kind (u8), then each column of the row, text as its length
-// (u32) and bytes: a message's in k_message_cols order, sent_at as 8 bytes; a contact's in
-// k_contact_cols order, all as text. Native byte order: the files live as long as the process.
+// (u32) and bytes: a message's in k_message_cols order, sent_at as 8 bytes and the conversation as its
+// number in m_conversation_ids (u32); a contact's in k_contact_cols order, all as text. Native byte
+// order: the files live as long as the process.
 enum Kind : std::uint8_t { k_message, k_contact };
+constexpr int k_conversation_col = 2;  // a message's conversation id, in k_message_row_cols
 
 template <class T>
 void put(std::string& out, T v) {
@@ -70,21 +72,26 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
   const std::filesystem::path& dir = m_dir;
   // Each conversation's person and id, by its key (SQLite gives keys from 1 up, each the largest
   // yet plus one, so a vector indexed by key holds them). A conversation whose customer is no
-  // person's has none: its messages are no one's.
-  PackedStrings ids;
+  // person's has none: its messages are no one's. Read by person, so that the ids are numbered in
+  // the order take() reads them: at a million messages they outgrow the processor's cache, and read
+  // at random, once per message, they cost a cache miss each.
   std::vector<std::uint32_t> person_of;
   std::vector<std::uint32_t> slot_of_key;
   m_names.assign(persons.size(), {});
   {
     slot_of_key.assign(static_cast<std::size_t>(db.execAndGet("SELECT max(key) FROM conversations").getInt64()) + 1,
                        k_none);
-    SQLite::Statement q(db, R"sql(SELECT c.key, c.id, ph.person_id, c.customer_name FROM conversations c
-      JOIN person_handles ph ON ph.node = c.customer)sql");
+    SQLite::Statement q(db, R"sql(SELECT ph.person_id, c.key, c.id, c.customer_name FROM person_handles ph
+      JOIN conversations c ON c.customer = ph.node ORDER BY ph.person_id)sql");
+    std::size_t i = 0;  // persons and the rows are in the same (byte) order: one walk matches them
     while (q.executeStep()) {
-      const auto i = persons.find_sorted(q.getColumn(2).getText());
-      if (i == PackedStrings::npos) continue;
-      slot_of_key[static_cast<std::size_t>(q.getColumn(0).getInt64())] = static_cast<std::uint32_t>(ids.size());
-      ids.push_back(q.getColumn(1).getText());
+      const std::string_view person = q.getColumn(0).getText();
+      while (i < persons.size() && persons[i] < person) ++i;
+      if (i == persons.size()) break;
+      if (persons[i] != person) continue;
+      slot_of_key[static_cast<std::size_t>(q.getColumn(1).getInt64())] =
+          static_cast<std::uint32_t>(m_conversation_ids.size());
+      m_conversation_ids.push_back(q.getColumn(2).getText());
       person_of.push_back(static_cast<std::uint32_t>(i));
       // The least of the names, so the choice does not depend on row order.
       const std::string_view name = q.getColumn(3).getText();
@@ -109,34 +116,38 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
 
   constexpr std::size_t k_flush_at = 32 * 1024;
   std::vector<std::string> pending(m_fds.size());
-  auto emit = [&](std::size_t person, Kind kind, std::string_view columns) {
-    const std::size_t part = person / m_per_part;
-    std::string& out = pending[part];
+  // A record goes straight into its part's buffer: start() writes its head and returns the buffer,
+  // done() writes the buffer out once it is full.
+  auto start = [&](std::size_t person, Kind kind) -> std::string& {
+    std::string& out = pending[person / m_per_part];
     put(out, static_cast<std::uint32_t>(person));
     put(out, kind);
-    out.append(columns);
-    if (out.size() >= k_flush_at) {
-      write_all(m_fds[part], out, dir);
-      out.clear();
-    }
+    return out;
   };
-  // Messages in storage order, each with its conversation's id found by key.
+  auto done = [&](std::size_t person) {
+    std::string& out = pending[person / m_per_part];
+    if (out.size() < k_flush_at) return;
+    write_all(m_fds[person / m_per_part], out, dir);
+    out.clear();
+  };
+  // Messages in storage order; the conversation as its number in m_conversation_ids.
   SQLite::Statement q(db, fmt::format("SELECT {} FROM messages m", k_message_row_cols));
-  std::string rows;
   while (q.executeStep()) {
     const auto key = static_cast<std::uint64_t>(q.getColumn(MessageRow::k_columns).getInt64());
     const std::uint32_t slot = key < slot_of_key.size() ? slot_of_key[key] : k_none;
     if (slot == k_none) continue;
-    MessageRow row = message_row(q, 0);
-    row.text[2] = ids[slot];
-    rows.clear();
+    const MessageRow row = message_row(q, 0);
+    const std::uint32_t person = person_of[slot];
+    std::string& out = start(person, k_message);
     for (int i = 0; i < MessageRow::k_columns; ++i) {
       if (i == MessageRow::k_sent_at)
-        put(rows, row.sent_at);
+        put(out, row.sent_at);
+      else if (i == k_conversation_col)
+        put(out, slot);
       else
-        put_text(rows, row.text[i]);
+        put_text(out, row.text[i]);
     }
-    emit(person_of[slot], k_message, rows);
+    done(person);
   }
   // Contacts by the person their record node belongs to (scanned in the contacts' order).
   SQLite::Statement c(db, fmt::format(R"sql(SELECT ph.person_id, {} FROM contacts c
@@ -146,9 +157,9 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
     const auto person = persons.find_sorted(c.getColumn(0).getText());
     if (person == PackedStrings::npos) continue;
     const ContactRow row = contact_row(c, 1);
-    rows.clear();
-    for (const auto text : row.text) put_text(rows, text);
-    emit(person, k_contact, rows);
+    std::string& out = start(person, k_contact);
+    for (const auto text : row.text) put_text(out, text);
+    done(person);
   }
   for (std::size_t p = 0; p < m_fds.size(); ++p) write_all(m_fds[p], pending[p], dir);
 }
@@ -176,7 +187,9 @@ void MessageParts::load(std::size_t part) {
       for (int i = 0; i < ContactRow::k_columns; ++i) at += get<std::uint32_t>(m_bytes, at);
     } else {
       for (int i = 0; i < MessageRow::k_columns; ++i)
-        at += i == MessageRow::k_sent_at ? sizeof(std::int64_t) : get<std::uint32_t>(m_bytes, at);
+        at += i == MessageRow::k_sent_at ? sizeof(std::int64_t)
+              : i == k_conversation_col  ? sizeof(std::uint32_t)
+                                         : get<std::uint32_t>(m_bytes, at);
     }
     m_index.emplace_back(person, record);
   }
@@ -209,6 +222,8 @@ MessageParts::Person MessageParts::take(std::size_t i) {
     for (int c = 0; c < MessageRow::k_columns; ++c) {
       if (c == MessageRow::k_sent_at)
         row.sent_at = get<std::int64_t>(m_bytes, at);
+      else if (c == k_conversation_col)
+        row.text[c] = m_conversation_ids[get<std::uint32_t>(m_bytes, at)];
       else
         row.text[c] = text(at);
     }

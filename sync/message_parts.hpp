@@ -55,6 +55,7 @@ class MessageParts {
 
   std::filesystem::path m_dir;
   std::vector<std::string> m_names;  // by person
+  PackedStrings m_conversation_ids;  // the messages' conversations, numbered in the persons' order
   std::vector<int> m_fds;            // one scratch file per part
   std::size_t m_per_part = 1;        // persons per part: part p holds persons [p * m_per_part, ...)
   std::size_t m_loaded = SIZE_MAX;   // the part in m_bytes
