@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <unordered_set>
 
 #include "sync/error.hpp"
 #include "sync/merge.hpp"
@@ -236,18 +237,29 @@ IdentityInput IdentityStore::input(const std::vector<std::string>& blocked_keys)
                                handles_from_json(q.getColumn(2).getString()));
   }
   {
-    SQLite::Statement q(m_store.db(), "SELECT DISTINCT customer, customer_verified FROM conversations");
-    while (q.executeStep())
-      if (auto h = Handle::from_key(q.getColumn(0).getString(), q.getColumn(1).getInt() != 0))
-        in.conversation_handles.push_back(*h);
-  }
-  {
-    SQLite::Statement q(m_store.db(),
-                        "SELECT DISTINCT customer, customer_verified, customer_links FROM conversations "
-                        "WHERE customer_links NOT IN ('', '[]')");
-    while (q.executeStep())
-      if (auto h = Handle::from_key(q.getColumn(0).getString(), q.getColumn(1).getInt() != 0))
-        for (auto& linked : handles_from_json(q.getColumn(2).getString())) in.links.emplace_back(*h, std::move(linked));
+    // The distinct (customer, verified), and (customer, verified, links) where there are links, in one
+    // pass over the table in storage order. SELECT DISTINCT read the rows by the customer index, one
+    // random read of the table each: at a million messages (107k conversations) its two queries took
+    // 0.12 s of a first sync's reconcile. The graph sorts what it is given, so the order is free.
+    std::unordered_set<std::string> seen;
+    std::string key;
+    SQLite::Statement q(m_store.db(), "SELECT customer, customer_verified, customer_links FROM conversations");
+    while (q.executeStep()) {
+      const std::string_view customer = q.getColumn(0).getText(), links = q.getColumn(2).getText();
+      const bool verified = q.getColumn(1).getInt() != 0;
+      key.assign(customer).push_back(verified ? '1' : '0');
+      const bool new_handle = seen.insert(key).second;
+      const bool has_links = links != "" && links != "[]";
+      if (!new_handle && !has_links) continue;
+      const auto h = Handle::from_key(customer, verified);
+      if (!h) continue;
+      if (new_handle) in.conversation_handles.push_back(*h);
+      if (!has_links) continue;
+      key.push_back('\0');
+      key.append(links);
+      if (seen.insert(key).second)
+        for (auto& linked : handles_from_json(std::string(links))) in.links.emplace_back(*h, std::move(linked));
+    }
   }
   {
     SQLite::Statement q(m_store.db(), "SELECT node, person_id, since FROM person_handles");
