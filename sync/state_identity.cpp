@@ -23,6 +23,8 @@ namespace chansync {
 namespace {
 
 // A new person (person_id, created_at, rev), numbered after every stored one.
+constexpr const char* k_person_handles_by_person_sql =
+    "CREATE INDEX person_handles_by_person ON person_handles(person_id)";  // as made by schema 1
 constexpr const char* k_insert_person_sql =
     "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, (SELECT coalesce(max(seq), 0) + 1 FROM persons), "
     "?, ?)";
@@ -287,14 +289,24 @@ void IdentityStore::save(const IdentityResult& r) {
   std::vector<char> touched(r.person_count(), 0);
   std::vector<std::string> touched_ids;
   {
-    SQLite::Statement st(m_store.db(), k_insert_person_sql);
+    // Numbered (seq) in the result's order, inserted in the ids' order: the ids are random, and their
+    // index takes them one after another faster than scattered (a first reconcile inserts everyone).
+    std::int64_t seq = m_store.db().execAndGet("SELECT coalesce(max(seq), 0) FROM persons").getInt64();
+    std::vector<std::pair<std::string_view, std::int64_t>> inserts;
+    inserts.reserve(r.new_persons.size());
     for (const auto p : r.new_persons) {
-      st.bind(1, std::string(r.person_ids[p]));
-      st.bind(2, now);
-      st.bind(3, static_cast<int64_t>(rev));
+      inserts.emplace_back(r.person_ids[p], ++seq);
+      touched[p] = k_inserted;
+    }
+    std::sort(inserts.begin(), inserts.end());
+    SQLite::Statement st(m_store.db(), "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, ?, ?, ?)");
+    for (const auto& [id, n] : inserts) {
+      st.bind(1, std::string(id));
+      st.bind(2, n);
+      st.bind(3, now);
+      st.bind(4, static_cast<int64_t>(rev));
       st.exec();
       st.reset();
-      touched[p] = k_inserted;
     }
   }
   {
@@ -327,20 +339,23 @@ void IdentityStore::save(const IdentityResult& r) {
   // Rewrite only rows that changed, so a no-change reconcile writes nothing. The stored rows come in
   // key order (the primary key's), as r.nodes are: one merge pass finds what to write, and the writes
   // wait until the read is done.
-  std::vector<std::uint32_t> writes;  // nodes of r whose row is new or changed
-  std::vector<std::string> gone;      // stored nodes that are no node any more
+  std::vector<std::uint32_t> inserts;  // nodes of r with no row yet
+  std::vector<std::uint32_t> updates;  // nodes of r whose row changed
+  std::vector<std::string> gone;       // stored nodes that are no node any more
+  std::size_t stored = 0;
   {
     SQLite::Statement q(m_store.db(), "SELECT node, person_id, verified FROM person_handles ORDER BY node");
     std::size_t i = 0;
     while (q.executeStep()) {
+      ++stored;
       const std::string_view node(q.getColumn(0).getText(), static_cast<std::size_t>(q.getColumn(0).getBytes()));
       const std::string_view pid(q.getColumn(1).getText(), static_cast<std::size_t>(q.getColumn(1).getBytes()));
       const bool verified = q.getColumn(2).getInt() != 0;
-      for (; i < r.nodes.size() && r.nodes[i] < node; ++i) writes.push_back(static_cast<std::uint32_t>(i));
+      for (; i < r.nodes.size() && r.nodes[i] < node; ++i) inserts.push_back(static_cast<std::uint32_t>(i));
       if (i < r.nodes.size() && r.nodes[i] == node) {
         if (r.person_id(i) != pid || r.verified[i] != verified) {
           touched_ids.emplace_back(pid);
-          writes.push_back(static_cast<std::uint32_t>(i));
+          updates.push_back(static_cast<std::uint32_t>(i));
         }
         ++i;
       } else {
@@ -348,21 +363,37 @@ void IdentityStore::save(const IdentityResult& r) {
         gone.emplace_back(node);
       }
     }
-    for (; i < r.nodes.size(); ++i) writes.push_back(static_cast<std::uint32_t>(i));
+    for (; i < r.nodes.size(); ++i) inserts.push_back(static_cast<std::uint32_t>(i));
   }
-  // `since` is set when a node is first assigned and kept after (the upsert leaves it alone).
-  SQLite::Statement upsert(m_store.db(), R"sql(INSERT INTO person_handles(node, person_id, verified, since)
-    VALUES(?, ?, ?, ?)
-    ON CONFLICT(node) DO UPDATE SET person_id = excluded.person_id, verified = excluded.verified)sql");
-  for (const auto i : writes) {
+  // Rows come in node order, but person_handles_by_person takes them by person, at random: when the
+  // new rows outnumber the stored ones (a first reconcile), the index is built again after them, in
+  // one sort, instead (at 1M messages, 140k rows: 0.10 s less). In this transaction, like the rest.
+  const bool rebuild = inserts.size() > 1024 && inserts.size() > stored;
+  if (rebuild) m_store.db().exec("DROP INDEX person_handles_by_person");
+  // `since` is set when a node is first assigned and kept after.
+  SQLite::Statement insert(m_store.db(),
+                           "INSERT INTO person_handles(node, person_id, verified, since) VALUES(?, ?, ?, ?)");
+  SQLite::Statement update(m_store.db(), "UPDATE person_handles SET person_id = ?, verified = ? WHERE node = ?");
+  for (const auto i : inserts) {
     if (!touched[r.person[i]]) touched[r.person[i]] = k_touched;
-    upsert.bind(1, std::string(r.nodes[i]));
-    upsert.bind(2, std::string(r.person_id(i)));
-    upsert.bind(3, r.verified[i] ? 1 : 0);
-    upsert.bind(4, now);
-    upsert.exec();
-    upsert.reset();
+    const std::string_view node = r.nodes[i], person = r.person_id(i);
+    insert.bind(1, std::string(node));
+    insert.bind(2, std::string(person));
+    insert.bind(3, r.verified[i] ? 1 : 0);
+    insert.bind(4, now);
+    insert.exec();
+    insert.reset();
   }
+  for (const auto i : updates) {
+    if (!touched[r.person[i]]) touched[r.person[i]] = k_touched;
+    const std::string_view node = r.nodes[i], person = r.person_id(i);
+    update.bind(1, std::string(person));
+    update.bind(2, r.verified[i] ? 1 : 0);
+    update.bind(3, std::string(node));
+    update.exec();
+    update.reset();
+  }
+  if (rebuild) m_store.db().exec(k_person_handles_by_person_sql);
   SQLite::Statement del(m_store.db(), "DELETE FROM person_handles WHERE node = ?");
   for (const auto& node : gone) {
     del.bind(1, node);

@@ -544,3 +544,47 @@ TEST_CASE("saving identities writes only the rows that changed and marks only th
   const std::string pa(first.person_of(a.key())), pb(first.person_of(b.key())), pc(first.person_of(c.key()));
   CHECK(marked == std::set<std::string>{pa, pb, pc});  // gained nodes, lost b, lost c; d's person untouched
 }
+
+TEST_CASE("a first save of thousands of identities builds the person index again and numbers persons in order") {
+  StateStore s(":memory:");
+  const auto index_sql = [&] {
+    return s.db()
+        .execAndGet("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'person_handles_by_person'")
+        .getString();
+  };
+  const std::string made = index_sql();
+  IdentityInput in;
+  for (int i = 0; i < 3000; ++i) in.conversation_handles.push_back({HandleKind::phone, fmt::format("+49151{:08}", i)});
+  int n = 0;
+  // Ids that do not sort as they are minted, so the insert order (by id) differs from the numbering.
+  const auto mint = [&] { return fmt::format("p_{:016x}", (++n * 2654435761u) % 1000003u); };
+  const auto first = reconcile(in, mint);
+  REQUIRE(first.new_persons.size() == 3000);
+  s.identity().save(first);
+  CHECK(index_sql() == made);  // dropped for the inserts and made again, the same
+  std::map<std::string, std::string> rows;
+  SQLite::Statement q(s.db(), "SELECT node, person_id FROM person_handles");
+  while (q.executeStep()) rows[q.getColumn(0).getString()] = q.getColumn(1).getString();
+  CHECK(rows == first.assignment());
+  // seq follows the result's order of new persons, whatever order the rows were inserted in.
+  SQLite::Statement seq(s.db(), "SELECT seq FROM persons WHERE person_id = ?");
+  for (std::size_t k : {std::size_t{0}, std::size_t{1}, std::size_t{1500}, std::size_t{2999}}) {
+    seq.bind(1, std::string(first.person_ids[first.new_persons[k]]));
+    REQUIRE(seq.executeStep());
+    CHECK(seq.getColumn(0).getInt64() == static_cast<std::int64_t>(k) + 1);
+    seq.reset();
+  }
+  CHECK(s.db().execAndGet("PRAGMA integrity_check").getString() == "ok");
+
+  // A few more (no rebuild): found by person through the index.
+  in.previous = first.assignment();
+  for (int i = 3000; i < 3010; ++i)
+    in.conversation_handles.push_back({HandleKind::phone, fmt::format("+49151{:08}", i)});
+  const auto second = reconcile(in, mint);
+  s.identity().save(second);
+  CHECK(s.db().execAndGet("SELECT count(*) FROM person_handles").getInt() == 3010);
+  CHECK(s.db().execAndGet("SELECT max(seq) FROM persons").getInt() == 3010);
+  const std::string last(second.person_of(fmt::format("phone:+49151{:08}", 3009)));
+  CHECK(s.identity().nodes_of(last) == std::vector<std::string>{fmt::format("phone:+49151{:08}", 3009)});
+  CHECK(s.db().execAndGet("PRAGMA integrity_check").getString() == "ok");
+}
