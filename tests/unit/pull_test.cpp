@@ -400,8 +400,16 @@ TEST_CASE("the first pull into an empty store builds the messages indexes once, 
     }  // the process dies here: no end_bulk_load
     StateStore store(path);
     CHECK(store.meta("bulk_load_indexes"));
+    const auto pragma = [&](const char* name) {
+      return store.db().execAndGet(fmt::format("PRAGMA {}", name)).getInt();
+    };
+    const int threads = pragma("threads"), cache_size = pragma("cache_size"), temp_store = pragma("temp_store");
     CHECK(end_bulk_load(store) == static_cast<int>(indexes.size()) - 1);
     CHECK(message_indexes(path) == indexes);
+    // The sort settings of the build (helper threads, a small cache, temporary files) are undone.
+    CHECK(pragma("threads") == threads);
+    CHECK(pragma("cache_size") == cache_size);
+    CHECK(pragma("temp_store") == temp_store);
     CHECK(end_bulk_load(store) == 0);
     CHECK_FALSE(begin_bulk_load(store));  // the table has a row now
     CHECK(message_indexes(path) == indexes);
