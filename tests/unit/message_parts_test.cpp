@@ -112,24 +112,27 @@ TEST_CASE("message parts hand out each person's messages however finely they are
   Store s;
   const auto persons = s.persons();
   REQUIRE(persons.size() == 30);
-  for (const std::size_t part_bytes : {std::size_t{1}, std::size_t{20000}, MessageParts::k_part_bytes}) {
-    INFO("part bytes " << part_bytes);
-    MessageParts parts(s.store.db(), s.dir.path, persons, part_bytes);
-    std::size_t contacts = 0;
-    if (part_bytes == 1) CHECK(parts.parts() == 30);  // one person per file
-    if (part_bytes == MessageParts::k_part_bytes) CHECK(parts.parts() == 1);
-    for (std::size_t i = 0; i < persons.size(); ++i) {
-      INFO(persons[i]);
-      const auto alone = s.store.identity().person(std::string(persons[i]));
-      const auto taken = parts.take(i);
-      CHECK(ids_of(taken.messages) == ids_of(alone->messages));
-      CHECK(nlohmann::json(taken.contacts) == nlohmann::json(alone->contacts));
-      contacts += taken.contacts.size();
+  // Read by one thread, and by two (split_at 1: any store of two or more messages).
+  for (const std::int64_t split_at : {MessageParts::k_split_at, std::int64_t{1}})
+    for (const std::size_t part_bytes : {std::size_t{1}, std::size_t{20000}, MessageParts::k_part_bytes}) {
+      INFO("part bytes " << part_bytes << ", split at " << split_at);
+      MessageParts parts(s.store.db(), s.dir.path, persons, part_bytes, split_at);
+      std::size_t contacts = 0;
+      CHECK(parts.readers() == (split_at == 1 ? 2 : 1));
+      if (part_bytes == 1) CHECK(parts.parts() == 30);  // one person per file
+      if (part_bytes == MessageParts::k_part_bytes) CHECK(parts.parts() == 1);
+      for (std::size_t i = 0; i < persons.size(); ++i) {
+        INFO(persons[i]);
+        const auto alone = s.store.identity().person(std::string(persons[i]));
+        const auto taken = parts.take(i);
+        CHECK(ids_of(taken.messages) == ids_of(alone->messages));
+        CHECK(nlohmann::json(taken.contacts) == nlohmann::json(alone->contacts));
+        contacts += taken.contacts.size();
+      }
+      CHECK(contacts == 1);
+      const auto past = parts.take(persons.size());  // past the last person
+      CHECK((past.messages.empty() && past.contacts.empty()));
     }
-    CHECK(contacts == 1);
-    const auto past = parts.take(persons.size());  // past the last person
-    CHECK((past.messages.empty() && past.contacts.empty()));
-  }
   SECTION("persons skipped are passed over") {
     MessageParts parts(s.store.db(), s.dir.path, persons, 1000);
     const auto expect = [&](std::size_t i) {
