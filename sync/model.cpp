@@ -1,6 +1,7 @@
 #include "sync/model.hpp"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <array>
 #include <nlohmann/json.hpp>
@@ -128,10 +129,31 @@ void to_json(nlohmann::json& j, const Handle& h) {
 }
 
 std::vector<Handle> handles_from_json(std::string_view text) {
+  // Read for every stored contact by each reconcile and each push of everyone (45k at 1M messages):
+  // simdjson in place of nlohmann's DOM made a first reconcile of the 1M store 0.445 -> 0.385 s (200k:
+  // 0.081 -> 0.071 s). Throws simdjson_error on text that is not an array of objects (only a damaged
+  // store has such); a handle of a kind this version does not know is left out.
+  thread_local simdjson::ondemand::parser parser;
+  thread_local std::string padded;
+  padded.assign(text);
+  padded.append(simdjson::SIMDJSON_PADDING, ' ');
+  auto doc = parser.iterate(padded.data(), text.size(), padded.size());
   std::vector<Handle> out;
-  for (const auto& h : nlohmann::json::parse(text)) {
-    auto kind = handle_kind_from(h.at("kind").get<std::string>());
-    if (kind) out.push_back({*kind, h.at("value").get<std::string>(), h.at("verified").get<bool>()});
+  for (auto item : doc.get_array()) {
+    auto h = item.get_object();
+    std::string_view kind_name, value;
+    bool verified = false;
+    // Fields in any order, as nlohmann wrote them (alphabetical) or another writer might.
+    for (auto field : h) {
+      const std::string_view key = field.unescaped_key();
+      if (key == "kind")
+        kind_name = field.value().get_string();
+      else if (key == "value")
+        value = field.value().get_string();
+      else if (key == "verified")
+        verified = field.value().get_bool();
+    }
+    if (auto kind = handle_kind_from(kind_name)) out.push_back({*kind, std::string(value), verified});
   }
   return out;
 }
