@@ -13,6 +13,7 @@
 #include <exception>
 #include <numeric>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "sync/error.hpp"
@@ -79,6 +80,7 @@ MessageParts::MessageParts(SQLite::Database& db, const std::filesystem::path& di
 void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std::size_t part_bytes,
                         std::int64_t split_at) {
   const std::filesystem::path& dir = m_dir;
+  if (persons.empty()) return;  // no person, no part: take() hands out nothing
   // Each conversation's person and id, by its key (SQLite gives keys from 1 up, each the largest
   // yet plus one, so a vector indexed by key holds them). A conversation whose customer is no
   // person's has none: its messages are no one's. The ids are numbered in the order take() reads
@@ -92,13 +94,13 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
     slot_of_key.assign(static_cast<std::size_t>(db.execAndGet("SELECT max(key) FROM conversations").getInt64()) + 1,
                        k_none);
     PackedStrings ids;
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> found;  // (person, key) of ids[i]
+    std::vector<std::pair<std::uint32_t, std::size_t>> found;  // (person, key) of ids[i]
     SQLite::Statement q(db, R"sql(SELECT c.key, c.id, ph.person_id, c.customer_name FROM conversations c
       JOIN person_handles ph ON ph.node = c.customer)sql");
     while (q.executeStep()) {
       const auto i = persons.find_sorted(q.getColumn(2).getText());
       if (i == PackedStrings::npos) continue;
-      found.emplace_back(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(q.getColumn(0).getInt64()));
+      found.emplace_back(static_cast<std::uint32_t>(i), static_cast<std::size_t>(q.getColumn(0).getInt64()));
       ids.push_back(q.getColumn(1).getText());
       // The least of the names, so the choice does not depend on row order.
       const std::string_view name = q.getColumn(3).getText();
@@ -134,7 +136,8 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
   }
 
   // Each reader gathers records in a buffer per part and writes a full one where it reserves room at
-  // the end of the part's file. At most about 1 MiB of buffers per reader, from 8 to 32 KiB each.
+  // the end of the part's file: about 1 MiB of buffers per reader, from 8 to 32 KiB each (2.3 MiB at
+  // most, with 256 parts).
   std::vector<std::atomic<std::uint64_t>> ends(m_fds.size());
   const std::size_t flush_at = std::clamp<std::size_t>((std::size_t{1} << 20) / m_fds.size(), 8 << 10, 32 << 10);
   struct Buffers {
@@ -194,16 +197,19 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
     flush(b);
   };
   // A store of many messages is read by two threads, half the rowids each, the second on a connection
-  // of its own (the store is in WAL mode: both read the same last commit). At 1M messages the pass
+  // of its own: the store is in WAL mode, and with no transaction open here and the state lock held,
+  // both read the same last commit. At 1M messages the pass
   // took 1.0 s on one thread while the other core idled, before the first person could be sent.
   SQLite::Statement bounds(db, "SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1) FROM messages");
   bounds.executeStep();
   const std::int64_t first = bounds.getColumn(0).getInt64(), last = bounds.getColumn(1).getInt64();
   bounds.reset();
-  // The second connection is opened here: a store it cannot open (a path that moved, a lock) is read
-  // by this thread alone, as a small one is.
+  // The second connection and its statement are made here, and only outside a transaction (one with
+  // writes of its own would show the rows to this connection alone): a store it cannot open, a thread
+  // that cannot start, and a small store are read by this thread alone.
   std::optional<SQLite::Database> second;
-  if (const char* file = sqlite3_db_filename(db.getHandle(), "main"); file && *file && last - first + 1 >= split_at) {
+  if (const char* file = sqlite3_db_filename(db.getHandle(), "main");
+      file && *file && sqlite3_get_autocommit(db.getHandle()) && last - first + 1 >= split_at) {
     try {
       second.emplace(file, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX);
       second->setBusyTimeout(5000);
@@ -213,19 +219,24 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
       second.reset();
     }
   }
-  const std::int64_t mid = second ? first + (last - first) / 2 : last;
+  std::int64_t mid = second ? first + (last - first) / 2 : last;
   std::exception_ptr helper_error;
   std::thread helper;
   if (second) {
-    m_readers = 2;
-    helper = std::thread([&] {
-      try {
-        scan(*second, mid + 1, last);
-      } catch (...) {
-        helper_error = std::current_exception();
-        failed = true;
-      }
-    });
+    try {
+      helper = std::thread([&] {
+        try {
+          scan(*second, mid + 1, last);
+        } catch (...) {
+          helper_error = std::current_exception();
+          failed = true;
+        }
+      });
+      m_readers = 2;
+    } catch (const std::system_error& e) {
+      spdlog::debug("reading the messages on one thread: {}", e.what());
+      mid = last;
+    }
   }
   try {
     scan(db, first, mid);

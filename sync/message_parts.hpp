@@ -6,8 +6,8 @@
 // contacts table outgrows the page cache. MessageParts instead reads each table once, front to back,
 // and sorts the rows by person into scratch files, each holding a range of persons; then it hands
 // out each person's rows, reading one file (a few MiB) at a time. The names come from the same pass
-// over conversations that finds each one's person. A store of k_split_at messages or more is read by
-// two threads, half its rows each, the second on a read-only connection of its own.
+// over conversations that finds each one's person. A store whose messages span k_split_at rowids or
+// more is read by two threads, half the rowids each, the second on a read-only connection of its own.
 //
 // The scratch files are made in the state store's directory and unlinked as soon as they are open,
 // so nothing is left behind, even by a killed process. They take about as much space as the stored

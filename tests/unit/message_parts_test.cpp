@@ -193,3 +193,26 @@ TEST_CASE("an interner's batch lookup finds what one lookup at a time finds") {
   Interner().find_each(std::span(keys).first(1), std::span(&none, 1));
   CHECK(none == k_none);  // an empty one
 }
+
+TEST_CASE("a store without persons makes no parts, and a pass over its persons calls nothing") {
+  test::TempDir dir{"parts"};
+  StateStore store{(dir.path / "state.db").string()};
+  test::commit(store, {test::conversation("c1", "+4915112345601", 3)});  // pulled, never reconciled
+  MessageParts parts(store.db(), dir.path, PackedStrings{}, MessageParts::k_part_bytes, 1);
+  CHECK(parts.parts() == 0);
+  CHECK(parts.take(0).messages.empty());
+  int called = 0;
+  store.identity().for_each_person([&](PersonRecord&&) { ++called; });
+  CHECK(called == 0);
+}
+
+TEST_CASE("a customer's handle is as verified as their first stored conversation says") {
+  test::TempDir dir{"parts"};
+  StateStore store{(dir.path / "state.db").string()};
+  auto first = test::conversation("c1", "+4915112345601", 1), second = test::conversation("c2", "+4915112345601", 1);
+  first.customer.verified = false;  // stored first (the lower key): its word counts
+  test::commit(store, {first});
+  test::commit(store, {second});
+  test::reconcile_now(store);
+  CHECK(store.db().execAndGet("SELECT verified FROM person_handles WHERE node = 'phone:+4915112345601'").getInt() == 0);
+}
