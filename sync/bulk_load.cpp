@@ -82,14 +82,15 @@ int end_bulk_load(StateStore& store, const std::function<void()>& built_one) {
   // before it, restored after. The sorts' runs are sorted and merged by helper threads too (SQLite's
   // PRAGMA threads): when the last page is in, the fetching thread and the vendor are idle. A 1M-message
   // pull on two cores built its indexes in 0.96-1.03 s with 2 helpers against 1.31-1.44 s with none
-  // (the whole pull 7.3-7.8 s against 8.0-8.4 s); at 200k it made no difference (0.21-0.25 s).
+  // (the whole pull 7.3-7.8 s against 8.0-8.4 s); at 200k it made no difference (0.21-0.25 s). Two at
+  // most, as measured: hardware_concurrency() counts the machine's cores, not a container's quota.
   struct SortSettings {
     SQLite::Database& db;
     const std::string temp_store = db.execAndGet("PRAGMA temp_store").getString();
     const std::string cache_size = db.execAndGet("PRAGMA cache_size").getString();
     const std::string threads = db.execAndGet("PRAGMA threads").getString();
     explicit SortSettings(SQLite::Database& d) : db(d) {
-      const unsigned cores = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+      const unsigned cores = std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
       db.exec(fmt::format("PRAGMA temp_store = FILE; PRAGMA cache_size = -4096; PRAGMA threads = {}", cores));
     }
     ~SortSettings() {
