@@ -198,15 +198,15 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
   };
   // A store of many messages is read by two threads, half the rowids each, the second on a connection
   // of its own: the store is in WAL mode, and with no transaction open here and the state lock held,
-  // both read the same last commit. At 1M messages the pass
-  // took 1.0 s on one thread while the other core idled, before the first person could be sent.
+  // both read the same last commit. At 1M messages the pass took 1.0 s on one thread while the other
+  // core idled, before the first person could be sent.
   SQLite::Statement bounds(db, "SELECT coalesce(min(rowid), 0), coalesce(max(rowid), -1) FROM messages");
   bounds.executeStep();
   const std::int64_t first = bounds.getColumn(0).getInt64(), last = bounds.getColumn(1).getInt64();
   bounds.reset();
-  // The second connection and its statement are made here, and only outside a transaction (one with
-  // writes of its own would show the rows to this connection alone): a store it cannot open, a thread
-  // that cannot start, and a small store are read by this thread alone.
+  // The second connection is opened here, and only outside a transaction (one with writes of its own
+  // would show them to this connection alone): a store it cannot open, a thread that cannot start, and
+  // a small store are read by this thread alone.
   std::optional<SQLite::Database> second;
   if (const char* file = sqlite3_db_filename(db.getHandle(), "main");
       file && *file && sqlite3_get_autocommit(db.getHandle()) && last - first + 1 >= split_at) {

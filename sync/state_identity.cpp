@@ -370,7 +370,8 @@ void IdentityStore::save(const IdentityResult& r) {
   }
   // Rows come in node order, but person_handles_by_person takes them by person, at random: when the
   // new rows outnumber the stored ones (a first reconcile), the index is built again after them, in
-  // one sort, instead (at 1M messages, 140k rows: 0.10 s less). In this transaction, like the rest.
+  // one sort, instead. With the persons inserted in id order (above), a first reconcile of the 1M
+  // store (140k rows) took 0.455 s against 0.51 s. In this transaction, like the rest.
   const bool rebuild = inserts.size() > 1024 && inserts.size() > stored;
   if (rebuild) m_store.db().exec("DROP INDEX IF EXISTS person_handles_by_person");
   // `since` is set when a node is first assigned and kept after.
