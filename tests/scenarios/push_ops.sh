@@ -80,8 +80,9 @@ rc=$?
 set -e
 [ $rc -eq 64 ] || fail "--verify with --dry-run exits $rc, not 64"
 
-# start_receiver NAME: an HTTP receiver on a free loopback port, its handler class H read from stdin
-# (`out` is $work/NAME); its port is in $work/NAME.port.
+# start_receiver NAME [TOML]: an HTTP receiver on a free loopback port, its handler class H read from
+# stdin (`out` is $work/NAME); its port is in $work/NAME.port. Adds the webhook target NAME that posts
+# to it to sync.toml, with the extra TOML lines given.
 start_receiver() {
   {
     echo 'import http.server, json, os, signal, sys, time'
@@ -98,12 +99,15 @@ PY
   bg_pids="$bg_pids $!"
   for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.05; done
   [ -s "$work/$1.port" ] || fail "the receiver $1 did not start"
+  printf '\n[targets.%s]\ntype = "webhook"\nurl = "http://127.0.0.1:%s/persons"\nsecret_env = "HOOK_SECRET"\n%s' \
+    "$1" "$(cat "$work/$1.port")" "${2:+$2
+}" >>"$work/sync.toml"
 }
 
 # SIGINT during a push into a slow receiver, sent by the receiver itself when the third request
 # comes: that request is answered and recorded, no other is sent, the exit code is 130; the next
 # push sends exactly the persons left, none twice.
-start_receiver hook <<'PY'
+start_receiver hook "batch_size = 1" <<'PY'
 seen = 0
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
@@ -119,14 +123,6 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
     def log_message(self, *a): pass
 PY
-cat >>"$work/sync.toml" <<TOML
-
-[targets.hook]
-type = "webhook"
-url = "http://127.0.0.1:$(cat "$work/hook.port")/persons"
-secret_env = "HOOK_SECRET"
-batch_size = 1
-TOML
 export HOOK_SECRET=scenario-secret
 touch "$work/hook.ids"
 "$CHANSYNC" --config "$work/sync.toml" push hook 2>"$work/stop.err" &
@@ -154,13 +150,6 @@ class H(http.server.BaseHTTPRequestHandler):
         time.sleep(60)
     def log_message(self, *a): pass
 PY
-cat >>"$work/sync.toml" <<TOML
-
-[targets.hang]
-type = "webhook"
-url = "http://127.0.0.1:$(cat "$work/hang.port")/persons"
-secret_env = "HOOK_SECRET"
-TOML
 "$CHANSYNC" --config "$work/sync.toml" push hang 2>"$work/hang.err" &
 pid=$!
 bg_pids="$bg_pids $pid"
