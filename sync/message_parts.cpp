@@ -140,12 +140,10 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
   // most, with 256 parts).
   std::vector<std::atomic<std::uint64_t>> ends(m_fds.size());
   const std::size_t flush_at = std::clamp<std::size_t>((std::size_t{1} << 20) / m_fds.size(), 8 << 10, 32 << 10);
-  struct Buffers {
-    std::vector<std::string> pending;
-  };
+  using Buffers = std::vector<std::string>;  // a reader's, one per part
   auto buffers = [&] {
-    Buffers b{std::vector<std::string>(m_fds.size())};
-    for (auto& p : b.pending) p.reserve(flush_at + 1024);
+    Buffers b(m_fds.size());
+    for (auto& p : b) p.reserve(flush_at + 1024);
     return b;
   };
   auto write_part = [&](std::size_t part, std::string& out) {
@@ -156,17 +154,17 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
   // A record goes straight into its part's buffer: start() writes its head and returns the buffer,
   // done() writes the buffer out once it is full.
   auto start = [&](Buffers& b, std::size_t person, Kind kind) -> std::string& {
-    std::string& out = b.pending[person / m_per_part];
+    std::string& out = b[person / m_per_part];
     put(out, static_cast<std::uint32_t>(person));
     put(out, kind);
     return out;
   };
   auto done = [&](Buffers& b, std::size_t person) {
-    std::string& out = b.pending[person / m_per_part];
+    std::string& out = b[person / m_per_part];
     if (out.size() >= flush_at) write_part(person / m_per_part, out);
   };
   auto flush = [&](Buffers& b) {
-    for (std::size_t p = 0; p < b.pending.size(); ++p) write_part(p, b.pending[p]);
+    for (std::size_t p = 0; p < b.size(); ++p) write_part(p, b[p]);
   };
   // The messages whose rowids are in [first, last], in storage order; the conversation as its number
   // in m_conversation_ids.

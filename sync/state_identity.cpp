@@ -263,7 +263,7 @@ IdentityInput IdentityStore::input(const std::vector<std::string>& blocked_keys)
       key.push_back('\0');
       key.append(links);
       if (seen.insert(key).second)
-        for (auto& linked : handles_from_json(std::string(links))) in.links.emplace_back(*h, std::move(linked));
+        for (auto& linked : handles_from_json(links)) in.links.emplace_back(*h, std::move(linked));
     }
   }
   {
