@@ -30,6 +30,8 @@ struct PersonDigest {
   std::string json;  // "" when the record holds text that is not UTF-8 (the sink reports it)
 };
 PersonDigest digest(const PersonRecord& p);
+// digest() of each record, in order: the same values, from two records hashed side by side.
+std::vector<PersonDigest> digests(const std::vector<const PersonRecord*>& records);
 // The fields of `now` that differ from `before` (a field_fingerprint): "display_name",
 // "messages (+2)", "handles (3 -> 2)". Empty when `before` is "" (unknown) or nothing differs.
 std::vector<std::string> changed_fields(const std::string& before, const PersonRecord& now);

@@ -45,8 +45,15 @@ using Outcomes = Result<std::vector<PushOutcome>>;
 
 // Hands one batch to the sink, digesting first the persons whose plan did not need a digest.
 Outcomes send(Sink& sink, std::vector<Pending>& batch) {
+  std::vector<Pending*> undigested;
+  std::vector<const PersonRecord*> records;
   for (auto& p : batch)
-    if (!p.remove && p.digest.hash.empty()) p.digest = digest(p.record);
+    if (!p.remove && p.digest.hash.empty()) {
+      undigested.push_back(&p);
+      records.push_back(&p.record);
+    }
+  auto made = digests(records);
+  for (std::size_t i = 0; i < made.size(); ++i) undigested[i]->digest = std::move(made[i]);
   std::vector<PushItem> items;
   items.reserve(batch.size());
   for (const auto& p : batch)

@@ -147,8 +147,9 @@ TEST_CASE("digest() writes the record's JSON itself, byte for byte what nlohmann
     return out;
   };
   auto handle = [&] { return Handle{static_cast<HandleKind>(rng() % 4), text(), rng() % 2 == 0}; };
+  std::vector<PersonRecord> all;
   for (int round = 0; round < 300; ++round) {
-    PersonRecord p;
+    PersonRecord& p = all.emplace_back();
     p.person_id = text();
     p.display_name = text();
     p.updated_at = static_cast<Timestamp>(rng());
@@ -182,6 +183,23 @@ TEST_CASE("digest() writes the record's JSON itself, byte for byte what nlohmann
     REQUIRE(person_json(p) == nlohmann::json(p).dump());
     REQUIRE(d.json == nlohmann::json(p).dump());  // the line a push hands its sink
   }
+  // digests() hashes two records side by side, each lane taking the next record when its own is
+  // done: records of every length, a long one among them, give what digest() gives each alone.
+  all[7].messages.push_back(all[8].messages.empty() ? Message{} : all[8].messages.front());
+  all[7].messages.back().text = std::string(100'000, 'x') + "🙂";
+  std::vector<const PersonRecord*> records;
+  for (const auto& p : all) records.push_back(&p);
+  const auto side_by_side = digests(records);
+  REQUIRE(side_by_side.size() == all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    INFO(i);
+    const auto alone = digest(all[i]);
+    REQUIRE(side_by_side[i].hash == alone.hash);
+    REQUIRE(side_by_side[i].fields == alone.fields);
+    REQUIRE(side_by_side[i].json == alone.json);
+  }
+  CHECK(side_by_side[7].hash == content_hash(all[7]));
+  CHECK(digests({}).empty());
   // Text that is not UTF-8: refused as nlohmann::json refuses it.
   PersonRecord bad = record();
   bad.messages[0].text = "caf\xe9";
@@ -190,4 +208,5 @@ TEST_CASE("digest() writes the record's JSON itself, byte for byte what nlohmann
   CHECK_THROWS_AS(person_json(bad), nlohmann::json::type_error);
   bad.messages[0].text = "\xed\xa0\x80";  // a UTF-16 surrogate, encoded
   CHECK_THROWS_AS(digest(bad), nlohmann::json::type_error);
+  CHECK_THROWS_AS(digests({&all[0], &bad, &all[1]}), nlohmann::json::type_error);
 }
