@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
+#include <utility>
 
 #include "sync/worker.hpp"
 
@@ -44,7 +46,7 @@ void record(const std::string& name, StateStore& store, const Confirmed& c) {
 using Outcomes = Result<std::vector<PushOutcome>>;
 
 // Hands one batch to the sink, digesting first the persons whose plan did not need a digest.
-Outcomes send(Sink& sink, std::vector<Pending>& batch) {
+Outcomes push_batch(Sink& sink, std::vector<Pending>& batch) {
   std::vector<Pending*> undigested;
   std::vector<const PersonRecord*> records;
   for (auto& p : batch)
@@ -59,6 +61,14 @@ Outcomes send(Sink& sink, std::vector<Pending>& batch) {
   for (const auto& p : batch)
     items.push_back({&p.record, p.previous, p.remove, p.merged_into, p.digest.json, p.digest.hash});
   return sink.push(items);
+}
+
+// Whether the target went away part-way through a batch (Sink::push): a person failed for a reason of
+// the target's, not of the person's.
+bool target_went_away(const std::vector<PushOutcome>& outcomes) {
+  return std::ranges::any_of(outcomes, [](const PushOutcome& o) {
+    return o.status == PushOutcome::Status::failed && o.error && target_level(o.error->code);
+  });
 }
 
 // Applies what the sink answered for `batch` to the stats and the ledger (or, for a sink that
@@ -82,14 +92,11 @@ bool settle(const std::string& name, Sink& sink, StateStore& store, std::vector<
   // times, not once per person.
   constexpr std::size_t k_logged = 3;
   std::size_t batch_failures = 0;
-  bool target_down = false;
   auto failure = [&](const Pending& p, Error e) {
     ++stats.failed;
     if (e.connector.empty()) e.connector = name;
     // Refusals of the person count towards parking it; a target that went away refused nobody.
-    if (target_level(e.code))
-      target_down = true;
-    else
+    if (!target_level(e.code))
       refused.push_back({p.record.person_id, p.remove ? "" : p.digest.hash, 0, 0, 0, e.message});
     if (++batch_failures <= k_logged)
       spdlog::warn("{}: person {} was not delivered: {}", name, p.record.person_id, e.message);
@@ -147,20 +154,23 @@ bool settle(const std::string& name, Sink& sink, StateStore& store, std::vector<
     stats.deleted += now.deleted.size();
   }
   batch.clear();
-  return !target_down;  // the target went away part-way: what it confirmed is recorded; stop
+  return !target_went_away(*outcomes);  // the target went away part-way: what it confirmed is recorded; stop
 }
 
 // Sends one batch and settles it.
 bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector<Pending>& batch, PushStats& stats,
              Confirmed& held, std::set<std::string>* confirmed = nullptr) {
   if (batch.empty()) return true;
-  return settle(name, sink, store, batch, send(sink, batch), stats, held, confirmed);
+  return settle(name, sink, store, batch, push_batch(sink, batch), stats, held, confirmed);
 }
 
 // The batch the sink is sending while the next one is read and built, so that the store's reading,
 // the digests and the records overlap the target's own work (a server's inserts, an HTTP round
-// trip): the sink is used by one thread at a time, the store only by the caller's. A batch is sent
-// once the one before it is settled, so the ledger and the stop after a failed batch stay in order.
+// trip): the sink is used by one thread at a time, the store only by the caller's. A batch goes once
+// the one before it is answered, and that one is settled (the ledger written) while it goes: a 1M
+// message push to NDJSON spent 0.18 s of its 1.9 s writing the ledger while the sink waited. Nothing
+// goes after a batch that failed as a whole or whose target went away, so the ledger and the stop
+// after a failed batch stay in order.
 class InFlight {
  public:
   InFlight(const std::string& name, Sink& sink, StateStore& store, PushStats& stats, Confirmed& held)
@@ -169,20 +179,30 @@ class InFlight {
   // Settles the batch in flight, if any; false when the push must stop.
   bool land() {
     if (!m_answer.valid()) return true;
-    return settle(m_name, m_sink, m_store, m_batch, m_answer.get(), m_stats, m_held);
+    Outcomes answer = m_answer.get();  // first: the sender reads m_batch until it answers
+    std::vector<Pending> landed = std::exchange(m_batch, {});
+    return settle(m_name, m_sink, m_store, landed, std::move(answer), m_stats, m_held);
   }
 
-  // Lands the batch in flight, then sends `batch` (emptied); false, with `batch` dropped unsent,
-  // when the push must stop.
-  bool launch(std::vector<Pending>& batch) {
-    if (batch.empty()) return land();
-    const bool go_on = land();
-    if (go_on) {
+  // Sends `batch` (emptied) once the batch in flight is answered, then settles that one. False, with
+  // `batch` dropped unsent, when the push must stop: the batch in flight failed, or `go` (asked only
+  // when there is a batch to send) says no.
+  bool launch(std::vector<Pending>& batch, const std::function<bool()>& go) {
+    const bool answered = m_answer.valid();
+    Outcomes answer;
+    std::vector<Pending> landed;
+    if (answered) {
+      answer = m_answer.get();
+      landed = std::exchange(m_batch, {});
+    }
+    const bool send = (!answered || (answer && !target_went_away(*answer))) && (batch.empty() || go());
+    if (send && !batch.empty()) {
       m_batch = std::move(batch);
-      m_answer = m_sender.run([this] { return send(m_sink, m_batch); });
+      m_answer = m_sender.run([this] { return push_batch(m_sink, m_batch); });
     }
     batch.clear();
-    return go_on;
+    const bool settled = !answered || settle(m_name, m_sink, m_store, landed, std::move(answer), m_stats, m_held);
+    return send && settled;
   }
 
  private:
@@ -235,7 +255,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   // The batch in flight is answered first: the wait for that answer is where a stop usually comes,
   // and it is seen before `batch` goes. False when the push must stop.
   auto send_batch = [&] {
-    if (!flight.land() || (!batch.empty() && stop_seen()) || !flight.launch(batch)) {
+    if (!flight.launch(batch, [&] { return !stop_seen(); })) {
       stopped = true;
       return false;
     }

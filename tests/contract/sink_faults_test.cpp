@@ -1,6 +1,7 @@
 // The sink contract under faults, over every registered sink: a push killed (SIGKILL) after the
 // target took a batch but before the ledger recorded it, and a target that applies a write but
 // answers 503. Either way the next push leaves exactly one copy of every person and of its messages.
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,14 +58,28 @@ void check_one_copy(const Harness& h, const Endpoint& ep, StateStore& store) {
 }
 
 // Passes batches through to the real sink and kills the process once the target has taken `after`.
+// Killed once the target took the `after`th batch, before push_target records it. The batch before
+// is recorded while this one goes (push.cpp's InFlight): the kill waits for that record, read on a
+// connection of its own, so that the batch left unrecorded is this one alone.
 struct KillAfter : Sink {
   Sink& inner;
   int after;
+  std::string state;
   int taken = 0;
-  KillAfter(Sink& s, int n) : inner(s), after(n) {}
+  KillAfter(Sink& s, int n, std::string path) : inner(s), after(n), state(std::move(path)) {}
   Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
     auto out = inner.push(batch);
-    if (++taken == after) ::raise(SIGKILL);  // before push_target records the batch
+    if (++taken == after) {
+      const auto recorded = static_cast<int>(2 * (after - 1));  // batches of 2
+      SQLite::Database db(state, SQLite::OPEN_READONLY);
+      for (int i = 0; i < 500 && !inner.confirms_at_finish(); ++i) {
+        SQLite::Statement q(db, "SELECT count(*) FROM push_ledger WHERE target = ?");
+        q.bind(1, k_target);
+        if (q.executeStep() && q.getColumn(0).getInt() >= recorded) break;
+        ::usleep(10'000);
+      }
+      ::raise(SIGKILL);
+    }
     return out;
   }
   Result<void> finish() override { return inner.finish(); }
@@ -88,7 +103,7 @@ TEST_CASE("a push killed after the target took a batch, then rerun, leaves one c
       // The child: its own store connection and adapter; killed inside the second batch's record.
       StateStore store(state);
       const auto adapter = create(row, ep.cfg);
-      KillAfter killer(*adapter->sink(), 2);
+      KillAfter killer(*adapter->sink(), 2, state);
       push_target(k_target, killer, store, PushOptions{.batch_size = 2});
       ::_exit(3);  // not reached: the kill comes first
     }
