@@ -75,8 +75,8 @@ bool target_went_away(const std::vector<PushOutcome>& outcomes) {
 // confirms at finish, to `held`), and empties the batch. Returns false when the push must stop: the
 // batch failed as a whole, or the target went away part-way (see Sink::push). Adds the persons it
 // confirmed to `confirmed` when given.
-bool settle(const std::string& name, Sink& sink, StateStore& store, std::vector<Pending>& batch, Outcomes outcomes,
-            PushStats& stats, Confirmed& held, std::set<std::string>* confirmed = nullptr) {
+bool settle(const std::string& name, bool held_until_finish, StateStore& store, std::vector<Pending>& batch,
+            Outcomes outcomes, PushStats& stats, Confirmed& held, std::set<std::string>* confirmed = nullptr) {
   if (!outcomes) {
     stats.error = std::move(outcomes.error());
     if (stats.error->connector.empty()) stats.error->connector = name;
@@ -140,7 +140,7 @@ bool settle(const std::string& name, Sink& sink, StateStore& store, std::vector<
   } catch (const SQLite::Exception& e) {
     throw storage_failure(e, store.path(), fmt::format("recording what {} refused", name));
   }
-  if (sink.confirms_at_finish()) {
+  if (held_until_finish) {
     held.entries.insert(held.entries.end(), now.entries.begin(), now.entries.end());
     held.deleted.insert(held.deleted.end(), now.deleted.begin(), now.deleted.end());
     held.created += now.created;
@@ -161,7 +161,7 @@ bool settle(const std::string& name, Sink& sink, StateStore& store, std::vector<
 bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector<Pending>& batch, PushStats& stats,
              Confirmed& held, std::set<std::string>* confirmed = nullptr) {
   if (batch.empty()) return true;
-  return settle(name, sink, store, batch, push_batch(sink, batch), stats, held, confirmed);
+  return settle(name, sink.confirms_at_finish(), store, batch, push_batch(sink, batch), stats, held, confirmed);
 }
 
 // The batch the sink is sending while the next one is read and built, so that the store's reading,
@@ -174,19 +174,26 @@ bool deliver(const std::string& name, Sink& sink, StateStore& store, std::vector
 class InFlight {
  public:
   InFlight(const std::string& name, Sink& sink, StateStore& store, PushStats& stats, Confirmed& held)
-      : m_name(name), m_sink(sink), m_store(store), m_stats(stats), m_held(held) {}
+      : m_name(name),
+        m_sink(sink),
+        m_held_until_finish(sink.confirms_at_finish()),
+        m_store(store),
+        m_stats(stats),
+        m_held(held) {}
 
   // Settles the batch in flight, if any; false when the push must stop.
   bool land() {
     if (!m_answer.valid()) return true;
     Outcomes answer = m_answer.get();  // first: the sender reads m_batch until it answers
     std::vector<Pending> landed = std::exchange(m_batch, {});
-    return settle(m_name, m_sink, m_store, landed, std::move(answer), m_stats, m_held);
+    return settle(m_name, m_held_until_finish, m_store, landed, std::move(answer), m_stats, m_held);
   }
 
   // Sends `batch` (emptied) once the batch in flight is answered, then settles that one. False, with
   // `batch` dropped unsent, when the push must stop: the batch in flight failed, or `go` (asked only
-  // when there is a batch to send) says no.
+  // when there is a batch to send) says no. When settling fails (the store cannot be written), the
+  // batch sent meanwhile goes on to its end, unrecorded, before the failure reaches the caller: it is
+  // sent again next time.
   bool launch(std::vector<Pending>& batch, const std::function<bool()>& go) {
     const bool answered = m_answer.valid();
     Outcomes answer;
@@ -201,13 +208,15 @@ class InFlight {
       m_answer = m_sender.run([this] { return push_batch(m_sink, m_batch); });
     }
     batch.clear();
-    const bool settled = !answered || settle(m_name, m_sink, m_store, landed, std::move(answer), m_stats, m_held);
+    const bool settled =
+        !answered || settle(m_name, m_held_until_finish, m_store, landed, std::move(answer), m_stats, m_held);
     return send && settled;
   }
 
  private:
   const std::string& m_name;
   Sink& m_sink;
+  const bool m_held_until_finish;  // read before the sender thread starts: the sink is its alone
   StateStore& m_store;
   PushStats& m_stats;
   Confirmed& m_held;
@@ -270,7 +279,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         const PushLedgerEntry* previous = stored ? &*stored : nullptr;
         const PushFailure* failed = failure_of(p.person_id);
         // A person new to the target and never refused is created whatever its content: its digest
-        // waits for send(), so that in a first push one thread reads the persons while the other
+        // waits for push_batch(), so that in a first push one thread reads the persons while the other
         // digests and sends them.
         PersonDigest d;
         if (previous || failed) d = digest(p);

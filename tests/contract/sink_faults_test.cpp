@@ -57,10 +57,10 @@ void check_one_copy(const Harness& h, const Endpoint& ep, StateStore& store) {
   CHECK(store.ledger().entries(k_target).size() == want.size());
 }
 
-// Passes batches through to the real sink and kills the process once the target has taken `after`.
-// Killed once the target took the `after`th batch, before push_target records it. The batch before
-// is recorded while this one goes (push.cpp's InFlight): the kill waits for that record, read on a
-// connection of its own, so that the batch left unrecorded is this one alone.
+// Passes batches through to the real sink and kills the process once the target took the `after`th,
+// before push_target records it. The batch before is recorded while this one goes (push.cpp's
+// InFlight): the kill waits for that record, read on a connection of its own, so that the batch left
+// unrecorded is this one alone. The child exits 4 if the record never comes, 5 if reading it fails.
 struct KillAfter : Sink {
   Sink& inner;
   int after;
@@ -70,17 +70,26 @@ struct KillAfter : Sink {
   Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
     auto out = inner.push(batch);
     if (++taken == after) {
-      const auto recorded = static_cast<int>(2 * (after - 1));  // batches of 2
-      SQLite::Database db(state, SQLite::OPEN_READONLY);
-      for (int i = 0; i < 500 && !inner.confirms_at_finish(); ++i) {
-        SQLite::Statement q(db, "SELECT count(*) FROM push_ledger WHERE target = ?");
-        q.bind(1, k_target);
-        if (q.executeStep() && q.getColumn(0).getInt() >= recorded) break;
-        ::usleep(10'000);
-      }
+      if (!inner.confirms_at_finish() && !recorded(2 * (after - 1))) ::_exit(4);  // batches of 2
       ::raise(SIGKILL);
     }
     return out;
+  }
+  bool recorded(int rows) const {
+    try {
+      SQLite::Database db(state, SQLite::OPEN_READONLY);
+      db.setBusyTimeout(5000);
+      SQLite::Statement q(db, "SELECT count(*) FROM push_ledger WHERE target = ?");
+      q.bind(1, k_target);
+      for (int i = 0; i < 500; ++i) {
+        if (q.executeStep() && q.getColumn(0).getInt() >= rows) return true;
+        q.reset();
+        ::usleep(10'000);
+      }
+      return false;
+    } catch (const std::exception&) {
+      ::_exit(5);
+    }
   }
   Result<void> finish() override { return inner.finish(); }
   bool confirms_at_finish() const override { return inner.confirms_at_finish(); }
@@ -100,7 +109,7 @@ TEST_CASE("a push killed after the target took a batch, then rerun, leaves one c
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
-      // The child: its own store connection and adapter; killed inside the second batch's record.
+      // The child: its own store connection and adapter; killed once the target took the second batch.
       StateStore store(state);
       const auto adapter = create(row, ep.cfg);
       KillAfter killer(*adapter->sink(), 2, state);
@@ -109,6 +118,7 @@ TEST_CASE("a push killed after the target took a batch, then rerun, leaves one c
     }
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
+    INFO("the child's exit status: " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1));
     REQUIRE(WIFSIGNALED(status));
     CHECK(WTERMSIG(status) == SIGKILL);
 
