@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <random>
 #include <set>
@@ -181,6 +183,11 @@ class InFlight {
         m_stats(stats),
         m_held(held) {}
 
+  // Whether the batch in flight, if any, is answered: launch() would not wait.
+  bool answered() const {
+    return !m_answer.valid() || m_answer.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }
+
   // Settles the batch in flight, if any; false when the push must stop.
   bool land() {
     if (!m_answer.valid()) return true;
@@ -264,6 +271,19 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   // The batch in flight is answered first: the wait for that answer is where a stop usually comes,
   // and it is seen before `batch` goes. False when the push must stop.
   auto send_batch = [&] {
+    // While the sink still has the batch before, this thread digests persons of this one itself
+    // rather than wait; the sender digests the rest. In a 1M-message push to NDJSON this thread had
+    // waited 0.27 s for the sender, which was busy all but 0.09 s. A record digest() throws for (text
+    // that is not UTF-8) is left to the sender, whose failure reaches the caller as any sink's does.
+    for (auto& p : batch) {
+      if (flight.answered()) break;
+      if (p.remove || !p.digest.hash.empty()) continue;
+      try {
+        p.digest = digest(p.record);
+      } catch (const std::exception&) {
+        break;
+      }
+    }
     if (!flight.launch(batch, [&] { return !stop_seen(); })) {
       stopped = true;
       return false;

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "cli/session.hpp"
+#include "sync/plan.hpp"
 #include "sync/reconcile.hpp"
 #include "sync/run.hpp"
 #include "tests/unit/push_fixtures.hpp"
@@ -168,6 +169,17 @@ TEST_CASE("the next batch is read and built while the sink sends the one before,
   CHECK(store.ledger().entries("out").size() == 7);
   CHECK(store.ledger().mark("out"));
   CHECK(std::set<std::string>(sink.delivered.begin(), sink.delivered.end()).size() == 7);
+  // While the first send waited, this thread digested the second batch's persons itself; the sender
+  // digested the rest. Either way each person's ledger hash is its own.
+  std::size_t checked = 0;
+  store.identity().for_each_person([&](PersonRecord&& p) {
+    const auto e = store.ledger().entry("out", p.person_id);
+    REQUIRE(e);
+    CHECK(e->hash == digest(p).hash);
+    CHECK(e->fields == digest(p).fields);
+    ++checked;
+  });
+  CHECK(checked == 7);
 }
 
 TEST_CASE("a sink that throws while sending: the exception reaches the caller, the batches before are recorded") {
