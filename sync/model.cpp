@@ -232,7 +232,7 @@ std::string content_hash(const PersonRecord& p) {
 std::uint64_t fnv1a_64(std::string_view text, std::uint64_t h) {
   for (unsigned char c : text) {
     h ^= c;
-    h *= 1099511628211ull;
+    h *= k_fnv64_prime;
   }
   return h;
 }

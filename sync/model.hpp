@@ -204,6 +204,7 @@ constexpr int k_park_after = 3;
 // updated_at, as 16 hex digits). Equal records give equal hashes across runs and machines.
 std::string content_hash(const PersonRecord& p);
 // 64-bit FNV-1a of `text`, continuing from `h` (the offset basis to start), for hashing in pieces.
-std::uint64_t fnv1a_64(std::string_view text, std::uint64_t h = 14695981039346656037ull);
+inline constexpr std::uint64_t k_fnv64_basis = 14695981039346656037ull, k_fnv64_prime = 1099511628211ull;
+std::uint64_t fnv1a_64(std::string_view text, std::uint64_t h = k_fnv64_basis);
 
 }  // namespace chansync

@@ -36,17 +36,16 @@ PlanAction plan_action(const std::string& hash, const PushLedgerEntry* previous,
 
 namespace {
 
+constexpr std::uint32_t k_fnv32_basis = 2166136261u, k_fnv32_prime = 16777619u;
+
 std::uint32_t fnv1a(std::string_view text) {
-  std::uint32_t h = 2166136261u;
+  std::uint32_t h = k_fnv32_basis;
   for (unsigned char c : text) {
     h ^= c;
-    h *= 16777619u;
+    h *= k_fnv32_prime;
   }
   return h;
 }
-
-constexpr std::uint64_t k_fnv64_basis = 14695981039346656037ull;
-constexpr std::uint32_t k_fnv32_basis = 2166136261u;
 
 // One record's line as digest() hashes it: each member's key text (the FNV-1a 64 alone) and its text
 // (the FNV-1a 64 going on, and the member's own FNV-1a 32, its print), then the closing "}".
@@ -95,10 +94,10 @@ void hash_both(HashLane& a, HashLane& b) {
   std::uint32_t ha = a.h, hb = b.h;
   for (std::size_t i = 0; i < n; ++i) {
     const auto ca = static_cast<unsigned char>(x[i]), cb = static_cast<unsigned char>(y[i]);
-    ha = (ha ^ ca) * 16777619u;
-    ga = (ga ^ ca) * 1099511628211ull;
-    hb = (hb ^ cb) * 16777619u;
-    gb = (gb ^ cb) * 1099511628211ull;
+    ha = (ha ^ ca) * k_fnv32_prime;
+    ga = (ga ^ ca) * k_fnv64_prime;
+    hb = (hb ^ cb) * k_fnv32_prime;
+    gb = (gb ^ cb) * k_fnv64_prime;
   }
   a.g = ga, a.h = ha, b.g = gb, b.h = hb;
   a.advance(n);
@@ -110,8 +109,8 @@ void hash_one(HashLane& a) {
   std::uint64_t g = a.g;
   std::uint32_t h = a.h;
   for (const char c : x) {
-    h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
-    g = (g ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    h = (h ^ static_cast<unsigned char>(c)) * k_fnv32_prime;
+    g = (g ^ static_cast<unsigned char>(c)) * k_fnv64_prime;
   }
   a.g = g, a.h = h;
   a.advance(x.size());
@@ -167,7 +166,10 @@ std::vector<PersonDigest> digests(const std::vector<const PersonRecord*>& record
     while (next < records.size()) {
       const std::size_t i = next++;
       members[i] = person_json_members(*records[i]);
-      if (members[i]) return lane.start(i, *members[i]);
+      if (members[i]) {
+        lane.start(i, *members[i]);
+        return;
+      }
       // Text that is not UTF-8 goes through nlohmann::json, which reports it.
       out[i] = {content_hash(*records[i]), field_fingerprint(*records[i])};
     }
