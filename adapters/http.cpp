@@ -389,10 +389,12 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
       }
       wait = *retry_after;
     } else {
-      // Full jitter: uniform in [0, min(cap, base · 2^attempt)].
+      // Full jitter: uniform in [1 ms, min(cap, base · 2^attempt)]. Never 0: a retry at once would hit the
+      // server in the very state that refused it (and a wait of 0 is no wait at all to sleep_for).
       const auto ceiling =
-          std::min<long long>(m_opts.backoff_cap.count(), m_opts.backoff_base.count() * (1LL << std::min(attempt, 20)));
-      wait = std::chrono::milliseconds(std::uniform_int_distribution<long long>(0, ceiling)(m_rng));
+          std::max<long long>(1, std::min<long long>(m_opts.backoff_cap.count(),
+                                                     m_opts.backoff_base.count() * (1LL << std::min(attempt, 20))));
+      wait = std::chrono::milliseconds(std::uniform_int_distribution<long long>(1, ceiling)(m_rng));
     }
     spdlog::warn("{}: {} from {}; retry {}/{} in {} ms", m_opts.connector,
                  resp ? fmt::format("HTTP {}", resp->status) : resp.error().message, m_redact(where(req.url)), attempt,
