@@ -10,11 +10,13 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "sync/timestamp.hpp"
 
@@ -100,6 +102,25 @@ std::string where(const std::string& url) {
   return redact(url.substr(0, url.find('?')));
 }
 
+// A request's place at the account's concurrency gate (none without one), given back however the
+// request ends: a slot an exception kept would shrink the account's share for good, and a gate
+// halved to 1 would then hold every other client of the account forever.
+class GateSlot {
+ public:
+  explicit GateSlot(ConcurrencyGate* gate) : m_gate(gate), m_ticket(gate ? gate->acquire() : 0) {}
+  ~GateSlot() {
+    if (m_gate) m_gate->release(false, m_ticket);
+  }
+  GateSlot(const GateSlot&) = delete;
+  GateSlot& operator=(const GateSlot&) = delete;
+  // Gives the place back; returns ConcurrencyGate::release's level (0 without a gate).
+  int release(bool refused) { return m_gate ? std::exchange(m_gate, nullptr)->release(refused, m_ticket) : 0; }
+
+ private:
+  ConcurrencyGate* m_gate;
+  std::uint64_t m_ticket;
+};
+
 }  // namespace
 
 bool HttpRequest::safe_to_repeat() const {
@@ -112,11 +133,10 @@ bool HttpRequest::safe_to_repeat() const {
 
 std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value, std::int64_t now) {
   if (!value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    try {
-      return std::chrono::milliseconds(std::stoll(value) * 1000);
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
+    // Over ten years is as good as forever (and * 1000 must not overflow): it is refused all the same.
+    constexpr long long k_forever_s = 315'360'000;
+    return std::chrono::milliseconds(
+        (value.size() > 12 ? k_forever_s : std::min<long long>(std::stoll(value), k_forever_s)) * 1000);
   }
   if (auto when = parse_http_date(value)) return std::chrono::milliseconds(std::max<std::int64_t>(0, *when - now));
   return std::nullopt;
@@ -165,28 +185,38 @@ bool HttpClient::sleep_for(std::chrono::milliseconds d) {
     std::this_thread::sleep_for(d);
     return true;
   }
-  return wait_unless_stopped(d);
+  return wait_unless_stopped(d, m_opts.stop_fd);
 }
 
-bool wait_unless_stopped(std::chrono::milliseconds d) {
-  const int fd = g_interrupt_fd.load();
-  if (fd < 0) {
+bool wait_unless_stopped(std::chrono::milliseconds d, int also) {
+  std::array<pollfd, 2> fds{};
+  nfds_t n_fds = 0;
+  for (const int fd : {g_interrupt_fd.load(), also})
+    if (fd >= 0) fds[n_fds++] = pollfd{fd, POLLIN, 0};
+  if (n_fds == 0) {
     std::this_thread::sleep_for(d);
     return true;
   }
-  // The stop pipe is never read: once written it stays readable, and every wait after ends at once.
+  // The stop pipes are never read: once written they stay readable, and every wait after ends at once.
   const auto until = Clock::now() + d;
   for (;;) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
     if (left.count() <= 0) return true;
-    pollfd p{fd, POLLIN, 0};
-    const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1'000'000'000)));
-    if (n > 0 && (p.revents & POLLIN)) return false;
+    const int n = ::poll(fds.data(), n_fds, static_cast<int>(std::min<long long>(left.count(), 1'000'000'000)));
+    if (n > 0 && std::any_of(fds.begin(), fds.begin() + n_fds, [](const pollfd& p) { return p.revents & POLLIN; }))
+      return false;
     if (n > 0 || (n < 0 && errno != EINTR)) {  // not a pipe it can wait on: sleep the rest whole
       std::this_thread::sleep_for(left);
       return true;
     }
   }
+}
+
+bool stop_asked() {
+  const int fd = g_interrupt_fd.load();
+  if (fd < 0) return false;
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
 Error HttpClient::interrupted(const HttpRequest& req) const {
@@ -215,10 +245,28 @@ Result<void> HttpClient::pace(const HttpRequest& req) {
   std::chrono::microseconds wait{0};
   for (TokenBucket* b : draws) wait = std::max(wait, b->take(at));
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait);
+  // So does a pace that leaves room for the next request only after that long (a vendor's few requests
+  // left spread over hours): the request is not sent, and its token is given back.
+  if (ms > m_opts.max_retry_after) {
+    for (TokenBucket* b : draws) b->give_back();
+    return std::unexpected(Error{
+        Errc::rate_limited,
+        fmt::format("{}'s rate limit leaves room for the next request only in {} s, longer than chansync waits in "
+                    "one run; run again after that",
+                    m_redact(where(req.url)), ms.count() / 1000),
+        m_opts.connector, 0, ms});
+  }
   if (ms.count() > 0)
     spdlog::trace("{}: paced {} ms before {}", m_opts.connector, ms.count(), m_redact(where(req.url)));
   if (!sleep_for(ms)) return std::unexpected(interrupted(req));
   return {};
+}
+
+double HttpClient::seed_rate(const std::string& budget) const {
+  if (budget.empty()) return m_opts.requests_per_second;
+  for (const auto& b : m_opts.sub_budgets)
+    if (b.name == budget) return b.requests_per_second;
+  return 0;
 }
 
 // Applies what the response says about the budgets: the adapter's reading, else the generic one.
@@ -229,7 +277,14 @@ void HttpClient::correct(const HttpRequest& req, const HttpResponse& resp) {
   if (it == m_budgets.end()) return;
   TokenBucket& b = it->second;
   if (r.rate) b.set_rate(*r.rate, r.burst);
-  if (r.scale && b.rate() > 0) b.set_rate(b.rate() * *r.scale, b.burst());
+  // A refusal without figures slows the budget, never below an eighth of its seed rate (so a run that
+  // shares the budget with others keeps moving); an answer that says all is well speeds it up again, up
+  // to the seed or the rate it had, whichever is higher.
+  if (r.scale && b.rate() > 0) {
+    const double seed = seed_rate(r.budget);
+    const double scaled = b.rate() * *r.scale;
+    b.set_rate(*r.scale < 1 ? std::max(scaled, seed / 8) : std::min(scaled, std::max(b.rate(), seed)), b.burst());
+  }
   if (r.pause) b.pause_until(now() + *r.pause);
 }
 
@@ -345,11 +400,11 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
   int gate_retries = 0;
   for (int attempt = 1;; ++attempt) {
     if (auto paced = pace(req); !paced) return std::unexpected(paced.error());
-    const std::uint64_t ticket = m_opts.concurrency ? m_opts.concurrency->acquire() : 0;
+    GateSlot slot(m_opts.concurrency.get());
     auto resp = perform(req);
     const bool too_many =
         m_opts.concurrency && resp && m_opts.refused_for_concurrency && m_opts.refused_for_concurrency(*resp);
-    const int level = m_opts.concurrency ? m_opts.concurrency->release(too_many, ticket) : 0;
+    const int level = slot.release(too_many);
     if (resp) correct(req, *resp);
     if (resp && m_opts.give_up && m_opts.give_up(*resp)) return resp;
     // Refused while others of the account were out with it: the gate, halved, holds the retry until

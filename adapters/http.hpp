@@ -56,9 +56,14 @@ using Sleeper = std::function<void(std::chrono::milliseconds)>;
 // not interrupted. Set it before clients are used.
 void interrupt_waits_on(int fd);
 
-// Waits `d`, or less when the process is asked to stop (interrupt_waits_on): false then. Without a
-// stop descriptor it sleeps `d` whole. For a pull's own waits outside HTTP (an IMAP retry).
-bool wait_unless_stopped(std::chrono::milliseconds d);
+// Waits `d`, or less when the process is asked to stop (interrupt_waits_on) or `also` (another
+// descriptor, -1 = none) becomes readable: false then. Without either it sleeps `d` whole. For a
+// pull's own waits outside HTTP (an IMAP retry), and the waits of clients with stop_ends_waits.
+bool wait_unless_stopped(std::chrono::milliseconds d, int also = -1);
+
+// Whether the process was asked to stop (interrupt_waits_on's descriptor is readable): for loops that
+// would start another request.
+bool stop_asked();
 
 // A vendor's rate-limit reading: what a response to a request says about pacing (an empty reading
 // keeps the current pace). Each adapter supplies its vendor's (HubSpot's X-HubSpot-RateLimit-*, Meta's
@@ -107,6 +112,9 @@ struct HttpOptions {
   // every committed page. Off for a push, which goes on to its end when asked to stop: a wait cut
   // short there would count as the person's failure.
   bool stop_ends_waits = false;
+  // With stop_ends_waits, a descriptor whose readability ends the waits as a stop does (a
+  // WindowFetcher's own stop, for its threads). -1 = none.
+  int stop_fd = -1;
   Sleeper sleep;                           // injectable for tests; defaults to std::this_thread::sleep_for
   std::function<Clock::time_point()> now;  // injectable for tests (with `sleep` advancing it); steady_clock
 };
@@ -151,7 +159,9 @@ class HttpClient {
   // a pause longer than max_retry_after.
   Result<void> pace(const HttpRequest& req);
   void correct(const HttpRequest& req, const HttpResponse& resp);
-  // Waits `d`; false when a stop cut the wait short (interrupt_waits_on).
+  // The rate budget `budget` ("" = main) was seeded with.
+  double seed_rate(const std::string& budget) const;
+  // Waits `d`; false when a stop cut the wait short (interrupt_waits_on, HttpOptions::stop_fd).
   bool sleep_for(std::chrono::milliseconds d);
   // The error of a call whose wait before `req` a stop cut short.
   Error interrupted(const HttpRequest& req) const;

@@ -19,7 +19,9 @@ std::chrono::microseconds TokenBucket::take(Clock::time_point now) {
   if (start > m_last) m_tokens = std::min(m_burst, m_tokens + duration<double>(start - m_last).count() * m_rate);
   m_last = std::max(m_last, start);
   m_tokens -= 1;
-  const double debt_s = m_tokens < 0 ? -m_tokens / m_rate : 0;
+  // At most a year: a rate that a vendor's figures made tiny must not overflow the clock's nanoseconds
+  // (the caller refuses waits that long anyway).
+  const double debt_s = m_tokens < 0 ? std::min(-m_tokens / m_rate, 365.0 * 86'400) : 0;
   const auto wait = (start - now) + std::chrono::duration_cast<Clock::duration>(duration<double>(debt_s));
   return std::chrono::ceil<std::chrono::microseconds>(wait);
 }

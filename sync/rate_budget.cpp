@@ -39,8 +39,11 @@ std::optional<double> param(std::string_view v, std::string_view key) {
   return std::nullopt;
 }
 
+// At most ten years (a vendor's figure past it means "not in this run" all the same), and llround
+// must not overflow; a negative or NaN figure is 0.
 milliseconds seconds(double s) {
-  return milliseconds(static_cast<std::int64_t>(std::llround(s * 1000)));
+  return milliseconds(
+      static_cast<std::int64_t>(std::llround(std::clamp(std::isnan(s) ? 0.0 : s, 0.0, 315'360'000.0) * 1000)));
 }
 
 }  // namespace
@@ -72,14 +75,19 @@ std::optional<Budget> parse_ietf_ratelimit(const HeaderMap& h) {
 std::optional<Budget> parse_x_ratelimit(const HeaderMap& h, std::int64_t now_unix_ms) {
   const auto* limit = header(h, "x-ratelimit-limit");
   const auto* remaining = header(h, "x-ratelimit-remaining");
-  const auto l = limit ? header_number(*limit) : std::nullopt;
-  const auto r = remaining ? header_number(*remaining) : std::nullopt;
-  if (!l || !r || *l <= 0) return std::nullopt;
-  Budget b{*l, *r, std::nullopt, std::nullopt};
+  // Plain doubles (-1: unreadable): GCC 12 takes the optionals for uninitialised here once seconds() is
+  // inlined below.
+  const double l = limit ? header_number(*limit).value_or(-1) : -1;
+  const double r = remaining ? header_number(*remaining).value_or(-1) : -1;
+  if (l <= 0 || r < 0) return std::nullopt;
+  Budget b{l, r, std::nullopt, std::nullopt};
   if (const auto* t = header(h, "x-ratelimit-reset"))
     if (const auto s = header_number(*t))
-      b.reset = *s > 1e9 ? milliseconds(std::max<std::int64_t>(0, static_cast<std::int64_t>(*s * 1000) - now_unix_ms))
-                         : seconds(*s);
+      // Past 1e9 it is a moment, not a span: Unix seconds, or past 1e11 (the year 5138 in seconds)
+      // Unix milliseconds, as some vendors send.
+      b.reset = *s > 1e11  ? seconds((*s - static_cast<double>(now_unix_ms)) / 1000)
+                : *s > 1e9 ? seconds(*s - static_cast<double>(now_unix_ms) / 1000)
+                           : seconds(*s);
   return b;
 }
 

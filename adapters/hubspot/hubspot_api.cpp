@@ -131,7 +131,7 @@ SubBudget search_budget() {
   return {k_search_budget, k_budget_use * k_search_per_second, is_search};
 }
 
-RateReading rate_reading(const HttpRequest&, const HttpResponse& resp) {
+RateReading rate_reading(const HttpRequest& req, const HttpResponse& resp) {
   if (resp.status == 429) {
     const auto j = nlohmann::json::parse(resp.body, nullptr, false);
     const std::string policy = j.is_object() ? j.value("policyName", "") : "";
@@ -141,6 +141,10 @@ RateReading rate_reading(const HttpRequest&, const HttpResponse& resp) {
   }
   const auto max = resp.headers.find("x-hubspot-ratelimit-max");
   const auto interval = resp.headers.find("x-hubspot-ratelimit-interval-milliseconds");
+  // A search answered: the pace a refusal slowed comes back, 2% an answer (about 20 answers undo one
+  // refusal), up to the seed (HttpClient::correct caps it).
+  if (is_search(req) && resp.status < 400 && max == resp.headers.end())
+    return {.budget = k_search_budget, .scale = 1.02};
   if (max == resp.headers.end() || interval == resp.headers.end()) return generic_reading(resp.headers, now_ms());
   Budget b;
   try {

@@ -1,6 +1,12 @@
 #include "adapters/twilio/twilio_backfill.hpp"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "adapters/twilio/twilio_api.hpp"
@@ -39,16 +45,18 @@ WindowFetcher::WindowFetcher(const HttpOptions& options, int clients, std::strin
                              const std::function<std::string(const Window&)>& first)
     : m_base(std::move(base)) {
   for (const auto& w : windows) m_windows.push_back({w.next.empty() ? first(w) : w.next});
+  if (::pipe2(m_stop_pipe.data(), O_CLOEXEC) != 0)
+    throw Failure(Errc::internal, fmt::format("cannot make a pipe for the backfill's threads: {}; if chansync is out "
+                                              "of file descriptors, raise `ulimit -n`",
+                                              std::strerror(errno)));
   HttpOptions opts = options;
-  // A retry's wait (a 429's Retry-After, a back-off) ends when the fetcher stops. An injected sleeper
-  // (tests) is kept.
-  if (!opts.sleep)
-    opts.sleep = [this](std::chrono::milliseconds d) {
-      std::unique_lock lock(m_mu);
-      m_cv.wait_for(lock, d, [this] { return m_stop; });
-    };
-  for (int i = 0; i < clients; ++i) m_clients.push_back(std::make_unique<HttpClient>(opts));
+  // A wait before sending (a 429's Retry-After, a back-off, pacing) ends, and the request is not sent,
+  // when the process is asked to stop or the fetcher stops (its pipe). An injected sleeper (tests) is
+  // kept.
+  opts.stop_ends_waits = true;
+  opts.stop_fd = m_stop_pipe[0];
   try {
+    for (int i = 0; i < clients; ++i) m_clients.push_back(std::make_unique<HttpClient>(opts));
     for (auto& c : m_clients) m_threads.emplace_back([this, client = c.get()] { run(*client); });
   } catch (...) {
     stop();
@@ -66,7 +74,13 @@ void WindowFetcher::stop() {
     m_stop = true;
   }
   m_cv.notify_all();
+  if (m_stop_pipe[1] >= 0) {
+    const char byte = 1;
+    [[maybe_unused]] const auto n = ::write(m_stop_pipe[1], &byte, 1);  // readable from now on: waits end
+  }
   m_threads.clear();  // joins: a request under way ends (at worst at the client's timeout)
+  for (int& fd : m_stop_pipe)
+    if (fd >= 0) ::close(std::exchange(fd, -1));
 }
 
 std::optional<WindowPage> WindowFetcher::next() {
@@ -96,8 +110,21 @@ void WindowFetcher::run(HttpClient& client) {
       return it != m_windows.end();
     });
     if (m_stop) return;
-    it->busy = true;
     WindowPage page{static_cast<std::size_t>(it - m_windows.begin()), std::exchange(it->path, ""), "", {}, 0};
+    // Asked to stop: no page is asked for after it. The window ends with a page that says so, for
+    // the pull to take instead of waiting (it resumes from the cursor committed before).
+    if (stop_asked()) {
+      page.response = std::unexpected(
+          Error{Errc::interrupted,
+                fmt::format("stopped by a signal before asking for the next page of {}; what was committed is "
+                            "kept, and the next run resumes after it",
+                            m_base + page.path.substr(0, page.path.find('?'))),
+                client.options().connector});
+      m_ready.push_back(std::move(page));
+      m_cv.notify_all();
+      continue;
+    }
+    it->busy = true;
     lock.unlock();
     const std::size_t before = client.requests();
     page.response = client.send({"GET", m_base + page.path});

@@ -6,6 +6,7 @@
 // windows are fetched side by side by one thread and HTTP client each. Pages are handed out in the
 // order they arrive; the cursor committed with a page holds every window's place as of the pages
 // handed out, so a pull killed at any moment resumes each window where its last committed page left it.
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -55,8 +56,10 @@ struct WindowPage {
 // each window's pages in order (its next page is asked for as soon as the one before names it), the
 // newest windows first. At most as many pages wait to be taken as there are clients; a window whose
 // page failed is not fetched further. The destructor stops fetching: no new page is asked for after it,
-// a retry's back-off is cut short (the retry itself still goes), and it waits for the requests under
-// way (a retry waiting at the account's concurrency gate goes when the gate lets it, as they end).
+// a wait before a retry ends without the retry, and it waits for the requests under way (a retry
+// waiting at the account's concurrency gate goes when the gate lets it, as they end). A stop of the
+// process (interrupt_waits_on) ends the waits the same way, and every window then ends with a page
+// whose response is Errc::interrupted instead of asking for another.
 class WindowFetcher {
  public:
   // `first(window)`: the relative URI of a window's first page; `base`: the API root URIs are under.
@@ -83,6 +86,7 @@ class WindowFetcher {
   std::vector<State> m_windows;
   std::deque<WindowPage> m_ready;
   bool m_stop = false;
+  std::array<int, 2> m_stop_pipe{-1, -1};  // written by stop(): the clients' waits end (HttpOptions::stop_fd)
   std::vector<std::unique_ptr<HttpClient>> m_clients;
   std::vector<std::jthread> m_threads;  // last: joined before the rest is destroyed
 };

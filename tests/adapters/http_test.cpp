@@ -9,6 +9,7 @@
 #include <ctime>
 #include <thread>
 
+#include "adapters/hubspot/hubspot_api.hpp"
 #include "sync/timestamp.hpp"
 #include "tests/support/fake_server.hpp"
 
@@ -227,6 +228,78 @@ TEST_CASE("a pause longer than the client waits fails with the time to run again
   CHECK(second.error().code == Errc::rate_limited);
   CHECK(second.error().retry_after == std::chrono::seconds(900));
   CHECK_THAT(second.error().message, Catch::Contains("900 s") && Catch::Contains("run again"));
+  CHECK(http.requests() == 1);
+}
+
+TEST_CASE("a pace that leaves room only after longer than the client waits fails at once, sending nothing",
+          "[limits]") {
+  // 1,000 an hour-long window, 32 left for the 10 h to the reset, 30 of them the reserve: two
+  // requests spread over 10 h, one every 5 h.
+  FakeServer server([](const httplib::Request&, std::size_t) {
+    return Scripted{
+        200, "{}", {{"X-RateLimit-Limit", "1000"}, {"X-RateLimit-Remaining", "32"}, {"X-RateLimit-Reset", "36000"}}};
+  });
+  auto clock = Clock::time_point{} + std::chrono::hours(1);
+  std::vector<std::chrono::milliseconds> sleeps;
+  HttpClient http(HttpOptions{.connector = "t",
+                              .sleep =
+                                  [&](auto d) {
+                                    sleeps.push_back(d);
+                                    clock += d;
+                                  },
+                              .now = [&] { return clock; }});
+  REQUIRE(http.send({"GET", server.base_url() + "/x"}));
+  const auto second = http.send({"GET", server.base_url() + "/x"});  // the burst of 1
+  REQUIRE(second);
+  const auto third = http.send({"GET", server.base_url() + "/x"});
+  REQUIRE_FALSE(third);
+  CHECK(third.error().code == Errc::rate_limited);
+  REQUIRE(third.error().retry_after);
+  CHECK(*third.error().retry_after > std::chrono::hours(4));
+  CHECK_THAT(third.error().message, Catch::Contains("run again"));
+  CHECK(sleeps.empty());
+  CHECK(http.requests() == 2);
+  // The refused request's token was given back: asked again, the wait is the same, not twice it.
+  const auto fourth = http.send({"GET", server.base_url() + "/x"});
+  REQUIRE_FALSE(fourth);
+  CHECK(fourth.error().retry_after == third.error().retry_after);
+}
+
+TEST_CASE("HubSpot's search budget: refusals slow it, never below an eighth of its seed; answers bring it back",
+          "[limits]") {
+  std::atomic<int> refusals{40};
+  FakeServer server([&](const httplib::Request&, std::size_t) {
+    if (refusals-- > 0) return Scripted{429, R"({"status":"error","errorType":"RATE_LIMIT","policyName":"SECONDLY"})"};
+    return Scripted{200, R"({"results":[]})"};
+  });
+  auto clock = Clock::time_point{} + std::chrono::hours(1);
+  HttpClient http(HttpOptions{.connector = "crm",
+                              .max_attempts = 41,
+                              .rate_policy = hubspot::rate_reading,
+                              .sub_budgets = {hubspot::search_budget()},
+                              .sleep = [&](auto d) { clock += d; },
+                              .now = [&] { return clock; }});
+  const double seed = hubspot::search_budget().requests_per_second;
+  const HttpRequest search{"POST", server.base_url() + "/crm/v3/objects/contacts/search", {}, "{}"};
+  REQUIRE(http.send(search));  // 40 refusals (0.8^40 of the seed would be 0.0013 of it), then an answer
+  CHECK(http.budget(hubspot::k_search_budget).rate() == Approx(seed / 8 * 1.02));
+  for (int i = 0; i < 200; ++i) REQUIRE(http.send(search));
+  CHECK(http.budget(hubspot::k_search_budget).rate() == Approx(seed));
+}
+
+TEST_CASE("a Retry-After too long for the clock is refused as long, not retried at once") {
+  const auto huge = parse_retry_after("99999999999999999999", 0);
+  REQUIRE(huge);
+  CHECK(*huge == std::chrono::seconds(315'360'000));
+  FakeServer server([](const httplib::Request&, std::size_t) {
+    return Scripted{429, "{}", {{"Retry-After", "9300000000000000"}}};
+  });
+  std::vector<std::chrono::milliseconds> sleeps;
+  HttpClient http(HttpOptions{.connector = "t", .sleep = [&](auto d) { sleeps.push_back(d); }});
+  const auto resp = http.send({"GET", server.base_url() + "/x"});
+  REQUIRE_FALSE(resp);
+  CHECK(resp.error().code == Errc::rate_limited);
+  CHECK(sleeps.empty());
   CHECK(http.requests() == 1);
 }
 

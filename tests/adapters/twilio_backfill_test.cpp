@@ -3,6 +3,7 @@
 #include "adapters/twilio/twilio_backfill.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "adapters/registry.hpp"
 #include "sync/pull.hpp"
@@ -45,7 +47,9 @@ struct Account {
   std::condition_variable cv;
   int in_flight = 0, peak = 0;
 
-  std::atomic<int> fail_pages{0};  // the next this many pages after a first one (PageToken) answer 403
+  std::atomic<int> fail_pages{0};       // the next this many pages after a first one (PageToken) answer 403
+  std::atomic<bool> busy_pages{false};  // every page after a first one answers 503 with Retry-After: 100
+  std::atomic<int> busy_answers{0};
 
   // `days` days, of which those in `quiet` have no messages, of `per_day` messages each.
   Account(int days, int per_day, std::set<int> quiet = {}) {
@@ -63,6 +67,12 @@ struct Account {
       cv.notify_all();
       if (req.has_param("PageToken") || req.get_param_value("PageSize") != "1")
         cv.wait_for(lock, std::chrono::milliseconds(150), [&] { return in_flight > 1; });
+    }
+    if (req.has_param("PageToken") && busy_pages) {
+      std::lock_guard lock(mu);
+      --in_flight;
+      ++busy_answers;
+      return {503, R"({"code": 20500, "message": "Service unavailable", "status": 503})", {{"Retry-After", "100"}}};
     }
     if (req.has_param("PageToken") && fail_pages > 0) {
       --fail_pages;
@@ -106,14 +116,16 @@ struct Account {
   }
 };
 
-std::unique_ptr<Adapter> backfilling(const std::string& base_url, nlohmann::json in_flight) {
+// `real_waits`: the clients sleep as in a pull (their waits end on a stop) instead of not at all.
+std::unique_ptr<Adapter> backfilling(const std::string& base_url, nlohmann::json in_flight, bool real_waits = false) {
   EndpointConfig cfg{"sms", "twilio-messaging"};
   cfg.options = {{"account_sid", test::k_twilio_sid},
                  {"own_numbers", {"+4930123456"}},
                  {"base_url", base_url},
                  {"backfill_in_flight", std::move(in_flight)}};
   cfg.secrets = {{"auth_token", "tok"}};
-  return adapters::create_adapter(cfg, "DE", [](std::chrono::milliseconds) {});
+  return adapters::create_adapter(
+      cfg, "DE", real_waits ? adapters::Sleeper{} : [](std::chrono::milliseconds) {});
 }
 
 // An account, a fake Twilio answering for it, and a pull of it through the pipeline.
@@ -300,4 +312,44 @@ TEST_CASE("twilio backfill in windows: a page refused mid-way stops the stream; 
   REQUIRE_FALSE(stats.error);
   CHECK(store.count("messages") == 60);
   CHECK(static_cast<std::int64_t>(stats.received) == 60 - kept);  // nothing committed before is read again
+}
+
+TEST_CASE("twilio backfill in windows: a stop ends the windows' Retry-After waits; nothing is asked for after it") {
+  Rig rig;
+  rig.account.busy_pages = true;  // each window's second page: 503, Retry-After: 100
+  int stop_pipe[2];
+  REQUIRE(pipe(stop_pipe) == 0);
+  adapters::interrupt_waits_on(stop_pipe[0]);
+  std::size_t asked_before_stop = 0;
+  ssize_t wrote = 0;
+  std::thread stopper([&] {
+    // Every thread has its 503 and waits out the Retry-After; then the signal handler's write.
+    for (int i = 0; i < 1000 && rig.account.busy_answers < 3; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    asked_before_stop = rig.server.requests().size();
+    wrote = write(stop_pipe[1], "x", 1);
+  });
+  StateStore store(":memory:");
+  auto adapter = backfilling(rig.server.base_url(), 3, true);
+  const auto stats = test::pull_one("sms", *adapter, store, 2);
+  stopper.join();
+  const auto asked = rig.server.requests().size();
+  adapter.reset();  // the fetcher's threads joined: no request can come later
+  adapters::interrupt_waits_on(-1);
+  close(stop_pipe[0]);
+  close(stop_pipe[1]);
+  CHECK(wrote == 1);
+  CHECK(rig.account.busy_answers == 3);
+  REQUIRE(stats.error);
+  // Stopped, not failed after the retries the old wait let through (a 503 each, then HTTP 503 as the error).
+  CHECK(stats.error->code == Errc::interrupted);
+  CHECK(asked == asked_before_stop);
+  CHECK(rig.server.requests().size() == asked);
+  CHECK(store.count("messages") == 6);  // the three first pages, committed
+  // The next pull resumes every window after its first page.
+  rig.account.busy_pages = false;
+  const auto resumed = rig.pull(store, 3, 2);
+  REQUIRE_FALSE(resumed.error);
+  CHECK(store.count("messages") == 60);
 }

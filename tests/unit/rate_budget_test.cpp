@@ -35,6 +35,12 @@ TEST_CASE("X-RateLimit-Reset is delta seconds, or a Unix time when it is one", "
       1'700'000'000'000);
   REQUIRE(epoch);
   CHECK(epoch->reset == milliseconds(42'000));
+  // In Unix milliseconds, as some vendors send it: not a reset 54,000 years away.
+  const auto epoch_ms = parse_x_ratelimit(
+      {{"x-ratelimit-limit", "5000"}, {"x-ratelimit-remaining", "4999"}, {"x-ratelimit-reset", "1700000042000"}},
+      1'700'000'000'000);
+  REQUIRE(epoch_ms);
+  CHECK(epoch_ms->reset == milliseconds(42'000));
   CHECK_FALSE(parse_x_ratelimit({{"x-ratelimit-limit", "many"}, {"x-ratelimit-remaining", "1"}}, 0));
 }
 
@@ -53,4 +59,14 @@ TEST_CASE("a Unix-time X-RateLimit-Reset already past is a reset of 0", "[limits
       1'700'000'000'000);
   REQUIRE(past);
   CHECK(past->reset == milliseconds(0));
+}
+
+TEST_CASE("a reset too large for the clock is ten years, not an overflow", "[limits]") {
+  const auto ietf = parse_ietf_ratelimit({{"ratelimit", R"("default";limit=100;r=5;t=1e20)"}});
+  REQUIRE(ietf);
+  CHECK(ietf->reset == std::chrono::seconds(315'360'000));
+  const auto x = parse_x_ratelimit(
+      {{"x-ratelimit-limit", "100"}, {"x-ratelimit-remaining", "5"}, {"x-ratelimit-reset", "1e300"}}, 0);
+  REQUIRE(x);
+  CHECK(x->reset == std::chrono::seconds(315'360'000));
 }
