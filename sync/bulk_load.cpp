@@ -70,7 +70,11 @@ bool begin_bulk_load(StateStore& store, bool in_time_order) {
   return true;
 }
 
-int end_bulk_load(StateStore& store, const std::function<void()>& built_one) {
+namespace {
+
+// end_bulk_load without its error handling: every SQLite error it meets, the reads and settings before
+// the builds included, throws SQLite::Exception.
+int build_saved_indexes(StateStore& store, const std::function<void()>& built_one) {
   const auto saved = store.meta(k_saved_indexes);
   if (!saved) return 0;
   const auto started = std::chrono::steady_clock::now();
@@ -105,7 +109,7 @@ int end_bulk_load(StateStore& store, const std::function<void()>& built_one) {
     }
   } sort_settings(db);
   int built = 0;
-  try {
+  {
     // An index that exists already (built by a run killed before the last, or made again by a
     // migration) is left as it is.
     SQLite::Statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?");
@@ -131,15 +135,23 @@ int end_bulk_load(StateStore& store, const std::function<void()>& built_one) {
     db.exec("DELETE FROM bulk_load_receipts");
     db.exec(fmt::format("DELETE FROM meta WHERE key = '{}'", k_saved_indexes));
     tx.commit();
+  }
+  spdlog::debug("bulk load: built {} indexes of messages in {:.2f} s", built,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return built;
+}
+
+}  // namespace
+
+int end_bulk_load(StateStore& store, const std::function<void()>& built_one) {
+  try {
+    return build_saved_indexes(store, built_one);
   } catch (const SQLite::Exception& e) {
     throw storage_failure(e, store.path(),
                           "building the indexes of its messages (SQLite sorts them in SQLITE_TMPDIR, else /var/tmp "
                           "or /tmp: that filesystem needs room too); the next command that takes the state lock "
                           "tries again");
   }
-  spdlog::debug("bulk load: built {} indexes of messages in {:.2f} s", built,
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  return built;
 }
 
 }  // namespace chansync

@@ -20,7 +20,7 @@
 // The index definitions are saved in `meta` by the transaction that drops them. A run killed during
 // the load leaves that record behind, and the next run that holds the state lock (open_session)
 // builds the indexes before it does anything else. Readers that take no lock (`health`) meanwhile
-// read the table without them: slower, never wrong.
+// read the table without them: slower, never wrong (the health queries count a repeated id once).
 #include <functional>
 
 #include "sync/state_store.hpp"

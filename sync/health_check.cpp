@@ -89,10 +89,13 @@ std::map<std::string, std::vector<Timestamp>> inbound_history(StateStore& store,
   last.bind(1, connector);
   std::vector<std::pair<std::string, Timestamp>> channels;
   while (last.executeStep()) channels.emplace_back(last.getColumn(0).getString(), last.getColumn(1).getInt64());
+  // During a bulk load a message pulled twice is two rows until the load ends: one counts.
+  const bool bulk = store.records().bulk_loading();
   for (const auto& [channel, at] : channels) {
-    SQLite::Statement q(store.db(),
-                        "SELECT sent_at FROM messages WHERE connector = ? AND channel = ? AND direction = 'inbound' "
-                        "AND sent_at >= ? ORDER BY sent_at");
+    SQLite::Statement q(store.db(), bulk ? "SELECT min(sent_at) AS t FROM messages WHERE connector = ? AND channel = "
+                                           "? AND direction = 'inbound' AND sent_at >= ? GROUP BY id ORDER BY t"
+                                         : "SELECT sent_at FROM messages WHERE connector = ? AND channel = ? AND "
+                                           "direction = 'inbound' AND sent_at >= ? ORDER BY sent_at");
     q.bind(1, connector);
     q.bind(2, channel);
     q.bind(3, static_cast<std::int64_t>(at - 28LL * 24 * 3'600'000));

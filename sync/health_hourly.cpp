@@ -2,6 +2,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "sync/state_records.hpp"
 #include "sync/state_store.hpp"
 
 namespace chansync {
@@ -19,9 +20,12 @@ std::vector<std::int64_t> hourly_counts(std::span<const Timestamp> times, Timest
 std::vector<std::int64_t> inbound_per_hour(StateStore& store, const std::string& connector, Timestamp end,
                                            std::size_t hours) {
   const Timestamp start = end - static_cast<Timestamp>(hours) * k_hour_ms;
-  SQLite::Statement q(store.db(),
-                      "SELECT sent_at FROM messages WHERE connector = ? AND direction = 'inbound' AND sent_at >= ? "
-                      "AND sent_at < ?");
+  // During a bulk load a message pulled twice is two rows until the load ends: one counts.
+  SQLite::Statement q(store.db(), store.records().bulk_loading()
+                                      ? "SELECT min(sent_at) FROM messages WHERE connector = ? AND direction = "
+                                        "'inbound' AND sent_at >= ? AND sent_at < ? GROUP BY id"
+                                      : "SELECT sent_at FROM messages WHERE connector = ? AND direction = 'inbound' "
+                                        "AND sent_at >= ? AND sent_at < ?");
   q.bind(1, connector);
   q.bind(2, static_cast<std::int64_t>(start));
   q.bind(3, static_cast<std::int64_t>(end));

@@ -165,7 +165,16 @@ void page_loop(PullStats& stats, LoopContext& ctx, const Stream& stream, Adapter
   if (ctx.stopping()) return stopped();
   if (!stream.acknowledges) pending = fetch_async(cursor);
   for (;;) {
-    Result<Page<T>> page = stream.acknowledges ? fetch(request(cursor)) : next_page(pending);
+    // Waiting for a page commits a batch that grew old (next_page): its failure is the store's too.
+    Result<Page<T>> page = [&] {
+      try {
+        return stream.acknowledges ? fetch(request(cursor)) : next_page(pending);
+      } catch (const SQLite::Exception& e) {
+        throw storage_failure(
+            e, ctx.store.path(),
+            fmt::format("committing the pages before page {} of {}/{}", stats.pages + 1, stats.connector, stream.name));
+      }
+    }();
     if (!page) return stop(std::move(page.error()));
     if (!page->done && page->next_cursor == cursor)
       return stop(Error{Errc::protocol,
@@ -293,6 +302,30 @@ std::vector<PullStats> pull_connectors(const std::vector<PullJob>& jobs, StateSt
   } catch (const SQLite::Exception& e) {
     throw storage_failure(e, store.path(), "preparing the first pull into it");
   }
+  // A stream whose committed pages are then gone from their source (a server that deletes what was
+  // acknowledged, a spool trimmed) must not lose a commit to a power cut or an OS crash: its commits
+  // are synced to disk (synchronous = FULL) for this pull, not only ordered (NORMAL, which a process
+  // crash cannot undo but a system crash can, the source then fetching them again).
+  const bool sources_forget = std::ranges::any_of(jobs, [](const PullJob& job) {
+    return std::ranges::any_of(job.adapter->streams(), [](const Stream& s) { return s.acknowledges || s.spool; });
+  });
+  struct SyncedCommits {
+    SQLite::Database* db = nullptr;
+    ~SyncedCommits() {
+      if (!db) return;
+      try {
+        db->exec("PRAGMA synchronous = NORMAL");
+      } catch (const SQLite::Exception& e) {
+        spdlog::warn("restoring synchronous = NORMAL on the state store failed: {}", e.what());
+      }
+    }
+  } synced;
+  if (sources_forget) try {
+      store.db().exec("PRAGMA synchronous = FULL");
+      synced.db = &store.db();
+    } catch (const SQLite::Exception& e) {
+      throw storage_failure(e, store.path(), "making its commits durable for streams whose sources forget");
+    }
   Checkpointer checkpointer(store);
   PageWriter writer(store);
   std::atomic<bool> failed{false};

@@ -2,10 +2,15 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <csignal>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -33,6 +38,7 @@ Conversation conversation(const std::string& stream, int page) {
 struct ThreeStreams : Adapter, ConversationSource {
   StateStore* store = nullptr;
   std::vector<std::string> events;
+  std::vector<int> synchronous;  // the store's PRAGMA synchronous as each spool page is fetched
 
   HealthReport probe() override { return unused_probe(); }
   std::vector<Stream> streams() const override {
@@ -45,9 +51,11 @@ struct ThreeStreams : Adapter, ConversationSource {
   }
   Result<Page<Conversation>> pull_conversations(const PullRequest& r) override {
     const int page = r.cursor.empty() ? 1 : std::stoi(r.cursor) + 1;
-    if (r.stream == "spool")  // runs on the committing thread: the store may be read here
+    if (r.stream == "spool") {  // runs on the committing thread: the store may be read here
       events.push_back("fetch spool page " + std::to_string(page) +
                        " (stored cursor: " + store->records().cursor("src", "spool") + ")");
+      synchronous.push_back(store->db().execAndGet("PRAGMA synchronous").getInt());
+    }
     if (r.stream == "broken" && page == 2) return fail(Errc::unavailable, "HTTP 503 after retries");
     Page<Conversation> p;
     p.items.push_back(conversation(r.stream, page));
@@ -91,6 +99,10 @@ TEST_CASE("an acknowledging stream fetches page N+1 only after page N is committ
                           "fetch spool page 3 (stored cursor: 2)",
                           "committed spool 3",
                       });
+  // Its commits are synced to disk (FULL, 2) while the pull runs, since the server forgets what the
+  // next fetch acknowledges; the store's own setting (NORMAL, 1) comes back after.
+  CHECK(src.synchronous == std::vector<int>{2, 2, 2});
+  CHECK(store.db().execAndGet("PRAGMA synchronous").getInt() == 1);
 }
 
 TEST_CASE("every stream is pulled with its own cursor; one stream's failure does not stop the others") {
@@ -576,4 +588,123 @@ TEST_CASE("a bulk load that brings a message twice ends with the table the upser
     store.db().exec("DROP TRIGGER boom");
     folds(store, 2);
   }
+}
+
+namespace {
+
+// The child's SQLite steps before it kills itself (SIGKILL, as kill -9 would), counted by a progress
+// handler called at every virtual-machine step.
+struct KillAt {
+  long at = 0, steps = 0;
+};
+
+int count_or_kill(void* p) {
+  auto& k = *static_cast<KillAt*>(p);
+  if (++k.steps == k.at) ::raise(SIGKILL);
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a bulk load killed at any step of its fold or index builds ends, on the next run, as the upserts would") {
+  const auto pages = repeating_pages();
+  std::vector<std::string> upserted;
+  {
+    StateStore store(":memory:");
+    int n = 0;
+    for (const auto& page : pages) store.records().commit_conversations("src", "s", page, {}, std::to_string(++n));
+    upserted = message_table(store);
+  }
+  const TempStore temp("kill-fold");
+  const auto loaded = (temp.dir.path / "loaded.db").string();
+  {
+    StateStore store(loaded);
+    REQUIRE(begin_bulk_load(store));
+    int n = 0;
+    for (const auto& page : pages) store.records().commit_conversations("src", "s", page, {}, std::to_string(++n));
+  }  // closed: one file, no log
+  // The steps of a whole end_bulk_load, counted without a kill.
+  long total = 0;
+  {
+    std::filesystem::copy_file(loaded, temp.path, std::filesystem::copy_options::overwrite_existing);
+    StateStore store(temp.path);
+    KillAt count;
+    sqlite3_progress_handler(store.db().getHandle(), 1, count_or_kill, &count);
+    REQUIRE(end_bulk_load(store) == 3);
+    sqlite3_progress_handler(store.db().getHandle(), 0, nullptr, nullptr);
+    total = count.steps;
+  }
+  REQUIRE(total > 100);
+  // Kills spread over every step: in the reads before, the fold's set-aside and delete, the replay,
+  // each CREATE INDEX and the final delete of the saved list.
+  int killed = 0;
+  for (int i = 0; i < 48; ++i) {
+    const long at = 1 + total * i / 48;
+    std::filesystem::remove(temp.path + "-wal");
+    std::filesystem::remove(temp.path + "-shm");
+    std::filesystem::copy_file(loaded, temp.path, std::filesystem::copy_options::overwrite_existing);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      try {
+        StateStore store(temp.path);
+        KillAt kill{at};
+        sqlite3_progress_handler(store.db().getHandle(), 1, count_or_kill, &kill);
+        end_bulk_load(store);
+      } catch (...) {
+        ::_exit(3);
+      }
+      ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    INFO("killed at step " << at << " of " << total);
+    REQUIRE((WIFSIGNALED(status) ? WTERMSIG(status) == SIGKILL : WEXITSTATUS(status) == 0));
+    killed += WIFSIGNALED(status) ? 1 : 0;
+    StateStore store(temp.path);
+    CHECK(store.db().execAndGet("PRAGMA integrity_check").getString() == "ok");
+    end_bulk_load(store);  // what the next run that holds the state lock does
+    CHECK_FALSE(store.records().bulk_loading());
+    CHECK_FALSE(store.meta("bulk_load_indexes"));
+    CHECK(store.count("bulk_load_receipts") == 0);
+    CHECK(message_table(store) == upserted);
+  }
+  CHECK(killed == 48);  // every kill landed before the load had ended
+}
+
+TEST_CASE("a batch whose commit fails while a slow vendor is awaited stops the pull as a storage failure") {
+  const TempStore temp("slow-full");
+  const auto& path = temp.path;
+  StateStore store(path);
+  Paged src;
+  src.pages = 3;
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  bool filled = false;
+  src.on_fetch = [&](int page) {
+    if (page != 3 || std::exchange(filled, true)) return;
+    // The disk "fills" while page 3 is on its way: the batch of pages 1 and 2 turns a second old and
+    // cannot be written to the log.
+    rlimit full = old;
+    full.rlim_cur = 1;
+    ::setrlimit(RLIMIT_FSIZE, &full);
+    std::this_thread::sleep_for(std::chrono::milliseconds(k_batch_age_ms + 1500));
+    ::setrlimit(RLIMIT_FSIZE, &old);
+  };
+  try {
+    pull_connector("src", src, store);
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    FAIL("no exception");
+  } catch (const Failure& f) {
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    CHECK(f.error().code == Errc::io);  // exit 74, not an internal error (70)
+    CHECK_THAT(f.error().message, Catch::Contains("before page 3 of src/conversations"));
+  }
+  // Nothing of the batch was kept; the next pull takes every page again.
+  CHECK(committed_cursor(path, "src") == "(none)");
+  const auto again = pull_connector("src", src, store);
+  REQUIRE(again.size() == 1);
+  CHECK_FALSE(again[0].error);
+  CHECK(store.count("messages") == 3);
 }
