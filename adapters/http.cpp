@@ -193,30 +193,36 @@ bool wait_unless_stopped(std::chrono::milliseconds d, int also) {
   nfds_t n_fds = 0;
   for (const int fd : {g_interrupt_fd.load(), also})
     if (fd >= 0) fds[n_fds++] = pollfd{fd, POLLIN, 0};
-  if (n_fds == 0) {
-    std::this_thread::sleep_for(d);
-    return true;
-  }
   // The stop pipes are never read: once written they stay readable, and every wait after ends at once.
   const auto until = Clock::now() + d;
   for (;;) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
     if (left.count() <= 0) return true;
-    const int n = ::poll(fds.data(), n_fds, static_cast<int>(std::min<long long>(left.count(), 1'000'000'000)));
-    if (n > 0 && std::any_of(fds.begin(), fds.begin() + n_fds, [](const pollfd& p) { return p.revents & POLLIN; }))
-      return false;
-    if (n > 0 || (n < 0 && errno != EINTR)) {  // not a pipe it can wait on: sleep the rest whole
+    if (n_fds == 0) {
       std::this_thread::sleep_for(left);
       return true;
     }
+    const int n = ::poll(fds.data(), n_fds, static_cast<int>(std::min<long long>(left.count(), 1'000'000'000)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {  // poll itself failed: sleep the rest whole
+      std::this_thread::sleep_for(left);
+      return true;
+    }
+    if (std::any_of(fds.begin(), fds.begin() + n_fds, [](const pollfd& p) { return p.revents & POLLIN; })) return false;
+    // A descriptor that cannot be waited on (closed, or its writer gone: no stop can come through it)
+    // is dropped; the other is still waited on.
+    n_fds = static_cast<nfds_t>(
+        std::remove_if(fds.begin(), fds.begin() + n_fds, [](const pollfd& p) { return p.revents != 0; }) - fds.begin());
   }
 }
 
-bool stop_asked() {
-  const int fd = g_interrupt_fd.load();
-  if (fd < 0) return false;
-  pollfd p{fd, POLLIN, 0};
-  return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+bool stop_asked(int also) {
+  std::array<pollfd, 2> fds{};
+  nfds_t n_fds = 0;
+  for (const int fd : {g_interrupt_fd.load(), also})
+    if (fd >= 0) fds[n_fds++] = pollfd{fd, POLLIN, 0};
+  return n_fds > 0 && ::poll(fds.data(), n_fds, 0) > 0 &&
+         std::any_of(fds.begin(), fds.begin() + n_fds, [](const pollfd& p) { return p.revents & POLLIN; });
 }
 
 Error HttpClient::interrupted(const HttpRequest& req) const {
@@ -401,6 +407,8 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
   for (int attempt = 1;; ++attempt) {
     if (auto paced = pace(req); !paced) return std::unexpected(paced.error());
     GateSlot slot(m_opts.concurrency.get());
+    // A stop that came while the gate held the request (or a retry that needed no wait) sends nothing.
+    if (m_opts.stop_ends_waits && stop_asked(m_opts.stop_fd)) return std::unexpected(interrupted(req));
     auto resp = perform(req);
     const bool too_many =
         m_opts.concurrency && resp && m_opts.refused_for_concurrency && m_opts.refused_for_concurrency(*resp);

@@ -61,9 +61,9 @@ void interrupt_waits_on(int fd);
 // pull's own waits outside HTTP (an IMAP retry), and the waits of clients with stop_ends_waits.
 bool wait_unless_stopped(std::chrono::milliseconds d, int also = -1);
 
-// Whether the process was asked to stop (interrupt_waits_on's descriptor is readable): for loops that
-// would start another request.
-bool stop_asked();
+// Whether the process was asked to stop (interrupt_waits_on's descriptor is readable) or `also` is
+// readable: for loops that would start another request.
+bool stop_asked(int also = -1);
 
 // A vendor's rate-limit reading: what a response to a request says about pacing (an empty reading
 // keeps the current pace). Each adapter supplies its vendor's (HubSpot's X-HubSpot-RateLimit-*, Meta's

@@ -26,8 +26,10 @@ class TokenBucket {
   // Takes one token at `now` and returns how long to wait before sending (0: send now). The token is
   // reserved: the next take() queues behind this one, so rounding a wait up never loses rate.
   std::chrono::microseconds take(Clock::time_point now);
-  // Undoes the last take(): its request is not sent.
-  void give_back() { m_tokens += 1; }
+  // Undoes the last take(): its request is not sent. (An unpaced bucket took none.)
+  void give_back() {
+    if (m_rate > 0) m_tokens += 1;
+  }
   // Paces at `rate` requests/s from now on (0: unpaced) with `burst` (at least 1) back to back.
   void set_rate(double rate, double burst);
   // Sends nothing before `until` (a spent budget, until its window ends). A later pause wins.

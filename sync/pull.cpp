@@ -167,8 +167,9 @@ void page_loop(PullStats& stats, LoopContext& ctx, const Stream& stream, Adapter
   for (;;) {
     // Waiting for a page commits a batch that grew old (next_page): its failure is the store's too.
     Result<Page<T>> page = [&] {
+      if (stream.acknowledges) return fetch(request(cursor));
       try {
-        return stream.acknowledges ? fetch(request(cursor)) : next_page(pending);
+        return next_page(pending);
       } catch (const SQLite::Exception& e) {
         throw storage_failure(
             e, ctx.store.path(),

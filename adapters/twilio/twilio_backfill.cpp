@@ -45,11 +45,11 @@ WindowFetcher::WindowFetcher(const HttpOptions& options, int clients, std::strin
                              const std::function<std::string(const Window&)>& first)
     : m_base(std::move(base)) {
   for (const auto& w : windows) m_windows.push_back({w.next.empty() ? first(w) : w.next});
+  HttpOptions opts = options;  // copied before the pipe is made: nothing throws between it and the try
   if (::pipe2(m_stop_pipe.data(), O_CLOEXEC) != 0)
     throw Failure(Errc::internal, fmt::format("cannot make a pipe for the backfill's threads: {}; if chansync is out "
                                               "of file descriptors, raise `ulimit -n`",
                                               std::strerror(errno)));
-  HttpOptions opts = options;
   // A wait before sending (a 429's Retry-After, a back-off, pacing) ends, and the request is not sent,
   // when the process is asked to stop or the fetcher stops (its pipe). An injected sleeper (tests) is
   // kept.
