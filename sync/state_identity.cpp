@@ -22,9 +22,9 @@
 namespace chansync {
 namespace {
 
-// person_handles_by_person as the first migration made it (save() builds it again after many rows).
+// person_handles_by_person as migration 17 made it (save() builds it again after many rows).
 constexpr const char* k_person_handles_by_person_sql =
-    "CREATE INDEX person_handles_by_person ON person_handles(person_id)";
+    "CREATE INDEX person_handles_by_person ON person_handles(person_id, node, verified)";
 // A new person (person_id, created_at, rev), numbered after every stored one.
 constexpr const char* k_insert_person_sql =
     "INSERT INTO persons(person_id, seq, created_at, rev) VALUES(?, (SELECT coalesce(max(seq), 0) + 1 FROM persons), "

@@ -16,7 +16,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 16> k_migrations = {
+constexpr std::array<const char*, 17> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -246,6 +246,14 @@ INSERT INTO messages_v16(rowid, connector, id, conversation, channel, direction,
   FROM messages m NOT INDEXED CROSS JOIN conversations c ON c.connector = m.connector AND c.id = m.conversation;
 DROP TABLE messages;
 ALTER TABLE messages_v16 RENAME TO messages;
+)sql",
+    // 17: the index of person_handles by person holds a row's whole content (node, the key, and
+    // verified) in node order within a person, as before: the pass that loads every person for a push
+    // read `verified` from the table, one key lookup per handle at random, which at 1M messages
+    // (140k handles) took 0.12 s against 0.03 s covered, and grew faster than the store (0.01 s at 200k).
+    R"sql(
+DROP INDEX IF EXISTS person_handles_by_person;
+CREATE INDEX person_handles_by_person ON person_handles(person_id, node, verified);
 )sql"};
 
 // The indexes of messages since schema 16, by name (bulk_load.cpp saves and rebuilds them the same way).

@@ -142,7 +142,7 @@ for s in streams.values():
     assert s["cursor"], s
     assert s["last_pull_at"] and s["last_pull"]["error"] is None, s
 assert streams[("sms", "conversations")]["last_pull"]["received"] > 0
-assert r["schema_version"] == 16 and r["counts"]["messages"] > 0, r
+assert r["schema_version"] == 17 and r["counts"]["messages"] > 0, r
 PY
 /usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]+"/schemas/state.schema.json")))' "$SOURCE_DIR" "$work/state.json" \
   || fail "state show -o json does not match schemas/state.schema.json"
