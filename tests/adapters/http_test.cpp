@@ -20,6 +20,21 @@ using chansync::test::Scripted;
 
 namespace {
 
+// A clock that only the client's sleeps move, and those sleeps: every wait is the client's computed one.
+struct FakeClock {
+  Clock::time_point at = Clock::time_point{} + std::chrono::hours(1);
+  std::vector<std::chrono::milliseconds> sleeps;
+  // `opts`, sleeping and telling the time by this clock.
+  HttpOptions on(HttpOptions opts) {
+    opts.sleep = [this](std::chrono::milliseconds d) {
+      sleeps.push_back(d);
+      at += d;
+    };
+    opts.now = [this] { return at; };
+    return opts;
+  }
+};
+
 std::string gzip(std::string_view text) {
   z_stream z{};
   REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
@@ -175,26 +190,18 @@ TEST_CASE("a 429 and a connection that never reached the server are retried even
 
 TEST_CASE("an adapter's rate policy sets the pace from its vendor's headers", "[limits]") {
   FakeServer server([](const httplib::Request&, std::size_t) { return Scripted{200, "{}", {{"X-Vendor-Rate", "2"}}}; });
-  // A clock that only the sleeper moves: every wait is the client's computed one.
-  auto clock = Clock::time_point{} + std::chrono::hours(1);
-  std::vector<std::chrono::milliseconds> sleeps;
-  HttpClient http(HttpOptions{.connector = "t",
-                              .rate_policy = [](const HttpRequest&, const HttpResponse& r) -> RateReading {
-                                auto it = r.headers.find("x-vendor-rate");
-                                if (it == r.headers.end()) return {};
-                                return {.rate = std::stod(it->second)};
-                              },
-                              .sleep =
-                                  [&](auto d) {
-                                    sleeps.push_back(d);
-                                    clock += d;
-                                  },
-                              .now = [&] { return clock; }});
+  FakeClock clock;
+  HttpClient http(
+      clock.on({.connector = "t", .rate_policy = [](const HttpRequest&, const HttpResponse& r) -> RateReading {
+                  auto it = r.headers.find("x-vendor-rate");
+                  if (it == r.headers.end()) return {};
+                  return {.rate = std::stod(it->second)};
+                }}));
   for (int i = 0; i < 4; ++i) REQUIRE(http.send({"GET", server.base_url() + "/x"}));
   CHECK(http.budget().rate() == 2);
   // Unpaced before the first answer, then 2/s with a burst of 1: the second goes at once, the third
   // and fourth wait 500 ms each.
-  CHECK(sleeps == std::vector<std::chrono::milliseconds>(2, std::chrono::milliseconds(500)));
+  CHECK(clock.sleeps == std::vector<std::chrono::milliseconds>(2, std::chrono::milliseconds(500)));
 }
 
 TEST_CASE("without an adapter policy the client paces by the IETF RateLimit fields", "[limits]") {
@@ -202,19 +209,12 @@ TEST_CASE("without an adapter policy the client paces by the IETF RateLimit fiel
     return Scripted{
         200, "{}", {{"RateLimit-Policy", R"("default";q=100;w=60)"}, {"RateLimit", R"("default";r=0;t=7)"}}};
   });
-  auto clock = Clock::time_point{} + std::chrono::hours(1);
-  std::vector<std::chrono::milliseconds> sleeps;
-  HttpClient http(HttpOptions{.connector = "t",
-                              .sleep =
-                                  [&](auto d) {
-                                    sleeps.push_back(d);
-                                    clock += d;
-                                  },
-                              .now = [&] { return clock; }});
+  FakeClock clock;
+  HttpClient http(clock.on({.connector = "t"}));
   REQUIRE(http.send({"GET", server.base_url() + "/x"}));
   REQUIRE(http.send({"GET", server.base_url() + "/x"}));
   // None left of the window: the next request waits for its reset, 7 s.
-  CHECK(sleeps == std::vector<std::chrono::milliseconds>{std::chrono::seconds(7)});
+  CHECK(clock.sleeps == std::vector<std::chrono::milliseconds>{std::chrono::seconds(7)});
 }
 
 TEST_CASE("a pause longer than the client waits fails with the time to run again", "[limits]") {
@@ -222,8 +222,8 @@ TEST_CASE("a pause longer than the client waits fails with the time to run again
     return Scripted{
         200, "{}", {{"X-RateLimit-Limit", "5000"}, {"X-RateLimit-Remaining", "0"}, {"X-RateLimit-Reset", "900"}}};
   });
-  auto clock = Clock::time_point{} + std::chrono::hours(1);
-  HttpClient http(HttpOptions{.connector = "t", .sleep = [&](auto d) { clock += d; }, .now = [&] { return clock; }});
+  FakeClock clock;
+  HttpClient http(clock.on({.connector = "t"}));
   REQUIRE(http.send({"GET", server.base_url() + "/x"}));
   const auto second = http.send({"GET", server.base_url() + "/x"});
   REQUIRE_FALSE(second);
@@ -241,15 +241,8 @@ TEST_CASE("a pace that leaves room only after longer than the client waits fails
     return Scripted{
         200, "{}", {{"X-RateLimit-Limit", "1000"}, {"X-RateLimit-Remaining", "32"}, {"X-RateLimit-Reset", "36000"}}};
   });
-  auto clock = Clock::time_point{} + std::chrono::hours(1);
-  std::vector<std::chrono::milliseconds> sleeps;
-  HttpClient http(HttpOptions{.connector = "t",
-                              .sleep =
-                                  [&](auto d) {
-                                    sleeps.push_back(d);
-                                    clock += d;
-                                  },
-                              .now = [&] { return clock; }});
+  FakeClock clock;
+  HttpClient http(clock.on({.connector = "t"}));
   REQUIRE(http.send({"GET", server.base_url() + "/x"}));
   const auto second = http.send({"GET", server.base_url() + "/x"});  // the burst of 1
   REQUIRE(second);
@@ -259,7 +252,7 @@ TEST_CASE("a pace that leaves room only after longer than the client waits fails
   REQUIRE(third.error().retry_after);
   CHECK(*third.error().retry_after > std::chrono::hours(4));
   CHECK_THAT(third.error().message, Catch::Contains("run again"));
-  CHECK(sleeps.empty());
+  CHECK(clock.sleeps.empty());
   CHECK(http.requests() == 2);
   // The refused request's token was given back: asked again, the wait is the same, not twice it.
   const auto fourth = http.send({"GET", server.base_url() + "/x"});
@@ -274,13 +267,11 @@ TEST_CASE("HubSpot's search budget: refusals slow it, never below an eighth of i
     if (refusals-- > 0) return Scripted{429, R"({"status":"error","errorType":"RATE_LIMIT","policyName":"SECONDLY"})"};
     return Scripted{200, R"({"results":[]})"};
   });
-  auto clock = Clock::time_point{} + std::chrono::hours(1);
-  HttpClient http(HttpOptions{.connector = "crm",
-                              .max_attempts = 41,
-                              .rate_policy = hubspot::rate_reading,
-                              .sub_budgets = {hubspot::search_budget()},
-                              .sleep = [&](auto d) { clock += d; },
-                              .now = [&] { return clock; }});
+  FakeClock clock;
+  HttpClient http(clock.on({.connector = "crm",
+                            .max_attempts = 41,
+                            .rate_policy = hubspot::rate_reading,
+                            .sub_budgets = {hubspot::search_budget()}}));
   const double seed = hubspot::search_budget().requests_per_second;
   const HttpRequest search{"POST", server.base_url() + "/crm/v3/objects/contacts/search", {}, "{}"};
   REQUIRE(http.send(search));  // 40 refusals (0.8^40 of the seed would be 0.0013 of it), then an answer
