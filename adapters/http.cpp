@@ -188,11 +188,22 @@ bool HttpClient::sleep_for(std::chrono::milliseconds d) {
   return wait_unless_stopped(d, m_opts.stop_fd);
 }
 
+namespace {
+
+// The stop descriptors to poll for readability: the process's (interrupt_waits_on) and `also`, those
+// set. Returns how many.
+nfds_t stop_fds(int also, std::array<pollfd, 2>& fds) {
+  nfds_t n = 0;
+  for (const int fd : {g_interrupt_fd.load(), also})
+    if (fd >= 0) fds[n++] = pollfd{fd, POLLIN, 0};
+  return n;
+}
+
+}  // namespace
+
 bool wait_unless_stopped(std::chrono::milliseconds d, int also) {
   std::array<pollfd, 2> fds{};
-  nfds_t n_fds = 0;
-  for (const int fd : {g_interrupt_fd.load(), also})
-    if (fd >= 0) fds[n_fds++] = pollfd{fd, POLLIN, 0};
+  nfds_t n_fds = stop_fds(also, fds);
   // The stop pipes are never read: once written they stay readable, and every wait after ends at once.
   const auto until = Clock::now() + d;
   for (;;) {
@@ -218,9 +229,7 @@ bool wait_unless_stopped(std::chrono::milliseconds d, int also) {
 
 bool stop_asked(int also) {
   std::array<pollfd, 2> fds{};
-  nfds_t n_fds = 0;
-  for (const int fd : {g_interrupt_fd.load(), also})
-    if (fd >= 0) fds[n_fds++] = pollfd{fd, POLLIN, 0};
+  const nfds_t n_fds = stop_fds(also, fds);
   return n_fds > 0 && ::poll(fds.data(), n_fds, 0) > 0 &&
          std::any_of(fds.begin(), fds.begin() + n_fds, [](const pollfd& p) { return p.revents & POLLIN; });
 }
