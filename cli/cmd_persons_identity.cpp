@@ -231,7 +231,7 @@ void add_persons_identity(CLI::App& persons, Context& ctx) {
   decisions->callback([&ctx] {
     ctx.action = [&ctx] {
       require_format(ctx.global.output, {"table", "json"}, "persons decisions");
-      Session s = open_session(ctx.global, "persons decisions", Needs::store);
+      Session s = open_session(ctx.global, "persons decisions", Needs::store_read);
       const auto rows = s.store->decisions().list();
       if (ctx.global.output == "json") {
         nlohmann::json all = nlohmann::json::array();
@@ -271,7 +271,7 @@ void add_persons_identity(CLI::App& persons, Context& ctx) {
   conflicts->callback([&ctx] {
     ctx.action = [&ctx] {
       require_format(ctx.global.output, {"table", "json"}, "persons conflicts");
-      Session s = open_session(ctx.global, "persons conflicts", Needs::store);
+      Session s = open_session(ctx.global, "persons conflicts", Needs::store_read);
       const auto rows = list_conflicts(*s.store);
       if (ctx.global.output == "json") {
         nlohmann::json all = nlohmann::json::array();

@@ -44,7 +44,7 @@ void print_plan(const std::string& target, const PersonRecord& p, PlanAction a, 
 
 int show_parked(Context& ctx, const Opts& o) {
   require_format(ctx.global.output, {"table", "json"}, "push --show-parked");
-  Session s = open_session(ctx.global, "push --show-parked", Needs::store);
+  Session s = open_session(ctx.global, "push --show-parked", Needs::store_read);
   const auto names = chosen(s.config.targets, o.names, "target");
   auto wanted = [&](const std::string& target) {
     for (const auto* t : names)

@@ -15,7 +15,7 @@ std::string when(Timestamp t) {
 
 int show(Context& ctx) {
   require_format(ctx.global.output, {"table", "json"}, "state show");
-  Session s = open_session(ctx.global, "state show", Needs::store);
+  Session s = open_session(ctx.global, "state show", Needs::store_read);
   const auto streams = s.store->records().streams();
   const auto counts = s.store->counts();
   if (ctx.global.output == "json") {

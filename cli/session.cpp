@@ -70,9 +70,17 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
   }
   s.lock.emplace(value_or_throw(StateLock::acquire(s.config.state_path, command)));
   s.store = std::make_unique<StateStore>(s.config.state_path);
-  if (const int built = end_bulk_load(*s.store))
-    spdlog::info("the last pull into {} stopped before the indexes of its messages were built; built {} now",
-                 s.config.state_path, built);
+  try {
+    if (const int built = end_bulk_load(*s.store))
+      spdlog::info("the last pull into {} stopped before the indexes of its messages were built; built {} now",
+                   s.config.state_path, built);
+  } catch (const Failure& f) {
+    if (needs != Needs::store_read || f.error().code != Errc::io) throw;
+    spdlog::warn(
+        "{}. `{}` only reads and goes on without them; until they are built, a message that pull "
+        "fetched twice is two rows, and commands that write or read messages fail",
+        f.what(), command);
+  }
   if (needs == Needs::store_and_adapters) {
     // Connectors not contacted are still built: reconcile needs their own handles (no secret).
     if (!contacts.connectors)

@@ -22,7 +22,12 @@ struct Session {
   std::vector<Endpoint> targets;
 };
 
-enum class Needs { config_only, store, store_and_adapters };
+// `store_read`: the store, only read, by a command that reads no message and writes no scratch file
+// (state show, persons decisions and conflicts, push --show-parked). When a first pull left its
+// messages' indexes to build and building them fails for want of space or an I/O error, such a
+// command says so and goes on; the others fail with exit 74 until there is room. What one looks at
+// on a full disk still answers.
+enum class Needs { config_only, store_read, store, store_and_adapters };
 
 // The endpoints a command talks to, by name (empty: all of them; nullopt: none). Only their secrets
 // are read, so `pull sms` needs no CRM token and `reconcile` needs none at all.
@@ -38,7 +43,8 @@ void require_endpoints(const Config& config, bool connectors, bool targets);
 
 // Loads the config (a command that needs the store or adapters fails with Errc::config when there
 // is none, see require_endpoints; store-only commands may instead name the state with --state or
-// $CHANSYNC_STATE); with `store` takes the state lock (exit 75 when held) and opens the store;
+// $CHANSYNC_STATE); with `store` or `store_read` takes the state lock (exit 75 when held) and opens
+// the store, finishing a first pull's index build first (see store_read);
 // with `store_and_adapters` also creates the adapters: every connector (for its own handles) and
 // the contacted targets, in the order named. Unknown names fail with not_found (exit 64) before
 // any secret is read. Throws Failure.

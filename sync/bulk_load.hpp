@@ -19,7 +19,8 @@
 //
 // The index definitions are saved in `meta` by the transaction that drops them. A run killed during
 // the load leaves that record behind, and the next run that holds the state lock (open_session)
-// builds the indexes before it does anything else. Readers that take no lock (`health`) meanwhile
+// builds the indexes before it does anything else (a command that reads no message goes on when
+// that fails for want of space: cli/session.hpp, Needs::store_read). Readers that take no lock (`health`) meanwhile
 // read the table without them: slower, never wrong (the health queries count a repeated id once).
 #include <functional>
 

@@ -63,6 +63,19 @@ names="SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE
 kept=$(sqlite3 "$work/crash.db" "$names")
 [ "$kept" = "messages_by_rev messages_inbound" ] ||
   fail "a bulk load killed mid-pull left other indexes on messages than by revision and by time: $kept"
+# With no room to build them (files limited to 33 KiB, room for the 32 KiB shared-memory index of the
+# log but not for an index build; SIGXFSZ ignored: writes fail as on a full disk), a
+# command that only reads says why and goes on; one that needs them exits 74; neither changes the store.
+(trap '' XFSZ; ulimit -f 33; cs state show >"$work/full.out" 2>"$work/full.err") ||
+  fail "state show with no room for the indexes failed: $(cat "$work/full.err")"
+grep -q "only reads and goes on without them" "$work/full.err" || fail "state show did not say why: $(cat "$work/full.err")"
+grep -Eq "disk is full|I/O error" "$work/full.err" || fail "state show did not name the cause: $(cat "$work/full.err")"
+grep -q "^sms/conversations" "$work/full.out" || fail "state show printed no streams: $(cat "$work/full.out")"
+code=0
+(trap '' XFSZ; ulimit -f 33; cs -q reconcile 2>"$work/full.err") || code=$?
+[ "$code" -eq 74 ] || fail "reconcile with no room for the indexes exited $code, not 74: $(cat "$work/full.err")"
+grep -q "building the indexes of its messages" "$work/full.err" || fail "exit 74 does not say what failed: $(cat "$work/full.err")"
+[ "$(sqlite3 "$work/crash.db" "$names")" = "$kept" ] || fail "a failed index build changed the indexes of messages"
 want=$(sqlite3 "$work/clean.db" "$indexes")
 cs state show >/dev/null 2>"$work/show.err" || fail "state show after the kill failed: $(cat "$work/show.err")"
 grep -q "stopped before the indexes of its messages were built; built $((want - 2)) now" "$work/show.err" ||
