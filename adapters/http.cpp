@@ -109,12 +109,16 @@ class GateSlot {
  public:
   explicit GateSlot(ConcurrencyGate* gate) : m_gate(gate), m_ticket(gate ? gate->acquire() : 0) {}
   ~GateSlot() {
-    if (m_gate) m_gate->release(false, m_ticket);
+    if (m_gate) m_gate->cancel();  // not answered: an early return or an exception
   }
   GateSlot(const GateSlot&) = delete;
   GateSlot& operator=(const GateSlot&) = delete;
-  // Gives the place back; returns ConcurrencyGate::release's level (0 without a gate).
+  // Gives the place back for an answer; returns ConcurrencyGate::release's level (0 without a gate).
   int release(bool refused) { return m_gate ? std::exchange(m_gate, nullptr)->release(refused, m_ticket) : 0; }
+  // Gives it back for a request that got no answer.
+  void cancel() {
+    if (m_gate) std::exchange(m_gate, nullptr)->cancel();
+  }
 
  private:
   ConcurrencyGate* m_gate;
@@ -421,6 +425,7 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
     auto resp = perform(req);
     const bool too_many =
         m_opts.concurrency && resp && m_opts.refused_for_concurrency && m_opts.refused_for_concurrency(*resp);
+    if (!resp) slot.cancel();  // before any back-off: other clients of the account may go meanwhile
     const int level = slot.release(too_many);
     if (resp) correct(req, *resp);
     if (resp && m_opts.give_up && m_opts.give_up(*resp)) return resp;

@@ -116,6 +116,14 @@ int ConcurrencyGate::release(bool refused, std::uint64_t ticket) {
   return level;
 }
 
+void ConcurrencyGate::cancel() {
+  {
+    std::lock_guard lock(m_mu);
+    m_in_flight = std::max(0, m_in_flight - 1);
+  }
+  m_cv.notify_all();
+}
+
 double ConcurrencyGate::limit() const {
   std::lock_guard lock(m_mu);
   return m_limit;

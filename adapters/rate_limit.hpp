@@ -101,6 +101,9 @@ class ConcurrencyGate {
   // request in flight per limit's worth of successes, up to the ceiling while it holds. Returns that
   // level (for any request): more than 1 means others of the account were out with it.
   int release(bool refused, std::uint64_t ticket = 0);
+  // Counts one out that says nothing of the vendor's limit: it was never sent (a stop came while the
+  // gate held it, an exception) or got no answer (a connection refused or cut). The limit stays.
+  void cancel();
   double limit() const;
   int in_flight() const;
 

@@ -312,6 +312,24 @@ TEST_CASE("a 429 meaning too many in flight halves the concurrency gate; success
   CHECK(gate->in_flight() == 0);
 }
 
+TEST_CASE("a request that got no answer gives its gate place back without growing the gate", "[limits]") {
+  std::string dead;
+  {
+    FakeServer gone([](const httplib::Request&, std::size_t) { return Scripted{}; });
+    dead = gone.base_url();
+  }
+  auto gate = std::make_shared<ConcurrencyGate>(2, 64, std::chrono::milliseconds(0));
+  std::vector<int> in_flight_at_sleep;
+  HttpClient http(HttpOptions{.connector = "t", .max_attempts = 3, .concurrency = gate, .sleep = [&](auto) {
+                                in_flight_at_sleep.push_back(gate->in_flight());
+                              }});
+  REQUIRE_FALSE(http.send({"GET", dead + "/x"}));
+  CHECK(http.requests() == 3);
+  CHECK(gate->limit() == 2);  // a refused connection says nothing of the vendor's limit (grown: 2.5 after 1)
+  CHECK(gate->in_flight() == 0);
+  CHECK(in_flight_at_sleep == std::vector<int>{0, 0});  // given back before each back-off, not after it
+}
+
 TEST_CASE("a request refused for too many in flight waits for the account's others, not a back-off", "[limits]") {
   std::atomic<int> others_out{3};
   std::atomic<std::size_t> seen{0};

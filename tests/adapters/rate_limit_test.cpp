@@ -1,6 +1,8 @@
 #include "adapters/rate_limit.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "adapters/hubspot/hubspot_api.hpp"
 #include "adapters/twilio/twilio_api.hpp"
@@ -77,6 +79,23 @@ TEST_CASE("the concurrency gate halves on a refusal, grows by one per limit's su
   }
   CHECK(g.limit() == 3);  // capped at max
   CHECK(g.in_flight() == 0);
+}
+
+TEST_CASE("a place given back unanswered frees it for a waiting request and leaves the limit", "[limits]") {
+  ConcurrencyGate g(1, 64, std::chrono::seconds(60));
+  REQUIRE(g.try_acquire());
+  std::atomic<bool> got = false;
+  std::thread waiter([&] {
+    g.acquire();
+    got = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK_FALSE(got);  // one in flight of one
+  g.cancel();
+  waiter.join();
+  CHECK(got);
+  CHECK(g.limit() == 1);  // an answer would have made it 2
+  CHECK(g.in_flight() == 1);
 }
 
 TEST_CASE("a refusal teaches a ceiling: the level refused is not tried again until the hold lapses", "[limits]") {
