@@ -102,7 +102,9 @@ class ConcurrencyGate {
   // level (for any request): more than 1 means others of the account were out with it.
   int release(bool refused, std::uint64_t ticket = 0);
   // Counts one out that says nothing of the vendor's limit: it was never sent (a stop came while the
-  // gate held it, an exception) or got no answer (a connection refused or cut). The limit stays.
+  // gate held it, an exception) or brought no usable answer (a connection refused or cut, a timeout, a
+  // body that cannot be decoded). The limit stays: a timeout may be an overloaded vendor or one lost
+  // packet, and halving on every network blip would starve a long pull. Refusals (429) halve it.
   void cancel();
   double limit() const;
   int in_flight() const;

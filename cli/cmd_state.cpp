@@ -18,6 +18,9 @@ int show(Context& ctx) {
   Session s = open_session(ctx.global, "state show", Needs::store_read);
   const auto streams = s.store->records().streams();
   const auto counts = s.store->counts();
+  // A first pull killed, or whose index build failed, before its messages' indexes were built: until
+  // they are, a message it fetched twice is two rows of the count.
+  const bool pending = s.store->records().bulk_loading();
   if (ctx.global.output == "json") {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& r : streams) {
@@ -40,7 +43,8 @@ int show(Context& ctx) {
     print_json({{"path", s.config.state_path},
                 {"schema_version", s.store->schema_version()},
                 {"streams", rows},
-                {"counts", counts}});
+                {"counts", counts},
+                {"indexes_pending", pending}});
     return 0;
   }
   std::fputs(fmt::format("state {} (schema {})\n\n", s.config.state_path, s.store->schema_version()).c_str(), stdout);
@@ -68,6 +72,11 @@ int show(Context& ctx) {
   rows.clear();
   for (const auto& [table, n] : counts) rows.push_back({table, std::to_string(n)});
   print_table({"TABLE", "ROWS"}, rows);
+  if (pending)
+    std::fputs(
+        "\nThe last first pull ended before the indexes of its messages were built: a message it fetched "
+        "twice counts twice until they are. The next command that writes builds them.\n",
+        stdout);
   return 0;
 }
 

@@ -75,10 +75,11 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
       spdlog::info("the last pull into {} stopped before the indexes of its messages were built; built {} now",
                    s.config.state_path, built);
   } catch (const Failure& f) {
-    if (needs != Needs::store_read || f.error().code != Errc::io) throw;
+    const Errc code = f.error().code;
+    if (needs != Needs::store_read || (code != Errc::io && code != Errc::cant_write)) throw;
     spdlog::warn(
         "{}. `{}` only reads and goes on without them; until they are built, a message that pull "
-        "fetched twice is two rows, and commands that write or read messages fail",
+        "fetched twice is two rows, and commands that write or read messages fail until they are built",
         f.what(), command);
   }
   if (needs == Needs::store_and_adapters) {

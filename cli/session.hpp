@@ -22,11 +22,11 @@ struct Session {
   std::vector<Endpoint> targets;
 };
 
-// `store_read`: the store, only read, by a command that reads no message and writes no scratch file
-// (state show, persons decisions and conflicts, push --show-parked). When a first pull left its
-// messages' indexes to build and building them fails for want of space or an I/O error, such a
-// command says so and goes on; the others fail with exit 74 until there is room. What one looks at
-// on a full disk still answers.
+// `store_read`: the store, only read, by a command that reads messages at most by count and writes
+// no scratch file (state show, persons decisions and conflicts, push --show-parked). When a first
+// pull left its messages' indexes to build and building them fails for want of space, an I/O error
+// or a store that cannot be written, such a command says so and goes on (state show marks its
+// counts); the others fail until the build succeeds. What one looks at on a full disk still answers.
 enum class Needs { config_only, store_read, store, store_and_adapters };
 
 // The endpoints a command talks to, by name (empty: all of them; nullopt: none). Only their secrets

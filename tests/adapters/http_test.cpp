@@ -1,6 +1,9 @@
 #include "adapters/http.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -14,6 +17,30 @@
 #include "tests/support/fake_server.hpp"
 
 using namespace chansync;
+
+namespace {
+// A loopback port that refuses connections for as long as it lives: bound, never listening, so that
+// no other test's server can take it meanwhile (as one could a port a server had just let go).
+struct RefusingPort {
+  RefusingPort() {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t n = sizeof a;
+    REQUIRE(fd >= 0);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n) == 0);
+    port = ntohs(a.sin_port);
+  }
+  ~RefusingPort() { ::close(fd); }
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  std::string url() const { return fmt::format("http://127.0.0.1:{}", port); }
+  int fd = -1;
+  int port = 0;
+};
+}  // namespace
 using namespace chansync::adapters;
 using chansync::test::FakeServer;
 using chansync::test::Scripted;
@@ -176,13 +203,9 @@ TEST_CASE("a 429 and a connection that never reached the server are retried even
   CHECK(resp->status == 201);
   CHECK(http.requests() == 2);
 
-  std::string dead;
-  {
-    FakeServer gone([](const httplib::Request&, std::size_t) { return Scripted{}; });
-    dead = gone.base_url();
-  }
+  const RefusingPort dead;
   HttpClient refused(HttpOptions{.connector = "t", .max_attempts = 3, .sleep = [](auto) {}});
-  auto none = refused.send({"POST", dead + "/x", {}, "{}"});
+  auto none = refused.send({"POST", dead.url() + "/x", {}, "{}"});
   REQUIRE_FALSE(none);
   CHECK(none.error().code == Errc::unavailable);
   CHECK(refused.requests() == 3);  // nothing was sent, so repeating cannot duplicate
@@ -313,21 +336,34 @@ TEST_CASE("a 429 meaning too many in flight halves the concurrency gate; success
 }
 
 TEST_CASE("a request that got no answer gives its gate place back without growing the gate", "[limits]") {
-  std::string dead;
-  {
-    FakeServer gone([](const httplib::Request&, std::size_t) { return Scripted{}; });
-    dead = gone.base_url();
-  }
+  const RefusingPort dead;
   auto gate = std::make_shared<ConcurrencyGate>(2, 64, std::chrono::milliseconds(0));
   std::vector<int> in_flight_at_sleep;
   HttpClient http(HttpOptions{.connector = "t", .max_attempts = 3, .concurrency = gate, .sleep = [&](auto) {
                                 in_flight_at_sleep.push_back(gate->in_flight());
                               }});
-  REQUIRE_FALSE(http.send({"GET", dead + "/x"}));
+  REQUIRE_FALSE(http.send({"GET", dead.url() + "/x"}));
   CHECK(http.requests() == 3);
   CHECK(gate->limit() == 2);  // a refused connection says nothing of the vendor's limit (grown: 2.5 after 1)
   CHECK(gate->in_flight() == 0);
-  CHECK(in_flight_at_sleep == std::vector<int>{0, 0});  // given back before each back-off, not after it
+  CHECK(in_flight_at_sleep == std::vector<int>{0, 0});  // given back before each back-off
+}
+
+TEST_CASE("a request a stop kept from going gives its gate place back without growing the gate", "[limits]") {
+  FakeServer server([](const httplib::Request&, std::size_t) { return Scripted{200, "{}"}; });
+  int stop_pipe[2];
+  REQUIRE(pipe(stop_pipe) == 0);
+  REQUIRE(write(stop_pipe[1], "x", 1) == 1);  // the stop came while the gate held the request
+  auto gate = std::make_shared<ConcurrencyGate>(2, 64, std::chrono::milliseconds(0));
+  HttpClient http(HttpOptions{.connector = "t", .concurrency = gate, .stop_ends_waits = true, .stop_fd = stop_pipe[0]});
+  auto resp = http.send({"GET", server.base_url() + "/x"});
+  close(stop_pipe[0]);
+  close(stop_pipe[1]);
+  REQUIRE_FALSE(resp);
+  CHECK(resp.error().code == Errc::interrupted);
+  CHECK(server.requests().empty());
+  CHECK(gate->limit() == 2);  // counted as an answer, it grew to 2.5
+  CHECK(gate->in_flight() == 0);
 }
 
 TEST_CASE("a request refused for too many in flight waits for the account's others, not a back-off", "[limits]") {

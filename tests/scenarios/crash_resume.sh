@@ -71,6 +71,13 @@ kept=$(sqlite3 "$work/crash.db" "$names")
 grep -q "only reads and goes on without them" "$work/full.err" || fail "state show did not say why: $(cat "$work/full.err")"
 grep -Eq "disk is full|I/O error" "$work/full.err" || fail "state show did not name the cause: $(cat "$work/full.err")"
 grep -q "^sms/conversations" "$work/full.out" || fail "state show printed no streams: $(cat "$work/full.out")"
+grep -q "counts twice until they are" "$work/full.out" || fail "state show did not mark its counts: $(cat "$work/full.out")"
+(trap '' XFSZ; ulimit -f 33; cs -o json state show >"$work/full.json" 2>/dev/null) || fail "state show -o json failed"
+[ "$(jfield "$(cat "$work/full.json")" 'j["indexes_pending"]')" = True ] || fail "state show -o json: indexes_pending is not true"
+for cmd in "persons decisions" "persons conflicts" "push --show-parked"; do
+  (trap '' XFSZ; ulimit -f 33; cs $cmd >/dev/null 2>"$work/full.err") ||
+    fail "'$cmd' with no room for the indexes failed: $(cat "$work/full.err")"
+done
 code=0
 (trap '' XFSZ; ulimit -f 33; cs -q reconcile 2>"$work/full.err") || code=$?
 [ "$code" -eq 74 ] || fail "reconcile with no room for the indexes exited $code, not 74: $(cat "$work/full.err")"
@@ -81,6 +88,7 @@ cs state show >/dev/null 2>"$work/show.err" || fail "state show after the kill f
 grep -q "stopped before the indexes of its messages were built; built $((want - 2)) now" "$work/show.err" ||
   fail "state show did not build the left-out indexes: $(cat "$work/show.err")"
 [ "$(sqlite3 "$work/crash.db" "$indexes")" = "$want" ] || fail "the indexes of messages were not rebuilt"
+[ "$(jfield "$(cs -o json state show)" 'j["indexes_pending"]')" = False ] || fail "indexes_pending is still true once built"
 
 cs -q pull || fail "resumed pull failed"
 dump_store "$work/clean.db" >"$work/clean.dump" || fail "cannot dump the clean store"
