@@ -74,8 +74,8 @@ int show(Context& ctx) {
   print_table({"TABLE", "ROWS"}, rows);
   if (pending)
     std::fputs(
-        "\nThe last first pull ended before the indexes of its messages were built: a message it fetched "
-        "twice counts twice until they are. The next command that writes builds them.\n",
+        "\nThe first pull ended before the indexes of its messages were built: a message it fetched twice "
+        "counts twice until they are. The next command that writes builds them.\n",
         stdout);
   return 0;
 }

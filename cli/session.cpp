@@ -79,7 +79,7 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
     if (needs != Needs::store_read || (code != Errc::io && code != Errc::cant_write)) throw;
     spdlog::warn(
         "{}. `{}` only reads and goes on without them; until they are built, a message that pull "
-        "fetched twice is two rows, and commands that write or read messages fail until they are built",
+        "fetched twice is two rows, and commands that write or read messages fail",
         f.what(), command);
   }
   if (needs == Needs::store_and_adapters) {
