@@ -16,6 +16,7 @@
 
 #include "adapters/rate_limit.hpp"
 #include "adapters/redact.hpp"
+#include "adapters/stop_waits.hpp"
 #include "sync/error.hpp"
 
 namespace chansync::adapters {
@@ -47,23 +48,6 @@ struct HttpResponse {
 };
 
 using Sleeper = std::function<void(std::chrono::milliseconds)>;
-
-// A file descriptor that becomes readable when the process is asked to stop (cli/stop_signals.hpp
-// writes to a pipe from its SIGINT and SIGTERM handler). The waits of a client with
-// HttpOptions::stop_ends_waits (a retry's back-off, a Retry-After, pacing) then end at once, and the
-// call fails with Errc::interrupted instead of sending: a stop does not wait out a vendor's
-// two-minute Retry-After. -1, the default: waits are slept whole. An injected HttpOptions::sleep is
-// not interrupted. Set it before clients are used.
-void interrupt_waits_on(int fd);
-
-// Waits `d`, or less when the process is asked to stop (interrupt_waits_on) or `also` (another
-// descriptor, -1 = none) becomes readable: false then. Without either it sleeps `d` whole. For a
-// pull's own waits outside HTTP (an IMAP retry), and the waits of clients with stop_ends_waits.
-bool wait_unless_stopped(std::chrono::milliseconds d, int also = -1);
-
-// Whether the process was asked to stop (interrupt_waits_on's descriptor is readable) or `also` is
-// readable: for loops that would start another request.
-bool stop_asked(int also = -1);
 
 // A vendor's rate-limit reading: what a response to a request says about pacing (an empty reading
 // keeps the current pace). Each adapter supplies its vendor's (HubSpot's X-HubSpot-RateLimit-*, Meta's
