@@ -158,7 +158,8 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
     auto wire = parse_conversations_page(*body);
     if (!wire) {
       wire.error().connector = m_name;
-      wire.error().message += fmt::format(" (from {}); the cursor was not advanced", url.substr(0, url.find('?')));
+      wire.error().message +=
+          fmt::format(" (from {}); the cursor was not advanced", m_http.redact(url.substr(0, url.find('?'))));
       return std::unexpected(wire.error());
     }
     Page<Conversation> page;

@@ -118,7 +118,7 @@ void WindowFetcher::run(HttpClient& client) {
           Error{Errc::interrupted,
                 fmt::format("stopped by a signal before asking for the next page of {}; what was committed is "
                             "kept, and the next run resumes after it",
-                            m_base + page.path.substr(0, page.path.find('?'))),
+                            client.redact(m_base + page.path.substr(0, page.path.find('?')))),
                 client.options().connector});
       m_ready.push_back(std::move(page));
       m_cv.notify_all();

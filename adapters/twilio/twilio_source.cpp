@@ -225,7 +225,7 @@ Result<std::string> TwilioSource::map_response(const std::string& path, Result<H
   if (!next_uri) {
     next_uri.error().connector = m_name;
     next_uri.error().message +=
-        fmt::format(" (from {}{}); the cursor was not advanced", m_base, path.substr(0, path.find('?')));
+        fmt::format(" (from {}); the cursor was not advanced", http().redact(m_base + path.substr(0, path.find('?'))));
     return next_uri;
   }
   if (!next_uri->empty() && !next_uri->starts_with("/"))
@@ -322,9 +322,10 @@ Result<Page<Conversation>> TwilioSource::pull_windows(const PullRequest& req, co
   // The fetcher went on with the next_page_uri it read ahead; the parsed page must name the same.
   if (*next_uri != got->next)
     return fail(Errc::protocol,
-                fmt::format("the page of {}{} names its next page \"{}\" where reading it ahead found \"{}\"; the "
-                            "cursor was not advanced; set backfill_in_flight = 1 to page it in one chain",
-                            m_base, got->path.substr(0, got->path.find('?')), *next_uri, got->next),
+                http().redact(fmt::format("the page of {}{} names its next page \"{}\" where reading it ahead found "
+                                          "\"{}\"; the cursor was not advanced; set backfill_in_flight = 1 to page it "
+                                          "in one chain",
+                                          m_base, got->path.substr(0, got->path.find('?')), *next_uri, got->next)),
                 m_name);
   page.requests = got->requests + requests;
   // The windows as of this page: its own moves on, or ends with its last page.

@@ -188,6 +188,23 @@ TEST_CASE("meta-instagram stops, storing nothing, when the page has no linked In
   CHECK(store.records().cursor("ig", "conversations").empty());
 }
 
+TEST_CASE("meta malformed conversations page: a protocol error naming the page without base_url's credentials",
+          "[meta]") {
+  FakeServer server([](const httplib::Request& req, std::size_t n) -> Scripted {
+    if (req.path == std::string("/v23.0/") + k_page + "/conversations") return {200, R"({"data": [{"id": "t_1", )"};
+    return graph(req, n);
+  });
+  Rig rig("http://user:url-password-17@" + server.base_url().substr(std::string("http://").size()));
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("fb", *rig.adapter, store, 2);
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::protocol);
+  CHECK_THAT(stats.error->message, Catch::Contains("(from http://<redacted>@127.0.0.1:") &&
+                                       Catch::Contains("/conversations); the cursor") &&
+                                       !Catch::Contains("url-password-17"));
+  CHECK(store.records().cursor("fb", "conversations").empty());
+}
+
 TEST_CASE("meta nested messages paging pointing at another host is not followed", "[meta]") {
   FakeServer server([](const httplib::Request& req, std::size_t n) -> Scripted {
     auto s = graph(req, n);

@@ -353,3 +353,38 @@ TEST_CASE("twilio backfill in windows: a stop ends the windows' Retry-After wait
   REQUIRE_FALSE(resumed.error);
   CHECK(store.count("messages") == 60);
 }
+
+TEST_CASE(
+    "twilio backfill in windows: a stop before a window's next page names it with the connector's secrets redacted") {
+  // A stop already asked for: every window ends with the fetcher's own "stopped" page, nothing sent.
+  int stop_pipe[2];
+  REQUIRE(pipe(stop_pipe) == 0);
+  REQUIRE(write(stop_pipe[1], "x", 1) == 1);
+  adapters::interrupt_waits_on(stop_pipe[0]);
+  adapters::HttpOptions opts;
+  opts.connector = "sms";
+  opts.basic_password = "auth-token-in-path-42";
+  std::vector<std::string> messages;
+  {
+    // A base_url with credentials in it, and a secret in the path: neither may reach the message.
+    adapters::twilio::WindowFetcher fetcher(
+        opts, 2, "http://user:url-password-17@127.0.0.1:9", {{"", "2015-07-20", ""}, {"2015-07-21", "", ""}},
+        [](const adapters::twilio::Window& w) {
+          return fmt::format("/x/auth-token-in-path-42/Messages.json?PageSize=2&DateSent%3E={}", w.since);
+        });
+    while (auto page = fetcher.next()) {
+      REQUIRE_FALSE(page->response);
+      CHECK(page->response.error().code == Errc::interrupted);
+      messages.push_back(page->response.error().message);
+    }
+  }
+  adapters::interrupt_waits_on(-1);
+  close(stop_pipe[0]);
+  close(stop_pipe[1]);
+  REQUIRE(messages.size() == 2);
+  for (const auto& m : messages) {
+    CHECK_THAT(m, Catch::Contains("before asking for the next page of http://<redacted>@127.0.0.1:9/x/<redacted>/"
+                                  "Messages.json;"));
+    CHECK_THAT(m, !Catch::Contains("url-password-17") && !Catch::Contains("auth-token-in-path-42"));
+  }
+}

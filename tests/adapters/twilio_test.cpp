@@ -107,12 +107,15 @@ TEST_CASE("twilio malformed page is a protocol error and the cursor is not advan
     if (req.has_param("PageToken")) return Scripted{200, R"({"messages": [{"sid": "SMbroken", "from": )"};
     return pages(req, n);
   });
-  Rig rig(server.base_url());
+  // Credentials in base_url: the message names the page's URL without them.
+  Rig rig("http://user:url-password-17@" + server.base_url().substr(std::string("http://").size()));
   StateStore store(":memory:");
   const auto stats = test::pull_one("sms", *rig.adapter, store, 2);
   REQUIRE(stats.error);
   CHECK(stats.error->code == Errc::protocol);
   CHECK_THAT(stats.error->message, Catch::Contains("not valid JSON") && Catch::Contains("cursor was not advanced"));
+  CHECK_THAT(stats.error->message,
+             Catch::Contains("(from http://<redacted>@127.0.0.1:") && !Catch::Contains("url-password-17"));
   CHECK(stats.pages == 1);
   CHECK(nlohmann::json::parse(store.records().cursor("sms", "conversations"))
             .at("next")
