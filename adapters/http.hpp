@@ -169,6 +169,10 @@ class HttpClient {
 Error http_error(const HttpRequest& req, const HttpResponse& resp, const std::string& connector,
                  const std::string& what, const std::string& vendor_detail);
 
+// scheme://host[:port] of an absolute URL, without the user:password@ a base_url may carry: where it
+// points, fit to compare and to print. "" when `url` is not absolute.
+std::string origin_of(std::string_view url);
+
 // Percent-encodes a query component (RFC 3986 unreserved kept).
 std::string url_encode(const std::string& s);
 

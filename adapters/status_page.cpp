@@ -29,6 +29,7 @@ StatusPageFetcher status_page_fetcher() {
     HttpClient http(
         HttpOptions{.connector = "status page", .max_attempts = 1, .timeout_ms = 10'000, .connect_timeout_ms = 5'000});
     StatusPageFetch out;
+    out.shown_url = http.redact(url);
     auto resp = http.send_once({"GET", url, {{"Accept", "application/json"}}});
     if (!resp) {
       out.error = resp.error().message;

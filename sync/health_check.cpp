@@ -76,7 +76,8 @@ void check_status_page(HealthReport& r, const Config& cfg, const EndpointConfig&
   const std::string url = status_summary_url(page->first);
   auto it = fetched.find(url);
   if (it == fetched.end()) it = fetched.emplace(url, opts.fetch_status_page(url)).first;
-  for (auto& f : status_page_findings(it->second, url, page->second)) add_signal_finding(r, std::move(f));
+  const std::string& shown = it->second.shown_url.empty() ? url : it->second.shown_url;
+  for (auto& f : status_page_findings(it->second, shown, page->second)) add_signal_finding(r, std::move(f));
 }
 
 // The times of a connector's inbound messages per channel, from four weeks before each channel's last

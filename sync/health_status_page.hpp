@@ -17,6 +17,9 @@ struct StatusPageFetch {
   std::string content_type;  // the Content-Type header, "" when absent
   std::string body;
   std::string error;  // DNS/TCP/TLS/timeout text
+  // The URL as findings quote it, with credentials and secret query values redacted (a status_page
+  // may carry them); "" = the URL as asked for.
+  std::string shown_url;
 };
 
 // GETs one URL (the summary, no credentials) once, no retries. Never throws for a remote problem.

@@ -86,8 +86,11 @@ json contact_body(const ContactFields& f) {
 
 Api::Api(ApiOptions opts)
     : m_opts(std::move(opts)),
-      m_http(HttpOptions{
-          .connector = m_opts.connector, .requests_per_second = k_requests_per_second, .sleep = m_opts.sleep}) {}
+      // The token is a header, not the client's auth: listed so that a server echoing it is redacted.
+      m_http(HttpOptions{.connector = m_opts.connector,
+                         .requests_per_second = k_requests_per_second,
+                         .secrets = {m_opts.token},
+                         .sleep = m_opts.sleep}) {}
 
 std::string Api::url(const std::string& rest) const {
   return fmt::format("{}/api/v1/accounts/{}{}", m_opts.base_url, m_opts.account_id, rest);
@@ -118,7 +121,7 @@ Result<HttpResponse> Api::call(const HttpRequest& req, const std::string& what) 
   if (resp->status >= 200 && resp->status < 300) return resp;
   const std::string text = error_text(resp->body);
   const int st = resp->status;
-  const std::string where = req.url.substr(0, req.url.find('?'));
+  const std::string where = m_http.redact(req.url.substr(0, req.url.find('?')));
   if (st >= 500 && !req.safe_to_repeat()) {
     Error e = http_error(req, *resp, m_opts.connector, what, text);
     e.message = fmt::format(

@@ -81,14 +81,15 @@ class ImapAdapter final : public Adapter, public ConversationSource {
     const std::string url = o.at("url").get<std::string>();
     const auto [scheme, host] = scheme_host(url);
     const std::string key = fmt::format("connectors.{}.url", m_name);
-    if (scheme != "imap" && scheme != "imaps")
-      throw Failure(Errc::config, fmt::format("{} = \"{}\" is not an imaps:// (or imap://) URL, e.g. "
-                                              "\"imaps://imap.example.com\"",
-                                              key, url));
+    // Checked first: the next message quotes the URL, which must then hold no credentials.
     if (url.find('@') != std::string::npos || url.find('?') != std::string::npos)
       throw Failure(Errc::config, fmt::format("{} must be only imaps://host[:port]: the user goes in `username`, the "
                                               "password in password_env/password_file, mailboxes in `mailboxes`",
                                               key));
+    if (scheme != "imap" && scheme != "imaps")
+      throw Failure(Errc::config, fmt::format("{} = \"{}\" is not an imaps:// (or imap://) URL, e.g. "
+                                              "\"imaps://imap.example.com\"",
+                                              key, url));
     const bool plaintext_ok = o.contains("allow_plaintext") && o.at("allow_plaintext").get<bool>();
     if (scheme == "imap" && !is_loopback(host) && !plaintext_ok)
       throw Failure(Errc::config,

@@ -55,13 +55,6 @@ struct Cursor {
   }
 };
 
-// scheme://host[:port] of an absolute URL.
-std::string origin_of(const std::string& url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return {};
-  return url.substr(0, url.find('/', scheme + 3));
-}
-
 // Graph's paging.next repeats the query it was asked with; an access_token there (had one been
 // sent in a query) must not be sent again nor logged: the token goes in the Authorization header.
 std::string without_access_token(const std::string& url) {
@@ -244,7 +237,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
     // A 5xx (after retries) is an outage whatever its body says; Graph's own words stay in the message.
     if (auto e = parse_graph_error(resp->body); e && resp->status < 500) {
       auto err = graph_error(*e, resp->status, advice());
-      err.message = fmt::format("{} {}: {}", what, url.substr(0, url.find('?')), err.message);
+      err.message = fmt::format("{} {}: {}", what, m_http.redact(url.substr(0, url.find('?'))), err.message);
       return std::unexpected(std::move(err));
     }
     return std::unexpected(http_error(req, *resp, m_name, what, ""));
@@ -269,7 +262,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
                   fmt::format("page {} has no linked Instagram professional account in Graph's answer (GET "
                               "{}/{}/{}?fields=instagram_business_account); link the Instagram account to the page "
                               "in Meta Business Suite, or check page_id. Nothing was stored",
-                              m_page, m_base, m_version, m_page),
+                              m_page, m_http.redact(m_base), m_version, m_page),
                   m_name);
     }
     m_business.push_back(ig);
@@ -297,7 +290,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
         return fail(Errc::protocol,
                     fmt::format("conversation {}: messages.paging.next points at {}, not at base_url {}; not "
                                 "followed",
-                                c.id, origin_of(next), m_base),
+                                c.id, origin_of(next), origin_of(m_base)),
                     m_name);
       auto body = get(without_access_token(next), "reading a conversation's older messages");
       if (!body) return std::unexpected(body.error());

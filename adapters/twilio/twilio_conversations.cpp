@@ -50,11 +50,11 @@ struct Cursor {
   }
 };
 
-// scheme://host[:port] of an absolute URL ("" when it is not one).
-std::string origin_of(const std::string& url) {
+// The path and query of `url`, after its scheme://authority (all of it when it has none).
+std::string path_of(const std::string& url) {
   const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return {};
-  return url.substr(0, url.find('/', scheme + 3));
+  if (scheme == std::string::npos) return url;
+  return url.substr(std::min(url.find('/', scheme + 3), url.size()));
 }
 
 bool valid_service_sid(const std::string& sid) {
@@ -71,8 +71,9 @@ class ConversationsAdapter final : public TwilioSource {
                                               "use the IS… SID from the Twilio Console (Conversations > Manage > "
                                               "Services), or leave it out for the account's default service",
                                               m_name, m_service));
+    m_server = m_base.substr(0, m_base.size() - path_of(m_base).size());
     m_origin = origin_of(m_base);
-    m_root = m_base.substr(m_origin.size()) + (m_service.empty() ? "/v1" : "/v1/Services/" + m_service);
+    m_root = path_of(m_base) + (m_service.empty() ? "/v1" : "/v1/Services/" + m_service);
     m_map.connector = m_name;
     m_map.default_scope = m_service.empty() ? m_sid : m_service;
     m_map.own = m_own;
@@ -84,8 +85,8 @@ class ConversationsAdapter final : public TwilioSource {
   // GET /v1/Configuration (the account's Conversations defaults), or the configured service.
   HealthReport probe() override {
     std::string body;
-    const std::string path = m_service.empty() ? m_base.substr(m_origin.size()) + "/v1/Configuration" : m_root;
-    auto obs = observe(http(), {"GET", m_origin + path}, &body);
+    const std::string path = m_service.empty() ? path_of(m_base) + "/v1/Configuration" : m_root;
+    auto obs = observe(http(), {"GET", m_server + path}, &body);
     if (obs.http_status >= 400) {
       const auto err = parse_error(body);
       obs.vendor_code = err.code;
@@ -151,7 +152,7 @@ class ConversationsAdapter final : public TwilioSource {
  private:
   // GET a path below base_url's origin; any status but 200 (and 404 when `gone_ok`) is the error.
   Result<HttpResponse> get(const std::string& path, const std::string& what, bool gone_ok = false) {
-    const HttpRequest req{"GET", m_origin + path};
+    const HttpRequest req{"GET", m_server + path};
     auto resp = http().send(req);
     if (!resp) return std::unexpected(resp.error());
     if (resp->status == 200 || (gone_ok && resp->status == 404)) return resp;
@@ -170,7 +171,7 @@ class ConversationsAdapter final : public TwilioSource {
                   fmt::format("meta.next_page_url of the {} list points at {}, not at base_url {}; not followed", what,
                               http().redact(origin_of(url).empty() ? url : origin_of(url)), m_origin),
                   m_name);
-    std::string path = url.substr(m_origin.size());
+    std::string path = path_of(url);
     if (path == from)
       return fail(Errc::protocol,
                   fmt::format("meta.next_page_url of the {} list repeats the page it is on ({}); not followed", what,
@@ -179,9 +180,10 @@ class ConversationsAdapter final : public TwilioSource {
     return path;
   }
 
-  Error not_advanced(Error e, const std::string& path) const {
+  Error not_advanced(Error e, const std::string& path) {
     e.connector = m_name;
-    if (!path.empty()) e.message += fmt::format(" (from {}{})", m_origin, path.substr(0, path.find('?')));
+    if (!path.empty())
+      e.message += fmt::format(" (from {}{})", m_origin, http().redact(path.substr(0, path.find('?'))));
     e.message += "; the cursor was not advanced";
     return e;
   }
@@ -207,7 +209,7 @@ class ConversationsAdapter final : public TwilioSource {
       bodies.push_back(std::move(resp->body));
       auto wire = parse(bodies.back());
       if (!wire) {
-        wire.error().message += fmt::format(" (from {}{})", m_origin, path.substr(0, path.find('?')));
+        wire.error().message += fmt::format(" (from {}{})", m_origin, http().redact(path.substr(0, path.find('?'))));
         return std::unexpected(wire.error());
       }
       std::move(wire->rejects.begin(), wire->rejects.end(), std::back_inserter(rejects));
@@ -243,7 +245,8 @@ class ConversationsAdapter final : public TwilioSource {
   }
 
   std::string m_service;  // IS…, "" = the account's default service
-  std::string m_origin;   // scheme://host[:port] of base_url: where every request and next_page_url goes
+  std::string m_server;   // base_url up to its path, as written: where every request goes
+  std::string m_origin;   // scheme://host[:port] of base_url: where a next_page_url must point
   std::string m_root;     // path of the service's API root: "/v1" or "/v1/Services/IS…"
   ConversationMapper m_map;
 };

@@ -229,7 +229,8 @@ Result<std::string> TwilioSource::map_response(const std::string& path, Result<H
     return next_uri;
   }
   if (!next_uri->empty() && !next_uri->starts_with("/"))
-    return fail(Errc::protocol, fmt::format("next_page_uri \"{}\" is not a relative URI", *next_uri), m_name);
+    return fail(Errc::protocol, http().redact(fmt::format("next_page_uri \"{}\" is not a relative URI", *next_uri)),
+                m_name);
   return next_uri;
 }
 

@@ -39,6 +39,7 @@ class WebhookSink final : public Adapter, public Sink {
         m_http(HttpOptions{.connector = ctx.config.name,
                            .max_retry_after = std::chrono::seconds(30),
                            .timeout_ms = 30'000,
+                           .secrets = {m_secret},  // a receiver echoing it is redacted
                            .sleep = ctx.sleep}) {
     // The signature only proves who sent a body, not that nobody else read it.
     check_secure_url(fmt::format("targets.{}.url", m_name), m_url, "the receiver");

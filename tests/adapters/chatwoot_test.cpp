@@ -303,6 +303,22 @@ TEST_CASE("a 422 fails only that person, with Chatwoot's own words; the others a
   CHECK_FALSE(cw.conversation("chansync:" + taken.person_id + ":sms"));
 }
 
+TEST_CASE("a refusal names the request without the credentials a base_url carries", "[chatwoot]") {
+  Chatwoot cw;
+  auto taken = sms_person(2);
+  taken.handles.push_back({HandleKind::email, "shared@example.com"});
+  cw.fake.add_contact({0, "crm-import-9", "Someone else", "shared@example.com", ""});
+  auto adapter = adapters::create_adapter(
+      Chatwoot::config("http://user:url-password-17@" + cw.server.base_url().substr(7)), "DE", [](auto) {});
+  auto out = adapter->sink()->push(items({taken}));
+  REQUIRE(out);
+  REQUIRE(out->size() == 1);
+  REQUIRE((*out)[0].error);
+  CHECK((*out)[0].error->http_status == 422);
+  CHECK_THAT((*out)[0].error->message,
+             Catch::Contains("(POST http://<redacted>@127.0.0.1:") && !Catch::Contains("url-password-17"));
+}
+
 TEST_CASE("a 401 stops the push: the whole call fails as auth, or mid-batch the rest does", "[chatwoot]") {
   Chatwoot wrong_token("a-different-token");
   const std::vector<PersonRecord> persons = {sms_person(1), sms_person(2), sms_person(3)};

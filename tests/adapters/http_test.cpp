@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "adapters/hubspot/hubspot_api.hpp"
+#include "adapters/status_page.hpp"
 #include "sync/timestamp.hpp"
 #include "tests/support/fake_server.hpp"
 
@@ -86,6 +87,27 @@ std::string http_date(std::int64_t ms) {
 }
 
 }  // namespace
+
+TEST_CASE("origin_of: scheme and host[:port] of an absolute URL, without credentials") {
+  using adapters::origin_of;
+  CHECK(origin_of("https://graph.facebook.com/v23.0/t_1/messages?after=X") == "https://graph.facebook.com");
+  CHECK(origin_of("http://user:pw@127.0.0.1:8080/v1") == "http://127.0.0.1:8080");
+  CHECK(origin_of("https://host.example?x=1") == "https://host.example");
+  CHECK(origin_of("https://host.example#top") == "https://host.example");
+  CHECK(origin_of("https://host.example") == "https://host.example");
+  // The host is what follows the last @ of the authority, as a URL parser reads it.
+  CHECK(origin_of("https://graph.facebook.com@evil.example/x") == "https://evil.example");
+  CHECK(origin_of("/2010-04-01/Accounts/AC1/Messages.json").empty());
+}
+
+TEST_CASE("the status page fetcher gives the URL findings quote with its secret shapes redacted") {
+  RefusingPort refusing;
+  const auto got = adapters::status_page_fetcher()(
+      fmt::format("http://127.0.0.1:{}/api/v2/summary.json?api_key=sp-secret-31", refusing.port));
+  CHECK_FALSE(got.error.empty());
+  CHECK_THAT(got.shown_url, Catch::Contains("/api/v2/summary.json") && !Catch::Contains("sp-secret-31"));
+  CHECK_THAT(got.error, !Catch::Contains("sp-secret-31"));
+}
 
 TEST_CASE("Retry-After is read as delta-seconds or as an HTTP-date") {
   const std::int64_t now = 1'780'000'000'000;

@@ -240,6 +240,9 @@ TEST_CASE("imap-email refuses plain IMAP beyond loopback unless allowed, and URL
   CHECK_THROWS_AS(make(cfg), Failure);
   cfg.options["url"] = "https://mail.example.com";
   CHECK_THROWS_AS(make(cfg), Failure);
+  // A wrong scheme with credentials: the message names the key, not the password.
+  cfg.options["url"] = "https://me:url-password-17@mail.example.com";
+  CHECK_THROWS_WITH(make(cfg), Catch::Contains("connectors.") && !Catch::Contains("url-password-17"));
   cfg.options["url"] = "imaps://mail.example.com";
   cfg.options["mailboxes"] = {"Sent Items", "Sent/Items"};
   CHECK_THROWS_AS(make(cfg), Failure);  // both would be the stream "Sent_Items"

@@ -205,6 +205,31 @@ TEST_CASE("meta malformed conversations page: a protocol error naming the page w
   CHECK(store.records().cursor("fb", "conversations").empty());
 }
 
+TEST_CASE("meta with credentials in base_url: Graph's nested links are followed, its errors name no password",
+          "[meta]") {
+  FakeServer server(graph);
+  const std::string with_credentials = "http://user:url-password-17@" + server.base_url().substr(7);
+  {
+    // Graph's paging.next names the host without them: the same origin all the same.
+    Rig rig(with_credentials);
+    StateStore store(":memory:");
+    const auto stats = test::pull_one("fb", *rig.adapter, store, 2);
+    REQUIRE_FALSE(stats.error);
+    CHECK(stats.received == 6);
+    CHECK(server.requests().at(1).path == "/v23.0/t_10/messages");
+  }
+  FakeServer refusing([](const httplib::Request&, std::size_t) {
+    return Scripted{400, fixture("meta/error_190.json")};
+  });
+  Rig rig("http://user:url-password-17@" + refusing.base_url().substr(7));
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("fb", *rig.adapter, store, 2);
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::auth);
+  CHECK_THAT(stats.error->message,
+             Catch::Contains("http://<redacted>@127.0.0.1:") && !Catch::Contains("url-password-17"));
+}
+
 TEST_CASE("meta nested messages paging pointing at another host is not followed", "[meta]") {
   FakeServer server([](const httplib::Request& req, std::size_t n) -> Scripted {
     auto s = graph(req, n);

@@ -97,6 +97,33 @@ TEST_CASE("twilio-conversations follows absolute next_page_urls to the end of ev
   CHECK_FALSE(cursor.contains("next"));
 }
 
+TEST_CASE("twilio-conversations with credentials in base_url: next_page_urls are followed, errors name no password",
+          "[twilio-conversations]") {
+  FakeServer server(wire);
+  const std::string with_credentials = "http://user:url-password-17@" + server.base_url().substr(7);
+  {
+    // Twilio's next_page_url names the host without them: the same origin all the same.
+    Rig rig(with_credentials);
+    StateStore store(":memory:");
+    const auto stats = test::pull_one("conv", *rig.adapter, store, 2);
+    REQUIRE_FALSE(stats.error);
+    CHECK(stats.pages == 2);
+    CHECK(stats.received == 8);
+    CHECK(server.requests().size() == 11);
+  }
+  FakeServer truncated([](const httplib::Request& req, std::size_t n) {
+    if (req.path.ends_with("/Messages")) return Scripted{200, R"({"messages": [{"sid": "IM)"};
+    return wire(req, n);
+  });
+  Rig rig("http://user:url-password-17@" + truncated.base_url().substr(7));
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("conv", *rig.adapter, store, 2);
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::protocol);
+  CHECK_THAT(stats.error->message, Catch::Contains("(from http://127.0.0.1:") && Catch::Contains("/Messages)") &&
+                                       !Catch::Contains("url-password-17"));
+}
+
 TEST_CASE("twilio-conversations sets the channel from the binding address and keeps one customer across them",
           "[twilio-conversations]") {
   FakeServer server(wire);

@@ -68,6 +68,16 @@ sed -i '0,/^status_components = \["SMS"\]$/s//status_components = ["Fax"]/' "$wo
 health_run 0 no_component sms
 check "$work/no_component.json" sms ok unknown "Fax" 'lists no component "Fax"'
 
+# A password in status_page is refused as a secret inline (exit 78), without repeating it.
+sed -i '0,/^status_page = "http:\/\//s//status_page = "http:\/\/watch:sp-secret-31@/' "$work/sync.toml"
+grep -q 'watch:sp-secret-31@' "$work/sync.toml" || fail "the test did not put credentials in status_page"
+set +e; cs health sms >"$work/credentials.out" 2>"$work/credentials.err"; code=$?; set -e
+[ "$code" -eq 78 ] || fail "a password in status_page: exit $code, expected 78: $(cat "$work/credentials.err")"
+grep -q 'status_page holds a password in its URL' "$work/credentials.err" ||
+  fail "the refusal does not name the key: $(cat "$work/credentials.err")"
+if grep -q 'sp-secret-31' "$work/credentials.out" "$work/credentials.err"; then fail "the password was shown"; fi
+sed -i 's/watch:sp-secret-31@//' "$work/sync.toml"
+
 # --offline calls no vendor, the status page included.
 before=$(requests)
 cs pull sms >/dev/null 2>&1 || fail "pull failed"
