@@ -135,14 +135,14 @@ nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, cons
   config_error("unreachable option kind");
 }
 
-// Whether `s` is a URL whose user:password@ names a password: a secret inline, where chansync takes
-// none (it would show in `config show`, and could reach a log line or an error that quotes the URL).
-bool url_carries_password(std::string_view s) {
+// Whether `s` is a URL with credentials (user@ or user:password@; an API key is often the user): a
+// secret inline, where chansync takes none (it would show in `config show`, and could reach a log line
+// or an error that quotes the URL).
+bool url_carries_credentials(std::string_view s) {
   const auto scheme = s.find("://");
   if (scheme == std::string_view::npos) return false;
   const auto authority = s.substr(scheme + 3, s.find_first_of("/?#", scheme + 3) - (scheme + 3));
-  const auto at = authority.rfind('@');
-  return at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos;
+  return authority.find('@') != std::string_view::npos;
 }
 
 struct Loader {
@@ -258,12 +258,13 @@ struct Loader {
       }
       if (const auto* node = tbl.get(o.key)) {
         nlohmann::json v = option_value(*node, o, cfg.file, key_path);
-        if (v.is_string() && url_carries_password(v.get<std::string>()))
+        if (v.is_string() && url_carries_credentials(v.get<std::string>()))
           config_error(fmt::format(
-              "{}: {} holds a password in its URL (user:password@), which chansync refuses: like every secret it "
-              "would be in a file that gets copied, in `chansync config show`, and in the messages that name the URL. "
-              "Remove it from the URL; the vendor's credentials have keys of their own (`chansync connectors types`), "
-              "read from an environment variable (KEY_env) or a file (KEY_file)",
+              "{}: {} holds credentials in its URL (user@ or user:password@), which chansync refuses: like every "
+              "secret they would be in a file that gets copied, in `chansync config show`, and in the messages that "
+              "name the URL. Remove them from the URL. A vendor's credentials have keys of their own, read from an "
+              "environment variable (KEY_env) or a file (KEY_file): `chansync connectors types` lists them; a webhook "
+              "receiver knows chansync by the signature made with secret_env; a status page takes none",
               where(cfg.file, *node), key_path));
         if (!o.choices.empty() &&
             std::find(o.choices.begin(), o.choices.end(), v.get<std::string>()) == o.choices.end())

@@ -50,11 +50,12 @@ struct Cursor {
   }
 };
 
-// The path and query of `url`, after its scheme://authority (all of it when it has none).
+// The path and query of `url`, after its scheme://authority (all of it when it has none): where
+// origin_of's authority ends.
 std::string path_of(const std::string& url) {
   const auto scheme = url.find("://");
   if (scheme == std::string::npos) return url;
-  return url.substr(std::min(url.find('/', scheme + 3), url.size()));
+  return url.substr(std::min(url.find_first_of("/?#", scheme + 3), url.size()));
 }
 
 bool valid_service_sid(const std::string& sid) {
@@ -172,6 +173,11 @@ class ConversationsAdapter final : public TwilioSource {
                               http().redact(origin_of(url).empty() ? url : origin_of(url)), m_origin),
                   m_name);
     std::string path = path_of(url);
+    if (!path.starts_with("/"))
+      return fail(Errc::protocol,
+                  fmt::format("meta.next_page_url of the {} list names no path ({}); not followed", what,
+                              http().redact(url.substr(0, url.find('?')))),
+                  m_name);
     if (path == from)
       return fail(Errc::protocol,
                   fmt::format("meta.next_page_url of the {} list repeats the page it is on ({}); not followed", what,

@@ -319,6 +319,21 @@ TEST_CASE("a refusal names the request without the credentials a base_url carrie
              Catch::Contains("(POST http://<redacted>@127.0.0.1:") && !Catch::Contains("url-password-17"));
 }
 
+TEST_CASE("a Chatwoot answer that echoes the token reaches no error with it", "[chatwoot]") {
+  for (const int status : {422, 500}) {
+    INFO(status);
+    FakeServer echo([status](const httplib::Request&, std::size_t) {
+      return Scripted{status,
+                      fmt::format(R"({{"message":"api_access_token {} may not do this"}})", FakeChatwoot::k_token)};
+    });
+    auto adapter = adapters::create_adapter(Chatwoot::config(echo.base_url()), "DE", [](auto) {});
+    auto out = adapter->sink()->push(items({sms_person(1)}));
+    const Error& e = out ? *(*out).at(0).error : out.error();
+    CHECK_THAT(e.message, Catch::Contains("may not do this") && Catch::Contains("<redacted>") &&
+                              !Catch::Contains(FakeChatwoot::k_token));
+  }
+}
+
 TEST_CASE("a 401 stops the push: the whole call fails as auth, or mid-batch the rest does", "[chatwoot]") {
   Chatwoot wrong_token("a-different-token");
   const std::vector<PersonRecord> persons = {sms_person(1), sms_person(2), sms_person(3)};

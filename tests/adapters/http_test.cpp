@@ -95,6 +95,8 @@ TEST_CASE("origin_of: scheme and host[:port] of an absolute URL, without credent
   CHECK(origin_of("https://host.example?x=1") == "https://host.example");
   CHECK(origin_of("https://host.example#top") == "https://host.example");
   CHECK(origin_of("https://host.example") == "https://host.example");
+  CHECK(origin_of("http://[::1]:8080/x") == "http://[::1]:8080");
+  CHECK(origin_of("https://h.example/p@q.example") == "https://h.example");
   // The host is what follows the last @ of the authority, as a URL parser reads it.
   CHECK(origin_of("https://graph.facebook.com@evil.example/x") == "https://evil.example");
   CHECK(origin_of("/2010-04-01/Accounts/AC1/Messages.json").empty());

@@ -410,6 +410,24 @@ TEST_CASE("twilio-conversations malformed pages are protocol errors and the curs
     CHECK_THAT(stats.error->message, Catch::Contains("https://evil.example") && Catch::Contains("not followed"));
     CHECK(store.records().cursor("conv", "conversations").empty());
   }
+  SECTION("a next_page_url on base_url's host without a path is not followed") {
+    FakeServer server([](const httplib::Request& req, std::size_t n) {
+      auto out = wire(req, n);
+      if (req.path == "/v1/Conversations" && !req.has_param("PageToken")) {
+        auto j = nlohmann::json::parse(out.body);
+        j["meta"]["next_page_url"] = "http://" + req.get_header_value("Host") + "?PageToken=x";
+        out.body = j.dump();
+      }
+      return out;
+    });
+    Rig rig(server.base_url());
+    StateStore store(":memory:");
+    const auto stats = test::pull_one("conv", *rig.adapter, store, 2);
+    REQUIRE(stats.error);
+    CHECK(stats.error->code == Errc::protocol);
+    CHECK_THAT(stats.error->message, Catch::Contains("names no path") && Catch::Contains("not followed"));
+    CHECK(store.records().cursor("conv", "conversations").empty());
+  }
 }
 
 TEST_CASE("twilio-conversations skips a conversation deleted while it was read, with a notice",

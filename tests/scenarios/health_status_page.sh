@@ -73,7 +73,7 @@ sed -i '0,/^status_page = "http:\/\//s//status_page = "http:\/\/watch:sp-secret-
 grep -q 'watch:sp-secret-31@' "$work/sync.toml" || fail "the test did not put credentials in status_page"
 set +e; cs health sms >"$work/credentials.out" 2>"$work/credentials.err"; code=$?; set -e
 [ "$code" -eq 78 ] || fail "a password in status_page: exit $code, expected 78: $(cat "$work/credentials.err")"
-grep -q 'status_page holds a password in its URL' "$work/credentials.err" ||
+grep -q 'status_page holds credentials in its URL' "$work/credentials.err" ||
   fail "the refusal does not name the key: $(cat "$work/credentials.err")"
 if grep -q 'sp-secret-31' "$work/credentials.out" "$work/credentials.err"; then fail "the password was shown"; fi
 sed -i 's/watch:sp-secret-31@//' "$work/sync.toml"

@@ -98,17 +98,21 @@ TEST_CASE("config errors name the key and line and suggest the fix") {
       error_of(t.write("[connectors.x]\ntype = \"twilio-messaging\"\naccount_sid = \"AC1\"\nauth_token = \"abc\"\n")),
       Catch::Contains("inline") && Catch::Contains("auth_token_env"));
   CHECK_THAT(error_of(t.write(k_twilio)), Catch::Contains("TWILIO_AUTH_TOKEN") && Catch::Contains("not set"));
-  // A password in a URL is a secret inline too; the message does not repeat it. A user alone is not.
+  // Credentials in a URL are a secret inline too (an API key is often the user); the message does not
+  // repeat them. An @ in the path or query is not one.
   g_env = {{"TWILIO_AUTH_TOKEN", "t"}};
-  for (const char* key : {"base_url", "status_page"}) {
-    INFO(key);
-    const auto message = error_of(t.write(std::string(k_twilio) + key + " = \"https://me:pw-17@api.example/x\"\n"));
-    CHECK_THAT(message, Catch::Contains(std::string("connectors.sms.") + key + " holds a password in its URL") &&
-                            Catch::Contains("sync.toml:6") && !Catch::Contains("pw-17"));
+  for (const std::string value :
+       {"https://me:pw-17@api.example/x", "https://pw-17@api.example", "http://pw-17@[::1]:8080"}) {
+    for (const char* key : {"base_url", "status_page"}) {
+      INFO(key << " = " << value);
+      const auto message = error_of(t.write(std::string(k_twilio) + key + " = \"" + value + "\"\n"));
+      CHECK_THAT(message, Catch::Contains(std::string("connectors.sms.") + key + " holds credentials in its URL") &&
+                              Catch::Contains("sync.toml:6") && !Catch::Contains("pw-17"));
+    }
   }
-  CHECK(load(t.write(std::string(k_twilio) + "base_url = \"https://me@api.example/x?a=b:c@d\"\n"))
+  CHECK(load(t.write(std::string(k_twilio) + "base_url = \"https://api.example/x@y?a=b:c@d\"\n"))
             .connectors.at(0)
-            .options.at("base_url") == "https://me@api.example/x?a=b:c@d");
+            .options.at("base_url") == "https://api.example/x@y?a=b:c@d");
   g_env = {};
   CHECK_THAT(error_of(t.write("[connectors.x]\ntype = \"ndjson\"\n")), Catch::Contains("[targets.x]"));
   CHECK_THAT(error_of(t.write("[identity]\ndefault_region = \"Germany\"\n")), Catch::Contains("two-letter"));
