@@ -165,7 +165,7 @@ class HttpClient {
 // Maps a non-2xx final response to an Error that says which request (method and URL without its
 // query, generic secret shapes redacted; HttpClient::error also knows the connector's secrets) failed
 // and what to check. `vendor_detail` is the vendor's own error text/code, appended
-// when non-empty.
+// when non-empty. Adapters call HttpClient::error, whose redaction also covers `vendor_detail`.
 Error http_error(const HttpRequest& req, const HttpResponse& resp, const std::string& connector,
                  const std::string& what, const std::string& vendor_detail);
 

@@ -123,15 +123,14 @@ Result<HttpResponse> Api::call(const HttpRequest& req, const std::string& what) 
   const int st = resp->status;
   const std::string where = m_http.redact(req.url.substr(0, req.url.find('?')));
   if (st >= 500 && !req.safe_to_repeat()) {
-    Error e = http_error(req, *resp, m_opts.connector, what, text);
+    Error e = m_http.error(req, *resp, what, text);
     e.message = fmt::format(
         "{} failed with HTTP {} ({} {}): {}; not retried, since Chatwoot may have acted on it: the next push reads "
         "back what is there and sends only what is missing (`chansync health` checks Chatwoot)",
         what, st, req.method, where, text);
     return std::unexpected(std::move(e));
   }
-  if (st == 401 || st == 403 || st == 429 || st >= 500)
-    return std::unexpected(http_error(req, *resp, m_opts.connector, what, text));
+  if (st == 401 || st == 403 || st == 429 || st >= 500) return std::unexpected(m_http.error(req, *resp, what, text));
   Error e{Errc::remote, fmt::format("Chatwoot refused {} with HTTP {} ({} {}): {}", what, st, req.method, where, text),
           m_opts.connector, st};
   if (st == 404)

@@ -111,7 +111,7 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
     auto resp = m_http.send(http);
     if (!resp) return std::unexpected(resp.error());
     if (resp->status != 200)
-      return std::unexpected(http_error(http, *resp, m_name, "listing HubSpot contacts", parse_error(resp->body)));
+      return std::unexpected(m_http.error(http, *resp, "listing HubSpot contacts", parse_error(resp->body)));
     auto wire = parse_contacts_page(resp->body);
     if (!wire) {
       wire.error().connector = m_name;

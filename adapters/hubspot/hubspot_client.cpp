@@ -72,7 +72,7 @@ ProbeObservation Client::probe_get(const std::string& path, std::string* body) {
 
 Error Client::error(const std::string& method, const std::string& path, const HttpResponse& resp,
                     const std::string& what) const {
-  return http_error({method, m_base + path}, resp, m_name, what, parse_error(resp.body));
+  return m_http.error({method, m_base + path}, resp, what, parse_error(resp.body));
 }
 
 Error Client::daily_error(const HttpResponse& resp) {

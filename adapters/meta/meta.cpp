@@ -240,7 +240,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
       err.message = fmt::format("{} {}: {}", what, m_http.redact(url.substr(0, url.find('?'))), err.message);
       return std::unexpected(std::move(err));
     }
-    return std::unexpected(http_error(req, *resp, m_name, what, ""));
+    return std::unexpected(m_http.error(req, *resp, what, ""));
   }
 
   // Who the business is in `from`: the page (Messenger), or the Instagram account linked to it.

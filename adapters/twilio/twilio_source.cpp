@@ -218,8 +218,8 @@ Result<std::string> TwilioSource::map_response(const std::string& path, Result<H
   if (resp->status != 200) {
     const auto err = parse_error(resp->body);
     return std::unexpected(
-        http_error({"GET", m_base + path}, *resp, m_name, doing,
-                   err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message)));
+        http().error({"GET", m_base + path}, *resp, doing,
+                     err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message)));
   }
   auto next_uri = map(resp->body, page, high);
   if (!next_uri) {

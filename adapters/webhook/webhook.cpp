@@ -130,8 +130,8 @@ class WebhookSink final : public Adapter, public Sink {
         for (const auto& item : part) out.push_back({item.record->person_id, PushOutcome::Status::failed, "", e});
         continue;
       }
-      return stop(http_error(req, *resp, m_name, fmt::format("delivering {} persons", part.size()),
-                             m_http.redact(body_excerpt(resp->body))));
+      return stop(
+          m_http.error(req, *resp, fmt::format("delivering {} persons", part.size()), body_excerpt(resp->body)));
     }
     return out;
   }

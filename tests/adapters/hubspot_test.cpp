@@ -178,6 +178,19 @@ TEST_CASE("hubspot 401 is an auth error carrying HubSpot's category", "[hubspot]
   CHECK(store.records().cursor("crm", "contacts").empty());
 }
 
+TEST_CASE("hubspot's error text that echoes the token reaches the error redacted", "[hubspot]") {
+  FakeServer server([](const auto&, std::size_t) {
+    return Scripted{400, R"({"status":"error","message":"Bearer pat-na1-echoed-4711 may not list contacts",)"
+                         R"("category":"VALIDATION_ERROR"})"};
+  });
+  auto adapter = hubspot(server.base_url(), "pat-na1-echoed-4711");
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("crm", *adapter, store);
+  REQUIRE(stats.error);
+  CHECK_THAT(stats.error->message, Catch::Contains("may not list contacts") && Catch::Contains("<redacted>") &&
+                                       !Catch::Contains("pat-na1-echoed-4711"));
+}
+
 TEST_CASE("hubspot merged-away ids: split at ';', trimmed, empty pieces, repeats and the own id skipped", "[hubspot]") {
   using adapters::hubspot::parse_merged_ids;
   const auto m = parse_merged_ids(" 101 ;;202; ;101;\t7a ;303;555", "555");
