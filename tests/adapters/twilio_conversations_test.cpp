@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -392,41 +393,32 @@ TEST_CASE("twilio-conversations malformed pages are protocol errors and the curs
     CHECK_THAT(stats.error->message, Catch::Contains("no \"messages\" array") && Catch::Contains("Messages"));
     CHECK(store.records().cursor("conv", "conversations").empty());
   }
-  SECTION("a next_page_url on another host is not followed") {
-    FakeServer server([](const httplib::Request& req, std::size_t n) {
-      auto out = wire(req, n);
-      if (req.path == "/v1/Conversations" && !req.has_param("PageToken")) {
-        auto j = nlohmann::json::parse(out.body);
-        j["meta"]["next_page_url"] = "https://evil.example/v1/Conversations?PageToken=x";
-        out.body = j.dump();
-      }
-      return out;
-    });
-    Rig rig(server.base_url());
-    StateStore store(":memory:");
-    const auto stats = test::pull_one("conv", *rig.adapter, store, 2);
-    REQUIRE(stats.error);
-    CHECK(stats.error->code == Errc::protocol);
-    CHECK_THAT(stats.error->message, Catch::Contains("https://evil.example") && Catch::Contains("not followed"));
-    CHECK(store.records().cursor("conv", "conversations").empty());
-  }
-  SECTION("a next_page_url on base_url's host without a path is not followed") {
-    FakeServer server([](const httplib::Request& req, std::size_t n) {
-      auto out = wire(req, n);
-      if (req.path == "/v1/Conversations" && !req.has_param("PageToken")) {
-        auto j = nlohmann::json::parse(out.body);
-        j["meta"]["next_page_url"] = "http://" + req.get_header_value("Host") + "?PageToken=x";
-        out.body = j.dump();
-      }
-      return out;
-    });
-    Rig rig(server.base_url());
-    StateStore store(":memory:");
-    const auto stats = test::pull_one("conv", *rig.adapter, store, 2);
-    REQUIRE(stats.error);
-    CHECK(stats.error->code == Errc::protocol);
-    CHECK_THAT(stats.error->message, Catch::Contains("names no path") && Catch::Contains("not followed"));
-    CHECK(store.records().cursor("conv", "conversations").empty());
+  SECTION("a next_page_url on another host, or on base_url's host without a path, is not followed") {
+    // `next` is given the Host the request came to.
+    const std::vector<std::pair<std::function<std::string(const std::string&)>, std::string>> links = {
+        {[](const std::string&) { return "https://evil.example/v1/Conversations?PageToken=x"; },
+         "https://evil.example"},
+        {[](const std::string& host) { return "http://" + host + "?PageToken=x"; }, "names no path"},
+    };
+    for (const auto& [next, words] : links) {
+      INFO(words);
+      FakeServer server([&next = next](const httplib::Request& req, std::size_t n) {
+        auto out = wire(req, n);
+        if (req.path == "/v1/Conversations" && !req.has_param("PageToken")) {
+          auto j = nlohmann::json::parse(out.body);
+          j["meta"]["next_page_url"] = next(req.get_header_value("Host"));
+          out.body = j.dump();
+        }
+        return out;
+      });
+      Rig rig(server.base_url());
+      StateStore store(":memory:");
+      const auto stats = test::pull_one("conv", *rig.adapter, store, 2);
+      REQUIRE(stats.error);
+      CHECK(stats.error->code == Errc::protocol);
+      CHECK_THAT(stats.error->message, Catch::Contains(words) && Catch::Contains("not followed"));
+      CHECK(store.records().cursor("conv", "conversations").empty());
+    }
   }
 }
 
