@@ -463,15 +463,6 @@ Error HttpClient::error(const HttpRequest& req, const HttpResponse& resp, const 
   return e;
 }
 
-std::string origin_of(std::string_view url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) return {};
-  const auto start = scheme + 3;
-  auto authority = url.substr(start, std::min(url.find_first_of("/?#", start), url.size()) - start);
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
-  return std::string(url.substr(0, start)).append(authority);
-}
-
 std::string url_encode(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {

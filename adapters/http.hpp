@@ -18,6 +18,7 @@
 #include "adapters/redact.hpp"
 #include "adapters/stop_waits.hpp"
 #include "sync/error.hpp"
+#include "sync/url.hpp"  // origin_of, path_of: adapters compare and print URLs with them
 
 namespace chansync::adapters {
 
@@ -168,10 +169,6 @@ class HttpClient {
 // when non-empty. Adapters call HttpClient::error, whose redaction also covers `vendor_detail`.
 Error http_error(const HttpRequest& req, const HttpResponse& resp, const std::string& connector,
                  const std::string& what, const std::string& vendor_detail);
-
-// scheme://host[:port] of an absolute URL, without the user:password@ a base_url may carry: where it
-// points, fit to compare and to print. "" when `url` is not absolute.
-std::string origin_of(std::string_view url);
 
 // Percent-encodes a query component (RFC 3986 unreserved kept).
 std::string url_encode(const std::string& s);

@@ -15,6 +15,7 @@
 
 #include "sync/error.hpp"
 #include "sync/normalize.hpp"
+#include "sync/url.hpp"
 
 namespace chansync {
 namespace fs = std::filesystem;
@@ -105,7 +106,19 @@ nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, cons
   switch (spec.kind) {
     case OptionSpec::Kind::string:
     case OptionSpec::Kind::path:
-      if (auto s = node.value<std::string>()) return *s;
+      if (auto s = node.value<std::string>()) {
+        // A URL's user@ or user:password@ (an API key is often the user) is a secret inline: it would
+        // be in a file that gets copied, in `config show`, and in every message that names the URL.
+        if (url_authority(*s).find('@') != std::string_view::npos)
+          config_error(fmt::format(
+              "{}: {} holds credentials in its URL (user@ or user:password@), which chansync refuses: like every "
+              "secret they would be in a file that gets copied, in `chansync config show`, and in the messages that "
+              "name the URL. Remove them from the URL. A vendor's credentials have keys of their own, read from an "
+              "environment variable (KEY_env) or a file (KEY_file): `chansync connectors types` lists them; a "
+              "webhook receiver knows chansync by the signature made with secret_env; a status page takes none",
+              at, key_path));
+        return *s;
+      }
       config_error(fmt::format("{}: {} must be a string", at, key_path));
     case OptionSpec::Kind::integer:
       if (auto i = node.value<int64_t>()) return *i;
@@ -133,16 +146,6 @@ nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, cons
     }
   }
   config_error("unreachable option kind");
-}
-
-// Whether `s` is a URL with credentials (user@ or user:password@; an API key is often the user): a
-// secret inline, where chansync takes none (it would show in `config show`, and could reach a log line
-// or an error that quotes the URL).
-bool url_carries_credentials(std::string_view s) {
-  const auto scheme = s.find("://");
-  if (scheme == std::string_view::npos) return false;
-  const auto authority = s.substr(scheme + 3, s.find_first_of("/?#", scheme + 3) - (scheme + 3));
-  return authority.find('@') != std::string_view::npos;
 }
 
 struct Loader {
@@ -258,14 +261,6 @@ struct Loader {
       }
       if (const auto* node = tbl.get(o.key)) {
         nlohmann::json v = option_value(*node, o, cfg.file, key_path);
-        if (v.is_string() && url_carries_credentials(v.get<std::string>()))
-          config_error(fmt::format(
-              "{}: {} holds credentials in its URL (user@ or user:password@), which chansync refuses: like every "
-              "secret they would be in a file that gets copied, in `chansync config show`, and in the messages that "
-              "name the URL. Remove them from the URL. A vendor's credentials have keys of their own, read from an "
-              "environment variable (KEY_env) or a file (KEY_file): `chansync connectors types` lists them; a webhook "
-              "receiver knows chansync by the signature made with secret_env; a status page takes none",
-              where(cfg.file, *node), key_path));
         if (!o.choices.empty() &&
             std::find(o.choices.begin(), o.choices.end(), v.get<std::string>()) == o.choices.end())
           config_error(fmt::format("{}: {} = \"{}\" is not one of \"{}\" ({})", where(cfg.file, *node), key_path,

@@ -50,14 +50,6 @@ struct Cursor {
   }
 };
 
-// The path and query of `url`, after its scheme://authority (all of it when it has none): where
-// origin_of's authority ends.
-std::string path_of(const std::string& url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  return url.substr(std::min(url.find_first_of("/?#", scheme + 3), url.size()));
-}
-
 bool valid_service_sid(const std::string& sid) {
   return sid.size() == 34 && sid.starts_with("IS") &&
          std::all_of(sid.begin() + 2, sid.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });

@@ -89,7 +89,7 @@ std::string http_date(std::int64_t ms) {
 }  // namespace
 
 TEST_CASE("origin_of: scheme and host[:port] of an absolute URL, without credentials") {
-  using adapters::origin_of;
+  using chansync::origin_of;
   CHECK(origin_of("https://graph.facebook.com/v23.0/t_1/messages?after=X") == "https://graph.facebook.com");
   CHECK(origin_of("http://user:pw@127.0.0.1:8080/v1") == "http://127.0.0.1:8080");
   CHECK(origin_of("https://host.example?x=1") == "https://host.example");
