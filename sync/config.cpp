@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <sys/stat.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -10,8 +9,6 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "sync/error.hpp"
 #include "sync/normalize.hpp"
@@ -49,23 +46,6 @@ std::string render(const nlohmann::json& v) {
 std::string resolve_path(const std::string& value, const std::string& config_file) {
   if (value == "-" || value.empty() || fs::path(value).is_absolute() || config_file.empty()) return value;
   return (fs::path(config_file).parent_path() / value).lexically_normal().string();
-}
-
-std::string read_secret_file(const std::string& path, const std::string& key_path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    config_error(
-        fmt::format("{}: secret file {} does not exist or cannot be read; create it with mode 0600", key_path, path));
-  if ((st.st_mode & 077) != 0)
-    config_error(fmt::format("{}: secret file {} has mode {:04o}, readable by others; run: chmod 600 {}", key_path,
-                             path, st.st_mode & 0777, path));
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string value = buf.str();
-  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
-  if (value.empty()) config_error(fmt::format("{}: secret file {} is empty", key_path, path));
-  return value;
 }
 
 nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, const std::string& file,
@@ -486,28 +466,6 @@ std::string closest(std::string_view word, std::span<const std::string> candidat
     }
   }
   return best;
-}
-
-void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::string>(const std::string&)>& env) {
-  for (const auto& [key, source] : ep.secret_sources) {
-    const std::string group_key = fmt::format("{}.{}", ep.name, key);
-    if (source.starts_with("env:")) {
-      const std::string var = source.substr(4);
-      std::optional<std::string> value;
-      if (env)
-        value = env(var);
-      else if (const char* v = std::getenv(var.c_str()))
-        value = v;
-      if (!value || value->empty())
-        config_error(
-            fmt::format("{}_env names the environment variable {}, which is not set; export it in the "
-                        "job's environment (e.g. `export {}=...`)",
-                        group_key, var, var));
-      ep.secrets[key] = *value;
-    } else {
-      ep.secrets[key] = read_secret_file(source.substr(5), group_key + "_file");
-    }
-  }
 }
 
 bool valid_listen_address(std::string_view address) {

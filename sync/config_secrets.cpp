@@ -1,0 +1,62 @@
+// resolve_secrets (sync/config.hpp): where secret values come from, an environment variable or a file
+// with mode 0600, read only for the endpoints a command talks to. Loading the config records only
+// where each one is (EndpointConfig::secret_sources).
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "sync/config.hpp"
+#include "sync/error.hpp"
+
+namespace chansync {
+namespace {
+
+[[noreturn]] void config_error(const std::string& message) {
+  throw Failure(Errc::config, message);
+}
+
+std::string read_secret_file(const std::string& path, const std::string& key_path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    config_error(
+        fmt::format("{}: secret file {} does not exist or cannot be read; create it with mode 0600", key_path, path));
+  if ((st.st_mode & 077) != 0)
+    config_error(fmt::format("{}: secret file {} has mode {:04o}, readable by others; run: chmod 600 {}", key_path,
+                             path, st.st_mode & 0777, path));
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string value = buf.str();
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  if (value.empty()) config_error(fmt::format("{}: secret file {} is empty", key_path, path));
+  return value;
+}
+
+}  // namespace
+
+void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::string>(const std::string&)>& env) {
+  for (const auto& [key, source] : ep.secret_sources) {
+    const std::string group_key = fmt::format("{}.{}", ep.name, key);
+    if (source.starts_with("env:")) {
+      const std::string var = source.substr(4);
+      std::optional<std::string> value;
+      if (env)
+        value = env(var);
+      else if (const char* v = std::getenv(var.c_str()))
+        value = v;
+      if (!value || value->empty())
+        config_error(
+            fmt::format("{}_env names the environment variable {}, which is not set; export it in the "
+                        "job's environment (e.g. `export {}=...`)",
+                        group_key, var, var));
+      ep.secrets[key] = *value;
+    } else {
+      ep.secrets[key] = read_secret_file(source.substr(5), group_key + "_file");
+    }
+  }
+}
+
+}  // namespace chansync
