@@ -308,8 +308,7 @@ TEST_CASE("a refusal names the request without the credentials a base_url carrie
   auto taken = sms_person(2);
   taken.handles.push_back({HandleKind::email, "shared@example.com"});
   cw.fake.add_contact({0, "crm-import-9", "Someone else", "shared@example.com", ""});
-  auto adapter = adapters::create_adapter(
-      Chatwoot::config("http://user:url-password-17@" + cw.server.base_url().substr(7)), "DE", [](auto) {});
+  auto adapter = adapters::create_adapter(Chatwoot::config(cw.server.base_url_with_credentials()), "DE", [](auto) {});
   auto out = adapter->sink()->push(items({taken}));
   REQUIRE(out);
   REQUIRE(out->size() == 1);

@@ -194,7 +194,7 @@ TEST_CASE("meta malformed conversations page: a protocol error naming the page w
     if (req.path == std::string("/v23.0/") + k_page + "/conversations") return {200, R"({"data": [{"id": "t_1", )"};
     return graph(req, n);
   });
-  Rig rig("http://user:url-password-17@" + server.base_url().substr(std::string("http://").size()));
+  Rig rig(server.base_url_with_credentials());
   StateStore store(":memory:");
   const auto stats = test::pull_one("fb", *rig.adapter, store, 2);
   REQUIRE(stats.error);
@@ -208,7 +208,7 @@ TEST_CASE("meta malformed conversations page: a protocol error naming the page w
 TEST_CASE("meta with credentials in base_url: Graph's nested links are followed, its errors name no password",
           "[meta]") {
   FakeServer server(graph);
-  const std::string with_credentials = "http://user:url-password-17@" + server.base_url().substr(7);
+  const std::string with_credentials = server.base_url_with_credentials();
   {
     // Graph's paging.next names the host without them: the same origin all the same.
     Rig rig(with_credentials);
@@ -221,7 +221,7 @@ TEST_CASE("meta with credentials in base_url: Graph's nested links are followed,
   FakeServer refusing([](const httplib::Request&, std::size_t) {
     return Scripted{400, fixture("meta/error_190.json")};
   });
-  Rig rig("http://user:url-password-17@" + refusing.base_url().substr(7));
+  Rig rig(refusing.base_url_with_credentials());
   StateStore store(":memory:");
   const auto stats = test::pull_one("fb", *rig.adapter, store, 2);
   REQUIRE(stats.error);

@@ -101,7 +101,7 @@ TEST_CASE("twilio-conversations follows absolute next_page_urls to the end of ev
 TEST_CASE("twilio-conversations with credentials in base_url: next_page_urls are followed, errors name no password",
           "[twilio-conversations]") {
   FakeServer server(wire);
-  const std::string with_credentials = "http://user:url-password-17@" + server.base_url().substr(7);
+  const std::string with_credentials = server.base_url_with_credentials();
   {
     // Twilio's next_page_url names the host without them: the same origin all the same.
     Rig rig(with_credentials);
@@ -116,7 +116,7 @@ TEST_CASE("twilio-conversations with credentials in base_url: next_page_urls are
     if (req.path.ends_with("/Messages")) return Scripted{200, R"({"messages": [{"sid": "IM)"};
     return wire(req, n);
   });
-  Rig rig("http://user:url-password-17@" + truncated.base_url().substr(7));
+  Rig rig(truncated.base_url_with_credentials());
   StateStore store(":memory:");
   const auto stats = test::pull_one("conv", *rig.adapter, store, 2);
   REQUIRE(stats.error);

@@ -108,7 +108,7 @@ TEST_CASE("twilio malformed page is a protocol error and the cursor is not advan
     return pages(req, n);
   });
   // Credentials in base_url: the message names the page's URL without them.
-  Rig rig("http://user:url-password-17@" + server.base_url().substr(std::string("http://").size()));
+  Rig rig(server.base_url_with_credentials());
   StateStore store(":memory:");
   const auto stats = test::pull_one("sms", *rig.adapter, store, 2);
   REQUIRE(stats.error);

@@ -32,6 +32,10 @@ class FakeServer {
   explicit FakeServer(Handler respond);
   ~FakeServer();
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+  // base_url() carrying user:url-password-17@: for tests that no message or request shows it.
+  std::string base_url_with_credentials() const {
+    return "http://user:url-password-17@127.0.0.1:" + std::to_string(m_port);
+  }
   std::vector<Recorded> requests();
 
  private:
