@@ -504,10 +504,12 @@ bool is_loopback(std::string host) {
   return inet_pton(AF_INET, host.c_str(), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-void check_secure_url(const std::string& key, const std::string& url, const std::string& what) {
+void check_secure_url(const std::string& key, const std::string& url, bool plaintext_ok) {
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
   if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
-    throw Failure(Errc::config, fmt::format("{} is not an absolute URL; set it to {}'s https:// address", key, what));
+    throw Failure(Errc::config, fmt::format("{} is not an absolute URL; write the server's address with its scheme, "
+                                            "https://host[:port][/path]",
+                                            key));
   auto part = [&](CURLUPart which) {
     char* text = nullptr;
     std::string out;
@@ -517,14 +519,18 @@ void check_secure_url(const std::string& key, const std::string& url, const std:
   };
   const std::string scheme = part(CURLUPART_SCHEME), host = part(CURLUPART_HOST);
   if (strcasecmp(scheme.c_str(), "https") == 0) return;
-  if (strcasecmp(scheme.c_str(), "http") == 0 && is_loopback(host)) return;
+  if (strcasecmp(scheme.c_str(), "http") == 0 && (plaintext_ok || is_loopback(host))) return;
   if (strcasecmp(scheme.c_str(), "http") == 0)
     throw Failure(Errc::config,
-                  fmt::format("{} is plain http to {}, which would send persons, their messages and credentials "
-                              "unencrypted over the network; use https://{}... (plain http is accepted only to a "
-                              "loopback host: localhost, 127.0.0.0/8, [::1])",
+                  fmt::format("{} is plain http to {}, which would send credentials, persons and their messages "
+                              "unencrypted over the network; use https://{}..., or, on a network you trust (a lab, a "
+                              "mock server), set allow_plaintext = true in the same table (plain http to a loopback "
+                              "host, localhost, 127.0.0.0/8 or [::1], needs nothing)",
                               key, host, host));
-  throw Failure(Errc::config, fmt::format("{} uses the scheme \"{}\"; {} is an https:// URL", key, scheme, what));
+  throw Failure(Errc::config,
+                fmt::format("{} uses the scheme \"{}\"; it takes an https:// URL (http:// only to a loopback host, "
+                            "or with allow_plaintext = true)",
+                            key, scheme));
 }
 
 }  // namespace chansync::adapters

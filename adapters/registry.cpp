@@ -1,6 +1,9 @@
 #include "adapters/registry.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "adapters/chatwoot/chatwoot.hpp"
 #include "adapters/csv/csv.hpp"
@@ -44,10 +47,43 @@ std::vector<TypeSpec> type_specs() {
   return out;
 }
 
-std::unique_ptr<Adapter> create_adapter(const EndpointConfig& cfg, const std::string& default_region, Sleeper sleep) {
+OptionSpec allow_plaintext_option(const std::vector<OptionSpec>& options) {
+  std::vector<std::string> urls;
+  for (const auto& o : options)
+    if (o.kind == OptionSpec::Kind::url) urls.push_back(o.key);
+  return {"allow_plaintext",
+          fmt::format("accept plain http:// in {} to a host that is not loopback, on a network you trust (a lab, "
+                      "a mock server): credentials and records then cross it unencrypted",
+                      fmt::join(urls, " and ")),
+          OptionSpec::Kind::boolean,
+          false,
+          false,
+          false};
+}
+
+namespace {
+
+const AdapterType& type_of(const EndpointConfig& cfg) {
   for (const auto& t : registry())
-    if (t.spec.type == cfg.type) return t.create(AdapterContext{cfg, default_region, std::move(sleep)});
+    if (t.spec.type == cfg.type) return t;
   throw Failure(Errc::config, fmt::format("{}: unknown adapter type \"{}\"", cfg.name, cfg.type));
+}
+
+}  // namespace
+
+void check_endpoint(const EndpointConfig& cfg) {
+  const TypeSpec& spec = type_of(cfg).spec;
+  const bool sink = std::find(spec.roles.begin(), spec.roles.end(), Role::sink) != spec.roles.end();
+  const bool plaintext_ok = cfg.options.value("allow_plaintext", false);
+  for (const auto& o : spec.options)
+    if (o.kind == OptionSpec::Kind::url && cfg.options.contains(o.key))
+      check_secure_url(fmt::format("{}.{}.{}", sink ? "targets" : "connectors", cfg.name, o.key),
+                       cfg.options.at(o.key).get<std::string>(), plaintext_ok);
+}
+
+std::unique_ptr<Adapter> create_adapter(const EndpointConfig& cfg, const std::string& default_region, Sleeper sleep) {
+  check_endpoint(cfg);
+  return type_of(cfg).create(AdapterContext{cfg, default_region, std::move(sleep)});
 }
 
 }  // namespace chansync::adapters

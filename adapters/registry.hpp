@@ -1,6 +1,7 @@
 #pragma once
 // The ONE explicit table of adapter types. Each row's option specs drive `connectors types`, config
 // validation ("did you mean"), secret handling and the chansync-adapters(7) drift test.
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <span>
@@ -27,11 +28,20 @@ struct AdapterType {
   std::function<std::unique_ptr<Adapter>(const AdapterContext&)> create;
 };
 
+// The option every type with a URL option (OptionSpec::Kind::url) gets, so that each can be pointed
+// at plain http beyond loopback on purpose: see check_endpoint.
+OptionSpec allow_plaintext_option(const std::vector<OptionSpec>& options);
+
 // The registry row of adapter class A: its roles are the role interfaces A inherits, so they are
 // declared once, by the class, and config validation, docs and the pipeline all read the same thing.
+// A type with a URL option gets allow_plaintext after its own options.
 template <class A>
 AdapterType adapter_type(std::string type, std::string summary, std::vector<OptionSpec> options) {
   static_assert(std::is_base_of_v<Adapter, A>);
+  auto has = [&](auto pred) { return std::any_of(options.begin(), options.end(), pred); };
+  if (has([](const auto& o) { return o.kind == OptionSpec::Kind::url; }) &&
+      !has([](const auto& o) { return o.key == "allow_plaintext"; }))
+    options.push_back(allow_plaintext_option(options));
   std::vector<Role> roles;
   if constexpr (std::is_base_of_v<ConversationSource, A>) roles.push_back(Role::conversations);
   if constexpr (std::is_base_of_v<ContactSource, A>) roles.push_back(Role::contacts);
@@ -47,7 +57,13 @@ std::span<const AdapterType> registry();
 // The spec half of the table, for load_config.
 std::vector<TypeSpec> type_specs();
 
-// Creates the adapter for a validated endpoint config. Throws Failure(Errc::config) for an unknown type.
+// What an endpoint's options must be beyond their kinds, checked without a network: every URL option
+// is https://, or plain http:// to a loopback host or with allow_plaintext = true (check_secure_url).
+// Throws Failure(Errc::config) naming the key and the fix, or for an unknown type.
+void check_endpoint(const EndpointConfig& cfg);
+
+// Creates the adapter for a validated endpoint config, after check_endpoint. Throws
+// Failure(Errc::config) for an unknown type or a config the adapter refuses.
 std::unique_ptr<Adapter> create_adapter(const EndpointConfig& cfg, const std::string& default_region,
                                         Sleeper sleep = {});
 

@@ -28,6 +28,8 @@ const char* kind_name(Kind k) {
       return "boolean";
     case Kind::table:
       return "table";
+    case Kind::url:
+      return "URL";
   }
   return "string";
 }
@@ -104,6 +106,10 @@ ojson option_schema(const OptionSpec& o, bool in_table = false) {
     case Kind::path:
       p["type"] = "string";
       break;
+    case Kind::url:
+      p["type"] = "string";
+      p["format"] = "uri";
+      break;
     case Kind::integer:
       p["type"] = "integer";
       break;
@@ -178,6 +184,10 @@ std::string conf_keys_roff(std::span<const TypeSpec> types) {
       }
       std::string help = sentence(o.help);
       if (o.kind == Kind::path) help += " A relative path is relative to the config file.";
+      if (o.kind == Kind::url)
+        help +=
+            " An https:// URL; plain http:// only to a loopback host (localhost, 127.0.0.0/8, [::1]) or with "
+            "allow_plaintext = true.";
       out += roff_escape(help) + "\n";
       if (o.fields.empty()) continue;
       out += ".RS\n";

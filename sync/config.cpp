@@ -86,6 +86,7 @@ nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, cons
   switch (spec.kind) {
     case OptionSpec::Kind::string:
     case OptionSpec::Kind::path:
+    case OptionSpec::Kind::url:
       if (auto s = node.value<std::string>()) {
         // A URL's user@ or user:password@ (an API key is often the user) is a secret inline: it would
         // be in a file that gets copied, in `config show`, and in every message that names the URL.

@@ -20,7 +20,9 @@ namespace chansync {
 // its `fields` name and no others; a string_list field of a table may also be written as one string,
 // and is loaded as a list either way.
 struct OptionSpec {
-  enum class Kind { string, string_list, integer, path, boolean, table };
+  // url: a string holding an https:// address (plain http only to a loopback host, or with the
+  // endpoint's allow_plaintext = true), checked when the endpoint's adapter is created.
+  enum class Kind { string, string_list, integer, path, boolean, table, url };
   std::string key;
   std::string help;
   Kind kind = Kind::string;

@@ -135,7 +135,6 @@ std::int64_t positive_option(const EndpointConfig& cfg, const char* key) {
 std::string base_url(const EndpointConfig& cfg) {
   std::string url = cfg.options.at("base_url").get<std::string>();
   while (!url.empty() && url.back() == '/') url.pop_back();
-  check_secure_url(fmt::format("targets.{}.base_url", cfg.name), url, "Chatwoot");
   return url;
 }
 
@@ -398,8 +397,7 @@ AdapterType type() {
       k_type,
       "persons as Chatwoot contacts (identifier = person_id), with one conversation per channel in an API "
       "inbox holding their messages",
-      {{"base_url", "Chatwoot's address: https://..., or http:// only to a loopback host", K::string, false, false,
-        "https://app.chatwoot.com"},
+      {{"base_url", "Chatwoot's address", K::url, false, false, "https://app.chatwoot.com"},
        {"account_id", "the Chatwoot account's number (in the dashboard URL: /app/accounts/<account_id>/...)",
         K::integer, true, false, nullptr},
        {"inbox_id", "the API channel inbox the conversations are opened in (its settings URL ends in /<inbox_id>)",

@@ -256,7 +256,7 @@ AdapterType type() {
       with_status_page(
           {
               {"token", "private app access token (Bearer)", K::string, true, true, nullptr},
-              {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false,
+              {"base_url", "API root (regional endpoints, tests, the simulator)", K::url, false, false,
                "https://api.hubapi.com"},
           },
           k_hubspot_status_page));

@@ -510,7 +510,7 @@ AdapterType sink_type() {
                false, "chansync_note_id"},
               {"noted_property", "contact property holding the newest message already in a note", K::string, false,
                false, "chansync_noted_through"},
-              {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false,
+              {"base_url", "API root (regional endpoints, tests, the simulator)", K::url, false, false,
                "https://api.hubapi.com"},
           },
           k_hubspot_status_page));

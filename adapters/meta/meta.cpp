@@ -362,7 +362,7 @@ std::vector<OptionSpec> options(const Platform& p) {
           {"verify_token", "what Meta must present when the webhook subscription is verified (any string you choose)",
            K::string, false, true, nullptr},
           {"api_version", "Graph API version", K::string, false, false, "v23.0"},
-          {"base_url", "Graph API root (tests, the simulator)", K::string, false, false, "https://graph.facebook.com"},
+          {"base_url", "Graph API root (tests, the simulator)", K::url, false, false, "https://graph.facebook.com"},
       },
       nullptr);
 }

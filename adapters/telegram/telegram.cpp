@@ -254,7 +254,7 @@ AdapterType type() {
           {
               {"token", "bot token from @BotFather (<bot id>:<secret>); it is part of every request's URL", K::string,
                true, true, nullptr},
-              {"base_url", "Bot API root (a local Bot API server, tests, the simulator)", K::string, false, false,
+              {"base_url", "Bot API root (a local Bot API server, tests, the simulator)", K::url, false, false,
                "https://api.telegram.org"},
           },
           nullptr));

@@ -81,7 +81,7 @@ std::vector<OptionSpec> source_options(const char* base_url) {
       {"auth_token", "Twilio auth token (Basic auth password)", K::string, true, true, nullptr},
       {"own_numbers", "the business's numbers, in any format; never identify a customer", K::string_list, false, false,
        nlohmann::json::array()},
-      {"base_url", "API root (regional endpoints, tests, the simulator)", K::string, false, false, base_url},
+      {"base_url", "API root (regional endpoints, tests, the simulator)", K::url, false, false, base_url},
   };
 }
 

@@ -118,8 +118,7 @@ AdapterType type() {
                "(subscribed_apps); unset: not checked",
                K::string, false, false, nullptr},
               {"api_version", "Graph API version", K::string, false, false, "v23.0"},
-              {"base_url", "Graph API root (tests, the simulator)", K::string, false, false,
-               "https://graph.facebook.com"},
+              {"base_url", "Graph API root (tests, the simulator)", K::url, false, false, "https://graph.facebook.com"},
           },
           nullptr));
 }

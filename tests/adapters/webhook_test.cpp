@@ -338,27 +338,20 @@ TEST_CASE("webhook probe POSTs an empty signed batch; a refused signature or no 
   CHECK(webhook(gone_url)->probe().cls == HealthClass::unreachable);
 }
 
-TEST_CASE("webhook refuses plain http to anything but a loopback host, and a batch_size out of range", "[webhook]") {
-  auto refused = [](const std::string& url, long long batch = 100) {
+// Its url is checked as every URL option is (conformance_test.cpp).
+TEST_CASE("webhook refuses a batch_size out of range", "[webhook]") {
+  auto refused = [](long long batch) {
     try {
-      webhook(url, batch);
+      webhook("https://example.com/hook", batch);
     } catch (const Failure& f) {
       CHECK(f.error().code == Errc::config);
       return std::string(f.what());
     }
     return std::string();
   };
-  CHECK_THAT(refused("http://example.com/hook"), Catch::Contains("targets.hook.url") && Catch::Contains("https://"));
-  CHECK_FALSE(refused("http://127.0.0.1@example.com/hook").empty());  // the host is example.com
-  CHECK_FALSE(refused("http://10.0.0.7:8080/hook").empty());
-  CHECK_FALSE(refused("ftp://example.com/hook").empty());
-  CHECK_FALSE(refused("example.com/hook").empty());
-  CHECK(refused("https://example.com/hook").empty());
-  CHECK(refused("http://localhost:9/hook").empty());
-  CHECK(refused("http://127.0.0.2:9/hook").empty());
-  CHECK(refused("http://[::1]:9/hook").empty());
-  CHECK_THAT(refused("https://example.com/hook", 0), Catch::Contains("batch_size"));
-  CHECK_THAT(refused("https://example.com/hook", 1001), Catch::Contains("batch_size"));
+  CHECK_THAT(refused(0), Catch::Contains("targets.hook.batch_size"));
+  CHECK_THAT(refused(1001), Catch::Contains("targets.hook.batch_size"));
+  CHECK(refused(1000).empty());
 }
 
 TEST_CASE("a person merged away goes in the body's deleted array and is confirmed deleted", "[webhook]") {

@@ -44,7 +44,7 @@ bool pulls(const adapters::AdapterType& row, const Harness& h) {
 std::unique_ptr<Adapter> create(const adapters::AdapterType& row, EndpointConfig cfg) {
   for (const auto& o : row.spec.options)
     if (!o.secret && !o.default_value.is_null() && !cfg.options.contains(o.key)) cfg.options[o.key] = o.default_value;
-  return row.create(adapters::AdapterContext{cfg, k_region, [](std::chrono::milliseconds) {}});
+  return adapters::create_adapter(cfg, k_region, [](std::chrono::milliseconds) {});  // as the CLI does
 }
 
 Scratch::Scratch() {

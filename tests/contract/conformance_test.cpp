@@ -3,6 +3,8 @@
 // adapter type takes part by having a harness (tests/contract/harnesses.cpp).
 #include "tests/contract/conformance.hpp"
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <iterator>
 #include <set>
@@ -21,6 +23,10 @@ using namespace chansync::test;
 namespace {
 
 constexpr std::size_t k_page_bound = 100;
+
+bool is_target_type(const adapters::AdapterType& row) {
+  return std::find(row.spec.roles.begin(), row.spec.roles.end(), Role::sink) != row.spec.roles.end();
+}
 
 bool is_source(const Adapter& a) {
   return a.conversations() || a.contacts();
@@ -252,6 +258,52 @@ TEST_CASE("pulled handles are already in normal form; messages name the conversa
       for (const auto& handle : input.conversation_handles) check_normalised(handle);
       for (const auto& c : input.contacts)
         for (const auto& handle : c.handles) check_normalised(handle);
+    }
+  });
+}
+
+TEST_CASE("every URL option is https://, plain http only to loopback or with allow_plaintext", "[conformance]") {
+  for (const auto& row : adapters::registry())
+    for (const auto& o : row.spec.options)
+      if (o.key == "base_url") {
+        INFO(row.spec.type << ": a base_url carries a token, so it is checked as a URL");
+        CHECK(o.kind == OptionSpec::Kind::url);
+      }
+  for_each_adapter([](const adapters::AdapterType& row, const Harness& h) {
+    Scratch dir;
+    for (const auto& o : row.spec.options) {
+      if (o.kind != OptionSpec::Kind::url) continue;
+      const auto key = fmt::format("{}.{}.{}", is_target_type(row) ? "targets" : "connectors",
+                                   h.config("http://127.0.0.1:9", dir.path).name, o.key);
+      auto refusal = [&](const std::string& url, bool plaintext_ok = false) {
+        auto cfg = h.config("http://127.0.0.1:9", dir.path);
+        cfg.options[o.key] = url;
+        if (plaintext_ok) cfg.options["allow_plaintext"] = true;
+        try {
+          create(row, cfg);
+        } catch (const Failure& f) {
+          CHECK(f.error().code == Errc::config);
+          return std::string(f.what());
+        }
+        return std::string();
+      };
+      INFO(key);
+      CHECK(refusal("https://api.example.com").empty());
+      CHECK(refusal("http://localhost:9").empty());
+      CHECK(refusal("http://127.0.0.2:9").empty());
+      CHECK(refusal("http://[::1]:9").empty());
+      CHECK_THAT(refusal("http://api.example.com"), Catch::Contains(key) &&
+                                                        Catch::Contains("https://api.example.com") &&
+                                                        Catch::Contains("allow_plaintext = true"));
+      CHECK_FALSE(refusal("http://127.0.0.1@api.example.com").empty());  // the host is api.example.com
+      CHECK_FALSE(refusal("http://10.0.0.7:8080").empty());
+      CHECK(refusal("http://10.0.0.7:8080", true).empty());
+      // No scheme: libcurl would guess http. The message never quotes what may be a key@host.
+      const auto bare = refusal("key-123@api.example.com");
+      CHECK_THAT(bare, Catch::Contains(key) && Catch::Contains("https://"));
+      CHECK_THAT(bare, !Catch::Contains("key-123"));
+      CHECK_THAT(refusal("ftp://api.example.com"), Catch::Contains("\"ftp\""));
+      CHECK_FALSE(refusal("ftp://api.example.com", true).empty());
     }
   });
 }
