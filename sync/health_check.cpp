@@ -171,6 +171,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
       if (auto r = offline_probe(*e, pulled, cfg, store, pulled_until, out.inbound))
         out.reports.push_back(std::move(*r));
     } else {
+      std::string setup_failure;  // why the probe could not even be made
       try {
         // A missing secret is a finding about this connector, not a reason to skip the others.
         const auto adapter = opts.make_adapter(*e);
@@ -184,6 +185,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
         probe.findings.push_back({HealthClass::unknown, "setup", to_string(f.error().code), probe.summary,
                                   "fix the configuration the message names"});
         probe.action = probe.findings.back().action;
+        setup_failure = f.error().message;
       }
       for (const auto& x : probe.expiries)
         add_signal_finding(
@@ -194,6 +196,13 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
       check_status_page(probe, cfg, *e, opts, status_pages);
       check_api_version(probe, *e, cfg.health);
       check_silence(probe, store, e->name, pulled_until, out.inbound);
+      // A signal beside the probe (silence, a status page, the API version) that outranks unknown
+      // decides the class; the broken configuration stays in the one line a person reads, and first
+      // in what to do: with it fixed, the next check sees the connector itself.
+      if (!setup_failure.empty() && probe.cls != HealthClass::unknown) {
+        probe.summary += "; and the connector itself cannot be checked: " + setup_failure;
+        probe.action = "fix the configuration the message names, then " + probe.action;
+      }
       out.reports.push_back(std::move(probe));
     }
     for (const auto& row : streams) {

@@ -229,6 +229,24 @@ TEST_CASE("health: a missing secret is unknown with the setup finding, UNKNOWN",
   CHECK(result.status == Severity::unknown);
 }
 
+TEST_CASE("health: a setup failure stays in the summary and the action when another signal decides the class",
+          "[health]") {
+  EndpointConfig cfg = graph("http://127.0.0.1:9", "v18.0");  // ended 2026-01-26: gone, CRITICAL
+  Config config;
+  HealthCheckOptions opts{{&cfg}, [](EndpointConfig&) -> std::unique_ptr<Adapter> {
+                            throw Failure(Errc::config, "connectors.fb.token_env: META_TOKEN is not set");
+                          }};
+  const auto result = check_health(config, nullptr, opts);
+  REQUIRE(result.reports.size() == 1);
+  const auto& r = result.reports[0];
+  CHECK(r.cls == HealthClass::gone);
+  CHECK_THAT(r.summary, Catch::Contains("v18.0") && Catch::Contains("cannot be checked") &&
+                            Catch::Contains("META_TOKEN is not set"));
+  CHECK_THAT(r.action, Catch::StartsWith("fix the configuration the message names, then "));
+  CHECK(std::any_of(r.findings.begin(), r.findings.end(), [](const Finding& f) { return f.signal == "setup"; }));
+  CHECK(result.status == Severity::critical);
+}
+
 TEST_CASE("health: a working probe says where its time went (libcurl's DNS, connect, TLS, first byte)", "[health]") {
   FakeServer slow([](const httplib::Request&, std::size_t) {
     std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the server's think time

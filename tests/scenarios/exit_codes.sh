@@ -59,6 +59,9 @@ done
 "$CHANSYNC" --config "$work/plain.toml" health >"$work/plain.out" 2>&1 && fail "health passed a plain-http base_url"
 grep -q "^crm .*cannot check: connectors.crm.base_url is plain http" "$work/plain.out" \
   || fail "health does not report the plain-http base_url: $(cat "$work/plain.out")"
+# sms has pulled history that makes it silent: a worse class, and still the configuration named.
+grep -q "^sms .*silent.*cannot be checked: connectors.sms.base_url is plain http" "$work/plain.out" \
+  || fail "health hides sms's plain-http base_url behind another finding: $(cat "$work/plain.out")"
 sed 's|^base_url = "http://192.0.2.1:9"|&\nallow_plaintext = true|' "$work/plain.toml" >"$work/plain-ok.toml"
 "$CHANSYNC" --config "$work/plain-ok.toml" config check >/dev/null 2>"$work/plain.err" \
   || fail "allow_plaintext = true should let config check pass: $(cat "$work/plain.err")"
