@@ -1,6 +1,5 @@
 #include "adapters/http.hpp"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <libdeflate.h>
@@ -491,46 +490,6 @@ std::string body_excerpt(const std::string& body, std::size_t max_bytes) {
   std::size_t cut = max_bytes;
   while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;  // not inside a character
   return out.substr(0, cut) + "\u2026";
-}
-
-bool is_loopback(std::string host) {
-  if (strcasecmp(host.c_str(), "localhost") == 0) return true;
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-    in6_addr a6{};
-    return inet_pton(AF_INET6, host.c_str(), &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-  }
-  in_addr a4{};
-  return inet_pton(AF_INET, host.c_str(), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
-}
-
-void check_secure_url(const std::string& key, const std::string& url, bool plaintext_ok) {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
-    throw Failure(Errc::config, fmt::format("{} is not an absolute URL; write the server's address with its scheme, "
-                                            "https://host[:port][/path]",
-                                            key));
-  auto part = [&](CURLUPart which) {
-    char* text = nullptr;
-    std::string out;
-    if (curl_url_get(u.get(), which, &text, 0) == CURLUE_OK && text) out = text;
-    curl_free(text);
-    return out;
-  };
-  const std::string scheme = part(CURLUPART_SCHEME), host = part(CURLUPART_HOST);
-  if (strcasecmp(scheme.c_str(), "https") == 0) return;
-  if (strcasecmp(scheme.c_str(), "http") == 0 && (plaintext_ok || is_loopback(host))) return;
-  if (strcasecmp(scheme.c_str(), "http") == 0)
-    throw Failure(Errc::config,
-                  fmt::format("{} is plain http to {}, which would send credentials, persons and their messages "
-                              "unencrypted over the network; use https://{}..., or, on a network you trust (a lab, a "
-                              "mock server), set allow_plaintext = true in the same table (plain http to a loopback "
-                              "host, localhost, 127.0.0.0/8 or [::1], needs nothing)",
-                              key, host, host));
-  throw Failure(Errc::config,
-                fmt::format("{} uses the scheme \"{}\"; it takes an https:// URL (http:// only to a loopback host, "
-                            "or with allow_plaintext = true)",
-                            key, scheme));
 }
 
 }  // namespace chansync::adapters

@@ -177,15 +177,6 @@ std::string url_encode(const std::string& s);
 // characters and runs of spaces folded), for error messages; "(empty body)" when there is nothing.
 std::string body_excerpt(const std::string& body, std::size_t max_bytes = 200);
 
-// Persons, their messages and credentials must not cross a network in clear text: accepts https, and
-// plain http to a loopback host (a local relay, a test server) or anywhere when `plaintext_ok` (the
-// endpoint's allow_plaintext). Throws Failure(Errc::config) naming `key` (e.g. "targets.hook.url")
-// and the fix, never quoting the URL (a scheme-less one may hold credentials config could not see).
-void check_secure_url(const std::string& key, const std::string& url, bool plaintext_ok = false);
-
-// localhost, 127.0.0.0/8 or [::1].
-bool is_loopback(std::string host);
-
 }  // namespace chansync::adapters
 
 #include "sync/health.hpp"

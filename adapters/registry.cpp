@@ -19,6 +19,7 @@
 #include "adapters/twilio/twilio_conversations.hpp"
 #include "adapters/webhook/webhook.hpp"
 #include "adapters/whatsapp/whatsapp.hpp"
+#include "sync/url.hpp"
 
 namespace chansync::adapters {
 
@@ -77,8 +78,9 @@ void check_endpoint(const EndpointConfig& cfg) {
   const bool plaintext_ok = cfg.options.value("allow_plaintext", false);
   for (const auto& o : spec.options)
     if (o.kind == OptionSpec::Kind::url && cfg.options.contains(o.key))
-      check_secure_url(fmt::format("{}.{}.{}", sink ? "targets" : "connectors", cfg.name, o.key),
-                       cfg.options.at(o.key).get<std::string>(), plaintext_ok);
+      if (auto why = url_refusal(fmt::format("{}.{}.{}", sink ? "targets" : "connectors", cfg.name, o.key),
+                                 cfg.options.at(o.key).get<std::string>(), plaintext_ok))
+        throw Failure(Errc::config, *why);
 }
 
 std::unique_ptr<Adapter> create_adapter(const EndpointConfig& cfg, const std::string& default_region, Sleeper sleep) {

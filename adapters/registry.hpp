@@ -57,9 +57,9 @@ std::span<const AdapterType> registry();
 // The spec half of the table, for load_config.
 std::vector<TypeSpec> type_specs();
 
-// What an endpoint's options must be beyond their kinds, checked without a network: every URL option
-// is https://, or plain http:// to a loopback host or with allow_plaintext = true (check_secure_url).
-// Throws Failure(Errc::config) naming the key and the fix, or for an unknown type.
+// What load_config checks of an endpoint's URL options (url_refusal, sync/url.hpp), for an
+// EndpointConfig made some other way. Throws Failure(Errc::config) naming the key and the fix, or for
+// an unknown type.
 void check_endpoint(const EndpointConfig& cfg);
 
 // Creates the adapter for a validated endpoint config, after check_endpoint. Throws

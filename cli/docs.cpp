@@ -109,6 +109,8 @@ ojson option_schema(const OptionSpec& o, bool in_table = false) {
     case Kind::url:
       p["type"] = "string";
       p["format"] = "uri";
+      p["pattern"] = "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@]+([/?#]|$)";  // http(s), a host, no credentials
+      p["description"] = o.help + "; https:// (plain http:// only to a loopback host or with allow_plaintext)";
       break;
     case Kind::integer:
       p["type"] = "integer";

@@ -256,6 +256,16 @@ struct Loader {
         config_error(fmt::format("{}: {} is missing the required key \"{}\" ({})", at, section, o.key, o.help));
       }
     }
+    // URLs are judged once the whole table is read: allow_plaintext may come after them.
+    const bool plaintext_ok = ep.options.value("allow_plaintext", false);
+    for (const auto& o : spec.options)
+      if (o.kind == OptionSpec::Kind::url && ep.options.contains(o.key)) {
+        const std::string key_path = fmt::format("{}.{}.{}", group, name, o.key);
+        if (auto why = url_refusal(key_path, ep.options.at(o.key).get<std::string>(), plaintext_ok)) {
+          const auto* node = tbl.get(o.key);
+          config_error(fmt::format("{}: {}", node ? where(cfg.file, *node) : at, *why));
+        }
+      }
     return ep;
   }
 

@@ -201,7 +201,8 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
       // in what to do: with it fixed, the next check sees the connector itself.
       if (!setup_failure.empty() && probe.cls != HealthClass::unknown) {
         probe.summary += "; and the connector itself cannot be checked: " + setup_failure;
-        probe.action = "fix the configuration the message names, then " + probe.action;
+        probe.action =
+            "fix the configuration the message names" + (probe.action.empty() ? "" : ", then " + probe.action);
       }
       out.reports.push_back(std::move(probe));
     }

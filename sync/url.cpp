@@ -1,5 +1,9 @@
 #include "sync/url.hpp"
 
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <strings.h>
+
 #include <algorithm>
 
 namespace chansync {
@@ -35,6 +39,58 @@ std::string origin_of(std::string_view url) {
 std::string path_of(std::string_view url) {
   const auto s = authority_span(url);
   return std::string(s.begin == std::string_view::npos ? url : url.substr(s.end));
+}
+
+bool is_loopback(std::string_view host) {
+  if (host.size() == 9 && strncasecmp(host.data(), "localhost", 9) == 0) return true;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    const std::string inner(host.substr(1, host.size() - 2));
+    in6_addr a6{};
+    return inet_pton(AF_INET6, inner.c_str(), &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+  }
+  const std::string text(host);
+  in_addr a4{};
+  return inet_pton(AF_INET, text.c_str(), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+std::optional<std::string> url_refusal(std::string_view key, std::string_view url, bool plaintext_ok) {
+  const auto table = key.substr(0, key.rfind('.'));
+  const auto sep = url.find("://");
+  const auto scheme = url.substr(0, sep == std::string_view::npos ? 0 : sep);
+  const bool scheme_ok = !scheme.empty() && std::all_of(scheme.begin(), scheme.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+           c == '.';
+  });
+  const auto authority = url_authority(url);
+  if (!scheme_ok || authority.empty())
+    return fmt::format(
+        "{} is not an absolute URL; write the server's address with its scheme and host, "
+        "https://host[:port][/path]",
+        key);
+  if (authority.find('@') != std::string_view::npos)
+    return fmt::format(
+        "{} holds credentials in its URL (user@ or user:password@); remove them: a vendor's "
+        "credentials have keys of their own (`chansync connectors types` lists them)",
+        key);
+  const bool https = scheme.size() == 5 && strncasecmp(scheme.data(), "https", 5) == 0;
+  const bool http = scheme.size() == 4 && strncasecmp(scheme.data(), "http", 4) == 0;
+  if (!https && !http)
+    return fmt::format(
+        "{} uses the scheme \"{}\"; it takes an https:// URL (http:// only to a loopback host, or "
+        "with allow_plaintext = true in [{}])",
+        key, scheme, table);
+  // The host: a bracketed IPv6 address, or what comes before the port.
+  const auto host = authority.front() == '['
+                        ? authority.substr(0, std::min(authority.find(']'), authority.size() - 1) + 1)
+                        : authority.substr(0, authority.find(':'));
+  if (host.empty()) return fmt::format("{} names no host; write the server's address, https://host[:port][/path]", key);
+  if (https || plaintext_ok || is_loopback(host)) return std::nullopt;
+  return fmt::format(
+      "{} is plain http to {}, which would send credentials, persons and their messages unencrypted "
+      "over the network; use https://{}..., or, on a network you trust (a lab, a mock server), set "
+      "allow_plaintext = true in [{}] (plain http to a loopback host, localhost, 127.0.0.0/8 or [::1], "
+      "needs nothing)",
+      key, host, host, table);
 }
 
 }  // namespace chansync

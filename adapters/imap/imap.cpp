@@ -14,6 +14,7 @@
 #include "adapters/imap/imap_session.hpp"
 #include "sync/digest.hpp"
 #include "sync/normalize.hpp"
+#include "sync/url.hpp"
 
 namespace chansync::adapters::imap {
 namespace {

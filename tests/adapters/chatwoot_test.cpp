@@ -10,6 +10,7 @@
 #include "sync/reconcile.hpp"
 #include "tests/support/fake_chatwoot.hpp"
 #include "tests/support/log_capture.hpp"
+#include "tests/support/past_url_check.hpp"
 
 using namespace chansync;
 using chansync::test::LogCapture;
@@ -308,7 +309,7 @@ TEST_CASE("a refusal names the request without the credentials a base_url carrie
   auto taken = sms_person(2);
   taken.handles.push_back({HandleKind::email, "shared@example.com"});
   cw.fake.add_contact({0, "crm-import-9", "Someone else", "shared@example.com", ""});
-  auto adapter = adapters::create_adapter(Chatwoot::config(cw.server.base_url_with_credentials()), "DE", [](auto) {});
+  auto adapter = test::create_past_url_check(Chatwoot::config(cw.server.base_url_with_credentials()), [](auto) {});
   auto out = adapter->sink()->push(items({taken}));
   REQUIRE(out);
   REQUIRE(out->size() == 1);

@@ -1,12 +1,13 @@
 #pragma once
 // A Twilio source adapter (twilio-messaging or twilio-calls) pointed at a fake server, with the
 // account, business number and token the fixtures use, recording the back-off sleeps it asks for.
+// Built past the URL check, so a test may put credentials in base_url (past_url_check.hpp).
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "adapters/registry.hpp"
+#include "tests/support/past_url_check.hpp"
 
 namespace chansync::test {
 
@@ -19,7 +20,7 @@ struct TwilioRig {
     EndpointConfig cfg{name, type};
     cfg.options = {{"account_sid", k_twilio_sid}, {"own_numbers", {"+4930123456"}}, {"base_url", base_url}};
     cfg.secrets = {{"auth_token", "tok"}};
-    adapter = adapters::create_adapter(cfg, "DE", [this](std::chrono::milliseconds d) { sleeps.push_back(d); });
+    adapter = create_past_url_check(cfg, [this](std::chrono::milliseconds d) { sleeps.push_back(d); });
   }
 };
 

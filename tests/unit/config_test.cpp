@@ -110,6 +110,24 @@ TEST_CASE("config errors name the key and line and suggest the fix") {
                               Catch::Contains("sync.toml:6") && !Catch::Contains("pw-17"));
     }
   }
+  // A URL option (base_url) is https://, plain http only to loopback or with allow_plaintext, which may
+  // come after it; a malformed value is refused without being quoted.
+  auto with = [&](const std::string& lines) { return t.write(std::string(k_twilio) + lines); };
+  CHECK_THAT(error_of(with("base_url = \"http://api.example:8080\"\n")),
+             Catch::Contains("sync.toml:6") &&
+                 Catch::Contains("connectors.sms.base_url is plain http to api.example") &&
+                 Catch::Contains("allow_plaintext = true in [connectors.sms]"));
+  CHECK(load(with("base_url = \"http://api.example:8080\"\nallow_plaintext = true\n"))
+            .connectors.at(0)
+            .options.at("allow_plaintext") == true);
+  CHECK_NOTHROW(load(with("base_url = \"http://localhost:8080\"\n")));
+  CHECK_NOTHROW(load(with("base_url = \"HTTPS://api.example\"\n")));
+  for (const std::string value : {"pw-17@api.example", "api.example", "https:/pw-17@api.example",
+                                  "https:///pw-17@api.example", "https://", "ftp://api.example", "https://:443/x"}) {
+    INFO(value);
+    CHECK_THAT(error_of(with("base_url = \"" + value + "\"\nallow_plaintext = true\n")),
+               Catch::Contains("sync.toml:6: connectors.sms.base_url ") && !Catch::Contains("pw-17"));
+  }
   CHECK(load(t.write(std::string(k_twilio) + "base_url = \"https://api.example/x@y?a=b:c@d\"\n"))
             .connectors.at(0)
             .options.at("base_url") == "https://api.example/x@y?a=b:c@d");
