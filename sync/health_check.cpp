@@ -197,10 +197,11 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
       check_api_version(probe, *e, cfg.health);
       check_silence(probe, store, e->name, pulled_until, out.inbound);
       // A signal beside the probe (silence, a status page, the API version) that outranks unknown
-      // decides the class; the broken configuration stays in the one line a person reads, and first
-      // in what to do: with it fixed, the next check sees the connector itself.
+      // decides the class; the broken configuration still leads the one line a person reads (the
+      // table puts the deciding signal's evidence after it), and what to do: with it fixed, the next
+      // check sees the connector itself.
       if (!setup_failure.empty() && probe.cls != HealthClass::unknown) {
-        probe.summary += "; and the connector itself cannot be checked: " + setup_failure;
+        probe.summary = "cannot check the connector itself (" + setup_failure + "); " + probe.summary;
         probe.action =
             "fix the configuration the message names" + (probe.action.empty() ? "" : ", then " + probe.action);
       }

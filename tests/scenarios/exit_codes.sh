@@ -60,6 +60,14 @@ sed 's|^base_url = "http://192.0.2.1:9"|&\nallow_plaintext = true|' "$work/plain
 "$CHANSYNC" --config "$work/plain-ok.toml" config check >/dev/null 2>"$work/plain.err" \
   || fail "allow_plaintext = true should let config check pass: $(cat "$work/plain.err")"
 
+# health with sms's token missing: its pulled history makes it silent, a worse class than the unknown
+# of a probe that cannot be made, and the row still begins with the missing secret.
+TWILIO_AUTH_TOKEN= cs health >"$work/nosecret.out" 2>&1 && fail "health passed without sms's token"
+grep -Eq "^sms +twilio-messaging +WARNING +silent .*cannot check the connector itself \(.*TWILIO_AUTH_TOKEN" "$work/nosecret.out" \
+  || fail "health hides sms's missing token behind its silence: $(cat "$work/nosecret.out")"
+grep -q "sms: fix the configuration the message names, then " "$work/nosecret.out" \
+  || fail "health's what-to-do does not put the configuration first: $(cat "$work/nosecret.out")"
+
 # The state store cannot be created (73) or its disk is full (74): said as such, not as an internal error.
 cs --state /proc/chansync-no-such-dir/state.db pull sms 2>"$work/ro.err"; code=$?
 [ "$code" -eq 73 ] || fail "an uncreatable state store should exit 73, got $code: $(cat "$work/ro.err")"
