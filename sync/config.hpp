@@ -21,7 +21,7 @@ namespace chansync {
 // and is loaded as a list either way.
 struct OptionSpec {
   // url: a string holding an https:// address (plain http only to a loopback host, or with the
-  // endpoint's allow_plaintext = true), checked when the endpoint's adapter is created.
+  // endpoint's allow_plaintext = true), checked once the endpoint's table is read (url_refusal).
   enum class Kind { string, string_list, integer, path, boolean, table, url };
   std::string key;
   std::string help;
