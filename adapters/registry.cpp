@@ -78,8 +78,9 @@ void check_endpoint(const EndpointConfig& cfg) {
   const bool plaintext_ok = cfg.options.value("allow_plaintext", false);
   for (const auto& o : spec.options)
     if (o.kind == OptionSpec::Kind::url && cfg.options.contains(o.key))
-      if (auto why = url_refusal(fmt::format("{}.{}.{}", sink ? "targets" : "connectors", cfg.name, o.key),
-                                 cfg.options.at(o.key).get<std::string>(), plaintext_ok))
+      if (auto why =
+              url_refusal(fmt::format("{}.{}.{}", sink ? "targets" : "connectors", cfg.name, o.key),
+                          cfg.options.at(o.key).get<std::string>(), plaintext_ok, o.schemes.first, o.schemes.second))
         throw Failure(Errc::config, *why);
 }
 

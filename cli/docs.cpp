@@ -34,6 +34,25 @@ const char* kind_name(Kind k) {
   return "string";
 }
 
+// What a URL option takes, as a sentence's clause.
+std::string url_rule(const OptionSpec& o) {
+  return fmt::format(
+      "scheme {}://; plain {}:// only to a loopback host (localhost, 127.0.0.0/8, [::1]) or with "
+      "allow_plaintext = true",
+      o.schemes.first, o.schemes.second);
+}
+
+// A regular expression matching `word` in any case: "http" → "[Hh][Tt][Tt][Pp]".
+std::string any_case(std::string_view word) {
+  std::string out;
+  for (char c : word)
+    if (c >= 'a' && c <= 'z')
+      out += fmt::format("[{}{}]", static_cast<char>(c - 'a' + 'A'), c);
+    else
+      out += c;
+  return out;
+}
+
 // A key of a table option: a list may be written as one string there.
 const char* field_kind_name(Kind k) {
   return k == Kind::string_list ? "string or list of strings" : kind_name(k);
@@ -109,8 +128,9 @@ ojson option_schema(const OptionSpec& o, bool in_table = false) {
     case Kind::url:
       p["type"] = "string";
       p["format"] = "uri";
-      p["pattern"] = "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@]+([/?#]|$)";  // http(s), a host, no credentials
-      p["description"] = o.help + "; https:// (plain http:// only to a loopback host or with allow_plaintext)";
+      // Either scheme in any case, a host, no credentials.
+      p["pattern"] = fmt::format("^({}|{})://[^/?#@]+([/?#]|$)", any_case(o.schemes.first), any_case(o.schemes.second));
+      p["description"] = o.help + "; " + url_rule(o);
       break;
     case Kind::integer:
       p["type"] = "integer";
@@ -186,10 +206,7 @@ std::string conf_keys_roff(std::span<const TypeSpec> types) {
       }
       std::string help = sentence(o.help);
       if (o.kind == Kind::path) help += " A relative path is relative to the config file.";
-      if (o.kind == Kind::url)
-        help +=
-            " An https:// URL; plain http:// only to a loopback host (localhost, 127.0.0.0/8, [::1]) or with "
-            "allow_plaintext = true.";
+      if (o.kind == Kind::url) help += " " + sentence(url_rule(o));
       out += roff_escape(help) + "\n";
       if (o.fields.empty()) continue;
       out += ".RS\n";

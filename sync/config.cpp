@@ -261,7 +261,8 @@ struct Loader {
     for (const auto& o : spec.options)
       if (o.kind == OptionSpec::Kind::url && ep.options.contains(o.key)) {
         const std::string key_path = fmt::format("{}.{}.{}", group, name, o.key);
-        if (auto why = url_refusal(key_path, ep.options.at(o.key).get<std::string>(), plaintext_ok)) {
+        if (auto why = url_refusal(key_path, ep.options.at(o.key).get<std::string>(), plaintext_ok, o.schemes.first,
+                                   o.schemes.second)) {
           const auto* node = tbl.get(o.key);
           config_error(fmt::format("{}: {}", node ? where(cfg.file, *node) : at, *why));
         }

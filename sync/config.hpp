@@ -20,8 +20,9 @@ namespace chansync {
 // its `fields` name and no others; a string_list field of a table may also be written as one string,
 // and is loaded as a list either way.
 struct OptionSpec {
-  // url: a string holding an https:// address (plain http only to a loopback host, or with the
-  // endpoint's allow_plaintext = true), checked once the endpoint's table is read (url_refusal).
+  // url: a string holding a server's address in `schemes.first` (https), plain `schemes.second`
+  // (http) only to a loopback host or with the endpoint's allow_plaintext = true; checked once the
+  // endpoint's table is read (url_refusal).
   enum class Kind { string, string_list, integer, path, boolean, table, url };
   std::string key;
   std::string help;
@@ -31,6 +32,7 @@ struct OptionSpec {
   nlohmann::json default_value;      // null = no default
   std::vector<std::string> choices;  // the values a string option may take (empty: any)
   std::vector<OptionSpec> fields;    // Kind::table: the keys it may hold (never secret, never a table)
+  std::pair<std::string, std::string> schemes = {"https", "http"};  // Kind::url: with TLS, and without
 };
 
 // What config validation needs to know about an adapter type.

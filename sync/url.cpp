@@ -53,7 +53,8 @@ bool is_loopback(std::string_view host) {
   return inet_pton(AF_INET, text.c_str(), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-std::optional<std::string> url_refusal(std::string_view key, std::string_view url, bool plaintext_ok) {
+std::optional<std::string> url_refusal(std::string_view key, std::string_view url, bool plaintext_ok,
+                                       std::string_view tls, std::string_view plain) {
   const auto table = key.substr(0, key.rfind('.'));
   const auto sep = url.find("://");
   const auto scheme = url.substr(0, sep == std::string_view::npos ? 0 : sep);
@@ -65,32 +66,32 @@ std::optional<std::string> url_refusal(std::string_view key, std::string_view ur
   if (!scheme_ok || authority.empty())
     return fmt::format(
         "{} is not an absolute URL; write the server's address with its scheme and host, "
-        "https://host[:port][/path]",
-        key);
+        "{}://host[:port]{}",
+        key, tls, tls == "https" ? "[/path]" : "");
   if (authority.find('@') != std::string_view::npos)
     return fmt::format(
-        "{} holds credentials in its URL (user@ or user:password@); remove them: a vendor's "
-        "credentials have keys of their own (`chansync connectors types` lists them)",
+        "{} holds credentials in its URL (user@ or user:password@); remove them: credentials have keys of "
+        "their own (`chansync connectors types` lists them)",
         key);
-  const bool https = scheme.size() == 5 && strncasecmp(scheme.data(), "https", 5) == 0;
-  const bool http = scheme.size() == 4 && strncasecmp(scheme.data(), "http", 4) == 0;
-  if (!https && !http)
+  auto is = [&](std::string_view name) {
+    return scheme.size() == name.size() && strncasecmp(scheme.data(), name.data(), name.size()) == 0;
+  };
+  if (!is(tls) && !is(plain))
     return fmt::format(
-        "{} uses the scheme \"{}\"; it takes an https:// URL (http:// only to a loopback host, or "
-        "with allow_plaintext = true in [{}])",
-        key, scheme, table);
+        "{} uses the scheme \"{}\"; write {}://host... ({}:// only to a loopback host, or with "
+        "allow_plaintext = true in [{}])",
+        key, scheme, tls, plain, table);
   // The host: a bracketed IPv6 address, or what comes before the port.
   const auto host = authority.front() == '['
                         ? authority.substr(0, std::min(authority.find(']'), authority.size() - 1) + 1)
                         : authority.substr(0, authority.find(':'));
-  if (host.empty()) return fmt::format("{} names no host; write the server's address, https://host[:port][/path]", key);
-  if (https || plaintext_ok || is_loopback(host)) return std::nullopt;
+  if (host.empty()) return fmt::format("{} names no host; write the server's address, {}://host[:port]", key, tls);
+  if (is(tls) || plaintext_ok || is_loopback(host)) return std::nullopt;
   return fmt::format(
-      "{} is plain http to {}, which would send credentials, persons and their messages unencrypted "
-      "over the network; use https://{}..., or, on a network you trust (a lab, a mock server), set "
-      "allow_plaintext = true in [{}] (plain http to a loopback host, localhost, 127.0.0.0/8 or [::1], "
-      "needs nothing)",
-      key, host, host, table);
+      "{} is plain {} to {}, which would send credentials, persons and their messages unencrypted over the "
+      "network; use {}://{}..., or, on a network you trust (a lab, a mock server), set allow_plaintext = true "
+      "in [{}] (plain {} to a loopback host, localhost, 127.0.0.0/8 or [::1], needs nothing)",
+      key, plain, host, tls, host, table, plain);
 }
 
 }  // namespace chansync

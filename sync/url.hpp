@@ -23,12 +23,13 @@ std::string path_of(std::string_view url);
 bool is_loopback(std::string_view host);
 
 // Why `url`, the value of the option `key` (e.g. "connectors.sms.base_url"), may not carry a token,
-// persons and their messages; nullopt when it may. It may when it is https://host..., or plain
-// http:// to a loopback host, or to any host when `plaintext_ok` (the endpoint's allow_plaintext).
-// Anything else is refused: no scheme, another scheme, an empty host, user@ or user:password@ in
-// it. Stricter than libcurl, which would guess http for a value without a scheme and accept one or
-// three slashes. The reason names the key and the fix and never quotes the URL, whose
-// credentials are not recognised in a malformed one.
-std::optional<std::string> url_refusal(std::string_view key, std::string_view url, bool plaintext_ok);
+// persons and their messages; nullopt when it may. It may when it is `tls`://host... (https), or
+// `plain`:// (http) to a loopback host, or to any host when `plaintext_ok` (the endpoint's
+// allow_plaintext). Anything else is refused: no scheme, another scheme, an empty host, user@ or
+// user:password@ in it. Stricter than libcurl, which would guess http for a value without a scheme
+// and accept one or three slashes. The reason names the key and the fix and never quotes the URL,
+// whose credentials are not recognised in a malformed one.
+std::optional<std::string> url_refusal(std::string_view key, std::string_view url, bool plaintext_ok,
+                                       std::string_view tls = "https", std::string_view plain = "http");
 
 }  // namespace chansync

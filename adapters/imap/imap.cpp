@@ -1,6 +1,5 @@
 #include "adapters/imap/imap.hpp"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -14,7 +13,6 @@
 #include "adapters/imap/imap_session.hpp"
 #include "sync/digest.hpp"
 #include "sync/normalize.hpp"
-#include "sync/url.hpp"
 
 namespace chansync::adapters::imap {
 namespace {
@@ -56,20 +54,6 @@ std::string format_cursor(const Cursor& c) {
   return fmt::format("v1:{}:{}", c.uidvalidity, c.last_uid);
 }
 
-// The host of an imap[s]:// URL and its scheme, lower-cased.
-std::pair<std::string, std::string> scheme_host(const std::string& url) {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) return {};
-  auto part = [&](CURLUPart which) {
-    char* text = nullptr;
-    std::string out;
-    if (curl_url_get(u.get(), which, &text, 0) == CURLUE_OK && text) out = text;
-    curl_free(text);
-    return out;
-  };
-  return {lower(part(CURLUPART_SCHEME)), part(CURLUPART_HOST)};
-}
-
 class ImapAdapter final : public Adapter, public ConversationSource {
  public:
   explicit ImapAdapter(const AdapterContext& ctx)
@@ -80,24 +64,13 @@ class ImapAdapter final : public Adapter, public ConversationSource {
     const auto& o = ctx.config.options;
     m_user = o.at("username").get<std::string>();
     const std::string url = o.at("url").get<std::string>();
-    const auto [scheme, host] = scheme_host(url);
     const std::string key = fmt::format("connectors.{}.url", m_name);
-    // Checked first: the next message quotes the URL, which must then hold no credentials.
+    // Its scheme and host are checked with every URL option's (url_refusal: imaps://, plain imap:// to
+    // a loopback host or with allow_plaintext); an IMAP URL holds nothing else.
     if (url.find('@') != std::string::npos || url.find('?') != std::string::npos)
       throw Failure(Errc::config, fmt::format("{} must be only imaps://host[:port]: the user goes in `username`, the "
                                               "password in password_env/password_file, mailboxes in `mailboxes`",
                                               key));
-    if (scheme != "imap" && scheme != "imaps")
-      throw Failure(Errc::config, fmt::format("{} = \"{}\" is not an imaps:// (or imap://) URL, e.g. "
-                                              "\"imaps://imap.example.com\"",
-                                              key, url));
-    const bool plaintext_ok = o.contains("allow_plaintext") && o.at("allow_plaintext").get<bool>();
-    if (scheme == "imap" && !is_loopback(host) && !plaintext_ok)
-      throw Failure(Errc::config,
-                    fmt::format("{} is plain imap:// to {}, which would send the password and every mail unencrypted; "
-                                "use imaps://{} (port 993), or set allow_plaintext = true if the network path is "
-                                "trusted",
-                                key, host, host));
     for (const auto& mb : o.at("mailboxes")) m_mailboxes.push_back(mb.get<std::string>());
     if (m_mailboxes.empty())
       throw Failure(Errc::config,
@@ -386,8 +359,7 @@ AdapterType type() {
       "Email over IMAP: mailboxes read by UID without marking anything read, mails threaded by Message-ID and "
       "References, the customer being the party outside own_addresses",
       {
-          {"url", "imaps://host[:port] (imap:// only to a loopback host, or with allow_plaintext)", K::string, true,
-           false, nullptr},
+          {"url", "the IMAP server, imaps://host[:port]", K::url, true, false, nullptr, {}, {}, {"imaps", "imap"}},
           {"username", "IMAP login name", K::string, true, false, nullptr},
           {"password", "IMAP password (an app password where the provider requires one)", K::string, true, true,
            nullptr},

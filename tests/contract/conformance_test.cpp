@@ -262,12 +262,11 @@ TEST_CASE("pulled handles are already in normal form; messages name the conversa
   });
 }
 
-TEST_CASE("every URL option is https://, plain http only to loopback or with allow_plaintext", "[conformance]") {
-  // A server's address carries a token, persons or messages: every option named like one is checked
-  // as a URL, but IMAP's, which is imaps:// and checked by the adapter (imap.cpp).
+TEST_CASE("every URL option is https:// (imaps://), plain only to loopback or with allow_plaintext", "[conformance]") {
+  // A server's address carries a token, persons or messages: every option named like one is a URL.
   for (const auto& row : adapters::registry())
     for (const auto& o : row.spec.options)
-      if (o.key.ends_with("url") && !(row.spec.type == "imap-email" && o.key == "url")) {
+      if (o.key.ends_with("url")) {
         INFO(row.spec.type << "." << o.key);
         CHECK(o.kind == OptionSpec::Kind::url);
       }
@@ -277,6 +276,7 @@ TEST_CASE("every URL option is https://, plain http only to loopback or with all
       if (o.kind != OptionSpec::Kind::url) continue;
       const auto key = fmt::format("{}.{}.{}", is_target_type(row) ? "targets" : "connectors",
                                    h.config("http://127.0.0.1:9", dir.path).name, o.key);
+      const std::string tls = o.schemes.first, plain = o.schemes.second;  // https, http; imaps, imap
       auto refusal = [&](const std::string& url, bool plaintext_ok = false) {
         auto cfg = h.config("http://127.0.0.1:9", dir.path);
         cfg.options[o.key] = url;
@@ -290,29 +290,35 @@ TEST_CASE("every URL option is https://, plain http only to loopback or with all
         return std::string();
       };
       INFO(key);
-      CHECK(refusal("https://api.example.com").empty());
-      CHECK(refusal("http://localhost:9").empty());
-      CHECK(refusal("http://127.0.0.2:9").empty());
-      CHECK(refusal("http://[::1]:9").empty());
-      CHECK_THAT(refusal("http://api.example.com"), Catch::Contains(key) &&
-                                                        Catch::Contains("https://api.example.com") &&
-                                                        Catch::Contains("allow_plaintext = true"));
-      CHECK(refusal("HTTP://LOCALHOST:9").empty());
-      CHECK_THAT(refusal("http://10.0.0.7:8080"), Catch::Contains(key) && Catch::Contains("10.0.0.7"));
-      CHECK(refusal("http://10.0.0.7:8080", true).empty());
+      CHECK(refusal(tls + "://api.example.com").empty());
+      CHECK(refusal(plain + "://localhost:9").empty());
+      CHECK(refusal(plain + "://127.0.0.2:9").empty());
+      CHECK(refusal(plain + "://[::1]:9").empty());
+      CHECK_THAT(refusal(plain + "://api.example.com"), Catch::Contains(key) &&
+                                                            Catch::Contains(tls + "://api.example.com") &&
+                                                            Catch::Contains("allow_plaintext = true"));
+      CHECK_THAT(refusal(plain + "://10.0.0.7:8080"), Catch::Contains(key) && Catch::Contains("10.0.0.7"));
+      CHECK(refusal(plain + "://10.0.0.7:8080", true).empty());
       CHECK_THAT(refusal("ftp://api.example.com"), Catch::Contains(key) && Catch::Contains("\"ftp\""));
       CHECK_FALSE(refusal("ftp://api.example.com", true).empty());
-      // No scheme (libcurl would guess http), one or three slashes (libcurl would take them), a user:
+      // No scheme (libcurl would guess), one or three slashes (libcurl would take them), a user:
       // refused, and never quoted, for what may be a key.
-      for (const char* bad :
-           {"key-123@api.example.com", "https:/key-123@api.example.com", "https:///key-123@api.example.com",
-            "http://127.0.0.1@api.example.com", "https://key-123@api.example.com"}) {
+      for (const std::string bad : std::vector<std::string>{
+               "key-123@api.example.com", tls + ":/key-123@api.example.com", tls + ":///key-123@api.example.com",
+               plain + "://127.0.0.1@api.example.com", tls + "://key-123@api.example.com"}) {
         INFO(bad);
         const auto why = refusal(bad, true);
         CHECK_THAT(why, Catch::Contains(key) && !Catch::Contains("key-123"));
       }
     }
   });
+  // The scheme in any case.
+  auto twilio = std::find_if(adapters::registry().begin(), adapters::registry().end(),
+                             [](const auto& row) { return row.spec.type == "twilio-messaging"; });
+  REQUIRE(twilio != adapters::registry().end());
+  Scratch dir;
+  auto cfg = find_harness("twilio-messaging")->config("HTTP://LOCALHOST:9", dir.path);
+  CHECK_NOTHROW(create(*twilio, cfg));
 }
 
 TEST_CASE("probe never throws and reports ok only when its check ran and passed", "[conformance]") {

@@ -145,6 +145,15 @@ TEST_CASE("config errors name the key and line and suggest the fix") {
   CHECK_THAT(error_of(t.write(imap + "allow_plaintext = \"true\"\n")),
              Catch::Contains("allow_plaintext must be true or false"));
   CHECK(load(t.write(imap + "allow_plaintext = true\n")).connectors.at(0).options.at("allow_plaintext") == true);
+  // IMAP's url is a URL too, with its own schemes: imaps://, plain imap:// only to loopback or allowed.
+  std::string plain_imap = imap;
+  plain_imap.replace(plain_imap.find("imaps://"), 8, "imap://");
+  CHECK_THAT(error_of(t.write(plain_imap)), Catch::Contains("sync.toml:3: connectors.mail.url is plain imap to "
+                                                            "imap.example.com") &&
+                                                Catch::Contains("use imaps://imap.example.com"));
+  CHECK_NOTHROW(load(t.write(plain_imap + "allow_plaintext = true\n")));
+  CHECK_THAT(error_of(t.write(std::string(imap).replace(imap.find("imaps://"), 8, "https://"))),
+             Catch::Contains("uses the scheme \"https\"; write imaps://host"));
   const auto blocked =
       load(t.write("[identity]\ndefault_region = \"DE\"\nblocked = [\"030 90182-0\", \"Info@Example.COM\"]\n"));
   CHECK(blocked.identity.blocked == std::vector<std::string>{"phone:+4930901820", "email:info@example.com"});
