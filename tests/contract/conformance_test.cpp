@@ -303,7 +303,7 @@ TEST_CASE("every URL option is https:// (imaps://), plain only to loopback or wi
       CHECK_FALSE(refusal("ftp://api.example.com", true).empty());
       // No scheme (libcurl would guess), one or three slashes (libcurl would take them), a user:
       // refused, and never quoted, for what may be a key.
-      for (const std::string bad : std::vector<std::string>{
+      for (const std::string& bad : std::vector<std::string>{
                "key-123@api.example.com", tls + ":/key-123@api.example.com", tls + ":///key-123@api.example.com",
                plain + "://127.0.0.1@api.example.com", tls + "://key-123@api.example.com"}) {
         INFO(bad);
