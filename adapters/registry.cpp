@@ -19,7 +19,6 @@
 #include "adapters/twilio/twilio_conversations.hpp"
 #include "adapters/webhook/webhook.hpp"
 #include "adapters/whatsapp/whatsapp.hpp"
-#include "sync/url.hpp"
 
 namespace chansync::adapters {
 
@@ -75,13 +74,9 @@ const AdapterType& type_of(const EndpointConfig& cfg) {
 void check_endpoint(const EndpointConfig& cfg) {
   const TypeSpec& spec = type_of(cfg).spec;
   const bool sink = std::find(spec.roles.begin(), spec.roles.end(), Role::sink) != spec.roles.end();
-  const bool plaintext_ok = cfg.options.value("allow_plaintext", false);
-  for (const auto& o : spec.options)
-    if (o.kind == OptionSpec::Kind::url && cfg.options.contains(o.key))
-      if (auto why =
-              url_refusal(fmt::format("{}.{}.{}", sink ? "targets" : "connectors", cfg.name, o.key),
-                          cfg.options.at(o.key).get<std::string>(), plaintext_ok, o.schemes.first, o.schemes.second))
-        throw Failure(Errc::config, *why);
+  if (const auto refused =
+          refused_url(spec, cfg.options, fmt::format("{}.{}", sink ? "targets" : "connectors", cfg.name)))
+    throw Failure(Errc::config, refused->second);
 }
 
 std::unique_ptr<Adapter> create_adapter(const EndpointConfig& cfg, const std::string& default_region, Sleeper sleep) {

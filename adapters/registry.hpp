@@ -57,7 +57,7 @@ std::span<const AdapterType> registry();
 // The spec half of the table, for load_config.
 std::vector<TypeSpec> type_specs();
 
-// What load_config checks of an endpoint's URL options (url_refusal, sync/url.hpp), for an
+// What load_config checks of an endpoint's URL options (refused_url, sync/config.hpp), for an
 // EndpointConfig made some other way. Throws Failure(Errc::config) naming the key and the fix, or for
 // an unknown type.
 void check_endpoint(const EndpointConfig& cfg);

@@ -129,6 +129,21 @@ nlohmann::json option_value(const toml::node& node, const OptionSpec& spec, cons
   config_error("unreachable option kind");
 }
 
+}  // namespace
+
+std::optional<std::pair<std::string, std::string>> refused_url(const TypeSpec& spec, const nlohmann::json& options,
+                                                               const std::string& table) {
+  const bool plaintext_ok = options.value("allow_plaintext", false);
+  for (const auto& o : spec.options)
+    if (o.kind == OptionSpec::Kind::url && options.contains(o.key))
+      if (auto why = url_refusal(table + "." + o.key, options.at(o.key).get<std::string>(), plaintext_ok,
+                                 o.schemes.first, o.schemes.second))
+        return std::pair{o.key, std::move(*why)};
+  return std::nullopt;
+}
+
+namespace {
+
 struct Loader {
   const ConfigInputs& in;
   Config cfg;
@@ -257,16 +272,10 @@ struct Loader {
       }
     }
     // URLs are judged once the whole table is read: allow_plaintext may come after them.
-    const bool plaintext_ok = ep.options.value("allow_plaintext", false);
-    for (const auto& o : spec.options)
-      if (o.kind == OptionSpec::Kind::url && ep.options.contains(o.key)) {
-        const std::string key_path = fmt::format("{}.{}.{}", group, name, o.key);
-        if (auto why = url_refusal(key_path, ep.options.at(o.key).get<std::string>(), plaintext_ok, o.schemes.first,
-                                   o.schemes.second)) {
-          const auto* node = tbl.get(o.key);
-          config_error(fmt::format("{}: {}", node ? where(cfg.file, *node) : at, *why));
-        }
-      }
+    if (const auto refused = refused_url(spec, ep.options, fmt::format("{}.{}", group, name))) {
+      const auto* node = tbl.get(refused->first);
+      config_error(fmt::format("{}: {}", node ? where(cfg.file, *node) : at, refused->second));
+    }
     return ep;
   }
 
