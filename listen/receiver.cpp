@@ -143,10 +143,14 @@ struct Receiver::Impl {
   std::unique_ptr<SpoolLock> lock;
   std::map<std::string, Endpoint> endpoints;
   std::unique_ptr<GroupCommit> commit;
+  // Held where run() ends the commit thread and where stats() reads it: stats() may be called from
+  // any thread while run() ends (the request threads are done with `commit` by then).
+  mutable std::mutex commit_mu;
   httplib::Server server;
-  std::atomic<std::uint64_t> accepted{0}, refused{0}, fsyncs{0};
-  int socket = -1;                                          // the listening socket, once bound
-  std::atomic<bool> running{false}, stop_requested{false};  // fsyncs: once the commit thread ended
+  std::atomic<std::uint64_t> accepted{0}, refused{0};
+  std::uint64_t fsyncs = 0;  // once the commit thread ended (commit_mu)
+  int socket = -1;           // the listening socket, once bound
+  std::atomic<bool> running{false}, stop_requested{false};
 
   // Records one request's outcome in `ep`'s marks; `status` 0 = accepted. Caller holds nothing.
   void mark(Endpoint& ep, int status, const std::string& reason) {
@@ -336,7 +340,8 @@ bool Receiver::run() {
     std::lock_guard lock(ep.marks->mu);
     m->write_marks(ep);
   }
-  m->fsyncs = m->commit->fsyncs();
+  std::lock_guard lock(m->commit_mu);
+  m->fsyncs = m->commit->fsyncs();  // every request was answered: the commit thread is idle
   m->commit.reset();
   return ok || m->stop_requested;
 }
@@ -349,7 +354,8 @@ void Receiver::stop() {
 }
 
 ListenStats Receiver::stats() const {
-  return {m->accepted.load(), m->refused.load(), m->commit ? m->commit->fsyncs() : m->fsyncs.load()};
+  std::lock_guard lock(m->commit_mu);
+  return {m->accepted.load(), m->refused.load(), m->commit ? m->commit->fsyncs() : m->fsyncs};
 }
 
 }  // namespace chansync::listen

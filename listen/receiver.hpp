@@ -59,6 +59,7 @@ class Receiver {
   // Safe from any thread (a signal-waiting thread), at any time: a stop() before or while run()
   // starts still stops it.
   void stop();
+  // Safe from any thread at any time, as stop() is.
   ListenStats stats() const;
 
  private:
