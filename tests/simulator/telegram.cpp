@@ -76,13 +76,17 @@ void TelegramSim::routes(httplib::Server& server) {
                                 req.matches[1].str().find(':') == std::string::npos ? "Not Found" : "Unauthorized");
         }
         if (req.matches[2] == "getUpdates") return get_updates(req, res);
+        // The fault first: m_faults takes the simulator's lock, which /_sim/stats holds while it asks
+        // held(); taken under m_mu, the two would wait for each other.
+        const bool webhook_error =
+            req.matches[2] == "getWebhookInfo" && m_faults && m_faults("telegram/getWebhookInfo") == "webhook_error";
         std::lock_guard lock(m_mu);
         ++m_requests;
         if (req.matches[2] == "getWebhookInfo") {
           nlohmann::json info = {{"url", ""},
                                  {"has_custom_certificate", false},
                                  {"pending_update_count", static_cast<std::int64_t>(m_queue.size())}};
-          if (m_faults && m_faults("telegram/getWebhookInfo") == "webhook_error") {
+          if (webhook_error) {
             const auto now =
                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
                     .count();

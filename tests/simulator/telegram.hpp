@@ -6,6 +6,7 @@
 // delivery failed (getUpdates itself is not changed).
 #include <httplib.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -24,7 +25,7 @@ class TelegramSim {
   // Adds the routes to `server`. The server must not outlive this object.
   void routes(httplib::Server& server);
   // {"telegram_requests", "telegram_held"} for /_sim/stats.
-  long requests() const { return m_requests; }
+  long requests() const { return m_requests.load(); }
   std::size_t held();
 
  private:
@@ -36,7 +37,7 @@ class TelegramSim {
   std::mutex m_mu;
   std::deque<std::pair<std::int64_t, std::string>> m_queue;  // update_id → update JSON
   std::int64_t m_next_id = 600000001;
-  long m_requests = 0;
+  std::atomic<long> m_requests{0};  // read by /_sim/stats without m_mu
 };
 
 }  // namespace chansync::sim
