@@ -87,9 +87,12 @@ cs sync >>"$out" 2>&1 || fail "sync beside listen failed: $(tail -5 "$out")"
 [ "$(wa_messages)" = 300 ] || fail "sync should have drained the second batch, got $(wa_messages)"
 
 # SIGTERM while webhooks are arriving: what was acknowledged is kept; exit 0.
+spooled() { find "$work/spool/wa" -name '*.spool' -printf '%s\n' | awk '{n += $1} END {print n + 0}'; }
+before=$(spooled)
 post 300 2000 4 >"$work/term.json" &
 poster=$!
-sleep 0.3
+# Once the spool has grown, webhooks are arriving (however slow the machine or the build).
+for _ in $(seq 600); do [ "$(spooled)" -gt "$before" ] && break; sleep 0.05; done
 kill -TERM "$listen_pid"
 wait "$listen_pid" || fail "listen should exit 0 on SIGTERM"
 wait "$poster" || true
