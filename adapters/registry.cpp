@@ -61,15 +61,11 @@ OptionSpec allow_plaintext_option(const std::vector<OptionSpec>& options) {
           false};
 }
 
-namespace {
-
 const AdapterType& type_of(const EndpointConfig& cfg) {
   for (const auto& t : registry())
     if (t.spec.type == cfg.type) return t;
   throw Failure(Errc::config, fmt::format("{}: unknown adapter type \"{}\"", cfg.name, cfg.type));
 }
-
-}  // namespace
 
 void check_endpoint(const EndpointConfig& cfg) {
   const TypeSpec& spec = type_of(cfg).spec;

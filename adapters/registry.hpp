@@ -57,6 +57,9 @@ std::span<const AdapterType> registry();
 // The spec half of the table, for load_config.
 std::vector<TypeSpec> type_specs();
 
+// The registry row of cfg.type. Throws Failure(Errc::config) for an unknown type.
+const AdapterType& type_of(const EndpointConfig& cfg);
+
 // What load_config checks of an endpoint's URL options (refused_url, sync/config.hpp), for an
 // EndpointConfig made some other way. Throws Failure(Errc::config) naming the key and the fix, or for
 // an unknown type.

@@ -114,14 +114,14 @@ std::string default_config_path(const ConfigInputs& in);
 // secret, secret file readable by others, missing required option).
 Config load_config(const ConfigInputs& in);
 
-// Reads the secrets an endpoint names (env variables, 0600 files) into ep.secrets. Throws
-// Failure(Errc::config) naming the key and the fix when one is unset, unreadable or too open.
 // The first URL option (OptionSpec::Kind::url) of an endpoint of type `spec` that url_refusal refuses,
 // given its options and its table's name ("connectors.sms"): the option's key and the reason, which
 // names "<table>.<key>". nullopt when every URL option may carry a token and records.
 std::optional<std::pair<std::string, std::string>> refused_url(const TypeSpec& spec, const nlohmann::json& options,
                                                                const std::string& table);
 
+// Reads the secrets an endpoint names (env variables, 0600 files) into ep.secrets. Throws
+// Failure(Errc::config) naming the key and the fix when one is unset, unreadable or too open.
 void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::string>(const std::string&)>& env = {});
 
 // HOST:PORT with a port 0–65535 (0: any free port); an IPv6 host in brackets ("[::1]:8787").

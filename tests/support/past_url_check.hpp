@@ -4,16 +4,13 @@
 // tests show that the adapter's own redaction holds beneath that check, as it must for what no config
 // check sees (a vendor's link with userinfo, an answer echoing a token).
 #include <memory>
-#include <stdexcept>
 
 #include "adapters/registry.hpp"
 
 namespace chansync::test {
 
 inline std::unique_ptr<Adapter> create_past_url_check(const EndpointConfig& cfg, adapters::Sleeper sleep = {}) {
-  for (const auto& row : adapters::registry())
-    if (row.spec.type == cfg.type) return row.create(adapters::AdapterContext{cfg, "DE", std::move(sleep)});
-  throw std::invalid_argument("no adapter type " + cfg.type);
+  return adapters::type_of(cfg).create(adapters::AdapterContext{cfg, "DE", std::move(sleep)});
 }
 
 }  // namespace chansync::test
