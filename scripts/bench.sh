@@ -2,6 +2,7 @@
 # Benchmark (not part of the test suite): a simulator corpus of BENCH_MESSAGES messages over
 # BENCH_CUSTOMERS customers, measured in one run against baselines taken in the same run:
 #   curl fetching the same Twilio pages with keep-alive   vs  chansync pull (fetch + parse + store)
+#   (and curl without gzip, for how much of that baseline is the simulator compressing its pages)
 #   sqlite3 .import of the same rows into the same table   vs  chansync's ingest
 #   (curl, the pull and .import in turns, three times; the medians are reported)
 #   the same pages from a third simulator taking 20 ms per answer: curl  vs  chansync pull in one

@@ -49,9 +49,15 @@ def main(small_dir, large_dir):
                  f"flat: {growth:+.0%} for {l['messages'] / s['messages']:g}× the data"))
     multi = lambda f: wall(f, "multi") / max(wall(f, "alone"), wall(f, "pull_crm"))
     rows.append(("sms + crm at once ÷ slowest alone", *(f"{multi(f):.2f}×" for f in (s, l)), "≈ 1"))
-    t, m = wall(l, "first_sync") / wall(s, "first_sync"), mb(l, "first_sync") / mb(s, "first_sync")
-    rows.append(("first sync (reconcile + push)", *(f"{wall(f, 'first_sync'):.2f} s, {mb(f, 'first_sync'):.0f} MB" for f in (s, l)),
-                 f"≤ 5× the time: {t:.1f}× {mark(t <= 5)}; ≤ 1.5× the memory: {m:.2f}× {mark(m <= 1.5)}"))
+    # The target names reconcile + push: their own stage times are the reading it is judged by. The
+    # whole sync's wall time (process, pull of the newest day again, reconcile, push) is shown beside.
+    t, m = local(l, "first_sync") / local(s, "first_sync"), mb(l, "first_sync") / mb(s, "first_sync")
+    whole = wall(l, "first_sync") / wall(s, "first_sync")
+    rows.append(("first sync (reconcile + push)",
+                 *(f"{local(f, 'first_sync'):.2f} s (whole sync {wall(f, 'first_sync'):.2f} s), "
+                   f"{mb(f, 'first_sync'):.0f} MB" for f in (s, l)),
+                 f"≤ 5× the time: {t:.2f}× {mark(t <= 5)} (whole sync {whole:.2f}×); ≤ 1.5× the memory: {m:.2f}× "
+                 f"{mark(m <= 1.5)}"))
     rows.append(("no-change re-sync", *(f"{wall(f, 'resync'):.2f} s, {f['resync_requests']} requests; reconcile + push "
                                          f"{local(f, 'resync'):.3f} s" for f in (s, l)),
                  f"local work ≤ 0.1 s: {mark(local(l, 'resync') <= 0.1)} (requests: the newest day re-read)"))
