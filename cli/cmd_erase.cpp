@@ -2,11 +2,39 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <filesystem>
+
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 #include "sync/erase.hpp"
 
 namespace chansync::cli {
+namespace {
+
+// What the erase cannot reach and this configuration has: an append-mode NDJSON target keeps the
+// lines it wrote (the push appends a deletion), and the listen spool keeps payloads already pulled
+// until their segment is trimmed.
+std::string not_reached(const Config& config, const std::vector<std::string>& targets) {
+  std::string out;
+  for (const auto& t : config.targets)
+    if (t.type == "ndjson" && std::find(targets.begin(), targets.end(), t.name) != targets.end() &&
+        t.options.value("mode", std::string("append")) != "snapshot")
+      out += fmt::format("  {} is an append-only feed ({}): its earlier lines stay; delete them there\n", t.name,
+                         t.options.value("path", std::string("-")));
+  std::error_code ec;
+  for (std::filesystem::recursive_directory_iterator it(config.spool_dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().extension() == ".spool") {
+      out += fmt::format(
+          "  the listen spool ({}) keeps webhook payloads until their segment is trimmed (once pulled and a "
+          "newer one exists)\n",
+          config.spool_dir);
+      break;
+    }
+  return out;
+}
+
+}  // namespace
 
 void add_erase(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("erase", "delete a person's data from the state store for good (GDPR)");
@@ -33,6 +61,7 @@ void add_erase(CLI::App& app, Context& ctx) {
                     {"messages", r.messages},
                     {"contacts", r.contacts},
                     {"dead_letters", r.dead_letters},
+                    {"other_records", r.other_records},
                     {"decisions", r.decisions},
                     {"aliases", r.aliases},
                     {"targets", r.targets}});
@@ -45,7 +74,11 @@ void add_erase(CLI::App& app, Context& ctx) {
       out +=
           fmt::format("  conversations {}, messages {}, contacts {}, dead letters {}, decisions {}, retired ids {}\n",
                       r.conversations, r.messages, r.contacts, r.dead_letters, r.decisions, r.aliases);
+      if (r.other_records > 0)
+        out += fmt::format("  other people's records that {} an erased handle: {}\n", r.dry_run ? "would lose" : "lost",
+                           r.other_records);
       if (!r.targets.empty()) out += fmt::format("  the next push deletes it on {}\n", fmt::join(r.targets, ", "));
+      out += not_reached(s.config, r.targets);
       if (!r.dry_run) out += "  a later pull will not store it again (tombstones)\n";
       std::fputs(out.c_str(), stdout);
       return 0;

@@ -9,6 +9,8 @@
 
 #include "sync/digest.hpp"
 #include "sync/error.hpp"
+#include "sync/model.hpp"
+#include "sync/reconcile.hpp"
 #include "sync/state_store.hpp"
 #include "sync/timestamp.hpp"
 
@@ -44,6 +46,97 @@ std::int64_t for_each_value(StateStore& store, const std::string& sql, const std
   return n;
 }
 
+// Other records that name one of the erased handles: another person's CRM contact listing her email,
+// a conversation linking her number. Each keeps its own data and loses that handle, as the page commit
+// does to records pulled after the erase (RecordStore::without_erased); done here to those already
+// stored, or reconcile would make the handle a node again, joined to someone else.
+struct Mentions {
+  std::vector<std::pair<std::string, std::string>> contacts;  // (connector, id)
+  std::vector<std::int64_t> conversations;                    // keys
+};
+
+bool names_any(const std::vector<Handle>& listed, const std::set<std::string>& erased) {
+  return std::any_of(listed.begin(), listed.end(), [&](const Handle& h) { return erased.count(h.key()) > 0; });
+}
+
+// Rows whose JSON holds a handle's value are read and their handles compared by key (the value alone
+// may be a substring of another's). `nodes`: everything erased, whose own records go whole.
+Mentions named_elsewhere(StateStore& store, const std::vector<std::string>& handles,
+                         const std::vector<std::string>& nodes) {
+  Mentions m;
+  const std::set<std::string> erased(handles.begin(), handles.end());
+  const std::set<std::string> gone(nodes.begin(), nodes.end());
+  std::set<std::pair<std::string, std::string>> contacts;
+  std::set<std::int64_t> conversations;
+  SQLite::Statement c(store.db(), "SELECT connector, id, handles FROM contacts WHERE instr(handles, ?1) > 0");
+  SQLite::Statement l(store.db(),
+                      "SELECT key, customer_links, customer FROM conversations WHERE customer_links != '' AND "
+                      "instr(customer_links, ?1) > 0");
+  for (const auto& key : handles) {
+    const auto h = Handle::from_key(key, true);
+    if (!h) continue;
+    // As the value appears inside the stored JSON (a string, escaped).
+    const std::string needle = nlohmann::json(h->value).dump();
+    c.bind(1, needle);
+    while (c.executeStep())
+      if (!gone.count(crm_node(c.getColumn(0).getString(), c.getColumn(1).getString())) &&
+          names_any(handles_from_json(c.getColumn(2).getText()), erased))
+        contacts.emplace(c.getColumn(0).getString(), c.getColumn(1).getString());
+    c.reset();
+    l.bind(1, needle);
+    while (l.executeStep())
+      if (!erased.count(l.getColumn(2).getString()) && names_any(handles_from_json(l.getColumn(1).getText()), erased))
+        conversations.insert(l.getColumn(0).getInt64());
+    l.reset();
+  }
+  m.contacts.assign(contacts.begin(), contacts.end());
+  m.conversations.assign(conversations.begin(), conversations.end());
+  return m;
+}
+
+void strip(StateStore& store, const Mentions& m, const std::vector<std::string>& handles, std::int64_t rev) {
+  const std::set<std::string> erased(handles.begin(), handles.end());
+  const auto without = [&](std::vector<Handle> listed) {
+    std::erase_if(listed, [&](const Handle& h) { return erased.count(h.key()) > 0; });
+    return listed;
+  };
+  SQLite::Statement read_contact(store.db(), "SELECT handles FROM contacts WHERE connector = ? AND id = ?");
+  SQLite::Statement write_contact(store.db(),
+                                  "UPDATE contacts SET handles = ?, rev = ? WHERE connector = ? AND id = ?");
+  for (const auto& [connector, id] : m.contacts) {
+    read_contact.bind(1, connector);
+    read_contact.bind(2, id);
+    if (!read_contact.executeStep()) {  // erased with the person above
+      read_contact.reset();
+      continue;
+    }
+    const auto kept = without(handles_from_json(read_contact.getColumn(0).getText()));
+    read_contact.reset();
+    write_contact.bind(1, nlohmann::json(kept).dump());
+    write_contact.bind(2, static_cast<int64_t>(rev));
+    write_contact.bind(3, connector);
+    write_contact.bind(4, id);
+    write_contact.exec();
+    write_contact.reset();
+  }
+  SQLite::Statement read_links(store.db(), "SELECT customer_links FROM conversations WHERE key = ?");
+  SQLite::Statement write_links(store.db(), "UPDATE conversations SET customer_links = ?, rev = ? WHERE key = ?");
+  for (const auto key : m.conversations) {
+    read_links.bind(1, static_cast<int64_t>(key));
+    if (!read_links.executeStep()) {
+      read_links.reset();
+      continue;
+    }
+    const auto kept = without(handles_from_json(read_links.getColumn(0).getText()));
+    read_links.reset();
+    write_links.bind(1, kept.empty() ? std::string() : nlohmann::json(kept).dump());
+    write_links.bind(2, static_cast<int64_t>(rev));
+    write_links.bind(3, static_cast<int64_t>(key));
+    write_links.exec();
+    write_links.reset();
+  }
+}
+
 }  // namespace
 
 EraseReport erase_person(StateStore& store, const std::string& person, const std::string& node, bool dry_run) {
@@ -75,6 +168,10 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
     if (value.size() >= 6) needles.push_back(value);
   }
   constexpr const char* k_record_match = "'crm_id:' || connector || '/' || id = ?1";
+  // A dead letter names the person when its raw payload or error holds one of the values (any case:
+  // "Anna@Example.com" in a CRM's payload), or it is the reject of one of their CRM records.
+  constexpr const char* k_dead_letter_match = "instr(lower(raw), lower(?1)) > 0 OR instr(lower(error), lower(?1)) > 0";
+  constexpr const char* k_dead_record_match = "'crm_id:' || connector || '/' || record_id = ?1";
   const auto count = [&](const std::string& sql, const std::vector<std::string>& values) {
     return for_each_value(store, sql, values, true);
   };
@@ -83,7 +180,12 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
                      handles);
   r.conversations = count("SELECT count(*) FROM conversations WHERE customer = ?1", handles);
   r.contacts = count(fmt::format("SELECT count(*) FROM contacts WHERE {}", k_record_match), records);
-  r.dead_letters = count("SELECT count(*) FROM dead_letters WHERE instr(raw, ?1) > 0 OR instr(error, ?1) > 0", needles);
+  r.dead_letters = count(fmt::format("SELECT count(*) FROM dead_letters WHERE {}", k_dead_letter_match), needles) +
+                   count(fmt::format("SELECT count(*) FROM dead_letters WHERE ({}) AND NOT ({})", k_dead_record_match,
+                                     k_dead_letter_match),
+                         records);
+  const auto others = named_elsewhere(store, handles, r.nodes);
+  r.other_records = static_cast<std::int64_t>(others.contacts.size() + others.conversations.size());
   if (!r.person_id.empty()) {
     SQLite::Statement q(store.db(), "SELECT count(*) FROM person_aliases WHERE person_id = ?");
     q.bind(1, r.person_id);
@@ -96,13 +198,18 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
   std::vector<std::int64_t> decisions;
   for (const auto& d : store.decisions().touching({r.nodes.begin(), r.nodes.end()})) decisions.push_back(d.id);
   r.decisions = static_cast<std::int64_t>(decisions.size());
-  if (r.messages + r.conversations + r.contacts == 0 && r.person_id.empty())
-    throw Failure(
-        Errc::not_found,
-        fmt::format("nothing is stored for {}; check the value (`chansync persons list` shows handles)", node));
+  // Dead letters and other records' mentions count: a customer not pulled yet whose payloads were
+  // rejected is erased (and tombstoned) too. Nothing at all is refused: a mistyped value would
+  // otherwise tombstone someone else's number for good.
+  if (r.messages + r.conversations + r.contacts + r.dead_letters + r.other_records == 0 && r.person_id.empty())
+    throw Failure(Errc::not_found,
+                  fmt::format("nothing is stored for {}, so nothing was erased and no tombstone was written; check "
+                              "the value (`chansync persons list` shows handles)",
+                              node));
   if (dry_run) return r;
 
   SQLite::Transaction tx(store.db());
+  const auto rev = store.revision() + 1;
   const auto run = [&](const std::string& sql, const std::vector<std::string>& values) {
     for_each_value(store, sql, values, false);
   };
@@ -110,7 +217,9 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
       handles);
   run("DELETE FROM conversations WHERE customer = ?1", handles);
   run(fmt::format("DELETE FROM contacts WHERE {}", k_record_match), records);
-  run("DELETE FROM dead_letters WHERE instr(raw, ?1) > 0 OR instr(error, ?1) > 0", needles);
+  run(fmt::format("DELETE FROM dead_letters WHERE {}", k_dead_letter_match), needles);
+  run(fmt::format("DELETE FROM dead_letters WHERE {}", k_dead_record_match), records);
+  strip(store, others, handles, rev);
   run("DELETE FROM person_handles WHERE node = ?1", r.nodes);
   store.identity().forget_person_count();
   run("DELETE FROM identity_conflicts WHERE node = ?1 OR instr(records, '\"' || ?1 || '\"') > 0", r.nodes);
@@ -139,7 +248,6 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
   }
   // A new revision: reconcile runs again, and the person is no longer live, so the next push deletes
   // it on every target that holds it.
-  const auto rev = store.revision() + 1;
   store.set_meta("rev", std::to_string(rev));
   store.set_identity_input_revision(rev);
   store.set_persons_revision(rev);

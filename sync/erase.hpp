@@ -17,6 +17,9 @@ struct EraseReport {
   std::string person_id;           // "" when the handle belonged to no person
   std::vector<std::string> nodes;  // handles and CRM records erased (tombstoned)
   std::int64_t conversations = 0, messages = 0, contacts = 0, dead_letters = 0, decisions = 0, aliases = 0;
+  // Other people's records (contacts, conversations' links) that list an erased handle: they keep
+  // everything else and lose that handle.
+  std::int64_t other_records = 0;
   std::vector<std::string> targets;  // targets that hold the person: the next push deletes it there
   bool dry_run = false;
 };

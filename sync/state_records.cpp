@@ -196,13 +196,15 @@ std::optional<std::vector<Conversation>> RecordStore::without_erased(const std::
   if (!has_tombstones()) return std::nullopt;
   std::vector<Conversation> out;
   for (const auto& c : page) {
-    if (erased(c.customer.key())) {
-      spdlog::debug("{}: conversation {} is of an erased customer; not stored", c.connector, c.id);
-      continue;
-    }
+    if (erased(c.customer.key())) continue;
     out.push_back(c);
     std::erase_if(out.back().customer_links, [&](const Handle& h) { return erased(h.key()); });
   }
+  // A count, not the ids: a conversation's id often holds the customer's number, which the erase
+  // keeps only as a salted hash.
+  if (out.size() < page.size())
+    spdlog::debug("{}: {} conversations of erased customers not stored", page.front().connector,
+                  page.size() - out.size());
   return out;
 }
 
@@ -211,13 +213,11 @@ std::optional<std::vector<Contact>> RecordStore::without_erased(const std::strin
   if (!has_tombstones()) return std::nullopt;
   std::vector<Contact> out;
   for (const auto& c : page) {
-    if (erased(crm_node(connector, c.id))) {
-      spdlog::debug("{}: contact {} was erased; not stored", connector, c.id);
-      continue;
-    }
+    if (erased(crm_node(connector, c.id))) continue;
     out.push_back(c);
     std::erase_if(out.back().handles, [&](const Handle& h) { return erased(h.key()); });
   }
+  if (out.size() < page.size()) spdlog::debug("{}: {} erased contacts not stored", connector, page.size() - out.size());
   return out;
 }
 
@@ -463,7 +463,16 @@ PageStats RecordStore::write_contacts(const std::string& connector, const std::s
     m_store.set_meta("rev", std::to_string(rev));
     m_store.set_identity_input_revision(rev);
   }
-  store_dead_letters(connector, stream, rejects);
+  // A contact rejected whole (an unreadable birth date, say) is kept as its raw payload: one of an
+  // erased record goes with the record.
+  if (has_tombstones() && !rejects.empty()) {
+    std::vector<DeadLetter> kept;
+    for (const auto& d : rejects)
+      if (!erased(crm_node(connector, d.record_id))) kept.push_back(d);
+    store_dead_letters(connector, stream, kept);
+  } else {
+    store_dead_letters(connector, stream, rejects);
+  }
   save_cursor(connector, stream, next_cursor);
   return stats;
 }

@@ -98,6 +98,9 @@ n=$(jfield "$(cat "$work/dry.json")" 'j["messages"]')
 [ "$n" -gt 0 ] || fail "the SMS person should have messages to erase: $(cat "$work/dry.json")"
 cs erase --person "$sms" >"$work/erase.txt" || fail "erase failed"
 grep -q "the next push deletes it on out" "$work/erase.txt" || fail "erase should name the target: $(cat "$work/erase.txt")"
+# out is an append-mode NDJSON feed: the person's earlier lines stay in it, and erase says so.
+grep -q "out is an append-only feed (.*persons.ndjson): its earlier lines stay" "$work/erase.txt" \
+  || fail "erase should say the append-only feed keeps its lines: $(cat "$work/erase.txt")"
 [ "$(q "SELECT count(*) FROM messages")" = $((before - n)) ] || fail "erase should remove $n messages"
 cs state reset sms >/dev/null 2>&1
 cs sync >/dev/null 2>"$work/sync4.log" || fail "sync after erase failed: $(tail -5 "$work/sync4.log")"

@@ -128,3 +128,72 @@ TEST_CASE("after erase, a re-pull stores none of the person; other records lose 
   }
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
 }
+
+TEST_CASE("erase strips the handle from other records already stored, and finds every dead letter of the person",
+          "[erase]") {
+  StateStore store(":memory:");
+  RecordingSink sink;
+  // Two people's CRM records list the same office number: a conflict, so no person holds it.
+  const Handle office{HandleKind::phone, "+4930555000", true};
+  const Handle karl_mail{HandleKind::email, "karl@example.com", true};
+  store.records().commit_contacts(
+      "crm", "contacts",
+      {Contact{"crm", "2", "Karl", "K", {office, karl_mail}},
+       Contact{"crm", "3", "Erika", "E", {office, {HandleKind::email, "erika@example.com"}}}},
+      {}, "y");
+  // Dead letters naming Anna in other letter case, or the reject of her CRM record; one of someone else.
+  store.records().commit_contacts(
+      "crm", "contacts", {},
+      {DeadLetter{"1", "date_of_birth \"17.05\" is not a date", R"({"id":"1","firstname":"Anna"})"},
+       DeadLetter{"8", "bad", R"({"email":"ANNA@Example.COM"})"}, DeadLetter{"9", "bad", R"({"email":"x@y.de"})"}},
+      "z");
+  const std::string anna = seed(store, sink);
+  CHECK(count(store, "SELECT count(*) FROM identity_conflicts WHERE node = 'phone:+4930555000'") == 1);
+
+  const auto office_erase = erase_person(store, "", office.key(), false);
+  CHECK(office_erase.person_id.empty());
+  CHECK(office_erase.other_records == 2);
+  const auto karl = store.records().contact("crm", "2");
+  REQUIRE(karl);
+  CHECK(karl->handles == std::vector<Handle>{karl_mail});
+  REQUIRE(store.records().contact("crm", "3"));
+  CHECK(store.records().contact("crm", "3")->handles.size() == 1);
+  // Reconcile does not bring the number back through their records.
+  reconcile_store(store, k_none, false);
+  CHECK(count(store, "SELECT count(*) FROM person_handles WHERE node = 'phone:+4930555000'") == 0);
+  CHECK(count(store, "SELECT count(*) FROM identity_conflicts") == 0);
+  CHECK(count(store, "SELECT count(*) FROM person_handles WHERE node IN ('crm_id:crm/2', 'crm_id:crm/3')") == 2);
+
+  const auto dry = erase_person(store, anna, "", true);
+  CHECK(dry.dead_letters == 3);  // the SMS one, the reject of crm/1, the upper-case email
+  CHECK(dry.other_records == 0);
+  CHECK(erase_person(store, anna, "", false).dead_letters == 3);
+  CHECK(count(store, "SELECT count(*) FROM dead_letters") == 1);  // x@y.de's
+
+  // A re-pull's reject of the erased record is not stored again; another record's is.
+  store.records().commit_contacts("crm", "contacts", {},
+                                  {DeadLetter{"1", "date_of_birth \"17.05\" is not a date", R"({"id":"1"})"},
+                                   DeadLetter{"2", "date_of_birth \"x\" is not a date", R"({"id":"2"})"}},
+                                  "z2");
+  CHECK(count(store, "SELECT count(*) FROM dead_letters WHERE record_id = '1'") == 0);
+  CHECK(count(store, "SELECT count(*) FROM dead_letters WHERE record_id = '2'") == 1);
+}
+
+TEST_CASE("erase of a handle only dead letters name tombstones it; of one nothing names, writes nothing", "[erase]") {
+  StateStore store(":memory:");
+  store.records().commit_conversations(
+      "sms", "conversations", {},
+      {DeadLetter{"SM1", "bad date", R"({"from":"+4917699887766","date_sent":"yesterday"})"}}, "x");
+  const auto r = erase_person(store, "", "phone:+4917699887766", false);
+  CHECK(r.person_id.empty());
+  CHECK(r.dead_letters == 1);
+  CHECK(count(store, "SELECT count(*) FROM dead_letters") == 0);
+  CHECK(count(store, "SELECT count(*) FROM tombstones") == 1);
+  // The pull that later brings the customer stores nothing of them.
+  commit(store, {conversation("c9", "+4917699887766", 2)});
+  CHECK(count(store, "SELECT count(*) FROM conversations") == 0);
+
+  CHECK_THROWS_WITH(erase_person(store, "", "phone:+4915100000001", false),
+                    Catch::Contains("no tombstone was written"));
+  CHECK(count(store, "SELECT count(*) FROM tombstones") == 1);
+}
