@@ -473,6 +473,10 @@ std::string url_encode(const std::string& s) {
   return out;
 }
 
+std::string HttpClient::excerpt(const std::string& body, std::size_t max_bytes) const {
+  return body_excerpt(m_redact(body), max_bytes);
+}
+
 std::string body_excerpt(const std::string& body, std::size_t max_bytes) {
   std::string out;
   bool space = false;
@@ -499,6 +503,7 @@ namespace chansync::adapters {
 ProbeObservation observe(HttpClient& http, const HttpRequest& req, std::string* body) {
   ProbeObservation obs;
   obs.url = http.redact(where(req.url));
+  obs.redact = [redactor = http.redactor()](std::string_view text) { return redactor(text); };
   auto resp = http.send_once(req);
   if (!resp) {
     obs.transport_error = resp.error().message;
@@ -509,7 +514,8 @@ ProbeObservation observe(HttpClient& http, const HttpRequest& req, std::string* 
   obs.latency_ms = resp->latency_ms;
   obs.timings = {resp->dns_ms, resp->connect_ms, resp->tls_ms, resp->first_byte_ms};
   // Enough of an error body for the vendor's code (health_signals.hpp); a page of data is not needed.
-  if (resp->status >= 400) obs.body = http.redact(resp->body.substr(0, 4096));
+  // Redacted whole, then cut: a cut inside an echoed secret would keep its start.
+  if (resp->status >= 400) obs.body = http.redact(resp->body).substr(0, 4096);
   if (body) *body = std::move(resp->body);
   return obs;
 }

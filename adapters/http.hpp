@@ -134,6 +134,10 @@ class HttpClient {
   const TokenBucket& budget(const std::string& name = "") const;
   // `text` with this connector's secrets and the generic secret shapes redacted (see Redactor).
   std::string redact(std::string_view text) const { return m_redact(text); }
+  const Redactor& redactor() const { return m_redact; }
+  // body_excerpt of the body redacted first: an excerpt cut inside an echoed secret would keep its
+  // start, which no rule recognises any more.
+  std::string excerpt(const std::string& body, std::size_t max_bytes = 200) const;
   // http_error() with this connector's secrets redacted from the message.
   Error error(const HttpRequest& req, const HttpResponse& resp, const std::string& what,
               const std::string& vendor_detail) const;

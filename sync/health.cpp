@@ -157,6 +157,10 @@ Severity severity_of(const HealthReport& r, std::span<const HealthClass> warn_on
 HealthReport classify(const std::string& connector, const std::string& type, ProbeObservation obs) {
   HealthReport r{connector, type};
   r.checked_at = now_ms();
+  if (obs.redact) {
+    obs.vendor_code = obs.redact(obs.vendor_code);
+    obs.vendor_message = obs.redact(obs.vendor_message);
+  }
   const std::string vendor = vendor_of(type);
   auto vendor_findings = obs.http_status >= 400 ? vendor_code_findings(vendor, obs.body) : std::vector<Finding>{};
   // The vendor's own code is more precise than its HTTP status (Graph sends 400 for a throttled app).

@@ -2,6 +2,7 @@
 // Connector health: report types, findings with their evidence, and the pure classification of one
 // probe's observations. The classes, their order and their severities are DESIGN.md §9 and
 // chansync-health(1).
+#include <functional>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -72,6 +73,10 @@ struct ProbeObservation {
   std::string vendor_message;
   std::string api_version;  // the version the request asked for ("v23.0"); "" when unversioned
   std::string body;         // the start of the body, for vendor error codes; never serialised
+  // The connector's redaction of secrets (observe() sets it). Adapters read vendor_code and
+  // vendor_message from the raw body, and a server may echo the token it was sent: classify() applies
+  // this to both before they reach a summary, the output or the state store.
+  std::function<std::string(std::string_view)> redact;
 };
 
 // When a credential stops working, as the vendor states it (Graph's debug_token expires_at and

@@ -158,7 +158,7 @@ class ChatwootSink final : public Adapter, public Sink {
     }
     std::string body;
     auto obs = observe(m_api.http(), m_api.inbox_request(), &body);
-    if (obs.http_status >= 300) obs.vendor_message = error_text(body);
+    if (obs.http_status >= 300) obs.vendor_message = error_text(m_api.http().redact(body));
     const int st = obs.http_status;
     auto r = classify(m_name, k_type, std::move(obs));
     const auto inbox = st >= 200 && st < 300 ? parse_inbox(body) : std::nullopt;

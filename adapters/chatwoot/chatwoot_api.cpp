@@ -119,7 +119,7 @@ Result<HttpResponse> Api::call(const HttpRequest& req, const std::string& what) 
     return resp;
   }
   if (resp->status >= 200 && resp->status < 300) return resp;
-  const std::string text = m_http.redact(error_text(resp->body));  // a server may echo the token
+  const std::string text = error_text(m_http.redact(resp->body));  // a server may echo the token
   const int st = resp->status;
   const std::string where = m_http.redact(req.url.substr(0, req.url.find('?')));
   if (st >= 500 && !req.safe_to_repeat()) {

@@ -88,7 +88,7 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
     if (info) return webhook_info_finding(*info, [this](std::string_view t) { return m_http.redact(t); });
     return {HealthClass::unknown, "getWebhookInfo", resp ? fmt::format("HTTP {}", resp->status) : "no answer",
             "webhook not checked: getWebhookInfo " +
-                (resp ? fmt::format("answered HTTP {}: {}", resp->status, m_http.redact(body_excerpt(resp->body)))
+                (resp ? fmt::format("answered HTTP {}: {}", resp->status, m_http.excerpt(resp->body))
                       : m_http.redact(resp.error().message)),
             "check the bot token and base_url"};
   }

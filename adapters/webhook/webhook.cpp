@@ -56,7 +56,7 @@ class WebhookSink final : public Adapter, public Sink {
     auto req = request(body, sha256_hex(fmt::format("probe.{}.{}", now_ms(), body)));
     std::string answer;
     auto obs = observe(m_http, req, &answer);
-    if (obs.http_status >= 300) obs.vendor_message = m_http.redact(body_excerpt(answer));
+    if (obs.http_status >= 300) obs.vendor_message = m_http.excerpt(answer);
     const int st = obs.http_status;
     auto r = classify(m_name, k_type, std::move(obs));
     if (r.cls == HealthClass::auth_failed)
@@ -120,15 +120,14 @@ class WebhookSink final : public Adapter, public Sink {
       // A refusal of this request's content: its persons failed, the other requests still go.
       // 401/403 refuse our signature, not the persons: every request would fail the same way.
       if (st >= 400 && st < 500 && st != 401 && st != 403 && st != 429) {
-        const Error e{
-            Errc::remote,
-            fmt::format("the receiver refused it with HTTP {}: {}", st, m_http.redact(body_excerpt(resp->body))),
-            m_name, st};
+        const Error e{Errc::remote,
+                      fmt::format("the receiver refused it with HTTP {}: {}", st, m_http.excerpt(resp->body)), m_name,
+                      st};
         for (const auto& item : part) out.push_back({item.record->person_id, PushOutcome::Status::failed, "", e});
         continue;
       }
       return stop(
-          m_http.error(req, *resp, fmt::format("delivering {} persons", part.size()), body_excerpt(resp->body)));
+          m_http.error(req, *resp, fmt::format("delivering {} persons", part.size()), m_http.excerpt(resp->body)));
     }
     return out;
   }

@@ -319,18 +319,23 @@ TEST_CASE("a refusal names the request without the credentials a base_url carrie
              Catch::Contains("(POST http://<redacted>@127.0.0.1:") && !Catch::Contains("url-password-17"));
 }
 
-TEST_CASE("a Chatwoot answer that echoes the token reaches no error with it", "[chatwoot]") {
-  for (const int status : {422, 500}) {
+TEST_CASE("a Chatwoot answer that echoes the token reaches no error or health report with it", "[chatwoot]") {
+  // The token where an excerpt of 200 bytes cuts it: redacted before it is cut, none of it is left.
+  const std::string padding(185, 'x');
+  const std::string token_start = std::string(FakeChatwoot::k_token).substr(0, 6);
+  for (const int status : {401, 422, 500}) {
     INFO(status);
-    FakeServer echo([status](const httplib::Request&, std::size_t) {
-      return Scripted{status,
-                      fmt::format(R"({{"message":"api_access_token {} may not do this"}})", FakeChatwoot::k_token)};
+    FakeServer echo([&](const httplib::Request&, std::size_t) {
+      return Scripted{status, fmt::format(R"({{"message":"{} api_access_token {} may not do this"}})", padding,
+                                          FakeChatwoot::k_token)};
     });
     auto adapter = adapters::create_adapter(Chatwoot::config(echo.base_url()), "DE", [](auto) {});
     auto out = adapter->sink()->push(items({sms_person(1)}));
     const Error& e = out ? *(*out).at(0).error : out.error();
-    CHECK_THAT(e.message, Catch::Contains("may not do this") && Catch::Contains("<redacted>") &&
-                              !Catch::Contains(FakeChatwoot::k_token));
+    CHECK_THAT(e.message, Catch::Contains("xxxx") && !Catch::Contains(token_start));
+    const auto report = adapter->probe();
+    CHECK_THAT(report.evidence.vendor_message, Catch::Contains("xxxx") && !Catch::Contains(token_start));
+    CHECK_THAT(report.summary, !Catch::Contains(token_start));
   }
 }
 

@@ -178,17 +178,26 @@ TEST_CASE("hubspot 401 is an auth error carrying HubSpot's category", "[hubspot]
   CHECK(store.records().cursor("crm", "contacts").empty());
 }
 
-TEST_CASE("hubspot's error text that echoes the token reaches the error redacted", "[hubspot]") {
-  FakeServer server([](const auto&, std::size_t) {
-    return Scripted{400, R"({"status":"error","message":"Bearer pat-na1-echoed-4711 may not list contacts",)"
-                         R"("category":"VALIDATION_ERROR"})"};
-  });
-  auto adapter = hubspot(server.base_url(), "pat-na1-echoed-4711");
-  StateStore store(":memory:");
-  const auto stats = test::pull_one("crm", *adapter, store);
-  REQUIRE(stats.error);
-  CHECK_THAT(stats.error->message, Catch::Contains("may not list contacts") && Catch::Contains("<redacted>") &&
-                                       !Catch::Contains("pat-na1-echoed-4711"));
+TEST_CASE("hubspot's error text that echoes the token reaches the error and the health report redacted", "[hubspot]") {
+  for (const int status : {400, 401}) {
+    INFO(status);
+    FakeServer server([status](const auto&, std::size_t) {
+      return Scripted{status, R"({"status":"error","message":"Bearer pat-na1-echoed-4711 may not list contacts",)"
+                              R"("category":"VALIDATION_ERROR"})"};
+    });
+    auto adapter = hubspot(server.base_url(), "pat-na1-echoed-4711");
+    StateStore store(":memory:");
+    const auto stats = test::pull_one("crm", *adapter, store);
+    REQUIRE(stats.error);
+    CHECK_THAT(stats.error->message, Catch::Contains("may not list contacts") && Catch::Contains("<redacted>") &&
+                                         !Catch::Contains("pat-na1-echoed-4711"));
+    // The probe's report: its summary and evidence are printed, served and stored by `health`.
+    const auto report = adapter->probe();
+    CHECK_THAT(report.evidence.vendor_message,
+               Catch::Contains("may not list contacts") && !Catch::Contains("pat-na1-echoed-4711"));
+    CHECK_THAT(report.summary, !Catch::Contains("pat-na1-echoed-4711"));
+    for (const auto& f : report.findings) CHECK_THAT(f.detail + f.value, !Catch::Contains("pat-na1-echoed-4711"));
+  }
 }
 
 TEST_CASE("hubspot merged-away ids: split at ';', trimmed, empty pieces, repeats and the own id skipped", "[hubspot]") {
