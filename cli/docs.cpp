@@ -264,9 +264,10 @@ std::string config_schema_json(std::span<const TypeSpec> types) {
         const std::string env = o.key + "_env", file = o.key + "_file";
         props[env] = {{"description", "name of an environment variable holding: " + o.help},
                       {"type", "string"},
-                      {"minLength", 1}};
-        props[file] = {
-            {"description", "path of a file with mode 0600 holding: " + o.help}, {"type", "string"}, {"minLength", 1}};
+                      {"pattern", "^[A-Za-z_][A-Za-z0-9_]*$"}};
+        props[file] = {{"description", "path of a regular file with mode 0600 holding: " + o.help},
+                       {"type", "string"},
+                       {"minLength", 1}};
         if (o.required)
           secrets.push_back({{"oneOf", ojson::array({{{"required", {env}}}, {{"required", {file}}}})}});
         else

@@ -18,6 +18,13 @@ namespace chansync {
 namespace fs = std::filesystem;
 namespace {
 
+// POSIX's portable form of an environment variable's name.
+bool is_env_name(std::string_view s) {
+  const auto letter = [](char c) { return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
+  return !s.empty() && letter(s.front()) &&
+         std::all_of(s.begin(), s.end(), [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
+}
+
 // The environment as the inputs see it: their injected env, else the process's.
 std::optional<std::string> input_env(const ConfigInputs& in, const std::string& name) {
   if (in.env) return in.env(name);
@@ -298,6 +305,13 @@ struct Loader {
       config_error(fmt::format("{}: {}_{} must be a non-empty string", where(cfg.file, *node), key_path,
                                env_node ? "env" : "file"));
     const std::string origin = "file:" + where(cfg.file, *node);
+    // Not quoted: a value that is no variable's name is most likely the secret itself, pasted in.
+    if (env_node && !is_env_name(*name))
+      config_error(
+          fmt::format("{}: {}_env must be the name of an environment variable (letters, digits and _, "
+                      "not starting with a digit), and this value is not one; if it is the secret itself, "
+                      "put it in the job's environment and write its name here",
+                      where(cfg.file, *node), key_path));
     if (env_node) {
       ep.secret_sources[o.key] = "env:" + *name;
       add(key_path + "_env", *name, origin);

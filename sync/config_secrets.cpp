@@ -1,12 +1,14 @@
 // resolve_secrets (sync/config.hpp): where secret values come from, an environment variable or a file
 // with mode 0600, read only for the endpoints a command talks to. Loading the config records only
 // where each one is (EndpointConfig::secret_sources).
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <cstring>
 
 #include "sync/config.hpp"
 #include "sync/error.hpp"
@@ -19,17 +21,33 @@ namespace {
 }
 
 std::string read_secret_file(const std::string& path, const std::string& key_path) {
+  // Opened once and judged by what was opened (fstat), so the file checked is the file read. Without
+  // blocking: a FIFO would wait for a writer forever.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    config_error(fmt::format("{}: secret file {} cannot be opened ({}); create it with mode 0600", key_path, path,
+                             std::strerror(errno)));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    config_error(
-        fmt::format("{}: secret file {} does not exist or cannot be read; create it with mode 0600", key_path, path));
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    config_error(fmt::format("{}: secret file {} is not a regular file; name a file holding the secret, mode 0600",
+                             key_path, path));
   if ((st.st_mode & 077) != 0)
     config_error(fmt::format("{}: secret file {} has mode {:04o}, readable by others; run: chmod 600 {}", key_path,
                              path, st.st_mode & 0777, path));
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string value = buf.str();
+  std::string value;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      config_error(fmt::format("{}: secret file {} cannot be read ({})", key_path, path, std::strerror(errno)));
+    if (n == 0) break;
+    value.append(buf, static_cast<std::size_t>(n));
+  }
   while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
   if (value.empty()) config_error(fmt::format("{}: secret file {} is empty", key_path, path));
   return value;

@@ -1,5 +1,7 @@
 #include "sync/config.hpp"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -188,6 +190,27 @@ TEST_CASE("secret files must be 0600") {
   CHECK_THAT(error_of(path), Catch::Contains("chmod 600"));
   fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);
   CHECK(load(path).connectors[0].secrets.at("auth_token") == "from-file");
+  // Only a regular file: a directory is no secret, and a FIFO would block the read for good.
+  fs::remove(secret);
+  fs::create_directory(secret);
+  CHECK_THAT(error_of(path), Catch::Contains("is not a regular file"));
+  fs::remove(secret);
+  REQUIRE(::mkfifo(secret.c_str(), 0600) == 0);
+  CHECK_THAT(error_of(path), Catch::Contains("is not a regular file"));
+  fs::remove(secret);
+  CHECK_THAT(error_of(path), Catch::Contains("cannot be opened") && Catch::Contains("create it with mode 0600"));
+}
+
+TEST_CASE("a *_env value that is no variable's name is refused without being repeated") {
+  TempConfig t;
+  const std::string pasted = "pat-na1-0b2c9e7f-pasted";
+  const auto path = t.write("[connectors.crm]\ntype = \"hubspot-contacts\"\ntoken_env = \"" + pasted + "\"\n");
+  CHECK_THAT(error_of(path), Catch::Contains("sync.toml:3: connectors.crm.token_env must be the name of an "
+                                             "environment variable") &&
+                                 !Catch::Contains(pasted));
+  g_env = {{"HUBSPOT_TOKEN", "x"}};
+  CHECK_NOTHROW(load(t.write("[connectors.crm]\ntype = \"hubspot-contacts\"\ntoken_env = \"HUBSPOT_TOKEN\"\n")));
+  g_env = {};
 }
 
 TEST_CASE("precedence: defaults < file < env < flags, with origins") {
