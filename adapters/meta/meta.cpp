@@ -171,6 +171,9 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
       cursor->newest = std::max(cursor->newest, *updated);
       if (auto r = map_conversation(c, cursor->since, page); !r) return std::unexpected(r.error());
     }
+    // A rejected conversation is stored as Graph sent it, nested paging URLs included: redacted first,
+    // should Graph ever repeat an access_token there (chansync sends its token in a header).
+    for (auto& d : page.rejects) d.raw = m_http.redact(d.raw);
     page.requests = m_http.requests() - before;
     if (reached_mark || !wire->has_next) {
       page.done = true;

@@ -399,3 +399,20 @@ TEST_CASE("meta usage parsing takes the highest figure of both headers", "[meta]
   CHECK(u.regain_minutes == 4);
   CHECK(adapters::meta::parse_usage({{"x-app-usage", "not json"}}).percent == 0);
 }
+
+TEST_CASE("meta stores a rejected conversation with any access_token in its nested links redacted", "[meta]") {
+  FakeServer server([](const httplib::Request& req, std::size_t n) {
+    if (req.path == std::string("/v23.0/") + k_page + "/conversations")
+      return Scripted{200, R"({"data":[{"id":"t_99","updated_time":"not a time","messages":{"data":[],"paging":)"
+                           R"({"next":"https://graph.facebook.com/v23.0/t_99/messages?access_token=EAAGpagetoken)"
+                           R"(&after=x"}}}],"paging":{"cursors":{"after":"a"}}})"};
+    return graph(req, n);
+  });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  REQUIRE_FALSE(test::pull_one("fb", *rig.adapter, store, 2).error);
+  REQUIRE(store.count("dead_letters") == 1);
+  const auto raw = store.db().execAndGet("SELECT raw FROM dead_letters").getString();
+  CHECK_THAT(raw,
+             Catch::Contains("updated_time") && Catch::Contains("<redacted>") && !Catch::Contains("EAAGpagetoken"));
+}
