@@ -463,8 +463,8 @@ PageStats RecordStore::write_contacts(const std::string& connector, const std::s
     m_store.set_meta("rev", std::to_string(rev));
     m_store.set_identity_input_revision(rev);
   }
-  // A contact rejected whole (an unreadable birth date, say) is kept as its raw payload: one of an
-  // erased record goes with the record.
+  // A reject of a contact (one whose birth date is unreadable, say) keeps the contact's raw payload:
+  // the reject of an erased record is not stored either.
   if (has_tombstones() && !rejects.empty()) {
     std::vector<DeadLetter> kept;
     for (const auto& d : rejects)
