@@ -57,9 +57,13 @@ TEST_CASE("erase --dry-run counts and changes nothing; erase removes the person 
   CHECK(store.counts() == before);
   CHECK(count(store, "SELECT count(*) FROM tombstones") == 0);
 
+  store.db().exec("UPDATE streams SET notice = 'message wamid.X1 to +4915112345678 failed' WHERE connector = 'sms'");
+  store.db().exec("UPDATE streams SET notice = 'message wamid.X2 to +4915199999999 failed' WHERE connector = 'crm'");
   const auto r = erase_person(store, anna, "", false);
   CHECK(r.messages == 3);
-  CHECK(count(store, "SELECT count(*) FROM messages") == 2);  // Bob's
+  CHECK(count(store, "SELECT count(*) FROM streams WHERE instr(notice, '4915112345678') > 0") == 0);
+  CHECK(count(store, "SELECT count(*) FROM streams WHERE notice != ''") == 1);  // the other number's
+  CHECK(count(store, "SELECT count(*) FROM messages") == 2);                    // Bob's
   CHECK(count(store, "SELECT count(*) FROM conversations") == 1);
   CHECK(count(store, "SELECT count(*) FROM contacts") == 0);
   CHECK(count(store, "SELECT count(*) FROM dead_letters") == 0);
