@@ -4,7 +4,9 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "sync/digest.hpp"
@@ -51,13 +53,10 @@ std::int64_t for_each_value(StateStore& store, const std::string& sql, const std
 // does to records pulled after the erase (RecordStore::without_erased); done here to those already
 // stored, or reconcile would make the handle a node again, joined to someone else.
 struct Mentions {
-  std::vector<std::pair<std::string, std::string>> contacts;  // (connector, id)
-  std::vector<std::int64_t> conversations;                    // keys
+  // (connector, id) → the contact's handles without the erased ones, as stored JSON.
+  std::map<std::pair<std::string, std::string>, std::string> contacts;
+  std::map<std::int64_t, std::string> conversations;  // key → its links without the erased ones ("" for none)
 };
-
-bool names_any(const std::vector<Handle>& listed, const std::set<std::string>& erased) {
-  return std::any_of(listed.begin(), listed.end(), [&](const Handle& h) { return erased.count(h.key()) > 0; });
-}
 
 // Rows whose JSON holds a handle's value are read and their handles compared by key (the value alone
 // may be a substring of another's). `nodes`: everything erased, whose own records go whole.
@@ -66,8 +65,12 @@ Mentions named_elsewhere(StateStore& store, const std::vector<std::string>& hand
   Mentions m;
   const std::set<std::string> erased(handles.begin(), handles.end());
   const std::set<std::string> gone(nodes.begin(), nodes.end());
-  std::set<std::pair<std::string, std::string>> contacts;
-  std::set<std::int64_t> conversations;
+  // The listed handles without the erased ones, when that leaves some out.
+  const auto without_erased = [&](std::string_view json) -> std::optional<std::vector<Handle>> {
+    auto listed = handles_from_json(json);
+    if (std::erase_if(listed, [&](const Handle& h) { return erased.count(h.key()) > 0; }) == 0) return std::nullopt;
+    return listed;
+  };
   SQLite::Statement c(store.db(), "SELECT connector, id, handles FROM contacts WHERE instr(handles, ?1) > 0");
   SQLite::Statement l(store.db(),
                       "SELECT key, customer_links, customer FROM conversations WHERE customer_links != '' AND "
@@ -78,62 +81,41 @@ Mentions named_elsewhere(StateStore& store, const std::vector<std::string>& hand
     // As the value appears inside the stored JSON (a string, escaped).
     const std::string needle = nlohmann::json(h->value).dump();
     c.bind(1, needle);
-    while (c.executeStep())
-      if (!gone.count(crm_node(c.getColumn(0).getString(), c.getColumn(1).getString())) &&
-          names_any(handles_from_json(c.getColumn(2).getText()), erased))
-        contacts.emplace(c.getColumn(0).getString(), c.getColumn(1).getString());
+    while (c.executeStep()) {
+      std::pair<std::string, std::string> id{c.getColumn(0).getString(), c.getColumn(1).getString()};
+      if (gone.count(crm_node(id.first, id.second))) continue;
+      if (auto kept = without_erased(c.getColumn(2).getText()))
+        m.contacts[std::move(id)] = nlohmann::json(*kept).dump();
+    }
     c.reset();
     l.bind(1, needle);
-    while (l.executeStep())
-      if (!erased.count(l.getColumn(2).getString()) && names_any(handles_from_json(l.getColumn(1).getText()), erased))
-        conversations.insert(l.getColumn(0).getInt64());
+    while (l.executeStep()) {
+      if (erased.count(l.getColumn(2).getString())) continue;
+      if (auto kept = without_erased(l.getColumn(1).getText()))
+        m.conversations[l.getColumn(0).getInt64()] = kept->empty() ? std::string() : nlohmann::json(*kept).dump();
+    }
     l.reset();
   }
-  m.contacts.assign(contacts.begin(), contacts.end());
-  m.conversations.assign(conversations.begin(), conversations.end());
   return m;
 }
 
-void strip(StateStore& store, const Mentions& m, const std::vector<std::string>& handles, std::int64_t rev) {
-  const std::set<std::string> erased(handles.begin(), handles.end());
-  const auto without = [&](std::vector<Handle> listed) {
-    std::erase_if(listed, [&](const Handle& h) { return erased.count(h.key()) > 0; });
-    return listed;
-  };
-  SQLite::Statement read_contact(store.db(), "SELECT handles FROM contacts WHERE connector = ? AND id = ?");
-  SQLite::Statement write_contact(store.db(),
-                                  "UPDATE contacts SET handles = ?, rev = ? WHERE connector = ? AND id = ?");
-  for (const auto& [connector, id] : m.contacts) {
-    read_contact.bind(1, connector);
-    read_contact.bind(2, id);
-    if (!read_contact.executeStep()) {  // erased with the person above
-      read_contact.reset();
-      continue;
-    }
-    const auto kept = without(handles_from_json(read_contact.getColumn(0).getText()));
-    read_contact.reset();
-    write_contact.bind(1, nlohmann::json(kept).dump());
-    write_contact.bind(2, static_cast<int64_t>(rev));
-    write_contact.bind(3, connector);
-    write_contact.bind(4, id);
-    write_contact.exec();
-    write_contact.reset();
+void strip(StateStore& store, const Mentions& m, std::int64_t rev) {
+  SQLite::Statement contact(store.db(), "UPDATE contacts SET handles = ?, rev = ? WHERE connector = ? AND id = ?");
+  for (const auto& [id, handles] : m.contacts) {
+    contact.bind(1, handles);
+    contact.bind(2, static_cast<int64_t>(rev));
+    contact.bind(3, id.first);
+    contact.bind(4, id.second);
+    contact.exec();
+    contact.reset();
   }
-  SQLite::Statement read_links(store.db(), "SELECT customer_links FROM conversations WHERE key = ?");
-  SQLite::Statement write_links(store.db(), "UPDATE conversations SET customer_links = ?, rev = ? WHERE key = ?");
-  for (const auto key : m.conversations) {
-    read_links.bind(1, static_cast<int64_t>(key));
-    if (!read_links.executeStep()) {
-      read_links.reset();
-      continue;
-    }
-    const auto kept = without(handles_from_json(read_links.getColumn(0).getText()));
-    read_links.reset();
-    write_links.bind(1, kept.empty() ? std::string() : nlohmann::json(kept).dump());
-    write_links.bind(2, static_cast<int64_t>(rev));
-    write_links.bind(3, static_cast<int64_t>(key));
-    write_links.exec();
-    write_links.reset();
+  SQLite::Statement links(store.db(), "UPDATE conversations SET customer_links = ?, rev = ? WHERE key = ?");
+  for (const auto& [key, kept] : m.conversations) {
+    links.bind(1, kept);
+    links.bind(2, static_cast<int64_t>(rev));
+    links.bind(3, static_cast<int64_t>(key));
+    links.exec();
+    links.reset();
   }
 }
 
@@ -221,7 +203,7 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
   run(fmt::format("DELETE FROM dead_letters WHERE {}", k_dead_record_match), records);
   // A stream's last vendor notice may name them ("message … to +49… failed"): it goes too.
   run("UPDATE streams SET notice = '' WHERE instr(lower(notice), lower(?1)) > 0", needles);
-  strip(store, others, handles, rev);
+  strip(store, others, rev);
   run("DELETE FROM person_handles WHERE node = ?1", r.nodes);
   store.identity().forget_person_count();
   run("DELETE FROM identity_conflicts WHERE node = ?1 OR instr(records, '\"' || ?1 || '\"') > 0", r.nodes);
