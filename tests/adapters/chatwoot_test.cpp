@@ -321,7 +321,9 @@ TEST_CASE("a refusal names the request without the credentials a base_url carrie
 
 TEST_CASE("a Chatwoot answer that echoes the token reaches no error or health report with it", "[chatwoot]") {
   // The token where an excerpt of 200 bytes cuts it: redacted before it is cut, none of it is left.
-  const std::string padding(185, 'x');
+  std::string padding;  // 185 bytes of words before the token
+  while (padding.size() < 185) padding += "padding ";
+  padding.resize(185);
   const std::string token_start = std::string(FakeChatwoot::k_token).substr(0, 6);
   for (const int status : {401, 422, 500}) {
     INFO(status);
@@ -332,9 +334,9 @@ TEST_CASE("a Chatwoot answer that echoes the token reaches no error or health re
     auto adapter = adapters::create_adapter(Chatwoot::config(echo.base_url()), "DE", [](auto) {});
     auto out = adapter->sink()->push(items({sms_person(1)}));
     const Error& e = out ? *(*out).at(0).error : out.error();
-    CHECK_THAT(e.message, Catch::Contains("xxxx") && !Catch::Contains(token_start));
+    CHECK_THAT(e.message, Catch::Contains("padding padding") && !Catch::Contains(token_start));
     const auto report = adapter->probe();
-    CHECK_THAT(report.evidence.vendor_message, Catch::Contains("xxxx") && !Catch::Contains(token_start));
+    CHECK_THAT(report.evidence.vendor_message, Catch::Contains("padding padding") && !Catch::Contains(token_start));
     CHECK_THAT(report.summary, !Catch::Contains(token_start));
   }
 }
