@@ -14,21 +14,26 @@ namespace {
 
 // What the erase cannot reach and this configuration has: an append-mode NDJSON target keeps the
 // lines it wrote (the push appends a deletion), and the listen spool keeps payloads already pulled
-// until their segment is trimmed.
-std::string not_reached(const Config& config, const std::vector<std::string>& targets) {
-  std::string out;
+// until their segment is trimmed. (Configuration fills in every option's default, so mode is there.)
+struct Unreached {
+  std::string kind;    // "feed" or "spool"
+  std::string target;  // the feed's target; "" for the spool
+  std::string path;
+  std::string note;
+};
+
+std::vector<Unreached> not_reached(const Config& config, const std::vector<std::string>& targets) {
+  std::vector<Unreached> out;
   for (const auto& t : config.targets)
     if (t.type == "ndjson" && std::find(targets.begin(), targets.end(), t.name) != targets.end() &&
-        t.options.value("mode", std::string("append")) != "snapshot")
-      out += fmt::format("  {} is an append-only feed ({}): its earlier lines stay; delete them there\n", t.name,
-                         t.options.value("path", std::string("-")));
+        t.options.value("mode", std::string()) == "append")
+      out.push_back(
+          {"feed", t.name, t.options.value("path", std::string("-")), "its earlier lines stay; delete them there"});
   std::error_code ec;
   for (std::filesystem::recursive_directory_iterator it(config.spool_dir, ec), end; !ec && it != end; it.increment(ec))
     if (it->path().extension() == ".spool") {
-      out += fmt::format(
-          "  the listen spool ({}) keeps webhook payloads until their segment is trimmed (once pulled and a "
-          "newer one exists)\n",
-          config.spool_dir);
+      out.push_back({"spool", "", config.spool_dir,
+                     "keeps webhook payloads until their segment is trimmed (once pulled and a newer one exists)"});
       break;
     }
   return out;
@@ -53,7 +58,14 @@ void add_erase(CLI::App& app, Context& ctx) {
       Session s = open_session(ctx.global, "erase", Needs::store);
       const std::string node = handle->empty() ? std::string() : handle_option(*handle, s.config);
       const auto r = erase_person(*s.store, *person, node, *dry_run);
+      const auto unreached = not_reached(s.config, r.targets);
       if (ctx.global.output == "json") {
+        nlohmann::json unreached_json = nlohmann::json::array();
+        for (const auto& u : unreached)
+          unreached_json.push_back({{"kind", u.kind},
+                                    {"target", u.target.empty() ? nlohmann::json(nullptr) : nlohmann::json(u.target)},
+                                    {"path", u.path},
+                                    {"note", u.note}});
         print_json({{"dry_run", r.dry_run},
                     {"person_id", r.person_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.person_id)},
                     {"nodes", r.nodes},
@@ -64,7 +76,8 @@ void add_erase(CLI::App& app, Context& ctx) {
                     {"other_records", r.other_records},
                     {"decisions", r.decisions},
                     {"aliases", r.aliases},
-                    {"targets", r.targets}});
+                    {"targets", r.targets},
+                    {"not_reached", unreached_json}});
         return 0;
       }
       std::string out =
@@ -78,7 +91,9 @@ void add_erase(CLI::App& app, Context& ctx) {
         out += fmt::format("  other people's records that {} an erased handle: {}\n", r.dry_run ? "would lose" : "lost",
                            r.other_records);
       if (!r.targets.empty()) out += fmt::format("  the next push deletes it on {}\n", fmt::join(r.targets, ", "));
-      out += not_reached(s.config, r.targets);
+      for (const auto& u : unreached)
+        out += u.kind == "feed" ? fmt::format("  {} is an append-only feed ({}): {}\n", u.target, u.path, u.note)
+                                : fmt::format("  the listen spool ({}) {}\n", u.path, u.note);
       if (!r.dry_run) out += "  a later pull will not store it again (tombstones)\n";
       std::fputs(out.c_str(), stdout);
       return 0;

@@ -47,6 +47,7 @@ void add_persons(CLI::App& app, Context& ctx) {
   auto* list = cmd->add_subcommand("list", "one line per person: id, name, handles, counts");
   list->callback([&ctx] {
     ctx.action = [&ctx] {
+      require_format(ctx.global.output, {"table", "json", "ndjson"}, "persons list");
       Session s = open_session(ctx.global, "persons list", Needs::store);
       const auto& fmt_ = ctx.global.output;
       std::vector<std::vector<std::string>> rows;

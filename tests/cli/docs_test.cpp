@@ -2,7 +2,9 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -281,6 +283,69 @@ TEST_CASE(
     tagged = line == ".TP";
   }
   CHECK(documented == fixed);
+}
+
+// Every command that prints JSON (-o json or ndjson) and the schemas in schemas/ that describe it.
+// The scenarios validate the real output against them with a JSON Schema validator.
+const std::map<std::string, std::vector<std::string>> k_json_outputs = {
+    {"config show", {"config-show"}},
+    {"connectors types", {"connector-types"}},
+    {"erase", {"erase"}},
+    {"health", {"health"}},  // a run, or with --since the transitions
+    {"ingest", {"run-report"}},
+    {"persons list", {"person-summary"}},
+    {"persons show", {"person"}},
+    {"persons explain", {"explain"}},
+    {"persons merge", {"decision"}},
+    {"persons split", {"decision"}},
+    {"persons undo", {"decision"}},
+    {"persons decisions", {"decision"}},
+    {"persons conflicts", {"conflicts"}},
+    {"persons suggestions", {"suggestions"}},
+    {"pull", {"run-report"}},
+    {"push", {"run-report"}},
+    {"push --show-parked", {"parked"}},
+    {"push --verify", {"verify"}},
+    {"reconcile", {"run-report"}},
+    {"state show", {"state"}},
+    {"sync", {"run-report"}},
+};
+
+TEST_CASE("every command that prints JSON names its schema in its man page, and every schema is named", "[docs]") {
+  // The commands: those whose require_format() allows json or ndjson, read from cli/*.cpp.
+  std::set<std::string> printing_json;
+  const std::regex call(R"re(require_format\([^{]*\{([^}]*)\},\s*"([^"]+)"\))re");
+  for (const auto& f : std::filesystem::directory_iterator(source_path("cli"))) {
+    if (f.path().extension() != ".cpp") continue;
+    const std::string text = read("cli/" + f.path().filename().string());
+    for (std::sregex_iterator it(text.begin(), text.end(), call), end; it != end; ++it)
+      if ((*it)[1].str().find("json") != std::string::npos) printing_json.insert((*it)[2].str());
+  }
+  std::set<std::string> listed;
+  for (const auto& [command, schemas] : k_json_outputs) listed.insert(command);
+  CHECK(printing_json == listed);
+
+  std::set<std::string> named;
+  for (const auto& [command, schemas] : k_json_outputs) {
+    const std::string page = "man/chansync-" + words(command).front() + ".1";
+    for (const auto& schema : schemas) {
+      INFO(command << ": " << page << " should name schemas/" << schema << ".schema.json");
+      std::string escaped = "schemas/" + schema + ".schema.json";
+      for (std::size_t at = 0; (at = escaped.find('-', at)) != std::string::npos; at += 2) escaped.insert(at, "\\");
+      CHECK(read(page).find(escaped) != std::string::npos);
+      named.insert(schema);
+    }
+  }
+  // Every schema is valid JSON whose $id is its file name, and each is an output's or a file's.
+  for (const auto& f : std::filesystem::directory_iterator(source_path("schemas"))) {
+    const std::string file = f.path().filename().string();
+    INFO(file);
+    const auto schema = nlohmann::json::parse(read("schemas/" + file));
+    CHECK(schema.at("$id") == "https://chansync.dev/schemas/" + file);
+    const std::string name = file.substr(0, file.find('.'));
+    // config: the configuration file's; deletion: what a target receives for a person gone.
+    CHECK((named.contains(name) || name == "config" || name == "deletion"));
+  }
 }
 
 TEST_CASE("roff_escape keeps registry text from being read as roff", "[docs]") {

@@ -60,6 +60,9 @@ assert len(sms) == 1, "no single connectors.sms.base_url row"
 assert sms[0]["value"] == url, sms[0]  # the value itself, not its TOML text
 assert re.fullmatch(rf"file:.*sync\.toml:{line}", sms[0]["origin"]), sms[0]
 PY
+check_schema config-show "$work/show.json"
+cs -o json connectors types >"$work/types.json" || fail "connectors types -o json failed"
+check_schema connector-types "$work/types.json"
 no_secret "config check/show" "$work"/check*.out "$work"/check*.err "$work"/show*
 
 # --log-format json: every stderr line is one JSON object; stdout stays the report alone.
@@ -144,10 +147,8 @@ for s in streams.values():
 assert streams[("sms", "conversations")]["last_pull"]["received"] > 0
 assert r["schema_version"] == 17 and r["counts"]["messages"] > 0, r
 PY
-/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]+"/schemas/state.schema.json")))' "$SOURCE_DIR" "$work/state.json" \
-  || fail "state show -o json does not match schemas/state.schema.json"
-/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1]+"/schemas/run-report.schema.json")))' "$SOURCE_DIR" "$work/jlog.out" \
-  || fail "pull -o json does not match schemas/run-report.schema.json"
+check_schema state "$work/state.json"
+check_schema run-report "$work/jlog.out"
 cs state show >"$work/state.txt" || fail "state show failed"
 grep -Eq '^sms/conversations +[0-9]{4}-' "$work/state.txt" || fail "state show table lacks sms/conversations: $(cat "$work/state.txt")"
 cs state reset sms/conversations 2>"$work/reset.err" || fail "state reset sms/conversations failed: $(cat "$work/reset.err")"
@@ -166,4 +167,20 @@ cs state reset crm 2>/dev/null || fail "state reset crm failed"
 cs -o json pull >"$work/full_again.json" || fail "pull after reset failed"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert all(p["pages"] >= 1 and p["written"] == 0 for p in r["pull"]), r' "$work/full_again.json" \
   || fail "a full pull after reset should re-read everything and write nothing new: $(cat "$work/full_again.json")"
+
+# The persons commands' JSON follows their schemas; a format a command cannot print is refused.
+cs -o json reconcile >"$work/reconcile.json" || fail "reconcile -o json failed"
+check_schema run-report "$work/reconcile.json"
+cs -o json persons list >"$work/persons.json" || fail "persons list -o json failed"
+check_schema person-summary "$work/persons.json" array
+cs -o ndjson persons list >"$work/persons.ndjson" || fail "persons list -o ndjson failed"
+check_schema person-summary "$work/persons.ndjson" ndjson
+first=$(jfield "$(cat "$work/persons.json")" 'j[0]["person_id"]')
+cs -o json persons show "$first" >"$work/person.json" || fail "persons show -o json failed"
+check_schema person "$work/person.json"
+set +e
+cs -o prometheus persons list >"$work/prom.out" 2>"$work/prom.err"; code=$?
+set -e
+[ "$code" -eq 64 ] && [ ! -s "$work/prom.out" ] || fail "persons list -o prometheus should exit 64 and print nothing, got $code"
+grep -q "persons list" "$work/prom.err" || fail "the refusal should name the command: $(cat "$work/prom.err")"
 echo "cli: ok"

@@ -27,6 +27,7 @@ assert j["kind"] == "merge" and j["reason"] == "confirmed by phone" and j["activ
 assert sorted(j["persons"]) == sorted([sys.argv[2], sys.argv[3]]), j
 assert len(set(j["persons_now"])) == 1 and j["persons_now"][0] == j["persons"][0], j
 PY
+check_schema decision "$work/merge.json"
 survivor=$(jfield "$(cat "$work/merge.json")" 'j["persons"][0]')
 retired=$(jfield "$(cat "$work/merge.json")" 'j["persons"][1]')
 decision=$(jfield "$(cat "$work/merge.json")" 'j["id"]')
@@ -47,6 +48,7 @@ assert any(n["node"].startswith("crm_id:") and n["name"] for n in j["nodes"]), j
 assert any(n["conversations"].get("sms") for n in j["nodes"]), j["nodes"]
 assert [d["id"] for d in j["decisions"]] == [int(sys.argv[2])]
 PY
+check_schema explain "$work/explain.json"
 
 # Later syncs (the simulator sends more) keep the decision; the merged-away person is deleted downstream.
 sim_post "add-messages?n=30" >/dev/null
@@ -58,16 +60,23 @@ grep "\"$retired\"" "$work/persons.ndjson" | grep -q "\"merged_into\":\"$survivo
 
 cs persons decisions | grep -q "^#$decision  *merge .*active" || fail "decisions should list #$decision as active: $(cs persons decisions)"
 persons_merged=$(q "SELECT count(DISTINCT person_id) FROM person_handles")
-cs persons undo "#$decision" >/dev/null 2>&1 || fail "undo failed"
+cs -o json persons undo "#$decision" >"$work/undo.json" 2>"$work/undo.log" || fail "undo failed: $(cat "$work/undo.log")"
+check_schema decision "$work/undo.json"
 [ "$(q "SELECT count(DISTINCT person_id) FROM person_handles")" = $((persons_merged + 1)) ] || fail "undo should give one person more"
 [ "$(q "SELECT count(*) FROM person_handles WHERE person_id = '$retired'")" -gt 0 ] || fail "undo should give $retired its id back"
-cs persons decisions -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["undo_note"]=="undone" and not d[0]["active"], d' \
-  || fail "the undone decision should stay listed, marked undone"
+cs persons decisions -o json >"$work/decisions.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[0]["undo_note"]=="undone" and not d[0]["active"], d' \
+  "$work/decisions.json" || fail "the undone decision should stay listed, marked undone: $(cat "$work/decisions.json")"
+check_schema decision "$work/decisions.json" array
 
 # split: the CRM person's phone out; it stays out after a sync; explain shows the refusal.
 phone=$(q "SELECT node FROM person_handles WHERE person_id = '$crm' AND node LIKE 'phone:%' ORDER BY node LIMIT 1")
 [ -n "$phone" ] || fail "the CRM person should have a phone"
-cs persons split "$crm" --handle "$phone" --reason "a colleague's number" >"$work/split.txt" 2>&1 || fail "split failed: $(cat "$work/split.txt")"
+cs -o json persons split "$crm" --handle "$phone" --reason "a colleague's number" >"$work/split.json" 2>"$work/split.log" \
+  || fail "split failed: $(cat "$work/split.log")"
+check_schema decision "$work/split.json"
+[ "$(jfield "$(cat "$work/split.json")" 'j["kind"], len(j["persons_now"])')" = "('split', 2)" ] \
+  || fail "split should say where both sides are now: $(cat "$work/split.json")"
 cs sync >/dev/null 2>"$work/sync3.log" || fail "third sync failed"
 [ "$(q "SELECT person_id FROM person_handles WHERE node = '$phone'")" != \
   "$(q "SELECT person_id FROM person_handles WHERE node = '$crm_node'")" ] || fail "the split phone must not be back with its CRM record"
@@ -86,7 +95,9 @@ expect_64 cs persons split "$crm" --handle fax:123 | grep -q "must be KIND:VALUE
 expect_64 cs persons split "$crm" | grep -q "needs --handle" || fail "split without a node"
 expect_64 cs persons undo 999 | grep -q "no decision #999" || fail "unknown decision"
 expect_64 cs persons undo "#$decision" | grep -q "no longer applies" || fail "undoing twice"
-cs -o json persons conflicts | python3 -c 'import json,sys; json.load(sys.stdin)' || fail "conflicts JSON"
+cs -o json persons conflicts >"$work/conflicts.json" || fail "conflicts -o json failed"
+[ "$(jfield "$(cat "$work/conflicts.json")" 'len(j)')" -gt 0 ] || fail "the split should be listed as a refused union"
+check_schema conflicts "$work/conflicts.json"
 
 # erase: a dry run changes nothing; the erase removes the SMS person's data, the next sync deletes it
 # on the NDJSON target and the simulator's pages (which still hold the messages) do not bring it back.
@@ -96,6 +107,9 @@ cs -o json erase --handle "$sms_phone" --dry-run >"$work/dry.json" || fail "eras
 [ "$(q "SELECT count(*) FROM messages")" = "$before" ] || fail "a dry run must change nothing"
 n=$(jfield "$(cat "$work/dry.json")" 'j["messages"]')
 [ "$n" -gt 0 ] || fail "the SMS person should have messages to erase: $(cat "$work/dry.json")"
+check_schema erase "$work/dry.json"
+[ "$(jfield "$(cat "$work/dry.json")" '[(u["kind"], u["target"]) for u in j["not_reached"]]')" = "[('feed', 'out')]" ] \
+  || fail "erase -o json should name the append-only feed it cannot reach: $(cat "$work/dry.json")"
 cs erase --person "$sms" >"$work/erase.txt" || fail "erase failed"
 grep -q "the next push deletes it on out" "$work/erase.txt" || fail "erase should name the target: $(cat "$work/erase.txt")"
 # out is an append-mode NDJSON feed: the person's earlier lines stay in it, and erase says so.

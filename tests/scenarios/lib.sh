@@ -35,6 +35,22 @@ sim_stats() { curl -fsS "http://127.0.0.1:$port/_sim/stats"; }
 # jfield JSON EXPR: prints EXPR evaluated on the parsed JSON `j` (e.g. jfield "$s" 'j["held"]').
 jfield() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# check_schema NAME FILE [array|ndjson]: FILE (an array of them, or one per line) validates against
+# schemas/NAME.schema.json, with a real JSON Schema validator checking formats too.
+check_schema() {
+  /usr/bin/python3 - "$SOURCE_DIR/schemas/$1.schema.json" "$2" "${3:-}" <<'PY' || fail "$2 does not match schemas/$1.schema.json: $(head -c 1500 "$2")"
+import json, sys, jsonschema
+schema, path, shape = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+docs = [json.loads(l) for l in open(path) if l.strip()] if shape == "ndjson" else [json.load(open(path))]
+if shape == "array":
+    assert isinstance(docs[0], list), "not an array"
+    docs = docs[0]
+assert docs, f"{path} holds nothing to validate"
+for d in docs:
+    v.validate(d)
+PY
+}
 # health_run EXPECTED_CODE NAME ARGS...: `health -o json ARGS` into $work/NAME.json (stderr in
 # NAME.err), asserting the exit code.
 health_run() {

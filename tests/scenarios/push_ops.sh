@@ -12,10 +12,6 @@ type = "ndjson"
 path = "snapshot.ndjson"
 mode = "snapshot"
 TOML
-validate() {  # validate SCHEMA FILE
-  /usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))' \
-    "$SOURCE_DIR/schemas/$1" "$2" || fail "$2 does not match schemas/$1"
-}
 
 cs -q sync || fail "first sync"
 snap="$work/snapshot.ndjson"
@@ -42,7 +38,7 @@ cs -q push
 
 # A clean target verifies with exit 0; the report validates.
 cs -o json push snap --verify >"$work/verify.json" || fail "verify of an untouched snapshot exits $?"
-validate verify.schema.json "$work/verify.json"
+check_schema verify "$work/verify.json"
 [ "$(jfield "$(cat "$work/verify.json")" 'j["verify"][0]["checked"]')" -eq "$persons" ] || fail "verify did not check every person"
 
 # Delete one line and edit another by hand: drift, exit 1, named on stdout.
@@ -73,7 +69,8 @@ grep -q "\"$gone\"" "$snap" || fail "the deleted person is not back in the snaps
 cs -q push out --verify || fail "verify of the append feed"
 
 # --show-parked: nothing parked; JSON is an array.
-[ "$(cs -o json push --show-parked)" = "[]" ] || fail "show-parked -o json on a clean store"
+cs -o json push --show-parked >"$work/parked0.json"
+[ "$(cat "$work/parked0.json")" = "[]" ] || fail "show-parked -o json on a clean store: $(cat "$work/parked0.json")"
 set +e
 cs push --verify --dry-run >/dev/null 2>&1
 rc=$?
@@ -166,4 +163,34 @@ wait "$pid" || code=$?
 [ "$code" -eq 130 ] || fail "a push ended by a second SIGINT exited $code, not 130 (killed by SIGINT)"
 [ "$(sqlite3 "$work/state.db" "SELECT count(*) FROM push_ledger WHERE target = 'hang'")" -eq 0 ] ||
   fail "a batch the target never answered was recorded"
+
+# A receiver that refuses every person (422): after 3 pushes in a row they are parked, listed by
+# --show-parked with the receiver's reason, and the next push skips them and says so.
+start_receiver refuse <<'PY'
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = b'{"error":"display_name is too short"}'
+        self.send_response(422); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+PY
+for run in 1 2 3; do
+  code=0
+  cs -q push refuse 2>"$work/refuse$run.err" || code=$?
+  [ "$code" -eq 69 ] || fail "push $run into a receiver refusing everyone exited $code, not 69: $(cat "$work/refuse$run.err")"
+done
+cs -o json push refuse --show-parked >"$work/parked.json" || fail "show-parked -o json failed"
+check_schema parked "$work/parked.json"
+python3 - "$work/parked.json" "$persons" <<'PY2' || fail "show-parked JSON: $(head -c 800 "$work/parked.json")"
+import json, sys
+rows, persons = json.load(open(sys.argv[1])), int(sys.argv[2])
+assert len(rows) == persons, (len(rows), persons)
+assert all(r["target"] == "refuse" and r["runs"] == 3 and r["action"] == "upsert" for r in rows), rows[0]
+assert all("422" in r["error"] and "display_name is too short" in r["error"] for r in rows), rows[0]["error"]
+PY2
+cs -o json push refuse >"$work/refuse4.json" 2>"$work/refuse4.err" || fail "the push after parking should not fail: $(cat "$work/refuse4.err")"
+[ "$(jfield "$(cat "$work/refuse4.json")" '(j["push"][0]["parked"], j["push"][0]["failed"])')" = "($persons, 0)" ] \
+  || fail "the fourth push should skip the $persons parked persons: $(cat "$work/refuse4.json")"
+check_schema run-report "$work/refuse4.json"
 echo "push_ops: ok"
