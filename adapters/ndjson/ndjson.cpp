@@ -167,7 +167,6 @@ class NdjsonSink final : public Adapter, public Sink {
     };
     std::vector<PushOutcome> out;
     for (const auto& item : batch) {
-      if (m_snapshot) m_touched.insert(item.record->person_id);
       if (item.remove) {
         out.push_back({item.record->person_id, PushOutcome::Status::deleted});
         if (m_snapshot) continue;  // a snapshot simply no longer has the person
@@ -182,13 +181,13 @@ class NdjsonSink final : public Adapter, public Sink {
       }
     }
     // A failed batch is cut off again, so a consumer never reads half a line and the retry on the next
-    // push appends it whole.
+    // push appends it whole. A snapshot's next write starts where the batch did (its file is not
+    // O_APPEND), and finish() keeps the old lines of the batch's persons: they were not written.
     const off_t start = m_fd == STDOUT_FILENO ? -1 : ::lseek(m_fd, 0, SEEK_END);
     auto undo = [&](const char* what) {
       const int err = errno;
-      // Best effort: the error to report is the write's.
-      if (start >= 0) [[maybe_unused]]
-        const int rc = ::ftruncate(m_fd, start);
+      // The error to report is the write's. A temp file that cannot be cut back is never renamed.
+      if (start < 0 || ::ftruncate(m_fd, start) != 0 || ::lseek(m_fd, start, SEEK_SET) != start) m_torn = true;
       return fail(Errc::io,
                   fmt::format("{} {} failed: {}; nothing of this batch is recorded as delivered, so the next push "
                               "sends it again",
@@ -197,6 +196,8 @@ class NdjsonSink final : public Adapter, public Sink {
     };
     if (!write_lines(m_fd, iov)) return undo("writing");
     if (!m_snapshot && m_fd != STDOUT_FILENO && ::fsync(m_fd) != 0) return undo("fsync of");
+    if (m_snapshot)
+      for (const auto& item : batch) m_touched.insert(item.record->person_id);
     return out;
   }
 
@@ -214,6 +215,10 @@ class NdjsonSink final : public Adapter, public Sink {
           fmt::format("{} failed: {}; {} is unchanged and the next push sends these persons again", what, why, m_path),
           m_name);
     };
+    if (m_torn) {
+      errno = EIO;
+      return failed("cutting a failed batch off " + temp_path());
+    }
     std::ifstream old(m_path, std::ios::binary);
     if (old) {
       simdjson::ondemand::parser parser;
@@ -320,6 +325,7 @@ class NdjsonSink final : public Adapter, public Sink {
   std::string m_name, m_path;
   bool m_snapshot = false;
   std::set<std::string> m_touched;  // snapshot: persons this push wrote or deleted
+  bool m_torn = false;              // a failed batch could not be cut off the file: never rename it
   int m_fd = -1;
 };
 

@@ -65,6 +65,17 @@ cs -q push snap --verify || fail "after the repair, verify still finds drift"
 grep -q "\"$gone\"" "$snap" || fail "the deleted person is not back in the snapshot"
 ! grep -q "Edited By Hand" "$snap" || fail "the hand edit survived the repair"
 
+# A push that cannot write the new snapshot (a file size limit standing in for a full disk) leaves
+# the old one as it was, exit 74, and nothing recorded that the file does not hold.
+cp "$snap" "$work/snap.before"
+code=0
+(trap '' XFSZ; ulimit -f $(($(stat -c %s "$snap") / 2048)); exec "$CHANSYNC" --config "$work/sync.toml" push snap --full) \
+  >/dev/null 2>"$work/full_disk.err" || code=$?
+[ "$code" -eq 74 ] || fail "a snapshot push that cannot write exited $code, not 74: $(cat "$work/full_disk.err")"
+cmp -s "$snap" "$work/snap.before" || fail "a snapshot push that failed changed the snapshot ($(wc -c <"$snap") bytes)"
+[ ! -e "$snap.chansync-tmp" ] || fail "the failed push left its temp file"
+cs -q push snap --verify || fail "after a failed push the snapshot and the ledger disagree"
+
 # An append target is read back too; a webhook-only selection cannot be.
 cs -q push out --verify || fail "verify of the append feed"
 
