@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -21,6 +22,11 @@ void add_ingest(CLI::App& app, Context& ctx) {
       require_format(ctx.global.output, {"table", "json"}, "ingest");
       std::ifstream in_file;
       if (*file != "-") {
+        std::error_code ec;
+        if (std::filesystem::is_directory(*file, ec))
+          throw Failure(Errc::usage, fmt::format("{} is a directory; give a file of payloads, one JSON per line, or - "
+                                                 "for stdin",
+                                                 *file));
         in_file.open(*file, std::ios::binary);
         if (!in_file)
           throw Failure(Errc::usage, fmt::format("cannot read {}: {}; give a readable file of payloads, or - for "

@@ -89,10 +89,18 @@ void add_listen(CLI::App& app, Context& ctx) {
         sigwait(&stop_signals, &sig);
         if (!ended) got = sig;
         receiver.stop();
+        // A second signal does not wait for requests in flight (a client sending slowly can hold
+        // one for long): none of them was answered, and every webhook answered 200 is on disk.
+        sigwait(&stop_signals, &sig);
+        if (ended) return;
+        spdlog::warn(
+            "listen: a second signal: exiting without waiting for the requests in flight (none of them "
+            "was acknowledged)");
+        std::_Exit(128 + sig);
       });
       const bool served_to_the_end = receiver.run();
       ended = true;
-      if (got == 0) pthread_kill(waiter.native_handle(), SIGTERM);  // the server ended on its own: wake the waiter
+      pthread_kill(waiter.native_handle(), SIGTERM);  // wakes the waiter from whichever wait it is in
       waiter.join();
       const auto st = receiver.stats();
       if (!served_to_the_end)

@@ -203,6 +203,9 @@ struct Receiver::Impl {
     Endpoint* ep = find(req);
     if (!ep) return refuse(res, 404, req, "no connector of that name receives webhooks here");
     const auto& spec = ep->connector.spec;
+    // A request without hub.mode is not Meta's (a browser, a scanner): refused, but it is no
+    // evidence about the subscription, so it stays out of the health record.
+    if (!req.has_param("hub.mode")) return refuse(res, 400, req, "no hub.mode: not a subscription request");
     if (req.get_param_value("hub.mode") != "subscribe")
       return refuse(res, 400, req, "hub.mode is not \"subscribe\"", ep);
     if (spec.verify_token.empty())
@@ -210,6 +213,7 @@ struct Receiver::Impl {
                     "the connector has no verify_token configured (set verify_token_env or verify_token_file)", ep);
     if (!equal_constant_time(req.get_param_value("hub.verify_token"), spec.verify_token))
       return refuse(res, 403, req, "hub.verify_token does not match the connector's verify_token", ep);
+    if (!req.has_param("hub.challenge")) return refuse(res, 400, req, "no hub.challenge to answer with", ep);
     spdlog::info("listen: {}: subscription verified", ep->connector.name);
     res.set_content(req.get_param_value("hub.challenge"), "text/plain");
   }
@@ -224,15 +228,14 @@ struct Receiver::Impl {
                     "the connector has no app_secret configured to check signatures with (set app_secret_env or "
                     "app_secret_file)",
                     ep);
+    // Meta always signs. A request without a well-formed signature is not Meta's (anyone can send
+    // one), so it stays out of the health record; a signature that does not match is evidence.
     const std::string sig = req.get_header_value("X-Hub-Signature-256");
-    if (sig.empty()) return refuse(res, 401, req, "no X-Hub-Signature-256 header", ep);
-    if (!sig.starts_with("sha256=")) return refuse(res, 401, req, "X-Hub-Signature-256 is not \"sha256=<hex>\"", ep);
+    if (sig.empty()) return refuse(res, 401, req, "no X-Hub-Signature-256 header");
+    if (!sig.starts_with("sha256=")) return refuse(res, 401, req, "X-Hub-Signature-256 is not \"sha256=<hex>\"");
     if (!equal_constant_time(sig.substr(7), hmac_sha256_hex(spec.app_secret, req.body)))
       return refuse(res, 401, req,
                     "X-Hub-Signature-256 does not match the body (wrong app secret, or the body was altered)", ep);
-    // httplib checks the limit before it inflates a Content-Encoding: gzip body; check what is kept.
-    if (req.body.size() > k_spool_max_body)
-      return refuse(res, 413, req, fmt::format("body over {} bytes (after Content-Encoding)", k_spool_max_body), ep);
     const auto object = object_of(req.body);
     if (!object) return refuse(res, 400, req, "the body is not a JSON object", ep);
     if (*object != spec.object)
@@ -260,8 +263,13 @@ Receiver::Receiver(ListenOptions options) : m(std::make_unique<Impl>()) {
                   "meta-instagram); add one to the config, see chansync-adapters(7)");
   if (m->opts.spool_dir.empty()) throw Failure(Errc::config, "no webhook spool directory; set [listen] spool_dir");
   m->lock = std::make_unique<SpoolLock>(m->opts.spool_dir);
-  for (const auto& c : m->opts.connectors)
-    m->endpoints.emplace(c.name, Endpoint{c, std::make_unique<SpoolWriter>(m->opts.spool_dir, c.name)});
+  for (const auto& c : m->opts.connectors) {
+    auto& ep = m->endpoints.emplace(c.name, Endpoint{c, std::make_unique<SpoolWriter>(m->opts.spool_dir, c.name)})
+                   .first->second;
+    // The record goes on from where the last run left it: a restart is no evidence that nothing was
+    // ever accepted.
+    if (auto earlier = read_webhook_marks(m->opts.spool_dir, c.name)) ep.marks->marks = *earlier;
+  }
   if (!m->opts.fsync)
     spdlog::warn("listen: fsync is OFF (CHANSYNC_LISTEN_NO_FSYNC): a crash loses acknowledged webhooks");
   m->commit = std::make_unique<GroupCommit>(m->opts.fsync);
@@ -280,6 +288,23 @@ Receiver::Receiver(ListenOptions options) : m(std::make_unique<Impl>()) {
     const int yes = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     m->socket = fd;
+  });
+  // Before any body is read: Meta sends uncompressed JSON with a Content-Length. httplib would inflate
+  // a compressed body whole (its limit counts the compressed bytes: a 1 MB gzip request unpacked to
+  // 1 GB) and read a chunked one without a limit, both before the signature is checked. Neither is
+  // a vendor's, so neither is in the health record; the connection is closed, its body unread.
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    const std::string encoding = req.get_header_value("Content-Encoding");
+    if (!encoding.empty() && encoding != "identity")
+      m->refuse(res, 415, req,
+                fmt::format("Content-Encoding {} is not accepted: send the body uncompressed",
+                            printable(encoding.substr(0, 40))));
+    else if (req.has_header("Transfer-Encoding"))
+      m->refuse(res, 411, req, "a chunked body is not accepted: send a Content-Length");
+    else
+      return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("Connection", "close");
+    return httplib::Server::HandlerResponse::Handled;
   });
   const std::string pattern = std::string(k_prefix) + R"(([A-Za-z0-9_.-]+))";
   s.Get(pattern, [this](const httplib::Request& req, httplib::Response& res) { m->handshake(req, res); });

@@ -201,7 +201,8 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
   run(fmt::format("DELETE FROM contacts WHERE {}", k_record_match), records);
   run(fmt::format("DELETE FROM dead_letters WHERE {}", k_dead_letter_match), needles);
   run(fmt::format("DELETE FROM dead_letters WHERE {}", k_dead_record_match), records);
-  // A stream's last vendor notice may name them ("message … to +49… failed"): it goes too.
+  // A stream's last vendor notice may name them (chansync before 2026-12 wrote WhatsApp's "message …
+  // to +49… failed"): it goes too.
   run("UPDATE streams SET notice = '' WHERE instr(lower(notice), lower(?1)) > 0", needles);
   strip(store, others, rev);
   run("DELETE FROM person_handles WHERE node = ?1", r.nodes);

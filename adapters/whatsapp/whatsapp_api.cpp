@@ -193,9 +193,11 @@ class Mapper {
     auto& c = thread(*customer, links, u, ch);
     c.receipts.push_back({m_r.connector, id, c.id, k_channel, Direction::outbound, AuthorKind::agent, ch.business,
                           *when, "", MessageKind::message, state});
+    // The notice is logged and kept in the stream's history: it names the message, not the customer
+    // (the receipt ties the two together in the store, where erase can reach it).
     if (state == "failed")
       for (const auto& e : array_at(s, "errors"))
-        m_page.notices.push_back(fmt::format("message {} to {} failed: {}", id, customer->value, describe_error(e)));
+        m_page.notices.push_back(fmt::format("message {} failed: {}", id, describe_error(e)));
   }
 
   // Text, kind and attachments of message `m` of type `type`. Media are fetched by id with the

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -31,9 +32,13 @@ struct Running {
   std::string address;
   std::thread thread;
 
-  explicit Running(bool with_verify_token = true) {
+  bool owns_dir = true;
+
+  // With `spool`, a receiver on that directory (left in place afterwards), as a restart would be.
+  explicit Running(bool with_verify_token = true, const fs::path& spool = {}) {
     char tmpl[] = "/tmp/chansync-listen-XXXXXX";
-    dir = ::mkdtemp(tmpl);
+    owns_dir = spool.empty();
+    dir = owns_dir ? fs::path(::mkdtemp(tmpl)) : spool;
     listen::ListenOptions o;
     o.address = "127.0.0.1:0";
     o.spool_dir = dir.string();
@@ -46,7 +51,7 @@ struct Running {
   ~Running() {
     receiver->stop();
     thread.join();
-    fs::remove_all(dir);
+    if (owns_dir) fs::remove_all(dir);
   }
   httplib::Client client() const {
     const auto colon = address.rfind(':');
@@ -193,6 +198,80 @@ TEST_CASE("listen: the subscribe handshake answers the challenge only for the ri
   auto mode = c.Get("/webhooks/wa?hub.mode=unsubscribe&hub.verify_token=verify-me&hub.challenge=1");
   REQUIRE(mode);
   CHECK(mode->status == 400);
+}
+
+TEST_CASE("listen: requests that cannot be Meta's are refused but stay out of the health record", "[listen]") {
+  Running r;
+  auto c = r.client();
+  // Anyone can send these: an unsigned POST, a malformed signature, a GET without hub.mode (a
+  // browser, a scanner), a HEAD. Three of them in a row must not make health report the receiver broken.
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(post(r, "/webhooks/wa", k_body, "")->status == 401);
+    REQUIRE(post(r, "/webhooks/wa", k_body, "sha1=abc")->status == 401);
+    REQUIRE(c.Get("/webhooks/wa")->status == 400);
+    REQUIRE(c.Head("/webhooks/wa")->status == 400);
+  }
+  CHECK(r.receiver->stats().refused == 12);
+  const auto marks = read_webhook_marks(r.dir.string(), "wa");
+  CHECK((!marks || marks->refused == 0));
+  // A signature that is well formed but does not match is what a rotated app secret gives: evidence.
+  REQUIRE(post(r, "/webhooks/wa", k_body, sign(k_body, "rotated"))->status == 401);
+  const auto counted = read_webhook_marks(r.dir.string(), "wa");
+  REQUIRE(counted);
+  CHECK(counted->refused == 1);
+  // A subscribe request with the right token but nothing to answer with is refused.
+  auto no_challenge = c.Get("/webhooks/wa?hub.mode=subscribe&hub.verify_token=verify-me");
+  REQUIRE(no_challenge);
+  CHECK(no_challenge->status == 400);
+}
+
+TEST_CASE("listen: a compressed or chunked body is refused before it is read", "[listen]") {
+  Running r;
+  test::LogCapture logs;
+  auto c = r.client();
+  // httplib would inflate a gzip body whole before any handler ran (its size limit counts the
+  // compressed bytes), and read chunks without a limit: neither is read at all.
+  httplib::Headers gz{{"Content-Encoding", "gzip"}, {"X-Hub-Signature-256", sign(k_body)}};
+  auto compressed = c.Post("/webhooks/wa", gz, std::string("\x1f\x8b\x08\x00 not really gzip"), "application/json");
+  REQUIRE(compressed);
+  CHECK(compressed->status == 415);
+  CHECK_THAT(compressed->body, Catch::Contains("send the body uncompressed"));
+  httplib::Headers signed_only{{"X-Hub-Signature-256", sign(k_body)}};
+  auto chunked = c.Post(
+      "/webhooks/wa", signed_only,
+      [](std::size_t offset, httplib::DataSink& sink) {
+        if (offset == 0) sink.write(k_body, std::strlen(k_body));
+        sink.done();
+        return true;
+      },
+      "application/json");
+  REQUIRE(chunked);
+  CHECK(chunked->status == 411);
+  CHECK(r.spooled().empty());
+  CHECK_THAT(logs.all(), Catch::Contains("Content-Encoding gzip is not accepted"));
+  CHECK_FALSE(read_webhook_marks(r.dir.string(), "wa"));
+  // The receiver goes on serving: the next proper request is stored.
+  REQUIRE(post(r, "/webhooks/wa", k_body, sign(k_body))->status == 200);
+  CHECK(r.spooled().size() == 1);
+}
+
+TEST_CASE("listen: the health record goes on across a restart", "[listen]") {
+  char tmpl[] = "/tmp/chansync-listen-XXXXXX";
+  const fs::path spool = ::mkdtemp(tmpl);
+  {
+    Running first(true, spool);
+    REQUIRE(post(first, "/webhooks/wa", k_body, sign(k_body))->status == 200);
+  }
+  {
+    Running second(true, spool);
+    for (int i = 0; i < 3; ++i) REQUIRE(post(second, "/webhooks/wa", k_body, sign(k_body, "rotated"))->status == 401);
+  }
+  const auto marks = read_webhook_marks(spool.string(), "wa");
+  REQUIRE(marks);
+  CHECK(marks->accepted == 1);  // not "never accepted" after the restart
+  CHECK(marks->last_accepted > 0);
+  CHECK(marks->refused_since_accepted == 3);
+  fs::remove_all(spool);
 }
 
 TEST_CASE("listen: many concurrent requests share fsyncs and all land in the spool", "[listen]") {

@@ -102,6 +102,38 @@ grep -q "stopped on" "$work/listen.log" || fail "listen should log why it stoppe
 cs pull wa >>"$out" 2>&1 || fail "pull after SIGTERM failed"
 [ "$(wa_messages)" = $((300 + acked)) ] || fail "expected $((300 + acked)) messages (every ack kept), got $(wa_messages)"
 
+# A client sending its request slowly holds SIGTERM's wait for the requests in flight; a second
+# SIGTERM does not wait (nothing in flight was acknowledged) and exits 143.
+start_listen
+python3 - "$addr" "$work/slow.started" <<'PY' &
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)))
+s.sendall(b"POST /webhooks/wa HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{")
+open(sys.argv[2], "w").write("1")
+for _ in range(60):  # one byte every 2 s: each read is within httplib's 5 s timeout
+    time.sleep(2)
+    try:
+        s.sendall(b" ")
+    except OSError:
+        break
+PY
+slow=$!
+bg_pids="$bg_pids $slow"
+for _ in $(seq 100); do [ -s "$work/slow.started" ] && break; sleep 0.05; done
+sleep 0.5
+kill -TERM "$listen_pid"
+sleep 1
+kill -0 "$listen_pid" 2>/dev/null || fail "listen should still wait for the slow request after one SIGTERM"
+kill -TERM "$listen_pid"
+for _ in $(seq 60); do kill -0 "$listen_pid" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$listen_pid" 2>/dev/null && fail "a second SIGTERM should end listen at once"
+code=0
+wait "$listen_pid" || code=$?
+[ "$code" -eq 143 ] || fail "listen ended by a second SIGTERM exited $code, not 143"
+grep -q "a second signal: exiting without waiting" "$work/listen.log" || fail "the second signal is not logged"
+kill "$slow" 2>/dev/null || true
+
 # Messenger webhooks land in the fb connector's webhooks stream, beside its Graph history.
 start_listen
 "$CHANSYNC_SIM" post-webhooks --kind messenger --url "http://$addr/webhooks/fb" --customers 10 --count 30 >/dev/null \
@@ -146,6 +178,11 @@ cs -o json ingest wa2 "$work/captured.ndjson" >"$work/ingest1.json" 2>>"$out" \
 [ "$(jfield "$(cat "$work/ingest1.json")" 'j["pull"][0]["rejected"]')" = 1 ] || fail "the bad line should be a dead letter"
 cs -o json ingest wa2 - <"$work/captured.ndjson" >"$work/ingest2.json" 2>>"$out"
 [ "$(jfield "$(cat "$work/ingest2.json")" 'j["pull"][0]["written"]')" = 0 ] || fail "ingesting again should write nothing"
+check_schema run-report "$work/ingest2.json"
+code=0
+cs ingest wa2 "$work" 2>"$work/ingest_dir.err" || code=$?
+[ "$code" -eq 64 ] && grep -q "is a directory" "$work/ingest_dir.err" \
+  || fail "ingest of a directory should exit 64 saying so, exited $code: $(cat "$work/ingest_dir.err")"
 
 # Secrets: in no output, no log, not in the state store or the spool.
 for s in "$WA_APP_SECRET" "$WA_VERIFY_TOKEN" "$WA_TOKEN" "$META_PAGE_TOKEN"; do
