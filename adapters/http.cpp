@@ -384,7 +384,8 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
       continue;
     }
     const bool repeatable = !m_last_sent || req.safe_to_repeat();
-    const bool retryable = resp ? resp->status == 429 || (resp->status >= 500 && repeatable) : repeatable;
+    const bool retryable =
+        resp ? resp->status == 429 || ((resp->status >= 500 || resp->status == 408) && repeatable) : repeatable;
     if (!retryable || attempt >= m_opts.max_attempts) {
       if (!resp && attempt > 1) resp.error().message += fmt::format(" (after {} attempts)", attempt);
       if (!resp && !repeatable)
@@ -437,7 +438,7 @@ Error http_error(const HttpRequest& req, const HttpResponse& resp, const std::st
     e.message = fmt::format("{} is still rate limited (HTTP 429) after retries{}; run again later", what, detail);
     if (auto it = resp.headers.find("retry-after"); it != resp.headers.end())
       e.retry_after = parse_retry_after(it->second, now_ms());
-  } else if (resp.status >= 500) {
+  } else if (resp.status >= 500 || resp.status == 408) {  // 408: the server timed the request out
     e.code = Errc::unavailable;
     e.message = fmt::format(
         "{} failed with HTTP {} after retries{}; the vendor may be having an outage "

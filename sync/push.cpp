@@ -25,15 +25,37 @@ struct Pending {
   std::string merged_into;
 };
 
-// What the target confirmed, held back until finish() when the sink confirms_at_finish().
+// What the target confirmed, held back until finish() when the sink confirms_at_finish(); and, for
+// the whole run, how many persons it took and which it refused (recorded at the end of the run).
 struct Confirmed {
   std::vector<PushLedgerEntry> entries;
   std::vector<std::string> deleted;
   std::size_t created = 0, updated = 0, unchanged = 0;
+  std::size_t accepted = 0;
+  std::vector<PushFailure> refused;
 };
 
+// Records the run's refusals, which count towards parking a person (PushLedger::record_failures):
+// only when the target took someone else in the run, or refused just one person. A target that
+// refuses everyone it is sent is misconfigured or broken (a receiver's new schema, a missing
+// property), not a target with bad records: parking them all would turn every later push into a
+// silent exit 0 that delivers nothing.
+void record_refusals(const std::string& name, StateStore& store, const Confirmed& run) {
+  if (run.refused.empty()) return;
+  if (run.accepted == 0 && run.refused.size() > 1) {
+    spdlog::warn("{}: it refused every person it was sent ({}); none is parked, and the next push sends them again",
+                 name, run.refused.size());
+    return;
+  }
+  try {
+    store.ledger().record_failures(name, run.refused);
+  } catch (const SQLite::Exception& e) {
+    throw storage_failure(e, store.path(), fmt::format("recording what {} refused", name));
+  }
+}
+
 bool target_level(Errc code) {
-  return code == Errc::unavailable || code == Errc::rate_limited || code == Errc::auth;
+  return code == Errc::unavailable || code == Errc::rate_limited || code == Errc::auth || code == Errc::config;
 }
 
 void record(const std::string& name, StateStore& store, const Confirmed& c) {
@@ -137,11 +159,9 @@ bool settle(const std::string& name, bool held_until_finish, StateStore& store, 
     spdlog::warn("{}: {} more persons of this batch were not delivered", name, batch_failures - k_logged);
   if (confirmed)
     for (const auto& e : now.entries) confirmed->insert(e.person_id);
-  try {
-    store.ledger().record_failures(name, refused);
-  } catch (const SQLite::Exception& e) {
-    throw storage_failure(e, store.path(), fmt::format("recording what {} refused", name));
-  }
+  held.accepted += now.entries.size() + now.deleted.size();
+  held.refused.insert(held.refused.end(), std::make_move_iterator(refused.begin()),
+                      std::make_move_iterator(refused.end()));
   if (held_until_finish) {
     held.entries.insert(held.entries.end(), now.entries.begin(), now.entries.end());
     held.deleted.insert(held.deleted.end(), now.deleted.begin(), now.deleted.end());
@@ -291,6 +311,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
     return true;
   };
   std::size_t planned = 0;
+  std::set<std::string> failed_seen;  // persons with refusals on record that this run planned
   store.identity().for_each_person(
       [&](PersonRecord&& p) {
         ++planned;
@@ -298,6 +319,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         const auto stored = previous_of(p.person_id);
         const PushLedgerEntry* previous = stored ? &*stored : nullptr;
         const PushFailure* failed = failure_of(p.person_id);
+        if (failed) failed_seen.insert(p.person_id);
         // A person new to the target and never refused is created whatever its content: its digest
         // waits for push_batch(), so that in a first push one thread reads the persons while the other
         // digests and sends them.
@@ -328,6 +350,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
       PersonRecord gone;
       gone.person_id = id;
       const PushFailure* failed = failure_of(id);
+      if (failed) failed_seen.insert(id);
       const bool parked = failed && failed->hash.empty() && failed->runs >= k_park_after && !opts.full;
       if (opts.on_plan) opts.on_plan(name, gone, parked ? PlanAction::parked : PlanAction::remove, &entry);
       if (parked || opts.dry_run) {
@@ -357,9 +380,21 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
     stats.unchanged += held.unchanged;
     stats.deleted += held.deleted.size();
   }
+  if (!opts.dry_run) record_refusals(name, store, held);
   if (delivered && done && stats.failed == 0) store.ledger().set_mark(name, revision);
   // Unchanged since the last push; a push that stopped did not plan them all, and does not count them.
-  if (since && !stopped) stats.unchanged += store.identity().person_count() - planned;
+  // Persons parked by earlier pushes and unchanged since are not planned: still parked, not unchanged.
+  if (since && !stopped) {
+    std::size_t still_parked = 0, still_parked_persons = 0;
+    for (const auto& [id, f] : failures)
+      if (f.runs >= k_park_after && !failed_seen.contains(id)) {
+        ++still_parked;
+        still_parked_persons += !f.hash.empty();  // an upsert: a person, counted by person_count()
+      }
+    const std::size_t unplanned = store.identity().person_count() - planned;
+    stats.parked += still_parked;
+    stats.unchanged += unplanned - std::min(unplanned, still_parked_persons);
+  }
   if (stats.failed > 0 && stats.error)
     stats.error->message = fmt::format(
         "{} of the persons sent were not delivered (first: {}); they are sent "
@@ -467,6 +502,7 @@ VerifyStats verify_target(const std::string& name, Sink& sink, StateStore& store
     } else if (!held.entries.empty() || !held.deleted.empty()) {
       record(name, store, held);
     }
+    record_refusals(name, store, held);
     for (auto& d : stats.drift) stats.repaired += (d.repaired = confirmed.count(d.person_id) > 0);
     if (pushed.error) {
       stats.error = std::move(pushed.error);

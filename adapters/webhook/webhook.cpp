@@ -87,52 +87,67 @@ class WebhookSink final : public Adapter, public Sink {
         out.push_back({batch[i].record->person_id, PushOutcome::Status::failed, "", e});
       return out;
     };
-    for (std::size_t at = 0; at < batch.size(); at += m_batch) {
-      const auto part = batch.subspan(at, std::min(m_batch, batch.size() - at));
-      // Persons to upsert in "persons"; persons merged away (or gone) in "deleted", only when there are any.
-      std::string body = R"({"persons":[)", deleted;
-      bool first = true;
-      for (const auto& item : part) {
-        if (item.remove) {
-          nlohmann::json gone = {{"person_id", item.record->person_id}};
-          gone["merged_into"] = item.merged_into.empty() ? nlohmann::json(nullptr) : nlohmann::json(item.merged_into);
-          deleted += (deleted.empty() ? "" : ",") + gone.dump();
-          continue;
-        }
-        if (!first) body += ',';
-        first = false;
-        append_person_json(body, item);
-      }
-      body += deleted.empty() ? "]}" : R"(],"deleted":[)" + deleted + "]}";
-      std::string key = sha256_hex(body);
-      spdlog::debug("{}: POST of {} persons, {} bytes, Idempotency-Key {}", m_name, part.size(), body.size(), key);
-      const HttpRequest req = request(std::move(body), std::move(key));
-      auto resp = m_http.send(req);
-      if (!resp) return stop(std::move(resp.error()));
-      const int st = resp->status;
-      if (st >= 200 && st < 300) {
-        for (const auto& item : part)
-          out.push_back({item.record->person_id, item.remove     ? PushOutcome::Status::deleted
-                                                 : item.previous ? PushOutcome::Status::updated
-                                                                 : PushOutcome::Status::created});
-        continue;
-      }
-      // A refusal of this request's content: its persons failed, the other requests still go.
-      // 401/403 refuse our signature, not the persons: every request would fail the same way.
-      if (st >= 400 && st < 500 && st != 401 && st != 403 && st != 429) {
-        const Error e{Errc::remote,
-                      fmt::format("the receiver refused it with HTTP {}: {}", st, m_http.excerpt(resp->body)), m_name,
-                      st};
-        for (const auto& item : part) out.push_back({item.record->person_id, PushOutcome::Status::failed, "", e});
-        continue;
-      }
-      return stop(
-          m_http.error(req, *resp, fmt::format("delivering {} persons", part.size()), m_http.excerpt(resp->body)));
-    }
+    for (std::size_t at = 0; at < batch.size(); at += m_batch)
+      if (auto e = deliver(batch.subspan(at, std::min(m_batch, batch.size() - at)), out)) return stop(std::move(*e));
     return out;
   }
 
  private:
+  // POSTs `part` as one request and adds its persons' outcomes to `out`. A refusal of the content
+  // is split in halves and sent again, down to single persons, so that one bad record fails alone
+  // rather than park the persons it shared a request with. Returns the error that ends the push:
+  // the receiver is unreachable, rejects the signature, asks to slow down, or is not at that URL.
+  std::optional<Error> deliver(std::span<const PushItem> part, std::vector<PushOutcome>& out) {
+    // Persons to upsert in "persons"; persons merged away (or gone) in "deleted", only when there are any.
+    std::string body = R"({"persons":[)", deleted;
+    bool first = true;
+    for (const auto& item : part) {
+      if (item.remove) {
+        nlohmann::json gone = {{"person_id", item.record->person_id}};
+        gone["merged_into"] = item.merged_into.empty() ? nlohmann::json(nullptr) : nlohmann::json(item.merged_into);
+        deleted += (deleted.empty() ? "" : ",") + gone.dump();
+        continue;
+      }
+      if (!first) body += ',';
+      first = false;
+      append_person_json(body, item);
+    }
+    body += deleted.empty() ? "]}" : R"(],"deleted":[)" + deleted + "]}";
+    std::string key = sha256_hex(body);
+    spdlog::debug("{}: POST of {} persons, {} bytes, Idempotency-Key {}", m_name, part.size(), body.size(), key);
+    const HttpRequest req = request(std::move(body), std::move(key));
+    auto resp = m_http.send(req);
+    if (!resp) return std::move(resp.error());
+    const int st = resp->status;
+    if (st >= 200 && st < 300) {
+      for (const auto& item : part)
+        out.push_back({item.record->person_id, item.remove     ? PushOutcome::Status::deleted
+                                               : item.previous ? PushOutcome::Status::updated
+                                                               : PushOutcome::Status::created});
+      return std::nullopt;
+    }
+    // Not the persons: no such address (every request would get it), a timeout, the signature
+    // (401/403), slow down (429), the server (5xx).
+    if (st == 404 || st == 405 || st == 410)
+      return Error{Errc::config,
+                   fmt::format("the receiver answered HTTP {} ({}): nothing receives webhooks at that address; check "
+                               "targets.{}.url",
+                               st, m_http.excerpt(resp->body, 120), m_name),
+                   m_name, st};
+    if (st < 400 || st >= 500 || st == 401 || st == 403 || st == 408 || st == 429)
+      return m_http.error(req, *resp, fmt::format("delivering {} persons", part.size()), m_http.excerpt(resp->body));
+    // A refusal of this request's content (400, 409, 413, 422, ...).
+    if (part.size() > 1) {
+      const auto half = part.size() / 2;
+      if (auto e = deliver(part.first(half), out)) return e;
+      return deliver(part.subspan(half), out);
+    }
+    const Error e{Errc::remote, fmt::format("the receiver refused it with HTTP {}: {}", st, m_http.excerpt(resp->body)),
+                  m_name, st};
+    out.push_back({part.front().record->person_id, PushOutcome::Status::failed, "", e});
+    return std::nullopt;
+  }
+
   HttpRequest request(std::string body, std::string key) const {
     const std::string t = std::to_string(now_ms() / 1000);
     const std::string signature = "t=" + t + ",v1=" + hmac_sha256_hex(m_secret, t + "." + body);

@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -34,7 +35,10 @@ struct Seen {
 class Receiver {
  public:
   using Answer = std::function<Scripted(std::size_t n)>;
+  using AnswerByBody = std::function<Scripted(std::size_t n, const std::string& body)>;
   explicit Receiver(Answer answer)
+      : Receiver(AnswerByBody([answer](std::size_t n, const std::string&) { return answer(n); })) {}
+  explicit Receiver(AnswerByBody answer)
       : m_server([this, answer](const httplib::Request& req, std::size_t n) {
           {
             std::lock_guard lock(m_mu);
@@ -42,7 +46,7 @@ class Receiver {
                               req.get_header_value("Idempotency-Key"), req.get_header_value("Content-Type"),
                               req.has_header("Expect")});
           }
-          return answer(n);
+          return answer(n, req.body);
         }) {}
   std::string url() const { return m_server.base_url() + "/hooks/chansync"; }
   std::vector<Seen> seen() {
@@ -215,10 +219,14 @@ TEST_CASE("a push hands the webhook batch_size persons per call, so every reques
   CHECK(ids_in(seen[1].body).size() == 1);
 }
 
-TEST_CASE("a 422 fails only that request's persons: the others are delivered and recorded, the mark stays",
+TEST_CASE("a 422 is split down to the person it refuses: the others are delivered and recorded, the mark stays",
           "[webhook]") {
-  Receiver receiver([](std::size_t n) {
-    return n == 1 ? Scripted{422, R"({"error":"display_name must not contain digits"})"} : Scripted{200, "{}"};
+  // The receiver refuses whatever request holds the third customer's number.
+  std::atomic<bool> refusing{true};
+  Receiver receiver([&](std::size_t, const std::string& body) {
+    return refusing && body.find("+4915112345672") != std::string::npos
+               ? Scripted{422, R"({"error":"display_name must not contain digits"})"}
+               : Scripted{200, "{}"};
   });
   StateStore store(":memory:");
   five_persons(store);
@@ -226,28 +234,65 @@ TEST_CASE("a 422 fails only that request's persons: the others are delivered and
 
   const auto stats = push_target("hook", *sink->sink(), store, {});
   auto seen = receiver.seen();
-  REQUIRE(seen.size() == 3);
-  CHECK(stats.created == 3);
-  CHECK(stats.failed == 2);
+  // Three requests of 2, 2 and 1 persons; the refused one again as two requests of one.
+  REQUIRE(seen.size() == 5);
+  CHECK(stats.created == 4);
+  CHECK(stats.failed == 1);
   REQUIRE(stats.error);
   CHECK_THAT(stats.error->message, Catch::Contains("HTTP 422") && Catch::Contains("must not contain digits"));
+  std::set<std::string> refused_ids;
+  for (const auto& s : seen)
+    if (s.body.find("+4915112345672") != std::string::npos && ids_in(s.body).size() == 1)
+      refused_ids = {ids_in(s.body).front()};
+  REQUIRE(refused_ids.size() == 1);
   std::set<std::string> recorded;
   for (const auto& [id, entry] : store.ledger().entries("hook")) recorded.insert(id);
-  std::set<std::string> delivered;
-  for (std::size_t i : {0, 2})
-    for (const auto& id : ids_in(seen[i].body)) delivered.insert(id);
-  CHECK(recorded == delivered);
+  CHECK(recorded.size() == 4);
+  CHECK_FALSE(recorded.count(*refused_ids.begin()));
   CHECK_FALSE(store.ledger().mark("hook"));
 
-  // The refused persons, and only they, go again next time.
+  // The refused person, and only it, goes again next time.
+  refusing = false;
   const auto again = push_target("hook", *sink->sink(), store, {});
   seen = receiver.seen();
-  REQUIRE(seen.size() == 4);
-  const auto refused = ids_in(seen[1].body);
-  CHECK(ids_in(seen[3].body) == refused);
-  CHECK(again.created == 2);
+  REQUIRE(seen.size() == 6);
+  CHECK(ids_in(seen[5].body) == std::vector<std::string>(refused_ids.begin(), refused_ids.end()));
+  CHECK(again.created == 1);
   CHECK_FALSE(again.error);
   CHECK(store.ledger().mark("hook"));
+}
+
+TEST_CASE("a receiver answering 404 is a configuration error that ends the push and parks no one", "[webhook]") {
+  Receiver receiver([](std::size_t) { return Scripted{404, "<html>Not Found</html>"}; });
+  StateStore store(":memory:");
+  five_persons(store);
+  auto sink = webhook(receiver.url(), 2);
+  for (int run = 0; run < 4; ++run) {
+    const auto stats = push_target("hook", *sink->sink(), store, {});
+    REQUIRE(stats.error);
+    CHECK(stats.error->code == Errc::config);
+    CHECK_THAT(stats.error->message, Catch::Contains("targets.hook.url"));
+    CHECK(stats.parked == 0);
+  }
+  CHECK(receiver.seen().size() == 4);  // one request a run: the first answer ends it
+  CHECK(store.ledger().parked().empty());
+  CHECK_FALSE(store.ledger().mark("hook"));
+}
+
+TEST_CASE("a receiver refusing everyone parks no one: each push fails and says so", "[webhook]") {
+  Receiver receiver([](std::size_t) { return Scripted{422, R"({"error":"unknown field persons"})"}; });
+  StateStore store(":memory:");
+  five_persons(store);
+  auto sink = webhook(receiver.url(), 100);
+  for (int run = 0; run < 4; ++run) {
+    const auto stats = push_target("hook", *sink->sink(), store, {});
+    CHECK(stats.failed == 5);
+    CHECK(stats.parked == 0);
+    REQUIRE(stats.error);
+    CHECK(stats.error->code == Errc::remote);
+  }
+  CHECK(store.ledger().parked().empty());
+  CHECK_FALSE(store.ledger().mark("hook"));
 }
 
 TEST_CASE("a receiver that goes down part-way: what it confirmed is recorded, the push stops, the rest is retried",
@@ -292,21 +337,21 @@ TEST_CASE("a 401 from the receiver is an auth error for the whole call, not a re
 
 TEST_CASE("webhook never logs its secret or the signature", "[webhook]") {
   LogCapture capture;
-  Receiver receiver([](std::size_t n) {
+  Receiver receiver([](std::size_t n, const std::string& body) {
     if (n == 0) return Scripted{500, "retry me"};
-    if (n == 2) return Scripted{422, "no"};
+    if (body.find("+4915112345672") != std::string::npos) return Scripted{422, "no"};
     return Scripted{200, "{}"};
   });
   StateStore store(":memory:");
   five_persons(store);
   auto adapter = webhook(receiver.url(), 2);
   const auto stats = push_target("hook", *adapter->sink(), store, {});
-  CHECK(stats.failed == 2);
+  CHECK(stats.failed == 1);
   CHECK(adapter->probe().cls == HealthClass::ok);
 
   const auto lines = capture.ring->last_formatted();
   const auto seen = receiver.seen();
-  REQUIRE(seen.size() == 5);
+  REQUIRE(seen.size() >= 6);
   std::string all;
   for (const auto& l : lines) all += l;
   CHECK_THAT(all, Catch::Contains("Idempotency-Key") && Catch::Contains("retry"));  // debug and warn were captured

@@ -175,33 +175,74 @@ wait "$pid" || code=$?
 [ "$(sqlite3 "$work/state.db" "SELECT count(*) FROM push_ledger WHERE target = 'hang'")" -eq 0 ] ||
   fail "a batch the target never answered was recorded"
 
-# A receiver that refuses every person (422): after 3 pushes in a row they are parked, listed by
-# --show-parked with the receiver's reason, and the next push skips them and says so.
+# A receiver that refuses one person (422, whatever request holds it; the rest of that request is
+# sent again without it): after 3 pushes in a row that person is parked, listed by --show-parked with
+# the receiver's reason, and every later push skips it, counts it and says so.
+bad=$(head -1 "$snap" | python3 -c 'import json,sys; print(json.load(sys.stdin)["person_id"])')
+echo "$bad" >"$work/refuse.bad"
 start_receiver refuse <<'PY'
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
-        body = b'{"error":"display_name is too short"}'
-        self.send_response(422); self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        refused = open(out + ".bad").read().strip().encode() in body
+        answer = b'{"error":"display_name is too short"}' if refused else b"{}"
+        self.send_response(422 if refused else 200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer))); self.end_headers(); self.wfile.write(answer)
     def log_message(self, *a): pass
 PY
-for run in 1 2 3; do
+for run in 1 2 3; do  # the first delivers the others too (partial: 1); later ones send that person alone (69)
   code=0
   cs -q push refuse 2>"$work/refuse$run.err" || code=$?
-  [ "$code" -eq 69 ] || fail "push $run into a receiver refusing everyone exited $code, not 69: $(cat "$work/refuse$run.err")"
+  [ "$code" -eq "$([ $run = 1 ] && echo 1 || echo 69)" ] \
+    || fail "push $run into a receiver refusing one person exited $code: $(cat "$work/refuse$run.err")"
 done
 cs -o json push refuse --show-parked >"$work/parked.json" || fail "show-parked -o json failed"
 check_schema parked "$work/parked.json"
-python3 - "$work/parked.json" "$persons" <<'PY2' || fail "show-parked JSON: $(head -c 800 "$work/parked.json")"
+python3 - "$work/parked.json" "$bad" <<'PY2' || fail "show-parked JSON: $(head -c 800 "$work/parked.json")"
 import json, sys
-rows, persons = json.load(open(sys.argv[1])), int(sys.argv[2])
-assert len(rows) == persons, (len(rows), persons)
-assert all(r["target"] == "refuse" and r["runs"] == 3 and r["action"] == "upsert" for r in rows), rows[0]
-assert all("422" in r["error"] and "display_name is too short" in r["error"] for r in rows), rows[0]["error"]
+rows, bad = json.load(open(sys.argv[1])), sys.argv[2]
+assert [r["person_id"] for r in rows] == [bad], rows
+r = rows[0]
+assert r["target"] == "refuse" and r["runs"] == 3 and r["action"] == "upsert", r
+assert "422" in r["error"] and "display_name is too short" in r["error"], r["error"]
 PY2
-cs -o json push refuse >"$work/refuse4.json" 2>"$work/refuse4.err" || fail "the push after parking should not fail: $(cat "$work/refuse4.err")"
-[ "$(jfield "$(cat "$work/refuse4.json")" '(j["push"][0]["parked"], j["push"][0]["failed"])')" = "($persons, 0)" ] \
-  || fail "the fourth push should skip the $persons parked persons: $(cat "$work/refuse4.json")"
-check_schema run-report "$work/refuse4.json"
+for run in 4 5; do
+  cs -o json push refuse >"$work/refuse$run.json" 2>"$work/refuse$run.err" \
+    || fail "push $run after parking should not fail: $(cat "$work/refuse$run.err")"
+  check_schema run-report "$work/refuse$run.json"
+  [ "$(jfield "$(cat "$work/refuse$run.json")" '(j["push"][0]["parked"], j["push"][0]["failed"], j["push"][0]["unchanged"])')" \
+    = "(1, 0, $((persons - 1)))" ] || fail "push $run should count 1 parked, $((persons - 1)) unchanged: $(cat "$work/refuse$run.json")"
+  grep -q "refuse: 1 persons are parked" "$work/refuse$run.err" || fail "push $run should warn about the parked person"
+done
+
+# A receiver refusing everyone is broken, not full of bad records: nobody is parked, every push fails
+# (69) and says so. One answering 404 is not where the URL points: exit 78 naming the option.
+start_receiver nobody <<'PY'
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        answer = b'{"error":"unknown field persons"}'
+        self.send_response(422); self.send_header("Content-Length", str(len(answer))); self.end_headers()
+        self.wfile.write(answer)
+    def log_message(self, *a): pass
+PY
+for run in 1 2 3 4; do
+  code=0
+  cs push nobody >/dev/null 2>"$work/nobody$run.err" || code=$?
+  [ "$code" -eq 69 ] || fail "push $run into a receiver refusing everyone exited $code, not 69: $(cat "$work/nobody$run.err")"
+done
+grep -q "it refused every person it was sent ($persons); none is parked" "$work/nobody4.err" \
+  || fail "the push should say why nobody is parked: $(cat "$work/nobody4.err")"
+[ "$(cs -o json push nobody --show-parked)" = "[]" ] || fail "a receiver refusing everyone should park nobody"
+start_receiver nowhere <<'PY'
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+PY
+code=0
+cs -q push nowhere 2>"$work/nowhere.err" || code=$?
+[ "$code" -eq 78 ] && grep -q "check targets.nowhere.url" "$work/nowhere.err" \
+  || fail "a receiver answering 404 should exit 78 naming targets.nowhere.url, exited $code: $(cat "$work/nowhere.err")"
 echo "push_ops: ok"

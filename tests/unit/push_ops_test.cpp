@@ -64,6 +64,16 @@ TEST_CASE("a person the target refuses 3 pushes in a row is parked and no longer
   CHECK(store.ledger().mark("out"));                      // the mark moves past the parked person
   CHECK(store.ledger().failures("out").count(bad) == 1);  // still listed by --show-parked
 
+  // Later pushes plan nobody (nothing changed since the mark) and still count and warn about it:
+  // it is parked, not unchanged, in the report and in a dry run.
+  for (const bool dry_run : {false, true}) {
+    INFO("dry run " << dry_run);
+    const auto later = push_target("out", sink, store, {.dry_run = dry_run});
+    CHECK(later.parked == 1);
+    CHECK(later.unchanged == 2);
+    CHECK(sink.batches == 0);
+  }
+
   // Once its content changes it is tried again; accepted, it leaves the failures.
   commit(store, {conversation("c0", k_number0, 1, 9)});
   reconcile_now(store);
