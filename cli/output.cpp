@@ -117,8 +117,9 @@ void print_run_report(const SyncReport& r, const GlobalOptions& g, bool force_ta
                            : "");
   for (const auto& p : r.pushes) {
     const std::string counts =
-        fmt::format("{} {}, {} {}, {} unchanged, {} deleted, {} failed", p.created, p.dry_run ? "to create" : "created",
-                    p.updated, p.dry_run ? "to update" : "updated", p.unchanged, p.deleted, p.failed) +
+        fmt::format("{} {}, {} {}, {} unchanged, {} {}, {} failed", p.created, p.dry_run ? "to create" : "created",
+                    p.updated, p.dry_run ? "to update" : "updated", p.unchanged, p.deleted,
+                    p.dry_run ? "to delete" : "deleted", p.failed) +
         (p.parked ? fmt::format(", {} parked", p.parked) : "");
     out += p.error ? fmt::format("push  {:<24} {}: {} ({})\n", p.target, failed_or_stopped(*p.error), p.error->message,
                                  counts)

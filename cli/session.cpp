@@ -65,6 +65,12 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
   if (needs == Needs::store_and_adapters) {
     if (contacts.connectors) connectors = chosen(s.config.connectors, *contacts.connectors, "connector");
     if (contacts.targets) targets = chosen(s.config.targets, *contacts.targets, "target");
+    // A feed on stdout and a JSON report on stdout would be one stream a consumer cannot split.
+    for (const auto* t : targets)
+      if (g.output == "json" && t->type == "ndjson" && t->options.value("path", std::string()) == "-")
+        throw Failure(Errc::usage, fmt::format("target {} writes persons to stdout, where -o json would print the "
+                                               "report too; give targets.{}.path a file, or leave out -o json",
+                                               t->name, t->name));
     for (auto* e : connectors) resolve_secrets(*e);
     for (auto* e : targets) resolve_secrets(*e);
   }

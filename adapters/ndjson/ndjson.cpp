@@ -243,15 +243,7 @@ class NdjsonSink final : public Adapter, public Sink {
     ::close(m_fd);
     m_fd = -1;
     m_touched.clear();
-    // The rename is durable once the directory is.
-    const auto dir = std::filesystem::absolute(m_path).parent_path();
-    if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-      const int rc = ::fsync(dfd);
-      ::close(dfd);
-      if (rc != 0)
-        return fail(Errc::io, fmt::format("fsync of {} failed: {}", dir.string(), std::strerror(errno)), m_name);
-    }
-    return {};
+    return sync_directory();  // the rename is durable once the directory is
   }
 
   bool readable() const override { return m_path != "-"; }
@@ -312,13 +304,28 @@ class NdjsonSink final : public Adapter, public Sink {
     const std::string path = m_snapshot ? temp_path() : m_path;
     // A snapshot keeps the old file's permissions.
     struct stat st {};
-    const mode_t mode = m_snapshot && ::stat(m_path.c_str(), &st) == 0 ? st.st_mode & 07777 : 0644;
+    const bool existed = ::stat(m_path.c_str(), &st) == 0;
+    const mode_t mode = m_snapshot && existed ? st.st_mode & 07777 : 0644;
     m_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (m_snapshot ? O_TRUNC : O_APPEND), mode);
     if (m_fd < 0)
       return fail(Errc::cant_write,
                   fmt::format("cannot open {} for writing: {}; check targets.{}.path and its directory's permissions",
                               path, std::strerror(errno), m_name),
                   m_name);
+    // A feed just created: its batches are fsynced before the ledger records them, and so must be
+    // the directory entry, or a power cut could lose the file the ledger says holds them.
+    if (!m_snapshot && !existed) return sync_directory();
+    return {};
+  }
+
+  Result<void> sync_directory() const {
+    const auto dir = std::filesystem::absolute(m_path).parent_path();
+    if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+      const int rc = ::fsync(dfd);
+      ::close(dfd);
+      if (rc != 0)
+        return fail(Errc::io, fmt::format("fsync of {} failed: {}", dir.string(), std::strerror(errno)), m_name);
+    }
     return {};
   }
 

@@ -250,7 +250,17 @@ Error PgConn::error_from(PGresult* res, const std::string& doing) {
     return text;
   };
   std::string why = field(PG_DIAG_MESSAGE_PRIMARY);
-  if (auto detail = field(PG_DIAG_MESSAGE_DETAIL); !detail.empty()) why += fmt::format(" ({})", detail);
+  // A constraint's DETAIL quotes the person's data ("Failing row contains (p_…, +49…, the message)",
+  // "Key (…)=(+49…) already exists"), and this text is logged, printed and kept in the state store
+  // (push_failures): the constraint's name in the primary message is what to act on.
+  if (auto detail = field(PG_DIAG_MESSAGE_DETAIL); !detail.empty()) {
+    if (detail.starts_with("Failing row contains"))
+      detail = "the row is not repeated here: it holds the person's data";
+    else if (detail.starts_with("Key (") && detail.find(")=(") != std::string::npos)
+      detail = detail.substr(0, detail.find(")=(") + 1) + "=(…)" +
+               (detail.ends_with("already exists.") ? " already exists." : "");
+    why += fmt::format(" ({})", detail);
+  }
   if (auto hint = field(PG_DIAG_MESSAGE_HINT); !hint.empty()) why += fmt::format("; hint: {}", hint);
   const std::string_view cls = std::string_view(m_sqlstate).substr(0, 2);
   if (cls == "08" || m_sqlstate == "57P01" || m_sqlstate == "57P02" || m_sqlstate == "57P03")

@@ -183,4 +183,14 @@ cs -o prometheus persons list >"$work/prom.out" 2>"$work/prom.err"; code=$?
 set -e
 [ "$code" -eq 64 ] && [ ! -s "$work/prom.out" ] || fail "persons list -o prometheus should exit 64 and print nothing, got $code"
 grep -q "persons list" "$work/prom.err" || fail "the refusal should name the command: $(cat "$work/prom.err")"
+
+# A feed on stdout and -o json cannot share stdout: refused (64) before anything is sent.
+{ cat "$work/sync.toml"; printf '\n[targets.feed]\ntype = "ndjson"\npath = "-"\n'; } >"$work/stdout.toml"
+set +e
+"$CHANSYNC" --config "$work/stdout.toml" -o json push feed >"$work/feed.out" 2>"$work/feed.err"; code=$?
+set -e
+[ "$code" -eq 64 ] && [ ! -s "$work/feed.out" ] && grep -q "targets.feed.path" "$work/feed.err" \
+  || fail "push -o json into a stdout feed should exit 64 naming targets.feed.path, got $code: $(cat "$work/feed.err")"
+"$CHANSYNC" --config "$work/stdout.toml" -q push feed >"$work/feed.out" || fail "push into a stdout feed failed"
+check_schema person "$work/feed.out" ndjson
 echo "cli: ok"

@@ -31,7 +31,9 @@ cs -q pull
 cs -q reconcile
 cs -v push snap --dry-run >"$work/plan" 2>/dev/null || fail "dry run"
 grep -qP '^snap\tupdate\tp_[0-9a-f]{16}\t.*\tmessages \(\+2\)$' "$work/plan" || { cat "$work/plan"; fail "dry run -v does not name the changed field"; }
-cs push snap --dry-run >"$work/plan.short" 2>/dev/null
+cs push snap --dry-run >"$work/plan.short" 2>"$work/plan.err"
+grep -Eq '^push  snap +0 to create, 1 to update, [0-9]+ unchanged, 0 to delete, 0 failed$' "$work/plan.err" \
+  || fail "the dry run's summary should say what it would do: $(cat "$work/plan.err")"
 [ "$(awk -F'\t' '{print NF}' "$work/plan.short" | sort -u)" = "4" ] || fail "without -v the plan has 4 columns"
 cs -q push
 [ "$(wc -l <"$snap")" -eq "$persons" ] || fail "after an update the snapshot has $(wc -l <"$snap") lines"
