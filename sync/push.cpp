@@ -310,8 +310,31 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
     }
     return true;
   };
-  std::size_t planned = 0;
   std::set<std::string> failed_seen;  // persons with refusals on record that this run planned
+  // Persons the target holds that no longer exist (merged into another, or left without any record)
+  // are deleted there, first and in batches of their own: a CRM or helpdesk keeps an email or a number
+  // on one contact only, so the survivor of a merge, which now has the merged-away person's, is
+  // refused until that person's contact is gone. A target whose last complete push came after the
+  // persons last changed has nothing to delete.
+  if (!(since && *since >= store.persons_revision())) {
+    for (const auto& [id, entry] : store.ledger().orphans(name)) {
+      if (stop_seen()) break;
+      PersonRecord gone;
+      gone.person_id = id;
+      const PushFailure* failed = failure_of(id);
+      if (failed) failed_seen.insert(id);
+      const bool parked = failed && failed->hash.empty() && failed->runs >= k_park_after && !opts.full;
+      if (opts.on_plan) opts.on_plan(name, gone, parked ? PlanAction::parked : PlanAction::remove, &entry);
+      if (parked || opts.dry_run) {
+        ++(parked ? stats.parked : stats.deleted);
+        continue;
+      }
+      batch.push_back({std::move(gone), {}, entry, true, store.identity().survivor_of(id).value_or("")});
+      if (batch.size() >= batch_size && !send_batch()) break;
+    }
+    if (!stopped && !batch.empty()) send_batch();
+  }
+  std::size_t planned = 0;
   store.identity().for_each_person(
       [&](PersonRecord&& p) {
         ++planned;
@@ -341,26 +364,6 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         if (batch.size() >= batch_size) send_batch();
       },
       since, [&] { return !stopped; });
-  // Persons the target holds that no longer exist (merged into another, or left without any record)
-  // are deleted there. A target whose last complete push came after the persons last changed has
-  // nothing to delete.
-  if (!stopped && !(since && *since >= store.persons_revision())) {
-    for (const auto& [id, entry] : store.ledger().orphans(name)) {
-      if (stop_seen()) break;
-      PersonRecord gone;
-      gone.person_id = id;
-      const PushFailure* failed = failure_of(id);
-      if (failed) failed_seen.insert(id);
-      const bool parked = failed && failed->hash.empty() && failed->runs >= k_park_after && !opts.full;
-      if (opts.on_plan) opts.on_plan(name, gone, parked ? PlanAction::parked : PlanAction::remove, &entry);
-      if (parked || opts.dry_run) {
-        ++(parked ? stats.parked : stats.deleted);
-        continue;
-      }
-      batch.push_back({std::move(gone), {}, entry, true, store.identity().survivor_of(id).value_or("")});
-      if (batch.size() >= batch_size && !send_batch()) break;
-    }
-  }
   // The last batch is sent, then everything in flight is settled before the sink finishes.
   const bool delivered = !stopped && !opts.dry_run && send_batch() && flight.land();
   // A sink that confirms at finish holds nothing yet: finish it even after a stop, so what it did

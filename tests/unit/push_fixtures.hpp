@@ -27,9 +27,15 @@ struct RecordingSink : Sink {
   std::set<std::string> forget_to_answer;                    // persons it leaves out of its answer
   bool down = false;                                         // the whole batch fails
   std::size_t batches = 0;
+  std::vector<std::string> requests;        // per batch: "delete ID", "upsert ID" of its items, space-separated
   std::map<std::string, std::string> held;  // what the target holds: person_id -> content hash
   Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
     ++batches;
+    std::string request;
+    for (const auto& item : batch)
+      request +=
+          (request.empty() ? "" : " ") + std::string(item.remove ? "delete " : "upsert ") + item.record->person_id;
+    requests.push_back(request);
     if (down) return fail(Errc::unavailable, "target unreachable");
     std::vector<PushOutcome> out;
     for (const auto& item : batch) {
