@@ -128,6 +128,11 @@ std::optional<std::string> object_of(const std::string& body) {
   return std::string(object);
 }
 
+// curl -d without -H 'Content-Type: application/json' sends this; Meta never does.
+bool form_encoded(const httplib::Request& req) {
+  return req.get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded");
+}
+
 // A request's method or decoded path as one log line: control characters (a %0A in the path) could
 // otherwise forge lines of their own.
 std::string printable(std::string text) {
@@ -228,6 +233,8 @@ struct Receiver::Impl {
                     "the connector has no app_secret configured to check signatures with (set app_secret_env or "
                     "app_secret_file)",
                     ep);
+    if (form_encoded(req))
+      return refuse(res, 415, req, "a form-encoded body is not accepted: send Content-Type: application/json");
     // Meta always signs. A request without a well-formed signature is not Meta's (anyone can send
     // one), so it stays out of the health record; a signature that does not match is evidence.
     const std::string sig = req.get_header_value("X-Hub-Signature-256");
@@ -291,11 +298,16 @@ Receiver::Receiver(ListenOptions options) : m(std::make_unique<Impl>()) {
   });
   // Before any body is read: Meta sends uncompressed JSON with a Content-Length. httplib would inflate
   // a compressed body whole (its limit counts the compressed bytes: a 1 MB gzip request unpacked to
-  // 1 GB) and read a chunked one without a limit, both before the signature is checked. Neither is
-  // a vendor's, so neither is in the health record; the connection is closed, its body unread.
+  // 1 GB) and read a chunked one without a limit, both before the signature is checked. Neither is a
+  // vendor's, so neither is in the health record; the connection is closed, its body unread. Other
+  // methods get 405 here (httplib answers 400 to a PUT without a body).
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     const std::string encoding = req.get_header_value("Content-Encoding");
-    if (!encoding.empty() && encoding != "identity")
+    const bool webhook_path = req.path.starts_with(k_prefix);
+    if (webhook_path && req.method != "GET" && req.method != "HEAD" && req.method != "POST") {
+      res.set_header("Allow", "GET, POST");
+      m->refuse(res, 405, req, "only GET (subscribe) and POST (events) are served");
+    } else if (!encoding.empty() && encoding != "identity")
       m->refuse(res, 415, req,
                 fmt::format("Content-Encoding {} is not accepted: send the body uncompressed",
                             printable(encoding.substr(0, 40))));
@@ -310,22 +322,19 @@ Receiver::Receiver(ListenOptions options) : m(std::make_unique<Impl>()) {
   s.Get(pattern, [this](const httplib::Request& req, httplib::Response& res) { m->handshake(req, res); });
   s.Post(pattern, [this](const httplib::Request& req, httplib::Response& res) { m->receive(req, res); });
   // Called for every status >= 400. What the handlers above did not answer: 404 for unknown paths,
-  // 405 for other methods on a webhook path, 413 from the body limit; each gets its log line.
+  // 413 from the body limit; each gets its log line.
   s.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // refused by a handler above, which said why
     if (res.status == 413) {
       ++m->refused;
-      spdlog::warn("listen: {} {} from {}: 413 (body over {} bytes)", printable(req.method), printable(req.path),
-                   req.remote_addr, k_spool_max_body);
-      res.set_content("payload too large\n", "text/plain");
+      // httplib cuts a form-encoded body (curl -d without a Content-Type) at 8 KiB.
+      const std::string why = form_encoded(req) ? "a form-encoded body over 8 KiB; send Content-Type: application/json"
+                                                : fmt::format("body over {} bytes", k_spool_max_body);
+      spdlog::warn("listen: {} {} from {}: 413 ({})", printable(req.method), printable(req.path), req.remote_addr, why);
+      res.set_content("payload too large: " + why + "\n", "text/plain");
       return;
     }
-    if (res.status == 404 && req.path.starts_with(k_prefix) && req.method != "GET" && req.method != "POST") {
-      res.status = 405;
-      res.set_header("Allow", "GET, POST");
-    }
-    m->refuse(res, res.status, req,
-              res.status == 405 ? "only GET (subscribe) and POST (events) are served" : "no such path");
+    m->refuse(res, res.status, req, "no such path");
   });
 }
 

@@ -63,7 +63,7 @@ start_listen
   || fail "the handshake should answer the challenge"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/webhooks/wa?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1")" = 403 ] \
   || fail "a wrong verify token should get 403"
-[ "$(curl -s -o /dev/null -w '%{http_code}' -d '{"object":"whatsapp_business_account"}' "http://$addr/webhooks/wa")" = 401 ] \
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"object":"whatsapp_business_account"}' "http://$addr/webhooks/wa")" = 401 ] \
   || fail "an unsigned POST should get 401"
 
 # 200 acknowledged webhooks, then kill -9 at once: every one of them is in the spool.
