@@ -67,12 +67,13 @@ void print_table(const std::vector<std::string>& header, const std::vector<std::
   std::fputs(format_table(header, rows).c_str(), stdout);
 }
 
+// Text that is not UTF-8 (however it got into the store) is printed with U+FFFD, not refused.
 void print_json(const nlohmann::json& j) {
-  std::fputs((j.dump(2) + "\n").c_str(), stdout);
+  std::fputs((j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n").c_str(), stdout);
 }
 
 void print_ndjson_line(const nlohmann::json& j) {
-  std::fputs((j.dump() + "\n").c_str(), stdout);
+  std::fputs((j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n").c_str(), stdout);
 }
 
 void require_format(const std::string& format, std::initializer_list<const char*> allowed, const char* command) {

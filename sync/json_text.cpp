@@ -15,7 +15,8 @@ namespace chansync {
 namespace {
 
 // Appends JSON text as nlohmann::json::dump() prints it. ok() turns false at a string that is not
-// UTF-8, which dump() refuses (the caller then goes through dump() for its error).
+// UTF-8; the caller then goes through dump(), told to write U+FFFD for each invalid byte (a stored
+// text that is not UTF-8, whatever brought it, costs its letters, not the push or the command).
 class JsonText {
  public:
   bool ok() const { return m_ok; }
@@ -269,7 +270,8 @@ std::string person_json(const PersonJsonMembers& m, Timestamp updated_at) {
 
 std::string person_json(const PersonRecord& p) {
   const auto m = person_json_members(p);
-  return m ? person_json(*m, p.updated_at) : nlohmann::json(p).dump();
+  return m ? person_json(*m, p.updated_at)
+           : nlohmann::json(p).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace chansync

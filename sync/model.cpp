@@ -164,7 +164,9 @@ void to_json(nlohmann::json& j, const Attachment& a) {
 }
 
 std::string attachments_to_json(const std::vector<Attachment>& attachments) {
-  return attachments.empty() ? std::string() : nlohmann::json(attachments).dump();
+  return attachments.empty()
+             ? std::string()
+             : nlohmann::json(attachments).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::vector<Attachment> attachments_from_json(std::string_view text) {
@@ -197,7 +199,7 @@ void to_json(nlohmann::json& j, const ContactAttributes& a) {
 }
 
 std::string attributes_to_json(const ContactAttributes& a) {
-  return a.empty() ? std::string() : nlohmann::json(a).dump();
+  return a.empty() ? std::string() : nlohmann::json(a).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 ContactAttributes attributes_from_json(std::string_view text) {
@@ -226,7 +228,7 @@ void to_json(nlohmann::json& j, const PersonRecord& p) {
 std::string content_hash(const PersonRecord& p) {
   nlohmann::json j = p;
   j.erase("updated_at");
-  return fmt::format("{:016x}", fnv1a_64(j.dump()));
+  return fmt::format("{:016x}", fnv1a_64(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 std::uint64_t fnv1a_64(std::string_view text, std::uint64_t h) {

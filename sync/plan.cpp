@@ -132,7 +132,8 @@ Field field(const char* name, const nlohmann::json& v, const std::string& text) 
 std::vector<Field> fields_of(const PersonRecord& p) {
   const nlohmann::json j = p;
   std::vector<Field> out;
-  for (const char* name : k_fields) out.push_back(field(name, j.at(name), j.at(name).dump()));
+  for (const char* name : k_fields)
+    out.push_back(field(name, j.at(name), j.at(name).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
   return out;
 }
 
@@ -170,7 +171,7 @@ std::vector<PersonDigest> digests(const std::vector<const PersonRecord*>& record
         lane.start(i, *members[i]);
         return;
       }
-      // Text that is not UTF-8 goes through nlohmann::json, which reports it.
+      // Text that is not UTF-8 goes through nlohmann::json, which replaces what is invalid.
       out[i] = {content_hash(*records[i]), field_fingerprint(*records[i])};
     }
   };

@@ -35,6 +35,29 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
+// `text` as valid UTF-8: as it is when it is; else read as Windows-1252, which undeclared and
+// mislabelled 8-bit mail almost always is; else (bytes Windows-1252 leaves undefined) with each
+// invalid sequence replaced by U+FFFD. Nothing the store keeps or a target receives may be invalid.
+std::string utf8(std::string text) {
+  if (g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr)) return text;
+  gsize written = 0;
+  if (char* converted = g_convert(text.data(), static_cast<gssize>(text.size()), "UTF-8", "WINDOWS-1252", nullptr,
+                                  &written, nullptr)) {
+    std::string out(converted, written);
+    g_free(converted);
+    if (g_utf8_validate(out.data(), static_cast<gssize>(out.size()), nullptr)) return out;
+  }
+  char* valid = g_utf8_make_valid(text.data(), static_cast<gssize>(text.size()));
+  std::string out = valid ? valid : "";
+  g_free(valid);
+  return out;
+}
+
+bool is_utf8_charset(std::string_view charset) {
+  const std::string c = lower(charset);
+  return c.empty() || c == "utf-8" || c == "utf8" || c == "us-ascii" || c == "ascii";
+}
+
 std::string header(GMimeObject* obj, const char* name) {
   const char* v = g_mime_object_get_header(obj, name);
   return v ? trim(v) : std::string();
@@ -50,7 +73,7 @@ void add_addresses(InternetAddressList* list, std::vector<MailAddress>& out) {
     }
     const char* name = internet_address_get_name(ia);
     const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-    out.push_back({name ? trim(name) : "", addr ? trim(addr) : ""});
+    out.push_back({name ? utf8(trim(name)) : "", addr ? utf8(trim(addr)) : ""});
   }
 }
 
@@ -59,17 +82,38 @@ std::vector<std::string> message_ids(const std::string& text) {
   if (text.empty()) return out;
   GMimeReferences* refs = g_mime_references_parse(nullptr, text.c_str());
   if (!refs) return out;
-  for (int i = 0; i < g_mime_references_length(refs); ++i) out.emplace_back(g_mime_references_get_message_id(refs, i));
+  for (int i = 0; i < g_mime_references_length(refs); ++i)
+    out.push_back(utf8(g_mime_references_get_message_id(refs, i)));
   g_mime_references_free(refs);
   return out;
 }
 
+// A text part's content, decoded from its transfer encoding and converted from its charset to
+// UTF-8. Not g_mime_text_part_get_text(): it hands back the raw bytes of a charset it does not know,
+// and drops the bytes of a part declared UTF-8 that is not (Latin-1 mislabelled as UTF-8 lost every
+// accented letter); both go through utf8() here.
 std::string part_text(GMimePart* part) {
   if (!GMIME_IS_TEXT_PART(part)) return {};
-  char* text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));  // converted to UTF-8 from its charset
-  std::string out = text ? text : "";
-  g_free(text);
-  return out;
+  GMimeDataWrapper* content = g_mime_part_get_content(part);
+  if (!content) return {};
+  GPtr<GMimeStream> mem(g_mime_stream_mem_new());
+  if (g_mime_data_wrapper_write_to_stream(content, mem.get()) < 0) return {};
+  const GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
+  std::string raw = bytes && bytes->len ? std::string(reinterpret_cast<const char*>(bytes->data), bytes->len) : "";
+  const char* charset = g_mime_text_part_get_charset(GMIME_TEXT_PART(part));
+  if (charset && !is_utf8_charset(charset) && !raw.empty()) {
+    iconv_t cd = g_mime_iconv_open("UTF-8", charset);  // knows the charsets' aliases
+    if (cd != reinterpret_cast<iconv_t>(-1)) {
+      char* converted = g_mime_iconv_strndup(cd, raw.data(), raw.size());
+      g_mime_iconv_close(cd);
+      if (converted) {
+        std::string out = converted;
+        g_free(converted);
+        return utf8(std::move(out));
+      }
+    }
+  }
+  return utf8(std::move(raw));
 }
 
 bool is_type(GMimeObject* obj, const char* type, const char* subtype) {
@@ -113,13 +157,13 @@ struct Walker {
     if (GMIME_IS_MESSAGE_PART(obj)) {
       GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
       const char* subject = inner ? g_mime_message_get_subject(inner) : nullptr;
-      attachments.push_back({"message", subject ? subject : "", "", 0});
+      attachments.push_back({"message", subject ? utf8(subject) : "", "", 0});
       return;
     }
     if (!GMIME_IS_PART(obj)) return;
     GMimePart* part = GMIME_PART(obj);
-    const char* name = g_mime_part_get_filename(part);
-    attachments.push_back({attachment_type(obj), name ? name : "", "", decoded_size(part)});
+    const char* name = g_mime_part_get_filename(part);  // raw bytes for a filename* in an unknown charset
+    attachments.push_back({attachment_type(obj), name ? utf8(name) : "", "", decoded_size(part)});
   }
 
   void walk(GMimeObject* obj) {
@@ -331,7 +375,7 @@ Result<ParsedMail> parse_mail(std::string_view raw) {
   GMimeObject* obj = GMIME_OBJECT(msg.get());
 
   ParsedMail out;
-  if (const char* id = g_mime_message_get_message_id(msg.get())) out.message_id = trim(id);
+  if (const char* id = g_mime_message_get_message_id(msg.get())) out.message_id = utf8(trim(id));
   out.references = message_ids(header(obj, "References"));
   for (const auto& id : message_ids(header(obj, "In-Reply-To")))
     if (std::find(out.references.begin(), out.references.end(), id) == out.references.end())
@@ -342,7 +386,7 @@ Result<ParsedMail> parse_mail(std::string_view raw) {
   if (!from.empty()) out.from = from.front();
   add_addresses(g_mime_message_get_to(msg.get()), out.to);
   add_addresses(g_mime_message_get_cc(msg.get()), out.cc);
-  if (const char* s = g_mime_message_get_subject(msg.get())) out.subject = trim(s);
+  if (const char* s = g_mime_message_get_subject(msg.get())) out.subject = utf8(trim(s));
   if (GDateTime* d = g_mime_message_get_date(msg.get()))
     out.date = static_cast<Timestamp>(g_date_time_to_unix(d)) * 1000 + g_date_time_get_microsecond(d) / 1000;
   out.automatic = is_automatic(obj);

@@ -1,6 +1,7 @@
 // imap-email's pure parts: the IMAP response reader, MIME decoding, quote trimming, and how a mail
 // maps to a conversation. The adapter against a real Dovecot is in imap_test.cpp.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "adapters/imap/imap.hpp"
 #include "adapters/imap/imap_session.hpp"
@@ -150,6 +151,49 @@ TEST_CASE("MIME: attachments are listed with type, name and decoded size, never 
   REQUIRE(m->attachments.size() == 2);
   CHECK(m->attachments[0] == Attachment{"file", "invoice.pdf", "", 9});
   CHECK(m->attachments[1] == Attachment{"image", "photo.png", "", 8});
+}
+
+TEST_CASE("MIME: text that is not UTF-8 is made UTF-8, whatever its part declares", "[imap]") {
+  const auto is_utf8 = [](const std::string& s) {  // nlohmann::json refuses to write anything else
+    try {
+      return !nlohmann::json(s).dump().empty();
+    } catch (const nlohmann::json::type_error&) {
+      return false;
+    }
+  };
+  // A charset no converter knows: the bytes are read as Windows-1252, not kept raw (they made every
+  // later pull, push and persons show of that person fail).
+  const std::string unknown = crlf(
+      "From: k@customer.example\nTo: support@example.com\nSubject: x\nDate: Tue, 06 Oct 2026 10:15:00 +0000\n"
+      "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+      "--b\nContent-Type: text/plain; charset=x-no-such-charset\n\ncaf\xe9 unknown \xff\n"
+      "--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename*=x-weird''r%E9sum%E9.pdf\n"
+      "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n");
+  auto u = parse_mail(unknown);
+  REQUIRE(u);
+  CHECK(is_utf8(u->text));
+  CHECK_THAT(u->text, Catch::StartsWith("café unknown"));
+  REQUIRE(u->attachments.size() == 1);
+  CHECK(is_utf8(u->attachments[0].name));
+  CHECK(u->attachments[0].name == "résumé.pdf");
+  CHECK_NOTHROW(attachments_to_json(u->attachments));
+
+  // Latin-1 mislabelled as UTF-8 keeps its letters (GMime's own conversion dropped them).
+  const std::string mislabelled = crlf(
+      "From: l@customer.example\nTo: support@example.com\nSubject: y\nDate: Tue, 06 Oct 2026 10:15:00 +0000\n"
+      "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+      "Gr\xfc\xdf" "e aus K\xf6ln\n");
+  auto l = parse_mail(mislabelled);
+  REQUIRE(l);
+  CHECK(l->text == "Grüße aus Köln");
+  // Bytes Windows-1252 leaves undefined become U+FFFD.
+  const std::string undefined = crlf(
+      "From: m@customer.example\nTo: support@example.com\nSubject: z\nDate: Tue, 06 Oct 2026 10:15:00 +0000\n"
+      "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nend \x81\x8d here\n");
+  auto d = parse_mail(undefined);
+  REQUIRE(d);
+  CHECK(is_utf8(d->text));
+  CHECK_THAT(d->text, Catch::StartsWith("end ") && Catch::EndsWith(" here"));
 }
 
 TEST_CASE("Quoted replies are cut below a clear marker, and only there", "[imap]") {
