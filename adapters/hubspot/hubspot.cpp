@@ -14,22 +14,25 @@ namespace chansync::adapters::hubspot {
 namespace {
 
 constexpr const char* k_type = "hubspot-contacts";
-// The search API returns at most 10,000 results per query; past that, advance the filter instead.
-constexpr long k_search_window = 10'000;
+// How far before a pass's start the next pass reads again: HubSpot's search index lags its writes
+// (seconds, undocumented), and a contact edited just before the pass may not have been found by it.
+constexpr Timestamp k_index_lag_ms = 60'000;
 
 // A pass is: list (first run) or search (later runs), then the archived list, then done.
 struct Cursor {
   std::string phase;    // "list" | "search" | "archived" | "" (between passes)
   std::string after;    // paging token inside the phase
-  Timestamp since = 0;  // search: lastmodifieddate >= since (ms)
+  Timestamp since = 0;  // search: this pass reads lastmodifieddate >= since (ms)
   Timestamp high = 0;   // newest lastmodifieddate seen this pass
+  Timestamp from = 0;   // search: where the pass has read up to (lastmodifieddate >= from; 0: since)
+  Timestamp start = 0;  // HubSpot's Date when this pass began (0: not begun, or it sent none)
 
   static Result<Cursor> parse(const std::string& text) {
     if (text.empty()) return Cursor{"list"};
     try {
       const auto j = nlohmann::json::parse(text);
-      Cursor c{j.value("phase", ""), j.value("after", ""), j.value("since", Timestamp{0}),
-               j.value("high", Timestamp{0})};
+      Cursor c{j.value("phase", ""),          j.value("after", ""),          j.value("since", Timestamp{0}),
+               j.value("high", Timestamp{0}), j.value("from", Timestamp{0}), j.value("start", Timestamp{0})};
       if (c.phase.empty()) c.phase = "search";  // a finished pass resumes as a search
       return c;
     } catch (const std::exception&) {
@@ -41,6 +44,8 @@ struct Cursor {
     if (!phase.empty()) j["phase"] = phase;
     if (!after.empty()) j["after"] = after;
     if (high) j["high"] = high;
+    if (from) j["from"] = from;
+    if (start) j["start"] = start;
     return j.dump();
   }
 };
@@ -92,13 +97,14 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
       http.method = "POST";
       http.url = m_base + "/crm/v3/objects/contacts/search";
       http.headers = {{"Content-Type", "application/json"}};
-      nlohmann::json body = {
-          {"filterGroups",
-           {{{"filters",
-              {{{"propertyName", "lastmodifieddate"}, {"operator", "GTE"}, {"value", std::to_string(cur->since)}}}}}}},
-          {"sorts", {{{"propertyName", "lastmodifieddate"}, {"direction", "ASCENDING"}}}},
-          {"properties", std::vector<std::string>(k_property_names.begin(), k_property_names.end())},
-          {"limit", limit}};
+      nlohmann::json body = {{"filterGroups",
+                              {{{"filters",
+                                 {{{"propertyName", "lastmodifieddate"},
+                                   {"operator", "GTE"},
+                                   {"value", std::to_string(std::max(cur->since, cur->from))}}}}}}},
+                             {"sorts", {{{"propertyName", "lastmodifieddate"}, {"direction", "ASCENDING"}}}},
+                             {"properties", std::vector<std::string>(k_property_names.begin(), k_property_names.end())},
+                             {"limit", limit}};
       if (!cur->after.empty()) body["after"] = cur->after;
       http.body = body.dump();
       http.idempotent = true;  // a search reads; repeating it changes nothing
@@ -112,6 +118,9 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
     if (!resp) return std::unexpected(resp.error());
     if (resp->status != 200)
       return std::unexpected(m_http.error(http, *resp, "listing HubSpot contacts", parse_error(resp->body)));
+    if (!cur->start)
+      if (const auto it = resp->headers.find("date"); it != resp->headers.end())
+        cur->start = parse_http_date(it->second).value_or(0);
     auto wire = parse_contacts_page(resp->body);
     if (!wire) {
       wire.error().connector = m_name;
@@ -138,7 +147,7 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
     std::move(retired.begin(), retired.end(), std::back_inserter(page.items));
     if (cur->phase != "archived") cur->high = std::max(cur->high, page_high);
     page.requests = m_http.requests() - before;
-    advance(*cur, wire->next_after, page_high, limit);
+    advance(*cur, wire->next_after, page_high);
     if (cur->phase.empty()) page.done = true;
     page.next_cursor = cur->dump();
     return page;
@@ -213,20 +222,18 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
   }
 
   // Moves the cursor to the next request of the pass, or ends the pass (phase "").
-  void advance(Cursor& cur, const std::string& next_after, Timestamp page_high, int limit) const {
+  void advance(Cursor& cur, const std::string& next_after, Timestamp page_high) const {
     if (!next_after.empty()) {
-      long offset = 0;
-      try {
-        offset = std::stol(next_after);
-      } catch (const std::exception&) {
-      }
-      if (cur.phase == "search" && offset + limit > k_search_window && page_high > cur.since) {
-        // Restart the query from the newest timestamp seen; the overlap is deduplicated on upsert.
-        // (10,000 contacts sharing one timestamp cannot be restarted past: HubSpot's own error then
-        // stops the pull loudly rather than chansync skipping any.)
-        cur.since = page_high;
+      if (cur.phase == "search" && page_high > std::max(cur.since, cur.from)) {
+        // The next page is asked from the newest timestamp of this one, not by offset: a contact
+        // edited while the pass pages moves to the end of the order, and an offset would then skip
+        // the one that slid into its place. The overlap (the contacts at page_high) is deduplicated
+        // on upsert. This also keeps a pass under the search's 10,000-result window.
+        cur.from = page_high;
         cur.after.clear();
       } else {
+        // A whole page at one timestamp: only the offset gets past it (10,000 contacts at one
+        // timestamp cannot be: HubSpot's own error then stops the pull loudly, skipping none).
         cur.after = next_after;
       }
       return;
@@ -236,9 +243,13 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
       cur.phase = "archived";
       return;
     }
+    // The next pass reads what changed after the newest lastmodifieddate seen, but never from after
+    // the pass began (by HubSpot's clock, less a minute for its search index to catch up): a contact
+    // already read and edited while the pass went on has a date before the newest one seen.
     cur.phase.clear();
-    if (cur.high) cur.since = cur.high;
-    cur.high = 0;
+    if (cur.high)
+      cur.since = std::max(cur.since, cur.start ? std::min(cur.high, cur.start - k_index_lag_ms) : cur.high);
+    cur.high = cur.from = cur.start = 0;
   }
 
   std::string m_name, m_base, m_region;

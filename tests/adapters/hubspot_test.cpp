@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -300,6 +302,56 @@ TEST_CASE("hubspot: a contact merged away is retired on the next pull, and its p
   REQUIRE_FALSE(third.error);
   CHECK(third.received == 2);
   CHECK(third.written == 0);
+}
+
+TEST_CASE("hubspot: a contact edited while the first list pages is read again by the next pass", "[hubspot]") {
+  FakeHubSpot hs;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 150; ++i) ids.push_back(hs.add_contact({{"email", fmt::format("c{}@example.com", i)}}));
+  const std::string first = ids[0];
+  // While the second list page is asked for, contact 0 (on the first page) gets a new email, then
+  // contact 149 (on the second) is edited too: the newest date the pass sees is after contact 0's.
+  hs.before_answer = [&](FakeHubSpot& fake, const httplib::Request& req, std::size_t) {
+    if (req.method == "GET" && req.has_param("after") && req.get_param_value("archived") != "true" && ids.size()) {
+      fake.edit_contact(ids[0], "email", "new-address-of-0@example.com");
+      fake.edit_contact(ids[149], "firstname", "Touched");
+      ids.clear();  // once
+    }
+  };
+  FakeServer server(hs.handler());
+  auto adapter = hubspot(server.base_url(), FakeHubSpot::k_token);
+  StateStore store(":memory:");
+  REQUIRE_FALSE(test::pull_one("crm", *adapter, store).error);
+  REQUIRE_FALSE(test::pull_one("crm", *adapter, store).error);
+  const auto c0 = store.records().contact("crm", first);
+  REQUIRE(c0);
+  CHECK(c0->handles == std::vector<Handle>{{HandleKind::email, "new-address-of-0@example.com", true}});
+}
+
+TEST_CASE("hubspot: a contact edited while a search pages moves to the end and skips no other", "[hubspot]") {
+  FakeHubSpot hs;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 300; ++i) ids.push_back(hs.add_contact({{"email", fmt::format("c{}@example.com", i)}}));
+  FakeServer server(hs.handler());
+  auto adapter = hubspot(server.base_url(), FakeHubSpot::k_token);
+  StateStore store(":memory:");
+  REQUIRE_FALSE(test::pull_one("crm", *adapter, store).error);
+  // Everyone is edited; while the search's second page is asked for, contact 3 is edited again.
+  for (int i = 0; i < 300; ++i) hs.edit_contact(ids[i], "email", fmt::format("v2-{}@example.com", i));
+  int searches = 0;
+  hs.before_answer = [&](FakeHubSpot& fake, const httplib::Request& req, std::size_t) {
+    if (req.path == "/crm/v3/objects/contacts/search" && ++searches == 2)
+      fake.edit_contact(ids[3], "email", "v3-3@example.com");
+  };
+  const auto second = test::pull_one("crm", *adapter, store);
+  REQUIRE_FALSE(second.error);
+  for (int i = 0; i < 300; ++i) {
+    INFO("contact " << i);
+    const auto c = store.records().contact("crm", ids[i]);
+    REQUIRE(c);
+    REQUIRE(c->handles.size() == 1);
+    CHECK(c->handles[0].value == (i == 3 ? std::string("v3-3@example.com") : fmt::format("v2-{}@example.com", i)));
+  }
 }
 
 TEST_CASE("hubspot: a merge seen on the first full list leaves a retired row that joins nothing", "[hubspot]") {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace chansync::test {
@@ -114,7 +115,10 @@ bool valid_email(const std::string& email) {
 }  // namespace
 
 FakeServer::Handler FakeHubSpot::handler() {
-  return [this](const httplib::Request& req, std::size_t) { return handle(req); };
+  return [this](const httplib::Request& req, std::size_t n) {
+    if (before_answer) before_answer(*this, req, n);
+    return handle(req);
+  };
 }
 
 Scripted FakeHubSpot::handle(const httplib::Request& req) {
@@ -143,8 +147,14 @@ Scripted FakeHubSpot::handle(const httplib::Request& req) {
 }
 
 std::vector<std::pair<std::string, std::string>> FakeHubSpot::headers() {
-  std::vector<std::pair<std::string, std::string>> h = {{"X-HubSpot-RateLimit-Max", "190"},
-                                                        {"X-HubSpot-RateLimit-Interval-Milliseconds", "10000"}};
+  // Date by the fake's own clock, the one lastmodifieddate follows, as HubSpot's are one clock.
+  const std::time_t now = static_cast<std::time_t>(m_clock / 1000);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char date[64];
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  std::vector<std::pair<std::string, std::string>> h = {
+      {"X-HubSpot-RateLimit-Max", "190"}, {"X-HubSpot-RateLimit-Interval-Milliseconds", "10000"}, {"Date", date}};
   if (daily_budget) {
     h.push_back({"X-HubSpot-RateLimit-Daily", "250000"});
     h.push_back({"X-HubSpot-RateLimit-Daily-Remaining", std::to_string(std::max(0L, *daily_budget))});
@@ -366,6 +376,15 @@ void FakeHubSpot::edit(const std::string& person_id, const std::string& property
     o->properties[property] = value;
     touch(*o);
   }
+}
+
+void FakeHubSpot::edit_contact(const std::string& id, const std::string& property, const std::string& value) {
+  std::lock_guard lock(m_mu);
+  for (auto& o : m_contacts)
+    if (o.id == id && !o.archived) {
+      o.properties[property] = value;
+      touch(o);
+    }
 }
 
 void FakeHubSpot::archive(const std::string& person_id) {

@@ -8,6 +8,7 @@
 // property that is not unique, an invalid email, an email another contact holds, a wrong token.
 // For the hubspot-contacts source it lists contacts (paged by `after`, archived=true for the archived
 // ones), searches them by lastmodifieddate, reads one by id, and merges two as HubSpot does.
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -44,6 +45,9 @@ class FakeHubSpot {
   std::optional<long> daily_budget;
   // An invalid email refuses the whole upsert with 400, as HubSpot does without multi-status.
   bool whole_batch_refusals = false;
+  // Called before each request is answered (n counts from 0), without the lock: a test edits
+  // contacts here as someone would while a pull pages through them.
+  std::function<void(FakeHubSpot&, const httplib::Request&, std::size_t n)> before_answer;
 
   std::vector<Object> contacts();  // every contact, archived ones too, by creation
   std::vector<Object> notes();
@@ -51,6 +55,8 @@ class FakeHubSpot {
   // Changes a live contact's property, as someone editing it in HubSpot would.
   void edit(const std::string& person_id, const std::string& property, const std::string& value);
   void archive(const std::string& person_id);
+  // The same for a contact by its HubSpot id (one someone created there: no person_id).
+  void edit_contact(const std::string& id, const std::string& property, const std::string& value);
   // A contact someone created in HubSpot (no person_id); returns its id.
   std::string add_contact(const std::map<std::string, std::string>& properties);
   // Merges contact `merged` into `primary` as HubSpot does (POST /crm/v3/objects/contacts/merge):
