@@ -89,13 +89,16 @@ void apply_baseline(HealthReport& r, const std::vector<HealthRow>& history) {
   check_latency(r, past);
 }
 
-std::optional<Finding> empty_pulls_finding(std::span<const std::size_t> received, std::string_view connector) {
+std::optional<Finding> empty_pulls_finding(std::span<const PullRecord> history, Timestamp now,
+                                           std::string_view connector) {
   const auto streak = static_cast<std::size_t>(
-      std::find_if(received.begin(), received.end(), [](std::size_t n) { return n > 0; }) - received.begin());
+      std::find_if(history.begin(), history.end(), [](const PullRecord& p) { return p.received > 0; }) -
+      history.begin());
   if (streak == 0) return std::nullopt;
-  const auto before = received.subspan(streak);
-  if (before.size() < 10) return std::nullopt;
-  const auto empty = static_cast<double>(std::count(before.begin(), before.end(), std::size_t{0}));
+  const auto before = history.subspan(streak);
+  if (before.size() < 10 || now - before.front().ended_at < k_drift_quiet_ms) return std::nullopt;
+  const auto empty = static_cast<double>(
+      std::count_if(before.begin(), before.end(), [](const PullRecord& p) { return p.received == 0; }));
   const double share = (empty + 1) / (static_cast<double>(before.size()) + 2);
   const double chance = std::pow(share, static_cast<double>(streak));
   if (chance >= 1e-3) return std::nullopt;
@@ -109,6 +112,32 @@ std::optional<Finding> empty_pulls_finding(std::span<const std::size_t> received
                   "compare it with the vendor's API reference: a renamed field, a filter no longer honoured or a "
                   "narrowed token scope; report it if the vendor changed its format",
                   connector)};
+}
+
+std::optional<Finding> stale_pulls_finding(std::span<const PullRecord> history, Timestamp now,
+                                           std::string_view connector, std::string_view stream) {
+  if (history.size() < k_stale_min_pulls) return std::nullopt;
+  std::vector<Timestamp> gaps;
+  for (std::size_t i = 1; i < std::min<std::size_t>(history.size(), 21); ++i)
+    gaps.push_back(history[i - 1].ended_at - history[i].ended_at);
+  std::nth_element(gaps.begin(), gaps.begin() + static_cast<long>(gaps.size() / 2), gaps.end());
+  const Timestamp usual = gaps[gaps.size() / 2];
+  const Timestamp age = now - history.front().ended_at;
+  const auto limit = std::max(static_cast<Timestamp>(k_stale_factor * static_cast<double>(usual)), k_stale_min_ms);
+  if (age <= limit) return std::nullopt;
+  const auto span = [](Timestamp ms) {
+    const Timestamp minutes = ms / 60'000;
+    if (minutes < 120) return fmt::format("{} min", std::max<Timestamp>(minutes, 1));
+    if (minutes < 48 * 60) return fmt::format("{} h", minutes / 60);
+    return fmt::format("{} days", minutes / (24 * 60));
+  };
+  return Finding{HealthClass::silent, "last completed pull", format_rfc3339(history.front().ended_at),
+                 fmt::format("no pull of {}/{} has completed since {} ({} ago; it used to every {}): chansync is not "
+                             "being run, or each run fails before this stream, so nothing new is stored or pushed",
+                             connector, stream, format_rfc3339(history.front().ended_at), span(age), span(usual)),
+                 fmt::format("check the cron job or systemd timer that runs `chansync sync` (or `chansync pull {}`) "
+                             "and its logs",
+                             connector)};
 }
 
 }  // namespace chansync

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sync/health.hpp"
+#include "sync/state_records.hpp"
 #include "sync/state_runs.hpp"
 
 namespace chansync {
@@ -25,11 +26,26 @@ inline constexpr double k_latency_margin_ms = 250;       // ...and by at least t
 //   error is that outage (DESIGN §9: unreachable is repeated 5xx while the status page is clean).
 void apply_baseline(HealthReport& report, const std::vector<HealthRow>& history);
 
-// The last completed pulls of one stream, newest first: how many records each received.
+// The last completed pulls of one stream, newest first (RecordStore::pull_history), as of `now`.
 // When the newest `s` pulls all received none and the pulls before them usually did, so that `s`
 // empty pulls in a row would have a chance below 10^-3 (Laplace-smoothed share of empty pulls among
-// the earlier ones, at least 10 of them), a schema_drift finding: the vendor answers but the answer
-// no longer holds records (a renamed field, a filter the API stopped honouring). nullopt otherwise.
-std::optional<Finding> empty_pulls_finding(std::span<const std::size_t> received, std::string_view connector);
+// the earlier ones, at least 10 of them), and the last pull that received any ended at least
+// k_drift_quiet_ms before `now`, a schema_drift finding: the vendor answers but the answer no longer
+// holds records (a renamed field, a filter the API stopped honouring). nullopt otherwise. Customers
+// write in bursts: a bot or a mailbox pulled every few minutes is often empty for hours, and a
+// channel quieter than usual is check_silence's to judge, so pulls alone are not drift before a day.
+inline constexpr Timestamp k_drift_quiet_ms = 24LL * 3600 * 1000;
+std::optional<Finding> empty_pulls_finding(std::span<const PullRecord> history, Timestamp now,
+                                           std::string_view connector);
+
+// Pulls of a stream that stopped being run (a cron job or timer gone, or every run failing before
+// this stream): when the newest completed pull ended longer ago than k_stale_factor times the
+// median gap between the last pulls (at least k_stale_min_pulls of them) and at least k_stale_min_ms,
+// a silent finding naming when and how often it used to run. nullopt otherwise.
+inline constexpr std::size_t k_stale_min_pulls = 4;
+inline constexpr double k_stale_factor = 4;
+inline constexpr Timestamp k_stale_min_ms = 3600 * 1000;
+std::optional<Finding> stale_pulls_finding(std::span<const PullRecord> history, Timestamp now,
+                                           std::string_view connector, std::string_view stream);
 
 }  // namespace chansync

@@ -214,12 +214,15 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
       if (!row.last_pull.notice.empty()) r.summary += "; the vendor last reported: " + row.last_pull.notice;
       if (spooled.count(row.stream)) r.summary += spool_note(cfg.spool_dir, e->name, row.cursor);
       if (row.last_ok_at) r.last_ok_pull = row.last_ok_at;
-      if (row.last_pull.error.empty()) try {
-          if (auto f = empty_pulls_finding(store->records().received_history(e->name, row.stream), e->name))
-            add_finding(r, std::move(*f));
-        } catch (const SQLite::Exception& ex) {
-          spdlog::warn("pull history of {}/{} unreadable: {}", e->name, row.stream, ex.what());
-        }
+      try {
+        const auto pulls = store->records().pull_history(e->name, row.stream);
+        // Pulls that stopped being run leave every stream looking fine as of its last pull.
+        if (auto f = stale_pulls_finding(pulls, out.checked_at, e->name, row.stream)) add_finding(r, std::move(*f));
+        if (row.last_pull.error.empty())
+          if (auto f = empty_pulls_finding(pulls, out.checked_at, e->name)) add_finding(r, std::move(*f));
+      } catch (const SQLite::Exception& ex) {
+        spdlog::warn("pull history of {}/{} unreadable: {}", e->name, row.stream, ex.what());
+      }
       out.reports.push_back(std::move(r));
     }
   }

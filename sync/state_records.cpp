@@ -520,13 +520,15 @@ void RecordStore::record_pull(const std::string& connector, const std::string& s
   tx.commit();
 }
 
-std::vector<std::size_t> RecordStore::received_history(const std::string& connector, const std::string& stream) {
-  std::vector<std::size_t> out;
-  SQLite::Statement q(m_store.db(),
-                      "SELECT received FROM pull_history WHERE connector = ? AND stream = ? ORDER BY ended_at DESC");
+std::vector<PullRecord> RecordStore::pull_history(const std::string& connector, const std::string& stream) {
+  std::vector<PullRecord> out;
+  SQLite::Statement q(
+      m_store.db(),
+      "SELECT ended_at, received FROM pull_history WHERE connector = ? AND stream = ? ORDER BY ended_at DESC");
   q.bind(1, connector);
   q.bind(2, stream);
-  while (q.executeStep()) out.push_back(static_cast<std::size_t>(q.getColumn(0).getInt64()));
+  while (q.executeStep())
+    out.push_back({q.getColumn(0).getInt64(), static_cast<std::size_t>(q.getColumn(1).getInt64())});
   return out;
 }
 

@@ -59,6 +59,13 @@ struct DeadLetterRow {
   std::string raw;
 };
 
+// One completed pull of a stream, as pull_history keeps it.
+struct PullRecord {
+  Timestamp ended_at = 0;
+  std::size_t received = 0;
+  bool operator==(const PullRecord&) const = default;
+};
+
 class RecordStore {
  public:
   explicit RecordStore(StateStore& store);
@@ -90,8 +97,8 @@ class RecordStore {
 
   // Records how the last pull of a stream ended (its figures, its error if any).
   void record_pull(const std::string& connector, const std::string& stream, const StreamPull& pull);
-  // How many records each of the stream's last completed pulls (at most 64) received, newest first.
-  std::vector<std::size_t> received_history(const std::string& connector, const std::string& stream);
+  // The stream's last completed pulls (at most 64), newest first: when each ended, what it received.
+  std::vector<PullRecord> pull_history(const std::string& connector, const std::string& stream);
 
   // Dead letters, newest first (all connectors when `connector` is empty).
   std::vector<DeadLetterRow> dead_letters(const std::string& connector = {});

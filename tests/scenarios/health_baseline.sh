@@ -40,6 +40,11 @@ for i in $(seq 11); do cs pull sms 2>/dev/null >/dev/null; done
 for i in 1 2; do fault empty twilio; cs pull sms 2>/dev/null >/dev/null; done
 health_run 0 two_empty sms
 fault empty twilio; cs pull sms 2>/dev/null >/dev/null
+# Three empty pulls within a minute are a quiet spell, not drift; the same a day later are.
+health_run 0 three_empty_soon sms
+age_pulls() { sqlite3 "$work/state.db" "UPDATE pull_history SET ended_at = ended_at - $1;
+  UPDATE streams SET last_pull_at = last_pull_at - $1, last_ok_at = last_ok_at - $1"; }
+age_pulls 90000000  # 25 hours
 health_run 1 three_empty sms
 check "$work/three_empty.json" conversations schema_drift "records per pull" "11 of the 11 before them"
 # --offline reads the same history from the store.
@@ -47,4 +52,11 @@ health_run 1 offline --offline sms
 check "$work/offline.json" conversations schema_drift "records per pull" "the last 3 pulls completed with no records"
 cs pull sms 2>/dev/null >/dev/null
 health_run 0 records_again sms
+
+# Pulls that stopped being run (a cron job gone): every stream looked fine as of its last pull; now
+# the stream is silent, naming when it last completed (offline too: nothing but the store is read).
+for i in 1 2 3 4; do cs pull sms 2>/dev/null >/dev/null; done
+age_pulls 10800000  # 3 hours
+health_run 1 stale --offline sms
+check "$work/stale.json" conversations silent "last completed pull" "no pull of sms/conversations has completed since"
 echo "health_baseline: ok"

@@ -107,28 +107,66 @@ TEST_CASE("baseline: one server error is a blip, two in a row unreachable, with 
   CHECK(skip.cls == HealthClass::degraded);
 }
 
+// Pulls `every` ms apart, newest first, the newest ending at `newest`, receiving `received` each.
+std::vector<PullRecord> pulls(Timestamp newest, Timestamp every, const std::vector<std::size_t>& received) {
+  std::vector<PullRecord> out;
+  for (std::size_t i = 0; i < received.size(); ++i)
+    out.push_back({newest - static_cast<Timestamp>(i) * every, received[i]});
+  return out;
+}
+
 TEST_CASE("baseline: pulls that stopped returning records are schema drift; usually empty ones are not", "[health]") {
   using V = std::vector<std::size_t>;
-  auto busy = [](std::size_t empty) {
+  constexpr Timestamp now = 1'800'000'000'000, hour = 3'600'000, day = 24 * hour;
+  // Busy until a day and more ago, then `empty` pulls with nothing, 12 hours apart.
+  auto busy = [&](std::size_t empty) {
     V v(empty, 0);
     for (int i = 0; i < 40; ++i) v.push_back(50 + static_cast<std::size_t>(i));
-    return v;
+    return pulls(now, 12 * hour, v);
   };
-  CHECK_FALSE(empty_pulls_finding(busy(0), "sms"));
-  CHECK_FALSE(empty_pulls_finding(busy(1), "sms"));  // one empty pull: chance 1/42
-  const auto two = empty_pulls_finding(busy(2), "sms");
+  CHECK_FALSE(empty_pulls_finding(busy(0), now, "sms"));
+  CHECK_FALSE(empty_pulls_finding(busy(1), now, "sms"));  // one empty pull: chance 1/42
+  const auto two = empty_pulls_finding(busy(2), now, "sms");
   REQUIRE(two);
   CHECK(two->cls == HealthClass::schema_drift);
   CHECK(two->value == "0 in the last 2");
   CHECK_THAT(two->detail, Catch::Contains("40 of the 40 before them"));
   CHECK_THAT(two->action, Catch::Contains("sms"));
 
+  // The same streak over a quarter of an hour (a bot pulled every 5 minutes, nobody wrote since) is
+  // not drift: customers write in bursts.
+  V quick(3, 0);
+  for (int i = 0; i < 11; ++i) quick.push_back(3);
+  CHECK_FALSE(empty_pulls_finding(pulls(now, 5 * 60'000, quick), now, "tg"));
+  // A day later, still nothing: drift.
+  CHECK(empty_pulls_finding(pulls(now, 5 * 60'000, quick), now + day, "tg"));
+
   // A stream that is empty on most pulls (a quiet CRM searched every 15 minutes).
   V quiet(5, 0);
   for (int i = 0; i < 40; ++i) quiet.push_back(i % 4 == 0 ? 3 : 0);
-  CHECK_FALSE(empty_pulls_finding(quiet, "crm"));
+  CHECK_FALSE(empty_pulls_finding(pulls(now, day, quiet), now, "crm"));
 
   // Too little history to judge.
-  CHECK_FALSE(empty_pulls_finding(V{0, 0, 0, 0, 5, 5, 5, 5, 5}, "sms"));
-  CHECK_FALSE(empty_pulls_finding(V{}, "sms"));
+  CHECK_FALSE(empty_pulls_finding(pulls(now, day, V{0, 0, 0, 0, 5, 5, 5, 5, 5}), now, "sms"));
+  CHECK_FALSE(empty_pulls_finding(std::vector<PullRecord>{}, now, "sms"));
+}
+
+TEST_CASE("baseline: pulls that stopped being run are silent, naming when and how often they ran", "[health]") {
+  constexpr Timestamp now = 1'800'000'000'000, minute = 60'000;
+  const std::vector<std::size_t> some(20, 3);
+  // A 5-minute cron, last pull 10 minutes ago: fine. 30 minutes is under the one-hour floor.
+  CHECK_FALSE(stale_pulls_finding(pulls(now - 10 * minute, 5 * minute, some), now, "sms", "conversations"));
+  CHECK_FALSE(stale_pulls_finding(pulls(now - 30 * minute, 5 * minute, some), now, "sms", "conversations"));
+  // Two hours: the cron job is gone.
+  const auto stale = stale_pulls_finding(pulls(now - 120 * minute, 5 * minute, some), now, "sms", "conversations");
+  REQUIRE(stale);
+  CHECK(stale->cls == HealthClass::silent);
+  CHECK_THAT(stale->detail, Catch::Contains("no pull of sms/conversations has completed since") &&
+                                Catch::Contains("2 h ago") && Catch::Contains("every 5 min"));
+  CHECK_THAT(stale->action, Catch::Contains("cron"));
+  // A daily pull is stale after four days, not one.
+  CHECK_FALSE(stale_pulls_finding(pulls(now - 2 * 1440 * minute, 1440 * minute, some), now, "crm", "contacts"));
+  CHECK(stale_pulls_finding(pulls(now - 5 * 1440 * minute, 1440 * minute, some), now, "crm", "contacts"));
+  // Too few pulls to know the usual interval.
+  CHECK_FALSE(stale_pulls_finding(pulls(now - 1000 * minute, 5 * minute, {3, 3, 3}), now, "sms", "conversations"));
 }

@@ -288,12 +288,16 @@ TEST_CASE("the records of a stream's last 64 completed pulls are kept, newest fi
   for (std::size_t i = 0; i < 70; ++i) s.records().record_pull("sms", "conversations", {1, 1, i, i, 0, ""});
   s.records().record_pull("sms", "conversations", {0, 5, 0, 0, 0, "HTTP 500 after retries", "unavailable"});
   s.records().record_pull("crm", "contacts", {1, 1, 7, 7, 0, ""});
-  const auto sms = s.records().received_history("sms", "conversations");
+  const auto sms = s.records().pull_history("sms", "conversations");
   REQUIRE(sms.size() == 64);  // within one millisecond too: each pull is a row; the failed one is none
-  CHECK(sms.front() == 69);
-  CHECK(sms.back() == 6);
-  CHECK(s.records().received_history("crm", "contacts") == std::vector<std::size_t>{7});
-  CHECK(s.records().received_history("crm", "other").empty());
+  CHECK(sms.front().received == 69);
+  CHECK(sms.back().received == 6);
+  CHECK(sms.front().ended_at > sms.back().ended_at);
+  const auto crm = s.records().pull_history("crm", "contacts");
+  REQUIRE(crm.size() == 1);
+  CHECK(crm[0].received == 7);
+  CHECK(crm[0].ended_at > 0);
+  CHECK(s.records().pull_history("crm", "other").empty());
 }
 
 TEST_CASE("a failing page commit leaves neither records nor cursor behind") {
