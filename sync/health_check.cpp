@@ -178,6 +178,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
         for (const auto& st : adapter->streams())
           if (st.spool) spooled.insert(st.name);
         probe = adapter->probe();
+        if (!probe.checked_at) probe.checked_at = now_ms();  // a probe that made no call still checked now
         settle(probe);
       } catch (const Failure& f) {
         probe = HealthReport{e->name, e->type, "", HealthClass::unknown, "cannot check: " + f.error().message};

@@ -60,14 +60,15 @@ void apply_recovery(HealthReport& r, const std::vector<HealthRow>& history, cons
   }
   r.since = r.checked_at;
   // The previous check of the same class knew since when; walking back serves rows without it.
+  // A time of 0 (a check an older chansync stored without one) means unknown, not 1970.
   if (!history.empty() && history.front().cls == to_string(r.cls))
-    if (const auto since = parse_rfc3339(text_of(history.front(), "since"))) {
+    if (const auto since = parse_rfc3339(text_of(history.front(), "since")); since && *since > 0) {
       r.since = *since;
       return;
     }
   for (const auto& row : history) {
     if (row.cls != to_string(r.cls)) break;
-    r.since = row.checked_at;
+    if (row.checked_at > 0) r.since = row.checked_at;
   }
 }
 

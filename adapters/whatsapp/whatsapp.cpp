@@ -34,10 +34,14 @@ class WhatsAppAdapter final : public Adapter, public ConversationSource, public 
   HealthReport probe() override {
     const auto& id = m_receiver.phone_number_id;
     if (m_token.empty()) {
+      // The token is optional (webhooks need none): nothing here fails, so what listen recorded and
+      // the silence of the channel decide the class (it was a permanent UNKNOWN, exit 3).
       HealthReport r{m_receiver.connector, k_type};
-      r.summary =
-          "no token configured, so the phone number could not be checked (webhooks need none): set token_env or "
-          "token_file to a system user access token with whatsapp_business_management";
+      r.checked_at = now_ms();
+      add_finding(r, {HealthClass::ok, "phone number", "no token",
+                      "webhooks only: the phone number is not checked without a token (set token_env or token_file "
+                      "to a system user access token with whatsapp_business_management to check it)",
+                      ""});
       return r;
     }
     std::string body;

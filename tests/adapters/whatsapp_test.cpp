@@ -271,6 +271,20 @@ TEST_CASE("whatsapp-cloud probe reads the phone number with the token and is ok 
   CHECK(whatsapp(other.base_url())->probe().cls == HealthClass::unknown);
 }
 
+TEST_CASE("whatsapp-cloud without a token: the probe says what it did not check, now, and leaves the class to listen",
+          "[whatsapp]") {
+  EndpointConfig cfg{"wa", "whatsapp-cloud"};
+  cfg.options = {{"phone_number_id", k_number_id}, {"api_version", "v23.0"}, {"base_url", "http://127.0.0.1:9"}};
+  cfg.secrets = {{"app_secret", "appsecret"}};
+  auto report = adapters::create_adapter(cfg, "DE", [](std::chrono::milliseconds) {})->probe();
+  CHECK(report.checked_at > 1'700'000'000'000);  // not 1970
+  CHECK(report.cls == HealthClass::ok);          // not a permanent UNKNOWN
+  CHECK_THAT(report.summary, Catch::Contains("the phone number is not checked without a token"));
+  // What listen recorded decides: refusals in a row make it broken.
+  add_signal_finding(report, {HealthClass::webhook_broken, "webhook receiver", "3 refused", "listen refused 3", "fix"});
+  CHECK(report.cls == HealthClass::webhook_broken);
+}
+
 TEST_CASE("whatsapp-cloud probe: 190 is auth_failed with the fbtrace_id, 368 restricted, 130429 rate limited",
           "[whatsapp]") {
   struct Case {

@@ -167,6 +167,20 @@ HealthReport ok_at(Timestamp at) {
 constexpr Timestamp k_min = 60'000;
 }  // namespace
 
+TEST_CASE("a stored check without a time (0) gives no 'since 1970'", "[health]") {
+  const HealthSettings s;
+  const Timestamp t0 = 1'790'000'000'000;
+  // An older chansync stored a check with checked_at 0 and since 1970 (a probe that set no time).
+  std::vector<HealthRow> history = {{"wa", "", 0, "ok", R"({"summary":"s","since":"1970-01-01T00:00:00.000Z"})", "ok"}};
+  auto r = ok_at(t0);
+  apply_recovery(r, history, s);
+  CHECK(r.since == t0);
+  history.front().evidence_json = R"({"summary":"s"})";  // no since: walking back finds only the time 0
+  auto again = ok_at(t0);
+  apply_recovery(again, history, s);
+  CHECK(again.since == t0);
+}
+
 TEST_CASE("a connector that was failing is recovering until 3 passes or 30 minutes, then ok", "[health]") {
   const HealthSettings s;  // 3 checks or 30 min
   const Timestamp t0 = 1'790'000'000'000;
