@@ -89,6 +89,28 @@ void apply_baseline(HealthReport& r, const std::vector<HealthRow>& history) {
   check_latency(r, past);
 }
 
+void carry_online_class(HealthReport& r, const std::vector<HealthRow>& history) {
+  const auto online = std::find_if(history.begin(), history.end(), [](const HealthRow& row) {
+    return past_probe(row).has_value() || (row.cls != "ok" && row.cls != "unknown");
+  });
+  if (online == history.end()) return;
+  const auto cls = parse_health_class(online->cls);
+  if (!cls || *cls == HealthClass::ok || *cls == HealthClass::unknown) return;
+  // A problem the offline signals found (silence, a version ended) is seen now: it stands.
+  if (r.cls != HealthClass::ok && r.cls != HealthClass::unknown) return;
+  std::string summary, action;
+  try {
+    const auto j = nlohmann::json::parse(online->evidence_json);
+    summary = j.value("summary", "");
+    action = j.value("action", "");
+  } catch (const nlohmann::json::exception&) {
+  }
+  r.cls = *cls;
+  r.summary = fmt::format("{} (the last online check, {}; --offline calls no vendor)",
+                          summary.empty() ? online->cls : summary, format_rfc3339(online->checked_at));
+  r.action = action;
+}
+
 std::optional<Finding> empty_pulls_finding(std::span<const PullRecord> history, Timestamp now,
                                            std::string_view connector) {
   const auto streak = static_cast<std::size_t>(

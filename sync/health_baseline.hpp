@@ -26,6 +26,12 @@ inline constexpr double k_latency_margin_ms = 250;       // ...and by at least t
 //   error is that outage (DESIGN §9: unreachable is repeated 5xx while the status page is clean).
 void apply_baseline(HealthReport& report, const std::vector<HealthRow>& history);
 
+// --offline: the report of a connector (stream "") checks nothing at the vendor, so it is not a pass
+// or a failure of it. When the newest online check in `history` (newest first) had a problem and the
+// offline signals found none, the report keeps that class, its summary and action, saying when it
+// was seen and that --offline calls no vendor. Otherwise unchanged.
+void carry_online_class(HealthReport& report, const std::vector<HealthRow>& history);
+
 // The last completed pulls of one stream, newest first (RecordStore::pull_history), as of `now`.
 // When the newest `s` pulls all received none and the pulls before them usually did, so that `s`
 // empty pulls in a row would have a chance below 10^-3 (Laplace-smoothed share of empty pulls among

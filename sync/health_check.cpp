@@ -136,6 +136,9 @@ void check_silence(HealthReport& r, StateStore* store, const std::string& connec
 std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, const Config& cfg, StateStore* store,
                                           Timestamp pulled_until, std::vector<InboundMark>& marks) {
   const auto& s = cfg.health;
+  // A target is never pulled: nothing about it is in the store to check without calling it.
+  if (std::any_of(cfg.targets.begin(), cfg.targets.end(), [&](const EndpointConfig& t) { return t.name == e.name; }))
+    return std::nullopt;
   HealthReport r{e.name, e.type, "", pulled ? HealthClass::ok : HealthClass::unknown};
   r.checked_at = now_ms();
   if (!pulled)
@@ -234,7 +237,11 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
         const auto rows = static_cast<std::size_t>(std::max(cfg.health.recovery_checks, 0)) + 64;
         const auto history = store->runs().health_of(r.connector, r.stream, rows);
         if (r.stream.empty() && !opts.offline) apply_baseline(r, history);
-        apply_recovery(r, history, cfg.health);
+        // An offline report of a connector called no vendor: neither a pass nor a failure of it.
+        if (r.stream.empty() && opts.offline)
+          carry_online_class(r, history);
+        else
+          apply_recovery(r, history, cfg.health);
       } catch (const std::exception& ex) {
         spdlog::warn("health history of {} unreadable: {}", r.connector, ex.what());
       }
@@ -245,8 +252,10 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
   if (store) try {
       std::vector<HealthRow> rows;
       for (const auto& r : out.reports)
-        rows.push_back({r.connector, r.stream, r.checked_at, to_string(r.cls), nlohmann::json(r).dump(),
-                        r.observed ? to_string(*r.observed) : ""});
+        // A connector's offline report is not a check of it: kept out of the history it would flap.
+        if (!(opts.offline && r.stream.empty()))
+          rows.push_back({r.connector, r.stream, r.checked_at, to_string(r.cls), nlohmann::json(r).dump(),
+                          r.observed ? to_string(*r.observed) : ""});
       store->runs().record_health_run(
           {out.checked_at, to_string(out.status), static_cast<int>(out.status), opts.offline}, std::move(rows));
     } catch (const std::exception& ex) {

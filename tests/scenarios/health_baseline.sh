@@ -53,6 +53,21 @@ check "$work/offline.json" conversations schema_drift "records per pull" "the la
 cs pull sms 2>/dev/null >/dev/null
 health_run 0 records_again sms
 
+# --offline calls no vendor: between two checks that found Twilio refusing the credentials, it keeps
+# that class (saying so) rather than count as a passing check, and the history shows no recovery.
+fault 401 twilio 2; health_run 2 auth sms
+health_run 2 auth_offline --offline sms
+python3 -c 'import json,sys; c=next(c for c in json.load(open(sys.argv[1]))["checks"] if c["connector"]=="sms" and not c["stream"]); assert c["class"]=="auth_failed" and "the last online check" in c["summary"], c' \
+  "$work/auth_offline.json" || fail "offline should keep auth_failed: $(cat "$work/auth_offline.json")"
+health_run 2 auth_again sms
+cs -o json health --since 1h sms >"$work/auth_since.json"
+! grep -q '"to": "recovering"' "$work/auth_since.json" || fail "an offline run counted as a pass: $(cat "$work/auth_since.json")"
+# A target is not pulled: --offline leaves it out rather than call it unknown (exit 3).
+health_run 0 auth_back sms
+cs pull crm 2>/dev/null >/dev/null
+health_run 0 offline_all --offline
+! grep -q '"connector": "out"' "$work/offline_all.json" || fail "--offline reported the target: $(cat "$work/offline_all.json")"
+
 # Pulls that stopped being run (a cron job gone): every stream looked fine as of its last pull; now
 # the stream is silent, naming when it last completed (offline too: nothing but the store is read).
 for i in 1 2 3 4; do cs pull sms 2>/dev/null >/dev/null; done
