@@ -182,7 +182,8 @@ TEST_CASE("MIME: text that is not UTF-8 is made UTF-8, whatever its part declare
   const std::string mislabelled = crlf(
       "From: l@customer.example\nTo: support@example.com\nSubject: y\nDate: Tue, 06 Oct 2026 10:15:00 +0000\n"
       "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
-      "Gr\xfc\xdf" "e aus K\xf6ln\n");
+      "Gr\xfc\xdf"
+      "e aus K\xf6ln\n");
   auto l = parse_mail(mislabelled);
   REQUIRE(l);
   CHECK(l->text == "Grüße aus Köln");
