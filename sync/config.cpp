@@ -463,6 +463,14 @@ struct Loader {
         if (!node.is_table())
           config_error(fmt::format("{}: {}.{} must be a table: [{}.{}]", where(path, node), group, name, group, name));
         auto ep = endpoint(group, name, *node.as_table());
+        // One name, one thing: health's history, its metrics' labels and erase's output key on it.
+        if (std::string_view(group) == "targets")
+          for (const auto& c : cfg.connectors)
+            if (c.name == name)
+              config_error(
+                  fmt::format("{}: [targets.{}]: a connector is named {} too; give one of them another "
+                              "name (health would report both as one)",
+                              where(path, node), name, name));
         (std::string_view(group) == "connectors" ? cfg.connectors : cfg.targets).push_back(std::move(ep));
       }
     }

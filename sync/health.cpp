@@ -47,7 +47,10 @@ Finding status_finding(const ProbeObservation& obs) {
                                                obs.vendor_message.empty() ? "" : ": " + obs.vendor_message);
   if (!obs.transport_error.empty())
     return {HealthClass::unreachable, "connection", obs.transport_error,
-            fmt::format("cannot reach {}: {}", obs.url, obs.transport_error),
+            // HttpClient's own message usually names the URL already ("cannot reach URL: ...").
+            obs.url.empty() || obs.transport_error.find(obs.url) != std::string::npos
+                ? obs.transport_error
+                : fmt::format("cannot reach {}: {}", obs.url, obs.transport_error),
             "check DNS, the network path and proxy to the vendor, and base_url"};
   if (st == 401 || st == 403)
     return {HealthClass::auth_failed, "HTTP status", value, fmt::format("credentials rejected (HTTP {}){}", st, vendor),

@@ -107,18 +107,27 @@ std::optional<std::int64_t> parse_duration(std::string_view text) {
   std::int64_t n = 0;
   const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size() - 1, n);
   if (ec != std::errc() || p != text.data() + text.size() - 1 || n < 0) return std::nullopt;
+  std::int64_t unit = 0;
   switch (text.back()) {
     case 'd':
-      return n * 86'400'000;
+      unit = 86'400'000;
+      break;
     case 'h':
-      return n * 3'600'000;
+      unit = 3'600'000;
+      break;
     case 'm':
-      return n * 60'000;
+      unit = 60'000;
+      break;
     case 's':
-      return n * 1000;
+      unit = 1000;
+      break;
     default:
       return std::nullopt;
   }
+  // At most a hundred years: more reaches before 1970 from now, and overflows long before that.
+  constexpr std::int64_t k_max = 100LL * 366 * 86'400'000;
+  if (n > k_max / unit) return std::nullopt;
+  return n * unit;
 }
 
 }  // namespace chansync

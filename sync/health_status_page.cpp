@@ -129,10 +129,18 @@ std::vector<Finding> status_page_findings(const StatusPageFetch& got, const std:
       return {not_checked(indicator,
                           fmt::format("{} has the indicator \"{}\", which Statuspage does not define", name, indicator),
                           check_url)};
-    out.push_back({*cls, k_signal, indicator,
-                   fmt::format("{} reports \"{}\" (indicator {}){}", name, description, indicator,
-                               *cls == HealthClass::ok ? "" : incidents_of(summary, "")),
-                   action_for(*cls, people)});
+    // The whole page speaks for every product of the vendor: a major outage of another one (a
+    // marketing tool beside the CRM) is a warning here, not a page at 3 a.m.; status_components
+    // says which products this connector uses, and their outage is one.
+    const bool anywhere = *cls == HealthClass::outage;
+    const HealthClass c = anywhere ? HealthClass::degraded : *cls;
+    out.push_back({c, k_signal, indicator,
+                   fmt::format("{} reports \"{}\" (indicator {}){}{}", name, description, indicator,
+                               c == HealthClass::ok ? "" : incidents_of(summary, ""),
+                               anywhere ? "; no status_components are set, so it may be another of its products" : ""),
+                   anywhere
+                       ? action_for(c, people) + "; set status_components to the components this connector uses to tell"
+                       : action_for(c, people)});
     return out;
   }
   for (const auto& wanted : components) {

@@ -100,6 +100,11 @@ TEST_CASE("config errors name the key and line and suggest the fix") {
       error_of(t.write("[connectors.x]\ntype = \"twilio-messaging\"\naccount_sid = \"AC1\"\nauth_token = \"abc\"\n")),
       Catch::Contains("inline") && Catch::Contains("auth_token_env"));
   CHECK_THAT(error_of(t.write(k_twilio)), Catch::Contains("TWILIO_AUTH_TOKEN") && Catch::Contains("not set"));
+  // A connector and a target of one name would be one in health's history and metrics.
+  g_env = {{"TWILIO_AUTH_TOKEN", "t"}};
+  CHECK_THAT(error_of(t.write(std::string(k_twilio) + "[targets.sms]\ntype = \"ndjson\"\n")),
+             Catch::Contains("[targets.sms]: a connector is named sms too"));
+  g_env = {};
   // Credentials in a URL are a secret inline too (an API key is often the user); the message does not
   // repeat them. An @ in the path or query is not one.
   g_env = {{"TWILIO_AUTH_TOKEN", "t"}};

@@ -113,6 +113,12 @@ TEST_CASE("every finding carries its signal, value and what to do; the worst dec
   CHECK(down.cls == HealthClass::unreachable);
   REQUIRE(down.findings.size() == 1);
   CHECK(down.findings[0].value == "Connection refused");
+  // The URL once, whether HttpClient's message names it or not.
+  none.url = "https://graph.example/v23.0/me";
+  CHECK(classify("fb", "meta-messenger", none).findings[0].detail ==
+        "cannot reach https://graph.example/v23.0/me: Connection refused");
+  none.transport_error = "cannot reach https://graph.example/v23.0/me: timed out after 60 s";
+  CHECK(classify("fb", "meta-messenger", none).findings[0].detail == none.transport_error);
   auto proxy = with(200, {{"x-app-usage", R"({"call_count":99})"}});
   require_vendor_body(proxy, false, "a Graph page object");
   CHECK(proxy.cls == HealthClass::unknown);
@@ -276,4 +282,7 @@ TEST_CASE("durations for --since", "[health]") {
   CHECK_FALSE(parse_duration("d"));
   CHECK_FALSE(parse_duration("1w"));
   CHECK_FALSE(parse_duration("-1d"));
+  CHECK(parse_duration("36500d") == 36'500 * 86'400'000LL);  // a hundred years
+  CHECK_FALSE(parse_duration("106751991167d"));              // overflowed into the year 10907
+  CHECK_FALSE(parse_duration("99999999999999s"));
 }
