@@ -389,11 +389,14 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
   // Persons parked by earlier pushes and unchanged since are not planned: still parked, not unchanged.
   if (since && !stopped) {
     std::size_t still_parked = 0, still_parked_persons = 0;
-    for (const auto& [id, f] : failures)
-      if (f.runs >= k_park_after && !failed_seen.contains(id)) {
-        ++still_parked;
-        still_parked_persons += !f.hash.empty();  // an upsert: a person, counted by person_count()
-      }
+    for (const auto& [id, f] : failures) {
+      if (f.runs < k_park_after || failed_seen.contains(id)) continue;
+      // An upsert parked for a person since merged away or erased is nobody's now (a delete is an
+      // orphan's, which this pass planned if it still needs one).
+      if (!f.hash.empty() && store.identity().nodes_of(id).empty()) continue;
+      ++still_parked;
+      still_parked_persons += !f.hash.empty();  // an upsert: a person, counted by person_count()
+    }
     const std::size_t unplanned = store.identity().person_count() - planned;
     stats.parked += still_parked;
     stats.unchanged += unplanned - std::min(unplanned, still_parked_persons);
