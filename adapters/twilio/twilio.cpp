@@ -24,11 +24,11 @@ class TwilioAdapter final : public TwilioSource {
 
   Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {
     return pull_list(req, {"Messages.json", "DateSent", "messages"},
-                     [this](std::string& body, Page<Conversation>& page, Timestamp& high) -> Result<std::string> {
+                     [this](std::string& body, Page<Conversation>& page, ListMarks& marks) -> Result<std::string> {
                        auto wire = parse_messages_page(body);
                        if (!wire) return std::unexpected(wire.error());
                        page.rejects = std::move(wire->rejects);
-                       map_messages(wire->items, page, high);
+                       map_messages(wire->items, page, marks.high);
                        return std::move(wire->next_page_uri);
                      });
   }

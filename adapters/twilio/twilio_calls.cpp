@@ -44,17 +44,17 @@ class TwilioCallsAdapter final : public TwilioSource {
 
   Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {
     return pull_list(req, {"Calls.json", "StartTime", "calls"},
-                     [this](std::string& body, Page<Conversation>& page, Timestamp& high) -> Result<std::string> {
+                     [this](std::string& body, Page<Conversation>& page, ListMarks& marks) -> Result<std::string> {
                        auto wire = parse_calls_page(body);
                        if (!wire) return std::unexpected(wire.error());
                        page.rejects = std::move(wire->rejects);
-                       map_calls(wire->items, page, high);
+                       map_calls(wire->items, page, marks);
                        return std::move(wire->next_page_uri);
                      });
   }
 
  private:
-  void map_calls(const std::vector<WireCall>& wire, Page<Conversation>& page, Timestamp& high) {
+  void map_calls(const std::vector<WireCall>& wire, Page<Conversation>& page, ListMarks& marks) {
     std::map<std::string, std::size_t> index;  // conversation id → position in page.items
     for (const auto& w : wire) {
       const std::string& when = w.start_time.empty() ? w.date_created : w.start_time;
@@ -95,7 +95,11 @@ class TwilioCallsAdapter final : public TwilioSource {
           continue;
         }
       }
-      high = std::max(high, *started);
+      marks.high = std::max(marks.high, *started);
+      // Queued, ringing or in progress: its outcome and duration are still to come, so the next pass
+      // reads its day again.
+      if (w.status == "queued" || w.status == "initiated" || w.status == "ringing" || w.status == "in-progress")
+        marks.open = marks.open ? std::min(marks.open, *started) : *started;
       const std::string conv_id = fmt::format("call:{}:{}", business->value, customer->value);
       auto [it, inserted] = index.try_emplace(conv_id, page.items.size());
       if (inserted) page.items.push_back(Conversation{m_name, conv_id, "call", *customer, business->value, {}});

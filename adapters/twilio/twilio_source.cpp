@@ -29,14 +29,17 @@ constexpr Timestamp k_twilio_epoch = 1'199'145'600'000;  // 2008-01-01: no Twili
 struct TwilioSource::ListCursor {
   std::string next;             // relative next_page_uri while a pass is under way
   std::string since;            // YYYY-MM-DD: this pass's date filter ("" = everything)
-  Timestamp high = 0;           // newest record date seen in this pass
+  ListMarks marks;              // the dates seen in this pass
   std::vector<Window> windows;  // a backfill in windows: those not finished, as of the pages handed out
 
   static Result<ListCursor> parse(const std::string& text) {
     if (text.empty()) return ListCursor{};
     try {
       const auto j = nlohmann::json::parse(text);
-      ListCursor c{j.value("next", ""), j.value("since", ""), j.value("high", Timestamp{0}), {}};
+      ListCursor c{j.value("next", ""),
+                   j.value("since", ""),
+                   {j.value("high", Timestamp{0}), j.value("open", Timestamp{0})},
+                   {}};
       for (const auto& w : j.value("windows", nlohmann::json::array()))
         c.windows.push_back({w.value("since", ""), w.value("until", ""), w.value("next", "")});
       return c;
@@ -45,12 +48,19 @@ struct TwilioSource::ListCursor {
     }
   }
   // The cursor of the next pass, once this one has read its last page: incremental from the newest
-  // day it saw.
-  std::string finished() const { return ListCursor{"", high ? format_date(high) : since, 0, {}}.dump(); }
+  // day it saw, or from the day of the oldest record whose outcome was still to come (a call that
+  // spanned midnight would otherwise keep "in-progress" for good once a later day's call was seen),
+  // unless that is over two days older: one stuck in Twilio must not hold every pass back.
+  std::string finished() const {
+    Timestamp mark = marks.high;
+    if (marks.open && marks.open < mark && mark - marks.open <= 2 * k_day_ms) mark = marks.open;
+    return ListCursor{"", mark ? format_date(mark) : since, {}, {}}.dump();
+  }
   std::string dump() const {
     nlohmann::json j = {{"since", since}};
     if (!next.empty()) j["next"] = next;
-    if (high) j["high"] = high;
+    if (marks.high) j["high"] = marks.high;
+    if (marks.open) j["open"] = marks.open;
     if (!windows.empty()) {
       auto& ws = j["windows"] = nlohmann::json::array();
       for (const auto& w : windows) ws.push_back({{"since", w.since}, {"until", w.until}, {"next", w.next}});
@@ -198,7 +208,7 @@ Result<Page<Conversation>> TwilioSource::pull_list(const PullRequest& req, const
   auto got = take(path, true);
   auto& resp = got.response;
   Page<Conversation> page;
-  auto next_uri = map_response(path, resp, fmt::format("listing Twilio {}", res.what), map, page, cursor->high);
+  auto next_uri = map_response(path, resp, fmt::format("listing Twilio {}", res.what), map, page, cursor->marks);
   if (!next_uri) return std::unexpected(next_uri.error());
   page.requests = got.requests + planned;
   if (next_uri->empty()) {
@@ -213,7 +223,7 @@ Result<Page<Conversation>> TwilioSource::pull_list(const PullRequest& req, const
 
 Result<std::string> TwilioSource::map_response(const std::string& path, Result<HttpResponse>& resp,
                                                const std::string& doing, const MapPage& map, Page<Conversation>& page,
-                                               Timestamp& high) {
+                                               ListMarks& marks) {
   if (!resp) return std::unexpected(resp.error());
   if (resp->status != 200) {
     const auto err = parse_error(resp->body);
@@ -221,7 +231,7 @@ Result<std::string> TwilioSource::map_response(const std::string& path, Result<H
         http().error({"GET", m_base + path}, *resp, doing,
                      err.code.empty() ? err.message : fmt::format("Twilio error {}: {}", err.code, err.message)));
   }
-  auto next_uri = map(resp->body, page, high);
+  auto next_uri = map(resp->body, page, marks);
   if (!next_uri) {
     next_uri.error().connector = m_name;
     next_uri.error().message +=
@@ -251,12 +261,12 @@ Result<std::vector<Window>> TwilioSource::plan_windows(const ListResource& res, 
     auto got = take(path, false);
     requests += got.requests;
     Page<Conversation> page;
-    Timestamp high = 0;
+    ListMarks marks;
     auto mapped = map_response(path, got.response, fmt::format("planning a backfill of Twilio {} in windows", res.what),
-                               map, page, high);
+                               map, page, marks);
     if (!mapped) return std::unexpected(mapped.error());
     if (page.items.empty() && page.rejects.empty()) return std::optional<Timestamp>();
-    return std::optional<Timestamp>(high);  // 0 for a record without a usable date
+    return std::optional<Timestamp>(marks.high);  // 0 for a record without a usable date
   };
   auto top = newest("");
   if (!top) return std::unexpected(top.error());
@@ -318,7 +328,7 @@ Result<Page<Conversation>> TwilioSource::pull_windows(const PullRequest& req, co
     return fail(Errc::internal, "a Twilio backfill in windows lost track of its pages; run the pull again", m_name);
   Page<Conversation> page;
   auto next_uri =
-      map_response(got->path, got->response, fmt::format("listing Twilio {}", res.what), map, page, cursor.high);
+      map_response(got->path, got->response, fmt::format("listing Twilio {}", res.what), map, page, cursor.marks);
   if (!next_uri) return std::unexpected(next_uri.error());
   // The fetcher went on with the next_page_uri it read ahead; the parsed page must name the same.
   if (*next_uri != got->next)

@@ -45,10 +45,18 @@ class TwilioSource : public Adapter, public ConversationSource {
   HealthReport probe() override;
 
  protected:
+  // What a pass has seen of its records' dates: the newest, and the oldest of a record whose outcome
+  // is still to come (a call queued, ringing or in progress; 0 when none), which the next pass must
+  // read again.
+  struct ListMarks {
+    Timestamp high = 0;
+    Timestamp open = 0;
+  };
   // Parses the page `body` (kept alive for the page's raw views), maps its records into `page`
-  // (items and rejects) and raises `high` to the newest record date mapped. Returns the page's
-  // next_page_uri ("" on the last page), or the Errc::protocol error of a body that is not a page.
-  using MapPage = std::function<Result<std::string>(std::string& body, Page<Conversation>& page, Timestamp& high)>;
+  // (items and rejects) and raises `marks` (the newest record date mapped; the oldest one still
+  // open). Returns the page's next_page_uri ("" on the last page), or the Errc::protocol error of a
+  // body that is not a page.
+  using MapPage = std::function<Result<std::string>(std::string& body, Page<Conversation>& page, ListMarks& marks)>;
 
   // Fetches one page of `res` after `req.cursor`. The first page of a pass asks for records since
   // the newest day the previous pass saw: the filter is day-granular, so that day is read again and
@@ -83,7 +91,7 @@ class TwilioSource : public Adapter, public ConversationSource {
   // last), or the error of a failed request, a refusal, a body that is not a page or a next_page_uri
   // that is not relative. `doing` names the call in errors ("listing Twilio messages").
   Result<std::string> map_response(const std::string& path, Result<HttpResponse>& resp, const std::string& doing,
-                                   const MapPage& map, Page<Conversation>& page, Timestamp& high);
+                                   const MapPage& map, Page<Conversation>& page, ListMarks& marks);
   std::string list_path(const ListResource& res, int page_size, const std::string& since,
                         const std::string& until) const;
 

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "adapters/registry.hpp"
@@ -97,6 +98,51 @@ TEST_CASE("twilio-calls resumes with StartTime>= the newest day, overlapping one
   CHECK(reqs[2].params.find("StartTime>")->second == "2015-07-30");
   CHECK(reqs[2].query_target.find("StartTime%3E=2015-07-30") != std::string::npos);
   CHECK(reqs[2].params.count("PageToken") == 0);
+}
+
+TEST_CASE("twilio-calls reads a call still in progress again the next pass, though a later day's call was seen",
+          "[twilio-calls]") {
+  // A call ringing just before midnight UTC (a US afternoon) and one just after; the fake honours
+  // StartTime>= as Twilio does. Once the first call ends, the next pass must see its outcome.
+  const auto base = nlohmann::json::parse(fixture("twilio/calls_page1.json"));
+  auto call = [&](const std::string& sid, const std::string& status, const std::string& start, const std::string& day,
+                  const std::string& duration) {
+    auto c = base["calls"][0];
+    c["sid"] = sid;
+    c["status"] = status;
+    c["start_time"] = start;
+    c["duration"] = duration;
+    return std::pair{day, c};
+  };
+  std::mutex mu;
+  std::vector<std::pair<std::string, nlohmann::json>> calls = {
+      call("CA10000000000000000000000000000001", "in-progress", "Mon, 01 Jan 2024 23:50:00 +0000", "2024-01-01", ""),
+      call("CA10000000000000000000000000000002", "completed", "Tue, 02 Jan 2024 00:05:00 +0000", "2024-01-02", "60")};
+  FakeServer server([&](const httplib::Request& req, std::size_t) {
+    std::lock_guard lock(mu);
+    const std::string from = req.has_param("StartTime>") ? req.get_param_value("StartTime>") : "";
+    auto page = base;
+    page["calls"] = nlohmann::json::array();
+    for (auto it = calls.rbegin(); it != calls.rend(); ++it)  // newest first
+      if (it->first >= from) page["calls"].push_back(it->second);
+    page["next_page_uri"] = nullptr;
+    return Scripted{200, page.dump()};
+  });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  REQUIRE_FALSE(test::pull_one("voice", *rig.adapter, store).error);
+  CHECK(nlohmann::json::parse(store.records().cursor("voice", "conversations")).at("since") == "2024-01-01");
+  {
+    std::lock_guard lock(mu);
+    calls[0] = call("CA10000000000000000000000000000001", "completed", "Mon, 01 Jan 2024 23:50:00 +0000", "2024-01-01",
+                    "2400");
+  }
+  REQUIRE_FALSE(test::pull_one("voice", *rig.adapter, store).error);
+  const auto ended = store.records().message("voice", "CA10000000000000000000000000000001");
+  REQUIRE(ended);
+  CHECK(ended->text == "call completed, 40 min 0 s");
+  // Both final now: the next pass starts from the newest day again.
+  CHECK(nlohmann::json::parse(store.records().cursor("voice", "conversations")).at("since") == "2024-01-02");
 }
 
 TEST_CASE("twilio-calls 401 is an auth error, not retried", "[twilio-calls]") {
