@@ -12,6 +12,7 @@
 
 #include "sync/error.hpp"
 #include "sync/normalize.hpp"
+#include "sync/similarity.hpp"
 #include "sync/url.hpp"
 
 namespace chansync {
@@ -484,32 +485,6 @@ struct Loader {
 };
 
 }  // namespace
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-std::string closest(std::string_view word, std::span<const std::string> candidates) {
-  std::string best;
-  std::size_t best_d = 4;
-  for (const auto& c : candidates) {
-    std::size_t d = edit_distance(word, c);
-    if (word.size() >= 3 && c.starts_with(word)) d = std::min<std::size_t>(d, 1);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best;
-}
 
 bool valid_listen_address(std::string_view address) {
   const auto colon = address.rfind(':');

@@ -127,10 +127,4 @@ void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::
 // HOST:PORT with a port 0–65535 (0: any free port); an IPv6 host in brackets ("[::1]:8787").
 bool valid_listen_address(std::string_view address);
 
-// Levenshtein distance, used for "did you mean" suggestions.
-std::size_t edit_distance(std::string_view a, std::string_view b);
-
-// The closest candidate within distance 3 (or a prefix match), "" if none is close.
-std::string closest(std::string_view word, std::span<const std::string> candidates);
-
 }  // namespace chansync

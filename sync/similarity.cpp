@@ -132,4 +132,18 @@ std::size_t osa_distance(std::string_view a, std::string_view b, std::size_t lim
   return std::min(prev[lb], limit + 1);
 }
 
+std::string closest(std::string_view word, std::span<const std::string> candidates) {
+  std::string best;
+  std::size_t best_d = 4;
+  for (const auto& c : candidates) {
+    std::size_t d = osa_distance(word, c, 3);
+    if (word.size() >= 3 && c.starts_with(word)) d = std::min<std::size_t>(d, 1);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
 }  // namespace chansync

@@ -3,6 +3,7 @@
 // two edit measures record linkage uses (Jaro-Winkler for names, optimal string alignment for typed
 // identifiers). No Debian bookworm package offers these for C++ (rapidfuzz-cpp is not packaged), so
 // they are here, short and unit-tested against published values.
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,5 +25,9 @@ double jaro_winkler(std::string_view a, std::string_view b);
 // Optimal string alignment distance (Levenshtein plus adjacent transpositions), on bytes. Stops early
 // and returns `limit + 1` once the distance is known to exceed `limit`.
 std::size_t osa_distance(std::string_view a, std::string_view b, std::size_t limit = 8);
+
+// For "did you mean": the candidate closest to `word` by osa_distance within 3 (a word it begins, when
+// at least 3 long, counts as 1), the first of equals; "" if none is that close.
+std::string closest(std::string_view word, std::span<const std::string> candidates);
 
 }  // namespace chansync
