@@ -20,6 +20,7 @@
 #include "sync/spool.hpp"
 #include "sync/webhook_marks.hpp"
 #include "tests/support/log_capture.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace chansync;
@@ -30,18 +31,15 @@ constexpr const char* k_secret = "app-secret-1234";
 constexpr const char* k_body = R"({"object":"whatsapp_business_account","entry":[]})";
 
 struct Running {
+  std::unique_ptr<test::TempDir> own;  // the spool, unless one was given
   fs::path dir;
   std::unique_ptr<listen::Receiver> receiver;
   std::string address;
   std::thread thread;
 
-  bool owns_dir = true;
-
   // With `spool`, a receiver on that directory (left in place afterwards), as a restart would be.
-  explicit Running(bool with_verify_token = true, const fs::path& spool = {}) {
-    char tmpl[] = "/tmp/chansync-listen-XXXXXX";
-    owns_dir = spool.empty();
-    dir = owns_dir ? fs::path(::mkdtemp(tmpl)) : spool;
+  explicit Running(bool with_verify_token = true, const fs::path& spool = {})
+      : own(spool.empty() ? std::make_unique<test::TempDir>("listen") : nullptr), dir(own ? own->path : spool) {
     listen::ListenOptions o;
     o.address = "127.0.0.1:0";
     o.spool_dir = dir.string();
@@ -54,7 +52,6 @@ struct Running {
   ~Running() {
     receiver->stop();
     thread.join();
-    if (owns_dir) fs::remove_all(dir);
   }
   httplib::Client client() const {
     const auto colon = address.rfind(':');
@@ -285,8 +282,8 @@ TEST_CASE("listen: a compressed or chunked body is refused before it is read", "
 }
 
 TEST_CASE("listen: the health record goes on across a restart", "[listen]") {
-  char tmpl[] = "/tmp/chansync-listen-XXXXXX";
-  const fs::path spool = ::mkdtemp(tmpl);
+  const test::TempDir tmp("listen");
+  const fs::path& spool = tmp.path;
   {
     Running first(true, spool);
     REQUIRE(post(first, "/webhooks/wa", k_body, sign(k_body))->status == 200);
@@ -300,7 +297,6 @@ TEST_CASE("listen: the health record goes on across a restart", "[listen]") {
   CHECK(marks->accepted == 1);  // not "never accepted" after the restart
   CHECK(marks->last_accepted > 0);
   CHECK(marks->refused_since_accepted == 3);
-  fs::remove_all(spool);
 }
 
 TEST_CASE("listen: many concurrent requests share fsyncs and all land in the spool", "[listen]") {
@@ -368,11 +364,10 @@ TEST_CASE("listen: a spool that cannot be written answers 503, keeps no partial 
 
 TEST_CASE("listen: a second receiver cannot share the port, even with its own spool", "[listen]") {
   Running r;
-  char tmpl[] = "/tmp/chansync-listen-XXXXXX";
-  const fs::path other = ::mkdtemp(tmpl);
+  const test::TempDir other("listen");
   listen::ListenOptions o;
   o.address = r.address;
-  o.spool_dir = other.string();
+  o.spool_dir = other.path.string();
   o.connectors = {{"wa", {"whatsapp_business_account", k_secret, ""}}};
   listen::Receiver second(o);
   try {
@@ -382,5 +377,4 @@ TEST_CASE("listen: a second receiver cannot share the port, even with its own sp
     CHECK(f.error().code == Errc::unavailable);
     CHECK_THAT(f.error().message, Catch::Contains(r.address));
   }
-  fs::remove_all(other);
 }
