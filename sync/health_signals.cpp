@@ -114,7 +114,8 @@ std::vector<Finding> graph_codes(const json& doc) {
     return {{HealthClass::restricted, sig, value,
              "Meta has restricted the account: blocked for a policy violation or locked (" + msg + ")",
              "see the account's status and appeal in Business Support Home (business.facebook.com)"}};
-  if (code == 4 || code == 17 || code == 32 || code == 613 || code == 130429)
+  // 80001-80014: Business Use Case limits, metered per page or account (adapters/meta/graph.cpp).
+  if (code == 4 || code == 17 || code == 32 || code == 613 || code == 130429 || (code >= 80001 && code <= 80014))
     return {{HealthClass::rate_limited, sig, value, "Graph throttled the app (" + msg + ")",
              "wait: usage is a rolling one-hour window; pull less often if it recurs"}};
   if (code == 12)

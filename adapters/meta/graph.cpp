@@ -38,7 +38,10 @@ std::optional<GraphError> parse_graph_error(const std::string& body) {
 GraphErrorClass classify_graph_error(int code) {
   if (code == 190) return GraphErrorClass::auth;
   if (code == 10 || (code >= 200 && code <= 299)) return GraphErrorClass::permission;
-  if (code == 4 || code == 17 || code == 32 || code == 613 || code == 130429) return GraphErrorClass::rate_limited;
+  // 80001-80014: Business Use Case limits (80001 Pages, 80002 Instagram, 80006 Messenger, 80008
+  // WhatsApp Business Management, ...), metered per page or account rather than per app.
+  if (code == 4 || code == 17 || code == 32 || code == 613 || code == 130429 || (code >= 80001 && code <= 80014))
+    return GraphErrorClass::rate_limited;
   if (code == 368 || code == 131031) return GraphErrorClass::restricted;
   if (code == 12) return GraphErrorClass::deprecated;
   return GraphErrorClass::other;

@@ -26,9 +26,9 @@ struct GraphError {
 std::optional<GraphError> parse_graph_error(const std::string& body);
 
 enum class GraphErrorClass { auth, permission, rate_limited, restricted, deprecated, other };
-// 190 → auth (token invalid or expired); 10 and 200–299 → permission; 4, 17, 32, 613 and WhatsApp's
-// 130429 → rate limited; 368 and WhatsApp's 131031 → restricted (Meta blocked or locked the
-// account); 12 → deprecated (API version too old).
+// 190 → auth (token invalid or expired); 10 and 200–299 → permission; 4, 17, 32, 613, the Business
+// Use Case limits 80001–80014 and WhatsApp's 130429 → rate limited; 368 and WhatsApp's 131031 → restricted (Meta
+// blocked or locked the account); 12 → deprecated (API version too old).
 GraphErrorClass classify_graph_error(int code);
 
 // An adapter's words for what the operator should do.

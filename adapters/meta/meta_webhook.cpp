@@ -38,9 +38,13 @@ class Mapper {
                fmt::format("/entry/{}", i));
         continue;
       }
-      const auto& events = array_at(entries[i], "messaging");
-      for (std::size_t k = 0; k < events.size(); ++k)
-        event(events[k], business, fmt::format("/entry/{}/messaging/{}", i, k));
+      // "standby": what the customer wrote while another app held the thread (Messenger's handover
+      // protocol, e.g. beside a bot); the events have the shape of "messaging" ones.
+      for (const char* list : {"messaging", "standby"}) {
+        const auto& events = array_at(entries[i], list);
+        for (std::size_t k = 0; k < events.size(); ++k)
+          event(events[k], business, fmt::format("/entry/{}/{}/{}", i, list, k));
+      }
     }
   }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <iterator>
 #include <string_view>
 #include <unordered_map>
@@ -15,6 +17,28 @@ namespace chansync::adapters::twilio {
 namespace {
 
 constexpr const char* k_type = "twilio-messaging";
+
+// An alphanumeric sender ID: 1 to 11 letters, digits and spaces, at least one a letter.
+bool is_sender_id(std::string_view s) {
+  if (s.empty() || s.size() > 11) return false;
+  bool letter = false;
+  for (const char c : s) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+      letter = true;
+    else if (!(c >= '0' && c <= '9') && c != ' ')
+      return false;
+  }
+  return letter;
+}
+
+// The model's delivery status of a message in Twilio's status: sent < delivered < read, and "failed"
+// for one that did not reach the customer (failed, undelivered, or canceled before it was sent).
+// Not yet final (queued, accepted, scheduled, sending) and inbound (received) ones are unknown: "".
+std::string_view delivery_status(std::string_view status) {
+  if (status == "sent" || status == "delivered" || status == "read") return status;
+  if (status == "failed" || status == "undelivered" || status == "canceled") return "failed";
+  return "";
+}
 
 class TwilioAdapter final : public TwilioSource {
  public:
@@ -61,7 +85,11 @@ class TwilioAdapter final : public TwilioSource {
           channel = "whatsapp";
         }
       auto customer = m_phone(customer_raw);
-      auto business = m_phone(business_raw);
+      // An outbound message may come from an alphanumeric sender ID ("ACME"), kept as it is: it is
+      // the business's, and normalising it would make a number of whatever digits it holds.
+      auto business = is_sender_id(business_raw)
+                          ? std::optional<Handle>(Handle{HandleKind::phone, std::string(business_raw)})
+                          : m_phone(business_raw);
       if (!customer || !business) {
         page.rejects.push_back({w.sid, "from/to is not a phone number", std::string(w.raw)});
         continue;
@@ -92,6 +120,11 @@ class TwilioAdapter final : public TwilioSource {
       m.author_handle = inbound ? customer->value : business->value;
       m.sent_at = *sent;
       m.text = std::move(w.body);
+      m.status = delivery_status(w.status);
+      // Photos and other media (MMS, WhatsApp) are listed under the message's Media subresource, which
+      // is not read: each is an attachment without a name or URL, so a picture alone is not an empty text.
+      for (int i = 0, n = std::atoi(w.num_media.c_str()); i < std::min(n, 10); ++i)
+        m.attachments.push_back({"media", "", ""});
       conversation.messages.push_back(std::move(m));
     }
   }

@@ -29,6 +29,8 @@ const Fields<WireMessage> k_message_fields = {
     {"direction", &WireMessage::direction},
     {"date_sent", &WireMessage::date_sent},
     {"date_created", &WireMessage::date_created},
+    {"status", &WireMessage::status},
+    {"num_media", &WireMessage::num_media},
 };
 
 const Fields<WireCall> k_call_fields = {
@@ -41,6 +43,7 @@ const Fields<WireCall> k_call_fields = {
     {"end_time", &WireCall::end_time},
     {"date_created", &WireCall::date_created},
     {"duration", &WireCall::duration},
+    {"parent_call_sid", &WireCall::parent_call_sid},
 };
 
 // One page of the list resource `resource` ("Messages.json") whose records are in the array `key`.

@@ -19,7 +19,9 @@ struct WireMessage {
   std::string direction;  // inbound | outbound-api | outbound-call | outbound-reply
   std::string date_sent;  // RFC 2822; may be empty (null) for queued messages
   std::string date_created;
-  std::string_view raw;  // the message's JSON exactly as received; points into the page body
+  std::string status;     // queued, sent, delivered, read, undelivered, failed, canceled, received, ...
+  std::string num_media;  // "0"; the media themselves are a subresource, not read
+  std::string_view raw;   // the message's JSON exactly as received; points into the page body
 };
 
 struct WireCall {
@@ -31,8 +33,9 @@ struct WireCall {
   std::string start_time;  // RFC 2822; empty (null) when the call was never dialed
   std::string end_time;
   std::string date_created;
-  std::string duration;  // seconds, as a string; empty for busy, failed, unanswered or ongoing calls
-  std::string_view raw;  // the call's JSON exactly as received; points into the page body
+  std::string duration;         // seconds, as a string; empty for busy, failed, unanswered or ongoing calls
+  std::string parent_call_sid;  // set on a leg a <Dial> (or a conference) made from another call
+  std::string_view raw;         // the call's JSON exactly as received; points into the page body
 };
 
 // One page of a list resource: its records, the ones lacking the fields every record needs (dead

@@ -1,6 +1,7 @@
 #include "adapters/twilio/twilio_calls.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
@@ -56,6 +57,7 @@ class TwilioCallsAdapter final : public TwilioSource {
  private:
   void map_calls(const std::vector<WireCall>& wire, Page<Conversation>& page, ListMarks& marks) {
     std::map<std::string, std::size_t> index;  // conversation id → position in page.items
+    std::size_t legs_skipped = 0;
     for (const auto& w : wire) {
       const std::string& when = w.start_time.empty() ? w.date_created : w.start_time;
       auto started = parse_rfc2822(when);
@@ -68,6 +70,19 @@ class TwilioCallsAdapter final : public TwilioSource {
       if (!inbound && !w.direction.starts_with("outbound") && w.direction != "trunking-terminating") {
         page.rejects.push_back({w.sid, fmt::format("unknown direction \"{}\"", w.direction), std::string(w.raw)});
         continue;
+      }
+      // A leg made by <Dial> (outbound-dial) from another call (forwarding to an agent's phone, click-to-call) has that
+      // call as its parent. It is the customer's call only when the business placed it, from one of
+      // own_numbers, to a number that is not the business's. A leg whose from is the original caller
+      // (<Dial> passes the caller's number on by default) goes to wherever the call was forwarded: its
+      // parent is the customer's call, and taking its ends at their word would make the agent's phone
+      // a customer and the customer the business. A leg between own numbers is internal.
+      if (w.direction == "outbound-dial" && !w.parent_call_sid.empty()) {
+        const auto from = m_phone(w.from), to = m_phone(w.to);
+        if (!from || !is_own(from->value) || (to && is_own(to->value))) {
+          ++legs_skipped;
+          continue;
+        }
       }
       const std::string& customer_raw = inbound ? w.from : w.to;
       const std::string& business_raw = inbound ? w.to : w.from;
@@ -126,6 +141,9 @@ class TwilioCallsAdapter final : public TwilioSource {
       if (w.status == "completed" && !duration.empty()) m.text += ", " + duration;
       page.items[it->second].messages.push_back(std::move(m));
     }
+    if (legs_skipped > 0)
+      spdlog::debug("{}: {} call legs made by <Dial> from another call left to their parent calls", m_name,
+                    legs_skipped);
   }
 };
 

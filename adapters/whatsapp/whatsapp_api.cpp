@@ -127,8 +127,12 @@ class Mapper {
   std::optional<Handle> customer_of(const User& u, const Change& ch, std::vector<Handle>& links) const {
     std::optional<Handle> bsuid;
     if (!u.bsuid.empty() && !ch.waba.empty()) bsuid = Handle{HandleKind::whatsapp_bsuid, ch.waba + ":" + u.bsuid};
+    // A wa_id is the number's digits. Anything else (a group's id in a group message's status) is no
+    // phone: normalising it would make a number of whatever digits it holds.
     const std::string digits = u.wa_id.starts_with('+') ? u.wa_id.substr(1) : u.wa_id;
-    if (auto number = digits.empty() ? std::nullopt : phone("+" + digits)) {
+    const bool is_number =
+        !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (auto number = is_number ? phone("+" + digits) : std::nullopt) {
       if (bsuid) links.push_back(*bsuid);
       return number;
     }
@@ -149,6 +153,13 @@ class Mapper {
   void message(const json& m, const std::string& at, const Change& ch) {
     const std::string id = field(m, "id");
     const auto sent = unix_seconds(member(m, "timestamp"));
+    // Groups (the Groups API): a group's messages are not one customer's conversation with the business.
+    if (const std::string group = field(m, "group_id"); !group.empty())
+      return reject(id,
+                    fmt::format("message {} was posted in WhatsApp group {}: chansync keeps one-to-one "
+                                "conversations, not group chats",
+                                id, group),
+                    at);
     const User u = known({field(m, "from"), field(m, "from_user_id"), ""}, ch);
     std::vector<Handle> links;
     const auto customer = customer_of(u, ch, links);
@@ -173,6 +184,8 @@ class Mapper {
 
   void status(const json& s, const std::string& at, const Change& ch) {
     const std::string id = field(s, "id"), state = field(s, "status");
+    // The status of a message sent to a group: no group message is kept (above), so neither is this.
+    if (field(s, "recipient_type") == "group" || !field(s, "group_id").empty()) return;
     const auto when = unix_seconds(member(s, "timestamp"));
     const User u = known({field(s, "recipient_id"), field(s, "recipient_user_id"), ""}, ch);
     std::vector<Handle> links;

@@ -128,3 +128,23 @@ TEST_CASE("meta webhook payloads of another object or not JSON are one dead lett
     CHECK(page.rejects[0].raw == bad);
   }
 }
+
+TEST_CASE("meta-messenger webhook: what a customer wrote while another app held the thread (standby) is kept",
+          "[meta]") {
+  // Messenger's handover protocol: an app without thread control (beside a bot) is sent the
+  // customer's messages under "standby", not "messaging", in the same event shape.
+  const std::string payload = R"({"object":"page","entry":[{"id":"1122334455","time":1733400000000,
+    "standby":[{"sender":{"id":"7002"},"recipient":{"id":"1122334455"},"timestamp":1733400000000,
+                "message":{"mid":"m_standby_1","text":"Is anyone there?"}}],
+    "messaging":[{"sender":{"id":"7003"},"recipient":{"id":"1122334455"},"timestamp":1733400001000,
+                  "message":{"mid":"m_active_1","text":"Hello"}}]}]})";
+  const auto page = map("meta-messenger", payload);
+  REQUIRE(page.rejects.empty());
+  REQUIRE(page.items.size() == 2);
+  const auto& standby = conversation(page, "1122334455:7002");
+  REQUIRE(standby.messages.size() == 1);
+  CHECK(standby.messages[0].id == "m_standby_1");
+  CHECK(standby.messages[0].text == "Is anyone there?");
+  CHECK(standby.messages[0].direction == Direction::inbound);
+  CHECK(conversation(page, "1122334455:7003").messages.size() == 1);
+}

@@ -243,6 +243,49 @@ TEST_CASE("twilio-calls anonymous callers are kept unverified and join nobody", 
     if (node != ka && node != kb) CHECK((person != result.person_of(ka) && person != result.person_of(kb)));
 }
 
+TEST_CASE("twilio-calls a call forwarded to an agent's phone is the customer's call, not the agent's",
+          "[twilio-calls]") {
+  // An inbound call to the business number, forwarded by <Dial> to an agent's mobile: the child leg
+  // carries the caller's number as its from (Twilio's default caller ID) and the agent's as its to.
+  const auto call = [](const char* sid, const char* direction, const char* from, const char* to, const char* parent) {
+    nlohmann::json c{{"sid", sid},
+                     {"account_sid", k_sid},
+                     {"direction", direction},
+                     {"from", from},
+                     {"to", to},
+                     {"status", "completed"},
+                     {"start_time", "Tue, 01 Dec 2026 10:00:00 +0000"},
+                     {"end_time", "Tue, 01 Dec 2026 10:03:10 +0000"},
+                     {"date_created", "Tue, 01 Dec 2026 10:00:00 +0000"},
+                     {"duration", "190"},
+                     {"parent_call_sid", nullptr}};
+    if (parent) c["parent_call_sid"] = parent;
+    return c;
+  };
+  const nlohmann::json page{
+      {"calls",
+       {call("CA00000000000000000000000000000011", "outbound-dial", "+4915112345678", "+4917099999999",
+             "CA00000000000000000000000000000010"),
+        call("CA00000000000000000000000000000010", "inbound", "+4915112345678", "+4930123456", nullptr)}},
+      {"next_page_uri", nullptr},
+      {"page", 0},
+      {"page_size", 50}};
+  FakeServer server([&](const auto&, std::size_t) { return Scripted{200, page.dump()}; });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  REQUIRE_FALSE(test::pull_one("voice", *rig.adapter, store).error);
+  const auto parent = store.records().message("voice", "CA00000000000000000000000000000010");
+  REQUIRE(parent);
+  CHECK(parent->conversation == "call:+4930123456:+4915112345678");
+  CHECK(parent->direction == Direction::inbound);
+  CHECK_FALSE(store.records().message("voice", "CA00000000000000000000000000000011"));
+  CHECK(store.records().dead_letters("voice").empty());
+  // Nobody is the agent's phone: it is no customer.
+  const auto result = reconcile(store.identity().input({}), [] { return std::string("p"); });
+  CHECK_FALSE(result.contains("phone:+4917099999999"));
+  CHECK(result.contains("phone:+4915112345678"));
+}
+
 TEST_CASE("twilio-calls a call with an unparseable date is a dead letter with its raw JSON", "[twilio-calls]") {
   FakeServer server(pages);
   Rig rig(server.base_url());

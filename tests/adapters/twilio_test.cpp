@@ -159,6 +159,37 @@ TEST_CASE("twilio outbound-reply is the bot, outbound-call the system, outbound-
   CHECK(reply->author_handle == "+4930123456");  // the business's number, normalised
 }
 
+TEST_CASE("twilio messages keep their delivery status and media; an alphanumeric sender is the business's") {
+  FakeServer server([](const auto&, std::size_t) { return Scripted{200, fixture("twilio/messages_statuses.json")}; });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  const auto pulled = test::pull_one("sms", *rig.adapter, store);
+  REQUIRE_FALSE(pulled.error);
+  CHECK(store.records().dead_letters().empty());
+  const auto get = [&](const char* sid) {
+    auto m = store.records().message("sms", sid);
+    REQUIRE(m);
+    return *m;
+  };
+  // From the sender ID "ACME": kept, under the customer's number, with the sender ID as the business.
+  const auto alpha = get("SM00000000000000000000000000000021");
+  CHECK(alpha.conversation == "sms:ACME:+4915112345678");
+  CHECK(alpha.author_handle == "ACME");
+  CHECK(alpha.direction == Direction::outbound);
+  CHECK(alpha.status == "failed");  // undelivered
+  CHECK(alpha.text == "Ihr Code: 4711");
+  // A picture alone: two attachments, not an empty text.
+  const auto mms = get("MM00000000000000000000000000000022");
+  CHECK(mms.text.empty());
+  REQUIRE(mms.attachments.size() == 2);
+  CHECK(mms.attachments[0].type == "media");
+  CHECK(mms.status.empty());                                            // received: inbound has no delivery status
+  CHECK(get("SM00000000000000000000000000000023").status == "failed");  // canceled before it was sent
+  CHECK(get("SM00000000000000000000000000000024").status == "sent");
+  CHECK(get("SM00000000000000000000000000000025").status == "read");
+  CHECK(get("SM00000000000000000000000000000026").status.empty());  // queued: not final
+}
+
 TEST_CASE("twilio health: 403 is auth_failed, Twilio's 20429 is rate_limited whatever the status") {
   SECTION("403") {
     FakeServer server([](const auto&, std::size_t) {

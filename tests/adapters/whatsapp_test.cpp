@@ -173,6 +173,39 @@ TEST_CASE("whatsapp-cloud statuses become receipts whose status only moves forwa
   CHECK(page.notices.empty());
 }
 
+TEST_CASE("whatsapp-cloud group messages are dead letters and their statuses are no customer's number", "[whatsapp]") {
+  // The Groups API: a group message names its sender and the group; a status of a message sent to a
+  // group names the group (not digits) as its recipient.
+  const auto change = [](const std::string& value) {
+    return R"({"object":"whatsapp_business_account","entry":[{"id":"419561257915477","changes":[{"field":"messages",)"
+           R"("value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881",)"
+           R"("phone_number_id":"106540352242922"},)" +
+           value + "}}]}]}";
+  };
+  const std::string group = "Y2FwaV9ncm91cDoxODA1NTU1MDE3MjoxMjAzNjMyMjI3NzE5NjMwNjcZD";
+  const auto posted = map(change(R"("contacts":[{"profile":{"name":"Sheena Nelson"},"wa_id":"16505551234"}],)"
+                                 R"("messages":[{"from":"16505551234","group_id":")" +
+                                 group +
+                                 R"(","id":"wamid.GROUP1","timestamp":"1750000100","type":"text",)"
+                                 R"("text":{"body":"message posted in the group"}}])"));
+  CHECK(posted.items.empty());
+  REQUIRE(posted.rejects.size() == 1);
+  CHECK(posted.rejects[0].record_id == "wamid.GROUP1");
+  CHECK(posted.rejects[0].error.find("group " + group) != std::string::npos);
+  CHECK(posted.rejects[0].raw.find("message posted in the group") != std::string::npos);
+
+  for (const std::string& status :
+       {R"({"id":"wamid.OUT1","recipient_id":")" + group +
+            R"(","recipient_type":"group","status":"sent",)"
+            R"("timestamp":"1750000200"})",
+        // Without recipient_type: an id that is not digits is still nobody's number.
+        R"({"id":"wamid.OUT2","recipient_id":")" + group + R"(","status":"sent","timestamp":"1750000200"})"}) {
+    INFO(status);
+    const auto page = map(change(R"("statuses":[)" + status + "]"));
+    CHECK(page.items.empty());
+  }
+}
+
 TEST_CASE("whatsapp-cloud a failed status is a receipt and a notice with the error; unknown statuses are notices",
           "[whatsapp]") {
   const auto page = map_fixture("status_failed.json");

@@ -151,9 +151,11 @@ TEST_CASE("vendor codes in error bodies: Graph, Twilio, HubSpot, Telegram", "[he
   CHECK(graph("300").empty());
   CHECK(graph("368")[0].cls == HealthClass::restricted);
   CHECK(graph("131031")[0].cls == HealthClass::restricted);
-  for (const char* c : {"4", "17", "32", "613", "130429"}) CHECK(graph(c)[0].cls == HealthClass::rate_limited);
+  for (const char* c : {"4", "17", "32", "613", "130429", "80001", "80006", "80014"})
+    CHECK(graph(c)[0].cls == HealthClass::rate_limited);
   CHECK(graph("12")[0].cls == HealthClass::deprecated);
   CHECK(graph("100").empty());
+  CHECK(graph("80015").empty());
 
   CHECK(
       vendor_code_findings(
