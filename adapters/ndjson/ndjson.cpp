@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -306,7 +307,8 @@ class NdjsonSink final : public Adapter, public Sink {
     struct stat st {};
     const bool existed = ::stat(m_path.c_str(), &st) == 0;
     const mode_t mode = m_snapshot && existed ? st.st_mode & 07777 : 0644;
-    m_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (m_snapshot ? O_TRUNC : O_APPEND), mode);
+    // A feed is opened for reading too, to find the end of its last line (cut_torn_tail).
+    m_fd = ::open(path.c_str(), O_CREAT | O_CLOEXEC | (m_snapshot ? O_WRONLY | O_TRUNC : O_RDWR | O_APPEND), mode);
     if (m_fd < 0)
       return fail(Errc::cant_write,
                   fmt::format("cannot open {} for writing: {}; check targets.{}.path and its directory's permissions",
@@ -315,6 +317,36 @@ class NdjsonSink final : public Adapter, public Sink {
     // A feed just created: its batches are fsynced before the ledger records them, and so must be
     // the directory entry, or a power cut could lose the file the ledger says holds them.
     if (!m_snapshot && !existed) return sync_directory();
+    if (!m_snapshot && S_ISREG(st.st_mode) && st.st_size > 0) return cut_torn_tail(st.st_size);
+    return {};
+  }
+
+  // A push killed mid-write (kill -9 stops a write part-way) can leave the feed ending in part of a
+  // line. The ledger never recorded that batch, so it is sent again whole; the part is cut off first,
+  // or the next line would be appended to it and neither would parse.
+  Result<void> cut_torn_tail(off_t size) {
+    char buf[65536];
+    off_t keep = 0;  // just after the last newline; 0 when the first line was never finished
+    for (off_t end = size; end > 0 && keep == 0;) {
+      const off_t from = std::max<off_t>(0, end - static_cast<off_t>(sizeof buf));
+      const ssize_t n = ::pread(m_fd, buf, static_cast<std::size_t>(end - from), from);
+      if (n != end - from)
+        return fail(Errc::io, fmt::format("reading the end of {} failed: {}", m_path, std::strerror(errno)), m_name);
+      for (ssize_t i = n; i > 0 && keep == 0; --i)
+        if (buf[i - 1] == '\n') keep = from + i;
+      end = from;
+    }
+    if (keep == size) return {};
+    if (::ftruncate(m_fd, keep) != 0)
+      return fail(Errc::io,
+                  fmt::format("{} ends in part of a line (an earlier push was killed while writing) and cutting it "
+                              "off failed: {}; remove the last line by hand",
+                              m_path, std::strerror(errno)),
+                  m_name);
+    spdlog::warn(
+        "{}: {} ended in part of a line ({} bytes), left by a push killed while writing; cut off, its batch "
+        "is sent again",
+        m_name, m_path, size - keep);
     return {};
   }
 

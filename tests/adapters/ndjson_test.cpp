@@ -144,3 +144,28 @@ TEST_CASE("an ndjson feed writes a batch larger than one writev takes whole and 
   store.identity().for_each_person([&](PersonRecord&& p) { expected.push_back(nlohmann::json(p).dump()); });
   CHECK(lines_of(file) == expected);
 }
+
+TEST_CASE("an ndjson feed left ending in part of a line by a killed push is cut back before it is appended to",
+          "[ndjson]") {
+  Scratch dir;
+  const auto file = dir.path / "persons.ndjson";
+  EndpointConfig cfg{"feed", "ndjson"};
+  cfg.options = {{"path", file.string()}};
+  for (const std::string& before : {std::string(R"({"person_id":"p_old"})") + "\n" + R"({"person_id":"p_torn","na)",
+                                    std::string(R"({"person_id":"p_torn","na)")}) {
+    INFO(before);
+    { std::ofstream(file, std::ios::binary | std::ios::trunc) << before; }
+    StateStore store(":memory:");
+    commit(store, customers(3));
+    reconcile_now(store);
+    auto adapter = adapters::create_adapter(cfg, "DE");
+    const auto stats = push_target("feed", *adapter->sink(), store, PushOptions{});
+    INFO((stats.error ? stats.error->message : std::string("no error")));
+    REQUIRE(stats.created == 3);
+    const auto lines = lines_of(file);
+    const bool kept_old = before.starts_with(R"({"person_id":"p_old"})");
+    REQUIRE(lines.size() == (kept_old ? 4 : 3));
+    for (const auto& line : lines) CHECK(nlohmann::json::parse(line, nullptr, false).is_object());
+    if (kept_old) CHECK(lines[0] == R"({"person_id":"p_old"})");
+  }
+}
