@@ -77,7 +77,16 @@ void check_endpoint(const EndpointConfig& cfg) {
 
 std::unique_ptr<Adapter> create_adapter(const EndpointConfig& cfg, const std::string& default_region, Sleeper sleep) {
   check_endpoint(cfg);
-  return type_of(cfg).create(AdapterContext{cfg, default_region, std::move(sleep)});
+  try {
+    return type_of(cfg).create(AdapterContext{cfg, default_region, std::move(sleep)});
+  } catch (const Failure& f) {
+    // An adapter's own check of its options may not say whose options they are.
+    const std::string& m = f.error().message;
+    if (m.starts_with(cfg.name + ":") || m.find("." + cfg.name) != std::string::npos) throw;
+    Error e = f.error();
+    e.message = fmt::format("{} ({}): {}", cfg.name, cfg.type, e.message);
+    throw Failure(std::move(e));
+  }
 }
 
 }  // namespace chansync::adapters

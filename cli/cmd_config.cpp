@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "adapters/registry.hpp"
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 
@@ -13,8 +14,17 @@ void add_config(CLI::App& app, Context& ctx) {
     ctx.action = [&ctx] {
       Session s = open_session(ctx.global, "config check", Needs::config_only);
       require_endpoints(s.config, false, false);  // checking nothing must not pass
+      if (s.config.connectors.empty() && s.config.targets.empty())
+        throw Failure(Errc::config, fmt::format("{} declares no connector and no target; add a [connectors.NAME] "
+                                                "table (chansync.conf(5), `chansync connectors types`)",
+                                                s.config.file));
+      // Each adapter is made as a run would make it (no vendor is called): what only an adapter checks
+      // (a snapshot on stdout, an encoding, a range) fails here, not in the next sync.
       for (auto* group : {&s.config.connectors, &s.config.targets})
-        for (auto& e : *group) resolve_secrets(e);
+        for (auto& e : *group) {
+          resolve_secrets(e);
+          adapters::create_adapter(e, s.config.default_region);
+        }
       std::fputs(fmt::format("{}: ok ({} connectors, {} targets, state {})\n", s.config.file,
                              s.config.connectors.size(), s.config.targets.size(), s.config.state_path)
                      .c_str(),

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 #include "cli/app.hpp"
 #include "cli/logging.hpp"
@@ -34,7 +37,19 @@ int run(int argc, char** argv) {
     return 64;
   }
   try {
-    return ctx.action();
+    const int rc = ctx.action();
+    // Output that did not reach its file (a full disk, `> /dev/full`) must not pass for a success:
+    // `health -o prometheus > f && mv f ...` would install a cut-off file.
+    errno = 0;
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      if (errno == EPIPE) return 141;  // a reader that stopped early (`| head`), as SIGPIPE would end it
+      spdlog::error(
+          "writing to standard output failed{}; what was printed is incomplete: free space or "
+          "redirect it elsewhere",
+          errno != 0 ? std::string(": ") + std::strerror(errno) : std::string());
+      return exit_code(Errc::io);
+    }
+    return rc;
   } catch (const Failure& f) {
     spdlog::error("{}", f.error().describe());
     return exit_code(f.error().code);

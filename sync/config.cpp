@@ -351,6 +351,9 @@ struct Loader {
               fmt::format("{}: [state]: unknown key \"{}\"; the only key is \"path\"", where(path, node), k.str()));
         const auto v = node.value<std::string>();
         if (!v) config_error(fmt::format("{}: state.path must be a string", where(path, node)));
+        // SQLite takes "" for a private temporary database: every run would start from nothing.
+        if (v->empty())
+          config_error(fmt::format("{}: state.path is empty; name the state store's file", where(path, node)));
         cfg.state_path = resolve_path(*v, path);
         add("state.path", cfg.state_path, "file:" + where(path, node));
       }
@@ -523,6 +526,9 @@ Config load_config(const ConfigInputs& in) {
     if (!fs::exists(*file))
       config_error(
           fmt::format("config file {} does not exist; create it (see chansync.conf(5)) or pass --config", *file));
+    if (fs::is_directory(*file))
+      config_error(fmt::format("config file {} is a directory; name the file in it, e.g. {}", *file,
+                               (fs::path(*file) / "chansync.toml").string()));
     l.load_file(*file);
   }
   // 3. environment (CHANSYNC_*)
@@ -538,6 +544,7 @@ Config load_config(const ConfigInputs& in) {
   }
   // 4. flags
   if (in.state_flag) {
+    if (in.state_flag->empty()) throw Failure(Errc::usage, "--state is empty; name the state store's file");
     l.cfg.state_path = *in.state_flag;
     l.add("state.path", *in.state_flag, "flag:--state");
   }

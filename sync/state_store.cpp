@@ -1,8 +1,10 @@
 #include "sync/state_store.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -286,6 +288,9 @@ SQLite::Database open_db(const std::string& path) {
       throw Failure(Errc::cant_write, fmt::format("cannot create the state store's directory {}: {}; check the path "
                                                   "([state] path, --state) and its parent's permissions",
                                                   dir.string(), ec.message()));
+    // The store holds customers' messages: a new one is readable by its owner alone. SQLite makes
+    // the -wal and -shm files with the store's permissions. An empty file is an empty database.
+    if (const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
   }
   // SQLite's allocation statistics take a global mutex on every allocation; chansync never reads them
   // (SQLite recommends this off for speed). It must be set before SQLite initialises: later, it fails
@@ -305,6 +310,18 @@ SQLite::Database open_db(const std::string& path) {
 
 StateStore::StateStore(const std::string& path) : m_path(path), m_db(open_db(path)) {
   try {
+    // Another program's SQLite database is not taken over (the pragmas below would already change
+    // it): a store has a schema version, and a new file has no tables. One statement, one snapshot,
+    // so a store another chansync is creating right now is not mistaken for a foreign one.
+    {
+      SQLite::Statement q(m_db, "SELECT (SELECT user_version FROM pragma_user_version), count(*) FROM sqlite_master");
+      q.executeStep();
+      if (q.getColumn(0).getInt() == 0 && q.getColumn(1).getInt() > 0)
+        throw Failure(Errc::state, fmt::format("{} is an SQLite database of another program (it has tables but no "
+                                               "chansync schema version); it was left as it is: point [state] path "
+                                               "or --state at a new file",
+                                               path));
+    }
     // 16 KiB pages for a new store (an existing one keeps its own: the size is fixed once a table is
     // made, and WAL mode fixes it too, so this comes first). A store is read and written mostly in
     // runs of rows and whole-index sorts: at a million messages, fewer and fuller pages made a first
@@ -364,7 +381,14 @@ void StateStore::migrate() {
   if (current > 0 && current < target)
     spdlog::info("upgrading the state store {} from schema version {} to {}", m_path, current, target);
   for (int v = current; v < target; ++v) {
-    SQLite::Transaction tx(m_db);
+    // IMMEDIATE: the write lock is taken first, and the version read again under it. Another chansync
+    // (health needs no state lock) may have opened the same new or older store at the same moment
+    // and made this step already.
+    SQLite::Transaction tx(m_db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (schema_version() > v) {
+      tx.commit();
+      continue;
+    }
     m_db.exec(k_migrations[static_cast<std::size_t>(v)]);
     if (v + 1 == 16) {
       // During a first pull (bulk_load.cpp) the messages may repeat an id, which the unique index

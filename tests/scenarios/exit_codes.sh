@@ -46,6 +46,29 @@ printf '[identity]\ndefault_region = "DE"\n' >"$work/empty.toml"
 "$CHANSYNC" --config "$work/empty.toml" sync 2>"$work/empty.err"; [ $? -eq 78 ] || fail "a config without connectors should make sync exit 78"
 grep -q "no connector" "$work/empty.err" || fail "empty config message does not say what is missing: $(cat "$work/empty.err")"
 
+# Configs that could only ever do nothing, or do it on a throw-away store, are refused up front.
+"$CHANSYNC" --config "$work/empty.toml" config check 2>/dev/null; [ $? -eq 78 ] || fail "config check of a config without connectors or targets should exit 78"
+mkdir -p "$work/cfgdir"
+"$CHANSYNC" --config "$work/cfgdir" config check 2>"$work/dir.err"; [ $? -eq 78 ] || fail "a directory as the config should exit 78"
+grep -q "is a directory" "$work/dir.err" || fail "a directory as the config is not named as one: $(cat "$work/dir.err")"
+sed 's|^path = "state.db"|path = ""|' "$work/sync.toml" >"$work/nopath.toml"
+"$CHANSYNC" --config "$work/nopath.toml" config check 2>/dev/null; [ $? -eq 78 ] || fail "an empty state.path should exit 78"
+cs --state "" -q pull 2>/dev/null; [ $? -eq 64 ] || fail "--state \"\" should exit 64"
+# What only an adapter checks fails config check too, naming the target.
+{ cat "$work/sync.toml"; printf '\n[targets.snap]\ntype = "ndjson"\npath = "-"\nmode = "snapshot"\n'; } >"$work/snap.toml"
+"$CHANSYNC" --config "$work/snap.toml" config check 2>"$work/snap.err"; [ $? -eq 78 ] || fail "config check should refuse a snapshot on stdout (78)"
+grep -q "targets.snap" "$work/snap.err" || fail "the snapshot refusal does not name the target: $(cat "$work/snap.err")"
+# Output that cannot be written is an I/O error (74), not a success.
+cs -o json persons list >/dev/full 2>"$work/full.err"; [ $? -eq 74 ] || fail "output to a full disk should exit 74"
+grep -q "writing to standard output failed" "$work/full.err" || fail "the output error does not say what failed: $(cat "$work/full.err")"
+# Another program's SQLite database is refused and left as it was.
+sqlite3 "$work/foreign.db" "CREATE TABLE invoices(id INTEGER PRIMARY KEY, total REAL)"
+before=$(md5sum <"$work/foreign.db")
+cs --state "$work/foreign.db" state show 2>"$work/foreign.err"; [ $? -eq 70 ] || fail "a foreign SQLite database as the state should exit 70"
+[ "$(md5sum <"$work/foreign.db")" = "$before" ] || fail "a foreign SQLite database was changed"
+grep -q "another program" "$work/foreign.err" || fail "the foreign store message: $(cat "$work/foreign.err")"
+[ "$(stat -c %a "$work/state.db")" = 600 ] || fail "the state store is not 0600: $(stat -c %a "$work/state.db")"
+
 # A base_url in plain http to a host that is not loopback would send the token in clear: the config
 # is refused as any config error is, by every command (exit 78), naming the line, the key and the way out.
 sed 's|^base_url = "http://127.0.0.1:[0-9]*"|base_url = "http://192.0.2.1:9"|' "$work/sync.toml" >"$work/plain.toml"
