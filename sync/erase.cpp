@@ -177,8 +177,8 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
     t.bind(1, r.person_id);
     while (t.executeStep()) r.targets.push_back(t.getColumn(0).getString());
   }
-  std::vector<std::int64_t> decisions;
-  for (const auto& d : store.decisions().touching({r.nodes.begin(), r.nodes.end()})) decisions.push_back(d.id);
+  const std::set<std::string> erased_nodes(r.nodes.begin(), r.nodes.end());
+  const auto decisions = store.decisions().touching(erased_nodes);
   r.decisions = static_cast<std::int64_t>(decisions.size());
   // Dead letters and other records' mentions count: a customer not pulled yet whose payloads were
   // rejected is erased (and tombstoned) too. Nothing at all is refused: a mistyped value would
@@ -214,11 +214,28 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
     run("DELETE FROM push_failures WHERE person_id = ?1", id);
   }
   {
+    // A decision forgets the erased nodes and keeps deciding about the rest: a merge of this customer's
+    // CRM record with their WhatsApp number still holds once one email address of theirs is erased.
+    // One left with a side of nothing decides nothing and goes.
     SQLite::Statement del(store.db(), "DELETE FROM identity_decisions WHERE id = ?");
-    for (auto id : decisions) {
-      del.bind(1, static_cast<int64_t>(id));
-      del.exec();
-      del.reset();
+    SQLite::Statement upd(store.db(), "UPDATE identity_decisions SET a_nodes = ?, b_nodes = ? WHERE id = ?");
+    const auto kept = [&](const std::vector<std::string>& nodes) {
+      std::vector<std::string> out;
+      for (const auto& n : nodes)
+        if (!erased_nodes.contains(n)) out.push_back(n);
+      return out;
+    };
+    for (const auto& d : decisions) {
+      const auto a = kept(d.a_nodes), b = kept(d.b_nodes);
+      auto& st = a.empty() || b.empty() ? del : upd;
+      int i = 1;
+      if (&st == &upd) {
+        upd.bind(i++, nlohmann::json(a).dump());
+        upd.bind(i++, nlohmann::json(b).dump());
+      }
+      st.bind(i, static_cast<int64_t>(d.id));
+      st.exec();
+      st.reset();
     }
   }
   const std::string s = salt(store);

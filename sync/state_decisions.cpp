@@ -32,6 +32,11 @@ DecisionRow read_row(SQLite::Statement& q) {
   return r;
 }
 
+// The undo note of a split a later merge superseded; undoing that merge finds the split by it.
+std::string superseded_note(std::int64_t merge_id) {
+  return fmt::format("superseded by merge #{}", merge_id);
+}
+
 bool meets(const std::vector<std::string>& nodes, const std::set<std::string>& side) {
   return std::any_of(nodes.begin(), nodes.end(), [&](const auto& n) { return side.count(n) > 0; });
 }
@@ -125,7 +130,7 @@ DecisionRow DecisionJournal::merge(const std::string& a, const std::string& b, c
   for (const auto& d : active())
     if (d.kind == IdentityDecision::Kind::split &&
         ((meets(d.a, sa) && meets(d.b, sb)) || (meets(d.a, sb) && meets(d.b, sa))))
-      mark_undone(d.id, fmt::format("superseded by merge #{}", row.id));
+      mark_undone(d.id, superseded_note(row.id));
   tx.commit();
   return row;
 }
@@ -163,7 +168,17 @@ DecisionRow DecisionJournal::undo(std::int64_t id) {
   if (row->undone_at)
     throw Failure(Errc::usage, fmt::format("decision #{} no longer applies ({}); nothing to undo", id,
                                            row->undo_note.empty() ? "undone" : row->undo_note));
+  SQLite::Transaction tx(m_store.db());
   mark_undone(id, "undone");
+  // The splits this merge superseded apply again: undoing the merge puts back what was before it.
+  if (row->kind == IdentityDecision::Kind::merge) {
+    SQLite::Statement st(m_store.db(),
+                         "UPDATE identity_decisions SET undone_at = NULL, undo_note = '' WHERE kind = 'split' AND "
+                         "undo_note = ?");
+    st.bind(1, superseded_note(id));
+    st.exec();
+  }
+  tx.commit();
   return *get(id);
 }
 
@@ -175,11 +190,14 @@ std::vector<DecisionRow> DecisionJournal::touching(const std::set<std::string>& 
 }
 
 std::string DecisionJournal::digest() {
+  // Which decisions are undone, not how many: undoing a merge re-activates the split it superseded,
+  // which leaves the count as it was.
   SQLite::Statement q(m_store.db(),
-                      "SELECT count(*), coalesce(max(id), 0), coalesce(sum(undone_at IS NOT NULL), 0) FROM "
+                      "SELECT count(*), coalesce(max(id), 0), (SELECT coalesce(group_concat(id, '.'), '') FROM "
+                      "(SELECT id FROM identity_decisions WHERE undone_at IS NOT NULL ORDER BY id)) FROM "
                       "identity_decisions");
   q.executeStep();
-  return fmt::format("d{}.{}.{}", q.getColumn(0).getInt64(), q.getColumn(1).getInt64(), q.getColumn(2).getInt64());
+  return fmt::format("d{}.{}.u{}", q.getColumn(0).getInt64(), q.getColumn(1).getInt64(), q.getColumn(2).getString());
 }
 
 }  // namespace chansync

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "push_fixtures.hpp"
+#include "sync/erase.hpp"
 #include "sync/explain.hpp"
 #include "sync/run.hpp"
 #include "sync/state_store.hpp"
@@ -129,6 +130,47 @@ TEST_CASE("a merge supersedes the split that kept the two apart", "[identity]") 
   CHECK(row->undone_at);
   CHECK(row->undo_note == "superseded by merge #" + std::to_string(merge.id));
   CHECK(store.decisions().active().size() == 1);
+
+  // Undoing the merge puts the split back: the two are apart again, and the split can be undone.
+  store.decisions().undo(merge.id);
+  const auto again = store.decisions().get(split.id);
+  REQUIRE(again);
+  CHECK_FALSE(again->undone_at);
+  CHECK(again->undo_note.empty());
+  CHECK(reconcile_store(store, k_none, false).persons == 3);
+  CHECK(person_of(store, k_anna_phone.key()) != person_of(store, "crm_id:crm/1"));
+  store.decisions().undo(split.id);
+  CHECK(reconcile_store(store, k_none, false).persons == 2);
+  CHECK(person_of(store, k_anna_phone.key()) == person_of(store, "crm_id:crm/1"));
+}
+
+TEST_CASE("erasing a handle keeps the decisions about the rest of the person; one left with an empty side goes",
+          "[identity][erase]") {
+  StateStore store(":memory:");
+  seed_anna(store);
+  reconcile_store(store, k_none, false);
+  const std::string anna = person_of(store, "crm_id:crm/1"), fb = person_of(store, k_anna_psid.key());
+  REQUIRE(anna != fb);
+  const auto merge = store.decisions().merge(anna, fb, "the same customer");
+  reconcile_store(store, k_none, false);
+  const std::string email = Handle{HandleKind::email, "anna@example.com", true}.key();
+  const auto split = store.decisions().split(person_of(store, email), email, "a shared inbox");
+  reconcile_store(store, k_none, false);
+  REQUIRE(person_of(store, email) != person_of(store, "crm_id:crm/1"));
+
+  const auto erased = erase_person(store, "", email, false);  // the person split off: the address alone
+  CHECK(erased.nodes == std::vector<std::string>{email});
+  CHECK(erased.decisions == 2);
+  reconcile_store(store, k_none, false);
+  CHECK(person_of(store, k_anna_psid.key()) == person_of(store, "crm_id:crm/1"));  // the merge still holds
+  const auto m = store.decisions().get(merge.id);
+  REQUIRE(m);
+  CHECK_FALSE(m->undone_at);
+  for (const auto* side : {&m->a_nodes, &m->b_nodes}) {
+    CHECK_FALSE(side->empty());
+    CHECK(std::find(side->begin(), side->end(), email) == side->end());
+  }
+  CHECK_FALSE(store.decisions().get(split.id));  // all it split off was erased
 }
 
 TEST_CASE("persons explain shows each link with its record, refused unions with the rule, and decisions",
