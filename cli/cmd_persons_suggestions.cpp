@@ -88,10 +88,14 @@ void add_persons_suggestions(CLI::App& persons, Context& ctx) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--limit", *limit, "list at most this many pairs, most probable first (0: all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000'000}));
   cmd->callback([&ctx, min_score, limit] {
     ctx.action = [&ctx, min_score, limit] {
       require_format(ctx.global.output, {"table", "json"}, "persons suggestions");
+      // CLI::Range lets "nan" through: no comparison with it is true.
+      if (!(*min_score >= 0.0 && *min_score <= 1.0))
+        throw Failure(Errc::usage, "--min-score must be a number from 0 to 1, e.g. 0.9");
       Session s = open_session(ctx.global, "persons suggestions", Needs::store_and_adapters);
       SuggestOptions options;
       options.min_score = *min_score;

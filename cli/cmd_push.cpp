@@ -138,7 +138,7 @@ void add_push(CLI::App& app, Context& ctx) {
   auto* repair = cmd->add_flag("--repair", o->repair, "with --verify: re-send the persons found deleted or edited");
   auto* sample =
       cmd->add_option("--sample", o->sample, "with --verify: check N persons chosen at random instead of all")
-          ->check(CLI::PositiveNumber);
+          ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000'000}));
   auto* parked = cmd->add_flag("--show-parked", o->show_parked,
                                "list persons a target refused on the last 3 pushes (skipped until they change or "
                                "--full retries them)");

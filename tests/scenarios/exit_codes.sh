@@ -58,6 +58,13 @@ cs --state "" -q pull 2>/dev/null; [ $? -eq 64 ] || fail "--state \"\" should ex
 { cat "$work/sync.toml"; printf '\n[targets.snap]\ntype = "ndjson"\npath = "-"\nmode = "snapshot"\n'; } >"$work/snap.toml"
 "$CHANSYNC" --config "$work/snap.toml" config check 2>"$work/snap.err"; [ $? -eq 78 ] || fail "config check should refuse a snapshot on stdout (78)"
 grep -q "targets.snap" "$work/snap.err" || fail "the snapshot refusal does not name the target: $(cat "$work/snap.err")"
+# Numbers out of range, "nan" included, are usage errors that say which option.
+for args in "--min-score:persons suggestions --min-score nan" "--limit:persons suggestions --limit -1" \
+  "--sample:push --verify --sample 0"; do
+  cs ${args#*:} 2>"$work/range.err"; code=$?
+  [ "$code" -eq 64 ] || fail "'${args#*:}' should exit 64, got $code"
+  grep -q -- "${args%%:*}" "$work/range.err" || fail "'${args#*:}' does not name ${args%%:*}: $(cat "$work/range.err")"
+done
 # Output that cannot be written is an I/O error (74), not a success.
 cs -o json persons list >/dev/full 2>"$work/full.err"; [ $? -eq 74 ] || fail "output to a full disk should exit 74"
 grep -q "writing to standard output failed" "$work/full.err" || fail "the output error does not say what failed: $(cat "$work/full.err")"
