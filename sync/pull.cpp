@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -43,8 +44,7 @@ class PageWriter {
     std::lock_guard lock(m_mutex);
     // A rolled-back batch took other streams' pages with it while their cursors moved on in memory:
     // nothing may be committed after it, or those pages would be skipped.
-    if (m_rolled_back)
-      throw Failure(Errc::io, "an earlier batch of this pull could not be committed; stopping every stream");
+    if (m_rolled_back) stop_after_rollback();
     try {
       if (!m_batch) {
         m_batch.emplace(m_store.db());
@@ -56,7 +56,7 @@ class PageWriter {
       if (commit_now || m_records >= k_batch_records || Clock::now() - m_opened >= age()) commit_locked();
       return ps;
     } catch (...) {
-      rollback();
+      rollback(std::current_exception());
       throw;
     }
   }
@@ -74,7 +74,7 @@ class PageWriter {
     try {
       commit_locked();
     } catch (...) {
-      rollback();
+      rollback(std::current_exception());
       throw;
     }
     f();
@@ -89,14 +89,20 @@ class PageWriter {
 
  private:
   static Clock::duration age() { return std::chrono::milliseconds(k_batch_age_ms); }
-  void rollback() {
+  void rollback(std::exception_ptr cause) {
+    if (!m_rolled_back) m_cause = std::move(cause);
     m_rolled_back = true;
     m_batch.reset();
     m_store.records().forget_stored_conversations();
   }
+  // Every stream after a rollback stops with the cause (a full disk, naming the store and the fix),
+  // whichever of them reports first: the stream that met it may still be joining its fetch thread.
+  [[noreturn]] void stop_after_rollback() const {
+    if (m_cause) std::rethrow_exception(m_cause);
+    throw Failure(Errc::io, "an earlier batch of this pull could not be committed; stopping every stream");
+  }
   void commit_locked() {
-    if (m_rolled_back)
-      throw Failure(Errc::io, "an earlier batch of this pull could not be committed; stopping every stream");
+    if (m_rolled_back) stop_after_rollback();
     if (!m_batch) return;
     m_batch->commit();
     m_batch.reset();
@@ -108,6 +114,7 @@ class PageWriter {
   Clock::time_point m_opened;
   std::size_t m_records = 0;
   bool m_rolled_back = false;
+  std::exception_ptr m_cause;  // what made the first rollback
 };
 
 struct LoopContext {
