@@ -138,6 +138,8 @@ void add_health(CLI::App& app, Context& ctx) {
         if (!window)
           throw Failure(Errc::usage, fmt::format("--since \"{}\" is not a duration such as 7d, 12h or 30m", *since));
         if (ctx.global.output == "prometheus") throw Failure(Errc::usage, "health --since has no -o prometheus");
+        require_endpoints(s.config, false, false);
+        require_store(s.config.state_path);
         StateStore store(s.config.state_path);
         const Timestamp from = now_ms() - *window;
         const auto ts = health_history(store, from);

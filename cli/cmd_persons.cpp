@@ -48,7 +48,7 @@ void add_persons(CLI::App& app, Context& ctx) {
   list->callback([&ctx] {
     ctx.action = [&ctx] {
       require_format(ctx.global.output, {"table", "json", "ndjson"}, "persons list");
-      Session s = open_session(ctx.global, "persons list", Needs::store);
+      Session s = open_session(ctx.global, "persons list", Needs::store_read);
       const auto& fmt_ = ctx.global.output;
       std::vector<std::vector<std::string>> rows;
       nlohmann::json all = nlohmann::json::array();
@@ -73,7 +73,7 @@ void add_persons(CLI::App& app, Context& ctx) {
   show->callback([&ctx, id] {
     ctx.action = [&ctx, id] {
       require_format(ctx.global.output, {"table", "json"}, "persons show");
-      Session s = open_session(ctx.global, "persons show", Needs::store);
+      Session s = open_session(ctx.global, "persons show", Needs::store_read);
       auto p = s.store->identity().person(*id);
       if (!p)
         throw Failure(Errc::not_found, fmt::format("no person \"{}\"; `chansync persons list` shows the ids", *id));

@@ -1,7 +1,10 @@
 #include "cli/run.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -11,8 +14,54 @@
 #include "cli/logging.hpp"
 #include "cli/session.hpp"
 #include "sync/error.hpp"
+#include "sync/similarity.hpp"
 
 namespace chansync::cli {
+namespace {
+
+// An option named `name` ("--config", "-o") of `app` or of the commands it is under.
+const CLI::Option* option_of(const CLI::App* app, const std::string& name) {
+  for (; app; app = app->get_parent())
+    if (const auto* o = app->get_option_no_throw(name)) return o;
+  return nullptr;
+}
+
+// For a parse error: the command word argv names wrongly, as "did you mean" advice, or the commands
+// one that needs a subcommand takes. "" when the words name commands that exist.
+std::string command_hint(const CLI::App& root, int argc, char** argv) {
+  const CLI::App* at = &root;
+  std::string path = "chansync";
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.starts_with("-")) {
+      // Skip the value of an option that takes one ("--config FILE"), unless given as --name=value.
+      const auto* o = word.find('=') == std::string::npos ? option_of(at, word) : nullptr;
+      if (o && o->get_expected_min() > 0) ++i;
+      continue;
+    }
+    const auto subs = at->get_subcommands([](const CLI::App*) { return true; });
+    if (subs.empty()) return "";  // a command's own arguments
+    const auto named = std::find_if(subs.begin(), subs.end(), [&](const CLI::App* a) { return a->get_name() == word; });
+    if (named != subs.end()) {
+      at = *named;
+      path += " " + word;
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const auto* sub : subs) names.push_back(sub->get_name());
+    const std::string near = closest(word, names);
+    return near.empty() ? fmt::format("\"{}\" is not a command of {}; it has: {}", word, path, fmt::join(names, ", "))
+                        : fmt::format("\"{}\" is not a command of {}; did you mean \"{}\"?", word, path, near);
+  }
+  if (at != &root && at->get_require_subcommand_min() > 0) {
+    std::vector<std::string> names;
+    for (const auto* sub : at->get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+    return fmt::format("{} needs one of: {}", path, fmt::join(names, ", "));
+  }
+  return "";
+}
+
+}  // namespace
 
 int run(int argc, char** argv) {
   Context ctx;
@@ -28,7 +77,9 @@ int run(int argc, char** argv) {
     return app->exit(e);
   } catch (const CLI::ParseError& e) {
     // CLI11's own codes are 100+; ours say "usage" (64).
-    std::fprintf(stderr, "chansync: %s\nRun 'chansync --help' (or 'chansync COMMAND --help') for usage.\n", e.what());
+    const std::string hint = command_hint(*app, argc, argv);
+    std::fprintf(stderr, "chansync: %s\n%s%sRun 'chansync --help' (or 'chansync COMMAND --help') for usage.\n",
+                 e.what(), hint.empty() ? "" : "chansync: ", hint.empty() ? "" : (hint + "\n").c_str());
     return 64;
   }
   setup_logging(ctx.global);

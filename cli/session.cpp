@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "adapters/registry.hpp"
 #include "sync/bulk_load.hpp"
@@ -49,6 +50,14 @@ void require_endpoints(const Config& config, bool connectors, bool targets) {
                                             config.file));
 }
 
+void require_store(const std::string& path) {
+  if (path == ":memory:" || std::filesystem::exists(path)) return;
+  throw Failure(Errc::config, fmt::format("no state store at {}: nothing has been pulled into it yet, or [state] "
+                                          "path, --state or $CHANSYNC_STATE names another file; run `chansync "
+                                          "sync` first, or correct the path",
+                                          path));
+}
+
 Session open_session(const GlobalOptions& g, const std::string& command, Needs needs, const Contacts& contacts) {
   Session s;
   const auto specs = adapters::type_specs();
@@ -74,6 +83,9 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
     for (auto* e : connectors) resolve_secrets(*e);
     for (auto* e : targets) resolve_secrets(*e);
   }
+  // A command that only reads makes no store: a mistyped path would otherwise get an empty one, and
+  // the command would print nothing and succeed.
+  if (needs == Needs::store_read) require_store(s.config.state_path);
   s.lock.emplace(value_or_throw(StateLock::acquire(s.config.state_path, command)));
   s.store = std::make_unique<StateStore>(s.config.state_path);
   try {

@@ -27,7 +27,11 @@ struct Session {
 // pull left its messages' indexes to build and building them fails for want of space, an I/O error
 // or a store that cannot be written, such a command says so and goes on (state show marks its
 // counts); the others fail until the build succeeds. What one looks at on a full disk still answers.
+// store_read: the command only reads, and a store that does not exist is an error (require_store).
 enum class Needs { config_only, store_read, store, store_and_adapters };
+
+// Throws Failure(Errc::config) when no state store exists at `path`, naming the likely causes.
+void require_store(const std::string& path);
 
 // The endpoints a command talks to, by name (empty: all of them; nullopt: none). Only their secrets
 // are read, so `pull sms` needs no CRM token and `reconcile` needs none at all.

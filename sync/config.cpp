@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "sync/error.hpp"
@@ -326,6 +329,9 @@ struct Loader {
   void load_file(const std::string& path) {
     cfg.file = path;
     toml::table root;
+    if (::access(path.c_str(), R_OK) != 0)
+      config_error(fmt::format("cannot read config file {}: {}; check its permissions for the user chansync runs as",
+                               path, std::strerror(errno)));
     try {
       root = toml::parse_file(path);
     } catch (const toml::parse_error& e) {
@@ -336,7 +342,13 @@ struct Loader {
     static const std::vector<std::string> k_top = {"state", "identity", "listen", "health", "connectors", "targets"};
     for (auto&& [k, node] : root) {
       const std::string key(k.str());
-      if (std::find(k_top.begin(), k_top.end(), key) != k_top.end() && node.is_table()) continue;
+      const bool known = std::find(k_top.begin(), k_top.end(), key) != k_top.end();
+      if (known && node.is_table()) continue;
+      if (known)
+        config_error(
+            fmt::format("{}: \"{}\" must be a table: write [{}] on a line of its own and its keys under it "
+                        "(chansync.conf(5))",
+                        where(path, node), key, key == "connectors" || key == "targets" ? key + ".NAME" : key));
       const std::string guess = closest(key, k_top);
       config_error(
           fmt::format("{}: unknown top-level {} \"{}\"{}; expected tables [state], [identity], [listen], "

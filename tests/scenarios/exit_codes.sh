@@ -65,6 +65,21 @@ for args in "--min-score:persons suggestions --min-score nan" "--limit:persons s
   [ "$code" -eq 64 ] || fail "'${args#*:}' should exit 64, got $code"
   grep -q -- "${args%%:*}" "$work/range.err" || fail "'${args#*:}' does not name ${args%%:*}: $(cat "$work/range.err")"
 done
+# A command that only reads makes no store at a mistyped path.
+for cmd in "persons list" "state show" "health --since 1d"; do
+  cs --state "$work/typo/stat.db" $cmd 2>"$work/typo.err"; code=$?
+  [ "$code" -eq 78 ] || fail "'$cmd' on a missing store should exit 78, got $code"
+  grep -q "no state store at" "$work/typo.err" || fail "'$cmd' on a missing store: $(cat "$work/typo.err")"
+done
+[ ! -e "$work/typo" ] || fail "a command that only reads created a store at a mistyped path"
+# A known table written as a key, and a mistyped command, are named with the fix.
+printf 'state = "x.db"\n' >"$work/key.toml"
+"$CHANSYNC" --config "$work/key.toml" config check 2>"$work/key.err"; [ $? -eq 78 ] || fail "state as a key should exit 78"
+grep -q 'must be a table' "$work/key.err" || fail "state as a key: $(cat "$work/key.err")"
+cs snyc 2>"$work/snyc.err"; [ $? -eq 64 ] || fail "a mistyped command should exit 64"
+grep -q 'did you mean "sync"' "$work/snyc.err" || fail "a mistyped command gets no hint: $(cat "$work/snyc.err")"
+cs config chek 2>"$work/chek.err"; [ $? -eq 64 ] || fail "a mistyped subcommand should exit 64"
+grep -q 'did you mean "check"' "$work/chek.err" || fail "a mistyped subcommand gets no hint: $(cat "$work/chek.err")"
 # Output that cannot be written is an I/O error (74), not a success.
 cs -o json persons list >/dev/full 2>"$work/full.err"; [ $? -eq 74 ] || fail "output to a full disk should exit 74"
 grep -q "writing to standard output failed" "$work/full.err" || fail "the output error does not say what failed: $(cat "$work/full.err")"
