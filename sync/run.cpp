@@ -101,11 +101,18 @@ std::optional<ReconcileStats> reconcile_appended(StateStore& store, const std::s
   q.bind(1, static_cast<int64_t>(reconciled_rev));
   SQLite::Statement decided(store.db(),
                             "SELECT 1 FROM identity_decisions WHERE instr(a_nodes, ?1) OR instr(b_nodes, ?1)");
+  // A handle several records of one CRM list (a conflict) is no singleton: the whole graph keeps it
+  // unverified.
+  SQLite::Statement shared(store.db(), "SELECT 1 FROM identity_conflicts WHERE node = ?");
   while (q.executeStep()) {
     const std::string key = q.getColumn(0).getString();
     if (!Handle::from_key(key, true) || std::binary_search(own.begin(), own.end(), key)) continue;  // never a node
     if (q.getColumn(1).getInt() != q.getColumn(2).getInt()) return std::nullopt;
     if (std::find(rules.blocked.begin(), rules.blocked.end(), key) != rules.blocked.end()) return std::nullopt;
+    shared.bind(1, key);
+    const bool conflict = shared.executeStep();
+    shared.reset();
+    if (conflict) return std::nullopt;
     decided.bind(1, nlohmann::json(key).dump());
     const bool named = decided.executeStep();
     decided.reset();

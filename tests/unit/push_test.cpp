@@ -301,6 +301,19 @@ TEST_CASE("new customers alone become persons of their own without the whole gra
     CHECK(store.identity().person(*store.identity().holder("crm_id:crm/1"))->messages.size() == 1);
     CHECK(store.identity().person_count() == counted());
   }
+  SECTION("a customer writing from a number two CRM records share is unverified, as the whole graph makes it") {
+    commit(store, {conversation("c-office", shared.value, 1)});
+    store.db().exec("DROP TRIGGER IF EXISTS whole_graph");
+    reconcile_store(store, none, false);
+    const auto verified = [&] {
+      return store.db().execAndGet("SELECT verified FROM person_handles WHERE node = 'phone:+4915112345677'").getInt();
+    };
+    CHECK(verified() == 0);
+    const auto rev = store.revision();
+    reconcile_store(store, none, true);  // the whole graph changes nothing
+    CHECK(verified() == 0);
+    CHECK(store.revision() == rev);
+  }
   SECTION("a kept count that is not a number is counted again") {
     store.set_meta("person_count", "8x");
     commit(store, {conversation("c5", "+4915112345655", 1)});
