@@ -151,6 +151,9 @@ void add_push(CLI::App& app, Context& ctx) {
       if (o->show_parked) return show_parked(ctx, *o);
       if (o->verify) return verify(ctx, *o);
       require_format(ctx.global.output, {"table", "json"}, "push");
+      if (o->dry_run && ctx.global.output == "json")
+        throw Failure(Errc::usage,
+                      "push --dry-run prints its plan as tab-separated lines, not JSON; leave out -o json");
       Session s = open_session(ctx.global, "push", Needs::store_and_adapters, {.targets = o->names});
       PushOptions opts{.full = o->full, .dry_run = o->dry_run, .stop = &catch_stop_signals()};
       if (o->dry_run)

@@ -80,6 +80,8 @@ cs snyc 2>"$work/snyc.err"; [ $? -eq 64 ] || fail "a mistyped command should exi
 grep -q 'did you mean "sync"' "$work/snyc.err" || fail "a mistyped command gets no hint: $(cat "$work/snyc.err")"
 cs config chek 2>"$work/chek.err"; [ $? -eq 64 ] || fail "a mistyped subcommand should exit 64"
 grep -q 'did you mean "check"' "$work/chek.err" || fail "a mistyped subcommand gets no hint: $(cat "$work/chek.err")"
+cs -o json push --dry-run >"$work/dry.out" 2>/dev/null; [ $? -eq 64 ] || fail "push --dry-run -o json should exit 64"
+[ ! -s "$work/dry.out" ] || fail "push --dry-run -o json printed: $(head -3 "$work/dry.out")"
 # Output that cannot be written is an I/O error (74), not a success.
 cs -o json persons list >/dev/full 2>"$work/full.err"; [ $? -eq 74 ] || fail "output to a full disk should exit 74"
 grep -q "writing to standard output failed" "$work/full.err" || fail "the output error does not say what failed: $(cat "$work/full.err")"
