@@ -71,12 +71,12 @@ class TwilioCallsAdapter final : public TwilioSource {
         page.rejects.push_back({w.sid, fmt::format("unknown direction \"{}\"", w.direction), std::string(w.raw)});
         continue;
       }
-      // A leg made by <Dial> (outbound-dial) from another call (forwarding to an agent's phone, click-to-call) has that
-      // call as its parent. It is the customer's call only when the business placed it, from one of
-      // own_numbers, to a number that is not the business's. A leg whose from is the original caller
-      // (<Dial> passes the caller's number on by default) goes to wherever the call was forwarded: its
-      // parent is the customer's call, and taking its ends at their word would make the agent's phone
-      // a customer and the customer the business. A leg between own numbers is internal.
+      // A leg made by <Dial> (outbound-dial) from another call has that call as its parent: forwarding
+      // to an agent's phone, click-to-call. It is the customer's call only when the business placed
+      // it, from one of own_numbers, to a number that is not the business's. A leg whose from is the
+      // original caller (<Dial> passes the caller's number on by default) goes to wherever the call was
+      // forwarded: its parent is the customer's call, and taking its ends at their word would make the
+      // agent's phone a customer and the customer the business. A leg between own numbers is internal.
       if (w.direction == "outbound-dial" && !w.parent_call_sid.empty()) {
         const auto from = m_phone(w.from), to = m_phone(w.to);
         if (!from || !is_own(from->value) || (to && is_own(to->value))) {
