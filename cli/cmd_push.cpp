@@ -70,7 +70,7 @@ int show_parked(Context& ctx, const Opts& o) {
   else if (!rows.empty())
     print_table({"TARGET", "PERSON", "ACTION", "REFUSED", "SINCE", "LAST ERROR"}, rows);
   else if (!ctx.global.quiet)
-    std::fputs("no parked persons\n", stderr);
+    print_summary("no parked persons\n", ctx.global);
   return 0;
 }
 
@@ -104,7 +104,7 @@ int verify(Context& ctx, const Opts& o) {
     if (!ctx.global.quiet)
       for (const auto& v : report) {
         if (!v.readable) {
-          std::fputs(fmt::format("verify  {:<22} cannot be read back: not checked\n", v.target).c_str(), stderr);
+          print_summary(fmt::format("verify  {:<22} cannot be read back: not checked\n", v.target), ctx.global);
           continue;
         }
         std::size_t missing = 0;
@@ -114,7 +114,7 @@ int verify(Context& ctx, const Opts& o) {
         if (o.repair) line += fmt::format(", {} repaired", v.repaired);
         if (v.pending) line += fmt::format("; {} changed since pushed (the next push sends them)", v.pending);
         if (v.error) line += fmt::format("; FAILED: {}", v.error->message);
-        std::fputs((line + "\n").c_str(), stderr);
+        print_summary(line + "\n", ctx.global);
       }
   }
   if (failed) return outcome(failed, readable, first);

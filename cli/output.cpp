@@ -126,15 +126,20 @@ void print_run_report(const SyncReport& r, const GlobalOptions& g, bool force_ta
                                  counts)
                    : fmt::format("push  {:<24} {}\n", p.target, counts);
   }
+  print_summary(out, g);
+}
+
+void print_summary(const std::string& text, const GlobalOptions& g) {
   if (g.log_format == "json") {
     // One log record per line, so a JSON log stream stays parseable line by line.
-    for (std::size_t start = 0, end; start < out.size(); start = end + 1) {
-      end = out.find('\n', start);
-      spdlog::info("{}", out.substr(start, end - start));
+    for (std::size_t start = 0, end; start < text.size(); start = end + 1) {
+      end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      spdlog::info("{}", text.substr(start, end - start));
     }
     return;
   }
-  std::fputs(out.c_str(), stderr);
+  std::fputs(text.c_str(), stderr);
 }
 
 }  // namespace chansync::cli

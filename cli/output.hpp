@@ -41,4 +41,8 @@ namespace chansync::cli {
 // ndjson target), one JSON log record per line with --log-format json, nothing with -q.
 void print_run_report(const SyncReport& report, const GlobalOptions& g, bool force_table = false);
 
+// Prints a summary meant for people, one line or several, on stderr; with --log-format json each
+// line is an info record instead, so every stderr line parses.
+void print_summary(const std::string& text, const GlobalOptions& g);
+
 }  // namespace chansync::cli

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "cli/app.hpp"
 #include "cli/logging.hpp"
@@ -78,6 +79,16 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11's own codes are 100+; ours say "usage" (64).
     const std::string hint = command_hint(*app, argc, argv);
+    // Asked for JSON logs: the error is a JSON record too, whatever else the command line got wrong.
+    for (int i = 1; i < argc; ++i)
+      if (std::string_view(argv[i]) == "--log-format=json" ||
+          (std::string_view(argv[i]) == "--log-format" && i + 1 < argc && std::string_view(argv[i + 1]) == "json")) {
+        GlobalOptions json_logs;
+        json_logs.log_format = "json";
+        setup_logging(json_logs);
+        spdlog::error("{}{}", e.what(), hint.empty() ? "" : "; " + hint);
+        return 64;
+      }
     std::fprintf(stderr, "chansync: %s\n%s%sRun 'chansync --help' (or 'chansync COMMAND --help') for usage.\n",
                  e.what(), hint.empty() ? "" : "chansync: ", hint.empty() ? "" : (hint + "\n").c_str());
     return 64;

@@ -73,6 +73,11 @@ cs --log-format json -v -o json pull >"$work/jlog.out" 2>"$work/jlog.err" || fai
 cs --log-format json pull >"$work/jlog_table.out" 2>>"$work/jlog.err" || fail "pull with JSON logs (table) failed"
 [ ! -s "$work/jlog_table.out" ] || fail "a table pull wrote to stdout: $(head "$work/jlog_table.out")"
 grep -q '"message":"pull  sms/conversations' "$work/jlog.err" || fail "the summary is missing from the JSON log: $(tail -3 "$work/jlog.err")"
+# Summaries of other commands, and a command line that does not parse, are JSON records as well.
+cs --log-format json push --show-parked >/dev/null 2>>"$work/jlog.err" || fail "push --show-parked with JSON logs failed"
+code=0 && cs --log-format json snyc 2>>"$work/jlog.err" || code=$?
+[ "$code" -eq 64 ] || fail "a mistyped command with JSON logs should exit 64, got $code"
+grep -q 'did you mean' "$work/jlog.err" || fail "the JSON parse error lost its hint: $(tail -2 "$work/jlog.err")"
 python3 - "$work/jlog.out" "$work/jlog.err" <<'PY' || fail "JSON log lines or stdout are wrong (see above)"
 import json, re, sys
 report = json.load(open(sys.argv[1]))  # the whole of stdout is one document: no log line in it
