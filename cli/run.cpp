@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -25,6 +27,12 @@ const CLI::Option* option_of(const CLI::App* app, const std::string& name) {
   for (; app; app = app->get_parent())
     if (const auto* o = app->get_option_no_throw(name)) return o;
   return nullptr;
+}
+
+// Whether stdout is a pipe whose reading end is closed.
+bool reader_gone() {
+  pollfd p{STDOUT_FILENO, POLLOUT, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0;
 }
 
 // For a parse error: the command word argv names wrongly, as "did you mean" advice, or the commands
@@ -104,7 +112,9 @@ int run(int argc, char** argv) {
     // `health -o prometheus > f && mv f ...` would install a cut-off file.
     errno = 0;
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-      if (errno == EPIPE) return 141;  // a reader that stopped early (`| head`), as SIGPIPE would end it
+      // A reader that stopped early (`| head`) ends the run as SIGPIPE would (where it is ignored, as
+      // under systemd, the failed write may have cleared errno before this flush: ask the pipe).
+      if (errno == EPIPE || reader_gone()) return 141;
       spdlog::error(
           "writing to standard output failed{}; what was printed is incomplete: free space or "
           "redirect it elsewhere",

@@ -51,7 +51,12 @@ void require_endpoints(const Config& config, bool connectors, bool targets) {
 }
 
 void require_store(const std::string& path) {
-  if (path == ":memory:" || std::filesystem::exists(path)) return;
+  std::error_code ec;
+  if (path == ":memory:" || std::filesystem::exists(path, ec)) return;
+  if (ec)
+    throw Failure(Errc::cant_write, fmt::format("cannot look at the state store {}: {}; check the permissions of its "
+                                                "directory for the user chansync runs as",
+                                                path, ec.message()));
   throw Failure(Errc::config, fmt::format("no state store at {}: nothing has been pulled into it yet, or [state] "
                                           "path, --state or $CHANSYNC_STATE names another file; run `chansync "
                                           "sync` first, or correct the path",

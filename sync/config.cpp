@@ -540,7 +540,7 @@ Config load_config(const ConfigInputs& in) {
           fmt::format("config file {} does not exist; create it (see chansync.conf(5)) or pass --config", *file));
     if (fs::is_directory(*file))
       config_error(fmt::format("config file {} is a directory; name the file in it, e.g. {}", *file,
-                               (fs::path(*file) / "chansync.toml").string()));
+                               (fs::path(*file) / "config.toml").string()));
     l.load_file(*file);
   }
   // 3. environment (CHANSYNC_*)

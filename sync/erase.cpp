@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -218,7 +219,17 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
     // CRM record with their WhatsApp number still holds once one email address of theirs is erased.
     // One left with a side of nothing decides nothing and goes.
     SQLite::Statement del(store.db(), "DELETE FROM identity_decisions WHERE id = ?");
-    SQLite::Statement upd(store.db(), "UPDATE identity_decisions SET a_nodes = ?, b_nodes = ? WHERE id = ?");
+    // The operator's reason may name what was erased ("anna@example.com is her"): then it goes too.
+    SQLite::Statement upd(store.db(),
+                          "UPDATE identity_decisions SET a_nodes = ?, b_nodes = ?, reason = ? WHERE id = ?");
+    const auto names_erased = [&](std::string text) {
+      std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+      for (std::string n : needles) {
+        std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (text.find(n) != std::string::npos) return true;
+      }
+      return false;
+    };
     const auto kept = [&](const std::vector<std::string>& nodes) {
       std::vector<std::string> out;
       for (const auto& n : nodes)
@@ -232,6 +243,7 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
       if (&st == &upd) {
         upd.bind(i++, nlohmann::json(a).dump());
         upd.bind(i++, nlohmann::json(b).dump());
+        upd.bind(i++, names_erased(d.reason) ? std::string("(erased)") : d.reason);
       }
       st.bind(i, static_cast<int64_t>(d.id));
       st.exec();

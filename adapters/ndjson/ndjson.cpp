@@ -307,8 +307,7 @@ class NdjsonSink final : public Adapter, public Sink {
     struct stat st {};
     const bool existed = ::stat(m_path.c_str(), &st) == 0;
     const mode_t mode = m_snapshot && existed ? st.st_mode & 07777 : 0644;
-    // A feed is opened for reading too, to find the end of its last line (cut_torn_tail).
-    m_fd = ::open(path.c_str(), O_CREAT | O_CLOEXEC | (m_snapshot ? O_WRONLY | O_TRUNC : O_RDWR | O_APPEND), mode);
+    m_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (m_snapshot ? O_TRUNC : O_APPEND), mode);
     if (m_fd < 0)
       return fail(Errc::cant_write,
                   fmt::format("cannot open {} for writing: {}; check targets.{}.path and its directory's permissions",
@@ -325,13 +324,27 @@ class NdjsonSink final : public Adapter, public Sink {
   // line. The ledger never recorded that batch, so it is sent again whole; the part is cut off first,
   // or the next line would be appended to it and neither would parse.
   Result<void> cut_torn_tail(off_t size) {
+    // Read through a descriptor of its own: a feed may be writable and not readable (a drop file of
+    // mode 0200), and then it is appended to as before, unchecked.
+    const int rfd = ::open(m_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (rfd < 0) {
+      spdlog::debug("{}: {} cannot be read ({}); its last line is not checked", m_name, m_path, std::strerror(errno));
+      return {};
+    }
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{rfd};
     char buf[65536];
     off_t keep = 0;  // just after the last newline; 0 when the first line was never finished
     for (off_t end = size; end > 0 && keep == 0;) {
       const off_t from = std::max<off_t>(0, end - static_cast<off_t>(sizeof buf));
-      const ssize_t n = ::pread(m_fd, buf, static_cast<std::size_t>(end - from), from);
+      const ssize_t n = ::pread(rfd, buf, static_cast<std::size_t>(end - from), from);
       if (n != end - from)
-        return fail(Errc::io, fmt::format("reading the end of {} failed: {}", m_path, std::strerror(errno)), m_name);
+        return fail(Errc::io,
+                    fmt::format("reading the end of {} failed: {}", m_path,
+                                n < 0 ? std::strerror(errno) : "it shrank while read (another writer?)"),
+                    m_name);
       for (ssize_t i = n; i > 0 && keep == 0; --i)
         if (buf[i - 1] == '\n') keep = from + i;
       end = from;

@@ -141,7 +141,13 @@ class TwilioCallsAdapter final : public TwilioSource {
       if (w.status == "completed" && !duration.empty()) m.text += ", " + duration;
       page.items[it->second].messages.push_back(std::move(m));
     }
-    if (legs_skipped > 0)
+    if (legs_skipped > 0 && !has_own_numbers())
+      spdlog::warn(
+          "{}: {} call legs made by <Dial> left to their parent calls; without own_numbers a leg the "
+          "business placed (click-to-call) cannot be told from a forwarded one: list the business's "
+          "numbers in connectors.{}.own_numbers",
+          m_name, legs_skipped, m_name);
+    else if (legs_skipped > 0)
       spdlog::debug("{}: {} call legs made by <Dial> from another call left to their parent calls", m_name,
                     legs_skipped);
   }

@@ -69,6 +69,7 @@ class TwilioSource : public Adapter, public ConversationSource {
   }
 
   bool is_own(const std::string& e164) const;
+  bool has_own_numbers() const { return !m_own.empty(); }
 
   std::string m_name, m_base, m_sid, m_region;
   std::vector<std::string> m_own;

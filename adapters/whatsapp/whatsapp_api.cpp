@@ -185,7 +185,12 @@ class Mapper {
   void status(const json& s, const std::string& at, const Change& ch) {
     const std::string id = field(s, "id"), state = field(s, "status");
     // The status of a message sent to a group: no group message is kept (above), so neither is this.
-    if (field(s, "recipient_type") == "group" || !field(s, "group_id").empty()) return;
+    // Without recipient_type, a recipient_id that is no number (and no user id beside it) is a group's.
+    const std::string recipient = field(s, "recipient_id");
+    if (field(s, "recipient_type") == "group" || !field(s, "group_id").empty() ||
+        (!recipient.empty() && field(s, "recipient_user_id").empty() &&
+         recipient.find_first_not_of("+0123456789") != std::string::npos))
+      return;
     const auto when = unix_seconds(member(s, "timestamp"));
     const User u = known({field(s, "recipient_id"), field(s, "recipient_user_id"), ""}, ch);
     std::vector<Handle> links;

@@ -151,7 +151,7 @@ TEST_CASE("erasing a handle keeps the decisions about the rest of the person; on
   reconcile_store(store, k_none, false);
   const std::string anna = person_of(store, "crm_id:crm/1"), fb = person_of(store, k_anna_psid.key());
   REQUIRE(anna != fb);
-  const auto merge = store.decisions().merge(anna, fb, "the same customer");
+  const auto merge = store.decisions().merge(anna, fb, "the same customer: Anna@Example.com wrote on Messenger");
   reconcile_store(store, k_none, false);
   const std::string email = Handle{HandleKind::email, "anna@example.com", true}.key();
   const auto split = store.decisions().split(person_of(store, email), email, "a shared inbox");
@@ -166,6 +166,7 @@ TEST_CASE("erasing a handle keeps the decisions about the rest of the person; on
   const auto m = store.decisions().get(merge.id);
   REQUIRE(m);
   CHECK_FALSE(m->undone_at);
+  CHECK(m->reason == "(erased)");  // it named the erased address
   for (const auto* side : {&m->a_nodes, &m->b_nodes}) {
     CHECK_FALSE(side->empty());
     CHECK(std::find(side->begin(), side->end(), email) == side->end());
