@@ -11,14 +11,13 @@
 #include <cstring>
 
 #include "sync/config.hpp"
+#include "sync/config_values.hpp"
 #include "sync/error.hpp"
 
 namespace chansync {
 namespace {
 
-[[noreturn]] void config_error(const std::string& message) {
-  throw Failure(Errc::config, message);
-}
+using config_detail::config_error;
 
 std::string read_secret_file(const std::string& path, const std::string& key_path) {
   // Opened once and judged by what was opened (fstat), so the file checked is the file read. Without
