@@ -29,6 +29,13 @@ const CLI::Option* option_of(const CLI::App* app, const std::string& name) {
   return nullptr;
 }
 
+// The names of the subcommands of `app`, in the order they were added.
+std::vector<std::string> subcommand_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+  return names;
+}
+
 // Whether stdout is a pipe whose reading end is closed.
 bool reader_gone() {
   pollfd p{STDOUT_FILENO, POLLOUT, 0};
@@ -48,25 +55,19 @@ std::string command_hint(const CLI::App& root, int argc, char** argv) {
       if (o && o->get_expected_min() > 0) ++i;
       continue;
     }
-    const auto subs = at->get_subcommands([](const CLI::App*) { return true; });
-    if (subs.empty()) return "";  // a command's own arguments
-    const auto named = std::find_if(subs.begin(), subs.end(), [&](const CLI::App* a) { return a->get_name() == word; });
-    if (named != subs.end()) {
-      at = *named;
+    const auto names = subcommand_names(*at);
+    if (names.empty()) return "";  // a command's own arguments
+    if (std::find(names.begin(), names.end(), word) != names.end()) {
+      at = at->get_subcommand(word);
       path += " " + word;
       continue;
     }
-    std::vector<std::string> names;
-    for (const auto* sub : subs) names.push_back(sub->get_name());
     const std::string near = closest(word, names);
     return near.empty() ? fmt::format("\"{}\" is not a command of {}; it has: {}", word, path, fmt::join(names, ", "))
                         : fmt::format("\"{}\" is not a command of {}; did you mean \"{}\"?", word, path, near);
   }
-  if (at != &root && at->get_require_subcommand_min() > 0) {
-    std::vector<std::string> names;
-    for (const auto* sub : at->get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
-    return fmt::format("{} needs one of: {}", path, fmt::join(names, ", "));
-  }
+  if (at != &root && at->get_require_subcommand_min() > 0)
+    return fmt::format("{} needs one of: {}", path, fmt::join(subcommand_names(*at), ", "));
   return "";
 }
 
