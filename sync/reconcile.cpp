@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <tuple>
 #include <utility>
 
 #include "sync/identity_graph.hpp"
@@ -43,8 +44,14 @@ void for_each_match(const PackedStrings& nodes, const Map& map, Fn fn) {
   }
 }
 
-// Gives every cluster its person id: the previous id it wins, else a retired id its nodes held, else
-// a fresh one. Fills out.person_ids, new_persons, aliases and revived.
+// Gives every cluster its person id. Previous ids are handed out oldest first (person_seq), each to
+// the best cluster holding its nodes that no older id took. Best is, in order: the side a split
+// decision left the person on (what is split off leaves), the side holding the person's own CRM
+// records, the side where its own nodes most outnumber those a merge decision brought in (those take
+// back the id they had before the merge), most nodes, the oldest node. An id whose every cluster an
+// older id took merged into the best of them and becomes an alias. A cluster no previous id took
+// takes back a retired id its nodes held before a merge, else a fresh one. Fills out.person_ids,
+// new_persons, aliases and revived.
 void assign_ids(const IdentityInput& in, const std::function<std::string()>& mint, std::size_t count,
                 IdentityResult& out) {
   out.person_ids.reserve(count, 0);
@@ -62,63 +69,88 @@ void assign_ids(const IdentityInput& in, const std::function<std::string()>& min
   for_each_match(out.nodes, in.previous, [&](auto i, const std::string& id) { previous[i] = ids.intern(id); });
   for_each_match(out.nodes, in.since, [&](auto i, std::int64_t s) { since[i] = s; });
   for_each_match(out.nodes, in.former, [&](auto i, const std::string& id) { former[i] = ids.intern(id); });
+  // The latest split naming a node says whether it stayed with the person or was split off.
+  std::vector<std::pair<std::uint32_t, bool>> stayed;
+  for (const auto& d : in.decisions)
+    if (d.kind == IdentityDecision::Kind::split)
+      for (const bool rest : {false, true})
+        for (const auto& key : rest ? d.b : d.a)
+          if (const auto i = out.nodes.find_sorted(key); i != PackedStrings::npos)
+            stayed.emplace_back(static_cast<std::uint32_t>(i), rest);
+  PageVector<char> stays(stayed.empty() ? 0 : n, 0);
+  for (const auto& [i, rest] : stayed) stays[i] = rest;
   const Clusters clusters = list_clusters(out.person, count);
 
-  // Each previous id goes to the cluster holding its oldest node (ties: most of its nodes, then the
-  // first cluster), so a split leaves the id with the side that has the oldest record. Clusters are
-  // visited in order, so an id's votes from one cluster arrive together.
-  struct Tally {
-    std::uint32_t cluster = k_none, nodes = 0;
-    std::int64_t since = 0;
-    bool beats(const Tally& best) const {
-      return best.cluster == k_none || std::pair(since, -static_cast<std::int64_t>(nodes)) <
-                                           std::pair(best.since, -static_cast<std::int64_t>(best.nodes));
+  // One vote per (previous id, cluster holding its nodes). Clusters are visited in order, so an id's
+  // nodes in one cluster arrive together.
+  struct Vote {
+    std::uint32_t id, cluster, stay = 0, crm = 0, own = 0, nodes = 0;
+    std::int64_t since = std::numeric_limits<std::int64_t>::max();
+    // Best first. Nodes a merge brought in count against: their cluster is the merged-away person.
+    auto rank() const {
+      const auto i = [](std::uint32_t x) { return std::int64_t{x}; };
+      return std::tuple(-i(stay), -i(crm), i(nodes) - 2 * i(own), -i(nodes), since, cluster);
     }
   };
-  PageVector<Tally> best(ids.size()), current(ids.size());
+  std::vector<Vote> votes;
+  PageVector<std::uint32_t> open(ids.size(), k_none);  // each id's vote in the cluster being visited
   for (std::uint32_t c = 0; c < count; ++c)
     for (auto k = clusters.offsets[c]; k < clusters.offsets[c + 1]; ++k) {
       const std::uint32_t node = clusters.members[k], id = previous[node];
       if (id == k_none) continue;
-      Tally& t = current[id];
-      if (t.cluster != c) {
-        if (t.cluster != k_none && t.beats(best[id])) best[id] = t;
-        t = {c, 0, since[node]};
+      if (open[id] == k_none || votes[open[id]].cluster != c) {
+        open[id] = static_cast<std::uint32_t>(votes.size());
+        votes.push_back({id, c});
       }
-      ++t.nodes;
-      t.since = std::min(t.since, since[node]);
+      Vote& v = votes[open[id]];
+      ++v.nodes;
+      v.since = std::min(v.since, since[node]);
+      if (!stays.empty() && stays[node]) ++v.stay;
+      if (former[node] != k_none && former[node] != id) continue;
+      ++v.own;
+      if (out.nodes[node].starts_with("crm_id:")) ++v.crm;
     }
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> claims;  // (cluster, id)
-  std::vector<char> taken(ids.size(), 0);
-  for (std::uint32_t id = 0; id < ids.size(); ++id) {
-    if (current[id].cluster != k_none && current[id].beats(best[id])) best[id] = current[id];
-    if (best[id].cluster == k_none) continue;
-    claims.emplace_back(best[id].cluster, id);
-    taken[id] = 1;
+  // Most ids have one cluster that no other id votes for: it is theirs. The others are settled oldest
+  // id first, which is the only order in which the contested ones need their person_seq looked up.
+  PageVector<std::uint32_t> voters(count, 0), ballots(ids.size(), 0), owner(count, k_none);
+  for (const auto& v : votes) {
+    ++voters[v.cluster];
+    ++ballots[v.id];
   }
-  std::sort(claims.begin(), claims.end());
+  std::vector<Vote> contested;
+  for (const auto& v : votes)
+    if (ballots[v.id] == 1 && voters[v.cluster] == 1)
+      owner[v.cluster] = v.id;
+    else
+      contested.push_back(v);
+  std::vector<std::int64_t> seq(ids.size());
+  for (const auto& v : contested) {
+    const auto it = in.person_seq.find(std::string(ids[v.id]));
+    seq[v.id] = it == in.person_seq.end() ? std::numeric_limits<std::int64_t>::max() : it->second;
+  }
+  std::sort(contested.begin(), contested.end(), [&](const Vote& a, const Vote& b) {
+    if (a.id != b.id) return std::pair(seq[a.id], ids[a.id]) < std::pair(seq[b.id], ids[b.id]);
+    return a.rank() < b.rank();
+  });
+  for (auto v = contested.begin(); v != contested.end();) {
+    const auto end = std::find_if(v, contested.end(), [&](const Vote& w) { return w.id != v->id; });
+    if (const auto free = std::find_if(v, end, [&](const Vote& w) { return owner[w.cluster] == k_none; }); free != end)
+      owner[free->cluster] = free->id;
+    else
+      out.aliases[std::string(ids[v->id])] = ids[owner[v->cluster]];
+    v = end;
+  }
 
-  auto seq = [&](std::string_view id) {
-    auto it = in.person_seq.find(std::string(id));
-    return it == in.person_seq.end() ? std::numeric_limits<std::int64_t>::max() : it->second;
-  };
-  std::vector<std::uint32_t> claimed;
   std::vector<std::pair<std::uint32_t, std::size_t>> formers;  // (retired id, nodes holding it)
-  auto next_claim = claims.begin();
   for (std::uint32_t c = 0; c < count; ++c) {
-    claimed.clear();
-    for (; next_claim != claims.end() && next_claim->first == c; ++next_claim) claimed.push_back(next_claim->second);
-    if (!claimed.empty()) {
-      std::sort(claimed.begin(), claimed.end(),
-                [&](auto a, auto b) { return std::pair(seq(ids[a]), ids[a]) < std::pair(seq(ids[b]), ids[b]); });
-      out.person_ids.push_back(ids[claimed.front()]);
-      for (std::size_t i = 1; i < claimed.size(); ++i) out.aliases[std::string(ids[claimed[i]])] = ids[claimed.front()];
+    if (owner[c] != k_none) {
+      out.person_ids.push_back(ids[owner[c]]);
       continue;
     }
     // A retired id its nodes held before a merge comes back (most nodes, then the least id).
     formers.clear();
     for (auto k = clusters.offsets[c]; k < clusters.offsets[c + 1]; ++k)
-      if (const auto id = former[clusters.members[k]]; id != k_none && !taken[id]) {
+      if (const auto id = former[clusters.members[k]]; id != k_none && !ballots[id]) {
         auto it = std::find_if(formers.begin(), formers.end(), [&](const auto& f) { return f.first == id; });
         if (it == formers.end())
           formers.emplace_back(id, 1);
@@ -130,7 +162,7 @@ void assign_ids(const IdentityInput& in, const std::function<std::string()>& min
     });
     if (revived != formers.end()) {
       out.revived.emplace_back(ids[revived->first]);
-      taken[revived->first] = 1;
+      ballots[revived->first] = 1;
       out.person_ids.push_back(ids[revived->first]);
     } else {
       out.new_persons.push_back(c);

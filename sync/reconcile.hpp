@@ -3,8 +3,9 @@
 // records ("crm_id:crm/123"); union-find joins them in a fixed priority order so the result never
 // depends on input order. Decisions people made (merge, split) come first and outrank the automatic
 // rules; the protections (two records of one CRM, per-kind limits) refuse a union and say why.
-// person_ids are stable across runs: a cluster keeps the id of its oldest node; ids of clusters that
-// merged into it become aliases, and an undone merge gives the merged-away id back.
+// person_ids are stable across runs: a person split in two keeps its id on the side that stays (by
+// a split decision, else with its CRM records, else with most of its handles); when persons merge,
+// the oldest id survives and the others become aliases; an undone merge gives the merged-away id back.
 #include <cstdint>
 #include <functional>
 #include <map>

@@ -230,7 +230,7 @@ TEST_CASE("decisions and limits do not depend on input order") {
   }
 }
 
-TEST_CASE("a split leaves the id with the side holding the oldest node; an undone merge gives the old id back") {
+TEST_CASE("a split leaves the id with the rest of the person; an undone merge gives the old id back") {
   IdentityInput in;
   in.contacts = {contact("crm", "1", {phone("+4915112345678"), email("a@b.de"), email("x@b.de")})};
   in.previous = {{"phone:+4915112345678", "p_old"},
@@ -242,10 +242,20 @@ TEST_CASE("a split leaves the id with the side holding the oldest node; an undon
   in.decisions = {
       {1, IdentityDecision::Kind::split, {"phone:+4915112345678"}, {"crm_id:crm/1", "email:a@b.de", "email:x@b.de"}}};
   auto r = reconcile(in, counter());
-  CHECK(r.person_of("phone:+4915112345678") == "p_old");  // one node, but the oldest
-  CHECK(r.person_of("crm_id:crm/1") == "p1");
+  CHECK(r.person_of("crm_id:crm/1") == "p_old");
+  CHECK(r.person_of("phone:+4915112345678") == "p1");  // split off, though it is the oldest node
+  CHECK(r.aliases.empty());
+
+  // A split of a person with no CRM record: the rest keeps the id, though the split-off side is bigger.
+  in.contacts.clear();
+  in.conversation_handles = {phone("+4915112345678"), email("a@b.de")};
+  in.decisions = {{1, IdentityDecision::Kind::split, {"phone:+4915112345678"}, {"email:a@b.de"}}};
+  r = reconcile(in, counter());
+  CHECK(r.person_of("email:a@b.de") == "p_old");
+  CHECK(r.person_of("phone:+4915112345678") == "p1");
 
   // p_msg was merged into p_old by a decision that is now undone: its nodes take p_msg back.
+  in.contacts = {contact("crm", "1", {phone("+4915112345678"), email("a@b.de"), email("x@b.de")})};
   const Handle psid{HandleKind::messenger_psid, "page1:777", true};
   in.decisions.clear();
   in.conversation_handles = {psid};
@@ -257,4 +267,55 @@ TEST_CASE("a split leaves the id with the side holding the oldest node; an undon
   CHECK(r.revived == std::vector<std::string>{"p_msg"});
   CHECK(r.new_persons.empty());
   CHECK(r.person_of("crm_id:crm/1") == "p_old");
+}
+
+TEST_CASE("undoing a merge gives each side its id, though the merged-in side holds the oldest node and grew") {
+  // p_chat (a number seen first, linked to a Messenger id) was merged into the older p_mail (an
+  // address) by a decision, now undone. While they were merged, a new address joined the chat side.
+  const Handle psid{HandleKind::messenger_psid, "page1:777", true};
+  IdentityInput in;
+  in.conversation_handles = {email("a@b.de"), phone("+4915112345678"), psid, email("new@b.de")};
+  in.links = {{phone("+4915112345678"), psid}, {psid, email("new@b.de")}};
+  for (const auto& node :
+       {std::string("email:a@b.de"), std::string("phone:+4915112345678"), psid.key(), std::string("email:new@b.de")})
+    in.previous[node] = "p_mail";
+  in.since = {{"phone:+4915112345678", 100}, {psid.key(), 100}, {"email:a@b.de", 500}, {"email:new@b.de", 900}};
+  in.former = {{"phone:+4915112345678", "p_chat"}, {psid.key(), "p_chat"}};
+  in.person_seq = {{"p_mail", 1}};
+  const auto r = reconcile(in, counter());
+  CHECK(r.person_of("email:a@b.de") == "p_mail");
+  CHECK(r.person_of("phone:+4915112345678") == "p_chat");
+  CHECK(r.person_of("email:new@b.de") == "p_chat");
+  CHECK(r.revived == std::vector<std::string>{"p_chat"});
+  CHECK(r.new_persons.empty());
+  CHECK(r.aliases.empty());
+}
+
+TEST_CASE("a number moving from one CRM record to another leaves each person id with its record") {
+  // p_one had crm/1, a number (seen first, in an SMS) and an address; p_two crm/2 and an address.
+  // Both of p_one's handles move to crm/2: p_one stays with its record, though most of its handles
+  // and its oldest node left, and neither id is retired, whichever person is older.
+  for (const bool one_older : {true, false}) {
+    IdentityInput in;
+    in.contacts = {contact("crm", "1", {}),
+                   contact("crm", "2", {phone("+4915112345678"), email("a@b.de"), email("b@b.de")})};
+    in.previous = {{"crm_id:crm/1", "p_one"},
+                   {"email:a@b.de", "p_one"},
+                   {"phone:+4915112345678", "p_one"},
+                   {"crm_id:crm/2", "p_two"},
+                   {"email:b@b.de", "p_two"}};
+    in.since = {{"phone:+4915112345678", 100},
+                {"crm_id:crm/1", 500},
+                {"email:a@b.de", 500},
+                {"crm_id:crm/2", 600},
+                {"email:b@b.de", 600}};
+    in.person_seq = {{"p_one", one_older ? 1 : 2}, {"p_two", one_older ? 2 : 1}};
+    const auto r = reconcile(in, counter());
+    CHECK(r.person_of("crm_id:crm/1") == "p_one");
+    CHECK(r.person_of("crm_id:crm/2") == "p_two");
+    CHECK(r.person_of("phone:+4915112345678") == "p_two");
+    CHECK(r.person_of("email:a@b.de") == "p_two");
+    CHECK(r.aliases.empty());
+    CHECK(r.new_persons.empty());
+  }
 }
