@@ -87,7 +87,8 @@ void add_listen(CLI::App& app, Context& ctx) {
       std::thread waiter([&] {
         int sig = 0;
         sigwait(&stop_signals, &sig);
-        if (!ended) got = sig;
+        if (ended) return;  // run() ended by itself (the socket failed) and woke this thread
+        got = sig;
         receiver.stop();
         // A second signal does not wait for requests in flight (a client sending slowly can hold
         // one for long): none of them was answered, and every webhook answered 200 is on disk.

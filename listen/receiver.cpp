@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -133,6 +134,14 @@ bool form_encoded(const httplib::Request& req) {
   return req.get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded");
 }
 
+// "sha256=" and 64 lower-case hex digits, as Meta signs. Anything else is no one's signature (a
+// scanner, a forged request): refused, but no evidence of a wrong app secret.
+bool well_formed_signature(std::string_view sig) {
+  if (!sig.starts_with("sha256=") || sig.size() != 7 + 64) return false;
+  return std::all_of(sig.begin() + 7, sig.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 // A request's method or decoded path as one log line: control characters (a %0A in the path) could
 // otherwise forge lines of their own.
 std::string printable(std::string text) {
@@ -211,13 +220,14 @@ struct Receiver::Impl {
     // A request without hub.mode is not Meta's (a browser, a scanner): refused, but it is no
     // evidence about the subscription, so it stays out of the health record.
     if (!req.has_param("hub.mode")) return refuse(res, 400, req, "no hub.mode: not a subscription request");
-    if (req.get_param_value("hub.mode") != "subscribe")
-      return refuse(res, 400, req, "hub.mode is not \"subscribe\"", ep);
+    // Anyone can send a wrong mode or token, so neither is evidence either: a genuine handshake that
+    // fails shows in Meta's dashboard, where it is made.
+    if (req.get_param_value("hub.mode") != "subscribe") return refuse(res, 400, req, "hub.mode is not \"subscribe\"");
     if (spec.verify_token.empty())
       return refuse(res, 403, req,
                     "the connector has no verify_token configured (set verify_token_env or verify_token_file)", ep);
     if (!equal_constant_time(req.get_param_value("hub.verify_token"), spec.verify_token))
-      return refuse(res, 403, req, "hub.verify_token does not match the connector's verify_token", ep);
+      return refuse(res, 403, req, "hub.verify_token does not match the connector's verify_token");
     if (!req.has_param("hub.challenge")) return refuse(res, 400, req, "no hub.challenge to answer with", ep);
     spdlog::info("listen: {}: subscription verified", ep->connector.name);
     res.set_content(req.get_param_value("hub.challenge"), "text/plain");
@@ -236,10 +246,12 @@ struct Receiver::Impl {
     if (form_encoded(req))
       return refuse(res, 415, req, "a form-encoded body is not accepted: send Content-Type: application/json");
     // Meta always signs. A request without a well-formed signature is not Meta's (anyone can send
-    // one), so it stays out of the health record; a signature that does not match is evidence.
+    // one), so it stays out of the health record; a well-formed signature that does not match is
+    // evidence.
     const std::string sig = req.get_header_value("X-Hub-Signature-256");
     if (sig.empty()) return refuse(res, 401, req, "no X-Hub-Signature-256 header");
-    if (!sig.starts_with("sha256=")) return refuse(res, 401, req, "X-Hub-Signature-256 is not \"sha256=<hex>\"");
+    if (!well_formed_signature(sig))
+      return refuse(res, 401, req, "X-Hub-Signature-256 is not \"sha256=<64 hex digits>\"");
     if (!equal_constant_time(sig.substr(7), hmac_sha256_hex(spec.app_secret, req.body)))
       return refuse(res, 401, req,
                     "X-Hub-Signature-256 does not match the body (wrong app secret, or the body was altered)", ep);
@@ -313,6 +325,9 @@ Receiver::Receiver(ListenOptions options) : m(std::make_unique<Impl>()) {
                             printable(encoding.substr(0, 40))));
     else if (req.has_header("Transfer-Encoding"))
       m->refuse(res, 411, req, "a chunked body is not accepted: send a Content-Length");
+    else if (req.method == "POST" && !req.has_header("Content-Length"))
+      // httplib would read such a body until the client closes the connection, with no limit.
+      m->refuse(res, 411, req, "a POST without Content-Length is not accepted");
     else
       return httplib::Server::HandlerResponse::Unhandled;
     res.set_header("Connection", "close");

@@ -12,8 +12,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "sync/timestamp.hpp"
 
@@ -186,6 +188,10 @@ Result<void> SpoolWriter::append(std::string_view body) {
         spdlog::error("webhook spool {}: cannot cut back a partial frame: {}; continuing in a new segment", m_path,
                       std::strerror(errno));
         m_broken = true;
+      } else if ((err == ENOSPC || err == EDQUOT) && m_size > 0) {
+        // The disk is full: what follows goes into a new segment, so that this one, no longer the
+        // newest, is deleted once a pull has read it, and that pull frees the space listen needs.
+        m_broken = true;
       }
       return std::unexpected(io_error(err, m_path, "appending a payload"));
     }
@@ -225,7 +231,11 @@ SpoolLock::SpoolLock(const std::string& dir) {
   const std::string path = (fs::path(dir) / "listen.lock").string();
   m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (m_fd < 0) throw Failure(io_error(errno, path, "creating the lock file"));
-  if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+  // `chansync health` holds the lock for an instant to see whether listen runs: wait that out.
+  int rc = 0;
+  for (int tries = 0; (rc = ::flock(m_fd, LOCK_EX | LOCK_NB)) != 0 && errno == EWOULDBLOCK && tries < 20; ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (rc != 0) {
     ::close(m_fd);
     m_fd = -1;
     throw Failure(Errc::locked, fmt::format("another `chansync listen` is using the webhook spool {} (it holds {}); "

@@ -1,8 +1,13 @@
 #include "sync/webhook_marks.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -52,6 +57,18 @@ std::string fix_for(int status, const std::string& connector) {
   }
 }
 
+// Whether a `chansync listen` holds the spool's lock: a shared lock taken for an instant is refused
+// while it does (listen waits such an instant out). A lock file that cannot be opened for another
+// reason than its absence says nothing: listen is given the benefit of the doubt.
+bool listen_holds_lock(const std::string& spool_dir) {
+  const auto path = fs::path(spool_dir) / "listen.lock";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno != ENOENT;
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases the shared lock when it was taken
+  return held;
+}
+
 }  // namespace
 
 std::optional<WebhookMarks> read_webhook_marks(const std::string& spool_dir, const std::string& connector) {
@@ -75,6 +92,9 @@ std::optional<WebhookMarks> read_webhook_marks(const std::string& spool_dir, con
   m.accepted = j.value("accepted", std::uint64_t{0});
   m.refused = j.value("refused", std::uint64_t{0});
   m.refused_since_accepted = j.value("refused_since_accepted", std::uint64_t{0});
+  m.listening = listen_holds_lock(spool_dir);
+  if (struct statvfs v; ::statvfs(path.parent_path().c_str(), &v) == 0)
+    m.spool_free = static_cast<std::uint64_t>(v.f_bavail) * v.f_frsize;
   return m;
 }
 
@@ -102,6 +122,21 @@ Finding webhook_marks_finding(const std::optional<WebhookMarks>& marks, const st
                     "/webhooks/{})",
                     connector)};
   const auto& m = *marks;
+  if (!m.listening)
+    return {HealthClass::webhook_broken, k_signal, "listen not running",
+            fmt::format("no `chansync listen` holds the spool's listen.lock: nothing receives {}'s webhooks (the "
+                        "last accepted {}); the vendor's deliveries fail, and it retries them only for a while",
+                        connector, when(m.last_accepted)),
+            "start `chansync listen` again where the vendor's callback URL points, and keep it running (as a "
+            "service that restarts it)"};
+  if (m.spool_free < k_spool_free_min)
+    return {HealthClass::webhook_broken, k_signal, "spool disk full",
+            fmt::format("the spool's file system has {} bytes free: `chansync listen` cannot store {}'s webhooks "
+                        "and refuses them (503), and cannot record that it does",
+                        m.spool_free, connector),
+            fmt::format("free space on the disk of [listen] spool_dir; `chansync pull {}` then deletes the spool "
+                        "segments it has stored",
+                        connector)};
   // >=: the marks are in milliseconds, and refusals may follow an acceptance within the same one.
   if (m.refused_since_accepted >= k_webhook_refusals_broken && m.last_refused >= m.last_accepted &&
       now - m.last_refused < k_day_ms)

@@ -20,7 +20,13 @@ struct WebhookMarks {
   std::uint64_t accepted = 0;       // totals since the record began
   std::uint64_t refused = 0;
   std::uint64_t refused_since_accepted = 0;  // refusals in a row, up to now
+  // Not in the record: what read_webhook_marks sees beside it now.
+  bool listening = true;  // a `chansync listen` holds <spool_dir>/listen.lock (true when it cannot tell)
+  std::uint64_t spool_free = UINT64_MAX;  // bytes free to listen on the spool's file system
 };
+
+// Less free space than this on the spool's file system, and listen is as good as refusing.
+constexpr std::uint64_t k_spool_free_min = 64 * 1024;
 
 // Refusals in a row (the newest within a day) that make a receiver broken: Meta retries a refused
 // delivery, so a broken receiver refuses many; a scanner's odd unsigned request must not page anyone.
@@ -35,10 +41,10 @@ std::optional<WebhookMarks> read_webhook_marks(const std::string& spool_dir, con
 Result<void> write_webhook_marks(const std::string& spool_dir, const std::string& connector, const WebhookMarks& m);
 
 // The "webhook receiver" finding for a connector fed by `chansync listen`, as of `now`: webhook_broken
-// when at least k_webhook_refusals_broken requests were refused since the last accepted one and the
-// newest of them within 24 hours (the detail names the status and reason, the action what fixes that
-// reason); ok naming the last accepted (and refused) request otherwise; unknown when nothing is
-// recorded (listen not running, or no request reached it). Pure.
+// when no listen holds the spool's lock, when the spool's disk is full, when at least k_webhook_refusals_broken
+// requests were refused since the last accepted one and the newest of them within 24 hours (the detail names the status
+// and reason, the action what fixes that reason); ok naming the last accepted (and refused) request otherwise; unknown
+// when nothing is recorded (listen not running, or no request reached it). Pure.
 Finding webhook_marks_finding(const std::optional<WebhookMarks>& marks, const std::string& connector, Timestamp now);
 
 }  // namespace chansync

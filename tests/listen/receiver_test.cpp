@@ -235,14 +235,21 @@ TEST_CASE("listen: requests that cannot be Meta's are refused but stay out of th
   Running r;
   auto c = r.client();
   // Anyone can send these: an unsigned POST, a malformed signature, a GET without hub.mode (a
-  // browser, a scanner), a HEAD. Three of them in a row must not make health report the receiver broken.
+  // browser, a scanner), a HEAD, a handshake with another mode or a wrong token. Three of them in a
+  // row must not make health report the receiver broken.
+  const std::string short_hex = sign(k_body).substr(0, 7 + 63);
   for (int i = 0; i < 3; ++i) {
     REQUIRE(post(r, "/webhooks/wa", k_body, "")->status == 401);
     REQUIRE(post(r, "/webhooks/wa", k_body, "sha1=abc")->status == 401);
+    REQUIRE(post(r, "/webhooks/wa", k_body, "sha256=")->status == 401);
+    REQUIRE(post(r, "/webhooks/wa", k_body, short_hex)->status == 401);
+    REQUIRE(post(r, "/webhooks/wa", k_body, short_hex + "G")->status == 401);
     REQUIRE(c.Get("/webhooks/wa")->status == 400);
     REQUIRE(c.Head("/webhooks/wa")->status == 400);
+    REQUIRE(c.Get("/webhooks/wa?hub.mode=unsubscribe&hub.verify_token=x&hub.challenge=1")->status == 400);
+    REQUIRE(c.Get("/webhooks/wa?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1")->status == 403);
   }
-  CHECK(r.receiver->stats().refused == 12);
+  CHECK(r.receiver->stats().refused == 27);
   const auto marks = read_webhook_marks(r.dir.string(), "wa");
   CHECK((!marks || marks->refused == 0));
   // A signature that is well formed but does not match is what a rotated app secret gives: evidence.
@@ -256,7 +263,7 @@ TEST_CASE("listen: requests that cannot be Meta's are refused but stay out of th
   CHECK(no_challenge->status == 400);
 }
 
-TEST_CASE("listen: a compressed or chunked body is refused before it is read", "[listen]") {
+TEST_CASE("listen: a compressed, chunked or unsized body is refused before it is read", "[listen]") {
   Running r;
   test::LogCapture logs;
   auto c = r.client();
@@ -273,6 +280,12 @@ TEST_CASE("listen: a compressed or chunked body is refused before it is read", "
                                                  "POST /webhooks/wa HTTP/1.1\r\nHost: x\r\nContent-Type: "
                                                  "application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
   CHECK_THAT(chunked_answer, Catch::StartsWith("HTTP/1.1 411"));
+  // Nor a body without Content-Length, which httplib would read until the client closes, unlimited.
+  const std::string unsized_answer = raw_request(r.address,
+                                                 "POST /webhooks/wa HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                                 "application/json\r\n\r\n");
+  CHECK_THAT(unsized_answer, Catch::StartsWith("HTTP/1.1 411"));
+  CHECK_THAT(logs.all(), Catch::Contains("a POST without Content-Length is not accepted"));
   CHECK(r.spooled().empty());
   CHECK_THAT(logs.all(), Catch::Contains("Content-Encoding gzip is not accepted"));
   CHECK_FALSE(read_webhook_marks(r.dir.string(), "wa"));

@@ -96,6 +96,9 @@ post 8 1 >/dev/null || fail "a signed webhook was not accepted after the refusal
 run 0 accepting_again wa
 check "$work/accepting_again.json" wa ok "webhook receiver" ok "T" "last refused"
 kill "$listen_pid"; wait "$listen_pid" 2>/dev/null || true
+# Nothing receives webhooks once listen has stopped, however well it did before.
+run 2 stopped wa
+check "$work/stopped.json" wa webhook_broken "webhook receiver" webhook_broken "listen not running" "listen.lock"
 
 # Meta no longer sends the Page's or the WhatsApp Business Account's webhooks to any app.
 fault meta/subscribed_apps gone; run 2 page_gone fb

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "sync/spool.hpp"
+
 using namespace chansync;
 
 namespace {
@@ -77,7 +79,32 @@ TEST_CASE("webhook receiver: the record round-trips beside the spool and a damag
   CHECK(back->last_refused_reason == m.last_refused_reason);
   CHECK(back->refused_since_accepted == 4);
   CHECK(back->accepted == 40);
+  CHECK_FALSE(back->listening);  // no listen.lock: listen never ran here
+  CHECK(back->spool_free > 0);
+  {
+    const SpoolLock lock(dir.string());  // what `chansync listen` holds while it runs
+    CHECK(read_webhook_marks(dir.string(), "wa")->listening);
+  }
+  CHECK_FALSE(read_webhook_marks(dir.string(), "wa")->listening);  // stopped: the lock file stays, unheld
   { std::ofstream(dir / "wa" / "webhooks.json") << "{\"last_acc"; }
   CHECK_FALSE(read_webhook_marks(dir.string(), "wa"));
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("webhook receiver: listen not running, or its spool's disk full, is webhook_broken", "[health]") {
+  auto m = refused_in_a_row(0, 0);
+  m.listening = false;
+  auto f = webhook_marks_finding(m, "wa", k_now);
+  CHECK(f.cls == HealthClass::webhook_broken);
+  CHECK(f.value == "listen not running");
+  CHECK_THAT(f.action, Catch::Contains("start `chansync listen`"));
+  m.listening = true;
+  m.spool_free = 4096;
+  f = webhook_marks_finding(m, "wa", k_now);
+  CHECK(f.cls == HealthClass::webhook_broken);
+  CHECK(f.value == "spool disk full");
+  CHECK_THAT(f.detail, Catch::Contains("4096 bytes free"));
+  CHECK_THAT(f.action, Catch::Contains("chansync pull wa"));
+  m.spool_free = k_spool_free_min;
+  CHECK(webhook_marks_finding(m, "wa", k_now).cls == HealthClass::ok);
 }
