@@ -1,7 +1,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <set>
+#include <utility>
 
 #include "cli/output.hpp"
 #include "cli/session.hpp"
@@ -80,8 +82,9 @@ int show(Context& ctx) {
   return 0;
 }
 
-int reset(Context& ctx, const std::string& target) {
-  Session s = open_session(ctx.global, "state reset", Needs::store);
+// CONNECTOR or CONNECTOR/STREAM, checked against the config and the store: a mistyped name is an
+// error, not an empty answer.
+std::pair<std::string, std::optional<std::string>> known_target(Session& s, const std::string& target) {
   const auto slash = target.find('/');
   const std::string connector = target.substr(0, slash);
   const std::optional<std::string> stream =
@@ -103,12 +106,56 @@ int reset(Context& ctx, const std::string& target) {
                               "lists them",
                               connector, *stream,
                               known_streams.empty() ? "none" : fmt::format("{}", fmt::join(known_streams, ", "))));
+  return {connector, stream};
+}
+
+int reset(Context& ctx, const std::string& target) {
+  Session s = open_session(ctx.global, "state reset", Needs::store);
+  const auto [connector, stream] = known_target(s, target);
   const std::size_t n = s.store->records().reset(connector, stream);
   if (n == 0)
     spdlog::info("{}: no cursor to reset; the next pull is a full pull already", target);
   else
     spdlog::info("{}: {} cursor{} removed; the next pull of {} is a full pull (stored records are kept)", target, n,
                  n == 1 ? "" : "s", stream ? "this stream" : "every stream");
+  return 0;
+}
+
+// What a pull could not map, newest first: for support, the raw payload is the evidence to report.
+int dead_letters(Context& ctx, const std::string& target, std::size_t limit) {
+  require_format(ctx.global.output, {"table", "json", "ndjson"}, "state dead-letters");
+  Session s = open_session(ctx.global, "state dead-letters", Needs::store_read);
+  std::string connector, stream;
+  if (!target.empty()) {
+    const auto known = known_target(s, target);
+    connector = known.first;
+    stream = known.second.value_or("");
+  }
+  const auto rows = s.store->records().dead_letters(connector, stream, limit);
+  const std::size_t total = s.store->records().dead_letter_count(connector, stream);
+  if (ctx.global.output != "table") {
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& r : rows) {
+      nlohmann::json j = {{"connector", r.connector}, {"stream", r.stream},
+                          {"record_id", r.record_id}, {"received_at", format_rfc3339(r.received_at)},
+                          {"error", r.error},         {"raw", r.raw}};
+      if (ctx.global.output == "ndjson")
+        print_ndjson_line(j);
+      else
+        all.push_back(std::move(j));
+    }
+    if (ctx.global.output == "json") print_json(all);
+  } else {
+    std::vector<std::vector<std::string>> table;
+    for (const auto& r : rows)
+      table.push_back({format_rfc3339(r.received_at), r.connector + "/" + r.stream,
+                       r.record_id.empty() ? "-" : r.record_id, std::to_string(r.raw.size()), r.error});
+    print_table({"RECEIVED", "STREAM", "RECORD", "BYTES", "ERROR"}, table);
+  }
+  if (rows.size() < total)
+    spdlog::info("{} of {} dead letters shown, newest first; --limit 0 shows all", rows.size(), total);
+  else if (total > 0 && ctx.global.output == "table")
+    spdlog::info("-o json prints each one's raw payload as it arrived");
   return 0;
 }
 
@@ -124,6 +171,16 @@ void add_state(CLI::App& app, Context& ctx) {
   auto name = std::make_shared<std::string>();
   reset_cmd->add_option("NAME", *name, "a connector (all its streams), or CONNECTOR/STREAM")->required();
   reset_cmd->callback([&ctx, name] { ctx.action = [&ctx, name] { return reset(ctx, *name); }; });
+  auto* dead_cmd = cmd->add_subcommand(
+      "dead-letters", "what a pull stored but could not map, newest first, with the reason and the raw payload");
+  auto filter = std::make_shared<std::string>();
+  auto limit = std::make_shared<std::size_t>(20);
+  dead_cmd->add_option("NAME", *filter, "only a connector's, or CONNECTOR/STREAM's");
+  dead_cmd->add_option("--limit", *limit, "at most N, newest first (0: all)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000'000}));
+  dead_cmd->callback(
+      [&ctx, filter, limit] { ctx.action = [&ctx, filter, limit] { return dead_letters(ctx, *filter, *limit); }; });
 }
 
 }  // namespace chansync::cli

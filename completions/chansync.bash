@@ -31,6 +31,7 @@ _chansync() {
       "state") path="$next" ;;
       "state show") path="$next" ;;
       "state reset") path="$next" ;;
+      "state dead-letters") path="$next" ;;
       "config") path="$next" ;;
       "config check") path="$next" ;;
       "config show") path="$next" ;;
@@ -59,9 +60,10 @@ _chansync() {
     "persons suggestions") words="-h --help --min-score --limit" ;;
     "erase") words="-h --help --person --handle --dry-run" ;;
     "health") words="-h --help --warn-only --since --offline --watch --html" ;;
-    "state") words="show reset -h --help" ;;
+    "state") words="show reset dead-letters -h --help" ;;
     "state show") words="-h --help" ;;
     "state reset") words="-h --help" ;;
+    "state dead-letters") words="-h --help --limit" ;;
     "config") words="check show -h --help" ;;
     "config check") words="-h --help" ;;
     "config show") words="-h --help --origin" ;;

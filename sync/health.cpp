@@ -242,8 +242,8 @@ HealthReport stream_health(const std::string& connector, const std::string& type
                         fmt::format("last pull {} failed: {}; committed pages are kept, the next pull resumes",
                                     format_rfc3339(last_pull_at), error),
                         cls == HealthClass::schema_drift
-                            ? "the vendor's answer no longer parses: see `chansync state show` dead letters and "
-                              "report it with the raw page"
+                            ? "the vendor's answer no longer parses: `chansync -o json state dead-letters " +
+                                  connector + "` shows the raw page; report it"
                             : "fix what the error names, then run `chansync pull " + connector + "`"});
   settle_findings(r);
   return r;

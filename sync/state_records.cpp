@@ -108,7 +108,8 @@ struct RecordStore::Statements {
             updated_at = excluded.updated_at)sql"),
         dead_letter(db, R"sql(
           INSERT INTO dead_letters(connector, stream, record_id, received_at, error, raw)
-          VALUES(?1, ?2, ?3, ?4, ?5, ?6))sql") {}
+          SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS(SELECT 1 FROM dead_letters
+            WHERE connector = ?1 AND stream = ?2 AND record_id = ?3 AND raw = ?6))sql") {}
 };
 
 RecordStore::RecordStore(StateStore& store) : m_store(store), m_st(std::make_unique<Statements>(store.db())) {}
@@ -532,11 +533,14 @@ std::vector<PullRecord> RecordStore::pull_history(const std::string& connector, 
   return out;
 }
 
-std::vector<DeadLetterRow> RecordStore::dead_letters(const std::string& connector) {
+std::vector<DeadLetterRow> RecordStore::dead_letters(const std::string& connector, const std::string& stream,
+                                                     std::size_t limit) {
   std::vector<DeadLetterRow> out;
   SQLite::Statement q(m_store.db(), R"sql(SELECT connector, stream, record_id, received_at, error, raw
-    FROM dead_letters WHERE ?1 = '' OR connector = ?1 ORDER BY id DESC)sql");
+    FROM dead_letters WHERE (?1 = '' OR connector = ?1) AND (?2 = '' OR stream = ?2) ORDER BY id DESC LIMIT ?3)sql");
   q.bind(1, connector);
+  q.bind(2, stream);
+  q.bind(3, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
   while (q.executeStep()) {
     const auto raw = q.getColumn(5);
     out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
@@ -544,6 +548,15 @@ std::vector<DeadLetterRow> RecordStore::dead_letters(const std::string& connecto
                    std::string(static_cast<const char*>(raw.getBlob()), static_cast<std::size_t>(raw.getBytes()))});
   }
   return out;
+}
+
+std::size_t RecordStore::dead_letter_count(const std::string& connector, const std::string& stream) {
+  SQLite::Statement q(
+      m_store.db(), "SELECT count(*) FROM dead_letters WHERE (?1 = '' OR connector = ?1) AND (?2 = '' OR stream = ?2)");
+  q.bind(1, connector);
+  q.bind(2, stream);
+  q.executeStep();
+  return static_cast<std::size_t>(q.getColumn(0).getInt64());
 }
 
 std::optional<Message> RecordStore::message(const std::string& connector, const std::string& id) {

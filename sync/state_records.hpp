@@ -101,7 +101,10 @@ class RecordStore {
   std::vector<PullRecord> pull_history(const std::string& connector, const std::string& stream);
 
   // Dead letters, newest first (all connectors when `connector` is empty).
-  std::vector<DeadLetterRow> dead_letters(const std::string& connector = {});
+  // Newest first; "" matches every connector (stream); at most `limit` rows (0: all).
+  std::vector<DeadLetterRow> dead_letters(const std::string& connector = {}, const std::string& stream = {},
+                                          std::size_t limit = 0);
+  std::size_t dead_letter_count(const std::string& connector = {}, const std::string& stream = {});
 
   // Forgets the tombstones read so far (chansync erase wrote new ones); the next commit reads them.
   void reload_tombstones() { m_tombstones.reset(); }

@@ -18,7 +18,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 17> k_migrations = {
+constexpr std::array<const char*, 18> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -256,6 +256,12 @@ ALTER TABLE messages_v16 RENAME TO messages;
     R"sql(
 DROP INDEX IF EXISTS person_handles_by_person;
 CREATE INDEX person_handles_by_person ON person_handles(person_id, node, verified);
+)sql",
+    // 18: a record each pull reads again (Twilio's newest day, a file ingested twice) is one dead
+    // letter, not one more per pull: the first is kept, and the index finds it.
+    R"sql(
+DELETE FROM dead_letters WHERE id NOT IN (SELECT min(id) FROM dead_letters GROUP BY connector, stream, record_id, raw);
+CREATE INDEX dead_letters_by_record ON dead_letters(connector, stream, record_id);
 )sql"};
 
 // The indexes of messages since schema 16, by name (bulk_load.cpp saves and rebuilds them the same way).

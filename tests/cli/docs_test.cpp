@@ -308,6 +308,7 @@ const std::map<std::string, std::vector<std::string>> k_json_outputs = {
     {"push --verify", {"verify"}},
     {"reconcile", {"run-report"}},
     {"state show", {"state"}},
+    {"state dead-letters", {"dead-letter"}},
     {"sync", {"run-report"}},
 };
 

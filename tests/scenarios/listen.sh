@@ -179,6 +179,17 @@ cs -o json ingest wa2 "$work/captured.ndjson" >"$work/ingest1.json" 2>>"$out" \
 cs -o json ingest wa2 - <"$work/captured.ndjson" >"$work/ingest2.json" 2>>"$out"
 [ "$(jfield "$(cat "$work/ingest2.json")" 'j["pull"][0]["written"]')" = 0 ] || fail "ingesting again should write nothing"
 check_schema run-report "$work/ingest2.json"
+# The bad line is a dead letter, shown with its raw bytes; a mistyped connector is an error, not "none".
+cs -o json state dead-letters wa2 >"$work/dead.json" 2>>"$out" || fail "state dead-letters failed: $(tail -3 "$out")"
+check_schema dead-letter "$work/dead.json" array
+[ "$(jfield "$(cat "$work/dead.json")" 'len(j)')" = 1 ] || fail "one dead letter expected: $(cat "$work/dead.json")"
+[ "$(jfield "$(cat "$work/dead.json")" 'j[0]["raw"]')" = "this line is not a payload" ] \
+  || fail "the dead letter should carry the line as it arrived: $(cat "$work/dead.json")"
+cs state dead-letters --limit 5 | grep -q "^.*wa2/" || fail "state dead-letters' table does not list wa2's"
+code=0
+cs state dead-letters wa3 2>"$work/dead_typo.err" || code=$?
+[ "$code" -eq 64 ] && grep -q 'no connector named "wa3"' "$work/dead_typo.err" \
+  || fail "state dead-letters of an unknown connector should exit 64 naming it, exited $code: $(cat "$work/dead_typo.err")"
 code=0
 cs ingest wa2 "$work" 2>"$work/ingest_dir.err" || code=$?
 [ "$code" -eq 64 ] && grep -q "is a directory" "$work/ingest_dir.err" \
