@@ -244,9 +244,11 @@ class ChatwootSink final : public Adapter, public Sink {
       std::vector<std::string> differ;
       if (contact->identifier != want.identifier) differ.push_back("identifier");
       if (contact->name != want.name) differ.push_back("name");
-      // Chatwoot stores emails lower-cased, as chansync normalises them.
-      if (!want.email.empty() && contact->email != want.email) differ.push_back("email");
-      if (!want.phone_number.empty() && contact->phone_number != want.phone_number) differ.push_back("phone_number");
+      // Chatwoot stores emails lower-cased, as chansync normalises them. One left empty is what a push
+      // does when another contact holds it (drop_taken): not drift a repair could undo.
+      if (!contact->email.empty() && !want.email.empty() && contact->email != want.email) differ.push_back("email");
+      if (!contact->phone_number.empty() && !want.phone_number.empty() && contact->phone_number != want.phone_number)
+        differ.push_back("phone_number");
       if (!differ.empty()) {
         v.state = VerifyOutcome::State::edited;
         v.detail = fmt::format("{} of contact {}", fmt::join(differ, ", "), *id);
@@ -257,11 +259,35 @@ class ChatwootSink final : public Adapter, public Sink {
   }
 
  private:
+  // Chatwoot keeps emails and phone numbers unique per account. When another contact holds one of
+  // the person's (a landline several customers share, a contact an agent made by hand), the person
+  // goes without it, with a warning, rather than fail with its whole timeline. False when the
+  // refusal is not that, or the field is already left off.
+  bool drop_taken(const Error& e, ContactFields& f) const {
+    if (e.http_status != 422) return false;
+    std::string* field = nullptr;
+    if (!f.phone_number.empty() && e.message.find("Phone number has already been taken") != std::string::npos)
+      field = &f.phone_number;
+    else if (!f.email.empty() && e.message.find("Email has already been taken") != std::string::npos)
+      field = &f.email;
+    if (!field) return false;
+    spdlog::warn(
+        "{}: {} of person {} belongs to another Chatwoot contact; the contact is sent without it (merge "
+        "the two in Chatwoot, or split the handle off in chansync, if they are one customer)",
+        m_name, *field, f.identifier);
+    field->clear();
+    return true;
+  }
+
   // The contact of the person, created or updated; its id and whether it was created.
-  Result<std::pair<std::int64_t, bool>> upsert_contact(const PushItem& item, const ContactFields& fields) {
+  Result<std::pair<std::int64_t, bool>> upsert_contact(const PushItem& item, ContactFields fields) {
+    auto update = [&](std::int64_t id) {
+      for (;;)
+        if (auto r = m_api.update_contact(id, fields); r || !drop_taken(r.error(), fields)) return r;
+    };
     if (item.previous)
       if (auto id = parse_remote_id(item.previous->remote_id)) {
-        auto updated = m_api.update_contact(*id, fields);
+        auto updated = update(*id);
         if (updated) return std::pair{*id, false};
         if (updated.error().http_status != 404) return std::unexpected(std::move(updated.error()));
         spdlog::info("{}: contact {} of person {} is no longer in Chatwoot; looking it up by identifier", m_name, *id,
@@ -271,6 +297,7 @@ class ChatwootSink final : public Adapter, public Sink {
     if (!found) return std::unexpected(std::move(found.error()));
     if (!*found) {
       auto created = m_api.create_contact(fields);
+      while (!created && drop_taken(created.error(), fields)) created = m_api.create_contact(fields);
       if (created) return std::pair{*created, true};
       // A 422 for a taken identifier: an earlier attempt whose answer was lost created the contact.
       if (created.error().http_status != 422) return std::unexpected(std::move(created.error()));
@@ -278,7 +305,7 @@ class ChatwootSink final : public Adapter, public Sink {
       if (!again || !*again) return std::unexpected(std::move(created.error()));
       found = std::move(again);
     }
-    auto updated = m_api.update_contact((*found)->id, fields);
+    auto updated = update((*found)->id);
     if (!updated) return std::unexpected(std::move(updated.error()));
     return std::pair{(*found)->id, false};
   }

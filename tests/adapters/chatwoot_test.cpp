@@ -284,10 +284,13 @@ TEST_CASE("a 5xx after Chatwoot stored a message stops the push; the next push p
 
 TEST_CASE("a 422 fails only that person, with Chatwoot's own words; the others are delivered", "[chatwoot]") {
   Chatwoot cw;
-  auto taken = sms_person(2);
-  taken.handles.push_back({HandleKind::email, "shared@example.com"});
-  cw.fake.add_contact({0, "crm-import-9", "Someone else", "shared@example.com", ""});
-  const std::vector<PersonRecord> persons = {sms_person(1), taken, sms_person(3)};
+  const std::vector<PersonRecord> persons = {sms_person(1), sms_person(2), sms_person(3)};
+  const std::string refused_id = persons[1].person_id;
+  cw.fake.fail_before([&](const httplib::Request& req) -> std::optional<Scripted> {
+    if (req.method == "POST" && req.path.ends_with("/contacts") && req.body.find(refused_id) != std::string::npos)
+      return Scripted{422, R"({"message":"Name is too long","attributes":["name"]})"};
+    return std::nullopt;
+  });
 
   auto out = cw.adapter()->sink()->push(items(persons));
   REQUIRE(out);
@@ -299,16 +302,60 @@ TEST_CASE("a 422 fails only that person, with Chatwoot's own words; the others a
   REQUIRE(refused.error);
   CHECK(refused.error->code == Errc::remote);
   CHECK(refused.error->http_status == 422);
-  CHECK_THAT(refused.error->message, Catch::Contains("Email has already been taken") && Catch::Contains("HTTP 422"));
-  CHECK(cw.fake.contacts().size() == 3);  // the two delivered and the one already there
-  CHECK_FALSE(cw.conversation("chansync:" + taken.person_id + ":sms"));
+  CHECK_THAT(refused.error->message, Catch::Contains("Name is too long") && Catch::Contains("HTTP 422"));
+  CHECK(cw.fake.contacts().size() == 2);
+  CHECK_FALSE(cw.conversation("chansync:" + refused_id + ":sms"));
+}
+
+TEST_CASE("a phone or email another Chatwoot contact holds is left off; the person and its timeline arrive",
+          "[chatwoot]") {
+  // A landline several customers share, an address an agent gave a contact by hand: Chatwoot keeps
+  // both unique per account, and used to refuse the whole person (parked after three pushes).
+  Chatwoot cw;
+  test::LogCapture logs;
+  auto shared = sms_person(2);
+  shared.handles.push_back({HandleKind::email, "shared@example.com"});
+  const std::string phone = shared.handles[0].value;
+  cw.fake.add_contact({0, "crm-import-9", "Someone else", "shared@example.com", ""});
+  cw.fake.add_contact({0, "crm-import-10", "Front desk", "", phone});
+  const std::vector<PersonRecord> persons = {sms_person(1), shared};
+
+  auto adapter = cw.adapter();
+  auto out = adapter->sink()->push(items(persons));
+  REQUIRE(out);
+  REQUIRE(out->size() == 2);
+  CHECK((*out)[1].status == PushOutcome::Status::created);
+  std::optional<FakeChatwoot::Contact> mine;
+  for (const auto& c : cw.fake.contacts())
+    if (c.identifier == shared.person_id) mine = c;
+  REQUIRE(mine);
+  CHECK(mine->email.empty());
+  CHECK(mine->phone_number.empty());
+  CHECK(mine->name == "Person 2");
+  const auto conv = cw.conversation("chansync:" + shared.person_id + ":sms");
+  REQUIRE(conv);
+  CHECK(conv->messages.size() == 1);
+  for (const auto& c : cw.fake.contacts()) {  // the others keep theirs
+    if (c.identifier == "crm-import-9") CHECK(c.email == "shared@example.com");
+    if (c.identifier == "crm-import-10") CHECK(c.phone_number == phone);
+  }
+  CHECK_THAT(logs.all(), Catch::Contains("belongs to another Chatwoot contact"));
+
+  // What was left off is not drift a repair would put back (and be refused again).
+  const std::vector<PushItem> confirmed = {again(persons[1], (*out)[1])};
+  auto v = adapter->sink()->verify(confirmed);
+  REQUIRE(v);
+  CHECK((*v)[0].state == VerifyOutcome::State::same);
 }
 
 TEST_CASE("a refusal names the request without the credentials a base_url carries", "[chatwoot]") {
   Chatwoot cw;
-  auto taken = sms_person(2);
-  taken.handles.push_back({HandleKind::email, "shared@example.com"});
-  cw.fake.add_contact({0, "crm-import-9", "Someone else", "shared@example.com", ""});
+  const auto taken = sms_person(2);
+  cw.fake.fail_before([](const httplib::Request& req) -> std::optional<Scripted> {
+    if (req.method == "POST" && req.path.ends_with("/contacts"))
+      return Scripted{422, R"({"message":"Name is too long","attributes":["name"]})"};
+    return std::nullopt;
+  });
   auto adapter = test::create_past_url_check(Chatwoot::config(cw.server.base_url_with_credentials()), [](auto) {});
   auto out = adapter->sink()->push(items({taken}));
   REQUIRE(out);
@@ -472,12 +519,11 @@ TEST_CASE("chatwoot never logs its token, nor puts it in an error or a health su
       failed_once = true;
       return Scripted{503, R"({"error":"maintenance"})"};
     }
+    if (req.method == "POST" && req.path.ends_with("/contacts") && req.body.find("p_1002") != std::string::npos)
+      return Scripted{422, R"({"message":"Name is too long","attributes":["name"]})"};
     return std::nullopt;
   });
-  auto taken = sms_person(2);
-  taken.handles.push_back({HandleKind::email, "shared@example.com"});
-  cw.fake.add_contact({0, "crm-import-9", "Someone else", "shared@example.com", ""});
-  const std::vector<PersonRecord> persons = {sms_person(1), taken};
+  const std::vector<PersonRecord> persons = {sms_person(1), sms_person(2)};
   auto out = cw.adapter()->sink()->push(items(persons));
   REQUIRE(out);
   REQUIRE((*out)[1].error);
