@@ -133,7 +133,7 @@ struct Loader {
     const auto* type_node = tbl.get("type");
     if (!type_node || !type_node->is_string())
       config_error(fmt::format("{}: {} needs type = \"...\"; `chansync connectors types` lists them", at, section));
-    EndpointConfig ep{name, **type_node->as_string()};
+    EndpointConfig ep{name, **type_node->as_string(), group};
     const TypeSpec& spec =
         type_spec(ep.type, where(cfg.file, *type_node), section, group == "targets" ? "target" : "connector");
     const bool is_target = std::find(spec.roles.begin(), spec.roles.end(), Role::sink) != spec.roles.end();

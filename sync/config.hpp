@@ -48,6 +48,7 @@ struct TypeSpec {
 struct EndpointConfig {
   std::string name;
   std::string type;
+  std::string group = "connectors";                   // the config's table it is in: "connectors" or "targets"
   nlohmann::json options = nlohmann::json::object();  // non-secret options by key
   std::map<std::string, std::string> secrets;         // secret values by key; never logged or stored
   std::map<std::string, std::string> secret_sources;  // "env:TWILIO_AUTH_TOKEN" / "file:/run/x"

@@ -56,7 +56,7 @@ std::string read_secret_file(const std::string& path, const std::string& key_pat
 
 void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::string>(const std::string&)>& env) {
   for (const auto& [key, source] : ep.secret_sources) {
-    const std::string group_key = fmt::format("{}.{}", ep.name, key);
+    const std::string group_key = fmt::format("{}.{}.{}", ep.group, ep.name, key);
     if (source.starts_with("env:")) {
       const std::string var = source.substr(4);
       std::optional<std::string> value;
@@ -64,11 +64,16 @@ void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::
         value = env(var);
       else if (const char* v = std::getenv(var.c_str()))
         value = v;
-      if (!value || value->empty())
+      if (!value)
         config_error(
             fmt::format("{}_env names the environment variable {}, which is not set; export it in the "
                         "job's environment (e.g. `export {}=...`)",
                         group_key, var, var));
+      if (value->empty())
+        config_error(
+            fmt::format("{}_env names the environment variable {}, which is set but empty; give it the "
+                        "secret's value",
+                        group_key, var));
       ep.secrets[key] = *value;
     } else {
       ep.secrets[key] = read_secret_file(source.substr(5), group_key + "_file");

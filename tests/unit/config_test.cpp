@@ -100,6 +100,11 @@ TEST_CASE("config errors name the key and line and suggest the fix") {
       error_of(t.write("[connectors.x]\ntype = \"twilio-messaging\"\naccount_sid = \"AC1\"\nauth_token = \"abc\"\n")),
       Catch::Contains("inline") && Catch::Contains("auth_token_env"));
   CHECK_THAT(error_of(t.write(k_twilio)), Catch::Contains("TWILIO_AUTH_TOKEN") && Catch::Contains("not set"));
+  // The key as written in the file; a variable set to "" is not "not set".
+  g_env = {{"TWILIO_AUTH_TOKEN", ""}};
+  CHECK_THAT(error_of(t.write(k_twilio)),
+             Catch::Contains("connectors.sms.auth_token_env") && Catch::Contains("set but empty"));
+  g_env = {};
   // A connector and a target of one name would be one in health's history and metrics.
   g_env = {{"TWILIO_AUTH_TOKEN", "t"}};
   CHECK_THAT(error_of(t.write(std::string(k_twilio) + "[targets.sms]\ntype = \"ndjson\"\n")),
