@@ -183,9 +183,10 @@ struct DeadLetter {
 // What a target was last sent for a person (the push ledger's row).
 struct PushLedgerEntry {
   std::string person_id;
-  std::string hash;       // content_hash() of the record delivered
-  std::string remote_id;  // the target's id for the person ("" when it has none)
-  std::string fields;     // field_fingerprint() of it, for push --dry-run -v ("" when recorded before schema 4)
+  std::string hash;            // content_hash() of the record delivered
+  std::string remote_id;       // the target's id for the person ("" when it has none)
+  std::string fields;          // field_fingerprint() of it, for push --dry-run -v ("" when recorded before schema 4)
+  std::int64_t pushed_at = 0;  // when the target confirmed it (ms)
 };
 
 // A person a target refused on consecutive pushes (push_failures). After k_park_after runs with the

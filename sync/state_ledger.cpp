@@ -41,14 +41,14 @@ PushFailure failure_row(SQLite::Statement& q, int first) {
 std::map<std::string, PushLedgerEntry> entries_where(SQLite::Database& db, const std::string& target,
                                                      const char* condition) {
   std::map<std::string, PushLedgerEntry> out;
-  SQLite::Statement q(db, fmt::format("SELECT person_id, hash, remote_id, fields FROM push_ledger l "
+  SQLite::Statement q(db, fmt::format("SELECT person_id, hash, remote_id, fields, pushed_at FROM push_ledger l "
                                       "WHERE target = ? {}",
                                       condition));
   q.bind(1, target);
   while (q.executeStep()) {
     std::string id = q.getColumn(0).getString();
-    out.emplace(
-        id, PushLedgerEntry{id, q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString()});
+    out.emplace(id, PushLedgerEntry{id, q.getColumn(1).getString(), q.getColumn(2).getString(),
+                                    q.getColumn(3).getString(), q.getColumn(4).getInt64()});
   }
   return out;
 }
@@ -61,15 +61,15 @@ PushLedger::~PushLedger() = default;
 std::optional<PushLedgerEntry> PushLedger::entry(const std::string& target, const std::string& person_id) {
   if (!m_entry)
     m_entry = std::make_unique<SQLite::Statement>(
-        m_store.db(), "SELECT hash, remote_id, fields FROM push_ledger WHERE target = ? AND person_id = ?");
+        m_store.db(), "SELECT hash, remote_id, fields, pushed_at FROM push_ledger WHERE target = ? AND person_id = ?");
   auto& q = *m_entry;
   q.reset();
   q.bind(1, target);
   q.bind(2, person_id);
   std::optional<PushLedgerEntry> out;
   if (q.executeStep())
-    out =
-        PushLedgerEntry{person_id, q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString()};
+    out = PushLedgerEntry{person_id, q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                          q.getColumn(3).getInt64()};
   q.reset();
   return out;
 }

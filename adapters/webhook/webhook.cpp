@@ -113,7 +113,14 @@ class WebhookSink final : public Adapter, public Sink {
       append_person_json(body, item);
     }
     body += deleted.empty() ? "]}" : R"(],"deleted":[)" + deleted + "]}";
-    std::string key = sha256_hex(body);
+    // The key is the same on a retry and on a re-send after a crash (nothing was recorded, so the
+    // ledger is as it was), and differs when the same body is a new delivery: a person changed back
+    // to what it was, or deleted again after an undone merge brought it back.
+    std::string basis = body;
+    for (const auto& item : part)
+      basis += fmt::format("\n{} {} {}", item.record->person_id, item.previous ? item.previous->hash : "-",
+                           item.previous ? item.previous->pushed_at : 0);
+    std::string key = sha256_hex(basis);
     spdlog::debug("{}: POST of {} persons, {} bytes, Idempotency-Key {}", m_name, part.size(), body.size(), key);
     const HttpRequest req = request(std::move(body), std::move(key));
     auto resp = m_http.send(req);

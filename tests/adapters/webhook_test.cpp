@@ -147,7 +147,8 @@ TEST_CASE("webhook POSTs {\"persons\":[...]} as JSON, signed with HMAC-SHA256 ov
   CHECK(body == nlohmann::json{{"persons", {nlohmann::json(persons[0]), nlohmann::json(persons[1])}}});
   CHECK(verifies(seen[0], k_secret));
   CHECK_FALSE(verifies(seen[0], k_secret + "x"));
-  CHECK(seen[0].key == sha256_hex(seen[0].body));
+  // The key: the body and what the target last confirmed of each person (nothing yet).
+  CHECK(seen[0].key == sha256_hex(seen[0].body + "\np1 - 0\np2 - 0"));
   REQUIRE(out->size() == 2);
   CHECK((*out)[0].person_id == "p1");
   CHECK((*out)[0].status == PushOutcome::Status::created);
@@ -163,7 +164,7 @@ TEST_CASE("webhook sends a body over 1 MiB without Expect: 100-continue", "[webh
   CHECK_FALSE(seen[0].expect);
 }
 
-TEST_CASE("webhook keeps the Idempotency-Key across a 5xx retry and re-runs, and changes it with the content",
+TEST_CASE("webhook keeps the Idempotency-Key across a 5xx retry and re-runs, and changes it with the delivery",
           "[webhook]") {
   Receiver receiver([](std::size_t n) { return n == 0 ? Scripted{500, "busy"} : Scripted{200, "{}"}; });
   const std::vector<PersonRecord> persons = {person(1), person(2)};
@@ -183,6 +184,25 @@ TEST_CASE("webhook keeps the Idempotency-Key across a 5xx retry and re-runs, and
   REQUIRE(seen.size() == 4);
   CHECK(seen[2].key == seen[0].key);
   CHECK(seen[3].key != seen[0].key);
+
+  // The same body after the target confirmed another (person 2 changed back) is a new delivery: a
+  // receiver that skips keys it has seen must not skip it. So is a deletion sent again after an
+  // undone merge re-created the person.
+  auto back = items(persons);
+  back[1].previous = PushLedgerEntry{"p2", "hash-of-hello-again", "", "", 1'780'000'000'000};
+  REQUIRE(webhook(receiver.url())->sink()->push(back));
+  auto gone = items(persons);
+  gone[1].remove = true;
+  gone[1].previous = PushLedgerEntry{"p2", "h", "", "", 1'780'000'000'000};
+  REQUIRE(webhook(receiver.url())->sink()->push(gone));
+  gone[1].previous->pushed_at = 1'780'000'100'000;
+  REQUIRE(webhook(receiver.url())->sink()->push(gone));
+  seen = receiver.seen();
+  REQUIRE(seen.size() == 7);
+  CHECK(seen[4].body == seen[0].body);
+  CHECK(seen[4].key != seen[0].key);
+  CHECK(seen[6].body == seen[5].body);
+  CHECK(seen[6].key != seen[5].key);
 }
 
 TEST_CASE("webhook splits what it is handed into requests of at most batch_size persons", "[webhook]") {
