@@ -231,6 +231,7 @@ class InFlight {
     }
     const bool send = (!answered || (answer && !target_went_away(*answer))) && (batch.empty() || go());
     if (send && !batch.empty()) {
+      note_sent(batch);
       m_batch = std::move(batch);
       m_answer = m_sender.run([this] { return push_batch(m_sink, m_batch); });
     }
@@ -241,6 +242,20 @@ class InFlight {
   }
 
  private:
+  // Persons the target holds no entry of may be on it once this batch goes, whatever comes back (a
+  // kill before the answer is recorded, a failure after the target acted): noted first, so a person
+  // merged away before it is confirmed is still deleted there.
+  void note_sent(const std::vector<Pending>& batch) {
+    std::vector<std::string> ids;
+    for (const auto& p : batch)
+      if (!p.remove && !p.previous) ids.push_back(p.record.person_id);
+    try {
+      m_store.ledger().note_sent(m_name, ids);
+    } catch (const SQLite::Exception& e) {
+      throw storage_failure(e, m_store.path(), fmt::format("noting what is sent to {}", m_name));
+    }
+  }
+
   const std::string& m_name;
   Sink& m_sink;
   const bool m_held_until_finish;  // read before the sender thread starts: the sink is its alone

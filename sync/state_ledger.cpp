@@ -9,15 +9,16 @@
 namespace chansync {
 namespace {
 
-// Forgets the refusals of persons a target has taken (or deleted), with one statement prepared for a
-// whole batch, and none when the target has no refusal recorded (the usual case).
-class FailureEraser {
+// Forgets the rows of persons a target has taken (or deleted) in a table keyed by (target,
+// person_id), with one statement prepared for a whole batch, and none when the table holds nothing
+// of the target (the usual case).
+class Eraser {
  public:
-  FailureEraser(SQLite::Database& db, const std::string& target) : m_target(target) {
-    SQLite::Statement any(db, "SELECT EXISTS(SELECT 1 FROM push_failures WHERE target = ?)");
+  Eraser(SQLite::Database& db, const std::string& target, const char* table) : m_target(target) {
+    SQLite::Statement any(db, fmt::format("SELECT EXISTS(SELECT 1 FROM {} WHERE target = ?)", table));
     any.bind(1, target);
     if (any.executeStep() && any.getColumn(0).getInt() != 0)
-      m_st.emplace(db, "DELETE FROM push_failures WHERE target = ? AND person_id = ?");
+      m_st.emplace(db, fmt::format("DELETE FROM {} WHERE target = ? AND person_id = ?", table));
   }
   void operator()(const std::string& person_id) {
     if (!m_st) return;
@@ -30,6 +31,13 @@ class FailureEraser {
  private:
   const std::string& m_target;
   std::optional<SQLite::Statement> m_st;
+};
+
+struct FailureEraser : Eraser {
+  FailureEraser(SQLite::Database& db, const std::string& target) : Eraser(db, target, "push_failures") {}
+};
+struct SentEraser : Eraser {
+  SentEraser(SQLite::Database& db, const std::string& target) : Eraser(db, target, "push_sent") {}
 };
 
 PushFailure failure_row(SQLite::Statement& q, int first) {
@@ -79,9 +87,32 @@ std::map<std::string, PushLedgerEntry> PushLedger::entries(const std::string& ta
 }
 
 std::map<std::string, PushLedgerEntry> PushLedger::orphans(const std::string& target) {
-  return entries_where(m_store.db(), target,
-                       R"sql(AND NOT EXISTS(SELECT 1 FROM person_handles ph INDEXED BY person_handles_by_person
+  auto out = entries_where(m_store.db(), target,
+                           R"sql(AND NOT EXISTS(SELECT 1 FROM person_handles ph INDEXED BY person_handles_by_person
                                                     WHERE ph.person_id = l.person_id))sql");
+  SQLite::Statement q(m_store.db(), R"sql(SELECT person_id FROM push_sent s WHERE target = ?
+    AND NOT EXISTS(SELECT 1 FROM person_handles ph INDEXED BY person_handles_by_person WHERE ph.person_id = s.person_id))sql");
+  q.bind(1, target);
+  while (q.executeStep()) {
+    std::string id = q.getColumn(0).getString();
+    out.try_emplace(id, PushLedgerEntry{id, "", "", "", 0});
+  }
+  return out;
+}
+
+void PushLedger::note_sent(const std::string& target, const std::vector<std::string>& person_ids) {
+  if (person_ids.empty()) return;
+  SQLite::Transaction tx(m_store.db());
+  SQLite::Statement st(m_store.db(), "INSERT OR IGNORE INTO push_sent(target, person_id, sent_at) VALUES(?, ?, ?)");
+  const auto now = static_cast<int64_t>(now_ms());
+  for (const auto& id : person_ids) {
+    st.bind(1, target);
+    st.bind(2, id);
+    st.bind(3, now);
+    st.exec();
+    st.reset();
+  }
+  tx.commit();
 }
 
 void PushLedger::record(const std::string& target, const std::vector<PushLedgerEntry>& delivered) {
@@ -92,6 +123,7 @@ void PushLedger::record(const std::string& target, const std::vector<PushLedgerE
     ON CONFLICT(target, person_id) DO UPDATE SET hash = excluded.hash, remote_id = excluded.remote_id,
       pushed_at = excluded.pushed_at, fields = excluded.fields)sql");
   FailureEraser forget_failures(m_store.db(), target);
+  SentEraser forget_sent(m_store.db(), target);
   const auto now = static_cast<int64_t>(now_ms());
   for (const auto& e : delivered) {
     st.bind(1, target);
@@ -103,6 +135,7 @@ void PushLedger::record(const std::string& target, const std::vector<PushLedgerE
     st.exec();
     st.reset();
     forget_failures(e.person_id);
+    forget_sent(e.person_id);
   }
   tx.commit();
 }
@@ -112,12 +145,14 @@ void PushLedger::forget(const std::string& target, const std::vector<std::string
   SQLite::Transaction tx(m_store.db());
   SQLite::Statement st(m_store.db(), "DELETE FROM push_ledger WHERE target = ? AND person_id = ?");
   FailureEraser forget_failures(m_store.db(), target);
+  SentEraser forget_sent(m_store.db(), target);
   for (const auto& id : person_ids) {
     st.bind(1, target);
     st.bind(2, id);
     st.exec();
     st.reset();
     forget_failures(id);
+    forget_sent(id);
   }
   tx.commit();
 }

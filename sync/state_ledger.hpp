@@ -26,14 +26,19 @@ class PushLedger {
   // Every entry of a target, by person id.
   std::map<std::string, PushLedgerEntry> entries(const std::string& target);
   // The entries of persons that no longer exist (merged into another, or left without any record):
-  // one indexed probe per entry, no list of the live persons.
+  // one indexed probe per entry, no list of the live persons. Persons sent but never confirmed
+  // (note_sent) are among them, with an entry that has no hash and no remote id.
   std::map<std::string, PushLedgerEntry> orphans(const std::string& target);
+  // Notes persons about to be sent to a target that holds no entry of them: until the target
+  // confirms them, they may be there or not. One transaction.
+  void note_sent(const std::string& target, const std::vector<std::string>& person_ids);
   // One person's entry, nullopt when the target holds none: read by index, so a push of a few
   // changed persons reads only theirs.
   std::optional<PushLedgerEntry> entry(const std::string& target, const std::string& person_id);
-  // Records confirmed deliveries (insert or replace) and clears their failures; one transaction.
+  // Records confirmed deliveries (insert or replace) and clears their failures and sent notes; one
+  // transaction.
   void record(const std::string& target, const std::vector<PushLedgerEntry>& delivered);
-  // Forgets persons the target confirmed deleting (entries and failures); one transaction.
+  // Forgets persons the target confirmed deleting (entries, failures, sent notes); one transaction.
   void forget(const std::string& target, const std::vector<std::string>& person_ids);
 
   // The persons a target refused on its latest pushes, by person id.

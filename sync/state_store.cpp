@@ -18,7 +18,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 18> k_migrations = {
+constexpr std::array<const char*, 19> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -262,6 +262,13 @@ CREATE INDEX person_handles_by_person ON person_handles(person_id, node, verifie
     R"sql(
 DELETE FROM dead_letters WHERE id NOT IN (SELECT min(id) FROM dead_letters GROUP BY connector, stream, record_id, raw);
 CREATE INDEX dead_letters_by_record ON dead_letters(connector, stream, record_id);
+)sql",
+    // 19: persons sent to a target that did not (yet) confirm them: killed before the answer was
+    // recorded, or a failure after the target had acted. Such a person may be on the target, so once
+    // gone (merged away) it is deleted there like a confirmed one.
+    R"sql(
+CREATE TABLE push_sent(target TEXT NOT NULL, person_id TEXT NOT NULL, sent_at INTEGER NOT NULL,
+  PRIMARY KEY(target, person_id)) WITHOUT ROWID;
 )sql"};
 
 // The indexes of messages since schema 16, by name (bulk_load.cpp saves and rebuilds them the same way).

@@ -445,6 +445,40 @@ TEST_CASE("a person merged away is deleted on the target, naming the survivor, a
   CHECK(push_target("out", sink, store, {}).deleted == 0);  // nothing left to delete
 }
 
+TEST_CASE("a person sent but never confirmed, then merged away, is still deleted on the target") {
+  // The target took the batch, but its answer never came back (a timeout after it acted; a kill
+  // before the answer was recorded): the persons may be there without a ledger entry.
+  StateStore store(":memory:");
+  commit(store, {conversation("c1", "+4915112345671", 1), conversation("c2", "+4915112345672", 1)});
+  reconcile_now(store);
+  RecordingSink sink;
+  sink.down = true;
+  REQUIRE(push_target("out", sink, store, {}).error);
+  CHECK(store.ledger().entries("out").empty());
+  auto sent = [&] { return store.db().execAndGet("SELECT count(*) FROM push_sent").getInt(); };
+  CHECK(sent() == 2);
+
+  store.records().commit_contacts(
+      "crm", "contacts",
+      {Contact{"crm", "7", "Ada", "L", {{HandleKind::phone, "+4915112345671"}, {HandleKind::phone, "+4915112345672"}}}},
+      {}, "x");
+  reconcile_now(store);
+  const auto orphans = store.ledger().orphans("out");
+  REQUIRE(orphans.size() == 1);
+  const std::string retired = orphans.begin()->first;
+  CHECK(orphans.begin()->second.remote_id.empty());  // no id of the target's: the sink looks it up
+
+  sink.down = false;
+  const auto r = push_target("out", sink, store, {});
+  CHECK(r.deleted == 1);
+  CHECK(r.created == 1);
+  REQUIRE(sink.removed.size() == 1);
+  CHECK(sink.removed[0].first == retired);
+  CHECK(store.ledger().entries("out").size() == 1);
+  CHECK(sent() == 0);  // confirmed or deleted: nothing left in doubt
+  CHECK(store.ledger().orphans("out").empty());
+}
+
 TEST_CASE("[identity] blocked handles join no one, and a changed list reconciles again") {
   StateStore store(":memory:");
   // Two people in two CRMs, each listed with the office switchboard and a mobile of their own; and

@@ -42,7 +42,7 @@ struct TempDir : test::TempDir {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 18);
+  CHECK(s.schema_version() == 19);
   CHECK(s.records().streams().empty());
   // Health's reads of inbound messages (health_check.cpp, health_hourly.cpp) are covered by the
   // partial index of inbound messages.
@@ -335,7 +335,7 @@ TEST_CASE("a new store has 16 KiB pages; an existing one keeps its own") {
   CHECK(a.db().execAndGet("PRAGMA page_size").getInt() == 16384);
   CHECK(a.db().execAndGet("PRAGMA journal_mode").getString() == "wal");
   CHECK(b.db().execAndGet("PRAGMA page_size").getInt() == 4096);
-  CHECK(b.schema_version() == 18);
+  CHECK(b.schema_version() == 19);
 }
 
 namespace {
@@ -371,7 +371,7 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
     before = message_rows(db, "conversation");
   }
   StateStore s(path);
-  CHECK(s.schema_version() == 18);
+  CHECK(s.schema_version() == 19);
   const auto rows = s.records().streams();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].connector == "crm");
@@ -434,7 +434,7 @@ TEST_CASE("a schema-15 store killed in a first pull migrates, and its indexes ar
   TempDir dir;
   const std::string path = fixture_store(dir, "v15_bulk_load", 15);
   StateStore s(path);
-  CHECK(s.schema_version() == 18);
+  CHECK(s.schema_version() == 19);
   // SM2 is stored twice: the unique index could not be made yet, so the migration made none.
   CHECK(s.records().bulk_loading());
   CHECK(
