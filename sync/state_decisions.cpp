@@ -65,8 +65,10 @@ std::vector<IdentityDecision> DecisionJournal::active() {
 }
 
 void DecisionJournal::former_ids(std::map<std::string, std::string>& out) {
+  // Undone merges only: the nodes of a merge in force are all the survivor's own, and its retired
+  // side must not come back while the merge holds.
   SQLite::Statement q(m_store.db(), R"sql(SELECT a_id, b_id, a_nodes, b_nodes FROM identity_decisions d
-    WHERE kind = 'merge' ORDER BY id)sql");
+    WHERE kind = 'merge' AND undone_at IS NOT NULL ORDER BY id)sql");
   SQLite::Statement retired(m_store.db(), "SELECT 1 FROM person_aliases WHERE alias = ?");
   while (q.executeStep())
     for (int side = 0; side < 2; ++side) {

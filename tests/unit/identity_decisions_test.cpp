@@ -117,6 +117,40 @@ TEST_CASE("persons split takes a handle out for good; the rest of the person kee
   CHECK(store.identity().survivor_of(colleague) == first);
 }
 
+TEST_CASE("while a merge holds, its persons' nodes are all the survivor's: a handle leaving does not undo it",
+          "[identity]") {
+  StateStore store(":memory:");
+  // P: an SMS number alone, the older person. Q: a CRM record with an address and another number.
+  commit(store, {conversation("c1", k_anna_phone.value, 1)});
+  reconcile_store(store, k_none, false);
+  const std::string p = person_of(store, k_anna_phone.key());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const Handle q_phone{HandleKind::phone, "+4915199999999", true}, q_mail{HandleKind::email, "q@example.com", true};
+  store.records().commit_contacts("crm", "contacts", {Contact{"crm", "2", "Q", "", {q_phone, q_mail}}}, {}, "x");
+  reconcile_store(store, k_none, false);
+  const std::string q = person_of(store, "crm_id:crm/2");
+  REQUIRE(q != p);
+  store.decisions().merge(q, p, "one customer");
+  reconcile_store(store, k_none, false);
+  REQUIRE(person_of(store, "crm_id:crm/2") == p);
+
+  // The record gains an address while merged (it becomes p's own), then loses it again.
+  const Handle added{HandleKind::email, "new@example.com", true};
+  store.records().commit_contacts("crm", "contacts", {Contact{"crm", "2", "Q", "", {q_phone, q_mail, added}}}, {}, "y");
+  reconcile_store(store, k_none, false);
+  REQUIRE(person_of(store, added.key()) == p);
+  // The address keeps a conversation of its own, so it stays a node when the record drops it.
+  store.records().commit_contacts("crm", "contacts", {Contact{"crm", "2", "Q", "", {q_phone, q_mail}}}, {}, "z");
+  store.records().commit_conversations(
+      "mail", "conversations", {Conversation{"mail", "e1", "email", added, "support@example.com", {}}}, {}, "m");
+  reconcile_store(store, k_none, true);
+  CHECK(person_of(store, "crm_id:crm/2") == p);  // the merged person keeps its id
+  CHECK(person_of(store, k_anna_phone.key()) == p);
+  CHECK(person_of(store, added.key()) != p);  // what left is a person of its own
+  CHECK(person_of(store, added.key()) != q);  // and q stays merged into p, not brought back
+  CHECK(store.identity().survivor_of(q) == p);
+}
+
 TEST_CASE("a merge supersedes the split that kept the two apart", "[identity]") {
   StateStore store(":memory:");
   seed_anna(store);
