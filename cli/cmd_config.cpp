@@ -12,6 +12,7 @@ void add_config(CLI::App& app, Context& ctx) {
   auto* check = cmd->add_subcommand("check", "validate the config and that every secret it names is readable");
   check->callback([&ctx] {
     ctx.action = [&ctx] {
+      require_format(ctx.global.output, {"table"}, "config check");
       Session s = open_session(ctx.global, "config check", Needs::config_only);
       require_endpoints(s.config, false, false);  // checking nothing must not pass
       if (s.config.connectors.empty() && s.config.targets.empty())

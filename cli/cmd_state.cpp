@@ -110,6 +110,7 @@ std::pair<std::string, std::optional<std::string>> known_target(Session& s, cons
 }
 
 int reset(Context& ctx, const std::string& target) {
+  require_format(ctx.global.output, {"table"}, "state reset");
   Session s = open_session(ctx.global, "state reset", Needs::store);
   const auto [connector, stream] = known_target(s, target);
   const std::size_t n = s.store->records().reset(connector, stream);

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/app.hpp"
+#include "cli/output.hpp"
 
 namespace chansync::cli {
 namespace {
@@ -168,7 +169,8 @@ void add_completion(CLI::App& app, Context& ctx) {
   auto shell = std::make_shared<std::string>();
   cmd->add_option("SHELL", *shell, "bash, zsh or fish")->required()->check(CLI::IsMember({"bash", "zsh", "fish"}));
   cmd->callback([&ctx, &app, shell] {
-    ctx.action = [&app, shell] {
+    ctx.action = [&ctx, &app, shell] {
+      require_format(ctx.global.output, {"table"}, "completion");
       std::fputs(completion_script(app, *shell).c_str(), stdout);
       return 0;
     };

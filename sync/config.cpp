@@ -26,6 +26,12 @@ using config_detail::option_value;
 using config_detail::where;
 namespace {
 
+// "de" and "De" are "DE": libphonenumber knows region codes in capitals only.
+std::string upper_region(std::string v) {
+  for (char& c : v) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return v;
+}
+
 // POSIX's portable form of an environment variable's name.
 bool is_env_name(std::string_view s) {
   const auto letter = [](char c) { return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
@@ -326,7 +332,8 @@ struct Loader {
           add("identity.auto_merge_above", *v, "file:" + where(path, node));
           continue;
         }
-        const auto v = node.value<std::string>();
+        auto v = node.value<std::string>();
+        if (v) *v = upper_region(*v);
         if (!v || !is_known_region(*v))
           config_error(
               fmt::format("{}: identity.default_region must be a two-letter region code such as \"DE\" or "
@@ -464,6 +471,7 @@ Config load_config(const ConfigInputs& in) {
     l.add("state.path", *v, "env:CHANSYNC_STATE");
   }
   if (auto v = l.env("CHANSYNC_DEFAULT_REGION"); v && !v->empty()) {
+    *v = upper_region(*v);
     if (!is_known_region(*v))
       config_error(fmt::format("CHANSYNC_DEFAULT_REGION=\"{}\" is not a two-letter region code such as \"DE\"", *v));
     l.cfg.default_region = *v;

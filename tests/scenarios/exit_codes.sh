@@ -60,13 +60,14 @@ cs --state "" -q pull 2>/dev/null; [ $? -eq 64 ] || fail "--state \"\" should ex
 grep -q "targets.snap" "$work/snap.err" || fail "the snapshot refusal does not name the target: $(cat "$work/snap.err")"
 # Numbers out of range, "nan" included, are usage errors that say which option.
 for args in "--min-score:persons suggestions --min-score nan" "--limit:persons suggestions --limit -1" \
-  "--sample:push --verify --sample 0"; do
+  "--sample:push --verify --sample 0" "--limit:state dead-letters --limit -1" \
+  "-o json:-o json config check" "-o json:-o json state reset sms" "-o json:-o json completion bash"; do
   cs ${args#*:} 2>"$work/range.err"; code=$?
   [ "$code" -eq 64 ] || fail "'${args#*:}' should exit 64, got $code"
   grep -q -- "${args%%:*}" "$work/range.err" || fail "'${args#*:}' does not name ${args%%:*}: $(cat "$work/range.err")"
 done
 # A command that only reads makes no store at a mistyped path.
-for cmd in "persons list" "state show" "health --since 1d"; do
+for cmd in "persons list" "state show" "state dead-letters" "health --since 1d"; do
   cs --state "$work/typo/stat.db" $cmd 2>"$work/typo.err"; code=$?
   [ "$code" -eq 78 ] || fail "'$cmd' on a missing store should exit 78, got $code"
   grep -q "no state store at" "$work/typo.err" || fail "'$cmd' on a missing store: $(cat "$work/typo.err")"

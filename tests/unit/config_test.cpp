@@ -146,6 +146,7 @@ TEST_CASE("config errors name the key and line and suggest the fix") {
   g_env = {};
   CHECK_THAT(error_of(t.write("[connectors.x]\ntype = \"ndjson\"\n")), Catch::Contains("[targets.x]"));
   CHECK_THAT(error_of(t.write("[identity]\ndefault_region = \"Germany\"\n")), Catch::Contains("two-letter"));
+  CHECK(load(t.write("[identity]\ndefault_region = \"de\"\n")).default_region == "DE");  // as written is fine
   CHECK_THAT(error_of(t.write("[connectors.x]\ntype = \"twilio-messaging\"\nauth_token_env = \"T\"\n")),
              Catch::Contains("required key \"account_sid\""));
   CHECK_THAT(error_of(t.write("[connectors\n")), Catch::Contains("not valid TOML"));
