@@ -174,7 +174,10 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
     q.bind(1, r.person_id);
     q.executeStep();
     r.aliases = q.getColumn(0).getInt64();
-    SQLite::Statement t(store.db(), "SELECT target FROM push_ledger WHERE person_id = ? ORDER BY target");
+    // Targets that confirmed the person, and those it was sent to without an answer (push_sent).
+    SQLite::Statement t(store.db(),
+                        "SELECT target FROM push_ledger WHERE person_id = ?1 UNION "
+                        "SELECT target FROM push_sent WHERE person_id = ?1 ORDER BY target");
     t.bind(1, r.person_id);
     while (t.executeStep()) r.targets.push_back(t.getColumn(0).getString());
   }

@@ -242,8 +242,9 @@ HealthReport stream_health(const std::string& connector, const std::string& type
                         fmt::format("last pull {} failed: {}; committed pages are kept, the next pull resumes",
                                     format_rfc3339(last_pull_at), error),
                         cls == HealthClass::schema_drift
-                            ? "the vendor's answer no longer parses: `chansync -o json state dead-letters " +
-                                  connector + "` shows the raw page; report it"
+                            ? "the vendor's answer no longer parses: report the error above (`chansync -vv pull " +
+                                  connector + "` logs each request); `chansync state dead-letters " + connector +
+                                  "` lists the records it could not map, with their raw payloads"
                             : "fix what the error names, then run `chansync pull " + connector + "`"});
   settle_findings(r);
   return r;

@@ -231,7 +231,13 @@ class InFlight {
     }
     const bool send = (!answered || (answer && !target_went_away(*answer))) && (batch.empty() || go());
     if (send && !batch.empty()) {
-      note_sent(batch);
+      try {
+        note_sent(batch);
+      } catch (...) {
+        // The batch before was confirmed: recorded still, or it would be sent again for nothing.
+        if (answered) settle(m_name, m_held_until_finish, m_store, landed, std::move(answer), m_stats, m_held);
+        throw;
+      }
       m_batch = std::move(batch);
       m_answer = m_sender.run([this] { return push_batch(m_sink, m_batch); });
     }

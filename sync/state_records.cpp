@@ -109,7 +109,7 @@ struct RecordStore::Statements {
         dead_letter(db, R"sql(
           INSERT INTO dead_letters(connector, stream, record_id, received_at, error, raw)
           SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS(SELECT 1 FROM dead_letters
-            WHERE connector = ?1 AND stream = ?2 AND record_id = ?3 AND raw = ?6))sql") {}
+            WHERE connector = ?1 AND stream = ?2 AND record_id = ?3 AND error = ?5 AND raw = ?6))sql") {}
 };
 
 RecordStore::RecordStore(StateStore& store) : m_store(store), m_st(std::make_unique<Statements>(store.db())) {}

@@ -260,8 +260,9 @@ CREATE INDEX person_handles_by_person ON person_handles(person_id, node, verifie
     // 18: a record each pull reads again (Twilio's newest day, a file ingested twice) is one dead
     // letter, not one more per pull: the first is kept, and the index finds it.
     R"sql(
-DELETE FROM dead_letters WHERE id NOT IN (SELECT min(id) FROM dead_letters GROUP BY connector, stream, record_id, raw);
-CREATE INDEX dead_letters_by_record ON dead_letters(connector, stream, record_id);
+CREATE INDEX dead_letters_by_record ON dead_letters(connector, stream, record_id, error);
+DELETE FROM dead_letters AS d WHERE EXISTS(SELECT 1 FROM dead_letters e WHERE e.connector = d.connector AND
+  e.stream = d.stream AND e.record_id = d.record_id AND e.error = d.error AND e.raw = d.raw AND e.id < d.id);
 )sql",
     // 19: persons sent to a target that did not (yet) confirm them: killed before the answer was
     // recorded, or a failure after the target had acted. Such a person may be on the target, so once
