@@ -341,6 +341,20 @@ TEST_CASE("a phone or email another Chatwoot contact holds is left off; the pers
   }
   CHECK_THAT(logs.all(), Catch::Contains("belongs to another Chatwoot contact"));
 
+  // An update meets it too: the first person's record now gives the front desk's number.
+  auto first = persons[0];
+  const std::string old_phone = first.handles[0].value;
+  first.display_name = "Person 1, renamed";
+  first.handles = {{HandleKind::phone, phone}};
+  auto updated = adapter->sink()->push(std::vector<PushItem>{again(first, (*out)[0])});
+  REQUIRE(updated);
+  CHECK((*updated)[0].status == PushOutcome::Status::updated);
+  for (const auto& c : cw.fake.contacts())
+    if (c.identifier == first.person_id) {
+      CHECK(c.name == "Person 1, renamed");
+      CHECK(c.phone_number == old_phone);  // not the front desk's; an empty value is never sent
+    }
+
   // What was left off is not drift a repair would put back (and be refused again).
   const std::vector<PushItem> confirmed = {again(persons[1], (*out)[1])};
   auto v = adapter->sink()->verify(confirmed);

@@ -351,6 +351,30 @@ std::string fixture_store(const TempDir& dir, const std::string& name, int versi
 
 }  // namespace
 
+TEST_CASE("a schema-17 store keeps one of each repeated dead letter; the same payload with another reason stays") {
+  TempDir dir;
+  const std::string path = (dir.path / "v17.db").string();
+  { StateStore fresh(path); }
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("DROP INDEX dead_letters_by_record; DROP TABLE push_sent; PRAGMA user_version = 17");
+    for (const char* row : {"('sms', 'conversations', 'SM1', 1, 'bad date', x'7b7d')",  // read again each pull
+                            "('sms', 'conversations', 'SM1', 2, 'bad date', x'7b7d')",
+                            "('sms', 'conversations', 'SM1', 3, 'bad date', x'7b7d')",
+                            "('sms', 'conversations', 'SM1', 4, 'bad status', x'7b7d')",
+                            "('sms', 'conversations', 'SM2', 5, 'bad date', x'7b7d')"})
+      db.exec(std::string("INSERT INTO dead_letters(connector, stream, record_id, received_at, error, raw) VALUES") +
+              row);
+  }
+  StateStore s(path);
+  CHECK(s.schema_version() == 19);
+  const auto dead = s.records().dead_letters("sms");
+  REQUIRE(dead.size() == 3);
+  CHECK(dead[2].received_at == 1);  // the first of the repeated ones is kept
+  CHECK(dead[1].error == "bad status");
+  CHECK(dead[0].record_id == "SM2");
+}
+
 TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the stream of the connector's role") {
   TempDir dir;
   const std::string path = fixture_store(dir, "v2", 2);
