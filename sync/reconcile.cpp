@@ -47,8 +47,8 @@ void for_each_match(const PackedStrings& nodes, const Map& map, Fn fn) {
 // Gives every cluster its person id. Previous ids are handed out oldest first (person_seq), each to
 // the best cluster holding its nodes that no older id took. Best is, in order: the side a split
 // decision left the person on (what is split off leaves), the side holding the person's own CRM
-// records, the side where its own nodes most outnumber those a merge decision brought in (those take
-// back the id they had before the merge), most nodes, the oldest node. An id whose every cluster an
+// records, the side where its own nodes most outnumber those an undone merge had brought in (those
+// take back the id they had before it), most nodes, the oldest node. An id whose every cluster an
 // older id took merged into the best of them and becomes an alias. A cluster no previous id took
 // takes back a retired id its nodes held before a merge, else a fresh one. Fills out.person_ids,
 // new_persons, aliases and revived.
@@ -86,7 +86,8 @@ void assign_ids(const IdentityInput& in, const std::function<std::string()>& min
   struct Vote {
     std::uint32_t id, cluster, stay = 0, crm = 0, own = 0, nodes = 0;
     std::int64_t since = std::numeric_limits<std::int64_t>::max();
-    // Best first. Nodes a merge brought in count against: their cluster is the merged-away person.
+    // Best first. Nodes an undone merge had brought in count against: their cluster is the person
+    // that merge retired.
     auto rank() const {
       const auto i = [](std::uint32_t x) { return std::int64_t{x}; };
       return std::tuple(-i(stay), -i(crm), i(nodes) - 2 * i(own), -i(nodes), since, cluster);

@@ -68,8 +68,8 @@ struct IdentityInput {
   std::map<std::string, std::string> previous;     // node → person_id from the last reconcile
   std::map<std::string, std::int64_t> since;       // node → when it was first assigned (ms; 0 = unknown)
   std::map<std::string, std::int64_t> person_seq;  // person_id → creation order (lower = older)
-  // node → a retired person id it belonged to before a merge; a cluster that would get a new id takes
-  // it back instead (an undone merge returns the merged-away person's id).
+  // node → a retired person id it belonged to before a merge that is now undone; a cluster that would
+  // get a new id takes it back instead (an undone merge returns the merged-away person's id).
   std::map<std::string, std::string> former;
   std::set<std::string> blocked;  // handle keys that never identify a customer (the business's own)
   // Handle keys that identify only themselves ([identity] blocked: an office switchboard, a shared
