@@ -173,7 +173,7 @@ void add_persons_identity(CLI::App& persons, Context& ctx) {
   explain->callback([&ctx, explain_id] {
     ctx.action = [&ctx, explain_id] {
       require_format(ctx.global.output, {"table", "json"}, "persons explain");
-      Session s = open_session(ctx.global, "persons explain", Needs::store_and_adapters);
+      Session s = open_session(ctx.global, "persons explain", Needs::store_read_and_adapters);
       const auto x = explain_person(*s.store, s.connectors, s.config.identity, *explain_id);
       if (ctx.global.output == "json")
         print_json(explanation_json(x));

@@ -46,7 +46,8 @@ int show(Context& ctx) {
                 {"schema_version", s.store->schema_version()},
                 {"streams", rows},
                 {"counts", counts},
-                {"indexes_pending", pending}});
+                {"indexes_pending", pending},
+                {"in_use_by", s.beside.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.beside)}});
     return 0;
   }
   std::fputs(fmt::format("state {} (schema {})\n\n", s.config.state_path, s.store->schema_version()).c_str(), stdout);
@@ -74,7 +75,14 @@ int show(Context& ctx) {
   rows.clear();
   for (const auto& [table, n] : counts) rows.push_back({table, std::to_string(n)});
   print_table({"TABLE", "ROWS"}, rows);
-  if (pending)
+  if (!s.beside.empty())
+    std::fputs(fmt::format("\nIn use by {}: this is what it has committed so far.\n", s.beside).c_str(), stdout);
+  if (pending && !s.beside.empty())
+    std::fputs(
+        "A first pull is loading messages: a message it fetched twice counts twice until it has built their "
+        "indexes.\n",
+        stdout);
+  else if (pending)
     std::fputs(
         "\nThe first pull ended before the indexes of its messages were built: a message it fetched twice "
         "counts twice until they are. The next command that writes builds them.\n",

@@ -68,15 +68,17 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
   const auto specs = adapters::type_specs();
   s.config = load_config(ConfigInputs{g.config, g.state, {}, specs, false});
   if (needs == Needs::config_only) return s;
+  const bool reads_only = needs == Needs::store_read || needs == Needs::store_read_and_adapters;
+  const bool adapters = needs == Needs::store_and_adapters || needs == Needs::store_read_and_adapters;
   // A command that reads or writes state without any config would work on an empty default store
   // and succeed silently forever (a cron job with a typo in its path): refuse, unless the state was
   // named explicitly for a command that needs no connector.
   const bool explicit_state = g.state || std::getenv("CHANSYNC_STATE");
-  if (needs == Needs::store_and_adapters || !explicit_state)
+  if (adapters || !explicit_state)
     require_endpoints(s.config, contacts.connectors && contacts.connectors->empty(),
                       contacts.targets && contacts.targets->empty());
   std::vector<EndpointConfig*> connectors, targets;
-  if (needs == Needs::store_and_adapters) {
+  if (adapters) {
     if (contacts.connectors) connectors = chosen(s.config.connectors, *contacts.connectors, "connector");
     if (contacts.targets) targets = chosen(s.config.targets, *contacts.targets, "target");
     // A feed on stdout and a JSON report on stdout would be one stream a consumer cannot split.
@@ -90,22 +92,40 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
   }
   // A command that only reads makes no store: a mistyped path would otherwise get an empty one, and
   // the command would print nothing and succeed.
-  if (needs == Needs::store_read) require_store(s.config.state_path);
-  s.lock.emplace(value_or_throw(StateLock::acquire(s.config.state_path, command)));
-  s.store = std::make_unique<StateStore>(s.config.state_path);
-  try {
-    if (const int built = end_bulk_load(*s.store))
-      spdlog::info("the last pull into {} stopped before the indexes of its messages were built; built {} now",
-                   s.config.state_path, built);
-  } catch (const Failure& f) {
-    const Errc code = f.error().code;
-    if (needs != Needs::store_read || (code != Errc::io && code != Errc::cant_write)) throw;
-    spdlog::warn(
-        "{}. `{}` only reads and goes on without them; until they are built, a message that pull "
-        "fetched twice is two rows, and commands that write or read messages fail",
-        f.what(), command);
+  if (reads_only) require_store(s.config.state_path);
+  std::string holder;
+  auto lock = StateLock::acquire(s.config.state_path, command, reads_only ? &holder : nullptr);
+  if (!lock && !holder.empty()) {
+    try {
+      s.store = std::make_unique<StateStore>(s.config.state_path, StateStore::BesideWriter{});
+    } catch (const Failure& f) {
+      if (f.error().code != Errc::locked) throw;
+      throw Failure(Errc::locked, fmt::format("state {} is in use by {}, and {}; this run did nothing. Retry when "
+                                              "it has finished (exit code 75 means: try again later)",
+                                              s.config.state_path, holder, f.what()));
+    }
+    s.beside = std::move(holder);
+    spdlog::info("state {} is in use by {}: this is what it has committed so far{}", s.config.state_path, s.beside,
+                 s.store->records().bulk_loading() ? "; a first pull is loading messages, and until it has built "
+                                                     "their indexes a message it fetched twice counts twice"
+                                                   : "");
+  } else {
+    s.lock.emplace(value_or_throw(std::move(lock)));
+    s.store = std::make_unique<StateStore>(s.config.state_path);
+    try {
+      if (const int built = end_bulk_load(*s.store))
+        spdlog::info("the last pull into {} stopped before the indexes of its messages were built; built {} now",
+                     s.config.state_path, built);
+    } catch (const Failure& f) {
+      const Errc code = f.error().code;
+      if (!reads_only || (code != Errc::io && code != Errc::cant_write)) throw;
+      spdlog::warn(
+          "{}. `{}` only reads and goes on without them; until they are built, a message that pull "
+          "fetched twice is two rows, and commands that write or read messages fail",
+          f.what(), command);
+    }
   }
-  if (needs == Needs::store_and_adapters) {
+  if (adapters) {
     // Connectors not contacted are still built: reconcile needs their own handles (no secret).
     if (!contacts.connectors)
       for (auto& c : s.config.connectors) connectors.push_back(&c);

@@ -20,15 +20,22 @@ struct Session {
   std::unique_ptr<StateStore> store;
   std::vector<Endpoint> connectors;
   std::vector<Endpoint> targets;
+  // Set when a command that only reads (Needs::store_read) found the state lock held: who holds it
+  // ("pid N (chansync sync, started T)"). No lock is taken then, and the store is read beside that run
+  // (StateStore::BesideWriter): what it has committed so far.
+  std::string beside;
 };
 
-// `store_read`: the store, only read, by a command that reads messages at most by count and writes
-// no scratch file (state show, persons decisions and conflicts, push --show-parked). When a first
-// pull left its messages' indexes to build and building them fails for want of space, an I/O error
-// or a store that cannot be written, such a command says so and goes on (state show marks its
-// counts); the others fail until the build succeeds. What one looks at on a full disk still answers.
-// store_read: the command only reads, and a store that does not exist is an error (require_store).
-enum class Needs { config_only, store_read, store, store_and_adapters };
+// `store_read`: the store, only read, by a command that writes nothing (state show and dead-letters,
+// persons list, show, decisions and conflicts, push --show-parked). A store that does not exist is an
+// error (require_store). While another run holds the state lock (a long sync), such a command reads
+// beside it instead of exiting 75: Session::beside. When a first pull left its messages' indexes to
+// build and building them fails for want of space, an I/O error or a store that cannot be written,
+// such a command says so and goes on (state show marks its counts); the others fail until the build
+// succeeds. What one looks at on a full disk, or during a sync, still answers.
+// `store_read_and_adapters`: store_read, and every connector built for its own handles (no secret is
+// read): persons explain.
+enum class Needs { config_only, store_read, store_read_and_adapters, store, store_and_adapters };
 
 // Throws Failure(Errc::config) when no state store exists at `path`, naming the likely causes.
 void require_store(const std::string& path);
@@ -47,8 +54,8 @@ void require_endpoints(const Config& config, bool connectors, bool targets);
 
 // Loads the config (a command that needs the store or adapters fails with Errc::config when there
 // is none, see require_endpoints; store-only commands may instead name the state with --state or
-// $CHANSYNC_STATE); with `store` or `store_read` takes the state lock (exit 75 when held) and opens
-// the store, finishing a first pull's index build first (see store_read);
+// $CHANSYNC_STATE); with `store` or `store_read` takes the state lock (exit 75 when held, but see
+// store_read) and opens the store, finishing a first pull's index build first (see store_read);
 // with `store_and_adapters` also creates the adapters: every connector (for its own handles) and
 // the contacted targets, in the order named. Unknown names fail with not_found (exit 64) before
 // any secret is read. Throws Failure.

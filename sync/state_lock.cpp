@@ -13,7 +13,7 @@
 
 namespace chansync {
 
-Result<StateLock> StateLock::acquire(const std::string& state_path, const std::string& command) {
+Result<StateLock> StateLock::acquire(const std::string& state_path, const std::string& command, std::string* held_by) {
   if (state_path == ":memory:") return StateLock(-1);
   const std::string path = state_path + ".lock";
   std::error_code ec;
@@ -36,6 +36,7 @@ Result<StateLock> StateLock::acquire(const std::string& state_path, const std::s
     std::string holder = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "an unknown process";
     while (!holder.empty() && holder.back() == '\n') holder.pop_back();
     ::close(fd);
+    if (held_by) *held_by = holder;
     return fail(Errc::locked, fmt::format("state {} is in use by {}; this run did nothing. Retry when it has "
                                           "finished (exit code 75 means: try again later)",
                                           state_path, holder));

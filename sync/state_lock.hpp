@@ -11,7 +11,10 @@ class StateLock {
   // Takes the lock file "<state>.lock" without waiting. Fails with Errc::locked and a message naming
   // the holder (pid, command, start time) when another run holds it. The lock dies with the process,
   // so a killed run never leaves a stale lock. ":memory:" stores need no lock.
-  static Result<StateLock> acquire(const std::string& state_path, const std::string& command);
+  // With `held_by`, a lock another run holds also puts that run's description there ("pid N
+  // (chansync sync, started T)"; "an unknown process" when it wrote none).
+  static Result<StateLock> acquire(const std::string& state_path, const std::string& command,
+                                   std::string* held_by = nullptr);
 
   StateLock(StateLock&& other) noexcept : m_fd(other.m_fd) { other.m_fd = -1; }
   StateLock& operator=(StateLock&&) = delete;

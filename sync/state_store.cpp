@@ -293,8 +293,9 @@ void later_status_sql(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_text(ctx, out.data(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
 }
 
-SQLite::Database open_db(const std::string& path) {
-  if (path != ":memory:") {
+// `create`: make the file (and its directory) when missing.
+SQLite::Database open_db(const std::string& path, bool create = true) {
+  if (path != ":memory:" && create) {
     const auto dir = std::filesystem::path(path).parent_path();
     std::error_code ec;
     if (!dir.empty()) std::filesystem::create_directories(dir, ec);
@@ -312,7 +313,7 @@ SQLite::Database open_db(const std::string& path) {
   static const int no_memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)no_memstatus;
   try {
-    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | (create ? SQLite::OPEN_CREATE : 0) | SQLite::OPEN_NOMUTEX);
     db.setBusyTimeout(5000);
     return db;
   } catch (const SQLite::Exception& e) {
@@ -323,6 +324,15 @@ SQLite::Database open_db(const std::string& path) {
 }  // namespace
 
 StateStore::StateStore(const std::string& path) : m_path(path), m_db(open_db(path)) {
+  set_up(false);
+}
+
+StateStore::StateStore(const std::string& path, BesideWriter) : m_path(path), m_db(open_db(path, false)) {
+  set_up(true);
+}
+
+void StateStore::set_up(bool beside_writer) {
+  const std::string& path = m_path;
   try {
     // Another program's SQLite database is not taken over (the pragmas below would already change
     // it): a store has a schema version, and a new file has no tables. One statement, one snapshot,
@@ -335,30 +345,26 @@ StateStore::StateStore(const std::string& path) : m_path(path), m_db(open_db(pat
                                                "chansync schema version); it was left as it is: point [state] path "
                                                "or --state at a new file",
                                                path));
+      // Beside the lock holder nothing is set up or upgraded: the holder did that, or will.
+      if (beside_writer && q.getColumn(0).getInt() < static_cast<int>(k_migrations.size()))
+        throw Failure(Errc::locked,
+                      q.getColumn(1).getInt() == 0
+                          ? std::string("it is being made")
+                          : fmt::format("it has schema version {}, which this chansync reads only after upgrading it "
+                                        "to {} under the lock",
+                                        q.getColumn(0).getInt(), k_migrations.size()));
+      if (beside_writer) refuse_newer(q.getColumn(0).getInt());
     }
-    // 16 KiB pages for a new store (an existing one keeps its own: the size is fixed once a table is
-    // made, and WAL mode fixes it too, so this comes first). A store is read and written mostly in
-    // runs of rows and whole-index sorts: at a million messages, fewer and fuller pages made a first
-    // pull's writes 9% and its index builds 20% faster than SQLite's default 4 KiB (sqlite3 .import
-    // and CREATE INDEX of the same rows: 2.89 → 2.63 s and 3.1 → 2.5 s; 8 KiB and 64 KiB gained less).
-    m_db.exec("PRAGMA page_size = 16384");
-    m_db.exec("PRAGMA journal_mode = WAL");
-    m_db.exec("PRAGMA synchronous = NORMAL");
+    if (!beside_writer) set_up_file();
     m_db.exec("PRAGMA foreign_keys = ON");
-    // Deleted rows are overwritten with zeros, not left in free pages: what `chansync erase` deletes
-    // must not be readable from the file after. Debian's SQLite is built with this on; others are not.
-    m_db.exec("PRAGMA secure_delete = ON");
     // 16 MiB. The operating system caches the file too, so a bigger cache only moved memory: at 1M
     // messages a 64 MiB one made the first pull no faster (17.4–18.8 s against 17.1–20.7 s; it spent
     // half the system time) nor push --full (12.9–13.7 s against 12.2–12.9 s), and added 50 MB to
     // each and to an incremental sync (108 MB against 58 MB).
     m_db.exec("PRAGMA cache_size = -16384");
-    // The log is copied into the file once it holds 64 MiB, whatever the page size.
-    const int page_size = m_db.execAndGet("PRAGMA page_size").getInt();
-    m_db.exec(fmt::format("PRAGMA wal_autocheckpoint = {}", (64 << 20) / std::max(page_size, 512)));
     m_db.createFunction("chansync_later_status", 2, true, nullptr, later_status_sql);
     // Migrations that build indexes of a large table sort in temporary files, not in memory.
-    migrate();
+    if (!beside_writer) migrate();
     m_db.exec("PRAGMA temp_store = MEMORY");
     m_records = std::make_unique<RecordStore>(*this);
     m_identity = std::make_unique<IdentityStore>(*this);
@@ -377,19 +383,41 @@ StateStore::StateStore(const std::string& path) : m_path(path), m_db(open_db(pat
   }
 }
 
+void StateStore::set_up_file() {
+  // 16 KiB pages for a new store (an existing one keeps its own: the size is fixed once a table is
+  // made, and WAL mode fixes it too, so this comes first). A store is read and written mostly in
+  // runs of rows and whole-index sorts: at a million messages, fewer and fuller pages made a first
+  // pull's writes 9% and its index builds 20% faster than SQLite's default 4 KiB (sqlite3 .import
+  // and CREATE INDEX of the same rows: 2.89 → 2.63 s and 3.1 → 2.5 s; 8 KiB and 64 KiB gained less).
+  m_db.exec("PRAGMA page_size = 16384");
+  m_db.exec("PRAGMA journal_mode = WAL");
+  m_db.exec("PRAGMA synchronous = NORMAL");
+  // Deleted rows are overwritten with zeros, not left in free pages: what `chansync erase` deletes
+  // must not be readable from the file after. Debian's SQLite is built with this on; others are not.
+  m_db.exec("PRAGMA secure_delete = ON");
+  // The log is copied into the file once it holds 64 MiB, whatever the page size.
+  const int page_size = m_db.execAndGet("PRAGMA page_size").getInt();
+  m_db.exec(fmt::format("PRAGMA wal_autocheckpoint = {}", (64 << 20) / std::max(page_size, 512)));
+}
+
 StateStore::~StateStore() = default;
 
 int StateStore::schema_version() {
   return m_db.execAndGet("PRAGMA user_version").getInt();
 }
 
-void StateStore::migrate() {
-  const int current = schema_version();
+void StateStore::refuse_newer(int current) {
   const int target = static_cast<int>(k_migrations.size());
   if (current > target)
     throw Failure(Errc::state, fmt::format("state store {} has schema version {}, newer than this chansync "
                                            "understands ({}); upgrade chansync",
                                            m_path, current, target));
+}
+
+void StateStore::migrate() {
+  const int current = schema_version();
+  const int target = static_cast<int>(k_migrations.size());
+  refuse_newer(current);
   // A store made by an older chansync: some steps rewrite a table (15: messages; 16: conversations
   // and messages), a few seconds per million rows, once (16 with the VACUUM below: 11 s at 1M messages).
   if (current > 0 && current < target)

@@ -28,6 +28,12 @@ class StateStore {
   // message when the file cannot be opened (Errc::cant_write when it cannot be created or written,
   // Errc::io on a full disk, Errc::state when it is not a chansync state store).
   explicit StateStore(const std::string& path);
+  // Beside a run that holds the state lock, for commands that only read (cli/session.hpp,
+  // Needs::store_read): they see what that run has committed so far. The store is not created, set up
+  // or migrated: one at an older schema version than this chansync's, or not yet made, is
+  // Errc::locked (the upgrade waits until this chansync holds the lock); a newer one is Errc::state.
+  struct BesideWriter {};
+  StateStore(const std::string& path, BesideWriter);
   ~StateStore();
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
@@ -70,7 +76,10 @@ class StateStore {
   SQLite::Database& db() { return m_db; }
 
  private:
+  void set_up(bool beside_writer);
+  void set_up_file();  // the file's settings (page size, WAL): by the lock holder only
   void migrate();
+  void refuse_newer(int version);  // Failure(Errc::state) for a schema newer than this chansync's
 
   std::string m_path;
   SQLite::Database m_db;

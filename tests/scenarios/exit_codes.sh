@@ -14,10 +14,22 @@ TWILIO_AUTH_TOKEN= HUBSPOT_TOKEN= cs -q reconcile 2>/dev/null; [ $? -eq 0 ] || f
 TWILIO_AUTH_TOKEN=wrong cs pull sms 2>/dev/null; [ $? -eq 77 ] || fail "bad token should exit 77"
 exec 9>"$work/state.db.lock"; flock 9; echo "pid 1 (chansync test)" >&9
 cs pull 2>"$work/lock.err"; code=$?
+# Commands that only read go on beside the holder, saying whose run it is; one that writes does not.
+cs state show >"$work/beside.out" 2>"$work/beside.err"; beside=$?
+cs -o json state show >"$work/beside.json" 2>/dev/null; beside_json=$?
+cs persons list >/dev/null 2>&1; beside_list=$?
+cs reconcile 2>/dev/null; beside_write=$?
 exec 9>&-
 set -e
 [ "$code" -eq 75 ] || fail "held lock should exit 75, got $code"
 grep -q "in use by" "$work/lock.err" || fail "lock message does not name the holder"
+[ "$beside" -eq 0 ] && [ "$beside_json" -eq 0 ] && [ "$beside_list" -eq 0 ] ||
+  fail "state show / -o json state show / persons list beside a held lock exited $beside / $beside_json / $beside_list, not 0"
+grep -q "In use by pid 1 (chansync test): this is what it has committed so far" "$work/beside.out" ||
+  fail "state show beside a held lock does not say whose run it is: $(cat "$work/beside.out")"
+[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["in_use_by"])' "$work/beside.json")" = "pid 1 (chansync test)" ] ||
+  fail "state show -o json beside a held lock: in_use_by is not the holder"
+[ "$beside_write" -eq 75 ] || fail "reconcile beside a held lock should exit 75, got $beside_write"
 
 set +e
 cs --no-such-flag pull 2>/dev/null; [ $? -eq 64 ] || fail "an unknown flag should exit 64"

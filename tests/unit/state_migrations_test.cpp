@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "sync/bulk_load.hpp"
@@ -188,4 +190,43 @@ TEST_CASE("a schema-15 store killed in a first pull migrates, and its indexes ar
   CHECK(sm9->conversation == "CH9");
   CHECK(s.db().execAndGet("SELECT customer FROM conversations WHERE id = 'CH9'").getString().empty());
   CHECK(s.records().cursor("sms", "conversations") == R"({"page":2})");
+}
+
+TEST_CASE("beside a run holding the lock, a store is read as it is: never made, set up or upgraded") {
+  TempDir dir;
+  const std::string path = (dir.path / "state.db").string();
+  auto errc_of = [&] {
+    try {
+      StateStore beside(path, StateStore::BesideWriter{});
+    } catch (const Failure& f) {
+      return std::optional(f.error().code);
+    }
+    return std::optional<Errc>();
+  };
+  SECTION("one the holder is still making is left to it") {
+    { SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE); }
+    CHECK(errc_of() == Errc::locked);
+    SQLite::Database db(path);
+    CHECK(db.execAndGet("SELECT count(*) FROM sqlite_master").getInt() == 0);  // nothing was made in it
+  }
+  SECTION("what the holder commits is seen; an older schema waits for the lock, a newer one is refused") {
+    StateStore holder(path);
+    holder.set_meta("seen", "1");
+    {
+      StateStore beside(path, StateStore::BesideWriter{});
+      CHECK(beside.meta("seen") == "1");
+      holder.set_meta("seen", "2");
+      CHECK(beside.meta("seen") == "2");
+    }
+    const int current = holder.schema_version();
+    holder.db().exec(fmt::format("PRAGMA user_version = {}", current - 1));
+    CHECK(errc_of() == Errc::locked);
+    CHECK(holder.schema_version() == current - 1);  // not upgraded from beside
+    holder.db().exec(fmt::format("PRAGMA user_version = {}", current + 1));
+    CHECK(errc_of() == Errc::state);
+  }
+  SECTION("a missing store is not made") {
+    CHECK(errc_of().has_value());
+    CHECK_FALSE(std::filesystem::exists(path));
+  }
 }
