@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -516,7 +517,10 @@ void IdentityStore::for_each_person(const std::function<void(PersonRecord&&)>& f
   }
   std::optional<MessageParts> parts;
   try {
+    const auto t0 = std::chrono::steady_clock::now();
     parts.emplace(m_store.db(), scratch_dir(m_store.path()), ids);
+    spdlog::debug("sorted the messages of {} persons by person into {} scratch files in {:.3f} s", ids.size(),
+                  parts->parts(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   } catch (const Failure& e) {
     spdlog::warn("{}; reading each person's messages by index instead, which is slower", e.what());
   }
