@@ -6,12 +6,32 @@
 
 namespace chansync {
 
+namespace {
+
+// Deletes the rows of `table` (id INTEGER PRIMARY KEY, a time column `at` that grows with the id)
+// older than `cutoff`: those before the first that is not. Reading from the first row, that stops
+// at the first kept one, so it costs about what it deletes.
+void prune_before(SQLite::Database& db, const char* table, const char* at, std::int64_t cutoff) {
+  SQLite::Statement st(db, fmt::format("DELETE FROM {0} WHERE id < (SELECT id FROM {0} WHERE {1} >= ? ORDER BY id "
+                                       "LIMIT 1)",
+                                       table, at));
+  st.bind(1, cutoff);
+  st.exec();
+}
+
+}  // namespace
+
 std::int64_t RunLog::begin(const std::string& command) {
+  const auto now = static_cast<std::int64_t>(now_ms());
+  SQLite::Transaction tx(m_store.db());
   SQLite::Statement st(m_store.db(), "INSERT INTO runs(command, started_at) VALUES(?, ?)");
   st.bind(1, command);
-  st.bind(2, static_cast<int64_t>(now_ms()));
+  st.bind(2, now);
   st.exec();
-  return m_store.db().getLastInsertRowid();
+  const auto id = m_store.db().getLastInsertRowid();
+  prune_before(m_store.db(), "runs", "started_at", now - k_history_ms);
+  tx.commit();
+  return id;
 }
 
 void RunLog::finish(std::int64_t run_id, const std::string& status, const std::string& summary_json) {
@@ -54,6 +74,13 @@ std::int64_t RunLog::record_health_run(const HealthRun& run, std::vector<HealthR
     row.run_id = id;
     record_health(row);
   }
+  const auto cutoff = static_cast<std::int64_t>(run.started_at) - k_history_ms;
+  prune_before(m_store.db(), "health_runs", "started_at", cutoff);
+  SQLite::Statement prune(m_store.db(), R"sql(DELETE FROM health_checks WHERE rowid IN
+    (SELECT rowid FROM health_checks WHERE checked_at < ? ORDER BY checked_at LIMIT ?))sql");
+  prune.bind(1, cutoff);
+  prune.bind(2, k_prune_batch);
+  prune.exec();
   tx.commit();
   return id;
 }

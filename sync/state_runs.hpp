@@ -1,5 +1,8 @@
 #pragma once
 // Run history (one row per sync) and health history (one row per check of a connector or stream).
+// Both are kept for k_history_ms: each new entry deletes what has grown older (a health check every
+// five minutes wrote about 1.3 GB a year, and nothing read rows that old).
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,14 +35,20 @@ struct HealthRun {
 
 class RunLog {
  public:
+  static constexpr std::int64_t k_history_ms = std::int64_t{90} * 24 * 3600 * 1000;  // 90 days
+  // Health checks deleted at most per health run: a store that kept years of them catches up over
+  // a few runs instead of one long transaction.
+  static constexpr int k_prune_batch = 5000;
+
   explicit RunLog(StateStore& store) : m_store(store) {}
 
-  // Starts a run row; returns its id for finish().
+  // Starts a run row (deleting those older than k_history_ms); returns its id for finish().
   std::int64_t begin(const std::string& command);
   void finish(std::int64_t run_id, const std::string& status, const std::string& summary_json);
 
   void record_health(const HealthRow& row);
-  // Records a run and its checks in one transaction (each row's run_id is set); returns the run id.
+  // Records a run and its checks in one transaction (each row's run_id is set), and deletes runs and
+  // (up to k_prune_batch) checks older than k_history_ms before run.started_at; returns the run id.
   std::int64_t record_health_run(const HealthRun& run, std::vector<HealthRow> rows);
   // The newest checks, newest first (at most `limit`).
   std::vector<HealthRow> health(const std::string& connector, std::size_t limit = 10);

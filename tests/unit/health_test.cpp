@@ -1,5 +1,7 @@
 #include "sync/health.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 
@@ -285,4 +287,28 @@ TEST_CASE("durations for --since", "[health]") {
   CHECK(parse_duration("36500d") == 36'500 * 86'400'000LL);  // a hundred years
   CHECK_FALSE(parse_duration("106751991167d"));              // overflowed into the year 10907
   CHECK_FALSE(parse_duration("99999999999999s"));
+}
+
+TEST_CASE("health and run history older than 90 days is deleted as new history is written", "[health]") {
+  StateStore store(":memory:");
+  const Timestamp now = now_ms();
+  const Timestamp old = now - RunLog::k_history_ms - k_min, kept = now - RunLog::k_history_ms + k_min;
+  auto check = [](Timestamp at) { return HealthRow{"sms", "", at, "ok", R"({"summary":"fine"})"}; };
+  // A store that kept its history for longer: more old checks than one run deletes.
+  const int old_checks = RunLog::k_prune_batch + 10;
+  store.runs().record_health_run({old, "OK", 0}, std::vector<HealthRow>(old_checks, check(old)));
+  store.runs().record_health_run({kept, "OK", 0}, {check(kept)});
+  store.db().exec(fmt::format("INSERT INTO runs(command, started_at) VALUES('sync', {}), ('sync', {})", old, kept));
+
+  store.runs().record_health_run({now, "OK", 0}, {check(now)});
+  CHECK(store.count("health_checks") == 10 + 2);  // one batch deleted; the rest with the next run
+  CHECK(store.count("health_runs") == 2);
+  store.runs().record_health_run({now, "OK", 0}, {check(now)});
+  CHECK(store.count("health_checks") == 3);
+  CHECK(store.runs().health_of("sms", "", 10).back().checked_at == kept);
+
+  const auto run = store.runs().begin("sync");
+  CHECK(store.count("runs") == 2);  // the one within 90 days, and this one
+  CHECK(store.db().execAndGet("SELECT min(started_at) FROM runs").getInt64() == static_cast<std::int64_t>(kept));
+  store.runs().finish(run, "ok", "{}");
 }
