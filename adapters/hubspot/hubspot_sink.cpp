@@ -233,10 +233,66 @@ class HubSpotSink final : public Adapter, public Sink {
     return std::nullopt;
   }
 
-  // HubSpot refusing a whole upsert (400/409/422) may be one input's fault: the halves go again, down
-  // to single persons, so one bad record does not hold back the other 99.
   std::optional<Error> upsert_contacts(std::span<Work*> part) {
     if (part.empty()) return std::nullopt;
+    auto refused = try_contacts(part);
+    if (!refused) return std::move(refused.error());
+    return *refused ? narrow_contacts(part, **refused, true) : std::nullopt;
+  }
+
+  // HubSpot refusing a whole upsert (400/409/422) may be one input's fault: its pieces go again, down
+  // to single persons, so one bad record does not hold back the other 99. The first split is in
+  // quarters: when all four are refused just as the whole was (a missing id property, a property
+  // type HubSpot will not take), the refusal is about the request, and it ends the push after five
+  // requests, where halving down to single persons would send 199 for each batch of 100.
+  std::optional<Error> narrow_contacts(std::span<Work*> part, const Answer& refused, bool first) {
+    const bool content = refused.status == 400 || refused.status == 409 || refused.status == 422;
+    if (part.size() == 1 || !content) {
+      for (auto* w : part)
+        w->error =
+            part.size() == 1 && !refused.vendor.empty()
+                ? Error{Errc::remote,
+                        fmt::format("HubSpot refused its contact with HTTP {}: {}", refused.status, refused.vendor),
+                        name(), refused.status}
+                : refused.refused;
+      return std::nullopt;
+    }
+    const std::size_t pieces = first && part.size() >= 4 ? 4 : 2;
+    std::vector<std::span<Work*>> spans;
+    for (std::size_t i = 0, at = 0; i < pieces; ++i) {
+      const std::size_t n = part.size() / pieces + (i < part.size() % pieces ? 1 : 0);
+      spans.push_back(part.subspan(at, n));
+      at += n;
+    }
+    std::vector<std::optional<Answer>> answers;
+    for (const auto piece : spans) {
+      auto answer = try_contacts(piece);
+      if (!answer) return std::move(answer.error());
+      answers.push_back(std::move(*answer));
+    }
+    // HubSpot's words without the correlationId each answer has of its own.
+    const auto words = [](const Answer& a) {
+      return std::string_view(a.vendor).substr(0, a.vendor.find(" (correlationId"));
+    };
+    if (pieces == 4 && std::all_of(answers.begin(), answers.end(), [&](const auto& a) {
+          return a && a->status == refused.status && words(*a) == words(refused);
+        }))
+      return Error{Errc::config,
+                   fmt::format("HubSpot refused each quarter of an upsert of {} contacts as it refused the whole (HTTP "
+                               "{}: {}): that is about the request, not about a contact in it; `chansync health` "
+                               "checks targets.{}'s properties",
+                               part.size(), refused.status, refused.vendor, name()),
+                   name(), refused.status};
+    for (std::size_t i = 0; i < spans.size(); ++i)
+      if (answers[i])
+        if (auto stop = narrow_contacts(spans[i], *answers[i], false)) return stop;
+    return std::nullopt;
+  }
+
+  // Upserts `part` in one request and records each person's answer. Returns the answer when HubSpot
+  // refused the request as a whole, nullopt when it answered per person, or the error that ends the
+  // push.
+  Result<std::optional<Answer>> try_contacts(std::span<Work*> part) {
     nlohmann::json inputs = nlohmann::json::array();
     for (const auto* w : part) {
       nlohmann::json properties = contact_fields(*w->item->record);
@@ -248,20 +304,8 @@ class HubSpotSink final : public Adapter, public Sink {
     }
     auto a = send("/crm/v3/objects/contacts/batch/upsert", {{"inputs", inputs}},
                   fmt::format("upserting {} contacts", part.size()));
-    if (!a) return a.error();
-    if (a->refused) {
-      if (part.size() > 1 && (a->status == 400 || a->status == 409 || a->status == 422)) {
-        if (auto stop = upsert_contacts(part.first(part.size() / 2))) return stop;
-        return upsert_contacts(part.subspan(part.size() / 2));
-      }
-      for (auto* w : part)
-        w->error =
-            part.size() == 1 && !a->vendor.empty()
-                ? Error{Errc::remote, fmt::format("HubSpot refused its contact with HTTP {}: {}", a->status, a->vendor),
-                        name(), a->status}
-                : a->refused;
-      return std::nullopt;
-    }
+    if (!a) return std::unexpected(std::move(a.error()));
+    if (a->refused) return std::optional(std::move(*a));
     auto find = [&](const std::string& person_id) {
       const auto it = std::find_if(part.begin(), part.end(), [&](Work* w) { return w->person_id() == person_id; });
       return it == part.end() ? nullptr : *it;
@@ -284,7 +328,7 @@ class HubSpotSink final : public Adapter, public Sink {
     for (auto* w : part)
       if (w->contact_id.empty() && !w->error)
         w->error = Error{Errc::protocol, "HubSpot's answer to the upsert did not mention this person", name()};
-    return std::nullopt;
+    return std::optional<Answer>();
   }
 
   std::optional<Error> upsert_notes(std::vector<Work>& work);

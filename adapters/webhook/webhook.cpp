@@ -93,11 +93,83 @@ class WebhookSink final : public Adapter, public Sink {
   }
 
  private:
+  // A refusal of a request's content (400, 409, 413, 422, ...): its status and the receiver's words.
+  struct Refusal {
+    int status = 0;
+    std::string text;
+    bool operator==(const Refusal&) const = default;
+  };
+
   // POSTs `part` as one request and adds its persons' outcomes to `out`. A refusal of the content
-  // is split in halves and sent again, down to single persons, so that one bad record fails alone
-  // rather than park the persons it shared a request with. Returns the error that ends the push:
-  // the receiver is unreachable, rejects the signature, asks to slow down, or is not at that URL.
+  // is narrowed down to the persons it is about (narrow()). Returns the error that ends the push:
+  // the receiver is unreachable, rejects the signature, asks to slow down, is not at that URL, or
+  // refuses every part of the request alike.
   std::optional<Error> deliver(std::span<const PushItem> part, std::vector<PushOutcome>& out) {
+    auto answer = post(part);
+    if (!answer) return std::move(answer.error());
+    if (!*answer) {
+      delivered(part, out);
+      return std::nullopt;
+    }
+    return narrow(part, **answer, out, true);
+  }
+
+  // `part` was refused as `refusal`: its pieces go again, down to single persons, so that one bad
+  // record fails alone rather than park the persons it shared a request with. The first split is in
+  // quarters: when all four are refused just as the whole was, the refusal is about the request, not
+  // about a person in it (a receiver that expects another format or a field it lacks), and it ends
+  // the push after five requests, where halving down to single persons would send 2N-1 per batch.
+  // Outcomes are added in the batch's order (push() relies on it when the receiver goes away).
+  std::optional<Error> narrow(std::span<const PushItem> part, const Refusal& refusal, std::vector<PushOutcome>& out,
+                              bool first) {
+    if (part.size() == 1) {
+      const Error e{Errc::remote, fmt::format("the receiver refused it with HTTP {}: {}", refusal.status, refusal.text),
+                    m_name, refusal.status};
+      out.push_back({part.front().record->person_id, PushOutcome::Status::failed, "", e});
+      return std::nullopt;
+    }
+    const std::size_t pieces = first && part.size() >= 4 ? 4 : 2;
+    std::vector<std::span<const PushItem>> spans;
+    for (std::size_t i = 0, at = 0; i < pieces; ++i) {
+      const std::size_t n = part.size() / pieces + (i < part.size() % pieces ? 1 : 0);
+      spans.push_back(part.subspan(at, n));
+      at += n;
+    }
+    std::vector<std::optional<Refusal>> answers;
+    for (const auto piece : spans) {
+      auto answer = post(piece);
+      if (!answer) {  // what was delivered before the first refused piece keeps the order; the rest fails
+        for (std::size_t i = 0; i < answers.size() && !answers[i]; ++i) delivered(spans[i], out);
+        return std::move(answer.error());
+      }
+      answers.push_back(std::move(*answer));
+    }
+    if (pieces == 4 && std::all_of(answers.begin(), answers.end(), [&](const auto& a) { return a == refusal; }))
+      return Error{Errc::config,
+                   fmt::format("the receiver refused each quarter of a request of {} persons as it refused the whole "
+                               "(HTTP {}: {}): that is about the requests, not about a person in them; check that "
+                               "targets.{}.url expects chansync's webhook body (chansync-adapters(7))",
+                               part.size(), refusal.status, refusal.text, m_name),
+                   m_name, refusal.status};
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+      if (!answers[i])
+        delivered(spans[i], out);
+      else if (auto e = narrow(spans[i], *answers[i], out, false))
+        return e;
+    }
+    return std::nullopt;
+  }
+
+  void delivered(std::span<const PushItem> part, std::vector<PushOutcome>& out) const {
+    for (const auto& item : part)
+      out.push_back({item.record->person_id, item.remove     ? PushOutcome::Status::deleted
+                                             : item.previous ? PushOutcome::Status::updated
+                                                             : PushOutcome::Status::created});
+  }
+
+  // POSTs `part` as one request: nullopt when the receiver took it, the refusal of its content, or
+  // the error that ends the push.
+  Result<std::optional<Refusal>> post(std::span<const PushItem> part) {
     // Persons to upsert in "persons"; persons merged away (or gone) in "deleted", only when there are any.
     std::string body = R"({"persons":[)", deleted;
     bool first = true;
@@ -124,35 +196,22 @@ class WebhookSink final : public Adapter, public Sink {
     spdlog::debug("{}: POST of {} persons, {} bytes, Idempotency-Key {}", m_name, part.size(), body.size(), key);
     const HttpRequest req = request(std::move(body), std::move(key));
     auto resp = m_http.send(req);
-    if (!resp) return std::move(resp.error());
+    if (!resp) return std::unexpected(std::move(resp.error()));
     const int st = resp->status;
-    if (st >= 200 && st < 300) {
-      for (const auto& item : part)
-        out.push_back({item.record->person_id, item.remove     ? PushOutcome::Status::deleted
-                                               : item.previous ? PushOutcome::Status::updated
-                                                               : PushOutcome::Status::created});
-      return std::nullopt;
-    }
+    if (st >= 200 && st < 300) return std::nullopt;
     // Not the persons: no such address (every request would get it), a timeout, the signature
     // (401/403), slow down (429), the server (5xx).
     if (st == 404 || st == 405 || st == 410)
-      return Error{Errc::config,
-                   fmt::format("the receiver answered HTTP {} ({}): nothing receives webhooks at that address; check "
-                               "targets.{}.url",
-                               st, m_http.excerpt(resp->body, 120), m_name),
-                   m_name, st};
+      return std::unexpected(
+          Error{Errc::config,
+                fmt::format("the receiver answered HTTP {} ({}): nothing receives webhooks at that address; check "
+                            "targets.{}.url",
+                            st, m_http.excerpt(resp->body, 120), m_name),
+                m_name, st});
     if (st < 400 || st >= 500 || st == 401 || st == 403 || st == 408 || st == 429)
-      return m_http.error(req, *resp, fmt::format("delivering {} persons", part.size()), m_http.excerpt(resp->body));
-    // A refusal of this request's content (400, 409, 413, 422, ...).
-    if (part.size() > 1) {
-      const auto half = part.size() / 2;
-      if (auto e = deliver(part.first(half), out)) return e;
-      return deliver(part.subspan(half), out);
-    }
-    const Error e{Errc::remote, fmt::format("the receiver refused it with HTTP {}: {}", st, m_http.excerpt(resp->body)),
-                  m_name, st};
-    out.push_back({part.front().record->person_id, PushOutcome::Status::failed, "", e});
-    return std::nullopt;
+      return std::unexpected(
+          m_http.error(req, *resp, fmt::format("delivering {} persons", part.size()), m_http.excerpt(resp->body)));
+    return Refusal{st, m_http.excerpt(resp->body)};
   }
 
   HttpRequest request(std::string body, std::string key) const {

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <catch2/catch.hpp>
@@ -209,7 +210,40 @@ TEST_CASE("hubspot: a refusal of the whole upsert is split until only the refuse
   REQUIRE(outcome(*out, "p_3").error);
   CHECK_THAT(outcome(*out, "p_3").error->message, Catch::Contains("HTTP 400") && Catch::Contains("INVALID_EMAIL"));
   CHECK(hub.contacts().size() == 3);
-  CHECK(count(server, k_upsert) == 5);  // 4 refused, halves 1-2 and 3-4, then 3 and 4 alone
+  CHECK(count(server, k_upsert) == 5);  // 4 refused, then each quarter: one person each
+}
+
+TEST_CASE("hubspot: an upsert refused alike in each quarter ends the push after five requests", "[hubspot]") {
+  // A missing id property: HubSpot refuses every request the same way, each with a correlationId of
+  // its own.
+  FakeServer server([](const httplib::Request&, std::size_t n) {
+    return Scripted{400, fmt::format(R"({{"status":"error","message":"Property chansync_person_id does not exist",)"
+                                     R"("correlationId":"c0ffee-{}","category":"VALIDATION_ERROR"}})",
+                                     n)};
+  });
+  std::vector<PersonRecord> persons;
+  for (int i = 1; i <= 40; ++i) persons.push_back(person(i));
+  const auto out = hubspot(server.base_url(), {.note_property = ""})->sink()->push(items(persons));
+  REQUIRE_FALSE(out);  // nothing was delivered: the batch failed as a whole
+  CHECK(out.error().code == Errc::config);
+  CHECK_THAT(out.error().message, Catch::Contains("each quarter of an upsert of 40 contacts") &&
+                                      Catch::Contains("does not exist") && Catch::Contains("chansync health"));
+  CHECK(count(server, k_upsert) == 5);  // the whole and its quarters, not 79 down to single persons
+
+  // Refusals that differ between the quarters are about persons: narrowed down as before.
+  FakeServer mixed([](const httplib::Request& req, std::size_t n) {
+    if (req.body.find("kim3@") != std::string::npos || req.body.find("kim7@") != std::string::npos)
+      return Scripted{400, fmt::format(R"({{"status":"error","message":"Property values were not valid",)"
+                                       R"("correlationId":"c0ffee-{}","category":"VALIDATION_ERROR"}})",
+                                       n)};
+    return Scripted{200, R"({"status":"COMPLETE","results":[]})"};
+  });
+  const std::vector<PersonRecord> eight(persons.begin(), persons.begin() + 8);
+  const auto some = hubspot(mixed.base_url(), {.note_property = ""})->sink()->push(items(eight));
+  REQUIRE(some);
+  CHECK_THAT(outcome(*some, "p_3").error->message, Catch::Contains("HTTP 400"));
+  CHECK_THAT(outcome(*some, "p_7").error->message, Catch::Contains("HTTP 400"));
+  CHECK(count(mixed, k_upsert) == 1 + 4 + 2 + 2);  // quarters 1-2 and 5-6 go through, 3-4 and 7-8 in halves
 }
 
 TEST_CASE("hubspot waits out a 429's Retry-After, and the retried upsert creates no duplicate", "[hubspot]") {

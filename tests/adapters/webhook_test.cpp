@@ -118,10 +118,10 @@ std::vector<std::string> ids_in(const std::string& body) {
   return out;
 }
 
-// Five customers reconciled into five persons in a fresh store.
-void five_persons(StateStore& store) {
+// `n` customers reconciled into `n` persons in a fresh store.
+void persons(StateStore& store, int n_persons) {
   std::vector<Conversation> page;
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < n_persons; ++i) {
     const std::string id = "c" + std::to_string(i), number = "+49151123456" + std::to_string(70 + i);
     Conversation c{"sms", id, "sms", {HandleKind::phone, number, true}, "+4930123456", {}};
     c.messages.push_back({"sms", id + "-m", id, "sms", Direction::inbound, AuthorKind::customer, number, 1000, "hi"});
@@ -130,6 +130,10 @@ void five_persons(StateStore& store) {
   store.records().commit_conversations("sms", "conversations", page, {}, "x");
   int n = 0;
   store.identity().save(reconcile(store.identity().input({}), [&] { return "p" + std::to_string(++n); }));
+}
+
+void five_persons(StateStore& store) {
+  persons(store, 5);
 }
 
 }  // namespace
@@ -309,10 +313,45 @@ TEST_CASE("a receiver refusing everyone parks no one: each push fails and says s
     CHECK(stats.failed == 5);
     CHECK(stats.parked == 0);
     REQUIRE(stats.error);
-    CHECK(stats.error->code == Errc::remote);
+    CHECK(stats.error->code == Errc::config);  // each quarter refused alike: the request, not a person
   }
   CHECK(store.ledger().parked().empty());
   CHECK_FALSE(store.ledger().mark("hook"));
+}
+
+TEST_CASE("a refusal that each quarter of the request gets alike ends the push after five requests", "[webhook]") {
+  Receiver receiver([](std::size_t) { return Scripted{422, R"({"error":"unknown field persons"})"}; });
+  StateStore store(":memory:");
+  persons(store, 8);
+  auto sink = webhook(receiver.url(), 100);
+  const auto stats = push_target("hook", *sink->sink(), store, {});
+  CHECK(receiver.seen().size() == 5);  // the whole and its quarters, not 15 down to single persons
+  CHECK(stats.failed == 8);
+  CHECK(stats.parked == 0);
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::config);
+  CHECK_THAT(stats.error->message, Catch::Contains("each quarter of a request of 8 persons") &&
+                                       Catch::Contains("unknown field persons") && Catch::Contains("targets.hook.url"));
+}
+
+TEST_CASE("refusals of persons in different quarters are narrowed down to those persons", "[webhook]") {
+  // The same words for both refused persons, the second and the sixth of the request: only the
+  // quarters that went through tell the refusals apart.
+  std::vector<std::string> order;
+  Receiver receiver([&](std::size_t n, const std::string& body) {
+    const auto ids = ids_in(body);
+    if (n == 0) order = ids;
+    const bool bad = std::find(ids.begin(), ids.end(), order.at(1)) != ids.end() ||
+                     std::find(ids.begin(), ids.end(), order.at(5)) != ids.end();
+    return bad ? Scripted{422, R"({"error":"invalid person"})"} : Scripted{200, "{}"};
+  });
+  StateStore store(":memory:");
+  persons(store, 8);
+  auto sink = webhook(receiver.url(), 100);
+  const auto stats = push_target("hook", *sink->sink(), store, {});
+  CHECK(stats.created == 6);
+  CHECK(stats.failed == 2);
+  CHECK(receiver.seen().size() == 1 + 4 + 2 + 2);
 }
 
 TEST_CASE("a receiver that goes down part-way: what it confirmed is recorded, the push stops, the rest is retried",

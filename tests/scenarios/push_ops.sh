@@ -218,12 +218,14 @@ for run in 4 5; do
 done
 
 # A receiver refusing everyone is broken, not full of bad records: nobody is parked, every push fails
-# (69) and says so. One answering 404 is not where the URL points: exit 78 naming the option.
+# (69) and says so. One refusing each part of a request alike refuses the request, not persons: exit
+# 78 after five requests. One answering 404 is not where the URL points: exit 78 naming the option.
 start_receiver nobody <<'PY'
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
-        answer = b'{"error":"unknown field persons"}'
+        size = int(self.headers["Content-Length"])
+        self.rfile.read(size)
+        answer = b'{"error":"invalid person","request_bytes":%d}' % size  # its words differ per request
         self.send_response(422); self.send_header("Content-Length", str(len(answer))); self.end_headers()
         self.wfile.write(answer)
     def log_message(self, *a): pass
@@ -236,6 +238,23 @@ done
 grep -q "it refused every person it was sent ($persons); none is parked" "$work/nobody4.err" \
   || fail "the push should say why nobody is parked: $(cat "$work/nobody4.err")"
 [ "$(cs -o json push nobody --show-parked)" = "[]" ] || fail "a receiver refusing everyone should park nobody"
+start_receiver alike <<'PY'
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        with open(out + ".count", "a") as f: f.write("x")
+        answer = b'{"error":"unknown field persons"}'
+        self.send_response(422); self.send_header("Content-Length", str(len(answer))); self.end_headers()
+        self.wfile.write(answer)
+    def log_message(self, *a): pass
+PY
+code=0
+cs push alike >/dev/null 2>"$work/alike.err" || code=$?
+[ "$code" -eq 78 ] || fail "push into a receiver refusing every request alike exited $code, not 78: $(cat "$work/alike.err")"
+grep -q "refused each quarter of a request of .* persons as it refused the whole" "$work/alike.err" \
+  || fail "the push should say the refusal is about the request: $(cat "$work/alike.err")"
+[ "$(wc -c <"$work/alike.count")" -eq 5 ] || fail "a refusal of every request alike took $(wc -c <"$work/alike.count") requests, not 5"
+[ "$(cs -o json push alike --show-parked)" = "[]" ] || fail "a receiver refusing every request alike should park nobody"
 start_receiver nowhere <<'PY'
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
