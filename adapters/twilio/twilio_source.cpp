@@ -89,8 +89,10 @@ std::vector<OptionSpec> source_options(const char* base_url) {
   return {
       {"account_sid", "Twilio Account SID (AC…)", K::string, true, false, nullptr},
       {"auth_token", "Twilio auth token (Basic auth password)", K::string, true, true, nullptr},
-      {"own_numbers", "the business's numbers, in any format; never identify a customer", K::string_list, false, false,
-       nlohmann::json::array()},
+      {"own_numbers",
+       "the business's numbers, never a customer's: with the country code (+49 30 123456), in national format "
+       "when [identity] default_region is set, or a short code",
+       K::string_list, false, false, nlohmann::json::array()},
       {"base_url", "API root (regional endpoints, tests, the simulator)", K::url, false, false, base_url},
   };
 }
@@ -128,8 +130,22 @@ TwilioSource::TwilioSource(const AdapterContext& ctx, const char* type)
                 return f.response && f.response->status == 200 ? peek_next_page_uri(f.response->body) : std::string();
               },
               [](const Fetched& f) { return f.requests; }) {
-  for (const auto& n : ctx.config.options.at("own_numbers"))
-    if (auto h = normalize_phone(n.get<std::string>(), m_region)) m_own.push_back(h->value);
+  // Twilio writes the business's numbers in E.164, or as a short code of a few digits: an entry that
+  // cannot become either would match nothing, and the business's number would then pass for a
+  // customer's, the one handle all its conversations share.
+  for (const auto& n : ctx.config.options.at("own_numbers")) {
+    const std::string text = n.get<std::string>();
+    const auto h = normalize_phone(text, m_region);
+    if (!h || (!h->value.starts_with('+') && h->value.size() > 6))
+      throw Failure(Errc::config,
+                    fmt::format("connectors.{}.own_numbers: \"{}\" is {}; write it with its country code (+49 30 "
+                                "123456){}",
+                                m_name, text, h ? "not a number chansync can read as international" : "not a number",
+                                h && m_region.empty() ? ", or set [identity] default_region for numbers written "
+                                                        "without one"
+                                                      : ""));
+    m_own.push_back(h->value);
+  }
   if (const auto it = ctx.config.options.find("backfill_in_flight"); it != ctx.config.options.end()) {
     m_in_flight = it->get<int>();
     if (m_in_flight < 1 || m_in_flight > k_max_in_flight)

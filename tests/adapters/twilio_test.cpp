@@ -401,3 +401,27 @@ TEST_CASE("twilio reads the next page ahead while this one is mapped and uses it
     CHECK(server.requests()[3].params.find("PageToken")->second == "PASM00000000000000000000000000000002");
   }
 }
+
+TEST_CASE("twilio own_numbers that could match no number Twilio sends are a configuration error") {
+  auto make = [](std::vector<std::string> own, std::string region) {
+    EndpointConfig cfg{"sms", "twilio-messaging"};
+    cfg.options = {{"account_sid", k_sid}, {"own_numbers", own}, {"base_url", "http://127.0.0.1:9"}};
+    cfg.secrets = {{"auth_token", "tok"}};
+    return adapters::create_adapter(cfg, region, [](std::chrono::milliseconds) {});
+  };
+  auto error = [&](std::vector<std::string> own, std::string region) -> std::string {
+    try {
+      make(std::move(own), std::move(region));
+    } catch (const Failure& f) {
+      CHECK(f.error().code == Errc::config);
+      return f.what();
+    }
+    return "";
+  };
+  // National format: read with [identity] default_region, useless without one.
+  CHECK_NOTHROW(make({"+4930123456", "030 123457"}, "DE"));
+  CHECK_THAT(error({"+4930123456", "030 123457"}, ""),
+             Catch::Contains("connectors.sms.own_numbers: \"030 123457\"") && Catch::Contains("default_region"));
+  CHECK_THAT(error({"n/a"}, "DE"), Catch::Contains("\"n/a\" is not a number"));
+  CHECK_NOTHROW(make({"12345"}, ""));  // a short code, as Twilio sends it
+}
