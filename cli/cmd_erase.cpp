@@ -1,6 +1,7 @@
 // chansync erase: a person's data out of the state store for good (GDPR), tombstoned against re-pulls.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -55,8 +56,20 @@ void add_erase(CLI::App& app, Context& ctx) {
       require_format(ctx.global.output, {"table", "json"}, "erase");
       if (person->empty() == handle->empty())
         throw Failure(Errc::usage, "erase needs --person ID or --handle KIND:VALUE");
-      Session s = open_session(ctx.global, "erase", Needs::store);
+      Session s = open_session(ctx.global, "erase", Needs::store_and_adapters);
       const std::string node = handle->empty() ? std::string() : handle_option(*handle, s.config);
+      // Persons reconciled before the last pull may lack what it brought (a new number of theirs): the
+      // erase would leave it, and the next sync would push it as a new person.
+      if (!identities_current(*s.store, s.connectors, s.config.identity)) {
+        if (*dry_run) {
+          spdlog::warn(
+              "records changed since the last reconcile: the erase reconciles first and may find more of "
+              "this person than this dry run shows (`chansync reconcile` first shows it all)");
+        } else {
+          reconcile_store(*s.store, s.connectors, false, s.config.identity);
+          spdlog::info("records changed since the last reconcile: reconciled first, so the erase reaches them");
+        }
+      }
       const auto r = erase_person(*s.store, *person, node, *dry_run);
       const auto unreached = not_reached(s.config, r.targets);
       if (ctx.global.output == "json") {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <openssl/rand.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
@@ -47,6 +48,38 @@ std::int64_t for_each_value(StateStore& store, const std::string& sql, const std
     st.reset();
   }
   return n;
+}
+
+// Where `text` names `needle` (any letter case) as a whole value from `from` on, not inside a longer
+// one: anna@example.com is not in joanna@example.com, nor 4915112345678 in 14915112345678. An email
+// continues to the left with letters, digits and ._%+- and to the right with letters, digits, - and
+// a dot followed by more; other values (digits, ids) with letters and digits. npos when nowhere.
+std::size_t find_whole(std::string_view text, std::string_view needle, std::size_t from = 0) {
+  if (needle.empty()) return std::string_view::npos;
+  const auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  const auto same = [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  };
+  const bool email = needle.find('@') != std::string_view::npos;
+  for (auto it = text.begin() + static_cast<std::ptrdiff_t>(std::min(from, text.size()));; ++it) {
+    it = std::search(it, text.end(), needle.begin(), needle.end(), same);
+    if (it == text.end()) return std::string_view::npos;
+    const std::size_t at = static_cast<std::size_t>(it - text.begin()), end = at + needle.size();
+    const char before = at > 0 ? text[at - 1] : ' ', after = end < text.size() ? text[end] : ' ';
+    const bool joined_left =
+        alnum(before) || (email && std::string_view("._%+-").find(before) != std::string_view::npos);
+    const bool joined_right =
+        alnum(after) || (email && (after == '-' || (after == '.' && end + 1 < text.size() && alnum(text[end + 1]))));
+    if (!joined_left && !joined_right) return at;
+  }
+}
+
+bool names(std::string_view text, std::string_view needle) {
+  return find_whole(text, needle) != std::string_view::npos;
+}
+
+bool names_any(std::string_view text, const std::vector<std::string>& needles) {
+  return std::any_of(needles.begin(), needles.end(), [&](const std::string& n) { return names(text, n); });
 }
 
 // Other records that name one of the erased handles: another person's CRM contact listing her email,
@@ -120,6 +153,83 @@ void strip(StateStore& store, const Mentions& m, std::int64_t rev) {
   }
 }
 
+// The dead letters that name the person: whose raw payload or error holds one of `needles` as a whole
+// value (any case: "Anna@Example.com" in a CRM's payload), or that are the rejects of one of
+// `records` (crm_id: nodes). SQL finds the candidates, names() decides.
+std::vector<std::int64_t> dead_letters_naming(StateStore& store, const std::vector<std::string>& needles,
+                                              const std::vector<std::string>& records) {
+  std::vector<std::int64_t> out;
+  std::vector<std::string> any;
+  for (std::size_t i = 1; i <= needles.size(); ++i)
+    any.push_back(fmt::format("instr(lower(raw), lower(?{0})) > 0 OR instr(lower(error), lower(?{0})) > 0", i));
+  for (std::size_t i = 1; i <= records.size(); ++i)
+    any.push_back(fmt::format("'crm_id:' || connector || '/' || record_id = ?{}", needles.size() + i));
+  if (any.empty()) return out;
+  SQLite::Statement q(store.db(), fmt::format("SELECT id, raw, error, 'crm_id:' || connector || '/' || record_id FROM "
+                                              "dead_letters WHERE {}",
+                                              fmt::join(any, " OR ")));
+  int i = 1;
+  for (const auto& n : needles) q.bind(i++, n);
+  for (const auto& r : records) q.bind(i++, r);
+  while (q.executeStep()) {
+    const auto raw = q.getColumn(1);
+    const std::string_view bytes(static_cast<const char*>(raw.getBlob()), static_cast<std::size_t>(raw.getBytes()));
+    if (names_any(bytes, needles) || names_any(q.getColumn(2).getText(), needles) ||
+        std::find(records.begin(), records.end(), q.getColumn(3).getString()) != records.end())
+      out.push_back(q.getColumn(0).getInt64());
+  }
+  return out;
+}
+
+// Texts kept about the streams that may quote a vendor's words about the person: a stream's last
+// vendor notice and last error (chansync before 2026-12 wrote WhatsApp's "message … to +49… failed"),
+// and the health history's evidence, which copies them. The notice and error go; in the evidence each
+// mention becomes "(erased)", so the check's class and time stay.
+void scrub_texts(StateStore& store, const std::vector<std::string>& needles) {
+  if (needles.empty()) return;
+  const auto scrubbed = [&](std::string text) {
+    for (const auto& n : needles)
+      for (auto at = find_whole(text, n); at != std::string::npos; at = find_whole(text, n, at + 8))
+        text.replace(at, n.size(), "(erased)");
+    return text;
+  };
+  for (const char* column : {"notice", "error"}) {
+    std::vector<std::pair<std::string, std::string>> hit;  // (connector, stream)
+    SQLite::Statement q(store.db(),
+                        fmt::format("SELECT connector, stream, {} FROM streams WHERE {} != ''", column, column));
+    while (q.executeStep())
+      if (names_any(q.getColumn(2).getText(), needles))
+        hit.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString());
+    SQLite::Statement upd(store.db(),
+                          fmt::format("UPDATE streams SET {} = ? WHERE connector = ? AND stream = ?", column));
+    for (const auto& [connector, stream] : hit) {
+      upd.bind(1, std::string(column) == "notice" ? std::string() : std::string("(a message naming an erased person)"));
+      upd.bind(2, connector);
+      upd.bind(3, stream);
+      upd.exec();
+      upd.reset();
+    }
+  }
+  std::vector<std::string> any;
+  for (std::size_t i = 1; i <= needles.size(); ++i)
+    any.push_back(fmt::format("instr(lower(evidence), lower(?{})) > 0", i));
+  SQLite::Statement q(store.db(),
+                      fmt::format("SELECT rowid, evidence FROM health_checks WHERE {}", fmt::join(any, " OR ")));
+  for (std::size_t i = 0; i < needles.size(); ++i) q.bind(static_cast<int>(i + 1), needles[i]);
+  std::vector<std::pair<std::int64_t, std::string>> changed;
+  while (q.executeStep()) {
+    std::string evidence = scrubbed(q.getColumn(1).getString());
+    if (evidence != q.getColumn(1).getString()) changed.emplace_back(q.getColumn(0).getInt64(), std::move(evidence));
+  }
+  SQLite::Statement upd(store.db(), "UPDATE health_checks SET evidence = ? WHERE rowid = ?");
+  for (const auto& [rowid, evidence] : changed) {
+    upd.bind(1, evidence);
+    upd.bind(2, static_cast<int64_t>(rowid));
+    upd.exec();
+    upd.reset();
+  }
+}
+
 }  // namespace
 
 EraseReport erase_person(StateStore& store, const std::string& person, const std::string& node, bool dry_run) {
@@ -151,10 +261,6 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
     if (value.size() >= 6) needles.push_back(value);
   }
   constexpr const char* k_record_match = "'crm_id:' || connector || '/' || id = ?1";
-  // A dead letter names the person when its raw payload or error holds one of the values (any case:
-  // "Anna@Example.com" in a CRM's payload), or it is the reject of one of their CRM records.
-  constexpr const char* k_dead_letter_match = "instr(lower(raw), lower(?1)) > 0 OR instr(lower(error), lower(?1)) > 0";
-  constexpr const char* k_dead_record_match = "'crm_id:' || connector || '/' || record_id = ?1";
   const auto count = [&](const std::string& sql, const std::vector<std::string>& values) {
     return for_each_value(store, sql, values, true);
   };
@@ -163,10 +269,8 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
                      handles);
   r.conversations = count("SELECT count(*) FROM conversations WHERE customer = ?1", handles);
   r.contacts = count(fmt::format("SELECT count(*) FROM contacts WHERE {}", k_record_match), records);
-  r.dead_letters = count(fmt::format("SELECT count(*) FROM dead_letters WHERE {}", k_dead_letter_match), needles) +
-                   count(fmt::format("SELECT count(*) FROM dead_letters WHERE ({}) AND NOT ({})", k_dead_record_match,
-                                     k_dead_letter_match),
-                         records);
+  const auto letters = dead_letters_naming(store, needles, records);
+  r.dead_letters = static_cast<std::int64_t>(letters.size());
   const auto others = named_elsewhere(store, handles, r.nodes);
   r.other_records = static_cast<std::int64_t>(others.contacts.size() + others.conversations.size());
   if (!r.person_id.empty()) {
@@ -203,11 +307,15 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
       handles);
   run("DELETE FROM conversations WHERE customer = ?1", handles);
   run(fmt::format("DELETE FROM contacts WHERE {}", k_record_match), records);
-  run(fmt::format("DELETE FROM dead_letters WHERE {}", k_dead_letter_match), needles);
-  run(fmt::format("DELETE FROM dead_letters WHERE {}", k_dead_record_match), records);
-  // A stream's last vendor notice may name them (chansync before 2026-12 wrote WhatsApp's "message …
-  // to +49… failed"): it goes too.
-  run("UPDATE streams SET notice = '' WHERE instr(lower(notice), lower(?1)) > 0", needles);
+  {
+    SQLite::Statement del(store.db(), "DELETE FROM dead_letters WHERE id = ?");
+    for (const auto id : letters) {
+      del.bind(1, static_cast<int64_t>(id));
+      del.exec();
+      del.reset();
+    }
+  }
+  scrub_texts(store, needles);
   strip(store, others, rev);
   run("DELETE FROM person_handles WHERE node = ?1", r.nodes);
   store.identity().forget_person_count();
@@ -270,6 +378,17 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
   store.set_persons_revision(rev);
   tx.commit();
   store.records().reload_tombstones();
+  // secure_delete overwrites the deleted rows' pages, but in the write-ahead log first: until those
+  // pages are copied into the file, the file still holds the old ones, and the log the pages before
+  // them. Copied now, and the log emptied. Another process reading the store (health --watch) can hold
+  // that back until it lets go.
+  SQLite::Statement checkpoint(store.db(), "PRAGMA wal_checkpoint(TRUNCATE)");
+  if (checkpoint.executeStep() && checkpoint.getColumn(0).getInt() != 0)
+    spdlog::warn(
+        "the erased rows are deleted, but another process is reading {} (chansync health --watch?), so "
+        "their old bytes stay in the file and its -wal log until the last process using the store closes "
+        "it; stop that process, or run `sqlite3 {} 'PRAGMA wal_checkpoint(TRUNCATE)'` once it is idle",
+        store.path(), store.path());
   return r;
 }
 

@@ -138,21 +138,22 @@ IdentityInput identity_input(StateStore& store, const std::vector<Endpoint>& con
 
 namespace {
 
+// The identity graph depends only on the records' customers and contacts, the rules and the
+// decisions people made: if none of them changed since the last reconcile (new messages in known
+// conversations change none), its result is what is stored. This names all of them.
+std::string reconcile_mark(StateStore& store, const std::vector<Endpoint>& connectors, const IdentityRules& rules) {
+  const std::set<std::string> unjoinable(rules.blocked.begin(), rules.blocked.end());
+  std::string limits;
+  for (const auto& [kind, n] : rules.limits) limits += fmt::format("{}={};", to_string(kind), n);
+  return fmt::format("{} {} {} {} {} {}", store.identity_input_revision(), fmt::join(own_handles(connectors), ","),
+                     fmt::join(unjoinable, ","), limits, rules.auto_merge_above.value_or(0),
+                     store.decisions().digest());
+}
+
 ReconcileStats reconcile_untimed(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
                                  const IdentityRules& rules) {
-  // The identity graph depends only on the records' customers and contacts, the rules and the
-  // decisions people made: if none of them changed since the last reconcile (new messages in known
-  // conversations change none), its result is what is stored.
-  const auto mark = [&] {
-    const std::set<std::string> unjoinable(rules.blocked.begin(), rules.blocked.end());
-    std::string limits;
-    for (const auto& [kind, n] : rules.limits) limits += fmt::format("{}={};", to_string(kind), n);
-    return fmt::format("{} {} {} {} {} {}", store.identity_input_revision(), fmt::join(own_handles(connectors), ","),
-                       fmt::join(unjoinable, ","), limits, rules.auto_merge_above.value_or(0),
-                       store.decisions().digest());
-  };
   const auto stored = store.meta("reconciled");
-  const std::string current = mark();
+  const std::string current = reconcile_mark(store, connectors, rules);
   if (!force && stored == current) {
     spdlog::debug("identities are up to date (no record, rule or decision changed since the last reconcile)");
     return ReconcileStats{.persons = store.identity().person_count(),
@@ -180,7 +181,7 @@ ReconcileStats reconcile_untimed(StateStore& store, const std::vector<Endpoint>&
       r = reconcile(input, mint_person_id);
       store.identity().save(r);
     }
-    store.set_meta("reconciled", mark());
+    store.set_meta("reconciled", reconcile_mark(store, connectors, rules));
   } catch (const SQLite::Exception& e) {
     throw storage_failure(e, store.path(), "saving identities");
   }
@@ -194,6 +195,10 @@ double seconds_since(std::chrono::steady_clock::time_point started) {
 }
 
 }  // namespace
+
+bool identities_current(StateStore& store, const std::vector<Endpoint>& connectors, const IdentityRules& rules) {
+  return store.meta("reconciled") == reconcile_mark(store, connectors, rules);
+}
 
 ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
                                const IdentityRules& rules) {

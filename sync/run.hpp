@@ -55,6 +55,10 @@ std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& s
 // report as the business's own, and the [identity] rules.
 IdentityInput identity_input(StateStore& store, const std::vector<Endpoint>& connectors, const IdentityRules& rules);
 
+// Whether the stored persons are what reconcile would make now: no record, rule or decision changed
+// since the last reconcile.
+bool identities_current(StateStore& store, const std::vector<Endpoint>& connectors, const IdentityRules& rules);
+
 // `rules`: [identity] blocked (handles that join no one, beside the connectors' own) and limits.
 ReconcileStats reconcile_store(StateStore& store, const std::vector<Endpoint>& connectors, bool force,
                                const IdentityRules& rules = {});

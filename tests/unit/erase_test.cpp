@@ -2,8 +2,12 @@
 // bringing it back.
 #include "sync/erase.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "push_fixtures.hpp"
 #include "sync/run.hpp"
@@ -200,4 +204,68 @@ TEST_CASE("erase of a handle only dead letters name tombstones it; of one nothin
   CHECK_THROWS_WITH(erase_person(store, "", "phone:+4915100000001", false),
                     Catch::Contains("no tombstone was written"));
   CHECK(count(store, "SELECT count(*) FROM tombstones") == 1);
+}
+
+TEST_CASE("erase takes whole values only, counts a dead letter once, and scrubs what health copied", "[erase]") {
+  StateStore store(":memory:");
+  RecordingSink sink;
+  store.records().commit_contacts(
+      "crm", "contacts", {},
+      {DeadLetter{"7", "bad", R"({"email":"joanna@example.com"})"},                          // someone else's
+       DeadLetter{"8", "bad", R"({"email":"anna@example.com.au"})"},                         // another domain
+       DeadLetter{"9", "bad", R"({"email":"Anna@Example.com","phone":"+4915112345678"})"}},  // hers, twice named
+      "z");
+  const std::string anna = seed(store, sink);
+  store.db().exec(R"sql(UPDATE streams SET notice = 'message to +4915112345678 failed',
+                         error = 'HTTP 400: anna@example.com is invalid' WHERE connector = 'crm')sql");
+  store.runs().record_health_run({now_ms(), "WARNING", 1}, {{"crm", "", now_ms(), "schema_drift",
+                                                             R"({"detail":"anna@example.com; joanna@example.com"})"}});
+
+  const auto dry = erase_person(store, anna, "", true);
+  CHECK(dry.dead_letters == 2);  // the SMS one, and crm's "9" once though it names her twice
+  erase_person(store, anna, "", false);
+  CHECK(count(store, "SELECT count(*) FROM dead_letters") == 2);
+  CHECK(count(store, "SELECT count(*) FROM dead_letters WHERE record_id IN ('7', '8')") == 2);
+  CHECK(count(store,
+              "SELECT count(*) FROM streams WHERE instr(notice || error, '4915112345678') > 0 OR "
+              "instr(notice || error, 'anna@') > 0") == 0);
+  const auto evidence = store.db().execAndGet("SELECT evidence FROM health_checks").getString();
+  CHECK(evidence == R"({"detail":"(erased); joanna@example.com"})");
+}
+
+TEST_CASE("records pulled since the last reconcile: identities are out of date until it runs", "[erase]") {
+  StateStore store(":memory:");
+  RecordingSink sink;
+  const std::string anna = seed(store, sink);
+  CHECK(identities_current(store, k_none, {}));
+  // Her CRM record gains a second number, and a WhatsApp conversation comes from it.
+  const Handle second{HandleKind::phone, "+4917622223333", true};
+  store.records().commit_contacts("crm", "contacts", {Contact{"crm", "1", "Anna", "Weber", {k_phone, k_email, second}}},
+                                  {}, "x3");
+  commit(store, {conversation("c3", second.value, 2)});
+  CHECK_FALSE(identities_current(store, k_none, {}));
+  // Erased as it stands, the second number would stay; reconciled first (as `chansync erase` does), it goes.
+  reconcile_store(store, k_none, false);
+  CHECK(identities_current(store, k_none, {}));
+  const auto r = erase_person(store, anna, "", false);
+  CHECK(std::find(r.nodes.begin(), r.nodes.end(), second.key()) != r.nodes.end());
+  CHECK(count(store, "SELECT count(*) FROM conversations WHERE customer = 'phone:+4917622223333'") == 0);
+}
+
+TEST_CASE("erase leaves no copy of the erased rows in the store's file or its log", "[erase]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("chansync-erase-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "state.db").string();
+  {
+    StateStore store(path);
+    RecordingSink sink;
+    const std::string anna = seed(store, sink);
+    erase_person(store, anna, "", false);
+    CHECK(std::filesystem::file_size(path + "-wal") == 0);  // copied into the file and emptied
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(bytes.find("anna@example.com") == std::string::npos);
+    CHECK(bytes.find("4915112345678") == std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
 }
