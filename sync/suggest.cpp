@@ -155,9 +155,13 @@ std::array<Cmp, k_fields> compare(const Prepared& a, const Prepared& b) {
   if (!a.birth_date.empty() && !b.birth_date.empty()) c[3].level = birth_level(a.birth_date, b.birth_date);
   if (!a.postal_code.empty() && !b.postal_code.empty()) c[4].level = a.postal_code == b.postal_code ? 0 : 1;
   if (!a.city.empty() && !b.city.empty()) c[5].level = a.city == b.city ? 0 : 1;
-  // The same street written differently, and the same house: neighbours on one street are strangers.
+  // The same street written differently, and the same house: neighbours on one street are strangers,
+  // and so are two Bahnhofstraße 2 in different towns (a postal code or city that differs).
   if (!a.street.empty() && !b.street.empty())
-    c[6].level = a.house == b.house && jaro_winkler(a.street_name, b.street_name) >= 0.9 ? 0 : 1;
+    c[6].level = !a.house.empty() && a.house == b.house && c[4].level != 1 && c[5].level != 1 &&
+                         jaro_winkler(a.street_name, b.street_name) >= 0.9
+                     ? 0
+                     : 1;
   // One address is one piece of evidence: the same street and house imply the postal code and city,
   // the same postal code the city. Counted three times it outweighed a different first name, and
   // suggested every household (the identity bench's false merges were mostly that).

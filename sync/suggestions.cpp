@@ -23,10 +23,10 @@ std::unordered_map<std::string, std::vector<std::string>> vendor_names(StateStor
   return out;
 }
 
-// Person index pairs (lower first) that decisions in `rows` separate: a split's two sides, and with
-// `undone_merges` the two sides of a merge someone undid.
+// Person index pairs (lower first) that decisions in `rows` separate: a split's two sides, and the two
+// sides of a merge someone undid.
 std::set<std::pair<std::size_t, std::size_t>> separated(const std::vector<DecisionRow>& rows,
-                                                        const IdentityResult& result, bool undone_merges) {
+                                                        const IdentityResult& result) {
   std::set<std::pair<std::size_t, std::size_t>> out;
   const auto persons_of = [&](const std::vector<std::string>& nodes) {
     std::set<std::size_t> ps;
@@ -36,7 +36,7 @@ std::set<std::pair<std::size_t, std::size_t>> separated(const std::vector<Decisi
   };
   for (const auto& d : rows) {
     const bool split = d.kind == IdentityDecision::Kind::split && !d.undone_at;
-    const bool undone_merge = undone_merges && d.kind == IdentityDecision::Kind::merge && d.undone_at;
+    const bool undone_merge = d.kind == IdentityDecision::Kind::merge && d.undone_at;
     if (!split && !undone_merge) continue;
     for (const auto p : persons_of(d.a_nodes))
       for (const auto q : persons_of(d.b_nodes))
@@ -100,7 +100,8 @@ SuggestionsReport list_suggestions(StateStore& store, const std::vector<Endpoint
   const IdentityResult result = reconcile(input, mint_person_id);
   out.stale = result.assignment() != input.previous;
   out.profiles = person_profiles(store.identity().contacts(), result, vendor_names(store));
-  out.result = suggest_apart(out.profiles, options, separated(store.decisions().list(), result, false));
+  // An undone merge is someone's "not one person": listed again it could never be dismissed.
+  out.result = suggest_apart(out.profiles, options, separated(store.decisions().list(), result));
   return out;
 }
 
@@ -108,7 +109,7 @@ std::size_t auto_merge(StateStore& store, const IdentityResult& result, double t
   const auto profiles = person_profiles(store.identity().contacts(), result, vendor_names(store));
   SuggestOptions options;
   options.min_score = threshold;
-  const auto apart = separated(store.decisions().list(), result, true);
+  const auto apart = separated(store.decisions().list(), result);
   const auto found = suggest_apart(profiles, options, apart);
   // Pairs of persons an earlier, likelier pair already brought together need no decision of their own,
   // and a pair whose merge would bring together two persons kept apart (A and C un-merged, B like
