@@ -179,49 +179,6 @@ void RecordStore::store_dead_letters(const std::string& connector, const std::st
   }
 }
 
-bool RecordStore::has_tombstones() {
-  if (!m_tombstones) {
-    m_tombstones.emplace();
-    SQLite::Statement q(m_store.db(), "SELECT digest FROM tombstones");
-    while (q.executeStep()) m_tombstones->insert(q.getColumn(0).getString());
-    m_salt = m_store.meta(k_tombstone_salt).value_or("");
-  }
-  return !m_tombstones->empty();
-}
-
-bool RecordStore::erased(const std::string& node) {
-  return has_tombstones() && m_tombstones->count(hmac_sha256_hex(m_salt, node)) > 0;
-}
-
-std::optional<std::vector<Conversation>> RecordStore::without_erased(const std::vector<Conversation>& page) {
-  if (!has_tombstones()) return std::nullopt;
-  std::vector<Conversation> out;
-  for (const auto& c : page) {
-    if (erased(c.customer.key())) continue;
-    out.push_back(c);
-    std::erase_if(out.back().customer_links, [&](const Handle& h) { return erased(h.key()); });
-  }
-  // A count, not the ids: a conversation's id often holds the customer's number, which the erase
-  // keeps only as a salted hash.
-  if (out.size() < page.size())
-    spdlog::debug("{}: {} conversations of erased customers not stored", page.front().connector,
-                  page.size() - out.size());
-  return out;
-}
-
-std::optional<std::vector<Contact>> RecordStore::without_erased(const std::string& connector,
-                                                                const std::vector<Contact>& page) {
-  if (!has_tombstones()) return std::nullopt;
-  std::vector<Contact> out;
-  for (const auto& c : page) {
-    if (erased(crm_node(connector, c.id))) continue;
-    out.push_back(c);
-    std::erase_if(out.back().handles, [&](const Handle& h) { return erased(h.key()); });
-  }
-  if (out.size() < page.size()) spdlog::debug("{}: {} erased contacts not stored", connector, page.size() - out.size());
-  return out;
-}
-
 PageStats RecordStore::commit_conversations(const std::string& connector, const std::string& stream,
                                             const std::vector<Conversation>& page,
                                             const std::vector<DeadLetter>& rejects, const std::string& next_cursor) {
@@ -434,7 +391,18 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
   }
   if (changed || stats.written > 0) m_store.set_meta("rev", std::to_string(rev));
   if (identity_changed) m_store.set_identity_input_revision(rev, !shape_changed);
-  store_dead_letters(connector, stream, rejects);
+  // A reject naming an erased customer (a re-read day of Twilio, the spool, a WhatsApp payload for
+  // another number) is not stored again: the erase removed its copy once.
+  if (has_tombstones() && !rejects.empty()) {
+    std::vector<DeadLetter> kept;
+    for (const auto& d : rejects)
+      if (!names_erased(d)) kept.push_back(d);
+    if (kept.size() < rejects.size())
+      spdlog::debug("{}: {} rejects naming erased customers not stored", connector, rejects.size() - kept.size());
+    store_dead_letters(connector, stream, kept);
+  } else {
+    store_dead_letters(connector, stream, rejects);
+  }
   save_cursor(connector, stream, next_cursor);
   return stats;
 }
@@ -469,7 +437,7 @@ PageStats RecordStore::write_contacts(const std::string& connector, const std::s
   if (has_tombstones() && !rejects.empty()) {
     std::vector<DeadLetter> kept;
     for (const auto& d : rejects)
-      if (!erased(crm_node(connector, d.record_id))) kept.push_back(d);
+      if (!erased(crm_node(connector, d.record_id)) && !names_erased(d)) kept.push_back(d);
     store_dead_letters(connector, stream, kept);
   } else {
     store_dead_letters(connector, stream, rejects);

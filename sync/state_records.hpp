@@ -134,6 +134,8 @@ class RecordStore {
   std::optional<std::vector<Contact>> without_erased(const std::string& connector, const std::vector<Contact>& page);
   bool has_tombstones();
   bool erased(const std::string& node);
+  // Whether a dead letter names an erased handle (see the .cpp).
+  bool names_erased(const DeadLetter& d);
 
   StateStore& m_store;
   std::optional<std::unordered_set<std::string>> m_tombstones;  // read on first use

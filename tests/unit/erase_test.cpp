@@ -269,3 +269,25 @@ TEST_CASE("erase leaves no copy of the erased rows in the store's file or its lo
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a reject pulled again after the erase is not stored when it names the erased person", "[erase]") {
+  StateStore store(":memory:");
+  RecordingSink sink;
+  erase_person(store, seed(store, sink), "", false);
+  store.records().commit_conversations(
+      "wa", "webhooks", {},
+      {DeadLetter{"w1", "sent to another number", R"({"wa_id":"4915112345678","text":"hello"})"},
+       DeadLetter{"w2", "no date", R"({"from":"Anna <ANNA@Example.com>."})"},
+       DeadLetter{"w3", "no date", R"({"from":"joanna@example.com"})"},
+       DeadLetter{"w4", "no date", R"({"wa_id":"4915199999999"})"}},
+      "w");
+  store.records().commit_contacts("crm", "contacts", {},
+                                  {DeadLetter{"5", "bad date", R"({"email":"anna@example.com"})"},
+                                   DeadLetter{"6", "bad date", R"({"email":"kim@example.com"})"}},
+                                  "z");
+  SQLite::Statement q(store.db(),
+                      "SELECT group_concat(record_id, ',') FROM (SELECT record_id FROM dead_letters "
+                      "ORDER BY record_id)");
+  REQUIRE(q.executeStep());
+  CHECK(q.getColumn(0).getString() == "6,w3,w4");
+}
