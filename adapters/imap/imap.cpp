@@ -191,6 +191,11 @@ class ImapAdapter final : public Adapter, public ConversationSource {
     Cursor next = *cursor;
     if (!take.empty()) {
       auto got = m_session.fetch(*mb, take);
+      if (!got && got.error().code == Errc::unavailable && take.size() > 1) {
+        spdlog::warn("{}; fetching these {} mails one at a time, to find one the server cannot send",
+                     got.error().message, take.size());
+        got = fetch_singly(*mb, take, page);
+      }
       if (!got) return std::unexpected(got.error());
       if (got->mailbox.uidvalidity != listing.uidvalidity) {
         // Renumbered between listing and fetching: these UIDs may mean other mails now. The page is
@@ -212,6 +217,43 @@ class ImapAdapter final : public Adapter, public ConversationSource {
   }
 
  private:
+  // The FETCH of several mails lost its connection each time it was tried. Dovecot drops it when it
+  // cannot read one mail (imap_fetch_failure = disconnect-immediately, its default): fetched one at a
+  // time, the mails the server sends are kept, and a mail it fails on while it sends one after it is
+  // that mail, kept as a dead letter naming its UID so that the mailbox goes on. A failure with
+  // nothing sent after it ends `take` there (the server may simply be down): the next run tries from
+  // it. When nothing comes at all, the first error stands.
+  Result<ImapResponse> fetch_singly(const std::string& mailbox, std::vector<std::uint32_t>& take,
+                                    Page<Conversation>& page) {
+    ImapResponse out;
+    std::optional<Error> first_error;
+    std::vector<std::uint32_t> failed;
+    std::size_t kept = 0;  // take[0, kept) are answered: sent, or failed with a later one sent
+    for (std::size_t i = 0; i < take.size(); ++i) {
+      auto one = m_session.fetch(mailbox, std::span(&take[i], 1));
+      if (!one) {
+        if (one.error().code != Errc::unavailable) return std::unexpected(one.error());
+        if (!first_error) first_error = one.error();
+        failed.push_back(take[i]);
+        continue;
+      }
+      if (kept > 0 && one->mailbox.uidvalidity != out.mailbox.uidvalidity) break;  // renumbered: the caller lists again
+      out.mailbox = one->mailbox;
+      for (auto& item : one->items) out.items.push_back(std::move(item));
+      out.tagged_status = one->tagged_status;
+      out.tagged_text = one->tagged_text;
+      for (const auto uid : failed)
+        page.rejects.push_back({std::to_string(uid),
+                                "the IMAP server dropped the connection each time this mail was fetched",
+                                fmt::format("UID {}: {}", uid, first_error ? first_error->message : std::string())});
+      failed.clear();
+      kept = i + 1;
+    }
+    if (kept == 0) return std::unexpected(*first_error);
+    take.resize(kept);
+    return out;
+  }
+
   // What one pass listed of a mailbox: the UIDs after `after`, with their sizes, ascending.
   struct Listing {
     bool listed = false;
@@ -240,6 +282,9 @@ class ImapAdapter final : public Adapter, public ConversationSource {
     for (const auto uid : take) {
       const auto it = by_uid.find(uid);
       if (it != by_uid.end() && it->second.has_body) continue;
+      const std::string id = std::to_string(uid);
+      if (std::any_of(page.rejects.begin(), page.rejects.end(), [&](const auto& r) { return r.record_id == id; }))
+        continue;  // a dead letter already (fetch_singly)
       if (got.tagged_status == "OK")
         spdlog::debug("{}: UID {} was expunged before it could be fetched", m_name, uid);
       else

@@ -415,7 +415,9 @@ Result<void> ImapSession::connect(const std::string& what) {
     return fail(
         Errc::auth,
         fmt::format("the IMAP server {} refused the login of \"{}\" ({}); check username and the password "
-                    "that password_env/password_file gives (an app password where the provider requires one)",
+                    "that password_env/password_file gives (an app password where the provider requires one, as Gmail "
+                    "does; Microsoft 365 and Outlook.com take no password over IMAP at all, only OAuth 2.0, which "
+                    "chansync does not speak)",
                     m_login.url, m_login.username, said && !said->tagged_text.empty() ? said->tagged_text : detail),
         m_login.connector);
   m_tls_failed = tls_failure(rc);
@@ -490,6 +492,13 @@ Result<ImapResponse> ImapSession::run(const std::string& mailbox, const std::str
         if (!raw) return std::unexpected(raw.error());
         auto examined = parse_response(*raw);
         if (!examined) return std::unexpected(examined.error());
+        // [UNAVAILABLE], [INUSE], [SERVERBUG]: the mailbox is there, the server cannot open it now.
+        if (examined->busy)
+          return fail(Errc::unavailable,
+                      fmt::format("{}: the IMAP server {} cannot open mailbox \"{}\" now ({} {}); the next run tries "
+                                  "again",
+                                  what, m_login.url, mailbox, examined->tagged_status, examined->tagged_text),
+                      m_login.connector);
         if (examined->select_failed || examined->tagged_status != "OK")
           return fail(Errc::remote,
                       fmt::format("{}: the IMAP server {} has no mailbox \"{}\" ({}); it was renamed or deleted, or "

@@ -92,14 +92,20 @@ std::vector<std::string> message_ids(const std::string& text) {
 // UTF-8. Not g_mime_text_part_get_text(): it hands back the raw bytes of a charset it does not know,
 // and drops the bytes of a part declared UTF-8 that is not (Latin-1 mislabelled as UTF-8 lost every
 // accented letter); both go through utf8() here.
-std::string part_text(GMimePart* part) {
+// A text part's content, its transfer encoding undone, in its own charset.
+std::string part_bytes(GMimePart* part) {
   if (!GMIME_IS_TEXT_PART(part)) return {};
   GMimeDataWrapper* content = g_mime_part_get_content(part);
   if (!content) return {};
   GPtr<GMimeStream> mem(g_mime_stream_mem_new());
   if (g_mime_data_wrapper_write_to_stream(content, mem.get()) < 0) return {};
   const GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem.get()));
-  std::string raw = bytes && bytes->len ? std::string(reinterpret_cast<const char*>(bytes->data), bytes->len) : "";
+  return bytes && bytes->len ? std::string(reinterpret_cast<const char*>(bytes->data), bytes->len) : "";
+}
+
+std::string part_text(GMimePart* part) {
+  if (!GMIME_IS_TEXT_PART(part)) return {};
+  std::string raw = part_bytes(part);
   const char* charset = g_mime_text_part_get_charset(GMIME_TEXT_PART(part));
   if (charset && !is_utf8_charset(charset) && !raw.empty()) {
     iconv_t cd = g_mime_iconv_open("UTF-8", charset);  // knows the charsets' aliases
@@ -146,7 +152,13 @@ struct Walker {
   void take_body(GMimePart* part) {
     if (!body.empty()) return;
     if (is_type(GMIME_OBJECT(part), "text", "html")) {
-      body = html_to_text(part_text(part));
+      // A page whose part names no charset may name its own (<meta charset>): libxml2 reads that
+      // when it is not told one. Bytes that are UTF-8 already are read as such.
+      const bool own = GMIME_IS_TEXT_PART(part) && !g_mime_text_part_get_charset(GMIME_TEXT_PART(part));
+      const std::string raw = own ? part_bytes(part) : std::string();
+      body = own && !g_utf8_validate(raw.data(), static_cast<gssize>(raw.size()), nullptr)
+                 ? utf8(html_to_text(raw, nullptr))
+                 : html_to_text(part_text(part));
       body_is_html = true;
     } else {
       body = part_text(part);
@@ -287,9 +299,9 @@ void html_text(xmlNode* node, std::string& out) {
 
 }  // namespace
 
-std::string html_to_text(std::string_view html) {
+std::string html_to_text(std::string_view html, const char* encoding) {
   if (html.empty()) return {};
-  htmlDocPtr doc = htmlReadMemory(html.data(), static_cast<int>(html.size()), nullptr, "UTF-8",
+  htmlDocPtr doc = htmlReadMemory(html.data(), static_cast<int>(html.size()), nullptr, encoding,
                                   HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
   if (!doc) return {};
   std::string out;
@@ -313,18 +325,27 @@ std::string trim_quoted_reply(std::string_view text) {
       R"(^\s*(On\s.+\bwrote|Am\s.+\bschrieb\s.+|Le\s.+\ba\s+écrit|El\s.+\bescribió|Op\s.+\bschreef\s.+)\s*:\s*$)",
       std::regex::icase);
   static const std::regex k_separator(
-      R"(^\s*-{3,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|Forwarded message)\s*-{3,}\s*$)",
-      std::regex::icase);
+      R"(^\s*-{3,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine)\s*-{3,}\s*$)", std::regex::icase);
   static const std::regex k_outlook_from(R"(^\s*\*?(From|Von|De)\s*:\*?\s.+)", std::regex::icase);
   static const std::regex k_outlook_sent(R"(^\s*\*?(Sent|Gesendet|Date|Datum|Envoyé)\s*:\*?\s.+)", std::regex::icase);
+  // A forward is what the customer sends, not a quote of the conversation: nothing below its marker
+  // (Gmail's "---------- Forwarded message ---------", Outlook's and Apple Mail's) is cut.
+  static const std::regex k_forward(
+      R"(^\s*-{3,}\s*(Forwarded message|Weitergeleitete Nachricht|Message transféré)\s*-{3,}\s*$|^\s*Begin forwarded message:\s*$)",
+      std::regex::icase);
   auto quoted = [&](std::size_t i) { return i < lines.size() && trim(lines[i]).starts_with('>'); };
 
   std::size_t cut = lines.size();
-  for (std::size_t i = 0; i < lines.size() && cut == lines.size(); ++i) {
+  bool forwarded = false;
+  for (std::size_t i = 0; i < lines.size() && cut == lines.size() && !forwarded; ++i) {
     // A marker is a short line. std::regex recurses per character, so a long line (an HTML
     // paragraph flattened to one line) would overflow the stack: such lines are never tested.
     if (lines[i].size() > k_marker_max || (i + 1 < lines.size() && lines[i + 1].size() > k_marker_max)) continue;
     const std::string line(lines[i]);
+    if (std::regex_match(line, k_forward)) {
+      forwarded = true;
+      break;
+    }
     // "On Tue, 6 Oct 2026 at 10:02, Support <support@example.com> wrote:" — clients wrap it over two
     // lines too; it counts only when quoted lines follow it.
     const std::string joined = i + 1 < lines.size() ? line + " " + std::string(lines[i + 1]) : line;
@@ -344,7 +365,7 @@ std::string trim_quoted_reply(std::string_view text) {
       cut = i;
   }
   // Else a trailing block of quoted lines (a reply written above "> " quotes without attribution).
-  if (cut == lines.size()) {
+  if (cut == lines.size() && !forwarded) {
     std::size_t end = lines.size();
     while (end > 0 && (trim(lines[end - 1]).empty() || quoted(end - 1))) --end;
     bool any_quoted = false;

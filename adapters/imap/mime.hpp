@@ -37,8 +37,9 @@ struct ParsedMail {
 Result<ParsedMail> parse_mail(std::string_view raw);
 
 // The text of an HTML document: script, style and head dropped, block elements on lines of their own,
-// white space collapsed, entities decoded.
-std::string html_to_text(std::string_view html);
+// white space collapsed, entities decoded. `encoding`: the bytes' charset; nullptr lets the document
+// say (<meta charset>, else ISO-8859-1 as HTML's default).
+std::string html_to_text(std::string_view html, const char* encoding = "UTF-8");
 
 // `text` without the quoted reply a mail client appended below a clear marker ("On … wrote:",
 // "Am … schrieb …:", "-----Original Message-----", Outlook's From:/Sent: block, a trailing run of

@@ -1,9 +1,11 @@
 #include "adapters/telegram/telegram_api.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <simdjson.h>
 
 #include <string_view>
+#include <vector>
 
 namespace chansync::adapters::telegram {
 namespace {
@@ -30,11 +32,18 @@ std::optional<WireUser> user(element e) {
 
 // What kind of attachment a message carries: its kind, then a space and its name when it has one.
 std::string media_of(element m) {
-  for (const char* kind : {"photo", "video", "voice", "audio", "video_note", "animation", "sticker", "location",
-                           "venue", "poll", "dice"}) {
+  // A venue message carries its location too: venue first.
+  for (const char* kind : {"photo", "video", "voice", "audio", "video_note", "animation", "sticker", "venue",
+                           "location", "poll", "dice"}) {
     element e;
     if (m[kind].get(e) != simdjson::SUCCESS) continue;
-    if (std::string_view(kind) == "sticker" && !str(e, "emoji").empty()) return "sticker " + str(e, "emoji");
+    const std::string_view k = kind;
+    if (k == "sticker" && !str(e, "emoji").empty()) return "sticker " + str(e, "emoji");
+    if (k == "venue") {
+      std::string name = str(e, "title");
+      if (const auto address = str(e, "address"); !address.empty()) name += (name.empty() ? "" : ", ") + address;
+      return name.empty() ? "location" : "location " + name;
+    }
     return kind;
   }
   element doc;
@@ -75,6 +84,22 @@ WireUpdate update(element u, std::string raw, std::string& error) {
   msg.text = str(m, "text");
   if (msg.text.empty()) msg.text = str(m, "caption");
   msg.media = media_of(m);
+  // What a message without words says: a location's coordinates as WhatsApp's are kept
+  // ("latitude,longitude"), a poll's question and options.
+  element where, poll;
+  double latitude = 0, longitude = 0;
+  if (msg.text.empty() && m["location"].get(where) == simdjson::SUCCESS &&
+      where["latitude"].get_double().get(latitude) == simdjson::SUCCESS &&
+      where["longitude"].get_double().get(longitude) == simdjson::SUCCESS)
+    msg.text = fmt::format("{},{}", latitude, longitude);
+  if (msg.text.empty() && m["poll"].get(poll) == simdjson::SUCCESS) {
+    std::vector<std::string> options;
+    simdjson::dom::array list;
+    if (poll["options"].get_array().get(list) == simdjson::SUCCESS)
+      for (element o : list) options.push_back(str(o, "text"));
+    msg.text = options.empty() ? str(poll, "question")
+                               : fmt::format("{} ({})", str(poll, "question"), fmt::join(options, " / "));
+  }
   element contact;
   if (m["contact"].get(contact) == simdjson::SUCCESS) {
     msg.contact_phone = str(contact, "phone_number");

@@ -144,8 +144,8 @@ std::string peek_next_page_uri(std::string_view body) {
 
 Result<CallsPage> parse_calls_page(std::string& body) {
   return parse_list_page<WireCall>(body, "Calls.json", "calls", k_call_fields, [](const WireCall& c) {
-    return c.sid.empty() || c.to.empty() || c.direction.empty() ? std::string("call lacks sid, to or direction")
-                                                                : std::string();
+    // `to` may be empty: a Voice SDK call's own leg, from the agent's browser to the TwiML app.
+    return c.sid.empty() || c.direction.empty() ? std::string("call lacks sid or direction") : std::string();
   });
 }
 

@@ -57,7 +57,7 @@ class TwilioCallsAdapter final : public TwilioSource {
  private:
   void map_calls(const std::vector<WireCall>& wire, Page<Conversation>& page, ListMarks& marks) {
     std::map<std::string, std::size_t> index;  // conversation id → position in page.items
-    std::size_t legs_skipped = 0;
+    std::size_t legs_skipped = 0, agent_legs = 0;
     for (const auto& w : wire) {
       const std::string& when = w.start_time.empty() ? w.date_created : w.start_time;
       auto started = parse_rfc2822(when);
@@ -86,7 +86,18 @@ class TwilioCallsAdapter final : public TwilioSource {
       }
       const std::string& customer_raw = inbound ? w.from : w.to;
       const std::string& business_raw = inbound ? w.to : w.from;
-      auto business = m_phone(business_raw);
+      // An agent's Voice SDK client ("client:anna"), a SIP phone ("sip:…") or no end at all (the
+      // TwiML app a softphone calls) is the business's side. A call whose customer end is one of those
+      // is the agent's own leg: its <Dial> leg to the customer is the customer's call.
+      const auto agent_end = [](const std::string& end) {
+        return end.empty() || end.starts_with("client:") || end.starts_with("sip:");
+      };
+      if (agent_end(customer_raw)) {
+        ++agent_legs;
+        continue;
+      }
+      auto business = agent_end(business_raw) ? std::optional(Handle{HandleKind::phone, business_raw, false})
+                                              : m_phone(business_raw);
       if (!business) {
         page.rejects.push_back(
             {w.sid, fmt::format("the business's end \"{}\" is not a phone number", business_raw), std::string(w.raw)});
@@ -141,6 +152,8 @@ class TwilioCallsAdapter final : public TwilioSource {
       if (w.status == "completed" && !duration.empty()) m.text += ", " + duration;
       page.items[it->second].messages.push_back(std::move(m));
     }
+    if (agent_legs > 0)
+      spdlog::debug("{}: {} calls of agents' softphones left to their <Dial> legs", m_name, agent_legs);
     if (legs_skipped > 0 && !has_own_numbers())
       spdlog::warn(
           "{}: {} call legs made by <Dial> left to their parent calls; without own_numbers a leg the "

@@ -197,6 +197,18 @@ TEST_CASE("MIME: text that is not UTF-8 is made UTF-8, whatever its part declare
   CHECK_THAT(d->text, Catch::StartsWith("end ") && Catch::EndsWith(" here"));
 }
 
+TEST_CASE("MIME: an HTML part without a charset parameter is read in the charset its <meta> names", "[imap]") {
+  const std::string raw =
+      "From: Ola <ola@example.pl>\r\nTo: support@example.com\r\nSubject: order\r\nMessage-ID: <o1@example.pl>\r\n"
+      "Date: Mon, 7 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\n"
+      "Content-Transfer-Encoding: 8bit\r\n\r\n"
+      "<html><head><meta charset=\"iso-8859-2\"></head><body><p>Dzie\xf1 dobry, zam\xf3wienie \xb3\xf3\xbfko</p>"
+      "</body></html>\r\n";
+  const auto mail = parse_mail(raw);
+  REQUIRE(mail);
+  CHECK_THAT(mail->text, Catch::Contains("Dzień dobry, zamówienie łóżko"));
+}
+
 TEST_CASE("Quoted replies are cut below a clear marker, and only there", "[imap]") {
   CHECK(trim_quoted_reply("Thanks, that works.\n\nOn Tue, 6 Oct 2026 at 10:02, Support <support@example.com> "
                           "wrote:\n> Please try again.\n> Best\n") == "Thanks, that works.");
@@ -208,6 +220,16 @@ TEST_CASE("Quoted replies are cut below a clear marker, and only there", "[imap]
   CHECK(trim_quoted_reply("Top.\n\nFrom: Support <support@example.com>\nSent: Tuesday, October 6, 2026 10:02\n"
                           "To: me\nSubject: Re: x\n\nold\n") == "Top.");
   CHECK(trim_quoted_reply("Answer.\n> quoted\n> more\n") == "Answer.");
+  // A forward is the customer's content, with its own From:/Date: block and quotes: kept whole.
+  const std::string forward =
+      "Please see below, can you refund?\n\n---------- Forwarded message ---------\nFrom: Shop "
+      "<shop@example.com>\nDate: Mon, 7 Dec 2026 at 09:12\nSubject: Invoice 123\nTo: me\n\nInvoice 123: 49 EUR\n> "
+      "an old line\n";
+  CHECK_THAT(trim_quoted_reply(forward), Catch::StartsWith("Please see below") &&
+                                             Catch::Contains("Invoice 123: 49 EUR") &&
+                                             Catch::Contains("> an old line"));
+  CHECK_THAT(trim_quoted_reply("FYI\n\nBegin forwarded message:\n\nFrom: x\nDate: y\n\nthe order\n"),
+             Catch::Contains("the order"));
   // Interleaved answers and a lone "wrote:" line without quotes are left as they are.
   CHECK(trim_quoted_reply("> q1\na1\n> q2\na2") == "> q1\na1\n> q2\na2");
   CHECK(trim_quoted_reply("My friend wrote:\nnothing quoted") == "My friend wrote:\nnothing quoted");

@@ -1,7 +1,10 @@
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "adapters/registry.hpp"
+#include "adapters/telegram/telegram_api.hpp"
 #include "sync/pull.hpp"
 #include "sync/reconcile.hpp"
 #include "tests/support/fake_server.hpp"
@@ -248,4 +251,29 @@ TEST_CASE("telegram probe asks getMe and reports the bot, a refused token or a m
     CHECK_THAT(r.summary, Catch::Contains("malformed"));
     CHECK_FALSE(mentions_token(r.summary + r.evidence.url));
   }
+}
+
+TEST_CASE("telegram keeps what a location, a venue and a poll say", "[telegram]") {
+  const auto message = [](int id, const std::string& body) {
+    return fmt::format(
+        R"({{"update_id":{0},"message":{{"message_id":{0},"date":1765000000,)"
+        R"("chat":{{"id":42,"type":"private"}},"from":{{"id":42,"is_bot":false,"first_name":"Ana"}},{1}}}}})",
+        id, body);
+  };
+  const std::string body = fmt::format(
+      R"({{"ok":true,"result":[{},{},{}]}})", message(1, R"("location":{"latitude":52.520008,"longitude":13.404954})"),
+      message(2, R"("location":{"latitude":48.137154,"longitude":11.576124},)"
+                 R"("venue":{"location":{"latitude":48.137154,"longitude":11.576124},"title":"Marienplatz",)"
+                 R"("address":"Marienplatz 1, München"})"),
+      message(3, R"("poll":{"id":"p","question":"Which size?","options":[{"text":"S","voter_count":0},)"
+                 R"({"text":"M","voter_count":0}],"is_closed":false})"));
+  const auto page = adapters::telegram::parse_updates(body);
+  REQUIRE(page);
+  REQUIRE(page->updates.size() == 3);
+  CHECK(page->updates[0].message->text == "52.520008,13.404954");
+  CHECK(page->updates[0].message->media == "location");
+  CHECK(page->updates[1].message->text == "48.137154,11.576124");
+  CHECK(page->updates[1].message->media == "location Marienplatz, Marienplatz 1, München");
+  CHECK(page->updates[2].message->text == "Which size? (S / M)");
+  CHECK(page->updates[2].message->media == "poll");
 }

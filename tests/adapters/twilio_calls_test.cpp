@@ -286,6 +286,44 @@ TEST_CASE("twilio-calls a call forwarded to an agent's phone is the customer's c
   CHECK(result.contains("phone:+4915112345678"));
 }
 
+TEST_CASE("twilio-calls an agent's softphone leg is left to its <Dial> leg, without a dead letter", "[twilio-calls]") {
+  // A Voice SDK call: the agent's browser calls the TwiML app (from client:anna, no to), whose <Dial>
+  // calls the customer from the business number; and a call put through to a SIP phone.
+  const auto call = [](const char* sid, const char* direction, const char* from, const char* to, const char* parent) {
+    nlohmann::json c{{"sid", sid},
+                     {"account_sid", k_sid},
+                     {"direction", direction},
+                     {"from", from},
+                     {"to", to},
+                     {"status", "completed"},
+                     {"start_time", "Tue, 01 Dec 2026 10:00:00 +0000"},
+                     {"date_created", "Tue, 01 Dec 2026 10:00:00 +0000"},
+                     {"duration", "60"},
+                     {"parent_call_sid", parent ? nlohmann::json(parent) : nlohmann::json(nullptr)}};
+    return c;
+  };
+  const nlohmann::json page{{"calls",
+                             {call("CA00000000000000000000000000000021", "inbound", "client:anna", "", nullptr),
+                              call("CA00000000000000000000000000000022", "outbound-dial", "+4930123456",
+                                   "+4915112345678", "CA00000000000000000000000000000021"),
+                              call("CA00000000000000000000000000000023", "outbound-api", "+4930123456",
+                                   "sip:anna@pbx.example.com", nullptr)}},
+                            {"next_page_uri", nullptr},
+                            {"page", 0},
+                            {"page_size", 50}};
+  FakeServer server([&](const auto&, std::size_t) { return Scripted{200, page.dump()}; });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  REQUIRE_FALSE(test::pull_one("voice", *rig.adapter, store).error);
+  const auto child = store.records().message("voice", "CA00000000000000000000000000000022");
+  REQUIRE(child);
+  CHECK(child->conversation == "call:+4930123456:+4915112345678");
+  CHECK(child->direction == Direction::outbound);
+  CHECK_FALSE(store.records().message("voice", "CA00000000000000000000000000000021"));
+  CHECK_FALSE(store.records().message("voice", "CA00000000000000000000000000000023"));
+  CHECK(store.records().dead_letters("voice").empty());
+}
+
 TEST_CASE("twilio-calls a call with an unparseable date is a dead letter with its raw JSON", "[twilio-calls]") {
   FakeServer server(pages);
   Rig rig(server.base_url());

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# imap-email against a fake IMAP server that fails the way real ones do: one that cannot open the
+# mailbox right now ([UNAVAILABLE]) is a temporary failure (69, "tries again"), not a deleted mailbox;
+# one that drops the connection whenever a mail it cannot read is fetched (Dovecot's
+# imap_fetch_failure = disconnect-immediately) does not block the mailbox: the others are stored,
+# that one is a dead letter naming its UID, and the cursor moves past it.
+. "$(dirname "$0")/lib.sh"
+cat >"$work/fakeimap.py" <<'PY'
+import re, socket, sys, threading
+mode, port_file = sys.argv[1], sys.argv[2]
+def mail(uid):
+    return (f"From: Customer {uid} <customer{uid}@example.org>\r\nTo: support@example.com\r\n"
+            f"Subject: order {uid}\r\nMessage-ID: <order{uid}@example.org>\r\n"
+            f"Date: Mon, 7 Dec 2026 10:00:0{uid} +0000\r\n\r\nwhere is order {uid}?\r\n").encode()
+uids = [1, 2, 3]
+def fetch_line(seq, uid, body):
+    size = len(mail(uid))
+    head = b'* %d FETCH (UID %d RFC822.SIZE %d' % (seq, uid, size)
+    if not body:
+        return head + b')\r\n'
+    return head + b' INTERNALDATE "07-Dec-2026 10:00:00 +0000" BODY[] {%d}\r\n' % size + mail(uid) + b')\r\n'
+def serve(conn):
+    lines = conn.makefile("rb")
+    conn.sendall(b"* OK [CAPABILITY IMAP4rev1] ready\r\n")
+    for raw in lines:
+        tag, command, *rest = raw.decode().rstrip("\r\n").split(" ", 2)
+        rest = rest[0] if rest else ""
+        ok = tag.encode() + b" OK done\r\n"
+        if command.upper() == "EXAMINE":
+            if mode == "busy":
+                conn.sendall(tag.encode() + b" NO [UNAVAILABLE] Temporary failure, try again later\r\n")
+            else:
+                conn.sendall(b"* 3 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 4] ok\r\n" + ok)
+        elif command.upper() == "UID" and "BODY.PEEK" in rest:
+            wanted = set()
+            for part in re.match(r"FETCH (\S+) ", rest).group(1).split(","):
+                a, _, b = part.partition(":")
+                wanted |= set(range(int(a), int(b or a) + 1))
+            out = b""
+            for seq, uid in enumerate(uids, 1):
+                if uid not in wanted:
+                    continue
+                if mode == "broken" and uid == 2:  # cannot read this mail: drop the connection
+                    conn.sendall(out)
+                    conn.close()
+                    return
+                out += fetch_line(seq, uid, True)
+            conn.sendall(out + ok)
+        elif command.upper() == "UID":
+            conn.sendall(b"".join(fetch_line(seq, uid, False) for seq, uid in enumerate(uids, 1)) + ok)
+        elif command.upper() == "STATUS":
+            conn.sendall(b"* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UIDVALIDITY 7)\r\n" + ok)
+        elif command.upper() == "LOGOUT":
+            conn.sendall(b"* BYE\r\n" + ok)
+            return
+        else:  # CAPABILITY, LOGIN, NOOP
+            conn.sendall(ok)
+server = socket.create_server(("127.0.0.1", 0))
+open(port_file + ".tmp", "w").write(str(server.getsockname()[1]))
+import os; os.rename(port_file + ".tmp", port_file)
+while True:
+    threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()
+PY
+printf 'secret' >"$work/imap-password" && chmod 600 "$work/imap-password"
+start_fake() {  # start_fake MODE: a fake server and a config for it in $work/MODE.toml
+  python3 "$work/fakeimap.py" "$1" "$work/$1.port" &
+  bg_pids="$bg_pids $!"
+  for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.05; done
+  [ -s "$work/$1.port" ] || fail "the fake IMAP server ($1) did not start"
+  cat >"$work/$1.toml" <<TOML
+[state]
+path = "$work/$1.db"
+
+[connectors.mail]
+type = "imap-email"
+url = "imap://127.0.0.1:$(cat "$work/$1.port")"
+username = "support@example.com"
+password_file = "$work/imap-password"
+mailboxes = ["INBOX"]
+own_addresses = ["support@example.com"]
+TOML
+}
+
+start_fake busy
+code=0
+"$CHANSYNC" --config "$work/busy.toml" pull >"$work/busy.out" 2>"$work/busy.err" || code=$?
+[ "$code" -eq 69 ] || fail "a mailbox the server cannot open now exited $code, not 69: $(cat "$work/busy.err")"
+grep -q 'cannot open mailbox "INBOX" now (NO \[UNAVAILABLE\]' "$work/busy.err" \
+  || fail "the error should say the mailbox cannot be opened now: $(cat "$work/busy.err")"
+grep -q "renamed or deleted" "$work/busy.err" && fail "a busy mailbox is not a deleted one: $(cat "$work/busy.err")"
+
+start_fake broken
+"$CHANSYNC" --config "$work/broken.toml" pull >"$work/broken.out" 2>"$work/broken.err" \
+  || fail "one mail the server cannot send should not fail the pull: $(cat "$work/broken.err")"
+db="$work/broken.db"
+[ "$(sqlite3 "$db" "SELECT group_concat(text, '|') FROM (SELECT text FROM messages ORDER BY sent_at)")" \
+  = "order 1
+
+where is order 1?|order 3
+
+where is order 3?" ] || fail "mails 1 and 3 should be stored: $(sqlite3 "$db" "SELECT id, text FROM messages")"
+[ "$(sqlite3 "$db" "SELECT record_id || ': ' || error FROM dead_letters")" \
+  = "2: the IMAP server dropped the connection each time this mail was fetched" ] \
+  || fail "UID 2 should be a dead letter: $(sqlite3 "$db" "SELECT record_id, error FROM dead_letters")"
+sqlite3 "$db" "SELECT cursor FROM streams WHERE connector = 'mail'" | grep -q ':3$' \
+  || fail "the cursor should be past UID 3: $(sqlite3 "$db" "SELECT cursor FROM streams")"
+echo "imap faults scenario OK"
