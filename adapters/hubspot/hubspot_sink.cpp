@@ -242,9 +242,10 @@ class HubSpotSink final : public Adapter, public Sink {
 
   // HubSpot refusing a whole upsert (400/409/422) may be one input's fault: its pieces go again, down
   // to single persons, so one bad record does not hold back the other 99. The first split is in
-  // quarters: when all four are refused just as the whole was (a missing id property, a property
-  // type HubSpot will not take), the refusal is about the request, and it ends the push after five
-  // requests, where halving down to single persons would send 199 for each batch of 100.
+  // quarters. When all four are refused just as the whole was, the first quarter is narrowed down to
+  // single persons: if each of them is refused alike too (a missing id property, a property type
+  // HubSpot will not take), the refusal is about the request, and it ends the push, where narrowing
+  // every quarter would send 199 requests for each batch of 100.
   std::optional<Error> narrow_contacts(std::span<Work*> part, const Answer& refused, bool first) {
     const bool content = refused.status == 400 || refused.status == 409 || refused.status == 422;
     if (part.size() == 1 || !content) {
@@ -274,16 +275,24 @@ class HubSpotSink final : public Adapter, public Sink {
     const auto words = [](const Answer& a) {
       return std::string_view(a.vendor).substr(0, a.vendor.find(" (correlationId"));
     };
+    std::size_t i = 0;
     if (pieces == 4 && std::all_of(answers.begin(), answers.end(), [&](const auto& a) {
           return a && a->status == refused.status && words(*a) == words(refused);
-        }))
-      return Error{Errc::config,
-                   fmt::format("HubSpot refused each quarter of an upsert of {} contacts as it refused the whole (HTTP "
-                               "{}: {}): that is about the request, not about a contact in it; `chansync health` "
-                               "checks targets.{}'s properties",
-                               part.size(), refused.status, refused.vendor, name()),
-                   name(), refused.status};
-    for (std::size_t i = 0; i < spans.size(); ++i)
+        })) {
+      if (auto stop = narrow_contacts(spans[0], *answers[0], false)) return stop;
+      if (std::all_of(spans[0].begin(), spans[0].end(), [&](const Work* w) {
+            return w->contact_id.empty() && w->error && w->error->http_status == refused.status &&
+                   w->error->message.find(words(refused)) != std::string::npos;
+          }))
+        return Error{Errc::config,
+                     fmt::format("HubSpot refused an upsert of {} contacts, each quarter of it and each contact of "
+                                 "the first quarter alike (HTTP {}: {}): that is about the request, not about a "
+                                 "contact in it; `chansync health` checks targets.{}'s properties",
+                                 part.size(), refused.status, refused.vendor, name()),
+                     name(), refused.status};
+      i = 1;
+    }
+    for (; i < spans.size(); ++i)
       if (answers[i])
         if (auto stop = narrow_contacts(spans[i], *answers[i], false)) return stop;
     return std::nullopt;

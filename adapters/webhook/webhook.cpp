@@ -116,16 +116,16 @@ class WebhookSink final : public Adapter, public Sink {
 
   // `part` was refused as `refusal`: its pieces go again, down to single persons, so that one bad
   // record fails alone rather than park the persons it shared a request with. The first split is in
-  // quarters: when all four are refused just as the whole was, the refusal is about the request, not
-  // about a person in it (a receiver that expects another format or a field it lacks), and it ends
-  // the push after five requests, where halving down to single persons would send 2N-1 per batch.
+  // quarters. When all four are refused just as the whole was, the first quarter is narrowed down to
+  // single persons: if each of them is refused alike too, the refusal is about the request, not about
+  // a person (a receiver that expects another format or a field it lacks), and it ends the push,
+  // where narrowing every quarter would send 2N-1 requests for each batch. A receiver with one text
+  // for every bad person tells otherwise: someone in that quarter goes through.
   // Outcomes are added in the batch's order (push() relies on it when the receiver goes away).
   std::optional<Error> narrow(std::span<const PushItem> part, const Refusal& refusal, std::vector<PushOutcome>& out,
                               bool first) {
     if (part.size() == 1) {
-      const Error e{Errc::remote, fmt::format("the receiver refused it with HTTP {}: {}", refusal.status, refusal.text),
-                    m_name, refusal.status};
-      out.push_back({part.front().record->person_id, PushOutcome::Status::failed, "", e});
+      out.push_back({part.front().record->person_id, PushOutcome::Status::failed, "", refused_alone(refusal)});
       return std::nullopt;
     }
     const std::size_t pieces = first && part.size() >= 4 ? 4 : 2;
@@ -144,20 +144,37 @@ class WebhookSink final : public Adapter, public Sink {
       }
       answers.push_back(std::move(*answer));
     }
-    if (pieces == 4 && std::all_of(answers.begin(), answers.end(), [&](const auto& a) { return a == refusal; }))
-      return Error{Errc::config,
-                   fmt::format("the receiver refused each quarter of a request of {} persons as it refused the whole "
-                               "(HTTP {}: {}): that is about the requests, not about a person in them; check that "
-                               "targets.{}.url expects chansync's webhook body (chansync-adapters(7))",
-                               part.size(), refusal.status, refusal.text, m_name),
-                   m_name, refusal.status};
-    for (std::size_t i = 0; i < spans.size(); ++i) {
+    std::size_t i = 0;
+    if (pieces == 4 && std::all_of(answers.begin(), answers.end(), [&](const auto& a) { return a == refusal; })) {
+      std::vector<PushOutcome> probe;
+      auto e = narrow(spans[0], *answers[0], probe, false);
+      const std::string alone = refused_alone(refusal).message;
+      if (!e && std::all_of(probe.begin(), probe.end(), [&](const PushOutcome& o) {
+            return o.status == PushOutcome::Status::failed && o.error && o.error->message == alone;
+          }))
+        return Error{Errc::config,
+                     fmt::format("the receiver refused a request of {} persons, each quarter of it and each person "
+                                 "of the first quarter alike (HTTP {}: {}): that is about the requests, not about a "
+                                 "person in them; check that targets.{}.url expects chansync's webhook body "
+                                 "(chansync-adapters(7))",
+                                 part.size(), refusal.status, refusal.text, m_name),
+                     m_name, refusal.status};
+      out.insert(out.end(), probe.begin(), probe.end());
+      if (e) return e;
+      i = 1;
+    }
+    for (; i < spans.size(); ++i) {
       if (!answers[i])
         delivered(spans[i], out);
       else if (auto e = narrow(spans[i], *answers[i], out, false))
         return e;
     }
     return std::nullopt;
+  }
+
+  Error refused_alone(const Refusal& refusal) const {
+    return Error{Errc::remote, fmt::format("the receiver refused it with HTTP {}: {}", refusal.status, refusal.text),
+                 m_name, refusal.status};
   }
 
   void delivered(std::span<const PushItem> part, std::vector<PushOutcome>& out) const {

@@ -213,7 +213,8 @@ TEST_CASE("hubspot: a refusal of the whole upsert is split until only the refuse
   CHECK(count(server, k_upsert) == 5);  // 4 refused, then each quarter: one person each
 }
 
-TEST_CASE("hubspot: an upsert refused alike in each quarter ends the push after five requests", "[hubspot]") {
+TEST_CASE("hubspot: an upsert refused alike in each quarter and by each contact of the first ends the push",
+          "[hubspot]") {
   // A missing id property: HubSpot refuses every request the same way, each with a correlationId of
   // its own.
   FakeServer server([](const httplib::Request&, std::size_t n) {
@@ -226,9 +227,11 @@ TEST_CASE("hubspot: an upsert refused alike in each quarter ends the push after 
   const auto out = hubspot(server.base_url(), {.note_property = ""})->sink()->push(items(persons));
   REQUIRE_FALSE(out);  // nothing was delivered: the batch failed as a whole
   CHECK(out.error().code == Errc::config);
-  CHECK_THAT(out.error().message, Catch::Contains("each quarter of an upsert of 40 contacts") &&
+  CHECK_THAT(out.error().message, Catch::Contains("refused an upsert of 40 contacts, each quarter of it") &&
                                       Catch::Contains("does not exist") && Catch::Contains("chansync health"));
-  CHECK(count(server, k_upsert) == 5);  // the whole and its quarters, not 79 down to single persons
+  // The whole, its quarters, and the first quarter of 10 narrowed down to single contacts (18
+  // requests below it): not 79.
+  CHECK(count(server, k_upsert) == 1 + 4 + 18);
 
   // Refusals that differ between the quarters are about persons: narrowed down as before.
   FakeServer mixed([](const httplib::Request& req, std::size_t n) {

@@ -319,19 +319,43 @@ TEST_CASE("a receiver refusing everyone parks no one: each push fails and says s
   CHECK_FALSE(store.ledger().mark("hook"));
 }
 
-TEST_CASE("a refusal that each quarter of the request gets alike ends the push after five requests", "[webhook]") {
+TEST_CASE("a refusal each quarter of the request and each person of the first get alike ends the push", "[webhook]") {
   Receiver receiver([](std::size_t) { return Scripted{422, R"({"error":"unknown field persons"})"}; });
   StateStore store(":memory:");
   persons(store, 8);
   auto sink = webhook(receiver.url(), 100);
   const auto stats = push_target("hook", *sink->sink(), store, {});
-  CHECK(receiver.seen().size() == 5);  // the whole and its quarters, not 15 down to single persons
+  // The whole, its quarters, and the first quarter's two persons alone: not 15 requests.
+  CHECK(receiver.seen().size() == 1 + 4 + 2);
   CHECK(stats.failed == 8);
   CHECK(stats.parked == 0);
   REQUIRE(stats.error);
   CHECK(stats.error->code == Errc::config);
-  CHECK_THAT(stats.error->message, Catch::Contains("each quarter of a request of 8 persons") &&
-                                       Catch::Contains("unknown field persons") && Catch::Contains("targets.hook.url"));
+  CHECK_THAT(
+      stats.error->message,
+      Catch::Contains("refused a request of 8 persons, each quarter of it and each person of the first quarter") &&
+          Catch::Contains("unknown field persons") && Catch::Contains("targets.hook.url"));
+}
+
+TEST_CASE("one bad person in each quarter, refused in the same words, is not a refusal of the request", "[webhook]") {
+  // The first, third, fifth and seventh of the request are refused with one text for every refusal.
+  std::vector<std::string> order;
+  Receiver receiver([&](std::size_t n, const std::string& body) {
+    const auto ids = ids_in(body);
+    if (n == 0) order = ids;
+    for (const std::size_t bad : {0, 2, 4, 6})
+      if (std::find(ids.begin(), ids.end(), order.at(bad)) != ids.end()) return Scripted{422, R"({"error":"invalid"})"};
+    return Scripted{200, "{}"};
+  });
+  StateStore store(":memory:");
+  persons(store, 8);
+  auto sink = webhook(receiver.url(), 100);
+  const auto stats = push_target("hook", *sink->sink(), store, {});
+  CHECK(stats.created == 4);
+  CHECK(stats.failed == 4);
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::remote);  // persons refused, not the request
+  CHECK(receiver.seen().size() == 1 + 4 + 4 * 2);
 }
 
 TEST_CASE("refusals of persons in different quarters are narrowed down to those persons", "[webhook]") {
