@@ -191,10 +191,11 @@ class ImapAdapter final : public Adapter, public ConversationSource {
     Cursor next = *cursor;
     if (!take.empty()) {
       auto got = m_session.fetch(*mb, take);
-      if (!got && got.error().code == Errc::unavailable && take.size() > 1) {
+      std::vector<std::uint32_t> broken;  // mails the server cannot send (fetch_singly)
+      if (!got && got.error().code == Errc::unavailable && m_session.dropped() && take.size() > 1) {
         spdlog::warn("{}; fetching these {} mails one at a time, to find one the server cannot send",
                      got.error().message, take.size());
-        got = fetch_singly(*mb, take, page);
+        got = fetch_singly(*mb, take, broken);
       }
       if (!got) return std::unexpected(got.error());
       if (got->mailbox.uidvalidity != listing.uidvalidity) {
@@ -206,6 +207,12 @@ class ImapAdapter final : public Adapter, public ConversationSource {
         page.next_cursor = format_cursor(Cursor{got->mailbox.uidvalidity, 0});
         return page;
       }
+      for (const auto uid : broken)
+        page.rejects.push_back({std::to_string(uid),
+                                "the IMAP server dropped the connection each time this mail was fetched",
+                                fmt::format("UID {}: the connection to {} broke on each fetch of this mail alone, "
+                                            "while the mail after it came",
+                                            uid, m_session.url())});
       map_items(take, *got, page);
       next.last_uid = take.back();
     }
@@ -219,38 +226,57 @@ class ImapAdapter final : public Adapter, public ConversationSource {
  private:
   // The FETCH of several mails lost its connection each time it was tried. Dovecot drops it when it
   // cannot read one mail (imap_fetch_failure = disconnect-immediately, its default): fetched one at a
-  // time, the mails the server sends are kept, and a mail it fails on while it sends one after it is
-  // that mail, kept as a dead letter naming its UID so that the mailbox goes on. A failure with
-  // nothing sent after it ends `take` there (the server may simply be down): the next run tries from
-  // it. When nothing comes at all, the first error stands.
+  // time, the mails the server sends are kept, and a mail whose fetch drops the connection while the
+  // next one's does not, and drops it again when tried once more after that, is that mail: its UID
+  // goes to `broken` (a dead letter, so the mailbox goes on). Anything else ends `take` before the
+  // mail it happened on, keeping what came, for the next run to try from there: a refusal or busy
+  // answer, or two mails in a row failing (the server may be down). When nothing came, that error.
   Result<ImapResponse> fetch_singly(const std::string& mailbox, std::vector<std::uint32_t>& take,
-                                    Page<Conversation>& page) {
+                                    std::vector<std::uint32_t>& broken) {
     ImapResponse out;
+    bool kept = false;
+    std::optional<std::size_t> suspect;  // the index of a mail whose fetch dropped the connection
     std::optional<Error> first_error;
-    std::vector<std::uint32_t> failed;
-    std::size_t kept = 0;  // take[0, kept) are answered: sent, or failed with a later one sent
+    const auto keep = [&](ImapResponse& one) {
+      kept = true;
+      out.mailbox = one.mailbox;
+      for (auto& item : one.items) out.items.push_back(std::move(item));
+      out.tagged_status = one.tagged_status;
+      out.tagged_text = one.tagged_text;
+    };
+    std::size_t end = take.size();
     for (std::size_t i = 0; i < take.size(); ++i) {
       auto one = m_session.fetch(mailbox, std::span(&take[i], 1));
       if (!one) {
-        if (one.error().code != Errc::unavailable) return std::unexpected(one.error());
         if (!first_error) first_error = one.error();
-        failed.push_back(take[i]);
+        if (one.error().code != Errc::unavailable || !m_session.dropped() || suspect) {
+          end = suspect ? *suspect : i;
+          break;
+        }
+        suspect = i;
         continue;
       }
-      if (kept > 0 && one->mailbox.uidvalidity != out.mailbox.uidvalidity) break;  // renumbered: the caller lists again
-      out.mailbox = one->mailbox;
-      for (auto& item : one->items) out.items.push_back(std::move(item));
-      out.tagged_status = one->tagged_status;
-      out.tagged_text = one->tagged_text;
-      for (const auto uid : failed)
-        page.rejects.push_back({std::to_string(uid),
-                                "the IMAP server dropped the connection each time this mail was fetched",
-                                fmt::format("UID {}: {}", uid, first_error ? first_error->message : std::string())});
-      failed.clear();
-      kept = i + 1;
+      if (kept && one->mailbox.uidvalidity != out.mailbox.uidvalidity) {
+        end = i;  // renumbered: the caller lists again
+        break;
+      }
+      keep(*one);
+      if (suspect) {  // the next mail came: the suspect once more, alone
+        auto again = m_session.fetch(mailbox, std::span(&take[*suspect], 1));
+        if (again && again->mailbox.uidvalidity == out.mailbox.uidvalidity) {
+          keep(*again);
+        } else if (again || !m_session.dropped()) {  // renumbered, or refused this time: not known broken
+          end = *suspect;
+          break;
+        } else {
+          broken.push_back(take[*suspect]);
+        }
+        suspect.reset();
+      }
     }
-    if (kept == 0) return std::unexpected(*first_error);
-    take.resize(kept);
+    if (suspect) end = std::min(end, *suspect);
+    if (end == 0) return std::unexpected(*first_error);
+    take.resize(end);
     return out;
   }
 

@@ -440,8 +440,10 @@ Result<std::string> ImapSession::exchange(const std::string& command, const std:
   const std::string tag = fmt::format("c{}", ++m_tag);
   const std::string line = tag + " " + command + "\r\n";
   ++m_requests;
+  m_dropped = false;
   auto broken = [&](const std::string& why) {
     disconnect();
+    m_dropped = true;
     return fail(Errc::unavailable,
                 fmt::format("{}: the connection to the IMAP server {} broke ({})", what, m_login.url, why),
                 m_login.connector);

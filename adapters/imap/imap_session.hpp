@@ -73,6 +73,9 @@ class ImapSession {
   Result<ImapResponse> status(const std::string& mailbox);
 
   std::size_t requests() const { return m_requests; }
+  // Whether the last command failed because the connection broke under it (the server closed it, a
+  // timeout), rather than for an answer the server gave.
+  bool dropped() const { return m_dropped; }
   // The account URL as logged: scheme, host and port (never the password, which is not in it).
   const std::string& url() const { return m_login.url; }
 
@@ -93,6 +96,7 @@ class ImapSession {
   std::size_t m_requests = 0;
   unsigned m_tag = 0;
   bool m_tls_failed = false;  // the last connect failed in the TLS handshake: never retried
+  bool m_dropped = false;     // see dropped()
 };
 
 // "1,5,7:9": a UID set for `uids` (ascending), ranges folded.
