@@ -114,6 +114,8 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
     m_conversation_ids.reserve(ids.size(), ids.chars());
     person_of.reserve(found.size());
     for (const auto i : order) {
+      // A conversation stored after max(key) was read (a command reading beside a running sync): room.
+      if (found[i].second >= slot_of_key.size()) slot_of_key.resize(found[i].second + 1, k_none);
       slot_of_key[found[i].second] = static_cast<std::uint32_t>(m_conversation_ids.size());
       m_conversation_ids.push_back(ids[i]);
       person_of.push_back(found[i].first);
