@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "cli/output.hpp"
 #include "cli/session.hpp"
@@ -56,11 +57,23 @@ void add_erase(CLI::App& app, Context& ctx) {
       require_format(ctx.global.output, {"table", "json"}, "erase");
       if (person->empty() == handle->empty())
         throw Failure(Errc::usage, "erase needs --person ID or --handle KIND:VALUE");
-      Session s = open_session(ctx.global, "erase", Needs::store_and_adapters);
+      // The connectors (their own handles, no secret) let the erase reconcile first. Without a config
+      // (the store named by --state alone) or with a connector it cannot build, it erases what the
+      // last reconcile found: an erasure is not held back by a configuration problem.
+      std::optional<Session> opened;
+      try {
+        opened.emplace(open_session(ctx.global, "erase", Needs::store_and_adapters));
+      } catch (const Failure& f) {
+        if (f.error().code != Errc::config) throw;
+        opened.emplace(open_session(ctx.global, "erase", Needs::store));
+        spdlog::warn("{}; erasing what the last reconcile found, without reconciling first", f.what());
+      }
+      Session& s = *opened;
+      const bool reconciles = !s.connectors.empty();
       const std::string node = handle->empty() ? std::string() : handle_option(*handle, s.config);
       // Persons reconciled before the last pull may lack what it brought (a new number of theirs): the
       // erase would leave it, and the next sync would push it as a new person.
-      if (!identities_current(*s.store, s.connectors, s.config.identity)) {
+      if (reconciles && !identities_current(*s.store, s.connectors, s.config.identity)) {
         if (*dry_run) {
           spdlog::warn(
               "records changed since the last reconcile: the erase reconciles first and may find more of "

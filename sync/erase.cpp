@@ -228,6 +228,24 @@ void scrub_texts(StateStore& store, const std::vector<std::string>& needles) {
     upd.exec();
     upd.reset();
   }
+  // A sync's report, kept in the run history, holds its pulls' and pushes' errors too.
+  changed.clear();
+  std::vector<std::string> in_summary;
+  for (std::size_t i = 1; i <= needles.size(); ++i)
+    in_summary.push_back(fmt::format("instr(lower(summary), lower(?{})) > 0", i));
+  SQLite::Statement r(store.db(), fmt::format("SELECT id, summary FROM runs WHERE {}", fmt::join(in_summary, " OR ")));
+  for (std::size_t i = 0; i < needles.size(); ++i) r.bind(static_cast<int>(i + 1), needles[i]);
+  while (r.executeStep()) {
+    std::string summary = scrubbed(r.getColumn(1).getString());
+    if (summary != r.getColumn(1).getString()) changed.emplace_back(r.getColumn(0).getInt64(), std::move(summary));
+  }
+  SQLite::Statement upd_run(store.db(), "UPDATE runs SET summary = ? WHERE id = ?");
+  for (const auto& [id, summary] : changed) {
+    upd_run.bind(1, summary);
+    upd_run.bind(2, static_cast<int64_t>(id));
+    upd_run.exec();
+    upd_run.reset();
+  }
 }
 
 }  // namespace
@@ -333,14 +351,7 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
     // The operator's reason may name what was erased ("anna@example.com is her"): then it goes too.
     SQLite::Statement upd(store.db(),
                           "UPDATE identity_decisions SET a_nodes = ?, b_nodes = ?, reason = ? WHERE id = ?");
-    const auto names_erased = [&](std::string text) {
-      std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-      for (std::string n : needles) {
-        std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
-        if (text.find(n) != std::string::npos) return true;
-      }
-      return false;
-    };
+    const auto names_erased = [&](const std::string& text) { return names_any(text, needles); };
     const auto kept = [&](const std::vector<std::string>& nodes) {
       std::vector<std::string> out;
       for (const auto& n : nodes)

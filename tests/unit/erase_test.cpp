@@ -221,6 +221,8 @@ TEST_CASE("erase takes whole values only, counts a dead letter once, and scrubs 
   store.runs().record_health_run({now_ms(), "WARNING", 1}, {{"crm", "", now_ms(), "schema_drift",
                                                              R"({"detail":"anna@example.com; joanna@example.com"})"}});
 
+  store.db().exec(R"sql(INSERT INTO runs(command, started_at, summary)
+                         VALUES('sync', 1, '{"error":"anna@example.com is invalid; joanna@example.com"}'))sql");
   const auto dry = erase_person(store, anna, "", true);
   CHECK(dry.dead_letters == 2);  // the SMS one, and crm's "9" once though it names her twice
   erase_person(store, anna, "", false);
@@ -231,6 +233,8 @@ TEST_CASE("erase takes whole values only, counts a dead letter once, and scrubs 
               "instr(notice || error, 'anna@') > 0") == 0);
   const auto evidence = store.db().execAndGet("SELECT evidence FROM health_checks").getString();
   CHECK(evidence == R"({"detail":"(erased); joanna@example.com"})");
+  CHECK(store.db().execAndGet("SELECT summary FROM runs").getString() ==
+        R"({"error":"(erased) is invalid; joanna@example.com"})");
 }
 
 TEST_CASE("records pulled since the last reconcile: identities are out of date until it runs", "[erase]") {
