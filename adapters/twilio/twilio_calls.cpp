@@ -8,6 +8,7 @@
 #include <cctype>
 #include <charconv>
 #include <map>
+#include <set>
 
 #include "adapters/status_page.hpp"
 #include "adapters/twilio/twilio_api.hpp"
@@ -58,6 +59,16 @@ class TwilioCallsAdapter final : public TwilioSource {
   void map_calls(const std::vector<WireCall>& wire, Page<Conversation>& page, ListMarks& marks) {
     std::map<std::string, std::size_t> index;  // conversation id → position in page.items
     std::size_t legs_skipped = 0, agent_legs = 0;
+    // An agent's Voice SDK client ("client:anna"), a SIP phone ("sip:…") or no end at all (the TwiML
+    // app a softphone calls) is the business's side. A call whose customer end is one of those is the
+    // agent's own leg: the <Dial> leg it makes to the customer is the customer's call.
+    const auto agent_end = [](const std::string& end) {
+      return end.empty() || end.starts_with("client:") || end.starts_with("sip:");
+    };
+    std::set<std::string> agent_calls;  // sids of agents' own legs on this page
+    for (const auto& w : wire)
+      if (agent_end(w.direction == "inbound" || w.direction == "trunking-originating" ? w.from : w.to))
+        agent_calls.insert(w.sid);
     for (const auto& w : wire) {
       const std::string& when = w.start_time.empty() ? w.date_created : w.start_time;
       auto started = parse_rfc2822(when);
@@ -77,7 +88,8 @@ class TwilioCallsAdapter final : public TwilioSource {
       // original caller (<Dial> passes the caller's number on by default) goes to wherever the call was
       // forwarded: its parent is the customer's call, and taking its ends at their word would make the
       // agent's phone a customer and the customer the business. A leg between own numbers is internal.
-      if (w.direction == "outbound-dial" && !w.parent_call_sid.empty()) {
+      // A leg an agent's softphone dialled (its parent is the agent's own leg, below) is that too.
+      if (w.direction == "outbound-dial" && !w.parent_call_sid.empty() && !agent_calls.contains(w.parent_call_sid)) {
         const auto from = m_phone(w.from), to = m_phone(w.to);
         if (!from || !is_own(from->value) || (to && is_own(to->value))) {
           ++legs_skipped;
@@ -86,13 +98,7 @@ class TwilioCallsAdapter final : public TwilioSource {
       }
       const std::string& customer_raw = inbound ? w.from : w.to;
       const std::string& business_raw = inbound ? w.to : w.from;
-      // An agent's Voice SDK client ("client:anna"), a SIP phone ("sip:…") or no end at all (the
-      // TwiML app a softphone calls) is the business's side. A call whose customer end is one of those
-      // is the agent's own leg: its <Dial> leg to the customer is the customer's call.
-      const auto agent_end = [](const std::string& end) {
-        return end.empty() || end.starts_with("client:") || end.starts_with("sip:");
-      };
-      if (agent_end(customer_raw)) {
+      if (agent_calls.contains(w.sid)) {
         ++agent_legs;
         continue;
       }

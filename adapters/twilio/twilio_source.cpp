@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -132,10 +133,12 @@ TwilioSource::TwilioSource(const AdapterContext& ctx, const char* type)
               [](const Fetched& f) { return f.requests; }) {
   // Twilio writes the business's numbers in E.164, or as a short code of a few digits: an entry that
   // cannot become either would match nothing, and the business's number would then pass for a
-  // customer's, the one handle all its conversations share.
+  // customer's, the one handle all its conversations share. An alphanumeric sender ID ("ACME") is
+  // the business's anyway (twilio.cpp): listed, it is let be.
   for (const auto& n : ctx.config.options.at("own_numbers")) {
     const std::string text = n.get<std::string>();
     const auto h = normalize_phone(text, m_region);
+    if (!h && std::any_of(text.begin(), text.end(), [](unsigned char c) { return std::isalpha(c) != 0; })) continue;
     if (!h || (!h->value.starts_with('+') && h->value.size() > 6))
       throw Failure(Errc::config,
                     fmt::format("connectors.{}.own_numbers: \"{}\" is {}; write it with its country code (+49 30 "

@@ -304,7 +304,8 @@ TEST_CASE("twilio-calls an agent's softphone leg is left to its <Dial> leg, with
   };
   const nlohmann::json page{{"calls",
                              {call("CA00000000000000000000000000000021", "inbound", "client:anna", "", nullptr),
-                              call("CA00000000000000000000000000000022", "outbound-dial", "+4930123456",
+                              // Its caller ID is a number own_numbers does not list.
+                              call("CA00000000000000000000000000000022", "outbound-dial", "+4930555999",
                                    "+4915112345678", "CA00000000000000000000000000000021"),
                               call("CA00000000000000000000000000000023", "outbound-api", "+4930123456",
                                    "sip:anna@pbx.example.com", nullptr)}},
@@ -317,7 +318,7 @@ TEST_CASE("twilio-calls an agent's softphone leg is left to its <Dial> leg, with
   REQUIRE_FALSE(test::pull_one("voice", *rig.adapter, store).error);
   const auto child = store.records().message("voice", "CA00000000000000000000000000000022");
   REQUIRE(child);
-  CHECK(child->conversation == "call:+4930123456:+4915112345678");
+  CHECK(child->conversation == "call:+4930555999:+4915112345678");
   CHECK(child->direction == Direction::outbound);
   CHECK_FALSE(store.records().message("voice", "CA00000000000000000000000000000021"));
   CHECK_FALSE(store.records().message("voice", "CA00000000000000000000000000000023"));
