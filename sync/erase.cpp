@@ -181,10 +181,10 @@ std::vector<std::int64_t> dead_letters_naming(StateStore& store, const std::vect
   return out;
 }
 
-// Texts kept about the streams that may quote a vendor's words about the person: a stream's last
-// vendor notice and last error (chansync before 2026-12 wrote WhatsApp's "message … to +49… failed"),
-// and the health history's evidence, which copies them. The notice and error go; in the evidence each
-// mention becomes "(erased)", so the check's class and time stay.
+// Texts kept about the streams and runs that may quote a vendor's words about the person: a stream's
+// last vendor notice and last error (chansync before 2026-12 wrote WhatsApp's "message … to +49…
+// failed"), the health history's evidence, which copies them, and the sync reports of the run
+// history. The notice and error go; elsewhere each mention becomes "(erased)", so the rest stays.
 void scrub_texts(StateStore& store, const std::vector<std::string>& needles) {
   if (needles.empty()) return;
   const auto scrubbed = [&](std::string text) {
@@ -210,42 +210,30 @@ void scrub_texts(StateStore& store, const std::vector<std::string>& needles) {
       upd.reset();
     }
   }
-  std::vector<std::string> any;
-  for (std::size_t i = 1; i <= needles.size(); ++i)
-    any.push_back(fmt::format("instr(lower(evidence), lower(?{})) > 0", i));
-  SQLite::Statement q(store.db(),
-                      fmt::format("SELECT rowid, evidence FROM health_checks WHERE {}", fmt::join(any, " OR ")));
-  for (std::size_t i = 0; i < needles.size(); ++i) q.bind(static_cast<int>(i + 1), needles[i]);
-  std::vector<std::pair<std::int64_t, std::string>> changed;
-  while (q.executeStep()) {
-    std::string evidence = scrubbed(q.getColumn(1).getString());
-    if (evidence != q.getColumn(1).getString()) changed.emplace_back(q.getColumn(0).getInt64(), std::move(evidence));
-  }
-  SQLite::Statement upd(store.db(), "UPDATE health_checks SET evidence = ? WHERE rowid = ?");
-  for (const auto& [rowid, evidence] : changed) {
-    upd.bind(1, evidence);
-    upd.bind(2, static_cast<int64_t>(rowid));
-    upd.exec();
-    upd.reset();
-  }
-  // A sync's report, kept in the run history, holds its pulls' and pushes' errors too.
-  changed.clear();
-  std::vector<std::string> in_summary;
-  for (std::size_t i = 1; i <= needles.size(); ++i)
-    in_summary.push_back(fmt::format("instr(lower(summary), lower(?{})) > 0", i));
-  SQLite::Statement r(store.db(), fmt::format("SELECT id, summary FROM runs WHERE {}", fmt::join(in_summary, " OR ")));
-  for (std::size_t i = 0; i < needles.size(); ++i) r.bind(static_cast<int>(i + 1), needles[i]);
-  while (r.executeStep()) {
-    std::string summary = scrubbed(r.getColumn(1).getString());
-    if (summary != r.getColumn(1).getString()) changed.emplace_back(r.getColumn(0).getInt64(), std::move(summary));
-  }
-  SQLite::Statement upd_run(store.db(), "UPDATE runs SET summary = ? WHERE id = ?");
-  for (const auto& [id, summary] : changed) {
-    upd_run.bind(1, summary);
-    upd_run.bind(2, static_cast<int64_t>(id));
-    upd_run.exec();
-    upd_run.reset();
-  }
+  // Each row of `table` whose `column` names the person, with each mention replaced: the health
+  // history's evidence (which copies the notice and error), a sync's report in the run history.
+  const auto scrub_column = [&](const char* table, const char* key, const char* column) {
+    std::vector<std::string> any;
+    for (std::size_t i = 1; i <= needles.size(); ++i)
+      any.push_back(fmt::format("instr(lower({}), lower(?{})) > 0", column, i));
+    SQLite::Statement q(store.db(),
+                        fmt::format("SELECT {}, {} FROM {} WHERE {}", key, column, table, fmt::join(any, " OR ")));
+    for (std::size_t i = 0; i < needles.size(); ++i) q.bind(static_cast<int>(i + 1), needles[i]);
+    std::vector<std::pair<std::int64_t, std::string>> changed;
+    while (q.executeStep()) {
+      std::string text = scrubbed(q.getColumn(1).getString());
+      if (text != q.getColumn(1).getString()) changed.emplace_back(q.getColumn(0).getInt64(), std::move(text));
+    }
+    SQLite::Statement upd(store.db(), fmt::format("UPDATE {} SET {} = ? WHERE {} = ?", table, column, key));
+    for (const auto& [row, text] : changed) {
+      upd.bind(1, text);
+      upd.bind(2, static_cast<int64_t>(row));
+      upd.exec();
+      upd.reset();
+    }
+  };
+  scrub_column("health_checks", "rowid", "evidence");
+  scrub_column("runs", "id", "summary");
 }
 
 }  // namespace
