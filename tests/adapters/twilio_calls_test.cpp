@@ -29,6 +29,21 @@ Scripted pages(const httplib::Request& req, std::size_t) {
   return {200, fixture(req.has_param("PageToken") ? "twilio/calls_page2.json" : "twilio/calls_page1.json")};
 }
 
+// One call as Twilio's list answers it, completed on 1 Dec 2026 at 10:00 and lasting 190 s.
+nlohmann::json wire_call(const char* sid, const char* direction, const char* from, const char* to, const char* parent) {
+  return {{"sid", sid},
+          {"account_sid", k_sid},
+          {"direction", direction},
+          {"from", from},
+          {"to", to},
+          {"status", "completed"},
+          {"start_time", "Tue, 01 Dec 2026 10:00:00 +0000"},
+          {"end_time", "Tue, 01 Dec 2026 10:03:10 +0000"},
+          {"date_created", "Tue, 01 Dec 2026 10:00:00 +0000"},
+          {"duration", "190"},
+          {"parent_call_sid", parent ? nlohmann::json(parent) : nlohmann::json(nullptr)}};
+}
+
 }  // namespace
 
 TEST_CASE("twilio-calls follows next_page_uri to the end and maps each call to one call entry", "[twilio-calls]") {
@@ -247,21 +262,7 @@ TEST_CASE("twilio-calls a call forwarded to an agent's phone is the customer's c
           "[twilio-calls]") {
   // An inbound call to the business number, forwarded by <Dial> to an agent's mobile: the child leg
   // carries the caller's number as its from (Twilio's default caller ID) and the agent's as its to.
-  const auto call = [](const char* sid, const char* direction, const char* from, const char* to, const char* parent) {
-    nlohmann::json c{{"sid", sid},
-                     {"account_sid", k_sid},
-                     {"direction", direction},
-                     {"from", from},
-                     {"to", to},
-                     {"status", "completed"},
-                     {"start_time", "Tue, 01 Dec 2026 10:00:00 +0000"},
-                     {"end_time", "Tue, 01 Dec 2026 10:03:10 +0000"},
-                     {"date_created", "Tue, 01 Dec 2026 10:00:00 +0000"},
-                     {"duration", "190"},
-                     {"parent_call_sid", nullptr}};
-    if (parent) c["parent_call_sid"] = parent;
-    return c;
-  };
+  const auto call = wire_call;
   const nlohmann::json page{
       {"calls",
        {call("CA00000000000000000000000000000011", "outbound-dial", "+4915112345678", "+4917099999999",
@@ -289,19 +290,7 @@ TEST_CASE("twilio-calls a call forwarded to an agent's phone is the customer's c
 TEST_CASE("twilio-calls an agent's softphone leg is left to its <Dial> leg, without a dead letter", "[twilio-calls]") {
   // A Voice SDK call: the agent's browser calls the TwiML app (from client:anna, no to), whose <Dial>
   // calls the customer from the business number; and a call put through to a SIP phone.
-  const auto call = [](const char* sid, const char* direction, const char* from, const char* to, const char* parent) {
-    nlohmann::json c{{"sid", sid},
-                     {"account_sid", k_sid},
-                     {"direction", direction},
-                     {"from", from},
-                     {"to", to},
-                     {"status", "completed"},
-                     {"start_time", "Tue, 01 Dec 2026 10:00:00 +0000"},
-                     {"date_created", "Tue, 01 Dec 2026 10:00:00 +0000"},
-                     {"duration", "60"},
-                     {"parent_call_sid", parent ? nlohmann::json(parent) : nlohmann::json(nullptr)}};
-    return c;
-  };
+  const auto call = wire_call;
   const nlohmann::json page{{"calls",
                              {call("CA00000000000000000000000000000021", "inbound", "client:anna", "", nullptr),
                               // Its caller ID is a number own_numbers does not list.
