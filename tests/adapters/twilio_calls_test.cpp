@@ -44,6 +44,14 @@ nlohmann::json wire_call(const char* sid, const char* direction, const char* fro
           {"parent_call_sid", parent ? nlohmann::json(parent) : nlohmann::json(nullptr)}};
 }
 
+// Pulls one page of `calls` into `store`.
+void pull_page(const std::vector<nlohmann::json>& calls, StateStore& store) {
+  const nlohmann::json page{{"calls", calls}, {"next_page_uri", nullptr}, {"page", 0}, {"page_size", 50}};
+  FakeServer server([&](const auto&, std::size_t) { return Scripted{200, page.dump()}; });
+  Rig rig(server.base_url());
+  REQUIRE_FALSE(test::pull_one("voice", *rig.adapter, store).error);
+}
+
 }  // namespace
 
 TEST_CASE("twilio-calls follows next_page_uri to the end and maps each call to one call entry", "[twilio-calls]") {
@@ -262,19 +270,11 @@ TEST_CASE("twilio-calls a call forwarded to an agent's phone is the customer's c
           "[twilio-calls]") {
   // An inbound call to the business number, forwarded by <Dial> to an agent's mobile: the child leg
   // carries the caller's number as its from (Twilio's default caller ID) and the agent's as its to.
-  const auto call = wire_call;
-  const nlohmann::json page{
-      {"calls",
-       {call("CA00000000000000000000000000000011", "outbound-dial", "+4915112345678", "+4917099999999",
-             "CA00000000000000000000000000000010"),
-        call("CA00000000000000000000000000000010", "inbound", "+4915112345678", "+4930123456", nullptr)}},
-      {"next_page_uri", nullptr},
-      {"page", 0},
-      {"page_size", 50}};
-  FakeServer server([&](const auto&, std::size_t) { return Scripted{200, page.dump()}; });
-  Rig rig(server.base_url());
   StateStore store(":memory:");
-  REQUIRE_FALSE(test::pull_one("voice", *rig.adapter, store).error);
+  pull_page({wire_call("CA00000000000000000000000000000011", "outbound-dial", "+4915112345678", "+4917099999999",
+                       "CA00000000000000000000000000000010"),
+             wire_call("CA00000000000000000000000000000010", "inbound", "+4915112345678", "+4930123456", nullptr)},
+            store);
   const auto parent = store.records().message("voice", "CA00000000000000000000000000000010");
   REQUIRE(parent);
   CHECK(parent->conversation == "call:+4930123456:+4915112345678");
@@ -290,21 +290,14 @@ TEST_CASE("twilio-calls a call forwarded to an agent's phone is the customer's c
 TEST_CASE("twilio-calls an agent's softphone leg is left to its <Dial> leg, without a dead letter", "[twilio-calls]") {
   // A Voice SDK call: the agent's browser calls the TwiML app (from client:anna, no to), whose <Dial>
   // calls the customer from the business number; and a call put through to a SIP phone.
-  const auto call = wire_call;
-  const nlohmann::json page{{"calls",
-                             {call("CA00000000000000000000000000000021", "inbound", "client:anna", "", nullptr),
-                              // Its caller ID is a number own_numbers does not list.
-                              call("CA00000000000000000000000000000022", "outbound-dial", "+4930555999",
-                                   "+4915112345678", "CA00000000000000000000000000000021"),
-                              call("CA00000000000000000000000000000023", "outbound-api", "+4930123456",
-                                   "sip:anna@pbx.example.com", nullptr)}},
-                            {"next_page_uri", nullptr},
-                            {"page", 0},
-                            {"page_size", 50}};
-  FakeServer server([&](const auto&, std::size_t) { return Scripted{200, page.dump()}; });
-  Rig rig(server.base_url());
   StateStore store(":memory:");
-  REQUIRE_FALSE(test::pull_one("voice", *rig.adapter, store).error);
+  pull_page({wire_call("CA00000000000000000000000000000021", "inbound", "client:anna", "", nullptr),
+             // Its caller ID is a number own_numbers does not list.
+             wire_call("CA00000000000000000000000000000022", "outbound-dial", "+4930555999", "+4915112345678",
+                       "CA00000000000000000000000000000021"),
+             wire_call("CA00000000000000000000000000000023", "outbound-api", "+4930123456", "sip:anna@pbx.example.com",
+                       nullptr)},
+            store);
   const auto child = store.records().message("voice", "CA00000000000000000000000000000022");
   REQUIRE(child);
   CHECK(child->conversation == "call:+4930555999:+4915112345678");
