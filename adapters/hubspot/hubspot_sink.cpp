@@ -10,6 +10,7 @@
 #include "adapters/hubspot/hubspot_api.hpp"
 #include "adapters/hubspot/hubspot_client.hpp"
 #include "adapters/hubspot/hubspot_notes.hpp"
+#include "adapters/pieces.hpp"
 #include "adapters/status_page.hpp"
 
 namespace chansync::adapters::hubspot {
@@ -259,12 +260,7 @@ class HubSpotSink final : public Adapter, public Sink {
       return std::nullopt;
     }
     const std::size_t pieces = first && part.size() >= 4 ? 4 : 2;
-    std::vector<std::span<Work*>> spans;
-    for (std::size_t i = 0, at = 0; i < pieces; ++i) {
-      const std::size_t n = part.size() / pieces + (i < part.size() % pieces ? 1 : 0);
-      spans.push_back(part.subspan(at, n));
-      at += n;
-    }
+    const auto spans = pieces_of(part, pieces);
     std::vector<std::optional<Answer>> answers;
     for (const auto piece : spans) {
       auto answer = try_contacts(piece);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "adapters/pieces.hpp"
 #include "sync/digest.hpp"
 
 namespace chansync::adapters::webhook {
@@ -129,12 +130,7 @@ class WebhookSink final : public Adapter, public Sink {
       return std::nullopt;
     }
     const std::size_t pieces = first && part.size() >= 4 ? 4 : 2;
-    std::vector<std::span<const PushItem>> spans;
-    for (std::size_t i = 0, at = 0; i < pieces; ++i) {
-      const std::size_t n = part.size() / pieces + (i < part.size() % pieces ? 1 : 0);
-      spans.push_back(part.subspan(at, n));
-      at += n;
-    }
+    const auto spans = pieces_of(part, pieces);
     std::vector<std::optional<Refusal>> answers;
     for (const auto piece : spans) {
       auto answer = post(piece);
