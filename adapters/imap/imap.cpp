@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <span>
@@ -235,7 +236,8 @@ class ImapAdapter final : public Adapter, public ConversationSource {
                                     std::vector<std::uint32_t>& broken) {
     ImapResponse out;
     bool kept = false;
-    std::optional<std::size_t> suspect;  // the index of a mail whose fetch dropped the connection
+    constexpr std::size_t k_none = SIZE_MAX;
+    std::size_t suspect = k_none;  // the index of a mail whose fetch dropped the connection
     std::optional<Error> first_error;
     const auto keep = [&](ImapResponse& one) {
       kept = true;
@@ -249,8 +251,8 @@ class ImapAdapter final : public Adapter, public ConversationSource {
       auto one = m_session.fetch(mailbox, std::span(&take[i], 1));
       if (!one) {
         if (!first_error) first_error = one.error();
-        if (one.error().code != Errc::unavailable || !m_session.dropped() || suspect) {
-          end = suspect ? *suspect : i;
+        if (one.error().code != Errc::unavailable || !m_session.dropped() || suspect != k_none) {
+          end = suspect != k_none ? suspect : i;
           break;
         }
         suspect = i;
@@ -261,20 +263,20 @@ class ImapAdapter final : public Adapter, public ConversationSource {
         break;
       }
       keep(*one);
-      if (suspect) {  // the next mail came: the suspect once more, alone
-        auto again = m_session.fetch(mailbox, std::span(&take[*suspect], 1));
+      if (suspect != k_none) {  // the next mail came: the suspect once more, alone
+        auto again = m_session.fetch(mailbox, std::span(&take[suspect], 1));
         if (again && again->mailbox.uidvalidity == out.mailbox.uidvalidity) {
           keep(*again);
         } else if (again || !m_session.dropped()) {  // renumbered, or refused this time: not known broken
-          end = *suspect;
+          end = suspect;
           break;
         } else {
-          broken.push_back(take[*suspect]);
+          broken.push_back(take[suspect]);
         }
-        suspect.reset();
+        suspect = k_none;
       }
     }
-    if (suspect) end = std::min(end, *suspect);
+    end = std::min(end, suspect);
     if (end == 0) return std::unexpected(*first_error);
     take.resize(end);
     return out;
