@@ -74,12 +74,9 @@ std::size_t find_whole(std::string_view text, std::string_view needle, std::size
   }
 }
 
-bool names(std::string_view text, std::string_view needle) {
-  return find_whole(text, needle) != std::string_view::npos;
-}
-
 bool names_any(std::string_view text, const std::vector<std::string>& needles) {
-  return std::any_of(needles.begin(), needles.end(), [&](const std::string& n) { return names(text, n); });
+  return std::any_of(needles.begin(), needles.end(),
+                     [&](const std::string& n) { return find_whole(text, n) != std::string_view::npos; });
 }
 
 // Other records that name one of the erased handles: another person's CRM contact listing her email,
@@ -155,7 +152,7 @@ void strip(StateStore& store, const Mentions& m, std::int64_t rev) {
 
 // The dead letters that name the person: whose raw payload or error holds one of `needles` as a whole
 // value (any case: "Anna@Example.com" in a CRM's payload), or that are the rejects of one of
-// `records` (crm_id: nodes). SQL finds the candidates, names() decides.
+// `records` (crm_id: nodes). SQL finds the candidates, find_whole() decides.
 std::vector<std::int64_t> dead_letters_naming(StateStore& store, const std::vector<std::string>& needles,
                                               const std::vector<std::string>& records) {
   std::vector<std::int64_t> out;

@@ -8,6 +8,7 @@
 
 #include "sync/digest.hpp"
 #include "sync/erase.hpp"
+#include "sync/normalize.hpp"
 #include "sync/reconcile.hpp"
 #include "sync/state_records.hpp"
 #include "sync/state_store.hpp"
@@ -47,8 +48,11 @@ bool RecordStore::names_erased(const DeadLetter& d) {
       std::size_t end = i;
       while (end < text.size() && digit(text[end])) ++end;
       const std::string digits(text.substr(i, end - i));
-      if (digits.size() >= 6 && digits.size() <= 15 && (erased("phone:+" + digits) || erased("telegram_id:" + digits)))
-        return true;
+      if (digits.size() >= 6 && digits.size() <= 15) {
+        // Keys as the adapters make them: the number through the same normaliser.
+        const auto phone = normalize_phone("+" + digits, "");
+        if ((phone && erased(phone->key())) || erased(Handle{HandleKind::telegram_id, digits}.key())) return true;
+      }
       i = end;
     }
     for (auto at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
@@ -56,10 +60,9 @@ bool RecordStore::names_erased(const DeadLetter& d) {
       while (from > 0 && mail_char(text[from - 1])) --from;
       while (to < text.size() && (mail_char(text[to]) && text[to] != '+' && text[to] != '%')) ++to;
       while (to > at + 1 && (text[to - 1] == '.' || text[to - 1] == '-')) --to;  // a sentence's full stop
-      std::string address(text.substr(from, to - from));
-      std::transform(address.begin(), address.end(), address.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (from < at && to > at + 1 && erased("email:" + address)) return true;
+      if (from == at || to == at + 1) continue;
+      const auto email = normalize_email(text.substr(from, to - from));  // lower case, punycode domain
+      if (email && erased(email->key())) return true;
     }
   }
   return false;
