@@ -337,7 +337,7 @@ std::string trim_quoted_reply(std::string_view text) {
 
   std::size_t cut = lines.size();
   bool forwarded = false;
-  for (std::size_t i = 0; i < lines.size() && cut == lines.size() && !forwarded; ++i) {
+  for (std::size_t i = 0; i < lines.size() && cut == lines.size(); ++i) {
     // A marker is a short line. std::regex recurses per character, so a long line (an HTML
     // paragraph flattened to one line) would overflow the stack: such lines are never tested.
     if (lines[i].size() > k_marker_max || (i + 1 < lines.size() && lines[i + 1].size() > k_marker_max)) continue;
