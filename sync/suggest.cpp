@@ -4,6 +4,7 @@
 #include <cmath>
 #include <span>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 
 #include "sync/similarity.hpp"
@@ -137,6 +138,13 @@ int email_level(const Email& x, const Email& y) {
   return 2;
 }
 
+// Two folded city names: the same, or one the other's first words ("frankfurt" and "frankfurt am
+// main", "halle" and "halle saale" once folded), agree.
+int city_level(const std::string& x, const std::string& y) {
+  const auto& [shorter, longer] = x.size() <= y.size() ? std::tie(x, y) : std::tie(y, x);
+  return longer.starts_with(shorter) && (longer.size() == shorter.size() || longer[shorter.size()] == ' ') ? 0 : 1;
+}
+
 int birth_level(const std::string& x, const std::string& y) {
   if (x == y) return 0;
   // YYYY-MM-DD with day and month swapped.
@@ -154,14 +162,15 @@ std::array<Cmp, k_fields> compare(const Prepared& a, const Prepared& b) {
   c[2] = best_of(a.emails, b.emails, email_level);
   if (!a.birth_date.empty() && !b.birth_date.empty()) c[3].level = birth_level(a.birth_date, b.birth_date);
   if (!a.postal_code.empty() && !b.postal_code.empty()) c[4].level = a.postal_code == b.postal_code ? 0 : 1;
-  if (!a.city.empty() && !b.city.empty()) c[5].level = a.city == b.city ? 0 : 1;
+  if (!a.city.empty() && !b.city.empty()) c[5].level = city_level(a.city, b.city);
   // The same street written differently, and the same house: neighbours on one street are strangers,
-  // and so are two Bahnhofstraße 2 in different towns (a postal code or city that differs).
+  // and so are two Bahnhofstraße 2 in different towns (a postal code that differs, or without one to
+  // agree on, a city that differs).
+  const bool other_town = c[4].level == 1 || (c[4].level != 0 && c[5].level == 1);
   if (!a.street.empty() && !b.street.empty())
-    c[6].level = !a.house.empty() && a.house == b.house && c[4].level != 1 && c[5].level != 1 &&
-                         jaro_winkler(a.street_name, b.street_name) >= 0.9
-                     ? 0
-                     : 1;
+    c[6].level =
+        !a.house.empty() && a.house == b.house && !other_town && jaro_winkler(a.street_name, b.street_name) >= 0.9 ? 0
+                                                                                                                   : 1;
   // One address is one piece of evidence: the same street and house imply the postal code and city,
   // the same postal code the city. Counted three times it outweighed a different first name, and
   // suggested every household (the identity bench's false merges were mostly that).

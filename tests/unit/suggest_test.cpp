@@ -326,6 +326,12 @@ TEST_CASE("suggest: one street name in two towns, or without a house number, is 
   const auto home = add("home", "+4917033333333", "10115", "Berlin", "Bahnhofstr. 2");
   const auto plain_a = add("plain-a", "+4917044444444", "", "Hamburg", "Hauptstraße");
   const auto plain_b = add("plain-b", "+4917055555555", "", "Hamburg", "Hauptstraße");
+  // One town named two ways: by one postal code, or with the one name the other's first word.
+  const auto ffm = add("ffm", "+4917066666666", "60311", "Frankfurt am Main", "Zeil 5");
+  const auto ffm_short = add("ffm-short", "+4917077777777", "60311", "Frankfurt", "Zeil 5");
+  const auto halle = add("halle", "+4917088888888", "", "Halle (Saale)", "Markt 1");
+  const auto halle_short = add("halle-short", "+4917099999999", "", "Halle", "Markt 1");
+  const auto hallein = add("hallein", "+4917010101010", "", "Hallein", "Markt 1");
   SuggestOptions options;
   options.min_score = 0;
   const auto r = suggest(people, options);
@@ -340,4 +346,7 @@ TEST_CASE("suggest: one street name in two towns, or without a house number, is 
   CHECK(street_level(berlin, munich) == 1);  // another town's Bahnhofstraße 2
   CHECK(street_level(home, munich) == 1);
   CHECK(street_level(plain_a, plain_b) == 1);  // a street without a house number is many houses
+  CHECK(street_level(ffm, ffm_short) == 0);
+  CHECK(street_level(halle, halle_short) == 0);
+  CHECK(street_level(halle_short, hallein) == 1);  // a prefix that is not a whole word is another town
 }
