@@ -84,6 +84,8 @@ struct PushItem {
   std::string merged_into;
   std::string_view json;  // *record as person_json() prints it, when the plan made it ("" otherwise)
   std::string_view hash;  // content_hash(*record), when the plan made it ("" otherwise)
+  // A deletion of a person `chansync erase` took out: the target deletes it for good where it can.
+  bool erased() const { return remove && previous && previous->erased; }
 };
 // Appends the item's record as one line of JSON (person_json), made once by the plan when it could.
 void append_person_json(std::string& out, const PushItem& item);

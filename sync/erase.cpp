@@ -325,6 +325,13 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
   run("DELETE FROM identity_conflicts WHERE node = ?1 OR instr(records, '\"' || ?1 || '\"') > 0", r.nodes);
   if (!r.person_id.empty()) {
     const std::vector<std::string> id{r.person_id};
+    // What targets hold of the person, and of persons merged into it whose deletion a target has not
+    // confirmed yet, is deleted there for good (HubSpot: its GDPR delete, not a restorable archive).
+    for (const char* table : {"push_ledger", "push_sent"})
+      run(fmt::format("UPDATE {} SET erased = 1 WHERE person_id = ?1 OR person_id IN "
+                      "(SELECT alias FROM person_aliases WHERE person_id = ?1)",
+                      table),
+          id);
     run("DELETE FROM person_aliases WHERE person_id = ?1 OR alias = ?1", id);
     run("DELETE FROM push_failures WHERE person_id = ?1", id);
   }

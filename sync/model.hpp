@@ -187,6 +187,7 @@ struct PushLedgerEntry {
   std::string remote_id;       // the target's id for the person ("" when it has none)
   std::string fields;          // field_fingerprint() of it, for push --dry-run -v ("" when recorded before schema 4)
   std::int64_t pushed_at = 0;  // when the target confirmed it (ms)
+  bool erased = false;         // `chansync erase` took the person out: the target deletes it for good
 };
 
 // A person a target refused on consecutive pushes (push_failures). After k_park_after runs with the

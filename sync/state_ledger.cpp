@@ -49,14 +49,15 @@ PushFailure failure_row(SQLite::Statement& q, int first) {
 std::map<std::string, PushLedgerEntry> entries_where(SQLite::Database& db, const std::string& target,
                                                      const char* condition) {
   std::map<std::string, PushLedgerEntry> out;
-  SQLite::Statement q(db, fmt::format("SELECT person_id, hash, remote_id, fields, pushed_at FROM push_ledger l "
+  SQLite::Statement q(db, fmt::format("SELECT person_id, hash, remote_id, fields, pushed_at, erased FROM push_ledger l "
                                       "WHERE target = ? {}",
                                       condition));
   q.bind(1, target);
   while (q.executeStep()) {
     std::string id = q.getColumn(0).getString();
-    out.emplace(id, PushLedgerEntry{id, q.getColumn(1).getString(), q.getColumn(2).getString(),
-                                    q.getColumn(3).getString(), q.getColumn(4).getInt64()});
+    out.emplace(id,
+                PushLedgerEntry{id, q.getColumn(1).getString(), q.getColumn(2).getString(), q.getColumn(3).getString(),
+                                q.getColumn(4).getInt64(), q.getColumn(5).getInt() != 0});
   }
   return out;
 }
@@ -90,12 +91,12 @@ std::map<std::string, PushLedgerEntry> PushLedger::orphans(const std::string& ta
   auto out = entries_where(m_store.db(), target,
                            R"sql(AND NOT EXISTS(SELECT 1 FROM person_handles ph INDEXED BY person_handles_by_person
                                                     WHERE ph.person_id = l.person_id))sql");
-  SQLite::Statement q(m_store.db(), R"sql(SELECT person_id FROM push_sent s WHERE target = ?
+  SQLite::Statement q(m_store.db(), R"sql(SELECT person_id, erased FROM push_sent s WHERE target = ?
     AND NOT EXISTS(SELECT 1 FROM person_handles ph INDEXED BY person_handles_by_person WHERE ph.person_id = s.person_id))sql");
   q.bind(1, target);
   while (q.executeStep()) {
     std::string id = q.getColumn(0).getString();
-    out.try_emplace(id, PushLedgerEntry{id, "", "", "", 0});
+    out.try_emplace(id, PushLedgerEntry{id, "", "", "", 0, q.getColumn(1).getInt() != 0});
   }
   return out;
 }
@@ -121,7 +122,7 @@ void PushLedger::record(const std::string& target, const std::vector<PushLedgerE
   SQLite::Statement st(m_store.db(), R"sql(
     INSERT INTO push_ledger(target, person_id, hash, remote_id, pushed_at, fields) VALUES(?1, ?2, ?3, ?4, ?5, ?6)
     ON CONFLICT(target, person_id) DO UPDATE SET hash = excluded.hash, remote_id = excluded.remote_id,
-      pushed_at = excluded.pushed_at, fields = excluded.fields)sql");
+      pushed_at = excluded.pushed_at, fields = excluded.fields, erased = 0)sql");
   FailureEraser forget_failures(m_store.db(), target);
   SentEraser forget_sent(m_store.db(), target);
   const auto now = static_cast<int64_t>(now_ms());

@@ -18,7 +18,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 19> k_migrations = {
+constexpr std::array<const char*, 20> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -270,6 +270,12 @@ DELETE FROM dead_letters AS d WHERE EXISTS(SELECT 1 FROM dead_letters e WHERE e.
     R"sql(
 CREATE TABLE push_sent(target TEXT NOT NULL, person_id TEXT NOT NULL, sent_at INTEGER NOT NULL,
   PRIMARY KEY(target, person_id)) WITHOUT ROWID;
+)sql",
+    // 20: persons `chansync erase` took out, until each target confirms their deletion: a target that
+    // can delete for good (HubSpot's GDPR delete) does so for them instead of a restorable archive.
+    R"sql(
+ALTER TABLE push_ledger ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE push_sent ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;
 )sql"};
 
 // The indexes of messages since schema 16, by name (bulk_load.cpp saves and rebuilds them the same way).

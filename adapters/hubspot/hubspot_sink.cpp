@@ -473,7 +473,8 @@ Result<std::map<std::string, BatchObject>> HubSpotSink::read_contacts(std::span<
   return out;
 }
 
-// Archived contacts can be restored in HubSpot for 90 days. Archiving twice changes nothing.
+// Archived contacts can be restored in HubSpot for 90 days. Archiving twice changes nothing. Erased
+// persons' contacts are deleted for good instead.
 std::optional<Error> HubSpotSink::archive_group(std::span<const PushItem* const> part, std::vector<PushOutcome>& out) {
   std::vector<std::pair<const PushItem*, std::string>> targets;  // (item, contact id)
   std::vector<const PushItem*> unknown;                          // no contact id in the ledger
@@ -495,6 +496,21 @@ std::optional<Error> HubSpotSink::archive_group(std::span<const PushItem* const>
       else
         out.push_back({id, PushOutcome::Status::deleted});  // HubSpot has no contact for it
     }
+  }
+  // An erased person's contact goes for good, with the notes associated with it alone: HubSpot's GDPR
+  // delete, one contact per request (it has no batch form). A contact already gone answers 404.
+  std::vector<std::pair<const PushItem*, std::string>> erasing;
+  std::erase_if(targets, [&](const auto& t) {
+    if (t.first->erased()) erasing.push_back(t);
+    return t.first->erased();
+  });
+  for (const auto& [item, id] : erasing) {
+    auto a = send("/crm/v3/objects/contacts/gdpr-delete", {{"objectId", id}},
+                  fmt::format("deleting for good (GDPR) contact {} of an erased person", id));
+    if (!a) return a.error();
+    const bool gone = !a->refused || a->status == 404;
+    out.push_back({item->record->person_id, gone ? PushOutcome::Status::deleted : PushOutcome::Status::failed, "",
+                   gone ? std::nullopt : a->refused});
   }
   if (targets.empty()) return std::nullopt;
   nlohmann::json inputs = nlohmann::json::array();

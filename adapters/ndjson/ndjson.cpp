@@ -174,6 +174,7 @@ class NdjsonSink final : public Adapter, public Sink {
         // A feed cannot unwrite a line: a deletion is a line of its own (schemas/deletion.schema.json).
         nlohmann::json gone = {{"person_id", item.record->person_id}, {"deleted", true}};
         gone["merged_into"] = item.merged_into.empty() ? nlohmann::json(nullptr) : nlohmann::json(item.merged_into);
+        if (item.erased()) gone["erased"] = true;
         line(made.emplace_back(gone.dump()));
       } else {
         line(item.json.empty() ? std::string_view(made.emplace_back(person_json(*item.record))) : item.json);

@@ -190,6 +190,7 @@ class WebhookSink final : public Adapter, public Sink {
       if (item.remove) {
         nlohmann::json gone = {{"person_id", item.record->person_id}};
         gone["merged_into"] = item.merged_into.empty() ? nlohmann::json(nullptr) : nlohmann::json(item.merged_into);
+        if (item.erased()) gone["erased"] = true;
         deleted += (deleted.empty() ? "" : ",") + gone.dump();
         continue;
       }

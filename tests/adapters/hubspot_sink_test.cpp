@@ -356,6 +356,39 @@ TEST_CASE("hubspot archives the contact of a person merged away", "[hubspot]") {
   CHECK(count(server, "/crm/v3/objects/contacts/batch/archive") == 1);
 }
 
+TEST_CASE("hubspot deletes an erased person's contact for good, with its notes, and archives the merged away",
+          "[hubspot]") {
+  FakeHubSpot hub;
+  FakeServer server(hub.handler());
+  const std::vector<PersonRecord> persons = {person(1, 2), person(2), person(3)};
+  const auto first = hubspot(server.base_url())->sink()->push(items(persons));
+  REQUIRE(first);
+  REQUIRE(hub.notes().size() == 3);  // a timeline note each
+  const PersonRecord erased1{"p_1"}, erased3{"p_3"}, merged2{"p_2"}, never{"p_9"};
+  PushLedgerEntry e1{"p_1", "h", outcome(*first, "p_1").remote_id}, e3{"p_3", "h", ""}, e9{"p_9", "h", "99999"};
+  e1.erased = e3.erased = e9.erased = true;
+  const std::vector<PushItem> batch = {
+      {&erased1, e1, true, ""},
+      {&merged2, PushLedgerEntry{"p_2", "h", outcome(*first, "p_2").remote_id}, true, "p_8"},
+      {&erased3, e3, true, ""},  // no contact id kept: looked up by person_id, then deleted
+      {&never, e9, true, ""}};   // HubSpot has no such contact any more (404)
+  const auto out = hubspot(server.base_url())->sink()->push(batch);
+  REQUIRE(out);
+  for (const char* id : {"p_1", "p_2", "p_3", "p_9"}) {
+    CAPTURE(id);
+    CHECK(outcome(*out, id).status == PushOutcome::Status::deleted);
+  }
+  CHECK(count(server, "/crm/v3/objects/contacts/gdpr-delete") == 3);
+  CHECK(count(server, "/crm/v3/objects/contacts/batch/archive") == 1);
+  const auto left = hub.contacts();
+  REQUIRE(left.size() == 1);  // p_2's, archived (restorable); p_1's and p_3's are gone for good
+  CHECK(left[0].archived);
+  CHECK(left[0].properties.at("chansync_person_id") == "p_2");
+  const auto notes = hub.notes();  // p_1's and p_3's timelines went with their contacts
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].associated == std::set<std::string>{left[0].id});
+}
+
 TEST_CASE("hubspot notes the timeline once: a re-run adds nothing, new messages get a note of their own", "[hubspot]") {
   FakeHubSpot hub;
   FakeServer server(hub.handler());

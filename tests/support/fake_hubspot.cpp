@@ -180,6 +180,7 @@ Scripted FakeHubSpot::route(const httplib::Request& req) {
     if (p == "/crm/v3/objects/contacts/batch/read") return read(req.body);
     if (p == "/crm/v3/objects/contacts/batch/update") return update(req.body);
     if (p == "/crm/v3/objects/contacts/batch/archive") return archive_batch(req.body);
+    if (p == "/crm/v3/objects/contacts/gdpr-delete") return gdpr_delete(req.body);
     if (p == "/crm/v4/associations/notes/contacts/batch/create") return associate(req.body);
   }
   return error(404, "OBJECT_NOT_FOUND", fmt::format("No route for {} {}", req.method, p));
@@ -324,6 +325,20 @@ Scripted FakeHubSpot::archive_batch(const std::string& body) {
         c.archived = true;
         touch(c);
       }
+  return {204, ""};
+}
+
+// Permanently deletes the contact (archived or not) and the notes associated with it alone; 204, or
+// 404 when no contact has that id. (idProperty = email, which blocklists an unknown address, is not
+// modelled: chansync always sends the contact id.)
+Scripted FakeHubSpot::gdpr_delete(const std::string& body) {
+  const auto in = json::parse(body);
+  if (in.contains("idProperty")) return error(400, "VALIDATION_ERROR", "chansync sends contact ids only");
+  const std::string id = in.at("objectId");
+  const auto found = std::find_if(m_contacts.begin(), m_contacts.end(), [&](const Object& c) { return c.id == id; });
+  if (found == m_contacts.end()) return error(404, "OBJECT_NOT_FOUND", "resource not found");
+  m_contacts.erase(found);
+  std::erase_if(m_notes, [&](const Object& n) { return n.associated == std::set<std::string>{id}; });
   return {204, ""};
 }
 

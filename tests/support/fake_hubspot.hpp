@@ -73,6 +73,7 @@ class FakeHubSpot {
   Scripted read(const std::string& body);
   Scripted update(const std::string& body);
   Scripted archive_batch(const std::string& body);
+  Scripted gdpr_delete(const std::string& body);
   Scripted associate(const std::string& body);
   Scripted property(const std::string& object, const std::string& name);
   Scripted list(const httplib::Request& req);

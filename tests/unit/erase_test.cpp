@@ -65,6 +65,8 @@ TEST_CASE("erase --dry-run counts and changes nothing; erase removes the person 
   store.db().exec("UPDATE streams SET notice = 'message wamid.X2 to +4915199999999 failed' WHERE connector = 'crm'");
   const auto r = erase_person(store, anna, "", false);
   CHECK(r.messages == 3);
+  CHECK(count(store, "SELECT count(*) FROM push_ledger WHERE erased = 1 AND person_id = '" + anna + "'") == 1);
+  CHECK(count(store, "SELECT count(*) FROM push_ledger WHERE erased = 1") == 1);
   CHECK(count(store, "SELECT count(*) FROM streams WHERE instr(notice, '4915112345678') > 0") == 0);
   CHECK(count(store, "SELECT count(*) FROM streams WHERE notice != ''") == 1);  // the other number's
   CHECK(count(store, "SELECT count(*) FROM messages") == 2);                    // Bob's
@@ -83,7 +85,12 @@ TEST_CASE("erase --dry-run counts and changes nothing; erase removes the person 
   CHECK(pushed.deleted == 1);
   REQUIRE(sink.removed.size() == 1);
   CHECK(sink.removed[0] == std::pair<std::string, std::string>{anna, ""});
+  const auto asked = std::find_if(sink.seen.begin(), sink.seen.end(),
+                                  [&](const auto& e) { return e && e->person_id == anna && e->erased; });
+  CHECK(asked != sink.seen.end());  // the deletion said it is an erasure: gone for good where the target can
   CHECK(sink.held.size() == 1);
+  CHECK(count(store, "SELECT count(*) FROM push_ledger") == 1);  // Bob's, not erased
+  CHECK(count(store, "SELECT count(*) FROM push_ledger WHERE erased = 0") == 1);
   CHECK_THROWS_WITH(erase_person(store, anna, "", false), Catch::Contains("no person"));
   CHECK_THROWS_WITH(erase_person(store, "", "phone:+4915100000001", false), Catch::Contains("nothing is stored"));
 }

@@ -33,7 +33,7 @@ struct TempDir : test::TempDir {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 19);
+  CHECK(s.schema_version() == 20);
   CHECK(s.records().streams().empty());
   // Health's reads of inbound messages (health_check.cpp, health_hourly.cpp) are covered by the
   // partial index of inbound messages.
