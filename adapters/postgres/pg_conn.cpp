@@ -125,13 +125,10 @@ PgConn::PgConn(PGconn* conn, std::string password, std::string target)
 Result<PgConn> PgConn::connect(const std::string& dsn, const std::string& password, const std::string& target) {
   // Later entries override earlier ones: the DSN (expanded from dbname) may change our defaults,
   // but not the client encoding, which must match the UTF-8 bytes we send.
-  // A lock another session holds on chansync's tables (a long transaction, a migration by hand) ends
-  // the push after a minute instead of hanging a cron job; options=-c lock_timeout in the DSN overrides.
-  const std::array<const char*, 9> keys = {"connect_timeout",  "keepalives_idle",  "keepalives_interval",
-                                           "keepalives_count", "application_name", "options",
-                                           "dbname",           "client_encoding",  nullptr};
-  const std::array<const char*, 9> values = {"10",        "30",   "10",   "3", "chansync", "-c lock_timeout=60s",
-                                             dsn.c_str(), "UTF8", nullptr};
+  const std::array<const char*, 8> keys = {
+      "connect_timeout",  "keepalives_idle", "keepalives_interval", "keepalives_count",
+      "application_name", "dbname",          "client_encoding",     nullptr};
+  const std::array<const char*, 8> values = {"10", "30", "10", "3", "chansync", dsn.c_str(), "UTF8", nullptr};
   PgConn c(PQconnectdbParams(keys.data(), values.data(), 1), password, target);
   if (!c.m_conn) return fail(Errc::internal, "libpq could not allocate a connection", target);
   const std::string where = c.where();
@@ -176,6 +173,15 @@ Result<PgConn> PgConn::connect(const std::string& dsn, const std::string& passwo
                             "created with ENCODING 'UTF8'",
                             where, encoding ? encoding : "an unknown encoding"),
                 target);
+  // A lock another session holds on chansync's tables (a long transaction, a migration by hand) ends
+  // the push after a minute instead of hanging a cron job, unless the DSN (options=-c lock_timeout=...),
+  // the role or the database sets a timeout of its own. Set after connecting rather than as a startup
+  // option, which PgBouncer refuses ("unsupported startup parameter").
+  auto timeout = c.exec("SELECT current_setting('lock_timeout') = '0'", "reading lock_timeout");
+  if (!timeout) return std::unexpected(timeout.error());
+  if (std::string_view(PQgetvalue(timeout->get(), 0, 0)) == "t")
+    if (auto set = c.exec("SET lock_timeout = '60s'", "setting lock_timeout"); !set)
+      return std::unexpected(set.error());
   spdlog::debug("{}: connected to {} as {} (PostgreSQL {}.{})", target, where, c.user(), version / 10000,
                 version % 10000);
   return c;

@@ -32,15 +32,22 @@ std::string handles_json(const std::vector<Handle>& handles) {
   return nlohmann::json(handles).dump();
 }
 
+std::string storable(std::string_view s);
+
 Row handle_row(const Handle& h) {
   return {to_string(h.kind), h.value, flag(h.verified)};
 }
 Row contact_row(const Contact& c) {
-  return {c.connector, c.id, c.display_name(), flag(c.archived), std::to_string(c.updated_at), handles_json(c.handles)};
+  return {c.connector,
+          c.id,
+          storable(c.display_name()),
+          flag(c.archived),
+          std::to_string(c.updated_at),
+          handles_json(c.handles)};
 }
 Row message_row(const Message& m) {
   return {m.connector, m.id, m.conversation, m.channel, to_string(m.direction), to_string(m.author_kind),
-          m.author_handle, std::to_string(m.sent_at), m.text, to_string(m.kind), m.status,
+          m.author_handle, std::to_string(m.sent_at), storable(m.text), to_string(m.kind), m.status,
           // jsonb refuses \u0000 and invalid UTF-8 would throw: stage() refuses such a name or url first.
           m.attachments.empty()
               ? "[]"
@@ -54,30 +61,55 @@ std::string key_of(const Row& r) {
 
 // Why PostgreSQL text cannot hold `s` (a NUL byte, or bytes that are not UTF-8 as the server
 // validates it: no overlong forms, surrogates or code points past U+10FFFF), or nullptr.
+// The length of the UTF-8 sequence at p[i] (of n bytes) that PostgreSQL can store; 0 at a NUL byte
+// or at a byte that does not start a valid sequence.
+std::size_t storable_at(const unsigned char* p, std::size_t n, std::size_t i) {
+  const unsigned c = p[i];
+  if (c == 0) return 0;
+  if (c < 0x80) return 1;
+  std::size_t len = 0;
+  unsigned lo = 0x80, hi = 0xbf;  // the range of the second byte
+  if (c >= 0xc2 && c <= 0xdf)
+    len = 2;
+  else if (c >= 0xe0 && c <= 0xef)
+    len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+  else if (c >= 0xf0 && c <= 0xf4)
+    len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+  if (len == 0 || i + len > n || p[i + 1] < lo || p[i + 1] > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k)
+    if (p[i + k] < 0x80 || p[i + k] > 0xbf) return 0;
+  return len;
+}
+
 const char* unstorable(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  for (std::size_t i = 0; i < n;) {
-    const unsigned c = p[i];
-    if (c == 0) return "a NUL byte";
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    unsigned lo = 0x80, hi = 0xbf;  // the range of the second byte
-    if (c >= 0xc2 && c <= 0xdf)
-      len = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-      len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-    else if (c >= 0xf0 && c <= 0xf4)
-      len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-    if (len == 0 || i + len > n || p[i + 1] < lo || p[i + 1] > hi) return "bytes that are not UTF-8";
-    for (std::size_t k = 2; k < len; ++k)
-      if (p[i + k] < 0x80 || p[i + k] > 0xbf) return "bytes that are not UTF-8";
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t len = storable_at(p, s.size(), i);
+    if (len == 0) return p[i] == 0 ? "a NUL byte" : "bytes that are not UTF-8";
     i += len;
   }
   return nullptr;
+}
+
+// Free text (a message, a name) as a text column can hold it: each NUL byte, and each byte that does
+// not start a valid UTF-8 sequence, becomes U+FFFD, as the chatwoot target sends it. One such
+// character in a mail body must not keep the whole person out of the database.
+std::string storable(std::string_view s) {
+  if (!unstorable(s)) return std::string(s);
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t len = storable_at(p, s.size(), i);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
 }
 
 // The first value of `row` that PostgreSQL cannot store, described; "" when all can be.
@@ -195,8 +227,6 @@ Staged stage(std::span<const PushItem> batch, const std::string& target, Layout 
     for (const auto& m : p.messages) timeline.push_back(message_row(m));
     std::string problem;
     if (const char* why = unstorable(p.person_id)) problem = fmt::format("person_id has {}", why);
-    if (const char* why = unstorable(p.display_name); why && problem.empty())
-      problem = fmt::format("display_name has {}", why);
     for (const auto& r : handles)
       if (problem.empty()) problem = check_row("person_handles", k_handle_columns, r);
     for (const auto& r : contacts)
@@ -217,7 +247,7 @@ Staged stage(std::span<const PushItem> batch, const std::string& target, Layout 
     }
     const std::string hash = item.hash.empty() ? content_hash(p) : std::string(item.hash);
     out.persons.field(p.person_id);
-    out.persons.field(p.display_name);
+    out.persons.field(storable(p.display_name));
     for (const auto& r : handles) copy(out.handles, p.person_id, r);
     if (layout == Layout::tables) {
       out.fits = time_field(out.persons, p.updated_at) && out.fits;
@@ -404,7 +434,7 @@ Result<std::map<std::string, Stored>> read_stored(PgConn& c, const std::string& 
 
 std::string differences(const PersonRecord& record, const Stored& stored) {
   std::vector<std::string> parts;
-  if (record.display_name != stored.display_name) parts.push_back("display_name");
+  if (storable(record.display_name) != stored.display_name) parts.push_back("display_name");
   if (record.updated_at != stored.updated_ms) parts.push_back("updated_at");
   std::vector<Row> handles, contacts, timeline;
   for (const auto& h : record.handles) handles.push_back(handle_row(h));

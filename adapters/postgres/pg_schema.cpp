@@ -100,6 +100,11 @@ Result<void> migrate(PgConn& c, const std::string& schema) {
     if (!c.broken()) (void)c.exec("ROLLBACK", "rolling back");
     return std::unexpected(std::move(e));
   };
+  // A schema already current takes no DDL, which needs CREATE on it (even CREATE TABLE IF NOT EXISTS
+  // of a table that is there): a user granted only USAGE and SELECT, INSERT, UPDATE, DELETE pushes.
+  auto current = schema_version(c, schema);
+  if (!current) return std::unexpected(current.error());
+  if (*current == k_schema_version) return {};
   if (auto r = run("BEGIN"); !r) return std::unexpected(r.error());
   // Held until COMMIT or ROLLBACK; another chansync migrating the same schema waits here.
   if (auto r = run("SELECT pg_advisory_xact_lock(hashtextextended('chansync schema ' || $1, 0))", {schema}); !r)

@@ -80,20 +80,29 @@ class PostgresSink final : public Adapter, public Sink {
     if (!version) return failed(version.error());
     if (*version > k_schema_version) return failed(too_new(conn, m_schema, *version));
     const std::string q = conn.ident(m_schema);
-    auto may = conn.exec(*version == 0 ? "SELECT has_database_privilege(current_database(), 'CREATE')"
-                                       : "SELECT has_schema_privilege($1, 'USAGE') AND has_table_privilege($2, "
-                                         "'SELECT, INSERT, UPDATE, DELETE')",
-                         *version == 0 ? std::vector<std::optional<std::string>>{}
-                                       : std::vector<std::optional<std::string>>{m_schema, q + ".persons"},
-                         "checking privileges");
+    // has_*_privilege with a list of privileges is true when any one is held: each is asked alone.
+    // A current schema needs USAGE, SELECT on schema_version and SELECT, INSERT, UPDATE, DELETE on
+    // every other table; one to create or migrate needs CREATE on the schema (its owner has it), or
+    // on the database while the schema does not exist.
+    const char* k_current = R"sql(
+      SELECT has_schema_privilege($1, 'USAGE') AND coalesce((SELECT bool_and(has_table_privilege(c.oid, 'SELECT')
+          AND (c.relname = 'schema_version' OR (has_table_privilege(c.oid, 'INSERT')
+            AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE'))))
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')), false))sql";
+    const char* k_creatable = R"sql(
+      SELECT CASE WHEN EXISTS(SELECT 1 FROM pg_namespace WHERE nspname = $1)
+        THEN has_schema_privilege($1, 'USAGE') AND has_schema_privilege($1, 'CREATE')
+        ELSE has_database_privilege(current_database(), 'CREATE') END)sql";
+    auto may = conn.exec(*version == k_schema_version ? k_current : k_creatable, {m_schema}, "checking privileges");
     if (!may) return failed(may.error());
     if (std::string_view(PQgetvalue(may->get(), 0, 0)) != "t") {
       r.cls = HealthClass::auth_failed;
-      r.summary = *version == 0
+      r.summary = *version != k_schema_version
                       ? fmt::format(
-                            "{} is reachable, but user {} may not create schema {}: GRANT CREATE ON DATABASE to it, "
+                            "{} is reachable, but user {} may not {} schema {}: GRANT CREATE ON DATABASE to it, "
                             "or create the schema and make it the owner",
-                            conn.where(), conn.user(), m_schema)
+                            conn.where(), conn.user(), *version == 0 ? "create the tables of" : "migrate", m_schema)
                       : fmt::format(
                             "{} is reachable, but user {} may not read and write the tables of schema {}: grant it "
                             "USAGE on the schema and SELECT, INSERT, UPDATE, DELETE on its tables",

@@ -309,12 +309,18 @@ TEST_CASE("postgres stores tricky text exactly; a value PostgreSQL cannot hold f
     p.handles[0].value = "x" + texts[i].substr(0, 200) + "@example.com";
     persons.push_back(std::move(p));
   }
+  // Free text PostgreSQL cannot hold (a NUL byte, bytes that are not UTF-8) is stored with U+FFFD in
+  // their place, so that one mail keeps no person out; a key (a handle, an id) that cannot be is
+  // refused with the person.
   auto nul = pg_person(90, 2);
   nul.messages[1].text = std::string("before\0after", 12);
   auto latin1 = pg_person(91, 1);
   latin1.display_name = "M\xfcller";  // ISO-8859-1, not UTF-8
+  auto bad_key = pg_person(92, 1);
+  bad_key.handles[0].value = std::string("x\0y@example.com", 15);
   persons.push_back(nul);
   persons.push_back(latin1);
+  persons.push_back(bad_key);
 
   auto adapter = pg_adapter(db.dsn);
   auto out = adapter->sink()->push(pg_items(persons));
@@ -329,19 +335,23 @@ TEST_CASE("postgres stores tricky text exactly; a value PostgreSQL cannot hold f
     CHECK(pg_value(db.dsn, "SELECT name FROM chansync.person_contacts WHERE person_id = '" + id + "'") ==
           (texts[i].empty() ? "Lee " + std::to_string(i) : texts[i] + " Lee " + std::to_string(i)));
   }
-  const auto& refused_nul = out->at(texts.size());
-  CHECK(refused_nul.status == S::failed);
-  REQUIRE(refused_nul.error);
-  CHECK_THAT(refused_nul.error->message, Catch::Contains("NUL") && Catch::Contains("timeline") &&
-                                             Catch::Contains("m90-1") && Catch::Contains("column text"));
-  const auto& refused_latin1 = out->at(texts.size() + 1);
-  CHECK(refused_latin1.status == S::failed);
-  CHECK_THAT(refused_latin1.error->message, Catch::Contains("display_name") && Catch::Contains("UTF-8"));
-  CHECK(person_rows(db, pid_of(90)) == "0 0 0 0");
-  CHECK(count(db, "persons") == std::to_string(texts.size()));
+  CHECK(out->at(texts.size()).status == S::created);
+  CHECK(pg_value(db.dsn, "SELECT text FROM chansync.timeline WHERE message_id = 'm90-1'") ==
+        "before\xEF\xBF\xBD"
+        "after");
+  CHECK(out->at(texts.size() + 1).status == S::created);
+  CHECK(pg_value(db.dsn, "SELECT display_name FROM chansync.persons WHERE person_id = '" + pid_of(91) + "'") ==
+        "M\xEF\xBF\xBDller");
+  const auto& refused = out->at(texts.size() + 2);
+  CHECK(refused.status == S::failed);
+  REQUIRE(refused.error);
+  CHECK_THAT(refused.error->message,
+             Catch::Contains("NUL") && Catch::Contains("person_handles") && Catch::Contains("column value"));
+  CHECK(person_rows(db, pid_of(92)) == "0 0 0 0");
+  CHECK(count(db, "persons") == std::to_string(texts.size() + 2));
 
   // Read back by verify() too: the stored copy equals what was sent, byte for byte.
-  persons.resize(texts.size());
+  persons.resize(texts.size() + 2);  // the repaired ones too
   auto verified = adapter->sink()->verify(pg_items(persons, true));
   REQUIRE(verified);
   for (const auto& v : *verified) {
@@ -442,11 +452,40 @@ TEST_CASE("postgres probe: reachable, no tables yet, a refused login, no server,
                                          PgServer::shared().socket_dir().string(), db.name);
   const auto denied = pg_adapter(reader, "reader_schema")->probe();
   CHECK(denied.cls == HealthClass::auth_failed);
-  CHECK_THAT(denied.summary, Catch::Contains("may not create schema reader_schema"));
+  CHECK_THAT(denied.summary, Catch::Contains("may not create the tables of schema reader_schema"));
   auto pushed = pg_adapter(reader, "reader_schema")->sink()->push(pg_items(persons));
   REQUIRE_FALSE(pushed);
   CHECK(pushed.error().code == Errc::auth);
   CHECK_THAT(pushed.error().message, Catch::Contains("permission denied") && Catch::Contains("42501"));
+
+  // Least privilege. A writer granted USAGE and SELECT, INSERT, UPDATE, DELETE on a current schema
+  // pushes (no DDL is sent); one granted SELECT alone is told by the probe; the owner of a schema a
+  // DBA made, still empty, may create the tables though it may not create schemas.
+  const auto as = [&](const std::string& user) {
+    return fmt::format("host={} port=5432 user={} password=pw-{} dbname={}", PgServer::shared().socket_dir().string(),
+                       user, user, db.name);
+  };
+  const std::string writer = "w_" + db.name, select_only = "s_" + db.name, owner = "o_" + db.name;
+  for (const auto& role : {writer, select_only, owner})
+    pg_query(db.dsn, fmt::format("CREATE ROLE {} LOGIN PASSWORD 'pw-{}'", role, role));
+  pg_query(db.dsn, fmt::format("GRANT USAGE ON SCHEMA chansync TO {0}, {1}; "
+                               "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA chansync TO {0}; "
+                               "GRANT SELECT ON ALL TABLES IN SCHEMA chansync TO {1}; "
+                               "CREATE SCHEMA owned AUTHORIZATION {2}",
+                               writer, select_only, owner));
+  CHECK(pg_adapter(as(writer))->probe().cls == HealthClass::ok);
+  const std::vector<PersonRecord> more = {pg_person(1, 2), pg_person(2)};
+  auto by_writer = pg_adapter(as(writer))->sink()->push(pg_items(more));
+  REQUIRE(by_writer);
+  for (const auto& o : *by_writer) CHECK(o.status != PushOutcome::Status::failed);
+  CHECK(count(db, "persons") == "2");
+  const auto read_only = pg_adapter(as(select_only))->probe();
+  CHECK(read_only.cls == HealthClass::auth_failed);
+  CHECK_THAT(read_only.summary, Catch::Contains("may not read and write the tables of schema chansync"));
+  const auto owned = pg_adapter(as(owner), "owned")->probe();
+  CHECK(owned.cls == HealthClass::ok);
+  CHECK_THAT(owned.summary, Catch::Contains("created on the first push"));
+  REQUIRE(pg_adapter(as(owner), "owned")->sink()->push(pg_items(persons)));
 }
 
 TEST_CASE("postgres refuses a schema that is not a plain lower-case identifier and a malformed DSN", "[postgres]") {
