@@ -54,8 +54,10 @@ void record_refusals(const std::string& name, StateStore& store, const Confirmed
   }
 }
 
+// A failure that is not the person's: it counts towards nobody's parking. A stop signal is one.
 bool target_level(Errc code) {
-  return code == Errc::unavailable || code == Errc::rate_limited || code == Errc::auth || code == Errc::config;
+  return code == Errc::unavailable || code == Errc::rate_limited || code == Errc::auth || code == Errc::config ||
+         code == Errc::interrupted;
 }
 
 void record(const std::string& name, StateStore& store, const Confirmed& c) {
@@ -427,6 +429,9 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         "{} of the persons sent were not delivered (first: {}); they are sent "
         "again on the next push",
         stats.failed, stats.error->message);
+  // A stop that came while the last batch went: that batch is settled, and the run still says it was
+  // stopped (exit 130 or 143), as a supervisor that sent the signal expects.
+  if (opts.stop && opts.stop->load()) interrupted = true;
   if (interrupted) {
     const std::string also = stats.error ? "; " + stats.error->message : "";
     stats.error = Error{Errc::interrupted,

@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <set>
+#include <string_view>
 
 #include "adapters/chatwoot/chatwoot_api.hpp"
+#include "adapters/stop_waits.hpp"
 
 namespace chansync::adapters::chatwoot {
 namespace {
@@ -88,6 +91,19 @@ std::string note_text(const PersonRecord& p, const std::string& channel) {
   return out + fmt::format("\nchansync person {}", p.person_id);
 }
 
+// Chatwoot refuses a message longer than 150,000 characters for good, which would keep the person
+// from ever arriving: such a text is cut, on a character boundary, and says so.
+std::string within_chatwoot_limit(std::string text) {
+  constexpr std::size_t k_max = 150'000, k_keep = 149'900;
+  std::size_t chars = 0, cut = std::string::npos;
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && ++chars == k_keep + 1) cut = i;
+  if (chars <= k_max) return text;
+  text.resize(cut);
+  return text + fmt::format("\n[cut: {} more characters; Chatwoot keeps at most {}, chansync has it whole]",
+                            chars - k_keep, k_max);
+}
+
 NewMessage new_message(const Message& m) {
   NewMessage out;
   // Chatwoot requires content; a message of attachments only shows them as links (vendors' media
@@ -97,6 +113,7 @@ NewMessage new_message(const Message& m) {
     out.content += fmt::format("{}[{}{}{}] {}", out.content.empty() ? "" : "\n", a.type, a.name.empty() ? "" : ": ",
                                a.name, a.url);
   if (out.content.empty()) out.content = "(no text)";
+  out.content = within_chatwoot_limit(std::move(out.content));
   out.message_type = m.direction == Direction::inbound ? "incoming" : "outgoing";
   // external_created_at is the attribute Chatwoot itself uses for a message's original time.
   out.content_attributes = {{"chansync_id", message_key(m)},
@@ -109,16 +126,54 @@ NewMessage new_message(const Message& m) {
   return out;
 }
 
-// These errors are the target's, not the person's (see Sink::push): the push stops.
+// These errors are the target's, not the person's (see Sink::push): the push stops. So does a stop
+// signal: a person can take thousands of requests, so it is seen between persons and messages.
 bool stops_push(const Error& e) {
-  return e.code == Errc::auth || e.code == Errc::unavailable || e.code == Errc::rate_limited;
+  return e.code == Errc::auth || e.code == Errc::unavailable || e.code == Errc::rate_limited ||
+         e.code == Errc::interrupted;
 }
 
-std::optional<std::int64_t> parse_remote_id(const std::string& text) {
+// A person's remote id on Chatwoot (the push ledger keeps it): the contact id, then the id of each
+// channel's conversation, "123;sms=45;whatsapp=46" (a ledger written before kept the contact id alone).
+// A conversation is then asked for by its id: Chatwoot lists only the newest 20 conversations of a
+// contact, and its own inboxes (email, the web widget) add conversations to the same contact.
+struct RemoteIds {
+  std::int64_t contact = 0;
+  std::map<std::string, std::int64_t> conversations;  // by channel
+};
+
+std::optional<std::int64_t> parse_id(std::string_view text) {
   std::int64_t id = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
   if (ec != std::errc() || end != text.data() + text.size() || id < 0) return std::nullopt;
   return id;
+}
+
+std::optional<RemoteIds> parse_remote_ids(std::string_view text) {
+  RemoteIds out;
+  std::size_t at = text.find(';');
+  const auto contact = parse_id(text.substr(0, at));
+  if (!contact) return std::nullopt;
+  out.contact = *contact;
+  while (at != std::string_view::npos) {
+    const std::size_t next = text.find(';', at + 1);
+    const auto item = text.substr(at + 1, next == std::string_view::npos ? next : next - at - 1);
+    if (const auto eq = item.find('='); eq != std::string_view::npos)
+      if (const auto id = parse_id(item.substr(eq + 1))) out.conversations[std::string(item.substr(0, eq))] = *id;
+    at = next;
+  }
+  return out;
+}
+
+std::string format_remote_ids(const RemoteIds& ids) {
+  std::string out = std::to_string(ids.contact);
+  for (const auto& [channel, id] : ids.conversations) out += fmt::format(";{}={}", channel, id);
+  return out;
+}
+
+std::optional<std::int64_t> parse_remote_id(const std::string& text) {
+  const auto ids = parse_remote_ids(text);
+  return ids ? std::optional(ids->contact) : std::nullopt;
 }
 
 std::int64_t positive_option(const EndpointConfig& cfg, const char* key) {
@@ -195,7 +250,9 @@ class ChatwootSink final : public Adapter, public Sink {
         out.push_back({item.record->person_id, PushOutcome::Status::failed, "", *dropped});
         continue;
       }
-      auto outcome = item.remove ? remove(item) : upsert(item);
+      auto outcome = i > 0 && stop_asked() ? fail(Errc::interrupted, "stopped by a signal before it was sent", m_name)
+                     : item.remove         ? remove(item)
+                                           : upsert(item);
       if (outcome) {
         out.push_back(std::move(*outcome));
         continue;
@@ -293,18 +350,24 @@ class ChatwootSink final : public Adapter, public Sink {
         spdlog::info("{}: contact {} of person {} is no longer in Chatwoot; looking it up by identifier", m_name, *id,
                      fields.identifier);
       }
+    // Created at once: identifiers are unique per account, so only a 422 for a taken identifier (an
+    // earlier push whose answer was lost, a state store replaced) needs the search, which Chatwoot
+    // limits to 100 a minute per account (a search first for each person held a first push of
+    // thousands to about 100 persons a run).
+    // Chatwoot names every taken field at once: with the identifier among them the contact is the
+    // person's own, and its email and number are not someone else's.
+    const auto ours = [](const Error& e) {
+      return e.http_status == 422 && e.message.find("Identifier has already been taken") != std::string::npos;
+    };
+    ContactFields sent = fields;
+    auto created = m_api.create_contact(sent);
+    while (!created && !ours(created.error()) && drop_taken(created.error(), sent))
+      created = m_api.create_contact(sent);
+    if (created) return std::pair{*created, true};
+    if (!ours(created.error())) return std::unexpected(std::move(created.error()));
     auto found = m_api.find_contact(fields.identifier);
     if (!found) return std::unexpected(std::move(found.error()));
-    if (!*found) {
-      auto created = m_api.create_contact(fields);
-      while (!created && drop_taken(created.error(), fields)) created = m_api.create_contact(fields);
-      if (created) return std::pair{*created, true};
-      // A 422 for a taken identifier: an earlier attempt whose answer was lost created the contact.
-      if (created.error().http_status != 422) return std::unexpected(std::move(created.error()));
-      auto again = m_api.find_contact(fields.identifier);
-      if (!again || !*again) return std::unexpected(std::move(created.error()));
-      found = std::move(again);
-    }
+    if (!*found) return std::unexpected(std::move(created.error()));
     auto updated = update((*found)->id);
     if (!updated) return std::unexpected(std::move(updated.error()));
     return std::pair{(*found)->id, false};
@@ -315,9 +378,13 @@ class ChatwootSink final : public Adapter, public Sink {
     auto contact = upsert_contact(item, contact_fields(p));
     if (!contact) return std::unexpected(std::move(contact.error()));
     const auto [id, created] = *contact;
-    if (auto timeline = deliver_timeline(p, id); !timeline) return std::unexpected(std::move(timeline.error()));
+    RemoteIds ids{id, {}};
+    if (item.previous)
+      if (auto known = parse_remote_ids(item.previous->remote_id); known && known->contact == id)
+        ids.conversations = std::move(known->conversations);  // a contact made again has new ones
+    if (auto timeline = deliver_timeline(p, ids); !timeline) return std::unexpected(std::move(timeline.error()));
     return PushOutcome{p.person_id, created ? PushOutcome::Status::created : PushOutcome::Status::updated,
-                       std::to_string(id)};
+                       format_remote_ids(ids)};
   }
 
   // Posts the person's messages that are not in Chatwoot yet, one conversation per channel.
@@ -328,12 +395,12 @@ class ChatwootSink final : public Adapter, public Sink {
   // in content_attributes, and before posting, the conversation's messages are read back: only the
   // ids not found there are posted. A retried batch, a re-run after a crash or kill -9 between a
   // POST and the ledger commit, or a --full push therefore posts each message exactly once. The
-  // conversation itself is found by its source_id marker before one is opened.
-  Result<void> deliver_timeline(const PersonRecord& p, std::int64_t contact) {
+  // conversation itself is the one `ids` names for the channel; else (a first push, a ledger from
+  // before it kept them, a conversation deleted in Chatwoot) it is found among the contact's by its
+  // source_id marker, and only then opened. `ids` gets each channel's conversation.
+  Result<void> deliver_timeline(const PersonRecord& p, RemoteIds& ids) {
     const auto channels = channels_of(p);
-    if (channels.empty()) return {};
-    auto conversations = m_api.contact_conversations(contact);
-    if (!conversations) return std::unexpected(std::move(conversations.error()));
+    std::optional<std::vector<WireConversation>> listed;  // the contact's, read when first needed
     for (const auto& channel : channels) {
       const std::string source = source_id(p.person_id, channel);
       const std::string note = note_text(p, channel);
@@ -344,14 +411,9 @@ class ChatwootSink final : public Adapter, public Sink {
           wanted.push_back(&m);
           wanted_keys.insert(message_key(m));
         }
-      std::optional<std::int64_t> conversation;
-      for (const auto& c : *conversations)
-        if (c.inbox_id == m_inbox && c.source_key == source) conversation = c.id;
-      std::set<std::string> present;
-      std::string last_note;
-      if (conversation) {
-        // Reading back stops once every message of the record and a note were seen.
-        auto seen = m_api.messages(*conversation, [&](const std::vector<WireMessage>& so_far) {
+      // Reading back stops once every message of the record and a note were seen.
+      const auto read_back = [&](std::int64_t conversation) {
+        return m_api.messages(conversation, [&](const std::vector<WireMessage>& so_far) {
           std::size_t found = 0;
           bool noted = note.empty();
           for (const auto& w : so_far) {
@@ -360,19 +422,53 @@ class ChatwootSink final : public Adapter, public Sink {
           }
           return noted && found >= wanted_keys.size();
         });
-        if (!seen) return std::unexpected(std::move(seen.error()));
-        for (const auto& w : *seen) {
-          if (!w.chansync_id.empty()) present.insert(w.chansync_id);
-          if (w.chansync_note) last_note = w.content;  // oldest first: the newest wins
+      };
+      std::optional<std::int64_t> conversation;
+      Result<std::vector<WireMessage>> seen = std::vector<WireMessage>{};
+      if (const auto it = ids.conversations.find(channel); it != ids.conversations.end()) {
+        seen = read_back(it->second);
+        if (seen) {
+          conversation = it->second;
+        } else if (seen.error().http_status == 404) {
+          spdlog::info("{}: conversation {} of person {} is no longer in Chatwoot; looking for the {} conversation",
+                       m_name, it->second, p.person_id, channel);
+          ids.conversations.erase(it);
+          seen = std::vector<WireMessage>{};
+        } else {
+          return std::unexpected(std::move(seen.error()));
         }
-      } else {
-        auto opened = m_api.create_conversation(contact, source, channel);
-        if (!opened) return std::unexpected(std::move(opened.error()));
-        conversation = *opened;
+      }
+      if (!conversation) {
+        if (!listed) {
+          auto got = m_api.contact_conversations(ids.contact);
+          if (!got) return std::unexpected(std::move(got.error()));
+          listed = std::move(*got);
+        }
+        for (const auto& c : *listed)
+          if (c.inbox_id == m_inbox && c.source_key == source) conversation = c.id;
+        if (conversation) {
+          seen = read_back(*conversation);
+          if (!seen) return std::unexpected(std::move(seen.error()));
+        } else {
+          auto opened = m_api.create_conversation(ids.contact, source, channel);
+          if (!opened) return std::unexpected(std::move(opened.error()));
+          conversation = *opened;
+        }
+      }
+      ids.conversations[channel] = *conversation;
+      std::set<std::string> present;
+      std::string last_note;
+      for (const auto& w : *seen) {
+        if (!w.chansync_id.empty()) present.insert(w.chansync_id);
+        if (w.chansync_note) last_note = w.content;  // oldest first: the newest wins
       }
       std::size_t posted = 0;
       for (const Message* m : wanted) {
         if (present.count(message_key(*m))) continue;
+        if (stop_asked())
+          return fail(Errc::interrupted,
+                      fmt::format("stopped by a signal after {} of its messages; the next push posts the rest", posted),
+                      m_name);
         if (auto r = m_api.post_message(*conversation, new_message(*m)); !r) return std::unexpected(r.error());
         ++posted;
       }
@@ -404,6 +500,17 @@ class ChatwootSink final : public Adapter, public Sink {
     const auto id = *known;
     if (id) {
       auto deleted = m_api.delete_contact(*id);
+      // Chatwoot lets only an administrator delete contacts, and answers an agent's token 401 (or 403):
+      // that person's deletion fails, and the push goes on with the rest.
+      if (!deleted && (deleted.error().http_status == 401 || deleted.error().http_status == 403))
+        return std::unexpected(
+            Error{Errc::remote,
+                  fmt::format(
+                      "Chatwoot refused to delete contact {} (HTTP {}): only an administrator of the account may "
+                      "delete contacts; give targets.{} an administrator's access token (token_env or token_file), or "
+                      "delete the contact in Chatwoot",
+                      *id, deleted.error().http_status, m_name),
+                  m_name, deleted.error().http_status});
       if (!deleted && deleted.error().http_status != 404) return std::unexpected(std::move(deleted.error()));
     }
     // Gone either way: deleted now, or already (404, or never found).

@@ -1,9 +1,12 @@
 #include "adapters/chatwoot/chatwoot_api.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
+
+#include "adapters/stop_waits.hpp"
 
 namespace chansync::adapters::chatwoot {
 namespace {
@@ -279,6 +282,29 @@ Result<std::vector<WireMessage>> Api::messages(std::int64_t conversation_id,
   return all;
 }
 
+Result<void> Api::pace_conversation(std::int64_t id) {
+  using clock = std::chrono::steady_clock;
+  constexpr auto k_minute = std::chrono::minutes(1);
+  auto& posted = m_posted[id];
+  const auto now = clock::now();
+  while (!posted.empty() && now - posted.front() >= k_minute) posted.pop_front();
+  if (posted.size() >= k_conversation_per_minute) {
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(posted.front() + k_minute - now);
+    spdlog::info(
+        "{}: conversation {} had {} messages in the last minute; waiting {:.0f} s (Chatwoot's limit per "
+        "conversation)",
+        m_opts.connector, id, posted.size(), wait.count() / 1000.0);
+    if (m_opts.sleep)
+      m_opts.sleep(wait);
+    else if (!wait_unless_stopped(wait))
+      return fail(Errc::interrupted, fmt::format("stopped by a signal while pacing messages to conversation {}", id),
+                  m_opts.connector);
+    posted.pop_front();
+  }
+  posted.push_back(clock::now());
+  return {};
+}
+
 Result<void> Api::post_message(std::int64_t conversation_id, const NewMessage& message) {
   const json body = {{"content", message.content},
                      {"message_type", message.message_type},
@@ -289,7 +315,19 @@ Result<void> Api::post_message(std::int64_t conversation_id, const NewMessage& m
                                ? fmt::format("posting the private note to conversation {}", conversation_id)
                                : fmt::format("posting message {} to conversation {}",
                                              message.content_attributes.value("chansync_id", "?"), conversation_id);
+  if (auto paced = pace_conversation(conversation_id); !paced) return paced;
   auto resp = call(request("POST", fmt::format("/conversations/{}/messages", conversation_id), &body), what);
+  if (!resp && resp.error().http_status == 422 && resp.error().message.find("Too many messages") != std::string::npos) {
+    // Chatwoot's flood limit for one conversation (the pacing keeps under its default): a limit of the
+    // target, not a fault of the person, so it is not held against them.
+    Error e = resp.error();
+    e.code = Errc::rate_limited;
+    e.message += fmt::format(
+        "; Chatwoot takes only so many messages a minute into one conversation (CONVERSATION_MESSAGE_PER_MINUTE_LIMIT, "
+        "below chansync's {} a minute here): the next push posts the rest",
+        k_conversation_per_minute);
+    return std::unexpected(std::move(e));
+  }
   if (!resp) return std::unexpected(resp.error());
   // Chatwoot answers with the message it stored. Only an answer echoing this message's content is
   // judged (a mock's example body is not an echo).

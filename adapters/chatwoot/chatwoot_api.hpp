@@ -8,8 +8,11 @@
 // retries), unavailable (5xx after retries, or no answer), remote for the other 4xx with Chatwoot's
 // own error text and the status in Error::http_status; Errc::protocol for a 2xx whose body is not
 // the documented shape. Only requests safe to repeat are retried (see each call).
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -114,10 +117,20 @@ class Api {
   HttpRequest request(std::string method, const std::string& rest, const nlohmann::json* body = nullptr) const;
   Result<HttpResponse> call(const HttpRequest& req, const std::string& what);
 
+  // Waits, when needed, so that conversation `id` gets no more than k_conversation_per_minute
+  // messages in any minute. Errc::interrupted when a stop signal ends the wait.
+  Result<void> pace_conversation(std::int64_t id);
+
   ApiOptions m_opts;
   HttpClient m_http;
   std::optional<Error> m_attributes_dropped;
+  std::map<std::int64_t, std::deque<std::chrono::steady_clock::time_point>> m_posted;  // by conversation, last minute
 };
+
+// Chatwoot refuses a message ("422 Too many messages") to a conversation that had
+// CONVERSATION_MESSAGE_PER_MINUTE_LIMIT (200 by default) in the minute before: a long history is
+// posted at most this many a minute to each conversation.
+inline constexpr std::size_t k_conversation_per_minute = 180;
 
 // The inbox of a GET inbox answer; nullopt when the body is not one (no numeric id).
 std::optional<WireInbox> parse_inbox(const std::string& body);

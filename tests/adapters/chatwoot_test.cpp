@@ -1,11 +1,14 @@
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "adapters/chatwoot/chatwoot_api.hpp"
 #include "adapters/registry.hpp"
+#include "adapters/stop_waits.hpp"
 #include "sync/push.hpp"
 #include "sync/reconcile.hpp"
 #include "tests/support/fake_chatwoot.hpp"
@@ -89,6 +92,11 @@ std::vector<PushItem> items(const std::vector<PersonRecord>& persons) {
   return out;
 }
 
+// The contact id in a remote id ("123;sms=45": the contact, then each channel's conversation).
+std::string contact_of(const std::string& remote_id) {
+  return remote_id.substr(0, remote_id.find(';'));
+}
+
 PushItem again(const PersonRecord& p, const PushOutcome& before) {
   return {&p, PushLedgerEntry{p.person_id, "h", before.remote_id}};
 }
@@ -131,12 +139,14 @@ TEST_CASE("chatwoot creates one contact per person, one conversation per channel
 
   const auto contacts = cw.fake.contacts();
   REQUIRE(contacts.size() == 1);
-  CHECK((*out)[0].remote_id == std::to_string(contacts[0].id));
+  CHECK(contact_of((*out)[0].remote_id) == std::to_string(contacts[0].id));
+  CHECK_THAT((*out)[0].remote_id, Catch::Contains(";sms=") && Catch::Contains(";whatsapp="));
   CHECK(contacts[0].identifier == "p_anna");
   CHECK(contacts[0].name == "Anna Müller");
   CHECK(contacts[0].email == "anna@example.com");
   CHECK(contacts[0].phone_number == "+4915112345670");
-  const auto created = nlohmann::json::parse(cw.server.requests().at(1).body);  // after the search
+  const auto created = nlohmann::json::parse(cw.server.requests().at(0).body);  // no search first
+  CHECK(cw.count("GET", "/contacts/search") == 0);
   CHECK(created["inbox_id"] == FakeChatwoot::k_inbox);
 
   CHECK(cw.fake.conversations().size() == 2);
@@ -197,7 +207,7 @@ TEST_CASE("chatwoot updates a changed person in place and posts only its new mes
   CHECK((*second)[0].status == PushOutcome::Status::updated);
   CHECK((*second)[0].remote_id == (*first)[0].remote_id);
   CHECK(cw.count("POST", "/contacts") == 1);  // created once, then PUT
-  CHECK(cw.count("PUT", "/contacts/" + (*first)[0].remote_id) == 1);
+  CHECK(cw.count("PUT", "/contacts/" + contact_of((*first)[0].remote_id)) == 1);
   REQUIRE(cw.fake.contacts().size() == 1);
   CHECK(cw.fake.contacts()[0].name == "Anna Schmidt");
   CHECK(cw.fake.conversations().size() == 2);
@@ -218,7 +228,9 @@ TEST_CASE("chatwoot re-run without the ledger entry (a crash before it was recor
   auto rerun = cw.adapter()->sink()->push(items({p}));  // a new process, no remote id known
   REQUIRE(rerun);
   CHECK((*rerun)[0].status == PushOutcome::Status::updated);  // found by identifier
-  CHECK(cw.count("POST", "") == posts);                       // no contact, conversation or message posted
+  // One contact create, refused for the taken identifier; no conversation or message posted.
+  CHECK(cw.count("POST", "") == posts + 1);
+  CHECK(cw.count("GET", "/contacts/search") == 1);
   CHECK(cw.fake.contacts().size() == 1);
   const auto now = cw.fake.conversations();
   REQUIRE(now.size() == conversations.size());
@@ -412,7 +424,8 @@ TEST_CASE("a 401 stops the push: the whole call fails as auth, or mid-batch the 
 
   Chatwoot revoked;
   revoked.fake.fail_before([](const httplib::Request& req) -> std::optional<Scripted> {
-    if (req.get_param_value("q") == "p_1002") return Scripted{401, R"({"error":"Invalid Access Token"})"};
+    if (req.method == "POST" && req.body.find("p_1002") != std::string::npos)
+      return Scripted{401, R"({"error":"Invalid Access Token"})"};
     return std::nullopt;
   });
   auto out = revoked.adapter()->sink()->push(items(persons));
@@ -424,7 +437,7 @@ TEST_CASE("a 401 stops the push: the whole call fails as auth, or mid-batch the 
     REQUIRE((*out)[i].error);
     CHECK((*out)[i].error->code == Errc::auth);
   }
-  for (const auto& r : revoked.server.requests()) CHECK(r.query_target.find("p_1003") == std::string::npos);
+  for (const auto& r : revoked.server.requests()) CHECK(r.body.find("p_1003") == std::string::npos);
 
   StateStore store(":memory:");
   seed(store, 2, 1);
@@ -447,7 +460,7 @@ TEST_CASE("a contact deleted in Chatwoot (404 on update) is created again with i
   CHECK((*out)[0].status == PushOutcome::Status::created);
   CHECK((*out)[0].remote_id != (*first)[0].remote_id);
   REQUIRE(cw.fake.contacts().size() == 1);
-  CHECK(std::to_string(cw.fake.contacts()[0].id) == (*out)[0].remote_id);
+  CHECK(std::to_string(cw.fake.contacts()[0].id) == contact_of((*out)[0].remote_id));
   const auto* sms = cw.conversation("chansync:" + p.person_id + ":sms");
   REQUIRE(sms);
   CHECK(sms->messages.size() == 2);
@@ -466,7 +479,7 @@ TEST_CASE("a person merged away has its contact deleted; a contact already gone 
   auto out = cw.adapter()->sink()->push(batch);
   REQUIRE(out);
   CHECK((*out)[0].status == PushOutcome::Status::deleted);
-  CHECK(cw.count("DELETE", "/contacts/" + (*first)[1].remote_id) == 1);
+  CHECK(cw.count("DELETE", "/contacts/" + contact_of((*first)[1].remote_id)) == 1);
   REQUIRE(cw.fake.contacts().size() == 1);
   CHECK(cw.fake.contacts()[0].identifier == kept.person_id);
   CHECK(cw.fake.conversations().size() == 1);  // its conversation went with it
@@ -481,6 +494,162 @@ TEST_CASE("a person merged away has its contact deleted; a contact already gone 
   CHECK(cw.fake.contacts().size() == 1);
 }
 
+TEST_CASE("an agent's token may not delete contacts: that deletion fails, saying so, and the push goes on",
+          "[chatwoot]") {
+  Chatwoot cw;
+  const auto kept = sms_person(1), gone = sms_person(2);
+  auto first = cw.adapter()->sink()->push(items({kept, gone}));
+  REQUIRE(first);
+  // Chatwoot's ContactPolicy#destroy? admits administrators only; Pundit's refusal is a 401.
+  cw.fake.fail_before([](const httplib::Request& req) -> std::optional<Scripted> {
+    if (req.method == "DELETE") return Scripted{401, R"({"error":"You are not authorized to do this action"})"};
+    return std::nullopt;
+  });
+  const PersonRecord removed{gone.person_id};
+  const auto changed = sms_person(1, 2);
+  const std::vector<PushItem> batch = {
+      {&removed, PushLedgerEntry{gone.person_id, "h", (*first)[1].remote_id}, true, kept.person_id},
+      again(changed, (*first)[0])};
+  auto out = cw.adapter()->sink()->push(batch);
+  REQUIRE(out);
+  REQUIRE(out->size() == 2);
+  CHECK((*out)[0].status == PushOutcome::Status::failed);
+  REQUIRE((*out)[0].error);
+  CHECK((*out)[0].error->code == Errc::remote);  // the deletion's, not the target's: no stop, no exit 77
+  CHECK_THAT((*out)[0].error->message, Catch::Contains("administrator") && Catch::Contains("HTTP 401"));
+  CHECK((*out)[1].status == PushOutcome::Status::updated);
+  CHECK(cw.fake.contacts().size() == 2);
+  const auto* sms = cw.conversation("chansync:" + kept.person_id + ":sms");
+  REQUIRE(sms);
+  CHECK(sms->messages.size() == 2);  // the new message arrived all the same
+}
+
+TEST_CASE("a stop signal is seen between messages and persons; nobody it held back counts as refused", "[chatwoot]") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  adapters::interrupt_waits_on(fds[0]);
+  Chatwoot cw;
+  std::atomic<int> posts{0};
+  cw.fake.fail_before([&](const httplib::Request& req) -> std::optional<Scripted> {
+    if (req.method == "POST" && req.path.ends_with("/messages") && ++posts == 2) (void)!::write(fds[1], "s", 1);
+    return std::nullopt;
+  });
+  const std::vector<PersonRecord> persons = {sms_person(1, 5), sms_person(2, 5), sms_person(3, 5)};
+  auto out = cw.adapter()->sink()->push(items(persons));
+  adapters::interrupt_waits_on(-1);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  REQUIRE_FALSE(out);  // nothing was confirmed: the whole call says it was stopped
+  CHECK(out.error().code == Errc::interrupted);
+  CHECK(posts == 2);  // the message in flight went; the other three of person 1 wait for the next push
+  CHECK(cw.fake.contacts().size() == 1);
+
+  // Through the push: a stop while the last batch goes still ends the run as stopped, and nobody is
+  // counted towards parking.
+  REQUIRE(::pipe(fds) == 0);
+  adapters::interrupt_waits_on(fds[0]);
+  StateStore store(":memory:");
+  seed(store, 3, 4);
+  std::atomic<bool> stop{false};
+  posts = 0;
+  cw.fake.fail_before([&](const httplib::Request& req) -> std::optional<Scripted> {
+    if (req.method == "POST" && req.path.ends_with("/messages") && ++posts == 6) {
+      (void)!::write(fds[1], "s", 1);
+      stop = true;
+    }
+    return std::nullopt;
+  });
+  PushOptions opts;
+  opts.stop = &stop;
+  const auto stats = push_target("inbox", *cw.adapter()->sink(), store, opts);
+  adapters::interrupt_waits_on(-1);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::interrupted);
+  CHECK(stats.created == 1);  // p1's four messages, then p2's first two: p2 and p3 wait
+  CHECK(store.ledger().failures("inbox").empty());
+}
+
+TEST_CASE(
+    "chatwoot paces a long history per conversation, cuts a text longer than it keeps, and its flood "
+    "refusal is a rate limit, not the person's fault",
+    "[chatwoot]") {
+  using namespace std::chrono_literals;
+  Chatwoot cw;
+  std::vector<std::chrono::milliseconds> waits;
+  auto adapter = adapters::create_adapter(Chatwoot::config(cw.server.base_url()), "DE",
+                                          [&](std::chrono::milliseconds d) { waits.push_back(d); });
+  const int n = static_cast<int>(adapters::chatwoot::k_conversation_per_minute) + 5;
+  auto p = sms_person(1, n);
+  p.messages[0].text = std::string(150'010, 'x');
+  auto out = adapter->sink()->push(items({p}));
+  REQUIRE(out);
+  CHECK((*out)[0].status == PushOutcome::Status::created);
+  // Each post past the minute's worth waits for the oldest of the minute to age out (about a minute on
+  // this test's stopped clock; HTTP pacing waits are short).
+  CHECK(std::count_if(waits.begin(), waits.end(), [](auto d) { return d >= 50s; }) == 5);
+  const auto* sms = cw.conversation("chansync:" + p.person_id + ":sms");
+  REQUIRE(sms);
+  CHECK(message_ids(cw.fake.conversations()).size() == static_cast<std::size_t>(n));
+  const auto& first = sms->messages.at(0);
+  CHECK(first.content.size() < 150'100);
+  CHECK(first.content.starts_with(std::string(149'900, 'x') + "\n[cut: 110 more characters"));
+
+  cw.fake.fail_before([](const httplib::Request& req) -> std::optional<Scripted> {
+    if (req.method == "POST" && req.path.ends_with("/messages"))
+      return Scripted{422, R"({"message":"Validation failed: Too many messages"})"};
+    return std::nullopt;
+  });
+  auto flooded = cw.adapter()->sink()->push(items({sms_person(2, 2), sms_person(3)}));
+  REQUIRE_FALSE(flooded);  // nobody confirmed: the push stops as rate limited (exit 75), nobody is refused
+  CHECK(flooded.error().code == Errc::rate_limited);
+  CHECK_THAT(flooded.error().message, Catch::Contains("CONVERSATION_MESSAGE_PER_MINUTE_LIMIT"));
+}
+
+TEST_CASE(
+    "chatwoot keeps each channel's conversation id: a contact Chatwoot lists 20 newer conversations of gets "
+    "no second one",
+    "[chatwoot]") {
+  Chatwoot cw;
+  auto first = cw.adapter()->sink()->push(items({sms_person(1, 2)}));
+  REQUIRE(first);
+  const std::string remote = (*first)[0].remote_id;
+  const auto conversation_id = [&](const std::string& source) {
+    for (const auto& c : cw.fake.conversations())
+      if (c.source_id == source) return c.id;
+    return std::int64_t{0};
+  };
+  const std::string source = "chansync:p_1001:sms";
+  CHECK(remote == fmt::format("{};sms={}", cw.fake.contacts().at(0).id, conversation_id(source)));
+  // Chatwoot's own inboxes (email, the web widget) open conversations with the same contact; it lists
+  // a contact's newest 20 only.
+  for (int i = 0; i < 25; ++i) cw.fake.add_conversation(cw.fake.contacts().at(0).id, FakeChatwoot::k_inbox + 1);
+  const auto changed = sms_person(1, 3);
+  const auto gets = cw.count("GET", "/conversations");
+  auto out = cw.adapter()->sink()->push(std::vector<PushItem>{again(changed, (*first)[0])});
+  REQUIRE(out);
+  CHECK((*out)[0].status == PushOutcome::Status::updated);
+  CHECK((*out)[0].remote_id == remote);
+  CHECK(cw.count("GET", "/conversations") == gets + 1);  // its messages, asked by id: no listing
+  auto ids = message_ids(cw.fake.conversations());
+  CHECK(ids.size() == 3);
+  for (const auto& [id, n] : ids) CHECK(n == 1);
+  std::size_t ours = 0;
+  for (const auto& c : cw.fake.conversations()) ours += c.source_id == source;
+  CHECK(ours == 1);
+
+  // A conversation deleted in Chatwoot is looked for, then opened again, with the whole channel.
+  cw.fake.delete_conversation(conversation_id(source));
+  auto reopened = cw.adapter()->sink()->push(std::vector<PushItem>{again(changed, (*out)[0])});
+  REQUIRE(reopened);
+  CHECK((*reopened)[0].status == PushOutcome::Status::updated);
+  CHECK((*reopened)[0].remote_id != remote);
+  const auto* sms = cw.conversation(source);
+  REQUIRE(sms);
+  CHECK(message_ids({*sms}).size() == 3);
+}
+
 TEST_CASE("a Chatwoot that drops content_attributes is caught at the first message and gets no more", "[chatwoot]") {
   Chatwoot cw;
   cw.fake.drop_content_attributes();
@@ -493,8 +662,8 @@ TEST_CASE("a Chatwoot that drops content_attributes is caught at the first messa
     REQUIRE(o.error);
     CHECK_THAT(o.error->message, Catch::Contains("content_attributes") && Catch::Contains("Upgrade Chatwoot"));
   }
-  CHECK(cw.count("POST", "/messages") == 1);        // the second message would already be unrecognisable later
-  CHECK(cw.count("GET", "/contacts/search") == 1);  // the second person was not even looked up
+  CHECK(cw.count("POST", "/messages") == 1);  // the second message would already be unrecognisable later
+  CHECK(cw.count("POST", "/contacts") == 1);  // the second person was not even created
 }
 
 TEST_CASE("chatwoot verify reads contacts back: same, missing when deleted, edited naming the field", "[chatwoot]") {

@@ -86,6 +86,18 @@ void FakeChatwoot::edit_contact(std::int64_t id, const std::function<void(Contac
   if (Contact* c = contact(id)) edit(*c);
 }
 
+std::int64_t FakeChatwoot::add_conversation(std::int64_t contact_id, std::int64_t inbox_id) {
+  std::lock_guard lock(m_mu);
+  Conversation c{++m_next_id, contact_id, inbox_id, "", json::object(), {}};
+  m_conversations.push_back(c);
+  return c.id;
+}
+
+void FakeChatwoot::delete_conversation(std::int64_t id) {
+  std::lock_guard lock(m_mu);
+  std::erase_if(m_conversations, [&](const Conversation& c) { return c.id == id; });
+}
+
 void FakeChatwoot::delete_contact(std::int64_t id) {
   std::lock_guard lock(m_mu);
   std::erase_if(m_contacts, [&](const Contact& c) { return c.id == id; });
@@ -190,9 +202,14 @@ Scripted FakeChatwoot::route(const httplib::Request& req) {
   if (method == "GET" && std::regex_match(rest, m, k_contact_conversations)) {
     const std::int64_t id = std::stoll(m[1].str());
     if (!contact(id)) return not_found();
-    json list = json::array();
+    // Contacts::ConversationsController#index: the contact's conversations in the user's inboxes,
+    // newest (highest id) first, at most 20, no paging.
+    std::vector<const Conversation*> theirs;
     for (const auto& c : m_conversations)
-      if (c.contact_id == id) list.push_back(conversation_json(c));
+      if (c.contact_id == id) theirs.push_back(&c);
+    std::sort(theirs.begin(), theirs.end(), [](const auto* a, const auto* b) { return a->id > b->id; });
+    json list = json::array();
+    for (std::size_t i = 0; i < theirs.size() && i < 20; ++i) list.push_back(conversation_json(*theirs[i]));
     return answer(200, {{"payload", list}});
   }
   if (method == "POST" && rest == "/conversations") return create_conversation(body);

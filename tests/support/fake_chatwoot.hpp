@@ -57,6 +57,9 @@ class FakeChatwoot {
   std::int64_t add_contact(Contact c);
   void edit_contact(std::int64_t id, const std::function<void(Contact&)>& edit);
   void delete_contact(std::int64_t id);
+  // A conversation of the contact that Chatwoot itself opened (an email or web widget inbox); its id.
+  std::int64_t add_conversation(std::int64_t contact_id, std::int64_t inbox_id);
+  void delete_conversation(std::int64_t id);
 
   std::vector<Contact> contacts();
   std::vector<Conversation> conversations();
