@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string_view>
+#include <vector>
 
 namespace chansync {
 namespace {
@@ -90,6 +92,31 @@ const VersionTable& shipped_versions() {
   return table;
 }
 
+namespace {
+
+// "v23.0" → {23, 0}, "2010-04-01" → {2010, 4, 1}: runs of digits, compared as numbers; nullopt when
+// the text holds anything but digits, dots, dashes and one leading 'v'.
+std::optional<std::vector<int>> version_key(std::string_view text) {
+  if (text.starts_with('v')) text.remove_prefix(1);
+  std::vector<int> out;
+  bool in_number = false;
+  for (const char c : text) {
+    if (c >= '0' && c <= '9') {
+      if (!in_number) out.push_back(0);
+      out.back() = std::min(out.back() * 10 + (c - '0'), 1'000'000);
+      in_number = true;
+    } else if ((c == '.' || c == '-') && in_number) {
+      in_number = false;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (out.empty() || !in_number) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
 std::optional<Finding> version_finding(const VersionTable& table, const std::string& vendor, const std::string& version,
                                        Timestamp now, int warning_days) {
   const auto it = table.vendors.find(vendor);
@@ -97,11 +124,28 @@ std::optional<Finding> version_finding(const VersionTable& table, const std::str
   const auto& list = it->second;
   const std::string signal = "API version table";
   const auto v = std::find_if(list.begin(), list.end(), [&](const ApiVersion& a) { return a.version == version; });
-  if (v == list.end())
-    return Finding{HealthClass::ok, signal, version,
-                   fmt::format("{} is not in the table shipped with this chansync (it lists {} to {})", version,
-                               list.front().version, list.back().version),
-                   ""};
+  if (v == list.end()) {
+    const std::string listed =
+        fmt::format("this chansync's table lists {} to {}", list.front().version, list.back().version);
+    const auto key = version_key(version), first = version_key(list.front().version),
+               last = version_key(list.back().version);
+    if (key && first && last && *key > *last)
+      return Finding{HealthClass::ok, signal, version, fmt::format("{} is newer than the table ({})", version, listed),
+                     ""};
+    const auto& oldest = list.front();
+    if (key && first && *key < *first && oldest.end_of_life && now >= *oldest.end_of_life)
+      return Finding{HealthClass::gone, signal, version,
+                     fmt::format("{} is older than {}, which reached its end of life on {}: the vendor no longer "
+                                 "serves it",
+                                 version, oldest.version, format_date(*oldest.end_of_life)),
+                     fmt::format("raise the connector's api_version (the newest listed is {}) after checking the "
+                                 "vendor's changelog",
+                                 list.back().version)};
+    return Finding{HealthClass::unknown, signal, version,
+                   fmt::format("{} is not a version this chansync knows ({}; written as \"{}\")", version, listed,
+                               list.back().version),
+                   "check the connector's api_version"};
+  }
   // The newest version without an announced end, else the newest: what to move to.
   const std::string successor = list.back().version;
   if (!v->end_of_life)

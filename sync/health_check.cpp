@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -154,6 +155,36 @@ std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, 
   return r;
 }
 
+// What probing one endpoint gave: its report, the streams the webhook spool feeds, and why no
+// adapter could be made ("" when one was).
+struct Probed {
+  HealthReport probe;
+  std::set<std::string> spooled;
+  std::string setup_failure;
+};
+
+Probed probe_endpoint(EndpointConfig& e, const HealthCheckOptions& opts) {
+  Probed out;
+  try {
+    // A missing secret is a finding about this connector, not a reason to skip the others.
+    const auto adapter = opts.make_adapter(e);
+    for (const auto& st : adapter->streams())
+      if (st.spool) out.spooled.insert(st.name);
+    out.probe = adapter->probe();
+    if (!out.probe.checked_at) out.probe.checked_at = now_ms();  // a probe that made no call still checked now
+    settle(out.probe);
+  } catch (const Failure& f) {
+    auto& probe = out.probe;
+    probe = HealthReport{e.name, e.type, "", HealthClass::unknown, "cannot check: " + f.error().message};
+    probe.checked_at = now_ms();
+    probe.findings.push_back({HealthClass::unknown, "setup", to_string(f.error().code), probe.summary,
+                              "fix the configuration the message names"});
+    probe.action = probe.findings.back().action;
+    out.setup_failure = f.error().message;
+  }
+  return out;
+}
+
 }  // namespace
 
 HealthCheckResult check_health(const Config& cfg, StateStore* store, const HealthCheckOptions& opts) {
@@ -161,7 +192,15 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
   out.checked_at = now_ms();
   const auto streams = store ? store->records().streams() : std::vector<StreamRow>{};
   std::map<std::string, StatusPageFetch> status_pages;  // by summary URL, for this run
-  for (auto* e : opts.endpoints) {
+  // Every endpoint is probed at once, each on a thread of its own, so that a vendor that answers
+  // slowly (a probe may wait 60 s per call) holds the run for its own time, not added to the others'.
+  // The rest (the store, status pages, the history) is read on this thread, in order.
+  std::vector<std::future<Probed>> probing;
+  if (!opts.offline)
+    for (auto* e : opts.endpoints)
+      probing.push_back(std::async(std::launch::async, [e, &opts] { return probe_endpoint(*e, opts); }));
+  for (std::size_t i = 0; i < opts.endpoints.size(); ++i) {
+    auto* e = opts.endpoints[i];
     std::set<std::string> spooled;  // streams read from the webhook spool
     HealthReport probe;
     const bool pulled = std::any_of(streams.begin(), streams.end(), [&](const StreamRow& row) {
@@ -174,23 +213,10 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
       if (auto r = offline_probe(*e, pulled, cfg, store, pulled_until, out.inbound))
         out.reports.push_back(std::move(*r));
     } else {
-      std::string setup_failure;  // why the probe could not even be made
-      try {
-        // A missing secret is a finding about this connector, not a reason to skip the others.
-        const auto adapter = opts.make_adapter(*e);
-        for (const auto& st : adapter->streams())
-          if (st.spool) spooled.insert(st.name);
-        probe = adapter->probe();
-        if (!probe.checked_at) probe.checked_at = now_ms();  // a probe that made no call still checked now
-        settle(probe);
-      } catch (const Failure& f) {
-        probe = HealthReport{e->name, e->type, "", HealthClass::unknown, "cannot check: " + f.error().message};
-        probe.checked_at = now_ms();
-        probe.findings.push_back({HealthClass::unknown, "setup", to_string(f.error().code), probe.summary,
-                                  "fix the configuration the message names"});
-        probe.action = probe.findings.back().action;
-        setup_failure = f.error().message;
-      }
+      auto probed = probing[i].get();
+      probe = std::move(probed.probe);
+      spooled = std::move(probed.spooled);
+      const std::string setup_failure = std::move(probed.setup_failure);  // why the probe could not be made
       for (const auto& x : probe.expiries)
         add_signal_finding(
             probe, expiry_finding(x, probe.checked_at ? probe.checked_at : now_ms(), cfg.health.expiry_warning_days));

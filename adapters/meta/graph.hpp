@@ -53,6 +53,16 @@ HealthReport probe_graph_object(HttpClient& http, const std::string& url, const 
                                 const GraphAdvice& advice, const std::string& object_id, const std::string& what,
                                 std::string* body = nullptr);
 
+// Whether a probe_graph_object() report leaves the token and webhook-subscription checks worth
+// making: the object answered (ok, or answered with a warning such as usage near its limit or a
+// deprecation). A lost subscription loses messages for good, so a busy app still gets asked; an
+// object that did not answer (unreachable, refused, gone) says what matters already.
+inline bool object_answered(const HealthReport& r) {
+  const bool answered = r.evidence.http_status >= 200 && r.evidence.http_status < 300;
+  return r.cls == HealthClass::ok || (answered && (r.cls == HealthClass::rate_limited ||
+                                                   r.cls == HealthClass::deprecated || r.cls == HealthClass::degraded));
+}
+
 // The "id" of a Graph object body; "" when the body is not one.
 std::string object_id_of(const std::string& body);
 

@@ -110,12 +110,12 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
   }
 
   // The Page, then what debug_token says of the token (scopes, expiry) and, when webhooks are in use,
-  // whether the Page still sends them to an app. A probe that is not ok already says what matters, and
-  // more calls would only add to a rate limit or repeat a failure.
+  // whether the Page still sends them to an app. A Page that did not answer already says what matters
+  // (object_answered); one that answered near its rate limit still gets both checks.
   HealthReport probe() override {
     auto report = probe_graph_object(m_http, fmt::format("{}/{}/{}?fields=id,name", m_base, m_version, m_page),
                                      m_p.type, advice(), m_page, "the Facebook Page " + m_page);
-    if (report.cls != HealthClass::ok) return report;
+    if (!object_answered(report)) return report;
     const auto token = graph_get(m_http, fmt::format("{}/{}/debug_token?input_token={}", m_base, m_version,
                                                      url_encode(m_http.options().bearer_token)));
     const std::string needed[] = {m_p.permission};

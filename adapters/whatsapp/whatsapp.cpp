@@ -51,7 +51,7 @@ class WhatsAppAdapter final : public Adapter, public ConversationSource, public 
     if (const auto number = parse_phone_number(body); number && report.cls == HealthClass::ok)
       report.summary = fmt::format("phone number {} ({}) answers", number->display_phone_number,
                                    number->verified_name.empty() ? "no verified name" : number->verified_name);
-    if (report.cls != HealthClass::ok) return report;  // it says what matters; more calls only add to it
+    if (!meta::object_answered(report)) return report;  // it says what matters; more calls only add to it
     const auto token = meta::graph_get(
         m_http, fmt::format("{}/{}/debug_token?input_token={}", m_base, m_version, url_encode(m_token)));
     const std::string needed[] = {"whatsapp_business_management"};

@@ -2,6 +2,8 @@
 // the class, the finding that decided it (signal and value) and the run's exit code.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -264,4 +266,77 @@ TEST_CASE("health: a working probe says where its time went (libcurl's DNS, conn
   CHECK_THAT(deciding(r).detail, Catch::Contains("first byte"));
   const nlohmann::json j = r;
   CHECK(j["evidence"]["timings_ms"]["first_byte"].get<std::int64_t>() >= 30);
+}
+
+namespace {
+
+// A probe that waits (up to 5 s) until every other probe of the run has started: the probes of a run
+// either overlap, and all see `expected` in flight, or run one after another, and none does.
+struct Rendezvous {
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0, expected = 0;
+  int met = 0;  // probes that saw all the others arrive
+};
+
+class MeetingAdapter : public Adapter {
+ public:
+  MeetingAdapter(std::string name, Rendezvous& r) : m_name(std::move(name)), m_r(r) {}
+  HealthReport probe() override {
+    std::unique_lock lock(m_r.mu);
+    ++m_r.arrived;
+    m_r.cv.notify_all();
+    if (m_r.cv.wait_for(lock, std::chrono::seconds(5), [&] { return m_r.arrived >= m_r.expected; })) ++m_r.met;
+    HealthReport r{m_name, "hubspot-contacts", "", HealthClass::ok, "answered"};
+    r.checked_at = 1;
+    return r;
+  }
+
+ private:
+  std::string m_name;
+  Rendezvous& m_r;
+};
+
+}  // namespace
+
+TEST_CASE("health probes every endpoint at once: a slow vendor's wait is not added to the others'", "[health]") {
+  std::vector<EndpointConfig> endpoints;
+  for (const char* name : {"a", "b", "c"}) endpoints.push_back(EndpointConfig{name, "hubspot-contacts"});
+  Rendezvous r;
+  r.expected = static_cast<int>(endpoints.size());
+  Config config;
+  HealthCheckOptions opts{
+      {&endpoints[0], &endpoints[1], &endpoints[2]},
+      [&](EndpointConfig& e) -> std::unique_ptr<Adapter> { return std::make_unique<MeetingAdapter>(e.name, r); }};
+  const auto result = check_health(config, nullptr, opts);
+  CHECK(r.met == 3);
+  REQUIRE(result.reports.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(result.reports[i].connector == endpoints[i].name);  // in configuration order all the same
+    CHECK(result.reports[i].cls == HealthClass::ok);
+  }
+}
+
+TEST_CASE("health: a Page answering near its rate limit still has its token and webhook subscription checked",
+          "[health]") {
+  FakeServer server([](const httplib::Request& req, std::size_t) {
+    if (req.path.ends_with("/debug_token"))
+      return Scripted{200,
+                      R"({"data":{"is_valid":true,"expires_at":0,"data_access_expires_at":0,)"
+                      R"("scopes":["pages_messaging","pages_manage_metadata"]}})",
+                      {}};
+    if (req.path.ends_with("/subscribed_apps")) return Scripted{200, R"({"data":[]})", {}};
+    return Scripted{200, k_page, {{"X-App-Usage", R"({"call_count":91,"total_cputime":10,"total_time":12})"}}};
+  });
+  auto cfg = graph(server.base_url());
+  cfg.secrets["app_secret"] = "app-secret-1";  // webhooks in use: the subscription matters
+  const auto [r, status] = check(cfg);
+  CHECK(r.cls == HealthClass::webhook_broken);  // not hidden behind the usage warning
+  CHECK(status == Severity::critical);
+  CHECK(std::any_of(r.findings.begin(), r.findings.end(),
+                    [](const Finding& f) { return f.signal == "X-App-Usage call_count" && f.value == "91%"; }));
+  std::size_t calls = 0;
+  for (const auto& q : server.requests())
+    calls += q.path.ends_with("/debug_token") || q.path.ends_with("/subscribed_apps");
+  CHECK(calls == 2);
 }

@@ -84,7 +84,19 @@ TEST_CASE("a pinned api_version is ok far from its end of life, deprecated with 
   CHECK_THAT(gone->detail, Catch::Contains("end of life on 2026-01-26 (0 days ago)"));
   CHECK(version_finding(*table, "graph", "v18.0", day("2026-01-26") - k_day, 0)->cls == HealthClass::ok);
   CHECK(version_finding(*table, "graph", "v26.0", day("2027-01-01"), 90)->cls == HealthClass::ok);
+  CHECK(version_finding(*table, "graph", "v99.0", day("2027-01-01"), 90)->cls == HealthClass::ok);
   CHECK_THAT(version_finding(*table, "graph", "v99.0", day("2027-01-01"), 90)->detail,
-             Catch::Contains("not in the table"));
+             Catch::Contains("newer than the table"));
+  // Older than the oldest listed, itself gone: gone too. A version the vendor never published, or a
+  // typo, is not ok.
+  const auto older = version_finding(*table, "graph", "v15.0", day("2027-01-01"), 90);
+  REQUIRE(older);
+  CHECK(older->cls == HealthClass::gone);
+  CHECK_THAT(older->detail, Catch::Contains("older than v18.0") && Catch::Contains("2026-01-26"));
+  CHECK(version_finding(*table, "graph", "v15.0", day("2025-01-01"), 90)->cls == HealthClass::unknown);
+  for (const char* odd : {"23.0x", "v20.0", "latest", "v"}) {
+    CAPTURE(odd);
+    CHECK(version_finding(*table, "graph", odd, day("2027-01-01"), 90)->cls == HealthClass::unknown);
+  }
   CHECK_FALSE(version_finding(*table, "twilio", "2010-04-01", day("2027-01-01"), 90));
 }
