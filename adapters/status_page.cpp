@@ -16,8 +16,8 @@ std::vector<OptionSpec> with_status_page(std::vector<OptionSpec> options, const 
            "applies only while base_url is the vendor's own; \"\" = check none",
            K::string, false, false, default_page ? nlohmann::json(default_page) : nlohmann::json()},
           {"status_components",
-           "the status page's components this connector depends on (e.g. [\"SMS\"]); empty: the page's overall "
-           "indicator decides",
+           "the status page's components this connector depends on (e.g. [\"SMS\"], or [\"Europe/SMS\"] for the one "
+           "under that group); empty: the page's overall indicator decides",
            K::string_list, false, false, nlohmann::json::array()},
       });
   return options;

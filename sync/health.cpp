@@ -174,8 +174,10 @@ HealthReport classify(const std::string& connector, const std::string& type, Pro
     for (auto& f : rate_limit_findings(obs.headers, r.checked_at)) r.findings.push_back(std::move(f));
     for (auto& f : api_version_findings(obs.headers, obs.api_version)) r.findings.push_back(std::move(f));
   }
+  // When the endpoint stops being served: a Sunset header's date (RFC 8594), the earliest if several.
+  // A Deprecation header's date is when it became deprecated (RFC 9745), which may be years past.
   for (const auto& f : r.findings)
-    if (f.cls == HealthClass::deprecated && f.at && (!r.sunset || *f.at > *r.sunset)) r.sunset = f.at;
+    if (f.signal == "Sunset header" && f.at && (!r.sunset || *f.at < *r.sunset)) r.sunset = f.at;
   obs.body.clear();
   r.evidence = std::move(obs);
   settle_findings(r);

@@ -89,11 +89,14 @@ void apply_baseline(HealthReport& r, const std::vector<HealthRow>& history) {
   check_latency(r, past);
 }
 
-void carry_online_class(HealthReport& r, const std::vector<HealthRow>& history) {
+void carry_online_class(HealthReport& r, const std::vector<HealthRow>& history, Timestamp pulled_until) {
   const auto online = std::find_if(history.begin(), history.end(), [](const HealthRow& row) {
     return past_probe(row).has_value() || (row.cls != "ok" && row.cls != "unknown");
   });
   if (online == history.end()) return;
+  // A pull of the connector that completed after that check reached the vendor with these
+  // credentials: whatever it found is over.
+  if (pulled_until > online->checked_at) return;
   const auto cls = parse_health_class(online->cls);
   if (!cls || *cls == HealthClass::ok || *cls == HealthClass::unknown) return;
   // A problem the offline signals found (silence, a version ended) is seen now: it stands.

@@ -38,7 +38,17 @@ void check_api_version(HealthReport& r, const EndpointConfig& e, const HealthSet
   auto f =
       version_finding(shipped_versions(), vendor_of(e.type), it->get<std::string>(), r.checked_at, s.eol_warning_days);
   if (!f) return;
-  if (f->cls == HealthClass::deprecated && f->at && (!r.sunset || *f->at < *r.sunset)) r.sunset = f->at;
+  // whatsapp-cloud calls Graph only for this check (webhooks come in the version the App Dashboard
+  // sets): an ended api_version ends the check, not the messages.
+  if (e.type == "whatsapp-cloud" && f->cls == HealthClass::gone) {
+    f->cls = HealthClass::deprecated;
+    f->detail +=
+        "; whatsapp-cloud uses it only for health's phone number check, and webhooks keep arriving in the "
+        "version the App Dashboard sets";
+  }
+  // A dated end of life is the sunset whatever its class: ahead (ok, deprecated) so that alerts can
+  // plan, or past (gone).
+  if (f->at && (!r.sunset || *f->at < *r.sunset)) r.sunset = f->at;
   // An ok from the table must not turn a probe that could not run into ok.
   if (f->cls == HealthClass::ok && r.cls == HealthClass::unknown) {
     r.findings.push_back(std::move(*f));
@@ -155,6 +165,14 @@ std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, 
   return r;
 }
 
+// The end of the connector's last completed pull, of any stream; 0 when none completed.
+Timestamp pulled_until_of(const std::vector<StreamRow>& streams, const std::string& connector) {
+  Timestamp out = 0;
+  for (const auto& row : streams)
+    if (row.connector == connector) out = std::max(out, row.last_ok_at);
+  return out;
+}
+
 // What probing one endpoint gave: its report, the streams the webhook spool feeds, and why no
 // adapter could be made ("" when one was).
 struct Probed {
@@ -206,9 +224,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
     const bool pulled = std::any_of(streams.begin(), streams.end(), [&](const StreamRow& row) {
       return row.connector == e->name && row.last_pull_at != 0;
     });
-    Timestamp pulled_until = 0;  // the end of the connector's last completed pull
-    for (const auto& row : streams)
-      if (row.connector == e->name) pulled_until = std::max(pulled_until, row.last_ok_at);
+    const Timestamp pulled_until = pulled_until_of(streams, e->name);
     if (opts.offline) {
       if (auto r = offline_probe(*e, pulled, cfg, store, pulled_until, out.inbound))
         out.reports.push_back(std::move(*r));
@@ -265,7 +281,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
         if (r.stream.empty() && !opts.offline) apply_baseline(r, history);
         // An offline report of a connector called no vendor: neither a pass nor a failure of it.
         if (r.stream.empty() && opts.offline)
-          carry_online_class(r, history);
+          carry_online_class(r, history, pulled_until_of(streams, r.connector));
         else
           apply_recovery(r, history, cfg.health);
       } catch (const std::exception& ex) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace chansync {
@@ -40,7 +41,8 @@ std::optional<HealthClass> indicator_class(const std::string& indicator) {
 }
 
 // The names of the unresolved incidents affecting the component `id` (every incident when id is "",
-// or when an incident lists no components, as older pages do), quoted and joined.
+// the whole page), quoted and joined. An incident that lists no components (a billing page, another
+// product) is not put on a component it does not name.
 std::string incidents_of(const nlohmann::json& summary, const std::string& id) {
   std::vector<std::string> names;
   const auto it = summary.find("incidents");
@@ -48,7 +50,7 @@ std::string incidents_of(const nlohmann::json& summary, const std::string& id) {
   for (const auto& inc : *it) {
     if (!inc.is_object()) continue;
     const auto comps = inc.find("components");
-    bool affects = id.empty() || comps == inc.end() || !comps->is_array() || comps->empty();
+    bool affects = id.empty();
     if (!affects)
       for (const auto& c : *comps)
         if (c.is_object() && str(c, "id") == id) affects = true;
@@ -130,26 +132,41 @@ std::vector<Finding> status_page_findings(const StatusPageFetch& got, const std:
                           fmt::format("{} has the indicator \"{}\", which Statuspage does not define", name, indicator),
                           check_url)};
     // The whole page speaks for every product of the vendor: a major outage of another one (a
-    // marketing tool beside the CRM) is a warning here, not a page at 3 a.m.; status_components
-    // says which products this connector uses, and their outage is one.
-    const bool anywhere = *cls == HealthClass::outage;
-    const HealthClass c = anywhere ? HealthClass::degraded : *cls;
+    // marketing tool beside the CRM) is a warning here, not a page at 3 a.m., and a minor incident
+    // somewhere (a carrier's delays in another country, which Twilio's page shows much of the time)
+    // is only evidence; status_components says which products this connector uses, and their
+    // outage is one.
+    const bool anywhere = *cls != HealthClass::ok;
+    const HealthClass c = *cls == HealthClass::outage ? HealthClass::degraded : HealthClass::ok;
     out.push_back({c, k_signal, indicator,
                    fmt::format("{} reports \"{}\" (indicator {}){}{}", name, description, indicator,
                                c == HealthClass::ok ? "" : incidents_of(summary, ""),
                                anywhere ? "; no status_components are set, so it may be another of its products" : ""),
-                   anywhere
+                   c != HealthClass::ok
                        ? action_for(c, people) + "; set status_components to the components this connector uses to tell"
-                       : action_for(c, people)});
+                       : ""});
     return out;
   }
+  std::map<std::string, std::string> groups;  // group component id → its name
+  for (const auto& c : *comps)
+    if (c.is_object() && c.value("group", false)) groups[str(c, "id")] = str(c, "name");
+  const auto group_of = [&](const nlohmann::json& c) {
+    const auto it = groups.find(str(c, "group_id"));
+    return it == groups.end() ? std::string() : it->second;
+  };
   for (const auto& wanted : components) {
     const nlohmann::json* match = nullptr;
     std::vector<std::string> listed;
+    // "Group/Component" names the component under that group (Twilio lists one name under several
+    // regions); a bare name matches it under any group.
+    const auto slash = wanted.find('/');
+    const std::string want_group = slash == std::string::npos ? "" : lower(wanted.substr(0, slash));
+    const std::string want_name = lower(slash == std::string::npos ? wanted : wanted.substr(slash + 1));
     for (const auto& c : *comps) {
       if (!c.is_object()) continue;
-      if (lower(str(c, "name")) != lower(wanted)) {
-        if (listed.size() < 12) listed.push_back(str(c, "name"));
+      if (lower(str(c, "name")) != want_name || (!want_group.empty() && lower(group_of(c)) != want_group)) {
+        if (listed.size() < 12)
+          listed.push_back(group_of(c).empty() ? str(c, "name") : group_of(c) + "/" + str(c, "name"));
         continue;
       }
       // A name under two groups (Twilio lists regions that way): the worse status counts.
@@ -173,11 +190,18 @@ std::vector<Finding> status_page_findings(const StatusPageFetch& got, const std:
                                 check_url));
       continue;
     }
-    out.push_back(
-        {*cls, k_signal, fmt::format("{}: {}", str(*match, "name"), st),
-         fmt::format("{} reports {} {} (page: \"{}\", indicator {}){}", name, str(*match, "name"), st, description,
-                     indicator, *cls == HealthClass::ok ? "" : incidents_of(summary, str(*match, "id"))),
-         action_for(*cls, people)});
+    // The group is named, so that "SMS" of another region is seen as such (and status_components
+    // can then say "Group/SMS").
+    const std::string group = group_of(*match);
+    const std::string shown = group.empty() ? str(*match, "name") : fmt::format("{} ({})", str(*match, "name"), group);
+    out.push_back({*cls, k_signal, fmt::format("{}: {}", str(*match, "name"), st),
+                   fmt::format("{} reports {} {} (page: \"{}\", indicator {}){}", name, shown, st, description,
+                               indicator, *cls == HealthClass::ok ? "" : incidents_of(summary, str(*match, "id"))),
+                   action_for(*cls, people) + (group.empty() || *cls == HealthClass::ok || slash != std::string::npos
+                                                   ? ""
+                                                   : fmt::format("; if this connector does not use {} of {}, write "
+                                                                 "status_components as \"GROUP/{}\"",
+                                                                 str(*match, "name"), group, str(*match, "name")))});
   }
   return out;
 }

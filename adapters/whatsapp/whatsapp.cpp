@@ -51,11 +51,12 @@ class WhatsAppAdapter final : public Adapter, public ConversationSource, public 
     if (const auto number = parse_phone_number(body); number && report.cls == HealthClass::ok)
       report.summary = fmt::format("phone number {} ({}) answers", number->display_phone_number,
                                    number->verified_name.empty() ? "no verified name" : number->verified_name);
-    if (!meta::object_answered(report)) return report;  // it says what matters; more calls only add to it
+    if (!meta::object_answered(report)) return for_health_only(std::move(report));  // it says what matters
     const auto token = meta::graph_get(
         m_http, fmt::format("{}/{}/debug_token?input_token={}", m_base, m_version, url_encode(m_token)));
     const std::string needed[] = {"whatsapp_business_management"};
     meta::add_token_findings(report, token.status, token.body, token.error, needed, advice().token_fix);
+    report = for_health_only(std::move(report));
     // The WhatsApp Business Account is what sends the webhooks: without waba_id there is no asking.
     if (!m_waba.empty()) {
       const auto subs =
@@ -64,6 +65,28 @@ class WhatsAppAdapter final : public Adapter, public ConversationSource, public 
                                                             "the WhatsApp Business Account " + m_waba, ""));
     }
     return report;
+  }
+
+  // The token serves this check alone: inbound webhooks need none. One that is refused, expired or
+  // without the scope leaves the number unchecked but stops no message, so it is no CRITICAL
+  // auth_failed ("messages are not fetched"): each such finding is kept as one that could not run,
+  // and the class is what the rest says (listen's record and the channel's silence, beside it).
+  static HealthReport for_health_only(HealthReport r) {
+    bool demoted = false;
+    std::string action;  // how to mend the token, kept as what to do
+    for (auto& f : r.findings)
+      if (f.cls == HealthClass::auth_failed) {
+        if (action.empty()) action = f.action;
+        f.cls = HealthClass::unknown;
+        f.beside = true;
+        f.detail = "phone number not checked: the health token " + f.detail +
+                   " (inbound webhooks need no token, so messages still arrive)";
+        demoted = true;
+      }
+    if (!demoted) return r;
+    add_finding(r, {HealthClass::ok, "phone number", "not checked",
+                    "webhooks only: the phone number could not be checked with the token", action});
+    return r;
   }
 
   Result<Page<Conversation>> pull_conversations(const PullRequest& req) override {

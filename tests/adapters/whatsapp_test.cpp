@@ -328,7 +328,9 @@ TEST_CASE("whatsapp-cloud probe: 190 is auth_failed with the fbtrace_id, 368 res
     std::string summary_word;
   };
   const std::vector<Case> cases = {
-      {400, fixture("meta/error_190.json"), HealthClass::auth_failed, "system user access token"},
+      // The token serves health alone (webhooks need none): a refused one leaves the number unchecked,
+      // an ok class with the reason beside it, not a CRITICAL "messages not fetched".
+      {400, fixture("meta/error_190.json"), HealthClass::ok, "system user token"},
       {400,
        R"({"error":{"message":"Temporarily blocked for policies violations","type":"OAuthException","code":368,)"
        R"("fbtrace_id":"AbCdEf368"}})",
@@ -343,7 +345,13 @@ TEST_CASE("whatsapp-cloud probe: 190 is auth_failed with the fbtrace_id, 368 res
     FakeServer server([&](const httplib::Request&, std::size_t) { return Scripted{c.status, c.body}; });
     const auto report = whatsapp(server.base_url())->probe();
     CHECK(report.cls == c.cls);
-    CHECK_THAT(report.summary, Catch::Contains(c.summary_word));
+    CHECK_THAT(report.summary + " " + report.action, Catch::Contains(c.summary_word));
+    if (c.cls == HealthClass::ok) {
+      CHECK_THAT(report.summary,
+                 Catch::Contains("phone number not checked") && Catch::Contains("messages still arrive"));
+      CHECK(std::any_of(report.findings.begin(), report.findings.end(),
+                        [](const Finding& f) { return f.cls == HealthClass::unknown && f.beside; }));
+    }
     CHECK_THAT(report.evidence.vendor_message, Catch::Contains("fbtrace_id"));
     CHECK_THAT(report.summary, !Catch::Contains("EAAGsystemusertoken"));
   }

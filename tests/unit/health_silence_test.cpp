@@ -65,6 +65,26 @@ TEST_CASE("silence: a busy channel that stops is silent within hours; a quiet on
   CHECK(silence_finding("fb", "messenger", quiet, quiet.back() + 14 * k_day).cls == HealthClass::silent);
 }
 
+TEST_CASE("silence: a channel whose customers write several lines at once is judged by arrivals, not lines",
+          "[health]") {
+  // Day and night, a conversation every 30 minutes, each four lines within three minutes, for four
+  // weeks: 45 minutes without one is ordinary; 6 hours is not.
+  std::vector<Timestamp> bursts;
+  for (Timestamp t = k_monday; t < k_monday + 28 * k_day; t += 30 * 60'000)
+    for (Timestamp line : {0, 40'000, 100'000, 170'000}) bursts.push_back(t + line);
+  const auto soon = silence_finding("wa", "whatsapp", bursts, bursts.back() + 45 * 60'000);
+  CHECK(soon.cls == HealthClass::ok);
+  const auto stopped = silence_finding("wa", "whatsapp", bursts, bursts.back() + 6 * k_hour);
+  CHECK(stopped.cls == HealthClass::silent);
+  CHECK_THAT(stopped.detail, Catch::Contains("about 12 by now"));
+  // Under two hours, a gap is said in minutes (it read "for 0 h").
+  std::vector<Timestamp> minutely;
+  for (Timestamp t = k_monday; t < k_monday + 28 * k_day; t += 6 * 60'000) minutely.push_back(t);
+  const auto short_gap = silence_finding("sms", "sms", minutely, minutely.back() + 90 * 60'000);
+  CHECK(short_gap.cls == HealthClass::silent);
+  CHECK_THAT(short_gap.detail, Catch::Contains("for 90 min"));
+}
+
 TEST_CASE("silence: too few messages or less than a week of them cannot be judged", "[health]") {
   std::vector<Timestamp> few;
   for (int i = 0; i < 20; ++i) few.push_back(k_monday + i * k_day);

@@ -34,8 +34,8 @@ HealthReport ok_probe() {
 TEST_CASE("status page: without components the page indicator decides", "[health][statuspage]") {
   const std::vector<std::string> none;
   const std::vector<std::pair<std::string, HealthClass>> cases = {{"none", HealthClass::ok},
-                                                                  {"minor", HealthClass::degraded},
-                                                                  {"maintenance", HealthClass::degraded},
+                                                                  {"minor", HealthClass::ok},
+                                                                  {"maintenance", HealthClass::ok},
                                                                   {"major", HealthClass::degraded},
                                                                   {"critical", HealthClass::degraded}};
   for (const auto& [indicator, cls] : cases) {
@@ -58,13 +58,22 @@ TEST_CASE("status page: named components decide, with the incidents that affect 
   const std::vector<std::string> watched = {"sms", "Programmable Voice", "REST API", "Conversations", "Fax"};
   const auto fs = status_page_findings(page(body), k_url, watched);
   REQUIRE(fs.size() == 5);
-  // SMS is listed twice (two groups): the worse status counts, case-insensitively matched.
+  // SMS is listed twice (two groups): the worse status counts, case-insensitively matched, and its
+  // group is named, with how to watch one group's alone.
   CHECK(fs[0].cls == HealthClass::outage);
   CHECK(fs[0].value == "SMS: partial_outage");
-  CHECK_THAT(fs[0].detail, Catch::Contains("Twilio status page reports SMS partial_outage") &&
+  CHECK_THAT(fs[0].detail, Catch::Contains("Twilio status page reports SMS (North America) partial_outage") &&
                                Catch::Contains("\"Delayed SMS delivery to US and Canada\" (identified)") &&
-                               !Catch::Contains("Voice call quality"));
-  CHECK_THAT(fs[0].action, Catch::Contains("https://status.twilio.com"));
+                               !Catch::Contains("Voice call quality") && !Catch::Contains("billing page"));
+  CHECK_THAT(fs[0].action, Catch::Contains("https://status.twilio.com") && Catch::Contains("\"GROUP/SMS\""));
+  const std::vector<std::string> europe = {"Europe/SMS", "europe/sms", "Asia/SMS"};
+  const auto in_group = status_page_findings(page(body), k_url, europe);
+  REQUIRE(in_group.size() == 3);
+  CHECK(in_group[0].cls == HealthClass::ok);  // North America's outage is not Europe's
+  CHECK(in_group[0].value == "SMS: operational");
+  CHECK(in_group[1].cls == HealthClass::ok);
+  CHECK(in_group[2].cls == HealthClass::unknown);
+  CHECK_THAT(in_group[2].detail, Catch::Contains("Europe/SMS") && Catch::Contains("North America/SMS"));
   CHECK(fs[1].cls == HealthClass::degraded);
   CHECK_THAT(fs[1].detail, Catch::Contains("Voice call quality issues in Europe"));
   CHECK(fs[2].cls == HealthClass::ok);

@@ -33,7 +33,10 @@ TEST_CASE("health classification maps evidence to classes and monitoring severit
   CHECK(dep.cls == HealthClass::deprecated);
   REQUIRE(dep.sunset);
   CHECK(format_date(*dep.sunset) == "2033-12-31");
-  CHECK(with(200, {{"deprecation", "@1798761600"}}).sunset == 1798761600000);
+  // A Deprecation date says since when it is deprecated (RFC 9745), not when it goes away.
+  CHECK_FALSE(with(200, {{"deprecation", "@1688169599"}}).sunset);
+  CHECK(with(200, {{"deprecation", "@1688169599"}, {"sunset", "Sat, 31 Dec 2033 23:59:59 GMT"}}).sunset ==
+        2019686399000);
   CHECK(overall({with(200), with(429)}) == Severity::warning);
   CHECK(overall({with(429), with(401)}) == Severity::critical);
   CHECK(overall({with(200), with(418)}) == Severity::unknown);
