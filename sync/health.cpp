@@ -58,13 +58,14 @@ Finding status_finding(const ProbeObservation& obs) {
   if (st == 410)
     return {HealthClass::gone, "HTTP status", value, fmt::format("endpoint gone (HTTP 410){}", vendor),
             "the API version was retired: raise api_version or upgrade chansync"};
-  if (st == 429) {
-    const auto it = obs.headers.find("retry-after");
+  // A 503 with Retry-After is the usual answer of a server shedding load (DESIGN §9): it asks to be
+  // called later, as a 429 does, rather than being down.
+  const auto retry_after = obs.headers.find("retry-after");
+  if (st == 429 || (st == 503 && retry_after != obs.headers.end()))
     return {HealthClass::rate_limited, "HTTP status", value,
-            fmt::format("rate limited (HTTP 429){}{}", vendor,
-                        it == obs.headers.end() ? "" : ", Retry-After " + it->second),
+            fmt::format("{} (HTTP {}){}{}", st == 429 ? "rate limited" : "overloaded, asks to be called later", st,
+                        vendor, retry_after == obs.headers.end() ? "" : ", Retry-After " + retry_after->second),
             "wait; pull less often if it recurs"};
-  }
   if (st >= 500)
     return {HealthClass::unreachable, "HTTP status", value, fmt::format("server error (HTTP {}){}", st, vendor),
             "the vendor is failing: check its status page; chansync retries on the next run"};

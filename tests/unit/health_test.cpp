@@ -26,6 +26,8 @@ TEST_CASE("health classification maps evidence to classes and monitoring severit
   CHECK(with(429, {{"retry-after", "30"}}).cls == HealthClass::rate_limited);
   CHECK_THAT(with(429, {{"retry-after", "30"}}).summary, Catch::Contains("Retry-After 30"));
   CHECK(with(503).cls == HealthClass::unreachable);
+  CHECK(with(503, {{"retry-after", "30"}}).cls == HealthClass::rate_limited);  // shedding load, not down
+  CHECK_THAT(with(503, {{"retry-after", "30"}}).summary, Catch::Contains("Retry-After 30"));
   CHECK(with(0, {}, "Connection refused").cls == HealthClass::unreachable);
   CHECK(with(410).cls == HealthClass::gone);
   CHECK(with(418).cls == HealthClass::unknown);
