@@ -282,6 +282,33 @@ Result<std::vector<WireMessage>> Api::messages(std::int64_t conversation_id,
   return all;
 }
 
+// Chatwoot renders an outgoing message's content as a Liquid template before storing it (its
+// Liquidable concern), except within `backticks`: "Hi {{first_name}}" of a campaign that really went
+// out that way would be stored as "Hi ". Outside backtick spans (found as Chatwoot finds them:
+// /`(.*?)`/m), "{{" and "{%" are written as Liquid string literals, which render as themselves.
+std::string liquid_literal(const std::string& text) {
+  if (text.find("{{") == std::string::npos && text.find("{%") == std::string::npos) return text;
+  std::string out;
+  out.reserve(text.size() + 32);
+  for (std::size_t i = 0; i < text.size();) {
+    if (text[i] == '`') {
+      const auto close = text.find('`', i + 1);
+      if (close != std::string::npos) {
+        out.append(text, i, close + 1 - i);  // left to Chatwoot's {% raw %}
+        i = close + 1;
+        continue;
+      }
+    }
+    if (text[i] == '{' && i + 1 < text.size() && (text[i + 1] == '{' || text[i + 1] == '%')) {
+      out += text[i + 1] == '{' ? "{{ '{{' }}" : "{{ '{%' }}";
+      i += 2;
+      continue;
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
 Result<void> Api::pace_conversation(std::int64_t id) {
   using clock = std::chrono::steady_clock;
   constexpr auto k_minute = std::chrono::minutes(1);
@@ -306,11 +333,13 @@ Result<void> Api::pace_conversation(std::int64_t id) {
 }
 
 Result<void> Api::post_message(std::int64_t conversation_id, const NewMessage& message) {
-  const json body = {{"content", message.content},
-                     {"message_type", message.message_type},
-                     {"private", message.is_private},
-                     {"content_type", "text"},
-                     {"content_attributes", message.content_attributes}};
+  const json body = {
+      {"content",
+       std::string_view(message.message_type) == "incoming" ? message.content : liquid_literal(message.content)},
+      {"message_type", message.message_type},
+      {"private", message.is_private},
+      {"content_type", "text"},
+      {"content_attributes", message.content_attributes}};
   const std::string what = message.is_private
                                ? fmt::format("posting the private note to conversation {}", conversation_id)
                                : fmt::format("posting message {} to conversation {}",

@@ -135,6 +135,10 @@ inline constexpr std::size_t k_conversation_per_minute = 180;
 // The inbox of a GET inbox answer; nullopt when the body is not one (no numeric id).
 std::optional<WireInbox> parse_inbox(const std::string& body);
 
+// `text` as Chatwoot's Liquid rendering of an outgoing message leaves it: "{{" and "{%" outside
+// `backtick` spans written as Liquid string literals ({{ '{{' }}), which render as themselves.
+std::string liquid_literal(const std::string& text);
+
 // Chatwoot's own words from an error body: {"message":...}, {"error":...}, {"errors":[...]} (strings,
 // or {"field","message"} objects as the spec documents), {"description":...}; else the body's first
 // 200 bytes on one line.

@@ -650,6 +650,27 @@ TEST_CASE(
   CHECK(message_ids({*sms}).size() == 3);
 }
 
+TEST_CASE("chatwoot stores a business message's braces as they were sent, not rendered as Liquid", "[chatwoot]") {
+  Chatwoot cw;
+  auto p = sms_person(1, 3);
+  const std::vector<std::string> texts = {"Hi {{first_name}}, your code is `{{code}}`",
+                                          "{% if vip %}Gold{% endif %} {{ contact.email }} {%",
+                                          "a `lone backtick and {{x}}"};
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    p.messages[i].direction = Direction::outbound;
+    p.messages[i].author_kind = AuthorKind::agent;
+    p.messages[i].text = texts[i];
+  }
+  REQUIRE(cw.adapter()->sink()->push(items({p})));
+  const auto* sms = cw.conversation("chansync:" + p.person_id + ":sms");
+  REQUIRE(sms);
+  std::vector<std::string> stored;
+  for (const auto& m : sms->messages)
+    if (!m.is_private) stored.push_back(m.content);
+  CHECK(stored == texts);
+  CHECK(adapters::chatwoot::liquid_literal("plain text") == "plain text");
+}
+
 TEST_CASE("a Chatwoot that drops content_attributes is caught at the first message and gets no more", "[chatwoot]") {
   Chatwoot cw;
   cw.fake.drop_content_attributes();

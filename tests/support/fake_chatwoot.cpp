@@ -321,6 +321,42 @@ Scripted FakeChatwoot::list_messages(Conversation& c, const httplib::Request& re
   return answer(200, {{"meta", {{"labels", json::array()}}}, {"payload", payload}});
 }
 
+namespace {
+
+// What Chatwoot's Liquidable concern makes of an outgoing message (Liquid::Template.parse(content)
+// .render(drops), with `...` spans wrapped in {% raw %}), as far as chansync's messages go: a string
+// literal ({{ '...' }}) renders as itself, an unknown variable as nothing, a tag ({% ... %}) runs and
+// leaves nothing here.
+std::string render_liquid(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    if (text[i] == '`') {
+      const auto close = text.find('`', i + 1);
+      if (close != std::string::npos) {
+        out.append(text, i, close + 1 - i);
+        i = close + 1;
+        continue;
+      }
+    }
+    const bool output = text.compare(i, 2, "{{") == 0, tag = text.compare(i, 2, "{%") == 0;
+    if (output || tag) {
+      const auto end = text.find(output ? "}}" : "%}", i + 2);
+      if (end == std::string::npos) return text;  // Liquid::SyntaxError: Chatwoot keeps the content
+      std::string inner = text.substr(i + 2, end - i - 2);
+      inner.erase(0, inner.find_first_not_of(' '));
+      inner.erase(inner.find_last_not_of(' ') + 1);
+      if (output && inner.size() >= 2 && inner.front() == '\'' && inner.back() == '\'')
+        out += inner.substr(1, inner.size() - 2);
+      i = end + 2;
+      continue;
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+}  // namespace
+
 Scripted FakeChatwoot::post_message(Conversation& c, const json& body) {
   if (!body.contains("content") || !body["content"].is_string() || body["content"].get<std::string>().empty())
     return invalid({"Content can't be blank"}, {"content"});
@@ -328,7 +364,8 @@ Scripted FakeChatwoot::post_message(Conversation& c, const json& body) {
   if (type != "incoming" && type != "outgoing") return invalid({"Message type is not included in the list"}, {});
   if (type == "incoming" && m_channel_type != "Channel::Api")
     return answer(422, {{"error", "Incoming messages are only allowed in Api inboxes"}});
-  Message m{++m_next_id, body["content"].get<std::string>(), type, body.value("private", false),
+  const std::string content = body["content"].get<std::string>();
+  Message m{++m_next_id, type == "outgoing" ? render_liquid(content) : content, type, body.value("private", false),
             m_drop_attributes ? json::object() : body.value("content_attributes", json::object())};
   c.messages.push_back(m);
   return answer(200, {{"id", m.id},
