@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <string_view>
+#include <vector>
 
 #include "sync/digest.hpp"
 #include "sync/erase.hpp"
@@ -31,15 +32,48 @@ bool RecordStore::erased(const std::string& node) {
 
 // A reject is a record that did not map, so whose it is is not known: every value in its payload and
 // reason that could be an erased handle is tried. Runs of 6 to 15 digits as a phone number (WhatsApp
-// writes wa_id without its +) and a Telegram id, words around an @ as an email address.
+// writes wa_id without its +) and a Telegram id, words around an @ as an email address; and, as the
+// Meta adapters key them, each pair of digit runs as a page and a page-scoped Messenger or Instagram
+// id ("<page>:<id>"), and each digit run with a business-scoped WhatsApp id ("US.1349…") as its
+// account's (at most k_scoped_runs distinct runs per text, so a large payload costs no more).
 bool RecordStore::names_erased(const DeadLetter& d) {
   if (!has_tombstones()) return false;
+  constexpr std::size_t k_scoped_runs = 24;
   const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  const auto scoped = [&](std::string_view text) {
+    std::vector<std::string> runs, bsuids;
+    for (std::size_t i = 0; i < text.size();) {
+      if (!digit(text[i])) {
+        ++i;
+        continue;
+      }
+      std::size_t end = i;
+      while (end < text.size() && digit(text[end])) ++end;
+      // "US.13491208655302741918": two capitals and a dot before the digits.
+      if (i >= 3 && text[i - 1] == '.' && upper(text[i - 2]) && upper(text[i - 3]) && (i < 4 || !upper(text[i - 4])))
+        bsuids.emplace_back(text.substr(i - 3, end - i + 3));
+      else if (end - i >= 6 && end - i <= 24 && runs.size() < k_scoped_runs &&
+               std::find(runs.begin(), runs.end(), text.substr(i, end - i)) == runs.end())
+        runs.emplace_back(text.substr(i, end - i));
+      i = end;
+    }
+    for (const auto& scope : runs) {
+      for (const auto& id : runs)
+        if (id != scope && (erased(Handle{HandleKind::messenger_psid, scope + ":" + id}.key()) ||
+                            erased(Handle{HandleKind::instagram_igsid, scope + ":" + id}.key())))
+          return true;
+      for (const auto& id : bsuids)
+        if (erased(Handle{HandleKind::whatsapp_bsuid, scope + ":" + id}.key())) return true;
+    }
+    return false;
+  };
   const auto mail_char = [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
            std::string_view("._%+-").find(c) != std::string_view::npos;
   };
   for (const std::string_view text : {std::string_view(d.raw), std::string_view(d.error)}) {
+    if (scoped(text)) return true;
     for (std::size_t i = 0; i < text.size();) {
       if (!digit(text[i])) {
         ++i;

@@ -302,3 +302,36 @@ TEST_CASE("a reject pulled again after the erase is not stored when it names the
   REQUIRE(q.executeStep());
   CHECK(q.getColumn(0).getString() == "6,w3,w4");
 }
+
+TEST_CASE("a reject naming an erased Messenger or Instagram user, or a WhatsApp BSUID, is not stored again",
+          "[erase]") {
+  StateStore store(":memory:");
+  const Handle psid{HandleKind::messenger_psid, "1122334455:6001234567890123", true};
+  const Handle bsuid{HandleKind::whatsapp_bsuid, "419561257915477:US.13491208655302741918", true};
+  for (const auto& [connector, h] : {std::pair{"fb", psid}, std::pair{"wa", bsuid}}) {
+    Conversation c{connector,
+                   "c-" + std::string(connector),
+                   connector == std::string("fb") ? "messenger" : "whatsapp",
+                   h,
+                   "business",
+                   {}};
+    c.messages.push_back({connector, "m-" + std::string(connector), c.id, c.channel, Direction::inbound,
+                          AuthorKind::customer, h.value, 1000, "hello"});
+    store.records().commit_conversations(connector, "conversations", {c}, {}, "x");
+  }
+  reconcile_store(store, k_none, false);
+  erase_person(store, "", psid.key(), false);
+  erase_person(store, "", bsuid.key(), false);
+  store.records().commit_conversations(
+      "fb", "webhooks", {},
+      {DeadLetter{"r1", "no text", R"({"recipient":{"id":"1122334455"},"sender":{"id":"6001234567890123"}})"},
+       DeadLetter{"r2", "no text", R"({"recipient":{"id":"1122334455"},"sender":{"id":"6009999999999999"}})"},
+       DeadLetter{"r3", "no text", R"({"metadata":{"waba":"419561257915477"},"user_id":"US.13491208655302741918"})"},
+       DeadLetter{"r4", "no text", R"({"metadata":{"waba":"419561257915477"},"user_id":"US.99991208655302741918"})"}},
+      "w");
+  SQLite::Statement q(store.db(),
+                      "SELECT group_concat(record_id, ',') FROM (SELECT record_id FROM dead_letters "
+                      "ORDER BY record_id)");
+  REQUIRE(q.executeStep());
+  CHECK(q.getColumn(0).getString() == "r2,r4");
+}
