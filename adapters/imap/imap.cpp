@@ -199,6 +199,24 @@ class ImapAdapter final : public Adapter, public ConversationSource {
         got = fetch_singly(*mb, take, broken);
       }
       if (!got) return std::unexpected(got.error());
+      if (got->tagged_status == "NO" && broken.empty()) {
+        // The FETCH ended NO without some mails (Dovecot's imap_fetch_failure = no-after, a mail
+        // being delivered, a passing storage fault): the page ends before the first one missing, so
+        // that the next page asks for it again; a mail missing when first in the page is asked for
+        // once more alone, and only a second NO makes it a dead letter (map_items).
+        std::set<std::uint32_t> came;
+        for (const auto& item : got->items)
+          if (item.has_body) came.insert(item.uid);
+        const auto missing = std::find_if(take.begin(), take.end(), [&](auto uid) { return !came.count(uid); });
+        if (missing != take.begin() && missing != take.end()) {
+          take.erase(missing, take.end());
+        } else if (missing == take.begin()) {
+          auto again = m_session.fetch(*mb, std::span(&take[0], 1));
+          if (!again) return std::unexpected(again.error());
+          take.resize(1);
+          *got = std::move(*again);  // renumbered meanwhile: seen just below
+        }
+      }
       if (got->mailbox.uidvalidity != listing.uidvalidity) {
         // Renumbered between listing and fetching: these UIDs may mean other mails now. The page is
         // empty and keeps the cursor's mark but not its UIDVALIDITY, so the next page lists again

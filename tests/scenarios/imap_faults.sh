@@ -13,6 +13,7 @@ def mail(uid):
             f"Subject: order {uid}\r\nMessage-ID: <order{uid}@example.org>\r\n"
             f"Date: Mon, 7 Dec 2026 10:00:0{uid} +0000\r\n\r\nwhere is order {uid}?\r\n").encode()
 uids = [1, 2, 3]
+failures = []  # UIDs whose FETCH ended NO so far
 def fetch_line(seq, uid, body):
     size = len(mail(uid))
     head = b'* %d FETCH (UID %d RFC822.SIZE %d' % (seq, uid, size)
@@ -36,7 +37,7 @@ def serve(conn):
             for part in re.match(r"FETCH (\S+) ", rest).group(1).split(","):
                 a, _, b = part.partition(":")
                 wanted |= set(range(int(a), int(b or a) + 1))
-            out = b""
+            out, refused = b"", False
             for seq, uid in enumerate(uids, 1):
                 if uid not in wanted:
                     continue
@@ -44,8 +45,14 @@ def serve(conn):
                     conn.sendall(out)
                     conn.close()
                     return
+                # imap_fetch_failure = no-after: the others are sent, then the FETCH ends NO. Once
+                # (a passing fault) or every time (a mail broken on disk).
+                if uid == 2 and (mode == "no-always" or (mode == "no-once" and not failures)):
+                    failures.append(uid)
+                    refused = True
+                    continue
                 out += fetch_line(seq, uid, True)
-            conn.sendall(out + ok)
+            conn.sendall(out + (tag.encode() + b" NO Some messages could not be FETCHed (Failure)\r\n" if refused else ok))
         elif command.upper() == "UID":
             conn.sendall(b"".join(fetch_line(seq, uid, False) for seq, uid in enumerate(uids, 1)) + ok)
         elif command.upper() == "STATUS":
@@ -104,4 +111,21 @@ where is order 3?" ] || fail "mails 1 and 3 should be stored: $(sqlite3 "$db" "S
   || fail "UID 2 should be a dead letter: $(sqlite3 "$db" "SELECT record_id, error FROM dead_letters")"
 sqlite3 "$db" "SELECT cursor FROM streams WHERE connector = 'mail'" | grep -q ':3$' \
   || fail "the cursor should be past UID 3: $(sqlite3 "$db" "SELECT cursor FROM streams")"
+# A FETCH that ends NO without one mail (imap_fetch_failure = no-after): once is a passing fault, and
+# the mail is asked for again before it can become a dead letter; every time, it is one.
+start_fake no-once
+"$CHANSYNC" --config "$work/no-once.toml" pull >"$work/no-once.out" 2>"$work/no-once.err" \
+  || fail "a passing NO should not fail the pull: $(cat "$work/no-once.err")"
+[ "$(sqlite3 "$work/no-once.db" "SELECT count(*) FROM messages")" = 3 ] \
+  || fail "all three mails should be stored after a passing NO: $(sqlite3 "$work/no-once.db" "SELECT id FROM messages")"
+[ "$(sqlite3 "$work/no-once.db" "SELECT count(*) FROM dead_letters")" = 0 ] \
+  || fail "a passing NO made a dead letter: $(sqlite3 "$work/no-once.db" "SELECT record_id, error FROM dead_letters")"
+start_fake no-always
+"$CHANSYNC" --config "$work/no-always.toml" pull >"$work/no-always.out" 2>"$work/no-always.err" \
+  || fail "one mail the server never returns should not fail the pull: $(cat "$work/no-always.err")"
+[ "$(sqlite3 "$work/no-always.db" "SELECT count(*) FROM messages")" = 2 ] \
+  || fail "mails 1 and 3 should be stored: $(sqlite3 "$work/no-always.db" "SELECT id FROM messages")"
+sqlite3 "$work/no-always.db" "SELECT record_id || ': ' || error FROM dead_letters" \
+  | grep -qx "2: the IMAP server could not return this mail" \
+  || fail "UID 2 should be a dead letter: $(sqlite3 "$work/no-always.db" "SELECT record_id, error FROM dead_letters")"
 echo "imap faults scenario OK"
