@@ -307,7 +307,8 @@ class NdjsonSink final : public Adapter, public Sink {
     // A snapshot keeps the old file's permissions.
     struct stat st {};
     const bool existed = ::stat(m_path.c_str(), &st) == 0;
-    const mode_t mode = m_snapshot && existed ? st.st_mode & 07777 : 0644;
+    // A new file is 0600, as the state store is: it holds names, numbers and whole conversations.
+    const mode_t mode = m_snapshot && existed ? st.st_mode & 07777 : 0600;
     m_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (m_snapshot ? O_TRUNC : O_APPEND), mode);
     if (m_fd < 0)
       return fail(Errc::cant_write,

@@ -143,6 +143,9 @@ TEST_CASE("an ndjson feed writes a batch larger than one writev takes whole and 
   std::vector<std::string> expected;
   store.identity().for_each_person([&](PersonRecord&& p) { expected.push_back(nlohmann::json(p).dump()); });
   CHECK(lines_of(file) == expected);
+  // Names, numbers and conversations: readable by its owner alone, as the state store is.
+  CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
 }
 
 TEST_CASE("an ndjson feed left ending in part of a line by a killed push is cut back before it is appended to",
