@@ -2,9 +2,9 @@
 _chansync() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} path="" next w i words=""
   case "$prev" in
-    -o|--output) COMPREPLY=($(compgen -W "table json ndjson" -- "$cur")); return ;;
+    -o|--output) COMPREPLY=($(compgen -W "table json ndjson prometheus" -- "$cur")); return ;;
     --log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
-    --config|--state) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --config|--state|--html) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}

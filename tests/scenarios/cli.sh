@@ -198,4 +198,13 @@ set -e
   || fail "push -o json into a stdout feed should exit 64 naming targets.feed.path, got $code: $(cat "$work/feed.err")"
 "$CHANSYNC" --config "$work/stdout.toml" -q push feed >"$work/feed.out" || fail "push into a stdout feed failed"
 check_schema person "$work/feed.out" ndjson
+# Shell completion as bash runs it: -o offers every output format, --html a file name.
+complete_words() {  # complete_words WORD... : what TAB offers after them
+  bash -c '. "$1/completions/chansync.bash"; shift; COMP_WORDS=(chansync "$@"); COMP_CWORD=$#; _chansync
+    printf "%s\n" "${COMPREPLY[@]}"' _ "$SOURCE_DIR" "$@"
+}
+complete_words -o "" | grep -qx prometheus || fail "bash completion does not offer -o prometheus: $(complete_words -o '')"
+: >"$work/status-page.html"
+complete_words health --html "$work/status-" | grep -qx "$work/status-page.html" \
+  || fail "bash completion does not offer a file after --html: $(complete_words health --html "$work/status-")"
 echo "cli: ok"
