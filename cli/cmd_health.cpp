@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -24,8 +25,18 @@ namespace {
 // The state store, when it can be read: health must report even when it cannot (a fresh install,
 // a run holding the lock does not block reading in WAL mode).
 std::unique_ptr<StateStore> open_for_health(const std::string& path) {
+  // Made here when missing, so that a fresh install keeps its health history; but an empty store at
+  // a mistyped path hides every stream's failure, so that is said.
+  std::error_code ec;
+  const bool existed = path == ":memory:" || std::filesystem::exists(path, ec);
   try {
-    return std::make_unique<StateStore>(path);
+    auto store = std::make_unique<StateStore>(path);
+    if (!existed)
+      spdlog::warn(
+          "there was no state store at {}: this check made one, for its history; no pull is recorded "
+          "there, so no stream is checked. If your pulls are stored elsewhere, fix [state] path or --state",
+          path);
+    return store;
   } catch (const std::exception& e) {
     spdlog::warn("stream health and history unavailable: {}", e.what());
     return nullptr;
@@ -127,8 +138,20 @@ void add_health(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, names, warn_only, since, offline, watch, html] {
     ctx.action = [&ctx, names, warn_only, since, offline, watch, html] {
       require_format(ctx.global.output, {"table", "json", "prometheus"}, "health");
-      const auto demote = warn_only_classes(*warn_only);
       Session s = open_session(ctx.global, "health", Needs::config_only);
+      // --warn-only takes the words after it: one that names a connector or target, and is no class,
+      // is a NAME (health --warn-only silent sms).
+      std::vector<std::string> classes;
+      for (const auto& w : *warn_only) {
+        const auto named = [&](const auto& list) {
+          return std::any_of(list.begin(), list.end(), [&](const EndpointConfig& e) { return e.name == w; });
+        };
+        if (!parse_health_class(w) && (named(s.config.connectors) || named(s.config.targets)))
+          names->push_back(w);
+        else
+          classes.push_back(w);
+      }
+      const auto demote = warn_only_classes(classes);
       if (!since->empty() && !watch->empty())
         throw Failure(Errc::usage, "health: --since shows the history and --watch checks again; give one of them");
       if (!html->empty() && (!since->empty() || !watch->empty()))

@@ -28,6 +28,7 @@ void add_sync(CLI::App& app, Context& ctx) {
                              nlohmann::json(r).dump());
       print_run_report(r, ctx.global);
       if (r.interrupted()) return stop_exit_code();
+      if (r.nothing_done()) return exit_code(r.first_error()->code);
       return outcome(r.failures(), total, r.first_error(), r.partial_pushes());
     };
   });

@@ -29,6 +29,14 @@ std::size_t SyncReport::partial_pushes() const {
   return n;
 }
 
+bool SyncReport::nothing_done() const {
+  const bool pulls_failed =
+      !pulls.empty() && std::all_of(pulls.begin(), pulls.end(), [](const auto& p) { return p.error.has_value(); });
+  const bool delivered = std::any_of(pushes.begin(), pushes.end(),
+                                     [](const auto& p) { return !p.dry_run && p.created + p.updated + p.deleted > 0; });
+  return pulls_failed && !delivered;
+}
+
 bool SyncReport::interrupted() const {
   auto by_signal = [](const auto& s) { return s.error && s.error->code == Errc::interrupted; };
   return std::any_of(pulls.begin(), pulls.end(), by_signal) || std::any_of(pushes.begin(), pushes.end(), by_signal);

@@ -39,6 +39,9 @@ struct SyncReport {
   // the run did part of its work.
   std::size_t partial_pushes() const;
   std::optional<Error> first_error() const;
+  // Every stream failed and no target delivered anything: the run did nothing (an expired token, a
+  // vendor down), so its code is the failure's, not "partial".
+  bool nothing_done() const;
   // A signal stopped the run: a pull (nothing was then reconciled or pushed) or a push (the targets
   // after it are reported as not pushed).
   bool interrupted() const;

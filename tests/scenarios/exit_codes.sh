@@ -45,6 +45,15 @@ grep -q "not valid JSON" "$work/malformed.err" || fail "malformed page error doe
 cs -q pull 2>/dev/null; code=$?
 [ "$code" -eq 1 ] || fail "one failing connector of two should exit 1 (partial), got $code"
 curl -fsS -d '{"kind":"clear"}' "http://127.0.0.1:$port/_sim/fault" >/dev/null
+# A sync whose every stream is refused and whose targets get nothing new did nothing: the failure's
+# code (77), as pull gives, not "partial" (1), which a cron wrapper would take for a run that worked.
+cs -q sync >/dev/null 2>&1 || fail "a clean sync failed"
+TWILIO_AUTH_TOKEN=wrong HUBSPOT_TOKEN=wrong cs sync >/dev/null 2>"$work/allfail.err"; code=$?
+[ "$code" -eq 77 ] || fail "a sync with every stream refused should exit 77, got $code: $(cat "$work/allfail.err")"
+# health at a mistyped state path says that no pull is recorded there (it would pass unseen otherwise).
+cs --state "$work/typo.db" health >/dev/null 2>"$work/typo.err"
+grep -q "there was no state store at $work/typo.db" "$work/typo.err" \
+  || fail "health does not say the store was missing: $(cat "$work/typo.err")"
 
 # No config anywhere: commands that need connectors exit 78 naming where they looked, and create no state.
 noconf=(env -u CHANSYNC_CONFIG -u CHANSYNC_STATE XDG_CONFIG_HOME="$work/nocfg" XDG_STATE_HOME="$work/nostate" "$CHANSYNC")

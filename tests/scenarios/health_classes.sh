@@ -67,6 +67,10 @@ check "$work/upgraded.json" fb gone "facebook-api-version header" "v25.0"
 fault upgraded meta; run 1 accepted --warn-only gone restricted -- fb
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["warn_only"]==["gone","restricted"] and r["checks"][0]["severity"]=="WARNING", r' \
   "$work/accepted.json" || fail "--warn-only not applied: $(cat "$work/accepted.json")"
+# A connector's name after the classes is a NAME, not a class.
+fault upgraded meta; run 1 accepted_name --warn-only gone restricted fb
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["warn_only"]==["gone","restricted"] and {c["connector"] for c in r["checks"]}=={"fb"}, r' \
+  "$work/accepted_name.json" || fail "--warn-only gone restricted fb: fb is a NAME: $(cat "$work/accepted_name.json")"
 set +e; hc health --warn-only bogus >/dev/null 2>"$work/bogus.err"; code=$?; set -e
 [ "$code" -eq 64 ] && grep -q 'not a health class' "$work/bogus.err" || fail "an unknown --warn-only class should be a usage error (64), got $code"
 
