@@ -17,6 +17,9 @@ cat >imap.toml <<TOML
 [state]
 path = "state.db"
 
+[identity]
+default_region = "DE"  # own_numbers below has one written without its country code
+
 [connectors.mail]
 type = "imap-email"
 url = "$IMAP_URL"
