@@ -235,6 +235,18 @@ void scrub_texts(StateStore& store, const std::vector<std::string>& needles) {
 
 }  // namespace
 
+std::optional<std::string> unscoped_key(std::string_view node) {
+  for (const auto kind : {HandleKind::messenger_psid, HandleKind::instagram_igsid, HandleKind::whatsapp_bsuid}) {
+    const std::string prefix = std::string(to_string(kind)) + ":";
+    if (!node.starts_with(prefix)) continue;
+    const auto value = node.substr(prefix.size());
+    const auto colon = value.find(':');
+    if (colon == std::string_view::npos || colon + 1 >= value.size()) return std::nullopt;
+    return prefix + "*:" + std::string(value.substr(colon + 1));
+  }
+  return std::nullopt;
+}
+
 EraseReport erase_person(StateStore& store, const std::string& person, const std::string& node, bool dry_run) {
   EraseReport r{.dry_run = dry_run};
   if (!person.empty()) {
@@ -367,11 +379,15 @@ EraseReport erase_person(StateStore& store, const std::string& person, const std
   const std::string s = salt(store);
   {
     SQLite::Statement ins(store.db(), "INSERT OR IGNORE INTO tombstones(digest, erased_at) VALUES(?, ?)");
-    for (const auto& n : r.nodes) {
-      ins.bind(1, hmac_sha256_hex(s, n));
+    const auto tombstone = [&](const std::string& key) {
+      ins.bind(1, hmac_sha256_hex(s, key));
       ins.bind(2, static_cast<int64_t>(now_ms()));
       ins.exec();
       ins.reset();
+    };
+    for (const auto& n : r.nodes) {
+      tombstone(n);
+      if (const auto bare = unscoped_key(n)) tombstone(*bare);
     }
   }
   // A new revision: reconcile runs again, and the person is no longer live, so the next push deletes

@@ -6,7 +6,9 @@
 // records a tombstone names (and strips tombstoned handles from other records), so a later pull does
 // not bring them back.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chansync {
@@ -28,6 +30,12 @@ struct EraseReport {
 // the person holding it (just that node's records when no person holds it). With `dry_run` counts
 // and changes nothing. Throws Failure(not_found) when there is nothing of it in the store.
 EraseReport erase_person(StateStore& store, const std::string& person, const std::string& node, bool dry_run);
+
+// For a handle scoped by its page or account ("messenger_psid:<page>:<psid>", "instagram_igsid:...",
+// "whatsapp_bsuid:<waba>:<bsuid>"), the key with the scope left out ("messenger_psid:*:<psid>"): also
+// tombstoned, so that a payload that names the id without its scope (a webhook message object, an
+// Instagram event naming the account rather than the Page) is recognised. nullopt for other nodes.
+std::optional<std::string> unscoped_key(std::string_view node);
 
 // The meta key of the tombstones' salt (drawn at the first erase); a tombstone is
 // hmac_sha256_hex(salt, node).

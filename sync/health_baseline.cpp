@@ -94,11 +94,14 @@ void carry_online_class(HealthReport& r, const std::vector<HealthRow>& history, 
     return past_probe(row).has_value() || (row.cls != "ok" && row.cls != "unknown");
   });
   if (online == history.end()) return;
-  // A pull of the connector that completed after that check reached the vendor with these
-  // credentials: whatever it found is over.
-  if (pulled_until > online->checked_at) return;
   const auto cls = parse_health_class(online->cls);
   if (!cls || *cls == HealthClass::ok || *cls == HealthClass::unknown) return;
+  // A pull of the connector from the vendor that completed after that check reached it with these
+  // credentials: a refusal, an unreachable vendor or a rate limit is over. It says nothing of a
+  // webhook subscription, a restriction or an ended version, which stand.
+  const bool disproved = *cls == HealthClass::auth_failed || *cls == HealthClass::unreachable ||
+                         *cls == HealthClass::rate_limited || *cls == HealthClass::degraded;
+  if (disproved && pulled_until > online->checked_at) return;
   // A problem the offline signals found (silence, a version ended) is seen now: it stands.
   if (r.cls != HealthClass::ok && r.cls != HealthClass::unknown) return;
   std::string summary, action;

@@ -29,8 +29,9 @@ void apply_baseline(HealthReport& report, const std::vector<HealthRow>& history)
 // --offline: the report of a connector (stream "") checks nothing at the vendor, so it is not a pass
 // or a failure of it. When the newest online check in `history` (newest first) had a problem and the
 // offline signals found none, the report keeps that class, its summary and action, saying when it
-// was seen and that --offline calls no vendor; until a pull of the connector completes after that
-// check (`pulled_until`, the newest last_ok_at of its streams), which shows the problem gone.
+// was seen and that --offline calls no vendor; a refusal, an unreachable vendor or a rate limit
+// only until a pull from the vendor completes after that check (`pulled_until`, the newest last_ok_at
+// of its streams read from the vendor), which shows it gone.
 // Otherwise unchanged.
 void carry_online_class(HealthReport& report, const std::vector<HealthRow>& history, Timestamp pulled_until);
 

@@ -165,11 +165,14 @@ std::optional<HealthReport> offline_probe(const EndpointConfig& e, bool pulled, 
   return r;
 }
 
-// The end of the connector's last completed pull, of any stream; 0 when none completed.
-Timestamp pulled_until_of(const std::vector<StreamRow>& streams, const std::string& connector) {
+// The end of the connector's last completed pull, of any stream; 0 when none completed. With
+// `from_vendor`, only streams read from the vendor (not the webhook spool listen fills).
+Timestamp pulled_until_of(const std::vector<StreamRow>& streams, const std::string& connector,
+                          bool from_vendor = false) {
   Timestamp out = 0;
   for (const auto& row : streams)
-    if (row.connector == connector) out = std::max(out, row.last_ok_at);
+    if (row.connector == connector && !(from_vendor && row.stream == k_webhooks_stream))
+      out = std::max(out, row.last_ok_at);
   return out;
 }
 
@@ -281,7 +284,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
         if (r.stream.empty() && !opts.offline) apply_baseline(r, history);
         // An offline report of a connector called no vendor: neither a pass nor a failure of it.
         if (r.stream.empty() && opts.offline)
-          carry_online_class(r, history, pulled_until_of(streams, r.connector));
+          carry_online_class(r, history, pulled_until_of(streams, r.connector, true));
         else
           apply_recovery(r, history, cfg.health);
       } catch (const std::exception& ex) {

@@ -51,7 +51,7 @@ std::string incidents_of(const nlohmann::json& summary, const std::string& id) {
     if (!inc.is_object()) continue;
     const auto comps = inc.find("components");
     bool affects = id.empty();
-    if (!affects)
+    if (!affects && comps != inc.end() && comps->is_array())
       for (const auto& c : *comps)
         if (c.is_object() && str(c, "id") == id) affects = true;
     if (affects && !str(inc, "name").empty())
@@ -140,7 +140,7 @@ std::vector<Finding> status_page_findings(const StatusPageFetch& got, const std:
     const HealthClass c = *cls == HealthClass::outage ? HealthClass::degraded : HealthClass::ok;
     out.push_back({c, k_signal, indicator,
                    fmt::format("{} reports \"{}\" (indicator {}){}{}", name, description, indicator,
-                               c == HealthClass::ok ? "" : incidents_of(summary, ""),
+                               indicator == "none" ? "" : incidents_of(summary, ""),
                                anywhere ? "; no status_components are set, so it may be another of its products" : ""),
                    c != HealthClass::ok
                        ? action_for(c, people) + "; set status_components to the components this connector uses to tell"

@@ -32,17 +32,19 @@ bool RecordStore::erased(const std::string& node) {
 
 // A reject is a record that did not map, so whose it is is not known: every value in its payload and
 // reason that could be an erased handle is tried. Runs of 6 to 15 digits as a phone number (WhatsApp
-// writes wa_id without its +) and a Telegram id, words around an @ as an email address; and, as the
-// Meta adapters key them, each pair of digit runs as a page and a page-scoped Messenger or Instagram
-// id ("<page>:<id>"), and each digit run with a business-scoped WhatsApp id ("US.1349…") as its
-// account's (at most k_scoped_runs distinct runs per text, so a large payload costs no more).
+// writes wa_id without its +) and a Telegram id, words around an @ as an email address; runs of 6 to
+// 24 digits as a Messenger or Instagram user and "US.1349…" as a WhatsApp business-scoped user,
+// through the tombstones erase leaves of them without their Page or account (unscoped_key): a
+// payload names one or the other, or neither.
 bool RecordStore::names_erased(const DeadLetter& d) {
   if (!has_tombstones()) return false;
-  constexpr std::size_t k_scoped_runs = 24;
   const auto digit = [](char c) { return c >= '0' && c <= '9'; };
   const auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  const auto mail_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           std::string_view("._%+-").find(c) != std::string_view::npos;
+  };
   const auto scoped = [&](std::string_view text) {
-    std::vector<std::string> runs, bsuids;
     for (std::size_t i = 0; i < text.size();) {
       if (!digit(text[i])) {
         ++i;
@@ -50,27 +52,19 @@ bool RecordStore::names_erased(const DeadLetter& d) {
       }
       std::size_t end = i;
       while (end < text.size() && digit(text[end])) ++end;
+      const std::string run(text.substr(i, end - i));
       // "US.13491208655302741918": two capitals and a dot before the digits.
-      if (i >= 3 && text[i - 1] == '.' && upper(text[i - 2]) && upper(text[i - 3]) && (i < 4 || !upper(text[i - 4])))
-        bsuids.emplace_back(text.substr(i - 3, end - i + 3));
-      else if (end - i >= 6 && end - i <= 24 && runs.size() < k_scoped_runs &&
-               std::find(runs.begin(), runs.end(), text.substr(i, end - i)) == runs.end())
-        runs.emplace_back(text.substr(i, end - i));
+      if (i >= 3 && text[i - 1] == '.' && upper(text[i - 2]) && upper(text[i - 3]) && (i < 4 || !upper(text[i - 4]))) {
+        if (erased(std::string(to_string(HandleKind::whatsapp_bsuid)) +
+                   ":*:" + std::string(text.substr(i - 3, end - i + 3))))
+          return true;
+      } else if (run.size() >= 6 && run.size() <= 24) {
+        for (const auto kind : {HandleKind::messenger_psid, HandleKind::instagram_igsid})
+          if (erased(std::string(to_string(kind)) + ":*:" + run)) return true;
+      }
       i = end;
     }
-    for (const auto& scope : runs) {
-      for (const auto& id : runs)
-        if (id != scope && (erased(Handle{HandleKind::messenger_psid, scope + ":" + id}.key()) ||
-                            erased(Handle{HandleKind::instagram_igsid, scope + ":" + id}.key())))
-          return true;
-      for (const auto& id : bsuids)
-        if (erased(Handle{HandleKind::whatsapp_bsuid, scope + ":" + id}.key())) return true;
-    }
     return false;
-  };
-  const auto mail_char = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
-           std::string_view("._%+-").find(c) != std::string_view::npos;
   };
   for (const std::string_view text : {std::string_view(d.raw), std::string_view(d.error)}) {
     if (scoped(text)) return true;

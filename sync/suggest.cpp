@@ -162,11 +162,13 @@ std::array<Cmp, k_fields> compare(const Prepared& a, const Prepared& b) {
   c[2] = best_of(a.emails, b.emails, email_level);
   if (!a.birth_date.empty() && !b.birth_date.empty()) c[3].level = birth_level(a.birth_date, b.birth_date);
   if (!a.postal_code.empty() && !b.postal_code.empty()) c[4].level = a.postal_code == b.postal_code ? 0 : 1;
-  if (!a.city.empty() && !b.city.empty()) c[5].level = city_level(a.city, b.city);
+  if (!a.city.empty() && !b.city.empty()) c[5].level = a.city == b.city ? 0 : 1;
   // The same street written differently, and the same house: neighbours on one street are strangers,
   // and so are two Bahnhofstraße 2 in different towns (a postal code that differs, or without one to
-  // agree on, a city that differs).
-  const bool other_town = c[4].level == 1 || (c[4].level != 0 && c[5].level == 1);
+  // agree on, cities that differ even as one's first words: "Frankfurt" is "Frankfurt am Main" here,
+  // but the city field itself agrees on the exact name only, since "Frankfurt (Oder)" is another).
+  const bool other_town =
+      c[4].level == 1 || (c[4].level != 0 && !a.city.empty() && !b.city.empty() && city_level(a.city, b.city) == 1);
   if (!a.street.empty() && !b.street.empty())
     c[6].level =
         !a.house.empty() && a.house == b.house && !other_town && jaro_winkler(a.street_name, b.street_name) >= 0.9 ? 0

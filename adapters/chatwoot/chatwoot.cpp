@@ -91,19 +91,6 @@ std::string note_text(const PersonRecord& p, const std::string& channel) {
   return out + fmt::format("\nchansync person {}", p.person_id);
 }
 
-// Chatwoot refuses a message longer than 150,000 characters for good, which would keep the person
-// from ever arriving: such a text is cut, on a character boundary, and says so.
-std::string within_chatwoot_limit(std::string text) {
-  constexpr std::size_t k_max = 150'000, k_keep = 149'900;
-  std::size_t chars = 0, cut = std::string::npos;
-  for (std::size_t i = 0; i < text.size(); ++i)
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && ++chars == k_keep + 1) cut = i;
-  if (chars <= k_max) return text;
-  text.resize(cut);
-  return text + fmt::format("\n[cut: {} more characters; Chatwoot keeps at most {}, chansync has it whole]",
-                            chars - k_keep, k_max);
-}
-
 NewMessage new_message(const Message& m) {
   NewMessage out;
   // Chatwoot requires content; a message of attachments only shows them as links (vendors' media
@@ -113,7 +100,6 @@ NewMessage new_message(const Message& m) {
     out.content += fmt::format("{}[{}{}{}] {}", out.content.empty() ? "" : "\n", a.type, a.name.empty() ? "" : ": ",
                                a.name, a.url);
   if (out.content.empty()) out.content = "(no text)";
-  out.content = within_chatwoot_limit(std::move(out.content));
   out.message_type = m.direction == Direction::inbound ? "incoming" : "outgoing";
   // external_created_at is the attribute Chatwoot itself uses for a message's original time.
   out.content_attributes = {{"chansync_id", message_key(m)},
@@ -500,15 +486,21 @@ class ChatwootSink final : public Adapter, public Sink {
     const auto id = *known;
     if (id) {
       auto deleted = m_api.delete_contact(*id);
-      // Chatwoot lets only an administrator delete contacts, and answers an agent's token 401 (or 403):
-      // that person's deletion fails, and the push goes on with the rest.
-      if (!deleted && (deleted.error().http_status == 401 || deleted.error().http_status == 403))
+      // Chatwoot lets only an administrator delete contacts, and answers an agent's token 401 "You are
+      // not authorized to do this action" (Pundit): that person's deletion fails, and the push goes on
+      // with the rest. Any other 401 (a revoked token) stops the push as before.
+      const auto not_allowed = [](const Error& e) {
+        return (e.http_status == 401 || e.http_status == 403) &&
+               e.message.find("not authorized to do this action") != std::string::npos;
+      };
+      if (!deleted && not_allowed(deleted.error()))
         return std::unexpected(
             Error{Errc::remote,
                   fmt::format(
                       "Chatwoot refused to delete contact {} (HTTP {}): only an administrator of the account may "
                       "delete contacts; give targets.{} an administrator's access token (token_env or token_file), or "
-                      "delete the contact in Chatwoot",
+                      "delete the contact in Chatwoot (refused on 3 pushes, the deletion is parked: `chansync push "
+                      "--full` tries it again)",
                       *id, deleted.error().http_status, m_name),
                   m_name, deleted.error().http_status});
       if (!deleted && deleted.error().http_status != 404) return std::unexpected(std::move(deleted.error()));

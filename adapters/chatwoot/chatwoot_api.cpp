@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 
 #include "adapters/stop_waits.hpp"
 
@@ -285,7 +286,9 @@ Result<std::vector<WireMessage>> Api::messages(std::int64_t conversation_id,
 // Chatwoot renders an outgoing message's content as a Liquid template before storing it (its
 // Liquidable concern), except within `backticks`: "Hi {{first_name}}" of a campaign that really went
 // out that way would be stored as "Hi ". Outside backtick spans (found as Chatwoot finds them:
-// /`(.*?)`/m), "{{" and "{%" are written as Liquid string literals, which render as themselves.
+// /`(.*?)`/m), each "{" that would open a tag ("{{", "{%") is written as the Liquid string literal
+// {{ '{' }}, which renders as itself (the brace alone: Liquid 5.5's tokenizer refuses '{%' inside
+// one).
 std::string liquid_literal(const std::string& text) {
   if (text.find("{{") == std::string::npos && text.find("{%") == std::string::npos) return text;
   std::string out;
@@ -299,14 +302,48 @@ std::string liquid_literal(const std::string& text) {
         continue;
       }
     }
-    if (text[i] == '{' && i + 1 < text.size() && (text[i + 1] == '{' || text[i + 1] == '%')) {
-      out += text[i + 1] == '{' ? "{{ '{{' }}" : "{{ '{%' }}";
-      i += 2;
-      continue;
-    }
-    out += text[i++];
+    if (text[i] == '{' && i + 1 < text.size() && (text[i + 1] == '{' || text[i + 1] == '%'))
+      out += "{{ '{' }}";
+    else
+      out += text[i];
+    ++i;
   }
   return out;
+}
+
+namespace {
+
+std::size_t characters(std::string_view s) {
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// The first `n` characters of `s` (UTF-8).
+std::string first_characters(const std::string& s, std::size_t n) {
+  std::size_t seen = 0;
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && seen++ == n) return s.substr(0, i);
+  return s;
+}
+
+}  // namespace
+
+std::string message_content(const std::string& text, bool outgoing) {
+  const auto sent = [&](const std::string& t) { return outgoing ? liquid_literal(t) : t; };
+  std::string out = sent(text);
+  if (characters(out) <= k_max_content) return out;
+  // Chatwoot refuses a longer content for good (it checks before rendering), which would keep the
+  // person from ever arriving: the text is cut, on a character boundary, and says so.
+  const std::size_t total = characters(text);
+  std::size_t keep = std::min(total, k_max_content - 100);
+  for (;;) {
+    out = sent(first_characters(text, keep)) +
+          fmt::format("\n[cut: {} more characters; Chatwoot keeps at most {}, chansync has it whole]", total - keep,
+                      k_max_content);
+    const std::size_t length = characters(out);
+    if (length <= k_max_content || keep == 0) return out;
+    keep -= std::min(keep, length - k_max_content);
+  }
 }
 
 Result<void> Api::pace_conversation(std::int64_t id) {
@@ -334,8 +371,7 @@ Result<void> Api::pace_conversation(std::int64_t id) {
 
 Result<void> Api::post_message(std::int64_t conversation_id, const NewMessage& message) {
   const json body = {
-      {"content",
-       std::string_view(message.message_type) == "incoming" ? message.content : liquid_literal(message.content)},
+      {"content", message_content(message.content, std::string_view(message.message_type) != "incoming")},
       {"message_type", message.message_type},
       {"private", message.is_private},
       {"content_type", "text"},

@@ -135,9 +135,15 @@ inline constexpr std::size_t k_conversation_per_minute = 180;
 // The inbox of a GET inbox answer; nullopt when the body is not one (no numeric id).
 std::optional<WireInbox> parse_inbox(const std::string& body);
 
-// `text` as Chatwoot's Liquid rendering of an outgoing message leaves it: "{{" and "{%" outside
-// `backtick` spans written as Liquid string literals ({{ '{{' }}), which render as themselves.
+// `text` as Chatwoot's Liquid rendering of an outgoing message leaves it: the "{" of each "{{" and
+// "{%" outside `backtick` spans written as the Liquid string literal {{ '{' }}.
 std::string liquid_literal(const std::string& text);
+
+// The most characters of content Chatwoot keeps in a message.
+inline constexpr std::size_t k_max_content = 150'000;
+// The content to send for a message's `text`: through liquid_literal() when `outgoing`, and cut, saying
+// so, when it would be longer than k_max_content once sent.
+std::string message_content(const std::string& text, bool outgoing);
 
 // Chatwoot's own words from an error body: {"message":...}, {"error":...}, {"errors":[...]} (strings,
 // or {"field","message"} objects as the spec documents), {"description":...}; else the body's first

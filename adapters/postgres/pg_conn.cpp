@@ -177,7 +177,8 @@ Result<PgConn> PgConn::connect(const std::string& dsn, const std::string& passwo
   // the push after a minute instead of hanging a cron job, unless the DSN (options=-c lock_timeout=...),
   // the role or the database sets a timeout of its own. Set after connecting rather than as a startup
   // option, which PgBouncer refuses ("unsupported startup parameter").
-  auto timeout = c.exec("SELECT current_setting('lock_timeout') = '0'", "reading lock_timeout");
+  auto timeout =
+      c.exec("SELECT source = 'default' FROM pg_settings WHERE name = 'lock_timeout'", "reading lock_timeout");
   if (!timeout) return std::unexpected(timeout.error());
   if (std::string_view(PQgetvalue(timeout->get(), 0, 0)) == "t")
     if (auto set = c.exec("SET lock_timeout = '60s'", "setting lock_timeout"); !set)

@@ -82,14 +82,16 @@ class PostgresSink final : public Adapter, public Sink {
     const std::string q = conn.ident(m_schema);
     // has_*_privilege with a list of privileges is true when any one is held: each is asked alone.
     // A current schema needs USAGE, SELECT on schema_version and SELECT, INSERT, UPDATE, DELETE on
-    // every other table; one to create or migrate needs CREATE on the schema (its owner has it), or
-    // on the database while the schema does not exist.
+    // chansync's other tables (a shared schema may hold others), and TEMP (the staging tables); one to create or
+    // migrate needs CREATE on the schema (its owner has it), or on the database while the schema does not exist.
     const char* k_current = R"sql(
       SELECT has_schema_privilege($1, 'USAGE') AND coalesce((SELECT bool_and(has_table_privilege(c.oid, 'SELECT')
           AND (c.relname = 'schema_version' OR (has_table_privilege(c.oid, 'INSERT')
             AND has_table_privilege(c.oid, 'UPDATE') AND has_table_privilege(c.oid, 'DELETE'))))
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')), false))sql";
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
+          AND c.relname IN ('persons', 'person_handles', 'person_contacts', 'timeline', 'schema_version')), false)
+        AND has_database_privilege(current_database(), 'TEMP'))sql";
     const char* k_creatable = R"sql(
       SELECT CASE WHEN EXISTS(SELECT 1 FROM pg_namespace WHERE nspname = $1)
         THEN has_schema_privilege($1, 'USAGE') AND has_schema_privilege($1, 'CREATE')
@@ -105,7 +107,8 @@ class PostgresSink final : public Adapter, public Sink {
                             conn.where(), conn.user(), *version == 0 ? "create the tables of" : "migrate", m_schema)
                       : fmt::format(
                             "{} is reachable, but user {} may not read and write the tables of schema {}: grant it "
-                            "USAGE on the schema and SELECT, INSERT, UPDATE, DELETE on its tables",
+                            "USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its tables and TEMP on the "
+                            "database",
                             conn.where(), conn.user(), m_schema);
       return r;
     }

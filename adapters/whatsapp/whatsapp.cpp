@@ -72,20 +72,32 @@ class WhatsAppAdapter final : public Adapter, public ConversationSource, public 
   // auth_failed ("messages are not fetched"): each such finding is kept as one that could not run,
   // and the class is what the rest says (listen's record and the channel's silence, beside it).
   static HealthReport for_health_only(HealthReport r) {
-    bool demoted = false;
+    bool demoted = false, token = false;
     std::string action;  // how to mend the token, kept as what to do
-    for (auto& f : r.findings)
+    for (auto& f : r.findings) {
+      // Graph answering in another version than api_version (it ended): that ends this check alone.
+      if (f.cls == HealthClass::gone) {
+        f.cls = HealthClass::deprecated;
+        f.detail +=
+            "; whatsapp-cloud uses api_version only for this check, and webhooks keep arriving in the "
+            "version the App Dashboard sets";
+        demoted = true;
+      }
       if (f.cls == HealthClass::auth_failed) {
         if (action.empty()) action = f.action;
+        token = true;
         f.cls = HealthClass::unknown;
         f.beside = true;
         f.detail = "phone number not checked: the health token " + f.detail +
                    " (inbound webhooks need no token, so messages still arrive)";
         demoted = true;
       }
+    }
     if (!demoted) return r;
-    add_finding(r, {HealthClass::ok, "phone number", "not checked",
-                    "webhooks only: the phone number could not be checked with the token", action});
+    add_finding(r, {HealthClass::ok, "phone number", token ? "not checked" : "answered",
+                    token ? "webhooks only: the phone number could not be checked with the token"
+                          : "webhooks only: the phone number answered in another API version",
+                    action});
     return r;
   }
 

@@ -522,6 +522,15 @@ TEST_CASE("an agent's token may not delete contacts: that deletion fails, saying
   const auto* sms = cw.conversation("chansync:" + kept.person_id + ":sms");
   REQUIRE(sms);
   CHECK(sms->messages.size() == 2);  // the new message arrived all the same
+
+  // A revoked token's 401 on the same DELETE is the target's, not the person's: the push stops.
+  cw.fake.fail_before([](const httplib::Request& req) -> std::optional<Scripted> {
+    if (req.method == "DELETE") return Scripted{401, R"({"error":"Invalid Access Token"})"};
+    return std::nullopt;
+  });
+  auto revoked = cw.adapter()->sink()->push(std::vector<PushItem>{batch[0]});
+  REQUIRE_FALSE(revoked);
+  CHECK(revoked.error().code == Errc::auth);
 }
 
 TEST_CASE("a stop signal is seen between messages and persons; nobody it held back counts as refused", "[chatwoot]") {
@@ -668,7 +677,19 @@ TEST_CASE("chatwoot stores a business message's braces as they were sent, not re
   for (const auto& m : sms->messages)
     if (!m.is_private) stored.push_back(m.content);
   CHECK(stored == texts);
-  CHECK(adapters::chatwoot::liquid_literal("plain text") == "plain text");
+  using adapters::chatwoot::liquid_literal;
+  CHECK(liquid_literal("plain text") == "plain text");
+  CHECK(liquid_literal("{{x}} {%y%} `{{z}}`") == "{{ '{' }}{x}} {{ '{' }}%y%} `{{z}}`");
+  CHECK(liquid_literal("{{{") == "{{ '{' }}{{ '{' }}{");
+  // The cut is made on what is sent: a text near the limit whose braces the escaping lengthens
+  // still fits, so Chatwoot does not refuse it for good.
+  const std::string braces = std::string(149'000, 'x') + std::string(400, '{') + "}";
+  const auto sent = adapters::chatwoot::message_content(braces, true);
+  std::size_t chars = 0;
+  for (const char c : sent) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  CHECK(chars <= adapters::chatwoot::k_max_content);
+  CHECK_THAT(sent, Catch::Contains("[cut: "));
+  CHECK(adapters::chatwoot::message_content(braces, false) == braces);  // incoming, not escaped: it fits
 }
 
 TEST_CASE("a Chatwoot that drops content_attributes is caught at the first message and gets no more", "[chatwoot]") {

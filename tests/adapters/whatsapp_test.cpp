@@ -319,6 +319,18 @@ TEST_CASE("whatsapp-cloud without a token: the probe says what it did not check,
   CHECK(report.cls == HealthClass::webhook_broken);
 }
 
+TEST_CASE("whatsapp-cloud probe: Graph answering in a newer version than api_version is a warning, not gone",
+          "[whatsapp]") {
+  FakeServer server([](const httplib::Request&, std::size_t) {
+    return Scripted{200,
+                    R"({"id":"106540352242922","display_phone_number":"+1 555-0100","verified_name":"Acme"})",
+                    {{"facebook-api-version", "v25.0"}}};
+  });
+  const auto report = whatsapp(server.base_url())->probe();
+  CHECK(report.cls == HealthClass::deprecated);  // webhooks keep arriving; only this check is affected
+  CHECK_THAT(report.summary, Catch::Contains("App Dashboard"));
+}
+
 TEST_CASE("whatsapp-cloud probe: 190 is auth_failed with the fbtrace_id, 368 restricted, 130429 rate limited",
           "[whatsapp]") {
   struct Case {

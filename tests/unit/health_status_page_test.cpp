@@ -86,6 +86,23 @@ TEST_CASE("status page: named components decide, with the incidents that affect 
   CHECK_THAT(fs[4].action, Catch::Contains("status_components"));
 }
 
+TEST_CASE("status page: an incident without a components key (older pages) is put on no component",
+          "[health][statuspage]") {
+  const std::string body =
+      R"({"page":{"id":"p","name":"Twilio","url":"https://status.twilio.com"},)"
+      R"("components":[{"id":"c1","name":"SMS","status":"partial_outage","group":false,"group_id":null}],)"
+      R"("incidents":[{"id":"i1","name":"Console slow","status":"investigating"}],)"
+      R"("status":{"indicator":"minor","description":"Minor Service Outage"}})";
+  const std::vector<std::string> watched = {"SMS"};
+  const auto fs = status_page_findings(page(body), k_url, watched);
+  REQUIRE(fs.size() == 1);
+  CHECK(fs[0].cls == HealthClass::outage);
+  CHECK_THAT(fs[0].detail, !Catch::Contains("Console slow"));
+  const auto whole = status_page_findings(page(body), k_url, {});
+  REQUIRE(whole.size() == 1);
+  CHECK_THAT(whole[0].detail, Catch::Contains("Console slow"));  // the whole page's view lists it
+}
+
 TEST_CASE("status page: HTML, invalid JSON, an error status or no answer are unknown, never ok",
           "[health][statuspage]") {
   const std::vector<std::string> none;
