@@ -44,7 +44,7 @@ bool RecordStore::names_erased(const DeadLetter& d) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
            std::string_view("._%+-").find(c) != std::string_view::npos;
   };
-  const auto scoped = [&](std::string_view text) {
+  for (const std::string_view text : {std::string_view(d.raw), std::string_view(d.error)}) {
     for (std::size_t i = 0; i < text.size();) {
       if (!digit(text[i])) {
         ++i;
@@ -58,28 +58,15 @@ bool RecordStore::names_erased(const DeadLetter& d) {
         if (erased(std::string(to_string(HandleKind::whatsapp_bsuid)) +
                    ":*:" + std::string(text.substr(i - 3, end - i + 3))))
           return true;
-      } else if (run.size() >= 6 && run.size() <= 24) {
-        for (const auto kind : {HandleKind::messenger_psid, HandleKind::instagram_igsid})
-          if (erased(std::string(to_string(kind)) + ":*:" + run)) return true;
-      }
-      i = end;
-    }
-    return false;
-  };
-  for (const std::string_view text : {std::string_view(d.raw), std::string_view(d.error)}) {
-    if (scoped(text)) return true;
-    for (std::size_t i = 0; i < text.size();) {
-      if (!digit(text[i])) {
-        ++i;
-        continue;
-      }
-      std::size_t end = i;
-      while (end < text.size() && digit(text[end])) ++end;
-      const std::string digits(text.substr(i, end - i));
-      if (digits.size() >= 6 && digits.size() <= 15) {
-        // Keys as the adapters make them: the number through the same normaliser.
-        const auto phone = normalize_phone("+" + digits, "");
-        if ((phone && erased(phone->key())) || erased(Handle{HandleKind::telegram_id, digits}.key())) return true;
+      } else {
+        if (run.size() >= 6 && run.size() <= 15) {
+          // Keys as the adapters make them: the number through the same normaliser.
+          const auto phone = normalize_phone("+" + run, "");
+          if ((phone && erased(phone->key())) || erased(Handle{HandleKind::telegram_id, run}.key())) return true;
+        }
+        if (run.size() >= 6 && run.size() <= 24)
+          for (const auto kind : {HandleKind::messenger_psid, HandleKind::instagram_igsid})
+            if (erased(std::string(to_string(kind)) + ":*:" + run)) return true;
       }
       i = end;
     }
