@@ -42,6 +42,15 @@ std::string seed(StateStore& store, RecordingSink& sink) {
   return q.getColumn(0).getString();
 }
 
+// The record ids of the dead letters kept, in order, comma-separated.
+std::string dead_letter_ids(StateStore& store) {
+  SQLite::Statement q(store.db(),
+                      "SELECT group_concat(record_id, ',') FROM (SELECT record_id FROM dead_letters "
+                      "ORDER BY record_id)");
+  REQUIRE(q.executeStep());
+  return q.getColumn(0).getString();
+}
+
 }  // namespace
 
 TEST_CASE("erase --dry-run counts and changes nothing; erase removes the person and queues the deletion", "[erase]") {
@@ -296,11 +305,7 @@ TEST_CASE("a reject pulled again after the erase is not stored when it names the
                                   {DeadLetter{"5", "bad date", R"({"email":"anna@example.com"})"},
                                    DeadLetter{"6", "bad date", R"({"email":"kim@example.com"})"}},
                                   "z");
-  SQLite::Statement q(store.db(),
-                      "SELECT group_concat(record_id, ',') FROM (SELECT record_id FROM dead_letters "
-                      "ORDER BY record_id)");
-  REQUIRE(q.executeStep());
-  CHECK(q.getColumn(0).getString() == "6,w3,w4");
+  CHECK(dead_letter_ids(store) == "6,w3,w4");
 }
 
 TEST_CASE("a reject naming an erased Messenger or Instagram user, or a WhatsApp BSUID, is not stored again",
@@ -331,9 +336,5 @@ TEST_CASE("a reject naming an erased Messenger or Instagram user, or a WhatsApp 
        DeadLetter{"r3", "no text", R"({"user_id":"US.13491208655302741918","type":"unsupported"})"},
        DeadLetter{"r4", "no text", R"({"user_id":"US.99991208655302741918","type":"unsupported"})"}},
       "w");
-  SQLite::Statement q(store.db(),
-                      "SELECT group_concat(record_id, ',') FROM (SELECT record_id FROM dead_letters "
-                      "ORDER BY record_id)");
-  REQUIRE(q.executeStep());
-  CHECK(q.getColumn(0).getString() == "r2,r4");
+  CHECK(dead_letter_ids(store) == "r2,r4");
 }
