@@ -25,6 +25,16 @@ long long configured_batch(const EndpointConfig& cfg) {
   return n;
 }
 
+// The path of the receiver's URL. Receivers such as Slack's incoming webhooks and Zapier's catch hooks
+// put their secret there, so the client redacts it like the signing secret wherever it names the URL:
+// logs and errors show the scheme and host alone.
+std::string url_path(const std::string& url) {
+  const auto scheme = url.find("://");
+  const auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (slash == std::string::npos) return "";
+  return url.substr(slash, url.find_first_of("?#", slash) - slash);
+}
+
 // The receiver confirms or refuses each request as a whole; push() splits what push_target hands it
 // into requests of at most batch_size persons.
 class WebhookSink final : public Adapter, public Sink {
@@ -40,7 +50,7 @@ class WebhookSink final : public Adapter, public Sink {
         m_http(HttpOptions{.connector = ctx.config.name,
                            .max_retry_after = std::chrono::seconds(30),
                            .timeout_ms = 30'000,
-                           .secrets = {m_secret},  // a receiver echoing it is redacted
+                           .secrets = {m_secret, url_path(m_url)},  // a receiver echoing it is redacted
                            .sleep = ctx.sleep}) {}
 
   // A signed POST of an empty batch: it exercises what a push needs (reachable, TLS, the receiver

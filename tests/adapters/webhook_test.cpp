@@ -444,6 +444,26 @@ TEST_CASE("webhook never logs its secret or the signature", "[webhook]") {
   CHECK_THAT(stats.error->message, !Catch::Contains(k_secret));
 }
 
+TEST_CASE("webhook names its receiver by scheme and host alone: a secret in the URL's path is never shown",
+          "[webhook]") {
+  LogCapture capture;
+  Receiver receiver([](std::size_t) { return Scripted{503, "down"}; });
+  StateStore store(":memory:");
+  five_persons(store);
+  const std::string path = "/services/T0001/B0002/xyzPathSecret42";
+  auto adapter = webhook(receiver.url() + path + "?x=1", 2);
+  const auto stats = push_target("hook", *adapter->sink(), store, {});
+  REQUIRE(stats.error);
+  const auto report = adapter->probe();
+  CHECK(report.cls != HealthClass::ok);
+
+  std::string all = stats.error->message + "\n" + report.summary + "\n" + report.evidence.url + "\n";
+  for (const auto& l : capture.ring->last_formatted()) all += l;
+  CHECK_THAT(all, Catch::Contains("127.0.0.1") && Catch::Contains("<redacted>"));  // where, without the path
+  CHECK_THAT(all, !Catch::Contains("xyzPathSecret42"));
+  CHECK_THAT(all, !Catch::Contains("/services/T0001"));
+}
+
 TEST_CASE("webhook probe POSTs an empty signed batch; a refused signature or no answer is never ok", "[webhook]") {
   Receiver good(ok);
   const auto report = webhook(good.url())->probe();
