@@ -18,8 +18,6 @@
 namespace chansync::adapters {
 namespace {
 
-std::once_flag g_curl_init;
-
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   static_cast<std::string*>(user)->append(data, size * n);
   return size * n;
@@ -141,12 +139,17 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& va
   return std::nullopt;
 }
 
+void init_curl() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
 HttpClient::HttpClient(HttpOptions opts) : m_opts(std::move(opts)), m_redact(m_opts.secrets) {
   m_redact.add(m_opts.basic_password);
   m_redact.add(m_opts.bearer_token);
   m_budgets[""] = TokenBucket(m_opts.requests_per_second, m_opts.burst);
   for (const auto& b : m_opts.sub_budgets) m_budgets[b.name] = TokenBucket(b.requests_per_second);
-  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  init_curl();
   m_curl = curl_easy_init();
   if (!m_curl) throw Failure(Errc::internal, "libcurl could not create a handle");
   m_gunzip = libdeflate_alloc_decompressor();

@@ -107,6 +107,10 @@ struct HttpOptions {
 // Parses Retry-After: delta-seconds or an HTTP-date (relative to `now_ms`). nullopt if malformed.
 std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value, std::int64_t now_ms);
 
+// libcurl's global initialisation, once per process, before the first easy handle of any client
+// (HTTP here, IMAP in imap_session.cpp). Thread-safe.
+void init_curl();
+
 class HttpClient {
  public:
   explicit HttpClient(HttpOptions opts);

@@ -9,13 +9,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <mutex>
 #include <optional>
 
 namespace chansync::adapters::imap {
 namespace {
-
-std::once_flag g_curl_init;
 
 // An IMAP value of a FETCH response: an atom (NIL, numbers, BODY[…] section names), a string
 // (quoted or literal), or a parenthesised list.
@@ -357,7 +354,7 @@ bool wait_socket(CURL* c, bool for_write) {
 }  // namespace
 
 ImapSession::ImapSession(ImapLogin login) : m_login(std::move(login)) {
-  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  init_curl();
   while (!m_login.url.empty() && m_login.url.back() == '/') m_login.url.pop_back();
 }
 
