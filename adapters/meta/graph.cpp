@@ -7,16 +7,12 @@
 #include <nlohmann/json.hpp>
 
 namespace chansync::adapters::meta {
-namespace {
-
 using nlohmann::json;
 
-std::string trace_of(const GraphError& e) {
+std::string graph_trace(const GraphError& e) {
   return fmt::format("Graph error {}{}: {} (fbtrace_id {})", e.code, e.subcode ? fmt::format("/{}", e.subcode) : "",
                      e.message, e.fbtrace_id);
 }
-
-}  // namespace
 
 std::optional<GraphError> parse_graph_error(const std::string& body) {
   try {
@@ -48,7 +44,7 @@ GraphErrorClass classify_graph_error(int code) {
 }
 
 Error graph_error(const GraphError& e, int http_status, const GraphAdvice& advice) {
-  const std::string trace = trace_of(e);
+  const std::string trace = graph_trace(e);
   switch (classify_graph_error(e.code)) {
     case GraphErrorClass::auth:
       return {Errc::auth,

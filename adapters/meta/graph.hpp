@@ -44,6 +44,8 @@ struct GraphAdvice {
 // Errc::config (raise api_version), anything else → Errc::remote. The message names the code,
 // subcode, Graph's message and the fbtrace_id (what Meta support asks for).
 Error graph_error(const GraphError& e, int http_status, const GraphAdvice& advice);
+// "Graph error CODE[/SUBCODE]: MESSAGE (fbtrace_id ID)": what a message quotes of a Graph error.
+std::string graph_trace(const GraphError& e);
 
 // A probe of one Graph object: GET `url` with `http`, classified by HTTP status and refined by the
 // Graph error code (the evidence keeps code/subcode and the fbtrace_id). Ok only when the body is an

@@ -1,9 +1,11 @@
 #include "adapters/meta/meta.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "adapters/meta/graph.hpp"
 #include "adapters/meta/graph_health.hpp"
@@ -16,7 +18,8 @@ namespace {
 
 constexpr int k_max_page = 25;  // conversations per page; each carries up to 100 messages
 constexpr const char* k_fields =
-    "id,updated_time,participants,messages.limit(100){id,created_time,from,to,message,attachments}";
+    "id,updated_time,participants,messages.limit({}){{id,created_time,from,to,message,attachments}}";
+constexpr int k_nested_messages = 100;
 constexpr double k_slow_from = 75;  // usage % past which requests are paced
 constexpr double k_stop_at = 95;    // usage % at which a pull stops, before Graph blocks the app
 
@@ -142,11 +145,28 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
     if (!cursor) return std::unexpected(cursor.error());
     const std::size_t before = m_http.requests();
     if (auto ids = business_ids(); !ids) return std::unexpected(ids.error());
-    std::string url = fmt::format("{}/{}/{}/conversations?platform={}&fields={}&limit={}", m_base, m_version,
-                                  url_encode(m_page), m_p.platform, url_encode(k_fields),
-                                  req.page_size > 0 ? std::min(req.page_size, k_max_page) : k_max_page);
-    if (!cursor->after.empty()) url += "&after=" + url_encode(cursor->after);
-    auto body = get(url, "listing conversations");
+    // Graph answers a query it finds too heavy with HTTP 500, code 1, "Please reduce the amount of data
+    // you're asking for": the page is asked for again with half the conversations, then with fewer
+    // nested messages, and the smaller size holds for the rest of the run.
+    if (req.page_size > 0) m_limit = std::min(m_limit, req.page_size);
+    std::string url;
+    Result<std::string> body;
+    for (;;) {
+      url = fmt::format("{}/{}/{}/conversations?platform={}&fields={}&limit={}", m_base, m_version, url_encode(m_page),
+                        m_p.platform, url_encode(fmt::format(k_fields, m_nested)), m_limit);
+      if (!cursor->after.empty()) url += "&after=" + url_encode(cursor->after);
+      m_last_code = 0;
+      body = get(url, "listing conversations");
+      if (body || m_last_code != 1 || (m_limit == 1 && m_nested <= 25)) break;
+      if (m_limit > 1)
+        m_limit = std::max(1, m_limit / 2);
+      else
+        m_nested = 25;
+      spdlog::warn(
+          "{}: Graph asked for less data per request (code 1); asking for {} conversations with {} messages "
+          "each",
+          m_name, m_limit, m_nested);
+    }
     if (!body) return std::unexpected(body.error());
     auto wire = parse_conversations_page(*body);
     if (!wire) {
@@ -237,13 +257,22 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
       if (!resp) return std::unexpected(resp.error());
     }
     if (resp->status == 200) return std::move(resp->body);
+    const auto e = parse_graph_error(resp->body);
+    if (e) m_last_code = e->code;
     // A 5xx (after retries) is an outage whatever its body says; Graph's own words stay in the message.
-    if (auto e = parse_graph_error(resp->body); e && resp->status < 500) {
-      auto err = graph_error(*e, resp->status, advice());
-      err.message = fmt::format("{} {}: {}", what, m_http.redact(url.substr(0, url.find('?'))), err.message);
+    if (e && resp->status >= 500)
+      return std::unexpected(m_http.error(req, *resp, what, m_http.redact(graph_trace(*e))));
+    if (!e) return std::unexpected(m_http.error(req, *resp, what, ""));
+    // Throttled, with the usage headers of this answer naming when access returns: that time, not
+    // graph_error's generic hour.
+    if (m_stop && classify_graph_error(e->code) == GraphErrorClass::rate_limited) {
+      auto err = *m_stop;
+      err.message += fmt::format(" ({})", m_http.redact(graph_trace(*e)));
       return std::unexpected(std::move(err));
     }
-    return std::unexpected(m_http.error(req, *resp, what, ""));
+    auto err = graph_error(*e, resp->status, advice());
+    err.message = fmt::format("{} {}: {}", what, m_http.redact(url.substr(0, url.find('?'))), err.message);
+    return std::unexpected(std::move(err));
   }
 
   // Who the business is in `from`: the page (Messenger), or the Instagram account linked to it.
@@ -285,8 +314,19 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
       return {};
     }
     // More messages than the nested page: follow messages.paging.next (newest first), until a page
-    // reaches back before `since` (read by an earlier pass).
+    // reaches back before `since` (read by an earlier pass). A link Graph gives twice would be followed
+    // forever: the conversation keeps what was read, and a dead letter says what is missing.
+    std::set<std::string> followed;
     for (std::string next = c.messages_next; !next.empty();) {
+      if (!followed.insert(next).second) {
+        page.rejects.push_back(
+            {c.id,
+             fmt::format("Graph gave the same messages.paging.next twice for conversation {}; its older messages "
+                         "were not read (the {} newer ones were stored)",
+                         c.id, c.messages.size()),
+             m_http.redact(without_access_token(next))});
+        break;
+      }
       if (!c.messages.empty() && since)
         if (auto t = parse_rfc3339(c.messages.back().created_time); t && *t < since) break;
       if (origin_of(next) != origin_of(m_base))
@@ -300,6 +340,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
       next.clear();
       auto more = parse_messages_page(*body, next, page.rejects);
       if (!more) return std::unexpected(more.error());
+      if (more->empty()) break;  // an empty page ends the history, whatever link it carries
       c.messages.insert(c.messages.end(), std::make_move_iterator(more->begin()), std::make_move_iterator(more->end()));
     }
     Handle handle{m_p.handle, m_page + ":" + customer->id};
@@ -335,9 +376,12 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
   std::string m_name, m_page, m_version, m_base;
   std::vector<std::string> m_business;
   WebhookSpec m_spec;
-  bool m_webhooks;              // app_secret is configured (read or not)
-  bool m_short_pause = false;   // usage named a time to regain access short enough to wait out
-  std::optional<Error> m_stop;  // set when usage headers say stop; every later request fails with it
+  bool m_webhooks;                   // app_secret is configured (read or not)
+  int m_limit = k_max_page;          // conversations per page (smaller after Graph's code 1)
+  int m_nested = k_nested_messages;  // messages nested in each
+  int m_last_code = 0;               // the Graph error code of get()'s last failure, 0 if none
+  bool m_short_pause = false;        // usage named a time to regain access short enough to wait out
+  std::optional<Error> m_stop;       // set when usage headers say stop; every later request fails with it
   HttpClient m_http;
 };
 

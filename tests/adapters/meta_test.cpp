@@ -248,6 +248,63 @@ TEST_CASE("meta nested messages paging pointing at another host is not followed"
   CHECK(store.count("messages") == 0);
 }
 
+TEST_CASE("meta nested messages paging that repeats its link: what was read is kept, a dead letter says what is not",
+          "[meta]") {
+  FakeServer server([](const httplib::Request& req, std::size_t n) -> Scripted {
+    if (req.path != "/v23.0/t_10/messages") return graph(req, n);
+    // Graph's older messages, whose paging.next is the very link that was followed.
+    auto body = nlohmann::json::parse(graph_fixture("messenger_messages_t10.json", req));
+    body["paging"]["next"] = "http://" + req.get_header_value("Host") + "/v23.0/t_10/messages?limit=100&after=SAME";
+    return {200, body.dump()};
+  });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("fb", *rig.adapter, store, 2);
+  REQUIRE_FALSE(stats.error);
+  std::size_t nested = 0;
+  for (const auto& r : server.requests()) nested += r.path == "/v23.0/t_10/messages";
+  CHECK(nested == 2);  // the fixture's link, then the repeated one once: not followed again
+  CHECK(store.records().message("fb", "m_0"));
+  bool said = false;
+  for (const auto& d : store.records().dead_letters("fb"))
+    said = said || (d.record_id == "t_10" && d.error.find("same messages.paging.next twice") != std::string::npos);
+  CHECK(said);
+}
+
+TEST_CASE("meta \"reduce the amount of data\" (HTTP 500, code 1): the page is asked for with fewer conversations",
+          "[meta]") {
+  const std::string reduce =
+      R"({"error":{"message":"Please reduce the amount of data you're asking for, then retry your request",)"
+      R"("type":"OAuthException","code":1,"fbtrace_id":"AReduce1"}})";
+  FakeServer server([&](const httplib::Request& req, std::size_t n) -> Scripted {
+    if (req.path.ends_with("/conversations") && std::stoi(req.get_param_value("limit")) > 6) return {500, reduce};
+    return graph(req, n);
+  });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  auto page = rig.adapter->conversations()->pull_conversations({"conversations", "", 0});
+  REQUIRE(page);
+  CHECK_FALSE(page->items.empty());
+  std::vector<std::string> limits;
+  for (const auto& r : server.requests())
+    if (r.path.ends_with("/conversations") && (limits.empty() || limits.back() != r.params.find("limit")->second))
+      limits.push_back(r.params.find("limit")->second);
+  CHECK(limits == std::vector<std::string>{"25", "12", "6"});
+
+  // Still refused at one conversation with 25 messages: the error keeps Graph's words and fbtrace_id.
+  FakeServer always([&](const httplib::Request& req, std::size_t n) -> Scripted {
+    return req.path.ends_with("/conversations") ? Scripted{500, reduce} : graph(req, n);
+  });
+  Rig stuck(always.base_url());
+  auto failed = stuck.adapter->conversations()->pull_conversations({"conversations", "", 0});
+  REQUIRE_FALSE(failed);
+  CHECK_THAT(failed.error().message, Catch::Contains("Graph error 1") && Catch::Contains("reduce the amount of data") &&
+                                         Catch::Contains("AReduce1"));
+  const auto last = always.requests().back();
+  CHECK(last.params.find("limit")->second == "1");
+  CHECK_THAT(last.params.find("fields")->second, Catch::Contains("messages.limit(25)"));
+}
+
 TEST_CASE(
     "meta Graph errors: 190 is an auth error with its fbtrace_id, 10 names the permission, 4 is rate "
     "limited, 12 says to raise api_version",
@@ -364,6 +421,24 @@ TEST_CASE("meta usage headers: paced past 75%, unpaced below, and a pull stops b
     REQUIRE(stats.error);
     CHECK_THAT(stats.error->message, Catch::Contains("17 min"));
     CHECK(server.requests().size() == 1);  // nothing more was sent after the usage said stop
+  }
+  {
+    // The throttling answer itself names the time to regain access: the error says it, not an hour.
+    FakeServer server([](const httplib::Request&, std::size_t) {
+      return Scripted{
+          400,
+          R"({"error":{"message":"(#80001) There have been too many calls to this Page account",)"
+          R"("type":"OAuthException","code":80001,"fbtrace_id":"ABuc80001"}})",
+          {{"X-Business-Use-Case-Usage",
+            R"({"1122334455":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":240}]})"}}};
+    });
+    Rig rig(server.base_url());
+    auto page = rig.adapter->conversations()->pull_conversations({"conversations", "", 0});
+    REQUIRE_FALSE(page);
+    CHECK(page.error().code == Errc::rate_limited);
+    CHECK(page.error().retry_after == std::chrono::minutes(240));
+    CHECK_THAT(page.error().message, Catch::Contains("240 min") && Catch::Contains("ABuc80001"));
+    CHECK_THAT(page.error().message, !Catch::Contains("one-hour"));
   }
 }
 
