@@ -121,7 +121,16 @@ class Mapper {
   // The customer's handle (their phone when known, else their BSUID); the BSUID beside a phone goes
   // to `links`. nullopt when the user is named by neither.
   std::optional<Handle> phone(const std::string& e164) const {
-    return m_r.phone ? (*m_r.phone)(e164) : normalize_phone(e164, "");
+    const std::string number = brazil_mobile(e164);
+    return m_r.phone ? (*m_r.phone)(number) : normalize_phone(number, "");
+  }
+
+  // WhatsApp ids of Brazilian mobiles registered before Brazil added the ninth digit (2012-2016)
+  // still lack it: 55, a two-digit area code, then 8 digits from 6 to 9 ("551187654321"), which is
+  // no valid number. Their number, and the CRM's, is +55 11 98765-4321. Landlines (2 to 5) have 8.
+  static std::string brazil_mobile(const std::string& e164) {
+    if (e164.size() != 13 || !e164.starts_with("+55") || e164[5] < '6' || e164[5] > '9') return e164;
+    return e164.substr(0, 5) + "9" + e164.substr(5);
   }
 
   std::optional<Handle> customer_of(const User& u, const Change& ch, std::vector<Handle>& links) const {

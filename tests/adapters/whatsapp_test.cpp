@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "adapters/registry.hpp"
 #include "adapters/whatsapp/whatsapp_api.hpp"
@@ -85,6 +86,24 @@ TEST_CASE("whatsapp-cloud maps a text message to the sender's phone conversation
   CHECK(m.text == "Does it come in another color?");
   CHECK(m.kind == MessageKind::message);
   CHECK(page.notices.empty());
+}
+
+TEST_CASE("whatsapp-cloud a Brazilian wa_id without the ninth digit is the customer's mobile number", "[whatsapp]") {
+  auto payload = nlohmann::json::parse(fixture("whatsapp/text.json"));
+  auto& value = payload["entry"][0]["changes"][0]["value"];
+  value["contacts"][0]["wa_id"] = "551187654321";
+  value["messages"][0]["from"] = "551187654321";
+  auto page = map(payload.dump());
+  REQUIRE(page.items.size() == 1);
+  CHECK(page.items[0].customer == Handle{HandleKind::phone, "+5511987654321"});
+  CHECK(page.items[0].customer.verified);
+
+  // A landline's 8 digits (2 to 5 first) are a valid number as they are.
+  value["contacts"][0]["wa_id"] = "551133334444";
+  value["messages"][0]["from"] = "551133334444";
+  page = map(payload.dump());
+  REQUIRE(page.items.size() == 1);
+  CHECK(page.items[0].customer.value == "+551133334444");
 }
 
 TEST_CASE("whatsapp-cloud media become attachments without any URL, named by file name or caption", "[whatsapp]") {
