@@ -5,7 +5,34 @@
 
 #include <algorithm>
 
+#include "sync/spool.hpp"
+
 namespace chansync {
+namespace {
+
+// The next line of `in`, without its line break, into `line`: at most `cap` bytes of it, with `size`
+// its whole length. A line longer than that is read past, never held whole. False at the end of the
+// input or on an I/O error (in.bad()).
+bool read_line(std::istream& in, std::string& line, std::size_t cap, std::size_t& size) {
+  line.clear();
+  size = 0;
+  char chunk[1 << 16];
+  for (bool any = false;;) {
+    in.getline(chunk, sizeof chunk);
+    if (in.bad()) return false;
+    const auto n = static_cast<std::size_t>(in.gcount());
+    const bool full = in.fail() && !in.eof() && n == sizeof chunk - 1;  // the line goes on
+    const bool ended = !in.fail() && !in.eof();                         // its line break was read
+    const std::size_t got = ended ? n - 1 : n;
+    any = any || n > 0;
+    size += got;
+    if (line.size() < cap) line.append(chunk, std::min(got, cap - line.size()));
+    if (!full) return any;
+    in.clear(in.rdstate() & ~std::ios::failbit);
+  }
+}
+
+}  // namespace
 
 PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, StateStore& store, std::istream& in) {
   const WebhookReceiver* receiver = adapter.webhooks();
@@ -40,8 +67,21 @@ PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, 
     page = {};
     payloads = 0;
   };
-  for (std::string line; std::getline(in, line);) {
+  std::string line;
+  for (std::size_t size = 0; read_line(in, line, k_spool_max_body + 1, size);) {
     ++line_no;
+    if (size > k_spool_max_body) {
+      // Not a webhook (listen refuses a body this long): a capture without line breaks, a binary file.
+      // A dead letter with its beginning; the lines after it go on.
+      line.resize(std::min<std::size_t>(line.size(), 4096));
+      page.rejects.push_back({"",
+                              fmt::format("line {}: {} bytes, over the {} a webhook payload may have (listen refuses "
+                                          "the same); is the file one JSON payload per line?",
+                                          line_no, size, k_spool_max_body),
+                              line});
+      if (++payloads == k_spool_page) commit();
+      continue;
+    }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     const std::size_t before = page.rejects.size();

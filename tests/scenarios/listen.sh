@@ -194,6 +194,21 @@ code=0
 cs ingest wa2 "$work" 2>"$work/ingest_dir.err" || code=$?
 [ "$code" -eq 64 ] && grep -q "is a directory" "$work/ingest_dir.err" \
   || fail "ingest of a directory should exit 64 saying so, exited $code: $(cat "$work/ingest_dir.err")"
+# A line far longer than a webhook (a capture without line breaks) is a dead letter with its length;
+# it is read past, not held, and the payloads around it are stored.
+python3 - "$work/captured.ndjson" >"$work/long.ndjson" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+print(lines[0].replace("wamid.CAPTURED0", "wamid.BEFORE_LONG"))
+print("x" * (3 << 20))
+print(lines[1].replace("wamid.CAPTURED1", "wamid.AFTER_LONG"))
+PY
+cs -o json ingest wa2 "$work/long.ndjson" >"$work/ingest_long.json" 2>>"$out" || fail "ingest of a long line failed: $(tail -3 "$out")"
+[ "$(jfield "$(cat "$work/ingest_long.json")" 'j["pull"][0]["written"]')" = 2 ] \
+  || fail "the payloads around a long line should be stored: $(cat "$work/ingest_long.json")"
+cs -o json state dead-letters wa2 >"$work/dead_long.json" 2>>"$out"
+grep -q "line 2: 3145728 bytes, over the 1048576" "$work/dead_long.json" \
+  || fail "the long line should be a dead letter naming its length: $(head -c 400 "$work/dead_long.json")"
 
 # Secrets: in no output, no log, not in the state store or the spool.
 for s in "$WA_APP_SECRET" "$WA_VERIFY_TOKEN" "$WA_TOKEN" "$META_PAGE_TOKEN"; do
