@@ -33,7 +33,7 @@ void add_ingest(CLI::App& app, Context& ctx) {
                                                  "stdin",
                                                  *file, std::strerror(errno)));
       }
-      Session s = open_session(ctx.global, "ingest", Needs::store);
+      Session s = open_session(ctx.global, "ingest", Needs::new_store);
       // Mapping payloads needs no secret: the adapter is built without reading any.
       const auto adapter =
           adapters::create_adapter(*chosen(s.config.connectors, {*name}, "connector").front(), s.config.default_region);

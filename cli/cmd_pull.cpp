@@ -14,7 +14,7 @@ void add_pull(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, names, jobs] {
     ctx.action = [&ctx, names, jobs] {
       require_format(ctx.global.output, {"table", "json"}, "pull");
-      Session s = open_session(ctx.global, "pull", Needs::store_and_adapters, {.connectors = *names});
+      Session s = open_session(ctx.global, "pull", Needs::new_store_and_adapters, {.connectors = *names});
       SyncReport r;
       r.pulls = pull_all(s.connectors, *s.store, PullOptions{.jobs = *jobs, .stop = &catch_stop_signals()});
       print_run_report(r, ctx.global);

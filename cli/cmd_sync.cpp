@@ -16,7 +16,7 @@ void add_sync(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, full, jobs] {
     ctx.action = [&ctx, full, jobs] {
       require_format(ctx.global.output, {"table", "json"}, "sync");
-      Session s = open_session(ctx.global, "sync", Needs::store_and_adapters, Contacts::all());
+      Session s = open_session(ctx.global, "sync", Needs::new_store_and_adapters, Contacts::all());
       const auto run = s.store->runs().begin("sync");
       SyncReport r = sync_all(s.connectors, s.targets, *s.store, PushOptions{.full = *full}, s.config.identity,
                               PullOptions{.jobs = *jobs, .stop = &catch_stop_signals()});

@@ -50,6 +50,14 @@ void require_endpoints(const Config& config, bool connectors, bool targets) {
                                             config.file));
 }
 
+namespace {
+std::string g_opened_store;
+}  // namespace
+
+const std::string& opened_store_path() {
+  return g_opened_store;
+}
+
 void require_store(const std::string& path) {
   std::error_code ec;
   if (path == ":memory:" || std::filesystem::exists(path, ec)) return;
@@ -69,7 +77,9 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
   s.config = load_config(ConfigInputs{g.config, g.state, {}, specs, false});
   if (needs == Needs::config_only) return s;
   const bool reads_only = needs == Needs::store_read || needs == Needs::store_read_and_adapters;
-  const bool adapters = needs == Needs::store_and_adapters || needs == Needs::store_read_and_adapters;
+  const bool adapters = needs == Needs::store_and_adapters || needs == Needs::store_read_and_adapters ||
+                        needs == Needs::new_store_and_adapters;
+  const bool may_create = needs == Needs::new_store || needs == Needs::new_store_and_adapters;
   // A command that reads or writes state without any config would work on an empty default store
   // and succeed silently forever (a cron job with a typo in its path): refuse, unless the state was
   // named explicitly for a command that needs no connector.
@@ -90,9 +100,10 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
     for (auto* e : connectors) resolve_secrets(*e);
     for (auto* e : targets) resolve_secrets(*e);
   }
-  // A command that only reads makes no store: a mistyped path would otherwise get an empty one, and
-  // the command would print nothing and succeed.
-  if (reads_only) require_store(s.config.state_path);
+  // Only the commands that fill a store make one: a mistyped path would otherwise get an empty one
+  // (and its directories), and the command would find nothing and succeed.
+  if (!may_create) require_store(s.config.state_path);
+  g_opened_store = s.config.state_path;
   std::string holder;
   auto lock = StateLock::acquire(s.config.state_path, command, reads_only ? &holder : nullptr);
   if (!lock && !holder.empty()) {

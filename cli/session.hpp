@@ -35,7 +35,22 @@ struct Session {
 // succeeds. What one looks at on a full disk, or during a sync, still answers.
 // `store_read_and_adapters`: store_read, and every connector built for its own handles (no secret is
 // read): persons explain.
-enum class Needs { config_only, store_read, store_read_and_adapters, store, store_and_adapters };
+// `store` and `store_and_adapters`: a store that exists, written (state reset, erase, persons merge,
+// reconcile, push): a mistyped path is an error, never a new empty store. `new_store_and_adapters` and
+// `new_store`: the same, made when missing: the commands that fill it (pull, sync, ingest).
+enum class Needs {
+  config_only,
+  store_read,
+  store_read_and_adapters,
+  store,
+  store_and_adapters,
+  new_store,
+  new_store_and_adapters
+};
+
+// The path of the store the last open_session opened ("" before): what a storage error that reaches
+// the top of a command names.
+const std::string& opened_store_path();
 
 // Throws Failure(Errc::config) when no state store exists at `path`, naming the likely causes.
 void require_store(const std::string& path);

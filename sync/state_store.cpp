@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -359,7 +360,8 @@ void StateStore::set_up(bool beside_writer) {
                           : fmt::format("it has schema version {}, which this chansync reads only after upgrading it "
                                         "to {} under the lock",
                                         q.getColumn(0).getInt(), k_migrations.size()));
-      if (beside_writer) refuse_newer(q.getColumn(0).getInt());
+      // Nor is a newer chansync's store touched (its journal mode, its pragmas).
+      refuse_newer(q.getColumn(0).getInt());
     }
     if (!beside_writer) set_up_file();
     m_db.exec("PRAGMA foreign_keys = ON");
@@ -530,8 +532,23 @@ void StateStore::set_persons_revision(std::int64_t rev) {
   set_meta("persons_rev", std::to_string(rev));
 }
 
+namespace {
+
+// Under 1 MiB left for this user on the store's filesystem. SQLite reports a write into a full disk
+// as SQLITE_FULL, but failing to make or grow its -wal and -shm files as an I/O error.
+bool no_space_left(const std::string& path) {
+  struct statvfs v {};
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (::statvfs(dir.empty() ? "." : dir.c_str(), &v) != 0) return false;
+  return static_cast<unsigned long long>(v.f_bavail) * v.f_frsize < (1ULL << 20);
+}
+
+}  // namespace
+
 Failure storage_failure(const SQLite::Exception& e, const std::string& path, const std::string& doing) {
-  switch (e.getErrorCode() & 0xff) {  // the primary result code
+  int code = e.getErrorCode() & 0xff;  // the primary result code
+  if (code == SQLITE_IOERR && no_space_left(path)) code = SQLITE_FULL;
+  switch (code) {
     case SQLITE_FULL:
       return Failure(Errc::io, fmt::format("state store {}: the disk is full while {} ({}); nothing of the "
                                            "interrupted step was kept. Free space on that filesystem (or move "

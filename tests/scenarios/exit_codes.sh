@@ -87,13 +87,14 @@ for args in "--min-score:persons suggestions --min-score nan" "--limit:persons s
   [ "$code" -eq 64 ] || fail "'${args#*:}' should exit 64, got $code"
   grep -q -- "${args%%:*}" "$work/range.err" || fail "'${args#*:}' does not name ${args%%:*}: $(cat "$work/range.err")"
 done
-# A command that only reads makes no store at a mistyped path.
-for cmd in "persons list" "state show" "state dead-letters" "health --since 1d"; do
+# Only the commands that fill a store make one: the others make none at a mistyped path.
+for cmd in "persons list" "state show" "state dead-letters" "health --since 1d" "state reset sms" "reconcile" \
+  "push" "erase --handle phone:+4915112345678" "persons merge p1 p2"; do
   cs --state "$work/typo/stat.db" $cmd 2>"$work/typo.err"; code=$?
   [ "$code" -eq 78 ] || fail "'$cmd' on a missing store should exit 78, got $code"
   grep -q "no state store at" "$work/typo.err" || fail "'$cmd' on a missing store: $(cat "$work/typo.err")"
 done
-[ ! -e "$work/typo" ] || fail "a command that only reads created a store at a mistyped path"
+[ ! -e "$work/typo" ] || fail "a command other than pull, sync or ingest created a store at a mistyped path"
 # A known table written as a key, and a mistyped command, are named with the fix.
 printf 'state = "x.db"\n' >"$work/key.toml"
 "$CHANSYNC" --config "$work/key.toml" config check 2>"$work/key.err"; [ $? -eq 78 ] || fail "state as a key should exit 78"

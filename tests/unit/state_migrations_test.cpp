@@ -194,6 +194,25 @@ TEST_CASE("a schema-15 store killed in a first pull migrates, and its indexes ar
   CHECK(s.records().cursor("sms", "conversations") == R"({"page":2})");
 }
 
+TEST_CASE("a store of a newer schema is refused before anything of it is changed, its journal mode included") {
+  TempDir dir;
+  const std::string path = (dir.path / "state.db").string();
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("PRAGMA journal_mode = DELETE; CREATE TABLE t(x); PRAGMA user_version = 999");
+  }
+  try {
+    StateStore store(path);
+    FAIL("a newer store was opened");
+  } catch (const Failure& f) {
+    CHECK(f.error().code == Errc::state);
+    CHECK_THAT(f.what(), Catch::Contains("newer than this chansync"));
+  }
+  SQLite::Database db(path);
+  CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "delete");
+  CHECK(db.execAndGet("PRAGMA user_version").getInt() == 999);
+}
+
 TEST_CASE("beside a run holding the lock, a store is read as it is: never made, set up or upgraded") {
   TempDir dir;
   const std::string path = (dir.path / "state.db").string();
