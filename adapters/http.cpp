@@ -23,6 +23,13 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+// libcurl's progress callback for clients whose stop ends their waits: a stop also ends a transfer
+// under way (a vendor that stalls would hold the process for the whole timeout). Called at least once
+// a second, and as data comes.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return stop_asked(*static_cast<const int*>(user)) ? 1 : 0;
+}
+
 size_t on_header(char* data, size_t size, size_t n, void* user) {
   auto* headers = static_cast<std::map<std::string, std::string>*>(user);
   std::string_view line(data, size * n);
@@ -275,6 +282,11 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp.headers);
+  if (m_opts.stop_ends_waits) {
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &m_opts.stop_fd);
+  }
   if (!m_opts.basic_user.empty()) {
     curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
     curl_easy_setopt(c, CURLOPT_USERNAME, m_opts.basic_user.c_str());
@@ -308,6 +320,12 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
   curl_off_t pretransfer = 0;
   curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
   m_last_sent = rc == CURLE_OK || pretransfer > 0;
+  if (rc == CURLE_ABORTED_BY_CALLBACK)  // on_progress: a stop came while the answer was awaited
+    return std::unexpected(Error{Errc::interrupted,
+                                 fmt::format("stopped by a signal while waiting for the answer to {} {}; what was "
+                                             "committed is kept, and the next run resumes after it",
+                                             req.method, m_redact(where(req.url))),
+                                 m_opts.connector});
   if (rc != CURLE_OK) {
     Error e{Errc::unavailable,
             m_redact(fmt::format("cannot reach {}: {}", where(req.url), errbuf[0] ? errbuf : curl_easy_strerror(rc))),
@@ -367,6 +385,7 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
     // A stop that came while the gate held the request (or a retry that needed no wait) sends nothing.
     if (m_opts.stop_ends_waits && stop_asked(m_opts.stop_fd)) return std::unexpected(interrupted(req));
     auto resp = perform(req);
+    if (!resp && resp.error().code == Errc::interrupted) return resp;
     const bool too_many =
         m_opts.concurrency && resp && m_opts.refused_for_concurrency && m_opts.refused_for_concurrency(*resp);
     if (!resp) slot.cancel();  // before any back-off: other clients of the account may go meanwhile

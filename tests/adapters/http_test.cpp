@@ -195,6 +195,39 @@ TEST_CASE("a stop ends a pull client's wait for a Retry-After: the call is inter
   CHECK(server.requests().size() == 3);
 }
 
+TEST_CASE("a stop ends a pull client's request under way: a stalled vendor does not hold the process") {
+  std::atomic<bool> release{false};
+  FakeServer server([&](const httplib::Request&, std::size_t) {
+    for (int i = 0; i < 1000 && !release; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return Scripted{200, "{}"};
+  });
+  int stop_pipe[2];
+  REQUIRE(pipe(stop_pipe) == 0);
+  HttpClient http(HttpOptions{.connector = "t", .stop_ends_waits = true, .stop_fd = stop_pipe[0]});
+  std::thread stopper([&] {
+    for (int i = 0; i < 500 && server.requests().empty(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    (void)!write(stop_pipe[1], "x", 1);
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto resp = http.send({"GET", server.base_url() + "/stalled"});
+  const auto waited = std::chrono::steady_clock::now() - started;
+  stopper.join();
+  release = true;
+  close(stop_pipe[0]);
+  close(stop_pipe[1]);
+  REQUIRE_FALSE(resp);
+  CHECK(resp.error().code == Errc::interrupted);
+  CHECK_THAT(resp.error().message, Catch::Contains("waiting for the answer to GET") && Catch::Contains("/stalled"));
+  CHECK(waited < std::chrono::seconds(5));  // the server held the answer for 10 s
+  CHECK(server.requests().size() == 1);     // not retried
+  // A push's client (no stop_ends_waits) waits for its answer: what it sent may be acted on.
+  HttpClient push(HttpOptions{.connector = "t"});
+  release = true;
+  CHECK(push.send({"GET", server.base_url() + "/stalled"}));
+}
+
 TEST_CASE("a 5xx is retried only for requests safe to repeat") {
   FakeServer server([](const httplib::Request&, std::size_t) { return Scripted{502, "bad gateway"}; });
   auto attempts = [&](HttpRequest req) {
