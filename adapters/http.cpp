@@ -23,11 +23,23 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
-// libcurl's progress callback for clients whose stop ends their waits: a stop also ends a transfer
-// under way (a vendor that stalls would hold the process for the whole timeout). Called at least once
-// a second, and as data comes.
+// A transfer of a client whose stop ends its waits, as libcurl's progress callback sees it.
+struct StopWatch {
+  int fd = -1;                                                 // HttpOptions::stop_fd
+  std::optional<std::chrono::steady_clock::time_point> since;  // when a stop was first seen
+};
+// A stop lets the answer under way come for this long (a page that arrives is committed), then ends
+// the transfer: a vendor that stalls would hold the process for the whole 60 s timeout.
+constexpr auto k_stop_grace = std::chrono::seconds(3);
+
+// Called at least once a second, and as data comes.
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return stop_asked(*static_cast<const int*>(user)) ? 1 : 0;
+  auto& w = *static_cast<StopWatch*>(user);
+  if (!w.since) {
+    if (!stop_asked(w.fd)) return 0;
+    w.since = std::chrono::steady_clock::now();
+  }
+  return std::chrono::steady_clock::now() - *w.since >= k_stop_grace ? 1 : 0;
 }
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
@@ -282,10 +294,11 @@ Result<HttpResponse> HttpClient::perform(const HttpRequest& req) {
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp.headers);
+  StopWatch watch{m_opts.stop_fd, {}};
   if (m_opts.stop_ends_waits) {
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &m_opts.stop_fd);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &watch);
   }
   if (!m_opts.basic_user.empty()) {
     curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);

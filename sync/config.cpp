@@ -396,8 +396,17 @@ struct Loader {
     for (const char* group : {"connectors", "targets"}) {
       const auto* tbl = root[group].as_table();
       if (!tbl) continue;
-      for (auto&& [k, node] : *tbl) {
-        const std::string name(k.str());
+      // In the order the file declares them (toml++ keeps a table's keys sorted): pulls, pushes and
+      // their summaries go in that order.
+      std::vector<std::pair<std::string, const toml::node*>> declared;
+      for (auto&& [k, node] : *tbl) declared.emplace_back(std::string(k.str()), &node);
+      std::stable_sort(declared.begin(), declared.end(), [](const auto& a, const auto& b) {
+        const auto& x = a.second->source().begin;
+        const auto& y = b.second->source().begin;
+        return std::pair(x.line, x.column) < std::pair(y.line, y.column);
+      });
+      for (const auto& [name, at] : declared) {
+        const toml::node& node = *at;
         if (!node.is_table())
           config_error(fmt::format("{}: {}.{} must be a table: [{}.{}]", where(path, node), group, name, group, name));
         auto ep = endpoint(group, name, *node.as_table());

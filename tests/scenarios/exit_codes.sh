@@ -122,8 +122,8 @@ sed 's|^base_url = "http://127.0.0.1:[0-9]*"|base_url = "http://192.0.2.1:9"|' "
 for cmd in "config check" "config show" "pull sms" sync "push out" health "persons list"; do
   "$CHANSYNC" --config "$work/plain.toml" $cmd >/dev/null 2>"$work/plain.err"; code=$?
   [ "$code" -eq 78 ] || fail "'$cmd' with a plain-http base_url should exit 78, got $code: $(cat "$work/plain.err")"
-  grep -Eq "plain\.toml:[0-9:]+ connectors\.crm\.base_url is plain http to 192\.0\.2\.1" "$work/plain.err" \
-    && grep -q "allow_plaintext = true in \[connectors.crm\]" "$work/plain.err" \
+  grep -Eq "plain\.toml:[0-9:]+ connectors\.sms\.base_url is plain http to 192\.0\.2\.1" "$work/plain.err" \
+    && grep -q "allow_plaintext = true in \[connectors.sms\]" "$work/plain.err" \
     || fail "'$cmd' does not name the plain-http key and its way out: $(cat "$work/plain.err")"
 done
 sed 's|^base_url = "http://192.0.2.1:9"|&\nallow_plaintext = true|' "$work/plain.toml" >"$work/plain-ok.toml"

@@ -81,7 +81,9 @@ path = "out.ndjson"
   CHECK(c.state_path == (t.dir / "state.db").string());
   CHECK(c.default_region == "DE");
   REQUIRE(c.connectors.size() == 2);
-  const auto& sms = c.connectors[0].name == "sms" ? c.connectors[0] : c.connectors[1];
+  CHECK(c.connectors[0].name == "sms");  // in the file's order, not the keys' (crm < sms)
+  CHECK(c.connectors[1].name == "crm");
+  const auto& sms = c.connectors[0];
   CHECK(sms.secrets.at("auth_token") == "s3cret");
   CHECK(sms.options.at("base_url") == "https://api.twilio.com");
   CHECK(c.targets[0].options.at("path") == (t.dir / "out.ndjson").string());
