@@ -267,6 +267,42 @@ TEST_CASE("csv-contacts judges duplicate ids the same when the pull is split int
   CHECK(dup);
 }
 
+TEST_CASE("csv-contacts resumed from a stored cursor by a new process judges duplicates as one pass does", "[csv]") {
+  Scratch dir;
+  const auto file = dir.path / "people.csv";
+  std::string text = rows(1, 1500);
+  text += "r7,Again,again@example.com,2024-01-01\n";  // on page 2, claimed on page 1
+  write(file, text);
+  auto first = adapters::create_adapter(simple_config(file), "DE");
+  auto p1 = first->contacts()->pull_contacts({"contacts", "", 0});
+  REQUIRE(p1);
+  auto resumed = adapters::create_adapter(simple_config(file), "DE");  // what a run after a crash builds
+  auto p2 = resumed->contacts()->pull_contacts({"contacts", p1->next_cursor, 0});
+  auto same = first->contacts()->pull_contacts({"contacts", p1->next_cursor, 0});
+  REQUIRE(p2);
+  REQUIRE(same);
+  CHECK(p2->items.size() == 500);
+  REQUIRE(p2->rejects.size() == 1);
+  CHECK(p2->rejects[0].error == "line 1502: id \"r7\" is already on line 8");
+  REQUIRE(same->rejects.size() == 1);
+  CHECK(same->rejects[0].error == p2->rejects[0].error);
+  CHECK(same->next_cursor == p2->next_cursor);
+}
+
+TEST_CASE("csv-contacts reads every column of a mapped email or phone name an export repeats", "[csv]") {
+  Scratch dir;
+  const auto file = dir.path / "people.csv";
+  write(file,
+        "id,name,email,updated,email\nr1,Ann,,2024-01-01,ann@example.com\nr2,Bo,bo@example.com,2024-01-01,"
+        "bo2@example.com\n");
+  auto adapter = adapters::create_adapter(simple_config(file), "DE");
+  StateStore store(":memory:");
+  REQUIRE_FALSE(pull_one("people", *adapter, store).error);
+  CHECK(keys(*store.records().contact("people", "r1")) == std::vector<std::string>{"email:ann@example.com"});
+  CHECK(keys(*store.records().contact("people", "r2")) ==
+        std::vector<std::string>{"email:bo@example.com", "email:bo2@example.com"});
+}
+
 TEST_CASE("csv-contacts does nothing when the file is unchanged since the last complete pull", "[csv]") {
   Scratch dir;
   const auto file = dir.path / "people.csv";
