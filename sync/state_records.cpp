@@ -31,15 +31,30 @@ constexpr const char* k_insert_message = R"sql(
 // A re-pulled message with another kind, status or attachments is rewritten in place; its status only
 // moves forward (chansync_later_status), so a late "delivered" keeps "read". It stays in the
 // conversation that first brought it: Messenger's webhooks and its Graph history file one message
-// (one mid) under two conversation ids.
-constexpr const char* k_message_conflict = R"sql(
+// (one mid) under two conversation ids. The two copies are not alike, and the richer one stays: an
+// empty event (Graph's history of a sticker, a shared post, a story reply) does not replace a message
+// with content (the webhook's), and a time in whole seconds (Graph's created_time) does not replace
+// the same second in milliseconds (the webhook's timestamp).
+std::string message_conflict() {
+  const std::string keeps =
+      "excluded.kind = 'event' AND excluded.text = '' AND excluded.attachments = '' AND "
+      "(text <> '' OR attachments <> '')";
+  const auto kept = [&](const char* column) {
+    return fmt::format("(CASE WHEN {} THEN {} ELSE excluded.{} END)", keeps, column, column);
+  };
+  const std::string sent_at =
+      "(CASE WHEN excluded.sent_at % 1000 = 0 AND excluded.sent_at / 1000 = sent_at / 1000 THEN sent_at ELSE "
+      "excluded.sent_at END)";
+  return fmt::format(R"sql(
   ON CONFLICT(connector, id) DO UPDATE SET channel = excluded.channel, direction = excluded.direction,
-    author_kind = excluded.author_kind, author_handle = excluded.author_handle, sent_at = excluded.sent_at,
-    text = excluded.text, rev = excluded.rev, kind = excluded.kind,
-    status = chansync_later_status(status, excluded.status), attachments = excluded.attachments
+    author_kind = excluded.author_kind, author_handle = excluded.author_handle, sent_at = {0},
+    text = {1}, rev = excluded.rev, kind = {2},
+    status = chansync_later_status(status, excluded.status), attachments = {3}
   WHERE (channel, direction, author_kind, author_handle, sent_at, text, kind, status, attachments) IS NOT
-        (excluded.channel, excluded.direction, excluded.author_kind, excluded.author_handle, excluded.sent_at,
-         excluded.text, excluded.kind, chansync_later_status(status, excluded.status), excluded.attachments))sql";
+        (excluded.channel, excluded.direction, excluded.author_kind, excluded.author_handle, {0},
+         {1}, {2}, chansync_later_status(status, excluded.status), {3}))sql",
+                     sent_at, kept("text"), kept("kind"), kept("attachments"));
+}
 // A receipt only moves the status of the message it names; for a message not held it stores the
 // message as far as the receipt knows it (text unknown).
 constexpr const char* k_insert_receipt = R"sql(
@@ -59,7 +74,7 @@ struct RecordStore::Statements {
   std::optional<SQLite::Statement> upsert_message, upsert_receipt, insert_message, insert_receipt, mark_receipt;
   SQLite::Statement& message(bool bulk) {
     return bulk ? prepared(insert_message, k_insert_message)
-                : prepared(upsert_message, std::string(k_insert_message) + k_message_conflict);
+                : prepared(upsert_message, std::string(k_insert_message) + message_conflict());
   }
   SQLite::Statement& receipt(bool bulk) {
     return bulk ? prepared(insert_receipt, k_insert_receipt)

@@ -18,7 +18,7 @@ namespace {
 
 constexpr int k_max_page = 25;  // conversations per page; each carries up to 100 messages
 constexpr const char* k_fields =
-    "id,updated_time,participants,messages.limit({}){{id,created_time,from,to,message,attachments}}";
+    "id,updated_time,participants,messages.limit({}){{id,created_time,from,to,message,attachments,sticker}}";
 constexpr int k_nested_messages = 100;
 constexpr double k_slow_from = 75;  // usage % past which requests are paced
 constexpr double k_stop_at = 95;    // usage % at which a pull stops, before Graph blocks the app

@@ -115,6 +115,8 @@ void read_messages(od::array data, std::vector<WireMessage>& out, std::vector<De
         w.from_id = member_text(f.value(), "id");
       } else if (k == "message") {
         w.text = text_of(f.value());
+      } else if (k == "sticker") {  // the sticker's image URL; the webhook sends it as an image attachment
+        if (auto url = text_of(f.value()); !url.empty()) w.attachments.push_back(Attachment{"image", "", url});
       } else if (k == "attachments") {
         each_in_data(f.value(), [&](od::value a) {
           if (a.type() == od::json_type::object) w.attachments.push_back(attachment(a.get_object()));

@@ -91,12 +91,17 @@ TEST_CASE("meta wire: a conversations page's records, dead letters with Graph's 
 TEST_CASE("meta wire: a nested messages page, and the pages refused as not Graph's shape", "[meta][meta_api]") {
   std::string next = "stale";
   std::vector<DeadLetter> rejects;
-  const auto msgs = parse_messages_page(
-      R"({"data": [{"id": "m_5", "from": {"id": "1"}, "created_time": "2026-10-01T00:00:00+0000"}], "paging": {}})",
-      next, rejects);
+  const auto msgs =
+      parse_messages_page(R"({"data": [{"id": "m_5", "from": {"id": "1"}, "created_time": "2026-10-01T00:00:00+0000"},)"
+                          R"( {"id": "m_6", "from": {"id": "1"}, "created_time": "2026-10-01T00:00:01+0000",)"
+                          R"(  "sticker": "https://scontent.xx.fbcdn.net/v/sticker.png"}], "paging": {}})",
+                          next, rejects);
   REQUIRE(msgs);
-  REQUIRE(msgs->size() == 1);
+  REQUIRE(msgs->size() == 2);
   CHECK((*msgs)[0].id == "m_5");
+  // A sticker is Graph's `sticker` field, not an attachment: an image, as the webhook sends it.
+  REQUIRE((*msgs)[1].attachments.size() == 1);
+  CHECK((*msgs)[1].attachments[0] == Attachment{"image", "", "https://scontent.xx.fbcdn.net/v/sticker.png"});
   CHECK(next.empty());  // no paging.next: the last page
   CHECK(rejects.empty());
 

@@ -82,7 +82,7 @@ TEST_CASE("meta-messenger pages conversations by cursors.after and follows a con
   CHECK(reqs[0].path == "/v23.0/1122334455/conversations");
   CHECK(reqs[0].params.find("platform")->second == "messenger");
   CHECK(reqs[0].params.find("fields")->second ==
-        "id,updated_time,participants,messages.limit(100){id,created_time,from,to,message,attachments}");
+        "id,updated_time,participants,messages.limit(100){id,created_time,from,to,message,attachments,sticker}");
   CHECK(reqs[0].params.find("limit")->second == "2");
   CHECK(reqs[1].path == "/v23.0/t_10/messages");  // the nested next, same host as base_url
   CHECK(reqs[1].params.find("after")->second == "TVNHMQ");

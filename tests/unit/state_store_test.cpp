@@ -136,6 +136,40 @@ TEST_CASE("a re-pulled message with another status, kind or attachments is rewri
   CHECK(s.count("messages") == 1);
 }
 
+TEST_CASE("the richer of two copies of a message stays: an empty event or whole seconds replace nothing") {
+  StateStore s(":memory:");
+  auto c = conversation("c1", 1);
+  // The webhook's copy: a sticker, at a millisecond.
+  c.messages[0].text = "";
+  c.messages[0].attachments = {{"image", "", "https://scontent.example/sticker.png"}};
+  c.messages[0].sent_at = 1'750'000'000'123;
+  REQUIRE(s.records().commit_conversations("fb", "webhooks", {c}, {}, "1").written == 1);
+  const auto rev = s.revision();
+
+  // The history's copy of the same mid: no sticker asked for, created_time in whole seconds.
+  auto history = c;
+  history.messages[0].attachments.clear();
+  history.messages[0].kind = MessageKind::event;
+  history.messages[0].sent_at = 1'750'000'000'000;
+  CHECK(s.records().commit_conversations("fb", "conversations", {history}, {}, "2").written == 0);
+  CHECK(s.revision() == rev);  // nothing changed, nothing to push again
+  auto m = s.records().message("fb", "c1-m0");
+  REQUIRE(m);
+  CHECK(m->kind == MessageKind::message);
+  REQUIRE(m->attachments.size() == 1);
+  CHECK(m->sent_at == 1'750'000'000'123);
+
+  // Content and another second still replace what is stored.
+  history.messages[0].text = "edited";
+  history.messages[0].kind = MessageKind::message;
+  history.messages[0].sent_at = 1'750'000'001'000;
+  CHECK(s.records().commit_conversations("fb", "conversations", {history}, {}, "3").written == 1);
+  m = s.records().message("fb", "c1-m0");
+  CHECK(m->text == "edited");
+  CHECK(m->attachments.empty());
+  CHECK(m->sent_at == 1'750'000'001'000);
+}
+
 TEST_CASE("a message's status never goes backwards; failed wins over every other") {
   StateStore s(":memory:");
   auto c = conversation("c1", 1);
