@@ -536,7 +536,7 @@ Result<ImapResponse> ImapSession::run(const std::string& mailbox, const std::str
     auto result = attempt_once();
     if (result || result.error().code != Errc::unavailable || !retry || attempt >= k_waits.size() || m_tls_failed)
       return result;
-    spdlog::warn("{}; retrying in {} s", result.error().message, k_waits[attempt]);
+    spdlog::warn("{}: {}; retrying in {} s", m_login.connector, result.error().message, k_waits[attempt]);
     const auto wait = std::chrono::seconds(k_waits[attempt]);
     if (m_login.sleep)
       m_login.sleep(wait);

@@ -1,11 +1,13 @@
 #include "adapters/telegram/telegram.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <map>
 
 #include "adapters/status_page.hpp"
+#include "adapters/stop_waits.hpp"
 #include "adapters/telegram/telegram_api.hpp"
 #include "sync/normalize.hpp"
 
@@ -24,13 +26,16 @@ std::string bot_id_of(const std::string& token) {
   return colon == std::string::npos ? std::string() : token.substr(0, colon);
 }
 
-// Telegram's error text with the fix for the errors an operator can act on.
-std::string explain(const WireError& err) {
+// Telegram's error text with the fix for the errors an operator can act on; `base` is the Bot API
+// server chansync asks (base_url).
+std::string explain(const WireError& err, const std::string& base) {
   std::string out = err.description.empty() ? std::string("no description") : err.description;
   if (err.error_code == 409)
     out += err.description.find("webhook") != std::string::npos
-               ? "; a webhook is set for this bot and Telegram serves updates to it instead: remove it with "
-                 "deleteWebhook (https://api.telegram.org/bot<token>/deleteWebhook) if chansync is to pull"
+               ? fmt::format(
+                     "; a webhook is set for this bot and Telegram serves updates to it instead: remove it "
+                     "with deleteWebhook ({}/bot<token>/deleteWebhook) if chansync is to pull",
+                     base)
                : "; another program is polling getUpdates with this bot's token: stop it (only one poller may "
                  "pull a bot, and each pull deletes what it acknowledged)";
   return out;
@@ -61,7 +66,7 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
     if (obs.http_status >= 400) {
       const auto err = parse_error(body);
       obs.vendor_code = err.error_code ? std::to_string(err.error_code) : "";
-      obs.vendor_message = m_http.redact(explain(err));
+      obs.vendor_message = m_http.redact(explain(err, m_base));
     }
     auto report = classify(m_name, k_type, obs);
     const auto me = obs.http_status == 200 ? parse_me(body) : std::nullopt;
@@ -113,6 +118,23 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
     const HttpRequest http{"GET", url(query)};
     const std::size_t before = m_http.requests();
     auto resp = m_http.send(http);
+    // Flood control: a 429 names its wait in the body (parameters.retry_after), which is waited out
+    // when chansync waits that long in one run (max_retry_after), then the same getUpdates again.
+    for (int waited = 0; resp && resp->status == 429 && waited < 3; ++waited) {
+      const auto err = parse_error(resp->body);
+      const auto wait = std::chrono::seconds(err.retry_after.value_or(0));
+      if (!err.retry_after || wait > m_http.options().max_retry_after) break;
+      spdlog::warn("{}: Telegram asked to slow down (429: {}); getUpdates again in {} s", m_name, err.description,
+                   wait.count());
+      if (m_http.options().sleep)
+        m_http.options().sleep(wait);
+      else if (!wait_unless_stopped(wait))
+        return fail(Errc::interrupted,
+                    "stopped by a signal while waiting out Telegram's flood control; nothing was acknowledged, and "
+                    "the next run fetches the same updates",
+                    m_name);
+      resp = m_http.send(http);
+    }
     if (!resp) return std::unexpected(resp.error());
     if (resp->status != 200) return std::unexpected(error_of(http, *resp));
     auto wire = parse_updates(resp->body);
@@ -141,11 +163,12 @@ class TelegramAdapter final : public Adapter, public ConversationSource {
 
   Error error_of(const HttpRequest& http, const HttpResponse& resp) const {
     const auto err = parse_error(resp.body);
-    Error e = m_http.error(http, resp, "fetching Telegram updates (getUpdates)", explain(err));
+    Error e = m_http.error(http, resp, "fetching Telegram updates (getUpdates)", explain(err, m_base));
     if (resp.status == 401) {
       e.message =
-          m_http.redact(fmt::format("the bot token was refused: {} ({}); get the bot's current token "
-                                    "from @BotFather (/token) and update where token_env/token_file points",
+          m_http.redact(fmt::format("the bot token was refused (Telegram: \"{}\"); get the bot's current token "
+                                    "from @BotFather (/token) and update where connectors.{}.token_env/token_file "
+                                    "points",
                                     err.description.empty() ? "HTTP 401" : err.description, m_name));
     } else if (resp.status == 404) {
       e.message = m_http.redact(e.message + "; Telegram answers 404 for a malformed bot token: check it");
