@@ -100,6 +100,7 @@ struct Header {
   std::optional<std::size_t> first_name, last_name, updated_at, birth_date, postal_code, city, street;
   std::vector<std::size_t> emails, phones;
   std::size_t rows_offset = 0, rows_line = 1;
+  std::vector<std::string> names;  // the header's cells, as read
 };
 
 class CsvAdapter final : public Adapter, public ContactSource {
@@ -337,6 +338,7 @@ class CsvAdapter final : public Adapter, public ContactSource {
     every(m.emails, "email", h.emails);
     every(m.phones, "phone", h.phones);
     if (missing) return std::unexpected(*missing);
+    h.names = std::move(names);
     return h;
   }
 
@@ -344,8 +346,24 @@ class CsvAdapter final : public Adapter, public ContactSource {
     return rec.error.empty() && rec.fields.size() == h.fields;
   }
 
+  // A row of empty cells: what spreadsheets write for formatted rows below the data (";;;;"). Skipped
+  // like a blank line.
+  bool empty_row(const CsvRecord& rec) {
+    for (std::size_t i = 0; i < rec.fields.size(); ++i)
+      if (!cell(rec, i).empty()) return false;
+    return true;
+  }
+
+  // The header line again: two exports joined into one file.
+  bool header_again(const CsvRecord& rec, const Header& h) {
+    if (rec.fields.size() != h.names.size()) return false;
+    for (std::size_t i = 0; i < rec.fields.size(); ++i)
+      if (cell(rec, i) != h.names[i]) return false;
+    return true;
+  }
+
   void claim(const CsvRecord& rec, const Header& h, std::map<std::string, std::size_t>& owners) {
-    if (!well_formed(rec, h)) return;
+    if (!well_formed(rec, h) || header_again(rec, h)) return;
     if (auto id = cell(rec, h.id); !id.empty()) owners.try_emplace(std::move(id), rec.line);
   }
 
@@ -355,7 +373,9 @@ class CsvAdapter final : public Adapter, public ContactSource {
       page.rejects.push_back({std::move(id), fmt::format("line {}: {}", rec.line, why),
                               std::string(text.substr(rec.begin, rec.end - rec.begin))});
     };
+    if (rec.error.empty() && empty_row(rec)) return;
     if (!rec.error.empty()) return reject("", rec.error);
+    if (header_again(rec, h)) return reject("", "the header line again (two exports joined into one file?); skipped");
     if (rec.fields.size() != h.fields)
       return reject("", fmt::format("{} fields where the header has {} (a delimiter or quote too many or too few)",
                                     rec.fields.size(), h.fields));
@@ -366,13 +386,15 @@ class CsvAdapter final : public Adapter, public ContactSource {
     if (const auto [it, fresh] = owners.try_emplace(c.id, rec.line); !fresh)
       return reject(c.id, fmt::format("id \"{}\" is already on line {}", c.id, it->second));
     if (h.updated_at) {
+      // Like a birth date below: a time that cannot be read costs itself (0, as an empty one), not the
+      // contact, and is reported like a rejected row.
       const auto when = cell(rec, *h.updated_at);
       const auto ts = when.empty() ? std::optional<Timestamp>(0) : parse_when(when);
       if (!ts)
-        return reject(c.id, fmt::format("updated_at \"{}\" in column \"{}\" is not a date (RFC 3339 such as "
-                                        "2024-05-01T10:00:00Z, or 2024-05-01)",
-                                        when, m_columns.updated_at));
-      c.updated_at = *ts;
+        reject(c.id, fmt::format("updated_at \"{}\" in column \"{}\" is not a date (RFC 3339 such as "
+                                 "2024-05-01T10:00:00Z, or 2024-05-01); the contact is stored without it",
+                                 when, m_columns.updated_at));
+      c.updated_at = ts.value_or(0);
     }
     if (h.first_name) c.first_name = cell(rec, *h.first_name);
     if (h.last_name) c.last_name = cell(rec, *h.last_name);
@@ -380,7 +402,16 @@ class CsvAdapter final : public Adapter, public ContactSource {
       if (handle && std::find(c.handles.begin(), c.handles.end(), *handle) == c.handles.end())
         c.handles.push_back(std::move(*handle));
     };
-    for (auto i : h.emails) add(normalize_email(cell(rec, i)));
+    // A cell may hold several addresses ("a@example.com, b@example.com"): no address has a comma,
+    // a semicolon or a space outside quotes.
+    for (auto i : h.emails) {
+      const std::string text = cell(rec, i);
+      for (std::size_t at = 0; at < text.size();) {
+        const auto end = std::min(text.find_first_of(",; ", at), text.size());
+        if (end > at) add(normalize_email(std::string_view(text).substr(at, end - at)));
+        at = end + 1;
+      }
+    }
     for (auto i : h.phones) add(m_phone(cell(rec, i)));
     auto& a = c.attributes;
     if (h.birth_date) {
