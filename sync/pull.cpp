@@ -304,9 +304,14 @@ std::vector<PullStats> pull_connectors(const std::vector<PullJob>& jobs, StateSt
     return std::ranges::all_of(job.adapter->streams(),
                                [](const Stream& s) { return s.role != Role::conversations || s.in_time_order; });
   });
+  // Only a pull that brings messages loads them in bulk: a contacts-only pull (a CSV export) into an
+  // empty store leaves the messages' indexes as they are.
+  const bool brings_messages = std::ranges::any_of(jobs, [](const PullJob& job) {
+    return std::ranges::any_of(job.adapter->streams(), [](const Stream& s) { return s.role == Role::conversations; });
+  });
   bool bulk = false;
   try {
-    bulk = begin_bulk_load(store, in_time_order);
+    if (brings_messages) bulk = begin_bulk_load(store, in_time_order);
   } catch (const SQLite::Exception& e) {
     throw storage_failure(e, store.path(), "preparing the first pull into it");
   }

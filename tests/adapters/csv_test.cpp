@@ -328,6 +328,22 @@ TEST_CASE("csv-contacts skips spreadsheets' empty rows, reports a repeated heade
         std::vector<std::string>{"email:bo@example.com", "email:bo2@example.com"});
 }
 
+TEST_CASE("a contacts-only pull into an empty store loads no messages in bulk", "[csv]") {
+  Scratch dir;
+  const auto file = dir.path / "people.csv";
+  write(file, rows(1, 5));
+  auto adapter = adapters::create_adapter(simple_config(file), "DE");
+  StateStore store((dir.path / "state.db").string());
+  std::optional<bool> loading;  // seen while the stream's pages are committed
+  PullOptions opts;
+  opts.stream_committed = [&](const std::string&, const std::string&) { loading = store.records().bulk_loading(); };
+  const auto stats = pull_connectors({{"people", adapter.get(), ""}}, store, opts);
+  REQUIRE(stats.size() == 1);
+  REQUIRE_FALSE(stats[0].error);
+  REQUIRE(loading.has_value());
+  CHECK_FALSE(*loading);  // the messages' indexes stayed: nothing said "a first pull is loading messages"
+}
+
 TEST_CASE("csv-contacts does nothing when the file is unchanged since the last complete pull", "[csv]") {
   Scratch dir;
   const auto file = dir.path / "people.csv";
