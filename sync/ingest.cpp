@@ -67,9 +67,16 @@ PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, 
     page = {};
     payloads = 0;
   };
-  std::string line;
+  std::string line, first_reason;
   for (std::size_t size = 0; read_line(in, line, k_spool_max_body + 1, size);) {
     ++line_no;
+    if (line_no == 1 && line.starts_with("\x1f\x8b")) {
+      stats.error = Error{
+          Errc::usage,
+          "the payloads are gzip-compressed; decompress them first: zcat FILE | chansync ingest " + connector + " -",
+          connector};
+      return stats;
+    }
     if (size > k_spool_max_body) {
       // Not a webhook (listen refuses a body this long): a capture without line breaks, a binary file.
       // A dead letter with its beginning; the lines after it go on.
@@ -86,8 +93,10 @@ PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, 
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     const std::size_t before = page.rejects.size();
     receiver->map_webhook(line, page);
-    for (std::size_t i = before; i < page.rejects.size(); ++i)
+    for (std::size_t i = before; i < page.rejects.size(); ++i) {
       page.rejects[i].error = fmt::format("line {}: {}", line_no, page.rejects[i].error);
+      if (first_reason.empty()) first_reason = page.rejects[i].error;
+    }
     if (++payloads == k_spool_page) commit();
   }
   if (in.bad())
@@ -97,6 +106,15 @@ PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, 
                                     line_no),
                         connector};
   if (payloads > 0 || !page.rejects.empty()) commit();
+  // Every line refused: the wrong file, or the wrong connector, not a few odd payloads. The dead
+  // letters are kept; the exit code says it (65).
+  if (!stats.error && stats.received == 0 && stats.rejected > 0)
+    stats.error = Error{
+        Errc::protocol,
+        fmt::format("none of the {} lines was a payload {} takes ({}{}); check that the file holds "
+                    "this connector's webhooks, one JSON per line",
+                    stats.rejected, connector, first_reason.empty() ? "see the dead letters" : "first: ", first_reason),
+        connector};
   return stats;
 }
 

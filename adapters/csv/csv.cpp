@@ -342,9 +342,16 @@ class CsvAdapter final : public Adapter, public ContactSource {
     return h;
   }
 
-  bool well_formed(const CsvRecord& rec, const Header& h) const {
-    return rec.error.empty() && rec.fields.size() == h.fields;
+  // As many fields as the header, or more whose extra ones are empty: a delimiter ending every row
+  // (what some exporters write) adds nothing.
+  bool fits(const CsvRecord& rec, const Header& h) {
+    if (rec.fields.size() < h.fields) return false;
+    for (std::size_t i = h.fields; i < rec.fields.size(); ++i)
+      if (!cell(rec, i).empty()) return false;
+    return true;
   }
+
+  bool well_formed(const CsvRecord& rec, const Header& h) { return rec.error.empty() && fits(rec, h); }
 
   // A row of empty cells: what spreadsheets write for formatted rows below the data (";;;;"). Skipped
   // like a blank line.
@@ -376,7 +383,7 @@ class CsvAdapter final : public Adapter, public ContactSource {
     if (rec.error.empty() && empty_row(rec)) return;
     if (!rec.error.empty()) return reject("", rec.error);
     if (header_again(rec, h)) return reject("", "the header line again (two exports joined into one file?); skipped");
-    if (rec.fields.size() != h.fields)
+    if (!fits(rec, h))
       return reject("", fmt::format("{} fields where the header has {} (a delimiter or quote too many or too few)",
                                     rec.fields.size(), h.fields));
     Contact c;

@@ -312,7 +312,7 @@ TEST_CASE("csv-contacts skips spreadsheets' empty rows, reports a repeated heade
   const auto file = dir.path / "people.csv";
   write(file,
         "id,name,email,updated\nr1,Ann,\"ann@example.com, ann.b@example.com\",2024-01-01\n,,,\n ,, ,\n"
-        "id,name,email,updated\nr2,Bo,bo@example.com;bo2@example.com,2024-01-01\n");
+        "id,name,email,updated\nr2,Bo,bo@example.com;bo2@example.com,2024-01-01,,\n");  // a trailing delimiter
   auto adapter = adapters::create_adapter(simple_config(file), "DE");
   StateStore store(":memory:");
   const auto stats = pull_one("people", *adapter, store);

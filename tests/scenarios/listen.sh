@@ -209,6 +209,19 @@ cs -o json ingest wa2 "$work/long.ndjson" >"$work/ingest_long.json" 2>>"$out" ||
 cs -o json state dead-letters wa2 >"$work/dead_long.json" 2>>"$out"
 grep -q "line 2: 3145728 bytes, over the 1048576" "$work/dead_long.json" \
   || fail "the long line should be a dead letter naming its length: $(head -c 400 "$work/dead_long.json")"
+# A file of nothing this connector takes exits 65 (its lines are dead letters); a gzip file 64, storing nothing.
+printf '{"object":"page","entry":[]}\nnot json\n' >"$work/wrong.ndjson"
+code=0
+cs ingest wa2 "$work/wrong.ndjson" >/dev/null 2>"$work/wrong.err" || code=$?
+[ "$code" -eq 65 ] && grep -q "none of the 2 lines was a payload wa2 takes" "$work/wrong.err" \
+  || fail "ingest of lines all rejected should exit 65 saying so, exited $code: $(cat "$work/wrong.err")"
+gzip -c "$work/captured.ndjson" >"$work/captured.ndjson.gz"
+before=$(sqlite3 "$work/state.db" "SELECT count(*) FROM dead_letters")
+code=0
+cs ingest wa2 "$work/captured.ndjson.gz" >/dev/null 2>"$work/gz.err" || code=$?
+[ "$code" -eq 64 ] && grep -q "gzip-compressed" "$work/gz.err" \
+  || fail "ingest of a gzip file should exit 64 saying so, exited $code: $(cat "$work/gz.err")"
+[ "$(sqlite3 "$work/state.db" "SELECT count(*) FROM dead_letters")" = "$before" ] || fail "a gzip file left dead letters"
 
 # Secrets: in no output, no log, not in the state store or the spool.
 for s in "$WA_APP_SECRET" "$WA_VERIFY_TOKEN" "$WA_TOKEN" "$META_PAGE_TOKEN"; do
