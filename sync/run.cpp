@@ -47,12 +47,14 @@ std::vector<PullStats> pull_all(std::vector<Endpoint>& connectors, StateStore& s
   for (auto& c : connectors)
     if (c.adapter->conversations() || c.adapter->contacts()) jobs.push_back({c.name, c.adapter.get(), c.spool_dir});
   auto out = pull_connectors(jobs, store, opts);
+  // A stream's figures are the run report's (its table on stderr, or -o json); logged here at debug
+  // only, so they are not printed twice. A failure is an error line too: all -q leaves.
   for (const auto& s : out) {
     if (s.error)
       spdlog::error("{}/{}: {}", s.connector, s.stream, s.error->message);
     else
-      spdlog::info("{}/{}: {} pages, {} records, {} new or changed, {} rejected", s.connector, s.stream, s.pages,
-                   s.received, s.written, s.rejected);
+      spdlog::debug("{}/{}: {} pages, {} records, {} new or changed, {} rejected", s.connector, s.stream, s.pages,
+                    s.received, s.written, s.rejected);
   }
   return out;
 }

@@ -101,26 +101,29 @@ cs -v -o json pull >"$work/tlog.out" 2>"$work/tlog.err" || fail "pull with text 
 python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$work/tlog.out" || fail "text logs leaked into stdout: $(head "$work/tlog.out")"
 [ -s "$work/tlog.err" ] || fail "-v pull logged nothing to stderr"
 
-# Colour: only when stderr is a terminal, and never with NO_COLOR or --no-color. script(1) gives
+# Colour: only when stderr is a terminal, and never with NO_COLOR or --no-color (-v: a pull's own
+# lines are debug; its figures are the summary, which is not coloured). script(1) gives
 # chansync a pseudo-terminal; stdout goes to a file, so what the terminal shows is stderr alone.
 on_tty() { TERM=xterm script -qec "$(printf '%q ' "$CHANSYNC" --config "$work/sync.toml" "$@") >/dev/null" /dev/null </dev/null; }
 esc=$'\e['
-on_tty pull >"$work/tty.err" || fail "pull on a terminal failed: $(cat "$work/tty.err")"
-grep -q "info" "$work/tty.err" || fail "no info log line on the terminal: $(cat -v "$work/tty.err")"
+on_tty -v pull >"$work/tty.err" || fail "pull on a terminal failed: $(cat "$work/tty.err")"
+grep -q "debug" "$work/tty.err" || fail "no log line on the terminal: $(cat -v "$work/tty.err")"
 grep -qF "$esc" "$work/tty.err" || fail "no ANSI colour on a terminal: $(cat -v "$work/tty.err")"
-NO_COLOR=1 on_tty pull >"$work/tty_nocolor_env.err" || fail "pull with NO_COLOR failed"
-on_tty --no-color pull >"$work/tty_nocolor_flag.err" || fail "pull with --no-color failed"
+NO_COLOR=1 on_tty -v pull >"$work/tty_nocolor_env.err" || fail "pull with NO_COLOR failed"
+on_tty --no-color -v pull >"$work/tty_nocolor_flag.err" || fail "pull with --no-color failed"
 for f in tty_nocolor_env tty_nocolor_flag; do
-  grep -q "info" "$work/$f.err" || fail "$f: no info log line on the terminal: $(cat -v "$work/$f.err")"
+  grep -q "debug" "$work/$f.err" || fail "$f: no log line on the terminal: $(cat -v "$work/$f.err")"
   if grep -qF "$esc" "$work/$f.err"; then fail "$f: ANSI colour despite it: $(cat -v "$work/$f.err")"; fi
 done
-NO_COLOR= on_tty pull >"$work/tty_empty_nocolor.err" || fail "pull with an empty NO_COLOR failed"
+NO_COLOR= on_tty -v pull >"$work/tty_empty_nocolor.err" || fail "pull with an empty NO_COLOR failed"
 grep -qF "$esc" "$work/tty_empty_nocolor.err" || fail "an empty NO_COLOR turned colour off (no-color.org: only a non-empty value does)"
 cs -q pull >/dev/null 2>"$work/quiet.err" || fail "pull -q failed"
 [ ! -s "$work/quiet.err" ] || fail "-q still printed: $(cat "$work/quiet.err")"
-cs pull >/dev/null 2>"$work/pipe.err" || fail "pull with stderr to a file failed"
-grep -q "info" "$work/pipe.err" || fail "no info log line in $work/pipe.err"
+cs -v pull >/dev/null 2>"$work/pipe.err" || fail "pull with stderr to a file failed"
+grep -q "debug" "$work/pipe.err" || fail "no log line in $work/pipe.err"
 if grep -qF "$esc" "$work/pipe.err"; then fail "ANSI colour when stderr is not a terminal: $(cat -v "$work/pipe.err")"; fi
+cs pull >/dev/null 2>"$work/once.err" || fail "pull failed"
+[ "$(grep -c "sms/conversations" "$work/once.err")" = 1 ] || fail "a stream's figures should be printed once: $(cat "$work/once.err")"
 
 # -vv traces every request with its URL and never a credential, nor does the state store keep one.
 sim_post fault '{"kind":"500","vendor":"twilio","count":1}' >/dev/null  # an error path in the trace too
