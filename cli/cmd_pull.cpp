@@ -18,7 +18,9 @@ void add_pull(CLI::App& app, Context& ctx) {
       SyncReport r;
       r.pulls = pull_all(s.connectors, *s.store, PullOptions{.jobs = *jobs, .stop = &catch_stop_signals()});
       print_run_report(r, ctx.global);
-      if (r.interrupted()) return stop_exit_code();
+      // A stop that came after the last page (while the indexes were built) is still a stop: a
+      // supervisor sees it was heard. Everything was committed either way.
+      if (r.interrupted() || stop_exit_code() != 0) return stop_exit_code();
       return outcome(r.failures(), r.pulls.size(), r.first_error());
     };
   });

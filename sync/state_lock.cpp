@@ -15,8 +15,11 @@ namespace chansync {
 
 Result<StateLock> StateLock::acquire(const std::string& state_path, const std::string& command, std::string* held_by) {
   if (state_path == ":memory:") return StateLock(-1);
-  const std::string path = state_path + ".lock";
+  // Beside the store itself: two paths to one store (a symlink, `..` in one of them) take one lock.
   std::error_code ec;
+  const auto real = std::filesystem::weakly_canonical(state_path, ec);
+  const std::string path = (ec || real.empty() ? state_path : real.string()) + ".lock";
+  ec.clear();
   const auto dir = std::filesystem::path(path).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

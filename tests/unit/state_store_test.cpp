@@ -396,14 +396,26 @@ TEST_CASE("a second lock on the same state fails with a message naming the holde
   // The lock file stays beside a state store by design; this test's goes with it.
   struct Remove {
     std::string file;
-    ~Remove() { std::filesystem::remove(file + ".lock"); }
+    ~Remove() {
+      std::filesystem::remove(file + ".lock");
+      std::filesystem::remove(file);
+    }
   } remove{path};
+  std::ofstream(path) << "";  // the store the symlink below points at
   auto first = StateLock::acquire(path, "sync");
   REQUIRE(first);
   auto second = StateLock::acquire(path, "pull");
   REQUIRE_FALSE(second);
   CHECK(second.error().code == Errc::locked);
   CHECK_THAT(second.error().message, Catch::Contains("pid " + std::to_string(::getpid())) && Catch::Contains("sync"));
+  // The same store by another path (a symlink to it) is the same lock.
+  const std::string link = path + "-link";
+  std::filesystem::remove(link);
+  std::filesystem::create_symlink(path, link);
+  auto by_link = StateLock::acquire(link, "pull");
+  std::filesystem::remove(link);
+  REQUIRE_FALSE(by_link);
+  CHECK(by_link.error().code == Errc::locked);
 }
 
 TEST_CASE("saving identities writes only the rows that changed and marks only the persons they touch") {
