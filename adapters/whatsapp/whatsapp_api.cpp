@@ -186,6 +186,10 @@ class Mapper {
     const auto& system = member(m, "system");
     if (field(system, "type") == "user_changed_number" && !field(system, "wa_id").empty())
       if (auto now = phone("+" + field(system, "wa_id")); now && *now != *customer) links.push_back(*now);
+    // A new business-scoped user id (user_changed_user_id, and user_changed_number, which makes one
+    // too): the previous one is the same customer's, so a user without a shared number stays one person.
+    if (const std::string before = field(system, "previous_user_id"); !before.empty() && !ch.waba.empty())
+      if (Handle old{HandleKind::whatsapp_bsuid, ch.waba + ":" + before}; old != *customer) links.push_back(old);
     auto& c = thread(*customer, links, u, ch);
     out.conversation = c.id;
     c.messages.push_back(std::move(out));

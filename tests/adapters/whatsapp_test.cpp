@@ -165,6 +165,26 @@ TEST_CASE("whatsapp-cloud reactions, system and unsupported messages are kept as
   CHECK(system.items[0].customer_links == std::vector<Handle>{{HandleKind::phone, "+12195555358"}});
 }
 
+TEST_CASE("whatsapp-cloud a changed business-scoped user id links the previous one to the customer", "[whatsapp]") {
+  auto payload = nlohmann::json::parse(fixture("whatsapp/bsuid_only.json"));
+  auto& value = payload["entry"][0]["changes"][0]["value"];
+  value.erase("contacts");  // system messages carry none
+  value["messages"][0] = {{"from_user_id", "US.13491208655302741918"},
+                          {"id", "wamid.SYSTEM_USER_ID"},
+                          {"timestamp", "1780000100"},
+                          {"type", "system"},
+                          {"system",
+                           {{"body", "User Sheena Nelson's user id changed"},
+                            {"type", "user_changed_user_id"},
+                            {"previous_user_id", "US.99999999999999999999"}}}};
+  const auto page = map(payload.dump());
+  const auto& m = only_message(page);
+  CHECK(m.kind == MessageKind::event);
+  CHECK(page.items[0].customer == Handle{HandleKind::whatsapp_bsuid, k_bsuid});
+  CHECK(page.items[0].customer_links ==
+        std::vector<Handle>{{HandleKind::whatsapp_bsuid, "419561257915477:US.99999999999999999999"}});
+}
+
 TEST_CASE("whatsapp-cloud statuses become receipts whose status only moves forward", "[whatsapp]") {
   const auto page = map_fixture("statuses.json");
   REQUIRE(page.rejects.empty());
