@@ -451,15 +451,22 @@ void StateStore::migrate() {
       if (pending.exec() == 0)
         for (const auto& index : k_message_indexes_16) m_db.exec(index.second);
     }
+    // The space step 16 frees is given back below, also by a later run when this one is killed
+    // before: the note is committed with the step.
+    if (v + 1 == 16 && current > 0)
+      m_db.exec(
+          "INSERT INTO meta(key, value) VALUES('vacuum_pending', '1') "
+          "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     m_db.exec(fmt::format("PRAGMA user_version = {}", v + 1));
     tx.commit();
   }
   // The rewritten tables' old pages are left free in the file, which would stay larger than before the
   // upgrade (1M messages: 440 MB, against 311 MB before and 247 MB vacuumed, which took about 4 s).
   // Without it the store works the same, and new rows reuse the pages.
-  if (current > 0 && current < 16) {
+  if (meta("vacuum_pending")) {
     try {
       m_db.exec("VACUUM");
+      m_db.exec("DELETE FROM meta WHERE key = 'vacuum_pending'");
     } catch (const SQLite::Exception& e) {
       spdlog::warn(
           "state store {}: giving back the space the upgrade freed failed ({}); the store works as it "
