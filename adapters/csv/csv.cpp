@@ -294,8 +294,12 @@ class CsvAdapter final : public Adapter, public ContactSource {
   Result<Header> header(std::string_view text) {
     CsvReader reader(text, m_delimiter, m_decoder.is_utf8() ? bom_length(text) : 0);
     auto rec = reader.next();
-    if (!rec)
-      return fail(Errc::config, fmt::format("{} is empty; its first line must name the columns", m_path), m_name);
+    if (!rec)  // a failed export more often than a wrong config: bad data (65)
+      return fail(Errc::protocol,
+                  fmt::format("{} is empty; its first line must name the columns (did the export that writes it "
+                              "fail?)",
+                              m_path),
+                  m_name);
     if (!rec->error.empty())
       return fail(Errc::config,
                   fmt::format("{}: the header on line {} is malformed: {}", m_path, rec->line, rec->error), m_name);
@@ -303,15 +307,27 @@ class CsvAdapter final : public Adapter, public ContactSource {
     for (std::size_t i = 0; i < rec->fields.size(); ++i) names.push_back(cell(*rec, i));
     Header h{.fields = names.size(), .rows_offset = reader.offset(), .rows_line = reader.line()};
     std::optional<Error> missing;
+    // What a header the mapping does not find probably means.
+    std::string hint;
+    if (!m_decoder.is_utf8() && bom_length(text) > 0)
+      hint =
+          fmt::format("; the file starts with a UTF-8 byte order mark: set connectors.{}.encoding = \"UTF-8\"", m_name);
+    else if (names.size() == 1)
+      for (const char d : {';', '\t', '|', ','})
+        if (d != m_delimiter && names[0].find(d) != std::string::npos) {
+          hint =
+              fmt::format("; its columns seem separated by {}: set connectors.{}.delimiter = \"{}\"",
+                          d == '\t' ? "tabs" : fmt::format("\"{}\"", d), m_name, d == '\t' ? "\\t" : std::string(1, d));
+          break;
+        }
     const auto find = [&](const std::string& column, const char* key) -> std::size_t {
       const auto it = std::find(names.begin(), names.end(), column);
       if (it != names.end()) return static_cast<std::size_t>(it - names.begin());
       if (!missing)
         missing = Error{Errc::config,
                         fmt::format("{}: column \"{}\" (connectors.{}.columns.{}) is not in the header on line {}, "
-                                    "which has "
-                                    "\"{}\"",
-                                    m_path, column, m_name, key, rec->line, fmt::join(names, "\", \"")),
+                                    "which has \"{}\"{}",
+                                    m_path, column, m_name, key, rec->line, fmt::join(names, "\", \""), hint),
                         m_name};
       return 0;
     };

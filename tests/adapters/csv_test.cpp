@@ -344,6 +344,26 @@ TEST_CASE("a contacts-only pull into an empty store loads no messages in bulk", 
   CHECK_FALSE(*loading);  // the messages' indexes stayed: nothing said "a first pull is loading messages"
 }
 
+TEST_CASE("csv-contacts says what a header it cannot read probably means", "[csv]") {
+  Scratch dir;
+  const auto file = dir.path / "people.csv";
+  const auto error_of = [&](const EndpointConfig& cfg) {
+    auto page = adapters::create_adapter(cfg, "DE")->contacts()->pull_contacts({"contacts", "", 0});
+    REQUIRE_FALSE(page);
+    return page.error();
+  };
+  write(file, "id;name;email;updated\nr1;Ann;ann@example.com;2024-01-01\n");
+  CHECK_THAT(error_of(simple_config(file)).message, Catch::Contains("set connectors.people.delimiter = \";\""));
+  write(file, "\xEF\xBB\xBFid,name,email,updated\nr1,Ann,ann@example.com,2024-01-01\n");
+  auto latin = simple_config(file);
+  latin.options["encoding"] = "windows-1252";
+  CHECK_THAT(error_of(latin).message, Catch::Contains("UTF-8 byte order mark: set connectors.people.encoding"));
+  write(file, "");
+  const auto empty = error_of(simple_config(file));
+  CHECK(empty.code == Errc::protocol);  // a failed export, not a wrong config
+  CHECK_THAT(empty.message, Catch::Contains("is empty"));
+}
+
 TEST_CASE("csv-contacts does nothing when the file is unchanged since the last complete pull", "[csv]") {
   Scratch dir;
   const auto file = dir.path / "people.csv";
