@@ -102,6 +102,10 @@ Session open_session(const GlobalOptions& g, const std::string& command, Needs n
   }
   // Only the commands that fill a store make one: a mistyped path would otherwise get an empty one
   // (and its directories), and the command would find nothing and succeed.
+  if (std::error_code ec; std::filesystem::is_directory(s.config.state_path, ec))
+    throw Failure(Errc::config, fmt::format("the state store {} is a directory; [state] path, --state or "
+                                            "$CHANSYNC_STATE names the store's file, such as {}/state.db",
+                                            s.config.state_path, s.config.state_path));
   if (!may_create) require_store(s.config.state_path);
   g_opened_store = s.config.state_path;
   std::string holder;

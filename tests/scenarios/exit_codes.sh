@@ -95,6 +95,11 @@ for cmd in "persons list" "state show" "state dead-letters" "health --since 1d" 
   grep -q "no state store at" "$work/typo.err" || fail "'$cmd' on a missing store: $(cat "$work/typo.err")"
 done
 [ ! -e "$work/typo" ] || fail "a command other than pull, sync or ingest created a store at a mistyped path"
+mkdir -p "$work/statedir"
+cs --state "$work/statedir" pull sms 2>"$work/statedir.err"; code=$?
+[ "$code" -eq 78 ] && grep -q "is a directory" "$work/statedir.err" \
+  || fail "a directory as the state store should exit 78 saying so, exited $code: $(cat "$work/statedir.err")"
+[ -z "$(ls -A "$work/statedir")" ] && [ ! -e "$work/statedir.lock" ] || fail "a directory as the state store left files"
 # A known table written as a key, and a mistyped command, are named with the fix.
 printf 'state = "x.db"\n' >"$work/key.toml"
 "$CHANSYNC" --config "$work/key.toml" config check 2>"$work/key.err"; [ $? -eq 78 ] || fail "state as a key should exit 78"
