@@ -62,9 +62,13 @@ std::vector<HealthClass> warn_only_classes(const std::vector<std::string>& names
 int watch_health(const Config& cfg, StateStore* store, const HealthCheckOptions& opts, std::int64_t interval,
                  bool colour) {
   const std::atomic<bool>& stop = catch_stop_signals();
+  HealthCheckOptions checks = opts;
+  checks.stopped = [&stop] { return stop.load(); };
   std::map<std::pair<std::string, std::string>, HealthClass> last;
   for (bool first = true; !stop; first = false) {
-    const auto result = check_health(cfg, store, opts);
+    const auto result = check_health(cfg, store, checks);
+    if (stop) break;  // a check a stop cut short is neither recorded nor shown
+
     if (first) std::fputs(health_table(result, opts.warn_only, colour).c_str(), stdout);
     for (const auto& r : result.reports) {
       const auto key = std::pair(r.connector, r.stream);

@@ -129,8 +129,8 @@ int run(int argc, char** argv) {
   } catch (const SQLite::Exception& e) {
     // A store error no step mapped (a full disk while recording the run, a read-only store): the
     // storage failure it is, with its exit code and advice, not an internal error.
-    const auto f = storage_failure(e, opened_store_path().empty() ? std::string("(not opened)") : opened_store_path(),
-                                   "writing to it");
+    const auto f =
+        storage_failure(e, opened_store_path().empty() ? std::string("(not opened)") : opened_store_path(), "using it");
     spdlog::error("{}", f.error().describe());
     return exit_code(f.error().code);
   } catch (const std::exception& e) {

@@ -294,7 +294,7 @@ HealthCheckResult check_health(const Config& cfg, StateStore* store, const Healt
   }
   out.status = overall(out.reports, opts.warn_only);
   // History for trends and recovery; a store that cannot be written must not hide the check's result.
-  if (store) try {
+  if (store && !(opts.stopped && opts.stopped())) try {
       std::vector<HealthRow> rows;
       for (const auto& r : out.reports)
         // A connector's offline report is not a check of it: kept out of the history it would flap.

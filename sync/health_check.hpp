@@ -27,6 +27,9 @@ struct HealthCheckOptions {
   // Fetches a vendor status page (an endpoint's status_page key); empty: that signal is not checked.
   // Built adapters-side (adapters/status_page.hpp) so this library needs no HTTP client.
   StatusPageFetcher fetch_status_page;
+  // True when a stop came during the check (health --watch): its probes may have been cut short, so
+  // its results are not recorded in the history, where they would read as an outage.
+  std::function<bool()> stopped;
 };
 
 // The newest inbound message of one channel of a connector, as the state store holds it.

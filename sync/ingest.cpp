@@ -68,6 +68,7 @@ PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, 
     payloads = 0;
   };
   std::string line, first_reason;
+  std::size_t payload_lines = 0;  // not blank
   for (std::size_t size = 0; read_line(in, line, k_spool_max_body + 1, size);) {
     ++line_no;
     if (line_no == 1 && line.starts_with("\x1f\x8b")) {
@@ -77,7 +78,9 @@ PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, 
           connector};
       return stats;
     }
-    if (size > k_spool_max_body) {
+    // A CRLF line's CR is no part of its payload.
+    const bool cr = size == line.size() && !line.empty() && line.back() == '\r';
+    if (size - (cr ? 1 : 0) > k_spool_max_body) {
       // Not a webhook (listen refuses a body this long): a capture without line breaks, a binary file.
       // A dead letter with its beginning; the lines after it go on.
       line.resize(std::min<std::size_t>(line.size(), 4096));
@@ -91,6 +94,7 @@ PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, 
     }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    ++payload_lines;
     const std::size_t before = page.rejects.size();
     receiver->map_webhook(line, page);
     for (std::size_t i = before; i < page.rejects.size(); ++i) {
@@ -113,7 +117,7 @@ PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, 
         Errc::protocol,
         fmt::format("none of the {} lines was a payload {} takes ({}{}); check that the file holds "
                     "this connector's webhooks, one JSON per line",
-                    stats.rejected, connector, first_reason.empty() ? "see the dead letters" : "first: ", first_reason),
+                    payload_lines, connector, first_reason.empty() ? "see the dead letters" : "first: ", first_reason),
         connector};
   return stats;
 }

@@ -31,20 +31,21 @@ constexpr const char* k_insert_message = R"sql(
 // A re-pulled message with another kind, status or attachments is rewritten in place; its status only
 // moves forward (chansync_later_status), so a late "delivered" keeps "read". It stays in the
 // conversation that first brought it: Messenger's webhooks and its Graph history file one message
-// (one mid) under two conversation ids. The two copies are not alike, and the richer one stays: an
-// empty event (Graph's history of a sticker, a shared post, a story reply) does not replace a message
-// with content (the webhook's), and a time in whole seconds (Graph's created_time) does not replace
-// the same second in milliseconds (the webhook's timestamp).
+// (one mid) under two conversation ids. The two copies are not alike, and the richer one stays: a copy
+// from another conversation that is an empty event (Graph's history of a shared post, a story reply)
+// does not replace a message with content (the webhook's), nor does its time in whole seconds (Graph's
+// created_time) the same second in milliseconds (the webhook's timestamp). Within one conversation a
+// re-pull replaces what is stored, a message emptied at the vendor (deleted) too.
 std::string message_conflict() {
   const std::string keeps =
-      "excluded.kind = 'event' AND excluded.text = '' AND excluded.attachments = '' AND "
-      "(text <> '' OR attachments <> '')";
+      "excluded.conversation IS NOT conversation AND excluded.kind = 'event' AND excluded.text = '' AND "
+      "excluded.attachments = '' AND (text <> '' OR attachments <> '')";
   const auto kept = [&](const char* column) {
     return fmt::format("(CASE WHEN {} THEN {} ELSE excluded.{} END)", keeps, column, column);
   };
   const std::string sent_at =
-      "(CASE WHEN excluded.sent_at % 1000 = 0 AND excluded.sent_at / 1000 = sent_at / 1000 THEN sent_at ELSE "
-      "excluded.sent_at END)";
+      "(CASE WHEN excluded.conversation IS NOT conversation AND excluded.sent_at % 1000 = 0 AND "
+      "excluded.sent_at / 1000 = sent_at / 1000 THEN sent_at ELSE excluded.sent_at END)";
   return fmt::format(R"sql(
   ON CONFLICT(connector, id) DO UPDATE SET channel = excluded.channel, direction = excluded.direction,
     author_kind = excluded.author_kind, author_handle = excluded.author_handle, sent_at = {0},

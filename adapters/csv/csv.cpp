@@ -196,6 +196,8 @@ class CsvAdapter final : public Adapter, public ContactSource {
     page.next_cursor = page.done ? f.hash : fmt::format("{}:{}", f.hash, reader.offset());
     f.next_offset = page.done ? std::nullopt : std::optional(reader.offset());
     f.next_line = reader.line();
+    // The pass is over: its copy of the file is not held through reconcile and push.
+    if (page.done) m_pass.reset();
     return page;
   }
 
@@ -265,12 +267,13 @@ class CsvAdapter final : public Adapter, public ContactSource {
         ::fstat(fd, &after) != 0 || !same_file(st, after) || got != static_cast<std::size_t>(st.st_size);
     ::close(fd);
     if (changed)
-      return fail(Errc::unavailable,
-                  fmt::format("{} changed while it was read (it is still being written); nothing of it was stored: "
-                              "run again once it is complete (write the export elsewhere and rename it into place "
-                              "to avoid this)",
-                              m_path),
-                  m_name);
+      return fail(
+          Errc::unavailable,
+          fmt::format("{} changed while it was read (it is still being written); nothing of this read was stored: "
+                      "run again once it is complete (write the export elsewhere and rename it into place "
+                      "to avoid this)",
+                      m_path),
+          m_name);
     bytes.resize(got);
     if (at) *at = st;
     return bytes;

@@ -92,6 +92,14 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
         m_http(HttpOptions{
             .connector = ctx.config.name,
             .rate_policy = [this](const HttpRequest& q, const HttpResponse& r) { return pace_by_usage(q, r); },
+            // "Reduce the amount of data" (HTTP 500, code 1) comes again however often the same query
+            // is retried: pull_conversations asks a smaller one instead.
+            .give_up =
+                [](const HttpResponse& r) {
+                  if (r.status != 500) return false;
+                  const auto e = parse_graph_error(r.body);
+                  return e && e->code == 1;
+                },
             .bearer_token = ctx.config.secret("token"),
             .stop_ends_waits = true,
             .sleep = ctx.sleep}) {
@@ -258,7 +266,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
     }
     if (resp->status == 200) return std::move(resp->body);
     const auto e = parse_graph_error(resp->body);
-    if (e) m_last_code = e->code;
+    if (e && resp->status == 500) m_last_code = e->code;
     // A 5xx (after retries) is an outage whatever its body says; Graph's own words stay in the message.
     if (e && resp->status >= 500)
       return std::unexpected(m_http.error(req, *resp, what, m_http.redact(graph_trace(*e))));
@@ -379,7 +387,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
   bool m_webhooks;                   // app_secret is configured (read or not)
   int m_limit = k_max_page;          // conversations per page (smaller after Graph's code 1)
   int m_nested = k_nested_messages;  // messages nested in each
-  int m_last_code = 0;               // the Graph error code of get()'s last failure, 0 if none
+  int m_last_code = 0;               // the Graph error code of get()'s last HTTP 500, 0 if none
   bool m_short_pause = false;        // usage named a time to regain access short enough to wait out
   std::optional<Error> m_stop;       // set when usage headers say stop; every later request fails with it
   HttpClient m_http;

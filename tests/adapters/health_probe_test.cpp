@@ -197,6 +197,21 @@ TEST_CASE("health: a connector that failed is recovering on its next passes, sto
   CHECK(calls == 4);
 }
 
+TEST_CASE("health: a check a stop came during (health --watch) is not recorded in the history", "[health]") {
+  StateStore store(":memory:");
+  FakeServer server([](const httplib::Request&, std::size_t) {
+    return Scripted{200, fixture("hubspot/contacts_page1.json")};
+  });
+  auto cfg = hubspot(server.base_url());
+  Config config;
+  HealthCheckOptions opts{{&cfg}, [](EndpointConfig& e) { return adapters::create_adapter(e, "DE", [](auto) {}); }};
+  check_health(config, &store, opts);
+  CHECK(store.count("health_runs") == 1);
+  opts.stopped = [] { return true; };
+  check_health(config, &store, opts);
+  CHECK(store.count("health_runs") == 1);  // a probe it cut short would read as an outage
+}
+
 TEST_CASE("health --offline calls no vendor: pulled streams and the versions table decide, never-pulled is unknown",
           "[health]") {
   StateStore store(":memory:");

@@ -202,9 +202,14 @@ lines = open(sys.argv[1]).read().splitlines()
 print(lines[0].replace("wamid.CAPTURED0", "wamid.BEFORE_LONG"))
 print("x" * (3 << 20))
 print(lines[1].replace("wamid.CAPTURED1", "wamid.AFTER_LONG"))
+# A payload of exactly 1 MiB (what listen accepts) ending in CRLF: its CR is no part of it.
+base = lines[2].replace("wamid.CAPTURED2", "wamid.ONE_MIB")
+one = base.replace("captured 2", "x" * (1048576 - len(base)) + "captured 2")
+assert len(one) == 1048576
+sys.stdout.write(one + "\r\n")
 PY
 cs -o json ingest wa2 "$work/long.ndjson" >"$work/ingest_long.json" 2>>"$out" || fail "ingest of a long line failed: $(tail -3 "$out")"
-[ "$(jfield "$(cat "$work/ingest_long.json")" 'j["pull"][0]["written"]')" = 2 ] \
+[ "$(jfield "$(cat "$work/ingest_long.json")" 'j["pull"][0]["written"]')" = 3 ] \
   || fail "the payloads around a long line should be stored: $(cat "$work/ingest_long.json")"
 cs -o json state dead-letters wa2 >"$work/dead_long.json" 2>>"$out"
 grep -q "line 2: 3145728 bytes, over the 1048576" "$work/dead_long.json" \

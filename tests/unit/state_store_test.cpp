@@ -144,15 +144,16 @@ TEST_CASE("the richer of two copies of a message stays: an empty event or whole 
   c.messages[0].attachments = {{"image", "", "https://scontent.example/sticker.png"}};
   c.messages[0].sent_at = 1'750'000'000'123;
   REQUIRE(s.records().commit_conversations("fb", "webhooks", {c}, {}, "1").written == 1);
-  const auto rev = s.revision();
 
-  // The history's copy of the same mid: no sticker asked for, created_time in whole seconds.
+  // The history's copy of the same mid, filed under Graph's conversation id: no sticker asked for,
+  // created_time in whole seconds.
   auto history = c;
+  history.id = "t_1";
+  history.messages[0].conversation = "t_1";
   history.messages[0].attachments.clear();
   history.messages[0].kind = MessageKind::event;
   history.messages[0].sent_at = 1'750'000'000'000;
   CHECK(s.records().commit_conversations("fb", "conversations", {history}, {}, "2").written == 0);
-  CHECK(s.revision() == rev);  // nothing changed, nothing to push again
   auto m = s.records().message("fb", "c1-m0");
   REQUIRE(m);
   CHECK(m->kind == MessageKind::message);
@@ -168,6 +169,17 @@ TEST_CASE("the richer of two copies of a message stays: an empty event or whole 
   CHECK(m->text == "edited");
   CHECK(m->attachments.empty());
   CHECK(m->sent_at == 1'750'000'001'000);
+
+  // Within one conversation a re-pull replaces what is stored, emptied (deleted at the vendor) too.
+  auto emptied = c;
+  emptied.messages[0].text = "";
+  emptied.messages[0].attachments.clear();
+  emptied.messages[0].kind = MessageKind::event;
+  emptied.messages[0].sent_at = 1'750'000'001'000;
+  CHECK(s.records().commit_conversations("fb", "webhooks", {emptied}, {}, "4").written == 1);
+  m = s.records().message("fb", "c1-m0");
+  CHECK(m->kind == MessageKind::event);
+  CHECK(m->text.empty());
 }
 
 TEST_CASE("a message's status never goes backwards; failed wins over every other") {
@@ -416,6 +428,18 @@ TEST_CASE("a second lock on the same state fails with a message naming the holde
   std::filesystem::remove(link);
   REQUIRE_FALSE(by_link);
   CHECK(by_link.error().code == Errc::locked);
+  // A symlink to a store not made yet (its first run): the lock is beside the target all the same.
+  const std::string fresh = path + "-fresh";
+  std::filesystem::create_symlink(fresh, link);
+  {
+    auto through_link = StateLock::acquire(link, "sync");
+    REQUIRE(through_link);
+    auto direct = StateLock::acquire(fresh, "pull");
+    CHECK_FALSE(direct);
+  }
+  std::filesystem::remove(link);
+  std::filesystem::remove(fresh + ".lock");
+  CHECK_FALSE(std::filesystem::exists(link + ".lock"));
 }
 
 TEST_CASE("saving identities writes only the rows that changed and marks only the persons they touch") {
