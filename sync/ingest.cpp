@@ -115,8 +115,9 @@ PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, 
   if (!stats.error && stats.received == 0 && stats.rejected > 0)
     stats.error = Error{
         Errc::protocol,
-        fmt::format("none of the {} lines was a payload {} takes ({}{}); check that the file holds "
-                    "this connector's webhooks, one JSON per line",
+        fmt::format("none of the {} lines was a payload {} stores ({}{}); check that the file holds "
+                    "this connector's webhooks, one JSON per line (payloads it keeps as dead letters by design, "
+                    "such as group chats, end here too)",
                     payload_lines, connector, first_reason.empty() ? "see the dead letters" : "first: ", first_reason),
         connector};
   return stats;

@@ -578,7 +578,10 @@ Failure storage_failure(const SQLite::Exception& e, const std::string& path, con
                                                "again when it has finished",
                                                path, doing));
     default:
-      return Failure(Errc::state, fmt::format("state store {}: {} failed: {}", path, doing, e.what()));
+      return Failure(Errc::state, fmt::format("state store {}: {} failed: {}; if the store is damaged (`sqlite3 {} "
+                                              "'PRAGMA quick_check'` reports errors), restore a backup, or move it "
+                                              "aside and pull again",
+                                              path, doing, e.what(), path));
   }
 }
 

@@ -218,7 +218,7 @@ grep -q "line 2: 3145728 bytes, over the 1048576" "$work/dead_long.json" \
 printf '{"object":"page","entry":[]}\nnot json\n' >"$work/wrong.ndjson"
 code=0
 cs ingest wa2 "$work/wrong.ndjson" >/dev/null 2>"$work/wrong.err" || code=$?
-[ "$code" -eq 65 ] && grep -q "none of the 2 lines was a payload wa2 takes" "$work/wrong.err" \
+[ "$code" -eq 65 ] && grep -q "none of the 2 lines was a payload wa2 stores" "$work/wrong.err" \
   || fail "ingest of lines all rejected should exit 65 saying so, exited $code: $(cat "$work/wrong.err")"
 gzip -c "$work/captured.ndjson" >"$work/captured.ndjson.gz"
 before=$(sqlite3 "$work/state.db" "SELECT count(*) FROM dead_letters")
