@@ -33,10 +33,24 @@ void add_ingest(CLI::App& app, Context& ctx) {
                                                  "stdin",
                                                  *file, std::strerror(errno)));
       }
-      Session s = open_session(ctx.global, "ingest", Needs::new_store);
+      // What is refused is refused before a store is made: the connector, and a compressed file (stdin's
+      // first line is looked at by ingest_payloads).
+      if (in_file.is_open()) {
+        char magic[2] = {};
+        in_file.read(magic, 2);
+        if (in_file.gcount() == 2 && magic[0] == '\x1f' && magic[1] == '\x8b')
+          throw Failure(Errc::usage, fmt::format("{} is gzip-compressed; decompress it first: zcat {} | chansync "
+                                                 "ingest {} -",
+                                                 *file, *file, *name));
+        in_file.clear();
+        in_file.seekg(0);
+      }
+      Session c = open_session(ctx.global, "ingest", Needs::config_only);
       // Mapping payloads needs no secret: the adapter is built without reading any.
       const auto adapter =
-          adapters::create_adapter(*chosen(s.config.connectors, {*name}, "connector").front(), s.config.default_region);
+          adapters::create_adapter(*chosen(c.config.connectors, {*name}, "connector").front(), c.config.default_region);
+      require_webhooks(*name, *adapter);
+      Session s = open_session(ctx.global, "ingest", Needs::new_store);
       SyncReport r;
       r.pulls.push_back(ingest_payloads(*name, *adapter, *s.store, *file == "-" ? std::cin : in_file));
       print_run_report(r, ctx.global);

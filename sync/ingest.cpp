@@ -34,13 +34,17 @@ bool read_line(std::istream& in, std::string& line, std::size_t cap, std::size_t
 
 }  // namespace
 
-PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, StateStore& store, std::istream& in) {
-  const WebhookReceiver* receiver = adapter.webhooks();
-  if (!receiver)
+void require_webhooks(const std::string& connector, const Adapter& adapter) {
+  if (!adapter.webhooks())
     throw Failure(Errc::usage, fmt::format("connector {} does not receive webhooks, so it has no payloads to "
                                            "ingest; ingest is for whatsapp-cloud, meta-messenger and meta-instagram "
                                            "connectors",
                                            connector));
+}
+
+PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, StateStore& store, std::istream& in) {
+  require_webhooks(connector, adapter);
+  const WebhookReceiver* receiver = adapter.webhooks();
   // The spool stream's name; a Meta connector without an app secret has none yet, but the payloads
   // belong to the stream it gets once webhooks are set up.
   const auto streams = adapter.streams();

@@ -12,6 +12,9 @@
 
 namespace chansync {
 
+// Throws Failure(usage) when `adapter` receives no webhooks, so it has no payloads to ingest.
+void require_webhooks(const std::string& connector, const Adapter& adapter);
+
 // Reads `in` to the end. Blank lines are skipped; a line that is not a payload of the connector
 // becomes a dead letter with its bytes. Figures count messages, as a pull does; `pages` counts
 // commits. Throws Failure when the store cannot be written (every page before is committed).

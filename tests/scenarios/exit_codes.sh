@@ -95,6 +95,14 @@ for cmd in "persons list" "state show" "state dead-letters" "health --since 1d" 
   grep -q "no state store at" "$work/typo.err" || fail "'$cmd' on a missing store: $(cat "$work/typo.err")"
 done
 [ ! -e "$work/typo" ] || fail "a command other than pull, sync or ingest created a store at a mistyped path"
+# ingest refuses an unknown connector, one without webhooks, and a gzip file before it makes a store.
+printf '\037\213gzip' >"$work/payloads.gz"
+for args in "nosuch $work/sync.toml" "sms $work/sync.toml" "sms $work/payloads.gz"; do
+  cs --state "$work/typo/ingest.db" ingest $args 2>"$work/ingest_typo.err"; code=$?
+  [ "$code" -eq 64 ] || fail "'ingest $args' should exit 64, got $code: $(cat "$work/ingest_typo.err")"
+done
+grep -q "gzip-compressed" "$work/ingest_typo.err" || fail "ingest of a gzip file: $(cat "$work/ingest_typo.err")"
+[ ! -e "$work/typo" ] || fail "a refused ingest made a store"
 mkdir -p "$work/statedir"
 cs --state "$work/statedir" pull sms 2>"$work/statedir.err"; code=$?
 [ "$code" -eq 78 ] && grep -q "is a directory" "$work/statedir.err" \
