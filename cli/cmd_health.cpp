@@ -76,7 +76,7 @@ int watch_health(const Config& cfg, StateStore* store, const HealthCheckOptions&
       if (!first && (it == last.end() || it->second != r.cls)) {
         const std::string name = r.stream.empty() ? r.connector : r.connector + "/" + r.stream;
         fmt::print("{}  {}  {} → {}  {}\n", format_rfc3339(r.checked_at), name,
-                   it == last.end() ? "new" : to_string(it->second), to_string(r.cls), r.summary);
+                   it == last.end() ? "new" : to_string(it->second), to_string(r.cls), terminal_text(r.summary));
       }
       last[key] = r.cls;
     }
@@ -89,7 +89,7 @@ int watch_health(const Config& cfg, StateStore* store, const HealthCheckOptions&
 }
 
 // health --html FILE: the status page over the last 14 days, replacing FILE whole (a reader never
-// sees half a page).
+// sees half a page); FILE "-" is stdout, in place of the table.
 void write_health_html(const std::string& path, const HealthCheckResult& result, StateStore* store,
                        std::span<const HealthClass> warn_only) {
   constexpr std::int64_t k_days = 14;
@@ -108,9 +108,14 @@ void write_health_html(const std::string& path, const HealthCheckResult& result,
       spdlog::warn("health --html: history and inbound counts unavailable: {}", e.what());
     }
   }
-  if (auto r = replace_file(path, health_html(in)); !r)
+  const std::string page = health_html(in);
+  if (path == "-") {
+    std::fwrite(page.data(), 1, page.size(), stdout);
+    return;
+  }
+  if (auto r = replace_file(path, page); !r)
     throw Failure(Errc::cant_write,
-                  "health --html: " + r.error().message + ": check that its directory exists and is writable");
+                  "health --html: " + r.error().message + ": name a file in a directory that exists and is writable");
 }
 
 }  // namespace
@@ -137,7 +142,7 @@ void add_health(CLI::App& app, Context& ctx) {
                   "check again every INTERVAL (60s, 5m) and print only what changed, until Ctrl-C (exit 0)");
   cmd->add_option("--html", *html,
                   "also write a self-contained HTML status page to FILE (classes, evidence, class history, inbound "
-                  "messages per hour)")
+                  "messages per hour); - writes it to stdout instead of the table")
       ->type_name("FILE");
   cmd->callback([&ctx, names, warn_only, since, offline, watch, html] {
     ctx.action = [&ctx, names, warn_only, since, offline, watch, html] {
@@ -200,6 +205,7 @@ void add_health(CLI::App& app, Context& ctx) {
       if (interval) return watch_health(s.config, store.get(), opts, *interval, stdout_colour(ctx.global.no_color));
       const auto result = check_health(s.config, store.get(), opts);
       if (!html->empty()) write_health_html(*html, result, store.get(), demote);
+      if (*html == "-") return static_cast<int>(result.status);  // the page was the output
       if (ctx.global.output == "json")
         print_json(health_json(result, demote));
       else if (ctx.global.output == "prometheus")

@@ -72,7 +72,7 @@ complete -c chansync -n '__fish_seen_subcommand_from health' -l warn-only -d 'co
 complete -c chansync -n '__fish_seen_subcommand_from health' -l since -d 'show the changes of class over this window (7d, 12h, 30m) instead of checking'
 complete -c chansync -n '__fish_seen_subcommand_from health' -l offline -d 'call no vendor: judge each connector by its streams'\'' last pulls and the API versions table'
 complete -c chansync -n '__fish_seen_subcommand_from health' -l watch -d 'check again every INTERVAL (60s, 5m) and print only what changed, until Ctrl-C (exit 0)'
-complete -c chansync -n '__fish_seen_subcommand_from health' -l html -r -F -d 'also write a self-contained HTML status page to FILE (classes, evidence, class history, inbound messages per hour)'
+complete -c chansync -n '__fish_seen_subcommand_from health' -l html -r -F -d 'also write a self-contained HTML status page to FILE (classes, evidence, class history, inbound messages per hour); - writes it to stdout instead of the table'
 complete -c chansync -n '__fish_seen_subcommand_from state; and not __fish_seen_subcommand_from show reset dead-letters' -a show -d 'every stream'\''s cursor and last pull, and record counts'
 complete -c chansync -n '__fish_seen_subcommand_from state; and not __fish_seen_subcommand_from show reset dead-letters' -a reset -d 'forget the cursor of a connector'\''s streams (or of one): the next pull is a full pull'
 complete -c chansync -n '__fish_seen_subcommand_from state; and not __fish_seen_subcommand_from show reset dead-letters' -a dead-letters -d 'what a pull stored but could not map, newest first, with the reason and the raw payload'

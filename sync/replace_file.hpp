@@ -9,7 +9,13 @@
 
 namespace chansync {
 
-// Errc::cant_write naming `path` and the cause; the temporary file is removed on failure.
+// Where `path` really leads: symlinks followed, even to a target not made yet, and `..` resolved,
+// so that two paths to one file are one string.
+std::string real_path(const std::string& path);
+
+// Errc::cant_write naming `path` and the cause; the temporary file is removed on failure. A symlink
+// is followed (the file it names is replaced, the link stays); a file's permissions are kept. A
+// device or FIFO (/dev/stdout) is written into, not replaced; a directory is refused.
 Result<void> replace_file(const std::string& path, std::string_view content);
 
 }  // namespace chansync

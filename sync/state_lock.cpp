@@ -9,27 +9,10 @@
 #include <cstring>
 #include <filesystem>
 
+#include "sync/replace_file.hpp"
 #include "sync/timestamp.hpp"
 
 namespace chansync {
-namespace {
-
-// Where the store really is: two paths to one store (a symlink, `..` in one of them) take one lock.
-// A symlink is followed even before its target exists (a store's first run through it).
-std::string real_path(const std::string& state_path) {
-  namespace fs = std::filesystem;
-  fs::path path(state_path);
-  std::error_code ec;
-  for (int hops = 0; hops < 40 && fs::is_symlink(path, ec); ++hops) {
-    const auto target = fs::read_symlink(path, ec);
-    if (ec) break;
-    path = target.is_absolute() ? target : path.parent_path() / target;
-  }
-  const auto real = fs::weakly_canonical(path, ec);
-  return ec || real.empty() ? path.string() : real.string();
-}
-
-}  // namespace
 
 Result<StateLock> StateLock::acquire(const std::string& state_path, const std::string& command, std::string* held_by) {
   if (state_path == ":memory:") return StateLock(-1);

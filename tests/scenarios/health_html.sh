@@ -18,7 +18,7 @@ sqlite3 "$work/state.db" "DELETE FROM messages WHERE connector = 'sms';
 set +e; HUBSPOT_TOKEN=wrong cs health --html "$work/status.html" >"$work/table.out" 2>"$work/html.err"; code=$?; set -e
 [ "$code" -eq 2 ] || fail "a wrong HubSpot token should keep health's exit code CRITICAL (2) with --html, got $code: $(cat "$work/html.err")"
 [ -s "$work/status.html" ] || fail "no page written: $(cat "$work/html.err")"
-ls "$work"/status.html.*.tmp 2>/dev/null && fail "the temporary file was left behind"
+ls "$work"/status.html.?????? 2>/dev/null && fail "the temporary file was left behind"
 grep -qiE '<script|<link|src="http' "$work/status.html" && fail "the page must be self-contained: $(grep -oiE '<script|<link|src="http' "$work/status.html")"
 
 # render URL OUT: the DOM after Chromium loaded the page (its own profile dir, no port, no GPU).
@@ -86,6 +86,16 @@ rm -f "$work/status.html"
 set +e; cs health --offline sms --html "$work/status.html" >/dev/null 2>"$work/offline.err"; code=$?; set -e
 [ "$code" -eq 1 ] || fail "--offline --html: a silent channel is WARNING (1), got $code: $(cat "$work/offline.err")"
 grep -q 'class="gap"' "$work/status.html" || fail "--offline page lacks the gap: $(head -c 2000 "$work/status.html")"
+
+# "-" is stdout, in place of the table; a symlink keeps pointing at the page it names.
+set +e; cs health --offline sms --html - >"$work/stdout.html" 2>"$work/dash.err"; code=$?; set -e
+[ "$code" -eq 1 ] && head -c 15 "$work/stdout.html" | grep -q '<!DOCTYPE html>' && ! grep -q '^NAME' "$work/stdout.html" \
+  || fail "--html - should print the page alone on stdout, got $code: $(head -c 300 "$work/stdout.html") $(cat "$work/dash.err")"
+[ ! -e ./- ] || fail "--html - made a file named -"
+ln -s status.html "$work/current.html"
+cs health --offline sms --html "$work/current.html" >/dev/null 2>&1 || true
+[ -L "$work/current.html" ] && grep -q 'class="gap"' "$work/status.html" \
+  || fail "--html over a symlink should replace the page it names and keep the link: $(ls -l "$work")"
 
 # An unwritable path: exit 73 naming it.
 set +e; cs health sms --html "$work/no/such/dir/status.html" >/dev/null 2>"$work/unwritable.err"; code=$?; set -e
