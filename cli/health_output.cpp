@@ -75,7 +75,8 @@ std::string health_table(const HealthCheckResult& result, std::span<const Health
   }
   std::string actions;
   for (const auto& r : result.reports)
-    if (r.cls != HealthClass::ok && !r.action.empty()) actions += fmt::format("  {}: {}\n", name_of(r), r.action);
+    if (r.cls != HealthClass::ok && !r.action.empty())
+      actions += fmt::format("  {}: {}\n", name_of(r), terminal_text(r.action));
   if (!actions.empty()) out += "\nWhat to do:\n" + actions;
   return out;
 }

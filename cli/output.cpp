@@ -43,7 +43,33 @@ std::size_t display_width(std::string_view text) {
   return width;
 }
 
-std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+std::string terminal_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f')
+      out += ' ';
+    else if (c < 0x20 || c == 0x7F)
+      out += "\uFFFD";
+    else if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+             static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      out += "\uFFFD";  // a C1 control such as U+009B, the one-byte CSI
+      ++i;
+    } else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+std::string format_table(const std::vector<std::string>& header,
+                         const std::vector<std::vector<std::string>>& raw_rows) {
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(raw_rows.size());
+  for (const auto& r : raw_rows) {
+    auto& safe = rows.emplace_back();
+    for (const auto& cell : r) safe.push_back(terminal_text(cell));
+  }
   std::vector<std::size_t> width(header.size());
   for (std::size_t i = 0; i < header.size(); ++i) width[i] = display_width(header[i]);
   for (const auto& r : rows)

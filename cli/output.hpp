@@ -13,8 +13,14 @@ namespace chansync::cli {
 // ill-formed UTF-8 counts 1. Never fails.
 std::size_t display_width(std::string_view text);
 
-// Rows under a header, one line each, columns padded to the widest cell by display_width so they
-// line up in a terminal; cells are separated by at least two spaces and the last cell is not padded.
+// Vendor text made safe for a terminal: line breaks and tabs become spaces, and any other control
+// character (C0, DEL, C1: escape sequences that would recolour or retitle the terminal) becomes
+// U+FFFD, so one cell stays on one line and prints as text.
+std::string terminal_text(std::string_view text);
+
+// Rows under a header, one line each, cells passed through terminal_text, columns padded to the widest cell by
+// display_width so they line up in a terminal; cells are separated by at least two spaces and the last cell is not
+// padded.
 std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 
 // Writes format_table(header, rows) to stdout.

@@ -1,5 +1,6 @@
 #include "cli/output.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 #include <string_view>
@@ -58,4 +59,14 @@ TEST_CASE("format_table starts each column at the same terminal column on every 
     CHECK(column_of(lines[i + 1], rows[i][1]) == 10);
     CHECK(column_of(lines[i + 1], rows[i][2]) == 18);
   }
+}
+
+TEST_CASE("format_table prints vendor text as text: one line per row, no escape sequence", "[output]") {
+  CHECK(chansync::cli::terminal_text("A\x1b[31mRED\x1b]0;pwned\x07 B") == "A\uFFFD[31mRED\uFFFD]0;pwned\uFFFD B");
+  CHECK(chansync::cli::terminal_text("two\nlines\tand\rCR") == "two lines and CR");
+  CHECK(chansync::cli::terminal_text("C1 \xC2\x9B"
+                                     "2J, but é and ü stay") == "C1 \uFFFD2J, but é and ü stay");
+  const auto table = format_table({"NAME", "DETAIL"}, {{"crm", "refused:\n<script>\x1b[2J"}, {"sms", "ok"}});
+  CHECK(table.find('\x1b') == std::string::npos);
+  CHECK(std::count(table.begin(), table.end(), '\n') == 3);
 }
