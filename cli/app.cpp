@@ -39,6 +39,24 @@ std::unique_ptr<CLI::App> build_app(Context& ctx) {
   add_config(*app, ctx);
   add_connectors(*app, ctx);
   add_completion(*app, ctx);
+  // `chansync COMMAND --help` names the global options too, since they work after COMMAND.
+  std::string globals = "Global options (before or after the command; chansync --help describes them):\n ";
+  const char* sep = " ";
+  for (const CLI::Option* o : app->get_options()) {
+    const auto& l = o->get_lnames();
+    if (l.empty() || l.front() == "help" || l.front() == "version") continue;
+    globals += sep + o->get_name(false, true);
+    const std::string type = o->get_type_name();  // "FORMAT:{table,json}": the name alone
+    if (!type.empty()) globals += " " + type.substr(0, type.find(':'));
+    sep = ", ";
+  }
+  const std::function<void(CLI::App*)> set_footer = [&](CLI::App* a) {
+    for (CLI::App* sub : a->get_subcommands({})) {
+      sub->footer(globals);
+      set_footer(sub);
+    }
+  };
+  set_footer(app.get());
   return app;
 }
 

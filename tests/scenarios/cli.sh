@@ -210,4 +210,7 @@ complete_words -o "" | grep -qx prometheus || fail "bash completion does not off
 : >"$work/status-page.html"
 complete_words health --html "$work/status-" | grep -qx "$work/status-page.html" \
   || fail "bash completion does not offer a file after --html: $(complete_words health --html "$work/status-")"
+# COMMAND --help names the global options, which work after COMMAND too.
+cs persons merge --help | grep -qF -- "--config FILE, --state FILE, -o,--output FORMAT" \
+  || fail "persons merge --help does not name the global options: $(cs persons merge --help | tail -3)"
 echo "cli: ok"
