@@ -251,7 +251,8 @@ std::vector<Finding> vendor_code_findings(std::string_view vendor, std::string_v
     const std::string msg = doc.value("message", std::string());
     if (code == 20003)
       return {auth("Twilio error code", "20003", "Twilio refused the credentials (" + msg + ")",
-                   "check account_sid and the auth token (or API key) in the Twilio Console; a rotated token "
+                   "check account_sid and auth_token (with api_key_sid: that key and its secret) in the Twilio "
+                   "Console; a rotated token or secret "
                    "must be updated where the connector reads it")};
     if (code == 20429)
       return {{HealthClass::rate_limited, "Twilio error code", "20429", "Twilio is throttling requests (" + msg + ")",

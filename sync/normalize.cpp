@@ -82,8 +82,21 @@ std::optional<std::string> domain_to_ascii(const std::string& domain) {
 
 }  // namespace
 
+bool is_masked_phone(std::string_view raw) {
+  std::size_t run = 0;
+  for (const char c : raw) {
+    run = (c == 'X' || c == 'x' || c == '*') ? run + 1 : 0;
+    if (run == 2) return true;
+  }
+  return false;
+}
+
 std::optional<Handle> normalize_phone(std::string_view raw, std::string_view region) {
   raw = trim(raw);
+  if (is_masked_phone(raw)) {
+    if (raw.find_first_of("0123456789") == std::string_view::npos) return std::nullopt;
+    return Handle{HandleKind::phone, std::string(raw), false};
+  }
   std::string digits;
   for (char c : raw)
     if (c >= '0' && c <= '9') digits += c;
@@ -125,6 +138,14 @@ Handle anonymous_phone(std::string_view record_id) {
 
 bool is_anonymous_phone(const Handle& h) {
   return h.kind == HandleKind::phone && !h.verified && h.value.starts_with("anonymous/");
+}
+
+bool is_redacted_phone(const Handle& h) {
+  return h.kind == HandleKind::phone && !h.verified && h.value.starts_with("redacted/");
+}
+
+Handle redacted_phone(std::string_view record_id) {
+  return Handle{HandleKind::phone, "redacted/" + std::string(record_id), false};
 }
 
 std::optional<Handle> normalize_email(std::string_view raw) {

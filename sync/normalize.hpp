@@ -18,8 +18,14 @@ namespace chansync {
 // (toll-free, shared-cost, premium-rate, UAN) or typed to fill a form (the subscriber number one
 // digit repeated), come back verified = false with the digits kept
 // (a leading '+' preserved), so they show up but never join two records.
+// A masked number (is_masked_phone) comes back as typed, trimmed, verified = false.
 // Returns nullopt only when the text holds no digits at all.
 std::optional<Handle> normalize_phone(std::string_view raw, std::string_view region);
+
+// A number with digits masked: a run of two or more X (either case) or * ("+1415555XXXX", Twilio's
+// Message Redaction; "+49151****567"). libphonenumber would read the X's as keypad letters (9) and
+// make a real number of it; an extension ("x12") is not a mask.
+bool is_masked_phone(std::string_view raw);
 
 // The handle of a caller who has no number to show (Twilio's "anonymous", "restricted", its
 // pseudo-number +266696687, ...): kind phone, value "anonymous/<record id>", never verified. Unique
@@ -27,6 +33,9 @@ std::optional<Handle> normalize_phone(std::string_view raw, std::string_view reg
 // form: normalize_phone is never asked about it.
 Handle anonymous_phone(std::string_view record_id);
 bool is_anonymous_phone(const Handle& h);
+// The same for a number the vendor masked (is_masked_phone): "redacted/<record id>".
+Handle redacted_phone(std::string_view record_id);
+bool is_redacted_phone(const Handle& h);
 
 // Normalises an email address: trims, lower-cases (Unicode-aware), converts the domain to its
 // ASCII (punycode) form. Role addresses (info@, support@, noreply@ …) and placeholders (noemail@,

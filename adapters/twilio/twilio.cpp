@@ -12,20 +12,22 @@
 #include "adapters/twilio/twilio_api.hpp"
 #include "adapters/twilio/twilio_source.hpp"
 #include "sync/normalize.hpp"
+#include "sync/timestamp.hpp"
 
 namespace chansync::adapters::twilio {
 namespace {
 
 constexpr const char* k_type = "twilio-messaging";
 
-// An alphanumeric sender ID: 1 to 11 letters, digits and spaces, at least one a letter.
+// An alphanumeric sender ID: 1 to 11 of A-Z, a-z, 0-9, space, - + _ &, at least one a letter
+// (Twilio's AlphaSender resource).
 bool is_sender_id(std::string_view s) {
   if (s.empty() || s.size() > 11) return false;
   bool letter = false;
   for (const char c : s) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
       letter = true;
-    else if (!(c >= '0' && c <= '9') && c != ' ')
+    else if (!(c >= '0' && c <= '9') && c != ' ' && c != '-' && c != '+' && c != '_' && c != '&')
       return false;
   }
   return letter;
@@ -40,6 +42,17 @@ std::string_view delivery_status(std::string_view status) {
   return "";
 }
 
+// Whether a message's status may still change, so that the next pass reads its day again (a later
+// day's message would otherwise move the date filter past it, leaving "sent" where Twilio now says
+// undelivered). Queued, accepted, sending and scheduled ones for 72 hours, after which Twilio says
+// a further status is unlikely; sent ones for 6 hours: receipts come within minutes, and carriers
+// that send none would keep every pass re-reading days.
+bool awaits_outcome(std::string_view status, Timestamp age) {
+  if (status == "sent") return age < 6 * 3'600'000;
+  return (status == "queued" || status == "accepted" || status == "sending" || status == "scheduled") &&
+         age < 72 * 3'600'000;
+}
+
 class TwilioAdapter final : public TwilioSource {
  public:
   explicit TwilioAdapter(const AdapterContext& ctx) : TwilioSource(ctx, k_type) {}
@@ -52,14 +65,15 @@ class TwilioAdapter final : public TwilioSource {
                        auto wire = parse_messages_page(body);
                        if (!wire) return std::unexpected(wire.error());
                        page.rejects = std::move(wire->rejects);
-                       map_messages(wire->items, page, marks.high);
+                       map_messages(wire->items, page, marks);
                        return std::move(wire->next_page_uri);
                      });
   }
 
  private:
   // `wire` is consumed: each message's sid and body move into the Message instead of being copied.
-  void map_messages(std::vector<WireMessage>& wire, Page<Conversation>& page, Timestamp& high) {
+  void map_messages(std::vector<WireMessage>& wire, Page<Conversation>& page, ListMarks& marks) {
+    const Timestamp now = now_ms();
     // Conversation id → its position in page.items, looked up by a reused buffer (no string is made
     // per message: a page is a thousand of them, mostly of a few hundred conversations).
     std::unordered_map<std::string, std::size_t, StringHash, std::equal_to<>> index;
@@ -84,21 +98,31 @@ class TwilioAdapter final : public TwilioSource {
           s->remove_prefix(9);
           channel = "whatsapp";
         }
-      auto customer = m_phone(customer_raw);
+      // A number Twilio's Message Redaction masked ("+1415555XXXX") names no one: the message is
+      // kept on a thread of its own under an unverified handle unique to it ("redacted/SM…").
+      auto customer = is_masked_phone(customer_raw) ? std::optional(redacted_phone(w.sid)) : m_phone(customer_raw);
       // An outbound message may come from an alphanumeric sender ID ("ACME"), kept as it is: it is
       // the business's, and normalising it would make a number of whatever digits it holds.
       auto business = is_sender_id(business_raw)
                           ? std::optional<Handle>(Handle{HandleKind::phone, std::string(business_raw)})
                           : m_phone(business_raw);
       if (!customer || !business) {
-        page.rejects.push_back({w.sid, "from/to is not a phone number", std::string(w.raw)});
+        const bool customer_bad = !customer;
+        page.rejects.push_back(
+            {w.sid,
+             fmt::format("{} \"{}\" (the {}) is neither a phone number nor an alphanumeric sender ID; the message "
+                         "is kept here as a dead letter",
+                         (customer_bad ? inbound : !inbound) ? "from" : "to",
+                         customer_bad ? customer_raw : business_raw, customer_bad ? "customer" : "business"),
+             std::string(w.raw)});
         continue;
       }
       if (is_own(customer->value)) {
         page.rejects.push_back({w.sid, "both ends are the business's own numbers (own_numbers)", std::string(w.raw)});
         continue;
       }
-      high = std::max(high, *sent);
+      marks.high = std::max(marks.high, *sent);
+      if (awaits_outcome(w.status, now - *sent)) marks.open = marks.open ? std::min(marks.open, *sent) : *sent;
       conv_id.clear();
       fmt::format_to(std::back_inserter(conv_id), "{}:{}:{}", channel, business->value, customer->value);
       auto it = index.find(std::string_view(conv_id));

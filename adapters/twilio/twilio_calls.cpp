@@ -20,12 +20,19 @@ namespace {
 constexpr const char* k_type = "twilio-calls";
 
 // What Twilio puts in `from` when the caller withheld or has no number: never a person's handle.
+// Programmable Voice writes the words as keypad digits ("Upcoming changes to withheld caller ID
+// behavior", Twilio changelog 2022-11-16) and passes them through as words on <Dial> legs: both.
 bool is_anonymous(std::string_view from) {
-  static constexpr std::array<std::string_view, 4> k_words = {"anonymous", "restricted", "unknown", "unavailable"};
+  static constexpr std::array<std::string_view, 5> k_words = {"anonymous", "restricted", "unknown", "unavailable",
+                                                              "blocked"};
+  static constexpr std::array<std::string_view, 5> k_keypad = {"266696687", "7378742833", "8656696", "86282452253",
+                                                               "2562533"};
   std::string lower(from);
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (lower.empty() || lower == "+266696687" || lower == "266696687") return true;  // Twilio's pseudo-number
-  return std::find(k_words.begin(), k_words.end(), lower) != k_words.end();
+  if (lower.empty()) return true;
+  const std::string_view digits = std::string_view(lower).substr(lower.front() == '+' ? 1 : 0);
+  return std::find(k_words.begin(), k_words.end(), lower) != k_words.end() ||
+         std::find(k_keypad.begin(), k_keypad.end(), digits) != k_keypad.end();
 }
 
 // "3 min 12 s", "45 s", "1 h 2 min 3 s"; "" when Twilio gave no duration.
@@ -115,6 +122,8 @@ class TwilioCallsAdapter final : public TwilioSource {
         // under a handle unique to it and unverified ("anonymous/CA…"), so it is stored and shown
         // but joins nobody — two anonymous calls never become one person.
         customer = anonymous_phone(w.sid);
+      } else if (is_masked_phone(customer_raw)) {
+        customer = redacted_phone(w.sid);  // Twilio's redaction: the last digits are XXXX
       } else {
         customer = m_phone(customer_raw);
         if (!customer) {

@@ -23,6 +23,13 @@ std::string without_trailing_slash(std::string url) {
 }
 
 constexpr int k_max_in_flight = 16;
+
+// Basic auth's user: the API key when one is set, else the account.
+std::string basic_user(const EndpointConfig& cfg) {
+  const auto key = cfg.options.find("api_key_sid");
+  if (key != cfg.options.end() && key->is_string() && !key->get<std::string>().empty()) return key->get<std::string>();
+  return cfg.options.at("account_sid").get<std::string>();
+}
 constexpr Timestamp k_twilio_epoch = 1'199'145'600'000;  // 2008-01-01: no Twilio record is older
 
 }  // namespace
@@ -89,7 +96,12 @@ std::vector<OptionSpec> source_options(const char* base_url) {
   using K = OptionSpec::Kind;
   return {
       {"account_sid", "Twilio Account SID (AC…)", K::string, true, false, nullptr},
-      {"auth_token", "Twilio auth token (Basic auth password)", K::string, true, true, nullptr},
+      {"auth_token", "Twilio auth token (Basic auth password), or the API key's secret with api_key_sid", K::string,
+       true, true, nullptr},
+      {"api_key_sid",
+       "an API key (SK…) to sign in with instead of the account's auth token, which Twilio recommends: auth_token "
+       "then holds the key's secret; a key of a parent account also reads its subaccounts",
+       K::string, false, false, ""},
       {"own_numbers",
        "the business's numbers, never a customer's: with the country code (+49 30 123456), in national format "
        "when [identity] default_region is set, or a short code",
@@ -120,7 +132,7 @@ TwilioSource::TwilioSource(const AdapterContext& ctx, const char* type)
       m_options(HttpOptions{.connector = ctx.config.name,
                             .concurrency = account_gate(m_base, m_sid),
                             .refused_for_concurrency = concurrency_refused,
-                            .basic_user = ctx.config.options.at("account_sid").get<std::string>(),
+                            .basic_user = basic_user(ctx.config),
                             .basic_password = ctx.config.secret("auth_token"),
                             .stop_ends_waits = true,
                             .sleep = ctx.sleep}),

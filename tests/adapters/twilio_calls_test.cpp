@@ -1,6 +1,9 @@
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "adapters/registry.hpp"
 #include "sync/pull.hpp"
@@ -331,4 +334,36 @@ TEST_CASE("twilio-calls probe reads the account like twilio-messaging", "[twilio
   const auto r = rig.adapter->probe();
   CHECK(r.cls == HealthClass::ok);
   CHECK(r.evidence.http_status == 200);
+}
+
+TEST_CASE("twilio-calls: every withheld caller Twilio writes as keypad digits, and a masked number, joins nobody",
+          "[twilio-calls]") {
+  const auto base = nlohmann::json::parse(fixture("twilio/calls_page1.json"));
+  auto page = base;
+  page["calls"] = nlohmann::json::array();
+  page["next_page_uri"] = nullptr;
+  const std::vector<std::string> froms = {"+7378742833",  "+7378742833", "+2562533",     "8656696",
+                                          "+86282452253", "BLOCKED",     "+1415555XXXX", "+1415555XXXX"};
+  for (std::size_t i = 0; i < froms.size(); ++i) {
+    auto c = base["calls"][0];
+    c["sid"] = fmt::format("CA2000000000000000000000000000000{}", i);
+    c["from"] = froms[i];
+    c["direction"] = "inbound";
+    page["calls"].push_back(c);
+  }
+  FakeServer server([&](const auto&, std::size_t) { return Scripted{200, page.dump()}; });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  REQUIRE_FALSE(test::pull_one("voice", *rig.adapter, store).error);
+  CHECK(store.records().dead_letters().empty());
+  std::set<std::string> conversations;
+  for (std::size_t i = 0; i < froms.size(); ++i) {
+    const std::string sid = fmt::format("CA2000000000000000000000000000000{}", i);
+    const auto m = store.records().message("voice", sid);
+    REQUIRE(m);
+    INFO(froms[i]);
+    CHECK(m->author_handle == (i < 6 ? "anonymous/" : "redacted/") + sid);
+    conversations.insert(m->conversation);
+  }
+  CHECK(conversations.size() == froms.size());  // each call a thread of its own: two callers are never one
 }

@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 
 #include <catch2/catch.hpp>
+#include <ctime>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -8,6 +10,8 @@
 #include "adapters/twilio/twilio_api.hpp"
 #include "adapters/twilio/twilio_source.hpp"
 #include "sync/pull.hpp"
+#include "sync/reconcile.hpp"
+#include "sync/timestamp.hpp"
 #include "tests/support/fake_server.hpp"
 #include "tests/support/pull_one.hpp"
 #include "tests/support/twilio_rig.hpp"
@@ -425,4 +429,124 @@ TEST_CASE("twilio own_numbers that could match no number Twilio sends are a conf
   CHECK_THAT(error({"-"}, "DE"), Catch::Contains("\"-\" is not a number"));
   CHECK_NOTHROW(make({"ACME"}, "DE"));  // an alphanumeric sender ID: the business's anyway
   CHECK_NOTHROW(make({"12345"}, ""));   // a short code, as Twilio sends it
+}
+
+namespace {
+
+// One Messages.json page of `messages`, each {sid, from, to, direction, status, date_sent}.
+std::string messages_page(const std::vector<nlohmann::json>& messages) {
+  auto page = nlohmann::json::parse(fixture("twilio/messages_statuses.json"));
+  const auto shape = page["messages"][0];
+  page["messages"] = nlohmann::json::array();
+  for (const auto& m : messages) {
+    auto w = shape;
+    w.update(m);
+    w["date_created"] = w["date_sent"];
+    page["messages"].push_back(w);
+  }
+  return page.dump();
+}
+
+std::string rfc2822(Timestamp at) {
+  const std::time_t t = at / 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return buf;
+}
+
+}  // namespace
+
+TEST_CASE("twilio: a redacted number names no one; sender IDs with - + _ &; a dead letter names its field") {
+  const std::string day = "Fri, 31 Jul 2015 09:00:00 +0000";
+  const auto in = [&](const char* sid, const char* from) {
+    return nlohmann::json{{"sid", sid},           {"from", from},    {"to", "+4930123456"}, {"direction", "inbound"},
+                          {"status", "received"}, {"date_sent", day}};
+  };
+  const auto out = [&](const char* sid, const char* from, const char* to) {
+    return nlohmann::json{
+        {"sid", sid},      {"from", from}, {"to", to}, {"direction", "outbound-api"}, {"status", "delivered"},
+        {"date_sent", day}};
+  };
+  const std::string body = messages_page(
+      {in("SM01", "+1415555XXXX"), in("SM02", "+1415555XXXX"), in("SM03", "+14155559999"),  // two masked, one real
+       out("SM04", "ACME-CO", "+4915112345678"), out("SM05", "A&B Shop", "+4915112345678"),
+       out("SM06", "Shop24-7", "+4915112345678"), out("SM07", "Acme_Info", "+4915112345678"),
+       out("SM08", "+4930123456", "Kunde"), out("SM09", "no sender id!", "+4915112345678")});
+  FakeServer server([&](const auto&, std::size_t) { return Scripted{200, body}; });
+  Rig rig(server.base_url());
+  StateStore store(":memory:");
+  REQUIRE_FALSE(test::pull_one("sms", *rig.adapter, store).error);
+  const auto m1 = store.records().message("sms", "SM01"), m2 = store.records().message("sms", "SM02");
+  const auto m3 = store.records().message("sms", "SM03");
+  REQUIRE((m1 && m2 && m3));
+  CHECK(m1->author_handle == "redacted/SM01");  // not +14155559999, the keypad reading of XXXX
+  CHECK(m1->conversation != m2->conversation);  // two redacted customers are not one thread
+  int k = 0;
+  const auto result = reconcile(store.identity().input({}), [&] { return "p" + std::to_string(++k); });
+  CHECK_FALSE(result.is_verified("phone:redacted/SM01"));
+  CHECK(result.person_of("phone:redacted/SM01") != result.person_of("phone:redacted/SM02"));
+  CHECK(result.person_of("phone:redacted/SM01") != result.person_of("phone:+14155559999"));
+  for (const char* sid : {"SM04", "SM05", "SM06", "SM07"}) {
+    INFO(sid);
+    const auto m = store.records().message("sms", sid);
+    REQUIRE(m);
+    CHECK(m->author_handle == std::string(sid == std::string("SM04")   ? "ACME-CO"
+                                          : sid == std::string("SM05") ? "A&B Shop"
+                                          : sid == std::string("SM06") ? "Shop24-7"
+                                                                       : "Acme_Info"));
+  }
+  const auto dead = store.records().dead_letters();
+  REQUIRE(dead.size() == 2);
+  std::map<std::string, std::string> why;
+  for (const auto& d : dead) why[d.record_id] = d.error;
+  CHECK_THAT(why["SM08"], Catch::Contains("to \"Kunde\" (the customer)"));
+  CHECK_THAT(why["SM09"], Catch::Contains("from \"no sender id!\" (the business)"));
+}
+
+TEST_CASE("twilio: a message whose status may still change keeps its day in the next pass") {
+  const Timestamp now = now_ms();
+  const auto msg = [&](const char* sid, const char* status, Timestamp at) {
+    return nlohmann::json{
+        {"sid", sid},       {"from", "+4930123456"},   {"to", "+4915112345678"}, {"direction", "outbound-api"},
+        {"status", status}, {"date_sent", rfc2822(at)}};
+  };
+  const auto since = [](StateStore& store) {
+    return nlohmann::json::parse(store.records().cursor("sms", "conversations")).at("since").get<std::string>();
+  };
+  const auto pull = [&](const std::vector<nlohmann::json>& ms) {
+    const std::string body = messages_page(ms);
+    FakeServer server([&](const auto&, std::size_t) { return Scripted{200, body}; });
+    Rig rig(server.base_url());
+    StateStore store(":memory:");
+    REQUIRE_FALSE(test::pull_one("sms", *rig.adapter, store).error);
+    return since(store);
+  };
+  constexpr Timestamp hour = 3'600'000;
+  const auto day_of = [](Timestamp t) { return format_date(t); };
+  // Sent 5 hours ago, before a message a day later: its receipt may still come, so its day is read again.
+  CHECK(pull({msg("SM11", "delivered", now + 20 * hour), msg("SM12", "sent", now - 5 * hour)}) ==
+        day_of(now - 5 * hour));
+  CHECK(pull({msg("SM11", "delivered", now), msg("SM12", "queued", now - 30 * hour)}) == day_of(now - 30 * hour));
+  // Final, or sent long enough ago that no receipt will come: the newest day.
+  CHECK(pull({msg("SM11", "delivered", now), msg("SM12", "undelivered", now - 25 * hour)}) == day_of(now));
+  CHECK(pull({msg("SM11", "delivered", now), msg("SM12", "sent", now - 26 * hour)}) == day_of(now));
+}
+
+TEST_CASE("twilio: with api_key_sid the key and its secret sign the requests; the account stays in the path") {
+  FakeServer server(pages);
+  EndpointConfig cfg{"sms", "twilio-messaging"};
+  cfg.options = {{"account_sid", k_sid},
+                 {"api_key_sid", "SK0123456789abcdef0123456789abcdef"},
+                 {"own_numbers", {"+4930123456"}},
+                 {"base_url", server.base_url()}};
+  cfg.secrets = {{"auth_token", "secret"}};
+  auto adapter = test::create_past_url_check(cfg);
+  StateStore store(":memory:");
+  REQUIRE_FALSE(test::pull_one("sms", *adapter, store).error);
+  const auto reqs = server.requests();
+  REQUIRE_FALSE(reqs.empty());
+  CHECK(reqs[0].path == std::string("/2010-04-01/Accounts/") + k_sid + "/Messages.json");
+  CHECK(reqs[0].authorization == "Basic U0swMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjpzZWNyZXQ=");  // SK…:secret
 }

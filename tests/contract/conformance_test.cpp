@@ -62,6 +62,8 @@ void check_normalised(const Handle& h) {
   std::optional<Handle> again;
   if (is_anonymous_phone(h))
     again = anonymous_phone(h.value.substr(10));  // a caller without a number: nothing to normalise
+  else if (is_redacted_phone(h))
+    again = redacted_phone(h.value.substr(9));  // a number the vendor masked, likewise
   else if (h.kind == HandleKind::phone)
     again = normalize_phone(h.value, k_region);
   else if (h.kind == HandleKind::email)

@@ -113,3 +113,19 @@ TEST_CASE("postal codes are upper-cased and places keep their case, both with wh
   CHECK(normalize_place("Hauptstraße\n 5") == "Hauptstraße 5");
   CHECK(normalize_place("ÉVRY") == "ÉVRY");
 }
+
+TEST_CASE("a masked number is kept as typed and unverified, never read as keypad letters", "[normalize]") {
+  for (const char* masked : {"+1415555XXXX", "+1 415 555 xxxx", "+49151****567"}) {
+    INFO(masked);
+    CHECK(is_masked_phone(masked));
+    const auto h = normalize_phone(masked, "DE");
+    REQUIRE(h);
+    CHECK_FALSE(h->verified);
+    CHECK(h->value == std::string(masked));  // not +14155559999
+  }
+  CHECK_FALSE(is_masked_phone("+1 415 555 1234 x12"));  // an extension is no mask
+  CHECK(normalize_phone("+1 415 555 1234 x12", "US")->verified);
+  CHECK_FALSE(normalize_phone("XXXX", "DE"));  // no digit at all
+  CHECK(redacted_phone("SM01").value == "redacted/SM01");
+  CHECK_FALSE(redacted_phone("SM01").verified);
+}
