@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/hubspot/hubspot_api.hpp"
+#include "adapters/hubspot/hubspot_client.hpp"
 #include "adapters/status_page.hpp"
 #include "sync/normalize.hpp"
 
@@ -116,6 +117,9 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
     }
     auto resp = m_http.send(http);
     if (!resp) return std::unexpected(resp.error());
+    if (resp->status != 200 && daily_budget_spent(*resp))
+      return std::unexpected(daily_limit_error(m_http, m_base, m_name, *resp,
+                                               "Run the pull again after that: it goes on from where it stopped"));
     if (resp->status != 200)
       return std::unexpected(m_http.error(http, *resp, "listing HubSpot contacts", parse_error(resp->body)));
     if (!cur->start)

@@ -76,22 +76,28 @@ Error Client::error(const std::string& method, const std::string& path, const Ht
 }
 
 Error Client::daily_error(const HttpResponse& resp) {
+  return daily_limit_error(m_http, m_base, m_name, resp,
+                           "Run the push again after that: the persons not confirmed yet are sent then");
+}
+
+Error daily_limit_error(HttpClient& http, const std::string& base, const std::string& connector,
+                        const HttpResponse& resp, std::string_view then) {
   std::string limit;
   if (auto it = resp.headers.find("x-hubspot-ratelimit-daily"); it != resp.headers.end())
     limit = fmt::format(" of {} requests", it->second);
   // Best effort: HubSpot's usage endpoint says when the day ends for this account.
   std::optional<Timestamp> reset;
-  if (auto usage = m_http.send_once({"GET", m_base + "/account-info/v3/api-usage/daily/private-apps"});
+  if (auto usage = http.send_once({"GET", base + "/account-info/v3/api-usage/daily/private-apps"});
       usage && usage->status == 200)
     reset = parse_daily_reset(usage->body);
   Error e{Errc::rate_limited,
           fmt::format("HubSpot's daily API limit{} for this account is used up (HTTP {}, "
-                      "X-HubSpot-RateLimit-Daily-Remaining 0); it resets {}. Run the push again after that: the "
-                      "persons not confirmed yet are sent then",
+                      "X-HubSpot-RateLimit-Daily-Remaining 0); it resets {}. {}",
                       limit, resp.status,
                       reset ? "at " + format_rfc3339(*reset)
-                            : "at midnight in the HubSpot account's time zone (Settings > Account Defaults)"),
-          m_name, resp.status};
+                            : "at midnight in the HubSpot account's time zone (Settings > Account Defaults)",
+                      then),
+          connector, resp.status};
   if (reset) e.retry_after = std::chrono::milliseconds(std::max<Timestamp>(0, *reset - now_ms()));
   return e;
 }

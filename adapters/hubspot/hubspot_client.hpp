@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "adapters/registry.hpp"
 
@@ -43,6 +44,12 @@ class Client {
   HttpClient m_http;
   std::optional<Error> m_daily_spent;
 };
+
+// The rate_limited error for HubSpot's daily limit spent (`resp` said so: daily_budget_spent), saying
+// when the account's day resets (asked of GET /account-info/v3/api-usage/daily/private-apps, once,
+// through `http`) and then `then`: what running again does.
+Error daily_limit_error(HttpClient& http, const std::string& base, const std::string& connector,
+                        const HttpResponse& resp, std::string_view then);
 
 // A property the sink needs: on `object` ("contacts", "notes"), named `name`, with unique values when
 // `unique` (an upsert key).

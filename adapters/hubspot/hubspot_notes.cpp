@@ -13,8 +13,10 @@
 namespace chansync::adapters::hubspot {
 namespace {
 
-// What one message's text may take of a note, so that a single long message still fits.
-constexpr std::size_t k_max_text_bytes = 20'000;
+// What one message may take of a note once escaped (a quote is 6 bytes as &quot;, a line break 4
+// as <br>), so that a single long message still fits HubSpot's 65,536 characters of hs_note_body
+// with its heading: the text is cut there, and attachments past it are counted, not listed.
+constexpr std::size_t k_max_line_bytes = 40'000;
 
 bool after_mark(const Message& m, const NotedMark& mark) {
   return std::tie(m.sent_at, m.connector, m.id) > std::tie(mark.sent_at, mark.connector, mark.id);
@@ -26,11 +28,19 @@ std::string key_of(const std::string& person_id, const Message& first) {
   return person_id + "-" + sha256_hex(identity).substr(0, 16);
 }
 
-// Cut on a UTF-8 character boundary.
-std::string_view clip(std::string_view text, std::size_t bytes) {
-  if (text.size() <= bytes) return text;
-  while (bytes > 0 && (static_cast<unsigned char>(text[bytes]) & 0xc0) == 0x80) --bytes;
-  return text.substr(0, bytes);
+// `text` escaped, line breaks as <br>, cut on a character boundary where it would pass `budget`
+// bytes ("…" marks the cut).
+std::string escaped_text(std::string_view text, std::size_t budget) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t end = i + 1;
+    while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) ++end;
+    const std::string piece = text[i] == '\n' ? std::string("<br>") : html_escape(text.substr(i, end - i));
+    if (out.size() + piece.size() > budget) return out + "\u2026";
+    out += piece;
+    i = end;
+  }
+  return out;
 }
 
 std::string when(Timestamp ts) {
@@ -42,14 +52,17 @@ std::string when(Timestamp ts) {
 std::string line(const Message& m) {
   std::string who = to_string(m.author_kind);
   if (!m.author_handle.empty()) who += " " + m.author_handle;
-  const std::string_view text = clip(m.text, k_max_text_bytes);
-  std::string escaped = html_escape(text);
-  if (text.size() < m.text.size()) escaped += "\u2026";
-  std::string body;
-  for (char c : escaped) body += c == '\n' ? std::string("<br>") : std::string(1, c);
-  for (const auto& a : m.attachments)
-    body += fmt::format("{}<a href=\"{}\">{}</a>", body.empty() ? "" : "<br>", html_escape(a.url),
-                        html_escape(a.name.empty() ? a.type : a.type + ": " + a.name));
+  std::string body = escaped_text(m.text, k_max_line_bytes);
+  for (std::size_t i = 0; i < m.attachments.size(); ++i) {
+    const auto& a = m.attachments[i];
+    std::string link = fmt::format("{}<a href=\"{}\">{}</a>", body.empty() ? "" : "<br>", html_escape(a.url),
+                                   html_escape(a.name.empty() ? a.type : a.type + ": " + a.name));
+    if (body.size() + link.size() > k_max_line_bytes) {
+      body += fmt::format("<br>({} more attachments)", m.attachments.size() - i);
+      break;
+    }
+    body += link;
+  }
   std::string head = html_escape(m.channel);
   if (m.kind != MessageKind::message) head += std::string(" ") + to_string(m.kind);
   std::string dir = to_string(m.direction);

@@ -186,14 +186,18 @@ class HubSpotSink final : public Adapter, public Sink {
     return a;
   }
 
+  // What to do when another contact holds the person's email (HubSpot's CONFLICT names its id).
+  std::string conflict_advice(const std::string& person_id) const {
+    return fmt::format(
+        "; another HubSpot contact already holds this email: merge the two in HubSpot, or set {} = {} on that "
+        "contact so chansync updates it",
+        m_id_property, person_id);
+  }
+
   // A 207 error about one input, with what to do where HubSpot's text does not say it.
   Error person_error(const BatchError& e, const std::string& person_id) const {
     std::string text = "HubSpot refused it: " + e.text;
-    if (e.category == "CONFLICT")
-      text += fmt::format(
-          "; another HubSpot contact already holds this email: merge the two in HubSpot, or set {} "
-          "= {} on that contact so chansync updates it",
-          m_id_property, person_id);
+    if (e.category == "CONFLICT") text += conflict_advice(person_id);
     return Error{Errc::remote, std::move(text), name(), 207};
   }
 
@@ -254,7 +258,10 @@ class HubSpotSink final : public Adapter, public Sink {
         w->error =
             part.size() == 1 && !refused.vendor.empty()
                 ? Error{Errc::remote,
-                        fmt::format("HubSpot refused its contact with HTTP {}: {}", refused.status, refused.vendor),
+                        fmt::format("HubSpot refused its contact with HTTP {}: {}{}", refused.status, refused.vendor,
+                                    refused.status == 409 || refused.vendor.starts_with("CONFLICT")
+                                        ? conflict_advice(w->person_id())
+                                        : ""),
                         name(), refused.status}
                 : refused.refused;
       return std::nullopt;
@@ -337,6 +344,7 @@ class HubSpotSink final : public Adapter, public Sink {
   }
 
   std::optional<Error> upsert_notes(std::vector<Work>& work);
+  std::optional<Error> send_notes(std::span<std::pair<Work*, const TimelineNote*>> part);
   std::optional<Error> associate_notes(std::vector<Work>& work);
   std::optional<Error> update_marks(std::vector<Work>& work);
   std::optional<Error> archive_group(std::span<const PushItem* const> part, std::vector<PushOutcome>& out);
@@ -353,40 +361,51 @@ std::optional<Error> HubSpotSink::upsert_notes(std::vector<Work>& work) {
   for (auto& w : work)
     if (w.ok())
       for (const auto& n : w.notes) entries.push_back({&w, &n});
-  for (std::size_t at = 0; at < entries.size(); at += k_batch) {
-    const auto part = std::span(entries).subspan(at, std::min(k_batch, entries.size() - at));
-    nlohmann::json inputs = nlohmann::json::array();
-    for (const auto& [owner, note] : part)
-      inputs.push_back({{"idProperty", m_note_property},
-                        {"id", note->key},
-                        {"objectWriteTraceId", note->key},
-                        {"properties",
-                         {{m_note_property, note->key},
-                          {"hs_note_body", note->body},
-                          {"hs_timestamp", format_rfc3339(note->timestamp)}}}});
-    auto a = send("/crm/v3/objects/notes/batch/upsert", {{"inputs", inputs}},
-                  fmt::format("upserting {} timeline notes", part.size()));
-    if (!a) return a.error();
-    auto owner_of = [&](const std::string& key) -> Work* {
-      for (const auto& [owner, note] : part)
-        if (note->key == key) return owner;
-      return nullptr;
-    };
-    for (const auto& r : a->batch.results) {
-      const std::string key = !r.trace_id.empty()                   ? r.trace_id
-                              : r.properties.count(m_note_property) ? r.properties.at(m_note_property)
-                                                                    : "";
-      if (Work* w = owner_of(key)) w->note_ids[key] = r.id;
-    }
-    for (const auto& e : a->batch.errors)
-      for (const auto& key : e.trace_ids)
-        if (Work* w = owner_of(key))
-          w->error = Error{Errc::remote, "HubSpot refused its timeline note: " + e.text, name(), 207};
-    for (const auto& [owner, note] : part)
-      if (!owner->error && !owner->note_ids.count(note->key))
-        owner->error = a->refused ? *a->refused
-                                  : Error{Errc::protocol, "HubSpot's answer did not confirm its timeline note", name()};
+  for (std::size_t at = 0; at < entries.size(); at += k_batch)
+    if (auto stop = send_notes(std::span(entries).subspan(at, std::min(k_batch, entries.size() - at)))) return stop;
+  return std::nullopt;
+}
+
+// One batch of notes. A batch HubSpot refuses as a whole for its content (400, 409, 422: one note it
+// will not take) is sent again in halves, down to the note, so that its owner alone fails and the
+// other persons' timelines go on.
+std::optional<Error> HubSpotSink::send_notes(std::span<std::pair<Work*, const TimelineNote*>> part) {
+  nlohmann::json inputs = nlohmann::json::array();
+  for (const auto& [owner, note] : part)
+    inputs.push_back({{"idProperty", m_note_property},
+                      {"id", note->key},
+                      {"objectWriteTraceId", note->key},
+                      {"properties",
+                       {{m_note_property, note->key},
+                        {"hs_note_body", note->body},
+                        {"hs_timestamp", format_rfc3339(note->timestamp)}}}});
+  auto a = send("/crm/v3/objects/notes/batch/upsert", {{"inputs", inputs}},
+                fmt::format("upserting {} timeline notes", part.size()));
+  if (!a) return a.error();
+  if (a->refused && part.size() > 1 && (a->status == 400 || a->status == 409 || a->status == 422)) {
+    const std::size_t half = part.size() / 2;
+    if (auto stop = send_notes(part.first(half))) return stop;
+    return send_notes(part.subspan(half));
   }
+  auto owner_of = [&](const std::string& key) -> Work* {
+    for (const auto& [owner, note] : part)
+      if (note->key == key) return owner;
+    return nullptr;
+  };
+  for (const auto& r : a->batch.results) {
+    const std::string key = !r.trace_id.empty()                   ? r.trace_id
+                            : r.properties.count(m_note_property) ? r.properties.at(m_note_property)
+                                                                  : "";
+    if (Work* w = owner_of(key)) w->note_ids[key] = r.id;
+  }
+  for (const auto& e : a->batch.errors)
+    for (const auto& key : e.trace_ids)
+      if (Work* w = owner_of(key))
+        w->error = Error{Errc::remote, "HubSpot refused its timeline note: " + e.text, name(), 207};
+  for (const auto& [owner, note] : part)
+    if (!owner->error && !owner->note_ids.count(note->key))
+      owner->error = a->refused ? *a->refused
+                                : Error{Errc::protocol, "HubSpot's answer did not confirm its timeline note", name()};
   return std::nullopt;
 }
 
@@ -474,27 +493,31 @@ Result<std::map<std::string, BatchObject>> HubSpotSink::read_contacts(std::span<
 }
 
 // Archived contacts can be restored in HubSpot for 90 days. Archiving twice changes nothing. Erased
-// persons' contacts are deleted for good instead.
+// persons' contacts are deleted for good instead. The contact is the one holding the person's id
+// now, not the id the ledger kept: HubSpot's own merges forward an old id to the surviving contact,
+// which holds another person, and that one must not be archived or deleted.
 std::optional<Error> HubSpotSink::archive_group(std::span<const PushItem* const> part, std::vector<PushOutcome>& out) {
   std::vector<std::pair<const PushItem*, std::string>> targets;  // (item, contact id)
-  std::vector<const PushItem*> unknown;                          // no contact id in the ledger
+  auto found = read_contacts(part, {});
+  if (!found && stops(found.error())) return found.error();
   for (const auto* item : part) {
-    if (item->previous && !item->previous->remote_id.empty())
-      targets.push_back({item, item->previous->remote_id});
-    else
-      unknown.push_back(item);
-  }
-  if (!unknown.empty()) {
-    auto found = read_contacts(unknown, {});
-    if (!found && stops(found.error())) return found.error();
-    for (const auto* item : unknown) {
-      const auto& id = item->record->person_id;
-      if (!found)
-        out.push_back({id, PushOutcome::Status::failed, "", found.error()});
-      else if (found->count(id))
-        targets.push_back({item, found->at(id).id});
-      else
-        out.push_back({id, PushOutcome::Status::deleted});  // HubSpot has no contact for it
+    const auto& id = item->record->person_id;
+    const std::string ledger = item->previous ? item->previous->remote_id : "";
+    if (!found) {
+      out.push_back({id, PushOutcome::Status::failed, "", found.error()});
+    } else if (found->count(id)) {
+      targets.push_back({item, found->at(id).id});
+    } else {
+      // No contact holds the person's id: deleted or archived in HubSpot, or merged there into
+      // another person's contact, which keeps that person's id and, for an erased one, perhaps
+      // some of this one's data.
+      if (item->erased() && !ledger.empty())
+        spdlog::warn(
+            "{}: erased person {} has no HubSpot contact of its own any more (contact {} was deleted, or "
+            "merged in HubSpot into another contact, which chansync leaves alone): look up contact {} in "
+            "HubSpot and remove what is left of the person by hand",
+            name(), id, ledger, ledger);
+      out.push_back({id, PushOutcome::Status::deleted});
     }
   }
   // An erased person's contact goes for good, with the notes associated with it alone: HubSpot's GDPR

@@ -166,7 +166,11 @@ TEST_CASE("hubspot's daily 429 is rate limited at once: a spent day is not retri
   const auto stats = test::pull_one("crm", *adapter, store);
   REQUIRE(stats.error);
   CHECK(stats.error->code == Errc::rate_limited);
-  CHECK(server.requests().size() == 1);
+  CHECK_THAT(stats.error->message, Catch::Contains("daily API limit") && Catch::Contains("resets at midnight") &&
+                                       Catch::Contains("Run the pull again") && !Catch::Contains("after retries"));
+  const auto reqs = server.requests();  // the list once, and once the usage endpoint for the reset time
+  REQUIRE(reqs.size() == 2);
+  CHECK(reqs[1].path == "/account-info/v3/api-usage/daily/private-apps");
 }
 
 TEST_CASE("hubspot 401 is an auth error carrying HubSpot's category", "[hubspot]") {

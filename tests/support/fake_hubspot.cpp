@@ -230,6 +230,20 @@ Scripted FakeHubSpot::upsert(const std::string& body, std::vector<Object>& store
       return error(400, "VALIDATION_ERROR",
                    fmt::format("Unable to perform update/upsert by non-unique {} property {} in portal ID 891936587",
                                contacts ? "0-1" : "0-46", id_property));
+    if (!contacts) {
+      const std::string body = input.at("properties").value("hs_note_body", "");
+      const auto chars = std::count_if(body.begin(), body.end(), [](char c) { return (c & 0xc0) != 0x80; });
+      if (static_cast<std::size_t>(chars) > note_body_limit)
+        return error(400, "VALIDATION_ERROR",
+                     fmt::format("Property values were not valid: [{{\"isValid\":false,\"message\":\"hs_note_body is "
+                                 "too long: {} characters, at most {}\",\"error\":\"INVALID_LENGTH\",\"name\":"
+                                 "\"hs_note_body\"}}]",
+                                 chars, note_body_limit));
+    }
+    if (contacts && whole_batch_refusals)
+      if (const Object* holder = live(store, "email", input.at("properties").value("email", ""));
+          holder && holder->properties.count(key_property) == 0)
+        return error(409, "CONFLICT", "Contact already exists. Existing ID: " + holder->id);
     if (contacts && whole_batch_refusals && !valid_email(input.at("properties").value("email", "x@ok.example")))
       return error(400, "VALIDATION_ERROR",
                    "Property values were not valid: [{\"isValid\":false,\"message\":\"Email address is invalid\","

@@ -45,6 +45,8 @@ class FakeHubSpot {
   std::optional<long> daily_budget;
   // An invalid email refuses the whole upsert with 400, as HubSpot does without multi-status.
   bool whole_batch_refusals = false;
+  // hs_note_body's limit in characters: a longer note makes HubSpot refuse the whole notes batch.
+  std::size_t note_body_limit = 65'536;
   // Called before each request is answered (n counts from 0), without the lock: a test edits
   // contacts here as someone would while a pull pages through them.
   std::function<void(FakeHubSpot&, const httplib::Request&, std::size_t n)> before_answer;

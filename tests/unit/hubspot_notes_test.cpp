@@ -97,10 +97,25 @@ TEST_CASE("a long message is clipped so that every note stays under HubSpot's bo
   p.messages.push_back(message(0, std::string(50'000, 'a')));
   for (int i = 1; i <= 3; ++i) p.messages.push_back(message(i, std::string(25'000, 'b')));
   const auto notes = timeline_notes(p, std::nullopt);
-  REQUIRE(notes.size() == 2);
+  REQUIRE(notes.size() == 3);
   for (const auto& n : notes) CHECK(n.body.size() <= k_note_max_bytes + 200);  // + the heading
-  CHECK_THAT(notes[0].body, Catch::Contains(std::string(20'000, 'a') + "\u2026"));
-  CHECK_THAT(notes[0].body, !Catch::Contains(std::string(20'001, 'a')));
-  CHECK(notes[0].messages == 2);
+  CHECK_THAT(notes[0].body, Catch::Contains(std::string(40'000, 'a') + "\u2026"));
+  CHECK_THAT(notes[0].body, !Catch::Contains(std::string(40'001, 'a')));
+  CHECK(notes[0].messages == 1);
   CHECK(notes[1].messages == 2);
+  CHECK(notes[2].messages == 1);
+}
+
+TEST_CASE("a message is clipped by its escaped length: quotes and line breaks count as HubSpot stores them",
+          "[hubspot]") {
+  PersonRecord p = person(0);
+  std::string quotes;
+  while (quotes.size() < 30'000) quotes += "\"x\"\n";
+  p.messages.push_back(message(1, quotes));
+  p.messages[0].attachments.assign(5'000, Attachment{"image", "p.jpg", "https://cdn.example/" + std::string(100, 'p')});
+  const auto notes = timeline_notes(p, std::nullopt);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].body.size() <= 40'000 + 400);  // the line's budget, the heading and the paragraph
+  CHECK_THAT(notes[0].body, Catch::Contains("&quot;x&quot;<br>") && Catch::Contains("\u2026") &&
+                                Catch::Contains("(5000 more attachments)"));
 }
