@@ -22,8 +22,15 @@ std::string date_of(std::int64_t ms) {
   return ms > 0 ? format_rfc3339(ms).substr(0, 19) : "unknown";
 }
 
-std::string describe_edge(const IdentityEdge& e) {
-  if (e.decision != 0) return fmt::format("decision #{} merges {} with {}", e.decision, shown(e.a), shown(e.b));
+// `decisions`: the explanation's, to tell a merge from a split keeping the rest of a person together.
+std::string describe_edge(const IdentityEdge& e, const std::vector<DecisionRow>& decisions) {
+  if (e.decision != 0) {
+    const bool split = std::any_of(decisions.begin(), decisions.end(), [&](const DecisionRow& d) {
+      return d.id == e.decision && d.kind == IdentityDecision::Kind::split;
+    });
+    return split ? fmt::format("decision #{} (a split) keeps {} with {}", e.decision, shown(e.a), shown(e.b))
+                 : fmt::format("decision #{} merges {} with {}", e.decision, shown(e.a), shown(e.b));
+  }
   if (e.a.starts_with("crm_id:")) return fmt::format("{} lists {}", shown(e.a), e.b);
   return fmt::format("a vendor says {} and {} are one customer", e.a, e.b);
 }
@@ -57,7 +64,7 @@ nlohmann::json decision_json(const DecisionRow& d) {
           {"undo_note", d.undo_note}};
 }
 
-nlohmann::json edge_json(const IdentityEdge& e) {
+nlohmann::json edge_json(const IdentityEdge& e, const std::vector<DecisionRow>& decisions) {
   static const char* outcomes[] = {"joined", "already", "refused"};
   nlohmann::json j = {{"a", e.a},
                       {"b", e.b},
@@ -65,7 +72,7 @@ nlohmann::json edge_json(const IdentityEdge& e) {
                               : e.a.starts_with("crm_id:") ? "record"
                                                            : "vendor_link"},
                       {"outcome", outcomes[static_cast<int>(e.outcome)]},
-                      {"description", describe_edge(e)}};
+                      {"description", describe_edge(e, decisions)}};
   if (!e.handle.empty()) j["handle"] = e.handle;
   if (e.decision != 0) j["decision"] = e.decision;
   if (!e.why.empty()) j["rule"] = e.why;
@@ -84,8 +91,8 @@ nlohmann::json explanation_json(const Explanation& x) {
                      {"listed_on", n.listed_on},
                      {"name", n.name}});
   }
-  for (const auto& e : x.links) links.push_back(edge_json(e));
-  for (const auto& e : x.refused) refused.push_back(edge_json(e));
+  for (const auto& e : x.links) links.push_back(edge_json(e, x.decisions));
+  for (const auto& e : x.refused) refused.push_back(edge_json(e, x.decisions));
   nlohmann::json elsewhere = nlohmann::json::object();
   for (const auto& [node, pid] : x.elsewhere) elsewhere[node] = pid;
   nlohmann::json shared = nlohmann::json::array();
@@ -121,7 +128,7 @@ void print_explanation(const Explanation& x) {
   out += "why these are one person\n";
   if (x.links.empty()) out += "  nothing joins them: one node\n";
   for (const auto& e : x.links)
-    out += fmt::format("  {}{}\n", describe_edge(e),
+    out += fmt::format("  {}{}\n", describe_edge(e, x.decisions),
                        e.outcome == IdentityEdge::Outcome::already ? "  (already joined)" : "");
   if (!x.refused.empty()) {
     out += "refused\n";
@@ -130,7 +137,7 @@ void print_explanation(const Explanation& x) {
       std::string other;
       for (const auto* n : {&e.a, &e.b})
         if (auto it = elsewhere.find(*n); it != elsewhere.end()) other = fmt::format(" (that is {})", it->second);
-      out += fmt::format("  {}: {}{}\n", describe_edge(e), e.why, other);
+      out += fmt::format("  {}: {}{}\n", describe_edge(e, x.decisions), e.why, other);
     }
   }
   for (const auto& c : x.shared) {

@@ -397,15 +397,18 @@ void IdentityGraph::join(std::uint32_t ra, std::uint32_t rb) {
 
 void IdentityGraph::link(const IdentityInput& in, const PackedStrings& nodes, std::vector<IdentityConflict>& conflicts,
                          std::vector<IdentityEdge>* trace) {
-  // Decisions. A split marks its two sides, so no union ever joins them; a merge joins every node of
-  // one person with every node of the other (so a later split of one node leaves the rest merged).
+  // Decisions. A split marks its two sides, so no union ever joins them, and keeps the rest (its b
+  // side) one person where what held it together was the node split off (a CRM record listing a
+  // phone and an email): a chain through the rest, weighed after the automatic rules and under
+  // their protections, so it only reconnects what would fall apart. A merge joins every node of one
+  // person with every node of the other (so a later split of one node leaves the rest merged).
   // Only nodes that still exist count: a decision about records that are gone does nothing.
   struct Decided {
     std::int64_t decision;
     std::uint32_t a, b;
     auto operator<=>(const Decided&) const = default;
   };
-  std::vector<Decided> decided;
+  std::vector<Decided> decided, kept;
   for (std::size_t d = 0; d < in.decisions.size(); ++d) {
     const auto& dec = in.decisions[d];
     std::vector<std::uint32_t> a, b;
@@ -416,6 +419,7 @@ void IdentityGraph::link(const IdentityInput& in, const PackedStrings& nodes, st
     if (dec.kind == IdentityDecision::Kind::split) {
       for (auto x : a) m_sides[x].emplace_back(d, 0);
       for (auto y : b) m_sides[y].emplace_back(d, 1);
+      for (std::size_t i = 1; i < b.size(); ++i) kept.push_back({dec.id, b[i - 1], b[i]});
     } else {
       for (auto x : a)
         for (auto y : b) decided.push_back({dec.id, x, y});
@@ -424,7 +428,9 @@ void IdentityGraph::link(const IdentityInput& in, const PackedStrings& nodes, st
   std::sort(decided.begin(), decided.end());
   std::sort(m_edges.begin(), m_edges.end());
 
-  auto weigh = [&](std::uint32_t a, std::uint32_t b, std::uint32_t handle, std::int64_t decision) {
+  // `protect`: the automatic rules' protections apply to a decision's edge too (a split's chain).
+  auto weigh = [&](std::uint32_t a, std::uint32_t b, std::uint32_t handle, std::int64_t decision,
+                   bool protect = false) {
     const std::uint32_t ra = find(a), rb = find(b);
     auto traced = [&](IdentityEdge::Outcome outcome, std::string why = {}) {
       if (trace)
@@ -434,7 +440,7 @@ void IdentityGraph::link(const IdentityInput& in, const PackedStrings& nodes, st
     };
     if (ra == rb) return traced(IdentityEdge::Outcome::already);
     std::vector<std::string> records;
-    std::string why = refusal(in, decision, a, b, ra, rb, nodes, records);
+    std::string why = refusal(in, protect ? 0 : decision, a, b, ra, rb, nodes, records);
     if (!why.empty()) {
       // A split is a person's decision, not a conflict to resolve: it is only traced.
       if (!records.empty())
@@ -448,6 +454,7 @@ void IdentityGraph::link(const IdentityInput& in, const PackedStrings& nodes, st
   for (const auto& e : m_edges)
     weigh(static_cast<std::uint32_t>(e.lo >> 32), static_cast<std::uint32_t>(e.lo), static_cast<std::uint32_t>(e.hi),
           0);
+  for (const auto& e : kept) weigh(e.a, e.b, k_none, e.decision, true);
   m_edges = {};
 }
 

@@ -55,7 +55,7 @@ void for_each_match(const PackedStrings& nodes, const Map& map, Fn fn) {
 void assign_ids(const IdentityInput& in, const std::function<std::string()>& mint, std::size_t count,
                 IdentityResult& out) {
   out.person_ids.reserve(count, 0);
-  if (in.previous.empty() && in.former.empty()) {
+  if (in.previous.empty() && in.former.empty() && in.former_in_force.empty()) {
     for (std::size_t c = 0; c < count; ++c) {
       out.new_persons.push_back(static_cast<std::uint32_t>(c));
       out.person_ids.push_back(mint());
@@ -64,11 +64,12 @@ void assign_ids(const IdentityInput& in, const std::function<std::string()>& min
   }
   const std::size_t n = out.nodes.size();
   Interner ids;  // previous and retired person ids
-  PageVector<std::uint32_t> previous(n, k_none), former(n, k_none);
+  PageVector<std::uint32_t> previous(n, k_none), former(n, k_none), held(n, k_none);
   PageVector<std::int64_t> since(n, 0);
   for_each_match(out.nodes, in.previous, [&](auto i, const std::string& id) { previous[i] = ids.intern(id); });
   for_each_match(out.nodes, in.since, [&](auto i, std::int64_t s) { since[i] = s; });
   for_each_match(out.nodes, in.former, [&](auto i, const std::string& id) { former[i] = ids.intern(id); });
+  for_each_match(out.nodes, in.former_in_force, [&](auto i, const std::string& id) { held[i] = ids.intern(id); });
   // The latest split naming a node says whether it stayed with the person or was split off.
   std::vector<std::pair<std::uint32_t, bool>> stayed;
   for (const auto& d : in.decisions)
@@ -148,10 +149,12 @@ void assign_ids(const IdentityInput& in, const std::function<std::string()>& min
       out.person_ids.push_back(ids[owner[c]]);
       continue;
     }
-    // A retired id its nodes held before a merge comes back (most nodes, then the least id).
+    // A retired id its nodes held before a merge comes back (most nodes, then the least id): one
+    // undone, or one still in force whose nodes a split took out.
     formers.clear();
     for (auto k = clusters.offsets[c]; k < clusters.offsets[c + 1]; ++k)
-      if (const auto id = former[clusters.members[k]]; id != k_none && !ballots[id]) {
+      if (const auto node = clusters.members[k], id = former[node] != k_none ? former[node] : held[node];
+          id != k_none && !ballots[id]) {
         auto it = std::find_if(formers.begin(), formers.end(), [&](const auto& f) { return f.first == id; });
         if (it == formers.end())
           formers.emplace_back(id, 1);

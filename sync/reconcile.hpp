@@ -27,7 +27,8 @@ struct IdentityDecision {
   std::int64_t id = 0;
   Kind kind = Kind::merge;
   // merge: the nodes of the two persons, joined whatever the automatic rules say.
-  // split: `a` is what was split off, `b` the rest of the person; no union ever joins the two sides.
+  // split: `a` is what was split off, `b` the rest of the person, kept one person; no union ever
+  // joins the two sides.
   std::vector<std::string> a, b;
 };
 const char* to_string(IdentityDecision::Kind kind);
@@ -71,6 +72,10 @@ struct IdentityInput {
   // node → a retired person id it belonged to before a merge that is now undone; a cluster that would
   // get a new id takes it back instead (an undone merge returns the merged-away person's id).
   std::map<std::string, std::string> former;
+  // node → the retired id a merge still in force took it from: taken back only by a cluster that
+  // would get a new id, which a split of what the merge brought in makes (never a vote against the
+  // survivor, whose own nodes these are while the merge holds).
+  std::map<std::string, std::string> former_in_force;
   std::set<std::string> blocked;  // handle keys that never identify a customer (the business's own)
   // Handle keys that identify only themselves ([identity] blocked: an office switchboard, a shared
   // inbox): their conversations are a person of their own, and they join nothing.

@@ -64,11 +64,10 @@ std::vector<IdentityDecision> DecisionJournal::active() {
   return out;
 }
 
-void DecisionJournal::former_ids(std::map<std::string, std::string>& out) {
-  // Undone merges only: the nodes of a merge in force are all the survivor's own, and its retired
-  // side must not come back while the merge holds.
-  SQLite::Statement q(m_store.db(), R"sql(SELECT a_id, b_id, a_nodes, b_nodes FROM identity_decisions d
-    WHERE kind = 'merge' AND undone_at IS NOT NULL ORDER BY id)sql");
+void DecisionJournal::former_ids(std::map<std::string, std::string>& undone,
+                                 std::map<std::string, std::string>& in_force) {
+  SQLite::Statement q(m_store.db(), R"sql(SELECT a_id, b_id, a_nodes, b_nodes, undone_at IS NOT NULL
+    FROM identity_decisions d WHERE kind = 'merge' ORDER BY id)sql");
   SQLite::Statement retired(m_store.db(), "SELECT 1 FROM person_aliases WHERE alias = ?");
   while (q.executeStep())
     for (int side = 0; side < 2; ++side) {
@@ -77,6 +76,7 @@ void DecisionJournal::former_ids(std::map<std::string, std::string>& out) {
       const bool is_retired = retired.executeStep();
       retired.reset();
       if (!is_retired) continue;
+      auto& out = q.getColumn(4).getInt() ? undone : in_force;
       for (auto& node : nlohmann::json::parse(q.getColumn(2 + side).getString()).get<std::vector<std::string>>())
         out.insert_or_assign(std::move(node), id);  // a later merge's view of a node wins
     }
@@ -170,6 +170,21 @@ DecisionRow DecisionJournal::undo(std::int64_t id) {
   if (row->undone_at)
     throw Failure(Errc::usage, fmt::format("decision #{} no longer applies ({}); nothing to undo", id,
                                            row->undo_note.empty() ? "undone" : row->undo_note));
+  // A later merge made while this one held took both its sides as one person, and joins them still:
+  // undoing this one would change nothing, so it is refused, naming the merge to undo first.
+  if (row->kind == IdentityDecision::Kind::merge) {
+    for (const auto& d : active())
+      if (d.id > id && d.kind == IdentityDecision::Kind::merge) {
+        std::set<std::string> later(d.a.begin(), d.a.end());
+        later.insert(d.b.begin(), d.b.end());
+        if (meets(row->a_nodes, later) && meets(row->b_nodes, later))
+          throw Failure(Errc::usage,
+                        fmt::format("merge #{} was made after #{} and took both of its sides as one person, so "
+                                    "undoing #{} alone would change nothing: undo #{} first, then #{} (and merge "
+                                    "again what should stay), or split the handle that should go",
+                                    d.id, id, id, d.id, id));
+      }
+  }
   SQLite::Transaction tx(m_store.db());
   mark_undone(id, "undone");
   // The splits this merge superseded apply again: undoing the merge puts back what was before it.

@@ -34,8 +34,9 @@ class DecisionJournal {
 
   // The decisions reconcile applies, oldest first.
   std::vector<IdentityDecision> active();
-  // node → the person id it had when a merge retired that id, for ids that are still retired.
-  void former_ids(std::map<std::string, std::string>& out);
+  // node → the person id it had when a merge retired that id, for ids that are still retired: of
+  // undone merges in `undone`, of merges in force in `in_force`.
+  void former_ids(std::map<std::string, std::string>& undone, std::map<std::string, std::string>& in_force);
   std::vector<DecisionRow> list();  // all, oldest first
   std::optional<DecisionRow> get(std::int64_t id);
   // Every decision (active or not) that names one of `nodes` on either side.

@@ -275,7 +275,7 @@ IdentityInput IdentityStore::input(const std::vector<std::string>& blocked_keys)
     }
   }
   in.decisions = m_store.decisions().active();
-  m_store.decisions().former_ids(in.former);
+  m_store.decisions().former_ids(in.former, in.former_in_force);
   {
     SQLite::Statement q(m_store.db(), "SELECT person_id, seq FROM persons");
     while (q.executeStep()) in.person_seq.emplace(q.getColumn(0).getString(), q.getColumn(1).getInt64());

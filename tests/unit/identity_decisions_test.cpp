@@ -1,5 +1,8 @@
 // Decisions people make about identities (merge, split, undo), stored and applied by reconcile, and
 // what explain and conflicts say about them.
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -115,6 +118,65 @@ TEST_CASE("persons split takes a handle out for good; the rest of the person kee
   CHECK(rejoined.persons == 1);
   CHECK(person_of(store, k_anna_phone.key()) == first);
   CHECK(store.identity().survivor_of(colleague) == first);
+}
+
+TEST_CASE("splitting off the CRM record that held a person together leaves the rest one person with its id",
+          "[identity]") {
+  StateStore store(":memory:");
+  seed_anna(store);  // crm/1 lists her phone and email: only the record joins the two
+  reconcile_store(store, k_none, false);
+  const std::string anna = person_of(store, "crm_id:crm/1");
+  REQUIRE(person_of(store, "email:anna@example.com") == anna);
+  const auto d = store.decisions().split(anna, "crm_id:crm/1", "a duplicate record");
+  CHECK(reconcile_store(store, k_none, false).persons == 3);  // the record, Anna, her Messenger
+  const std::string record = person_of(store, "crm_id:crm/1");
+  CHECK(record != anna);
+  CHECK(person_of(store, k_anna_phone.key()) == person_of(store, "email:anna@example.com"));  // still together
+  CHECK(person_of(store, k_anna_phone.key()) != record);
+  // A forced reconcile keeps it so, and explain says what keeps them together.
+  CHECK(reconcile_store(store, k_none, true).persons == 3);
+  const auto x = explain_person(store, k_none, {}, person_of(store, k_anna_phone.key()));
+  CHECK(std::any_of(x.links.begin(), x.links.end(), [&](const IdentityEdge& e) { return e.decision == d.id; }));
+}
+
+TEST_CASE("splitting out what a merge brought in gives it back the id it had before the merge", "[identity]") {
+  StateStore store(":memory:");
+  seed_anna(store);
+  reconcile_store(store, k_none, false);
+  const std::string anna = person_of(store, "crm_id:crm/1"), fb = person_of(store, k_anna_psid.key());
+  const auto merge = store.decisions().merge(anna, fb, "");
+  reconcile_store(store, k_none, false);
+  REQUIRE(person_of(store, k_anna_psid.key()) == anna);
+  store.decisions().split(anna, k_anna_psid.key(), "wrong merge");
+  CHECK(reconcile_store(store, k_none, false).persons == 2);
+  CHECK(person_of(store, k_anna_psid.key()) == fb);  // not a new id: the one it had
+  CHECK(person_of(store, "crm_id:crm/1") == anna);
+  CHECK_FALSE(store.identity().survivor_of(fb));  // fb names itself again, not Anna
+  CHECK(reconcile_store(store, k_none, true).persons == 2);
+  CHECK(person_of(store, k_anna_psid.key()) == fb);
+  store.decisions().undo(merge.id);  // and undoing the merge changes nothing more
+  CHECK(reconcile_store(store, k_none, false).persons == 2);
+  CHECK(person_of(store, k_anna_psid.key()) == fb);
+}
+
+TEST_CASE("undoing a merge that a later merge built on is refused, naming the later one", "[identity]") {
+  StateStore store(":memory:");
+  seed_anna(store);
+  Contact ben{"crm", "2", "Ben", "Roth", {Handle{HandleKind::email, "ben@example.com", true}}};
+  store.records().commit_contacts("crm", "contacts", {ben}, {}, "x2");
+  reconcile_store(store, k_none, false);
+  const std::string anna = person_of(store, "crm_id:crm/1"), fb = person_of(store, k_anna_psid.key()),
+                    b = person_of(store, "crm_id:crm/2");
+  const auto first = store.decisions().merge(anna, fb, "");
+  reconcile_store(store, k_none, false);
+  const auto second = store.decisions().merge(anna, b, "");
+  CHECK(reconcile_store(store, k_none, false).persons == 1);
+  CHECK_THROWS_WITH(store.decisions().undo(first.id), Catch::Contains(fmt::format("undo #{} first", second.id)));
+  CHECK_FALSE(store.decisions().get(first.id)->undone_at);  // the journal still says it holds
+  store.decisions().undo(second.id);
+  store.decisions().undo(first.id);  // in that order, each undo does what it says
+  CHECK(reconcile_store(store, k_none, false).persons == 3);
+  CHECK(person_of(store, k_anna_psid.key()) == fb);
 }
 
 TEST_CASE("while a merge holds, its persons' nodes are all the survivor's: a handle leaving does not undo it",
