@@ -26,6 +26,14 @@ using config_detail::option_value;
 using config_detail::where;
 namespace {
 
+// "https://user:pw@hooks.example.com/T0/B0/secret?x=y" → "https://hooks.example.com<redacted>":
+// where it points, without what may hold a secret.
+std::string shown_without_path(const std::string& url) {
+  const std::string origin = origin_of(url), rest = path_of(url);
+  if (origin.empty()) return "<redacted>";
+  return rest.empty() || rest == "/" ? origin : origin + "<redacted>";
+}
+
 // "de" and "De" are "DE": libphonenumber knows region codes in capitals only.
 std::string upper_region(std::string v) {
   for (char& c : v) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -194,7 +202,12 @@ struct Loader {
           config_error(fmt::format("{}: {} = \"{}\" is not one of \"{}\" ({})", where(cfg.file, *node), key_path,
                                    v.get<std::string>(), fmt::join(o.choices, "\", \""), o.help));
         if (o.kind == OptionSpec::Kind::path) v = resolve_path(v.get<std::string>(), cfg.file);
-        add(key_path, v, "file:" + where(cfg.file, *node));
+        // A webhook receiver's URL often carries its secret in the path or query (Slack's and Zapier's
+        // hooks): config show prints the scheme and host alone, as the logs do.
+        if (ep.type == "webhook" && o.key == "url")
+          add(key_path, shown_without_path(v.get<std::string>()), "file:" + where(cfg.file, *node));
+        else
+          add(key_path, v, "file:" + where(cfg.file, *node));
         ep.options[o.key] = std::move(v);
       } else if (!o.default_value.is_null()) {
         add(key_path, o.default_value, "default");

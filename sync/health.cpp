@@ -51,7 +51,7 @@ Finding status_finding(const ProbeObservation& obs) {
             obs.url.empty() || obs.transport_error.find(obs.url) != std::string::npos
                 ? obs.transport_error
                 : fmt::format("cannot reach {}: {}", obs.url, obs.transport_error),
-            "check DNS, the network path and proxy to the vendor, and base_url"};
+            "check DNS, the network path and proxy to the vendor, and base_url (a webhook target's url)"};
   if (st == 401 || st == 403)
     return {HealthClass::auth_failed, "HTTP status", value, fmt::format("credentials rejected (HTTP {}){}", st, vendor),
             "check the token/secret this connector reads"};
@@ -76,7 +76,7 @@ Finding status_finding(const ProbeObservation& obs) {
                         obs.timings.first_byte_ms),
             ""};
   return {HealthClass::unknown, "HTTP status", value, fmt::format("unexpected HTTP {}{}", st, vendor),
-          "check base_url and the vendor's status"};
+          "check base_url (a webhook target's url) and the vendor's status"};
 }
 
 std::size_t order(HealthClass c) {
@@ -218,7 +218,7 @@ void require_vendor_body(HealthReport& report, bool understood, const std::strin
                       fmt::format("HTTP {} from {}, but the body is not {}; something else answered (a proxy, a "
                                   "captive portal, or a wrong base_url)",
                                   report.evidence.http_status, report.evidence.url, expected),
-                      "check base_url and any proxy between chansync and the vendor"}};
+                      "check base_url (a webhook target's url) and any proxy between chansync and the vendor"}};
   report.sunset.reset();
   settle_findings(report);
 }

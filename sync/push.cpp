@@ -36,19 +36,26 @@ struct Confirmed {
 };
 
 // Records the run's refusals, which count towards parking a person (PushLedger::record_failures):
-// only when the target took someone else in the run, or refused just one person. A target that
-// refuses everyone it is sent is misconfigured or broken (a receiver's new schema, a missing
-// property), not a target with bad records: parking them all would turn every later push into a
-// silent exit 0 that delivers nothing.
+// when the target took someone else in the run, refused just one person, or refuses a person it
+// refused before (the first time in a run where it took others: a later push sends the refused
+// alone, and the target taking no one then says nothing new about it). A target that refuses
+// everyone it is sent for the first time is misconfigured or broken (a receiver's new schema, a
+// missing property), not a target with bad records: parking them all would turn every later push
+// into a silent exit 0 that delivers nothing.
 void record_refusals(const std::string& name, StateStore& store, const Confirmed& run) {
   if (run.refused.empty()) return;
-  if (run.accepted == 0 && run.refused.size() > 1) {
-    spdlog::warn("{}: it refused every person it was sent ({}); none is parked, and the next push sends them again",
-                 name, run.refused.size());
-    return;
-  }
   try {
-    store.ledger().record_failures(name, run.refused);
+    std::vector<PushFailure> counted = run.refused;
+    if (run.accepted == 0 && run.refused.size() > 1) {
+      const auto before = store.ledger().failures(name);
+      std::erase_if(counted, [&](const PushFailure& f) { return !before.contains(f.person_id); });
+      if (counted.size() < run.refused.size())
+        spdlog::warn(
+            "{}: it refused every person it was sent ({}), {} of them for the first time; those are not "
+            "parked, and the next push sends them again",
+            name, run.refused.size(), run.refused.size() - counted.size());
+    }
+    if (!counted.empty()) store.ledger().record_failures(name, counted);
   } catch (const SQLite::Exception& e) {
     throw storage_failure(e, store.path(), fmt::format("recording what {} refused", name));
   }
@@ -419,6 +426,10 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
       if (!f.hash.empty() && store.identity().nodes_of(id).empty()) continue;
       ++still_parked;
       still_parked_persons += !f.hash.empty();  // an upsert: a person, counted by person_count()
+      if (opts.dry_run && opts.on_plan) {       // the plan names every person it counts as parked
+        auto person = store.identity().person(id);
+        opts.on_plan(name, person ? *person : PersonRecord{id}, PlanAction::parked, nullptr);
+      }
     }
     const std::size_t unplanned = store.identity().person_count() - planned;
     stats.parked += still_parked;

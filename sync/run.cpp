@@ -237,8 +237,8 @@ std::vector<PushStats> push_all(std::vector<Endpoint>& targets, StateStore& stor
     if (s.error)
       spdlog::error("{}", s.error->describe());
     else
-      spdlog::info("{}: {} created, {} updated, {} unchanged, {} deleted", t.name, s.created, s.updated, s.unchanged,
-                   s.deleted);
+      spdlog::info("{}: {}{} created, {} updated, {} unchanged, {} deleted", t.name,
+                   opts.dry_run ? "dry run, would be: " : "", s.created, s.updated, s.unchanged, s.deleted);
   }
   return out;
 }

@@ -17,7 +17,9 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "sync/json_text.hpp"
 
@@ -250,19 +252,40 @@ class NdjsonSink final : public Adapter, public Sink {
 
   bool readable() const override { return m_path != "-"; }
 
-  // The target's copy of a person is its last line in the file (a deletion line: missing).
+  // The target's copy of a person is its last line in the file (a deletion line: missing). The file
+  // is read once per verify run, into where each person's last line is; verify is called per batch,
+  // and reading the whole file each time made a run quadratic (20,000 persons: 100 reads of 180 MB).
   Result<std::vector<VerifyOutcome>> verify(std::span<const PushItem> items) override {
-    std::map<std::string, std::string> last;  // person_id → line
-    for (const auto& item : items) last[item.record->person_id];
+    struct stat st {};
+    if (::stat(m_path.c_str(), &st) != 0) {
+      if (errno != ENOENT)
+        return fail(Errc::io, fmt::format("cannot read {}: {}", m_path, std::strerror(errno)), m_name);
+      st = {};
+    }
     std::ifstream in(m_path, std::ios::binary);
     if (!in && std::filesystem::exists(m_path))
       return fail(Errc::io, fmt::format("cannot read {}: {}", m_path, std::strerror(errno)), m_name);
-    simdjson::ondemand::parser parser;
-    std::string line;
-    while (std::getline(in, line)) {
-      std::string keep = line;
-      const auto id = line_id(parser, line);
-      if (auto it = last.find(id.person_id); it != last.end()) it->second = id.deleted ? "" : std::move(keep);
+    if (!m_lines || m_lines->size != st.st_size || m_lines->mtime_ns != mtime_ns(st)) {
+      m_lines = LineIndex{st.st_size, mtime_ns(st), {}};
+      simdjson::ondemand::parser parser;
+      std::string line;
+      for (std::uint64_t at = 0; std::getline(in, line);) {
+        const std::uint64_t length = line.size();  // line_id pads the line
+        const auto id = line_id(parser, line);
+        if (!id.person_id.empty()) m_lines->last[id.person_id] = {at, id.deleted ? 0 : length};
+        at += length + 1;
+      }
+      in.clear();
+    }
+    std::map<std::string, std::string> last;  // person_id → line
+    for (const auto& item : items) {
+      const auto it = m_lines->last.find(item.record->person_id);
+      std::string& text = last[item.record->person_id];
+      if (it == m_lines->last.end() || it->second.second == 0) continue;
+      text.resize(it->second.second);
+      in.seekg(static_cast<std::streamoff>(it->second.first));
+      if (!in.read(text.data(), static_cast<std::streamsize>(text.size())))
+        return fail(Errc::io, fmt::format("cannot read {}: it changed while verified", m_path), m_name);
     }
     std::vector<VerifyOutcome> out;
     for (const auto& item : items) {
@@ -379,7 +402,18 @@ class NdjsonSink final : public Adapter, public Sink {
   std::string m_name, m_path;
   bool m_snapshot = false;
   std::set<std::string> m_touched;  // snapshot: persons this push wrote or deleted
-  bool m_torn = false;              // a failed batch could not be cut off the file: never rename it
+  // verify: each person's last line in the file as of its size and modification time, (offset,
+  // length), length 0 for a deletion.
+  struct LineIndex {
+    off_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::unordered_map<std::string, std::pair<std::uint64_t, std::uint64_t>> last;
+  };
+  std::optional<LineIndex> m_lines;
+  static std::int64_t mtime_ns(const struct stat& st) {
+    return std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  }
+  bool m_torn = false;  // a failed batch could not be cut off the file: never rename it
   int m_fd = -1;
 };
 

@@ -211,8 +211,9 @@ class WebhookSink final : public Adapter, public Sink {
     body += deleted.empty() ? "]}" : R"(],"deleted":[)" + deleted + "]}";
     // The key is the same on a retry and on a re-send after a crash (nothing was recorded, so the
     // ledger is as it was), and differs when the same body is a new delivery: a person changed back
-    // to what it was, or deleted again after an undone merge brought it back.
-    std::string basis = body;
+    // to what it was, or deleted again after an undone merge brought it back. The target's name is in
+    // it: two targets posting the same persons to one receiver are two deliveries.
+    std::string basis = m_name + '\n' + body;
     for (const auto& item : part)
       basis += fmt::format("\n{} {} {}", item.record->person_id, item.previous ? item.previous->hash : "-",
                            item.previous ? item.previous->pushed_at : 0);

@@ -172,3 +172,35 @@ TEST_CASE("an ndjson feed left ending in part of a line by a killed push is cut 
     if (kept_old) CHECK(lines[0] == R"({"person_id":"p_old"})");
   }
 }
+
+TEST_CASE("ndjson verify reads each person's last line, across batches, and sees the file change", "[ndjson]") {
+  Scratch dir;
+  const auto file = dir.path / "feed.ndjson";
+  StateStore store(":memory:");
+  commit(store, customers(450));  // three verify batches of 200
+  reconcile_now(store);
+  EndpointConfig cfg{"feed", "ndjson"};
+  cfg.options = {{"path", file.string()}};
+  auto adapter = adapters::create_adapter(cfg, "DE");
+  REQUIRE(push_target("feed", *adapter->sink(), store, {}).created == 450);
+  auto v = verify_target("feed", *adapter->sink(), store, {});
+  CHECK(v.checked == 450);
+  CHECK(v.same == 450);
+
+  // Someone appends to the feed: a deletion of the first person, an edited copy of the second.
+  const auto lines = lines_of(file);
+  auto first = nlohmann::json::parse(lines[0]), second = nlohmann::json::parse(lines[1]);
+  second["display_name"] = "Someone Else";
+  {
+    std::ofstream out(file, std::ios::app);
+    out << nlohmann::json{{"person_id", first.at("person_id")}, {"deleted", true}}.dump() << '\n'
+        << second.dump() << '\n';
+  }
+  v = verify_target("feed", *adapter->sink(), store, {});
+  CHECK(v.checked == 450);
+  CHECK(v.same == 448);
+  std::map<std::string, VerifyOutcome::State> drift;
+  for (const auto& d : v.drift) drift[d.person_id] = d.state;
+  CHECK(drift.at(first.at("person_id").get<std::string>()) == VerifyOutcome::State::missing);
+  CHECK(drift.at(second.at("person_id").get<std::string>()) == VerifyOutcome::State::edited);
+}

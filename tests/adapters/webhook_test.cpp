@@ -151,8 +151,9 @@ TEST_CASE("webhook POSTs {\"persons\":[...]} as JSON, signed with HMAC-SHA256 ov
   CHECK(body == nlohmann::json{{"persons", {nlohmann::json(persons[0]), nlohmann::json(persons[1])}}});
   CHECK(verifies(seen[0], k_secret));
   CHECK_FALSE(verifies(seen[0], k_secret + "x"));
-  // The key: the body and what the target last confirmed of each person (nothing yet).
-  CHECK(seen[0].key == sha256_hex(seen[0].body + "\np1 - 0\np2 - 0"));
+  // The key: the target's name, the body and what the target last confirmed of each person (nothing
+  // yet), so another target posting the same body sends another key.
+  CHECK(seen[0].key == sha256_hex("hook\n" + seen[0].body + "\np1 - 0\np2 - 0"));
   REQUIRE(out->size() == 2);
   CHECK((*out)[0].person_id == "p1");
   CHECK((*out)[0].status == PushOutcome::Status::created);

@@ -235,7 +235,7 @@ for run in 1 2 3 4; do
   cs push nobody >/dev/null 2>"$work/nobody$run.err" || code=$?
   [ "$code" -eq 69 ] || fail "push $run into a receiver refusing everyone exited $code, not 69: $(cat "$work/nobody$run.err")"
 done
-grep -q "it refused every person it was sent ($persons); none is parked" "$work/nobody4.err" \
+grep -q "it refused every person it was sent ($persons), $persons of them for the first time; those are not parked" "$work/nobody4.err" \
   || fail "the push should say why nobody is parked: $(cat "$work/nobody4.err")"
 [ "$(cs -o json push nobody --show-parked)" = "[]" ] || fail "a receiver refusing everyone should park nobody"
 start_receiver alike <<'PY'

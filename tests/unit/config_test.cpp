@@ -297,3 +297,25 @@ TEST_CASE("[health] sets the recovery streak and the end-of-life warning, with o
   CHECK_THAT(error_of(t.write("[health]\nrecovery_minutes = \"30m\"\n")),
              Catch::Contains("health.recovery_minutes must be a whole number"));
 }
+
+TEST_CASE("config show never prints a webhook URL's path or query, which often hold its secret") {
+  TempConfig t;
+  g_env = {{"HOOK_SECRET", "s3cret"}};
+  const auto path = t.write(
+      "[targets.hook]\ntype = \"webhook\"\nurl = \"https://hooks.example.com/T0/B0/XYZsecret?token=abc\"\n"
+      "secret_env = \"HOOK_SECRET\"\n");
+  const auto c = load(path);
+  bool seen = false;
+  for (const auto& s : c.settings) {
+    CHECK(s.value.find("XYZsecret") == std::string::npos);
+    CHECK(s.value.find("token=abc") == std::string::npos);
+    if (s.key == "targets.hook.url") {
+      seen = true;
+      CHECK(s.value == "\"https://hooks.example.com<redacted>\"");
+    }
+  }
+  CHECK(seen);
+  REQUIRE(c.targets.size() == 1);
+  CHECK(c.targets[0].options.at("url") == "https://hooks.example.com/T0/B0/XYZsecret?token=abc");  // used as given
+  g_env = {};
+}

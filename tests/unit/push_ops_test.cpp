@@ -65,13 +65,17 @@ TEST_CASE("a person the target refuses 3 pushes in a row is parked and no longer
   CHECK(store.ledger().failures("out").count(bad) == 1);  // still listed by --show-parked
 
   // Later pushes plan nobody (nothing changed since the mark) and still count and warn about it:
-  // it is parked, not unchanged, in the report and in a dry run.
+  // it is parked, not unchanged, in the report and in a dry run, whose plan names it.
   for (const bool dry_run : {false, true}) {
     INFO("dry run " << dry_run);
-    const auto later = push_target("out", sink, store, {.dry_run = dry_run});
+    planned.clear();
+    PushOptions later_opts = dry;
+    later_opts.dry_run = dry_run;
+    const auto later = push_target("out", sink, store, later_opts);
     CHECK(later.parked == 1);
     CHECK(later.unchanged == 2);
     CHECK(sink.batches == 0);
+    if (dry_run) CHECK(planned == std::map<std::string, PlanAction>{{bad, PlanAction::parked}});
   }
 
   // Once its content changes it is tried again; accepted, it leaves the failures.
@@ -83,6 +87,32 @@ TEST_CASE("a person the target refuses 3 pushes in a row is parked and no longer
   CHECK(changed.parked == 0);
   CHECK(store.ledger().failures("out").empty());
   CHECK(store.ledger().parked().empty());
+}
+
+TEST_CASE("two persons refused in a push where others got through are parked, though later pushes send them alone") {
+  StateStore store(":memory:");
+  commit(store, customers(4));
+  reconcile_now(store);
+  RecordingSink sink;
+  sink.refuse = {person_with(store, k_number0), person_with(store, "+4915112345671")};
+  for (int run = 1; run <= k_park_after; ++run) {
+    INFO("push " << run);
+    const auto r = push_target("out", sink, store, {});
+    CHECK(r.failed == 2);
+    for (const auto& bad : sink.refuse) CHECK(store.ledger().failures("out").at(bad).runs == run);
+  }
+  CHECK(store.ledger().parked().size() == 2);
+  CHECK(push_target("out", sink, store, {}).parked == 2);
+
+  // A target that refuses everyone at once from the start parks nobody.
+  StateStore fresh(":memory:");
+  commit(fresh, customers(3));
+  reconcile_now(fresh);
+  RecordingSink broken;
+  fresh.identity().for_each_person([&](PersonRecord&& p) { broken.refuse.insert(p.person_id); });
+  for (int run = 1; run <= k_park_after + 1; ++run) CHECK(push_target("out", broken, fresh, {}).failed == 3);
+  CHECK(fresh.ledger().failures("out").empty());
+  CHECK(fresh.ledger().parked().empty());
 }
 
 TEST_CASE("--full retries a parked person; a target outage never counts towards parking") {
