@@ -86,10 +86,11 @@ class ImapAdapter final : public Adapter, public ConversationSource {
     m_map.connector = m_name;
     for (const auto& a : o.at("own_addresses")) {
       const std::string v = lower(a.get<std::string>());
-      if (v.find('@') == std::string::npos)
+      if (v.find('@') == std::string::npos || v.find_first_of(" <>\t\"") != std::string::npos)
         throw Failure(Errc::config,
                       fmt::format("connectors.{}.own_addresses: \"{}\" is neither an address (support@example.com) "
-                                  "nor a domain (@example.com)",
+                                  "nor a domain (@example.com); write the address alone, without a display name "
+                                  "or angle brackets",
                                   m_name, v));
       m_map.own.push_back(v);
     }
@@ -374,9 +375,17 @@ class ImapAdapter final : public Adapter, public ConversationSource {
 }  // namespace
 
 bool is_own_address(const MailMapping& m, const std::string& address) {
-  const std::string a = lower(address);
+  std::string a = lower(address);
   const auto at = a.rfind('@');
   if (at == std::string::npos) return false;
+  // A subaddress (support+ticket42@example.com, RFC 5233) is the same mailbox as support@example.com.
+  if (const auto plus = a.find('+'); plus != std::string::npos && plus < at && plus > 0) {
+    const bool listed_whole = std::find(m.own.begin(), m.own.end(), a) != m.own.end();
+    if (!listed_whole) {
+      a.erase(plus, at - plus);
+      return is_own_address(m, a);
+    }
+  }
   return std::any_of(m.own.begin(), m.own.end(), [&](const std::string& own) {
     return own.starts_with('@') ? a.compare(at, std::string::npos, own) == 0 : own == a;
   });

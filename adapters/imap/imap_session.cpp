@@ -11,8 +11,18 @@
 #include <charconv>
 #include <optional>
 
+#include "sync/url.hpp"
+
 namespace chansync::adapters::imap {
 namespace {
+
+// The host of an absolute URL as it writes it ("127.0.0.1", "[::1]"), without user@ and :port.
+std::string_view host_of(std::string_view url) {
+  std::string_view host = url_authority(url);
+  if (const auto at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
+  if (host.starts_with('[')) return host.substr(0, host.find(']') + 1);
+  return host.substr(0, host.find(':'));
+}
 
 // An IMAP value of a FETCH response: an atom (NIL, numbers, BODY[…] section names), a string
 // (quoted or literal), or a parenthesised list.
@@ -392,6 +402,12 @@ Result<void> ImapSession::connect(const std::string& what) {
   curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, 60L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  // imap:// to another host (allow_plaintext): STARTTLS whenever the server offers it (RFC 3501
+  // 6.2.1), so the password does not cross the network in clear where TLS was to be had, and a
+  // server that disables LOGIN until then (LOGINDISABLED, the usual port 143) can be logged in to at
+  // all; its certificate is verified like imaps://. A loopback host is left in clear, as before: a
+  // local bridge (Proton Mail Bridge) offers STARTTLS with a certificate of its own no CA signed.
+  if (!is_loopback(host_of(url))) curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
   ++m_requests;
   m_tls_failed = false;
   const CURLcode rc = curl_easy_perform(c);

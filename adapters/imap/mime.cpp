@@ -336,6 +336,7 @@ std::string trim_quoted_reply(std::string_view text) {
   auto quoted = [&](std::size_t i) { return i < lines.size() && trim(lines[i]).starts_with('>'); };
 
   std::size_t cut = lines.size();
+  std::size_t quote_from = lines.size();  // with an attribution cut: its first quoted line
   bool forwarded = false;
   for (std::size_t i = 0; i < lines.size() && cut == lines.size(); ++i) {
     // A marker is a short line. std::regex recurses per character, so a long line (an HTML
@@ -351,21 +352,35 @@ std::string trim_quoted_reply(std::string_view text) {
     const std::string joined = i + 1 < lines.size() ? line + " " + std::string(lines[i + 1]) : line;
     std::size_t next = i + 1;
     while (next < lines.size() && trim(lines[next]).empty()) ++next;
-    if (std::regex_match(line, k_attribution) && quoted(next))
+    if (std::regex_match(line, k_attribution) && quoted(next)) {
       cut = i;
-    else if (!std::regex_match(line, k_attribution) && std::regex_match(joined, k_attribution) &&
-             i + 2 < lines.size()) {
+      quote_from = next;
+    } else if (!std::regex_match(line, k_attribution) && std::regex_match(joined, k_attribution) &&
+               i + 2 < lines.size()) {
       std::size_t after = i + 2;
       while (after < lines.size() && trim(lines[after]).empty()) ++after;
-      if (quoted(after)) cut = i;
+      if (quoted(after)) {
+        cut = i;
+        quote_from = after;
+      }
     } else if (std::regex_match(line, k_separator))
       cut = i;
     else if (std::regex_match(line, k_outlook_from) && i + 1 < lines.size() &&
              std::regex_match(std::string(lines[i + 1]), k_outlook_sent))
       cut = i;
   }
+  // An answer written below the quote or between its lines (bottom-posting, inline answers): a
+  // paragraph of the customer's own (an unquoted line after a blank one) follows the attribution's
+  // quote, before any signature ("-- "), so nothing is cut. A quoted line the client wrapped (its
+  // continuation unquoted, right below it) or a signature after the quote is no answer.
+  bool answered = false;
+  for (std::size_t i = quote_from; i < lines.size() && !answered; ++i) {
+    if (trim(lines[i]) == "--") break;
+    answered = !quoted(i) && !trim(lines[i]).empty() && trim(lines[i - 1]).empty();
+  }
+  if (answered) cut = lines.size();
   // Else a trailing block of quoted lines (a reply written above "> " quotes without attribution).
-  if (cut == lines.size() && !forwarded) {
+  if (cut == lines.size() && !forwarded && !answered) {
     std::size_t end = lines.size();
     while (end > 0 && (trim(lines[end - 1]).empty() || quoted(end - 1))) --end;
     bool any_quoted = false;

@@ -43,7 +43,9 @@ std::string html_to_text(std::string_view html, const char* encoding = "UTF-8");
 
 // `text` without the quoted reply a mail client appended below a clear marker ("On … wrote:",
 // "Am … schrieb …:", "-----Original Message-----", Outlook's From:/Sent: block, a trailing run of
-// "> " lines). Returns `text` unchanged when nothing would remain.
+// "> " lines). A text whose own paragraph follows an attribution's quote (an answer below or between
+// its lines, before any "-- " signature) is kept whole, quotes and all. Returns `text` unchanged
+// when nothing would remain.
 std::string trim_quoted_reply(std::string_view text);
 
 }  // namespace chansync::adapters::imap

@@ -233,6 +233,17 @@ TEST_CASE("Quoted replies are cut below a clear marker, and only there", "[imap]
   // Interleaved answers and a lone "wrote:" line without quotes are left as they are.
   CHECK(trim_quoted_reply("> q1\na1\n> q2\na2") == "> q1\na1\n> q2\na2");
   CHECK(trim_quoted_reply("My friend wrote:\nnothing quoted") == "My friend wrote:\nnothing quoted");
+  // An answer below the attribution's quote, or between its lines, is the customer's: kept whole.
+  const std::string bottom =
+      "Hi,\n\nOn Mon, 7 Dec 2026 at 17:10, Support <support@example.com> wrote:\n> Please send the serial "
+      "number.\n\nThe serial number is SN-998877.\n\n> Which model do you have?\n\nModel X200.\n\nThanks, Tom\n";
+  CHECK_THAT(trim_quoted_reply(bottom), Catch::Contains("SN-998877") && Catch::Contains("Model X200") &&
+                                            Catch::Contains("> Which model do you have?"));
+  // A quote line the client wrapped, or a signature below the quote, is no answer: cut as before.
+  CHECK(trim_quoted_reply("Thanks!\n\nOn Tue, 6 Oct 2026 at 10:02, Support <support@example.com> wrote:\n> a long "
+                          "line\nwrapped by the client\n> more\n") == "Thanks!");
+  CHECK(trim_quoted_reply("Thanks!\n\nOn Tue, 6 Oct 2026 at 10:02, Support <support@example.com> wrote:\n> q\n\n-- "
+                          "\nTom, Berlin\n") == "Thanks!");
   // Nothing but a quote: the text is kept whole.
   CHECK(trim_quoted_reply("> only a quote") == "> only a quote");
 }
@@ -311,6 +322,8 @@ TEST_CASE("own_addresses match whole addresses and whole domains", "[imap]") {
   CHECK(is_own_address(k_map, "anyone@shop.example.com"));
   CHECK_FALSE(is_own_address(k_map, "anyone@example.com"));
   CHECK_FALSE(is_own_address(k_map, "x@evilshop.example.com"));
+  CHECK(is_own_address(k_map, "support+ticket42@example.com"));  // a subaddress of an own address
+  CHECK_FALSE(is_own_address(k_map, "anyone+x@example.com"));
 }
 
 TEST_CASE("Quote trimming survives very long lines (no regex on them)", "[imap]") {

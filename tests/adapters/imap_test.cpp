@@ -257,3 +257,9 @@ TEST_CASE("imap-email names a non-ASCII mailbox in modified UTF-7", "[imap][dove
   if (stats.error) FAIL(stats.error->describe());
   CHECK(stats.received == 1);
 }
+
+TEST_CASE("imap: an own address written with a display name is a config error saying how to write it", "[imap]") {
+  auto cfg = imap_config("imap://127.0.0.1:1", {"INBOX"});
+  cfg.options["own_addresses"] = {"Support <support@example.com>"};
+  CHECK_THROWS_WITH(make(cfg), Catch::Contains("own_addresses") && Catch::Contains("without a display name"));
+}
