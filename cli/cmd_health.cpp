@@ -165,6 +165,10 @@ void add_health(CLI::App& app, Context& ctx) {
         throw Failure(Errc::usage, "health: --since shows the history and --watch checks again; give one of them");
       if (!html->empty() && (!since->empty() || !watch->empty()))
         throw Failure(Errc::usage, "health --html writes the page of one check: leave out --since and --watch");
+      if (*html == "-" && ctx.global.output != "table")
+        throw Failure(Errc::usage, fmt::format("health --html - prints the page on stdout, in place of the table: "
+                                               "leave out -o {}, or write the page to a file",
+                                               ctx.global.output));
       if (!since->empty()) {
         const auto window = parse_duration(*since);
         if (!window)

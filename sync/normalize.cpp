@@ -84,11 +84,15 @@ std::optional<std::string> domain_to_ascii(const std::string& domain) {
 
 bool is_masked_phone(std::string_view raw) {
   std::size_t run = 0;
-  for (const char c : raw) {
-    run = (c == 'X' || c == 'x' || c == '*') ? run + 1 : 0;
-    if (run == 2) return true;
+  bool masked = false;
+  for (const char c : trim(raw)) {
+    const bool mask = c == 'X' || c == 'x' || c == '*';
+    run = mask ? run + 1 : 0;
+    masked = masked || run == 2;
+    // A number's characters only: "client:maxx" or a SIP address with "xx" in it is no mask.
+    if (!mask && !(c >= '0' && c <= '9') && std::string_view(" +()-./").find(c) == std::string_view::npos) return false;
   }
-  return false;
+  return masked;
 }
 
 std::optional<Handle> normalize_phone(std::string_view raw, std::string_view region) {

@@ -22,9 +22,10 @@ namespace chansync {
 // Returns nullopt only when the text holds no digits at all.
 std::optional<Handle> normalize_phone(std::string_view raw, std::string_view region);
 
-// A number with digits masked: a run of two or more X (either case) or * ("+1415555XXXX", Twilio's
-// Message Redaction; "+49151****567"). libphonenumber would read the X's as keypad letters (9) and
-// make a real number of it; an extension ("x12") is not a mask.
+// A number with digits masked: digits and separators (space + ( ) - . /) with a run of two or more
+// X (either case) or * ("+1415555XXXX", Twilio's Message Redaction; "+49151****567").
+// libphonenumber would read the X's as keypad letters (9) and make a real number of it; an
+// extension ("x12"), or any other letter ("client:maxx"), is not a mask.
 bool is_masked_phone(std::string_view raw);
 
 // The handle of a caller who has no number to show (Twilio's "anonymous", "restricted", its

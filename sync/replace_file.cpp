@@ -45,7 +45,9 @@ Result<void> write_all(int fd, const std::string& shown, std::string_view conten
   for (std::size_t done = 0; done < content.size();) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail(Errc::cant_write, fmt::format("cannot write {}: {}", shown, std::strerror(errno)));
+    if (n <= 0)
+      return fail(Errc::cant_write,
+                  fmt::format("cannot write {}: {}", shown, n == 0 ? "nothing was written" : std::strerror(errno)));
     done += static_cast<std::size_t>(n);
   }
   return {};
@@ -55,15 +57,22 @@ Result<void> write_all(int fd, const std::string& shown, std::string_view conten
 
 Result<void> replace_file(const std::string& path_in, std::string_view content) {
   const std::string path = real_path(path_in);
-  const std::string shown = path == path_in ? path_in : fmt::format("{} (through {})", path_in, path);
+  std::error_code ec_link;
+  const std::string shown =
+      std::filesystem::is_symlink(path_in, ec_link) ? fmt::format("{} (through {})", path_in, path) : path_in;
   struct stat st {};
   const bool exists = ::stat(path.c_str(), &st) == 0;
   if (exists && S_ISDIR(st.st_mode))
     return fail(Errc::cant_write, fmt::format("cannot write {}: it is a directory", shown));
   if (exists && !S_ISREG(st.st_mode)) {
-    // Renaming over a device or a FIFO would put a file in its place: write into it.
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return fail(Errc::cant_write, fmt::format("cannot write {}: {}", shown, std::strerror(errno)));
+    // Renaming over a device or a FIFO would put a file in its place: write into it. A FIFO no one
+    // reads would block the open for good (a cron job hanging): ENXIO says so at once.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+      return fail(Errc::cant_write,
+                  fmt::format("cannot write {}: {}", shown,
+                              errno == ENXIO ? "it is a FIFO no process reads" : std::strerror(errno)));
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     auto r = write_all(fd, shown, content);
     ::close(fd);
     return r;
@@ -77,6 +86,8 @@ Result<void> replace_file(const std::string& path_in, std::string_view content) 
                                               std::strerror(errno)));
   ::fchmod(fd, exists ? (st.st_mode & 07777) : (0666 & ~current_umask()));
   auto r = write_all(fd, fmt::format("{} (through {})", shown, tmp), content);
+  if (r && ::fsync(fd) != 0)  // renamed, the page is whole also after a crash
+    r = fail(Errc::cant_write, fmt::format("cannot write {} (through {}): {}", shown, tmp, std::strerror(errno)));
   ::close(fd);
   std::error_code ec;
   if (r) std::filesystem::rename(tmp, path, ec);

@@ -1,7 +1,8 @@
 #pragma once
 // Replacing a small file whole: written to a temporary file beside it and renamed over it, so a
-// reader sees the old content or the new, never half of it. Not fsynced: for records whose loss on
-// power failure costs nothing but a refresh (durable data goes through the spool or the store).
+// reader sees the old content or the new, never half of it, also after a crash (the file is fsynced
+// before the rename; the directory is not: a power failure may bring the old content back, which
+// costs nothing but a refresh — durable data goes through the spool or the store).
 #include <string>
 #include <string_view>
 

@@ -58,7 +58,8 @@ std::string line(const Message& m) {
     std::string link = fmt::format("{}<a href=\"{}\">{}</a>", body.empty() ? "" : "<br>", html_escape(a.url),
                                    html_escape(a.name.empty() ? a.type : a.type + ": " + a.name));
     if (body.size() + link.size() > k_max_line_bytes) {
-      body += fmt::format("<br>({} more attachments)", m.attachments.size() - i);
+      const std::size_t more = m.attachments.size() - i;
+      body += fmt::format("<br>({} more attachment{})", more, more == 1 ? "" : "s");
       break;
     }
     body += link;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 
 #include "adapters/hubspot/hubspot_api.hpp"
@@ -344,7 +345,10 @@ class HubSpotSink final : public Adapter, public Sink {
   }
 
   std::optional<Error> upsert_notes(std::vector<Work>& work);
-  std::optional<Error> send_notes(std::span<std::pair<Work*, const TimelineNote*>> part);
+  std::optional<Error> send_notes(std::span<std::pair<Work*, const TimelineNote*>> part, bool whole);
+  Result<Answer> post_notes(std::span<std::pair<Work*, const TimelineNote*>> part);
+  std::optional<Error> settle_notes(std::span<std::pair<Work*, const TimelineNote*>> part, const Answer& answer,
+                                    bool whole);
   std::optional<Error> associate_notes(std::vector<Work>& work);
   std::optional<Error> update_marks(std::vector<Work>& work);
   std::optional<Error> archive_group(std::span<const PushItem* const> part, std::vector<PushOutcome>& out);
@@ -362,14 +366,23 @@ std::optional<Error> HubSpotSink::upsert_notes(std::vector<Work>& work) {
     if (w.ok())
       for (const auto& n : w.notes) entries.push_back({&w, &n});
   for (std::size_t at = 0; at < entries.size(); at += k_batch)
-    if (auto stop = send_notes(std::span(entries).subspan(at, std::min(k_batch, entries.size() - at)))) return stop;
+    if (auto stop = send_notes(std::span(entries).subspan(at, std::min(k_batch, entries.size() - at)), true))
+      return stop;
   return std::nullopt;
 }
 
 // One batch of notes. A batch HubSpot refuses as a whole for its content (400, 409, 422: one note it
 // will not take) is sent again in halves, down to the note, so that its owner alone fails and the
-// other persons' timelines go on.
-std::optional<Error> HubSpotSink::send_notes(std::span<std::pair<Work*, const TimelineNote*>> part) {
+// other persons' timelines go on. When both halves of a whole batch, and a note of each half alone,
+// are refused alike (HubSpot's words without the correlationId), the refusal is about the request
+// (the note property, say): the push ends there (78) rather than send 199 requests per batch.
+std::optional<Error> HubSpotSink::send_notes(std::span<std::pair<Work*, const TimelineNote*>> part, bool whole) {
+  auto a = post_notes(part);
+  if (!a) return a.error();
+  return settle_notes(part, *a, whole);
+}
+
+Result<Answer> HubSpotSink::post_notes(std::span<std::pair<Work*, const TimelineNote*>> part) {
   nlohmann::json inputs = nlohmann::json::array();
   for (const auto& [owner, note] : part)
     inputs.push_back({{"idProperty", m_note_property},
@@ -379,13 +392,40 @@ std::optional<Error> HubSpotSink::send_notes(std::span<std::pair<Work*, const Ti
                        {{m_note_property, note->key},
                         {"hs_note_body", note->body},
                         {"hs_timestamp", format_rfc3339(note->timestamp)}}}});
-  auto a = send("/crm/v3/objects/notes/batch/upsert", {{"inputs", inputs}},
-                fmt::format("upserting {} timeline notes", part.size()));
-  if (!a) return a.error();
+  return send("/crm/v3/objects/notes/batch/upsert", {{"inputs", inputs}},
+              fmt::format("upserting {} timeline notes", part.size()));
+}
+
+std::optional<Error> HubSpotSink::settle_notes(std::span<std::pair<Work*, const TimelineNote*>> part,
+                                               const Answer& answer, bool whole) {
+  const Answer* a = &answer;
   if (a->refused && part.size() > 1 && (a->status == 400 || a->status == 409 || a->status == 422)) {
-    const std::size_t half = part.size() / 2;
-    if (auto stop = send_notes(part.first(half))) return stop;
-    return send_notes(part.subspan(half));
+    const auto halves = std::array{part.first(part.size() / 2), part.subspan(part.size() / 2)};
+    if (!whole) {
+      for (const auto h : halves)
+        if (auto stop = send_notes(h, false)) return stop;
+      return std::nullopt;
+    }
+    const auto words = [](const Answer& x) {
+      return std::string_view(x.vendor).substr(0, x.vendor.find(" (correlationId"));
+    };
+    const auto alike = [&](const Result<Answer>& x) {
+      return x && x->refused && x->status == a->status && words(*x) == words(*a);
+    };
+    std::array<Result<Answer>, 2> answers = {post_notes(halves[0]), post_notes(halves[1])};
+    for (auto& x : answers)
+      if (!x) return x.error();
+    if (alike(answers[0]) && alike(answers[1]) && alike(post_notes(halves[0].first(1))) &&
+        alike(post_notes(halves[1].last(1))))
+      return Error{Errc::config,
+                   fmt::format("HubSpot refused {} timeline notes, each half of them and a note of each half alone "
+                               "alike (HTTP {}: {}): that is about the request, not about a note in it; `chansync "
+                               "health` checks targets.{}'s note properties",
+                               part.size(), a->status, a->vendor, name()),
+                   name(), a->status};
+    for (std::size_t i = 0; i < 2; ++i)
+      if (auto stop = settle_notes(halves[i], *answers[i], false)) return stop;
+    return std::nullopt;
   }
   auto owner_of = [&](const std::string& key) -> Work* {
     for (const auto& [owner, note] : part)

@@ -280,3 +280,18 @@ TEST_CASE("hubspot retries a 5xx that came after HubSpot stored the notes, witho
   CHECK(count(server, k_notes) == 2);
   CHECK(hub.notes().size() == 1);
 }
+
+TEST_CASE("hubspot: notes refused alike by both halves and a note of each alone end the push, not 199 requests",
+          "[hubspot]") {
+  FakeHubSpot hub;
+  hub.plain_properties = {"notes.chansync_note_id"};  // not unique: HubSpot refuses every upsert by it
+  FakeServer server(hub.handler());
+  std::vector<PersonRecord> persons;
+  for (int i = 1; i <= 40; ++i) persons.push_back(person(i));
+  const auto out = hubspot(server.base_url())->sink()->push(items(persons));
+  REQUIRE_FALSE(out);
+  CHECK(out.error().code == Errc::config);
+  CHECK_THAT(out.error().message, Catch::Contains("each half of them and a note of each half alone alike") &&
+                                      Catch::Contains("chansync health"));
+  CHECK(count(server, k_notes) == 5);  // the batch, its halves, a note of each
+}

@@ -92,6 +92,8 @@ set +e; cs health --offline sms --html - >"$work/stdout.html" 2>"$work/dash.err"
 [ "$code" -eq 1 ] && head -c 15 "$work/stdout.html" | grep -q '<!DOCTYPE html>' && ! grep -q '^NAME' "$work/stdout.html" \
   || fail "--html - should print the page alone on stdout, got $code: $(head -c 300 "$work/stdout.html") $(cat "$work/dash.err")"
 [ ! -e ./- ] || fail "--html - made a file named -"
+set +e; cs -o json health --offline sms --html - >/dev/null 2>"$work/dashjson.err"; code=$?; set -e
+[ "$code" -eq 64 ] || fail "--html - with -o json should be a usage error (64), got $code: $(cat "$work/dashjson.err")"
 ln -s status.html "$work/current.html"
 cs health --offline sms --html "$work/current.html" >/dev/null 2>&1 || true
 [ -L "$work/current.html" ] && grep -q 'class="gap"' "$work/status.html" \

@@ -124,6 +124,8 @@ TEST_CASE("a masked number is kept as typed and unverified, never read as keypad
     CHECK(h->value == std::string(masked));  // not +14155559999
   }
   CHECK_FALSE(is_masked_phone("+1 415 555 1234 x12"));  // an extension is no mask
+  CHECK_FALSE(is_masked_phone("client:maxx"));          // nor letters around an "xx"
+  CHECK_FALSE(is_masked_phone("sip:+4930123@foxx.sip.twilio.com"));
   CHECK(normalize_phone("+1 415 555 1234 x12", "US")->verified);
   CHECK_FALSE(normalize_phone("XXXX", "DE"));  // no digit at all
   CHECK(redacted_phone("SM01").value == "redacted/SM01");

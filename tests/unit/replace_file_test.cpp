@@ -2,6 +2,7 @@
 // naming it, with no temporary file left behind; a symlink is followed, a mode kept, a FIFO written into.
 #include "sync/replace_file.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "tests/support/temp_dir.hpp"
 
@@ -74,18 +74,28 @@ TEST_CASE("replace_file follows a symlink, keeps the file's mode, writes into a 
   CHECK(fs::is_symlink(dir / "dangling.html"));
   CHECK(read_all(dir / "later.html") == "made");
 
-  // A FIFO (as /dev/stdout may be) is written into, not replaced by a file.
+  // A FIFO (as /dev/stdout may be) is written into, not replaced by a file. Its reader is there
+  // first, as a shell's pipe is.
   const fs::path fifo = dir / "pipe";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  std::string got;
-  std::thread reader([&] { got = read_all(fifo); });
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(reader >= 0);
   REQUIRE(replace_file(fifo.string(), "through the pipe"));
-  reader.join();
-  CHECK(got == "through the pipe");
+  char buf[64] = {};
+  const ssize_t got = ::read(reader, buf, sizeof buf);
+  ::close(reader);
+  CHECK(std::string(buf, got > 0 ? static_cast<std::size_t>(got) : 0) == "through the pipe");
   CHECK(fs::is_fifo(fifo));
 
   const auto r = replace_file(dir.string(), "x");
   REQUIRE_FALSE(r);
   CHECK(r.error().code == Errc::cant_write);
   CHECK_THAT(r.error().message, Catch::Contains("directory"));
+
+  // A FIFO no process reads is refused at once, not waited on for good.
+  const fs::path lonely = dir / "lonely";
+  REQUIRE(::mkfifo(lonely.c_str(), 0600) == 0);
+  const auto no_reader = replace_file(lonely.string(), "x");
+  REQUIRE_FALSE(no_reader);
+  CHECK_THAT(no_reader.error().message, Catch::Contains("no process reads"));
 }
