@@ -38,18 +38,7 @@ TEST_CASE("hubspot through push_target: the persons HubSpot confirmed are record
   FakeHubSpot hub;
   FakeServer server(hub.handler());
   StateStore store(":memory:");
-  std::vector<Conversation> page;
-  for (int i = 0; i < 3; ++i) {
-    const std::string number = "+49151123456" + std::to_string(70 + i);
-    page.push_back({"sms",
-                    "c" + std::to_string(i),
-                    "sms",
-                    {HandleKind::phone, number, true},
-                    "+4930123456",
-                    {{"sms", "m" + std::to_string(i), "c" + std::to_string(i), "sms", Direction::inbound,
-                      AuthorKind::customer, number, 1000, "hi"}}});
-  }
-  store.records().commit_conversations("sms", "conversations", page, {}, "x");
+  commit_three_sms(store);
   // The CRM knows the first customer by an address HubSpot will refuse.
   const Contact crm{"crm",
                     "51",
@@ -204,18 +193,7 @@ TEST_CASE("hubspot: a 401 stops the push as an auth error and nothing is recorde
   FakeHubSpot hub;
   FakeServer server(hub.handler());
   StateStore store(":memory:");
-  std::vector<Conversation> page;
-  for (int i = 0; i < 3; ++i) {
-    const std::string number = "+49151123456" + std::to_string(70 + i);
-    page.push_back({"sms",
-                    "c" + std::to_string(i),
-                    "sms",
-                    {HandleKind::phone, number, true},
-                    "+4930123456",
-                    {{"sms", "m" + std::to_string(i), "c" + std::to_string(i), "sms", Direction::inbound,
-                      AuthorKind::customer, number, 1000, "hi"}}});
-  }
-  store.records().commit_conversations("sms", "conversations", page, {}, "x");
+  commit_three_sms(store);
   int n = 0;
   store.identity().save(reconcile(store.identity().input({}), [&] { return "p" + std::to_string(++n); }));
   auto sink = hubspot(server.base_url(), {.token = "pat-na1-revoked"});

@@ -16,6 +16,7 @@
 #include "adapters/registry.hpp"
 #include "sync/push.hpp"
 #include "sync/reconcile.hpp"
+#include "sync/state_store.hpp"
 #include "tests/support/fake_hubspot.hpp"
 #include "tests/support/log_capture.hpp"
 
@@ -97,6 +98,22 @@ inline const PushOutcome& outcome(const std::vector<PushOutcome>& out, const std
     }
   FAIL("no outcome for " << person_id);
   return out.front();
+}
+
+// Three SMS customers (+4915112345670..72), one message each, committed to `store` as connector sms.
+inline void commit_three_sms(StateStore& store) {
+  std::vector<Conversation> page;
+  for (int i = 0; i < 3; ++i) {
+    const std::string number = "+49151123456" + std::to_string(70 + i);
+    page.push_back({"sms",
+                    "c" + std::to_string(i),
+                    "sms",
+                    {HandleKind::phone, number, true},
+                    "+4930123456",
+                    {{"sms", "m" + std::to_string(i), "c" + std::to_string(i), "sms", Direction::inbound,
+                      AuthorKind::customer, number, 1000, "hi"}}});
+  }
+  store.records().commit_conversations("sms", "conversations", page, {}, "x");
 }
 
 }  // namespace chansync::test::hubspot_sink
