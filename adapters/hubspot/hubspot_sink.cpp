@@ -10,6 +10,7 @@
 
 #include "adapters/hubspot/hubspot_api.hpp"
 #include "adapters/hubspot/hubspot_client.hpp"
+#include "adapters/hubspot/hubspot_contact.hpp"
 #include "adapters/hubspot/hubspot_notes.hpp"
 #include "adapters/pieces.hpp"
 #include "adapters/status_page.hpp"
@@ -27,48 +28,6 @@ constexpr const char* k_fields[] = {"firstname", "lastname", "email", "phone"};
 // An error that ends the push (see Sink::push): every request after it would fail the same way.
 bool stops(const Error& e) {
   return e.code == Errc::auth || e.code == Errc::rate_limited || e.code == Errc::unavailable;
-}
-
-std::string trim(std::string s) {
-  s.erase(0, s.find_first_not_of(" \t"));
-  s.erase(s.find_last_not_of(" \t") + 1);
-  return s;
-}
-
-// What chansync writes on the person's contact: the name a CRM record splits (else the display name
-// split at its first space) and the first valid email and phone. Empty values are left out: chansync
-// never clears what someone typed into HubSpot.
-std::map<std::string, std::string> contact_fields(const PersonRecord& p) {
-  std::map<std::string, std::string> out;
-  std::string first, last;
-  const auto named = std::find_if(p.contacts.begin(), p.contacts.end(),
-                                  [](const Contact& c) { return !c.first_name.empty() || !c.last_name.empty(); });
-  if (named != p.contacts.end()) {
-    first = named->first_name, last = named->last_name;
-  } else {
-    const std::string name = trim(p.display_name);
-    const auto space = name.find(' ');
-    first = name.substr(0, space);
-    if (space != std::string::npos) last = trim(name.substr(space));
-  }
-  if (!first.empty()) out["firstname"] = first;
-  if (!last.empty()) out["lastname"] = last;
-  for (const auto& h : p.handles) {
-    if (!h.verified) continue;
-    if (h.kind == HandleKind::email && !out.count("email")) out["email"] = h.value;
-    if (h.kind == HandleKind::phone && !out.count("phone")) out["phone"] = h.value;
-  }
-  return out;
-}
-
-// HubSpot may show a phone number formatted; compare digits (and a leading +) only.
-std::string comparable(const std::string& field, const std::string& value) {
-  std::string out;
-  for (char c : value) {
-    if (field == "phone" && !(std::isdigit(static_cast<unsigned char>(c)) || c == '+')) continue;
-    out += field == "email" ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
-  }
-  return out;
 }
 
 // A property name as HubSpot's internal names are written. Throws Failure(Errc::config).
@@ -106,6 +65,12 @@ struct Answer {
   std::optional<Error> refused;
   std::string vendor;  // with `refused`: HubSpot's own words ("CATEGORY: message (correlationId ...)")
 };
+
+// HubSpot's words without the correlationId each answer has of its own: what two refusals share
+// when they are alike.
+std::string_view vendor_words(const Answer& a) {
+  return std::string_view(a.vendor).substr(0, a.vendor.find(" (correlationId"));
+}
 
 class HubSpotSink final : public Adapter, public Sink {
  public:
@@ -275,18 +240,14 @@ class HubSpotSink final : public Adapter, public Sink {
       if (!answer) return std::move(answer.error());
       answers.push_back(std::move(*answer));
     }
-    // HubSpot's words without the correlationId each answer has of its own.
-    const auto words = [](const Answer& a) {
-      return std::string_view(a.vendor).substr(0, a.vendor.find(" (correlationId"));
-    };
     std::size_t i = 0;
     if (pieces == 4 && std::all_of(answers.begin(), answers.end(), [&](const auto& a) {
-          return a && a->status == refused.status && words(*a) == words(refused);
+          return a && a->status == refused.status && vendor_words(*a) == vendor_words(refused);
         })) {
       if (auto stop = narrow_contacts(spans[0], *answers[0], false)) return stop;
       if (std::all_of(spans[0].begin(), spans[0].end(), [&](const Work* w) {
             return w->contact_id.empty() && w->error && w->error->http_status == refused.status &&
-                   w->error->message.find(words(refused)) != std::string::npos;
+                   w->error->message.find(vendor_words(refused)) != std::string::npos;
           }))
         return Error{Errc::config,
                      fmt::format("HubSpot refused an upsert of {} contacts, each quarter of it and each contact of "
@@ -406,11 +367,8 @@ std::optional<Error> HubSpotSink::settle_notes(std::span<std::pair<Work*, const 
         if (auto stop = send_notes(h, false)) return stop;
       return std::nullopt;
     }
-    const auto words = [](const Answer& x) {
-      return std::string_view(x.vendor).substr(0, x.vendor.find(" (correlationId"));
-    };
     const auto alike = [&](const Result<Answer>& x) {
-      return x && x->refused && x->status == a->status && words(*x) == words(*a);
+      return x && x->refused && x->status == a->status && vendor_words(*x) == vendor_words(*a);
     };
     std::array<Result<Answer>, 2> answers = {post_notes(halves[0]), post_notes(halves[1])};
     for (auto& x : answers)
