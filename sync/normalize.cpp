@@ -22,20 +22,23 @@ using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberUtil;
 
 // Shared inboxes, in English and the languages of the regions chansync is used in most (German,
-// French, Spanish, Italian). "sales.berlin@", "info-de@", "team_support@" count too (see is_role).
-constexpr std::array<std::string_view, 38> k_role_locals = {
-    "info",        "support",       "sales",      "contact",  "hello",      "admin",    "office",        "noreply",
-    "no-reply",    "help",          "service",    "team",     "mail",       "billing",  "mailer-daemon", "postmaster",
-    "donotreply",  "do-not-reply",  "kontakt",    "vertrieb", "empfang",    "buero",    "büro",          "verwaltung",
-    "anfrage",     "kundenservice", "bestellung", "accueil",  "commercial", "ventas",   "contacto",      "informacion",
-    "información", "hola",          "vendite",    "contatti", "ordini",     "rezeption"};
+// French, Spanish, Italian), and the senders of notifications, newsletters and bounces. "sales.berlin@",
+// "info-de@", "team_support@", "support+ticket42@" count too (see is_role).
+constexpr std::array<std::string_view, 46> k_role_locals = {
+    "info",          "support",    "sales",      "contact",      "hello",         "admin",      "office",
+    "noreply",       "no-reply",   "help",       "service",      "team",          "mail",       "billing",
+    "mailer-daemon", "postmaster", "donotreply", "do-not-reply", "kontakt",       "vertrieb",   "empfang",
+    "buero",         "büro",       "verwaltung", "anfrage",      "kundenservice", "bestellung", "accueil",
+    "commercial",    "ventas",     "contacto",   "informacion",  "información",   "hola",       "vendite",
+    "contatti",      "ordini",     "rezeption",  "no_reply",     "bounce",        "bounces",    "notification",
+    "notifications", "notify",     "newsletter", "news"};
 
 bool is_role(std::string_view local) {
   const auto role = [](std::string_view x) {
     return std::find(k_role_locals.begin(), k_role_locals.end(), x) != k_role_locals.end();
   };
   if (role(local)) return true;
-  const auto sep = local.find_first_of(".-_");
+  const auto sep = local.find_first_of(".-_+");
   return sep != std::string_view::npos && role(local.substr(0, sep));
 }
 

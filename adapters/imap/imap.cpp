@@ -4,8 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <set>
 #include <span>
@@ -61,7 +64,10 @@ class ImapAdapter final : public Adapter, public ConversationSource {
       : m_name(ctx.config.name),
         m_session(ImapLogin{ctx.config.options.at("url").get<std::string>(),
                             ctx.config.options.at("username").get<std::string>(), ctx.config.secret("password"),
-                            ctx.config.name, ctx.sleep}) {
+                            ctx.config.name,
+                            ctx.config.options.contains("ca_file") ? ctx.config.options.at("ca_file").get<std::string>()
+                                                                   : std::string(),
+                            ctx.sleep}) {
     const auto& o = ctx.config.options;
     m_user = o.at("username").get<std::string>();
     const std::string url = o.at("url").get<std::string>();
@@ -72,6 +78,15 @@ class ImapAdapter final : public Adapter, public ConversationSource {
       throw Failure(Errc::config, fmt::format("{} must be only imaps://host[:port]: the user goes in `username`, the "
                                               "password in password_env/password_file, mailboxes in `mailboxes`",
                                               key));
+    if (o.contains("ca_file")) {
+      const std::string ca = o.at("ca_file").get<std::string>();
+      if (std::FILE* f = std::fopen(ca.c_str(), "r"))
+        std::fclose(f);
+      else
+        throw Failure(Errc::config, fmt::format("connectors.{}.ca_file: cannot read \"{}\" ({}); name a PEM file "
+                                                "of the CA certificates that signed the IMAP server's",
+                                                m_name, ca, std::strerror(errno)));
+    }
     for (const auto& mb : o.at("mailboxes")) m_mailboxes.push_back(mb.get<std::string>());
     if (m_mailboxes.empty())
       throw Failure(Errc::config,
@@ -391,6 +406,22 @@ bool is_own_address(const MailMapping& m, const std::string& address) {
   });
 }
 
+const MailAddress* relayed_author(const MailMapping& m, const ParsedMail& mail) {
+  if (mail.reply_to.size() != 1) return nullptr;
+  const MailAddress& r = mail.reply_to.front();
+  if (r.address.empty() || is_own_address(m, r.address) || lower(r.address) == lower(mail.from.address)) return nullptr;
+  // A website's form, a shared inbox's group: From one of the business's own addresses, to nobody
+  // outside them.
+  if (is_own_address(m, mail.from.address)) {
+    for (const auto* list : {&mail.to, &mail.cc})
+      for (const auto& a : *list)
+        if (!a.address.empty() && !is_own_address(m, a.address)) return nullptr;
+    return &r;
+  }
+  // A list or group that rewrote From for DMARC (Google Groups', Mailman's "Bob Miller via Customers").
+  return lower(mail.from.name).find(" via ") != std::string::npos ? &r : nullptr;
+}
+
 std::optional<Timestamp> parse_internaldate(std::string_view text) {
   std::string s(text);
   // " 7-Jul-1996 02:44:25 -0700": the date's dashes are the RFC 2822 form's spaces.
@@ -402,13 +433,12 @@ std::optional<Timestamp> parse_internaldate(std::string_view text) {
 std::variant<Conversation, std::string> map_mail(const MailMapping& m, const ParsedMail& mail, std::string_view raw,
                                                  std::optional<Timestamp> internaldate) {
   if (mail.from.address.empty()) return std::string("the mail has no From address");
-  const bool outbound = is_own_address(m, mail.from.address);
-  // The customer: the sender of a mail received; the first recipient that is not the business's
-  // of a mail sent.
-  const MailAddress* customer = nullptr;
-  if (!outbound) {
-    customer = &mail.from;
-  } else {
+  const MailAddress* relayed = relayed_author(m, mail);
+  const bool outbound = !relayed && is_own_address(m, mail.from.address);
+  // The customer: the person a relay sent for; the sender of a mail received; the first recipient
+  // that is not the business's of a mail sent.
+  const MailAddress* customer = relayed ? relayed : outbound ? nullptr : &mail.from;
+  if (outbound) {
     for (const auto* list : {&mail.to, &mail.cc})
       for (const auto& a : *list)
         if (!customer && !a.address.empty() && !is_own_address(m, a.address)) customer = &a;
@@ -418,7 +448,11 @@ std::variant<Conversation, std::string> map_mail(const MailMapping& m, const Par
   if (!handle) return fmt::format("\"{}\" is not an email address", customer->address);
   // Role addresses (noreply@, mailer-daemon@, postmaster@ …; normalize_email marks them) and mail a
   // machine wrote (auto-replies, bulk, bounces) are kept but never identify a customer.
-  if (mail.automatic && !outbound) handle->verified = false;
+  // So is mail from a list or newsletter, unless it was relayed for the person Reply-To names or the
+  // list is the business's own group (a shared inbox: its List-Post is one of own_addresses).
+  const bool list_traffic = mail.listed && !relayed && !is_own_address(m, mail.list_address);
+  const bool machine = mail.automatic || list_traffic;
+  if (machine && !outbound) handle->verified = false;
   std::string business;
   if (outbound)
     business = lower(mail.from.address);
@@ -435,15 +469,17 @@ std::variant<Conversation, std::string> map_mail(const MailMapping& m, const Par
   if (!sent_at) return std::string("the mail has neither a readable Date header nor an INTERNALDATE");
 
   Conversation conv{m.connector, fmt::format("{} {}", handle->value, root), "email", *handle, business, {}};
-  if (!outbound && !customer->name.empty() && lower(customer->name) != handle->value && handle->verified)
-    conv.customer_name = customer->name;
+  std::string name = customer->name;
+  if (relayed && name.empty() && !is_own_address(m, mail.from.address))  // "Bob Miller via Customers"
+    name = mail.from.name.substr(0, lower(mail.from.name).find(" via "));
+  if (!outbound && !name.empty() && lower(name) != handle->value && handle->verified) conv.customer_name = name;
   Message msg;
   msg.connector = m.connector;
   msg.id = id;
   msg.conversation = conv.id;
   msg.channel = "email";
   msg.direction = outbound ? Direction::outbound : Direction::inbound;
-  msg.author_kind = outbound ? AuthorKind::agent : mail.automatic ? AuthorKind::system : AuthorKind::customer;
+  msg.author_kind = outbound ? AuthorKind::agent : machine ? AuthorKind::system : AuthorKind::customer;
   msg.author_handle = outbound ? lower(mail.from.address) : handle->value;
   msg.sent_at = *sent_at;
   msg.text = mail.subject.empty() ? mail.text : mail.text.empty() ? mail.subject : mail.subject + "\n\n" + mail.text;
@@ -469,6 +505,10 @@ AdapterType type() {
            "the business's addresses and domains (\"support@example.com\", \"@example.com\"): mail from them is "
            "outbound, and they never identify a customer",
            K::string_list, true, false, nullptr},
+          {"ca_file",
+           "PEM file of the certificate authorities that may sign the server's certificate (a private CA, a "
+           "self-signed certificate), in place of the system's",
+           K::path, false, false, nullptr},
           {"allow_plaintext",
            "accept plain imap:// to a host that is not loopback (the password crosses the network "
            "unencrypted)",

@@ -23,6 +23,10 @@ struct MailMapping {
   std::vector<std::string> own;  // lower-cased "support@example.com" and "@example.com"
 };
 bool is_own_address(const MailMapping& m, const std::string& address);
+// The person a relay sent `mail` for, named by its one Reply-To: a website's form or a shared
+// inbox's group sending From one of own_addresses to nobody else, or a list or group that rewrote
+// From for DMARC ("Bob Miller via Customers"). nullptr for any other mail.
+const MailAddress* relayed_author(const MailMapping& m, const ParsedMail& mail);
 std::variant<Conversation, std::string> map_mail(const MailMapping& m, const ParsedMail& mail, std::string_view raw,
                                                  std::optional<Timestamp> internaldate);
 

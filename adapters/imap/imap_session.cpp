@@ -402,6 +402,7 @@ Result<void> ImapSession::connect(const std::string& what) {
   curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, 60L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!m_login.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, m_login.ca_file.c_str());
   // imap:// to another host (allow_plaintext): STARTTLS whenever the server offers it (RFC 3501
   // 6.2.1), so the password does not cross the network in clear where TLS was to be had, and a
   // server that disables LOGIN until then (LOGINDISABLED, the usual port 143) can be logged in to at
@@ -424,6 +425,13 @@ Result<void> ImapSession::connect(const std::string& what) {
                 fmt::format("{}: the IMAP server {} is unavailable ({}); the next run tries again", what, m_login.url,
                             said->tagged_text),
                 m_login.connector);
+  if (rc == CURLE_LOGIN_DENIED && greeting.find("LOGINDISABLED") != std::string::npos)
+    return fail(Errc::config,
+                fmt::format("{}: the IMAP server {} takes no login before STARTTLS (it says LOGINDISABLED), and "
+                            "chansync speaks plain IMAP to a loopback host; no password was sent. Use imaps:// (port "
+                            "993) or the server's address rather than a loopback one",
+                            what, m_login.url),
+                m_login.connector);
   if (rc == CURLE_LOGIN_DENIED || (said && said->auth_failed))
     return fail(
         Errc::auth,
@@ -435,11 +443,13 @@ Result<void> ImapSession::connect(const std::string& what) {
         m_login.connector);
   m_tls_failed = tls_failure(rc);
   if (m_tls_failed)
-    return fail(Errc::unavailable,
-                fmt::format("{}: TLS with {} failed ({}); chansync never falls back to plain text: check the host "
-                            "name, port and the server's certificate",
-                            what, m_login.url, detail),
-                m_login.connector);
+    return fail(
+        Errc::unavailable,
+        fmt::format("{}: TLS with {} failed ({}); chansync never falls back to plain text: check the host "
+                    "name, port and the server's certificate (a certificate signed by a CA of your own: name its PEM "
+                    "file in ca_file)",
+                    what, m_login.url, detail),
+        m_login.connector);
   // Refused, timed out, or an answer that is not an IMAP server's (a BYE greeting, another protocol
   // on the port): the server cannot be used now, which is not the same as a mailbox gone.
   return fail(Errc::unavailable,

@@ -52,6 +52,7 @@ struct ImapLogin {
   std::string username;
   std::string password;
   std::string connector;  // for messages
+  std::string ca_file;    // PEM file of the CAs that may sign the server's certificate; "" = the system's
   Sleeper sleep;          // between retries of a connection that failed; empty = real sleep
 };
 

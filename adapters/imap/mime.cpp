@@ -35,22 +35,54 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-// `text` as valid UTF-8: as it is when it is; else read as Windows-1252, which undeclared and
-// mislabelled 8-bit mail almost always is; else (bytes Windows-1252 leaves undefined) with each
-// invalid sequence replaced by U+FFFD. Nothing the store keeps or a target receives may be invalid.
-std::string utf8(std::string text) {
-  if (g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr)) return text;
+// `bytes` read as Windows-1252, which undeclared and mislabelled 8-bit mail almost always is, with
+// the bytes it leaves undefined as U+FFFD.
+std::string from_cp1252(std::string_view bytes) {
+  if (bytes.empty()) return {};
   gsize written = 0;
-  if (char* converted = g_convert(text.data(), static_cast<gssize>(text.size()), "UTF-8", "WINDOWS-1252", nullptr,
+  if (char* converted = g_convert(bytes.data(), static_cast<gssize>(bytes.size()), "UTF-8", "WINDOWS-1252", nullptr,
                                   &written, nullptr)) {
     std::string out(converted, written);
     g_free(converted);
     if (g_utf8_validate(out.data(), static_cast<gssize>(out.size()), nullptr)) return out;
   }
-  char* valid = g_utf8_make_valid(text.data(), static_cast<gssize>(text.size()));
+  char* valid = g_utf8_make_valid(bytes.data(), static_cast<gssize>(bytes.size()));
   std::string out = valid ? valid : "";
   g_free(valid);
   return out;
+}
+
+// `text` as valid UTF-8: as it is when it is. Else its valid UTF-8 sequences are kept and only the
+// bytes that are not read as Windows-1252: a UTF-8 body with one stray Latin-1 byte (a footer a
+// gateway added, a signature pasted from elsewhere) keeps every other letter. A text with no valid
+// multi-byte sequence at all is Windows-1252 throughout, converted in one go. Nothing the store keeps
+// or a target receives may be invalid.
+std::string utf8(std::string text) {
+  if (g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr)) return text;
+  std::string out, stray;
+  bool multibyte = false;
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p < end) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x80) {
+      const gunichar u = g_utf8_get_char_validated(p, end - p);
+      if (u == static_cast<gunichar>(-1) || u == static_cast<gunichar>(-2)) {
+        stray += *p++;
+        continue;
+      }
+      multibyte = true;
+    }
+    if (!stray.empty()) {
+      out += from_cp1252(stray);
+      stray.clear();
+    }
+    const auto n = c < 0x80 ? 1 : static_cast<std::ptrdiff_t>(g_utf8_skip[c]);
+    out.append(p, static_cast<std::size_t>(n));
+    p += n;
+  }
+  if (!multibyte) return from_cp1252(text);
+  return out + from_cp1252(stray);
 }
 
 bool is_utf8_charset(std::string_view charset) {
@@ -88,10 +120,11 @@ std::vector<std::string> message_ids(const std::string& text) {
   return out;
 }
 
-// A text part's content, decoded from its transfer encoding and converted from its charset to
-// UTF-8. Not g_mime_text_part_get_text(): it hands back the raw bytes of a charset it does not know,
-// and drops the bytes of a part declared UTF-8 that is not (Latin-1 mislabelled as UTF-8 lost every
-// accented letter); both go through utf8() here.
+bool is_type(GMimeObject* obj, const char* type, const char* subtype) {
+  GMimeContentType* ct = g_mime_object_get_content_type(obj);
+  return ct && g_mime_content_type_is_type(ct, type, subtype);
+}
+
 // A text part's content, its transfer encoding undone, in its own charset.
 std::string part_bytes(GMimePart* part) {
   if (!GMIME_IS_TEXT_PART(part)) return {};
@@ -103,8 +136,11 @@ std::string part_bytes(GMimePart* part) {
   return bytes && bytes->len ? std::string(reinterpret_cast<const char*>(bytes->data), bytes->len) : "";
 }
 
-std::string part_text(GMimePart* part) {
-  if (!GMIME_IS_TEXT_PART(part)) return {};
+// A text part's content, decoded from its transfer encoding and converted from its charset to
+// UTF-8. Not g_mime_text_part_get_text(): it hands back the raw bytes of a charset it does not know,
+// and drops the bytes of a part declared UTF-8 that is not (Latin-1 mislabelled as UTF-8 lost every
+// accented letter); both go through utf8() here.
+std::string decoded_text(GMimePart* part) {
   std::string raw = part_bytes(part);
   const char* charset = g_mime_text_part_get_charset(GMIME_TEXT_PART(part));
   if (charset && !is_utf8_charset(charset) && !raw.empty()) {
@@ -122,9 +158,52 @@ std::string part_text(GMimePart* part) {
   return utf8(std::move(raw));
 }
 
-bool is_type(GMimeObject* obj, const char* type, const char* subtype) {
-  GMimeContentType* ct = g_mime_object_get_content_type(obj);
-  return ct && g_mime_content_type_is_type(ct, type, subtype);
+// RFC 3676 format=flowed text as the lines its writer meant: a line ending in a space goes on in the
+// next line of the same quote depth (with DelSp=yes that space was added and goes); a space before a
+// line's text was stuffed and goes; "-- " (a signature's marker) is never continued. Quoted lines are
+// written back as "> " lines.
+std::string unflow(std::string_view text, bool delsp) {
+  std::string out, para;
+  std::size_t para_depth = 0;
+  bool open = false;
+  const auto flush = [&] {
+    out += std::string(para_depth, '>');
+    if (para_depth > 0 && !para.empty()) out += ' ';
+    out += para;
+    out += '\n';
+    para.clear();
+    open = false;
+  };
+  for (std::size_t pos = 0; pos < text.size();) {
+    auto eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::size_t depth = std::min(line.find_first_not_of('>'), line.size());
+    line.remove_prefix(depth);
+    if (line.starts_with(' ')) line.remove_prefix(1);
+    const bool soft = !line.empty() && line.back() == ' ' && line != "-- ";
+    if (open && depth != para_depth) flush();
+    para_depth = depth;
+    open = true;
+    if (soft && delsp) line.remove_suffix(1);
+    para.append(line);
+    if (!soft) flush();
+  }
+  if (open) flush();
+  return out;
+}
+
+// decoded_text, unflowed when it is format=flowed text/plain.
+std::string part_text(GMimePart* part) {
+  if (!GMIME_IS_TEXT_PART(part)) return {};
+  const char* format = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "format");
+  if (format && lower(format) == "flowed" && is_type(GMIME_OBJECT(part), "text", "plain")) {
+    const char* delsp = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "delsp");
+    return unflow(decoded_text(part), delsp && lower(delsp) == "yes");
+  }
+  return decoded_text(part);
 }
 
 std::int64_t decoded_size(GMimePart* part) {
@@ -230,12 +309,27 @@ bool is_automatic(GMimeObject* msg) {
   const auto auto_submitted = lower(header(msg, "Auto-Submitted"));
   if (!auto_submitted.empty() && auto_submitted != "no") return true;
   const auto precedence = lower(header(msg, "Precedence"));
-  if (precedence == "bulk" || precedence == "junk" || precedence == "list" || precedence == "auto_reply") return true;
+  if (precedence == "bulk" || precedence == "junk" || precedence == "auto_reply") return true;
+  if (header(msg, "Return-Path") == "<>") return true;
   if (!header(msg, "X-Autoreply").empty() || !header(msg, "X-Autorespond").empty()) return true;
   if (lower(header(msg, "X-Auto-Response-Suppress")).find("all") != std::string::npos &&
       !header(msg, "X-MS-Exchange-Inbox-Rules-Loop").empty())
     return true;
   return false;
+}
+
+bool is_listed(GMimeObject* msg) {
+  return !header(msg, "List-Id").empty() || !header(msg, "List-Unsubscribe").empty() ||
+         !header(msg, "List-Post").empty() || lower(header(msg, "Precedence")) == "list";
+}
+
+// "<mailto:support@example.com>" (List-Post, RFC 2369) → "support@example.com"; "" for "NO" or a URL.
+std::string list_post_address(const std::string& value) {
+  const auto at = lower(value).find("mailto:");
+  if (at == std::string::npos) return {};
+  const auto from = at + 7;
+  const auto end = value.find_first_of(">?, \t", from);
+  return utf8(value.substr(from, end == std::string::npos ? std::string::npos : end - from));
 }
 
 // Collapses runs of blank lines to one and trims the ends of lines and of the text.
@@ -284,6 +378,24 @@ void html_text(xmlNode* node, std::string& out) {
     if (std::find(k_skip.begin(), k_skip.end(), name) != k_skip.end()) continue;
     if (name == "br") {
       while (!out.empty() && out.back() == ' ') out.pop_back();
+      out += '\n';
+      continue;
+    }
+    if (name == "blockquote") {
+      // A quote (an HTML reply's history: Gmail's and Apple Mail's blockquote, Thunderbird's
+      // type=cite) as "> " lines, which trim_quoted_reply reads as it reads a plain-text reply's.
+      std::string inner;
+      html_text(n->children, inner);
+      if (!out.empty() && out.back() != '\n') out += '\n';
+      const std::string quoted = tidy(inner);
+      for (std::size_t pos = 0; pos < quoted.size();) {
+        auto eol = quoted.find('\n', pos);
+        if (eol == std::string::npos) eol = quoted.size();
+        out += eol == pos ? ">" : "> ";
+        out.append(quoted, pos, eol - pos);
+        out += '\n';
+        pos = eol + 1;
+      }
       out += '\n';
       continue;
     }
@@ -422,10 +534,13 @@ Result<ParsedMail> parse_mail(std::string_view raw) {
   if (!from.empty()) out.from = from.front();
   add_addresses(g_mime_message_get_to(msg.get()), out.to);
   add_addresses(g_mime_message_get_cc(msg.get()), out.cc);
+  add_addresses(g_mime_message_get_reply_to(msg.get()), out.reply_to);
   if (const char* s = g_mime_message_get_subject(msg.get())) out.subject = utf8(trim(s));
   if (GDateTime* d = g_mime_message_get_date(msg.get()))
     out.date = static_cast<Timestamp>(g_date_time_to_unix(d)) * 1000 + g_date_time_get_microsecond(d) / 1000;
   out.automatic = is_automatic(obj);
+  out.listed = is_listed(obj);
+  out.list_address = list_post_address(header(obj, "List-Post"));
 
   Walker w;
   if (GMimeObject* top = g_mime_message_get_mime_part(msg.get())) {

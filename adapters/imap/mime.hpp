@@ -23,12 +23,19 @@ struct ParsedMail {
   std::vector<std::string> references;  // References, oldest first, then In-Reply-To when not among them
   MailAddress from;
   std::vector<MailAddress> to, cc;
+  std::vector<MailAddress> reply_to;  // where the author wants answers: a relay's (a list's, a form's) sender
   std::string subject;
   std::optional<Timestamp> date;  // the Date header; nullopt when absent or unreadable
   // Written by a machine for no one in particular: an auto-reply (Auto-Submitted other than "no",
-  // X-Autoreply, X-Autorespond), bulk mail (Precedence bulk/junk/list), a delivery report
-  // (multipart/report). Its sender never identifies a customer.
+  // X-Autoreply, X-Autorespond), bulk mail (Precedence bulk/junk), a delivery report
+  // (multipart/report, or the null sender Return-Path: <> that RFC 5321 gives notifications). Its
+  // sender never identifies a customer.
   bool automatic = false;
+  // Sent through a mailing list, a group or a newsletter service (List-Id, List-Unsubscribe,
+  // List-Post, Precedence list; RFC 2369, 2919), whose address List-Post names ("" when it names
+  // none). map_mail tells the business's own group (a shared inbox) from other lists by it.
+  bool listed = false;
+  std::string list_address;
   std::string text;  // the body as plain UTF-8, quoted reply trimmed
   std::vector<Attachment> attachments;
 };

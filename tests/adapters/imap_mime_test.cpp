@@ -197,6 +197,65 @@ TEST_CASE("MIME: text that is not UTF-8 is made UTF-8, whatever its part declare
   CHECK_THAT(d->text, Catch::StartsWith("end ") && Catch::EndsWith(" here"));
 }
 
+TEST_CASE("MIME: one stray 8-bit byte in UTF-8 text is read alone; the rest stays as written", "[imap]") {
+  const std::string mixed = crlf(
+      "From: z@customer.example\nTo: support@example.com\nSubject: x\nDate: Tue, 06 Oct 2026 10:15:00 +0000\n"
+      "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+      "Gr\xc3\xbc\xc3\x9f"
+      "e aus K\xc3\xb6ln, \xe2\x82\xac 20 zu viel.\nSent from my caf\xe9 \x81\n");
+  auto m = parse_mail(mixed);
+  REQUIRE(m);
+  CHECK(m->text == "Grüße aus Köln, € 20 zu viel.\nSent from my café \xef\xbf\xbd");
+}
+
+TEST_CASE("MIME: format=flowed text is unflowed (RFC 3676), DelSp and quotes included", "[imap]") {
+  const auto mail = [](std::string_view params, std::string_view body) {
+    return crlf(
+        "From: f@customer.example\nTo: support@example.com\nSubject: x\nDate: Tue, 06 Oct 2026 10:15:00 "
+        "+0000\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8" +
+        std::string(params) + "\n\n" + std::string(body));
+  };
+  auto d = parse_mail(mail("; format=flowed; delsp=yes",
+                           "A long line that was wrapped at seventy-two  \ncharacters; "
+                           "Superlongwordthatwassplitinthemi \nddle.\n \n From here.\n"));
+  REQUIRE(d);
+  CHECK(d->text ==
+        "A long line that was wrapped at seventy-two characters; Superlongwordthatwassplitinthemiddle.\n\n"
+        "From here.");
+  auto f = parse_mail(mail("; format=flowed",
+                           "Thanks, it \nworks now.\n\nOn Tue, 6 Oct 2026 at 10:02, Support "
+                           "<support@example.com> wrote:\n> Please try \n> again.\n"));
+  REQUIRE(f);
+  CHECK(f->text == "Thanks, it works now.");
+  auto sig = parse_mail(mail("; format=flowed", "Bye \n-- \nTom\n"));
+  REQUIRE(sig);
+  CHECK(sig->text == "Bye --\nTom");  // "-- " ends the paragraph before it, and is never continued
+  auto fixed = parse_mail(mail("", "Not flowed \nat all\n"));
+  REQUIRE(fixed);
+  CHECK(fixed->text == "Not flowed\nat all");
+}
+
+TEST_CASE("MIME: an HTML reply's blockquote is a quote, cut as a plain-text reply's is", "[imap]") {
+  const auto mail = [](std::string_view html) {
+    return crlf(
+        "From: a@customer.example\nTo: support@example.com\nSubject: Re: parcel\nDate: Tue, 06 Oct 2026 "
+        "10:15:00 +0000\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n" +
+        std::string(html) + "\n");
+  };
+  auto gmail = parse_mail(
+      mail("<div dir=\"ltr\">Thanks, still nothing.</div><br><div class=\"gmail_quote\"><div class=\"gmail_attr\">On "
+           "Mon, Dec 7, 2026 at 11:00 AM Support &lt;support@example.com&gt; wrote:<br></div><blockquote "
+           "class=\"gmail_quote\">Hi Anna, we are checking with the courier.<br><br>Very long old "
+           "history.</blockquote></div>"));
+  REQUIRE(gmail);
+  CHECK(gmail->text == "Thanks, still nothing.");
+  auto bottom = parse_mail(
+      mail("<div>On Mon, Dec 7, 2026 at 11:00 AM Support &lt;support@example.com&gt; wrote:</div><blockquote "
+           "type=\"cite\">Which model?</blockquote><p>Model X200.</p>"));
+  REQUIRE(bottom);
+  CHECK_THAT(bottom->text, Catch::Contains("> Which model?") && Catch::EndsWith("Model X200."));
+}
+
 TEST_CASE("MIME: an HTML part without a charset parameter is read in the charset its <meta> names", "[imap]") {
   const std::string raw =
       "From: Ola <ola@example.pl>\r\nTo: support@example.com\r\nSubject: order\r\nMessage-ID: <o1@example.pl>\r\n"
@@ -315,6 +374,68 @@ TEST_CASE("Mail mapping: auto-replies, bulk mail and role senders never identify
   REQUIRE(std::holds_alternative<Conversation>(u));
   CHECK(std::get<Conversation>(u).messages[0].sent_at == 77);
   CHECK(std::holds_alternative<std::string>(map_mail(k_map, undated, "raw", std::nullopt)));
+}
+
+TEST_CASE("Mail mapping: a relay's Reply-To is the customer; lists and newsletters identify nobody", "[imap]") {
+  const auto headers = [](std::string_view extra) {
+    return crlf("To: support@example.com\nSubject: x\nDate: Tue, 06 Oct 2026 10:15:00 +0000\n" + std::string(extra) +
+                "\n\nHello\n");
+  };
+  const auto conv = [&](std::string_view extra) {
+    auto m = parse_mail(headers(extra));
+    REQUIRE(m);
+    auto mapped = map_mail(k_map, *m, "raw", std::nullopt);
+    REQUIRE(std::holds_alternative<Conversation>(mapped));
+    return std::get<Conversation>(mapped);
+  };
+  // A list that rewrote From for DMARC: two senders are two customers, each verified and named.
+  const auto bob = conv(
+      "From: \"Bob Miller via Customers\" <customers@groups.example.net>\nReply-To: <bob@bobco.example>\n"
+      "List-Id: <customers.groups.example.net>\nMessage-ID: <v1@bobco.example>");
+  CHECK(bob.customer == Handle{HandleKind::email, "bob@bobco.example", true});
+  CHECK(bob.customer_name == "Bob Miller");
+  CHECK(bob.messages[0].author_kind == AuthorKind::customer);
+  CHECK(conv("From: \"Carla via Customers\" <customers@groups.example.net>\nReply-To: Carla Diaz "
+             "<carla@diaz.example>\nMessage-ID: <v2@diaz.example>")
+            .customer.value == "carla@diaz.example");
+  // A website's form sent From the business's own domain to support: the visitor, inbound.
+  const auto form = conv(
+      "From: Website Contact Form <noreply@shop.example.com>\nReply-To: Jane Doe <jane.doe@mail.example>\n"
+      "Message-ID: <wf1@example.com>");
+  CHECK(form.customer == Handle{HandleKind::email, "jane.doe@mail.example", true});
+  CHECK(form.customer_name == "Jane Doe");
+  CHECK(form.messages[0].direction == Direction::inbound);
+  CHECK(form.business == "support@example.com");
+  // The business's own mail to a customer with some other Reply-To stays outbound to that customer.
+  auto sent =
+      parse_mail(crlf("From: support@example.com\nTo: ann@customer.example\nReply-To: agency@elsewhere.example\n"
+                      "Subject: x\nDate: Tue, 06 Oct 2026 10:15:00 +0000\n\nHi\n"));
+  REQUIRE(sent);
+  auto s = map_mail(k_map, *sent, "raw", std::nullopt);
+  REQUIRE(std::holds_alternative<Conversation>(s));
+  CHECK(std::get<Conversation>(s).customer.value == "ann@customer.example");
+  CHECK(std::get<Conversation>(s).messages[0].direction == Direction::outbound);
+  // A customer's own Reply-To (another address of theirs) changes nothing.
+  CHECK(
+      conv("From: Ann <ann@customer.example>\nReply-To: ann.private@mail.example\nMessage-ID: <a@c>").customer.value ==
+      "ann@customer.example");
+  // Newsletters and bounces: kept, but their senders identify no one.
+  const auto news = conv(
+      "From: Shop Deals <deals@shop-news.example>\nList-Unsubscribe: <https://shop-news.example/u>\nMessage-ID: <n@s>");
+  CHECK_FALSE(news.customer.verified);
+  CHECK(news.customer_name.empty());
+  CHECK(news.messages[0].author_kind == AuthorKind::system);
+  CHECK_FALSE(conv("From: Mail Delivery Subsystem <bounce-handler@mx.partner.example>\nReturn-Path: <>\n"
+                   "Message-ID: <b@p>")
+                  .customer.verified);
+  CHECK_FALSE(conv("From: GitHub <notifications@github.example>\nMessage-ID: <g@h>").customer.verified);
+  // The business's own group (a shared inbox whose List-Post is one of own_addresses): the sender is a
+  // customer like any other.
+  const auto group = conv(
+      "From: Tom <tom@tom.example>\nList-Id: <support.example.com>\nList-Post: <mailto:support@example.com>\n"
+      "Precedence: list\nMessage-ID: <t@t>");
+  CHECK(group.customer == Handle{HandleKind::email, "tom@tom.example", true});
+  CHECK(group.messages[0].author_kind == AuthorKind::customer);
 }
 
 TEST_CASE("own_addresses match whole addresses and whole domains", "[imap]") {

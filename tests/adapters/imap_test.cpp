@@ -263,3 +263,16 @@ TEST_CASE("imap: an own address written with a display name is a config error sa
   cfg.options["own_addresses"] = {"Support <support@example.com>"};
   CHECK_THROWS_WITH(make(cfg), Catch::Contains("own_addresses") && Catch::Contains("without a display name"));
 }
+
+TEST_CASE("imap: ca_file must be readable; a TLS failure names it", "[imap][dovecot]") {
+  auto cfg = imap_config("imaps://127.0.0.1:1", {"INBOX"});
+  cfg.options["ca_file"] = "/nonexistent/ca.pem";
+  CHECK_THROWS_WITH(make(cfg), Catch::Contains("ca_file") && Catch::Contains("/nonexistent/ca.pem"));
+  // imaps:// to the plain server: the handshake fails, and the advice says how to trust a private CA.
+  auto& dc = DovecotServer::shared();
+  cfg.options["url"] = fmt::format("imaps://127.0.0.1:{}", dc.port());
+  cfg.options["ca_file"] = std::string(CHANSYNC_SOURCE_DIR) + "/tests/fixtures/email/auto_reply.eml";  // no CA in it
+  const auto tls = make(cfg)->probe();
+  CHECK(tls.cls == HealthClass::unreachable);
+  CHECK_THAT(tls.summary, Catch::Contains("ca_file"));
+}
