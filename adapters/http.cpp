@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <libdeflate.h>
+#include <openssl/evp.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
@@ -166,6 +167,16 @@ void init_curl() {
 HttpClient::HttpClient(HttpOptions opts) : m_opts(std::move(opts)), m_redact(m_opts.secrets) {
   m_redact.add(m_opts.basic_password);
   m_redact.add(m_opts.bearer_token);
+  // What goes on the wire for Basic auth is base64("user:password"): a gateway or debugging proxy
+  // that echoes the Authorization header would otherwise hand the password back in plain sight.
+  if (!m_opts.basic_user.empty() && !m_opts.basic_password.empty()) {
+    const std::string pair = m_opts.basic_user + ":" + m_opts.basic_password;
+    std::string encoded(4 * ((pair.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                  reinterpret_cast<const unsigned char*>(pair.data()), static_cast<int>(pair.size()));
+    encoded.resize(static_cast<std::size_t>(std::max(n, 0)));
+    m_redact.add(encoded);
+  }
   m_budgets[""] = TokenBucket(m_opts.requests_per_second, m_opts.burst);
   for (const auto& b : m_opts.sub_budgets) m_budgets[b.name] = TokenBucket(b.requests_per_second);
   init_curl();
@@ -479,6 +490,16 @@ Error http_error(const HttpRequest& req, const HttpResponse& resp, const std::st
         "{} failed with HTTP {} after retries{}; the vendor may be having an outage "
         "(`chansync health` checks)",
         what, resp.status, detail);
+  } else if (resp.status >= 300 && resp.status < 400) {
+    // Often an http:// base_url to an https-only host, or an old regional host. libcurl follows no
+    // redirect, so no credential went with it; where it points is said without its path (which may
+    // carry a token).
+    const auto location = resp.headers.find("location");
+    const std::string to = location == resp.headers.end() ? std::string() : origin_of(location->second);
+    e.message = fmt::format(
+        "{} was redirected with HTTP {}{}{}; chansync follows no redirect (credentials would go with it): set "
+        "the connector's base_url to the address the vendor names",
+        what, resp.status, detail, to.empty() ? "" : fmt::format(" to {}", to));
   } else {
     const char* check = resp.status == 404 || resp.status == 410
                             ? "check the connector's base_url and the account or object ids in the config; the "

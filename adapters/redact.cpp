@@ -8,12 +8,12 @@ namespace chansync::adapters {
 namespace {
 
 // Query parameters that carry credentials at one vendor or another (OAuth, Graph, Google, AWS-style
-// signatures, Meta's webhook handshake). Compared case-insensitively.
-constexpr std::array<std::string_view, 16> k_secret_params = {
+// signatures, Meta's webhook handshake, Azure Functions' keys). Compared case-insensitively.
+constexpr std::array<std::string_view, 17> k_secret_params = {
     "access_token",  "token",         "key",      "api_key",         "apikey",
     "auth",          "signature",     "sig",      "password",        "secret",
     "client_secret", "refresh_token", "id_token", "x-amz-signature", "hub.verify_token",
-    "verify_token"};
+    "verify_token",  "code"};
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {

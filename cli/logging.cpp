@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "cli/output.hpp"
+
 namespace chansync::cli {
 namespace {
 
@@ -20,6 +22,17 @@ class JsonMessage : public spdlog::custom_flag_formatter {
     dest.append(s.data(), s.data() + s.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessage>(); }
+};
+
+// %* in the text pattern: the message as one line of text (terminal_text): a vendor's words with a
+// line break cannot forge a log line of their own, nor an escape sequence recolour the terminal.
+class TextMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const std::string s = terminal_text(std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(s.data(), s.data() + s.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<TextMessage>(); }
 };
 
 }  // namespace
@@ -39,7 +52,9 @@ void setup_logging(const GlobalOptions& g) {
     f->add_flag<JsonMessage>('*').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","message":%*})");
     logger->set_formatter(std::move(f));
   } else {
-    logger->set_pattern(color ? "%^%l%$: %v" : "chansync: %l: %v");
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<TextMessage>('*').set_pattern(color ? "%^%l%$: %*" : "chansync: %l: %*");
+    logger->set_formatter(std::move(f));
   }
   logger->set_level(g.quiet          ? spdlog::level::err
                     : g.verbose >= 2 ? spdlog::level::trace

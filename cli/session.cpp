@@ -60,7 +60,16 @@ const std::string& opened_store_path() {
 
 void require_store(const std::string& path) {
   std::error_code ec;
-  if (path == ":memory:" || std::filesystem::exists(path, ec)) return;
+  if (std::filesystem::exists(path, ec)) {
+    // An empty file is no store either: opening it would build an empty one there.
+    std::error_code size_ec;
+    if (!std::filesystem::is_regular_file(path, size_ec) || std::filesystem::file_size(path, size_ec) != 0 || size_ec)
+      return;
+    throw Failure(Errc::config, fmt::format("{} is an empty file, not a state store; run `chansync sync` first (it "
+                                            "makes the store there), or correct [state] path, --state or "
+                                            "$CHANSYNC_STATE",
+                                            path));
+  }
   if (ec)
     throw Failure(Errc::cant_write, fmt::format("cannot look at the state store {}: {}; check the permissions of its "
                                                 "directory for the user chansync runs as",

@@ -47,6 +47,29 @@ bool is_env_name(std::string_view s) {
          std::all_of(s.begin(), s.end(), [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
 }
 
+// A value with a lower-case letter, a digit and 16 characters or more is far more likely a token
+// pasted in (a Twilio auth token is 32 hex digits, a Meta token "EAAB…") than a variable's or a
+// file's name: it is refused without being repeated.
+bool looks_like_secret(std::string_view s) {
+  const bool lower = std::any_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+  const bool digit = std::any_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool pathish = s.find_first_of("/.") != std::string_view::npos;
+  return s.size() >= 16 && lower && digit && !pathish;
+}
+
+// Why `path` cannot be the state store's file, "" when it can. SQLite takes ":memory:" (and "") for a
+// private database gone when the process ends, and "file:" for a URI: every run would start from
+// nothing and push everyone again.
+std::string state_path_refusal(const std::string& path) {
+  if (path.empty()) return "is empty; name the state store's file";
+  if (path == ":memory:" || path.starts_with("file:"))
+    return fmt::format(
+        "\"{}\" is a database SQLite keeps in memory or opens as a URI, not a file: every run would "
+        "start from nothing and push everyone again; name the state store's file",
+        path);
+  return "";
+}
+
 // The environment as the inputs see it: their injected env, else the process's.
 std::optional<std::string> input_env(const ConfigInputs& in, const std::string& name) {
   if (in.env) return in.env(name);
@@ -63,8 +86,27 @@ std::string render(const nlohmann::json& v) {
   return out.empty() ? "{}" : out + " }";
 }
 
-// Relative paths in the file are relative to the file, so cron jobs don't depend on their cwd.
+// Relative paths in the file are relative to the file, so cron jobs don't depend on their cwd. A
+// leading "~/" is $HOME, as a shell would have it; no variable is expanded, and a path that looks
+// like it wants one is refused rather than made into a directory named "$HOME".
 std::string resolve_path(const std::string& value, const std::string& config_file) {
+  if (value.starts_with('$') || value.find("${") != std::string::npos || value.find("$(") != std::string::npos)
+    config_error(
+        fmt::format("{}: the path \"{}\" holds a variable; chansync expands none in paths (only a leading "
+                    "~/, your home directory): write the path out",
+                    config_file, value));
+  if (value == "~" || value.starts_with("~/")) {
+    const char* home = std::getenv("HOME");
+    if (!home || !*home)
+      config_error(fmt::format("{}: the path \"{}\" starts with ~/, and HOME is not set; write the path out",
+                               config_file, value));
+    return (fs::path(home) / value.substr(std::min<std::size_t>(2, value.size()))).lexically_normal().string();
+  }
+  if (value.starts_with('~'))
+    config_error(
+        fmt::format("{}: the path \"{}\" names another user's home (~user), which chansync does not "
+                    "expand; write the path out",
+                    config_file, value));
   if (value == "-" || value.empty() || fs::path(value).is_absolute() || config_file.empty()) return value;
   return (fs::path(config_file).parent_path() / value).lexically_normal().string();
 }
@@ -244,6 +286,14 @@ struct Loader {
                                env_node ? "env" : "file"));
     const std::string origin = "file:" + where(cfg.file, *node);
     // Not quoted: a value that is no variable's name is most likely the secret itself, pasted in.
+    if (looks_like_secret(*name) && (!env_node || is_env_name(*name)))
+      config_error(
+          fmt::format("{}: {}_{} holds a value shaped like a token (lower-case letters and digits, {} "
+                      "characters), not {}; if it is the secret itself, put it in {} and write {} here",
+                      where(cfg.file, *node), key_path, env_node ? "env" : "file", name->size(),
+                      env_node ? "an environment variable's name" : "a file's path",
+                      env_node ? "the job's environment" : "a file with mode 0600",
+                      env_node ? "that variable's name (e.g. TWILIO_AUTH_TOKEN)" : "that file's path"));
     if (env_node && !is_env_name(*name))
       config_error(
           fmt::format("{}: {}_env must be the name of an environment variable (letters, digits and _, "
@@ -297,9 +347,8 @@ struct Loader {
               fmt::format("{}: [state]: unknown key \"{}\"; the only key is \"path\"", where(path, node), k.str()));
         const auto v = node.value<std::string>();
         if (!v) config_error(fmt::format("{}: state.path must be a string", where(path, node)));
-        // SQLite takes "" for a private temporary database: every run would start from nothing.
-        if (v->empty())
-          config_error(fmt::format("{}: state.path is empty; name the state store's file", where(path, node)));
+        if (const auto why = state_path_refusal(*v); !why.empty())
+          config_error(fmt::format("{}: state.path {}", where(path, node), why));
         cfg.state_path = resolve_path(*v, path);
         add("state.path", cfg.state_path, "file:" + where(path, node));
       }
@@ -489,6 +538,7 @@ Config load_config(const ConfigInputs& in) {
   }
   // 3. environment (CHANSYNC_*)
   if (auto v = l.env("CHANSYNC_STATE"); v && !v->empty()) {
+    if (const auto why = state_path_refusal(*v); !why.empty()) config_error("CHANSYNC_STATE " + why);
     l.cfg.state_path = *v;
     l.add("state.path", *v, "env:CHANSYNC_STATE");
   }
@@ -501,7 +551,7 @@ Config load_config(const ConfigInputs& in) {
   }
   // 4. flags
   if (in.state_flag) {
-    if (in.state_flag->empty()) throw Failure(Errc::usage, "--state is empty; name the state store's file");
+    if (const auto why = state_path_refusal(*in.state_flag); !why.empty()) throw Failure(Errc::usage, "--state " + why);
     l.cfg.state_path = *in.state_flag;
     l.add("state.path", *in.state_flag, "flag:--state");
   }
@@ -509,7 +559,6 @@ Config load_config(const ConfigInputs& in) {
     // Beside the state store, wherever that ended up: the two belong together.
     const auto dir = fs::path(l.cfg.state_path).parent_path();
     l.cfg.spool_dir = (dir.empty() ? fs::path("spool") : dir / "spool").string();
-    if (l.cfg.state_path == ":memory:") l.cfg.spool_dir = "";
     l.add("listen.spool_dir", l.cfg.spool_dir, "default");
   }
   if (std::none_of(l.cfg.settings.begin(), l.cfg.settings.end(),

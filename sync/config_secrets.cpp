@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -47,9 +48,24 @@ std::string read_secret_file(const std::string& path, const std::string& key_pat
     if (n == 0) break;
     value.append(buf, static_cast<std::size_t>(n));
   }
+  if (value.starts_with("\xef\xbb\xbf")) value.erase(0, 3);  // a byte-order mark some editors write
   while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
   if (value.empty()) config_error(fmt::format("{}: secret file {} is empty", key_path, path));
   return value;
+}
+
+// A secret goes into HTTP headers and login commands: a line break there would end the header and
+// start another (or send a broken credential that the vendor refuses as wrong). Refused, naming where
+// the value came from, never the value.
+void check_secret(const std::string& value, const std::string& key_path, const std::string& from) {
+  const auto bad = std::find_if(value.begin(), value.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+  if (bad == value.end()) return;
+  const auto c = static_cast<unsigned char>(*bad);
+  config_error(fmt::format(
+      "{}: the secret {} holds {} (byte {} of {}); a secret is one line of printable "
+      "characters: write it again without it",
+      key_path, from, c == '\n' || c == '\r' ? "a line break" : fmt::format("the control character 0x{:02X}", c),
+      bad - value.begin() + 1, value.size()));
 }
 
 }  // namespace
@@ -69,14 +85,19 @@ void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::
             fmt::format("{}_env names the environment variable {}, which is not set; export it in the "
                         "job's environment (e.g. `export {}=...`)",
                         group_key, var, var));
+      // A trailing line break is the tool's that set it (`echo` into a Kubernetes secret, $(cat f) in a
+      // unit file), as in a file.
+      while (!value->empty() && (value->back() == '\n' || value->back() == '\r')) value->pop_back();
       if (value->empty())
         config_error(
             fmt::format("{}_env names the environment variable {}, which is set but empty; give it the "
                         "secret's value",
                         group_key, var));
+      check_secret(*value, group_key + "_env", "in the environment variable " + var);
       ep.secrets[key] = *value;
     } else {
       ep.secrets[key] = read_secret_file(source.substr(5), group_key + "_file");
+      check_secret(ep.secrets[key], group_key + "_file", "in the file " + source.substr(5));
     }
   }
 }

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
+#include <glib.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <unicode/ucnv.h>
@@ -363,7 +364,17 @@ bool wait_socket(CURL* c, bool for_write) {
 
 }  // namespace
 
-ImapSession::ImapSession(ImapLogin login) : m_login(std::move(login)) {
+ImapSession::ImapSession(ImapLogin login) : m_login(std::move(login)), m_redact({m_login.password}) {
+  const auto base64 = [](const std::string& bytes) {
+    gchar* encoded = g_base64_encode(reinterpret_cast<const guchar*>(bytes.data()), bytes.size());
+    std::string out = encoded ? encoded : "";
+    g_free(encoded);
+    return out;
+  };
+  if (!m_login.password.empty()) {
+    m_redact.add(base64(std::string(1, '\0') + m_login.username + std::string(1, '\0') + m_login.password));
+    m_redact.add(base64(m_login.password));
+  }
   init_curl();
   while (!m_login.url.empty() && m_login.url.back() == '/') m_login.url.pop_back();
 }
@@ -560,6 +571,10 @@ Result<ImapResponse> ImapSession::run(const std::string& mailbox, const std::str
       return out;
     };
     auto result = attempt_once();
+    if (!result)
+      result.error().message = m_redact(result.error().message);
+    else
+      result->tagged_text = m_redact(result->tagged_text);
     if (result || result.error().code != Errc::unavailable || !retry || attempt >= k_waits.size() || m_tls_failed)
       return result;
     spdlog::warn("{}: {}; retrying in {} s", m_login.connector, result.error().message, k_waits[attempt]);

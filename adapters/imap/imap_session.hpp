@@ -93,6 +93,9 @@ class ImapSession {
                            bool retry = true, bool accept_no = false);
 
   ImapLogin m_login;
+  // The password and the forms a login sends it in (SASL PLAIN's and LOGIN's base64): a server that
+  // echoes the command in its answer must not put it in an error, a dead letter or the store.
+  Redactor m_redact;
   void* m_curl = nullptr;  // the logged-in connection (CURLOPT_CONNECT_ONLY); nullptr when closed
   std::size_t m_requests = 0;
   unsigned m_tag = 0;

@@ -25,14 +25,31 @@ long long configured_batch(const EndpointConfig& cfg) {
   return n;
 }
 
-// The path of the receiver's URL. Receivers such as Slack's incoming webhooks and Zapier's catch hooks
-// put their secret there, so the client redacts it like the signing secret wherever it names the URL:
-// logs and errors show the scheme and host alone.
-std::string url_path(const std::string& url) {
+// What of the receiver's URL may be a secret: its path (Slack's incoming webhooks, Zapier's catch
+// hooks), its path with the query, and each query value (Azure Functions' ?code=). The client redacts
+// them like the signing secret wherever it names the URL: logs and errors show the scheme and host.
+std::vector<std::string> url_secrets(const std::string& url) {
   const auto scheme = url.find("://");
-  const auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (slash == std::string::npos) return "";
-  return url.substr(slash, url.find_first_of("?#", slash) - slash);
+  const auto slash = url.find_first_of("/?", scheme == std::string::npos ? 0 : scheme + 3);
+  if (slash == std::string::npos) return {};
+  const std::string target = url.substr(slash, url.find('#', slash) - slash);
+  const auto q = target.find('?');
+  std::vector<std::string> out = {target, target.substr(0, q)};
+  if (q == std::string::npos) return out;
+  for (std::size_t pos = q + 1; pos <= target.size();) {
+    auto end = target.find('&', pos);
+    if (end == std::string::npos) end = target.size();
+    const auto eq = target.find('=', pos);
+    if (eq != std::string::npos && eq < end) out.push_back(target.substr(eq + 1, end - eq - 1));
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> secrets_of(const std::string& secret, const std::string& url) {
+  auto out = url_secrets(url);
+  out.push_back(secret);
+  return out;
 }
 
 // The receiver confirms or refuses each request as a whole; push() splits what push_target hands it
@@ -50,7 +67,7 @@ class WebhookSink final : public Adapter, public Sink {
         m_http(HttpOptions{.connector = ctx.config.name,
                            .max_retry_after = std::chrono::seconds(30),
                            .timeout_ms = 30'000,
-                           .secrets = {m_secret, url_path(m_url)},  // a receiver echoing it is redacted
+                           .secrets = secrets_of(m_secret, m_url),  // a receiver echoing them is redacted
                            .sleep = ctx.sleep}) {}
 
   // A signed POST of an empty batch: it exercises what a push needs (reachable, TLS, the receiver

@@ -68,3 +68,39 @@ TEST_CASE("HttpClient keeps its secrets out of trace and warning lines, errors a
   CHECK(everything.find("AAHsecretTOKENvalue") == std::string::npos);
   CHECK(everything.find("7123456789%3A") == std::string::npos);
 }
+
+TEST_CASE("HttpClient redacts Basic credentials a server echoes back, as they went on the wire", "[redact]") {
+  FakeServer server([](const httplib::Request& req, std::size_t) {
+    return Scripted{401, R"({"message":"Authenticate: bad header )" + req.get_header_value("Authorization") + "\"}"};
+  });
+  HttpClient http(HttpOptions{.connector = "sms",
+                              .basic_user = "AC00000000000000000000000000000000",
+                              .basic_password = "f00dfacecafe1234567890abcdef9999",
+                              .sleep = [](auto) {}});
+  const HttpRequest req{"GET", server.base_url() + "/2010-04-01/Accounts.json"};
+  auto resp = http.send(req);
+  REQUIRE(resp);
+  REQUIRE(resp->status == 401);
+  REQUIRE_THAT(resp->body, Catch::Contains("Basic QUMw"));  // the fake did echo it
+  const std::string said = http.excerpt(resp->body);
+  const Error e = http.error(req, *resp, "listing accounts", resp->body);
+  CHECK_THAT(said, Catch::Contains("Basic <redacted>"));
+  CHECK(e.message.find("QUMw") == std::string::npos);
+  CHECK(said.find("QUMw") == std::string::npos);
+}
+
+TEST_CASE("a redirect is said as one, with where it points and what to set", "[redact]") {
+  FakeServer server([](const httplib::Request&, std::size_t) {
+    return Scripted{301, "", {{"Location", "https://api.example.net/v2/secret-path?token=abc"}}};
+  });
+  HttpClient http(HttpOptions{.connector = "crm", .sleep = [](auto) {}});
+  const HttpRequest req{"GET", server.base_url() + "/v1/contacts"};
+  auto resp = http.send(req);
+  REQUIRE(resp);
+  REQUIRE(resp->status == 301);
+  const Error e = http.error(req, *resp, "listing contacts", "");
+  CHECK(e.code == Errc::remote);
+  CHECK_THAT(e.message, Catch::Contains("redirected with HTTP 301") && Catch::Contains("to https://api.example.net;") &&
+                            Catch::Contains("base_url"));
+  CHECK(e.message.find("secret-path") == std::string::npos);
+}

@@ -445,14 +445,19 @@ TEST_CASE("webhook never logs its secret or the signature", "[webhook]") {
   CHECK_THAT(stats.error->message, !Catch::Contains(k_secret));
 }
 
-TEST_CASE("webhook names its receiver by scheme and host alone: a secret in the URL's path is never shown",
+TEST_CASE("webhook names its receiver by scheme and host alone: a secret in the URL's path or query is never shown",
           "[webhook]") {
   LogCapture capture;
-  Receiver receiver([](std::size_t) { return Scripted{503, "down"}; });
+  const std::string path = "/services/T0001/B0002/xyzPathSecret42";
+  const std::string query = "?x=1&sig_v=AZsecretCODE99";  // a parameter no rule knows: the URL's own value
+  // The receiver quotes the request target it was asked, as some do in their error pages.
+  std::string echo;
+  Receiver receiver([&](std::size_t) { return Scripted{503, echo}; });
+  const std::string url = receiver.url() + path + query;
+  echo = "down; you asked " + url.substr(url.find('/', url.find("://") + 3));
   StateStore store(":memory:");
   five_persons(store);
-  const std::string path = "/services/T0001/B0002/xyzPathSecret42";
-  auto adapter = webhook(receiver.url() + path + "?x=1", 2);
+  auto adapter = webhook(url, 2);
   const auto stats = push_target("hook", *adapter->sink(), store, {});
   REQUIRE(stats.error);
   const auto report = adapter->probe();
@@ -463,6 +468,7 @@ TEST_CASE("webhook names its receiver by scheme and host alone: a secret in the 
   CHECK_THAT(all, Catch::Contains("127.0.0.1") && Catch::Contains("<redacted>"));  // where, without the path
   CHECK_THAT(all, !Catch::Contains("xyzPathSecret42"));
   CHECK_THAT(all, !Catch::Contains("/services/T0001"));
+  CHECK_THAT(all, Catch::Contains("you asked <redacted>") && !Catch::Contains("AZsecretCODE99"));
 }
 
 TEST_CASE("webhook probe POSTs an empty signed batch; a refused signature or no answer is never ok", "[webhook]") {

@@ -65,6 +65,15 @@ cs -o json connectors types >"$work/types.json" || fail "connectors types -o jso
 check_schema connector-types "$work/types.json"
 no_secret "config check/show" "$work"/check*.out "$work"/check*.err "$work"/show*
 
+# Text logs are one line per message: text from outside (here a config value) with a line break or an
+# escape sequence cannot forge a log line or recolour the terminal.
+printf '[connectors.sms]\ntype = "nope\\nchansync: info: forged \\u001b[31mRED"\n' >"$work/forge.toml"
+"$CHANSYNC" --config "$work/forge.toml" config check >/dev/null 2>"$work/forge.err" && fail "an unknown type was accepted"
+[ "$(wc -l <"$work/forge.err")" -eq 1 ] || fail "one message took several log lines: $(cat -v "$work/forge.err")"
+grep -q $'\x1b' "$work/forge.err" && fail "an escape sequence reached the log: $(cat -v "$work/forge.err")"
+grep -q '^chansync: error: .*unknown connector type "nope chansync: info: forged' "$work/forge.err" \
+  || fail "the line break should be a space: $(cat -v "$work/forge.err")"
+
 # --log-format json: every stderr line is one JSON object; stdout stays the report alone.
 cs -q pull >/dev/null || fail "first pull failed"
 sim_post fault '{"kind":"500","vendor":"hubspot","count":1}' >/dev/null  # a warning line too

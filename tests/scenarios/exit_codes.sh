@@ -54,6 +54,17 @@ TWILIO_AUTH_TOKEN=wrong HUBSPOT_TOKEN=wrong cs sync >/dev/null 2>"$work/allfail.
 cs --state "$work/typo.db" health >/dev/null 2>"$work/typo.err"
 grep -q "there was no state store at $work/typo.db" "$work/typo.err" \
   || fail "health does not say the store was missing: $(cat "$work/typo.err")"
+# An empty file at the state path is no store: the commands that make none refuse it (78) and leave it empty.
+: >"$work/empty.db"
+for cmd in "state show" "persons list" reconcile; do
+  # shellcheck disable=SC2086
+  cs --state "$work/empty.db" $cmd >/dev/null 2>"$work/emptydb.err"; code=$?
+  [ "$code" -eq 78 ] || fail "'$cmd' on an empty file should exit 78, got $code: $(cat "$work/emptydb.err")"
+  grep -q "is an empty file, not a state store" "$work/emptydb.err" || fail "'$cmd': $(cat "$work/emptydb.err")"
+  [ ! -s "$work/empty.db" ] || fail "'$cmd' made a store in the empty file"
+done
+cs --state :memory: state show >/dev/null 2>&1; code=$?
+[ "$code" -eq 64 ] || fail "--state :memory: should exit 64, got $code"
 
 # No config anywhere: commands that need connectors exit 78 naming where they looked, and create no state.
 noconf=(env -u CHANSYNC_CONFIG -u CHANSYNC_STATE XDG_CONFIG_HOME="$work/nocfg" XDG_STATE_HOME="$work/nostate" "$CHANSYNC")

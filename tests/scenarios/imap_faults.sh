@@ -57,6 +57,9 @@ def serve(conn):
             conn.sendall(b"".join(fetch_line(seq, uid, False) for seq, uid in enumerate(uids, 1)) + ok)
         elif command.upper() == "STATUS":
             conn.sendall(b"* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UIDVALIDITY 7)\r\n" + ok)
+        elif command.upper() == "LOGIN" and mode == "echo":  # some servers and proxies quote the command
+            conn.sendall(tag.encode() + b" NO [AUTHENTICATIONFAILED] Invalid credentials for command: " +
+                         raw.rstrip(b"\r\n") + b"\r\n")
         elif command.upper() == "LOGOUT":
             conn.sendall(b"* BYE\r\n" + ok)
             return
@@ -128,4 +131,19 @@ start_fake no-always
 sqlite3 "$work/no-always.db" "SELECT record_id || ': ' || error FROM dead_letters" \
   | grep -qx "2: the IMAP server could not return this mail" \
   || fail "UID 2 should be a dead letter: $(sqlite3 "$work/no-always.db" "SELECT record_id, error FROM dead_letters")"
+# A server that quotes the LOGIN command in its refusal: the password reaches no error, health output
+# or the store.
+start_fake echo
+printf 'IMAPsecretPW99' >"$work/echo-password" && chmod 600 "$work/echo-password"
+sed -i "s|^password_file = .*|password_file = \"$work/echo-password\"|" "$work/echo.toml"
+code=0
+"$CHANSYNC" --config "$work/echo.toml" -vv pull >"$work/echo.out" 2>"$work/echo.err" || code=$?
+[ "$code" -eq 77 ] || fail "a refused login exited $code, not 77: $(cat "$work/echo.err")"
+grep -q "Invalid credentials for command: A[0-9]* LOGIN support@example.com <redacted>" "$work/echo.err" \
+  || fail "the server's words should be quoted with the password redacted: $(cat "$work/echo.err")"
+"$CHANSYNC" --config "$work/echo.toml" -o json health >"$work/echo-health.json" 2>&1 || true
+if cat "$work/echo.out" "$work/echo.err" "$work/echo-health.json" | grep -q IMAPsecretPW99 ||
+  sqlite3 "$work/echo.db" .dump | grep -q IMAPsecretPW99; then
+  fail "the IMAP password leaked into the output or the store"
+fi
 echo "imap faults scenario OK"

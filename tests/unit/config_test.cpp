@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -224,6 +225,71 @@ TEST_CASE("a *_env value that is no variable's name is refused without being rep
   g_env = {{"HUBSPOT_TOKEN", "x"}};
   CHECK_NOTHROW(load(t.write("[connectors.crm]\ntype = \"hubspot-contacts\"\ntoken_env = \"HUBSPOT_TOKEN\"\n")));
   g_env = {};
+}
+
+TEST_CASE("a token pasted where a variable's or a file's name goes is refused without being repeated") {
+  TempConfig t;
+  for (const std::string pasted : {"f3a9c2e1b4d5a6978c0e1f2a3b4c5d6e", "EAABwzLixnjYBAO7ZCZCsecretPasted123"}) {
+    for (const char* suffix : {"_env", "_file"}) {
+      const auto path = t.write(std::string(k_twilio).replace(std::string(k_twilio).find("_env = \"TWILIO_AUTH_TOKEN"),
+                                                              std::strlen("_env = \"TWILIO_AUTH_TOKEN"),
+                                                              std::string(suffix) + " = \"" + pasted));
+      const auto message = error_of(path);
+      CHECK_THAT(message, Catch::Contains("shaped like a token") && !Catch::Contains(pasted));
+    }
+  }
+  // Names of the usual shapes pass: upper case with digits, lower case without, a path.
+  g_env = {{"TWILIO_AUTH_TOKEN_2", "x"}, {"twilio_token", "y"}};
+  auto ok = std::string(k_twilio);
+  ok.replace(ok.find("TWILIO_AUTH_TOKEN"), 17, "TWILIO_AUTH_TOKEN_2");
+  CHECK_NOTHROW(load(t.write(ok)));
+  g_env = {};
+}
+
+TEST_CASE("secret values are one line: a control character is refused, a trailing line break dropped") {
+  TempConfig t;
+  const auto path = t.write(k_twilio);
+  g_env = {{"TWILIO_AUTH_TOKEN", "tok-env\n"}};
+  CHECK(load(path).connectors[0].secrets.at("auth_token") == "tok-env");
+  g_env = {{"TWILIO_AUTH_TOKEN", "tok\r\nX-Injected: yes"}};
+  CHECK_THAT(error_of(path), Catch::Contains("connectors.sms.auth_token_env") && Catch::Contains("a line break") &&
+                                 Catch::Contains("TWILIO_AUTH_TOKEN") && !Catch::Contains("X-Injected"));
+  g_env = {{"TWILIO_AUTH_TOKEN", "\n"}};
+  CHECK_THAT(error_of(path), Catch::Contains("set but empty"));
+  g_env = {};
+  const auto secret = t.dir / "token";
+  std::ofstream(secret) << "\xef\xbb\xbftok-line1\r\nX-Injected: yes\n";
+  fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);
+  const auto file_path =
+      t.write("[connectors.sms]\ntype = \"twilio-messaging\"\naccount_sid = \"AC1\"\nauth_token_file = \"token\"\n");
+  CHECK_THAT(error_of(file_path),
+             Catch::Contains("auth_token_file") && Catch::Contains("a line break") && !Catch::Contains("X-Injected"));
+  std::ofstream(secret) << "\xef\xbb\xbftok-bom\n";  // a byte-order mark is no part of a secret
+  CHECK(load(file_path).connectors[0].secrets.at("auth_token") == "tok-bom");
+}
+
+TEST_CASE("a state path SQLite would keep in memory is refused; ~/ is the home directory; no variables") {
+  TempConfig t;
+  CHECK_THAT(error_of(t.write("[state]\npath = \":memory:\"\n")), Catch::Contains("in memory"));
+  CHECK_THAT(error_of(t.write("[state]\npath = \"file:x.db?mode=memory\"\n")), Catch::Contains("in memory"));
+  g_env = {{"CHANSYNC_STATE", ":memory:"}};
+  CHECK_THAT(error_of(t.write("")), Catch::Contains("CHANSYNC_STATE") && Catch::Contains("in memory"));
+  g_env = {};
+  try {
+    load_config(ConfigInputs{t.write(""), std::string(":memory:"), [](const std::string&) { return std::nullopt; },
+                             specs(), false});
+    FAIL("--state :memory: was taken");
+  } catch (const Failure& f) {
+    CHECK(f.error().code == Errc::usage);
+    CHECK_THAT(f.error().message, Catch::Contains("--state"));
+  }
+  const char* home = std::getenv("HOME");
+  REQUIRE(home);
+  CHECK(load(t.write("[state]\npath = \"~/chansync/state.db\"\n")).state_path ==
+        (fs::path(home) / "chansync/state.db").lexically_normal().string());
+  CHECK_THAT(error_of(t.write("[state]\npath = \"${HOME}/s.db\"\n")), Catch::Contains("expands none"));
+  CHECK_THAT(error_of(t.write("[state]\npath = \"$HOME/s.db\"\n")), Catch::Contains("expands none"));
+  CHECK_THAT(error_of(t.write("[state]\npath = \"~bob/s.db\"\n")), Catch::Contains("another user's home"));
 }
 
 TEST_CASE("precedence: defaults < file < env < flags, with origins") {
