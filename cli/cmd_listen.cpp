@@ -70,12 +70,14 @@ void add_listen(CLI::App& app, Context& ctx) {
       std::string served;
       for (const auto& c : opts.connectors) served += (served.empty() ? "" : ", ") + c.name;
       if (const char* v = std::getenv("CHANSYNC_LISTEN_NO_FSYNC"); v && std::string(v) == "1") opts.fsync = false;
-      // SIGTERM and SIGINT are taken by one thread (blocked everywhere else, before any thread
-      // starts): it stops the server, which finishes the requests in flight.
+      // SIGTERM, SIGINT and SIGHUP (a terminal closing, or a "reload" sent by habit) are taken by one
+      // thread (blocked everywhere else, before any thread starts): it stops the server, which
+      // finishes the requests in flight.
       sigset_t stop_signals;
       sigemptyset(&stop_signals);
       sigaddset(&stop_signals, SIGTERM);
       sigaddset(&stop_signals, SIGINT);
+      sigaddset(&stop_signals, SIGHUP);
       pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
       listen::Receiver receiver(std::move(opts));
       const std::string bound = receiver.bind();

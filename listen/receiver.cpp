@@ -12,8 +12,10 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "sync/config.hpp"
 #include "sync/digest.hpp"
@@ -103,8 +105,10 @@ class GroupCommit {
 };
 
 // The connector's record of accepted and refused requests (sync/webhook_marks.hpp), for health.
-// Written at every refusal (rare, and the evidence that matters) and at the first accepted request
-// after one, else at most once a second for accepted requests (the hot path), and at the end of run().
+// Written at a change of state (the first accepted request after refusals, the first refusal after an
+// accepted one, and the refusal that makes the receiver broken for health), else at most once a
+// second (accepted requests are the hot path; refusals can come in floods a forger sends, each of
+// which would cost an fsync), and at the end of run().
 struct Marks {
   std::mutex mu;
   WebhookMarks marks;
@@ -171,8 +175,7 @@ struct Receiver::Impl {
     std::lock_guard lock(ep.marks->mu);
     auto& m = ep.marks->marks;
     const Timestamp now = now_ms();
-    // A change of state (the first accepted request, or one after refusals) is written at once.
-    const bool changed = status == 0 && (m.last_accepted == 0 || m.refused_since_accepted > 0);
+    const bool accepted_again = status == 0 && (m.last_accepted == 0 || m.refused_since_accepted > 0);
     if (status == 0) {
       m.last_accepted = now;
       ++m.accepted;
@@ -185,7 +188,9 @@ struct Receiver::Impl {
       ++m.refused_since_accepted;
     }
     ep.marks->dirty = true;
-    if (status != 0 || changed || now - ep.marks->written >= 1000) write_marks(ep);
+    const bool turned =
+        status != 0 && (m.refused_since_accepted == 1 || m.refused_since_accepted == k_webhook_refusals_broken);
+    if (accepted_again || turned || now - ep.marks->written >= 1000) write_marks(ep);
   }
 
   // Caller holds ep.marks->mu.
@@ -201,10 +206,35 @@ struct Receiver::Impl {
               Endpoint* ep = nullptr) {
     if (ep) mark(*ep, status, reason);
     ++refused;
-    spdlog::warn("listen: {} {} from {}: {} ({})", printable(req.method), printable(req.path), req.remote_addr, status,
-                 reason);
+    if (const auto quiet = log_refusal())
+      spdlog::warn(
+          "listen: {} {} from {}: {} ({}){}", printable(req.method), printable(req.path), req.remote_addr, status,
+          reason, *quiet ? fmt::format("; {} more refused requests were not logged in the second before", *quiet) : "");
     res.status = status;
     res.set_content(reason + "\n", "text/plain");
+  }
+
+  // Whether a refusal gets its log line: at most k_refusal_lines a second, so that a flood of forged
+  // requests cannot fill the log's disk (which may be the spool's). nullopt = not logged; else how
+  // many went unlogged before this one.
+  static constexpr int k_refusal_lines = 20;
+  std::mutex log_mu;
+  Timestamp log_second = 0;
+  int logged_in_second = 0;
+  std::uint64_t unlogged = 0;
+  std::optional<std::uint64_t> log_refusal() {
+    std::lock_guard lock(log_mu);
+    const Timestamp second = now_ms() / 1000;
+    if (second != log_second) {
+      log_second = second;
+      logged_in_second = 0;
+    }
+    if (logged_in_second >= k_refusal_lines) {
+      ++unlogged;
+      return std::nullopt;
+    }
+    ++logged_in_second;
+    return std::exchange(unlogged, 0);
   }
 
   Endpoint* find(const httplib::Request& req) {
@@ -223,9 +253,10 @@ struct Receiver::Impl {
     // Anyone can send a wrong mode or token, so neither is evidence either: a genuine handshake that
     // fails shows in Meta's dashboard, where it is made.
     if (req.get_param_value("hub.mode") != "subscribe") return refuse(res, 400, req, "hub.mode is not \"subscribe\"");
+    // Anyone can send this too: no evidence (health says what the config lacks by itself).
     if (spec.verify_token.empty())
       return refuse(res, 403, req,
-                    "the connector has no verify_token configured (set verify_token_env or verify_token_file)", ep);
+                    "the connector has no verify_token configured (set verify_token_env or verify_token_file)");
     if (!equal_constant_time(req.get_param_value("hub.verify_token"), spec.verify_token))
       return refuse(res, 403, req, "hub.verify_token does not match the connector's verify_token");
     if (!req.has_param("hub.challenge")) return refuse(res, 400, req, "no hub.challenge to answer with", ep);
@@ -255,7 +286,12 @@ struct Receiver::Impl {
     if (!equal_constant_time(sig.substr(7), hmac_sha256_hex(spec.app_secret, req.body)))
       return refuse(res, 401, req,
                     "X-Hub-Signature-256 does not match the body (wrong app secret, or the body was altered)", ep);
-    const auto object = object_of(req.body);
+    auto object = object_of(req.body);
+    // Signed, so Meta's, yet not strict JSON (a text cut inside an emoji leaves a lone \ud83d): kept
+    // when it names the connector's object as Meta writes it, for pull to keep as a dead letter with
+    // its bytes; refused, Meta would retry it until it gives the message up.
+    if (!object && req.body.find(fmt::format("\"object\":\"{}\"", spec.object)) != std::string::npos)
+      object = spec.object;
     if (!object) return refuse(res, 400, req, "the body is not a JSON object", ep);
     if (*object != spec.object)
       return refuse(res, 400, req, fmt::format("the payload's object is \"{}\", not \"{}\"", *object, spec.object), ep);
@@ -341,11 +377,14 @@ Receiver::Receiver(ListenOptions options) : m(std::make_unique<Impl>()) {
   s.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // refused by a handler above, which said why
     if (res.status == 413) {
-      ++m->refused;
       // httplib cuts a form-encoded body (curl -d without a Content-Type) at 8 KiB.
-      const std::string why = form_encoded(req) ? "a form-encoded body over 8 KiB; send Content-Type: application/json"
-                                                : fmt::format("body over {} bytes", k_spool_max_body);
-      spdlog::warn("listen: {} {} from {}: 413 ({})", printable(req.method), printable(req.path), req.remote_addr, why);
+      const bool form = form_encoded(req);
+      const std::string why = form ? "a form-encoded body over 8 KiB; send Content-Type: application/json"
+                                   : fmt::format("body over {} bytes", k_spool_max_body);
+      // A body too large for the spool may be a vendor's that is lost once the vendor gives up
+      // retrying it: health is told (a form-encoded one is nobody's).
+      Endpoint* ep = !form && req.path.starts_with(k_prefix) ? m->find(req) : nullptr;
+      m->refuse(res, 413, req, why, ep);
       res.set_content("payload too large: " + why + "\n", "text/plain");
       return;
     }

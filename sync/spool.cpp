@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <utility>
 
 #include "sync/timestamp.hpp"
 
@@ -149,10 +150,17 @@ Result<void> SpoolWriter::open_segment() {
       return std::unexpected(io_error(err, m_dir, "syncing the directory"));
     }
   }
-  if (m_fd >= 0) ::close(m_fd);
+  if (m_fd >= 0) {
+    // Frames appended to the segment being left may have been acknowledged by nothing yet: they are
+    // made durable before it is closed, or the next sync() fails their batch.
+    if (m_unsynced && ::fdatasync(m_fd) != 0 && !m_left_unsynced)
+      m_left_unsynced = io_error(errno, m_path, "fsync of the segment left");
+    ::close(m_fd);
+  }
   m_fd = fd;
   m_path = path;
   m_size = 0;
+  m_unsynced = false;
   return {};
 }
 
@@ -198,6 +206,7 @@ Result<void> SpoolWriter::append(std::string_view body) {
     done += static_cast<std::size_t>(n);
   }
   m_size += total;
+  m_unsynced = true;
   return {};
 }
 
@@ -206,8 +215,11 @@ Result<void> SpoolWriter::sync() {
     // Linux reports a writeback error once per file: a second fdatasync would say 0 for the same
     // lost pages. Nothing more goes into this segment.
     m_broken = true;
+    m_left_unsynced.reset();
     return std::unexpected(io_error(errno, m_path, "fsync"));
   }
+  m_unsynced = false;
+  if (m_left_unsynced) return std::unexpected(*std::exchange(m_left_unsynced, std::nullopt));
   return {};
 }
 
@@ -325,9 +337,11 @@ Result<SpoolPage> read_spool(const std::string& dir, const std::string& connecto
         while (next < view.size() && !(view[next - 1] == '\n' && frame_at(next))) ++next;
         page.corrupt.push_back(
             {fmt::format("{}:{}", seg->seq, offset + pos),
-             fmt::format("webhook spool {}: {} bytes without a frame header at offset {} (disk "
-                         "damage?); kept here as is{}",
-                         seg->path, next - pos, offset + pos, next - pos > k_spool_max_body ? " (the first MiB)" : ""),
+             fmt::format(
+                 "webhook spool {}: {} bytes without a frame header at offset {} (disk "
+                 "damage?); kept here as is{}",
+                 seg->path, next - pos, offset + pos,
+                 next - pos > k_spool_max_body ? fmt::format(" (the first {} MiB)", k_spool_max_body >> 20) : ""),
              std::string(view.substr(pos, std::min(next - pos, k_spool_max_body)))});
         pos = next;
         continue;

@@ -12,6 +12,7 @@
 // cursor are deleted (trim_spool), never the newest.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,8 +22,9 @@
 
 namespace chansync {
 
-// Largest body `listen` accepts (Meta's payloads are a few KB; 413 past this).
-constexpr std::size_t k_spool_max_body = 1 << 20;
+// Largest body `listen` accepts (413 past this): Meta's payloads are mostly a few KB, but WhatsApp's
+// batch up to 1,000 updates and are documented up to 3 MB.
+constexpr std::size_t k_spool_max_body = 4u << 20;
 
 // Appends frames to a connector's spool. One per connector inside `listen`; not thread-safe.
 class SpoolWriter {
@@ -39,9 +41,10 @@ class SpoolWriter {
   // segment), and the error says why (Errc::io for a full disk). A body over k_spool_max_body is
   // refused (Errc::usage).
   Result<void> append(std::string_view body);
-  // fdatasync: every frame appended so far is durable once this returns without error. After an
-  // error, none appended since the last good sync() may be trusted, and the next append() starts a
-  // new segment.
+  // fdatasync: every frame appended so far is durable once this returns without error, also those
+  // appended to a segment left since the last sync() (a full disk moves on to a new one: the old one
+  // is synced as it is closed, and an error there is this call's). After an error, none appended
+  // since the last good sync() may be trusted, and the next append() starts a new segment.
   Result<void> sync();
   // The segment has reached its size: rotate() after the sync() that made it durable.
   bool full() const;
@@ -55,7 +58,9 @@ class SpoolWriter {
   std::string m_dir, m_connector, m_path;
   std::uint64_t m_segment_bytes, m_size = 0;
   int m_fd = -1;
-  bool m_broken = false;  // a write or fsync failed here: the next append starts a new segment
+  bool m_broken = false;                 // a write or fsync failed here: the next append starts a new segment
+  bool m_unsynced = false;               // frames were appended since the last fdatasync of m_fd
+  std::optional<Error> m_left_unsynced;  // syncing a segment as it was left failed: sync() says so
 };
 
 // Held by one `listen` for its whole run: an exclusive flock on <dir>/listen.lock. Throws

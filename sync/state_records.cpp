@@ -57,15 +57,19 @@ std::string message_conflict() {
                      sent_at, kept("text"), kept("kind"), kept("attachments"));
 }
 // A receipt only moves the status of the message it names; for a message not held it stores the
-// message as far as the receipt knows it (text unknown).
+// message as far as the receipt knows it (text unknown). Receipts come in any order (Meta does not
+// keep it): a message known from receipts alone takes the earliest one's time, the nearest to when it
+// was sent, so it does not sort after what followed it.
 constexpr const char* k_insert_receipt = R"sql(
   INSERT INTO messages(connector, id, conversation, channel, direction, author_kind, author_handle,
                        sent_at, text, rev, kind, status, attachments)
   VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, 'message', ?10, ''))sql";
 constexpr const char* k_receipt_conflict = R"sql(
   ON CONFLICT(connector, id) DO UPDATE SET status = chansync_later_status(status, excluded.status),
-    rev = excluded.rev
-  WHERE chansync_later_status(status, excluded.status) IS NOT status)sql";
+    rev = excluded.rev,
+    sent_at = CASE WHEN text = '' AND attachments = '' THEN min(sent_at, excluded.sent_at) ELSE sent_at END
+  WHERE chansync_later_status(status, excluded.status) IS NOT status
+     OR (text = '' AND attachments = '' AND excluded.sent_at < sent_at))sql";
 
 struct RecordStore::Statements {
   SQLite::Database& db;

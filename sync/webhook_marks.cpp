@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "sync/replace_file.hpp"
+#include "sync/spool.hpp"
 
 namespace chansync {
 namespace {
@@ -44,8 +45,12 @@ std::string fix_for(int status, const std::string& connector) {
           "make {}'s verify_token what the app's webhook subscription was given, then verify the "
           "subscription again in the App Dashboard",
           connector);
-    case 400:
     case 413:
+      return fmt::format(
+          "a request's body was over the {} MiB listen takes, more than Meta documents for a webhook (3 MB): if "
+          "only Meta posts to /webhooks/{}, report it with the `listen:` log line",
+          k_spool_max_body >> 20, connector);
+    case 400:
       return fmt::format(
           "the requests are not {}'s payloads: check that the subscription's callback URL ends in "
           "/webhooks/{} and subscribes the right product",

@@ -212,6 +212,62 @@ TEST_CASE("listen: unknown connectors, other methods and oversized bodies", "[li
   CHECK(r.spooled().empty());
 }
 
+TEST_CASE("listen: a WhatsApp batch of 3 MB is taken; a body over the limit is told to health", "[listen]") {
+  Running r;
+  // Meta documents WhatsApp payloads up to 3 MB (up to 1,000 updates in one request).
+  const std::string batch = R"({"object":"whatsapp_business_account","x":")" + std::string(3'000'000, 'a') + "\"}";
+  auto taken = post(r, "/webhooks/wa", batch, sign(batch));
+  REQUIRE(taken);
+  CHECK(taken->status == 200);
+  CHECK(r.spooled().size() == 1);
+  const std::string big = R"({"object":"whatsapp_business_account","x":")" + std::string(k_spool_max_body, 'a') + "\"}";
+  auto large = post(r, "/webhooks/wa", big, sign(big));
+  REQUIRE(large);
+  CHECK(large->status == 413);
+  const auto marks = read_webhook_marks(r.dir.string(), "wa");
+  REQUIRE(marks);
+  CHECK(marks->last_refused_status == 413);
+  CHECK(marks->refused_since_accepted == 1);
+  CHECK(r.spooled().size() == 1);
+}
+
+TEST_CASE("listen: a signed body that is not strict JSON but names its object is kept for pull", "[listen]") {
+  Running r;
+  // A text Meta cut inside an emoji: a lone surrogate simdjson refuses. The signature proves it Meta's.
+  const std::string cut =
+      R"({"object":"whatsapp_business_account","entry":[{"changes":[{"value":{"messages":[{"text":{"body":"hi \ud83d"}}]}}]}]})";
+  auto kept = post(r, "/webhooks/wa", cut, sign(cut));
+  REQUIRE(kept);
+  CHECK(kept->status == 200);
+  REQUIRE(r.spooled().size() == 1);
+  CHECK(r.spooled()[0] == cut);
+  // Not naming it: refused as before.
+  const std::string other = R"({"object":"page","x":"\ud83d"})";
+  CHECK(post(r, "/webhooks/wa", other, sign(other))->status == 400);
+}
+
+TEST_CASE("listen: a flood of forged signatures is counted, but not logged or written per request", "[listen]") {
+  Running r(false);
+  test::LogCapture logs;
+  auto c = r.client();
+  // A subscribe request to a connector without a verify_token is anyone's: no evidence.
+  REQUIRE(c.Get("/webhooks/wa?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1")->status == 403);
+  CHECK_FALSE(read_webhook_marks(r.dir.string(), "wa"));
+  constexpr int k_forged = 200;
+  for (int i = 0; i < k_forged; ++i) REQUIRE(post(r, "/webhooks/wa", k_body, sign(k_body, "forged"))->status == 401);
+  CHECK(r.receiver->stats().refused == k_forged + 1);
+  std::size_t lines = 0;
+  for (const auto& l : logs.ring->last_formatted()) lines += l.find(" /webhooks/wa from ") != std::string::npos;
+  INFO(lines << " refusal lines logged");
+  CHECK(lines < static_cast<std::size_t>(k_forged));
+  CHECK(lines >= 20);
+  // The record was written at the first refusal and at the third (broken for health) at least.
+  const auto marks = read_webhook_marks(r.dir.string(), "wa");
+  REQUIRE(marks);
+  CHECK(marks->refused_since_accepted >= 3);
+  CHECK(marks->last_refused_status == 401);
+}
+
 TEST_CASE("listen: the subscribe handshake answers the challenge only for the right token", "[listen]") {
   Running r;
   auto c = r.client();

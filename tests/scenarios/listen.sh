@@ -138,7 +138,10 @@ kill "$slow" 2>/dev/null || true
 start_listen
 "$CHANSYNC_SIM" post-webhooks --kind messenger --url "http://$addr/webhooks/fb" --customers 10 --count 30 >/dev/null \
   || fail "Messenger webhooks not acknowledged"
-kill -TERM "$listen_pid" && wait "$listen_pid"
+# SIGHUP (a closed terminal, a "reload" sent by habit) stops listen as SIGTERM does: exit 0, logged.
+kill -HUP "$listen_pid"
+wait "$listen_pid" || fail "listen should exit 0 on SIGHUP"
+tail -1 "$work/listen.log" | grep -q "stopped on Hangup" || fail "listen should log the SIGHUP: $(tail -2 "$work/listen.log")"
 cs pull fb >>"$out" 2>&1 || fail "pull fb failed: $(tail -5 "$out")"
 [ "$(sqlite3 "$work/state.db" "SELECT count(*) FROM messages WHERE connector='fb' AND id LIKE 'm_SIM%' AND channel='messenger'")" = 30 ] \
   || fail "expected the 30 Messenger webhooks as messages"
@@ -200,19 +203,19 @@ python3 - "$work/captured.ndjson" >"$work/long.ndjson" <<'PY'
 import sys
 lines = open(sys.argv[1]).read().splitlines()
 print(lines[0].replace("wamid.CAPTURED0", "wamid.BEFORE_LONG"))
-print("x" * (3 << 20))
+print("x" * (5 << 20))
 print(lines[1].replace("wamid.CAPTURED1", "wamid.AFTER_LONG"))
-# A payload of exactly 1 MiB (what listen accepts) ending in CRLF: its CR is no part of it.
-base = lines[2].replace("wamid.CAPTURED2", "wamid.ONE_MIB")
-one = base.replace("captured 2", "x" * (1048576 - len(base)) + "captured 2")
-assert len(one) == 1048576
+# A payload of exactly 4 MiB (the most listen accepts) ending in CRLF: its CR is no part of it.
+base = lines[2].replace("wamid.CAPTURED2", "wamid.FOUR_MIB")
+one = base.replace("captured 2", "x" * (4194304 - len(base)) + "captured 2")
+assert len(one) == 4194304
 sys.stdout.write(one + "\r\n")
 PY
 cs -o json ingest wa2 "$work/long.ndjson" >"$work/ingest_long.json" 2>>"$out" || fail "ingest of a long line failed: $(tail -3 "$out")"
 [ "$(jfield "$(cat "$work/ingest_long.json")" 'j["pull"][0]["written"]')" = 3 ] \
   || fail "the payloads around a long line should be stored: $(cat "$work/ingest_long.json")"
 cs -o json state dead-letters wa2 >"$work/dead_long.json" 2>>"$out"
-grep -q "line 2: 3145728 bytes, over the 1048576" "$work/dead_long.json" \
+grep -q "line 2: 5242880 bytes, over the 4194304" "$work/dead_long.json" \
   || fail "the long line should be a dead letter naming its length: $(head -c 400 "$work/dead_long.json")"
 # A file of nothing this connector takes exits 65 (its lines are dead letters); a gzip file 64, storing nothing.
 printf '{"object":"page","entry":[]}\nnot json\n' >"$work/wrong.ndjson"

@@ -245,6 +245,28 @@ TEST_CASE("a receipt moves a held message's status and nothing else; for an unkn
   CHECK(m->direction == Direction::outbound);
   CHECK(m->text.empty());
   CHECK(m->sent_at == 99999);
+  // Its "sent" receipt arriving after "delivered" (Meta keeps no order): the earlier time is taken,
+  // the status stays. A later receipt's time does not move it.
+  r.status = "sent";
+  r.sent_at = 88888;
+  receipts.receipts = {r};
+  CHECK(s.records().commit_conversations("wa", "webhooks", {receipts}, {}, "5").written == 1);
+  m = s.records().message("wa", "wamid.unknown");
+  CHECK(m->sent_at == 88888);
+  CHECK(m->status == "delivered");
+  r.status = "read";
+  r.sent_at = 123456;
+  receipts.receipts = {r};
+  s.records().commit_conversations("wa", "webhooks", {receipts}, {}, "6");
+  m = s.records().message("wa", "wamid.unknown");
+  CHECK(m->sent_at == 88888);
+  CHECK(m->status == "read");
+  // A held message's time is its own: an earlier receipt does not move it (checked above with 99999 > 1000).
+  r.id = "c1-m0";
+  r.sent_at = 1;
+  receipts.receipts = {r};
+  s.records().commit_conversations("wa", "webhooks", {receipts}, {}, "7");
+  CHECK(s.records().message("wa", "c1-m0")->sent_at == 1000);
 }
 
 TEST_CASE("a payload that knows no name keeps the stored one; a message stays in its first conversation") {
