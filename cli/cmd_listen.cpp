@@ -77,7 +77,9 @@ void add_listen(CLI::App& app, Context& ctx) {
       sigemptyset(&stop_signals);
       sigaddset(&stop_signals, SIGTERM);
       sigaddset(&stop_signals, SIGINT);
-      sigaddset(&stop_signals, SIGHUP);
+      // Not when SIGHUP is ignored (nohup, a supervisor): waiting for it would deliver it all the same.
+      struct sigaction hup {};
+      if (sigaction(SIGHUP, nullptr, &hup) == 0 && hup.sa_handler != SIG_IGN) sigaddset(&stop_signals, SIGHUP);
       pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
       listen::Receiver receiver(std::move(opts));
       const std::string bound = receiver.bind();

@@ -47,26 +47,24 @@ bool is_env_name(std::string_view s) {
          std::all_of(s.begin(), s.end(), [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
 }
 
-// A value with a lower-case letter, a digit and 16 characters or more is far more likely a token
-// pasted in (a Twilio auth token is 32 hex digits, a Meta token "EAAB…") than a variable's or a
-// file's name: it is refused without being repeated.
+// A value of 16 characters or more with lower-case letters and digits, and nothing between words
+// (no _ - / .), is far more likely a token pasted in (a Twilio auth token is 32 hex digits, a Meta
+// token "EAAB…") than a variable's or a file's name: when no such variable is set, or no such file
+// is there, it is refused without being repeated.
 bool looks_like_secret(std::string_view s) {
   const bool lower = std::any_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; });
   const bool digit = std::any_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-  const bool pathish = s.find_first_of("/.") != std::string_view::npos;
-  return s.size() >= 16 && lower && digit && !pathish;
+  return s.size() >= 16 && lower && digit && s.find_first_of("_-/.") == std::string_view::npos;
 }
 
-// Why `path` cannot be the state store's file, "" when it can. SQLite takes ":memory:" (and "") for a
-// private database gone when the process ends, and "file:" for a URI: every run would start from
-// nothing and push everyone again.
+// Why `path` cannot be the state store's file, "" when it can. SQLite takes "" and ":memory:" for a
+// private database gone when the process ends: every run would start from nothing and push everyone
+// again.
 std::string state_path_refusal(const std::string& path) {
   if (path.empty()) return "is empty; name the state store's file";
-  if (path == ":memory:" || path.starts_with("file:"))
-    return fmt::format(
-        "\"{}\" is a database SQLite keeps in memory or opens as a URI, not a file: every run would "
-        "start from nothing and push everyone again; name the state store's file",
-        path);
+  if (path == ":memory:")
+    return "\":memory:\" is a database SQLite keeps in memory, gone when the process ends: every run would start "
+           "from nothing and push everyone again; name the state store's file";
   return "";
 }
 
@@ -286,7 +284,7 @@ struct Loader {
                                env_node ? "env" : "file"));
     const std::string origin = "file:" + where(cfg.file, *node);
     // Not quoted: a value that is no variable's name is most likely the secret itself, pasted in.
-    if (looks_like_secret(*name) && (!env_node || is_env_name(*name)))
+    if (looks_like_secret(*name) && (env_node ? !env(*name).has_value() : !fs::exists(resolve_path(*name, cfg.file))))
       config_error(
           fmt::format("{}: {}_{} holds a value shaped like a token (lower-case letters and digits, {} "
                       "characters), not {}; if it is the secret itself, put it in {} and write {} here",

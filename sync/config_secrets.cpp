@@ -56,9 +56,14 @@ std::string read_secret_file(const std::string& path, const std::string& key_pat
 
 // A secret goes into HTTP headers and login commands: a line break there would end the header and
 // start another (or send a broken credential that the vendor refuses as wrong). Refused, naming where
-// the value came from, never the value.
-void check_secret(const std::string& value, const std::string& key_path, const std::string& from) {
-  const auto bad = std::find_if(value.begin(), value.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+// the value came from, never the value. A tab is a header's white space; a PostgreSQL DSN, which
+// never goes into a header, may be written one setting per line (libpq reads line breaks as spaces).
+void check_secret(const std::string& value, const std::string& key, const std::string& key_path,
+                  const std::string& from) {
+  const auto bad = std::find_if(value.begin(), value.end(), [&](unsigned char c) {
+    const bool space = c == '\t' || (key == "dsn" && (c == '\n' || c == '\r'));
+    return (c < 0x20 || c == 0x7f) && !space;
+  });
   if (bad == value.end()) return;
   const auto c = static_cast<unsigned char>(*bad);
   config_error(fmt::format(
@@ -93,11 +98,11 @@ void resolve_secrets(EndpointConfig& ep, const std::function<std::optional<std::
             fmt::format("{}_env names the environment variable {}, which is set but empty; give it the "
                         "secret's value",
                         group_key, var));
-      check_secret(*value, group_key + "_env", "in the environment variable " + var);
+      check_secret(*value, key, group_key + "_env", "in the environment variable " + var);
       ep.secrets[key] = *value;
     } else {
       ep.secrets[key] = read_secret_file(source.substr(5), group_key + "_file");
-      check_secret(ep.secrets[key], group_key + "_file", "in the file " + source.substr(5));
+      check_secret(ep.secrets[key], key, group_key + "_file", "in the file " + source.substr(5));
     }
   }
 }

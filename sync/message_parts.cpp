@@ -97,13 +97,20 @@ void MessageParts::fill(SQLite::Database& db, const PackedStrings& persons, std:
     std::vector<std::pair<std::uint32_t, std::size_t>> found;  // (person, key) of ids[i]
     SQLite::Statement q(db, R"sql(SELECT c.key, c.id, ph.person_id, c.customer_name FROM conversations c
       JOIN person_handles ph ON ph.node = c.customer)sql");
+    // Every byte of the text, as the reads by index take it (getString): a C string would end at a NUL
+    // a vendor's name may hold, and a full push would then send another name than an incremental one.
+    const auto text = [&q](int col) {
+      const auto c = q.getColumn(col);
+      const char* p = c.getText();
+      return std::string_view(p, static_cast<std::size_t>(c.getBytes()));
+    };
     while (q.executeStep()) {
-      const auto i = persons.find_sorted(q.getColumn(2).getText());
+      const auto i = persons.find_sorted(text(2));
       if (i == PackedStrings::npos) continue;
       found.emplace_back(static_cast<std::uint32_t>(i), static_cast<std::size_t>(q.getColumn(0).getInt64()));
-      ids.push_back(q.getColumn(1).getText());
+      ids.push_back(text(1));
       // The least of the names, so the choice does not depend on row order.
-      const std::string_view name = q.getColumn(3).getText();
+      const std::string_view name = text(3);
       if (!name.empty() && (m_names[i].empty() || name < m_names[i])) m_names[i] = name;
     }
     std::vector<std::uint32_t> start(persons.size() + 1, 0);

@@ -257,13 +257,14 @@ class InFlight {
   }
 
  private:
-  // Persons the target holds no entry of may be on it once this batch goes, whatever comes back (a
-  // kill before the answer is recorded, a failure after the target acted): noted first, so a person
-  // merged away before it is confirmed is still deleted there.
+  // Once this batch goes, whatever comes back (a kill before the answer is recorded, a failure after
+  // the target acted), the target may hold what it sends or what it held before: noted first. A
+  // person it holds no entry of may be on it (so one merged away before it is confirmed is still
+  // deleted there); one it holds an entry of is sent again even when an undo brings its content
+  // back to what the entry says (PushLedger::unconfirmed).
   void note_sent(const std::vector<Pending>& batch) {
     std::vector<std::string> ids;
-    for (const auto& p : batch)
-      if (!p.remove && !p.previous) ids.push_back(p.record.person_id);
+    for (const auto& p : batch) ids.push_back(p.record.person_id);
     try {
       m_store.ledger().note_sent(m_name, ids);
     } catch (const SQLite::Exception& e) {
@@ -300,6 +301,7 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
     return it == ledger.end() ? std::nullopt : std::optional(it->second);
   };
   const auto failures = store.ledger().failures(name);
+  const auto unconfirmed = store.ledger().unconfirmed(name);
   auto failure_of = [&](const std::string& id) {
     const auto it = failures.find(id);
     return it == failures.end() ? nullptr : &it->second;
@@ -378,8 +380,9 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         // digests and sends them.
         PersonDigest d;
         if (previous || failed) d = digest(p);
-        const PlanAction action =
-            previous || failed ? plan_action(d.hash, previous, opts.full, failed) : PlanAction::create;
+        PlanAction action = previous || failed ? plan_action(d.hash, previous, opts.full, failed) : PlanAction::create;
+        // Sent before without an answer: the target may hold that batch's content, whatever the entry says.
+        if (action == PlanAction::skip && unconfirmed.contains(p.person_id)) action = PlanAction::update;
         if (opts.on_plan) opts.on_plan(name, p, action, previous);
         if (action == PlanAction::skip || action == PlanAction::parked) {
           ++(action == PlanAction::skip ? stats.unchanged : stats.parked);

@@ -483,6 +483,8 @@ std::vector<std::string> IdentityStore::persons_changed_since(std::int64_t rev) 
     UNION SELECT ph.person_id FROM messages m
       JOIN conversations c ON c.key = m.conversation
       JOIN person_handles ph ON ph.node = c.customer WHERE m.rev > ?1
+    UNION SELECT ph.person_id FROM conversations c
+      JOIN person_handles ph ON ph.node = c.customer WHERE c.rev > ?1
     UNION SELECT ph.person_id FROM contacts c
       JOIN person_handles ph ON ph.node = 'crm_id:' || c.connector || '/' || c.id WHERE c.rev > ?1)sql");
   q.bind(1, static_cast<int64_t>(rev));

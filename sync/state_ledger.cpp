@@ -116,6 +116,14 @@ void PushLedger::note_sent(const std::string& target, const std::vector<std::str
   tx.commit();
 }
 
+std::set<std::string> PushLedger::unconfirmed(const std::string& target) {
+  std::set<std::string> out;
+  SQLite::Statement q(m_store.db(), "SELECT person_id FROM push_sent WHERE target = ?");
+  q.bind(1, target);
+  while (q.executeStep()) out.insert(q.getColumn(0).getString());
+  return out;
+}
+
 void PushLedger::record(const std::string& target, const std::vector<PushLedgerEntry>& delivered) {
   if (delivered.empty()) return;
   SQLite::Transaction tx(m_store.db());

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,9 +30,14 @@ class PushLedger {
   // one indexed probe per entry, no list of the live persons. Persons sent but never confirmed
   // (note_sent) are among them, with an entry that has no hash and no remote id.
   std::map<std::string, PushLedgerEntry> orphans(const std::string& target);
-  // Notes persons about to be sent to a target that holds no entry of them: until the target
-  // confirms them, they may be there or not. One transaction.
+  // Notes persons about to be sent to a target: until it confirms them (record, forget), it may hold
+  // what this batch sends or what it held before, whatever comes back (a kill before the answer is
+  // recorded, a failure after the target acted). One transaction.
   void note_sent(const std::string& target, const std::vector<std::string>& person_ids);
+  // The persons noted as sent to a target and not confirmed since: their entry's hash (kept, since
+  // a sink may key a delivery by it) need not be what the target holds, so they are sent again even
+  // when their content has gone back to it (an undo, a vendor's correction).
+  std::set<std::string> unconfirmed(const std::string& target);
   // One person's entry, nullopt when the target holds none: read by index, so a push of a few
   // changed persons reads only theirs.
   std::optional<PushLedgerEntry> entry(const std::string& target, const std::string& person_id);

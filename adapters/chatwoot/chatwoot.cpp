@@ -479,11 +479,49 @@ class ChatwootSink final : public Adapter, public Sink {
     return std::nullopt;
   }
 
+  // A person merged into another: their contact is merged into the survivor's (Chatwoot's contact
+  // merge), never deleted, which would delete its conversations with everything agents wrote there.
+  // A survivor without a contact yet takes this one (its identifier), which the survivor's upsert
+  // then finds.
+  Result<void> merge_away(std::int64_t id, const std::string& survivor) {
+    auto base = m_api.find_contact(survivor);
+    if (!base) return std::unexpected(std::move(base.error()));
+    if (*base && (*base)->id == id) return {};  // already the survivor's
+    if (*base) {
+      auto merged = m_api.merge_contacts((*base)->id, id);
+      // A 404 is done only when this contact is gone (merged by a repeat, or deleted meanwhile): a
+      // Chatwoot or a proxy without the route answers 404 as well, and the contact is still there.
+      if (!merged && merged.error().http_status == 404) {
+        auto still = m_api.get_contact(id);
+        if (still) return std::unexpected(std::move(merged.error()));
+        if (still.error().http_status != 404) return std::unexpected(std::move(still.error()));
+      } else if (!merged) {
+        return std::unexpected(std::move(merged.error()));
+      }
+      spdlog::debug("{}: contact {} merged into contact {} (person {})", m_name, id, (*base)->id, survivor);
+      return {};
+    }
+    auto held = m_api.get_contact(id);
+    if (!held) {
+      if (held.error().http_status == 404) return {};  // gone already
+      return std::unexpected(std::move(held.error()));
+    }
+    ContactFields fields{survivor, held->name, held->email, held->phone_number};
+    if (auto r = m_api.update_contact(id, fields); !r) return std::unexpected(std::move(r.error()));
+    spdlog::debug("{}: contact {} is person {}'s now (it had no contact of its own)", m_name, id, survivor);
+    return {};
+  }
+
   Result<PushOutcome> remove(const PushItem& item) {
     const std::string& person = item.record->person_id;
     auto known = contact_id(item);
     if (!known) return std::unexpected(std::move(known.error()));
     const auto id = *known;
+    if (id && !item.merged_into.empty()) {
+      auto merged = merge_away(*id, item.merged_into);
+      if (!merged) return std::unexpected(std::move(merged.error()));
+      return PushOutcome{person, PushOutcome::Status::deleted, std::to_string(*id)};
+    }
     if (id) {
       auto deleted = m_api.delete_contact(*id);
       // Chatwoot lets only an administrator delete contacts, and answers an agent's token 401 "You are

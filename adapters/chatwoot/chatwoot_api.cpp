@@ -212,6 +212,15 @@ Result<void> Api::delete_contact(std::int64_t id) {
   return {};
 }
 
+Result<void> Api::merge_contacts(std::int64_t base, std::int64_t mergee) {
+  const json body = {{"base_contact_id", base}, {"mergee_contact_id", mergee}};
+  auto req = request("POST", "/actions/contact_merge", &body);
+  req.idempotent = true;  // a merge done already leaves no mergee: the repeat fails with 404
+  auto resp = call(req, fmt::format("merging contact {} into contact {}", mergee, base));
+  if (!resp) return std::unexpected(resp.error());
+  return {};
+}
+
 Result<std::vector<WireConversation>> Api::contact_conversations(std::int64_t contact_id) {
   const std::string what = fmt::format("listing the conversations of contact {}", contact_id);
   auto resp = call(request("GET", fmt::format("/contacts/{}/conversations", contact_id)), what);

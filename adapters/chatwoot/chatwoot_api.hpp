@@ -90,6 +90,11 @@ class Api {
   Result<WireContact> get_contact(std::int64_t id);
   // Deletes the contact and, in Chatwoot, its conversations. DELETE, retried; 404 when gone.
   Result<void> delete_contact(std::int64_t id);
+  // Merges contact `mergee` into `base` (POST actions/contact_merge, documented at
+  // developers.chatwoot.com/api-reference/contacts/merge-contacts; not yet in the spec vendored
+  // here): its conversations, notes and labels move to `base`, which takes the fields it lacks, and
+  // `mergee` is deleted. Retried: a repeat after a merge that happened finds `mergee` gone (404).
+  Result<void> merge_contacts(std::int64_t base, std::int64_t mergee);
   // The contact's conversations (Chatwoot lists the newest 20), in every inbox.
   Result<std::vector<WireConversation>> contact_conversations(std::int64_t contact_id);
   // Opens a conversation for the contact in the inbox with a contact_inbox of `source_id`, marked

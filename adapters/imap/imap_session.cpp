@@ -374,6 +374,12 @@ ImapSession::ImapSession(ImapLogin login) : m_login(std::move(login)), m_redact(
   if (!m_login.password.empty()) {
     m_redact.add(base64(std::string(1, '\0') + m_login.username + std::string(1, '\0') + m_login.password));
     m_redact.add(base64(m_login.password));
+    std::string quoted_form;  // LOGIN's quoted string: " and \ escaped with a backslash
+    for (char c : m_login.password) {
+      if (c == '"' || c == '\\') quoted_form += '\\';
+      quoted_form += c;
+    }
+    m_redact.add(quoted_form);
   }
   init_curl();
   while (!m_login.url.empty() && m_login.url.back() == '/') m_login.url.pop_back();

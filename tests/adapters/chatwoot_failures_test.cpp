@@ -219,12 +219,17 @@ TEST_CASE("a contact deleted in Chatwoot (404 on update) is created again with i
   CHECK(sms->messages.size() == 2);
 }
 
-TEST_CASE("a person merged away has its contact deleted; a contact already gone counts as deleted", "[chatwoot]") {
+TEST_CASE("a person merged away has its contact merged into the survivor's, conversations and all; one gone is deleted",
+          "[chatwoot]") {
   Chatwoot cw;
   const auto kept = sms_person(1), gone = sms_person(2);
   auto first = cw.adapter()->sink()->push(items({kept, gone}));
   REQUIRE(first);
   REQUIRE(cw.fake.contacts().size() == 2);
+  const auto kept_contact = std::stoll(contact_of((*first)[0].remote_id));
+  // A conversation Chatwoot itself opened for the merged-away customer (an email inbox), where
+  // agents wrote: a merge must not take it away.
+  const auto own = cw.fake.add_conversation(std::stoll(contact_of((*first)[1].remote_id)), 99);
 
   const PersonRecord removed{gone.person_id};
   const std::vector<PushItem> batch = {
@@ -232,19 +237,66 @@ TEST_CASE("a person merged away has its contact deleted; a contact already gone 
   auto out = cw.adapter()->sink()->push(batch);
   REQUIRE(out);
   CHECK((*out)[0].status == PushOutcome::Status::deleted);
-  CHECK(cw.count("DELETE", "/contacts/" + contact_of((*first)[1].remote_id)) == 1);
+  CHECK(cw.count("POST", "/actions/contact_merge") == 1);
+  CHECK(cw.count("DELETE", "/contacts/") == 0);
   REQUIRE(cw.fake.contacts().size() == 1);
   CHECK(cw.fake.contacts()[0].identifier == kept.person_id);
-  CHECK(cw.fake.conversations().size() == 1);  // its conversation went with it
+  const auto conversations = cw.fake.conversations();
+  CHECK(conversations.size() == 3);  // both persons' sms conversations and Chatwoot's own, all kept
+  for (const auto& c : conversations) CHECK(c.contact_id == kept_contact);
+  CHECK(std::any_of(conversations.begin(), conversations.end(), [&](const auto& c) { return c.id == own; }));
 
-  auto twice = cw.adapter()->sink()->push(batch);  // 404 now
+  // A 404 while the contact is still there (a Chatwoot or proxy without the route) is no merge.
+  const auto spare = sms_person(4);
+  auto spare_pushed = cw.adapter()->sink()->push(items({spare}));
+  REQUIRE(spare_pushed);
+  cw.fake.fail_before([](const httplib::Request& req) -> std::optional<Scripted> {
+    if (req.path.ends_with("/actions/contact_merge"))
+      return Scripted{404, R"({"error":"Resource could not be found"})"};
+    return std::nullopt;
+  });
+  const PersonRecord spare_gone{spare.person_id};
+  auto refused = cw.adapter()->sink()->push(std::vector<PushItem>{
+      {&spare_gone, PushLedgerEntry{spare.person_id, "h", (*spare_pushed)[0].remote_id}, true, kept.person_id}});
+  REQUIRE(refused);
+  CHECK((*refused)[0].status == PushOutcome::Status::failed);
+  cw.fake.fail_before([](const httplib::Request&) -> std::optional<Scripted> { return std::nullopt; });
+  REQUIRE(cw.fake.contacts().size() == 2);
+  CHECK(cw.adapter()->sink()->push(std::vector<PushItem>{
+      {&spare_gone, PushLedgerEntry{spare.person_id, "h", (*spare_pushed)[0].remote_id}, true, kept.person_id}}));
+  REQUIRE(cw.fake.contacts().size() == 1);
+
+  auto twice = cw.adapter()->sink()->push(batch);  // the mergee is gone now (404): done all the same
   REQUIRE(twice);
   CHECK((*twice)[0].status == PushOutcome::Status::deleted);
+  CHECK(cw.fake.contacts().size() == 1);
+
+  // Merged into a person with no contact yet: the contact becomes that person's (its identifier).
+  const auto third = sms_person(3);
+  auto pushed = cw.adapter()->sink()->push(items({third}));
+  REQUIRE(pushed);
+  const PersonRecord third_gone{third.person_id};
+  auto renamed = cw.adapter()->sink()->push(std::vector<PushItem>{
+      {&third_gone, PushLedgerEntry{third.person_id, "h", (*pushed)[0].remote_id}, true, "p_survivor00000001"}});
+  REQUIRE(renamed);
+  CHECK((*renamed)[0].status == PushOutcome::Status::deleted);
+  const auto contacts = cw.fake.contacts();
+  CHECK(std::any_of(contacts.begin(), contacts.end(),
+                    [](const auto& c) { return c.identifier == "p_survivor00000001"; }));
+  CHECK(contacts.size() == 2);
+
+  // Gone without a survivor (erased, or no record left): deleted, with its conversations.
+  const PersonRecord erased{kept.person_id};
+  auto deleted = cw.adapter()->sink()->push(
+      std::vector<PushItem>{{&erased, PushLedgerEntry{kept.person_id, "h", (*first)[0].remote_id}, true, ""}});
+  REQUIRE(deleted);
+  CHECK((*deleted)[0].status == PushOutcome::Status::deleted);
+  CHECK(cw.count("DELETE", "/contacts/" + std::to_string(kept_contact)) == 1);
+  CHECK(cw.fake.contacts().size() == 1);
   const std::vector<PushItem> unknown = {{&removed, PushLedgerEntry{gone.person_id, "h", ""}, true, ""}};
   auto without_id = cw.adapter()->sink()->push(unknown);  // looked up by identifier: none
   REQUIRE(without_id);
   CHECK((*without_id)[0].status == PushOutcome::Status::deleted);
-  CHECK(cw.fake.contacts().size() == 1);
 }
 
 TEST_CASE("an agent's token may not delete contacts: that deletion fails, saying so, and the push goes on",
@@ -258,11 +310,10 @@ TEST_CASE("an agent's token may not delete contacts: that deletion fails, saying
     if (req.method == "DELETE") return Scripted{401, R"({"error":"You are not authorized to do this action"})"};
     return std::nullopt;
   });
-  const PersonRecord removed{gone.person_id};
+  const PersonRecord removed{gone.person_id};  // erased: deleted, not merged
   const auto changed = sms_person(1, 2);
   const std::vector<PushItem> batch = {
-      {&removed, PushLedgerEntry{gone.person_id, "h", (*first)[1].remote_id}, true, kept.person_id},
-      again(changed, (*first)[0])};
+      {&removed, PushLedgerEntry{gone.person_id, "h", (*first)[1].remote_id}, true, ""}, again(changed, (*first)[0])};
   auto out = cw.adapter()->sink()->push(batch);
   REQUIRE(out);
   REQUIRE(out->size() == 2);

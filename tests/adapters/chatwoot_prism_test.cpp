@@ -102,10 +102,13 @@ TEST_CASE("chatwoot push and verify requests are accepted by Chatwoot's OpenAPI 
   auto adapter = adapters::create_adapter(cfg, "DE", [](auto) {});
 
   const auto fresh = person("p_new", 2), updated = person("p_updated", 1);
+  // Deleted persons without a survivor: a merged-away one is merged with POST actions/contact_merge,
+  // which Chatwoot documents (developers.chatwoot.com/api-reference/contacts/merge-contacts) but the
+  // spec vendored here (July 2025) does not have yet; chatwoot_failures_test covers it on the fake.
   const PersonRecord gone{"p_gone"}, never_seen{"p_never"};
   const std::vector<PushItem> batch = {{&fresh, std::nullopt},
                                        {&updated, PushLedgerEntry{"p_updated", "h", "12"}},
-                                       {&gone, PushLedgerEntry{"p_gone", "h", "13"}, true, "p_updated"},
+                                       {&gone, PushLedgerEntry{"p_gone", "h", "13"}, true, ""},
                                        {&never_seen, PushLedgerEntry{"p_never", "h", ""}, true, ""}};
   auto out = adapter->sink()->push(batch);
   REQUIRE(out);

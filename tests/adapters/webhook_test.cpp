@@ -210,6 +210,34 @@ TEST_CASE("webhook keeps the Idempotency-Key across a 5xx retry and re-runs, and
   CHECK(seen[6].key != seen[5].key);
 }
 
+TEST_CASE("a batch sent again after its answer was lost keeps its Idempotency-Key through the ledger", "[webhook]") {
+  // The receiver took the batch of updates, but chansync never saw its answer (here: it answered 500
+  // to every attempt); the next push sends the same body, which must carry the same key, so that a
+  // receiver skipping keys it has seen does not apply it twice.
+  std::atomic<bool> answering{false};
+  Receiver receiver([&](std::size_t) { return answering ? Scripted{200, ""} : Scripted{500, "lost"}; });
+  StateStore store(":memory:");
+  persons(store, 2);
+  auto adapter = webhook(receiver.url());
+  answering = true;
+  REQUIRE_FALSE(push_target("hook", *adapter->sink(), store, {}).error);
+  // One customer writes again: an update of a person the target holds.
+  Conversation c{"sms", "c0", "sms", {HandleKind::phone, "+4915112345670", true}, "+4930123456", {}};
+  c.messages.push_back(
+      {"sms", "c0-m2", "c0", "sms", Direction::inbound, AuthorKind::customer, "+4915112345670", 2000, "again"});
+  store.records().commit_conversations("sms", "conversations", {c}, {}, "y");
+  answering = false;
+  REQUIRE(push_target("hook", *adapter->sink(), store, {}).error);
+  answering = true;
+  REQUIRE_FALSE(push_target("hook", *adapter->sink(), store, {}).error);
+  const auto seen = receiver.seen();
+  REQUIRE(seen.size() >= 3);
+  const auto& lost = seen[seen.size() - 2];  // the last attempt of the failed push
+  const auto& again = seen.back();
+  CHECK(again.body == lost.body);
+  CHECK(again.key == lost.key);
+}
+
 TEST_CASE("webhook splits what it is handed into requests of at most batch_size persons", "[webhook]") {
   Receiver receiver(ok);
   std::vector<PersonRecord> persons;

@@ -213,6 +213,7 @@ Scripted FakeChatwoot::route(const httplib::Request& req) {
     return answer(200, {{"payload", list}});
   }
   if (method == "POST" && rest == "/conversations") return create_conversation(body);
+  if (method == "POST" && rest == "/actions/contact_merge") return merge_contacts(body);
   if (std::regex_match(rest, m, k_messages)) {
     Conversation* c = conversation(std::stoll(m[1].str()));
     if (!c) return not_found();
@@ -220,6 +221,29 @@ Scripted FakeChatwoot::route(const httplib::Request& req) {
     if (method == "POST") return post_message(*c, body);
   }
   return not_found();
+}
+
+// ContactMergeAction: both contacts must exist (404) and differ (422); the mergee's conversations
+// move to the base, which keeps its own fields and takes the mergee's for those it lacks; the mergee
+// is deleted. Answers the base contact.
+Scripted FakeChatwoot::merge_contacts(const json& body) {
+  if (!body.contains("base_contact_id") || !body.contains("mergee_contact_id") ||
+      !body["base_contact_id"].is_number_integer() || !body["mergee_contact_id"].is_number_integer())
+    return answer(422, {{"message", "base_contact_id and mergee_contact_id are required"}});
+  const std::int64_t base_id = body["base_contact_id"], mergee_id = body["mergee_contact_id"];
+  if (base_id == mergee_id) return answer(422, {{"message", "contacts should be different"}});
+  Contact* base = contact(base_id);
+  Contact* mergee = contact(mergee_id);
+  if (!base || !mergee) return not_found();
+  for (auto& c : m_conversations)
+    if (c.contact_id == mergee_id) c.contact_id = base_id;
+  const Contact gone = *mergee;
+  std::erase_if(m_contacts, [&](const Contact& k) { return k.id == mergee_id; });
+  base = contact(base_id);
+  for (auto [field, from] :
+       {std::pair{&base->name, &gone.name}, {&base->email, &gone.email}, {&base->phone_number, &gone.phone_number}})
+    if (field->empty()) *field = *from;
+  return answer(200, contact_json(*base));
 }
 
 Scripted FakeChatwoot::search(const httplib::Request& req) {

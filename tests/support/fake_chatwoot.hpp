@@ -70,6 +70,7 @@ class FakeChatwoot {
   Scripted route(const httplib::Request& req);
   Scripted search(const httplib::Request& req);
   Scripted save_contact(const nlohmann::json& body, Contact* existing);
+  Scripted merge_contacts(const nlohmann::json& body);
   Scripted create_conversation(const nlohmann::json& body);
   Scripted list_messages(Conversation& c, const httplib::Request& req);
   Scripted post_message(Conversation& c, const nlohmann::json& body);

@@ -29,6 +29,7 @@ struct Store {
       if (i % 3 == 1) page.back().customer_name = "Name " + std::to_string(i);  // the vendor's name for some
     }
     page[3].customer_name = "Zed";  // customer 3 is also "Bea" on WhatsApp: the least name is the person's
+    page[7].customer_name = std::string("Nul\0Name 7", 10);  // a vendor's name with a NUL: kept whole
     test::commit(store, page);
     Contact contact{"crm", "k1", "Ada", "Lovelace", {{HandleKind::phone, "+4915112345610", true}}};
     store.records().commit_contacts("crm", "contacts", {contact}, {}, "1");
@@ -79,6 +80,7 @@ TEST_CASE("a pass over every person gives each the record reading it alone gives
     CHECK(names.count("Bea") == 1);
     CHECK(names.count("Zed") == 0);
     CHECK(names.count("Name 4") == 1);
+    CHECK(names.count(std::string("Nul\0Name 7", 10)) == 1);
     CHECK(names.count("Ada Lovelace") == 1);  // a CRM contact's name comes before the vendor's
   }
   // Nothing is left in the store's directory but the store.

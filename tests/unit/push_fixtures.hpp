@@ -26,6 +26,7 @@ struct RecordingSink : Sink {
   std::set<std::string> refuse;                              // persons this target refuses (a 422 per person)
   std::set<std::string> forget_to_answer;                    // persons it leaves out of its answer
   bool down = false;                                         // the whole batch fails
+  bool lose_answers = false;  // acts on the whole batch, then its answer is lost (a timeout, a kill)
   std::size_t batches = 0;
   std::vector<std::string> requests;        // per batch: "delete ID", "upsert ID" of its items, space-separated
   std::map<std::string, std::string> held;  // what the target holds: person_id -> content hash
@@ -56,6 +57,7 @@ struct RecordingSink : Sink {
       held[id] = content_hash(*item.record);
       out.push_back({id, item.previous ? PushOutcome::Status::updated : PushOutcome::Status::created, "r-" + id});
     }
+    if (lose_answers) return fail(Errc::unavailable, "the target acted, but its answer was lost");
     return out;
   }
   bool readable() const override { return true; }

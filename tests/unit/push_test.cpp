@@ -479,6 +479,45 @@ TEST_CASE("a person sent but never confirmed, then merged away, is still deleted
   CHECK(store.ledger().orphans("out").empty());
 }
 
+TEST_CASE("a batch the target took but never answered is sent again, also when the content goes back") {
+  StateStore store(":memory:");
+  auto c1 = conversation("c1", "+4915112345671", 1);
+  c1.customer_name = "Ann";
+  commit(store, {c1, conversation("c2", "+4915112345672", 1)});
+  reconcile_now(store);
+  RecordingSink sink;
+  REQUIRE_FALSE(push_target("out", sink, store, {}).error);
+  const auto person = [&] {
+    std::optional<PersonRecord> out;
+    store.identity().for_each_person(
+        [&](PersonRecord&& p) {
+          if (p.display_name != "+4915112345672") out = std::move(p);
+        },
+        std::nullopt);
+    REQUIRE(out);
+    return *out;
+  };
+  const std::string id = person().person_id;
+  // The vendor renames the customer; the target takes the update, and its answer is lost, so the
+  // ledger still holds the hash of "Ann".
+  c1.customer_name = "Bob";
+  commit(store, {c1});
+  sink.lose_answers = true;
+  REQUIRE(push_target("out", sink, store, {}).error);
+  REQUIRE(person().display_name == "Bob");
+  CHECK(sink.held[id] == content_hash(person()));
+  // The name goes back (an undo, a vendor's correction): the content equals what the ledger's hash
+  // said, but the target holds "Bob". It is sent again.
+  c1.customer_name = "Ann";
+  commit(store, {c1});
+  sink.lose_answers = false;
+  const auto r = push_target("out", sink, store, {});
+  REQUIRE_FALSE(r.error);
+  CHECK(r.updated == 1);
+  CHECK(sink.held[id] == content_hash(person()));
+  CHECK(push_target("out", sink, store, {}).updated == 0);  // recorded now: nothing more to send
+}
+
 TEST_CASE("[identity] blocked handles join no one, and a changed list reconciles again") {
   StateStore store(":memory:");
   // Two people in two CRMs, each listed with the office switchboard and a mobile of their own; and
