@@ -287,11 +287,30 @@ Error PgConn::error_from(PGresult* res, const std::string& doing) {
                              "the server, then run again",
                              where, doing, why, m_sqlstate),
                  m_target};
-  if (cls == "28" || m_sqlstate == "42501")
+  if (cls == "28")
     return Error{Errc::auth,
-                 fmt::format("{} denied user {} {}: {} [{}]; grant it CREATE on the database (or create the schema "
-                             "for it) and SELECT, INSERT, UPDATE, DELETE on the schema's tables",
+                 fmt::format("{} refused user {} {}: {} [{}]; check the user and password the DSN gives "
+                             "(dsn_env or dsn_file)",
                              where, user(), doing, why, m_sqlstate),
+                 m_target};
+  if (m_sqlstate == "42501") {
+    // What to grant depends on what was refused: making the tables needs CREATE; using them does not.
+    const bool ddl = doing.find("creating") != std::string::npos || doing.find("migrating") != std::string::npos;
+    return Error{Errc::auth,
+                 fmt::format("{} denied user {} {}: {} [{}]; {}", where, user(), doing, why, m_sqlstate,
+                             ddl ? "grant it CREATE on the database (or create the schema for it, owned by it)"
+                                 : "grant it USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its tables and "
+                                   "TEMP on the database (`chansync health` checks them)"),
+                 m_target};
+  }
+  // A role's (or the database's) statement_timeout, common on managed PostgreSQL, cut a statement
+  // short: the same batch would be cut short on every run.
+  if (m_sqlstate == "57014")
+    return Error{Errc::config,
+                 fmt::format("{} cancelled a statement while {}: {} [{}]; the role's statement_timeout is shorter "
+                             "than a batch of chansync's takes: raise it for this role (ALTER ROLE {} SET "
+                             "statement_timeout = '5min'), or add options='-c statement_timeout=0' to the DSN",
+                             where, doing, why, m_sqlstate, user()),
                  m_target};
   return Error{Errc::remote, fmt::format("{} refused {}: {} [{}]", where, doing, why, m_sqlstate), m_target};
 }

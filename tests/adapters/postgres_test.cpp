@@ -456,7 +456,8 @@ TEST_CASE("postgres probe: reachable, no tables yet, a refused login, no server,
   auto pushed = pg_adapter(reader, "reader_schema")->sink()->push(pg_items(persons));
   REQUIRE_FALSE(pushed);
   CHECK(pushed.error().code == Errc::auth);
-  CHECK_THAT(pushed.error().message, Catch::Contains("permission denied") && Catch::Contains("42501"));
+  CHECK_THAT(pushed.error().message, Catch::Contains("permission denied") && Catch::Contains("42501") &&
+                                         Catch::Contains("CREATE on the database"));
 
   // Least privilege. A writer granted USAGE and SELECT, INSERT, UPDATE, DELETE on a current schema
   // pushes (no DDL is sent); one granted SELECT alone is told by the probe; the owner of a schema a
@@ -482,6 +483,20 @@ TEST_CASE("postgres probe: reachable, no tables yet, a refused login, no server,
   const auto read_only = pg_adapter(as(select_only))->probe();
   CHECK(read_only.cls == HealthClass::auth_failed);
   CHECK_THAT(read_only.summary, Catch::Contains("may not read and write the tables of schema chansync"));
+  // Its push is refused on the tables, and told what to grant for them (no CREATE: the tables exist).
+  auto by_reader = pg_adapter(as(select_only))->sink()->push(pg_items({pg_person(3)}));
+  REQUIRE_FALSE(by_reader);
+  CHECK(by_reader.error().code == Errc::auth);
+  CHECK_THAT(by_reader.error().message,
+             Catch::Contains("42501") && Catch::Contains("USAGE on the schema") && !Catch::Contains("CREATE"));
+  // A role whose statement_timeout is shorter than a batch takes is told so, as a config error.
+  pg_query(db.dsn, fmt::format("ALTER ROLE {} SET statement_timeout = 1", writer));
+  std::vector<PersonRecord> many;
+  for (int i = 100; i < 1100; ++i) many.push_back(pg_person(i, 3));
+  auto timed_out = pg_adapter(as(writer))->sink()->push(pg_items(many));
+  REQUIRE_FALSE(timed_out);
+  CHECK(timed_out.error().code == Errc::config);
+  CHECK_THAT(timed_out.error().message, Catch::Contains("57014") && Catch::Contains("statement_timeout"));
   const auto owned = pg_adapter(as(owner), "owned")->probe();
   CHECK(owned.cls == HealthClass::ok);
   CHECK_THAT(owned.summary, Catch::Contains("created on the first push"));
