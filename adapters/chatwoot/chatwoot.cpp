@@ -4,12 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
-#include <map>
-#include <set>
 #include <string_view>
 
 #include "adapters/chatwoot/chatwoot_api.hpp"
+#include "adapters/chatwoot/chatwoot_timeline.hpp"
 #include "adapters/stop_waits.hpp"
 
 namespace chansync::adapters::chatwoot {
@@ -44,117 +42,11 @@ ContactFields contact_fields(const PersonRecord& p) {
   return f;
 }
 
-// Derived from what never changes for a person's thread on a channel, so a retry or a re-run finds
-// the conversation an earlier attempt opened instead of opening another.
-std::string source_id(const std::string& person_id, const std::string& channel) {
-  return fmt::format("chansync:{}:{}", person_id, channel);
-}
-
-// A message's identity across runs: its connector and its vendor id (unique per connector).
-std::string message_key(const Message& m) {
-  return m.connector + "/" + m.id;
-}
-
-// The channels of a person's messages, in order of their first message.
-std::vector<std::string> channels_of(const PersonRecord& p) {
-  std::vector<std::string> out;
-  for (const auto& m : p.messages)
-    if (std::find(out.begin(), out.end(), m.channel) == out.end()) out.push_back(m.channel);
-  return out;
-}
-
-// The private note of the conversation on `channel`: the person's other channels, with the
-// customer's handles on each, and the CRM records the person merges. Built only from what changes
-// rarely (no name, counts or dates), so it is posted again only when the person's channels change.
-// "" when the person has no other channel.
-std::string note_text(const PersonRecord& p, const std::string& channel) {
-  std::string lines;
-  for (const auto& other : channels_of(p)) {
-    if (other == channel) continue;
-    std::vector<std::string> handles;
-    for (const auto& m : p.messages)
-      if (m.channel == other && m.direction == Direction::inbound && !m.author_handle.empty() &&
-          std::find(handles.begin(), handles.end(), m.author_handle) == handles.end())
-        handles.push_back(m.author_handle);
-    lines += fmt::format("\n- {}{}{}", other, handles.empty() ? "" : ": ", fmt::join(handles, ", "));
-  }
-  if (lines.empty()) return "";
-  std::string out =
-      "chansync: this person is also in touch on other channels, each its own conversation in this inbox:" + lines;
-  if (!p.contacts.empty()) {
-    out += "\nCRM records:";
-    for (const auto& c : p.contacts) {
-      const auto name = c.display_name();
-      out += fmt::format("\n- {} {}{}", c.connector, c.id, name.empty() ? "" : " (" + name + ")");
-    }
-  }
-  return out + fmt::format("\nchansync person {}", p.person_id);
-}
-
-NewMessage new_message(const Message& m) {
-  NewMessage out;
-  // Chatwoot requires content; a message of attachments only shows them as links (vendors' media
-  // URLs are not re-uploaded: some expire, and downloading them is not a push's job).
-  out.content = m.text;
-  for (const auto& a : m.attachments)
-    out.content += fmt::format("{}[{}{}{}] {}", out.content.empty() ? "" : "\n", a.type, a.name.empty() ? "" : ": ",
-                               a.name, a.url);
-  if (out.content.empty()) out.content = "(no text)";
-  out.message_type = m.direction == Direction::inbound ? "incoming" : "outgoing";
-  // external_created_at is the attribute Chatwoot itself uses for a message's original time.
-  out.content_attributes = {{"chansync_id", message_key(m)},
-                            {"chansync_channel", m.channel},
-                            {"chansync_author", to_string(m.author_kind)},
-                            {"chansync_sent_at", format_rfc3339(m.sent_at)},
-                            {"chansync_kind", to_string(m.kind)},
-                            {"chansync_status", m.status},
-                            {"external_created_at", m.sent_at / 1000}};
-  return out;
-}
-
 // These errors are the target's, not the person's (see Sink::push): the push stops. So does a stop
 // signal: a person can take thousands of requests, so it is seen between persons and messages.
 bool stops_push(const Error& e) {
   return e.code == Errc::auth || e.code == Errc::unavailable || e.code == Errc::rate_limited ||
          e.code == Errc::interrupted;
-}
-
-// A person's remote id on Chatwoot (the push ledger keeps it): the contact id, then the id of each
-// channel's conversation, "123;sms=45;whatsapp=46" (a ledger written before kept the contact id alone).
-// A conversation is then asked for by its id: Chatwoot lists only the newest 20 conversations of a
-// contact, and its own inboxes (email, the web widget) add conversations to the same contact.
-struct RemoteIds {
-  std::int64_t contact = 0;
-  std::map<std::string, std::int64_t> conversations;  // by channel
-};
-
-std::optional<std::int64_t> parse_id(std::string_view text) {
-  std::int64_t id = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc() || end != text.data() + text.size() || id < 0) return std::nullopt;
-  return id;
-}
-
-std::optional<RemoteIds> parse_remote_ids(std::string_view text) {
-  RemoteIds out;
-  std::size_t at = text.find(';');
-  const auto contact = parse_id(text.substr(0, at));
-  if (!contact) return std::nullopt;
-  out.contact = *contact;
-  while (at != std::string_view::npos) {
-    const std::size_t next = text.find(';', at + 1);
-    const auto item = text.substr(at + 1, next == std::string_view::npos ? next : next - at - 1);
-    if (const auto eq = item.find('='); eq != std::string_view::npos)
-      if (const auto id = parse_id(item.substr(eq + 1))) out.conversations[std::string(item.substr(0, eq))] = *id;
-    at = next;
-  }
-  return out;
-}
-
-std::string format_remote_ids(const RemoteIds& ids) {
-  std::string out = std::to_string(ids.contact);
-  for (const auto& [channel, id] : ids.conversations) out += fmt::format(";{}={}", channel, id);
-  return out;
 }
 
 std::optional<std::int64_t> parse_remote_id(const std::string& text) {
@@ -368,104 +260,10 @@ class ChatwootSink final : public Adapter, public Sink {
     if (item.previous)
       if (auto known = parse_remote_ids(item.previous->remote_id); known && known->contact == id)
         ids.conversations = std::move(known->conversations);  // a contact made again has new ones
-    if (auto timeline = deliver_timeline(p, ids); !timeline) return std::unexpected(std::move(timeline.error()));
+    if (auto timeline = deliver_timeline(m_api, m_name, m_inbox, p, ids); !timeline)
+      return std::unexpected(std::move(timeline.error()));
     return PushOutcome{p.person_id, created ? PushOutcome::Status::created : PushOutcome::Status::updated,
                        format_remote_ids(ids)};
-  }
-
-  // Posts the person's messages that are not in Chatwoot yet, one conversation per channel.
-  //
-  // Idempotency: Chatwoot has no idempotency key or unique external id for messages (echo_id is not
-  // stored, source_id is neither unique nor in the spec), so a POST is never repeated blindly (a
-  // 5xx may come after Chatwoot stored the message). Instead each message carries its chansync id
-  // in content_attributes, and before posting, the conversation's messages are read back: only the
-  // ids not found there are posted. A retried batch, a re-run after a crash or kill -9 between a
-  // POST and the ledger commit, or a --full push therefore posts each message exactly once. The
-  // conversation itself is the one `ids` names for the channel; else (a first push, a ledger from
-  // before it kept them, a conversation deleted in Chatwoot) it is found among the contact's by its
-  // source_id marker, and only then opened. `ids` gets each channel's conversation.
-  Result<void> deliver_timeline(const PersonRecord& p, RemoteIds& ids) {
-    const auto channels = channels_of(p);
-    std::optional<std::vector<WireConversation>> listed;  // the contact's, read when first needed
-    for (const auto& channel : channels) {
-      const std::string source = source_id(p.person_id, channel);
-      const std::string note = note_text(p, channel);
-      std::vector<const Message*> wanted;
-      std::set<std::string> wanted_keys;
-      for (const auto& m : p.messages)
-        if (m.channel == channel) {
-          wanted.push_back(&m);
-          wanted_keys.insert(message_key(m));
-        }
-      // Reading back stops once every message of the record and a note were seen.
-      const auto read_back = [&](std::int64_t conversation) {
-        return m_api.messages(conversation, [&](const std::vector<WireMessage>& so_far) {
-          std::size_t found = 0;
-          bool noted = note.empty();
-          for (const auto& w : so_far) {
-            found += wanted_keys.count(w.chansync_id);
-            noted |= w.chansync_note;
-          }
-          return noted && found >= wanted_keys.size();
-        });
-      };
-      std::optional<std::int64_t> conversation;
-      Result<std::vector<WireMessage>> seen = std::vector<WireMessage>{};
-      if (const auto it = ids.conversations.find(channel); it != ids.conversations.end()) {
-        seen = read_back(it->second);
-        if (seen) {
-          conversation = it->second;
-        } else if (seen.error().http_status == 404) {
-          spdlog::info("{}: conversation {} of person {} is no longer in Chatwoot; looking for the {} conversation",
-                       m_name, it->second, p.person_id, channel);
-          ids.conversations.erase(it);
-          seen = std::vector<WireMessage>{};
-        } else {
-          return std::unexpected(std::move(seen.error()));
-        }
-      }
-      if (!conversation) {
-        if (!listed) {
-          auto got = m_api.contact_conversations(ids.contact);
-          if (!got) return std::unexpected(std::move(got.error()));
-          listed = std::move(*got);
-        }
-        for (const auto& c : *listed)
-          if (c.inbox_id == m_inbox && c.source_key == source) conversation = c.id;
-        if (conversation) {
-          seen = read_back(*conversation);
-          if (!seen) return std::unexpected(std::move(seen.error()));
-        } else {
-          auto opened = m_api.create_conversation(ids.contact, source, channel);
-          if (!opened) return std::unexpected(std::move(opened.error()));
-          conversation = *opened;
-        }
-      }
-      ids.conversations[channel] = *conversation;
-      std::set<std::string> present;
-      std::string last_note;
-      for (const auto& w : *seen) {
-        if (!w.chansync_id.empty()) present.insert(w.chansync_id);
-        if (w.chansync_note) last_note = w.content;  // oldest first: the newest wins
-      }
-      std::size_t posted = 0;
-      for (const Message* m : wanted) {
-        if (present.count(message_key(*m))) continue;
-        if (stop_asked())
-          return fail(Errc::interrupted,
-                      fmt::format("stopped by a signal after {} of its messages; the next push posts the rest", posted),
-                      m_name);
-        if (auto r = m_api.post_message(*conversation, new_message(*m)); !r) return std::unexpected(r.error());
-        ++posted;
-      }
-      if (!note.empty() && note != last_note) {
-        NewMessage n{note, "outgoing", true, {{"chansync_note", true}}};
-        if (auto r = m_api.post_message(*conversation, n); !r) return std::unexpected(r.error());
-      }
-      spdlog::debug("{}: person {}, {} conversation {}: {} messages posted, {} already there", m_name, p.person_id,
-                    channel, *conversation, posted, wanted.size() - posted);
-    }
-    return {};
   }
 
   // The person's contact: the id the ledger remembers, else the contact found by the person's

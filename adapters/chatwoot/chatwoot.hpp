@@ -9,7 +9,9 @@
 //                 original id and time in content_attributes (chansync_id, external_created_at).
 //   note          a private note in each conversation naming the person's other channels, posted
 //                 again only when that changes.
-// A person merged away (or gone) has its contact deleted, with its conversations.
+// The timeline's delivery (what is read back, posted and deleted): chatwoot_timeline.hpp.
+// A person merged away has its contact merged into the survivor's (contact_merge); one gone without
+// a survivor has its contact deleted, with its conversations.
 #include "adapters/registry.hpp"
 
 namespace chansync::adapters::chatwoot {

@@ -212,6 +212,13 @@ Result<void> Api::delete_contact(std::int64_t id) {
   return {};
 }
 
+Result<void> Api::delete_message(std::int64_t conversation_id, std::int64_t message_id) {
+  auto resp = call(request("DELETE", fmt::format("/conversations/{}/messages/{}", conversation_id, message_id)),
+                   fmt::format("deleting message {} of conversation {}", message_id, conversation_id));
+  if (!resp) return std::unexpected(resp.error());
+  return {};
+}
+
 Result<void> Api::merge_contacts(std::int64_t base, std::int64_t mergee) {
   const json body = {{"base_contact_id", base}, {"mergee_contact_id", mergee}};
   auto req = request("POST", "/actions/contact_merge", &body);
@@ -378,7 +385,7 @@ Result<void> Api::pace_conversation(std::int64_t id) {
   return {};
 }
 
-Result<void> Api::post_message(std::int64_t conversation_id, const NewMessage& message) {
+Result<std::int64_t> Api::post_message(std::int64_t conversation_id, const NewMessage& message) {
   const json body = {
       {"content", message_content(message.content, std::string_view(message.message_type) != "incoming")},
       {"message_type", message.message_type},
@@ -389,7 +396,7 @@ Result<void> Api::post_message(std::int64_t conversation_id, const NewMessage& m
                                ? fmt::format("posting the private note to conversation {}", conversation_id)
                                : fmt::format("posting message {} to conversation {}",
                                              message.content_attributes.value("chansync_id", "?"), conversation_id);
-  if (auto paced = pace_conversation(conversation_id); !paced) return paced;
+  if (auto paced = pace_conversation(conversation_id); !paced) return std::unexpected(paced.error());
   auto resp = call(request("POST", fmt::format("/conversations/{}/messages", conversation_id), &body), what);
   if (!resp && resp.error().http_status == 422 && resp.error().message.find("Too many messages") != std::string::npos) {
     // Chatwoot's flood limit for one conversation (the pacing keeps under its default): a limit of the
@@ -420,7 +427,10 @@ Result<void> Api::post_message(std::int64_t conversation_id, const NewMessage& m
         m_opts.connector};
     return std::unexpected(*m_attributes_dropped);
   }
-  return {};
+  if (echo)
+    if (const json* id = member(*echo, "id"))
+      if (auto n = as_id(*id)) return *n;
+  return 0;
 }
 
 std::optional<WireInbox> parse_inbox(const std::string& body) {

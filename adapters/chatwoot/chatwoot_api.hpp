@@ -106,11 +106,15 @@ class Api {
   // until `enough` (given what was read so far) says so or the first message is reached.
   Result<std::vector<WireMessage>> messages(std::int64_t conversation_id,
                                             const std::function<bool(const std::vector<WireMessage>&)>& enough);
-  // Posts one message. Not retried after a 5xx (Chatwoot has no idempotency key for messages).
+  // Posts one message and returns the id Chatwoot gave it (0 when the answer names none). Not retried
+  // after a 5xx (Chatwoot has no idempotency key for messages).
   // When Chatwoot's answer shows the message stored without the content_attributes sent (an old
   // Chatwoot), returns Errc::remote and attributes_dropped() keeps saying so: chansync could not
   // recognise its messages later and would post them again on every push.
-  Result<void> post_message(std::int64_t conversation_id, const NewMessage& message);
+  Result<std::int64_t> post_message(std::int64_t conversation_id, const NewMessage& message);
+  // Deletes a message: Chatwoot keeps it as "This message was deleted", without its attachments and
+  // content_attributes. DELETE, retried; 404 when gone.
+  Result<void> delete_message(std::int64_t conversation_id, std::int64_t message_id);
   const std::optional<Error>& attributes_dropped() const { return m_attributes_dropped; }
 
   // GET of the inbox (a cheap authenticated read of the account and inbox), for the probe.

@@ -82,7 +82,8 @@ TEST_CASE("chatwoot updates a changed person in place and posts only its new mes
   auto second = cw.adapter()->sink()->push(batch);
   REQUIRE(second);
   CHECK((*second)[0].status == PushOutcome::Status::updated);
-  CHECK((*second)[0].remote_id == (*first)[0].remote_id);
+  CHECK(without_marks((*second)[0].remote_id) == without_marks((*first)[0].remote_id));
+  CHECK(without_marks((*first)[0].remote_id).find(";sms=") != std::string::npos);
   CHECK(cw.count("POST", "/contacts") == 1);  // created once, then PUT
   CHECK(cw.count("PUT", "/contacts/" + contact_of((*first)[0].remote_id)) == 1);
   REQUIRE(cw.fake.contacts().size() == 1);
@@ -128,10 +129,105 @@ TEST_CASE("chatwoot reads a long conversation back page by page and posts only w
   std::vector<std::string> pages;
   for (const auto& r : cw.server.requests())
     if (r.method == "GET" && r.path.ends_with("/messages")) pages.push_back(r.params.count("before") ? "before" : "");
-  CHECK(pages == std::vector<std::string>{"", "before", "before"});  // 20 + 20 + 5
+  // The first push's mark says which 45 were there: the newest page alone is read (it was 20 + 20 + 5).
+  CHECK(pages == std::vector<std::string>{""});
   const auto ids = message_ids(cw.fake.conversations());
   CHECK(ids.size() == 46);
   for (const auto& [id, n] : ids) CHECK(n == 1);
+
+  // A ledger from before the marks ("contact;sms=conversation") reads the conversation whole, once.
+  const auto unmarked = without_marks((*first)[0].remote_id);
+  REQUIRE(unmarked.find(";sms=") != std::string::npos);
+  p.messages.push_back(message("SM-later", "sms", Direction::inbound, k_t0 + 120'000, "later", "+4915112345601"));
+  const std::vector<PushItem> old_ledger = {{&p, PushLedgerEntry{p.person_id, "h", unmarked}}};
+  const auto reads = cw.count("GET", "/messages");
+  auto third = cw.adapter()->sink()->push(old_ledger);
+  REQUIRE(third);
+  CHECK(cw.count("GET", "/messages") == reads + 3);  // 47 messages: 20 + 20 + 7
+  CHECK(cw.count("POST", "/messages") == 47);
+  CHECK((*third)[0].remote_id != unmarked);  // marked again
+  CHECK(message_ids(cw.fake.conversations()).size() == 47);
+}
+
+TEST_CASE("chatwoot reads a conversation whole when the person's messages are not those its mark confirmed",
+          "[chatwoot]") {
+  Chatwoot cw;
+  auto p = sms_person(1, 30);
+  auto first = cw.adapter()->sink()->push(items({p}));
+  REQUIRE(first);
+
+  // An agent answered 25 times since: the pages newer than the mark are read, and no more.
+  const auto conversation = cw.conversation("chansync:" + p.person_id + ":sms");
+  REQUIRE(conversation);
+  const std::int64_t conversation_id = conversation->id;
+  for (int i = 0; i < 25; ++i) {
+    httplib::Client client(cw.server.base_url());
+    const auto r = client.Post(
+        fmt::format("/api/v1/accounts/{}/conversations/{}/messages", FakeChatwoot::k_account, conversation_id),
+        httplib::Headers{{"api_access_token", FakeChatwoot::k_token}},
+        R"({"content":"agent reply","message_type":"outgoing"})", "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+  }
+  p.messages.push_back(message("SM-new", "sms", Direction::inbound, k_t0 + 99'000, "new", "+4915112345601"));
+  auto reads = cw.count("GET", "/messages");
+  auto second = cw.adapter()->sink()->push(std::vector<PushItem>{again(p, (*first)[0])});
+  REQUIRE(second);
+  CHECK(cw.count("GET", "/messages") == reads + 2);  // 26 newer than the mark: two pages
+  CHECK(cw.count("POST", "/messages") == 25 + 31);
+
+  // A backfill brought an older message: the record no longer begins with the confirmed ones.
+  p.messages.insert(p.messages.begin(),
+                    message("SM-old", "sms", Direction::inbound, k_t0 - 99'000, "old", "+4915112345601"));
+  reads = cw.count("GET", "/messages");
+  auto third = cw.adapter()->sink()->push(std::vector<PushItem>{again(p, (*second)[0])});
+  REQUIRE(third);
+  CHECK(cw.count("GET", "/messages") == reads + 4);  // the newest page, then all 56 messages
+  const auto ids = message_ids(cw.fake.conversations());
+  CHECK(ids.size() == 32);
+  for (const auto& [id, n] : ids) CHECK(n == 1);
+
+  // And the mark it left holds: nothing new, one page.
+  reads = cw.count("GET", "/messages");
+  const auto posts = cw.count("POST", "/messages");
+  REQUIRE(cw.adapter()->sink()->push(std::vector<PushItem>{again(p, (*third)[0])}));
+  CHECK(cw.count("GET", "/messages") == reads + 1);
+  CHECK(cw.count("POST", "/messages") == posts);
+}
+
+TEST_CASE("chatwoot deletes chansync's messages a person no longer has (split off, erased); agents' stay",
+          "[chatwoot]") {
+  Chatwoot cw;
+  auto p = sms_person(1, 5);
+  auto first = cw.adapter()->sink()->push(items({p}));
+  REQUIRE(first);
+  const auto conversation = cw.conversation("chansync:" + p.person_id + ":sms");
+  REQUIRE(conversation);
+  httplib::Client client(cw.server.base_url());
+  REQUIRE(client.Post(
+      fmt::format("/api/v1/accounts/{}/conversations/{}/messages", FakeChatwoot::k_account, conversation->id),
+      httplib::Headers{{"api_access_token", FakeChatwoot::k_token}},
+      R"({"content":"agent reply","message_type":"outgoing"})", "application/json"));
+
+  // A split took two of the messages to another person.
+  auto kept = p;
+  kept.messages.erase(kept.messages.begin() + 1, kept.messages.begin() + 3);
+  auto second = cw.adapter()->sink()->push(std::vector<PushItem>{again(kept, (*first)[0])});
+  REQUIRE(second);
+  CHECK(cw.count("DELETE", "/messages/") == 2);
+  const auto after = cw.conversation("chansync:" + p.person_id + ":sms");
+  REQUIRE(after);
+  std::vector<std::string> contents;
+  for (const auto& m : after->messages) contents.push_back(m.content);
+  CHECK(contents == std::vector<std::string>{"message 0", "This message was deleted", "This message was deleted",
+                                             "message 3", "message 4", "agent reply"});
+  const auto ids = message_ids(cw.fake.conversations());
+  CHECK(ids == std::map<std::string, int>{{"twilio/SM1-0", 1}, {"twilio/SM1-3", 1}, {"twilio/SM1-4", 1}});
+
+  // Nothing is deleted twice: the next push reads the newest page alone.
+  const auto deletes = cw.count("DELETE", "");
+  REQUIRE(cw.adapter()->sink()->push(std::vector<PushItem>{again(kept, (*second)[0])}));
+  CHECK(cw.count("DELETE", "") == deletes);
 }
 
 TEST_CASE("a Chatwoot that drops content_attributes is caught at the first message and gets no more", "[chatwoot]") {

@@ -176,7 +176,8 @@ Scripted FakeChatwoot::route(const httplib::Request& req) {
     if (body.is_discarded() || !body.is_object()) return answer(400, {{"error", "unparseable JSON body"}});
   }
   static const std::regex k_inbox_path(R"(^/inboxes/(\d+)/$)"), k_contact(R"(^/contacts/(\d+)$)"),
-      k_contact_conversations(R"(^/contacts/(\d+)/conversations$)"), k_messages(R"(^/conversations/(\d+)/messages$)");
+      k_contact_conversations(R"(^/contacts/(\d+)/conversations$)"), k_messages(R"(^/conversations/(\d+)/messages$)"),
+      k_message(R"(^/conversations/(\d+)/messages/(\d+)$)");
   const std::string& method = req.method;
   if (method == "GET" && std::regex_match(rest, m, k_inbox_path)) {
     if (std::stoll(m[1].str()) != k_inbox) return not_found();
@@ -219,6 +220,18 @@ Scripted FakeChatwoot::route(const httplib::Request& req) {
     if (!c) return not_found();
     if (method == "GET") return list_messages(*c, req);
     if (method == "POST") return post_message(*c, body);
+  }
+  if (method == "DELETE" && std::regex_match(rest, m, k_message)) {
+    // MessagesController#destroy: the message stays, as "This message was deleted", without its
+    // attachments and with content_attributes {deleted: true}.
+    Conversation* c = conversation(std::stoll(m[1].str()));
+    if (!c) return not_found();
+    const std::int64_t id = std::stoll(m[2].str());
+    const auto it = std::find_if(c->messages.begin(), c->messages.end(), [&](const Message& k) { return k.id == id; });
+    if (it == c->messages.end()) return not_found();
+    it->content = "This message was deleted";
+    it->content_attributes = {{"deleted", true}};
+    return answer(200, {{"id", it->id}, {"content", it->content}, {"content_attributes", it->content_attributes}});
   }
   return not_found();
 }

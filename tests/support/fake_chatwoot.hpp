@@ -2,8 +2,9 @@
 // An in-memory Chatwoot account answering the Application API calls the chatwoot sink makes, with
 // Chatwoot's own rules and answer shapes: the api_access_token header is checked (401), identifiers,
 // emails and phone numbers are unique per account and phones E.164 (422 with Chatwoot's message),
-// a contact_inbox source_id is unique per inbox, deleting a contact deletes its conversations, and a
-// conversation's messages are listed 20 at a time, newest last, paging back with `before`.
+// a contact_inbox source_id is unique per inbox, deleting a contact deletes its conversations, a
+// conversation's messages are listed 20 at a time, newest last, paging back with `before`, and a
+// deleted message stays as "This message was deleted" without its content_attributes.
 // Serve it with FakeServer([&](const auto& req, std::size_t) { return chatwoot.handle(req); }).
 #include <cstdint>
 #include <functional>
