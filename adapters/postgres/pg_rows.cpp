@@ -209,6 +209,17 @@ std::string array_literal(const std::vector<std::string>& items) {
   return out + "}";
 }
 
+// The timestamptz of a bigint column of Unix milliseconds, exact in any year: whole days and the
+// milliseconds left (interval * float8 is exact for each; milliseconds alone lost microseconds past
+// 2^53 µs, a vendor's bogus year 33658), added to a timestamp without time zone, where a day is 24
+// hours whatever the session's time zone.
+std::string from_epoch_ms(const std::string& column) {
+  return fmt::format(
+      "((timestamp 'epoch' + ({0} / 86400000) * interval '1 day' + ({0} % 86400000) * interval '1 millisecond') "
+      "AT TIME ZONE 'UTC')",
+      column);
+}
+
 }  // namespace
 
 Staged stage(std::span<const PushItem> batch, const std::string& target, Layout layout) {
@@ -325,7 +336,7 @@ std::string write_sql(const std::string& schema, const std::string& filter) {
   constexpr const char* k_sql = R"sql(
 WITH up AS (
   INSERT INTO {s}.persons AS p (person_id, display_name, updated_at, content_hash)
-  SELECT person_id, display_name, timestamptz 'epoch' + updated_ms * interval '1 millisecond', content_hash
+  SELECT person_id, display_name, {updated}, content_hash
   FROM pg_temp.chansync_persons WHERE {f}::text IS NULL OR person_id = {f}
   ON CONFLICT (person_id) DO UPDATE SET display_name = excluded.display_name, updated_at = excluded.updated_at,
     content_hash = excluded.content_hash, pushed_at = now()
@@ -344,20 +355,23 @@ INSERT INTO {s}.person_handles (person_id, kind, value, verified)
   JOIN pg_temp.chansync_written w USING (person_id) WHERE {f}::text IS NULL OR w.person_id = {f};
 INSERT INTO {s}.person_contacts (person_id, connector, contact_id, name, archived, updated_at, handles)
   SELECT s.person_id, s.connector, s.contact_id, s.name, s.archived,
-    timestamptz 'epoch' + s.updated_ms * interval '1 millisecond', s.handles
+    {contact_updated}, s.handles
   FROM pg_temp.chansync_contacts s JOIN pg_temp.chansync_written w USING (person_id)
   WHERE {f}::text IS NULL OR w.person_id = {f};
 INSERT INTO {s}.timeline (person_id, connector, message_id, conversation, channel, direction, author_kind,
     author_handle, sent_at, text, kind, status, attachments)
   SELECT s.person_id, s.connector, s.message_id, s.conversation, s.channel, s.direction, s.author_kind,
-    s.author_handle, timestamptz 'epoch' + s.sent_ms * interval '1 millisecond', s.text, s.kind,
+    s.author_handle, {sent}, s.text, s.kind,
     nullif(s.status, ''), s.attachments
   FROM pg_temp.chansync_timeline s JOIN pg_temp.chansync_written w USING (person_id)
   WHERE {f}::text IS NULL OR w.person_id = {f};
 DELETE FROM {s}.persons WHERE person_id = ANY (ARRAY(
   SELECT person_id FROM pg_temp.chansync_deletes WHERE {f}::text IS NULL OR person_id = {f}));
 )sql";
-  return fmt::format(fmt::runtime(k_sql), fmt::arg("s", schema), fmt::arg("f", filter));
+  return fmt::format(fmt::runtime(k_sql), fmt::arg("s", schema), fmt::arg("f", filter),
+                     fmt::arg("updated", from_epoch_ms("updated_ms")),
+                     fmt::arg("contact_updated", from_epoch_ms("s.updated_ms")),
+                     fmt::arg("sent", from_epoch_ms("s.sent_ms")));
 }
 
 Result<std::map<std::string, Stored>> read_stored(PgConn& c, const std::string& schema,

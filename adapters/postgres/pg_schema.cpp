@@ -68,7 +68,40 @@ std::string expand(const char* sql, const std::string& quoted_schema) {
   return fmt::format(fmt::runtime(sql), fmt::arg("s", quoted_schema));
 }
 
+// Every relation migration 1 creates in the schema (indexes and their keys' indexes are relations
+// of the schema as well).
+constexpr const char* k_relations[] = {"persons",
+                                       "persons_pkey",
+                                       "person_handles",
+                                       "person_handles_pkey",
+                                       "person_handles_by_value",
+                                       "person_contacts",
+                                       "person_contacts_pkey",
+                                       "person_contacts_by_contact",
+                                       "timeline",
+                                       "timeline_pkey",
+                                       "timeline_by_person_time",
+                                       "timeline_by_time"};
+
 }  // namespace
+
+Result<void> check_no_foreign_tables(PgConn& c, const std::string& schema) {
+  std::string names;
+  for (const char* r : k_relations) names += (names.empty() ? "" : ",") + std::string(r);
+  auto taken = c.exec(
+      "SELECT string_agg(c.relname, ', ' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+      "c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY (string_to_array($2, ','))",
+      {schema, names}, fmt::format("looking for tables of the same names in schema {}", schema));
+  if (!taken) return std::unexpected(taken.error());
+  if (PQgetisnull(taken->get(), 0, 0)) return {};
+  return std::unexpected(Error{
+      Errc::config,
+      fmt::format("schema {} on {} already holds {}, which chansync did not make (it has no schema_version table): "
+                  "chansync's tables would collide with them; set targets.{}.schema to a schema of chansync's "
+                  "own (created on the first push)",
+                  schema, c.where(), PQgetvalue(taken->get(), 0, 0), c.target()),
+      c.target()});
+}
 
 Error too_new(const PgConn& c, const std::string& schema, int version) {
   return Error{Errc::config,
@@ -123,6 +156,8 @@ Result<void> migrate(PgConn& c, const std::string& schema) {
   auto version = schema_version(c, schema);
   if (!version) return abandon(version.error());
   if (*version > k_schema_version) return abandon(too_new(c, schema, *version));
+  if (*version == 0)
+    if (auto r = check_no_foreign_tables(c, schema); !r) return abandon(r.error());
   for (int v = *version + 1; v <= k_schema_version; ++v) {
     spdlog::info("{}: {} schema {} on {} to version {}", c.target(), v == 1 ? "creating" : "migrating", schema,
                  c.where(), v);

@@ -25,9 +25,14 @@ Result<int> schema_version(PgConn& c, const std::string& schema);
 // Creates the schema and its tables, or migrates them to k_schema_version, in one transaction
 // holding a transaction-level advisory lock keyed by the schema name, so two chansync processes
 // never migrate at once (the second finds the work done). Idempotent. Errors: config when the
-// schema is newer than this chansync (too_new), auth when the user may not create it, and the
+// schema is newer than this chansync (too_new) or holds tables of the same names that are not
+// chansync's (check_no_foreign_tables), auth when the user may not create it, and the
 // connection's errors.
 Result<void> migrate(PgConn& c, const std::string& schema);
+
+// For a schema at version 0: Errc::config naming them when it already holds tables (or indexes) of
+// the names chansync's would take (a schema shared with an application that has its own `persons`).
+Result<void> check_no_foreign_tables(PgConn& c, const std::string& schema);
 
 // The error for a schema at `version` > k_schema_version: what happened and what to do.
 Error too_new(const PgConn& c, const std::string& schema, int version);

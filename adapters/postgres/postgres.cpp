@@ -79,6 +79,8 @@ class PostgresSink final : public Adapter, public Sink {
     auto version = schema_version(conn, m_schema);
     if (!version) return failed(version.error());
     if (*version > k_schema_version) return failed(too_new(conn, m_schema, *version));
+    if (*version == 0)
+      if (auto free = check_no_foreign_tables(conn, m_schema); !free) return failed(free.error());
     const std::string q = conn.ident(m_schema);
     // has_*_privilege with a list of privileges is true when any one is held: each is asked alone.
     // A current schema needs USAGE, SELECT on schema_version and SELECT, INSERT, UPDATE, DELETE on

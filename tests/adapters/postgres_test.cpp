@@ -87,6 +87,34 @@ TEST_CASE("postgres refuses a schema a newer chansync migrated, naming both vers
         "1,2,3");  // nothing was migrated or written
 }
 
+TEST_CASE("postgres refuses a schema holding tables of chansync's names that are not chansync's", "[postgres]") {
+  const Db db = fresh_db();
+  // An application's own tables in the schema: persons, and an index named as one of chansync's.
+  pg_query(db.dsn, "CREATE SCHEMA chansync");
+  pg_query(db.dsn, "CREATE TABLE chansync.persons (id int PRIMARY KEY, name text)");
+  pg_query(db.dsn, "CREATE TABLE chansync.events (at timestamptz)");
+  pg_query(db.dsn, "CREATE INDEX timeline_by_time ON chansync.events (at)");
+
+  auto adapter = pg_adapter(db.dsn);
+  const auto report = adapter->probe();
+  CHECK(report.cls != HealthClass::ok);
+  CHECK_THAT(report.summary,
+             Catch::Contains("persons, persons_pkey, timeline_by_time") && Catch::Contains("targets.db.schema"));
+  const std::vector<PersonRecord> persons = {pg_person(1)};
+  auto pushed = adapter->sink()->push(pg_items(persons));
+  REQUIRE_FALSE(pushed);
+  CHECK(pushed.error().code == Errc::config);
+  CHECK_THAT(pushed.error().message, Catch::Contains("already holds persons") && Catch::Contains("did not make"));
+  // Nothing was made there, and the application's rows are as they were.
+  CHECK(pg_value(db.dsn, "SELECT to_regclass('chansync.schema_version') IS NULL") == "t");
+  CHECK(pg_value(db.dsn, "SELECT count(*) FROM chansync.persons") == "0");
+
+  // Another schema is free.
+  auto elsewhere = pg_adapter(db.dsn, "app_chansync");
+  CHECK(elsewhere->probe().cls == HealthClass::ok);
+  REQUIRE(elsewhere->sink()->push(pg_items(persons)));
+}
+
 TEST_CASE("postgres timeline rows carry kind, status and attachments; verify compares them", "[postgres]") {
   const Db db = fresh_db();
   auto adapter = pg_adapter(db.dsn);
@@ -150,11 +178,15 @@ TEST_CASE("postgres copies new persons straight into the tables; times of any ye
   // A year the copy cannot spell: the batch goes through the staging tables, which take any.
   PersonRecord late = pg_person(3);
   late.messages[0].sent_at = 253'402'300'800'000;  // 10000-01-01
+  late.messages[1].sent_at = 999'999'999'999'123;  // a bogus vendor time: year 33658, to the millisecond
   const std::vector<PersonRecord> v2 = {late};
   auto second = sink.push(pg_items(v2));
   REQUIRE(second);
   CHECK(statuses(*second) == std::vector{S::created});
   CHECK(staging() == "1");
+  CHECK(pg_value(db.dsn,
+                 "SELECT to_char(max(sent_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') FROM "
+                 "chansync.timeline") == "33658-09-27 01:46:39.123000");
   auto read = sink.verify(pg_items(v2, true));
   REQUIRE(read);
   CHECK((*read)[0].state == VerifyOutcome::State::same);
