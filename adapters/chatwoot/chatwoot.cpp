@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <vector>
 
 #include "adapters/chatwoot/chatwoot_api.hpp"
 #include "adapters/chatwoot/chatwoot_timeline.hpp"
@@ -195,10 +196,11 @@ class ChatwootSink final : public Adapter, public Sink {
 
  private:
   // Chatwoot keeps emails and phone numbers unique per account. When another contact holds one of
-  // the person's (a landline several customers share, a contact an agent made by hand), the person
-  // goes without it, with a warning, rather than fail with its whole timeline. False when the
-  // refusal is not that, or the field is already left off.
-  bool drop_taken(const Error& e, ContactFields& f) const {
+  // the person's (a landline several customers share, a contact an agent made by hand, a person
+  // this push clears it from later), the person goes without it, with a warning, rather than fail
+  // with its whole timeline; the value is noted in `dropped`. False when the refusal is not that, or
+  // the field is already left off.
+  bool drop_taken(const Error& e, ContactFields& f, std::vector<std::string>& dropped) const {
     if (e.http_status != 422) return false;
     std::string* field = nullptr;
     if (!f.phone_number.empty() && e.message.find("Phone number has already been taken") != std::string::npos)
@@ -207,23 +209,70 @@ class ChatwootSink final : public Adapter, public Sink {
       field = &f.email;
     if (!field) return false;
     spdlog::warn(
-        "{}: {} of person {} belongs to another Chatwoot contact; the contact is sent without it (merge "
-        "the two in Chatwoot, or split the handle off in chansync, if they are one customer)",
+        "{}: {} of person {} belongs to another Chatwoot contact; the contact is sent without it for now (should "
+        "this push clear it from a person of chansync's who no longer has it, it is sent again; otherwise merge the "
+        "two in Chatwoot, or split the handle off in chansync, if they are one customer)",
         m_name, *field, f.identifier);
+    dropped.push_back(*field);
     field->clear();
     return true;
   }
 
-  // The contact of the person, created or updated; its id and whether it was created.
-  Result<std::pair<std::int64_t, bool>> upsert_contact(const PushItem& item, ContactFields fields) {
+  // The email and phone number chansync set on contact `id` that the person no longer has are
+  // cleared, when the contact still holds them (an agent may have set others since): after a split,
+  // the person who has them now could not be given them otherwise.
+  Result<void> clear_gone(std::int64_t id, const RemoteIds& before, ContactFields& fields) {
+    const bool email = fields.email.empty() && !before.email_set.empty(),
+               phone = fields.phone_number.empty() && !before.phone_set.empty();
+    if (!email && !phone) return {};
+    auto held = m_api.get_contact(id);
+    if (!held) return held.error().http_status == 404 ? Result<void>{} : std::unexpected(std::move(held.error()));
+    fields.clear_email = email && !held->email.empty() && short_digest(held->email) == before.email_set;
+    fields.clear_phone = phone && !held->phone_number.empty() && short_digest(held->phone_number) == before.phone_set;
+    if (fields.clear_email) m_cleared.push_back(held->email);
+    if (fields.clear_phone) m_cleared.push_back(held->phone_number);
+    return {};
+  }
+
+  // Contacts that went without a value another contact held, given it again once this push cleared
+  // it there (the person who lost it came later in the push).
+  void give_back_cleared() {
+    for (auto it = m_waiting.begin(); it != m_waiting.end();) {
+      if (std::find(m_cleared.begin(), m_cleared.end(), it->value) == m_cleared.end()) {
+        ++it;
+        continue;
+      }
+      if (auto r = m_api.update_contact(it->contact, it->fields); r)
+        spdlog::info("{}: contact {} of person {} has {} now", m_name, it->contact, it->fields.identifier, it->value);
+      else
+        spdlog::warn("{}: contact {} of person {} still goes without {}: {}", m_name, it->contact,
+                     it->fields.identifier, it->value, r.error().message);
+      it = m_waiting.erase(it);
+    }
+  }
+
+  // The contact of the person, created or updated; its id and whether it was created. `fields`
+  // becomes what was sent.
+  Result<std::pair<std::int64_t, bool>> upsert_contact(const PushItem& item, ContactFields& fields) {
+    const ContactFields wanted = fields;
+    std::vector<std::string> dropped;
+    const auto note_dropped = [&](std::int64_t id) {
+      for (auto& value : dropped) m_waiting.push_back({id, wanted, std::move(value)});
+    };
     auto update = [&](std::int64_t id) {
       for (;;)
-        if (auto r = m_api.update_contact(id, fields); r || !drop_taken(r.error(), fields)) return r;
+        if (auto r = m_api.update_contact(id, fields); r || !drop_taken(r.error(), fields, dropped)) return r;
     };
+    const RemoteIds before =
+        item.previous ? parse_remote_ids(item.previous->remote_id).value_or(RemoteIds{}) : RemoteIds{};
     if (item.previous)
       if (auto id = parse_remote_id(item.previous->remote_id)) {
+        if (auto cleared = clear_gone(*id, before, fields); !cleared) return std::unexpected(cleared.error());
         auto updated = update(*id);
-        if (updated) return std::pair{*id, false};
+        if (updated) {
+          note_dropped(*id);
+          return std::pair{*id, false};
+        }
         if (updated.error().http_status != 404) return std::unexpected(std::move(updated.error()));
         spdlog::info("{}: contact {} of person {} is no longer in Chatwoot; looking it up by identifier", m_name, *id,
                      fields.identifier);
@@ -237,26 +286,38 @@ class ChatwootSink final : public Adapter, public Sink {
     const auto ours = [](const Error& e) {
       return e.http_status == 422 && e.message.find("Identifier has already been taken") != std::string::npos;
     };
+    fields = wanted;
+    dropped.clear();
     ContactFields sent = fields;
     auto created = m_api.create_contact(sent);
-    while (!created && !ours(created.error()) && drop_taken(created.error(), sent))
+    while (!created && !ours(created.error()) && drop_taken(created.error(), sent, dropped))
       created = m_api.create_contact(sent);
-    if (created) return std::pair{*created, true};
+    if (created) {
+      fields = sent;
+      note_dropped(*created);
+      return std::pair{*created, true};
+    }
     if (!ours(created.error())) return std::unexpected(std::move(created.error()));
+    dropped.clear();
     auto found = m_api.find_contact(fields.identifier);
     if (!found) return std::unexpected(std::move(found.error()));
     if (!*found) return std::unexpected(std::move(created.error()));
     auto updated = update((*found)->id);
     if (!updated) return std::unexpected(std::move(updated.error()));
+    note_dropped((*found)->id);
     return std::pair{(*found)->id, false};
   }
 
   Result<PushOutcome> upsert(const PushItem& item) {
     const PersonRecord& p = *item.record;
-    auto contact = upsert_contact(item, contact_fields(p));
+    ContactFields fields = contact_fields(p);
+    auto contact = upsert_contact(item, fields);
     if (!contact) return std::unexpected(std::move(contact.error()));
+    give_back_cleared();
     const auto [id, created] = *contact;
     RemoteIds ids{id, {}};
+    ids.email_set = fields.email.empty() ? "" : short_digest(fields.email);
+    ids.phone_set = fields.phone_number.empty() ? "" : short_digest(fields.phone_number);
     if (item.previous)
       if (auto known = parse_remote_ids(item.previous->remote_id); known && known->contact == id)
         ids.conversations = std::move(known->conversations);  // a contact made again has new ones
@@ -349,6 +410,14 @@ class ChatwootSink final : public Adapter, public Sink {
   std::int64_t m_account, m_inbox;
   bool m_has_token;
   Api m_api;
+  // A contact sent without `value` because another contact held it (see give_back_cleared).
+  struct Waiting {
+    std::int64_t contact;
+    ContactFields fields;
+    std::string value;
+  };
+  std::vector<Waiting> m_waiting;
+  std::vector<std::string> m_cleared;  // values this push cleared from a contact
 };
 
 }  // namespace

@@ -81,8 +81,8 @@ std::optional<std::vector<json>> payload_array(const std::string& body) {
 
 json contact_body(const ContactFields& f) {
   json body = {{"name", f.name}, {"identifier", f.identifier}};
-  if (!f.email.empty()) body["email"] = f.email;
-  if (!f.phone_number.empty()) body["phone_number"] = f.phone_number;
+  if (!f.email.empty() || f.clear_email) body["email"] = f.email;
+  if (!f.phone_number.empty() || f.clear_phone) body["phone_number"] = f.phone_number;
   return body;
 }
 

@@ -27,12 +27,15 @@ inline constexpr std::size_t k_messages_page = 20;
 // The contact search serves 15 contacts a page.
 inline constexpr std::size_t k_contacts_page = 15;
 
-// The contact fields chansync sets; an empty email or phone_number is left out of the request.
+// The contact fields chansync sets; an empty email or phone_number is left out of the request,
+// unless cleared: sent empty, which Chatwoot stores as none (an address chansync set there that the
+// person no longer has).
 struct ContactFields {
   std::string identifier;  // the person_id
   std::string name;
   std::string email;
   std::string phone_number;  // E.164
+  bool clear_email = false, clear_phone = false;
 };
 
 struct WireContact {

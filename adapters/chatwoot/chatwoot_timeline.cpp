@@ -88,10 +88,6 @@ NewMessage new_message(const Message& m) {
   return out;
 }
 
-std::string short_digest(std::string_view text) {
-  return sha256_hex(text).substr(0, 16);
-}
-
 // The digest of the first `n` keys.
 std::string keys_digest(const std::vector<std::string>& keys, std::size_t n) {
   std::string joined;
@@ -315,6 +311,10 @@ class Delivery {
 
 }  // namespace
 
+std::string short_digest(std::string_view text) {
+  return sha256_hex(text).substr(0, 16);
+}
+
 std::optional<RemoteIds> parse_remote_ids(std::string_view text) {
   RemoteIds out;
   std::size_t at = text.find(';');
@@ -324,8 +324,13 @@ std::optional<RemoteIds> parse_remote_ids(std::string_view text) {
   while (at != std::string_view::npos) {
     const std::size_t next = text.find(';', at + 1);
     const auto item = text.substr(at + 1, next == std::string_view::npos ? next : next - at - 1);
-    if (const auto eq = item.find('='); eq != std::string_view::npos)
-      if (auto mark = parse_mark(item.substr(eq + 1))) out.conversations[std::string(item.substr(0, eq))] = *mark;
+    if (const auto eq = item.find('='); eq != std::string_view::npos) {
+      const auto key = item.substr(0, eq), value = item.substr(eq + 1);
+      if (key == "@email" || key == "@phone")
+        (key == "@email" ? out.email_set : out.phone_set) = value;
+      else if (auto mark = parse_mark(value))
+        out.conversations[std::string(key)] = *mark;
+    }
     at = next;
   }
   return out;
@@ -337,6 +342,8 @@ std::string format_remote_ids(const RemoteIds& ids) {
     out += fmt::format(";{}={}", channel, c.id);
     if (c.newest > 0) out += fmt::format(":{}:{}:{}:{}", c.newest, c.delivered, c.digest, c.note);
   }
+  if (!ids.email_set.empty()) out += ";@email=" + ids.email_set;
+  if (!ids.phone_set.empty()) out += ";@phone=" + ids.phone_set;
   return out;
 }
 

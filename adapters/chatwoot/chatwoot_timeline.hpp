@@ -34,13 +34,19 @@ struct ConversationMark {
 };
 
 // A person's remote id on Chatwoot: the contact id, then each channel's conversation with its mark,
-// "123;sms=45:812:40:3f9c0a1b2c3d4e5f:;whatsapp=46:..." (a ledger written before kept "123;sms=45" or
+// "123;sms=45:812:40:3f9c0a1b2c3d4e5f:;whatsapp=46:...;@email=..." (a ledger written before kept "123;sms=45" or
 // the contact id alone). A conversation is asked for by its id: Chatwoot lists only the newest 20
 // conversations of a contact, and its own inboxes (email, the web widget) add conversations to it.
 struct RemoteIds {
   std::int64_t contact = 0;
   std::map<std::string, ConversationMark> conversations;  // by channel
+  // Digests of the email and phone number chansync set on the contact ("" for none), kept as
+  // ";@email=<digest>;@phone=<digest>": one the person no longer has is cleared if still there.
+  std::string email_set, phone_set;
 };
+
+// The digest a remote id keeps of a value (16 hex digits of its SHA-256).
+std::string short_digest(std::string_view text);
 
 std::optional<RemoteIds> parse_remote_ids(std::string_view text);
 std::string format_remote_ids(const RemoteIds& ids);

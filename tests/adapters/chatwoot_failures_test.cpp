@@ -127,6 +127,54 @@ TEST_CASE("a phone or email another Chatwoot contact holds is left off; the pers
   CHECK((*v)[0].state == VerifyOutcome::State::same);
 }
 
+TEST_CASE("an email or phone a person no longer has is cleared where chansync set it, and goes to who has it now",
+          "[chatwoot]") {
+  Chatwoot cw;
+  LogCapture logs;
+  const auto contact_of_person = [&](const std::string& id) {
+    for (const auto& c : cw.fake.contacts())
+      if (c.identifier == id) return c;
+    FAIL("no contact for " << id);
+    return FakeChatwoot::Contact{};
+  };
+  const bool later_first = GENERATE(true, false);  // the new owner before or after the one losing it
+  auto both = sms_person(1);
+  both.handles.push_back({HandleKind::email, "anna@example.com"});
+  const std::string phone = both.handles[0].value;
+  auto first = cw.adapter()->sink()->push(items({both}));
+  REQUIRE(first);
+  CHECK(contact_of_person(both.person_id).email == "anna@example.com");
+
+  // Split: the email and the number go to a new person; the old one keeps its messages alone.
+  auto kept = both;
+  kept.handles.clear();
+  PersonRecord split{"p_split", "Anna", {{HandleKind::email, "anna@example.com"}, {HandleKind::phone, phone}}};
+  split.messages = {message("SM9", "sms", Direction::inbound, k_t0 + 5000, "neu", phone)};
+  std::vector<PushItem> batch = {again(kept, (*first)[0]), {&split, std::nullopt}};
+  if (later_first) std::swap(batch[0], batch[1]);
+  auto adapter = cw.adapter();
+  auto out = adapter->sink()->push(batch);
+  REQUIRE(out);
+  for (const auto& o : *out) CHECK(o.status != PushOutcome::Status::failed);
+  CHECK(contact_of_person(both.person_id).email.empty());
+  CHECK(contact_of_person(both.person_id).phone_number.empty());
+  CHECK(contact_of_person("p_split").email == "anna@example.com");
+  CHECK(contact_of_person("p_split").phone_number == phone);
+  if (later_first) CHECK_THAT(logs.all(), Catch::Contains("has anna@example.com now"));
+
+  // An address an agent set since is not chansync's to clear.
+  const auto& kept_out = (*out)[later_first ? 1 : 0];
+  auto again_kept = kept;
+  again_kept.handles = {{HandleKind::email, "new@example.com"}};
+  auto third = adapter->sink()->push(std::vector<PushItem>{again(again_kept, kept_out)});
+  REQUIRE(third);
+  const auto id = contact_of_person(both.person_id).id;
+  cw.fake.edit_contact(id, [](FakeChatwoot::Contact& c) { c.email = "agent-set@example.com"; });
+  again_kept.handles.clear();
+  REQUIRE(adapter->sink()->push(std::vector<PushItem>{again(again_kept, (*third)[0])}));
+  CHECK(contact_of_person(both.person_id).email == "agent-set@example.com");
+}
+
 TEST_CASE("a refusal names the request without the credentials a base_url carries", "[chatwoot]") {
   Chatwoot cw;
   const auto taken = sms_person(2);

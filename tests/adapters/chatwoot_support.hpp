@@ -99,14 +99,14 @@ inline std::string contact_of(const std::string& remote_id) {
   return remote_id.substr(0, remote_id.find(';'));
 }
 
-// A remote id without the marks of what each conversation held ("123;sms=45:812:40:<digest>:" ->
-// "123;sms=45").
+// A remote id without the marks of what each conversation held and the digests of the contact's
+// email and phone ("123;sms=45:812:40:<digest>:;@phone=<digest>" -> "123;sms=45").
 inline std::string without_marks(const std::string& remote_id) {
   std::string out;
   for (std::size_t at = 0; at < remote_id.size();) {
     const auto next = std::min(remote_id.find(';', at), remote_id.size());
     const auto item = remote_id.substr(at, next - at);
-    out += (at ? ";" : "") + item.substr(0, item.find(':'));
+    if (!item.starts_with('@')) out += (at ? ";" : "") + item.substr(0, item.find(':'));
     at = next + 1;
   }
   return out;
