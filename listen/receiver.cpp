@@ -133,6 +133,13 @@ std::optional<std::string> object_of(const std::string& body) {
   return std::string(object);
 }
 
+// Whether an unauthenticated body reads as Meta's to a connector of `object`, as Meta writes it
+// (compact JSON): the object, and an entry. Searched for, not parsed.
+bool meta_shaped(std::string_view body, std::string_view object) {
+  return body.find(fmt::format("\"object\":\"{}\"", object)) != std::string_view::npos &&
+         body.find("\"entry\":[{") != std::string_view::npos;
+}
+
 // curl -d without -H 'Content-Type: application/json' sends this; Meta never does.
 bool form_encoded(const httplib::Request& req) {
   return req.get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded");
@@ -278,14 +285,16 @@ struct Receiver::Impl {
       return refuse(res, 415, req, "a form-encoded body is not accepted: send Content-Type: application/json");
     // Meta always signs. A request without a well-formed signature is not Meta's (anyone can send
     // one), so it stays out of the health record; a well-formed signature that does not match is
-    // evidence.
+    // evidence only on a body shaped as Meta's to this connector (its object, an entry): a scanner's
+    // or a forger's random body with 64 hex digits could otherwise page someone at night.
     const std::string sig = req.get_header_value("X-Hub-Signature-256");
     if (sig.empty()) return refuse(res, 401, req, "no X-Hub-Signature-256 header");
     if (!well_formed_signature(sig))
       return refuse(res, 401, req, "X-Hub-Signature-256 is not \"sha256=<64 hex digits>\"");
     if (!equal_constant_time(sig.substr(7), hmac_sha256_hex(spec.app_secret, req.body)))
       return refuse(res, 401, req,
-                    "X-Hub-Signature-256 does not match the body (wrong app secret, or the body was altered)", ep);
+                    "X-Hub-Signature-256 does not match the body (wrong app secret, or the body was altered)",
+                    meta_shaped(req.body, spec.object) ? ep : nullptr);
     auto object = object_of(req.body);
     // Signed, so Meta's, yet not strict JSON (a text cut inside an emoji leaves a lone \ud83d): kept
     // when it names the connector's object as Meta writes it, for pull to keep as a dead letter with

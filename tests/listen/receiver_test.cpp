@@ -28,7 +28,8 @@ using namespace chansync;
 namespace {
 
 constexpr const char* k_secret = "app-secret-1234";
-constexpr const char* k_body = R"({"object":"whatsapp_business_account","entry":[]})";
+constexpr const char* k_body =
+    R"({"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[]}]})";
 
 struct Running {
   std::unique_ptr<test::TempDir> own;  // the spool, unless one was given
@@ -266,6 +267,22 @@ TEST_CASE("listen: a flood of forged signatures is counted, but not logged or wr
   REQUIRE(marks);
   CHECK(marks->refused_since_accepted >= 3);
   CHECK(marks->last_refused_status == 401);
+}
+
+TEST_CASE("listen: a wrong signature on a body not shaped as Meta's is refused, but is no evidence", "[listen]") {
+  Running r;
+  // A scanner's 64 hex digits on its own body: a quiet night stays quiet.
+  for (const std::string& body : {std::string("{}"), std::string(R"({"object":"whatsapp_business_account"})"),
+                                  std::string(R"({"object":"page","entry":[{"id":"1"}]})")})
+    REQUIRE(post(r, "/webhooks/wa", body, "sha256=" + std::string(64, '0'))->status == 401);
+  CHECK(r.receiver->stats().refused == 3);
+  CHECK_FALSE(read_webhook_marks(r.dir.string(), "wa"));
+  // Meta's deliveries after the app secret was rotated are.
+  for (int i = 0; i < 3; ++i) REQUIRE(post(r, "/webhooks/wa", k_body, sign(k_body, "rotated"))->status == 401);
+  const auto marks = read_webhook_marks(r.dir.string(), "wa");
+  REQUIRE(marks);
+  CHECK(marks->refused_since_accepted == 3);
+  CHECK(webhook_marks_finding(marks, "wa", now_ms()).cls == HealthClass::webhook_broken);
 }
 
 TEST_CASE("listen: the subscribe handshake answers the challenge only for the right token", "[listen]") {
