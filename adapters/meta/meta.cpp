@@ -85,6 +85,10 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
       : m_p(platform),
         m_name(ctx.config.name),
         m_page(ctx.config.options.at("page_id").get<std::string>()),
+        m_account(ctx.config.options.contains("instagram_account_id") &&
+                          ctx.config.options.at("instagram_account_id").is_string()
+                      ? ctx.config.options.at("instagram_account_id").get<std::string>()
+                      : ""),
         m_version(ctx.config.options.at("api_version").get<std::string>()),
         m_base(ctx.config.options.at("base_url").get<std::string>()),
         m_spec{platform.object, ctx.config.secret("app_secret"), ctx.config.secret("verify_token")},
@@ -117,7 +121,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
   WebhookSpec webhook() const override { return m_spec; }
 
   void map_webhook(std::string_view payload, Page<Conversation>& page) const override {
-    map_messaging_payload(payload, {m_name, m_p.object, m_p.platform, m_p.handle, m_page}, page);
+    map_messaging_payload(payload, {m_name, m_p.object, m_p.platform, m_p.handle, m_page, m_account}, page);
   }
 
   // The Page, then what debug_token says of the token (scopes, expiry) and, when webhooks are in use,
@@ -381,7 +385,7 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
   }
 
   const Platform& m_p;
-  std::string m_name, m_page, m_version, m_base;
+  std::string m_name, m_page, m_account, m_version, m_base;
   std::vector<std::string> m_business;
   WebhookSpec m_spec;
   bool m_webhooks;                   // app_secret is configured (read or not)
@@ -404,22 +408,30 @@ class InstagramAdapter final : public MetaAdapter {
 
 std::vector<OptionSpec> options(const Platform& p) {
   using K = OptionSpec::Kind;
-  return with_status_page(
-      {
-          {"page_id", "the Facebook Page's id (Instagram: the Page linked to the Instagram professional account)",
-           K::string, true, false, nullptr},
-          {"token", fmt::format("long-lived page access token with {} (sent as Authorization: Bearer)", p.permission),
-           K::string, true, true, nullptr},
-          {"app_secret",
-           "the Meta app's secret (App settings > Basic), for webhooks: checks each one's X-Hub-Signature-256; without "
-           "it `chansync listen` refuses the connector's webhooks",
-           K::string, false, true, nullptr},
-          {"verify_token", "what Meta must present when the webhook subscription is verified (any string you choose)",
-           K::string, false, true, nullptr},
-          {"api_version", "Graph API version", K::string, false, false, "v23.0"},
-          {"base_url", "Graph API root (tests, the simulator)", K::url, false, false, "https://graph.facebook.com"},
-      },
-      nullptr);
+  std::vector<OptionSpec> out = {
+      {"page_id", "the Facebook Page's id (Instagram: the Page linked to the Instagram professional account)",
+       K::string, true, false, nullptr},
+      {"token", fmt::format("long-lived page access token with {} (sent as Authorization: Bearer)", p.permission),
+       K::string, true, true, nullptr},
+      {"app_secret",
+       "the Meta app's secret (App settings > Basic), for webhooks: checks each one's X-Hub-Signature-256; without "
+       "it `chansync listen` refuses the connector's webhooks",
+       K::string, false, true, nullptr},
+      {"verify_token", "what Meta must present when the webhook subscription is verified (any string you choose)",
+       K::string, false, true, nullptr},
+      {"api_version", "Graph API version", K::string, false, false, "v23.0"},
+      {"base_url", "Graph API root (tests, the simulator)", K::url, false, false, "https://graph.facebook.com"},
+  };
+  // Meta sends every account's events of one app to one callback URL: without the account's id, another
+  // account's would be stored as this connector's.
+  if (p.object == std::string_view("instagram"))
+    out.insert(out.begin() + 1,
+               {"instagram_account_id",
+                "the Instagram professional account's id (Graph: GET /<page_id>?fields=instagram_business_account); "
+                "webhooks for another account of the same app become dead letters instead of this connector's "
+                "conversations",
+                K::string, false, false, nullptr});
+  return with_status_page(std::move(out), nullptr);
 }
 
 }  // namespace

@@ -38,6 +38,13 @@ class Mapper {
                fmt::format("/entry/{}", i));
         continue;
       }
+      if (m_t.object == "instagram" && !m_t.account.empty() && business != m_t.account) {
+        reject(business,
+               fmt::format("for Instagram account {}, not this connector's {} (instagram_account_id)", business,
+                           m_t.account),
+               fmt::format("/entry/{}", i));
+        continue;
+      }
       // "standby": what the customer wrote while another app held the thread (Messenger's handover
       // protocol, e.g. beside a bot); the events have the shape of "messaging" ones.
       for (const char* list : {"messaging", "standby"}) {

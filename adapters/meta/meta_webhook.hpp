@@ -18,6 +18,7 @@ struct WebhookTarget {
   std::string channel;  // "messenger" / "instagram", as the history mapping
   HandleKind handle;    // messenger_psid / instagram_igsid
   std::string page_id;  // the connector's page_id: handles are "<page_id>:<customer id>"
+  std::string account;  // Instagram: the professional account's id ("": entries of any account are mapped)
 };
 
 // Maps one payload into `page` (WebhookReceiver::map_webhook's contract). Per messaging event:
@@ -31,7 +32,8 @@ struct WebhookTarget {
 // - anything else (optins, referrals, edits) is skipped.
 // A Messenger entry for another page is a dead letter; so is an event without sender, recipient or
 // timestamp, and a message without a mid (each with its raw bytes). Instagram entries carry the
-// account's own id, which is not known without a Graph call: all are mapped.
+// account's own id: one for another account than `account` is a dead letter; without `account` (not
+// known without a Graph call) all are mapped.
 void map_messaging_payload(std::string_view payload, const WebhookTarget& target, Page<Conversation>& page);
 
 }  // namespace chansync::adapters::meta

@@ -119,6 +119,30 @@ TEST_CASE("meta-instagram webhook: the customer is the side that is not the acco
   CHECK(c.receipts[0].status == "read");
 }
 
+TEST_CASE("meta-instagram webhook: with instagram_account_id, another account's entries are dead letters", "[meta]") {
+  EndpointConfig cfg{"ig", "meta-instagram"};
+  cfg.options = {{"page_id", "1122334455"},
+                 {"instagram_account_id", "17841499999999999"},
+                 {"api_version", "v23.0"},
+                 {"base_url", "http://127.0.0.1:9"}};
+  cfg.secrets = {{"token", "EAAGpagetoken"}, {"app_secret", "appsecret"}};
+  const auto other = adapters::create_adapter(cfg, "DE", [](std::chrono::milliseconds) {});
+  Page<Conversation> page;
+  other->webhooks()->map_webhook(fixture("meta/webhook_instagram.json"), page);
+  CHECK(page.items.empty());
+  REQUIRE(page.rejects.size() == 1);
+  CHECK(page.rejects[0].record_id == "17841400000000001");
+  CHECK_THAT(page.rejects[0].error, Catch::Contains("not this connector's 17841499999999999"));
+  CHECK_THAT(page.rejects[0].raw, Catch::StartsWith("{") && Catch::Contains("Is the blue one back in stock?"));
+
+  cfg.options["instagram_account_id"] = "17841400000000001";  // its own
+  const auto own = adapters::create_adapter(cfg, "DE", [](std::chrono::milliseconds) {});
+  Page<Conversation> mine;
+  own->webhooks()->map_webhook(fixture("meta/webhook_instagram.json"), mine);
+  CHECK(mine.rejects.empty());
+  CHECK(mine.items.size() == 1);
+}
+
 TEST_CASE("meta webhook payloads of another object or not JSON are one dead letter", "[meta]") {
   for (const std::string bad : {R"({"object":"instagram","entry":[]})", "<html>", R"({"object":"page"})"}) {
     INFO(bad);
