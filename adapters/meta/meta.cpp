@@ -309,6 +309,16 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
                               m_page, m_http.redact(m_base), m_version, m_page),
                   m_name);
     }
+    if (!m_account.empty() && ig != m_account) {
+      m_business.clear();
+      return fail(
+          Errc::config,
+          fmt::format("connectors.{}.instagram_account_id is {}, but the Instagram account linked to page {} is "
+                      "{} (GET {}/{}/{}?fields=instagram_business_account): set instagram_account_id to {}, or "
+                      "page_id to the account's page; nothing was stored",
+                      m_name, m_account, m_page, ig, m_http.redact(m_base), m_version, m_page, ig),
+          m_name);
+    }
     m_business.push_back(ig);
     return {};
   }

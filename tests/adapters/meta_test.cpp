@@ -190,6 +190,24 @@ TEST_CASE("meta-instagram stops, storing nothing, when the page has no linked In
   CHECK(store.records().cursor("ig", "conversations").empty());
 }
 
+TEST_CASE("meta-instagram stops, storing nothing, when instagram_account_id is not the page's account", "[meta]") {
+  FakeServer server(graph);
+  EndpointConfig cfg{"ig", "meta-instagram"};
+  cfg.options = {{"page_id", k_page},
+                 {"instagram_account_id", "17841499999999999"},
+                 {"api_version", "v23.0"},
+                 {"base_url", server.base_url()}};
+  cfg.secrets = {{"token", "EAAGpagetoken"}};
+  const auto adapter = adapters::create_adapter(cfg, "DE", [](std::chrono::milliseconds) {});
+  StateStore store(":memory:");
+  const auto stats = test::pull_one("ig", *adapter, store, 1);
+  REQUIRE(stats.error);
+  CHECK(stats.error->code == Errc::config);
+  CHECK_THAT(stats.error->message, Catch::Contains("instagram_account_id is 17841499999999999") &&
+                                       Catch::Contains("set instagram_account_id to 17841400000000001"));
+  CHECK(store.count("messages") == 0);
+}
+
 TEST_CASE("meta malformed conversations page: a protocol error naming the page without base_url's credentials",
           "[meta]") {
   FakeServer server([](const httplib::Request& req, std::size_t n) -> Scripted {
