@@ -216,6 +216,8 @@ Result<void> SpoolWriter::sync() {
     // lost pages. Nothing more goes into this segment.
     m_broken = true;
     m_left_unsynced.reset();
+    // Those frames are failed to their senders now: the next segment's batch is not held to them.
+    m_unsynced = false;
     return std::unexpected(io_error(errno, m_path, "fsync"));
   }
   m_unsynced = false;

@@ -411,8 +411,10 @@ const MailAddress* relayed_author(const MailMapping& m, const ParsedMail& mail) 
   const MailAddress& r = mail.reply_to.front();
   if (r.address.empty() || is_own_address(m, r.address) || lower(r.address) == lower(mail.from.address)) return nullptr;
   // A website's form, a shared inbox's group: From one of the business's own addresses, to nobody
-  // outside them.
+  // outside them. Not a tool's notification to an agent (From support@, Reply-To the helpdesk's or the
+  // tracker's address), which says it is automatic (Auto-Submitted, Precedence); forms do not.
   if (is_own_address(m, mail.from.address)) {
+    if (mail.automatic) return nullptr;
     for (const auto* list : {&mail.to, &mail.cc})
       for (const auto& a : *list)
         if (!a.address.empty() && !is_own_address(m, a.address)) return nullptr;
