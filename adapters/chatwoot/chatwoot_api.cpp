@@ -291,8 +291,16 @@ Result<std::vector<WireMessage>> Api::messages(std::int64_t conversation_id,
     std::sort(page.begin(), page.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     all.insert(all.begin(), page.begin(), page.end());
     if (page.size() < k_messages_page) break;
-    // A server that ignores `before` sends the same page again: stop rather than loop.
-    if (before && page.front().id >= *before) break;
+    // A server that ignores `before` sends the same page again: what is older cannot be read, and
+    // taking the newest 20 for the whole conversation would post the rest again.
+    if (before && page.front().id >= *before)
+      return std::unexpected(
+          Error{Errc::protocol,
+                fmt::format("{}: Chatwoot answered the newest messages again when asked for those before message {} (a "
+                            "server or proxy that drops the `before` parameter); chansync cannot tell which of its "
+                            "messages are there and posts none",
+                            what, *before),
+                m_opts.connector});
     before = page.front().id;
     if (enough && enough(all)) break;
   }

@@ -102,7 +102,7 @@ std::optional<std::int64_t> parse_id(std::string_view text) {
   return id;
 }
 
-// "45" or "45:812:40:<digest>:<note digest>".
+// "45" or "45:812:40:<digest>:<note digest>:<kept>".
 std::optional<ConversationMark> parse_mark(std::string_view text) {
   std::vector<std::string_view> parts;
   for (std::size_t at = 0;;) {
@@ -114,9 +114,10 @@ std::optional<ConversationMark> parse_mark(std::string_view text) {
   const auto id = parse_id(parts[0]);
   if (!id) return std::nullopt;
   ConversationMark mark{*id};
-  if (parts.size() != 5) return mark;  // no mark (or one this version cannot read): read it all
-  const auto newest = parse_id(parts[1]), delivered = parse_id(parts[2]);
-  if (!newest || !delivered || parts[3].size() != 16) return mark;
+  if (parts.size() != 6) return mark;  // no mark (or one this version cannot read): read it all
+  const auto newest = parse_id(parts[1]), delivered = parse_id(parts[2]), kept = parse_id(parts[5]);
+  if (!newest || !delivered || !kept || parts[3].size() != 16) return mark;
+  mark.kept = static_cast<std::size_t>(*kept);
   mark.newest = *newest;
   mark.delivered = static_cast<std::size_t>(*delivered);
   mark.digest = parts[3];
@@ -129,6 +130,7 @@ struct Found {
   std::set<std::string> present;  // the record's keys that are there
   bool note_current = false;      // the note of the record is the newest there
   std::int64_t newest = 0;        // the newest message id seen
+  std::size_t kept = 0;           // chansync's messages there the record lacks, left
 };
 
 class Delivery {
@@ -136,10 +138,13 @@ class Delivery {
   Delivery(Api& api, const std::string& target, std::int64_t inbox, const PersonRecord& p, RemoteIds& ids)
       : m_api(api), m_target(target), m_inbox(inbox), m_person(p), m_ids(ids) {}
 
-  Result<void> channel(const std::string& channel) {
+  // Brings the channel's conversation to the record. `gone`: a channel the record no longer has
+  // (every message on it split off or erased): what chansync put there is deleted, and the channel
+  // forgotten.
+  Result<void> channel(const std::string& channel, bool gone = false) {
     m_channel = channel;
     m_source = source_id(m_person.person_id, channel);
-    m_note = note_text(m_person, channel);
+    m_note = gone ? "" : note_text(m_person, channel);
     m_wanted.clear();
     m_keys.clear();
     std::set<std::string> seen;
@@ -150,43 +155,72 @@ class Delivery {
       }
     m_key_set = {m_keys.begin(), m_keys.end()};
 
-    std::optional<std::int64_t> conversation;
+    std::optional<std::int64_t> own;
     Found found;
     if (const auto it = m_ids.conversations.find(channel); it != m_ids.conversations.end()) {
-      auto read = it->second.newest > 0 ? since_mark(it->second) : everything(it->second.id);
+      const ConversationMark mark = it->second;
+      auto read = mark.newest > 0 ? since_mark(mark) : everything(mark.id, nullptr);
       if (read) {
-        conversation = it->second.id;
+        own = mark.id;
         found = std::move(*read);
       } else if (read.error().http_status == 404) {
         spdlog::info("{}: conversation {} of person {} is no longer in Chatwoot; looking for the {} conversation",
-                     m_target, it->second.id, m_person.person_id, channel);
+                     m_target, mark.id, m_person.person_id, channel);
         m_ids.conversations.erase(it);
       } else {
         return std::unexpected(std::move(read.error()));
       }
     }
-    if (!conversation) {
+    if (gone) {
+      m_ids.conversations.erase(channel);
+      return {};
+    }
+    // With something to post, or no conversation known: the contact's conversations are looked at
+    // first. The person's own may be there (a ledger without it); and a contact merge moves the
+    // merged person's conversations here, with messages the record now has: those are not posted
+    // again, and a channel the person had no conversation on takes the moved one.
+    const auto missing = [&] {
+      return std::any_of(m_keys.begin(), m_keys.end(), [&](const auto& k) { return !found.present.count(k); });
+    };
+    if (!own || missing()) {
       auto listed = contact_conversations();
       if (!listed) return std::unexpected(std::move(listed.error()));
-      for (const auto& c : **listed)
-        if (c.inbox_id == m_inbox && c.source_key == m_source) conversation = c.id;
-      if (conversation) {
-        auto read = everything(*conversation);
-        if (!read) return std::unexpected(std::move(read.error()));
-        found = std::move(*read);
-      } else {
-        auto opened = m_api.create_conversation(m_ids.contact, m_source, channel);
-        if (!opened) return std::unexpected(std::move(opened.error()));
-        conversation = *opened;
-        found.note_current = m_note.empty();
+      if (!own)
+        for (const auto& c : **listed)
+          if (c.inbox_id == m_inbox && c.source_key == m_source) {
+            auto read = everything(c.id, nullptr);
+            if (!read) return std::unexpected(std::move(read.error()));
+            own = c.id;
+            found = std::move(*read);
+            break;
+          }
+      for (const auto& c : **listed) {
+        if (c.inbox_id != m_inbox || c.id == own || !chansync_conversation_on(c, m_channel) || !missing()) continue;
+        auto moved = m_api.messages(c.id, nullptr);
+        if (!moved) return std::unexpected(std::move(moved.error()));
+        std::size_t there = 0;
+        for (const auto& w : *moved) there += !w.chansync_id.empty() && found.present.insert(w.chansync_id).second;
+        spdlog::debug("{}: person {}: {} of its {} messages are in conversation {} ({}), moved to its contact",
+                      m_target, m_person.person_id, there, m_channel, c.id, c.source_key);
+        if (!own) {  // the merged person's conversation becomes this person's on the channel
+          own = c.id;
+          for (const auto& w : *moved) found.newest = std::max(found.newest, w.id);
+        }
       }
     }
-    return post_missing(*conversation, found);
+    if (!own) {
+      auto opened = m_api.create_conversation(m_ids.contact, m_source, channel);
+      if (!opened) return std::unexpected(std::move(opened.error()));
+      own = *opened;
+      found.note_current = m_note.empty();
+    }
+    return post_missing(*own, found);
   }
 
  private:
   // Reads back only what is newer than the mark; everything() when the record's keys no longer
-  // begin with those the mark confirmed, or a newer message of chansync's is not the record's.
+  // begin with those the mark confirmed, a newer message of chansync's is not the record's, or a
+  // note the mark confirmed is no longer wanted.
   Result<Found> since_mark(const ConversationMark& mark) {
     auto newer = m_api.messages(
         mark.id, [&](const std::vector<WireMessage>& so_far) { return so_far.front().id <= mark.newest; });
@@ -197,64 +231,62 @@ class Delivery {
     for (const auto& w : *newer) {
       found.newest = std::max(found.newest, w.id);
       if (w.id <= mark.newest) continue;
-      // A message of chansync's the record lacks: the whole conversation is looked at.
-      if (!w.chansync_id.empty() && !m_key_set.count(w.chansync_id)) return everything(mark.id);
+      if (!w.chansync_id.empty() && !m_key_set.count(w.chansync_id)) return everything(mark.id, &mark);
       if (!w.chansync_id.empty()) found.present.insert(w.chansync_id);
       if (w.chansync_note) newest_note = w.content;
     }
     std::vector<std::string> rest;
     for (const auto& k : m_keys)
       if (!found.present.count(k)) rest.push_back(k);
-    if (rest.size() < mark.delivered || keys_digest(rest, mark.delivered) != mark.digest) {
+    if (rest.size() < mark.delivered || keys_digest(rest, mark.delivered) != mark.digest ||
+        (m_note.empty() && !mark.note.empty())) {
       spdlog::debug(
           "{}: person {}: the {} messages are no longer those the last push confirmed; reading conversation "
           "{} whole",
           m_target, m_person.person_id, m_channel, mark.id);
-      return everything(mark.id);
+      return everything(mark.id, &mark);
     }
     found.present.insert(rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(mark.delivered));
+    found.kept = mark.kept;
     found.note_current = m_note.empty() || (newest_note ? *newest_note == m_note : mark.note == short_digest(m_note));
     return found;
   }
 
-  // Reads the whole conversation, and every other conversation of chansync's on this channel that a
-  // contact merge brought to the contact: their messages the record has are not posted again, and
-  // chansync's messages the record lacks (a split, an undo, an erasure moved them away) are deleted.
-  Result<Found> everything(std::int64_t conversation) {
+  // Reads the whole conversation. With the mark of what the last push confirmed there, chansync's
+  // messages the record lacks (split off to another person, erased) and notes no longer wanted are
+  // deleted: only those the mark covers, and never without a mark. A message newer than the mark
+  // may be one this store does not know (it was restored from a backup): it is left, counted in the
+  // new mark, and nothing in that conversation is deleted again (which are which is not known).
+  Result<Found> everything(std::int64_t conversation, const ConversationMark* mark) {
     auto all = m_api.messages(conversation, nullptr);
     if (!all) return std::unexpected(std::move(all.error()));
     Found found;
     std::string last_note;
-    std::vector<std::pair<std::int64_t, std::int64_t>> stray;  // (conversation, message)
-    const auto take = [&](std::int64_t in, const std::vector<WireMessage>& messages) {
-      for (const auto& w : messages) {
-        if (in == conversation) found.newest = std::max(found.newest, w.id);
-        if (w.chansync_id.empty()) continue;
+    std::vector<std::int64_t> stray;
+    for (const auto& w : *all) {
+      found.newest = std::max(found.newest, w.id);
+      const bool covered = mark && mark->kept == 0 && w.id <= mark->newest;
+      if (!w.chansync_id.empty()) {
         if (m_key_set.count(w.chansync_id))
           found.present.insert(w.chansync_id);
+        else if (covered)
+          stray.push_back(w.id);
         else
-          stray.emplace_back(in, w.id);
+          ++found.kept;
       }
-    };
-    take(conversation, *all);
-    for (const auto& w : *all)
-      if (w.chansync_note) last_note = w.content;  // oldest first: the newest wins
-    found.note_current = m_note.empty() || last_note == m_note;
-    auto listed = contact_conversations();
-    if (!listed) return std::unexpected(std::move(listed.error()));
-    for (const auto& c : **listed) {
-      if (c.id == conversation || c.inbox_id != m_inbox || !chansync_conversation_on(c, m_channel)) continue;
-      auto moved = m_api.messages(c.id, nullptr);
-      if (!moved) return std::unexpected(std::move(moved.error()));
-      take(c.id, *moved);
+      if (w.chansync_note) {
+        last_note = w.content;  // oldest first: the newest wins
+        if (m_note.empty() && covered) stray.push_back(w.id);
+      }
     }
-    for (const auto& [in, message] : stray) {
+    found.note_current = m_note.empty() || last_note == m_note;
+    for (const std::int64_t message : stray) {
       if (stop_asked()) return fail(Errc::interrupted, "stopped by a signal; the next push deletes the rest", m_target);
-      if (auto r = m_api.delete_message(in, message); !r && r.error().http_status != 404)
+      if (auto r = m_api.delete_message(conversation, message); !r && r.error().http_status != 404)
         return std::unexpected(std::move(r.error()));
     }
     if (!stray.empty())
-      spdlog::info("{}: person {}: deleted {} {} messages that are no longer the person's", m_target,
+      spdlog::info("{}: person {}: deleted {} {} messages of chansync's that are no longer the person's", m_target,
                    m_person.person_id, stray.size(), m_channel);
     return found;
   }
@@ -289,9 +321,12 @@ class Delivery {
       if (!id) return std::unexpected(id.error());
       newest = std::max(newest, *id);
     }
-    m_ids.conversations[m_channel] =
-        ConversationMark{conversation, newest, m_keys.size(), keys_digest(m_keys, m_keys.size()),
-                         m_note.empty() ? "" : short_digest(m_note)};
+    m_ids.conversations[m_channel] = ConversationMark{conversation,
+                                                      newest,
+                                                      m_keys.size(),
+                                                      keys_digest(m_keys, m_keys.size()),
+                                                      m_note.empty() ? "" : short_digest(m_note),
+                                                      found.kept};
     spdlog::debug("{}: person {}, {} conversation {}: {} messages posted, {} already there", m_target,
                   m_person.person_id, m_channel, conversation, posted, m_wanted.size() - posted);
     return {};
@@ -340,7 +375,7 @@ std::string format_remote_ids(const RemoteIds& ids) {
   std::string out = std::to_string(ids.contact);
   for (const auto& [channel, c] : ids.conversations) {
     out += fmt::format(";{}={}", channel, c.id);
-    if (c.newest > 0) out += fmt::format(":{}:{}:{}:{}", c.newest, c.delivered, c.digest, c.note);
+    if (c.newest > 0) out += fmt::format(":{}:{}:{}:{}:{}", c.newest, c.delivered, c.digest, c.note, c.kept);
   }
   if (!ids.email_set.empty()) out += ";@email=" + ids.email_set;
   if (!ids.phone_set.empty()) out += ";@phone=" + ids.phone_set;
@@ -350,8 +385,14 @@ std::string format_remote_ids(const RemoteIds& ids) {
 Result<void> deliver_timeline(Api& api, const std::string& target, std::int64_t inbox, const PersonRecord& p,
                               RemoteIds& ids) {
   Delivery delivery(api, target, inbox, p, ids);
-  for (const auto& channel : channels_of(p))
+  const auto channels = channels_of(p);
+  for (const auto& channel : channels)
     if (auto r = delivery.channel(channel); !r) return r;
+  std::vector<std::string> gone;
+  for (const auto& [channel, mark] : ids.conversations)
+    if (std::find(channels.begin(), channels.end(), channel) == channels.end()) gone.push_back(channel);
+  for (const auto& channel : gone)
+    if (auto r = delivery.channel(channel, true); !r) return r;
   return {};
 }
 

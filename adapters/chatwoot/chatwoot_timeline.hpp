@@ -11,8 +11,10 @@
 // back only the messages newer than the mark, and when the record's ids (without those found newer)
 // begin with the confirmed ones, it knows the rest are there. Otherwise (a split, a merge or an undo
 // changed the person's messages, a backfill brought older ones, a ledger written before marks), it
-// reads the whole conversation, and also the conversations a contact merge moved onto the contact:
-// what the record lacks is deleted, what those hold is not posted again.
+// reads the whole conversation. Before posting, it lists the contact's conversations: one of
+// chansync's on the channel that a contact merge moved there is read, and what it holds is not posted
+// again. chansync's messages the record lacks are deleted from the person's own conversation, and
+// only those the mark covers (see everything() in the .cpp).
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -31,10 +33,11 @@ struct ConversationMark {
   std::size_t delivered = 0;  // how many of the person's messages on the channel were there then
   std::string digest;         // of their ids, in the record's order
   std::string note;           // digest of the private note there then; "" for none
+  std::size_t kept = 0;       // chansync's messages there the record lacked, left: none is deleted
 };
 
 // A person's remote id on Chatwoot: the contact id, then each channel's conversation with its mark,
-// "123;sms=45:812:40:3f9c0a1b2c3d4e5f:;whatsapp=46:...;@email=..." (a ledger written before kept "123;sms=45" or
+// "123;sms=45:812:40:3f9c0a1b2c3d4e5f::0;whatsapp=46:...;@email=..." (a ledger written before kept "123;sms=45" or
 // the contact id alone). A conversation is asked for by its id: Chatwoot lists only the newest 20
 // conversations of a contact, and its own inboxes (email, the web widget) add conversations to it.
 struct RemoteIds {

@@ -370,11 +370,87 @@ TEST_CASE("after a contact merge the survivor's push finds the merged messages w
   CHECK(ids.size() == 7);
   for (const auto& [id, n] : ids) CHECK(n == 1);
 
-  // Undone: the survivor's record is its own again; the moved messages leave its contact.
+  // Undone: the survivor's own conversation is its record's already. The moved one is left as it is: a
+  // person's push deletes only in its own conversations (an agent's merge in Chatwoot moves another
+  // person's there too).
   auto undone = cw.adapter()->sink()->push(std::vector<PushItem>{again(kept, (*second)[0])});
   REQUIRE(undone);
-  CHECK(cw.count("DELETE", "/messages/") == 4);
-  CHECK(message_ids(cw.fake.conversations()).size() == 3);
+  CHECK(cw.count("DELETE", "/messages/") == 0);
+  CHECK(message_ids(cw.fake.conversations()).size() == 7);
+}
+
+TEST_CASE(
+    "after a contact merge the survivor posts none of the moved messages, newer than its own or on a new "
+    "channel",
+    "[chatwoot]") {
+  Chatwoot cw;
+  // The usual manual merge: a known customer writes from a new number, later than all it wrote before.
+  auto kept = sms_person(1, 3);
+  auto later = sms_person(2, 2);
+  for (auto& m : later.messages) m.sent_at += 3'600'000;
+  // And a customer only on WhatsApp, merged into one only on SMS.
+  auto wa = sms_person(3, 2);
+  for (auto& m : wa.messages) m.channel = "whatsapp";
+  auto first = cw.adapter()->sink()->push(items({kept, later, wa}));
+  REQUIRE(first);
+  const PersonRecord gone_later{later.person_id}, gone_wa{wa.person_id};
+  REQUIRE(cw.adapter()->sink()->push(std::vector<PushItem>{
+      {&gone_later, PushLedgerEntry{later.person_id, "h", (*first)[1].remote_id}, true, kept.person_id},
+      {&gone_wa, PushLedgerEntry{wa.person_id, "h", (*first)[2].remote_id}, true, kept.person_id}}));
+
+  auto merged = kept;
+  for (const auto* other : {&later, &wa})
+    merged.messages.insert(merged.messages.end(), other->messages.begin(), other->messages.end());
+  const auto posts = cw.count("POST", "/messages");
+  const auto conversations = cw.fake.conversations().size();
+  auto second = cw.adapter()->sink()->push(std::vector<PushItem>{again(merged, (*first)[0])});
+  REQUIRE(second);
+  CHECK((*second)[0].status == PushOutcome::Status::updated);
+  // Only the private notes naming the other channel: no message again, no conversation opened.
+  CHECK(cw.count("POST", "/messages") == posts + 2);
+  CHECK(cw.fake.conversations().size() == conversations);
+  const auto ids = message_ids(cw.fake.conversations());
+  CHECK(ids.size() == 7);
+  for (const auto& [id, n] : ids) CHECK(n == 1);
+  // The WhatsApp conversation the merge moved is the survivor's on that channel now.
+  CHECK(without_marks((*second)[0].remote_id).find(";whatsapp=") != std::string::npos);
+
+  // And the next push has nothing to do.
+  const auto posted = cw.count("POST", "");
+  REQUIRE(cw.adapter()->sink()->push(std::vector<PushItem>{again(merged, (*second)[0])}));
+  CHECK(cw.count("POST", "") == posted);
+}
+
+TEST_CASE("chatwoot deletes only what its mark covers: a channel split off whole, not a message it never confirmed",
+          "[chatwoot]") {
+  Chatwoot cw;
+  auto p = anna();  // SMS and WhatsApp
+  auto first = cw.adapter()->sink()->push(items({p}));
+  REQUIRE(first);
+
+  // The whole WhatsApp handle split off: its conversation loses chansync's message, the SMS one its note.
+  auto sms_only = p;
+  std::erase_if(sms_only.messages, [](const Message& m) { return m.channel == "whatsapp"; });
+  auto second = cw.adapter()->sink()->push(std::vector<PushItem>{again(sms_only, (*first)[0])});
+  REQUIRE(second);
+  CHECK(cw.count("DELETE", "/messages/") == 3);  // the WhatsApp message and both notes
+  CHECK(message_ids(cw.fake.conversations()) == std::map<std::string, int>{{"twilio/SM1", 1}, {"twilio/SM2", 1}});
+  CHECK(without_marks((*second)[0].remote_id).find("whatsapp") == std::string::npos);
+
+  // A store restored from a backup: its ledger's mark is older than what chansync posted since, and
+  // its record lacks those messages. They are Chatwoot's only copy now: not deleted.
+  auto newer = sms_only;
+  newer.messages.push_back(message("SM3", "sms", Direction::inbound, k_t0 + 600'000, "später", "+4915112345670"));
+  REQUIRE(cw.adapter()->sink()->push(std::vector<PushItem>{again(newer, (*second)[0])}));
+  auto restored = sms_only;
+  restored.display_name = "Anna M.";  // something to push
+  REQUIRE(cw.adapter()->sink()->push(std::vector<PushItem>{again(restored, (*second)[0])}));
+  CHECK(cw.count("DELETE", "/messages/") == 3);
+  CHECK(message_ids(cw.fake.conversations()).count("twilio/SM3") == 1);
+  // Nor without a mark (a ledger from before them).
+  REQUIRE(cw.adapter()->sink()->push(
+      std::vector<PushItem>{{&restored, PushLedgerEntry{p.person_id, "h", without_marks((*second)[0].remote_id)}}}));
+  CHECK(cw.count("DELETE", "/messages/") == 3);
 }
 
 TEST_CASE("an agent's token may not delete contacts: that deletion fails, saying so, and the push goes on",
@@ -522,7 +598,9 @@ TEST_CASE(
   REQUIRE(out);
   CHECK((*out)[0].status == PushOutcome::Status::updated);
   CHECK(without_marks((*out)[0].remote_id) == without_marks(remote));
-  CHECK(cw.count("GET", "/conversations") == gets + 1);  // its messages, asked by id: no listing
+  // Its messages, asked by id, and the contact's conversations (for those a merge moved there, before
+  // posting): its own is not among the newest 20 listed, and is found all the same.
+  CHECK(cw.count("GET", "/conversations") == gets + 2);
   auto ids = message_ids(cw.fake.conversations());
   CHECK(ids.size() == 3);
   for (const auto& [id, n] : ids) CHECK(n == 1);

@@ -149,6 +149,26 @@ TEST_CASE("chatwoot reads a long conversation back page by page and posts only w
   CHECK(message_ids(cw.fake.conversations()).size() == 47);
 }
 
+TEST_CASE("a Chatwoot that ignores `before` fails the person instead of posting its older messages again",
+          "[chatwoot]") {
+  Chatwoot cw;
+  const auto p = sms_person(1, 45);
+  REQUIRE(cw.adapter()->sink()->push(items({p})));
+  cw.fake.fail_before([&](const httplib::Request& req) -> std::optional<Scripted> {
+    if (req.method != "GET" || !req.has_param("before")) return std::nullopt;
+    httplib::Request newest = req;  // a proxy that drops the parameter
+    newest.params.clear();
+    return cw.fake.handle(newest);
+  });
+  const auto posts = cw.count("POST", "/messages");
+  auto again_run = cw.adapter()->sink()->push(items({p}));  // no ledger: the conversation is read whole
+  REQUIRE(again_run);
+  CHECK((*again_run)[0].status == PushOutcome::Status::failed);
+  REQUIRE((*again_run)[0].error);
+  CHECK_THAT((*again_run)[0].error->message, Catch::Contains("`before` parameter"));
+  CHECK(cw.count("POST", "/messages") == posts);
+}
+
 TEST_CASE("chatwoot reads a conversation whole when the person's messages are not those its mark confirmed",
           "[chatwoot]") {
   Chatwoot cw;
