@@ -17,14 +17,14 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
   libgmime-3.0-dev libxml2-dev libmimalloc-dev libdeflate-dev)
 # libmimalloc-dev: the chansync executable allocates through mimalloc (CMakeLists.txt says why).
 # libdeflate-dev: gzip answers are decoded in one call (adapters/http.cpp says why).
-# postgresql: the postgres target's tests start a throwaway server (tests/support/pg_server.cpp);
-# dovecot-imapd likewise for the imap-email source's (tests/support/dovecot_server.cpp).
+# postgresql: the postgres target's tests start a throwaway server (tests/support/pg_server.cpp),
+# and pgbouncer in front of it in transaction pooling; dovecot-imapd likewise for the imap-email source's (tests/support/dovecot_server.cpp).
 # chromium: tests/scenarios/health_html.sh renders the health --html page headless; fonts-liberation
 # is only a Recommends of chromium (not installed with --no-install-recommends), and the screenshot
 # check needs the page's text drawn.
 # python3-requests: the Python peer of the peer benchmark (scripts/bench.sh --peers).
 test_pkgs=(catch2 python3 python3-jsonschema python3-requests sqlite3 curl jq time procps clang-format postgresql
-  dovecot-imapd chromium fonts-liberation)
+  pgbouncer dovecot-imapd chromium fonts-liberation)
 # Node for Prism: Debian's, unless the machine already has a Node with npm (they conflict).
 command -v npm >/dev/null || test_pkgs+=(nodejs npm)
 

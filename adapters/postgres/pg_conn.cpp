@@ -175,14 +175,12 @@ Result<PgConn> PgConn::connect(const std::string& dsn, const std::string& passwo
                 target);
   // A lock another session holds on chansync's tables (a long transaction, a migration by hand) ends
   // the push after a minute instead of hanging a cron job, unless the DSN (options=-c lock_timeout=...),
-  // the role or the database sets a timeout of its own. Set after connecting rather than as a startup
-  // option, which PgBouncer refuses ("unsupported startup parameter").
+  // the role or the database sets a timeout of its own. Set in each transaction (begin()) rather than
+  // as a startup option, which PgBouncer refuses ("unsupported startup parameter").
   auto timeout =
       c.exec("SELECT source = 'default' FROM pg_settings WHERE name = 'lock_timeout'", "reading lock_timeout");
   if (!timeout) return std::unexpected(timeout.error());
-  if (std::string_view(PQgetvalue(timeout->get(), 0, 0)) == "t")
-    if (auto set = c.exec("SET lock_timeout = '60s'", "setting lock_timeout"); !set)
-      return std::unexpected(set.error());
+  c.m_lock_timeout = std::string_view(PQgetvalue(timeout->get(), 0, 0)) == "t";
   spdlog::debug("{}: connected to {} as {} (PostgreSQL {}.{})", target, where, c.user(), version / 10000,
                 version % 10000);
   return c;
@@ -326,6 +324,12 @@ Result<PgResult> PgConn::exec(const std::string& sql, const std::vector<std::opt
   const auto st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return res;
   return std::unexpected(error_from(res.get(), doing));
+}
+
+Result<void> PgConn::begin(const std::string& doing) {
+  auto r = exec(m_lock_timeout ? "BEGIN; SET LOCAL lock_timeout = '60s'" : "BEGIN", doing);
+  if (!r) return std::unexpected(r.error());
+  return {};
 }
 
 Result<void> PgConn::copy_in(const std::string& copy_sql, const CopyRows& rows, const std::string& doing) {

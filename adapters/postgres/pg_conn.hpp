@@ -69,6 +69,12 @@ class PgConn {
                         const std::string& doing);
   Result<PgResult> exec(const std::string& sql, const std::string& doing) { return exec(sql, {}, doing); }
 
+  // Opens a transaction: BEGIN, then lock_timeout = 60s for it (SET LOCAL) unless the DSN, the role
+  // or the database set one. Per transaction, not per session: through a pooler in transaction mode
+  // (PgBouncer, Supabase's port 6543) each transaction may get another server connection, and a
+  // session SET would stay on one that other clients get next. Errors as exec().
+  Result<void> begin(const std::string& doing);
+
   // Runs `copy_sql` (COPY ... FROM STDIN) and sends `rows`. Errors as exec().
   Result<void> copy_in(const std::string& copy_sql, const CopyRows& rows, const std::string& doing);
 
@@ -94,6 +100,7 @@ class PgConn {
   std::string m_password;  // only to scrub it out of texts libpq or the server return
   std::string m_target;
   std::string m_sqlstate;
+  bool m_lock_timeout = false;  // whether begin() sets lock_timeout
 };
 
 }  // namespace chansync::adapters::postgres

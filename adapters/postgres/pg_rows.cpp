@@ -301,6 +301,7 @@ constexpr const char* k_staging[] = {"chansync_persons",  "chansync_handles", "c
 
 std::string staging_ddl() {
   return R"sql(
+SET LOCAL client_min_messages = warning;  -- not a notice per table that is there already
 CREATE TEMP TABLE IF NOT EXISTS chansync_persons (person_id text, display_name text, updated_ms bigint,
   content_hash text, forced boolean);
 CREATE TEMP TABLE IF NOT EXISTS chansync_handles (person_id text, kind text, value text, verified boolean);

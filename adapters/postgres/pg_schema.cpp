@@ -138,7 +138,7 @@ Result<void> migrate(PgConn& c, const std::string& schema) {
   auto current = schema_version(c, schema);
   if (!current) return std::unexpected(current.error());
   if (*current == k_schema_version) return {};
-  if (auto r = run("BEGIN"); !r) return std::unexpected(r.error());
+  if (auto r = c.begin(doing); !r) return std::unexpected(r.error());
   // Held until COMMIT or ROLLBACK; another chansync migrating the same schema waits here.
   if (auto r = run("SELECT pg_advisory_xact_lock(hashtextextended('chansync schema ' || $1, 0))", {schema}); !r)
     return abandon(r.error());

@@ -233,7 +233,6 @@ class PostgresSink final : public Adapter, public Sink {
       return fail(Errc::config, fmt::format("no DSN was read for targets.{}; set dsn_env or dsn_file", m_name), m_name);
     if (m_conn && !m_conn->broken()) return &*m_conn;
     m_conn.reset();
-    m_staging = false;  // temporary tables went with the session
     auto c = PgConn::connect(m_dsn, m_password, m_name);
     if (!c) return std::unexpected(c.error());
     m_conn.emplace(std::move(*c));
@@ -262,7 +261,7 @@ class PostgresSink final : public Adapter, public Sink {
   Result<std::map<std::string, bool>> copy_new(PgConn& c, const Staged& rows, std::span<const PushItem> batch,
                                                const std::map<std::size_t, Error>& refused) {
     const std::string doing = fmt::format("copying a batch of {} new persons", batch.size());
-    if (auto r = c.exec("BEGIN", doing); !r) return std::unexpected(r.error());
+    if (auto r = c.begin(doing); !r) return std::unexpected(r.error());
     const auto sql = copy_sql(c.ident(m_schema));
     const CopyRows* tables[] = {&rows.persons, &rows.handles, &rows.contacts, &rows.timeline};
     for (std::size_t t = 0; t < sql.size(); ++t)
@@ -281,12 +280,10 @@ class PostgresSink final : public Adapter, public Sink {
   Result<std::map<std::string, bool>> write(PgConn& c, const Staged& s, std::span<const PushItem> batch,
                                             bool per_person, std::map<std::size_t, Error>& refused) {
     const std::string doing = fmt::format("writing a batch of {} persons", batch.size());
-    if (!m_staging) {
-      if (auto r = c.exec(staging_ddl(), "creating the session's staging tables"); !r)
-        return std::unexpected(r.error());
-      m_staging = true;
-    }
-    if (auto r = c.exec("BEGIN", doing); !r) return std::unexpected(r.error());
+    // The staging tables are made in the transaction that fills them (IF NOT EXISTS: once per server
+    // session): through a pooler in transaction mode, the next transaction may be another session's.
+    if (auto r = c.begin(doing); !r) return std::unexpected(r.error());
+    if (auto r = c.exec(staging_ddl(), "creating the session's staging tables"); !r) return abandon(c, r.error());
     const std::pair<const char*, const CopyRows*> tables[] = {{"chansync_persons", &s.persons},
                                                               {"chansync_handles", &s.handles},
                                                               {"chansync_contacts", &s.contacts},
@@ -326,7 +323,6 @@ class PostgresSink final : public Adapter, public Sink {
   std::string m_name, m_schema, m_dsn, m_password;
   std::optional<PgConn> m_conn;
   bool m_migrated = false;  // by this process, once
-  bool m_staging = false;   // in the current session
 };
 
 }  // namespace

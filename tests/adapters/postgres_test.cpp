@@ -115,6 +115,37 @@ TEST_CASE("postgres refuses a schema holding tables of chansync's names that are
   REQUIRE(elsewhere->sink()->push(pg_items(persons)));
 }
 
+TEST_CASE("postgres pushes through PgBouncer in transaction pooling, each transaction on another session",
+          "[postgres]") {
+  const Db db = fresh_db();
+  const std::string pooled = PgServer::shared().pgbouncer_dsn(db.name);
+  auto adapter = pg_adapter(pooled);
+  // New persons (copied straight into the tables), then the same changed, twice (through the
+  // staging tables: each batch's transaction on another server session than the one before).
+  const std::vector<PersonRecord> persons = {pg_person(1), pg_person(2)};
+  auto first = adapter->sink()->push(pg_items(persons));
+  REQUIRE(first);
+  CHECK(statuses(*first) == std::vector{S::created, S::created});
+  for (int round = 1; round <= 2; ++round) {
+    INFO("round " << round);
+    std::vector<PersonRecord> changed = {pg_person(1, 3 + round), pg_person(2, 3 + round)};
+    auto items = pg_items(changed);
+    for (auto& i : items) i.previous = PushLedgerEntry{i.record->person_id, "old", ""};
+    auto out = adapter->sink()->push(items);
+    REQUIRE(out);
+    for (const auto& o : *out) {
+      INFO(o.person_id << ": " << (o.error ? o.error->message : ""));
+      CHECK(o.status == S::updated);
+    }
+    CHECK(count(db, "timeline") == std::to_string(2 * (3 + round)));
+  }
+  auto verified = adapter->sink()->verify(pg_items({pg_person(1, 5), pg_person(2, 5)}, true));
+  REQUIRE(verified);
+  for (const auto& v : *verified) CHECK(v.state == VerifyOutcome::State::same);
+  // No lock_timeout was left on a server session for other clients of the pool.
+  CHECK(pg_value(pooled, "SHOW lock_timeout") == "0");
+}
+
 TEST_CASE("postgres timeline rows carry kind, status and attachments; verify compares them", "[postgres]") {
   const Db db = fresh_db();
   auto adapter = pg_adapter(db.dsn);

@@ -174,6 +174,11 @@ PgServer::PgServer() : m_bindir(find_bindir()), m_password(random_hex(24)) {
 }
 
 PgServer::~PgServer() {
+  if (m_bouncer > 0) {
+    ::kill(m_bouncer, SIGTERM);  // immediate shutdown
+    int status = 0;
+    ::waitpid(m_bouncer, &status, 0);
+  }
   if (m_pid > 0) {
     ::kill(m_pid, SIGINT);  // fast shutdown: sessions are ended, nothing is waited for
     using namespace std::chrono;
@@ -266,6 +271,53 @@ void PgServer::start() {
     }
     std::this_thread::sleep_for(milliseconds(20));  // polling a server we do not control
   }
+}
+
+std::string PgServer::pgbouncer_dsn(const std::string& database) {
+  constexpr const char* k_bouncer_port = "6432";  // names the socket file in m_dir; no TCP port
+  const std::string dsn = "host=" + m_dir.string() + " port=" + k_bouncer_port + " user=" + k_superuser +
+                          " password=" + m_password + " dbname=" + database;
+  if (m_bouncer > 0) return dsn;
+  const fs::path binary = "/usr/sbin/pgbouncer";
+  if (!fs::exists(binary))
+    throw std::runtime_error("no " + binary.string() + ": install pgbouncer (apt-get install pgbouncer)");
+  const fs::path ini = m_dir / "pgbouncer.ini", users = m_dir / "userlist.txt";
+  // Clients are trusted on the socket; the password in the user list is the one PgBouncer logs in to
+  // the server with.
+  std::ofstream(users) << '"' << k_superuser << "\" \"" << m_password << "\"\n";
+  std::ofstream(ini) << "[databases]\n* = host=" << m_dir.string() << " port=" << k_port << "\n"
+                     << "[pgbouncer]\nunix_socket_dir = " << m_dir.string() << "\nlisten_port = " << k_bouncer_port
+                     << "\nauth_type = trust\nauth_file = " << users.string()
+                     << "\npool_mode = transaction\ndefault_pool_size = 2\nmin_pool_size = 2\nserver_round_robin = 1\n"
+                     << "logfile = " << (m_dir / "pgbouncer.log").string() << "\n";
+  if (m_switch_user && (::chown(ini.c_str(), m_uid, m_gid) != 0 || ::chown(users.c_str(), m_uid, m_gid) != 0))
+    throw std::runtime_error("cannot chown PgBouncer's files to the PostgreSQL user");
+  ::chmod(users.c_str(), 0600);
+  m_bouncer = spawn({binary.string(), ini.string()}, true);
+  using namespace std::chrono;
+  const auto deadline = steady_clock::now() + seconds(30);
+  while (PQping(dsn.c_str()) != PQPING_OK) {
+    int status = 0;
+    if (::waitpid(m_bouncer, &status, WNOHANG) == m_bouncer) {
+      m_bouncer = -1;
+      throw std::runtime_error("PgBouncer exited while starting; its log: " +
+                               tail(read_file(m_dir / "postgres.log") + read_file(m_dir / "pgbouncer.log")));
+    }
+    if (steady_clock::now() > deadline)
+      throw std::runtime_error("PgBouncer did not accept connections within 30 s; its log: " +
+                               tail(read_file(m_dir / "pgbouncer.log")));
+    std::this_thread::sleep_for(milliseconds(20));  // polling a server we do not control
+  }
+  // Both server sessions opened now (two clients in a transaction at once): left to itself, PgBouncer
+  // would open the second only when two clients wanted one, and one client would keep the first.
+  using Conn = std::unique_ptr<PGconn, decltype(&PQfinish)>;
+  std::vector<Conn> clients;
+  for (int i = 0; i < 2; ++i) {
+    clients.emplace_back(PQconnectdb(dsn.c_str()), PQfinish);
+    PQclear(PQexec(clients.back().get(), "BEGIN; SELECT 1"));
+  }
+  for (auto& c : clients) PQclear(PQexec(c.get(), "COMMIT"));
+  return dsn;
 }
 
 void PgServer::kill() {

@@ -1,5 +1,6 @@
 #pragma once
-// A throwaway PostgreSQL server for tests: initdb in a fresh temporary directory, listening only on
+// A throwaway PostgreSQL server for tests (and PgBouncer in front of it when asked): initdb in a fresh
+// temporary directory, listening only on
 // a Unix socket inside it (listen_addresses = '', so no TCP port at all), fsync off, password
 // authentication for every connection. PostgreSQL refuses to run as root: when the tests do, initdb
 // and the server run as the `postgres` system user (else `nobody`), the directory chowned to it.
@@ -36,6 +37,14 @@ class PgServer {
   // Starts the (stopped) server again on the same data directory; crash recovery runs first.
   void start();
 
+  // Starts PgBouncer (once; stopped with the server) in front of this server in transaction pooling,
+  // as managed services offer it (Supabase's port 6543): each transaction may run on another server
+  // session. Two server sessions, taken in turn (server_round_robin), so that consecutive
+  // transactions of one client do land on different ones. Unix socket only, in the server's
+  // directory. Returns a DSN for `database` through it. Throws std::runtime_error naming the package
+  // when pgbouncer is not installed.
+  std::string pgbouncer_dsn(const std::string& database);
+
   const std::string& password() const { return m_password; }
   const std::filesystem::path& socket_dir() const { return m_dir; }
   pid_t pid() const { return m_pid; }
@@ -51,6 +60,7 @@ class PgServer {
   gid_t m_gid = 0;
   bool m_switch_user = false;
   pid_t m_pid = -1;
+  pid_t m_bouncer = -1;
   int m_databases = 0;
 };
 
