@@ -97,7 +97,23 @@ PullStats ingest_payloads(const std::string& connector, const Adapter& adapter, 
       continue;
     }
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    const auto start = line.find_first_not_of(" \t");
+    if (start == std::string::npos) continue;
+    // A payload is one JSON object on one line: a first line that opens an array, or a "{" alone (a
+    // document spread over lines, as jq or an editor prints it), says the file is not that. Each of
+    // its lines would be a dead letter for good; nothing is stored.
+    if (payload_lines == 0 && (line[start] == '[' || line.find_first_not_of(" \t", start + 1) == std::string::npos)) {
+      const bool array = line[start] == '[';
+      stats.error =
+          Error{Errc::usage,
+                fmt::format("line {} {}: the file is {}, not one payload per line; make it one line per payload "
+                            "first: jq -c '{}' FILE | chansync ingest {} -",
+                            line_no, array ? "opens a JSON array" : "is \"" + line.substr(start) + "\" alone",
+                            array ? "an array of payloads" : "a JSON document printed over several lines",
+                            array ? ".[]" : ".", connector),
+                connector};
+      return stats;
+    }
     ++payload_lines;
     const std::size_t before = page.rejects.size();
     receiver->map_webhook(line, page);

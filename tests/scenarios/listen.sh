@@ -230,6 +230,18 @@ cs ingest wa2 "$work/captured.ndjson.gz" >/dev/null 2>"$work/gz.err" || code=$?
 [ "$code" -eq 64 ] && grep -q "gzip-compressed" "$work/gz.err" \
   || fail "ingest of a gzip file should exit 64 saying so, exited $code: $(cat "$work/gz.err")"
 [ "$(sqlite3 "$work/state.db" "SELECT count(*) FROM dead_letters")" = "$before" ] || fail "a gzip file left dead letters"
+# One payload printed over several lines (jq ., an editor), or an array of payloads: 64, storing
+# nothing, with the jq line that fixes it (which then ingests).
+head -n 1 "$work/captured.ndjson" | jq . >"$work/pretty.json"
+printf '[%s]\n' "$(head -n 1 "$work/captured.ndjson")" >"$work/array.json"
+for f in pretty array; do
+  code=0
+  cs ingest wa2 "$work/$f.json" >/dev/null 2>"$work/$f.err" || code=$?
+  [ "$code" -eq 64 ] && grep -q "jq -c" "$work/$f.err" \
+    || fail "ingest of $f.json should exit 64 with the jq to run, exited $code: $(cat "$work/$f.err")"
+done
+[ "$(sqlite3 "$work/state.db" "SELECT count(*) FROM dead_letters")" = "$before" ] || fail "a pretty-printed file left dead letters"
+jq -c '.[]' "$work/array.json" | cs ingest wa2 - >/dev/null 2>>"$out" || fail "the jq line the error gives should ingest"
 
 # Secrets: in no output, no log, not in the state store or the spool.
 for s in "$WA_APP_SECRET" "$WA_VERIFY_TOKEN" "$WA_TOKEN" "$META_PAGE_TOKEN"; do
