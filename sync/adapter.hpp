@@ -84,6 +84,8 @@ struct PushItem {
   std::string merged_into;
   std::string_view json;  // *record as person_json() prints it, when the plan made it ("" otherwise)
   std::string_view hash;  // content_hash(*record), when the plan made it ("" otherwise)
+  // With merged_into: the survivor's remote id in this target's push ledger ("" when it has none yet).
+  std::string survivor_remote_id;
   // A deletion of a person `chansync erase` took out: the target deletes it for good where it can.
   bool erased() const { return remove && previous && previous->erased; }
 };

@@ -23,6 +23,7 @@ struct Pending {
   std::optional<PushLedgerEntry> previous;
   bool remove = false;
   std::string merged_into;
+  std::string survivor_remote_id;  // the survivor's in this target's ledger
 };
 
 // What the target confirmed, held back until finish() when the sink confirms_at_finish(); and, for
@@ -92,7 +93,8 @@ Outcomes push_batch(Sink& sink, std::vector<Pending>& batch) {
   std::vector<PushItem> items;
   items.reserve(batch.size());
   for (const auto& p : batch)
-    items.push_back({&p.record, p.previous, p.remove, p.merged_into, p.digest.json, p.digest.hash});
+    items.push_back(
+        {&p.record, p.previous, p.remove, p.merged_into, p.digest.json, p.digest.hash, p.survivor_remote_id});
   return sink.push(items);
 }
 
@@ -361,7 +363,11 @@ PushStats push_target(const std::string& name, Sink& sink, StateStore& store, co
         ++(parked ? stats.parked : stats.deleted);
         continue;
       }
-      batch.push_back({std::move(gone), {}, entry, true, store.identity().survivor_of(id).value_or("")});
+      std::string survivor = store.identity().survivor_of(id).value_or("");
+      std::string survivor_remote;
+      if (!survivor.empty())
+        if (auto e = store.ledger().entry(name, survivor)) survivor_remote = e->remote_id;
+      batch.push_back({std::move(gone), {}, entry, true, std::move(survivor), std::move(survivor_remote)});
       if (batch.size() >= batch_size && !send_batch()) break;
     }
     if (!stopped && !batch.empty()) send_batch();

@@ -147,8 +147,10 @@ class ChatwootSink final : public Adapter, public Sink {
       if (out.empty()) return std::unexpected(std::move(e));
       for (std::size_t j = i; j < batch.size(); ++j)
         out.push_back({batch[j].record->person_id, PushOutcome::Status::failed, "", e});
+      record_given(out);
       return out;
     }
+    record_given(out);
     return out;
   }
 
@@ -220,8 +222,9 @@ class ChatwootSink final : public Adapter, public Sink {
 
   // The email and phone number chansync set on contact `id` that the person no longer has are
   // cleared, when the contact still holds them (an agent may have set others since): after a split,
-  // the person who has them now could not be given them otherwise.
-  Result<void> clear_gone(std::int64_t id, const RemoteIds& before, ContactFields& fields) {
+  // the person who has them now could not be given them otherwise. `clearing` gets the values.
+  Result<void> clear_gone(std::int64_t id, const RemoteIds& before, ContactFields& fields,
+                          std::vector<std::string>& clearing) {
     const bool email = fields.email.empty() && !before.email_set.empty(),
                phone = fields.phone_number.empty() && !before.phone_set.empty();
     if (!email && !phone) return {};
@@ -229,35 +232,53 @@ class ChatwootSink final : public Adapter, public Sink {
     if (!held) return held.error().http_status == 404 ? Result<void>{} : std::unexpected(std::move(held.error()));
     fields.clear_email = email && !held->email.empty() && short_digest(held->email) == before.email_set;
     fields.clear_phone = phone && !held->phone_number.empty() && short_digest(held->phone_number) == before.phone_set;
-    if (fields.clear_email) m_cleared.push_back(held->email);
-    if (fields.clear_phone) m_cleared.push_back(held->phone_number);
+    if (fields.clear_email) clearing.push_back(held->email);
+    if (fields.clear_phone) clearing.push_back(held->phone_number);
     return {};
   }
 
-  // Contacts that went without a value another contact held, given it again once this push cleared
-  // it there (the person who lost it came later in the push).
+  // Contacts that went without a value another contact held, given it now that this push cleared it
+  // there (the person who lost it came later in the push): that value alone, so that another still
+  // held elsewhere does not refuse it. What was given is in m_given for push() to record.
   void give_back_cleared() {
     for (auto it = m_waiting.begin(); it != m_waiting.end();) {
       if (std::find(m_cleared.begin(), m_cleared.end(), it->value) == m_cleared.end()) {
         ++it;
         continue;
       }
-      if (auto r = m_api.update_contact(it->contact, it->fields); r)
-        spdlog::info("{}: contact {} of person {} has {} now", m_name, it->contact, it->fields.identifier, it->value);
-      else
-        spdlog::warn("{}: contact {} of person {} still goes without {}: {}", m_name, it->contact,
-                     it->fields.identifier, it->value, r.error().message);
+      ContactFields f{it->person, it->name, it->email ? it->value : "", it->email ? "" : it->value};
+      if (auto r = m_api.update_contact(it->contact, f); r) {
+        spdlog::info("{}: contact {} of person {} has {} now", m_name, it->contact, it->person, it->value);
+        m_given.push_back(*it);
+      } else {
+        spdlog::warn("{}: contact {} of person {} still goes without {}: {}", m_name, it->contact, it->person,
+                     it->value, r.error().message);
+      }
       it = m_waiting.erase(it);
     }
+  }
+
+  // The values given back go into their persons' remote ids, for those in this batch's outcomes (an
+  // earlier batch's are recorded already: such a person's contact keeps the value, unremembered).
+  void record_given(std::vector<PushOutcome>& out) {
+    for (const auto& g : m_given)
+      for (auto& o : out)
+        if (o.person_id == g.person && !o.error)
+          if (auto ids = parse_remote_ids(o.remote_id)) {
+            (g.email ? ids->email_set : ids->phone_set) = short_digest(g.value);
+            o.remote_id = format_remote_ids(*ids);
+          }
+    m_given.clear();
   }
 
   // The contact of the person, created or updated; its id and whether it was created. `fields`
   // becomes what was sent.
   Result<std::pair<std::int64_t, bool>> upsert_contact(const PushItem& item, ContactFields& fields) {
     const ContactFields wanted = fields;
-    std::vector<std::string> dropped;
+    std::vector<std::string> dropped, clearing;
     const auto note_dropped = [&](std::int64_t id) {
-      for (auto& value : dropped) m_waiting.push_back({id, wanted, std::move(value)});
+      for (auto& value : dropped)
+        m_waiting.push_back({id, wanted.identifier, wanted.name, value, value == wanted.email});
     };
     auto update = [&](std::int64_t id) {
       for (;;)
@@ -267,9 +288,10 @@ class ChatwootSink final : public Adapter, public Sink {
         item.previous ? parse_remote_ids(item.previous->remote_id).value_or(RemoteIds{}) : RemoteIds{};
     if (item.previous)
       if (auto id = parse_remote_id(item.previous->remote_id)) {
-        if (auto cleared = clear_gone(*id, before, fields); !cleared) return std::unexpected(cleared.error());
+        if (auto cleared = clear_gone(*id, before, fields, clearing); !cleared) return std::unexpected(cleared.error());
         auto updated = update(*id);
         if (updated) {
+          m_cleared.insert(m_cleared.end(), clearing.begin(), clearing.end());
           note_dropped(*id);
           return std::pair{*id, false};
         }
@@ -342,7 +364,18 @@ class ChatwootSink final : public Adapter, public Sink {
   // merge), never deleted, which would delete its conversations with everything agents wrote there.
   // A survivor without a contact yet takes this one (its identifier), which the survivor's upsert
   // then finds.
-  Result<void> merge_away(std::int64_t id, const std::string& survivor) {
+  Result<void> merge_away(std::int64_t id, const std::string& survivor, const std::string& survivor_remote) {
+    // The survivor's contact as the ledger knows it: no search (Chatwoot allows 100 a minute, and an
+    // identity pass may merge thousands). A 404 may be that contact gone: then it is searched for.
+    if (const auto known = parse_remote_id(survivor_remote)) {
+      if (*known == id) return {};
+      auto merged = m_api.merge_contacts(*known, id);
+      if (merged) {
+        spdlog::debug("{}: contact {} merged into contact {} (person {})", m_name, id, *known, survivor);
+        return {};
+      }
+      if (merged.error().http_status != 404) return std::unexpected(std::move(merged.error()));
+    }
     auto base = m_api.find_contact(survivor);
     if (!base) return std::unexpected(std::move(base.error()));
     if (*base && (*base)->id == id) return {};  // already the survivor's
@@ -377,7 +410,7 @@ class ChatwootSink final : public Adapter, public Sink {
     if (!known) return std::unexpected(std::move(known.error()));
     const auto id = *known;
     if (id && !item.merged_into.empty()) {
-      auto merged = merge_away(*id, item.merged_into);
+      auto merged = merge_away(*id, item.merged_into, item.survivor_remote_id);
       if (!merged) return std::unexpected(std::move(merged.error()));
       return PushOutcome{person, PushOutcome::Status::deleted, std::to_string(*id)};
     }
@@ -410,13 +443,14 @@ class ChatwootSink final : public Adapter, public Sink {
   std::int64_t m_account, m_inbox;
   bool m_has_token;
   Api m_api;
-  // A contact sent without `value` because another contact held it (see give_back_cleared).
+  // A contact sent without `value` (its email, or else its phone number) because another contact
+  // held it (see give_back_cleared).
   struct Waiting {
     std::int64_t contact;
-    ContactFields fields;
-    std::string value;
+    std::string person, name, value;
+    bool email;
   };
-  std::vector<Waiting> m_waiting;
+  std::vector<Waiting> m_waiting, m_given;
   std::vector<std::string> m_cleared;  // values this push cleared from a contact
 };
 

@@ -204,7 +204,12 @@ class Delivery {
                       m_target, m_person.person_id, there, m_channel, c.id, c.source_key);
         if (!own) {  // the merged person's conversation becomes this person's on the channel
           own = c.id;
-          for (const auto& w : *moved) found.newest = std::max(found.newest, w.id);
+          // Its messages this record lacks are another person's (an agent's merge, or an undo later):
+          // kept, and so nothing is ever deleted there.
+          for (const auto& w : *moved) {
+            found.newest = std::max(found.newest, w.id);
+            found.kept += !w.chansync_id.empty() && !m_key_set.count(w.chansync_id);
+          }
         }
       }
     }

@@ -161,6 +161,9 @@ TEST_CASE("an email or phone a person no longer has is cleared where chansync se
   CHECK(contact_of_person("p_split").email == "anna@example.com");
   CHECK(contact_of_person("p_split").phone_number == phone);
   if (later_first) CHECK_THAT(logs.all(), Catch::Contains("has anna@example.com now"));
+  // The new owner's remote id says chansync set both there, given back or not.
+  const auto& split_out = (*out)[later_first ? 0 : 1];
+  CHECK_THAT(split_out.remote_id, Catch::Contains(";@email=") && Catch::Contains(";@phone="));
 
   // An address an agent set since is not chansync's to clear.
   const auto& kept_out = (*out)[later_first ? 1 : 0];
@@ -345,6 +348,38 @@ TEST_CASE("a person merged away has its contact merged into the survivor's, conv
   auto without_id = cw.adapter()->sink()->push(unknown);  // looked up by identifier: none
   REQUIRE(without_id);
   CHECK((*without_id)[0].status == PushOutcome::Status::deleted);
+}
+
+TEST_CASE("a merge goes to the survivor's contact the ledger knows, without a search", "[chatwoot]") {
+  Chatwoot cw;
+  const auto kept = sms_person(1), gone = sms_person(2);
+  auto first = cw.adapter()->sink()->push(items({kept, gone}));
+  REQUIRE(first);
+  const PersonRecord removed{gone.person_id};
+  PushItem item{&removed, PushLedgerEntry{gone.person_id, "h", (*first)[1].remote_id}, true, kept.person_id};
+  item.survivor_remote_id = (*first)[0].remote_id;
+  const auto searches = cw.count("GET", "/contacts/search");
+  auto out = cw.adapter()->sink()->push(std::vector<PushItem>{item});
+  REQUIRE(out);
+  CHECK((*out)[0].status == PushOutcome::Status::deleted);
+  CHECK(cw.count("GET", "/contacts/search") == searches);
+  REQUIRE(cw.fake.contacts().size() == 1);
+  CHECK(cw.fake.contacts()[0].identifier == kept.person_id);
+
+  // A survivor's contact deleted in Chatwoot meanwhile: found by its identifier instead (none: the
+  // merged-away contact becomes the survivor's).
+  const auto third = sms_person(3);
+  auto pushed = cw.adapter()->sink()->push(items({third}));
+  REQUIRE(pushed);
+  cw.fake.delete_contact(std::stoll(contact_of((*first)[0].remote_id)));
+  const PersonRecord third_gone{third.person_id};
+  PushItem stale{&third_gone, PushLedgerEntry{third.person_id, "h", (*pushed)[0].remote_id}, true, kept.person_id};
+  stale.survivor_remote_id = (*first)[0].remote_id;
+  auto renamed = cw.adapter()->sink()->push(std::vector<PushItem>{stale});
+  REQUIRE(renamed);
+  CHECK((*renamed)[0].status == PushOutcome::Status::deleted);
+  REQUIRE(cw.fake.contacts().size() == 1);
+  CHECK(cw.fake.contacts()[0].identifier == kept.person_id);
 }
 
 TEST_CASE("after a contact merge the survivor's push finds the merged messages where the merge moved them",
