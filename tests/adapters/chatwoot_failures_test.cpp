@@ -456,6 +456,37 @@ TEST_CASE(
   CHECK(cw.count("POST", "") == posted);
 }
 
+TEST_CASE("an agent's contact merge in Chatwoot: the conversation taken over keeps the other person's messages",
+          "[chatwoot]") {
+  Chatwoot cw;
+  const auto a = sms_person(1, 1);
+  auto b = sms_person(2, 3);
+  for (auto& m : b.messages) m.channel = "whatsapp";
+  auto first = cw.adapter()->sink()->push(items({a, b}));
+  REQUIRE(first);
+  // An agent merges B's contact into A's (Chatwoot's own merge, not chansync's).
+  httplib::Client client(cw.server.base_url());
+  REQUIRE(client.Post(fmt::format("/api/v1/accounts/{}/actions/contact_merge", FakeChatwoot::k_account),
+                      httplib::Headers{{"api_access_token", FakeChatwoot::k_token}},
+                      fmt::format(R"({{"base_contact_id":{},"mergee_contact_id":{}}})",
+                                  contact_of((*first)[0].remote_id), contact_of((*first)[1].remote_id)),
+                      "application/json"));
+  // A writes on WhatsApp: A takes over B's conversation, the one WhatsApp conversation on its contact.
+  auto a2 = a;
+  a2.messages.push_back(message("WA-a1", "whatsapp", Direction::inbound, k_t0 + 50'000, "hi", "+4915112345601"));
+  auto second = cw.adapter()->sink()->push(std::vector<PushItem>{again(a2, (*first)[0])});
+  REQUIRE(second);
+  // An older WhatsApp message of A's comes later: the conversation is read whole, and B's stay.
+  auto a3 = a2;
+  a3.messages.insert(a3.messages.begin() + 1,
+                     message("WA-a0", "whatsapp", Direction::inbound, k_t0 + 10, "earlier", "+4915112345601"));
+  REQUIRE(cw.adapter()->sink()->push(std::vector<PushItem>{again(a3, (*second)[0])}));
+  CHECK(cw.count("DELETE", "/messages/") == 0);
+  const auto ids = message_ids(cw.fake.conversations());
+  for (const auto* key : {"twilio/SM2-0", "twilio/SM2-1", "twilio/SM2-2", "twilio/WA-a0", "twilio/WA-a1"})
+    CHECK(ids.count(key) == 1);
+}
+
 TEST_CASE("chatwoot deletes only what its mark covers: a channel split off whole, not a message it never confirmed",
           "[chatwoot]") {
   Chatwoot cw;
