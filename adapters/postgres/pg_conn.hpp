@@ -103,4 +103,26 @@ class PgConn {
   bool m_lock_timeout = false;  // whether begin() sets lock_timeout
 };
 
+// Reads in a transaction opened with PgConn::begin(), so that a lock another session holds makes
+// them wait at most lock_timeout as writes do; rolled back (reads need no commit) when it goes out of
+// scope, also after a failed statement.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(PgConn& c) : m_c(c) {}
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  ~ReadTransaction() {
+    if (m_open && !m_c.broken()) (void)m_c.exec("ROLLBACK", "ending a read");
+  }
+  Result<void> begin(const std::string& doing) {
+    auto r = m_c.begin(doing);
+    m_open = r.has_value();
+    return r;
+  }
+
+ private:
+  PgConn& m_c;
+  bool m_open = false;
+};
+
 }  // namespace chansync::adapters::postgres

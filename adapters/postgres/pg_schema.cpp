@@ -135,9 +135,13 @@ Result<void> migrate(PgConn& c, const std::string& schema) {
   };
   // A schema already current takes no DDL, which needs CREATE on it (even CREATE TABLE IF NOT EXISTS
   // of a table that is there): a user granted only USAGE and SELECT, INSERT, UPDATE, DELETE pushes.
-  auto current = schema_version(c, schema);
-  if (!current) return std::unexpected(current.error());
-  if (*current == k_schema_version) return {};
+  {
+    ReadTransaction reading(c);
+    if (auto r = reading.begin(doing); !r) return std::unexpected(r.error());
+    auto current = schema_version(c, schema);
+    if (!current) return std::unexpected(current.error());
+    if (*current == k_schema_version) return {};
+  }
   if (auto r = c.begin(doing); !r) return std::unexpected(r.error());
   // Held until COMMIT or ROLLBACK; another chansync migrating the same schema waits here.
   if (auto r = run("SELECT pg_advisory_xact_lock(hashtextextended('chansync schema ' || $1, 0))", {schema}); !r)

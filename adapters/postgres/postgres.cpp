@@ -76,6 +76,8 @@ class PostgresSink final : public Adapter, public Sink {
     r.evidence.url = conn.url();
     if (auto one = conn.exec("SELECT 1", "running SELECT 1"); !one) return failed(one.error());
     r.evidence.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ReadTransaction reading(conn);
+    if (auto b = reading.begin("checking the schema"); !b) return failed(b.error());
     auto version = schema_version(conn, m_schema);
     if (!version) return failed(version.error());
     if (*version > k_schema_version) return failed(too_new(conn, m_schema, *version));
@@ -193,6 +195,9 @@ class PostgresSink final : public Adapter, public Sink {
   Result<std::vector<VerifyOutcome>> verify(std::span<const PushItem> items) override {
     auto c = connection();
     if (!c) return std::unexpected(c.error());
+    ReadTransaction reading(**c);
+    if (auto b = reading.begin(fmt::format("reading back {} persons", items.size())); !b)
+      return std::unexpected(b.error());
     auto version = schema_version(**c, m_schema);
     if (!version) return std::unexpected(version.error());
     if (*version > k_schema_version) return std::unexpected(too_new(**c, m_schema, *version));
