@@ -133,11 +133,16 @@ std::optional<std::string> object_of(const std::string& body) {
   return std::string(object);
 }
 
-// Whether an unauthenticated body reads as Meta's to a connector of `object`, as Meta writes it
-// (compact JSON): the object, and an entry. Searched for, not parsed.
-bool meta_shaped(std::string_view body, std::string_view object) {
-  return body.find(fmt::format("\"object\":\"{}\"", object)) != std::string_view::npos &&
-         body.find("\"entry\":[{") != std::string_view::npos;
+constexpr const char* k_meta_objects[] = {"whatsapp_business_account", "page", "instagram"};
+
+// Whether an unauthenticated body reads as Meta's, as Meta writes it (compact JSON): one of its
+// webhook objects (any: another app's deliveries sent to this connector's URL are evidence too), and
+// an entry. Searched for, not parsed.
+bool meta_shaped(std::string_view body) {
+  const bool object = std::any_of(std::begin(k_meta_objects), std::end(k_meta_objects), [&](const char* o) {
+    return body.find(fmt::format("\"object\":\"{}\"", o)) != std::string_view::npos;
+  });
+  return object && body.find("\"entry\":[{") != std::string_view::npos;
 }
 
 // curl -d without -H 'Content-Type: application/json' sends this; Meta never does.
@@ -285,8 +290,8 @@ struct Receiver::Impl {
       return refuse(res, 415, req, "a form-encoded body is not accepted: send Content-Type: application/json");
     // Meta always signs. A request without a well-formed signature is not Meta's (anyone can send
     // one), so it stays out of the health record; a well-formed signature that does not match is
-    // evidence only on a body shaped as Meta's to this connector (its object, an entry): a scanner's
-    // or a forger's random body with 64 hex digits could otherwise page someone at night.
+    // evidence only on a body shaped as Meta's (one of its objects, an entry): a scanner's or a
+    // forger's random body with 64 hex digits could otherwise page someone at night.
     const std::string sig = req.get_header_value("X-Hub-Signature-256");
     if (sig.empty()) return refuse(res, 401, req, "no X-Hub-Signature-256 header");
     if (!well_formed_signature(sig))
@@ -294,7 +299,7 @@ struct Receiver::Impl {
     if (!equal_constant_time(sig.substr(7), hmac_sha256_hex(spec.app_secret, req.body)))
       return refuse(res, 401, req,
                     "X-Hub-Signature-256 does not match the body (wrong app secret, or the body was altered)",
-                    meta_shaped(req.body, spec.object) ? ep : nullptr);
+                    meta_shaped(req.body) ? ep : nullptr);
     auto object = object_of(req.body);
     // Signed, so Meta's, yet not strict JSON (a text cut inside an emoji leaves a lone \ud83d): kept
     // when it names the connector's object as Meta writes it, for pull to keep as a dead letter with

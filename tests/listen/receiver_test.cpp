@@ -273,7 +273,7 @@ TEST_CASE("listen: a wrong signature on a body not shaped as Meta's is refused, 
   Running r;
   // A scanner's 64 hex digits on its own body: a quiet night stays quiet.
   for (const std::string& body : {std::string("{}"), std::string(R"({"object":"whatsapp_business_account"})"),
-                                  std::string(R"({"object":"page","entry":[{"id":"1"}]})")})
+                                  std::string(R"({"object":"whatsapp_business_account","entry":[]})")})
     REQUIRE(post(r, "/webhooks/wa", body, "sha256=" + std::string(64, '0'))->status == 401);
   CHECK(r.receiver->stats().refused == 3);
   CHECK_FALSE(read_webhook_marks(r.dir.string(), "wa"));
@@ -283,6 +283,11 @@ TEST_CASE("listen: a wrong signature on a body not shaped as Meta's is refused, 
   REQUIRE(marks);
   CHECK(marks->refused_since_accepted == 3);
   CHECK(webhook_marks_finding(marks, "wa", now_ms()).cls == HealthClass::webhook_broken);
+  // So are another app's deliveries (Messenger's) sent to this connector's URL by mistake.
+  const std::string messenger = R"({"object":"page","entry":[{"id":"1","messaging":[]}]})";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the record is written at most once a second
+  REQUIRE(post(r, "/webhooks/wa", messenger, sign(messenger, "another app"))->status == 401);
+  CHECK(read_webhook_marks(r.dir.string(), "wa")->refused_since_accepted == 4);
 }
 
 TEST_CASE("listen: the subscribe handshake answers the challenge only for the right token", "[listen]") {
