@@ -411,10 +411,10 @@ const MailAddress* relayed_author(const MailMapping& m, const ParsedMail& mail) 
   const MailAddress& r = mail.reply_to.front();
   if (r.address.empty() || is_own_address(m, r.address) || lower(r.address) == lower(mail.from.address)) return nullptr;
   // A website's form, a shared inbox's group: From one of the business's own addresses, to nobody
-  // outside them. Not a tool's notification to an agent (From support@, Reply-To the helpdesk's or the
-  // tracker's address), which says it is automatic (Auto-Submitted, Precedence); forms do not.
+  // outside them. A tool's notification to an agent (Reply-To the tracker) looks the same: when it
+  // says it is automatic, its address is kept unverified (map_mail), identifying no one; a form's
+  // submission marked so is not lost.
   if (is_own_address(m, mail.from.address)) {
-    if (mail.automatic) return nullptr;
     for (const auto* list : {&mail.to, &mail.cc})
       for (const auto& a : *list)
         if (!a.address.empty() && !is_own_address(m, a.address)) return nullptr;

@@ -131,6 +131,13 @@ class MetaAdapter : public Adapter, public ConversationSource, public WebhookRec
     auto report = probe_graph_object(m_http, fmt::format("{}/{}/{}?fields=id,name", m_base, m_version, m_page),
                                      m_p.type, advice(), m_page, "the Facebook Page " + m_page);
     if (!object_answered(report)) return report;
+    // The Instagram account the webhooks are checked against is the one linked to the Page: a pull
+    // would stop (78), and every webhook be a dead letter, if it were not.
+    if (m_p.handle == HandleKind::instagram_igsid && !m_account.empty())
+      if (auto linked = business_ids(); !linked && linked.error().code == Errc::config)
+        add_finding(report,
+                    {HealthClass::unknown, "instagram_business_account", "", linked.error().message,
+                     fmt::format("set connectors.{}.instagram_account_id to the Page's Instagram account", m_name)});
     const auto token = graph_get(m_http, fmt::format("{}/{}/debug_token?input_token={}", m_base, m_version,
                                                      url_encode(m_http.options().bearer_token)));
     const std::string needed[] = {m_p.permission};

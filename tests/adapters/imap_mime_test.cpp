@@ -406,12 +406,15 @@ TEST_CASE("Mail mapping: a relay's Reply-To is the customer; lists and newslette
   CHECK(form.customer_name == "Jane Doe");
   CHECK(form.messages[0].direction == Direction::inbound);
   CHECK(form.business == "support@example.com");
-  // A tool's notification to an agent (From own, To own, Reply-To the tool) is no customer's.
+  // A tool's notification to an agent (From own, To own, Reply-To the tool, automatic) identifies no one.
   auto notice = parse_mail(
       crlf("From: support@example.com\nTo: support@example.com\nReply-To: jira@example.atlassian.net\n"
            "Auto-Submitted: auto-generated\nSubject: [JIRA] x\nDate: Tue, 06 Oct 2026 10:15:00 +0000\n\nAssigned\n"));
   REQUIRE(notice);
-  CHECK(std::holds_alternative<std::string>(map_mail(k_map, *notice, "raw", std::nullopt)));
+  auto noticed = map_mail(k_map, *notice, "raw", std::nullopt);
+  REQUIRE(std::holds_alternative<Conversation>(noticed));
+  CHECK_FALSE(std::get<Conversation>(noticed).customer.verified);
+  CHECK(std::get<Conversation>(noticed).messages[0].author_kind == AuthorKind::system);
   // The business's own mail to a customer with some other Reply-To stays outbound to that customer.
   auto sent =
       parse_mail(crlf("From: support@example.com\nTo: ann@customer.example\nReply-To: agency@elsewhere.example\n"

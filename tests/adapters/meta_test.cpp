@@ -206,6 +206,10 @@ TEST_CASE("meta-instagram stops, storing nothing, when instagram_account_id is n
   CHECK_THAT(stats.error->message, Catch::Contains("instagram_account_id is 17841499999999999") &&
                                        Catch::Contains("set instagram_account_id to 17841400000000001"));
   CHECK(store.count("messages") == 0);
+  // health says so too.
+  const auto report = adapter->probe();
+  CHECK(report.cls != HealthClass::ok);
+  CHECK_THAT(report.summary, Catch::Contains("instagram_account_id is 17841499999999999"));
 }
 
 TEST_CASE("meta malformed conversations page: a protocol error naming the page without base_url's credentials",
