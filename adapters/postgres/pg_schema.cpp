@@ -115,12 +115,25 @@ Error too_new(const PgConn& c, const std::string& schema, int version) {
 Result<int> schema_version(PgConn& c, const std::string& schema) {
   const std::string q = c.ident(schema);
   const std::string doing = fmt::format("reading the schema version of {}", schema);
-  auto found = c.exec("SELECT to_regclass($1) IS NOT NULL", {q + ".schema_version"}, doing);
+  // The table, and whether it is chansync's: a version column of integers (Flyway before 5 kept its
+  // own history in a table of this name, with a text version, in the application's schema).
+  auto found = c.exec(
+      "SELECT to_regclass($1) IS NOT NULL, EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND "
+      "attname = 'version' AND atttypid = 'integer'::regtype AND NOT attisdropped)",
+      {q + ".schema_version"}, doing);
   if (!found) return std::unexpected(found.error());
   if (std::string_view(PQgetvalue(found->get(), 0, 0)) != "t") return 0;
+  if (std::string_view(PQgetvalue(found->get(), 0, 1)) != "t")
+    return std::unexpected(Error{
+        Errc::config,
+        fmt::format("schema {} on {} holds a table schema_version that is not chansync's (no integer version column; "
+                    "an old Flyway keeps its history in one of that name): set targets.{}.schema to a schema of "
+                    "chansync's own (created on the first push)",
+                    schema, c.where(), c.target()),
+        c.target()});
   auto v = c.exec(fmt::format("SELECT coalesce(max(version), 0) FROM {}.schema_version", q), doing);
   if (!v) return std::unexpected(v.error());
-  return std::stoi(PQgetvalue(v->get(), 0, 0));
+  return std::atoi(PQgetvalue(v->get(), 0, 0));
 }
 
 Result<void> migrate(PgConn& c, const std::string& schema) {

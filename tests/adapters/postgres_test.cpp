@@ -109,6 +109,19 @@ TEST_CASE("postgres refuses a schema holding tables of chansync's names that are
   CHECK(pg_value(db.dsn, "SELECT to_regclass('chansync.schema_version') IS NULL") == "t");
   CHECK(pg_value(db.dsn, "SELECT count(*) FROM chansync.persons") == "0");
 
+  // An old Flyway's history table of the same name (text versions) is no chansync schema either.
+  pg_query(db.dsn,
+           "CREATE SCHEMA app; CREATE TABLE app.schema_version (installed_rank int PRIMARY KEY, version "
+           "varchar(50), description text); INSERT INTO app.schema_version VALUES (1, '1.2', 'init')");
+  auto flyway = pg_adapter(db.dsn, "app");
+  const auto flyway_report = flyway->probe();
+  CHECK(flyway_report.cls != HealthClass::ok);
+  CHECK_THAT(flyway_report.summary, Catch::Contains("not chansync's") && Catch::Contains("Flyway"));
+  auto flyway_push = flyway->sink()->push(pg_items(persons));
+  REQUIRE_FALSE(flyway_push);
+  CHECK(flyway_push.error().code == Errc::config);
+  CHECK(pg_value(db.dsn, "SELECT to_regclass('app.persons') IS NULL") == "t");
+
   // Another schema is free.
   auto elsewhere = pg_adapter(db.dsn, "app_chansync");
   CHECK(elsewhere->probe().cls == HealthClass::ok);
