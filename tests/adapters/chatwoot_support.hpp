@@ -50,6 +50,16 @@ struct Chatwoot {
     for (const auto& r : server.requests()) n += r.method == method && r.path.find(part) != std::string::npos;
     return n;
   }
+  // An agent's reply posted in Chatwoot to the conversation (through the API, as the dashboard does).
+  void agent_reply(std::int64_t conversation_id) {
+    httplib::Client client(server.base_url());
+    const auto r = client.Post(
+        fmt::format("/api/v1/accounts/{}/conversations/{}/messages", FakeChatwoot::k_account, conversation_id),
+        httplib::Headers{{"api_access_token", FakeChatwoot::k_token}},
+        R"({"content":"agent reply","message_type":"outgoing"})", "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+  }
   const FakeChatwoot::Conversation* conversation(const std::string& source_id) {
     m_conversations = fake.conversations();
     for (const auto& c : m_conversations)

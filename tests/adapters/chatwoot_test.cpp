@@ -180,15 +180,7 @@ TEST_CASE("chatwoot reads a conversation whole when the person's messages are no
   const auto conversation = cw.conversation("chansync:" + p.person_id + ":sms");
   REQUIRE(conversation);
   const std::int64_t conversation_id = conversation->id;
-  for (int i = 0; i < 25; ++i) {
-    httplib::Client client(cw.server.base_url());
-    const auto r = client.Post(
-        fmt::format("/api/v1/accounts/{}/conversations/{}/messages", FakeChatwoot::k_account, conversation_id),
-        httplib::Headers{{"api_access_token", FakeChatwoot::k_token}},
-        R"({"content":"agent reply","message_type":"outgoing"})", "application/json");
-    REQUIRE(r);
-    REQUIRE(r->status == 200);
-  }
+  for (int i = 0; i < 25; ++i) cw.agent_reply(conversation_id);
   p.messages.push_back(message("SM-new", "sms", Direction::inbound, k_t0 + 99'000, "new", "+4915112345601"));
   auto reads = cw.count("GET", "/messages");
   auto second = cw.adapter()->sink()->push(std::vector<PushItem>{again(p, (*first)[0])});
@@ -223,11 +215,7 @@ TEST_CASE("chatwoot deletes chansync's messages a person no longer has (split of
   REQUIRE(first);
   const auto conversation = cw.conversation("chansync:" + p.person_id + ":sms");
   REQUIRE(conversation);
-  httplib::Client client(cw.server.base_url());
-  REQUIRE(client.Post(
-      fmt::format("/api/v1/accounts/{}/conversations/{}/messages", FakeChatwoot::k_account, conversation->id),
-      httplib::Headers{{"api_access_token", FakeChatwoot::k_token}},
-      R"({"content":"agent reply","message_type":"outgoing"})", "application/json"));
+  cw.agent_reply(conversation->id);
 
   // A split took two of the messages to another person.
   auto kept = p;

@@ -65,6 +65,25 @@ inline std::vector<PushItem> pg_items(const std::vector<PersonRecord>& persons, 
   return out;
 }
 
+// Rows of `table` in schema chansync matching `where`, as text.
+inline std::string count(const Db& db, const std::string& table, const std::string& where = "true") {
+  return pg_value(db.dsn, "SELECT count(*) FROM chansync." + table + " WHERE " + where);
+}
+
+inline std::string person_rows(const Db& db, const std::string& id) {
+  const std::string w = "person_id = '" + id + "'";
+  return fmt::format("{} {} {} {}", count(db, "persons", w), count(db, "person_handles", w),
+                     count(db, "person_contacts", w), count(db, "timeline", w));
+}
+
+inline std::vector<PushOutcome::Status> statuses(const std::vector<PushOutcome>& out) {
+  std::vector<PushOutcome::Status> s;
+  for (const auto& o : out) s.push_back(o.status);
+  return s;
+}
+
+using S = PushOutcome::Status;
+
 // Captures every log line, at every level, while it lives.
 struct PgLogCapture {
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(4096);
