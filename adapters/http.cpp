@@ -140,6 +140,38 @@ class GateSlot {
 
 }  // namespace
 
+struct SharedBudgets {
+  std::mutex mu;
+  std::map<std::string, TokenBucket> buckets;
+};
+
+namespace {
+
+// The budgets of a client with `o`: its own, or those of the process's clients with the same key.
+std::shared_ptr<SharedBudgets> budgets_for(const HttpOptions& o) {
+  const auto add_missing = [&](SharedBudgets& b) {
+    b.buckets.try_emplace("", o.requests_per_second, o.burst);
+    for (const auto& s : o.sub_budgets) b.buckets.try_emplace(s.name, s.requests_per_second);
+  };
+  if (o.shared_budgets.empty()) {
+    auto own = std::make_shared<SharedBudgets>();
+    add_missing(*own);
+    return own;
+  }
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<SharedBudgets>> held;
+  const std::lock_guard lock(mu);
+  std::erase_if(held, [](const auto& kv) { return kv.second.expired(); });
+  auto& slot = held[o.shared_budgets];
+  auto shared = slot.lock();
+  if (!shared) slot = shared = std::make_shared<SharedBudgets>();
+  const std::lock_guard budgets(shared->mu);
+  add_missing(*shared);  // a sub-budget the first client did not have
+  return shared;
+}
+
+}  // namespace
+
 bool HttpRequest::safe_to_repeat() const {
   if (idempotent) return *idempotent;
   if (method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS") return true;
@@ -177,8 +209,7 @@ HttpClient::HttpClient(HttpOptions opts) : m_opts(std::move(opts)), m_redact(m_o
     encoded.resize(static_cast<std::size_t>(std::max(n, 0)));
     m_redact.add(encoded);
   }
-  m_budgets[""] = TokenBucket(m_opts.requests_per_second, m_opts.burst);
-  for (const auto& b : m_opts.sub_budgets) m_budgets[b.name] = TokenBucket(b.requests_per_second);
+  m_budgets = budgets_for(m_opts);
   init_curl();
   m_curl = curl_easy_init();
   if (!m_curl) throw Failure(Errc::internal, "libcurl could not create a handle");
@@ -195,8 +226,9 @@ HttpClient::~HttpClient() {
 }
 
 const TokenBucket& HttpClient::budget(const std::string& name) const {
-  const auto it = m_budgets.find(name);
-  return it == m_budgets.end() ? m_budgets.at("") : it->second;
+  const auto& buckets = m_budgets->buckets;
+  const auto it = buckets.find(name);
+  return it == buckets.end() ? buckets.at("") : it->second;
 }
 
 bool HttpClient::sleep_for(std::chrono::milliseconds d) {
@@ -222,9 +254,10 @@ Error HttpClient::interrupted(const HttpRequest& req) const {
 
 Result<void> HttpClient::pace(const HttpRequest& req) {
   const auto at = now();
-  std::vector<TokenBucket*> draws = {&m_budgets[""]};
+  std::unique_lock lock(m_budgets->mu);  // not held while waiting: a take() reserved the token
+  std::vector<TokenBucket*> draws = {&m_budgets->buckets[""]};
   for (const auto& b : m_opts.sub_budgets)
-    if (b.applies && b.applies(req)) draws.push_back(&m_budgets[b.name]);
+    if (b.applies && b.applies(req)) draws.push_back(&m_budgets->buckets[b.name]);
   // A spent budget paused past what one run waits ends the call; pacing itself never does.
   for (const TokenBucket* b : draws)
     if (const auto left = std::chrono::ceil<std::chrono::milliseconds>(b->paused_until() - at);
@@ -249,6 +282,7 @@ Result<void> HttpClient::pace(const HttpRequest& req) {
                     m_redact(where(req.url)), ms.count() / 1000),
         m_opts.connector, 0, ms});
   }
+  lock.unlock();
   if (ms.count() > 0)
     spdlog::trace("{}: paced {} ms before {}", m_opts.connector, ms.count(), m_redact(where(req.url)));
   if (!sleep_for(ms)) return std::unexpected(interrupted(req));
@@ -266,8 +300,9 @@ double HttpClient::seed_rate(const std::string& budget) const {
 void HttpClient::correct(const HttpRequest& req, const HttpResponse& resp) {
   const RateReading r = m_opts.rate_policy ? m_opts.rate_policy(req, resp) : generic_reading(resp.headers, now_ms());
   if (r.empty()) return;
-  const auto it = m_budgets.find(r.budget);
-  if (it == m_budgets.end()) return;
+  const std::lock_guard lock(m_budgets->mu);
+  const auto it = m_budgets->buckets.find(r.budget);
+  if (it == m_budgets->buckets.end()) return;
   TokenBucket& b = it->second;
   if (r.rate) b.set_rate(*r.rate, r.burst);
   // A refusal without figures slows the budget, never below an eighth of its seed rate (so a run that

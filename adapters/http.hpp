@@ -79,6 +79,11 @@ struct HttpOptions {
   // X-RateLimit-*). A policy may return generic_reading() itself for what it does not know.
   RatePolicy rate_policy;
   std::vector<SubBudget> sub_budgets;
+  // Clients of this process with the same non-empty key share their budgets (the main one and the
+  // sub-budgets by name): a vendor's limit per token (HubSpot's, per private app) stays one limit
+  // however many connectors use the token at once. The first client's seed rates stand. Empty: the
+  // client's own.
+  std::string shared_budgets;
   // Bounds requests in flight (may be shared by the clients of one account); `refused_for_concurrency`
   // names the responses that mean "too many in flight". Empty = unbounded.
   std::shared_ptr<ConcurrencyGate> concurrency;
@@ -110,6 +115,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& va
 // libcurl's global initialisation, once per process, before the first easy handle of any client
 // (HTTP here, IMAP in imap_session.cpp). Thread-safe.
 void init_curl();
+
+struct SharedBudgets;  // a client's budgets, under a lock: HttpOptions::shared_budgets
 
 class HttpClient {
  public:
@@ -168,7 +175,7 @@ class HttpClient {
   std::size_t m_last_body = 0;  // bytes of the last response's body as it came (gzip: encoded)
   bool m_last_sent = false;     // the last attempt's request reached the network
   std::mt19937_64 m_rng{std::random_device{}()};
-  std::map<std::string, TokenBucket> m_budgets;  // "" = main, then the sub-budgets by name
+  std::shared_ptr<SharedBudgets> m_budgets;  // "" = main, then the sub-budgets by name; maybe shared
 };
 
 // Maps a non-2xx final response to an Error that says which request (method and URL without its

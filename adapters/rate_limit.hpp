@@ -19,7 +19,7 @@ namespace chansync::adapters {
 using Clock = std::chrono::steady_clock;
 
 // A token bucket: `rate` requests per second, at most `burst` sent back to back, and a pause before
-// which nothing is sent. Not thread-safe (one per client).
+// which nothing is sent. Not thread-safe: HttpClient locks its buckets, which clients may share.
 class TokenBucket {
  public:
   explicit TokenBucket(double rate = 0, double burst = 1) { set_rate(rate, burst); }

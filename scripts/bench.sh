@@ -33,7 +33,9 @@
 #   calls under a cap of 2 requests in flight (a simulator of its own answering in 50 ms holding
 #   BENCH_LIMITS_MESSAGES messages, 40,000 by default; both connectors with backfill_in_flight = 2); HubSpot
 #   list pages again from a simulator answering in 150 ms (10,000 contacts: one chain of pages at a
-#   remote API's latency); Meta's app usage of 60 calls per 10-minute window. Per
+#   remote API's latency); two HubSpot connectors on one token pulled at once (BENCH_LIMITS_TWO
+#   customers' contacts each, 15,000 by default: one budget per token); Meta's app usage of 60 calls
+#   per 10-minute window. Per
 #   vendor: the rate the simulator accepted from the first to the last request ÷ the rate it allows
 #   (Twilio: the mean requests in flight ÷ the cap), and the 429s it sent after the first window
 #   (target: ≥ 0.95 and 0).

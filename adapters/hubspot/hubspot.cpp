@@ -58,6 +58,10 @@ std::string property_list() {
   return out;
 }
 
+std::string token_of(const EndpointConfig& cfg) {
+  return cfg.secrets.count("token") ? cfg.secrets.at("token") : "";
+}
+
 class HubSpotAdapter final : public Adapter, public ContactSource {
  public:
   explicit HubSpotAdapter(const AdapterContext& ctx)
@@ -69,9 +73,10 @@ class HubSpotAdapter final : public Adapter, public ContactSource {
                            .requests_per_second = k_seed_per_second,
                            .rate_policy = rate_reading,
                            .sub_budgets = {search_budget()},
+                           .shared_budgets = shared_budgets(m_base, token_of(ctx.config)),
                            // A spent daily budget lasts until HubSpot's reset: retrying it is waste.
                            .give_up = daily_budget_spent,
-                           .bearer_token = ctx.config.secrets.count("token") ? ctx.config.secrets.at("token") : "",
+                           .bearer_token = token_of(ctx.config),
                            .stop_ends_waits = true,
                            .sleep = ctx.sleep}) {
     while (!m_base.empty() && m_base.back() == '/') m_base.pop_back();

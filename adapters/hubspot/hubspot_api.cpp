@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "sync/digest.hpp"
 #include "sync/timestamp.hpp"
 
 namespace chansync::adapters::hubspot {
@@ -125,6 +126,11 @@ std::string parse_error(const std::string& body) {
 
 bool is_search(const HttpRequest& req) {
   return req.method == "POST" && req.url.find("/search") != std::string::npos;
+}
+
+std::string shared_budgets(std::string base, const std::string& token) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return token.empty() ? "" : "hubspot " + base + " " + sha256_hex(token);
 }
 
 SubBudget search_budget() {

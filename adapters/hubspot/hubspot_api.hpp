@@ -68,6 +68,10 @@ bool is_search(const HttpRequest& req);
 // The search budget: 97% of the documented 4/s, no burst. Search answers carry no rate headers to
 // correct a lower seed upward, and strict spacing (258 ms: five span 1.03 s) keeps four in any second.
 SubBudget search_budget();
+// HttpOptions::shared_budgets of a client of HubSpot at `base` with `token`: HubSpot's limits are
+// per token (a private app's), so every connector and target of one token in a run shares them.
+// "" without a token.
+std::string shared_budgets(std::string base, const std::string& token);
 
 // A RatePolicy. X-HubSpot-RateLimit-Max requests per -Interval-Milliseconds (a rolling window) with
 // -Remaining left: pace_for() of it on the main budget (a TEN_SECONDLY_ROLLING 429 says Remaining 0,

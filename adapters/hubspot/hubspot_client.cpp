@@ -34,6 +34,7 @@ Client::Client(const AdapterContext& ctx)
                          .requests_per_second = k_seed_per_second,
                          .rate_policy = rate_reading,
                          .sub_budgets = {search_budget()},
+                         .shared_budgets = shared_budgets(m_base, m_has_token ? ctx.config.secrets.at("token") : ""),
                          .give_up = daily_budget_spent,
                          .bearer_token = m_has_token ? ctx.config.secrets.at("token") : "",
                          .sleep = ctx.sleep}) {}

@@ -1,5 +1,6 @@
 // The HTTP client's pacing: vendor rate policies, IETF RateLimit fields, pauses longer than a run
-// waits, HubSpot's search budget, and the concurrency gate an account's clients share.
+// waits, HubSpot's search budget, budgets clients of one token share, and the concurrency gate an
+// account's clients share.
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
@@ -235,4 +236,48 @@ TEST_CASE("a request refused for too many in flight waits for the account's othe
   CHECK(refused->status == 429);
   CHECK(alone.requests() == 2);
   CHECK(slept.size() == 1);
+}
+
+TEST_CASE("clients with one shared_budgets key pace as one: a reading or a pause of one holds the other", "[limits]") {
+  FakeServer server([](const httplib::Request& req, std::size_t) {
+    if (req.path == "/spent") return Scripted{429, "{}", {{"Retry-After", "7"}}};
+    return Scripted{200, "{}", {{"X-Vendor-Rate", "2"}}};
+  });
+  const auto policy = [](const HttpRequest&, const HttpResponse& r) -> RateReading {
+    if (r.status == 429) return {.pause = std::chrono::seconds(30)};
+    auto it = r.headers.find("x-vendor-rate");
+    return it == r.headers.end() ? RateReading{} : RateReading{.rate = std::stod(it->second)};
+  };
+  FakeClock clock;
+  const std::string key = hubspot::shared_budgets(server.base_url(), "pat-na1-one");
+  CHECK(key == hubspot::shared_budgets(server.base_url() + "/", "pat-na1-one"));
+  CHECK(key != hubspot::shared_budgets(server.base_url(), "pat-na1-two"));
+  CHECK(hubspot::shared_budgets(server.base_url(), "").empty());
+  CHECK(key.find("pat-na1-one") == std::string::npos);  // the token is not kept as such
+
+  HttpClient a(clock.on({.connector = "a", .rate_policy = policy, .shared_budgets = key}));
+  HttpClient b(clock.on({.connector = "b", .rate_policy = policy, .shared_budgets = key}));
+  HttpClient own(clock.on({.connector = "own", .rate_policy = policy}));
+  REQUIRE(a.send({"GET", server.base_url() + "/x"}));  // unpaced, then 2/s from its answer
+  CHECK(b.budget().rate() == 2);                       // b never sent anything
+  CHECK(own.budget().rate() == 0);
+  // Alternating, a and b take turns of one budget: b's first goes at once (as a client's own second
+  // would), then each waits 500 ms after the other's.
+  clock.sleeps.clear();
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(b.send({"GET", server.base_url() + "/x"}));
+    REQUIRE(a.send({"GET", server.base_url() + "/x"}));
+  }
+  CHECK(clock.sleeps == std::vector<std::chrono::milliseconds>(5, std::chrono::milliseconds(500)));
+  // A pause b's refusal set holds a: its next request waits it out first.
+  HttpClient c(clock.on({.connector = "c", .max_attempts = 1, .rate_policy = policy, .shared_budgets = key}));
+  (void)c.send({"GET", server.base_url() + "/spent"});
+  CHECK(a.budget().paused_until() > clock.at);
+  clock.sleeps.clear();
+  REQUIRE(a.send({"GET", server.base_url() + "/x"}));
+  REQUIRE_FALSE(clock.sleeps.empty());
+  CHECK(clock.sleeps.back() >= std::chrono::seconds(29));
+  clock.sleeps.clear();
+  REQUIRE(own.send({"GET", server.base_url() + "/x"}));
+  CHECK(clock.sleeps.empty());  // another key's budget is its own
 }

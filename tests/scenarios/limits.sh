@@ -104,4 +104,32 @@ import json, sys
 m = json.loads(sys.argv[1])["limits"]["meta"]
 assert (m["accepted"], m["refused"]) == (2, 0), m
 PY
+# Two connectors on one HubSpot token share its limit (HubSpot's is per token): pulled at once, neither
+# is refused after the first window. Each pacing alone at 97% of the limit, they asked for twice it.
+kill "$sim_pid" && wait "$sim_pid" 2>/dev/null || true
+rm -f "$work/port"
+start_sim --customers 6000 --messages 10 --enforce-limits --hubspot-max 20 --hubspot-interval-ms 1000
+export HUBSPOT_TOKEN=sim-hubspot-token
+cat >"$work/two.toml" <<TOML
+[state]
+path = "two.db"
+
+[connectors.crm_a]
+type = "hubspot-contacts"
+token_env = "HUBSPOT_TOKEN"
+base_url = "http://127.0.0.1:$port"
+
+[connectors.crm_b]
+type = "hubspot-contacts"
+token_env = "HUBSPOT_TOKEN"
+base_url = "http://127.0.0.1:$port/"
+TOML
+"$CHANSYNC" --config "$work/two.toml" pull crm_a crm_b >"$work/two.out" 2>"$work/two.err" ||
+  fail "two connectors on one token: $(cat "$work/two.err")"
+python3 - "$(sim_stats)" <<'PY' || fail "two connectors on one token were refused by HubSpot: $(sim_stats)"
+import json, sys
+h = json.loads(sys.argv[1])["limits"]["hubspot"]
+assert h["accepted"] >= 60, h  # long enough to span several windows
+assert h["refused_after_first_window"] == 0, h
+PY
 echo "limits: ok"
