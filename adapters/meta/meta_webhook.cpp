@@ -87,9 +87,9 @@ class Mapper {
   void event(const json& e, const std::string& business, const std::string& at) {
     const std::string sender = field(member(e, "sender"), "id"), recipient = field(member(e, "recipient"), "id");
     const auto& message = member(e, "message");
-    // Optins, referrals, edits, handovers: not timeline entries, and they may name no customer.
+    // Optins, referrals, handovers: not timeline entries, and they may name no customer.
     if (!message.is_object() && !e.contains("delivery") && !e.contains("read") && !e.contains("reaction") &&
-        !e.contains("postback"))
+        !e.contains("postback") && !e.contains("message_edit"))
       return;
     const bool echo = member(message, "is_echo") == true;
     // The customer is the side that is not the business; an echo is the business's own message.
@@ -129,6 +129,19 @@ class Mapper {
       m.kind = MessageKind::event;
       m.text = field(x, "action") == "unreact" ? fmt::format("removed the reaction to {}", to)
                                                : fmt::format("reacted {} to {}", what, to);
+      c.messages.push_back(std::move(m));
+    } else if (const auto& x = member(e, "message_edit"); x.is_object()) {
+      // The customer changed what a message says (up to five times): an entry beside it with the
+      // new text, at the time of the edit. The message itself keeps what was first sent, as an
+      // agent may have answered that; the Graph history holds the latest text only.
+      const std::string to = field(x, "mid"), count = field(x, "num_edit");
+      if (to.empty()) return reject("", "message_edit without a mid", at);
+      const bool counted = !count.empty() && count.size() < 4 && count.find_first_not_of("0123456789") == count.npos;
+      auto& c = thread(customer);
+      auto m = entry(fmt::format("{}#edit{}", to, counted ? count : fmt::format("@{}", *when)), c, sender == business,
+                     *when);
+      m.kind = MessageKind::event;
+      m.text = fmt::format("edited {}: {}", to, field(x, "text"));
       c.messages.push_back(std::move(m));
     } else if (const auto& p = member(e, "postback"); p.is_object()) {
       auto& c = thread(customer);

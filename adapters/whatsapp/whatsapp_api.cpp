@@ -91,7 +91,10 @@ class Mapper {
   void change(const json& c, const std::string& at, const std::string& waba) {
     // Other fields (template or account updates) are not conversations: an app subscribed to them
     // gets them here too, and they are nobody's data to keep.
-    if (field(c, "field") != "messages") return;
+    // smb_message_echoes: what the business sent from the WhatsApp Business app or a linked device
+    // (coexistence), which the Cloud API sends nowhere else.
+    const std::string kind = field(c, "field");
+    if (kind != "messages" && kind != "smb_message_echoes") return;
     const json& value = member(c, "value");
     const std::string number = field(member(value, "metadata"), "phone_number_id");
     if (number != m_r.phone_number_id) {
@@ -107,9 +110,11 @@ class Mapper {
       ch.contacts.push_back(
           {field(contact, "wa_id"), field(contact, "user_id"), name.empty() ? field(profile, "username") : name});
     }
-    const auto& messages = array_at(value, "messages");
-    for (std::size_t k = 0; k < messages.size(); ++k)
-      message(messages[k], fmt::format("{}/value/messages/{}", at, k), ch);
+    for (const char* list : {"messages", "message_echoes"}) {
+      const auto& messages = array_at(value, list);
+      for (std::size_t k = 0; k < messages.size(); ++k)
+        message(messages[k], fmt::format("{}/value/{}/{}", at, list, k), ch, list[8] == 'e');
+    }
     const auto& statuses = array_at(value, "statuses");
     for (std::size_t k = 0; k < statuses.size(); ++k)
       status(statuses[k], fmt::format("{}/value/statuses/{}", at, k), ch);
@@ -159,7 +164,8 @@ class Mapper {
     return c;
   }
 
-  void message(const json& m, const std::string& at, const Change& ch) {
+  // A customer's message, or with `echo` one the business sent them from the Business app.
+  void message(const json& m, const std::string& at, const Change& ch, bool echo) {
     const std::string id = field(m, "id");
     const auto sent = unix_seconds(member(m, "timestamp"));
     // Groups (the Groups API): a group's messages are not one customer's conversation with the business.
@@ -169,18 +175,28 @@ class Mapper {
                                 "conversations, not group chats",
                                 id, group),
                     at);
-    const User u = known({field(m, "from"), field(m, "from_user_id"), ""}, ch);
+    const User u = known(
+        echo ? User{field(m, "to"), field(m, "to_user_id"), ""} : User{field(m, "from"), field(m, "from_user_id"), ""},
+        ch);
     std::vector<Handle> links;
     const auto customer = customer_of(u, ch, links);
     if (id.empty() || !sent || !customer) {
       reject(id,
              id.empty() ? "message without an id"
              : !sent    ? fmt::format("message {} has an unreadable timestamp {}", id, member(m, "timestamp").dump())
+             : echo     ? fmt::format("message {} the business sent names no recipient (to or to_user_id)", id)
                         : fmt::format("message {} names no sender (from or from_user_id)", id),
              at);
       return;
     }
-    Message out{m_r.connector, id, "", k_channel, Direction::inbound, AuthorKind::customer, customer->value, *sent};
+    Message out{m_r.connector,
+                id,
+                "",
+                k_channel,
+                echo ? Direction::outbound : Direction::inbound,
+                echo ? AuthorKind::agent : AuthorKind::customer,
+                echo ? ch.business : customer->value,
+                *sent};
     content(m, field(m, "type"), out);
     // "User A changed from <old> to <new>": the new number is the same customer's.
     const auto& system = member(m, "system");
@@ -278,6 +294,21 @@ class Mapper {
     } else if (type == "system") {
       out.kind = MessageKind::event;
       out.text = field(body, "body");
+    } else if (type == "edit" || type == "revoke") {
+      // A user of the Business app (coexistence) edited or deleted an earlier message: an entry of its
+      // own beside it, at the time of the change. The message keeps what was first sent, as an agent
+      // may have answered that; an edit says what it says now.
+      const std::string to = field(body, "original_message_id");
+      out.kind = MessageKind::event;
+      if (type == "revoke") {
+        out.text = fmt::format("deleted {}", to);
+      } else {
+        const json& now = member(body, "message");
+        Message edited;
+        content(now, field(now, "type"), edited);
+        out.text = join({fmt::format("edited {}", to), edited.text}, ": ");
+        out.attachments = std::move(edited.attachments);
+      }
     } else {  // "unsupported", and types newer than this adapter: kept, never dropped
       out.kind = MessageKind::event;
       std::vector<std::string> why;

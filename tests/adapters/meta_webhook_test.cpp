@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 
 #include "adapters/registry.hpp"
@@ -171,4 +173,37 @@ TEST_CASE("meta-messenger webhook: what a customer wrote while another app held 
   CHECK(standby.messages[0].text == "Is anyone there?");
   CHECK(standby.messages[0].direction == Direction::inbound);
   CHECK(conversation(page, "1122334455:7003").messages.size() == 1);
+}
+
+TEST_CASE("meta webhooks: a customer's edit is an entry beside the message, with the new text", "[meta]") {
+  // message_edits (a Messenger field; Instagram's events have the same shape, should it send them):
+  // the mid edited, its text now, how many edits so far; the event's timestamp is the edit's.
+  for (const auto& [type, object] : {std::pair{"meta-messenger", "page"}, std::pair{"meta-instagram", "instagram"}}) {
+    INFO(type);
+    const std::string payload = fmt::format(R"({{"object":"{}","entry":[{{"id":"1122334455","time":1790000100000,
+      "messaging":[
+        {{"sender":{{"id":"7001"}},"recipient":{{"id":"1122334455"}},"timestamp":1790000000000,
+          "message":{{"mid":"m_typo","text":"Order 4421"}}}},
+        {{"sender":{{"id":"7001"}},"recipient":{{"id":"1122334455"}},"timestamp":1790000060000,
+          "message_edit":{{"mid":"m_typo","text":"Order 4412","num_edit":1}}}},
+        {{"sender":{{"id":"7001"}},"recipient":{{"id":"1122334455"}},"timestamp":1790000090000,
+          "message_edit":{{"mid":"m_typo","text":"Order 4412, please","num_edit":2}}}},
+        {{"sender":{{"id":"7001"}},"recipient":{{"id":"1122334455"}},"timestamp":1790000095000,
+          "message_edit":{{"text":"no mid"}}}}]}}]}})",
+                                            object);
+    const auto page = map(type, payload);
+    const auto& c = conversation(page, "1122334455:7001");
+    REQUIRE(c.messages.size() == 3);
+    CHECK(c.messages[0].text == "Order 4421");  // what was first sent stays
+    CHECK(c.messages[1].id == "m_typo#edit1");
+    CHECK(c.messages[1].kind == MessageKind::event);
+    CHECK(c.messages[1].text == "edited m_typo: Order 4412");
+    CHECK(c.messages[1].sent_at == 1'790'000'060'000);
+    CHECK(c.messages[1].direction == Direction::inbound);
+    CHECK(c.messages[2].id == "m_typo#edit2");
+    CHECK(c.messages[2].text == "edited m_typo: Order 4412, please");
+    REQUIRE(page.rejects.size() == 1);
+    CHECK(page.rejects[0].error == "message_edit without a mid");
+    CHECK_THAT(page.rejects[0].raw, Catch::Contains("no mid"));
+  }
 }

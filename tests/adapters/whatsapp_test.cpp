@@ -165,6 +165,50 @@ TEST_CASE("whatsapp-cloud reactions, system and unsupported messages are kept as
   CHECK(system.items[0].customer_links == std::vector<Handle>{{HandleKind::phone, "+12195555358"}});
 }
 
+TEST_CASE("whatsapp-cloud an edited or deleted message is an entry beside it, saying what changed", "[whatsapp]") {
+  // Coexistence (a number also used in the WhatsApp Business app): `edit` carries the message as it
+  // is now, `revoke` only which one went. Each has its own id and the time of the change.
+  const auto page = map_fixture("edit_revoke.json");
+  REQUIRE(page.rejects.empty());
+  REQUIRE(page.items.size() == 1);
+  const auto& ms = page.items[0].messages;
+  REQUIRE(ms.size() == 3);
+  CHECK(ms[0].id == "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUVESVQxAA==");
+  CHECK(ms[0].text == "edited wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQU9SSUcxAA==: Order 4412, not 4421");
+  CHECK(ms[0].sent_at == 1'739'321'024'000);
+  CHECK(ms[0].author_kind == AuthorKind::customer);
+  CHECK(ms[1].text == "edited wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQU9SSUcyAA==: the label, readable this time");
+  CHECK(ms[1].attachments == std::vector<Attachment>{{"image", "the label, readable this time", ""}});
+  CHECK(ms[2].text == "deleted wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQU9SSUczAA==");
+  CHECK(ms[2].attachments.empty());
+  for (const auto& m : ms) CHECK(m.kind == MessageKind::event);
+}
+
+TEST_CASE("whatsapp-cloud what the business sent from the Business app (smb_message_echoes) is outbound",
+          "[whatsapp]") {
+  // Coexistence: replies typed in the WhatsApp Business app reach the Cloud API app only as echoes.
+  const auto page = map_fixture("smb_echoes.json");
+  REQUIRE(page.items.size() == 1);
+  const auto& c = page.items[0];
+  CHECK(c.id == k_sheena);
+  CHECK(c.customer == Handle{HandleKind::phone, "+16505551234"});
+  REQUIRE(c.messages.size() == 2);
+  for (const auto& m : c.messages) {
+    CHECK(m.direction == Direction::outbound);
+    CHECK(m.author_kind == AuthorKind::agent);
+    CHECK(m.author_handle == "+15550783881");
+    CHECK(m.conversation == k_sheena);
+  }
+  CHECK(c.messages[0].text == "Here's the info you requested! https://www.meta.com/quest/quest-3/");
+  CHECK(c.messages[0].sent_at == 1'739'321'024'000);
+  CHECK(c.messages[1].attachments == std::vector<Attachment>{{"image", "the return label", ""}});
+  REQUIRE(page.rejects.size() == 1);  // an echo to no one
+  CHECK(page.rejects[0].error ==
+        "message wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMgA= the business sent names no recipient "
+        "(to or to_user_id)");
+  CHECK_THAT(page.rejects[0].raw, Catch::Contains("to nobody"));
+}
+
 TEST_CASE("whatsapp-cloud a changed business-scoped user id links the previous one to the customer", "[whatsapp]") {
   auto payload = nlohmann::json::parse(fixture("whatsapp/bsuid_only.json"));
   auto& value = payload["entry"][0]["changes"][0]["value"];
