@@ -5,30 +5,18 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
-#include <map>
 
-#include "adapters/hubspot/hubspot_api.hpp"
-#include "adapters/hubspot/hubspot_client.hpp"
 #include "adapters/hubspot/hubspot_contact.hpp"
-#include "adapters/hubspot/hubspot_notes.hpp"
+#include "adapters/hubspot/hubspot_sink_parts.hpp"
 #include "adapters/pieces.hpp"
 #include "adapters/status_page.hpp"
 
 namespace chansync::adapters::hubspot {
+namespace sink {
 namespace {
-
-constexpr const char* k_type = "hubspot";
-constexpr std::size_t k_batch = 100;    // HubSpot's CRM batch endpoints take at most 100 inputs
-constexpr int k_note_to_contact = 202;  // HUBSPOT_DEFINED association type: note → contact
 
 // The contact properties chansync writes (besides id_property and the mark); verify() reads them back.
 constexpr const char* k_fields[] = {"firstname", "lastname", "email", "phone"};
-
-// An error that ends the push (see Sink::push): every request after it would fail the same way.
-bool stops(const Error& e) {
-  return e.code == Errc::auth || e.code == Errc::rate_limited || e.code == Errc::unavailable;
-}
 
 // A property name as HubSpot's internal names are written. Throws Failure(Errc::config).
 std::string property_option(const EndpointConfig& cfg, const std::string& key, bool may_be_empty) {
@@ -42,433 +30,208 @@ std::string property_option(const EndpointConfig& cfg, const std::string& key, b
   return value;
 }
 
-// One person to upsert on its way through the steps of a group.
-struct Work {
-  const PushItem* item = nullptr;
-  std::optional<NotedMark> mark;  // the contact's noted-through mark, as read
-  std::string contact_id;
-  bool created = false;
-  std::vector<TimelineNote> notes;
-  std::map<std::string, std::string> note_ids;  // note key → HubSpot note id
-  bool done = false;                            // every step confirmed
-  std::optional<Error> error;                   // the person's own failure
+}  // namespace
 
-  const std::string& person_id() const { return item->record->person_id; }
-  bool ok() const { return !error && !done; }
-};
+HubSpotSink::HubSpotSink(const AdapterContext& ctx)
+    : m_api(ctx),
+      m_id_property(property_option(ctx.config, "id_property", false)),
+      m_note_property(property_option(ctx.config, "note_id_property", true)),
+      m_noted_property(property_option(ctx.config, "noted_property", false)) {}
 
-// A batch answer, or the reason HubSpot refused the request as a whole (its persons fail, the push
-// goes on). The Result's error stops the push.
-struct Answer {
-  int status = 0;
-  BatchAnswer batch;
-  std::optional<Error> refused;
-  std::string vendor;  // with `refused`: HubSpot's own words ("CATEGORY: message (correlationId ...)")
-};
-
-// HubSpot's words without the correlationId each answer has of its own: what two refusals share
-// when they are alike.
-std::string_view vendor_words(const Answer& a) {
-  return std::string_view(a.vendor).substr(0, a.vendor.find(" (correlationId"));
+// Reading the id property's definition is the authenticated call; with notes on, the note key and
+// mark properties are checked as well.
+HealthReport HubSpotSink::probe() {
+  std::vector<PropertyCheck> checks = {{"contacts", m_id_property, true}};
+  if (notes()) {
+    checks.push_back({"notes", m_note_property, true});
+    checks.push_back({"contacts", m_noted_property, false});
+  }
+  return check_properties(m_api, k_type, checks);
 }
 
-class HubSpotSink final : public Adapter, public Sink {
- public:
-  explicit HubSpotSink(const AdapterContext& ctx)
-      : m_api(ctx),
-        m_id_property(property_option(ctx.config, "id_property", false)),
-        m_note_property(property_option(ctx.config, "note_id_property", true)),
-        m_noted_property(property_option(ctx.config, "noted_property", false)) {}
-
-  // Reading the id property's definition is the authenticated call; with notes on, the note key and
-  // mark properties are checked as well.
-  HealthReport probe() override {
-    std::vector<PropertyCheck> checks = {{"contacts", m_id_property, true}};
-    if (notes()) {
-      checks.push_back({"notes", m_note_property, true});
-      checks.push_back({"contacts", m_noted_property, false});
-    }
-    return check_properties(m_api, k_type, checks);
-  }
-
-  Result<std::vector<PushOutcome>> push(std::span<const PushItem> batch) override {
-    if (!m_api.has_token())
-      return fail(Errc::config, fmt::format("no token was read for targets.{}; set token_env or token_file", name()),
-                  name());
-    std::vector<PushOutcome> out;
-    std::optional<Error> stop;
-    std::vector<const PushItem*> upserts, removes;
-    for (const auto& item : batch) (item.remove ? removes : upserts).push_back(&item);
-    for (std::size_t at = 0; at < upserts.size(); at += k_batch) {
-      std::vector<Work> work;
-      for (std::size_t i = at; i < std::min(upserts.size(), at + k_batch); ++i) work.push_back({upserts[i]});
-      if (!stop) stop = upsert_group(work);
-      for (auto& w : work) {
-        if (w.done)
-          out.push_back(
-              {w.person_id(), w.created ? PushOutcome::Status::created : PushOutcome::Status::updated, w.contact_id});
-        else
-          out.push_back({w.person_id(), PushOutcome::Status::failed, "", w.error ? w.error : stop});
-      }
-    }
-    for (std::size_t at = 0; at < removes.size(); at += k_batch) {
-      const auto part = std::span(removes).subspan(at, std::min(k_batch, removes.size() - at));
-      if (!stop) stop = archive_group(part, out);
-      if (stop)
-        for (const auto* item : part)
-          if (std::none_of(out.begin(), out.end(),
-                           [&](const auto& o) { return o.person_id == item->record->person_id; }))
-            out.push_back({item->record->person_id, PushOutcome::Status::failed, "", stop});
-    }
-    const bool any = std::any_of(out.begin(), out.end(), [](const auto& o) { return !o.error; });
-    if (stop && !any) return std::unexpected(*stop);  // nothing was delivered: the whole batch failed
-    return out;
-  }
-
-  bool readable() const override { return true; }
-  Result<std::vector<VerifyOutcome>> verify(std::span<const PushItem> items) override;
-
- private:
-  const std::string& name() const { return m_api.name(); }
-  bool notes() const { return !m_note_property.empty(); }
-
-  Result<Answer> send(const std::string& path, const nlohmann::json& body, const std::string& what) {
-    auto resp = m_api.post(path, body, true);  // every request of this sink is an upsert or a read
-    if (!resp) return std::unexpected(resp.error());
-    Answer a{resp->status};
-    if (a.status == 204) return a;
-    if (a.status == 200 || a.status == 201 || a.status == 207) {
-      auto parsed = parse_batch(resp->body);
-      if (parsed)
-        a.batch = std::move(*parsed);
+Result<std::vector<PushOutcome>> HubSpotSink::push(std::span<const PushItem> batch) {
+  if (!m_api.has_token())
+    return fail(Errc::config, fmt::format("no token was read for targets.{}; set token_env or token_file", name()),
+                name());
+  std::vector<PushOutcome> out;
+  std::optional<Error> stop;
+  std::vector<const PushItem*> upserts, removes;
+  for (const auto& item : batch) (item.remove ? removes : upserts).push_back(&item);
+  for (std::size_t at = 0; at < upserts.size(); at += k_batch) {
+    std::vector<Work> work;
+    for (std::size_t i = at; i < std::min(upserts.size(), at + k_batch); ++i) work.push_back({upserts[i]});
+    if (!stop) stop = upsert_group(work);
+    for (auto& w : work) {
+      if (w.done)
+        out.push_back(
+            {w.person_id(), w.created ? PushOutcome::Status::created : PushOutcome::Status::updated, w.contact_id});
       else
-        a.refused = Error{Errc::protocol, fmt::format("{}: {}", what, parsed.error().message), name(), a.status};
-      return a;
+        out.push_back({w.person_id(), PushOutcome::Status::failed, "", w.error ? w.error : stop});
     }
-    Error e = m_api.error("POST", path, *resp, what);
-    if (stops(e)) return std::unexpected(std::move(e));
-    a.refused = std::move(e);
-    a.vendor = parse_error(resp->body);
+  }
+  for (std::size_t at = 0; at < removes.size(); at += k_batch) {
+    const auto part = std::span(removes).subspan(at, std::min(k_batch, removes.size() - at));
+    if (!stop) stop = archive_group(part, out);
+    if (stop)
+      for (const auto* item : part)
+        if (std::none_of(out.begin(), out.end(), [&](const auto& o) { return o.person_id == item->record->person_id; }))
+          out.push_back({item->record->person_id, PushOutcome::Status::failed, "", stop});
+  }
+  const bool any = std::any_of(out.begin(), out.end(), [](const auto& o) { return !o.error; });
+  if (stop && !any) return std::unexpected(*stop);  // nothing was delivered: the whole batch failed
+  return out;
+}
+
+Result<Answer> HubSpotSink::send(const std::string& path, const nlohmann::json& body, const std::string& what) {
+  auto resp = m_api.post(path, body, true);  // every request of this sink is an upsert or a read
+  if (!resp) return std::unexpected(resp.error());
+  Answer a{resp->status};
+  if (a.status == 204) return a;
+  if (a.status == 200 || a.status == 201 || a.status == 207) {
+    auto parsed = parse_batch(resp->body);
+    if (parsed)
+      a.batch = std::move(*parsed);
+    else
+      a.refused = Error{Errc::protocol, fmt::format("{}: {}", what, parsed.error().message), name(), a.status};
     return a;
   }
+  Error e = m_api.error("POST", path, *resp, what);
+  if (stops(e)) return std::unexpected(std::move(e));
+  a.refused = std::move(e);
+  a.vendor = parse_error(resp->body);
+  return a;
+}
 
-  // What to do when another contact holds the person's email (HubSpot's CONFLICT names its id).
-  std::string conflict_advice(const std::string& person_id) const {
-    return fmt::format(
-        "; another HubSpot contact already holds this email: merge the two in HubSpot, or set {} = {} on that "
-        "contact so chansync updates it",
-        m_id_property, person_id);
-  }
+// What to do when another contact holds the person's email (HubSpot's CONFLICT names its id).
+std::string HubSpotSink::conflict_advice(const std::string& person_id) const {
+  return fmt::format(
+      "; another HubSpot contact already holds this email: merge the two in HubSpot, or set {} = {} on that "
+      "contact so chansync updates it",
+      m_id_property, person_id);
+}
 
-  // A 207 error about one input, with what to do where HubSpot's text does not say it.
-  Error person_error(const BatchError& e, const std::string& person_id) const {
-    std::string text = "HubSpot refused it: " + e.text;
-    if (e.category == "CONFLICT") text += conflict_advice(person_id);
-    return Error{Errc::remote, std::move(text), name(), 207};
-  }
+// A 207 error about one input, with what to do where HubSpot's text does not say it.
+Error HubSpotSink::person_error(const BatchError& e, const std::string& person_id) const {
+  std::string text = "HubSpot refused it: " + e.text;
+  if (e.category == "CONFLICT") text += conflict_advice(person_id);
+  return Error{Errc::remote, std::move(text), name(), 207};
+}
 
-  // Upserts the group's contacts, then its notes. Returns the error that stops the push, if any.
-  std::optional<Error> upsert_group(std::vector<Work>& work) {
-    if (notes())
-      if (auto stop = read_marks(work)) return stop;
-    std::vector<Work*> all;
-    for (auto& w : work)
-      if (w.ok()) all.push_back(&w);
-    if (auto stop = upsert_contacts(all)) return stop;
-    for (auto& w : work)
-      if (w.ok() && (!notes() || (w.notes = timeline_notes(*w.item->record, w.mark)).empty())) w.done = true;
-    if (!notes()) return std::nullopt;
-    if (auto stop = upsert_notes(work)) return stop;
-    if (auto stop = associate_notes(work)) return stop;
-    return update_marks(work);
-  }
-
-  std::optional<Error> read_marks(std::vector<Work>& work) {
-    std::vector<const PushItem*> items;
-    for (const auto& w : work) items.push_back(w.item);
-    auto found = read_contacts(items, {m_noted_property});
-    if (!found && stops(found.error())) return found.error();
-    for (auto& w : work) {
-      if (!found) {
-        w.error = found.error();
-        continue;
-      }
-      const auto it = found->find(w.person_id());
-      if (it == found->end() || !it->second.properties.count(m_noted_property)) continue;
-      const std::string& text = it->second.properties.at(m_noted_property);
-      w.mark = parse_mark(text);
-      if (!text.empty() && !w.mark)
-        spdlog::warn("{}: contact {} has {} = \"{}\", which chansync did not write; its notes start over", name(),
-                     it->second.id, m_noted_property, text);
-    }
-    return std::nullopt;
-  }
-
-  std::optional<Error> upsert_contacts(std::span<Work*> part) {
-    if (part.empty()) return std::nullopt;
-    auto refused = try_contacts(part);
-    if (!refused) return std::move(refused.error());
-    return *refused ? narrow_contacts(part, **refused, true) : std::nullopt;
-  }
-
-  // HubSpot refusing a whole upsert (400/409/422) may be one input's fault: its pieces go again, down
-  // to single persons, so one bad record does not hold back the other 99. The first split is in
-  // quarters. When all four are refused just as the whole was, the first quarter is narrowed down to
-  // single persons: if each of them is refused alike too (a missing id property, a property type
-  // HubSpot will not take), the refusal is about the request, and it ends the push, where narrowing
-  // every quarter would send 199 requests for each batch of 100.
-  std::optional<Error> narrow_contacts(std::span<Work*> part, const Answer& refused, bool first) {
-    const bool content = refused.status == 400 || refused.status == 409 || refused.status == 422;
-    if (part.size() == 1 || !content) {
-      for (auto* w : part)
-        w->error =
-            part.size() == 1 && !refused.vendor.empty()
-                ? Error{Errc::remote,
-                        fmt::format("HubSpot refused its contact with HTTP {}: {}{}", refused.status, refused.vendor,
-                                    refused.status == 409 || refused.vendor.starts_with("CONFLICT")
-                                        ? conflict_advice(w->person_id())
-                                        : ""),
-                        name(), refused.status}
-                : refused.refused;
-      return std::nullopt;
-    }
-    const std::size_t pieces = first && part.size() >= 4 ? 4 : 2;
-    const auto spans = pieces_of(part, pieces);
-    std::vector<std::optional<Answer>> answers;
-    for (const auto piece : spans) {
-      auto answer = try_contacts(piece);
-      if (!answer) return std::move(answer.error());
-      answers.push_back(std::move(*answer));
-    }
-    std::size_t i = 0;
-    if (pieces == 4 && std::all_of(answers.begin(), answers.end(), [&](const auto& a) {
-          return a && a->status == refused.status && vendor_words(*a) == vendor_words(refused);
-        })) {
-      if (auto stop = narrow_contacts(spans[0], *answers[0], false)) return stop;
-      if (std::all_of(spans[0].begin(), spans[0].end(), [&](const Work* w) {
-            return w->contact_id.empty() && w->error && w->error->http_status == refused.status &&
-                   w->error->message.find(vendor_words(refused)) != std::string::npos;
-          }))
-        return Error{Errc::config,
-                     fmt::format("HubSpot refused an upsert of {} contacts, each quarter of it and each contact of "
-                                 "the first quarter alike (HTTP {}: {}): that is about the request, not about a "
-                                 "contact in it; `chansync health` checks targets.{}'s properties",
-                                 part.size(), refused.status, refused.vendor, name()),
-                     name(), refused.status};
-      i = 1;
-    }
-    for (; i < spans.size(); ++i)
-      if (answers[i])
-        if (auto stop = narrow_contacts(spans[i], *answers[i], false)) return stop;
-    return std::nullopt;
-  }
-
-  // Upserts `part` in one request and records each person's answer. Returns the answer when HubSpot
-  // refused the request as a whole, nullopt when it answered per person, or the error that ends the
-  // push.
-  Result<std::optional<Answer>> try_contacts(std::span<Work*> part) {
-    nlohmann::json inputs = nlohmann::json::array();
-    for (const auto* w : part) {
-      nlohmann::json properties = contact_fields(*w->item->record);
-      properties[m_id_property] = w->person_id();
-      inputs.push_back({{"idProperty", m_id_property},
-                        {"id", w->person_id()},
-                        {"objectWriteTraceId", w->person_id()},
-                        {"properties", properties}});
-    }
-    auto a = send("/crm/v3/objects/contacts/batch/upsert", {{"inputs", inputs}},
-                  fmt::format("upserting {} contacts", part.size()));
-    if (!a) return std::unexpected(std::move(a.error()));
-    if (a->refused) return std::optional(std::move(*a));
-    auto find = [&](const std::string& person_id) {
-      const auto it = std::find_if(part.begin(), part.end(), [&](Work* w) { return w->person_id() == person_id; });
-      return it == part.end() ? nullptr : *it;
-    };
-    for (const auto& r : a->batch.results) {
-      Work* w = find(r.trace_id);
-      if (!w && r.properties.count(m_id_property)) w = find(r.properties.at(m_id_property));
-      if (!w) continue;
-      w->contact_id = r.id;
-      w->created = r.is_new;
-    }
-    for (const auto& e : a->batch.errors) {
-      bool matched = false;
-      for (const auto& trace : e.trace_ids)
-        if (Work* w = find(trace)) w->error = person_error(e, trace), matched = true;
-      if (!matched)  // an error HubSpot did not tie to an input: it is about the unanswered ones
-        for (auto* w : part)
-          if (w->contact_id.empty() && !w->error) w->error = person_error(e, w->person_id());
-    }
-    for (auto* w : part)
-      if (w->contact_id.empty() && !w->error)
-        w->error = Error{Errc::protocol, "HubSpot's answer to the upsert did not mention this person", name()};
-    return std::optional<Answer>();
-  }
-
-  std::optional<Error> upsert_notes(std::vector<Work>& work);
-  std::optional<Error> send_notes(std::span<std::pair<Work*, const TimelineNote*>> part, bool whole);
-  Result<Answer> post_notes(std::span<std::pair<Work*, const TimelineNote*>> part);
-  std::optional<Error> settle_notes(std::span<std::pair<Work*, const TimelineNote*>> part, const Answer& answer,
-                                    bool whole);
-  std::optional<Error> associate_notes(std::vector<Work>& work);
-  std::optional<Error> update_marks(std::vector<Work>& work);
-  std::optional<Error> archive_group(std::span<const PushItem* const> part, std::vector<PushOutcome>& out);
-  Result<std::map<std::string, BatchObject>> read_contacts(std::span<const PushItem* const> items,
-                                                           std::vector<std::string> properties);
-
-  Client m_api;
-  std::string m_id_property, m_note_property, m_noted_property;
-};
-
-// Stores each person's new notes by their keys: a repeated push updates the same notes.
-std::optional<Error> HubSpotSink::upsert_notes(std::vector<Work>& work) {
-  std::vector<std::pair<Work*, const TimelineNote*>> entries;
+// Upserts the group's contacts, then its notes. Returns the error that stops the push, if any.
+std::optional<Error> HubSpotSink::upsert_group(std::vector<Work>& work) {
+  if (notes())
+    if (auto stop = read_marks(work)) return stop;
+  std::vector<Work*> all;
   for (auto& w : work)
-    if (w.ok())
-      for (const auto& n : w.notes) entries.push_back({&w, &n});
-  for (std::size_t at = 0; at < entries.size(); at += k_batch)
-    if (auto stop = send_notes(std::span(entries).subspan(at, std::min(k_batch, entries.size() - at)), true))
-      return stop;
+    if (w.ok()) all.push_back(&w);
+  if (auto stop = upsert_contacts(all)) return stop;
+  for (auto& w : work)
+    if (w.ok() && (!notes() || (w.notes = timeline_notes(*w.item->record, w.mark)).empty())) w.done = true;
+  if (!notes()) return std::nullopt;
+  if (auto stop = upsert_notes(work)) return stop;
+  if (auto stop = associate_notes(work)) return stop;
+  return update_marks(work);
+}
+
+std::optional<Error> HubSpotSink::upsert_contacts(std::span<Work*> part) {
+  if (part.empty()) return std::nullopt;
+  auto refused = try_contacts(part);
+  if (!refused) return std::move(refused.error());
+  return *refused ? narrow_contacts(part, **refused, true) : std::nullopt;
+}
+
+// HubSpot refusing a whole upsert (400/409/422) may be one input's fault: its pieces go again, down
+// to single persons, so one bad record does not hold back the other 99. The first split is in
+// quarters. When all four are refused just as the whole was, the first quarter is narrowed down to
+// single persons: if each of them is refused alike too (a missing id property, a property type
+// HubSpot will not take), the refusal is about the request, and it ends the push, where narrowing
+// every quarter would send 199 requests for each batch of 100.
+std::optional<Error> HubSpotSink::narrow_contacts(std::span<Work*> part, const Answer& refused, bool first) {
+  const bool content = refused.status == 400 || refused.status == 409 || refused.status == 422;
+  if (part.size() == 1 || !content) {
+    for (auto* w : part)
+      w->error =
+          part.size() == 1 && !refused.vendor.empty()
+              ? Error{Errc::remote,
+                      fmt::format("HubSpot refused its contact with HTTP {}: {}{}", refused.status, refused.vendor,
+                                  refused.status == 409 || refused.vendor.starts_with("CONFLICT")
+                                      ? conflict_advice(w->person_id())
+                                      : ""),
+                      name(), refused.status}
+              : refused.refused;
+    return std::nullopt;
+  }
+  const std::size_t pieces = first && part.size() >= 4 ? 4 : 2;
+  const auto spans = pieces_of(part, pieces);
+  std::vector<std::optional<Answer>> answers;
+  for (const auto piece : spans) {
+    auto answer = try_contacts(piece);
+    if (!answer) return std::move(answer.error());
+    answers.push_back(std::move(*answer));
+  }
+  std::size_t i = 0;
+  if (pieces == 4 && std::all_of(answers.begin(), answers.end(), [&](const auto& a) {
+        return a && a->status == refused.status && vendor_words(*a) == vendor_words(refused);
+      })) {
+    if (auto stop = narrow_contacts(spans[0], *answers[0], false)) return stop;
+    if (std::all_of(spans[0].begin(), spans[0].end(), [&](const Work* w) {
+          return w->contact_id.empty() && w->error && w->error->http_status == refused.status &&
+                 w->error->message.find(vendor_words(refused)) != std::string::npos;
+        }))
+      return Error{Errc::config,
+                   fmt::format("HubSpot refused an upsert of {} contacts, each quarter of it and each contact of "
+                               "the first quarter alike (HTTP {}: {}): that is about the request, not about a "
+                               "contact in it; `chansync health` checks targets.{}'s properties",
+                               part.size(), refused.status, refused.vendor, name()),
+                   name(), refused.status};
+    i = 1;
+  }
+  for (; i < spans.size(); ++i)
+    if (answers[i])
+      if (auto stop = narrow_contacts(spans[i], *answers[i], false)) return stop;
   return std::nullopt;
 }
 
-// One batch of notes. A batch HubSpot refuses as a whole for its content (400, 409, 422: one note it
-// will not take) is sent again in halves, down to the note, so that its owner alone fails and the
-// other persons' timelines go on. When both halves of a whole batch, and a note of each half alone,
-// are refused alike (HubSpot's words without the correlationId), the refusal is about the request
-// (the note property, say): the push ends there (78) rather than send 199 requests per batch.
-std::optional<Error> HubSpotSink::send_notes(std::span<std::pair<Work*, const TimelineNote*>> part, bool whole) {
-  auto a = post_notes(part);
-  if (!a) return a.error();
-  return settle_notes(part, *a, whole);
-}
-
-Result<Answer> HubSpotSink::post_notes(std::span<std::pair<Work*, const TimelineNote*>> part) {
+// Upserts `part` in one request and records each person's answer. Returns the answer when HubSpot
+// refused the request as a whole, nullopt when it answered per person, or the error that ends the
+// push.
+Result<std::optional<Answer>> HubSpotSink::try_contacts(std::span<Work*> part) {
   nlohmann::json inputs = nlohmann::json::array();
-  for (const auto& [owner, note] : part)
-    inputs.push_back({{"idProperty", m_note_property},
-                      {"id", note->key},
-                      {"objectWriteTraceId", note->key},
-                      {"properties",
-                       {{m_note_property, note->key},
-                        {"hs_note_body", note->body},
-                        {"hs_timestamp", format_rfc3339(note->timestamp)}}}});
-  return send("/crm/v3/objects/notes/batch/upsert", {{"inputs", inputs}},
-              fmt::format("upserting {} timeline notes", part.size()));
-}
-
-std::optional<Error> HubSpotSink::settle_notes(std::span<std::pair<Work*, const TimelineNote*>> part,
-                                               const Answer& answer, bool whole) {
-  const Answer* a = &answer;
-  if (a->refused && part.size() > 1 && (a->status == 400 || a->status == 409 || a->status == 422)) {
-    const auto halves = std::array{part.first(part.size() / 2), part.subspan(part.size() / 2)};
-    if (!whole) {
-      for (const auto h : halves)
-        if (auto stop = send_notes(h, false)) return stop;
-      return std::nullopt;
-    }
-    const auto alike = [&](const Result<Answer>& x) {
-      return x && x->refused && x->status == a->status && vendor_words(*x) == vendor_words(*a);
-    };
-    std::array<Result<Answer>, 2> answers = {post_notes(halves[0]), post_notes(halves[1])};
-    for (auto& x : answers)
-      if (!x) return x.error();
-    if (alike(answers[0]) && alike(answers[1]) && alike(post_notes(halves[0].first(1))) &&
-        alike(post_notes(halves[1].last(1))))
-      return Error{Errc::config,
-                   fmt::format("HubSpot refused {} timeline notes, each half of them and a note of each half alone "
-                               "alike (HTTP {}: {}): that is about the request, not about a note in it; `chansync "
-                               "health` checks targets.{}'s note properties",
-                               part.size(), a->status, a->vendor, name()),
-                   name(), a->status};
-    for (std::size_t i = 0; i < 2; ++i)
-      if (auto stop = settle_notes(halves[i], *answers[i], false)) return stop;
-    return std::nullopt;
+  for (const auto* w : part) {
+    nlohmann::json properties = contact_fields(*w->item->record);
+    properties[m_id_property] = w->person_id();
+    inputs.push_back({{"idProperty", m_id_property},
+                      {"id", w->person_id()},
+                      {"objectWriteTraceId", w->person_id()},
+                      {"properties", properties}});
   }
-  auto owner_of = [&](const std::string& key) -> Work* {
-    for (const auto& [owner, note] : part)
-      if (note->key == key) return owner;
-    return nullptr;
+  auto a = send("/crm/v3/objects/contacts/batch/upsert", {{"inputs", inputs}},
+                fmt::format("upserting {} contacts", part.size()));
+  if (!a) return std::unexpected(std::move(a.error()));
+  if (a->refused) return std::optional(std::move(*a));
+  auto find = [&](const std::string& person_id) {
+    const auto it = std::find_if(part.begin(), part.end(), [&](Work* w) { return w->person_id() == person_id; });
+    return it == part.end() ? nullptr : *it;
   };
   for (const auto& r : a->batch.results) {
-    const std::string key = !r.trace_id.empty()                   ? r.trace_id
-                            : r.properties.count(m_note_property) ? r.properties.at(m_note_property)
-                                                                  : "";
-    if (Work* w = owner_of(key)) w->note_ids[key] = r.id;
+    Work* w = find(r.trace_id);
+    if (!w && r.properties.count(m_id_property)) w = find(r.properties.at(m_id_property));
+    if (!w) continue;
+    w->contact_id = r.id;
+    w->created = r.is_new;
   }
-  for (const auto& e : a->batch.errors)
-    for (const auto& key : e.trace_ids)
-      if (Work* w = owner_of(key))
-        w->error = Error{Errc::remote, "HubSpot refused its timeline note: " + e.text, name(), 207};
-  for (const auto& [owner, note] : part)
-    if (!owner->error && !owner->note_ids.count(note->key))
-      owner->error = a->refused ? *a->refused
-                                : Error{Errc::protocol, "HubSpot's answer did not confirm its timeline note", name()};
-  return std::nullopt;
-}
-
-// Associating a note that already is associated changes nothing: safe after a crash.
-std::optional<Error> HubSpotSink::associate_notes(std::vector<Work>& work) {
-  std::vector<std::pair<Work*, std::string>> pairs;  // (owner, note id)
-  for (auto& w : work)
-    if (w.ok())
-      for (const auto& n : w.notes) pairs.push_back({&w, w.note_ids.at(n.key)});
-  for (std::size_t at = 0; at < pairs.size(); at += k_batch) {
-    const auto part = std::span(pairs).subspan(at, std::min(k_batch, pairs.size() - at));
-    nlohmann::json inputs = nlohmann::json::array();
-    for (const auto& [owner, note_id] : part)
-      inputs.push_back(
-          {{"from", {{"id", note_id}}},
-           {"to", {{"id", owner->contact_id}}},
-           {"types", {{{"associationCategory", "HUBSPOT_DEFINED"}, {"associationTypeId", k_note_to_contact}}}}});
-    auto a = send("/crm/v4/associations/notes/contacts/batch/create", {{"inputs", inputs}},
-                  fmt::format("associating {} notes with their contacts", part.size()));
-    if (!a) return a.error();
-    for (const auto& [owner, note_id] : part) {
-      const bool confirmed = std::any_of(a->batch.results.begin(), a->batch.results.end(),
-                                         [&](const BatchObject& r) { return r.id == note_id; });
-      if (confirmed || owner->error) continue;
-      owner->error =
-          a->refused ? *a->refused
-          : !a->batch.errors.empty()
-              ? Error{Errc::remote, "HubSpot did not associate its timeline note: " + a->batch.errors.front().text,
-                      name(), 207}
-              : Error{Errc::protocol, "HubSpot's answer did not confirm its note's association", name()};
-    }
+  for (const auto& e : a->batch.errors) {
+    bool matched = false;
+    for (const auto& trace : e.trace_ids)
+      if (Work* w = find(trace)) w->error = person_error(e, trace), matched = true;
+    if (!matched)  // an error HubSpot did not tie to an input: it is about the unanswered ones
+      for (auto* w : part)
+        if (w->contact_id.empty() && !w->error) w->error = person_error(e, w->person_id());
   }
-  return std::nullopt;
-}
-
-// The mark moves last: until it does, a repeated push rebuilds the same notes from the old mark.
-std::optional<Error> HubSpotSink::update_marks(std::vector<Work>& work) {
-  std::vector<Work*> pending;
-  for (auto& w : work)
-    if (w.ok()) pending.push_back(&w);
-  for (std::size_t at = 0; at < pending.size(); at += k_batch) {
-    const auto part = std::span(pending).subspan(at, std::min(k_batch, pending.size() - at));
-    nlohmann::json inputs = nlohmann::json::array();
-    for (const auto* w : part)
-      inputs.push_back({{"id", w->contact_id},
-                        {"objectWriteTraceId", w->person_id()},
-                        {"properties", {{m_noted_property, w->notes.back().mark}}}});
-    auto a = send("/crm/v3/objects/contacts/batch/update", {{"inputs", inputs}},
-                  fmt::format("recording how far {} contacts' notes go", part.size()));
-    if (!a) return a.error();
-    for (auto* w : part) {
-      const bool confirmed = std::any_of(a->batch.results.begin(), a->batch.results.end(),
-                                         [&](const BatchObject& r) { return r.id == w->contact_id; });
-      if (confirmed) {
-        w->done = true;
-        continue;
-      }
-      w->error = a->refused ? *a->refused
-                            : Error{Errc::remote, fmt::format("HubSpot did not store {}", m_noted_property), name()};
-      for (const auto& e : a->batch.errors)
-        if (std::count(e.trace_ids.begin(), e.trace_ids.end(), w->person_id()))
-          w->error = person_error(e, w->person_id());
-    }
-  }
-  return std::nullopt;
+  for (auto* w : part)
+    if (w->contact_id.empty() && !w->error)
+      w->error = Error{Errc::protocol, "HubSpot's answer to the upsert did not mention this person", name()};
+  return std::optional<Answer>();
 }
 
 // Contact ids of persons by person_id, read by id_property (persons HubSpot has no contact for are absent).
@@ -578,12 +341,12 @@ Result<std::vector<VerifyOutcome>> HubSpotSink::verify(std::span<const PushItem>
   return out;
 }
 
-}  // namespace
+}  // namespace sink
 
 AdapterType sink_type() {
   using K = OptionSpec::Kind;
-  return adapter_type<HubSpotSink>(
-      k_type,
+  return adapter_type<sink::HubSpotSink>(
+      sink::k_type,
       "HubSpot CRM contacts upserted by a unique person_id property, with the cross-channel timeline as notes; "
       "persons merged away are archived",
       with_status_page(
