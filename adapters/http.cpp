@@ -253,8 +253,15 @@ Error HttpClient::interrupted(const HttpRequest& req) const {
 }
 
 Result<void> HttpClient::pace(const HttpRequest& req) {
-  const auto at = now();
+  const auto spent = [&](std::chrono::milliseconds left) {
+    return Error{Errc::rate_limited,
+                 fmt::format("{}'s rate limit is spent for {} s more, longer than chansync waits in one run; run again "
+                             "after that",
+                             m_redact(where(req.url)), left.count() / 1000),
+                 m_opts.connector, 0, left};
+  };
   std::unique_lock lock(m_budgets->mu);  // not held while waiting: a take() reserved the token
+  const auto at = now();
   std::vector<TokenBucket*> draws = {&m_budgets->buckets[""]};
   for (const auto& b : m_opts.sub_budgets)
     if (b.applies && b.applies(req)) draws.push_back(&m_budgets->buckets[b.name]);
@@ -262,12 +269,7 @@ Result<void> HttpClient::pace(const HttpRequest& req) {
   for (const TokenBucket* b : draws)
     if (const auto left = std::chrono::ceil<std::chrono::milliseconds>(b->paused_until() - at);
         left > m_opts.max_retry_after)
-      return std::unexpected(
-          Error{Errc::rate_limited,
-                fmt::format("{}'s rate limit is spent for {} s more, longer than chansync waits in one run; run again "
-                            "after that",
-                            m_redact(where(req.url)), left.count() / 1000),
-                m_opts.connector, 0, left});
+      return std::unexpected(spent(left));
   std::chrono::microseconds wait{0};
   for (TokenBucket* b : draws) wait = std::max(wait, b->take(at));
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait);
@@ -282,11 +284,26 @@ Result<void> HttpClient::pace(const HttpRequest& req) {
                     m_redact(where(req.url)), ms.count() / 1000),
         m_opts.connector, 0, ms});
   }
+  Clock::time_point known{};  // the pause the wait above includes
+  for (const TokenBucket* b : draws) known = std::max(known, b->paused_until());
   lock.unlock();
   if (ms.count() > 0)
     spdlog::trace("{}: paced {} ms before {}", m_opts.connector, ms.count(), m_redact(where(req.url)));
   if (!sleep_for(ms)) return std::unexpected(interrupted(req));
-  return {};
+  // A pause set meanwhile (another client of shared budgets was told none is left) holds this
+  // request too, though its token was reserved before.
+  for (;;) {
+    lock.lock();
+    Clock::time_point until{};
+    for (const TokenBucket* b : draws) until = std::max(until, b->paused_until());
+    lock.unlock();
+    if (until <= known) return {};
+    known = until;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - now());
+    if (left.count() <= 0) return {};
+    if (left > m_opts.max_retry_after) return std::unexpected(spent(left));
+    if (!sleep_for(left)) return std::unexpected(interrupted(req));
+  }
 }
 
 double HttpClient::seed_rate(const std::string& budget) const {

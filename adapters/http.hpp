@@ -142,6 +142,7 @@ class HttpClient {
   std::size_t requests() const { return m_requests; }
   const HttpOptions& options() const { return m_opts; }
   // The budget `name` ("" = main) as it stands: its rate and burst after every correction so far.
+  // Read without the lock shared budgets take: for tests, with no request under way.
   const TokenBucket& budget(const std::string& name = "") const;
   // `text` with this connector's secrets and the generic secret shapes redacted (see Redactor).
   std::string redact(std::string_view text) const { return m_redact(text); }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
+#include <utility>
 
 #include "adapters/http.hpp"
 #include "adapters/hubspot/hubspot_api.hpp"
@@ -280,4 +281,35 @@ TEST_CASE("clients with one shared_budgets key pace as one: a reading or a pause
   clock.sleeps.clear();
   REQUIRE(own.send({"GET", server.base_url() + "/x"}));
   CHECK(clock.sleeps.empty());  // another key's budget is its own
+}
+
+TEST_CASE("a pause one client of shared budgets is given while another waits for its token holds that one too",
+          "[limits]") {
+  FakeServer server([](const httplib::Request& req, std::size_t) {
+    if (req.path == "/spent") return Scripted{429, "{}"};
+    return Scripted{200, "{}", {{"X-Vendor-Rate", "2"}}};
+  });
+  const auto policy = [](const HttpRequest&, const HttpResponse& r) -> RateReading {
+    if (r.status == 429) return {.pause = std::chrono::seconds(30)};
+    return {.rate = 2};
+  };
+  FakeClock clock;
+  const std::string key = hubspot::shared_budgets(server.base_url(), "pat-na1-pause");
+  HttpClient a(clock.on({.connector = "a", .max_attempts = 1, .rate_policy = policy, .shared_budgets = key}));
+  // While b sleeps for its token, a is refused and told to pause.
+  bool refused = false;
+  auto opts = clock.on({.connector = "b", .rate_policy = policy, .shared_budgets = key});
+  opts.sleep = [&, plain = opts.sleep](std::chrono::milliseconds d) {
+    plain(d);
+    if (!std::exchange(refused, true)) (void)a.send({"GET", server.base_url() + "/spent"});
+  };
+  HttpClient b(opts);
+  for (int i = 0; i < 2; ++i) REQUIRE(b.send({"GET", server.base_url() + "/x"}));  // unpaced, then at once
+  clock.sleeps.clear();
+  REQUIRE(b.send({"GET", server.base_url() + "/x"}));
+  REQUIRE(refused);
+  // b's 500 ms, a's own 500 ms behind it, then b waits out what is left of a's 30 s pause.
+  REQUIRE(clock.sleeps.size() == 3);
+  CHECK(clock.sleeps[0] == std::chrono::milliseconds(500));
+  CHECK(clock.sleeps[2] >= std::chrono::seconds(29));
 }
