@@ -132,8 +132,9 @@ class Mapper {
       c.messages.push_back(std::move(m));
     } else if (const auto& x = member(e, "message_edit"); x.is_object()) {
       // The customer changed what a message says (up to five times): an entry beside it with the
-      // new text, at the time of the edit. The message itself keeps what was first sent, as an
-      // agent may have answered that; the Graph history holds the latest text only.
+      // new text, at the time of the edit, so the timeline shows that it changed and when (the
+      // message itself keeps what the webhook brought until the Graph history, which holds the
+      // latest text only, is read again).
       const std::string to = field(x, "mid"), count = field(x, "num_edit");
       if (to.empty()) return reject("", "message_edit without a mid", at);
       const bool counted = !count.empty() && count.size() < 4 && count.find_first_not_of("0123456789") == count.npos;
@@ -141,7 +142,8 @@ class Mapper {
       auto m = entry(fmt::format("{}#edit{}", to, counted ? count : fmt::format("@{}", *when)), c, sender == business,
                      *when);
       m.kind = MessageKind::event;
-      m.text = fmt::format("edited {}: {}", to, field(x, "text"));
+      const std::string now = field(x, "text");
+      m.text = now.empty() ? "edited " + to : fmt::format("edited {}: {}", to, now);
       c.messages.push_back(std::move(m));
     } else if (const auto& p = member(e, "postback"); p.is_object()) {
       auto& c = thread(customer);

@@ -307,9 +307,9 @@ Error PgConn::error_from(PGresult* res, const std::string& doing) {
     return Error{Errc::config,
                  fmt::format("{} cancelled a statement while {}: {} [{}]; the role's statement_timeout is shorter "
                              "than a batch of chansync's takes: raise it for this role (ALTER ROLE {} SET "
-                             "statement_timeout = '5min'), or add options='-c statement_timeout=0' to the DSN (a "
-                             "PgBouncer refuses that unless its ignore_startup_parameters lists options: there, "
-                             "ALTER ROLE)",
+                             "statement_timeout = '5min'), or, connecting to PostgreSQL directly, add options='-c "
+                             "statement_timeout=0' to the DSN (PgBouncer refuses that, or drops it when "
+                             "ignore_startup_parameters lists options)",
                              where, doing, why, m_sqlstate, user()),
                  m_target};
   return Error{Errc::remote, fmt::format("{} refused {}: {} [{}]", where, doing, why, m_sqlstate), m_target};

@@ -91,10 +91,11 @@ class Mapper {
   void change(const json& c, const std::string& at, const std::string& waba) {
     // Other fields (template or account updates) are not conversations: an app subscribed to them
     // gets them here too, and they are nobody's data to keep.
-    // smb_message_echoes: what the business sent from the WhatsApp Business app or a linked device
-    // (coexistence), which the Cloud API sends nowhere else.
+    // A number also used in the WhatsApp Business app (coexistence) has two more: smb_message_echoes,
+    // what the business sent from the app or a linked device, which the Cloud API sends nowhere else,
+    // and history, the app's chats of up to 180 days before onboarding, sent once.
     const std::string kind = field(c, "field");
-    if (kind != "messages" && kind != "smb_message_echoes") return;
+    if (kind != "messages" && kind != "smb_message_echoes" && kind != "history") return;
     const json& value = member(c, "value");
     const std::string number = field(member(value, "metadata"), "phone_number_id");
     if (number != m_r.phone_number_id) {
@@ -115,6 +116,7 @@ class Mapper {
       for (std::size_t k = 0; k < messages.size(); ++k)
         message(messages[k], fmt::format("{}/value/{}/{}", at, list, k), ch, list[8] == 'e');
     }
+    history(value, at, ch, display);
     const auto& statuses = array_at(value, "statuses");
     for (std::size_t k = 0; k < statuses.size(); ++k)
       status(statuses[k], fmt::format("{}/value/statuses/{}", at, k), ch);
@@ -164,8 +166,37 @@ class Mapper {
     return c;
   }
 
-  // A customer's message, or with `echo` one the business sent them from the Business app.
-  void message(const json& m, const std::string& at, const Change& ch, bool echo) {
+  // history[].threads[].messages[]: each thread is one customer's chat (its id their number); a message
+  // is the business's when history_context says from_me or it is from the business number, and then
+  // names its recipient only when it was an echo, so the thread does. Chunks come in any order, the
+  // newest messages first; media come as media_placeholder first and again, with the media, later.
+  void history(const json& value, const std::string& at, const Change& ch, const std::string& display) {
+    const auto& chunks = array_at(value, "history");
+    for (std::size_t h = 0; h < chunks.size(); ++h) {
+      // The business declined to share its history (2593109).
+      for (const auto& e : array_at(chunks[h], "errors"))
+        m_page.notices.push_back(
+            fmt::format("WhatsApp did not send the Business app's chat history of phone number {}: {}",
+                        m_r.phone_number_id, describe_error(e)));
+      const auto& threads = array_at(chunks[h], "threads");
+      for (std::size_t t = 0; t < threads.size(); ++t) {
+        const std::string customer = field(threads[t], "id");
+        const auto& messages = array_at(threads[t], "messages");
+        for (std::size_t k = 0; k < messages.size(); ++k) {
+          const json& m = messages[k];
+          std::string from = field(m, "from");
+          if (from.starts_with('+')) from.erase(0, 1);
+          const bool ours =
+              member(member(m, "history_context"), "from_me") == true || (!display.empty() && from == display);
+          message(m, fmt::format("{}/value/history/{}/threads/{}/messages/{}", at, h, t, k), ch, ours, customer);
+        }
+      }
+    }
+  }
+
+  // A customer's message, or with `echo` one the business sent them from the Business app (to
+  // `peer` when it names no recipient: a message of the history).
+  void message(const json& m, const std::string& at, const Change& ch, bool echo, const std::string& peer = "") {
     const std::string id = field(m, "id");
     const auto sent = unix_seconds(member(m, "timestamp"));
     // Groups (the Groups API): a group's messages are not one customer's conversation with the business.
@@ -175,9 +206,10 @@ class Mapper {
                                 "conversations, not group chats",
                                 id, group),
                     at);
-    const User u = known(
-        echo ? User{field(m, "to"), field(m, "to_user_id"), ""} : User{field(m, "from"), field(m, "from_user_id"), ""},
-        ch);
+    const std::string to = field(m, "to");
+    const User u = known(echo ? User{to.empty() ? peer : to, field(m, "to_user_id"), ""}
+                              : User{field(m, "from"), field(m, "from_user_id"), ""},
+                         ch);
     std::vector<Handle> links;
     const auto customer = customer_of(u, ch, links);
     if (id.empty() || !sent || !customer) {
@@ -198,6 +230,12 @@ class Mapper {
                 echo ? ch.business : customer->value,
                 *sent};
     content(m, field(m, "type"), out);
+    if (const std::string gone = field(member(m, "revoke"), "original_message_id");
+        field(m, "type") == "revoke" && !gone.empty())
+      out.id = gone;
+    // What became of the business's message, as the history knows it ("pending" and such are not kept).
+    if (const std::string state = field(member(m, "history_context"), "status"); echo && valid_status(state))
+      out.status = state;
     // "User A changed from <old> to <new>": the new number is the same customer's.
     const auto& system = member(m, "system");
     if (field(system, "type") == "user_changed_number" && !field(system, "wa_id").empty())
@@ -294,14 +332,18 @@ class Mapper {
     } else if (type == "system") {
       out.kind = MessageKind::event;
       out.text = field(body, "body");
+    } else if (type == "media_placeholder") {  // the history's media, sent again with the media later
+      out.kind = MessageKind::event;
+      out.text = "media, not yet sent by WhatsApp's history";
     } else if (type == "edit" || type == "revoke") {
-      // A user of the Business app (coexistence) edited or deleted an earlier message: an entry of its
-      // own beside it, at the time of the change. The message keeps what was first sent, as an agent
-      // may have answered that; an edit says what it says now.
+      // A user of the Business app (coexistence) edited an earlier message: an entry of its own beside
+      // it, at the time of the edit, saying what it says now; the message keeps what was first sent.
+      // Deleted for everyone (revoke): the message itself becomes "deleted message" (message() gives
+      // it the original's id), its content gone, as Messenger's deleted messages do.
       const std::string to = field(body, "original_message_id");
       out.kind = MessageKind::event;
       if (type == "revoke") {
-        out.text = fmt::format("deleted {}", to);
+        out.text = "deleted message";
       } else {
         const json& now = member(body, "message");
         Message edited;

@@ -165,9 +165,10 @@ TEST_CASE("whatsapp-cloud reactions, system and unsupported messages are kept as
   CHECK(system.items[0].customer_links == std::vector<Handle>{{HandleKind::phone, "+12195555358"}});
 }
 
-TEST_CASE("whatsapp-cloud an edited or deleted message is an entry beside it, saying what changed", "[whatsapp]") {
+TEST_CASE("whatsapp-cloud an edit is an entry beside the message; a message deleted for everyone is emptied",
+          "[whatsapp]") {
   // Coexistence (a number also used in the WhatsApp Business app): `edit` carries the message as it
-  // is now, `revoke` only which one went. Each has its own id and the time of the change.
+  // is now (an event of its own id), `revoke` only which one went (that one becomes the event).
   const auto page = map_fixture("edit_revoke.json");
   REQUIRE(page.rejects.empty());
   REQUIRE(page.items.size() == 1);
@@ -179,7 +180,10 @@ TEST_CASE("whatsapp-cloud an edited or deleted message is an entry beside it, sa
   CHECK(ms[0].author_kind == AuthorKind::customer);
   CHECK(ms[1].text == "edited wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQU9SSUcyAA==: the label, readable this time");
   CHECK(ms[1].attachments == std::vector<Attachment>{{"image", "the label, readable this time", ""}});
-  CHECK(ms[2].text == "deleted wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQU9SSUczAA==");
+  // Deleted for everyone: the message itself, its content gone, at the time of the deletion.
+  CHECK(ms[2].id == "wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQU9SSUczAA==");
+  CHECK(ms[2].text == "deleted message");
+  CHECK(ms[2].sent_at == 1'739'321'144'000);
   CHECK(ms[2].attachments.empty());
   for (const auto& m : ms) CHECK(m.kind == MessageKind::event);
 }
@@ -207,6 +211,32 @@ TEST_CASE("whatsapp-cloud what the business sent from the Business app (smb_mess
         "message wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMgA= the business sent names no recipient "
         "(to or to_user_id)");
   CHECK_THAT(page.rejects[0].raw, Catch::Contains("to nobody"));
+}
+
+TEST_CASE("whatsapp-cloud the Business app's chat history (coexistence) is the customer's conversation, both sides",
+          "[whatsapp]") {
+  const auto page = map_fixture("history.json");
+  REQUIRE(page.rejects.empty());
+  REQUIRE(page.items.size() == 1);
+  const auto& c = page.items[0];
+  CHECK(c.id == k_sheena);
+  REQUIRE(c.messages.size() == 3);
+  const auto& ours = c.messages[0];  // from_me, no recipient: the thread's customer
+  CHECK(ours.direction == Direction::outbound);
+  CHECK(ours.author_handle == "+15550783881");
+  CHECK(ours.status == "read");
+  CHECK(ours.text == "Your order ships tomorrow.");
+  const auto& theirs = c.messages[1];
+  CHECK(theirs.direction == Direction::inbound);
+  CHECK(theirs.author_handle == "+16505551234");
+  CHECK(theirs.status.empty());  // "pending" is not a status chansync keeps
+  CHECK(theirs.sent_at == 1'739'230'900'000);
+  const auto& media = c.messages[2];  // from the business number, without from_me
+  CHECK(media.direction == Direction::outbound);
+  CHECK(media.status == "delivered");
+  CHECK(media.kind == MessageKind::event);
+  REQUIRE(page.notices.size() == 1);  // the declined phase
+  CHECK_THAT(page.notices[0], Catch::Contains("2593109") && Catch::Contains("chat history"));
 }
 
 TEST_CASE("whatsapp-cloud a changed business-scoped user id links the previous one to the customer", "[whatsapp]") {
