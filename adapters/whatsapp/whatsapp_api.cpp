@@ -334,7 +334,7 @@ class Mapper {
       out.text = field(body, "body");
     } else if (type == "media_placeholder") {  // the history's media, sent again with the media later
       out.kind = MessageKind::event;
-      out.text = "media, not yet sent by WhatsApp's history";
+      out.text = "media (WhatsApp's chat history leaves it out)";
     } else if (type == "edit" || type == "revoke") {
       // A user of the Business app (coexistence) edited an earlier message: an entry of its own beside
       // it, at the time of the edit, saying what it says now; the message keeps what was first sent.
