@@ -301,7 +301,11 @@ Result<void> HttpClient::pace(const HttpRequest& req) {
     known = until;
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - now());
     if (left.count() <= 0) return {};
-    if (left > m_opts.max_retry_after) return std::unexpected(spent(left));
+    if (left > m_opts.max_retry_after) {
+      lock.lock();
+      for (TokenBucket* b : draws) b->give_back();  // not sent: its token goes back, as above
+      return std::unexpected(spent(left));
+    }
     if (!sleep_for(left)) return std::unexpected(interrupted(req));
   }
 }

@@ -206,10 +206,12 @@ class Mapper {
                                 "conversations, not group chats",
                                 id, group),
                     at);
-    const std::string to = field(m, "to");
-    const User u = known(echo ? User{to.empty() ? peer : to, field(m, "to_user_id"), ""}
-                              : User{field(m, "from"), field(m, "from_user_id"), ""},
-                         ch);
+    // A history thread's id names the customer where the message does not: a number, else a BSUID.
+    const std::string to = echo ? field(m, "to") : field(m, "from");
+    const bool number = !peer.empty() && peer.find_first_not_of("+0123456789") == std::string::npos;
+    User u{to, field(m, echo ? "to_user_id" : "from_user_id"), ""};
+    if (u.wa_id.empty() && u.bsuid.empty()) (number ? u.wa_id : u.bsuid) = peer;
+    u = known(u, ch);
     std::vector<Handle> links;
     const auto customer = customer_of(u, ch, links);
     if (id.empty() || !sent || !customer) {

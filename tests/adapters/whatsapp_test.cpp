@@ -237,6 +237,20 @@ TEST_CASE("whatsapp-cloud the Business app's chat history (coexistence) is the c
   CHECK(media.kind == MessageKind::event);
   REQUIRE(page.notices.size() == 1);  // the declined phase
   CHECK_THAT(page.notices[0], Catch::Contains("2593109") && Catch::Contains("chat history"));
+
+  // A thread of a user who hides their number: its id is their BSUID, which names both sides' customer.
+  auto payload = nlohmann::json::parse(fixture("whatsapp/history.json"));
+  auto& thread = payload["entry"][0]["changes"][0]["value"]["history"][0]["threads"][0];
+  thread["id"] = "US.13491208655302741918";
+  for (auto& m : thread["messages"]) {
+    m.erase("to");
+    if (m["from"] == "16505551234") m.erase("from");
+  }
+  const auto hidden = map(payload.dump());
+  REQUIRE(hidden.rejects.empty());
+  REQUIRE(hidden.items.size() == 1);
+  CHECK(hidden.items[0].customer == Handle{HandleKind::whatsapp_bsuid, k_bsuid});
+  CHECK(hidden.items[0].messages.size() == 3);
 }
 
 TEST_CASE("whatsapp-cloud a changed business-scoped user id links the previous one to the customer", "[whatsapp]") {
