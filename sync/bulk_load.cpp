@@ -132,6 +132,7 @@ int build_saved_indexes(StateStore& store, const std::function<void()>& built_on
       if (built_one) built_one();
     }
     SQLite::Transaction tx(db);
+    store.records().replay_watermarks();
     db.exec("DELETE FROM bulk_load_receipts");
     db.exec(fmt::format("DELETE FROM meta WHERE key = '{}'", k_saved_indexes));
     tx.commit();

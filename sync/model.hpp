@@ -110,6 +110,16 @@ struct Conversation {
   // not hold (WhatsApp never sends the business's own messages by webhook) is stored as that message,
   // its text unknown (""). Counted as received messages.
   std::vector<Message> receipts;
+  // Receipts that name no message (Messenger's `read` and `delivery` watermarks): every message the
+  // business sent to this customer on this connector (in any of its conversations) at or before `at`
+  // takes `status`, moving forward only. A message stored later is not reached: the customer's next
+  // watermark covers it. Counted as received records.
+  struct Watermark {
+    Timestamp at = 0;
+    std::string status;
+    friend bool operator==(const Watermark&, const Watermark&) = default;
+  };
+  std::vector<Watermark> watermarks;
 };
 
 // Facts about a person a CRM or an export may carry besides names and handles. They never join two

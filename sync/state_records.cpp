@@ -71,12 +71,28 @@ constexpr const char* k_receipt_conflict = R"sql(
   WHERE chansync_later_status(status, excluded.status) IS NOT status
      OR (text = '' AND attachments = '' AND excluded.sent_at < sent_at))sql";
 
+// A watermark (Conversation::watermarks): ?1 connector, ?2 the customer's handle key, ?3 status, ?4 the
+// time, ?5 rev. By the customer, not the conversation: Messenger files one thread under two ids
+// (webhooks, Graph history). While a bulk load has left out messages_by_conversation it is kept in
+// bulk_load_watermarks, in arrival order, and applied when the load ends (replay_watermarks).
+constexpr const char* k_apply_watermark = R"sql(
+  UPDATE messages SET status = chansync_later_status(status, ?3), rev = ?5
+  WHERE conversation IN (SELECT key FROM conversations WHERE connector = ?1 AND customer = ?2)
+    AND direction = 'outbound' AND kind = 'message' AND sent_at <= ?4
+    AND chansync_later_status(status, ?3) IS NOT status)sql";
+constexpr const char* k_defer_watermark =
+    "INSERT INTO bulk_load_watermarks(connector, customer, status, at, rev) VALUES(?1, ?2, ?3, ?4, ?5)";
+
 struct RecordStore::Statements {
   SQLite::Database& db;
   SQLite::Statement upsert_conversation, conversation_key, stored_links, stored_customer, customer_held, upsert_contact,
       save_cursor, dead_letter;
   // Prepared on first use: which of them can be prepared depends on messages_by_id.
-  std::optional<SQLite::Statement> upsert_message, upsert_receipt, insert_message, insert_receipt, mark_receipt;
+  std::optional<SQLite::Statement> upsert_message, upsert_receipt, insert_message, insert_receipt, mark_receipt,
+      apply_watermark, defer_watermark;
+  SQLite::Statement& watermark(bool bulk) {
+    return bulk ? prepared(defer_watermark, k_defer_watermark) : prepared(apply_watermark, k_apply_watermark);
+  }
   SQLite::Statement& message(bool bulk) {
     return bulk ? prepared(insert_message, k_insert_message)
                 : prepared(upsert_message, std::string(k_insert_message) + message_conflict());
@@ -255,6 +271,20 @@ void RecordStore::replay_messages(SQLite::Statement& rows) {
   }
 }
 
+void RecordStore::replay_watermarks() {
+  auto& apply = m_st->watermark(false);
+  SQLite::Statement rows(m_store.db(),
+                         "SELECT connector, customer, status, at, rev FROM bulk_load_watermarks ORDER BY rowid");
+  while (rows.executeStep()) {
+    for (int i = 0; i < 3; ++i) apply.bind(i + 1, rows.getColumn(i).getString());
+    apply.bind(4, rows.getColumn(3).getInt64());
+    apply.bind(5, rows.getColumn(4).getInt64());
+    apply.exec();
+    apply.reset();
+  }
+  m_store.db().exec("DELETE FROM bulk_load_watermarks");
+}
+
 PageStats RecordStore::write_conversations(const std::string& connector, const std::string& stream,
                                            const std::vector<Conversation>& all, const std::vector<DeadLetter>& rejects,
                                            const std::string& next_cursor) {
@@ -407,6 +437,18 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
         row.exec();
         row.reset();
       }
+    }
+    for (const auto& w : c.watermarks) {
+      ++stats.received;
+      auto& st = m_st->watermark(bulk);
+      st.bind(1, connector);
+      st.bind(2, c.customer.key());
+      st.bind(3, w.status);
+      st.bind(4, static_cast<int64_t>(w.at));
+      st.bind(5, static_cast<int64_t>(rev));
+      const int rows = st.exec();
+      if (!bulk) stats.written += static_cast<std::size_t>(rows);
+      st.reset();
     }
   }
   if (changed || stats.written > 0) m_store.set_meta("rev", std::to_string(rev));

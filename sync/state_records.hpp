@@ -119,6 +119,9 @@ class RecordStore {
   // those of messages in table order, then 1 for a row a receipt wrote. end_bulk_load replays the rows
   // of a bulk load that repeat an id with it.
   void replay_messages(SQLite::Statement& rows);
+  // Applies the watermarks a bulk load kept aside (Conversation::watermarks), in arrival order, and
+  // forgets them: end_bulk_load calls it once messages_by_conversation is built.
+  void replay_watermarks();
   // One stored message or contact by connector and vendor id; nullopt if unknown.
   std::optional<Message> message(const std::string& connector, const std::string& id);
   std::optional<Contact> contact(const std::string& connector, const std::string& id);

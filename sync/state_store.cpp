@@ -19,7 +19,7 @@ namespace chansync {
 namespace {
 
 // Migrations by PRAGMA user_version: entry i moves the schema from version i to i+1. Append only.
-constexpr std::array<const char*, 20> k_migrations = {
+constexpr std::array<const char*, 21> k_migrations = {
     R"sql(
 CREATE TABLE cursors(
   connector TEXT PRIMARY KEY, cursor TEXT NOT NULL, updated_at INTEGER NOT NULL);
@@ -277,6 +277,12 @@ CREATE TABLE push_sent(target TEXT NOT NULL, person_id TEXT NOT NULL, sent_at IN
     R"sql(
 ALTER TABLE push_ledger ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE push_sent ADD COLUMN erased INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 21: receipts naming no message (Messenger's read and delivery watermarks) that came while a bulk
+    // load had left out messages_by_conversation: applied, in arrival order, when the load ends.
+    R"sql(
+CREATE TABLE bulk_load_watermarks(connector TEXT NOT NULL, customer TEXT NOT NULL, status TEXT NOT NULL,
+  at INTEGER NOT NULL, rev INTEGER NOT NULL);
 )sql"};
 
 // The indexes of messages since schema 16, by name (bulk_load.cpp saves and rebuilds them the same way).

@@ -84,6 +84,10 @@ class Mapper {
     c.receipts.push_back(std::move(r));
   }
 
+  void watermark(const std::string& customer, Timestamp at, const char* status) {
+    thread(customer).watermarks.push_back({at, status});
+  }
+
   void event(const json& e, const std::string& business, const std::string& at) {
     const std::string sender = field(member(e, "sender"), "id"), recipient = field(member(e, "recipient"), "id");
     const auto& message = member(e, "message");
@@ -119,8 +123,13 @@ class Mapper {
     } else if (const auto& d = member(e, "delivery"); d.is_object()) {
       for (const auto& mid : array_at(d, "mids"))
         if (mid.is_string()) receipt(customer, mid.get<std::string>(), *when, "delivered");
+      // Always there, mids not (older Messenger clients): every message sent before it was delivered.
+      if (const auto w = unix_ms(member(d, "watermark")); w && *w > 0) watermark(customer, *w - 1, "delivered");
     } else if (const auto& r = member(e, "read"); r.is_object()) {
+      // Instagram names the message read; Messenger gives a watermark: everything sent at or before
+      // it was read.
       if (const std::string mid = field(r, "mid"); !mid.empty()) receipt(customer, mid, *when, "read");
+      if (const auto w = unix_ms(member(r, "watermark"))) watermark(customer, *w, "read");
     } else if (const auto& x = member(e, "reaction"); x.is_object()) {
       const std::string to = field(x, "mid"), emoji = field(x, "emoji");
       const std::string what = emoji.empty() ? field(x, "reaction") : emoji;

@@ -79,12 +79,15 @@ TEST_CASE("meta-messenger webhook: messages keyed by mid, echoes outbound, deliv
   CHECK(c.messages[2].author_handle == "1122334455");
   CHECK(c.messages[3].kind == MessageKind::event);
   CHECK(c.messages[3].text == "reacted \u2764\ufe0f to m_wh_3");
-  // The delivery names m_wh_3; the watermark-only read names no message and is skipped.
+  // The delivery names m_wh_3; its watermark covers what was sent before it. Messenger's read names
+  // no message: its watermark covers what was sent at or before it.
   REQUIRE(c.receipts.size() == 1);
   CHECK(c.receipts[0].id == "m_wh_3");
   CHECK(c.receipts[0].status == "delivered");
   CHECK(c.receipts[0].sent_at == 1'790'000'030'000);
   CHECK(c.receipts[0].direction == Direction::outbound);
+  CHECK(c.watermarks ==
+        std::vector<Conversation::Watermark>{{1'790'000'029'999, "delivered"}, {1'790'000'039'000, "read"}});
 
   const auto& postback = conversation(page, "1122334455:7002");
   REQUIRE(postback.messages.size() == 1);
@@ -117,6 +120,7 @@ TEST_CASE("meta-instagram webhook: the customer is the side that is not the acco
   CHECK(c.messages[2].kind == MessageKind::event);
   CHECK(c.messages[2].text == "deleted message");
   REQUIRE(c.receipts.size() == 1);
+  CHECK(c.watermarks.empty());  // a read by mid
   CHECK(c.receipts[0].id == "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAx");
   CHECK(c.receipts[0].status == "read");
 }

@@ -162,7 +162,7 @@ for s in streams.values():
     assert s["cursor"], s
     assert s["last_pull_at"] and s["last_pull"]["error"] is None, s
 assert streams[("sms", "conversations")]["last_pull"]["received"] > 0
-assert r["schema_version"] == 20 and r["counts"]["messages"] > 0, r
+assert r["schema_version"] == 21 and r["counts"]["messages"] > 0, r
 PY
 check_schema state "$work/state.json"
 check_schema run-report "$work/jlog.out"

@@ -23,7 +23,8 @@ namespace {
 
 // Pages that bring some messages more than once: a message re-pulled with new text and an older
 // status, receipts before and after their message, a message filed under a second conversation, one
-// brought twice unchanged, and a receipt of a message never pulled.
+// brought twice unchanged, a receipt of a message never pulled, and a watermark (kept aside by a
+// bulk load, applied when it ends) that moves the one still "sent".
 std::vector<std::vector<Conversation>> repeating_pages() {
   auto message = [](const std::string& conv, const std::string& id, const std::string& text,
                     const std::string& status) {
@@ -42,15 +43,16 @@ std::vector<std::vector<Conversation>> repeating_pages() {
     r.sent_at = 2000;
     return r;
   };
+  auto last = thread("c1", {message("c1", "a", "hello, edited", "delivered"), message("c1", "c", "same", "sent")});
+  last.watermarks = {{1000, "delivered"}};
   return {
       {thread("c1", {message("c1", "a", "hello", "sent"), message("c1", "c", "same", "sent"),
                      message("c1", "f", "kept", "sent")}),
        thread("c2", {}, {receipt("c2", "b", "delivered")})},
       {thread("c1", {message("c1", "d", "first home", "sent")}, {receipt("c1", "a", "read")}),
        thread("c2", {message("c2", "b", "brought after its receipt", "sent")})},
-      {thread("c1", {message("c1", "a", "hello, edited", "delivered"), message("c1", "c", "same", "sent")}),
-       thread("c2", {message("c2", "d", "second home", "delivered")},
-              {receipt("c2", "e", "failed"), receipt("c1", "f", "read")})},
+      {last, thread("c2", {message("c2", "d", "second home", "delivered")},
+                    {receipt("c2", "e", "failed"), receipt("c1", "f", "read")})},
   };
 }
 
@@ -104,6 +106,7 @@ TEST_CASE("a bulk load that brings a message twice ends with the table the upser
   REQUIRE(upserted.size() == 6);
   CHECK_THAT(upserted[0], Catch::Contains("|a|c1|") && Catch::Contains("hello, edited") && Catch::Contains("|read|"));
   CHECK_THAT(upserted[1], Catch::Contains("brought after its receipt") && Catch::Contains("|delivered|"));
+  CHECK_THAT(upserted[2], Catch::Contains("|c|c1|") && Catch::Contains("|delivered|"));  // by the watermark
   CHECK_THAT(upserted[3], Catch::Contains("|d|c1|") && Catch::Contains("second home"));
   CHECK_THAT(upserted[4], Catch::Contains("|e|c2|") && Catch::Contains("|failed|"));
   CHECK_THAT(upserted[5], Catch::Contains("|f|c1|") && Catch::Contains("|kept|") && Catch::Contains("|read|"));
@@ -115,11 +118,13 @@ TEST_CASE("a bulk load that brings a message twice ends with the table the upser
     CHECK(store.records().bulk_loading());
     commit_pages(store, pages);
     CHECK(store.count("messages") == 12);  // every message and receipt as it came
+    CHECK(store.count("bulk_load_watermarks") == 1);
   };
   auto folds = [&](StateStore& store, int built = 3) {  // every index but the one by revision
     CHECK(end_bulk_load(store) == built);
     CHECK(message_table(store) == upserted);
     CHECK(store.count("bulk_load_receipts") == 0);
+    CHECK(store.count("bulk_load_watermarks") == 0);
   };
   SECTION("when the load ends") {
     StateStore store(path);

@@ -42,7 +42,7 @@ TEST_CASE("a new store has 16 KiB pages; an existing one keeps its own") {
   CHECK(a.db().execAndGet("PRAGMA page_size").getInt() == 16384);
   CHECK(a.db().execAndGet("PRAGMA journal_mode").getString() == "wal");
   CHECK(b.db().execAndGet("PRAGMA page_size").getInt() == 4096);
-  CHECK(b.schema_version() == 20);
+  CHECK(b.schema_version() == 21);
 }
 
 namespace {
@@ -65,8 +65,8 @@ TEST_CASE("a schema-17 store keeps one of each repeated dead letter; the same pa
   {
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
     db.exec(
-        "DROP INDEX dead_letters_by_record; DROP TABLE push_sent; ALTER TABLE push_ledger DROP COLUMN erased; "
-        "PRAGMA user_version = 17");
+        "DROP INDEX dead_letters_by_record; DROP TABLE push_sent; DROP TABLE bulk_load_watermarks; "
+        "ALTER TABLE push_ledger DROP COLUMN erased; PRAGMA user_version = 17");
     for (const char* row : {"('sms', 'conversations', 'SM1', 1, 'bad date', x'7b7d')",  // read again each pull
                             "('sms', 'conversations', 'SM1', 2, 'bad date', x'7b7d')",
                             "('sms', 'conversations', 'SM1', 3, 'bad date', x'7b7d')",
@@ -76,7 +76,7 @@ TEST_CASE("a schema-17 store keeps one of each repeated dead letter; the same pa
               row);
   }
   StateStore s(path);
-  CHECK(s.schema_version() == 20);
+  CHECK(s.schema_version() == 21);
   const auto dead = s.records().dead_letters("sms");
   REQUIRE(dead.size() == 3);
   CHECK(dead[2].received_at == 1);  // the first of the repeated ones is kept
@@ -104,7 +104,7 @@ TEST_CASE("a schema-2 store migrates: cursors and dead letters move to the strea
     before = message_rows(db, "conversation");
   }
   StateStore s(path);
-  CHECK(s.schema_version() == 20);
+  CHECK(s.schema_version() == 21);
   const auto rows = s.records().streams();
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].connector == "crm");
@@ -167,7 +167,7 @@ TEST_CASE("a schema-15 store killed in a first pull migrates, and its indexes ar
   TempDir dir;
   const std::string path = fixture_store(dir, "v15_bulk_load", 15);
   StateStore s(path);
-  CHECK(s.schema_version() == 20);
+  CHECK(s.schema_version() == 21);
   // SM2 is stored twice: the unique index could not be made yet, so the migration made none.
   CHECK(s.records().bulk_loading());
   CHECK(

@@ -33,7 +33,7 @@ struct TempDir : test::TempDir {
 
 TEST_CASE("migrations bring a new store to the current schema version") {
   StateStore s(":memory:");
-  CHECK(s.schema_version() == 20);
+  CHECK(s.schema_version() == 21);
   CHECK(s.records().streams().empty());
   // Health's reads of inbound messages (health_check.cpp, health_hourly.cpp) are covered by the
   // partial index of inbound messages.
@@ -267,6 +267,55 @@ TEST_CASE("a receipt moves a held message's status and nothing else; for an unkn
   receipts.receipts = {r};
   s.records().commit_conversations("wa", "webhooks", {receipts}, {}, "7");
   CHECK(s.records().message("wa", "c1-m0")->sent_at == 1000);
+}
+
+TEST_CASE("a watermark moves the status of the business's messages to the customer sent at or before it") {
+  StateStore s(":memory:");
+  auto ours = [](Message& m, Timestamp at, const char* status) {
+    m.direction = Direction::outbound;
+    m.author_kind = AuthorKind::agent;
+    m.sent_at = at;
+    m.status = status;
+  };
+  auto c = conversation("c1", 5);
+  ours(c.messages[0], 1000, "sent");
+  ours(c.messages[1], 1001, "failed");
+  c.messages[2].sent_at = 1002;  // the customer's
+  ours(c.messages[3], 5000, "sent");
+  ours(c.messages[4], 1000, "");
+  c.messages[4].kind = MessageKind::event;  // a reaction of the business: no status
+  auto history = conversation("t_1", 1);    // the same customer's thread under another id (Graph's)
+  ours(history.messages[0], 1003, "");
+  auto other = conversation("c2", 1);  // another customer's
+  other.customer.value = "+4915199999999";
+  ours(other.messages[0], 900, "sent");
+  s.records().commit_conversations("sms", "webhooks", {c, history, other}, {}, "1");
+  auto status = [&](const std::string& id) { return s.records().message("sms", id)->status; };
+  auto rev = [&](const std::string& id) {
+    return s.db().execAndGet(fmt::format("SELECT rev FROM messages WHERE id = '{}'", id)).getInt64();
+  };
+  const auto rev_before = rev("c1-m0");
+
+  Conversation read = c;
+  read.messages.clear();
+  read.watermarks = {{1003, "read"}};
+  const auto stats = s.records().commit_conversations("sms", "webhooks", {read}, {}, "2");
+  CHECK(stats.received == 1);
+  CHECK(stats.written == 2);
+  CHECK(status("c1-m0") == "read");
+  CHECK(rev("c1-m0") > rev_before);  // a push sees it changed
+  CHECK(status("t_1-m0") == "read");
+  CHECK(status("c1-m1") == "failed");  // failed wins
+  CHECK(status("c1-m2").empty());      // the customer's own
+  CHECK(status("c1-m3") == "sent");    // sent after it
+  CHECK(status("c1-m4").empty());      // an event
+  CHECK(status("c2-m0") == "sent");    // another customer's
+  CHECK(rev("c2-m0") == rev_before);
+
+  read.watermarks = {{6000, "delivered"}};  // later, but "delivered" undoes no "read"
+  CHECK(s.records().commit_conversations("sms", "webhooks", {read}, {}, "3").written == 1);
+  CHECK(status("c1-m0") == "read");
+  CHECK(status("c1-m3") == "delivered");
 }
 
 TEST_CASE("a payload that knows no name keeps the stored one; a message stays in its first conversation") {
