@@ -75,10 +75,13 @@ constexpr const char* k_receipt_conflict = R"sql(
 // time, ?5 rev. By the customer, not the conversation: Messenger files one thread under two ids
 // (webhooks, Graph history). While a bulk load has left out messages_by_conversation it is kept in
 // bulk_load_watermarks, in arrival order, and applied when the load ends (replay_watermarks).
+// A time in whole seconds (Graph's history) may be anywhere in its second: it counts as its end, so
+// that a read at .300 does not reach a message sent at .700 of the same second.
 constexpr const char* k_apply_watermark = R"sql(
-  UPDATE messages SET status = chansync_later_status(status, ?3), rev = ?5
+  UPDATE messages SET status = chansync_later_status(status, ?3), rev = max(rev, ?5)
   WHERE conversation IN (SELECT key FROM conversations WHERE connector = ?1 AND customer = ?2)
-    AND direction = 'outbound' AND kind = 'message' AND sent_at <= ?4
+    AND direction = 'outbound' AND kind = 'message'
+    AND (CASE WHEN sent_at % 1000 = 0 THEN sent_at + 999 ELSE sent_at END) <= ?4
     AND chansync_later_status(status, ?3) IS NOT status)sql";
 constexpr const char* k_defer_watermark =
     "INSERT INTO bulk_load_watermarks(connector, customer, status, at, rev) VALUES(?1, ?2, ?3, ?4, ?5)";
@@ -332,9 +335,11 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
   };
   SQLite::Statement* receipt = nullptr;
   for (const auto& c : page) {
-    StoredConversation* const entry = cache_entry(c);
+    // Watermarks alone (a read) name the customer, not a conversation: they make no row of one.
+    const bool marks_only = c.messages.empty() && c.receipts.empty() && !c.watermarks.empty();
+    StoredConversation* const entry = marks_only ? nullptr : cache_entry(c);
     std::int64_t key = entry ? entry->key : 0;
-    if (key == 0) {
+    if (key == 0 && !marks_only) {
       // Once a page has reshaped identities, nothing more can be learnt: the reads stop.
       const IdentityChange change = shape_changed ? IdentityChange::shape : identity_change(c);
       cs.bind(1, connector);
@@ -410,8 +415,11 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
       st.bind(4, static_cast<int64_t>(w.at));
       st.bind(5, static_cast<int64_t>(rev));
       const int rows = st.exec();
-      if (!bulk) stats.written += static_cast<std::size_t>(rows);
       st.reset();
+      if (bulk)
+        changed = true;  // kept aside: it changes messages when the load ends
+      else
+        stats.written += static_cast<std::size_t>(rows);
     }
   }
   if (changed || stats.written > 0) m_store.set_meta("rev", std::to_string(rev));

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "adapters/meta/graph.hpp"
@@ -84,8 +85,15 @@ class Mapper {
     c.receipts.push_back(std::move(r));
   }
 
+  // One watermark per customer and status, the latest: each is an update of every message the page
+  // sent the customer, and Messenger sends a read and a delivery for about every message.
   void watermark(const std::string& customer, Timestamp at, const char* status) {
-    thread(customer).watermarks.push_back({at, status});
+    auto& marks = thread(customer).watermarks;
+    const auto same = std::find_if(marks.begin(), marks.end(), [&](const auto& w) { return w.status == status; });
+    if (same == marks.end())
+      marks.push_back({at, status});
+    else
+      same->at = std::max(same->at, at);
   }
 
   void event(const json& e, const std::string& business, const std::string& at) {

@@ -26,10 +26,11 @@ struct WebhookTarget {
 //   is the side that is not the business (entry.id); is_echo messages are the business's own
 //   (outbound, author agent). Attachments keep their payload url. A message with neither text nor
 //   attachments (deleted, unsupported) is an event;
-// - delivery: receipts "delivered" for its mids (watermark-only deliveries say nothing per message);
-// - read: a receipt "read" for its mid (Instagram); Messenger's watermark-only reads are skipped;
-// - reaction, postback: events from the customer;
-// - anything else (optins, referrals, edits) is skipped.
+// - delivery: receipts "delivered" for its mids, and its watermark (Conversation::watermarks);
+// - read: a receipt "read" for its mid (Instagram), or Messenger's watermark; a payload's watermarks
+//   of one customer and status are one, the latest;
+// - reaction, postback, edit: events from the customer;
+// - anything else (optins, referrals) is skipped.
 // A Messenger entry for another page is a dead letter; so is an event without sender, recipient or
 // timestamp, and a message without a mid (each with its raw bytes). Instagram entries carry the
 // account's own id: one for another account than `account` is a dead letter; without `account` (not

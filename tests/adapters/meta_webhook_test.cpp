@@ -104,6 +104,22 @@ TEST_CASE("meta-messenger webhook: messages keyed by mid, echoes outbound, deliv
   for (const auto& d : page.rejects) CHECK(payload.find(d.raw) != std::string::npos);
 }
 
+TEST_CASE("meta-messenger webhook: a payload's reads of one customer are one watermark, the latest", "[meta]") {
+  auto read = [](Timestamp at) {
+    return fmt::format(R"({{"sender": {{"id": "7001"}}, "recipient": {{"id": "1122334455"}}, "timestamp": {0}, )"
+                       R"("read": {{"watermark": {0}}}}})",
+                       at);
+  };
+  const std::string payload = fmt::format(
+      R"({{"object": "page", "entry": [{{"id": "1122334455", "time": 1790000060000, "messaging": [{},{},{}]}}]}})",
+      read(1'790'000'040'000), read(1'790'000'050'000), read(1'790'000'020'000));
+  const auto page = map("meta-messenger", payload);
+  REQUIRE(page.rejects.empty());
+  REQUIRE(page.items.size() == 1);
+  CHECK(page.items[0].watermarks == std::vector<Conversation::Watermark>{{1'790'000'050'000, "read"}});
+  CHECK(page.items[0].messages.empty());
+}
+
 TEST_CASE("meta-instagram webhook: the customer is the side that is not the account; reads by mid are receipts",
           "[meta]") {
   const auto page = map("meta-instagram", fixture("meta/webhook_instagram.json"));

@@ -44,7 +44,7 @@ std::vector<std::vector<Conversation>> repeating_pages() {
     return r;
   };
   auto last = thread("c1", {message("c1", "a", "hello, edited", "delivered"), message("c1", "c", "same", "sent")});
-  last.watermarks = {{1000, "delivered"}};
+  last.watermarks = {{1999, "delivered"}};  // 1000 is a whole second: its end
   return {
       {thread("c1", {message("c1", "a", "hello", "sent"), message("c1", "c", "same", "sent"),
                      message("c1", "f", "kept", "sent")}),

@@ -278,17 +278,17 @@ TEST_CASE("a watermark moves the status of the business's messages to the custom
     m.status = status;
   };
   auto c = conversation("c1", 5);
-  ours(c.messages[0], 1000, "sent");
-  ours(c.messages[1], 1001, "failed");
-  c.messages[2].sent_at = 1002;  // the customer's
-  ours(c.messages[3], 5000, "sent");
-  ours(c.messages[4], 1000, "");
+  ours(c.messages[0], 1100, "sent");
+  ours(c.messages[1], 1101, "failed");
+  c.messages[2].sent_at = 1102;  // the customer's
+  ours(c.messages[3], 5100, "sent");
+  ours(c.messages[4], 1100, "");
   c.messages[4].kind = MessageKind::event;  // a reaction of the business: no status
   auto history = conversation("t_1", 1);    // the same customer's thread under another id (Graph's)
-  ours(history.messages[0], 1003, "");
+  ours(history.messages[0], 1103, "");
   auto other = conversation("c2", 1);  // another customer's
   other.customer.value = "+4915199999999";
-  ours(other.messages[0], 900, "sent");
+  ours(other.messages[0], 901, "sent");
   s.records().commit_conversations("sms", "webhooks", {c, history, other}, {}, "1");
   auto status = [&](const std::string& id) { return s.records().message("sms", id)->status; };
   auto rev = [&](const std::string& id) {
@@ -298,7 +298,7 @@ TEST_CASE("a watermark moves the status of the business's messages to the custom
 
   Conversation read = c;
   read.messages.clear();
-  read.watermarks = {{1003, "read"}};
+  read.watermarks = {{1103, "read"}};
   const auto stats = s.records().commit_conversations("sms", "webhooks", {read}, {}, "2");
   CHECK(stats.received == 1);
   CHECK(stats.written == 2);
@@ -316,6 +316,24 @@ TEST_CASE("a watermark moves the status of the business's messages to the custom
   CHECK(s.records().commit_conversations("sms", "webhooks", {read}, {}, "3").written == 1);
   CHECK(status("c1-m0") == "read");
   CHECK(status("c1-m3") == "delivered");
+
+  // A time in whole seconds (Graph's history) counts as the end of its second.
+  auto later = conversation("t_1", 1);
+  later.messages[0].id = "t_1-m1";
+  ours(later.messages[0], 7000, "");
+  s.records().commit_conversations("sms", "history", {later}, {}, "1");
+  read.watermarks = {{7300, "read"}};
+  CHECK(s.records().commit_conversations("sms", "webhooks", {read}, {}, "4").written == 1);  // c1-m3
+  CHECK(status("t_1-m1").empty());
+  read.watermarks = {{7999, "read"}};
+  CHECK(s.records().commit_conversations("sms", "webhooks", {read}, {}, "5").written == 1);
+  CHECK(status("t_1-m1") == "read");
+  // A read of a customer of no conversation stored makes none.
+  const auto conversations = s.count("conversations");
+  read.id = "c9";
+  read.customer.value = "+4915188888888";
+  CHECK(s.records().commit_conversations("sms", "webhooks", {read}, {}, "6").received == 1);
+  CHECK(s.count("conversations") == conversations);
 }
 
 TEST_CASE("a payload that knows no name keeps the stored one; a message stays in its first conversation") {
