@@ -108,13 +108,14 @@ int build_saved_indexes(StateStore& store, const std::function<void()>& built_on
       }
     }
   } sort_settings(db);
-  // Unwinding from a failure leaves no transaction open, also when the failure was in BEGIN itself
-  // after it took effect (the Transaction then never existed to roll back). Destroyed before the
-  // settings are restored, which cannot be inside a transaction.
+  // Unwinding from a failure leaves no transaction of its own open, also when the failure was in
+  // BEGIN itself after it took effect (the Transaction then never existed to roll back). Destroyed
+  // before the settings are restored, which cannot be inside a transaction.
   struct NoTransactionLeft {
     SQLite::Database& db;
+    const bool open_before = sqlite3_get_autocommit(db.getHandle()) == 0;
     ~NoTransactionLeft() {
-      if (sqlite3_get_autocommit(db.getHandle()) == 0) try {
+      if (!open_before && sqlite3_get_autocommit(db.getHandle()) == 0) try {
           db.exec("ROLLBACK");
         } catch (const SQLite::Exception& e) {
           spdlog::warn("bulk load: rolling back after a failure failed: {}", e.what());

@@ -238,6 +238,8 @@ void RecordStore::replay_messages(SQLite::Statement& rows) {
 }
 
 void RecordStore::replay_watermarks() {
+  // Each with its page's revision: the messages it reaches were written by the load, at or below it
+  // unless a later page rewrote them (max keeps theirs).
   auto& apply = m_st->watermark(false);
   SQLite::Statement rows(m_store.db(),
                          "SELECT connector, customer, status, at, rev FROM bulk_load_watermarks ORDER BY rowid");
@@ -335,7 +337,8 @@ PageStats RecordStore::write_conversations(const std::string& connector, const s
   };
   SQLite::Statement* receipt = nullptr;
   for (const auto& c : page) {
-    // Watermarks alone (a read) name the customer, not a conversation: they make no row of one.
+    // Watermarks alone (a read) name the customer, not a conversation: they make no row of one (a
+    // name or links beside them would not be stored; Messenger's reads carry none).
     const bool marks_only = c.messages.empty() && c.receipts.empty() && !c.watermarks.empty();
     StoredConversation* const entry = marks_only ? nullptr : cache_entry(c);
     std::int64_t key = entry ? entry->key : 0;

@@ -27,7 +27,7 @@ struct WebhookTarget {
 //   (outbound, author agent). Attachments keep their payload url. A message with neither text nor
 //   attachments (deleted, unsupported) is an event;
 // - delivery: receipts "delivered" for its mids, and its watermark (Conversation::watermarks);
-// - read: a receipt "read" for its mid (Instagram), or Messenger's watermark; a payload's watermarks
+// - read: a receipt "read" for its mid (Instagram), or Messenger's watermark; a page's watermarks
 //   of one customer and status are one, the latest;
 // - reaction, postback, edit: events from the customer;
 // - anything else (optins, referrals) is skipped.
