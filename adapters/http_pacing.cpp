@@ -56,6 +56,14 @@ Result<void> HttpClient::pace(const HttpRequest& req) {
   std::vector<TokenBucket*> draws = {&m_budgets->buckets[""]};
   for (const auto& b : m_opts.sub_budgets)
     if (b.applies && b.applies(req)) draws.push_back(&m_budgets->buckets[b.name]);
+  const auto latest_pause = [&] {
+    Clock::time_point until{};
+    for (const TokenBucket* b : draws) until = std::max(until, b->paused_until());
+    return until;
+  };
+  const auto give_back = [&] {  // the request is not sent: its tokens go back
+    for (TokenBucket* b : draws) b->give_back();
+  };
   // A spent budget paused past what one run waits ends the call; pacing itself never does.
   for (const TokenBucket* b : draws)
     if (const auto left = std::chrono::ceil<std::chrono::milliseconds>(b->paused_until() - at);
@@ -67,7 +75,7 @@ Result<void> HttpClient::pace(const HttpRequest& req) {
   // So does a pace that leaves room for the next request only after that long (a vendor's few requests
   // left spread over hours): the request is not sent, and its token is given back.
   if (ms > m_opts.max_retry_after) {
-    for (TokenBucket* b : draws) b->give_back();
+    give_back();
     return std::unexpected(Error{
         Errc::rate_limited,
         fmt::format("{}'s rate limit leaves room for the next request only in {} s, longer than chansync waits in "
@@ -75,8 +83,7 @@ Result<void> HttpClient::pace(const HttpRequest& req) {
                     m_redact(where(req.url)), ms.count() / 1000),
         m_opts.connector, 0, ms});
   }
-  Clock::time_point known{};  // the pause the wait above includes
-  for (const TokenBucket* b : draws) known = std::max(known, b->paused_until());
+  Clock::time_point known = latest_pause();  // the pause the wait above includes
   lock.unlock();
   if (ms.count() > 0)
     spdlog::trace("{}: paced {} ms before {}", m_opts.connector, ms.count(), m_redact(where(req.url)));
@@ -85,8 +92,7 @@ Result<void> HttpClient::pace(const HttpRequest& req) {
   // request too, though its token was reserved before.
   for (;;) {
     lock.lock();
-    Clock::time_point until{};
-    for (const TokenBucket* b : draws) until = std::max(until, b->paused_until());
+    const Clock::time_point until = latest_pause();
     lock.unlock();
     if (until <= known) return {};
     known = until;
@@ -94,7 +100,7 @@ Result<void> HttpClient::pace(const HttpRequest& req) {
     if (left.count() <= 0) return {};
     if (left > m_opts.max_retry_after) {
       lock.lock();
-      for (TokenBucket* b : draws) b->give_back();  // not sent: its token goes back, as above
+      give_back();
       return std::unexpected(spent(left));
     }
     if (!sleep_for(left)) return std::unexpected(interrupted(req));

@@ -207,9 +207,8 @@ class Mapper {
                                 id, group),
                     at);
     // A history thread's id names the customer where the message does not: a number, else a BSUID.
-    const std::string to = echo ? field(m, "to") : field(m, "from");
     const bool number = !peer.empty() && peer.find_first_not_of("+0123456789") == std::string::npos;
-    User u{to, field(m, echo ? "to_user_id" : "from_user_id"), ""};
+    User u{field(m, echo ? "to" : "from"), field(m, echo ? "to_user_id" : "from_user_id"), ""};
     if (u.wa_id.empty() && u.bsuid.empty()) (number ? u.wa_id : u.bsuid) = peer;
     u = known(u, ch);
     std::vector<Handle> links;
